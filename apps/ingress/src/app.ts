@@ -1,0 +1,72 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import type { Redis } from "ioredis";
+import { JwtVerifier } from "@linkojob/auth";
+import type { Database } from "@linkojob/db";
+import type { DashboardEvents } from "@linkojob/events";
+import { authPlugin } from "./auth/auth.plugin";
+import { TenantAccess } from "./auth/tenant-access";
+import { conversationRoutes } from "./conversations/conversations.routes";
+import { installErrorHandler } from "./http/errors";
+import { WebhookInbox } from "./webhook/webhook-inbox";
+import { webhookRoutes } from "./webhook/webhook.routes";
+
+export interface IngressConfig {
+  appSecret: string;
+  verifyToken: string;
+  jwtSecret: string;
+  queuePrefix: string;
+}
+
+export interface IngressDeps {
+  config: IngressConfig;
+  /** Fail-fast connection (no offline queue) for the webhook path: Redis down means 503 at once. */
+  redis: Redis;
+  db: Database;
+  events: DashboardEvents;
+  logger?: FastifyServerOptions["logger"];
+}
+
+/** Builds the ingress without listening: main.ts listens, tests use inject or listen on port 0. */
+export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    // Per-request log lines would cost the webhook path a third of its throughput; errors are logged.
+    disableRequestLogging: true,
+    trustProxy: true,
+    bodyLimit: 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  // A PATCH or POST with Content-Type: application/json and no body is common; treat it as {}.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === "") return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      const err = Object.assign(new Error("the body is not valid JSON"), { statusCode: 400, code: "MALFORMED_JSON" });
+      done(err, undefined);
+    }
+  });
+
+  const inbox = new WebhookInbox(deps.redis, deps.config.queuePrefix);
+  await app.register(webhookRoutes, { inbox, appSecret: deps.config.appSecret, verifyToken: deps.config.verifyToken });
+
+  await app.register(authPlugin, { verifier: new JwtVerifier(deps.config.jwtSecret) });
+  const tenants = new TenantAccess(deps.db);
+  await app.register(conversationRoutes, { tenants, events: deps.events });
+
+  app.get("/health", async () => ({ status: "ok" }));
+  app.get("/ready", async (_req, reply) => {
+    const [redis, mongo] = await Promise.all([
+      deps.redis.ping().then(() => true, () => false),
+      deps.db.ping(),
+    ]);
+    return reply.code(redis && mongo ? 200 : 503).send({ status: redis && mongo ? "ready" : "not_ready", checks: { redis, mongo } });
+  });
+  return app;
+}

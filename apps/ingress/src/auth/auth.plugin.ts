@@ -1,0 +1,26 @@
+import fp from "fastify-plugin";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { bearerToken, type JwtVerifier, type Principal, type Role } from "@linkojob/auth";
+import { forbidden } from "../http/errors";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+  interface FastifyInstance {
+    /** preHandler: requires a valid JWT (401 otherwise) and sets request.principal. */
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** preHandler factory: requires one of the roles (403 otherwise). Use after authenticate. */
+    requireRole: (...roles: Role[]) => (request: FastifyRequest) => Promise<void>;
+  }
+}
+
+export const authPlugin = fp<{ verifier: JwtVerifier }>(async (app, { verifier }) => {
+  app.decorateRequest("principal", null as unknown as Principal);
+  app.decorate("authenticate", async (request: FastifyRequest) => {
+    request.principal = await verifier.verify(bearerToken(request.headers.authorization));
+  });
+  app.decorate("requireRole", (...roles: Role[]) => async (request: FastifyRequest) => {
+    if (!roles.includes(request.principal.role)) throw forbidden(`requires role ${roles.join(" or ")}`);
+  });
+});

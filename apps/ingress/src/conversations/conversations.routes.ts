@@ -1,0 +1,92 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { conversationJson, messageJson, toObjectId } from "@linkojob/db";
+import { EVENTS, type DashboardEvents } from "@linkojob/events";
+import { notFound } from "../http/errors";
+import type { TenantAccess } from "../auth/tenant-access";
+
+const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
+
+export interface ConversationRoutesOptions {
+  tenants: TenantAccess;
+  events: DashboardEvents;
+}
+
+/** Read API of the dashboard: conversations, their messages, and marking them read. */
+export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (base, { tenants, events }) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  app.addHook("preHandler", app.authenticate);
+
+  app.get(
+    "/api/messages/conversations",
+    {
+      schema: {
+        tags: ["conversations"],
+        summary: "A client's conversations, newest activity first",
+        querystring: z.strictObject({
+          clientId: objectId.optional(),
+          page: z.coerce.number().int().min(1).max(100_000).default(1),
+          limit: z.coerce.number().int().min(1).max(100).default(20),
+        }),
+      },
+    },
+    async (request) => {
+      const tenant = await tenants.resolve(request.principal, request.query.clientId);
+      const result = await tenant.conversations.list(request.query.page, request.query.limit);
+      return { conversations: result.conversations.map(conversationJson), total: result.total, hasMore: result.hasMore };
+    },
+  );
+
+  app.get(
+    "/api/messages/conversation/:id",
+    {
+      schema: {
+        tags: ["conversations"],
+        summary: "One conversation with its messages, newest first, paginated by cursor",
+        params: z.strictObject({ id: objectId }),
+        querystring: z.strictObject({
+          clientId: objectId.optional(),
+          cursor: z.string().max(200).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+      },
+    },
+    async (request) => {
+      const id = toObjectId(request.params.id);
+      const tenant = await tenants.resolveForConversation(request.principal, id, request.query.clientId);
+      const conversation = await tenant.conversations.get(id);
+      if (!conversation) throw notFound("conversation");
+      const page = await tenant.messages.listByConversation(id, {
+        limit: request.query.limit,
+        ...(request.query.cursor ? { cursor: request.query.cursor } : {}),
+      });
+      return {
+        conversation: conversationJson(conversation),
+        messages: page.messages.map(messageJson),
+        nextCursor: page.nextCursor,
+        hasMore: page.nextCursor !== null,
+      };
+    },
+  );
+
+  app.patch(
+    "/api/messages/conversation/:id/read",
+    {
+      schema: {
+        tags: ["conversations"],
+        summary: "Marks everything received so far in a conversation as read",
+        params: z.strictObject({ id: objectId }),
+        querystring: z.strictObject({ clientId: objectId.optional() }),
+      },
+    },
+    async (request) => {
+      const id = toObjectId(request.params.id);
+      const tenant = await tenants.resolveForConversation(request.principal, id, request.query.clientId);
+      const conversation = await tenant.conversations.markRead(id);
+      if (!conversation) throw notFound("conversation");
+      events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, { conversation: conversationJson(conversation) });
+      return { success: true };
+    },
+  );
+};

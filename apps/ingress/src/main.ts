@@ -1,0 +1,46 @@
+import pino from "pino";
+import { Database } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
+import { createRedis } from "@linkojob/queues";
+import { buildApp } from "./app";
+import { loadIngressEnv } from "./env";
+
+const env = loadIngressEnv();
+const logger = pino({
+  level: env.LOG_LEVEL,
+  redact: { paths: ["req.headers.authorization", "*.accessToken", "*.token", "*.access_token"], censor: "[redacted]" },
+});
+
+const redis = createRedis(env.REDIS_URL, { failFast: true, connectionName: "ingress" });
+const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "ingress-events" });
+const db = await Database.connect(env.MONGODB_URI);
+const app = await buildApp({
+  config: {
+    appSecret: env.META_APP_SECRET,
+    verifyToken: env.META_WEBHOOK_VERIFY_TOKEN,
+    jwtSecret: env.JWT_SECRET,
+    queuePrefix: env.QUEUE_PREFIX,
+  },
+  redis,
+  db,
+  events: new DashboardEvents(eventsRedis),
+  logger,
+});
+await app.listen({ port: env.PORT, host: "0.0.0.0" });
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal }, "shutting down");
+  const timer = setTimeout(() => {
+    logger.error("shutdown timed out");
+    process.exit(1);
+  }, 15_000);
+  timer.unref();
+  await app.close(); // stops intake and waits for requests in flight
+  await Promise.allSettled([redis.quit(), eventsRedis.quit(), db.close()]);
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,2 @@
+export { parseEnv, EnvError } from "./parse-env";
+export * as envVars from "./vars";

@@ -1,0 +1,28 @@
+import { z } from "zod";
+
+/** Thrown at start-up when the environment is incomplete; its message lists every problem at once. */
+export class EnvError extends Error {
+  readonly code = "CONFIG_ERR_INVALID_ENV";
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "EnvError";
+  }
+}
+
+/**
+ * Parses `source` (normally `process.env`) once with a zod object schema. Only an app's `env.ts`
+ * calls this: the rest of the code receives the typed result.
+ */
+export function parseEnv<S extends z.ZodRawShape>(
+  shape: S,
+  source: Record<string, string | undefined> = process.env,
+): z.infer<z.ZodObject<S>> {
+  const result = z.object(shape).safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join(".") || "(root)";
+    const present = source[String(issue.path[0])] !== undefined;
+    return `${name}: ${present ? issue.message : "is required but not set"}`;
+  });
+  throw new EnvError(problems);
+}

@@ -1,0 +1,74 @@
+import { z } from "zod";
+
+/**
+ * The building blocks of every app's environment schema, one per variable of the brief, so that
+ * each variable is spelled, described and defaulted in exactly one place.
+ */
+
+/** TCP port an HTTP process listens on. */
+export const port = (defaultPort: number) => z.coerce.number().int().min(0).max(65535).default(defaultPort);
+
+/** Public base URL of the ingress, used to build OAuth redirect URIs (no trailing slash). */
+export const baseUrl = z
+  .url({ message: "must be an absolute URL such as https://wa.example.com" })
+  .transform((s) => s.replace(/\/+$/, ""));
+
+/** MongoDB connection string (Atlas in production; FerretDB or mongo:7 locally). */
+export const mongodbUri = z
+  .string()
+  .regex(/^mongodb(\+srv)?:\/\//, "must start with mongodb:// or mongodb+srv://");
+
+/** Redis connection string used by queues, the socket.io adapter and caches. */
+export const redisUrl = z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://");
+
+/** Meta app id (numeric string). */
+export const metaAppId = z.string().regex(/^\d+$/, "must be the numeric Meta app id");
+
+/** Meta app secret: signs webhooks (X-Hub-Signature-256) and authenticates app calls. */
+export const metaAppSecret = z.string().min(8, "must be the Meta app secret");
+
+/** The token Meta echoes back when it verifies the webhook subscription (GET /webhook). */
+export const metaWebhookVerifyToken = z.string().min(8, "must be at least 8 characters");
+
+/** Graph API version, e.g. v21.0. */
+export const metaApiVersion = z
+  .string()
+  .regex(/^v\d+\.\d+$/, "must look like v21.0")
+  .default("v21.0");
+
+/** Base URL of the Graph API; Meta's by default, the project's simulator in development and tests. */
+export const metaGraphUrl = z
+  .url()
+  .default("https://graph.facebook.com")
+  .transform((s) => s.replace(/\/+$/, ""));
+
+/**
+ * AES-256-GCM key(s) for tokens at rest: 64 hex characters. Several keys may be given separated by
+ * commas for rotation: the first encrypts, all decrypt.
+ */
+export const tokenEncryptionKey = z
+  .string()
+  .transform((s) => s.split(",").map((k) => k.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.string().regex(/^[0-9a-fA-F]{64}$/, "each key must be 64 hex characters (32 bytes)"))
+      .min(1, "at least one key is required"),
+  );
+
+/** HS256 secret for the platform's JWTs (at least 32 characters). */
+export const jwtSecret = z.string().min(32, "must be at least 32 characters");
+
+/** Comma-separated list of origins allowed to call the API and open sockets ("*" for any). */
+export const corsOrigin = z
+  .string()
+  .default("*")
+  .transform((s) => (s.trim() === "*" ? true : s.split(",").map((o) => o.trim()).filter(Boolean)));
+
+/** pino log level. */
+export const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
+
+/** Prefix of every BullMQ queue and Redis key of one deployment. */
+export const queuePrefix = z
+  .string()
+  .regex(/^[a-zA-Z0-9:_-]{1,40}$/, "letters, digits, ':', '_' or '-' only")
+  .default("lj");

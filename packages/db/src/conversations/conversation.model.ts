@@ -1,0 +1,64 @@
+import { Schema, type Connection, type Model, type Types } from "mongoose";
+
+/** One candidate's thread with one client. Holds the summary; messages live in `messages`. */
+export interface ConversationDoc {
+  _id: Types.ObjectId;
+  clientId: Types.ObjectId;
+  /** `wa_id`, or the business-scoped user id for candidates who hide their number. */
+  candidateKey: string;
+  candidatePhone?: string | null;
+  candidateUserId?: string | null;
+  candidateName?: string | null;
+  /** Meta timestamp of the message whose profile name is `candidateName` (latest wins). */
+  candidateNameAt?: Date | null;
+  applicationId?: string | null;
+  jobTitle?: string | null;
+  status: "active" | "archived";
+  messageCount: number;
+  unreadCount: number;
+  /** Inbound messages received after this instant are unread. */
+  readUpTo: Date;
+  lastMessageAt?: Date | null;
+  lastMessageFrom?: "candidate" | "recruiter" | null;
+  lastMessagePreview?: string | null;
+  lastMessageType?: string | null;
+  /** Orders candidates for "last message": Meta timestamp then message key; the greatest wins. */
+  lastMessageSortKey?: string | null;
+  lastInboundAt?: Date | null;
+  /** Latest candidate message's Meta timestamp + 24 h: free text may be sent until then. */
+  windowExpiresAt?: Date | null;
+  inWindow: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const conversationSchema = new Schema<ConversationDoc>(
+  {
+    clientId: { type: Schema.Types.ObjectId, required: true },
+    candidateKey: { type: String, required: true },
+    candidatePhone: { type: String, default: null },
+    candidateUserId: { type: String, default: null },
+    candidateName: { type: String, default: null },
+    candidateNameAt: { type: Date, default: null },
+    applicationId: { type: String, default: null },
+    jobTitle: { type: String, default: null },
+    status: { type: String, enum: ["active", "archived"], default: "active" },
+    messageCount: { type: Number, default: 0 },
+    unreadCount: { type: Number, default: 0 },
+    readUpTo: { type: Date, default: () => new Date(0) },
+    lastMessageAt: { type: Date, default: null },
+    lastMessageFrom: { type: String, default: null },
+    lastMessagePreview: { type: String, default: null },
+    lastMessageType: { type: String, default: null },
+    lastMessageSortKey: { type: String, default: null },
+    lastInboundAt: { type: Date, default: null },
+    windowExpiresAt: { type: Date, default: null },
+    inWindow: { type: Boolean, default: false },
+  },
+  { timestamps: true, collection: "conversations" },
+);
+conversationSchema.index({ clientId: 1, candidateKey: 1 }, { unique: true });
+conversationSchema.index({ clientId: 1, lastMessageAt: -1 });
+
+export const conversationModel = (conn: Connection): Model<ConversationDoc> =>
+  conn.model<ConversationDoc>("Conversation", conversationSchema);

@@ -1,0 +1,184 @@
+import type { Model, Types } from "mongoose";
+import { isDuplicateKeyError } from "../errors";
+import type { MessageDoc } from "../messages/message.model";
+import type { ConversationDoc } from "./conversation.model";
+
+export const WINDOW_MS = 24 * 3_600_000;
+
+/** Orders messages for "the latest one": Meta timestamp, then a stable key to break ties. */
+export const messageSortKey = (at: Date, key: string) => `${String(at.getTime()).padStart(15, "0")}|${key}`;
+
+export interface CandidateIdentity {
+  candidateKey: string;
+  candidatePhone?: string | null;
+  candidateUserId?: string | null;
+}
+
+export interface MessageSummary {
+  at: Date;
+  sortKey: string;
+  from: "candidate" | "recruiter";
+  preview: string | null;
+  type: string;
+}
+
+export interface ConversationView extends Omit<ConversationDoc, "lastMessageSortKey" | "candidateNameAt"> {}
+
+/** Summary fields are recomputed on read where they depend on the clock. */
+function view(doc: ConversationDoc, now = Date.now()): ConversationView {
+  const { lastMessageSortKey: _k, candidateNameAt: _n, ...rest } = doc;
+  return { ...rest, inWindow: !!doc.windowExpiresAt && doc.windowExpiresAt.getTime() > now };
+}
+
+const PROJECTION = { __v: 0 } as const;
+
+/**
+ * One tenant's conversations. Every query carries the tenant's clientId: there is no method that
+ * could read or write another tenant's data. Every write commutes ($max, $setOnInsert, guarded
+ * $set), so that at-least-once, unordered webhook processing converges to one exact state.
+ */
+export class ConversationRepository {
+  constructor(
+    private readonly model: Model<ConversationDoc>,
+    private readonly messages: Model<MessageDoc>,
+    readonly clientId: Types.ObjectId,
+  ) {}
+
+  /** The conversation with this candidate, created on first sight. Returns its id. */
+  async ensure(candidate: CandidateIdentity, extra: { applicationId?: string; jobTitle?: string } = {}): Promise<Types.ObjectId> {
+    const filter = { clientId: this.clientId, candidateKey: candidate.candidateKey };
+    const update = {
+      $setOnInsert: {
+        clientId: this.clientId,
+        candidateKey: candidate.candidateKey,
+        candidatePhone: candidate.candidatePhone ?? null,
+        candidateUserId: candidate.candidateUserId ?? null,
+        ...(extra.applicationId ? { applicationId: extra.applicationId } : {}),
+        ...(extra.jobTitle ? { jobTitle: extra.jobTitle } : {}),
+      },
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const doc = await this.model
+          .findOneAndUpdate(filter, update, { upsert: true, new: true, projection: { _id: 1 }, setDefaultsOnInsert: true })
+          .lean();
+        return doc!._id;
+      } catch (err) {
+        // Two workers upserting the same new conversation: one wins, the other reads it.
+        if (!isDuplicateKeyError(err) || attempt >= 2) throw err;
+      }
+    }
+  }
+
+  /** A candidate wrote at `at`: the 24-hour window runs from their latest message. */
+  async recordCandidateActivity(id: Types.ObjectId, at: Date, profileName?: string): Promise<void> {
+    const windowExpiresAt = new Date(at.getTime() + WINDOW_MS);
+    const writes: Promise<unknown>[] = [
+      this.model.updateOne(
+        { _id: id, clientId: this.clientId },
+        {
+          $max: { lastInboundAt: at, windowExpiresAt },
+          ...(windowExpiresAt.getTime() > Date.now() ? { $set: { inWindow: true } } : {}),
+        },
+      ),
+    ];
+    if (profileName) {
+      writes.push(
+        this.model.updateOne(
+          {
+            _id: id,
+            clientId: this.clientId,
+            $or: [{ candidateNameAt: null }, { candidateNameAt: { $lte: at } }],
+          },
+          { $set: { candidateName: profileName, candidateNameAt: at } },
+        ),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  /** Offers a message as the conversation's latest: kept only if no later one is recorded. */
+  async recordMessage(id: Types.ObjectId, summary: MessageSummary): Promise<void> {
+    await Promise.all([
+      this.model.updateOne({ _id: id, clientId: this.clientId }, { $max: { lastMessageAt: summary.at } }),
+      this.model.updateOne(
+        {
+          _id: id,
+          clientId: this.clientId,
+          $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: summary.sortKey } }],
+        },
+        {
+          $set: {
+            lastMessageSortKey: summary.sortKey,
+            lastMessageFrom: summary.from,
+            lastMessagePreview: summary.preview?.slice(0, 280) ?? null,
+            lastMessageType: summary.type,
+          },
+        },
+      ),
+    ]);
+  }
+
+  /**
+   * Recomputes the counters from the messages themselves instead of incrementing them: a redelivered
+   * or retried event can then never count twice, and a crash between two writes never loses one.
+   * `messageCount` only grows ($max). `unreadCount` is exact for the current `readUpTo`; the guarded
+   * write retries when a concurrent mark-as-read moved `readUpTo` meanwhile.
+   */
+  async refreshCounters(id: Types.ObjectId): Promise<void> {
+    const total = await this.messages.countDocuments({ clientId: this.clientId, conversationId: id });
+    await this.model.updateOne({ _id: id, clientId: this.clientId }, { $max: { messageCount: total } });
+    await this.refreshUnread(id);
+  }
+
+  private async refreshUnread(id: Types.ObjectId): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const conv = await this.model.findOne({ _id: id, clientId: this.clientId }, { readUpTo: 1 }).lean();
+      if (!conv) return;
+      const unread = await this.messages.countDocuments({
+        clientId: this.clientId,
+        conversationId: id,
+        direction: "inbound",
+        receivedAt: { $gt: conv.readUpTo },
+      });
+      const res = await this.model.updateOne(
+        { _id: id, clientId: this.clientId, readUpTo: conv.readUpTo },
+        { $max: { unreadCount: unread } },
+      );
+      if (res.matchedCount === 1) return;
+    }
+  }
+
+  /** Marks everything received so far as read. Returns the updated conversation, or null if not this tenant's. */
+  async markRead(id: Types.ObjectId, at = new Date()): Promise<ConversationView | null> {
+    const res = await this.model.updateOne(
+      { _id: id, clientId: this.clientId },
+      { $max: { readUpTo: at }, $set: { unreadCount: 0 } },
+    );
+    if (res.matchedCount === 0) return null;
+    // Messages stored after `at` but counted before the reset above are counted again here.
+    await this.refreshUnread(id);
+    return this.get(id);
+  }
+
+  async get(id: Types.ObjectId): Promise<ConversationView | null> {
+    const doc = await this.model.findOne({ _id: id, clientId: this.clientId }, PROJECTION).lean<ConversationDoc>();
+    return doc ? view(doc) : null;
+  }
+
+  /** Newest activity first. */
+  async list(page: number, limit: number): Promise<{ conversations: ConversationView[]; total: number; hasMore: boolean }> {
+    const filter = { clientId: this.clientId };
+    const [docs, total] = await Promise.all([
+      this.model
+        .find(filter, PROJECTION)
+        .sort({ lastMessageAt: -1, _id: -1 })
+        .skip((page - 1) * limit)
+        .limit(limit)
+        .lean<ConversationDoc[]>(),
+      this.model.countDocuments(filter),
+    ]);
+    const now = Date.now();
+    return { conversations: docs.map((d) => view(d, now)), total, hasMore: page * limit < total };
+  }
+}

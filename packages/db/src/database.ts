@@ -1,0 +1,89 @@
+import mongoose, { type Connection, type Model, type Types } from "mongoose";
+import { clientModel, type ClientDoc } from "./clients/client.model";
+import { conversationModel, type ConversationDoc } from "./conversations/conversation.model";
+import { ConversationRepository } from "./conversations/conversation.repository";
+import { messageModel, pendingStatusModel, type MessageDoc, type PendingStatusDoc } from "./messages/message.model";
+import { MessageRepository } from "./messages/message.repository";
+import { webhookEventModel, type WebhookEventDoc } from "./webhook-events/webhook-event.model";
+import { toObjectId } from "./ids";
+
+/** One tenant's data. Obtained only through Database.forTenant, so every query names the tenant. */
+export interface TenantData {
+  clientId: Types.ObjectId;
+  conversations: ConversationRepository;
+  messages: MessageRepository;
+}
+
+export interface DatabaseOptions {
+  /** Connection pool size per process (driver default 100 is too many for hundreds of workers on Atlas). */
+  maxPoolSize?: number;
+}
+
+/**
+ * The MongoDB connection and its models. Whoever creates it also closes it; nothing here connects at
+ * import time.
+ */
+export class Database {
+  readonly connection: Connection;
+  readonly clients: Model<ClientDoc>;
+  readonly conversations: Model<ConversationDoc>;
+  readonly messages: Model<MessageDoc>;
+  readonly pendingStatuses: Model<PendingStatusDoc>;
+  readonly webhookEvents: Model<WebhookEventDoc>;
+  private closed = false;
+
+  private constructor(connection: Connection) {
+    this.connection = connection;
+    this.clients = clientModel(connection);
+    this.conversations = conversationModel(connection);
+    this.messages = messageModel(connection);
+    this.pendingStatuses = pendingStatusModel(connection);
+    this.webhookEvents = webhookEventModel(connection);
+  }
+
+  /** Connects and makes sure every index (the unique ones carry correctness) exists. */
+  static async connect(uri: string, options: DatabaseOptions = {}): Promise<Database> {
+    const connection = mongoose.createConnection(uri, {
+      maxPoolSize: options.maxPoolSize ?? 20,
+      serverSelectionTimeoutMS: 10_000,
+      autoIndex: false,
+      autoCreate: true,
+    });
+    await connection.asPromise();
+    const db = new Database(connection);
+    await db.ensureIndexes();
+    return db;
+  }
+
+  async ensureIndexes(): Promise<void> {
+    for (const model of [this.clients, this.conversations, this.messages, this.pendingStatuses, this.webhookEvents] as Model<any>[]) {
+      await model.createCollection().catch(() => undefined);
+      await model.createIndexes();
+    }
+  }
+
+  forTenant(clientId: Types.ObjectId | string): TenantData {
+    const id = toObjectId(clientId, "clientId");
+    return {
+      clientId: id,
+      conversations: new ConversationRepository(this.conversations, this.messages, id),
+      messages: new MessageRepository(this.messages, this.pendingStatuses, id),
+    };
+  }
+
+  /** True when a ping answers (readiness). */
+  async ping(): Promise<boolean> {
+    try {
+      await this.connection.db!.admin().ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.connection.close();
+  }
+}

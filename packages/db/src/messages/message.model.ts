@@ -1,0 +1,117 @@
+import { Schema, type Connection, type Model, type Types } from "mongoose";
+
+/**
+ * Delivery states of a message, in the only order they may move. `failed` ranks below `delivered`:
+ * a delivery report outweighs an earlier failure report, and a late `sent` never undoes `failed`.
+ */
+export const STATUS_RANK = {
+  received: 0,
+  queued: 0,
+  held: 0,
+  sending: 1,
+  sent: 2,
+  failed: 3,
+  delivered: 4,
+  read: 5,
+  played: 6,
+} as const;
+export type MessageStatus = keyof typeof STATUS_RANK;
+
+export interface MessageError {
+  code?: number;
+  title?: string;
+  message?: string;
+  details?: string;
+  fbtraceId?: string;
+}
+
+export interface MessageDoc {
+  _id: Types.ObjectId;
+  clientId: Types.ObjectId;
+  conversationId: Types.ObjectId;
+  /** Unique per client: `in:<wamid>` for inbound, `out:<our id>` for outbound. */
+  dedupeKey: string;
+  /** WhatsApp message id (wamid); for outbound, known once Meta accepted the send. */
+  wamid?: string | null;
+  direction: "inbound" | "outbound";
+  type: string;
+  originalType?: string;
+  content?: unknown;
+  text?: string | null;
+  /** Meta's timestamp for inbound messages; creation time for outbound ones. */
+  timestamp: Date;
+  /** When this service stored it. */
+  receivedAt: Date;
+  status: string;
+  statusRank: number;
+  /** First time each status was reported (Meta's timestamps). */
+  statusAt?: Record<string, Date>;
+  error?: MessageError | null;
+  pricing?: { billable?: boolean; pricingModel?: string; type?: string; category?: string } | null;
+  context?: unknown;
+  referral?: unknown;
+  errors?: unknown[];
+  raw?: unknown;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const messageSchema = new Schema<MessageDoc>(
+  {
+    clientId: { type: Schema.Types.ObjectId, required: true },
+    conversationId: { type: Schema.Types.ObjectId, required: true },
+    dedupeKey: { type: String, required: true },
+    wamid: { type: String, default: null },
+    direction: { type: String, enum: ["inbound", "outbound"], required: true },
+    type: { type: String, required: true },
+    originalType: String,
+    content: Schema.Types.Mixed,
+    text: { type: String, default: null },
+    timestamp: { type: Date, required: true },
+    receivedAt: { type: Date, required: true },
+    status: { type: String, required: true },
+    statusRank: { type: Number, required: true },
+    statusAt: { type: Schema.Types.Mixed, default: undefined },
+    error: { type: Schema.Types.Mixed, default: null },
+    pricing: { type: Schema.Types.Mixed, default: null },
+    context: Schema.Types.Mixed,
+    referral: Schema.Types.Mixed,
+    errors: { type: [Schema.Types.Mixed], default: undefined },
+    raw: Schema.Types.Mixed,
+  },
+  { timestamps: true, collection: "messages", minimize: true, suppressReservedKeysWarning: true },
+);
+messageSchema.index({ clientId: 1, dedupeKey: 1 }, { unique: true });
+messageSchema.index({ conversationId: 1, timestamp: -1, _id: -1 });
+messageSchema.index({ clientId: 1, wamid: 1 });
+
+export const messageModel = (conn: Connection): Model<MessageDoc> => conn.model<MessageDoc>("Message", messageSchema);
+
+/** A status reported for a message not stored yet (webhooks are unordered); applied when it appears. */
+export interface PendingStatusDoc {
+  _id: Types.ObjectId;
+  clientId: Types.ObjectId;
+  wamid: string;
+  status: string;
+  /** Our message id echoed by Meta in biz_opaque_callback_data, when present. */
+  bizOpaqueCallbackData?: string | null;
+  payload: unknown;
+  createdAt: Date;
+}
+
+const pendingStatusSchema = new Schema<PendingStatusDoc>(
+  {
+    clientId: { type: Schema.Types.ObjectId, required: true },
+    wamid: { type: String, required: true },
+    status: { type: String, required: true },
+    bizOpaqueCallbackData: { type: String, default: null },
+    payload: Schema.Types.Mixed,
+  },
+  { timestamps: { createdAt: true, updatedAt: false }, collection: "pending_statuses" },
+);
+pendingStatusSchema.index({ clientId: 1, wamid: 1, status: 1 }, { unique: true });
+pendingStatusSchema.index({ clientId: 1, bizOpaqueCallbackData: 1 });
+pendingStatusSchema.index({ createdAt: 1 });
+
+export const pendingStatusModel = (conn: Connection): Model<PendingStatusDoc> =>
+  conn.model<PendingStatusDoc>("PendingStatus", pendingStatusSchema);

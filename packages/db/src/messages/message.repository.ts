@@ -1,0 +1,200 @@
+import { Types, type Model } from "mongoose";
+import type { NormalizedMessage, NormalizedStatus } from "@linkojob/whatsapp";
+import { isDuplicateKeyError } from "../errors";
+import { isObjectIdString } from "../ids";
+import { STATUS_RANK, type MessageDoc, type PendingStatusDoc } from "./message.model";
+
+export const inboundDedupeKey = (wamid: string) => `in:${wamid}`;
+
+/** Status names become field names under statusAt: keep them to plain identifiers. */
+const statusField = (status: string) => `statusAt.${status.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40)}`;
+
+export interface StatusOutcome {
+  /** `applied`: the message moved forward; `recorded`: stored but the message was already further on;
+   * `pending`: the message is not stored yet, the status waits for it. */
+  outcome: "applied" | "recorded" | "pending";
+  message?: Pick<MessageDoc, "_id" | "conversationId" | "wamid" | "status" | "error" | "pricing" | "statusAt">;
+}
+
+export interface MessagePage {
+  messages: MessageDoc[];
+  nextCursor: string | null;
+}
+
+function encodeCursor(doc: Pick<MessageDoc, "_id" | "timestamp">): string {
+  return Buffer.from(`${doc.timestamp.getTime()}:${doc._id.toHexString()}`).toString("base64url");
+}
+
+export class InvalidCursorError extends Error {
+  readonly code = "DB_ERR_INVALID_CURSOR";
+  constructor() {
+    super("cursor is not one this API returned");
+    this.name = "InvalidCursorError";
+  }
+}
+
+function decodeCursor(cursor: string): { at: Date; id: Types.ObjectId } {
+  const match = /^(\d{1,15}):([0-9a-f]{24})$/.exec(Buffer.from(cursor, "base64url").toString());
+  if (!match) throw new InvalidCursorError();
+  return { at: new Date(Number(match[1])), id: new Types.ObjectId(match[2]) };
+}
+
+/** One tenant's messages; every query carries its clientId. */
+export class MessageRepository {
+  constructor(
+    private readonly model: Model<MessageDoc>,
+    private readonly pending: Model<PendingStatusDoc>,
+    readonly clientId: Types.ObjectId,
+  ) {}
+
+  /**
+   * Stores an inbound message once: the unique (clientId, dedupeKey) index turns every redelivery
+   * into a no-op. Returns whether this call stored it.
+   */
+  async insertInbound(conversationId: Types.ObjectId, m: NormalizedMessage): Promise<{ inserted: boolean; message: MessageDoc }> {
+    const now = new Date();
+    const doc = {
+      _id: new Types.ObjectId(),
+      clientId: this.clientId,
+      conversationId,
+      dedupeKey: inboundDedupeKey(m.wamid),
+      wamid: m.wamid,
+      direction: "inbound" as const,
+      type: m.type,
+      originalType: m.originalType,
+      content: m.content,
+      text: m.text,
+      timestamp: m.timestamp,
+      receivedAt: now,
+      status: "received",
+      statusRank: STATUS_RANK.received,
+      ...(m.context ? { context: m.context } : {}),
+      ...(m.referral ? { referral: m.referral } : {}),
+      ...(m.errors ? { errors: m.errors } : {}),
+      ...(m.raw !== undefined ? { raw: m.raw } : {}),
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      // The driver's insertOne skips Mongoose casting of the Mixed content (already validated).
+      await this.model.collection.insertOne(doc);
+      return { inserted: true, message: doc as unknown as MessageDoc };
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      const existing = await this.model.findOne({ clientId: this.clientId, dedupeKey: doc.dedupeKey }).lean<MessageDoc>();
+      return { inserted: false, message: existing! };
+    }
+  }
+
+  /**
+   * Applies a delivery status. Statuses only move forward (STATUS_RANK), each status keeps the first
+   * time it was reported, and a status for a message we do not have yet is kept until it appears.
+   * Matches by wamid, else by our own id echoed in biz_opaque_callback_data.
+   */
+  async applyStatus(s: NormalizedStatus): Promise<StatusOutcome> {
+    let target = await this.model
+      .findOne({ clientId: this.clientId, wamid: s.wamid }, { _id: 1 })
+      .lean<{ _id: Types.ObjectId }>();
+    if (!target && s.bizOpaqueCallbackData && isObjectIdString(s.bizOpaqueCallbackData)) {
+      // The send's response was lost (or not processed yet): link the wamid through our id.
+      const byOurId = await this.model
+        .findOneAndUpdate(
+          { clientId: this.clientId, _id: new Types.ObjectId(s.bizOpaqueCallbackData), direction: "outbound", wamid: null },
+          { $set: { wamid: s.wamid } },
+          { projection: { _id: 1 } },
+        )
+        .lean<{ _id: Types.ObjectId }>();
+      target = byOurId;
+    }
+    if (!target) {
+      await this.savePending(s);
+      // The message may have been stored between our lookup and the save: look once more. Whoever
+      // writes second (this, or applyPendingFor after the message's write) sees the other.
+      const now = await this.model.findOne({ clientId: this.clientId, wamid: s.wamid }, { _id: 1 }).lean<{ _id: Types.ObjectId }>();
+      if (!now) return { outcome: "pending" };
+      target = now;
+      await this.pending.deleteOne({ clientId: this.clientId, wamid: s.wamid, status: s.status });
+    }
+    return this.applyTo(target._id, s);
+  }
+
+  private async applyTo(id: Types.ObjectId, s: NormalizedStatus): Promise<StatusOutcome> {
+    const rank = (STATUS_RANK as Record<string, number | undefined>)[s.status];
+    const record: Record<string, unknown> = { $min: { [statusField(s.status)]: s.timestamp } };
+    if (s.pricing) record.$set = { pricing: s.pricing };
+    await this.model.updateOne({ _id: id, clientId: this.clientId }, record);
+
+    let applied = false;
+    if (rank !== undefined) {
+      const set: Record<string, unknown> = { status: s.status, statusRank: rank };
+      if (s.status === "failed") {
+        const e = s.errors?.[0];
+        set.error = e
+          ? { code: e.code, title: e.title, message: e.message, details: e.error_data?.details }
+          : { title: "failed without an error from Meta" };
+      }
+      const res = await this.model.updateOne(
+        { _id: id, clientId: this.clientId, statusRank: { $lt: rank } },
+        { $set: set },
+      );
+      applied = res.modifiedCount === 1;
+    }
+    const message = await this.model
+      .findOne(
+        { _id: id, clientId: this.clientId },
+        { _id: 1, conversationId: 1, wamid: 1, status: 1, error: 1, pricing: 1, statusAt: 1 },
+      )
+      .lean<StatusOutcome["message"]>();
+    return { outcome: applied ? "applied" : "recorded", ...(message ? { message } : {}) };
+  }
+
+  private async savePending(s: NormalizedStatus): Promise<void> {
+    try {
+      await this.pending.create({
+        clientId: this.clientId,
+        wamid: s.wamid,
+        status: s.status,
+        bizOpaqueCallbackData: s.bizOpaqueCallbackData ?? null,
+        payload: s,
+      });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err; // the same status redelivered: already waiting
+    }
+  }
+
+  /**
+   * Applies the statuses that arrived before this message got its wamid. Call after every write that
+   * gives a message a wamid.
+   */
+  async applyPendingFor(wamid: string): Promise<StatusOutcome[]> {
+    const waiting = await this.pending.find({ clientId: this.clientId, wamid }).lean<PendingStatusDoc[]>();
+    const outcomes: StatusOutcome[] = [];
+    for (const p of waiting) {
+      const s = p.payload as NormalizedStatus;
+      const status: NormalizedStatus = { ...s, timestamp: new Date(s.timestamp) };
+      const target = await this.model.findOne({ clientId: this.clientId, wamid }, { _id: 1 }).lean<{ _id: Types.ObjectId }>();
+      if (!target) break;
+      outcomes.push(await this.applyTo(target._id, status));
+      await this.pending.deleteOne({ _id: p._id });
+    }
+    return outcomes;
+  }
+
+  /** Newest first, `limit` at a time; pass the returned cursor to read older ones. */
+  async listByConversation(conversationId: Types.ObjectId, opts: { cursor?: string; limit: number }): Promise<MessagePage> {
+    const filter: Record<string, unknown> = { clientId: this.clientId, conversationId };
+    if (opts.cursor) {
+      const c = decodeCursor(opts.cursor);
+      filter.$or = [{ timestamp: { $lt: c.at } }, { timestamp: c.at, _id: { $lt: c.id } }];
+    }
+    const docs = await this.model
+      .find(filter, { __v: 0, dedupeKey: 0, raw: 0 })
+      .sort({ timestamp: -1, _id: -1 })
+      .limit(opts.limit + 1)
+      .lean<MessageDoc[]>();
+    const hasMore = docs.length > opts.limit;
+    const messages = hasMore ? docs.slice(0, opts.limit) : docs;
+    const last = messages[messages.length - 1];
+    return { messages, nextCursor: hasMore && last ? encodeCursor(last) : null };
+  }
+}

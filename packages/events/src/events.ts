@@ -1,0 +1,18 @@
+/**
+ * Realtime events sent to recruiter dashboards. Every event goes to the tenant's room only.
+ * Payloads carry ids as strings and dates as ISO strings (they cross JSON).
+ */
+export const EVENTS = {
+  messageReceived: "message:received",
+  messageStatus: "message:status",
+  messageSent: "message:sent",
+  conversationUpdated: "conversation:updated",
+  clientStatus: "client:status",
+} as const;
+export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
+
+/** The room of one tenant (client). */
+export const clientRoom = (clientId: string) => `client:${clientId}`;
+
+/** Socket.io key prefix shared by the realtime nodes' adapter and every emitter. */
+export const SOCKET_IO_KEY = "socket.io";

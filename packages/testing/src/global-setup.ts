@@ -1,0 +1,61 @@
+import type { TestProject } from "vitest/node";
+import { startFerretDb, type RunningService } from "./ferretdb";
+import { startRedisServer } from "./redis-server";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    mongoUrl: string;
+    redisUrl: string;
+  }
+}
+
+async function dockerAnswers(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import("testcontainers");
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Provides a MongoDB-protocol server and a Redis to the tests: MONGODB_URI / REDIS_URL when set
+ * (scripts/test.sh starts them once for the whole run); else testcontainers (mongo:7, redis:7) when a
+ * Docker engine answers; else local binaries (FerretDB, built once with Go, and redis-server).
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const stops: Array<() => Promise<void>> = [];
+  let mongoUrl = process.env.MONGODB_URI;
+  let redisUrl = process.env.REDIS_URL;
+  const useDocker = (!mongoUrl || !redisUrl) && (await dockerAnswers());
+  if (!mongoUrl) {
+    if (useDocker) {
+      const { GenericContainer } = await import("testcontainers");
+      const c = await new GenericContainer("mongo:7").withExposedPorts(27017).start();
+      mongoUrl = `mongodb://${c.getHost()}:${c.getMappedPort(27017)}`;
+      stops.push(async () => void (await c.stop()));
+    } else {
+      const f: RunningService = await startFerretDb();
+      mongoUrl = f.url;
+      stops.push(f.stop);
+    }
+  }
+  if (!redisUrl) {
+    if (useDocker) {
+      const { GenericContainer } = await import("testcontainers");
+      const c = await new GenericContainer("redis:7").withExposedPorts(6379).start();
+      redisUrl = `redis://${c.getHost()}:${c.getMappedPort(6379)}`;
+      stops.push(async () => void (await c.stop()));
+    } else {
+      const r = await startRedisServer();
+      redisUrl = r.url;
+      stops.push(r.destroy);
+    }
+  }
+  project.provide("mongoUrl", mongoUrl);
+  project.provide("redisUrl", redisUrl);
+  return async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+}

@@ -1,0 +1,6 @@
+export * from "./ports";
+export * from "./ferretdb";
+export * from "./redis-server";
+export * from "./context";
+export * from "./tokens";
+export * from "./wait";

@@ -1,0 +1,4 @@
+export * from "./signature";
+export * from "./phone";
+export * from "./webhook-schema";
+export * from "./normalize";
