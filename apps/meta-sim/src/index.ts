@@ -1,0 +1,4 @@
+export * from "./simulator";
+export * from "./state";
+export * from "./webhooks/payloads";
+export * from "./webhooks/webhook-sender";

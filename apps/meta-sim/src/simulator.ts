@@ -1,0 +1,79 @@
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import { areas } from "./areas";
+import { SimState } from "./state";
+import { WebhookSender } from "./webhooks/webhook-sender";
+
+export interface SimulatorOptions {
+  /** Signs the webhooks the simulator sends (the same secret the ingress checks). */
+  appSecret: string;
+  /** Meta app id the simulator accepts as client_id. */
+  appId?: string;
+  /** Where webhooks are delivered (the ingress's /webhook). Can be set later. */
+  webhookUrl?: string;
+  logger?: boolean;
+}
+
+/** What an area's route plugin receives. */
+export interface SimContext {
+  state: SimState;
+  webhooks: WebhookSender;
+  options: SimulatorOptions;
+}
+
+export type SimArea = FastifyPluginAsync<SimContext>;
+
+/**
+ * A real HTTP stand-in for Meta: the Graph API endpoints the project calls, and Meta's webhook
+ * deliveries. Used by tests, benchmarks and the demo; never by production.
+ */
+export class MetaSimulator {
+  readonly state = new SimState();
+  readonly webhooks: WebhookSender;
+  readonly app: FastifyInstance;
+  url = "";
+
+  private constructor(readonly options: SimulatorOptions) {
+    this.webhooks = new WebhookSender(options.appSecret, options.webhookUrl);
+    this.app = Fastify({ logger: options.logger ?? false, bodyLimit: 110 * 1024 * 1024 });
+  }
+
+  static async create(options: SimulatorOptions): Promise<MetaSimulator> {
+    const sim = new MetaSimulator(options);
+    sim.app.addHook("onRequest", async (req) => {
+      if (req.url.startsWith("/_sim/")) return;
+      const auth = req.headers.authorization;
+      sim.state.requests.push({
+        at: Date.now(),
+        method: req.method,
+        path: req.url.split("?")[0]!,
+        query: req.query as Record<string, unknown>,
+        body: undefined,
+        ...(auth?.startsWith("Bearer ") ? { token: auth.slice(7) } : {}),
+      });
+    });
+    sim.app.addHook("preHandler", async (req) => {
+      if (req.url.startsWith("/_sim/")) return;
+      const last = sim.state.requests[sim.state.requests.length - 1];
+      if (last) last.body = req.body;
+    });
+    const ctx: SimContext = { state: sim.state, webhooks: sim.webhooks, options };
+    for (const area of areas) await sim.app.register(area, ctx);
+    sim.app.get("/_sim/health", async () => ({ status: "ok" }));
+    return sim;
+  }
+
+  async listen(port = 0, host = "127.0.0.1"): Promise<string> {
+    const address = await this.app.listen({ port, host });
+    this.url = address;
+    return address;
+  }
+
+  /** Signs and delivers one webhook payload to the configured target. */
+  deliver(payload: unknown, opts: { signature?: string } = {}) {
+    return this.webhooks.send(payload, opts);
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+  }
+}
