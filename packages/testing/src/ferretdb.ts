@@ -1,37 +1,22 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir, homedir } from "node:os";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { freePort, waitForPort } from "./ports";
 
-export const FERRETDB_MODULE = "github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2";
 
-function goBin(): string | null {
-  try {
-    const gopath = execFileSync("go", ["env", "GOPATH"], { encoding: "utf8" }).trim();
-    return join(gopath, "bin");
-  } catch {
-    return null;
-  }
-}
+const INSTALL_SCRIPT = fileURLToPath(new URL("../bin/install-ferretdb.sh", import.meta.url));
 
 /**
- * Finds the ferretdb binary (FERRETDB_BIN, PATH, or Go's bin folder), building it with `go install`
- * once when it is nowhere (a few minutes on two cores; later runs reuse it).
+ * The ferretdb binary: FERRETDB_BIN when set, else the one bin/install-ferretdb.sh builds once (with
+ * Go, a minute or two on two cores) and reuses afterwards.
  */
 export function ensureFerretDbBinary(): string {
-  const candidates = [process.env.FERRETDB_BIN, goBin() && join(goBin()!, "ferretdb"), join(homedir(), "go", "bin", "ferretdb")];
-  for (const c of candidates) if (c && existsSync(c)) return c;
-  try {
-    return execFileSync("sh", ["-c", "command -v ferretdb"], { encoding: "utf8" }).trim();
-  } catch {
-    // not on PATH
-  }
-  console.error(`[testing] building FerretDB (${FERRETDB_MODULE}) once; this takes a few minutes`);
-  execFileSync("go", ["install", FERRETDB_MODULE], { stdio: "inherit" });
-  const built = join(goBin()!, "ferretdb");
-  if (!existsSync(built)) throw new Error("go install finished but no ferretdb binary was produced");
-  return built;
+  const fromEnv = process.env.FERRETDB_BIN;
+  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+  const out = execFileSync("bash", [INSTALL_SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return out.trim().split("\n").pop()!;
 }
 
 export interface RunningService {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh machine with Node 20 (and Go for FerretDB): pnpm, the
+# workspace's dependencies and, when no MONGODB_URI is given and no Docker engine answers, FerretDB.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
+  echo "installing pnpm $PNPM_VERSION" >&2
+  npm install -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1 || npm install -g "pnpm@$PNPM_VERSION"
+fi
+pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+if [ -z "${MONGODB_URI:-}" ] && ! docker info >/dev/null 2>&1; then
+  command -v redis-server >/dev/null || { echo "redis-server is required (apt-get install redis-server)" >&2; exit 1; }
+  bash packages/testing/bin/install-ferretdb.sh >/dev/null
+fi
