@@ -16,3 +16,16 @@ export const clientRoom = (clientId: string) => `client:${clientId}`;
 
 /** Socket.io key prefix shared by the realtime nodes' adapter and every emitter. */
 export const SOCKET_IO_KEY = "socket.io";
+
+/**
+ * Redis pub/sub channel on which any process announces that a client (tenant) changed: connected,
+ * disconnected, status or token changed. Message: JSON `{ clientId, phoneNumberId?, status? }`.
+ * Caches (webhook routing, send holds) drop the entry; the outbound worker resumes held sends when
+ * the status is back to `active`.
+ */
+export const CLIENTS_CHANGED_CHANNEL = "clients:changed";
+export interface ClientChangedMessage {
+  clientId: string;
+  phoneNumberId?: string;
+  status?: string;
+}
