@@ -8,3 +8,4 @@ export * from "./messages/message.model";
 export * from "./messages/message.repository";
 export * from "./webhook-events/webhook-event.model";
 export * from "./serialize";
+export * from "./keyed-mutex";

@@ -19,16 +19,26 @@ export const webhookJobSchema = z.object({
 });
 export type WebhookJob = z.infer<typeof webhookJobSchema>;
 
+/** Upper bound of the backoff: during a long outage a job is retried every five minutes. */
+export const MAX_BACKOFF_MS = 5 * 60_000;
+
+/**
+ * Exponential backoff with full jitter, capped at MAX_BACKOFF_MS. Registered on workers as the
+ * `capped` backoff strategy (BullMQ's own exponential has no cap: attempt 30 would wait 17 years).
+ */
+export function cappedBackoff(attemptsMade: number, baseMs = 1_000): number {
+  const ceiling = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attemptsMade - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
 export const webhookJobOptions: JobsOptions = {
-  // MongoDB down for a while must not lose a delivery: ~30 attempts spread over many hours.
-  attempts: 30,
-  backoff: { type: "exponential", delay: 1_000 },
+  // Meta keeps retrying for 7 days what we do not acknowledge; once acknowledged, we keep trying
+  // for as long: 2,100 attempts at most five minutes apart ≈ 7 days of MongoDB outage.
+  attempts: 2_100,
+  backoff: { type: "capped" },
   removeOnComplete: { age: 3_600, count: 20_000 },
   removeOnFail: { age: 7 * 24 * 3_600 },
 };
-
-/** Upper bound of the exponential backoff above, so that a long outage retries every few minutes. */
-export const MAX_BACKOFF_MS = 5 * 60_000;
 
 /** Redis stream the ingress appends signed deliveries to (one XADD, acknowledged before the 200). */
 export const ingressStreamKey = (prefix: string) => `${prefix}:ingress:webhooks`;

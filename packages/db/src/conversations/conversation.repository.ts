@@ -60,7 +60,7 @@ export class ConversationRepository {
     for (let attempt = 0; ; attempt++) {
       try {
         const doc = await this.model
-          .findOneAndUpdate(filter, update, { upsert: true, new: true, projection: { _id: 1 }, setDefaultsOnInsert: true })
+          .findOneAndUpdate(filter, update, { upsert: true, new: true, setDefaultsOnInsert: true })
           .lean();
         return doc!._id;
       } catch (err) {
@@ -73,50 +73,40 @@ export class ConversationRepository {
   /** A candidate wrote at `at`: the 24-hour window runs from their latest message. */
   async recordCandidateActivity(id: Types.ObjectId, at: Date, profileName?: string): Promise<void> {
     const windowExpiresAt = new Date(at.getTime() + WINDOW_MS);
-    const writes: Promise<unknown>[] = [
-      this.model.updateOne(
-        { _id: id, clientId: this.clientId },
-        {
-          $max: { lastInboundAt: at, windowExpiresAt },
-          ...(windowExpiresAt.getTime() > Date.now() ? { $set: { inWindow: true } } : {}),
-        },
-      ),
-    ];
+    // Writes to one document are issued one after the other, never in parallel (see KeyedMutex).
+    await this.model.updateOne(
+      { _id: id, clientId: this.clientId },
+      {
+        $max: { lastInboundAt: at, windowExpiresAt },
+        ...(windowExpiresAt.getTime() > Date.now() ? { $set: { inWindow: true } } : {}),
+      },
+    );
     if (profileName) {
-      writes.push(
-        this.model.updateOne(
-          {
-            _id: id,
-            clientId: this.clientId,
-            $or: [{ candidateNameAt: null }, { candidateNameAt: { $lte: at } }],
-          },
-          { $set: { candidateName: profileName, candidateNameAt: at } },
-        ),
+      await this.model.updateOne(
+        { _id: id, clientId: this.clientId, $or: [{ candidateNameAt: null }, { candidateNameAt: { $lte: at } }] },
+        { $set: { candidateName: profileName, candidateNameAt: at } },
       );
     }
-    await Promise.all(writes);
   }
 
   /** Offers a message as the conversation's latest: kept only if no later one is recorded. */
   async recordMessage(id: Types.ObjectId, summary: MessageSummary): Promise<void> {
-    await Promise.all([
-      this.model.updateOne({ _id: id, clientId: this.clientId }, { $max: { lastMessageAt: summary.at } }),
-      this.model.updateOne(
-        {
-          _id: id,
-          clientId: this.clientId,
-          $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: summary.sortKey } }],
+    await this.model.updateOne({ _id: id, clientId: this.clientId }, { $max: { lastMessageAt: summary.at } });
+    await this.model.updateOne(
+      {
+        _id: id,
+        clientId: this.clientId,
+        $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: summary.sortKey } }],
+      },
+      {
+        $set: {
+          lastMessageSortKey: summary.sortKey,
+          lastMessageFrom: summary.from,
+          lastMessagePreview: summary.preview?.slice(0, 280) ?? null,
+          lastMessageType: summary.type,
         },
-        {
-          $set: {
-            lastMessageSortKey: summary.sortKey,
-            lastMessageFrom: summary.from,
-            lastMessagePreview: summary.preview?.slice(0, 280) ?? null,
-            lastMessageType: summary.type,
-          },
-        },
-      ),
-    ]);
+      },
+    );
   }
 
   /**

@@ -101,7 +101,6 @@ export class MessageRepository {
         .findOneAndUpdate(
           { clientId: this.clientId, _id: new Types.ObjectId(s.bizOpaqueCallbackData), direction: "outbound", wamid: null },
           { $set: { wamid: s.wamid } },
-          { projection: { _id: 1 } },
         )
         .lean<{ _id: Types.ObjectId }>();
       target = byOurId;

@@ -1,0 +1,17 @@
+import { envVars as v, parseEnv } from "@linkojob/config";
+import { z } from "zod";
+
+/** The inbound worker's configuration, read once from process.env at start-up. */
+export const inboundEnvShape = {
+  MONGODB_URI: v.mongodbUri,
+  REDIS_URL: v.redisUrl,
+  LOG_LEVEL: v.logLevel,
+  QUEUE_PREFIX: v.queuePrefix,
+  /** Webhook deliveries processed at once by this process (I/O bound: MongoDB round trips). */
+  INBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Port of the small /health and /ready HTTP listener (0 = none). */
+  HEALTH_PORT: v.port(0),
+};
+
+export type InboundEnv = ReturnType<typeof loadInboundEnv>;
+export const loadInboundEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(inboundEnvShape, source);

@@ -1,0 +1,97 @@
+import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Database } from "@linkojob/db";
+import type { DashboardEvents } from "@linkojob/events";
+import { WEBHOOK_QUEUE, cappedBackoff, webhookJobSchema, type WebhookJob } from "@linkojob/queues";
+import { InvalidDeliveryError } from "@linkojob/whatsapp";
+import { IngressPump } from "./pump/ingress-pump";
+import { ClientDirectory } from "./routing/client-directory";
+import { DeliveryProcessor, type AccountEventHandler, type StatusHook } from "./routing/delivery-processor";
+
+export interface InboundWorkerDeps {
+  db: Database;
+  /** For BullMQ (blocking commands; maxRetriesPerRequest null). */
+  queueRedis: Redis;
+  /** For the pump's XREADGROUP (blocks, so a connection of its own). */
+  pumpRedis: Redis;
+  /** Subscriber-mode connection for CLIENTS_CHANGED_CHANNEL. */
+  subscriberRedis: Redis;
+  events: DashboardEvents;
+  logger: Logger;
+  prefix: string;
+  concurrency?: number;
+  accountHandlers?: Partial<Record<string, AccountEventHandler>>;
+  onStatus?: StatusHook;
+  /** Run the stream→queue pump in this process. Default true. */
+  pump?: boolean;
+}
+
+/**
+ * The inbound worker: the pump moves acknowledged deliveries from the ingress stream into the
+ * webhook queue; the BullMQ worker routes each delivery into MongoDB and announces it to dashboards.
+ * Whoever created the connections closes them after close().
+ */
+export class InboundWorker {
+  readonly queue: Queue<WebhookJob>;
+  readonly directory: ClientDirectory;
+  readonly processor: DeliveryProcessor;
+  private readonly pump: IngressPump | null;
+  private worker: Worker<WebhookJob> | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly deps: InboundWorkerDeps) {
+    this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
+    this.directory = new ClientDirectory(deps.db, deps.subscriberRedis);
+    this.processor = new DeliveryProcessor({
+      db: deps.db,
+      directory: this.directory,
+      events: deps.events,
+      logger: deps.logger,
+      ...(deps.accountHandlers ? { accountHandlers: deps.accountHandlers } : {}),
+      ...(deps.onStatus ? { onStatus: deps.onStatus } : {}),
+    });
+    this.pump =
+      deps.pump === false ? null : new IngressPump({ redis: deps.pumpRedis, queue: this.queue, prefix: deps.prefix, logger: deps.logger });
+  }
+
+  async start(): Promise<void> {
+    await this.directory.start();
+    this.worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => this.handle(job), {
+      connection: this.deps.queueRedis,
+      prefix: this.deps.prefix,
+      concurrency: this.deps.concurrency ?? 16,
+      settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
+    });
+    this.worker.on("failed", (job, err) =>
+      this.deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "webhook delivery failed; will retry"),
+    );
+    this.worker.on("error", (err) => this.deps.logger.error({ err }, "inbound worker error"));
+    await this.worker.waitUntilReady();
+    await this.pump?.start();
+  }
+
+  private async handle(job: Job<WebhookJob>) {
+    const data = webhookJobSchema.safeParse(job.data);
+    if (!data.success) throw new UnrecoverableError(`bad webhook job: ${data.error.message}`);
+    try {
+      const result = await this.processor.process(data.data.deliveryId, data.data.body, { isRetry: job.attemptsMade > 0 });
+      this.deps.logger.debug({ jobId: job.id, ...result }, "webhook delivery processed");
+      return result;
+    } catch (err) {
+      // A body that is not a WhatsApp delivery will never become one: do not retry it for 7 days.
+      if (err instanceof InvalidDeliveryError || err instanceof SyntaxError) throw new UnrecoverableError(err.message);
+      throw err;
+    }
+  }
+
+  /** Stops intake (pump, then worker after its active jobs), within BullMQ's own close. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.pump?.close();
+      await this.worker?.close();
+      await this.queue.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,4 @@
+export * from "./inbound-worker";
+export * from "./routing/delivery-processor";
+export * from "./routing/client-directory";
+export * from "./pump/ingress-pump";

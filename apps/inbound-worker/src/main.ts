@@ -1,0 +1,59 @@
+import { createServer } from "node:http";
+import pino from "pino";
+import { Database } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
+import { createRedis } from "@linkojob/queues";
+import { loadInboundEnv } from "./env";
+import { InboundWorker } from "./inbound-worker";
+
+const env = loadInboundEnv();
+const logger = pino({ level: env.LOG_LEVEL, redact: { paths: ["*.accessToken", "*.token"], censor: "[redacted]" } });
+
+const queueRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-queue" });
+const pumpRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-pump", autoPipelining: false });
+const subscriberRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-sub", autoPipelining: false });
+const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-events" });
+const db = await Database.connect(env.MONGODB_URI);
+
+const worker = new InboundWorker({
+  db,
+  queueRedis,
+  pumpRedis,
+  subscriberRedis,
+  events: new DashboardEvents(eventsRedis),
+  logger,
+  prefix: env.QUEUE_PREFIX,
+  concurrency: env.INBOUND_CONCURRENCY,
+});
+await worker.start();
+logger.info({ concurrency: env.INBOUND_CONCURRENCY }, "inbound worker started");
+
+const health = env.HEALTH_PORT
+  ? createServer(async (req, res) => {
+      if (req.url === "/health") return void res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+      if (req.url === "/ready") {
+        const [redis, mongo] = await Promise.all([queueRedis.ping().then(() => true, () => false), db.ping()]);
+        const ok = redis && mongo;
+        return void res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status: ok ? "ready" : "not_ready", checks: { redis, mongo } }));
+      }
+      res.writeHead(404).end();
+    }).listen(env.HEALTH_PORT)
+  : null;
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal }, "shutting down: finishing active jobs");
+  const timer = setTimeout(() => {
+    logger.error("shutdown timed out; unfinished jobs will be retried by another worker");
+    process.exit(1);
+  }, 30_000);
+  timer.unref();
+  health?.close();
+  await worker.close();
+  await Promise.allSettled([queueRedis.quit(), pumpRedis.quit(), subscriberRedis.quit(), eventsRedis.quit(), db.close()]);
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

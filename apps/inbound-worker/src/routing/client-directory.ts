@@ -1,0 +1,74 @@
+import type { Redis } from "ioredis";
+import type { Types } from "mongoose";
+import type { Database } from "@linkojob/db";
+import { CLIENTS_CHANGED_CHANNEL, type ClientChangedMessage } from "@linkojob/events";
+
+export interface RoutedClient {
+  clientId: Types.ObjectId;
+  status: string;
+}
+
+interface Entry {
+  value: RoutedClient | null;
+  expiresAt: number;
+}
+
+export interface ClientDirectoryOptions {
+  /** How long a known number stays cached. Default 60 s (changes are also pushed, see below). */
+  ttlMs?: number;
+  /** How long "no client has this number" stays cached. Default 5 s, so a fresh connect routes soon. */
+  negativeTtlMs?: number;
+}
+
+/**
+ * Routes a webhook's phone_number_id to its client through a small in-process cache. It notices
+ * changes: every process that connects, disconnects or alters a client publishes on
+ * CLIENTS_CHANGED_CHANNEL and the entry is dropped at once; the TTL bounds staleness if a message
+ * is ever missed.
+ */
+export class ClientDirectory {
+  private readonly cache = new Map<string, Entry>();
+  private readonly ttl: number;
+  private readonly negativeTtl: number;
+  private subscribed = false;
+
+  constructor(
+    private readonly db: Database,
+    /** A connection in subscriber mode, owned by the caller. */
+    private readonly subscriber: Redis | null,
+    options: ClientDirectoryOptions = {},
+  ) {
+    this.ttl = options.ttlMs ?? 60_000;
+    this.negativeTtl = options.negativeTtlMs ?? 5_000;
+  }
+
+  async start(): Promise<void> {
+    if (!this.subscriber || this.subscribed) return;
+    this.subscribed = true;
+    this.subscriber.on("message", (channel: string, raw: string) => {
+      if (channel !== CLIENTS_CHANGED_CHANNEL) return;
+      try {
+        const msg = JSON.parse(raw) as ClientChangedMessage;
+        if (msg.phoneNumberId) this.cache.delete(msg.phoneNumberId);
+        else this.cache.clear();
+      } catch {
+        this.cache.clear();
+      }
+    });
+    await this.subscriber.subscribe(CLIENTS_CHANGED_CHANNEL);
+  }
+
+  async lookup(phoneNumberId: string): Promise<RoutedClient | null> {
+    const hit = this.cache.get(phoneNumberId);
+    if (hit && hit.expiresAt > Date.now()) return hit.value;
+    const doc = await this.db.clients.findOne({ phoneNumberId }, { _id: 1, status: 1 }).lean();
+    const value = doc ? { clientId: doc._id, status: doc.status } : null;
+    this.cache.set(phoneNumberId, { value, expiresAt: Date.now() + (value ? this.ttl : this.negativeTtl) });
+    return value;
+  }
+
+  invalidate(phoneNumberId?: string): void {
+    if (phoneNumberId) this.cache.delete(phoneNumberId);
+    else this.cache.clear();
+  }
+}

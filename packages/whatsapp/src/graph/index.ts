@@ -1,0 +1,4 @@
+export * from "./graph-errors";
+export * from "./graph-client";
+export * from "./error-policy";
+export * from "./onboarding-api";
