@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import pino from "pino";
 import { Database, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
-import { createRedis } from "@linkojob/queues";
+import { createRedis, redisReady } from "@linkojob/queues";
 import { MetaSimulator } from "@linkojob/meta-sim";
 import { TEST_SECRETS, testServices, type TestServices } from "@linkojob/testing";
 import { buildApp } from "../../ingress/src/app";
@@ -41,6 +41,7 @@ export async function startTrunk(opts: { label: string; redisUrl?: string; start
   const subscriberRedis = createRedis(redisUrl, { autoPipelining: false });
   const eventsRedis = createRedis(redisUrl);
   const events = new DashboardEvents(eventsRedis);
+  await redisReady(ingressRedis);
   const app = await buildApp({
     config: {
       appSecret: TEST_SECRETS.appSecret,

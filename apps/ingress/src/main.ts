@@ -1,7 +1,7 @@
 import pino from "pino";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
-import { createRedis } from "@linkojob/queues";
+import { createRedis, redisReady } from "@linkojob/queues";
 import { buildApp } from "./app";
 import { loadIngressEnv } from "./env";
 
@@ -13,6 +13,8 @@ const logger = pino({
 
 const redis = createRedis(env.REDIS_URL, { failFast: true, connectionName: "ingress" });
 const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "ingress-events" });
+// The webhook connection refuses commands until ready: wait for it before taking traffic.
+await redisReady(redis, 30_000);
 const db = await Database.connect(env.MONGODB_URI);
 const app = await buildApp({
   config: {

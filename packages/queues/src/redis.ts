@@ -32,3 +32,19 @@ export function createRedis(url: string, options: RedisConnectionOptions = {}): 
   }
   return new Redis(url, { ...base, maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 2_000) });
 }
+
+/** Resolves once the connection is ready (a fail-fast connection refuses commands before that). */
+export function redisReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off("ready", onReady);
+      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once("ready", onReady);
+  });
+}

@@ -39,14 +39,18 @@ export class IngressPump {
 
   async start(): Promise<void> {
     if (this.running) return;
+    await this.ensureGroup();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async ensureGroup(): Promise<void> {
     try {
       // From 0, not $: entries appended before the first pump ever started are moved too.
       await this.opts.redis.xgroup("CREATE", this.key, INGRESS_STREAM_GROUP, "0", "MKSTREAM");
     } catch (err) {
       if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
     }
-    this.running = true;
-    this.loop = this.run();
   }
 
   private async run(): Promise<void> {
@@ -67,6 +71,11 @@ export class IngressPump {
         if (entries.length) await this.move(entries);
       } catch (err) {
         if (!this.running) break;
+        // A Redis that restarted without persistence lost the group (and the stream): recreate it.
+        if (String((err as Error).message).includes("NOGROUP")) {
+          await this.ensureGroup().catch(() => undefined);
+          continue;
+        }
         logger.error({ err }, "ingress pump failed a round; retrying");
         await new Promise((r) => setTimeout(r, 1_000));
       }
