@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { Redis } from "ioredis";
 import { JwtVerifier } from "@linkojob/auth";
@@ -24,13 +24,14 @@ export interface IngressDeps {
   redis: Redis;
   db: Database;
   events: DashboardEvents;
-  logger?: FastifyServerOptions["logger"];
+  /** A pino logger (none: silent). */
+  logger?: FastifyBaseLogger;
 }
 
 /** Builds the ingress without listening: main.ts listens, tests use inject or listen on port 0. */
 export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? false,
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     // Per-request log lines would cost the webhook path a third of its throughput; errors are logged.
     disableRequestLogging: true,
     trustProxy: true,

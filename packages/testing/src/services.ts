@@ -1,0 +1,4 @@
+// Service starters without any Vitest import, for scripts (demo, benchmarks) as well as tests.
+export * from "./ports";
+export * from "./ferretdb";
+export * from "./redis-server";
