@@ -8,7 +8,9 @@ import {
   statusObject,
   textMessageDelivery,
 } from "@linkojob/meta-sim";
-import { tokenFor } from "@linkojob/testing";
+import { eventually, tokenFor } from "@linkojob/testing";
+import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
+import { createRedis } from "@linkojob/queues";
 import type { ClientDoc } from "@linkojob/db";
 import { startTrunk, type Trunk } from "./trunk-harness";
 
@@ -107,6 +109,25 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     const unrouted = await t.db.webhookEvents.find({ kind: "unrouted", phoneNumberId: "no-such-number" }).lean();
     expect(unrouted).toHaveLength(1);
     expect(await t.worker.queue.getJobCounts("failed", "delayed")).toEqual({ failed: 0, delayed: 0 });
+  });
+
+  it("notices a newly connected number at once through clients:changed", async () => {
+    const phoneNumberId = `new-${Date.now()}`;
+    const biz = { wabaId: "777", phoneNumberId };
+    await t.sim.deliver(textMessageDelivery(biz, { waId: "212600000002" }, "before connect"));
+    await t.drain();
+    expect(await t.db.webhookEvents.countDocuments({ kind: "unrouted", phoneNumberId })).toBe(1);
+    // Connecting the number publishes on clients:changed (the onboarding flow does this).
+    const fresh = await t.createClient({ phoneNumberId, wabaId: "777" });
+    const pub = createRedis(t.services.redisUrl);
+    await pub.publish(CLIENTS_CHANGED_CHANNEL, JSON.stringify({ clientId: fresh._id.toString(), phoneNumberId }));
+    await pub.quit();
+    // Well within the 5 s negative cache: only the invalidation can make this route now.
+    await eventually(async () => {
+      await t.sim.deliver(textMessageDelivery(biz, { waId: "212600000002" }, `after connect ${Date.now()}`));
+      await t.drain();
+      return (await t.db.messages.countDocuments({ clientId: fresh._id })) > 0;
+    }, 3_000, 100);
   });
 
   it("keeps the business-scoped user id as the candidate key when wa_id is absent", async () => {
