@@ -8,8 +8,15 @@ import { authPlugin } from "./auth/auth.plugin";
 import { TenantAccess } from "./auth/tenant-access";
 import { conversationRoutes } from "./conversations/conversations.routes";
 import { installErrorHandler } from "./http/errors";
+import { onboardingRoutes, type OnboardingDeps } from "./onboarding/onboarding.routes";
 import { WebhookInbox } from "./webhook/webhook-inbox";
 import { webhookRoutes } from "./webhook/webhook.routes";
+import { Queue } from "bullmq";
+import { OUTBOUND_QUEUE, type OutboundJob } from "@linkojob/queues";
+import { SendAcceptance } from "./sends/send-acceptance";
+import { sendRoutes } from "./sends/sends.routes";
+import { costRoutes } from "./costs/costs.routes";
+import { templateRoutes } from "./templates/templates.routes";
 
 export interface IngressConfig {
   appSecret: string;
@@ -26,6 +33,8 @@ export interface IngressDeps {
   events: DashboardEvents;
   /** A pino logger (none: silent). */
   logger?: FastifyBaseLogger;
+  /** Recruiter onboarding (Embedded Signup, disconnect, manual connect); its routes are absent without it. */
+  onboarding?: OnboardingDeps;
 }
 
 /** Builds the ingress without listening: main.ts listens, tests use inject or listen on port 0. */
@@ -60,6 +69,20 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { verifier: new JwtVerifier(deps.config.jwtSecret) });
   const tenants = new TenantAccess(deps.db);
   await app.register(conversationRoutes, { tenants, events: deps.events });
+  if (deps.onboarding) {
+    await app.register(onboardingRoutes, { ...deps.onboarding, db: deps.db, redis: deps.redis, events: deps.events, tenants });
+  }
+
+  // Outbound (issue 4): the send API stores and enqueues; the outbound worker talks to Meta.
+  const outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.redis, prefix: deps.config.queuePrefix });
+  app.addHook("onClose", async () => outboundQueue.close());
+  await app.register(sendRoutes, { tenants, acceptance: new SendAcceptance(deps.db, outboundQueue) });
+  await app.register(costRoutes, { tenants });
+  await app.register(templateRoutes, {
+    tenants,
+    db: deps.db,
+    ...(deps.onboarding ? { sync: { graph: deps.onboarding.graph, vault: deps.onboarding.vault } } : {}),
+  });
 
   app.get("/health", async () => ({ status: "ok" }));
   app.get("/ready", async (_req, reply) => {

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { envVars as v, parseEnv } from "@linkojob/config";
 
 /** The ingress's configuration, read once from process.env at start-up. */
@@ -17,6 +18,15 @@ export const ingressEnvShape = {
   LOG_LEVEL: v.logLevel,
   /** Prefix of every BullMQ and Redis key of this deployment (several deployments may share a Redis). */
   QUEUE_PREFIX: v.queuePrefix,
+  // --- Recruiter onboarding (Embedded Signup) ---
+  /** Meta Login-for-Business configuration id of Embedded Signup; sent as config_id when set. */
+  META_CONFIG_ID: z.string().regex(/^\d+$/, "must be the numeric configuration id").optional(),
+  /** Base URL of Meta's OAuth dialog: Meta's by default, the simulator's URL in development and tests. */
+  META_DIALOG_URL: z.url().default("https://www.facebook.com").transform((s) => s.replace(/\/+$/, "")),
+  /** Dashboard page the OAuth callback sends the recruiter back to (outcome in the query). Default BASE_URL + "/". */
+  DASHBOARD_URL: z.url({ message: "must be an absolute URL such as https://app.linkojob.ma/settings/whatsapp" }).optional(),
+  /** Lifetime of the OAuth state of the connect flow, in seconds (Meta's dialog takes a minute or two). */
+  ONBOARDING_STATE_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
 };
 
 export type IngressEnv = ReturnType<typeof loadIngressEnv>;

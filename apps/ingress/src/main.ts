@@ -2,8 +2,12 @@ import pino from "pino";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
+import { TokenVault } from "@linkojob/vault";
+import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "./app";
 import { loadIngressEnv } from "./env";
+import { createTemplateSyncHook } from "./templates/template-sync-hook";
+import { onboardingConfigFromEnv } from "./onboarding/onboarding-config";
 
 const env = loadIngressEnv();
 const logger = pino({
@@ -16,6 +20,9 @@ const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "ingress-events
 // The webhook connection refuses commands until ready: wait for it before taking traffic.
 await redisReady(redis, 30_000);
 const db = await Database.connect(env.MONGODB_URI);
+// Onboarding: Graph API calls (pooled keep-alive) and the token vault (keys checked by env.ts).
+const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION });
+const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);
 const app = await buildApp({
   config: {
     appSecret: env.META_APP_SECRET,
@@ -27,6 +34,7 @@ const app = await buildApp({
   db,
   events: new DashboardEvents(eventsRedis),
   logger,
+  onboarding: { config: onboardingConfigFromEnv(env), graph, vault, templateSync: createTemplateSyncHook(db, graph, vault) },
 });
 await app.listen({ port: env.PORT, host: "0.0.0.0" });
 
@@ -41,7 +49,7 @@ async function shutdown(signal: string) {
   }, 15_000);
   timer.unref();
   await app.close(); // stops intake and waits for requests in flight
-  await Promise.allSettled([redis.quit(), eventsRedis.quit(), db.close()]);
+  await Promise.allSettled([redis.quit(), eventsRedis.quit(), db.close(), graph.close()]);
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -4,6 +4,9 @@ import { conversationModel, type ConversationDoc } from "./conversations/convers
 import { ConversationRepository } from "./conversations/conversation.repository";
 import { messageModel, pendingStatusModel, type MessageDoc, type PendingStatusDoc } from "./messages/message.model";
 import { MessageRepository } from "./messages/message.repository";
+import { OutboundMessageRepository } from "./messages/outbound-message.repository";
+import { templateModel, type TemplateDoc } from "./templates/template.model";
+import { TemplateRepository } from "./templates/template.repository";
 import { webhookEventModel, type WebhookEventDoc } from "./webhook-events/webhook-event.model";
 import { toObjectId } from "./ids";
 
@@ -12,6 +15,10 @@ export interface TenantData {
   clientId: Types.ObjectId;
   conversations: ConversationRepository;
   messages: MessageRepository;
+  /** Outbound sends: queued → sending → sent / failed / held (issue 4). */
+  outbound: OutboundMessageRepository;
+  /** The templates of this client's WABA. */
+  templates: TemplateRepository;
 }
 
 export interface DatabaseOptions {
@@ -30,6 +37,7 @@ export class Database {
   readonly messages: Model<MessageDoc>;
   readonly pendingStatuses: Model<PendingStatusDoc>;
   readonly webhookEvents: Model<WebhookEventDoc>;
+  readonly templates: Model<TemplateDoc>;
   private closed = false;
 
   private constructor(connection: Connection) {
@@ -39,6 +47,7 @@ export class Database {
     this.messages = messageModel(connection);
     this.pendingStatuses = pendingStatusModel(connection);
     this.webhookEvents = webhookEventModel(connection);
+    this.templates = templateModel(connection);
   }
 
   /** Connects and makes sure every index (the unique ones carry correctness) exists. */
@@ -56,7 +65,7 @@ export class Database {
   }
 
   async ensureIndexes(): Promise<void> {
-    for (const model of [this.clients, this.conversations, this.messages, this.pendingStatuses, this.webhookEvents] as Model<any>[]) {
+    for (const model of [this.clients, this.conversations, this.messages, this.pendingStatuses, this.webhookEvents, this.templates] as Model<any>[]) {
       await model.createCollection().catch(() => undefined);
       await model.createIndexes();
     }
@@ -68,7 +77,14 @@ export class Database {
       clientId: id,
       conversations: new ConversationRepository(this.conversations, this.messages, id),
       messages: new MessageRepository(this.messages, this.pendingStatuses, id),
+      outbound: new OutboundMessageRepository(this.messages, id),
+      templates: new TemplateRepository(this.templates, async () => (await this.clients.findOne({ _id: id }, { wabaId: 1 }).lean())?.wabaId ?? null),
     };
+  }
+
+  /** One WABA's templates (template status webhooks name the WABA, not a client). */
+  templatesForWaba(wabaId: string): TemplateRepository {
+    return new TemplateRepository(this.templates, async () => wabaId);
   }
 
   /** True when a ping answers (readiness). */

@@ -44,3 +44,39 @@ export const webhookJobOptions: JobsOptions = {
 export const ingressStreamKey = (prefix: string) => `${prefix}:ingress:webhooks`;
 /** Consumer group of the pumps that move stream entries into the webhook queue. */
 export const INGRESS_STREAM_GROUP = "pump";
+
+// ---------------------------------------------------------------------------------------------
+// Outbound sends (issue 4)
+// ---------------------------------------------------------------------------------------------
+
+/** Messages to send through Meta, one job per attempt chain of one stored outbound message. */
+export const OUTBOUND_QUEUE = "outbound-sends";
+export const OUTBOUND_SEND_JOB = "send";
+/**
+ * Only ids travel through Redis: the message (text, template, variables) lives in MongoDB and the
+ * token is decrypted by the worker at send time. Nothing here is a secret.
+ */
+export const outboundJobSchema = z.object({
+  clientId: z.string().regex(/^[0-9a-f]{24}$/i),
+  messageId: z.string().regex(/^[0-9a-f]{24}$/i),
+  /** Pacing slot (ms since epoch) this job already reserved; set by the worker when it delays the job. */
+  slotAt: z.number().optional(),
+  /** How many times the worker re-checked a send whose answer it never got (see the worker README). */
+  uncertainChecks: z.number().int().optional(),
+});
+export type OutboundJob = z.infer<typeof outboundJobSchema>;
+
+/** Job id of a message's first enqueue: a repeated enqueue (idempotent request, recovery) is one job. */
+export const outboundJobId = (messageId: string, suffix?: string) => (suffix ? `send-${messageId}-${suffix}` : `send-${messageId}`);
+
+/** Replies inside a conversation go before bulk first-contact templates (BullMQ: lower runs first). */
+export const OUTBOUND_PRIORITY = { reply: 1, bulk: 10 } as const;
+
+export const outboundJobOptions: JobsOptions = {
+  // Transient Meta failures (5xx, 131000, 131016, 130429, 131056…) retry with the error policy's
+  // backoff (the worker's `graph` backoff strategy); the error policy's own caps end them sooner.
+  attempts: 8,
+  backoff: { type: "graph" },
+  removeOnComplete: { age: 3_600, count: 50_000 },
+  removeOnFail: { age: 7 * 24 * 3_600 },
+};

@@ -1,9 +1,20 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 
-/** Builders of webhook payloads shaped exactly like Meta's (shared/reference/meta-cloud-api.md §1). */
+/**
+ * Builders of webhook payloads shaped exactly like Meta's (shared/reference/meta-cloud-api.md §1).
+ *
+ * Three levels: *content* builders (what goes under a message's `<type>` key), *message* builders
+ * (one element of `value.messages[]` / `value.statuses[]`) and *delivery* builders (the whole POST
+ * body: `object`, `entry[]`, `changes[]`). Every builder returns plain JSON-ready objects, so a test
+ * can tweak one before sending it.
+ */
 
 export const newWamid = () => `wamid.${randomBytes(24).toString("base64url")}`;
 export const unixNow = () => String(Math.floor(Date.now() / 1000));
+/** A media id as webhooks carry them (a numeric string, valid 7 days at Meta: §7). */
+export const newMediaId = () => `${randomInt(100_000_000, 999_999_999)}${randomInt(1_000_000, 9_999_999)}`;
+/** Meta gives the file's SHA-256 base64-encoded in webhooks. */
+const fakeSha256 = () => randomBytes(32).toString("base64");
 
 export interface Business {
   wabaId: string;
@@ -16,6 +27,13 @@ export interface Candidate {
   userId?: string;
   name?: string;
 }
+
+/** Unix seconds as Meta writes them in message and status objects (a string). */
+export type UnixSeconds = string;
+
+// ---------------------------------------------------------------------------------------------
+// Envelope
+// ---------------------------------------------------------------------------------------------
 
 /** One `messages`-field change value. */
 export function messagesValue(
@@ -44,13 +62,245 @@ export function contactOf(c: Candidate) {
   return { profile: { name: c.name ?? "Candidate" }, ...(c.waId ? { wa_id: c.waId } : {}), ...(c.userId ? { user_id: c.userId } : {}) };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Message content, one builder per inbound type (§1 "Inbound message types")
+// ---------------------------------------------------------------------------------------------
+
+export const textContent = (body: string) => ({ body });
+
+export type MediaKind = "image" | "video" | "audio" | "document" | "sticker";
+export const mediaKinds: readonly MediaKind[] = ["image", "video", "audio", "document", "sticker"];
+
+export interface MediaInput {
+  /** Default: a fresh media id. */
+  id?: string;
+  /** Default by kind: image/jpeg, video/mp4, audio/ogg; codecs=opus, application/pdf, image/webp. */
+  mimeType?: string;
+  /** Default: a random base64 SHA-256. */
+  sha256?: string;
+  /** image, video and document only. */
+  caption?: string;
+  /** document only. Default "CV.pdf". */
+  filename?: string;
+  /** audio only: a voice note recorded in WhatsApp. Default true. */
+  voice?: boolean;
+  /** sticker only. Default false. */
+  animated?: boolean;
+}
+
+const defaultMime: Record<MediaKind, string> = {
+  image: "image/jpeg",
+  video: "video/mp4",
+  audio: "audio/ogg; codecs=opus",
+  document: "application/pdf",
+  sticker: "image/webp",
+};
+
+/** `{ id, mime_type, sha256, ... }` with the extra keys Meta sends for each media kind. */
+export function mediaContent(kind: MediaKind, input: MediaInput = {}) {
+  const base = { id: input.id ?? newMediaId(), mime_type: input.mimeType ?? defaultMime[kind], sha256: input.sha256 ?? fakeSha256() };
+  switch (kind) {
+    case "image":
+    case "video":
+      return { ...base, ...(input.caption !== undefined ? { caption: input.caption } : {}) };
+    case "audio":
+      return { ...base, voice: input.voice ?? true };
+    case "document":
+      return { ...base, filename: input.filename ?? "CV.pdf", ...(input.caption !== undefined ? { caption: input.caption } : {}) };
+    case "sticker":
+      return { ...base, animated: input.animated ?? false };
+  }
+}
+
+export interface LocationInput {
+  latitude: number;
+  longitude: number;
+  name?: string;
+  address?: string;
+  url?: string;
+}
+export const locationContent = (l: LocationInput) => ({
+  latitude: l.latitude,
+  longitude: l.longitude,
+  ...(l.name !== undefined ? { name: l.name } : {}),
+  ...(l.address !== undefined ? { address: l.address } : {}),
+  ...(l.url !== undefined ? { url: l.url } : {}),
+});
+
+export interface ContactCardInput {
+  formattedName: string;
+  firstName?: string;
+  lastName?: string;
+  phones?: Array<{ phone: string; waId?: string; type?: string }>;
+  emails?: Array<{ email: string; type?: string }>;
+  org?: { company?: string; department?: string; title?: string };
+  urls?: Array<{ url: string; type?: string }>;
+}
+
+/** The `contacts` array of a shared-contact message (not the envelope's `contacts`). */
+export function contactsContent(cards: ContactCardInput[]) {
+  return cards.map((c) => ({
+    name: {
+      formatted_name: c.formattedName,
+      ...(c.firstName !== undefined ? { first_name: c.firstName } : {}),
+      ...(c.lastName !== undefined ? { last_name: c.lastName } : {}),
+    },
+    ...(c.phones ? { phones: c.phones.map((p) => ({ phone: p.phone, ...(p.waId ? { wa_id: p.waId } : {}), type: p.type ?? "CELL" })) } : {}),
+    ...(c.emails ? { emails: c.emails.map((e) => ({ email: e.email, type: e.type ?? "WORK" })) } : {}),
+    ...(c.org ? { org: c.org } : {}),
+    ...(c.urls ? { urls: c.urls.map((u) => ({ url: u.url, type: u.type ?? "WORK" })) } : {}),
+  }));
+}
+
+/** A tap on a reply button of an interactive message. */
+export const buttonReplyContent = (id: string, title: string) => ({ type: "button_reply", button_reply: { id, title } });
+
+/** A choice in a list message. */
+export const listReplyContent = (id: string, title: string, description?: string) => ({
+  type: "list_reply",
+  list_reply: { id, title, ...(description !== undefined ? { description } : {}) },
+});
+
+/** A submitted WhatsApp Flow: `response_json` is a JSON *string*, as Meta sends it. */
+export const flowReplyContent = (response: unknown, opts: { body?: string; name?: string } = {}) => ({
+  type: "nfm_reply",
+  nfm_reply: {
+    name: opts.name ?? "flow",
+    body: opts.body ?? "Sent",
+    response_json: typeof response === "string" ? response : JSON.stringify(response),
+  },
+});
+
+/** A tap on a template's quick-reply button (type `button`; the message's context names the template). */
+export const quickReplyContent = (text: string, payload?: string) => ({ text, payload: payload ?? text });
+
+/** A reaction; no emoji (or "") means the candidate removed their reaction. */
+export const reactionContent = (messageId: string, emoji?: string) => ({ message_id: messageId, ...(emoji !== undefined ? { emoji } : {}) });
+
+export interface OrderInput {
+  catalogId?: string;
+  text?: string;
+  items?: Array<{ productRetailerId: string; quantity: number; itemPrice: number; currency: string }>;
+}
+export const orderContent = (o: OrderInput = {}) => ({
+  catalog_id: o.catalogId ?? "100000000000001",
+  ...(o.text !== undefined ? { text: o.text } : {}),
+  product_items: (o.items ?? [{ productRetailerId: "sku-1", quantity: 1, itemPrice: 100, currency: "MAD" }]).map((i) => ({
+    product_retailer_id: i.productRetailerId,
+    quantity: i.quantity,
+    item_price: i.itemPrice,
+    currency: i.currency,
+  })),
+});
+
+export type SystemEventType = "customer_changed_number" | "customer_identity_changed" | "user_changed_user_id" | (string & {});
+export interface SystemInput {
+  type?: SystemEventType;
+  body?: string;
+  /** customer_changed_number: the candidate's new wa_id. */
+  newWaId?: string;
+  waId?: string;
+  /** customer_identity_changed: the new identity hash. */
+  identity?: string;
+  customer?: string;
+  userId?: string;
+  newUserId?: string;
+}
+export function systemContent(s: SystemInput = {}) {
+  const type = s.type ?? "customer_changed_number";
+  const body =
+    s.body ??
+    (type === "customer_changed_number"
+      ? `User changed from ${s.waId ?? "unknown"} to ${s.newWaId ?? "unknown"}`
+      : type === "customer_identity_changed"
+        ? "User's security code changed"
+        : "User changed their user id");
+  return {
+    body,
+    type,
+    ...(s.waId !== undefined ? { wa_id: s.waId } : {}),
+    ...(s.newWaId !== undefined ? { new_wa_id: s.newWaId } : {}),
+    ...(s.identity !== undefined ? { identity: s.identity } : {}),
+    ...(s.customer !== undefined ? { customer: s.customer } : {}),
+    ...(s.userId !== undefined ? { user_id: s.userId } : {}),
+    ...(s.newUserId !== undefined ? { new_user_id: s.newUserId } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors, context and referral
+// ---------------------------------------------------------------------------------------------
+
+/** A Graph error object as it appears in webhooks (`messages[].errors`, `statuses[].errors`, `value.errors`). */
+export function graphError(code: number, title: string, details?: string, message?: string) {
+  return { code, title, message: message ?? title, ...(details !== undefined ? { error_data: { details } } : {}) };
+}
+
+/** The errors Meta attaches to an `unsupported` message. */
+export const unsupportedReasons = {
+  unknownType: () => graphError(131051, "Message type unknown", "Message type is currently not supported."),
+  unavailable: () => graphError(131060, "This message is unavailable", "This message could not be displayed on this device."),
+} as const;
+
+/** `context` of a reply: the candidate answered message `id` (sent by `from`, usually the business number). */
+export const replyContext = (id: string, from: string) => ({ from, id });
+/** `context` of a forwarded message. */
+export const forwardedContext = (frequently = false) => (frequently ? { frequently_forwarded: true } : { forwarded: true });
+
+export interface ReferralInput {
+  sourceUrl?: string;
+  sourceId?: string;
+  sourceType?: "ad" | "post";
+  headline?: string;
+  body?: string;
+  mediaType?: "image" | "video";
+  imageUrl?: string;
+  videoUrl?: string;
+  thumbnailUrl?: string;
+  ctwaClid?: string;
+}
+/** `referral` of a chat that started from a click-to-WhatsApp ad. */
+export function adReferral(r: ReferralInput = {}) {
+  const mediaType = r.mediaType ?? "image";
+  return {
+    source_url: r.sourceUrl ?? "https://fb.me/linkojob-ad",
+    source_id: r.sourceId ?? "120200000000000001",
+    source_type: r.sourceType ?? "ad",
+    headline: r.headline ?? "Recrutement Casablanca",
+    body: r.body ?? "Postulez en un message",
+    media_type: mediaType,
+    ...(mediaType === "image" ? { image_url: r.imageUrl ?? "https://scontent.example/ad.jpg" } : { video_url: r.videoUrl ?? "https://video.example/ad.mp4", thumbnail_url: r.thumbnailUrl ?? "https://scontent.example/thumb.jpg" }),
+    ctwa_clid: r.ctwaClid ?? randomBytes(12).toString("base64url"),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------
+
+export interface MessageExtra {
+  id?: string;
+  timestamp?: UnixSeconds;
+  context?: unknown;
+  referral?: unknown;
+  errors?: unknown[];
+}
+
+/** One element of `value.messages[]`; the type-specific part sits under the key named by `type`. */
+export interface InboundMessageObject {
+  from?: string;
+  from_user_id?: string;
+  id: string;
+  timestamp: UnixSeconds;
+  type: string;
+  context?: unknown;
+  referral?: unknown;
+  errors?: unknown[];
+  [typeKey: string]: unknown;
+}
+
 /** An inbound message object of any type: `content` is what goes under the type's key. */
-export function inboundMessage(
-  c: Candidate,
-  type: string,
-  content?: unknown,
-  extra: { id?: string; timestamp?: string; context?: unknown; referral?: unknown; errors?: unknown[] } = {},
-) {
+export function inboundMessage(c: Candidate, type: string, content?: unknown, extra: MessageExtra = {}): InboundMessageObject {
   return {
     ...(c.waId ? { from: c.waId } : {}),
     ...(c.userId ? { from_user_id: c.userId } : {}),
@@ -64,15 +314,60 @@ export function inboundMessage(
   };
 }
 
+/** The candidate opened the chat for the first time (no sub-object). */
+export const requestWelcomeMessage = (c: Candidate, extra: MessageExtra = {}) => inboundMessage(c, "request_welcome", undefined, extra);
+
+/** What Meta sends for a message it cannot show the business: `unsupported: { type }` plus errors. */
+export const unsupportedMessage = (c: Candidate, originalType = "unknown", extra: MessageExtra = {}) =>
+  inboundMessage(c, "unsupported", { type: originalType }, { errors: [unsupportedReasons.unknownType()], ...extra });
+
+/** A quick-reply tap on a template the business sent as `templateWamid` from `businessNumber`. */
+export const templateButtonMessage = (c: Candidate, text: string, payload: string, templateWamid: string, businessNumber: string, extra: MessageExtra = {}) =>
+  inboundMessage(c, "button", quickReplyContent(text, payload), { context: replyContext(templateWamid, businessNumber), ...extra });
+
+/**
+ * One message of every inbound type of §1, keyed by type, with realistic content (French and Arabic
+ * text, a CV as a document, a voice note…). Handy for tests and the demo's seed.
+ */
+export function sampleInboundMessages(c: Candidate, opts: { businessNumber?: string; repliedWamid?: string } = {}) {
+  const businessNumber = opts.businessNumber ?? "212500000000";
+  const replied = opts.repliedWamid ?? newWamid();
+  return {
+    text: inboundMessage(c, "text", textContent("Bonjour, je suis intéressé par le poste à Casablanca — مرحبا 👋")),
+    image: inboundMessage(c, "image", mediaContent("image", { caption: "Mon diplôme" })),
+    video: inboundMessage(c, "video", mediaContent("video", { caption: "Présentation" })),
+    audio: inboundMessage(c, "audio", mediaContent("audio", { voice: true })),
+    document: inboundMessage(c, "document", mediaContent("document", { filename: "CV_Yasmine_Benali.pdf", caption: "Mon CV" })),
+    sticker: inboundMessage(c, "sticker", mediaContent("sticker", { animated: false })),
+    location: inboundMessage(c, "location", locationContent({ latitude: 33.5731, longitude: -7.5898, name: "Casablanca", address: "Bd Mohammed V, Casablanca" })),
+    contacts: inboundMessage(
+      c,
+      "contacts",
+      contactsContent([{ formattedName: "Karim El Idrissi", firstName: "Karim", lastName: "El Idrissi", phones: [{ phone: "+212 6 61 23 45 67", waId: "212661234567" }] }]),
+    ),
+    interactive: inboundMessage(c, "interactive", buttonReplyContent("apply_yes", "Oui, je postule"), { context: replyContext(replied, businessNumber) }),
+    button: templateButtonMessage(c, "Je suis disponible", "AVAILABLE", replied, businessNumber),
+    reaction: inboundMessage(c, "reaction", reactionContent(replied, "👍")),
+    order: inboundMessage(c, "order", orderContent({ text: "Commande" })),
+    system: inboundMessage(c, "system", systemContent({ type: "customer_changed_number", waId: c.waId, newWaId: "212699999999" })),
+    request_welcome: requestWelcomeMessage(c),
+    unsupported: unsupportedMessage(c, "poll"),
+  };
+}
+
+/** A delivery with the given messages from one candidate, in one change. */
+export function messagesDelivery(business: Business, c: Candidate, messages: unknown[]) {
+  return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { contacts: [contactOf(c)], messages }) }] }]);
+}
+
 /** A delivery with one text message from a candidate. */
 export function textMessageDelivery(business: Business, c: Candidate, body: string, extra: { id?: string; timestamp?: string } = {}) {
-  return delivery([
-    {
-      wabaId: business.wabaId,
-      changes: [{ field: "messages", value: messagesValue(business, { contacts: [contactOf(c)], messages: [inboundMessage(c, "text", { body }, extra)] }) }],
-    },
-  ]);
+  return messagesDelivery(business, c, [inboundMessage(c, "text", { body }, extra)]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Statuses
+// ---------------------------------------------------------------------------------------------
 
 /** A status object for a message the business sent. */
 export function statusObject(
@@ -93,6 +388,107 @@ export function statusObject(
   };
 }
 
+/** `pricing` of a status (§1 Statuses): per-message pricing model, free inside a service window. */
+export function statusPricing(category: string, opts: { billable?: boolean; type?: string } = {}) {
+  const free = category === "service" || opts.billable === false;
+  return {
+    billable: opts.billable ?? !free,
+    pricing_model: "PMP",
+    type: opts.type ?? (free ? "free_customer_service" : "regular"),
+    category,
+  };
+}
+
 export function statusDelivery(business: Business, statuses: unknown[]) {
   return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { statuses }) }] }]);
 }
+
+/** Account- or app-level problems reported in `value.errors` of a `messages` change. */
+export function valueErrorsDelivery(business: Business, errors: unknown[]) {
+  return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { errors }) }] }]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Other fields (their value has no metadata; entry.time is an integer)
+// ---------------------------------------------------------------------------------------------
+
+/** A delivery of one change of any non-`messages` field. */
+export function fieldDelivery(wabaId: string, field: string, value: unknown, time = Math.floor(Date.now() / 1000)) {
+  return delivery([{ wabaId, time, changes: [{ field, value }] }]);
+}
+
+export type AccountUpdateEvent =
+  | "PARTNER_REMOVED"
+  | "PARTNER_APP_UNINSTALLED"
+  | "ACCOUNT_DELETED"
+  | "ACCOUNT_RESTRICTION"
+  | "DISABLED_UPDATE"
+  | "ACCOUNT_OFFBOARDED"
+  | "ACCOUNT_RECONNECTED"
+  | "ACCOUNT_VIOLATION"
+  | "VERIFIED_ACCOUNT"
+  | (string & {});
+
+export interface AccountUpdateInput {
+  event: AccountUpdateEvent;
+  phoneNumber?: string;
+  wabaId?: string;
+  ownerBusinessId?: string;
+  banInfo?: Record<string, unknown>;
+  restrictionInfo?: Array<Record<string, unknown>>;
+  violationInfo?: Record<string, unknown>;
+}
+export const accountUpdateValue = (a: AccountUpdateInput) => ({
+  event: a.event,
+  ...(a.phoneNumber !== undefined ? { phone_number: a.phoneNumber } : {}),
+  ...(a.wabaId !== undefined || a.ownerBusinessId !== undefined
+    ? { waba_info: { ...(a.wabaId ? { waba_id: a.wabaId } : {}), ...(a.ownerBusinessId ? { owner_business_id: a.ownerBusinessId } : {}) } }
+    : {}),
+  ...(a.banInfo ? { ban_info: a.banInfo } : {}),
+  ...(a.restrictionInfo ? { restriction_info: a.restrictionInfo } : {}),
+  ...(a.violationInfo ? { violation_info: a.violationInfo } : {}),
+});
+export const accountUpdateDelivery = (wabaId: string, a: AccountUpdateInput) => fieldDelivery(wabaId, "account_update", accountUpdateValue({ wabaId, ...a }));
+
+export interface TemplateStatusInput {
+  /** APPROVED, REJECTED, PENDING, PAUSED, DISABLED, … (§6). */
+  event: string;
+  /** Meta sends the template id as a number. */
+  templateId: number | string;
+  name: string;
+  language: string;
+  /** Default "NONE" (Meta's value when there is no reason). */
+  reason?: string | null;
+  category?: string;
+  otherInfo?: Record<string, unknown>;
+  rejectionInfo?: Record<string, unknown>;
+}
+export const templateStatusValue = (t: TemplateStatusInput) => ({
+  event: t.event,
+  message_template_id: typeof t.templateId === "string" && /^\d{1,15}$/.test(t.templateId) ? Number(t.templateId) : t.templateId,
+  message_template_name: t.name,
+  message_template_language: t.language,
+  reason: t.reason === undefined ? "NONE" : t.reason,
+  ...(t.category !== undefined ? { message_template_category: t.category } : {}),
+  ...(t.otherInfo ? { other_info: t.otherInfo } : {}),
+  ...(t.rejectionInfo ? { rejection_info: t.rejectionInfo } : {}),
+});
+export const templateStatusDelivery = (wabaId: string, t: TemplateStatusInput) => fieldDelivery(wabaId, "message_template_status_update", templateStatusValue(t));
+
+export interface QualityUpdateInput {
+  displayPhoneNumber: string;
+  /** FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE, ONBOARDING… */
+  event: string;
+  /** Messaging limit tier now, e.g. TIER_1K, TIER_10K, TIER_UNLIMITED. */
+  currentLimit?: string;
+  oldLimit?: string;
+  maxDailyConversationPerPhone?: number;
+}
+export const qualityUpdateValue = (q: QualityUpdateInput) => ({
+  display_phone_number: q.displayPhoneNumber,
+  event: q.event,
+  ...(q.currentLimit !== undefined ? { current_limit: q.currentLimit } : {}),
+  ...(q.oldLimit !== undefined ? { old_limit: q.oldLimit } : {}),
+  ...(q.maxDailyConversationPerPhone !== undefined ? { max_daily_conversation_per_phone: q.maxDailyConversationPerPhone } : {}),
+});
+export const qualityUpdateDelivery = (wabaId: string, q: QualityUpdateInput) => fieldDelivery(wabaId, "phone_number_quality_update", qualityUpdateValue(q));

@@ -30,7 +30,16 @@ export interface ClientDoc {
   tokenExpiresAt?: Date | null;
   connectedAt?: Date;
   disconnectedAt?: Date | null;
+  /** Why the client is in its status: a code (TOKEN_INVALID, PARTNER_REMOVED, USER_DISCONNECTED…). */
   statusReason?: string | null;
+  /** Human-readable detail of the status (Meta's message, restriction types…). */
+  statusDetail?: string | null;
+  statusChangedAt?: Date | null;
+  reauthRequiredAt?: Date | null;
+  /** When the tenant was last warned that its token expires soon (reset by each connect). */
+  tokenExpiryWarnedAt?: Date | null;
+  /** The six-digit two-step verification PIN set when the platform registered the number, encrypted. */
+  registrationPin?: EncryptedSecret | null;
   /** Template sent on first contact when the request names none (brief: application_received). */
   defaultTemplate?: { name: string; language: string };
   /** Messages per second this number may send (Meta default 80). */
@@ -60,6 +69,11 @@ const clientSchema = new Schema<ClientDoc>(
     connectedAt: Date,
     disconnectedAt: { type: Date, default: null },
     statusReason: { type: String, default: null },
+    statusDetail: { type: String, default: null },
+    statusChangedAt: { type: Date, default: null },
+    reauthRequiredAt: { type: Date, default: null },
+    tokenExpiryWarnedAt: { type: Date, default: null },
+    registrationPin: { type: encryptedSecretSchema, default: null },
     defaultTemplate: {
       type: new Schema({ name: String, language: String }, { _id: false }),
       default: () => ({ name: "application_received", language: "fr" }),
@@ -68,5 +82,7 @@ const clientSchema = new Schema<ClientDoc>(
   },
   { timestamps: true, collection: "clients" },
 );
+// The token-expiry sweep (client-status.ts) scans by status and expiry.
+clientSchema.index({ status: 1, tokenExpiresAt: 1 });
 
 export const clientModel = (conn: Connection): Model<ClientDoc> => conn.model<ClientDoc>("Client", clientSchema);

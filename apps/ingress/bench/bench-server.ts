@@ -1,0 +1,113 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import { Queue } from "bullmq";
+import { randomUUID } from "node:crypto";
+import { Database } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
+import { WEBHOOK_JOB, WEBHOOK_QUEUE, createRedis, redisReady, webhookJobOptions } from "@linkojob/queues";
+import { verifyWebhookSignature } from "@linkojob/whatsapp";
+import { buildApp } from "../src/app";
+
+/**
+ * One server variant of the ingress benchmark, run in a child process of ingress.bench.ts so that
+ * the load generator never shares its event loop. Prints nothing; tells the parent its port over IPC
+ * and exits (closing everything it opened) when the parent says "close" or goes away.
+ *
+ *   ceiling      bare Fastify: reads the body as a Buffer and answers 200 (nothing else)
+ *   verify-only  + the ingress's checks: HMAC of the raw bytes, JSON.parse, shape check; no Redis
+ *   ingress      the real thing: buildApp() from src/app.ts (signature, JSON check, XADD, 200 after Redis)
+ *   naive-bullmq the same checks, then one BullMQ queue.add per request, 200 after it resolves
+ */
+export type Variant = "ceiling" | "verify-only" | "ingress" | "naive-bullmq";
+
+const variant = process.argv[2] as Variant;
+const appSecret = process.env.BENCH_APP_SECRET!;
+const redisUrl = process.env.BENCH_REDIS_URL!;
+const mongoUrl = process.env.BENCH_MONGODB_URI!;
+const prefix = process.env.BENCH_PREFIX!;
+
+const closers: Array<() => Promise<unknown>> = [];
+
+/** The same raw-bytes handling and checks as src/webhook/webhook.routes.ts. */
+function rawBodyApp(): FastifyInstance {
+  const app = Fastify({ logger: false, disableRequestLogging: true, bodyLimit: 3 * 1024 * 1024 });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  return app;
+}
+function checkDelivery(raw: Buffer, signature: string | string[] | undefined): number {
+  if (!verifyWebhookSignature(raw, signature, appSecret)) return 401;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString("utf8"));
+  } catch {
+    return 400;
+  }
+  return typeof parsed === "object" && parsed !== null && Array.isArray((parsed as { entry?: unknown }).entry) ? 200 : 400;
+}
+
+async function build(): Promise<FastifyInstance> {
+  switch (variant) {
+    case "ceiling": {
+      const app = rawBodyApp();
+      app.post("/webhook", async (_request, reply) => reply.code(200).type("text/plain").send("EVENT_RECEIVED"));
+      return app;
+    }
+    case "verify-only": {
+      const app = rawBodyApp();
+      app.post("/webhook", async (request, reply) => {
+        const status = checkDelivery(request.body as Buffer, request.headers["x-hub-signature-256"]);
+        return reply.code(status).type("text/plain").send(status === 200 ? "EVENT_RECEIVED" : "rejected");
+      });
+      return app;
+    }
+    case "naive-bullmq": {
+      const connection = createRedis(redisUrl, { connectionName: "bench-naive" });
+      const queue = new Queue(WEBHOOK_QUEUE, { connection, prefix });
+      closers.push(() => queue.close(), () => connection.quit());
+      const app = rawBodyApp();
+      app.post("/webhook", async (request, reply) => {
+        const raw = request.body as Buffer;
+        const status = checkDelivery(raw, request.headers["x-hub-signature-256"]);
+        if (status !== 200) return reply.code(status).send("rejected");
+        await queue.add(WEBHOOK_JOB, { deliveryId: randomUUID(), receivedAt: Date.now(), body: raw.toString("utf8") }, webhookJobOptions);
+        return reply.code(200).type("text/plain").send("EVENT_RECEIVED");
+      });
+      return app;
+    }
+    case "ingress": {
+      // What main.ts wires for the webhook path.
+      const redis = createRedis(redisUrl, { failFast: true, connectionName: "bench-ingress" });
+      const eventsRedis = createRedis(redisUrl, { connectionName: "bench-ingress-events" });
+      closers.push(() => redis.quit(), () => eventsRedis.quit());
+      await redisReady(redis, 30_000); // the fail-fast connection refuses commands until ready
+      const db = await Database.connect(mongoUrl);
+      closers.push(() => db.close());
+      return buildApp({
+        config: { appSecret, verifyToken: "bench-verify-token", jwtSecret: "bench-jwt-secret-that-is-at-least-32-chars", queuePrefix: prefix },
+        redis,
+        db,
+        events: new DashboardEvents(eventsRedis),
+        // No logger (silent), no onboarding routes: the webhook path does not use them.
+      });
+    }
+    default:
+      throw new Error(`unknown variant ${String(variant)}`);
+  }
+}
+
+const app = await build();
+await app.listen({ port: 0, host: "127.0.0.1" });
+const address = app.server.address();
+process.send!({ ready: true, port: typeof address === "object" && address ? address.port : 0 });
+
+let closing = false;
+async function close() {
+  if (closing) return;
+  closing = true;
+  await app.close();
+  for (const c of closers) await c().catch(() => undefined);
+  process.exit(0); // also writes the --cpu-prof profile, when asked for
+}
+process.on("message", (m) => m === "close" && void close());
+process.on("disconnect", () => void close());
+process.on("SIGTERM", () => void close());

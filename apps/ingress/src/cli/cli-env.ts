@@ -1,0 +1,26 @@
+import { parseEnv } from "@linkojob/config";
+import { ingressEnvShape } from "../env";
+
+/**
+ * The command-line tools run in the ingress's environment but need only part of it: each command
+ * parses just the variables it uses (same schema, same messages), so that an operator can run
+ * `reencrypt-tokens` with MONGODB_URI and TOKEN_ENCRYPTION_KEY alone.
+ */
+function pick<K extends keyof typeof ingressEnvShape>(...keys: K[]): Pick<typeof ingressEnvShape, K> {
+  return Object.fromEntries(keys.map((k) => [k, ingressEnvShape[k]])) as Pick<typeof ingressEnvShape, K>;
+}
+
+export const reencryptEnvShape = pick("MONGODB_URI", "TOKEN_ENCRYPTION_KEY");
+export const connectEnvShape = pick(
+  "MONGODB_URI",
+  "REDIS_URL",
+  "META_APP_ID",
+  "META_APP_SECRET",
+  "META_API_VERSION",
+  "META_GRAPH_URL",
+  "TOKEN_ENCRYPTION_KEY",
+  "QUEUE_PREFIX",
+);
+
+export const loadReencryptEnv = () => parseEnv(reencryptEnvShape);
+export const loadConnectEnv = () => parseEnv(connectEnvShape);

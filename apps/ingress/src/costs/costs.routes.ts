@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { badRequest } from "../http/errors";
+import type { TenantAccess } from "../auth/tenant-access";
+
+const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
+
+/** GET /api/messages/costs?clientId&from&to: outbound costs in MAD, by pricing category and by kind. */
+export const costRoutes: FastifyPluginAsync<{ tenants: TenantAccess }> = async (base, { tenants }) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  app.addHook("preHandler", app.authenticate);
+
+  app.get(
+    "/api/messages/costs",
+    {
+      schema: {
+        tags: ["messages"],
+        summary: "Outbound costs in MAD between two instants (default: this month), by category and kind",
+        querystring: z.strictObject({
+          clientId: objectId.optional(),
+          from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+          to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+        }),
+      },
+    },
+    async (request) => {
+      const tenant = await tenants.resolve(request.principal, request.query.clientId);
+      const now = new Date();
+      const from = request.query.from ? new Date(request.query.from) : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      const to = request.query.to ? new Date(request.query.to) : now;
+      if (!(from < to)) throw badRequest("from must be before to");
+      const totals = await tenant.outbound.costTotals(from, to);
+      return { clientId: tenant.clientId.toHexString(), from: from.toISOString(), to: to.toISOString(), ...totals };
+    },
+  );
+};

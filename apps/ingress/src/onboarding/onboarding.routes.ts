@@ -1,0 +1,276 @@
+import type { FastifyBaseLogger, FastifyPluginAsync } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { clientJson, type Database } from "@linkojob/db";
+import type { DashboardEvents } from "@linkojob/events";
+import type { TokenVault } from "@linkojob/vault";
+import type { GraphClient } from "@linkojob/whatsapp";
+import type { TenantAccess } from "../auth/tenant-access";
+import { badRequest } from "../http/errors";
+import { ClientAnnouncer } from "./client-announcer";
+import { OAuthStateStore } from "./oauth-state";
+import { OnboardingError } from "./onboarding-error";
+import { OnboardingService, type TemplateSyncHook } from "./onboarding.service";
+
+export interface OnboardingConfig {
+  appId: string;
+  appSecret: string;
+  /** Graph API version of the dialog URL (META_API_VERSION). */
+  apiVersion: string;
+  /** BASE_URL: the OAuth redirect URI is BASE_URL + CALLBACK_PATH. */
+  baseUrl: string;
+  /** Where the callback sends the recruiter back, with the outcome in the query (DASHBOARD_URL). */
+  dashboardUrl: string;
+  /** Base URL of Meta's OAuth dialog (META_DIALOG_URL): https://www.facebook.com, or the simulator. */
+  dialogUrl: string;
+  /** Login-for-Business configuration id (META_CONFIG_ID), added as config_id when set. */
+  configId?: string;
+  /** Secret the OAuth state's HMAC key is derived from (JWT_SECRET). */
+  stateSecret: string;
+  /** Prefix of this deployment's Redis keys (QUEUE_PREFIX). */
+  keyPrefix: string;
+  /** Lifetime of an OAuth state in seconds. Default 600. */
+  stateTtlSeconds?: number;
+}
+
+/** What buildApp needs to serve onboarding (the routes are absent without it). */
+export interface OnboardingDeps {
+  config: OnboardingConfig;
+  graph: GraphClient;
+  vault: TokenVault;
+  /** Outbound issue's template sync, called after each connect; a no-op when absent. */
+  templateSync?: TemplateSyncHook;
+}
+
+export interface OnboardingRoutesOptions extends OnboardingDeps {
+  db: Database;
+  redis: Redis;
+  events: DashboardEvents;
+  tenants: TenantAccess;
+}
+
+export const CALLBACK_PATH = "/api/auth/whatsapp/callback";
+/** The two scopes Embedded Signup asks for (§5). */
+export const WHATSAPP_OAUTH_SCOPES = "whatsapp_business_management,whatsapp_business_messaging";
+
+/** Meta's dialog/oauth URL for a state. */
+export function buildOAuthUrl(config: OnboardingConfig, state: string): string {
+  const url = new URL(`${config.dialogUrl.replace(/\/+$/, "")}/${config.apiVersion}/dialog/oauth`);
+  url.searchParams.set("client_id", config.appId);
+  url.searchParams.set("redirect_uri", config.baseUrl + CALLBACK_PATH);
+  url.searchParams.set("state", state);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("scope", WHATSAPP_OAUTH_SCOPES);
+  if (config.configId) url.searchParams.set("config_id", config.configId);
+  return url.toString();
+}
+
+/** The dashboard URL with the outcome: `whatsapp_status=connected&client_id=…` or `whatsapp_status=error&whatsapp_error=CODE`. */
+export function dashboardRedirect(dashboardUrl: string, outcome: { clientId: string } | { error: string }): string {
+  const url = new URL(dashboardUrl);
+  if ("clientId" in outcome) {
+    url.searchParams.set("whatsapp_status", "connected");
+    url.searchParams.set("client_id", outcome.clientId);
+  } else {
+    url.searchParams.set("whatsapp_status", "error");
+    url.searchParams.set("whatsapp_error", outcome.error);
+  }
+  return url.toString();
+}
+
+const graphId = z.string().regex(/^\d{1,30}$/, "must be a numeric Meta id");
+const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
+
+const connectedResponse = { success: true as const };
+
+/** The manual connection's input, shared by the admin endpoint and the `connect` command. */
+export const manualConnectBody = z.strictObject({
+  userId: z.string().trim().min(1).max(200),
+  companyName: z.string().trim().min(1).max(200),
+  phoneNumberId: graphId,
+  wabaId: graphId,
+  whatsappNumber: z.string().trim().min(6).max(30),
+  accessToken: z.string().trim().min(20).max(4096),
+});
+export type ManualConnectInput = z.infer<typeof manualConnectBody>;
+
+function logFailure(log: FastifyBaseLogger, err: unknown, context: Record<string, unknown>) {
+  if (err instanceof OnboardingError) log.warn({ ...context, code: err.code, details: err.details }, "whatsapp connection refused");
+  else log.error({ ...context, err }, "whatsapp connection failed");
+}
+
+/**
+ * Recruiter onboarding (issue 3): Embedded Signup by redirect and by popup, disconnection, the
+ * connection check, and the admin-only manual connection. No token ever appears in a URL, a log or a
+ * response; the callback's answer carries `Referrer-Policy: no-referrer` so that the code in its own
+ * URL does not follow the recruiter to the dashboard.
+ */
+export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = async (base, opts) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  const { config } = opts;
+  const announcer = new ClientAnnouncer(opts.redis, opts.events, app.log);
+  const service = new OnboardingService({
+    db: opts.db,
+    graph: opts.graph,
+    vault: opts.vault,
+    app: { appId: config.appId, appSecret: config.appSecret },
+    announcer,
+    redis: opts.redis,
+    keyPrefix: config.keyPrefix,
+    ...(opts.templateSync ? { templateSync: opts.templateSync } : {}),
+    log: app.log,
+    error: (obj, msg) => app.log.error(obj, msg),
+  });
+  const states = new OAuthStateStore(opts.redis, {
+    secret: config.stateSecret,
+    keyPrefix: config.keyPrefix,
+    ...(config.stateTtlSeconds !== undefined ? { ttlSeconds: config.stateTtlSeconds } : {}),
+  });
+
+  app.post(
+    "/api/auth/whatsapp/initiate",
+    {
+      preHandler: app.authenticate,
+      schema: { tags: ["onboarding"], summary: "Starts Embedded Signup: Meta's dialog URL with a signed, single-use state" },
+    },
+    async (request) => ({ oauthUrl: buildOAuthUrl(config, states.issue(request.principal.userId)) }),
+  );
+
+  app.get(
+    CALLBACK_PATH,
+    {
+      schema: {
+        tags: ["onboarding"],
+        summary: "Meta's redirect after the dialog: connects, then redirects to the dashboard with the outcome",
+        // Meta adds parameters of its own (granted_scopes, error_reason…): not a strict object.
+        querystring: z.looseObject({
+          code: z.string().max(4096).optional(),
+          state: z.string().max(1024).optional(),
+          error: z.string().max(200).optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer");
+      let userId: string | undefined;
+      try {
+        const { userId: owner } = await states.consume(request.query.state);
+        userId = owner;
+        if (request.query.error) throw new OnboardingError("ACCESS_DENIED");
+        if (!request.query.code) throw new OnboardingError("CODE_MISSING");
+        const result = await service.connectWithCode({ userId, code: request.query.code, redirectUri: config.baseUrl + CALLBACK_PATH });
+        return reply.redirect(dashboardRedirect(config.dashboardUrl, { clientId: result.client.id }), 302);
+      } catch (err) {
+        logFailure(request.log, err, { userId, flow: "redirect" });
+        const code = err instanceof OnboardingError ? err.code : "INTERNAL_ERROR";
+        return reply.redirect(dashboardRedirect(config.dashboardUrl, { error: code }), 302);
+      }
+    },
+  );
+
+  app.post(
+    "/api/auth/whatsapp/exchange",
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ["onboarding"],
+        summary: "Completes Embedded Signup for the JavaScript-SDK popup flow",
+        body: z.strictObject({
+          code: z.string().min(1).max(4096),
+          /** From the page's WA_EMBEDDED_SIGNUP message. */
+          wabaId: graphId.optional(),
+          phoneNumberId: graphId.optional(),
+          companyName: z.string().trim().min(1).max(200).optional(),
+        }),
+      },
+    },
+    async (request) => {
+      const { code, ...rest } = request.body;
+      try {
+        const result = await service.connectWithCode({ userId: request.principal.userId, code, ...rest });
+        return { ...connectedResponse, client: result.client, reconnected: result.reconnected };
+      } catch (err) {
+        logFailure(request.log, err, { userId: request.principal.userId, flow: "popup" });
+        throw err;
+      }
+    },
+  );
+
+  app.delete(
+    "/api/auth/whatsapp/disconnect",
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ["onboarding"],
+        summary: "Disconnects a client: token wiped, WABA unsubscribed when no other connected client uses it",
+        querystring: z.strictObject({ clientId: objectId.optional() }),
+      },
+    },
+    async (request) => {
+      const tenant = await opts.tenants.resolve(request.principal, request.query.clientId);
+      await service.disconnect(tenant.clientId);
+      return { success: true };
+    },
+  );
+
+  app.post(
+    "/api/auth/whatsapp/check",
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ["onboarding"],
+        summary: "Checks a client's token against Meta (a revoked token marks it reauth_required)",
+        querystring: z.strictObject({ clientId: objectId.optional() }),
+      },
+    },
+    async (request) => {
+      const tenant = await opts.tenants.resolve(request.principal, request.query.clientId);
+      return service.checkConnection(tenant.clientId);
+    },
+  );
+
+  app.get(
+    "/api/auth/whatsapp/clients",
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ["onboarding"],
+        summary: "The caller's WhatsApp connections (admin and service name a userId)",
+        querystring: z.strictObject({ userId: z.string().min(1).max(200).optional() }),
+      },
+    },
+    async (request) => {
+      const p = request.principal;
+      let userId = p.userId;
+      if (p.role !== "recruiter") {
+        if (!request.query.userId) throw badRequest("userId is required for this role");
+        userId = request.query.userId;
+      }
+      const docs = await opts.db.clients.find({ userId }).sort({ createdAt: 1 }).lean();
+      return { clients: docs.map(clientJson) };
+    },
+  );
+
+  app.post(
+    "/api/admin/whatsapp/connect",
+    {
+      preHandler: [app.authenticate, app.requireRole("admin")],
+      schema: {
+        tags: ["onboarding", "admin"],
+        summary: "Connects a number set up outside Embedded Signup (operators only)",
+        body: manualConnectBody,
+      },
+    },
+    async (request, reply) => {
+      const { accessToken, ...rest } = request.body;
+      try {
+        const result = await service.connectWithToken({ ...rest, accessToken });
+        return reply.code(result.reconnected ? 200 : 201).send({ ...connectedResponse, client: result.client, reconnected: result.reconnected });
+      } catch (err) {
+        logFailure(request.log, err, { userId: rest.userId, flow: "manual" });
+        throw err;
+      }
+    },
+  );
+};

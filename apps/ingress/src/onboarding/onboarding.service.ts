@@ -1,0 +1,395 @@
+import { randomInt } from "node:crypto";
+import type { Types } from "mongoose";
+import {
+  CLIENT_STATUS_REASONS,
+  clientJson,
+  isDuplicateKeyError,
+  markClientDisconnected,
+  markClientReauthRequired,
+  toObjectId,
+  type ClientDoc,
+  type ClientJson,
+  type ClientStatus,
+  type ClientStatusChange,
+  type Database,
+} from "@linkojob/db";
+import type { Redis } from "ioredis";
+import { VaultError, type TokenVault } from "@linkojob/vault";
+import {
+  GraphApiError,
+  classifyGraphError,
+  debugToken,
+  exchangeCodeForToken,
+  grantedWabaIds,
+  listPhoneNumbers,
+  needsRegistration,
+  normalizePhone,
+  registerPhoneNumber,
+  subscribeApp,
+  unsubscribeApp,
+  type AppCredentials,
+  type GraphClient,
+  type PhoneNumberInfo,
+} from "@linkojob/whatsapp";
+import type { ClientAnnouncer } from "./client-announcer";
+import { ConnectLock } from "./connect-lock";
+import { OnboardingError, onboardingErrorFromGraph } from "./onboarding-error";
+
+/**
+ * Template sync on connect belongs to the outbound work (issue 4). When its sync exists, pass it as
+ * `templateSync`: onboarding calls it after every successful connect. Absent, nothing happens. A
+ * failing sync is logged and never fails the connection (the scheduled sync catches up).
+ */
+export interface TemplateSyncHook {
+  syncTemplatesForClient(client: { clientId: string; wabaId: string; phoneNumberId: string }): Promise<void>;
+}
+
+export interface OnboardingLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface OnboardingServiceDeps {
+  db: Database;
+  graph: GraphClient;
+  vault: TokenVault;
+  app: AppCredentials;
+  announcer: ClientAnnouncer;
+  /** For the per-number connect lock. */
+  redis: Redis;
+  /** Prefix of this deployment's Redis keys. */
+  keyPrefix: string;
+  templateSync?: TemplateSyncHook;
+  log?: OnboardingLogger;
+  /** Logged at error level: a stored token that cannot be decrypted. */
+  error?: (obj: object, msg: string) => void;
+}
+
+export interface ConnectInput {
+  userId: string;
+  /** The business token (from the code exchange, or given by an operator). Never logged. */
+  accessToken: string;
+  /** When known (popup flow's WA_EMBEDDED_SIGNUP message, manual connection): must be granted to the token. */
+  wabaId?: string;
+  phoneNumberId?: string;
+  /** Manual connection: the number the operator expects, checked against Meta's. */
+  whatsappNumber?: string;
+  companyName?: string;
+}
+
+export interface ConnectResult {
+  client: ClientJson;
+  /** The client existed (same user, same number) and was connected again. */
+  reconnected: boolean;
+  /** The platform registered the number on the Cloud API during this connection. */
+  registered: boolean;
+}
+
+export interface DisconnectResult {
+  alreadyDisconnected: boolean;
+  /** The WABA's webhook subscription was removed (no other connected client uses that WABA). */
+  unsubscribed: boolean;
+}
+
+interface Candidate {
+  wabaId: string;
+  phone: PhoneNumberInfo;
+}
+
+const digits = (s: string) => s.replace(/\D/g, "");
+
+/**
+ * Connecting a recruiter's WhatsApp number: code exchange, token check (debug_token), WABA and number
+ * discovery, webhook subscription, registration, encrypted storage, announcement. Also disconnection
+ * and the connection check. The order matters: every check that can refuse (token, WABA, number,
+ * ownership) runs before anything changes at Meta or in the database.
+ */
+export class OnboardingService {
+  private readonly lock: ConnectLock;
+  constructor(private readonly deps: OnboardingServiceDeps) {
+    this.lock = new ConnectLock(deps.redis, { keyPrefix: deps.keyPrefix });
+  }
+
+  /** Embedded Signup: exchange the code at once (it lives about 30 s), then connect with the token. */
+  async connectWithCode(input: Omit<ConnectInput, "accessToken"> & { code: string; redirectUri?: string }): Promise<ConnectResult> {
+    let accessToken: string;
+    try {
+      ({ accessToken } = await exchangeCodeForToken(this.deps.graph, this.deps.app, {
+        code: input.code,
+        ...(input.redirectUri ? { redirectUri: input.redirectUri } : {}),
+      }));
+    } catch (err) {
+      if (err instanceof GraphApiError && err.code === 100 && err.subcode === 36007) throw new OnboardingError("CODE_EXPIRED");
+      if (err instanceof GraphApiError && err.code === 100 && err.subcode === 36009) throw new OnboardingError("CODE_USED");
+      const mapped = onboardingErrorFromGraph(err, "CODE_EXCHANGE_FAILED");
+      throw mapped.code === "TOKEN_INVALID" ? new OnboardingError("CODE_EXCHANGE_FAILED", mapped.details) : mapped;
+    }
+    const { code: _code, redirectUri: _r, ...rest } = input;
+    return this.connectWithToken({ ...rest, accessToken });
+  }
+
+  /** Checks a business token against the Graph API and connects the number it gives access to. */
+  async connectWithToken(input: ConnectInput): Promise<ConnectResult> {
+    const { graph, app } = this.deps;
+    const token = input.accessToken;
+
+    // 1. The token: valid, ours, and which WABAs it reaches.
+    const info = await debugToken(graph, app, token).catch((err: unknown) => {
+      throw onboardingErrorFromGraph(err);
+    });
+    if (!info.isValid) throw new OnboardingError("TOKEN_INVALID", info.error?.message ? { metaMessage: info.error.message } : undefined);
+    if (info.appId !== null && info.appId !== app.appId) throw new OnboardingError("TOKEN_WRONG_APP");
+    const granted = grantedWabaIds(info);
+    let wabaIds: string[];
+    if (input.wabaId) {
+      if (granted.length > 0 && !granted.includes(input.wabaId)) throw new OnboardingError("WABA_NOT_GRANTED");
+      wabaIds = [input.wabaId];
+    } else {
+      if (granted.length === 0) throw new OnboardingError("NO_WABA_GRANTED");
+      wabaIds = granted;
+    }
+
+    // 2. The number.
+    const candidates: Candidate[] = [];
+    for (const wabaId of wabaIds) {
+      const phones = await listPhoneNumbers(graph, token, wabaId).catch((err: unknown) => {
+        throw onboardingErrorFromGraph(err);
+      });
+      for (const phone of phones) candidates.push({ wabaId, phone });
+    }
+    const chosen = await this.choose(candidates, input);
+    return this.lock.run(chosen.phone.id, () => this.connectNumber(input, chosen, info.expiresAt));
+  }
+
+  /** Steps 3-8, under the number's connect lock. */
+  private async connectNumber(input: ConnectInput, chosen: Candidate, tokenExpiresAt: Date | null): Promise<ConnectResult> {
+    const { db, graph, vault } = this.deps;
+    const token = input.accessToken;
+    const { wabaId, phone } = chosen;
+
+    // 3. Ownership: a number connected to another tenant is never taken over.
+    const existing = await db.clients.findOne({ phoneNumberId: phone.id }).lean<ClientDoc>();
+    if (existing && existing.userId !== input.userId) throw new OnboardingError("NUMBER_TAKEN");
+
+    // 4. Webhooks of the WABA to our app (per WABA, idempotent at Meta).
+    const subscribed = await subscribeApp(graph, token, wabaId).catch((err: unknown) => {
+      throw onboardingErrorFromGraph(err, "SUBSCRIBE_FAILED");
+    });
+    if (!subscribed) throw new OnboardingError("SUBSCRIBE_FAILED");
+
+    // 5. Registration on the Cloud API when the number is not registered yet. The PIN becomes the
+    // number's two-step verification PIN: kept (encrypted) so that a later re-registration works.
+    let registered = false;
+    let pinSecret = existing?.registrationPin ?? null;
+    if (needsRegistration(phone)) {
+      let pin: string | null = null;
+      if (pinSecret) {
+        try {
+          pin = vault.decrypt(pinSecret);
+        } catch {
+          pin = null;
+        }
+      }
+      if (!pin) {
+        pin = String(randomInt(0, 1_000_000)).padStart(6, "0");
+        pinSecret = vault.encrypt(pin);
+      }
+      await registerPhoneNumber(graph, token, phone.id, pin).catch((err: unknown) => {
+        const mapped = onboardingErrorFromGraph(err, "REGISTRATION_FAILED");
+        throw mapped.code === "META_ERROR" ? new OnboardingError("REGISTRATION_FAILED", mapped.details) : mapped;
+      });
+      registered = true;
+    }
+
+    // 6. Store: the token encrypted, with its expiry; status active. The unique index on
+    // phoneNumberId settles a race between two recruiters: the second insert fails → NUMBER_TAKEN.
+    const now = new Date();
+    const whatsappNumber = normalizePhone(phone.displayPhoneNumber) ?? (digits(phone.displayPhoneNumber) || digits(input.whatsappNumber ?? ""));
+    const companyName = input.companyName ?? existing?.companyName ?? phone.verifiedName ?? phone.displayPhoneNumber;
+    let doc: ClientDoc | null;
+    try {
+      doc = await db.clients
+        .findOneAndUpdate(
+          { phoneNumberId: phone.id, userId: input.userId },
+          {
+            $set: {
+              companyName,
+              wabaId,
+              whatsappNumber,
+              displayPhoneNumber: phone.displayPhoneNumber,
+              verifiedName: phone.verifiedName,
+              qualityRating: phone.qualityRating,
+              status: "active",
+              statusReason: null,
+              statusDetail: null,
+              statusChangedAt: now,
+              reauthRequiredAt: null,
+              accessToken: vault.encrypt(token),
+              tokenExpiresAt,
+              tokenExpiryWarnedAt: null,
+              registrationPin: pinSecret,
+              connectedAt: now,
+              disconnectedAt: null,
+              ...(phone.throughputLevel === "HIGH" ? { throughputMps: 1000 } : {}),
+            },
+            $setOnInsert: { userId: input.userId, phoneNumberId: phone.id },
+          },
+          { upsert: true, new: true, setDefaultsOnInsert: true },
+        )
+        .lean<ClientDoc>();
+    } catch (err) {
+      if (isDuplicateKeyError(err)) throw new OnboardingError("NUMBER_TAKEN");
+      throw err;
+    }
+    if (!doc) throw new Error("the client upsert returned nothing");
+
+    const clientId = doc._id.toHexString();
+    const previousStatus: ClientStatus = existing?.status ?? "pending";
+    this.deps.log?.info(
+      { clientId, userId: input.userId, wabaId, phoneNumberId: phone.id, registered, reconnected: !!existing },
+      existing ? "client reconnected" : "client connected",
+    );
+
+    // 7. Templates (outbound issue's sync, when wired).
+    if (this.deps.templateSync) {
+      try {
+        await this.deps.templateSync.syncTemplatesForClient({ clientId, wabaId, phoneNumberId: phone.id });
+      } catch (err) {
+        this.deps.log?.warn({ err, clientId }, "template sync after connect failed");
+      }
+    }
+
+    // 8. Announce: dashboards see the status, caches drop the client, held sends resume.
+    const change: ClientStatusChange = {
+      clientId,
+      userId: input.userId,
+      phoneNumberId: phone.id,
+      wabaId,
+      status: "active",
+      previousStatus,
+      reason: existing ? CLIENT_STATUS_REASONS.reconnected : CLIENT_STATUS_REASONS.connected,
+      detail: null,
+      at: now,
+      changed: true,
+    };
+    await this.deps.announcer.statusChanged(change);
+    return { client: clientJson(doc), reconnected: !!existing, registered };
+  }
+
+  private async choose(candidates: Candidate[], input: ConnectInput): Promise<Candidate> {
+    if (candidates.length === 0) throw new OnboardingError("NO_PHONE_NUMBER");
+    const wantedDigits = input.whatsappNumber ? normalizePhone(input.whatsappNumber) ?? digits(input.whatsappNumber) : null;
+    const matchesNumber = (c: Candidate) => {
+      const d = normalizePhone(c.phone.displayPhoneNumber) ?? digits(c.phone.displayPhoneNumber);
+      return d === wantedDigits;
+    };
+    if (input.phoneNumberId) {
+      const found = candidates.find((c) => c.phone.id === input.phoneNumberId);
+      if (!found) throw new OnboardingError("PHONE_NUMBER_NOT_FOUND");
+      if (wantedDigits && !matchesNumber(found)) throw new OnboardingError("PHONE_NUMBER_MISMATCH");
+      return found;
+    }
+    if (wantedDigits) {
+      const found = candidates.find(matchesNumber);
+      if (!found) throw new OnboardingError("PHONE_NUMBER_NOT_FOUND");
+      return found;
+    }
+    if (candidates.length === 1) return candidates[0]!;
+    // Several numbers and none named (redirect flow): the one not yet connected to anybody, if unique.
+    const owned = await this.deps.db.clients.find({ phoneNumberId: { $in: candidates.map((c) => c.phone.id) } }, { phoneNumberId: 1 }).lean();
+    const free = candidates.filter((c) => !owned.some((o) => o.phoneNumberId === c.phone.id));
+    if (free.length === 1) return free[0]!;
+    throw new OnboardingError("PHONE_NUMBER_AMBIGUOUS", { phoneNumbers: candidates.map((c) => ({ phoneNumberId: c.phone.id, displayPhoneNumber: c.phone.displayPhoneNumber, wabaId: c.wabaId })) });
+  }
+
+  /**
+   * Disconnects a client: status `disconnected`, `disconnectedAt`, token wiped. The WABA's webhook
+   * subscription is removed only when no other client of that WABA is still connected (a WABA can
+   * hold several numbers, and reauth_required clients still receive their candidates' messages).
+   */
+  async disconnect(clientId: Types.ObjectId | string): Promise<DisconnectResult> {
+    const { db, graph, vault } = this.deps;
+    const id = toObjectId(clientId, "clientId");
+    const doc = await db.clients.findById(id).lean<ClientDoc>();
+    if (!doc) throw new OnboardingError("NOT_CONNECTED");
+    if (doc.status === "disconnected") return { alreadyDisconnected: true, unsubscribed: false };
+
+    let token: string | null = null;
+    try {
+      token = doc.accessToken ? vault.decrypt(doc.accessToken) : null;
+    } catch (err) {
+      this.deps.log?.warn({ err, clientId: id.toHexString() }, "stored token unreadable; disconnecting without unsubscribing");
+    }
+    const change = await markClientDisconnected(db, id, CLIENT_STATUS_REASONS.userDisconnected);
+    if (!change?.changed) return { alreadyDisconnected: true, unsubscribed: false };
+
+    // Counted after our own write, so that two numbers of one WABA disconnecting at once both see 0
+    // and the subscription goes (DELETE is idempotent), rather than both seeing 1 and it staying.
+    const others = await db.clients.countDocuments({ wabaId: doc.wabaId, _id: { $ne: id }, status: { $ne: "disconnected" } });
+    let unsubscribed = false;
+    if (others === 0 && token) {
+      try {
+        unsubscribed = await unsubscribeApp(graph, token, doc.wabaId);
+      } catch (err) {
+        // The token may already be revoked (that is often why people disconnect): nothing to undo.
+        this.deps.log?.warn({ err, clientId: id.toHexString(), wabaId: doc.wabaId }, "webhook unsubscription failed");
+      }
+    }
+    await this.deps.announcer.statusChanged(change);
+    return { alreadyDisconnected: false, unsubscribed };
+  }
+
+  /**
+   * Checks a client's token against Meta (its WABA's phone numbers, the cheapest call that needs
+   * it). A 190/0 answer marks the client `reauth_required` and announces it; the same handling any
+   * caller of the Graph API applies (see reportTokenFailure).
+   */
+  async checkConnection(clientId: Types.ObjectId | string): Promise<{ ok: boolean; client: ClientJson }> {
+    const { db, graph } = this.deps;
+    const id = toObjectId(clientId, "clientId");
+    const doc = await db.clients.findById(id).lean<ClientDoc>();
+    if (!doc) throw new OnboardingError("NOT_CONNECTED");
+    if (doc.status === "disconnected" || !doc.accessToken) return { ok: false, client: clientJson(doc) };
+    const token = this.readToken(doc);
+    try {
+      const phones = await listPhoneNumbers(graph, token, doc.wabaId);
+      const phone = phones.find((p) => p.id === doc.phoneNumberId);
+      if (phone) {
+        await db.clients.updateOne({ _id: id }, { $set: { qualityRating: phone.qualityRating, verifiedName: phone.verifiedName } });
+      }
+    } catch (err) {
+      if (!(await this.reportTokenFailure(id, err))) throw onboardingErrorFromGraph(err);
+    }
+    const fresh = (await db.clients.findById(id).lean<ClientDoc>())!;
+    return { ok: fresh.status === "active", client: clientJson(fresh) };
+  }
+
+  /**
+   * The client's token in clear. A ciphertext that fails authentication (tampered, truncated, or its
+   * key removed from TOKEN_ENCRYPTION_KEY) is an error for operators, not a reason to change the
+   * tenant's status: a configuration mistake must not flip every tenant to reauth_required.
+   */
+  private readToken(doc: ClientDoc): string {
+    try {
+      return this.deps.vault.decrypt(doc.accessToken);
+    } catch (err) {
+      if (!(err instanceof VaultError)) throw err;
+      this.deps.error?.({ clientId: doc._id.toHexString(), vaultError: err.code }, "stored token cannot be decrypted");
+      throw new OnboardingError("TOKEN_UNREADABLE", { vaultError: err.code });
+    }
+  }
+
+  /**
+   * What every caller of the Graph API does with a failure made with a tenant's token: a 190/0
+   * (token expired, invalidated or revoked) marks the client `reauth_required` and announces it once.
+   * Returns true when it was such a failure.
+   */
+  async reportTokenFailure(clientId: Types.ObjectId | string, err: unknown): Promise<boolean> {
+    if (!classifyGraphError(err).reauth) return false;
+    const change = await markClientReauthRequired(this.deps.db, clientId, CLIENT_STATUS_REASONS.tokenInvalid, {
+      detail: err instanceof Error ? err.message : null,
+    });
+    if (change?.changed) await this.deps.announcer.statusChanged(change);
+    return true;
+  }
+}

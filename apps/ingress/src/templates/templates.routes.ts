@@ -1,0 +1,76 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { syncTemplates, type ClientDoc, type Database, type TemplateDoc } from "@linkojob/db";
+import type { TokenVault } from "@linkojob/vault";
+import { GraphApiError, isGraphError, type GraphClient } from "@linkojob/whatsapp";
+import { HttpError } from "../http/errors";
+import type { TenantAccess } from "../auth/tenant-access";
+
+const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
+
+export interface TemplateRoutesOptions {
+  tenants: TenantAccess;
+  db: Database;
+  /** Graph client and token vault for the on-demand sync; without them the sync answers 503. */
+  sync?: { graph: GraphClient; vault: TokenVault };
+}
+
+const templateJson = (t: TemplateDoc) => ({
+  id: t._id.toHexString(),
+  wabaId: t.wabaId,
+  metaId: t.metaId ?? null,
+  name: t.name,
+  language: t.language,
+  status: t.status,
+  category: t.category ?? null,
+  parameterCount: t.headerParams.length + t.bodyParams.length,
+  components: t.components ?? [],
+  usageCount: t.usageCount ?? 0,
+  lastUsedAt: t.lastUsedAt ? new Date(t.lastUsedAt).toISOString() : null,
+  syncedAt: t.syncedAt ? new Date(t.syncedAt).toISOString() : null,
+  statusReason: t.statusReason ?? null,
+});
+
+/** GET /api/templates?clientId and POST /api/templates/sync (on demand; also on connect and on a schedule). */
+export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = async (base, { tenants, db, sync }) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  app.addHook("preHandler", app.authenticate);
+
+  app.get(
+    "/api/templates",
+    { schema: { tags: ["templates"], summary: "The client's WABA templates as last synced", querystring: z.strictObject({ clientId: objectId.optional() }) } },
+    async (request) => {
+      const tenant = await tenants.resolve(request.principal, request.query.clientId);
+      return { templates: (await tenant.templates.list()).map(templateJson) };
+    },
+  );
+
+  app.post(
+    "/api/templates/sync",
+    {
+      schema: {
+        tags: ["templates"],
+        summary: "Syncs the client's WABA templates from Meta now (all pages)",
+        body: z.strictObject({ clientId: objectId.optional() }).optional(),
+        querystring: z.strictObject({ clientId: objectId.optional() }),
+      },
+    },
+    async (request) => {
+      const tenant = await tenants.resolve(request.principal, request.body?.clientId ?? request.query.clientId);
+      if (!sync) throw new HttpError(503, "SYNC_UNAVAILABLE", "template sync is not configured on this node");
+      const client = await db.clients.findById(tenant.clientId).lean<ClientDoc>();
+      if (!client?.accessToken || client.status !== "active") throw new HttpError(409, "CLIENT_NOT_CONNECTED", "the client has no working WhatsApp connection");
+      try {
+        const res = await syncTemplates(sync.graph, tenant.templates, sync.vault.decrypt(client.accessToken));
+        return { success: true, wabaId: res.wabaId, count: res.upserted, removed: res.removed };
+      } catch (err) {
+        if (isGraphError(err)) {
+          const details = err instanceof GraphApiError ? { metaCode: err.code, fbtraceId: err.fbtraceId } : undefined;
+          throw new HttpError(502, "META_ERROR", `Meta refused the template list: ${err.message}`, details);
+        }
+        throw err;
+      }
+    },
+  );
+};

@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { envVars as v, parseEnv } from "@linkojob/config";
+
+/** The simulator process's configuration, read once from process.env at start-up. */
+export const simEnvShape = {
+  /** Where the simulator listens (its URL is the META_GRAPH_URL of the other apps). */
+  PORT: v.port(4000),
+  /** Interface to bind: loopback by default, since a fake Meta must never face a network; 0.0.0.0 in a container. */
+  HOST: z.string().min(1).default("127.0.0.1"),
+  /** The app id the simulated OAuth accepts as client_id (the same as the ingress's). */
+  META_APP_ID: v.metaAppId,
+  /** Signs every webhook delivery; must equal the ingress's META_APP_SECRET. */
+  META_APP_SECRET: v.metaAppSecret,
+  /** The ingress's webhook endpoint, e.g. http://127.0.0.1:3000/webhook. Optional: PUT /_sim/webhooks/target sets it later. */
+  WEBHOOK_URL: z.url({ message: "must be an absolute URL such as http://127.0.0.1:3000/webhook" }).optional(),
+  /** Retries after a non-200 answer or a network error, as Meta retries (0 = none). Default 4. */
+  WEBHOOK_RETRIES: z.coerce.number().int().min(0).max(19).default(4),
+  /** Wait before the first retry; doubles at each retry (capped at 60 s). Default 1,000 ms. */
+  WEBHOOK_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  /** How non-ASCII text goes on the wire: utf8 (default) or meta-escaped (\uXXXX, as Meta documents). */
+  WEBHOOK_ENCODING: z.enum(["utf8", "meta-escaped"]).default("utf8"),
+  LOG_LEVEL: v.logLevel,
+};
+
+export type SimEnv = ReturnType<typeof loadSimEnv>;
+export const loadSimEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(simEnvShape, source);

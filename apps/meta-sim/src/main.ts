@@ -1,0 +1,53 @@
+import pino from "pino";
+import { EnvError } from "@linkojob/config";
+import { loadSimEnv } from "./env";
+import { MetaSimulator } from "./simulator";
+
+/** The simulator as a process: for the demo, local development and benchmarks (tests create it in-process). */
+
+let env;
+try {
+  env = loadSimEnv();
+} catch (err) {
+  if (!(err instanceof EnvError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
+const logger = pino({ level: env.LOG_LEVEL });
+
+const sim = await MetaSimulator.create({
+  appSecret: env.META_APP_SECRET,
+  appId: env.META_APP_ID,
+  ...(env.WEBHOOK_URL ? { webhookUrl: env.WEBHOOK_URL } : {}),
+  // Fastify's per-request lines only when debugging (SimulatorOptions takes a boolean for now).
+  logger: env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace",
+});
+sim.webhooks.configure({
+  encoding: env.WEBHOOK_ENCODING,
+  retry: env.WEBHOOK_RETRIES > 0 ? { attempts: env.WEBHOOK_RETRIES + 1, initialDelayMs: env.WEBHOOK_RETRY_DELAY_MS } : false,
+});
+sim.webhooks.onDelivery((d) => {
+  const fields = { url: d.url, status: d.status, attempts: d.attempts, bytes: Buffer.byteLength(d.body), ...(d.error ? { error: d.error } : {}) };
+  if (d.status === 200) logger.debug(fields, "webhook delivered");
+  else logger.warn(fields, "webhook not acknowledged");
+});
+
+const url = await sim.listen(env.PORT, env.HOST);
+logger.info({ url, webhookUrl: env.WEBHOOK_URL ?? null, retries: env.WEBHOOK_RETRIES }, "Meta simulator listening");
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal }, "shutting down");
+  const timer = setTimeout(() => {
+    logger.error("shutdown timed out");
+    process.exit(1);
+  }, 10_000);
+  timer.unref();
+  sim.webhooks.close(); // stop waiting between retries, so deliveries in flight finish now
+  await sim.close(); // stops intake and waits for requests in flight
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,47 @@
+import { envVars as v, parseEnv } from "@linkojob/config";
+import { z } from "zod";
+
+/** The outbound worker's configuration, read once from process.env at start-up. */
+export const outboundEnvShape = {
+  MONGODB_URI: v.mongodbUri,
+  REDIS_URL: v.redisUrl,
+  LOG_LEVEL: v.logLevel,
+  QUEUE_PREFIX: v.queuePrefix,
+  META_API_VERSION: v.metaApiVersion,
+  META_GRAPH_URL: v.metaGraphUrl,
+  TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
+  /** Sends in progress at once in this process (each mostly waits on Meta). */
+  OUTBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
+  /** Limit for Meta's answer to one send, ms. */
+  OUTBOUND_SEND_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(15_000),
+  /** How long an unanswered send waits for a status webhook naming it before being sent again, ms. */
+  OUTBOUND_UNCERTAIN_GRACE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
+  /** First delay of the retry backoff, ms. */
+  OUTBOUND_RETRY_BASE_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  /** Share of each number's throughput used (jitter margin). */
+  OUTBOUND_THROUGHPUT_FACTOR: z.coerce.number().min(0.1).max(1).default(0.9),
+  /** Spacing of sends to one recipient once its burst is used, ms (Meta: about one per 6 s). */
+  OUTBOUND_RECIPIENT_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(6_600),
+  /** Sends to one recipient allowed back to back. */
+  OUTBOUND_RECIPIENT_BURST: z.coerce.number().int().min(1).max(100).default(3),
+  /** Prices in MAD per pricing category, JSON (default: 0.40 for template categories, service free). */
+  OUTBOUND_PRICE_TABLE: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (!s) return undefined;
+      try {
+        return z.record(z.string(), z.number().min(0)).parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: "custom", message: 'must be JSON such as {"utility":0.4,"marketing":0.4,"service":0}' });
+        return z.NEVER;
+      }
+    }),
+  /** Template sync of every active client's WABA, ms (0 = off; Meta allows 200 management calls/h/WABA). */
+  TEMPLATE_SYNC_INTERVAL_MS: z.coerce.number().int().min(0).default(6 * 3_600_000),
+  /** Port of the small /health and /ready HTTP listener (0 = none). */
+  HEALTH_PORT: v.port(0),
+};
+
+export type OutboundEnv = ReturnType<typeof loadOutboundEnv>;
+export const loadOutboundEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(outboundEnvShape, source);

@@ -1,0 +1,78 @@
+import { createServer } from "node:http";
+import pino from "pino";
+import { Database } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
+import { createRedis } from "@linkojob/queues";
+import { TokenVault } from "@linkojob/vault";
+import { GraphClient } from "@linkojob/whatsapp";
+import { loadOutboundEnv } from "./env";
+import { OutboundWorker } from "./outbound-worker";
+
+const env = loadOutboundEnv();
+const logger = pino({ level: env.LOG_LEVEL, redact: { paths: ["*.accessToken", "*.token", "*.authorization"], censor: "[redacted]" } });
+
+const queueRedis = createRedis(env.REDIS_URL, { connectionName: "outbound-queue" });
+const redis = createRedis(env.REDIS_URL, { connectionName: "outbound-cmd" });
+const subscriberRedis = createRedis(env.REDIS_URL, { connectionName: "outbound-sub", autoPipelining: false });
+const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "outbound-events" });
+const db = await Database.connect(env.MONGODB_URI);
+const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, connections: Math.max(8, env.OUTBOUND_CONCURRENCY) });
+const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);
+
+const worker = new OutboundWorker({
+  db,
+  queueRedis,
+  redis,
+  subscriberRedis,
+  graph,
+  vault,
+  events: new DashboardEvents(eventsRedis),
+  logger,
+  prefix: env.QUEUE_PREFIX,
+  concurrency: env.OUTBOUND_CONCURRENCY,
+  retryBaseMs: env.OUTBOUND_RETRY_BASE_MS,
+  templateSyncIntervalMs: env.TEMPLATE_SYNC_INTERVAL_MS,
+  send: {
+    sendTimeoutMs: env.OUTBOUND_SEND_TIMEOUT_MS,
+    uncertainGraceMs: env.OUTBOUND_UNCERTAIN_GRACE_MS,
+    ...(env.OUTBOUND_PRICE_TABLE ? { prices: env.OUTBOUND_PRICE_TABLE } : {}),
+  },
+  pacing: {
+    throughputFactor: env.OUTBOUND_THROUGHPUT_FACTOR,
+    recipientIntervalMs: env.OUTBOUND_RECIPIENT_INTERVAL_MS,
+    recipientBurst: env.OUTBOUND_RECIPIENT_BURST,
+  },
+});
+await worker.start();
+logger.info({ concurrency: env.OUTBOUND_CONCURRENCY }, "outbound worker started");
+
+const health = env.HEALTH_PORT
+  ? createServer(async (req, res) => {
+      if (req.url === "/health") return void res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+      if (req.url === "/ready") {
+        const [r, mongo] = await Promise.all([redis.ping().then(() => true, () => false), db.ping()]);
+        const ok = r && mongo;
+        return void res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status: ok ? "ready" : "not_ready", checks: { redis: r, mongo } }));
+      }
+      res.writeHead(404).end();
+    }).listen(env.HEALTH_PORT)
+  : null;
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal }, "shutting down: finishing active sends");
+  const timer = setTimeout(() => {
+    logger.error("shutdown timed out; unfinished sends are re-checked by the next worker");
+    process.exit(1);
+  }, 30_000);
+  timer.unref();
+  health?.close();
+  await worker.close();
+  await graph.close();
+  await Promise.allSettled([queueRedis.quit(), redis.quit(), subscriberRedis.quit(), eventsRedis.quit(), db.close()]);
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,193 @@
+import { Queue, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Types } from "mongoose";
+import { syncTemplates, type ClientDoc, type Database } from "@linkojob/db";
+import { CLIENTS_CHANGED_CHANNEL, type ClientChangedMessage, type DashboardEvents } from "@linkojob/events";
+import { OUTBOUND_QUEUE, cappedBackoff, outboundJobId, type OutboundJob } from "@linkojob/queues";
+import type { TokenVault } from "@linkojob/vault";
+import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
+import { SendPacer, type PacerOptions } from "./pacing/send-pacer";
+import { enqueueSend, type OutboundQueue } from "./send/enqueue";
+import { RetryableSendError } from "./send/send-errors";
+import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor";
+import { clientAccessToken } from "./send/token-access";
+import { createOutboundStatusHook, type OutboundStatusHook } from "./hooks/status-hook";
+
+export interface OutboundWorkerDeps {
+  db: Database;
+  /** For BullMQ (blocking commands; maxRetriesPerRequest null). */
+  queueRedis: Redis;
+  /** Commands: message locks, pacing, publishing client changes. */
+  redis: Redis;
+  /** Subscriber-mode connection for CLIENTS_CHANGED_CHANNEL (held sends resume on `active`). */
+  subscriberRedis: Redis;
+  graph: GraphClient;
+  vault: TokenVault;
+  events: DashboardEvents;
+  logger: Logger;
+  prefix: string;
+  /** Jobs processed at once. Default 32 (each mostly waits on Meta). */
+  concurrency?: number;
+  send?: Omit<SendProcessorOptions, "prefix">;
+  pacing?: Omit<PacerOptions, "prefix">;
+  /** First delay of the exponential retry backoff. Default 1,000 ms. */
+  retryBaseMs?: number;
+  /** Templates of every active client's WABA are synced this often (0 = never). Default 6 h. */
+  templateSyncIntervalMs?: number;
+  /** At start, messages left queued/sending longer than this without a live job are re-enqueued. Default 10 min. */
+  recoverAfterMs?: number;
+}
+
+/**
+ * The outbound worker: consumes the outbound queue (SendProcessor), resumes held sends when a client
+ * is active again, re-enqueues messages a lost enqueue or a dead worker left behind, and keeps
+ * templates synced. Whoever created the connections closes them after close().
+ */
+export class OutboundWorker {
+  readonly queue: OutboundQueue;
+  readonly processor: SendProcessor;
+  readonly pacer: SendPacer;
+  /** Hook for the inbound worker's status processing (costs from pricing, 131047 fallback). */
+  readonly statusHook: OutboundStatusHook;
+  private worker: Worker<OutboundJob, SendOutcome> | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly onChange = (channel: string, raw: string) => {
+    if (channel !== CLIENTS_CHANGED_CHANNEL) return;
+    let msg: ClientChangedMessage;
+    try {
+      msg = JSON.parse(raw) as ClientChangedMessage;
+    } catch {
+      return;
+    }
+    if (msg.status !== undefined && msg.status !== "active") return;
+    void this.resumeHeld(msg.clientId).catch((err) => this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held sends"));
+  };
+
+  constructor(private readonly deps: OutboundWorkerDeps) {
+    this.queue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
+    this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
+    this.processor = new SendProcessor({
+      db: deps.db,
+      redis: deps.redis,
+      queue: this.queue,
+      graph: deps.graph,
+      vault: deps.vault,
+      pacer: this.pacer,
+      events: deps.events,
+      logger: deps.logger,
+      options: { prefix: deps.prefix, ...(deps.send ?? {}) },
+    });
+    this.statusHook = createOutboundStatusHook({ queue: this.queue, logger: deps.logger, ...(deps.send?.prices ? { prices: deps.send.prices } : {}) });
+  }
+
+  async start(): Promise<void> {
+    this.deps.subscriberRedis.on("message", this.onChange);
+    await this.deps.subscriberRedis.subscribe(CLIENTS_CHANGED_CHANNEL);
+    const base = this.deps.retryBaseMs ?? 1_000;
+    this.worker = new Worker<OutboundJob, SendOutcome>(OUTBOUND_QUEUE, (job: Job<OutboundJob>, token?: string) => this.processor.process(job, token), {
+      connection: this.deps.queueRedis,
+      prefix: this.deps.prefix,
+      concurrency: this.deps.concurrency ?? 32,
+      settings: {
+        // Meta's error policy decides the wait: 4^n s for 131056, exponential with jitter otherwise.
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+          err instanceof RetryableSendError ? retryDelayMs(err.classification, attemptsMade, { baseMs: base }) : cappedBackoff(attemptsMade, base),
+      },
+    });
+    this.worker.on("failed", (job, err) => this.deps.logger.debug({ jobId: job?.id, err: err.message }, "outbound attempt failed"));
+    this.worker.on("error", (err) => this.deps.logger.error({ err }, "outbound worker error"));
+    await this.worker.waitUntilReady();
+    await this.resumeAllHeld();
+    await this.recoverStale();
+    const every = this.deps.templateSyncIntervalMs ?? 6 * 3_600_000;
+    if (every > 0) {
+      this.syncTimer = setInterval(() => void this.syncAllTemplates().catch((err) => this.deps.logger.warn({ err: (err as Error).message }, "template sync failed")), every);
+      this.syncTimer.unref();
+    }
+  }
+
+  /** Re-enqueues a client's held messages (it is active again). Returns how many. */
+  async resumeHeld(clientId: string): Promise<number> {
+    const client = await this.deps.db.clients.findById(clientId, { status: 1 }).lean();
+    if (client?.status !== "active") return 0;
+    const tenant = this.deps.db.forTenant(clientId);
+    const held = await tenant.outbound.listHeld();
+    for (const m of held) {
+      await enqueueSend(this.queue, {
+        clientId,
+        messageId: m._id.toHexString(),
+        kind: m.kind,
+        suffix: `resume-${m.heldAt ? new Date(m.heldAt).getTime() : 0}`,
+      });
+    }
+    if (held.length) this.deps.logger.info({ clientId, count: held.length }, "resumed held sends");
+    return held.length;
+  }
+
+  private async resumeAllHeld(): Promise<void> {
+    const clientIds = (await this.deps.db.messages.distinct("clientId", { direction: "outbound", status: "held" })) as Types.ObjectId[];
+    for (const id of clientIds) await this.resumeHeld(id.toHexString());
+  }
+
+  /**
+   * Messages left `queued` or `sending` whose job is gone (the enqueue after the API's write failed,
+   * or the job was lost): enqueue them again. Their state is re-checked under the lock, so a message
+   * whose job still exists is not sent twice.
+   */
+  async recoverStale(olderThanMs = this.deps.recoverAfterMs ?? 600_000): Promise<number> {
+    const before = new Date(Date.now() - olderThanMs);
+    const stale = await this.deps.db.messages
+      .find({ direction: "outbound", status: { $in: ["queued", "sending"] }, updatedAt: { $lt: before } }, { _id: 1, clientId: 1, kind: 1, updatedAt: 1 })
+      .limit(5_000)
+      .lean<Array<{ _id: Types.ObjectId; clientId: Types.ObjectId; kind?: "text" | "template"; updatedAt: Date }>>();
+    let n = 0;
+    for (const m of stale) {
+      const job = await this.queue.getJob(outboundJobId(m._id.toHexString()));
+      const state = job ? await job.getState() : "missing";
+      if (["waiting", "delayed", "active", "prioritized", "waiting-children"].includes(state)) continue;
+      await enqueueSend(this.queue, {
+        clientId: m.clientId.toHexString(),
+        messageId: m._id.toHexString(),
+        kind: m.kind ?? "template",
+        suffix: `recover-${new Date(m.updatedAt).getTime()}`,
+      });
+      n++;
+    }
+    if (n) this.deps.logger.warn({ count: n }, "re-enqueued outbound messages left without a job");
+    return n;
+  }
+
+  /** Syncs one client's WABA templates from Meta (all pages). */
+  async syncTemplates(clientId: string) {
+    const client = await this.deps.db.clients.findById(clientId).lean<ClientDoc>();
+    if (!client?.accessToken) return { wabaId: client?.wabaId ?? null, upserted: 0, removed: 0 };
+    return syncTemplates(this.deps.graph, this.deps.db.forTenant(clientId).templates, clientAccessToken(this.deps.vault, client));
+  }
+
+  /** Every active client's WABA once (a WABA shared by several clients is synced once). */
+  async syncAllTemplates(): Promise<void> {
+    const clients = await this.deps.db.clients.find({ status: "active" }, { _id: 1, wabaId: 1 }).lean();
+    const done = new Set<string>();
+    for (const c of clients) {
+      if (done.has(c.wabaId)) continue;
+      done.add(c.wabaId);
+      await this.syncTemplates(c._id.toHexString()).catch((err) =>
+        this.deps.logger.warn({ wabaId: c.wabaId, err: (err as Error).message }, "template sync of a WABA failed"),
+      );
+    }
+  }
+
+  /** Stops intake, waits for active jobs, closes the queue. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.syncTimer) clearInterval(this.syncTimer);
+      this.deps.subscriberRedis.off("message", this.onChange);
+      await this.deps.subscriberRedis.unsubscribe(CLIENTS_CHANGED_CHANNEL).catch(() => undefined);
+      await this.worker?.close();
+      await this.queue.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,25 @@
+import type { Queue } from "bullmq";
+import { OUTBOUND_PRIORITY, OUTBOUND_SEND_JOB, outboundJobId, outboundJobOptions, type OutboundJob } from "@linkojob/queues";
+
+export type OutboundQueue = Queue<OutboundJob>;
+
+/**
+ * Enqueues the send of a stored message. The job id is derived from the message id (plus a suffix
+ * for a resume or a recovery), so enqueuing twice is one job; and the worker re-checks the message's
+ * state under a lock anyway, so even two jobs never send twice.
+ */
+export async function enqueueSend(
+  queue: OutboundQueue,
+  input: { clientId: string; messageId: string; kind: "text" | "template"; suffix?: string; delayMs?: number },
+): Promise<void> {
+  await queue.add(
+    OUTBOUND_SEND_JOB,
+    { clientId: input.clientId, messageId: input.messageId },
+    {
+      ...outboundJobOptions,
+      jobId: outboundJobId(input.messageId, input.suffix),
+      priority: input.kind === "text" ? OUTBOUND_PRIORITY.reply : OUTBOUND_PRIORITY.bulk,
+      ...(input.delayMs ? { delay: input.delayMs } : {}),
+    },
+  );
+}

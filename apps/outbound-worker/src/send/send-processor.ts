@@ -1,0 +1,347 @@
+import { randomUUID } from "node:crypto";
+import { DelayedError, UnrecoverableError, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Types } from "mongoose";
+import {
+  CLIENT_STATUS_REASONS,
+  clientChangedMessage,
+  clientStatusEvent,
+  conversationJson,
+  KeyedMutex,
+  markClientReauthRequired,
+  messageJson,
+  messageSortKey,
+  outboundDedupeKey,
+  DEFAULT_PRICE_TABLE_MAD,
+  type ClientDoc,
+  type Database,
+  type MessageError,
+  type OutboundMessageDoc,
+  type PriceTable,
+  type TenantData,
+} from "@linkojob/db";
+import { CLIENTS_CHANGED_CHANNEL, EVENTS, type DashboardEvents } from "@linkojob/events";
+import { outboundJobSchema, type OutboundJob } from "@linkojob/queues";
+import type { TokenVault } from "@linkojob/vault";
+import {
+  classifyGraphError,
+  GraphApiError,
+  GraphNetworkError,
+  GraphResponseError,
+  sendTemplate,
+  sendText,
+  type GraphClient,
+  type SendResult,
+} from "@linkojob/whatsapp";
+import type { SendPacer } from "../pacing/send-pacer";
+import { RetryableSendError } from "./send-errors";
+import { planSend, type SendPlan } from "./send-plan";
+import type { OutboundQueue } from "./enqueue";
+import { createTemplateFallback } from "./template-fallback";
+import { clientAccessToken } from "./token-access";
+
+export interface SendProcessorOptions {
+  /** Key prefix of locks (the deployment's queue prefix). */
+  prefix: string;
+  /**
+   * How long a send whose answer never came (timeout, connection cut after the request left) waits
+   * for Meta's status webhook to name our id before it is considered not accepted and sent again.
+   * Default 120,000 ms: Meta's `sent` status normally follows an accepted send within seconds.
+   */
+  uncertainGraceMs?: number;
+  /** Re-checks of unanswered sends before the message is failed as "no answer". Default 5. */
+  maxUncertainChecks?: number;
+  /** Limit for Meta's answer to a send. Default 15,000 ms. */
+  sendTimeoutMs?: number;
+  prices?: PriceTable;
+}
+
+export interface SendProcessorDeps {
+  db: Database;
+  redis: Redis;
+  queue: OutboundQueue;
+  graph: GraphClient;
+  vault: TokenVault;
+  pacer: SendPacer;
+  events: DashboardEvents;
+  logger: Logger;
+  options: SendProcessorOptions;
+}
+
+export type SendOutcome =
+  | { outcome: "sent"; wamid: string; kind: "text" | "template" }
+  | { outcome: "already"; status: string }
+  | { outcome: "held"; reason: string }
+  | { outcome: "failed"; code: string }
+  | { outcome: "fallback"; fallbackId: string | null }
+  | { outcome: "missing" };
+
+/** Jobs of one message wait this long for another job holding the message's lock. */
+const LOCKED_RETRY_MS = 1_000;
+/** A pacing slot less than this far away is taken at once. */
+const SLOT_SLACK_MS = 5;
+
+const errorOf = (err: unknown): MessageError => {
+  if (err instanceof GraphApiError) {
+    return {
+      code: err.code,
+      title: err.title ?? undefined,
+      message: err.message,
+      details: err.details ?? undefined,
+      fbtraceId: err.fbtraceId ?? undefined,
+    };
+  }
+  return { title: err instanceof Error ? err.name : "Error", message: err instanceof Error ? err.message : String(err) };
+};
+
+/**
+ * Sends one stored outbound message. The life of a message:
+ *
+ *   queued ──claim (Redis lock)──▶ sending ──200──▶ sent ─(webhooks)▶ delivered / read
+ *      ▲                             │ Meta error, transient ─▶ queued (BullMQ retry with backoff)
+ *      │                             │ Meta error, permanent ─▶ failed (code, title, details, fbtrace id)
+ *      │                             │ 131047 on text ─▶ failed + one template fallback message
+ *      │                             │ 190 / 0 ─▶ held (client reauth_required), resumed when active
+ *      └── held ◀── client not active│ no answer (timeout / cut) ─▶ stays sending: re-checked after the grace
+ *
+ * Never sent twice: one Redis lock per message serialises every job of it, and a job that finds the
+ * message `sending` (its previous call got no answer, or its worker died mid-call) does not call Meta
+ * again until the grace period has passed without a status webhook naming our id (biz_opaque_callback_data,
+ * which MessageRepository.applyStatus uses to link the wamid). Never stuck in `sending`: that same
+ * check ends every such message as sent, re-sent, or failed after maxUncertainChecks.
+ */
+export class SendProcessor {
+  private readonly grace: number;
+  private readonly maxChecks: number;
+  private readonly timeout: number;
+  private readonly prices: PriceTable;
+  /** Same-document writes in this process one after the other (FerretDB v1, see KeyedMutex). */
+  private readonly docs = new KeyedMutex();
+
+  constructor(private readonly deps: SendProcessorDeps) {
+    this.grace = deps.options.uncertainGraceMs ?? 120_000;
+    this.maxChecks = deps.options.maxUncertainChecks ?? 5;
+    this.timeout = deps.options.sendTimeoutMs ?? 15_000;
+    this.prices = deps.options.prices ?? DEFAULT_PRICE_TABLE_MAD;
+  }
+
+  async process(job: Job<OutboundJob>, token?: string): Promise<SendOutcome> {
+    const parsed = outboundJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`bad outbound job: ${parsed.error.message}`);
+    const data = parsed.data;
+    const lockKey = `${this.deps.options.prefix}:outbound:lock:${data.messageId}`;
+    const lockId = randomUUID();
+    const ttl = this.timeout * 2 + 10_000;
+    if ((await this.deps.redis.set(lockKey, lockId, "PX", ttl, "NX")) !== "OK") {
+      // Another job of this message is running (a resume next to a retry): come back after it.
+      await job.moveToDelayed(Date.now() + LOCKED_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    try {
+      return await this.processLocked(job, token, data);
+    } finally {
+      await this.deps.redis
+        .eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end", 1, lockKey, lockId)
+        .catch(() => undefined);
+    }
+  }
+
+  private async delay(job: Job<OutboundJob>, token: string | undefined, until: number, data: OutboundJob): Promise<never> {
+    await job.updateData(data);
+    await job.moveToDelayed(Math.ceil(until), token);
+    throw new DelayedError();
+  }
+
+  private async processLocked(job: Job<OutboundJob>, token: string | undefined, data: OutboundJob): Promise<SendOutcome> {
+    const { db, logger } = this.deps;
+    const tenant = db.forTenant(data.clientId);
+    const message = await tenant.outbound.get(data.messageId);
+    if (!message) return { outcome: "missing" };
+
+    // Already accepted by Meta (our answer, or a status webhook linking our id): never again.
+    if (message.wamid) {
+      if (message.statusRank < 2) await this.finishSent(tenant, message, message.wamid);
+      return { outcome: "already", status: message.status };
+    }
+    if (message.status === "failed" || message.statusRank >= 2) return { outcome: "already", status: message.status };
+
+    const client = await db.clients.findById(tenant.clientId).lean<ClientDoc>();
+    if (!client || client.status !== "active") {
+      const reason = client ? `client is ${client.status}: reconnect WhatsApp to resume sends` : "client not found";
+      await this.hold(tenant, message, reason);
+      return { outcome: "held", reason };
+    }
+
+    // The previous call of this message never got an answer (timeout, cut connection, dead worker).
+    if (message.status === "sending" && message.sendingSince) {
+      const checks = (data.uncertainChecks ?? 0) + 1;
+      const until = new Date(message.sendingSince).getTime() + this.grace;
+      if (Date.now() < until) {
+        return this.delay(job, token, until, { ...data, uncertainChecks: checks, slotAt: undefined });
+      }
+      if (checks > this.maxChecks) {
+        await this.fail(tenant, message, { title: "No answer from Meta", message: `no answer and no status after ${this.maxChecks} checks` }, "NO_ANSWER");
+        return { outcome: "failed", code: "NO_ANSWER" };
+      }
+      logger.warn({ messageId: data.messageId }, "no status webhook named this unanswered send within the grace period: sending again");
+      data = { ...data, uncertainChecks: checks };
+    }
+
+    const conversation = await tenant.conversations.get(message.conversationId);
+    const plan = await planSend(tenant, client, message, conversation, this.prices);
+    if (plan.kind === "refused") {
+      await this.fail(tenant, message, { title: plan.reason, message: plan.reason }, plan.code);
+      throw new UnrecoverableError(`${plan.code}: ${plan.reason}`);
+    }
+
+    // Pacing: one reservation per send chain; the job waits (delayed) for its slot, not failing.
+    const recipient = message.request.candidatePhone;
+    if (data.slotAt === undefined) {
+      const { waitMs, slotAt } = await this.deps.pacer.reserve(client.phoneNumberId, client.throughputMps ?? 80, recipient);
+      if (waitMs > SLOT_SLACK_MS) return this.delay(job, token, Date.now() + waitMs, { ...data, slotAt });
+    } else if (data.slotAt - Date.now() > SLOT_SLACK_MS) {
+      return this.delay(job, token, data.slotAt, data);
+    }
+    // The slot is used by this attempt; a retry reserves a new one.
+    if (data.slotAt !== undefined) await job.updateData({ ...data, slotAt: undefined });
+
+    await this.docs.run(data.messageId, () =>
+      tenant.outbound.markSending(message._id, {
+        kind: plan.kind,
+        text: plan.kind === "text" ? plan.text : null,
+        template: plan.kind === "template" ? plan.template : null,
+        cost: plan.cost,
+        costCategory: plan.costCategory,
+      }),
+    );
+
+    let result: SendResult;
+    try {
+      result = await this.callMeta(client, message, plan);
+    } catch (err) {
+      return this.onSendError(job, token, data, tenant, client, message, err);
+    }
+    await this.finishSent(tenant, { ...message, kind: plan.kind }, result.wamid);
+    if (plan.kind === "template") {
+      await this.docs.run(`tpl:${plan.doc._id.toHexString()}`, () => tenant.templates.recordUse(plan.doc._id));
+    }
+    return { outcome: "sent", wamid: result.wamid, kind: plan.kind };
+  }
+
+  private callMeta(client: ClientDoc, message: OutboundMessageDoc, plan: Exclude<SendPlan, { kind: "refused" }>): Promise<SendResult> {
+    const common = {
+      phoneNumberId: client.phoneNumberId,
+      to: message.request.candidatePhone,
+      token: clientAccessToken(this.deps.vault, client),
+      bizOpaqueCallbackData: message._id.toHexString(),
+      timeoutMs: this.timeout,
+    };
+    if (plan.kind === "text") return sendText(this.deps.graph, { ...common, body: plan.text });
+    return sendTemplate(this.deps.graph, {
+      ...common,
+      template: { name: plan.template.name, language: plan.template.language, headerParams: plan.headerParams, bodyParams: plan.bodyParams },
+    });
+  }
+
+  private async onSendError(
+    job: Job<OutboundJob>,
+    token: string | undefined,
+    data: OutboundJob,
+    tenant: TenantData,
+    client: ClientDoc,
+    message: OutboundMessageDoc,
+    err: unknown,
+  ): Promise<SendOutcome> {
+    const { logger } = this.deps;
+    // The request may have reached Meta and been accepted: do not send again before the check.
+    const uncertain = (err instanceof GraphNetworkError && err.mayHaveReachedMeta) || (err instanceof GraphResponseError && err.httpStatus < 300);
+    if (uncertain) {
+      logger.warn({ messageId: data.messageId, err: (err as Error).message }, "send got no answer; waiting for Meta's status webhook before any resend");
+      return this.delay(job, token, Date.now() + this.grace, { ...data, slotAt: undefined });
+    }
+    const c = classifyGraphError(err);
+    const error = errorOf(err);
+    if (c.reauth) {
+      const change = await markClientReauthRequired(this.deps.db, client._id, CLIENT_STATUS_REASONS.tokenInvalid, { detail: error.message ?? null });
+      if (change?.changed) {
+        this.deps.events.toClient(change.clientId, EVENTS.clientStatus, clientStatusEvent(change));
+        await this.deps.redis.publish(CLIENTS_CHANGED_CHANNEL, JSON.stringify(clientChangedMessage(change)));
+      }
+      await this.hold(tenant, message, `Meta refused the token (${c.code}): reconnect WhatsApp to resume sends`);
+      return { outcome: "held", reason: "token" };
+    }
+    if (c.useTemplate && message.kind === "text" && !message.fallbackOf) {
+      await this.fail(tenant, message, error, String(c.code));
+      const fallbackId = await createTemplateFallback(tenant, this.deps.queue, message, this.prices);
+      return { outcome: "fallback", fallbackId };
+    }
+    if (c.retryable) {
+      const attempt = job.attemptsMade + 1;
+      const max = Math.min(c.maxAttempts ?? Number.POSITIVE_INFINITY, job.opts.attempts ?? 1);
+      if (attempt < max) {
+        await this.docs.run(data.messageId, () => tenant.outbound.markRetrying(message._id, error));
+        throw new RetryableSendError(c, `${c.reason} (code ${c.code ?? "none"}), attempt ${attempt} of ${max}`);
+      }
+    }
+    await this.fail(tenant, message, error, String(c.code ?? c.kind));
+    throw new UnrecoverableError(`${c.reason} (code ${c.code ?? "none"})`);
+  }
+
+  private async finishSent(tenant: TenantData, message: OutboundMessageDoc, wamid: string): Promise<void> {
+    const id = message._id;
+    await this.docs.run(id.toHexString(), () => tenant.outbound.markSent(id, wamid));
+    // Statuses that arrived before we knew the wamid were kept: apply them now.
+    await tenant.messages.applyPendingFor(wamid);
+    const clientId = tenant.clientId.toHexString();
+    const stored = await tenant.outbound.get(id);
+    if (!stored) return;
+    await this.updateConversation(tenant, stored);
+    this.deps.events.toClient(clientId, EVENTS.messageSent, {
+      clientId,
+      conversationId: stored.conversationId.toHexString(),
+      message: messageJson(stored),
+    });
+  }
+
+  private async updateConversation(tenant: TenantData, m: OutboundMessageDoc): Promise<void> {
+    const convId = m.conversationId as Types.ObjectId;
+    await this.docs.run(`conv:${convId.toHexString()}`, async () => {
+      await tenant.conversations.recordMessage(convId, {
+        at: new Date(m.timestamp),
+        sortKey: messageSortKey(new Date(m.timestamp), outboundDedupeKey(m._id.toHexString())),
+        from: "recruiter",
+        preview: m.text ?? (m.template ? `[template ${m.template.name}]` : null),
+        type: m.kind,
+      });
+      await tenant.conversations.refreshCounters(convId);
+    });
+    const conversation = await tenant.conversations.get(convId);
+    if (conversation) this.deps.events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, { conversation: conversationJson(conversation) });
+  }
+
+  private async fail(tenant: TenantData, message: OutboundMessageDoc, error: MessageError, code: string): Promise<void> {
+    await this.docs.run(message._id.toHexString(), () => tenant.outbound.markFailed(message._id, error, code));
+    this.deps.logger.info({ messageId: message._id.toHexString(), code }, "outbound message failed");
+    this.emitStatus(tenant, message, "failed", error);
+  }
+
+  private async hold(tenant: TenantData, message: OutboundMessageDoc, reason: string): Promise<void> {
+    await this.docs.run(message._id.toHexString(), () => tenant.outbound.markHeld(message._id, reason));
+    this.emitStatus(tenant, message, "held", { title: reason });
+  }
+
+  private emitStatus(tenant: TenantData, message: OutboundMessageDoc, status: string, error: MessageError | null): void {
+    const clientId = tenant.clientId.toHexString();
+    this.deps.events.toClient(clientId, EVENTS.messageStatus, {
+      clientId,
+      conversationId: message.conversationId.toHexString(),
+      messageId: message._id.toHexString(),
+      wamid: message.wamid ?? null,
+      status,
+      timestamp: new Date().toISOString(),
+      error,
+      pricing: null,
+    });
+  }
+}

@@ -1,0 +1,19 @@
+import { envVars as v, parseEnv } from "@linkojob/config";
+
+/** The realtime server's configuration, read once from process.env at start-up. */
+export const realtimeEnvShape = {
+  /** Port of the HTTP server that carries the websockets, /health and /ready. */
+  PORT: v.port(3001),
+  /** Redis for the socket.io adapter: every node and every DashboardEvents emitter share it. */
+  REDIS_URL: v.redisUrl,
+  /** MongoDB, read at handshake to find which clients (tenants) a token may follow. */
+  MONGODB_URI: v.mongodbUri,
+  /** HS256 secret of the platform's JWTs (the same as the ingress's). */
+  JWT_SECRET: v.jwtSecret,
+  /** Origins allowed to open sockets ("*" for any); requests without an Origin header are not browsers. */
+  CORS_ORIGIN: v.corsOrigin,
+  LOG_LEVEL: v.logLevel,
+};
+
+export type RealtimeEnv = ReturnType<typeof loadRealtimeEnv>;
+export const loadRealtimeEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(realtimeEnvShape, source);

@@ -1,0 +1,195 @@
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Database } from "@linkojob/db";
+import { DashboardEvents, EVENTS } from "@linkojob/events";
+import { createRedis } from "@linkojob/queues";
+import { TEST_SECRETS, eventually, startRedisServer, testServices, tokenFor } from "@linkojob/testing";
+import { SOCKET_EVENTS, type SessionInfo } from "./protocol";
+import { createRealtimeServer } from "./realtime-server";
+import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./test-kit";
+
+const services = testServices("realtime");
+// Channels of this file's own, so that other test files publishing on the shared Redis never reach these nodes.
+const adapterKey = `${services.prefix}:socket.io`;
+
+let db: Database;
+let emitterRedis: Redis;
+let events: DashboardEvents;
+let nodeA: RunningNode;
+let nodeB: RunningNode;
+
+beforeAll(async () => {
+  db = await Database.connect(services.mongoUrl);
+  const common = { redisUrl: services.redisUrl, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey };
+  [nodeA, nodeB] = await Promise.all([startNode(common), startNode(common)]);
+  emitterRedis = createRedis(services.redisUrl, { connectionName: "realtime-test-emitter" });
+  events = new DashboardEvents(emitterRedis, adapterKey);
+});
+
+afterEach(() => closeAllSockets());
+
+afterAll(async () => {
+  closeAllSockets();
+  await Promise.all([nodeA?.stop(), nodeB?.stop()]);
+  await emitterRedis?.quit();
+  await db?.connection.dropDatabase().catch(() => undefined);
+  await db?.close();
+});
+
+/** Dashboard events only (auth:* are the session's own). */
+const dashboardEvents = (s: TestSocket) => s.received.filter((r) => !r.event.startsWith("auth:"));
+
+/**
+ * Publishes a marker to every given client's room and waits until each socket has it. Redis delivers
+ * one connection's publications in order and each socket receives in order, so once a socket has the
+ * marker, everything published before it that was ever going to reach that socket has arrived.
+ */
+async function flush(clientIds: string[], sockets: TestSocket[]) {
+  const marker = `marker-${Math.random()}`;
+  for (const id of clientIds) events.toClient(id, EVENTS.clientStatus, { marker });
+  await eventually(() => sockets.every((s) => s.payloads(EVENTS.clientStatus).some((p) => (p as { marker?: string }).marker === marker)));
+  for (const s of sockets) s.received.splice(0, s.received.length, ...s.received.filter((r) => (r.payload as { marker?: string } | undefined)?.marker !== marker));
+}
+
+describe("two realtime nodes behind no sticky balancer", () => {
+  it("delivers an emitter's event for a tenant to that tenant's sockets on both nodes, and to no other tenant", async () => {
+    const userA = randomUserId("a");
+    const userB = randomUserId("b");
+    const [clientA, clientB] = await Promise.all([createTenant(db, userA), createTenant(db, userB)]);
+    const tokenA = await tokenFor(userA);
+    const tokenB = await tokenFor(userB);
+    const aOnNodeA = await connect(nodeA.url, { token: tokenA });
+    const aOnNodeB = await connect(nodeB.url, { token: tokenA });
+    const bOnNodeA = await connect(nodeA.url, { token: tokenB });
+    const bOnNodeB = await connect(nodeB.url, { token: tokenB });
+    const all = [aOnNodeA, aOnNodeB, bOnNodeA, bOnNodeB];
+
+    // A dashboard has no way to ask for a room: whatever it emits, it stays in its own.
+    aOnNodeA.socket.emit("join", `client:${clientB}`);
+    aOnNodeA.socket.emit("subscribe", { room: `client:${clientB}`, clientId: clientB });
+    // auth:refresh is answered after the two packets above were handled (one socket's packets are handled in order).
+    await aOnNodeA.socket.emitWithAck(SOCKET_EVENTS.refresh, { token: "not-a-token" });
+
+    events.toClient(clientA, EVENTS.messageReceived, { clientId: clientA, text: "for A" });
+    events.toClient(clientB, EVENTS.messageReceived, { clientId: clientB, text: "for B" });
+    await flush([clientA, clientB], all);
+
+    for (const s of [aOnNodeA, aOnNodeB]) {
+      expect(dashboardEvents(s)).toEqual([{ event: EVENTS.messageReceived, payload: { clientId: clientA, text: "for A" } }]);
+    }
+    for (const s of [bOnNodeA, bOnNodeB]) {
+      expect(dashboardEvents(s)).toEqual([{ event: EVENTS.messageReceived, payload: { clientId: clientB, text: "for B" } }]);
+    }
+  });
+
+  it("refuses, on either node, a recruiter naming another tenant's clientId", async () => {
+    const userA = randomUserId("a");
+    const userB = randomUserId("b");
+    await createTenant(db, userA);
+    const clientB = await createTenant(db, userB);
+    const token = await tokenFor(userA);
+    for (const node of [nodeA, nodeB]) {
+      const err = await refusal(node.url, { token, clientId: clientB });
+      expect(err.data?.code).toBe("FORBIDDEN");
+    }
+  });
+
+  it("puts a recruiter with several clients in every one of their rooms, or only in the one it names", async () => {
+    const user = randomUserId("multi");
+    const [first, second] = [await createTenant(db, user), await createTenant(db, user)];
+    const both = await connect(nodeA.url, { token: await tokenFor(user) });
+    const onlySecond = await connect(nodeB.url, { token: await tokenFor(user), clientId: second });
+
+    const session = (await eventually(() => both.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo;
+    expect([...session.clientIds].sort()).toEqual([first, second].sort());
+    expect(((await eventually(() => onlySecond.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo).clientIds).toEqual([second]);
+
+    events.toClient(first, EVENTS.conversationUpdated, { clientId: first });
+    events.toClient(second, EVENTS.conversationUpdated, { clientId: second });
+    await flush([first, second], [both, onlySecond]);
+
+    expect(both.payloads(EVENTS.conversationUpdated)).toEqual([{ clientId: first }, { clientId: second }]);
+    expect(onlySecond.payloads(EVENTS.conversationUpdated)).toEqual([{ clientId: second }]);
+  });
+});
+
+describe("HTTP routes", () => {
+  it("answers /health and /ready (Redis and MongoDB reachable) on the socket port", async () => {
+    const health = await fetch(`${nodeA.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: "ok" });
+    const ready = await fetch(`${nodeA.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ready", checks: { redis: true, mongo: true } });
+    expect((await fetch(`${nodeA.url}/nope`)).status).toBe(404);
+  });
+
+  it("answers /ready 503 while its Redis is down, and 200 again once it is back", async () => {
+    const redis = await startRedisServer();
+    const node = await startNode({ redisUrl: redis.url, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey, readinessTimeoutMs: 500 });
+    try {
+      expect((await fetch(`${node.url}/ready`)).status).toBe(200);
+      await redis.stop();
+      const down = await eventually(async () => {
+        const res = await fetch(`${node.url}/ready`);
+        return res.status === 503 ? res.json() : null;
+      });
+      expect(down).toEqual({ status: "not_ready", checks: { redis: false, mongo: true } });
+      expect((await fetch(`${node.url}/health`)).status).toBe(200);
+      await redis.start();
+      await eventually(async () => (await fetch(`${node.url}/ready`)).status === 200);
+    } finally {
+      await node.stop();
+      await redis.destroy();
+    }
+  });
+
+  it("answers /ready 503 and refuses handshakes with UNAVAILABLE (worth a retry) while MongoDB is unreachable", async () => {
+    const lostDb = await Database.connect(services.mongoUrl);
+    await lostDb.close();
+    const node = await startNode({ redisUrl: services.redisUrl, db: lostDb, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey });
+    try {
+      const res = await fetch(`${node.url}/ready`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ status: "not_ready", checks: { redis: true, mongo: false } });
+      const err = await refusal(node.url, { token: await tokenFor(randomUserId("patient")) });
+      expect(err.data?.code).toBe("UNAVAILABLE");
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe("close", () => {
+  it("closes its sockets and HTTP server, is idempotent, and leaves the connections it was given open", async () => {
+    const user = randomUserId("close");
+    await createTenant(db, user);
+    const node = await startNode({ redisUrl: services.redisUrl, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey });
+    try {
+      const s = await connect(node.url, { token: await tokenFor(user) });
+      const reason = new Promise((resolve) => s.socket.once("disconnect", resolve));
+      await Promise.all([node.server.close(), node.server.close()]);
+      await node.server.close();
+      // Not "io server disconnect": the client may reconnect, to another node.
+      expect(await reason).toBe("transport close");
+      await expect(fetch(`${node.url}/health`)).rejects.toThrow();
+      expect(await node.pub.ping()).toBe("PONG");
+      expect(db.connection.readyState).toBe(1);
+      await expect(node.server.listen(0)).rejects.toThrow(/closed/);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it("can be closed without having listened", async () => {
+    const pub = createRedis(services.redisUrl);
+    const sub = createRedis(services.redisUrl, { autoPipelining: false });
+    try {
+      const server = createRealtimeServer({ pub, sub, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey });
+      await server.close();
+      await server.close();
+    } finally {
+      await Promise.all([pub.quit(), sub.quit()]);
+    }
+  });
+});

@@ -1,0 +1,125 @@
+import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAdapter } from "@socket.io/redis-adapter";
+import type { Redis } from "ioredis";
+import pino, { type Logger } from "pino";
+import { Server } from "socket.io";
+import { JwtVerifier } from "@linkojob/auth";
+import type { Database } from "@linkojob/db";
+import { SOCKET_IO_KEY } from "@linkojob/events";
+import { healthRoutes, withinTimeout } from "./health";
+import { socketAuthMiddleware } from "./socket-auth";
+import type { RealtimeIo } from "./socket-data";
+import { startSocketSession } from "./socket-session";
+import { TenantRooms } from "./tenant-rooms";
+
+export interface RealtimeServerDeps {
+  /** Publishes the adapter's messages. The caller opens and closes it. */
+  pub: Redis;
+  /**
+   * Receives broadcasts: the adapter puts it in subscriber mode, so it must be a connection of this
+   * server's own (two servers sharing one would each deliver the other's messages twice).
+   */
+  sub: Redis;
+  db: Database;
+  /** HS256 secret of the platform's JWTs. */
+  jwtSecret: string;
+  /**
+   * Origins allowed to open sockets: `true` (the default) for any, or a list. A request without an
+   * Origin header is not from a browser and is allowed; the JWT is what protects the data.
+   */
+  corsOrigin?: true | string[];
+  /** Default: silent. */
+  logger?: Logger;
+  /**
+   * Prefix of the adapter's Redis channels; every DashboardEvents emitter must use the same.
+   * Default SOCKET_IO_KEY; tests pass their own so that test files sharing a Redis stay apart.
+   */
+  adapterKey?: string;
+  /** Bound on each /ready check, in ms. Default 2000. */
+  readinessTimeoutMs?: number;
+}
+
+export interface RealtimeServer {
+  readonly io: RealtimeIo;
+  readonly httpServer: HttpServer;
+  /**
+   * Starts accepting sockets once this node's adapter subscriptions are in place (so that an event
+   * published after listen() resolves reaches its sockets). Resolves with the port (useful with 0).
+   */
+  listen(port: number, host?: string): Promise<number>;
+  /**
+   * Closes every socket (clients reconnect, to another node when there is one), then the HTTP
+   * server. Idempotent. The Redis connections and the Database stay open: their creator closes them.
+   */
+  close(): Promise<void>;
+}
+
+function originPolicy(allowed: true | string[]) {
+  return (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
+    const origin = req.headers.origin;
+    callback(null, allowed === true || origin === undefined || allowed.includes(origin));
+  };
+}
+
+/**
+ * The realtime process without listening: socket.io over websocket only (a websocket stays on the
+ * node that accepted it, so N nodes need no sticky sessions; long-polling would), with the Redis
+ * adapter so that a broadcast from any node or emitter reaches sockets on every node, and /health
+ * and /ready on the same HTTP server.
+ */
+export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
+  const logger = deps.logger ?? pino({ level: "silent" });
+  const verifier = new JwtVerifier(deps.jwtSecret);
+  const rooms = new TenantRooms(deps.db);
+  const ping = (redis: Redis) => async () => redis.status === "ready" && Boolean(await redis.ping());
+
+  const httpServer = createServer(
+    healthRoutes({ redis: async () => (await ping(deps.pub)()) && (await ping(deps.sub)()), mongo: () => deps.db.ping() }, deps.readinessTimeoutMs ?? 2_000),
+  );
+  const io: RealtimeIo = new Server(httpServer, {
+    transports: ["websocket"],
+    adapter: createAdapter(deps.pub, deps.sub, { key: deps.adapterKey ?? SOCKET_IO_KEY }),
+    allowRequest: originPolicy(deps.corsOrigin ?? true),
+    serveClient: false,
+    // Dashboards send only auth:refresh; nothing they send needs the default 1 MB.
+    maxHttpBufferSize: 64 * 1024,
+  });
+  io.use(socketAuthMiddleware({ verifier, rooms, logger }));
+  io.on("connection", (socket) => startSocketSession(socket, { verifier, rooms, logger }));
+
+  let closing: Promise<void> | undefined;
+  return {
+    io,
+    httpServer,
+    async listen(port, host = "0.0.0.0") {
+      if (closing) throw new Error("the realtime server is closed");
+      // Commands on one connection are answered in order: once this PING returns, the adapter's
+      // (P)SUBSCRIBE sent at construction have taken effect.
+      await deps.sub.ping();
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off("error", reject);
+          resolve();
+        });
+      });
+      const bound = (httpServer.address() as AddressInfo).port;
+      logger.info({ port: bound }, "realtime server listening");
+      return bound;
+    },
+    close() {
+      closing ??= (async () => {
+        // io.close disconnects the sockets, closes the adapters, then the HTTP server (the callback
+        // also runs, with an error we ignore, when it never listened).
+        await new Promise<void>((resolve) => void io.close(() => resolve()));
+        // The adapter's (P)UNSUBSCRIBE are sent without waiting for the answer; a creator that then
+        // drops the connection would make them unhandled rejections. Once this PING is answered they
+        // were too (bounded, for when Redis is down).
+        await withinTimeout(async () => Boolean(await deps.sub.ping()), 1_000);
+        logger.info("realtime server closed");
+      })();
+      return closing;
+    },
+  };
+}

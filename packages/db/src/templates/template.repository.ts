@@ -1,0 +1,130 @@
+import type { Model } from "mongoose";
+import type { TemplateDoc } from "./template.model";
+
+/** A template as Meta lists it (GET /{waba}/message_templates). */
+export interface SyncedTemplate {
+  id?: string;
+  name: string;
+  language: string;
+  status: string;
+  category?: string;
+  components?: Array<{ type?: string; format?: string; text?: string; [k: string]: unknown }>;
+}
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
+
+/** The distinct variables of a component's text, in order of first appearance. */
+export function placeholdersOf(text: string | undefined): string[] {
+  if (!text) return [];
+  const seen: string[] = [];
+  for (const m of text.matchAll(PLACEHOLDER)) if (!seen.includes(m[1]!)) seen.push(m[1]!);
+  return seen;
+}
+
+export function templateParams(components: SyncedTemplate["components"]): { headerParams: string[]; bodyParams: string[] } {
+  const header = components?.find((c) => String(c.type).toUpperCase() === "HEADER" && String(c.format ?? "TEXT").toUpperCase() === "TEXT");
+  const body = components?.find((c) => String(c.type).toUpperCase() === "BODY");
+  return { headerParams: placeholdersOf(header?.text), bodyParams: placeholdersOf(body?.text) };
+}
+
+/** Why a template cannot be sent with these variables, or null when it can. */
+export function templateProblem(t: TemplateDoc | null, language: string, vars: readonly string[]): { code: string; reason: string } | null {
+  if (!t) return { code: "TEMPLATE_NOT_FOUND", reason: `template not synced for language ${language}` };
+  if (t.status.toUpperCase() !== "APPROVED") return { code: "TEMPLATE_NOT_APPROVED", reason: `template ${t.name} (${t.language}) is ${t.status}` };
+  const expected = t.headerParams.length + t.bodyParams.length;
+  if (vars.length !== expected) {
+    return { code: "TEMPLATE_PARAM_COUNT", reason: `template ${t.name} (${t.language}) expects ${expected} variable(s), got ${vars.length}` };
+  }
+  if (vars.some((v) => typeof v !== "string" || v.trim() === "")) return { code: "TEMPLATE_PARAM_EMPTY", reason: "a template variable is empty" };
+  return null;
+}
+
+/**
+ * The templates of one WABA. A tenant's repository (Database.forTenant) resolves its client's WABA
+ * itself, so a tenant reads only its own WABA's templates.
+ */
+export class TemplateRepository {
+  private waba: Promise<string | null> | null = null;
+
+  constructor(
+    private readonly model: Model<TemplateDoc>,
+    private readonly resolveWaba: () => Promise<string | null>,
+  ) {}
+
+  wabaId(): Promise<string | null> {
+    this.waba ??= this.resolveWaba();
+    return this.waba;
+  }
+
+  async find(name: string, language: string): Promise<TemplateDoc | null> {
+    const wabaId = await this.wabaId();
+    if (!wabaId) return null;
+    return this.model.findOne({ wabaId, name, language }, { __v: 0 }).lean<TemplateDoc>();
+  }
+
+  async list(): Promise<TemplateDoc[]> {
+    const wabaId = await this.wabaId();
+    if (!wabaId) return [];
+    return this.model.find({ wabaId }, { __v: 0 }).sort({ name: 1, language: 1 }).lean<TemplateDoc[]>();
+  }
+
+  /**
+   * Stores a full sync: upserts every template Meta listed and marks the ones it no longer lists as
+   * DELETED (kept, with their usage counts). Returns how many were listed and how many disappeared.
+   */
+  async applySync(templates: SyncedTemplate[], at = new Date()): Promise<{ upserted: number; removed: number }> {
+    const wabaId = await this.wabaId();
+    if (!wabaId) return { upserted: 0, removed: 0 };
+    for (const t of templates) {
+      const { headerParams, bodyParams } = templateParams(t.components);
+      await this.model.updateOne(
+        { wabaId, name: t.name, language: t.language },
+        {
+          $set: {
+            metaId: t.id ?? null,
+            status: String(t.status).toUpperCase(),
+            category: t.category ? String(t.category).toUpperCase() : null,
+            components: t.components ?? [],
+            headerParams,
+            bodyParams,
+            syncedAt: at,
+          },
+          $setOnInsert: { wabaId, name: t.name, language: t.language, usageCount: 0 },
+        },
+        { upsert: true },
+      );
+    }
+    const removed = await this.model.updateMany(
+      { wabaId, $or: [{ syncedAt: { $lt: at } }, { syncedAt: null }], status: { $ne: "DELETED" } },
+      { $set: { status: "DELETED", statusReason: "no longer listed by Meta" } },
+    );
+    return { upserted: templates.length, removed: removed.modifiedCount };
+  }
+
+  /** A `message_template_status_update` webhook: APPROVED, REJECTED, PAUSED, DISABLED… */
+  async applyStatusEvent(e: { name: string; language: string; event: string; reason?: string | null; metaId?: string; category?: string }) {
+    const wabaId = await this.wabaId();
+    if (!wabaId) return;
+    await this.model.updateOne(
+      { wabaId, name: e.name, language: e.language },
+      {
+        $set: { status: e.event.toUpperCase(), statusReason: e.reason ?? null, ...(e.metaId ? { metaId: e.metaId } : {}) },
+        $setOnInsert: {
+          wabaId,
+          name: e.name,
+          language: e.language,
+          usageCount: 0,
+          headerParams: [],
+          bodyParams: [],
+          ...(e.category ? { category: e.category.toUpperCase() } : {}),
+        },
+      },
+      { upsert: true },
+    );
+  }
+
+  async recordUse(id: TemplateDoc["_id"], at = new Date()): Promise<void> {
+    const wabaId = await this.wabaId();
+    await this.model.updateOne({ _id: id, wabaId }, { $inc: { usageCount: 1 }, $max: { lastUsedAt: at } });
+  }
+}
