@@ -5,7 +5,10 @@ import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import { WEBHOOK_QUEUE, cappedBackoff, webhookJobSchema, type WebhookJob } from "@linkojob/queues";
 import { InvalidDeliveryError } from "@linkojob/whatsapp";
+import { accountUpdateHandler } from "./account/account-update.handler";
+import { ClientAnnouncer } from "./account/client-announcer";
 import { IngressPump } from "./pump/ingress-pump";
+import { Upkeep } from "./upkeep/upkeep";
 import { ClientDirectory } from "./routing/client-directory";
 import { DeliveryProcessor, type AccountEventHandler, type StatusHook } from "./routing/delivery-processor";
 
@@ -25,6 +28,8 @@ export interface InboundWorkerDeps {
   onStatus?: StatusHook;
   /** Run the stream→queue pump in this process. Default true. */
   pump?: boolean;
+  /** Run the scheduled upkeep (token-expiry sweep, purges) in this process. Default true. */
+  upkeep?: boolean;
 }
 
 /**
@@ -37,22 +42,28 @@ export class InboundWorker {
   readonly directory: ClientDirectory;
   readonly processor: DeliveryProcessor;
   private readonly pump: IngressPump | null;
+  readonly upkeep: Upkeep | null;
   private worker: Worker<WebhookJob> | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly deps: InboundWorkerDeps) {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.directory = new ClientDirectory(deps.db, deps.subscriberRedis);
+    const announcer = new ClientAnnouncer(deps.events, deps.queueRedis);
     this.processor = new DeliveryProcessor({
       db: deps.db,
       directory: this.directory,
       events: deps.events,
       logger: deps.logger,
-      ...(deps.accountHandlers ? { accountHandlers: deps.accountHandlers } : {}),
+      accountHandlers: { account_update: accountUpdateHandler(announcer), ...deps.accountHandlers },
       ...(deps.onStatus ? { onStatus: deps.onStatus } : {}),
     });
     this.pump =
       deps.pump === false ? null : new IngressPump({ redis: deps.pumpRedis, queue: this.queue, prefix: deps.prefix, logger: deps.logger });
+    this.upkeep =
+      deps.upkeep === false
+        ? null
+        : new Upkeep({ db: deps.db, redis: deps.queueRedis, events: deps.events, announcer, logger: deps.logger, prefix: deps.prefix });
   }
 
   async start(): Promise<void> {
@@ -69,6 +80,7 @@ export class InboundWorker {
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "inbound worker error"));
     await this.worker.waitUntilReady();
     await this.pump?.start();
+    await this.upkeep?.start();
   }
 
   private async handle(job: Job<WebhookJob>) {
@@ -89,6 +101,7 @@ export class InboundWorker {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.pump?.close();
+      await this.upkeep?.close();
       await this.worker?.close();
       await this.queue.close();
     })();

@@ -80,3 +80,10 @@ export const outboundJobOptions: JobsOptions = {
   removeOnComplete: { age: 3_600, count: 50_000 },
   removeOnFail: { age: 7 * 24 * 3_600 },
 };
+
+/** Scheduled upkeep (token-expiry sweep, purge of statuses that never found their message). */
+export const UPKEEP_QUEUE = "upkeep";
+export const UPKEEP_JOBS = {
+  tokenExpirySweep: "token-expiry-sweep",
+  purgePendingStatuses: "purge-pending-statuses",
+} as const;

@@ -1,0 +1,66 @@
+import { Queue, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { sweepTokenExpiry, tokenExpiryWarningEvent, type Database } from "@linkojob/db";
+import { EVENTS, type DashboardEvents } from "@linkojob/events";
+import { UPKEEP_JOBS, UPKEEP_QUEUE } from "@linkojob/queues";
+import type { ClientAnnouncer } from "../account/client-announcer";
+
+export interface UpkeepDeps {
+  db: Database;
+  redis: Redis;
+  events: DashboardEvents;
+  announcer: ClientAnnouncer;
+  logger: Logger;
+  prefix: string;
+  /** Statuses whose message never appeared are dropped after this long. Default 7 days (Meta's retry horizon). */
+  pendingStatusMaxAgeMs?: number;
+}
+
+/**
+ * Scheduled upkeep, run by BullMQ job schedulers so that exactly one worker runs each occurrence
+ * however many processes there are: the token-expiry sweep (every 6 h) and the purge of pending
+ * statuses (daily; FerretDB has no TTL indexes, so expiry is a scheduled delete).
+ */
+export class Upkeep {
+  readonly queue: Queue;
+  private worker: Worker | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly deps: UpkeepDeps) {
+    this.queue = new Queue(UPKEEP_QUEUE, { connection: deps.redis, prefix: deps.prefix });
+  }
+
+  async start(): Promise<void> {
+    await this.queue.upsertJobScheduler(UPKEEP_JOBS.tokenExpirySweep, { every: 6 * 3_600_000 }, { name: UPKEEP_JOBS.tokenExpirySweep });
+    await this.queue.upsertJobScheduler(UPKEEP_JOBS.purgePendingStatuses, { every: 24 * 3_600_000 }, { name: UPKEEP_JOBS.purgePendingStatuses });
+    this.worker = new Worker(UPKEEP_QUEUE, (job) => this.run(job), { connection: this.deps.redis, prefix: this.deps.prefix, concurrency: 1 });
+    this.worker.on("error", (err) => this.deps.logger.error({ err }, "upkeep worker error"));
+  }
+
+  async run(job: Pick<Job, "name">): Promise<unknown> {
+    switch (job.name) {
+      case UPKEEP_JOBS.tokenExpirySweep: {
+        const sweep = await sweepTokenExpiry(this.deps.db);
+        await this.deps.announcer.announce(sweep.expired);
+        for (const w of sweep.warnings) this.deps.events.toClient(w.clientId, EVENTS.clientStatus, tokenExpiryWarningEvent(w));
+        return { expired: sweep.expired.length, warned: sweep.warnings.length };
+      }
+      case UPKEEP_JOBS.purgePendingStatuses: {
+        const before = new Date(Date.now() - (this.deps.pendingStatusMaxAgeMs ?? 7 * 86_400_000));
+        const res = await this.deps.db.pendingStatuses.deleteMany({ createdAt: { $lt: before } });
+        return { purged: res.deletedCount };
+      }
+      default:
+        return null;
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.worker?.close();
+      await this.queue.close();
+    })();
+    return this.closing;
+  }
+}
