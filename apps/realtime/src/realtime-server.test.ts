@@ -114,7 +114,7 @@ describe("two realtime nodes behind no sticky balancer", () => {
 });
 
 describe("HTTP routes", () => {
-  it("answers /health and /ready (Redis and MongoDB reachable) on the socket port", async () => {
+  it("answers /health, /ready (Redis and MongoDB reachable) and the browser client on the socket port", async () => {
     const health = await fetch(`${nodeA.url}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: "ok" });
@@ -122,6 +122,9 @@ describe("HTTP routes", () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: "ready", checks: { redis: true, mongo: true } });
     expect((await fetch(`${nodeA.url}/nope`)).status).toBe(404);
+    const browserClient = await fetch(`${nodeA.url}/socket.io/socket.io.min.js`);
+    expect(browserClient.status).toBe(200);
+    expect(await browserClient.text()).toContain("Socket.IO");
   });
 
   it("answers /ready 503 while its Redis is down, and 200 again once it is back", async () => {

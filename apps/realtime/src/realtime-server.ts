@@ -72,16 +72,20 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   const logger = deps.logger ?? pino({ level: "silent" });
   const verifier = new JwtVerifier(deps.jwtSecret);
   const rooms = new TenantRooms(deps.db);
-  const ping = (redis: Redis) => async () => redis.status === "ready" && Boolean(await redis.ping());
+  const answers = async (redis: Redis) => redis.status === "ready" && Boolean(await redis.ping());
+  const readiness = {
+    // Both adapter connections: a node whose subscriber is down silently misses every broadcast.
+    redis: async () => (await answers(deps.pub)) && (await answers(deps.sub)),
+    mongo: () => deps.db.ping(),
+  };
 
-  const httpServer = createServer(
-    healthRoutes({ redis: async () => (await ping(deps.pub)()) && (await ping(deps.sub)()), mongo: () => deps.db.ping() }, deps.readinessTimeoutMs ?? 2_000),
-  );
+  const httpServer = createServer(healthRoutes(readiness, deps.readinessTimeoutMs ?? 2_000));
   const io: RealtimeIo = new Server(httpServer, {
     transports: ["websocket"],
     adapter: createAdapter(deps.pub, deps.sub, { key: deps.adapterKey ?? SOCKET_IO_KEY }),
     allowRequest: originPolicy(deps.corsOrigin ?? true),
-    serveClient: false,
+    // Serves the browser client at /socket.io/socket.io.min.js, for a dashboard page without a bundler.
+    serveClient: true,
     // Dashboards send only auth:refresh; nothing they send needs the default 1 MB.
     maxHttpBufferSize: 64 * 1024,
   });
@@ -97,6 +101,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
       // Commands on one connection are answered in order: once this PING returns, the adapter's
       // (P)SUBSCRIBE sent at construction have taken effect.
       await deps.sub.ping();
+      if (closing) throw new Error("the realtime server is closed");
       await new Promise<void>((resolve, reject) => {
         httpServer.once("error", reject);
         httpServer.listen(port, host, () => {
