@@ -87,7 +87,12 @@ const env = {
 
 const processes: Array<{ name: string; main: string; env?: Record<string, string> }> = [
   { name: "meta-sim", main: "apps/meta-sim/src/main.ts", env: { PORT: String(ports.sim) } },
-  { name: "ingress", main: "apps/ingress/src/main.ts", env: { PORT: String(ports.ingress) } },
+  {
+    name: "ingress",
+    main: "apps/ingress/src/main.ts",
+    // The inbox page at /inbox: live updates from the realtime server, candidate controls through the simulator.
+    env: { PORT: String(ports.ingress), REALTIME_PUBLIC_URL: `http://127.0.0.1:${ports.realtime}`, DEMO_SIM_URL: `http://127.0.0.1:${ports.sim}` },
+  },
   { name: "inbound", main: "apps/inbound-worker/src/main.ts" },
   { name: "outbound", main: "apps/outbound-worker/src/main.ts" },
   { name: "realtime", main: "apps/realtime/src/main.ts", env: { PORT: String(ports.realtime) } },
@@ -132,6 +137,8 @@ LinkoJob WhatsApp gateway — demo running
   ingress      http://127.0.0.1:${ports.ingress}   (webhook: /webhook, API: /api/…, health: /health)
   realtime     http://127.0.0.1:${ports.realtime}   (Socket.io, websocket transport, auth.token = JWT)
   simulator    http://127.0.0.1:${ports.sim}   (Meta stand-in; control API under /_sim/)
+  inbox        http://127.0.0.1:${ports.ingress}/inbox#token=${recruiterToken}
+               (the recruiter's inbox: open it in a browser; the token stays in the URL fragment)
   demo client  ${client!._id} (phone_number_id ${demo.phoneNumberId})
   recruiter JWT  ${recruiterToken}
   service JWT    ${serviceToken}

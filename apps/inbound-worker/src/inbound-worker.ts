@@ -11,6 +11,7 @@ import { IngressPump } from "./pump/ingress-pump";
 import { Upkeep } from "./upkeep/upkeep";
 import { ClientDirectory } from "./routing/client-directory";
 import { DeliveryProcessor, type AccountEventHandler, type StatusHook } from "./routing/delivery-processor";
+import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker";
 
 export interface InboundWorkerDeps {
   db: Database;
@@ -30,6 +31,8 @@ export interface InboundWorkerDeps {
   pump?: boolean;
   /** Run the scheduled upkeep (token-expiry sweep, purges) in this process. Default true. */
   upkeep?: boolean;
+  /** Fetch inbound media into GridFS (issue 5). Without it, media messages keep Meta's ids only. */
+  media?: MediaWorkerOptions;
 }
 
 /**
@@ -43,6 +46,7 @@ export class InboundWorker {
   readonly processor: DeliveryProcessor;
   private readonly pump: IngressPump | null;
   readonly upkeep: Upkeep | null;
+  readonly media: MediaWorker | null;
   private worker: Worker<WebhookJob> | null = null;
   private closing: Promise<void> | null = null;
 
@@ -50,6 +54,10 @@ export class InboundWorker {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.directory = new ClientDirectory(deps.db, deps.subscriberRedis);
     const announcer = new ClientAnnouncer(deps.events, deps.queueRedis);
+    const media = deps.media
+      ? new MediaWorker({ ...deps.media, db: deps.db, queueRedis: deps.queueRedis, subscriberRedis: deps.subscriberRedis, events: deps.events, logger: deps.logger, prefix: deps.prefix, announce: (c) => announcer.announce(c) })
+      : null;
+    this.media = media;
     this.processor = new DeliveryProcessor({
       db: deps.db,
       directory: this.directory,
@@ -57,6 +65,7 @@ export class InboundWorker {
       logger: deps.logger,
       accountHandlers: { account_update: accountUpdateHandler(announcer), ...deps.accountHandlers },
       ...(deps.onStatus ? { onStatus: deps.onStatus } : {}),
+      ...(media ? { onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m) } : {}),
     });
     this.pump =
       deps.pump === false ? null : new IngressPump({ redis: deps.pumpRedis, queue: this.queue, prefix: deps.prefix, logger: deps.logger });
@@ -79,6 +88,7 @@ export class InboundWorker {
     );
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "inbound worker error"));
     await this.worker.waitUntilReady();
+    await this.media?.start();
     await this.pump?.start();
     await this.upkeep?.start();
   }
@@ -103,6 +113,7 @@ export class InboundWorker {
       await this.pump?.close();
       await this.upkeep?.close();
       await this.worker?.close();
+      await this.media?.close();
       await this.queue.close();
     })();
     return this.closing;

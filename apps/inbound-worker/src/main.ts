@@ -3,10 +3,14 @@ import pino from "pino";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
+import { TokenVault } from "@linkojob/vault";
+import { GraphClient } from "@linkojob/whatsapp";
 import { loadInboundEnv } from "./env";
 import { InboundWorker } from "./inbound-worker";
+import { loadMediaEnv } from "./media/media-env";
 
 const env = loadInboundEnv();
+const mediaEnv = loadMediaEnv();
 const logger = pino({ level: env.LOG_LEVEL, redact: { paths: ["*.accessToken", "*.token"], censor: "[redacted]" } });
 
 const queueRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-queue" });
@@ -14,6 +18,7 @@ const pumpRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-pump", a
 const subscriberRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-sub", autoPipelining: false });
 const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-events" });
 const db = await Database.connect(env.MONGODB_URI);
+const graph = new GraphClient({ baseUrl: mediaEnv.META_GRAPH_URL, version: mediaEnv.META_API_VERSION });
 
 const worker = new InboundWorker({
   db,
@@ -24,6 +29,7 @@ const worker = new InboundWorker({
   logger,
   prefix: env.QUEUE_PREFIX,
   concurrency: env.INBOUND_CONCURRENCY,
+  media: { graph, graphBaseUrl: mediaEnv.META_GRAPH_URL, vault: new TokenVault(mediaEnv.TOKEN_ENCRYPTION_KEY), concurrency: mediaEnv.MEDIA_CONCURRENCY },
 });
 await worker.start();
 logger.info({ concurrency: env.INBOUND_CONCURRENCY }, "inbound worker started");
@@ -52,6 +58,7 @@ async function shutdown(signal: string) {
   timer.unref();
   health?.close();
   await worker.close();
+  await graph.close();
   await Promise.allSettled([queueRedis.quit(), pumpRedis.quit(), subscriberRedis.quit(), eventsRedis.quit(), db.close()]);
   process.exit(0);
 }

@@ -8,6 +8,7 @@ import { MetaSimulator } from "@linkojob/meta-sim";
 import { TEST_SECRETS, testServices, type TestServices } from "@linkojob/testing";
 import { buildApp } from "../../ingress/src/app";
 import { InboundWorker } from "../src/inbound-worker";
+import type { MediaWorkerOptions } from "../src/media/media-worker";
 
 export interface Trunk {
   services: TestServices;
@@ -30,7 +31,13 @@ let seq = 0;
  * listening ingress, the ingress appends to Redis, the worker's pump and BullMQ worker store into
  * the MongoDB-protocol server. Only Meta is simulated.
  */
-export async function startTrunk(opts: { label: string; redisUrl?: string; startWorker?: boolean }): Promise<Trunk> {
+export async function startTrunk(opts: {
+  label: string;
+  redisUrl?: string;
+  startWorker?: boolean;
+  /** Inbound media fetching (issue 5), given the simulator (its URL is the Graph base URL). */
+  media?: (sim: MetaSimulator) => MediaWorkerOptions;
+}): Promise<Trunk> {
   const services = testServices(opts.label);
   const redisUrl = opts.redisUrl ?? services.redisUrl;
   const logger = pino({ level: "silent" });
@@ -65,6 +72,7 @@ export async function startTrunk(opts: { label: string; redisUrl?: string; start
     logger,
     prefix: services.prefix,
     concurrency: 8,
+    ...(opts.media ? { media: opts.media(sim) } : {}),
   });
   if (opts.startWorker !== false) await worker.start();
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { Redis } from "ioredis";
@@ -17,6 +18,10 @@ import { SendAcceptance } from "./sends/send-acceptance";
 import { sendRoutes } from "./sends/sends.routes";
 import { costRoutes } from "./costs/costs.routes";
 import { templateRoutes } from "./templates/templates.routes";
+import { mediaRoutes } from "./media/media.routes";
+import { MediaUrlSigner } from "./media/media-url-signer";
+import { registerOps, type OpsOptions } from "./ops/ops";
+import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin";
 
 export interface IngressConfig {
   appSecret: string;
@@ -35,6 +40,10 @@ export interface IngressDeps {
   logger?: FastifyBaseLogger;
   /** Recruiter onboarding (Embedded Signup, disconnect, manual connect); its routes are absent without it. */
   onboarding?: OnboardingDeps;
+  /** Operations (issue 5): metrics registry, rate limits (none when absent), Bull Board settings. /docs, /metrics and Bull Board are always on. */
+  ops?: OpsOptions;
+  /** The recruiter inbox page at /inbox (realtime URL, demo simulator); served with defaults when absent. */
+  inbox?: InboxOptions;
 }
 
 /** Builds the ingress without listening: main.ts listens, tests use inject or listen on port 0. */
@@ -45,6 +54,9 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     disableRequestLogging: true,
     trustProxy: true,
     bodyLimit: 1024 * 1024,
+    // Request ids in every log line (reqId): the caller's X-Request-Id when given, else a UUID.
+    requestIdHeader: "x-request-id",
+    genReqId: () => randomUUID(),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -63,6 +75,9 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     }
   });
 
+  // Before the routes: the OpenAPI document and the rate limiter attach to routes as they are declared.
+  await registerOps(app, { redis: deps.redis, prefix: deps.config.queuePrefix, jwtSecret: deps.config.jwtSecret }, deps.ops);
+
   const inbox = new WebhookInbox(deps.redis, deps.config.queuePrefix);
   await app.register(webhookRoutes, { inbox, appSecret: deps.config.appSecret, verifyToken: deps.config.verifyToken });
 
@@ -75,6 +90,8 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
 
   // Outbound (issue 4): the send API stores and enqueues; the outbound worker talks to Meta.
   const outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.redis, prefix: deps.config.queuePrefix });
+  // Redis errors surface on the send request (503); an unhandled 'error' event must not crash the process.
+  outboundQueue.on("error", (err) => app.log.warn({ err: err.message }, "outbound queue connection error"));
   app.addHook("onClose", async () => outboundQueue.close());
   await app.register(sendRoutes, { tenants, acceptance: new SendAcceptance(deps.db, outboundQueue) });
   await app.register(costRoutes, { tenants });
@@ -83,6 +100,11 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     db: deps.db,
     ...(deps.onboarding ? { sync: { graph: deps.onboarding.graph, vault: deps.onboarding.vault } } : {}),
   });
+
+  await app.register(inboxPlugin, { ...deps.inbox, tenants, db: deps.db });
+
+  // Media (issue 5): stored copies of inbound media, JWT or signed URL, tenant-scoped.
+  await app.register(mediaRoutes, { db: deps.db, tenants, signer: new MediaUrlSigner(deps.config.jwtSecret) });
 
   app.get("/health", async () => ({ status: "ok" }));
   app.get("/ready", async (_req, reply) => {

@@ -27,6 +27,11 @@ export const ingressEnvShape = {
   DASHBOARD_URL: z.url({ message: "must be an absolute URL such as https://app.linkojob.ma/settings/whatsapp" }).optional(),
   /** Lifetime of the OAuth state of the connect flow, in seconds (Meta's dialog takes a minute or two). */
   ONBOARDING_STATE_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
+  // --- Recruiter inbox page (/inbox) ---
+  /** URL the browser opens Socket.io on (the realtime server as the recruiter's browser reaches it). Unset: no live updates. */
+  REALTIME_PUBLIC_URL: z.url().optional().transform((s) => s?.replace(/\/+$/, "")),
+  /** Meta simulator's base URL, demo only: enables the inbox's "candidate replies / sends a CV / reacts" controls. Never set in production. */
+  DEMO_SIM_URL: z.url().optional().transform((s) => s?.replace(/\/+$/, "")),
 };
 
 export type IngressEnv = ReturnType<typeof loadIngressEnv>;

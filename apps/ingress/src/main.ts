@@ -35,6 +35,7 @@ const app = await buildApp({
   events: new DashboardEvents(eventsRedis),
   logger,
   onboarding: { config: onboardingConfigFromEnv(env), graph, vault, templateSync: createTemplateSyncHook(db, graph, vault) },
+  inbox: { realtimeUrl: env.REALTIME_PUBLIC_URL, demoSimUrl: env.DEMO_SIM_URL },
 });
 await app.listen({ port: env.PORT, host: "0.0.0.0" });
 

@@ -10,6 +10,7 @@ import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
 import { SendPacer, type PacerOptions } from "./pacing/send-pacer";
 import { enqueueSend, type OutboundQueue } from "./send/enqueue";
 import { RetryableSendError } from "./send/send-errors";
+import { InboundBacklog } from "./send/inbound-backlog";
 import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor";
 import { clientAccessToken } from "./send/token-access";
 import { createOutboundStatusHook, type OutboundStatusHook } from "./hooks/status-hook";
@@ -50,6 +51,7 @@ export class OutboundWorker {
   readonly pacer: SendPacer;
   /** Hook for the inbound worker's status processing (costs from pricing, 131047 fallback). */
   readonly statusHook: OutboundStatusHook;
+  private readonly backlog: InboundBacklog;
   private worker: Worker<OutboundJob, SendOutcome> | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
@@ -68,6 +70,7 @@ export class OutboundWorker {
   constructor(private readonly deps: OutboundWorkerDeps) {
     this.queue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
+    this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
     this.processor = new SendProcessor({
       db: deps.db,
       redis: deps.redis,
@@ -75,6 +78,7 @@ export class OutboundWorker {
       graph: deps.graph,
       vault: deps.vault,
       pacer: this.pacer,
+      backlog: this.backlog,
       events: deps.events,
       logger: deps.logger,
       options: { prefix: deps.prefix, ...(deps.send ?? {}) },
@@ -187,6 +191,7 @@ export class OutboundWorker {
       await this.deps.subscriberRedis.unsubscribe(CLIENTS_CHANGED_CHANNEL).catch(() => undefined);
       await this.worker?.close();
       await this.queue.close();
+      await this.backlog.close();
     })();
     return this.closing;
   }

@@ -8,6 +8,8 @@ export const EVENTS = {
   messageSent: "message:sent",
   conversationUpdated: "conversation:updated",
   clientStatus: "client:status",
+  /** An inbound media message's file was stored or failed: `{ clientId, conversationId, messageId, media }`. */
+  messageMedia: "message:media",
 } as const;
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
 

@@ -87,3 +87,33 @@ export const UPKEEP_JOBS = {
   tokenExpirySweep: "token-expiry-sweep",
   purgePendingStatuses: "purge-pending-statuses",
 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// Inbound media (issue 5)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Inbound media to fetch from Meta into GridFS, one job per stored media message. Ids only: the
+ * worker reads the media id from the message and decrypts the tenant's token itself; Meta's
+ * download URL (valid about 5 minutes) is fetched fresh by each attempt and never queued.
+ */
+export const MEDIA_FETCH_QUEUE = "media-fetch";
+export const MEDIA_FETCH_JOB = "fetch";
+export const mediaFetchJobSchema = z.object({
+  clientId: z.string().regex(/^[0-9a-f]{24}$/i),
+  messageId: z.string().regex(/^[0-9a-f]{24}$/i),
+});
+export type MediaFetchJob = z.infer<typeof mediaFetchJobSchema>;
+
+/** One job per message: a redelivered webhook or a retried delivery job enqueues nothing new. */
+export const mediaFetchJobId = (messageId: string, suffix?: string) => (suffix ? `media-${messageId}-${suffix}` : `media-${messageId}`);
+
+export const mediaFetchJobOptions: JobsOptions = {
+  // Transient failures (network, 5xx, expired URLs twice in a row) retry with the worker's `media`
+  // backoff (capped exponential with jitter, base 2 s): 10 attempts span about 17 minutes. Media
+  // ids live 7 days at Meta, so a longer outage is handled by the resume sweep, not by attempts.
+  attempts: 10,
+  backoff: { type: "media" },
+  removeOnComplete: { age: 3_600, count: 20_000 },
+  removeOnFail: { age: 7 * 24 * 3_600 },
+};

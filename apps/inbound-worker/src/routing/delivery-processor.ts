@@ -7,6 +7,7 @@ import {
   inboundDedupeKey,
   KeyedMutex,
   type Database,
+  type MessageDoc,
   type StatusOutcome,
   type TenantData,
 } from "@linkojob/db";
@@ -42,6 +43,8 @@ export interface DeliveryProcessorDeps {
   logger: Logger;
   accountHandlers?: Partial<Record<string, AccountEventHandler>>;
   onStatus?: StatusHook;
+  /** Called for each message this delivery stored (or, on a retry, may have stored): media fetches are enqueued here. */
+  onMessageStored?: (clientId: string, message: MessageDoc) => Promise<void>;
 }
 
 export interface ProcessResult {
@@ -170,6 +173,7 @@ export class DeliveryProcessor {
       // On a retry, the first attempt may have stored the message and died before announcing it.
       if (res.inserted || isRetry) fresh.push(res.message);
     }
+    for (const m of fresh) await this.deps.onMessageStored?.(clientId, m);
 
     // Summary writes run on duplicates too: a crash between the insert and these must heal on retry.
     const latest = events.reduce((a, b) =>

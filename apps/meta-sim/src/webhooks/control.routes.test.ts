@@ -266,6 +266,7 @@ describe("control bodies are validated: 400 naming the problem, nothing delivere
     ["status without recipient", "/_sim/webhooks/status", { ...business, wamid: "wamid.1", status: "read" }, /recipientId: give recipientId/],
     ["field with a non-object value", "/_sim/webhooks/field", { wabaId: "1", field: "account_update", value: "x" }, /value/],
     ["target that is not a URL", "/_sim/webhooks/target", { url: "ingress" }, /url/],
+    ["target that is not http", "/_sim/webhooks/target", { url: "ingress:3000" }, /url: must be an absolute http\(s\) URL/],
   ];
 
   it.each(cases)("%s", async (_label, path, body, message) => {

@@ -41,9 +41,11 @@ import { NoWebhookTargetError, WebhookDeliveryError, type DeliveryRecord, type D
 export const WEBHOOKS_AREA = "webhooks";
 /** How many deliveries GET /_sim/webhooks/deliveries remembers (oldest dropped first). */
 export const DELIVERY_LOG_SIZE = 200;
+/** Bodies longer than this are kept truncated in the log (a 3 MB batch × 200 would be 600 MB). */
+const LOGGED_BODY_CHARS = 64 * 1024;
 
 interface WebhooksAreaState {
-  deliveries: DeliveryRecord[];
+  deliveries: Array<DeliveryRecord & { bodyTruncated?: true }>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -55,6 +57,9 @@ const waId = z.string().regex(/^\d{6,20}$/, "must be a wa_id: the number's digit
 const unixSeconds = z
   .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, "must be Unix seconds")])
   .transform(String);
+
+/** Deliveries and targets are HTTP endpoints (a bare `ingress:3000` parses as a URL with scheme "ingress"). */
+const httpUrl = z.url({ protocol: /^https?$/, message: "must be an absolute http(s) URL such as http://127.0.0.1:3000/webhook" });
 
 const retrySchema = z.union([
   z.literal(false),
@@ -69,7 +74,7 @@ const retrySchema = z.union([
 /** Options every delivering endpoint accepts. */
 const deliveryOptions = {
   /** Deliver somewhere else than the configured target (this call only). */
-  targetUrl: z.url().optional(),
+  targetUrl: httpUrl.optional(),
   encoding: z.enum(["utf8", "meta-escaped"]).optional(),
   /** Override the sender's retry policy for this call (false = one POST). */
   retry: retrySchema.optional(),
@@ -282,7 +287,7 @@ const fieldBody = z.strictObject({
   ...deliveryOptions,
 });
 
-const targetBody = z.strictObject({ url: z.url() });
+const targetBody = z.strictObject({ url: httpUrl });
 const deliveriesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(DELIVERY_LOG_SIZE).optional() });
 
 // ---------------------------------------------------------------------------------------------
@@ -369,7 +374,7 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
   // Every delivery, whichever area sent it, goes in this area's log.
   const unsubscribe = ctx.webhooks.onDelivery((record) => {
     const log = state().deliveries;
-    log.push(record);
+    log.push(record.body.length > LOGGED_BODY_CHARS ? { ...record, body: record.body.slice(0, LOGGED_BODY_CHARS), bodyTruncated: true } : record);
     if (log.length > DELIVERY_LOG_SIZE) log.splice(0, log.length - DELIVERY_LOG_SIZE);
   });
   app.addHook("onClose", async () => void unsubscribe());

@@ -169,15 +169,17 @@ export class WebhookSender {
       if (!waited) break; // closing: stop retrying, report what we have
     }
 
-    const record: DeliveryRecord = {
-      at: Date.now(),
-      url,
-      status: last?.status ?? null,
-      attempts,
-      body: bytes.toString("utf8"),
-      ...(lastError ? { error: (lastError as Error).message ?? String(lastError) } : {}),
-    };
-    for (const listener of this.listeners) listener(record);
+    if (this.listeners.size > 0) {
+      const record: DeliveryRecord = {
+        at: Date.now(),
+        url,
+        status: last?.status ?? null,
+        attempts,
+        body: bytes.toString("utf8"),
+        ...(lastError ? { error: (lastError as Error).message ?? String(lastError) } : {}),
+      };
+      for (const listener of this.listeners) listener(record);
+    }
     if (!last) throw new WebhookDeliveryError(url, attempts, { cause: lastError });
     return { ...last, attempts };
   }

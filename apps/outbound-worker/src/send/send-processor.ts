@@ -35,6 +35,7 @@ import {
   type SendResult,
 } from "@linkojob/whatsapp";
 import type { SendPacer } from "../pacing/send-pacer";
+import type { InboundBacklog } from "./inbound-backlog";
 import { RetryableSendError } from "./send-errors";
 import { planSend, type SendPlan } from "./send-plan";
 import type { OutboundQueue } from "./enqueue";
@@ -52,6 +53,12 @@ export interface SendProcessorOptions {
   uncertainGraceMs?: number;
   /** Re-checks of unanswered sends before the message is failed as "no answer". Default 5. */
   maxUncertainChecks?: number;
+  /**
+   * Longest wait, from the unanswered call, for our own inbound pipeline to process the webhooks
+   * received meanwhile; past it the message fails (`NO_ANSWER`) rather than risk a duplicate.
+   * Default 30 minutes.
+   */
+  maxUncertainWaitMs?: number;
   /** Limit for Meta's answer to a send. Default 15,000 ms. */
   sendTimeoutMs?: number;
   prices?: PriceTable;
@@ -64,6 +71,8 @@ export interface SendProcessorDeps {
   graph: GraphClient;
   vault: TokenVault;
   pacer: SendPacer;
+  /** The inbound pipeline's backlog, checked before an unanswered send is sent again. */
+  backlog?: InboundBacklog;
   events: DashboardEvents;
   logger: Logger;
   options: SendProcessorOptions;
@@ -114,6 +123,7 @@ const errorOf = (err: unknown): MessageError => {
 export class SendProcessor {
   private readonly grace: number;
   private readonly maxChecks: number;
+  private readonly maxUncertainWait: number;
   private readonly timeout: number;
   private readonly prices: PriceTable;
   /** Same-document writes in this process one after the other (FerretDB v1, see KeyedMutex). */
@@ -122,6 +132,7 @@ export class SendProcessor {
   constructor(private readonly deps: SendProcessorDeps) {
     this.grace = deps.options.uncertainGraceMs ?? 120_000;
     this.maxChecks = deps.options.maxUncertainChecks ?? 5;
+    this.maxUncertainWait = deps.options.maxUncertainWaitMs ?? 30 * 60_000;
     this.timeout = deps.options.sendTimeoutMs ?? 15_000;
     this.prices = deps.options.prices ?? DEFAULT_PRICE_TABLE_MAD;
   }
@@ -180,6 +191,16 @@ export class SendProcessor {
       if (Date.now() < until) {
         return this.delay(job, token, until, { ...data, uncertainChecks: checks, slotAt: undefined });
       }
+      // Meta had the grace period to deliver the status; our own pipeline must also have processed
+      // every webhook received up to then, else the status naming our id may still be queued.
+      const behind = await this.deps.backlog?.oldestUnprocessedAt();
+      if (behind != null && behind <= until) {
+        if (Date.now() - new Date(message.sendingSince).getTime() > this.maxUncertainWait) {
+          await this.fail(tenant, message, { title: "No answer from Meta", message: "inbound webhooks not processed in time to tell whether Meta accepted the send" }, "NO_ANSWER");
+          return { outcome: "failed", code: "NO_ANSWER" };
+        }
+        return this.delay(job, token, Date.now() + 500, { ...data, slotAt: undefined });
+      }
       if (checks > this.maxChecks) {
         await this.fail(tenant, message, { title: "No answer from Meta", message: `no answer and no status after ${this.maxChecks} checks` }, "NO_ANSWER");
         return { outcome: "failed", code: "NO_ANSWER" };
@@ -203,9 +224,6 @@ export class SendProcessor {
     } else if (data.slotAt - Date.now() > SLOT_SLACK_MS) {
       return this.delay(job, token, data.slotAt, data);
     }
-    // The slot is used by this attempt; a retry reserves a new one.
-    if (data.slotAt !== undefined) await job.updateData({ ...data, slotAt: undefined });
-
     await this.docs.run(data.messageId, () =>
       tenant.outbound.markSending(message._id, {
         kind: plan.kind,
@@ -215,6 +233,16 @@ export class SendProcessor {
         costCategory: plan.costCategory,
       }),
     );
+
+    // Hard guard at the very moment of the call, after every database write (a late-promoted job, or
+    // a slow write, must not bunch this send with the next one at Meta).
+    const guardWait = await this.deps.pacer.admit(client.phoneNumberId, client.throughputMps ?? 80, data.messageId);
+    if (guardWait > 0) {
+      await this.docs.run(data.messageId, () => tenant.outbound.releaseSending(message._id));
+      return this.delay(job, token, Date.now() + guardWait, { ...data, slotAt: Date.now() + guardWait });
+    }
+    // The slot is used by this attempt; a retry reserves a new one.
+    if (data.slotAt !== undefined) await job.updateData({ ...data, slotAt: undefined });
 
     let result: SendResult;
     try {

@@ -25,6 +25,31 @@ export interface MessageError {
   fbtraceId?: string;
 }
 
+/** GridFS bucket of media files (inbound media fetched from Meta, outbound media staged for upload). */
+export const MEDIA_BUCKET = "media";
+
+/**
+ * The stored copy of a media message's file (issue 5). `pending` until the media worker fetched it
+ * (or while the client must reconnect), then `stored` with the GridFS file id, or `failed` with why.
+ */
+export interface MessageMedia {
+  status: "pending" | "stored" | "failed";
+  fileId?: Types.ObjectId | null;
+  size?: number | null;
+  mimeType?: string | null;
+  filename?: string | null;
+  /** The bytes matched Meta's sha256. */
+  sha256Ok?: boolean | null;
+  /** Hex sha256 of the stored bytes (also the HTTP ETag). */
+  sha256?: string | null;
+  /** Why it is failed (or held): a stable code and words a dashboard can show. */
+  error?: { code: string; reason: string } | null;
+  /** Why a pending fetch waits (e.g. `reauth_required`). */
+  heldReason?: string | null;
+  attempts?: number;
+  updatedAt?: Date;
+}
+
 export interface MessageDoc {
   _id: Types.ObjectId;
   clientId: Types.ObjectId;
@@ -52,6 +77,8 @@ export interface MessageDoc {
   referral?: unknown;
   errors?: unknown[];
   raw?: unknown;
+  /** Inbound media: the file's stored copy (issue 5). */
+  media?: MessageMedia | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -78,6 +105,7 @@ const messageSchema = new Schema<MessageDoc>(
     referral: Schema.Types.Mixed,
     errors: { type: [Schema.Types.Mixed], default: undefined },
     raw: Schema.Types.Mixed,
+    media: { type: Schema.Types.Mixed, default: undefined },
   },
   { timestamps: true, collection: "messages", minimize: true, suppressReservedKeysWarning: true },
 );

@@ -198,6 +198,14 @@ export class OutboundMessageRepository {
     );
   }
 
+  /** The call did not start after all (the pacing guard said wait): back to `queued`, attempt not counted. */
+  async releaseSending(id: Types.ObjectId): Promise<void> {
+    await this.col.updateOne(
+      { _id: id, clientId: this.clientId, status: "sending", wamid: null },
+      { $set: { status: "queued", statusRank: rank("queued"), sendingSince: null, updatedAt: new Date() }, $inc: { sendAttempts: -1 } },
+    );
+  }
+
   /** The client cannot send (token revoked, reconnect needed): held until it is active again. */
   async markHeld(id: Types.ObjectId, reason: string): Promise<void> {
     await this.col.updateOne(

@@ -18,6 +18,21 @@ export interface GraphClientOptions {
   keepAliveTimeoutMs?: number;
   /** Use this dispatcher instead of a pool of the client's own (the client then does not close it). */
   dispatcher?: Dispatcher;
+  /**
+   * Told about every call once it has ended (success or failure), e.g. for metrics. Must be cheap and
+   * synchronous; what it throws is ignored. It never sees a token, a body or a query. Default none.
+   */
+  observer?: (call: GraphCallObservation) => void;
+}
+
+/** One finished Graph call, as reported to GraphClientOptions.observer. */
+export interface GraphCallObservation {
+  method: HttpMethod;
+  /** Path relative to the version, without query ("106540352242922/messages"). */
+  path: string;
+  /** "ok", Meta's error code ("131047"), "http_<status>" (no Graph error body), "timeout", "network" or "bad_response". */
+  code: string;
+  durationMs: number;
 }
 
 export type GraphQuery = Record<string, string | number | boolean | null | undefined>;
@@ -68,6 +83,7 @@ export class GraphClient {
   private readonly ownsDispatcher: boolean;
   private readonly headersTimeoutMs: number;
   private readonly bodyTimeoutMs: number;
+  private readonly observer: GraphClientOptions["observer"];
   private closed = false;
 
   constructor(options: GraphClientOptions) {
@@ -77,6 +93,7 @@ export class GraphClient {
     this.version = options.version;
     this.headersTimeoutMs = options.headersTimeoutMs ?? 20_000;
     this.bodyTimeoutMs = options.bodyTimeoutMs ?? 20_000;
+    this.observer = options.observer;
     if (options.dispatcher) {
       this.dispatcher = options.dispatcher;
       this.ownsDispatcher = false;
@@ -104,6 +121,26 @@ export class GraphClient {
    * it with graphPath() when it contains outside values.
    */
   async request<T = unknown>(method: HttpMethod, path: string, options: GraphRequestOptions = {}): Promise<T> {
+    if (!this.observer) return this.perform<T>(method, path, options);
+    const started = performance.now();
+    const report = (code: string) => {
+      try {
+        this.observer?.({ method, path: path.replace(/^\/+/, "").split("?")[0]!, code, durationMs: performance.now() - started });
+      } catch {
+        // an observer's failure must not change the call's outcome
+      }
+    };
+    try {
+      const result = await this.perform<T>(method, path, options);
+      report("ok");
+      return result;
+    } catch (err) {
+      report(observedCode(err));
+      throw err;
+    }
+  }
+
+  private async perform<T>(method: HttpMethod, path: string, options: GraphRequestOptions): Promise<T> {
     if (this.closed) throw new Error("GraphClient is closed");
     const what = `${method} ${path.replace(/^\/+/, "")}`;
     const secrets = [options.token, ...(options.secrets ?? [])].filter((s): s is string => !!s && s.length >= 4);
@@ -175,6 +212,13 @@ export class GraphClient {
   private fullPath(path: string): string {
     return `${this.pathPrefix}/${this.version}/${path.replace(/^\/+/, "")}`;
   }
+}
+
+function observedCode(err: unknown): string {
+  if (err instanceof GraphApiError) return err.code === -1 ? `http_${err.httpStatus}` : String(err.code);
+  if (err instanceof GraphNetworkError) return err.timedOut ? "timeout" : "network";
+  if (err instanceof GraphResponseError) return "bad_response";
+  return "error";
 }
 
 function toSearchParams(values: Record<string, string | number | boolean | null | undefined>): URLSearchParams {

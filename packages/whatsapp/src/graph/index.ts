@@ -4,3 +4,4 @@ export * from "./error-policy";
 export * from "./onboarding-api";
 export * from "./messaging-api";
 export * from "./templates-api";
+export * from "./media-api";

@@ -1,0 +1,18 @@
+import { envVars as v, parseEnv } from "@linkojob/config";
+import { z } from "zod";
+
+/**
+ * The media worker's part of the inbound worker's configuration (issue 5), read once at start-up.
+ * Kept beside the media code so the lead can merge it into env.ts's shape in one line.
+ */
+export const mediaEnvShape = {
+  META_API_VERSION: v.metaApiVersion,
+  META_GRAPH_URL: v.metaGraphUrl,
+  /** Decrypts the tenant's access token, which Meta requires for the media URL and the download. */
+  TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
+  /** Media files fetched at once by this process (each holds a download and a GridFS upload). */
+  MEDIA_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+};
+
+export type MediaEnv = ReturnType<typeof loadMediaEnv>;
+export const loadMediaEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(mediaEnvShape, source);

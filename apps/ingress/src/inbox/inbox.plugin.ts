@@ -1,0 +1,56 @@
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
+import type { FastifyPluginAsync } from "fastify";
+import { DEFAULT_PRICE_TABLE_MAD, type Database } from "@linkojob/db";
+import type { TenantAccess } from "../auth/tenant-access";
+import { demoCandidateRoutes } from "./demo-candidate.routes";
+import { sendPreviewRoutes } from "./send-preview.routes";
+
+/** Where the page finds its collaborators; both optional (the page says what is missing). */
+export interface InboxOptions {
+  /** Public URL of the realtime server (REALTIME_PUBLIC_URL). Absent: the page works without live updates. */
+  realtimeUrl?: string | undefined;
+  /** Base URL of the Meta simulator (DEMO_SIM_URL). Set only in the demo: enables the candidate controls. */
+  demoSimUrl?: string | undefined;
+}
+
+export interface InboxPluginOptions extends InboxOptions {
+  tenants: TenantAccess;
+  db: Database;
+}
+
+/** The inbox's files: plain HTML, one ES module and CSS, no build step. */
+export const INBOX_STATIC_DIR = fileURLToPath(new URL("./static/", import.meta.url));
+
+/**
+ * The recruiter inbox page at /inbox (issue 5): a plain page over the public API (REST + Socket.io)
+ * that shows the whole loop and that the platform's front-end developers can copy from. The page gets
+ * the JWT from the URL fragment or a login box (never sent in a URL) and reads its configuration from
+ * /inbox/config.json. Encapsulated (not fastify-plugin): its @fastify/static instance and reply
+ * decorations stay inside.
+ */
+export const inboxPlugin: FastifyPluginAsync<InboxPluginOptions> = async (app, opts) => {
+  await app.register(fastifyStatic, {
+    root: INBOX_STATIC_DIR,
+    prefix: "/inbox/",
+    index: ["index.html"],
+    // The page changes with the code: revalidate instead of caching stale copies.
+    cacheControl: true,
+    maxAge: 0,
+  });
+  app.get("/inbox", { schema: { hide: true } }, async (_request, reply) => reply.sendFile("index.html"));
+
+  app.get("/inbox/config.json", { schema: { hide: true } }, async (_request, reply) => {
+    reply.header("cache-control", "no-store");
+    return {
+      realtimeUrl: opts.realtimeUrl ?? null,
+      demo: Boolean(opts.demoSimUrl),
+      // The table the send API estimates with (expectedCost's default), so the page can show prices.
+      prices: DEFAULT_PRICE_TABLE_MAD,
+      currency: "MAD",
+    };
+  });
+
+  await app.register(sendPreviewRoutes, { tenants: opts.tenants, db: opts.db });
+  if (opts.demoSimUrl) await app.register(demoCandidateRoutes, { tenants: opts.tenants, db: opts.db, simUrl: opts.demoSimUrl });
+};

@@ -1,0 +1,779 @@
+// The recruiter inbox: plain ES module over the public API (REST with a Bearer JWT, Socket.io events).
+// Meant to be read and copied by the platform's front-end developers: no framework, no build step.
+//
+// Data flow: REST gives the truth (list, thread pages); Socket.io events patch it live; on every
+// (re)connect the list and the open thread are read again, so nothing missed while offline is lost.
+
+const TOKEN_KEY = "linkojob.inbox.token";
+const CLIENT_KEY = "linkojob.inbox.clientId";
+const STATUS_RANK = { queued: 0, held: 0, sending: 1, sent: 2, delivered: 3, read: 4, played: 4, failed: 5 };
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  token: null,
+  clientId: null,
+  config: { realtimeUrl: null, demo: false, prices: {}, currency: "MAD" },
+  conversations: new Map(), // id → ConversationJson
+  openId: null,
+  messages: new Map(), // id → MessageJson of the open conversation
+  nextCursor: null,
+  preview: null, // send preview of the open conversation
+  socket: null,
+  mediaUrls: new Map(), // messageId → object URL
+  templateBodies: new Map(), // template name → BODY text, learnt from the send preview
+};
+
+/** "Bonjour {{1}} …" with its variables: positional ({{1}}) or named ({{candidate_name}}, in order). */
+function fillTemplate(body, vars) {
+  let next = 0;
+  return body.replace(/\{\{\s*([^}]+?)\s*\}\}/g, (whole, key) => (/^\d+$/.test(key) ? vars[Number(key) - 1] : vars[next++]) ?? whole);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token: from the URL fragment (#token=…, never sent to a server) or the login box; kept per tab.
+// ---------------------------------------------------------------------------------------------
+function readToken() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  if (hash.get("token")) {
+    sessionStorage.setItem(TOKEN_KEY, hash.get("token"));
+    if (hash.get("clientId")) sessionStorage.setItem(CLIENT_KEY, hash.get("clientId"));
+    // Out of the address bar, history and bookmarks.
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  state.token = sessionStorage.getItem(TOKEN_KEY);
+  state.clientId = sessionStorage.getItem(CLIENT_KEY);
+}
+
+function signOut(message = "") {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(CLIENT_KEY);
+  state.token = null;
+  state.socket?.close();
+  state.socket = null;
+  $("app").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message;
+  setLive("off", "signed out");
+}
+
+// ---------------------------------------------------------------------------------------------
+// API
+// ---------------------------------------------------------------------------------------------
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.error?.code;
+  }
+}
+
+async function api(path, { method = "GET", body, query = {} } = {}) {
+  const url = new URL(path, location.origin);
+  if (state.clientId) url.searchParams.set("clientId", state.clientId);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${state.token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (res.status === 401) {
+    signOut("Your session has expired or the token is invalid: sign in again.");
+    throw new ApiError(401, data);
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+// ---------------------------------------------------------------------------------------------
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c);
+  return node;
+};
+/** Text that may be Arabic (or any script): the browser picks the direction per node. */
+const textNode = (tag, text, cls) => el(tag, { class: cls, dir: "auto", text: text ?? "" });
+
+const money = (n) => `${Number(n).toFixed(2)} ${state.config.currency}`;
+const phoneLabel = (p) => (p && /^\d+$/.test(p) ? `+${p}` : p ?? "");
+const convName = (c) => c.candidateName || phoneLabel(c.candidatePhone || c.candidateKey);
+const timeOf = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+function shortWhen(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toDateString() === new Date().toDateString() ? timeOf(iso) : d.toLocaleDateString([], { day: "numeric", month: "short" });
+}
+/** Time left in the 24-hour window, or null when closed. */
+function windowLeft(expiresIso, now = Date.now()) {
+  if (!expiresIso) return null;
+  const ms = new Date(expiresIso).getTime() - now;
+  if (ms <= 0) return null;
+  const s = Math.floor(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h ${String(m).padStart(2, "0")}m` : `${m}m ${String(s % 60).padStart(2, "0")}s`;
+}
+const windowText = (expiresIso) => {
+  const left = windowLeft(expiresIso);
+  return left ? `window ${left}` : "window closed";
+};
+
+// ---------------------------------------------------------------------------------------------
+// Conversation list
+// ---------------------------------------------------------------------------------------------
+function sortedConversations() {
+  return [...state.conversations.values()].sort((a, b) => (b.lastMessageAt ?? b.createdAt ?? "").localeCompare(a.lastMessageAt ?? a.createdAt ?? ""));
+}
+
+function renderList() {
+  const list = $("conversations");
+  list.replaceChildren(
+    ...sortedConversations().map((c) => {
+      const unread = c.id === state.openId ? 0 : c.unreadCount;
+      const preview = (c.lastMessageFrom === "recruiter" ? "You: " : "") + (c.lastMessagePreview ?? "");
+      return el(
+        "li",
+        {},
+        el(
+          "button",
+          { type: "button", class: "conv", "data-id": c.id, "aria-current": c.id === state.openId ? "true" : "false", onclick: () => openConversation(c.id) },
+          textNode("span", convName(c), "conv-name"),
+          el("span", { class: "conv-time", text: shortWhen(c.lastMessageAt) }),
+          textNode("span", preview, "conv-preview"),
+          el(
+            "span",
+            { class: "conv-meta" },
+            el("span", { class: "window", "data-expires": c.windowExpiresAt ?? "", "data-open": String(!!windowLeft(c.windowExpiresAt)), text: windowText(c.windowExpiresAt) }),
+            unread > 0 ? el("span", { class: "badge", "aria-label": `${unread} unread`, text: String(unread) }) : null,
+          ),
+        ),
+      );
+    }),
+  );
+  $("conv-empty").hidden = state.conversations.size > 0;
+  $("conv-total").textContent = state.conversations.size ? `(${state.conversations.size})` : "";
+}
+
+async function loadConversations() {
+  const data = await api("/api/messages/conversations", { query: { limit: 100 } });
+  state.conversations = new Map(data.conversations.map((c) => [c.id, c]));
+  renderList();
+  if (state.openId && state.conversations.has(state.openId)) renderThreadHead();
+}
+
+function upsertConversation(c) {
+  state.conversations.set(c.id, c);
+  renderList();
+  if (c.id === state.openId) {
+    renderThreadHead();
+    void refreshPreview();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thread
+// ---------------------------------------------------------------------------------------------
+async function openConversation(id) {
+  if (state.openId !== id) {
+    state.openId = id;
+    state.messages = new Map();
+    state.nextCursor = null;
+    state.preview = null;
+    $("messages").replaceChildren();
+    $("composer-text").value = "";
+    $("composer-error").textContent = "";
+    $("demo-error").textContent = "";
+  }
+  $("thread-empty").hidden = true;
+  $("thread-body").hidden = false;
+  renderList();
+  renderThreadHead();
+  await loadThread({ scrollToEnd: true });
+  await refreshPreview();
+  await markRead();
+}
+
+async function loadThread({ scrollToEnd = false } = {}) {
+  const id = state.openId;
+  if (!id) return;
+  const data = await api(`/api/messages/conversation/${id}`, { query: { limit: 50 } });
+  if (id !== state.openId) return;
+  state.conversations.set(id, data.conversation);
+  for (const m of data.messages) mergeMessage(m);
+  // Keep the older-pages cursor if older pages were already loaded.
+  if (state.nextCursor === null || scrollToEnd) state.nextCursor = data.nextCursor;
+  renderThread({ scrollToEnd });
+  renderThreadHead();
+  renderList();
+}
+
+async function loadOlder() {
+  if (!state.openId || !state.nextCursor) return;
+  const scroller = $("messages-scroll");
+  const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+  const data = await api(`/api/messages/conversation/${state.openId}`, { query: { limit: 50, cursor: state.nextCursor } });
+  for (const m of data.messages) mergeMessage(m);
+  state.nextCursor = data.nextCursor;
+  renderThread();
+  scroller.scrollTop = scroller.scrollHeight - fromBottom; // stay where the reader was
+}
+
+/** Never lets a late or replayed copy move a message's status backwards. */
+function mergeMessage(m) {
+  const old = state.messages.get(m.id);
+  if (old && (STATUS_RANK[old.status] ?? 0) > (STATUS_RANK[m.status] ?? 0)) m = { ...m, status: old.status, error: old.error ?? m.error };
+  state.messages.set(m.id, m);
+}
+
+async function markRead() {
+  const c = state.conversations.get(state.openId);
+  if (!c || document.visibilityState !== "visible") return;
+  if (c.unreadCount > 0) await api(`/api/messages/conversation/${c.id}/read`, { method: "PATCH" }).catch(() => undefined);
+  c.unreadCount = 0;
+  renderList();
+}
+
+function renderThreadHead() {
+  const c = state.conversations.get(state.openId);
+  if (!c) return;
+  $("thread-name").textContent = convName(c);
+  $("thread-name").dir = "auto";
+  $("thread-sub").textContent = [phoneLabel(c.candidatePhone || c.candidateKey), c.jobTitle].filter(Boolean).join(" · ");
+  const pill = $("thread-window");
+  pill.dataset.expires = c.windowExpiresAt ?? "";
+  pill.dataset.open = String(!!windowLeft(c.windowExpiresAt));
+  pill.textContent = windowLeft(c.windowExpiresAt) ? `24-hour window: ${windowLeft(c.windowExpiresAt)} left` : c.lastInboundAt ? "24-hour window closed" : "No reply yet: template only";
+  $("demo-controls").hidden = !state.config.demo;
+  renderComposer();
+}
+
+function renderThread({ scrollToEnd = false } = {}) {
+  const scroller = $("messages-scroll");
+  const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
+  const all = [...state.messages.values()].sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.id.localeCompare(b.id));
+  // Reactions are shown on the message they react to (and as a line when that one is not loaded).
+  const byWamid = new Map(all.filter((m) => m.wamid).map((m) => [m.wamid, m]));
+  const reactionsOn = new Map();
+  for (const m of all) {
+    if (m.type !== "reaction") continue;
+    const target = m.content?.message_id;
+    if (target && byWamid.has(target)) reactionsOn.set(target, m.content?.emoji ?? "");
+  }
+  const items = [];
+  let day = "";
+  for (const m of all) {
+    if (m.type === "reaction" && byWamid.has(m.content?.message_id)) {
+      items.push(el("li", { class: "msg msg-system", "data-id": m.id, "data-type": "reaction" }, textNode("span", m.content?.emoji ? `Candidate reacted ${m.content.emoji}` : "Candidate removed a reaction")));
+      continue;
+    }
+    const d = new Date(m.timestamp).toDateString();
+    if (d !== day) {
+      day = d;
+      items.push(el("li", { class: "day", "aria-hidden": "true", text: new Date(m.timestamp).toLocaleDateString([], { weekday: "short", day: "numeric", month: "long" }) }));
+    }
+    items.push(renderMessage(m, reactionsOn.get(m.wamid)));
+  }
+  $("messages").replaceChildren(...items);
+  $("load-older").hidden = !state.nextCursor;
+  if (scrollToEnd || atBottom) scroller.scrollTop = scroller.scrollHeight;
+}
+
+function ticks(m) {
+  const s = m.status;
+  const map = {
+    queued: ["🕓", "queued"],
+    sending: ["🕓", "sending"],
+    held: ["⏸", "held until WhatsApp is reconnected"],
+    sent: ["✓", "sent"],
+    delivered: ["✓✓", "delivered"],
+    read: ["✓✓", "read"],
+    played: ["✓✓", "played"],
+    failed: ["⚠", "failed"],
+  };
+  const [glyph, label] = map[s] ?? ["", s];
+  return el("span", { class: "ticks", "data-status": s, title: label, "aria-label": label, text: glyph });
+}
+
+function errorText(m) {
+  const e = m.error ?? {};
+  const parts = [e.title, e.message && e.message !== e.title ? e.message : null, e.details ?? e.error_data?.details].filter(Boolean);
+  const reason = parts.join(" — ") || m.reason || "no reason given";
+  return `${m.status === "held" ? "Held" : "Failed"}: ${reason}${e.code ? ` (code ${e.code})` : ""}`;
+}
+
+function renderMessage(m, reaction) {
+  const outbound = m.direction === "outbound";
+  const body = [];
+  if (outbound && (m.kind === "template" || m.type === "template")) {
+    const t = m.template;
+    body.push(el("div", { class: "msg-kind", text: `Template ${t?.name ?? m.request?.templateName ?? "application_received"}${m.cost !== undefined ? ` · ${money(m.cost)}` : ""}` }));
+    const vars = t?.vars ?? m.request?.templateVars ?? [m.request?.candidateName, m.request?.jobTitle].filter(Boolean);
+    const known = state.templateBodies.get(t?.name ?? m.request?.templateName ?? "application_received");
+    const filled = known ? fillTemplate(known, vars) : null;
+    body.push(textNode("p", m.text ?? filled ?? (vars.length ? `Variables: ${vars.join(" · ")}` : "(template)"), "msg-text"));
+  } else {
+    body.push(...renderContent(m));
+  }
+  const foot = el("div", { class: "msg-foot" }, el("time", { datetime: m.timestamp, text: timeOf(m.timestamp) }), outbound ? ticks(m) : null);
+  return el(
+    "li",
+    {
+      class: `msg${m.type === "system" ? " msg-system" : ""}`,
+      "data-id": m.id,
+      "data-direction": m.direction,
+      "data-type": m.type,
+      "data-kind": m.kind ?? "",
+      "data-status": m.status,
+      "data-has-reaction": reaction ? "true" : "false",
+    },
+    ...body,
+    (m.status === "failed" || m.status === "held") && outbound ? textNode("p", errorText(m), "msg-error") : null,
+    foot,
+    el("span", { class: "msg-reactions", "aria-label": reaction ? `reaction ${reaction}` : null, text: reaction ?? "" }),
+  );
+}
+
+// Text badges rather than emoji: they render on machines without an emoji font.
+const MEDIA_ICON = { image: "IMG", video: "VID", audio: "AUD", document: "DOC", sticker: "STK" };
+
+function renderContent(m) {
+  const c = m.content ?? {};
+  switch (m.type) {
+    case "text":
+      return [textNode("p", c.body ?? m.text, "msg-text")];
+    case "image":
+    case "sticker":
+    case "video":
+    case "audio":
+    case "document":
+      return [renderMedia(m, c), c.caption ? textNode("p", c.caption, "msg-text") : null];
+    case "location": {
+      const href = `https://www.openstreetmap.org/?mlat=${c.latitude}&mlon=${c.longitude}#map=16/${c.latitude}/${c.longitude}`;
+      return [
+        el("div", { class: "msg-kind", text: "Location" }),
+        c.name ? textNode("p", c.name, "msg-text") : null,
+        c.address ? textNode("p", c.address, "msg-text muted") : null,
+        el("a", { href, target: "_blank", rel: "noopener noreferrer", text: `${c.latitude}, ${c.longitude}` }),
+      ];
+    }
+    case "contacts":
+      return [
+        el("div", { class: "msg-kind", text: "Contact card" }),
+        el(
+          "ul",
+          { class: "card-list" },
+          (Array.isArray(c) ? c : []).map((card) =>
+            el("li", {}, textNode("strong", card?.name?.formatted_name ?? "contact"), " ", (card?.phones ?? []).map((p) => p.phone).join(", ")),
+          ),
+        ),
+      ];
+    case "interactive": {
+      const title = c.button_reply?.title ?? c.list_reply?.title ?? c.nfm_reply?.body ?? "form reply";
+      return [el("div", { class: "msg-kind", text: c.nfm_reply ? "Form reply" : "Button reply" }), textNode("p", title, "msg-text")];
+    }
+    case "button":
+      return [el("div", { class: "msg-kind", text: "Quick reply to a template" }), textNode("p", c.text ?? c.payload, "msg-text")];
+    case "reaction":
+      return [textNode("p", c.emoji ? `Reacted ${c.emoji} to a message` : "Removed a reaction", "msg-text")];
+    case "order": {
+      const items = c.product_items ?? [];
+      return [
+        el("div", { class: "msg-kind", text: `Order · ${items.length} item(s)` }),
+        c.text ? textNode("p", c.text, "msg-text") : null,
+        el("ul", { class: "card-list" }, items.map((i) => el("li", { text: `${i.quantity} × ${i.product_retailer_id} — ${i.item_price} ${i.currency}` }))),
+      ];
+    }
+    case "system":
+      return [textNode("p", c.body ?? m.text ?? "System notice", "msg-text")];
+    case "request_welcome":
+      return [textNode("p", "The candidate opened the chat", "msg-text muted")];
+    default: {
+      const why = Array.isArray(m.errors) && m.errors[0] ? `${m.errors[0].title ?? ""} (${m.errors[0].code ?? ""})` : m.originalType ?? m.type;
+      return [el("div", { class: "msg-kind", text: "Unsupported message" }), textNode("p", `WhatsApp could not show this message: ${why}`, "msg-text muted")];
+    }
+  }
+}
+
+/** Media through the authenticated media endpoint (fetched with the Bearer header, shown as a blob). */
+function renderMedia(m, c) {
+  const kind = m.type;
+  const name = kind === "document" ? (c.filename ?? "document") : kind === "audio" && c.voice ? "voice message" : kind;
+  const box = el("div", { class: "media", "data-media": m.id }, el("span", { class: "media-icon", "aria-hidden": "true", text: (kind === "document" && /pdf/.test(c.mime_type ?? "") ? "PDF" : MEDIA_ICON[kind]) ?? "FILE" }));
+  const info = el("div", {}, textNode("div", name, "media-name"), el("div", { class: "media-note", text: c.mime_type ?? "" }));
+  box.append(info);
+  const cached = state.mediaUrls.get(m.id);
+  if ((kind === "image" || kind === "sticker") && cached) {
+    box.replaceChildren(el("img", { src: cached, alt: c.caption ?? `${kind} from the candidate` }));
+    return box;
+  }
+  const note = info.lastChild;
+  const open = el("button", { type: "button", class: "link-btn", text: kind === "image" || kind === "sticker" ? "Show" : kind === "document" ? "Download" : "Play" });
+  open.addEventListener("click", async () => {
+    note.textContent = "loading…";
+    try {
+      const url = await mediaUrl(m.id);
+      if (kind === "image" || kind === "sticker") box.replaceChildren(el("img", { src: url, alt: c.caption ?? `${kind} from the candidate` }));
+      else if (kind === "audio") box.append(el("audio", { src: url, controls: true }));
+      else if (kind === "video") box.append(el("video", { src: url, controls: true, width: "280" }));
+      else {
+        const a = el("a", { href: url, download: c.filename ?? "document" });
+        document.body.append(a);
+        a.click();
+        a.remove();
+      }
+      note.textContent = c.mime_type ?? "";
+    } catch (err) {
+      note.textContent = err.status === 404 ? "not available yet (the file is still being fetched, or failed)" : `could not load: ${err.message}`;
+    }
+  });
+  info.append(open);
+  return box;
+}
+
+async function mediaUrl(messageId) {
+  if (state.mediaUrls.has(messageId)) return state.mediaUrls.get(messageId);
+  const res = await fetch(`/api/media/${messageId}`, { headers: { authorization: `Bearer ${state.token}` } });
+  if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
+  const url = URL.createObjectURL(await res.blob());
+  state.mediaUrls.set(messageId, url);
+  return url;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Composer: says before sending whether it goes as free text or as a template, and the cost.
+// ---------------------------------------------------------------------------------------------
+async function refreshPreview() {
+  const c = state.conversations.get(state.openId);
+  if (!c) return;
+  try {
+    const p = await api("/inbox/api/send-preview", {
+      query: { candidatePhone: c.candidatePhone || c.candidateKey, candidateName: knownName(c), jobTitle: c.jobTitle },
+    });
+    const learnt = p.template.body && state.templateBodies.get(p.template.name) !== p.template.body;
+    if (learnt) state.templateBodies.set(p.template.name, p.template.body);
+    if (c.id === state.openId) {
+      state.preview = p;
+      if (learnt) renderThread(); // template messages can now show their text
+    }
+  } catch {
+    state.preview = null;
+  }
+  renderComposer();
+}
+
+/** The candidate's name: their WhatsApp profile name, else the one the recruiter gave at first contact. */
+function knownName(c) {
+  return c.candidateName ?? [...state.messages.values()].find((m) => m.request?.candidateName)?.request.candidateName ?? undefined;
+}
+
+function composerPlan() {
+  const c = state.conversations.get(state.openId);
+  const p = state.preview;
+  if (!c) return null;
+  // The window is re-checked every second (the countdown); the template part comes from the preview.
+  if (windowLeft(c.windowExpiresAt)) return { kind: "text", cost: p?.text.cost ?? 0 };
+  if (!p) return { kind: "template", cost: null, name: "application_received" };
+  if (!p.template.usable) return { kind: "refused", reason: p.template.problem };
+  return { kind: "template", cost: p.template.cost, name: p.template.name, category: p.template.category, body: p.template.body };
+}
+
+function renderComposer() {
+  const plan = composerPlan();
+  const planEl = $("composer-plan");
+  const text = $("composer-text");
+  const send = $("composer-send");
+  if (!plan) return;
+  planEl.dataset.kind = plan.kind;
+  const c = state.conversations.get(state.openId);
+  if (plan.kind === "text") {
+    planEl.textContent = `Free text · ${money(plan.cost)} (service message) — the candidate wrote in the last 24 hours; ${windowLeft(c.windowExpiresAt)} left.`;
+    text.disabled = false;
+    text.placeholder = "Write a message…";
+    send.textContent = "Send";
+  } else if (plan.kind === "template") {
+    const why = c.lastInboundAt ? "the 24-hour window is closed" : "first contact: the candidate has not written yet";
+    planEl.textContent = `Template “${plan.name}” · ${plan.cost === null ? "…" : money(plan.cost)} — ${why}, so WhatsApp only allows an approved template.${plan.body ? ` It reads: “${plan.body}”` : ""}`;
+    text.disabled = true;
+    text.value = "";
+    text.placeholder = "Free text is possible once the candidate replies.";
+    send.textContent = `Send template (${plan.cost === null ? "…" : money(plan.cost)})`;
+  } else {
+    planEl.textContent = `Cannot send: the window is closed and no usable template — ${plan.reason}.`;
+    text.disabled = true;
+    send.textContent = "Send";
+  }
+  send.dataset.kind = plan.kind;
+  send.disabled = plan.kind === "refused";
+}
+
+async function sendFromComposer(event) {
+  event.preventDefault();
+  const c = state.conversations.get(state.openId);
+  const plan = composerPlan();
+  if (!c || !plan || plan.kind === "refused") return;
+  const message = $("composer-text").value.trim();
+  if (plan.kind === "text" && !message) return void ($("composer-error").textContent = "Write a message first.");
+  const body = { candidatePhone: c.candidatePhone || c.candidateKey };
+  if (plan.kind === "text") body.message = message;
+  else {
+    const name = knownName(c);
+    if (name) body.candidateName = name;
+    if (c.jobTitle) body.jobTitle = c.jobTitle;
+  }
+  $("composer-send").disabled = true;
+  $("composer-error").textContent = "";
+  try {
+    await api("/api/messages/send", { method: "POST", body: { ...body, ...(state.clientId ? { clientId: state.clientId } : {}) } });
+    $("composer-text").value = "";
+    await loadThread({ scrollToEnd: true }); // the queued message; its progress arrives live
+  } catch (err) {
+    $("composer-error").textContent = `Not sent: ${err.message}`;
+  } finally {
+    renderComposer();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// New candidate (first contact) and the demo controls
+// ---------------------------------------------------------------------------------------------
+let ncTimer = 0;
+function scheduleNewCandidatePlan() {
+  clearTimeout(ncTimer);
+  ncTimer = setTimeout(async () => {
+    const phone = $("nc-phone").value.trim();
+    const plan = $("nc-plan");
+    if (phone.length < 6) return void (plan.textContent = "");
+    try {
+      const p = await api("/inbox/api/send-preview", { query: { candidatePhone: phone, candidateName: $("nc-name").value.trim(), jobTitle: $("nc-job").value.trim() } });
+      plan.dataset.kind = p.kind;
+      plan.textContent =
+        p.kind === "text"
+          ? `This candidate wrote in the last 24 hours: the template still goes (no message given) · ${money(p.template.cost)}.`
+          : `${p.firstContact ? "First contact" : "Window closed"}: template “${p.template.name}” · ${money(p.template.cost)}${p.template.usable ? "" : ` — not usable yet: ${p.template.problem}`}`;
+    } catch (err) {
+      plan.dataset.kind = "refused";
+      plan.textContent = err.message;
+    }
+  }, 250);
+}
+
+async function sendNewCandidate(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const button = form.querySelector("button[type=submit]");
+  $("nc-error").textContent = "";
+  button.disabled = true;
+  try {
+    const body = { candidatePhone: $("nc-phone").value.trim(), candidateName: $("nc-name").value.trim(), jobTitle: $("nc-job").value.trim() };
+    if (state.clientId) body.clientId = state.clientId;
+    await api("/api/messages/send", { method: "POST", body });
+    const preview = await api("/inbox/api/send-preview", { query: { candidatePhone: body.candidatePhone } });
+    await loadConversations();
+    form.reset();
+    $("nc-plan").textContent = "";
+    $("new-candidate").open = false;
+    if (preview.conversationId) await openConversation(preview.conversationId);
+  } catch (err) {
+    $("nc-error").textContent = `Not sent: ${err.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function demoAction(action) {
+  const c = state.conversations.get(state.openId);
+  if (!c) return;
+  $("demo-error").textContent = "";
+  const name = knownName(c);
+  try {
+    await api("/inbox/api/demo/candidate", { method: "POST", body: { conversationId: c.id, action, ...(name ? { name } : {}) } });
+  } catch (err) {
+    $("demo-error").textContent = err.message;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live updates: Socket.io over websocket, reconnecting, with a catch-up read on every connect.
+// ---------------------------------------------------------------------------------------------
+function setLive(stateName, label) {
+  $("live").dataset.state = stateName;
+  $("live").textContent = label;
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = el("script", { src });
+    s.onload = resolve;
+    s.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(s);
+  });
+}
+
+async function startRealtime() {
+  const url = state.config.realtimeUrl;
+  if (!url) return setLive("off", "live updates off (no realtime URL configured)");
+  setLive("connecting", "connecting…");
+  try {
+    if (!window.io) await loadScript(`${url}/socket.io/socket.io.min.js`);
+  } catch {
+    return setLive("off", "realtime server unreachable");
+  }
+  const socket = window.io(url, {
+    transports: ["websocket"],
+    auth: { token: state.token, ...(state.clientId ? { clientId: state.clientId } : {}) },
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 5000,
+  });
+  state.socket = socket;
+  // Rooms are joined once auth:session arrives: catch up from then on, so nothing falls in between.
+  socket.on("auth:session", () => {
+    setLive("live", "live");
+    void catchUp();
+  });
+  socket.on("disconnect", (reason) => setLive("connecting", reason === "io client disconnect" ? "offline" : "reconnecting…"));
+  socket.on("connect_error", (err) => {
+    if (err?.data?.code?.startsWith?.("AUTH")) {
+      socket.close();
+      return signOut("The realtime server refused the token: sign in again.");
+    }
+    setLive("connecting", "reconnecting…");
+  });
+  socket.on("auth:expired", () => signOut("Your session expired: sign in again."));
+
+  socket.on("conversation:updated", ({ conversation }) => {
+    upsertConversation(conversation);
+    // The recruiter is looking at this thread: what just arrived is read.
+    if (conversation.id === state.openId && conversation.unreadCount > 0) void markRead();
+  });
+  socket.on("message:received", ({ conversationId, message }) => {
+    if (conversationId !== state.openId) return;
+    mergeMessage(message);
+    renderThread();
+  });
+  socket.on("message:sent", ({ conversationId, message }) => {
+    if (conversationId !== state.openId) return;
+    mergeMessage(message);
+    renderThread();
+  });
+  socket.on("message:status", ({ conversationId, messageId, status, error }) => {
+    if (conversationId !== state.openId) return;
+    const m = state.messages.get(messageId);
+    if (!m) return void loadThread(); // not loaded yet (e.g. a fallback the worker created)
+    if ((STATUS_RANK[status] ?? 0) < (STATUS_RANK[m.status] ?? 0) && !(m.status === "held" || status === "held")) return;
+    state.messages.set(messageId, { ...m, status, error: error ?? m.error });
+    renderThread();
+  });
+  socket.on("message:media", ({ conversationId, messageId }) => {
+    state.mediaUrls.delete(messageId);
+    if (conversationId === state.openId) renderThread();
+  });
+  socket.on("client:status", (payload) => {
+    const banner = $("client-banner");
+    const status = payload?.status ?? payload?.client?.status;
+    banner.hidden = !status || status === "active";
+    banner.textContent = status === "reauth_required" ? "WhatsApp needs to be reconnected: sends are held." : `WhatsApp number: ${status}`;
+  });
+}
+
+async function catchUp() {
+  try {
+    await loadConversations();
+    if (state.openId) {
+      await loadThread();
+      await refreshPreview();
+      await markRead();
+    }
+  } catch {
+    /* the next reconnect tries again */
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+// ---------------------------------------------------------------------------------------------
+function tickCountdowns() {
+  for (const node of document.querySelectorAll("[data-expires]")) {
+    const iso = node.dataset.expires;
+    const open = !!windowLeft(iso);
+    if (node.classList.contains("window")) node.textContent = windowText(iso);
+    if (node.dataset.open !== String(open)) {
+      node.dataset.open = String(open);
+      if (node.id === "thread-window") renderThreadHead(); // the window just closed: switch the composer
+    } else if (node.id === "thread-window" && open) {
+      node.textContent = `24-hour window: ${windowLeft(iso)} left`;
+    }
+  }
+}
+
+async function connectWhatsApp() {
+  try {
+    const { oauthUrl } = await api("/api/auth/whatsapp/initiate", { method: "POST", body: {} });
+    location.assign(oauthUrl);
+  } catch (err) {
+    alert(`Could not start the WhatsApp connection: ${err.message}`);
+  }
+}
+
+async function start() {
+  readToken();
+  const outcome = new URLSearchParams(location.search).get("whatsapp_status");
+  if (!state.token) {
+    $("login").hidden = false;
+    return;
+  }
+  $("login").hidden = true;
+  $("app").hidden = false;
+  state.config = await (await fetch("/inbox/config.json")).json();
+  $("new-candidate").hidden = false;
+  $("thread-empty-demo").hidden = false;
+  if (outcome) {
+    const banner = $("client-banner");
+    banner.hidden = false;
+    banner.textContent = outcome === "connected" ? "WhatsApp connected." : `WhatsApp connection failed: ${new URLSearchParams(location.search).get("whatsapp_error") ?? "error"}`;
+  }
+  try {
+    await loadConversations();
+  } catch (err) {
+    if (err.status !== 401) $("conv-empty").textContent = `Could not load conversations: ${err.message}`;
+    $("conv-empty").hidden = false;
+    return;
+  }
+  await startRealtime();
+}
+
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = $("login-token").value.trim();
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  const clientId = $("login-client").value.trim();
+  if (clientId) sessionStorage.setItem(CLIENT_KEY, clientId);
+  else sessionStorage.removeItem(CLIENT_KEY);
+  $("login-token").value = "";
+  void start();
+});
+$("sign-out").addEventListener("click", () => signOut());
+$("connect-whatsapp").addEventListener("click", () => void connectWhatsApp());
+$("composer").addEventListener("submit", (e) => void sendFromComposer(e));
+$("composer-text").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey) {
+    e.preventDefault();
+    $("composer").requestSubmit();
+  }
+});
+$("load-older").addEventListener("click", () => void loadOlder());
+$("new-candidate-form").addEventListener("submit", (e) => void sendNewCandidate(e));
+for (const id of ["nc-phone", "nc-name", "nc-job"]) $(id).addEventListener("input", scheduleNewCandidatePlan);
+for (const b of document.querySelectorAll("[data-demo]")) b.addEventListener("click", () => void demoAction(b.dataset.demo));
+document.addEventListener("visibilitychange", () => void markRead());
+setInterval(tickCountdowns, 1000);
+void start();

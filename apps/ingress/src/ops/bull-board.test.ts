@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import { Queue, UnrecoverableError, Worker } from "bullmq";
+import { Database } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
+import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, redisReady } from "@linkojob/queues";
+import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
+import { buildApp } from "../app";
+import { catalogQueueNames } from "./catalog-queues";
+
+const services = testServices("bullboard");
+const PHONE = "212612345678";
+const TEXT = "Bonjour, je postule pour le poste de soudeur";
+const META_TOKEN = "EAAGm0PX4ZCpsBAKtokenvalue";
+let db: Database;
+let redis: Redis;
+let eventsRedis: Redis;
+let workerRedis: Redis;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  db = await Database.connect(services.mongoUrl);
+  redis = createRedis(services.redisUrl, { failFast: true });
+  eventsRedis = createRedis(services.redisUrl);
+  workerRedis = createRedis(services.redisUrl);
+  await redisReady(redis);
+  app = await buildApp({
+    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
+    redis,
+    db,
+    events: new DashboardEvents(eventsRedis),
+    ops: { bullBoard: { secureCookie: false } },
+  });
+
+  // A webhook delivery as the pump queues it: Meta's raw body, with a candidate's number and text.
+  const body = JSON.stringify({
+    object: "whatsapp_business_account",
+    entry: [{ id: "102290129340398", changes: [{ field: "messages", value: {
+      messaging_product: "whatsapp",
+      metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
+      contacts: [{ profile: { name: "Sara Benali" }, wa_id: PHONE }],
+      messages: [{ from: PHONE, id: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAEhgg", timestamp: "1732470000", type: "text", text: { body: TEXT } }],
+    } }] }],
+  });
+  const webhooks = new Queue(WEBHOOK_QUEUE, { connection: workerRedis, prefix: services.prefix });
+  await webhooks.add("delivery", { deliveryId: "1732470000123-0", receivedAt: 1732470000123, body }, { jobId: "wh-1732470000123-0" });
+  await webhooks.close();
+
+  // A job that failed with a phone number and a token in its error, and one that returned them.
+  const outbound = new Queue(OUTBOUND_QUEUE, { connection: workerRedis, prefix: services.prefix });
+  await outbound.add("send", { clientId: "a".repeat(24), messageId: "b".repeat(24), accessToken: META_TOKEN }, { jobId: "fails" });
+  await outbound.add("send", { clientId: "a".repeat(24), messageId: "c".repeat(24) }, { jobId: "returns" });
+  const worker = new Worker(
+    OUTBOUND_QUEUE,
+    async (job) => {
+      if (job.id === "fails") throw new UnrecoverableError(`Meta refused +${PHONE} with Authorization: Bearer ${META_TOKEN}`);
+      return { outcome: "sent", kind: "text", wamid: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAERgS", to: PHONE, text: TEXT };
+    },
+    { connection: workerRedis, prefix: services.prefix },
+  );
+  await eventually(async () => (await outbound.getFailedCount()) === 1 && (await outbound.getCompletedCount()) === 1);
+  await worker.close();
+  await outbound.close();
+});
+
+afterAll(async () => {
+  await app?.close();
+  for (const r of [redis, eventsRedis, workerRedis]) r?.disconnect();
+  await db?.connection.dropDatabase().catch(() => undefined);
+  await db?.close();
+});
+
+const boardApi = (query: string, headers: Record<string, string> = {}) =>
+  app.inject({ method: "GET", url: `/admin/queues/api/queues?${query}`, headers });
+
+describe("Bull Board at /admin/queues", () => {
+  it("refuses requests without an admin token: 401 without or with a bad token, 403 for other roles", async () => {
+    const none = await boardApi("activeQueue=webhook-deliveries");
+    expect(none.statusCode).toBe(401);
+    expect(none.json().error.code).toBe("AUTH_ERR_MISSING");
+    expect((await boardApi("", { authorization: "Bearer not-a-jwt" })).statusCode).toBe(401);
+    expect((await app.inject({ method: "GET", url: "/admin/queues" })).statusCode).toBe(401);
+    const recruiter = await boardApi("", { authorization: `Bearer ${await tokenFor("user-1", "recruiter")}` });
+    expect(recruiter.statusCode).toBe(403);
+    expect(recruiter.json().error.code).toBe("FORBIDDEN");
+    expect((await boardApi("", { authorization: `Bearer ${await tokenFor("svc", "service")}` })).statusCode).toBe(403);
+    expect((await app.inject({ method: "GET", url: `/admin/queues?token=${await tokenFor("user-1", "recruiter")}` })).statusCode).toBe(403);
+  });
+
+  it("lists every queue of the catalog to an admin", async () => {
+    const res = await boardApi("", { authorization: `Bearer ${await tokenFor("ops-1", "admin")}` });
+    expect(res.statusCode).toBe(200);
+    const names = (res.json().queues as Array<{ name: string }>).map((q) => q.name).sort();
+    expect(names).toEqual(catalogQueueNames());
+    expect(names).toEqual(expect.arrayContaining([WEBHOOK_QUEUE, OUTBOUND_QUEUE, "upkeep"]));
+  });
+
+  it("shows job data, return values and failure reasons with phone numbers, text and tokens redacted", async () => {
+    const auth = { authorization: `Bearer ${await tokenFor("ops-1", "admin")}` };
+    const webhooks = await boardApi("activeQueue=webhook-deliveries&status=latest", auth);
+    const failed = await boardApi("activeQueue=outbound-sends&status=failed", auth);
+    const completed = await boardApi("activeQueue=outbound-sends&status=completed", auth);
+    const oneJob = await app.inject({ method: "GET", url: "/admin/queues/api/queues/outbound-sends/fails", headers: auth });
+    for (const res of [webhooks, failed, completed, oneJob]) expect(res.statusCode).toBe(200);
+
+    const job = (res: typeof webhooks, queue: string) => res.json().queues.find((q: { name: string }) => q.name === queue).jobs[0];
+    const delivery = job(webhooks, WEBHOOK_QUEUE);
+    expect(delivery.id).toBe("wh-1732470000123-0");
+    // Still useful to an operator: the structure, ids and timestamps are there.
+    expect(delivery.data.body.entry[0].changes[0].value.metadata.phone_number_id).toBe("106540352242922");
+    expect(delivery.data.body.entry[0].changes[0].value.messages[0]).toMatchObject({ from: "[redacted]", type: "text", text: "[redacted]" });
+    expect(job(failed, OUTBOUND_QUEUE).failedReason).toContain("Meta refused [redacted]");
+    expect(job(completed, OUTBOUND_QUEUE).returnValue).toMatchObject({ outcome: "sent", kind: "text", to: "[redacted]", text: "[redacted]" });
+
+    for (const res of [webhooks, failed, completed, oneJob]) {
+      for (const secret of [PHONE, TEXT, "Sara Benali", "15550783881", META_TOKEN]) expect(res.body).not.toContain(secret);
+      expect(res.body).toContain("[redacted]");
+    }
+  });
+
+  it("is read-only by default: actions answer 405 and change nothing", async () => {
+    const auth = { authorization: `Bearer ${await tokenFor("ops-1", "admin")}` };
+    const pause = await app.inject({ method: "PUT", url: `/admin/queues/api/queues/${WEBHOOK_QUEUE}/pause`, headers: auth });
+    expect(pause.statusCode).toBe(405);
+    const retry = await app.inject({ method: "PUT", url: `/admin/queues/api/queues/${OUTBOUND_QUEUE}/fails/retry/failed`, headers: auth });
+    expect(retry.statusCode).toBe(405);
+    const q = new Queue(WEBHOOK_QUEUE, { connection: workerRedis, prefix: services.prefix });
+    expect(await q.isPaused()).toBe(false);
+    await q.close();
+  });
+
+  it("lets a browser exchange ?token= once for an HttpOnly, SameSite=Strict cookie scoped to the board", async () => {
+    const admin = await tokenFor("ops-1", "admin");
+    const first = await app.inject({ method: "GET", url: `/admin/queues/queue/${WEBHOOK_QUEUE}?token=${admin}&status=latest` });
+    expect(first.statusCode).toBe(303);
+    expect(first.headers.location).toBe(`/admin/queues/queue/${WEBHOOK_QUEUE}?status=latest`);
+    const setCookie = String(first.headers["set-cookie"]);
+    expect(setCookie).toMatch(/^lj_board=[^;]+; Path=\/admin\/queues; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
+    const cookie = setCookie.split(";")[0]!;
+    expect(cookie).not.toContain(admin);
+
+    const page = await app.inject({ method: "GET", url: first.headers.location as string, headers: { cookie } });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-type"]).toContain("text/html");
+    expect((await boardApi("", { cookie })).statusCode).toBe(200);
+
+    // The cookie is a board session, not a JWT: worthless against the API, and a forged one is refused.
+    const asBearer = await app.inject({ method: "GET", url: "/api/messages/conversations", headers: { authorization: `Bearer ${decodeURIComponent(cookie.split("=")[1]!)}` } });
+    expect(asBearer.statusCode).toBe(401);
+    const forged = cookie.replace(/.$/, (c) => (c === "A" ? "B" : "A"));
+    expect((await boardApi("", { cookie: forged })).statusCode).toBe(401);
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * Outbound benchmark (a script, not a test): sends per second across many tenants, end to end on
+ * real parts — the send API (buildApp, listening) over HTTP → Redis/BullMQ → the outbound worker →
+ * the Meta simulator over HTTP (enforcing 80 msg/s per number like Meta) — with the queue latency of
+ * each message (API's 202 → accepted at the simulator), p50/p99.
+ *
+ *   pnpm --filter @linkojob/outbound-worker bench [--tenants 20] [--messages 1000]
+ *        [--producers 32] [--concurrency 64] [--mps 80] [--statuses]
+ *
+ * Redis and the MongoDB-protocol server are REDIS_URL / MONGODB_URI when set, else a redis-server and
+ * a FerretDB of the bench's own. Everything listens on 127.0.0.1. `--statuses` also delivers the
+ * simulator's status webhooks to the ingress (no inbound worker runs: they only queue).
+ */
+import { randomBytes } from "node:crypto";
+import { cpus, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { request } from "undici";
+import { signJwt } from "@linkojob/auth";
+import { Database } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
+import { createRedis } from "@linkojob/queues";
+import { TokenVault } from "@linkojob/vault";
+import { GraphClient } from "@linkojob/whatsapp";
+import { MetaSimulator } from "@linkojob/meta-sim";
+// Deep imports: @linkojob/testing's index also loads its vitest helpers, which throw outside Vitest.
+import { startFerretDb } from "../../../packages/testing/src/ferretdb";
+import { startRedisServer } from "../../../packages/testing/src/redis-server";
+import { buildApp } from "../../ingress/src/app";
+import { messagingState, rateStats } from "../../meta-sim/src/graph/messaging-state";
+import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
+import { OutboundWorker } from "../src/outbound-worker";
+
+const { values: args } = parseArgs({
+  options: {
+    tenants: { type: "string", default: "20" },
+    messages: { type: "string", default: "1000" },
+    producers: { type: "string", default: "32" },
+    concurrency: { type: "string", default: "64" },
+    mps: { type: "string", default: "80" },
+    statuses: { type: "boolean", default: false },
+  },
+});
+const tenants = Math.min(500, Math.max(1, Number(args.tenants)));
+const total = Math.min(20_000, Math.max(1, Number(args.messages)));
+const producers = Math.min(256, Math.max(1, Number(args.producers)));
+const concurrency = Math.min(512, Math.max(1, Number(args.concurrency)));
+const mps = Math.max(1, Number(args.mps));
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const jwtSecret = randomBytes(24).toString("hex");
+const appSecret = randomBytes(16).toString("hex");
+const prefix = `bench-out-${randomBytes(3).toString("hex")}`;
+
+const ownMongo = process.env.MONGODB_URI ? null : await startFerretDb();
+const ownRedis = process.env.REDIS_URL ? null : await startRedisServer();
+const mongoUrl = process.env.MONGODB_URI ?? `${ownMongo!.url}/bench_outbound`;
+const redisUrl = process.env.REDIS_URL ?? ownRedis!.url;
+const logger = pino({ level: "silent" });
+const vault = new TokenVault([randomBytes(32).toString("hex")]);
+const db = await Database.connect(mongoUrl);
+const conns = [createRedis(redisUrl, { failFast: true }), createRedis(redisUrl), createRedis(redisUrl), createRedis(redisUrl, { autoPipelining: false }), createRedis(redisUrl)];
+const [ingressRedis, queueRedis, cmdRedis, subRedis, eventsRedis] = conns as [typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0]];
+
+const app = await buildApp({ config: { appSecret, verifyToken: "bench-verify-token", jwtSecret, queuePrefix: prefix }, redis: ingressRedis, db, events: new DashboardEvents(eventsRedis) });
+const ingressUrl = await app.listen({ port: 0, host: "127.0.0.1" });
+const sim = await MetaSimulator.create({ appSecret, ...(args.statuses ? { webhookUrl: `${ingressUrl}/webhook` } : {}) });
+await sim.listen();
+const simState = messagingState(sim.state);
+simState.statusFlow.enabled = !!args.statuses;
+simState.limits.defaultMps = mps;
+const graph = new GraphClient({ baseUrl: sim.url, version: "v21.0", connections: Math.max(16, concurrency) });
+const worker = new OutboundWorker({
+  db, queueRedis, redis: cmdRedis, subscriberRedis: subRedis, graph, vault, events: new DashboardEvents(eventsRedis), logger, prefix,
+  concurrency, templateSyncIntervalMs: 0,
+});
+
+// Tenants: one client, number and WABA each, with the default template synced.
+const clients: Array<{ id: string; jwt: string; phoneNumberId: string }> = [];
+for (let i = 0; i < tenants; i++) {
+  const wabaId = `bw${i}`;
+  const c = await db.clients.create({
+    userId: `bench-user-${i}`, companyName: `Bench ${i}`, phoneNumberId: `9${String(i).padStart(6, "0")}`, wabaId,
+    whatsappNumber: `2125200${String(i).padStart(5, "0")}`, status: "active", throughputMps: mps, accessToken: vault.encrypt(`bench-token-${i}`),
+  });
+  simState.numbers.set(c.phoneNumberId, wabaId);
+  simState.templates.set(wabaId, [simTemplate({ name: "application_received", language: "fr", body: "Bonjour {{1}}, candidature {{2}} reçue." })]);
+  await worker.syncTemplates(c._id.toHexString());
+  clients.push({ id: c._id.toHexString(), jwt: await signJwt(jwtSecret, { sub: c.userId, role: "recruiter" }, "1h"), phoneNumberId: c.phoneNumberId });
+}
+await worker.start();
+
+// Produce: `producers` concurrent API callers, messages spread round-robin over tenants, each to a
+// distinct candidate (first contact: a template each; the pair rate does not bind).
+const acceptedAt = new Map<string, number>();
+const apiLatency: number[] = [];
+let next = 0;
+const t0 = Date.now();
+await Promise.all(
+  Array.from({ length: producers }, async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= total) return;
+      const c = clients[i % tenants]!;
+      const started = performance.now();
+      const res = await request(`${ingressUrl}/api/messages/send`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${c.jwt}`, "content-type": "application/json" },
+        body: JSON.stringify({ candidatePhone: `2126${String(10_000_000 + i)}`, candidateName: `Cand ${i}`, jobTitle: "Agent" }),
+      });
+      const body = (await res.body.json()) as { messageId?: string };
+      if (res.statusCode !== 202 || !body.messageId) throw new Error(`send API answered ${res.statusCode}`);
+      apiLatency.push(performance.now() - started);
+      acceptedAt.set(body.messageId, Date.now());
+    }
+  }),
+);
+const producedMs = Date.now() - t0;
+
+// Wait for every message to reach the simulator (bounded).
+const deadline = Date.now() + 10 * 60_000;
+while (simState.accepted.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+const sentMs = Math.max(...simState.accepted.map((m) => m.at)) - t0;
+const queueLatency = simState.accepted.filter((m) => m.bizOpaque && acceptedAt.has(m.bizOpaque)).map((m) => m.at - acceptedAt.get(m.bizOpaque!)!).sort((a, b) => a - b);
+apiLatency.sort((a, b) => a - b);
+const stats = rateStats(simState);
+const dupes = simState.accepted.length - new Set(simState.accepted.map((m) => m.bizOpaque)).size;
+const maxPerNumber = Math.max(...Object.values(stats.maxPerSecondByNumber));
+
+const result = {
+  machine: { cpus: cpus().length, loadavg: loadavg().map((l) => l.toFixed(2)) },
+  setup: { tenants, messages: total, producers, workerConcurrency: concurrency, mpsPerNumber: mps, statuses: !!args.statuses, mongo: ownMongo ? "FerretDB (sqlite) of the bench" : "MONGODB_URI" },
+  api: { acceptedPerSec: +(total / (producedMs / 1000)).toFixed(1), p50Ms: +pct(apiLatency, 50).toFixed(1), p99Ms: +pct(apiLatency, 99).toFixed(1) },
+  sends: {
+    sentAtSimulator: simState.accepted.length,
+    duplicates: dupes,
+    endToEndPerSec: +(simState.accepted.length / (sentMs / 1000)).toFixed(1),
+    queueLatencyP50Ms: pct(queueLatency, 50),
+    queueLatencyP99Ms: pct(queueLatency, 99),
+    maxPerSecondOneNumber: maxPerNumber,
+    rejectedByCause: stats.rejectedByCause,
+  },
+};
+console.log(JSON.stringify(result, null, 2));
+
+await worker.close();
+await app.close();
+await sim.close();
+await graph.close();
+await db.connection.dropDatabase().catch(() => undefined);
+await db.close();
+await Promise.allSettled(conns.map((c) => c.quit()));
+await ownMongo?.stop();
+await ownRedis?.destroy();

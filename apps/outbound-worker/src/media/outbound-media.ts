@@ -1,0 +1,157 @@
+import mongoose, { Types } from "mongoose";
+import { z } from "zod";
+import { MEDIA_BUCKET, type Database } from "@linkojob/db";
+import { MEDIA_SIZE_LIMITS, uploadMedia, type GraphClient, type MediaSend } from "@linkojob/whatsapp";
+
+/**
+ * Outbound media (issue 5): the send API's `media` field, the staging of uploaded bytes in GridFS (so
+ * that jobs carry ids only), and the worker step that uploads the bytes to Meta
+ * (`POST /{phone-number-id}/media`) once and sends by id. Window rules are the send plan's: media is
+ * free-form content, so it goes only inside the 24-hour window (else the template goes).
+ */
+
+/** Types Meta accepts per kind (Cloud API "supported media types"). */
+export const OUTBOUND_MEDIA_TYPES = {
+  image: ["image/jpeg", "image/png"],
+  document: [
+    "application/pdf",
+    "text/plain",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+  ],
+} as const;
+export type OutboundMediaType = keyof typeof OUTBOUND_MEDIA_TYPES;
+
+const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
+
+/**
+ * The send body's `media`: exactly one source. `url` is passed to Meta as a `link` (Meta fetches it;
+ * we never fetch arbitrary URLs from our network); `base64` is staged in GridFS by the ingress; `fileId`
+ * names a file staged earlier (e.g. by an upload route). Caption up to 1024 characters (Meta's limit).
+ */
+export const outboundMediaSchema = z
+  .strictObject({
+    type: z.enum(["image", "document"]),
+    url: z.url({ protocol: /^https$/ }).max(2048).optional(),
+    base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64").optional(),
+    fileId: objectId.optional(),
+    mimeType: z.string().max(200).optional(),
+    caption: z.string().trim().min(1).max(1024).optional(),
+    filename: z.string().trim().min(1).max(240).regex(/^[^\\/\r\n\0]+$/, "a file name, without path").optional(),
+  })
+  .refine((m) => [m.url, m.base64, m.fileId].filter((v) => v !== undefined).length === 1, {
+    message: "give exactly one of url, base64 or fileId",
+  })
+  .refine((m) => m.url !== undefined || m.mimeType === undefined || (OUTBOUND_MEDIA_TYPES[m.type] as readonly string[]).includes(m.mimeType), {
+    message: "mimeType is not one Meta accepts for this media type",
+    path: ["mimeType"],
+  })
+  .refine((m) => m.type === "document" || m.filename === undefined, { message: "filename is for documents only", path: ["filename"] });
+export type OutboundMedia = z.infer<typeof outboundMediaSchema>;
+
+/** What the message stores in `request.media` once accepted (no bytes, no base64). */
+export interface StoredOutboundMedia {
+  type: OutboundMediaType;
+  url?: string;
+  fileId?: string;
+  mimeType?: string;
+  caption?: string;
+  filename?: string;
+}
+
+export class OutboundMediaError extends Error {
+  constructor(
+    readonly code: "MEDIA_TOO_LARGE" | "MEDIA_TYPE" | "MEDIA_MISSING",
+    message: string,
+  ) {
+    super(message);
+    this.name = "OutboundMediaError";
+  }
+}
+
+const bucketOf = (db: Database) => new mongoose.mongo.GridFSBucket(db.connection.db!, { bucketName: MEDIA_BUCKET });
+
+/**
+ * Ingress side: turns the accepted `media` into what is stored on the message. Base64 bytes go to
+ * GridFS (tagged with the tenant), checked against Meta's size limit for the kind.
+ */
+export async function acceptOutboundMedia(db: Database, clientId: Types.ObjectId, media: OutboundMedia): Promise<StoredOutboundMedia> {
+  const base: StoredOutboundMedia = {
+    type: media.type,
+    ...(media.caption ? { caption: media.caption } : {}),
+    ...(media.filename ? { filename: media.filename } : {}),
+  };
+  if (media.url) return { ...base, url: media.url };
+  if (media.fileId) {
+    const [file] = await bucketOf(db).find({ _id: new Types.ObjectId(media.fileId), "metadata.clientId": clientId.toHexString() }).limit(1).toArray();
+    if (!file) throw new OutboundMediaError("MEDIA_MISSING", "no staged file with this fileId for this client");
+    return { ...base, fileId: media.fileId, mimeType: String(file.metadata?.contentType ?? media.mimeType ?? "") };
+  }
+  const bytes = Buffer.from(media.base64!, "base64");
+  const limit = MEDIA_SIZE_LIMITS[media.type];
+  if (bytes.length === 0) throw new OutboundMediaError("MEDIA_MISSING", "the media is empty");
+  if (bytes.length > limit) throw new OutboundMediaError("MEDIA_TOO_LARGE", `${bytes.length} bytes is over Meta's ${limit}-byte limit for ${media.type}`);
+  const mimeType = media.mimeType ?? (media.type === "image" ? sniffImage(bytes) : "application/pdf");
+  if (!mimeType || !(OUTBOUND_MEDIA_TYPES[media.type] as readonly string[]).includes(mimeType)) {
+    throw new OutboundMediaError("MEDIA_TYPE", `give mimeType: one of ${OUTBOUND_MEDIA_TYPES[media.type].join(", ")}`);
+  }
+  const fileId = await stageBytes(db, clientId, bytes, mimeType, media.filename ?? `${media.type}`);
+  return { ...base, fileId: fileId.toHexString(), mimeType };
+}
+
+/** Stores bytes to send later in GridFS, tagged with the tenant and direction. */
+export async function stageBytes(db: Database, clientId: Types.ObjectId, bytes: Buffer, mimeType: string, filename: string): Promise<Types.ObjectId> {
+  const upload = bucketOf(db).openUploadStream(filename, { metadata: { clientId: clientId.toHexString(), direction: "outbound", contentType: mimeType } });
+  await new Promise<void>((resolve, reject) => upload.once("finish", () => resolve()).once("error", reject).end(bytes));
+  return upload.id as Types.ObjectId;
+}
+
+function sniffImage(b: Buffer): string | null {
+  if (b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
+  if (b.length > 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return "image/png";
+  return null;
+}
+
+/** Meta keeps uploaded media 30 days; re-upload a little before. */
+const UPLOAD_REUSE_MS = 29 * 24 * 3_600_000;
+
+/**
+ * Worker side: what `sendMedia` needs. A staged file is uploaded to Meta once; the media id is kept on
+ * the message (`mediaUpload`) so a retried job sends by the same id instead of uploading again.
+ */
+export async function prepareOutboundMedia(
+  deps: { db: Database; graph: GraphClient },
+  input: { clientId: Types.ObjectId; messageId: Types.ObjectId; phoneNumberId: string; token: string; media: StoredOutboundMedia },
+): Promise<MediaSend> {
+  const m = input.media;
+  const common = { kind: m.type, ...(m.caption ? { caption: m.caption } : {}), ...(m.filename ? { filename: m.filename } : {}) } as const;
+  if (m.url) return { ...common, link: m.url };
+  if (!m.fileId) throw new OutboundMediaError("MEDIA_MISSING", "the message names no media source");
+
+  const current = await deps.db.messages
+    .findOne({ _id: input.messageId, clientId: input.clientId }, { mediaUpload: 1 })
+    .lean<{ mediaUpload?: { id: string; uploadedAt: Date } | null }>();
+  const previous = current?.mediaUpload;
+  if (previous && Date.now() - new Date(previous.uploadedAt).getTime() < UPLOAD_REUSE_MS) return { ...common, id: previous.id };
+
+  const bucket = bucketOf(deps.db);
+  const fileId = new Types.ObjectId(m.fileId);
+  const [file] = await bucket.find({ _id: fileId, "metadata.clientId": input.clientId.toHexString() }).limit(1).toArray();
+  if (!file) throw new OutboundMediaError("MEDIA_MISSING", "the staged file is gone");
+  const chunks: Buffer[] = [];
+  for await (const c of bucket.openDownloadStream(fileId)) chunks.push(c as Buffer);
+  const mimeType = m.mimeType || String(file.metadata?.contentType ?? "application/octet-stream");
+  const { id } = await uploadMedia(deps.graph, {
+    phoneNumberId: input.phoneNumberId,
+    token: input.token,
+    bytes: Buffer.concat(chunks),
+    mimeType,
+    ...(m.filename ? { filename: m.filename } : {}),
+  });
+  await deps.db.messages.updateOne({ _id: input.messageId, clientId: input.clientId }, { $set: { mediaUpload: { id, uploadedAt: new Date() } } });
+  return { ...common, id };
+}

@@ -1,0 +1,94 @@
+/**
+ * What must never be shown to an operator: phone numbers, message text and tokens. One list, used by
+ * every process's pino logger (`logRedaction`) and by Bull Board's job view (`redactDeep`).
+ */
+
+/** Keys whose values are phone numbers or WhatsApp user ids (Meta's and ours). */
+export const PHONE_KEYS = [
+  "wa_id", "from", "to", "recipient_id", "display_phone_number", "phone", "phone_number",
+  "candidatePhone", "whatsappNumber", "input", "user_id",
+] as const;
+
+/** Keys whose values are what people wrote (message text, captions, names, replies). */
+export const TEXT_KEYS = [
+  "body", "text", "caption", "message", "name", "title", "description", "emoji", "payload",
+  "candidateName", "templateVars", "formatted_name", "first_name", "last_name", "address",
+] as const;
+
+/** Keys whose values are credentials. */
+export const SECRET_KEYS = [
+  "token", "accessToken", "access_token", "authorization", "cookie", "password", "secret", "appSecret",
+  "client_secret", "input_token",
+] as const;
+
+const CENSOR = "[redacted]";
+
+/**
+ * pino `redact` option shared by every main.ts: credentials anywhere in the first two levels, the
+ * request's auth headers, and phone numbers and text at the places our log lines put them.
+ */
+export const logRedaction = {
+  paths: [
+    "req.headers.authorization",
+    "req.headers.cookie",
+    ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`]),
+    ...["candidatePhone", "phone", "wa_id", "from", "to", "recipient_id"].flatMap((k) => [k, `*.${k}`]),
+    ...["text", "body", "caption", "candidateName"].flatMap((k) => [`*.${k}`]),
+  ],
+  censor: CENSOR,
+};
+
+const redactedKeys = new Set<string>([...PHONE_KEYS, ...TEXT_KEYS, ...SECRET_KEYS].map((k) => k.toLowerCase()));
+
+/** A run of 8 to 15 digits (E.164 without or with +, spaces or dashes inside), as in "+212 612-345678". */
+const PHONE_PATTERN = /\+?\d[\d\s-]{6,18}\d/g;
+/** A Meta message id encodes the recipient's number (base64), so it is masked too. */
+const WAMID_PATTERN = /wamid\.[A-Za-z0-9_=+/-]+/g;
+const BEARER_PATTERN = /Bearer\s+[A-Za-z0-9._~+/=-]+/gi;
+
+/** Masks phone-like numbers, wamids and bearer tokens inside free text (error messages, ids). */
+export function redactText(text: string): string {
+  return text
+    .replace(BEARER_PATTERN, `Bearer ${CENSOR}`)
+    .replace(WAMID_PATTERN, `wamid.${CENSOR}`)
+    .replace(PHONE_PATTERN, (m) => (m.replace(/\D/g, "").length >= 8 ? CENSOR : m));
+}
+
+/**
+ * A copy of `value` without phone numbers, text or tokens: values under the keys above become
+ * "[redacted]", other strings are scanned with redactText (bare numeric ids kept), and a string holding JSON (a webhook body
+ * as queued) is parsed and redacted as a structure. Keys, numbers, booleans and ids stay readable.
+ */
+export function redactDeep(value: unknown, depth = 0): unknown {
+  if (depth > 32) return CENSOR;
+  if (typeof value === "string") {
+    const doc = parseJsonDocument(value);
+    if (doc !== undefined) return redactDeep(doc, depth + 1);
+    // A bare number-like string under a key not listed above is an id or a timestamp (phone_number_id,
+    // a stream id, Meta's unix time), not a person: kept, so that an operator can still correlate.
+    if (/^\d{1,20}(-\d{1,6})?$/.test(value)) return value;
+    return redactText(value);
+  }
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!redactedKeys.has(k.toLowerCase()) || v === null || v === undefined) out[k] = redactDeep(v, depth + 1);
+      // A JSON document under such a key (the queued webhook `body`) is redacted as a structure.
+      else out[k] = typeof v === "string" && parseJsonDocument(v) !== undefined ? redactDeep(v, depth + 1) : CENSOR;
+    }
+    return out;
+  }
+  return value;
+}
+
+/** The parsed value of a string holding a JSON object or array; undefined for anything else. */
+function parseJsonDocument(s: string): unknown {
+  const t = s.trimStart();
+  if (!(t.startsWith("{") || t.startsWith("["))) return undefined;
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,5 @@
+export * from "./gateway-metrics";
+export * from "./queue-collector";
+export * from "./worker-instrumentation";
+export * from "./graph-observer";
+export * from "./serve-metrics";
