@@ -93,6 +93,11 @@ export class InboundWorker {
     await this.upkeep?.start();
   }
 
+  /** The BullMQ worker once started (main.ts instruments its events for /metrics); null before start(). */
+  get bullWorker(): Worker<WebhookJob> | null {
+    return this.worker;
+  }
+
   private async handle(job: Job<WebhookJob>) {
     const data = webhookJobSchema.safeParse(job.data);
     if (!data.success) throw new UnrecoverableError(`bad webhook job: ${data.error.message}`);

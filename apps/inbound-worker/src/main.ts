@@ -1,5 +1,7 @@
 import { createServer } from "node:http";
 import pino from "pino";
+import { logRedaction } from "@linkojob/config";
+import { GatewayMetrics, collectQueueCounts, instrumentWorker, serveMetrics } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
@@ -11,7 +13,7 @@ import { loadMediaEnv } from "./media/media-env";
 
 const env = loadInboundEnv();
 const mediaEnv = loadMediaEnv();
-const logger = pino({ level: env.LOG_LEVEL, redact: { paths: ["*.accessToken", "*.token"], censor: "[redacted]" } });
+const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
 
 const queueRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-queue" });
 const pumpRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-pump", autoPipelining: false });
@@ -34,8 +36,15 @@ const worker = new InboundWorker({
 await worker.start();
 logger.info({ concurrency: env.INBOUND_CONCURRENCY }, "inbound worker started");
 
+// /metrics on the HEALTH_PORT listener: attempts and durations of the jobs this process runs, and the
+// counts of the queues it consumes (read from Redis when scraped).
+const metrics = new GatewayMetrics({ service: "inbound-worker" });
+if (worker.bullWorker) instrumentWorker(worker.bullWorker, metrics);
+collectQueueCounts(metrics, [worker.queue, ...(worker.upkeep ? [worker.upkeep.queue] : [])]);
+
 const health = env.HEALTH_PORT
   ? createServer(async (req, res) => {
+      if (req.url === "/metrics") return serveMetrics(metrics, res);
       if (req.url === "/health") return void res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
       if (req.url === "/ready") {
         const [redis, mongo] = await Promise.all([queueRedis.ping().then(() => true, () => false), db.ping()]);

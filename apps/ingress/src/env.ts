@@ -32,6 +32,17 @@ export const ingressEnvShape = {
   REALTIME_PUBLIC_URL: z.url().optional().transform((s) => s?.replace(/\/+$/, "")),
   /** Meta simulator's base URL, demo only: enables the inbox's "candidate replies / sends a CV / reacts" controls. Never set in production. */
   DEMO_SIM_URL: z.url().optional().transform((s) => s?.replace(/\/+$/, "")),
+  // --- Operations (issue 5) ---
+  /** Let Bull Board (/admin/queues) retry, promote, clean, pause and add jobs. Default false: it only shows. */
+  BULL_BOARD_ALLOW_ACTIONS: z.enum(["true", "false", "1", "0"]).default("false").transform((s) => s === "true" || s === "1"),
+  /** Window the API rate limits count over, ms. /webhook, /health, /ready and /metrics are never limited. */
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /** Requests per window per client IP without a valid JWT (the OAuth callback, /docs, failed logins). */
+  RATE_LIMIT_ANONYMOUS_MAX: z.coerce.number().int().min(1).default(120),
+  /** Requests per window per recruiter or admin (JWT subject); the dashboard and Bull Board poll every few seconds. */
+  RATE_LIMIT_USER_MAX: z.coerce.number().int().min(1).default(600),
+  /** Requests per window per service subject (the platform backend's bulk sends: 6,000/min = 100/s, above one number's 80/s). */
+  RATE_LIMIT_SERVICE_MAX: z.coerce.number().int().min(1).default(6_000),
 };
 
 export type IngressEnv = ReturnType<typeof loadIngressEnv>;

@@ -1,4 +1,6 @@
 import pino from "pino";
+import { logRedaction } from "@linkojob/config";
+import { GatewayMetrics, metaCallObserver } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
@@ -12,7 +14,7 @@ import { onboardingConfigFromEnv } from "./onboarding/onboarding-config";
 const env = loadIngressEnv();
 const logger = pino({
   level: env.LOG_LEVEL,
-  redact: { paths: ["req.headers.authorization", "*.accessToken", "*.token", "*.access_token"], censor: "[redacted]" },
+  redact: logRedaction,
 });
 
 const redis = createRedis(env.REDIS_URL, { failFast: true, connectionName: "ingress" });
@@ -21,7 +23,8 @@ const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "ingress-events
 await redisReady(redis, 30_000);
 const db = await Database.connect(env.MONGODB_URI);
 // Onboarding: Graph API calls (pooled keep-alive) and the token vault (keys checked by env.ts).
-const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION });
+const metrics = new GatewayMetrics({ service: "ingress" });
+const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, observer: metaCallObserver(metrics) });
 const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);
 const app = await buildApp({
   config: {
@@ -35,6 +38,16 @@ const app = await buildApp({
   events: new DashboardEvents(eventsRedis),
   logger,
   onboarding: { config: onboardingConfigFromEnv(env), graph, vault, templateSync: createTemplateSyncHook(db, graph, vault) },
+  ops: {
+    metrics,
+    rateLimit: {
+      windowMs: env.RATE_LIMIT_WINDOW_MS,
+      anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX,
+      userMax: env.RATE_LIMIT_USER_MAX,
+      serviceMax: env.RATE_LIMIT_SERVICE_MAX,
+    },
+    bullBoard: { allowActions: env.BULL_BOARD_ALLOW_ACTIONS, secureCookie: env.BASE_URL.startsWith("https:") },
+  },
   inbox: { realtimeUrl: env.REALTIME_PUBLIC_URL, demoSimUrl: env.DEMO_SIM_URL },
 });
 await app.listen({ port: env.PORT, host: "0.0.0.0" });

@@ -152,6 +152,7 @@ export async function prepareOutboundMedia(
     mimeType,
     ...(m.filename ? { filename: m.filename } : {}),
   });
-  await deps.db.messages.updateOne({ _id: input.messageId, clientId: input.clientId }, { $set: { mediaUpload: { id, uploadedAt: new Date() } } });
+  // Through the driver: `mediaUpload` is not in the Mongoose schema (strict mode would drop it).
+  await deps.db.messages.collection.updateOne({ _id: input.messageId, clientId: input.clientId }, { $set: { mediaUpload: { id, uploadedAt: new Date() } } });
   return { ...common, id };
 }

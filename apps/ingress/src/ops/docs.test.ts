@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import type { OpenAPIV3 } from "openapi-types";
+import { Database } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
+import { createRedis, redisReady } from "@linkojob/queues";
+import { TEST_SECRETS, testServices } from "@linkojob/testing";
+import { buildApp } from "../app";
+
+const services = testServices("docs");
+let db: Database;
+let redis: Redis;
+let eventsRedis: Redis;
+let app: FastifyInstance;
+let doc: OpenAPIV3.Document;
+
+beforeAll(async () => {
+  db = await Database.connect(services.mongoUrl);
+  redis = createRedis(services.redisUrl, { failFast: true });
+  eventsRedis = createRedis(services.redisUrl);
+  await redisReady(redis);
+  app = await buildApp({
+    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
+    redis,
+    db,
+    events: new DashboardEvents(eventsRedis),
+  });
+  const res = await app.inject({ method: "GET", url: "/docs/json" });
+  expect(res.statusCode).toBe(200);
+  doc = res.json();
+});
+afterAll(async () => {
+  await app?.close();
+  redis?.disconnect();
+  eventsRedis?.disconnect();
+  await db?.connection.dropDatabase().catch(() => undefined);
+  await db?.close();
+});
+
+const METHODS = ["get", "put", "post", "delete", "patch", "options", "head", "trace"] as const;
+
+describe("/docs", () => {
+  it("serves an OpenAPI 3 document whose operations are well formed", () => {
+    expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
+    expect(doc.info.title).toBeTruthy();
+    expect(doc.info.version).toBeTruthy();
+    expect(doc.components?.securitySchemes?.bearerAuth).toEqual({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
+    for (const [path, item] of Object.entries(doc.paths)) {
+      expect(path.startsWith("/")).toBe(true);
+      for (const method of METHODS) {
+        const op = item?.[method];
+        if (!op) continue;
+        expect(Object.keys(op.responses ?? {}).length, `${method} ${path} responses`).toBeGreaterThan(0);
+        // Every templated path parameter is declared, as OpenAPI requires.
+        for (const name of [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])) {
+          const params = (op.parameters ?? []) as OpenAPIV3.ParameterObject[];
+          expect(params.some((p) => p.in === "path" && p.name === name && p.required), `${method} ${path} declares ${name}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("lists the API routes with their zod schemas, and hides Bull Board and the docs' own routes", () => {
+    const paths = Object.keys(doc.paths);
+    expect(paths).toEqual(expect.arrayContaining([
+      "/webhook", "/api/messages/send", "/api/messages/conversations", "/api/messages/conversation/{id}",
+      "/api/messages/conversation/{id}/read", "/api/messages/costs", "/api/templates", "/health", "/ready", "/metrics",
+    ]));
+    expect(paths.filter((p) => p.startsWith("/admin/queues") || p.startsWith("/docs"))).toEqual([]);
+
+    const send = doc.paths["/api/messages/send"]!.post!;
+    const body = (send.requestBody as OpenAPIV3.RequestBodyObject).content["application/json"]!.schema as OpenAPIV3.SchemaObject;
+    expect(body.required).toContain("candidatePhone");
+    expect(Object.keys(body.properties ?? {})).toEqual(expect.arrayContaining(["clientId", "candidatePhone", "message", "templateName"]));
+    const list = doc.paths["/api/messages/conversations"]!.get!;
+    expect((list.parameters as OpenAPIV3.ParameterObject[]).map((p) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(["query:clientId", "query:page", "query:limit"]));
+  });
+
+  it("documents the webhook by hand, as public, and the API as bearer-protected", () => {
+    const post = doc.paths["/webhook"]!.post!;
+    expect(post.description).toContain("X-Hub-Signature-256");
+    expect(Object.keys(post.responses)).toEqual(expect.arrayContaining(["200", "401", "503"]));
+    expect(post.security).toEqual([]);
+    expect(doc.paths["/webhook"]!.get!.description).toContain("hub.challenge");
+    expect(doc.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths["/api/messages/send"]!.post!.security).toBeUndefined();
+  });
+
+  it("serves a browsable page at /docs", async () => {
+    let res = await app.inject({ method: "GET", url: "/docs" });
+    if (res.statusCode === 302) res = await app.inject({ method: "GET", url: String(res.headers.location) });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toContain("text/html");
+    expect(res.body).toContain("swagger-ui");
+  });
+});
