@@ -1,5 +1,5 @@
 import pino from "pino";
-import { EnvError } from "@linkojob/config";
+import { EnvError, logRedaction } from "@linkojob/config";
 import { loadSimEnv } from "./env";
 import { MetaSimulator } from "./simulator";
 
@@ -13,7 +13,7 @@ try {
   console.error(err.message);
   process.exit(1);
 }
-const logger = pino({ level: env.LOG_LEVEL });
+const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
 
 const sim = await MetaSimulator.create({
   appSecret: env.META_APP_SECRET,
@@ -31,6 +31,11 @@ sim.webhooks.onDelivery((d) => {
   if (d.status === 200) logger.debug(fields, "webhook delivered");
   else logger.warn(fields, "webhook not acknowledged");
 });
+
+// /health and /ready like every HTTP process of the project. The simulator depends on nothing, so it
+// is ready once it listens and until it starts shutting down.
+sim.app.get("/health", async () => ({ status: "ok" }));
+sim.app.get("/ready", async (_req, reply) => (closing ? reply.code(503).send({ status: "not_ready", checks: { closing: true } }) : { status: "ready", checks: {} }));
 
 const url = await sim.listen(env.PORT, env.HOST);
 logger.info({ url, webhookUrl: env.WEBHOOK_URL ?? null, retries: env.WEBHOOK_RETRIES }, "Meta simulator listening");

@@ -1,5 +1,7 @@
 import { createServer } from "node:http";
 import pino from "pino";
+import { logRedaction } from "@linkojob/config";
+import { GatewayMetrics, collectQueueCounts, instrumentWorker, metaCallObserver, serveMetrics } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
@@ -9,14 +11,15 @@ import { loadOutboundEnv } from "./env";
 import { OutboundWorker } from "./outbound-worker";
 
 const env = loadOutboundEnv();
-const logger = pino({ level: env.LOG_LEVEL, redact: { paths: ["*.accessToken", "*.token", "*.authorization"], censor: "[redacted]" } });
+const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
+const metrics = new GatewayMetrics({ service: "outbound-worker" });
 
 const queueRedis = createRedis(env.REDIS_URL, { connectionName: "outbound-queue" });
 const redis = createRedis(env.REDIS_URL, { connectionName: "outbound-cmd" });
 const subscriberRedis = createRedis(env.REDIS_URL, { connectionName: "outbound-sub", autoPipelining: false });
 const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "outbound-events" });
 const db = await Database.connect(env.MONGODB_URI);
-const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, connections: Math.max(8, env.OUTBOUND_CONCURRENCY) });
+const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, connections: Math.max(8, env.OUTBOUND_CONCURRENCY), observer: metaCallObserver(metrics) });
 const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);
 
 const worker = new OutboundWorker({
@@ -46,8 +49,14 @@ const worker = new OutboundWorker({
 await worker.start();
 logger.info({ concurrency: env.OUTBOUND_CONCURRENCY }, "outbound worker started");
 
+// /metrics on the HEALTH_PORT listener: send attempts and durations, sends by kind, template
+// fallbacks and held sends by tenant (from each job's SendOutcome), and the outbound queue's counts.
+if (worker.bullWorker) instrumentWorker(worker.bullWorker, metrics, (job, outcome) => metrics.sendOutcome(job.data.clientId, outcome));
+collectQueueCounts(metrics, [worker.queue]);
+
 const health = env.HEALTH_PORT
   ? createServer(async (req, res) => {
+      if (req.url === "/metrics") return serveMetrics(metrics, res);
       if (req.url === "/health") return void res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
       if (req.url === "/ready") {
         const [r, mongo] = await Promise.all([redis.ping().then(() => true, () => false), db.ping()]);

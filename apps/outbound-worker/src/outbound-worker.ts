@@ -112,6 +112,11 @@ export class OutboundWorker {
     }
   }
 
+  /** The BullMQ worker once started (main.ts instruments its events for /metrics); null before start(). */
+  get bullWorker(): Worker<OutboundJob, SendOutcome> | null {
+    return this.worker;
+  }
+
   /** Re-enqueues a client's held messages (it is active again). Returns how many. */
   async resumeHeld(clientId: string): Promise<number> {
     const client = await this.deps.db.clients.findById(clientId, { status: 1 }).lean();

@@ -1,4 +1,5 @@
 import pino from "pino";
+import { logRedaction } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { createRedis } from "@linkojob/queues";
 import { loadRealtimeEnv } from "./env";
@@ -10,7 +11,7 @@ const SHUTDOWN_TIMEOUT_MS = 15_000;
 const env = loadRealtimeEnv();
 const logger = pino({
   level: env.LOG_LEVEL,
-  redact: { paths: ["*.token", "*.auth.token", "*.authorization", "*.accessToken"], censor: "[redacted]" },
+  redact: logRedaction,
 });
 
 // Two connections: the adapter puts `sub` in subscriber mode, where it can run nothing else.

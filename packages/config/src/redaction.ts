@@ -31,6 +31,7 @@ export const logRedaction = {
   paths: [
     "req.headers.authorization",
     "req.headers.cookie",
+    "*.auth.token", // socket.io handshakes
     ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`]),
     ...["candidatePhone", "phone", "wa_id", "from", "to", "recipient_id"].flatMap((k) => [k, `*.${k}`]),
     ...["text", "body", "caption", "candidateName"].flatMap((k) => [`*.${k}`]),
