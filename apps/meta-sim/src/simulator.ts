@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import { areas } from "./areas";
-import { SimState } from "./state";
+import { SimState, type RecordedRequest } from "./state";
 import { WebhookSender } from "./webhooks/webhook-sender";
 
 export interface SimulatorOptions {
@@ -39,22 +39,28 @@ export class MetaSimulator {
 
   static async create(options: SimulatorOptions): Promise<MetaSimulator> {
     const sim = new MetaSimulator(options);
+    // Every Graph call is recorded for assertions; the simulator's own control and probe routes are not.
+    const records = new WeakMap<object, RecordedRequest>();
+    const recorded = (url: string) => !url.startsWith("/_sim/") && url !== "/health" && url !== "/ready";
     sim.app.addHook("onRequest", async (req) => {
-      if (req.url.startsWith("/_sim/")) return;
+      if (!recorded(req.url)) return;
       const auth = req.headers.authorization;
-      sim.state.requests.push({
+      const record: RecordedRequest = {
         at: Date.now(),
         method: req.method,
         path: req.url.split("?")[0]!,
         query: req.query as Record<string, unknown>,
         body: undefined,
         ...(auth?.startsWith("Bearer ") ? { token: auth.slice(7) } : {}),
-      });
+      };
+      records.set(req, record);
+      sim.state.requests.push(record);
     });
+    // The body is parsed after onRequest: attach it to this request's own record (not "the last one",
+    // which under concurrent calls may be another request's).
     sim.app.addHook("preHandler", async (req) => {
-      if (req.url.startsWith("/_sim/")) return;
-      const last = sim.state.requests[sim.state.requests.length - 1];
-      if (last) last.body = req.body;
+      const record = records.get(req);
+      if (record) record.body = req.body;
     });
     const ctx: SimContext = { state: sim.state, webhooks: sim.webhooks, options };
     for (const area of areas) await sim.app.register(area, ctx);
