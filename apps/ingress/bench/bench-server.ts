@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from "fastify";
+import pino from "pino";
 import { Queue } from "bullmq";
 import { randomUUID } from "node:crypto";
 import { Database } from "@linkojob/db";
@@ -87,7 +88,10 @@ async function build(): Promise<FastifyInstance> {
         redis,
         db,
         events: new DashboardEvents(eventsRedis),
-        // No logger (silent), no onboarding routes: the webhook path does not use them.
+        // A pino logger as in production (Fastify gives each request a child logger), writing nowhere.
+        logger: pino({ level: "info" }, pino.destination("/dev/null")),
+        // Default ops (metrics hook on; the webhook is exempt from rate limits), no onboarding: the
+        // webhook path does not use them.
       });
     }
     default:

@@ -75,6 +75,7 @@ const worker = new OutboundWorker({
   concurrency, templateSyncIntervalMs: 0,
 });
 
+console.error("[bench] services up; creating tenants");
 // Tenants: one client, number and WABA each, with the default template synced.
 const clients: Array<{ id: string; jwt: string; phoneNumberId: string }> = [];
 for (let i = 0; i < tenants; i++) {
@@ -89,13 +90,15 @@ for (let i = 0; i < tenants; i++) {
   clients.push({ id: c._id.toHexString(), jwt: await signJwt(jwtSecret, { sub: c.userId, role: "recruiter" }, "1h"), phoneNumberId: c.phoneNumberId });
 }
 await worker.start();
+console.error("[bench] worker started; producing");
 
 // Produce: `producers` concurrent API callers, messages spread round-robin over tenants, each to a
 // distinct candidate (first contact: a template each; the pair rate does not bind).
+const t0 = Date.now();
+const progress = setInterval(() => console.error(`[bench] ${((Date.now() - t0) / 1000).toFixed(0)} s: ${acceptedAt.size} accepted by the API, ${simState.accepted.length} sent, ${simState.rejected.length} refused by the simulator`), 5_000);
 const acceptedAt = new Map<string, number>();
 const apiLatency: number[] = [];
 let next = 0;
-const t0 = Date.now();
 await Promise.all(
   Array.from({ length: producers }, async () => {
     for (;;) {
@@ -120,6 +123,7 @@ const producedMs = Date.now() - t0;
 // Wait for every message to reach the simulator (bounded).
 const deadline = Date.now() + 10 * 60_000;
 while (simState.accepted.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+clearInterval(progress);
 const sentMs = Math.max(...simState.accepted.map((m) => m.at)) - t0;
 const queueLatency = simState.accepted.filter((m) => m.bizOpaque && acceptedAt.has(m.bizOpaque)).map((m) => m.at - acceptedAt.get(m.bizOpaque!)!).sort((a, b) => a - b);
 apiLatency.sort((a, b) => a - b);

@@ -7,7 +7,7 @@ import {
   type PriceTable,
   type SentTemplate,
   type TemplateDoc,
-  type TenantData,
+  type TemplateRepository,
 } from "@linkojob/db";
 import type { TemplateParameter } from "@linkojob/whatsapp";
 
@@ -47,7 +47,7 @@ const toParams = (names: string[], values: string[]): TemplateParameter[] =>
  * - a text-only request with the window closed and no usable template is refused with the reason.
  */
 export async function planSend(
-  tenant: TenantData,
+  templates: TemplateRepository,
   client: Pick<ClientDoc, "defaultTemplate" | "companyName">,
   message: OutboundMessageDoc,
   conversation: ConversationView | null,
@@ -62,7 +62,7 @@ export async function planSend(
   }
   const name = req.templateName ?? client.defaultTemplate?.name ?? "application_received";
   const language = req.templateLanguage ?? client.defaultTemplate?.language ?? "fr";
-  const doc = await tenant.templates.find(name, language);
+  const doc = await templates.find(name, language);
   const expected = doc ? doc.headerParams.length + doc.bodyParams.length : 2;
   const defaults = [req.candidateName ?? conversation?.candidateName ?? "", req.jobTitle ?? "", req.companyName ?? client.companyName ?? ""];
   const vars = req.templateVars ?? defaults.slice(0, Math.min(expected, defaults.length));

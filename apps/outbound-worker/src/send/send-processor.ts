@@ -210,7 +210,9 @@ export class SendProcessor {
     }
 
     const conversation = await tenant.conversations.get(message.conversationId);
-    const plan = await planSend(tenant, client, message, conversation, this.prices);
+    // The client's WABA is known here: its templates without a second client lookup.
+    const templates = db.templatesForWaba(client.wabaId);
+    const plan = await planSend(templates, client, message, conversation, this.prices);
     if (plan.kind === "refused") {
       await this.fail(tenant, message, { title: plan.reason, message: plan.reason }, plan.code);
       throw new UnrecoverableError(`${plan.code}: ${plan.reason}`);
@@ -252,7 +254,7 @@ export class SendProcessor {
     }
     await this.finishSent(tenant, { ...message, kind: plan.kind }, result.wamid);
     if (plan.kind === "template") {
-      await this.docs.run(`tpl:${plan.doc._id.toHexString()}`, () => tenant.templates.recordUse(plan.doc._id));
+      await this.docs.run(`tpl:${plan.doc._id.toHexString()}`, () => templates.recordUse(plan.doc._id));
     }
     return { outcome: "sent", wamid: result.wamid, kind: plan.kind };
   }

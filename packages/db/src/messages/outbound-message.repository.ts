@@ -172,11 +172,14 @@ export class OutboundMessageRepository {
    */
   async markSent(id: Types.ObjectId, wamid: string, at = new Date()): Promise<void> {
     await this.col.updateOne({ _id: id, clientId: this.clientId, wamid: null }, { $set: { wamid, updatedAt: at } });
+    // When webhooks already moved it further, they also recorded statusAt.sent (Meta's own time).
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, statusRank: { $lt: rank("sent") } },
-      { $set: { status: "sent", statusRank: rank("sent"), sendingSince: null, reason: null, reasonCode: null, updatedAt: at } },
+      {
+        $set: { status: "sent", statusRank: rank("sent"), sendingSince: null, reason: null, reasonCode: null, updatedAt: at },
+        $min: { "statusAt.sent": at },
+      },
     );
-    await this.col.updateOne({ _id: id, clientId: this.clientId }, { $min: { "statusAt.sent": at } });
   }
 
   /** Ends the message as failed (never after a delivery report: ranks only move forward). */
