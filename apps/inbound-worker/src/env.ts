@@ -1,5 +1,6 @@
 import { envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
+import { mediaEnvShape } from "./media/media-env";
 
 /** The inbound worker's configuration, read once from process.env at start-up. */
 export const inboundEnvShape = {
@@ -11,6 +12,7 @@ export const inboundEnvShape = {
   INBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** Port of the small /health and /ready HTTP listener (0 = none). */
   HEALTH_PORT: v.port(0),
+  ...mediaEnvShape,
 };
 
 export type InboundEnv = ReturnType<typeof loadInboundEnv>;

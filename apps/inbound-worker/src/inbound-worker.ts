@@ -3,8 +3,9 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
-import { WEBHOOK_QUEUE, cappedBackoff, webhookJobSchema, type WebhookJob } from "@linkojob/queues";
+import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, type OutboundJob, cappedBackoff, webhookJobSchema, type WebhookJob } from "@linkojob/queues";
 import { InvalidDeliveryError } from "@linkojob/whatsapp";
+import { createOutboundStatusHook, createTemplateStatusHandler } from "@linkojob/outbound";
 import { accountUpdateHandler } from "./account/account-update.handler";
 import { ClientAnnouncer } from "./account/client-announcer";
 import { IngressPump } from "./pump/ingress-pump";
@@ -25,7 +26,9 @@ export interface InboundWorkerDeps {
   logger: Logger;
   prefix: string;
   concurrency?: number;
+  /** Handlers of non-message fields, over the defaults (account_update, message_template_status_update). */
   accountHandlers?: Partial<Record<string, AccountEventHandler>>;
+  /** Reaction to delivery statuses. Default: the outbound side's (cost from pricing, 131047 fallback). */
   onStatus?: StatusHook;
   /** Run the stream→queue pump in this process. Default true. */
   pump?: boolean;
@@ -42,6 +45,8 @@ export interface InboundWorkerDeps {
  */
 export class InboundWorker {
   readonly queue: Queue<WebhookJob>;
+  /** Where status reactions enqueue sends (the 131047 template fallback). */
+  readonly outboundQueue: Queue<OutboundJob>;
   readonly directory: ClientDirectory;
   readonly processor: DeliveryProcessor;
   private readonly pump: IngressPump | null;
@@ -52,6 +57,7 @@ export class InboundWorker {
 
   constructor(private readonly deps: InboundWorkerDeps) {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
+    this.outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.directory = new ClientDirectory(deps.db, deps.subscriberRedis);
     const announcer = new ClientAnnouncer(deps.events, deps.queueRedis);
     const media = deps.media
@@ -63,8 +69,12 @@ export class InboundWorker {
       directory: this.directory,
       events: deps.events,
       logger: deps.logger,
-      accountHandlers: { account_update: accountUpdateHandler(announcer), ...deps.accountHandlers },
-      ...(deps.onStatus ? { onStatus: deps.onStatus } : {}),
+      accountHandlers: {
+        account_update: accountUpdateHandler(announcer),
+        message_template_status_update: createTemplateStatusHandler(),
+        ...deps.accountHandlers,
+      },
+      onStatus: deps.onStatus ?? createOutboundStatusHook({ queue: this.outboundQueue, logger: deps.logger }),
       ...(media ? { onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m) } : {}),
     });
     this.pump =
@@ -120,6 +130,7 @@ export class InboundWorker {
       await this.worker?.close();
       await this.media?.close();
       await this.queue.close();
+      await this.outboundQueue.close();
     })();
     return this.closing;
   }

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import pino from "pino";
 import { logRedaction } from "@linkojob/config";
-import { GatewayMetrics, collectQueueCounts, instrumentWorker, serveMetrics } from "@linkojob/metrics";
+import { GatewayMetrics, collectQueueCounts, instrumentWorker, metaCallObserver, serveMetrics } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
@@ -9,10 +9,8 @@ import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { loadInboundEnv } from "./env";
 import { InboundWorker } from "./inbound-worker";
-import { loadMediaEnv } from "./media/media-env";
 
 const env = loadInboundEnv();
-const mediaEnv = loadMediaEnv();
 const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
 
 const queueRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-queue" });
@@ -20,7 +18,8 @@ const pumpRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-pump", a
 const subscriberRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-sub", autoPipelining: false });
 const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-events" });
 const db = await Database.connect(env.MONGODB_URI);
-const graph = new GraphClient({ baseUrl: mediaEnv.META_GRAPH_URL, version: mediaEnv.META_API_VERSION });
+const metrics = new GatewayMetrics({ service: "inbound-worker" });
+const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, observer: metaCallObserver(metrics) });
 
 const worker = new InboundWorker({
   db,
@@ -31,14 +30,13 @@ const worker = new InboundWorker({
   logger,
   prefix: env.QUEUE_PREFIX,
   concurrency: env.INBOUND_CONCURRENCY,
-  media: { graph, graphBaseUrl: mediaEnv.META_GRAPH_URL, vault: new TokenVault(mediaEnv.TOKEN_ENCRYPTION_KEY), concurrency: mediaEnv.MEDIA_CONCURRENCY },
+  media: { graph, graphBaseUrl: env.META_GRAPH_URL, vault: new TokenVault(env.TOKEN_ENCRYPTION_KEY), concurrency: env.MEDIA_CONCURRENCY },
 });
 await worker.start();
 logger.info({ concurrency: env.INBOUND_CONCURRENCY }, "inbound worker started");
 
 // /metrics on the HEALTH_PORT listener: attempts and durations of the jobs this process runs, and the
 // counts of the queues it consumes (read from Redis when scraped).
-const metrics = new GatewayMetrics({ service: "inbound-worker" });
 if (worker.bullWorker) instrumentWorker(worker.bullWorker, metrics);
 collectQueueCounts(metrics, [worker.queue, ...(worker.upkeep ? [worker.upkeep.queue] : [])]);
 

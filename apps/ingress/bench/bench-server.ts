@@ -4,7 +4,7 @@ import { Queue } from "bullmq";
 import { randomUUID } from "node:crypto";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
-import { WEBHOOK_JOB, WEBHOOK_QUEUE, createRedis, redisReady, webhookJobOptions } from "@linkojob/queues";
+import { WEBHOOK_JOB, WEBHOOK_QUEUE, createRedis, ingressStreamKey, redisReady, webhookJobOptions } from "@linkojob/queues";
 import { verifyWebhookSignature } from "@linkojob/whatsapp";
 import { buildApp } from "../src/app";
 
@@ -17,8 +17,14 @@ import { buildApp } from "../src/app";
  *   verify-only  + the ingress's checks: HMAC of the raw bytes, JSON.parse, shape check; no Redis
  *   ingress      the real thing: buildApp() from src/app.ts (signature, JSON check, XADD, 200 after Redis)
  *   naive-bullmq the same checks, then one BullMQ queue.add per request, 200 after it resolves
+ *
+ * Experiments (not in the default run), to size changes to the ingress before making them:
+ *   verify-xadd  bare Fastify + exactly the ingress's webhook work (checks, XADD t+b, auto-pipelined):
+ *                the difference to `ingress` is the app's own per-request overhead (plugins, hooks, logger)
+ *   lean         bare Fastify + HMAC, a one-byte shape check instead of JSON.parse, XADD of the body
+ *                alone (the stream id already carries the time), no auto-pipelining
  */
-export type Variant = "ceiling" | "verify-only" | "ingress" | "naive-bullmq";
+export type Variant = "ceiling" | "verify-only" | "ingress" | "naive-bullmq" | "verify-xadd" | "lean";
 
 const variant = process.argv[2] as Variant;
 const appSecret = process.env.BENCH_APP_SECRET!;
@@ -71,6 +77,35 @@ async function build(): Promise<FastifyInstance> {
         const status = checkDelivery(raw, request.headers["x-hub-signature-256"]);
         if (status !== 200) return reply.code(status).send("rejected");
         await queue.add(WEBHOOK_JOB, { deliveryId: randomUUID(), receivedAt: Date.now(), body: raw.toString("utf8") }, webhookJobOptions);
+        return reply.code(200).type("text/plain").send("EVENT_RECEIVED");
+      });
+      return app;
+    }
+    case "verify-xadd":
+    case "lean": {
+      const lean = variant === "lean";
+      const redis = createRedis(redisUrl, { failFast: true, autoPipelining: !lean, connectionName: `bench-${variant}` });
+      closers.push(() => redis.quit());
+      await redisReady(redis, 30_000);
+      const key = ingressStreamKey(prefix);
+      const app = rawBodyApp();
+      app.post("/webhook", async (request, reply) => {
+        const raw = request.body as Buffer;
+        let status: number;
+        if (lean) {
+          // Authenticity is the HMAC; the shape check is the first non-blank byte (full parse in the worker).
+          const ok = verifyWebhookSignature(raw, request.headers["x-hub-signature-256"], appSecret);
+          let i = 0;
+          while (i < raw.length && (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09)) i++;
+          status = !ok ? 401 : raw[i] === 0x7b ? 200 : 400;
+        } else status = checkDelivery(raw, request.headers["x-hub-signature-256"]);
+        if (status !== 200) return reply.code(status).send("rejected");
+        try {
+          if (lean) await redis.xadd(key, "*", "b", raw);
+          else await redis.xadd(key, "*", "t", String(Date.now()), "b", raw);
+        } catch {
+          return reply.code(503).send("not stored");
+        }
         return reply.code(200).type("text/plain").send("EVENT_RECEIVED");
       });
       return app;

@@ -6,7 +6,7 @@
  * fixed-rate run at 5,000 deliveries/s for the p99. See README.md next to this file.
  *
  *   pnpm bench:ingress [--duration 8] [--warmup 2] [--rounds 2] [--connections 32] [--rate 5000]
- *                      [--variants ceiling,verify-only,ingress,naive-bullmq] [--profile ingress]
+ *                      [--variants ceiling,verify-only,ingress,naive-bullmq] [--profile ingress[,ceiling]]
  *                      [--server-node-options "--max-semi-space-size=64"] [--out file.json]
  *
  * Servers run in child processes (bench-server.ts), the load generator (autocannon) here, all on
@@ -31,7 +31,9 @@ import { benchDelivery } from "./payload";
 import { printProfileSummary, summarizeProfile, type ProfileSummary } from "./profile-summary";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ALL_VARIANTS: Variant[] = ["ceiling", "verify-only", "ingress", "naive-bullmq"];
+const DEFAULT_VARIANTS: Variant[] = ["ceiling", "verify-only", "ingress", "naive-bullmq"];
+/** Also known: experiments to size a change to the ingress (see bench-server.ts). */
+const ALL_VARIANTS: Variant[] = [...DEFAULT_VARIANTS, "verify-xadd", "lean"];
 
 const { values: args } = parseArgs({
   options: {
@@ -40,7 +42,7 @@ const { values: args } = parseArgs({
     rounds: { type: "string", default: "2" },
     connections: { type: "string", default: "32" },
     rate: { type: "string", default: "5000" },
-    variants: { type: "string", default: ALL_VARIANTS.join(",") },
+    variants: { type: "string", default: DEFAULT_VARIANTS.join(",") },
     profile: { type: "string" },
     /** Extra node flags for every server child, e.g. "--max-semi-space-size=64" (to try GC settings). */
     "server-node-options": { type: "string", default: "" },
@@ -54,7 +56,8 @@ const connections = Math.min(256, Math.max(1, Number(args.connections)));
 const rate = Math.max(0, Number(args.rate));
 const variants = args.variants!.split(",").map((v) => v.trim()) as Variant[];
 for (const v of variants) if (!ALL_VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; known: ${ALL_VARIANTS.join(", ")}`);
-if (args.profile && !variants.includes(args.profile as Variant)) throw new Error(`--profile ${args.profile} is not among --variants`);
+const profiled = (args.profile ?? "").split(",").map((v) => v.trim()).filter(Boolean) as Variant[];
+for (const v of profiled) if (!variants.includes(v)) throw new Error(`--profile ${v} is not among --variants`);
 const profilesDir = join(here, "results", "profiles");
 
 const appSecret = "bench-app-secret-" + randomBytes(8).toString("hex");
@@ -92,7 +95,7 @@ interface Server {
 
 function startServer(variant: Variant, env: Record<string, string>): Promise<Server> {
   const extra = args["server-node-options"]!.split(/\s+/).filter(Boolean);
-  const execArgv = [...process.execArgv, ...extra, ...(args.profile === variant ? ["--cpu-prof", `--cpu-prof-dir=${profilesDir}`] : [])];
+  const execArgv = [...process.execArgv, ...extra, ...(profiled.includes(variant) ? ["--cpu-prof", `--cpu-prof-dir=${profilesDir}`] : [])];
   const child = fork(join(here, "bench-server.ts"), [variant], { execArgv, env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${variant} server did not start in 60 s`)), 60_000);
@@ -176,7 +179,7 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function main() {
   mkdirSync(join(here, "results"), { recursive: true });
-  if (args.profile) mkdirSync(profilesDir, { recursive: true });
+  if (profiled.length) mkdirSync(profilesDir, { recursive: true });
   const startedAt = new Date();
   const load0 = loadavg();
   const { redisUrl, mongoUrl, ownRedis } = await services();
@@ -200,7 +203,7 @@ async function main() {
     } while (cursor !== "0");
   }
   async function storedBy(variant: Variant): Promise<number | null> {
-    if (variant === "ingress") return redis.xlen(streamKey);
+    if (variant === "ingress" || variant === "verify-xadd" || variant === "lean") return redis.xlen(streamKey);
     if (variant === "naive-bullmq") return queue.count();
     return null;
   }
@@ -220,7 +223,8 @@ async function main() {
         if (forged.status !== 401) throw new Error(`${s.variant} answered ${forged.status} to a forged signature`);
       }
     }
-    if (variants.includes("ingress") && (await redis.xlen(streamKey)) !== 1) throw new Error("the ingress acknowledged a delivery it did not store");
+    const storing = variants.filter((v) => v === "ingress" || v === "verify-xadd" || v === "lean").length;
+    if ((await redis.xlen(streamKey)) !== storing) throw new Error("a variant acknowledged a delivery it did not store");
 
     console.log(
       `ingress bench: ${variants.join(", ")}; ${rounds} round(s) × ${duration} s (+${warmup} s warm-up) at ${connections} connections; payload ${bytes} B; ` +
@@ -356,19 +360,17 @@ async function main() {
 
     // Stop the servers now: a profiled child writes its profile as it exits.
     for (const s of servers.values()) await stopServer(s);
-    let profile: { file: string; summary: ProfileSummary } | undefined;
-    if (args.profile) {
+    const profiles: Array<{ variant: Variant; file: string; summary: ProfileSummary }> = [];
+    for (const v of profiled) {
       // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's loader
       // runs in a worker thread that writes its own, idle, profile).
-      const newest = readdirSync(profilesDir)
-        .filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
-        .map((f) => join(profilesDir, f))
-        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-      if (newest) {
-        profile = { file: newest, summary: summarizeProfile(newest) };
-        console.log(`\nprofile of the ${args.profile} server: ${newest}`);
-        printProfileSummary(profile.summary);
-      }
+      const pid = servers.get(v)!.child.pid;
+      const file = readdirSync(profilesDir).find((f) => new RegExp(`^CPU\\.\\d+\\.\\d+\\.${pid}\\.0\\.\\d+\\.cpuprofile$`).test(f));
+      if (!file) continue;
+      const summary = summarizeProfile(join(profilesDir, file));
+      profiles.push({ variant: v, file: join(profilesDir, file), summary });
+      console.log(`\nprofile of the ${v} server: ${join(profilesDir, file)}`);
+      printProfileSummary(summary);
     }
 
     const result = {
@@ -378,7 +380,7 @@ async function main() {
       summary,
       fixedRate: fixed,
       runs,
-      ...(profile ? { profile } : {}),
+      ...(profiles.length ? { profiles } : {}),
     };
     writeFileSync(args.out!, JSON.stringify(result, null, 2) + "\n");
     console.log(`\nresults written to ${args.out}`);

@@ -8,12 +8,12 @@ import { OUTBOUND_QUEUE, cappedBackoff, outboundJobId, type OutboundJob } from "
 import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
 import { SendPacer, type PacerOptions } from "./pacing/send-pacer";
-import { enqueueSend, type OutboundQueue } from "./send/enqueue";
+import { enqueueSend, type OutboundQueue } from "@linkojob/outbound";
 import { RetryableSendError } from "./send/send-errors";
 import { InboundBacklog } from "./send/inbound-backlog";
 import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor";
 import { clientAccessToken } from "./send/token-access";
-import { createOutboundStatusHook, type OutboundStatusHook } from "./hooks/status-hook";
+import { createOutboundStatusHook, type OutboundStatusHook } from "@linkojob/outbound";
 
 export interface OutboundWorkerDeps {
   db: Database;

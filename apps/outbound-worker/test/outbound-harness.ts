@@ -13,7 +13,7 @@ import { startTrunk, type Trunk } from "../../inbound-worker/test/trunk-harness"
 import { messagingState, type MessagingState } from "../../meta-sim/src/graph/messaging-state";
 import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
 import { OutboundWorker, type OutboundWorkerDeps } from "../src/outbound-worker";
-import { createTemplateStatusHandler } from "../src/hooks/template-status-handler";
+import { createTemplateStatusHandler } from "@linkojob/outbound";
 
 export interface OutboundRig {
   trunk: Trunk;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statusDelivery, statusObject, statusPricing } from "@linkojob/meta-sim";
 import { eventually } from "@linkojob/testing";
-import { enqueueSend } from "../src/send/enqueue";
+import { enqueueSend } from "@linkojob/outbound";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
 
 let rig: OutboundRig;

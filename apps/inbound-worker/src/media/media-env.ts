@@ -1,9 +1,9 @@
-import { envVars as v, parseEnv } from "@linkojob/config";
+import { envVars as v } from "@linkojob/config";
 import { z } from "zod";
 
 /**
- * The media worker's part of the inbound worker's configuration (issue 5), read once at start-up.
- * Kept beside the media code so the lead can merge it into env.ts's shape in one line.
+ * The media worker's part of the inbound worker's configuration, kept beside the media code and
+ * merged into env.ts's shape (which alone reads process.env).
  */
 export const mediaEnvShape = {
   META_API_VERSION: v.metaApiVersion,
@@ -14,5 +14,3 @@ export const mediaEnvShape = {
   MEDIA_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 };
 
-export type MediaEnv = ReturnType<typeof loadMediaEnv>;
-export const loadMediaEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(mediaEnvShape, source);

@@ -38,8 +38,8 @@ import type { SendPacer } from "../pacing/send-pacer";
 import type { InboundBacklog } from "./inbound-backlog";
 import { RetryableSendError } from "./send-errors";
 import { planSend, type SendPlan } from "./send-plan";
-import type { OutboundQueue } from "./enqueue";
-import { createTemplateFallback } from "./template-fallback";
+import type { OutboundQueue } from "@linkojob/outbound";
+import { createTemplateFallback } from "@linkojob/outbound";
 import { clientAccessToken } from "./token-access";
 
 export interface SendProcessorOptions {

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { DEFAULT_PRICE_TABLE_MAD, reportedCost, type OutboundMessageDoc, type PriceTable, type StatusOutcome, type TenantData } from "@linkojob/db";
 import type { NormalizedStatus } from "@linkojob/whatsapp";
-import type { OutboundQueue } from "../send/enqueue";
-import { createTemplateFallback } from "../send/template-fallback";
+import type { OutboundQueue } from "./enqueue";
+import { createTemplateFallback } from "./template-fallback";
 
 /** Same shape as the inbound worker's StatusHook (apps/inbound-worker DeliveryProcessorDeps.onStatus). */
 export type OutboundStatusHook = (tenant: TenantData, status: NormalizedStatus, outcome: StatusOutcome) => Promise<void>;

@@ -1,0 +1,4 @@
+export * from "./enqueue";
+export * from "./template-fallback";
+export * from "./status-hook";
+export * from "./template-status-handler";
