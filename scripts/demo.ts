@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { signJwt } from "@linkojob/auth";
 import { Database } from "@linkojob/db";
+import { TokenVault } from "@linkojob/vault";
 import { startFerretDb, startRedisServer } from "@linkojob/testing/services";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -50,6 +51,28 @@ async function redisAnswers(url: string): Promise<boolean> {
 
 const stops: Array<() => Promise<void>> = [];
 const children: ChildProcess[] = [];
+
+let stopping = false;
+async function stopAll() {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) c.kill("SIGTERM");
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : null)));
+  for (const stop of stops.reverse()) await stop();
+  process.exit(0);
+}
+process.on("SIGINT", () => void stopAll());
+// A failure of this script must not leave the processes it started behind.
+process.on("uncaughtException", (err) => {
+  console.error(err);
+  void stopAll();
+});
+process.on("unhandledRejection", (err) => {
+  console.error(err);
+  void stopAll();
+});
+process.on("SIGTERM", () => void stopAll());
+
 
 let mongoUrl = process.env.MONGODB_URI;
 if (!mongoUrl) {
@@ -116,7 +139,9 @@ for (const p of processes) {
   children.push(child);
 }
 
-// Seed a demo recruiter whose number the simulator plays.
+// Seed a demo recruiter whose number the simulator plays: connected (a vault-encrypted token the
+// simulator accepts), its number and approved first-contact template known to "Meta", templates synced.
+const vault = TokenVault.fromEnvValue(secrets.TOKEN_ENCRYPTION_KEY);
 const db = await Database.connect(mongoUrl);
 const demo = {
   userId: "demo-recruiter",
@@ -125,12 +150,56 @@ const demo = {
   wabaId: "200000000000001",
   whatsappNumber: "212522000001",
   displayPhoneNumber: "+212 522-000001",
-  status: "active" as const,
 };
-const client = await db.clients.findOneAndUpdate({ phoneNumberId: demo.phoneNumberId }, { $setOnInsert: demo }, { upsert: true, new: true }).lean();
+const client = await db.clients
+  .findOneAndUpdate(
+    { phoneNumberId: demo.phoneNumberId },
+    { $setOnInsert: demo, $set: { accessToken: vault.encrypt("demo-access-token"), status: "active" } },
+    { upsert: true, new: true },
+  )
+  .lean();
 await db.close();
+
+async function until(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+const put = (url: string, body: unknown) =>
+  fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const sim = `http://127.0.0.1:${ports.sim}`;
+await until(`${sim}/_sim/health`);
+await put(`${sim}/_sim/messaging/numbers`, { [demo.phoneNumberId]: demo.wabaId });
+await put(`${sim}/_sim/messaging/templates/${demo.wabaId}`, {
+  templates: [
+    { name: "application_received", language: "fr", category: "UTILITY", components: [{ type: "BODY", text: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue." }] },
+    { name: "interview_invitation", language: "fr", category: "UTILITY", components: [{ type: "BODY", text: "Bonjour {{1}}, êtes-vous disponible pour un entretien le {{2}} ?" }] },
+  ],
+});
+// Ticks that visibly advance: sent → delivered → read, 0.8 s apart.
+await put(`${sim}/_sim/messaging/status-flow`, { stepDelayMs: 800 });
+// A second business, so that "Connect WhatsApp" has something to connect in the simulated dialog.
+await fetch(`${sim}/_sim/onboarding/businesses`, {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ name: "Démo — second number" }),
+});
 const recruiterToken = await signJwt(secrets.JWT_SECRET, { sub: demo.userId, role: "recruiter" }, "12h");
 const serviceToken = await signJwt(secrets.JWT_SECRET, { sub: "platform-backend", role: "service" }, "12h");
+await until(`http://127.0.0.1:${ports.ingress}/ready`);
+const synced = await fetch(`http://127.0.0.1:${ports.ingress}/api/templates/sync`, {
+  method: "POST",
+  headers: { authorization: `Bearer ${serviceToken}`, "content-type": "application/json" },
+  body: JSON.stringify({ clientId: String(client!._id) }),
+});
+if (!synced.ok) console.error("template sync failed:", synced.status, await synced.text());
 
 console.log(`
 LinkoJob WhatsApp gateway — demo running
@@ -151,14 +220,3 @@ Then read it:
 Ctrl-C stops everything.
 `);
 
-let stopping = false;
-async function stopAll() {
-  if (stopping) return;
-  stopping = true;
-  for (const c of children) c.kill("SIGTERM");
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : null)));
-  for (const stop of stops.reverse()) await stop();
-  process.exit(0);
-}
-process.on("SIGINT", () => void stopAll());
-process.on("SIGTERM", () => void stopAll());

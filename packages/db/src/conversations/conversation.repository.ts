@@ -45,7 +45,10 @@ export class ConversationRepository {
   ) {}
 
   /** The conversation with this candidate, created on first sight. Returns its id. */
-  async ensure(candidate: CandidateIdentity, extra: { applicationId?: string; jobTitle?: string } = {}): Promise<Types.ObjectId> {
+  async ensure(
+    candidate: CandidateIdentity,
+    extra: { applicationId?: string; jobTitle?: string; candidateName?: string } = {},
+  ): Promise<Types.ObjectId> {
     const filter = { clientId: this.clientId, candidateKey: candidate.candidateKey };
     const update = {
       $setOnInsert: {
@@ -55,6 +58,9 @@ export class ConversationRepository {
         candidateUserId: candidate.candidateUserId ?? null,
         ...(extra.applicationId ? { applicationId: extra.applicationId } : {}),
         ...(extra.jobTitle ? { jobTitle: extra.jobTitle } : {}),
+        // The name the platform knows until the candidate's own WhatsApp profile name arrives
+        // (candidateNameAt stays null, so the first inbound profile name replaces it).
+        ...(extra.candidateName ? { candidateName: extra.candidateName } : {}),
       },
     };
     for (let attempt = 0; ; attempt++) {
