@@ -22,7 +22,8 @@ import { buildApp } from "../src/app";
  *   verify-xadd  bare Fastify + exactly the ingress's webhook work (checks, XADD t+b, auto-pipelined):
  *                the difference to `ingress` is the app's own per-request overhead (plugins, hooks, logger)
  *   lean         bare Fastify + HMAC, a one-byte shape check instead of JSON.parse, XADD of the body
- *                alone (the stream id already carries the time), no auto-pipelining
+ *                alone (the stream id already carries the time). (Turning auto-pipelining off as
+ *                well was tried: −3 µs in the server, +6 µs in Redis per request.)
  */
 export type Variant = "ceiling" | "verify-only" | "ingress" | "naive-bullmq" | "verify-xadd" | "lean";
 
@@ -84,7 +85,7 @@ async function build(): Promise<FastifyInstance> {
     case "verify-xadd":
     case "lean": {
       const lean = variant === "lean";
-      const redis = createRedis(redisUrl, { failFast: true, autoPipelining: !lean, connectionName: `bench-${variant}` });
+      const redis = createRedis(redisUrl, { failFast: true, connectionName: `bench-${variant}` });
       closers.push(() => redis.quit());
       await redisReady(redis, 30_000);
       const key = ingressStreamKey(prefix);

@@ -1,4 +1,5 @@
 import type { Queue } from "bullmq";
+import type { OutboundKind } from "@linkojob/db";
 import { OUTBOUND_PRIORITY, OUTBOUND_SEND_JOB, outboundJobId, outboundJobOptions, type OutboundJob } from "@linkojob/queues";
 
 export type OutboundQueue = Queue<OutboundJob>;
@@ -10,7 +11,7 @@ export type OutboundQueue = Queue<OutboundJob>;
  */
 export async function enqueueSend(
   queue: OutboundQueue,
-  input: { clientId: string; messageId: string; kind: "text" | "template"; suffix?: string; delayMs?: number },
+  input: { clientId: string; messageId: string; kind: OutboundKind; suffix?: string; delayMs?: number },
 ): Promise<void> {
   await queue.add(
     OUTBOUND_SEND_JOB,
@@ -18,7 +19,8 @@ export async function enqueueSend(
     {
       ...outboundJobOptions,
       jobId: outboundJobId(input.messageId, input.suffix),
-      priority: input.kind === "text" ? OUTBOUND_PRIORITY.reply : OUTBOUND_PRIORITY.bulk,
+      // Replies inside the window (text or media) before bulk templates.
+      priority: input.kind === "template" ? OUTBOUND_PRIORITY.bulk : OUTBOUND_PRIORITY.reply,
       ...(input.delayMs ? { delay: input.delayMs } : {}),
     },
   );

@@ -5,9 +5,21 @@ import { normalizePhone } from "@linkojob/whatsapp";
 import { badRequest } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
 import type { SendAcceptance } from "./send-acceptance";
+// The media rules live with the worker that uploads them, so ingress and worker share one schema.
+import { outboundMediaSchema } from "../../../outbound-worker/src/media/outbound-media";
 
 const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 const shortText = (max: number) => z.string().trim().min(1).max(max);
+
+/**
+ * Largest send body: 8 MiB of JSON. Base64 adds a third, so this carries ~6 MB of file: every image
+ * Meta accepts (5 MB, meta-cloud-api.md §7) and documents up to ~6 MB. Larger documents (Meta takes
+ * up to 100 MB) go by `media.url`, which Meta fetches itself. Over it: 413.
+ */
+export const SEND_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/** Meta's caption limit (§2): the `message` text becomes the caption when the media has none. */
+const CAPTION_MAX = 1024;
 
 /** The brief's send body. Unknown fields are ignored (the platform backend may send more). */
 export const sendBodySchema = z.object({
@@ -23,6 +35,15 @@ export const sendBodySchema = z.object({
   jobTitle: shortText(200).optional(),
   companyName: shortText(200).optional(),
   applicationId: shortText(100).optional(),
+  /**
+   * An image or document (issue 5), sent inside the 24-hour window instead of text, captioned with
+   * `media.caption` or else `message`. By `url` (Meta fetches it), or `base64` bytes with `mimeType`
+   * (and `filename` for documents), staged in GridFS until the worker uploads them to Meta.
+   */
+  media: outboundMediaSchema.optional(),
+}).refine((b) => !b.media || b.media.caption !== undefined || !b.message || b.message.length <= CAPTION_MAX, {
+  message: `with media and no media.caption, message becomes the caption: at most ${CAPTION_MAX} characters`,
+  path: ["message"],
 });
 
 const idempotencyKey = z
@@ -36,7 +57,10 @@ export interface SendRoutesOptions {
   acceptance: SendAcceptance;
 }
 
-/** POST /api/messages/send (issue 4): validate, store `queued`, enqueue, answer 202. */
+/**
+ * POST /api/messages/send (issues 4 and 5): validate, store `queued` (base64 media bytes staged in
+ * GridFS first), enqueue, answer 202.
+ */
 export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = async (base, { tenants, acceptance }) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
@@ -44,9 +68,10 @@ export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = async (base, { 
   app.post(
     "/api/messages/send",
     {
+      bodyLimit: SEND_BODY_LIMIT_BYTES,
       schema: {
         tags: ["messages"],
-        summary: "Queues a message to a candidate: a template for first contact or a closed window, else text",
+        summary: "Queues a message to a candidate: a template for first contact or a closed window, else text or media",
         body: sendBodySchema,
         headers: z.object({ "idempotency-key": idempotencyKey.optional() }).loose(),
       },
@@ -70,6 +95,7 @@ export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = async (base, { 
           applicationId: body.applicationId ?? null,
         },
         request.headers["idempotency-key"] ?? null,
+        body.media ?? null,
       );
       if (replay) reply.header("idempotent-replayed", "true");
       return reply.code(202).send(answer);

@@ -1,6 +1,6 @@
 import mongoose, { Types } from "mongoose";
 import { z } from "zod";
-import { MEDIA_BUCKET, type Database } from "@linkojob/db";
+import { MEDIA_BUCKET, type Database, type OutboundMediaRef } from "@linkojob/db";
 import { MEDIA_SIZE_LIMITS, uploadMedia, type GraphClient, type MediaSend } from "@linkojob/whatsapp";
 
 /**
@@ -53,15 +53,11 @@ export const outboundMediaSchema = z
   .refine((m) => m.type === "document" || m.filename === undefined, { message: "filename is for documents only", path: ["filename"] });
 export type OutboundMedia = z.infer<typeof outboundMediaSchema>;
 
-/** What the message stores in `request.media` once accepted (no bytes, no base64). */
-export interface StoredOutboundMedia {
-  type: OutboundMediaType;
-  url?: string;
-  fileId?: string;
-  mimeType?: string;
-  caption?: string;
-  filename?: string;
-}
+/**
+ * What the message stores in `request.media` once accepted (no bytes, no base64): the data layer's
+ * `OutboundMediaRef`, narrowed to what this module produces.
+ */
+export type StoredOutboundMedia = OutboundMediaRef & { type: OutboundMediaType };
 
 export class OutboundMediaError extends Error {
   constructor(
@@ -155,4 +151,15 @@ export async function prepareOutboundMedia(
   // Through the driver: `mediaUpload` is not in the Mongoose schema (strict mode would drop it).
   await deps.db.messages.collection.updateOne({ _id: input.messageId, clientId: input.clientId }, { $set: { mediaUpload: { id, uploadedAt: new Date() } } });
   return { ...common, id };
+}
+
+/**
+ * Ingress side: removes a file `acceptOutboundMedia` staged for a message that was not stored after
+ * all (a concurrent request with the same Idempotency-Key won, or the write failed). Best effort.
+ */
+export async function discardStagedMedia(db: Database, clientId: Types.ObjectId, media: StoredOutboundMedia): Promise<void> {
+  if (!media.fileId) return;
+  const fileId = new Types.ObjectId(media.fileId);
+  const [file] = await bucketOf(db).find({ _id: fileId, "metadata.clientId": clientId.toHexString() }).limit(1).toArray();
+  if (file) await bucketOf(db).delete(fileId);
 }

@@ -10,10 +10,13 @@ import {
   type TemplateRepository,
 } from "@linkojob/db";
 import type { TemplateParameter } from "@linkojob/whatsapp";
+import type { StoredOutboundMedia } from "../media/outbound-media";
 
 /** What the worker will send for a message, decided at send time from the conversation's window. */
 export type SendPlan =
   | { kind: "text"; text: string; inWindow: boolean; cost: number; costCategory: string }
+  /** An image or document inside the window; captioned with the media's caption, else the message. */
+  | { kind: "media"; media: StoredOutboundMedia; caption: string | null; inWindow: boolean; cost: number; costCategory: string }
   | {
       kind: "template";
       template: SentTemplate;
@@ -38,13 +41,16 @@ const toParams = (names: string[], values: string[]): TemplateParameter[] =>
   });
 
 /**
- * Decides text or template (issue 4):
+ * Decides media, text or template (issues 4 and 5):
+ * - `media` with the window open → that image or document (a free service message, like text);
  * - a `message` with the window open → that text;
  * - otherwise (first contact, closed window) → the named template, or the client's default
  *   (`application_received`) filled with [candidateName, jobTitle(, companyName)];
  * - the template must be synced, APPROVED in that language and get exactly its parameter count,
  *   checked here so a bad request is refused locally instead of by Meta's 132000;
- * - a text-only request with the window closed and no usable template is refused with the reason.
+ * - a text or media request with the window closed and no usable template is refused with the
+ *   reason (WINDOW_CLOSED_NO_TEMPLATE). With the window closed media is never sent: Meta accepts only
+ *   templates there (§8), so the template goes alone.
  */
 export async function planSend(
   templates: TemplateRepository,
@@ -56,6 +62,10 @@ export async function planSend(
 ): Promise<SendPlan> {
   const req = message.request;
   const inWindow = windowOpen(conversation, now);
+  if (req.media && inWindow) {
+    const c = expectedCost("text", null, true, prices);
+    return { kind: "media", media: req.media, caption: req.media.caption ?? req.message ?? null, inWindow, cost: c.cost, costCategory: c.category };
+  }
   if (req.message && inWindow) {
     const c = expectedCost("text", null, true, prices);
     return { kind: "text", text: req.message, inWindow, cost: c.cost, costCategory: c.category };
@@ -68,7 +78,7 @@ export async function planSend(
   const vars = req.templateVars ?? defaults.slice(0, Math.min(expected, defaults.length));
   const problem = templateProblem(doc, language, vars);
   if (problem) {
-    if (req.message && !req.templateName) {
+    if ((req.message || req.media) && !req.templateName) {
       return {
         kind: "refused",
         code: "WINDOW_CLOSED_NO_TEMPLATE",

@@ -17,6 +17,7 @@ import {
   type ClientDoc,
   type Database,
   type MessageError,
+  type OutboundKind,
   type OutboundMessageDoc,
   type PriceTable,
   type TenantData,
@@ -29,11 +30,14 @@ import {
   GraphApiError,
   GraphNetworkError,
   GraphResponseError,
+  sendMedia,
   sendTemplate,
   sendText,
   type GraphClient,
+  type MediaSend,
   type SendResult,
 } from "@linkojob/whatsapp";
+import { OutboundMediaError, prepareOutboundMedia } from "../media/outbound-media";
 import type { SendPacer } from "../pacing/send-pacer";
 import type { InboundBacklog } from "./inbound-backlog";
 import { RetryableSendError } from "./send-errors";
@@ -79,7 +83,7 @@ export interface SendProcessorDeps {
 }
 
 export type SendOutcome =
-  | { outcome: "sent"; wamid: string; kind: "text" | "template" }
+  | { outcome: "sent"; wamid: string; kind: OutboundKind }
   | { outcome: "already"; status: string }
   | { outcome: "held"; reason: string }
   | { outcome: "failed"; code: string }
@@ -111,6 +115,7 @@ const errorOf = (err: unknown): MessageError => {
  *      ▲                             │ Meta error, transient ─▶ queued (BullMQ retry with backoff)
  *      │                             │ Meta error, permanent ─▶ failed (code, title, details, fbtrace id)
  *      │                             │ 131047 on text ─▶ failed + one template fallback message
+ *      │                             │ media: uploaded to Meta first (once: the id is kept), then sent by id
  *      │                             │ 190 / 0 ─▶ held (client reauth_required), resumed when active
  *      └── held ◀── client not active│ no answer (timeout / cut) ─▶ stays sending: re-checked after the grace
  *
@@ -218,6 +223,27 @@ export class SendProcessor {
       throw new UnrecoverableError(`${plan.code}: ${plan.reason}`);
     }
 
+    // Media: staged bytes go to Meta's media endpoint before the send, outside the pacing of sends.
+    // The id is kept on the message, so a retried or resumed job sends by the same id (one upload).
+    let media: MediaSend | null = null;
+    if (plan.kind === "media") {
+      try {
+        media = await prepareOutboundMedia(
+          { db, graph: this.deps.graph },
+          { clientId: tenant.clientId, messageId: message._id, phoneNumberId: client.phoneNumberId, token: clientAccessToken(this.deps.vault, client), media: plan.media },
+        );
+      } catch (err) {
+        if (err instanceof OutboundMediaError) {
+          await this.fail(tenant, message, { title: err.message, message: err.message }, err.code);
+          throw new UnrecoverableError(`${err.code}: ${err.message}`);
+        }
+        // A Graph error of the upload classifies like a send's (131053 permanent, 5xx retried…), but
+        // nothing was sent: no status webhook to wait for, an unanswered upload is simply redone.
+        return this.onSendError(job, token, data, tenant, client, message, err, "upload");
+      }
+      if (plan.caption) media = { ...media, caption: plan.caption };
+    }
+
     // Pacing: one reservation per send chain; the job waits (delayed) for its slot, not failing.
     const recipient = message.request.candidatePhone;
     if (data.slotAt === undefined) {
@@ -229,7 +255,7 @@ export class SendProcessor {
     await this.docs.run(data.messageId, () =>
       tenant.outbound.markSending(message._id, {
         kind: plan.kind,
-        text: plan.kind === "text" ? plan.text : null,
+        text: plan.kind === "text" ? plan.text : plan.kind === "media" ? plan.caption : null,
         template: plan.kind === "template" ? plan.template : null,
         cost: plan.cost,
         costCategory: plan.costCategory,
@@ -248,7 +274,7 @@ export class SendProcessor {
 
     let result: SendResult;
     try {
-      result = await this.callMeta(client, message, plan);
+      result = await this.callMeta(client, message, plan, media);
     } catch (err) {
       return this.onSendError(job, token, data, tenant, client, message, err);
     }
@@ -259,7 +285,12 @@ export class SendProcessor {
     return { outcome: "sent", wamid: result.wamid, kind: plan.kind };
   }
 
-  private callMeta(client: ClientDoc, message: OutboundMessageDoc, plan: Exclude<SendPlan, { kind: "refused" }>): Promise<SendResult> {
+  private callMeta(
+    client: ClientDoc,
+    message: OutboundMessageDoc,
+    plan: Exclude<SendPlan, { kind: "refused" }>,
+    media: MediaSend | null,
+  ): Promise<SendResult> {
     const common = {
       phoneNumberId: client.phoneNumberId,
       to: message.request.candidatePhone,
@@ -268,6 +299,7 @@ export class SendProcessor {
       timeoutMs: this.timeout,
     };
     if (plan.kind === "text") return sendText(this.deps.graph, { ...common, body: plan.text });
+    if (plan.kind === "media") return sendMedia(this.deps.graph, { ...common, media: media! });
     return sendTemplate(this.deps.graph, {
       ...common,
       template: { name: plan.template.name, language: plan.template.language, headerParams: plan.headerParams, bodyParams: plan.bodyParams },
@@ -282,10 +314,13 @@ export class SendProcessor {
     client: ClientDoc,
     message: OutboundMessageDoc,
     err: unknown,
+    stage: "send" | "upload" = "send",
   ): Promise<SendOutcome> {
     const { logger } = this.deps;
     // The request may have reached Meta and been accepted: do not send again before the check.
-    const uncertain = (err instanceof GraphNetworkError && err.mayHaveReachedMeta) || (err instanceof GraphResponseError && err.httpStatus < 300);
+    // (Not for a media upload: an upload Meta kept unanswered costs nothing and is redone.)
+    const uncertain =
+      stage === "send" && ((err instanceof GraphNetworkError && err.mayHaveReachedMeta) || (err instanceof GraphResponseError && err.httpStatus < 300));
     if (uncertain) {
       logger.warn({ messageId: data.messageId, err: (err as Error).message }, "send got no answer; waiting for Meta's status webhook before any resend");
       return this.delay(job, token, Date.now() + this.grace, { ...data, slotAt: undefined });
@@ -341,7 +376,7 @@ export class SendProcessor {
         at: new Date(m.timestamp),
         sortKey: messageSortKey(new Date(m.timestamp), outboundDedupeKey(m._id.toHexString())),
         from: "recruiter",
-        preview: m.text ?? (m.template ? `[template ${m.template.name}]` : null),
+        preview: m.text ?? (m.template ? `[template ${m.template.name}]` : m.request.media ? `[${m.request.media.type}]` : null),
         type: m.kind,
       });
       await tenant.conversations.refreshCounters(convId);

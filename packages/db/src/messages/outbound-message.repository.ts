@@ -13,9 +13,22 @@ export interface OutboundRequest {
   jobTitle?: string | null;
   companyName?: string | null;
   applicationId?: string | null;
+  /** Media to send (issue 5): ids only, never the bytes (a staged GridFS file or a link). */
+  media?: OutboundMediaRef | null;
 }
 
-export type OutboundKind = "text" | "template";
+/** An image or document to send: a link Meta fetches, or a file staged in GridFS (`fileId`). */
+export interface OutboundMediaRef {
+  type: "image" | "document";
+  url?: string;
+  fileId?: string;
+  mimeType?: string;
+  caption?: string;
+  filename?: string;
+}
+
+/** `media`: an image or document inside the window (a free service message, like text). */
+export type OutboundKind = "text" | "template" | "media";
 
 /** The template actually sent. */
 export interface SentTemplate {

@@ -396,6 +396,12 @@ function renderContent(m) {
       return [textNode("p", c.body ?? m.text ?? "System notice", "msg-text")];
     case "request_welcome":
       return [textNode("p", "The candidate opened the chat", "msg-text muted")];
+    case "media": {
+      // An image or document the recruiter sent (outbound kind "media"): what and its caption.
+      const md = m.request?.media ?? {};
+      const what = md.type === "document" ? `Document${md.filename ? ` · ${md.filename}` : ""}` : "Image";
+      return [el("div", { class: "msg-kind", text: what }), ...(m.text ? [textNode("p", m.text, "msg-text")] : [])];
+    }
     default: {
       const why = Array.isArray(m.errors) && m.errors[0] ? `${m.errors[0].title ?? ""} (${m.errors[0].code ?? ""})` : m.originalType ?? m.type;
       return [el("div", { class: "msg-kind", text: "Unsupported message" }), textNode("p", `WhatsApp could not show this message: ${why}`, "msg-text muted")];
