@@ -13,7 +13,7 @@ import { onboardingRoutes, type OnboardingDeps } from "./onboarding/onboarding.r
 import { WebhookInbox } from "./webhook/webhook-inbox";
 import { webhookRoutes } from "./webhook/webhook.routes";
 import { Queue } from "bullmq";
-import { OUTBOUND_QUEUE, type OutboundJob } from "@linkojob/queues";
+import { OUTBOUND_QUEUE, redisReady, type OutboundJob } from "@linkojob/queues";
 import { SendAcceptance } from "./sends/send-acceptance";
 import { sendRoutes } from "./sends/sends.routes";
 import { costRoutes } from "./costs/costs.routes";
@@ -78,7 +78,13 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   // Before the routes: the OpenAPI document and the rate limiter attach to routes as they are declared.
   await registerOps(app, { redis: deps.redis, prefix: deps.config.queuePrefix, jwtSecret: deps.config.jwtSecret }, deps.ops);
 
-  const inbox = new WebhookInbox(deps.redis, deps.config.queuePrefix);
+  // The webhook path gets a connection of its own. ioredis replays every Lua script defined on a
+  // connection (BullMQ defines ~50 per Queue) with each auto-pipelined batch; on the connection the
+  // queues use, that cost ~8 µs per webhook (apps/ingress/bench/README.md).
+  const webhookRedis = deps.redis.duplicate({ connectionName: "ingress-webhook" });
+  app.addHook("onClose", async () => webhookRedis.disconnect());
+  await redisReady(webhookRedis).catch(() => undefined); // Redis down at start: 503s until it is back
+  const inbox = new WebhookInbox(webhookRedis, deps.config.queuePrefix);
   await app.register(webhookRoutes, { inbox, appSecret: deps.config.appSecret, verifyToken: deps.config.verifyToken });
 
   await app.register(authPlugin, { verifier: new JwtVerifier(deps.config.jwtSecret) });

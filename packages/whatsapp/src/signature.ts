@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
 
 const PREFIX = "sha256=";
 const HEX_SHA256 = /^[0-9a-f]{64}$/i;
@@ -16,7 +16,7 @@ export function signWebhookBody(rawBody: Buffer | string, appSecret: string): st
 export function verifyWebhookSignature(
   rawBody: Buffer,
   header: string | string[] | undefined,
-  appSecret: string,
+  appSecret: string | KeyObject,
 ): boolean {
   if (typeof header !== "string" || !header.startsWith(PREFIX)) return false;
   const hex = header.slice(PREFIX.length);
@@ -25,3 +25,9 @@ export function verifyWebhookSignature(
   const expected = createHmac("sha256", appSecret).update(rawBody).digest();
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
+
+/**
+ * The app secret as a KeyObject, for the webhook hot path: HMAC with a string key re-imports the key
+ * on every call.
+ */
+export const webhookSigningKey = (appSecret: string): KeyObject => createSecretKey(Buffer.from(appSecret, "utf8"));

@@ -102,7 +102,8 @@ export class IngressPump {
       for (let i = 0; i + 1 < fields.length; i += 2) map[fields[i]!] = fields[i + 1]!;
       return {
         name: WEBHOOK_JOB,
-        data: { deliveryId: id, receivedAt: Number(map.t ?? Date.now()), body: map.b ?? "" },
+        // A stream id is "<Redis time in ms>-<seq>": the time the ingress stored the delivery.
+        data: { deliveryId: id, receivedAt: Number(id.split("-")[0]), body: map.b ?? "" },
         opts: { ...webhookJobOptions, jobId: `wh-${id}` },
       };
     });

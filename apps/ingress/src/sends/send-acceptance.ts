@@ -15,7 +15,7 @@ import {
   discardStagedMedia,
   type OutboundMedia,
   type StoredOutboundMedia,
-} from "../../../outbound-worker/src/media/outbound-media";
+} from "@linkojob/outbound";
 
 export interface SendAnswer {
   success: true;

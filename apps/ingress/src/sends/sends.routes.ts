@@ -6,7 +6,7 @@ import { badRequest } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
 import type { SendAcceptance } from "./send-acceptance";
 // The media rules live with the worker that uploads them, so ingress and worker share one schema.
-import { outboundMediaSchema } from "../../../outbound-worker/src/media/outbound-media";
+import { outboundMediaSchema } from "@linkojob/outbound";
 
 const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 const shortText = (max: number) => z.string().trim().min(1).max(max);

@@ -19,9 +19,12 @@ export class WebhookInbox {
     this.key = ingressStreamKey(prefix);
   }
 
-  /** Stores one delivery; resolves with its id once Redis has it, rejects if Redis cannot take it. */
-  async append(rawBody: Buffer, receivedAt = Date.now()): Promise<string> {
-    const id = await this.redis.xadd(this.key, "*", "t", String(receivedAt), "b", rawBody);
+  /**
+   * Stores one delivery; resolves with its id once Redis has it, rejects if Redis cannot take it.
+   * The id Redis assigns starts with its clock in milliseconds: that is the time of receipt.
+   */
+  async append(rawBody: Buffer): Promise<string> {
+    const id = await this.redis.xadd(this.key, "*", "b", rawBody);
     if (!id) throw new Error("XADD returned no id");
     return id;
   }

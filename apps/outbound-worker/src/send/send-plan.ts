@@ -10,7 +10,7 @@ import {
   type TemplateRepository,
 } from "@linkojob/db";
 import type { TemplateParameter } from "@linkojob/whatsapp";
-import type { StoredOutboundMedia } from "../media/outbound-media";
+import type { StoredOutboundMedia } from "@linkojob/outbound";
 
 /** What the worker will send for a message, decided at send time from the conversation's window. */
 export type SendPlan =

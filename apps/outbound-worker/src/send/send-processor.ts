@@ -37,7 +37,7 @@ import {
   type MediaSend,
   type SendResult,
 } from "@linkojob/whatsapp";
-import { OutboundMediaError, prepareOutboundMedia } from "../media/outbound-media";
+import { OutboundMediaError, prepareOutboundMedia } from "@linkojob/outbound";
 import type { SendPacer } from "../pacing/send-pacer";
 import type { InboundBacklog } from "./inbound-backlog";
 import { RetryableSendError } from "./send-errors";
