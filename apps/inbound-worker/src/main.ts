@@ -1,7 +1,6 @@
-import { createServer } from "node:http";
 import pino from "pino";
 import { logRedaction } from "@linkojob/config";
-import { GatewayMetrics, collectQueueCounts, instrumentWorker, metaCallObserver, serveMetrics } from "@linkojob/metrics";
+import { GatewayMetrics, collectQueueCounts, instrumentWorker, metaCallObserver, startHealthServer } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
@@ -40,18 +39,10 @@ logger.info({ concurrency: env.INBOUND_CONCURRENCY }, "inbound worker started");
 if (worker.bullWorker) instrumentWorker(worker.bullWorker, metrics);
 collectQueueCounts(metrics, [worker.queue, ...(worker.upkeep ? [worker.upkeep.queue] : [])]);
 
-const health = env.HEALTH_PORT
-  ? createServer(async (req, res) => {
-      if (req.url === "/metrics") return serveMetrics(metrics, res);
-      if (req.url === "/health") return void res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
-      if (req.url === "/ready") {
-        const [redis, mongo] = await Promise.all([queueRedis.ping().then(() => true, () => false), db.ping()]);
-        const ok = redis && mongo;
-        return void res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status: ok ? "ready" : "not_ready", checks: { redis, mongo } }));
-      }
-      res.writeHead(404).end();
-    }).listen(env.HEALTH_PORT)
-  : null;
+const health = startHealthServer(env.HEALTH_PORT, metrics, {
+  redis: () => queueRedis.ping().then(() => true),
+  mongo: () => db.ping(),
+});
 
 let closing = false;
 async function shutdown(signal: string) {

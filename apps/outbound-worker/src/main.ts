@@ -1,7 +1,6 @@
-import { createServer } from "node:http";
 import pino from "pino";
 import { logRedaction } from "@linkojob/config";
-import { GatewayMetrics, collectQueueCounts, instrumentWorker, metaCallObserver, serveMetrics } from "@linkojob/metrics";
+import { GatewayMetrics, collectQueueCounts, instrumentWorker, metaCallObserver, startHealthServer } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
@@ -54,18 +53,10 @@ logger.info({ concurrency: env.OUTBOUND_CONCURRENCY }, "outbound worker started"
 if (worker.bullWorker) instrumentWorker(worker.bullWorker, metrics, (job, outcome) => metrics.sendOutcome(job.data.clientId, outcome));
 collectQueueCounts(metrics, [worker.queue]);
 
-const health = env.HEALTH_PORT
-  ? createServer(async (req, res) => {
-      if (req.url === "/metrics") return serveMetrics(metrics, res);
-      if (req.url === "/health") return void res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
-      if (req.url === "/ready") {
-        const [r, mongo] = await Promise.all([redis.ping().then(() => true, () => false), db.ping()]);
-        const ok = r && mongo;
-        return void res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status: ok ? "ready" : "not_ready", checks: { redis: r, mongo } }));
-      }
-      res.writeHead(404).end();
-    }).listen(env.HEALTH_PORT)
-  : null;
+const health = startHealthServer(env.HEALTH_PORT, metrics, {
+  redis: () => redis.ping().then(() => true),
+  mongo: () => db.ping(),
+});
 
 let closing = false;
 async function shutdown(signal: string) {

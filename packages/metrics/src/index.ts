@@ -3,3 +3,4 @@ export * from "./queue-collector";
 export * from "./worker-instrumentation";
 export * from "./graph-observer";
 export * from "./serve-metrics";
+export * from "./health-server";

@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { freePort } from "@linkojob/testing";
+import { GatewayMetrics } from "./gateway-metrics";
+import { startHealthServer } from "./health-server";
+
+let server: Server | null = null;
+afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+describe("worker health server", () => {
+  it("is absent on port 0", () => {
+    expect(startHealthServer(0, new GatewayMetrics({ service: "t" }), {})).toBeNull();
+  });
+
+  it("answers /health, /ready with each check, and /metrics", async () => {
+    let mongoUp = true;
+    server = startHealthServer(await freePort(), new GatewayMetrics({ service: "worker-test" }), {
+      redis: async () => true,
+      mongo: async () => {
+        if (!mongoUp) throw new Error("down");
+        return true;
+      },
+    })!;
+    await new Promise((r) => server!.once("listening", r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    const ready = await fetch(`${base}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ready", checks: { redis: true, mongo: true } });
+    mongoUp = false;
+    const notReady = await fetch(`${base}/ready`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toEqual({ status: "not_ready", checks: { redis: true, mongo: false } });
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('service="worker-test"');
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+});
