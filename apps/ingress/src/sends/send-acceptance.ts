@@ -7,12 +7,13 @@ import {
   type OutboundRequest,
   type TenantData,
 } from "@linkojob/db";
-import { OUTBOUND_PRIORITY, OUTBOUND_SEND_JOB, outboundJobId, outboundJobOptions, type OutboundJob } from "@linkojob/queues";
+import type { OutboundJob } from "@linkojob/queues";
 import { HttpError } from "../http/errors";
 import {
   OutboundMediaError,
   acceptOutboundMedia,
   discardStagedMedia,
+  enqueueSend,
   type OutboundMedia,
   type StoredOutboundMedia,
 } from "@linkojob/outbound";
@@ -152,12 +153,7 @@ export class SendAcceptance {
   private async enqueue(clientId: string, m: Pick<OutboundMessageDoc, "_id" | "kind">): Promise<void> {
     const messageId = m._id.toHexString();
     try {
-      await this.queue.add(
-        OUTBOUND_SEND_JOB,
-        { clientId, messageId },
-        // Replies inside the window (text or media) before bulk templates.
-        { ...outboundJobOptions, jobId: outboundJobId(messageId), priority: m.kind === "template" ? OUTBOUND_PRIORITY.bulk : OUTBOUND_PRIORITY.reply },
-      );
+      await enqueueSend(this.queue, { clientId, messageId, kind: m.kind });
     } catch {
       // Stored but not queued: the caller retries with the same Idempotency-Key (which enqueues it),
       // and the outbound worker re-enqueues messages left queued without a job when it starts.
