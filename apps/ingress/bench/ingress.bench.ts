@@ -23,9 +23,8 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { Queue } from "bullmq";
 import { WEBHOOK_QUEUE, createRedis, ingressStreamKey } from "@linkojob/queues";
-// Deep imports: @linkojob/testing's index also loads its vitest helpers, which throw outside Vitest.
-import { startFerretDb } from "../../../packages/testing/src/ferretdb";
-import { startRedisServer } from "../../../packages/testing/src/redis-server";
+// The services entry point: @linkojob/testing's index also loads vitest helpers, which throw outside Vitest.
+import { startFerretDb, startRedisServer } from "@linkojob/testing/services";
 import type { Variant } from "./bench-server";
 import { benchDelivery } from "./payload";
 import { printProfileSummary, summarizeProfile, type ProfileSummary } from "./profile-summary";

@@ -23,9 +23,8 @@ import { createRedis } from "@linkojob/queues";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { MetaSimulator } from "@linkojob/meta-sim";
-// Deep imports: @linkojob/testing's index also loads its vitest helpers, which throw outside Vitest.
-import { startFerretDb } from "../../../packages/testing/src/ferretdb";
-import { startRedisServer } from "../../../packages/testing/src/redis-server";
+// The services entry point: @linkojob/testing's index also loads vitest helpers, which throw outside Vitest.
+import { startFerretDb, startRedisServer } from "@linkojob/testing/services";
 import { buildApp } from "../../ingress/src/app";
 import { messagingState, rateStats } from "../../meta-sim/src/graph/messaging-state";
 import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
