@@ -2,16 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { Database, type ClientDoc } from "@linkojob/db";
-import { DashboardEvents, SOCKET_IO_KEY, clientRoom } from "@linkojob/events";
-import { createRedis, redisReady } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
+import { SOCKET_IO_KEY, clientRoom } from "@linkojob/events";
+import { createRedis } from "@linkojob/queues";
+import { eventually, tokenFor, type TestServices } from "@linkojob/testing";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
-import { buildApp } from "../app";
+import { startTestIngress, type TestIngress } from "../test-ingress";
 
-const services = testServices("conversations");
+let t: TestIngress;
+let services: TestServices;
 let db: Database;
 let redis: Redis;
-let eventsRedis: Redis;
 let sub: Redis;
 let app: FastifyInstance;
 let a: ClientDoc;
@@ -25,19 +25,11 @@ const message = (wamid: string, text: string, at: Date): NormalizedMessage => ({
 });
 
 beforeAll(async () => {
-  db = await Database.connect(services.mongoUrl);
-  redis = createRedis(services.redisUrl, { failFast: true });
-  eventsRedis = createRedis(services.redisUrl);
+  t = await startTestIngress("conversations");
+  ({ app, db, redis, services } = t);
   sub = createRedis(services.redisUrl, { autoPipelining: false });
-  await redisReady(redis);
   await sub.psubscribe(`${SOCKET_IO_KEY}#*`);
   sub.on("pmessage", (_p, channel) => published.push(channel));
-  app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
-    redis,
-    db,
-    events: new DashboardEvents(eventsRedis),
-  });
   const mk = (n: number) =>
     db.clients.create({ userId: `recruiter-${services.id}-${n}`, companyName: `Co ${n}`, phoneNumberId: `pn-${services.id}-${n}`, wabaId: `waba-${n}`, whatsappNumber: `21252200000${n}`, status: "active" });
   a = (await mk(1)).toObject();
@@ -62,10 +54,8 @@ beforeAll(async () => {
   convB = idB.toHexString();
 });
 afterAll(async () => {
-  await app?.close();
-  await Promise.allSettled([redis?.quit(), eventsRedis?.quit(), sub?.quit()]);
-  await db?.connection.dropDatabase().catch(() => undefined);
-  await db?.close();
+  await sub?.quit();
+  await t?.close();
 });
 
 const get = async (url: string, sub: string | null, role: "recruiter" | "service" | "admin" = "recruiter") =>

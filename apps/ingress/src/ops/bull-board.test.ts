@@ -3,35 +3,25 @@ import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { Queue, UnrecoverableError, Worker } from "bullmq";
 import { Database } from "@linkojob/db";
-import { DashboardEvents } from "@linkojob/events";
-import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, redisReady } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
-import { buildApp } from "../app";
+import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis } from "@linkojob/queues";
+import { eventually, tokenFor, type TestServices } from "@linkojob/testing";
+import { startTestIngress, type TestIngress } from "../test-ingress";
 import { catalogQueueNames } from "./catalog-queues";
 
-const services = testServices("bullboard");
 const PHONE = "212612345678";
 const TEXT = "Bonjour, je postule pour le poste de soudeur";
 const META_TOKEN = "EAAGm0PX4ZCpsBAKtokenvalue";
 let db: Database;
 let redis: Redis;
-let eventsRedis: Redis;
 let workerRedis: Redis;
+let t: TestIngress;
+let services: TestServices;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  db = await Database.connect(services.mongoUrl);
-  redis = createRedis(services.redisUrl, { failFast: true });
-  eventsRedis = createRedis(services.redisUrl);
+  t = await startTestIngress("bullboard", { deps: { ops: { bullBoard: { secureCookie: false } } } });
+  ({ app, db, redis, services } = t);
   workerRedis = createRedis(services.redisUrl);
-  await redisReady(redis);
-  app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
-    redis,
-    db,
-    events: new DashboardEvents(eventsRedis),
-    ops: { bullBoard: { secureCookie: false } },
-  });
 
   // A webhook delivery as the pump queues it: Meta's raw body, with a candidate's number and text.
   const body = JSON.stringify({
@@ -65,10 +55,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
-  for (const r of [redis, eventsRedis, workerRedis]) r?.disconnect();
-  await db?.connection.dropDatabase().catch(() => undefined);
-  await db?.close();
+  workerRedis?.disconnect();
+  await t?.close();
 });
 
 const boardApi = (query: string, headers: Record<string, string> = {}) =>

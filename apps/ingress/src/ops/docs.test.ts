@@ -3,39 +3,23 @@ import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import type { OpenAPIV3 } from "openapi-types";
 import { Database } from "@linkojob/db";
-import { DashboardEvents } from "@linkojob/events";
-import { createRedis, redisReady } from "@linkojob/queues";
-import { TEST_SECRETS, testServices } from "@linkojob/testing";
-import { buildApp } from "../app";
+import { startTestIngress, type TestIngress } from "../test-ingress";
 
-const services = testServices("docs");
 let db: Database;
 let redis: Redis;
-let eventsRedis: Redis;
+let t: TestIngress;
 let app: FastifyInstance;
 let doc: OpenAPIV3.Document;
 
 beforeAll(async () => {
-  db = await Database.connect(services.mongoUrl);
-  redis = createRedis(services.redisUrl, { failFast: true });
-  eventsRedis = createRedis(services.redisUrl);
-  await redisReady(redis);
-  app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
-    redis,
-    db,
-    events: new DashboardEvents(eventsRedis),
-  });
+  t = await startTestIngress("docs");
+  ({ app, db, redis } = t);
   const res = await app.inject({ method: "GET", url: "/docs/json" });
   expect(res.statusCode).toBe(200);
   doc = res.json();
 });
 afterAll(async () => {
-  await app?.close();
-  redis?.disconnect();
-  eventsRedis?.disconnect();
-  await db?.connection.dropDatabase().catch(() => undefined);
-  await db?.close();
+  await t?.close();
 });
 
 const METHODS = ["get", "put", "post", "delete", "patch", "options", "head", "trace"] as const;

@@ -3,40 +3,25 @@ import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { Queue } from "bullmq";
 import { Database } from "@linkojob/db";
-import { DashboardEvents } from "@linkojob/events";
-import { OUTBOUND_QUEUE, createRedis, redisReady } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, startRedisServer, testServices, type OwnRedis } from "@linkojob/testing";
+import { OUTBOUND_QUEUE } from "@linkojob/queues";
+import { TEST_SECRETS, eventually, type OwnRedis, type TestServices } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
-import { buildApp } from "../app";
+import { startTestIngress, type TestIngress } from "../test-ingress";
 
-const services = testServices("opsmetrics");
 let db: Database;
 let own: OwnRedis;
 let redis: Redis;
-let eventsRedis: Redis;
+let t: TestIngress;
+let services: TestServices;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  db = await Database.connect(services.mongoUrl);
-  // A Redis of this file's own: the readiness test stops it.
-  own = await startRedisServer();
-  redis = createRedis(own.url, { failFast: true });
-  eventsRedis = createRedis(own.url);
-  await redisReady(redis);
-  app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
-    redis,
-    db,
-    events: new DashboardEvents(eventsRedis),
-  });
+  t = await startTestIngress("opsmetrics", { ownRedis: true,  });
+  ({ app, db, redis, services } = t);
+  own = t.ownRedis!;
 });
 afterAll(async () => {
-  await app?.close();
-  redis?.disconnect();
-  eventsRedis?.disconnect();
-  await own?.destroy();
-  await db?.connection.dropDatabase().catch(() => undefined);
-  await db?.close();
+  await t?.close();
 });
 
 const delivery = JSON.stringify({ object: "whatsapp_business_account", entry: [{ id: "1", changes: [] }] });
@@ -80,7 +65,7 @@ describe("/metrics", () => {
     expect((await postWebhook(delivery, "sha256=" + "0".repeat(64))).statusCode).toBe(401);
     expect((await postWebhook("{not json")).statusCode).toBe(400);
 
-    const outbound = new Queue(OUTBOUND_QUEUE, { connection: eventsRedis, prefix: services.prefix });
+    const outbound = new Queue(OUTBOUND_QUEUE, { connection: redis, prefix: services.prefix });
     await outbound.add("send", { clientId: "a".repeat(24), messageId: "b".repeat(24) });
     await outbound.add("send", { clientId: "a".repeat(24), messageId: "c".repeat(24) });
     await outbound.add("send", { clientId: "a".repeat(24), messageId: "d".repeat(24) }, { delay: 600_000 });

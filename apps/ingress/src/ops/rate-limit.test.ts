@@ -2,41 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
-import { DashboardEvents } from "@linkojob/events";
-import { createRedis, redisReady } from "@linkojob/queues";
-import { TEST_SECRETS, testServices, tokenFor } from "@linkojob/testing";
+import { TEST_SECRETS, tokenFor, type TestServices } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
-import { buildApp } from "../app";
+import { startTestIngress, type TestIngress } from "../test-ingress";
 
-const services = testServices("ratelimit");
 let db: Database;
 let redis: Redis;
-let eventsRedis: Redis;
+let t: TestIngress;
+let services: TestServices;
 let app: FastifyInstance;
 const LIMITS = { windowMs: 60_000, anonymousMax: 3, userMax: 5, serviceMax: 8 };
 
 beforeAll(async () => {
-  db = await Database.connect(services.mongoUrl);
-  redis = createRedis(services.redisUrl, { failFast: true });
-  eventsRedis = createRedis(services.redisUrl);
-  await redisReady(redis);
-  app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
-    redis,
-    db,
-    events: new DashboardEvents(eventsRedis),
-    ops: { rateLimit: LIMITS },
-  });
+  t = await startTestIngress("ratelimit", { deps: { ops: { rateLimit: LIMITS } } });
+  ({ app, db, redis, services } = t);
   for (const n of [1, 2]) {
     await db.clients.create({ userId: `recruiter-${services.id}-${n}`, companyName: `Co ${n}`, phoneNumberId: `pn-${services.id}-${n}`, wabaId: `waba-${n}`, whatsappNumber: `21252200000${n}`, status: "active" });
   }
 });
 afterAll(async () => {
-  await app?.close();
-  redis?.disconnect();
-  eventsRedis?.disconnect();
-  await db?.connection.dropDatabase().catch(() => undefined);
-  await db?.close();
+  await t?.close();
 });
 
 const conversations = (token: string) => app.inject({ method: "GET", url: "/api/messages/conversations", headers: { authorization: `Bearer ${token}` } });

@@ -2,42 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
-import { DashboardEvents } from "@linkojob/events";
-import { createRedis, ingressStreamKey, redisReady } from "@linkojob/queues";
-import { TEST_SECRETS, startRedisServer, testServices, type OwnRedis } from "@linkojob/testing";
+import { ingressStreamKey } from "@linkojob/queues";
+import { TEST_SECRETS, type OwnRedis } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
-import { buildApp } from "../app";
+import { startTestIngress, type TestIngress } from "../test-ingress";
 
-const services = testServices("webhook");
+let t: TestIngress;
 let db: Database;
 let own: OwnRedis;
 let redis: Redis;
-let eventsRedis: Redis;
 let app: FastifyInstance;
-const streamKey = ingressStreamKey(services.prefix);
+let streamKey: string;
 
 beforeAll(async () => {
-  db = await Database.connect(services.mongoUrl);
   // A Redis of this file's own: one test stops it.
-  own = await startRedisServer();
-  redis = createRedis(own.url, { failFast: true });
-  eventsRedis = createRedis(own.url);
-  await redisReady(redis);
-  app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
-    redis,
-    db,
-    events: new DashboardEvents(eventsRedis),
-  });
+  t = await startTestIngress("webhook", { ownRedis: true });
+  ({ app, db, redis } = t);
+  own = t.ownRedis!;
+  streamKey = ingressStreamKey(t.services.prefix);
 });
-afterAll(async () => {
-  await app?.close();
-  redis?.disconnect();
-  eventsRedis?.disconnect();
-  await own?.destroy();
-  await db?.connection.dropDatabase().catch(() => undefined);
-  await db?.close();
-});
+afterAll(async () => t?.close());
 
 const body = (text: string) =>
   JSON.stringify({ object: "whatsapp_business_account", entry: [{ id: "1", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: "5", display_phone_number: "1" }, messages: [{ from: "2126", id: "wamid.x", timestamp: "1", type: "text", text: { body: text } }] } }] }] });

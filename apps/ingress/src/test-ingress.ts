@@ -1,0 +1,58 @@
+import type { FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import { Database } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
+import { createRedis, redisReady } from "@linkojob/queues";
+import { TEST_SECRETS, startRedisServer, testServices, type OwnRedis, type TestServices } from "@linkojob/testing";
+import { buildApp, type IngressDeps } from "./app";
+
+export interface TestIngress {
+  app: FastifyInstance;
+  db: Database;
+  /** The ingress's fail-fast connection. */
+  redis: Redis;
+  services: TestServices;
+  /** The Redis of the file's own, when asked for (a test may stop and restart it). */
+  ownRedis: OwnRedis | null;
+  close(): Promise<void>;
+}
+
+/**
+ * The ingress of a test file, built as main.ts builds it, on the real MongoDB-protocol server and a
+ * real Redis (the shared one, or one of its own with `ownRedis: true`), with the file's own database
+ * and key prefix. Tests talk to it with app.inject.
+ */
+export async function startTestIngress(
+  label: string,
+  options: { ownRedis?: boolean; deps?: Partial<Omit<IngressDeps, "config" | "redis" | "db" | "events">> } = {},
+): Promise<TestIngress> {
+  const services = testServices(label);
+  const ownRedis = options.ownRedis ? await startRedisServer() : null;
+  const redisUrl = ownRedis?.url ?? services.redisUrl;
+  const db = await Database.connect(services.mongoUrl);
+  const redis = createRedis(redisUrl, { failFast: true });
+  const eventsRedis = createRedis(redisUrl);
+  await redisReady(redis);
+  const app = await buildApp({
+    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
+    redis,
+    db,
+    events: new DashboardEvents(eventsRedis),
+    ...options.deps,
+  });
+  return {
+    app,
+    db,
+    redis,
+    services,
+    ownRedis,
+    async close() {
+      await app.close();
+      redis.disconnect();
+      eventsRedis.disconnect();
+      await ownRedis?.destroy();
+      await db.connection.dropDatabase().catch(() => undefined);
+      await db.close();
+    },
+  };
+}
