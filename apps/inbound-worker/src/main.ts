@@ -1,5 +1,5 @@
 import pino from "pino";
-import { logRedaction } from "@linkojob/config";
+import { logRedaction, onShutdownSignal } from "@linkojob/config";
 import { GatewayMetrics, collectQueueCounts, instrumentWorker, metaCallObserver, startHealthServer } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
@@ -44,21 +44,13 @@ const health = startHealthServer(env.HEALTH_PORT, metrics, {
   mongo: () => db.ping(),
 });
 
-let closing = false;
-async function shutdown(signal: string) {
-  if (closing) return;
-  closing = true;
-  logger.info({ signal }, "shutting down: finishing active jobs");
-  const timer = setTimeout(() => {
-    logger.error("shutdown timed out; unfinished jobs will be retried by another worker");
-    process.exit(1);
-  }, 30_000);
-  timer.unref();
-  health?.close();
-  await worker.close();
-  await graph.close();
-  await Promise.allSettled([queueRedis.quit(), pumpRedis.quit(), subscriberRedis.quit(), eventsRedis.quit(), db.close()]);
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+onShutdownSignal(
+  logger,
+  async () => {
+    health?.close();
+    await worker.close(); // the pump, then the workers after their active jobs
+    await graph.close();
+    await Promise.allSettled([queueRedis.quit(), pumpRedis.quit(), subscriberRedis.quit(), eventsRedis.quit(), db.close()]);
+  },
+  { timeoutMs: 30_000 },
+);

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { logRedaction } from "@linkojob/config";
+import { logRedaction, onShutdownSignal } from "@linkojob/config";
 import { GatewayMetrics, metaCallObserver } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
@@ -52,19 +52,11 @@ const app = await buildApp({
 });
 await app.listen({ port: env.PORT, host: "0.0.0.0" });
 
-let closing = false;
-async function shutdown(signal: string) {
-  if (closing) return;
-  closing = true;
-  logger.info({ signal }, "shutting down");
-  const timer = setTimeout(() => {
-    logger.error("shutdown timed out");
-    process.exit(1);
-  }, 15_000);
-  timer.unref();
-  await app.close(); // stops intake and waits for requests in flight
-  await Promise.allSettled([redis.quit(), eventsRedis.quit(), db.close(), graph.close()]);
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+onShutdownSignal(
+  logger,
+  async () => {
+    await app.close(); // stops intake and waits for requests in flight
+    await Promise.allSettled([redis.quit(), eventsRedis.quit(), db.close(), graph.close()]);
+  },
+  { timeoutMs: 15_000 },
+);

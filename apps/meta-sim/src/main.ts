@@ -1,5 +1,5 @@
 import pino from "pino";
-import { EnvError, logRedaction } from "@linkojob/config";
+import { EnvError, logRedaction, onShutdownSignal } from "@linkojob/config";
 import { loadSimEnv } from "./env";
 import { MetaSimulator } from "./simulator";
 
@@ -34,25 +34,19 @@ sim.webhooks.onDelivery((d) => {
 
 // /health and /ready like every HTTP process of the project. The simulator depends on nothing, so it
 // is ready once it listens and until it starts shutting down.
+let closing = false;
 sim.app.get("/health", async () => ({ status: "ok" }));
 sim.app.get("/ready", async (_req, reply) => (closing ? reply.code(503).send({ status: "not_ready", checks: { closing: true } }) : { status: "ready", checks: {} }));
 
 const url = await sim.listen(env.PORT, env.HOST);
 logger.info({ url, webhookUrl: env.WEBHOOK_URL ?? null, retries: env.WEBHOOK_RETRIES }, "Meta simulator listening");
 
-let closing = false;
-async function shutdown(signal: string) {
-  if (closing) return;
-  closing = true;
-  logger.info({ signal }, "shutting down");
-  const timer = setTimeout(() => {
-    logger.error("shutdown timed out");
-    process.exit(1);
-  }, 10_000);
-  timer.unref();
-  sim.webhooks.close(); // stop waiting between retries, so deliveries in flight finish now
-  await sim.close(); // stops intake and waits for requests in flight
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+onShutdownSignal(
+  logger,
+  async () => {
+    closing = true;
+    sim.webhooks.close(); // stop waiting between retries, so deliveries in flight finish now
+    await sim.close(); // stops intake and waits for requests in flight
+  },
+  { timeoutMs: 10_000 },
+);

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { logRedaction } from "@linkojob/config";
+import { logRedaction, onShutdownSignal } from "@linkojob/config";
 import { GatewayMetrics, collectQueueCounts, instrumentWorker, metaCallObserver, startHealthServer } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
@@ -58,21 +58,13 @@ const health = startHealthServer(env.HEALTH_PORT, metrics, {
   mongo: () => db.ping(),
 });
 
-let closing = false;
-async function shutdown(signal: string) {
-  if (closing) return;
-  closing = true;
-  logger.info({ signal }, "shutting down: finishing active sends");
-  const timer = setTimeout(() => {
-    logger.error("shutdown timed out; unfinished sends are re-checked by the next worker");
-    process.exit(1);
-  }, 30_000);
-  timer.unref();
-  health?.close();
-  await worker.close();
-  await graph.close();
-  await Promise.allSettled([queueRedis.quit(), redis.quit(), subscriberRedis.quit(), eventsRedis.quit(), db.close()]);
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+onShutdownSignal(
+  logger,
+  async () => {
+    health?.close();
+    await worker.close(); // finishes active sends
+    await graph.close();
+    await Promise.allSettled([queueRedis.quit(), redis.quit(), subscriberRedis.quit(), eventsRedis.quit(), db.close()]);
+  },
+  { timeoutMs: 30_000 },
+);

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { logRedaction } from "@linkojob/config";
+import { logRedaction, onShutdownSignal } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { createRedis } from "@linkojob/queues";
 import { loadRealtimeEnv } from "./env";
@@ -25,20 +25,12 @@ const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 5 });
 const server = createRealtimeServer({ pub, sub, db, jwtSecret: env.JWT_SECRET, corsOrigin: env.CORS_ORIGIN, logger });
 await server.listen(env.PORT);
 
-let closing = false;
-async function shutdown(signal: string): Promise<void> {
-  if (closing) return;
-  closing = true;
-  logger.info({ signal }, "shutting down");
-  const timer = setTimeout(() => {
-    logger.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, "shutdown timed out");
-    process.exit(1);
-  }, SHUTDOWN_TIMEOUT_MS);
-  timer.unref();
-  // Sockets first (their clients reconnect to another node), then the connections they used.
-  await server.close();
-  await Promise.allSettled([pub.quit(), sub.quit(), db.close()]);
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+onShutdownSignal(
+  logger,
+  async () => {
+    // Sockets first (their clients reconnect to another node), then the connections they used.
+    await server.close();
+    await Promise.allSettled([pub.quit(), sub.quit(), db.close()]);
+  },
+  { timeoutMs: SHUTDOWN_TIMEOUT_MS },
+);
