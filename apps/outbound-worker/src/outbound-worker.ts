@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Types } from "mongoose";
 import { syncTemplates, type ClientDoc, type Database } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, type ClientChangedMessage, type DashboardEvents } from "@linkojob/events";
-import { OUTBOUND_QUEUE, cappedBackoff, outboundJobId, type OutboundJob } from "@linkojob/queues";
+import { OUTBOUND_QUEUE, TEMPLATE_SYNC_JOB, TEMPLATE_SYNC_QUEUE, cappedBackoff, outboundJobId, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
 import { SendPacer, type PacerOptions } from "./pacing/send-pacer";
@@ -53,7 +53,8 @@ export class OutboundWorker {
   readonly statusHook: OutboundStatusHook;
   private readonly backlog: InboundBacklog;
   private worker: Worker<OutboundJob, SendOutcome> | null = null;
-  private syncTimer: NodeJS.Timeout | null = null;
+  private syncQueue: Queue | null = null;
+  private syncWorker: Worker | null = null;
   private closing: Promise<void> | null = null;
   private readonly onChange = (channel: string, raw: string) => {
     if (channel !== CLIENTS_CHANGED_CHANNEL) return;
@@ -107,8 +108,12 @@ export class OutboundWorker {
     await this.recoverStale();
     const every = this.deps.templateSyncIntervalMs ?? 6 * 3_600_000;
     if (every > 0) {
-      this.syncTimer = setInterval(() => void this.syncAllTemplates().catch((err) => this.deps.logger.warn({ err: (err as Error).message }, "template sync failed")), every);
-      this.syncTimer.unref();
+      // One run per interval across all outbound processes (a job scheduler, not a timer per process).
+      const connection = this.deps.queueRedis;
+      this.syncQueue = new Queue(TEMPLATE_SYNC_QUEUE, { connection, prefix: this.deps.prefix });
+      await this.syncQueue.upsertJobScheduler(TEMPLATE_SYNC_JOB, { every }, { name: TEMPLATE_SYNC_JOB });
+      this.syncWorker = new Worker(TEMPLATE_SYNC_QUEUE, () => this.syncAllTemplates(), { connection, prefix: this.deps.prefix, concurrency: 1 });
+      this.syncWorker.on("error", (err) => this.deps.logger.warn({ err: err.message }, "template sync worker error"));
     }
   }
 
@@ -191,7 +196,8 @@ export class OutboundWorker {
   /** Stops intake, waits for active jobs, closes the queue. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.syncTimer) clearInterval(this.syncTimer);
+      await this.syncWorker?.close();
+      await this.syncQueue?.close();
       this.deps.subscriberRedis.off("message", this.onChange);
       await this.deps.subscriberRedis.unsubscribe(CLIENTS_CHANGED_CHANNEL).catch(() => undefined);
       await this.worker?.close();

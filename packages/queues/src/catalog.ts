@@ -117,3 +117,11 @@ export const mediaFetchJobOptions: JobsOptions = {
   removeOnComplete: { age: 3_600, count: 20_000 },
   removeOnFail: { age: 7 * 24 * 3_600 },
 };
+
+/**
+ * Scheduled template sync of every active client's WABA. A BullMQ job scheduler, so that one worker
+ * runs each occurrence however many outbound processes there are (Meta allows ~200 management calls
+ * per hour per WABA).
+ */
+export const TEMPLATE_SYNC_QUEUE = "template-sync";
+export const TEMPLATE_SYNC_JOB = "sync-all";
