@@ -21,7 +21,7 @@ import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TokenVault } from "@linkojob/vault";
-import { GraphClient } from "@linkojob/whatsapp";
+import { GraphClient, sendTemplate } from "@linkojob/whatsapp";
 import { MetaSimulator } from "@linkojob/meta-sim";
 // The services entry point: @linkojob/testing's index also loads vitest helpers, which throw outside Vitest.
 import { startFerretDb, startRedisServer } from "@linkojob/testing/services";
@@ -130,14 +130,41 @@ const stats = rateStats(simState);
 const dupes = simState.accepted.length - new Set(simState.accepted.map((m) => m.bizOpaque)).size;
 const maxPerNumber = Math.max(...Object.values(stats.maxPerSecondByNumber));
 
+// Baseline, same run, same machine: the same number of template sends posted straight to the
+// simulator by the same number of concurrent callers through the same GraphClient — no API, no
+// queue, no database. The ratio says what the whole pipeline keeps of what "Meta" here can take.
+await worker.close();
+const acceptedBefore = simState.accepted.length;
+const b0 = Date.now();
+let nextDirect = 0;
+await Promise.all(
+  Array.from({ length: producers }, async () => {
+    for (;;) {
+      const i = nextDirect++;
+      if (i >= total) return;
+      const c = clients[i % tenants]!;
+      await sendTemplate(graph, {
+        phoneNumberId: c.phoneNumberId,
+        to: `2127${String(10_000_000 + i)}`,
+        token: `bench-token-${i % tenants}`,
+        template: { name: "application_received", language: "fr", bodyParams: [{ type: "text", text: `Cand ${i}` }, { type: "text", text: "Agent" }] },
+      });
+    }
+  }),
+);
+const directPerSec = (simState.accepted.length - acceptedBefore) / ((Date.now() - b0) / 1000);
+const endToEndPerSec = simState.accepted.filter((m) => m.bizOpaque).length / (sentMs / 1000);
+
 const result = {
   machine: { cpus: cpus().length, loadavg: loadavg().map((l) => l.toFixed(2)) },
   setup: { tenants, messages: total, producers, workerConcurrency: concurrency, mpsPerNumber: mps, statuses: !!args.statuses, mongo: ownMongo ? "FerretDB (sqlite) of the bench" : "MONGODB_URI" },
   api: { acceptedPerSec: +(total / (producedMs / 1000)).toFixed(1), p50Ms: +pct(apiLatency, 50).toFixed(1), p99Ms: +pct(apiLatency, 99).toFixed(1) },
   sends: {
-    sentAtSimulator: simState.accepted.length,
+    sentAtSimulator: acceptedBefore,
     duplicates: dupes,
-    endToEndPerSec: +(simState.accepted.length / (sentMs / 1000)).toFixed(1),
+    endToEndPerSec: +endToEndPerSec.toFixed(1),
+    baselineDirectToSimulatorPerSec: +directPerSec.toFixed(1),
+    ratioToBaseline: +(endToEndPerSec / directPerSec).toFixed(3),
     queueLatencyP50Ms: pct(queueLatency, 50),
     queueLatencyP99Ms: pct(queueLatency, 99),
     maxPerSecondOneNumber: maxPerNumber,
@@ -146,7 +173,6 @@ const result = {
 };
 console.log(JSON.stringify(result, null, 2));
 
-await worker.close();
 await app.close();
 await sim.close();
 await graph.close();
