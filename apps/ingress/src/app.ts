@@ -9,6 +9,7 @@ import { authPlugin } from "./auth/auth.plugin";
 import { TenantAccess } from "./auth/tenant-access";
 import { conversationRoutes } from "./conversations/conversations.routes";
 import { installErrorHandler } from "./http/errors";
+import { lazyChildLoggerFactory } from "./http/lazy-child-logger";
 import { onboardingRoutes, type OnboardingDeps } from "./onboarding/onboarding.routes";
 import { WebhookInbox } from "./webhook/webhook-inbox";
 import { webhookRoutes } from "./webhook/webhook.routes";
@@ -57,6 +58,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     // Request ids in every log line (reqId): the caller's X-Request-Id when given, else a UUID.
     requestIdHeader: "x-request-id",
     genReqId: () => randomUUID(),
+    childLoggerFactory: lazyChildLoggerFactory,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
