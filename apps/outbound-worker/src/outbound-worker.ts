@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Types } from "mongoose";
 import { syncTemplates, type ClientDoc, type Database } from "@linkojob/db";
-import { CLIENTS_CHANGED_CHANNEL, type ClientChangedMessage, type DashboardEvents } from "@linkojob/events";
+import { CLIENTS_CHANGED_CHANNEL, type DashboardEvents, parseClientChanged } from "@linkojob/events";
 import { OUTBOUND_QUEUE, TEMPLATE_SYNC_JOB, TEMPLATE_SYNC_QUEUE, cappedBackoff, outboundJobId, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
@@ -57,13 +57,8 @@ export class OutboundWorker {
   private syncWorker: Worker | null = null;
   private closing: Promise<void> | null = null;
   private readonly onChange = (channel: string, raw: string) => {
-    if (channel !== CLIENTS_CHANGED_CHANNEL) return;
-    let msg: ClientChangedMessage;
-    try {
-      msg = JSON.parse(raw) as ClientChangedMessage;
-    } catch {
-      return;
-    }
+    const msg = parseClientChanged(channel, raw);
+    if (!msg) return;
     if (msg.status !== undefined && msg.status !== "active") return;
     void this.resumeHeld(msg.clientId).catch((err) => this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held sends"));
   };

@@ -31,3 +31,17 @@ export interface ClientChangedMessage {
   phoneNumberId?: string;
   status?: string;
 }
+
+/**
+ * Reads a pub/sub message as a ClientChangedMessage: null when it is from another channel or is not
+ * a readable announcement (callers decide what an unreadable one means for them).
+ */
+export function parseClientChanged(channel: string, raw: string): ClientChangedMessage | null {
+  if (channel !== CLIENTS_CHANGED_CHANNEL) return null;
+  try {
+    const msg = JSON.parse(raw) as Partial<ClientChangedMessage> | null;
+    return msg && typeof msg.clientId === "string" ? (msg as ClientChangedMessage) : null;
+  } catch {
+    return null;
+  }
+}

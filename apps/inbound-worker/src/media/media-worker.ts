@@ -2,7 +2,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { ClientStatusChange, Database, MessageDoc } from "@linkojob/db";
-import { CLIENTS_CHANGED_CHANNEL, type ClientChangedMessage, type DashboardEvents } from "@linkojob/events";
+import { CLIENTS_CHANGED_CHANNEL, type DashboardEvents, parseClientChanged } from "@linkojob/events";
 import {
   MEDIA_FETCH_JOB,
   MEDIA_FETCH_QUEUE,
@@ -56,13 +56,8 @@ export class MediaWorker {
   private sweepTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
   private readonly onChange = (channel: string, raw: string) => {
-    if (channel !== CLIENTS_CHANGED_CHANNEL) return;
-    let msg: ClientChangedMessage;
-    try {
-      msg = JSON.parse(raw) as ClientChangedMessage;
-    } catch {
-      return;
-    }
+    const msg = parseClientChanged(channel, raw);
+    if (!msg) return;
     if (msg.status !== "active") return;
     void this.resumeHeld(msg.clientId).catch((err) => this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held media"));
   };

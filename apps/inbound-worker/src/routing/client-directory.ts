@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Types } from "mongoose";
 import type { Database } from "@linkojob/db";
-import { CLIENTS_CHANGED_CHANNEL, type ClientChangedMessage } from "@linkojob/events";
+import { CLIENTS_CHANGED_CHANNEL, parseClientChanged } from "@linkojob/events";
 
 export interface RoutedClient {
   clientId: Types.ObjectId;
@@ -47,13 +47,10 @@ export class ClientDirectory {
     this.subscribed = true;
     this.subscriber.on("message", (channel: string, raw: string) => {
       if (channel !== CLIENTS_CHANGED_CHANNEL) return;
-      try {
-        const msg = JSON.parse(raw) as ClientChangedMessage;
-        if (msg.phoneNumberId) this.cache.delete(msg.phoneNumberId);
-        else this.cache.clear();
-      } catch {
-        this.cache.clear();
-      }
+      // An unreadable announcement still means something changed: drop everything.
+      const phoneNumberId = parseClientChanged(channel, raw)?.phoneNumberId;
+      if (phoneNumberId) this.cache.delete(phoneNumberId);
+      else this.cache.clear();
     });
     await this.subscriber.subscribe(CLIENTS_CHANGED_CHANNEL);
   }

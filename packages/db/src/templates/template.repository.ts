@@ -1,15 +1,9 @@
 import type { Model } from "mongoose";
+import type { GraphTemplate } from "@linkojob/whatsapp";
 import type { TemplateDoc } from "./template.model";
 
 /** A template as Meta lists it (GET /{waba}/message_templates). */
-export interface SyncedTemplate {
-  id?: string;
-  name: string;
-  language: string;
-  status: string;
-  category?: string;
-  components?: Array<{ type?: string; format?: string; text?: string; [k: string]: unknown }>;
-}
+export type SyncedTemplate = GraphTemplate;
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
 
