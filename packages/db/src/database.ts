@@ -24,6 +24,11 @@ export interface TenantData {
 export interface DatabaseOptions {
   /** Connection pool size per process (driver default 100 is too many for hundreds of workers on Atlas). */
   maxPoolSize?: number;
+  /**
+   * Emit the driver's command monitoring events (`commandStarted`…) on `connection.getClient()`.
+   * Benchmarks and tests count database requests per message with them. Default false.
+   */
+  monitorCommands?: boolean;
 }
 
 /**
@@ -57,6 +62,7 @@ export class Database {
       serverSelectionTimeoutMS: 10_000,
       autoIndex: false,
       autoCreate: true,
+      monitorCommands: options.monitorCommands ?? false,
     });
     await connection.asPromise();
     const db = new Database(connection);

@@ -4,3 +4,4 @@ export * from "./redis-server";
 export * from "./context";
 export * from "./tokens";
 export * from "./wait";
+export * from "./command-counter";

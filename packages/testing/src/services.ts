@@ -2,3 +2,4 @@
 export * from "./ports";
 export * from "./ferretdb";
 export * from "./redis-server";
+export * from "./command-counter";
