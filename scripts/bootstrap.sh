@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine with Node 20 (and Go for FerretDB): pnpm, the
-# workspace's dependencies and, when no MONGODB_URI is given and no Docker engine answers, FerretDB.
+# workspace's dependencies and, when no MONGODB_URI is given and no Docker engine answers, FerretDB
+# (which stores in the PostgreSQL at PG_URL when one answers, else in SQLite: packages/testing).
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."

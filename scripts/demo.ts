@@ -4,6 +4,8 @@
  * server, plus a seeded demo recruiter. Ctrl-C stops everything.
  *
  *   MONGODB_URI / REDIS_URL   use these instead of starting FerretDB / a redis-server
+ *   PG_URL                    the PostgreSQL FerretDB stores in (default postgres://postgres@127.0.0.1:5432/postgres;
+ *                             the demo gets a database of its own, dropped at Ctrl-C); SQLite when none answers
  *   DEMO_PORT_BASE            ingress on it (default 3000), realtime +1, simulator +1000
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -77,6 +79,7 @@ process.on("SIGTERM", () => void stopAll());
 let mongoUrl = process.env.MONGODB_URI;
 if (!mongoUrl) {
   const f = await startFerretDb();
+  console.log(`[demo]      FerretDB on ${f.backend} at ${f.url}`);
   stops.push(f.stop);
   mongoUrl = `${f.url}/linkojob`;
 }

@@ -1,12 +1,19 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import pg from "pg";
 import { freePort, waitForPort } from "./ports";
 
-
 const INSTALL_SCRIPT = fileURLToPath(new URL("../bin/install-ferretdb.sh", import.meta.url));
+
+/** The PostgreSQL that FerretDB uses when one answers; PG_URL overrides it. */
+export const DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** Each run's own PostgreSQL database is named `<prefix><pid>_<random>`; the pid lets a later run drop what a killed run left. */
+const DB_PREFIX = "lj_ferret_";
 
 /**
  * The ferretdb binary: FERRETDB_BIN when set, else the one bin/install-ferretdb.sh builds once (with
@@ -24,33 +31,190 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Starts a FerretDB (SQLite backend) on a free port with its data in a fresh temp folder. */
-export async function startFerretDb(): Promise<RunningService> {
+export type FerretDbBackend = "postgresql" | "sqlite";
+
+export interface RunningFerretDb extends RunningService {
+  /** The storage engine behind this FerretDB. */
+  backend: FerretDbBackend;
+}
+
+export interface FerretDbOptions {
+  /**
+   * "auto" (default, or FERRETDB_BACKEND when set): PostgreSQL when one answers at `pgUrl`, else
+   * SQLite with a warning on stderr. "postgresql" fails when none answers.
+   */
+  backend?: FerretDbBackend | "auto";
+  /** Default: PG_URL, else postgres://postgres@127.0.0.1:5432/postgres. */
+  pgUrl?: string;
+}
+
+/**
+ * Starts a FerretDB on a free port. On PostgreSQL (much faster: its SQLite backend scans a whole
+ * collection for any filter but `_id`) the run gets a PostgreSQL database of its own, dropped at
+ * stop; on SQLite its data lives in a fresh temp folder, removed at stop.
+ */
+export async function startFerretDb(opts: FerretDbOptions = {}): Promise<RunningFerretDb> {
+  const wanted = opts.backend ?? parseBackend(process.env.FERRETDB_BACKEND) ?? "auto";
+  const pgUrl = opts.pgUrl ?? process.env.PG_URL ?? DEFAULT_PG_URL;
+  if (wanted === "sqlite") return startOnSqlite();
+  const problem = await postgresProblem(pgUrl);
+  if (!problem) return startOnPostgres(pgUrl);
+  if (wanted === "postgresql") throw new Error(`FerretDB on PostgreSQL: no PostgreSQL at ${redact(pgUrl)} (${problem})`);
+  console.warn(
+    `[ferretdb] no PostgreSQL answers at ${redact(pgUrl)} (${problem}): falling back to FerretDB on SQLite, ` +
+      "which slows down as collections grow (set PG_URL, or start PostgreSQL, for the fast backend)",
+  );
+  return startOnSqlite();
+}
+
+function parseBackend(value: string | undefined): FerretDbBackend | "auto" | undefined {
+  if (!value) return undefined;
+  if (value === "postgresql" || value === "sqlite" || value === "auto") return value;
+  throw new Error(`FERRETDB_BACKEND must be postgresql, sqlite or auto, not "${value}"`);
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable PG_URL)";
+  }
+}
+
+/** Why PostgreSQL cannot be used at `url`, or null when it answers a query. */
+async function postgresProblem(url: string): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await client.query("select 1");
+    return null;
+  } catch (err) {
+    return (err as Error).message || String(err);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function withPostgres<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host.startsWith("127.") || host === "[::1]" || host === "::1";
+}
+
+/** Drops the databases of earlier runs on this machine whose process is gone (a killed test run never reaches stop()). */
+async function dropOrphans(c: pg.Client, url: string): Promise<void> {
+  if (!isLoopback(url)) return;
+  const { rows } = await c.query<{ datname: string }>("select datname from pg_database where datname like $1", [`${DB_PREFIX}%`]);
+  for (const { datname } of rows) {
+    const pid = Number(datname.slice(DB_PREFIX.length).split("_")[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pidAlive(pid)) continue;
+    await c.query(`drop database if exists "${datname}" with (force)`).catch(() => {});
+  }
+}
+
+async function startOnPostgres(adminUrl: string): Promise<RunningFerretDb> {
+  const dbName = `${DB_PREFIX}${process.pid}_${randomBytes(4).toString("hex")}`;
+  await withPostgres(adminUrl, async (c) => {
+    await dropOrphans(c, adminUrl);
+    await c.query(`create database "${dbName}"`);
+  });
+  const runUrl = new URL(adminUrl);
+  runUrl.pathname = `/${dbName}`;
+  const dropDatabase = () => withPostgres(adminUrl, (c) => c.query(`drop database if exists "${dbName}" with (force)`)).then(() => {});
+  try {
+    const started = await spawnFerretDb(["--handler=postgresql", `--postgresql-url=${runUrl.toString()}`]);
+    return {
+      url: started.url,
+      backend: "postgresql",
+      async stop() {
+        await started.stop();
+        await dropDatabase();
+      },
+    };
+  } catch (err) {
+    await dropDatabase().catch(() => {});
+    throw err;
+  }
+}
+
+async function startOnSqlite(): Promise<RunningFerretDb> {
+  const dir = mkdtempSync(join(tmpdir(), "ferretdb-sqlite-"));
+  try {
+    const started = await spawnFerretDb(["--handler=sqlite", `--sqlite-url=file:${dir}/`]);
+    return {
+      url: started.url,
+      backend: "sqlite",
+      async stop() {
+        await started.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Runs ferretdb with the backend's flags plus ours, and waits until it accepts connections. */
+async function spawnFerretDb(backendArgs: string[]): Promise<RunningService> {
   const bin = ensureFerretDbBinary();
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "ferretdb-"));
+  const stateDir = mkdtempSync(join(tmpdir(), "ferretdb-state-"));
   const child: ChildProcess = spawn(
     bin,
     [
-      "--handler=sqlite",
-      `--sqlite-url=file:${dir}/`,
-      `--state-dir=${dir}`,
+      ...backendArgs,
+      `--state-dir=${stateDir}`,
       `--listen-addr=127.0.0.1:${port}`,
+      // The metrics listener's fixed default port would clash between two instances.
       "--debug-addr=-",
+      // By default FerretDB reports to an outside host; nothing here may reach the internet.
       "--telemetry=disable",
       "--log-level=error",
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
-  await waitForPort(port);
-  return {
-    url: `mongodb://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await new Promise((r) => child.once("exit", r));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      await exited;
+    }
+    rmSync(stateDir, { recursive: true, force: true });
   };
+  try {
+    await Promise.race([
+      waitForPort(port),
+      exited.then(() => {
+        throw new Error(`ferretdb exited (${child.exitCode ?? child.signalCode}) before listening`);
+      }),
+    ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `mongodb://127.0.0.1:${port}`, stop };
 }

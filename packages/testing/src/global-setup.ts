@@ -22,9 +22,10 @@ async function dockerAnswers(): Promise<boolean> {
 /**
  * Provides a MongoDB-protocol server and a Redis to the tests: MONGODB_URI / REDIS_URL when set;
  * else testcontainers (mongo:7, redis:7) when a Docker engine answers; else local binaries (FerretDB,
- * built once with Go, and a redis-server). Every test project runs this once, so each project gets
- * servers of its own (cheap: a FerretDB on SQLite starts in well under a second), and every test
- * file still gets its own database and key prefix (testServices()).
+ * built once with Go, on PostgreSQL when one answers at PG_URL and on SQLite otherwise, and a
+ * redis-server). Every test project runs this once, so each project gets servers of its own (cheap:
+ * a FerretDB starts in well under a second; on PostgreSQL with a database of its own, dropped at the
+ * end), and every test file still gets its own database and key prefix (testServices()).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stops: Array<() => Promise<void>> = [];
