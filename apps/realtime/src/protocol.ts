@@ -1,51 +1,27 @@
 import type { Role } from "@linkojob/auth";
+import type { ROLES, SOCKET_REFUSAL_CODES } from "@linkojob/events";
+import type { SocketErrorCode } from "./socket-error";
 
 /**
- * The conversation between a dashboard and the realtime server, besides the dashboard events of
- * @linkojob/events (which workers publish and this server only relays). A dashboard never names a
- * room: the server decides the rooms from the token, so there is no "join" event to abuse.
+ * The socket protocol is part of the dashboard contract in @linkojob/events: the session's events
+ * (`auth:session`, `auth:expired`, `auth:refresh`), the relayed dashboard events and their payloads,
+ * as Socket.io's typed ServerToClientEvents / ClientToServerEvents. Re-exported here for this app.
  */
-export const SOCKET_EVENTS = {
-  /** Server → client, right after connecting and after each refresh: who the socket is and what it follows. */
-  session: "auth:session",
-  /** Server → client, when the token reaches `exp`; the server disconnects the socket just after. */
-  expired: "auth:expired",
-  /** Client → server, with `{ token }` (same user and role) and an acknowledgement callback. */
-  refresh: "auth:refresh",
-} as const;
+export {
+  SOCKET_EVENTS,
+  type ClientToServerEvents,
+  type ExpiredNotice,
+  type HandshakeAuth,
+  type RefreshAck,
+  type ServerToClientEvents,
+  type SessionInfo,
+  type SocketRefusal,
+} from "@linkojob/events";
 
-/** What a dashboard sends in the handshake: `io(url, { transports: ["websocket"], auth: { token, clientId } })`. */
-export interface HandshakeAuth {
-  token?: unknown;
-  /** The client (tenant) to follow; required for `service` and `admin`, optional for `recruiter`. */
-  clientId?: unknown;
-}
-
-export interface SessionInfo {
-  userId: string;
-  role: Role;
-  /** The clients (tenants) whose events this socket receives. */
-  clientIds: string[];
-  /** Seconds since epoch when the token expires, or null when it has no `exp`. */
-  expiresAt: number | null;
-}
-
-export interface ExpiredNotice {
-  code: "AUTH_ERR_EXPIRED";
-  /** Seconds since epoch: the token's `exp`. */
-  expiredAt: number;
-}
-
-export type RefreshAck =
-  | { ok: true; session: SessionInfo }
-  | { ok: false; error: { code: string; message: string } };
-
-export interface ServerToClientEvents {
-  [SOCKET_EVENTS.session]: (session: SessionInfo) => void;
-  [SOCKET_EVENTS.expired]: (notice: ExpiredNotice) => void;
-}
-
-export interface ClientToServerEvents {
-  [SOCKET_EVENTS.refresh]: (payload: { token?: unknown } | undefined, ack?: (reply: RefreshAck) => void) => void;
-}
-
+// The contract spells out roles and refusal codes for dashboards; these fail to compile when the
+// server uses a role or a code (@linkojob/auth's roles, SOCKET_ERROR_CODES) the contract lacks.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const rolesMatch: Same<Role, (typeof ROLES)[number]> = true;
+const codesDocumented: [SocketErrorCode] extends [(typeof SOCKET_REFUSAL_CODES)[number]] ? true : false = true;
+void rolesMatch;
+void codesDocumented;

@@ -1,19 +1,31 @@
 import { Emitter } from "@socket.io/redis-emitter";
-import type { Redis } from "ioredis";
-import { SOCKET_IO_KEY, clientRoom, type EventName } from "./events";
+import type { Cluster, Redis } from "ioredis";
+import type { DashboardEventMap, DashboardEventName } from "./contract";
+import { SOCKET_IO_KEY, clientRoom } from "./events";
+
+/** The typed emitting surface: a payload that does not fit its event does not compile. */
+export interface TypedDashboardEvents {
+  toClient<E extends DashboardEventName>(clientId: string, event: E, payload: DashboardEventMap[E]): void;
+}
 
 /**
  * Lets workers and the ingress reach dashboards without being socket servers: events are published
  * through Redis to every realtime node (the @socket.io/redis-emitter protocol), which delivers them
- * to the tenant's room.
+ * to the tenant's room. Build payloads with the builders (messageReceived, conversationUpdated…).
  */
-export class DashboardEvents {
+export class DashboardEvents implements TypedDashboardEvents {
   private readonly emitter: Emitter;
-  constructor(redis: Redis, key = SOCKET_IO_KEY) {
+  constructor(redis: Redis | Cluster, key = SOCKET_IO_KEY) {
     this.emitter = new Emitter(redis, { key });
   }
 
-  toClient(clientId: string, event: EventName, payload: unknown): void {
+  toClient<E extends DashboardEventName>(clientId: string, event: E, payload: DashboardEventMap[E]): void;
+  /**
+   * @deprecated Untyped: kept while the call sites move to the builders; a payload that does not
+   * match the contract compiles through this overload. Removed once every emitter uses a builder.
+   */
+  toClient(clientId: string, event: string, payload: unknown): void;
+  toClient(clientId: string, event: string, payload: unknown): void {
     this.emitter.to(clientRoom(clientId)).emit(event, payload);
   }
 }

@@ -1,0 +1,211 @@
+import { z } from "zod";
+
+/**
+ * The payloads of the dashboard events, as zod schemas: the TypeScript types, the runtime checks of
+ * the contract tests and the AsyncAPI document's JSON Schemas all come from these. Ids are strings
+ * and dates ISO-8601 strings (payloads cross JSON). Objects are open: a dashboard must ignore fields
+ * it does not know, and fields are only ever added.
+ */
+
+const objectId = z.string().regex(/^[0-9a-f]{24}$/, "a 24-character hex id");
+const isoDate = z.iso.datetime({ offset: true });
+const described = <T extends z.ZodType>(schema: T, description: string) => schema.describe(description);
+
+/** Delivery states of a message, in the order they may move (`failed` may be overtaken by a delivery report). */
+export const MESSAGE_STATUSES = ["received", "queued", "held", "sending", "sent", "failed", "delivered", "read", "played"] as const;
+export type MessageStatusValue = (typeof MESSAGE_STATUSES)[number];
+
+/** A conversation as the REST API returns it (`GET /api/messages/conversations`) and events carry it. */
+export const conversationSchema = z.looseObject({
+  id: objectId,
+  _id: objectId,
+  clientId: objectId,
+  candidateKey: z.string(),
+  candidatePhone: z.string().nullable(),
+  candidateUserId: z.string().nullable(),
+  candidateName: z.string().nullable(),
+  applicationId: z.string().nullable(),
+  jobTitle: z.string().nullable(),
+  status: z.string(),
+  messageCount: z.number().int().nonnegative(),
+  unreadCount: z.number().int().nonnegative(),
+  lastMessageAt: isoDate.nullable(),
+  lastMessageFrom: z.string().nullable(),
+  lastMessagePreview: z.string().nullable(),
+  lastMessageType: z.string().nullable(),
+  lastInboundAt: isoDate.nullable(),
+  windowExpiresAt: isoDate.nullable(),
+  inWindow: z.boolean(),
+  createdAt: isoDate.nullable(),
+  updatedAt: isoDate.nullable(),
+});
+export type ConversationPayload = z.infer<typeof conversationSchema>;
+
+/**
+ * A message as the REST API returns it (`GET /api/messages/conversation/:id`) and events carry it.
+ * `id` is our id (the `messageId` the send API returns); `wamid` is WhatsApp's, known for an outbound
+ * message once Meta accepted it. Outbound messages carry more (kind, cost, template, request…).
+ */
+export const messageSchema = z.looseObject({
+  id: described(objectId, "Our id: for an outbound message, the messageId the send API returned"),
+  _id: objectId,
+  clientId: objectId,
+  conversationId: objectId,
+  wamid: described(z.string().nullable(), "WhatsApp's message id (wamid.…); null for an outbound message Meta has not accepted yet"),
+  direction: z.enum(["inbound", "outbound"]),
+  from: z.enum(["candidate", "recruiter"]),
+  type: z.string(),
+  originalType: z.string().nullable(),
+  content: z.unknown(),
+  text: z.string().nullable(),
+  timestamp: isoDate,
+  receivedAt: isoDate.nullable(),
+  status: z.string(),
+  statusAt: z.record(z.string(), isoDate),
+  error: z.unknown(),
+  pricing: z.unknown(),
+  context: z.unknown(),
+  referral: z.unknown(),
+  errors: z.unknown(),
+});
+export type MessagePayload = z.infer<typeof messageSchema>;
+
+/** `message:received`: a candidate's message was stored. The brief's `{ conversationId, message: { from, text, timestamp } }`. */
+export const messageReceivedSchema = z.looseObject({
+  clientId: objectId,
+  conversationId: objectId,
+  message: messageSchema,
+});
+export type MessageReceivedPayload = z.infer<typeof messageReceivedSchema>;
+
+/**
+ * `message:sent`: Meta accepted an outbound message. The brief's `{ conversationId, messageId,
+ * status: "sent" }`, plus the whole message.
+ */
+export const messageSentSchema = z.looseObject({
+  clientId: objectId,
+  conversationId: objectId,
+  messageId: described(objectId, "The id the send API returned (POST /api/messages/send → messageId); not the wamid"),
+  wamid: described(z.string(), "WhatsApp's id of the message, as Meta returned it"),
+  status: z.literal("sent"),
+  message: messageSchema,
+});
+export type MessageSentPayload = z.infer<typeof messageSentSchema>;
+
+/** What Meta or the gateway said went wrong with a message. */
+export const messageErrorSchema = z.looseObject({
+  code: z.union([z.number(), z.string()]).optional(),
+  title: z.string().optional(),
+  message: z.string().optional(),
+  details: z.string().optional(),
+});
+
+/**
+ * `message:status`: a message's delivery state moved. The brief's `{ messageId, status }`.
+ * `messageId` is our id (the send API's answer for an outbound message); `wamid` is WhatsApp's.
+ */
+export const messageStatusSchema = z.looseObject({
+  clientId: objectId,
+  conversationId: objectId,
+  messageId: described(objectId, "Our id of the message: the messageId the send API returned. Not the wamid"),
+  wamid: described(z.string().nullable(), "WhatsApp's id (wamid.…); null when Meta never accepted the message"),
+  status: z.enum(MESSAGE_STATUSES),
+  timestamp: isoDate,
+  error: messageErrorSchema.nullable(),
+  pricing: z.unknown(),
+});
+export type MessageStatusPayload = z.infer<typeof messageStatusSchema>;
+
+/** Conversation fields an update may name (besides `unreadCount` and `lastMessageAt`, always present). */
+export const CONVERSATION_UPDATE_FIELDS = [
+  "unreadCount",
+  "lastMessageAt",
+  "messageCount",
+  "lastMessageFrom",
+  "lastMessagePreview",
+  "lastMessageType",
+  "lastInboundAt",
+  "windowExpiresAt",
+  "inWindow",
+  "candidateName",
+  "status",
+] as const;
+export type ConversationUpdateField = (typeof CONVERSATION_UPDATE_FIELDS)[number];
+
+export const conversationUpdatesSchema = z.looseObject({
+  unreadCount: z.number().int().nonnegative(),
+  lastMessageAt: isoDate.nullable(),
+  messageCount: z.number().int().nonnegative().optional(),
+  lastMessageFrom: z.string().nullable().optional(),
+  lastMessagePreview: z.string().nullable().optional(),
+  lastMessageType: z.string().nullable().optional(),
+  lastInboundAt: isoDate.nullable().optional(),
+  windowExpiresAt: isoDate.nullable().optional(),
+  inWindow: z.boolean().optional(),
+  candidateName: z.string().nullable().optional(),
+  status: z.string().optional(),
+});
+export type ConversationUpdates = z.infer<typeof conversationUpdatesSchema>;
+
+/**
+ * `conversation:updated`: a conversation's summary changed. The brief's `{ conversationId, updates:
+ * { unreadCount, lastMessageAt } }`; `updates` also names whatever else changed, and `conversation`
+ * is the whole conversation after the change (what GET /api/messages/conversations lists).
+ */
+export const conversationUpdatedSchema = z.looseObject({
+  clientId: objectId,
+  conversationId: objectId,
+  updates: conversationUpdatesSchema,
+  conversation: conversationSchema,
+});
+export type ConversationUpdatedPayload = z.infer<typeof conversationUpdatedSchema>;
+
+/** The stored copy of an inbound media file. */
+export const mediaSchema = z.looseObject({
+  status: z.enum(["pending", "stored", "failed"]),
+  fileId: objectId.nullable(),
+  size: z.number().int().nonnegative().nullable(),
+  mimeType: z.string().nullable(),
+  filename: z.string().nullable(),
+  sha256Ok: z.boolean().nullable(),
+  error: z.looseObject({ code: z.string(), reason: z.string() }).nullable(),
+  heldReason: z.string().nullable(),
+});
+export type MediaPayload = z.infer<typeof mediaSchema>;
+
+/** `message:media`: an inbound media message's file was stored, failed, or waits (heldReason); fetch it from GET /api/media/:messageId. */
+export const messageMediaSchema = z.looseObject({
+  clientId: objectId,
+  conversationId: objectId,
+  messageId: objectId,
+  media: mediaSchema,
+});
+export type MessageMediaPayload = z.infer<typeof messageMediaSchema>;
+
+export const CLIENT_STATUS_VALUES = ["pending", "active", "reauth_required", "disconnected"] as const;
+
+/** `client:status` for a change of the WhatsApp connection's status (connected, token refused, disconnected…). */
+export const clientStatusChangedSchema = z.looseObject({
+  clientId: objectId,
+  phoneNumberId: z.string(),
+  status: z.enum(CLIENT_STATUS_VALUES),
+  previousStatus: z.enum(CLIENT_STATUS_VALUES),
+  reason: described(z.string().nullable(), "CONNECTED, RECONNECTED, USER_DISCONNECTED, TOKEN_INVALID, TOKEN_EXPIRED…"),
+  detail: z.string().nullable(),
+  at: isoDate,
+});
+export type ClientStatusChangedPayload = z.infer<typeof clientStatusChangedSchema>;
+
+/** `client:status` warning that the access token expires soon (the status is still `active`). */
+export const tokenExpiringSchema = z.looseObject({
+  clientId: objectId,
+  phoneNumberId: z.string(),
+  status: z.literal("active"),
+  warning: z.literal("token_expiring"),
+  tokenExpiresAt: isoDate,
+});
+export type TokenExpiringPayload = z.infer<typeof tokenExpiringSchema>;
+
+/** `client:status`: either a status change or the token-expiry warning (which has `warning`). */
+export const clientStatusSchema = z.union([tokenExpiringSchema, clientStatusChangedSchema]);
+export type ClientStatusPayload = ClientStatusChangedPayload | TokenExpiringPayload;
