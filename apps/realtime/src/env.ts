@@ -1,4 +1,6 @@
+import { z } from "zod";
 import { envVars as v, parseEnv } from "@linkojob/config";
+import { jwtEnvShape } from "@linkojob/auth";
 
 /** The realtime server's configuration, read once from process.env at start-up. */
 export const realtimeEnvShape = {
@@ -10,6 +12,11 @@ export const realtimeEnvShape = {
   MONGODB_URI: v.mongodbUri,
   /** HS256 secret of the platform's JWTs (the same as the ingress's). */
   JWT_SECRET: v.jwtSecret,
+  ...jwtEnvShape,
+  /** Events one socket may send per SOCKET_EVENT_WINDOW_SECONDS before it is disconnected (RATE_LIMITED). */
+  SOCKET_EVENT_BUDGET: z.coerce.number().int().min(1).max(10_000).default(30),
+  /** Window of SOCKET_EVENT_BUDGET, seconds. */
+  SOCKET_EVENT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Origins allowed to open sockets ("*" for any); requests without an Origin header are not browsers. */
   CORS_ORIGIN: v.corsOrigin,
   LOG_LEVEL: v.logLevel,

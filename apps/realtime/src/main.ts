@@ -1,4 +1,5 @@
 import pino from "pino";
+import { jwtVerifierOptions } from "@linkojob/auth";
 import { logRedaction, onShutdownSignal } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { createRedis } from "@linkojob/queues";
@@ -22,7 +23,16 @@ for (const [name, redis] of [["pub", pub], ["sub", sub]] as const) {
 }
 const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 5 });
 
-const server = createRealtimeServer({ pub, sub, db, jwtSecret: env.JWT_SECRET, corsOrigin: env.CORS_ORIGIN, logger });
+const server = createRealtimeServer({
+  pub,
+  sub,
+  db,
+  jwtSecret: env.JWT_SECRET,
+  jwt: jwtVerifierOptions(env),
+  socketEventBudget: { events: env.SOCKET_EVENT_BUDGET, windowSeconds: env.SOCKET_EVENT_WINDOW_SECONDS },
+  corsOrigin: env.CORS_ORIGIN,
+  logger,
+});
 await server.listen(env.PORT);
 
 onShutdownSignal(

@@ -4,11 +4,12 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import type { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import { Server } from "socket.io";
-import { JwtVerifier } from "@linkojob/auth";
+import { JwtVerifier, type JwtVerifierOptions } from "@linkojob/auth";
 import type { Database } from "@linkojob/db";
 import { SOCKET_IO_KEY } from "@linkojob/events";
 import { healthRoutes, withinTimeout } from "./health";
 import { socketAuthMiddleware } from "./socket-auth";
+import { SocketEventBudget, type SocketEventBudgetOptions } from "./socket-budget";
 import type { RealtimeIo } from "./socket-data";
 import { startSocketSession } from "./socket-session";
 import { TenantRooms } from "./tenant-rooms";
@@ -24,6 +25,10 @@ export interface RealtimeServerDeps {
   db: Database;
   /** HS256 secret of the platform's JWTs. */
   jwtSecret: string;
+  /** aud / iss checks and the admin token age cap. */
+  jwt?: JwtVerifierOptions;
+  /** Events per socket and window; a socket over it is disconnected. Default 30 per 60 s. */
+  socketEventBudget?: SocketEventBudgetOptions;
   /**
    * Origins allowed to open sockets: `true` (the default) for any, or a list. A request without an
    * Origin header is not from a browser and is allowed; the JWT is what protects the data.
@@ -70,7 +75,8 @@ function originPolicy(allowed: true | string[]) {
  */
 export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   const logger = deps.logger ?? pino({ level: "silent" });
-  const verifier = new JwtVerifier(deps.jwtSecret);
+  const verifier = new JwtVerifier(deps.jwtSecret, deps.jwt);
+  const budget = new SocketEventBudget(deps.socketEventBudget);
   const rooms = new TenantRooms(deps.db);
   const answers = async (redis: Redis) => redis.status === "ready" && Boolean(await redis.ping());
   const readiness = {
@@ -90,7 +96,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     maxHttpBufferSize: 64 * 1024,
   });
   io.use(socketAuthMiddleware({ verifier, rooms, logger }));
-  io.on("connection", (socket) => startSocketSession(socket, { verifier, rooms, logger }));
+  io.on("connection", (socket) => startSocketSession(socket, { verifier, rooms, logger, budget }));
 
   let closing: Promise<void> | undefined;
   return {

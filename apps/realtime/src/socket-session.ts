@@ -4,6 +4,8 @@ import type { Logger } from "pino";
 import { SOCKET_EVENTS, type RefreshAck, type SessionInfo } from "./protocol";
 import { SessionExpiry } from "./session-expiry";
 import { toSocketError } from "./socket-auth";
+import { REFRESH_SUPERSEDED, SOCKET_ERROR_EVENT, type SocketEventBudget } from "./socket-budget";
+import { RefreshQueue } from "./socket-refresh-queue";
 import type { RealtimeSocket } from "./socket-data";
 import { SocketError } from "./socket-error";
 import type { TenantRooms } from "./tenant-rooms";
@@ -12,6 +14,8 @@ export interface SocketSessionDeps {
   verifier: JwtVerifier;
   rooms: TenantRooms;
   logger: Logger;
+  /** Events each socket may send; a socket over it is told `socket:error` (RATE_LIMITED) and disconnected. */
+  budget: SocketEventBudget;
 }
 
 const sessionInfo = (socket: RealtimeSocket): SessionInfo => ({
@@ -26,7 +30,7 @@ const sessionInfo = (socket: RealtimeSocket): SessionInfo => ({
  * server has no handler that takes a room name), is told `auth:expired` and disconnected when its
  * token expires, and may extend itself with `auth:refresh` and a newer token of the same user.
  */
-export function startSocketSession(socket: RealtimeSocket, { verifier, rooms, logger }: SocketSessionDeps): void {
+export function startSocketSession(socket: RealtimeSocket, { verifier, rooms, logger, budget }: SocketSessionDeps): void {
   const log = logger.child({ socketId: socket.id, userId: socket.data.principal.userId, role: socket.data.principal.role });
 
   // disconnect(true) sends a DISCONNECT packet, after which socket.io-client does not reconnect on
@@ -36,17 +40,47 @@ export function startSocketSession(socket: RealtimeSocket, { verifier, rooms, lo
     socket.emit(SOCKET_EVENTS.expired, { code: "AUTH_ERR_EXPIRED", expiredAt });
     socket.disconnect(true);
   });
-  socket.on("disconnect", () => expiry.cancel());
+  socket.on("disconnect", () => {
+    expiry.cancel();
+    void budget.forget(socket.id).catch(() => undefined);
+  });
 
-  // Refreshes are handled one at a time, so that an older one finishing late cannot undo a newer one.
-  let refreshes: Promise<void> = Promise.resolve();
+  // Every event the client sends spends its budget, before any handler runs. Over budget, the
+  // socket is told why and disconnected; nothing it sent after that is handled.
+  let limited = false;
+  socket.use((_packet, next) => {
+    if (limited) return;
+    budget.spend(socket.id).then(
+      (allowed) => {
+        if (allowed) return next();
+        if (limited) return;
+        limited = true;
+        log.warn({ events: budget.events, windowSeconds: budget.windowSeconds }, "socket over its event budget; disconnecting");
+        // Not one of the relayed dashboard events, so not in the typed contract: emitted untyped.
+        (socket as unknown as { emit(event: string, payload: unknown): void }).emit(SOCKET_ERROR_EVENT, {
+          code: "RATE_LIMITED",
+          message: `more than ${budget.events} events in ${budget.windowSeconds} s; reconnect later`,
+        });
+        socket.disconnect(true);
+      },
+      () => next(),
+    );
+  });
+
+  // One refresh at a time (an older one finishing late cannot undo a newer one), and a burst
+  // coalesces: the latest token waiting replaces the one before it, which is answered `SUPERSEDED`.
+  const refreshes = new RefreshQueue<unknown, RefreshAck>((token) => refresh(token), {
+    superseded: () => ({ ok: false, error: { code: REFRESH_SUPERSEDED, message: "a newer auth:refresh replaced this one" } }),
+    failed: () => ({ ok: false, error: { code: "UNAVAILABLE", message: "the refresh failed; try again" } }),
+  });
   socket.on(SOCKET_EVENTS.refresh, (payload, ack) => {
     const reply = typeof ack === "function" ? ack : () => undefined;
-    refreshes = refreshes.then(() => refresh(payload?.token).then(reply)).catch(() => undefined);
+    refreshes.push(payload?.token, reply);
   });
 
   async function refresh(token: unknown): Promise<RefreshAck> {
     try {
+      if (!socket.connected) throw new SocketError("UNAVAILABLE", "the socket ended before the refresh ran");
       if (token != null && typeof token !== "string") throw new SocketError("AUTH_ERR_INVALID", "token must be a string");
       const principal = await verifier.verify(token);
       const current = socket.data.principal;

@@ -1,11 +1,12 @@
-import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTVerifyOptions } from "jose";
 import { z } from "zod";
 
 /**
  * Who is calling, from the platform's JWT (HS256 with JWT_SECRET):
- * - `recruiter` (the default): may act only for the client(s) whose `userId` is `sub`;
+ * - `recruiter`: may act only for the client(s) whose `userId` is `sub`;
  * - `service`: the platform backend, may name any `clientId`;
  * - `admin`: operators.
+ * The role is a required claim: a token without one is refused, never taken for a recruiter.
  */
 export const roleSchema = z.enum(["recruiter", "service", "admin"]);
 export type Role = z.infer<typeof roleSchema>;
@@ -13,8 +14,8 @@ export type Role = z.infer<typeof roleSchema>;
 export interface Principal {
   userId: string;
   role: Role;
-  /** Seconds since epoch when the token expires (absent: no expiry claim). */
-  expiresAt?: number;
+  /** Seconds since epoch when the token expires (every accepted token has one). */
+  expiresAt: number;
 }
 
 export class AuthError extends Error {
@@ -26,49 +27,81 @@ export class AuthError extends Error {
   }
 }
 
+/** Default longest life of an admin token, counted from its `iat`: 12 hours (a working day and a margin). */
+export const DEFAULT_ADMIN_MAX_AGE_SECONDS = 12 * 3600;
+
+export interface JwtVerifierOptions {
+  /** Required `aud` (JWT_AUDIENCE). Unset: `aud` is not checked. */
+  audience?: string;
+  /** Required `iss` (JWT_ISSUER). Unset: `iss` is not checked. */
+  issuer?: string;
+  /** Admin tokens must carry `iat` and be younger than this, whatever their `exp`. Default 12 h. */
+  adminMaxAgeSeconds?: number;
+}
+
 const claimsSchema = z.object({
   sub: z.string().min(1),
-  role: roleSchema.default("recruiter"),
-  exp: z.number().optional(),
+  role: roleSchema,
+  exp: z.number(),
+  iat: z.number().optional(),
 });
 
+/**
+ * Verifies the platform's JWTs. A token must be HS256-signed with JWT_SECRET and carry `sub`, `role`
+ * and `exp`; when an audience or issuer is configured, `aud` / `iss` must match, so that another
+ * token the platform signs with the same secret (another service's audience) is refused here.
+ */
 export class JwtVerifier {
   private readonly key: Uint8Array;
-  constructor(secret: string) {
+  private readonly joseOptions: JWTVerifyOptions;
+  private readonly adminMaxAgeSeconds: number;
+
+  constructor(secret: string, options: JwtVerifierOptions = {}) {
     this.key = new TextEncoder().encode(secret);
+    this.joseOptions = {
+      algorithms: ["HS256"],
+      requiredClaims: ["sub", "exp"],
+      ...(options.audience ? { audience: options.audience } : {}),
+      ...(options.issuer ? { issuer: options.issuer } : {}),
+    };
+    this.adminMaxAgeSeconds = options.adminMaxAgeSeconds ?? DEFAULT_ADMIN_MAX_AGE_SECONDS;
   }
 
-  async verify(token: string | undefined | null): Promise<Principal> {
+  async verify(token: string | undefined | null, now = Math.floor(Date.now() / 1000)): Promise<Principal> {
     if (!token) throw new AuthError("AUTH_ERR_MISSING", "a bearer token is required");
     let payload: unknown;
     try {
-      ({ payload } = await jwtVerify(token, this.key, { algorithms: ["HS256"] }));
+      ({ payload } = await jwtVerify(token, this.key, { ...this.joseOptions, currentDate: new Date(now * 1000) }));
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new AuthError("AUTH_ERR_EXPIRED", "token expired");
+      if (err instanceof joseErrors.JWTClaimValidationFailed) throw new AuthError("AUTH_ERR_INVALID", `invalid token: ${err.message}`);
       throw new AuthError("AUTH_ERR_INVALID", "invalid token");
     }
     const claims = claimsSchema.safeParse(payload);
-    if (!claims.success) throw new AuthError("AUTH_ERR_INVALID", "token lacks a valid sub or role");
-    return {
-      userId: claims.data.sub,
-      role: claims.data.role,
-      ...(claims.data.exp !== undefined ? { expiresAt: claims.data.exp } : {}),
-    };
+    if (!claims.success) throw new AuthError("AUTH_ERR_INVALID", "token lacks a valid sub, role or exp");
+    const { sub, role, exp, iat } = claims.data;
+    if (role === "admin") {
+      if (iat === undefined) throw new AuthError("AUTH_ERR_INVALID", "an admin token must carry iat");
+      if (now - iat > this.adminMaxAgeSeconds) throw new AuthError("AUTH_ERR_EXPIRED", `admin token older than ${this.adminMaxAgeSeconds} s`);
+    }
+    return { userId: sub, role, expiresAt: exp };
   }
 }
 
 /** Issues a token (tests, the demo, and the platform's reference implementation). */
 export async function signJwt(
   secret: string,
-  claims: { sub: string; role?: Role },
+  claims: { sub: string; role?: Role; audience?: string; issuer?: string },
   expiresIn: string | number = "1h",
 ): Promise<string> {
-  return new SignJWT({ role: claims.role ?? "recruiter" })
+  const jwt = new SignJWT({ role: claims.role ?? "recruiter" })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(claims.sub)
     .setIssuedAt()
-    .setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(secret));
+    .setExpirationTime(expiresIn);
+  if (claims.audience) jwt.setAudience(claims.audience);
+  if (claims.issuer) jwt.setIssuer(claims.issuer);
+  return jwt.sign(new TextEncoder().encode(secret));
 }
 
 /** Extracts the token from an `Authorization: Bearer …` header. */
@@ -76,4 +109,9 @@ export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   return match?.[1];
+}
+
+/** Signs exactly the claims given, nothing added (tests of what the verifier refuses). */
+export function signClaims(secret: string, claims: Record<string, unknown>): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(new TextEncoder().encode(secret));
 }

@@ -1,0 +1,141 @@
+/**
+ * Security review (issue 10), realtime area: each finding reproduced as the attack, which now fails.
+ * Real realtime node on a real port, real socket.io clients over websocket, real Redis and
+ * MongoDB-protocol server.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { signClaims } from "@linkojob/auth";
+import { Database } from "@linkojob/db";
+import { CommandCounter, TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
+import { SOCKET_EVENTS, type RefreshAck } from "./protocol";
+import { SOCKET_ERROR_EVENT } from "./socket-budget";
+import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./test-kit";
+
+const services = testServices("realtimesecurity");
+const adapterKey = `${services.prefix}:socket.io`;
+const BUDGET = { events: 40, windowSeconds: 60 };
+
+let db: Database;
+let node: RunningNode;
+let audienceNode: RunningNode;
+let commands: CommandCounter;
+
+beforeAll(async () => {
+  db = await Database.connect(services.mongoUrl, { monitorCommands: true });
+  commands = new CommandCounter(db.connection);
+  node = await startNode({ redisUrl: services.redisUrl, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey, socketEventBudget: BUDGET });
+  audienceNode = await startNode({
+    redisUrl: services.redisUrl,
+    db,
+    jwtSecret: TEST_SECRETS.jwtSecret,
+    adapterKey: `${adapterKey}-aud`,
+    jwt: { audience: "linkojob-whatsapp", issuer: "https://linkojob.com" },
+  });
+});
+
+afterEach(() => closeAllSockets());
+
+afterAll(async () => {
+  closeAllSockets();
+  commands?.stop();
+  await node?.stop();
+  await audienceNode?.stop();
+  await db?.connection.dropDatabase().catch(() => undefined);
+  await db?.close();
+});
+
+/** A token signed with the platform's secret, with exactly the claims given. */
+const rawToken = (claims: Record<string, unknown>) => signClaims(TEST_SECRETS.jwtSecret, claims);
+const now = () => Math.floor(Date.now() / 1000);
+
+const refresh = (s: TestSocket, token: unknown) => s.socket.emitWithAck(SOCKET_EVENTS.refresh, { token }) as Promise<RefreshAck>;
+
+describe("finding 2: lenient JWTs on the socket handshake", () => {
+  it("refuses a token without exp (it used to follow the tenant forever)", async () => {
+    const user = randomUserId("noexp");
+    await createTenant(db, user);
+    const err = await refusal(node.url, { token: await rawToken({ sub: user, role: "recruiter", iat: now() }) });
+    expect(err.data?.code).toBe("AUTH_ERR_INVALID");
+  });
+
+  it("refuses a token without role (it used to become a recruiter)", async () => {
+    const user = randomUserId("norole");
+    await createTenant(db, user);
+    const err = await refusal(node.url, { token: await rawToken({ sub: user, iat: now(), exp: now() + 3600 }) });
+    expect(err.data?.code).toBe("AUTH_ERR_INVALID");
+  });
+
+  it("refuses another audience's token when JWT_AUDIENCE / JWT_ISSUER are set, and accepts ours", async () => {
+    const user = randomUserId("aud");
+    await createTenant(db, user);
+    const base = { sub: user, role: "recruiter", iat: now(), exp: now() + 3600 };
+    const foreign = await rawToken({ ...base, aud: "linkojob-billing", iss: "https://linkojob.com" });
+    expect((await refusal(audienceNode.url, { token: foreign })).data?.code).toBe("AUTH_ERR_INVALID");
+    const noIssuer = await rawToken({ ...base, aud: "linkojob-whatsapp" });
+    expect((await refusal(audienceNode.url, { token: noIssuer })).data?.code).toBe("AUTH_ERR_INVALID");
+    const ours = await rawToken({ ...base, aud: "linkojob-whatsapp", iss: "https://linkojob.com" });
+    const s = await connect(audienceNode.url, { token: ours });
+    expect(s.socket.connected).toBe(true);
+  });
+
+  it("refuses an admin token older than the admin age cap even though its exp is far away", async () => {
+    const clientId = await createTenant(db, randomUserId("tenant"));
+    const old = await rawToken({ sub: "ops-1", role: "admin", iat: now() - 13 * 3600, exp: now() + 30 * 86_400 });
+    expect((await refusal(node.url, { token: old, clientId })).data?.code).toBe("AUTH_ERR_EXPIRED");
+    const fresh = await tokenFor("ops-1", "admin");
+    expect((await connect(node.url, { token: fresh, clientId })).socket.connected).toBe(true);
+  });
+});
+
+describe("finding 4: socket floods", () => {
+  it("disconnects a socket that floods auth:refresh, with a RATE_LIMITED socket:error, after at most two database reads", async () => {
+    const user = randomUserId("flooder");
+    await createTenant(db, user);
+    const s = await connect(node.url, { token: await tokenFor(user) });
+    const ended = new Promise<string>((resolve) => s.socket.once("disconnect", resolve));
+    const token = await tokenFor(user);
+    commands.reset();
+
+    // The review's attack: 20,000 refreshes sent at once.
+    for (let i = 0; i < 20_000; i++) s.socket.emit(SOCKET_EVENTS.refresh, { token });
+
+    expect(await ended).toBe("io server disconnect");
+    expect(s.payloads(SOCKET_ERROR_EVENT)).toEqual([{ code: "RATE_LIMITED", message: expect.stringContaining(`${BUDGET.events} events`) }]);
+    // Coalesced: one refresh runs, one waits, the rest are replaced while waiting; none runs once
+    // the socket is gone. Let the server finish whatever it had started before counting.
+    await new Promise((r) => setTimeout(r, 300));
+    const reads = (commands.byCommand().find ?? 0) + (commands.byCommand().aggregate ?? 0);
+    expect(reads).toBeLessThanOrEqual(2);
+  });
+
+  it("counts every event against the budget, known or not", async () => {
+    const user = randomUserId("junk");
+    await createTenant(db, user);
+    const s = await connect(node.url, { token: await tokenFor(user) });
+    const ended = new Promise<string>((resolve) => s.socket.once("disconnect", resolve));
+    for (let i = 0; i < BUDGET.events + 1; i++) s.socket.emit("no-such-event", { i });
+    expect(await ended).toBe("io server disconnect");
+    expect(s.payloads(SOCKET_ERROR_EVENT)).toHaveLength(1);
+  });
+
+  it("coalesces a burst of refreshes: one in flight, the latest wins, the replaced ones are answered SUPERSEDED", async () => {
+    const user = randomUserId("burst");
+    await createTenant(db, user);
+    const s = await connect(node.url, { token: await tokenFor(user) });
+    const tokens = await Promise.all([1, 2, 3, 4, 5].map((i) => tokenFor(user, "recruiter", `${i}h`)));
+    commands.reset();
+    const acks = await Promise.all(tokens.map((t) => refresh(s, t)));
+
+    const last = acks.at(-1)!;
+    expect(last.ok).toBe(true);
+    // The session carries the latest token's expiry.
+    const latestExp = JSON.parse(Buffer.from(tokens.at(-1)!.split(".")[1]!, "base64url").toString()).exp as number;
+    expect(last.ok && last.session.expiresAt).toBe(latestExp);
+    const superseded = acks.filter((a) => !a.ok && a.error.code === "SUPERSEDED");
+    expect(superseded.length).toBeGreaterThanOrEqual(1);
+    expect(acks.filter((a) => a.ok).length + superseded.length).toBe(5);
+    expect(commands.byCommand().find ?? 0).toBeLessThan(5);
+    // A socket within its budget stays connected.
+    await eventually(() => s.socket.connected);
+  });
+});
