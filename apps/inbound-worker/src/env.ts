@@ -6,6 +6,8 @@ import { mediaEnvShape } from "./media/media-env";
 export const inboundEnvShape = {
   MONGODB_URI: v.mongodbUri,
   REDIS_URL: v.redisUrl,
+  /** Redis Cluster seed nodes, host:port comma-separated; set, they replace REDIS_URL's host (QUEUE_PREFIX then needs a hash tag, e.g. {lj}). */
+  REDIS_CLUSTER_NODES: v.redisClusterNodes,
   LOG_LEVEL: v.logLevel,
   QUEUE_PREFIX: v.queuePrefix,
   /** Webhook deliveries processed at once by this process (I/O bound: MongoDB round trips). */

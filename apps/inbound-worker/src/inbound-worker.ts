@@ -1,5 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
@@ -17,11 +17,11 @@ import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker";
 export interface InboundWorkerDeps {
   db: Database;
   /** For BullMQ (blocking commands; maxRetriesPerRequest null). */
-  queueRedis: Redis;
+  queueRedis: RedisClient;
   /** For the pump's XREADGROUP (blocks, so a connection of its own). */
-  pumpRedis: Redis;
+  pumpRedis: RedisClient;
   /** Subscriber-mode connection for CLIENTS_CHANGED_CHANNEL. */
-  subscriberRedis: Redis;
+  subscriberRedis: RedisClient;
   events: DashboardEvents;
   logger: Logger;
   prefix: string;

@@ -10,12 +10,14 @@ import { loadInboundEnv } from "./env";
 import { InboundWorker } from "./inbound-worker";
 
 const env = loadInboundEnv();
+// One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
+const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
 const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
 
-const queueRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-queue" });
-const pumpRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-pump", autoPipelining: false });
-const subscriberRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-sub", autoPipelining: false });
-const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "inbound-events" });
+const queueRedis = createRedis(redisTarget, { connectionName: "inbound-queue" });
+const pumpRedis = createRedis(redisTarget, { connectionName: "inbound-pump", autoPipelining: false });
+const subscriberRedis = createRedis(redisTarget, { connectionName: "inbound-sub", autoPipelining: false });
+const eventsRedis = createRedis(redisTarget, { connectionName: "inbound-events" });
 const db = await Database.connect(env.MONGODB_URI);
 const metrics = new GatewayMetrics({ service: "inbound-worker" });
 const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, observer: metaCallObserver(metrics) });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { JwtVerifier } from "@linkojob/auth";
 import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
@@ -14,7 +14,7 @@ import { onboardingRoutes, type OnboardingDeps } from "./onboarding/onboarding.r
 import { WebhookInbox } from "./webhook/webhook-inbox";
 import { webhookRoutes } from "./webhook/webhook.routes";
 import { Queue } from "bullmq";
-import { OUTBOUND_QUEUE, redisReady, type OutboundJob } from "@linkojob/queues";
+import { OUTBOUND_QUEUE, duplicateRedis, redisReady, type OutboundJob } from "@linkojob/queues";
 import { SendAcceptance } from "./sends/send-acceptance";
 import { sendRoutes } from "./sends/sends.routes";
 import { costRoutes } from "./costs/costs.routes";
@@ -34,7 +34,7 @@ export interface IngressConfig {
 export interface IngressDeps {
   config: IngressConfig;
   /** Fail-fast connection (no offline queue) for the webhook path: Redis down means 503 at once. */
-  redis: Redis;
+  redis: RedisClient;
   db: Database;
   events: DashboardEvents;
   /** A pino logger (none: silent). */
@@ -83,7 +83,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   // The webhook path gets a connection of its own. ioredis replays every Lua script defined on a
   // connection (BullMQ defines ~50 per Queue) with each auto-pipelined batch; on the connection the
   // queues use, that cost ~8 µs per webhook (apps/ingress/bench/README.md).
-  const webhookRedis = deps.redis.duplicate({ connectionName: "ingress-webhook" });
+  const webhookRedis = duplicateRedis(deps.redis, "ingress-webhook");
   app.addHook("onClose", async () => webhookRedis.disconnect());
   await redisReady(webhookRedis).catch(() => undefined); // Redis down at start: 503s until it is back
   const inbox = new WebhookInbox(webhookRedis, deps.config.queuePrefix);

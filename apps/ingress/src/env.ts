@@ -7,6 +7,8 @@ export const ingressEnvShape = {
   BASE_URL: v.baseUrl,
   MONGODB_URI: v.mongodbUri,
   REDIS_URL: v.redisUrl,
+  /** Redis Cluster seed nodes, host:port comma-separated; set, they replace REDIS_URL's host (QUEUE_PREFIX then needs a hash tag, e.g. {lj}). */
+  REDIS_CLUSTER_NODES: v.redisClusterNodes,
   META_APP_ID: v.metaAppId,
   META_APP_SECRET: v.metaAppSecret,
   META_WEBHOOK_VERIFY_TOKEN: v.metaWebhookVerifyToken,

@@ -12,13 +12,15 @@ import { createTemplateSyncHook } from "./templates/template-sync-hook";
 import { onboardingConfigFromEnv } from "./onboarding/onboarding-config";
 
 const env = loadIngressEnv();
+// One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
+const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
 const logger = pino({
   level: env.LOG_LEVEL,
   redact: logRedaction,
 });
 
-const redis = createRedis(env.REDIS_URL, { failFast: true, connectionName: "ingress" });
-const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "ingress-events" });
+const redis = createRedis(redisTarget, { failFast: true, connectionName: "ingress" });
+const eventsRedis = createRedis(redisTarget, { connectionName: "ingress-events" });
 // The webhook connection refuses commands until ready: wait for it before taking traffic.
 await redisReady(redis, 30_000);
 const db = await Database.connect(env.MONGODB_URI);

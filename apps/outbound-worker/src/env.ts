@@ -5,6 +5,8 @@ import { z } from "zod";
 export const outboundEnvShape = {
   MONGODB_URI: v.mongodbUri,
   REDIS_URL: v.redisUrl,
+  /** Redis Cluster seed nodes, host:port comma-separated; set, they replace REDIS_URL's host (QUEUE_PREFIX then needs a hash tag, e.g. {lj}). */
+  REDIS_CLUSTER_NODES: v.redisClusterNodes,
   LOG_LEVEL: v.logLevel,
   QUEUE_PREFIX: v.queuePrefix,
   META_API_VERSION: v.metaApiVersion,

@@ -10,13 +10,15 @@ import { loadOutboundEnv } from "./env";
 import { OutboundWorker } from "./outbound-worker";
 
 const env = loadOutboundEnv();
+// One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
+const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
 const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
 const metrics = new GatewayMetrics({ service: "outbound-worker" });
 
-const queueRedis = createRedis(env.REDIS_URL, { connectionName: "outbound-queue" });
-const redis = createRedis(env.REDIS_URL, { connectionName: "outbound-cmd" });
-const subscriberRedis = createRedis(env.REDIS_URL, { connectionName: "outbound-sub", autoPipelining: false });
-const eventsRedis = createRedis(env.REDIS_URL, { connectionName: "outbound-events" });
+const queueRedis = createRedis(redisTarget, { connectionName: "outbound-queue" });
+const redis = createRedis(redisTarget, { connectionName: "outbound-cmd" });
+const subscriberRedis = createRedis(redisTarget, { connectionName: "outbound-sub", autoPipelining: false });
+const eventsRedis = createRedis(redisTarget, { connectionName: "outbound-events" });
 const db = await Database.connect(env.MONGODB_URI);
 const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, connections: Math.max(8, env.OUTBOUND_CONCURRENCY), observer: metaCallObserver(metrics) });
 const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);

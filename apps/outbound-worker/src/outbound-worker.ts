@@ -1,5 +1,5 @@
 import { Queue, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Types } from "mongoose";
 import { syncTemplates, type ClientDoc, type Database } from "@linkojob/db";
@@ -18,11 +18,11 @@ import { createOutboundStatusHook, type OutboundStatusHook } from "@linkojob/out
 export interface OutboundWorkerDeps {
   db: Database;
   /** For BullMQ (blocking commands; maxRetriesPerRequest null). */
-  queueRedis: Redis;
+  queueRedis: RedisClient;
   /** Commands: message locks, pacing, publishing client changes. */
-  redis: Redis;
+  redis: RedisClient;
   /** Subscriber-mode connection for CLIENTS_CHANGED_CHANNEL (held sends resume on `active`). */
-  subscriberRedis: Redis;
+  subscriberRedis: RedisClient;
   graph: GraphClient;
   vault: TokenVault;
   events: DashboardEvents;

@@ -8,6 +8,8 @@ export const realtimeEnvShape = {
   PORT: v.port(3001),
   /** Redis for the socket.io adapter: every node and every DashboardEvents emitter share it. */
   REDIS_URL: v.redisUrl,
+  /** Redis Cluster seed nodes, host:port comma-separated; set, they replace REDIS_URL's host (QUEUE_PREFIX then needs a hash tag, e.g. {lj}). */
+  REDIS_CLUSTER_NODES: v.redisClusterNodes,
   /** MongoDB, read at handshake to find which clients (tenants) a token may follow. */
   MONGODB_URI: v.mongodbUri,
   /** HS256 secret of the platform's JWTs (the same as the ingress's). */

@@ -10,14 +10,16 @@ import { createRealtimeServer } from "./realtime-server";
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
 const env = loadRealtimeEnv();
+// One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
+const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
 const logger = pino({
   level: env.LOG_LEVEL,
   redact: logRedaction,
 });
 
 // Two connections: the adapter puts `sub` in subscriber mode, where it can run nothing else.
-const pub = createRedis(env.REDIS_URL, { connectionName: "realtime-pub" });
-const sub = createRedis(env.REDIS_URL, { connectionName: "realtime-sub", autoPipelining: false });
+const pub = createRedis(redisTarget, { connectionName: "realtime-pub" });
+const sub = createRedis(redisTarget, { connectionName: "realtime-sub", autoPipelining: false });
 for (const [name, redis] of [["pub", pub], ["sub", sub]] as const) {
   redis.on("error", (err) => logger.warn({ err, connection: name }, "redis connection error"));
 }

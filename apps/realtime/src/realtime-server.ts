@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdapter } from "@socket.io/redis-adapter";
-import type { Redis } from "ioredis";
+import { subscriptionsSettled, type RedisClient } from "@linkojob/queues";
 import pino, { type Logger } from "pino";
 import { Server } from "socket.io";
 import { JwtVerifier, type JwtVerifierOptions } from "@linkojob/auth";
@@ -16,12 +16,12 @@ import { TenantRooms } from "./tenant-rooms";
 
 export interface RealtimeServerDeps {
   /** Publishes the adapter's messages. The caller opens and closes it. */
-  pub: Redis;
+  pub: RedisClient;
   /**
    * Receives broadcasts: the adapter puts it in subscriber mode, so it must be a connection of this
    * server's own (two servers sharing one would each deliver the other's messages twice).
    */
-  sub: Redis;
+  sub: RedisClient;
   db: Database;
   /** HS256 secret of the platform's JWTs. */
   jwtSecret: string;
@@ -78,7 +78,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   const verifier = new JwtVerifier(deps.jwtSecret, deps.jwt);
   const budget = new SocketEventBudget(deps.socketEventBudget);
   const rooms = new TenantRooms(deps.db);
-  const answers = async (redis: Redis) => redis.status === "ready" && Boolean(await redis.ping());
+  const answers = async (redis: RedisClient) => redis.status === "ready" && Boolean(await redis.ping());
   const readiness = {
     // Both adapter connections: a node whose subscriber is down silently misses every broadcast.
     redis: async () => (await answers(deps.pub)) && (await answers(deps.sub)),
@@ -104,9 +104,8 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     httpServer,
     async listen(port, host = "0.0.0.0") {
       if (closing) throw new Error("the realtime server is closed");
-      // Commands on one connection are answered in order: once this PING returns, the adapter's
-      // (P)SUBSCRIBE sent at construction have taken effect.
-      await deps.sub.ping();
+      // Once settled, the adapter's (P)SUBSCRIBE sent at construction have taken effect.
+      await subscriptionsSettled(deps.sub);
       if (closing) throw new Error("the realtime server is closed");
       await new Promise<void>((resolve, reject) => {
         httpServer.once("error", reject);
@@ -125,9 +124,9 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
         // also runs, with an error we ignore, when it never listened).
         await new Promise<void>((resolve) => void io.close(() => resolve()));
         // The adapter's (P)UNSUBSCRIBE are sent without waiting for the answer; a creator that then
-        // drops the connection would make them unhandled rejections. Once this PING is answered they
-        // were too (bounded, for when Redis is down).
-        await withinTimeout(async () => Boolean(await deps.sub.ping()), 1_000);
+        // drops the connection would make them unhandled rejections. Once settled they were answered
+        // (bounded, for when Redis is down).
+        await withinTimeout(() => subscriptionsSettled(deps.sub).then(() => true), 1_000);
         logger.info("realtime server closed");
       })();
       return closing;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { crossChecks } from "./vars";
 
 /** Thrown at start-up when the environment is incomplete; its message lists every problem at once. */
 export class EnvError extends Error {
@@ -18,7 +19,11 @@ export function parseEnv<S extends z.ZodRawShape>(
   source: Record<string, string | undefined> = process.env,
 ): z.infer<z.ZodObject<S>> {
   const result = z.object(shape).safeParse(source);
-  if (result.success) return result.data;
+  if (result.success) {
+    const problems = crossChecks.map((check) => check(result.data)).filter((p): p is string => p !== null);
+    if (problems.length) throw new EnvError(problems);
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".") || "(root)";
     const present = source[String(issue.path[0])] !== undefined;

@@ -67,8 +67,58 @@ export const corsOrigin = z
 /** pino log level. */
 export const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
 
-/** Prefix of every BullMQ queue and Redis key of one deployment. */
+/**
+ * Seed nodes of a Redis Cluster, comma-separated host:port (e.g. "10.0.0.1:7000,10.0.0.2:7000").
+ * Set: every process connects to the cluster (ioredis Cluster) instead of the server at REDIS_URL,
+ * whose user, password and rediss:// TLS still apply; QUEUE_PREFIX must then carry a hash tag.
+ */
+export const redisClusterNodes = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const items = (s ?? "").split(",").map((n) => n.trim()).filter(Boolean);
+    const nodes: Array<{ host: string; port: number }> = [];
+    for (const item of items) {
+      const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(item);
+      const port = m ? Number(m[2]) : 0;
+      if (!m || port < 1 || port > 65535) {
+        ctx.addIssue({ code: "custom", message: `"${item}" is not host:port (comma-separated list of cluster nodes)` });
+        return z.NEVER;
+      }
+      nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ""), port });
+    }
+    return nodes;
+  });
+
+/** The hash tag of a Redis key or prefix (what Redis Cluster hashes to pick the slot), or null. */
+export function hashTagOf(key: string): string | null {
+  const open = key.indexOf("{");
+  if (open < 0) return null;
+  const close = key.indexOf("}", open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : null;
+}
+
+/**
+ * Prefix of every BullMQ queue and Redis key of one deployment. On a Redis Cluster it carries a hash
+ * tag, e.g. "{lj}": every key then hashes to one slot, as BullMQ's and our multi-key scripts need.
+ */
 export const queuePrefix = z
   .string()
-  .regex(/^[a-zA-Z0-9:_-]{1,40}$/, "letters, digits, ':', '_' or '-' only")
+  .regex(/^[a-zA-Z0-9:_{}-]{1,40}$/, "letters, digits, ':', '_', '-' and one {hash tag} only")
+  .refine((s) => !/[{}]/.test(s) || (/^[^{}]*\{[^{}]+\}[^{}]*$/.test(s) && hashTagOf(s) !== null), "at most one non-empty {hash tag}, e.g. {lj}")
   .default("lj");
+
+/**
+ * Rules that span two variables, checked by parseEnv whenever both are in an app's schema. Each
+ * returns the problem or null.
+ */
+export const crossChecks: Array<(env: Record<string, unknown>) => string | null> = [
+  (env) => {
+    const nodes = env.REDIS_CLUSTER_NODES;
+    const prefix = env.QUEUE_PREFIX;
+    if (!Array.isArray(nodes) || nodes.length === 0 || typeof prefix !== "string") return null;
+    return hashTagOf(prefix) === null
+      ? `QUEUE_PREFIX: "${prefix}" has no hash tag; with REDIS_CLUSTER_NODES set it must carry one, e.g. "{${prefix.replace(/[{}]/g, "")}}"`
+      : null;
+  },
+];

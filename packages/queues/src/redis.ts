@@ -1,4 +1,21 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+
+/**
+ * A connection to one Redis or to a Redis Cluster. Both classes carry the same commands (ioredis's
+ * Commander); what differs (the arguments of `duplicate`, `options`) goes through helpers here.
+ */
+export type RedisClient = Redis | Cluster;
+
+/** Where a process's Redis is: one server (`url`), or a Redis Cluster reached through `clusterNodes`. */
+export interface RedisTarget {
+  /**
+   * redis:// or rediss:// URL. With `clusterNodes` its host is not used, but its user, password and
+   * scheme (rediss: TLS) apply to every node of the cluster.
+   */
+  url: string;
+  /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); empty or absent: a single Redis at `url`. */
+  clusterNodes?: ReadonlyArray<{ host: string; port: number }>;
+}
 
 export interface RedisConnectionOptions {
   /**
@@ -12,10 +29,14 @@ export interface RedisConnectionOptions {
 }
 
 /**
- * Opens a Redis connection. Whoever calls this also closes it. `maxRetriesPerRequest: null` is what
- * BullMQ requires for blocking connections.
+ * Opens a Redis connection (a Cluster when `target.clusterNodes` lists nodes). Whoever calls this also
+ * closes it. `maxRetriesPerRequest: null` is what BullMQ requires for blocking connections.
  */
-export function createRedis(url: string, options: RedisConnectionOptions = {}): Redis {
+export function createRedis(url: string, options?: RedisConnectionOptions): Redis;
+export function createRedis(target: RedisTarget, options?: RedisConnectionOptions): RedisClient;
+export function createRedis(target: string | RedisTarget, options: RedisConnectionOptions = {}): RedisClient {
+  const { url, clusterNodes } = typeof target === "string" ? { url: target, clusterNodes: undefined } : target;
+  if (clusterNodes?.length) return createCluster(url, clusterNodes, options);
   const base: RedisOptions = {
     lazyConnect: false,
     enableAutoPipelining: options.autoPipelining ?? true,
@@ -33,8 +54,54 @@ export function createRedis(url: string, options: RedisConnectionOptions = {}): 
   return new Redis(url, { ...base, maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 2_000) });
 }
 
+/** User, password and TLS of a redis:// or rediss:// URL, for every node of a cluster. */
+function credentialsOf(url: string): Pick<RedisOptions, "username" | "password" | "tls"> {
+  const u = new URL(url);
+  return {
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === "rediss:" ? { tls: {} } : {}),
+  };
+}
+
+/**
+ * Every key of one deployment must carry the same hash tag (QUEUE_PREFIX such as `{lj}`): BullMQ's
+ * scripts, the pacer's script and MULTI touch several keys at once, which a cluster accepts only
+ * within one slot.
+ */
+function createCluster(url: string, nodes: ReadonlyArray<{ host: string; port: number }>, options: RedisConnectionOptions): Cluster {
+  const credentials = credentialsOf(url);
+  const failFast = options.failFast ?? false;
+  const clusterOptions: ClusterOptions = {
+    enableAutoPipelining: options.autoPipelining ?? true,
+    enableOfflineQueue: !failFast,
+    scaleReads: "master",
+    clusterRetryStrategy: (times) => Math.min((failFast ? 100 : 200) * times, failFast ? 1_000 : 2_000),
+    redisOptions: {
+      ...credentials,
+      connectionName: options.connectionName,
+      ...(failFast ? { maxRetriesPerRequest: 0, commandTimeout: 2_000 } : { maxRetriesPerRequest: null }),
+    },
+    // Managed clusters with TLS announce node addresses the certificate does not name; keep the host names.
+    ...(credentials.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
+  };
+  return new Cluster(
+    nodes.map(({ host, port }) => ({ host, port })),
+    clusterOptions,
+  );
+}
+
+/** A second connection like `redis` (same server or cluster, same options) under another name. */
+export function duplicateRedis(redis: RedisClient, connectionName: string): RedisClient {
+  if (redis instanceof Cluster) {
+    const redisOptions = { ...redis.options.redisOptions, connectionName };
+    return redis.duplicate(undefined, { redisOptions });
+  }
+  return redis.duplicate({ connectionName });
+}
+
 /** Resolves once the connection is ready (a fail-fast connection refuses commands before that). */
-export function redisReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+export function redisReady(redis: RedisClient, timeoutMs = 10_000): Promise<void> {
   if (redis.status === "ready") return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -47,4 +114,19 @@ export function redisReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
     };
     redis.once("ready", onReady);
   });
+}
+
+/**
+ * Resolves once every (P)SUBSCRIBE / (P)UNSUBSCRIBE sent so far on `redis` has taken effect. One
+ * connection answers in order, so a PING suffices; a Cluster sends subscriptions over a subscriber
+ * connection of its own (PING would go elsewhere), so a probe channel is subscribed there and left.
+ */
+export async function subscriptionsSettled(redis: RedisClient): Promise<void> {
+  if (redis instanceof Cluster) {
+    const probe = `__settle:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
+    await redis.subscribe(probe);
+    await redis.unsubscribe(probe);
+    return;
+  }
+  await redis.ping();
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { clientChangedMessage, clientStatusEvent, type ClientStatusChange } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, EVENTS, type DashboardEvents } from "@linkojob/events";
 
@@ -9,7 +9,7 @@ import { CLIENTS_CHANGED_CHANNEL, EVENTS, type DashboardEvents } from "@linkojob
 export class ClientAnnouncer {
   constructor(
     private readonly events: DashboardEvents,
-    private readonly publisher: Redis,
+    private readonly publisher: RedisClient,
   ) {}
 
   async announce(changes: ClientStatusChange[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { ClientStatusChange, Database, MessageDoc } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, type DashboardEvents, parseClientChanged } from "@linkojob/events";
@@ -34,9 +34,9 @@ export interface MediaWorkerOptions {
 
 export interface MediaWorkerDeps extends MediaWorkerOptions {
   db: Database;
-  queueRedis: Redis;
+  queueRedis: RedisClient;
   /** Subscriber-mode connection that receives CLIENTS_CHANGED_CHANNEL (shared with the ClientDirectory). */
-  subscriberRedis: Redis;
+  subscriberRedis: RedisClient;
   events: DashboardEvents;
   logger: Logger;
   prefix: string;

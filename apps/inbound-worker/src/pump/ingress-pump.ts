@@ -1,12 +1,12 @@
 import { hostname } from "node:os";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import { INGRESS_STREAM_GROUP, WEBHOOK_JOB, ingressStreamKey, webhookJobOptions, type WebhookJob } from "@linkojob/queues";
 
 export interface IngressPumpOptions {
   /** A connection of its own: XREADGROUP blocks it. */
-  redis: Redis;
+  redis: RedisClient;
   queue: Queue<WebhookJob>;
   prefix: string;
   logger: Logger;

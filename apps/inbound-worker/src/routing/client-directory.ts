@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import type { Types } from "mongoose";
 import type { Database } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, parseClientChanged } from "@linkojob/events";
@@ -35,7 +35,7 @@ export class ClientDirectory {
   constructor(
     private readonly db: Database,
     /** A connection in subscriber mode, owned by the caller. */
-    private readonly subscriber: Redis | null,
+    private readonly subscriber: RedisClient | null,
     options: ClientDirectoryOptions = {},
   ) {
     this.ttl = options.ttlMs ?? 60_000;

@@ -1,5 +1,5 @@
 import { Queue, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import { sweepTokenExpiry, tokenExpiryWarningEvent, type Database } from "@linkojob/db";
 import { EVENTS, type DashboardEvents } from "@linkojob/events";
@@ -8,7 +8,7 @@ import type { ClientAnnouncer } from "../account/client-announcer";
 
 export interface UpkeepDeps {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   events: DashboardEvents;
   announcer: ClientAnnouncer;
   logger: Logger;

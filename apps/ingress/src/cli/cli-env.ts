@@ -14,6 +14,7 @@ export const reencryptEnvShape = pick("MONGODB_URI", "TOKEN_ENCRYPTION_KEY");
 export const connectEnvShape = pick(
   "MONGODB_URI",
   "REDIS_URL",
+  "REDIS_CLUSTER_NODES",
   "META_APP_ID",
   "META_APP_SECRET",
   "META_API_VERSION",

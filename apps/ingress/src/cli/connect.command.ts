@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
@@ -11,7 +11,7 @@ import { OnboardingService, type ConnectResult } from "../onboarding/onboarding.
 
 export interface ConnectCommandDeps {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   events: DashboardEvents;
   graph: GraphClient;
   vault: TokenVault;

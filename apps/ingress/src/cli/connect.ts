@@ -33,7 +33,7 @@ async function readStdin(): Promise<string> {
 }
 
 const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 2 });
-const redis = createRedis(env.REDIS_URL, { connectionName: "cli-connect" });
+const redis = createRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { connectionName: "cli-connect" });
 const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, connections: 2 });
 try {
   const result = await connectCommand(process.argv.slice(2), {

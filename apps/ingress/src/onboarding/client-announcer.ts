@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { clientChangedMessage, clientStatusEvent, type ClientStatusChange } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, EVENTS, type DashboardEvents } from "@linkojob/events";
 
@@ -14,7 +14,7 @@ export interface AnnouncerLogger {
  */
 export class ClientAnnouncer {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly events: DashboardEvents,
     private readonly log?: AnnouncerLogger,
   ) {}

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { OnboardingError } from "./onboarding-error";
 
 /** Deletes the key only if it still holds our token (a lock that expired and was taken is left alone). */
@@ -21,7 +21,7 @@ export interface ConnectLockOptions {
  */
 export class ConnectLock {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: ConnectLockOptions,
   ) {}
 

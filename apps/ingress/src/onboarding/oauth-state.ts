@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { OnboardingError } from "./onboarding-error";
 
 /** What a state carries: the user it was issued to, a single-use nonce, its expiry (Unix seconds). */
@@ -32,7 +32,7 @@ export class OAuthStateStore {
   private readonly ttlSeconds: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: OAuthStateOptions,
   ) {
     this.key = createHmac("sha256", options.secret).update("linkojob/oauth-state/v1").digest();

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { z } from "zod";
 import { clientJson, type Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
@@ -45,7 +45,7 @@ export interface OnboardingDeps {
 
 export interface OnboardingRoutesOptions extends OnboardingDeps {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   events: DashboardEvents;
   tenants: TenantAccess;
 }

@@ -13,7 +13,7 @@ import {
   type ClientStatusChange,
   type Database,
 } from "@linkojob/db";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { VaultError, type TokenVault } from "@linkojob/vault";
 import {
   GraphApiError,
@@ -56,7 +56,7 @@ export interface OnboardingServiceDeps {
   app: AppCredentials;
   announcer: ClientAnnouncer;
   /** For the per-number connect lock. */
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of this deployment's Redis keys. */
   keyPrefix: string;
   templateSync?: TemplateSyncHook;

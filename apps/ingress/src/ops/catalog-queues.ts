@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import * as catalog from "@linkojob/queues";
 
 /**
@@ -13,5 +13,5 @@ export const catalogQueueNames = (): string[] =>
     .sort();
 
 /** Producer-side handles of every catalog queue (no worker), for Bull Board and queue metrics. Close them. */
-export const openCatalogQueues = (redis: Redis, prefix: string): Queue[] =>
+export const openCatalogQueues = (redis: RedisClient, prefix: string): Queue[] =>
   catalogQueueNames().map((name) => new Queue(name, { connection: redis, prefix }));

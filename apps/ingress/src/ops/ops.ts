@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { JwtVerifier } from "@linkojob/auth";
 import { GatewayMetrics, collectQueueCounts } from "@linkojob/metrics";
 import { BoardSession } from "./board-session";
@@ -27,7 +27,7 @@ export interface OpsOptions {
  */
 export async function registerOps(
   app: FastifyInstance,
-  deps: { redis: Redis; prefix: string; jwtSecret: string },
+  deps: { redis: RedisClient; prefix: string; jwtSecret: string },
   opts: OpsOptions = {},
 ): Promise<GatewayMetrics> {
   const verifier = new JwtVerifier(deps.jwtSecret);

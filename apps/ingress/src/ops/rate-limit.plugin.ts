@@ -1,6 +1,6 @@
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { bearerToken, type JwtVerifier } from "@linkojob/auth";
 import { HttpError } from "../http/errors";
 
@@ -29,7 +29,7 @@ export const RATE_LIMIT_EXEMPT = new Set(["/webhook", "/health", "/ready", "/met
  * answer, requests pass (the API then fails on its own dependencies, with clearer errors).
  * Register before the routes.
  */
-export async function registerRateLimit(app: FastifyInstance, opts: { redis: Redis; prefix: string; verifier: JwtVerifier; limits: RateLimitSettings }): Promise<void> {
+export async function registerRateLimit(app: FastifyInstance, opts: { redis: RedisClient; prefix: string; verifier: JwtVerifier; limits: RateLimitSettings }): Promise<void> {
   // Runs before the plugin's own onRoute hook, which then adds no limiter to these routes.
   app.addHook("onRoute", (route) => {
     if (RATE_LIMIT_EXEMPT.has(route.url)) route.config = { ...(route.config as object), rateLimit: false } as typeof route.config;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { ingressStreamKey } from "@linkojob/queues";
 
 /**
@@ -13,7 +13,7 @@ import { ingressStreamKey } from "@linkojob/queues";
 export class WebhookInbox {
   private readonly key: string;
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.key = ingressStreamKey(prefix);

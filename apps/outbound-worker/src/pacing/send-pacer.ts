@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 
 /**
  * Reserves send slots per business number and per recipient with GCRA (the generic cell rate
@@ -88,7 +88,7 @@ export class SendPacer {
   readonly recipientBurst: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: PacerOptions,
   ) {
     this.factor = options.throughputFactor ?? 0.9;

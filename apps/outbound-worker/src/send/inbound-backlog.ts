@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import { WEBHOOK_QUEUE, ingressStreamKey, type WebhookJob } from "@linkojob/queues";
 
 /**
@@ -13,7 +13,7 @@ export class InboundBacklog {
   private readonly queue: Queue<WebhookJob>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: redis, prefix });

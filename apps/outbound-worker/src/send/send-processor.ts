@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Types } from "mongoose";
 import {
@@ -70,7 +70,7 @@ export interface SendProcessorOptions {
 
 export interface SendProcessorDeps {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   queue: OutboundQueue;
   graph: GraphClient;
   vault: TokenVault;
