@@ -11,6 +11,15 @@ export interface SimulatorOptions {
   /** Where webhooks are delivered (the ingress's /webhook). Can be set later. */
   webhookUrl?: string;
   logger?: boolean;
+  /**
+   * Enforce the customer service window like Meta: a free-form send to a user whose last message to
+   * that number (as the simulator delivered it, or was told) is older than 24 h or absent fails with
+   * 131047; a `recipient` user id it never saw fails with 131062. Default false: harnesses that seed
+   * conversations straight into MongoDB stay accepted.
+   */
+  enforceWindow?: boolean;
+  /** Refuse template sends that do not match a template the simulator knows (132000, 132012, 132001, 132015, 132016). Default false. */
+  enforceTemplateParams?: boolean;
 }
 
 /** What an area's route plugin receives. */

@@ -1,4 +1,5 @@
 import type { SimState } from "../state";
+import { newUserDirectory, type UserDirectory } from "./user-directory";
 
 /**
  * The simulator's messaging world: what it accepted and refused, the faults to inject, and Meta's
@@ -11,7 +12,10 @@ export interface AcceptedMessage {
   at: number;
   wamid: string;
   phoneNumberId: string;
+  /** The phone number the send named (`to`); "" when it named only a user id (`recipient`). */
   to: string;
+  /** The recipient's business-scoped user id: the `recipient` sent, or the one Meta knows for `to`. */
+  recipientUserId?: string;
   type: string;
   body: Record<string, unknown>;
   bizOpaque: string | null;
@@ -25,7 +29,7 @@ export interface RejectedMessage {
   to: string;
   code: number;
   httpStatus: number;
-  cause: "fault" | "storm" | "throughput" | "pair_rate" | "auth" | "invalid";
+  cause: "fault" | "storm" | "throughput" | "pair_rate" | "auth" | "invalid" | "unknown_user" | "template";
 }
 
 export interface RecipientFault {
@@ -70,8 +74,22 @@ export interface StatusFlow {
   enabled: boolean;
   /** Wait before each status (ms). */
   stepDelayMs: number;
+  /** Also send `delivered` (default true). Meta may skip it when the message is read at once. */
+  delivered: boolean;
   /** Also send `read` (default true). */
   read: boolean;
+}
+
+/**
+ * Checks the simulator makes like Meta, each off unless the simulator was created with it
+ * (SimulatorOptions) or told to (PUT /_sim/messaging/enforcement). Existing harnesses seed
+ * conversations straight into MongoDB, which the simulator cannot know about.
+ */
+export interface Enforcement {
+  /** Free-form sends need the recipient's 24-hour window open (else a `failed` status with 131047); a `recipient` user id never seen fails with 131062. */
+  window: boolean;
+  /** Template sends must match the components of a template the simulator knows (132000, 132012), approved (132001, 132015, 132016). */
+  templateParams: boolean;
 }
 
 export interface MessagingState {
@@ -91,6 +109,10 @@ export interface MessagingState {
   statusDeliveries: { ok: number; failed: number };
   /** Promises of status flows in progress (tests await them). */
   inFlight: Set<Promise<void>>;
+  /** The WhatsApp users it knows and their windows, learnt from its own deliveries. */
+  users: UserDirectory;
+  /** Set by PUT /_sim/messaging/enforcement; unset follows the simulator's options. */
+  enforcement: Partial<Enforcement>;
 }
 
 export interface SimTemplate {
@@ -100,6 +122,8 @@ export interface SimTemplate {
   status: string;
   category: string;
   components: Array<{ type: string; format?: string; text?: string; [k: string]: unknown }>;
+  /** NAMED when the placeholders are names ({{first_name}}); POSITIONAL ({{1}}) otherwise. */
+  parameter_format?: string;
 }
 
 export function newMessagingState(): MessagingState {
@@ -109,12 +133,14 @@ export function newMessagingState(): MessagingState {
     faults: { byRecipient: new Map(), storm: null, latencyMs: 0, hangFor: new Map(), loseAnswerFor: new Map(), loseAnswerRate: 0 },
     limits: { defaultMps: 80, mpsByNumber: new Map(), pairBurst: 3, pairIntervalMs: 6_000, enforce: true },
     buckets: new Map(),
-    statusFlow: { enabled: true, stepDelayMs: 0, read: true },
+    statusFlow: { enabled: true, stepDelayMs: 0, delivered: true, read: true },
     numbers: new Map(),
     revokedTokens: new Set(),
     templates: new Map(),
     statusDeliveries: { ok: 0, failed: 0 },
     inFlight: new Set(),
+    users: newUserDirectory(),
+    enforcement: {},
   };
 }
 

@@ -2,22 +2,29 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
 import type { SimArea } from "../simulator";
-import { graphError, newWamid, statusDelivery, statusObject, statusPricing } from "../webhooks/payloads";
+import { graphError, newWamid, statusDelivery, statusObject, statusPricing, unixNow } from "../webhooks/payloads";
+import { isUserId } from "../webhooks/user-ids";
 import {
   messagingState,
   newMessagingState,
   rateStats,
   takeToken,
   type AcceptedMessage,
+  type Enforcement,
   type MessagingState,
   type RejectedMessage,
 } from "./messaging-state";
+import { checkTemplateSend } from "./template-check";
+import { findUser, inEntryPoint, learnFromDelivery, recordInbound, userIdFor, windowOpen, type SimUser } from "./user-directory";
 
 /**
- * POST /{version}/{phone-number-id}/messages as Meta answers it (meta-cloud-api.md §2–§4): a wamid
- * for an accepted send, then signed `sent` → `delivered` → `read` status webhooks carrying pricing and
- * our biz_opaque_callback_data; Meta's error bodies for faults and for sends over the number's
- * throughput (130429) or the pair rate (131056). Control routes under /_sim/messaging.
+ * POST /{version}/{phone-number-id}/messages as Meta answers it (meta-cloud-api.md §2–§4, §10): a
+ * wamid for an accepted send (to a phone number `to`, or a user id `recipient`), then signed `sent` →
+ * `delivered` → `read` status webhooks with `recipient_user_id`, our biz_opaque_callback_data and the
+ * pricing on `delivered` only; Meta's error bodies for faults and for sends over the number's
+ * throughput (130429) or the pair rate (131056). When enforced (Enforcement), the 24-hour window
+ * (131047 in a `failed` status, as Meta reports it), unknown user ids (131062) and template
+ * parameters (132000…). Control routes under /_sim/messaging.
  */
 
 const HTTP_FOR_CODE: Record<number, number> = { 4: 429, 80007: 429, 130429: 429, 131000: 500, 131016: 503, 131057: 503, 0: 401, 190: 401 };
@@ -31,9 +38,15 @@ const TITLE: Record<number, string> = {
   131026: "Message undeliverable",
   131047: "Re-engagement message",
   131056: "(Business Account, Consumer Account) pair rate limit hit",
+  131062: "Business-scoped user ID not found",
   132000: "Number of parameters does not match the expected number of params",
   132001: "Template name does not exist in the translation",
+  132012: "Parameter format does not match format in the created template",
+  132015: "Template is paused",
+  132016: "Template is disabled",
 };
+/** Meta's details of a 131047 `failed` status. */
+const WINDOW_DETAILS = "Message failed to send because more than 24 hours have passed since the customer last replied to this number.";
 
 function errorBody(code: number, details?: string) {
   return {
@@ -50,23 +63,45 @@ function errorBody(code: number, details?: string) {
 const sendBody = z.looseObject({
   messaging_product: z.literal("whatsapp"),
   to: z.string().min(1).optional(),
+  /** Since July 2026: the recipient's business-scoped user id, instead of `to` (`to` wins when both are given). */
+  recipient: z.string().min(1).optional(),
   type: z.string().optional(),
   status: z.string().optional(),
   message_id: z.string().optional(),
   biz_opaque_callback_data: z.string().max(512).optional(),
 });
 
-/** The pricing Meta would report: templates by their category, free-form text as free service. */
-function pricingFor(s: MessagingState, phoneNumberId: string, m: AcceptedMessage) {
-  if (m.type !== "template") return statusPricing("service");
+/**
+ * The pricing Meta would report, decided when the message is accepted: free-form messages are free
+ * service; a template inside a free entry-point window (a chat from an ad) is free_entry_point; a
+ * utility template inside the recipient's open window is free_customer_service; any other template is
+ * billed (regular) by its category.
+ */
+function pricingFor(s: MessagingState, m: AcceptedMessage, user: SimUser | undefined) {
+  if (m.type !== "template") return { pricing: statusPricing("service") };
   const t = m.body.template as { name?: string; language?: { code?: string } } | undefined;
-  const waba = s.numbers.get(phoneNumberId);
+  const waba = s.numbers.get(m.phoneNumberId);
   const tpl = waba ? s.templates.get(waba)?.find((x) => x.name === t?.name && x.language === t?.language?.code) : undefined;
-  return statusPricing((tpl?.category ?? "UTILITY").toLowerCase());
+  const category = (tpl?.category ?? "UTILITY").toLowerCase();
+  if (inEntryPoint(user, m.phoneNumberId, m.at)) {
+    const until = user!.entryPointUntil.get(m.phoneNumberId)!;
+    return {
+      pricing: statusPricing(category, { type: "free_entry_point" }),
+      // Since v24 the conversation object comes only for free entry-point windows.
+      conversation: { id: `sim-ep-${m.phoneNumberId}-${until}`, expiration_timestamp: String(Math.floor(until / 1000)), origin: { type: "referral_conversion" } },
+    };
+  }
+  if (category === "utility" && windowOpen(user, m.phoneNumberId, m.at)) return { pricing: statusPricing(category, { type: "free_customer_service" }) };
+  return { pricing: statusPricing(category) };
 }
 
 export const messagingArea: SimArea = async (app, ctx) => {
   const s = () => messagingState(ctx.state);
+  const enforced = (what: keyof Enforcement): boolean =>
+    s().enforcement[what] ?? (what === "window" ? ctx.options.enforceWindow : ctx.options.enforceTemplateParams) ?? false;
+  // Every user message the simulator delivers, whichever route sends it, opens that user's window.
+  const unsubscribe = ctx.webhooks.onSend((payload) => learnFromDelivery(s().users, payload));
+  app.addHook("onClose", async () => void unsubscribe());
 
   function reject(reply: FastifyReply, r: Omit<RejectedMessage, "at" | "httpStatus"> & { httpStatus?: number }, details?: string) {
     const httpStatus = r.httpStatus ?? HTTP_FOR_CODE[r.code] ?? 400;
@@ -74,18 +109,23 @@ export const messagingArea: SimArea = async (app, ctx) => {
     return reply.code(httpStatus).send(errorBody(r.code, details));
   }
 
-  function startStatusFlow(m: AcceptedMessage, asyncFailure?: number) {
+  function startStatusFlow(m: AcceptedMessage, user: SimUser | undefined, asyncFailure?: number) {
     const st = s();
     if (!st.statusFlow.enabled && asyncFailure === undefined) return;
     const business = { wabaId: st.numbers.get(m.phoneNumberId) ?? "0", phoneNumberId: m.phoneNumberId };
     const extra = m.bizOpaque ? { bizOpaque: m.bizOpaque } : {};
+    const recipient = { ...(m.to ? { waId: m.to } : {}), userId: m.recipientUserId ?? null };
+    const details = asyncFailure === 131047 ? WINDOW_DETAILS : TITLE[asyncFailure ?? -1];
+    // Pricing on one status only: `delivered`, or `read` when `delivered` is skipped.
+    const priced = { ...extra, ...pricingFor(st, m, user) };
+    const { delivered, read } = st.statusFlow;
     const steps =
       asyncFailure !== undefined
-        ? [statusObject(m.wamid, "failed", m.to, { ...extra, errors: [graphError(asyncFailure, TITLE[asyncFailure] ?? "Error", TITLE[asyncFailure])] })]
+        ? [statusObject(m.wamid, "failed", recipient, { ...extra, errors: [graphError(asyncFailure, TITLE[asyncFailure] ?? "Error", details)] })]
         : [
-            statusObject(m.wamid, "sent", m.to, { ...extra, pricing: pricingFor(st, m.phoneNumberId, m) }),
-            statusObject(m.wamid, "delivered", m.to, { ...extra, pricing: pricingFor(st, m.phoneNumberId, m) }),
-            ...(st.statusFlow.read ? [statusObject(m.wamid, "read", m.to, extra)] : []),
+            statusObject(m.wamid, "sent", recipient, extra),
+            ...(delivered ? [statusObject(m.wamid, "delivered", recipient, priced)] : []),
+            ...(read ? [statusObject(m.wamid, "read", recipient, delivered ? extra : priced)] : []),
           ];
     const flow = (async () => {
       for (const status of steps) {
@@ -110,14 +150,25 @@ export const messagingArea: SimArea = async (app, ctx) => {
     const auth = request.headers.authorization;
     const token = auth?.startsWith("Bearer ") ? auth.slice(7) : "";
     const parsed = sendBody.safeParse(request.body);
-    const to = parsed.success ? (parsed.data.to ?? "") : "";
+    // The key faults and pair rates are kept by: the phone number, else the user id.
+    const to = parsed.success ? (parsed.data.to ?? parsed.data.recipient ?? "") : "";
     if (!token || st.revokedTokens.has(token)) return reject(reply, { phoneNumberId, to, code: 190, cause: "auth" }, "Session has expired");
     if (!parsed.success) return reject(reply, { phoneNumberId, to, code: 100, cause: "invalid" }, "invalid body");
     const body = parsed.data;
 
     // Mark as read: not a message.
     if (body.status === "read" && body.message_id) return { success: true };
-    if (!body.to || !body.type || !(body.type in body)) return reject(reply, { phoneNumberId, to, code: 100, cause: "invalid" }, "to, type and the type's object are required");
+    if (!to || !body.type || !(body.type in body)) return reject(reply, { phoneNumberId, to, code: 100, cause: "invalid" }, "to (or recipient), type and the type's object are required");
+    if (!body.to && !isUserId(body.recipient!)) {
+      return reject(reply, { phoneNumberId, to, code: 100, cause: "invalid" }, "recipient must be a business-scoped user id such as US.13491208655302741918");
+    }
+    const user = body.to ? findUser(st.users, { waId: body.to }) : findUser(st.users, { userId: body.recipient });
+    if (!body.to && !user && enforced("window")) return reject(reply, { phoneNumberId, to, code: 131062, cause: "unknown_user" }, `no WhatsApp user has the id ${body.recipient}`);
+    if (body.type === "template" && enforced("templateParams")) {
+      const waba = st.numbers.get(phoneNumberId);
+      const problem = checkTemplateSend(waba ? st.templates.get(waba) : undefined, (body as { template?: object }).template ?? {});
+      if (problem) return reject(reply, { phoneNumberId, to, code: problem.code, cause: "template" }, problem.details);
+    }
 
     const fault = st.faults.byRecipient.get(to);
     const faultApplies = fault && (!fault.types || fault.types.includes(body.type));
@@ -153,11 +204,13 @@ export const messagingArea: SimArea = async (app, ctx) => {
       if (lose <= 1) st.faults.loseAnswerFor.delete(to);
       else st.faults.loseAnswerFor.set(to, lose - 1);
     }
+    const recipientUserId = body.to ? userIdFor(user, body.to) : body.recipient;
     const m: AcceptedMessage = {
       at: Date.now(),
       wamid: newWamid(),
       phoneNumberId,
-      to,
+      to: body.to ?? "",
+      ...(recipientUserId ? { recipientUserId } : {}),
       type: body.type,
       body: body as Record<string, unknown>,
       bizOpaque: body.biz_opaque_callback_data ?? null,
@@ -166,9 +219,12 @@ export const messagingArea: SimArea = async (app, ctx) => {
     st.accepted.push(m);
     if (fault && faultApplies && fault.async) {
       if (fault.times !== undefined && --fault.times <= 0) st.faults.byRecipient.delete(to);
-      startStatusFlow(m, fault.code);
+      startStatusFlow(m, user, fault.code);
+    } else if (body.type !== "template" && enforced("window") && !windowOpen(user, phoneNumberId, m.at)) {
+      // Meta accepts a free-form message outside the window, then reports it failed.
+      startStatusFlow(m, user, 131047);
     } else {
-      startStatusFlow(m);
+      startStatusFlow(m, user);
     }
     if (loseAnswer) {
       // Accepted, then the connection drops before the answer: the caller cannot know.
@@ -176,7 +232,8 @@ export const messagingArea: SimArea = async (app, ctx) => {
       request.raw.socket?.destroy();
       return;
     }
-    return { messaging_product: "whatsapp", contacts: [{ input: to, wa_id: to }], messages: [{ id: m.wamid, message_status: "accepted" }] };
+    const contact = body.to ? { input: body.to, wa_id: body.to } : { input: body.recipient, user_id: body.recipient };
+    return { messaging_product: "whatsapp", contacts: [contact], messages: [{ id: m.wamid, message_status: "accepted" }] };
   });
 
   // -------------------------------------------------------------------------------------------
@@ -238,11 +295,61 @@ export const messagingArea: SimArea = async (app, ctx) => {
   });
 
   app.put("/_sim/messaging/status-flow", async (request, reply) => {
-    const b = z.strictObject({ enabled: z.boolean().optional(), stepDelayMs: z.number().int().min(0).optional(), read: z.boolean().optional() }).safeParse(request.body);
+    const b = z
+      .strictObject({ enabled: z.boolean().optional(), stepDelayMs: z.number().int().min(0).optional(), delivered: z.boolean().optional(), read: z.boolean().optional() })
+      .safeParse(request.body);
     if (!b.success) return reply.code(400).send({ error: b.error.issues });
     Object.assign(s().statusFlow, b.data);
     return { ok: true };
   });
+
+  /** Which of Meta's checks apply (window: 131047/131062; templateParams: 132000…); unset fields keep their value. */
+  app.get("/_sim/messaging/enforcement", async () => ({ window: enforced("window"), templateParams: enforced("templateParams") }));
+  app.put("/_sim/messaging/enforcement", async (request, reply) => {
+    const b = z.strictObject({ window: z.boolean().optional(), templateParams: z.boolean().optional() }).safeParse(request.body);
+    if (!b.success) return reply.code(400).send({ error: b.error.issues });
+    Object.assign(s().enforcement, b.data);
+    return { window: enforced("window"), templateParams: enforced("templateParams") };
+  });
+
+  /**
+   * A test tells the simulator that a user wrote to a number (at `lastInboundAt`, Unix seconds,
+   * default now) without delivering anything: for conversations seeded straight into the database.
+   */
+  const windowBody = z
+    .strictObject({
+      phoneNumberId: z.string().min(1),
+      waId: z.string().regex(/^\d{6,20}$/, "must be a wa_id: digits with country code").optional(),
+      userId: z.string().regex(/^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/, "must be a business-scoped user id such as MA.12345678901234567890").optional(),
+      lastInboundAt: z.number().int().nonnegative().optional(),
+      fromAd: z.boolean().optional(),
+    })
+    .refine((b) => b.waId || b.userId, { message: "give waId or userId", path: ["waId"] });
+  app.post("/_sim/messaging/windows", async (request, reply) => {
+    const b = windowBody.safeParse(request.body);
+    if (!b.success) return reply.code(400).send({ error: b.error.issues });
+    const at = (b.data.lastInboundAt ?? Number(unixNow())) * 1000;
+    const user = recordInbound(s().users, b.data.phoneNumberId, { ...(b.data.waId ? { waId: b.data.waId } : {}), ...(b.data.userId ? { userId: b.data.userId } : {}) }, at, b.data.fromAd);
+    return windowView(user, b.data.phoneNumberId);
+  });
+  app.get<{ Querystring: { phoneNumberId?: string; waId?: string; userId?: string } }>("/_sim/messaging/windows", async (request, reply) => {
+    const { phoneNumberId, waId, userId } = request.query;
+    if (!phoneNumberId || (!waId && !userId)) return reply.code(400).send({ error: [{ message: "phoneNumberId and waId or userId are required" }] });
+    const user = findUser(s().users, { waId, userId });
+    if (!user) return reply.code(404).send({ error: [{ message: "the simulator knows no such user" }] });
+    return windowView(user, phoneNumberId);
+  });
+  function windowView(user: SimUser | undefined, phoneNumberId: string) {
+    const last = user?.lastInboundAt.get(phoneNumberId);
+    const entryPointUntil = user?.entryPointUntil.get(phoneNumberId);
+    return {
+      waId: user?.waId ?? null,
+      userId: user?.userId ?? null,
+      lastInboundAt: last !== undefined ? Math.floor(last / 1000) : null,
+      open: windowOpen(user, phoneNumberId),
+      entryPointUntil: entryPointUntil && entryPointUntil > Date.now() ? Math.floor(entryPointUntil / 1000) : null,
+    };
+  }
 
   app.put("/_sim/messaging/numbers", async (request, reply) => {
     const b = z.record(z.string(), z.string()).safeParse(request.body);

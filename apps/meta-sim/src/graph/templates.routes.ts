@@ -21,6 +21,8 @@ const templateInput = z.strictObject({
   status: z.string().default("APPROVED"),
   category: z.string().default("UTILITY"),
   components: z.array(z.looseObject({ type: z.string() })).default([]),
+  /** NAMED for templates with named placeholders ({{first_name}}). */
+  parameter_format: z.enum(["NAMED", "POSITIONAL"]).optional(),
 });
 
 let nextId = 900_000_000_000;
@@ -69,7 +71,12 @@ export const templatesArea: SimArea = async (app, ctx) => {
     if (!b.success) return reply.code(400).send({ error: b.error.issues });
     s().templates.set(
       request.params.wabaId,
-      b.data.templates.map((t) => ({ ...t, id: t.id ?? String(nextId++), components: t.components as SimTemplate["components"] })),
+      b.data.templates.map(({ parameter_format, ...t }) => ({
+      ...t,
+      id: t.id ?? String(nextId++),
+      components: t.components as SimTemplate["components"],
+      ...(parameter_format ? { parameter_format } : {}),
+    })),
     );
     return { ok: true, count: b.data.templates.length };
   });

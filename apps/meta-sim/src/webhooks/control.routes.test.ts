@@ -3,6 +3,7 @@ import { normalizeDelivery, verifyWebhookSignature, type InboundEvent } from "@l
 import { freePort } from "@linkojob/testing";
 import { MetaSimulator } from "../simulator";
 import { startRecordingReceiver, type RecordingReceiver } from "./recording-receiver";
+import { userIdForPhone } from "./user-ids";
 
 const secret = "sim-control-test-secret";
 const business = { phoneNumberId: "555000111", wabaId: "100200300", displayPhoneNumber: "212522000000" };
@@ -97,9 +98,23 @@ describe("POST /_sim/candidates/reply delivers every inbound type, signed", () =
       { type: "order", content: { catalog_id: "cat-1", text: "merci", product_items: [{ product_retailer_id: "p1", quantity: 2, item_price: 50, currency: "MAD" }] } },
     ],
     [
-      "system (changed number)",
+      "system (changed number, pre-2026 shape)",
       { type: "system", system: { type: "customer_changed_number", newWaId: "212699999999" } },
       { type: "system", check: (m) => expect(m.content).toMatchObject({ type: "customer_changed_number", wa_id: "212612345678", new_wa_id: "212699999999", body: expect.any(String) }) },
+    ],
+    [
+      "system (user_changed_number, 2026 shape)",
+      { type: "system", system: { newWaId: "212699999999" } },
+      {
+        type: "system",
+        check: (m) =>
+          expect(m.content).toEqual({
+            type: "user_changed_number",
+            wa_id: "212699999999",
+            user_id: userIdForPhone("212612345678"),
+            body: "User Yasmine changed from 212612345678 to 212699999999",
+          }),
+      },
     ],
     ["request_welcome", { type: "request_welcome" }, { type: "request_welcome", content: null }],
     [
@@ -122,7 +137,11 @@ describe("POST /_sim/candidates/reply delivers every inbound type, signed", () =
     const events = receivedEvents();
     expect(events).toHaveLength(1);
     const event = events[0] as Extract<InboundEvent, { kind: "message" }>;
-    expect(event).toMatchObject({ kind: "message", phoneNumberId: business.phoneNumberId, wabaId: business.wabaId, candidateKey: "212612345678", profileName: "Yasmine" });
+    expect(event).toMatchObject({ kind: "message", phoneNumberId: business.phoneNumberId, wabaId: business.wabaId, candidateKey: "212612345678" });
+    // Every message carries the candidate's user id; system messages come without contacts (no profile).
+    expect(event.userId).toBe(userIdForPhone("212612345678"));
+    if (fields.type === "system") expect(event.profileName).toBeUndefined();
+    else expect(event.profileName).toBe("Yasmine");
     expect(event.message.wamid).toBe(res.json.wamid);
     expect(event.message.type).toBe(expected.type);
     expect(event.message.originalType).toBe(expected.originalType ?? fields.type);

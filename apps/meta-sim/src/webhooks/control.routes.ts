@@ -5,6 +5,7 @@ import {
   adReferral,
   buttonReplyContent,
   contactsContent,
+  echoMessage,
   fieldDelivery,
   flowReplyContent,
   forwardedContext,
@@ -13,6 +14,7 @@ import {
   listReplyContent,
   locationContent,
   mediaContent,
+  messageEchoesDelivery,
   messagesDelivery,
   newWamid,
   orderContent,
@@ -22,13 +24,18 @@ import {
   statusObject,
   statusPricing,
   systemContent,
+  systemMessagesDelivery,
   textContent,
   unsupportedReasons,
+  userChangedNumberMessage,
+  userChangedUserIdMessage,
+  userIdOf,
   type Business,
   type Candidate,
   type MediaKind,
   type MessageExtra,
 } from "./payloads";
+import { newUserId } from "./user-ids";
 import { NoWebhookTargetError, WebhookDeliveryError, type DeliveryRecord, type DeliveryResult, type SendOptions } from "./webhook-sender";
 
 /**
@@ -54,6 +61,7 @@ interface WebhooksAreaState {
 
 const id = z.string().min(1).max(200);
 const waId = z.string().regex(/^\d{6,20}$/, "must be a wa_id: the number's digits with country code, no + or spaces");
+const userId = z.string().regex(/^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/, "must be a business-scoped user id: country code, a dot, alphanumerics (MA.12345678901234567890)");
 const unixSeconds = z
   .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, "must be Unix seconds")])
   .transform(String);
@@ -167,12 +175,14 @@ const candidateReplyBody = z
     wabaId: id,
     /** The business number's display form in metadata. Default 212500000000. */
     displayPhoneNumber: z.string().regex(/^\d{6,20}$/, "must be digits").optional(),
-    /** The candidate's wa_id. */
+    /** The candidate's wa_id; absent for a username-only candidate who hides the number. */
     from: waId.optional(),
-    /** The business-scoped user id (for candidates who use a username; `from` may then be absent). */
-    userId: id.optional(),
+    /** The business-scoped user id. Default: the simulator's id for `from`; null sends a pre-2026 payload without user ids. */
+    userId: id.nullable().optional(),
     /** Profile name in contacts[]. Default "Candidate". */
     name: z.string().max(200).optional(),
+    /** The candidate's username (contacts[].profile.username). */
+    username: z.string().min(1).max(35).optional(),
     type: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "must be a message type in lowercase, such as text or image"),
     /** The wamid to use (to replay a message); default a fresh one. */
     id: id.optional(),
@@ -228,12 +238,19 @@ const candidateReplyBody = z
       .optional(),
     system: z
       .strictObject({
+        /** user_changed_number (default), user_changed_user_id, or an older/other type. */
         type: z.string().min(1).optional(),
         body: z.string().optional(),
+        /** user_changed_number / customer_changed_number: the new number. */
         newWaId: waId.optional(),
+        /** user_changed_user_id: the phone number, when the user shares it (Meta omits it by default). */
+        waId: waId.optional(),
         identity: z.string().optional(),
         customer: z.string().optional(),
-        newUserId: z.string().optional(),
+        /** user_changed_user_id: the new user id. */
+        newUserId: userId.optional(),
+        /** user_changed_user_id: the id replaced. Default the candidate's user id. */
+        previousUserId: userId.optional(),
       })
       .optional(),
     unsupported: z.strictObject({ type: z.string().min(1).optional(), reason: z.enum(["unknownType", "unavailable"]).optional() }).optional(),
@@ -243,6 +260,12 @@ const candidateReplyBody = z
   })
   .superRefine((b, ctx) => {
     if (!b.from && !b.userId) ctx.addIssue({ code: "custom", path: ["from"], message: "give from (the candidate's wa_id) or userId (business-scoped user id)" });
+    if (b.type === "system" && (b.system?.type ?? "user_changed_number") === "user_changed_user_id" && !b.system?.newUserId) {
+      ctx.addIssue({ code: "custom", path: ["system", "newUserId"], message: "is required for user_changed_user_id" });
+    }
+    if (b.type === "system" && (b.system?.type ?? "user_changed_number") === "user_changed_number" && !b.system?.newWaId) {
+      ctx.addIssue({ code: "custom", path: ["system", "newWaId"], message: "is required for user_changed_number" });
+    }
     const known = (KNOWN_REPLY_TYPES as readonly string[]).includes(b.type);
     for (const [field, allowed] of Object.entries(fieldTypes)) {
       if (b[field as keyof typeof b] !== undefined && !allowed(b.type, known)) {
@@ -269,12 +292,80 @@ const statusBody = z
     recipientUserId: id.optional(),
     timestamp: unixSeconds.optional(),
     bizOpaqueCallbackData: z.string().max(512).optional(),
+    /** type: regular, free_customer_service or free_entry_point (default from the category). */
     pricing: z.strictObject({ category: z.string().min(1), billable: z.boolean().optional(), type: z.string().optional() }).optional(),
     /** For failed: default one 131026 (undeliverable). */
     errors: z.array(z.strictObject({ code: z.number().int(), title: z.string().min(1), details: z.string().optional(), message: z.string().optional() })).optional(),
     ...deliveryOptions,
   })
   .refine((b) => b.recipientId || b.recipientUserId, { message: "give recipientId (wa_id) or recipientUserId", path: ["recipientId"] });
+
+/** One of the two identity changes of 2026, as a `system` message without contacts. */
+const identityChangeBody = z.discriminatedUnion(
+  "change",
+  [
+    z.strictObject({
+      change: z.literal("number"),
+      phoneNumberId: id,
+      wabaId: id,
+      displayPhoneNumber: z.string().regex(/^\d{6,20}$/, "must be digits").optional(),
+      /** The number the candidate had. */
+      from: waId,
+      newWaId: waId,
+      /** The candidate's user id (unchanged). Default the simulator's id for `from`. */
+      userId: userId.optional(),
+      name: z.string().max(200).optional(),
+      id: id.optional(),
+      timestamp: unixSeconds.optional(),
+      ...deliveryOptions,
+    }),
+    z.strictObject({
+      change: z.literal("user_id"),
+      phoneNumberId: id,
+      wabaId: id,
+      displayPhoneNumber: z.string().regex(/^\d{6,20}$/, "must be digits").optional(),
+      /** The id being replaced. Default the simulator's id for `waId`. */
+      previousUserId: userId.optional(),
+      /** Default a fresh id in the same country. */
+      newUserId: userId.optional(),
+      /** The candidate's number, sent only when given (Meta omits it). */
+      waId: waId.optional(),
+      name: z.string().max(200).optional(),
+      id: id.optional(),
+      timestamp: unixSeconds.optional(),
+      ...deliveryOptions,
+    }),
+  ],
+  { error: "change must be number or user_id" },
+);
+
+const echoTypes = ["text", ...mediaTypes, "location", "template", "interactive", "reaction"] as const;
+/** A message the business sent from the WhatsApp Business app (coexistence), echoed as smb_message_echoes. */
+const echoBody = z
+  .strictObject({
+    phoneNumberId: id,
+    wabaId: id,
+    /** The business number (echoes' `from`). Default 212500000000. */
+    displayPhoneNumber: z.string().regex(/^\d{6,20}$/, "must be digits").optional(),
+    /** The candidate's number; absent for a username-only candidate. */
+    to: waId.optional(),
+    /** The candidate's user id. Default the simulator's id for `to`. */
+    toUserId: userId.optional(),
+    type: z.enum(echoTypes).default("text"),
+    text: z.string().min(1).max(4096).optional(),
+    media: mediaSchema.optional(),
+    /** The object sent under the type's key, for types other than text and media. */
+    payload: z.record(z.string(), z.unknown()).optional(),
+    id: id.optional(),
+    timestamp: unixSeconds.optional(),
+    ...deliveryOptions,
+  })
+  .superRefine((b, ctx) => {
+    if (!b.to && !b.toUserId) ctx.addIssue({ code: "custom", path: ["to"], message: "give to (the candidate's wa_id) or toUserId" });
+    if (b.type === "text" && !b.text) ctx.addIssue({ code: "custom", path: ["text"], message: "is required for type text" });
+    if (b.media && !mediaTypes.includes(b.type)) ctx.addIssue({ code: "custom", path: ["media"], message: `does not apply to type ${b.type}` });
+    if (!["text", ...mediaTypes].includes(b.type) && !b.payload) ctx.addIssue({ code: "custom", path: ["payload"], message: `is required for type ${b.type}` });
+  });
 
 const fieldBody = z.strictObject({
   wabaId: id,
@@ -319,7 +410,12 @@ function sendOptionsOf(b: { targetUrl?: string; encoding?: SendOptions["encoding
 }
 
 function buildCandidateMessage(b: z.output<typeof candidateReplyBody>, businessNumber: string) {
-  const candidate: Candidate = { ...(b.from ? { waId: b.from } : {}), ...(b.userId ? { userId: b.userId } : {}), ...(b.name ? { name: b.name } : {}) };
+  const candidate: Candidate = {
+    ...(b.from ? { waId: b.from } : {}),
+    ...(b.userId !== undefined ? { userId: b.userId } : {}),
+    ...(b.name ? { name: b.name } : {}),
+    ...(b.username ? { username: b.username } : {}),
+  };
   const context = b.context
     ? b.context.id
       ? replyContext(b.context.id, b.context.from ?? businessNumber)
@@ -356,7 +452,7 @@ function buildCandidateMessage(b: z.output<typeof candidateReplyBody>, businessN
     message = inboundMessage(candidate, type, { text: btn.text, payload: btn.payload ?? btn.text }, { ...extra, context: replyContext(templateWamid, businessNumber) });
   } else if (type === "reaction") message = inboundMessage(candidate, type, reactionContent(b.reaction!.messageId, b.reaction!.emoji), extra);
   else if (type === "order") message = inboundMessage(candidate, type, orderContent(b.order ?? {}), extra);
-  else if (type === "system") message = inboundMessage(candidate, type, systemContent({ ...(b.from ? { waId: b.from } : {}), ...b.system }), extra);
+  else if (type === "system") message = systemMessage(candidate, b.system ?? {}, extra);
   else if (type === "request_welcome") message = inboundMessage(candidate, type, undefined, extra);
   else if (type === "unsupported") {
     const reason = b.unsupported?.reason ?? "unknownType";
@@ -364,6 +460,48 @@ function buildCandidateMessage(b: z.output<typeof candidateReplyBody>, businessN
   } else message = inboundMessage(candidate, type, b.payload ?? {}, extra);
   return { candidate, message };
 }
+
+/** A `system` message in the 2026 shapes, or an older/other type with the fields given. */
+function systemMessage(c: Candidate, sys: NonNullable<z.output<typeof candidateReplyBody>["system"]>, extra: MessageExtra) {
+  const type = sys.type ?? "user_changed_number";
+  const body = sys.body !== undefined ? { body: sys.body } : {};
+  if (type === "user_changed_number" && c.waId) {
+    const m = userChangedNumberMessage({ ...c, waId: c.waId }, sys.newWaId!, extra);
+    if (sys.body !== undefined) (m.system as { body: string }).body = sys.body;
+    return m;
+  }
+  if (type === "user_changed_user_id") {
+    const previous = sys.previousUserId ?? userIdOf(c) ?? newUserId();
+    return inboundMessage(
+      { userId: previous, ...(sys.waId ? { waId: sys.waId } : {}) },
+      "system",
+      systemContent({ type, previousUserId: previous, userId: sys.newUserId!, ...(sys.waId ? { waId: sys.waId } : {}), ...(c.name ? { name: c.name } : {}), ...body }),
+      extra,
+    );
+  }
+  if (type === "customer_changed_number") {
+    return inboundMessage(c, "system", systemContent({ type, ...(c.waId ? { waId: c.waId } : {}), ...(sys.newWaId ? { newWaId: sys.newWaId } : {}), ...(c.name ? { name: c.name } : {}), ...body }), extra);
+  }
+  const { newWaId, newUserId: next, previousUserId, ...rest } = sys;
+  return inboundMessage(
+    c,
+    "system",
+    systemContent({
+      ...rest,
+      type,
+      ...(newWaId ? { newWaId } : {}),
+      ...(next ? { userId: next } : {}),
+      ...(previousUserId ? { previousUserId } : {}),
+    }),
+    extra,
+  );
+}
+
+const businessOf = (b: { wabaId: string; phoneNumberId: string; displayPhoneNumber?: string | undefined }): Business => ({
+  wabaId: b.wabaId,
+  phoneNumberId: b.phoneNumberId,
+  ...(b.displayPhoneNumber ? { displayPhoneNumber: b.displayPhoneNumber } : {}),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Routes
@@ -433,7 +571,48 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
     if (!body) return reply;
     const business: Business = { wabaId: body.wabaId, phoneNumberId: body.phoneNumberId, ...(body.displayPhoneNumber ? { displayPhoneNumber: body.displayPhoneNumber } : {}) };
     const { candidate, message } = buildCandidateMessage(body, body.displayPhoneNumber ?? "212500000000");
-    return deliverAndReply(reply, messagesDelivery(business, candidate, [message]), sendOptionsOf(body), { wamid: message.id });
+    // Meta sends system messages without a contacts array.
+    const payload = message.type === "system" ? systemMessagesDelivery(business, [message]) : messagesDelivery(business, candidate, [message]);
+    return deliverAndReply(reply, payload, sendOptionsOf(body), { wamid: message.id });
+  });
+
+  /** A candidate changes number or business-scoped user id: the 2026 `system` message, delivered. */
+  app.post("/_sim/candidates/identity-change", async (request, reply) => {
+    const body = parse(identityChangeBody, request.body, reply);
+    if (!body) return reply;
+    const extra: MessageExtra = { ...(body.id ? { id: body.id } : {}), ...(body.timestamp ? { timestamp: body.timestamp } : {}) };
+    let message;
+    let identity: { waId?: string; userId: string; previousWaId?: string; previousUserId?: string };
+    if (body.change === "number") {
+      const candidate = { waId: body.from, ...(body.userId ? { userId: body.userId } : {}), ...(body.name ? { name: body.name } : {}) };
+      message = userChangedNumberMessage(candidate, body.newWaId, extra);
+      identity = { waId: body.newWaId, userId: userIdOf(candidate)!, previousWaId: body.from };
+    } else {
+      const previous = body.previousUserId ?? (body.waId ? userIdOf({ waId: body.waId }) : undefined);
+      if (!previous) return sendProblem(reply, 400, "BAD_REQUEST", "invalid body: previousUserId: give previousUserId or waId", [{ path: "previousUserId", message: "give previousUserId or waId" }]);
+      const next = body.newUserId ?? newUserId(previous.slice(0, 2));
+      message = userChangedUserIdMessage(previous, next, { ...(body.waId ? { waId: body.waId } : {}), ...(body.name ? { name: body.name } : {}), ...extra });
+      identity = { ...(body.waId ? { waId: body.waId } : {}), userId: next, previousUserId: previous };
+    }
+    return deliverAndReply(reply, systemMessagesDelivery(businessOf(body), [message]), sendOptionsOf(body), { wamid: message.id, identity });
+  });
+
+  /** The recruiter writes from the WhatsApp Business app on a coexistence number: an smb_message_echoes delivery. */
+  app.post("/_sim/business/echo", async (request, reply) => {
+    const body = parse(echoBody, request.body, reply);
+    if (!body) return reply;
+    const to: Candidate = { ...(body.to ? { waId: body.to } : {}), ...(body.toUserId ? { userId: body.toUserId } : {}) };
+    const content =
+      body.type === "text"
+        ? textContent(body.text!)
+        : mediaTypes.includes(body.type)
+          ? mediaContent(body.type as MediaKind, { ...body.media, ...(body.text !== undefined && body.media?.caption === undefined ? { caption: body.text } : {}) })
+          : body.payload;
+    const echo = echoMessage(body.displayPhoneNumber ?? "212500000000", to, body.type, content, {
+      ...(body.id ? { id: body.id } : {}),
+      ...(body.timestamp ? { timestamp: body.timestamp } : {}),
+    });
+    return deliverAndReply(reply, messageEchoesDelivery(businessOf(body), [echo]), sendOptionsOf(body), { wamid: echo.id });
   });
 
   /** A status update for a message the business sent (sent, delivered, read, failed…). */
@@ -443,18 +622,15 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
     const errors =
       body.errors?.map((e) => graphError(e.code, e.title, e.details, e.message)) ??
       (body.status === "failed" ? [graphError(131026, "Message undeliverable", "Message Undeliverable.")] : undefined);
-    const status = {
-      ...statusObject(body.wamid, body.status, body.recipientId ?? "", {
-        ...(body.timestamp ? { timestamp: body.timestamp } : {}),
-        ...(body.bizOpaqueCallbackData ? { bizOpaque: body.bizOpaqueCallbackData } : {}),
-        ...(body.pricing ? { pricing: statusPricing(body.pricing.category, body.pricing) } : {}),
-        ...(errors ? { errors } : {}),
-      }),
-    } as Record<string, unknown>;
-    if (!body.recipientId) delete status.recipient_id;
-    if (body.recipientUserId) status.recipient_user_id = body.recipientUserId;
-    const business: Business = { wabaId: body.wabaId, phoneNumberId: body.phoneNumberId, ...(body.displayPhoneNumber ? { displayPhoneNumber: body.displayPhoneNumber } : {}) };
-    return deliverAndReply(reply, statusDelivery(business, [status]), sendOptionsOf(body));
+    // recipient_user_id on every status (the simulator's id for the number when none is given).
+    const recipient: Candidate = { ...(body.recipientId ? { waId: body.recipientId } : {}), ...(body.recipientUserId ? { userId: body.recipientUserId } : {}) };
+    const status = statusObject(body.wamid, body.status, recipient, {
+      ...(body.timestamp ? { timestamp: body.timestamp } : {}),
+      ...(body.bizOpaqueCallbackData ? { bizOpaque: body.bizOpaqueCallbackData } : {}),
+      ...(body.pricing ? { pricing: statusPricing(body.pricing.category, body.pricing) } : {}),
+      ...(errors ? { errors } : {}),
+    });
+    return deliverAndReply(reply, statusDelivery(businessOf(body), [status]), sendOptionsOf(body));
   });
 
   /** A change of a non-messages field (account_update, message_template_status_update, …), value as given. */

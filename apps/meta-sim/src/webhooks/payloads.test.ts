@@ -21,6 +21,7 @@ import {
   valueErrorsDelivery,
   contactOf,
   newWamid,
+  ERROR_CODES_URL,
 } from "./payloads";
 
 const business = { wabaId: "100200300", phoneNumberId: "555000111", displayPhoneNumber: "212522000000" };
@@ -125,7 +126,10 @@ describe("statuses, value errors and other fields", () => {
       }),
       expect.objectContaining({
         kind: "status",
-        status: expect.objectContaining({ status: "failed", errors: [{ code: 131047, title: "Re-engagement message", message: "Re-engagement message", error_data: { details: "More than 24 hours have passed" } }] }),
+        status: expect.objectContaining({
+          status: "failed",
+          errors: [{ code: 131047, title: "Re-engagement message", message: "Re-engagement message", error_data: { details: "More than 24 hours have passed" }, href: ERROR_CODES_URL }],
+        }),
       }),
     ]);
     expect(statusPricing("service")).toEqual({ billable: false, pricing_model: "PMP", type: "free_customer_service", category: "service" });

@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
+import { userIdForPhone } from "./user-ids";
 
 /**
  * Builders of webhook payloads shaped exactly like Meta's (shared/reference/meta-cloud-api.md §1).
@@ -22,10 +23,25 @@ export interface Business {
   displayPhoneNumber?: string;
 }
 
+/**
+ * A WhatsApp user writing to the business. Since 2026 every message carries the user's
+ * business-scoped user id (`from_user_id`, `contacts[].user_id`); a user with a username may hide the
+ * phone number (`from` and `wa_id` absent).
+ */
 export interface Candidate {
+  /** The phone number (wa_id). Absent for a username-only candidate who hides it. */
   waId?: string;
-  userId?: string;
+  /** Business-scoped user id. Default: the simulator's id for `waId` (userIdForPhone). `null`: a pre-2026 payload without user ids. */
+  userId?: string | null;
   name?: string;
+  /** The username of a candidate who adopted one (`contacts[].profile.username`). */
+  username?: string;
+}
+
+/** The user id a candidate's messages carry: the given one, else the simulator's id for the phone. */
+export function userIdOf(c: Candidate): string | undefined {
+  if (c.userId === null) return undefined;
+  return c.userId ?? (c.waId ? userIdForPhone(c.waId) : undefined);
 }
 
 /** Unix seconds as Meta writes them in message and status objects (a string). */
@@ -38,7 +54,7 @@ export type UnixSeconds = string;
 /** One `messages`-field change value. */
 export function messagesValue(
   business: Business,
-  parts: { contacts?: unknown[]; messages?: unknown[]; statuses?: unknown[]; errors?: unknown[] },
+  parts: { contacts?: unknown[]; messages?: unknown[]; statuses?: unknown[]; errors?: unknown[]; message_echoes?: unknown[] },
 ) {
   return {
     messaging_product: "whatsapp",
@@ -58,8 +74,14 @@ export function delivery(entries: Array<{ wabaId: string; changes: Array<{ field
   };
 }
 
+/** `contacts[]` element: profile (with the username when there is one), wa_id when shown, user_id. */
 export function contactOf(c: Candidate) {
-  return { profile: { name: c.name ?? "Candidate" }, ...(c.waId ? { wa_id: c.waId } : {}), ...(c.userId ? { user_id: c.userId } : {}) };
+  const userId = userIdOf(c);
+  return {
+    profile: { name: c.name ?? "Candidate", ...(c.username ? { username: c.username } : {}) },
+    ...(c.waId ? { wa_id: c.waId } : {}),
+    ...(userId ? { user_id: userId } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,28 +215,46 @@ export const orderContent = (o: OrderInput = {}) => ({
   })),
 });
 
-export type SystemEventType = "customer_changed_number" | "customer_identity_changed" | "user_changed_user_id" | (string & {});
+/**
+ * `system` message types. Since 2026: `user_changed_number` (`system.wa_id` is the new number) and
+ * `user_changed_user_id` (`system.user_id` replaces `system.previous_user_id`). Older payloads:
+ * `customer_changed_number` (`wa_id` old, `new_wa_id` new) and `customer_identity_changed`.
+ */
+export type SystemEventType = "user_changed_number" | "user_changed_user_id" | "customer_changed_number" | "customer_identity_changed" | (string & {});
 export interface SystemInput {
+  /** Default "user_changed_number". */
   type?: SystemEventType;
   body?: string;
-  /** customer_changed_number: the candidate's new wa_id. */
-  newWaId?: string;
+  /** user_changed_number: the new number. customer_changed_number: the old one. user_changed_user_id: the phone, when shared. */
   waId?: string;
+  /** customer_changed_number: the new number. */
+  newWaId?: string;
   /** customer_identity_changed: the new identity hash. */
   identity?: string;
   customer?: string;
+  /** user_changed_number: the user's user id. user_changed_user_id: the new user id. */
   userId?: string;
-  newUserId?: string;
+  /** user_changed_user_id: the user id being replaced. */
+  previousUserId?: string;
+  /** The profile name the default body names. */
+  name?: string;
+  /** user_changed_number: the old number, for the default body. */
+  previousWaId?: string;
 }
 export function systemContent(s: SystemInput = {}) {
-  const type = s.type ?? "customer_changed_number";
+  const type = s.type ?? "user_changed_number";
+  const who = s.name ?? "Candidate";
   const body =
     s.body ??
-    (type === "customer_changed_number"
-      ? `User changed from ${s.waId ?? "unknown"} to ${s.newWaId ?? "unknown"}`
-      : type === "customer_identity_changed"
-        ? "User's security code changed"
-        : "User changed their user id");
+    (type === "user_changed_number"
+      ? `User ${who} changed from ${s.previousWaId ?? "unknown"} to ${s.waId ?? "unknown"}`
+      : type === "user_changed_user_id"
+        ? `User ${who} changed from ${s.previousUserId ?? "unknown"} to ${s.userId ?? "unknown"}`
+        : type === "customer_changed_number"
+          ? `User ${who} changed from ${s.waId ?? "unknown"} to ${s.newWaId ?? "unknown"}`
+          : type === "customer_identity_changed"
+            ? "User's security code changed"
+            : "System message");
   return {
     body,
     type,
@@ -223,7 +263,7 @@ export function systemContent(s: SystemInput = {}) {
     ...(s.identity !== undefined ? { identity: s.identity } : {}),
     ...(s.customer !== undefined ? { customer: s.customer } : {}),
     ...(s.userId !== undefined ? { user_id: s.userId } : {}),
-    ...(s.newUserId !== undefined ? { new_user_id: s.newUserId } : {}),
+    ...(s.previousUserId !== undefined ? { previous_user_id: s.previousUserId } : {}),
   };
 }
 
@@ -231,9 +271,12 @@ export function systemContent(s: SystemInput = {}) {
 // Errors, context and referral
 // ---------------------------------------------------------------------------------------------
 
-/** A Graph error object as it appears in webhooks (`messages[].errors`, `statuses[].errors`, `value.errors`). */
+/** Where Meta's webhook errors point (`href`). */
+export const ERROR_CODES_URL = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/";
+
+/** A Graph error object as it appears in webhooks (`messages[].errors`, `statuses[].errors`, `value.errors`), with Meta's `href`. */
 export function graphError(code: number, title: string, details?: string, message?: string) {
-  return { code, title, message: message ?? title, ...(details !== undefined ? { error_data: { details } } : {}) };
+  return { code, title, message: message ?? title, ...(details !== undefined ? { error_data: { details } } : {}), href: ERROR_CODES_URL };
 }
 
 /** The errors Meta attaches to an `unsupported` message. */
@@ -301,9 +344,10 @@ export interface InboundMessageObject {
 
 /** An inbound message object of any type: `content` is what goes under the type's key. */
 export function inboundMessage(c: Candidate, type: string, content?: unknown, extra: MessageExtra = {}): InboundMessageObject {
+  const userId = userIdOf(c);
   return {
     ...(c.waId ? { from: c.waId } : {}),
-    ...(c.userId ? { from_user_id: c.userId } : {}),
+    ...(userId ? { from_user_id: userId } : {}),
     id: extra.id ?? newWamid(),
     timestamp: extra.timestamp ?? unixNow(),
     type,
@@ -349,7 +393,7 @@ export function sampleInboundMessages(c: Candidate, opts: { businessNumber?: str
     button: templateButtonMessage(c, "Je suis disponible", "AVAILABLE", replied, businessNumber),
     reaction: inboundMessage(c, "reaction", reactionContent(replied, "👍")),
     order: inboundMessage(c, "order", orderContent({ text: "Commande" })),
-    system: inboundMessage(c, "system", systemContent({ type: "customer_changed_number", waId: c.waId, newWaId: "212699999999" })),
+    system: c.waId ? userChangedNumberMessage({ ...c, waId: c.waId }, "212699999999") : userChangedUserIdMessage(userIdOf(c) ?? "MA.1", "MA.20000000000000000001"),
     request_welcome: requestWelcomeMessage(c),
     unsupported: unsupportedMessage(c, "poll"),
   };
@@ -358,6 +402,40 @@ export function sampleInboundMessages(c: Candidate, opts: { businessNumber?: str
 /** A delivery with the given messages from one candidate, in one change. */
 export function messagesDelivery(business: Business, c: Candidate, messages: unknown[]) {
   return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { contacts: [contactOf(c)], messages }) }] }]);
+}
+
+/**
+ * A user changed their phone number: `from` is the old number, `system.wa_id` the new one, the user id
+ * stays. System messages come without a `contacts` array.
+ */
+export function userChangedNumberMessage(c: Candidate & { waId: string }, newWaId: string, extra: MessageExtra = {}) {
+  const userId = userIdOf(c);
+  return inboundMessage(
+    c,
+    "system",
+    systemContent({ type: "user_changed_number", previousWaId: c.waId, waId: newWaId, ...(userId ? { userId } : {}), ...(c.name ? { name: c.name } : {}) }),
+    extra,
+  );
+}
+
+/**
+ * A user's business-scoped user id changed: `from_user_id` and `system.previous_user_id` are the old
+ * id, `system.user_id` the new one. No phone number unless `waId` is given (Meta: "reports only the
+ * BSUID change").
+ */
+export function userChangedUserIdMessage(previousUserId: string, newUserId: string, opts: { waId?: string; name?: string } & MessageExtra = {}) {
+  const { waId, name, ...extra } = opts;
+  return inboundMessage(
+    { userId: previousUserId, ...(waId ? { waId } : {}) },
+    "system",
+    systemContent({ type: "user_changed_user_id", previousUserId, userId: newUserId, ...(waId ? { waId } : {}), ...(name ? { name } : {}) }),
+    extra,
+  );
+}
+
+/** A delivery of system messages: no `contacts` array, as Meta sends them. */
+export function systemMessagesDelivery(business: Business, messages: unknown[]) {
+  return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { messages }) }] }]);
 }
 
 /** A delivery with one text message from a candidate. */
@@ -369,18 +447,27 @@ export function textMessageDelivery(business: Business, c: Candidate, body: stri
 // Statuses
 // ---------------------------------------------------------------------------------------------
 
-/** A status object for a message the business sent. */
+/** Who a status is about: the phone number (absent for a username-only user) and the user id. */
+export type StatusRecipient = string | Candidate;
+
+/**
+ * A status object for a message the business sent: `recipient_id` (the phone, when known) and, since
+ * 2026, `recipient_user_id`. A string recipient is a phone number with its simulator user id.
+ */
 export function statusObject(
   wamid: string,
   status: string,
-  recipientWaId: string,
+  recipient: StatusRecipient,
   extra: { timestamp?: string; bizOpaque?: string; pricing?: unknown; errors?: unknown[]; conversation?: unknown } = {},
 ) {
+  const r: Candidate = typeof recipient === "string" ? (recipient ? { waId: recipient } : {}) : recipient;
+  const userId = userIdOf(r);
   return {
     id: wamid,
     status,
     timestamp: extra.timestamp ?? unixNow(),
-    recipient_id: recipientWaId,
+    ...(r.waId ? { recipient_id: r.waId } : {}),
+    ...(userId ? { recipient_user_id: userId } : {}),
     ...(extra.bizOpaque ? { biz_opaque_callback_data: extra.bizOpaque } : {}),
     ...(extra.pricing ? { pricing: extra.pricing } : {}),
     ...(extra.conversation ? { conversation: extra.conversation } : {}),
@@ -388,9 +475,13 @@ export function statusObject(
   };
 }
 
-/** `pricing` of a status (§1 Statuses): per-message pricing model, free inside a service window. */
+/**
+ * `pricing` of a status: per-message pricing (PMP). `type` is `regular` (billed),
+ * `free_customer_service` (service messages, and utility templates inside an open window) or
+ * `free_entry_point` (inside a free entry-point window). Meta sends it on one status per message.
+ */
 export function statusPricing(category: string, opts: { billable?: boolean; type?: string } = {}) {
-  const free = category === "service" || opts.billable === false;
+  const free = category === "service" || opts.billable === false || (opts.type !== undefined && opts.type !== "regular");
   return {
     billable: opts.billable ?? !free,
     pricing_model: "PMP",
@@ -401,6 +492,33 @@ export function statusPricing(category: string, opts: { billable?: boolean; type
 
 export function statusDelivery(business: Business, statuses: unknown[]) {
   return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { statuses }) }] }]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// App echoes (coexistence numbers)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One element of `message_echoes`: a message the business sent from the WhatsApp Business app on a
+ * coexistence number. `from` is the business number, `to` the user's phone (absent when hidden),
+ * `to_user_id` the user's id.
+ */
+export function echoMessage(businessNumber: string, to: Candidate, type: string, content: unknown, extra: { id?: string; timestamp?: UnixSeconds } = {}) {
+  const userId = userIdOf(to);
+  return {
+    from: businessNumber,
+    ...(to.waId ? { to: to.waId } : {}),
+    ...(userId ? { to_user_id: userId } : {}),
+    id: extra.id ?? newWamid(),
+    timestamp: extra.timestamp ?? unixNow(),
+    type,
+    [type]: content,
+  };
+}
+
+/** A delivery of the `smb_message_echoes` field: same envelope as messages, echoes in `message_echoes`. */
+export function messageEchoesDelivery(business: Business, echoes: unknown[]) {
+  return delivery([{ wabaId: business.wabaId, changes: [{ field: "smb_message_echoes", value: messagesValue(business, { message_echoes: echoes }) }] }]);
 }
 
 /** Account- or app-level problems reported in `value.errors` of a `messages` change. */

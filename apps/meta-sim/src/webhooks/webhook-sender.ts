@@ -109,6 +109,7 @@ export class WebhookSender {
   /** Defaults for every send; `configure` changes them (main.ts turns retries on). */
   options: Required<WebhookSenderOptions>;
   private readonly listeners = new Set<(record: DeliveryRecord) => void>();
+  private readonly sendListeners = new Set<(payload: unknown) => void>();
   private readonly closing = new AbortController();
 
   constructor(
@@ -131,12 +132,22 @@ export class WebhookSender {
   }
 
   /**
+   * Called with each payload as given, before its first POST (Meta knows a user's message before it
+   * tells the business); returns the unsubscribe function.
+   */
+  onSend(listener: (payload: unknown) => void): () => void {
+    this.sendListeners.add(listener);
+    return () => this.sendListeners.delete(listener);
+  }
+
+  /**
    * Signs and POSTs one payload; resolves with the receiver's last answer (a non-200 is a result,
    * not an error). Rejects with WebhookDeliveryError when the last attempt could not reach it.
    */
   async send(payload: unknown, opts: SendOptions = {}): Promise<DeliveryResult> {
     const url = opts.targetUrl ?? this.targetUrl;
     if (!url) throw new NoWebhookTargetError();
+    for (const listener of this.sendListeners) listener(payload);
     const bytes = encodeWebhookBody(payload, opts.encoding ?? this.options.encoding);
     const signature = opts.signature === undefined ? signWebhookBody(bytes, this.appSecret) : opts.signature;
     const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "facebookexternalua" };
