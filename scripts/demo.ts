@@ -112,7 +112,7 @@ const env = {
 };
 
 const processes: Array<{ name: string; main: string; env?: Record<string, string> }> = [
-  { name: "meta-sim", main: "apps/meta-sim/src/main.ts", env: { PORT: String(ports.sim) } },
+  { name: "meta-sim", main: "apps/meta-sim/src/main.ts", env: { PORT: String(ports.sim), SIM_ENFORCE_WINDOW: "true", SIM_ENFORCE_TEMPLATE_PARAMS: "true" } },
   {
     name: "ingress",
     main: "apps/ingress/src/main.ts",

@@ -12,8 +12,16 @@ describe("simulator environment", () => {
       WEBHOOK_RETRIES: 4,
       WEBHOOK_RETRY_DELAY_MS: 1000,
       WEBHOOK_ENCODING: "utf8",
+      SIM_ENFORCE_WINDOW: false,
+      SIM_ENFORCE_TEMPLATE_PARAMS: false,
       LOG_LEVEL: "info",
     });
+  });
+
+  it("turns Meta's window and template checks on with true or 1, and refuses anything else", () => {
+    const base = { META_APP_ID: "1234567890", META_APP_SECRET: "a-secret-of-some-length" };
+    expect(loadSimEnv({ ...base, SIM_ENFORCE_WINDOW: "true", SIM_ENFORCE_TEMPLATE_PARAMS: "1" })).toMatchObject({ SIM_ENFORCE_WINDOW: true, SIM_ENFORCE_TEMPLATE_PARAMS: true });
+    expect(() => loadSimEnv({ ...base, SIM_ENFORCE_WINDOW: "yes" })).toThrow(/SIM_ENFORCE_WINDOW: must be true or false/);
   });
 
   it("names every problem at once", () => {

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { envVars as v, parseEnv } from "@linkojob/config";
 
+/** "true"/"1" or "false"/"0" (default false). */
+const flag = z
+  .enum(["true", "false", "1", "0"], { message: "must be true or false" })
+  .default("false")
+  .transform((v) => v === "true" || v === "1");
+
 /** The simulator process's configuration, read once from process.env at start-up. */
 export const simEnvShape = {
   /** Where the simulator listens (its URL is the META_GRAPH_URL of the other apps). */
@@ -19,6 +25,10 @@ export const simEnvShape = {
   WEBHOOK_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /** How non-ASCII text goes on the wire: utf8 (default) or meta-escaped (\uXXXX, as Meta documents). */
   WEBHOOK_ENCODING: z.enum(["utf8", "meta-escaped"]).default("utf8"),
+  /** Enforce the 24-hour window like Meta (131047 in a failed status; unknown user ids 131062). Default false; the demo turns it on. */
+  SIM_ENFORCE_WINDOW: flag,
+  /** Refuse template sends that do not match a template the simulator knows (132000…). Default false; the demo turns it on. */
+  SIM_ENFORCE_TEMPLATE_PARAMS: flag,
   LOG_LEVEL: v.logLevel,
 };
 

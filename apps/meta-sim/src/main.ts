@@ -19,6 +19,8 @@ const sim = await MetaSimulator.create({
   appSecret: env.META_APP_SECRET,
   appId: env.META_APP_ID,
   ...(env.WEBHOOK_URL ? { webhookUrl: env.WEBHOOK_URL } : {}),
+  enforceWindow: env.SIM_ENFORCE_WINDOW,
+  enforceTemplateParams: env.SIM_ENFORCE_TEMPLATE_PARAMS,
   // Fastify's per-request lines only when debugging (SimulatorOptions takes a boolean for now).
   logger: env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace",
 });
@@ -39,7 +41,10 @@ sim.app.get("/health", async () => ({ status: "ok" }));
 sim.app.get("/ready", async (_req, reply) => (closing ? reply.code(503).send({ status: "not_ready", checks: { closing: true } }) : { status: "ready", checks: {} }));
 
 const url = await sim.listen(env.PORT, env.HOST);
-logger.info({ url, webhookUrl: env.WEBHOOK_URL ?? null, retries: env.WEBHOOK_RETRIES }, "Meta simulator listening");
+logger.info(
+  { url, webhookUrl: env.WEBHOOK_URL ?? null, retries: env.WEBHOOK_RETRIES, enforceWindow: env.SIM_ENFORCE_WINDOW, enforceTemplateParams: env.SIM_ENFORCE_TEMPLATE_PARAMS },
+  "Meta simulator listening",
+);
 
 onShutdownSignal(
   logger,
