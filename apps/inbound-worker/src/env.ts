@@ -10,8 +10,8 @@ export const inboundEnvShape = {
   REDIS_CLUSTER_NODES: v.redisClusterNodes,
   LOG_LEVEL: v.logLevel,
   QUEUE_PREFIX: v.queuePrefix,
-  /** Webhook deliveries processed at once by this process (I/O bound: MongoDB round trips). */
-  INBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Webhook deliveries in flight at once in this process; they are written to MongoDB together, in batches. */
+  INBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
   /** Port of the small /health and /ready HTTP listener (0 = none). */
   HEALTH_PORT: v.port(0),
   ...mediaEnvShape,

@@ -11,7 +11,8 @@ import { ClientAnnouncer } from "./account/client-announcer";
 import { IngressPump } from "./pump/ingress-pump";
 import { Upkeep } from "./upkeep/upkeep";
 import { ClientDirectory } from "./routing/client-directory";
-import { DeliveryProcessor, type AccountEventHandler, type StatusHook } from "./routing/delivery-processor";
+import { DeliveryProcessor, type AccountEventHandler, type PreparedDelivery, type ProcessResult, type StatusHook } from "./routing/delivery-processor";
+import { MicroBatcher } from "./routing/micro-batcher";
 import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker";
 
 export interface InboundWorkerDeps {
@@ -25,6 +26,7 @@ export interface InboundWorkerDeps {
   events: DashboardEvents;
   logger: Logger;
   prefix: string;
+  /** Deliveries (BullMQ jobs) in flight at once; they are written together in batches. Default 64. */
   concurrency?: number;
   /** Handlers of non-message fields, over the defaults (account_update, message_template_status_update). */
   accountHandlers?: Partial<Record<string, AccountEventHandler>>;
@@ -40,7 +42,9 @@ export interface InboundWorkerDeps {
 
 /**
  * The inbound worker: the pump moves acknowledged deliveries from the ingress stream into the
- * webhook queue; the BullMQ worker routes each delivery into MongoDB and announces it to dashboards.
+ * webhook queue; the BullMQ worker prepares each delivery (normalise, route) and hands it to a
+ * micro-batcher, which writes the deliveries in flight together into MongoDB and announces them to
+ * dashboards; each job completes when its batch is stored.
  * Whoever created the connections closes them after close().
  */
 export class InboundWorker {
@@ -49,6 +53,8 @@ export class InboundWorker {
   readonly outboundQueue: Queue<OutboundJob>;
   readonly directory: ClientDirectory;
   readonly processor: DeliveryProcessor;
+  /** Gathers the jobs in flight into batches written together (one batch at a time). */
+  private readonly batcher: MicroBatcher<PreparedDelivery, ProcessResult>;
   private readonly pump: IngressPump | null;
   readonly upkeep: Upkeep | null;
   readonly media: MediaWorker | null;
@@ -77,6 +83,7 @@ export class InboundWorker {
       onStatus: deps.onStatus ?? createOutboundStatusHook({ queue: this.outboundQueue, logger: deps.logger }),
       ...(media ? { onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m) } : {}),
     });
+    this.batcher = new MicroBatcher({ flush: (batch) => this.processor.storeBatch(batch) });
     this.pump =
       deps.pump === false ? null : new IngressPump({ redis: deps.pumpRedis, queue: this.queue, prefix: deps.prefix, logger: deps.logger });
     this.upkeep =
@@ -90,7 +97,7 @@ export class InboundWorker {
     this.worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => this.handle(job), {
       connection: this.deps.queueRedis,
       prefix: this.deps.prefix,
-      concurrency: this.deps.concurrency ?? 16,
+      concurrency: this.deps.concurrency ?? 64,
       settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
     });
     this.worker.on("failed", (job, err) =>
@@ -112,7 +119,9 @@ export class InboundWorker {
     const data = webhookJobSchema.safeParse(job.data);
     if (!data.success) throw new UnrecoverableError(`bad webhook job: ${data.error.message}`);
     try {
-      const result = await this.processor.process(data.data.deliveryId, data.data.body, { isRetry: job.attemptsMade > 0 });
+      const prepared = await this.processor.prepare(data.data.deliveryId, data.data.body);
+      // Completed only once its batch is stored: nothing is acknowledged that was not written.
+      const result = prepared.messages.length || prepared.statuses.length ? await this.batcher.submit(prepared) : prepared.result;
       this.deps.logger.debug({ jobId: job.id, ...result }, "webhook delivery processed");
       return result;
     } catch (err) {

@@ -40,7 +40,7 @@ export async function startTrunk(opts: {
 }): Promise<Trunk> {
   const services = testServices(opts.label);
   const redisUrl = opts.redisUrl ?? services.redisUrl;
-  const logger = pino({ level: "silent" });
+  const logger = pino({ level: process.env.TRUNK_LOG_LEVEL ?? "silent" });
   const db = await Database.connect(services.mongoUrl);
   const ingressRedis: Redis = createRedis(redisUrl, { failFast: true });
   const queueRedis = createRedis(redisUrl);
@@ -112,7 +112,11 @@ export async function startTrunk(opts: {
           const c2 = await worker.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
           if (again + Object.values(c2).reduce((a, b) => a + b, 0) === 0) return;
         }
-        if (Date.now() > deadline) throw new Error(`not drained: stream ${streamLen}, jobs ${JSON.stringify(counts)}`);
+        if (Date.now() > deadline) {
+          const delayed = await worker.queue.getDelayed(0, 4);
+          const why = delayed.map((j) => `${j.id}: ${j.failedReason}`).join("; ");
+          throw new Error(`not drained: stream ${streamLen}, jobs ${JSON.stringify(counts)}${why ? ` (delayed: ${why})` : ""}`);
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -1,11 +1,16 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import type { Types } from "mongoose";
 import type { Logger } from "pino";
 import {
+  ConversationBatch,
+  InboundMessageBatch,
+  StatusBatch,
   conversationJson,
+  inboundDedupeKey,
   messageJson,
   messageSortKey,
-  inboundDedupeKey,
-  KeyedMutex,
+  type ConversationInbound,
   type Database,
   type MessageDoc,
   type StatusOutcome,
@@ -43,8 +48,10 @@ export interface DeliveryProcessorDeps {
   logger: Logger;
   accountHandlers?: Partial<Record<string, AccountEventHandler>>;
   onStatus?: StatusHook;
-  /** Called for each message this delivery stored (or, on a retry, may have stored): media fetches are enqueued here. */
+  /** Called for each message newly stored (before it is announced): media fetches are enqueued here. */
   onMessageStored?: (clientId: string, message: MessageDoc) => Promise<void>;
+  /** This process's token in the count claims of the messages it stores. Default: host, pid and a random part. */
+  writer?: string;
 }
 
 export interface ProcessResult {
@@ -58,25 +65,68 @@ export interface ProcessResult {
 /** Messages that a candidate writes open (or renew) the 24-hour window; system notices do not. */
 const opensWindow = (type: string) => type !== "system";
 
+/** One delivery, normalised and routed, its non-message content already recorded. */
+export interface PreparedDelivery {
+  deliveryId: string;
+  messages: Array<{ clientId: Types.ObjectId; event: MessageEvent }>;
+  statuses: Array<{ clientId: Types.ObjectId; status: NormalizedStatus }>;
+  result: ProcessResult;
+}
+
+/** A message of this delivery was stored by another live worker that has not counted it yet. */
+export class CountPendingError extends Error {
+  readonly code = "INBOUND_ERR_COUNT_PENDING";
+  constructor(wamid: string) {
+    super(`message ${wamid} is being counted by another worker; retrying later`);
+    this.name = "CountPendingError";
+  }
+}
+
 /**
- * Processes one webhook delivery completely: every entry, change, message, status and error. Each
- * write is idempotent and commutes with the others, so a delivery processed twice, or deliveries
- * processed in any order, end in the same state.
+ * Processes webhook deliveries completely — every entry, change, message, status and error — a
+ * batch of deliveries at a time. `prepare` normalises one delivery and records what is not a message
+ * or a status; `storeBatch` writes the messages and statuses of many deliveries with a fixed number
+ * of requests: one insertMany of the messages, one bulkWrite of the conversations they touch, one
+ * find of those conversations (for conversation:updated), one update releasing the count claims,
+ * and for statuses one find, one bulkWrite and one find. Conversation ids come from a cache, else
+ * one find (and one upsert for candidates never seen). Each write is idempotent and commutes with
+ * the others, so deliveries processed twice, or in any order, end in the same state.
  */
 export class DeliveryProcessor {
-  /** Serialises, within this process, the writes to one conversation or one message (see KeyedMutex). */
-  private readonly locks = new KeyedMutex();
+  private readonly messages: InboundMessageBatch;
+  private readonly conversations: ConversationBatch;
+  private readonly statusBatch: StatusBatch;
+  private readonly tenants = new Map<string, TenantData>();
 
-  constructor(private readonly deps: DeliveryProcessorDeps) {}
+  constructor(private readonly deps: DeliveryProcessorDeps) {
+    const writer = deps.writer ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
+    this.messages = new InboundMessageBatch(deps.db.messages, { writer });
+    this.conversations = new ConversationBatch(deps.db.conversations);
+    this.statusBatch = new StatusBatch(deps.db.messages, deps.db.pendingStatuses);
+  }
 
-  async process(deliveryId: string, body: string, opts: { isRetry?: boolean } = {}): Promise<ProcessResult> {
+  /** One delivery alone (prepare, then a batch of one). */
+  async process(deliveryId: string, body: string): Promise<ProcessResult> {
+    const prepared = await this.prepare(deliveryId, body);
+    const [result] = await this.storeBatch([prepared]);
+    if (result instanceof Error) throw result;
+    return result!;
+  }
+
+  /**
+   * Normalises a delivery, routes its messages and statuses to their clients, and records (in
+   * webhook_events) and acts on everything else. Throws InvalidDeliveryError or SyntaxError for a
+   * body that is not a WhatsApp delivery.
+   */
+  async prepare(deliveryId: string, body: string): Promise<PreparedDelivery> {
     const events = normalizeDelivery(JSON.parse(body));
-    const result: ProcessResult = { messagesStored: 0, duplicates: 0, statuses: 0, unrouted: 0, recorded: 0 };
-
-    // Messages are grouped by conversation: the summary and counters are written once per group.
-    const groups = new Map<string, { tenant: TenantData; events: MessageEvent[] }>();
-    const statuses: Array<{ tenant: TenantData; status: NormalizedStatus }> = [];
-
+    const prepared: PreparedDelivery = {
+      deliveryId,
+      messages: [],
+      statuses: [],
+      result: { messagesStored: 0, duplicates: 0, statuses: 0, unrouted: 0, recorded: 0 },
+    };
+    const result = prepared.result;
     for (const event of events) {
       switch (event.kind) {
         case "message":
@@ -95,15 +145,8 @@ export class DeliveryProcessor {
             this.deps.logger.warn({ phoneNumberId: event.phoneNumberId, deliveryId }, "webhook for a number no client has; recorded and skipped");
             continue;
           }
-          const tenant = this.deps.db.forTenant(client.clientId);
-          if (event.kind === "status") {
-            statuses.push({ tenant, status: event.status });
-          } else {
-            const key = `${client.clientId.toHexString()}|${event.candidateKey}`;
-            const group = groups.get(key) ?? { tenant, events: [] };
-            group.events.push(event);
-            groups.set(key, group);
-          }
+          if (event.kind === "status") prepared.statuses.push({ clientId: client.clientId, status: event.status });
+          else prepared.messages.push({ clientId: client.clientId, event });
           break;
         }
         case "value_errors": {
@@ -139,96 +182,156 @@ export class DeliveryProcessor {
           break;
       }
     }
-
-    for (const [key, group] of groups) {
-      const stored = await this.locks.run(`conv:${key}`, () =>
-        this.storeConversationMessages(group.tenant, group.events, opts.isRetry ?? false),
-      );
-      result.messagesStored += stored.inserted;
-      result.duplicates += stored.duplicates;
-    }
-    // Statuses after messages: a delivery may carry a message and statuses about it.
-    for (const { tenant, status } of statuses) {
-      result.statuses++;
-      await this.locks.run(`msg:${tenant.clientId.toHexString()}|${status.wamid}`, () => this.applyStatus(tenant, status));
-    }
-    return result;
+    return prepared;
   }
 
-  private async storeConversationMessages(tenant: TenantData, events: MessageEvent[], isRetry: boolean) {
-    const first = events[0]!;
-    const clientId = tenant.clientId.toHexString();
-    const conversationId = await tenant.conversations.ensure({
-      candidateKey: first.candidateKey,
-      candidatePhone: events.find((e) => e.waId)?.waId ?? null,
-      candidateUserId: events.find((e) => e.userId)?.userId ?? null,
-    });
-    let inserted = 0;
-    let duplicates = 0;
-    const fresh = [];
-    for (const e of events) {
-      const res = await tenant.messages.insertInbound(conversationId, e.message);
-      if (res.inserted) inserted++;
-      else duplicates++;
-      // On a retry, the first attempt may have stored the message and died before announcing it.
-      if (res.inserted || isRetry) fresh.push(res.message);
-    }
-    for (const m of fresh) await this.deps.onMessageStored?.(clientId, m);
+  /**
+   * Stores the messages and applies the statuses of prepared deliveries. Returns one result per
+   * delivery: its counts, or a CountPendingError when one of its messages is being counted by
+   * another live worker (that delivery retries later). Throws when the batch could not be written:
+   * every delivery of it then retries, and the retries are safe (see InboundMessageBatch).
+   */
+  async storeBatch(deliveries: PreparedDelivery[]): Promise<Array<ProcessResult | Error>> {
+    const outcomes: Array<ProcessResult | Error> = deliveries.map((d) => ({ ...d.result }));
+    await this.storeMessages(deliveries, outcomes);
+    // Statuses after messages: a delivery may carry a message and statuses about it.
+    await this.applyStatuses(deliveries, outcomes);
+    return outcomes;
+  }
 
-    // Summary writes run on duplicates too: a crash between the insert and these must heal on retry.
-    const latest = events.reduce((a, b) =>
-      messageSortKey(b.message.timestamp, inboundDedupeKey(b.message.wamid)) > messageSortKey(a.message.timestamp, inboundDedupeKey(a.message.wamid)) ? b : a,
-    );
-    const candidateWrites = events.filter((e) => opensWindow(e.message.type));
-    const latestCandidate = candidateWrites.reduce<MessageEvent | null>(
-      (a, b) => (!a || b.message.timestamp >= a.message.timestamp ? b : a),
-      null,
-    );
-    if (latestCandidate) {
-      const named = events.filter((e) => e.profileName).reduce<MessageEvent | null>((a, b) => (!a || b.message.timestamp >= a.message.timestamp ? b : a), null);
-      await tenant.conversations.recordCandidateActivity(conversationId, latestCandidate.message.timestamp, undefined);
-      if (named) await tenant.conversations.recordCandidateActivity(conversationId, named.message.timestamp, named.profileName);
-    }
-    await tenant.conversations.recordMessage(conversationId, {
-      at: latest.message.timestamp,
-      sortKey: messageSortKey(latest.message.timestamp, inboundDedupeKey(latest.message.wamid)),
-      from: "candidate",
-      preview: latest.message.text,
-      type: latest.message.type,
+  private async storeMessages(deliveries: PreparedDelivery[], outcomes: Array<ProcessResult | Error>): Promise<void> {
+    const count = (di: number, field: "messagesStored" | "duplicates") => {
+      const r = outcomes[di];
+      if (r && !(r instanceof Error)) r[field]++;
+    };
+    // Distinct messages of the batch (a delivery and its redelivery may share a batch).
+    const unique = new Map<string, { clientId: Types.ObjectId; event: MessageEvent; owners: number[] }>();
+    deliveries.forEach((d, di) => {
+      for (const m of d.messages) {
+        const k = `${m.clientId.toHexString()}|${m.event.message.wamid}`;
+        const seen = unique.get(k);
+        if (seen) {
+          seen.owners.push(di);
+          count(di, "duplicates");
+        } else unique.set(k, { ...m, owners: [di] });
+      }
     });
-    await tenant.conversations.refreshCounters(conversationId);
+    if (!unique.size) return;
+    const items = [...unique.values()];
 
-    for (const m of fresh) {
+    const ids = await this.conversations.resolve(
+      items.map(({ clientId, event }) => ({
+        clientId,
+        candidateKey: event.candidateKey,
+        candidatePhone: event.waId ?? null,
+        candidateUserId: event.userId ?? null,
+      })),
+    );
+    const stored = await this.messages.insert(
+      items.map(({ clientId, event }) => ({
+        clientId,
+        conversationId: ids.get(`${clientId.toHexString()}|${event.candidateKey}`)!,
+        message: event.message,
+      })),
+    );
+
+    // What this batch owes the conversations: the messages it stored, or took over from a dead writer.
+    const owed: Array<{ item: (typeof items)[number]; message: MessageDoc }> = [];
+    stored.forEach((res, i) => {
+      const item = items[i]!;
+      if (res.state === "inserted" || res.state === "taken_over") {
+        owed.push({ item, message: res.message });
+        count(item.owners[0]!, "messagesStored");
+      } else if (res.state === "counted") {
+        count(item.owners[0]!, "duplicates");
+      } else {
+        for (const di of item.owners) outcomes[di] = new CountPendingError(item.event.message.wamid);
+      }
+    });
+    if (!owed.length) return;
+
+    for (const { message } of owed) await this.deps.onMessageStored?.(message.clientId.toHexString(), message);
+
+    const byConversation = new Map<string, ConversationInbound>();
+    for (const { item, message } of owed) {
+      const k = message.conversationId.toHexString();
+      const c = byConversation.get(k) ?? { clientId: message.clientId, conversationId: message.conversationId, messages: [] };
+      c.messages.push({
+        timestamp: item.event.message.timestamp,
+        receivedAt: message.receivedAt,
+        sortKey: messageSortKey(item.event.message.timestamp, inboundDedupeKey(item.event.message.wamid)),
+        preview: item.event.message.text,
+        type: item.event.message.type,
+        opensWindow: opensWindow(item.event.message.type),
+        ...(item.event.profileName ? { profileName: item.event.profileName } : {}),
+      });
+      byConversation.set(k, c);
+    }
+    await this.conversations.recordInbound([...byConversation.values()]);
+    const views = await this.conversations.read([...byConversation.values()]);
+
+    for (const { message } of owed) {
+      const clientId = message.clientId.toHexString();
       this.deps.events.toClient(clientId, EVENTS.messageReceived, {
         clientId,
-        conversationId: conversationId.toHexString(),
-        message: messageJson(m),
+        conversationId: message.conversationId.toHexString(),
+        message: messageJson(message),
       });
     }
-    const conversation = await tenant.conversations.get(conversationId);
-    if (conversation && (fresh.length || isRetry)) {
-      this.deps.events.toClient(clientId, EVENTS.conversationUpdated, { conversation: conversationJson(conversation) });
+    for (const view of views) {
+      this.deps.events.toClient(view.clientId.toHexString(), EVENTS.conversationUpdated, { conversation: conversationJson(view) });
     }
-    return { inserted, duplicates };
+    // Last: until here a retry must find these messages claimed, and count and announce them.
+    await this.messages.release(owed.map((o) => o.message._id));
   }
 
-  private async applyStatus(tenant: TenantData, status: NormalizedStatus): Promise<void> {
-    const outcome = await tenant.messages.applyStatus(status);
-    if (outcome.outcome === "pending") return;
-    if (outcome.outcome === "applied" && outcome.message) {
-      const clientId = tenant.clientId.toHexString();
-      this.deps.events.toClient(clientId, EVENTS.messageStatus, {
-        clientId,
-        conversationId: outcome.message.conversationId.toHexString(),
-        messageId: outcome.message._id.toHexString(),
-        wamid: outcome.message.wamid ?? status.wamid,
-        status: outcome.message.status,
-        timestamp: status.timestamp.toISOString(),
-        error: outcome.message.error ?? null,
-        pricing: outcome.message.pricing ?? null,
-      });
+  private async applyStatuses(deliveries: PreparedDelivery[], outcomes: Array<ProcessResult | Error>): Promise<void> {
+    const items = deliveries.flatMap((d, di) => d.statuses.map((s) => ({ ...s, di })));
+    if (!items.length) return;
+    const applied = await this.statusBatch.apply(items);
+    const hooks = new Map<string, Array<() => Promise<void>>>();
+    items.forEach(({ clientId, status, di }, i) => {
+      const outcome = applied[i]!;
+      const result = outcomes[di];
+      if (!(result instanceof Error)) result!.statuses++;
+      if (outcome.outcome === "pending") return;
+      const id = clientId.toHexString();
+      if (outcome.outcome === "applied" && outcome.message) {
+        this.deps.events.toClient(id, EVENTS.messageStatus, {
+          clientId: id,
+          conversationId: outcome.message.conversationId.toHexString(),
+          messageId: outcome.message._id.toHexString(),
+          wamid: outcome.message.wamid ?? status.wamid,
+          status: outcome.message.status,
+          timestamp: status.timestamp.toISOString(),
+          error: outcome.message.error ?? null,
+          pricing: outcome.message.pricing ?? null,
+        });
+      }
+      const onStatus = this.deps.onStatus;
+      if (!onStatus) return;
+      // One message's reactions one after the other, different messages' at once.
+      const k = outcome.message?._id.toHexString() ?? `${id}|${status.wamid}`;
+      const list = hooks.get(k) ?? [];
+      list.push(() => onStatus(this.tenant(clientId), status, outcome));
+      hooks.set(k, list);
+    });
+    await Promise.all(
+      [...hooks.values()].map(async (list) => {
+        for (const run of list) await run();
+      }),
+    );
+  }
+
+  private tenant(clientId: Types.ObjectId): TenantData {
+    const k = clientId.toHexString();
+    let t = this.tenants.get(k);
+    if (!t) {
+      if (this.tenants.size > 10_000) this.tenants.clear();
+      t = this.deps.db.forTenant(clientId);
+      this.tenants.set(k, t);
     }
-    if (this.deps.onStatus) await this.deps.onStatus(tenant, status, outcome);
+    return t;
   }
 
   private async handleAccountEvent(deliveryId: string, event: AccountEvent): Promise<void> {

@@ -24,8 +24,8 @@ export interface MessageSummary {
 
 export interface ConversationView extends Omit<ConversationDoc, "lastMessageSortKey" | "candidateNameAt"> {}
 
-/** Summary fields are recomputed on read where they depend on the clock. */
-function view(doc: ConversationDoc, now = Date.now()): ConversationView {
+/** A stored conversation as the API shows it. Summary fields are recomputed where they depend on the clock. */
+export function conversationView(doc: ConversationDoc, now = Date.now()): ConversationView {
   const { lastMessageSortKey: _k, candidateNameAt: _n, ...rest } = doc;
   return { ...rest, inWindow: !!doc.windowExpiresAt && doc.windowExpiresAt.getTime() > now };
 }
@@ -35,7 +35,9 @@ const PROJECTION = { __v: 0 } as const;
 /**
  * One tenant's conversations. Every query carries the tenant's clientId: there is no method that
  * could read or write another tenant's data. Every write commutes ($max, $setOnInsert, guarded
- * $set), so that at-least-once, unordered webhook processing converges to one exact state.
+ * $set, and $inc only by the write that stored a message), so that at-least-once, unordered webhook
+ * processing converges to one exact state. Inbound messages are written a batch at a time by
+ * ConversationBatch.
  */
 export class ConversationRepository {
   constructor(
@@ -76,7 +78,10 @@ export class ConversationRepository {
     }
   }
 
-  /** A candidate wrote at `at`: the 24-hour window runs from their latest message. */
+  /**
+   * A candidate wrote at `at`: the 24-hour window runs from their latest message.
+   * @deprecated The inbound worker writes this with ConversationBatch.recordInbound.
+   */
   async recordCandidateActivity(id: Types.ObjectId, at: Date, profileName?: string): Promise<void> {
     const windowExpiresAt = new Date(at.getTime() + WINDOW_MS);
     // Writes to one document are issued one after the other, never in parallel (see KeyedMutex).
@@ -95,7 +100,11 @@ export class ConversationRepository {
     }
   }
 
-  /** Offers a message as the conversation's latest: kept only if no later one is recorded. */
+  /**
+   * Offers a message as the conversation's latest: kept only if no later one is recorded.
+   * @deprecated Inbound messages go through ConversationBatch.recordInbound; kept for the outbound
+   * worker until it writes its summary with its own insert.
+   */
   async recordMessage(id: Types.ObjectId, summary: MessageSummary): Promise<void> {
     await this.model.updateOne({ _id: id, clientId: this.clientId }, { $max: { lastMessageAt: summary.at } });
     await this.model.updateOne(
@@ -120,6 +129,8 @@ export class ConversationRepository {
    * or retried event can then never count twice, and a crash between two writes never loses one.
    * `messageCount` only grows ($max). `unreadCount` is exact for the current `readUpTo`; the guarded
    * write retries when a concurrent mark-as-read moved `readUpTo` meanwhile.
+   * @deprecated Two counts that grow with the conversation: the inbound worker increments counters
+   * by what its insert stored (ConversationBatch); kept for the outbound worker until it does too.
    */
   async refreshCounters(id: Types.ObjectId): Promise<void> {
     const total = await this.messages.countDocuments({ clientId: this.clientId, conversationId: id });
@@ -145,21 +156,38 @@ export class ConversationRepository {
     }
   }
 
-  /** Marks everything received so far as read. Returns the updated conversation, or null if not this tenant's. */
+  /**
+   * Marks everything received so far as read. Returns the updated conversation, or null if not this
+   * tenant's. Inbound batches add to unreadCount only where readUpTo is older than the message, so a
+   * message stored before `at` and counted after this reset stays read; one stored after `at` whose
+   * count landed before the reset is counted back here (messages still claimed are left to their
+   * own guarded increment).
+   */
   async markRead(id: Types.ObjectId, at = new Date()): Promise<ConversationView | null> {
     const res = await this.model.updateOne(
       { _id: id, clientId: this.clientId },
       { $max: { readUpTo: at }, $set: { unreadCount: 0 } },
     );
     if (res.matchedCount === 0) return null;
-    // Messages stored after `at` but counted before the reset above are counted again here.
-    await this.refreshUnread(id);
+    const conv = await this.model.findOne({ _id: id, clientId: this.clientId }, { readUpTo: 1 }).lean();
+    if (conv) {
+      const unread = await this.messages.countDocuments({
+        clientId: this.clientId,
+        conversationId: id,
+        direction: "inbound",
+        receivedAt: { $gt: conv.readUpTo },
+        countClaim: null,
+      });
+      if (unread > 0) {
+        await this.model.updateOne({ _id: id, clientId: this.clientId, readUpTo: conv.readUpTo }, { $max: { unreadCount: unread } });
+      }
+    }
     return this.get(id);
   }
 
   async get(id: Types.ObjectId): Promise<ConversationView | null> {
     const doc = await this.model.findOne({ _id: id, clientId: this.clientId }, PROJECTION).lean<ConversationDoc>();
-    return doc ? view(doc) : null;
+    return doc ? conversationView(doc) : null;
   }
 
   /** Newest activity first. */
@@ -175,6 +203,6 @@ export class ConversationRepository {
       this.model.countDocuments(filter),
     ]);
     const now = Date.now();
-    return { conversations: docs.map((d) => view(d, now)), total, hasMore: page * limit < total };
+    return { conversations: docs.map((d) => conversationView(d, now)), total, hasMore: page * limit < total };
   }
 }

@@ -50,6 +50,12 @@ export interface MessageMedia {
   updatedAt?: Date;
 }
 
+/** Who owes a conversation the count of a stored inbound message, since when. */
+export interface CountClaim {
+  by: string;
+  at: Date;
+}
+
 export interface MessageDoc {
   _id: Types.ObjectId;
   clientId: Types.ObjectId;
@@ -79,6 +85,12 @@ export interface MessageDoc {
   raw?: unknown;
   /** Inbound media: the file's stored copy (issue 5). */
   media?: MessageMedia | null;
+  /**
+   * Present from an inbound message's insert until its conversation's counters include it: who
+   * inserted it (a worker process's token) and when. A redelivery that finds it still present after
+   * the writer died takes it over and counts the message (see InboundMessageBatch).
+   */
+  countClaim?: CountClaim | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -106,6 +118,7 @@ const messageSchema = new Schema<MessageDoc>(
     errors: { type: [Schema.Types.Mixed], default: undefined },
     raw: Schema.Types.Mixed,
     media: { type: Schema.Types.Mixed, default: undefined },
+    countClaim: { type: Schema.Types.Mixed, default: undefined },
   },
   { timestamps: true, collection: "messages", minimize: true, suppressReservedKeysWarning: true },
 );

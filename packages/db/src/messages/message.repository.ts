@@ -7,13 +7,19 @@ import { STATUS_RANK, type MessageDoc, type PendingStatusDoc } from "./message.m
 export const inboundDedupeKey = (wamid: string) => `in:${wamid}`;
 
 /** Status names become field names under statusAt: keep them to plain identifiers. */
-const statusField = (status: string) => `statusAt.${status.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40)}`;
+export const statusField = (status: string) => `statusAt.${status.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40)}`;
 
 export interface StatusOutcome {
   /** `applied`: the message moved forward; `recorded`: stored but the message was already further on;
    * `pending`: the message is not stored yet, the status waits for it. */
   outcome: "applied" | "recorded" | "pending";
   message?: Pick<MessageDoc, "_id" | "conversationId" | "wamid" | "status" | "error" | "pricing" | "statusAt">;
+}
+
+/** What a `failed` status stores as the message's error. */
+export function failureOf(s: NormalizedStatus): MessageDoc["error"] {
+  const e = s.errors?.[0];
+  return e ? { code: e.code, title: e.title, message: e.message, details: e.error_data?.details } : { title: "failed without an error from Meta" };
 }
 
 export interface MessagePage {
@@ -49,7 +55,8 @@ export class MessageRepository {
 
   /**
    * Stores an inbound message once: the unique (clientId, dedupeKey) index turns every redelivery
-   * into a no-op. Returns whether this call stored it.
+   * into a no-op. Returns whether this call stored it. The inbound worker stores a batch at a time
+   * with InboundMessageBatch instead (one request for the batch, and counters it can keep exact).
    */
   async insertInbound(conversationId: Types.ObjectId, m: NormalizedMessage): Promise<{ inserted: boolean; message: MessageDoc }> {
     const now = new Date();
@@ -87,7 +94,8 @@ export class MessageRepository {
   }
 
   /**
-   * Applies a delivery status. Statuses only move forward (STATUS_RANK), each status keeps the first
+   * Applies one delivery status (the inbound worker applies a batch at a time with StatusBatch, by
+   * the same rules). Statuses only move forward (STATUS_RANK), each status keeps the first
    * time it was reported, and a status for a message we do not have yet is kept until it appears.
    * Matches by wamid, else by our own id echoed in biz_opaque_callback_data.
    */
@@ -126,12 +134,7 @@ export class MessageRepository {
     let applied = false;
     if (rank !== undefined) {
       const set: Record<string, unknown> = { status: s.status, statusRank: rank };
-      if (s.status === "failed") {
-        const e = s.errors?.[0];
-        set.error = e
-          ? { code: e.code, title: e.title, message: e.message, details: e.error_data?.details }
-          : { title: "failed without an error from Meta" };
-      }
+      if (s.status === "failed") set.error = failureOf(s);
       const res = await this.model.updateOne(
         { _id: id, clientId: this.clientId, statusRank: { $lt: rank } },
         { $set: set },

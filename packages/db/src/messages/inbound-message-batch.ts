@@ -1,0 +1,162 @@
+import { Types, type Model } from "mongoose";
+import type { NormalizedMessage } from "@linkojob/whatsapp";
+import { STATUS_RANK, type CountClaim, type MessageDoc } from "./message.model";
+import { inboundDedupeKey } from "./message.repository";
+
+/** One inbound message to store, for the tenant `clientId`, in the conversation already resolved. */
+export interface InboundInsert {
+  clientId: Types.ObjectId;
+  conversationId: Types.ObjectId;
+  message: NormalizedMessage;
+}
+
+/**
+ * What became of one message of the batch:
+ * - `inserted`: this call stored it; the caller owes its conversation the count;
+ * - `taken_over`: stored earlier by a writer that died (or failed) before counting it; the caller
+ *   now owes the count;
+ * - `counted`: stored and counted before (a plain redelivery): nothing to do;
+ * - `claimed_elsewhere`: stored by another live writer that has not counted it yet: try later.
+ */
+export type InboundInsertState = "inserted" | "taken_over" | "counted" | "claimed_elsewhere";
+
+export interface InboundInsertResult {
+  state: InboundInsertState;
+  message: MessageDoc;
+}
+
+export interface InboundMessageBatchOptions {
+  /** This writer's token (one per worker process), recorded in the claims it takes. */
+  writer: string;
+  /**
+   * A claim older than this is a dead writer's: a redelivery takes it over. It must exceed the time
+   * one batch takes from its insert to its release. Default 60 s.
+   */
+  claimLeaseMs?: number;
+}
+
+interface BulkWriteErrorLike {
+  writeErrors?: { index: number; code?: number } | Array<{ index: number; code?: number }>;
+  writeConcernError?: unknown;
+}
+
+/**
+ * Inbound messages of many tenants, written a batch at a time: one unordered insertMany for the
+ * whole batch, whose unique (clientId, dedupeKey) index decides which call stored each message.
+ *
+ * Counters stay exact across crashes through a claim on each new message (`countClaim`: who
+ * inserted it, when), released only after the conversation's counters include it. A redelivery that
+ * finds a message without a claim does nothing; one that finds a claim of its own writer (a batch
+ * of this process that failed: batches of one writer never overlap) or a claim older than the lease
+ * (a dead process) takes it over and counts it; one that finds a live claim of another writer says
+ * so, and its job retries later. A writer dying after the counter write and before the release
+ * counts those messages twice: the one window left, one request wide.
+ */
+export class InboundMessageBatch {
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly model: Model<MessageDoc>,
+    private readonly opts: InboundMessageBatchOptions,
+  ) {
+    this.leaseMs = opts.claimLeaseMs ?? 60_000;
+  }
+
+  get writer(): string {
+    return this.opts.writer;
+  }
+
+  /**
+   * Stores the batch (items must be distinct by tenant and wamid). Returns one result per item, in
+   * order. Two requests when nothing was there (insertMany, then nothing), one more find when some
+   * were, and one update per message taken over.
+   */
+  async insert(items: InboundInsert[], now = new Date()): Promise<InboundInsertResult[]> {
+    if (!items.length) return [];
+    const claim: CountClaim = { by: this.opts.writer, at: now };
+    const docs = items.map((item) => inboundDoc(item, now, claim));
+    const duplicates = new Set<number>();
+    try {
+      // The driver's insertMany skips Mongoose casting of the Mixed content (already validated).
+      await this.model.collection.insertMany(docs, { ordered: false });
+    } catch (err) {
+      const e = err as BulkWriteErrorLike;
+      if (!e.writeErrors || e.writeConcernError) throw err;
+      for (const w of Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors]) {
+        if (w.code !== 11000) throw err;
+        duplicates.add(w.index);
+      }
+    }
+    const results: InboundInsertResult[] = docs.map((d) => ({ state: "inserted", message: d as unknown as MessageDoc }));
+    if (!duplicates.size) return results;
+
+    const stored = await this.findStored([...duplicates].map((i) => docs[i]!));
+    for (const i of duplicates) {
+      const doc = docs[i]!;
+      const existing = stored.get(`${doc.clientId.toHexString()}|${doc.dedupeKey}`);
+      if (!existing) throw new Error(`message ${doc.dedupeKey} is a duplicate but could not be read`);
+      results[i] = { state: await this.settleDuplicate(existing, now), message: existing };
+    }
+    return results;
+  }
+
+  /** Releases the claims of messages whose conversations now count them. One request. */
+  async release(ids: Types.ObjectId[]): Promise<void> {
+    if (!ids.length) return;
+    await this.model.collection.updateMany({ _id: { $in: ids } }, { $unset: { countClaim: "" } });
+  }
+
+  private async findStored(docs: Array<{ clientId: Types.ObjectId; dedupeKey: string }>): Promise<Map<string, MessageDoc>> {
+    const byClient = new Map<string, { clientId: Types.ObjectId; keys: string[] }>();
+    for (const d of docs) {
+      const k = d.clientId.toHexString();
+      const entry = byClient.get(k) ?? { clientId: d.clientId, keys: [] };
+      entry.keys.push(d.dedupeKey);
+      byClient.set(k, entry);
+    }
+    const filter = { $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, dedupeKey: { $in: c.keys } })) };
+    const found = (await this.model.collection.find(filter).toArray()) as unknown as MessageDoc[];
+    return new Map(found.map((m) => [`${m.clientId.toHexString()}|${m.dedupeKey}`, m]));
+  }
+
+  private async settleDuplicate(existing: MessageDoc, now: Date): Promise<InboundInsertState> {
+    const held = existing.countClaim;
+    if (!held) return "counted";
+    const mine = held.by === this.opts.writer;
+    const expired = now.getTime() - new Date(held.at).getTime() > this.leaseMs;
+    if (!mine && !expired) return "claimed_elsewhere";
+    // Compare-and-set: of several redeliveries taking over, one wins.
+    const res = await this.model.collection.updateOne(
+      { _id: existing._id, clientId: existing.clientId, "countClaim.by": held.by, "countClaim.at": held.at },
+      { $set: { countClaim: { by: this.opts.writer, at: now } } },
+    );
+    return res.modifiedCount === 1 ? "taken_over" : "claimed_elsewhere";
+  }
+}
+
+function inboundDoc(item: InboundInsert, now: Date, claim: CountClaim) {
+  const m = item.message;
+  return {
+    _id: new Types.ObjectId(),
+    clientId: item.clientId,
+    conversationId: item.conversationId,
+    dedupeKey: inboundDedupeKey(m.wamid),
+    wamid: m.wamid,
+    direction: "inbound" as const,
+    type: m.type,
+    originalType: m.originalType,
+    content: m.content,
+    text: m.text,
+    timestamp: m.timestamp,
+    receivedAt: now,
+    status: "received",
+    statusRank: STATUS_RANK.received,
+    ...(m.context ? { context: m.context } : {}),
+    ...(m.referral ? { referral: m.referral } : {}),
+    ...(m.errors ? { errors: m.errors } : {}),
+    ...(m.raw !== undefined ? { raw: m.raw } : {}),
+    countClaim: claim,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
