@@ -344,7 +344,8 @@ export const messagingArea: SimArea = async (app, ctx) => {
     const entryPointUntil = user?.entryPointUntil.get(phoneNumberId);
     return {
       waId: user?.waId ?? null,
-      userId: user?.userId ?? null,
+      // The id statuses carry: the one learnt, else the simulator's id for the number.
+      userId: userIdFor(user, user?.waId) ?? null,
       lastInboundAt: last !== undefined ? Math.floor(last / 1000) : null,
       open: windowOpen(user, phoneNumberId),
       entryPointUntil: entryPointUntil && entryPointUntil > Date.now() ? Math.floor(entryPointUntil / 1000) : null,

@@ -4,6 +4,7 @@ import { freePort } from "@linkojob/testing";
 import { MetaSimulator } from "../simulator";
 import { startRecordingReceiver, type RecordingReceiver } from "./recording-receiver";
 import { userIdForPhone } from "./user-ids";
+import { ERROR_CODES_URL } from "./payloads";
 
 const secret = "sim-control-test-secret";
 const business = { phoneNumberId: "555000111", wabaId: "100200300", displayPhoneNumber: "212522000000" };
@@ -178,6 +179,95 @@ describe("POST /_sim/candidates/reply delivers every inbound type, signed", () =
   });
 });
 
+/** The one delivery the receiver got, as JSON (for shapes the normalizer does not read yet). */
+function receivedJson(): any {
+  expect(receiver.received).toHaveLength(1);
+  const [post] = receiver.received;
+  expect(verifyWebhookSignature(post!.raw, post!.headers["x-hub-signature-256"], secret)).toBe(true);
+  return JSON.parse(post!.raw.toString("utf8"));
+}
+
+describe("Meta's 2026 shapes", () => {
+  it("every message carries from_user_id and the contact's user_id; null sends a pre-2026 payload", async () => {
+    await call("POST", "/_sim/candidates/reply", reply({ type: "text", text: "Bonjour" }));
+    const value = receivedJson().entry[0].changes[0].value;
+    expect(value.contacts).toEqual([{ profile: { name: "Yasmine" }, wa_id: "212612345678", user_id: userIdForPhone("212612345678") }]);
+    expect(value.messages[0]).toMatchObject({ from: "212612345678", from_user_id: userIdForPhone("212612345678") });
+    expect(userIdForPhone("212612345678")).toMatch(/^MA\.\d{20}$/);
+    expect(userIdForPhone("33612345678")).toMatch(/^FR\./);
+    receiver.received.length = 0;
+
+    await call("POST", "/_sim/candidates/reply", reply({ type: "text", text: "Bonjour", userId: null }));
+    const legacy = receivedJson().entry[0].changes[0].value;
+    expect(legacy.contacts).toEqual([{ profile: { name: "Yasmine" }, wa_id: "212612345678" }]);
+    expect(legacy.messages[0].from_user_id).toBeUndefined();
+  });
+
+  it("a username-only candidate: no from, no wa_id; the username in the profile", async () => {
+    const res = await call("POST", "/_sim/candidates/reply", { ...business, userId: "MA.70000000000000000001", username: "sara.casa", name: "Sara", type: "text", text: "Salam" });
+    expect(res.status).toBe(200);
+    const value = receivedJson().entry[0].changes[0].value;
+    expect(value.contacts).toEqual([{ profile: { name: "Sara", username: "sara.casa" }, user_id: "MA.70000000000000000001" }]);
+    expect(Object.keys(value.messages[0]).sort()).toEqual(["from_user_id", "id", "text", "timestamp", "type"]);
+  });
+
+  it("a user_changed_user_id system message through /_sim/candidates/reply", async () => {
+    const res = await call("POST", "/_sim/candidates/reply", { ...business, userId: "MA.70000000000000000001", type: "system", system: { type: "user_changed_user_id", newUserId: "MA.70000000000000000002" } });
+    expect(res.status).toBe(200);
+    const value = receivedJson().entry[0].changes[0].value;
+    expect(value.contacts).toBeUndefined();
+    expect(value.messages[0]).toMatchObject({
+      from_user_id: "MA.70000000000000000001",
+      type: "system",
+      system: { type: "user_changed_user_id", user_id: "MA.70000000000000000002", previous_user_id: "MA.70000000000000000001", body: expect.any(String) },
+    });
+    expect(value.messages[0].from).toBeUndefined();
+  });
+
+  it("POST /_sim/webhooks/status: recipient_user_id always (derived, or alone for a hidden phone), href on errors", async () => {
+    await call("POST", "/_sim/webhooks/status", { ...business, wamid: "wamid.S1", status: "failed", recipientId: "212612345678", errors: [{ code: 131026, title: "Message undeliverable" }] });
+    const [status] = receivedJson().entry[0].changes[0].value.statuses;
+    expect(status).toMatchObject({ recipient_id: "212612345678", recipient_user_id: userIdForPhone("212612345678") });
+    expect(status.errors).toEqual([{ code: 131026, title: "Message undeliverable", message: "Message undeliverable", href: ERROR_CODES_URL }]);
+    receiver.received.length = 0;
+
+    await call("POST", "/_sim/webhooks/status", { ...business, wamid: "wamid.S2", status: "delivered", recipientUserId: "MA.70000000000000000001", pricing: { category: "utility", type: "free_customer_service" } });
+    const [hidden] = receivedJson().entry[0].changes[0].value.statuses;
+    expect(hidden.recipient_id).toBeUndefined();
+    expect(hidden).toMatchObject({ recipient_user_id: "MA.70000000000000000001", pricing: { billable: false, pricing_model: "PMP", type: "free_customer_service", category: "utility" } });
+  });
+
+  it("POST /_sim/business/echo: a message typed in the WhatsApp Business app, as smb_message_echoes", async () => {
+    const res = await call("POST", "/_sim/business/echo", { ...business, to: "212612345678", text: "Je vous rappelle demain 👍", timestamp: 1_760_000_000 });
+    expect(res.status).toBe(200);
+    expect(res.json.wamid).toMatch(/^wamid\./);
+    const change = receivedJson().entry[0].changes[0];
+    expect(change.field).toBe("smb_message_echoes");
+    expect(change.value).toEqual({
+      messaging_product: "whatsapp",
+      metadata: { display_phone_number: business.displayPhoneNumber, phone_number_id: business.phoneNumberId },
+      message_echoes: [
+        {
+          from: business.displayPhoneNumber,
+          to: "212612345678",
+          to_user_id: userIdForPhone("212612345678"),
+          id: res.json.wamid,
+          timestamp: "1760000000",
+          type: "text",
+          text: { body: "Je vous rappelle demain 👍" },
+        },
+      ],
+    });
+    receiver.received.length = 0;
+
+    // To a username-only candidate, with a document.
+    await call("POST", "/_sim/business/echo", { ...business, toUserId: "MA.70000000000000000001", type: "document", media: { filename: "Fiche_poste.pdf" } });
+    const [echo] = receivedJson().entry[0].changes[0].value.message_echoes;
+    expect(echo.to).toBeUndefined();
+    expect(echo).toMatchObject({ to_user_id: "MA.70000000000000000001", type: "document", document: { filename: "Fiche_poste.pdf", mime_type: "application/pdf" } });
+  });
+});
+
 describe("other control endpoints", () => {
   it("POST /_sim/webhooks/deliver passes a payload through and returns the ingress's status", async () => {
     const payload = { object: "whatsapp_business_account", entry: [{ id: "1", changes: [] }], note: "é" };
@@ -283,6 +373,13 @@ describe("control bodies are validated: 400 naming the problem, nothing delivere
     ["deliver with nothing", "/_sim/webhooks/deliver", {}, /payload: give exactly one/],
     ["deliver with unbounded retries", "/_sim/webhooks/deliver", { payload: {}, retry: { attempts: 1000 } }, /retry/],
     ["status without recipient", "/_sim/webhooks/status", { ...business, wamid: "wamid.1", status: "read" }, /recipientId: give recipientId/],
+    ["system user_changed_user_id without the new id", "/_sim/candidates/reply", reply({ type: "system", system: { type: "user_changed_user_id" } }), /system\.newUserId: is required/],
+    ["system user_changed_number without the new number", "/_sim/candidates/reply", reply({ type: "system", system: {} }), /system\.newWaId: is required/],
+    ["a user id written like a phone", "/_sim/candidates/reply", reply({ type: "system", system: { type: "user_changed_user_id", newUserId: "212699999999" } }), /newUserId: must be a business-scoped user id/],
+    ["identity change of a number without the new number", "/_sim/candidates/identity-change", { ...business, change: "number", from: "212612345678" }, /newWaId/],
+    ["echo without a recipient", "/_sim/business/echo", { ...business, text: "x" }, /to: give to/],
+    ["text echo without text", "/_sim/business/echo", { ...business, to: "212612345678" }, /text: is required for type text/],
+    ["echo of a type it cannot build without payload", "/_sim/business/echo", { ...business, to: "212612345678", type: "location" }, /payload: is required for type location/],
     ["field with a non-object value", "/_sim/webhooks/field", { wabaId: "1", field: "account_update", value: "x" }, /value/],
     ["target that is not a URL", "/_sim/webhooks/target", { url: "ingress" }, /url/],
     ["target that is not http", "/_sim/webhooks/target", { url: "ingress:3000" }, /url: must be an absolute http\(s\) URL/],

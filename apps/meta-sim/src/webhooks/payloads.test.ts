@@ -22,7 +22,13 @@ import {
   contactOf,
   newWamid,
   ERROR_CODES_URL,
+  systemMessagesDelivery,
+  userChangedNumberMessage,
+  userChangedUserIdMessage,
+  messageEchoesDelivery,
+  echoMessage,
 } from "./payloads";
+import { isUserId, newUserId, userIdForPhone } from "./user-ids";
 
 const business = { wabaId: "100200300", phoneNumberId: "555000111", displayPhoneNumber: "212522000000" };
 const candidate = { waId: "212612345678", name: "Yasmine Benali" };
@@ -107,6 +113,44 @@ describe("every inbound type built here is read completely by normalizeDelivery"
     expect(event!.waId).toBeUndefined();
     const raw = messagesDelivery(business, anonymous, []).entry[0]!.changes[0]!.value as { contacts: unknown[] };
     expect(raw.contacts).toEqual([{ profile: { name: "Sara" }, user_id: anonymous.userId }]);
+  });
+});
+
+describe("business-scoped user ids and identity changes (2026)", () => {
+  it("user ids look like Meta's and are stable per phone number", () => {
+    expect(userIdForPhone("212612345678")).toBe(userIdForPhone("212612345678"));
+    expect(userIdForPhone("212612345678")).not.toBe(userIdForPhone("212612345679"));
+    for (const id of [userIdForPhone("212612345678"), userIdForPhone("15551234567"), newUserId(), newUserId("FR")]) expect(isUserId(id)).toBe(true);
+    expect(isUserId("212612345678")).toBe(false);
+    expect(isUserId("US.13491208655302741918")).toBe(true);
+  });
+
+  it("identity-change system messages have no contacts and are keyed by the sender's old identity", () => {
+    const changed = userChangedNumberMessage(candidate, "212699999999");
+    const rotated = userChangedUserIdMessage("MA.11111111111111111111", "MA.22222222222222222222");
+    const payload = systemMessagesDelivery(business, [changed, rotated]);
+    expect((payload.entry[0]!.changes[0]!.value as { contacts?: unknown }).contacts).toBeUndefined();
+    const [a, b] = messageEvents(normalize(payload));
+    expect(a).toMatchObject({ candidateKey: candidate.waId, userId: userIdForPhone(candidate.waId), message: { type: "system", content: { type: "user_changed_number", wa_id: "212699999999" } } });
+    expect(b).toMatchObject({ candidateKey: "MA.11111111111111111111", message: { content: { type: "user_changed_user_id", user_id: "MA.22222222222222222222", previous_user_id: "MA.11111111111111111111" } } });
+  });
+
+  it("a status names the recipient by phone and user id, or by user id alone", () => {
+    expect(statusObject("wamid.1", "sent", candidate.waId)).toMatchObject({ recipient_id: candidate.waId, recipient_user_id: userIdForPhone(candidate.waId) });
+    const hidden = statusObject("wamid.1", "sent", { userId: "MA.33333333333333333333" });
+    expect(hidden).not.toHaveProperty("recipient_id");
+    expect(hidden.recipient_user_id).toBe("MA.33333333333333333333");
+    const [event] = normalize(statusDelivery(business, [hidden]));
+    expect(event).toMatchObject({ kind: "status", status: { recipientKey: "MA.33333333333333333333" } });
+  });
+
+  it("an app echo is its own field with message_echoes", () => {
+    const payload = messageEchoesDelivery(business, [echoMessage(business.displayPhoneNumber, candidate, "text", { body: "ok" })]);
+    const change = payload.entry[0]!.changes[0]!;
+    expect(change.field).toBe("smb_message_echoes");
+    expect((change.value as { message_echoes: unknown[] }).message_echoes).toEqual([
+      expect.objectContaining({ from: business.displayPhoneNumber, to: candidate.waId, to_user_id: userIdForPhone(candidate.waId), type: "text", text: { body: "ok" } }),
+    ]);
   });
 });
 
