@@ -2,4 +2,5 @@
 export * from "./ports";
 export * from "./ferretdb";
 export * from "./redis-server";
+export * from "./redis-cluster";
 export * from "./command-counter";
