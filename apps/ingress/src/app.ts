@@ -23,6 +23,7 @@ import { mediaRoutes } from "./media/media.routes";
 import { MediaUrlSigner } from "./media/media-url-signer";
 import { registerOps, type OpsOptions } from "./ops/ops";
 import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin";
+import { asyncApiRoutes } from "./ops/asyncapi.routes";
 
 export interface IngressConfig {
   appSecret: string;
@@ -110,6 +111,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   });
 
   await app.register(inboxPlugin, { ...deps.inbox, tenants, db: deps.db });
+  await app.register(asyncApiRoutes, { realtimeUrl: deps.inbox?.realtimeUrl });
 
   // Media (issue 5): stored copies of inbound media, JWT or signed URL, tenant-scoped.
   await app.register(mediaRoutes, { db: deps.db, tenants, signer: new MediaUrlSigner(deps.config.jwtSecret) });

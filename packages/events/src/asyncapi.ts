@@ -58,10 +58,15 @@ export const EVENT_DESCRIPTIONS: { [E in keyof ServerToClientEvents]: { key: str
 const DASHBOARD_EVENTS = Object.values(EVENTS) as Array<(typeof EVENTS)[keyof typeof EVENTS]>;
 const SESSION_EVENTS = [SOCKET_EVENTS.session, SOCKET_EVENTS.expired, SOCKET_EVENTS.error] as const;
 
-/** Drops what only repeats the type: date-time's long pattern, integers' safe-integer bounds. */
+/**
+ * Objects are open (fields are only ever added, a dashboard ignores the ones it does not know), so
+ * no `additionalProperties: false`. Also drops what only repeats the type: date-time's long pattern,
+ * integers' safe-integer bounds.
+ */
 function tidy(node: unknown): void {
   if (!node || typeof node !== "object") return;
   const n = node as Record<string, unknown>;
+  if (n.additionalProperties === false) delete n.additionalProperties;
   if (n.format === "date-time") delete n.pattern;
   if (n.type === "integer" && n.maximum === Number.MAX_SAFE_INTEGER) delete n.maximum;
   if (n.type === "integer" && n.minimum === Number.MIN_SAFE_INTEGER) delete n.minimum;

@@ -70,7 +70,8 @@ const inbound: MessagePayload = {
   errors: null,
 };
 
-const outbound: MessagePayload = {
+/** Outbound messages carry more than the common fields (kind, cost, template…). */
+const outbound: MessagePayload & Record<string, unknown> = {
   id: OUTBOUND,
   _id: OUTBOUND,
   clientId: CLIENT,

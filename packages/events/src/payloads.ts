@@ -16,7 +16,7 @@ export const MESSAGE_STATUSES = ["received", "queued", "held", "sending", "sent"
 export type MessageStatusValue = (typeof MESSAGE_STATUSES)[number];
 
 /** A conversation as the REST API returns it (`GET /api/messages/conversations`) and events carry it. */
-export const conversationSchema = z.looseObject({
+export const conversationSchema = z.object({
   id: objectId,
   _id: objectId,
   clientId: objectId,
@@ -46,7 +46,7 @@ export type ConversationPayload = z.infer<typeof conversationSchema>;
  * `id` is our id (the `messageId` the send API returns); `wamid` is WhatsApp's, known for an outbound
  * message once Meta accepted it. Outbound messages carry more (kind, cost, template, request…).
  */
-export const messageSchema = z.looseObject({
+export const messageSchema = z.object({
   id: described(objectId, "Our id: for an outbound message, the messageId the send API returned"),
   _id: objectId,
   clientId: objectId,
@@ -71,7 +71,7 @@ export const messageSchema = z.looseObject({
 export type MessagePayload = z.infer<typeof messageSchema>;
 
 /** `message:received`: a candidate's message was stored. The brief's `{ conversationId, message: { from, text, timestamp } }`. */
-export const messageReceivedSchema = z.looseObject({
+export const messageReceivedSchema = z.object({
   clientId: objectId,
   conversationId: objectId,
   message: messageSchema,
@@ -82,7 +82,7 @@ export type MessageReceivedPayload = z.infer<typeof messageReceivedSchema>;
  * `message:sent`: Meta accepted an outbound message. The brief's `{ conversationId, messageId,
  * status: "sent" }`, plus the whole message.
  */
-export const messageSentSchema = z.looseObject({
+export const messageSentSchema = z.object({
   clientId: objectId,
   conversationId: objectId,
   messageId: described(objectId, "The id the send API returned (POST /api/messages/send → messageId); not the wamid"),
@@ -93,7 +93,7 @@ export const messageSentSchema = z.looseObject({
 export type MessageSentPayload = z.infer<typeof messageSentSchema>;
 
 /** What Meta or the gateway said went wrong with a message. */
-export const messageErrorSchema = z.looseObject({
+export const messageErrorSchema = z.object({
   code: z.union([z.number(), z.string()]).optional(),
   title: z.string().optional(),
   message: z.string().optional(),
@@ -104,7 +104,7 @@ export const messageErrorSchema = z.looseObject({
  * `message:status`: a message's delivery state moved. The brief's `{ messageId, status }`.
  * `messageId` is our id (the send API's answer for an outbound message); `wamid` is WhatsApp's.
  */
-export const messageStatusSchema = z.looseObject({
+export const messageStatusSchema = z.object({
   clientId: objectId,
   conversationId: objectId,
   messageId: described(objectId, "Our id of the message: the messageId the send API returned. Not the wamid"),
@@ -132,7 +132,7 @@ export const CONVERSATION_UPDATE_FIELDS = [
 ] as const;
 export type ConversationUpdateField = (typeof CONVERSATION_UPDATE_FIELDS)[number];
 
-export const conversationUpdatesSchema = z.looseObject({
+export const conversationUpdatesSchema = z.object({
   unreadCount: z.number().int().nonnegative(),
   lastMessageAt: isoDate.nullable(),
   messageCount: z.number().int().nonnegative().optional(),
@@ -152,7 +152,7 @@ export type ConversationUpdates = z.infer<typeof conversationUpdatesSchema>;
  * { unreadCount, lastMessageAt } }`; `updates` also names whatever else changed, and `conversation`
  * is the whole conversation after the change (what GET /api/messages/conversations lists).
  */
-export const conversationUpdatedSchema = z.looseObject({
+export const conversationUpdatedSchema = z.object({
   clientId: objectId,
   conversationId: objectId,
   updates: conversationUpdatesSchema,
@@ -161,20 +161,20 @@ export const conversationUpdatedSchema = z.looseObject({
 export type ConversationUpdatedPayload = z.infer<typeof conversationUpdatedSchema>;
 
 /** The stored copy of an inbound media file. */
-export const mediaSchema = z.looseObject({
+export const mediaSchema = z.object({
   status: z.enum(["pending", "stored", "failed"]),
   fileId: objectId.nullable(),
   size: z.number().int().nonnegative().nullable(),
   mimeType: z.string().nullable(),
   filename: z.string().nullable(),
   sha256Ok: z.boolean().nullable(),
-  error: z.looseObject({ code: z.string(), reason: z.string() }).nullable(),
+  error: z.object({ code: z.string(), reason: z.string() }).nullable(),
   heldReason: z.string().nullable(),
 });
 export type MediaPayload = z.infer<typeof mediaSchema>;
 
 /** `message:media`: an inbound media message's file was stored, failed, or waits (heldReason); fetch it from GET /api/media/:messageId. */
-export const messageMediaSchema = z.looseObject({
+export const messageMediaSchema = z.object({
   clientId: objectId,
   conversationId: objectId,
   messageId: objectId,
@@ -185,7 +185,7 @@ export type MessageMediaPayload = z.infer<typeof messageMediaSchema>;
 export const CLIENT_STATUS_VALUES = ["pending", "active", "reauth_required", "disconnected"] as const;
 
 /** `client:status` for a change of the WhatsApp connection's status (connected, token refused, disconnected…). */
-export const clientStatusChangedSchema = z.looseObject({
+export const clientStatusChangedSchema = z.object({
   clientId: objectId,
   phoneNumberId: z.string(),
   status: z.enum(CLIENT_STATUS_VALUES),
@@ -197,7 +197,7 @@ export const clientStatusChangedSchema = z.looseObject({
 export type ClientStatusChangedPayload = z.infer<typeof clientStatusChangedSchema>;
 
 /** `client:status` warning that the access token expires soon (the status is still `active`). */
-export const tokenExpiringSchema = z.looseObject({
+export const tokenExpiringSchema = z.object({
   clientId: objectId,
   phoneNumberId: z.string(),
   status: z.literal("active"),
