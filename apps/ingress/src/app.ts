@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { RedisClient } from "@linkojob/queues";
-import { JwtVerifier } from "@linkojob/auth";
+import { JwtVerifier, type JwtVerifierOptions } from "@linkojob/auth";
 import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import { authPlugin } from "./auth/auth.plugin";
@@ -23,6 +23,8 @@ import { mediaRoutes } from "./media/media.routes";
 import { MediaUrlSigner } from "./media/media-url-signer";
 import { registerOps, type OpsOptions } from "./ops/ops";
 import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin";
+import { registerCors } from "./ops/cors";
+import type { TrustProxy } from "./ops/trust-proxy";
 import { asyncApiRoutes } from "./ops/asyncapi.routes";
 
 export interface IngressConfig {
@@ -30,6 +32,12 @@ export interface IngressConfig {
   verifyToken: string;
   jwtSecret: string;
   queuePrefix: string;
+  /** aud / iss checks and the admin token age cap (JWT_AUDIENCE, JWT_ISSUER, JWT_ADMIN_MAX_AGE_SECONDS). */
+  jwt?: JwtVerifierOptions;
+  /** Proxies trusted for X-Forwarded-For (TRUST_PROXY). Default false: the TCP peer is the client. */
+  trustProxy?: TrustProxy;
+  /** Browser origins allowed by CORS (CORS_ORIGIN). Default: no CORS headers. */
+  corsOrigin?: true | string[];
 }
 
 export interface IngressDeps {
@@ -54,7 +62,8 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     // Per-request log lines would cost the webhook path a third of its throughput; errors are logged.
     disableRequestLogging: true,
-    trustProxy: true,
+    // Never `true`: the left-most X-Forwarded-For address is written by the client.
+    trustProxy: deps.config.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
     // Request ids in every log line (reqId): the caller's X-Request-Id when given, else a UUID.
     requestIdHeader: "x-request-id",
@@ -78,8 +87,9 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     }
   });
 
+  if (deps.config.corsOrigin) await registerCors(app, deps.config.corsOrigin);
   // Before the routes: the OpenAPI document and the rate limiter attach to routes as they are declared.
-  await registerOps(app, { redis: deps.redis, prefix: deps.config.queuePrefix, jwtSecret: deps.config.jwtSecret }, deps.ops);
+  await registerOps(app, { redis: deps.redis, prefix: deps.config.queuePrefix, jwtSecret: deps.config.jwtSecret, jwt: deps.config.jwt }, deps.ops);
 
   // The webhook path gets a connection of its own. ioredis replays every Lua script defined on a
   // connection (BullMQ defines ~50 per Queue) with each auto-pipelined batch; on the connection the
@@ -90,7 +100,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   const inbox = new WebhookInbox(webhookRedis, deps.config.queuePrefix);
   await app.register(webhookRoutes, { inbox, appSecret: deps.config.appSecret, verifyToken: deps.config.verifyToken });
 
-  await app.register(authPlugin, { verifier: new JwtVerifier(deps.config.jwtSecret) });
+  await app.register(authPlugin, { verifier: new JwtVerifier(deps.config.jwtSecret, deps.config.jwt) });
   const tenants = new TenantAccess(deps.db);
   await app.register(conversationRoutes, { tenants, events: deps.events });
   if (deps.onboarding) {

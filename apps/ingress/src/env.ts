@@ -1,5 +1,8 @@
 import { z } from "zod";
 import { envVars as v, parseEnv } from "@linkojob/config";
+import { outboundPriceTableVar } from "@linkojob/outbound";
+import { jwtEnvShape } from "@linkojob/auth";
+import { trustProxyVar } from "./ops/trust-proxy";
 
 /** The ingress's configuration, read once from process.env at start-up. */
 export const ingressEnvShape = {
@@ -16,7 +19,13 @@ export const ingressEnvShape = {
   META_GRAPH_URL: v.metaGraphUrl,
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
   JWT_SECRET: v.jwtSecret,
+  /** Prices in MAD per pricing category, JSON, of the send API's answer and preview (default: 0.40 for template categories, service free). */
+  OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
+  ...jwtEnvShape,
+  /** Origins of the dashboards allowed to call the API from a browser (CORS, with credentials), "*" for any (without credentials). */
   CORS_ORIGIN: v.corsOrigin,
+  /** Proxies trusted for X-Forwarded-For: a hop count or IPs/CIDRs. Default none (the TCP peer is the client). */
+  TRUST_PROXY: trustProxyVar,
   LOG_LEVEL: v.logLevel,
   /** Prefix of every BullMQ and Redis key of this deployment (several deployments may share a Redis). */
   QUEUE_PREFIX: v.queuePrefix,

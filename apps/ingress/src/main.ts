@@ -1,4 +1,5 @@
 import pino from "pino";
+import { jwtVerifierOptions } from "@linkojob/auth";
 import { logRedaction, onShutdownSignal } from "@linkojob/config";
 import { GatewayMetrics, metaCallObserver } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
@@ -34,6 +35,10 @@ const app = await buildApp({
     verifyToken: env.META_WEBHOOK_VERIFY_TOKEN,
     jwtSecret: env.JWT_SECRET,
     queuePrefix: env.QUEUE_PREFIX,
+    ...(env.OUTBOUND_PRICE_TABLE ? { outboundPrices: env.OUTBOUND_PRICE_TABLE } : {}),
+    jwt: jwtVerifierOptions(env),
+    trustProxy: env.TRUST_PROXY,
+    corsOrigin: env.CORS_ORIGIN,
   },
   redis,
   db,

@@ -4,7 +4,7 @@ import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
 import { TEST_SECRETS, startRedisServer, testServices, type OwnRedis, type TestServices } from "@linkojob/testing";
-import { buildApp, type IngressDeps } from "./app";
+import { buildApp, type IngressConfig, type IngressDeps } from "./app";
 
 export interface TestIngress {
   app: FastifyInstance;
@@ -24,7 +24,7 @@ export interface TestIngress {
  */
 export async function startTestIngress(
   label: string,
-  options: { ownRedis?: boolean; deps?: Partial<Omit<IngressDeps, "config" | "redis" | "db" | "events">> } = {},
+  options: { ownRedis?: boolean; config?: Partial<IngressConfig>; deps?: Partial<Omit<IngressDeps, "config" | "redis" | "db" | "events">> } = {},
 ): Promise<TestIngress> {
   const services = testServices(label);
   const ownRedis = options.ownRedis ? await startRedisServer() : null;
@@ -34,7 +34,7 @@ export async function startTestIngress(
   const eventsRedis = createRedis(redisUrl);
   await redisReady(redis);
   const app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
+    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix, ...options.config },
     redis,
     db,
     events: new DashboardEvents(eventsRedis),

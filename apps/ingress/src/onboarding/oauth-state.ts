@@ -1,11 +1,23 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { RedisClient } from "@linkojob/queues";
 import { OnboardingError } from "./onboarding-error";
 
-/** What a state carries: the user it was issued to, a single-use nonce, its expiry (Unix seconds). */
+/**
+ * What a state carries: the user it was issued to, a single-use nonce, its expiry (Unix seconds), and
+ * the SHA-256 of the browser secret that only the browser which asked for it holds (in a cookie).
+ */
 export interface OAuthStatePayload {
   userId: string;
   nonce: string;
+  expiresAt: number;
+  browserHash: string;
+}
+
+/** A new state and the secret its browser keeps in a cookie (never in a URL). */
+export interface IssuedState {
+  state: string;
+  nonce: string;
+  browserSecret: string;
   expiresAt: number;
 }
 
@@ -19,13 +31,16 @@ export interface OAuthStateOptions {
 }
 
 const b64url = (buf: Buffer) => buf.toString("base64url");
+const browserHash = (secret: string) => b64url(createHash("sha256").update(secret, "utf8").digest());
 
 /**
  * The OAuth `state` of the Embedded Signup redirect flow: `base64url(payload).base64url(hmac)`. It is
  * signed (a forged or altered one is refused), expires within minutes, names the user it was issued
- * to (the callback carries no JWT, so the state is what binds the connection to that recruiter), and
- * works once: consuming it SETs its nonce in Redis with NX and a TTL covering its lifetime, so a
- * replay is refused even by another ingress node. Redis keeps the TTL (FerretDB has no TTL index).
+ * to (the callback carries no JWT, so the state is what binds the connection to that recruiter), is
+ * bound to the browser that asked for it (the hash of a secret that browser holds in an HttpOnly
+ * cookie: a link forwarded to someone else does not connect their number to the sender), and works
+ * once: consuming it SETs its nonce in Redis with NX and a TTL covering its lifetime, so a replay is
+ * refused even by another ingress node. Redis keeps the TTL (FerretDB has no TTL index).
  */
 export class OAuthStateStore {
   private readonly key: Buffer;
@@ -39,10 +54,12 @@ export class OAuthStateStore {
     this.ttlSeconds = options.ttlSeconds ?? 600;
   }
 
-  issue(userId: string, now = Date.now()): string {
-    const payload: OAuthStatePayload = { userId, nonce: b64url(randomBytes(16)), expiresAt: Math.floor(now / 1000) + this.ttlSeconds };
-    const body = b64url(Buffer.from(JSON.stringify({ u: payload.userId, n: payload.nonce, e: payload.expiresAt }), "utf8"));
-    return `${body}.${this.sign(body)}`;
+  issue(userId: string, now = Date.now()): IssuedState {
+    const nonce = b64url(randomBytes(16));
+    const browserSecret = b64url(randomBytes(32));
+    const expiresAt = Math.floor(now / 1000) + this.ttlSeconds;
+    const body = b64url(Buffer.from(JSON.stringify({ u: userId, n: nonce, e: expiresAt, b: browserHash(browserSecret) }), "utf8"));
+    return { state: `${body}.${this.sign(body)}`, nonce, browserSecret, expiresAt };
   }
 
   /** Checks signature and expiry without consuming (no Redis). Throws OnboardingError. */
@@ -55,19 +72,26 @@ export class OAuthStateStore {
     const expected = Buffer.from(this.sign(body), "base64url");
     // timingSafeEqual throws on unequal lengths: compare lengths first.
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new OnboardingError("STATE_INVALID");
-    let raw: { u?: unknown; n?: unknown; e?: unknown };
+    let raw: { u?: unknown; n?: unknown; e?: unknown; b?: unknown };
     try {
       raw = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as typeof raw;
     } catch {
       throw new OnboardingError("STATE_INVALID");
     }
-    if (typeof raw.u !== "string" || typeof raw.n !== "string" || typeof raw.e !== "number") throw new OnboardingError("STATE_INVALID");
+    if (typeof raw.u !== "string" || typeof raw.n !== "string" || typeof raw.e !== "number" || typeof raw.b !== "string") {
+      throw new OnboardingError("STATE_INVALID");
+    }
     if (raw.e * 1000 <= now) throw new OnboardingError("STATE_EXPIRED");
-    return { userId: raw.u, nonce: raw.n, expiresAt: raw.e };
+    return { userId: raw.u, nonce: raw.n, expiresAt: raw.e, browserHash: raw.b };
   }
 
-  /** Verifies and marks the state used. A second consumption of the same state is STATE_REPLAYED. */
-  async consume(state: string | undefined, now = Date.now()): Promise<OAuthStatePayload> {
+  /**
+   * Verifies the state, marks it used, then checks that `browserSecret` (the cookie of the browser
+   * that came back) is the one it was issued with. A second consumption is STATE_REPLAYED; another
+   * browser is STATE_BROWSER_MISMATCH, and the state is spent all the same, so that whoever sent the
+   * link cannot finish it afterwards in their own browser.
+   */
+  async consume(state: string | undefined, browserSecret: string | undefined, now = Date.now()): Promise<OAuthStatePayload> {
     const payload = this.verify(state, now);
     const ttl = Math.max(1, payload.expiresAt - Math.floor(now / 1000)) + 60;
     let set: string | null;
@@ -77,6 +101,9 @@ export class OAuthStateStore {
       throw new OnboardingError("SERVICE_UNAVAILABLE");
     }
     if (set !== "OK") throw new OnboardingError("STATE_REPLAYED");
+    const given = Buffer.from(browserSecret ? browserHash(browserSecret) : "", "utf8");
+    const expected = Buffer.from(payload.browserHash, "utf8");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new OnboardingError("STATE_BROWSER_MISMATCH");
     return payload;
   }
 

@@ -9,6 +9,7 @@ export const ONBOARDING_ERRORS = {
   STATE_INVALID: [400, "the sign-in link is invalid; start again from the dashboard"],
   STATE_EXPIRED: [400, "the sign-in link expired; start again from the dashboard"],
   STATE_REPLAYED: [400, "this sign-in link was already used; start again from the dashboard"],
+  STATE_BROWSER_MISMATCH: [400, "the connection must be finished in the browser that started it (from the dashboard, while signed in); start again there"],
   ACCESS_DENIED: [400, "the connection was cancelled in Facebook"],
   CODE_MISSING: [400, "Facebook returned no authorization code"],
   CODE_EXPIRED: [400, "the authorization code expired before it could be used; try again"],

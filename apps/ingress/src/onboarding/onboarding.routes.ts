@@ -8,7 +8,9 @@ import type { TokenVault } from "@linkojob/vault";
 import type { GraphClient } from "@linkojob/whatsapp";
 import type { TenantAccess } from "../auth/tenant-access";
 import { badRequest } from "../http/errors";
+import { readCookie } from "../auth/cookies";
 import { ClientAnnouncer } from "./client-announcer";
+import { clearedOauthCookie, oauthCookie, oauthCookieName } from "./oauth-browser-cookie";
 import { OAuthStateStore } from "./oauth-state";
 import { OnboardingError } from "./onboarding-error";
 import { OnboardingService, type TemplateSyncHook } from "./onboarding.service";
@@ -128,13 +130,26 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
     ...(config.stateTtlSeconds !== undefined ? { ttlSeconds: config.stateTtlSeconds } : {}),
   });
 
+  const secureCookie = config.baseUrl.startsWith("https:");
+
   app.post(
     "/api/auth/whatsapp/initiate",
     {
       preHandler: app.authenticate,
-      schema: { tags: ["onboarding"], summary: "Starts Embedded Signup: Meta's dialog URL with a signed, single-use state" },
+      schema: {
+        tags: ["onboarding"],
+        summary: "Starts Embedded Signup: Meta's dialog URL with a signed, single-use state bound to this browser",
+        description:
+          "Sets an HttpOnly, SameSite=Lax cookie that the callback requires: the browser that calls initiate must be the one that comes back " +
+          "from Meta's dialog. A dashboard on another origin of the same site calls it with `credentials: \"include\"` (CORS_ORIGIN lists it).",
+      },
     },
-    async (request) => ({ oauthUrl: buildOAuthUrl(config, states.issue(request.principal.userId)) }),
+    async (request, reply) => {
+      const issued = states.issue(request.principal.userId);
+      reply.header("set-cookie", oauthCookie(issued.nonce, issued.browserSecret, { maxAge: issued.expiresAt - Math.floor(Date.now() / 1000), secure: secureCookie }));
+      reply.header("cache-control", "no-store");
+      return { oauthUrl: buildOAuthUrl(config, issued.state) };
+    },
   );
 
   app.get(
@@ -155,7 +170,10 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
       reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer");
       let userId: string | undefined;
       try {
-        const { userId: owner } = await states.consume(request.query.state);
+        // The attempt's cookie goes whatever the outcome: a state works once.
+        const nonce = states.verify(request.query.state).nonce;
+        reply.header("set-cookie", clearedOauthCookie(nonce, secureCookie));
+        const { userId: owner } = await states.consume(request.query.state, readCookie(request.headers.cookie, oauthCookieName(nonce)));
         userId = owner;
         if (request.query.error) throw new OnboardingError("ACCESS_DENIED");
         if (!request.query.code) throw new OnboardingError("CODE_MISSING");

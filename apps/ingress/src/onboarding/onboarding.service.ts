@@ -98,6 +98,23 @@ interface Candidate {
 
 const digits = (s: string) => s.replace(/\D/g, "");
 
+/** The phoneNumberId a disconnected client keeps once another owner claims its number. */
+export const releasedPhoneNumberId = (phoneNumberId: string, at: Date) => `released:${phoneNumberId}:${at.getTime()}`;
+
+/**
+ * Frees a disconnected client's number for a new owner: the client (its conversations and messages
+ * stay attached to it) keeps a released phoneNumberId, so the unique index lets the new client in and
+ * webhooks for the number route to the new owner. Guarded by the status and number it read.
+ */
+async function releaseNumber(db: Database, client: ClientDoc): Promise<void> {
+  const at = new Date();
+  const res = await db.clients.updateOne(
+    { _id: client._id, phoneNumberId: client.phoneNumberId, status: "disconnected" },
+    { $set: { phoneNumberId: releasedPhoneNumberId(client.phoneNumberId, at), statusDetail: "number claimed by another account", statusChangedAt: at } },
+  );
+  if (res.modifiedCount !== 1) throw new OnboardingError("NUMBER_TAKEN");
+}
+
 /**
  * Connecting a recruiter's WhatsApp number: code exchange, token check (debug_token), WABA and number
  * discovery, webhook subscription, registration, encrypted storage, announcement. Also disconnection
@@ -138,14 +155,17 @@ export class OnboardingService {
       throw onboardingErrorFromGraph(err);
     });
     if (!info.isValid) throw new OnboardingError("TOKEN_INVALID", info.error?.message ? { metaMessage: info.error.message } : undefined);
-    if (info.appId !== null && info.appId !== app.appId) throw new OnboardingError("TOKEN_WRONG_APP");
+    // Meta must name our app: a token of another app (or one debug_token cannot attribute) is refused.
+    if (info.appId !== app.appId) throw new OnboardingError("TOKEN_WRONG_APP");
+    // The WABAs come from the grants Meta reports, never from the caller alone: an empty grant list
+    // proves nothing, and a WABA named by the page must be among the granted ones.
     const granted = grantedWabaIds(info);
+    if (granted.length === 0) throw new OnboardingError("NO_WABA_GRANTED");
     let wabaIds: string[];
     if (input.wabaId) {
-      if (granted.length > 0 && !granted.includes(input.wabaId)) throw new OnboardingError("WABA_NOT_GRANTED");
+      if (!granted.includes(input.wabaId)) throw new OnboardingError("WABA_NOT_GRANTED");
       wabaIds = [input.wabaId];
     } else {
-      if (granted.length === 0) throw new OnboardingError("NO_WABA_GRANTED");
       wabaIds = granted;
     }
 
@@ -167,9 +187,16 @@ export class OnboardingService {
     const token = input.accessToken;
     const { wabaId, phone } = chosen;
 
-    // 3. Ownership: a number connected to another tenant is never taken over.
-    const existing = await db.clients.findOne({ phoneNumberId: phone.id }).lean<ClientDoc>();
-    if (existing && existing.userId !== input.userId) throw new OnboardingError("NUMBER_TAKEN");
+    // 3. Ownership: a number connected to another tenant is never taken over. A number its owner
+    // disconnected can be claimed by whoever proves access at Meta now (debug_token granted this
+    // token its WABA, checked above): the old client keeps its history under a released number.
+    let existing: ClientDoc | null = await db.clients.findOne({ phoneNumberId: phone.id }).lean<ClientDoc>();
+    if (existing && existing.userId !== input.userId) {
+      if (existing.status !== "disconnected") throw new OnboardingError("NUMBER_TAKEN");
+      await releaseNumber(db, existing);
+      this.deps.log?.info({ clientId: existing._id.toHexString(), phoneNumberId: phone.id, userId: input.userId }, "disconnected number claimed by a new owner");
+      existing = null;
+    }
 
     // 4. Webhooks of the WABA to our app (per WABA, idempotent at Meta).
     const subscribed = await subscribeApp(graph, token, wabaId).catch((err: unknown) => {

@@ -44,7 +44,7 @@ export const DASHBOARD_URL = "http://dashboard.test/settings/whatsapp?tab=channe
 
 export async function startOnboardingHarness(
   label: string,
-  opts: { templateSync?: TemplateSyncHook; configId?: string; vault?: TokenVault } = {},
+  opts: { templateSync?: TemplateSyncHook; configId?: string; vault?: TokenVault; baseUrl?: string } = {},
 ): Promise<OnboardingHarness> {
   const services = testServices(label);
   const db = await Database.connect(services.mongoUrl);
@@ -81,7 +81,7 @@ export async function startOnboardingHarness(
     appId: APP_ID,
     appSecret: TEST_SECRETS.appSecret,
     apiVersion: "v21.0",
-    baseUrl: BASE_URL,
+    baseUrl: opts.baseUrl ?? BASE_URL,
     dashboardUrl: DASHBOARD_URL,
     dialogUrl: sim.url,
     ...(opts.configId ? { configId: opts.configId } : {}),
@@ -150,21 +150,41 @@ export const authHeader = async (userId: string, role: "recruiter" | "admin" | "
   authorization: `Bearer ${await tokenFor(userId, role)}`,
 });
 
-/** The redirect flow as a browser runs it: initiate → Meta's dialog (simulator) → our callback. */
-export async function redirectFlow(h: OnboardingHarness, userId: string): Promise<{ oauthUrl: string; callbackUrl: string; location: URL }> {
-  const init = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/initiate", headers: await authHeader(userId) });
-  if (init.statusCode !== 200) throw new Error(`initiate answered ${init.statusCode}: ${init.body}`);
-  const { oauthUrl } = init.json() as { oauthUrl: string };
-  const dialog = await fetch(oauthUrl, { redirect: "manual" });
-  const back = new URL(dialog.headers.get("location")!);
-  const callbackUrl = back.pathname + back.search;
-  const location = await callback(h, callbackUrl);
-  return { oauthUrl, callbackUrl, location };
+/** The `name=value` pairs a browser would send back, from an answer's Set-Cookie headers (deleted ones dropped). */
+export function cookiesFrom(setCookie: string | string[] | undefined): string {
+  const list = setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie];
+  return list
+    .filter((c) => !/Max-Age=0\b/i.test(c))
+    .map((c) => c.split(";")[0]!)
+    .join("; ");
 }
 
-/** Follows our callback (path + query) and returns where it redirects the browser. */
-export async function callback(h: OnboardingHarness, pathAndQuery: string): Promise<URL> {
-  const res = await h.app.inject({ method: "GET", url: pathAndQuery });
+/** initiate as the dashboard calls it: Meta's dialog URL, and the cookie the browser now holds. */
+export async function initiate(h: OnboardingHarness, userId: string): Promise<{ oauthUrl: string; cookie: string; setCookie: string }> {
+  const init = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/initiate", headers: await authHeader(userId) });
+  if (init.statusCode !== 200) throw new Error(`initiate answered ${init.statusCode}: ${init.body}`);
+  const setCookie = String(init.headers["set-cookie"]);
+  return { oauthUrl: (init.json() as { oauthUrl: string }).oauthUrl, cookie: cookiesFrom(init.headers["set-cookie"]), setCookie };
+}
+
+/** Meta's dialog (the simulator) approves: the path + query of our callback it redirects the browser to. */
+export async function approveDialog(oauthUrl: string): Promise<string> {
+  const dialog = await fetch(oauthUrl, { redirect: "manual" });
+  const back = new URL(dialog.headers.get("location")!);
+  return back.pathname + back.search;
+}
+
+/** The redirect flow as a browser runs it: initiate → Meta's dialog (simulator) → our callback, with the browser's cookie. */
+export async function redirectFlow(h: OnboardingHarness, userId: string): Promise<{ oauthUrl: string; callbackUrl: string; location: URL; cookie: string }> {
+  const { oauthUrl, cookie } = await initiate(h, userId);
+  const callbackUrl = await approveDialog(oauthUrl);
+  const location = await callback(h, callbackUrl, cookie);
+  return { oauthUrl, callbackUrl, location, cookie };
+}
+
+/** Follows our callback (path + query) from a browser holding `cookie`, and returns where it redirects the browser. */
+export async function callback(h: OnboardingHarness, pathAndQuery: string, cookie?: string): Promise<URL> {
+  const res = await h.app.inject({ method: "GET", url: pathAndQuery, ...(cookie ? { headers: { cookie } } : {}) });
   if (res.statusCode !== 302) throw new Error(`callback answered ${res.statusCode}: ${res.body}`);
   return new URL(res.headers.location as string);
 }

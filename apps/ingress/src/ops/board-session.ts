@@ -46,12 +46,4 @@ export class BoardSession {
   }
 }
 
-/** One cookie's value from a Cookie header (no cookie library is needed for one name). */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const i = part.indexOf("=");
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
-  }
-  return undefined;
-}
+export { readCookie } from "../auth/cookies";

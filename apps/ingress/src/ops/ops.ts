@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { RedisClient } from "@linkojob/queues";
-import { JwtVerifier } from "@linkojob/auth";
+import { JwtVerifier, type JwtVerifierOptions } from "@linkojob/auth";
 import { GatewayMetrics, collectQueueCounts } from "@linkojob/metrics";
 import { BoardSession } from "./board-session";
 import { bullBoardPlugin } from "./bull-board.plugin";
@@ -27,10 +27,10 @@ export interface OpsOptions {
  */
 export async function registerOps(
   app: FastifyInstance,
-  deps: { redis: RedisClient; prefix: string; jwtSecret: string },
+  deps: { redis: RedisClient; prefix: string; jwtSecret: string; jwt?: JwtVerifierOptions | undefined },
   opts: OpsOptions = {},
 ): Promise<GatewayMetrics> {
-  const verifier = new JwtVerifier(deps.jwtSecret);
+  const verifier = new JwtVerifier(deps.jwtSecret, deps.jwt);
   const metrics = opts.metrics ?? new GatewayMetrics({ service: "ingress" });
 
   // The limiter first: it attaches to routes declared after it, /docs included.

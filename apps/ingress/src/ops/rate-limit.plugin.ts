@@ -23,8 +23,8 @@ export const RATE_LIMIT_EXEMPT = new Set(["/webhook", "/health", "/ready", "/met
 
 /**
  * Redis-backed rate limiting (@fastify/rate-limit) of every route but the exempt ones, keyed by the
- * JWT's subject when the request carries a valid token, else by client IP (trustProxy is on, so the
- * load balancer's X-Forwarded-For counts). The exempt routes get no hook at all: zero cost on the
+ * JWT's subject when the request carries a valid token, else by client IP (the TCP peer's, or the address
+ * the proxies trusted by TRUST_PROXY forwarded: never one the client wrote itself). The exempt routes get no hook at all: zero cost on the
  * webhook path. Over the limit: 429 with the API's error shape and Retry-After. If Redis cannot
  * answer, requests pass (the API then fails on its own dependencies, with clearer errors).
  * Register before the routes.

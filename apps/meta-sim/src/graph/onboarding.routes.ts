@@ -102,7 +102,11 @@ export const onboardingArea: SimArea = async (app, ctx) => {
       target.searchParams.set("error_description", "Permissions error");
       target.searchParams.set("error_reason", "user_denied");
     } else {
-      const code = issueCode(ctx.state, { ...(approval.wabaIds ? { wabaIds: approval.wabaIds } : {}), redirectUri: q.data.redirect_uri });
+      const code = issueCode(ctx.state, {
+        ...(approval.wabaIds ? { wabaIds: approval.wabaIds } : {}),
+        ...(approval.appId ? { appId: approval.appId } : {}),
+        redirectUri: q.data.redirect_uri,
+      });
       target.searchParams.set("code", code);
     }
     if (q.data.state !== undefined) target.searchParams.set("state", q.data.state);
@@ -130,7 +134,7 @@ export const onboardingArea: SimArea = async (app, ctx) => {
       });
     }
     code.used = true;
-    const token = issueToken(ctx.state, { wabaIds: code.wabaIds });
+    const token = issueToken(ctx.state, { wabaIds: code.wabaIds, ...(code.appId ? { appId: code.appId } : {}) });
     const t = s().tokens.get(token)!;
     return {
       [s().settings.tokenField]: token,
@@ -153,7 +157,7 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     if (!token || token.revoked || (token.expiresAt > 0 && token.expiresAt <= now)) {
       return {
         data: {
-          ...(token ? { app_id: appId ?? null, type: token.type, expires_at: token.expiresAt } : {}),
+          ...(token ? { app_id: token.appId ?? appId ?? null, type: token.type, expires_at: token.expiresAt } : {}),
           is_valid: false,
           error: { code: 190, message: token?.revoked ? "The session has been invalidated." : token ? "Session has expired." : "Invalid OAuth access token.", subcode: token ? 460 : undefined },
           scopes: [],
@@ -163,7 +167,7 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     const scopes = ["whatsapp_business_management", "whatsapp_business_messaging"];
     return {
       data: {
-        app_id: appId ?? null,
+        app_id: token.appId ?? appId ?? null,
         type: token.type,
         application: "LinkoJob (simulated)",
         data_access_expires_at: 0,
@@ -312,9 +316,11 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     return businessJson(b);
   });
 
-  /** What the next dialog does: grant these WABAs (an empty list grants none), or deny. */
+  /** What the next dialog does: grant these WABAs (an empty list grants none), or deny; `appId` makes its token another app's. */
   app.post("/_sim/onboarding/next-approval", async (request, reply) => {
-    const body = z.strictObject({ wabaIds: z.array(z.string()).max(20).optional(), deny: z.boolean().optional() }).safeParse(request.body ?? {});
+    const body = z
+      .strictObject({ wabaIds: z.array(z.string()).max(20).optional(), deny: z.boolean().optional(), appId: z.string().regex(/^\d{1,20}$/).optional() })
+      .safeParse(request.body ?? {});
     if (!body.success) return bad(reply, body.error);
     s().nextApproval = body.data;
     return { nextApproval: body.data };
@@ -323,7 +329,13 @@ export const onboardingArea: SimArea = async (app, ctx) => {
   /** A code as the JavaScript SDK hands it to the page (popup flow). */
   app.post("/_sim/onboarding/codes", async (request, reply) => {
     const body = z
-      .strictObject({ wabaIds: z.array(z.string()).max(20).optional(), redirectUri: z.url().optional(), expired: z.boolean().optional() })
+      .strictObject({
+        wabaIds: z.array(z.string()).max(20).optional(),
+        redirectUri: z.url().optional(),
+        expired: z.boolean().optional(),
+        /** debug_token names this app for the resulting token (a foreign app's token). */
+        appId: z.string().regex(/^\d{1,20}$/).optional(),
+      })
       .safeParse(request.body ?? {});
     if (!body.success) return bad(reply, body.error);
     return reply.code(201).send({ code: issueCode(ctx.state, body.data) });
@@ -331,7 +343,15 @@ export const onboardingArea: SimArea = async (app, ctx) => {
 
   /** A business token for manual connection (as a system user would generate it in Business Settings). */
   app.post("/_sim/onboarding/tokens", async (request, reply) => {
-    const body = z.strictObject({ wabaIds: z.array(z.string()).min(1).max(20), expiresInSeconds: z.number().int().min(0).optional() }).safeParse(request.body);
+    const body = z
+      .strictObject({
+        // An empty list: a token that debug_token reports with no WABA granted.
+        wabaIds: z.array(z.string()).max(20),
+        expiresInSeconds: z.number().int().min(0).optional(),
+        /** debug_token names this app (a foreign app's token). */
+        appId: z.string().regex(/^\d{1,20}$/).optional(),
+      })
+      .safeParse(request.body);
     if (!body.success) return bad(reply, body.error);
     return reply.code(201).send({ accessToken: issueToken(ctx.state, body.data) });
   });

@@ -33,6 +33,8 @@ export interface SimBusiness {
 
 export interface SimCode {
   wabaIds: string[];
+  /** The app debug_token names for the token this code exchanges for (default: the simulator's app). */
+  appId?: string;
   redirectUri: string | null;
   /** Epoch ms after which the exchange answers "expired". */
   expiresAt: number;
@@ -46,6 +48,8 @@ export interface SimToken {
   issuedAt: number;
   revoked: boolean;
   type: "SYSTEM_USER" | "USER";
+  /** The app debug_token names (default: the simulator's app); another id plays a token of a foreign app. */
+  appId?: string;
 }
 
 /** The simulated Graph routes that failure modes can target. */
@@ -68,6 +72,8 @@ export interface NextApproval {
   wabaIds?: string[];
   /** The recruiter cancels the dialog: redirect with error=access_denied. */
   deny?: boolean;
+  /** debug_token names this app for the resulting token (a foreign app's token). */
+  appId?: string;
 }
 
 export interface OnboardingSimState {
@@ -162,22 +168,29 @@ export function seedBusiness(state: SimState, input: SeedBusinessInput = {}): Si
 }
 
 /** An authorization code, as the dialog or the JavaScript SDK would hand it to the page. */
-export function issueCode(state: SimState, input: { wabaIds?: string[]; redirectUri?: string | null; expired?: boolean } = {}): string {
+export function issueCode(state: SimState, input: { wabaIds?: string[]; redirectUri?: string | null; expired?: boolean; appId?: string } = {}): string {
   const s = onboardingState(state);
   const code = `AQ${randomBytes(24).toString("base64url")}`;
   const wabaIds = input.wabaIds ?? (s.lastSeededWabaId ? [s.lastSeededWabaId] : []);
   const ttl = input.expired ? -1 : s.settings.codeTtlSeconds;
-  s.codes.set(code, { wabaIds, redirectUri: input.redirectUri ?? null, expiresAt: Date.now() + ttl * 1000, used: false });
+  s.codes.set(code, { wabaIds, redirectUri: input.redirectUri ?? null, expiresAt: Date.now() + ttl * 1000, used: false, ...(input.appId ? { appId: input.appId } : {}) });
   return code;
 }
 
 /** A business token granting `wabaIds` (for the code exchange, and for manual-connection tests). */
-export function issueToken(state: SimState, input: { wabaIds: string[]; expiresInSeconds?: number }): string {
+export function issueToken(state: SimState, input: { wabaIds: string[]; expiresInSeconds?: number; appId?: string }): string {
   const s = onboardingState(state);
   const validity = input.expiresInSeconds ?? Math.max(0, ...input.wabaIds.map((w) => s.businesses.get(w)?.tokenValiditySeconds ?? 0));
   const now = Math.floor(Date.now() / 1000);
   const token = `EAAS${randomBytes(36).toString("base64url")}`;
-  s.tokens.set(token, { wabaIds: [...input.wabaIds], expiresAt: validity > 0 ? now + validity : 0, issuedAt: now, revoked: false, type: "SYSTEM_USER" });
+  s.tokens.set(token, {
+    wabaIds: [...input.wabaIds],
+    expiresAt: validity > 0 ? now + validity : 0,
+    issuedAt: now,
+    revoked: false,
+    type: "SYSTEM_USER",
+    ...(input.appId ? { appId: input.appId } : {}),
+  });
   return token;
 }
 
