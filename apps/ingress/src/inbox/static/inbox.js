@@ -4,6 +4,8 @@
 // Data flow: REST gives the truth (list, thread pages); Socket.io events patch it live; on every
 // (re)connect the list and the open thread are read again, so nothing missed while offline is lost.
 
+import { clientBanner, conversationAfterUpdate, listen, messageAfterStatus } from "./inbox-live.js";
+
 const TOKEN_KEY = "linkojob.inbox.token";
 const CLIENT_KEY = "linkojob.inbox.clientId";
 const STATUS_RANK = { queued: 0, held: 0, sending: 1, sent: 2, delivered: 3, read: 4, played: 4, failed: 5 };
@@ -655,38 +657,45 @@ async function startRealtime() {
   });
   socket.on("auth:expired", () => signOut("Your session expired: sign in again."));
 
-  socket.on("conversation:updated", ({ conversation }) => {
-    upsertConversation(conversation);
-    // The recruiter is looking at this thread: what just arrived is read.
-    if (conversation.id === state.openId && conversation.unreadCount > 0) void markRead();
-  });
-  socket.on("message:received", ({ conversationId, message }) => {
-    if (conversationId !== state.openId) return;
-    mergeMessage(message);
-    renderThread();
-  });
-  socket.on("message:sent", ({ conversationId, message }) => {
-    if (conversationId !== state.openId) return;
-    mergeMessage(message);
-    renderThread();
-  });
-  socket.on("message:status", ({ conversationId, messageId, status, error }) => {
-    if (conversationId !== state.openId) return;
-    const m = state.messages.get(messageId);
-    if (!m) return void loadThread(); // not loaded yet (e.g. a fallback the worker created)
-    if ((STATUS_RANK[status] ?? 0) < (STATUS_RANK[m.status] ?? 0) && !(m.status === "held" || status === "held")) return;
-    state.messages.set(messageId, { ...m, status, error: error ?? m.error });
-    renderThread();
-  });
-  socket.on("message:media", ({ conversationId, messageId }) => {
-    state.mediaUrls.delete(messageId);
-    if (conversationId === state.openId) renderThread();
-  });
-  socket.on("client:status", (payload) => {
-    const banner = $("client-banner");
-    const status = payload?.status ?? payload?.client?.status;
-    banner.hidden = !status || status === "active";
-    banner.textContent = status === "reauth_required" ? "WhatsApp needs to be reconnected: sends are held." : `WhatsApp number: ${status}`;
+  // The dashboard events, typed by the contract of @linkojob/events (see inbox-live.js).
+  listen(socket, {
+    "conversation:updated": (event) => {
+      const conversation = conversationAfterUpdate(state.conversations.get(event.conversationId), event);
+      if (!conversation) return void loadConversations().catch(() => undefined); // not in the list yet
+      upsertConversation(conversation);
+      // The recruiter is looking at this thread: what just arrived is read.
+      if (conversation.id === state.openId && conversation.unreadCount > 0) void markRead();
+    },
+    "message:received": ({ conversationId, message }) => {
+      if (conversationId !== state.openId) return;
+      mergeMessage(message);
+      renderThread();
+    },
+    "message:sent": ({ conversationId, message }) => {
+      if (conversationId !== state.openId) return;
+      mergeMessage(message);
+      renderThread();
+    },
+    // messageId is our id (the send API's answer), wamid WhatsApp's: the page keys messages by ours.
+    "message:status": (event) => {
+      if (event.conversationId !== state.openId) return;
+      const m = state.messages.get(event.messageId);
+      if (!m) return void loadThread(); // not loaded yet (e.g. a fallback the worker created)
+      const next = messageAfterStatus(m, event, STATUS_RANK);
+      if (!next) return;
+      state.messages.set(event.messageId, next);
+      renderThread();
+    },
+    "message:media": ({ conversationId, messageId }) => {
+      state.mediaUrls.delete(messageId);
+      if (conversationId === state.openId) renderThread();
+    },
+    "client:status": (event) => {
+      const banner = $("client-banner");
+      const { hidden, text } = clientBanner(event);
+      banner.hidden = hidden;
+      banner.textContent = text;
+    },
   });
 }
 
