@@ -46,6 +46,12 @@ export interface FerretDbOptions {
   backend?: FerretDbBackend | "auto";
   /** Default: PG_URL, else postgres://postgres@127.0.0.1:5432/postgres. */
   pgUrl?: string;
+  /**
+   * Most PostgreSQL connections this FerretDB opens (its `pool_max_conns`; FerretDB's own default is
+   * 50, and PostgreSQL allows 100 in all by default, shared by every run on the machine). Default 20;
+   * a `pool_max_conns` in the URL wins.
+   */
+  pgMaxConnections?: number;
 }
 
 /**
@@ -58,7 +64,7 @@ export async function startFerretDb(opts: FerretDbOptions = {}): Promise<Running
   const pgUrl = opts.pgUrl ?? process.env.PG_URL ?? DEFAULT_PG_URL;
   if (wanted === "sqlite") return startOnSqlite();
   const problem = await postgresProblem(pgUrl);
-  if (!problem) return startOnPostgres(pgUrl);
+  if (!problem) return startOnPostgres(pgUrl, opts.pgMaxConnections ?? 20);
   if (wanted === "postgresql") throw new Error(`FerretDB on PostgreSQL: no PostgreSQL at ${redact(pgUrl)} (${problem})`);
   console.warn(
     `[ferretdb] no PostgreSQL answers at ${redact(pgUrl)} (${problem}): falling back to FerretDB on SQLite, ` +
@@ -135,7 +141,7 @@ async function dropOrphans(c: pg.Client, url: string): Promise<void> {
   }
 }
 
-async function startOnPostgres(adminUrl: string): Promise<RunningFerretDb> {
+async function startOnPostgres(adminUrl: string, maxConnections: number): Promise<RunningFerretDb> {
   const dbName = `${DB_PREFIX}${process.pid}_${randomBytes(4).toString("hex")}`;
   await withPostgres(adminUrl, async (c) => {
     await dropOrphans(c, adminUrl);
@@ -143,6 +149,7 @@ async function startOnPostgres(adminUrl: string): Promise<RunningFerretDb> {
   });
   const runUrl = new URL(adminUrl);
   runUrl.pathname = `/${dbName}`;
+  if (!runUrl.searchParams.has("pool_max_conns")) runUrl.searchParams.set("pool_max_conns", String(maxConnections));
   const dropDatabase = () => withPostgres(adminUrl, (c) => c.query(`drop database if exists "${dbName}" with (force)`)).then(() => {});
   try {
     const started = await spawnFerretDb(["--handler=postgresql", `--postgresql-url=${runUrl.toString()}`]);

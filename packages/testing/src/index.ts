@@ -6,3 +6,4 @@ export * from "./context";
 export * from "./tokens";
 export * from "./wait";
 export * from "./command-counter";
+export * from "./redis-command-counter";

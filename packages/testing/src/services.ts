@@ -4,3 +4,4 @@ export * from "./ferretdb";
 export * from "./redis-server";
 export * from "./redis-cluster";
 export * from "./command-counter";
+export * from "./redis-command-counter";
