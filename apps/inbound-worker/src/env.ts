@@ -1,6 +1,7 @@
 import { envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
 import { mediaEnvShape } from "./media/media-env";
+import { outboundPriceTableVar } from "@linkojob/outbound";
 
 /** The inbound worker's configuration, read once from process.env at start-up. */
 export const inboundEnvShape = {
@@ -13,6 +14,8 @@ export const inboundEnvShape = {
   /** Webhook deliveries in flight at once in this process; they are written to MongoDB together, in batches. */
   INBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
   /** Port of the small /health and /ready HTTP listener (0 = none). */
+  /** Prices in MAD per pricing category, JSON, the status hook reconciles costs with (default: 0.40 for template categories, service free). */
+  OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
   HEALTH_PORT: v.port(0),
   ...mediaEnvShape,
 };

@@ -5,7 +5,7 @@ import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, type OutboundJob, cappedBackoff, webhookJobSchema, type WebhookJob } from "@linkojob/queues";
 import { InvalidDeliveryError } from "@linkojob/whatsapp";
-import { createOutboundStatusHook, createTemplateStatusHandler } from "@linkojob/outbound";
+import { createOutboundStatusHook, createTemplateStatusHandler, type PriceTable } from "@linkojob/outbound";
 import { accountUpdateHandler } from "./account/account-update.handler";
 import { ClientAnnouncer } from "./account/client-announcer";
 import { IngressPump } from "./pump/ingress-pump";
@@ -28,6 +28,8 @@ export interface InboundWorkerDeps {
   prefix: string;
   /** Deliveries (BullMQ jobs) in flight at once; they are written together in batches. Default 64. */
   concurrency?: number;
+  /** Prices per pricing category (OUTBOUND_PRICE_TABLE) the status hook reconciles costs with. */
+  prices?: PriceTable;
   /** Handlers of non-message fields, over the defaults (account_update, message_template_status_update). */
   accountHandlers?: Partial<Record<string, AccountEventHandler>>;
   /** Reaction to delivery statuses. Default: the outbound side's (cost from pricing, 131047 fallback). */
@@ -77,10 +79,10 @@ export class InboundWorker {
       logger: deps.logger,
       accountHandlers: {
         account_update: accountUpdateHandler(announcer),
-        message_template_status_update: createTemplateStatusHandler(),
+        message_template_status_update: createTemplateStatusHandler({ publisher: deps.queueRedis }),
         ...deps.accountHandlers,
       },
-      onStatus: deps.onStatus ?? createOutboundStatusHook({ queue: this.outboundQueue, logger: deps.logger }),
+      onStatus: deps.onStatus ?? createOutboundStatusHook({ queue: this.outboundQueue, logger: deps.logger, ...(deps.prices ? { prices: deps.prices } : {}) }),
       ...(media ? { onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m) } : {}),
     });
     this.batcher = new MicroBatcher({ flush: (batch) => this.processor.storeBatch(batch) });

@@ -31,6 +31,7 @@ const worker = new InboundWorker({
   logger,
   prefix: env.QUEUE_PREFIX,
   concurrency: env.INBOUND_CONCURRENCY,
+  ...(env.OUTBOUND_PRICE_TABLE ? { prices: env.OUTBOUND_PRICE_TABLE } : {}),
   media: { graph, graphBaseUrl: env.META_GRAPH_URL, vault: new TokenVault(env.TOKEN_ENCRYPTION_KEY), concurrency: env.MEDIA_CONCURRENCY },
 });
 await worker.start();

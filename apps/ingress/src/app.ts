@@ -23,6 +23,7 @@ import { mediaRoutes } from "./media/media.routes";
 import { MediaUrlSigner } from "./media/media-url-signer";
 import { registerOps, type OpsOptions } from "./ops/ops";
 import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin";
+import { DEFAULT_PRICE_TABLE_MAD, SendCaches, type PriceTable } from "@linkojob/outbound";
 import { registerCors } from "./ops/cors";
 import type { TrustProxy } from "./ops/trust-proxy";
 import { asyncApiRoutes } from "./ops/asyncapi.routes";
@@ -32,6 +33,8 @@ export interface IngressConfig {
   verifyToken: string;
   jwtSecret: string;
   queuePrefix: string;
+  /** Prices per pricing category (OUTBOUND_PRICE_TABLE) of the send API's answer and the preview. */
+  outboundPrices?: PriceTable;
   /** aud / iss checks and the admin token age cap (JWT_AUDIENCE, JWT_ISSUER, JWT_ADMIN_MAX_AGE_SECONDS). */
   jwt?: JwtVerifierOptions;
   /** Proxies trusted for X-Forwarded-For (TRUST_PROXY). Default false: the TCP peer is the client. */
@@ -112,7 +115,16 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   // Redis errors surface on the send request (503); an unhandled 'error' event must not crash the process.
   outboundQueue.on("error", (err) => app.log.warn({ err: err.message }, "outbound queue connection error"));
   app.addHook("onClose", async () => outboundQueue.close());
-  await app.register(sendRoutes, { tenants, acceptance: new SendAcceptance(deps.db, outboundQueue) });
+  // The clients and templates the send API and the preview plan with, dropped on change announcements.
+  const sendCaches = new SendCaches(deps.db);
+  const cachesRedis = duplicateRedis(deps.redis, "ingress-send-caches");
+  app.addHook("onClose", async () => {
+    await sendCaches.close();
+    cachesRedis.disconnect();
+  });
+  void sendCaches.subscribe(cachesRedis).catch((err: Error) => app.log.warn({ err: err.message }, "send caches not subscribed: every send reads"));
+  const outbound = { caches: sendCaches, prices: deps.config.outboundPrices ?? DEFAULT_PRICE_TABLE_MAD };
+  await app.register(sendRoutes, { tenants, acceptance: new SendAcceptance(deps.db, outboundQueue, { ...outbound, events: deps.events }) });
   await app.register(costRoutes, { tenants });
   await app.register(templateRoutes, {
     tenants,
@@ -120,7 +132,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     ...(deps.onboarding ? { sync: { graph: deps.onboarding.graph, vault: deps.onboarding.vault } } : {}),
   });
 
-  await app.register(inboxPlugin, { ...deps.inbox, tenants, db: deps.db });
+  await app.register(inboxPlugin, { ...deps.inbox, tenants, db: deps.db, outbound });
   await app.register(asyncApiRoutes, { realtimeUrl: deps.inbox?.realtimeUrl });
 
   // Media (issue 5): stored copies of inbound media, JWT or signed URL, tenant-scoped.

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { envVars as v, parseEnv } from "@linkojob/config";
 import { outboundPriceTableVar } from "@linkojob/outbound";
+import { outboundPriceTableVar } from "@linkojob/outbound";
 import { jwtEnvShape } from "@linkojob/auth";
 import { trustProxyVar } from "./ops/trust-proxy";
 
@@ -19,6 +20,8 @@ export const ingressEnvShape = {
   META_GRAPH_URL: v.metaGraphUrl,
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
   JWT_SECRET: v.jwtSecret,
+  /** Prices in MAD per pricing category, JSON, of the send API's answer and preview (default: 0.40 for template categories, service free). */
+  OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
   /** Prices in MAD per pricing category, JSON, of the send API's answer and preview (default: 0.40 for template categories, service free). */
   OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
   ...jwtEnvShape,

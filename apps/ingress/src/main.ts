@@ -36,6 +36,7 @@ const app = await buildApp({
     jwtSecret: env.JWT_SECRET,
     queuePrefix: env.QUEUE_PREFIX,
     ...(env.OUTBOUND_PRICE_TABLE ? { outboundPrices: env.OUTBOUND_PRICE_TABLE } : {}),
+    ...(env.OUTBOUND_PRICE_TABLE ? { outboundPrices: env.OUTBOUND_PRICE_TABLE } : {}),
     jwt: jwtVerifierOptions(env),
     trustProxy: env.TRUST_PROXY,
     corsOrigin: env.CORS_ORIGIN,

@@ -4,12 +4,20 @@
  * the Meta simulator over HTTP (enforcing 80 msg/s per number like Meta) — with the queue latency of
  * each message (API's 202 → accepted at the simulator), p50/p99.
  *
- *   pnpm --filter @linkojob/outbound-worker bench [--tenants 20] [--messages 1000]
- *        [--producers 32] [--concurrency 64] [--mps 80] [--statuses]
+ *   pnpm --filter @linkojob/outbound-worker bench [--tenants 20] [--messages 400]
+ *        [--producers 16] [--concurrency 64] [--mps 80] [--statuses]
+ *
+ * Printed next to each other, all from this one run:
+ * - MongoDB requests per send, counted with the driver's command monitoring (CommandCounter), on the
+ *   API side (the ingress's own connection) and the worker side (the worker's own connection);
+ * - the send API's p50/p99 with `--producers` concurrent callers (default 16);
+ * - sends/s end to end, and the headline: its ratio to the raw single-document `updateOne` rate of
+ *   the same MongoDB-protocol server (32 concurrent callers, 2,000 documents, by _id), measured
+ *   just before; and a direct-to-simulator baseline (no API, queue or database).
  *
  * Redis and the MongoDB-protocol server are REDIS_URL / MONGODB_URI when set, else a redis-server and
- * a FerretDB of the bench's own. Everything listens on 127.0.0.1. `--statuses` also delivers the
- * simulator's status webhooks to the ingress (no inbound worker runs: they only queue).
+ * a FerretDB (SQLite) of the bench's own. Everything listens on 127.0.0.1. `--statuses` also delivers
+ * the simulator's status webhooks to the ingress (no inbound worker runs: they only queue).
  */
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
@@ -24,7 +32,7 @@ import { TokenVault } from "@linkojob/vault";
 import { GraphClient, sendTemplate } from "@linkojob/whatsapp";
 import { MetaSimulator } from "@linkojob/meta-sim";
 // The services entry point: @linkojob/testing's index also loads vitest helpers, which throw outside Vitest.
-import { startFerretDb, startRedisServer } from "@linkojob/testing/services";
+import { CommandCounter, startFerretDb, startRedisServer } from "@linkojob/testing/services";
 import { buildApp } from "../../ingress/src/app";
 import { messagingState, rateStats } from "../../meta-sim/src/graph/messaging-state";
 import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
@@ -33,8 +41,8 @@ import { OutboundWorker } from "../src/outbound-worker";
 const { values: args } = parseArgs({
   options: {
     tenants: { type: "string", default: "20" },
-    messages: { type: "string", default: "1000" },
-    producers: { type: "string", default: "32" },
+    messages: { type: "string", default: "400" },
+    producers: { type: "string", default: "16" },
     concurrency: { type: "string", default: "64" },
     mps: { type: "string", default: "80" },
     statuses: { type: "boolean", default: false },
@@ -57,11 +65,13 @@ const mongoUrl = process.env.MONGODB_URI ?? `${ownMongo!.url}/bench_outbound`;
 const redisUrl = process.env.REDIS_URL ?? ownRedis!.url;
 const logger = pino({ level: "silent" });
 const vault = new TokenVault([randomBytes(32).toString("hex")]);
-const db = await Database.connect(mongoUrl);
+// The API and the worker each have a connection of their own, so their requests are counted apart.
+const db = await Database.connect(mongoUrl, { monitorCommands: true });
+const apiDb = await Database.connect(mongoUrl, { monitorCommands: true });
 const conns = [createRedis(redisUrl, { failFast: true }), createRedis(redisUrl), createRedis(redisUrl), createRedis(redisUrl, { autoPipelining: false }), createRedis(redisUrl)];
 const [ingressRedis, queueRedis, cmdRedis, subRedis, eventsRedis] = conns as [typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0]];
 
-const app = await buildApp({ config: { appSecret, verifyToken: "bench-verify-token", jwtSecret, queuePrefix: prefix }, redis: ingressRedis, db, events: new DashboardEvents(eventsRedis) });
+const app = await buildApp({ config: { appSecret, verifyToken: "bench-verify-token", jwtSecret, queuePrefix: prefix }, redis: ingressRedis, db: apiDb, events: new DashboardEvents(eventsRedis) });
 const ingressUrl = await app.listen({ port: 0, host: "127.0.0.1" });
 const sim = await MetaSimulator.create({ appSecret, ...(args.statuses ? { webhookUrl: `${ingressUrl}/webhook` } : {}) });
 await sim.listen();
@@ -88,7 +98,26 @@ for (let i = 0; i < tenants; i++) {
   await worker.syncTemplates(c._id.toHexString());
   clients.push({ id: c._id.toHexString(), jwt: await signJwt(jwtSecret, { sub: c.userId, role: "recruiter" }, "1h"), phoneNumberId: c.phoneNumberId });
 }
+
+// The raw single-document update rate of this server, now, with the driver alone: 2,000 documents,
+// 32 concurrent callers, each `updateOne({ _id }, { $set })` once. The headline ratio's denominator.
+const RAW_DOCS = 2_000;
+const raw = db.connection.db!.collection<{ _id: number; v: number }>("bench_raw_updates");
+await raw.insertMany(Array.from({ length: RAW_DOCS }, (_, i) => ({ _id: i, v: 0 })));
+let nextRaw = 0;
+const r0 = performance.now();
+await Promise.all(
+  Array.from({ length: 32 }, async () => {
+    for (let i = nextRaw++; i < RAW_DOCS; i = nextRaw++) await raw.updateOne({ _id: i }, { $set: { v: 1 } });
+  }),
+);
+const rawUpdatePerSec = RAW_DOCS / ((performance.now() - r0) / 1000);
+await raw.drop();
+console.error(`[bench] raw updateOne: ${rawUpdatePerSec.toFixed(0)}/s`);
+
 await worker.start();
+const apiCount = new CommandCounter(apiDb.connection);
+const workerCount = new CommandCounter(db.connection);
 console.error("[bench] worker started; producing");
 
 // Produce: `producers` concurrent API callers, messages spread round-robin over tenants, each to a
@@ -124,6 +153,12 @@ const deadline = Date.now() + 10 * 60_000;
 while (simState.accepted.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 clearInterval(progress);
 const sentMs = Math.max(...simState.accepted.map((m) => m.at)) - t0;
+// Let the last sends' own writes (sent, conversation) finish before reading the counters.
+await new Promise((r) => setTimeout(r, 1_000));
+const apiRequests = { total: apiCount.total, byCommand: apiCount.byCommand() };
+const workerRequests = { total: workerCount.total, byCommand: workerCount.byCommand() };
+apiCount.stop();
+workerCount.stop();
 const queueLatency = simState.accepted.filter((m) => m.bizOpaque && acceptedAt.has(m.bizOpaque)).map((m) => m.at - acceptedAt.get(m.bizOpaque!)!).sort((a, b) => a - b);
 apiLatency.sort((a, b) => a - b);
 const stats = rateStats(simState);
@@ -158,6 +193,17 @@ const endToEndPerSec = simState.accepted.filter((m) => m.bizOpaque).length / (se
 const result = {
   machine: { cpus: cpus().length, loadavg: loadavg().map((l) => l.toFixed(2)) },
   setup: { tenants, messages: total, producers, workerConcurrency: concurrency, mpsPerNumber: mps, statuses: !!args.statuses, mongo: ownMongo ? "FerretDB (sqlite) of the bench" : "MONGODB_URI" },
+  mongoRequestsPerSend: {
+    api: +(apiRequests.total / total).toFixed(2),
+    worker: +(workerRequests.total / Math.max(1, acceptedBefore)).toFixed(2),
+    apiByCommand: apiRequests.byCommand,
+    workerByCommand: workerRequests.byCommand,
+  },
+  headline: {
+    endToEndSendsPerSec: +endToEndPerSec.toFixed(1),
+    rawUpdateOnePerSec: +rawUpdatePerSec.toFixed(1),
+    ratioToRawUpdate: +(endToEndPerSec / rawUpdatePerSec).toFixed(3),
+  },
   api: { acceptedPerSec: +(total / (producedMs / 1000)).toFixed(1), p50Ms: +pct(apiLatency, 50).toFixed(1), p99Ms: +pct(apiLatency, 99).toFixed(1) },
   sends: {
     sentAtSimulator: acceptedBefore,
@@ -178,6 +224,7 @@ await sim.close();
 await graph.close();
 await db.connection.dropDatabase().catch(() => undefined);
 await db.close();
+await apiDb.close();
 await Promise.allSettled(conns.map((c) => c.quit()));
 await ownMongo?.stop();
 await ownRedis?.destroy();

@@ -1,5 +1,6 @@
 import { envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
+import { outboundPriceTableVar } from "@linkojob/outbound";
 
 /** The outbound worker's configuration, read once from process.env at start-up. */
 export const outboundEnvShape = {
@@ -27,18 +28,7 @@ export const outboundEnvShape = {
   /** Sends to one recipient allowed back to back. */
   OUTBOUND_RECIPIENT_BURST: z.coerce.number().int().min(1).max(100).default(3),
   /** Prices in MAD per pricing category, JSON (default: 0.40 for template categories, service free). */
-  OUTBOUND_PRICE_TABLE: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      if (!s) return undefined;
-      try {
-        return z.record(z.string(), z.number().min(0)).parse(JSON.parse(s));
-      } catch {
-        ctx.addIssue({ code: "custom", message: 'must be JSON such as {"utility":0.4,"marketing":0.4,"service":0}' });
-        return z.NEVER;
-      }
-    }),
+  OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
   /** Template sync of every active client's WABA, ms (0 = off; Meta allows 200 management calls/h/WABA). */
   TEMPLATE_SYNC_INTERVAL_MS: z.coerce.number().int().min(0).default(6 * 3_600_000),
   /** Port of the small /health and /ready HTTP listener (0 = none). */

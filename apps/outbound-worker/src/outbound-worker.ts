@@ -8,7 +8,7 @@ import { OUTBOUND_QUEUE, TEMPLATE_SYNC_JOB, TEMPLATE_SYNC_QUEUE, cappedBackoff, 
 import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
 import { SendPacer, type PacerOptions } from "./pacing/send-pacer";
-import { enqueueSend, type OutboundQueue } from "@linkojob/outbound";
+import { ClientStatusAnnouncer, SendCaches, enqueueSend, publishTemplatesChanged, type OutboundQueue } from "@linkojob/outbound";
 import { RetryableSendError } from "./send/send-errors";
 import { InboundBacklog } from "./send/inbound-backlog";
 import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor";
@@ -51,6 +51,8 @@ export class OutboundWorker {
   readonly pacer: SendPacer;
   /** Hook for the inbound worker's status processing (costs from pricing, 131047 fallback). */
   readonly statusHook: OutboundStatusHook;
+  /** Clients and templates in process, dropped on `clients:changed` / `templates:changed`. */
+  readonly caches: SendCaches;
   private readonly backlog: InboundBacklog;
   private worker: Worker<OutboundJob, SendOutcome> | null = null;
   private syncQueue: Queue | null = null;
@@ -67,7 +69,10 @@ export class OutboundWorker {
     this.queue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
+    this.caches = new SendCaches(deps.db);
     this.processor = new SendProcessor({
+      caches: this.caches,
+      announcer: new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.redis, log: deps.logger }),
       db: deps.db,
       redis: deps.redis,
       queue: this.queue,
@@ -85,6 +90,7 @@ export class OutboundWorker {
   async start(): Promise<void> {
     this.deps.subscriberRedis.on("message", this.onChange);
     await this.deps.subscriberRedis.subscribe(CLIENTS_CHANGED_CHANNEL);
+    await this.caches.subscribe(this.deps.subscriberRedis);
     const base = this.deps.retryBaseMs ?? 1_000;
     this.worker = new Worker<OutboundJob, SendOutcome>(OUTBOUND_QUEUE, (job: Job<OutboundJob>, token?: string) => this.processor.process(job, token), {
       connection: this.deps.queueRedis,
@@ -172,7 +178,9 @@ export class OutboundWorker {
   async syncTemplates(clientId: string) {
     const client = await this.deps.db.clients.findById(clientId).lean<ClientDoc>();
     if (!client?.accessToken) return { wabaId: client?.wabaId ?? null, upserted: 0, removed: 0 };
-    return syncTemplates(this.deps.graph, this.deps.db.forTenant(clientId).templates, clientAccessToken(this.deps.vault, client));
+    const res = await syncTemplates(this.deps.graph, this.deps.db.forTenant(clientId).templates, clientAccessToken(this.deps.vault, client));
+    if (res.wabaId) await publishTemplatesChanged(this.deps.redis, res.wabaId);
+    return res;
   }
 
   /** Every active client's WABA once (a WABA shared by several clients is synced once). */
@@ -194,6 +202,7 @@ export class OutboundWorker {
       await this.syncWorker?.close();
       await this.syncQueue?.close();
       this.deps.subscriberRedis.off("message", this.onChange);
+      await this.caches.close();
       await this.deps.subscriberRedis.unsubscribe(CLIENTS_CHANGED_CHANNEL).catch(() => undefined);
       await this.worker?.close();
       await this.queue.close();

@@ -85,7 +85,7 @@ export async function startOutbound(label: string, over: Partial<OutboundWorkerD
     prefix: trunk.services.prefix,
     concurrency: 8,
     onStatus: outbound.statusHook,
-    accountHandlers: { message_template_status_update: createTemplateStatusHandler() },
+    accountHandlers: { message_template_status_update: createTemplateStatusHandler({ publisher: r() }) },
   });
   await inbound.start();
   await outbound.start();

@@ -83,7 +83,7 @@ export class Database {
       clientId: id,
       conversations: new ConversationRepository(this.conversations, this.messages, id),
       messages: new MessageRepository(this.messages, this.pendingStatuses, id),
-      outbound: new OutboundMessageRepository(this.messages, id),
+      outbound: new OutboundMessageRepository(this.messages, id, this.conversations),
       templates: new TemplateRepository(this.templates, async () => (await this.clients.findOne({ _id: id }, { wabaId: 1 }).lean())?.wabaId ?? null),
     };
   }

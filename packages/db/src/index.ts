@@ -15,7 +15,6 @@ export * from "./webhook-events/webhook-event.model";
 export * from "./serialize";
 export * from "./keyed-mutex";
 export * from "./messages/outbound-message.repository";
-export * from "./messages/outbound-pricing";
 export * from "./templates/template.model";
 export * from "./templates/template.repository";
 export * from "./templates/template-sync";

@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * Expected and reported cost of outbound messages, in MAD (meta-cloud-api.md §8): Meta charges per
  * delivered template by category; service (non-template) messages are free; utility templates
@@ -48,3 +50,21 @@ export function reportedCost(
   if (pricing.billable === false || (pricing.type && pricing.type.startsWith("free"))) return { cost: 0, category };
   return { cost: table[category] ?? 0, category };
 }
+
+/**
+ * `OUTBOUND_PRICE_TABLE`: prices in MAD per pricing category, JSON (default: DEFAULT_PRICE_TABLE_MAD).
+ * Read by every process that prices (the send API and preview, the outbound worker, the inbound
+ * worker's status hook), so that they all price alike.
+ */
+export const outboundPriceTableVar = z
+  .string()
+  .optional()
+  .transform((s, ctx): PriceTable | undefined => {
+    if (!s) return undefined;
+    try {
+      return z.record(z.string(), z.number().min(0)).parse(JSON.parse(s));
+    } catch {
+      ctx.addIssue({ code: "custom", message: 'must be JSON such as {"utility":0.4,"marketing":0.4,"service":0}' });
+      return z.NEVER;
+    }
+  });

@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
-import { DEFAULT_PRICE_TABLE_MAD, reportedCost, type OutboundMessageDoc, type PriceTable, type StatusOutcome, type TenantData } from "@linkojob/db";
+import type { OutboundMessageDoc, StatusOutcome, TenantData } from "@linkojob/db";
+import { DEFAULT_PRICE_TABLE_MAD, reportedCost, type PriceTable } from "./pricing";
 import type { NormalizedStatus } from "@linkojob/whatsapp";
 import type { OutboundQueue } from "./enqueue";
+import { GroupCommit } from "./group-commit";
 import { createTemplateFallback } from "./template-fallback";
 
 /** Same shape as the inbound worker's StatusHook (apps/inbound-worker DeliveryProcessorDeps.onStatus). */
@@ -21,15 +23,22 @@ export interface OutboundStatusHookDeps {
  * - `failed` with 131047 on a free-form text → one automatic template send (shared with the
  *   synchronous path, so a text gets one fallback however the 131047 arrives).
  * Idempotent: a redelivered status recomputes the same cost and finds the fallback already there.
+ * Costs of statuses processed concurrently go together in one bulkWrite (group commit); each call
+ * still returns only once its own cost is written.
  */
 export function createOutboundStatusHook(deps: OutboundStatusHookDeps): OutboundStatusHook {
   const prices = deps.prices ?? DEFAULT_PRICE_TABLE_MAD;
+  let costs: GroupCommit<{ tenant: TenantData; id: OutboundMessageDoc["_id"]; cost: number; category: string }> | null = null;
   return async (tenant, status, outcome) => {
     if (outcome.outcome === "pending" || !outcome.message) return;
     const id = outcome.message._id;
     if (status.pricing) {
       const c = reportedCost(status.pricing, prices);
-      await tenant.outbound.recordCost(id, c.cost, c.category);
+      costs ??= new GroupCommit(async (items) => {
+        // Every tenant's messages are in one collection: one request for the whole group.
+        await items[0]!.tenant.outbound.recordCosts(items.map((i) => ({ clientId: i.tenant.clientId, id: i.id, cost: i.cost, category: i.category })));
+      });
+      await costs.add({ tenant, id, cost: c.cost, category: c.category });
     }
     if (status.status === "failed" && status.errors?.some((e) => e.code === 131047)) {
       const message = await tenant.outbound.get(id);

@@ -1,4 +1,5 @@
-import { expectedCost, fallbackDedupeKey, type OutboundMessageDoc, type PriceTable, type TenantData } from "@linkojob/db";
+import { fallbackDedupeKey, type OutboundMessageDoc, type TenantData } from "@linkojob/db";
+import { expectedCost, type PriceTable } from "./pricing";
 import { enqueueSend, type OutboundQueue } from "./enqueue";
 
 /**

@@ -1,5 +1,6 @@
 import type { Database } from "@linkojob/db";
 import { templateStatusValueSchema } from "@linkojob/whatsapp";
+import { publishTemplatesChanged, type Publisher } from "./send-caches";
 
 /** The fields of an `account`-kind webhook event this handler reads (apps/inbound-worker AccountEvent). */
 export interface TemplateStatusEvent {
@@ -12,8 +13,10 @@ export interface TemplateStatusEvent {
  * `message_template_status_update` (meta-cloud-api.md §6): APPROVED, REJECTED, PAUSED, DISABLED…
  * updates the stored template of that WABA, name and language, so the next send checks the new status
  * locally. Idempotent (a set, not an increment). Shaped as the inbound worker's AccountEventHandler.
+ * With a `publisher`, every process's SendCaches drops that WABA's templates (`templates:changed`);
+ * without one, caches see the change when their entries expire.
  */
-export function createTemplateStatusHandler() {
+export function createTemplateStatusHandler(deps: { publisher?: Publisher } = {}) {
   return async (event: TemplateStatusEvent, ctx: { db: Database }): Promise<void> => {
     const v = templateStatusValueSchema.safeParse(event.value);
     if (!v.success) return;
@@ -25,5 +28,6 @@ export function createTemplateStatusHandler() {
       metaId: v.data.message_template_id,
       ...(v.data.message_template_category ? { category: v.data.message_template_category } : {}),
     });
+    if (deps.publisher) await publishTemplatesChanged(deps.publisher, event.wabaId);
   };
 }

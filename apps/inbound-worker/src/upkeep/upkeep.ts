@@ -1,7 +1,8 @@
 import { Queue, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
-import { sweepTokenExpiry, tokenExpiryWarningEvent, type Database } from "@linkojob/db";
+import { sweepTokenExpiry, type Database } from "@linkojob/db";
+import { tokenExpiryWarningEvent } from "@linkojob/outbound";
 import { EVENTS, type DashboardEvents } from "@linkojob/events";
 import { UPKEEP_JOBS, UPKEEP_QUEUE } from "@linkojob/queues";
 import type { ClientAnnouncer } from "../account/client-announcer";

@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyPluginAsync } from "fastify";
-import { DEFAULT_PRICE_TABLE_MAD, type Database } from "@linkojob/db";
+import type { Database } from "@linkojob/db";
+import { DEFAULT_PRICE_TABLE_MAD, type PriceTable, type SendCaches } from "@linkojob/outbound";
 import type { TenantAccess } from "../auth/tenant-access";
 import { demoCandidateRoutes } from "./demo-candidate.routes";
 import { sendPreviewRoutes } from "./send-preview.routes";
@@ -17,6 +18,8 @@ export interface InboxOptions {
 export interface InboxPluginOptions extends InboxOptions {
   tenants: TenantAccess;
   db: Database;
+  /** The send API's caches and price table (OUTBOUND_PRICE_TABLE), shared by the send preview. */
+  outbound?: { caches?: SendCaches; prices?: PriceTable };
 }
 
 /** The inbox's files: plain HTML, one ES module and CSS, no build step. */
@@ -45,12 +48,12 @@ export const inboxPlugin: FastifyPluginAsync<InboxPluginOptions> = async (app, o
     return {
       realtimeUrl: opts.realtimeUrl ?? null,
       demo: Boolean(opts.demoSimUrl),
-      // The table the send API estimates with (expectedCost's default), so the page can show prices.
-      prices: DEFAULT_PRICE_TABLE_MAD,
+      // The table the send API estimates with (OUTBOUND_PRICE_TABLE), so the page can show prices.
+      prices: opts.outbound?.prices ?? DEFAULT_PRICE_TABLE_MAD,
       currency: "MAD",
     };
   });
 
-  await app.register(sendPreviewRoutes, { tenants: opts.tenants, db: opts.db });
+  await app.register(sendPreviewRoutes, { tenants: opts.tenants, db: opts.db, ...(opts.outbound ?? {}) });
   if (opts.demoSimUrl) await app.register(demoCandidateRoutes, { tenants: opts.tenants, db: opts.db, simUrl: opts.demoSimUrl });
 };

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { expectedCost, templateProblem, type ClientDoc, type Database } from "@linkojob/db";
+import type { Database } from "@linkojob/db";
+import { DEFAULT_PRICE_TABLE_MAD, SendCaches, previewSend, type PriceTable } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import { badRequest, notFound } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
@@ -11,16 +12,22 @@ const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character h
 export interface SendPreviewRoutesOptions {
   tenants: TenantAccess;
   db: Database;
+  /** The send API's caches (clients, templates). Default: uncached reads. */
+  caches?: SendCaches;
+  /** OUTBOUND_PRICE_TABLE. Default: DEFAULT_PRICE_TABLE_MAD. */
+  prices?: PriceTable;
 }
 
 /**
  * GET /inbox/api/send-preview: what POST /api/messages/send would do for this candidate now, so the
- * composer can say it before sending. The same rules as the send API (SendAcceptance: text only with
- * a message inside the 24-hour window, else the named or default template, `expectedCost`) and the
- * outbound worker's template check (`templateProblem` with the default variables
- * [candidateName, jobTitle(, companyName)], as planSend fills them). Reads only.
+ * composer can say it before sending. Decided by @linkojob/outbound's previewSend, i.e. planSend, the
+ * same function the send API answers with and the outbound worker sends with, at the same prices.
+ * Reads only.
  */
-export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = async (base, { tenants, db }) => {
+export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = async (base, opts) => {
+  const { tenants, db } = opts;
+  const caches = opts.caches ?? new SendCaches(db);
+  const prices = opts.prices ?? DEFAULT_PRICE_TABLE_MAD;
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
 
@@ -42,53 +49,28 @@ export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = a
       const tenant = await tenants.resolve(request.principal, q.clientId);
       const phone = normalizePhone(q.candidatePhone);
       if (!phone) throw badRequest("candidatePhone is not a phone number", { field: "candidatePhone" });
-      const clientId = tenant.clientId;
-      const client = await db.clients
-        .findById(clientId, { defaultTemplate: 1, companyName: 1 })
-        .lean<Pick<ClientDoc, "defaultTemplate" | "companyName">>();
+      const client = await caches.client(tenant.clientId.toHexString());
       if (!client) throw notFound("client");
       const conversation = await db.conversations
-        .findOne({ clientId, candidateKey: phone }, { _id: 1, windowExpiresAt: 1, candidateName: 1, jobTitle: 1 })
+        .findOne({ clientId: tenant.clientId, candidateKey: phone }, { _id: 1, windowExpiresAt: 1, candidateName: 1, jobTitle: 1 })
         .lean<{ _id: { toHexString(): string }; windowExpiresAt?: Date | null; candidateName?: string | null; jobTitle?: string | null }>();
+      const preview = await previewSend({
+        client,
+        conversation,
+        templates: caches.templatesOf(client.wabaId),
+        prices,
+        candidatePhone: phone,
+        candidateName: q.candidateName || null,
+        jobTitle: q.jobTitle || null,
+      });
       const windowExpiresAt = conversation?.windowExpiresAt ? new Date(conversation.windowExpiresAt) : null;
-      const inWindow = !!windowExpiresAt && windowExpiresAt.getTime() > Date.now();
-
-      const name = client.defaultTemplate?.name ?? "application_received";
-      const language = client.defaultTemplate?.language ?? "fr";
-      const doc = await tenant.templates.find(name, language);
-      const expected = doc ? doc.headerParams.length + doc.bodyParams.length : 2;
-      const defaults = [q.candidateName || conversation?.candidateName || "", q.jobTitle || conversation?.jobTitle || "", client.companyName ?? ""];
-      const problem = templateProblem(doc, language, defaults.slice(0, Math.min(expected, defaults.length)));
-      const template = expectedCost("template", doc?.category ?? null, inWindow);
-      const text = expectedCost("text", null, inWindow);
       return {
         candidatePhone: phone,
         conversationId: conversation?._id.toHexString() ?? null,
         firstContact: !conversation,
-        inWindow,
         windowExpiresAt: windowExpiresAt?.toISOString() ?? null,
-        /** What a send with a message would be now: text inside the window, else the template. */
-        kind: inWindow ? ("text" as const) : ("template" as const),
-        currency: "MAD" as const,
-        text: { cost: text.cost, category: text.category },
-        template: {
-          name,
-          language,
-          category: template.category,
-          cost: template.cost,
-          body: doc ? templateBody(doc.components) : null,
-          parameterCount: expected,
-          usable: !problem,
-          problem: problem?.reason ?? null,
-        },
+        ...preview,
       };
     },
   );
 };
-
-/** The BODY text of a synced template ("Bonjour {{1}}, …"), for the composer to show. */
-function templateBody(components: unknown): string | null {
-  if (!Array.isArray(components)) return null;
-  const body = components.find((c) => (c as { type?: string })?.type?.toUpperCase() === "BODY") as { text?: string } | undefined;
-  return typeof body?.text === "string" ? body.text : null;
-}

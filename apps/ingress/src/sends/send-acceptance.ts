@@ -1,20 +1,30 @@
 import type { Queue } from "bullmq";
+import type { Principal } from "@linkojob/auth";
 import {
-  expectedCost,
+  conversationJson,
+  messageSortKey,
+  outboundDedupeKey,
   type ClientDoc,
   type Database,
   type OutboundMessageDoc,
   type OutboundRequest,
   type TenantData,
 } from "@linkojob/db";
+import { EVENTS, type DashboardEvents } from "@linkojob/events";
 import type { OutboundJob } from "@linkojob/queues";
-import { HttpError } from "../http/errors";
+import { HttpError, forbidden, notFound } from "../http/errors";
 import {
+  DEFAULT_PRICE_TABLE_MAD,
   OutboundMediaError,
+  SendCaches,
   acceptOutboundMedia,
   discardStagedMedia,
   enqueueSend,
+  planPreview,
+  planSend,
+  plannedKindAndCost,
   type OutboundMedia,
+  type PriceTable,
   type StoredOutboundMedia,
 } from "@linkojob/outbound";
 
@@ -53,23 +63,57 @@ const answerOf = (m: Pick<OutboundMessageDoc, "_id" | "kind" | "costExpected" | 
 const mediaHttpError = (err: OutboundMediaError) =>
   new HttpError(err.code === "MEDIA_TOO_LARGE" ? 413 : 400, err.code, err.message, { field: "media" });
 
+export interface SendAcceptanceOptions {
+  /** Clients and templates kept in process, dropped on change announcements. Default: uncached. */
+  caches?: SendCaches;
+  /** OUTBOUND_PRICE_TABLE. Default: DEFAULT_PRICE_TABLE_MAD. */
+  prices?: PriceTable;
+  /** Dashboard events: `conversation:updated` when a send enters a conversation. */
+  events?: DashboardEvents;
+}
+
 /**
  * Accepts a send: stores the message `queued` in its conversation and enqueues it. No Meta call:
- * the outbound worker decides and sends. The answer's `kind` is the plan from the window as it is
- * now; the worker decides again at send time (a candidate may write meanwhile).
+ * the outbound worker decides again and sends. The answer's `kind` and `cost` are @linkojob/outbound's
+ * planSend from the window as it is now (the worker's plan at send time may differ: a candidate may
+ * write meanwhile).
  *
- * With an Idempotency-Key, the message's dedupe key is `out:idem:<key>` (unique per client): a
- * repeated request finds the first message and answers the same, and only enqueues it again (same
- * job id: no second job), which also heals a first request whose enqueue failed.
+ * Three MongoDB requests on the common path: the conversation's upsert (which returns its window),
+ * the message's insert, and the conversation's count and summary (only when the insert stored the
+ * message, so a replay never counts twice). The client and its templates come from SendCaches.
+ *
+ * With an Idempotency-Key, the message's dedupe key is `out:idem:<key>` (unique per client): the
+ * unique insert decides, and a repeated request reads the first message and answers the same, and
+ * only enqueues it again (same job id: no second job), which also heals a first request whose
+ * enqueue failed.
  *
  * Media (issue 5): base64 bytes are written to GridFS first (they are part of the stored request) and
  * the message keeps their id only; a link is kept as is. Jobs carry message ids only, never bytes.
  */
 export class SendAcceptance {
+  readonly caches: SendCaches;
+  private readonly prices: PriceTable;
+
   constructor(
     private readonly db: Database,
     private readonly queue: Queue<OutboundJob>,
-  ) {}
+    private readonly options: SendAcceptanceOptions = {},
+  ) {
+    this.caches = options.caches ?? new SendCaches(db);
+    this.prices = options.prices ?? DEFAULT_PRICE_TABLE_MAD;
+  }
+
+  /**
+   * The tenant a send names by clientId, from the cached client: a recruiter only for its own
+   * client (the client's userId is its subject), the platform service and operators for any.
+   * The same rule as TenantAccess.resolve, without a database request once the client is cached.
+   */
+  async tenantFor(principal: Principal, clientId: string): Promise<TenantData> {
+    const client = await this.caches.client(clientId);
+    if (!client) throw notFound("client");
+    if (principal.role === "recruiter" && client.userId !== principal.userId) throw forbidden("this client does not belong to you");
+    return this.db.forTenant(client._id);
+  }
 
   async accept(
     tenant: TenantData,
@@ -78,15 +122,7 @@ export class SendAcceptance {
     media: OutboundMedia | null = null,
   ): Promise<{ answer: SendAnswer; replay: boolean }> {
     const clientId = tenant.clientId;
-    if (idempotencyKey) {
-      const first = await this.db.messages.collection.findOne({ clientId, dedupeKey: `out:idem:${idempotencyKey}` });
-      if (first) {
-        const m = first as unknown as OutboundMessageDoc;
-        await this.enqueue(clientId.toHexString(), m);
-        return { answer: answerOf(m), replay: true };
-      }
-    }
-    const client = await this.db.clients.findById(clientId, { defaultTemplate: 1, status: 1 }).lean<Pick<ClientDoc, "defaultTemplate" | "status">>();
+    const client = await this.caches.client(clientId.toHexString());
     if (!client) throw new HttpError(404, "NOT_FOUND", "client not found");
 
     // The media first: a refused one (size, type, unknown fileId) leaves nothing stored or queued.
@@ -117,39 +153,37 @@ export class SendAcceptance {
   /** Plans from the window as it is now and stores the message `queued` in its conversation. */
   private async store(
     tenant: TenantData,
-    client: Pick<ClientDoc, "defaultTemplate">,
+    client: ClientDoc,
     request: OutboundRequest,
     idempotencyKey: string | null,
   ): Promise<{ created: boolean; message: OutboundMessageDoc }> {
-    const clientId = tenant.clientId;
-    // Read first: the conversation is written (created) only when it does not exist yet.
-    const existing = await this.db.conversations
-      .findOne({ clientId, candidateKey: request.candidatePhone }, { _id: 1, windowExpiresAt: 1 })
-      .lean<{ _id: OutboundMessageDoc["conversationId"]; windowExpiresAt?: Date | null }>();
-    const conversationId =
-      existing?._id ??
-      (await tenant.conversations.ensure(
-        { candidateKey: request.candidatePhone, candidatePhone: request.candidatePhone },
-        {
-          ...(request.applicationId ? { applicationId: request.applicationId } : {}),
-          ...(request.jobTitle ? { jobTitle: request.jobTitle } : {}),
-          ...(request.candidateName ? { candidateName: request.candidateName } : {}),
-        },
-      ));
-    const inWindow = !!existing?.windowExpiresAt && new Date(existing.windowExpiresAt).getTime() > Date.now();
-    // The worker's planSend rule: free-form content (media, else text) only inside the window.
-    const kind = request.media && inWindow ? "media" : request.message && inWindow ? "text" : "template";
-    let category: string | null = null;
-    if (kind === "template") {
-      const name = request.templateName ?? client.defaultTemplate?.name ?? "application_received";
-      const language = request.templateLanguage ?? client.defaultTemplate?.language ?? "fr";
-      category = (await tenant.templates.find(name, language))?.category ?? null;
+    const conversation = await tenant.outbound.openConversation(request);
+    const plan = await planSend({ request, client, conversation, templates: this.caches.templatesOf(client.wabaId), prices: this.prices });
+    const { kind, cost, costCategory } = plannedKindAndCost(plan);
+    const res = await tenant.outbound.create({
+      conversationId: conversation._id,
+      request,
+      kind,
+      cost,
+      costCategory,
+      idempotencyKey,
+      planContext: { windowExpiresAt: conversation.windowExpiresAt, candidateName: conversation.candidateName, jobTitle: conversation.jobTitle },
+    });
+    if (res.created) {
+      const m = res.message;
+      const at = new Date(m.timestamp);
+      const updated = await tenant.outbound.countInConversation(conversation._id, {
+        at,
+        sortKey: messageSortKey(at, outboundDedupeKey(m._id.toHexString())),
+        preview: planPreview(plan, request),
+        type: kind,
+      });
+      if (updated && this.options.events) {
+        this.options.events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, { conversation: conversationJson({ ...updated, inWindow: false }) });
+      }
     }
-    // Media is a service message: priced as text (free inside the window, §8).
-    const est = expectedCost(kind === "template" ? "template" : "text", category, inWindow);
-    return tenant.outbound.create({ conversationId, request, kind, cost: est.cost, costCategory: est.category, idempotencyKey });
+    return res;
   }
-
   private async enqueue(clientId: string, m: Pick<OutboundMessageDoc, "_id" | "kind">): Promise<void> {
     const messageId = m._id.toHexString();
     try {

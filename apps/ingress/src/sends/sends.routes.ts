@@ -78,7 +78,8 @@ export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = async (base, { 
     },
     async (request, reply) => {
       const body = request.body;
-      const tenant = await tenants.resolve(request.principal, body.clientId);
+      // Named client: resolved from the send caches (no database request once cached).
+      const tenant = body.clientId ? await acceptance.tenantFor(request.principal, body.clientId) : await tenants.resolve(request.principal);
       const phone = normalizePhone(body.candidatePhone);
       if (!phone) throw badRequest("candidatePhone is not a phone number (digits with country code, or a Moroccan 06/07 number)", { field: "candidatePhone" });
       const { answer, replay } = await acceptance.accept(

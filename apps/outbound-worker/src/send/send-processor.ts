@@ -5,24 +5,16 @@ import type { Logger } from "pino";
 import type { Types } from "mongoose";
 import {
   CLIENT_STATUS_REASONS,
-  clientChangedMessage,
-  clientStatusEvent,
-  conversationJson,
-  KeyedMutex,
-  markClientReauthRequired,
   messageJson,
-  messageSortKey,
-  outboundDedupeKey,
-  DEFAULT_PRICE_TABLE_MAD,
   type ClientDoc,
   type Database,
   type MessageError,
   type OutboundKind,
   type OutboundMessageDoc,
-  type PriceTable,
+  type SendRecord,
   type TenantData,
 } from "@linkojob/db";
-import { CLIENTS_CHANGED_CHANNEL, EVENTS, type DashboardEvents } from "@linkojob/events";
+import { EVENTS, type DashboardEvents } from "@linkojob/events";
 import { outboundJobSchema, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import {
@@ -37,13 +29,23 @@ import {
   type MediaSend,
   type SendResult,
 } from "@linkojob/whatsapp";
-import { OutboundMediaError, prepareOutboundMedia } from "@linkojob/outbound";
+import {
+  ClientStatusAnnouncer,
+  DEFAULT_PRICE_TABLE_MAD,
+  OutboundMediaError,
+  SendCaches,
+  createTemplateFallback,
+  planSend,
+  prepareOutboundMedia,
+  type OutboundQueue,
+  type PlanConversation,
+  type PriceTable,
+  type SendPlan,
+} from "@linkojob/outbound";
 import type { SendPacer } from "../pacing/send-pacer";
 import type { InboundBacklog } from "./inbound-backlog";
 import { RetryableSendError } from "./send-errors";
-import { planSend, type SendPlan } from "./send-plan";
-import type { OutboundQueue } from "@linkojob/outbound";
-import { createTemplateFallback } from "@linkojob/outbound";
+import { PendingStatusCheck, TemplateUsage } from "./send-batches";
 import { clientAccessToken } from "./token-access";
 
 export interface SendProcessorOptions {
@@ -80,6 +82,10 @@ export interface SendProcessorDeps {
   events: DashboardEvents;
   logger: Logger;
   options: SendProcessorOptions;
+  /** Clients and templates kept in process (OutboundWorker subscribes them to change announcements). */
+  caches?: SendCaches;
+  /** Changes a client's status and announces it (client:status, clients:changed). */
+  announcer?: ClientStatusAnnouncer;
 }
 
 export type SendOutcome =
@@ -94,6 +100,15 @@ export type SendOutcome =
 const LOCKED_RETRY_MS = 1_000;
 /** A pacing slot less than this far away is taken at once. */
 const SLOT_SLACK_MS = 5;
+
+/** What the plan sends, as the message records it. */
+const recordOf = (plan: Exclude<SendPlan, { kind: "refused" }>): SendRecord => ({
+  kind: plan.kind,
+  text: plan.kind === "text" ? plan.text : plan.kind === "media" ? plan.caption : null,
+  template: plan.kind === "template" ? plan.template : null,
+  cost: plan.cost,
+  costCategory: plan.costCategory,
+});
 
 const errorOf = (err: unknown): MessageError => {
   if (err instanceof GraphApiError) {
@@ -131,8 +146,10 @@ export class SendProcessor {
   private readonly maxUncertainWait: number;
   private readonly timeout: number;
   private readonly prices: PriceTable;
-  /** Same-document writes in this process one after the other (FerretDB v1, see KeyedMutex). */
-  private readonly docs = new KeyedMutex();
+  readonly caches: SendCaches;
+  private readonly announcer: ClientStatusAnnouncer;
+  private readonly pending: PendingStatusCheck;
+  private readonly usage: TemplateUsage;
 
   constructor(private readonly deps: SendProcessorDeps) {
     this.grace = deps.options.uncertainGraceMs ?? 120_000;
@@ -140,6 +157,10 @@ export class SendProcessor {
     this.maxUncertainWait = deps.options.maxUncertainWaitMs ?? 30 * 60_000;
     this.timeout = deps.options.sendTimeoutMs ?? 15_000;
     this.prices = deps.options.prices ?? DEFAULT_PRICE_TABLE_MAD;
+    this.caches = deps.caches ?? new SendCaches(deps.db);
+    this.announcer = deps.announcer ?? new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.redis, log: deps.logger });
+    this.pending = new PendingStatusCheck(deps.db);
+    this.usage = new TemplateUsage(deps.db);
   }
 
   async process(job: Job<OutboundJob>, token?: string): Promise<SendOutcome> {
@@ -172,27 +193,20 @@ export class SendProcessor {
   private async processLocked(job: Job<OutboundJob>, token: string | undefined, data: OutboundJob): Promise<SendOutcome> {
     const { db, logger } = this.deps;
     const tenant = db.forTenant(data.clientId);
-    const message = await tenant.outbound.get(data.messageId);
-    if (!message) return { outcome: "missing" };
-
-    // Already accepted by Meta (our answer, or a status webhook linking our id): never again.
-    if (message.wamid) {
-      if (message.statusRank < 2) await this.finishSent(tenant, message, message.wamid);
-      return { outcome: "already", status: message.status };
-    }
-    if (message.status === "failed" || message.statusRank >= 2) return { outcome: "already", status: message.status };
-
-    const client = await db.clients.findById(tenant.clientId).lean<ClientDoc>();
-    if (!client || client.status !== "active") {
-      const reason = client ? `client is ${client.status}: reconnect WhatsApp to resume sends` : "client not found";
-      await this.hold(tenant, message, reason);
-      return { outcome: "held", reason };
-    }
-
-    // The previous call of this message never got an answer (timeout, cut connection, dead worker).
-    if (message.status === "sending" && message.sendingSince) {
+    // The common path: one request takes the queued (or held) message and marks it `sending`.
+    let message = await tenant.outbound.claim(data.messageId);
+    if (!message) {
+      const current = await tenant.outbound.get(data.messageId);
+      if (!current) return { outcome: "missing" };
+      // Already accepted by Meta (our answer, or a status webhook linking our id): never again.
+      if (current.wamid) {
+        if (current.statusRank < 2) await this.finishSent(tenant, current, current.wamid, null);
+        return { outcome: "already", status: current.status };
+      }
+      if (current.status !== "sending" || !current.sendingSince) return { outcome: "already", status: current.status };
+      // The previous call of this message never got an answer (timeout, cut connection, dead worker).
       const checks = (data.uncertainChecks ?? 0) + 1;
-      const until = new Date(message.sendingSince).getTime() + this.grace;
+      const until = new Date(current.sendingSince).getTime() + this.grace;
       if (Date.now() < until) {
         return this.delay(job, token, until, { ...data, uncertainChecks: checks, slotAt: undefined });
       }
@@ -200,28 +214,41 @@ export class SendProcessor {
       // every webhook received up to then, else the status naming our id may still be queued.
       const behind = await this.deps.backlog?.oldestUnprocessedAt();
       if (behind != null && behind <= until) {
-        if (Date.now() - new Date(message.sendingSince).getTime() > this.maxUncertainWait) {
-          await this.fail(tenant, message, { title: "No answer from Meta", message: "inbound webhooks not processed in time to tell whether Meta accepted the send" }, "NO_ANSWER");
+        if (Date.now() - new Date(current.sendingSince).getTime() > this.maxUncertainWait) {
+          await this.fail(tenant, current, { title: "No answer from Meta", message: "inbound webhooks not processed in time to tell whether Meta accepted the send" }, "NO_ANSWER");
           return { outcome: "failed", code: "NO_ANSWER" };
         }
         return this.delay(job, token, Date.now() + 500, { ...data, slotAt: undefined });
       }
       if (checks > this.maxChecks) {
-        await this.fail(tenant, message, { title: "No answer from Meta", message: `no answer and no status after ${this.maxChecks} checks` }, "NO_ANSWER");
+        await this.fail(tenant, current, { title: "No answer from Meta", message: `no answer and no status after ${this.maxChecks} checks` }, "NO_ANSWER");
         return { outcome: "failed", code: "NO_ANSWER" };
       }
+      message = await tenant.outbound.reclaim(current._id);
+      if (!message) return { outcome: "already", status: current.status };
       logger.warn({ messageId: data.messageId }, "no status webhook named this unanswered send within the grace period: sending again");
       data = { ...data, uncertainChecks: checks };
     }
 
-    const conversation = await tenant.conversations.get(message.conversationId);
-    // The client's WABA is known here: its templates without a second client lookup.
-    const templates = db.templatesForWaba(client.wabaId);
-    const plan = await planSend(templates, client, message, conversation, this.prices);
+    const client = await this.caches.client(data.clientId);
+    if (!client || client.status !== "active") {
+      const reason = client ? `client is ${client.status}: reconnect WhatsApp to resume sends` : "client not found";
+      await this.hold(tenant, message, reason);
+      return { outcome: "held", reason };
+    }
+
+    const plan = await planSend({
+      request: message.request,
+      client,
+      conversation: await this.conversationFor(tenant, message),
+      templates: this.caches.templatesOf(client.wabaId),
+      prices: this.prices,
+    });
     if (plan.kind === "refused") {
       await this.fail(tenant, message, { title: plan.reason, message: plan.reason }, plan.code);
       throw new UnrecoverableError(`${plan.code}: ${plan.reason}`);
     }
+    const record = recordOf(plan);
 
     // Media: staged bytes go to Meta's media endpoint before the send, outside the pacing of sends.
     // The id is kept on the message, so a retried or resumed job sends by the same id (one upload).
@@ -234,39 +261,35 @@ export class SendProcessor {
         );
       } catch (err) {
         if (err instanceof OutboundMediaError) {
-          await this.fail(tenant, message, { title: err.message, message: err.message }, err.code);
+          await this.fail(tenant, message, { title: err.message, message: err.message }, err.code, record);
           throw new UnrecoverableError(`${err.code}: ${err.message}`);
         }
         // A Graph error of the upload classifies like a send's (131053 permanent, 5xx retried…), but
         // nothing was sent: no status webhook to wait for, an unanswered upload is simply redone.
-        return this.onSendError(job, token, data, tenant, client, message, err, "upload");
+        return this.onSendError(job, token, data, tenant, client, message, err, record, "upload");
       }
       if (plan.caption) media = { ...media, caption: plan.caption };
     }
 
     // Pacing: one reservation per send chain; the job waits (delayed) for its slot, not failing.
+    // A message waiting for its slot goes back to `queued` (not an unanswered `sending`).
     const recipient = message.request.candidatePhone;
     if (data.slotAt === undefined) {
       const { waitMs, slotAt } = await this.deps.pacer.reserve(client.phoneNumberId, client.throughputMps ?? 80, recipient);
-      if (waitMs > SLOT_SLACK_MS) return this.delay(job, token, Date.now() + waitMs, { ...data, slotAt });
+      if (waitMs > SLOT_SLACK_MS) {
+        await tenant.outbound.releaseSending(message._id);
+        return this.delay(job, token, Date.now() + waitMs, { ...data, slotAt });
+      }
     } else if (data.slotAt - Date.now() > SLOT_SLACK_MS) {
+      await tenant.outbound.releaseSending(message._id);
       return this.delay(job, token, data.slotAt, data);
     }
-    await this.docs.run(data.messageId, () =>
-      tenant.outbound.markSending(message._id, {
-        kind: plan.kind,
-        text: plan.kind === "text" ? plan.text : plan.kind === "media" ? plan.caption : null,
-        template: plan.kind === "template" ? plan.template : null,
-        cost: plan.cost,
-        costCategory: plan.costCategory,
-      }),
-    );
 
     // Hard guard at the very moment of the call, after every database write (a late-promoted job, or
     // a slow write, must not bunch this send with the next one at Meta).
     const guardWait = await this.deps.pacer.admit(client.phoneNumberId, client.throughputMps ?? 80, data.messageId);
     if (guardWait > 0) {
-      await this.docs.run(data.messageId, () => tenant.outbound.releaseSending(message._id));
+      await tenant.outbound.releaseSending(message._id);
       return this.delay(job, token, Date.now() + guardWait, { ...data, slotAt: Date.now() + guardWait });
     }
     // The slot is used by this attempt; a retry reserves a new one.
@@ -276,13 +299,26 @@ export class SendProcessor {
     try {
       result = await this.callMeta(client, message, plan, media);
     } catch (err) {
-      return this.onSendError(job, token, data, tenant, client, message, err);
+      return this.onSendError(job, token, data, tenant, client, message, err, record);
     }
-    await this.finishSent(tenant, { ...message, kind: plan.kind }, result.wamid);
-    if (plan.kind === "template") {
-      await this.docs.run(`tpl:${plan.doc._id.toHexString()}`, () => templates.recordUse(plan.doc._id));
-    }
+    await Promise.all([
+      this.finishSent(tenant, message, result.wamid, record),
+      plan.kind === "template" ? this.usage.add({ id: plan.doc._id, at: new Date() }) : undefined,
+    ]);
     return { outcome: "sent", wamid: result.wamid, kind: plan.kind };
+  }
+
+  /**
+   * The window and names the plan needs. From the message (as the send API saw the conversation)
+   * when that decides: a window seen open stays open until its end, and a template-only request
+   * goes as a template whatever the window. Only a text or media request whose window looked closed
+   * reads the conversation again (the candidate may have written since).
+   */
+  private async conversationFor(tenant: TenantData, message: OutboundMessageDoc): Promise<PlanConversation | null> {
+    const seen = message.planContext;
+    const wantsFreeForm = !!(message.request.message || message.request.media);
+    if (seen && (!wantsFreeForm || (seen.windowExpiresAt && new Date(seen.windowExpiresAt).getTime() > Date.now()))) return seen;
+    return tenant.conversations.get(message.conversationId);
   }
 
   private callMeta(
@@ -314,6 +350,7 @@ export class SendProcessor {
     client: ClientDoc,
     message: OutboundMessageDoc,
     err: unknown,
+    record: SendRecord,
     stage: "send" | "upload" = "send",
   ): Promise<SendOutcome> {
     const { logger } = this.deps;
@@ -328,71 +365,60 @@ export class SendProcessor {
     const c = classifyGraphError(err);
     const error = errorOf(err);
     if (c.reauth) {
-      const change = await markClientReauthRequired(this.deps.db, client._id, CLIENT_STATUS_REASONS.tokenInvalid, { detail: error.message ?? null });
-      if (change?.changed) {
-        this.deps.events.toClient(change.clientId, EVENTS.clientStatus, clientStatusEvent(change));
-        await this.deps.redis.publish(CLIENTS_CHANGED_CHANNEL, JSON.stringify(clientChangedMessage(change)));
+      // The cached client may hold a token replaced since (a reconnect whose announcement has not
+      // arrived yet): with a newer token stored, this is no reason to hold anything.
+      const fresh = await this.caches.freshClient(data.clientId);
+      if (fresh?.status === "active" && JSON.stringify(fresh.accessToken) !== JSON.stringify(client.accessToken)) {
+        await tenant.outbound.markRetrying(message._id, error);
+        throw new RetryableSendError(c, `Meta refused a token replaced since (code ${c.code}): retrying with the stored one`);
       }
+      await this.announcer.markReauthRequired(client._id, CLIENT_STATUS_REASONS.tokenInvalid, { detail: error.message ?? null });
       await this.hold(tenant, message, `Meta refused the token (${c.code}): reconnect WhatsApp to resume sends`);
       return { outcome: "held", reason: "token" };
     }
-    if (c.useTemplate && message.kind === "text" && !message.fallbackOf) {
-      await this.fail(tenant, message, error, String(c.code));
-      const fallbackId = await createTemplateFallback(tenant, this.deps.queue, message, this.prices);
+    const kind = record.kind;
+    if (c.useTemplate && kind === "text" && !message.fallbackOf) {
+      await this.fail(tenant, message, error, String(c.code), record);
+      const fallbackId = await createTemplateFallback(tenant, this.deps.queue, { ...message, kind }, this.prices);
       return { outcome: "fallback", fallbackId };
     }
     if (c.retryable) {
       const attempt = job.attemptsMade + 1;
       const max = Math.min(c.maxAttempts ?? Number.POSITIVE_INFINITY, job.opts.attempts ?? 1);
       if (attempt < max) {
-        await this.docs.run(data.messageId, () => tenant.outbound.markRetrying(message._id, error));
+        await tenant.outbound.markRetrying(message._id, error);
         throw new RetryableSendError(c, `${c.reason} (code ${c.code ?? "none"}), attempt ${attempt} of ${max}`);
       }
     }
-    await this.fail(tenant, message, error, String(c.code ?? c.kind));
+    await this.fail(tenant, message, error, String(c.code ?? c.kind), record);
     throw new UnrecoverableError(`${c.reason} (code ${c.code ?? "none"})`);
   }
 
-  private async finishSent(tenant: TenantData, message: OutboundMessageDoc, wamid: string): Promise<void> {
-    const id = message._id;
-    await this.docs.run(id.toHexString(), () => tenant.outbound.markSent(id, wamid));
-    // Statuses that arrived before we knew the wamid were kept: apply them now.
-    await tenant.messages.applyPendingFor(wamid);
+  /**
+   * Records Meta's acceptance (one request), applies statuses that arrived before the wamid was known
+   * (checked in groups, see PendingStatusCheck), and tells the dashboard, built from what is known.
+   */
+  private async finishSent(tenant: TenantData, message: OutboundMessageDoc, wamid: string, record: SendRecord | null): Promise<void> {
+    const at = new Date();
+    const written = await tenant.outbound.markSent(message._id, wamid, record, at);
+    await this.pending.add({ clientId: tenant.clientId, wamid });
     const clientId = tenant.clientId.toHexString();
-    const stored = await tenant.outbound.get(id);
-    if (!stored) return;
-    await this.updateConversation(tenant, stored);
+    const sent = { ...message, ...written, statusAt: { ...(message.statusAt ?? {}), sent: message.statusAt?.sent ?? at } } as OutboundMessageDoc;
     this.deps.events.toClient(clientId, EVENTS.messageSent, {
       clientId,
-      conversationId: stored.conversationId.toHexString(),
-      message: messageJson(stored),
+      conversationId: message.conversationId.toHexString(),
+      message: messageJson(sent),
     });
   }
 
-  private async updateConversation(tenant: TenantData, m: OutboundMessageDoc): Promise<void> {
-    const convId = m.conversationId as Types.ObjectId;
-    await this.docs.run(`conv:${convId.toHexString()}`, async () => {
-      await tenant.conversations.recordMessage(convId, {
-        at: new Date(m.timestamp),
-        sortKey: messageSortKey(new Date(m.timestamp), outboundDedupeKey(m._id.toHexString())),
-        from: "recruiter",
-        preview: m.text ?? (m.template ? `[template ${m.template.name}]` : m.request.media ? `[${m.request.media.type}]` : null),
-        type: m.kind,
-      });
-      await tenant.conversations.refreshCounters(convId);
-    });
-    const conversation = await tenant.conversations.get(convId);
-    if (conversation) this.deps.events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, { conversation: conversationJson(conversation) });
-  }
-
-  private async fail(tenant: TenantData, message: OutboundMessageDoc, error: MessageError, code: string): Promise<void> {
-    await this.docs.run(message._id.toHexString(), () => tenant.outbound.markFailed(message._id, error, code));
+  private async fail(tenant: TenantData, message: OutboundMessageDoc, error: MessageError, code: string, record: SendRecord | null = null): Promise<void> {
+    await tenant.outbound.markFailed(message._id, error, code, new Date(), record);
     this.deps.logger.info({ messageId: message._id.toHexString(), code }, "outbound message failed");
     this.emitStatus(tenant, message, "failed", error);
   }
 
   private async hold(tenant: TenantData, message: OutboundMessageDoc, reason: string): Promise<void> {
-    await this.docs.run(message._id.toHexString(), () => tenant.outbound.markHeld(message._id, reason));
+    await tenant.outbound.markHeld(message._id, reason);
     this.emitStatus(tenant, message, "held", { title: reason });
   }
 

@@ -3,7 +3,6 @@ import { testServices } from "@linkojob/testing";
 import { Database } from "../database";
 import {
   applyAccountUpdate,
-  clientStatusEvent,
   markClientActive,
   markClientDisconnected,
   markClientReauthRequired,
@@ -56,7 +55,7 @@ describe("client status transitions", () => {
     expect(doc.reauthRequiredAt).toBeInstanceOf(Date);
     expect(doc.statusDetail).toBe("Session has expired");
     expect(doc.accessToken).toBeTruthy(); // kept: reconnecting replaces it
-    expect(clientStatusEvent(first!)).toMatchObject({ clientId: id, status: "reauth_required", previousStatus: "active" });
+    expect(first).toMatchObject({ clientId: id, status: "reauth_required", previousStatus: "active", changed: true });
   });
 
   it("announces one change when two workers mark the same client concurrently", async () => {

@@ -321,32 +321,3 @@ export async function sweepTokenExpiry(db: Database, options: { warnWithinMs?: n
   }
   return { expired, warnings };
 }
-
-/** Payload of the `client:status` dashboard event for a status change. */
-export function clientStatusEvent(change: ClientStatusChange) {
-  return {
-    clientId: change.clientId,
-    phoneNumberId: change.phoneNumberId,
-    status: change.status,
-    previousStatus: change.previousStatus,
-    reason: change.reason,
-    detail: change.detail,
-    at: change.at.toISOString(),
-  };
-}
-
-/** Payload of the `client:status` dashboard event warning that the token expires soon. */
-export function tokenExpiryWarningEvent(w: TokenExpiryWarning) {
-  return {
-    clientId: w.clientId,
-    phoneNumberId: w.phoneNumberId,
-    status: "active" as const,
-    warning: "token_expiring" as const,
-    tokenExpiresAt: w.tokenExpiresAt.toISOString(),
-  };
-}
-
-/** The CLIENTS_CHANGED_CHANNEL message (@linkojob/events ClientChangedMessage) for a change. */
-export function clientChangedMessage(change: Pick<ClientStatusChange, "clientId" | "phoneNumberId" | "status">) {
-  return { clientId: change.clientId, phoneNumberId: change.phoneNumberId, status: change.status };
-}

@@ -1,4 +1,5 @@
 import { Types, type Model } from "mongoose";
+import type { ConversationDoc } from "../conversations/conversation.model";
 import { isDuplicateKeyError } from "../errors";
 import { STATUS_RANK, type MessageDoc, type MessageError } from "./message.model";
 
@@ -62,6 +63,41 @@ export interface OutboundMessageDoc extends MessageDoc {
   /** The automatic template sent after this text failed with 131047 (and the reverse link). */
   fallbackMessageId?: Types.ObjectId | null;
   fallbackOf?: Types.ObjectId | null;
+  /**
+   * The conversation as the send API saw it: the worker plans from it without reading the
+   * conversation again (a window only ever grows, so an open one here is open until its end).
+   */
+  planContext?: PlanContext | null;
+}
+
+/** What the send plan needs of the conversation, as of acceptance. */
+export interface PlanContext {
+  windowExpiresAt: Date | null;
+  candidateName: string | null;
+  jobTitle: string | null;
+}
+
+/** The conversation a send goes to, as the upsert at acceptance returns it. */
+export interface SendConversation extends PlanContext {
+  _id: Types.ObjectId;
+}
+
+/** What a send writes into the conversation's summary. */
+export interface SentSummary {
+  at: Date;
+  /** Orders "the latest message" (ConversationRepository's messageSortKey). */
+  sortKey: string;
+  preview: string | null;
+  type: string;
+}
+
+/** What the worker decided and sent: recorded with `sent` (or `failed`). */
+export interface SendRecord {
+  kind: OutboundKind;
+  text: string | null;
+  template: SentTemplate | null;
+  cost: number;
+  costCategory: string;
 }
 
 export const outboundDedupeKey = (messageId: string) => `out:${messageId}`;
@@ -78,6 +114,7 @@ export interface NewOutbound {
   fallbackOf?: Types.ObjectId | null;
   /** Explicit dedupe key (fallbacks); else from the idempotency key, else from the new id. */
   dedupeKey?: string;
+  planContext?: PlanContext | null;
 }
 
 export interface CostTotals {
@@ -90,19 +127,98 @@ export interface CostTotals {
 
 const rank = (s: keyof typeof STATUS_RANK) => STATUS_RANK[s];
 
+const recordFields = (r: SendRecord) => ({
+  kind: r.kind,
+  type: r.kind,
+  text: r.text,
+  template: r.template,
+  cost: r.cost,
+  costExpected: r.cost,
+  costCategory: r.costCategory,
+});
+
 /**
  * One tenant's outbound messages: the send API stores them `queued`, the outbound worker moves them
  * through `sending` to `sent` / `failed` / `held`; status webhooks move them further (MessageRepository).
  * Writes go through the driver (`collection`): the extra outbound fields are not in the shared schema.
+ *
+ * Designed for round trips: the send API makes three requests (conversation upsert, message insert,
+ * conversation count and summary) and the worker two (claim, sent). Every write is guarded by the
+ * state it moves from, so nothing is re-read to check it, and counters move only with the insert
+ * that actually stored the message.
  */
 export class OutboundMessageRepository {
   constructor(
     private readonly model: Model<MessageDoc>,
     readonly clientId: Types.ObjectId,
+    private readonly conversations?: Model<ConversationDoc>,
   ) {}
 
   private get col() {
     return this.model.collection;
+  }
+
+  private get conv(): Model<ConversationDoc> {
+    if (!this.conversations) throw new Error("OutboundMessageRepository was built without the conversations model");
+    return this.conversations;
+  }
+
+  /**
+   * The conversation with this candidate, created on first contact, in one request (an upsert that
+   * returns what planning needs). No projection: FerretDB v1's findAndModify does not take one.
+   */
+  async openConversation(request: Pick<OutboundRequest, "candidatePhone" | "applicationId" | "jobTitle" | "candidateName">): Promise<SendConversation> {
+    const filter = { clientId: this.clientId, candidateKey: request.candidatePhone };
+    const update = {
+      $setOnInsert: {
+        clientId: this.clientId,
+        candidateKey: request.candidatePhone,
+        candidatePhone: request.candidatePhone,
+        candidateUserId: null,
+        ...(request.applicationId ? { applicationId: request.applicationId } : {}),
+        ...(request.jobTitle ? { jobTitle: request.jobTitle } : {}),
+        // The platform's name until the candidate's own WhatsApp profile name arrives.
+        ...(request.candidateName ? { candidateName: request.candidateName } : {}),
+      },
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const doc = await this.conv
+          .findOneAndUpdate(filter, update, {
+            upsert: true,
+            new: true,
+            setDefaultsOnInsert: true,
+          })
+          .lean<{ _id: Types.ObjectId; windowExpiresAt?: Date | null; candidateName?: string | null; jobTitle?: string | null }>();
+        return { _id: doc!._id, windowExpiresAt: doc!.windowExpiresAt ?? null, candidateName: doc!.candidateName ?? null, jobTitle: doc!.jobTitle ?? null };
+      } catch (err) {
+        // Two requests creating the same new conversation: one wins, the other finds it.
+        if (!isDuplicateKeyError(err) || attempt >= 2) throw err;
+      }
+    }
+  }
+
+  /**
+   * A message was just inserted into the conversation (call only when `create` reported `created`:
+   * the unique insert decides, so a replay never counts twice): one more message, and it is the
+   * latest unless a later one is already recorded. One request; a second only when a later message
+   * is already the conversation's latest. Returns the conversation after the change.
+   */
+  async countInConversation(conversationId: Types.ObjectId, s: SentSummary): Promise<ConversationDoc | null> {
+    const base = { _id: conversationId, clientId: this.clientId };
+    const count = { $inc: { messageCount: 1 }, $max: { lastMessageAt: s.at } };
+    const latest = await this.conv
+      .findOneAndUpdate(
+        { ...base, $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: s.sortKey } }] },
+        {
+          ...count,
+          $set: { lastMessageSortKey: s.sortKey, lastMessageFrom: "recruiter", lastMessagePreview: s.preview?.slice(0, 280) ?? null, lastMessageType: s.type },
+        },
+        { new: true },
+      )
+      .lean<ConversationDoc>();
+    if (latest) return latest;
+    return this.conv.findOneAndUpdate(base, count, { new: true }).lean<ConversationDoc>();
   }
 
   /** Stores a new queued message once per dedupe key. `created` is false when the key existed. */
@@ -136,6 +252,7 @@ export class OutboundMessageRepository {
       idempotencyKey: input.idempotencyKey ?? null,
       sendAttempts: 0,
       fallbackOf: input.fallbackOf ?? null,
+      ...(input.planContext ? { planContext: input.planContext } : {}),
       createdAt: now,
       updatedAt: now,
     };
@@ -154,53 +271,88 @@ export class OutboundMessageRepository {
     return (await this.col.findOne({ _id, clientId: this.clientId, direction: "outbound" })) as OutboundMessageDoc | null;
   }
 
+  /**
+   * Takes a queued (or held) message for a send: `sending` from now, one more attempt. Returns the
+   * message as it is now, or null when it is not queued or held (already sent, failed, or `sending`
+   * after a call that got no answer: read it to decide). One request for the read and the write.
+   */
+  async claim(id: Types.ObjectId | string): Promise<OutboundMessageDoc | null> {
+    const _id = typeof id === "string" ? new Types.ObjectId(id) : id;
+    const now = new Date();
+    return (await this.col.findOneAndUpdate(
+      { _id, clientId: this.clientId, direction: "outbound", wamid: null, status: { $in: ["queued", "held"] } },
+      { $set: { status: "sending", statusRank: rank("sending"), sendingSince: now, heldAt: null, updatedAt: now }, $inc: { sendAttempts: 1 } },
+      { returnDocument: "after", includeResultMetadata: false },
+    )) as OutboundMessageDoc | null;
+  }
+
+  /**
+   * A `sending` message whose call got no answer is sent again (its grace period passed with no
+   * status naming it): a new `sendingSince`, one more attempt. Null when it is no longer unanswered.
+   */
+  async reclaim(id: Types.ObjectId): Promise<OutboundMessageDoc | null> {
+    const now = new Date();
+    return (await this.col.findOneAndUpdate(
+      { _id: id, clientId: this.clientId, status: "sending", wamid: null },
+      { $set: { sendingSince: now, updatedAt: now }, $inc: { sendAttempts: 1 } },
+      { returnDocument: "after", includeResultMetadata: false },
+    )) as OutboundMessageDoc | null;
+  }
+
   /** The send call is about to start: `sending`, with the time a resumed job will check against. */
-  async markSending(id: Types.ObjectId, plan: { kind: OutboundKind; text: string | null; template: SentTemplate | null; cost: number; costCategory: string }) {
+  async markSending(id: Types.ObjectId, plan: SendRecord) {
     const now = new Date();
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, statusRank: { $lte: rank("sending") }, wamid: null },
-      {
-        $set: {
-          status: "sending",
-          statusRank: rank("sending"),
-          sendingSince: now,
-          kind: plan.kind,
-          type: plan.kind,
-          text: plan.text,
-          template: plan.template,
-          cost: plan.cost,
-          costExpected: plan.cost,
-          costCategory: plan.costCategory,
-          heldAt: null,
-          updatedAt: now,
-        },
-        $inc: { sendAttempts: 1 },
-      },
+      { $set: { status: "sending", statusRank: rank("sending"), sendingSince: now, ...recordFields(plan), heldAt: null, updatedAt: now }, $inc: { sendAttempts: 1 } },
     );
   }
 
   /**
-   * Meta accepted the send. The wamid is written unless a status webhook already linked one through
-   * biz_opaque_callback_data (the same one); the status moves to `sent` unless webhooks moved it further.
+   * Meta accepted the send: wamid, `sent`, and what was sent, in one request. When status webhooks
+   * got there first (they link our id through biz_opaque_callback_data and may have moved the status
+   * further), the wamid they linked stands, the status is not moved back, and Meta's own cost is
+   * kept. Returns the fields written on the common path (to build the dashboard event without a read).
    */
-  async markSent(id: Types.ObjectId, wamid: string, at = new Date()): Promise<void> {
-    await this.col.updateOne({ _id: id, clientId: this.clientId, wamid: null }, { $set: { wamid, updatedAt: at } });
-    // When webhooks already moved it further, they also recorded statusAt.sent (Meta's own time).
-    await this.col.updateOne(
-      { _id: id, clientId: this.clientId, statusRank: { $lt: rank("sent") } },
-      {
-        $set: { status: "sent", statusRank: rank("sent"), sendingSince: null, reason: null, reasonCode: null, updatedAt: at },
-        $min: { "statusAt.sent": at },
-      },
+  async markSent(id: Types.ObjectId, wamid: string, record: SendRecord | null = null, at = new Date()): Promise<Record<string, unknown>> {
+    const sent = { wamid, status: "sent", statusRank: rank("sent"), sendingSince: null, reason: null, reasonCode: null, updatedAt: at };
+    const fields = { ...sent, ...(record ? recordFields(record) : {}) };
+    const res = await this.col.updateOne(
+      { _id: id, clientId: this.clientId, statusRank: { $lt: rank("sent") }, $or: [{ wamid: null }, { wamid }] },
+      { $set: fields, $min: { "statusAt.sent": at } },
     );
+    if (res.matchedCount === 1) return fields;
+    // Webhooks moved it first: keep their wamid, status and statusAt.sent (Meta's own time).
+    await this.col.updateOne({ _id: id, clientId: this.clientId, wamid: null }, { $set: { wamid, updatedAt: at } });
+    if (record) {
+      const { cost: _c, costExpected: _e, costCategory: _g, ...what } = recordFields(record);
+      await this.col.updateOne({ _id: id, clientId: this.clientId }, { $set: what });
+      await this.col.updateOne(
+        { _id: id, clientId: this.clientId, costSource: { $ne: "meta" } },
+        { $set: { cost: record.cost, costExpected: record.cost, costCategory: record.costCategory } },
+      );
+    }
+    return { wamid };
   }
 
-  /** Ends the message as failed (never after a delivery report: ranks only move forward). */
-  async markFailed(id: Types.ObjectId, error: MessageError, reasonCode: string, at = new Date()): Promise<void> {
+  /**
+   * Ends the message as failed (never after a delivery report: ranks only move forward), with what
+   * was attempted when the worker had planned it.
+   */
+  async markFailed(id: Types.ObjectId, error: MessageError, reasonCode: string, at = new Date(), record: SendRecord | null = null): Promise<void> {
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, statusRank: { $lt: rank("failed") } },
       {
-        $set: { status: "failed", statusRank: rank("failed"), error, reason: error.title ?? error.message ?? reasonCode, reasonCode, sendingSince: null, updatedAt: at },
+        $set: {
+          status: "failed",
+          statusRank: rank("failed"),
+          error,
+          reason: error.title ?? error.message ?? reasonCode,
+          reasonCode,
+          sendingSince: null,
+          updatedAt: at,
+          ...(record ? recordFields(record) : {}),
+        },
         $min: { "statusAt.failed": at },
       },
     );
@@ -241,6 +393,20 @@ export class OutboundMessageRepository {
 
   async linkFallback(originalId: Types.ObjectId, fallbackId: Types.ObjectId): Promise<void> {
     await this.col.updateOne({ _id: originalId, clientId: this.clientId }, { $set: { fallbackMessageId: fallbackId } });
+  }
+
+  /**
+   * Meta's pricing of several messages (any tenant's: each names its clientId) in one request: the
+   * cost it implies replaces the estimate. Used to write the costs of a group of status webhooks.
+   */
+  async recordCosts(items: Array<{ clientId: Types.ObjectId; id: Types.ObjectId; cost: number; category: string }>): Promise<void> {
+    if (!items.length) return;
+    await this.col.bulkWrite(
+      items.map((i) => ({
+        updateOne: { filter: { _id: i.id, clientId: i.clientId }, update: { $set: { cost: i.cost, costCategory: i.category, costSource: "meta" } } },
+      })),
+      { ordered: false },
+    );
   }
 
   /** Meta's pricing for this message: the cost it implies replaces the estimate. */

@@ -21,18 +21,6 @@ export function templateParams(components: SyncedTemplate["components"]): { head
   return { headerParams: placeholdersOf(header?.text), bodyParams: placeholdersOf(body?.text) };
 }
 
-/** Why a template cannot be sent with these variables, or null when it can. */
-export function templateProblem(t: TemplateDoc | null, language: string, vars: readonly string[]): { code: string; reason: string } | null {
-  if (!t) return { code: "TEMPLATE_NOT_FOUND", reason: `template not synced for language ${language}` };
-  if (t.status.toUpperCase() !== "APPROVED") return { code: "TEMPLATE_NOT_APPROVED", reason: `template ${t.name} (${t.language}) is ${t.status}` };
-  const expected = t.headerParams.length + t.bodyParams.length;
-  if (vars.length !== expected) {
-    return { code: "TEMPLATE_PARAM_COUNT", reason: `template ${t.name} (${t.language}) expects ${expected} variable(s), got ${vars.length}` };
-  }
-  if (vars.some((v) => typeof v !== "string" || v.trim() === "")) return { code: "TEMPLATE_PARAM_EMPTY", reason: "a template variable is empty" };
-  return null;
-}
-
 /**
  * The templates of one WABA. A tenant's repository (Database.forTenant) resolves its client's WABA
  * itself, so a tenant reads only its own WABA's templates.

@@ -1,0 +1,72 @@
+import type { Types } from "mongoose";
+import type { Database } from "@linkojob/db";
+import { GroupCommit } from "@linkojob/outbound";
+
+/**
+ * Statuses that arrived before their message had a wamid wait in `pending_statuses` (without our id
+ * in biz_opaque_callback_data they cannot be linked by it). After a send's `sent` write, its wamid is
+ * looked up there; the lookups of concurrent sends go together in one request (group commit, made
+ * after every write of the group, so a status saved before any of those writes is seen). Only the
+ * wamids found cost more (MessageRepository.applyPendingFor). A status saved after our write finds
+ * the message itself (applyStatus looks again after saving).
+ */
+export class PendingStatusCheck {
+  private readonly batch: GroupCommit<{ clientId: Types.ObjectId; wamid: string }>;
+
+  constructor(private readonly db: Database) {
+    this.batch = new GroupCommit((items) => this.check(items));
+  }
+
+  add(item: { clientId: Types.ObjectId; wamid: string }): Promise<void> {
+    return this.batch.add(item);
+  }
+
+  private async check(items: Array<{ clientId: Types.ObjectId; wamid: string }>): Promise<void> {
+    const byClient = new Map<string, { clientId: Types.ObjectId; wamids: string[] }>();
+    for (const i of items) {
+      const e = byClient.get(i.clientId.toHexString()) ?? { clientId: i.clientId, wamids: [] };
+      e.wamids.push(i.wamid);
+      byClient.set(i.clientId.toHexString(), e);
+    }
+    const found = await this.db.pendingStatuses
+      .find({ $or: [...byClient.values()].map((e) => ({ clientId: e.clientId, wamid: { $in: e.wamids } })) }, { clientId: 1, wamid: 1 })
+      .lean<Array<{ clientId: Types.ObjectId; wamid: string }>>();
+    const done = new Set<string>();
+    for (const p of found) {
+      const key = `${p.clientId.toHexString()}|${p.wamid}`;
+      if (done.has(key)) continue;
+      done.add(key);
+      await this.db.forTenant(p.clientId).messages.applyPendingFor(p.wamid);
+    }
+  }
+}
+
+/**
+ * Templates' `usageCount` / `lastUsedAt`: the uses of concurrent sends go together in one bulkWrite
+ * (one `$inc` per template per group), written one group after the other.
+ */
+export class TemplateUsage {
+  private readonly batch: GroupCommit<{ id: Types.ObjectId; at: Date }>;
+
+  constructor(private readonly db: Database) {
+    this.batch = new GroupCommit((items) => this.write(items));
+  }
+
+  add(use: { id: Types.ObjectId; at: Date }): Promise<void> {
+    return this.batch.add(use);
+  }
+
+  private async write(items: Array<{ id: Types.ObjectId; at: Date }>): Promise<void> {
+    const byTemplate = new Map<string, { id: Types.ObjectId; n: number; at: Date }>();
+    for (const u of items) {
+      const e = byTemplate.get(u.id.toHexString()) ?? { id: u.id, n: 0, at: u.at };
+      e.n++;
+      if (u.at > e.at) e.at = u.at;
+      byTemplate.set(u.id.toHexString(), e);
+    }
+    await this.db.templates.collection.bulkWrite(
+      [...byTemplate.values()].map((e) => ({ updateOne: { filter: { _id: e.id }, update: { $inc: { usageCount: e.n }, $max: { lastUsedAt: e.at } } } })),
+      { ordered: false },
+    );
+  }
+}

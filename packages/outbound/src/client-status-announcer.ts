@@ -1,0 +1,131 @@
+import type { Types } from "mongoose";
+import {
+  applyAccountUpdate,
+  markClientActive,
+  markClientDisconnected,
+  markClientReauthRequired,
+  sweepTokenExpiry,
+  type AccountUpdateResult,
+  type ClientStatusChange,
+  type Database,
+  type StatusOptions,
+  type TokenExpirySweep,
+  type TokenExpiryWarning,
+} from "@linkojob/db";
+import { CLIENTS_CHANGED_CHANNEL, EVENTS, type ClientChangedMessage, type DashboardEvents } from "@linkojob/events";
+import type { Publisher } from "./send-caches";
+
+/** Payload of the `client:status` dashboard event for a status change. */
+export function clientStatusEvent(change: ClientStatusChange) {
+  return {
+    clientId: change.clientId,
+    phoneNumberId: change.phoneNumberId,
+    status: change.status,
+    previousStatus: change.previousStatus,
+    reason: change.reason,
+    detail: change.detail,
+    at: change.at.toISOString(),
+  };
+}
+
+/** Payload of the `client:status` dashboard event warning that the token expires soon. */
+export function tokenExpiryWarningEvent(w: TokenExpiryWarning) {
+  return {
+    clientId: w.clientId,
+    phoneNumberId: w.phoneNumberId,
+    status: "active" as const,
+    warning: "token_expiring" as const,
+    tokenExpiresAt: w.tokenExpiresAt.toISOString(),
+  };
+}
+
+/** The CLIENTS_CHANGED_CHANNEL message for a change. */
+export function clientChangedMessage(change: Pick<ClientStatusChange, "clientId" | "phoneNumberId" | "status">): ClientChangedMessage {
+  return { clientId: change.clientId, phoneNumberId: change.phoneNumberId, status: change.status };
+}
+
+export interface AnnouncerLogger {
+  warn(obj: object, msg: string): void;
+}
+
+export interface ClientStatusAnnouncerDeps {
+  /** Needed by the mark* methods (the transitions); announcing alone does not read the database. */
+  db?: Database;
+  events: DashboardEvents;
+  /** A command connection (not in subscriber mode) to publish on. */
+  publisher: Publisher;
+  log?: AnnouncerLogger;
+}
+
+/**
+ * The one place a client's status changes and is announced: the guarded transitions of
+ * @linkojob/db's client-status (each change reported once), then a `client:status` event to the
+ * tenant's dashboard and a `clients:changed` message so every process drops its cached client
+ * (webhook routing, send caches) and the outbound worker resumes held sends once it is `active`.
+ * The database is the source of truth: a failed emit or publish is logged, not thrown.
+ */
+export class ClientStatusAnnouncer {
+  constructor(private readonly deps: ClientStatusAnnouncerDeps) {}
+
+  private get db(): Database {
+    if (!this.deps.db) throw new Error("ClientStatusAnnouncer needs the database to change a status");
+    return this.deps.db;
+  }
+
+  /** Announces changes made elsewhere (onboarding's connect upsert); unchanged ones are skipped. */
+  async announce(changes: ClientStatusChange | ClientStatusChange[], extra: Record<string, unknown> = {}): Promise<void> {
+    for (const c of Array.isArray(changes) ? changes : [changes]) {
+      if (c.changed === false) continue;
+      try {
+        this.deps.events.toClient(c.clientId, EVENTS.clientStatus, { ...clientStatusEvent(c), ...extra });
+      } catch (err) {
+        this.deps.log?.warn({ err, clientId: c.clientId }, "client:status event not emitted");
+      }
+      try {
+        await this.deps.publisher.publish(CLIENTS_CHANGED_CHANNEL, JSON.stringify(clientChangedMessage(c)));
+      } catch (err) {
+        this.deps.log?.warn({ err, clientId: c.clientId }, "clients:changed not published");
+      }
+    }
+  }
+
+  /** Onboarding's name for announce (one change, with extra fields on the event). */
+  statusChanged(change: ClientStatusChange, extra: Record<string, unknown> = {}): Promise<void> {
+    return this.announce(change, extra);
+  }
+
+  private async announced(change: ClientStatusChange | null): Promise<ClientStatusChange | null> {
+    if (change?.changed) await this.announce(change);
+    return change;
+  }
+
+  /** Meta refused the token (190/0), it expired, the account is restricted…: sends are held. */
+  async markReauthRequired(clientId: Types.ObjectId | string, reason: string, options: StatusOptions = {}) {
+    return this.announced(await markClientReauthRequired(this.db, clientId, reason, options));
+  }
+
+  /** The connection is over (user disconnect, partner removed…); the token is wiped unless `keepToken`. */
+  async markDisconnected(clientId: Types.ObjectId | string, reason: string, options: StatusOptions & { keepToken?: boolean } = {}) {
+    return this.announced(await markClientDisconnected(this.db, clientId, reason, options));
+  }
+
+  /** Back to `active` without a new token (ACCOUNT_RECONNECTED, a ban lifted). */
+  async markActive(clientId: Types.ObjectId | string, reason: string, options: StatusOptions & { fromReasons?: string[] } = {}) {
+    return this.announced(await markClientActive(this.db, clientId, reason, options));
+  }
+
+  /** One `account_update` webhook value applied to the WABA's clients, each change announced. */
+  async applyAccountUpdate(wabaId: string, value: unknown, at = new Date()): Promise<AccountUpdateResult> {
+    const result = await applyAccountUpdate(this.db, wabaId, value, at);
+    await this.announce(result.changes);
+    return result;
+  }
+
+  /** The scheduled token-expiry check: expired → reauth_required (announced), soon → one warning event each. */
+  async sweepTokenExpiry(options: { warnWithinMs?: number; now?: Date } = {}): Promise<TokenExpirySweep> {
+    const sweep = await sweepTokenExpiry(this.db, options);
+    await this.announce(sweep.expired);
+    for (const w of sweep.warnings) this.deps.events.toClient(w.clientId, EVENTS.clientStatus, tokenExpiryWarningEvent(w));
+    return sweep;
+  }
+}

@@ -1,0 +1,219 @@
+import type { ClientDoc, OutboundKind, OutboundRequest, SentTemplate, TemplateDoc } from "@linkojob/db";
+import type { TemplateParameter } from "@linkojob/whatsapp";
+import type { StoredOutboundMedia } from "./outbound-media";
+import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing";
+
+/**
+ * The one home of the send decision: what goes (text, media or template, and which template with
+ * which variables) and what it is expected to cost. The send API's answer, the composer's preview,
+ * and the outbound worker at send time all call planSend; the inbox page asks the preview API.
+ */
+
+/** What planning needs to know of the conversation with the candidate (null: first contact). */
+export interface PlanConversation {
+  windowExpiresAt?: Date | string | null;
+  candidateName?: string | null;
+  jobTitle?: string | null;
+}
+
+/** The synced template of the client's WABA for (name, language), or null. */
+export type TemplateLookup = (name: string, language: string) => Promise<TemplateDoc | null>;
+
+export type PlanClient = Pick<ClientDoc, "defaultTemplate" | "companyName">;
+
+interface Priced {
+  inWindow: boolean;
+  /** MAD. */
+  cost: number;
+  costCategory: string;
+}
+
+export type SendPlan =
+  | ({ kind: "text"; text: string } & Priced)
+  /** An image or document inside the window; captioned with the media's caption, else the message. */
+  | ({ kind: "media"; media: StoredOutboundMedia; caption: string | null } & Priced)
+  | ({
+      kind: "template";
+      template: SentTemplate;
+      doc: TemplateDoc;
+      headerParams: TemplateParameter[];
+      bodyParams: TemplateParameter[];
+    } & Priced)
+  | {
+      kind: "refused";
+      code: string;
+      reason: string;
+      inWindow: boolean;
+      /** What the message is stored and answered as meanwhile: the template it would have been. */
+      estimate: { kind: OutboundKind; cost: number; costCategory: string };
+    };
+
+/** The window is open while the candidate's latest message is less than 24 h old. */
+export const windowOpen = (conversation: Pick<PlanConversation, "windowExpiresAt"> | null | undefined, now = Date.now()) =>
+  !!conversation?.windowExpiresAt && new Date(conversation.windowExpiresAt).getTime() > now;
+
+/** The template a send names, else the client's default (`application_received` in French). */
+export const templateChoice = (request: Partial<Pick<OutboundRequest, "templateName" | "templateLanguage">>, client: PlanClient) => ({
+  name: request.templateName ?? client.defaultTemplate?.name ?? "application_received",
+  language: request.templateLanguage ?? client.defaultTemplate?.language ?? "fr",
+});
+
+/** Why a template cannot be sent with these variables, or null when it can. */
+export function templateProblem(t: TemplateDoc | null, language: string, vars: readonly string[]): { code: string; reason: string } | null {
+  if (!t) return { code: "TEMPLATE_NOT_FOUND", reason: `template not synced for language ${language}` };
+  if (t.status.toUpperCase() !== "APPROVED") return { code: "TEMPLATE_NOT_APPROVED", reason: `template ${t.name} (${t.language}) is ${t.status}` };
+  const expected = t.headerParams.length + t.bodyParams.length;
+  if (vars.length !== expected) {
+    return { code: "TEMPLATE_PARAM_COUNT", reason: `template ${t.name} (${t.language}) expects ${expected} variable(s), got ${vars.length}` };
+  }
+  if (vars.some((v) => typeof v !== "string" || v.trim() === "")) return { code: "TEMPLATE_PARAM_EMPTY", reason: "a template variable is empty" };
+  return null;
+}
+
+const toParams = (names: string[], values: string[]): TemplateParameter[] =>
+  values.map((text, i) => {
+    const name = names[i];
+    // Named-variable templates ({{candidate_name}}) need parameter_name; positional ones ({{1}}) do not.
+    return name && !/^\d+$/.test(name) ? { type: "text" as const, text, parameter_name: name } : { type: "text" as const, text };
+  });
+
+export interface PlanInput {
+  request: OutboundRequest;
+  client: PlanClient;
+  conversation: PlanConversation | null;
+  templates: TemplateLookup;
+  prices?: PriceTable;
+  now?: number;
+}
+
+/**
+ * Decides media, text or template:
+ * - `media` with the window open → that image or document (a free service message, like text);
+ * - a `message` with the window open → that text;
+ * - otherwise (first contact, closed window) → the named template, or the client's default
+ *   (`application_received`) filled with [candidateName, jobTitle(, companyName)], each taken from
+ *   the request, else the conversation, else the client;
+ * - the template must be synced, APPROVED in that language and get exactly its parameter count,
+ *   checked here so a bad request is refused locally instead of by Meta's 132000;
+ * - a text or media request with the window closed and no usable template is refused with the
+ *   reason (WINDOW_CLOSED_NO_TEMPLATE). With the window closed media is never sent: Meta accepts only
+ *   templates there, so the template goes alone.
+ * Cost: text and media are service messages (free); a template costs its category's price, except a
+ * utility template inside an open window (free).
+ */
+export async function planSend(input: PlanInput): Promise<SendPlan> {
+  const { request: req, client, conversation } = input;
+  const prices = input.prices ?? DEFAULT_PRICE_TABLE_MAD;
+  const inWindow = windowOpen(conversation, input.now);
+  if (req.media && inWindow) {
+    const c = expectedCost("text", null, true, prices);
+    const media = req.media as StoredOutboundMedia;
+    return { kind: "media", media, caption: media.caption ?? req.message ?? null, inWindow, cost: c.cost, costCategory: c.category };
+  }
+  if (req.message && inWindow) {
+    const c = expectedCost("text", null, true, prices);
+    return { kind: "text", text: req.message, inWindow, cost: c.cost, costCategory: c.category };
+  }
+  const { name, language } = templateChoice(req, client);
+  const doc = await input.templates(name, language);
+  const expected = doc ? doc.headerParams.length + doc.bodyParams.length : 2;
+  const defaults = [
+    req.candidateName || conversation?.candidateName || "",
+    req.jobTitle || conversation?.jobTitle || "",
+    req.companyName || client.companyName || "",
+  ];
+  const vars = req.templateVars ?? defaults.slice(0, Math.min(expected, defaults.length));
+  const c = expectedCost("template", doc?.category ?? null, inWindow, prices);
+  const problem = templateProblem(doc, language, vars);
+  if (problem) {
+    const estimate = { kind: "template" as const, cost: c.cost, costCategory: c.category };
+    if ((req.message || req.media) && !req.templateName) {
+      return {
+        kind: "refused",
+        code: "WINDOW_CLOSED_NO_TEMPLATE",
+        reason: `the 24-hour window is closed (the candidate has not written in the last 24 hours) and no usable template: ${problem.reason}`,
+        inWindow,
+        estimate,
+      };
+    }
+    return { kind: "refused", code: problem.code, reason: problem.reason, inWindow, estimate };
+  }
+  const t = doc!;
+  return {
+    kind: "template",
+    template: { name, language, category: t.category ?? null, vars },
+    doc: t,
+    headerParams: toParams(t.headerParams, vars.slice(0, t.headerParams.length)),
+    bodyParams: toParams(t.bodyParams, vars.slice(t.headerParams.length)),
+    inWindow,
+    cost: c.cost,
+    costCategory: c.category,
+  };
+}
+
+/** What a plan stores and answers: its kind and cost (a refused plan: the template it would be). */
+export const plannedKindAndCost = (plan: SendPlan): { kind: OutboundKind; cost: number; costCategory: string } =>
+  plan.kind === "refused" ? plan.estimate : { kind: plan.kind, cost: plan.cost, costCategory: plan.costCategory };
+
+/** The conversation list's one-line preview of what a plan sends. */
+export function planPreview(plan: SendPlan, request: OutboundRequest): string | null {
+  if (plan.kind === "text") return plan.text;
+  if (plan.kind === "media") return plan.caption ?? `[${plan.media.type}]`;
+  if (plan.kind === "template") return `[template ${plan.template.name}]`;
+  return request.message ?? (request.media ? `[${request.media.type}]` : null);
+}
+
+export interface SendPreview {
+  inWindow: boolean;
+  /** What a send with a message would be now: text inside the window, else the template. */
+  kind: "text" | "template";
+  currency: "MAD";
+  text: { cost: number; category: string };
+  template: {
+    name: string;
+    language: string;
+    category: string;
+    cost: number;
+    body: string | null;
+    parameterCount: number;
+    usable: boolean;
+    problem: string | null;
+  };
+}
+
+/**
+ * The composer's preview: what the send API would do now for a message, and the template a send
+ * without one (or outside the window) would use, planned by planSend itself.
+ */
+export async function previewSend(input: Omit<PlanInput, "request"> & { candidatePhone: string; candidateName?: string | null; jobTitle?: string | null }): Promise<SendPreview> {
+  const base = { candidatePhone: input.candidatePhone, candidateName: input.candidateName ?? null, jobTitle: input.jobTitle ?? null };
+  const withMessage = await planSend({ ...input, request: { ...base, message: "…" } });
+  const templateOnly = await planSend({ ...input, request: base });
+  const { name, language } = templateChoice({}, input.client);
+  const doc = templateOnly.kind === "template" ? templateOnly.doc : await input.templates(name, language);
+  const tpl = plannedKindAndCost(templateOnly);
+  const text = expectedCost("text", null, withMessage.inWindow, input.prices ?? DEFAULT_PRICE_TABLE_MAD);
+  return {
+    inWindow: withMessage.inWindow,
+    kind: withMessage.kind === "text" ? "text" : "template",
+    currency: "MAD",
+    text: { cost: text.cost, category: text.category },
+    template: {
+      name,
+      language,
+      category: tpl.costCategory,
+      cost: tpl.cost,
+      body: doc ? templateBody(doc.components) : null,
+      parameterCount: doc ? doc.headerParams.length + doc.bodyParams.length : 2,
+      usable: templateOnly.kind === "template",
+      problem: templateOnly.kind === "refused" ? templateOnly.reason : null,
+    },
+  };
+}
+
+/** The BODY text of a synced template ("Bonjour {{1}}, …"), for the composer to show. */
+function templateBody(components: unknown): string | null {
+  if (!Array.isArray(components)) return null;
+  const body = components.find((c) => (c as { type?: string })?.type?.toUpperCase() === "BODY") as { text?: string } | undefined;
+  return typeof body?.text === "string" ? body.text : null;
+}
