@@ -231,6 +231,9 @@ describe("username-only candidates and sends by user id (recipient)", () => {
       expect(s.recipient_user_id).toBe(userId);
       expect(s.recipient_id).toBeUndefined();
     }
+    // The status deliveries name the recipient in contacts too, by user id only.
+    const values = receiver.received.map((p) => JSON.parse(p.raw.toString("utf8")).entry[0].changes[0].value).filter((v) => v.statuses?.[0]?.id === sent.json.messages[0].id);
+    expect(values.map((v) => v.contacts)).toEqual([[{ user_id: userId }], [{ user_id: userId }], [{ user_id: userId }]]);
     expect(messagingState(sim.state).accepted.at(-1)).toMatchObject({ to: "", recipientUserId: userId });
   });
 

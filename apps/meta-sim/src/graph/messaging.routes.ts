@@ -131,7 +131,7 @@ export const messagingArea: SimArea = async (app, ctx) => {
       for (const status of steps) {
         if (st.statusFlow.stepDelayMs) await sleep(st.statusFlow.stepDelayMs);
         try {
-          const res = await ctx.webhooks.send(statusDelivery(business, [status]));
+          const res = await ctx.webhooks.send(statusDelivery(business, [status], [recipient]));
           if (res.status === 200) st.statusDeliveries.ok++;
           else st.statusDeliveries.failed++;
         } catch {

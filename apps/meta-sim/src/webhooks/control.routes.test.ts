@@ -226,8 +226,10 @@ describe("Meta's 2026 shapes", () => {
 
   it("POST /_sim/webhooks/status: recipient_user_id always (derived, or alone for a hidden phone), href on errors", async () => {
     await call("POST", "/_sim/webhooks/status", { ...business, wamid: "wamid.S1", status: "failed", recipientId: "212612345678", errors: [{ code: 131026, title: "Message undeliverable" }] });
-    const [status] = receivedJson().entry[0].changes[0].value.statuses;
+    const value = receivedJson().entry[0].changes[0].value;
+    const [status] = value.statuses;
     expect(status).toMatchObject({ recipient_id: "212612345678", recipient_user_id: userIdForPhone("212612345678") });
+    expect(value.contacts).toEqual([{ wa_id: "212612345678", user_id: userIdForPhone("212612345678") }]);
     expect(status.errors).toEqual([{ code: 131026, title: "Message undeliverable", message: "Message undeliverable", href: ERROR_CODES_URL }]);
     receiver.received.length = 0;
 

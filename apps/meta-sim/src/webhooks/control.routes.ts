@@ -630,7 +630,7 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
       ...(body.pricing ? { pricing: statusPricing(body.pricing.category, body.pricing) } : {}),
       ...(errors ? { errors } : {}),
     });
-    return deliverAndReply(reply, statusDelivery(businessOf(body), [status]), sendOptionsOf(body));
+    return deliverAndReply(reply, statusDelivery(businessOf(body), [status], [recipient]), sendOptionsOf(body));
   });
 
   /** A change of a non-messages field (account_update, message_template_status_update, …), value as given. */

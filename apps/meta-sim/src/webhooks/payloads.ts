@@ -490,8 +490,13 @@ export function statusPricing(category: string, opts: { billable?: boolean; type
   };
 }
 
-export function statusDelivery(business: Business, statuses: unknown[]) {
-  return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { statuses }) }] }]);
+/** A delivery of statuses; since 2026 Meta may add the recipients as `contacts` (wa_id when shown, user_id). */
+export function statusDelivery(business: Business, statuses: unknown[], recipients?: Candidate[]) {
+  const contacts = recipients?.map((r) => {
+    const userId = userIdOf(r);
+    return { ...(r.waId ? { wa_id: r.waId } : {}), ...(userId ? { user_id: userId } : {}) };
+  });
+  return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { ...(contacts ? { contacts } : {}), statuses }) }] }]);
 }
 
 // ---------------------------------------------------------------------------------------------
