@@ -137,7 +137,7 @@ await Promise.all(
       const res = await request(`${ingressUrl}/api/messages/send`, {
         method: "POST",
         headers: { authorization: `Bearer ${c.jwt}`, "content-type": "application/json" },
-        body: JSON.stringify({ candidatePhone: `2126${String(10_000_000 + i)}`, candidateName: `Cand ${i}`, jobTitle: "Agent" }),
+        body: JSON.stringify({ clientId: c.id, candidatePhone: `2126${String(10_000_000 + i)}`, candidateName: `Cand ${i}`, jobTitle: "Agent" }),
       });
       const body = (await res.body.json()) as { messageId?: string };
       if (res.statusCode !== 202 || !body.messageId) throw new Error(`send API answered ${res.statusCode}`);
