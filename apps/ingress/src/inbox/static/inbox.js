@@ -483,15 +483,26 @@ function knownName(c) {
   return c.candidateName ?? [...state.messages.values()].find((m) => m.request?.candidateName)?.request.candidateName ?? undefined;
 }
 
+/**
+ * What a send from the composer would be, as the send preview API says (the server's planSend: the
+ * same decision and price as the send API and the worker). The page does not decide it again.
+ */
 function composerPlan() {
   const c = state.conversations.get(state.openId);
   const p = state.preview;
   if (!c) return null;
-  // The window is re-checked every second (the countdown); the template part comes from the preview.
-  if (windowLeft(c.windowExpiresAt)) return { kind: "text", cost: p?.text.cost ?? 0 };
-  if (!p) return { kind: "template", cost: null, name: "application_received" };
+  if (!p) return { kind: "template", cost: null, name: "application_received" }; // until the preview answers
+  if (p.kind === "text") return { kind: "text", cost: p.text.cost, windowExpiresAt: p.windowExpiresAt };
   if (!p.template.usable) return { kind: "refused", reason: p.template.problem };
   return { kind: "template", cost: p.template.cost, name: p.template.name, category: p.template.category, body: p.template.body };
+}
+
+/** The window the preview saw open has closed since: ask the preview again (at most every 5 s). */
+let previewAskedAt = 0;
+function refreshPreviewIfWindowClosed(plan) {
+  if (plan.kind !== "text" || windowLeft(plan.windowExpiresAt) || Date.now() - previewAskedAt < 5_000) return;
+  previewAskedAt = Date.now();
+  void refreshPreview();
 }
 
 function renderComposer() {
@@ -500,6 +511,7 @@ function renderComposer() {
   const text = $("composer-text");
   const send = $("composer-send");
   if (!plan) return;
+  refreshPreviewIfWindowClosed(plan);
   planEl.dataset.kind = plan.kind;
   const c = state.conversations.get(state.openId);
   if (plan.kind === "text") {
