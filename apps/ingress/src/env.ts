@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { envVars as v, parseEnv } from "@linkojob/config";
 import { outboundPriceTableVar } from "@linkojob/outbound";
-import { outboundPriceTableVar } from "@linkojob/outbound";
 import { jwtEnvShape } from "@linkojob/auth";
 import { trustProxyVar } from "./ops/trust-proxy";
 
@@ -20,8 +19,6 @@ export const ingressEnvShape = {
   META_GRAPH_URL: v.metaGraphUrl,
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
   JWT_SECRET: v.jwtSecret,
-  /** Prices in MAD per pricing category, JSON, of the send API's answer and preview (default: 0.40 for template categories, service free). */
-  OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
   /** Prices in MAD per pricing category, JSON, of the send API's answer and preview (default: 0.40 for template categories, service free). */
   OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
   ...jwtEnvShape,
@@ -55,6 +52,8 @@ export const ingressEnvShape = {
   RATE_LIMIT_ANONYMOUS_MAX: z.coerce.number().int().min(1).default(120),
   /** Requests per window per recruiter or admin (JWT subject); the dashboard and Bull Board poll every few seconds. */
   RATE_LIMIT_USER_MAX: z.coerce.number().int().min(1).default(600),
+  /** Bearer token Prometheus sends to scrape /metrics. Unset: /metrics is open (refused in production). */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** Requests per window per service subject (the platform backend's bulk sends: 6,000/min = 100/s, above one number's 80/s). */
   RATE_LIMIT_SERVICE_MAX: z.coerce.number().int().min(1).default(6_000),
 };

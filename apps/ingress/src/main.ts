@@ -36,7 +36,6 @@ const app = await buildApp({
     jwtSecret: env.JWT_SECRET,
     queuePrefix: env.QUEUE_PREFIX,
     ...(env.OUTBOUND_PRICE_TABLE ? { outboundPrices: env.OUTBOUND_PRICE_TABLE } : {}),
-    ...(env.OUTBOUND_PRICE_TABLE ? { outboundPrices: env.OUTBOUND_PRICE_TABLE } : {}),
     jwt: jwtVerifierOptions(env),
     trustProxy: env.TRUST_PROXY,
     corsOrigin: env.CORS_ORIGIN,
@@ -48,6 +47,7 @@ const app = await buildApp({
   onboarding: { config: onboardingConfigFromEnv(env), graph, vault, templateSync: createTemplateSyncHook(db, graph, vault) },
   ops: {
     metrics,
+    metricsToken: env.METRICS_TOKEN,
     rateLimit: {
       windowMs: env.RATE_LIMIT_WINDOW_MS,
       anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX,

@@ -102,4 +102,33 @@ describe("TokenVault", () => {
   it("holds a key listed twice once", () => {
     expect(new TokenVault([keyA, keyA.toUpperCase(), keyB]).keyIds).toHaveLength(2);
   });
+
+  it("binds a ciphertext to its client: moved into another client's document it does not decrypt", () => {
+    const vault = new TokenVault([keyA]);
+    const clientA = "65a1b2c3d4e5f60718293a4b";
+    const clientB = "65a1b2c3d4e5f60718293a4c";
+    const bound = vault.encrypt(token, clientA);
+    expect(vault.decrypt(bound, clientA)).toBe(token);
+    expectVaultError(() => vault.decrypt(bound, clientB), "VAULT_ERR_TAMPERED");
+    expectVaultError(() => vault.decrypt(bound), "VAULT_ERR_TAMPERED");
+    expect(vault.isBoundTo(bound, clientA)).toBe(true);
+    expect(vault.isBoundTo(bound, clientB)).toBe(false);
+    expect(vault.needsReencryption(bound, clientA)).toBe(false);
+  });
+
+  it("still reads an unbound ciphertext (AAD = key id only), which reencrypt binds to its client", () => {
+    const vault = new TokenVault([keyA]);
+    const clientA = "65a1b2c3d4e5f60718293a4b";
+    const legacy = vault.encrypt(token);
+    expect(vault.decrypt(legacy, clientA)).toBe(token);
+    expect(vault.needsReencryption(legacy)).toBe(false);
+    expect(vault.needsReencryption(legacy, clientA)).toBe(true);
+    const upgraded = vault.reencrypt(legacy, clientA);
+    expect(vault.isBoundTo(upgraded, clientA)).toBe(true);
+    expect(vault.needsReencryption(upgraded, clientA)).toBe(false);
+    // Once every ciphertext is bound, unbound ones can be refused.
+    const strict = new TokenVault([keyA], { acceptUnbound: false });
+    expectVaultError(() => strict.decrypt(legacy, clientA), "VAULT_ERR_TAMPERED");
+    expect(strict.decrypt(upgraded, clientA)).toBe(token);
+  });
 });

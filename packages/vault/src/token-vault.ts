@@ -57,15 +57,30 @@ function decode(field: unknown, name: string): Buffer {
 /**
  * AES-256-GCM encryption of access tokens at rest. Every encryption uses a fresh random IV; the
  * authentication tag is checked on decryption, so a changed or truncated ciphertext is an error,
- * never garbage. Several keys may be held for rotation: the first encrypts, all decrypt. The key id is
- * bound to the ciphertext as additional authenticated data, so relabelling a ciphertext fails too.
+ * never garbage. Several keys may be held for rotation: the first encrypts, all decrypt.
+ *
+ * The additional authenticated data binds the ciphertext to its key id and to the client (tenant) it
+ * belongs to: `<keyId>\0client:<clientId>`. Relabelling a ciphertext fails, and so does copying one
+ * into another client's document. Ciphertexts written before that binding (their AAD is the key id
+ * alone) still decrypt, for any client, until `cli:reencrypt-tokens` rewrites them bound; pass
+ * `{ acceptUnbound: false }` once it has run to refuse them.
  */
+export interface TokenVaultOptions {
+  /** Decrypt ciphertexts whose AAD is the key id alone (written before client binding). Default true. */
+  acceptUnbound?: boolean;
+}
+
+/** The AAD of a ciphertext: its key id, and the client it belongs to when bound. */
+const aadOf = (keyId: string, clientId: string | undefined) => Buffer.from(clientId ? `${keyId}\0client:${clientId}` : keyId, "utf8");
+
 export class TokenVault {
   private readonly keys: VaultKey[];
   private readonly byId = new Map<string, VaultKey>();
+  private readonly acceptUnbound: boolean;
 
   /** @param hexKeys 64-hex-character keys; the first is the current one. */
-  constructor(hexKeys: readonly string[]) {
+  constructor(hexKeys: readonly string[], options: TokenVaultOptions = {}) {
+    this.acceptUnbound = options.acceptUnbound ?? true;
     if (hexKeys.length === 0) throw new VaultError("VAULT_ERR_INVALID_KEY", "the token vault needs at least one key");
     this.keys = [];
     for (const [i, hex] of hexKeys.entries()) {
@@ -85,12 +100,12 @@ export class TokenVault {
    * Builds a vault from the raw TOKEN_ENCRYPTION_KEY value (comma-separated keys, current first),
    * with the same validation as the apps' environment schema.
    */
-  static fromEnvValue(raw: string): TokenVault {
+  static fromEnvValue(raw: string, options: TokenVaultOptions = {}): TokenVault {
     const parsed = envVars.tokenEncryptionKey.safeParse(raw);
     if (!parsed.success) {
       throw new VaultError("VAULT_ERR_INVALID_KEY", `TOKEN_ENCRYPTION_KEY: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
     }
-    return new TokenVault(parsed.data);
+    return new TokenVault(parsed.data, options);
   }
 
   /** The id of the key new encryptions use. */
@@ -103,16 +118,41 @@ export class TokenVault {
     return this.keys.map((k) => k.id);
   }
 
-  encrypt(plaintext: string): EncryptedSecret {
+  /**
+   * Encrypts under the current key, bound to `clientId` (the client document's id, hex). Without a
+   * client id the ciphertext is unbound (AAD = key id): only for data that belongs to no client.
+   */
+  encrypt(plaintext: string, clientId?: string): EncryptedSecret {
     const { id, key } = this.keys[0]!;
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(id, "utf8"));
+    cipher.setAAD(aadOf(id, clientId));
     const data = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     return { keyId: id, iv: iv.toString("base64"), tag: cipher.getAuthTag().toString("base64"), data: data.toString("base64") };
   }
 
-  decrypt(secret: EncryptedSecret | null | undefined): string {
+  /**
+   * Decrypts a secret of `clientId`. A ciphertext bound to another client fails (VAULT_ERR_TAMPERED);
+   * an unbound one (written before binding) is accepted unless `acceptUnbound` is false.
+   */
+  decrypt(secret: EncryptedSecret | null | undefined, clientId?: string): string {
+    const parts = this.parts(secret);
+    if (clientId) {
+      const bound = this.open(parts, clientId);
+      if (bound !== null) return bound;
+      if (!this.acceptUnbound) throw new VaultError("VAULT_ERR_TAMPERED", "the stored secret failed authentication for this client (changed, moved from another client, or wrong key)");
+    }
+    const unbound = this.open(parts, undefined);
+    if (unbound !== null) return unbound;
+    throw new VaultError("VAULT_ERR_TAMPERED", "the stored secret failed authentication (changed, truncated, moved from another client, or wrong key)");
+  }
+
+  /** True when the secret decrypts bound to `clientId` (false for an unbound or foreign one). */
+  isBoundTo(secret: EncryptedSecret, clientId: string): boolean {
+    return this.open(this.parts(secret), clientId) !== null;
+  }
+
+  private parts(secret: EncryptedSecret | null | undefined) {
     if (!secret || typeof secret !== "object") throw new VaultError("VAULT_ERR_MALFORMED", "no stored secret");
     if (typeof secret.keyId !== "string") throw new VaultError("VAULT_ERR_MALFORMED", "the stored secret names no key");
     const k = this.byId.get(secret.keyId);
@@ -122,23 +162,32 @@ export class TokenVault {
     const data = decode(secret.data, "data");
     if (iv.length !== IV_BYTES) throw new VaultError("VAULT_ERR_MALFORMED", "the stored secret's IV has the wrong length");
     if (tag.length !== TAG_BYTES) throw new VaultError("VAULT_ERR_MALFORMED", "the stored secret's tag has the wrong length");
+    return { k, iv, tag, data };
+  }
+
+  /** The plaintext, or null when authentication fails with this AAD. */
+  private open(p: { k: VaultKey; iv: Buffer; tag: Buffer; data: Buffer }, clientId: string | undefined): string | null {
     try {
-      const decipher = createDecipheriv(ALGORITHM, k.key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(Buffer.from(k.id, "utf8"));
-      decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(data), decipher.final()]).toString("utf8");
+      const decipher = createDecipheriv(ALGORITHM, p.k.key, p.iv, { authTagLength: TAG_BYTES });
+      decipher.setAAD(aadOf(p.k.id, clientId));
+      decipher.setAuthTag(p.tag);
+      return Buffer.concat([decipher.update(p.data), decipher.final()]).toString("utf8");
     } catch {
-      throw new VaultError("VAULT_ERR_TAMPERED", "the stored secret failed authentication (changed, truncated or wrong key)");
+      return null;
     }
   }
 
-  /** True when the secret was encrypted with a key other than the current one. */
-  needsReencryption(secret: EncryptedSecret): boolean {
-    return secret.keyId !== this.currentKeyId;
+  /**
+   * True when the secret must be rewritten: encrypted with a key other than the current one, or (given
+   * its client) not bound to that client yet.
+   */
+  needsReencryption(secret: EncryptedSecret, clientId?: string): boolean {
+    if (secret.keyId !== this.currentKeyId) return true;
+    return clientId !== undefined && !this.isBoundTo(secret, clientId);
   }
 
-  /** Decrypts with whichever key it names and encrypts again under the current key (fresh IV). */
-  reencrypt(secret: EncryptedSecret): EncryptedSecret {
-    return this.encrypt(this.decrypt(secret));
+  /** Decrypts and encrypts again under the current key (fresh IV), bound to `clientId` when given. */
+  reencrypt(secret: EncryptedSecret, clientId?: string): EncryptedSecret {
+    return this.encrypt(this.decrypt(secret, clientId), clientId);
   }
 }

@@ -127,7 +127,7 @@ export class MediaFetcher {
       throw new MediaFailure("CLIENT_DISCONNECTED", "the WhatsApp number was disconnected, so its media cannot be fetched");
     }
     if (client.status !== "active") return this.hold(message, client.status, attempt);
-    const token = this.deps.vault.decrypt(client.accessToken);
+    const token = this.deps.vault.decrypt(client.accessToken, client._id.toHexString());
 
     const limit = MEDIA_SIZE_LIMITS[kind];
     let lastExpiry = "";

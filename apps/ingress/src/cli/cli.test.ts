@@ -69,7 +69,8 @@ describe("connect command", () => {
   it("connects like the admin endpoint, with the token read from stdin", async () => {
     const { result, number, accessToken } = await connectNew("cli-user-1");
     expect(result.client).toMatchObject({ userId: "cli-user-1", phoneNumberId: number.id, status: "active", hasToken: true });
-    expect(oldVault.decrypt((await rawClient(h, { phoneNumberId: number.id }))!.accessToken!)).toBe(accessToken);
+    const stored = (await rawClient(h, { phoneNumberId: number.id }))!;
+    expect(oldVault.decrypt(stored.accessToken!, stored._id.toHexString())).toBe(accessToken);
   });
 
   it("applies the same checks: another tenant's number is refused, a missing argument is a usage error", async () => {
@@ -121,7 +122,8 @@ describe("reencrypt-tokens (key rotation)", () => {
     // After the rotation, new writes use the new key while the old ciphertexts still decrypt.
     const c = await connectNew("rot-3", rotated);
     expect((await rawClient(h, { phoneNumberId: c.number.id }))!.accessToken!.keyId).toBe(rotated.currentKeyId);
-    expect(rotated.decrypt((await rawClient(h, { phoneNumberId: a.number.id }))!.accessToken!)).toBe(a.accessToken);
+    const storedA = (await rawClient(h, { phoneNumberId: a.number.id }))!;
+    expect(rotated.decrypt(storedA.accessToken!, storedA._id.toHexString())).toBe(a.accessToken);
 
     const report = await reencryptStoredTokens(h.db, rotated);
     // a and b: token + registration PIN each; c is already current (token + PIN).
@@ -131,11 +133,27 @@ describe("reencrypt-tokens (key rotation)", () => {
     for (const x of [a, b, c]) {
       const raw = (await rawClient(h, { phoneNumberId: x.number.id }))!;
       expect(raw.accessToken!.keyId).toBe(onlyNew.currentKeyId);
-      expect(onlyNew.decrypt(raw.accessToken!)).toBe(x.accessToken);
-      expect(onlyNew.decrypt(raw.registrationPin!)).toMatch(/^\d{6}$/);
+      expect(onlyNew.decrypt(raw.accessToken!, raw._id.toHexString())).toBe(x.accessToken);
+      expect(onlyNew.decrypt(raw.registrationPin!, raw._id.toHexString())).toMatch(/^\d{6}$/);
       expect(JSON.stringify(raw)).not.toContain(x.accessToken);
     }
     expect(await reencryptStoredTokens(h.db, rotated)).toMatchObject({ reencrypted: 0, alreadyCurrent: 6, failed: [] });
+  });
+
+  it("binds the secrets written before client binding (AAD = key id only) to their client, same key", async () => {
+    await h.db.clients.deleteMany({});
+    const a = await connectNew("legacy-1");
+    const raw = (await rawClient(h, { phoneNumberId: a.number.id }))!;
+    const clientId = raw._id.toHexString();
+    // As stored before the binding: encrypted under the current key with the key id alone as AAD.
+    await h.db.connection.db!.collection("clients").updateOne({ _id: raw._id }, { $set: { accessToken: oldVault.encrypt(a.accessToken) } });
+    expect(oldVault.isBoundTo((await rawClient(h, { _id: raw._id }))!.accessToken!, clientId)).toBe(false);
+
+    const report = await reencryptStoredTokens(h.db, oldVault);
+    expect(report).toMatchObject({ scanned: 1, reencrypted: 1, alreadyCurrent: 1, failed: [] });
+    const after = (await rawClient(h, { _id: raw._id }))!;
+    expect(oldVault.isBoundTo(after.accessToken!, clientId)).toBe(true);
+    expect(new TokenVault([oldKey], { acceptUnbound: false }).decrypt(after.accessToken!, clientId)).toBe(a.accessToken);
   });
 
   it("reports a tampered ciphertext and leaves it as it is", async () => {

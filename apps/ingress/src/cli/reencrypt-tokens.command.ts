@@ -4,9 +4,9 @@ import { VaultError, type TokenVault } from "@linkojob/vault";
 export interface ReencryptReport {
   /** Clients holding at least one secret. */
   scanned: number;
-  /** Secrets (tokens and registration PINs) rewritten under the current key. */
+  /** Secrets (tokens and registration PINs) rewritten under the current key, bound to their client. */
   reencrypted: number;
-  /** Secrets already under the current key. */
+  /** Secrets already under the current key and bound to their client. */
   alreadyCurrent: number;
   /** Secrets that could not be decrypted (tampered, or their key is no longer configured): left as they are. */
   failed: Array<{ clientId: string; field: "accessToken" | "registrationPin"; error: string }>;
@@ -15,10 +15,11 @@ export interface ReencryptReport {
 const FIELDS = ["accessToken", "registrationPin"] as const;
 
 /**
- * Rewrites every stored secret under the vault's current key (run after putting a new key first in
- * TOKEN_ENCRYPTION_KEY, before removing the old one). Each write is guarded by the ciphertext it
- * replaces, so a client reconnected meanwhile keeps its new token. Safe to run again: secrets already
- * under the current key are left alone.
+ * Rewrites every stored secret under the vault's current key, bound to its client (run after putting
+ * a new key first in TOKEN_ENCRYPTION_KEY, before removing the old one, and once to bind the secrets
+ * written before client binding). Each write is guarded by the ciphertext it replaces, so a client
+ * reconnected meanwhile keeps its new token. Safe to run again: secrets already current and bound are
+ * left alone.
  */
 export async function reencryptStoredTokens(db: Database, vault: TokenVault, options: { dryRun?: boolean } = {}): Promise<ReencryptReport> {
   const report: ReencryptReport = { scanned: 0, reencrypted: 0, alreadyCurrent: 0, failed: [] };
@@ -31,15 +32,23 @@ export async function reencryptStoredTokens(db: Database, vault: TokenVault, opt
     for (const field of FIELDS) {
       const secret = doc[field] as EncryptedSecret | null | undefined;
       if (!secret) continue;
-      if (!vault.needsReencryption(secret)) {
+      const clientId = doc._id.toHexString();
+      let stale: boolean;
+      try {
+        stale = vault.needsReencryption(secret, clientId);
+      } catch (err) {
+        report.failed.push({ clientId, field, error: err instanceof VaultError ? err.code : String(err) });
+        continue;
+      }
+      if (!stale) {
         report.alreadyCurrent++;
         continue;
       }
       let next: EncryptedSecret;
       try {
-        next = vault.reencrypt(secret);
+        next = vault.reencrypt(secret, clientId);
       } catch (err) {
-        report.failed.push({ clientId: doc._id.toHexString(), field, error: err instanceof VaultError ? err.code : String(err) });
+        report.failed.push({ clientId, field, error: err instanceof VaultError ? err.code : String(err) });
         continue;
       }
       if (options.dryRun) {

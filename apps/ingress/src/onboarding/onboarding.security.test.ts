@@ -198,3 +198,26 @@ describe("finding 1: debug_token must name our app and grant the WABA", () => {
     expect(await h.db.clients.countDocuments({})).toBe(0);
   });
 });
+
+describe("finding 5: a token ciphertext moved to another client", () => {
+  it("does not decrypt there: the vault binds each ciphertext to its client", async () => {
+    const a = await seedBusiness(h);
+    const b = await seedBusiness(h);
+    const clientA = (await exchange("tenant-a", { code: await popupCode(h, [a.wabaId]) })).json().client.id as string;
+    const clientB = (await exchange("tenant-b", { code: await popupCode(h, [b.wabaId]) })).json().client.id as string;
+    const rawA = (await rawClient(h, { phoneNumberId: a.phoneNumbers[0]!.id }))!;
+
+    // Someone with write access to the database copies tenant A's token into tenant B's document.
+    await h.db.connection.db!.collection("clients").updateOne({ phoneNumberId: b.phoneNumbers[0]!.id }, { $set: { accessToken: rawA.accessToken } });
+    const calls = callsTo(/phone_numbers$/);
+    const check = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader("tenant-b") });
+    expect(check.statusCode).toBe(500);
+    expect(check.json().error).toMatchObject({ code: "TOKEN_UNREADABLE", details: { vaultError: "VAULT_ERR_TAMPERED" } });
+    // Tenant A's token was never used on B's behalf, and B is not flipped to reauth_required.
+    expect(callsTo(/phone_numbers$/)).toBe(calls);
+    expect((await h.db.clients.findById(clientB).lean())!.status).toBe("active");
+    // In its own document it still works.
+    const own = await h.app.inject({ method: "POST", url: `/api/auth/whatsapp/check?clientId=${clientA}`, headers: await authHeader("tenant-a") });
+    expect(own.json()).toMatchObject({ ok: true });
+  });
+});

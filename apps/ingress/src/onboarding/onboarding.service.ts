@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import type { Types } from "mongoose";
+import { Types } from "mongoose";
 import {
   CLIENT_STATUS_REASONS,
   clientJson,
@@ -204,6 +204,10 @@ export class OnboardingService {
     });
     if (!subscribed) throw new OnboardingError("SUBSCRIBE_FAILED");
 
+    // The client's id is known before it is stored, so that its secrets are encrypted bound to it.
+    const clientObjectId = existing?._id ?? new Types.ObjectId();
+    const clientKey = clientObjectId.toHexString();
+
     // 5. Registration on the Cloud API when the number is not registered yet. The PIN becomes the
     // number's two-step verification PIN: kept (encrypted) so that a later re-registration works.
     let registered = false;
@@ -212,14 +216,14 @@ export class OnboardingService {
       let pin: string | null = null;
       if (pinSecret) {
         try {
-          pin = vault.decrypt(pinSecret);
+          pin = vault.decrypt(pinSecret, clientKey);
         } catch {
           pin = null;
         }
       }
       if (!pin) {
         pin = String(randomInt(0, 1_000_000)).padStart(6, "0");
-        pinSecret = vault.encrypt(pin);
+        pinSecret = vault.encrypt(pin, clientKey);
       }
       await registerPhoneNumber(graph, token, phone.id, pin).catch((err: unknown) => {
         const mapped = onboardingErrorFromGraph(err, "REGISTRATION_FAILED");
@@ -251,7 +255,7 @@ export class OnboardingService {
               statusDetail: null,
               statusChangedAt: now,
               reauthRequiredAt: null,
-              accessToken: vault.encrypt(token),
+              accessToken: vault.encrypt(token, clientKey),
               tokenExpiresAt,
               tokenExpiryWarnedAt: null,
               registrationPin: pinSecret,
@@ -259,7 +263,7 @@ export class OnboardingService {
               disconnectedAt: null,
               ...(phone.throughputLevel === "HIGH" ? { throughputMps: 1000 } : {}),
             },
-            $setOnInsert: { userId: input.userId, phoneNumberId: phone.id },
+            $setOnInsert: { _id: clientObjectId, userId: input.userId, phoneNumberId: phone.id },
           },
           { upsert: true, new: true, setDefaultsOnInsert: true },
         )
@@ -343,7 +347,7 @@ export class OnboardingService {
 
     let token: string | null = null;
     try {
-      token = doc.accessToken ? vault.decrypt(doc.accessToken) : null;
+      token = doc.accessToken ? vault.decrypt(doc.accessToken, id.toHexString()) : null;
     } catch (err) {
       this.deps.log?.warn({ err, clientId: id.toHexString() }, "stored token unreadable; disconnecting without unsubscribing");
     }
@@ -398,7 +402,7 @@ export class OnboardingService {
    */
   private readToken(doc: ClientDoc): string {
     try {
-      return this.deps.vault.decrypt(doc.accessToken);
+      return this.deps.vault.decrypt(doc.accessToken, doc._id.toHexString());
     } catch (err) {
       if (!(err instanceof VaultError)) throw err;
       this.deps.error?.({ clientId: doc._id.toHexString(), vaultError: err.code }, "stored token cannot be decrypted");

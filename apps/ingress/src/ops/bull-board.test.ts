@@ -73,7 +73,9 @@ describe("Bull Board at /admin/queues", () => {
     expect(recruiter.statusCode).toBe(403);
     expect(recruiter.json().error.code).toBe("FORBIDDEN");
     expect((await boardApi("", { authorization: `Bearer ${await tokenFor("svc", "service")}` })).statusCode).toBe(403);
-    expect((await app.inject({ method: "GET", url: `/admin/queues?token=${await tokenFor("user-1", "recruiter")}` })).statusCode).toBe(403);
+    const session = await app.inject({ method: "POST", url: "/admin/queues/session", payload: { token: await tokenFor("user-1", "recruiter") } });
+    expect(session.statusCode).toBe(403);
+    expect(session.headers["set-cookie"]).toBeUndefined();
   });
 
   it("lists every queue of the catalog to an admin", async () => {
@@ -97,7 +99,7 @@ describe("Bull Board at /admin/queues", () => {
     expect(delivery.id).toBe("wh-1732470000123-0");
     // Still useful to an operator: the structure, ids and timestamps are there.
     expect(delivery.data.body.entry[0].changes[0].value.metadata.phone_number_id).toBe("106540352242922");
-    expect(delivery.data.body.entry[0].changes[0].value.messages[0]).toMatchObject({ from: "[redacted]", type: "text", text: "[redacted]" });
+    expect(delivery.data.body.entry[0].changes[0].value.messages[0]).toMatchObject({ from: "[redacted]", type: "text", text: { body: "[redacted]" } });
     expect(job(failed, OUTBOUND_QUEUE).failedReason).toContain("Meta refused [redacted]");
     expect(job(completed, OUTBOUND_QUEUE).returnValue).toMatchObject({ outcome: "sent", kind: "text", to: "[redacted]", text: "[redacted]" });
 
@@ -118,17 +120,30 @@ describe("Bull Board at /admin/queues", () => {
     await q.close();
   });
 
-  it("lets a browser exchange ?token= once for an HttpOnly, SameSite=Strict cookie scoped to the board", async () => {
+  it("lets a browser exchange the admin token, POSTed from the login page, for an HttpOnly, SameSite=Strict cookie scoped to the board", async () => {
     const admin = await tokenFor("ops-1", "admin");
-    const first = await app.inject({ method: "GET", url: `/admin/queues/queue/${WEBHOOK_QUEUE}?token=${admin}&status=latest` });
+    const login = await app.inject({ method: "GET", url: "/admin/queues/login" });
+    expect(login.statusCode).toBe(200);
+    expect(login.body).toContain('<form method="post" action="/admin/queues/session">');
+    // A browser without a session is sent to the login page.
+    const bare = await app.inject({ method: "GET", url: "/admin/queues", headers: { accept: "text/html" } });
+    expect(bare.statusCode).toBe(303);
+    expect(bare.headers.location).toBe("/admin/queues/login");
+
+    const first = await app.inject({
+      method: "POST",
+      url: "/admin/queues/session",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: new URLSearchParams({ token: admin }).toString(),
+    });
     expect(first.statusCode).toBe(303);
-    expect(first.headers.location).toBe(`/admin/queues/queue/${WEBHOOK_QUEUE}?status=latest`);
+    expect(first.headers.location).toBe("/admin/queues");
     const setCookie = String(first.headers["set-cookie"]);
     expect(setCookie).toMatch(/^lj_board=[^;]+; Path=\/admin\/queues; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
     const cookie = setCookie.split(";")[0]!;
     expect(cookie).not.toContain(admin);
 
-    const page = await app.inject({ method: "GET", url: first.headers.location as string, headers: { cookie } });
+    const page = await app.inject({ method: "GET", url: `/admin/queues/queue/${WEBHOOK_QUEUE}?status=latest`, headers: { cookie } });
     expect(page.statusCode).toBe(200);
     expect(page.headers["content-type"]).toContain("text/html");
     expect((await boardApi("", { cookie })).statusCode).toBe(200);

@@ -13,6 +13,8 @@ import { registerRateLimit, type RateLimitSettings } from "./rate-limit.plugin";
 export interface OpsOptions {
   /** This process's metrics. Default: a registry of the app's own (service "ingress"). */
   metrics?: GatewayMetrics;
+  /** Bearer token /metrics requires (METRICS_TOKEN). Default none: open. */
+  metricsToken?: string | undefined;
   /** Rate limits of the API. Default none (tests of other features); main.ts always sets them from the environment. */
   rateLimit?: RateLimitSettings;
   /** Bull Board: actions (retry, clean, pause…) allowed, and whether its cookie is Secure. Default read-only, Secure. */
@@ -36,7 +38,7 @@ export async function registerOps(
   // The limiter first: it attaches to routes declared after it, /docs included.
   if (opts.rateLimit) await registerRateLimit(app, { redis: deps.redis, prefix: deps.prefix, verifier, limits: opts.rateLimit });
   await registerDocs(app, { version: opts.version ?? "1.0.0" });
-  await app.register(metricsPlugin, { metrics });
+  await app.register(metricsPlugin, { metrics, token: opts.metricsToken });
 
   // Producer handles of every catalog queue, on the ingress's fail-fast connection: Bull Board and
   // the scrape-time queue counts answer at once (with an error) when Redis is down.

@@ -1,17 +1,19 @@
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import type { Job, Queue } from "bullmq";
-import { redactDeep, redactText } from "@linkojob/config";
+import { redactText } from "@linkojob/config";
+import { allowListView } from "./job-view";
 
 /**
- * Bull Board's BullMQ adapter with nothing personal or secret on screen: job data and return values go
- * through redactDeep (phone numbers, message text, tokens; a queued webhook body is parsed and
- * redacted field by field), and failure reasons, stack traces and job logs through redactText.
+ * Bull Board's BullMQ adapter with nothing personal or secret on screen: job data and return values
+ * show only allow-listed fields (ids, statuses, types, times; allowListView — a queued webhook body is
+ * parsed and shown as a structure), and failure reasons, stack traces and job logs go through
+ * redactText (phone numbers, wamids, bearer tokens).
  */
 export class RedactingBullMQAdapter extends BullMQAdapter {
   constructor(queue: Queue, options: { readOnlyMode: boolean }) {
     super(queue, { readOnlyMode: options.readOnlyMode, allowRetries: !options.readOnlyMode });
-    this.setFormatter("data", (data) => redactDeep(data));
-    this.setFormatter("returnValue", (value) => redactDeep(value));
+    this.setFormatter("data", (data) => allowListView(data));
+    this.setFormatter("returnValue", (value) => allowListView(value));
   }
 
   override async getJob(id: string): Promise<Job | undefined> {

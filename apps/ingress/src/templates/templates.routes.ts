@@ -62,7 +62,7 @@ export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = async (
       const client = await db.clients.findById(tenant.clientId).lean<ClientDoc>();
       if (!client?.accessToken || client.status !== "active") throw new HttpError(409, "CLIENT_NOT_CONNECTED", "the client has no working WhatsApp connection");
       try {
-        const res = await syncTemplates(sync.graph, tenant.templates, sync.vault.decrypt(client.accessToken));
+        const res = await syncTemplates(sync.graph, tenant.templates, sync.vault.decrypt(client.accessToken, client._id.toHexString()));
         return { success: true, wabaId: res.wabaId, count: res.upserted, removed: res.removed };
       } catch (err) {
         if (isGraphError(err)) {

@@ -6,6 +6,7 @@ import type { TokenVault } from "@linkojob/vault";
  * (AES-256-GCM, @linkojob/vault) just before a Graph call, kept only in that call's scope, never
  * logged, never put in a job, an error or an event.
  */
-export function clientAccessToken(vault: TokenVault, client: Pick<ClientDoc, "accessToken">): string {
-  return vault.decrypt(client.accessToken ?? null);
+export function clientAccessToken(vault: TokenVault, client: Pick<ClientDoc, "_id" | "accessToken">): string {
+  // Bound to the client: a ciphertext copied from another client's document does not decrypt.
+  return vault.decrypt(client.accessToken ?? null, client._id.toHexString());
 }
