@@ -3,19 +3,18 @@ import pino from "pino";
 import type { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
-import { SendCaches } from "@linkojob/outbound";
 import { createRedis, outboundJobId } from "@linkojob/queues";
-import { eventually } from "@linkojob/testing";
+import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import { CommandCounter } from "@linkojob/testing/services";
 import { GraphClient } from "@linkojob/whatsapp";
-import { SendAcceptance } from "../../ingress/src/sends/send-acceptance";
+import { buildApp } from "../../ingress/src/app";
 import { OutboundWorker } from "../src/outbound-worker";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
 
 /**
  * MongoDB requests of one first-contact send, counted with the driver's command monitoring (a
- * figure that does not depend on the machine): the send API's acceptance on a connection of its own,
- * the outbound worker's send on another. Caches are warm (a first send of the client went before),
+ * figure that does not depend on the machine): the send API (an ingress built on a connection of
+ * its own, `POST /api/messages/send` naming the client) and the outbound worker's send (another). Caches are warm (a first send of the client went before),
  * as they are for every send but a client's first. Before the rewrite: 7 (API) + 18 (worker).
  */
 let rig: OutboundRig;
@@ -23,7 +22,7 @@ let apiDb: Database;
 let workerDb: Database;
 let worker: OutboundWorker;
 let graph: GraphClient;
-let caches: SendCaches;
+let app: Awaited<ReturnType<typeof buildApp>>;
 const conns: Redis[] = [];
 
 beforeAll(async () => {
@@ -54,12 +53,17 @@ beforeAll(async () => {
     send: { uncertainGraceMs: 1_500, sendTimeoutMs: 1_000 },
   });
   await worker.start();
-  caches = new SendCaches(apiDb);
-  await caches.subscribe(r({ autoPipelining: false }));
+  app = await buildApp({
+    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: rig.trunk.services.prefix },
+    redis: r({ failFast: true }),
+    db: apiDb,
+    events: new DashboardEvents(r()),
+  });
+  await app.ready();
 }, 60_000);
 
 afterAll(async () => {
-  await caches?.close();
+  await app?.close();
   await worker?.close();
   await graph?.close();
   await rig?.close();
@@ -71,13 +75,30 @@ afterAll(async () => {
 describe("MongoDB requests per send", () => {
   it("a first-contact send: at most 3 requests to accept it and 4 to send it", async () => {
     const c = await rig.client();
-    const acceptance = new SendAcceptance(apiDb, worker.queue, { caches });
-    const tenant = apiDb.forTenant(c._id);
+    const jwt = await tokenFor(c.userId, "recruiter");
     const sendOne = async (n: number) => {
-      const { answer } = await acceptance.accept(tenant, { candidatePhone: `21260${String(1_000_000 + n)}`, candidateName: "Yasmine", jobTitle: "Comptable" }, null);
+      const res = await app.inject({
+        method: "POST",
+        url: "/api/messages/send",
+        headers: { authorization: `Bearer ${jwt}` },
+        payload: { clientId: c._id.toHexString(), candidatePhone: `21260${String(1_000_000 + n)}`, candidateName: "Yasmine", jobTitle: "Comptable" },
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      const answer = res.json() as { success: boolean; messageId: string; kind: string; cost: number };
       await eventually(async () => (await worker.queue.getJob(outboundJobId(answer.messageId)))?.isCompleted(), 20_000);
       return answer;
     };
+    // The send caches subscribe in the background: wait until they serve the client and template
+    // (a preview then reads only the tenant's ownership and the conversation).
+    const preview = () =>
+      app.inject({ method: "GET", url: `/inbox/api/send-preview?clientId=${c._id.toHexString()}&candidatePhone=212600000001`, headers: { authorization: `Bearer ${jwt}` } });
+    await eventually(async () => {
+      await preview();
+      const probe = new CommandCounter(apiDb.connection);
+      await preview();
+      probe.stop();
+      return probe.total <= 2;
+    }, 10_000);
     await sendOne(1); // warms the caches (the client and its template are read once per process)
 
     const api = new CommandCounter(apiDb.connection);

@@ -93,7 +93,7 @@ export class SendCaches {
   private readonly templates: ReadThrough<TemplateDoc>;
   private subscriber: SubscriberConnection | null = null;
   private readonly onMessage = (channel: string, raw: string) => this.handle(channel, raw);
-  private readonly onReady = () => this.setLive(true);
+  private readonly onReady = () => void this.renew();
   private readonly onLost = () => this.setLive(false);
 
   constructor(
@@ -173,16 +173,27 @@ export class SendCaches {
 
   /**
    * Listens on a subscriber-mode connection (shared with other listeners is fine). Until the
-   * subscription is confirmed, and whenever the connection is lost, nothing is served from cache.
+   * subscription is confirmed, and whenever the connection is lost, nothing is served from cache;
+   * each time the connection is ready again the subscription is renewed, then the cache used again.
    */
   async subscribe(subscriber: SubscriberConnection): Promise<void> {
     this.subscriber = subscriber;
     subscriber.on("message", this.onMessage);
     subscriber.on("close", this.onLost);
-    await subscriber.subscribe(CLIENTS_CHANGED_CHANNEL, TEMPLATES_CHANGED_CHANNEL);
-    // ioredis subscribes again after a reconnect, before "ready".
     subscriber.on("ready", this.onReady);
-    this.setLive(true);
+    await this.renew();
+  }
+
+  private async renew(): Promise<void> {
+    const s = this.subscriber;
+    if (!s) return;
+    try {
+      await s.subscribe(CLIENTS_CHANGED_CHANNEL, TEMPLATES_CHANGED_CHANNEL);
+      if (this.subscriber === s) this.setLive(true);
+    } catch {
+      // Not connected yet (a fail-fast connection refuses commands): "ready" renews it.
+      this.setLive(false);
+    }
   }
 
   /** Stops listening (does not close the connection: whoever opened it closes it). */

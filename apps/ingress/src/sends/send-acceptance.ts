@@ -10,7 +10,7 @@ import {
   type OutboundRequest,
   type TenantData,
 } from "@linkojob/db";
-import { EVENTS, type DashboardEvents } from "@linkojob/events";
+import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, type DashboardEvents } from "@linkojob/events";
 import type { OutboundJob } from "@linkojob/queues";
 import { HttpError, forbidden, notFound } from "../http/errors";
 import {
@@ -179,7 +179,8 @@ export class SendAcceptance {
         type: kind,
       });
       if (updated && this.options.events) {
-        this.options.events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, { conversation: conversationJson({ ...updated, inWindow: false }) });
+        const conversation = conversationJson({ ...updated, inWindow: false });
+        this.options.events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, conversationUpdated(conversation, CONVERSATION_CHANGES.outboundMessage));
       }
     }
     return res;

@@ -14,7 +14,7 @@ import {
   type SendRecord,
   type TenantData,
 } from "@linkojob/db";
-import { EVENTS, type DashboardEvents } from "@linkojob/events";
+import { EVENTS, messageSent, messageStatus, type DashboardEvents, type MessageStatusValue } from "@linkojob/events";
 import { outboundJobSchema, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import {
@@ -126,19 +126,27 @@ const errorOf = (err: unknown): MessageError => {
 /**
  * Sends one stored outbound message. The life of a message:
  *
- *   queued ──claim (Redis lock)──▶ sending ──200──▶ sent ─(webhooks)▶ delivered / read
- *      ▲                             │ Meta error, transient ─▶ queued (BullMQ retry with backoff)
- *      │                             │ Meta error, permanent ─▶ failed (code, title, details, fbtrace id)
- *      │                             │ 131047 on text ─▶ failed + one template fallback message
- *      │                             │ media: uploaded to Meta first (once: the id is kept), then sent by id
- *      │                             │ 190 / 0 ─▶ held (client reauth_required), resumed when active
- *      └── held ◀── client not active│ no answer (timeout / cut) ─▶ stays sending: re-checked after the grace
+ *   queued ──claim──▶ sending ──200──▶ sent ─(webhooks)▶ delivered / read
+ *      ▲                 │ Meta error, transient ─▶ queued (BullMQ retry with backoff)
+ *      │                 │ Meta error, permanent ─▶ failed (code, title, details, fbtrace id)
+ *      │                 │ 131047 on text ─▶ failed + one template fallback message
+ *      │                 │ media: uploaded to Meta first (once: the id is kept), then sent by id
+ *      │                 │ 190 / 0 ─▶ held (client reauth_required), resumed when active
+ *      │                 │ waiting for a pacing slot ─▶ queued (the delayed job claims it again)
+ *      └── held ◀── client not active       no answer (timeout / cut) ─▶ stays sending: re-checked after the grace
  *
- * Never sent twice: one Redis lock per message serialises every job of it, and a job that finds the
- * message `sending` (its previous call got no answer, or its worker died mid-call) does not call Meta
- * again until the grace period has passed without a status webhook naming our id (biz_opaque_callback_data,
- * which MessageRepository.applyStatus uses to link the wamid). Never stuck in `sending`: that same
- * check ends every such message as sent, re-sent, or failed after maxUncertainChecks.
+ * Round trips: one request claims the message (findOneAndUpdate: queued or held → sending, returning
+ * it), one records `sent` with what was sent; the client and its templates come from SendCaches and
+ * the conversation's window from the message (as the send API saw it). Pending statuses and template
+ * usage are checked and written in groups (send-batches.ts).
+ *
+ * Never sent twice: one Redis lock per message serialises every job of it, and only a queued or
+ * held message can be claimed. A job that finds it `sending` (its previous call got no answer, or
+ * its worker died mid-call) does not call Meta again until the grace period has passed without a
+ * status webhook naming our id (biz_opaque_callback_data, which MessageRepository.applyStatus uses to
+ * link the wamid). Never stuck in `sending`: that same check ends every such message as sent,
+ * re-sent, or failed after maxUncertainChecks. Every write is guarded by the state it moves from, so
+ * no in-process serialisation is needed on MongoDB.
  */
 export class SendProcessor {
   private readonly grace: number;
@@ -404,11 +412,7 @@ export class SendProcessor {
     await this.pending.add({ clientId: tenant.clientId, wamid });
     const clientId = tenant.clientId.toHexString();
     const sent = { ...message, ...written, statusAt: { ...(message.statusAt ?? {}), sent: message.statusAt?.sent ?? at } } as OutboundMessageDoc;
-    this.deps.events.toClient(clientId, EVENTS.messageSent, {
-      clientId,
-      conversationId: message.conversationId.toHexString(),
-      message: messageJson(sent),
-    });
+    this.deps.events.toClient(clientId, EVENTS.messageSent, messageSent(messageJson(sent), wamid));
   }
 
   private async fail(tenant: TenantData, message: OutboundMessageDoc, error: MessageError, code: string, record: SendRecord | null = null): Promise<void> {
@@ -422,17 +426,21 @@ export class SendProcessor {
     this.emitStatus(tenant, message, "held", { title: reason });
   }
 
-  private emitStatus(tenant: TenantData, message: OutboundMessageDoc, status: string, error: MessageError | null): void {
+  private emitStatus(tenant: TenantData, message: OutboundMessageDoc, status: MessageStatusValue, error: MessageError | null): void {
     const clientId = tenant.clientId.toHexString();
-    this.deps.events.toClient(clientId, EVENTS.messageStatus, {
+    this.deps.events.toClient(
       clientId,
-      conversationId: message.conversationId.toHexString(),
-      messageId: message._id.toHexString(),
-      wamid: message.wamid ?? null,
-      status,
-      timestamp: new Date().toISOString(),
-      error,
-      pricing: null,
-    });
+      EVENTS.messageStatus,
+      messageStatus({
+        clientId,
+        conversationId: message.conversationId.toHexString(),
+        messageId: message._id.toHexString(),
+        wamid: message.wamid ?? null,
+        status,
+        at: new Date(),
+        error,
+        pricing: null,
+      }),
+    );
   }
 }
