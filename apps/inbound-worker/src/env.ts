@@ -1,4 +1,4 @@
-import { envVars as v, parseEnv } from "@linkojob/config";
+import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
 import { mediaEnvShape } from "./media/media-env";
 import { outboundPriceTableVar } from "@linkojob/outbound";
@@ -21,4 +21,8 @@ export const inboundEnvShape = {
 };
 
 export type InboundEnv = ReturnType<typeof loadInboundEnv>;
-export const loadInboundEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(inboundEnvShape, source);
+export const loadInboundEnv = (source: Record<string, string | undefined> = process.env) => {
+  const env = parseEnv(inboundEnvShape, source);
+  assertProductionSecrets(source, ["TOKEN_ENCRYPTION_KEY"]);
+  return env;
+};

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { envVars as v, parseEnv } from "@linkojob/config";
+import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { outboundPriceTableVar } from "@linkojob/outbound";
 import { jwtEnvShape } from "@linkojob/auth";
 import { trustProxyVar } from "./ops/trust-proxy";
@@ -59,4 +59,8 @@ export const ingressEnvShape = {
 };
 
 export type IngressEnv = ReturnType<typeof loadIngressEnv>;
-export const loadIngressEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(ingressEnvShape, source);
+export const loadIngressEnv = (source: Record<string, string | undefined> = process.env) => {
+  const env = parseEnv(ingressEnvShape, source);
+  assertProductionSecrets(source, ["META_APP_SECRET", "META_WEBHOOK_VERIFY_TOKEN", "TOKEN_ENCRYPTION_KEY", "JWT_SECRET", "METRICS_TOKEN"]);
+  return env;
+};

@@ -1,4 +1,4 @@
-import { envVars as v, parseEnv } from "@linkojob/config";
+import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
 import { outboundPriceTableVar } from "@linkojob/outbound";
 
@@ -36,4 +36,8 @@ export const outboundEnvShape = {
 };
 
 export type OutboundEnv = ReturnType<typeof loadOutboundEnv>;
-export const loadOutboundEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(outboundEnvShape, source);
+export const loadOutboundEnv = (source: Record<string, string | undefined> = process.env) => {
+  const env = parseEnv(outboundEnvShape, source);
+  assertProductionSecrets(source, ["TOKEN_ENCRYPTION_KEY"]);
+  return env;
+};

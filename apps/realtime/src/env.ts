@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { envVars as v, parseEnv } from "@linkojob/config";
+import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { jwtEnvShape } from "@linkojob/auth";
 
 /** The realtime server's configuration, read once from process.env at start-up. */
@@ -25,4 +25,8 @@ export const realtimeEnvShape = {
 };
 
 export type RealtimeEnv = ReturnType<typeof loadRealtimeEnv>;
-export const loadRealtimeEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(realtimeEnvShape, source);
+export const loadRealtimeEnv = (source: Record<string, string | undefined> = process.env) => {
+  const env = parseEnv(realtimeEnvShape, source);
+  assertProductionSecrets(source, ["JWT_SECRET"]);
+  return env;
+};

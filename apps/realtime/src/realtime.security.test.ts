@@ -9,6 +9,7 @@ import { Database } from "@linkojob/db";
 import { CommandCounter, TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type RefreshAck } from "./protocol";
 import { SOCKET_ERROR_EVENT } from "./socket-budget";
+import { loadRealtimeEnv } from "./env";
 import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./test-kit";
 
 const services = testServices("realtimesecurity");
@@ -137,5 +138,17 @@ describe("finding 4: socket floods", () => {
     expect(commands.byCommand().find ?? 0).toBeLessThan(5);
     // A socket within its budget stays connected.
     await eventually(() => s.socket.connected);
+  });
+});
+
+describe("finding 6: deployment secrets", () => {
+  const base = { REDIS_URL: "redis://redis:6379", MONGODB_URI: "mongodb://db/linkojob" };
+  it("a production realtime server refuses the development JWT secrets, and accepts its own", () => {
+    for (const secret of ["dev-jwt-secret-change-me-at-least-32-chars", TEST_SECRETS.jwtSecret]) {
+      expect(() => loadRealtimeEnv({ ...base, JWT_SECRET: secret, NODE_ENV: "production" })).toThrow(/JWT_SECRET: is a known development value/);
+    }
+    const own = "c2a1f7e9d04b8a6e3f5c7b9d1e2f4a6c8b0d2e4f";
+    expect(loadRealtimeEnv({ ...base, JWT_SECRET: own, NODE_ENV: "production" }).JWT_SECRET).toBe(own);
+    expect(loadRealtimeEnv({ ...base, JWT_SECRET: TEST_SECRETS.jwtSecret }).SOCKET_EVENT_BUDGET).toBe(30);
   });
 });

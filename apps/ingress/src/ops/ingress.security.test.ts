@@ -5,6 +5,8 @@
  * and CORS. Each attack over real HTTP (inject, or a real socket where the wire matters), on the real
  * MongoDB-protocol server and Redis.
  */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { connect as connectTcp } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +15,8 @@ import { Queue } from "bullmq";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, tokenFor } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
+import { EnvError } from "@linkojob/config";
+import { loadIngressEnv } from "../env";
 import { startTestIngress, type TestIngress } from "../test-ingress";
 import { trustProxyVar } from "./trust-proxy";
 
@@ -208,5 +212,60 @@ describe("finding 5: CORS_ORIGIN is enforced", () => {
     // Meta's webhook (no Origin) gets no CORS headers at all.
     const hook = await direct.app.inject({ method: "GET", url: "/webhook?hub.mode=subscribe" });
     expect(hook.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+});
+
+describe("finding 6: deployment secrets", () => {
+  const SECRETS = ["META_APP_SECRET", "META_WEBHOOK_VERIFY_TOKEN", "TOKEN_ENCRYPTION_KEY", "JWT_SECRET", "METRICS_TOKEN"];
+  const base = { BASE_URL: "https://api.linkojob.test", MONGODB_URI: "mongodb://db/linkojob", REDIS_URL: "redis://redis:6379", META_APP_ID: "1234567890" };
+  // What docker-compose.yml used to default to: they pass every format check.
+  const shipped = {
+    META_APP_SECRET: "dev-app-secret-change-me",
+    META_WEBHOOK_VERIFY_TOKEN: "dev-verify-token",
+    TOKEN_ENCRYPTION_KEY: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+    JWT_SECRET: "dev-jwt-secret-change-me-at-least-32-chars",
+    METRICS_TOKEN: "0000000000000000",
+  };
+  const own = {
+    META_APP_SECRET: randomBytes(16).toString("hex"),
+    META_WEBHOOK_VERIFY_TOKEN: randomBytes(12).toString("hex"),
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+    JWT_SECRET: randomBytes(32).toString("hex"),
+    METRICS_TOKEN: randomBytes(24).toString("hex"),
+  };
+
+  it("a production ingress refuses to start with the development secrets, naming each variable and no value", () => {
+    let err: unknown;
+    try {
+      loadIngressEnv({ ...base, ...shipped, NODE_ENV: "production" });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EnvError);
+    const problems = (err as EnvError).problems.join("\n");
+    for (const name of SECRETS) expect(problems).toContain(name);
+    for (const value of Object.values(shipped)) expect((err as Error).message).not.toContain(value);
+    // The test suite's secrets, and a rotation list that still holds a development key, are refused too.
+    expect(() => loadIngressEnv({ ...base, ...own, JWT_SECRET: TEST_SECRETS.jwtSecret, NODE_ENV: "production" })).toThrow(/JWT_SECRET/);
+    expect(() => loadIngressEnv({ ...base, ...own, TOKEN_ENCRYPTION_KEY: `${own.TOKEN_ENCRYPTION_KEY},${TEST_SECRETS.tokenKey}`, NODE_ENV: "production" })).toThrow(/TOKEN_ENCRYPTION_KEY/);
+    // Without a METRICS_TOKEN, /metrics would be open: production refuses that as well.
+    const { METRICS_TOKEN: _omitted, ...noMetrics } = own;
+    expect(() => loadIngressEnv({ ...base, ...noMetrics, NODE_ENV: "production" })).toThrow(/METRICS_TOKEN: is required/);
+  });
+
+  it("starts with secrets of its own in production, and with any in development", () => {
+    expect(loadIngressEnv({ ...base, ...own, NODE_ENV: "production" }).JWT_SECRET).toBe(own.JWT_SECRET);
+    expect(loadIngressEnv({ ...base, ...shipped }).JWT_SECRET).toBe(shipped.JWT_SECRET);
+  });
+
+  it("docker-compose.yml ships no secret and does not publish the simulator", () => {
+    const compose = readFileSync(new URL("../../../../docker-compose.yml", import.meta.url), "utf8");
+    for (const name of SECRETS) {
+      expect(compose, name).toMatch(new RegExp(`${name}: \\$\\{${name}:\\?`));
+      expect(compose, name).not.toMatch(new RegExp(`\\$\\{${name}:-`));
+    }
+    for (const value of Object.values(shipped)) expect(compose).not.toContain(value);
+    const sim = /\n  meta-sim:\n([\s\S]*?)\n  [a-z-]+:\n/.exec(compose)![1]!;
+    expect(sim).not.toMatch(/^\s+ports:/m);
   });
 });
