@@ -97,6 +97,15 @@ describe("finding 1: a forwarded connect link (OAuth login CSRF)", () => {
   });
 });
 
+describe("finding 1: the OpenAPI document", () => {
+  it("shows the callback as public (Meta's redirect carries no JWT) and initiate as Bearer-protected", async () => {
+    const doc = (await h.app.inject({ method: "GET", url: "/docs/json" })).json();
+    expect(doc.paths["/api/auth/whatsapp/callback"].get.security).toEqual([]);
+    expect(doc.paths["/api/auth/whatsapp/initiate"].post.security).toBeUndefined();
+    expect(doc.security).toEqual([{ bearerAuth: [] }]);
+  });
+});
+
 describe("finding 1: the real owner of a number", () => {
   it("can claim a number whose previous client was disconnected, by proving access at Meta", async () => {
     const business = await seedBusiness(h, { name: "Owner SARL" });

@@ -6,7 +6,7 @@ import { createJsonSchemaTransform, jsonSchemaTransformObject } from "fastify-ty
 export const DOCS_PATH = "/docs";
 
 /** Routes callable without a JWT (everything else requires `Authorization: Bearer`). */
-const PUBLIC_ROUTES = new Set(["/webhook", "/health", "/ready", "/metrics", "/api/onboarding/callback"]);
+const PUBLIC_ROUTES = new Set(["/webhook", "/health", "/ready", "/metrics", "/api/auth/whatsapp/callback"]);
 
 const errorBody = {
   type: "object",
