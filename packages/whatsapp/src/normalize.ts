@@ -1,276 +1,261 @@
-import type { z } from "zod";
-import {
-  accountFieldSchemas,
-  contactSchema,
-  inboundMessageSchema,
-  messageContentSchemas,
-  messagesValueSchema,
-  statusSchema,
-  webhookDeliverySchema,
-  type KnownMessageType,
-  type WebhookError,
-} from "./webhook-schema";
-
-/** An inbound message reduced to what the platform stores, whatever its type. */
-export interface NormalizedMessage {
-  wamid: string;
-  /** A known type, or `unsupported` for types this code does not know or could not read. */
-  type: KnownMessageType;
-  /** Meta's `type` as received (differs from `type` when a new type was stored as unsupported). */
-  originalType: string;
-  timestamp: Date;
-  /** Type-specific content as Meta sent it (media ids, location, contacts, replies…). */
-  content: unknown;
-  /** A short human-readable text for lists and previews. */
-  text: string | null;
-  context?: z.infer<typeof inboundMessageSchema>["context"];
-  referral?: z.infer<typeof inboundMessageSchema>["referral"];
-  errors?: WebhookError[];
-  /** The whole message as received, kept for unsupported types so nothing is lost. */
-  raw?: unknown;
-}
-
-export interface NormalizedStatus {
-  wamid: string;
-  status: string;
-  timestamp: Date;
-  recipientKey: string | null;
-  bizOpaqueCallbackData?: string;
-  pricing?: { billable?: boolean; pricingModel?: string; type?: string; category?: string };
-  conversation?: { id?: string; expiresAt?: Date; originType?: string };
-  errors?: WebhookError[];
-}
-
-interface Route {
-  wabaId: string;
-  phoneNumberId: string;
-  displayPhoneNumber?: string;
-}
-
-export type InboundEvent =
-  | (Route & {
-      kind: "message";
-      /** The candidate: `wa_id`, or the business-scoped user id when `wa_id` is absent. */
-      candidateKey: string;
-      waId?: string;
-      userId?: string;
-      profileName?: string;
-      message: NormalizedMessage;
-    })
-  | (Route & { kind: "status"; status: NormalizedStatus })
-  | (Route & { kind: "value_errors"; errors: WebhookError[] })
-  | {
-      kind: "account";
-      wabaId: string;
-      field: string;
-      time?: Date;
-      /** Parsed with the field's schema when we know the field, else as received. */
-      value: unknown;
-      valid: boolean;
-      problem?: string;
-    }
-  | { kind: "malformed"; wabaId?: string; phoneNumberId?: string; field: string; reason: string; raw: unknown };
-
-export class InvalidDeliveryError extends Error {
-  readonly code = "WA_ERR_INVALID_DELIVERY";
-  constructor(message: string) {
-    super(message);
-    this.name = "InvalidDeliveryError";
-  }
-}
-
-const fromUnix = (seconds: number) => new Date(seconds * 1000);
-
-function issuesText(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
-    .join("; ");
-}
-
-/** The short text shown for a message in lists, for every type. */
-export function previewText(type: string, content: any): string | null {
-  switch (type) {
-    case "text":
-      return content?.body ?? null;
-    case "image":
-    case "video":
-      return content?.caption ?? `[${type}]`;
-    case "document":
-      return content?.caption ?? content?.filename ?? "[document]";
-    case "audio":
-      return content?.voice ? "[voice message]" : "[audio]";
-    case "sticker":
-      return "[sticker]";
-    case "location":
-      return content?.name ?? content?.address ?? `[location ${content?.latitude}, ${content?.longitude}]`;
-    case "contacts":
-      return Array.isArray(content) ? `[contact] ${content.map((c: any) => c?.name?.formatted_name ?? "").join(", ")}`.trim() : "[contact]";
-    case "interactive":
-      return content?.button_reply?.title ?? content?.list_reply?.title ?? content?.nfm_reply?.body ?? "[form reply]";
-    case "button":
-      return content?.text ?? content?.payload ?? null;
-    case "reaction":
-      return content?.emoji ? `reacted ${content.emoji}` : "removed a reaction";
-    case "order":
-      return content?.text ?? `[order: ${content?.product_items?.length ?? 0} items]`;
-    case "system":
-      return content?.body ?? "[system]";
-    case "request_welcome":
-      return "[opened the chat]";
-    default:
-      return "[unsupported message]";
-  }
-}
-
-function normalizeMessage(rawMessage: unknown): NormalizedMessage | { problem: string } {
-  const parsed = inboundMessageSchema.safeParse(rawMessage);
-  if (!parsed.success) return { problem: issuesText(parsed.error) };
-  const m = parsed.data;
-  const base = {
-    wamid: m.id,
-    originalType: m.type,
-    timestamp: fromUnix(m.timestamp),
-    ...(m.context ? { context: m.context } : {}),
-    ...(m.referral ? { referral: m.referral } : {}),
-    ...(m.errors?.length ? { errors: m.errors } : {}),
-  };
-  const schema = (messageContentSchemas as Record<string, z.ZodType | undefined>)[m.type];
-  if (schema && m.type !== "unsupported") {
-    const content = schema.safeParse((m as Record<string, unknown>)[m.type]);
-    if (content.success) {
-      const type = m.type as KnownMessageType;
-      return { ...base, type, content: content.data ?? null, text: previewText(type, content.data) };
-    }
-  }
-  // Unknown (future) type, Meta's own `unsupported`, or a known type we could not read: keep it all.
-  const unsupported = (m as { unsupported?: unknown }).unsupported;
-  return {
-    ...base,
-    type: "unsupported",
-    content: unsupported ?? { type: m.type },
-    text: previewText("unsupported", null),
-    raw: rawMessage,
-  };
-}
-
-function normalizeStatus(rawStatus: unknown): NormalizedStatus | { problem: string } {
-  const parsed = statusSchema.safeParse(rawStatus);
-  if (!parsed.success) return { problem: issuesText(parsed.error) };
-  const s = parsed.data;
-  return {
-    wamid: s.id,
-    status: s.status,
-    timestamp: fromUnix(s.timestamp),
-    recipientKey: s.recipient_id ?? s.recipient_user_id ?? null,
-    ...(s.biz_opaque_callback_data ? { bizOpaqueCallbackData: s.biz_opaque_callback_data } : {}),
-    ...(s.pricing
-      ? {
-          pricing: {
-            billable: s.pricing.billable,
-            pricingModel: s.pricing.pricing_model,
-            type: s.pricing.type,
-            // Meta spells some categories with a hyphen and some with an underscore.
-            category: s.pricing.category?.replace(/-/g, "_"),
-          },
-        }
-      : {}),
-    ...(s.conversation
-      ? {
-          conversation: {
-            id: s.conversation.id,
-            expiresAt: s.conversation.expiration_timestamp ? fromUnix(s.conversation.expiration_timestamp) : undefined,
-            originType: s.conversation.origin?.type,
-          },
-        }
-      : {}),
-    ...(s.errors?.length ? { errors: s.errors } : {}),
-  };
-}
-
-type Contact = z.infer<typeof contactSchema>;
-
-function findContact(contacts: Contact[], waId?: string, userId?: string): Contact | undefined {
-  return (
-    contacts.find((c) => (waId && c.wa_id === waId) || (userId && c.user_id === userId)) ??
-    (contacts.length === 1 ? contacts[0] : undefined)
-  );
-}
+import { eventTime, MAX_FUTURE_SKEW_MS } from "./event-time";
+import type { EventLocation, InboundEvent, NormalizeOptions, Route } from "./inbound-event";
+import { normalizeMessage, normalizeStatus, type TimeOptions } from "./normalize-message";
+import { describe, isObject, issuesText, own, readId } from "./payload-read";
+import { safeRaw, safeRawResult, safeText, unescapeKey } from "./safe-raw";
+import { accountFieldSchemaFor, graphErrorSchema, type WebhookError } from "./webhook-schema";
 
 /**
  * Turns one webhook delivery into the flat list of everything it carries: every entry, every change,
- * every message, status and error (peers read only the first of each and lose the rest). Throws
- * InvalidDeliveryError only when the envelope itself is not a WhatsApp delivery; an odd element
- * becomes a `malformed` event and never hides its neighbours.
+ * every message, status and error (peers read only the first of each and lose the rest).
+ *
+ * It never throws, whatever JSON value it is given. Each level is checked on its own, from the
+ * envelope down: a part that cannot be understood becomes one `malformed` event (reason, location,
+ * and the part itself through `safeRaw`) and its neighbours are read as usual. A delivery that is
+ * not an object, or whose `object` is not `whatsapp_business_account`, or whose `entry` is not an
+ * array, is one `malformed` event for the whole delivery. An entry without a usable `id` or
+ * `changes` array is one for the entry; a bad `entry.time` is one of its own, and the entry's
+ * changes are still read. Timestamps are clamped to `opts.receivedAt` (see `eventTime`).
+ *
+ * Every value in the events can be stored on MongoDB 7 and FerretDB as it is.
  */
-export function normalizeDelivery(payload: unknown): InboundEvent[] {
-  const delivery = webhookDeliverySchema.safeParse(payload);
-  if (!delivery.success) throw new InvalidDeliveryError(issuesText(delivery.error));
+export function normalizeDelivery(payload: unknown, opts: NormalizeOptions = {}): InboundEvent[] {
+  const receivedAt = opts.receivedAt && !Number.isNaN(opts.receivedAt.getTime()) ? opts.receivedAt : new Date();
+  const t: TimeOptions = { receivedAt, maxFutureSkewMs: opts.maxFutureSkewMs ?? MAX_FUTURE_SKEW_MS };
   const events: InboundEvent[] = [];
-  for (const entry of delivery.data.entry) {
-    const wabaId = entry.id;
-    for (const change of entry.changes) {
-      if (change.field !== "messages") {
-        const schema = (accountFieldSchemas as Record<string, z.ZodType | undefined>)[change.field];
-        const parsed = schema?.safeParse(change.value);
-        events.push({
-          kind: "account",
-          wabaId,
-          field: change.field,
-          ...(entry.time !== undefined ? { time: fromUnix(entry.time) } : {}),
-          value: parsed?.success ? parsed.data : change.value,
-          valid: parsed ? parsed.success : true,
-          ...(parsed && !parsed.success ? { problem: issuesText(parsed.error) } : {}),
-        });
-        continue;
-      }
-      const value = messagesValueSchema.safeParse(change.value);
-      if (!value.success) {
-        events.push({ kind: "malformed", wabaId, field: change.field, reason: issuesText(value.error), raw: change.value });
-        continue;
-      }
-      const v = value.data;
-      const route: Route = {
-        wabaId,
-        phoneNumberId: v.metadata.phone_number_id,
-        ...(v.metadata.display_phone_number ? { displayPhoneNumber: v.metadata.display_phone_number } : {}),
-      };
-      const contacts = v.contacts ?? [];
-      for (const rawMessage of v.messages ?? []) {
-        const message = normalizeMessage(rawMessage);
-        if ("problem" in message) {
-          events.push({ kind: "malformed", ...route, field: "messages", reason: message.problem, raw: rawMessage });
-          continue;
-        }
-        const raw = rawMessage as { from?: string; from_user_id?: string };
-        const waId = raw.from || undefined;
-        const userId = raw.from_user_id || undefined;
-        const contact = findContact(contacts, waId, userId);
-        const candidateKey = waId ?? contact?.wa_id ?? userId ?? contact?.user_id;
-        if (!candidateKey) {
-          events.push({ kind: "malformed", ...route, field: "messages", reason: "message has neither from nor from_user_id", raw: rawMessage });
-          continue;
-        }
-        events.push({
-          kind: "message",
-          ...route,
-          candidateKey,
-          ...(waId ?? contact?.wa_id ? { waId: waId ?? contact?.wa_id } : {}),
-          ...(userId ?? contact?.user_id ? { userId: userId ?? contact?.user_id } : {}),
-          ...(contact?.profile?.name ? { profileName: contact.profile.name } : {}),
-          message,
-        });
-      }
-      for (const rawStatus of v.statuses ?? []) {
-        const status = normalizeStatus(rawStatus);
-        if ("problem" in status) {
-          events.push({ kind: "malformed", ...route, field: "statuses", reason: status.problem, raw: rawStatus });
-          continue;
-        }
-        events.push({ kind: "status", ...route, status });
-      }
-      if (v.errors?.length) events.push({ kind: "value_errors", ...route, errors: v.errors });
+  const root: EventLocation = { path: "$" };
+  guarded(events, "delivery", payload, root, {}, (out) => {
+    if (!isObject(payload)) return malformed(out, "delivery", `delivery is ${describe(payload)}, not an object`, payload, root);
+    const object = own(payload, "object");
+    if (object !== "whatsapp_business_account") {
+      const named = typeof object === "string" ? `"${safeText(object, 64)}"` : describe(object);
+      return malformed(out, "delivery", `object is ${named}, not "whatsapp_business_account"`, payload, root);
     }
-  }
+    const entries = own(payload, "entry");
+    if (!Array.isArray(entries)) return malformed(out, "delivery", `entry is ${describe(entries)}, not an array`, payload, root);
+    entries.forEach((entry, i) => {
+      const loc = { path: `$.entry[${i}]`, entry: i };
+      guarded(out, "entry", entry, loc, {}, (o) => readEntry(o, entry, loc, t));
+    });
+  });
   return events;
+}
+
+function readEntry(out: InboundEvent[], entry: unknown, loc: { path: string; entry: number }, t: TimeOptions): void {
+  if (!isObject(entry)) return malformed(out, "entry", `entry is ${describe(entry)}, not an object`, entry, loc);
+  const id = readId(own(entry, "id"), "entry.id");
+  if ("problem" in id) return malformed(out, "entry", id.problem, entry, loc);
+  const wabaId = id.id;
+  const changes = own(entry, "changes");
+  if (!Array.isArray(changes)) return malformed(out, "entry", `entry.changes is ${describe(changes)}, not an array`, entry, loc, { wabaId });
+
+  const rawTime = own(entry, "time");
+  let time: Date | undefined;
+  if (rawTime !== undefined) {
+    const et = eventTime(rawTime, t.receivedAt, t.maxFutureSkewMs);
+    if (et.adjusted === "invalid") {
+      malformed(out, "entry", "entry.time is not unix seconds", rawTime, { path: `${loc.path}.time`, entry: loc.entry }, { wabaId });
+    } else time = et.at;
+  }
+  changes.forEach((change, j) => {
+    const at = { path: `${loc.path}.changes[${j}]`, entry: loc.entry, change: j };
+    guarded(out, "changes", change, at, { wabaId }, (o) => readChange(o, change, wabaId, time, at, t));
+  });
+}
+
+type ChangeLocation = { path: string; entry: number; change: number };
+
+function readChange(out: InboundEvent[], change: unknown, wabaId: string, time: Date | undefined, loc: ChangeLocation, t: TimeOptions): void {
+  if (!isObject(change)) return malformed(out, "changes", `change is ${describe(change)}, not an object`, change, loc, { wabaId });
+  const field = own(change, "field");
+  if (typeof field !== "string" || field.length === 0 || field.length > 128) {
+    const why = typeof field !== "string" ? `${describe(field)}, not a string` : field.length === 0 ? "empty" : "longer than 128 characters";
+    return malformed(out, "changes", `change.field is ${why}`, change, loc, { wabaId });
+  }
+  const value = own(change, "value");
+  if (field === "messages") return readMessagesValue(out, value, wabaId, loc, t);
+
+  // Any other field, known or not (a field named `constructor` is simply unknown), is recorded.
+  const schema = accountFieldSchemaFor(field);
+  const kept = safeRawResult(value);
+  const checked = schema?.safeParse(value);
+  out.push({
+    kind: "account",
+    wabaId,
+    field: safeText(field, 128),
+    ...(time ? { time } : {}),
+    value: checked?.success && !kept.truncated ? withConvertedPrimitives(kept.value, checked.data) : kept.value,
+    valid: checked ? checked.success : true,
+    ...(checked && !checked.success ? { problem: issuesText(checked.error) } : {}),
+    location: loc,
+  });
+}
+
+/**
+ * The schema's conversions of top-level primitives (a template id sent as a number becomes a
+ * string), applied to the value as received: zod's output itself is not kept (see webhook-schema).
+ */
+function withConvertedPrimitives(kept: unknown, parsed: unknown): unknown {
+  if (!isObject(kept) || !isObject(parsed)) return kept;
+  for (const key of Object.keys(kept)) {
+    const p = own(parsed, unescapeKey(key));
+    if (typeof p === "string" || typeof p === "number" || typeof p === "boolean") kept[key] = safeRaw(p);
+  }
+  return kept;
+}
+
+interface Contact {
+  waId?: string;
+  userId?: string;
+  profileName?: string;
+}
+
+function readMessagesValue(out: InboundEvent[], value: unknown, wabaId: string, loc: ChangeLocation, t: TimeOptions): void {
+  if (!isObject(value)) return malformed(out, "messages", `value is ${describe(value)}, not an object`, value, loc, { wabaId });
+  const metadata = own(value, "metadata");
+  if (!isObject(metadata)) return malformed(out, "messages", `value.metadata is ${describe(metadata)}, not an object`, value, loc, { wabaId });
+  const phone = readId(own(metadata, "phone_number_id"), "metadata.phone_number_id");
+  if ("problem" in phone) return malformed(out, "messages", phone.problem, value, loc, { wabaId });
+  const display = own(metadata, "display_phone_number");
+  const route: Route = {
+    wabaId,
+    phoneNumberId: phone.id,
+    ...(typeof display === "string" && display ? { displayPhoneNumber: safeText(display, 64) } : {}),
+  };
+  const at = (part: string, index?: number): EventLocation => ({
+    path: `${loc.path}.value.${part}${index === undefined ? "" : `[${index}]`}`,
+    entry: loc.entry,
+    change: loc.change,
+    ...(index === undefined ? {} : { index }),
+  });
+  const elements = (part: string, field: string): unknown[] => {
+    const v = own(value, part);
+    if (v === undefined) return [];
+    if (Array.isArray(v)) return v;
+    malformed(out, field, `value.${part} is ${describe(v)}, not an array`, v, at(part), route);
+    return [];
+  };
+
+  const contacts: Contact[] = [];
+  elements("contacts", "contacts").forEach((c, k) => {
+    const contact = readContact(c);
+    if ("problem" in contact) malformed(out, "contacts", contact.problem, c, at("contacts", k), route);
+    else contacts.push(contact);
+  });
+
+  elements("messages", "messages").forEach((rawMessage, k) => {
+    guarded(out, "messages", rawMessage, at("messages", k), route, (o) => {
+      const read = normalizeMessage(rawMessage, t);
+      if ("problem" in read) return malformed(o, "messages", read.problem, rawMessage, at("messages", k), route);
+      const contact = findContact(contacts, read.waId, read.userId);
+      const waId = read.waId ?? contact?.waId;
+      const userId = read.userId ?? contact?.userId;
+      const candidateKey = waId ?? userId;
+      if (!candidateKey) {
+        return malformed(o, "messages", "message has no usable from or from_user_id, and no contact gives one", rawMessage, at("messages", k), route);
+      }
+      o.push({
+        kind: "message",
+        ...route,
+        candidateKey,
+        ...(waId ? { waId } : {}),
+        ...(userId ? { userId } : {}),
+        ...(contact?.profileName ? { profileName: contact.profileName } : {}),
+        message: read.message,
+        location: at("messages", k),
+      });
+    });
+  });
+
+  elements("statuses", "statuses").forEach((rawStatus, k) => {
+    guarded(out, "statuses", rawStatus, at("statuses", k), route, (o) => {
+      const status = normalizeStatus(rawStatus, t);
+      if ("problem" in status) return malformed(o, "statuses", status.problem, rawStatus, at("statuses", k), route);
+      o.push({ kind: "status", ...route, status, location: at("statuses", k) });
+    });
+  });
+
+  const errors: WebhookError[] = [];
+  elements("errors", "errors").forEach((e, k) => {
+    const checked = graphErrorSchema.safeParse(e);
+    if (checked.success) errors.push(safeRaw(e, { maxBytes: 8 * 1024 }) as WebhookError);
+    else malformed(out, "errors", issuesText(checked.error), e, at("errors", k), route);
+  });
+  if (errors.length) out.push({ kind: "value_errors", ...route, errors, location: at("errors") });
+}
+
+function readContact(c: unknown): Contact | { problem: string } {
+  if (!isObject(c)) return { problem: `contact is ${describe(c)}, not an object` };
+  const contact: Contact = {};
+  for (const [key, name] of [["wa_id", "waId"], ["user_id", "userId"]] as const) {
+    const v = own(c, key);
+    if (v === undefined || v === null) continue;
+    const id = readId(v, `contact.${key}`);
+    if ("problem" in id) return id;
+    contact[name] = id.id;
+  }
+  const profile = own(c, "profile");
+  const name = isObject(profile) ? own(profile, "name") : undefined;
+  if (typeof name === "string" && name) contact.profileName = safeText(name, 256);
+  return contact;
+}
+
+/** The sender's contact: the one with the same id, else the only one when it does not name someone else. */
+function findContact(contacts: Contact[], waId?: string, userId?: string): Contact | undefined {
+  const match = contacts.find((c) => (waId && c.waId === waId) || (userId && c.userId === userId));
+  if (match || contacts.length !== 1) return match;
+  const only = contacts[0]!;
+  const agrees = (!waId || !only.waId || only.waId === waId) && (!userId || !only.userId || only.userId === userId);
+  return agrees ? only : undefined;
+}
+
+function malformed(
+  out: InboundEvent[],
+  field: string,
+  reason: string,
+  raw: unknown,
+  location: EventLocation,
+  route: Partial<Route> = {},
+): void {
+  out.push({
+    kind: "malformed",
+    ...(route.wabaId ? { wabaId: route.wabaId } : {}),
+    ...(route.phoneNumberId ? { phoneNumberId: route.phoneNumberId } : {}),
+    field,
+    reason: safeText(reason, 1000),
+    raw: keptRaw(raw),
+    location,
+  });
+}
+
+/** safeRaw, and a marker should it ever fail: recording a bad part must not fail. */
+function keptRaw(raw: unknown): unknown {
+  try {
+    return safeRaw(raw);
+  } catch {
+    return { "%json": "(could not be kept)", "%truncated": true };
+  }
+}
+
+/**
+ * Runs one part's reading into a buffer and keeps its events only if it finished: a bug here (none
+ * is known) turns that part into one `malformed` event instead of losing the delivery.
+ */
+function guarded(
+  out: InboundEvent[],
+  field: string,
+  raw: unknown,
+  location: EventLocation,
+  route: Partial<Route>,
+  read: (out: InboundEvent[]) => void,
+): void {
+  const local: InboundEvent[] = [];
+  try {
+    read(local);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    malformed(out, field, `could not be read: ${message}`, raw, location, route);
+    return;
+  }
+  for (const e of local) out.push(e);
 }

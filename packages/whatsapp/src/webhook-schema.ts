@@ -1,10 +1,12 @@
 import { z } from "zod";
 
 /**
- * Schemas of Meta's WhatsApp webhook payloads (Graph API v21+; see shared/reference/meta-cloud-api.md
- * §1). They are deliberately loose at the edges: unknown keys are kept (Meta adds fields over time)
- * and a message whose type-specific part does not match is stored as `unsupported` with its raw
- * payload rather than failing its batch.
+ * Schemas of Meta's WhatsApp webhook payloads (Graph API v21+, with the 2025-2026 business-scoped
+ * user ids). They are loose at the edges: unknown keys are allowed (Meta adds fields over time).
+ * `normalizeDelivery` uses them only to validate, element by element, and reads the data it keeps
+ * from the payload itself: zod's output of a loose object turns an own `__proto__` key into a
+ * prototype. Look schemas up by a payload string only through `messageContentSchemaFor` and
+ * `accountFieldSchemaFor` (own entries only; `constructor` or `__proto__` is an unknown type).
  */
 
 /** Unix seconds as a string (Meta) or number (entry.time of non-message fields). */
@@ -78,12 +80,20 @@ export const messageContentSchemas = {
     customer: z.string().optional(),
     user_id: z.string().optional(),
     new_user_id: z.string().optional(),
+    previous_user_id: z.string().optional(),
   }),
   request_welcome: z.unknown(),
   unsupported: z.looseObject({ type: z.string().optional() }).optional(),
 } as const;
 export type KnownMessageType = keyof typeof messageContentSchemas;
 export const knownMessageTypes = Object.keys(messageContentSchemas) as KnownMessageType[];
+
+const contentSchemaByType: ReadonlyMap<string, z.ZodType> = new Map(Object.entries(messageContentSchemas));
+
+export const isKnownMessageType = (type: string): type is KnownMessageType => contentSchemaByType.has(type);
+
+/** The content schema of a message type named in a payload; undefined for any type not listed above. */
+export const messageContentSchemaFor = (type: string): z.ZodType | undefined => contentSchemaByType.get(type);
 
 export const messageContextSchema = z.looseObject({
   from: z.string().optional(),
@@ -146,6 +156,8 @@ export const statusSchema = z.looseObject({
 export const contactSchema = z.looseObject({
   wa_id: z.string().optional(),
   user_id: z.string().optional(),
+  username: z.string().optional(),
+  parent_user_id: z.string().optional(),
   profile: z.looseObject({ name: z.string().optional() }).optional(),
 });
 
@@ -167,7 +179,11 @@ export const entrySchema = z.looseObject({
   changes: z.array(changeSchema).default([]),
 });
 
-/** The top level of every WhatsApp Business Account webhook delivery. */
+/**
+ * The top level of every WhatsApp Business Account webhook delivery, as documentation and for
+ * producers (the simulator); `normalizeDelivery` checks each level itself so one bad part cannot
+ * hide the others.
+ */
 export const webhookDeliverySchema = z.looseObject({
   object: z.literal("whatsapp_business_account"),
   entry: z.array(entrySchema),
@@ -211,3 +227,8 @@ export const accountFieldSchemas = {
   message_template_status_update: templateStatusValueSchema,
   phone_number_quality_update: qualityUpdateValueSchema,
 } as const;
+
+const accountSchemaByField: ReadonlyMap<string, z.ZodType> = new Map(Object.entries(accountFieldSchemas));
+
+/** The value schema of a webhook field named in a payload; undefined for fields not listed above. */
+export const accountFieldSchemaFor = (field: string): z.ZodType | undefined => accountSchemaByField.get(field);

@@ -1,0 +1,257 @@
+import type { z } from "zod";
+import { eventTime, parseUnixSeconds } from "./event-time";
+import type { NormalizedMessage, NormalizedStatus } from "./inbound-event";
+import { describe, isObject, issuesText, optionalId, optionalText, own, readId, type JsonObject } from "./payload-read";
+import { safeRaw, safeRawResult, safeText, SAFE_RAW_MAX_BYTES } from "./safe-raw";
+import {
+  graphErrorSchema,
+  messageContentSchemaFor,
+  messageContextSchema,
+  referralSchema,
+  type KnownMessageType,
+  type WebhookError,
+} from "./webhook-schema";
+
+/** Longest preview text kept (Meta caps a text body at 4,096 characters). */
+const MAX_PREVIEW = 8192;
+
+export interface TimeOptions {
+  receivedAt: Date;
+  maxFutureSkewMs: number;
+}
+
+/** The short text shown for a message in lists, for every type. */
+export function previewText(type: string, content: any): string | null {
+  switch (type) {
+    case "text":
+      return content?.body ?? null;
+    case "image":
+    case "video":
+      return content?.caption ?? `[${type}]`;
+    case "document":
+      return content?.caption ?? content?.filename ?? "[document]";
+    case "audio":
+      return content?.voice ? "[voice message]" : "[audio]";
+    case "sticker":
+      return "[sticker]";
+    case "location":
+      return content?.name ?? content?.address ?? `[location ${content?.latitude}, ${content?.longitude}]`;
+    case "contacts":
+      return Array.isArray(content) ? `[contact] ${content.map((c: any) => c?.name?.formatted_name ?? "").join(", ")}`.trim() : "[contact]";
+    case "interactive":
+      return content?.button_reply?.title ?? content?.list_reply?.title ?? content?.nfm_reply?.body ?? "[form reply]";
+    case "button":
+      return content?.text ?? content?.payload ?? null;
+    case "reaction":
+      return content?.emoji ? `reacted ${content.emoji}` : "removed a reaction";
+    case "order":
+      return content?.text ?? `[order: ${content?.product_items?.length ?? 0} items]`;
+    case "system":
+      return content?.body ?? "[system]";
+    case "request_welcome":
+      return "[opened the chat]";
+    default:
+      return "[unsupported message]";
+  }
+}
+
+/** An optional part checked by `schema`: kept (through safeRaw) when it matches, else noted and left out. */
+function optionalPart<T>(o: JsonObject, key: string, schema: z.ZodType, problems: string[]): T | undefined {
+  const v = own(o, key);
+  if (v === undefined) return undefined;
+  const checked = schema.safeParse(v);
+  if (!checked.success) {
+    problems.push(`${key}: ${issuesText(checked.error)}`);
+    return undefined;
+  }
+  const kept = safeRawResult(v);
+  if (kept.truncated) {
+    problems.push(`${key} is larger than ${SAFE_RAW_MAX_BYTES} bytes`);
+    return undefined;
+  }
+  return kept.value as T;
+}
+
+/** `errors[]` of a message or status: each error that matches is kept, the others are noted. */
+function readErrors(o: JsonObject, problems: string[]): WebhookError[] | undefined {
+  const v = own(o, "errors");
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) {
+    problems.push(`errors is ${describe(v)}, not an array`);
+    return undefined;
+  }
+  const errors: WebhookError[] = [];
+  v.forEach((e, i) => {
+    const checked = graphErrorSchema.safeParse(e);
+    if (checked.success) errors.push(safeRaw(e, { maxBytes: 8 * 1024 }) as WebhookError);
+    else problems.push(`errors[${i}]: ${issuesText(checked.error)}`);
+  });
+  return errors.length ? errors : undefined;
+}
+
+function timeFields(raw: unknown, t: TimeOptions) {
+  const time = eventTime(raw, t.receivedAt, t.maxFutureSkewMs);
+  return {
+    timestamp: time.at,
+    ...(time.adjusted ? { timestampAdjusted: time.adjusted } : {}),
+    ...(time.original !== undefined ? { originalTimestamp: time.original } : {}),
+  };
+}
+
+export interface ReadMessage {
+  message: NormalizedMessage;
+  /** `from`, when it is a usable id. */
+  waId?: string;
+  /** `from_user_id`, when it is a usable id. */
+  userId?: string;
+}
+
+/**
+ * One element of `messages[]`. It needs an object with a usable `id`; everything else is tolerated:
+ * an unknown (or prototype-named) type, or a known type whose part does not match, is stored as
+ * `unsupported` with the whole message in `raw`; an odd optional part is left out, noted in
+ * `problems`, and the whole message kept in `raw`; a bad timestamp is clamped.
+ */
+export function normalizeMessage(rawMessage: unknown, t: TimeOptions): ReadMessage | { problem: string } {
+  if (!isObject(rawMessage)) return { problem: `message is ${describe(rawMessage)}, not an object` };
+  const m = rawMessage;
+  const id = readId(own(m, "id"), "id");
+  if ("problem" in id) return id;
+
+  const problems: string[] = [];
+  const waId = optionalId(m, "from", problems);
+  const userId = optionalId(m, "from_user_id", problems);
+  const typeValue = own(m, "type");
+  const originalType = typeof typeValue === "string" ? safeText(typeValue, 128) : "";
+  if (typeof typeValue !== "string") problems.push(`type is ${describe(typeValue)}, not a string`);
+
+  const context = optionalPart<NormalizedMessage["context"]>(m, "context", messageContextSchema, problems);
+  const referral = optionalPart<NormalizedMessage["referral"]>(m, "referral", referralSchema, problems);
+  const errors = readErrors(m, problems);
+  const base = {
+    wamid: id.id,
+    originalType,
+    ...timeFields(own(m, "timestamp"), t),
+    ...(context ? { context } : {}),
+    ...(referral ? { referral } : {}),
+    ...(errors ? { errors } : {}),
+  };
+
+  let known: { type: KnownMessageType; content: unknown; text: string | null } | undefined;
+  const schema = typeof typeValue === "string" && typeValue !== "unsupported" ? messageContentSchemaFor(typeValue) : undefined;
+  if (schema) {
+    const type = typeValue as KnownMessageType;
+    const part = own(m, type);
+    const checked = schema.safeParse(part);
+    if (!checked.success) {
+      problems.push(`${type}: ${issuesText(checked.error)}`);
+    } else {
+      const content = part === undefined ? { value: null, truncated: false } : safeRawResult(part);
+      if (content.truncated) problems.push(`${type} is larger than ${SAFE_RAW_MAX_BYTES} bytes`);
+      else {
+        const preview = previewText(type, part);
+        known = { type, content: content.value, text: preview === null ? null : safeText(String(preview), MAX_PREVIEW) };
+      }
+    }
+  }
+
+  const noted = problems.length ? { problems } : {};
+  if (known) {
+    return { message: { ...base, ...known, ...(problems.length ? { raw: safeRaw(m) } : {}), ...noted }, ...ids(waId, userId) };
+  }
+  // Unknown (future or prototype-named) type, Meta's own `unsupported`, or a known type we could not read: keep it all.
+  const unsupported = own(m, "unsupported");
+  return {
+    message: {
+      ...base,
+      type: "unsupported",
+      content: unsupported !== undefined ? safeRaw(unsupported) : { type: originalType },
+      text: previewText("unsupported", null),
+      raw: safeRaw(m),
+      ...noted,
+    },
+    ...ids(waId, userId),
+  };
+}
+
+const ids = (waId?: string, userId?: string) => ({ ...(waId ? { waId } : {}), ...(userId ? { userId } : {}) });
+
+/**
+ * One element of `statuses[]`. It needs an object with a usable `id` and a `status` string; odd
+ * optional parts (pricing, conversation, errors, callback data) are left out and noted, with the
+ * whole status kept in `raw`; a bad timestamp is clamped.
+ */
+export function normalizeStatus(rawStatus: unknown, t: TimeOptions): NormalizedStatus | { problem: string } {
+  if (!isObject(rawStatus)) return { problem: `status is ${describe(rawStatus)}, not an object` };
+  const s = rawStatus;
+  const id = readId(own(s, "id"), "id");
+  if ("problem" in id) return id;
+  const status = readId(own(s, "status"), "status");
+  if ("problem" in status) return status;
+  if (status.id.length > 64) return { problem: "status is longer than 64 characters" };
+
+  const problems: string[] = [];
+  const recipientId = optionalId(s, "recipient_id", problems);
+  const recipientUserId = optionalId(s, "recipient_user_id", problems);
+  const bizOpaque = optionalText(s, "biz_opaque_callback_data", 1024, problems);
+  const pricing = readPricing(own(s, "pricing"), problems);
+  const conversation = readConversation(own(s, "conversation"), problems);
+  const errors = readErrors(s, problems);
+  return {
+    wamid: id.id,
+    status: status.id,
+    ...timeFields(own(s, "timestamp"), t),
+    recipientKey: recipientId ?? recipientUserId ?? null,
+    ...(recipientId ? { recipientId } : {}),
+    ...(recipientUserId ? { recipientUserId } : {}),
+    ...(bizOpaque ? { bizOpaqueCallbackData: bizOpaque } : {}),
+    ...(pricing ? { pricing } : {}),
+    ...(conversation ? { conversation } : {}),
+    ...(errors ? { errors } : {}),
+    ...(problems.length ? { raw: safeRaw(s), problems } : {}),
+  };
+}
+
+function readPricing(v: unknown, problems: string[]): NormalizedStatus["pricing"] {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) {
+    problems.push(`pricing is ${describe(v)}, not an object`);
+    return undefined;
+  }
+  const billable = own(v, "billable");
+  if (billable !== undefined && typeof billable !== "boolean") problems.push(`pricing.billable is ${describe(billable)}, not a boolean`);
+  const pricingModel = optionalText(v, "pricing_model", 64, problems, "pricing.pricing_model");
+  const type = optionalText(v, "type", 64, problems, "pricing.type");
+  // Meta spells some categories with a hyphen and some with an underscore.
+  const category = optionalText(v, "category", 64, problems, "pricing.category")?.replace(/-/g, "_");
+  return {
+    ...(typeof billable === "boolean" ? { billable } : {}),
+    ...(pricingModel !== undefined ? { pricingModel } : {}),
+    ...(type !== undefined ? { type } : {}),
+    ...(category !== undefined ? { category } : {}),
+  };
+}
+
+function readConversation(v: unknown, problems: string[]): NormalizedStatus["conversation"] {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) {
+    problems.push(`conversation is ${describe(v)}, not an object`);
+    return undefined;
+  }
+  const id = optionalText(v, "id", 256, problems, "conversation.id");
+  const expiration = own(v, "expiration_timestamp");
+  // An expiry is in the future by nature: only a value that is not unix seconds is refused.
+  const expiresSeconds = expiration === undefined ? undefined : parseUnixSeconds(expiration);
+  if (expiresSeconds === null) problems.push("conversation.expiration_timestamp is not unix seconds");
+  const origin = own(v, "origin");
+  let originType: string | undefined;
+  if (origin !== undefined) {
+    if (isObject(origin)) originType = optionalText(origin, "type", 64, problems, "conversation.origin.type");
+    else problems.push(`conversation.origin is ${describe(origin)}, not an object`);
+  }
+  return {
+    ...(id !== undefined ? { id } : {}),
+    ...(typeof expiresSeconds === "number" ? { expiresAt: new Date(expiresSeconds * 1000) } : {}),
+    ...(originType !== undefined ? { originType } : {}),
+  };
+}
