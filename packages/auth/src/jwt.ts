@@ -82,6 +82,8 @@ export class JwtVerifier {
     const { sub, role, exp, iat } = claims.data;
     if (role === "admin") {
       if (iat === undefined) throw new AuthError("AUTH_ERR_INVALID", "an admin token must carry iat");
+      // An iat in the future would stretch the age cap; a minute of clock skew is tolerated.
+      if (iat > now + 60) throw new AuthError("AUTH_ERR_INVALID", "an admin token's iat is in the future");
       if (now - iat > this.adminMaxAgeSeconds) throw new AuthError("AUTH_ERR_EXPIRED", `admin token older than ${this.adminMaxAgeSeconds} s`);
     }
     return { userId: sub, role, expiresAt: exp };

@@ -73,6 +73,8 @@ describe("finding 2: JWTs too lenient", () => {
     expect(res.statusCode).toBe(401);
     expect(res.json().error.code).toBe("AUTH_ERR_EXPIRED");
     expect((await board(strict, await raw({ ...base, exp: now() + 3600 }))).statusCode).toBe(401);
+    // An iat set in the future to stretch the cap is refused too.
+    expect((await board(strict, await raw({ ...base, iat: now() + 86_400, exp: now() + 2 * 86_400 }))).statusCode).toBe(401);
     expect((await board(strict, await raw({ ...base, iat: now() - 60, exp: now() + 3600 }))).statusCode).toBe(200);
 
     // The default cap (12 h) applies without configuration.
