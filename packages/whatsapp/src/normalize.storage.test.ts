@@ -20,7 +20,7 @@ let Logged: mongoose.Model<{ value: unknown }>;
 
 beforeAll(async () => {
   conn = await mongoose.createConnection(services.mongoUrl).asPromise();
-  Logged = conn.model("Logged", new Schema({ value: Schema.Types.Mixed }, { minimize: false }));
+  Logged = conn.model("Logged", new Schema<{ value: unknown }>({ value: Schema.Types.Mixed }, { minimize: false }));
 });
 
 afterAll(async () => {
