@@ -82,11 +82,23 @@ function readErrors(o: JsonObject, problems: string[]): WebhookError[] | undefin
   }
   const errors: WebhookError[] = [];
   v.forEach((e, i) => {
-    const checked = graphErrorSchema.safeParse(e);
-    if (checked.success) errors.push(safeRaw(e, { maxBytes: 8 * 1024 }) as WebhookError);
-    else problems.push(`errors[${i}]: ${issuesText(checked.error)}`);
+    const error = readWebhookError(e);
+    if ("problem" in error) problems.push(`errors[${i}]: ${error.problem}`);
+    else errors.push(error.error);
   });
   return errors.length ? errors : undefined;
+}
+
+/** Longest error object kept (Meta's are a few hundred bytes). */
+const MAX_ERROR_BYTES = 8 * 1024;
+
+/** One Graph error object (`{ code, title, message, error_data }`), through safeRaw, or why not. */
+export function readWebhookError(e: unknown): { error: WebhookError } | { problem: string } {
+  const checked = graphErrorSchema.safeParse(e);
+  if (!checked.success) return { problem: issuesText(checked.error) };
+  const kept = safeRawResult(e, { maxBytes: MAX_ERROR_BYTES });
+  if (kept.truncated) return { problem: `error is larger than ${MAX_ERROR_BYTES} bytes` };
+  return { error: kept.value as WebhookError };
 }
 
 function timeFields(raw: unknown, t: TimeOptions) {

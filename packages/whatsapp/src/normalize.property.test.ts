@@ -21,6 +21,8 @@ import { delivery } from "./test-support/webhook-fixtures";
  * one event at its path (message, status, account or malformed), or lie under a `malformed` event
  * of an enclosing part (and then have no event of its own). Errors are counted: the malformed ones
  * at their paths plus those in the change's `value_errors` event make the length of the array.
+ * Contacts are not leaves: a valid one only names a sender (no event of its own), a bad one is a
+ * `malformed` event at its path (checked in normalize.test.ts).
  */
 
 const receivedAt = new Date("2026-11-29T08:00:00Z");

@@ -1,9 +1,9 @@
 import { eventTime, MAX_FUTURE_SKEW_MS } from "./event-time";
 import type { EventLocation, InboundEvent, NormalizeOptions, Route } from "./inbound-event";
-import { normalizeMessage, normalizeStatus, type TimeOptions } from "./normalize-message";
+import { normalizeMessage, normalizeStatus, readWebhookError, type TimeOptions } from "./normalize-message";
 import { describe, isObject, issuesText, own, readId } from "./payload-read";
 import { safeRaw, safeRawResult, safeText, unescapeKey } from "./safe-raw";
-import { accountFieldSchemaFor, graphErrorSchema, type WebhookError } from "./webhook-schema";
+import { accountFieldSchemaFor, type WebhookError } from "./webhook-schema";
 
 /**
  * Turns one webhook delivery into the flat list of everything it carries: every entry, every change,
@@ -177,9 +177,9 @@ function readMessagesValue(out: InboundEvent[], value: unknown, wabaId: string, 
 
   const errors: WebhookError[] = [];
   elements("errors", "errors").forEach((e, k) => {
-    const checked = graphErrorSchema.safeParse(e);
-    if (checked.success) errors.push(safeRaw(e, { maxBytes: 8 * 1024 }) as WebhookError);
-    else malformed(out, "errors", issuesText(checked.error), e, at("errors", k), route);
+    const error = readWebhookError(e);
+    if ("problem" in error) malformed(out, "errors", error.problem, e, at("errors", k), route);
+    else errors.push(error.error);
   });
   if (errors.length) out.push({ kind: "value_errors", ...route, errors, location: at("errors") });
 }
