@@ -72,10 +72,12 @@ export class ClientStatusAnnouncer {
     return this.deps.db;
   }
 
-  /** Announces changes made elsewhere (onboarding's connect upsert); unchanged ones are skipped. */
+  /**
+   * Announces what the caller changed (onboarding's connect upsert, a new token with the same status:
+   * caches must drop the client all the same). The mark* methods announce only actual changes.
+   */
   async announce(changes: ClientStatusChange | ClientStatusChange[], extra: Record<string, unknown> = {}): Promise<void> {
     for (const c of Array.isArray(changes) ? changes : [changes]) {
-      if (c.changed === false) continue;
       try {
         this.deps.events.toClient(c.clientId, EVENTS.clientStatus, { ...clientStatusEvent(c), ...extra });
       } catch (err) {

@@ -59,6 +59,12 @@ const answerOf = (m: Pick<OutboundMessageDoc, "_id" | "kind" | "costExpected" | 
   ...(m.request?.media ? { media: m.kind === "media" ? { willSend: true } : { willSend: false, reason: WINDOW_CLOSED_MEDIA } } : {}),
 });
 
+/** The client's `userId` (an ObjectId or a string) names the JWT's subject (a 24-hex id in any case). */
+function ownedBy(userId: unknown, sub: string): boolean {
+  const stored = String(userId ?? "");
+  return /^[0-9a-fA-F]{24}$/.test(sub) ? stored.toLowerCase() === sub.toLowerCase() : stored === sub;
+}
+
 /** An accepted media that cannot be stored: 413 over Meta's size limit, 400 otherwise. */
 const mediaHttpError = (err: OutboundMediaError) =>
   new HttpError(err.code === "MEDIA_TOO_LARGE" ? 413 : 400, err.code, err.message, { field: "media" });
@@ -78,9 +84,10 @@ export interface SendAcceptanceOptions {
  * planSend from the window as it is now (the worker's plan at send time may differ: a candidate may
  * write meanwhile).
  *
- * Three MongoDB requests on the common path: the conversation's upsert (which returns its window),
- * the message's insert, and the conversation's count and summary (only when the insert stored the
- * message, so a replay never counts twice). The client and its templates come from SendCaches.
+ * Three MongoDB requests on the common path: the conversation's upsert (which returns it: its window
+ * plans the send), the message's insert, and the conversation's count and summary (only when the
+ * insert stored the message, so a replay never counts twice). The client and its templates come
+ * from SendCaches; the dashboard event is built from what is known, without a read.
  *
  * With an Idempotency-Key, the message's dedupe key is `out:idem:<key>` (unique per client): the
  * unique insert decides, and a repeated request reads the first message and answers the same, and
@@ -111,7 +118,7 @@ export class SendAcceptance {
   async tenantFor(principal: Principal, clientId: string): Promise<TenantData> {
     const client = await this.caches.client(clientId);
     if (!client) throw notFound("client");
-    if (principal.role === "recruiter" && client.userId !== principal.userId) throw forbidden("this client does not belong to you");
+    if (principal.role === "recruiter" && !ownedBy(client.userId, principal.userId)) throw forbidden("this client does not belong to you");
     return this.db.forTenant(client._id);
   }
 
@@ -172,15 +179,24 @@ export class SendAcceptance {
     if (res.created) {
       const m = res.message;
       const at = new Date(m.timestamp);
-      const updated = await tenant.outbound.countInConversation(conversation._id, {
+      const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
         at,
         sortKey: messageSortKey(at, outboundDedupeKey(m._id.toHexString())),
         preview: planPreview(plan, request),
         type: kind,
       });
-      if (updated && this.options.events) {
-        const conversation = conversationJson({ ...updated, inWindow: false });
-        this.options.events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, conversationUpdated(conversation, CONVERSATION_CHANGES.outboundMessage));
+      if (this.options.events) {
+        // Built from what is known (the conversation as read or created, and this change).
+        const before = conversation.doc;
+        const after = {
+          ...before,
+          messageCount: (before.messageCount ?? 0) + 1,
+          lastMessageAt: before.lastMessageAt && new Date(before.lastMessageAt) > at ? before.lastMessageAt : at,
+          ...(latest ? summary : {}),
+          updatedAt: new Date(),
+        };
+        const json = conversationJson({ ...after, inWindow: false });
+        this.options.events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, conversationUpdated(json, CONVERSATION_CHANGES.outboundMessage));
       }
     }
     return res;

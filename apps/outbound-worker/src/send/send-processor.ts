@@ -202,9 +202,10 @@ export class SendProcessor {
     const { db, logger } = this.deps;
     const tenant = db.forTenant(data.clientId);
     // The common path: one request takes the queued (or held) message and marks it `sending`.
-    let message = await tenant.outbound.claim(data.messageId);
+    const taken = await tenant.outbound.claim(data.messageId);
+    let message = taken.claimed ? taken.message : null;
     if (!message) {
-      const current = await tenant.outbound.get(data.messageId);
+      const current = taken.message;
       if (!current) return { outcome: "missing" };
       // Already accepted by Meta (our answer, or a status webhook linking our id): never again.
       if (current.wamid) {
@@ -232,7 +233,7 @@ export class SendProcessor {
         await this.fail(tenant, current, { title: "No answer from Meta", message: `no answer and no status after ${this.maxChecks} checks` }, "NO_ANSWER");
         return { outcome: "failed", code: "NO_ANSWER" };
       }
-      message = await tenant.outbound.reclaim(current._id);
+      message = await tenant.outbound.reclaim(current);
       if (!message) return { outcome: "already", status: current.status };
       logger.warn({ messageId: data.messageId }, "no status webhook named this unanswered send within the grace period: sending again");
       data = { ...data, uncertainChecks: checks };

@@ -164,10 +164,11 @@ export class OutboundMessageRepository {
   }
 
   /**
-   * The conversation with this candidate, created on first contact, in one request (an upsert that
-   * returns what planning needs). No projection: FerretDB v1's findAndModify does not take one.
+   * The conversation with this candidate, created on first contact, in one request: an upsert that
+   * returns the conversation (its window and names plan the send; the whole of it builds the
+   * dashboard event). No projection: FerretDB v1's findAndModify does not take one.
    */
-  async openConversation(request: Pick<OutboundRequest, "candidatePhone" | "applicationId" | "jobTitle" | "candidateName">): Promise<SendConversation> {
+  async openConversation(request: Pick<OutboundRequest, "candidatePhone" | "applicationId" | "jobTitle" | "candidateName">): Promise<SendConversation & { doc: ConversationDoc }> {
     const filter = { clientId: this.clientId, candidateKey: request.candidatePhone };
     const update = {
       $setOnInsert: {
@@ -183,14 +184,8 @@ export class OutboundMessageRepository {
     };
     for (let attempt = 0; ; attempt++) {
       try {
-        const doc = await this.conv
-          .findOneAndUpdate(filter, update, {
-            upsert: true,
-            new: true,
-            setDefaultsOnInsert: true,
-          })
-          .lean<{ _id: Types.ObjectId; windowExpiresAt?: Date | null; candidateName?: string | null; jobTitle?: string | null }>();
-        return { _id: doc!._id, windowExpiresAt: doc!.windowExpiresAt ?? null, candidateName: doc!.candidateName ?? null, jobTitle: doc!.jobTitle ?? null };
+        const doc = (await this.conv.findOneAndUpdate(filter, update, { upsert: true, new: true, setDefaultsOnInsert: true }).lean<ConversationDoc>())!;
+        return { _id: doc._id, windowExpiresAt: doc.windowExpiresAt ?? null, candidateName: doc.candidateName ?? null, jobTitle: doc.jobTitle ?? null, doc };
       } catch (err) {
         // Two requests creating the same new conversation: one wins, the other finds it.
         if (!isDuplicateKeyError(err) || attempt >= 2) throw err;
@@ -202,23 +197,16 @@ export class OutboundMessageRepository {
    * A message was just inserted into the conversation (call only when `create` reported `created`:
    * the unique insert decides, so a replay never counts twice): one more message, and it is the
    * latest unless a later one is already recorded. One request; a second only when a later message
-   * is already the conversation's latest. Returns the conversation after the change.
+   * is already the conversation's latest. Returns whether this message became the latest.
    */
-  async countInConversation(conversationId: Types.ObjectId, s: SentSummary): Promise<ConversationDoc | null> {
+  async countInConversation(conversationId: Types.ObjectId, s: SentSummary): Promise<{ latest: boolean; summary: Record<string, unknown> }> {
     const base = { _id: conversationId, clientId: this.clientId };
     const count = { $inc: { messageCount: 1 }, $max: { lastMessageAt: s.at } };
-    const latest = await this.conv
-      .findOneAndUpdate(
-        { ...base, $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: s.sortKey } }] },
-        {
-          ...count,
-          $set: { lastMessageSortKey: s.sortKey, lastMessageFrom: "recruiter", lastMessagePreview: s.preview?.slice(0, 280) ?? null, lastMessageType: s.type },
-        },
-        { new: true },
-      )
-      .lean<ConversationDoc>();
-    if (latest) return latest;
-    return this.conv.findOneAndUpdate(base, count, { new: true }).lean<ConversationDoc>();
+    const summary = { lastMessageSortKey: s.sortKey, lastMessageFrom: "recruiter", lastMessagePreview: s.preview?.slice(0, 280) ?? null, lastMessageType: s.type };
+    const res = await this.conv.updateOne({ ...base, $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: s.sortKey } }] }, { ...count, $set: summary });
+    if (res.matchedCount === 1) return { latest: true, summary };
+    await this.conv.updateOne(base, count);
+    return { latest: false, summary };
   }
 
   /** Stores a new queued message once per dedupe key. `created` is false when the key existed. */
@@ -272,31 +260,33 @@ export class OutboundMessageRepository {
   }
 
   /**
-   * Takes a queued (or held) message for a send: `sending` from now, one more attempt. Returns the
-   * message as it is now, or null when it is not queued or held (already sent, failed, or `sending`
-   * after a call that got no answer: read it to decide). One request for the read and the write.
+   * Takes a queued (or held) message for a send: `sending` from now, one more attempt, in one
+   * request that also returns it. When it is not queued or held (already sent, failed, or `sending`
+   * after a call that got no answer) it is read instead, for the caller to decide: `claimed` false.
    */
-  async claim(id: Types.ObjectId | string): Promise<OutboundMessageDoc | null> {
+  async claim(id: Types.ObjectId | string): Promise<{ message: OutboundMessageDoc | null; claimed: boolean }> {
     const _id = typeof id === "string" ? new Types.ObjectId(id) : id;
     const now = new Date();
-    return (await this.col.findOneAndUpdate(
+    const taken = (await this.col.findOneAndUpdate(
       { _id, clientId: this.clientId, direction: "outbound", wamid: null, status: { $in: ["queued", "held"] } },
       { $set: { status: "sending", statusRank: rank("sending"), sendingSince: now, heldAt: null, updatedAt: now }, $inc: { sendAttempts: 1 } },
       { returnDocument: "after", includeResultMetadata: false },
     )) as OutboundMessageDoc | null;
+    if (taken) return { message: taken, claimed: true };
+    return { message: await this.get(_id), claimed: false };
   }
 
   /**
    * A `sending` message whose call got no answer is sent again (its grace period passed with no
    * status naming it): a new `sendingSince`, one more attempt. Null when it is no longer unanswered.
    */
-  async reclaim(id: Types.ObjectId): Promise<OutboundMessageDoc | null> {
+  async reclaim(message: OutboundMessageDoc): Promise<OutboundMessageDoc | null> {
     const now = new Date();
-    return (await this.col.findOneAndUpdate(
-      { _id: id, clientId: this.clientId, status: "sending", wamid: null },
+    const res = await this.col.updateOne(
+      { _id: message._id, clientId: this.clientId, status: "sending", wamid: null },
       { $set: { sendingSince: now, updatedAt: now }, $inc: { sendAttempts: 1 } },
-      { returnDocument: "after", includeResultMetadata: false },
-    )) as OutboundMessageDoc | null;
+    );
+    return res.modifiedCount === 1 ? { ...message, sendingSince: now, updatedAt: now, sendAttempts: (message.sendAttempts ?? 0) + 1 } : null;
   }
 
   /** The send call is about to start: `sending`, with the time a resumed job will check against. */
