@@ -37,7 +37,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function dashboard(url: string, userId: string) {
+async function dashboard(url: string, userId: Parameters<typeof tokenFor>[0]) {
   const socket = connect(url, { transports: ["websocket"], auth: { token: await tokenFor(userId) }, reconnection: false });
   sockets.push(socket);
   const received: Array<{ event: string; payload: any }> = [];

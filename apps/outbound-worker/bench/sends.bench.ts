@@ -96,7 +96,7 @@ for (let i = 0; i < tenants; i++) {
   simState.numbers.set(c.phoneNumberId, wabaId);
   simState.templates.set(wabaId, [simTemplate({ name: "application_received", language: "fr", body: "Bonjour {{1}}, candidature {{2}} reçue." })]);
   await worker.syncTemplates(c._id.toHexString());
-  clients.push({ id: c._id.toHexString(), jwt: await signJwt(jwtSecret, { sub: c.userId, role: "recruiter" }, "1h"), phoneNumberId: c.phoneNumberId });
+  clients.push({ id: c._id.toHexString(), jwt: await signJwt(jwtSecret, { sub: String(c.userId), role: "recruiter" }, "1h"), phoneNumberId: c.phoneNumberId });
 }
 
 // The raw single-document update rate of this server, now, with the driver alone: 2,000 documents,

@@ -1,11 +1,12 @@
 import type { Principal } from "@linkojob/auth";
-import { isObjectIdString, toObjectId, type Database } from "@linkojob/db";
+import { isObjectIdString, toObjectId, userIdFilter, type Database } from "@linkojob/db";
 import { SocketError } from "./socket-error";
 
 /**
  * Decides which clients (tenants) a principal's socket follows, with the same rules as the REST
  * API's TenantAccess: a recruiter follows the clients whose `userId` is its `sub` (all of them, or
- * the one it names if it is theirs); `service` and `admin` must name an existing client. The caller
+ * the one it names if it is theirs), in either stored form (a string, or the ObjectId of a 24-hex
+ * sub: userIdFilter); `service` and `admin` must name an existing client. The caller
  * joins `clientRoom(id)` for each id returned and nothing else.
  */
 export class TenantRooms {
@@ -21,11 +22,11 @@ export class TenantRooms {
       if (principal.role === "recruiter") {
         if (requested) {
           // Not found and not theirs answer alike, so that ids of other tenants cannot be probed.
-          const own = await this.db.clients.exists({ _id: requested, userId: principal.userId });
+          const own = await this.db.clients.exists({ _id: requested, userId: userIdFilter(principal.userId) });
           if (!own) throw new SocketError("FORBIDDEN", "this client does not belong to you");
           return [requested.toHexString()];
         }
-        const docs = await this.db.clients.find({ userId: principal.userId }, { _id: 1 }).lean();
+        const docs = await this.db.clients.find({ userId: userIdFilter(principal.userId) }, { _id: 1 }).lean();
         return docs.map((d) => d._id.toHexString());
       }
       if (!requested) throw new SocketError("CLIENT_ID_REQUIRED", `a ${principal.role} token must name auth.clientId`);

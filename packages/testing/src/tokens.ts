@@ -9,5 +9,6 @@ export const TEST_SECRETS = {
   tokenKey: "0".repeat(63) + "1",
 } as const;
 
-export const tokenFor = (sub: string, role: Role = "recruiter", expiresIn: string | number = "1h") =>
-  signJwt(TEST_SECRETS.jwtSecret, { sub, role }, expiresIn);
+/** A test JWT; `sub` may be a client's stored userId (a string, or an ObjectId: its hex). */
+export const tokenFor = (sub: string | { toHexString(): string }, role: Role = "recruiter", expiresIn: string | number = "1h") =>
+  signJwt(TEST_SECRETS.jwtSecret, { sub: typeof sub === "string" ? sub : sub.toHexString(), role }, expiresIn);

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { createCipheriv, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { TokenVault, VaultError, keyFingerprint, type EncryptedSecret } from "./token-vault";
+import { TokenVault, VaultError, isLegacySecret, keyFingerprint, type EncryptedSecret } from "./token-vault";
 
 const keyA = randomBytes(32).toString("hex");
 const keyB = randomBytes(32).toString("hex");
@@ -130,5 +130,91 @@ describe("TokenVault", () => {
     const strict = new TokenVault([keyA], { acceptUnbound: false });
     expectVaultError(() => strict.decrypt(legacy, clientA), "VAULT_ERR_TAMPERED");
     expect(strict.decrypt(upgraded, clientA)).toBe(token);
+  });
+});
+
+/** The brief's (proof of concept's) `encrypt`, as written there: `ivHex:tagHex:ciphertextHex`. */
+function briefEncrypt(text: string, hexKey: string): string {
+  const key = Buffer.from(hexKey, "hex");
+  const iv = randomBytes(16);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  let encrypted = cipher.update(text, "utf8", "hex");
+  encrypted += cipher.final("hex");
+  const authTag = cipher.getAuthTag();
+  return iv.toString("hex") + ":" + authTag.toString("hex") + ":" + encrypted;
+}
+
+/** Flips one bit of the hex part `index` (0 iv, 1 tag, 2 ciphertext) of a legacy string. */
+const flipLegacy = (legacy: string, index: number) => {
+  const parts = legacy.split(":");
+  const buf = Buffer.from(parts[index]!, "hex");
+  buf[buf.length - 1] = buf[buf.length - 1]! ^ 0x01;
+  parts[index] = buf.toString("hex");
+  return parts.join(":");
+};
+
+describe("TokenVault: the proof of concept's ivHex:tagHex:ciphertextHex tokens", () => {
+  const clientA = "65a1b2c3d4e5f60718293a4b";
+
+  it("reads a token encrypted by the brief's encrypt, for its client, with any configured key", () => {
+    const legacy = briefEncrypt(token, keyA);
+    expect(isLegacySecret(legacy)).toBe(true);
+    expect(new TokenVault([keyA]).decrypt(legacy, clientA)).toBe(token);
+    expect(new TokenVault([keyA]).decrypt(legacy)).toBe(token);
+    // After a rotation the old key, now second, still opens it.
+    expect(new TokenVault([keyB, keyA]).decrypt(legacy, clientA)).toBe(token);
+    // Upper-case hex is the same bytes.
+    expect(new TokenVault([keyA]).decrypt(legacy.toUpperCase(), clientA)).toBe(token);
+  });
+
+  it("refuses a tampered legacy token (ciphertext, tag or IV) and one under a key not configured", () => {
+    const vault = new TokenVault([keyA]);
+    const legacy = briefEncrypt(token, keyA);
+    for (const part of [0, 1, 2]) expectVaultError(() => vault.decrypt(flipLegacy(legacy, part), clientA), "VAULT_ERR_TAMPERED");
+    const [iv, tag, data] = legacy.split(":");
+    expectVaultError(() => vault.decrypt(`${iv}:${tag}:${data!.slice(0, -2)}`, clientA), "VAULT_ERR_TAMPERED");
+    expectVaultError(() => new TokenVault([keyB]).decrypt(legacy, clientA), "VAULT_ERR_TAMPERED");
+  });
+
+  it("detects the form precisely: anything else that is a string is malformed, not tried", () => {
+    const vault = new TokenVault([keyA]);
+    const legacy = briefEncrypt(token, keyA);
+    const [iv, tag, data] = legacy.split(":");
+    const malformed = [
+      "",
+      "EAAG-a-token-in-clear",
+      `${iv}:${tag}`, // two parts
+      `${iv}:${tag}:${data}:00`, // four parts
+      `${iv!.slice(2)}:${tag}:${data}`, // 15-byte IV
+      `${iv}:${tag!.slice(2)}:${data}`, // 15-byte tag
+      `${iv}:${tag}:${data}0`, // half a byte
+      `${iv}:${tag}:`, // no ciphertext
+      `${iv}:${tag}:zz${data!.slice(2)}`, // not hex
+    ];
+    for (const m of malformed) {
+      expect(isLegacySecret(m)).toBe(false);
+      expectVaultError(() => vault.decrypt(m, clientA), "VAULT_ERR_MALFORMED");
+    }
+    expect(isLegacySecret({ keyId: "x", iv: "", tag: "", data: "" })).toBe(false);
+  });
+
+  it("always needs re-encryption, which upgrades it to the vault's form bound to its client", () => {
+    const vault = new TokenVault([keyA]);
+    const legacy = briefEncrypt(token, keyA);
+    expect(vault.needsReencryption(legacy)).toBe(true);
+    expect(vault.needsReencryption(legacy, clientA)).toBe(true);
+    expect(vault.isBoundTo(legacy, clientA)).toBe(false);
+    const upgraded = vault.reencrypt(legacy, clientA);
+    expect(Object.keys(upgraded).sort()).toEqual(["data", "iv", "keyId", "tag"]);
+    expect(vault.isBoundTo(upgraded, clientA)).toBe(true);
+    expect(vault.needsReencryption(upgraded, clientA)).toBe(false);
+    expect(vault.decrypt(upgraded, clientA)).toBe(token);
+    expectVaultError(() => vault.decrypt(upgraded, "65a1b2c3d4e5f60718293a4c"), "VAULT_ERR_TAMPERED");
+    expectVaultError(() => vault.reencrypt(flipLegacy(legacy, 2), clientA), "VAULT_ERR_TAMPERED");
+  });
+
+  it("is refused once unbound ciphertexts are (acceptUnbound: false)", () => {
+    const legacy = briefEncrypt(token, keyA);
+    expectVaultError(() => new TokenVault([keyA], { acceptUnbound: false }).decrypt(legacy, clientA), "VAULT_ERR_TAMPERED");
   });
 });

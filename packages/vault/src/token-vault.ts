@@ -15,6 +15,24 @@ export interface EncryptedSecret {
   data: string;
 }
 
+/**
+ * A token encrypted by the proof of concept (the brief's `encrypt`): `ivHex:tagHex:ciphertextHex`,
+ * AES-256-GCM with a 16-byte IV and a 16-byte tag, no additional authenticated data, under the raw
+ * TOKEN_ENCRYPTION_KEY. Read, never written: `cli:reencrypt-tokens` upgrades it.
+ */
+export type LegacySecret = string;
+
+/** What a stored token field may hold. */
+export type StoredSecret = EncryptedSecret | LegacySecret;
+
+/** Exactly the legacy form: 32 hex (IV), 32 hex (tag), and whole bytes of hex ciphertext. */
+const LEGACY = /^([0-9a-fA-F]{32}):([0-9a-fA-F]{32}):((?:[0-9a-fA-F]{2})+)$/;
+
+/** True for a string in the proof of concept's `ivHex:tagHex:ciphertextHex` form. */
+export function isLegacySecret(value: unknown): value is LegacySecret {
+  return typeof value === "string" && LEGACY.test(value);
+}
+
 export type VaultErrorCode =
   | "VAULT_ERR_INVALID_KEY" // a key is not 64 hex characters
   | "VAULT_ERR_UNKNOWN_KEY" // the ciphertext names a key the vault does not hold
@@ -66,7 +84,10 @@ function decode(field: unknown, name: string): Buffer {
  * `{ acceptUnbound: false }` once it has run to refuse them.
  */
 export interface TokenVaultOptions {
-  /** Decrypt ciphertexts whose AAD is the key id alone (written before client binding). Default true. */
+  /**
+   * Decrypt ciphertexts not bound to their client: the vault's own written before client binding
+   * (AAD = key id alone) and the proof of concept's `ivHex:tagHex:ciphertextHex` strings. Default true.
+   */
   acceptUnbound?: boolean;
 }
 
@@ -133,9 +154,11 @@ export class TokenVault {
 
   /**
    * Decrypts a secret of `clientId`. A ciphertext bound to another client fails (VAULT_ERR_TAMPERED);
-   * an unbound one (written before binding) is accepted unless `acceptUnbound` is false.
+   * an unbound one (written before binding, or a proof-of-concept string) is accepted unless
+   * `acceptUnbound` is false.
    */
-  decrypt(secret: EncryptedSecret | null | undefined, clientId?: string): string {
+  decrypt(secret: StoredSecret | null | undefined, clientId?: string): string {
+    if (typeof secret === "string") return this.decryptLegacy(secret);
     const parts = this.parts(secret);
     if (clientId) {
       const bound = this.open(parts, clientId);
@@ -147,9 +170,37 @@ export class TokenVault {
     throw new VaultError("VAULT_ERR_TAMPERED", "the stored secret failed authentication (changed, truncated, moved from another client, or wrong key)");
   }
 
-  /** True when the secret decrypts bound to `clientId` (false for an unbound or foreign one). */
-  isBoundTo(secret: EncryptedSecret, clientId: string): boolean {
+  /** True when the secret decrypts bound to `clientId` (false for an unbound, legacy or foreign one). */
+  isBoundTo(secret: StoredSecret, clientId: string): boolean {
+    if (typeof secret === "string") {
+      this.decryptLegacy(secret); // a malformed or tampered one is an error, as for the stored form
+      return false;
+    }
     return this.open(this.parts(secret), clientId) !== null;
+  }
+
+  /**
+   * The proof of concept's `ivHex:tagHex:ciphertextHex` (the brief's `decrypt`): tried with every
+   * configured key, since it names none. Authentication fails (VAULT_ERR_TAMPERED) when it was
+   * changed or no configured key encrypted it.
+   */
+  private decryptLegacy(secret: string): string {
+    const m = LEGACY.exec(secret);
+    if (!m) throw new VaultError("VAULT_ERR_MALFORMED", "the stored secret is a string but not the ivHex:tagHex:ciphertextHex form");
+    if (!this.acceptUnbound) throw new VaultError("VAULT_ERR_TAMPERED", "the stored secret is a legacy ciphertext not bound to its client (run cli:reencrypt-tokens)");
+    const iv = Buffer.from(m[1]!, "hex");
+    const tag = Buffer.from(m[2]!, "hex");
+    const data = Buffer.from(m[3]!, "hex");
+    for (const k of this.keys) {
+      try {
+        const decipher = createDecipheriv(ALGORITHM, k.key, iv, { authTagLength: TAG_BYTES });
+        decipher.setAuthTag(tag);
+        return Buffer.concat([decipher.update(data), decipher.final()]).toString("utf8");
+      } catch {
+        // another key, or changed
+      }
+    }
+    throw new VaultError("VAULT_ERR_TAMPERED", "the legacy stored secret failed authentication (changed, truncated, or encrypted with a key not configured)");
   }
 
   private parts(secret: EncryptedSecret | null | undefined) {
@@ -178,16 +229,17 @@ export class TokenVault {
   }
 
   /**
-   * True when the secret must be rewritten: encrypted with a key other than the current one, or (given
-   * its client) not bound to that client yet.
+   * True when the secret must be rewritten: a proof-of-concept string, encrypted with a key other than
+   * the current one, or (given its client) not bound to that client yet.
    */
-  needsReencryption(secret: EncryptedSecret, clientId?: string): boolean {
+  needsReencryption(secret: StoredSecret, clientId?: string): boolean {
+    if (typeof secret === "string") return true;
     if (secret.keyId !== this.currentKeyId) return true;
     return clientId !== undefined && !this.isBoundTo(secret, clientId);
   }
 
   /** Decrypts and encrypts again under the current key (fresh IV), bound to `clientId` when given. */
-  reencrypt(secret: EncryptedSecret, clientId?: string): EncryptedSecret {
+  reencrypt(secret: StoredSecret, clientId?: string): EncryptedSecret {
     return this.encrypt(this.decrypt(secret, clientId), clientId);
   }
 }

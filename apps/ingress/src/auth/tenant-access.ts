@@ -1,18 +1,18 @@
 import type { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
-import { toObjectId, type Database, type TenantData } from "@linkojob/db";
+import { toObjectId, userIdFilter, type Database, type TenantData } from "@linkojob/db";
 import { HttpError, badRequest, forbidden, notFound } from "../http/errors";
 
 /**
  * Decides which tenant a request acts for. A recruiter acts only for the client(s) whose `userId` is
- * its `sub`; the platform backend (`service`) and operators (`admin`) name the client. The result is
+ * its `sub` (stored as a string or, the brief's form, as the ObjectId of a 24-hex sub: userIdFilter); the platform backend (`service`) and operators (`admin`) name the client. The result is
  * a TenantData, whose repositories cannot query another tenant.
  */
 export class TenantAccess {
   constructor(private readonly db: Database) {}
 
   async ownClientIds(principal: Principal): Promise<Types.ObjectId[]> {
-    const docs = await this.db.clients.find({ userId: principal.userId }, { _id: 1 }).lean();
+    const docs = await this.db.clients.find({ userId: userIdFilter(principal.userId) }, { _id: 1 }).lean();
     return docs.map((d) => d._id);
   }
 

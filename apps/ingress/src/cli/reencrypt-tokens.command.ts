@@ -1,4 +1,4 @@
-import type { ClientDoc, Database, EncryptedSecret } from "@linkojob/db";
+import type { ClientDoc, Database, EncryptedSecret, StoredSecret } from "@linkojob/db";
 import { VaultError, type TokenVault } from "@linkojob/vault";
 
 export interface ReencryptReport {
@@ -6,6 +6,8 @@ export interface ReencryptReport {
   scanned: number;
   /** Secrets (tokens and registration PINs) rewritten under the current key, bound to their client. */
   reencrypted: number;
+  /** Of those, proof-of-concept `ivHex:tagHex:ciphertextHex` tokens upgraded to the vault's form. */
+  upgradedLegacy: number;
   /** Secrets already under the current key and bound to their client. */
   alreadyCurrent: number;
   /** Secrets that could not be decrypted (tampered, or their key is no longer configured): left as they are. */
@@ -17,12 +19,13 @@ const FIELDS = ["accessToken", "registrationPin"] as const;
 /**
  * Rewrites every stored secret under the vault's current key, bound to its client (run after putting
  * a new key first in TOKEN_ENCRYPTION_KEY, before removing the old one, and once to bind the secrets
- * written before client binding). Each write is guarded by the ciphertext it replaces, so a client
+ * written before client binding and to upgrade the proof of concept's `ivHex:tagHex:ciphertextHex`
+ * strings). Each write is guarded by the ciphertext it replaces, so a client
  * reconnected meanwhile keeps its new token. Safe to run again: secrets already current and bound are
  * left alone.
  */
 export async function reencryptStoredTokens(db: Database, vault: TokenVault, options: { dryRun?: boolean } = {}): Promise<ReencryptReport> {
-  const report: ReencryptReport = { scanned: 0, reencrypted: 0, alreadyCurrent: 0, failed: [] };
+  const report: ReencryptReport = { scanned: 0, reencrypted: 0, upgradedLegacy: 0, alreadyCurrent: 0, failed: [] };
   const cursor = db.clients
     .find({ $or: [{ accessToken: { $ne: null } }, { registrationPin: { $ne: null } }] }, { _id: 1, accessToken: 1, registrationPin: 1 })
     .lean<Pick<ClientDoc, "_id" | "accessToken" | "registrationPin">[]>()
@@ -30,7 +33,7 @@ export async function reencryptStoredTokens(db: Database, vault: TokenVault, opt
   for await (const doc of cursor) {
     report.scanned++;
     for (const field of FIELDS) {
-      const secret = doc[field] as EncryptedSecret | null | undefined;
+      const secret = doc[field] as StoredSecret | null | undefined;
       if (!secret) continue;
       const clientId = doc._id.toHexString();
       let stale: boolean;
@@ -51,15 +54,18 @@ export async function reencryptStoredTokens(db: Database, vault: TokenVault, opt
         report.failed.push({ clientId, field, error: err instanceof VaultError ? err.code : String(err) });
         continue;
       }
+      const legacy = typeof secret === "string";
       if (options.dryRun) {
         report.reencrypted++;
+        if (legacy) report.upgradedLegacy++;
         continue;
       }
-      const res = await db.clients.updateOne(
-        { _id: doc._id, [`${field}.keyId`]: secret.keyId, [`${field}.data`]: secret.data },
-        { $set: { [field]: next } },
-      );
-      if (res.modifiedCount === 1) report.reencrypted++;
+      const guard = legacy ? { [field]: secret } : { [`${field}.keyId`]: secret.keyId, [`${field}.data`]: secret.data };
+      const res = await db.clients.updateOne({ _id: doc._id, ...guard }, { $set: { [field]: next } });
+      if (res.modifiedCount === 1) {
+        report.reencrypted++;
+        if (legacy) report.upgradedLegacy++;
+      }
     }
   }
   return report;

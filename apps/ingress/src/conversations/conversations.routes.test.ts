@@ -58,7 +58,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const get = async (url: string, sub: string | null, role: "recruiter" | "service" | "admin" = "recruiter") =>
+const get = async (url: string, sub: Parameters<typeof tokenFor>[0] | null, role: "recruiter" | "service" | "admin" = "recruiter") =>
   app.inject({ method: "GET", url, headers: sub ? { authorization: `Bearer ${await tokenFor(sub, role)}` } : {} });
 
 describe("read API authentication and tenant isolation", () => {

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { RedisClient } from "@linkojob/queues";
 import { z } from "zod";
-import { clientJson, type Database } from "@linkojob/db";
+import { clientJson, userIdFilter, type Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import type { GraphClient } from "@linkojob/whatsapp";
@@ -265,7 +265,7 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
         if (!request.query.userId) throw badRequest("userId is required for this role");
         userId = request.query.userId;
       }
-      const docs = await opts.db.clients.find({ userId }).sort({ createdAt: 1 }).lean();
+      const docs = await opts.db.clients.find({ userId: userIdFilter(userId) }).sort({ createdAt: 1 }).lean();
       return { clients: docs.map(clientJson) };
     },
   );

@@ -6,7 +6,9 @@ import {
   isDuplicateKeyError,
   markClientDisconnected,
   markClientReauthRequired,
+  sameUser,
   toObjectId,
+  userIdValue,
   type ClientDoc,
   type ClientJson,
   type ClientStatus,
@@ -191,7 +193,7 @@ export class OnboardingService {
     // disconnected can be claimed by whoever proves access at Meta now (debug_token granted this
     // token its WABA, checked above): the old client keeps its history under a released number.
     let existing: ClientDoc | null = await db.clients.findOne({ phoneNumberId: phone.id }).lean<ClientDoc>();
-    if (existing && existing.userId !== input.userId) {
+    if (existing && !sameUser(existing.userId, input.userId)) {
       if (existing.status !== "disconnected") throw new OnboardingError("NUMBER_TAKEN");
       await releaseNumber(db, existing);
       this.deps.log?.info({ clientId: existing._id.toHexString(), phoneNumberId: phone.id, userId: input.userId }, "disconnected number claimed by a new owner");
@@ -234,6 +236,10 @@ export class OnboardingService {
 
     // 6. Store: the token encrypted, with its expiry; status active. The unique index on
     // phoneNumberId settles a race between two recruiters: the second insert fails → NUMBER_TAKEN.
+    // The owner is matched as stored (a string, or an ObjectId in the brief's form) and written in the
+    // brief's form (userIdValue: an ObjectId for a 24-hex id). The expiry is written under both names:
+    // `tokenExpiry` is the brief's, which documents written elsewhere hold and the platform may read.
+    const storedOwner = existing ? existing.userId : userIdValue(input.userId);
     const now = new Date();
     const whatsappNumber = normalizePhone(phone.displayPhoneNumber) ?? (digits(phone.displayPhoneNumber) || digits(input.whatsappNumber ?? ""));
     const companyName = input.companyName ?? existing?.companyName ?? phone.verifiedName ?? phone.displayPhoneNumber;
@@ -241,9 +247,10 @@ export class OnboardingService {
     try {
       doc = await db.clients
         .findOneAndUpdate(
-          { phoneNumberId: phone.id, userId: input.userId },
+          { phoneNumberId: phone.id, userId: storedOwner },
           {
             $set: {
+              userId: userIdValue(input.userId),
               companyName,
               wabaId,
               whatsappNumber,
@@ -257,13 +264,14 @@ export class OnboardingService {
               reauthRequiredAt: null,
               accessToken: vault.encrypt(token, clientKey),
               tokenExpiresAt,
+              tokenExpiry: tokenExpiresAt,
               tokenExpiryWarnedAt: null,
               registrationPin: pinSecret,
               connectedAt: now,
               disconnectedAt: null,
               ...(phone.throughputLevel === "HIGH" ? { throughputMps: 1000 } : {}),
             },
-            $setOnInsert: { _id: clientObjectId, userId: input.userId, phoneNumberId: phone.id },
+            $setOnInsert: { _id: clientObjectId, phoneNumberId: phone.id },
           },
           { upsert: true, new: true, setDefaultsOnInsert: true },
         )

@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import pino from "pino";
-import { Database, type ClientDoc } from "@linkojob/db";
+import { Database, type ClientDoc, type EncryptedSecret } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, DashboardEvents, type ClientChangedMessage } from "@linkojob/events";
 import { MetaSimulator } from "@linkojob/meta-sim";
 import { createRedis } from "@linkojob/queues";
@@ -190,8 +190,11 @@ export async function callback(h: OnboardingHarness, pathAndQuery: string, cooki
 }
 
 /** The client document exactly as stored (the driver, not the model). */
+/** A client document as this gateway writes it (its token in the vault's object form). */
+export type WrittenClientDoc = Omit<ClientDoc, "accessToken"> & { accessToken?: EncryptedSecret | null };
+
 export const rawClient = (h: OnboardingHarness, filter: Record<string, unknown>) =>
-  h.db.connection.db!.collection<ClientDoc>("clients").findOne(filter);
+  h.db.connection.db!.collection<WrittenClientDoc>("clients").findOne(filter);
 
 /** The tokens the simulator saw in Bearer headers of calls to a path. */
 export const tokensSeenBySim = (h: OnboardingHarness, path: RegExp) =>

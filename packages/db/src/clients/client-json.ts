@@ -1,9 +1,11 @@
-import type { ClientDoc, ClientStatus } from "./client.model";
+import { tokenExpiryOf, type ClientDoc, type ClientStatus } from "./client.model";
+import { userIdString } from "./user-id";
 
 /** A client as the API and dashboards see it: never the token, the PIN or any secret. */
 export interface ClientJson {
   id: string;
   _id: string;
+  /** Always a string: an ObjectId userId (the brief's form) as its hex. */
   userId: string;
   companyName: string;
   phoneNumberId: string;
@@ -17,6 +19,7 @@ export interface ClientJson {
   statusDetail: string | null;
   /** Whether a token is stored (its value never leaves the vault). */
   hasToken: boolean;
+  /** `tokenExpiresAt`, or the brief's `tokenExpiry` where that is absent. */
   tokenExpiresAt: string | null;
   connectedAt: string | null;
   disconnectedAt: string | null;
@@ -30,7 +33,7 @@ export function clientJson(c: ClientDoc): ClientJson {
   return {
     id,
     _id: id,
-    userId: c.userId,
+    userId: userIdString(c.userId),
     companyName: c.companyName,
     phoneNumberId: c.phoneNumberId,
     wabaId: c.wabaId,
@@ -42,7 +45,7 @@ export function clientJson(c: ClientDoc): ClientJson {
     statusReason: c.statusReason ?? null,
     statusDetail: c.statusDetail ?? null,
     hasToken: !!c.accessToken,
-    tokenExpiresAt: iso(c.tokenExpiresAt),
+    tokenExpiresAt: iso(tokenExpiryOf(c)),
     connectedAt: iso(c.connectedAt),
     disconnectedAt: iso(c.disconnectedAt),
     updatedAt: iso(c.updatedAt),

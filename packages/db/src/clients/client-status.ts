@@ -3,7 +3,8 @@ import { accountUpdateValueSchema } from "@linkojob/whatsapp";
 import type { Database } from "../database";
 import { toObjectId } from "../ids";
 import { KeyedMutex } from "../keyed-mutex";
-import type { ClientDoc, ClientStatus } from "./client.model";
+import { tokenExpiryOf, type ClientDoc, type ClientStatus } from "./client.model";
+import { userIdString } from "./user-id";
 
 /**
  * A client's connection state machine:
@@ -54,7 +55,7 @@ const STATUS_PROJECTION = { _id: 1, userId: 1, phoneNumberId: 1, wabaId: 1, stat
 function toChange(before: StatusFields, after: { status: ClientStatus; reason: string | null; detail: string | null }, at: Date, changed: boolean): ClientStatusChange {
   return {
     clientId: before._id.toHexString(),
-    userId: before.userId,
+    userId: userIdString(before.userId),
     phoneNumberId: before.phoneNumberId,
     wabaId: before.wabaId,
     status: changed ? after.status : before.status,
@@ -160,7 +161,7 @@ export function markClientDisconnected(
     clientId,
     { status: { $ne: "disconnected" } },
     { status: "disconnected", reason, detail: options.detail ?? null },
-    { disconnectedAt: at, ...(options.keepToken ? {} : { accessToken: null, tokenExpiresAt: null, tokenExpiryWarnedAt: null }) },
+    { disconnectedAt: at, ...(options.keepToken ? {} : { accessToken: null, tokenExpiresAt: null, tokenExpiry: null, tokenExpiryWarnedAt: null }) },
     at,
   );
 }
@@ -292,12 +293,17 @@ export interface TokenExpirySweep {
  * expired → `reauth_required` (TOKEN_EXPIRED); tokens expiring within `warnWithinMs` (default 7 days)
  * → one warning per token (a new connect resets it). Safe to run concurrently and repeatedly.
  */
+/** Clients whose token expiry (`tokenExpiresAt`, else the brief's `tokenExpiry`: tokenExpiryOf) matches `range`. */
+const expiryIn = (range: Record<string, unknown>) => ({
+  $or: [{ tokenExpiresAt: range }, { tokenExpiresAt: null, tokenExpiry: range }],
+});
+
 export async function sweepTokenExpiry(db: Database, options: { warnWithinMs?: number; now?: Date } = {}): Promise<TokenExpirySweep> {
   const now = options.now ?? new Date();
   const horizon = new Date(now.getTime() + (options.warnWithinMs ?? 7 * 86_400_000));
 
   const expiredDocs = await db.clients
-    .find({ status: { $in: ["active", "pending"] }, tokenExpiresAt: { $ne: null, $lte: now } }, { _id: 1 })
+    .find({ status: { $in: ["active", "pending"] }, ...expiryIn({ $ne: null, $lte: now }) }, { _id: 1 })
     .lean();
   const expired: ClientStatusChange[] = [];
   for (const d of expiredDocs) {
@@ -307,8 +313,8 @@ export async function sweepTokenExpiry(db: Database, options: { warnWithinMs?: n
 
   const soon = await db.clients
     .find(
-      { status: "active", tokenExpiresAt: { $gt: now, $lte: horizon }, tokenExpiryWarnedAt: null },
-      { _id: 1, userId: 1, phoneNumberId: 1, tokenExpiresAt: 1 },
+      { status: "active", ...expiryIn({ $gt: now, $lte: horizon }), tokenExpiryWarnedAt: null },
+      { _id: 1, userId: 1, phoneNumberId: 1, tokenExpiresAt: 1, tokenExpiry: 1 },
     )
     .lean();
   const warnings: TokenExpiryWarning[] = [];
@@ -316,7 +322,7 @@ export async function sweepTokenExpiry(db: Database, options: { warnWithinMs?: n
     // Guarded: of two concurrent sweeps, one warns.
     const res = await db.clients.updateOne({ _id: d._id, tokenExpiryWarnedAt: null }, { $set: { tokenExpiryWarnedAt: now } });
     if (res.modifiedCount === 1) {
-      warnings.push({ clientId: d._id.toHexString(), userId: d.userId, phoneNumberId: d.phoneNumberId, tokenExpiresAt: d.tokenExpiresAt! });
+      warnings.push({ clientId: d._id.toHexString(), userId: userIdString(d.userId), phoneNumberId: d.phoneNumberId, tokenExpiresAt: tokenExpiryOf(d)! });
     }
   }
   return { expired, warnings };

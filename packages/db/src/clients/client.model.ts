@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from "mongoose";
+import type { UserId } from "./user-id";
 
 /** A client is a tenant: one recruiter's WhatsApp Business number connected to the platform. */
 export const CLIENT_STATUSES = ["pending", "active", "reauth_required", "disconnected"] as const;
@@ -12,10 +13,20 @@ export interface EncryptedSecret {
   data: string;
 }
 
+/**
+ * A stored access token: the vault's form, or the proof of concept's `ivHex:tagHex:ciphertextHex`
+ * string (the brief's `encrypt`), which the vault still reads and `cli:reencrypt-tokens` upgrades.
+ */
+export type StoredSecret = EncryptedSecret | string;
+
 export interface ClientDoc {
   _id: Types.ObjectId;
-  /** The platform user (recruiter) who owns this client; the JWT `sub`. */
-  userId: string;
+  /**
+   * The platform user (recruiter) who owns this client; the JWT `sub`. An ObjectId when the sub is
+   * 24 hex characters (the brief's form), a string otherwise: compare with `sameUser`, query with
+   * `userIdFilter`, store with `userIdValue` (user-id.ts).
+   */
+  userId: UserId;
   companyName: string;
   /** Meta's id of the business phone number: the key that routes webhooks to this client. */
   phoneNumberId: string;
@@ -26,8 +37,13 @@ export interface ClientDoc {
   verifiedName?: string;
   qualityRating?: string;
   status: ClientStatus;
-  accessToken?: EncryptedSecret | null;
+  accessToken?: StoredSecret | null;
   tokenExpiresAt?: Date | null;
+  /**
+   * The brief's name for the token's expiry, as documents written by the proof of concept or the
+   * platform hold it. Read where `tokenExpiresAt` is null or absent (`tokenExpiryOf`); connect writes both.
+   */
+  tokenExpiry?: Date | null;
   connectedAt?: Date;
   disconnectedAt?: Date | null;
   /** Why the client is in its status: a code (TOKEN_INVALID, PARTNER_REMOVED, USER_DISCONNECTED…). */
@@ -48,6 +64,17 @@ export interface ClientDoc {
   updatedAt: Date;
 }
 
+function isUserId(v: unknown): boolean {
+  return (typeof v === "string" && v.length > 0) || (typeof v === "object" && v !== null && (v as { _bsontype?: unknown })._bsontype === "ObjectId");
+}
+
+function isStoredSecret(v: unknown): boolean {
+  if (v === null || v === undefined || typeof v === "string") return true;
+  if (typeof v !== "object") return false;
+  const s = v as Record<string, unknown>;
+  return ["keyId", "iv", "tag", "data"].every((k) => typeof s[k] === "string");
+}
+
 const encryptedSecretSchema = new Schema<EncryptedSecret>(
   { keyId: String, iv: String, tag: String, data: String },
   { _id: false },
@@ -55,7 +82,13 @@ const encryptedSecretSchema = new Schema<EncryptedSecret>(
 
 const clientSchema = new Schema<ClientDoc>(
   {
-    userId: { type: String, required: true, index: true },
+    // Mixed: an ObjectId (the brief's form) or a string, stored as given, never cast (user-id.ts).
+    userId: {
+      type: Schema.Types.Mixed,
+      required: true,
+      index: true,
+      validate: { validator: isUserId, message: "userId must be an ObjectId or a non-empty string" },
+    },
     companyName: { type: String, required: true },
     phoneNumberId: { type: String, required: true, unique: true },
     wabaId: { type: String, required: true, index: true },
@@ -64,8 +97,15 @@ const clientSchema = new Schema<ClientDoc>(
     verifiedName: String,
     qualityRating: String,
     status: { type: String, enum: CLIENT_STATUSES, required: true, default: "active" },
-    accessToken: { type: encryptedSecretSchema, default: null },
+    // Mixed: the vault's object or a proof-of-concept string, neither cast (a cast would make a query
+    // or guard naming the legacy string fail).
+    accessToken: {
+      type: Schema.Types.Mixed,
+      default: null,
+      validate: { validator: isStoredSecret, message: "accessToken must be the vault's { keyId, iv, tag, data } or a legacy ivHex:tagHex:dataHex string" },
+    },
     tokenExpiresAt: { type: Date, default: null },
+    tokenExpiry: Date,
     connectedAt: Date,
     disconnectedAt: { type: Date, default: null },
     statusReason: { type: String, default: null },
@@ -82,7 +122,13 @@ const clientSchema = new Schema<ClientDoc>(
   },
   { timestamps: true, collection: "clients" },
 );
-// The token-expiry sweep (client-status.ts) scans by status and expiry.
+// The token-expiry sweep (client-status.ts) scans by status and expiry (either field).
 clientSchema.index({ status: 1, tokenExpiresAt: 1 });
+clientSchema.index({ status: 1, tokenExpiry: 1 });
+
+/** When the client's token expires: `tokenExpiresAt`, or the brief's `tokenExpiry` where it is null or absent. */
+export function tokenExpiryOf(c: Pick<ClientDoc, "tokenExpiresAt" | "tokenExpiry">): Date | null {
+  return c.tokenExpiresAt ?? c.tokenExpiry ?? null;
+}
 
 export const clientModel = (conn: Connection): Model<ClientDoc> => conn.model<ClientDoc>("Client", clientSchema);
