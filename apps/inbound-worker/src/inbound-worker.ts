@@ -121,7 +121,7 @@ export class InboundWorker {
     const data = webhookJobSchema.safeParse(job.data);
     if (!data.success) throw new UnrecoverableError(`bad webhook job: ${data.error.message}`);
     try {
-      const prepared = await this.processor.prepare(data.data.deliveryId, data.data.body);
+      const prepared = { ...(await this.processor.prepare(data.data.deliveryId, data.data.body)), isRetry: job.attemptsMade > 0 };
       // Completed only once its batch is stored: nothing is acknowledged that was not written.
       const result = prepared.messages.length || prepared.statuses.length ? await this.batcher.submit(prepared) : prepared.result;
       this.deps.logger.debug({ jobId: job.id, ...result }, "webhook delivery processed");

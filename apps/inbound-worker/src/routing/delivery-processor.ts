@@ -6,6 +6,7 @@ import {
   ConversationBatch,
   InboundMessageBatch,
   StatusBatch,
+  updateLimits,
   conversationJson,
   inboundDedupeKey,
   messageJson,
@@ -68,6 +69,8 @@ const opensWindow = (type: string) => type !== "system";
 /** One delivery, normalised and routed, its non-message content already recorded. */
 export interface PreparedDelivery {
   deliveryId: string;
+  /** A retry of this delivery: media of its messages already stored is enqueued again (idempotent). */
+  isRetry?: boolean;
   messages: Array<{ clientId: Types.ObjectId; event: MessageEvent }>;
   statuses: Array<{ clientId: Types.ObjectId; status: NormalizedStatus }>;
   result: ProcessResult;
@@ -94,20 +97,32 @@ export class CountPendingError extends Error {
  */
 export class DeliveryProcessor {
   private readonly messages: InboundMessageBatch;
-  private readonly conversations: ConversationBatch;
-  private readonly statusBatch: StatusBatch;
+  private writers: Promise<{ conversations: ConversationBatch; statuses: StatusBatch }> | null = null;
   private readonly tenants = new Map<string, TenantData>();
 
   constructor(private readonly deps: DeliveryProcessorDeps) {
     const writer = deps.writer ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
     this.messages = new InboundMessageBatch(deps.db.messages, { writer });
-    this.conversations = new ConversationBatch(deps.db.conversations);
-    this.statusBatch = new StatusBatch(deps.db.messages, deps.db.pendingStatuses);
+  }
+
+  /** The batched update writers, sized once for the server (see ferretdb-adapter). */
+  private batchWriters() {
+    this.writers ??= updateLimits(this.deps.db.connection).then(
+      (limits) => ({
+        conversations: new ConversationBatch(this.deps.db.conversations, { updateLimits: limits }),
+        statuses: new StatusBatch(this.deps.db.messages, this.deps.db.pendingStatuses, { updateLimits: limits }),
+      }),
+      (err) => {
+        this.writers = null;
+        throw err;
+      },
+    );
+    return this.writers;
   }
 
   /** One delivery alone (prepare, then a batch of one). */
-  async process(deliveryId: string, body: string): Promise<ProcessResult> {
-    const prepared = await this.prepare(deliveryId, body);
+  async process(deliveryId: string, body: string, opts: { isRetry?: boolean } = {}): Promise<ProcessResult> {
+    const prepared = { ...(await this.prepare(deliveryId, body)), isRetry: opts.isRetry ?? false };
     const [result] = await this.storeBatch([prepared]);
     if (result instanceof Error) throw result;
     return result!;
@@ -218,8 +233,9 @@ export class DeliveryProcessor {
     });
     if (!unique.size) return;
     const items = [...unique.values()];
+    const { conversations } = await this.batchWriters();
 
-    const ids = await this.conversations.resolve(
+    const ids = await conversations.resolve(
       items.map(({ clientId, event }) => ({
         clientId,
         candidateKey: event.candidateKey,
@@ -227,7 +243,7 @@ export class DeliveryProcessor {
         candidateUserId: event.userId ?? null,
       })),
     );
-    const stored = await this.messages.insert(
+    const inserted = await this.messages.insert(
       items.map(({ clientId, event }) => ({
         clientId,
         conversationId: ids.get(`${clientId.toHexString()}|${event.candidateKey}`)!,
@@ -237,21 +253,30 @@ export class DeliveryProcessor {
 
     // What this batch owes the conversations: the messages it stored, or took over from a dead writer.
     const owed: Array<{ item: (typeof items)[number]; message: MessageDoc }> = [];
-    stored.forEach((res, i) => {
+    // A retry may follow a crash between the claim's release and the media enqueue: enqueue again.
+    const stored: MessageDoc[] = [];
+    inserted.forEach((res, i) => {
       const item = items[i]!;
       if (res.state === "inserted" || res.state === "taken_over") {
         owed.push({ item, message: res.message });
+        stored.push(res.message);
         count(item.owners[0]!, "messagesStored");
       } else if (res.state === "counted") {
         count(item.owners[0]!, "duplicates");
+        if (item.owners.some((di) => deliveries[di]!.isRetry)) stored.push(res.message);
       } else {
         for (const di of item.owners) outcomes[di] = new CountPendingError(item.event.message.wamid);
       }
     });
+    await this.recordCounts(owed);
+    // After this batch's last write to the messages: the media worker then writes them alone.
+    for (const message of stored) await this.deps.onMessageStored?.(message.clientId.toHexString(), message);
+  }
+
+  /** Counts the owed messages in their conversations, announces them, then releases their claims. */
+  private async recordCounts(owed: Array<{ item: { event: MessageEvent }; message: MessageDoc }>): Promise<void> {
     if (!owed.length) return;
-
-    for (const { message } of owed) await this.deps.onMessageStored?.(message.clientId.toHexString(), message);
-
+    const { conversations } = await this.batchWriters();
     const byConversation = new Map<string, ConversationInbound>();
     for (const { item, message } of owed) {
       const k = message.conversationId.toHexString();
@@ -267,8 +292,8 @@ export class DeliveryProcessor {
       });
       byConversation.set(k, c);
     }
-    await this.conversations.recordInbound([...byConversation.values()]);
-    const views = await this.conversations.read([...byConversation.values()]);
+    await conversations.recordInbound([...byConversation.values()]);
+    const views = await conversations.read([...byConversation.values()]);
 
     for (const { message } of owed) {
       const clientId = message.clientId.toHexString();
@@ -288,7 +313,7 @@ export class DeliveryProcessor {
   private async applyStatuses(deliveries: PreparedDelivery[], outcomes: Array<ProcessResult | Error>): Promise<void> {
     const items = deliveries.flatMap((d, di) => d.statuses.map((s) => ({ ...s, di })));
     if (!items.length) return;
-    const applied = await this.statusBatch.apply(items);
+    const applied = await (await this.batchWriters()).statuses.apply(items);
     const hooks = new Map<string, Array<() => Promise<void>>>();
     items.forEach(({ clientId, status, di }, i) => {
       const outcome = applied[i]!;

@@ -1,4 +1,5 @@
 import { Types, type AnyBulkWriteOperation, type Model } from "mongoose";
+import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, chunks, type UpdateLimits } from "../ferretdb-adapter";
 import type { ConversationDoc } from "./conversation.model";
 import { WINDOW_MS, conversationView, type ConversationView } from "./conversation.repository";
 
@@ -41,14 +42,25 @@ const refKey = (clientId: Types.ObjectId, candidateKey: string) => `${clientId.t
  * decided which), dates with $max, and the summary and name with guarded $set, so that batches
  * applied in any order converge to one state. Every filter carries the tenant's clientId.
  */
+export interface ConversationBatchOptions {
+  /** Conversation ids kept in memory (oldest dropped first). Default 100,000. */
+  cacheSize?: number;
+  /** How update commands are cut (see ferretdb-adapter). Default: MongoDB's, one bulkWrite. */
+  updateLimits?: UpdateLimits;
+}
+
 export class ConversationBatch {
   private readonly ids = new Map<string, Types.ObjectId>();
+  private readonly cacheSize: number;
+  private readonly limits: UpdateLimits;
 
-  /** @param cacheSize conversation ids kept in memory (oldest dropped first). Default 100,000. */
   constructor(
     private readonly model: Model<ConversationDoc>,
-    private readonly cacheSize = 100_000,
-  ) {}
+    opts: ConversationBatchOptions = {},
+  ) {
+    this.cacheSize = opts.cacheSize ?? 100_000;
+    this.limits = opts.updateLimits ?? MONGODB_UPDATE_LIMITS;
+  }
 
   /** The id of each candidate's conversation (created on first sight), keyed by `clientId|candidateKey`. */
   async resolve(refs: ConversationRef[], now = new Date()): Promise<Map<string, Types.ObjectId>> {
@@ -72,19 +84,25 @@ export class ConversationBatch {
           upsert: true,
         },
       }));
-      let upserted: Record<number, unknown> = {};
-      try {
-        upserted = (await this.model.collection.bulkWrite(ops, { ordered: false })).upsertedIds;
-      } catch (err) {
-        // Another worker created some of them meanwhile (duplicate key): read those below.
-        const e = err as { writeErrors?: unknown; result?: { upsertedIds?: Record<number, unknown> } };
-        const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
-        if (!writeErrors.length || writeErrors.some((w: { code?: number }) => w.code !== 11000)) throw err;
-        upserted = e.result?.upsertedIds ?? {};
+      const upserted = new Map<number, Types.ObjectId>();
+      let offset = 0;
+      for (const part of chunks(ops, this.limits.perCommand)) {
+        let ids: Record<number, unknown> = {};
+        try {
+          ids = (await this.model.collection.bulkWrite(part, { ordered: false })).upsertedIds;
+        } catch (err) {
+          // Another worker created some of them meanwhile (duplicate key): read those below.
+          const e = err as { writeErrors?: unknown; result?: { upsertedIds?: Record<number, unknown> } };
+          const writeErrors = (Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : []) as Array<{ code?: number }>;
+          if (!writeErrors.length || writeErrors.some((w) => w.code !== 11000)) throw err;
+          ids = e.result?.upsertedIds ?? {};
+        }
+        for (const [i, id] of Object.entries(ids)) upserted.set(offset + Number(i), id as Types.ObjectId);
+        offset += part.length;
       }
-      for (const [i, id] of Object.entries(upserted)) {
-        const r = absent[Number(i)]!;
-        out.set(refKey(r.clientId, r.candidateKey), id as Types.ObjectId);
+      for (const [i, id] of upserted) {
+        const r = absent[i]!;
+        out.set(refKey(r.clientId, r.candidateKey), id);
       }
       const raced = absent.filter((r) => !out.has(refKey(r.clientId, r.candidateKey)));
       if (raced.length) await this.findInto(raced, out);
@@ -100,9 +118,11 @@ export class ConversationBatch {
 
   /** Applies a batch's newly counted inbound messages to their conversations. One bulkWrite. */
   async recordInbound(batch: ConversationInbound[], now = new Date()): Promise<void> {
-    const ops: AnyBulkWriteOperation<ConversationDoc>[] = [];
+    const groups: AnyBulkWriteOperation<ConversationDoc>[][] = [];
     for (const c of batch) {
       if (!c.messages.length) continue;
+      const ops: AnyBulkWriteOperation<ConversationDoc>[] = [];
+      groups.push(ops);
       const own = { _id: c.conversationId, clientId: c.clientId };
       const latest = c.messages.reduce((a, b) => (b.sortKey > a.sortKey ? b : a));
       const lastAt = c.messages.reduce((a, b) => (b.timestamp > a ? b.timestamp : a), new Date(0));
@@ -145,8 +165,8 @@ export class ConversationBatch {
         });
       }
     }
-    // Ordered: the writes to one conversation apply one after the other, as the guards expect.
-    if (ops.length) await this.model.collection.bulkWrite(ops as never, { ordered: true });
+    // The writes to one conversation apply one after the other, in this order.
+    await bulkWriteGroups(this.model.collection, groups, this.limits);
   }
 
   /** The conversations as they are now (for conversation:updated). One find. */

@@ -1,5 +1,6 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedStatus } from "@linkojob/whatsapp";
+import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, type UpdateLimits } from "../ferretdb-adapter";
 import { isObjectIdString } from "../ids";
 import { STATUS_RANK, type MessageDoc, type PendingStatusDoc } from "./message.model";
 import { failureOf, statusField, type StatusOutcome } from "./message.repository";
@@ -24,9 +25,11 @@ const key = (clientId: Types.ObjectId, wamid: string) => `${clientId.toHexString
  * status matched only through biz_opaque_callback_data (a lost send response).
  */
 export class StatusBatch {
+  /** @param opts.updateLimits how update commands are cut (see ferretdb-adapter). Default: MongoDB's, one bulkWrite. */
   constructor(
     private readonly model: Model<MessageDoc>,
     private readonly pending: Model<PendingStatusDoc>,
+    private readonly opts: { updateLimits?: UpdateLimits } = {},
   ) {}
 
   /** Returns one outcome per item, in order. */
@@ -53,7 +56,7 @@ export class StatusBatch {
     // Forward-only writes, in order; which ones move the message is known from the rank read above
     // (the filters make the writes right whatever another writer did meanwhile).
     const rankNow = new Map<string, number>();
-    const ops: unknown[] = [];
+    const groups = new Map<string, unknown[]>();
     const applied: boolean[] = [];
     for (const { clientId, status: s } of items) {
       const t = targets.get(key(clientId, s.wamid));
@@ -63,6 +66,8 @@ export class StatusBatch {
       }
       const k = t._id.toHexString();
       const own = { _id: t._id, clientId };
+      const ops = groups.get(k) ?? [];
+      groups.set(k, ops);
       const record: Record<string, unknown> = { $min: { [statusField(s.status)]: s.timestamp }, $set: { updatedAt: now, ...(s.pricing ? { pricing: s.pricing } : {}) } };
       ops.push({ updateOne: { filter: own, update: record } });
       const rank = (STATUS_RANK as Record<string, number | undefined>)[s.status];
@@ -77,7 +82,7 @@ export class StatusBatch {
       applied.push(rank > before);
       if (rank > before) rankNow.set(k, rank);
     }
-    if (ops.length) await this.model.collection.bulkWrite(ops as never, { ordered: true });
+    await bulkWriteGroups(this.model.collection, [...groups.values()], this.opts.updateLimits ?? MONGODB_UPDATE_LIMITS);
 
     const touched = [...new Map([...targets.values()].map((t) => [t._id.toHexString(), t._id])).values()];
     const after = touched.length

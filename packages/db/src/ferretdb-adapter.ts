@@ -1,0 +1,71 @@
+import type { Collection, Connection } from "mongoose";
+
+/**
+ * The one place that knows about FerretDB v1, the MongoDB stand-in of development and CI, for the
+ * batched writes (ConversationBatch, StatusBatch). FerretDB holds one PostgreSQL connection per
+ * statement of an `update` command until the whole command ends (its msg_update.go defers each
+ * statement's cursor close inside the loop), plus one for the statement being written: an update
+ * command with more statements than its connection pool waits for itself forever (measured here: a
+ * 256-statement bulkWrite hung a FerretDB with pool_max_conns=40). It also runs a command's
+ * statements one after the other. So on FerretDB a batch's updates go as commands of a few
+ * statements, a few commands at a time (at most 3 × 5 connections); on MongoDB as one bulkWrite.
+ */
+export interface UpdateLimits {
+  /** Statements per update command. */
+  perCommand: number;
+  /** Update commands of one batch in flight at once. */
+  inParallel: number;
+}
+
+export const MONGODB_UPDATE_LIMITS: UpdateLimits = { perCommand: Number.POSITIVE_INFINITY, inParallel: 1 };
+export const FERRETDB_UPDATE_LIMITS: UpdateLimits = { perCommand: 4, inParallel: 3 };
+
+/** The limits of the server behind `connection`: FerretDB says so in buildInfo. */
+export async function updateLimits(connection: Connection): Promise<UpdateLimits> {
+  const info = await connection.db!.admin().command({ buildInfo: 1 });
+  return typeof info.ferretdbVersion === "string" ? FERRETDB_UPDATE_LIMITS : MONGODB_UPDATE_LIMITS;
+}
+
+/** `ops` cut into runs of at most `size` (one run when size is Infinity). */
+export function chunks<T>(ops: T[], size: number): T[][] {
+  if (!Number.isFinite(size) || ops.length <= size) return ops.length ? [ops] : [];
+  const out: T[][] = [];
+  for (let i = 0; i < ops.length; i += size) out.push(ops.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Writes groups of update operations, each group about one document and applied in its order.
+ * Under MongoDB limits: one ordered bulkWrite. Under FerretDB's: groups packed whole into commands
+ * of `perCommand` statements, `inParallel` commands at a time (a group larger than a command goes
+ * as consecutive commands of its own), so no document is written by two commands at once.
+ */
+export async function bulkWriteGroups(collection: Collection, groups: unknown[][], limits: UpdateLimits): Promise<void> {
+  if (!Number.isFinite(limits.perCommand)) {
+    const all = groups.flat();
+    if (all.length) await collection.bulkWrite(all as never, { ordered: true });
+    return;
+  }
+  const lanes: unknown[][][] = [];
+  let packed: unknown[] = [];
+  for (const group of groups) {
+    if (group.length > limits.perCommand) {
+      lanes.push(chunks(group, limits.perCommand));
+      continue;
+    }
+    if (packed.length + group.length > limits.perCommand) {
+      lanes.push([packed]);
+      packed = [];
+    }
+    packed.push(...group);
+  }
+  if (packed.length) lanes.push([packed]);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limits.inParallel, lanes.length) }, async () => {
+      for (let i = next++; i < lanes.length; i = next++) {
+        for (const command of lanes[i]!) await collection.bulkWrite(command as never, { ordered: true });
+      }
+    }),
+  );
+}
