@@ -66,8 +66,12 @@ const redisUrl = process.env.REDIS_URL ?? ownRedis!.url;
 const logger = pino({ level: "silent" });
 const vault = new TokenVault([randomBytes(32).toString("hex")]);
 // The API and the worker each have a connection of their own, so their requests are counted apart.
-const db = await Database.connect(mongoUrl, { monitorCommands: true });
-const apiDb = await Database.connect(mongoUrl, { monitorCommands: true });
+// The harness's FerretDB holds 20 PostgreSQL connections, and FerretDB v1 waits forever once more
+// requests run at once than that (measured: 32 concurrent findAndModify, 48 updateOne): the bench's
+// own server gets at most 9 requests at a time from each connection.
+const poolSize = ownMongo ? 9 : 20;
+const db = await Database.connect(mongoUrl, { monitorCommands: true, maxPoolSize: poolSize });
+const apiDb = await Database.connect(mongoUrl, { monitorCommands: true, maxPoolSize: poolSize });
 const conns = [createRedis(redisUrl, { failFast: true }), createRedis(redisUrl), createRedis(redisUrl), createRedis(redisUrl, { autoPipelining: false }), createRedis(redisUrl)];
 const [ingressRedis, queueRedis, cmdRedis, subRedis, eventsRedis] = conns as [typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0]];
 
@@ -192,7 +196,7 @@ const endToEndPerSec = simState.accepted.filter((m) => m.bizOpaque).length / (se
 
 const result = {
   machine: { cpus: cpus().length, loadavg: loadavg().map((l) => l.toFixed(2)) },
-  setup: { tenants, messages: total, producers, workerConcurrency: concurrency, mpsPerNumber: mps, statuses: !!args.statuses, mongo: ownMongo ? "FerretDB (sqlite) of the bench" : "MONGODB_URI" },
+  setup: { tenants, messages: total, producers, workerConcurrency: concurrency, mpsPerNumber: mps, statuses: !!args.statuses, mongo: ownMongo ? `FerretDB (${ownMongo.backend}) of the bench` : "MONGODB_URI", mongoPoolPerConnection: poolSize },
   mongoRequestsPerSend: {
     api: +(apiRequests.total / total).toFixed(2),
     worker: +(workerRequests.total / Math.max(1, acceptedBefore)).toFixed(2),

@@ -242,7 +242,7 @@ export class SendProcessor {
     const client = await this.caches.client(data.clientId);
     if (!client || client.status !== "active") {
       const reason = client ? `client is ${client.status}: reconnect WhatsApp to resume sends` : "client not found";
-      await this.hold(tenant, message, reason);
+      await this.hold(tenant, message, reason, true);
       return { outcome: "held", reason };
     }
 
@@ -254,7 +254,7 @@ export class SendProcessor {
       prices: this.prices,
     });
     if (plan.kind === "refused") {
-      await this.fail(tenant, message, { title: plan.reason, message: plan.reason }, plan.code);
+      await this.fail(tenant, message, { title: plan.reason, message: plan.reason }, plan.code, null, true);
       throw new UnrecoverableError(`${plan.code}: ${plan.reason}`);
     }
     const record = recordOf(plan);
@@ -270,7 +270,7 @@ export class SendProcessor {
         );
       } catch (err) {
         if (err instanceof OutboundMediaError) {
-          await this.fail(tenant, message, { title: err.message, message: err.message }, err.code, record);
+          await this.fail(tenant, message, { title: err.message, message: err.message }, err.code, record, true);
           throw new UnrecoverableError(`${err.code}: ${err.message}`);
         }
         // A Graph error of the upload classifies like a send's (131053 permanent, 5xx retried…), but
@@ -416,14 +416,15 @@ export class SendProcessor {
     this.deps.events.toClient(clientId, EVENTS.messageSent, messageSent(messageJson(sent), wamid));
   }
 
-  private async fail(tenant: TenantData, message: OutboundMessageDoc, error: MessageError, code: string, record: SendRecord | null = null): Promise<void> {
-    await tenant.outbound.markFailed(message._id, error, code, new Date(), record);
+  /** `uncount`: the claim counted an attempt for a message that is not sent after all. */
+  private async fail(tenant: TenantData, message: OutboundMessageDoc, error: MessageError, code: string, record: SendRecord | null = null, uncount = false): Promise<void> {
+    await tenant.outbound.markFailed(message._id, error, code, new Date(), record, uncount);
     this.deps.logger.info({ messageId: message._id.toHexString(), code }, "outbound message failed");
     this.emitStatus(tenant, message, "failed", error);
   }
 
-  private async hold(tenant: TenantData, message: OutboundMessageDoc, reason: string): Promise<void> {
-    await tenant.outbound.markHeld(message._id, reason);
+  private async hold(tenant: TenantData, message: OutboundMessageDoc, reason: string, uncount = false): Promise<void> {
+    await tenant.outbound.markHeld(message._id, reason, uncount);
     this.emitStatus(tenant, message, "held", { title: reason });
   }
 

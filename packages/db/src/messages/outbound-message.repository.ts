@@ -329,7 +329,15 @@ export class OutboundMessageRepository {
    * Ends the message as failed (never after a delivery report: ranks only move forward), with what
    * was attempted when the worker had planned it.
    */
-  async markFailed(id: Types.ObjectId, error: MessageError, reasonCode: string, at = new Date(), record: SendRecord | null = null): Promise<void> {
+  async markFailed(
+    id: Types.ObjectId,
+    error: MessageError,
+    reasonCode: string,
+    at = new Date(),
+    record: SendRecord | null = null,
+    /** The claim counted an attempt, but Meta was not called (refused locally). */
+    uncount = false,
+  ): Promise<void> {
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, statusRank: { $lt: rank("failed") } },
       {
@@ -344,6 +352,7 @@ export class OutboundMessageRepository {
           ...(record ? recordFields(record) : {}),
         },
         $min: { "statusAt.failed": at },
+        ...(uncount ? { $inc: { sendAttempts: -1 } } : {}),
       },
     );
   }
@@ -365,10 +374,14 @@ export class OutboundMessageRepository {
   }
 
   /** The client cannot send (token revoked, reconnect needed): held until it is active again. */
-  async markHeld(id: Types.ObjectId, reason: string): Promise<void> {
+  async markHeld(id: Types.ObjectId, reason: string, uncount = false): Promise<void> {
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, statusRank: { $lte: rank("sending") }, wamid: null },
-      { $set: { status: "held", statusRank: rank("held"), heldAt: new Date(), reason, reasonCode: "CLIENT_NOT_ACTIVE", sendingSince: null, updatedAt: new Date() } },
+      {
+        $set: { status: "held", statusRank: rank("held"), heldAt: new Date(), reason, reasonCode: "CLIENT_NOT_ACTIVE", sendingSince: null, updatedAt: new Date() },
+        // The claim counted an attempt, but Meta was not called (the client cannot send).
+        ...(uncount ? { $inc: { sendAttempts: -1 } } : {}),
+      },
     );
   }
 
