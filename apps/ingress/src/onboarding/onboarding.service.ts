@@ -364,8 +364,9 @@ export class OnboardingService {
 
     // Counted after our own write, so that two numbers of one WABA disconnecting at once both see 0
     // and the subscription goes (DELETE is idempotent), rather than both seeing 1 and it staying.
-    const others = await db.clients.countDocuments({ wabaId: doc.wabaId, _id: { $ne: id }, status: { $ne: "disconnected" } });
+    // A document written as the brief shows it names no WABA: there is no subscription to judge.
     let unsubscribed = false;
+    const others = doc.wabaId ? await db.clients.countDocuments({ wabaId: doc.wabaId, _id: { $ne: id }, status: { $ne: "disconnected" } }) : -1;
     if (others === 0 && token) {
       try {
         unsubscribed = await unsubscribeApp(graph, token, doc.wabaId);
