@@ -4,6 +4,7 @@ import {
   conversationJson,
   messageSortKey,
   outboundDedupeKey,
+  sameUser,
   type ClientDoc,
   type Database,
   type OutboundMessageDoc,
@@ -59,12 +60,6 @@ const answerOf = (m: Pick<OutboundMessageDoc, "_id" | "kind" | "costExpected" | 
   ...(m.request?.media ? { media: m.kind === "media" ? { willSend: true } : { willSend: false, reason: WINDOW_CLOSED_MEDIA } } : {}),
 });
 
-/** The client's `userId` (an ObjectId or a string) names the JWT's subject (a 24-hex id in any case). */
-function ownedBy(userId: unknown, sub: string): boolean {
-  const stored = String(userId ?? "");
-  return /^[0-9a-fA-F]{24}$/.test(sub) ? stored.toLowerCase() === sub.toLowerCase() : stored === sub;
-}
-
 /** An accepted media that cannot be stored: 413 over Meta's size limit, 400 otherwise. */
 const mediaHttpError = (err: OutboundMediaError) =>
   new HttpError(err.code === "MEDIA_TOO_LARGE" ? 413 : 400, err.code, err.message, { field: "media" });
@@ -118,7 +113,7 @@ export class SendAcceptance {
   async tenantFor(principal: Principal, clientId: string): Promise<TenantData> {
     const client = await this.caches.client(clientId);
     if (!client) throw notFound("client");
-    if (principal.role === "recruiter" && !ownedBy(client.userId, principal.userId)) throw forbidden("this client does not belong to you");
+    if (principal.role === "recruiter" && !sameUser(client.userId, principal.userId)) throw forbidden("this client does not belong to you");
     return this.db.forTenant(client._id);
   }
 
