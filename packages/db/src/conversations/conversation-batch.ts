@@ -174,7 +174,7 @@ export class ConversationBatch {
     if (!refs.length) return [];
     const clients = [...new Map(refs.map((r) => [r.clientId.toHexString(), r.clientId])).values()];
     const docs = (await this.model.collection
-      .find({ _id: { $in: refs.map((r) => r.conversationId) }, clientId: { $in: clients } }, { projection: { __v: 0 } })
+      .find({ _id: { $in: refs.map((r) => r.conversationId) }, clientId: { $in: clients } }, { projection: { __v: 0 }, batchSize: refs.length + 1 })
       .toArray()) as unknown as ConversationDoc[];
     const now = Date.now();
     return docs.map((d) => conversationView(d, now));
@@ -195,7 +195,7 @@ export class ConversationBatch {
     const found = await this.model.collection
       .find(
         { $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, candidateKey: { $in: c.keys } })) },
-        { projection: { _id: 1, clientId: 1, candidateKey: 1 } },
+        { projection: { _id: 1, clientId: 1, candidateKey: 1 }, batchSize: refs.length + 1 },
       )
       .toArray();
     for (const d of found) out.set(refKey(d.clientId as Types.ObjectId, d.candidateKey as string), d._id as Types.ObjectId);

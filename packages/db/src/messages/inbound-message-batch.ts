@@ -115,7 +115,8 @@ export class InboundMessageBatch {
       byClient.set(k, entry);
     }
     const filter = { $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, dedupeKey: { $in: c.keys } })) };
-    const found = (await this.model.collection.find(filter).toArray()) as unknown as MessageDoc[];
+    // One reply: a batch larger than the keys asked for, so the cursor ends at once (no getMore).
+    const found = (await this.model.collection.find(filter, { batchSize: docs.length + 1 }).toArray()) as unknown as MessageDoc[];
     return new Map(found.map((m) => [`${m.clientId.toHexString()}|${m.dedupeKey}`, m]));
   }
 

@@ -54,8 +54,11 @@ export class StatusBatch {
     if (unknown.length) await this.park(unknown, targets);
 
     // Forward-only writes, in order; which ones move the message is known from the rank read above
-    // (the filters make the writes right whatever another writer did meanwhile).
+    // (the filters make the writes right whatever another writer did meanwhile). A status at or below
+    // a rank already reached cannot move the message, and the same report twice records nothing new:
+    // neither is written.
     const rankNow = new Map<string, number>();
+    const recorded = new Set<string>();
     const groups = new Map<string, unknown[]>();
     const applied: boolean[] = [];
     for (const { clientId, status: s } of items) {
@@ -68,25 +71,31 @@ export class StatusBatch {
       const own = { _id: t._id, clientId };
       const ops = groups.get(k) ?? [];
       groups.set(k, ops);
-      const record: Record<string, unknown> = { $min: { [statusField(s.status)]: s.timestamp }, $set: { updatedAt: now, ...(s.pricing ? { pricing: s.pricing } : {}) } };
-      ops.push({ updateOne: { filter: own, update: record } });
+      const report = `${k}|${s.status}|${s.timestamp.getTime()}`;
+      if (s.pricing || !recorded.has(report)) {
+        recorded.add(report);
+        const record = { $min: { [statusField(s.status)]: s.timestamp }, $set: { updatedAt: now, ...(s.pricing ? { pricing: s.pricing } : {}) } };
+        ops.push({ updateOne: { filter: own, update: record } });
+      }
       const rank = (STATUS_RANK as Record<string, number | undefined>)[s.status];
-      if (rank === undefined) {
+      const before = rankNow.get(k) ?? t.statusRank ?? -1;
+      if (rank === undefined || rank <= before) {
         applied.push(false);
         continue;
       }
       const set: Record<string, unknown> = { status: s.status, statusRank: rank };
       if (s.status === "failed") set.error = failureOf(s);
       ops.push({ updateOne: { filter: { ...own, statusRank: { $lt: rank } }, update: { $set: set } } });
-      const before = rankNow.get(k) ?? t.statusRank ?? -1;
-      applied.push(rank > before);
-      if (rank > before) rankNow.set(k, rank);
+      applied.push(true);
+      rankNow.set(k, rank);
     }
     await bulkWriteGroups(this.model.collection, [...groups.values()], this.opts.updateLimits ?? MONGODB_UPDATE_LIMITS);
 
     const touched = [...new Map([...targets.values()].map((t) => [t._id.toHexString(), t._id])).values()];
     const after = touched.length
-      ? await this.model.find({ _id: { $in: touched }, clientId: { $in: [...new Set(items.map((i) => i.clientId))] } }, TARGET_FIELDS).lean<Target[]>()
+      ? await this.model
+          .find({ _id: { $in: touched }, clientId: { $in: [...new Set(items.map((i) => i.clientId))] } }, TARGET_FIELDS, { batchSize: touched.length + 1 })
+          .lean<Target[]>()
       : [];
     const current = new Map(after.map((m) => [m._id.toHexString(), m]));
 
@@ -107,7 +116,7 @@ export class StatusBatch {
       byClient.set(clientId.toHexString(), entry);
     }
     const found = await this.model
-      .find({ $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, wamid: { $in: [...c.wamids] } })) }, TARGET_FIELDS)
+      .find({ $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, wamid: { $in: [...c.wamids] } })) }, TARGET_FIELDS, { batchSize: items.length + 1 })
       .lean<Target[]>();
     return new Map(found.map((m) => [key(m.clientId, m.wamid!), m]));
   }
