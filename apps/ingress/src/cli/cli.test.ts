@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createCipheriv, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
+import { Types } from "mongoose";
 import { DashboardEvents } from "@linkojob/events";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
@@ -71,6 +72,17 @@ describe("connect command", () => {
     expect(result.client).toMatchObject({ userId: "cli-user-1", phoneNumberId: number.id, status: "active", hasToken: true });
     const stored = (await rawClient(h, { phoneNumberId: number.id }))!;
     expect(oldVault.decrypt(stored.accessToken!, stored._id.toHexString())).toBe(accessToken);
+  });
+
+  it("stores a 24-hex --user-id in the brief's form (ObjectId) and recognises that owner again", async () => {
+    const user = new Types.ObjectId().toHexString();
+    const { result, number, args, accessToken } = await connectNew(user);
+    expect(result.client.userId).toBe(user);
+    const stored = (await h.db.connection.db!.collection("clients").findOne({ phoneNumberId: number.id }))!;
+    expect(stored.userId).toBeInstanceOf(Types.ObjectId);
+    expect(stored.userId.toHexString()).toBe(user);
+    const again = await connectCommand(args, deps(oldVault, accessToken));
+    expect(again).toMatchObject({ reconnected: true, client: { id: result.client.id, userId: user } });
   });
 
   it("applies the same checks: another tenant's number is refused, a missing argument is a usage error", async () => {
@@ -167,6 +179,43 @@ describe("reencrypt-tokens (key rotation)", () => {
     const report = await reencryptStoredTokens(h.db, new TokenVault([newKey, oldKey]));
     expect(report.failed).toEqual([{ clientId: raw._id.toHexString(), field: "accessToken", error: "VAULT_ERR_TAMPERED" }]);
     expect((await rawClient(h, { _id: raw._id }))!.accessToken!.data).toBe(truncated);
+  });
+
+  it("upgrades the proof of concept's ivHex:tagHex:ciphertextHex tokens, run as a process", async () => {
+    await h.db.clients.deleteMany({});
+    const a = await connectNew("poc-1");
+    const raw = (await rawClient(h, { phoneNumberId: a.number.id }))!;
+    // The brief's encrypt, under the key the proof of concept used (now the old one).
+    const iv = randomBytes(16);
+    const cipher = createCipheriv("aes-256-gcm", Buffer.from(oldKey, "hex"), iv);
+    let encrypted = cipher.update(a.accessToken, "utf8", "hex");
+    encrypted += cipher.final("hex");
+    const legacy = iv.toString("hex") + ":" + cipher.getAuthTag().toString("hex") + ":" + encrypted;
+    await h.db.connection.db!.collection("clients").updateOne({ _id: raw._id }, { $set: { accessToken: legacy } });
+    expect(oldVault.decrypt(legacy, raw._id.toHexString())).toBe(a.accessToken);
+
+    const env = { MONGODB_URI: h.services.mongoUrl, TOKEN_ENCRYPTION_KEY: `${newKey},${oldKey}` };
+    const dry = await runCli("src/cli/reencrypt-tokens.ts", env, ["--dry-run"]);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, upgradedLegacy: 1, failed: [] });
+    expect((await h.db.connection.db!.collection("clients").findOne({ _id: raw._id }))!.accessToken).toBe(legacy);
+
+    const run = await runCli("src/cli/reencrypt-tokens.ts", env);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ scanned: 1, reencrypted: 2, upgradedLegacy: 1, failed: [] });
+    expect(run.stdout).not.toContain(a.accessToken);
+    const after = (await rawClient(h, { _id: raw._id }))!;
+    expect(new TokenVault([newKey], { acceptUnbound: false }).decrypt(after.accessToken!, raw._id.toHexString())).toBe(a.accessToken);
+  });
+
+  it("reports a tampered proof-of-concept token and leaves it as it is", async () => {
+    await h.db.clients.deleteMany({});
+    const a = await connectNew("poc-2");
+    const raw = (await rawClient(h, { phoneNumberId: a.number.id }))!;
+    const tampered = `${"ab".repeat(16)}:${"cd".repeat(16)}:${"ef".repeat(20)}`;
+    await h.db.connection.db!.collection("clients").updateOne({ _id: raw._id }, { $set: { accessToken: tampered } });
+    const report = await reencryptStoredTokens(h.db, new TokenVault([newKey, oldKey]));
+    expect(report.failed).toEqual([{ clientId: raw._id.toHexString(), field: "accessToken", error: "VAULT_ERR_TAMPERED" }]);
+    expect((await h.db.connection.db!.collection("clients").findOne({ _id: raw._id }))!.accessToken).toBe(tampered);
   });
 
   it("runs as a process and prints its report", async () => {

@@ -2,7 +2,8 @@
  * pnpm --filter @linkojob/ingress cli:reencrypt-tokens [--dry-run]
  *
  * Re-encrypts every stored token and registration PIN under the current key (the first of
- * TOKEN_ENCRYPTION_KEY). Rotation: put the new key first, keep the old one after it, deploy, run
+ * TOKEN_ENCRYPTION_KEY), bound to its client; the proof of concept's `ivHex:tagHex:ciphertextHex`
+ * tokens are upgraded to that form too (`upgradedLegacy` in the report). Rotation: put the new key first, keep the old one after it, deploy, run
  * this, then remove the old key. Needs MONGODB_URI and TOKEN_ENCRYPTION_KEY. Exit code 1 when a
  * secret could not be decrypted (listed by client id; no secret is ever printed).
  */
