@@ -5,8 +5,9 @@
  * which is all the commuting updates need across processes. FerretDB v1, the MongoDB stand-in of
  * development and CI, does not: its updates read and rewrite the whole document without isolation
  * (measured here: 100 concurrent `$inc` on one document end at 3 with the SQLite backend and 14 with
- * PostgreSQL). Serialising writes to one conversation or one message inside a process keeps results
- * exact there too, and costs nothing that matters on MongoDB.
+ * PostgreSQL). Serialising writes to one document inside a process keeps results exact there too,
+ * and costs nothing that matters on MongoDB. The inbound worker no longer needs it: it writes one
+ * batch at a time, each document once per batch (ConversationBatch, StatusBatch).
  */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
