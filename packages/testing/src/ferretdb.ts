@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import pg from "pg";
+import { killOnExit } from "./kill-on-exit";
 import { freePort, waitForPort } from "./ports";
 
 const INSTALL_SCRIPT = fileURLToPath(new URL("../bin/install-ferretdb.sh", import.meta.url));
@@ -205,6 +206,8 @@ async function spawnFerretDb(backendArgs: string[]): Promise<RunningService> {
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A caller that crashes never calls stop(): a later run drops its PostgreSQL database.
+  killOnExit(child);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import { killOnExit } from "./kill-on-exit";
 import { freePort, waitForPort } from "./ports";
 
 const run = promisify(execFile);
@@ -59,6 +60,7 @@ export async function startRedisCluster(opts: { masters?: number; timeoutMs?: nu
         ],
         { stdio: "ignore" },
       );
+      killOnExit(child);
       children.push(child);
       nodes.push({ host: "127.0.0.1", port });
     }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { killOnExit } from "./kill-on-exit";
 import { freePort, waitForPort } from "./ports";
 
 export interface OwnRedis {
@@ -29,6 +30,7 @@ export async function startRedisServer(opts: { appendonly?: boolean } = {}): Pro
       ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", opts.appendonly ? "yes" : "no", "--dir", dir, "--daemonize", "no"],
       { stdio: "ignore" },
     );
+    killOnExit(child);
     await waitForPort(port);
   };
   const stop = async () => {
