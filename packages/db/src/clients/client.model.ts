@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from "mongoose";
-import type { UserId } from "./user-id";
+import { isUserId, type UserId } from "./user-id";
 
 /** A client is a tenant: one recruiter's WhatsApp Business number connected to the platform. */
 export const CLIENT_STATUSES = ["pending", "active", "reauth_required", "disconnected"] as const;
@@ -62,10 +62,6 @@ export interface ClientDoc {
   throughputMps?: number;
   createdAt: Date;
   updatedAt: Date;
-}
-
-function isUserId(v: unknown): boolean {
-  return (typeof v === "string" && v.length > 0) || (typeof v === "object" && v !== null && (v as { _bsontype?: unknown })._bsontype === "ObjectId");
 }
 
 function isStoredSecret(v: unknown): boolean {

@@ -14,6 +14,11 @@ function isObjectId(v: unknown): v is Types.ObjectId {
   return v instanceof Types.ObjectId || (typeof v === "object" && v !== null && (v as { _bsontype?: unknown })._bsontype === "ObjectId");
 }
 
+/** A storable user id: an ObjectId or a non-empty string. */
+export function isUserId(v: unknown): v is UserId {
+  return isObjectId(v) || (typeof v === "string" && v.length > 0);
+}
+
 /**
  * The form to store for a user id given as a string (a JWT `sub`, an operator's input): an ObjectId
  * when it is 24 hex characters (the brief's form), the string itself otherwise.
