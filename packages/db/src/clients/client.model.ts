@@ -28,6 +28,8 @@ export interface ClientDoc {
    */
   userId: UserId;
   companyName: string;
+  /** The brief's contact e-mail of the client, when the platform wrote one (kept, not used here). */
+  email?: string;
   /** Meta's id of the business phone number: the key that routes webhooks to this client. */
   phoneNumberId: string;
   wabaId: string;
@@ -86,6 +88,7 @@ const clientSchema = new Schema<ClientDoc>(
       validate: { validator: isUserId, message: "userId must be an ObjectId or a non-empty string" },
     },
     companyName: { type: String, required: true },
+    email: String,
     phoneNumberId: { type: String, required: true, unique: true },
     wabaId: { type: String, required: true, index: true },
     whatsappNumber: { type: String, required: true },
