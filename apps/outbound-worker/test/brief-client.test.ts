@@ -39,7 +39,9 @@ const userId = new Types.ObjectId();
 const clientId = new Types.ObjectId();
 const phoneNumberId = `105${Date.now() % 10_000_000_000}`;
 const token = `EAAG-poc-token-${randomBytes(6).toString("hex")}`;
-const tokenExpiry = new Date(Date.now() + 3 * 86_400_000);
+// Beyond the 7-day warning window of the inbound worker's own sweep (its upkeep runs one at start):
+// the sweeps below, at chosen times, are the only ones to act on it.
+const tokenExpiry = new Date(Date.now() + 30 * 86_400_000);
 const candidate = "212611223344";
 let jwt: string;
 
@@ -165,11 +167,13 @@ describe("a client document written as the brief shows it", () => {
   });
 
   it("the expiry sweep reads tokenExpiry: a warning before it, reauth_required once it has passed", async () => {
-    const before = await sweepTokenExpiry(rig.trunk.db, { now: new Date() });
+    const threeDaysBefore = new Date(tokenExpiry.getTime() - 3 * 86_400_000);
+    expect(await sweepTokenExpiry(rig.trunk.db, { now: new Date() })).toEqual({ expired: [], warnings: [] });
+    const before = await sweepTokenExpiry(rig.trunk.db, { now: threeDaysBefore });
     expect(before.expired).toEqual([]);
     expect(before.warnings).toEqual([{ clientId: clientId.toHexString(), userId: userId.toHexString(), phoneNumberId, tokenExpiresAt: tokenExpiry }]);
     // Warned once.
-    expect((await sweepTokenExpiry(rig.trunk.db, { now: new Date() })).warnings).toEqual([]);
+    expect((await sweepTokenExpiry(rig.trunk.db, { now: threeDaysBefore })).warnings).toEqual([]);
 
     const after = await sweepTokenExpiry(rig.trunk.db, { now: new Date(tokenExpiry.getTime() + 1_000) });
     expect(after.expired).toHaveLength(1);
