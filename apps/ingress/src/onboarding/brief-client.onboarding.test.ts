@@ -5,7 +5,7 @@
 import { createCipheriv, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
-import { TEST_SECRETS } from "@linkojob/testing";
+import { TEST_SECRETS, eventually } from "@linkojob/testing";
 import { authHeader, popupCode, seedBusiness, startOnboardingHarness, tokensSeenBySim, type OnboardingHarness } from "./onboarding.test-harness";
 
 /** The brief's `encrypt` (AES-256-GCM, 16-byte IV, no AAD): `ivHex:tagHex:ciphertextHex`. */
@@ -18,8 +18,9 @@ function briefEncrypt(text: string): string {
 }
 
 let h: OnboardingHarness;
+const syncCalls: Array<{ clientId: string; wabaId: string }> = [];
 beforeAll(async () => {
-  h = await startOnboardingHarness("onbbrief");
+  h = await startOnboardingHarness("onbbrief", { templateSync: { syncTemplatesForClient: async (c) => void syncCalls.push(c) } });
 });
 afterAll(async () => {
   await h?.close();
@@ -154,6 +155,46 @@ describe("documents written as the brief shows them", () => {
     const off = await h.app.inject({ method: "DELETE", url: "/api/auth/whatsapp/disconnect", headers: await authHeader(user.toHexString()) });
     expect(off.statusCode).toBe(200);
     expect(tokensSeenBySim(h, new RegExp(`/${business.wabaId}/subscribed_apps$`))).toContain(accessToken);
+  });
+
+  it("the connection check finds the WABA a brief document does not name, stores it, syncs its templates and announces it", async () => {
+    const user = new Types.ObjectId();
+    const business = await seedBusiness(h, { phoneNumbers: [{}, {}] });
+    const number = business.phoneNumbers[1]!;
+    const { accessToken } = (await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
+    const id = await briefClient({ userId: user, phoneNumberId: number.id, whatsappNumber: "+212600111222", accessToken: briefEncrypt(accessToken) });
+
+    const check = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader(user.toHexString()) });
+    expect(check.statusCode).toBe(200);
+    expect(check.json()).toMatchObject({ ok: true, client: { id: id.toHexString(), wabaId: business.wabaId, displayPhoneNumber: number.displayPhoneNumber } });
+    expect((await raw().findOne({ _id: id }))!.wabaId).toBe(business.wabaId);
+    expect(syncCalls).toContainEqual({ clientId: id.toHexString(), wabaId: business.wabaId, phoneNumberId: number.id });
+    await eventually(() => h.changes.some((c) => c.clientId === id.toHexString()));
+    expect(h.sim.state.requestsTo(/debug_token/).length).toBeGreaterThan(0);
+
+    // Known from now on: the next check asks Meta for the number only.
+    const debugCalls = h.sim.state.requestsTo(/debug_token/).length;
+    expect((await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader(user.toHexString()) })).json()).toMatchObject({ ok: true });
+    expect(h.sim.state.requestsTo(/debug_token/).length).toBe(debugCalls);
+  });
+
+  it("the check of a brief document whose number no granted WABA holds is a 400 naming it; a revoked token marks it reauth_required", async () => {
+    const business = await seedBusiness(h);
+    const { accessToken } = (await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
+    const stranger = new Types.ObjectId();
+    const elsewhere = await briefClient({ userId: stranger, phoneNumberId: `1099${Date.now() % 1_000_000_000}`, whatsappNumber: "+212600111444", accessToken: briefEncrypt(accessToken) });
+    const res = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader(stranger.toHexString()) });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("PHONE_NUMBER_NOT_FOUND");
+    expect((await raw().findOne({ _id: elsewhere }))).toMatchObject({ status: "active" });
+    expect((await raw().findOne({ _id: elsewhere }))!.wabaId).toBeUndefined();
+
+    const revokedUser = new Types.ObjectId();
+    const revoked = await briefClient({ userId: revokedUser, phoneNumberId: business.phoneNumbers[0]!.id, whatsappNumber: "+212600111555", accessToken: briefEncrypt(accessToken) });
+    await h.control("POST", "/_sim/onboarding/tokens/revoke", { wabaId: business.wabaId });
+    const check = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader(revokedUser.toHexString()) });
+    expect(check.statusCode).toBe(200);
+    expect(check.json()).toMatchObject({ ok: false, client: { id: revoked.toHexString(), status: "reauth_required", statusReason: "TOKEN_INVALID" } });
   });
 
   it("a disconnect of a document without a WABA id wipes the token and unsubscribes nothing", async () => {

@@ -8,6 +8,7 @@ import {
   markClientReauthRequired,
   sameUser,
   toObjectId,
+  userIdString,
   userIdValue,
   type ClientDoc,
   type ClientJson,
@@ -382,7 +383,8 @@ export class OnboardingService {
   /**
    * Checks a client's token against Meta (its WABA's phone numbers, the cheapest call that needs
    * it). A 190/0 answer marks the client `reauth_required` and announces it; the same handling any
-   * caller of the Graph API applies (see reportTokenFailure).
+   * caller of the Graph API applies (see reportTokenFailure). A client written as the brief shows it
+   * names no WABA: the check first finds it (findWaba).
    */
   async checkConnection(clientId: Types.ObjectId | string): Promise<{ ok: boolean; client: ClientJson }> {
     const { db, graph } = this.deps;
@@ -392,6 +394,11 @@ export class OnboardingService {
     if (doc.status === "disconnected" || !doc.accessToken) return { ok: false, client: clientJson(doc) };
     const token = this.readToken(doc);
     try {
+      if (!doc.wabaId) {
+        const wabaId = await this.findWaba(doc, token);
+        if (!wabaId) return { ok: false, client: clientJson((await db.clients.findById(id).lean<ClientDoc>())!) };
+        doc.wabaId = wabaId;
+      }
       const phones = await listPhoneNumbers(graph, token, doc.wabaId);
       const phone = phones.find((p) => p.id === doc.phoneNumberId);
       if (phone) {
@@ -402,6 +409,57 @@ export class OnboardingService {
     }
     const fresh = (await db.clients.findById(id).lean<ClientDoc>())!;
     return { ok: fresh.status === "active", client: clientJson(fresh) };
+  }
+
+  /**
+   * The WABA of a client that names none (its document was written as the brief shows it, by the
+   * platform or the proof of concept): among the WABAs debug_token says its token was granted, the
+   * one whose phone numbers include the client's number. Stored (only while still missing), then the
+   * templates are synced and the change announced so that caches drop the client. Returns null when
+   * the token is no longer valid (the client is then marked reauth_required) or no granted WABA holds
+   * the number (PHONE_NUMBER_NOT_FOUND).
+   */
+  private async findWaba(doc: ClientDoc, token: string): Promise<string | null> {
+    const { db, graph, app } = this.deps;
+    const info = await debugToken(graph, app, token);
+    if (!info.isValid) {
+      const change = await markClientReauthRequired(db, doc._id, CLIENT_STATUS_REASONS.tokenInvalid, { detail: info.error?.message ?? "the token is no longer valid" });
+      if (change?.changed) await this.deps.announcer.statusChanged(change);
+      return null;
+    }
+    for (const wabaId of grantedWabaIds(info)) {
+      const phone = (await listPhoneNumbers(graph, token, wabaId)).find((p) => p.id === doc.phoneNumberId);
+      if (!phone) continue;
+      const res = await db.clients.updateOne(
+        { _id: doc._id, wabaId: null },
+        { $set: { wabaId, displayPhoneNumber: phone.displayPhoneNumber, verifiedName: phone.verifiedName, qualityRating: phone.qualityRating } },
+      );
+      const clientId = doc._id.toHexString();
+      this.deps.log?.info({ clientId, wabaId, phoneNumberId: doc.phoneNumberId }, "WABA found for a client that named none");
+      if (res.modifiedCount === 1) {
+        if (this.deps.templateSync) {
+          try {
+            await this.deps.templateSync.syncTemplatesForClient({ clientId, wabaId, phoneNumberId: doc.phoneNumberId });
+          } catch (err) {
+            this.deps.log?.warn({ err, clientId }, "template sync after finding the WABA failed");
+          }
+        }
+        await this.deps.announcer.statusChanged({
+          clientId,
+          userId: userIdString(doc.userId),
+          phoneNumberId: doc.phoneNumberId,
+          wabaId,
+          status: doc.status,
+          previousStatus: doc.status,
+          reason: doc.statusReason ?? null,
+          detail: doc.statusDetail ?? null,
+          at: new Date(),
+          changed: true,
+        });
+      }
+      return wabaId;
+    }
+    throw new OnboardingError("PHONE_NUMBER_NOT_FOUND");
   }
 
   /**
