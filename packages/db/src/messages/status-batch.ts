@@ -16,6 +16,16 @@ type Target = NonNullable<StatusOutcome["message"]> & { clientId: Types.ObjectId
 const TARGET_FIELDS = { _id: 1, clientId: 1, conversationId: 1, wamid: 1, status: 1, statusRank: 1, error: 1, pricing: 1, statusAt: 1 } as const;
 const key = (clientId: Types.ObjectId, wamid: string) => `${clientId.toHexString()}|${wamid}`;
 
+/** Records when a status was reported (the first report wins) and its pricing. */
+function recordOp(clientId: Types.ObjectId, id: Types.ObjectId, s: NormalizedStatus, now: Date) {
+  return {
+    updateOne: {
+      filter: { _id: id, clientId },
+      update: { $min: { [statusField(s.status)]: s.timestamp }, $set: { updatedAt: now, ...(s.pricing ? { pricing: s.pricing } : {}) } },
+    },
+  };
+}
+
 /**
  * Delivery statuses of many tenants, applied a batch at a time with the same rules as
  * MessageRepository.applyStatus: statuses only move forward (STATUS_RANK), each status keeps the
@@ -53,14 +63,16 @@ export class StatusBatch {
     const unknown = items.filter((i) => !targets.has(key(i.clientId, i.status.wamid)));
     if (unknown.length) await this.park(unknown, targets);
 
-    // Forward-only writes, in order; which ones move the message is known from the rank read above
-    // (the filters make the writes right whatever another writer did meanwhile). A status at or below
-    // a rank already reached cannot move the message, and the same report twice records nothing new:
-    // neither is written.
+    // Forward-only writes, in order. Which statuses move a message is known from the rank read above:
+    // each of those is one write that records its time and moves the message, filtered on the rank
+    // (if another writer moved the message further meanwhile, it matches nothing and its time is
+    // recorded below, once the result is read). Any other status only records its time ($min), and
+    // the same report twice records nothing new.
     const rankNow = new Map<string, number>();
     const recorded = new Set<string>();
     const groups = new Map<string, unknown[]>();
     const applied: boolean[] = [];
+    const moves: Array<{ clientId: Types.ObjectId; id: Types.ObjectId; s: NormalizedStatus }> = [];
     for (const { clientId, status: s } of items) {
       const t = targets.get(key(clientId, s.wamid));
       if (!t) {
@@ -68,36 +80,46 @@ export class StatusBatch {
         continue;
       }
       const k = t._id.toHexString();
-      const own = { _id: t._id, clientId };
       const ops = groups.get(k) ?? [];
       groups.set(k, ops);
-      const report = `${k}|${s.status}|${s.timestamp.getTime()}`;
-      if (s.pricing || !recorded.has(report)) {
-        recorded.add(report);
-        const record = { $min: { [statusField(s.status)]: s.timestamp }, $set: { updatedAt: now, ...(s.pricing ? { pricing: s.pricing } : {}) } };
-        ops.push({ updateOne: { filter: own, update: record } });
-      }
       const rank = (STATUS_RANK as Record<string, number | undefined>)[s.status];
       const before = rankNow.get(k) ?? t.statusRank ?? -1;
-      if (rank === undefined || rank <= before) {
-        applied.push(false);
+      const report = `${k}|${s.status}|${s.timestamp.getTime()}`;
+      if (rank !== undefined && rank > before) {
+        const set: Record<string, unknown> = { status: s.status, statusRank: rank, updatedAt: now, ...(s.pricing ? { pricing: s.pricing } : {}) };
+        if (s.status === "failed") set.error = failureOf(s);
+        ops.push({ updateOne: { filter: { _id: t._id, clientId, statusRank: { $lt: rank } }, update: { $min: { [statusField(s.status)]: s.timestamp }, $set: set } } });
+        moves.push({ clientId, id: t._id, s });
+        recorded.add(report);
+        applied.push(true);
+        rankNow.set(k, rank);
         continue;
       }
-      const set: Record<string, unknown> = { status: s.status, statusRank: rank };
-      if (s.status === "failed") set.error = failureOf(s);
-      ops.push({ updateOne: { filter: { ...own, statusRank: { $lt: rank } }, update: { $set: set } } });
-      applied.push(true);
-      rankNow.set(k, rank);
+      if (s.pricing || !recorded.has(report)) ops.push(recordOp(clientId, t._id, s, now));
+      recorded.add(report);
+      applied.push(false);
     }
-    await bulkWriteGroups(this.model.collection, [...groups.values()], this.opts.updateLimits ?? MONGODB_UPDATE_LIMITS);
+    const limits = this.opts.updateLimits ?? MONGODB_UPDATE_LIMITS;
+    await bulkWriteGroups(this.model.collection, [...groups.values()], limits);
 
     const touched = [...new Map([...targets.values()].map((t) => [t._id.toHexString(), t._id])).values()];
-    const after = touched.length
-      ? await this.model
-          .find({ _id: { $in: touched }, clientId: { $in: [...new Set(items.map((i) => i.clientId))] } }, TARGET_FIELDS, { batchSize: touched.length + 1 })
-          .lean<Target[]>()
-      : [];
-    const current = new Map(after.map((m) => [m._id.toHexString(), m]));
+    const clients = [...new Set(items.map((i) => i.clientId))];
+    const readBack = async (ids: Types.ObjectId[]) =>
+      ids.length
+        ? this.model.find({ _id: { $in: ids }, clientId: { $in: clients } }, TARGET_FIELDS, { batchSize: ids.length + 1 }).lean<Target[]>()
+        : [];
+    const current = new Map((await readBack(touched)).map((m) => [m._id.toHexString(), m]));
+
+    // A move that matched nothing (the message went further meanwhile) still records its time.
+    const missed = moves.filter(({ id, s }) => {
+      const m = current.get(id.toHexString());
+      const at = (m?.statusAt as Record<string, Date> | undefined)?.[statusField(s.status).slice("statusAt.".length)];
+      return !at || new Date(at).getTime() > s.timestamp.getTime() || (s.pricing && !m?.pricing);
+    });
+    if (missed.length) {
+      await bulkWriteGroups(this.model.collection, missed.map(({ clientId, id, s }) => [recordOp(clientId, id, s, now)]), limits);
+      for (const m of await readBack([...new Map(missed.map((x) => [x.id.toHexString(), x.id])).values()])) current.set(m._id.toHexString(), m);
+    }
 
     return items.map(({ clientId, status: s }, i) => {
       const t = targets.get(key(clientId, s.wamid));
