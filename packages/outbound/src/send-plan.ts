@@ -1,4 +1,4 @@
-import type { ClientDoc, OutboundKind, OutboundRequest, SentTemplate, TemplateDoc } from "@linkojob/db";
+import type { ClientDoc, OutboundKind, OutboundRequest, SendRecord, SentTemplate, TemplateDoc } from "@linkojob/db";
 import type { TemplateParameter } from "@linkojob/whatsapp";
 import type { StoredOutboundMedia } from "./outbound-media";
 import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing";
@@ -154,6 +154,18 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
 /** What a plan stores and answers: its kind and cost (a refused plan: the template it would be). */
 export const plannedKindAndCost = (plan: SendPlan): { kind: OutboundKind; cost: number; costCategory: string } =>
   plan.kind === "refused" ? plan.estimate : { kind: plan.kind, cost: plan.cost, costCategory: plan.costCategory };
+
+/** What a plan sends, as the message records it (null for a refused plan). */
+export const sendRecordOf = (plan: SendPlan): SendRecord | null =>
+  plan.kind === "refused"
+    ? null
+    : {
+        kind: plan.kind,
+        text: plan.kind === "text" ? plan.text : plan.kind === "media" ? plan.caption : null,
+        template: plan.kind === "template" ? plan.template : null,
+        cost: plan.cost,
+        costCategory: plan.costCategory,
+      };
 
 /** The conversation list's one-line preview of what a plan sends. */
 export function planPreview(plan: SendPlan, request: OutboundRequest): string | null {

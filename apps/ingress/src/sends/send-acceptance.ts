@@ -24,6 +24,7 @@ import {
   planPreview,
   planSend,
   plannedKindAndCost,
+  sendRecordOf,
   type OutboundMedia,
   type PriceTable,
   type StoredOutboundMedia,
@@ -170,6 +171,7 @@ export class SendAcceptance {
       costCategory,
       idempotencyKey,
       planContext: { windowExpiresAt: conversation.windowExpiresAt, candidateName: conversation.candidateName, jobTitle: conversation.jobTitle },
+      planned: sendRecordOf(plan),
     });
     if (res.created) {
       const m = res.message;

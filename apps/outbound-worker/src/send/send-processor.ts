@@ -37,6 +37,7 @@ import {
   createTemplateFallback,
   planSend,
   prepareOutboundMedia,
+  sendRecordOf,
   type OutboundQueue,
   type PlanConversation,
   type PriceTable,
@@ -101,14 +102,6 @@ const LOCKED_RETRY_MS = 1_000;
 /** A pacing slot less than this far away is taken at once. */
 const SLOT_SLACK_MS = 5;
 
-/** What the plan sends, as the message records it. */
-const recordOf = (plan: Exclude<SendPlan, { kind: "refused" }>): SendRecord => ({
-  kind: plan.kind,
-  text: plan.kind === "text" ? plan.text : plan.kind === "media" ? plan.caption : null,
-  template: plan.kind === "template" ? plan.template : null,
-  cost: plan.cost,
-  costCategory: plan.costCategory,
-});
 
 const errorOf = (err: unknown): MessageError => {
   if (err instanceof GraphApiError) {
@@ -257,7 +250,7 @@ export class SendProcessor {
       await this.fail(tenant, message, { title: plan.reason, message: plan.reason }, plan.code, null, true);
       throw new UnrecoverableError(`${plan.code}: ${plan.reason}`);
     }
-    const record = recordOf(plan);
+    const record = sendRecordOf(plan)!;
 
     // Media: staged bytes go to Meta's media endpoint before the send, outside the pacing of sends.
     // The id is kept on the message, so a retried or resumed job sends by the same id (one upload).

@@ -115,6 +115,11 @@ export interface NewOutbound {
   /** Explicit dedupe key (fallbacks); else from the idempotency key, else from the new id. */
   dedupeKey?: string;
   planContext?: PlanContext | null;
+  /**
+   * What the send API planned (text or caption, template): stored with the message, so that it is
+   * there before any status webhook (markSent writes what the worker actually sent).
+   */
+  planned?: Pick<SendRecord, "text" | "template"> | null;
 }
 
 export interface CostTotals {
@@ -223,7 +228,7 @@ export class OutboundMessageRepository {
       wamid: null,
       direction: "outbound" as const,
       type: input.kind,
-      text: input.kind === "text" ? (input.request.message ?? null) : null,
+      text: input.planned ? input.planned.text : input.kind === "text" ? (input.request.message ?? null) : null,
       timestamp: now,
       receivedAt: now,
       status: "queued",
@@ -232,7 +237,7 @@ export class OutboundMessageRepository {
       pricing: null,
       request: input.request,
       kind: input.kind,
-      template: null,
+      template: input.planned?.template ?? null,
       cost: input.cost,
       costExpected: input.cost,
       costCategory: input.costCategory,
