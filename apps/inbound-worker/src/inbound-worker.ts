@@ -5,9 +5,8 @@ import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, type OutboundJob, cappedBackoff, webhookJobSchema, type WebhookJob } from "@linkojob/queues";
 import { InvalidDeliveryError } from "@linkojob/whatsapp";
-import { createOutboundStatusHook, createTemplateStatusHandler, type PriceTable } from "@linkojob/outbound";
+import { ClientStatusAnnouncer, createOutboundStatusHook, createTemplateStatusHandler, type PriceTable } from "@linkojob/outbound";
 import { accountUpdateHandler } from "./account/account-update.handler";
-import { ClientAnnouncer } from "./account/client-announcer";
 import { IngressPump } from "./pump/ingress-pump";
 import { Upkeep } from "./upkeep/upkeep";
 import { ClientDirectory } from "./routing/client-directory";
@@ -67,7 +66,7 @@ export class InboundWorker {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.directory = new ClientDirectory(deps.db, deps.subscriberRedis);
-    const announcer = new ClientAnnouncer(deps.events, deps.queueRedis);
+    const announcer = new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.queueRedis, log: deps.logger });
     const media = deps.media
       ? new MediaWorker({ ...deps.media, db: deps.db, queueRedis: deps.queueRedis, subscriberRedis: deps.subscriberRedis, events: deps.events, logger: deps.logger, prefix: deps.prefix, announce: (c) => announcer.announce(c) })
       : null;

@@ -2,6 +2,5 @@ export * from "./inbound-worker";
 export * from "./routing/delivery-processor";
 export * from "./routing/client-directory";
 export * from "./pump/ingress-pump";
-export * from "./account/client-announcer";
 export * from "./account/account-update.handler";
 export * from "./upkeep/upkeep";

@@ -1,6 +1,5 @@
-import { applyAccountUpdate } from "@linkojob/db";
 import type { AccountEventHandler } from "../routing/delivery-processor";
-import type { ClientAnnouncer } from "./client-announcer";
+import type { ClientStatusAnnouncer } from "@linkojob/outbound";
 
 /**
  * `account_update` webhooks change the connection of the WABA's clients (partner removed, account
@@ -8,11 +7,11 @@ import type { ClientAnnouncer } from "./client-announcer";
  * sends are held.
  */
 export const accountUpdateHandler =
-  (announcer: ClientAnnouncer): AccountEventHandler =>
+  (announcer: ClientStatusAnnouncer): AccountEventHandler =>
   async (event, ctx) => {
-    const result = await applyAccountUpdate(ctx.db, event.wabaId, event.value, event.time ?? new Date());
+    // Applied to the WABA's clients and each change announced, by the one module that does both.
+    const result = await announcer.applyAccountUpdate(event.wabaId, event.value, event.time ?? new Date());
     if (result.changes.length) {
       ctx.logger.info({ wabaId: event.wabaId, event: result.event, action: result.action, clients: result.changes.length }, "account_update applied");
     }
-    await announcer.announce(result.changes);
   };

@@ -1,17 +1,16 @@
 import { Queue, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
-import { sweepTokenExpiry, type Database } from "@linkojob/db";
-import { tokenExpiryWarningEvent } from "@linkojob/outbound";
-import { EVENTS, type DashboardEvents } from "@linkojob/events";
+import type { Database } from "@linkojob/db";
+import type { DashboardEvents } from "@linkojob/events";
 import { UPKEEP_JOBS, UPKEEP_QUEUE } from "@linkojob/queues";
-import type { ClientAnnouncer } from "../account/client-announcer";
+import type { ClientStatusAnnouncer } from "@linkojob/outbound";
 
 export interface UpkeepDeps {
   db: Database;
   redis: RedisClient;
   events: DashboardEvents;
-  announcer: ClientAnnouncer;
+  announcer: ClientStatusAnnouncer;
   logger: Logger;
   prefix: string;
   /** Statuses whose message never appeared are dropped after this long. Default 7 days (Meta's retry horizon). */
@@ -42,9 +41,8 @@ export class Upkeep {
   async run(job: Pick<Job, "name">): Promise<unknown> {
     switch (job.name) {
       case UPKEEP_JOBS.tokenExpirySweep: {
-        const sweep = await sweepTokenExpiry(this.deps.db);
-        await this.deps.announcer.announce(sweep.expired);
-        for (const w of sweep.warnings) this.deps.events.toClient(w.clientId, EVENTS.clientStatus, tokenExpiryWarningEvent(w));
+        // Expired tokens → reauth_required, announced; tokens expiring soon → one warning event each.
+        const sweep = await this.deps.announcer.sweepTokenExpiry();
         return { expired: sweep.expired.length, warned: sweep.warnings.length };
       }
       case UPKEEP_JOBS.purgePendingStatuses: {

@@ -4,7 +4,7 @@ import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import type { AppCredentials, GraphClient } from "@linkojob/whatsapp";
-import { ClientAnnouncer } from "../onboarding/client-announcer";
+import { ClientStatusAnnouncer } from "@linkojob/outbound";
 import { OnboardingError } from "../onboarding/onboarding-error";
 import { manualConnectBody } from "../onboarding/onboarding.routes";
 import { OnboardingService, type ConnectResult } from "../onboarding/onboarding.service";
@@ -70,7 +70,7 @@ export async function connectCommand(argv: string[], deps: ConnectCommandDeps): 
     graph: deps.graph,
     vault: deps.vault,
     app: deps.app,
-    announcer: new ClientAnnouncer(deps.redis, deps.events),
+    announcer: new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.redis }),
     redis: deps.redis,
     keyPrefix: deps.keyPrefix,
   });

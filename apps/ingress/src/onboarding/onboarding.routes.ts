@@ -9,7 +9,7 @@ import type { GraphClient } from "@linkojob/whatsapp";
 import type { TenantAccess } from "../auth/tenant-access";
 import { badRequest } from "../http/errors";
 import { readCookie } from "../auth/cookies";
-import { ClientAnnouncer } from "./client-announcer";
+import { ClientStatusAnnouncer } from "@linkojob/outbound";
 import { clearedOauthCookie, oauthCookie, oauthCookieName } from "./oauth-browser-cookie";
 import { OAuthStateStore } from "./oauth-state";
 import { OnboardingError } from "./onboarding-error";
@@ -111,7 +111,7 @@ function logFailure(log: FastifyBaseLogger, err: unknown, context: Record<string
 export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = async (base, opts) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   const { config } = opts;
-  const announcer = new ClientAnnouncer(opts.redis, opts.events, app.log);
+  const announcer = new ClientStatusAnnouncer({ db: opts.db, events: opts.events, publisher: opts.redis, log: app.log });
   const service = new OnboardingService({
     db: opts.db,
     graph: opts.graph,

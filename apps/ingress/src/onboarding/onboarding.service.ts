@@ -34,7 +34,7 @@ import {
   type GraphClient,
   type PhoneNumberInfo,
 } from "@linkojob/whatsapp";
-import type { ClientAnnouncer } from "./client-announcer";
+import type { ClientStatusAnnouncer } from "@linkojob/outbound";
 import { ConnectLock } from "./connect-lock";
 import { OnboardingError, onboardingErrorFromGraph } from "./onboarding-error";
 
@@ -57,7 +57,7 @@ export interface OnboardingServiceDeps {
   graph: GraphClient;
   vault: TokenVault;
   app: AppCredentials;
-  announcer: ClientAnnouncer;
+  announcer: ClientStatusAnnouncer;
   /** For the per-number connect lock. */
   redis: RedisClient;
   /** Prefix of this deployment's Redis keys. */
