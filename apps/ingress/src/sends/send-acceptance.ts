@@ -141,25 +141,31 @@ export class SendAcceptance {
     const staged = stored && media?.base64 !== undefined ? stored : null;
     let created: boolean;
     let message: OutboundMessageDoc;
+    let count: (() => Promise<void>) | null;
     try {
-      ({ created, message } = await this.store(tenant, client, { ...request, ...(stored ? { media: stored } : {}) }, idempotencyKey));
+      ({ created, message, count } = await this.store(tenant, client, { ...request, ...(stored ? { media: stored } : {}) }, idempotencyKey));
     } catch (err) {
       if (staged) await discardStagedMedia(this.db, clientId, staged).catch(() => undefined);
       throw err;
     }
     // A concurrent request with the same Idempotency-Key stored first: its message (and file) stand.
     if (!created && staged) await discardStagedMedia(this.db, clientId, staged).catch(() => undefined);
-    await this.enqueue(clientId.toHexString(), message);
+    // The conversation's count and the enqueue do not wait for each other (one round trip less).
+    await Promise.all([count?.(), this.enqueue(clientId.toHexString(), message)]);
     return { answer: answerOf(message), replay: !created };
   }
 
-  /** Plans from the window as it is now and stores the message `queued` in its conversation. */
+  /**
+   * Plans from the window as it is now and stores the message `queued` in its conversation. Returns,
+   * when this call inserted it, the conversation's count and summary write (and its dashboard event)
+   * to run next.
+   */
   private async store(
     tenant: TenantData,
     client: ClientDoc,
     request: OutboundRequest,
     idempotencyKey: string | null,
-  ): Promise<{ created: boolean; message: OutboundMessageDoc }> {
+  ): Promise<{ created: boolean; message: OutboundMessageDoc; count: (() => Promise<void>) | null }> {
     const conversation = await tenant.outbound.openConversation(request);
     const plan = await planSend({ request, client, conversation, templates: this.caches.templatesOf(client.wabaId), prices: this.prices });
     const { kind, cost, costCategory } = plannedKindAndCost(plan);
@@ -173,7 +179,8 @@ export class SendAcceptance {
       planContext: { windowExpiresAt: conversation.windowExpiresAt, candidateName: conversation.candidateName, jobTitle: conversation.jobTitle },
       planned: sendRecordOf(plan),
     });
-    if (res.created) {
+    if (!res.created) return { ...res, count: null };
+    const count = async () => {
       const m = res.message;
       const at = new Date(m.timestamp);
       const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
@@ -195,9 +202,10 @@ export class SendAcceptance {
         const json = conversationJson({ ...after, inWindow: false });
         this.options.events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, conversationUpdated(json, CONVERSATION_CHANGES.outboundMessage));
       }
-    }
-    return res;
+    };
+    return { ...res, count };
   }
+
   private async enqueue(clientId: string, m: Pick<OutboundMessageDoc, "_id" | "kind">): Promise<void> {
     const messageId = m._id.toHexString();
     try {

@@ -380,8 +380,9 @@ export class SendProcessor {
     }
     const kind = record.kind;
     if (c.useTemplate && kind === "text" && !message.fallbackOf) {
-      await this.fail(tenant, message, error, String(c.code), record);
+      // The fallback first: when the text shows `failed`, its fallback is already linked to it.
       const fallbackId = await createTemplateFallback(tenant, this.deps.queue, { ...message, kind }, this.prices);
+      await this.fail(tenant, message, error, String(c.code), record);
       return { outcome: "fallback", fallbackId };
     }
     if (c.retryable) {
