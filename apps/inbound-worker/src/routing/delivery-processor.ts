@@ -99,6 +99,7 @@ export class DeliveryProcessor {
   private readonly messages: InboundMessageBatch;
   private writers: Promise<{ conversations: ConversationBatch; statuses: StatusBatch }> | null = null;
   private readonly tenants = new Map<string, TenantData>();
+  private lastBatch: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: DeliveryProcessorDeps) {
     const writer = deps.writer ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
@@ -206,7 +207,17 @@ export class DeliveryProcessor {
    * another live worker (that delivery retries later). Throws when the batch could not be written:
    * every delivery of it then retries, and the retries are safe (see InboundMessageBatch).
    */
-  async storeBatch(deliveries: PreparedDelivery[]): Promise<Array<ProcessResult | Error>> {
+  storeBatch(deliveries: PreparedDelivery[]): Promise<Array<ProcessResult | Error>> {
+    // One batch at a time in a process: a claim of this writer is then never one in flight.
+    const run = this.lastBatch.then(
+      () => this.writeBatch(deliveries),
+      () => this.writeBatch(deliveries),
+    );
+    this.lastBatch = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeBatch(deliveries: PreparedDelivery[]): Promise<Array<ProcessResult | Error>> {
     const outcomes: Array<ProcessResult | Error> = deliveries.map((d) => ({ ...d.result }));
     await this.storeMessages(deliveries, outcomes);
     // Statuses after messages: a delivery may carry a message and statuses about it.
