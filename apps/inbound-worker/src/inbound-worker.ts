@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, type OutboundJob, cappedBackoff, webhookJobSchema, type WebhookJob } from "@linkojob/queues";
-import { InvalidDeliveryError } from "@linkojob/whatsapp";
+import type { GatewayMetrics } from "@linkojob/metrics";
 import { ClientStatusAnnouncer, createOutboundStatusHook, createTemplateStatusHandler, type PriceTable } from "@linkojob/outbound";
 import { accountUpdateHandler } from "./account/account-update.handler";
 import { IngressPump } from "./pump/ingress-pump";
@@ -12,6 +12,8 @@ import { Upkeep } from "./upkeep/upkeep";
 import { ClientDirectory } from "./routing/client-directory";
 import { DeliveryProcessor, type AccountEventHandler, type PreparedDelivery, type ProcessResult, type StatusHook } from "./routing/delivery-processor";
 import { MicroBatcher } from "./routing/micro-batcher";
+import { classifyFailure } from "./routing/failure-class";
+import { recordDeadLetter } from "./routing/dead-letters";
 import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker";
 
 export interface InboundWorkerDeps {
@@ -39,6 +41,8 @@ export interface InboundWorkerDeps {
   upkeep?: boolean;
   /** Fetch inbound media into GridFS (issue 5). Without it, media messages keep Meta's ids only. */
   media?: MediaWorkerOptions;
+  /** Counts dead letters (`lj_inbound_dead_letters_total`). */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -102,7 +106,7 @@ export class InboundWorker {
       settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
     });
     this.worker.on("failed", (job, err) =>
-      this.deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "webhook delivery failed; will retry"),
+      this.deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "webhook delivery attempt failed"),
     );
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "inbound worker error"));
     await this.worker.waitUntilReady();
@@ -120,15 +124,42 @@ export class InboundWorker {
     const data = webhookJobSchema.safeParse(job.data);
     if (!data.success) throw new UnrecoverableError(`bad webhook job: ${data.error.message}`);
     try {
-      const prepared = { ...(await this.processor.prepare(data.data.deliveryId, data.data.body)), isRetry: job.attemptsMade > 0 };
+      const receivedAt = new Date(data.data.receivedAt);
+      const prepared = {
+        ...(await this.processor.prepare(data.data.deliveryId, data.data.body, Number.isFinite(receivedAt.getTime()) ? receivedAt : new Date())),
+        isRetry: job.attemptsMade > 0,
+      };
       // Completed only once its batch is stored: nothing is acknowledged that was not written.
       const result = prepared.messages.length || prepared.statuses.length ? await this.batcher.submit(prepared) : prepared.result;
       this.deps.logger.debug({ jobId: job.id, ...result }, "webhook delivery processed");
       return result;
     } catch (err) {
-      // A body that is not a WhatsApp delivery will never become one: do not retry it for 7 days.
-      if (err instanceof InvalidDeliveryError || err instanceof SyntaxError) throw new UnrecoverableError(err.message);
-      throw err;
+      throw await this.failure(job, data.data, err);
+    }
+  }
+
+  /**
+   * What a failed attempt throws. A database or network failure is thrown as is (BullMQ retries it
+   * with capped backoff) until the job's last attempt; a deterministic failure, or the last attempt,
+   * records the delivery as a dead letter and fails the job for good (UnrecoverableError naming the
+   * dead letter: it stays in BullMQ's failed set, visible in Bull Board). If the dead letter cannot be
+   * recorded, the original error is thrown: the job retries, or stays failed with its body in Redis.
+   */
+  private async failure(job: Job<WebhookJob>, data: WebhookJob, err: unknown): Promise<Error> {
+    const failure = classifyFailure(err);
+    const attempts = job.attemptsMade + 1;
+    const lastAttempt = attempts >= (job.opts.attempts ?? 1);
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (failure.kind === "transient" && !lastAttempt) return error;
+    const reason = failure.kind === "deterministic" ? "deterministic" : "retries_exhausted";
+    try {
+      const id = await recordDeadLetter(this.deps.db, { id: String(job.id), data, attempts }, err, failure, reason);
+      this.deps.metrics?.inboundDeadLetters.inc({ reason });
+      this.deps.logger.error({ jobId: job.id, deliveryId: data.deliveryId, deadLetterId: id.toHexString(), reason, err: error.message }, "webhook delivery recorded as a dead letter");
+      return new UnrecoverableError(`dead letter ${id.toHexString()} (${reason}): ${failure.name}: ${error.message}`);
+    } catch (recordErr) {
+      this.deps.logger.error({ jobId: job.id, err: error.message, recordErr }, "dead letter could not be recorded; the job keeps its body");
+      return error;
     }
   }
 

@@ -32,6 +32,7 @@ const worker = new InboundWorker({
   prefix: env.QUEUE_PREFIX,
   concurrency: env.INBOUND_CONCURRENCY,
   ...(env.OUTBOUND_PRICE_TABLE ? { prices: env.OUTBOUND_PRICE_TABLE } : {}),
+  metrics,
   media: { graph, graphBaseUrl: env.META_GRAPH_URL, vault: new TokenVault(env.TOKEN_ENCRYPTION_KEY), concurrency: env.MEDIA_CONCURRENCY },
 });
 await worker.start();

@@ -42,6 +42,8 @@ export class GatewayMetrics {
   readonly templateFallbacks: Counter;
   /** Sends held because the tenant must reconnect WhatsApp (or is not active), by tenant. */
   readonly heldSends: Counter<"client_id">;
+  /** Webhook deliveries that became dead letters (`deterministic` or `retries_exhausted`). */
+  readonly inboundDeadLetters: Counter<"reason">;
 
   constructor(options: GatewayMetricsOptions) {
     const registers = [this.registry];
@@ -75,6 +77,7 @@ export class GatewayMetrics {
     });
     this.sends = new Counter({ name: "lj_outbound_sends_total", help: "Messages accepted by Meta, by kind", labelNames: ["kind"], registers });
     this.templateFallbacks = new Counter({ name: "lj_outbound_template_fallbacks_total", help: "Texts replaced by a template after Meta's 131047", registers });
+    this.inboundDeadLetters = new Counter({ name: "lj_inbound_dead_letters_total", help: "Webhook deliveries recorded as dead letters, by reason", labelNames: ["reason"], registers });
     this.heldSends = new Counter({ name: "lj_outbound_held_sends_total", help: "Sends held until the tenant reconnects, by tenant", labelNames: ["client_id"], registers });
   }
 

@@ -32,9 +32,10 @@ export function cappedBackoff(attemptsMade: number, baseMs = 1_000): number {
 }
 
 export const webhookJobOptions: JobsOptions = {
-  // Meta keeps retrying for 7 days what we do not acknowledge; once acknowledged, we keep trying
-  // for as long: 2,100 attempts at most five minutes apart ≈ 7 days of MongoDB outage.
-  attempts: 2_100,
+  // A database or network failure retries with capped backoff (1 s doubling up to 5 min, jittered):
+  // 24 attempts span about an hour. Then, as for a deterministic failure at once, the inbound worker
+  // records the delivery as a dead letter (webhook_events), replayable once the cause is fixed.
+  attempts: 24,
   backoff: { type: "capped" },
   removeOnComplete: { age: 3_600, count: 20_000 },
   removeOnFail: { age: 7 * 24 * 3_600 },

@@ -21,6 +21,7 @@ import { EVENTS, type DashboardEvents } from "@linkojob/events";
 import { normalizeDelivery, type InboundEvent, type NormalizedStatus } from "@linkojob/whatsapp";
 import type { ClientDirectory } from "./client-directory";
 import { logWebhookEvent } from "./webhook-event-log";
+import { DeterministicFailure, classifyFailure } from "./failure-class";
 
 type MessageEvent = Extract<InboundEvent, { kind: "message" }>;
 type AccountEvent = Extract<InboundEvent, { kind: "account" }>;
@@ -122,8 +123,8 @@ export class DeliveryProcessor {
   }
 
   /** One delivery alone (prepare, then a batch of one). */
-  async process(deliveryId: string, body: string, opts: { isRetry?: boolean } = {}): Promise<ProcessResult> {
-    const prepared = { ...(await this.prepare(deliveryId, body)), isRetry: opts.isRetry ?? false };
+  async process(deliveryId: string, body: string, opts: { isRetry?: boolean; receivedAt?: Date } = {}): Promise<ProcessResult> {
+    const prepared = { ...(await this.prepare(deliveryId, body, opts.receivedAt)), isRetry: opts.isRetry ?? false };
     const [result] = await this.storeBatch([prepared]);
     if (result instanceof Error) throw result;
     return result!;
@@ -131,11 +132,12 @@ export class DeliveryProcessor {
 
   /**
    * Normalises a delivery, routes its messages and statuses to their clients, and records (in
-   * webhook_events) and acts on everything else. Throws InvalidDeliveryError or SyntaxError for a
-   * body that is not a WhatsApp delivery.
+   * webhook_events) and acts on everything else. Throws SyntaxError for a body that is not JSON.
+   * Timestamps more than a few minutes after `receivedAt` (when the ingress accepted the delivery)
+   * are replaced by it: the window and the ordering use the clamped time.
    */
-  async prepare(deliveryId: string, body: string): Promise<PreparedDelivery> {
-    const events = normalizeDelivery(JSON.parse(body));
+  async prepare(deliveryId: string, body: string, receivedAt = new Date()): Promise<PreparedDelivery> {
+    const events = normalizeDelivery(JSON.parse(body), { receivedAt });
     const prepared: PreparedDelivery = {
       deliveryId,
       messages: [],
@@ -217,7 +219,31 @@ export class DeliveryProcessor {
     return run;
   }
 
+  /**
+   * Writes the batch together; when that fails deterministically (a refused update, an error of our
+   * code on one delivery's data), writes its deliveries one by one so that only the culprit fails:
+   * every write is idempotent, and claims of this writer are taken over by the rerun.
+   */
   private async writeBatch(deliveries: PreparedDelivery[]): Promise<Array<ProcessResult | Error>> {
+    try {
+      return await this.writeTogether(deliveries);
+    } catch (err) {
+      if (deliveries.length === 1 || classifyFailure(err).kind !== "deterministic") throw err;
+      this.deps.logger.warn({ err, deliveries: deliveries.length }, "batch failed deterministically; writing its deliveries one by one");
+      const outcomes: Array<ProcessResult | Error> = [];
+      for (const d of deliveries) {
+        try {
+          outcomes.push(...(await this.writeTogether([d])));
+        } catch (e) {
+          if (classifyFailure(e).kind !== "deterministic") throw e;
+          outcomes.push(e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+      return outcomes;
+    }
+  }
+
+  private async writeTogether(deliveries: PreparedDelivery[]): Promise<Array<ProcessResult | Error>> {
     const outcomes: Array<ProcessResult | Error> = deliveries.map((d) => ({ ...d.result }));
     await this.storeMessages(deliveries, outcomes);
     // Statuses after messages: a delivery may carry a message and statuses about it.
@@ -272,6 +298,10 @@ export class DeliveryProcessor {
         owed.push({ item, message: res.message });
         stored.push(res.message);
         count(item.owners[0]!, "messagesStored");
+      } else if (res.state === "refused") {
+        // The server refused this one document: its deliveries become dead letters, the others are stored.
+        const why = `message ${item.event.message.wamid} refused by the server (code ${res.refusal?.code ?? "?"}): ${res.refusal?.message ?? ""}`;
+        for (const di of item.owners) outcomes[di] = new DeterministicFailure(why, res.refusal?.code ?? null);
       } else if (res.state === "counted") {
         count(item.owners[0]!, "duplicates");
         if (item.owners.some((di) => deliveries[di]!.isRetry)) stored.push(res.message);
@@ -380,7 +410,9 @@ export class DeliveryProcessor {
       value: event.value,
       eventTime: event.time ?? null,
     });
-    const handler = this.deps.accountHandlers?.[event.field];
+    // Own entries only: a field named `__proto__` or `constructor` has no handler.
+    const handlers = this.deps.accountHandlers;
+    const handler = handlers && Object.hasOwn(handlers, event.field) ? handlers[event.field] : undefined;
     if (!handler || !event.valid) return;
     const done = await this.deps.db.webhookEvents.findOne({ _id: logged.id }, { handledAt: 1 }).lean();
     if (done?.handledAt) return; // a redelivery of an event already acted on

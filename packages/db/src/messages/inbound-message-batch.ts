@@ -16,14 +16,27 @@ export interface InboundInsert {
  * - `taken_over`: stored earlier by a writer that died (or failed) before counting it; the caller
  *   now owes the count;
  * - `counted`: stored and counted before (a plain redelivery): nothing to do;
- * - `claimed_elsewhere`: stored by another live writer that has not counted it yet: try later.
+ * - `claimed_elsewhere`: stored by another live writer that has not counted it yet: try later;
+ * - `refused`: the server refused this document (a write error other than a duplicate key and not a
+ *   server-state error): retrying cannot store it; the others of the batch are unaffected.
  */
-export type InboundInsertState = "inserted" | "taken_over" | "counted" | "claimed_elsewhere";
+export type InboundInsertState = "inserted" | "taken_over" | "counted" | "claimed_elsewhere" | "refused";
 
 export interface InboundInsertResult {
   state: InboundInsertState;
   message: MessageDoc;
+  /** For `refused`: the server's code and message. */
+  refusal?: { code: number | null; message: string };
 }
+
+/**
+ * Server error codes that say nothing about the document: the server's state (stepping down, shutting
+ * down, interrupted, out of time, write conflict, FerretDB's InternalError when PostgreSQL is
+ * unreachable). A write failing with one of these is retried; any other write error refuses the document.
+ */
+export const TRANSIENT_SERVER_CODES: ReadonlySet<number> = new Set([
+  1, 6, 7, 46, 50, 64, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11601, 11602, 13435, 13436,
+]);
 
 export interface InboundMessageBatchOptions {
   /** This writer's token (one per worker process), recorded in the claims it takes. */
@@ -36,8 +49,14 @@ export interface InboundMessageBatchOptions {
 }
 
 interface BulkWriteErrorLike {
-  writeErrors?: { index: number; code?: number } | Array<{ index: number; code?: number }>;
+  writeErrors?: WriteErrorLike | WriteErrorLike[];
   writeConcernError?: unknown;
+}
+
+interface WriteErrorLike {
+  index: number;
+  code?: number;
+  errmsg?: string;
 }
 
 /**
@@ -76,18 +95,25 @@ export class InboundMessageBatch {
     const claim: CountClaim = { by: this.opts.writer, at: now };
     const docs = items.map((item) => inboundDoc(item, now, claim));
     const duplicates = new Set<number>();
+    const refused = new Map<number, { code: number | null; message: string }>();
     try {
       // The driver's insertMany skips Mongoose casting of the Mixed content (already validated).
       await this.model.collection.insertMany(docs, { ordered: false });
     } catch (err) {
       const e = err as BulkWriteErrorLike;
       if (!e.writeErrors || e.writeConcernError) throw err;
-      for (const w of Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors]) {
-        if (w.code !== 11000) throw err;
-        duplicates.add(w.index);
+      const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+      // A server-state error retries the whole batch (every write is idempotent).
+      if (writeErrors.some((w) => w.code === undefined || TRANSIENT_SERVER_CODES.has(w.code))) throw err;
+      for (const w of writeErrors) {
+        if (w.code === 11000) duplicates.add(w.index);
+        else refused.set(w.index, { code: w.code ?? null, message: String(w.errmsg ?? "refused by the server") });
       }
     }
-    const results: InboundInsertResult[] = docs.map((d) => ({ state: "inserted", message: d as unknown as MessageDoc }));
+    const results: InboundInsertResult[] = docs.map((d, i) => {
+      const refusal = refused.get(i);
+      return refusal ? { state: "refused", message: d as unknown as MessageDoc, refusal } : { state: "inserted", message: d as unknown as MessageDoc };
+    });
     if (!duplicates.size) return results;
 
     const stored = await this.findStored([...duplicates].map((i) => docs[i]!));
@@ -150,6 +176,9 @@ function inboundDoc(item: InboundInsert, now: Date, claim: CountClaim) {
     text: m.text,
     timestamp: m.timestamp,
     receivedAt: now,
+    ...(m.timestampAdjusted ? { timestampAdjusted: m.timestampAdjusted } : {}),
+    ...(m.originalTimestamp !== undefined ? { originalTimestamp: m.originalTimestamp } : {}),
+    ...(m.problems?.length ? { problems: m.problems } : {}),
     status: "received",
     statusRank: STATUS_RANK.received,
     ...(m.context ? { context: m.context } : {}),

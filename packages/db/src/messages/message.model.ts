@@ -17,6 +17,13 @@ export const STATUS_RANK = {
 } as const;
 export type MessageStatus = keyof typeof STATUS_RANK;
 
+/**
+ * The rank of a status named by a payload, own entries only: a status named `constructor` or
+ * `toString` has no rank (it is recorded, never moves a message).
+ */
+export const statusRankOf = (status: string): number | undefined =>
+  Object.hasOwn(STATUS_RANK, status) ? STATUS_RANK[status as MessageStatus] : undefined;
+
 export interface MessageError {
   code?: number;
   title?: string;
@@ -73,6 +80,12 @@ export interface MessageDoc {
   timestamp: Date;
   /** When this service stored it. */
   receivedAt: Date;
+  /** Inbound: set when `timestamp` is not Meta's (missing, not a sane number, in the future): why. */
+  timestampAdjusted?: "missing" | "invalid" | "future";
+  /** Inbound: the timestamp Meta sent, as text, when `timestamp` replaced it. */
+  originalTimestamp?: string;
+  /** Inbound: parts of the message that could not be read (kept in `raw`). */
+  problems?: string[];
   status: string;
   statusRank: number;
   /** First time each status was reported (Meta's timestamps). */
@@ -108,6 +121,9 @@ const messageSchema = new Schema<MessageDoc>(
     text: { type: String, default: null },
     timestamp: { type: Date, required: true },
     receivedAt: { type: Date, required: true },
+    timestampAdjusted: String,
+    originalTimestamp: String,
+    problems: { type: [String], default: undefined },
     status: { type: String, required: true },
     statusRank: { type: Number, required: true },
     statusAt: { type: Schema.Types.Mixed, default: undefined },

@@ -2,7 +2,7 @@ import { Types, type Model } from "mongoose";
 import type { NormalizedMessage, NormalizedStatus } from "@linkojob/whatsapp";
 import { isDuplicateKeyError } from "../errors";
 import { isObjectIdString } from "../ids";
-import { STATUS_RANK, type MessageDoc, type PendingStatusDoc } from "./message.model";
+import { STATUS_RANK, statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model";
 
 export const inboundDedupeKey = (wamid: string) => `in:${wamid}`;
 
@@ -73,6 +73,9 @@ export class MessageRepository {
       text: m.text,
       timestamp: m.timestamp,
       receivedAt: now,
+      ...(m.timestampAdjusted ? { timestampAdjusted: m.timestampAdjusted } : {}),
+      ...(m.originalTimestamp !== undefined ? { originalTimestamp: m.originalTimestamp } : {}),
+      ...(m.problems?.length ? { problems: m.problems } : {}),
       status: "received",
       statusRank: STATUS_RANK.received,
       ...(m.context ? { context: m.context } : {}),
@@ -126,7 +129,7 @@ export class MessageRepository {
   }
 
   private async applyTo(id: Types.ObjectId, s: NormalizedStatus): Promise<StatusOutcome> {
-    const rank = (STATUS_RANK as Record<string, number | undefined>)[s.status];
+    const rank = statusRankOf(s.status);
     const record: Record<string, unknown> = { $min: { [statusField(s.status)]: s.timestamp } };
     if (s.pricing) record.$set = { pricing: s.pricing };
     await this.model.updateOne({ _id: id, clientId: this.clientId }, record);

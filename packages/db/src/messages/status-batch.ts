@@ -2,7 +2,7 @@ import { Types, type Model } from "mongoose";
 import type { NormalizedStatus } from "@linkojob/whatsapp";
 import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, type UpdateLimits } from "../ferretdb-adapter";
 import { isObjectIdString } from "../ids";
-import { STATUS_RANK, type MessageDoc, type PendingStatusDoc } from "./message.model";
+import { statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model";
 import { failureOf, statusField, type StatusOutcome } from "./message.repository";
 
 /** One delivery status reported for a tenant's message. */
@@ -82,7 +82,7 @@ export class StatusBatch {
       const k = t._id.toHexString();
       const ops = groups.get(k) ?? [];
       groups.set(k, ops);
-      const rank = (STATUS_RANK as Record<string, number | undefined>)[s.status];
+      const rank = statusRankOf(s.status);
       const before = rankNow.get(k) ?? t.statusRank ?? -1;
       const report = `${k}|${s.status}|${s.timestamp.getTime()}`;
       if (rank !== undefined && rank > before) {

@@ -4,8 +4,19 @@ import { Schema, type Connection, type Model, type Types } from "mongoose";
  * Webhook content that is not a message or a status: account and template updates, quality changes,
  * account-level errors, events for numbers that belong to no client, and malformed elements. Kept
  * (deduplicated) so that later handlers and operators can act on them; nothing Meta sent is dropped.
+ * A `dead_letter` is a whole delivery whose processing failed for good: its body (`value.body`), the
+ * error and the attempts, until an admin replays it (`replayedAt`).
  */
-export type WebhookEventKind = "account" | "value_errors" | "unrouted" | "malformed";
+export type WebhookEventKind = "account" | "value_errors" | "unrouted" | "malformed" | "dead_letter";
+
+/** The failure that made a delivery a dead letter (kind `dead_letter`). */
+export interface DeadLetterError {
+  name: string;
+  message: string;
+  code?: string | number | null;
+  /** `deterministic` (never retried) or `retries_exhausted` (a database or network failure that outlasted the attempts). */
+  reason: "deterministic" | "retries_exhausted";
+}
 
 export interface WebhookEventDoc {
   _id: Types.ObjectId;
@@ -23,6 +34,12 @@ export interface WebhookEventDoc {
   deliveryId: string;
   /** Set by the handler that acted on it (onboarding, templates); null while nobody has. */
   handledAt?: Date | null;
+  /** Dead letters: what failed, after how many attempts of the delivery's job. */
+  error?: DeadLetterError | null;
+  attempts?: number | null;
+  /** Dead letters: when an admin re-enqueued the delivery, and as which job. */
+  replayedAt?: Date | null;
+  replayJobId?: string | null;
   createdAt: Date;
 }
 
@@ -40,6 +57,10 @@ const webhookEventSchema = new Schema<WebhookEventDoc>(
     eventTime: { type: Date, default: null },
     deliveryId: { type: String, required: true },
     handledAt: { type: Date, default: null },
+    error: { type: Schema.Types.Mixed, default: undefined },
+    attempts: { type: Number, default: undefined },
+    replayedAt: { type: Date, default: undefined },
+    replayJobId: { type: String, default: undefined },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: "webhook_events" },
 );
