@@ -16,8 +16,9 @@
  *   just before; and a direct-to-simulator baseline (no API, queue or database).
  *
  * Redis and the MongoDB-protocol server are REDIS_URL / MONGODB_URI when set, else a redis-server and
- * a FerretDB (SQLite) of the bench's own. Everything listens on 127.0.0.1. `--statuses` also delivers
- * the simulator's status webhooks to the ingress (no inbound worker runs: they only queue).
+ * a FerretDB of the bench's own. Everything listens on 127.0.0.1. `--statuses` also has the simulator
+ * deliver each send's sent/delivered/read webhooks to the ingress and runs an inbound worker (with
+ * the outbound status hook) on a third counted connection: requests per send then include them.
  */
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
@@ -36,6 +37,7 @@ import { CommandCounter, startFerretDb, startRedisServer } from "@linkojob/testi
 import { buildApp } from "../../ingress/src/app";
 import { messagingState, rateStats } from "../../meta-sim/src/graph/messaging-state";
 import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
+import { InboundWorker } from "@linkojob/inbound-worker";
 import { OutboundWorker } from "../src/outbound-worker";
 
 const { values: args } = parseArgs({
@@ -69,9 +71,13 @@ const redisUrl = process.env.REDIS_URL ?? ownRedis!.url;
 const logger = pino({ level: "silent" });
 const vault = new TokenVault([randomBytes(32).toString("hex")]);
 // The API and the worker each have a connection of their own, so their requests are counted apart.
-const poolSize = 20;
+// Three counted connections with statuses: their pools stay within FerretDB's 50.
+const poolSize = args.statuses ? 15 : 20;
 const db = await Database.connect(mongoUrl, { monitorCommands: true, maxPoolSize: poolSize });
 const apiDb = await Database.connect(mongoUrl, { monitorCommands: true, maxPoolSize: poolSize });
+// Polls the bench's own progress without being counted.
+const pollDb = await Database.connect(mongoUrl, { maxPoolSize: 2 });
+const inboundDb = args.statuses ? await Database.connect(mongoUrl, { monitorCommands: true, maxPoolSize: poolSize }) : null;
 const conns = [createRedis(redisUrl, { failFast: true }), createRedis(redisUrl), createRedis(redisUrl), createRedis(redisUrl, { autoPipelining: false }), createRedis(redisUrl)];
 const [ingressRedis, queueRedis, cmdRedis, subRedis, eventsRedis] = conns as [typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0]];
 
@@ -88,6 +94,13 @@ const worker = new OutboundWorker({
   concurrency, templateSyncIntervalMs: 0,
 });
 
+const extra = <T extends (typeof conns)[number]>(c: T): T => (conns.push(c), c);
+const inbound = inboundDb
+  ? new InboundWorker({
+      db: inboundDb, queueRedis, pumpRedis: extra(createRedis(redisUrl, { autoPipelining: false })), subscriberRedis: extra(createRedis(redisUrl, { autoPipelining: false })),
+      events: new DashboardEvents(eventsRedis), logger, prefix, concurrency: 16, onStatus: worker.statusHook, upkeep: false,
+    })
+  : null;
 console.error("[bench] services up; creating tenants");
 // Tenants: one client, number and WABA each, with the default template synced.
 const clients: Array<{ id: string; jwt: string; phoneNumberId: string }> = [];
@@ -120,8 +133,10 @@ await raw.drop();
 console.error(`[bench] raw updateOne: ${rawUpdatePerSec.toFixed(0)}/s`);
 
 await worker.start();
+await inbound?.start();
 const apiCount = new CommandCounter(apiDb.connection);
 const workerCount = new CommandCounter(db.connection);
+const inboundCount = inboundDb ? new CommandCounter(inboundDb.connection) : null;
 console.error("[bench] worker started; producing");
 
 // Produce: `producers` concurrent API callers, messages spread round-robin over tenants, each to a
@@ -144,7 +159,7 @@ await Promise.all(
         body: JSON.stringify({ clientId: c.id, candidatePhone: `2126${String(10_000_000 + i)}`, candidateName: `Cand ${i}`, jobTitle: "Agent" }),
       });
       const body = (await res.body.json()) as { messageId?: string };
-      if (res.statusCode !== 202 || !body.messageId) throw new Error(`send API answered ${res.statusCode}`);
+      if (res.statusCode !== 202 || !body.messageId) throw new Error(`send API answered ${res.statusCode}: ${JSON.stringify(body)}`);
       apiLatency.push(performance.now() - started);
       acceptedAt.set(body.messageId, Date.now());
     }
@@ -157,8 +172,19 @@ const deadline = Date.now() + 10 * 60_000;
 while (simState.accepted.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 clearInterval(progress);
 const sentMs = Math.max(...simState.accepted.map((m) => m.at)) - t0;
-// Let the last sends' own writes (sent, conversation) finish before reading the counters.
+// Let the last sends' own writes (sent, conversation) finish before reading the counters; with
+// statuses, until every message is read (the simulator sends sent, delivered, read).
 await new Promise((r) => setTimeout(r, 1_000));
+if (inbound) {
+  const until = Date.now() + 5 * 60_000;
+  for (;;) {
+    const pending = await pollDb.messages.countDocuments({ direction: "outbound", status: { $ne: "read" } });
+    if (pending === 0 || Date.now() > until) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+const statusRequests = inboundCount ? { total: inboundCount.total, byCommand: inboundCount.byCommand() } : null;
+inboundCount?.stop();
 const apiRequests = { total: apiCount.total, byCommand: apiCount.byCommand() };
 const workerRequests = { total: workerCount.total, byCommand: workerCount.byCommand() };
 apiCount.stop();
@@ -169,6 +195,7 @@ const stats = rateStats(simState);
 const dupes = simState.accepted.length - new Set(simState.accepted.map((m) => m.bizOpaque)).size;
 const maxPerNumber = Math.max(...Object.values(stats.maxPerSecondByNumber));
 
+await inbound?.close();
 // Baseline, same run, same machine: the same number of template sends posted straight to the
 // simulator by the same number of concurrent callers through the same GraphClient — no API, no
 // queue, no database. The ratio says what the whole pipeline keeps of what "Meta" here can take.
@@ -200,6 +227,13 @@ const result = {
   mongoRequestsPerSend: {
     api: +(apiRequests.total / total).toFixed(2),
     worker: +(workerRequests.total / Math.max(1, acceptedBefore)).toFixed(2),
+    ...(statusRequests
+      ? {
+          statusWebhooks: +(statusRequests.total / Math.max(1, acceptedBefore)).toFixed(2),
+          total: +((apiRequests.total + workerRequests.total + statusRequests.total) / Math.max(1, acceptedBefore)).toFixed(2),
+          statusByCommand: statusRequests.byCommand,
+        }
+      : {}),
     apiByCommand: apiRequests.byCommand,
     workerByCommand: workerRequests.byCommand,
   },
@@ -229,6 +263,8 @@ await graph.close();
 await db.connection.dropDatabase().catch(() => undefined);
 await db.close();
 await apiDb.close();
+await inboundDb?.close();
+await pollDb.close();
 await Promise.allSettled(conns.map((c) => c.quit()));
 await ownMongo?.stop();
 await ownRedis?.destroy();

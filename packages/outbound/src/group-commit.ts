@@ -1,8 +1,8 @@
 /**
  * Group commit: callers add items and wait; items added while a flush is running go together in
- * the next one. One caller alone is flushed at once (no added latency); under load, many callers
- * share one database request. Every caller's promise settles with its own flush's outcome, so
- * "resolved" still means "written".
+ * the next one. One caller alone is flushed at once (or after `lingerMs`, to gather the callers of
+ * the next few milliseconds); under load, many callers share one database request. Every caller's
+ * promise settles with its own flush's outcome, so "resolved" still means "written".
  */
 export class GroupCommit<T> {
   private queue: Array<{ item: T; resolve: () => void; reject: (err: unknown) => void }> = [];
@@ -11,6 +11,8 @@ export class GroupCommit<T> {
   constructor(
     private readonly flush: (items: T[]) => Promise<void>,
     private readonly maxBatch = 500,
+    /** How long a flush waits for company when nothing is running. Default 0. */
+    private readonly lingerMs = 0,
   ) {}
 
   add(item: T): Promise<void> {
@@ -23,6 +25,7 @@ export class GroupCommit<T> {
   private async drain(): Promise<void> {
     this.running = true;
     try {
+      if (this.lingerMs > 0) await new Promise((r) => setTimeout(r, this.lingerMs));
       while (this.queue.length) {
         const batch = this.queue.splice(0, this.maxBatch);
         try {

@@ -14,7 +14,8 @@ export class PendingStatusCheck {
   private readonly batch: GroupCommit<{ clientId: Types.ObjectId; wamid: string }>;
 
   constructor(private readonly db: Database) {
-    this.batch = new GroupCommit((items) => this.check(items));
+    // 20 ms of company: the lookups of the sends finishing meanwhile share one request.
+    this.batch = new GroupCommit((items) => this.check(items), 500, 20);
   }
 
   add(item: { clientId: Types.ObjectId; wamid: string }): Promise<void> {
@@ -49,7 +50,7 @@ export class TemplateUsage {
   private readonly batch: GroupCommit<{ id: Types.ObjectId; at: Date }>;
 
   constructor(private readonly db: Database) {
-    this.batch = new GroupCommit((items) => this.write(items));
+    this.batch = new GroupCommit((items) => this.write(items), 500, 20);
   }
 
   add(use: { id: Types.ObjectId; at: Date }): Promise<void> {
