@@ -7,7 +7,7 @@ import { createRedis, redisReady } from "@linkojob/queues";
 import { MetaSimulator } from "@linkojob/meta-sim";
 import { TEST_SECRETS, testServices, type TestServices } from "@linkojob/testing";
 import { buildApp } from "../../ingress/src/app";
-import { InboundWorker } from "../src/inbound-worker";
+import { InboundWorker, type InboundWorkerDeps } from "../src/inbound-worker";
 import type { MediaWorkerOptions } from "../src/media/media-worker";
 
 export interface Trunk {
@@ -37,6 +37,8 @@ export async function startTrunk(opts: {
   startWorker?: boolean;
   /** Inbound media fetching (issue 5), given the simulator (its URL is the Graph base URL). */
   media?: (sim: MetaSimulator) => MediaWorkerOptions;
+  /** Worker options over the harness's (account handlers, status hook, metrics, concurrency). */
+  worker?: Pick<Partial<InboundWorkerDeps>, "accountHandlers" | "onStatus" | "metrics" | "concurrency">;
 }): Promise<Trunk> {
   const services = testServices(opts.label);
   const redisUrl = opts.redisUrl ?? services.redisUrl;
@@ -73,6 +75,7 @@ export async function startTrunk(opts: {
     prefix: services.prefix,
     concurrency: 8,
     ...(opts.media ? { media: opts.media(sim) } : {}),
+    ...opts.worker,
   });
   if (opts.startWorker !== false) await worker.start();
 
