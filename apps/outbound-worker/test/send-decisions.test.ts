@@ -39,8 +39,13 @@ describe("send decisions by the 24-hour window", () => {
       components: [{ type: "body", parameters: [{ type: "text", text: "Yasmine" }, { type: "text", text: "Comptable" }] }],
     });
     expect(textsTo(phone)).toHaveLength(0);
-    // Meta's pricing (utility, billable) confirmed the estimate.
-    expect(m).toMatchObject({ cost: 0.4, costSource: "meta", costCategory: "utility" });
+    // Meta's pricing (utility, billable) confirmed the estimate: written by the status hook, after
+    // the status itself (a write of its own), so it may follow the `read` by a moment.
+    const priced = await eventually(async () => {
+      const now = await rig.message(c, res.body.messageId);
+      return now.costSource === "meta" ? now : null;
+    });
+    expect(priced).toMatchObject({ cost: 0.4, costSource: "meta", costCategory: "utility" });
     const tpl = await rig.trunk.db.forTenant(c._id).templates.find("application_received", "fr");
     expect(tpl?.usageCount).toBe(1);
     // The conversation shows the send.

@@ -29,26 +29,19 @@ export interface OutboundStatusHookDeps {
 export function createOutboundStatusHook(deps: OutboundStatusHookDeps): OutboundStatusHook {
   const prices = deps.prices ?? DEFAULT_PRICE_TABLE_MAD;
   let costs: GroupCommit<{ tenant: TenantData; id: OutboundMessageDoc["_id"]; cost: number; category: string }> | null = null;
-  // Meta sends the same pricing with `sent` and again with `delivered` or `read`: a cost this
-  // process has written for a message is not written again (the write is idempotent; this only
-  // saves the request).
-  const written = new Map<string, string>();
   return async (tenant, status, outcome) => {
     if (outcome.outcome === "pending" || !outcome.message) return;
     const id = outcome.message._id;
     if (status.pricing) {
       const c = reportedCost(status.pricing, prices);
-      const key = id.toHexString();
-      const value = `${c.cost}|${c.category}`;
-      if (written.get(key) !== value) {
-        costs ??= new GroupCommit(async (items) => {
-          // Every tenant's messages are in one collection: one request for the whole group.
-          await items[0]!.tenant.outbound.recordCosts(items.map((i) => ({ clientId: i.tenant.clientId, id: i.id, cost: i.cost, category: i.category })));
-        });
-        await costs.add({ tenant, id, cost: c.cost, category: c.category });
-        written.set(key, value);
-        if (written.size > 10_000) written.delete(written.keys().next().value!);
-      }
+      costs ??= new GroupCommit(async (items) => {
+        // Every tenant's messages are in one collection: one request for the whole group.
+        await items[0]!.tenant.outbound.recordCosts(items.map((i) => ({ clientId: i.tenant.clientId, id: i.id, cost: i.cost, category: i.category })));
+      });
+      // Written again with each status that carries pricing (Meta sends it with `sent` and with
+      // `delivered` or `read`): idempotent, and a second write also repairs a first one that
+      // FerretDB v1 lost to a concurrent write of the same message.
+      await costs.add({ tenant, id, cost: c.cost, category: c.category });
     }
     if (status.status === "failed" && status.errors?.some((e) => e.code === 131047)) {
       const message = await tenant.outbound.get(id);
