@@ -195,6 +195,7 @@ export class DeliveryProcessor {
             valid: false,
             problem: event.reason,
             value: event.raw,
+            location: event.location ?? null,
           });
           this.deps.logger.warn({ deliveryId, field: event.field, reason: event.reason }, "malformed webhook element recorded");
           break;

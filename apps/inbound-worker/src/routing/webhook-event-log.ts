@@ -12,20 +12,24 @@ export interface LoggedEvent {
   problem?: string | null;
   value: unknown;
   eventTime?: Date | null;
+  /** Where in the delivery it was (`$.entry[0].changes[1]…`): malformed parts of equal content at different places are distinct. */
+  location?: { path: string; entry?: number; change?: number; index?: number } | null;
 }
 
 /**
  * Records the webhook content that is not a routed message or status, once per distinct content
- * (Meta redelivers). Returns the stored document's id and whether this call stored it.
+ * (Meta redelivers). A malformed part is distinct by its place and its problem too: two bad parts
+ * of equal content (two `null`s) are two records. Returns the stored document's id and whether this
+ * call stored it.
  */
 export async function logWebhookEvent(
   db: Database,
   deliveryId: string,
   e: LoggedEvent,
 ): Promise<{ id: Types.ObjectId; inserted: boolean }> {
-  const dedupeKey = createHash("sha256")
-    .update(JSON.stringify([e.kind, e.field, e.wabaId ?? null, e.phoneNumberId ?? null, e.eventTime ?? null, e.value]))
-    .digest("hex");
+  const content: unknown[] = [e.kind, e.field, e.wabaId ?? null, e.phoneNumberId ?? null, e.eventTime ?? null, e.value];
+  if (e.kind === "malformed") content.push(e.problem ?? null, e.location?.path ?? null);
+  const dedupeKey = createHash("sha256").update(JSON.stringify(content)).digest("hex");
   try {
     const doc = await db.webhookEvents.create({
       dedupeKey,
@@ -38,6 +42,7 @@ export async function logWebhookEvent(
       problem: e.problem ?? null,
       value: e.value,
       eventTime: e.eventTime ?? null,
+      ...(e.location ? { location: e.location } : {}),
       deliveryId,
     });
     return { id: doc._id, inserted: true };

@@ -47,14 +47,15 @@ export class StatusBatch {
     if (!items.length) return [];
     const targets = await this.findTargets(items);
 
-    // The send's response was lost (or not processed yet): link the wamid through our own id.
+    // The send's response was lost (or not processed yet): link the wamid through our own id. No
+    // projection: FerretDB v1's findAndModify does not take one (the whole message is returned).
     for (const { clientId, status: s } of items) {
       if (targets.has(key(clientId, s.wamid)) || !s.bizOpaqueCallbackData || !isObjectIdString(s.bizOpaqueCallbackData)) continue;
       const linked = await this.model
         .findOneAndUpdate(
           { clientId, _id: new Types.ObjectId(s.bizOpaqueCallbackData), direction: "outbound", wamid: null },
           { $set: { wamid: s.wamid } },
-          { new: true, projection: TARGET_FIELDS },
+          { new: true },
         )
         .lean<Target>();
       if (linked) targets.set(key(clientId, s.wamid), linked);

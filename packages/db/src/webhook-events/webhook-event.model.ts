@@ -31,6 +31,8 @@ export interface WebhookEventDoc {
   problem?: string | null;
   value: unknown;
   eventTime?: Date | null;
+  /** Malformed parts: where in the delivery (`path` such as `$.entry[0].changes[1].value.messages[2]`). */
+  location?: { path: string; entry?: number; change?: number; index?: number } | null;
   deliveryId: string;
   /** Set by the handler that acted on it (onboarding, templates); null while nobody has. */
   handledAt?: Date | null;
@@ -55,6 +57,7 @@ const webhookEventSchema = new Schema<WebhookEventDoc>(
     problem: { type: String, default: null },
     value: Schema.Types.Mixed,
     eventTime: { type: Date, default: null },
+    location: { type: Schema.Types.Mixed, default: undefined },
     deliveryId: { type: String, required: true },
     handledAt: { type: Date, default: null },
     error: { type: Schema.Types.Mixed, default: undefined },
