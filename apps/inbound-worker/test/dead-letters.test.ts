@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClientDoc } from "@linkojob/db";
 import { GatewayMetrics } from "@linkojob/metrics";
+import { WEBHOOK_JOB } from "@linkojob/queues";
+import { boundedJson } from "@linkojob/whatsapp";
 import { change, contact, delivery, entry, freshWamid, message, messagesValue, status } from "@linkojob/whatsapp/testing/fixtures";
 import type { PreparedDelivery } from "../src/routing/delivery-processor";
 import type { DeadLetterValue } from "../src/routing/dead-letters";
@@ -33,6 +35,7 @@ beforeAll(async () => {
       onStatus: async (_tenant, s) => {
         // A bug of our own code on this one delivery's data (fixed later in the test).
         if (poisoned && s.wamid.startsWith("wamid.HBgLPOISON")) throw new TypeError("status hook cannot read this status");
+        if (s.wamid.startsWith("wamid.HBgLOUTAGE")) throw Object.assign(new Error("connection 4 to 127.0.0.1:27017 closed"), { name: "MongoNetworkError" });
         hookRuns.push(s.wamid);
       },
     },
@@ -75,7 +78,8 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000) {
   }
 }
 
-const deadLetterCount = async () => (await metrics.registry.getSingleMetric("lj_inbound_dead_letters_total")!.get()).values.find((v) => v.labels.reason === "deterministic")?.value ?? 0;
+const deadLetterCount = async (reason = "deterministic") =>
+  (await metrics.registry.getSingleMetric("lj_inbound_dead_letters_total")!.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
 
 describe("dead letters", () => {
   const poison = freshWamid("POISON");
@@ -151,5 +155,22 @@ describe("dead letters", () => {
     const none = await runCli([]);
     expect(JSON.parse(none.stdout)).toMatchObject({ found: 0, replayed: [] });
     expect(await t.db.webhookEvents.countDocuments({ kind: "dead_letter" })).toBe(1);
+  });
+
+  it("a database or network failure is retried with backoff; once the attempts are spent it is a dead letter too", async () => {
+    const wamid = freshWamid("OUTAGE");
+    const body = boundedJson(deliveryWith(wamid), 1 << 20).text;
+    // The pump's jobs get 24 attempts (about an hour); this one gets 2 to see the end of them.
+    const job = await t.worker.queue.add(WEBHOOK_JOB, { deliveryId: "outage-1", receivedAt: Date.now(), body }, { jobId: "outage-1", attempts: 2, backoff: { type: "capped" } });
+    await waitFor(async () => (await job.isFailed()) === true, 15_000);
+
+    const failed = (await t.worker.queue.getJob("outage-1"))!;
+    expect(failed.attemptsMade).toBe(2);
+    const letter = await t.db.webhookEvents.findOne({ kind: "dead_letter", deliveryId: "outage-1" }).lean();
+    expect(letter).toMatchObject({ attempts: 2, error: { name: "MongoNetworkError", reason: "retries_exhausted" } });
+    expect(failed.failedReason).toContain(`dead letter ${letter!._id.toHexString()} (retries_exhausted)`);
+    expect(await deadLetterCount("retries_exhausted")).toBe(1);
+    // Its message was stored by the first attempt, once, and is not lost when replayed later.
+    expect(await t.db.messages.countDocuments({ clientId: client._id, wamid })).toBe(1);
   });
 });
