@@ -63,7 +63,7 @@ describe("cause 1: lookups by payload strings", () => {
     await nothingFailed();
   });
 
-  it("fields named __proto__ / constructor reach no handler; a status named constructor or toString moves nothing", async () => {
+  it("fields named __proto__ / constructor reach no handler; a status named constructor, toString or __proto__ moves nothing", async () => {
     const good = valid();
     await deliver(delivery([entry([change(value({ messages: [good] }))], client.wabaId)]));
     const payload = delivery([
@@ -72,7 +72,7 @@ describe("cause 1: lookups by payload strings", () => {
           change({ any: 1 }, "__proto__"),
           change({ any: 2 }, "constructor"),
           change({ any: 3 }, "custom_field"),
-          change(value({ statuses: [status(good.id as string, "constructor"), status(good.id as string, "toString")] })),
+          change(value({ statuses: [status(good.id as string, "constructor"), status(good.id as string, "toString"), status(good.id as string, "__proto__")] })),
         ],
         client.wabaId,
       ),
@@ -87,6 +87,9 @@ describe("cause 1: lookups by payload strings", () => {
     const stored = await storedOnce(good.id as string);
     expect(stored.status).toBe("received");
     expect(typeof stored.statusRank).toBe("number");
+    // Their report times are kept under own keys (`__proto__` is renamed, never a prototype).
+    expect(Object.keys(stored.statusAt ?? {}).sort()).toEqual(["constructor", "tostring", "x__proto__"]);
+    expect(Object.getPrototypeOf(stored.statusAt)).toBe(Object.prototype);
     await nothingFailed();
   });
 });

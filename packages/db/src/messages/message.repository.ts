@@ -7,7 +7,11 @@ import { STATUS_RANK, statusRankOf, type MessageDoc, type PendingStatusDoc } fro
 export const inboundDedupeKey = (wamid: string) => `in:${wamid}`;
 
 /** Status names become field names under statusAt: keep them to plain identifiers. */
-export const statusField = (status: string) => `statusAt.${status.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40)}`;
+/** Where a status's first report time is kept: `statusAt.<name>`, the name reduced to [a-z0-9_] and never `__proto__`. */
+export const statusField = (status: string) => {
+  const name = status.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40);
+  return `statusAt.${name === "__proto__" ? "x__proto__" : name}`;
+};
 
 export interface StatusOutcome {
   /** `applied`: the message moved forward; `recorded`: stored but the message was already further on;
