@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
-import type { Types } from "mongoose";
 import {
   CLIENT_STATUS_REASONS,
   messageJson,
