@@ -24,9 +24,9 @@ import { MediaUrlSigner } from "./media/media-url-signer";
 import { registerOps, type OpsOptions } from "./ops/ops";
 import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin";
 import { DEFAULT_PRICE_TABLE_MAD, SendCaches, type PriceTable } from "@linkojob/outbound";
+import { asyncApiRoutes } from "./ops/asyncapi.routes";
 import { registerCors } from "./ops/cors";
 import type { TrustProxy } from "./ops/trust-proxy";
-import { asyncApiRoutes } from "./ops/asyncapi.routes";
 
 export interface IngressConfig {
   appSecret: string;

@@ -1,7 +1,6 @@
 export * from "./database";
 export * from "./errors";
 export * from "./ferretdb-adapter";
-export * from "./ferretdb-adapter";
 export * from "./ids";
 export * from "./clients/client.model";
 export * from "./clients/client-status";
