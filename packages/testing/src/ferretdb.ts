@@ -48,9 +48,10 @@ export interface FerretDbOptions {
   /** Default: PG_URL, else postgres://postgres@127.0.0.1:5432/postgres. */
   pgUrl?: string;
   /**
-   * Most PostgreSQL connections this FerretDB opens (its `pool_max_conns`; FerretDB's own default is
-   * 50, and PostgreSQL allows 100 in all by default, shared by every run on the machine). Default 20;
-   * a `pool_max_conns` in the URL wins.
+   * Most PostgreSQL connections this FerretDB opens (its `pool_max_conns`). Default FerretDB's own, 50;
+   * a `pool_max_conns` in the URL wins. Not lower than the concurrent writes it will see: FerretDB
+   * v1 stalls when they outnumber its pool (measured: 32 concurrent updateOne on a pool of 4 never
+   * finish). PostgreSQL allows 100 connections in all by default, for every run on the machine.
    */
   pgMaxConnections?: number;
 }
@@ -65,7 +66,7 @@ export async function startFerretDb(opts: FerretDbOptions = {}): Promise<Running
   const pgUrl = opts.pgUrl ?? process.env.PG_URL ?? DEFAULT_PG_URL;
   if (wanted === "sqlite") return startOnSqlite();
   const problem = await postgresProblem(pgUrl);
-  if (!problem) return startOnPostgres(pgUrl, opts.pgMaxConnections ?? 20);
+  if (!problem) return startOnPostgres(pgUrl, opts.pgMaxConnections);
   if (wanted === "postgresql") throw new Error(`FerretDB on PostgreSQL: no PostgreSQL at ${redact(pgUrl)} (${problem})`);
   console.warn(
     `[ferretdb] no PostgreSQL answers at ${redact(pgUrl)} (${problem}): falling back to FerretDB on SQLite, ` +
@@ -107,7 +108,8 @@ async function postgresProblem(url: string): Promise<string | null> {
 }
 
 async function withPostgres<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  // Bounded: a CREATE or DROP DATABASE waiting on another session's lock fails instead of hanging the run.
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, statement_timeout: 30_000, lock_timeout: 20_000 });
   client.on("error", () => {});
   await client.connect();
   try {
@@ -142,7 +144,7 @@ async function dropOrphans(c: pg.Client, url: string): Promise<void> {
   }
 }
 
-async function startOnPostgres(adminUrl: string, maxConnections: number): Promise<RunningFerretDb> {
+async function startOnPostgres(adminUrl: string, maxConnections: number | undefined): Promise<RunningFerretDb> {
   const dbName = `${DB_PREFIX}${process.pid}_${randomBytes(4).toString("hex")}`;
   await withPostgres(adminUrl, async (c) => {
     await dropOrphans(c, adminUrl);
@@ -150,7 +152,7 @@ async function startOnPostgres(adminUrl: string, maxConnections: number): Promis
   });
   const runUrl = new URL(adminUrl);
   runUrl.pathname = `/${dbName}`;
-  if (!runUrl.searchParams.has("pool_max_conns")) runUrl.searchParams.set("pool_max_conns", String(maxConnections));
+  if (maxConnections && !runUrl.searchParams.has("pool_max_conns")) runUrl.searchParams.set("pool_max_conns", String(maxConnections));
   const dropDatabase = () => withPostgres(adminUrl, (c) => c.query(`drop database if exists "${dbName}" with (force)`)).then(() => {});
   try {
     const started = await spawnFerretDb(["--handler=postgresql", `--postgresql-url=${runUrl.toString()}`]);
