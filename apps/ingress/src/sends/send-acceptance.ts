@@ -33,7 +33,8 @@ import {
 export interface SendAnswer {
   success: true;
   messageId: string;
-  status: "queued";
+  /** `held`: stored, waiting for the client to be active again (reauth_required, an account hold). */
+  status: "queued" | "held";
   /**
    * What is planned: `text`, `media` (an image or document inside the window: a free service
    * message, like text) or `template` (first contact or closed window).
@@ -52,14 +53,18 @@ export interface SendAnswer {
 const WINDOW_CLOSED_MEDIA =
   "the 24-hour window is closed (or this is a first contact): media can be sent only after the candidate writes; the template goes instead";
 
-const answerOf = (m: Pick<OutboundMessageDoc, "_id" | "kind" | "costExpected" | "request">): SendAnswer => ({
+const answerOf = (m: Pick<OutboundMessageDoc, "_id" | "kind" | "costExpected" | "request" | "status">): SendAnswer => ({
   success: true,
   messageId: m._id.toHexString(),
-  status: "queued",
+  status: m.status === "held" ? "held" : "queued",
   kind: m.kind,
   cost: m.costExpected,
   ...(m.request?.media ? { media: m.kind === "media" ? { willSend: true } : { willSend: false, reason: WINDOW_CLOSED_MEDIA } } : {}),
 });
+
+/** Why a send to a client that cannot send now is held, in words a dashboard can show. */
+const heldReasonOf = (client: ClientDoc) =>
+  `client is ${client.status}${client.statusReason ? ` (${client.statusReason})` : ""}: sends resume when it is active again`;
 
 /** An accepted media that cannot be stored: 413 over Meta's size limit, 400 otherwise. */
 const mediaHttpError = (err: OutboundMediaError) =>
@@ -127,6 +132,10 @@ export class SendAcceptance {
     const clientId = tenant.clientId;
     const client = await this.caches.client(clientId.toHexString());
     if (!client) throw new HttpError(404, "NOT_FOUND", "client not found");
+    // Disconnected: the token is wiped and nothing could ever send it; refused before anything is stored.
+    if (client.status === "disconnected") {
+      throw new HttpError(409, "CLIENT_DISCONNECTED", "this client's WhatsApp is disconnected: reconnect it before sending", { clientId: clientId.toHexString() });
+    }
 
     // The media first: a refused one (size, type, unknown fileId) leaves nothing stored or queued.
     let stored: StoredOutboundMedia | null = null;
@@ -178,6 +187,8 @@ export class SendAcceptance {
       idempotencyKey,
       planContext: { windowExpiresAt: conversation.windowExpiresAt, candidateName: conversation.candidateName, jobTitle: conversation.jobTitle },
       planned: sendRecordOf(plan),
+      // reauth_required (or pending): accepted and stored held; resumed when the client is active.
+      heldReason: client.status === "active" ? null : heldReasonOf(client),
     });
     if (!res.created) return { ...res, count: null };
     const count = async () => {

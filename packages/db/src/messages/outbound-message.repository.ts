@@ -120,6 +120,8 @@ export interface NewOutbound {
    * there before any status webhook (markSent writes what the worker actually sent).
    */
   planned?: Pick<SendRecord, "text" | "template"> | null;
+  /** Stored `held` with this reason (the client cannot send now: reauth_required, an account hold). */
+  heldReason?: string | null;
 }
 
 export interface CostTotals {
@@ -231,8 +233,9 @@ export class OutboundMessageRepository {
       text: input.planned ? input.planned.text : input.kind === "text" ? (input.request.message ?? null) : null,
       timestamp: now,
       receivedAt: now,
-      status: "queued",
-      statusRank: rank("queued"),
+      status: input.heldReason ? "held" : "queued",
+      statusRank: input.heldReason ? rank("held") : rank("queued"),
+      ...(input.heldReason ? { heldAt: now, reason: input.heldReason, reasonCode: "CLIENT_NOT_ACTIVE" } : {}),
       error: null,
       pricing: null,
       request: input.request,
