@@ -312,9 +312,29 @@ describe("dashboard events from the real emitters, received by a socket.io clien
       for (const p of updates) expect(p.conversation).toMatchObject({ id: conversationId, clientId });
     });
 
-    // The two emitters still to move to the builders (messageSent, conversationUpdated): turn these
-    // into tests like the ones above once they do.
-    it.todo("message:sent from the outbound worker: the brief's { conversationId, messageId, status: \"sent\" }, valid");
-    it.todo("conversation:updated from every emitter: the brief's { conversationId, updates: { unreadCount, lastMessageAt } }, valid");
+    it("message:sent from the outbound worker: the brief's { conversationId, messageId, status: \"sent\" }, valid", () => {
+      const sent = of(EVENTS.messageSent).find((p) => p.messageId === messageId);
+      expect(sent).toBeDefined();
+      expect(contractProblems(EVENTS.messageSent, sent)).toEqual([]);
+      expect(briefProblems(EVENTS.messageSent, sent)).toEqual([]);
+      expect(sent).toMatchObject({ conversationId, messageId, status: "sent" });
+      expect(sent.wamid).toMatch(/^wamid\./);
+    });
+
+    it("conversation:updated from every emitter (send API, inbound worker, mark read): the brief's { conversationId, updates: { unreadCount, lastMessageAt } }, valid", () => {
+      const updates = of(EVENTS.conversationUpdated);
+      // The send's acceptance, the candidate's reply and CV, the read: at least four.
+      expect(updates.length).toBeGreaterThanOrEqual(4);
+      for (const p of updates) {
+        expect(contractProblems(EVENTS.conversationUpdated, p)).toEqual([]);
+        expect(briefProblems(EVENTS.conversationUpdated, p)).toEqual([]);
+        expect(p.conversationId).toBe(conversationId);
+        expect(p.updates.unreadCount).toBe(p.conversation.unreadCount);
+        expect(p.updates.lastMessageAt).toBe(p.conversation.lastMessageAt);
+      }
+      // The inbound worker's says the window changed; the read's says the count went to 0.
+      expect(updates.some((p) => p.updates.windowExpiresAt !== undefined && p.updates.unreadCount > 0)).toBe(true);
+      expect(updates.at(-1)!.updates.unreadCount === 0 || updates.some((p) => p.updates.unreadCount === 0)).toBe(true);
+    });
   });
 });

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "@linkojob/db";
-import { DashboardEvents, EVENTS } from "@linkojob/events";
+import { DashboardEvents, EVENTS, sampleClientStatus, sampleConversationUpdated, sampleMessageReceived } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, startRedisServer, testServices, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type SessionInfo } from "./protocol";
@@ -46,9 +46,9 @@ const dashboardEvents = (s: TestSocket) => s.received.filter((r) => !r.event.sta
  */
 async function flush(clientIds: string[], sockets: TestSocket[]) {
   const marker = `marker-${Math.random()}`;
-  for (const id of clientIds) events.toClient(id, EVENTS.clientStatus, { marker });
-  await eventually(() => sockets.every((s) => s.payloads(EVENTS.clientStatus).some((p) => (p as { marker?: string }).marker === marker)));
-  for (const s of sockets) s.received.splice(0, s.received.length, ...s.received.filter((r) => (r.payload as { marker?: string } | undefined)?.marker !== marker));
+  for (const id of clientIds) events.toClient(id, EVENTS.clientStatus, sampleClientStatus(id, marker));
+  await eventually(() => sockets.every((s) => s.payloads(EVENTS.clientStatus).some((p) => (p as { detail?: string }).detail === marker)));
+  for (const s of sockets) s.received.splice(0, s.received.length, ...s.received.filter((r) => (r.payload as { detail?: string } | undefined)?.detail !== marker));
 }
 
 describe("two realtime nodes behind no sticky balancer", () => {
@@ -70,15 +70,15 @@ describe("two realtime nodes behind no sticky balancer", () => {
     // auth:refresh is answered after the two packets above were handled (one socket's packets are handled in order).
     await aOnNodeA.socket.emitWithAck(SOCKET_EVENTS.refresh, { token: "not-a-token" });
 
-    events.toClient(clientA, EVENTS.messageReceived, { clientId: clientA, text: "for A" });
-    events.toClient(clientB, EVENTS.messageReceived, { clientId: clientB, text: "for B" });
+    events.toClient(clientA, EVENTS.messageReceived, sampleMessageReceived(clientA, "for A"));
+    events.toClient(clientB, EVENTS.messageReceived, sampleMessageReceived(clientB, "for B"));
     await flush([clientA, clientB], all);
 
     for (const s of [aOnNodeA, aOnNodeB]) {
-      expect(dashboardEvents(s)).toEqual([{ event: EVENTS.messageReceived, payload: { clientId: clientA, text: "for A" } }]);
+      expect(dashboardEvents(s)).toEqual([{ event: EVENTS.messageReceived, payload: sampleMessageReceived(clientA, "for A") }]);
     }
     for (const s of [bOnNodeA, bOnNodeB]) {
-      expect(dashboardEvents(s)).toEqual([{ event: EVENTS.messageReceived, payload: { clientId: clientB, text: "for B" } }]);
+      expect(dashboardEvents(s)).toEqual([{ event: EVENTS.messageReceived, payload: sampleMessageReceived(clientB, "for B") }]);
     }
   });
 
@@ -104,12 +104,12 @@ describe("two realtime nodes behind no sticky balancer", () => {
     expect([...session.clientIds].sort()).toEqual([first, second].sort());
     expect(((await eventually(() => onlySecond.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo).clientIds).toEqual([second]);
 
-    events.toClient(first, EVENTS.conversationUpdated, { clientId: first });
-    events.toClient(second, EVENTS.conversationUpdated, { clientId: second });
+    events.toClient(first, EVENTS.conversationUpdated, sampleConversationUpdated(first));
+    events.toClient(second, EVENTS.conversationUpdated, sampleConversationUpdated(second));
     await flush([first, second], [both, onlySecond]);
 
-    expect(both.payloads(EVENTS.conversationUpdated)).toEqual([{ clientId: first }, { clientId: second }]);
-    expect(onlySecond.payloads(EVENTS.conversationUpdated)).toEqual([{ clientId: second }]);
+    expect(both.payloads(EVENTS.conversationUpdated)).toEqual([sampleConversationUpdated(first), sampleConversationUpdated(second)]);
+    expect(onlySecond.payloads(EVENTS.conversationUpdated)).toEqual([sampleConversationUpdated(second)]);
   });
 });
 

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { signJwt, type Role } from "@linkojob/auth";
 import { Database } from "@linkojob/db";
-import { DashboardEvents, EVENTS } from "@linkojob/events";
+import { DashboardEvents, EVENTS, sampleMessageStatus } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type SessionInfo } from "./protocol";
@@ -99,11 +99,11 @@ describe("which client a socket may follow", () => {
     const session = (await eventually(() => s.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo;
     expect(session.clientIds).toEqual([otherClient]);
 
-    events.toClient(ownClient, EVENTS.messageStatus, { for: "own" });
-    events.toClient(otherClient, EVENTS.messageStatus, { for: "other" });
+    events.toClient(ownClient, EVENTS.messageStatus, sampleMessageStatus(ownClient, "own"));
+    events.toClient(otherClient, EVENTS.messageStatus, sampleMessageStatus(otherClient, "other"));
     await eventually(() => s.payloads(EVENTS.messageStatus).length > 0);
     // Both were published in order on one connection: had the first reached this socket, it would be first.
-    expect(s.payloads(EVENTS.messageStatus)).toEqual([{ for: "other" }]);
+    expect(s.payloads(EVENTS.messageStatus)).toEqual([sampleMessageStatus(otherClient, "other")]);
   });
 
   it("lets a recruiter without clients connect, following nothing", async () => {

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "@linkojob/db";
-import { DashboardEvents, EVENTS } from "@linkojob/events";
+import { DashboardEvents, EVENTS, sampleConversationUpdated, sampleMessageReceived } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type ExpiredNotice, type RefreshAck } from "./protocol";
@@ -82,7 +82,7 @@ describe("a token that expires while connected", () => {
     // armed for the old exp would have fired first (due timers run before the next I/O).
     await eventually(() => Date.now() > expOf(short) * 1000 + 250, 15_000, 100);
     await roundTrip(s);
-    events.toClient(clientId, EVENTS.messageReceived, { still: "here" });
+    events.toClient(clientId, EVENTS.messageReceived, sampleMessageReceived(clientId, "still here"));
     await eventually(() => s.payloads(EVENTS.messageReceived).length === 1);
     expect(s.socket.connected).toBe(true);
     expect(s.payloads(SOCKET_EVENTS.expired)).toEqual([]);
@@ -104,7 +104,7 @@ describe("auth:refresh", () => {
     const expired = await token(user, "recruiter", Math.floor(Date.now() / 1000) - 5);
     expect(await refresh(s, { token: expired })).toMatchObject({ ok: false, error: { code: "AUTH_ERR_EXPIRED" } });
 
-    events.toClient(clientId, EVENTS.messageReceived, { after: "refusals" });
+    events.toClient(clientId, EVENTS.messageReceived, sampleMessageReceived(clientId, "after refusals"));
     await eventually(() => s.payloads(EVENTS.messageReceived).length === 1);
     expect(s.socket.connected).toBe(true);
   });
@@ -130,9 +130,9 @@ describe("auth:refresh", () => {
     const ack = await refresh(s, { token: await token(user) });
     expect(ack.ok).toBe(true);
     expect([...(ack as Extract<RefreshAck, { ok: true }>).session.clientIds].sort()).toEqual([first, second].sort());
-    events.toClient(second, EVENTS.conversationUpdated, { clientId: second });
+    events.toClient(second, EVENTS.conversationUpdated, sampleConversationUpdated(second));
     await eventually(() => s.payloads(EVENTS.conversationUpdated).length === 1);
-    expect(s.payloads(EVENTS.conversationUpdated)).toEqual([{ clientId: second }]);
+    expect(s.payloads(EVENTS.conversationUpdated)).toEqual([sampleConversationUpdated(second)]);
   });
 });
 

@@ -19,13 +19,7 @@ export class DashboardEvents implements TypedDashboardEvents {
     this.emitter = new Emitter(redis, { key });
   }
 
-  toClient<E extends DashboardEventName>(clientId: string, event: E, payload: DashboardEventMap[E]): void;
-  /**
-   * @deprecated Untyped: kept while the call sites move to the builders; a payload that does not
-   * match the contract compiles through this overload. Removed once every emitter uses a builder.
-   */
-  toClient(clientId: string, event: string, payload: unknown): void;
-  toClient(clientId: string, event: string, payload: unknown): void {
+  toClient<E extends DashboardEventName>(clientId: string, event: E, payload: DashboardEventMap[E]): void {
     this.emitter.to(clientRoom(clientId)).emit(event, payload);
   }
 }

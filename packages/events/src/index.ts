@@ -6,3 +6,4 @@ export * from "./builders";
 export * from "./emitter";
 export * from "./examples";
 export * from "./asyncapi";
+export * from "./samples";

@@ -10,7 +10,7 @@ import {
   type MessageDoc,
   type MessageMedia,
 } from "@linkojob/db";
-import { EVENTS, type DashboardEvents } from "@linkojob/events";
+import { EVENTS, messageMedia, type DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import {
   GraphApiError,
@@ -240,12 +240,11 @@ export class MediaFetcher {
       if (res.modifiedCount !== 1) return false;
       if (media.status !== "pending" || media.heldReason) {
         const clientId = message.clientId.toHexString();
-        this.deps.events.toClient(clientId, EVENTS.messageMedia, {
+        this.deps.events.toClient(
           clientId,
-          conversationId: message.conversationId.toHexString(),
-          messageId: key,
-          media: mediaJson(media),
-        });
+          EVENTS.messageMedia,
+          messageMedia({ clientId, conversationId: message.conversationId.toHexString(), messageId: key, media: mediaJson(media) }),
+        );
       }
       return true;
     });

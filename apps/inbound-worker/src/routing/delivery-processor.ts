@@ -17,7 +17,7 @@ import {
   type StatusOutcome,
   type TenantData,
 } from "@linkojob/db";
-import { EVENTS, type DashboardEvents } from "@linkojob/events";
+import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, isMessageStatus, messageReceived, messageStatus, type DashboardEvents } from "@linkojob/events";
 import { normalizeDelivery, type InboundEvent, type NormalizedStatus } from "@linkojob/whatsapp";
 import type { ClientDirectory } from "./client-directory";
 import { logWebhookEvent } from "./webhook-event-log";
@@ -339,14 +339,14 @@ export class DeliveryProcessor {
 
     for (const { message } of owed) {
       const clientId = message.clientId.toHexString();
-      this.deps.events.toClient(clientId, EVENTS.messageReceived, {
-        clientId,
-        conversationId: message.conversationId.toHexString(),
-        message: messageJson(message),
-      });
+      this.deps.events.toClient(clientId, EVENTS.messageReceived, messageReceived(messageJson(message)));
     }
     for (const view of views) {
-      this.deps.events.toClient(view.clientId.toHexString(), EVENTS.conversationUpdated, { conversation: conversationJson(view) });
+      this.deps.events.toClient(
+        view.clientId.toHexString(),
+        EVENTS.conversationUpdated,
+        conversationUpdated(conversationJson(view), CONVERSATION_CHANGES.inboundMessage),
+      );
     }
     // Last: until here a retry must find these messages claimed, and count and announce them.
     await this.messages.release(owed.map((o) => o.message._id));
@@ -363,17 +363,21 @@ export class DeliveryProcessor {
       if (!(result instanceof Error)) result!.statuses++;
       if (outcome.outcome === "pending") return;
       const id = clientId.toHexString();
-      if (outcome.outcome === "applied" && outcome.message) {
-        this.deps.events.toClient(id, EVENTS.messageStatus, {
-          clientId: id,
-          conversationId: outcome.message.conversationId.toHexString(),
-          messageId: outcome.message._id.toHexString(),
-          wamid: outcome.message.wamid ?? status.wamid,
-          status: outcome.message.status,
-          timestamp: status.timestamp.toISOString(),
-          error: outcome.message.error ?? null,
-          pricing: outcome.message.pricing ?? null,
-        });
+      if (outcome.outcome === "applied" && outcome.message && isMessageStatus(outcome.message.status)) {
+        this.deps.events.toClient(
+          id,
+          EVENTS.messageStatus,
+          messageStatus({
+            clientId: id,
+            conversationId: outcome.message.conversationId.toHexString(),
+            messageId: outcome.message._id.toHexString(),
+            wamid: outcome.message.wamid ?? status.wamid,
+            status: outcome.message.status,
+            at: status.timestamp,
+            error: outcome.message.error ?? null,
+            pricing: outcome.message.pricing ?? null,
+          }),
+        );
       }
       const onStatus = this.deps.onStatus;
       if (!onStatus) return;

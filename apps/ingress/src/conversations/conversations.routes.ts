@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { conversationJson, messageJson, toObjectId } from "@linkojob/db";
-import { EVENTS, type DashboardEvents } from "@linkojob/events";
+import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, type DashboardEvents } from "@linkojob/events";
 import { notFound } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
 
@@ -85,7 +85,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       const tenant = await tenants.resolveForConversation(request.principal, id, request.query.clientId);
       const conversation = await tenant.conversations.markRead(id);
       if (!conversation) throw notFound("conversation");
-      events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, { conversation: conversationJson(conversation) });
+      events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, conversationUpdated(conversationJson(conversation), CONVERSATION_CHANGES.read));
       return { success: true };
     },
   );
