@@ -8,6 +8,7 @@ import type { DashboardEvents } from "@linkojob/events";
 import { authPlugin } from "./auth/auth.plugin";
 import { TenantAccess } from "./auth/tenant-access";
 import { conversationRoutes } from "./conversations/conversations.routes";
+import { ReadReceipts } from "./conversations/read-receipts";
 import { installErrorHandler } from "./http/errors";
 import { lazyChildLoggerFactory } from "./http/lazy-child-logger";
 import { onboardingRoutes, type OnboardingDeps } from "./onboarding/onboarding.routes";
@@ -105,7 +106,10 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
 
   await app.register(authPlugin, { verifier: new JwtVerifier(deps.config.jwtSecret, deps.config.jwt) });
   const tenants = new TenantAccess(deps.db);
-  await app.register(conversationRoutes, { tenants, events: deps.events });
+  // Read receipts and typing at Meta (issue 9), sent by the outbound worker from RECEIPT_QUEUE.
+  const receipts = new ReadReceipts(deps.db, deps.redis, deps.config.queuePrefix, app.log);
+  app.addHook("onClose", async () => receipts.close());
+  await app.register(conversationRoutes, { tenants, events: deps.events, receipts });
   if (deps.onboarding) {
     await app.register(onboardingRoutes, { ...deps.onboarding, db: deps.db, redis: deps.redis, events: deps.events, tenants });
   }

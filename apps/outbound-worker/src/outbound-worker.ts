@@ -14,6 +14,7 @@ import { InboundBacklog } from "./send/inbound-backlog";
 import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor";
 import { clientAccessToken } from "./send/token-access";
 import { createOutboundStatusHook, type OutboundStatusHook } from "@linkojob/outbound";
+import { startReceiptWorker } from "./receipts/read-receipt.processor";
 
 export interface OutboundWorkerDeps {
   db: Database;
@@ -57,6 +58,8 @@ export class OutboundWorker {
   private worker: Worker<OutboundJob, SendOutcome> | null = null;
   private syncQueue: Queue | null = null;
   private syncWorker: Worker | null = null;
+  /** Read receipts and typing indicators (RECEIPT_QUEUE). */
+  private receiptWorker: Worker | null = null;
   private closing: Promise<void> | null = null;
   private readonly onChange = (channel: string, raw: string) => {
     const msg = parseClientChanged(channel, raw);
@@ -105,6 +108,8 @@ export class OutboundWorker {
     this.worker.on("failed", (job, err) => this.deps.logger.debug({ jobId: job?.id, err: err.message }, "outbound attempt failed"));
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "outbound worker error"));
     await this.worker.waitUntilReady();
+    const { db, graph, vault, logger, queueRedis, prefix } = this.deps;
+    this.receiptWorker = startReceiptWorker({ db, graph, vault, logger, connection: queueRedis, prefix });
     await this.resumeAllHeld();
     await this.recoverStale();
     const every = this.deps.templateSyncIntervalMs ?? 6 * 3_600_000;
@@ -201,6 +206,7 @@ export class OutboundWorker {
     this.closing ??= (async () => {
       await this.syncWorker?.close();
       await this.syncQueue?.close();
+      await this.receiptWorker?.close();
       this.deps.subscriberRedis.off("message", this.onChange);
       await this.caches.close();
       await this.deps.subscriberRedis.unsubscribe(CLIENTS_CHANGED_CHANNEL).catch(() => undefined);

@@ -126,3 +126,34 @@ export const mediaFetchJobOptions: JobsOptions = {
  */
 export const TEMPLATE_SYNC_QUEUE = "template-sync";
 export const TEMPLATE_SYNC_JOB = "sync-all";
+
+// ---------------------------------------------------------------------------------------------
+// Chat receipts (issue 9): read receipts and the typing indicator
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Marks a candidate's message read at Meta (blue ticks), optionally showing "typing…". Best effort:
+ * a receipt that cannot be sent is dropped after a few attempts and never fails anything else.
+ */
+export const RECEIPT_QUEUE = "chat-receipts";
+export const RECEIPT_JOB = "read";
+export const receiptJobSchema = z.object({
+  clientId: z.string().regex(/^[0-9a-f]{24}$/i),
+  /** The inbound message to mark read (its wamid). */
+  wamid: z.string().min(1).max(512),
+  /** Also show the typing indicator (up to 25 s or until our next message). */
+  typing: z.boolean().default(false),
+});
+export type ReceiptJob = z.infer<typeof receiptJobSchema>;
+
+/** One job per (message, kind): a repeated open or a retried request enqueues nothing new. */
+export const receiptJobId = (wamid: string, typing: boolean, suffix?: string) =>
+  `${typing ? "typing" : "read"}-${wamid.replace(/[^A-Za-z0-9_.=-]/g, "_")}${suffix ? `-${suffix}` : ""}`;
+
+export const receiptJobOptions: JobsOptions = {
+  // A receipt is worth little a minute later: three quick attempts, then it is dropped.
+  attempts: 3,
+  backoff: { type: "fixed", delay: 2_000 },
+  removeOnComplete: { age: 600, count: 10_000 },
+  removeOnFail: { age: 24 * 3_600, count: 10_000 },
+};

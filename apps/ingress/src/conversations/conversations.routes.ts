@@ -5,16 +5,19 @@ import { conversationJson, messageJson, toObjectId } from "@linkojob/db";
 import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, type DashboardEvents } from "@linkojob/events";
 import { notFound } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
+import type { ReadReceipts } from "./read-receipts";
 
 const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 
 export interface ConversationRoutesOptions {
   tenants: TenantAccess;
   events: DashboardEvents;
+  /** Read receipts and typing indicators at Meta; without it, reading stays local. */
+  receipts?: ReadReceipts;
 }
 
 /** Read API of the dashboard: conversations, their messages, and marking them read. */
-export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (base, { tenants, events }) => {
+export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (base, { tenants, events, receipts }) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
 
@@ -85,8 +88,29 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       const tenant = await tenants.resolveForConversation(request.principal, id, request.query.clientId);
       const conversation = await tenant.conversations.markRead(id);
       if (!conversation) throw notFound("conversation");
+      // The candidate's latest message is marked read at Meta once (never fails this request).
+      await receipts?.markRead(tenant.clientId, id);
       events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, conversationUpdated(conversationJson(conversation), CONVERSATION_CHANGES.read));
       return { success: true };
+    },
+  );
+
+  app.post(
+    "/api/messages/conversation/:id/typing",
+    {
+      schema: {
+        tags: ["conversations"],
+        summary: "The recruiter is typing: shows the typing indicator to the candidate (at most once per 20 s per conversation)",
+        params: z.strictObject({ id: objectId }),
+        querystring: z.strictObject({ clientId: objectId.optional() }),
+      },
+    },
+    async (request, reply) => {
+      const id = toObjectId(request.params.id);
+      const tenant = await tenants.resolveForConversation(request.principal, id, request.query.clientId);
+      if (!receipts) return reply.code(202).send({ success: true, typing: false, reason: "unavailable" });
+      const res = await receipts.typing(tenant.clientId, id);
+      return reply.code(202).send(res.queued ? { success: true, typing: true } : { success: true, typing: false, reason: res.reason });
     },
   );
 };

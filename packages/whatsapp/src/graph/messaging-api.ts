@@ -10,7 +10,9 @@ import { GraphResponseError } from "./graph-errors";
 export interface SendCommon {
   phoneNumberId: string;
   /** Digits with country code (normalised before storing). */
-  to: string;
+  to?: string | null;
+  /** A business-scoped user id (`MA.1234…`), used when `to` is absent; an unknown one fails with 131062. */
+  recipient?: string | null;
   token: string;
   /** Echoed in status webhooks; up to 512 characters. */
   bizOpaqueCallbackData?: string;
@@ -63,7 +65,8 @@ function envelope(c: SendCommon, type: string, payload: unknown) {
   return {
     messaging_product: "whatsapp",
     recipient_type: "individual",
-    to: c.to,
+    // Meta: with both, `to` wins; a user id goes only when no phone is known.
+    ...(c.to ? { to: c.to } : { recipient: c.recipient }),
     type,
     [type]: payload,
     ...(c.replyTo ? { context: { message_id: c.replyTo } } : {}),
@@ -112,10 +115,34 @@ export function sendMedia(graph: GraphClient, c: SendCommon & { media: MediaSend
   return postMessage(graph, c, envelope(c, m.kind, payload));
 }
 
-/** Marks an inbound message as read (blue ticks). */
-export async function markAsRead(graph: GraphClient, input: { phoneNumberId: string; token: string; wamid: string }): Promise<void> {
+/**
+ * Marks an inbound message as read (blue ticks; earlier messages of the chat with it). With `typing`,
+ * also shows the typing indicator for up to 25 s or until our next message.
+ */
+export async function markAsRead(
+  graph: GraphClient,
+  input: { phoneNumberId: string; token: string; wamid: string; typing?: boolean; timeoutMs?: number },
+): Promise<void> {
   await graph.post(graphPath(input.phoneNumberId, "messages"), {
     token: input.token,
-    json: { messaging_product: "whatsapp", status: "read", message_id: input.wamid },
+    json: {
+      messaging_product: "whatsapp",
+      status: "read",
+      message_id: input.wamid,
+      ...(input.typing ? { typing_indicator: { type: "text" } } : {}),
+    },
+    ...(input.timeoutMs ? { headersTimeoutMs: input.timeoutMs, bodyTimeoutMs: input.timeoutMs } : {}),
   });
+}
+
+/** A reaction to a received message; an empty emoji removes our reaction. */
+export function sendReaction(graph: GraphClient, c: SendCommon & { messageWamid: string; emoji: string }): Promise<SendResult> {
+  // A reaction names its message itself; it never carries a reply context.
+  const { replyTo: _replyTo, ...common } = c;
+  return postMessage(graph, common, envelope(common, "reaction", { message_id: c.messageWamid, emoji: c.emoji }));
+}
+
+/** An interactive message (reply buttons or a list), as Meta spells the `interactive` object. */
+export function sendInteractive(graph: GraphClient, c: SendCommon & { interactive: unknown }): Promise<SendResult> {
+  return postMessage(graph, c, envelope(c, "interactive", c.interactive));
 }
