@@ -24,7 +24,13 @@ const CAPTION_MAX = 1024;
 /** The brief's send body. Unknown fields are ignored (the platform backend may send more). */
 export const sendBodySchema = z.object({
   clientId: objectId.optional(),
-  candidatePhone: z.string().min(3).max(40),
+  /** The candidate's number. Exactly one of candidatePhone and candidateUserId. */
+  candidatePhone: z.string().min(3).max(40).optional(),
+  /**
+   * Meta's business-scoped user id (e.g. `MA.13491208655302741918`: ISO country code, a dot, up to
+   * 128 alphanumerics) of a candidate whose phone is hidden: the worker sends with `recipient`.
+   */
+  candidateUserId: z.string().regex(/^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/, "must be a WhatsApp user id such as MA.13491208655302741918").optional(),
   candidateName: shortText(200).optional(),
   /** Free-form text (sent as text inside the 24-hour window; else the template goes). */
   message: z.string().min(1).max(4096).optional(),
@@ -41,6 +47,9 @@ export const sendBodySchema = z.object({
    * (and `filename` for documents), staged in GridFS until the worker uploads them to Meta.
    */
   media: outboundMediaSchema.optional(),
+}).refine((b) => (b.candidatePhone === undefined) !== (b.candidateUserId === undefined), {
+  message: "exactly one of candidatePhone and candidateUserId is required",
+  path: ["candidatePhone"],
 }).refine((b) => !b.media || b.media.caption !== undefined || !b.message || b.message.length <= CAPTION_MAX, {
   message: `with media and no media.caption, message becomes the caption: at most ${CAPTION_MAX} characters`,
   path: ["message"],
@@ -80,12 +89,13 @@ export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = async (base, { 
       const body = request.body;
       // Named client: resolved from the send caches (no database request once cached).
       const tenant = body.clientId ? await acceptance.tenantFor(request.principal, body.clientId) : await tenants.resolve(request.principal);
-      const phone = normalizePhone(body.candidatePhone);
-      if (!phone) throw badRequest("candidatePhone is not a phone number (digits with country code, or a Moroccan 06/07 number)", { field: "candidatePhone" });
+      const phone = body.candidatePhone === undefined ? null : normalizePhone(body.candidatePhone);
+      if (body.candidatePhone !== undefined && !phone) throw badRequest("candidatePhone is not a phone number (digits with country code, or a Moroccan 06/07 number)", { field: "candidatePhone" });
       const { answer, replay } = await acceptance.accept(
         tenant,
         {
           candidatePhone: phone,
+          candidateUserId: body.candidateUserId ?? null,
           candidateName: body.candidateName ?? null,
           message: body.message ?? null,
           templateName: body.templateName ?? null,

@@ -274,7 +274,7 @@ export class SendProcessor {
 
     // Pacing: one reservation per send chain; the job waits (delayed) for its slot, not failing.
     // A message waiting for its slot goes back to `queued` (not an unanswered `sending`).
-    const recipient = message.request.candidatePhone;
+    const recipient = message.request.candidatePhone || message.request.candidateUserId || "";
     if (data.slotAt === undefined) {
       const { waitMs, slotAt } = await this.deps.pacer.reserve(client.phoneNumberId, client.throughputMps ?? 80, recipient);
       if (waitMs > SLOT_SLACK_MS) {
@@ -330,7 +330,9 @@ export class SendProcessor {
   ): Promise<SendResult> {
     const common = {
       phoneNumberId: client.phoneNumberId,
+      // A candidate known only by a user id is sent to with `recipient` (131062 when Meta does not know it).
       to: message.request.candidatePhone,
+      recipient: message.request.candidateUserId ?? null,
       token: clientAccessToken(this.deps.vault, client),
       bizOpaqueCallbackData: message._id.toHexString(),
       timeoutMs: this.timeout,
@@ -392,7 +394,8 @@ export class SendProcessor {
         throw new RetryableSendError(c, `${c.reason} (code ${c.code ?? "none"}), attempt ${attempt} of ${max}`);
       }
     }
-    await this.fail(tenant, message, error, String(c.code ?? c.kind), record);
+    // The reason in words (e.g. 131062: an unknown user id), Meta's own title and details kept in `error`.
+    await this.fail(tenant, message, error, String(c.code ?? c.kind), record, false, c.code != null ? `${c.reason} (Meta ${c.code})` : undefined);
     throw new UnrecoverableError(`${c.reason} (code ${c.code ?? "none"})`);
   }
 
@@ -410,8 +413,16 @@ export class SendProcessor {
   }
 
   /** `uncount`: the claim counted an attempt for a message that is not sent after all. */
-  private async fail(tenant: TenantData, message: OutboundMessageDoc, error: MessageError, code: string, record: SendRecord | null = null, uncount = false): Promise<void> {
-    await tenant.outbound.markFailed(message._id, error, code, new Date(), record, uncount);
+  private async fail(
+    tenant: TenantData,
+    message: OutboundMessageDoc,
+    error: MessageError,
+    code: string,
+    record: SendRecord | null = null,
+    uncount = false,
+    reason?: string,
+  ): Promise<void> {
+    await tenant.outbound.markFailed(message._id, error, code, new Date(), record, uncount, reason);
     this.deps.logger.info({ messageId: message._id.toHexString(), code }, "outbound message failed");
     this.emitStatus(tenant, message, "failed", error);
   }

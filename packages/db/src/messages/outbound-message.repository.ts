@@ -5,7 +5,10 @@ import { STATUS_RANK, type MessageDoc, type MessageError } from "./message.model
 
 /** What the sender asked for (the send API's body, normalised). Stored with the message. */
 export interface OutboundRequest {
-  candidatePhone: string;
+  /** Digits with country code; null when the candidate is known only by a user id. */
+  candidatePhone: string | null;
+  /** Meta's business-scoped user id (`MA.1234…`), sent as `recipient` when no phone is known. */
+  candidateUserId?: string | null;
   candidateName?: string | null;
   message?: string | null;
   templateName?: string | null;
@@ -100,6 +103,13 @@ export interface SendRecord {
   costCategory: string;
 }
 
+/** A send's conversation key: the phone when known, else the business-scoped user id. */
+export function candidateKeyOf(request: Pick<OutboundRequest, "candidatePhone" | "candidateUserId">): string {
+  const key = request.candidatePhone || request.candidateUserId;
+  if (!key) throw new Error("an outbound request needs candidatePhone or candidateUserId");
+  return key;
+}
+
 export const outboundDedupeKey = (messageId: string) => `out:${messageId}`;
 export const idempotentDedupeKey = (key: string) => `out:idem:${key}`;
 export const fallbackDedupeKey = (originalId: string) => `out:fallback:${originalId}`;
@@ -175,14 +185,18 @@ export class OutboundMessageRepository {
    * returns the conversation (its window and names plan the send; the whole of it builds the
    * dashboard event). No projection: FerretDB v1's findAndModify does not take one.
    */
-  async openConversation(request: Pick<OutboundRequest, "candidatePhone" | "applicationId" | "jobTitle" | "candidateName">): Promise<SendConversation & { doc: ConversationDoc }> {
-    const filter = { clientId: this.clientId, candidateKey: request.candidatePhone };
+  async openConversation(
+    request: Pick<OutboundRequest, "candidatePhone" | "candidateUserId" | "applicationId" | "jobTitle" | "candidateName">,
+  ): Promise<SendConversation & { doc: ConversationDoc }> {
+    // Keyed as the inbound side keys it: the phone (wa_id) when known, else the user id.
+    const candidateKey = candidateKeyOf(request);
+    const filter = { clientId: this.clientId, candidateKey };
     const update = {
       $setOnInsert: {
         clientId: this.clientId,
-        candidateKey: request.candidatePhone,
-        candidatePhone: request.candidatePhone,
-        candidateUserId: null,
+        candidateKey,
+        candidatePhone: request.candidatePhone ?? null,
+        candidateUserId: request.candidateUserId ?? null,
         ...(request.applicationId ? { applicationId: request.applicationId } : {}),
         ...(request.jobTitle ? { jobTitle: request.jobTitle } : {}),
         // The platform's name until the candidate's own WhatsApp profile name arrives.
@@ -345,6 +359,8 @@ export class OutboundMessageRepository {
     record: SendRecord | null = null,
     /** The claim counted an attempt, but Meta was not called (refused locally). */
     uncount = false,
+    /** Words for the dashboard; default Meta's title, else its message, else the code. */
+    reason?: string,
   ): Promise<void> {
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, statusRank: { $lt: rank("failed") } },
@@ -353,7 +369,7 @@ export class OutboundMessageRepository {
           status: "failed",
           statusRank: rank("failed"),
           error,
-          reason: error.title ?? error.message ?? reasonCode,
+          reason: reason ?? error.title ?? error.message ?? reasonCode,
           reasonCode,
           sendingSince: null,
           updatedAt: at,

@@ -91,6 +91,7 @@ const RULES = new Map<number, Rule>([
   [131053, noRetry("invalid", "media upload error")],
   [131056, retry("pair_rate", "too many messages to the same recipient", { backoff: "pair_rate" })],
   [131057, retry("transient", "account in maintenance")],
+  [131062, noRetry("undeliverable", "unknown business-scoped user id: the candidate cannot be reached by this user id")],
   [132000, noRetry("template", "template parameter count mismatch")],
   [132001, noRetry("template", "template missing or not approved")],
   [132005, noRetry("template", "template text too long")],
