@@ -60,6 +60,18 @@ export interface NormalizedStatus {
  * (also `statuses`, `errors`, `contacts`, or `value.<part>` for a part that is not an array).
  * `index` is the element's index in its array.
  */
+/**
+ * A `system` message's identity change: `phone` for `user_changed_number` (and the older
+ * `customer_changed_number`), `user_id` for `user_changed_user_id`. `to` is the new phone number or
+ * user id; `from` the one it replaces, when the payload names it.
+ */
+export interface IdentityChange {
+  kind: "phone" | "user_id";
+  systemType: string;
+  to: string;
+  from?: string;
+}
+
 export interface EventLocation {
   path: string;
   entry?: number;
@@ -81,6 +93,12 @@ export type InboundEvent =
       waId?: string;
       userId?: string;
       profileName?: string;
+      /** The sender's WhatsApp username (`contacts[].profile.username`, or `contacts[].username`). */
+      username?: string;
+      /** The contact's `parent_user_id`, when Meta names one. */
+      parentUserId?: string;
+      /** For a `system` message that moves the candidate to a new phone number or user id. */
+      identityChange?: IdentityChange;
       message: NormalizedMessage;
       location?: EventLocation;
     })

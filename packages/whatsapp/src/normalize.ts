@@ -1,5 +1,6 @@
 import { eventTime, MAX_FUTURE_SKEW_MS } from "./event-time";
-import type { EventLocation, InboundEvent, NormalizeOptions, Route } from "./inbound-event";
+import type { EventLocation, IdentityChange, InboundEvent, NormalizeOptions, Route } from "./inbound-event";
+import { identityChangeOf } from "./normalize-identity";
 import { normalizeMessage, normalizeStatus, readWebhookError, type TimeOptions } from "./normalize-message";
 import { describe, isObject, issuesText, own, readId } from "./payload-read";
 import { safeRaw, safeRawResult, safeText, unescapeKey } from "./safe-raw";
@@ -108,6 +109,8 @@ interface Contact {
   waId?: string;
   userId?: string;
   profileName?: string;
+  username?: string;
+  parentUserId?: string;
 }
 
 function readMessagesValue(out: InboundEvent[], value: unknown, wabaId: string, loc: ChangeLocation, t: TimeOptions): void {
@@ -161,6 +164,9 @@ function readMessagesValue(out: InboundEvent[], value: unknown, wabaId: string, 
         ...(waId ? { waId } : {}),
         ...(userId ? { userId } : {}),
         ...(contact?.profileName ? { profileName: contact.profileName } : {}),
+        ...(contact?.username ? { username: contact.username } : {}),
+        ...(contact?.parentUserId ? { parentUserId: contact.parentUserId } : {}),
+        ...identityChangeField(read.message.type === "system" ? identityChangeOf(rawMessage, read.waId, read.userId) : undefined),
         message: read.message,
         location: at("messages", k),
       });
@@ -184,6 +190,8 @@ function readMessagesValue(out: InboundEvent[], value: unknown, wabaId: string, 
   if (errors.length) out.push({ kind: "value_errors", ...route, errors, location: at("errors") });
 }
 
+const identityChangeField = (change: IdentityChange | undefined) => (change ? { identityChange: change } : {});
+
 function readContact(c: unknown): Contact | { problem: string } {
   if (!isObject(c)) return { problem: `contact is ${describe(c)}, not an object` };
   const contact: Contact = {};
@@ -197,6 +205,14 @@ function readContact(c: unknown): Contact | { problem: string } {
   const profile = own(c, "profile");
   const name = isObject(profile) ? own(profile, "name") : undefined;
   if (typeof name === "string" && name) contact.profileName = safeText(name, 256);
+  // Meta documents the username under profile; some payloads put it next to user_id.
+  const username = (isObject(profile) ? own(profile, "username") : undefined) ?? own(c, "username");
+  if (typeof username === "string" && username) contact.username = safeText(username, 256);
+  const parent = own(c, "parent_user_id");
+  if (parent !== undefined && parent !== null) {
+    const id = readId(parent, "contact.parent_user_id");
+    if ("id" in id) contact.parentUserId = id.id;
+  }
   return contact;
 }
 

@@ -158,7 +158,7 @@ export const contactSchema = z.looseObject({
   user_id: z.string().optional(),
   username: z.string().optional(),
   parent_user_id: z.string().optional(),
-  profile: z.looseObject({ name: z.string().optional() }).optional(),
+  profile: z.looseObject({ name: z.string().optional(), username: z.string().optional() }).optional(),
 });
 
 export const messagesValueSchema = z.looseObject({

@@ -1,0 +1,36 @@
+import type { IdentityChange } from "./inbound-event";
+import { isObject, own, readId } from "./payload-read";
+
+const idIn = (o: Record<string, unknown>, key: string): string | undefined => {
+  const r = readId(own(o, key), key);
+  return "id" in r ? r.id : undefined;
+};
+
+/**
+ * The identity change a `system` message announces, if any:
+ * - `user_changed_number`: `system.wa_id` is the new number (`from` the old one);
+ * - `customer_changed_number` (older payloads): `new_wa_id` is the new number; without it, `wa_id`
+ *   when it differs from `from` (Meta documents `wa_id` as the new number from webhook v12 on);
+ * - `user_changed_user_id`: `system.user_id` (or `new_user_id`) replaces `previous_user_id`
+ *   (else `from_user_id`, the old id).
+ * `waId` / `userId` are the message's own `from` / `from_user_id`.
+ */
+export function identityChangeOf(rawMessage: unknown, waId?: string, userId?: string): IdentityChange | undefined {
+  if (!isObject(rawMessage)) return undefined;
+  const system = own(rawMessage, "system");
+  if (!isObject(system)) return undefined;
+  const type = own(system, "type");
+  if (type === "user_changed_number" || type === "customer_changed_number") {
+    const fromWa = idIn(system, "wa_id");
+    const to = idIn(system, "new_wa_id") ?? (type === "user_changed_number" || fromWa !== waId ? fromWa : undefined);
+    if (!to || to === waId) return undefined;
+    return { kind: "phone", systemType: type, to, ...(waId ? { from: waId } : {}) };
+  }
+  if (type === "user_changed_user_id") {
+    const to = idIn(system, "user_id") ?? idIn(system, "new_user_id");
+    const from = idIn(system, "previous_user_id") ?? userId;
+    if (!to || to === from) return undefined;
+    return { kind: "user_id", systemType: type, to, ...(from ? { from } : {}) };
+  }
+  return undefined;
+}
