@@ -139,7 +139,8 @@ const messageSchema = new Schema<MessageDoc>(
   { timestamps: true, collection: "messages", minimize: true, suppressReservedKeysWarning: true },
 );
 messageSchema.index({ clientId: 1, dedupeKey: 1 }, { unique: true });
-messageSchema.index({ conversationId: 1, timestamp: -1, _id: -1 });
+// Thread pages: every query names the tenant first, so on a cluster sharded by clientId it goes to one shard.
+messageSchema.index({ clientId: 1, conversationId: 1, timestamp: -1, _id: -1 });
 messageSchema.index({ clientId: 1, wamid: 1 });
 
 export const messageModel = (conn: Connection): Model<MessageDoc> => conn.model<MessageDoc>("Message", messageSchema);
