@@ -1,5 +1,7 @@
 export * from "./enqueue";
 export * from "./pricing";
+export { SHIPPED_RATE_CARD, loadRateCard, parseRateCard, rateFor, type RateCard, type RateRow } from "./rate-card";
+export * from "./country-of";
 export * from "./send-plan";
 export * from "./send-caches";
 export * from "./group-commit";

@@ -1,26 +1,18 @@
 import { z } from "zod";
+import { SHIPPED_RATE_CARD, loadRateCard, normalizeCategory, rateFor, type RateCard } from "./rate-card";
+
+export { normalizeCategory } from "./rate-card";
 
 /**
- * Expected and reported cost of outbound messages, in MAD (meta-cloud-api.md §8): Meta charges per
- * delivered template by category; service (non-template) messages are free; utility templates
- * delivered inside an open customer-service window are free. The business's own figure for the
- * first-contact template is 0.40 MAD. The table is configuration: pass another one to change prices.
+ * Expected and reported cost of outbound messages, in MAD: Meta charges per delivered template by
+ * category and recipient country, at the rate in force on the day (rate-card.ts); service
+ * (non-template) messages are free; utility templates delivered inside an open customer-service
+ * window are free. The business's own figure for the first-contact template is 0.40 MAD.
  */
-export type PriceTable = Record<string, number>;
+export type PriceTable = RateCard;
 
-export const DEFAULT_PRICE_TABLE_MAD: PriceTable = {
-  marketing: 0.4,
-  marketing_lite: 0.4,
-  utility: 0.4,
-  authentication: 0.4,
-  authentication_international: 0.4,
-  service: 0,
-  referral_conversion: 0,
-};
-
-/** Meta spells some categories with a hyphen or in capitals (authentication-international, UTILITY). */
-export const normalizeCategory = (category: string | null | undefined): string =>
-  (category ?? "utility").toLowerCase().replace(/-/g, "_");
+/** The shipped rate card (rate-card.json); OUTBOUND_PRICE_TABLE replaces it. */
+export const DEFAULT_PRICE_TABLE_MAD: PriceTable = SHIPPED_RATE_CARD;
 
 export interface CostEstimate {
   /** MAD. */
@@ -28,33 +20,49 @@ export interface CostEstimate {
   category: string;
 }
 
+/** Whom and when a message is priced for: the recipient's country (null: the `*` rows) and the time. */
+export interface PriceContext {
+  country?: string | null;
+  at?: Date;
+}
+
+const priceOf = (table: PriceTable, category: string, where: PriceContext) =>
+  rateFor(table, category, where.country, where.at) ?? rateFor(table, "utility", where.country, where.at) ?? 0;
+
 /** What a send is expected to cost, decided before Meta reports pricing. */
 export function expectedCost(
   kind: "text" | "template",
   templateCategory: string | null | undefined,
   inWindow: boolean,
   table: PriceTable = DEFAULT_PRICE_TABLE_MAD,
+  where: PriceContext = {},
 ): CostEstimate {
   if (kind === "text") return { cost: 0, category: "service" };
   const category = normalizeCategory(templateCategory);
   if (category === "utility" && inWindow) return { cost: 0, category };
-  return { cost: table[category] ?? table.utility ?? 0, category };
-}
-
-/** The cost of what Meta reported in a status's `pricing` (billable or not, by category). */
-export function reportedCost(
-  pricing: { billable?: boolean; category?: string; type?: string },
-  table: PriceTable = DEFAULT_PRICE_TABLE_MAD,
-): CostEstimate {
-  const category = normalizeCategory(pricing.category ?? "service");
-  if (pricing.billable === false || (pricing.type && pricing.type.startsWith("free"))) return { cost: 0, category };
-  return { cost: table[category] ?? 0, category };
+  return { cost: priceOf(table, category, where), category };
 }
 
 /**
- * `OUTBOUND_PRICE_TABLE`: prices in MAD per pricing category, JSON (default: DEFAULT_PRICE_TABLE_MAD).
- * Read by every process that prices (the send API and preview, the outbound worker, the inbound
- * worker's status hook), so that they all price alike.
+ * The cost of what Meta reported in a status's `pricing`: `type` first (`free_customer_service`,
+ * `free_entry_point`: nothing; `regular`: the category's rate), then `billable` (being retired).
+ */
+export function reportedCost(
+  pricing: { billable?: boolean; category?: string; type?: string },
+  table: PriceTable = DEFAULT_PRICE_TABLE_MAD,
+  where: PriceContext = {},
+): CostEstimate & { billable: boolean } {
+  const category = normalizeCategory(pricing.category ?? "service");
+  const free = pricing.type ? pricing.type.startsWith("free") : pricing.billable === false;
+  if (free || category === "service") return { cost: 0, category, billable: false };
+  return { cost: rateFor(table, category, where.country, where.at) ?? 0, category, billable: true };
+}
+
+/**
+ * `OUTBOUND_PRICE_TABLE`: the rate card, as JSON or as the path of a JSON file: `{ currency: "MAD",
+ * rates: [{ country: "MA" | "*", category, price, effectiveFrom: "2025-07-01" }] }`, or a flat
+ * `{ "utility": 0.4, … }` (every country, always). Default: rate-card.json. Read by every process
+ * that prices (the send API and preview, the outbound worker, the inbound worker's status hook).
  */
 export const outboundPriceTableVar = z
   .string()
@@ -62,9 +70,12 @@ export const outboundPriceTableVar = z
   .transform((s, ctx): PriceTable | undefined => {
     if (!s) return undefined;
     try {
-      return z.record(z.string(), z.number().min(0)).parse(JSON.parse(s));
-    } catch {
-      ctx.addIssue({ code: "custom", message: 'must be JSON such as {"utility":0.4,"marketing":0.4,"service":0}' });
+      return loadRateCard(s);
+    } catch (err) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a rate card (JSON or a .json path: {"currency":"MAD","rates":[{"country":"MA","category":"utility","price":0.4,"effectiveFrom":"2025-07-01"}]}) or {"utility":0.4,…}: ${(err as Error).message}`,
+      });
       return z.NEVER;
     }
   });

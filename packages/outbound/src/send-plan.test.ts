@@ -2,6 +2,7 @@ import { Types } from "mongoose";
 import { describe, expect, it } from "vitest";
 import type { OutboundRequest, TemplateDoc } from "@linkojob/db";
 import { planSend, previewSend, sendRecordOf, type PlanClient, type TemplateLookup } from "./send-plan";
+import { parseRateCard } from "./rate-card";
 
 const template = (over: Partial<TemplateDoc> = {}): TemplateDoc => ({
   _id: new Types.ObjectId(),
@@ -38,7 +39,7 @@ describe("planSend: the one send decision", () => {
   });
 
   it("prices with the table it is given (OUTBOUND_PRICE_TABLE)", async () => {
-    const plan = await planSend({ request: req(), client, conversation: closed, templates: lookup(template()), prices: { utility: 0.55 } });
+    const plan = await planSend({ request: req(), client, conversation: closed, templates: lookup(template()), prices: parseRateCard({ utility: 0.55 }) });
     expect(plan).toMatchObject({ kind: "template", cost: 0.55 });
   });
 

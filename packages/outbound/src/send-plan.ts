@@ -2,6 +2,7 @@ import type { ClientDoc, OutboundKind, OutboundRequest, SendRecord, SentTemplate
 import type { TemplateParameter } from "@linkojob/whatsapp";
 import type { StoredOutboundMedia } from "./outbound-media";
 import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing";
+import { recipientCountry } from "./country-of";
 
 /**
  * The one home of the send decision: what goes (text, media or template, and which template with
@@ -123,7 +124,8 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
     req.companyName || client.companyName || "",
   ];
   const vars = req.templateVars ?? defaults.slice(0, Math.min(expected, defaults.length));
-  const c = expectedCost("template", doc?.category ?? null, inWindow, prices);
+  // Priced at the rate of the recipient's country in force now (rate-card.ts).
+  const c = expectedCost("template", doc?.category ?? null, inWindow, prices, { country: recipientCountry(req), at: new Date(input.now ?? Date.now()) });
   const problem = templateProblem(doc, language, vars);
   if (problem) {
     const estimate = { kind: "template" as const, cost: c.cost, costCategory: c.category };

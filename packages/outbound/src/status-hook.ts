@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { OutboundMessageDoc, StatusOutcome, TenantData } from "@linkojob/db";
 import { DEFAULT_PRICE_TABLE_MAD, reportedCost, type PriceTable } from "./pricing";
+import { countryOfPhone, countryOfUserId, recipientCountry } from "./country-of";
 import type { NormalizedStatus } from "@linkojob/whatsapp";
 import type { OutboundQueue } from "./enqueue";
 import { GroupCommit } from "./group-commit";
@@ -33,7 +34,9 @@ export function createOutboundStatusHook(deps: OutboundStatusHookDeps): Outbound
     if (outcome.outcome === "pending" || !outcome.message) return;
     const id = outcome.message._id;
     if (status.pricing) {
-      const c = reportedCost(status.pricing, prices);
+      // Meta's pricing decides (type, then billable; category), at the rate of the recipient's country on the status's day.
+      const country = countryOfPhone(status.recipientId) ?? countryOfUserId(status.recipientUserId) ?? recipientCountry((outcome.message as Partial<OutboundMessageDoc>).request ?? {});
+      const c = reportedCost(status.pricing, prices, { country, at: status.timestamp });
       costs ??= new GroupCommit(async (items) => {
         // Every tenant's messages are in one collection: one request for the whole group.
         await items[0]!.tenant.outbound.recordCosts(items.map((i) => ({ clientId: i.tenant.clientId, id: i.id, cost: i.cost, category: i.category })));

@@ -1,5 +1,6 @@
 import { fallbackDedupeKey, type OutboundMessageDoc, type TenantData } from "@linkojob/db";
 import { expectedCost, type PriceTable } from "./pricing";
+import { recipientCountry } from "./country-of";
 import { enqueueSend, type OutboundQueue } from "./enqueue";
 
 /**
@@ -15,7 +16,7 @@ export async function createTemplateFallback(
   prices?: PriceTable,
 ): Promise<string | null> {
   if (original.kind !== "text" || original.fallbackOf) return null;
-  const est = expectedCost("template", null, false, prices);
+  const est = expectedCost("template", null, false, prices, { country: recipientCountry(original.request) });
   const { message } = await tenant.outbound.create({
     conversationId: original.conversationId,
     // The text itself cannot be sent: the template alone goes (the dashboard shows both).

@@ -31,8 +31,8 @@ export interface OutboundMediaRef {
   filename?: string;
 }
 
-/** `media`: an image or document inside the window (a free service message, like text). */
-export type OutboundKind = "text" | "template" | "media";
+/** `media`: an image or document inside the window (a free service message, like text); `interactive` (buttons, list) and `reaction` too (issue 9). */
+export type OutboundKind = "text" | "template" | "media" | "interactive" | "reaction";
 
 /** The template actually sent. */
 export interface SentTemplate {
@@ -140,6 +140,12 @@ export interface CostTotals {
   byCategory: Record<string, { count: number; cost: number }>;
   byKind: Record<string, { count: number; cost: number }>;
   currency: "MAD";
+  /** What was expected at acceptance (the rate card then), whether or not Meta has priced it since. */
+  estimated: { total: number; count: number; byCategory: Record<string, { count: number; cost: number }> };
+  /** What Meta's pricing says (status webhooks): `billable` messages and their cost; `free` ones cost nothing. */
+  billed: { total: number; count: number; billable: number; free: number; byCategory: Record<string, { count: number; cost: number }> };
+  /** Messages Meta has not priced yet (their `cost` is still the estimate). */
+  unpriced: { count: number; estimated: number };
 }
 
 const rank = (s: keyof typeof STATUS_RANK) => STATUS_RANK[s];
@@ -446,12 +452,41 @@ export class OutboundMessageRepository {
     const docs = await this.col
       .find(
         { clientId: this.clientId, direction: "outbound", createdAt: { $gte: from, $lt: to }, status: { $ne: "failed" } },
-        { projection: { cost: 1, costCategory: 1, kind: 1 } },
+        { projection: { cost: 1, costCategory: 1, kind: 1, costExpected: 1, costSource: 1 } },
       )
       .toArray();
-    const out: CostTotals = { total: 0, count: 0, byCategory: {}, byKind: {}, currency: "MAD" };
-    for (const d of docs as unknown as Array<{ cost?: number; costCategory?: string; kind?: string }>) {
+    const out: CostTotals = {
+      total: 0,
+      count: 0,
+      byCategory: {},
+      byKind: {},
+      currency: "MAD",
+      estimated: { total: 0, count: 0, byCategory: {} },
+      billed: { total: 0, count: 0, billable: 0, free: 0, byCategory: {} },
+      unpriced: { count: 0, estimated: 0 },
+    };
+    type Row = { cost?: number; costCategory?: string; kind?: string; costExpected?: number; costSource?: string };
+    for (const d of docs as unknown as Row[]) {
       const cost = typeof d.cost === "number" ? d.cost : 0;
+      const expected = typeof d.costExpected === "number" ? d.costExpected : cost;
+      const category = d.costCategory ?? "unknown";
+      out.estimated.total += expected;
+      out.estimated.count++;
+      const e = (out.estimated.byCategory[category] ??= { count: 0, cost: 0 });
+      e.count++;
+      e.cost += expected;
+      if (d.costSource === "meta") {
+        out.billed.total += cost;
+        out.billed.count++;
+        if (cost > 0) out.billed.billable++;
+        else out.billed.free++;
+        const b = (out.billed.byCategory[category] ??= { count: 0, cost: 0 });
+        b.count++;
+        b.cost += cost;
+      } else {
+        out.unpriced.count++;
+        out.unpriced.estimated += expected;
+      }
       out.total += cost;
       out.count++;
       const c = (out.byCategory[d.costCategory ?? "unknown"] ??= { count: 0, cost: 0 });
@@ -464,7 +499,12 @@ export class OutboundMessageRepository {
     // Sums of 0.40 accumulate binary rounding: report centimes.
     const round = (n: number) => Math.round(n * 100) / 100;
     out.total = round(out.total);
-    for (const v of [...Object.values(out.byCategory), ...Object.values(out.byKind)]) v.cost = round(v.cost);
+    out.estimated.total = round(out.estimated.total);
+    out.billed.total = round(out.billed.total);
+    out.unpriced.estimated = round(out.unpriced.estimated);
+    for (const v of [...Object.values(out.byCategory), ...Object.values(out.byKind), ...Object.values(out.estimated.byCategory), ...Object.values(out.billed.byCategory)]) {
+      v.cost = round(v.cost);
+    }
     return out;
   }
 
