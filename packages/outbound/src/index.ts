@@ -10,3 +10,4 @@ export * from "./status-hook";
 export * from "./template-status-handler";
 export * from "./outbound-media";
 export * from "./client-status-announcer";
+export * from "./interactive";

@@ -3,6 +3,7 @@ import type { TemplateParameter } from "@linkojob/whatsapp";
 import type { StoredOutboundMedia } from "./outbound-media";
 import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing";
 import { recipientCountry } from "./country-of";
+import { chatFieldsOf, interactivePreview, metaInteractive } from "./interactive";
 
 /**
  * The one home of the send decision: what goes (text, media or template, and which template with
@@ -33,6 +34,10 @@ export type SendPlan =
   | ({ kind: "text"; text: string } & Priced)
   /** An image or document inside the window; captioned with the media's caption, else the message. */
   | ({ kind: "media"; media: StoredOutboundMedia; caption: string | null } & Priced)
+  /** Reply buttons or a list inside the window (Meta's `interactive` object); `preview` is what the conversation shows. */
+  | ({ kind: "interactive"; interactive: ReturnType<typeof metaInteractive>; preview: string } & Priced)
+  /** A reaction to the candidate's message inside the window; an empty emoji removes it. */
+  | ({ kind: "reaction"; reaction: { wamid: string; emoji: string } } & Priced)
   | ({
       kind: "template";
       template: SentTemplate;
@@ -106,6 +111,17 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
   const { request: req, client, conversation } = input;
   const prices = input.prices ?? DEFAULT_PRICE_TABLE_MAD;
   const inWindow = windowOpen(conversation, input.now);
+  const chat = chatFieldsOf(req);
+  if (chat.reaction || (chat.interactive && inWindow)) {
+    const c = expectedCost("text", null, true, prices);
+    if (chat.reaction && !inWindow) {
+      const reason = "the 24-hour window is closed: a reaction can be sent only while the candidate's last message is less than 24 hours old";
+      return { kind: "refused", code: "WINDOW_CLOSED", reason, inWindow, estimate: { kind: "reaction", cost: c.cost, costCategory: c.category } };
+    }
+    if (chat.reaction) return { kind: "reaction", reaction: { wamid: chat.reaction.wamid, emoji: chat.reaction.emoji }, inWindow, cost: c.cost, costCategory: c.category };
+    const i = chat.interactive!;
+    return { kind: "interactive", interactive: metaInteractive(i), preview: interactivePreview(i), inWindow, cost: c.cost, costCategory: c.category };
+  }
   if (req.media && inWindow) {
     const c = expectedCost("text", null, true, prices);
     const media = req.media as StoredOutboundMedia;
@@ -129,7 +145,7 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
   const problem = templateProblem(doc, language, vars);
   if (problem) {
     const estimate = { kind: "template" as const, cost: c.cost, costCategory: c.category };
-    if ((req.message || req.media) && !req.templateName) {
+    if ((req.message || req.media || chat.interactive) && !req.templateName) {
       return {
         kind: "refused",
         code: "WINDOW_CLOSED_NO_TEMPLATE",
@@ -163,7 +179,16 @@ export const sendRecordOf = (plan: SendPlan): SendRecord | null =>
     ? null
     : {
         kind: plan.kind,
-        text: plan.kind === "text" ? plan.text : plan.kind === "media" ? plan.caption : null,
+        text:
+          plan.kind === "text"
+            ? plan.text
+            : plan.kind === "media"
+              ? plan.caption
+              : plan.kind === "interactive"
+                ? plan.preview
+                : plan.kind === "reaction"
+                  ? plan.reaction.emoji
+                  : null,
         template: plan.kind === "template" ? plan.template : null,
         cost: plan.cost,
         costCategory: plan.costCategory,
@@ -173,6 +198,8 @@ export const sendRecordOf = (plan: SendPlan): SendRecord | null =>
 export function planPreview(plan: SendPlan, request: OutboundRequest): string | null {
   if (plan.kind === "text") return plan.text;
   if (plan.kind === "media") return plan.caption ?? `[${plan.media.type}]`;
+  if (plan.kind === "interactive") return plan.preview;
+  if (plan.kind === "reaction") return plan.reaction.emoji ? `[reaction ${plan.reaction.emoji}]` : "[reaction removed]";
   if (plan.kind === "template") return `[template ${plan.template.name}]`;
   return request.message ?? (request.media ? `[${request.media.type}]` : null);
 }

@@ -39,7 +39,7 @@ export interface SendAnswer {
    * What is planned: `text`, `media` (an image or document inside the window: a free service
    * message, like text) or `template` (first contact or closed window).
    */
-  kind: "text" | "template" | "media";
+  kind: "text" | "template" | "media" | "interactive" | "reaction";
   /** Expected cost in MAD; confirmed or corrected later by the pricing Meta reports. */
   cost: number;
   /**
@@ -103,7 +103,7 @@ export class SendAcceptance {
   private readonly prices: PriceTable;
 
   constructor(
-    private readonly db: Database,
+    readonly db: Database,
     private readonly queue: Queue<OutboundJob>,
     private readonly options: SendAcceptanceOptions = {},
   ) {

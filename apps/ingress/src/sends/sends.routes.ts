@@ -6,7 +6,8 @@ import { badRequest } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
 import type { SendAcceptance } from "./send-acceptance";
 // The media rules live with the worker that uploads them, so ingress and worker share one schema.
-import { outboundMediaSchema } from "@linkojob/outbound";
+import { interactiveSchema, outboundMediaSchema, reactionSchema } from "@linkojob/outbound";
+import { resolveChatFields } from "./chat-references";
 
 const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 const shortText = (max: number) => z.string().trim().min(1).max(max);
@@ -47,6 +48,21 @@ export const sendBodySchema = z.object({
    * (and `filename` for documents), staged in GridFS until the worker uploads them to Meta.
    */
   media: outboundMediaSchema.optional(),
+  /**
+   * Reply buttons (`type: "button"`, up to 3) or a list (`type: "list"`), inside the 24-hour window;
+   * outside it the template goes instead, as for text. Meta's limits are checked here.
+   */
+  interactive: interactiveSchema.optional(),
+  /** Replies to this message (our message id or a wamid of this candidate's conversation): Meta's context. */
+  replyTo: z.string().trim().min(1).max(512).optional(),
+  /** Reacts to a message of this candidate's conversation (inside the window); `emoji: ""` removes the reaction. */
+  reaction: reactionSchema.optional(),
+}).refine((b) => !b.interactive || (!b.media && !b.message), {
+  message: "interactive carries its own body: send it without message or media",
+  path: ["interactive"],
+}).refine((b) => !b.reaction || (!b.media && !b.message && !b.interactive && !b.replyTo && !b.templateName), {
+  message: "a reaction is sent alone: without message, media, interactive, replyTo or templateName",
+  path: ["reaction"],
 }).refine((b) => (b.candidatePhone === undefined) !== (b.candidateUserId === undefined), {
   message: "exactly one of candidatePhone and candidateUserId is required",
   path: ["candidatePhone"],
@@ -91,9 +107,18 @@ export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = async (base, { 
       const tenant = body.clientId ? await acceptance.tenantFor(request.principal, body.clientId) : await tenants.resolve(request.principal);
       const phone = body.candidatePhone === undefined ? null : normalizePhone(body.candidatePhone);
       if (body.candidatePhone !== undefined && !phone) throw badRequest("candidatePhone is not a phone number (digits with country code, or a Moroccan 06/07 number)", { field: "candidatePhone" });
+      // Issue 9: the messages a send names (reply, reaction) resolved to wamids, checked to be this conversation's.
+      const chat = await resolveChatFields(acceptance.db, tenant.clientId, {
+        candidatePhone: phone,
+        candidateUserId: body.candidateUserId ?? null,
+        interactive: body.interactive,
+        replyTo: body.replyTo,
+        reaction: body.reaction,
+      });
       const { answer, replay } = await acceptance.accept(
         tenant,
         {
+          ...chat,
           candidatePhone: phone,
           candidateUserId: body.candidateUserId ?? null,
           candidateName: body.candidateName ?? null,

@@ -21,7 +21,9 @@ import {
   GraphApiError,
   GraphNetworkError,
   GraphResponseError,
+  sendInteractive,
   sendMedia,
+  sendReaction,
   sendTemplate,
   sendText,
   type GraphClient,
@@ -33,6 +35,7 @@ import {
   DEFAULT_PRICE_TABLE_MAD,
   OutboundMediaError,
   SendCaches,
+  chatFieldsOf,
   createTemplateFallback,
   planSend,
   prepareOutboundMedia,
@@ -317,7 +320,8 @@ export class SendProcessor {
    */
   private async conversationFor(tenant: TenantData, message: OutboundMessageDoc): Promise<PlanConversation | null> {
     const seen = message.planContext;
-    const wantsFreeForm = !!(message.request.message || message.request.media);
+    const chat = chatFieldsOf(message.request);
+    const wantsFreeForm = !!(message.request.message || message.request.media || chat.interactive || chat.reaction);
     if (seen && (!wantsFreeForm || (seen.windowExpiresAt && new Date(seen.windowExpiresAt).getTime() > Date.now()))) return seen;
     return tenant.conversations.get(message.conversationId);
   }
@@ -336,9 +340,13 @@ export class SendProcessor {
       token: clientAccessToken(this.deps.vault, client),
       bizOpaqueCallbackData: message._id.toHexString(),
       timeoutMs: this.timeout,
+      // A reply to a given message of the conversation (checked by the send API): Meta's context.
+      ...(chatFieldsOf(message.request).replyToWamid ? { replyTo: chatFieldsOf(message.request).replyToWamid! } : {}),
     };
     if (plan.kind === "text") return sendText(this.deps.graph, { ...common, body: plan.text });
     if (plan.kind === "media") return sendMedia(this.deps.graph, { ...common, media: media! });
+    if (plan.kind === "interactive") return sendInteractive(this.deps.graph, { ...common, interactive: plan.interactive });
+    if (plan.kind === "reaction") return sendReaction(this.deps.graph, { ...common, messageWamid: plan.reaction.wamid, emoji: plan.reaction.emoji });
     return sendTemplate(this.deps.graph, {
       ...common,
       template: { name: plan.template.name, language: plan.template.language, headerParams: plan.headerParams, bodyParams: plan.bodyParams },

@@ -1,0 +1,115 @@
+import { z } from "zod";
+import type { OutboundRequest } from "@linkojob/db";
+
+/**
+ * Chat features of a send (issue 9): interactive messages (reply buttons, lists), a reply to a
+ * given message (`context.message_id`) and a reaction to a candidate's message. Meta's limits are
+ * checked here, so a request Meta would refuse gets a 400 naming the field instead of a failed send.
+ *
+ * Meta's limits: reply buttons 1–3, title ≤ 20 characters and unique, id ≤ 256; body ≤ 1,024
+ * characters with buttons, ≤ 4,096 with a list; header and footer text ≤ 60; a list's button label
+ * ≤ 20, 1–10 sections, at most 10 rows in all, row title ≤ 24, description ≤ 72, id ≤ 200 and unique,
+ * a section title ≤ 24 (required when there are several sections).
+ */
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const idOf = (max: number) => z.string().trim().min(1).max(max).regex(/^\S(.*\S)?$/, "no leading or trailing spaces");
+
+const buttonSchema = z.strictObject({ id: idOf(256).optional(), title: text(20) });
+const rowSchema = z.strictObject({ id: idOf(200).optional(), title: text(24), description: text(72).optional() });
+const sectionSchema = z.strictObject({ title: text(24).optional(), rows: z.array(rowSchema).min(1).max(10) });
+
+const unique = (values: string[]) => new Set(values).size === values.length;
+
+export const interactiveSchema = z
+  .discriminatedUnion("type", [
+    z.strictObject({
+      type: z.literal("button"),
+      body: text(1024),
+      header: text(60).optional(),
+      footer: text(60).optional(),
+      buttons: z.array(buttonSchema).min(1).max(3),
+    }),
+    z.strictObject({
+      type: z.literal("list"),
+      body: text(4096),
+      header: text(60).optional(),
+      footer: text(60).optional(),
+      /** The label of the button that opens the list. */
+      button: text(20),
+      sections: z.array(sectionSchema).min(1).max(10),
+    }),
+  ])
+  .superRefine((v, ctx) => {
+    if (v.type === "button") {
+      if (!unique(v.buttons.map((b) => b.title))) ctx.addIssue({ code: "custom", path: ["buttons"], message: "button titles must be unique" });
+      const ids = v.buttons.flatMap((b) => (b.id ? [b.id] : []));
+      if (!unique(ids)) ctx.addIssue({ code: "custom", path: ["buttons"], message: "button ids must be unique" });
+      return;
+    }
+    const rows = v.sections.flatMap((s) => s.rows);
+    if (rows.length > 10) ctx.addIssue({ code: "custom", path: ["sections"], message: `a list has at most 10 rows in all, got ${rows.length}` });
+    if (v.sections.length > 1 && v.sections.some((s) => !s.title)) {
+      ctx.addIssue({ code: "custom", path: ["sections"], message: "every section needs a title when there are several" });
+    }
+    if (!unique(rows.flatMap((r) => (r.id ? [r.id] : [])))) ctx.addIssue({ code: "custom", path: ["sections"], message: "row ids must be unique" });
+  });
+export type InteractiveRequest = z.infer<typeof interactiveSchema>;
+
+/** A reaction to a message of the conversation: our message id or a wamid; an empty emoji removes it. */
+export const reactionSchema = z.strictObject({
+  messageId: z.string().trim().min(1).max(512),
+  emoji: z.string().max(16).refine((e) => e === "" || [...new Intl.Segmenter().segment(e)].length === 1, "one emoji, or empty to remove the reaction"),
+});
+export type ReactionRequest = z.infer<typeof reactionSchema>;
+
+/** What a send request may carry on top of OutboundRequest (stored with it in the message). */
+export interface ChatFields {
+  interactive?: InteractiveRequest | null;
+  /** The wamid this message replies to (resolved and checked by the send API). */
+  replyToWamid?: string | null;
+  /** Our id of the message replied to, when it is ours or stored. */
+  replyToMessageId?: string | null;
+  /** A reaction: the wamid of the candidate's message and the emoji ("" removes it). */
+  reaction?: { wamid: string; messageId: string | null; emoji: string } | null;
+}
+export type ChatRequest = OutboundRequest & ChatFields;
+
+export const chatFieldsOf = (request: OutboundRequest): ChatFields => request as ChatRequest;
+
+/** The `interactive` object as Meta spells it; rows and buttons without an id get a stable one. */
+export function metaInteractive(i: InteractiveRequest) {
+  const header = i.header ? { header: { type: "text", text: i.header } } : {};
+  const footer = i.footer ? { footer: { text: i.footer } } : {};
+  if (i.type === "button") {
+    return {
+      type: "button",
+      ...header,
+      body: { text: i.body },
+      ...footer,
+      action: { buttons: i.buttons.map((b, n) => ({ type: "reply", reply: { id: b.id ?? `btn_${n + 1}`, title: b.title } })) },
+    };
+  }
+  let n = 0;
+  return {
+    type: "list",
+    ...header,
+    body: { text: i.body },
+    ...footer,
+    action: {
+      button: i.button,
+      sections: i.sections.map((s) => ({
+        ...(s.title ? { title: s.title } : {}),
+        // A row without an id is numbered by its place in the whole list (1-based).
+        rows: s.rows.map((r) => {
+          n++;
+          return { id: r.id ?? `row_${n}`, title: r.title, ...(r.description ? { description: r.description } : {}) };
+        }),
+      })),
+    },
+  };
+}
+
+/** The text a conversation shows for an interactive message: its body and its choices. */
+export const interactivePreview = (i: InteractiveRequest): string =>
+  i.type === "button" ? `${i.body} [${i.buttons.map((b) => b.title).join(" / ")}]` : `${i.body} [${i.button}]`;
