@@ -103,6 +103,19 @@ export type InboundEvent =
       location?: EventLocation;
     })
   | (Route & { kind: "status"; status: NormalizedStatus; location?: EventLocation })
+  /**
+   * `smb_message_echoes`: a message the business sent from the WhatsApp Business app on a
+   * coexistence number, to be shown as outbound. The candidate is the echo's `to` (else `to_user_id`).
+   */
+  | (Route & {
+      kind: "echo";
+      /** The candidate: `to`, or `to_user_id` when the phone is hidden. */
+      candidateKey: string;
+      waId?: string;
+      userId?: string;
+      message: NormalizedMessage;
+      location?: EventLocation;
+    })
   | (Route & { kind: "value_errors"; errors: WebhookError[]; location?: EventLocation })
   | {
       kind: "account";

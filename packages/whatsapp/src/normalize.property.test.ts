@@ -83,7 +83,8 @@ function checkAccounted(payload: unknown, events: InboundEvent[]) {
 /** The free-form values each event carries, which safeRaw produced. */
 function mixedParts(e: InboundEvent): unknown[] {
   switch (e.kind) {
-    case "message": {
+    case "message":
+    case "echo": {
       const m = e.message;
       return [m.content, m.raw, m.context, m.referral, ...(m.errors ?? [])].filter((part, i) => i === 0 || part !== undefined);
     }

@@ -75,6 +75,7 @@ function readChange(out: InboundEvent[], change: unknown, wabaId: string, time: 
   }
   const value = own(change, "value");
   if (field === "messages") return readMessagesValue(out, value, wabaId, loc, t);
+  if (field === "smb_message_echoes") return readEchoesValue(out, value, wabaId, loc, t);
 
   // Any other field, known or not (a field named `constructor` is simply unknown), is recorded.
   const schema = accountFieldSchemaFor(field);
@@ -188,6 +189,50 @@ function readMessagesValue(out: InboundEvent[], value: unknown, wabaId: string, 
     else errors.push(error.error);
   });
   if (errors.length) out.push({ kind: "value_errors", ...route, errors, location: at("errors") });
+}
+
+/**
+ * `smb_message_echoes` (coexistence numbers): the messages envelope with `message_echoes[]`, each
+ * `{ from: <business number>, to?, to_user_id?, id, timestamp, type, <type> }`. Read like a message
+ * whose candidate is the recipient; an echo without a usable `to` or `to_user_id` is malformed.
+ */
+function readEchoesValue(out: InboundEvent[], value: unknown, wabaId: string, loc: ChangeLocation, t: TimeOptions): void {
+  const field = "smb_message_echoes";
+  if (!isObject(value)) return malformed(out, field, `value is ${describe(value)}, not an object`, value, loc, { wabaId });
+  const metadata = own(value, "metadata");
+  if (!isObject(metadata)) return malformed(out, field, `value.metadata is ${describe(metadata)}, not an object`, value, loc, { wabaId });
+  const phone = readId(own(metadata, "phone_number_id"), "metadata.phone_number_id");
+  if ("problem" in phone) return malformed(out, field, phone.problem, value, loc, { wabaId });
+  const display = own(metadata, "display_phone_number");
+  const route: Route = {
+    wabaId,
+    phoneNumberId: phone.id,
+    ...(typeof display === "string" && display ? { displayPhoneNumber: safeText(display, 64) } : {}),
+  };
+  const at = (k: number): EventLocation => ({ path: `${loc.path}.value.message_echoes[${k}]`, entry: loc.entry, change: loc.change, index: k });
+  const echoes = own(value, "message_echoes");
+  if (echoes === undefined) return;
+  if (!Array.isArray(echoes)) return malformed(out, field, `value.message_echoes is ${describe(echoes)}, not an array`, echoes, loc, route);
+  echoes.forEach((rawEcho, k) => {
+    guarded(out, field, rawEcho, at(k), route, (o) => {
+      if (!isObject(rawEcho)) return malformed(o, field, `echo is ${describe(rawEcho)}, not an object`, rawEcho, at(k), route);
+      // The recipient is the candidate: read it where a message names its sender.
+      const asMessage: Record<string, unknown> = { ...rawEcho, from: own(rawEcho, "to"), from_user_id: own(rawEcho, "to_user_id") };
+      const read = normalizeMessage(asMessage, t);
+      if ("problem" in read) return malformed(o, field, read.problem, rawEcho, at(k), route);
+      const candidateKey = read.waId ?? read.userId;
+      if (!candidateKey) return malformed(o, field, "echo has no usable to or to_user_id", rawEcho, at(k), route);
+      o.push({
+        kind: "echo",
+        ...route,
+        candidateKey,
+        ...(read.waId ? { waId: read.waId } : {}),
+        ...(read.userId ? { userId: read.userId } : {}),
+        message: read.message,
+        location: at(k),
+      });
+    });
+  });
 }
 
 const identityChangeField = (change: IdentityChange | undefined) => (change ? { identityChange: change } : {});

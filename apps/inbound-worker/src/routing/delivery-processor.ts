@@ -21,6 +21,7 @@ import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, isMessageStatus, mes
 import { normalizeDelivery, type InboundEvent, type NormalizedStatus } from "@linkojob/whatsapp";
 import type { ClientDirectory } from "./client-directory";
 import { logWebhookEvent } from "./webhook-event-log";
+import { storeEcho } from "./echo-processor";
 import { DeterministicFailure, classifyFailure } from "./failure-class";
 
 type MessageEvent = Extract<InboundEvent, { kind: "message" }>;
@@ -165,6 +166,23 @@ export class DeliveryProcessor {
           }
           if (event.kind === "status") prepared.statuses.push({ clientId: client.clientId, status: event.status });
           else prepared.messages.push({ clientId: client.clientId, event });
+          break;
+        }
+        case "echo": {
+          // An app echo (coexistence): stored as an outbound message of the conversation (echo-processor).
+          const client = await this.deps.directory.lookup(event.phoneNumberId);
+          if (client) await storeEcho(this.deps, client.clientId, event, receivedAt);
+          else {
+            result.unrouted++;
+            await logWebhookEvent(this.deps.db, deliveryId, {
+              kind: "unrouted",
+              field: "smb_message_echoes",
+              wabaId: event.wabaId,
+              phoneNumberId: event.phoneNumberId,
+              value: event.message,
+              problem: "no client has this phone_number_id",
+            });
+          }
           break;
         }
         case "value_errors": {

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { request } from "undici";
+import { startOutbound, type OutboundRig } from "./outbound-harness";
+
+let rig: OutboundRig;
+beforeAll(async () => {
+  rig = await startOutbound("outecho");
+});
+afterAll(async () => {
+  await rig?.close();
+});
+
+let phoneSeq = 0;
+const newPhone = () => `2126${String(70_000_000 + ++phoneSeq * 7919).slice(-8)}`;
+
+async function echo(body: Record<string, unknown>) {
+  const res = await request(`${rig.trunk.sim.url}/_sim/business/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const json = (await res.body.json()) as any;
+  if (res.statusCode !== 200 || json.delivery.status !== 200) throw new Error(`echo: ${res.statusCode} ${JSON.stringify(json)}`);
+  await rig.trunk.drain();
+  return json.wamid as string;
+}
+
+describe("app echoes (smb_message_echoes) on a coexistence number", () => {
+  it("a message typed in the WhatsApp Business app appears in the conversation as outbound, once", async () => {
+    const c = await rig.client();
+    const phone = newPhone();
+    await rig.candidateWrites(c, phone, "Bonjour, j'ai postulé hier", 60_000);
+    const conv = (await rig.trunk.db.conversations.findOne({ clientId: c._id, candidatePhone: phone }).lean())!;
+
+    const wamid = await echo({ phoneNumberId: c.phoneNumberId, wabaId: c.wabaId, to: phone, text: "Je vous appelle à 15 h" });
+    const stored = await rig.trunk.db.messages.find({ clientId: c._id, wamid }).lean<Array<Record<string, any>>>();
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({
+      conversationId: conv._id,
+      direction: "outbound",
+      source: "app_echo",
+      type: "text",
+      text: "Je vous appelle à 15 h",
+      status: "sent",
+    });
+    const after = (await rig.trunk.db.conversations.findById(conv._id).lean())!;
+    expect(after).toMatchObject({ messageCount: conv.messageCount + 1, lastMessageFrom: "recruiter", lastMessagePreview: "Je vous appelle à 15 h" });
+
+    // Meta delivers it again: still one message, counted once.
+    await echo({ phoneNumberId: c.phoneNumberId, wabaId: c.wabaId, to: phone, text: "Je vous appelle à 15 h", id: wamid });
+    expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id, wamid })).toBe(1);
+    expect((await rig.trunk.db.conversations.findById(conv._id).lean())!.messageCount).toBe(conv.messageCount + 1);
+
+    // The inbox API shows it among the conversation's messages, from the recruiter.
+    const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv._id.toHexString()}`, { headers: { authorization: `Bearer ${c.jwt}` } });
+    const { messages } = (await page.body.json()) as { messages: Array<Record<string, any>> };
+    expect(messages.find((x) => x.wamid === wamid)).toMatchObject({ direction: "outbound", from: "recruiter", source: "app_echo", text: "Je vous appelle à 15 h" });
+  });
+
+  it("an echo to a username-only candidate finds the conversation by user id; a new candidate gets one", async () => {
+    const c = await rig.client();
+    const userId = `MA.${Date.now()}${phoneSeq++}`;
+    const wamid = await echo({ phoneNumberId: c.phoneNumberId, wabaId: c.wabaId, toUserId: userId, text: "Bonjour depuis l'application" });
+    const m = (await rig.trunk.db.messages.findOne({ clientId: c._id, wamid }).lean())!;
+    const conv = (await rig.trunk.db.conversations.findById(m.conversationId).lean())!;
+    expect(conv).toMatchObject({ candidateUserId: userId, messageCount: 1, lastMessageFrom: "recruiter" });
+    const again = await echo({ phoneNumberId: c.phoneNumberId, wabaId: c.wabaId, toUserId: userId, text: "Un second message" });
+    expect((await rig.trunk.db.messages.findOne({ clientId: c._id, wamid: again }).lean())!.conversationId).toEqual(conv._id);
+  });
+
+  it("an echo for a number no client has is recorded as unrouted, nothing stored", async () => {
+    const wamid = await echo({ phoneNumberId: "999000111222", wabaId: "888000111222", to: newPhone(), text: "x" });
+    expect(await rig.trunk.db.messages.countDocuments({ wamid })).toBe(0);
+    expect(await rig.trunk.db.webhookEvents.countDocuments({ kind: "unrouted", field: "smb_message_echoes" })).toBeGreaterThanOrEqual(1);
+  });
+});
