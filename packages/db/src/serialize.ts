@@ -12,6 +12,7 @@ export interface ConversationJson {
   candidateKey: string;
   candidatePhone: string | null;
   candidateUserId: string | null;
+  candidateUsername: string | null;
   candidateName: string | null;
   applicationId: string | null;
   jobTitle: string | null;
@@ -40,6 +41,7 @@ export function conversationJson(c: ConversationView): ConversationJson {
     candidateKey: c.candidateKey,
     candidatePhone: c.candidatePhone ?? null,
     candidateUserId: c.candidateUserId ?? null,
+    candidateUsername: c.candidateUsername ?? null,
     candidateName: c.candidateName ?? null,
     applicationId: c.applicationId ?? null,
     jobTitle: c.jobTitle ?? null,

@@ -25,6 +25,7 @@ export const conversationSchema = z.object({
   candidateKey: z.string(),
   candidatePhone: z.string().nullable(),
   candidateUserId: z.string().nullable(),
+  candidateUsername: z.string().nullable().optional(),
   candidateName: z.string().nullable(),
   applicationId: z.string().nullable(),
   jobTitle: z.string().nullable(),
@@ -131,6 +132,9 @@ export const CONVERSATION_UPDATE_FIELDS = [
   "inWindow",
   "candidateName",
   "status",
+  "candidatePhone",
+  "candidateUserId",
+  "candidateUsername",
 ] as const;
 export type ConversationUpdateField = (typeof CONVERSATION_UPDATE_FIELDS)[number];
 
@@ -146,6 +150,9 @@ export const conversationUpdatesSchema = z.object({
   inWindow: z.boolean().optional(),
   candidateName: z.string().nullable().optional(),
   status: z.string().optional(),
+  candidatePhone: z.string().nullable().optional(),
+  candidateUserId: z.string().nullable().optional(),
+  candidateUsername: z.string().nullable().optional(),
 });
 export type ConversationUpdates = z.infer<typeof conversationUpdatesSchema>;
 

@@ -20,6 +20,7 @@ import {
 import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, isMessageStatus, messageReceived, messageStatus, type DashboardEvents } from "@linkojob/events";
 import { normalizeDelivery, type InboundEvent, type NormalizedStatus } from "@linkojob/whatsapp";
 import type { ClientDirectory } from "./client-directory";
+import { identityMove } from "./identity-moves";
 import { logWebhookEvent } from "./webhook-event-log";
 import { storeEcho } from "./echo-processor";
 import { DeterministicFailure, classifyFailure } from "./failure-class";
@@ -349,10 +350,13 @@ export class DeliveryProcessor {
         type: item.event.message.type,
         opensWindow: opensWindow(item.event.message.type),
         ...(item.event.profileName ? { profileName: item.event.profileName } : {}),
+        ...(item.event.username ? { username: item.event.username } : {}),
+        ...(item.event.identityChange ? { identityChange: identityMove(item.event.identityChange) } : {}),
       });
       byConversation.set(k, c);
     }
-    await conversations.recordInbound([...byConversation.values()]);
+    // Besides counters: ids recorded or moved by an identity change, the username (named in `updates`).
+    const changed = await conversations.recordInbound([...byConversation.values()]);
     const views = await conversations.read([...byConversation.values()]);
 
     for (const { message } of owed) {
@@ -363,7 +367,7 @@ export class DeliveryProcessor {
       this.deps.events.toClient(
         view.clientId.toHexString(),
         EVENTS.conversationUpdated,
-        conversationUpdated(conversationJson(view), CONVERSATION_CHANGES.inboundMessage),
+        conversationUpdated(conversationJson(view), [...CONVERSATION_CHANGES.inboundMessage, ...(changed.get(view._id.toHexString()) ?? [])]),
       );
     }
     // Last: until here a retry must find these messages claimed, and count and announce them.

@@ -1,6 +1,16 @@
 import { Types, type AnyBulkWriteOperation, type Model } from "mongoose";
 import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, chunks, type UpdateLimits } from "../ferretdb-adapter";
 import type { ConversationDoc } from "./conversation.model";
+import {
+  IDENTITY_PROJECTION,
+  bestMatch,
+  fillMissingIds,
+  fillOps,
+  identityClauses,
+  newConversationKey,
+  type CandidateIds,
+  type StoredIdentity,
+} from "./candidate-identity";
 import { WINDOW_MS, conversationView, type ConversationView } from "./conversation.repository";
 
 /** A candidate of a tenant, as a batch of inbound messages names them. */
@@ -24,7 +34,22 @@ export interface CountedInbound {
   /** A candidate's own message (not a system notice): it opens or renews the 24-hour window. */
   opensWindow: boolean;
   profileName?: string;
+  /** The candidate's WhatsApp username (`contacts[].profile.username`). */
+  username?: string;
+  /** A `system` message that moves the candidate to a new phone number or user id. */
+  identityChange?: IdentityMove;
 }
+
+/** An identity change to apply: `field` takes `value`, unless a later change already moved it. */
+export interface IdentityMove {
+  field: "candidatePhone" | "candidateUserId";
+  value: string;
+  /** The id it replaces, when known (its cache entry is dropped). */
+  previous?: string;
+}
+
+/** Fields of the conversation a batch changed besides its counters and summary, by conversation id (hex). */
+export type ConversationChanges = Map<string, Set<"candidatePhone" | "candidateUserId" | "candidateUsername">>;
 
 export interface ConversationInbound {
   clientId: Types.ObjectId;
@@ -49,8 +74,25 @@ export interface ConversationBatchOptions {
   updateLimits?: UpdateLimits;
 }
 
+/** A conversation as this process last knew its ids. */
+interface Known {
+  id: Types.ObjectId;
+  phone: string | null;
+  userId: string | null;
+}
+
+/** The refs of one batch that are one person: linked by a shared phone or user id. */
+interface Person {
+  clientId: Types.ObjectId;
+  ids: CandidateIds;
+  refKeys: string[];
+}
+
 export class ConversationBatch {
-  private readonly ids = new Map<string, Types.ObjectId>();
+  /** `clientId|p:<phone>` and `clientId|u:<user id>` → the conversation holding that id. */
+  private readonly ids = new Map<string, Known>();
+  /** Ids to record in conversations that lack them (written by the next recordInbound). */
+  private readonly fills = new Map<string, { own: { _id: Types.ObjectId; clientId: Types.ObjectId }; fill: { candidatePhone?: string; candidateUserId?: string } }>();
   private readonly cacheSize: number;
   private readonly limits: UpdateLimits;
 
@@ -62,25 +104,36 @@ export class ConversationBatch {
     this.limits = opts.updateLimits ?? MONGODB_UPDATE_LIMITS;
   }
 
-  /** The id of each candidate's conversation (created on first sight), keyed by `clientId|candidateKey`. */
+  /**
+   * The id of each candidate's conversation (created on first sight), keyed by `clientId|candidateKey`.
+   * Refs of one batch that share a phone or a user id are one person and get one conversation. A
+   * conversation is found by either id (the cache, else one find for the whole batch); an id it
+   * lacks is recorded by the next recordInbound (guarded: only while null). A new conversation is
+   * keyed by the user id when known, else the phone (one bulk upsert for the batch).
+   */
   async resolve(refs: ConversationRef[], now = new Date()): Promise<Map<string, Types.ObjectId>> {
     const out = new Map<string, Types.ObjectId>();
-    const missing = new Map<string, ConversationRef>();
-    for (const r of refs) {
-      const k = refKey(r.clientId, r.candidateKey);
-      const cached = this.ids.get(k);
-      if (cached) out.set(k, cached);
-      else if (!missing.has(k)) missing.set(k, r);
+    const missing: Person[] = [];
+    for (const p of groupPersons(refs)) {
+      const known = this.cached(p);
+      if (known) this.assign(p, known, out);
+      else missing.push(p);
     }
-    if (!missing.size) return out;
+    if (!missing.length) return out;
 
-    await this.findInto([...missing.values()], out);
-    const absent = [...missing.values()].filter((r) => !out.has(refKey(r.clientId, r.candidateKey)));
+    const found = await this.findByIds(missing);
+    const absent: Person[] = [];
+    for (const p of missing) {
+      const doc = bestMatch(found.get(p.clientId.toHexString()) ?? [], p.ids);
+      if (doc) this.assign(p, knownOf(doc), out);
+      else absent.push(p);
+    }
     if (absent.length) {
-      const ops = absent.map((r) => ({
+      const keyOf = (p: Person) => newConversationKey(p.ids);
+      const ops = absent.map((p) => ({
         updateOne: {
-          filter: { clientId: r.clientId, candidateKey: r.candidateKey },
-          update: { $setOnInsert: newConversation(r, now) },
+          filter: { clientId: p.clientId, candidateKey: keyOf(p) },
+          update: { $setOnInsert: newConversation(p, keyOf(p), now) },
           upsert: true,
         },
       }));
@@ -100,28 +153,51 @@ export class ConversationBatch {
         for (const [i, id] of Object.entries(ids)) upserted.set(offset + Number(i), id as Types.ObjectId);
         offset += part.length;
       }
-      for (const [i, id] of upserted) {
-        const r = absent[i]!;
-        out.set(refKey(r.clientId, r.candidateKey), id);
+      const raced: Person[] = [];
+      absent.forEach((p, i) => {
+        const id = upserted.get(i);
+        if (id) this.assign(p, { id, phone: [...p.ids.phones].sort()[0] ?? null, userId: [...p.ids.userIds].sort()[0] ?? null }, out);
+        else raced.push(p);
+      });
+      // Created meanwhile by another process under the same key: that conversation is theirs.
+      if (raced.length) {
+        const byKey = await this.findByKeys(raced.map((p) => ({ clientId: p.clientId, key: keyOf(p) })));
+        for (const p of raced) {
+          const doc = byKey.get(`${p.clientId.toHexString()}|${keyOf(p)}`);
+          if (!doc) throw new Error(`conversation of ${keyOf(p)} could not be resolved`);
+          this.assign(p, knownOf(doc), out);
+        }
       }
-      const raced = absent.filter((r) => !out.has(refKey(r.clientId, r.candidateKey)));
-      if (raced.length) await this.findInto(raced, out);
-    }
-    for (const r of missing.values()) {
-      const k = refKey(r.clientId, r.candidateKey);
-      const id = out.get(k);
-      if (!id) throw new Error(`conversation of ${r.candidateKey} could not be resolved`);
-      this.remember(k, id);
     }
     return out;
   }
 
-  /** Applies a batch's newly counted inbound messages to their conversations. One bulkWrite. */
-  async recordInbound(batch: ConversationInbound[], now = new Date()): Promise<void> {
+  /**
+   * Applies a batch's newly counted inbound messages to their conversations, with the ids resolve
+   * found missing, identity changes and usernames. One bulkWrite. Returns the identity fields it
+   * wrote (or offered: a later change may have won), by conversation id.
+   */
+  async recordInbound(batch: ConversationInbound[], now = new Date()): Promise<ConversationChanges> {
     const groups: AnyBulkWriteOperation<ConversationDoc>[][] = [];
+    const changes: ConversationChanges = new Map();
+    const changed = (id: Types.ObjectId, field: "candidatePhone" | "candidateUserId" | "candidateUsername") => {
+      const set = changes.get(id.toHexString()) ?? new Set();
+      set.add(field);
+      changes.set(id.toHexString(), set);
+    };
+    // Ids to record go first in their conversation's group: one document's writes stay in one group
+    // (the FerretDB adapter runs groups in parallel, and FerretDB v1 loses concurrent updates).
+    const fills = [...this.fills.entries()];
+    const fillsOf = new Map<string, AnyBulkWriteOperation<ConversationDoc>[]>();
+    for (const [hex, { own, fill }] of fills) {
+      fillsOf.set(hex, fillOps(own, fill) as AnyBulkWriteOperation<ConversationDoc>[]);
+      for (const field of Object.keys(fill) as Array<"candidatePhone" | "candidateUserId">) changed(own._id, field);
+    }
+    const moves: Array<{ clientId: Types.ObjectId; id: Types.ObjectId; move: IdentityMove }> = [];
     for (const c of batch) {
       if (!c.messages.length) continue;
-      const ops: AnyBulkWriteOperation<ConversationDoc>[] = [];
+      const ops: AnyBulkWriteOperation<ConversationDoc>[] = fillsOf.get(c.conversationId.toHexString()) ?? [];
+      fillsOf.delete(c.conversationId.toHexString());
       groups.push(ops);
       const own = { _id: c.conversationId, clientId: c.clientId };
       const latest = c.messages.reduce((a, b) => (b.sortKey > a.sortKey ? b : a));
@@ -164,9 +240,42 @@ export class ConversationBatch {
           },
         });
       }
+      const withUsername = c.messages.filter((m) => m.username).reduce<CountedInbound | null>((a, b) => (!a || b.timestamp >= a.timestamp ? b : a), null);
+      if (withUsername) {
+        ops.push({
+          updateOne: {
+            filter: { ...own, $or: [{ candidateUsernameAt: null }, { candidateUsernameAt: { $lte: withUsername.timestamp } }] },
+            update: { $set: { candidateUsername: withUsername.username, candidateUsernameAt: withUsername.timestamp } },
+          },
+        });
+        changed(c.conversationId, "candidateUsername");
+      }
+      // Identity changes: the latest change of each field wins, whatever order they arrive in.
+      for (const m of c.messages) {
+        const move = m.identityChange;
+        if (!move) continue;
+        const at = `${move.field}At`;
+        ops.push({
+          updateOne: {
+            filter: { ...own, $or: [{ [at]: null }, { [at]: { $lte: m.timestamp } }] },
+            update: { $set: { [move.field]: move.value, [at]: m.timestamp } },
+          },
+        });
+        moves.push({ clientId: c.clientId, id: c.conversationId, move });
+        changed(c.conversationId, move.field);
+      }
     }
+    for (const ops of fillsOf.values()) groups.push(ops);
     // The writes to one conversation apply one after the other, in this order.
     await bulkWriteGroups(this.model.collection, groups, this.limits);
+    for (const [k] of fills) this.fills.delete(k);
+    // The cache no longer knows which ids a moved conversation holds: the next message finds it.
+    for (const { clientId, move } of moves) {
+      const kind = move.field === "candidatePhone" ? "p" : "u";
+      this.ids.delete(idKey(clientId, kind, move.value));
+      if (move.previous) this.ids.delete(idKey(clientId, kind, move.previous));
+    }
+    return changes;
   }
 
   /** The conversations as they are now (for conversation:updated). One find. */
@@ -180,41 +289,142 @@ export class ConversationBatch {
     return docs.map((d) => conversationView(d, now));
   }
 
-  /** Forgets a cached id (e.g. after its conversation was deleted). */
+  /** Forgets the cached ids of a candidate (e.g. after its conversation was deleted). */
   forget(clientId: Types.ObjectId, candidateKey: string): void {
-    this.ids.delete(refKey(clientId, candidateKey));
+    this.ids.delete(idKey(clientId, "p", candidateKey));
+    this.ids.delete(idKey(clientId, "u", candidateKey));
   }
 
-  private async findInto(refs: ConversationRef[], out: Map<string, Types.ObjectId>): Promise<void> {
-    const byClient = new Map<string, { clientId: Types.ObjectId; keys: string[] }>();
-    for (const r of refs) {
-      const entry = byClient.get(r.clientId.toHexString()) ?? { clientId: r.clientId, keys: [] };
-      entry.keys.push(r.candidateKey);
-      byClient.set(r.clientId.toHexString(), entry);
+  /** A person's conversation from the cache: by user id, else by phone unless it holds another user id. */
+  private cached(p: Person): Known | undefined {
+    for (const u of p.ids.userIds) {
+      const k = this.ids.get(idKey(p.clientId, "u", u));
+      if (k) return k;
     }
-    const found = await this.model.collection
+    for (const phone of p.ids.phones) {
+      const k = this.ids.get(idKey(p.clientId, "p", phone));
+      if (k && (!k.userId || !p.ids.userIds.length)) return k;
+    }
+    return undefined;
+  }
+
+  /** The person's refs get the conversation; ids it lacks are queued for the next recordInbound. */
+  private assign(p: Person, known: Known, out: Map<string, Types.ObjectId>): void {
+    for (const k of p.refKeys) out.set(k, known.id);
+    const fill = fillMissingIds({ candidatePhone: known.phone, candidateUserId: known.userId }, p.ids);
+    const now: Known = { id: known.id, phone: known.phone ?? fill.candidatePhone ?? null, userId: known.userId ?? fill.candidateUserId ?? null };
+    if (Object.keys(fill).length) {
+      const hex = known.id.toHexString();
+      const queued = this.fills.get(hex);
+      this.fills.set(hex, { own: { _id: known.id, clientId: p.clientId }, fill: { ...fill, ...queued?.fill } });
+    }
+    if (now.phone) this.remember(idKey(p.clientId, "p", now.phone), now);
+    if (now.userId) this.remember(idKey(p.clientId, "u", now.userId), now);
+  }
+
+  /** The conversations holding any id of these persons, by client. One find. */
+  private async findByIds(persons: Person[]): Promise<Map<string, StoredIdentity[]>> {
+    const byClient = new Map<string, { clientId: Types.ObjectId; phones: Set<string>; userIds: Set<string> }>();
+    for (const p of persons) {
+      const entry = byClient.get(p.clientId.toHexString()) ?? { clientId: p.clientId, phones: new Set<string>(), userIds: new Set<string>() };
+      for (const x of p.ids.phones) entry.phones.add(x);
+      for (const x of p.ids.userIds) entry.userIds.add(x);
+      byClient.set(p.clientId.toHexString(), entry);
+    }
+    const filter = {
+      $or: [...byClient.values()].flatMap((c) =>
+        identityClauses({ phones: [...c.phones], userIds: [...c.userIds] }).map((clause) => ({ clientId: c.clientId, ...clause })),
+      ),
+    };
+    const found = (await this.model.collection
+      .find(filter, { projection: IDENTITY_PROJECTION, batchSize: persons.length * 4 + 1 })
+      .toArray()) as unknown as Array<StoredIdentity & { clientId: Types.ObjectId }>;
+    const out = new Map<string, StoredIdentity[]>();
+    for (const d of found) {
+      const list = out.get(d.clientId.toHexString()) ?? [];
+      list.push(d);
+      out.set(d.clientId.toHexString(), list);
+    }
+    return out;
+  }
+
+  private async findByKeys(keys: Array<{ clientId: Types.ObjectId; key: string }>): Promise<Map<string, StoredIdentity>> {
+    const byClient = new Map<string, { clientId: Types.ObjectId; keys: string[] }>();
+    for (const { clientId, key } of keys) {
+      const entry = byClient.get(clientId.toHexString()) ?? { clientId, keys: [] };
+      entry.keys.push(key);
+      byClient.set(clientId.toHexString(), entry);
+    }
+    const found = (await this.model.collection
       .find(
         { $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, candidateKey: { $in: c.keys } })) },
-        { projection: { _id: 1, clientId: 1, candidateKey: 1 }, batchSize: refs.length + 1 },
+        { projection: IDENTITY_PROJECTION, batchSize: keys.length + 1 },
       )
-      .toArray();
-    for (const d of found) out.set(refKey(d.clientId as Types.ObjectId, d.candidateKey as string), d._id as Types.ObjectId);
+      .toArray()) as unknown as Array<StoredIdentity & { clientId: Types.ObjectId }>;
+    return new Map(found.map((d) => [`${d.clientId.toHexString()}|${d.candidateKey}`, d]));
   }
 
-  private remember(key: string, id: Types.ObjectId): void {
+  private remember(key: string, known: Known): void {
     this.ids.delete(key);
-    this.ids.set(key, id);
+    this.ids.set(key, known);
     if (this.ids.size > this.cacheSize) this.ids.delete(this.ids.keys().next().value!);
   }
 }
 
+const idKey = (clientId: Types.ObjectId, kind: "p" | "u", id: string) => `${clientId.toHexString()}|${kind}:${id}`;
+
+const knownOf = (d: StoredIdentity): Known => ({ id: d._id, phone: d.candidatePhone ?? null, userId: d.candidateUserId ?? null });
+
+/**
+ * The batch's refs grouped into persons: refs of one tenant sharing a phone or a user id (directly
+ * or through another ref) are one person. A ref naming neither id is named by its key.
+ */
+function groupPersons(refs: ConversationRef[]): Person[] {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let root = x;
+    while (parent.get(root) !== root) root = parent.get(root)!;
+    parent.set(x, root);
+    return root;
+  };
+  const node = (x: string) => {
+    if (!parent.has(x)) parent.set(x, x);
+    return x;
+  };
+  const idsOf = (r: ConversationRef) => {
+    const c = r.clientId.toHexString();
+    const phone = r.candidatePhone ?? (!r.candidateUserId && /^\d+$/.test(r.candidateKey) ? r.candidateKey : null);
+    const userId = r.candidateUserId ?? (!r.candidatePhone && !phone ? r.candidateKey : null);
+    return { c, phone, userId, nodes: [...(phone ? [`${c}|p:${phone}`] : []), ...(userId ? [`${c}|u:${userId}`] : [])] };
+  };
+  const read = refs.map((r) => ({ r, ...idsOf(r) }));
+  for (const x of read) {
+    const [first, ...rest] = x.nodes.map(node);
+    for (const n of rest) parent.set(find(n), find(first!));
+  }
+  const persons = new Map<string, Person & { phones: Set<string>; userIds: Set<string>; keys: Set<string> }>();
+  for (const x of read) {
+    const root = find(x.nodes[0]!);
+    const p = persons.get(root) ?? { clientId: x.r.clientId, ids: { phones: [], userIds: [] }, refKeys: [], phones: new Set(), userIds: new Set(), keys: new Set() };
+    if (x.phone) p.phones.add(x.phone);
+    if (x.userId) p.userIds.add(x.userId);
+    p.keys.add(refKey(x.r.clientId, x.r.candidateKey));
+    persons.set(root, p);
+  }
+  return [...persons.values()].map((p) => ({ clientId: p.clientId, ids: { phones: [...p.phones].sort(), userIds: [...p.userIds].sort() }, refKeys: [...p.keys] }));
+}
+
 /** Every field of a new conversation, as the schema's defaults would fill them. */
-function newConversation(r: ConversationRef, now: Date) {
+function newConversation(p: Person, key: string, now: Date) {
   return {
-    clientId: r.clientId,
-    candidateKey: r.candidateKey,
-    candidatePhone: r.candidatePhone ?? null,
-    candidateUserId: r.candidateUserId ?? null,
+    clientId: p.clientId,
+    candidateKey: key,
+    candidatePhone: p.ids.phones[0] ?? null,
+    candidateUserId: p.ids.userIds[0] ?? null,
+    candidatePhoneAt: null,
+    candidateUserIdAt: null,
+    candidateUsername: null,
+    candidateUsernameAt: null,
     candidateName: null,
     candidateNameAt: null,
     applicationId: null,

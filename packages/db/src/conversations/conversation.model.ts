@@ -6,8 +6,18 @@ export interface ConversationDoc {
   clientId: Types.ObjectId;
   /** `wa_id`, or the business-scoped user id for candidates who hide their number. */
   candidateKey: string;
+  /** The phone number (wa_id), when known; moved by a number change (`user_changed_number`). */
   candidatePhone?: string | null;
+  /** The business-scoped user id, when known; moved by `user_changed_user_id`. */
   candidateUserId?: string | null;
+  /** Meta timestamp of the identity change that set `candidatePhone` (the latest change wins). */
+  candidatePhoneAt?: Date | null;
+  /** Meta timestamp of the identity change that set `candidateUserId` (the latest change wins). */
+  candidateUserIdAt?: Date | null;
+  /** The WhatsApp username (`contacts[].profile.username`), when the candidate has one. */
+  candidateUsername?: string | null;
+  /** Meta timestamp of the message that gave `candidateUsername` (latest wins). */
+  candidateUsernameAt?: Date | null;
   candidateName?: string | null;
   /** Meta timestamp of the message whose profile name is `candidateName` (latest wins). */
   candidateNameAt?: Date | null;
@@ -38,6 +48,10 @@ const conversationSchema = new Schema<ConversationDoc>(
     candidateKey: { type: String, required: true },
     candidatePhone: { type: String, default: null },
     candidateUserId: { type: String, default: null },
+    candidatePhoneAt: { type: Date, default: null },
+    candidateUserIdAt: { type: Date, default: null },
+    candidateUsername: { type: String, default: null },
+    candidateUsernameAt: { type: Date, default: null },
     candidateName: { type: String, default: null },
     candidateNameAt: { type: Date, default: null },
     applicationId: { type: String, default: null },
@@ -57,7 +71,11 @@ const conversationSchema = new Schema<ConversationDoc>(
   },
   { timestamps: true, collection: "conversations" },
 );
+// The key chosen at creation (the user id, else the phone): one conversation per key.
 conversationSchema.index({ clientId: 1, candidateKey: 1 }, { unique: true });
+// A message naming only one of the ids finds the conversation by either.
+conversationSchema.index({ clientId: 1, candidateUserId: 1 });
+conversationSchema.index({ clientId: 1, candidatePhone: 1 });
 conversationSchema.index({ clientId: 1, lastMessageAt: -1 });
 
 export const conversationModel = (conn: Connection): Model<ConversationDoc> =>

@@ -2,6 +2,16 @@ import type { Model, Types } from "mongoose";
 import { isDuplicateKeyError } from "../errors";
 import type { MessageDoc } from "../messages/message.model";
 import type { ConversationDoc } from "./conversation.model";
+import {
+  IDENTITY_PROJECTION,
+  bestMatch,
+  fillMissingIds,
+  fillOps,
+  identityClauses,
+  newConversationKey,
+  type CandidateIds,
+  type StoredIdentity,
+} from "./candidate-identity";
 
 export const WINDOW_MS = 24 * 3_600_000;
 
@@ -14,6 +24,11 @@ export interface CandidateIdentity {
   candidateUserId?: string | null;
 }
 
+/** The ids a CandidateIdentity names (the key alone names none: it is matched as a key). */
+export function identityOf(c: CandidateIdentity): CandidateIds {
+  return { phones: c.candidatePhone ? [c.candidatePhone] : [], userIds: c.candidateUserId ? [c.candidateUserId] : [] };
+}
+
 export interface MessageSummary {
   at: Date;
   sortKey: string;
@@ -22,11 +37,12 @@ export interface MessageSummary {
   type: string;
 }
 
-export interface ConversationView extends Omit<ConversationDoc, "lastMessageSortKey" | "candidateNameAt"> {}
+export interface ConversationView
+  extends Omit<ConversationDoc, "lastMessageSortKey" | "candidateNameAt" | "candidatePhoneAt" | "candidateUserIdAt" | "candidateUsernameAt"> {}
 
 /** A stored conversation as the API shows it. Summary fields are recomputed where they depend on the clock. */
 export function conversationView(doc: ConversationDoc, now = Date.now()): ConversationView {
-  const { lastMessageSortKey: _k, candidateNameAt: _n, ...rest } = doc;
+  const { lastMessageSortKey: _k, candidateNameAt: _n, candidatePhoneAt: _p, candidateUserIdAt: _u, candidateUsernameAt: _un, ...rest } = doc;
   return { ...rest, inWindow: !!doc.windowExpiresAt && doc.windowExpiresAt.getTime() > now };
 }
 
@@ -46,18 +62,41 @@ export class ConversationRepository {
     readonly clientId: Types.ObjectId,
   ) {}
 
-  /** The conversation with this candidate, created on first sight. Returns its id. */
+  /**
+   * The conversation with this candidate, created on first sight. Returns its id. The candidate may
+   * be named by phone, user id or both: an existing conversation holding either is found (one find),
+   * and an id it lacks is recorded (a guarded write: never overwrites one it holds). A new one is
+   * keyed by the user id when known, else the phone, else `candidateKey`.
+   */
   async ensure(
     candidate: CandidateIdentity,
     extra: { applicationId?: string; jobTitle?: string; candidateName?: string } = {},
   ): Promise<Types.ObjectId> {
-    const filter = { clientId: this.clientId, candidateKey: candidate.candidateKey };
+    const ids = identityOf(candidate);
+    const found = (await this.model.collection
+      .find(
+        { clientId: this.clientId, $or: [...identityClauses(ids), { candidateKey: candidate.candidateKey }] },
+        { projection: IDENTITY_PROJECTION, limit: 20 },
+      )
+      .toArray()) as unknown as StoredIdentity[];
+    // Named by its key alone (no id): the conversation created with that key.
+    const named = ids.phones.length || ids.userIds.length;
+    const match = named ? bestMatch(found, ids) : found.find((d) => d.candidateKey === candidate.candidateKey);
+    if (match) {
+      const fill = fillMissingIds(match, ids);
+      if (Object.keys(fill).length) {
+        await this.model.collection.bulkWrite(fillOps({ _id: match._id, clientId: this.clientId }, fill), { ordered: true });
+      }
+      return match._id;
+    }
+    const key = newConversationKey(ids, candidate.candidateKey);
+    const filter = { clientId: this.clientId, candidateKey: key };
     const update = {
       $setOnInsert: {
         clientId: this.clientId,
-        candidateKey: candidate.candidateKey,
-        candidatePhone: candidate.candidatePhone ?? null,
-        candidateUserId: candidate.candidateUserId ?? null,
+        candidateKey: key,
+        candidatePhone: ids.phones[0] ?? null,
+        candidateUserId: ids.userIds[0] ?? null,
         ...(extra.applicationId ? { applicationId: extra.applicationId } : {}),
         ...(extra.jobTitle ? { jobTitle: extra.jobTitle } : {}),
         // The name the platform knows until the candidate's own WhatsApp profile name arrives

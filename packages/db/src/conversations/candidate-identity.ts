@@ -1,0 +1,103 @@
+import type { Types } from "mongoose";
+
+/**
+ * One person as messages or a send name them: every phone number (wa_id) and business-scoped user id
+ * seen together. A user id is never normalised like a phone number.
+ */
+export interface CandidateIds {
+  phones: string[];
+  userIds: string[];
+}
+
+/** The identity fields of a stored conversation. */
+export interface StoredIdentity {
+  _id: Types.ObjectId;
+  candidateKey: string;
+  candidatePhone?: string | null;
+  candidateUserId?: string | null;
+}
+
+export const IDENTITY_PROJECTION = { _id: 1, clientId: 1, candidateKey: 1, candidatePhone: 1, candidateUserId: 1 } as const;
+
+/**
+ * The `$or` clauses that find a person's conversations: by user id, by phone, and by the key chosen
+ * at creation (conversations created with a key only hold neither id). Served by the indexes on
+ * (clientId, candidateUserId), (clientId, candidatePhone) and (clientId, candidateKey).
+ */
+export function identityClauses(ids: CandidateIds): Array<Record<string, unknown>> {
+  const or: Array<Record<string, unknown>> = [];
+  if (ids.userIds.length) or.push({ candidateUserId: { $in: ids.userIds } });
+  if (ids.phones.length) or.push({ candidatePhone: { $in: ids.phones } });
+  const keys = [...ids.userIds, ...ids.phones];
+  if (keys.length) or.push({ candidateKey: { $in: keys } });
+  return or;
+}
+
+/**
+ * How well a stored conversation is this person's: 0 when it is not. The user id decides first (it
+ * survives a hidden or changed phone); a conversation holding another user id is another person
+ * whatever its phone (a number given up and reused); then the phone; then the creation key.
+ */
+export function matchScore(doc: StoredIdentity, ids: CandidateIds): number {
+  const userId = doc.candidateUserId ?? null;
+  if (userId && ids.userIds.includes(userId)) return 4;
+  if (userId && ids.userIds.length) return 0;
+  if (doc.candidatePhone && ids.phones.includes(doc.candidatePhone)) return 2;
+  if (ids.userIds.includes(doc.candidateKey) || ids.phones.includes(doc.candidateKey)) return 1;
+  return 0;
+}
+
+const known = (d: StoredIdentity) => (d.candidatePhone ? 1 : 0) + (d.candidateUserId ? 1 : 0);
+
+/**
+ * The person's conversation among those found: the best match, then the one knowing both ids, then
+ * the oldest. Deterministic, so every process picks the same one when two exist (see README).
+ */
+export function bestMatch<D extends StoredIdentity>(docs: D[], ids: CandidateIds): D | undefined {
+  let best: D | undefined;
+  let bestScore = 0;
+  for (const d of docs) {
+    const s = matchScore(d, ids);
+    if (s === 0) continue;
+    const better =
+      !best ||
+      s > bestScore ||
+      (s === bestScore && (known(d) > known(best) || (known(d) === known(best) && d._id.toHexString() < best._id.toHexString())));
+    if (better) {
+      best = d;
+      bestScore = s;
+    }
+  }
+  return best;
+}
+
+/**
+ * The key of a new conversation: the phone (wa_id) when known, else the user id, else `fallback`, as
+ * the normalizer's candidate key. It never changes afterwards (an identity change moves
+ * candidatePhone / candidateUserId, not the key).
+ */
+export function newConversationKey(ids: CandidateIds, fallback?: string): string {
+  const key = [...ids.phones].sort()[0] ?? [...ids.userIds].sort()[0] ?? fallback;
+  if (!key) throw new Error("a conversation needs a phone number or a user id");
+  return key;
+}
+
+/**
+ * Guarded writes that record ids a conversation does not hold yet: each sets a field only while it is
+ * null, so a phone or user id already known (or moved by an identity change) is never overwritten.
+ */
+export function fillMissingIds(doc: Pick<StoredIdentity, "candidatePhone" | "candidateUserId">, ids: CandidateIds): { candidatePhone?: string; candidateUserId?: string } {
+  const fill: { candidatePhone?: string; candidateUserId?: string } = {};
+  const phone = [...ids.phones].sort()[0];
+  const userId = [...ids.userIds].sort()[0];
+  if (!doc.candidatePhone && phone) fill.candidatePhone = phone;
+  if (!doc.candidateUserId && userId) fill.candidateUserId = userId;
+  return fill;
+}
+
+/** The updates that write `fill` (from fillMissingIds), one per field, each guarded on the field being null. */
+export function fillOps(own: Record<string, unknown>, fill: { candidatePhone?: string; candidateUserId?: string }) {
+  return (Object.entries(fill) as Array<[string, string]>).map(([field, value]) => ({
+    updateOne: { filter: { ...own, [field]: null }, update: { $set: { [field]: value } } },
+  }));
+}
