@@ -23,7 +23,16 @@ const state = {
   socket: null,
   mediaUrls: new Map(), // messageId → object URL
   templateBodies: new Map(), // template name → BODY text, learnt from the send preview
+  byWamid: new Map(), // wamid → MessageJson of the open conversation (replies and reactions point at wamids)
+  replyTo: null, // the message the composer replies to (MessageJson), or null
+  readMarked: new Map(), // conversation id → id of the latest candidate message already marked read
+  typingAt: new Map(), // conversation id → when "typing…" was last sent (ms)
 };
+
+/** Who a send goes to: the phone when known, else the WhatsApp user id. */
+const candidateOf = (c) =>
+  c.candidatePhone ? { candidatePhone: c.candidatePhone } : c.candidateUserId ? { candidateUserId: c.candidateUserId } : { candidatePhone: c.candidateKey };
+const REACTIONS = ["👍", "❤️", "😂", "😮", "🙏"];
 
 /** "Bonjour {{1}} …" with its variables: positional ({{1}}) or named ({{candidate_name}}, in order). */
 function fillTemplate(body, vars) {
@@ -194,6 +203,7 @@ async function openConversation(id) {
     $("composer-text").value = "";
     $("composer-error").textContent = "";
     $("demo-error").textContent = "";
+    setReplyTo(null);
   }
   $("thread-empty").hidden = true;
   $("thread-body").hidden = false;
@@ -236,10 +246,28 @@ function mergeMessage(m) {
   state.messages.set(m.id, m);
 }
 
+/** The id of the candidate's latest loaded message in the open conversation, or null. */
+function latestInboundId() {
+  let latest = null;
+  for (const m of state.messages.values()) {
+    if (m.direction === "inbound" && m.type !== "reaction" && (!latest || m.timestamp > latest.timestamp)) latest = m;
+  }
+  return latest?.id ?? null;
+}
+
+/**
+ * Reading: unread count to zero, and the candidate's latest message marked read at WhatsApp (blue
+ * ticks; the server asks Meta once per message). Asked when the conversation opens, becomes visible,
+ * gets a new candidate message while open, or after the recruiter replies.
+ */
 async function markRead() {
   const c = state.conversations.get(state.openId);
   if (!c || document.visibilityState !== "visible") return;
-  if (c.unreadCount > 0) await api(`/api/messages/conversation/${c.id}/read`, { method: "PATCH" }).catch(() => undefined);
+  const latest = latestInboundId();
+  if (c.unreadCount > 0 || (latest && state.readMarked.get(c.id) !== latest)) {
+    await api(`/api/messages/conversation/${c.id}/read`, { method: "PATCH" }).catch(() => undefined);
+    if (latest) state.readMarked.set(c.id, latest);
+  }
   c.unreadCount = 0;
   renderList();
 }
@@ -264,17 +292,21 @@ function renderThread({ scrollToEnd = false } = {}) {
   const all = [...state.messages.values()].sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.id.localeCompare(b.id));
   // Reactions are shown on the message they react to (and as a line when that one is not loaded).
   const byWamid = new Map(all.filter((m) => m.wamid).map((m) => [m.wamid, m]));
+  state.byWamid = byWamid;
+  // A candidate's reaction names its message in content; ours in the send request.
+  const reactionOf = (m) => (m.type === "reaction" ? { target: m.content?.message_id ?? m.request?.reaction?.wamid, emoji: m.content?.emoji ?? m.request?.reaction?.emoji ?? "" } : null);
   const reactionsOn = new Map();
   for (const m of all) {
-    if (m.type !== "reaction") continue;
-    const target = m.content?.message_id;
-    if (target && byWamid.has(target)) reactionsOn.set(target, m.content?.emoji ?? "");
+    const r = reactionOf(m);
+    if (r?.target && byWamid.has(r.target)) reactionsOn.set(r.target, r.emoji);
   }
   const items = [];
   let day = "";
   for (const m of all) {
-    if (m.type === "reaction" && byWamid.has(m.content?.message_id)) {
-      items.push(el("li", { class: "msg msg-system", "data-id": m.id, "data-type": "reaction" }, textNode("span", m.content?.emoji ? `Candidate reacted ${m.content.emoji}` : "Candidate removed a reaction")));
+    const r = reactionOf(m);
+    if (r && byWamid.has(r.target)) {
+      const who = m.direction === "outbound" ? "You" : "Candidate";
+      items.push(el("li", { class: "msg msg-system", "data-id": m.id, "data-type": "reaction" }, textNode("span", r.emoji ? `${who} reacted ${r.emoji}` : `${who} removed a reaction`)));
       continue;
     }
     const d = new Date(m.timestamp).toDateString();
@@ -325,7 +357,15 @@ function renderMessage(m, reaction) {
   } else {
     body.push(...renderContent(m));
   }
-  const foot = el("div", { class: "msg-foot" }, el("time", { datetime: m.timestamp, text: timeOf(m.timestamp) }), outbound ? ticks(m) : null);
+  const quoted = repliedTo(m);
+  if (quoted) body.unshift(textNode("div", `↪ reply to: ${quoted}`, "msg-reply-to"));
+  const foot = el(
+    "div",
+    { class: "msg-foot" },
+    m.source === "app_echo" ? el("span", { class: "msg-source", text: "from the WhatsApp Business app" }) : null,
+    el("time", { datetime: m.timestamp, text: timeOf(m.timestamp) }),
+    outbound ? ticks(m) : null,
+  );
   return el(
     "li",
     {
@@ -340,8 +380,85 @@ function renderMessage(m, reaction) {
     ...body,
     (m.status === "failed" || m.status === "held") && outbound ? textNode("p", errorText(m), "msg-error") : null,
     foot,
+    messageActions(m),
     el("span", { class: "msg-reactions", "aria-label": reaction ? `reaction ${reaction}` : null, text: reaction ?? "" }),
   );
+}
+
+/** A short text of a message, for "reply to" lines. */
+const summaryOf = (m) => m.text ?? m.content?.body ?? m.content?.caption ?? `[${m.type}]`;
+
+/** What a message replies to: the candidate's context.id, or the message our send named. */
+function repliedTo(m) {
+  const wamid = m.context?.id ?? m.request?.replyToWamid;
+  if (!wamid) return null;
+  const q = state.byWamid.get(wamid);
+  return q ? summaryOf(q) : "an earlier message";
+}
+
+/** Reply and react buttons of a message WhatsApp knows (it has a wamid). */
+function messageActions(m) {
+  if (!m.wamid || m.type === "reaction" || m.type === "system") return null;
+  const picker = el(
+    "div",
+    { class: "reaction-picker", role: "group", "aria-label": "Choose a reaction", hidden: true },
+    REACTIONS.map((e) => el("button", { type: "button", class: "btn btn-small", "aria-label": `React ${e}`, text: e, onclick: () => void react(m, e) })),
+    el("button", { type: "button", class: "btn btn-small", text: "Remove", "aria-label": "Remove my reaction", onclick: () => void react(m, "") }),
+  );
+  const toggle = el("button", {
+    type: "button",
+    class: "btn btn-small",
+    text: "React",
+    "aria-expanded": "false",
+    "aria-label": "React to this message",
+    onclick: () => {
+      picker.hidden = !picker.hidden;
+      toggle.setAttribute("aria-expanded", String(!picker.hidden));
+    },
+  });
+  return el(
+    "div",
+    { class: "msg-actions-wrap" },
+    el(
+      "div",
+      { class: "msg-actions" },
+      el("button", { type: "button", class: "btn btn-small", text: "Reply", "aria-label": "Reply to this message", onclick: () => setReplyTo(m) }),
+      m.direction === "inbound" ? toggle : null,
+    ),
+    m.direction === "inbound" ? picker : null,
+  );
+}
+
+/** The composer replies to this message (null: to none). */
+function setReplyTo(m) {
+  state.replyTo = m;
+  $("composer-reply").hidden = !m;
+  $("composer-reply-text").textContent = m ? `↪ Replying to: ${summaryOf(m)}` : "";
+  if (m) $("composer-text").focus();
+}
+
+async function react(m, emoji) {
+  const c = state.conversations.get(state.openId);
+  if (!c) return;
+  $("composer-error").textContent = "";
+  try {
+    await api("/api/messages/send", {
+      method: "POST",
+      body: { ...candidateOf(c), reaction: { messageId: m.id, emoji }, ...(state.clientId ? { clientId: state.clientId } : {}) },
+    });
+    await loadThread();
+  } catch (err) {
+    $("composer-error").textContent = `Reaction not sent: ${err.message}`;
+  }
+}
+
+/** "typing…" for the candidate while the recruiter writes (the server limits it to once per 20 s). */
+function sendTyping() {
+  const c = state.conversations.get(state.openId);
+  if (!c || composerPlan()?.kind !== "text" || !$("composer-text").value.trim()) return;
+  if (Date.now() - (state.typingAt.get(c.id) ?? 0) < 20_000) return;
+  state.typingAt.set(c.id, Date.now());
+  void api(`/api/messages/conversation/${c.id}/typing`, { method: "POST" }).catch(() => undefined);
 }
 
 // Text badges rather than emoji: they render on machines without an emoji font.
@@ -379,8 +496,19 @@ function renderContent(m) {
         ),
       ];
     case "interactive": {
+      if (m.direction === "outbound") {
+        // Our reply buttons or list: the question and its choices.
+        const i = m.request?.interactive ?? {};
+        const choices = i.type === "list" ? (i.sections ?? []).flatMap((s) => (s.rows ?? []).map((r) => r.title)) : (i.buttons ?? []).map((b) => b.title);
+        return [
+          el("div", { class: "msg-kind", text: i.type === "list" ? `List · ${i.button ?? ""}` : "Buttons" }),
+          textNode("p", i.body ?? m.text, "msg-text"),
+          el("ul", { class: "msg-choices", "aria-label": "Choices offered" }, choices.map((t) => textNode("li", t))),
+        ];
+      }
       const title = c.button_reply?.title ?? c.list_reply?.title ?? c.nfm_reply?.body ?? "form reply";
-      return [el("div", { class: "msg-kind", text: c.nfm_reply ? "Form reply" : "Button reply" }), textNode("p", title, "msg-text")];
+      const kind = c.nfm_reply ? "Form reply" : c.list_reply ? "List reply" : "Button reply";
+      return [el("div", { class: "msg-kind", text: kind }), textNode("p", title, "msg-text")];
     }
     case "button":
       return [el("div", { class: "msg-kind", text: "Quick reply to a template" }), textNode("p", c.text ?? c.payload, "msg-text")];
@@ -544,6 +672,7 @@ async function sendFromComposer(event) {
   if (plan.kind === "text" && !message) return void ($("composer-error").textContent = "Write a message first.");
   const body = { candidatePhone: c.candidatePhone || c.candidateKey };
   if (plan.kind === "text") body.message = message;
+  if (plan.kind === "text" && state.replyTo) body.replyTo = state.replyTo.id;
   else {
     const name = knownName(c);
     if (name) body.candidateName = name;
@@ -554,7 +683,9 @@ async function sendFromComposer(event) {
   try {
     await api("/api/messages/send", { method: "POST", body: { ...body, ...(state.clientId ? { clientId: state.clientId } : {}) } });
     $("composer-text").value = "";
+    setReplyTo(null);
     await loadThread({ scrollToEnd: true }); // the queued message; its progress arrives live
+    await markRead(); // replying reads the candidate's latest message
   } catch (err) {
     $("composer-error").textContent = `Not sent: ${err.message}`;
   } finally {
@@ -797,6 +928,8 @@ $("composer-text").addEventListener("keydown", (e) => {
     $("composer").requestSubmit();
   }
 });
+$("composer-text").addEventListener("input", sendTyping);
+$("composer-reply-cancel").addEventListener("click", () => setReplyTo(null));
 $("load-older").addEventListener("click", () => void loadOlder());
 $("new-candidate-form").addEventListener("submit", (e) => void sendNewCandidate(e));
 for (const id of ["nc-phone", "nc-name", "nc-job"]) $(id).addEventListener("input", scheduleNewCandidatePlan);
