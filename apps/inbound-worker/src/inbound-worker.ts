@@ -5,7 +5,7 @@ import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, type OutboundJob, cappedBackoff, webhookJobSchema, type WebhookJob } from "@linkojob/queues";
 import type { GatewayMetrics } from "@linkojob/metrics";
-import { ClientStatusAnnouncer, createOutboundStatusHook, createTemplateStatusHandler, type PriceTable } from "@linkojob/outbound";
+import { ClientStatusAnnouncer, createOutboundStatusHook, createTemplateStatusHandler, templateEventHandlers, type PriceTable } from "@linkojob/outbound";
 import { accountUpdateHandler } from "./account/account-update.handler";
 import { IngressPump } from "./pump/ingress-pump";
 import { Upkeep } from "./upkeep/upkeep";
@@ -83,6 +83,7 @@ export class InboundWorker {
       accountHandlers: {
         account_update: accountUpdateHandler(announcer),
         message_template_status_update: createTemplateStatusHandler({ publisher: deps.queueRedis }),
+        ...templateEventHandlers({ publisher: deps.queueRedis }),
         ...deps.accountHandlers,
       },
       onStatus: deps.onStatus ?? createOutboundStatusHook({ queue: this.outboundQueue, logger: deps.logger, ...(deps.prices ? { prices: deps.prices } : {}) }),

@@ -96,11 +96,15 @@ describe("send decisions by the 24-hour window", () => {
     const a = await rig.send(c.jwt, { candidatePhone: newPhone(), templateName: "interview_invite", templateLanguage: "fr", templateVars: ["Yasmine", "lundi"] });
     const b = await rig.send(c.jwt, { candidatePhone: newPhone(), templateName: "old_offer", templateLanguage: "fr", templateVars: ["Yasmine"] });
     const ok = await rig.send(c.jwt, { candidatePhone: newPhone(), templateName: "interview_invite", templateLanguage: "fr", templateVars: ["Yasmine", "lundi", "10h"] });
-    expect((await rig.until(c, a.body.messageId, ["failed"])).reasonCode).toBe("TEMPLATE_PARAM_COUNT");
-    expect((await rig.until(c, b.body.messageId, ["failed"])).reasonCode).toBe("TEMPLATE_NOT_APPROVED");
-    await rig.until(c, ok.body.messageId, ["sent", "delivered", "read"]);
-    expect(rig.acceptedFor(a.body.messageId)).toHaveLength(0);
-    expect(rig.acceptedFor(b.body.messageId)).toHaveLength(0);
+    // Refused by the send API before anything is stored (issue 9): 400 for the request, 409 for a paused template.
+    expect(a).toMatchObject({ status: 400, body: { error: { code: "TEMPLATE_PARAM_COUNT" } } });
+    expect(a.body.error.message).toMatch(/interview_invite \(fr\) expects 3 variable\(s\)/);
+    expect(b).toMatchObject({ status: 409, body: { error: { code: "TEMPLATE_NOT_APPROVED" } } });
+    expect(b.body.error.message).toMatch(/old_offer \(fr\) is paused/);
+    const m = await rig.until(c, ok.body.messageId, ["sent", "delivered", "read"]);
+    expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id })).toBe(1);
+    expect(await rig.trunk.db.conversations.countDocuments({ clientId: c._id })).toBe(1);
+    expect(String(m._id)).toBe(ok.body.messageId);
     expect(rig.sim.rejected.filter((r) => r.code >= 132000 && r.code < 133000)).toHaveLength(0);
   });
 
@@ -112,7 +116,9 @@ describe("send decisions by the 24-hour window", () => {
     expect(res.status).toBe(200);
     await eventually(async () => (await rig.trunk.db.forTenant(c._id).templates.find("application_received", "fr"))?.status === "PAUSED");
     const s = await rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "A", jobTitle: "B" });
-    expect((await rig.until(c, s.body.messageId, ["failed"])).reasonCode).toBe("TEMPLATE_NOT_APPROVED");
+    expect(s).toMatchObject({ status: 409, body: { error: { code: "TEMPLATE_NOT_APPROVED" } } });
+    expect(s.body.error.message).toMatch(/application_received \(fr\) is paused by Meta \(low quality\): LOW_QUALITY/);
+    expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id })).toBe(0);
   });
 });
 

@@ -2,6 +2,8 @@ export * from "./enqueue";
 export * from "./pricing";
 export { SHIPPED_RATE_CARD, loadRateCard, parseRateCard, rateFor, type RateCard, type RateRow } from "./rate-card";
 export * from "./country-of";
+export * from "./template-components";
+export * from "./template-precheck";
 export * from "./send-plan";
 export * from "./send-caches";
 export * from "./group-commit";

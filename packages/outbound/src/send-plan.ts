@@ -3,6 +3,7 @@ import type { TemplateParameter } from "@linkojob/whatsapp";
 import type { StoredOutboundMedia } from "./outbound-media";
 import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing";
 import { recipientCountry } from "./country-of";
+import { templateComponents, templateRequestProblem, type TemplateParts, type TemplateVarsInput } from "./template-components";
 import { chatFieldsOf, interactivePreview, metaInteractive } from "./interactive";
 
 /**
@@ -44,6 +45,8 @@ export type SendPlan =
       doc: TemplateDoc;
       headerParams: TemplateParameter[];
       bodyParams: TemplateParameter[];
+      /** A media header and button components, as Meta spells them (template-components.ts). */
+      components: unknown[];
     } & Priced)
   | {
       kind: "refused";
@@ -64,24 +67,12 @@ export const templateChoice = (request: Partial<Pick<OutboundRequest, "templateN
   language: request.templateLanguage ?? client.defaultTemplate?.language ?? "fr",
 });
 
-/** Why a template cannot be sent with these variables, or null when it can. */
-export function templateProblem(t: TemplateDoc | null, language: string, vars: readonly string[]): { code: string; reason: string } | null {
-  if (!t) return { code: "TEMPLATE_NOT_FOUND", reason: `template not synced for language ${language}` };
-  if (t.status.toUpperCase() !== "APPROVED") return { code: "TEMPLATE_NOT_APPROVED", reason: `template ${t.name} (${t.language}) is ${t.status}` };
-  const expected = t.headerParams.length + t.bodyParams.length;
-  if (vars.length !== expected) {
-    return { code: "TEMPLATE_PARAM_COUNT", reason: `template ${t.name} (${t.language}) expects ${expected} variable(s), got ${vars.length}` };
-  }
-  if (vars.some((v) => typeof v !== "string" || v.trim() === "")) return { code: "TEMPLATE_PARAM_EMPTY", reason: "a template variable is empty" };
-  return null;
-}
+/** Why a template cannot be sent with these variables (and header, buttons), or null when it can. */
+export const templateProblem = (t: TemplateDoc | null, language: string, vars: TemplateVarsInput, parts: TemplateParts = {}) =>
+  templateRequestProblem(t, language, vars, parts);
 
-const toParams = (names: string[], values: string[]): TemplateParameter[] =>
-  values.map((text, i) => {
-    const name = names[i];
-    // Named-variable templates ({{candidate_name}}) need parameter_name; positional ones ({{1}}) do not.
-    return name && !/^\d+$/.test(name) ? { type: "text" as const, text, parameter_name: name } : { type: "text" as const, text };
-  });
+/** The header and buttons a send gives its template (the send API's templateHeader / templateButtons). */
+const templatePartsOf = (req: OutboundRequest): TemplateParts => ({ header: req.templateHeader ?? null, buttons: req.templateButtons ?? null });
 
 export interface PlanInput {
   request: OutboundRequest;
@@ -142,7 +133,7 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
   const vars = req.templateVars ?? defaults.slice(0, Math.min(expected, defaults.length));
   // Priced at the rate of the recipient's country in force now (rate-card.ts).
   const c = expectedCost("template", doc?.category ?? null, inWindow, prices, { country: recipientCountry(req), at: new Date(input.now ?? Date.now()) });
-  const problem = templateProblem(doc, language, vars);
+  const problem = templateRequestProblem(doc, language, vars, templatePartsOf(req));
   if (problem) {
     const estimate = { kind: "template" as const, cost: c.cost, costCategory: c.category };
     if ((req.message || req.media || chat.interactive) && !req.templateName) {
@@ -157,12 +148,14 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
     return { kind: "refused", code: problem.code, reason: problem.reason, inWindow, estimate };
   }
   const t = doc!;
+  const built = templateComponents(t, vars, templatePartsOf(req));
   return {
     kind: "template",
-    template: { name, language, category: t.category ?? null, vars },
+    template: { name, language, category: t.category ?? null, vars: built.values },
     doc: t,
-    headerParams: toParams(t.headerParams, vars.slice(0, t.headerParams.length)),
-    bodyParams: toParams(t.bodyParams, vars.slice(t.headerParams.length)),
+    headerParams: built.headerParams,
+    bodyParams: built.bodyParams,
+    components: built.components,
     inWindow,
     cost: c.cost,
     costCategory: c.category,

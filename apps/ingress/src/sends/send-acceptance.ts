@@ -25,6 +25,8 @@ import {
   planSend,
   plannedKindAndCost,
   sendRecordOf,
+  templateRefusal,
+  templateRefusalStatus,
   type OutboundMedia,
   type PriceTable,
   type StoredOutboundMedia,
@@ -136,6 +138,10 @@ export class SendAcceptance {
     if (client.status === "disconnected") {
       throw new HttpError(409, "CLIENT_DISCONNECTED", "this client's WhatsApp is disconnected: reconnect it before sending", { clientId: clientId.toHexString() });
     }
+    // A template request that does not match the synced template (variables, media header, buttons,
+    // paused or disabled) is refused before anything is stored or reaches Meta.
+    const refusal = await templateRefusal(media ? { ...request, media: { type: media.type } } : request, client, this.caches.templatesOf(client.wabaId));
+    if (refusal) throw new HttpError(templateRefusalStatus(refusal), refusal.code, refusal.reason, { field: "template" });
 
     // The media first: a refused one (size, type, unknown fileId) leaves nothing stored or queued.
     let stored: StoredOutboundMedia | null = null;

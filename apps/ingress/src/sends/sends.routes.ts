@@ -6,7 +6,7 @@ import { badRequest } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
 import type { SendAcceptance } from "./send-acceptance";
 // The media rules live with the worker that uploads them, so ingress and worker share one schema.
-import { interactiveSchema, outboundMediaSchema, reactionSchema } from "@linkojob/outbound";
+import { interactiveSchema, outboundMediaSchema, reactionSchema, templateButtonSchema, templateHeaderSchema, templateVarsSchema } from "@linkojob/outbound";
 import { resolveChatFields } from "./chat-references";
 
 const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
@@ -38,7 +38,23 @@ export const sendBodySchema = z.object({
   /** Meta template names: lower case, digits and underscores. */
   templateName: z.string().regex(/^[a-z0-9_]{1,512}$/, "must be a template name (a-z, 0-9, _)").optional(),
   templateLanguage: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, "must be a language code such as fr or en_US").optional(),
-  templateVars: z.array(z.string().max(1024)).max(30).optional(),
+  /**
+   * The template's variables: positional `["Yasmine", "Comptable"]` (a text header's first, then the
+   * body's), or by name `{ "candidate_name": "Yasmine" }` for named-variable templates.
+   */
+  templateVars: templateVarsSchema.optional(),
+  /**
+   * The template's header when it is a media or needs a variable: `{ type: "image" | "video" |
+   * "document", id | link (https), filename? }` or `{ type: "text", text }`. Checked against the
+   * synced template (400 TEMPLATE_HEADER_MISSING / TEMPLATE_HEADER_FORMAT).
+   */
+  templateHeader: templateHeaderSchema.optional(),
+  /**
+   * Button parameters: `[{ index, subType: "url" | "quick_reply" | "copy_code", parameter }]` — the
+   * URL's variable, the quick reply's payload, the code to copy — by the button's position in the
+   * template (400 TEMPLATE_BUTTON_MISSING / TEMPLATE_BUTTON_MISMATCH).
+   */
+  templateButtons: z.array(templateButtonSchema).max(10).optional(),
   jobTitle: shortText(200).optional(),
   companyName: shortText(200).optional(),
   applicationId: shortText(100).optional(),
@@ -126,6 +142,8 @@ export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = async (base, { 
           templateName: body.templateName ?? null,
           templateLanguage: body.templateLanguage ?? null,
           templateVars: body.templateVars ?? null,
+          templateHeader: body.templateHeader ?? null,
+          templateButtons: body.templateButtons ?? null,
           jobTitle: body.jobTitle ?? null,
           companyName: body.companyName ?? null,
           applicationId: body.applicationId ?? null,

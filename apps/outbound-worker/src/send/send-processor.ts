@@ -349,7 +349,8 @@ export class SendProcessor {
     if (plan.kind === "reaction") return sendReaction(this.deps.graph, { ...common, messageWamid: plan.reaction.wamid, emoji: plan.reaction.emoji });
     return sendTemplate(this.deps.graph, {
       ...common,
-      template: { name: plan.template.name, language: plan.template.language, headerParams: plan.headerParams, bodyParams: plan.bodyParams },
+      // Text variables (parameter_name when named), then a media header and buttons (sub_type, index).
+      template: { name: plan.template.name, language: plan.template.language, headerParams: plan.headerParams, bodyParams: plan.bodyParams, components: plan.components },
     });
   }
 

@@ -13,7 +13,12 @@ export interface OutboundRequest {
   message?: string | null;
   templateName?: string | null;
   templateLanguage?: string | null;
-  templateVars?: string[] | null;
+  /** Positional values (header text first, then body), or values by variable name. */
+  templateVars?: string[] | Record<string, string> | null;
+  /** A media header (image, video, document by Meta media id or https link) or a text header's variable. */
+  templateHeader?: { type: "image" | "video" | "document" | "text"; id?: string; link?: string; text?: string; filename?: string } | null;
+  /** Button parameters by the button's index in the template. */
+  templateButtons?: Array<{ index: number; subType: "url" | "quick_reply" | "copy_code"; parameter: string }> | null;
   jobTitle?: string | null;
   companyName?: string | null;
   applicationId?: string | null;

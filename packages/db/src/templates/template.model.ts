@@ -21,6 +21,12 @@ export interface TemplateDoc {
   headerParams: string[];
   bodyParams: string[];
   statusReason?: string | null;
+  /** From `template_category_update`: the category before Meta changed it, and when. */
+  previousCategory?: string | null;
+  categoryChangedAt?: Date | null;
+  /** From `message_template_quality_update`: GREEN, YELLOW, RED or UNKNOWN. */
+  qualityScore?: string | null;
+  qualityChangedAt?: Date | null;
   usageCount: number;
   lastUsedAt?: Date | null;
   syncedAt?: Date | null;
@@ -40,6 +46,10 @@ const templateSchema = new Schema<TemplateDoc>(
     headerParams: { type: [String], default: [] },
     bodyParams: { type: [String], default: [] },
     statusReason: { type: String, default: null },
+    previousCategory: { type: String, default: null },
+    categoryChangedAt: { type: Date, default: null },
+    qualityScore: { type: String, default: null },
+    qualityChangedAt: { type: Date, default: null },
     usageCount: { type: Number, default: 0 },
     lastUsedAt: { type: Date, default: null },
     syncedAt: { type: Date, default: null },

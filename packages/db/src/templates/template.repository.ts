@@ -105,6 +105,38 @@ export class TemplateRepository {
     );
   }
 
+  /**
+   * A `template_category_update` webhook: the template's category changed (its price follows). Only
+   * an existing template is updated; the next sync brings one not synced yet.
+   */
+  async applyCategoryUpdate(e: { name: string; language: string; category: string; previousCategory?: string | null; metaId?: string | null }, at = new Date()): Promise<boolean> {
+    const wabaId = await this.wabaId();
+    if (!wabaId) return false;
+    const res = await this.model.updateOne(
+      { wabaId, name: e.name, language: e.language },
+      {
+        $set: {
+          category: e.category.toUpperCase(),
+          previousCategory: e.previousCategory ? e.previousCategory.toUpperCase() : null,
+          categoryChangedAt: at,
+          ...(e.metaId ? { metaId: e.metaId } : {}),
+        },
+      },
+    );
+    return res.matchedCount === 1;
+  }
+
+  /** A `message_template_quality_update` webhook: the template's quality score (GREEN, YELLOW, RED). */
+  async applyQualityUpdate(e: { name: string; language: string; quality: string; metaId?: string | null }, at = new Date()): Promise<boolean> {
+    const wabaId = await this.wabaId();
+    if (!wabaId) return false;
+    const res = await this.model.updateOne(
+      { wabaId, name: e.name, language: e.language },
+      { $set: { qualityScore: e.quality.toUpperCase(), qualityChangedAt: at, ...(e.metaId ? { metaId: e.metaId } : {}) } },
+    );
+    return res.matchedCount === 1;
+  }
+
   async recordUse(id: TemplateDoc["_id"], at = new Date()): Promise<void> {
     const wabaId = await this.wabaId();
     await this.model.updateOne({ _id: id, wabaId }, { $inc: { usageCount: 1 }, $max: { lastUsedAt: at } });
