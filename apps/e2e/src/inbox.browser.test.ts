@@ -282,4 +282,68 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     expect(sent).toEqual(["template", "text"]);
     expect(outside).toEqual([]);
   });
+
+  it("marks the candidate's messages read at WhatsApp, replies to one, reacts, and shows a button reply against the question", async () => {
+    const conv = (await db.conversations.findOne({ clientId: client._id }).lean())!;
+    const candidateMessages = await db.messages.find({ conversationId: conv._id, direction: "inbound", type: { $ne: "reaction" } }).sort({ timestamp: -1, _id: -1 }).lean();
+    const latest = candidateMessages[0]!;
+    const graphCalls = () => sim.state.requestsTo(/\/messages$/, "POST").map((r) => r.body as Record<string, any>);
+    // The open conversation marked the candidate's latest message read at Meta.
+    await expect.poll(() => graphCalls().some((b) => b.status === "read" && b.message_id === latest.wamid)).toBe(true);
+
+    // Typing in the composer shows "typing…" to the candidate (a read receipt with the indicator).
+    await page.fill("#composer-text", "Je regarde votre CV");
+    await expect.poll(() => graphCalls().some((b) => b.status === "read" && b.typing_indicator?.type === "text")).toBe(true);
+    await page.fill("#composer-text", "");
+
+    // Reply to the candidate's first message from its Reply button.
+    const first = candidateMessages.at(-1)!;
+    await page.locator(`#messages .msg[data-id="${first._id.toHexString()}"] button[aria-label="Reply to this message"]`).click();
+    await expect.poll(() => page.textContent("#composer-reply-text")).toContain("Replying to:");
+    await page.fill("#composer-text", "Bien reçu, merci !");
+    await page.click("#composer-send");
+    await expect.poll(() => graphCalls().find((b) => b.type === "text" && b.text?.body === "Bien reçu, merci !")?.context).toEqual({ message_id: first.wamid });
+    await page.locator('#messages .msg[data-direction="outbound"] .msg-reply-to').first().waitFor();
+    expect(await page.isHidden("#composer-reply")).toBe(true);
+
+    // React 👍 to it from the picker.
+    await page.locator(`#messages .msg[data-id="${first._id.toHexString()}"] button[aria-label="React to this message"]`).click();
+    await page.locator(`#messages .msg[data-id="${first._id.toHexString()}"] button[aria-label="React 👍"]`).click();
+    await expect.poll(() => graphCalls().find((b) => b.type === "reaction")?.reaction).toEqual({ message_id: first.wamid, emoji: "👍" });
+    await page.locator('#messages .msg[data-type="reaction"]', { hasText: "You reacted 👍" }).waitFor();
+
+    // A question with reply buttons through the send API; the candidate taps "Oui, disponible".
+    const question = "Êtes-vous disponible jeudi à 10h ?";
+    const res = await fetch(`${ingressUrl}/api/messages/send`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${jwt}`, "content-type": "application/json" },
+      body: JSON.stringify({ candidatePhone: CANDIDATE.waId, interactive: { type: "button", body: question, buttons: [{ id: "oui", title: "Oui, disponible" }, { id: "non", title: "Non" }] } }),
+    });
+    expect(res.status).toBe(202);
+    const { messageId } = (await res.json()) as { messageId: string };
+    const asked = page.locator(`#messages .msg[data-id="${messageId}"][data-kind="interactive"]`);
+    await asked.waitFor();
+    expect(await asked.locator(".msg-choices li").allTextContents()).toEqual(["Oui, disponible", "Non"]);
+    await expect.poll(async () => (await db.messages.findById(messageId).lean())?.wamid ?? null).not.toBeNull();
+    const wamid = (await db.messages.findById(messageId).lean())!.wamid!;
+    const tap = await fetch(`${sim.url}/_sim/candidates/reply`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        phoneNumberId: client.phoneNumberId,
+        wabaId: client.wabaId,
+        from: CANDIDATE.waId,
+        type: "interactive",
+        interactive: { type: "button_reply", id: "oui", title: "Oui, disponible" },
+        context: { id: wamid },
+      }),
+    });
+    expect(tap.status).toBe(200);
+    const answer = page.locator('#messages .msg[data-direction="inbound"][data-type="interactive"]');
+    await answer.waitFor();
+    await expect.poll(() => answer.locator(".msg-reply-to").textContent()).toBe(`↪ reply to: ${question}`);
+    expect(await answer.locator(".msg-text").textContent()).toBe("Oui, disponible");
+    await screenshot("button-reply-against-question");
+    expect(outside).toEqual([]);
+  });
 });

@@ -386,7 +386,7 @@ function renderMessage(m, reaction) {
 }
 
 /** A short text of a message, for "reply to" lines. */
-const summaryOf = (m) => m.text ?? m.content?.body ?? m.content?.caption ?? `[${m.type}]`;
+const summaryOf = (m) => m.request?.interactive?.body ?? m.text ?? m.content?.body ?? m.content?.caption ?? `[${m.type}]`;
 
 /** What a message replies to: the candidate's context.id, or the message our send named. */
 function repliedTo(m) {
