@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
-import { ConversationBatch, Database, updateLimits, type ConversationRef, type CountedInbound, type UpdateLimits } from "@linkojob/db";
+import { ConversationBatch, Database, openCandidateConversation, updateLimits, type ConversationRef, type CountedInbound, type UpdateLimits } from "@linkojob/db";
 import { CommandCounter, testServices } from "@linkojob/testing";
 
 // ConversationBatch's identity resolution on the real MongoDB-protocol server, its requests counted
@@ -122,5 +122,27 @@ describe("conversations by phone or user id, in batches", () => {
     const found = await batch().resolve([ref(later), ref(undefined, newId)]);
     expect(found.get(`${clientId.toHexString()}|${later}`)!.toHexString()).toBe(id.toHexString());
     expect(found.get(`${clientId.toHexString()}|${newId}`)!.toHexString()).toBe(id.toHexString());
+  });
+
+  it("the send side's lookup finds by either id: one request for a known conversation, two when it learns an id or creates one", async () => {
+    const [p, u] = [phone(), userId()];
+    const ids = await batch().resolve([ref(undefined, u)]);
+    const id = ids.get(`${clientId.toHexString()}|${u}`)!.toHexString();
+    const tenant = db.forTenant(clientId);
+    counter.reset();
+    expect((await tenant.conversations.ensure({ candidateKey: u, candidateUserId: u })).toHexString()).toBe(id);
+    expect(counter.total).toBe(1);
+    counter.reset();
+    const opened = await openCandidateConversation(db.conversations, clientId, { candidateKey: p, candidatePhone: p, candidateUserId: u }, { jobTitle: "ignored" });
+    expect(counter.total).toBe(2);
+    expect(opened).toMatchObject({ candidateKey: u, candidatePhone: p, candidateUserId: u });
+    expect(opened._id.toHexString()).toBe(id);
+    expect((await tenant.conversations.ensure({ candidateKey: p, candidatePhone: p })).toHexString()).toBe(id);
+    expect(await db.conversations.countDocuments({ clientId, $or: [{ candidatePhone: p }, { candidateUserId: u }] })).toBe(1);
+    counter.reset();
+    const fresh = phone();
+    const created = await openCandidateConversation(db.conversations, clientId, { candidateKey: fresh, candidatePhone: fresh }, { candidateName: "Ahmed Hassan" });
+    expect(counter.total).toBe(2);
+    expect(created).toMatchObject({ candidateKey: fresh, candidatePhone: fresh, candidateName: "Ahmed Hassan" });
   });
 });

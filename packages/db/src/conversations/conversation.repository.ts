@@ -3,14 +3,12 @@ import { isDuplicateKeyError } from "../errors";
 import type { MessageDoc } from "../messages/message.model";
 import type { ConversationDoc } from "./conversation.model";
 import {
-  IDENTITY_PROJECTION,
   bestMatch,
   fillMissingIds,
   fillOps,
   identityClauses,
   newConversationKey,
   type CandidateIds,
-  type StoredIdentity,
 } from "./candidate-identity";
 
 export const WINDOW_MS = 24 * 3_600_000;
@@ -22,6 +20,67 @@ export interface CandidateIdentity {
   candidateKey: string;
   candidatePhone?: string | null;
   candidateUserId?: string | null;
+}
+
+/** What the platform knows of a candidate when it opens the conversation (kept only on creation). */
+export interface ConversationExtra {
+  applicationId?: string | null;
+  jobTitle?: string | null;
+  candidateName?: string | null;
+}
+
+/**
+ * One tenant's conversation with a candidate named by phone, user id or both (CandidateIdentity),
+ * created on first sight; returns the whole document. An existing conversation holding either id is
+ * found with one find (the best match: see bestMatch); an id it lacks is then recorded with a
+ * guarded write (only while null: never overwrites an id it holds, nor one an identity change
+ * moved). Otherwise one upsert creates it under newConversationKey (the phone, else the user id,
+ * else `candidateKey`); two creators of the same person meet on the unique key. Requests: one for an
+ * existing conversation (two when it learns an id), two for a new one.
+ */
+export async function openCandidateConversation(
+  model: Model<ConversationDoc>,
+  clientId: Types.ObjectId,
+  candidate: CandidateIdentity,
+  extra: ConversationExtra = {},
+): Promise<ConversationDoc> {
+  const ids = identityOf(candidate);
+  const found = (await model.collection
+    .find({ clientId, $or: [...identityClauses(ids), { candidateKey: candidate.candidateKey }] }, { projection: { __v: 0 }, limit: 20 })
+    .toArray()) as unknown as ConversationDoc[];
+  // Named by its key alone (no id): the conversation created with that key.
+  const named = ids.phones.length || ids.userIds.length;
+  const match = named ? bestMatch(found, ids) : found.find((d) => d.candidateKey === candidate.candidateKey);
+  if (match) {
+    const fill = fillMissingIds(match, ids);
+    if (Object.keys(fill).length) await model.collection.bulkWrite(fillOps({ _id: match._id, clientId }, fill), { ordered: true });
+    return { ...match, ...fill };
+  }
+  const key = newConversationKey(ids, candidate.candidateKey);
+  const update = {
+    $setOnInsert: {
+      clientId,
+      candidateKey: key,
+      candidatePhone: ids.phones[0] ?? null,
+      candidateUserId: ids.userIds[0] ?? null,
+      ...(extra.applicationId ? { applicationId: extra.applicationId } : {}),
+      ...(extra.jobTitle ? { jobTitle: extra.jobTitle } : {}),
+      // The name the platform knows until the candidate's own WhatsApp profile name arrives
+      // (candidateNameAt stays null, so the first inbound profile name replaces it).
+      ...(extra.candidateName ? { candidateName: extra.candidateName } : {}),
+    },
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const doc = await model
+        .findOneAndUpdate({ clientId, candidateKey: key }, update, { upsert: true, new: true, setDefaultsOnInsert: true })
+        .lean<ConversationDoc>();
+      return doc!;
+    } catch (err) {
+      // Two creators upserting the same new conversation: one wins, the other reads it.
+      if (!isDuplicateKeyError(err) || attempt >= 2) throw err;
+    }
+  }
 }
 
 /** The ids a CandidateIdentity names (the key alone names none: it is matched as a key). */
@@ -63,58 +122,12 @@ export class ConversationRepository {
   ) {}
 
   /**
-   * The conversation with this candidate, created on first sight. Returns its id. The candidate may
-   * be named by phone, user id or both: an existing conversation holding either is found (one find),
-   * and an id it lacks is recorded (a guarded write: never overwrites one it holds). A new one is
-   * keyed by the user id when known, else the phone, else `candidateKey`.
+   * The conversation with this candidate, created on first sight. Returns its id. See
+   * openCandidateConversation: found by phone or user id, a missing id recorded, a new one keyed by
+   * the phone, else the user id, else `candidateKey`.
    */
-  async ensure(
-    candidate: CandidateIdentity,
-    extra: { applicationId?: string; jobTitle?: string; candidateName?: string } = {},
-  ): Promise<Types.ObjectId> {
-    const ids = identityOf(candidate);
-    const found = (await this.model.collection
-      .find(
-        { clientId: this.clientId, $or: [...identityClauses(ids), { candidateKey: candidate.candidateKey }] },
-        { projection: IDENTITY_PROJECTION, limit: 20 },
-      )
-      .toArray()) as unknown as StoredIdentity[];
-    // Named by its key alone (no id): the conversation created with that key.
-    const named = ids.phones.length || ids.userIds.length;
-    const match = named ? bestMatch(found, ids) : found.find((d) => d.candidateKey === candidate.candidateKey);
-    if (match) {
-      const fill = fillMissingIds(match, ids);
-      if (Object.keys(fill).length) {
-        await this.model.collection.bulkWrite(fillOps({ _id: match._id, clientId: this.clientId }, fill), { ordered: true });
-      }
-      return match._id;
-    }
-    const key = newConversationKey(ids, candidate.candidateKey);
-    const filter = { clientId: this.clientId, candidateKey: key };
-    const update = {
-      $setOnInsert: {
-        clientId: this.clientId,
-        candidateKey: key,
-        candidatePhone: ids.phones[0] ?? null,
-        candidateUserId: ids.userIds[0] ?? null,
-        ...(extra.applicationId ? { applicationId: extra.applicationId } : {}),
-        ...(extra.jobTitle ? { jobTitle: extra.jobTitle } : {}),
-        // The name the platform knows until the candidate's own WhatsApp profile name arrives
-        // (candidateNameAt stays null, so the first inbound profile name replaces it).
-        ...(extra.candidateName ? { candidateName: extra.candidateName } : {}),
-      },
-    };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const doc = await this.model
-          .findOneAndUpdate(filter, update, { upsert: true, new: true, setDefaultsOnInsert: true })
-          .lean();
-        return doc!._id;
-      } catch (err) {
-        // Two workers upserting the same new conversation: one wins, the other reads it.
-        if (!isDuplicateKeyError(err) || attempt >= 2) throw err;
-      }
-    }
+  async ensure(candidate: CandidateIdentity, extra: ConversationExtra = {}): Promise<Types.ObjectId> {
+    return (await openCandidateConversation(this.model, this.clientId, candidate, extra))._id;
   }
 
   /**
