@@ -122,6 +122,16 @@ describe("conversations by phone or user id, in batches", () => {
     const found = await batch().resolve([ref(later), ref(undefined, newId)]);
     expect(found.get(`${clientId.toHexString()}|${later}`)!.toHexString()).toBe(id.toHexString());
     expect(found.get(`${clientId.toHexString()}|${newId}`)!.toHexString()).toBe(id.toHexString());
+
+    // The number given up, now someone else's (another user id): a new conversation, though the
+    // moved one still holds that number as its key; another process gets the same one.
+    const stranger = userId();
+    const theirs = await batch().resolve([ref(p, stranger)]);
+    const theirId = theirs.get(`${clientId.toHexString()}|${p}`)!;
+    expect(theirId.toHexString()).not.toBe(id.toHexString());
+    expect(await db.conversations.findById(theirId).lean()).toMatchObject({ candidateKey: `${p}~${id.toHexString()}`, candidatePhone: p, candidateUserId: stranger });
+    expect((await db.forTenant(clientId).conversations.ensure({ candidateKey: p, candidatePhone: p, candidateUserId: userId() })).toHexString()).not.toBe(id.toHexString());
+    expect((await batch().resolve([ref(undefined, stranger)])).get(`${clientId.toHexString()}|${stranger}`)!.toHexString()).toBe(theirId.toHexString());
   });
 
   it("the send side's lookup finds by either id: one request for a known conversation, two when it learns an id or creates one", async () => {

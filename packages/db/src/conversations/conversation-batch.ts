@@ -7,6 +7,7 @@ import {
   fillMissingIds,
   fillOps,
   identityClauses,
+  matchScore,
   newConversationKey,
   type CandidateIds,
   type StoredIdentity,
@@ -129,47 +130,67 @@ export class ConversationBatch {
       else absent.push(p);
     }
     if (absent.length) {
-      const keyOf = (p: Person) => newConversationKey(p.ids);
-      const ops = absent.map((p) => ({
-        updateOne: {
-          filter: { clientId: p.clientId, candidateKey: keyOf(p) },
-          update: { $setOnInsert: newConversation(p, keyOf(p), now) },
-          upsert: true,
-        },
-      }));
-      const upserted = new Map<number, Types.ObjectId>();
-      let offset = 0;
-      for (const part of chunks(ops, this.limits.perCommand)) {
-        let ids: Record<number, unknown> = {};
-        try {
-          ids = (await this.model.collection.bulkWrite(part, { ordered: false })).upsertedIds;
-        } catch (err) {
-          // Another worker created some of them meanwhile (duplicate key): read those below.
-          const e = err as { writeErrors?: unknown; result?: { upsertedIds?: Record<number, unknown> } };
-          const writeErrors = (Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : []) as Array<{ code?: number }>;
-          if (!writeErrors.length || writeErrors.some((w) => w.code !== 11000)) throw err;
-          ids = e.result?.upsertedIds ?? {};
-        }
-        for (const [i, id] of Object.entries(ids)) upserted.set(offset + Number(i), id as Types.ObjectId);
-        offset += part.length;
-      }
-      const raced: Person[] = [];
-      absent.forEach((p, i) => {
-        const id = upserted.get(i);
-        if (id) this.assign(p, { id, phone: [...p.ids.phones].sort()[0] ?? null, userId: [...p.ids.userIds].sort()[0] ?? null }, out);
-        else raced.push(p);
-      });
-      // Created meanwhile by another process under the same key: that conversation is theirs.
-      if (raced.length) {
-        const byKey = await this.findByKeys(raced.map((p) => ({ clientId: p.clientId, key: keyOf(p) })));
-        for (const p of raced) {
-          const doc = byKey.get(`${p.clientId.toHexString()}|${keyOf(p)}`);
-          if (!doc) throw new Error(`conversation of ${keyOf(p)} could not be resolved`);
-          this.assign(p, knownOf(doc), out);
-        }
+      const taken = await this.create(absent.map((p) => ({ p, key: newConversationKey(p.ids) })), out, now);
+      // A key held by a conversation that moved to other ids (a number given up, now someone
+      // else's): the new person's conversation takes a key derived from the holder, so that two
+      // processes doing the same still meet on one key.
+      if (taken.length) {
+        const again = await this.create(taken.map(({ p, key, holder }) => ({ p, key: `${key}~${holder.toHexString()}` })), out, now);
+        if (again.length) throw new Error(`conversation of ${again[0]!.key} could not be resolved`);
       }
     }
     return out;
+  }
+
+  /**
+   * Creates the conversations of new persons under their keys (one bulk upsert); a key that exists
+   * already (created meanwhile by another process) is read (one find) and taken when its conversation
+   * is this person's. Returns the persons whose key is held by someone else's conversation.
+   */
+  private async create(
+    items: Array<{ p: Person; key: string }>,
+    out: Map<string, Types.ObjectId>,
+    now: Date,
+  ): Promise<Array<{ p: Person; key: string; holder: Types.ObjectId }>> {
+    const ops = items.map(({ p, key }) => ({
+      updateOne: {
+        filter: { clientId: p.clientId, candidateKey: key },
+        update: { $setOnInsert: newConversation(p, key, now) },
+        upsert: true,
+      },
+    }));
+    const upserted = new Map<number, Types.ObjectId>();
+    let offset = 0;
+    for (const part of chunks(ops, this.limits.perCommand)) {
+      let ids: Record<number, unknown> = {};
+      try {
+        ids = (await this.model.collection.bulkWrite(part, { ordered: false })).upsertedIds;
+      } catch (err) {
+        // Another worker created some of them meanwhile (duplicate key): read those below.
+        const e = err as { writeErrors?: unknown; result?: { upsertedIds?: Record<number, unknown> } };
+        const writeErrors = (Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : []) as Array<{ code?: number }>;
+        if (!writeErrors.length || writeErrors.some((w) => w.code !== 11000)) throw err;
+        ids = e.result?.upsertedIds ?? {};
+      }
+      for (const [i, id] of Object.entries(ids)) upserted.set(offset + Number(i), id as Types.ObjectId);
+      offset += part.length;
+    }
+    const raced: Array<{ p: Person; key: string }> = [];
+    items.forEach((item, i) => {
+      const id = upserted.get(i);
+      if (id) this.assign(item.p, { id, phone: item.p.ids.phones[0] ?? null, userId: item.p.ids.userIds[0] ?? null }, out);
+      else raced.push(item);
+    });
+    if (!raced.length) return [];
+    const taken: Array<{ p: Person; key: string; holder: Types.ObjectId }> = [];
+    const byKey = await this.findByKeys(raced.map(({ p, key }) => ({ clientId: p.clientId, key })));
+    for (const { p, key } of raced) {
+      const doc = byKey.get(`${p.clientId.toHexString()}|${key}`);
+      if (!doc) throw new Error(`conversation of ${key} could not be resolved`);
+      if (matchScore(doc, p.ids) > 0) this.assign(p, knownOf(doc), out);
+      else taken.push({ p, key, holder: doc._id });
+    }
+    return taken;
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   fillMissingIds,
   fillOps,
   identityClauses,
+  matchScore,
   newConversationKey,
   type CandidateIds,
 } from "./candidate-identity";
@@ -56,7 +57,20 @@ export async function openCandidateConversation(
     if (Object.keys(fill).length) await model.collection.bulkWrite(fillOps({ _id: match._id, clientId }, fill), { ordered: true });
     return { ...match, ...fill };
   }
-  const key = newConversationKey(ids, candidate.candidateKey);
+  const created = await upsertConversation(model, clientId, newConversationKey(ids, candidate.candidateKey), ids, extra);
+  if (!named || matchScore(created, ids) > 0) return created;
+  // The key is held by a conversation that moved to other ids (a number given up, now someone
+  // else's): this person's conversation takes a key derived from the holder's id.
+  return upsertConversation(model, clientId, `${created.candidateKey}~${created._id.toHexString()}`, ids, extra);
+}
+
+async function upsertConversation(
+  model: Model<ConversationDoc>,
+  clientId: Types.ObjectId,
+  key: string,
+  ids: CandidateIds,
+  extra: ConversationExtra,
+): Promise<ConversationDoc> {
   const update = {
     $setOnInsert: {
       clientId,
