@@ -64,6 +64,24 @@ describe("app echoes (smb_message_echoes) on a coexistence number", () => {
     expect((await rig.trunk.db.messages.findOne({ clientId: c._id, wamid: again }).lean())!.conversationId).toEqual(conv._id);
   });
 
+  it("an echo naming the phone finds the conversation a username-only candidate started (by user id): no second conversation", async () => {
+    const c = await rig.client();
+    const userId = `MA.${Date.now()}${++phoneSeq}`;
+    const res = await request(`${rig.trunk.sim.url}/_sim/candidates/reply`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ phoneNumberId: c.phoneNumberId, wabaId: c.wabaId, userId, type: "text", text: "Bonjour, je préfère garder mon numéro privé" }),
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    await rig.trunk.drain();
+    const started = (await rig.trunk.db.conversations.findOne({ clientId: c._id }).lean())!;
+    expect(started.candidateKey).toBe(userId);
+    const wamid = await echo({ phoneNumberId: c.phoneNumberId, wabaId: c.wabaId, to: newPhone(), toUserId: userId, text: "Bien reçu" });
+    expect((await rig.trunk.db.messages.findOne({ clientId: c._id, wamid }).lean())!.conversationId).toEqual(started._id);
+    expect(await rig.trunk.db.conversations.countDocuments({ clientId: c._id })).toBe(1);
+  });
+
   it("an echo for a number no client has is recorded as unrouted, nothing stored", async () => {
     const wamid = await echo({ phoneNumberId: "999000111222", wabaId: "888000111222", to: newPhone(), text: "x" });
     expect(await rig.trunk.db.messages.countDocuments({ wamid })).toBe(0);
