@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
+import { Types } from "mongoose";
+import pino from "pino";
+import { DashboardEvents, conversationUpdatedSchema, messageSentSchema } from "@linkojob/events";
+import { createRedis } from "@linkojob/queues";
+import { normalizeDelivery } from "@linkojob/whatsapp";
+import { storeEcho, type EchoEvent } from "../../inbound-worker/src/routing/echo-processor";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
 
 let rig: OutboundRig;
@@ -80,6 +86,38 @@ describe("app echoes (smb_message_echoes) on a coexistence number", () => {
     const wamid = await echo({ phoneNumberId: c.phoneNumberId, wabaId: c.wabaId, to: newPhone(), toUserId: userId, text: "Bien reçu" });
     expect((await rig.trunk.db.messages.findOne({ clientId: c._id, wamid }).lean())!.conversationId).toEqual(started._id);
     expect(await rig.trunk.db.conversations.countDocuments({ clientId: c._id })).toBe(1);
+  });
+
+  it("announces message:sent and conversation:updated in the event contract's shapes", async () => {
+    const c = await rig.client();
+    const phone = newPhone();
+    await rig.candidateWrites(c, phone, "Bonjour", 60_000);
+    const wamid = `wamid.echo${new Types.ObjectId().toHexString()}`;
+    const [event] = normalizeDelivery({
+      object: "whatsapp_business_account",
+      entry: [{ id: c.wabaId, changes: [{ field: "smb_message_echoes", value: { messaging_product: "whatsapp", metadata: { display_phone_number: "212500000000", phone_number_id: c.phoneNumberId }, message_echoes: [{ from: "212500000000", to: phone, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: "Rendez-vous confirmé" } }] } }] }],
+    });
+    // The real emitter (it publishes on Redis), recording what it is asked to send.
+    const redis = createRedis(rig.trunk.services.redisUrl);
+    const sent: Array<{ event: string; payload: unknown }> = [];
+    class Recording extends DashboardEvents {
+      override toClient(clientId: string, name: any, payload: any): void {
+        sent.push({ event: name, payload });
+        super.toClient(clientId, name, payload);
+      }
+    }
+    try {
+      const deps = { db: rig.trunk.db, events: new Recording(redis), logger: pino({ level: "silent" }) };
+      expect(await storeEcho(deps, c._id, event as EchoEvent, new Date())).toBe("stored");
+      expect(await storeEcho(deps, c._id, event as EchoEvent, new Date())).toBe("duplicate");
+    } finally {
+      await redis.quit();
+    }
+    expect(sent.map((e) => e.event)).toEqual(["message:sent", "conversation:updated"]);
+    const msg = messageSentSchema.parse(sent[0]!.payload);
+    expect(msg).toMatchObject({ clientId: c._id.toHexString(), wamid, status: "sent", message: { direction: "outbound", text: "Rendez-vous confirmé" } });
+    const conv = conversationUpdatedSchema.parse(sent[1]!.payload);
+    expect(conv.conversation).toMatchObject({ lastMessageFrom: "recruiter", lastMessagePreview: "Rendez-vous confirmé", messageCount: 2 });
   });
 
   it("an echo for a number no client has is recorded as unrouted, nothing stored", async () => {
