@@ -8,7 +8,15 @@ import { OUTBOUND_QUEUE, TEMPLATE_SYNC_JOB, TEMPLATE_SYNC_QUEUE, cappedBackoff, 
 import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
 import { SendPacer, type PacerOptions } from "./pacing/send-pacer";
-import { ClientStatusAnnouncer, SendCaches, enqueueSend, publishTemplatesChanged, type OutboundQueue } from "@linkojob/outbound";
+import {
+  ClientStatusAnnouncer,
+  SendCaches,
+  enqueueSend,
+  publishTemplatesChanged,
+  recheckAccountHolds,
+  type AccountHoldRecheck,
+  type OutboundQueue,
+} from "@linkojob/outbound";
 import { RetryableSendError } from "./send/send-errors";
 import { InboundBacklog } from "./send/inbound-backlog";
 import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor";
@@ -39,6 +47,14 @@ export interface OutboundWorkerDeps {
   templateSyncIntervalMs?: number;
   /** At start, messages left queued/sending longer than this without a live job are re-enqueued. Default 10 min. */
   recoverAfterMs?: number;
+  /**
+   * Account-level pauses (131042, 131031, 368, 131048, 133010) are re-checked this often; a pause
+   * older than its reason's period (accountHoldRecheckMs) lets the held sends try again. Default 60 s
+   * (0 = never).
+   */
+  accountHoldCheckEveryMs?: number;
+  /** Per reason, how long a pause lasts before the re-check. Default DEFAULT_ACCOUNT_HOLD_RECHECK_MS (spam 1 h, others 6 h). */
+  accountHoldRecheckMs?: Partial<AccountHoldRecheck>;
 }
 
 /**
@@ -61,6 +77,8 @@ export class OutboundWorker {
   /** Read receipts and typing indicators (RECEIPT_QUEUE). */
   private receiptWorker: Worker | null = null;
   private closing: Promise<void> | null = null;
+  private readonly announcer: ClientStatusAnnouncer;
+  private holdTimer: NodeJS.Timeout | null = null;
   private readonly onChange = (channel: string, raw: string) => {
     const msg = parseClientChanged(channel, raw);
     if (!msg) return;
@@ -73,9 +91,10 @@ export class OutboundWorker {
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
     this.caches = new SendCaches(deps.db);
+    this.announcer = new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.redis, log: deps.logger });
     this.processor = new SendProcessor({
       caches: this.caches,
-      announcer: new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.redis, log: deps.logger }),
+      announcer: this.announcer,
       db: deps.db,
       redis: deps.redis,
       queue: this.queue,
@@ -112,6 +131,12 @@ export class OutboundWorker {
     this.receiptWorker = startReceiptWorker({ db, graph, vault, logger, connection: queueRedis, prefix });
     await this.resumeAllHeld();
     await this.recoverStale();
+    const holdEvery = this.deps.accountHoldCheckEveryMs ?? 60_000;
+    if (holdEvery > 0) {
+      // Guarded transitions: several outbound processes re-checking at once release a client once.
+      this.holdTimer = setInterval(() => void this.recheckAccountHolds().catch((err) => this.deps.logger.warn({ err }, "account hold re-check failed")), holdEvery);
+      this.holdTimer.unref();
+    }
     const every = this.deps.templateSyncIntervalMs ?? 6 * 3_600_000;
     if (every > 0) {
       // One run per interval across all outbound processes (a job scheduler, not a timer per process).
@@ -126,6 +151,11 @@ export class OutboundWorker {
   /** The BullMQ worker once started (main.ts instruments its events for /metrics); null before start(). */
   get bullWorker(): Worker<OutboundJob, SendOutcome> | null {
     return this.worker;
+  }
+
+  /** Releases the account-level pauses whose period has passed (announced: their held sends resume). */
+  recheckAccountHolds(now = new Date()): Promise<string[]> {
+    return recheckAccountHolds(this.deps.db, this.announcer, { now, ...(this.deps.accountHoldRecheckMs ? { recheckMs: this.deps.accountHoldRecheckMs } : {}) });
   }
 
   /** Re-enqueues a client's held messages (it is active again). Returns how many. */
@@ -204,6 +234,7 @@ export class OutboundWorker {
   /** Stops intake, waits for active jobs, closes the queue. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.holdTimer) clearInterval(this.holdTimer);
       await this.syncWorker?.close();
       await this.syncQueue?.close();
       await this.receiptWorker?.close();

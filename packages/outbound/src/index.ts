@@ -4,6 +4,7 @@ export { SHIPPED_RATE_CARD, loadRateCard, parseRateCard, rateFor, type RateCard,
 export * from "./country-of";
 export * from "./template-components";
 export * from "./template-precheck";
+export * from "./account-holds";
 export * from "./send-plan";
 export * from "./send-caches";
 export * from "./group-commit";

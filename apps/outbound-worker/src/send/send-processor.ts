@@ -37,6 +37,11 @@ import {
   SendCaches,
   chatFieldsOf,
   createTemplateFallback,
+  accountHoldMessage,
+  accountHoldReason,
+  holdTenant,
+  ACCOUNT_HOLD_REASON_LIST,
+  type AccountHoldReason,
   planSend,
   prepareOutboundMedia,
   sendRecordOf,
@@ -50,6 +55,7 @@ import type { InboundBacklog } from "./inbound-backlog";
 import { RetryableSendError } from "./send-errors";
 import { PendingStatusCheck, TemplateUsage } from "./send-batches";
 import { clientAccessToken } from "./token-access";
+import { reregisterOnce } from "./reregistration";
 
 export interface SendProcessorOptions {
   /** Key prefix of locks (the deployment's queue prefix). */
@@ -236,8 +242,10 @@ export class SendProcessor {
 
     const client = await this.caches.client(data.clientId);
     if (!client || client.status !== "active") {
-      const reason = client ? `client is ${client.status}: reconnect WhatsApp to resume sends` : "client not found";
-      await this.hold(tenant, message, reason, true);
+      // An account-level pause (payment, lock, spam limit…) says why; otherwise the tenant must reconnect.
+      const paused = client && (ACCOUNT_HOLD_REASON_LIST as string[]).includes(client.statusReason ?? "") ? (client.statusReason as AccountHoldReason) : null;
+      const reason = paused ? accountHoldMessage(paused, null) : client ? `client is ${client.status}: reconnect WhatsApp to resume sends` : "client not found";
+      await this.hold(tenant, message, reason, true, paused ?? undefined);
       return { outcome: "held", reason };
     }
 
@@ -388,6 +396,20 @@ export class SendProcessor {
       await this.hold(tenant, message, `Meta refused the token (${c.code}): reconnect WhatsApp to resume sends`);
       return { outcome: "held", reason: "token" };
     }
+    const paused = accountHoldReason(c);
+    if (paused) {
+      // 133010: one re-registration of the number (per day, across workers), then this send again.
+      if (c.reregister && (await reregisterOnce({ ...this.deps, prefix: this.deps.options.prefix }, client))) {
+        await tenant.outbound.releaseSending(message._id);
+        return this.delay(job, token, Date.now() + 1_000, { ...data, slotAt: undefined });
+      }
+      // The whole number is refused: pause the tenant (client:status with the reason) and hold this
+      // send without spending its attempt; the queued ones are held as they come, resumed together.
+      await holdTenant(this.announcer, client._id, paused, error.message ?? null);
+      this.caches.dropClient(data.clientId);
+      await this.hold(tenant, message, accountHoldMessage(paused, c.code), true, paused);
+      return { outcome: "held", reason: paused };
+    }
     const kind = record.kind;
     if (c.useTemplate && kind === "text" && !message.fallbackOf) {
       // The fallback first: when the text shows `failed`, its fallback is already linked to it.
@@ -436,8 +458,8 @@ export class SendProcessor {
     this.emitStatus(tenant, message, "failed", error);
   }
 
-  private async hold(tenant: TenantData, message: OutboundMessageDoc, reason: string, uncount = false): Promise<void> {
-    await tenant.outbound.markHeld(message._id, reason, uncount);
+  private async hold(tenant: TenantData, message: OutboundMessageDoc, reason: string, uncount = false, reasonCode?: string): Promise<void> {
+    await tenant.outbound.markHeld(message._id, reason, uncount, reasonCode);
     this.emitStatus(tenant, message, "held", { title: reason });
   }
 

@@ -409,11 +409,11 @@ export class OutboundMessageRepository {
   }
 
   /** The client cannot send (token revoked, reconnect needed): held until it is active again. */
-  async markHeld(id: Types.ObjectId, reason: string, uncount = false): Promise<void> {
+  async markHeld(id: Types.ObjectId, reason: string, uncount = false, reasonCode = "CLIENT_NOT_ACTIVE"): Promise<void> {
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, statusRank: { $lte: rank("sending") }, wamid: null },
       {
-        $set: { status: "held", statusRank: rank("held"), heldAt: new Date(), reason, reasonCode: "CLIENT_NOT_ACTIVE", sendingSince: null, updatedAt: new Date() },
+        $set: { status: "held", statusRank: rank("held"), heldAt: new Date(), reason, reasonCode, sendingSince: null, updatedAt: new Date() },
         // The claim counted an attempt, but Meta was not called (the client cannot send).
         ...(uncount ? { $inc: { sendAttempts: -1 } } : {}),
       },

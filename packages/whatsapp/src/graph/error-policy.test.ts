@@ -14,7 +14,7 @@ const TABLE: Array<[number, GraphErrorKind, boolean]> = [
   [4, "rate_limit", true],
   [80007, "rate_limit", true],
   [100, "invalid", false],
-  [368, "permanent", false],
+  [368, "account", false],
   [130429, "throughput", true],
   [131000, "transient", true],
   [131005, "permission", false],
@@ -23,11 +23,11 @@ const TABLE: Array<[number, GraphErrorKind, boolean]> = [
   [131016, "transient", true],
   [131021, "invalid", false],
   [131026, "undeliverable", false],
-  [131031, "permanent", false],
-  [131042, "permanent", false],
+  [131031, "account", false],
+  [131042, "account", false],
   [131045, "registration", false],
   [131047, "window_closed", false],
-  [131048, "permanent", false],
+  [131048, "account", false],
   [131049, "undeliverable", false],
   [131050, "undeliverable", false],
   [131051, "invalid", false],
@@ -45,7 +45,7 @@ const TABLE: Array<[number, GraphErrorKind, boolean]> = [
   [133000, "registration", false],
   [133004, "registration", true],
   [133005, "registration", false],
-  [133010, "registration", false],
+  [133010, "account", false],
   [133016, "registration", true],
   [135000, "invalid", false],
 ];
@@ -68,6 +68,12 @@ describe("classifyGraphError", () => {
     expect(classifyGraphCode(131045).reregister).toBe(true);
     expect(classifyGraphCode(131056).backoff).toBe("pair_rate");
     expect(classifyGraphCode(131000).maxAttempts).toBe(3);
+  });
+
+  it("holds the tenant on account-level codes, not on per-message ones", () => {
+    for (const code of [131042, 131031, 368, 131048, 133010]) expect(classifyGraphCode(code).accountHold, String(code)).toBe(true);
+    expect(classifyGraphCode(133010).reregister).toBe(true);
+    for (const code of [131026, 131047, 131056, 132000, 131000, 190]) expect(classifyGraphCode(code).accountHold, String(code)).toBeUndefined();
   });
 
   it("treats an unknown code as permanent, unless Meta answered 5xx or 429", () => {

@@ -18,6 +18,7 @@ export type GraphErrorKind =
   | "invalid" // 100, 131008, 131009, 131021, 131051-131053, 135000: the request itself is wrong
   | "undeliverable" // 131026, 131049, 131050: that recipient cannot get it
   | "registration" // 131045, 133xxx: the number's registration
+  | "account" // 131042, 131031, 368, 131048, 133010: the whole number cannot send → hold the tenant, not one message
   | "permanent"; // everything else: do not retry
 
 export type BackoffStrategy = "none" | "exponential" | "pair_rate";
@@ -34,8 +35,13 @@ export interface GraphErrorClassification {
   maxAttempts?: number;
   /** 131047: send an approved template instead of free-form text. */
   useTemplate?: boolean;
-  /** 131045: the number must be registered again. */
+  /** 131045, 133010: the number must be registered again. */
   reregister?: boolean;
+  /**
+   * The error concerns every message of the number (payment, lock, policy block, spam limit, number
+   * not registered): pause the tenant's sends instead of spending each queued message on it.
+   */
+  accountHold?: boolean;
   /** Meta's code, or null for network / unreadable answers. */
   code: number | null;
   /** A short reason for logs and dashboards. */
@@ -49,6 +55,7 @@ interface Rule {
   maxAttempts?: number;
   useTemplate?: boolean;
   reregister?: boolean;
+  accountHold?: boolean;
   reason: string;
 }
 
@@ -70,7 +77,7 @@ const RULES = new Map<number, Rule>([
   [4, retry("rate_limit", "app call-rate limit")],
   [80007, retry("rate_limit", "WABA call-rate limit")],
   [100, noRetry("invalid", "invalid parameter")],
-  [368, noRetry("permanent", "temporarily blocked for policy violations")],
+  [368, noRetry("account", "temporarily blocked for policy violations", { accountHold: true })],
   [130429, retry("throughput", "throughput limit of the number")],
   [131000, retry("transient", "something went wrong at Meta", { maxAttempts: 3 })],
   [131005, noRetry("permission", "access denied")],
@@ -79,11 +86,11 @@ const RULES = new Map<number, Rule>([
   [131016, retry("transient", "service unavailable")],
   [131021, noRetry("invalid", "recipient is the sender")],
   [131026, noRetry("undeliverable", "message undeliverable")],
-  [131031, noRetry("permanent", "business account locked")],
-  [131042, noRetry("permanent", "payment problem")],
+  [131031, noRetry("account", "business account locked", { accountHold: true })],
+  [131042, noRetry("account", "business payment problem", { accountHold: true })],
   [131045, noRetry("registration", "phone number registration problem", { reregister: true })],
   [131047, noRetry("window_closed", "more than 24 hours since the candidate last wrote", { useTemplate: true })],
-  [131048, noRetry("permanent", "spam rate limit (quality)")],
+  [131048, noRetry("account", "spam rate limit (quality)", { accountHold: true })],
   [131049, noRetry("undeliverable", "not delivered to maintain ecosystem health")],
   [131050, noRetry("undeliverable", "user stopped marketing messages")],
   [131051, noRetry("invalid", "unsupported message type")],
@@ -102,7 +109,7 @@ const RULES = new Map<number, Rule>([
   [133000, noRetry("registration", "incomplete deregistration")],
   [133004, retry("registration", "registration server unavailable")],
   [133005, noRetry("registration", "two-step verification PIN mismatch")],
-  [133010, noRetry("registration", "phone number not registered", { reregister: true })],
+  [133010, noRetry("account", "phone number not registered", { reregister: true, accountHold: true })],
   [133016, retry("registration", "registration rate limit", { maxAttempts: 3 })],
   [135000, noRetry("invalid", "generic user error")],
 ]);
@@ -116,6 +123,7 @@ function build(rule: Rule, code: number | null): GraphErrorClassification {
     ...(rule.maxAttempts !== undefined ? { maxAttempts: rule.maxAttempts } : {}),
     ...(rule.useTemplate ? { useTemplate: true } : {}),
     ...(rule.reregister ? { reregister: true } : {}),
+    ...(rule.accountHold ? { accountHold: true } : {}),
     code,
     reason: rule.reason,
   };
