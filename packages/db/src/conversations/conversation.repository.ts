@@ -3,11 +3,8 @@ import { isDuplicateKeyError } from "../errors";
 import type { MessageDoc } from "../messages/message.model";
 import type { ConversationDoc } from "./conversation.model";
 import {
-  bestMatch,
   fillMissingIds,
   fillOps,
-  identityClauses,
-  matchScore,
   newConversationKey,
   type CandidateIds,
 } from "./candidate-identity";
@@ -32,12 +29,14 @@ export interface ConversationExtra {
 
 /**
  * One tenant's conversation with a candidate named by phone, user id or both (CandidateIdentity),
- * created on first sight; returns the whole document. An existing conversation holding either id is
- * found with one find (the best match: see bestMatch); an id it lacks is then recorded with a
- * guarded write (only while null: never overwrites an id it holds, nor one an identity change
- * moved). Otherwise one upsert creates it under newConversationKey (the phone, else the user id,
- * else `candidateKey`); two creators of the same person meet on the unique key. Requests: one for an
- * existing conversation (two when it learns an id), two for a new one.
+ * created on first sight; returns the whole document. One findOneAndUpdate that matches a
+ * conversation of this person (sameCandidate: by user id; by phone or key only where it holds no
+ * other user id; the oldest when two do) or, when none, inserts one under newConversationKey (the
+ * phone, else the user id, else `candidateKey`): two creators of one person meet on the unique key.
+ * An id the conversation lacks is then recorded with a guarded write (only while null: never
+ * overwrites an id it holds, nor one an identity change moved). Requests: one; two when the
+ * conversation learns an id; more only when the key is held by a conversation that moved to other
+ * ids (a number given up, now someone else's: this person's takes the key `<key>~<holder id>`).
  */
 export async function openCandidateConversation(
   model: Model<ConversationDoc>,
@@ -46,26 +45,46 @@ export async function openCandidateConversation(
   extra: ConversationExtra = {},
 ): Promise<ConversationDoc> {
   const ids = identityOf(candidate);
-  const found = (await model.collection
-    .find({ clientId, $or: [...identityClauses(ids), { candidateKey: candidate.candidateKey }] }, { projection: { __v: 0 }, limit: 20 })
-    .toArray()) as unknown as ConversationDoc[];
-  // Named by its key alone (no id): the conversation created with that key.
-  const named = ids.phones.length || ids.userIds.length;
-  const match = named ? bestMatch(found, ids) : found.find((d) => d.candidateKey === candidate.candidateKey);
-  if (match) {
-    const fill = fillMissingIds(match, ids);
-    if (Object.keys(fill).length) await model.collection.bulkWrite(fillOps({ _id: match._id, clientId }, fill), { ordered: true });
-    return { ...match, ...fill };
+  const key = newConversationKey(ids, candidate.candidateKey);
+  const filter = { clientId, $or: sameCandidate(ids, candidate.candidateKey) };
+  let doc: ConversationDoc | null = null;
+  for (let attempt = 0; attempt < 2 && !doc; attempt++) {
+    try {
+      doc = await upsertConversation(model, filter, clientId, key, ids, extra);
+    } catch (err) {
+      // Created meanwhile under the same key (the retry finds it), or the key is held (below).
+      if (!isDuplicateKeyError(err)) throw err;
+    }
   }
-  const created = await upsertConversation(model, clientId, newConversationKey(ids, candidate.candidateKey), ids, extra);
-  if (!named || matchScore(created, ids) > 0) return created;
-  // The key is held by a conversation that moved to other ids (a number given up, now someone
-  // else's): this person's conversation takes a key derived from the holder's id.
-  return upsertConversation(model, clientId, `${created.candidateKey}~${created._id.toHexString()}`, ids, extra);
+  if (!doc) {
+    const holder = await model.findOne({ clientId, candidateKey: key }, { _id: 1 }).lean();
+    if (!holder) throw new Error(`conversation of ${key} could not be opened`);
+    const derived = `${key}~${holder._id.toHexString()}`;
+    doc = await upsertConversation(model, { clientId, candidateKey: derived }, clientId, derived, ids, extra);
+  }
+  const fill = fillMissingIds(doc, ids);
+  if (Object.keys(fill).length) await model.collection.bulkWrite(fillOps({ _id: doc._id, clientId }, fill), { ordered: true });
+  return { ...doc, ...fill };
+}
+
+/**
+ * Filter clauses matching this person's conversations, as matchScore does: by user id; by phone or
+ * key only where the conversation holds no user id or none was given.
+ */
+function sameCandidate(ids: CandidateIds, key: string): Array<Record<string, unknown>> {
+  const all = [...ids.userIds, ...ids.phones];
+  if (!all.length) return [{ candidateKey: key }];
+  if (!ids.userIds.length) return [{ candidatePhone: { $in: ids.phones } }, { candidateKey: { $in: ids.phones } }];
+  return [
+    { candidateUserId: { $in: ids.userIds } },
+    ...(ids.phones.length ? [{ candidateUserId: null, candidatePhone: { $in: ids.phones } }] : []),
+    { candidateUserId: null, candidateKey: { $in: all } },
+  ];
 }
 
 async function upsertConversation(
   model: Model<ConversationDoc>,
+  filter: Record<string, unknown>,
   clientId: Types.ObjectId,
   key: string,
   ids: CandidateIds,
@@ -84,17 +103,10 @@ async function upsertConversation(
       ...(extra.candidateName ? { candidateName: extra.candidateName } : {}),
     },
   };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const doc = await model
-        .findOneAndUpdate({ clientId, candidateKey: key }, update, { upsert: true, new: true, setDefaultsOnInsert: true })
-        .lean<ConversationDoc>();
-      return doc!;
-    } catch (err) {
-      // Two creators upserting the same new conversation: one wins, the other reads it.
-      if (!isDuplicateKeyError(err) || attempt >= 2) throw err;
-    }
-  }
+  const doc = await model
+    .findOneAndUpdate(filter, update, { upsert: true, new: true, setDefaultsOnInsert: true, sort: { _id: 1 } })
+    .lean<ConversationDoc>();
+  return doc!;
 }
 
 /** The ids a CandidateIdentity names (the key alone names none: it is matched as a key). */
