@@ -86,7 +86,7 @@ export class InboundWorker {
         ...templateEventHandlers({ publisher: deps.queueRedis }),
         ...deps.accountHandlers,
       },
-      onStatus: deps.onStatus ?? createOutboundStatusHook({ queue: this.outboundQueue, logger: deps.logger, ...(deps.prices ? { prices: deps.prices } : {}) }),
+      onStatus: deps.onStatus ?? createOutboundStatusHook({ queue: this.outboundQueue, logger: deps.logger, announcer, ...(deps.prices ? { prices: deps.prices } : {}) }),
       ...(media ? { onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m) } : {}),
     });
     this.batcher = new MicroBatcher({ flush: (batch) => this.processor.storeBatch(batch) });

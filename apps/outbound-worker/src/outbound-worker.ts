@@ -106,7 +106,7 @@ export class OutboundWorker {
       logger: deps.logger,
       options: { prefix: deps.prefix, ...(deps.send ?? {}) },
     });
-    this.statusHook = createOutboundStatusHook({ queue: this.queue, logger: deps.logger, ...(deps.send?.prices ? { prices: deps.send.prices } : {}) });
+    this.statusHook = createOutboundStatusHook({ queue: this.queue, logger: deps.logger, announcer: this.announcer, ...(deps.send?.prices ? { prices: deps.send.prices } : {}) });
   }
 
   async start(): Promise<void> {

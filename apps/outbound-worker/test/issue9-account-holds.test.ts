@@ -126,6 +126,18 @@ describe("account-level errors pause the tenant", () => {
     expect(await clientDoc(c0)).toMatchObject({ status: "reauth_required", statusReason: "NUMBER_NOT_REGISTERED" });
   });
 
+  it("131048 reported in a failed status webhook (after Meta accepted the send) pauses the tenant the same way", async () => {
+    const c = await rig.client();
+    const phone = newPhone();
+    rig.sim.faults.byRecipient.set(phone, { code: 131048, async: true, times: 1 });
+    const first = await rig.send(c.jwt, { candidatePhone: phone, candidateName: "Amal", jobTitle: "Comptable" });
+    expect((await rig.until(c, first.body.messageId, ["failed"])).error?.code).toBe(131048);
+    await eventually(async () => ((await clientDoc(c)).statusReason === "SPAM_RATE_LIMITED" ? true : null));
+    const next = await rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "Amal", jobTitle: "Comptable" });
+    expect(next.body.status).toBe("held");
+    expect((await rig.until(c, next.body.messageId, ["held"])).reasonCode).toBe("SPAM_RATE_LIMITED");
+  });
+
   it("transient per-message codes keep their policy: 131000 retried, 131026 fails that message only", async () => {
     const c = await rig.client();
     const flaky = newPhone();

@@ -6,6 +6,9 @@ import type { NormalizedStatus } from "@linkojob/whatsapp";
 import type { OutboundQueue } from "./enqueue";
 import { GroupCommit } from "./group-commit";
 import { createTemplateFallback } from "./template-fallback";
+import { accountHoldReason, holdTenant } from "./account-holds";
+import type { ClientStatusAnnouncer } from "./client-status-announcer";
+import { classifyGraphCode } from "@linkojob/whatsapp";
 
 /** Same shape as the inbound worker's StatusHook (apps/inbound-worker DeliveryProcessorDeps.onStatus). */
 export type OutboundStatusHook = (tenant: TenantData, status: NormalizedStatus, outcome: StatusOutcome) => Promise<void>;
@@ -15,6 +18,12 @@ export interface OutboundStatusHookDeps {
   queue: OutboundQueue;
   prices?: PriceTable;
   logger?: Logger;
+  /**
+   * With it, a `failed` status carrying an account-level code (131048 spam limit, 131042 payment…:
+   * Meta often reports them after accepting the send) pauses the tenant's sends like the same
+   * error answered at send time (account-holds.ts).
+   */
+  announcer?: ClientStatusAnnouncer;
 }
 
 /**
@@ -45,6 +54,15 @@ export function createOutboundStatusHook(deps: OutboundStatusHookDeps): Outbound
       // `delivered` or `read`): idempotent, and a second write also repairs a first one that
       // FerretDB v1 lost to a concurrent write of the same message.
       await costs.add({ tenant, id, cost: c.cost, category: c.category });
+    }
+    if (status.status === "failed" && deps.announcer) {
+      for (const e of status.errors ?? []) {
+        const reason = typeof e.code === "number" ? accountHoldReason(classifyGraphCode(e.code)) : null;
+        if (!reason) continue;
+        await holdTenant(deps.announcer, tenant.clientId, reason, e.message ?? e.title ?? null);
+        deps.logger?.warn({ clientId: tenant.clientId.toHexString(), code: e.code }, "account-level error in a status webhook: the tenant's sends are paused");
+        break;
+      }
     }
     if (status.status === "failed" && status.errors?.some((e) => e.code === 131047)) {
       const message = await tenant.outbound.get(id);

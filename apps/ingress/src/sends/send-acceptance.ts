@@ -27,6 +27,9 @@ import {
   sendRecordOf,
   templateRefusal,
   templateRefusalStatus,
+  accountHoldMessage,
+  ACCOUNT_HOLD_REASON_LIST,
+  type AccountHoldReason,
   type OutboundMedia,
   type PriceTable,
   type StoredOutboundMedia,
@@ -64,8 +67,13 @@ const answerOf = (m: Pick<OutboundMessageDoc, "_id" | "kind" | "costExpected" | 
   ...(m.request?.media ? { media: m.kind === "media" ? { willSend: true } : { willSend: false, reason: WINDOW_CLOSED_MEDIA } } : {}),
 });
 
+/** The account-level pause a client is in (SPAM_RATE_LIMITED, PAYMENT_PROBLEM…), or null. */
+const accountPauseOf = (client: ClientDoc): AccountHoldReason | null =>
+  (ACCOUNT_HOLD_REASON_LIST as string[]).includes(client.statusReason ?? "") ? (client.statusReason as AccountHoldReason) : null;
+
 /** Why a send to a client that cannot send now is held, in words a dashboard can show. */
 const heldReasonOf = (client: ClientDoc) =>
+  accountPauseOf(client) ? accountHoldMessage(accountPauseOf(client)!, null) :
   `client is ${client.status}${client.statusReason ? ` (${client.statusReason})` : ""}: sends resume when it is active again`;
 
 /** An accepted media that cannot be stored: 413 over Meta's size limit, 400 otherwise. */
@@ -195,6 +203,7 @@ export class SendAcceptance {
       planned: sendRecordOf(plan),
       // reauth_required (or pending): accepted and stored held; resumed when the client is active.
       heldReason: client.status === "active" ? null : heldReasonOf(client),
+      heldReasonCode: client.status === "active" ? null : accountPauseOf(client),
     });
     if (!res.created) return { ...res, count: null };
     const count = async () => {

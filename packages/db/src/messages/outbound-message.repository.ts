@@ -137,6 +137,8 @@ export interface NewOutbound {
   planned?: Pick<SendRecord, "text" | "template"> | null;
   /** Stored `held` with this reason (the client cannot send now: reauth_required, an account hold). */
   heldReason?: string | null;
+  /** Its code (an account-level pause's reason); default CLIENT_NOT_ACTIVE. */
+  heldReasonCode?: string | null;
 }
 
 export interface CostTotals {
@@ -260,7 +262,7 @@ export class OutboundMessageRepository {
       receivedAt: now,
       status: input.heldReason ? "held" : "queued",
       statusRank: input.heldReason ? rank("held") : rank("queued"),
-      ...(input.heldReason ? { heldAt: now, reason: input.heldReason, reasonCode: "CLIENT_NOT_ACTIVE" } : {}),
+      ...(input.heldReason ? { heldAt: now, reason: input.heldReason, reasonCode: input.heldReasonCode ?? "CLIENT_NOT_ACTIVE" } : {}),
       error: null,
       pricing: null,
       request: input.request,
