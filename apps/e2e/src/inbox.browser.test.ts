@@ -344,6 +344,18 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     await expect.poll(() => answer.locator(".msg-reply-to").textContent()).toBe(`↪ reply to: ${question}`);
     expect(await answer.locator(".msg-text").textContent()).toBe("Oui, disponible");
     await screenshot("button-reply-against-question");
+
+    // A quick-reply button of the first-contact template: shown against the template.
+    const tpl = (await db.messages.findOne({ conversationId: conv._id, kind: "template" } as Record<string, unknown>).lean())!;
+    const quick = await fetch(`${sim.url}/_sim/candidates/reply`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ phoneNumberId: client.phoneNumberId, wabaId: client.wabaId, from: CANDIDATE.waId, type: "button", button: { text: "Je suis intéressée", payload: "interested", templateWamid: tpl.wamid } }),
+    });
+    expect(quick.status).toBe(200);
+    const quickReply = page.locator('#messages .msg[data-direction="inbound"][data-type="button"]');
+    await quickReply.waitFor();
+    await expect.poll(() => quickReply.locator(".msg-reply-to").textContent()).toBe(`↪ reply to: Bonjour ${CANDIDATE.name}, votre candidature pour ${CANDIDATE.job} est bien reçue.`);
     expect(outside).toEqual([]);
   });
 });

@@ -386,7 +386,15 @@ function renderMessage(m, reaction) {
 }
 
 /** A short text of a message, for "reply to" lines. */
-const summaryOf = (m) => m.request?.interactive?.body ?? m.text ?? m.content?.body ?? m.content?.caption ?? `[${m.type}]`;
+function summaryOf(m) {
+  const direct = m.request?.interactive?.body ?? m.text ?? m.content?.body ?? m.content?.caption;
+  if (direct) return direct;
+  // A template (a quick-reply button answers one): its body filled with the variables, else its name.
+  const name = m.template?.name ?? m.request?.templateName;
+  const known = name ? state.templateBodies.get(name) : null;
+  if (known) return fillTemplate(known, m.template?.vars ?? m.request?.templateVars ?? []);
+  return name ? `template ${name}` : `[${m.type}]`;
+}
 
 /** What a message replies to: the candidate's context.id, or the message our send named. */
 function repliedTo(m) {
