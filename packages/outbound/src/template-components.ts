@@ -25,7 +25,10 @@ export const templateHeaderSchema = z
   })
   .refine((h) => (h.type === "text" ? h.text !== undefined && !h.id && !h.link : (h.id === undefined) !== (h.link === undefined)), {
     message: "a media header takes exactly one of id and link; a text header takes text",
-  });
+  })
+  .describe(
+    'The template\'s header: { type: "image" | "video" | "document", id (Meta media id) | link (https), filename? (documents) } for a media header, or { type: "text", text } for a text header\'s variable. Must match the synced template\'s HEADER format.',
+  );
 export type TemplateHeaderInput = z.infer<typeof templateHeaderSchema>;
 
 /** The send API's `templateButtons`: one parameter per button that needs one, by its index in the template. */
@@ -35,14 +38,18 @@ export const templateButtonSchema = z.strictObject({
   subType: z.enum(["url", "quick_reply", "copy_code"]),
   /** URL: the value of the URL's {{1}}; quick_reply: the payload returned when tapped; copy_code: the code. */
   parameter: z.string().min(1).max(2000),
-});
+}).describe(
+  'A button parameter: { index (0-based position in the template\'s BUTTONS), subType: "url" (parameter = the value of the URL\'s {{1}}) | "quick_reply" (parameter = the payload returned when tapped) | "copy_code" (parameter = the code) }.',
+);
 export type TemplateButtonInput = z.infer<typeof templateButtonSchema>;
 
 /** `templateVars`: positional values (header text first, then body), or values by variable name. */
-export const templateVarsSchema = z.union([
-  z.array(z.string().max(1024)).max(30),
-  z.record(z.string().regex(/^[a-z0-9_]{1,64}$/, "variable names are lower case, digits and _"), z.string().max(1024)),
-]);
+export const templateVarsSchema = z
+  .union([
+    z.array(z.string().max(1024)).max(30),
+    z.record(z.string().regex(/^[a-z0-9_]{1,64}$/, "variable names are lower case, digits and _"), z.string().max(1024)),
+  ])
+  .describe('The template\'s variables: positional ["Yasmine", "Comptable"] (a text header\'s first, then the body\'s), or by name { "candidate_name": "Yasmine" } for named-variable templates.');
 export type TemplateVarsInput = z.infer<typeof templateVarsSchema>;
 
 const MEDIA_HEADERS = ["IMAGE", "VIDEO", "DOCUMENT"] as const;

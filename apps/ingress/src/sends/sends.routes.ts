@@ -31,7 +31,11 @@ export const sendBodySchema = z.object({
    * Meta's business-scoped user id (e.g. `MA.13491208655302741918`: ISO country code, a dot, up to
    * 128 alphanumerics) of a candidate whose phone is hidden: the worker sends with `recipient`.
    */
-  candidateUserId: z.string().regex(/^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/, "must be a WhatsApp user id such as MA.13491208655302741918").optional(),
+  candidateUserId: z
+    .string()
+    .regex(/^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/, "must be a WhatsApp user id such as MA.13491208655302741918")
+    .describe("Meta's business-scoped user id of a candidate known without a phone number; exactly one of candidatePhone and candidateUserId.")
+    .optional(),
   candidateName: shortText(200).optional(),
   /** Free-form text (sent as text inside the 24-hour window; else the template goes). */
   message: z.string().min(1).max(4096).optional(),
