@@ -1,6 +1,6 @@
 import { Types } from "mongoose";
 import type { Logger } from "pino";
-import { STATUS_RANK, conversationJson, messageJson, messageSortKey, type ConversationDoc, type Database, type MessageDoc, type TenantData } from "@linkojob/db";
+import { STATUS_RANK, conversationJson, messageJson, messageSortKey, type Database, type MessageDoc } from "@linkojob/db";
 import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, messageSent, type DashboardEvents } from "@linkojob/events";
 import type { InboundEvent } from "@linkojob/whatsapp";
 
@@ -18,30 +18,6 @@ export const echoDedupeKey = (wamid: string) => `out:echo:${wamid}`;
 const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
 /**
- * The candidate's conversation by either id the echo names (a conversation keyed by the user id
- * before the phone was known is still found by the phone's echo, and the reverse), else the one the
- * send API would open (created when there is none).
- */
-async function conversationOf(db: Database, tenant: TenantData, clientId: Types.ObjectId, event: EchoEvent) {
-  const ids = [event.waId, event.userId].filter((v): v is string => !!v);
-  const either = [
-    ...ids.map((id) => ({ candidateKey: id })),
-    ...(event.waId ? [{ candidatePhone: event.waId }] : []),
-    ...(event.userId ? [{ candidateUserId: event.userId }] : []),
-  ];
-  const found = await db.conversations.findOne({ clientId, $or: either }).sort({ lastMessageAt: -1 }).lean<ConversationDoc>();
-  if (found) return { _id: found._id, doc: found };
-  const opened = await tenant.outbound.openConversation({
-    candidatePhone: event.waId ?? null,
-    candidateUserId: event.userId ?? null,
-    candidateName: null,
-    applicationId: null,
-    jobTitle: null,
-  });
-  return { _id: opened._id, doc: opened.doc };
-}
-
-/**
  * Stores a message the recruiter typed in the WhatsApp Business app on a coexistence number
  * (`smb_message_echoes`) as an outbound message of the candidate's conversation: `source: "app_echo"`,
  * status `sent`, free (Meta bills nothing for it here), found by the recipient's phone, else user id
@@ -51,7 +27,16 @@ async function conversationOf(db: Database, tenant: TenantData, clientId: Types.
  */
 export async function storeEcho(deps: EchoDeps, clientId: Types.ObjectId, event: EchoEvent, receivedAt: Date): Promise<"stored" | "duplicate"> {
   const tenant = deps.db.forTenant(clientId);
-  const conversation = await conversationOf(deps.db, tenant, clientId, event);
+  // Found by either id the echo names, as the send API and the inbound side find a person (created
+  // when there is none).
+  const opened = await tenant.outbound.openConversation({
+    candidatePhone: event.waId ?? null,
+    candidateUserId: event.userId ?? null,
+    candidateName: null,
+    applicationId: null,
+    jobTitle: null,
+  });
+  const conversation = { _id: opened._id, doc: opened.doc };
   const m = event.message;
   const now = new Date();
   const doc = {
