@@ -112,6 +112,13 @@ describe("people without a phone number (business-scoped user ids)", () => {
     const convs = await byUserId(userId);
     expect(convs).toHaveLength(1);
     expect(convs[0]).toMatchObject({ candidateKey: p, candidatePhone: p, candidateUserId: userId, messageCount: 2 });
+
+    // The send API opens the same conversation whether the recruiter names the phone or the user id.
+    const outbound = t.db.forTenant(client._id).outbound;
+    for (const named of [{ candidatePhone: null, candidateUserId: userId }, { candidatePhone: p, candidateUserId: null }]) {
+      expect((await outbound.openConversation(named))._id.toHexString()).toBe(convs[0]!._id.toHexString());
+    }
+    expect(await byUserId(userId)).toHaveLength(1);
   });
 
   it("a legacy phone-only conversation learns the user id from the first message that carries both", async () => {

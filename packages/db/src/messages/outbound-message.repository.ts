@@ -1,5 +1,6 @@
 import { Types, type Model } from "mongoose";
 import type { ConversationDoc } from "../conversations/conversation.model";
+import { openCandidateConversation } from "../conversations/conversation.repository";
 import { isDuplicateKeyError } from "../errors";
 import { STATUS_RANK, type MessageDoc, type MessageError } from "./message.model";
 
@@ -194,37 +195,21 @@ export class OutboundMessageRepository {
   }
 
   /**
-   * The conversation with this candidate, created on first contact, in one request: an upsert that
-   * returns the conversation (its window and names plan the send; the whole of it builds the
-   * dashboard event). No projection: FerretDB v1's findAndModify does not take one.
+   * The conversation with this candidate, created on first contact, in one request: found by phone
+   * or user id as the inbound side finds it, or created (openCandidateConversation; a second request
+   * records an id the conversation lacked). Returns the whole document (its window and names plan the
+   * send; the whole of it builds the dashboard event).
    */
   async openConversation(
     request: Pick<OutboundRequest, "candidatePhone" | "candidateUserId" | "applicationId" | "jobTitle" | "candidateName">,
   ): Promise<SendConversation & { doc: ConversationDoc }> {
-    // Keyed as the inbound side keys it: the phone (wa_id) when known, else the user id.
-    const candidateKey = candidateKeyOf(request);
-    const filter = { clientId: this.clientId, candidateKey };
-    const update = {
-      $setOnInsert: {
-        clientId: this.clientId,
-        candidateKey,
-        candidatePhone: request.candidatePhone ?? null,
-        candidateUserId: request.candidateUserId ?? null,
-        ...(request.applicationId ? { applicationId: request.applicationId } : {}),
-        ...(request.jobTitle ? { jobTitle: request.jobTitle } : {}),
-        // The platform's name until the candidate's own WhatsApp profile name arrives.
-        ...(request.candidateName ? { candidateName: request.candidateName } : {}),
-      },
-    };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const doc = (await this.conv.findOneAndUpdate(filter, update, { upsert: true, new: true, setDefaultsOnInsert: true }).lean<ConversationDoc>())!;
-        return { _id: doc._id, windowExpiresAt: doc.windowExpiresAt ?? null, candidateName: doc.candidateName ?? null, jobTitle: doc.jobTitle ?? null, doc };
-      } catch (err) {
-        // Two requests creating the same new conversation: one wins, the other finds it.
-        if (!isDuplicateKeyError(err) || attempt >= 2) throw err;
-      }
-    }
+    const doc = await openCandidateConversation(
+      this.conv,
+      this.clientId,
+      { candidateKey: candidateKeyOf(request), candidatePhone: request.candidatePhone ?? null, candidateUserId: request.candidateUserId ?? null },
+      { applicationId: request.applicationId ?? null, jobTitle: request.jobTitle ?? null, candidateName: request.candidateName ?? null },
+    );
+    return { _id: doc._id, windowExpiresAt: doc.windowExpiresAt ?? null, candidateName: doc.candidateName ?? null, jobTitle: doc.jobTitle ?? null, doc };
   }
 
   /**
