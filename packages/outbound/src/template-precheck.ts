@@ -9,7 +9,9 @@ import { templateRequestProblem, templateShape, type TemplateProblem } from "./t
  * templateButtons), or that can only go as a template (no text, media, interactive or reaction),
  * must match the synced template — approved, its variables, its media header, its buttons.
  * Without templateVars the default variables come from the conversation, known only after its
- * upsert: their count is left to planSend then. Returns the problem, or null.
+ * upsert: their count is left to planSend then. A template not synced is not refused here (the
+ * local copy may lag behind Meta): it is stored and decided at send time (TEMPLATE_NOT_FOUND after a
+ * sync that still lacks it). Returns the problem, or null.
  */
 export async function templateRefusal(request: OutboundRequest, client: PlanClient, templates: TemplateLookup): Promise<TemplateProblem | null> {
   const chat = chatFieldsOf(request);
@@ -18,6 +20,8 @@ export async function templateRefusal(request: OutboundRequest, client: PlanClie
   if (!explicit && !templateOnly) return null;
   const { name, language } = templateChoice(request, client);
   const doc = await templates(name, language);
+  // Not synced (yet): the local copy may lag Meta; accepted, and decided again at send time.
+  if (!doc) return null;
   const parts = { header: request.templateHeader ?? null, buttons: request.templateButtons ?? null };
   if (request.templateVars) return templateRequestProblem(doc, language, request.templateVars, parts);
   // Default variables: stand-ins of the right count, so that status, header and buttons are checked.
