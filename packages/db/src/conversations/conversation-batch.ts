@@ -62,8 +62,8 @@ const refKey = (clientId: Types.ObjectId, candidateKey: string) => `${clientId.t
 
 /**
  * Conversations of many tenants, written a batch of inbound messages at a time. Ids are resolved
- * from an in-process cache (a conversation's id never changes), else with one find and, for
- * candidates never seen, one bulk upsert. Each batch then writes every touched conversation in one
+ * by phone or user id from an in-process cache (a conversation's id never changes), else with one
+ * find and, for candidates never seen, one bulk upsert (see candidate-identity.ts). Each batch then writes every touched conversation in one
  * bulkWrite: counters with $inc by the messages this batch counted (the unique message insert
  * decided which), dates with $max, and the summary and name with guarded $set, so that batches
  * applied in any order converge to one state. Every filter carries the tenant's clientId.
@@ -110,7 +110,7 @@ export class ConversationBatch {
    * Refs of one batch that share a phone or a user id are one person and get one conversation. A
    * conversation is found by either id (the cache, else one find for the whole batch); an id it
    * lacks is recorded by the next recordInbound (guarded: only while null). A new conversation is
-   * keyed by the user id when known, else the phone (one bulk upsert for the batch).
+   * keyed by the phone when known, else the user id (one bulk upsert for the batch).
    */
   async resolve(refs: ConversationRef[], now = new Date()): Promise<Map<string, Types.ObjectId>> {
     const out = new Map<string, Types.ObjectId>();
