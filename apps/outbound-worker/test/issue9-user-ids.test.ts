@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
+import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
 
 let rig: OutboundRig;
@@ -61,6 +62,15 @@ describe("candidateUserId", () => {
     expect(call!.body.recipient).toBe(userId);
     expect(call!.body.to).toBeUndefined();
     expect(await rig.trunk.db.conversations.countDocuments({ clientId: c._id })).toBe(1);
+  });
+
+  it("refuses an authentication template to a user id alone (Meta needs a phone), storing nothing", async () => {
+    const otp = simTemplate({ name: "code_verification", language: "fr", body: "Votre code : {{1}}", category: "AUTHENTICATION" });
+    const c = await rig.client({ templates: [otp] });
+    const res = await rig.send(c.jwt, { candidateUserId: "MA.77001122334455660000", templateName: "code_verification", templateVars: ["123456"] });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("TEMPLATE_NEEDS_PHONE");
+    expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id })).toBe(0);
   });
 
   it("fails a send to a user id Meta does not know with 131062 and a clear reason", async () => {

@@ -22,6 +22,10 @@ export async function templateRefusal(request: OutboundRequest, client: PlanClie
   const doc = await templates(name, language);
   // Not synced (yet): the local copy may lag Meta; accepted, and decided again at send time.
   if (!doc) return null;
+  // Meta: authentication templates still need a phone number, never a user id alone.
+  if (!request.candidatePhone && String(doc.category ?? "").toUpperCase() === "AUTHENTICATION") {
+    return { code: "TEMPLATE_NEEDS_PHONE", reason: `template ${doc.name} (${doc.language}) is an authentication template: Meta sends those only to a phone number (candidatePhone)` };
+  }
   const parts = { header: request.templateHeader ?? null, buttons: request.templateButtons ?? null };
   if (request.templateVars) return templateRequestProblem(doc, language, request.templateVars, parts);
   // Default variables: stand-ins of the right count, so that status, header and buttons are checked.
