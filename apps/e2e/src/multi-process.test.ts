@@ -7,17 +7,18 @@
  * POST /api/messages/send whose status webhooks flow back — and one process of each kind gets
  * SIGTERM in the middle of it. Then: every inbound message is stored once, in its own tenant's
  * conversation with its sender, every send reached the simulator once (its
- * biz_opaque_callback_data is our message id) and ended `read`, no job failed or became a dead
+ * biz_opaque_callback_data is our message id) and ended `read` (on FerretDB at least `sent`), no job failed or became a dead
  * letter, no worker logged an error, the two processes exited 0 after draining, and the conversation
  * counters match the messages (exactly on MongoDB; on FerretDB v1, which loses concurrent updates of
- * one document between processes, the few off counters are reported and may only be short).
+ * one document between processes, the few off counters and statuses are reported, and may only be
+ * short). Figures: one JSON line `[multi-process] {...}` per run; MULTI_PROCESS_SEED replays a load.
  */
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database, syncTemplates, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { MetaSimulator, textMessageDelivery } from "@linkojob/meta-sim";
-import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, type RedisClient } from "@linkojob/queues";
+import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, ingressStreamKey, type RedisClient } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
@@ -253,17 +254,20 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
     const queueRedis = redis();
     const counts = () => Promise.all([queueCounts(queueRedis, services.prefix, WEBHOOK_QUEUE), queueCounts(queueRedis, services.prefix, OUTBOUND_QUEUE)]);
     const sent = answers.map((a) => a.body.messageId!).filter(Boolean);
+    // Settled: every send answered by Meta with its three status webhooks acknowledged, nothing left in
+    // the ingress stream or the queues, no send still queued or in progress, every message stored.
     const settled = await eventually(async () => {
-      const [open, inCount] = await Promise.all([
-        db.messages.countDocuments({ direction: "outbound", status: { $nin: ["read", "failed"] } }),
+      const [open, inCount, streamed, [w, o]] = await Promise.all([
+        db.messages.countDocuments({ direction: "outbound", status: { $in: ["queued", "sending", "held"] } }),
         db.messages.countDocuments({ direction: "inbound" }),
+        queueRedis.xlen(ingressStreamKey(services.prefix)),
+        counts(),
       ]);
-      return open === 0 && inCount >= INBOUND && accepted() >= sent.length && simState.inFlight.size === 0 ? { ms: Date.now() - t0 } : null;
+      const statusesOut = simState.statusDeliveries.ok + simState.statusDeliveries.failed >= 3 * accepted() && simState.inFlight.size === 0;
+      const queuesEmpty = [w, o].every((c) => c.waiting + c.active + c.delayed + c.prioritized === 0);
+      return open === 0 && inCount >= INBOUND && accepted() >= sent.length && statusesOut && streamed === 0 && queuesEmpty ? { ms: Date.now() - t0 } : null;
     }, 60_000, 200).catch(() => null);
-    const drained = await eventually(async () => {
-      const [w, o] = await counts();
-      return [w, o].every((c) => c.waiting + c.active + c.delayed + c.prioritized === 0);
-    }, 30_000, 200).catch(() => false);
+    const drained = settled !== null;
 
     // --- what was measured ---
     const inboundDocs = await db.messages.find({ direction: "inbound" }, { wamid: 1, clientId: 1, conversationId: 1 }).lean();
@@ -322,7 +326,6 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
       shutdown: stop,
       loadMs,
       settledMs: settled?.ms ?? null,
-      drained,
       conversations: conversations.length,
       misfiled: misfiled.length,
       countersOff: off.length,
@@ -337,7 +340,11 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
     if (off.length) console.log(`[multi-process] counters off: ${JSON.stringify(off.slice(0, 20).map((c) => ({ ...c, candidateKey: conversations.find((v) => String(v._id) === c.id)?.candidateKey, wamids: inboundDocs.filter((m) => String(m.conversationId) === c.id).map((m) => m.wamid) })))}`);
     if (misfiled.length) console.log(`[multi-process] in another conversation: ${JSON.stringify(misfiled.slice(0, 10))}`);
     const notRead = outboundDocs.filter((m) => m.status !== "read");
-    if (notRead.length) console.log(`[multi-process] not read: ${JSON.stringify(notRead)}`);
+    if (notRead.length) {
+      const full = await db.messages.find({ _id: { $in: notRead.map((m) => m._id) } }, { text: 0, content: 0 }).lean();
+      const pending = await db.pendingStatuses.find({ $or: [{ wamid: { $in: notRead.map((m) => m.wamid).filter(Boolean) } }, { bizOpaqueCallbackData: { $in: notRead.map((m) => String(m._id)) } }] }, { payload: 0 }).lean();
+      console.log(`[multi-process] not read: ${JSON.stringify(full)}\npending statuses of them: ${JSON.stringify(pending)}`);
+    }
     if (failedSends) {
       const ids = await queueRedis.zrange(`${services.prefix}:${OUTBOUND_QUEUE}:failed`, 0, 9);
       for (const id of ids) console.log(`[multi-process] failed job ${id}: ${JSON.stringify(await queueRedis.hmget(`${services.prefix}:${OUTBOUND_QUEUE}:${id}`, "data", "failedReason", "attemptsMade"))}`);
@@ -366,14 +373,20 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
     expect(simState.accepted).toHaveLength(sent.length);
     expect(sent.filter((id) => byOpaque.get(id) !== 1), "sends not received exactly once by Meta").toEqual([]);
     expect(outboundDocs).toHaveLength(sent.length);
-    expect(statuses).toEqual({ read: sent.length });
+    // Every send ended sent, delivered or read (none queued, in progress, held or failed); read on
+    // MongoDB, as the simulator reported it. FerretDB v1 loses one of two concurrent updates of a
+    // document: a `delivered` and a `read` applied at once by the two inbound processes can leave
+    // `delivered` (reported, and kept rare).
+    expect(Object.keys(statuses).filter((st) => !["sent", "delivered", "read"].includes(st)), JSON.stringify(statuses)).toEqual([]);
+    if (!onFerretDb) expect(statuses).toEqual({ read: sent.length });
+    else expect(sent.length - (statuses.read ?? 0), `not read on FerretDB: ${JSON.stringify(statuses)}`).toBeLessThanOrEqual(3);
     const acceptedWamid = new Map(simState.accepted.map((a) => [a.bizOpaque, a.wamid]));
     const outboundById = new Map(outboundDocs.map((m) => [String(m._id), m.wamid]));
     expect(sent.filter((id) => outboundById.get(id) !== acceptedWamid.get(id)), "stored wamid = the one Meta gave").toEqual([]);
     expect(simState.statusDeliveries.failed).toBe(0);
 
     // No job failed, nothing became a dead letter, every queue drained, no worker logged an error.
-    expect(drained).toBe(true);
+    expect(drained, "settled: statuses delivered, stream and queues empty, nothing queued or sending").toBe(true);
     expect(failedWebhooks).toBe(0);
     expect(failedSends).toBe(0);
     expect(deadLetters).toBe(0);
