@@ -152,33 +152,35 @@ export class ConversationBatch {
     out: Map<string, Types.ObjectId>,
     now: Date,
   ): Promise<Array<{ p: Person; key: string; holder: Types.ObjectId }>> {
-    const ops = items.map(({ p, key }) => ({
+    // Each new conversation's id is chosen here: what the write created is then known by id, not by
+    // the position of `upserted[].index` (which FerretDB v1 counts among upserts only, not among the
+    // statements: trusting it gave one tenant's message another tenant's conversation).
+    const ids = items.map(() => new Types.ObjectId());
+    const ops = items.map(({ p, key }, i) => ({
       updateOne: {
         filter: { clientId: p.clientId, candidateKey: key },
-        update: { $setOnInsert: newConversation(p, key, now) },
+        update: { $setOnInsert: { _id: ids[i]!, ...newConversation(p, key, now) } },
         upsert: true,
       },
     }));
-    const upserted = new Map<number, Types.ObjectId>();
-    let offset = 0;
+    const created = new Set<string>();
     for (const part of chunks(ops, this.limits.perCommand)) {
-      let ids: Record<number, unknown> = {};
+      let upsertedIds: Record<number, unknown> = {};
       try {
-        ids = (await this.model.collection.bulkWrite(part, { ordered: false })).upsertedIds;
+        upsertedIds = (await this.model.collection.bulkWrite(part, { ordered: false })).upsertedIds;
       } catch (err) {
         // Another worker created some of them meanwhile (duplicate key): read those below.
         const e = err as { writeErrors?: unknown; result?: { upsertedIds?: Record<number, unknown> } };
         const writeErrors = (Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : []) as Array<{ code?: number }>;
         if (!writeErrors.length || writeErrors.some((w) => w.code !== 11000)) throw err;
-        ids = e.result?.upsertedIds ?? {};
+        upsertedIds = e.result?.upsertedIds ?? {};
       }
-      for (const [i, id] of Object.entries(ids)) upserted.set(offset + Number(i), id as Types.ObjectId);
-      offset += part.length;
+      for (const id of Object.values(upsertedIds)) created.add(String(id));
     }
     const raced: Array<{ p: Person; key: string }> = [];
     items.forEach((item, i) => {
-      const id = upserted.get(i);
-      if (id) this.assign(item.p, { id, phone: item.p.ids.phones[0] ?? null, userId: item.p.ids.userIds[0] ?? null }, out);
+      const id = ids[i]!;
+      if (created.has(id.toHexString())) this.assign(item.p, { id, phone: item.p.ids.phones[0] ?? null, userId: item.p.ids.userIds[0] ?? null }, out);
       else raced.push(item);
     });
     if (!raced.length) return [];

@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Types } from "mongoose";
+import { testServices } from "@linkojob/testing";
+import { Database } from "../database";
+import { updateLimits } from "../ferretdb-adapter";
+import { ConversationBatch, type ConversationRef } from "./conversation-batch";
+
+let db: Database;
+
+beforeAll(async () => {
+  db = await Database.connect(testServices("convbatch").mongoUrl);
+});
+afterAll(async () => {
+  await db?.connection.dropDatabase().catch(() => undefined);
+  await db?.close();
+});
+
+describe("ConversationBatch.resolve when another process creates a conversation meanwhile", () => {
+  it("gives every person its own tenant's conversation (the ids created are known by id, not by upsert position)", async () => {
+    const limits = await updateLimits(db.connection);
+    const ours = new ConversationBatch(db.conversations, { updateLimits: limits });
+    const theirs = new ConversationBatch(db.conversations, { updateLimits: limits });
+    const tenantA = new Types.ObjectId();
+    const tenantB = new Types.ObjectId();
+    const refs: ConversationRef[] = [
+      { clientId: tenantA, candidateKey: "212600000001", candidatePhone: "212600000001" },
+      { clientId: tenantA, candidateKey: "212600000002", candidatePhone: "212600000002" },
+      { clientId: tenantB, candidateKey: "212600000003", candidatePhone: "212600000003" },
+      { clientId: tenantB, candidateKey: "212600000004", candidatePhone: "212600000004" },
+    ];
+    // The race made deterministic: our batch's find answers, then the other process creates the
+    // second person's conversation before our upsert runs (so one of our upserts matches instead).
+    const collection = db.conversations.collection as unknown as { find: (...a: unknown[]) => { toArray: () => Promise<unknown[]> } };
+    const find = collection.find.bind(collection);
+    collection.find = (...args: unknown[]) => {
+      collection.find = find;
+      const cursor = find(...args);
+      const toArray = cursor.toArray.bind(cursor);
+      cursor.toArray = async () => {
+        const found = await toArray();
+        await theirs.resolve([refs[1]!]);
+        return found;
+      };
+      return cursor;
+    };
+    const ids = await ours.resolve(refs);
+    for (const r of refs) {
+      const id = ids.get(`${r.clientId.toHexString()}|${r.candidateKey}`);
+      const doc = await db.conversations.findById(id).lean();
+      expect({ clientId: doc?.clientId.toHexString(), candidateKey: doc?.candidateKey }).toEqual({
+        clientId: r.clientId.toHexString(),
+        candidateKey: r.candidateKey,
+      });
+    }
+    expect(await db.conversations.countDocuments({ clientId: { $in: [tenantA, tenantB] } })).toBe(4);
+  });
+});
