@@ -1,12 +1,18 @@
 import { Types } from "mongoose";
+import { z } from "zod";
 import { InvalidIdError } from "./errors";
+
+/** A MongoDB ObjectId written as 24 hex characters (either case). */
+export const OBJECT_ID_HEX = /^[0-9a-fA-F]{24}$/;
+
+/** The request-schema field for an id: a 24-character hex string, refused with a clear message otherwise. */
+export const objectIdSchema = z.string().regex(OBJECT_ID_HEX, "must be a 24-character hex ObjectId");
 
 /** Turns a string into an ObjectId, refusing anything else (no operator objects, no coercion). */
 export function toObjectId(value: unknown, what = "id"): Types.ObjectId {
   if (value instanceof Types.ObjectId) return value;
-  if (typeof value === "string" && /^[0-9a-fA-F]{24}$/.test(value)) return new Types.ObjectId(value);
+  if (typeof value === "string" && OBJECT_ID_HEX.test(value)) return new Types.ObjectId(value);
   throw new InvalidIdError(what);
 }
 
-export const isObjectIdString = (value: unknown): value is string =>
-  typeof value === "string" && /^[0-9a-fA-F]{24}$/.test(value);
+export const isObjectIdString = (value: unknown): value is string => typeof value === "string" && OBJECT_ID_HEX.test(value);

@@ -1,6 +1,6 @@
 import mongoose, { Types } from "mongoose";
 import { z } from "zod";
-import { MEDIA_BUCKET, type Database, type OutboundMediaRef } from "@linkojob/db";
+import { objectIdSchema, MEDIA_BUCKET, type Database, type OutboundMediaRef } from "@linkojob/db";
 import { MEDIA_SIZE_LIMITS, uploadMedia, type GraphClient, type MediaSend } from "@linkojob/whatsapp";
 
 /**
@@ -26,8 +26,6 @@ export const OUTBOUND_MEDIA_TYPES = {
 } as const;
 export type OutboundMediaType = keyof typeof OUTBOUND_MEDIA_TYPES;
 
-const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
-
 /**
  * The send body's `media`: exactly one source. `url` is passed to Meta as a `link` (Meta fetches it;
  * we never fetch arbitrary URLs from our network); `base64` is staged in GridFS by the ingress; `fileId`
@@ -38,7 +36,7 @@ export const outboundMediaSchema = z
     type: z.enum(["image", "document"]),
     url: z.url({ protocol: /^https$/ }).max(2048).optional(),
     base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64").optional(),
-    fileId: objectId.optional(),
+    fileId: objectIdSchema.optional(),
     mimeType: z.string().max(200).optional(),
     caption: z.string().trim().min(1).max(1024).optional(),
     filename: z.string().trim().min(1).max(240).regex(/^[^\\/\r\n\0]+$/, "a file name, without path").optional(),

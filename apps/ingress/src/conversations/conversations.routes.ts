@@ -1,13 +1,11 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { conversationJson, messageJson, toObjectId } from "@linkojob/db";
+import { objectIdSchema, conversationJson, messageJson, toObjectId } from "@linkojob/db";
 import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, type DashboardEvents } from "@linkojob/events";
 import { notFound } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
 import type { ReadReceipts } from "./read-receipts";
-
-const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 
 export interface ConversationRoutesOptions {
   tenants: TenantAccess;
@@ -28,7 +26,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
         tags: ["conversations"],
         summary: "A client's conversations, newest activity first",
         querystring: z.strictObject({
-          clientId: objectId.optional(),
+          clientId: objectIdSchema.optional(),
           page: z.coerce.number().int().min(1).max(100_000).default(1),
           limit: z.coerce.number().int().min(1).max(100).default(20),
         }),
@@ -47,9 +45,9 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       schema: {
         tags: ["conversations"],
         summary: "One conversation with its messages, newest first, paginated by cursor",
-        params: z.strictObject({ id: objectId }),
+        params: z.strictObject({ id: objectIdSchema }),
         querystring: z.strictObject({
-          clientId: objectId.optional(),
+          clientId: objectIdSchema.optional(),
           cursor: z.string().max(200).optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
         }),
@@ -79,8 +77,8 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       schema: {
         tags: ["conversations"],
         summary: "Marks everything received so far in a conversation as read",
-        params: z.strictObject({ id: objectId }),
-        querystring: z.strictObject({ clientId: objectId.optional() }),
+        params: z.strictObject({ id: objectIdSchema }),
+        querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
       },
     },
     async (request) => {
@@ -101,8 +99,8 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       schema: {
         tags: ["conversations"],
         summary: "The recruiter is typing: shows the typing indicator to the candidate (at most once per 20 s per conversation)",
-        params: z.strictObject({ id: objectId }),
-        querystring: z.strictObject({ clientId: objectId.optional() }),
+        params: z.strictObject({ id: objectIdSchema }),
+        querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
       },
     },
     async (request, reply) => {

@@ -3,8 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { badRequest } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
-
-const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
+import { objectIdSchema } from "@linkojob/db";
 
 /** GET /api/messages/costs?clientId&from&to: outbound costs in MAD, by pricing category and by kind. */
 export const costRoutes: FastifyPluginAsync<{ tenants: TenantAccess }> = async (base, { tenants }) => {
@@ -18,7 +17,7 @@ export const costRoutes: FastifyPluginAsync<{ tenants: TenantAccess }> = async (
         tags: ["messages"],
         summary: "Outbound costs in MAD between two instants (default: this month), by category and kind",
         querystring: z.strictObject({
-          clientId: objectId.optional(),
+          clientId: objectIdSchema.optional(),
           from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
           to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
         }),

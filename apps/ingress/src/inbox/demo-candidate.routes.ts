@@ -1,11 +1,9 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { toObjectId, type Database } from "@linkojob/db";
+import { objectIdSchema, toObjectId, type Database } from "@linkojob/db";
 import { HttpError, notFound } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
-
-const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 
 export interface DemoCandidateRoutesOptions {
   tenants: TenantAccess;
@@ -15,8 +13,8 @@ export interface DemoCandidateRoutesOptions {
 }
 
 const demoBody = z.strictObject({
-  conversationId: objectId,
-  clientId: objectId.optional(),
+  conversationId: objectIdSchema,
+  clientId: objectIdSchema.optional(),
   /** reply: a text; document: a CV (PDF); reaction: an emoji on the conversation's latest message. */
   action: z.enum(["reply", "document", "reaction"]),
   text: z.string().trim().min(1).max(1000).optional(),

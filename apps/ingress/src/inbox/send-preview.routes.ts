@@ -1,13 +1,11 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { Database } from "@linkojob/db";
+import { objectIdSchema, type Database } from "@linkojob/db";
 import { DEFAULT_PRICE_TABLE_MAD, SendCaches, previewSend, type PriceTable } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import { badRequest, notFound } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
-
-const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 
 export interface SendPreviewRoutesOptions {
   tenants: TenantAccess;
@@ -37,7 +35,7 @@ export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = a
       schema: {
         hide: true,
         querystring: z.strictObject({
-          clientId: objectId.optional(),
+          clientId: objectIdSchema.optional(),
           candidatePhone: z.string().min(3).max(40),
           candidateName: z.string().trim().max(200).optional(),
           jobTitle: z.string().trim().max(200).optional(),

@@ -2,13 +2,11 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import mongoose, { Types } from "mongoose";
 import { z } from "zod";
-import { MEDIA_BUCKET, type Database, type MessageDoc } from "@linkojob/db";
+import { objectIdSchema, MEDIA_BUCKET, type Database, type MessageDoc } from "@linkojob/db";
 import { HttpError, notFound } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
 import type { MediaUrlSigner } from "./media-url-signer";
 import { contentDisposition, servedContentType } from "./media-headers";
-
-const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 
 export interface MediaRoutesOptions {
   db: Database;
@@ -55,8 +53,8 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (base, 
       schema: {
         tags: ["media"],
         summary: "A short-lived signed URL of a media message's file (for <img src> and links)",
-        params: z.strictObject({ messageId: objectId }),
-        querystring: z.strictObject({ clientId: objectId.optional() }),
+        params: z.strictObject({ messageId: objectIdSchema }),
+        querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
       },
     },
     async (request) => {
@@ -77,9 +75,9 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (base, 
       schema: {
         tags: ["media"],
         summary: "The file of a media message (JWT, or a signed URL from /api/media/:messageId/url)",
-        params: z.strictObject({ messageId: objectId }),
+        params: z.strictObject({ messageId: objectIdSchema }),
         querystring: z.strictObject({
-          clientId: objectId.optional(),
+          clientId: objectIdSchema.optional(),
           sig: z.string().max(100).optional(),
           exp: z.coerce.number().int().optional(),
         }),

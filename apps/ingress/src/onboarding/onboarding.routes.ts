@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { RedisClient } from "@linkojob/queues";
 import { z } from "zod";
-import { clientJson, userIdFilter, type Database } from "@linkojob/db";
+import { objectIdSchema, clientJson, userIdFilter, type Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import type { GraphClient } from "@linkojob/whatsapp";
@@ -82,7 +82,6 @@ export function dashboardRedirect(dashboardUrl: string, outcome: { clientId: str
 }
 
 const graphId = z.string().regex(/^\d{1,30}$/, "must be a numeric Meta id");
-const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 
 const connectedResponse = { success: true as const };
 
@@ -222,7 +221,7 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
       schema: {
         tags: ["onboarding"],
         summary: "Disconnects a client: token wiped, WABA unsubscribed when no other connected client uses it",
-        querystring: z.strictObject({ clientId: objectId.optional() }),
+        querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
       },
     },
     async (request) => {
@@ -239,7 +238,7 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
       schema: {
         tags: ["onboarding"],
         summary: "Checks a client's token against Meta (a revoked token marks it reauth_required)",
-        querystring: z.strictObject({ clientId: objectId.optional() }),
+        querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
       },
     },
     async (request) => {

@@ -8,8 +8,8 @@ import type { SendAcceptance } from "./send-acceptance";
 // The media rules live with the worker that uploads them, so ingress and worker share one schema.
 import { interactiveSchema, outboundMediaSchema, reactionSchema, templateButtonSchema, templateHeaderSchema, templateVarsSchema } from "@linkojob/outbound";
 import { resolveChatFields } from "./chat-references";
+import { objectIdSchema } from "@linkojob/db";
 
-const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 const shortText = (max: number) => z.string().trim().min(1).max(max);
 
 /**
@@ -24,7 +24,7 @@ const CAPTION_MAX = 1024;
 
 /** The brief's send body. Unknown fields are ignored (the platform backend may send more). */
 export const sendBodySchema = z.object({
-  clientId: objectId.optional(),
+  clientId: objectIdSchema.optional(),
   /** The candidate's number. Exactly one of candidatePhone and candidateUserId. */
   candidatePhone: z.string().min(3).max(40).optional(),
   /**

@@ -1,13 +1,11 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { syncTemplates, type ClientDoc, type Database, type TemplateDoc } from "@linkojob/db";
+import { objectIdSchema, syncTemplates, type ClientDoc, type Database, type TemplateDoc } from "@linkojob/db";
 import type { TokenVault } from "@linkojob/vault";
 import { GraphApiError, isGraphError, type GraphClient } from "@linkojob/whatsapp";
 import { HttpError } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
-
-const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
 
 export interface TemplateRoutesOptions {
   tenants: TenantAccess;
@@ -39,7 +37,7 @@ export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = async (
 
   app.get(
     "/api/templates",
-    { schema: { tags: ["templates"], summary: "The client's WABA templates as last synced", querystring: z.strictObject({ clientId: objectId.optional() }) } },
+    { schema: { tags: ["templates"], summary: "The client's WABA templates as last synced", querystring: z.strictObject({ clientId: objectIdSchema.optional() }) } },
     async (request) => {
       const tenant = await tenants.resolve(request.principal, request.query.clientId);
       return { templates: (await tenant.templates.list()).map(templateJson) };
@@ -52,8 +50,8 @@ export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = async (
       schema: {
         tags: ["templates"],
         summary: "Syncs the client's WABA templates from Meta now (all pages)",
-        body: z.strictObject({ clientId: objectId.optional() }).optional(),
-        querystring: z.strictObject({ clientId: objectId.optional() }),
+        body: z.strictObject({ clientId: objectIdSchema.optional() }).optional(),
+        querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
       },
     },
     async (request) => {

@@ -1,4 +1,5 @@
 import { Types } from "mongoose";
+import { OBJECT_ID_HEX } from "../ids";
 
 /**
  * The platform user (recruiter) who owns a client, as stored in `clients.userId`. The brief's
@@ -7,8 +8,6 @@ import { Types } from "mongoose";
  * are the same user when the string is the ObjectId's hex: the JWT `sub` is always that string.
  */
 export type UserId = string | Types.ObjectId;
-
-const OBJECT_ID_HEX = /^[0-9a-fA-F]{24}$/;
 
 function isObjectId(v: unknown): v is Types.ObjectId {
   return v instanceof Types.ObjectId || (typeof v === "object" && v !== null && (v as { _bsontype?: unknown })._bsontype === "ObjectId");
