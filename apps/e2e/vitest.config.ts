@@ -1,12 +1,4 @@
-import { defineProject } from "vitest/config";
+import { defineServiceProject } from "@linkojob/testing/vitest-preset";
 
-export default defineProject({
-  test: {
-    name: "e2e",
-    include: ["src/**/*.test.ts"],
-    // Real MongoDB-protocol server and Redis (MONGODB_URI / REDIS_URL, else started here).
-    globalSetup: ["../../packages/testing/src/global-setup.ts"],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-  },
-});
+// Whole-system runs: each test drives every process, so a test may take up to two minutes.
+export default defineServiceProject("e2e", { include: ["src/**/*.test.ts"], testTimeout: 120_000 });

@@ -1,12 +1,3 @@
-import { defineProject } from "vitest/config";
+import { defineServiceProject } from "@linkojob/testing/vitest-preset";
 
-export default defineProject({
-  test: {
-    name: "events",
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    // Real MongoDB-protocol server and Redis for every test (MONGODB_URI / REDIS_URL, else started here).
-    globalSetup: ["../../packages/testing/src/global-setup.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 120_000,
-  },
-});
+export default defineServiceProject("events");

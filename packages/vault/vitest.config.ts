@@ -1,10 +1,4 @@
-import { defineProject } from "vitest/config";
+import { defineServiceProject } from "@linkojob/testing/vitest-preset";
 
-export default defineProject({
-  test: {
-    name: "vault",
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    // Pure crypto: no MongoDB or Redis needed, so no globalSetup (the stored form is tested in the ingress).
-    testTimeout: 30_000,
-  },
-});
+// Pure crypto: no MongoDB or Redis needed (the stored form is tested in the ingress).
+export default defineServiceProject("vault", { services: false });

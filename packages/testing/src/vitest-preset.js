@@ -1,0 +1,22 @@
+// Plain JavaScript on purpose: Vitest loads a project's vitest.config.ts with esbuild and leaves
+// imported packages to Node, which cannot run TypeScript. Types: vitest-preset.d.ts.
+import { fileURLToPath } from "node:url";
+import { defineProject } from "vitest/config";
+
+/** Starts (or reuses, from MONGODB_URI / REDIS_URL) a real MongoDB-protocol server and Redis once per run. */
+const servicesSetup = fileURLToPath(new URL("./global-setup.ts", import.meta.url));
+
+/** @type {import("./vitest-preset").defineServiceProject} */
+export function defineServiceProject(name, options = {}) {
+  const services = options.services ?? true;
+  const hookTimeout = options.hookTimeout ?? (services ? 120_000 : undefined);
+  return defineProject({
+    test: {
+      name,
+      include: options.include ?? ["src/**/*.test.ts", "test/**/*.test.ts"],
+      ...(services ? { globalSetup: [servicesSetup] } : {}),
+      testTimeout: options.testTimeout ?? 30_000,
+      ...(hookTimeout === undefined ? {} : { hookTimeout }),
+    },
+  });
+}
