@@ -4,3 +4,4 @@ export * from "./routing/client-directory";
 export * from "./pump/ingress-pump";
 export * from "./account/account-update.handler";
 export * from "./upkeep/upkeep";
+export { storeEcho, type EchoEvent } from "./routing/echo-processor";

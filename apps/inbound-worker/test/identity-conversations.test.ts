@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { io as connect, type Socket } from "socket.io-client";
-import { contactOf, delivery, inboundMessage, messagesValue } from "@linkojob/meta-sim";
+import { contactOf, delivery, inboundMessage, messagesValue, newUserId, userIdForPhone } from "@linkojob/meta-sim";
 import { createRedis } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import type { ClientDoc } from "@linkojob/db";
 import { EVENTS } from "@linkojob/events";
-import { newUserId, userIdForPhone } from "../../meta-sim/src/webhooks/user-ids";
 import { startTrunk, type Trunk } from "./trunk-harness";
 
 /**

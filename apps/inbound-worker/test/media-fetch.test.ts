@@ -6,7 +6,7 @@ import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { MediaUrlSigner } from "../../ingress/src/media/media-url-signer";
+import { MediaUrlSigner } from "@linkojob/ingress";
 import { startTrunk, type Trunk } from "./trunk-harness";
 
 // Inbound media end to end on real parts (issue 5, lessons-from-peers problem 7): the simulator sends

@@ -6,7 +6,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
 import { MetaSimulator } from "@linkojob/meta-sim";
 import { TEST_SECRETS, testServices, type TestServices } from "@linkojob/testing";
-import { buildApp } from "../../ingress/src/app";
+import { buildApp } from "@linkojob/ingress";
 import { InboundWorker, type InboundWorkerDeps } from "../src/inbound-worker";
 import type { MediaWorkerOptions } from "../src/media/media-worker";
 

@@ -31,12 +31,10 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient, sendTemplate } from "@linkojob/whatsapp";
-import { MetaSimulator } from "@linkojob/meta-sim";
+import { MetaSimulator, messagingState, rateStats, simTemplate } from "@linkojob/meta-sim";
 // The services entry point: @linkojob/testing's index also loads vitest helpers, which throw outside Vitest.
 import { CommandCounter, startFerretDb, startRedisServer } from "@linkojob/testing/services";
-import { buildApp } from "../../ingress/src/app";
-import { messagingState, rateStats } from "../../meta-sim/src/graph/messaging-state";
-import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
+import { buildApp } from "@linkojob/ingress";
 import { InboundWorker } from "@linkojob/inbound-worker";
 import { OutboundWorker } from "../src/outbound-worker";
 

@@ -13,9 +13,9 @@ import { EVENTS } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
-import { reencryptStoredTokens } from "../../ingress/src/cli/reencrypt-tokens.command";
-import { createRealtimeServer, type RealtimeServer } from "../../realtime/src/realtime-server";
-import { closeAllSockets, connect, refusal } from "../../realtime/src/test-kit";
+import { reencryptStoredTokens } from "@linkojob/ingress";
+import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
+import { closeAllSockets, connect, refusal } from "@linkojob/realtime/testing";
 import { clientAccessToken } from "../src/send/token-access";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
 

@@ -5,7 +5,7 @@ import pino from "pino";
 import { DashboardEvents, conversationUpdatedSchema, messageSentSchema } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { normalizeDelivery } from "@linkojob/whatsapp";
-import { storeEcho, type EchoEvent } from "../../inbound-worker/src/routing/echo-processor";
+import { storeEcho, type EchoEvent } from "@linkojob/inbound-worker";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
 
 let rig: OutboundRig;

@@ -5,8 +5,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import { CommandCounter } from "@linkojob/testing/services";
-import { buildApp } from "../../ingress/src/app";
-import { ReadReceipts } from "../../ingress/src/conversations/read-receipts";
+import { buildApp, ReadReceipts } from "@linkojob/ingress";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
 
 /**

@@ -4,7 +4,7 @@ import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { eventually } from "@linkojob/testing";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
-import { rateStats, settleStatusFlows } from "../../meta-sim/src/graph/messaging-state";
+import { rateStats, settleStatusFlows } from "@linkojob/meta-sim";
 
 let rig: OutboundRig;
 beforeAll(async () => {

@@ -12,9 +12,9 @@ import type { ClientDoc } from "@linkojob/db";
 import { EVENTS } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually } from "@linkojob/testing";
-import { accountUpdateDelivery } from "../../meta-sim/src/webhooks/payloads";
-import { createRealtimeServer, type RealtimeServer } from "../../realtime/src/realtime-server";
-import { closeAllSockets, connect } from "../../realtime/src/test-kit";
+import { accountUpdateDelivery } from "@linkojob/meta-sim";
+import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
+import { closeAllSockets, connect } from "@linkojob/realtime/testing";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
 
 let rig: OutboundRig;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { eventually } from "@linkojob/testing";
 import { SHIPPED_RATE_CARD, rateFor } from "@linkojob/outbound";
-import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
+import { simTemplate } from "@linkojob/meta-sim";
 import { APPLICATION_RECEIVED, startOutbound, type OutboundRig } from "./outbound-harness";
 
 let rig: OutboundRig;

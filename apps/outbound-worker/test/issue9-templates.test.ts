@@ -9,8 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "@linkojob/testing";
 import { SHIPPED_RATE_CARD, rateFor } from "@linkojob/outbound";
-import { fieldDelivery, templateStatusDelivery } from "../../meta-sim/src/webhooks/payloads";
-import type { SimTemplate } from "../../meta-sim/src/graph/messaging-state";
+import { fieldDelivery, templateStatusDelivery, type SimTemplate } from "@linkojob/meta-sim";
 import { APPLICATION_RECEIVED, startOutbound, type OutboundRig } from "./outbound-harness";
 
 let rig: OutboundRig;

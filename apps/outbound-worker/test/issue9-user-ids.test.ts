@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
-import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
+import { simTemplate } from "@linkojob/meta-sim";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
 
 let rig: OutboundRig;

@@ -7,11 +7,9 @@ import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { DashboardEvents } from "@linkojob/events";
 import { InboundWorker } from "@linkojob/inbound-worker";
-import { textMessageDelivery } from "@linkojob/meta-sim";
+import { textMessageDelivery, messagingState, type MessagingState, simTemplate } from "@linkojob/meta-sim";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
-import { startTrunk, type Trunk } from "../../inbound-worker/test/trunk-harness";
-import { messagingState, type MessagingState } from "../../meta-sim/src/graph/messaging-state";
-import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
+import { startTrunk, type Trunk } from "@linkojob/inbound-worker/testing";
 import { OutboundWorker, type OutboundWorkerDeps } from "../src/outbound-worker";
 import { createTemplateStatusHandler } from "@linkojob/outbound";
 

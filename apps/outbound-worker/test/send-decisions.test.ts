@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, tokenFor } from "@linkojob/testing";
-import { templateStatusDelivery } from "@linkojob/meta-sim";
+import { templateStatusDelivery, simTemplate } from "@linkojob/meta-sim";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
-import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
 
 let rig: OutboundRig;
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { createRedis, outboundJobId } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import { CommandCounter } from "@linkojob/testing/services";
 import { GraphClient } from "@linkojob/whatsapp";
-import { buildApp } from "../../ingress/src/app";
+import { buildApp } from "@linkojob/ingress";
 import { OutboundWorker } from "../src/outbound-worker";
 import { startOutbound, type OutboundRig } from "./outbound-harness";
 

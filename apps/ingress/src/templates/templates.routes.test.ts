@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tokenFor } from "@linkojob/testing";
 import { startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.test-harness";
-import { messagingState } from "../../../meta-sim/src/graph/messaging-state";
-import { simTemplate } from "../../../meta-sim/src/graph/templates.routes";
+import { messagingState, simTemplate } from "@linkojob/meta-sim";
 
 let h: OnboardingHarness;
 beforeAll(async () => {
