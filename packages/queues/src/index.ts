@@ -1,2 +1,4 @@
 export * from "./catalog";
 export * from "./redis";
+export * from "./redis-lock";
+export * from "./redis-script";

@@ -1,9 +1,5 @@
-import { randomBytes } from "node:crypto";
-import type { RedisClient } from "@linkojob/queues";
+import { RedisLock, type HeldLock, type RedisClient } from "@linkojob/queues";
 import { OnboardingError } from "./onboarding-error";
-
-/** Deletes the key only if it still holds our token (a lock that expired and was taken is left alone). */
-const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
 export interface ConnectLockOptions {
   keyPrefix: string;
@@ -20,30 +16,28 @@ export interface ConnectLockOptions {
  * database.
  */
 export class ConnectLock {
+  private readonly lock: RedisLock;
+
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly options: ConnectLockOptions,
-  ) {}
+  ) {
+    this.lock = new RedisLock(redis);
+  }
 
   async run<T>(phoneNumberId: string, task: () => Promise<T>): Promise<T> {
     const key = `${this.options.keyPrefix}:onboarding:connect:${phoneNumberId}`;
-    const token = randomBytes(12).toString("hex");
-    const deadline = Date.now() + (this.options.waitMs ?? 20_000);
-    for (;;) {
-      let ok: string | null;
-      try {
-        ok = await this.redis.set(key, token, "PX", this.options.ttlMs ?? 60_000, "NX");
-      } catch {
-        throw new OnboardingError("SERVICE_UNAVAILABLE");
-      }
-      if (ok === "OK") break;
-      if (Date.now() > deadline) throw new OnboardingError("CONNECT_IN_PROGRESS");
-      await new Promise((r) => setTimeout(r, 100));
+    let held: HeldLock | null;
+    try {
+      held = await this.lock.acquire(key, this.options.ttlMs ?? 60_000, this.options.waitMs ?? 20_000);
+    } catch {
+      throw new OnboardingError("SERVICE_UNAVAILABLE");
     }
+    if (!held) throw new OnboardingError("CONNECT_IN_PROGRESS");
     try {
       return await task();
     } finally {
-      await this.redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+      await this.lock.release(held).catch(() => undefined);
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { RedisClient } from "@linkojob/queues";
+import { RedisScript, type RedisClient } from "@linkojob/queues";
 
 /**
  * Reserves send slots per business number and per recipient with GCRA (the generic cell rate
@@ -14,30 +14,11 @@ import type { RedisClient } from "@linkojob/queues";
  * tenant's sends.
  *
  * GCRA guarantees that any n consecutive slots of a key span at least (n - burst) × interval, so in
- * any window W at most burst + W / interval sends start. Meta's limits (meta-cloud-api.md §4): 80
+ * any window W at most burst + W / interval sends start. Meta's limits: 80
  * messages/s per number by default (up to 1,000), and about one message per 6 s to one recipient
  * with short bursts.
  */
-const RESERVE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local slot = now
-for i = 1, #KEYS do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local tau = tonumber(ARGV[2 * i])
-  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if tat < now then tat = now end
-  if tat - tau > slot then slot = tat - tau end
-end
-for i = 1, #KEYS do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if tat < slot then tat = slot end
-  tat = tat + interval
-  redis.call('SET', KEYS[i], tostring(tat), 'PX', math.ceil(tat - now) + 60000)
-end
-return {slot - now, slot}
-`;
+const RESERVE = new RedisScript("ljPaceReserve", new URL("./reserve-slot.lua", import.meta.url), 2);
 
 /**
  * The hard guard at the moment of the call: at most `limit` sends started in the last `window` ms
@@ -45,20 +26,7 @@ return {slot - now, slot}
  * promoted late and start next to the following one; measured here: 11 sends in one second at the
  * simulator for a 10/s number without this guard. Returns 0 (admitted and recorded) or the wait.
  */
-const ADMIT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window + 1000)
-  return 0
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now + 1)
-`;
+const ADMIT = new RedisScript("ljPaceAdmit", new URL("./admit-send.lua", import.meta.url), 1);
 
 export interface PacerOptions {
   /** Key prefix (the deployment's queue prefix). */
@@ -106,15 +74,10 @@ export class SendPacer {
     const numberInterval = 1_000 / mps;
     const numberTau = (this.numberBurst(throughputMps) - 1) * numberInterval;
     const recipientTau = (this.recipientBurst - 1) * this.recipientIntervalMs;
-    const res = (await this.redis.eval(
-      RESERVE,
-      2,
-      `${this.options.prefix}:pace:n:${phoneNumberId}`,
-      `${this.options.prefix}:pace:r:${phoneNumberId}:${recipient}`,
-      numberInterval.toFixed(3),
-      numberTau.toFixed(3),
-      String(this.recipientIntervalMs),
-      String(recipientTau),
+    const res = (await RESERVE.run(
+      this.redis,
+      [`${this.options.prefix}:pace:n:${phoneNumberId}`, `${this.options.prefix}:pace:r:${phoneNumberId}:${recipient}`],
+      [numberInterval.toFixed(3), numberTau.toFixed(3), String(this.recipientIntervalMs), String(recipientTau)],
     )) as [number, number];
     return { waitMs: Math.max(0, Math.ceil(Number(res[0]))), slotAt: Number(res[1]) };
   }
@@ -122,13 +85,10 @@ export class SendPacer {
   /** Admits one send of `sendId` on the number now (0), or says how long to wait. */
   async admit(phoneNumberId: string, throughputMps: number, sendId: string): Promise<number> {
     const limit = Math.max(1, Math.floor(throughputMps));
-    const res = await this.redis.eval(
-      ADMIT,
-      1,
-      `${this.options.prefix}:pace:g:${phoneNumberId}`,
-      String(this.options.guardWindowMs ?? 1_050),
-      String(limit),
-      `${sendId}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`,
+    const res = await ADMIT.run(
+      this.redis,
+      [`${this.options.prefix}:pace:g:${phoneNumberId}`],
+      [String(this.options.guardWindowMs ?? 1_050), String(limit), `${sendId}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`],
     );
     return Number(res);
   }

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
@@ -14,7 +13,7 @@ import {
   type TenantData,
 } from "@linkojob/db";
 import { EVENTS, messageSent, messageStatus, type DashboardEvents, type MessageStatusValue } from "@linkojob/events";
-import { outboundJobSchema, type OutboundJob } from "@linkojob/queues";
+import { RedisLock, outboundJobSchema, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import {
   classifyGraphError,
@@ -159,6 +158,7 @@ export class SendProcessor {
   private readonly announcer: ClientStatusAnnouncer;
   private readonly pending: PendingStatusCheck;
   private readonly usage: TemplateUsage;
+  private readonly lock: RedisLock;
 
   constructor(private readonly deps: SendProcessorDeps) {
     this.grace = deps.options.uncertainGraceMs ?? 120_000;
@@ -170,16 +170,15 @@ export class SendProcessor {
     this.announcer = deps.announcer ?? new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.redis, log: deps.logger });
     this.pending = new PendingStatusCheck(deps.db);
     this.usage = new TemplateUsage(deps.db);
+    this.lock = new RedisLock(deps.redis);
   }
 
   async process(job: Job<OutboundJob>, token?: string): Promise<SendOutcome> {
     const parsed = outboundJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`bad outbound job: ${parsed.error.message}`);
     const data = parsed.data;
-    const lockKey = `${this.deps.options.prefix}:outbound:lock:${data.messageId}`;
-    const lockId = randomUUID();
-    const ttl = this.timeout * 2 + 10_000;
-    if ((await this.deps.redis.set(lockKey, lockId, "PX", ttl, "NX")) !== "OK") {
+    const held = await this.lock.tryAcquire(`${this.deps.options.prefix}:outbound:lock:${data.messageId}`, this.timeout * 2 + 10_000);
+    if (!held) {
       // Another job of this message is running (a resume next to a retry): come back after it.
       await job.moveToDelayed(Date.now() + LOCKED_RETRY_MS, token);
       throw new DelayedError();
@@ -187,9 +186,7 @@ export class SendProcessor {
     try {
       return await this.processLocked(job, token, data);
     } finally {
-      await this.deps.redis
-        .eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end", 1, lockKey, lockId)
-        .catch(() => undefined);
+      await this.lock.release(held).catch(() => undefined);
     }
   }
 

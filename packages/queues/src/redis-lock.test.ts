@@ -1,0 +1,65 @@
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testServices } from "@linkojob/testing";
+import { createRedis } from "./redis";
+import { RedisLock } from "./redis-lock";
+
+describe("RedisLock (real Redis)", () => {
+  const svc = testServices("redislock");
+  let redis: Redis;
+  let lock: RedisLock;
+  const key = (name: string) => `${svc.prefix}:lock:${name}`;
+
+  beforeAll(() => {
+    redis = createRedis(svc.redisUrl);
+    lock = new RedisLock(redis);
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it("lets one holder in at a time and frees the key on release", async () => {
+    const first = await lock.tryAcquire(key("a"), 10_000);
+    expect(first).not.toBeNull();
+    expect(await lock.tryAcquire(key("a"), 10_000)).toBeNull();
+    expect(await redis.pttl(key("a"))).toBeGreaterThan(9_000);
+    expect(await lock.release(first!)).toBe(true);
+    expect(await redis.exists(key("a"))).toBe(0);
+    const again = await lock.tryAcquire(key("a"), 10_000);
+    expect(again).not.toBeNull();
+    expect(again!.token).not.toBe(first!.token);
+    await lock.release(again!);
+  });
+
+  it("never releases a lock that expired and was taken by another holder", async () => {
+    const stale = await lock.tryAcquire(key("b"), 30);
+    expect(stale).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 80));
+    const current = await lock.tryAcquire(key("b"), 10_000);
+    expect(current).not.toBeNull();
+    expect(await lock.release(stale!)).toBe(false);
+    expect(await redis.get(key("b"))).toBe(current!.token);
+    expect(await lock.release(current!)).toBe(true);
+  });
+
+  it("acquire waits for the holder to release, and gives up after waitMs", async () => {
+    const held = await lock.tryAcquire(key("c"), 10_000);
+    expect(await lock.acquire(key("c"), 10_000, 150, 20)).toBeNull();
+    setTimeout(() => void lock.release(held!), 100);
+    const next = await lock.acquire(key("c"), 10_000, 5_000, 20);
+    expect(next).not.toBeNull();
+    expect(await redis.get(key("c"))).toBe(next!.token);
+    await lock.release(next!);
+  });
+
+  it("loads the release script from its .lua file into Redis once (EVALSHA afterwards)", async () => {
+    const held = await lock.tryAcquire(key("d"), 10_000);
+    await lock.release(held!);
+    const { readFileSync } = await import("node:fs");
+    const lua = readFileSync(new URL("./release-lock.lua", import.meta.url), "utf8");
+    const sha = createHash("sha1").update(lua).digest("hex");
+    expect(await redis.script("EXISTS", sha)).toEqual([1]);
+    expect(typeof (redis as unknown as Record<string, unknown>).ljReleaseLock).toBe("function");
+  });
+});
