@@ -5,6 +5,7 @@ import type { RedisClient } from "@linkojob/queues";
 import { JwtVerifier, type JwtVerifierOptions } from "@linkojob/auth";
 import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
+import { HEALTH_BODY, readiness } from "@linkojob/metrics";
 import { authPlugin } from "./auth/auth.plugin";
 import { TenantAccess } from "./auth/tenant-access";
 import { conversationRoutes } from "./conversations/conversations.routes";
@@ -142,13 +143,10 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   // Media (issue 5): stored copies of inbound media, JWT or signed URL, tenant-scoped.
   await app.register(mediaRoutes, { db: deps.db, tenants, signer: new MediaUrlSigner(deps.config.jwtSecret) });
 
-  app.get("/health", async () => ({ status: "ok" }));
+  app.get("/health", async () => HEALTH_BODY);
   app.get("/ready", async (_req, reply) => {
-    const [redis, mongo] = await Promise.all([
-      deps.redis.ping().then(() => true, () => false),
-      deps.db.ping(),
-    ]);
-    return reply.code(redis && mongo ? 200 : 503).send({ status: redis && mongo ? "ready" : "not_ready", checks: { redis, mongo } });
+    const { statusCode, body } = await readiness({ redis: async () => Boolean(await deps.redis.ping()), mongo: () => deps.db.ping() });
+    return reply.code(statusCode).send(body);
   });
   return app;
 }

@@ -4,3 +4,4 @@ export * from "./worker-instrumentation";
 export * from "./graph-observer";
 export * from "./serve-metrics";
 export * from "./health-server";
+export * from "./readiness";
