@@ -22,16 +22,14 @@ import {
   type TypedDashboardEvents,
 } from "@linkojob/events";
 import { InboundWorker } from "@linkojob/inbound-worker";
-import { MetaSimulator, inboundMessage, messagesDelivery } from "@linkojob/meta-sim";
+import { MetaSimulator, inboundMessage, messagesDelivery, messagingState, type MessagingState, simTemplate } from "@linkojob/meta-sim";
 import { OutboundWorker, createTemplateStatusHandler } from "@linkojob/outbound-worker";
 import { createRedis, redisReady, type RedisClient, type RedisConnectionOptions } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { buildApp } from "../../ingress/src/app";
-import { messagingState, type MessagingState } from "../../meta-sim/src/graph/messaging-state";
-import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
+import { buildApp } from "@linkojob/ingress";
 
 type Received = Array<{ event: string; payload: any }>;
 

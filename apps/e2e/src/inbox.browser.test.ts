@@ -17,16 +17,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { InboundWorker } from "@linkojob/inbound-worker";
-import { MetaSimulator } from "@linkojob/meta-sim";
+import { MetaSimulator, messagingState, simTemplate } from "@linkojob/meta-sim";
 import { OutboundWorker, createTemplateStatusHandler } from "@linkojob/outbound-worker";
 import { createRedis, redisReady } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { TEST_SECRETS, testServices, tokenFor } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { buildApp } from "../../ingress/src/app";
-import { messagingState } from "../../meta-sim/src/graph/messaging-state";
-import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
+import { buildApp } from "@linkojob/ingress";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = join(new URL("../../..", import.meta.url).pathname, "test-artifacts", "inbox");
@@ -356,6 +354,91 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     const quickReply = page.locator('#messages .msg[data-direction="inbound"][data-type="button"]');
     await quickReply.waitFor();
     await expect.poll(() => quickReply.locator(".msg-reply-to").textContent()).toBe(`↪ reply to: Bonjour ${CANDIDATE.name}, votre candidature pour ${CANDIDATE.job} est bien reçue.`);
+    expect(outside).toEqual([]);
+  });
+
+  it("answers a username-only candidate (sent with recipient, no phone), then sends a template with an image header once the window is closed", async () => {
+    // A second recruiter whose default template has an IMAGE header, synced from "Meta".
+    const simState = messagingState(sim.state);
+    const photoClient = (
+      await db.clients.create({
+        userId: `recruiter-photo-${services.id}`,
+        companyName: "Atlas Recrutement Casablanca",
+        phoneNumberId: `1098${Date.now() % 1_000_000}`,
+        wabaId: `2098${Date.now() % 1_000_000}`,
+        whatsappNumber: "212522000098",
+        status: "active",
+        accessToken: new TokenVault([TEST_SECRETS.tokenKey]).encrypt(`tok-photo-${services.id}`),
+        defaultTemplate: { name: "offre_photo", language: "fr" },
+      })
+    ).toObject();
+    const body = "Bonjour {{1}}, une nouvelle offre vous attend : la photo du poste est ci-dessus.";
+    simState.numbers.set(photoClient.phoneNumberId, photoClient.wabaId);
+    simState.templates.set(photoClient.wabaId, [
+      { ...simTemplate({ name: "offre_photo", language: "fr", body, category: "MARKETING" }), components: [{ type: "HEADER", format: "IMAGE", example: { header_handle: ["4::aW1hZ2U="] } }, { type: "BODY", text: body }] },
+    ]);
+    await outbound.syncTemplates(photoClient._id.toHexString());
+    await page.goto("about:blank");
+    await page.goto(`${ingressUrl}/inbox#token=${await tokenFor(photoClient.userId, "recruiter")}`);
+    await page.locator("#live[data-state=live]").waitFor();
+
+    // A candidate who hides their phone writes: only a username and a WhatsApp user id.
+    const userId = "MA.40000000000000000042";
+    const wrote = await fetch(`${sim.url}/_sim/candidates/reply`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ phoneNumberId: photoClient.phoneNumberId, wabaId: photoClient.wabaId, userId, username: "salma.dev", name: "Salma Bennani", type: "text", text: "Bonjour, le poste de comptable est-il encore ouvert ?" }),
+    });
+    expect(wrote.status).toBe(200);
+    await page.locator(".conv", { hasText: "Salma Bennani" }).click();
+    await expect.poll(() => page.textContent("#thread-sub")).toBe(`@salma.dev · ${userId} · no phone number shared`);
+    await expect.poll(() => page.textContent("#composer-plan")).toContain("Free text · 0.00 MAD");
+    expect(await page.isHidden("#composer-header")).toBe(true);
+    await screenshot("username-only-candidate");
+
+    // The recruiter answers from the composer: the send names the user id (recipient), no phone (to).
+    await page.fill("#composer-text", "Bonjour Salma, oui : envoyez-nous votre CV ici.");
+    await page.click("#composer-send");
+    const sentTo = (type: string) => simState.accepted.filter((m) => m.phoneNumberId === photoClient.phoneNumberId && m.type === type);
+    await expect.poll(() => sentTo("text").length).toBe(1);
+    expect(sentTo("text")[0]!.body).toMatchObject({ recipient: userId, text: { body: "Bonjour Salma, oui : envoyez-nous votre CV ici." } });
+    expect(sentTo("text")[0]!.body).not.toHaveProperty("to");
+    await page.locator('#messages .msg[data-direction="outbound"][data-kind="text"] .ticks[data-status="read"]').waitFor();
+
+    // A day later the window is closed: the composer offers the template and asks for its header image.
+    const conv = (await db.conversations.findOne({ clientId: photoClient._id }).lean())!;
+    expect(conv.candidatePhone ?? null).toBeNull();
+    await db.conversations.updateOne({ _id: conv._id }, { $set: { windowExpiresAt: new Date(Date.now() - 3_600_000), lastInboundAt: new Date(Date.now() - 25 * 3_600_000) } });
+    await page.reload();
+    await page.locator(".conv", { hasText: "Salma Bennani" }).click();
+    await expect.poll(() => page.textContent("#composer-plan")).toContain("Template “offre_photo”");
+    const link = page.getByLabel("Header image link (https)");
+    await link.waitFor();
+    expect(await page.getAttribute("#composer-text", "disabled")).not.toBeNull();
+
+    // Without a link nothing is sent and the field says why; with an http link neither.
+    await page.click("#composer-send");
+    await expect.poll(() => page.textContent("#composer-error")).toContain("image header: give its https link");
+    expect(await link.getAttribute("aria-invalid")).toBe("true");
+    await link.fill("http://cdn.atlas-recrutement.ma/offres/comptable.jpg");
+    await page.click("#composer-send");
+    expect(await link.getAttribute("aria-invalid")).toBe("true");
+    expect(sentTo("template")).toEqual([]);
+
+    const photo = "https://cdn.atlas-recrutement.ma/offres/comptable.jpg";
+    await link.fill(photo);
+    await page.click("#composer-send");
+    await expect.poll(() => sentTo("template").length).toBe(1);
+    const sent = sentTo("template")[0]!.body as Record<string, any>;
+    expect(sent.recipient).toBe(userId);
+    expect(sent).not.toHaveProperty("to");
+    expect(sent.template.name).toBe("offre_photo");
+    expect(sent.template.components).toContainEqual({ type: "header", parameters: [{ type: "image", image: { link: photo } }] });
+    expect(sent.template.components).toContainEqual({ type: "body", parameters: [{ type: "text", text: "Salma Bennani" }] });
+    const shown = page.locator('#messages .msg[data-direction="outbound"][data-kind="template"]');
+    await expect.poll(() => shown.locator(".msg-header").textContent()).toBe(`image header · ${photo}`);
+    await shown.locator('.ticks[data-status="read"]').waitFor();
+    await screenshot("template-with-image-header");
     expect(outside).toEqual([]);
   });
 });

@@ -4,14 +4,17 @@
  * Each keeps the tail of its output (pino JSON lines) and counts its error-level lines.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { freePort } from "@linkojob/testing";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
+/** Each worker's process entry, as its package declares it (`exports["./main"]`). */
+const resolvePackage = createRequire(import.meta.url).resolve;
 export const WORKER_MAINS = {
-  inbound: fileURLToPath(new URL("../../inbound-worker/src/main.ts", import.meta.url)),
-  outbound: fileURLToPath(new URL("../../outbound-worker/src/main.ts", import.meta.url)),
+  inbound: resolvePackage("@linkojob/inbound-worker/main"),
+  outbound: resolvePackage("@linkojob/outbound-worker/main"),
 } as const;
 
 export interface WorkerProcess {

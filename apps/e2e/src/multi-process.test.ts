@@ -17,14 +17,12 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database, syncTemplates, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
-import { MetaSimulator, textMessageDelivery } from "@linkojob/meta-sim";
+import { MetaSimulator, textMessageDelivery, messagingState, type MessagingState, simTemplate } from "@linkojob/meta-sim";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, ingressStreamKey, type RedisClient } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { buildApp } from "../../ingress/src/app";
-import { messagingState, type MessagingState } from "../../meta-sim/src/graph/messaging-state";
-import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
+import { buildApp } from "@linkojob/ingress";
 import { WORKER_MAINS, killAll, queueCounts, startWorkerProcess, terminate, type WorkerProcess } from "./multi-process-workers";
 
 const TENANTS = 10;

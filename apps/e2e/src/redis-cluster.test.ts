@@ -17,16 +17,14 @@ import { envVars, parseEnv } from "@linkojob/config";
 import { Database, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents, EVENTS } from "@linkojob/events";
 import { InboundWorker } from "@linkojob/inbound-worker";
-import { MetaSimulator, textMessageDelivery } from "@linkojob/meta-sim";
+import { MetaSimulator, textMessageDelivery, messagingState, type MessagingState, simTemplate } from "@linkojob/meta-sim";
 import { OutboundWorker, createTemplateStatusHandler } from "@linkojob/outbound-worker";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, redisReady, type RedisClient, type RedisConnectionOptions } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { TEST_SECRETS, eventually, startRedisCluster, testServices, tokenFor, type OwnRedisCluster } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { buildApp } from "../../ingress/src/app";
-import { messagingState, type MessagingState } from "../../meta-sim/src/graph/messaging-state";
-import { simTemplate } from "../../meta-sim/src/graph/templates.routes";
+import { buildApp } from "@linkojob/ingress";
 
 const hasRedisServer = await import("node:child_process").then(({ execFileSync }) => {
   try {
