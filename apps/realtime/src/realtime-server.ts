@@ -7,7 +7,7 @@ import { Server } from "socket.io";
 import { JwtVerifier, type JwtVerifierOptions } from "@linkojob/auth";
 import type { Database } from "@linkojob/db";
 import { SOCKET_IO_KEY } from "@linkojob/events";
-import { healthRoutes, withinTimeout } from "./health";
+import { healthHandler, withinTimeout } from "@linkojob/metrics";
 import { socketAuthMiddleware } from "./socket-auth";
 import { SocketEventBudget, type SocketEventBudgetOptions } from "./socket-budget";
 import type { RealtimeIo } from "./socket-data";
@@ -41,7 +41,7 @@ export interface RealtimeServerDeps {
    * Default SOCKET_IO_KEY; tests pass their own so that test files sharing a Redis stay apart.
    */
   adapterKey?: string;
-  /** Bound on each /ready check, in ms. Default 2000. */
+  /** Bound on each /ready check, in ms. Default READINESS_TIMEOUT_MS of @linkojob/metrics (2 s, every process's policy). */
   readinessTimeoutMs?: number;
 }
 
@@ -85,7 +85,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     mongo: () => deps.db.ping(),
   };
 
-  const httpServer = createServer(healthRoutes(readiness, deps.readinessTimeoutMs ?? 2_000));
+  const httpServer = createServer(healthHandler(readiness, deps.readinessTimeoutMs ? { timeoutMs: deps.readinessTimeoutMs } : {}));
   const io: RealtimeIo = new Server(httpServer, {
     transports: ["websocket"],
     adapter: createAdapter(deps.pub, deps.sub, { key: deps.adapterKey ?? SOCKET_IO_KEY }),
