@@ -219,8 +219,10 @@ export interface SendPreview {
  * The composer's preview: what the send API would do now for a message, and the template a send
  * without one (or outside the window) would use, planned by planSend itself.
  */
-export async function previewSend(input: Omit<PlanInput, "request"> & { candidatePhone: string; candidateName?: string | null; jobTitle?: string | null }): Promise<SendPreview> {
-  const base = { candidatePhone: input.candidatePhone, candidateName: input.candidateName ?? null, jobTitle: input.jobTitle ?? null };
+export async function previewSend(
+  input: Omit<PlanInput, "request"> & { candidatePhone: string | null; candidateUserId?: string | null; candidateName?: string | null; jobTitle?: string | null },
+): Promise<SendPreview> {
+  const base = { candidatePhone: input.candidatePhone, candidateUserId: input.candidateUserId ?? null, candidateName: input.candidateName ?? null, jobTitle: input.jobTitle ?? null };
   const withMessage = await planSend({ ...input, request: { ...base, message: "…" } });
   const templateOnly = await planSend({ ...input, request: base });
   const { name, language } = templateChoice({}, input.client);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, type Database } from "@linkojob/db";
-import { DEFAULT_PRICE_TABLE_MAD, SendCaches, previewSend, type PriceTable } from "@linkojob/outbound";
+import { DEFAULT_PRICE_TABLE_MAD, SendCaches, planSend, previewSend, templateShape, type PriceTable } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import { badRequest, notFound } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
@@ -20,6 +20,9 @@ export interface SendPreviewRoutesOptions {
  * GET /inbox/api/send-preview: what POST /api/messages/send would do for this candidate now, so the
  * composer can say it before sending. Decided by @linkojob/outbound's previewSend, i.e. planSend, the
  * same function the send API answers with and the outbound worker sends with, at the same prices.
+ * The candidate is named by phone or, for a candidate known only by username, by WhatsApp user id.
+ * `template.header` says what header the template's synced components ask of a send (a media header
+ * needs `templateHeader` with a link or id) and whether the template is usable once it is given.
  * Reads only.
  */
 export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = async (base, opts) => {
@@ -34,40 +37,51 @@ export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = a
     {
       schema: {
         hide: true,
-        querystring: z.strictObject({
-          clientId: objectIdSchema.optional(),
-          candidatePhone: z.string().min(3).max(40),
-          candidateName: z.string().trim().max(200).optional(),
-          jobTitle: z.string().trim().max(200).optional(),
-        }),
+        querystring: z
+          .strictObject({
+            clientId: objectIdSchema.optional(),
+            candidatePhone: z.string().min(3).max(40).optional(),
+            candidateUserId: z.string().min(3).max(128).optional(),
+            candidateName: z.string().trim().max(200).optional(),
+            jobTitle: z.string().trim().max(200).optional(),
+          })
+          .refine((q) => (q.candidatePhone === undefined) !== (q.candidateUserId === undefined), {
+            message: "exactly one of candidatePhone and candidateUserId is required",
+          }),
       },
     },
     async (request) => {
       const q = request.query;
       const tenant = await tenants.resolve(request.principal, q.clientId);
-      const phone = normalizePhone(q.candidatePhone);
-      if (!phone) throw badRequest("candidatePhone is not a phone number", { field: "candidatePhone" });
+      const userId = q.candidateUserId ?? null;
+      const phone = q.candidatePhone === undefined ? null : normalizePhone(q.candidatePhone);
+      if (!userId && !phone) throw badRequest("candidatePhone is not a phone number", { field: "candidatePhone" });
       const client = await caches.client(tenant.clientId.toHexString());
       if (!client) throw notFound("client");
+      const who = userId ? { $or: [{ candidateUserId: userId }, { candidateKey: userId }] } : { candidateKey: phone };
       const conversation = await db.conversations
-        .findOne({ clientId: tenant.clientId, candidateKey: phone }, { _id: 1, windowExpiresAt: 1, candidateName: 1, jobTitle: 1 })
+        .findOne({ clientId: tenant.clientId, ...who }, { _id: 1, windowExpiresAt: 1, candidateName: 1, jobTitle: 1 })
         .lean<{ _id: { toHexString(): string }; windowExpiresAt?: Date | null; candidateName?: string | null; jobTitle?: string | null }>();
-      const preview = await previewSend({
-        client,
-        conversation,
-        templates: caches.templatesOf(client.wabaId),
-        prices,
-        candidatePhone: phone,
-        candidateName: q.candidateName || null,
-        jobTitle: q.jobTitle || null,
-      });
+      const templates = caches.templatesOf(client.wabaId);
+      const candidate = { candidatePhone: phone, candidateUserId: userId, candidateName: q.candidateName || null, jobTitle: q.jobTitle || null };
+      const preview = await previewSend({ client, conversation, templates, prices, ...candidate });
+      const doc = await templates(preview.template.name, preview.template.language);
+      const format = doc ? templateShape(doc).headerFormat : null;
+      const media = format === "IMAGE" || format === "VIDEO" || format === "DOCUMENT" ? (format.toLowerCase() as "image" | "video" | "document") : null;
+      // A media header is the send's to give: planned again with one of that kind (what Meta fetches is not checked here).
+      const usableWithHeader =
+        media && !preview.template.usable
+          ? (await planSend({ client, conversation, templates, prices, request: { ...candidate, templateHeader: { type: media, link: "https://example.invalid/header" } } })).kind === "template"
+          : preview.template.usable;
       const windowExpiresAt = conversation?.windowExpiresAt ? new Date(conversation.windowExpiresAt) : null;
       return {
         candidatePhone: phone,
+        candidateUserId: userId,
         conversationId: conversation?._id.toHexString() ?? null,
         firstContact: !conversation,
         windowExpiresAt: windowExpiresAt?.toISOString() ?? null,
         ...preview,
+        template: { ...preview.template, header: format ? { format, media, usableWithHeader } : null },
       };
     },
   );

@@ -116,7 +116,12 @@ const textNode = (tag, text, cls) => el(tag, { class: cls, dir: "auto", text: te
 
 const money = (n) => `${Number(n).toFixed(2)} ${state.config.currency}`;
 const phoneLabel = (p) => (p && /^\d+$/.test(p) ? `+${p}` : p ?? "");
-const convName = (c) => c.candidateName || phoneLabel(c.candidatePhone || c.candidateKey);
+/** How WhatsApp names the candidate: the phone, else (a username-only candidate) @username and user id. */
+const handleOf = (c) =>
+  c.candidatePhone
+    ? phoneLabel(c.candidatePhone)
+    : [c.candidateUsername ? `@${c.candidateUsername.replace(/^@/, "")}` : null, c.candidateUserId].filter(Boolean).join(" · ") || phoneLabel(c.candidateKey);
+const convName = (c) => c.candidateName || (c.candidatePhone ? phoneLabel(c.candidatePhone) : c.candidateUsername ? `@${c.candidateUsername.replace(/^@/, "")}` : handleOf(c));
 const timeOf = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 function shortWhen(iso) {
   if (!iso) return "";
@@ -277,7 +282,7 @@ function renderThreadHead() {
   if (!c) return;
   $("thread-name").textContent = convName(c);
   $("thread-name").dir = "auto";
-  $("thread-sub").textContent = [phoneLabel(c.candidatePhone || c.candidateKey), c.jobTitle].filter(Boolean).join(" · ");
+  $("thread-sub").textContent = [handleOf(c), c.candidatePhone ? null : "no phone number shared", c.jobTitle].filter(Boolean).join(" · ");
   const pill = $("thread-window");
   pill.dataset.expires = c.windowExpiresAt ?? "";
   pill.dataset.open = String(!!windowLeft(c.windowExpiresAt));
@@ -353,6 +358,8 @@ function renderMessage(m, reaction) {
     const vars = t?.vars ?? m.request?.templateVars ?? [m.request?.candidateName, m.request?.jobTitle].filter(Boolean);
     const known = state.templateBodies.get(t?.name ?? m.request?.templateName ?? "application_received");
     const filled = known ? fillTemplate(known, vars) : null;
+    const header = m.request?.templateHeader;
+    if (header && header.type !== "text") body.push(textNode("div", `${header.type} header · ${header.link ?? `media ${header.id}`}`, "msg-header"));
     body.push(textNode("p", m.text ?? filled ?? (vars.length ? `Variables: ${vars.join(" · ")}` : "(template)"), "msg-text"));
   } else {
     body.push(...renderContent(m));
@@ -600,7 +607,7 @@ async function refreshPreview() {
   if (!c) return;
   try {
     const p = await api("/inbox/api/send-preview", {
-      query: { candidatePhone: c.candidatePhone || c.candidateKey, candidateName: knownName(c), jobTitle: c.jobTitle },
+      query: { ...candidateOf(c), candidateName: knownName(c), jobTitle: c.jobTitle },
     });
     const learnt = p.template.body && state.templateBodies.get(p.template.name) !== p.template.body;
     if (learnt) state.templateBodies.set(p.template.name, p.template.body);
@@ -629,8 +636,10 @@ function composerPlan() {
   if (!c) return null;
   if (!p) return { kind: "template", cost: null, name: "application_received" }; // until the preview answers
   if (p.kind === "text") return { kind: "text", cost: p.text.cost, windowExpiresAt: p.windowExpiresAt };
-  if (!p.template.usable) return { kind: "refused", reason: p.template.problem };
-  return { kind: "template", cost: p.template.cost, name: p.template.name, category: p.template.category, body: p.template.body };
+  // A media header (image, video, document) is the recruiter's to give: the composer asks for its link.
+  const header = p.template.header?.media ?? null;
+  if (!p.template.usable && !(header && p.template.header.usableWithHeader)) return { kind: "refused", reason: p.template.problem };
+  return { kind: "template", cost: p.template.cost, name: p.template.name, category: p.template.category, body: p.template.body, header };
 }
 
 /** The window the preview saw open has closed since: ask the preview again (at most every 5 s). */
@@ -657,7 +666,7 @@ function renderComposer() {
     send.textContent = "Send";
   } else if (plan.kind === "template") {
     const why = c.lastInboundAt ? "the 24-hour window is closed" : "first contact: the candidate has not written yet";
-    planEl.textContent = `Template “${plan.name}” · ${plan.cost === null ? "…" : money(plan.cost)} — ${why}, so WhatsApp only allows an approved template.${plan.body ? ` It reads: “${plan.body}”` : ""}`;
+    planEl.textContent = `Template “${plan.name}” · ${plan.cost === null ? "…" : money(plan.cost)} — ${why}, so WhatsApp only allows an approved template.${plan.body ? ` It reads: “${plan.body}”` : ""}${plan.header ? ` Its header is a${plan.header === "image" ? "n" : ""} ${plan.header}: give its link below.` : ""}`;
     text.disabled = true;
     text.value = "";
     text.placeholder = "Free text is possible once the candidate replies.";
@@ -669,6 +678,34 @@ function renderComposer() {
   }
   send.dataset.kind = plan.kind;
   send.disabled = plan.kind === "refused";
+  renderHeaderField(plan);
+}
+
+const HEADER_WORD = { image: "image", video: "video", document: "document" };
+
+/** The link field of a template's media header: shown (and required) only when the template has one. */
+function renderHeaderField(plan) {
+  const box = $("composer-header");
+  const input = $("composer-header-link");
+  const kind = plan.kind === "template" ? plan.header : null;
+  box.hidden = !kind;
+  input.disabled = !kind;
+  input.required = !!kind;
+  if (kind) $("composer-header-label").textContent = `Header ${HEADER_WORD[kind] ?? kind} link (https)`;
+  else input.removeAttribute("aria-invalid");
+}
+
+/** The send's templateHeader from the link field, or an error message. */
+function headerFromField(kind) {
+  const input = $("composer-header-link");
+  const link = input.value.trim();
+  if (!URL.canParse(link) || new URL(link).protocol !== "https:") {
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+    return { error: `The template has a${kind === "image" ? "n" : ""} ${kind} header: give its https link.` };
+  }
+  input.removeAttribute("aria-invalid");
+  return { header: { type: kind, link } };
 }
 
 async function sendFromComposer(event) {
@@ -678,7 +715,12 @@ async function sendFromComposer(event) {
   if (!c || !plan || plan.kind === "refused") return;
   const message = $("composer-text").value.trim();
   if (plan.kind === "text" && !message) return void ($("composer-error").textContent = "Write a message first.");
-  const body = { candidatePhone: c.candidatePhone || c.candidateKey };
+  const body = { ...candidateOf(c) };
+  if (plan.kind === "template" && plan.header) {
+    const got = headerFromField(plan.header);
+    if (got.error) return void ($("composer-error").textContent = got.error);
+    body.templateHeader = got.header;
+  }
   if (plan.kind === "text") body.message = message;
   if (plan.kind === "text" && state.replyTo) body.replyTo = state.replyTo.id;
   else {
@@ -691,6 +733,7 @@ async function sendFromComposer(event) {
   try {
     await api("/api/messages/send", { method: "POST", body: { ...body, ...(state.clientId ? { clientId: state.clientId } : {}) } });
     $("composer-text").value = "";
+    $("composer-header-link").value = "";
     setReplyTo(null);
     await loadThread({ scrollToEnd: true }); // the queued message; its progress arrives live
     await markRead(); // replying reads the candidate's latest message
