@@ -154,6 +154,8 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
   app.get(
     CALLBACK_PATH,
     {
+      // Meta's redirect in the recruiter's browser: bound by the signed state and its cookie, no JWT.
+      config: { public: true },
       schema: {
         tags: ["onboarding"],
         summary: "Meta's redirect after the dialog: connects, then redirects to the dashboard with the outcome",

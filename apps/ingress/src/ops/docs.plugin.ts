@@ -1,12 +1,23 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, RouteOptions } from "fastify";
 import { createJsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
 
 export const DOCS_PATH = "/docs";
 
-/** Routes callable without a JWT (everything else requires `Authorization: Bearer`). */
-const PUBLIC_ROUTES = new Set(["/webhook", "/health", "/ready", "/metrics", "/api/auth/whatsapp/callback"]);
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /**
+     * Callable without the dashboard's JWT (Meta's webhook and OAuth redirect, probes, /metrics with
+     * its own token): the route's operation in /docs has no bearer requirement. Every other route
+     * requires `Authorization: Bearer`.
+     */
+    public?: boolean;
+  }
+}
+
+/** Whether a route is flagged `config: { public: true }`. */
+export const isPublicRoute = (route: Pick<RouteOptions, "config">): boolean => (route.config as { public?: boolean } | undefined)?.public === true;
 
 const errorBody = {
   type: "object",
@@ -74,9 +85,10 @@ export async function registerDocs(app: FastifyInstance, info: { version: string
     transform: (input) => {
       const { url, route } = input;
       const method = String(Array.isArray(route.method) ? route.method[0] : route.method);
-      if (url === "/webhook" && webhookDocs[method]) return { url, schema: { ...webhookDocs[method], security: [] } };
+      const open = isPublicRoute(route);
+      if (url === "/webhook" && webhookDocs[method]) return { url, schema: { ...webhookDocs[method], ...(open ? { security: [] } : {}) } };
       const out = zodTransform(input);
-      if (PUBLIC_ROUTES.has(url) && out.schema && !out.schema.hide) return { url: out.url, schema: { ...out.schema, security: [] } };
+      if (open && !out.schema?.hide) return { url: out.url, schema: { ...(out.schema ?? {}), security: [] } };
       return out;
     },
     transformObject: jsonSchemaTransformObject,

@@ -3,6 +3,9 @@ import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import type { OpenAPIV3 } from "openapi-types";
 import { Database } from "@linkojob/db";
+import { TEST_SECRETS } from "@linkojob/testing";
+import { TokenVault } from "@linkojob/vault";
+import { GraphClient } from "@linkojob/whatsapp";
 import { startTestIngress, type TestIngress } from "../test-ingress";
 
 let db: Database;
@@ -10,9 +13,29 @@ let redis: Redis;
 let t: TestIngress;
 let app: FastifyInstance;
 let doc: OpenAPIV3.Document;
+// Onboarding is registered so that its routes (the OAuth callback among them) are in the document;
+// no test here reaches the Graph API.
+const graph = new GraphClient({ baseUrl: "http://127.0.0.1:9", version: "v21.0" });
 
 beforeAll(async () => {
-  t = await startTestIngress("docs");
+  t = await startTestIngress("docs", {
+    deps: {
+      onboarding: {
+        config: {
+          appId: TEST_SECRETS.appId,
+          appSecret: TEST_SECRETS.appSecret,
+          apiVersion: "v21.0",
+          baseUrl: "http://ingress.test",
+          dashboardUrl: "http://dashboard.test/settings",
+          dialogUrl: "http://127.0.0.1:9",
+          stateSecret: TEST_SECRETS.jwtSecret,
+          keyPrefix: "docs-test",
+        },
+        graph,
+        vault: new TokenVault([TEST_SECRETS.tokenKey]),
+      },
+    },
+  });
   ({ app, db, redis } = t);
   const res = await app.inject({ method: "GET", url: "/docs/json" });
   expect(res.statusCode).toBe(200);
@@ -20,6 +43,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t?.close();
+  await graph.close();
 });
 
 const METHODS = ["get", "put", "post", "delete", "patch", "options", "head", "trace"] as const;
@@ -70,6 +94,31 @@ describe("/docs", () => {
     expect(doc.paths["/webhook"]!.get!.description).toContain("hub.challenge");
     expect(doc.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.paths["/api/messages/send"]!.post!.security).toBeUndefined();
+  });
+
+  it("documents exactly the routes flagged config.public as needing no bearer token: Meta's OAuth callback, the webhook, probes, /metrics", () => {
+    const open: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const method of METHODS) {
+        const op = item?.[method];
+        if (op?.security && op.security.length === 0) open.push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    expect(open.sort()).toEqual(
+      ["GET /api/auth/whatsapp/callback", "GET /health", "GET /metrics", "GET /ready", "GET /webhook", "POST /webhook"].sort(),
+    );
+    // The callback's neighbours are called by the dashboard with its JWT: the document-wide bearer requirement applies.
+    expect(doc.paths["/api/auth/whatsapp/callback"]!.get!.summary).toContain("redirect");
+    expect(doc.paths["/api/auth/whatsapp/initiate"]!.post!.security).toBeUndefined();
+    expect(doc.paths["/api/auth/whatsapp/exchange"]!.post!.security).toBeUndefined();
+  });
+
+  it("the callback really answers without a JWT (a redirect to the dashboard, not 401)", async () => {
+    const res = await app.inject({ method: "GET", url: "/api/auth/whatsapp/callback?error=access_denied" });
+    expect(res.statusCode).toBe(302);
+    expect(String(res.headers.location)).toMatch(/^http:\/\/dashboard\.test\/settings\?.*error=/);
+    const bearer = await app.inject({ method: "POST", url: "/api/auth/whatsapp/initiate" });
+    expect(bearer.statusCode).toBe(401);
   });
 
   it("serves a browsable page at /docs", async () => {

@@ -31,6 +31,8 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
     app.get(
       "/metrics",
       {
+        // Not the dashboard's JWT: METRICS_TOKEN, checked below.
+        config: { public: true },
         schema: {
           tags: ["operations"],
           summary: "Prometheus metrics (text exposition format)",
