@@ -379,7 +379,8 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     ]);
     await outbound.syncTemplates(photoClient._id.toHexString());
     await page.goto("about:blank");
-    await page.goto(`${ingressUrl}/inbox#token=${await tokenFor(photoClient.userId, "recruiter")}`);
+    const photoJwt = await tokenFor(photoClient.userId, "recruiter");
+    await page.goto(`${ingressUrl}/inbox#token=${photoJwt}`);
     await page.locator("#live[data-state=live]").waitFor();
 
     // A candidate who hides their phone writes: only a username and a WhatsApp user id.
@@ -415,6 +416,20 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     const link = page.getByLabel("Header image link (https)");
     await link.waitFor();
     expect(await page.getAttribute("#composer-text", "disabled")).not.toBeNull();
+    // What the composer was told: by user id, the template's IMAGE header, usable once it is given.
+    const preview = (query: string) => fetch(`${ingressUrl}/inbox/api/send-preview?${query}`, { headers: { authorization: `Bearer ${photoJwt}` } });
+    const told = await preview(`candidateUserId=${userId}`);
+    expect(told.status).toBe(200);
+    expect(await told.json()).toMatchObject({
+      candidatePhone: null,
+      candidateUserId: userId,
+      conversationId: conv._id.toHexString(),
+      kind: "template",
+      template: { name: "offre_photo", usable: false, header: { format: "IMAGE", media: "image", usableWithHeader: true } },
+    });
+    const both = await preview(`candidateUserId=${userId}&candidatePhone=212600000000`);
+    expect(both.status).toBe(400);
+    expect(JSON.stringify(await both.json())).toContain("exactly one of candidatePhone and candidateUserId");
 
     // Without a link nothing is sent and the field says why; with an http link neither.
     await page.click("#composer-send");
