@@ -15,7 +15,7 @@ afterAll(async () => t?.close());
 const who = { waId: "212661234567", name: "Karim" };
 const media = (mime: string, extra: Record<string, unknown> = {}) => ({ id: "1234567890123", mime_type: mime, sha256: "c2hhMjU2LW9mLXRoZS1maWxl", ...extra });
 
-// Every inbound type of shared/reference/meta-cloud-api.md §1, with the content that must survive.
+// Every inbound message type Meta documents (`messages[].type`), with the content that must survive.
 const cases: Array<{ type: string; content?: unknown; extra?: Record<string, unknown>; expectType?: string; expectText: string | null; check?: (m: any) => void }> = [
   { type: "text", content: { body: "Bonjour" }, expectText: "Bonjour" },
   { type: "image", content: media("image/jpeg", { caption: "mon diplôme" }), expectText: "mon diplôme" },

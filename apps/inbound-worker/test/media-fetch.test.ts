@@ -9,7 +9,8 @@ import { GraphClient } from "@linkojob/whatsapp";
 import { MediaUrlSigner } from "@linkojob/ingress";
 import { startTrunk, type Trunk } from "./trunk-harness";
 
-// Inbound media end to end on real parts (issue 5, lessons-from-peers problem 7): the simulator sends
+// Inbound media end to end on real parts (issue 5; peers lose media by keeping the expiring URL or
+// fetching it without the token): the simulator sends
 // the webhook and serves Meta's media endpoints over HTTP; the worker fetches into GridFS on the
 // MongoDB-protocol server; the ingress serves the file back.
 

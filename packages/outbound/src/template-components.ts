@@ -3,7 +3,7 @@ import type { TemplateDoc } from "@linkojob/db";
 import type { TemplateParameter } from "@linkojob/whatsapp";
 
 /**
- * Templates as recruiters make them (meta-cloud-api.md §2, §10): a header that is text or an
+ * Templates as recruiters make them: a header that is text or an
  * IMAGE / VIDEO / DOCUMENT, a body with positional ({{1}}) or named ({{candidate_name}}) variables,
  * and URL, quick-reply or copy-code buttons. What a send must provide is read from the synced
  * components; a mismatch is refused here, naming the missing part, instead of by Meta's

@@ -39,7 +39,7 @@ const qualityUpdateSchema = z.looseObject({
  * Template webhooks update the stored template of that WABA, name and language, so the next send
  * checks it locally and prices it right. Idempotent (sets, not increments). Shaped as the inbound
  * worker's AccountEventHandler; one handler serves every template field:
- * - `message_template_status_update` (meta-cloud-api.md §6): APPROVED, REJECTED, PAUSED, DISABLED…;
+ * - `message_template_status_update`: APPROVED, REJECTED, PAUSED, DISABLED…;
  * - `template_category_update`: the category (MARKETING, UTILITY, AUTHENTICATION) and so the price;
  * - `message_template_quality_update`: the quality score (a RED template is usually paused next,
  *   which Meta announces with a status update).

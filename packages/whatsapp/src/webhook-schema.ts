@@ -190,7 +190,7 @@ export const webhookDeliverySchema = z.looseObject({
 });
 export type WebhookDelivery = z.infer<typeof webhookDeliverySchema>;
 
-/** `account_update` value (§5): the events that change a tenant's connection. */
+/** `account_update` value: the events that change a tenant's connection. */
 export const accountUpdateValueSchema = z.looseObject({
   event: z.string(),
   phone_number: z.string().optional(),
@@ -200,7 +200,7 @@ export const accountUpdateValueSchema = z.looseObject({
   violation_info: z.looseObject({}).optional(),
 });
 
-/** `message_template_status_update` value (§6). */
+/** `message_template_status_update` value. */
 export const templateStatusValueSchema = z.looseObject({
   event: z.string(),
   message_template_id: z.union([z.number(), z.string()]).transform(String),

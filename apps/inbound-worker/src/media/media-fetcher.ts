@@ -27,7 +27,7 @@ import {
 import { mediaBucket, storeStream, TooLargeError } from "./media-bucket";
 import { MediaFailure, MediaRetryableError } from "./media-failure";
 
-/** Meta keeps the media ids of webhooks 7 days (meta-cloud-api.md §7). */
+/** Meta keeps the media ids of webhooks 7 days. */
 export const MEDIA_ID_LIFETIME_MS = 7 * 24 * 3_600_000;
 
 /** Fresh download URLs tried within one attempt when the previous one had expired. */

@@ -53,7 +53,7 @@ export interface OnboardingRoutesOptions extends OnboardingDeps {
 }
 
 export const CALLBACK_PATH = "/api/auth/whatsapp/callback";
-/** The two scopes Embedded Signup asks for (§5). */
+/** The two scopes Embedded Signup asks for. */
 export const WHATSAPP_OAUTH_SCOPES = "whatsapp_business_management,whatsapp_business_messaging";
 
 /** Meta's dialog/oauth URL for a state. */

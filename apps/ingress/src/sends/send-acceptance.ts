@@ -49,7 +49,7 @@ export interface SendAnswer {
   cost: number;
   /**
    * Only when the request has media: whether it is planned to go. With the window closed it is not
-   * sent (Meta takes only templates there, §8): the template goes instead, or, without a usable
+   * sent (Meta takes only templates there): the template goes instead, or, without a usable
    * template, the message fails with WINDOW_CLOSED_NO_TEMPLATE.
    */
   media?: { willSend: boolean; reason?: string };

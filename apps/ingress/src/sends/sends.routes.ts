@@ -14,12 +14,12 @@ const shortText = (max: number) => z.string().trim().min(1).max(max);
 
 /**
  * Largest send body: 8 MiB of JSON. Base64 adds a third, so this carries ~6 MB of file: every image
- * Meta accepts (5 MB, meta-cloud-api.md §7) and documents up to ~6 MB. Larger documents (Meta takes
+ * Meta accepts (5 MB) and documents up to ~6 MB. Larger documents (Meta takes
  * up to 100 MB) go by `media.url`, which Meta fetches itself. Over it: 413.
  */
 export const SEND_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
-/** Meta's caption limit (§2): the `message` text becomes the caption when the media has none. */
+/** Meta's caption limit: the `message` text becomes the caption when the media has none. */
 const CAPTION_MAX = 1024;
 
 /** The brief's send body. Unknown fields are ignored (the platform backend may send more). */

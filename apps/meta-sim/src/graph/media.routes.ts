@@ -6,7 +6,7 @@ import { graphErrorBody } from "./onboarding.state";
 import { addMedia, issueMediaUrl, mediaState, type SimMedia } from "./media.state";
 
 /**
- * Meta's media endpoints (shared/reference/meta-cloud-api.md §7), served for real over HTTP:
+ * Meta's media endpoints (GET /{media-id}, the download, POST /{phone-id}/media), served for real over HTTP:
  * - `GET /{version}/{media-id}` → `{ messaging_product, url, mime_type, sha256 (hex), file_size, id }`;
  * - the download URL it hands out (`/whatsapp_business/attachments/{key}`), which expires (5 min by
  *   default) and answers 401 without the bearer token that retrieved it, 404 once expired;

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { SimState } from "../state";
 
 /**
- * The fake Meta world of media (shared/reference/meta-cloud-api.md §7): files a candidate "sent"
+ * The fake Meta world of media (ids valid 7 days, download URLs about 5 minutes): files a candidate "sent"
  * (seeded by tests and the demo, then named by a webhook's media id) and files a business uploaded,
  * the short-lived download URLs handed out for them, and the faults tests switch on.
  */

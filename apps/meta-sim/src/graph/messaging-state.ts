@@ -3,8 +3,9 @@ import { newUserDirectory, type UserDirectory } from "./user-directory";
 
 /**
  * The simulator's messaging world: what it accepted and refused, the faults to inject, and Meta's
- * limits it enforces (meta-cloud-api.md §4). Tests read it in-process through `messagingState`, the
- * demo and benchmarks through /_sim/messaging/*.
+ * limits it enforces (80 messages/s per number by default, about one message per 6 s to one
+ * recipient). Tests read it in-process through `messagingState`, the demo and benchmarks through
+ * /_sim/messaging/*.
  */
 export const MESSAGING_AREA = "messaging";
 

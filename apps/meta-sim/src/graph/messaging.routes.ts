@@ -18,7 +18,7 @@ import { checkTemplateSend } from "./template-check";
 import { findUser, inEntryPoint, learnFromDelivery, recordInbound, userIdFor, windowOpen, type SimUser } from "./user-directory";
 
 /**
- * POST /{version}/{phone-number-id}/messages as Meta answers it (meta-cloud-api.md §2–§4, §10): a
+ * POST /{version}/{phone-number-id}/messages as Meta answers it (its answers, error codes and limits): a
  * wamid for an accepted send (to a phone number `to`, or a user id `recipient`), then signed `sent` →
  * `delivered` → `read` status webhooks with `recipient_user_id`, our biz_opaque_callback_data and the
  * pricing on `delivered` only; Meta's error bodies for faults and for sends over the number's

@@ -19,7 +19,7 @@ import {
 } from "./onboarding.state";
 
 /**
- * Meta's onboarding endpoints (shared/reference/meta-cloud-api.md §5), served for real over HTTP:
+ * Meta's onboarding endpoints (Embedded Signup), served for real over HTTP:
  * the OAuth dialog (approves and redirects with a code), the code exchange, debug_token, a WABA's
  * phone numbers and webhook subscription, number registration; plus /_sim/onboarding/* controls to
  * seed businesses, hand out codes and tokens, revoke tokens, send account_update webhooks, and switch

@@ -1,7 +1,7 @@
 import type { SimTemplate } from "./messaging-state";
 
 /**
- * Meta's checks of a template send against the approved template (meta-cloud-api.md §3, §10): the
+ * Meta's checks of a template send against the approved template, with Meta's error codes: the
  * template must exist in that language and be approved (132001), not paused (132015) or disabled
  * (132016); each part gets exactly the parameters its placeholders ask for (132000), with the media
  * kind its header was approved with (132012). Details are written like Meta's

@@ -3,7 +3,7 @@ import type { SimArea } from "../simulator";
 import { messagingState, type SimTemplate } from "./messaging-state";
 
 /**
- * GET /{version}/{waba-id}/message_templates with Meta's cursor paging (meta-cloud-api.md §6), and a
+ * GET /{version}/{waba-id}/message_templates with Meta's cursor paging (`paging.next`), and a
  * control route to set a WABA's templates: PUT /_sim/messaging/templates/{wabaId}.
  */
 

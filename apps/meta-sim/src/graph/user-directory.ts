@@ -5,7 +5,8 @@ import { userIdForPhone } from "../webhooks/user-ids";
  * message, contact and identity change passes through it) or told by a test
  * (POST /_sim/messaging/windows): each user's phone number and business-scoped user id, and when they
  * last wrote to each business number. The customer service window (24 h since the user's last
- * message to that number, meta-cloud-api.md §8) and the recipient checks of sends are read here.
+ * message to that number; outside it Meta takes only templates) and the recipient checks of sends
+ * are read here.
  */
 
 export const WINDOW_MS = 24 * 3_600_000;

@@ -40,7 +40,7 @@ const messageEvents = (events: InboundEvent[]) => events.filter((e): e is Extrac
 describe("every inbound type built here is read completely by normalizeDelivery", () => {
   const samples = sampleInboundMessages(candidate, { businessNumber: business.displayPhoneNumber });
 
-  it("covers every type of meta-cloud-api.md §1", () => {
+  it("covers every inbound message type Meta documents", () => {
     expect(Object.keys(samples).sort()).toEqual(
       ["audio", "button", "contacts", "document", "image", "interactive", "location", "order", "reaction", "request_welcome", "sticker", "system", "text", "unsupported", "video"].sort(),
     );

@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { userIdForPhone } from "./user-ids";
 
 /**
- * Builders of webhook payloads shaped exactly like Meta's (shared/reference/meta-cloud-api.md §1).
+ * Builders of webhook payloads shaped exactly like Meta's (`{ object, entry: [{ id, changes }] }`).
  *
  * Three levels: *content* builders (what goes under a message's `<type>` key), *message* builders
  * (one element of `value.messages[]` / `value.statuses[]`) and *delivery* builders (the whole POST
@@ -12,7 +12,7 @@ import { userIdForPhone } from "./user-ids";
 
 export const newWamid = () => `wamid.${randomBytes(24).toString("base64url")}`;
 export const unixNow = () => String(Math.floor(Date.now() / 1000));
-/** A media id as webhooks carry them (a numeric string, valid 7 days at Meta: §7). */
+/** A media id as webhooks carry them (a numeric string, valid 7 days at Meta). */
 export const newMediaId = () => `${randomInt(100_000_000, 999_999_999)}${randomInt(1_000_000, 9_999_999)}`;
 /** Meta gives the file's SHA-256 base64-encoded in webhooks. */
 const fakeSha256 = () => randomBytes(32).toString("base64");
@@ -85,7 +85,7 @@ export function contactOf(c: Candidate) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Message content, one builder per inbound type (§1 "Inbound message types")
+// Message content, one builder per inbound type (`messages[].type`)
 // ---------------------------------------------------------------------------------------------
 
 export const textContent = (body: string) => ({ body });
@@ -370,8 +370,9 @@ export const templateButtonMessage = (c: Candidate, text: string, payload: strin
   inboundMessage(c, "button", quickReplyContent(text, payload), { context: replyContext(templateWamid, businessNumber), ...extra });
 
 /**
- * One message of every inbound type of §1, keyed by type, with realistic content (French and Arabic
- * text, a CV as a document, a voice note…). Handy for tests and the demo's seed.
+ * One message of every inbound type Meta documents (`messages[].type`), keyed by type, with
+ * realistic content (French and Arabic text, a CV as a document, a voice note…). Handy for tests
+ * and the demo's seed.
  */
 export function sampleInboundMessages(c: Candidate, opts: { businessNumber?: string; repliedWamid?: string } = {}) {
   const businessNumber = opts.businessNumber ?? "212500000000";
@@ -574,7 +575,7 @@ export const accountUpdateValue = (a: AccountUpdateInput) => ({
 export const accountUpdateDelivery = (wabaId: string, a: AccountUpdateInput) => fieldDelivery(wabaId, "account_update", accountUpdateValue({ wabaId, ...a }));
 
 export interface TemplateStatusInput {
-  /** APPROVED, REJECTED, PENDING, PAUSED, DISABLED, … (§6). */
+  /** APPROVED, REJECTED, PENDING, PAUSED, DISABLED, … */
   event: string;
   /** Meta sends the template id as a number. */
   templateId: number | string;

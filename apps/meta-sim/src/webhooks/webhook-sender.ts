@@ -22,7 +22,7 @@ export interface DeliveryResult {
 export type BodyEncoding = "utf8" | "meta-escaped";
 
 /**
- * Meta retries a delivery that did not get a 200 "with decreasing frequency" for up to 7 days (§1).
+ * Meta retries a delivery that did not get a 200 "with decreasing frequency" for up to 7 days.
  * The simulator does the same, within bounds: `attempts` POSTs in all, waiting
  * initialDelayMs × factor^(n-1) (at most maxDelayMs) between them.
  */

@@ -2,7 +2,7 @@ import { Schema, type Connection, type Model, type Types } from "mongoose";
 
 /**
  * A message template as synced from Meta. Template names are unique per WABA and language, not
- * globally (meta-cloud-api.md §6; Evolution API got this wrong): several clients sharing a WABA share
+ * globally (Evolution API got this wrong): several clients sharing a WABA share
  * its templates, and two WABAs may each have their own `application_received`.
  */
 export interface TemplateDoc {

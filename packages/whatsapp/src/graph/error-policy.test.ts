@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { classifyGraphCode, classifyGraphError, retryDelayMs, type GraphErrorKind } from "./error-policy";
 import { GraphApiError, GraphNetworkError } from "./graph-errors";
 
-/** shared/reference/meta-cloud-api.md §3, one row per code: [code, kind, retryable]. */
+/** Meta's error codes and what to do about each, one row per code: [code, kind, retryable]. */
 const TABLE: Array<[number, GraphErrorKind, boolean]> = [
   [0, "auth", false],
   [190, "auth", false],

@@ -1,8 +1,8 @@
 import { GraphApiError, GraphNetworkError, GraphResponseError } from "./graph-errors";
 
 /**
- * What to do about a Graph API failure, by Meta's error code: the table of
- * shared/reference/meta-cloud-api.md §3, encoded once for every caller (outbound worker, onboarding,
+ * What to do about a Graph API failure, by Meta's error code: Meta's table of
+ * codes, encoded once for every caller (outbound worker, onboarding,
  * template sync). Codes the table does not name are permanent; 5xx answers and network errors are
  * transient.
  */
@@ -68,7 +68,7 @@ const retry = (kind: GraphErrorKind, reason: string, extra: Partial<Rule> = {}):
   ...extra,
 });
 
-/** §3, row by row. */
+/** Meta's error codes, row by row. */
 const RULES = new Map<number, Rule>([
   [0, noRetry("auth", "token expired, invalidated or revoked")],
   [190, noRetry("auth", "token expired, invalidated or revoked")],

@@ -1,6 +1,6 @@
 /**
  * The errors the Graph API client throws. Callers branch on `code` (Meta's error code), never on the
- * HTTP status or the text (shared/reference/meta-cloud-api.md §2). No error here ever carries an access
+ * HTTP status or the text, which Meta does not keep stable. No error here ever carries an access
  * token or a query string: messages name the method and path only.
  */
 

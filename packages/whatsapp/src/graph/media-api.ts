@@ -4,15 +4,15 @@ import { graphPath, type GraphClient } from "./graph-client";
 import { GraphResponseError } from "./graph-errors";
 
 /**
- * The Graph API media calls (shared/reference/meta-cloud-api.md §7):
+ * The Graph API media calls:
  * - `GET /{media-id}` → `{ url, mime_type, sha256, file_size, id }`; the URL lives about 5 minutes
  *   and is downloaded with the same bearer token (peers lose media by storing the URL, or by fetching
- *   it without the token: lessons-from-peers.md problem 7);
+ *   it without the token);
  * - the download of that URL;
  * - `POST /{phone-number-id}/media` (multipart: messaging_product, type, file) → `{ id }`, valid 30 days.
  */
 
-/** Meta's size limits per media type, in bytes (§7; stickers: 500 KB animated, the larger of the two). */
+/** Meta's size limits per media type, in bytes (stickers: 500 KB animated, the larger of the two). */
 export const MEDIA_SIZE_LIMITS = {
   image: 5 * 1024 * 1024,
   audio: 16 * 1024 * 1024,

@@ -2,7 +2,7 @@ import { graphPath, type GraphClient } from "./graph-client";
 import { GraphResponseError } from "./graph-errors";
 
 /**
- * The Graph API calls that send messages: POST /{phone-number-id}/messages (meta-cloud-api.md §2).
+ * The Graph API calls that send messages: POST /{phone-number-id}/messages.
  * `bizOpaqueCallbackData` (our message id) comes back in every status webhook, which is how a send
  * whose answer was lost is still recognised.
  */

@@ -2,7 +2,7 @@ import { graphPath, type GraphClient } from "./graph-client";
 import { GraphResponseError } from "./graph-errors";
 
 /**
- * The Graph API calls of tenant onboarding (Embedded Signup), shared/reference/meta-cloud-api.md §5.
+ * The Graph API calls of tenant onboarding (Embedded Signup).
  * Plain functions over a GraphClient; the app credentials are passed where Meta wants them.
  */
 

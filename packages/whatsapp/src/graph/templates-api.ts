@@ -1,8 +1,8 @@
 import { graphPath, type GraphClient } from "./graph-client";
 
 /**
- * GET /{waba}/message_templates with paging (meta-cloud-api.md §6). Management calls are limited to
- * 200 per hour per WABA (§4): callers cache the result (the templates collection), never poll per send.
+ * GET /{waba}/message_templates with paging (`paging.next`). Management calls are limited to
+ * 200 per hour per WABA: callers cache the result (the templates collection), never poll per send.
  */
 
 export interface GraphTemplate {
