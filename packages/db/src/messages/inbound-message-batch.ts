@@ -1,7 +1,7 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
-import { STATUS_RANK, type CountClaim, type MessageDoc } from "./message.model";
-import { inboundDedupeKey } from "./message.repository";
+import { type CountClaim, type MessageDoc } from "./message.model";
+import { inboundMessageDoc } from "./message.repository";
 
 /** One inbound message to store, for the tenant `clientId`, in the conversation already resolved. */
 export interface InboundInsert {
@@ -162,31 +162,5 @@ export class InboundMessageBatch {
 }
 
 function inboundDoc(item: InboundInsert, now: Date, claim: CountClaim) {
-  const m = item.message;
-  return {
-    _id: new Types.ObjectId(),
-    clientId: item.clientId,
-    conversationId: item.conversationId,
-    dedupeKey: inboundDedupeKey(m.wamid),
-    wamid: m.wamid,
-    direction: "inbound" as const,
-    type: m.type,
-    originalType: m.originalType,
-    content: m.content,
-    text: m.text,
-    timestamp: m.timestamp,
-    receivedAt: now,
-    ...(m.timestampAdjusted ? { timestampAdjusted: m.timestampAdjusted } : {}),
-    ...(m.originalTimestamp !== undefined ? { originalTimestamp: m.originalTimestamp } : {}),
-    ...(m.problems?.length ? { problems: m.problems } : {}),
-    status: "received",
-    statusRank: STATUS_RANK.received,
-    ...(m.context ? { context: m.context } : {}),
-    ...(m.referral ? { referral: m.referral } : {}),
-    ...(m.errors ? { errors: m.errors } : {}),
-    ...(m.raw !== undefined ? { raw: m.raw } : {}),
-    countClaim: claim,
-    createdAt: now,
-    updatedAt: now,
-  };
+  return { ...inboundMessageDoc(item.clientId, item.conversationId, item.message, now), countClaim: claim };
 }

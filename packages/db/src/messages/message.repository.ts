@@ -6,6 +6,35 @@ import { STATUS_RANK, statusRankOf, type MessageDoc, type PendingStatusDoc } fro
 
 export const inboundDedupeKey = (wamid: string) => `in:${wamid}`;
 
+/** The document of an inbound message as stored (one shape for the batch insert and insertInbound). */
+export function inboundMessageDoc(clientId: Types.ObjectId, conversationId: Types.ObjectId, m: NormalizedMessage, now: Date) {
+  return {
+    _id: new Types.ObjectId(),
+    clientId,
+    conversationId,
+    dedupeKey: inboundDedupeKey(m.wamid),
+    wamid: m.wamid,
+    direction: "inbound" as const,
+    type: m.type,
+    originalType: m.originalType,
+    content: m.content,
+    text: m.text,
+    timestamp: m.timestamp,
+    receivedAt: now,
+    ...(m.timestampAdjusted ? { timestampAdjusted: m.timestampAdjusted } : {}),
+    ...(m.originalTimestamp !== undefined ? { originalTimestamp: m.originalTimestamp } : {}),
+    ...(m.problems?.length ? { problems: m.problems } : {}),
+    status: "received",
+    statusRank: STATUS_RANK.received,
+    ...(m.context ? { context: m.context } : {}),
+    ...(m.referral ? { referral: m.referral } : {}),
+    ...(m.errors ? { errors: m.errors } : {}),
+    ...(m.raw !== undefined ? { raw: m.raw } : {}),
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /** Status names become field names under statusAt: keep them to plain identifiers. */
 /** Where a status's first report time is kept: `statusAt.<name>`, the name reduced to [a-z0-9_] and never `__proto__`. */
 export const statusField = (status: string) => {
@@ -63,32 +92,7 @@ export class MessageRepository {
    * with InboundMessageBatch instead (one request for the batch, and counters it can keep exact).
    */
   async insertInbound(conversationId: Types.ObjectId, m: NormalizedMessage): Promise<{ inserted: boolean; message: MessageDoc }> {
-    const now = new Date();
-    const doc = {
-      _id: new Types.ObjectId(),
-      clientId: this.clientId,
-      conversationId,
-      dedupeKey: inboundDedupeKey(m.wamid),
-      wamid: m.wamid,
-      direction: "inbound" as const,
-      type: m.type,
-      originalType: m.originalType,
-      content: m.content,
-      text: m.text,
-      timestamp: m.timestamp,
-      receivedAt: now,
-      ...(m.timestampAdjusted ? { timestampAdjusted: m.timestampAdjusted } : {}),
-      ...(m.originalTimestamp !== undefined ? { originalTimestamp: m.originalTimestamp } : {}),
-      ...(m.problems?.length ? { problems: m.problems } : {}),
-      status: "received",
-      statusRank: STATUS_RANK.received,
-      ...(m.context ? { context: m.context } : {}),
-      ...(m.referral ? { referral: m.referral } : {}),
-      ...(m.errors ? { errors: m.errors } : {}),
-      ...(m.raw !== undefined ? { raw: m.raw } : {}),
-      createdAt: now,
-      updatedAt: now,
-    };
+    const doc = inboundMessageDoc(this.clientId, conversationId, m, new Date());
     try {
       // The driver's insertOne skips Mongoose casting of the Mixed content (already validated).
       await this.model.collection.insertOne(doc);
