@@ -1,5 +1,5 @@
 import { Types } from "mongoose";
-import type { Database } from "@linkojob/db";
+import { isObjectIdString, type Database } from "@linkojob/db";
 import type { ChatFields, InteractiveRequest, ReactionRequest } from "@linkojob/outbound";
 import { badRequest } from "../http/errors";
 
@@ -11,8 +11,6 @@ export interface ChatReferenceInput {
   replyTo?: string | undefined;
   reaction?: ReactionRequest | undefined;
 }
-
-const HEX24 = /^[0-9a-f]{24}$/i;
 
 /**
  * Resolves what a send names in its conversation (the message it replies to, the message it reacts
@@ -33,7 +31,7 @@ export async function resolveChatFields(db: Database, clientId: Types.ObjectId, 
 
   const find = async (ref: string, field: string) => {
     if (!conversation) throw badRequest(`${field}: there is no conversation with this candidate yet`, { field });
-    const byId = HEX24.test(ref) ? [{ _id: new Types.ObjectId(ref) }] : [];
+    const byId = isObjectIdString(ref) ? [{ _id: new Types.ObjectId(ref) }] : [];
     const m = await db.messages
       .findOne({ clientId, conversationId: conversation._id, $or: [...byId, { wamid: ref }] }, { _id: 1, wamid: 1, direction: 1 })
       .lean();
