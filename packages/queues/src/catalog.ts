@@ -6,6 +6,12 @@ import type { JobsOptions } from "bullmq";
  * symbols; consumers parse `job.data` with the schema at the boundary.
  */
 
+/**
+ * A MongoDB id in a job payload: 24 hex characters. (This package does not depend on @linkojob/db,
+ * whose `objectIdSchema` is the same rule for request bodies.)
+ */
+const jobObjectId = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId");
+
 /** Webhook deliveries from Meta, moved here from the ingress stream by the inbound worker's pump. */
 export const WEBHOOK_QUEUE = "webhook-deliveries";
 export const WEBHOOK_JOB = "delivery";
@@ -58,8 +64,8 @@ export const OUTBOUND_SEND_JOB = "send";
  * token is decrypted by the worker at send time. Nothing here is a secret.
  */
 export const outboundJobSchema = z.object({
-  clientId: z.string().regex(/^[0-9a-f]{24}$/i),
-  messageId: z.string().regex(/^[0-9a-f]{24}$/i),
+  clientId: jobObjectId,
+  messageId: jobObjectId,
   /** Pacing slot (ms since epoch) this job already reserved; set by the worker when it delays the job. */
   slotAt: z.number().optional(),
   /** How many times the worker re-checked a send whose answer it never got (see the worker README). */
@@ -101,8 +107,8 @@ export const UPKEEP_JOBS = {
 export const MEDIA_FETCH_QUEUE = "media-fetch";
 export const MEDIA_FETCH_JOB = "fetch";
 export const mediaFetchJobSchema = z.object({
-  clientId: z.string().regex(/^[0-9a-f]{24}$/i),
-  messageId: z.string().regex(/^[0-9a-f]{24}$/i),
+  clientId: jobObjectId,
+  messageId: jobObjectId,
 });
 export type MediaFetchJob = z.infer<typeof mediaFetchJobSchema>;
 
@@ -138,7 +144,7 @@ export const TEMPLATE_SYNC_JOB = "sync-all";
 export const RECEIPT_QUEUE = "chat-receipts";
 export const RECEIPT_JOB = "read";
 export const receiptJobSchema = z.object({
-  clientId: z.string().regex(/^[0-9a-f]{24}$/i),
+  clientId: jobObjectId,
   /** The inbound message to mark read (its wamid). */
   wamid: z.string().min(1).max(512),
   /** Also show the typing indicator (up to 25 s or until our next message). */
