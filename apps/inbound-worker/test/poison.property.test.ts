@@ -67,6 +67,12 @@ describe("poison-proof inbound (property)", () => {
             if (e.kind === "malformed") {
               const found = await t.db.webhookEvents.countDocuments({ kind: "malformed", field: e.field, problem: e.reason, "location.path": e.location?.path });
               expect(found, `${what}: malformed ${e.location?.path} ${e.reason}`).toBeGreaterThan(0);
+            } else if (e.kind === "message" && e.phoneNumberId !== PHONE_NUMBER_ID) {
+              // A mutation can rename the number (metadata.phone_number_id): no client has it, so the
+              // message is recorded as unrouted, not stored under this client.
+              const unrouted = await t.db.webhookEvents.countDocuments({ kind: "unrouted", phoneNumberId: e.phoneNumberId });
+              expect(unrouted, `${what}: unrouted ${e.message.wamid} for ${e.phoneNumberId}`).toBeGreaterThan(0);
+              expect(await t.db.messages.countDocuments({ wamid: e.message.wamid }), `${what}: ${e.message.wamid} stored`).toBe(0);
             } else if (e.kind === "message") {
               expect(await t.db.messages.countDocuments({ clientId: client._id, wamid: e.message.wamid }), `${what}: ${e.message.wamid}`).toBe(1);
             } else if (e.kind === "account") {

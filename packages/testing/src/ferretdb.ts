@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -205,8 +206,9 @@ async function spawnFerretDb(backendArgs: string[]): Promise<RunningService> {
       "--telemetry=disable",
       "--log-level=error",
     ],
-    { stdio: ["ignore", "ignore", "inherit"] },
+    { stdio: ["ignore", "ignore", "pipe"] },
   );
+  forwardLogs(child);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   // A caller that crashes never calls stop(): a later run drops its PostgreSQL database.
   killOnExit(child);
@@ -229,4 +231,15 @@ async function spawnFerretDb(backendArgs: string[]): Promise<RunningService> {
     throw err;
   }
   return { url: `mongodb://127.0.0.1:${port}`, stop };
+}
+
+/**
+ * FerretDB's errors go to our stderr, except PostgreSQL's duplicate-key refusals (code 23505): every
+ * redelivered webhook is one by design (the unique insert decides), and FerretDB logs each at ERROR.
+ */
+function forwardLogs(child: ChildProcess): void {
+  if (!child.stderr) return;
+  createInterface({ input: child.stderr }).on("line", (line) => {
+    if (!line.includes('"Code":"23505"')) process.stderr.write(`${line}\n`);
+  });
 }
