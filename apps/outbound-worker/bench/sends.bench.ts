@@ -199,6 +199,34 @@ await inbound?.close();
 // queue, no database. The ratio says what the whole pipeline keeps of what "Meta" here can take.
 await worker.close();
 const acceptedBefore = simState.accepted.length;
+
+// The send API alone, same callers and tenants, once the worker is stopped (its 64 concurrent jobs no
+// longer share the database): what a caller of the API waits for when sends are not being made at the
+// same moment on the same two cores. New candidates, so every call is a first contact again.
+const aloneLatency: number[] = [];
+let nextAlone = 0;
+const a0 = Date.now();
+await Promise.all(
+  Array.from({ length: producers }, async () => {
+    for (;;) {
+      const i = nextAlone++;
+      if (i >= total) return;
+      const c = clients[i % tenants]!;
+      const started = performance.now();
+      const res = await request(`${ingressUrl}/api/messages/send`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${c.jwt}`, "content-type": "application/json" },
+        body: JSON.stringify({ clientId: c.id, candidatePhone: `2125${String(10_000_000 + i)}`, candidateName: `Cand ${i}`, jobTitle: "Agent" }),
+      });
+      await res.body.json();
+      if (res.statusCode !== 202) throw new Error(`send API answered ${res.statusCode}`);
+      aloneLatency.push(performance.now() - started);
+    }
+  }),
+);
+const aloneMs = Date.now() - a0;
+aloneLatency.sort((a, b) => a - b);
+
 const b0 = Date.now();
 let nextDirect = 0;
 await Promise.all(
@@ -241,6 +269,7 @@ const result = {
     ratioToRawUpdate: +(endToEndPerSec / rawUpdatePerSec).toFixed(3),
   },
   api: { acceptedPerSec: +(total / (producedMs / 1000)).toFixed(1), p50Ms: +pct(apiLatency, 50).toFixed(1), p99Ms: +pct(apiLatency, 99).toFixed(1) },
+  apiAlone: { acceptedPerSec: +(total / (aloneMs / 1000)).toFixed(1), p50Ms: +pct(aloneLatency, 50).toFixed(1), p99Ms: +pct(aloneLatency, 99).toFixed(1) },
   sends: {
     sentAtSimulator: acceptedBefore,
     duplicates: dupes,
