@@ -136,6 +136,21 @@ describe("interactive messages", () => {
     await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
     expect(rig.sim.accepted.filter((x) => x.to === phone).map((x) => x.type)).toEqual(["template"]);
   });
+
+  it("Meta's 131047 on a question our window thought open: the question fails and exactly one template goes", async () => {
+    const c = await rig.client();
+    const phone = newPhone();
+    await rig.candidateWrites(c, phone, "Bonjour", 60_000); // our window says open; Meta disagrees
+    rig.sim.faults.byRecipient.set(phone, { code: 131047, types: ["interactive"] });
+    const res = await rig.send(c.jwt, { candidatePhone: phone, candidateName: "Salma", jobTitle: "Caissière", interactive: question });
+    expect(res.body).toMatchObject({ kind: "interactive" });
+    const m = await rig.until(c, res.body.messageId, ["failed"]);
+    expect(m.error).toMatchObject({ code: 131047 });
+    expect(m.fallbackMessageId).toBeTruthy();
+    const fallback = await rig.until(c, m.fallbackMessageId!.toHexString(), ["sent", "delivered", "read"]);
+    expect(fallback).toMatchObject({ kind: "template" });
+    expect(rig.sim.accepted.filter((x) => x.to === phone).map((x) => x.type)).toEqual(["template"]);
+  });
 });
 
 describe("replies to a message and reactions", () => {

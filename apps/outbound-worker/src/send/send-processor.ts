@@ -408,7 +408,7 @@ export class SendProcessor {
       return { outcome: "held", reason: paused };
     }
     const kind = record.kind;
-    if (c.useTemplate && kind === "text" && !message.fallbackOf) {
+    if (c.useTemplate && (kind === "text" || kind === "interactive") && !message.fallbackOf) {
       // The fallback first: when the text shows `failed`, its fallback is already linked to it.
       const fallbackId = await createTemplateFallback(tenant, this.deps.queue, { ...message, kind }, this.prices);
       await this.fail(tenant, message, error, String(c.code), record);
