@@ -143,8 +143,8 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   // Media (issue 5): stored copies of inbound media, JWT or signed URL, tenant-scoped.
   await app.register(mediaRoutes, { db: deps.db, tenants, signer: new MediaUrlSigner(deps.config.jwtSecret) });
 
-  app.get("/health", { config: { public: true } }, async () => HEALTH_BODY);
-  app.get("/ready", { config: { public: true } }, async (_req, reply) => {
+  app.get("/health", { config: { public: true, rateLimit: false } }, async () => HEALTH_BODY);
+  app.get("/ready", { config: { public: true, rateLimit: false } }, async (_req, reply) => {
     const { statusCode, body } = await readiness({ redis: async () => Boolean(await deps.redis.ping()), mongo: () => deps.db.ping() });
     return reply.code(statusCode).send(body);
   });

@@ -32,7 +32,7 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
       "/metrics",
       {
         // Not the dashboard's JWT: METRICS_TOKEN, checked below.
-        config: { public: true },
+        config: { public: true, rateLimit: false },
         schema: {
           tags: ["operations"],
           summary: "Prometheus metrics (text exposition format)",

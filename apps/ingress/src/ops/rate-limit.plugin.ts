@@ -16,25 +16,17 @@ export interface RateLimitSettings {
 }
 
 /**
- * Never limited: Meta's signed webhook bursts are legitimate (and a 429 would only make Meta retry),
- * and probes and scrapes must keep answering under load.
- */
-export const RATE_LIMIT_EXEMPT = new Set(["/webhook", "/health", "/ready", "/metrics"]);
-
-/**
- * Redis-backed rate limiting (@fastify/rate-limit) of every route but the exempt ones, keyed by the
+ * Redis-backed rate limiting (@fastify/rate-limit) of every route but those flagged
+ * `config: { rateLimit: false }` on the route itself: the webhook (Meta's signed bursts are
+ * legitimate, and a 429 would only make Meta retry), /health, /ready and /metrics (probes and scrapes
+ * must keep answering under load). Keyed by the
  * JWT's subject when the request carries a valid token, else by client IP (the TCP peer's, or the address
- * the proxies trusted by TRUST_PROXY forwarded: never one the client wrote itself). The exempt routes get no hook at all: zero cost on the
+ * the proxies trusted by TRUST_PROXY forwarded: never one the client wrote itself). The flagged routes get no hook at all: zero cost on the
  * webhook path. Over the limit: 429 with the API's error shape and Retry-After. If Redis cannot
  * answer, requests pass (the API then fails on its own dependencies, with clearer errors).
  * Register before the routes.
  */
 export async function registerRateLimit(app: FastifyInstance, opts: { redis: RedisClient; prefix: string; verifier: JwtVerifier; limits: RateLimitSettings }): Promise<void> {
-  // Runs before the plugin's own onRoute hook, which then adds no limiter to these routes.
-  app.addHook("onRoute", (route) => {
-    if (RATE_LIMIT_EXEMPT.has(route.url)) route.config = { ...(route.config as object), rateLimit: false } as typeof route.config;
-  });
-
   const keyOf = async (request: FastifyRequest): Promise<string> => {
     const token = bearerToken(request.headers.authorization);
     if (token) {

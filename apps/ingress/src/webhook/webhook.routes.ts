@@ -35,7 +35,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) => done(null, body));
 
-  app.get("/webhook", { config: { public: true } }, async (request, reply) => {
+  app.get("/webhook", { config: { public: true, rateLimit: false } }, async (request, reply) => {
     const q = request.query as Record<string, unknown>;
     const mode = q["hub.mode"];
     const token = q["hub.verify_token"];
@@ -54,7 +54,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     reply.header("connection", "close").code(401).send(problem("INVALID_SIGNATURE", "X-Hub-Signature-256 is missing or malformed"));
   };
 
-  app.post("/webhook", { config: { public: true }, bodyLimit: MAX_WEBHOOK_BYTES, onRequest: signaturePresent }, async (request, reply) => {
+  app.post("/webhook", { config: { public: true, rateLimit: false }, bodyLimit: MAX_WEBHOOK_BYTES, onRequest: signaturePresent }, async (request, reply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     if (!verifyWebhookSignature(raw, request.headers["x-hub-signature-256"], signingKey)) {
       return reply.code(401).send(problem("INVALID_SIGNATURE", "X-Hub-Signature-256 is missing or does not match the body"));
