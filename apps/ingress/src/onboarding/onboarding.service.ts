@@ -34,7 +34,7 @@ import {
   type GraphClient,
   type PhoneNumberInfo,
 } from "@linkojob/whatsapp";
-import type { ClientStatusAnnouncer } from "@linkojob/outbound";
+import { ACCOUNT_HOLD_REASON_LIST, type ClientStatusAnnouncer } from "@linkojob/outbound";
 import { ConnectLock } from "./connect-lock";
 import { OnboardingError, onboardingErrorFromGraph } from "./onboarding-error";
 
@@ -403,6 +403,12 @@ export class OnboardingService {
       const phone = phones.find((p) => p.id === doc.phoneNumberId);
       if (phone) {
         await db.clients.updateOne({ _id: id }, { $set: { qualityRating: phone.qualityRating, verifiedName: phone.verifiedName } });
+        // Sends paused for an account-level refusal (payment, lock, policy, spam, registration) resume
+        // when the recruiter, having fixed it at Meta, checks the connection and Meta answers: the
+        // held sends go again (a refusal that still stands pauses them again, spending no attempt).
+        if (doc.status === "reauth_required" && (ACCOUNT_HOLD_REASON_LIST as string[]).includes(doc.statusReason ?? "")) {
+          await this.deps.announcer.markActive(id, "RESUMED_BY_CHECK", { fromReasons: ACCOUNT_HOLD_REASON_LIST });
+        }
       }
     } catch (err) {
       if (!(await this.reportTokenFailure(id, err))) throw onboardingErrorFromGraph(err);

@@ -275,6 +275,24 @@ describe("revoked token and reconnection", () => {
     expect(await h.db.clients.countDocuments({ userId: "recruiter-R" })).toBe(1);
   });
 
+  it("sends paused for an account-level refusal resume when the recruiter checks the connection and Meta answers", async () => {
+    const business = await seedBusiness(h);
+    const clientId = (await exchange("recruiter-H", { code: await popupCode(h, [business.wabaId]) })).json().client.id as string;
+    // The outbound worker paused the tenant on 131042 (payment): what holdTenant writes.
+    await h.db.clients.updateOne({ _id: clientId }, { $set: { status: "reauth_required", statusReason: "PAYMENT_PROBLEM", statusChangedAt: new Date() } });
+    const activeBefore = changesOf(clientId).filter((c) => c.status === "active").length;
+    const res = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader("recruiter-H") });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ ok: true, client: { id: clientId, status: "active", statusReason: "RESUMED_BY_CHECK" } });
+    // Announced: caches drop the client and the outbound worker resumes its held sends.
+    await eventually(() => changesOf(clientId).filter((c) => c.status === "active").length > activeBefore);
+
+    // A token Meta refused is not an account hold: checking does not resume it.
+    await h.db.clients.updateOne({ _id: clientId }, { $set: { status: "reauth_required", statusReason: "TOKEN_INVALID" } });
+    const still = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader("recruiter-H") });
+    expect(still.json()).toMatchObject({ ok: false, client: { status: "reauth_required", statusReason: "TOKEN_INVALID" } });
+  });
+
   it("a tampered stored token is reported, never sent to Meta, and does not change the status", async () => {
     const business = await seedBusiness(h);
     const clientId = (await exchange("recruiter-T", { code: await popupCode(h, [business.wabaId]) })).json().client.id as string;
