@@ -25,6 +25,7 @@ const state = {
   templateBodies: new Map(), // template name → BODY text, learnt from the send preview
   byWamid: new Map(), // wamid → MessageJson of the open conversation (replies and reactions point at wamids)
   replyTo: null, // the message the composer replies to (MessageJson), or null
+  pickerFor: null, // id of the message whose reaction picker is open (kept across live re-renders)
   readMarked: new Map(), // conversation id → id of the latest candidate message already marked read
   typingAt: new Map(), // conversation id → when "typing…" was last sent (ms)
 };
@@ -414,9 +415,10 @@ function repliedTo(m) {
 /** Reply and react buttons of a message WhatsApp knows (it has a wamid). */
 function messageActions(m) {
   if (!m.wamid || m.type === "reaction" || m.type === "system") return null;
+  const open = state.pickerFor === m.id;
   const picker = el(
     "div",
-    { class: "reaction-picker", role: "group", "aria-label": "Choose a reaction", hidden: true },
+    { class: "reaction-picker", role: "group", "aria-label": "Choose a reaction", hidden: !open },
     REACTIONS.map((e) => el("button", { type: "button", class: "btn btn-small", "aria-label": `React ${e}`, text: e, onclick: () => void react(m, e) })),
     el("button", { type: "button", class: "btn btn-small", text: "Remove", "aria-label": "Remove my reaction", onclick: () => void react(m, "") }),
   );
@@ -424,10 +426,12 @@ function messageActions(m) {
     type: "button",
     class: "btn btn-small",
     text: "React",
-    "aria-expanded": "false",
+    "aria-expanded": String(open),
     "aria-label": "React to this message",
     onclick: () => {
+      // Remembered in the state: a live update that re-renders the thread keeps the picker open.
       picker.hidden = !picker.hidden;
+      state.pickerFor = picker.hidden ? null : m.id;
       toggle.setAttribute("aria-expanded", String(!picker.hidden));
     },
   });
@@ -455,6 +459,7 @@ function setReplyTo(m) {
 async function react(m, emoji) {
   const c = state.conversations.get(state.openId);
   if (!c) return;
+  state.pickerFor = null;
   $("composer-error").textContent = "";
   try {
     await api("/api/messages/send", {
