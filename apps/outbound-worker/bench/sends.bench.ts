@@ -142,27 +142,37 @@ console.error("[bench] worker started; producing");
 const t0 = Date.now();
 const progress = setInterval(() => console.error(`[bench] ${((Date.now() - t0) / 1000).toFixed(0)} s: ${acceptedAt.size} accepted by the API, ${simState.accepted.length} sent, ${simState.rejected.length} refused by the simulator`), 5_000);
 const acceptedAt = new Map<string, number>();
-const apiLatency: number[] = [];
-let next = 0;
-await Promise.all(
-  Array.from({ length: producers }, async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= total) return;
-      const c = clients[i % tenants]!;
-      const started = performance.now();
-      const res = await request(`${ingressUrl}/api/messages/send`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${c.jwt}`, "content-type": "application/json" },
-        body: JSON.stringify({ clientId: c.id, candidatePhone: `2126${String(10_000_000 + i)}`, candidateName: `Cand ${i}`, jobTitle: "Agent" }),
-      });
-      const body = (await res.body.json()) as { messageId?: string };
-      if (res.statusCode !== 202 || !body.messageId) throw new Error(`send API answered ${res.statusCode}: ${JSON.stringify(body)}`);
-      apiLatency.push(performance.now() - started);
-      acceptedAt.set(body.messageId, Date.now());
-    }
-  }),
-);
+
+/**
+ * `producers` concurrent callers of the send API, `total` first-contact sends round-robin over the
+ * tenants, each to a new candidate (`phonePrefix` + a number). Returns each call's latency, sorted.
+ */
+async function callSendApi(phonePrefix: string, onAccepted: (messageId: string) => void = () => {}): Promise<number[]> {
+  const latency: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: producers }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= total) return;
+        const c = clients[i % tenants]!;
+        const started = performance.now();
+        const res = await request(`${ingressUrl}/api/messages/send`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${c.jwt}`, "content-type": "application/json" },
+          body: JSON.stringify({ clientId: c.id, candidatePhone: `${phonePrefix}${String(10_000_000 + i)}`, candidateName: `Cand ${i}`, jobTitle: "Agent" }),
+        });
+        const body = (await res.body.json()) as { messageId?: string };
+        if (res.statusCode !== 202 || !body.messageId) throw new Error(`send API answered ${res.statusCode}: ${JSON.stringify(body)}`);
+        latency.push(performance.now() - started);
+        onAccepted(body.messageId);
+      }
+    }),
+  );
+  return latency.sort((a, b) => a - b);
+}
+
+const apiLatency = await callSendApi("2126", (id) => acceptedAt.set(id, Date.now()));
 const producedMs = Date.now() - t0;
 
 // Wait for every message to reach the simulator (bounded).
@@ -188,7 +198,6 @@ const workerRequests = { total: workerCount.total, byCommand: workerCount.byComm
 apiCount.stop();
 workerCount.stop();
 const queueLatency = simState.accepted.filter((m) => m.bizOpaque && acceptedAt.has(m.bizOpaque)).map((m) => m.at - acceptedAt.get(m.bizOpaque!)!).sort((a, b) => a - b);
-apiLatency.sort((a, b) => a - b);
 const stats = rateStats(simState);
 const dupes = simState.accepted.length - new Set(simState.accepted.map((m) => m.bizOpaque)).size;
 const maxPerNumber = Math.max(...Object.values(stats.maxPerSecondByNumber));
@@ -203,29 +212,9 @@ const acceptedBefore = simState.accepted.length;
 // The send API alone, same callers and tenants, once the worker is stopped (its 64 concurrent jobs no
 // longer share the database): what a caller of the API waits for when sends are not being made at the
 // same moment on the same two cores. New candidates, so every call is a first contact again.
-const aloneLatency: number[] = [];
-let nextAlone = 0;
 const a0 = Date.now();
-await Promise.all(
-  Array.from({ length: producers }, async () => {
-    for (;;) {
-      const i = nextAlone++;
-      if (i >= total) return;
-      const c = clients[i % tenants]!;
-      const started = performance.now();
-      const res = await request(`${ingressUrl}/api/messages/send`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${c.jwt}`, "content-type": "application/json" },
-        body: JSON.stringify({ clientId: c.id, candidatePhone: `2125${String(10_000_000 + i)}`, candidateName: `Cand ${i}`, jobTitle: "Agent" }),
-      });
-      await res.body.json();
-      if (res.statusCode !== 202) throw new Error(`send API answered ${res.statusCode}`);
-      aloneLatency.push(performance.now() - started);
-    }
-  }),
-);
+const aloneLatency = await callSendApi("2125");
 const aloneMs = Date.now() - a0;
-aloneLatency.sort((a, b) => a - b);
 
 const b0 = Date.now();
 let nextDirect = 0;
