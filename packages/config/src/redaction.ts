@@ -21,7 +21,8 @@ export const SECRET_KEYS = [
   "client_secret", "input_token",
 ] as const;
 
-const CENSOR = "[redacted]";
+/** What a hidden value reads, in logs and in Bull Board. */
+export const CENSOR = "[redacted]";
 
 /**
  * pino `redact` option shared by every main.ts: credentials anywhere in the first two levels, the
@@ -84,7 +85,7 @@ export function redactDeep(value: unknown, depth = 0): unknown {
 }
 
 /** The parsed value of a string holding a JSON object or array; undefined for anything else. */
-function parseJsonDocument(s: string): unknown {
+export function parseJsonDocument(s: string): unknown {
   const t = s.trimStart();
   if (!(t.startsWith("{") || t.startsWith("["))) return undefined;
   try {

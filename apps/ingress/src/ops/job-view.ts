@@ -1,3 +1,4 @@
+import { CENSOR, parseJsonDocument } from "@linkojob/config";
 /**
  * What Bull Board may show of a job's data and return value: an allow-list. The structure (keys,
  * arrays, nesting; a JSON document held in a string, such as a queued webhook body, is parsed) stays
@@ -18,7 +19,6 @@ export const SHOWN_FIELDS = new Set([
   "expiration_timestamp", "scheduledAt", "expiresAt", "at",
 ]);
 
-const CENSOR = "[redacted]";
 /** A bare id or time: digits, or a Redis stream id. */
 const ID_LIKE = /^\d{1,20}(-\d{1,6})?$/;
 /** Ids and statuses are short tokens; anything with spaces or a wamid (it encodes the number) is not shown. */
@@ -50,15 +50,4 @@ function field(key: string, v: unknown, depth: number): unknown {
   if (typeof v === "boolean" || typeof v === "number") return v;
   if (typeof v === "string" && (ID_LIKE.test(v) || (TOKEN_LIKE.test(v) && !v.startsWith("wamid.")))) return v;
   return CENSOR;
-}
-
-/** The parsed value of a string holding a JSON object or array; undefined for anything else. */
-function parseJsonDocument(s: string): unknown {
-  const t = s.trimStart();
-  if (!(t.startsWith("{") || t.startsWith("["))) return undefined;
-  try {
-    return JSON.parse(s) as unknown;
-  } catch {
-    return undefined;
-  }
 }
