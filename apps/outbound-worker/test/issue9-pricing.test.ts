@@ -38,6 +38,10 @@ describe("rate card and billed costs", () => {
     expect(frRate).not.toBe(rateFor(SHIPPED_RATE_CARD, "marketing", "MA"));
     expect(fr).toMatchObject({ status: 202, body: { kind: "template", cost: frRate } });
 
+    // Both templates reach "Meta" first: a utility template that arrives once the candidate has
+    // written is inside the window, and Meta bills it as free customer service.
+    await rig.until(c, ma.body.messageId, ["sent", "delivered", "read"]);
+    await rig.until(c, fr.body.messageId, ["sent", "delivered", "read"]);
     // The candidate in Morocco writes; a text inside the window is a free service message.
     await rig.candidateWrites(c, "212611000020", "Merci !");
     const text = await rig.send(c.jwt, { candidatePhone: "212611000020", message: "Êtes-vous disponible demain ?" });

@@ -85,7 +85,8 @@ export function recordInbound(dir: UserDirectory, phoneNumberId: string, ids: { 
 /** Whether the user's customer service window with this number is open at `now`. */
 export function windowOpen(user: SimUser | undefined, phoneNumberId: string, now = Date.now()): boolean {
   const last = user?.lastInboundAt.get(phoneNumberId);
-  return last !== undefined && now - last < WINDOW_MS;
+  // A message written after `now` opens no window before it was written.
+  return last !== undefined && last <= now && now - last < WINDOW_MS;
 }
 
 export function inEntryPoint(user: SimUser | undefined, phoneNumberId: string, now = Date.now()): boolean {
