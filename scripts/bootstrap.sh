@@ -15,7 +15,7 @@ if [ -z "${MONGODB_URI:-}" ] && ! docker info >/dev/null 2>&1; then
   command -v redis-server >/dev/null || { echo "redis-server is required (apt-get install redis-server)" >&2; exit 1; }
   bash packages/testing/bin/install-ferretdb.sh >/dev/null
 fi
-# A real browser for the inbox's browser test (apps/e2e): Debian's chromium (a browser download by a
+# A real browser for the inbox's browser test (e2e/): Debian's chromium (a browser download by a
 # test tool cannot work here). Only as root, only when missing, only where apt exists; without it the
 # browser test is skipped with a message.
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -88,7 +88,7 @@ try {
   });
   const parts: Array<[string, string, string[], number]> = [
     ["inboundTextMessage", "apps/inbound-worker/bench/inbound.bench.ts", ["--messages", String(messages), "--redeliver", "0", "--statuses", "0"], messages],
-    ["outboundSend", "apps/outbound-worker/bench/sends.bench.ts", ["--messages", String(sends)], sends],
+    ["outboundSend", "e2e/bench/sends.bench.ts", ["--messages", String(sends)], sends],
   ];
   let failed = false;
   for (const [name, script, benchArgs, units] of parts) {

@@ -29,7 +29,7 @@ import pino from "pino";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, ingressStreamKey } from "@linkojob/queues";
-import { delivery, messagesValue, newWamid, statusObject, textMessageDelivery } from "@linkojob/meta-sim";
+import { delivery, messagesValue, newWamid, statusObject, textMessageDelivery } from "@linkojob/meta-simulator";
 // The services entry point: @linkojob/testing's index also loads vitest helpers, which throw outside Vitest.
 import { CommandCounter, startFerretDb, startRedisServer } from "@linkojob/testing/services";
 import { InboundWorker } from "../src/inbound-worker";

@@ -1,5 +1,5 @@
 import { signWebhookBody } from "@linkojob/whatsapp";
-import { inboundMessage, messagesDelivery, newWamid } from "@linkojob/meta-sim";
+import { inboundMessage, messagesDelivery, newWamid } from "@linkojob/meta-simulator";
 
 /**
  * The delivery every benchmark request carries: one candidate's text message as Meta sends it

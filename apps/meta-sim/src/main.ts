@@ -1,7 +1,7 @@
 import pino from "pino";
 import { EnvError, logRedaction, onShutdownSignal } from "@linkojob/config";
 import { loadSimEnv } from "./env";
-import { MetaSimulator } from "./simulator";
+import { MetaSimulator } from "@linkojob/meta-simulator";
 
 /** The simulator as a process: for the demo, local development and benchmarks (tests create it in-process). */
 

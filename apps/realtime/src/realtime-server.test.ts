@@ -6,7 +6,7 @@ import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, startRedisServer, testServices, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type SessionInfo } from "./protocol";
 import { createRealtimeServer } from "./realtime-server";
-import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./test-kit";
+import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness";
 
 const services = testServices("realtime");
 // Channels of this file's own, so that other test files publishing on the shared Redis never reach these nodes.

@@ -10,7 +10,7 @@ import { CommandCounter, TEST_SECRETS, eventually, testServices, tokenFor } from
 import { SOCKET_EVENTS, type RefreshAck } from "./protocol";
 import { SOCKET_ERROR_EVENT } from "./socket-budget";
 import { loadRealtimeEnv } from "./env";
-import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./test-kit";
+import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness";
 
 const services = testServices("realtimesecurity");
 const adapterKey = `${services.prefix}:socket.io`;

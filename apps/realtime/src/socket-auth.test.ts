@@ -6,7 +6,7 @@ import { DashboardEvents, EVENTS, sampleMessageStatus } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type SessionInfo } from "./protocol";
-import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode } from "./test-kit";
+import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode } from "./socket-clients.harness";
 
 const services = testServices("realtimeauth");
 const adapterKey = `${services.prefix}:socket.io`;

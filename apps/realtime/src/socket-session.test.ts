@@ -6,7 +6,7 @@ import { DashboardEvents, EVENTS, sampleConversationUpdated, sampleMessageReceiv
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type ExpiredNotice, type RefreshAck } from "./protocol";
-import { closeAllSockets, connect, createTenant, randomUserId, startNode, type RunningNode, type TestSocket } from "./test-kit";
+import { closeAllSockets, connect, createTenant, randomUserId, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness";
 
 const services = testServices("realtimesession");
 const adapterKey = `${services.prefix}:socket.io`;

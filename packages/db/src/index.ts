@@ -10,6 +10,7 @@ export * from "./conversations/conversation.model";
 export * from "./conversations/conversation.repository";
 export * from "./conversations/conversation-batch";
 export * from "./messages/message.model";
+export * from "./messages/media-bucket";
 export * from "./messages/message.repository";
 export * from "./messages/inbound-message-batch";
 export * from "./messages/status-batch";

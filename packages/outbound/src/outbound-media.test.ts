@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "@linkojob/db";
-import { MetaSimulator } from "@linkojob/meta-sim";
+import { MetaSimulator } from "@linkojob/meta-simulator";
 import { testServices } from "@linkojob/testing";
 import { GraphClient, sendMedia } from "@linkojob/whatsapp";
 import { OutboundMediaError, acceptOutboundMedia, outboundMediaSchema, prepareOutboundMedia } from "./outbound-media";

@@ -1,6 +1,6 @@
 import mongoose, { Types } from "mongoose";
 import { z } from "zod";
-import { objectIdSchema, MEDIA_BUCKET, type Database, type OutboundMediaRef } from "@linkojob/db";
+import { objectIdSchema, mediaBucket, type Database, type OutboundMediaRef } from "@linkojob/db";
 import { MEDIA_SIZE_LIMITS, uploadMedia, type GraphClient, type MediaSend } from "@linkojob/whatsapp";
 
 /**
@@ -67,7 +67,6 @@ export class OutboundMediaError extends Error {
   }
 }
 
-const bucketOf = (db: Database) => new mongoose.mongo.GridFSBucket(db.connection.db!, { bucketName: MEDIA_BUCKET });
 
 /**
  * Ingress side: turns the accepted `media` into what is stored on the message. Base64 bytes go to
@@ -81,7 +80,7 @@ export async function acceptOutboundMedia(db: Database, clientId: Types.ObjectId
   };
   if (media.url) return { ...base, url: media.url };
   if (media.fileId) {
-    const [file] = await bucketOf(db).find({ _id: new Types.ObjectId(media.fileId), "metadata.clientId": clientId.toHexString() }).limit(1).toArray();
+    const [file] = await mediaBucket(db).find({ _id: new Types.ObjectId(media.fileId), "metadata.clientId": clientId.toHexString() }).limit(1).toArray();
     if (!file) throw new OutboundMediaError("MEDIA_MISSING", "no staged file with this fileId for this client");
     return { ...base, fileId: media.fileId, mimeType: String(file.metadata?.contentType ?? media.mimeType ?? "") };
   }
@@ -99,7 +98,7 @@ export async function acceptOutboundMedia(db: Database, clientId: Types.ObjectId
 
 /** Stores bytes to send later in GridFS, tagged with the tenant and direction. */
 export async function stageBytes(db: Database, clientId: Types.ObjectId, bytes: Buffer, mimeType: string, filename: string): Promise<Types.ObjectId> {
-  const upload = bucketOf(db).openUploadStream(filename, { metadata: { clientId: clientId.toHexString(), direction: "outbound", contentType: mimeType } });
+  const upload = mediaBucket(db).openUploadStream(filename, { metadata: { clientId: clientId.toHexString(), direction: "outbound", contentType: mimeType } });
   await new Promise<void>((resolve, reject) => upload.once("finish", () => resolve()).once("error", reject).end(bytes));
   return upload.id as Types.ObjectId;
 }
@@ -132,7 +131,7 @@ export async function prepareOutboundMedia(
   const previous = current?.mediaUpload;
   if (previous && Date.now() - new Date(previous.uploadedAt).getTime() < UPLOAD_REUSE_MS) return { ...common, id: previous.id };
 
-  const bucket = bucketOf(deps.db);
+  const bucket = mediaBucket(deps.db);
   const fileId = new Types.ObjectId(m.fileId);
   const [file] = await bucket.find({ _id: fileId, "metadata.clientId": input.clientId.toHexString() }).limit(1).toArray();
   if (!file) throw new OutboundMediaError("MEDIA_MISSING", "the staged file is gone");
@@ -158,6 +157,6 @@ export async function prepareOutboundMedia(
 export async function discardStagedMedia(db: Database, clientId: Types.ObjectId, media: StoredOutboundMedia): Promise<void> {
   if (!media.fileId) return;
   const fileId = new Types.ObjectId(media.fileId);
-  const [file] = await bucketOf(db).find({ _id: fileId, "metadata.clientId": clientId.toHexString() }).limit(1).toArray();
-  if (file) await bucketOf(db).delete(fileId);
+  const [file] = await mediaBucket(db).find({ _id: fileId, "metadata.clientId": clientId.toHexString() }).limit(1).toArray();
+  if (file) await mediaBucket(db).delete(fileId);
 }

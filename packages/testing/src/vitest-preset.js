@@ -13,7 +13,7 @@ export function defineServiceProject(name, options = {}) {
   return defineProject({
     test: {
       name,
-      include: options.include ?? ["src/**/*.test.ts", "test/**/*.test.ts"],
+      include: options.include ?? ["src/**/*.test.ts"],
       ...(services ? { globalSetup: [servicesSetup] } : {}),
       testTimeout: options.testTimeout ?? 30_000,
       ...(hookTimeout === undefined ? {} : { hookTimeout }),

@@ -6,8 +6,8 @@ import type { InboundEvent } from "./inbound-event";
 import { mongoSafetyProblems } from "./mongo-safety";
 import { normalizeDelivery } from "./normalize";
 import { SAFE_RAW_MAX_DEPTH } from "./safe-raw";
-import { LEVELS, mutatedDelivery, nastyValue, SIBLING_BODY, SIBLING_WAMID, type Case } from "./test-support/delivery-arbitraries";
-import { delivery } from "./test-support/webhook-fixtures";
+import { LEVELS, mutatedDelivery, nastyValue, SIBLING_BODY, SIBLING_WAMID, type Case } from "./delivery-arbitraries.harness";
+import { delivery } from "./webhook-fixtures.harness";
 
 /**
  * Properties of normalizeDelivery over deliveries built from Meta's payload shapes with one element

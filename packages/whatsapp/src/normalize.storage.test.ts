@@ -4,8 +4,8 @@ import mongoose, { Schema } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeDelivery } from "./normalize";
 import { safeRaw } from "./safe-raw";
-import { mutatedDelivery } from "./test-support/delivery-arbitraries";
-import { nestedArrays, nestedObjects, withOwnKeys } from "./test-support/webhook-fixtures";
+import { mutatedDelivery } from "./delivery-arbitraries.harness";
+import { nestedArrays, nestedObjects, withOwnKeys } from "./webhook-fixtures.harness";
 
 /**
  * What the normalizer produces is stored by the real MongoDB-protocol server of the test run

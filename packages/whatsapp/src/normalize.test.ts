@@ -19,7 +19,7 @@ import {
   valueError,
   withOwnKeys,
   WABA,
-} from "./test-support/webhook-fixtures";
+} from "./webhook-fixtures.harness";
 
 type MessageEvent = Extract<InboundEvent, { kind: "message" }>;
 type MalformedEvent = Extract<InboundEvent, { kind: "malformed" }>;

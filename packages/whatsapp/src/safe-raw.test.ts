@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { boundedJson } from "./bounded-json";
 import { mongoSafetyProblems } from "./mongo-safety";
 import { escapeKey, safeRaw, safeRawResult, unescapeKey } from "./safe-raw";
-import { nastyKey, nastyValue } from "./test-support/delivery-arbitraries";
-import { nestedArrays, nestedObjects, withOwnKeys } from "./test-support/webhook-fixtures";
+import { nastyKey, nastyValue } from "./delivery-arbitraries.harness";
+import { nestedArrays, nestedObjects, withOwnKeys } from "./webhook-fixtures.harness";
 
 describe("safeRaw", () => {
   it("turns any value into one with no refused key or value, within 32 levels, that BSON serialises with key checks", () => {

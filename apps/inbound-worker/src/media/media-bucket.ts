@@ -2,14 +2,8 @@ import { createHash } from "node:crypto";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mongoose, { type Types } from "mongoose";
-import { MEDIA_BUCKET, type Database } from "@linkojob/db";
 
-/**
- * GridFS over the Mongoose connection (mongoose.mongo.GridFSBucket). Works on FerretDB v1.24 as on
- * MongoDB: measured here, upload in 255 KB chunks, the unique (files_id, n) index, ranged reads and
- * delete all behave (GridFS needs only insert, find with sort, createIndexes and delete).
- */
-export const mediaBucket = (db: Database) => new mongoose.mongo.GridFSBucket(db.connection.db!, { bucketName: MEDIA_BUCKET });
+
 
 export class TooLargeError extends Error {
   constructor(readonly limit: number) {

@@ -4,6 +4,7 @@ import {
   CLIENT_STATUS_REASONS,
   KeyedMutex,
   markClientReauthRequired,
+  mediaBucket,
   type ClientDoc,
   type ClientStatusChange,
   type Database,
@@ -24,7 +25,7 @@ import {
   type GraphClient,
   type MediaKind,
 } from "@linkojob/whatsapp";
-import { mediaBucket, storeStream, TooLargeError } from "./media-bucket";
+import { storeStream, TooLargeError } from "./media-bucket";
 import { MediaFailure, MediaRetryableError } from "./media-failure";
 
 /** Meta keeps the media ids of webhooks 7 days. */

@@ -7,7 +7,7 @@ import { Types } from "mongoose";
 import { DashboardEvents } from "@linkojob/events";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
-import { APP_ID, rawClient, seedBusiness, startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.test-harness";
+import { APP_ID, rawClient, seedBusiness, startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.harness";
 import { OnboardingError } from "../onboarding/onboarding-error";
 import { UsageError, connectCommand, type ConnectCommandDeps } from "./connect.command";
 import { reencryptStoredTokens } from "./reencrypt-tokens.command";

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import mongoose, { Types } from "mongoose";
 import { z } from "zod";
-import { objectIdSchema, MEDIA_BUCKET, type Database, type MessageDoc } from "@linkojob/db";
+import { objectIdSchema, mediaBucket, type Database, type MessageDoc } from "@linkojob/db";
 import { HttpError, notFound } from "../http/errors";
 import type { TenantAccess } from "../auth/tenant-access";
 import type { MediaUrlSigner } from "./media-url-signer";
@@ -27,7 +27,6 @@ const MEDIA_TYPES = new Set(["image", "video", "audio", "document", "sticker"]);
  */
 export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (base, { db, tenants, signer }) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const bucket = () => new mongoose.mongo.GridFSBucket(db.connection.db!, { bucketName: MEDIA_BUCKET });
 
   /** The message if the principal's tenant(s) own it; privileged roles may name the client. */
   async function findForPrincipal(request: FastifyRequest, messageId: string, clientId?: string): Promise<MediaMessage> {
@@ -116,7 +115,7 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (base, 
       }
       if (!media.fileId) throw new HttpError(404, "MEDIA_FAILED", "the file is not stored", { status: "failed", code: null });
       const fileId = new Types.ObjectId(String(media.fileId));
-      const [file] = await bucket().find({ _id: fileId }).limit(1).toArray();
+      const [file] = await mediaBucket(db).find({ _id: fileId }).limit(1).toArray();
       if (!file) throw new HttpError(404, "MEDIA_FILE_MISSING", "the stored file is missing");
 
       const etag = media.sha256 ? `"${media.sha256}"` : null;
@@ -130,7 +129,7 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (base, 
       if (etag) reply.header("etag", etag);
       if (etag && request.headers["if-none-match"] === etag) return reply.code(304).send();
       reply.header("content-length", String(file.length));
-      return reply.send(bucket().openDownloadStream(fileId));
+      return reply.send(mediaBucket(db).openDownloadStream(fileId));
     },
   );
 };

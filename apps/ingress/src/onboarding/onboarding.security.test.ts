@@ -16,7 +16,7 @@ import {
   seedBusiness,
   startOnboardingHarness,
   type OnboardingHarness,
-} from "./onboarding.test-harness";
+} from "./onboarding.harness";
 
 let h: OnboardingHarness;
 let https: OnboardingHarness;

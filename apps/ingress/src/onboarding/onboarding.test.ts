@@ -14,7 +14,7 @@ import {
   startOnboardingHarness,
   tokensSeenBySim,
   type OnboardingHarness,
-} from "./onboarding.test-harness";
+} from "./onboarding.harness";
 
 let h: OnboardingHarness;
 const syncCalls: Array<{ clientId: string; wabaId: string }> = [];

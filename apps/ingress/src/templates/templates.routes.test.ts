@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tokenFor } from "@linkojob/testing";
-import { startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.test-harness";
-import { messagingState, simTemplate } from "@linkojob/meta-sim";
+import { startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.harness";
+import { messagingState, simTemplate } from "@linkojob/meta-simulator";
 
 let h: OnboardingHarness;
 beforeAll(async () => {

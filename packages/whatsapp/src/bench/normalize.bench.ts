@@ -4,7 +4,7 @@
  * Prints µs per call and the ratio for a one-message delivery, a batch, and a hostile delivery.
  */
 import { normalizeDelivery } from "../normalize";
-import { change, contact, delivery, deliveryOf, entry, message, messagesValue, samples, statusSamples, withOwnKeys } from "../test-support/webhook-fixtures";
+import { change, contact, delivery, deliveryOf, entry, message, messagesValue, samples, statusSamples, withOwnKeys } from "../webhook-fixtures.harness";
 
 const bodies: Record<string, string> = {
   "one text message": JSON.stringify(deliveryOf([samples.text()])),

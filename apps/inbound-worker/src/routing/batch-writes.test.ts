@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pino from "pino";
+import type { Redis } from "ioredis";
+import { Database, InboundMessageBatch, updateLimits, type ClientDoc, type UpdateLimits } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
+import { createRedis } from "@linkojob/queues";
+import { newWamid, statusObject, textMessageDelivery, delivery, messagesValue } from "@linkojob/meta-simulator";
+import { normalizeDelivery } from "@linkojob/whatsapp";
+import { CommandCounter, testServices } from "@linkojob/testing";
+import { ClientDirectory } from "./client-directory";
+import { CountPendingError, DeliveryProcessor, type PreparedDelivery } from "./delivery-processor";
+
+// The batched write path on the real MongoDB-protocol server, counted with the driver's command
+// monitoring: requests per message are a property of the code, not of the machine.
+
+const services = testServices("batchwrites");
+let db: Database;
+let redis: Redis;
+let counter: CommandCounter;
+let limits: UpdateLimits;
+let processor: DeliveryProcessor;
+const clients: ClientDoc[] = [];
+const TENANTS = 10;
+const CANDIDATES = 40;
+
+beforeAll(async () => {
+  db = await Database.connect(services.mongoUrl, { monitorCommands: true });
+  redis = createRedis(services.redisUrl);
+  limits = await updateLimits(db.connection);
+  for (let i = 0; i < TENANTS; i++) {
+    const c = await db.clients.create({
+      userId: `batch-user-${services.id}-${i}`, companyName: `Batch ${i}`, phoneNumberId: `55${services.id.replace(/\D/g, "").slice(0, 4)}${i}`,
+      wabaId: `66${i}${services.id}`, whatsappNumber: `2125210000${i}`, status: "active",
+    });
+    clients.push(c.toObject());
+  }
+  processor = new DeliveryProcessor({
+    db, directory: new ClientDirectory(db, null), events: new DashboardEvents(redis), logger: pino({ level: "silent" }), writer: "test-writer",
+  });
+  counter = new CommandCounter(db.connection);
+});
+
+afterAll(async () => {
+  counter?.stop();
+  await redis?.quit();
+  await db?.connection.dropDatabase().catch(() => undefined);
+  await db?.close();
+});
+
+const candidate = (k: number) => ({ client: clients[k % TENANTS]!, waId: `2126300${String(k).padStart(5, "0")}`, name: `Candidat ${k}` });
+const base = Math.floor(Date.now() / 1000) - 600;
+
+function textDelivery(i: number, k = i % CANDIDATES) {
+  const c = candidate(k);
+  return JSON.stringify(textMessageDelivery(c.client, { waId: c.waId, name: c.name }, `message ${i}`, { id: `wamid.batch-${services.id}-${i}`, timestamp: String(base + i) }));
+}
+
+async function prepareAll(bodies: string[], isRetry = false): Promise<PreparedDelivery[]> {
+  const out: PreparedDelivery[] = [];
+  for (const [i, b] of bodies.entries()) out.push({ ...(await processor.prepare(`d-${i}`, b)), isRetry });
+  return out;
+}
+
+/** A deterministic shuffle, so that a failure can be replayed. */
+function shuffle<T>(items: T[], seed: number): T[] {
+  const a = [...items];
+  let s = seed;
+  for (let i = a.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const j = s % (i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+async function expectExactCounters(expected: Map<number, number>) {
+  for (const [k, n] of expected) {
+    const c = candidate(k);
+    const conv = await db.conversations.findOne({ clientId: c.client._id, candidateKey: c.waId }).lean();
+    expect(conv, c.waId).toBeTruthy();
+    expect(await db.messages.countDocuments({ conversationId: conv!._id })).toBe(n);
+    expect({ k, messageCount: conv!.messageCount, unreadCount: conv!.unreadCount }).toEqual({ k, messageCount: n, unreadCount: n });
+    expect(conv!.candidateName).toBe(c.name);
+  }
+}
+
+describe("inbound batch writes", () => {
+  it("stores 200 messages of 10 tenants and 40 new conversations with a fixed number of requests, none that counts", async () => {
+    const bodies = Array.from({ length: 200 }, (_, i) => textDelivery(i));
+    const prepared = await prepareAll(bodies); // routes every tenant once: the directory's reads are not the batch's
+    counter.reset();
+    const results = await processor.storeBatch(prepared);
+    const requests = counter.total;
+    const byCommand = counter.byCommand();
+
+    expect(results.every((r) => !(r instanceof Error) && r.messagesStored === 1)).toBe(true);
+    expect(await db.messages.countDocuments({ clientId: { $in: clients.map((c) => c._id) } })).toBe(200);
+    await expectExactCounters(new Map(Array.from({ length: CANDIDATES }, (_, k) => [k, 5])));
+
+    // One insert of the batch; finds: conversations (1) and their state for conversation:updated (1);
+    // updates: new conversations, their counters and summaries, the claims' release.
+    expect(byCommand.insert).toBe(1);
+    expect(byCommand.find).toBe(2);
+    expect(byCommand.aggregate ?? 0).toBe(0);
+    expect(byCommand.count ?? 0).toBe(0);
+    const upserts = Math.ceil(CANDIDATES / Math.min(CANDIDATES, limits.perCommand));
+    const counterWrites = Number.isFinite(limits.perCommand) ? CANDIDATES : 1; // 4 statements per conversation
+    expect(byCommand.update).toBe(upserts + counterWrites + 1);
+    expect(requests / 200).toBeLessThanOrEqual(Number.isFinite(limits.perCommand) ? 0.5 : 0.05);
+  });
+
+  it("counts nothing twice when the same deliveries come back shuffled, in one batch or several, and costs two requests a batch", async () => {
+    const bodies = Array.from({ length: 200 }, (_, i) => textDelivery(i));
+    const again = shuffle([...bodies, ...bodies.slice(0, 50)], 20261129);
+    counter.reset();
+    const results = await processor.storeBatch(await prepareAll(again.slice(0, 125)));
+    expect(counter.byCommand()).toEqual({ insert: 1, find: 1 });
+    await processor.storeBatch(await prepareAll(again.slice(125)));
+    expect(results.every((r) => !(r instanceof Error) && r.messagesStored === 0)).toBe(true);
+    await expectExactCounters(new Map(Array.from({ length: CANDIDATES }, (_, k) => [k, 5])));
+
+    // New messages mixed with redeliveries: only the new ones count.
+    const fresh = Array.from({ length: 40 }, (_, j) => textDelivery(200 + j, j));
+    const mixed = shuffle([...fresh, ...bodies.slice(0, 40), ...fresh.slice(0, 10)], 7);
+    counter.reset();
+    await processor.storeBatch(await prepareAll(mixed));
+    expect(counter.byCommand()).toMatchObject({ insert: 1, find: 2 });
+    expect(counter.total).toBeLessThanOrEqual(3 + (Number.isFinite(limits.perCommand) ? CANDIDATES + 1 : 2));
+    await expectExactCounters(new Map(Array.from({ length: CANDIDATES }, (_, k) => [k, 6])));
+  });
+
+  it("counts a message whose writer died after storing it, once, when Meta redelivers it", async () => {
+    const k = 3;
+    const c = candidate(k);
+    const before = (await db.conversations.findOne({ clientId: c.client._id, candidateKey: c.waId }).lean())!;
+    const body = textDelivery(900, k);
+    const [event] = normalizeDelivery(JSON.parse(body));
+    if (event?.kind !== "message") throw new Error("not a message delivery");
+    // A worker stored it, then died before counting it: its claim is older than the lease.
+    const dead = new InboundMessageBatch(db.messages, { writer: "dead-writer" });
+    const [stored] = await dead.insert([{ clientId: c.client._id, conversationId: before._id, message: event.message }], new Date(Date.now() - 5 * 60_000));
+    expect(stored!.state).toBe("inserted");
+
+    const [first, inSameBatch] = await processor.storeBatch(await prepareAll([body, body]));
+    expect(first).toMatchObject({ messagesStored: 1, duplicates: 0 });
+    expect(inSameBatch).toMatchObject({ messagesStored: 0, duplicates: 1 });
+    const [second] = await processor.storeBatch(await prepareAll([body]));
+    expect(second).toMatchObject({ messagesStored: 0, duplicates: 1 });
+    const after = (await db.conversations.findOne({ _id: before._id }).lean())!;
+    expect(after.messageCount).toBe(before.messageCount + 1);
+    expect(after.unreadCount).toBe(before.unreadCount + 1);
+    expect(after.lastMessagePreview).toBe("message 900");
+    expect((await db.messages.findOne({ wamid: event.message.wamid }).lean())!.countClaim ?? null).toBeNull();
+  });
+
+  it("leaves a message a live worker is still counting to that worker, and retries its delivery", async () => {
+    const k = 4;
+    const c = candidate(k);
+    const conv = (await db.conversations.findOne({ clientId: c.client._id, candidateKey: c.waId }).lean())!;
+    const body = textDelivery(901, k);
+    const [event] = normalizeDelivery(JSON.parse(body));
+    if (event?.kind !== "message") throw new Error("not a message delivery");
+    const busy = new InboundMessageBatch(db.messages, { writer: "busy-writer" });
+    await busy.insert([{ clientId: c.client._id, conversationId: conv._id, message: event.message }]);
+
+    const [result] = await processor.storeBatch(await prepareAll([body]));
+    expect(result).toBeInstanceOf(CountPendingError);
+    expect((await db.conversations.findOne({ _id: conv._id }).lean())!.messageCount).toBe(conv.messageCount);
+  });
+
+  it("applies a batch of statuses forward only with one find, one bulkWrite and one find, and parks unknown ones", async () => {
+    const c = candidate(5);
+    const conv = (await db.conversations.findOne({ clientId: c.client._id, candidateKey: c.waId }).lean())!;
+    const now = new Date();
+    const wamids = Array.from({ length: 30 }, () => newWamid());
+    await db.messages.collection.insertMany(
+      wamids.map((wamid, i) => ({
+        clientId: c.client._id, conversationId: conv._id, dedupeKey: `out:st${services.id}${i}`, wamid, direction: "outbound", type: "text",
+        text: "Bonjour", timestamp: now, receivedAt: now, status: "sent", statusRank: 2, createdAt: now, updatedAt: now,
+      })),
+    );
+    const ts = Math.floor(Date.now() / 1000);
+    const biz = { wabaId: c.client.wabaId, phoneNumberId: c.client.phoneNumberId };
+    const one = (wamid: string, status: string, dt: number) =>
+      JSON.stringify(delivery([{ wabaId: biz.wabaId, changes: [{ field: "messages", value: messagesValue(biz, { statuses: [statusObject(wamid, status, c.waId, { timestamp: String(ts + dt) })] }) }] }]));
+    // read before delivered, both redelivered, shuffled.
+    const bodies = shuffle(wamids.flatMap((w) => [one(w, "read", 5), one(w, "delivered", 3), one(w, "read", 5)]), 3);
+    counter.reset();
+    await processor.storeBatch(await prepareAll(bodies));
+    const byCommand = counter.byCommand();
+    expect(byCommand.find).toBe(2);
+    // One bulkWrite; on FerretDB, commands of a few statements, one message's statements never split.
+    if (Number.isFinite(limits.perCommand)) expect(byCommand.update).toBeLessThanOrEqual(wamids.length);
+    else expect(byCommand.update).toBe(1);
+    expect(counter.total / bodies.length).toBeLessThanOrEqual(Number.isFinite(limits.perCommand) ? 0.5 : 0.05);
+    const docs = await db.messages.find({ wamid: { $in: wamids } }).lean();
+    expect(docs.every((m) => m.status === "read" && new Date((m.statusAt as any).delivered).getTime() === (ts + 3) * 1000)).toBe(true);
+
+    // A status for a message not stored yet waits for it.
+    const unknown = newWamid();
+    counter.reset();
+    await processor.storeBatch(await prepareAll([one(unknown, "delivered", 4)]));
+    expect(counter.byCommand()).toEqual({ find: 2, insert: 1 });
+    expect(await db.pendingStatuses.countDocuments({ wamid: unknown })).toBe(1);
+  });
+});
+

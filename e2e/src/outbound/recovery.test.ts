@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { statusDelivery, statusObject, statusPricing } from "@linkojob/meta-simulator";
+import { eventually } from "@linkojob/testing";
+import { enqueueSend } from "@linkojob/outbound";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+
+let rig: OutboundRig;
+beforeAll(async () => {
+  rig = await startOutbound("outrecover");
+});
+afterAll(async () => {
+  await rig?.close();
+});
+
+/**
+ * A worker that died between marking a message `sending` and Meta's answer leaves it `sending` with
+ * no job. Recovery (at start) re-enqueues it; the resumed job must not send it again if Meta had
+ * accepted it (its status webhook names our id), and must send it once if Meta had not.
+ */
+async function orphanInSending(c: Awaited<ReturnType<OutboundRig["client"]>>, phone: string) {
+  const tenant = rig.trunk.db.forTenant(c._id);
+  const conversationId = await tenant.conversations.ensure({ candidateKey: phone, candidatePhone: phone });
+  const { message } = await tenant.outbound.create({
+    conversationId,
+    request: { candidatePhone: phone, candidateName: "Nadia", jobTitle: "Serveuse" },
+    kind: "template",
+    cost: 0.4,
+    costCategory: "utility",
+  });
+  await tenant.outbound.markSending(message._id, { kind: "template", text: null, template: null, cost: 0.4, costCategory: "utility" });
+  const past = new Date(Date.now() - 60_000);
+  await rig.trunk.db.messages.collection.updateOne({ _id: message._id }, { $set: { sendingSince: past, updatedAt: past } });
+  return message._id.toHexString();
+}
+
+describe("recovery of messages a dead worker left in sending", () => {
+  it("Meta had not accepted it: recovered and sent exactly once", async () => {
+    const c = await rig.client();
+    const phone = "212611223344";
+    const id = await orphanInSending(c, phone);
+    expect(await rig.outbound.recoverStale(30_000)).toBeGreaterThanOrEqual(1);
+    const m = await rig.until(c, id, ["sent", "delivered", "read"]);
+    expect(rig.acceptedFor(id)).toHaveLength(1);
+    expect(m.wamid).toBe(rig.acceptedFor(id)[0]!.wamid);
+  });
+
+  it("Meta had accepted it (its status webhook names our id): recovered without a second send", async () => {
+    const c = await rig.client();
+    const phone = "212611223355";
+    const id = await orphanInSending(c, phone);
+    const wamid = "wamid.accepted-before-the-crash";
+    const res = await rig.trunk.sim.deliver(
+      statusDelivery({ wabaId: c.wabaId, phoneNumberId: c.phoneNumberId }, [statusObject(wamid, "sent", phone, { bizOpaque: id, pricing: statusPricing("utility") })]),
+    );
+    expect(res.status).toBe(200);
+    await rig.trunk.drain();
+    // The dead worker's job runs again (BullMQ's stalled-job check does this).
+    await enqueueSend(rig.outbound.queue, { clientId: c._id.toHexString(), messageId: id, kind: "template", suffix: "stalled" });
+    const job = await eventually(async () => {
+      const j = await rig.outbound.queue.getJob(`send-${id}-stalled`);
+      return j && (await j.getState()) === "completed" ? j : null;
+    });
+    expect(job.returnvalue).toMatchObject({ outcome: "already" });
+    const m = await rig.message(c, id);
+    expect(m.wamid).toBe(wamid);
+    expect(rig.acceptedFor(id)).toHaveLength(0);
+    expect((await rig.message(c, id)).status).toBe("sent");
+  });
+});

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pino from "pino";
+import type { Redis } from "ioredis";
+import { Database } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
+import { createRedis, outboundJobId } from "@linkojob/queues";
+import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
+import { CommandCounter } from "@linkojob/testing/services";
+import { GraphClient } from "@linkojob/whatsapp";
+import { buildApp } from "@linkojob/ingress";
+import { OutboundWorker } from "@linkojob/outbound-worker";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+
+/**
+ * MongoDB requests of one first-contact send, counted with the driver's command monitoring (a
+ * figure that does not depend on the machine): the send API (an ingress built on a connection of
+ * its own, `POST /api/messages/send` naming the client) and the outbound worker's send (another). Caches are warm (a first send of the client went before),
+ * as they are for every send but a client's first. Before the rewrite: 7 (API) + 18 (worker).
+ */
+let rig: OutboundRig;
+let apiDb: Database;
+let workerDb: Database;
+let worker: OutboundWorker;
+let graph: GraphClient;
+let app: Awaited<ReturnType<typeof buildApp>>;
+const conns: Redis[] = [];
+
+beforeAll(async () => {
+  rig = await startOutbound("outcount");
+  const url = rig.trunk.services.mongoUrl;
+  apiDb = await Database.connect(url, { monitorCommands: true });
+  workerDb = await Database.connect(url, { monitorCommands: true });
+  const redisUrl = rig.trunk.services.redisUrl;
+  const r = (o: Parameters<typeof createRedis>[1] = {}) => {
+    const c = createRedis(redisUrl, o) as Redis;
+    conns.push(c);
+    return c;
+  };
+  // The rig's worker stops; this one, on the counted connection, takes the queue.
+  await rig.outbound.close();
+  graph = new GraphClient({ baseUrl: rig.trunk.sim.url, version: "v21.0", connections: 4 });
+  worker = new OutboundWorker({
+    db: workerDb,
+    queueRedis: r(),
+    redis: r(),
+    subscriberRedis: r({ autoPipelining: false }),
+    graph,
+    vault: rig.vault,
+    events: new DashboardEvents(r()),
+    logger: pino({ level: "silent" }),
+    prefix: rig.trunk.services.prefix,
+    templateSyncIntervalMs: 0,
+    send: { uncertainGraceMs: 1_500, sendTimeoutMs: 1_000 },
+  });
+  await worker.start();
+  app = await buildApp({
+    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: rig.trunk.services.prefix },
+    redis: r({ failFast: true }),
+    db: apiDb,
+    events: new DashboardEvents(r()),
+  });
+  await app.ready();
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await worker?.close();
+  await graph?.close();
+  await rig?.close();
+  await apiDb?.close();
+  await workerDb?.close();
+  await Promise.allSettled(conns.map((c) => c.quit()));
+});
+
+describe("MongoDB requests per send", () => {
+  it("a first-contact send: at most 3 requests to accept it and 4 to send it", async () => {
+    const c = await rig.client();
+    const jwt = await tokenFor(c.userId, "recruiter");
+    const sendOne = async (n: number) => {
+      const res = await app.inject({
+        method: "POST",
+        url: "/api/messages/send",
+        headers: { authorization: `Bearer ${jwt}` },
+        payload: { clientId: c._id.toHexString(), candidatePhone: `21260${String(1_000_000 + n)}`, candidateName: "Yasmine", jobTitle: "Comptable" },
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      const answer = res.json() as { success: boolean; messageId: string; kind: string; cost: number };
+      await eventually(async () => (await worker.queue.getJob(outboundJobId(answer.messageId)))?.isCompleted(), 20_000);
+      return answer;
+    };
+    // The send caches subscribe in the background: wait until they serve the client and template
+    // (a preview then reads only the tenant's ownership and the conversation).
+    const preview = () =>
+      app.inject({ method: "GET", url: `/inbox/api/send-preview?clientId=${c._id.toHexString()}&candidatePhone=212600000001`, headers: { authorization: `Bearer ${jwt}` } });
+    await eventually(async () => {
+      await preview();
+      const probe = new CommandCounter(apiDb.connection);
+      await preview();
+      probe.stop();
+      return probe.total <= 2;
+    }, 10_000);
+    await sendOne(1); // warms the caches (the client and its template are read once per process)
+
+    const api = new CommandCounter(apiDb.connection);
+    const sent = new CommandCounter(workerDb.connection);
+    const answer = await sendOne(2);
+    const apiRequests = api.byCommand();
+    const workerRequests = sent.byCommand();
+    api.stop();
+    sent.stop();
+
+    expect(answer).toMatchObject({ success: true, kind: "template", cost: 0.4 });
+    expect(rig.acceptedFor(answer.messageId)).toHaveLength(1);
+    const m = await rig.message(c, answer.messageId);
+    expect(m).toMatchObject({ status: expect.stringMatching(/^(sent|delivered|read)$/), kind: "template" });
+    const conv = await rig.trunk.db.forTenant(c._id).conversations.get(m.conversationId);
+    expect(conv).toMatchObject({ messageCount: 1, lastMessageFrom: "recruiter", lastMessagePreview: "[template application_received]" });
+
+    // Conversation upsert, message insert, conversation count and summary.
+    expect(api.total, JSON.stringify(apiRequests)).toBeLessThanOrEqual(3);
+    // Claim, sent; the pending-status lookup and the template's usage, shared by concurrent sends
+    // (alone here, so one each).
+    expect(sent.total, JSON.stringify(workerRequests)).toBeLessThanOrEqual(4);
+  }, 60_000);
+});

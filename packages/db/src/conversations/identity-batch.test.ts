@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Types } from "mongoose";
+import { ConversationBatch, Database, openCandidateConversation, updateLimits, type ConversationRef, type CountedInbound, type UpdateLimits } from "../index";
+import { CommandCounter, testServices } from "@linkojob/testing";
+
+// ConversationBatch's identity resolution on the real MongoDB-protocol server, its requests counted
+// with the driver's command monitoring. Two instances play two worker processes (separate caches).
+
+const services = testServices("identitybatch");
+let db: Database;
+let counter: CommandCounter;
+let limits: UpdateLimits;
+const clientId = new Types.ObjectId();
+let seq = 0;
+const phone = () => `2127${String(Date.now() % 1_000_000).padStart(6, "0")}${String(++seq).padStart(2, "0")}`;
+const userId = () => `MA.${Date.now()}${String(++seq).padStart(6, "0")}`;
+
+beforeAll(async () => {
+  db = await Database.connect(services.mongoUrl, { monitorCommands: true });
+  limits = await updateLimits(db.connection);
+  counter = new CommandCounter(db.connection);
+});
+afterAll(async () => {
+  counter?.stop();
+  await db?.connection.dropDatabase().catch(() => undefined);
+  await db?.close();
+});
+
+const batch = () => new ConversationBatch(db.conversations, { updateLimits: limits });
+/** A ref as the worker builds it: the key is the phone, else the user id (the normalizer's candidate key). */
+const ref = (p?: string, u?: string): ConversationRef => ({ clientId, candidateKey: (p ?? u)!, candidatePhone: p ?? null, candidateUserId: u ?? null });
+const idOf = (ids: Map<string, Types.ObjectId>, r: ConversationRef) => ids.get(`${clientId.toHexString()}|${r.candidateKey}`)!.toHexString();
+const inbound = (at: number, extra: Partial<CountedInbound> = {}): CountedInbound => ({
+  timestamp: new Date(at), receivedAt: new Date(at), sortKey: `${at}`, preview: "x", type: "text", opensWindow: true, ...extra,
+});
+
+describe("conversations by phone or user id, in batches", () => {
+  it("a batch of new people named by phone, user id or both: one find and one upsert; refs sharing an id are one conversation", async () => {
+    const [p1, u1, u2, p3, u3] = [phone(), userId(), userId(), phone(), userId()];
+    const refs = [ref(p1), ref(p1, u1), ref(undefined, u1), ref(undefined, u2), ref(p3, u3)];
+    const conversations = batch();
+    counter.reset();
+    const ids = await conversations.resolve(refs);
+    expect(counter.byCommand()).toEqual({ find: 1, update: Math.ceil(3 / Math.min(3, limits.perCommand)) });
+    expect(new Set(refs.slice(0, 3).map((r) => idOf(ids, r))).size).toBe(1);
+    expect(new Set(refs.map((r) => idOf(ids, r))).size).toBe(3);
+    const stored = await db.conversations.findById(idOf(ids, refs[0]!)).lean();
+    expect(stored).toMatchObject({ candidateKey: p1, candidatePhone: p1, candidateUserId: u1 });
+
+    // A username-only person shows the phone: the cache knows the conversation (no request), and the
+    // phone is recorded by the counters' bulkWrite (no extra request).
+    const p2 = phone();
+    counter.reset();
+    const again = await conversations.resolve([ref(p2, u2)]);
+    expect(counter.total).toBe(0);
+    const id2 = again.get(`${clientId.toHexString()}|${p2}`)!;
+    expect(id2.toHexString()).toBe(idOf(ids, refs[3]!));
+    counter.reset();
+    const changed = await conversations.recordInbound([{ clientId, conversationId: id2, messages: [inbound(Date.now())] }]);
+    // The conversation's four writes (the phone, counters, unread, summary) go as one command.
+    expect(counter.byCommand()).toEqual({ update: 1 });
+    expect([...(changed.get(id2.toHexString()) ?? [])]).toEqual(["candidatePhone"]);
+    expect(await db.conversations.findById(id2).lean()).toMatchObject({ candidateKey: u2, candidatePhone: p2, candidateUserId: u2, messageCount: 1 });
+
+    // Another process (empty cache) finds each by either id with one find.
+    const other = batch();
+    counter.reset();
+    const found = await other.resolve([ref(undefined, u1), ref(p2), ref(p3)]);
+    expect(counter.byCommand()).toEqual({ find: 1 });
+    expect(found.get(`${clientId.toHexString()}|${u1}`)!.toHexString()).toBe(idOf(ids, refs[0]!));
+    expect(found.get(`${clientId.toHexString()}|${p2}`)!.toHexString()).toBe(id2.toHexString());
+    expect(await db.conversations.countDocuments({ clientId })).toBe(3);
+  });
+
+  it("two processes creating the same new person at once meet on the key: one conversation", async () => {
+    const [p, u] = [phone(), userId()];
+    const [a, b] = await Promise.all([batch().resolve([ref(p, u)]), batch().resolve([ref(p, u)])]);
+    expect(a.get(`${clientId.toHexString()}|${p}`)!.toHexString()).toBe(b.get(`${clientId.toHexString()}|${p}`)!.toHexString());
+    expect(await db.conversations.countDocuments({ clientId, candidateUserId: u })).toBe(1);
+  });
+
+  it("when two processes created one person twice (phone+id in one, id only in the other), every later message goes to the one knowing both ids", async () => {
+    // What the cross-process race leaves: both processes found nothing and created under different keys.
+    const [p, u] = [phone(), userId()];
+    const now = new Date();
+    const base = { clientId, status: "active", messageCount: 1, unreadCount: 0, readUpTo: new Date(0), inWindow: false, createdAt: now, updatedAt: now };
+    const idOnly = new Types.ObjectId(); // the older one
+    const both = new Types.ObjectId();
+    await db.conversations.collection.insertMany([
+      { _id: idOnly, ...base, candidateKey: u, candidatePhone: null, candidateUserId: u },
+      { _id: both, ...base, candidateKey: p, candidatePhone: p, candidateUserId: u },
+    ]);
+    const ids = await batch().resolve([ref(p, u), ref(undefined, u), ref(p)]);
+    // Three separate persons in one batch would be grouped; resolve them one by one from fresh caches too.
+    for (const r of [ref(p, u), ref(undefined, u), ref(p)]) {
+      expect(idOf(ids, r)).toBe(both.toHexString());
+      expect(idOf(await batch().resolve([r]), r)).toBe(both.toHexString());
+    }
+  });
+
+  it("identity changes apply in Meta's order whatever order they arrive in; the key never changes", async () => {
+    const [p, u] = [phone(), userId()];
+    const conversations = batch();
+    const ids = await conversations.resolve([ref(p, u)]);
+    const id = ids.get(`${clientId.toHexString()}|${p}`)!;
+    const [later, earlier, newId] = [phone(), phone(), userId()];
+    const t0 = Date.now() - 60_000;
+    await conversations.recordInbound([{ clientId, conversationId: id, messages: [inbound(t0 + 20_000, { type: "system", opensWindow: false, identityChange: { field: "candidatePhone", value: later, previous: earlier } })] }]);
+    const changed = await conversations.recordInbound([
+      {
+        clientId,
+        conversationId: id,
+        messages: [
+          inbound(t0 + 10_000, { type: "system", opensWindow: false, identityChange: { field: "candidatePhone", value: earlier, previous: p } }),
+          inbound(t0 + 30_000, { type: "system", opensWindow: false, identityChange: { field: "candidateUserId", value: newId, previous: u } }),
+        ],
+      },
+    ]);
+    expect([...(changed.get(id.toHexString()) ?? [])].sort()).toEqual(["candidatePhone", "candidateUserId"]);
+    expect(await db.conversations.findById(id).lean()).toMatchObject({ candidateKey: p, candidatePhone: later, candidateUserId: newId, messageCount: 3 });
+    // The moved ids find it; the old user id no longer does (a message under it makes a new conversation).
+    const found = await batch().resolve([ref(later), ref(undefined, newId)]);
+    expect(found.get(`${clientId.toHexString()}|${later}`)!.toHexString()).toBe(id.toHexString());
+    expect(found.get(`${clientId.toHexString()}|${newId}`)!.toHexString()).toBe(id.toHexString());
+
+    // The number given up, now someone else's (another user id): a new conversation, though the
+    // moved one still holds that number as its key; another process gets the same one.
+    const stranger = userId();
+    const theirs = await batch().resolve([ref(p, stranger)]);
+    const theirId = theirs.get(`${clientId.toHexString()}|${p}`)!;
+    expect(theirId.toHexString()).not.toBe(id.toHexString());
+    expect(await db.conversations.findById(theirId).lean()).toMatchObject({ candidateKey: `${p}~${id.toHexString()}`, candidatePhone: p, candidateUserId: stranger });
+    expect((await db.forTenant(clientId).conversations.ensure({ candidateKey: p, candidatePhone: p, candidateUserId: userId() })).toHexString()).not.toBe(id.toHexString());
+    expect((await batch().resolve([ref(undefined, stranger)])).get(`${clientId.toHexString()}|${stranger}`)!.toHexString()).toBe(theirId.toHexString());
+  });
+
+  it("the send side's lookup finds by either id: one request for a known or new conversation, two when it learns an id", async () => {
+    const [p, u] = [phone(), userId()];
+    const ids = await batch().resolve([ref(undefined, u)]);
+    const id = ids.get(`${clientId.toHexString()}|${u}`)!.toHexString();
+    const tenant = db.forTenant(clientId);
+    counter.reset();
+    expect((await tenant.conversations.ensure({ candidateKey: u, candidateUserId: u })).toHexString()).toBe(id);
+    expect(counter.total).toBe(1);
+    counter.reset();
+    const opened = await openCandidateConversation(db.conversations, clientId, { candidateKey: p, candidatePhone: p, candidateUserId: u }, { jobTitle: "ignored" });
+    expect(counter.total).toBe(2);
+    expect(opened).toMatchObject({ candidateKey: u, candidatePhone: p, candidateUserId: u });
+    expect(opened._id.toHexString()).toBe(id);
+    expect((await tenant.conversations.ensure({ candidateKey: p, candidatePhone: p })).toHexString()).toBe(id);
+    expect(await db.conversations.countDocuments({ clientId, $or: [{ candidatePhone: p }, { candidateUserId: u }] })).toBe(1);
+    counter.reset();
+    const fresh = phone();
+    const created = await openCandidateConversation(db.conversations, clientId, { candidateKey: fresh, candidatePhone: fresh }, { candidateName: "Ahmed Hassan" });
+    expect(counter.total).toBe(1);
+    expect(created).toMatchObject({ candidateKey: fresh, candidatePhone: fresh, candidateName: "Ahmed Hassan" });
+  });
+});
