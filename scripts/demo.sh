@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec node_modules/.bin/tsx scripts/demo.ts
+exec node_modules/.bin/tsx --conditions=@linkojob/source scripts/demo.ts

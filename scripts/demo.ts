@@ -127,7 +127,7 @@ const processes: Array<{ name: string; main: string; env?: Record<string, string
 const tsx = join(root, "node_modules", ".bin", "tsx");
 for (const p of processes) {
   if (!existsSync(join(root, p.main))) continue;
-  const child = spawn(tsx, [p.main], { cwd: root, env: { ...env, ...p.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(tsx, ["--conditions=@linkojob/source", p.main], { cwd: root, env: { ...env, ...p.env }, stdio: ["ignore", "pipe", "pipe"] });
   const prefix = `[${p.name}]`.padEnd(11);
   for (const stream of [child.stdout!, child.stderr!]) {
     let buf = "";

@@ -9,7 +9,7 @@
  *   server's own INFO (RedisCommandCounter): Redis commands per message (Lua scripts' inner commands
  *   included), by command, and server CPU per message, also as a multiple of one raw SET's.
  *
- *   node_modules/.bin/tsx scripts/redis-cost.ts [--messages 1000] [--sends 200] [--bench-timeout 240]
+ *   node_modules/.bin/tsx --conditions=@linkojob/source scripts/redis-cost.ts [--messages 1000] [--sends 200] [--bench-timeout 240]
  *
  * The benchmarks' own output (throughput, MongoDB requests per message) is printed as they print it.
  * Redis CPU per message divided into one core gives the messages/s one Redis master can carry;
@@ -47,7 +47,7 @@ async function measure(label: string, work: () => Promise<void>, perUnit: number
 /** Runs one benchmark against this Redis; one that has not finished within `--bench-timeout` seconds is ended and reported. */
 function runBench(script: string, benchArgs: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [script, ...benchArgs], { cwd: root, env: { ...process.env, REDIS_URL: redis.url }, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(tsx, ["--conditions=@linkojob/source", script, ...benchArgs], { cwd: root, env: { ...process.env, REDIS_URL: redis.url }, stdio: ["ignore", "inherit", "inherit"] });
     const timer = setTimeout(() => child.kill("SIGINT"), benchTimeoutMs);
     child.once("error", reject);
     child.once("exit", (code, signal) => {

@@ -32,7 +32,7 @@ import { createRedis, ingressStreamKey } from "@linkojob/queues";
 import { delivery, messagesValue, newWamid, statusObject, textMessageDelivery } from "@linkojob/meta-simulator";
 // The services entry point: @linkojob/testing's index also loads vitest helpers, which throw outside Vitest.
 import { CommandCounter, startFerretDb, startRedisServer } from "@linkojob/testing/services";
-import { InboundWorker } from "../src/inbound-worker";
+import { InboundWorker } from "../src/inbound-worker.js";
 
 const { values: args } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
-import { mediaEnvShape } from "./media/media-env";
+import { mediaEnvShape } from "./media/media-env.js";
 import { outboundPriceTableVar } from "@linkojob/outbound";
 
 /** The inbound worker's configuration, read once from process.env at start-up. */

@@ -21,7 +21,7 @@ const children: ChildProcess[] = [];
 /** The inbound worker as production runs it: its own process, configured by environment only. */
 async function startWorker(): Promise<{ child: ChildProcess; exited: Promise<number | null>; port: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
+  const child = spawn(process.execPath, ["--conditions=@linkojob/source", "--import", "tsx", MAIN], {
     cwd: ROOT, // where `tsx` resolves
     env: {
       PATH: process.env.PATH,

@@ -6,15 +6,15 @@ import type { DashboardEvents } from "@linkojob/events";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, type OutboundJob, cappedBackoff, webhookJobSchema, type WebhookJob } from "@linkojob/queues";
 import type { GatewayMetrics } from "@linkojob/metrics";
 import { ClientStatusAnnouncer, createOutboundStatusHook, createTemplateStatusHandler, templateEventHandlers, type PriceTable } from "@linkojob/outbound";
-import { accountUpdateHandler } from "./account/account-update.handler";
-import { IngressPump } from "./pump/ingress-pump";
-import { Upkeep } from "./upkeep/upkeep";
-import { ClientDirectory } from "./routing/client-directory";
-import { DeliveryProcessor, type AccountEventHandler, type PreparedDelivery, type ProcessResult, type StatusHook } from "./routing/delivery-processor";
-import { MicroBatcher } from "./routing/micro-batcher";
-import { classifyFailure } from "./routing/failure-class";
-import { recordDeadLetter } from "./routing/dead-letters";
-import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker";
+import { accountUpdateHandler } from "./account/account-update.handler.js";
+import { IngressPump } from "./pump/ingress-pump.js";
+import { Upkeep } from "./upkeep/upkeep.js";
+import { ClientDirectory } from "./routing/client-directory.js";
+import { DeliveryProcessor, type AccountEventHandler, type PreparedDelivery, type ProcessResult, type StatusHook } from "./routing/delivery-processor.js";
+import { MicroBatcher } from "./routing/micro-batcher.js";
+import { classifyFailure } from "./routing/failure-class.js";
+import { recordDeadLetter } from "./routing/dead-letters.js";
+import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker.js";
 
 export interface InboundWorkerDeps {
   db: Database;

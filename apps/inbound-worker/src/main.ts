@@ -6,8 +6,8 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { loadInboundEnv } from "./env";
-import { InboundWorker } from "./inbound-worker";
+import { loadInboundEnv } from "./env.js";
+import { InboundWorker } from "./inbound-worker.js";
 
 const env = loadInboundEnv();
 // One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.

@@ -6,7 +6,7 @@ import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { WEBHOOK_JOB, WEBHOOK_QUEUE, createRedis, ingressStreamKey, redisReady, webhookJobOptions } from "@linkojob/queues";
 import { verifyWebhookSignature } from "@linkojob/whatsapp";
-import { buildApp } from "../src/app";
+import { buildApp } from "../src/app.js";
 
 /**
  * One server variant of the ingress benchmark, run in a child process of ingress.bench.ts so that

@@ -25,9 +25,9 @@ import { Queue } from "bullmq";
 import { WEBHOOK_QUEUE, createRedis, ingressStreamKey } from "@linkojob/queues";
 // The services entry point: @linkojob/testing's index also loads vitest helpers, which throw outside Vitest.
 import { startFerretDb, startRedisServer } from "@linkojob/testing/services";
-import type { Variant } from "./bench-server";
-import { benchDelivery } from "./payload";
-import { printProfileSummary, summarizeProfile, type ProfileSummary } from "./profile-summary";
+import type { Variant } from "./bench-server.js";
+import { benchDelivery } from "./payload.js";
+import { printProfileSummary, summarizeProfile, type ProfileSummary } from "./profile-summary.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DEFAULT_VARIANTS: Variant[] = ["ceiling", "verify-only", "ingress", "naive-bullmq"];
@@ -94,7 +94,7 @@ interface Server {
 
 function startServer(variant: Variant, env: Record<string, string>): Promise<Server> {
   const extra = args["server-node-options"]!.split(/\s+/).filter(Boolean);
-  const execArgv = [...process.execArgv, ...extra, ...(profiled.includes(variant) ? ["--cpu-prof", `--cpu-prof-dir=${profilesDir}`] : [])];
+  const execArgv = [...process.execArgv, "--conditions=@linkojob/source", ...extra, ...(profiled.includes(variant) ? ["--cpu-prof", `--cpu-prof-dir=${profilesDir}`] : [])];
   const child = fork(join(here, "bench-server.ts"), [variant], { execArgv, env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${variant} server did not start in 60 s`)), 60_000);

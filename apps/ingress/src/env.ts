@@ -2,7 +2,7 @@ import { z } from "zod";
 import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { outboundPriceTableVar } from "@linkojob/outbound";
 import { jwtEnvShape } from "@linkojob/auth";
-import { trustProxyVar } from "./ops/trust-proxy";
+import { trustProxyVar } from "./ops/trust-proxy.js";
 
 /** The ingress's configuration, read once from process.env at start-up. */
 export const ingressEnvShape = {

@@ -7,10 +7,10 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { buildApp } from "./app";
-import { loadIngressEnv } from "./env";
-import { createTemplateSyncHook } from "./templates/template-sync-hook";
-import { onboardingConfigFromEnv } from "./onboarding/onboarding-config";
+import { buildApp } from "./app.js";
+import { loadIngressEnv } from "./env.js";
+import { createTemplateSyncHook } from "./templates/template-sync-hook.js";
+import { onboardingConfigFromEnv } from "./onboarding/onboarding-config.js";
 
 const env = loadIngressEnv();
 // One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.

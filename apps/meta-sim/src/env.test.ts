@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EnvError } from "@linkojob/config";
-import { loadSimEnv } from "./env";
+import { loadSimEnv } from "./env.js";
 
 describe("simulator environment", () => {
   it("needs only the app id and secret, with safe defaults", () => {

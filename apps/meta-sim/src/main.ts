@@ -1,6 +1,6 @@
 import pino from "pino";
 import { EnvError, logRedaction, onShutdownSignal } from "@linkojob/config";
-import { loadSimEnv } from "./env";
+import { loadSimEnv } from "./env.js";
 import { MetaSimulator } from "@linkojob/meta-simulator";
 
 /** The simulator as a process: for the demo, local development and benchmarks (tests create it in-process). */

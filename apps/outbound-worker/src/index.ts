@@ -1,7 +1,7 @@
-export * from "./outbound-worker";
-export * from "./send/send-processor";
+export * from "./outbound-worker.js";
+export * from "./send/send-processor.js";
 
-export * from "./send/send-errors";
-export * from "./send/token-access";
-export * from "./pacing/send-pacer";
+export * from "./send/send-errors.js";
+export * from "./send/token-access.js";
+export * from "./pacing/send-pacer.js";
 export * from "@linkojob/outbound";

@@ -6,8 +6,8 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { loadOutboundEnv } from "./env";
-import { OutboundWorker } from "./outbound-worker";
+import { loadOutboundEnv } from "./env.js";
+import { OutboundWorker } from "./outbound-worker.js";
 
 const env = loadOutboundEnv();
 // One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.

@@ -7,7 +7,7 @@ import { CLIENTS_CHANGED_CHANNEL, type DashboardEvents, parseClientChanged } fro
 import { OUTBOUND_QUEUE, TEMPLATE_SYNC_JOB, TEMPLATE_SYNC_QUEUE, cappedBackoff, outboundJobId, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
-import { SendPacer, type PacerOptions } from "./pacing/send-pacer";
+import { SendPacer, type PacerOptions } from "./pacing/send-pacer.js";
 import {
   ClientStatusAnnouncer,
   SendCaches,
@@ -17,12 +17,12 @@ import {
   type AccountHoldRecheck,
   type OutboundQueue,
 } from "@linkojob/outbound";
-import { RetryableSendError } from "./send/send-errors";
-import { InboundBacklog } from "./send/inbound-backlog";
-import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor";
-import { clientAccessToken } from "./send/token-access";
+import { RetryableSendError } from "./send/send-errors.js";
+import { InboundBacklog } from "./send/inbound-backlog.js";
+import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor.js";
+import { clientAccessToken } from "./send/token-access.js";
 import { createOutboundStatusHook, type OutboundStatusHook } from "@linkojob/outbound";
-import { startReceiptWorker } from "./receipts/read-receipt.processor";
+import { startReceiptWorker } from "./receipts/read-receipt.processor.js";
 
 export interface OutboundWorkerDeps {
   db: Database;

@@ -3,8 +3,8 @@ import { jwtVerifierOptions } from "@linkojob/auth";
 import { logRedaction, onShutdownSignal } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { createRedis } from "@linkojob/queues";
-import { loadRealtimeEnv } from "./env";
-import { createRealtimeServer } from "./realtime-server";
+import { loadRealtimeEnv } from "./env.js";
+import { createRealtimeServer } from "./realtime-server.js";
 
 /** Bound on a graceful shutdown: past it, the process exits anyway (the orchestrator would kill it). */
 const SHUTDOWN_TIMEOUT_MS = 15_000;

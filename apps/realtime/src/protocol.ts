@@ -1,6 +1,6 @@
 import type { Role } from "@linkojob/auth";
 import type { ROLES, SOCKET_REFUSAL_CODES } from "@linkojob/events";
-import type { SocketErrorCode } from "./socket-error";
+import type { SocketErrorCode } from "./socket-error.js";
 
 /**
  * The socket protocol is part of the dashboard contract in @linkojob/events: the session's events

@@ -4,9 +4,9 @@ import { Database } from "@linkojob/db";
 import { DashboardEvents, EVENTS, sampleClientStatus, sampleConversationUpdated, sampleMessageReceived } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, startRedisServer, testServices, tokenFor } from "@linkojob/testing";
-import { SOCKET_EVENTS, type SessionInfo } from "./protocol";
-import { createRealtimeServer } from "./realtime-server";
-import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness";
+import { SOCKET_EVENTS, type SessionInfo } from "./protocol.js";
+import { createRealtimeServer } from "./realtime-server.js";
+import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness.js";
 
 const services = testServices("realtime");
 // Channels of this file's own, so that other test files publishing on the shared Redis never reach these nodes.

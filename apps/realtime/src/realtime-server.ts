@@ -8,11 +8,11 @@ import { JwtVerifier, type JwtVerifierOptions } from "@linkojob/auth";
 import type { Database } from "@linkojob/db";
 import { SOCKET_IO_KEY } from "@linkojob/events";
 import { healthHandler, withinTimeout } from "@linkojob/metrics";
-import { socketAuthMiddleware } from "./socket-auth";
-import { SocketEventBudget, type SocketEventBudgetOptions } from "./socket-budget";
-import type { RealtimeIo } from "./socket-data";
-import { startSocketSession } from "./socket-session";
-import { TenantRooms } from "./tenant-rooms";
+import { socketAuthMiddleware } from "./socket-auth.js";
+import { SocketEventBudget, type SocketEventBudgetOptions } from "./socket-budget.js";
+import type { RealtimeIo } from "./socket-data.js";
+import { startSocketSession } from "./socket-session.js";
+import { TenantRooms } from "./tenant-rooms.js";
 
 export interface RealtimeServerDeps {
   /** Publishes the adapter's messages. The caller opens and closes it. */

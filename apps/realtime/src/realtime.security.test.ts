@@ -7,10 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { signClaims } from "@linkojob/auth";
 import { Database } from "@linkojob/db";
 import { CommandCounter, TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
-import { SOCKET_EVENTS, type RefreshAck } from "./protocol";
-import { SOCKET_ERROR_EVENT } from "./socket-budget";
-import { loadRealtimeEnv } from "./env";
-import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness";
+import { SOCKET_EVENTS, type RefreshAck } from "./protocol.js";
+import { SOCKET_ERROR_EVENT } from "./socket-budget.js";
+import { loadRealtimeEnv } from "./env.js";
+import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness.js";
 
 const services = testServices("realtimesecurity");
 const adapterKey = `${services.prefix}:socket.io`;

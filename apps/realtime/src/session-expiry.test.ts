@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MAX_TIMER_DELAY_MS, SessionExpiry } from "./session-expiry";
+import { MAX_TIMER_DELAY_MS, SessionExpiry } from "./session-expiry.js";
 
 // Fake timers here (they reproduce Node's overflow: a delay above 2^31-1 ms fires after 1 ms), so
 // that a 30-day token can be checked without waiting; the real expiry is covered by socket-session.test.ts.

@@ -5,8 +5,8 @@ import { Database } from "@linkojob/db";
 import { DashboardEvents, EVENTS, sampleMessageStatus } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
-import { SOCKET_EVENTS, type SessionInfo } from "./protocol";
-import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode } from "./socket-clients.harness";
+import { SOCKET_EVENTS, type SessionInfo } from "./protocol.js";
+import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode } from "./socket-clients.harness.js";
 
 const services = testServices("realtimeauth");
 const adapterKey = `${services.prefix}:socket.io`;

@@ -1,9 +1,9 @@
 import { AuthError, type JwtVerifier } from "@linkojob/auth";
 import type { Logger } from "pino";
-import type { HandshakeAuth } from "./protocol";
-import type { RealtimeSocket } from "./socket-data";
-import { SocketError } from "./socket-error";
-import type { TenantRooms } from "./tenant-rooms";
+import type { HandshakeAuth } from "./protocol.js";
+import type { RealtimeSocket } from "./socket-data.js";
+import { SocketError } from "./socket-error.js";
+import type { TenantRooms } from "./tenant-rooms.js";
 
 /** An AuthError keeps its code; anything else thrown by verification is an invalid token. */
 export function toSocketError(err: unknown): SocketError {

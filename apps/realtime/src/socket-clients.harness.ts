@@ -7,7 +7,7 @@ import type { Redis } from "ioredis";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import type { Database } from "@linkojob/db";
 import { createRedis } from "@linkojob/queues";
-import { createRealtimeServer, type RealtimeServer, type RealtimeServerDeps } from "./realtime-server";
+import { createRealtimeServer, type RealtimeServer, type RealtimeServerDeps } from "./realtime-server.js";
 
 export interface RunningNode {
   server: RealtimeServer;

@@ -1,6 +1,6 @@
 import type { Principal } from "@linkojob/auth";
 import type { DefaultEventsMap, Server, Socket } from "socket.io";
-import type { ClientToServerEvents, ServerToClientEvents } from "./protocol";
+import type { ClientToServerEvents, ServerToClientEvents } from "./protocol.js";
 
 /** What the handshake established, kept on `socket.data`. */
 export interface SocketData {

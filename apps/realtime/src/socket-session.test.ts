@@ -5,8 +5,8 @@ import { Database } from "@linkojob/db";
 import { DashboardEvents, EVENTS, sampleConversationUpdated, sampleMessageReceived } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
-import { SOCKET_EVENTS, type ExpiredNotice, type RefreshAck } from "./protocol";
-import { closeAllSockets, connect, createTenant, randomUserId, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness";
+import { SOCKET_EVENTS, type ExpiredNotice, type RefreshAck } from "./protocol.js";
+import { closeAllSockets, connect, createTenant, randomUserId, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness.js";
 
 const services = testServices("realtimesession");
 const adapterKey = `${services.prefix}:socket.io`;

@@ -1,14 +1,14 @@
 import type { JwtVerifier } from "@linkojob/auth";
 import { clientRoom } from "@linkojob/events";
 import type { Logger } from "pino";
-import { SOCKET_EVENTS, type RefreshAck, type SessionInfo } from "./protocol";
-import { SessionExpiry } from "./session-expiry";
-import { toSocketError } from "./socket-auth";
-import { REFRESH_SUPERSEDED, SOCKET_ERROR_EVENT, type SocketEventBudget } from "./socket-budget";
-import { RefreshQueue } from "./socket-refresh-queue";
-import type { RealtimeSocket } from "./socket-data";
-import { SocketError } from "./socket-error";
-import type { TenantRooms } from "./tenant-rooms";
+import { SOCKET_EVENTS, type RefreshAck, type SessionInfo } from "./protocol.js";
+import { SessionExpiry } from "./session-expiry.js";
+import { toSocketError } from "./socket-auth.js";
+import { REFRESH_SUPERSEDED, SOCKET_ERROR_EVENT, type SocketEventBudget } from "./socket-budget.js";
+import { RefreshQueue } from "./socket-refresh-queue.js";
+import type { RealtimeSocket } from "./socket-data.js";
+import { SocketError } from "./socket-error.js";
+import type { TenantRooms } from "./tenant-rooms.js";
 
 export interface SocketSessionDeps {
   verifier: JwtVerifier;

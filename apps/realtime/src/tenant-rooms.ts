@@ -1,6 +1,6 @@
 import type { Principal } from "@linkojob/auth";
 import { isObjectIdString, toObjectId, userIdFilter, type Database } from "@linkojob/db";
-import { SocketError } from "./socket-error";
+import { SocketError } from "./socket-error.js";
 
 /**
  * Decides which clients (tenants) a principal's socket follows, with the same rules as the REST

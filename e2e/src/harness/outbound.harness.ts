@@ -9,7 +9,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { InboundWorker } from "@linkojob/inbound-worker";
 import { textMessageDelivery, messagingState, type MessagingState, simTemplate } from "@linkojob/meta-simulator";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
-import { startTrunk, type Trunk } from "./trunk.harness";
+import { startTrunk, type Trunk } from "./trunk.harness.js";
 import { OutboundWorker, type OutboundWorkerDeps } from "@linkojob/outbound-worker";
 import { createTemplateStatusHandler } from "@linkojob/outbound";
 

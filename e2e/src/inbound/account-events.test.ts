@@ -4,7 +4,7 @@ import { CLIENTS_CHANGED_CHANNEL, SOCKET_IO_KEY, clientRoom } from "@linkojob/ev
 import { createRedis } from "@linkojob/queues";
 import { eventually } from "@linkojob/testing";
 import type { Redis } from "ioredis";
-import { startTrunk, type Trunk } from "../harness/trunk.harness";
+import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 
 let t: Trunk;
 let sub: Redis;

@@ -9,8 +9,8 @@ import { change, contact, delivery, entry, freshWamid, message, messagesValue, s
 import type { PreparedDelivery } from "@linkojob/inbound-worker";
 import type { DeadLetterValue } from "@linkojob/inbound-worker";
 import { deadLetterBody, replayJobId } from "@linkojob/inbound-worker";
-import { startTrunk, type Trunk } from "../harness/trunk.harness";
-import { postSigned } from "../harness/signed-post.harness";
+import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
+import { postSigned } from "../harness/signed-post.harness.js";
 
 // A deterministic failure of one delivery in a batch: only that delivery fails, once, as a dead
 // letter (webhook_events, /metrics, BullMQ's failed set); the others of its batch are stored. Once
@@ -60,7 +60,7 @@ function deliveryWith(wamid: string) {
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env = { PATH: process.env.PATH ?? "", MONGODB_URI: t.services.mongoUrl, REDIS_URL: t.services.redisUrl, QUEUE_PREFIX: t.services.prefix };
-    const child = spawn(TSX, ["src/cli/replay-dead-letters.ts", ...args], { cwd: WORKER_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(TSX, ["--conditions=@linkojob/source", "src/cli/replay-dead-letters.ts", ...args], { cwd: WORKER_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));

@@ -7,7 +7,7 @@ import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import type { ClientDoc } from "@linkojob/db";
 import { EVENTS } from "@linkojob/events";
-import { startTrunk, type Trunk } from "../harness/trunk.harness";
+import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 
 /**
  * One conversation per person, whichever id a message carries (phone, business-scoped user id, or

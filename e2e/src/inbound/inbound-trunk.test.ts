@@ -12,7 +12,7 @@ import { eventually, tokenFor } from "@linkojob/testing";
 import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import type { ClientDoc } from "@linkojob/db";
-import { startTrunk, type Trunk } from "../harness/trunk.harness";
+import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 
 let t: Trunk;
 let client: ClientDoc;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contactOf, delivery, inboundMessage, messagesValue } from "@linkojob/meta-simulator";
 import type { ClientDoc } from "@linkojob/db";
-import { startTrunk, type Trunk } from "../harness/trunk.harness";
+import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 
 let t: Trunk;
 let client: ClientDoc;

@@ -7,7 +7,7 @@ import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import type { ClientDoc } from "@linkojob/db";
 import { EVENTS } from "@linkojob/events";
-import { startTrunk, type Trunk } from "../harness/trunk.harness";
+import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 
 let t: Trunk;
 const nodes: Array<{ server: RealtimeServer; pub: Redis; sub: Redis; url: string }> = [];

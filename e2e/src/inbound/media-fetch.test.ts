@@ -7,7 +7,7 @@ import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { MediaUrlSigner } from "@linkojob/ingress";
-import { startTrunk, type Trunk } from "../harness/trunk.harness";
+import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 
 // Inbound media end to end on real parts (issue 5; peers lose media by keeping the expiring URL or
 // fetching it without the token): the simulator sends

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClientDoc } from "@linkojob/db";
 import { change, contact, delivery, entry, freshWamid, message, messagesValue, nestedArrays, status, withOwnKeys } from "@linkojob/whatsapp/testing/fixtures";
-import { startTrunk, type Trunk } from "../harness/trunk.harness";
-import { postSigned } from "../harness/signed-post.harness";
+import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
+import { postSigned } from "../harness/signed-post.harness.js";
 
 // Issue 12's three causes, end to end (signed HTTP → ingress → Redis → pump → BullMQ → worker →
 // FerretDB): each bad part next to a valid message; the valid one stored exactly once, the bad part

@@ -4,8 +4,8 @@ import type { ClientDoc } from "@linkojob/db";
 import { boundedJson, normalizeDelivery } from "@linkojob/whatsapp";
 import { mutatedDelivery, type Case } from "@linkojob/whatsapp/testing";
 import { PHONE_NUMBER_ID, WABA, freshWamid } from "@linkojob/whatsapp/testing/fixtures";
-import { startTrunk, type Trunk } from "../harness/trunk.harness";
-import { postSigned } from "../harness/signed-post.harness";
+import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
+import { postSigned } from "../harness/signed-post.harness.js";
 
 // Issue 12's proof on the real pipeline: signed deliveries, each one real-shaped element mutated at
 // random (wrong types, nulls, missing and extra fields, prototype-named keys and types, $ / . / NUL

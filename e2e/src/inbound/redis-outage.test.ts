@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { textMessageDelivery } from "@linkojob/meta-simulator";
 import { eventually, startRedisServer, type OwnRedis } from "@linkojob/testing";
-import { startTrunk, type Trunk } from "../harness/trunk.harness";
+import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 
 let own: OwnRedis;
 let t: Trunk;

@@ -17,7 +17,7 @@ import { reencryptStoredTokens } from "@linkojob/ingress";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { closeAllSockets, connect, refusal } from "@linkojob/realtime/testing";
 import { clientAccessToken } from "@linkojob/outbound-worker";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 /** The brief's `encrypt`, as written there (AES-256-GCM, 16-byte IV, no AAD, hex parts). */
 function briefEncrypt(text: string, hexKey: string): string {

@@ -6,7 +6,7 @@ import { DashboardEvents, conversationUpdatedSchema, messageSentSchema } from "@
 import { createRedis } from "@linkojob/queues";
 import { normalizeDelivery } from "@linkojob/whatsapp";
 import { storeEcho, type EchoEvent } from "@linkojob/inbound-worker";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import { Queue } from "bullmq";
 import type { ClientDoc } from "@linkojob/db";
 import { RECEIPT_QUEUE, createRedis } from "@linkojob/queues";
 import { eventually } from "@linkojob/testing";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import { CommandCounter } from "@linkojob/testing/services";
 import { buildApp, ReadReceipts } from "@linkojob/ingress";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 /**
  * MongoDB requests of the chat features on the ingress (an app on a counted connection of its own),

@@ -3,7 +3,7 @@ import { request } from "undici";
 import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { eventually } from "@linkojob/testing";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 import { rateStats, settleStatusFlows } from "@linkojob/meta-simulator";
 
 let rig: OutboundRig;

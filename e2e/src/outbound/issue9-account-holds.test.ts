@@ -15,7 +15,7 @@ import { TEST_SECRETS, eventually } from "@linkojob/testing";
 import { accountUpdateDelivery } from "@linkojob/meta-simulator";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { closeAllSockets, connect } from "@linkojob/realtime/testing";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
 let realtime: RealtimeServer;

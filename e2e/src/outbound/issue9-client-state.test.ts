@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { ClientStatusAnnouncer } from "@linkojob/outbound";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
 let announcer: ClientStatusAnnouncer;

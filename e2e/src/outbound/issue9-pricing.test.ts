@@ -9,7 +9,7 @@ import { request } from "undici";
 import { eventually } from "@linkojob/testing";
 import { SHIPPED_RATE_CARD, rateFor } from "@linkojob/outbound";
 import { simTemplate } from "@linkojob/meta-simulator";
-import { APPLICATION_RECEIVED, startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { APPLICATION_RECEIVED, startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
 

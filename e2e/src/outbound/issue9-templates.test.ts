@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "@linkojob/testing";
 import { SHIPPED_RATE_CARD, rateFor } from "@linkojob/outbound";
 import { fieldDelivery, templateStatusDelivery, type SimTemplate } from "@linkojob/meta-simulator";
-import { APPLICATION_RECEIVED, startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { APPLICATION_RECEIVED, startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
 let seq = 0;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statusDelivery, statusObject, statusPricing } from "@linkojob/meta-simulator";
 import { eventually } from "@linkojob/testing";
 import { enqueueSend } from "@linkojob/outbound";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
 beforeAll(async () => {

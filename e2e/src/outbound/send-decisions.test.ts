@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, tokenFor } from "@linkojob/testing";
 import { templateStatusDelivery, simTemplate } from "@linkojob/meta-simulator";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
 beforeAll(async () => {

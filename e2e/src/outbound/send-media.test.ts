@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEDIA_BUCKET } from "@linkojob/db";
 import { outboundJobId } from "@linkojob/queues";
 import { eventually } from "@linkojob/testing";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 // Outbound media through the whole path (issue 5): send API → GridFS + Redis → outbound worker →
 // upload to the simulator's media endpoint → send by id (or by link), within the window rules.

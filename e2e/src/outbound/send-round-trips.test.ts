@@ -9,7 +9,7 @@ import { CommandCounter } from "@linkojob/testing/services";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
 import { OutboundWorker } from "@linkojob/outbound-worker";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness";
+import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 /**
  * MongoDB requests of one first-contact send, counted with the driver's command monitoring (a

@@ -39,7 +39,7 @@ export async function startWorkerProcess(
   readyTimeoutMs = 60_000,
 ): Promise<WorkerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", main], {
+  const child = spawn(process.execPath, ["--conditions=@linkojob/source", "--import", "tsx", main], {
     cwd: REPO_ROOT, // where `tsx` resolves
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, HEALTH_PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],

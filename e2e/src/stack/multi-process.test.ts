@@ -23,7 +23,7 @@ import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/test
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
-import { WORKER_MAINS, killAll, queueCounts, startWorkerProcess, terminate, type WorkerProcess } from "./multi-process.harness";
+import { WORKER_MAINS, killAll, queueCounts, startWorkerProcess, terminate, type WorkerProcess } from "./multi-process.harness.js";
 
 const TENANTS = 10;
 /** Candidates per tenant who write (then get texts inside their window). */

@@ -1,2 +1,2 @@
-export * from "./jwt";
-export * from "./jwt-env";
+export * from "./jwt.js";
+export * from "./jwt-env.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_ADMIN_MAX_AGE_SECONDS, type JwtVerifierOptions } from "./jwt";
+import { DEFAULT_ADMIN_MAX_AGE_SECONDS, type JwtVerifierOptions } from "./jwt.js";
 
 const optionalText = z
   .string()

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { crossChecks } from "./vars";
+import { crossChecks } from "./vars.js";
 
 /** Thrown at start-up when the environment is incomplete; its message lists every problem at once. */
 export class EnvError extends Error {

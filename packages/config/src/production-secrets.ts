@@ -1,4 +1,4 @@
-import { EnvError } from "./parse-env";
+import { EnvError } from "./parse-env.js";
 
 /**
  * Secret values that are public: the defaults docker-compose.yml used to ship, the test suite's

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redactDeep, redactText } from "./redaction";
+import { redactDeep, redactText } from "./redaction.js";
 
 describe("redactDeep", () => {
   it("masks phone numbers, text and tokens in a queued webhook body, keeping ids readable", () => {

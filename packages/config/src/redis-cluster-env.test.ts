@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EnvError, envVars as v, parseEnv } from "./index";
+import { EnvError, envVars as v, parseEnv } from "./index.js";
 
 const shape = { REDIS_URL: v.redisUrl, REDIS_CLUSTER_NODES: v.redisClusterNodes, QUEUE_PREFIX: v.queuePrefix };
 const base = { REDIS_URL: "redis://:s3cret@127.0.0.1:6379" };

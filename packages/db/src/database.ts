@@ -1,14 +1,14 @@
 import mongoose, { type Connection, type Model, type Types } from "mongoose";
-import { clientModel, type ClientDoc } from "./clients/client.model";
-import { conversationModel, type ConversationDoc } from "./conversations/conversation.model";
-import { ConversationRepository } from "./conversations/conversation.repository";
-import { messageModel, pendingStatusModel, type MessageDoc, type PendingStatusDoc } from "./messages/message.model";
-import { MessageRepository } from "./messages/message.repository";
-import { OutboundMessageRepository } from "./messages/outbound-message.repository";
-import { templateModel, type TemplateDoc } from "./templates/template.model";
-import { TemplateRepository } from "./templates/template.repository";
-import { webhookEventModel, type WebhookEventDoc } from "./webhook-events/webhook-event.model";
-import { toObjectId } from "./ids";
+import { clientModel, type ClientDoc } from "./clients/client.model.js";
+import { conversationModel, type ConversationDoc } from "./conversations/conversation.model.js";
+import { ConversationRepository } from "./conversations/conversation.repository.js";
+import { messageModel, pendingStatusModel, type MessageDoc, type PendingStatusDoc } from "./messages/message.model.js";
+import { MessageRepository } from "./messages/message.repository.js";
+import { OutboundMessageRepository } from "./messages/outbound-message.repository.js";
+import { templateModel, type TemplateDoc } from "./templates/template.model.js";
+import { TemplateRepository } from "./templates/template.repository.js";
+import { webhookEventModel, type WebhookEventDoc } from "./webhook-events/webhook-event.model.js";
+import { toObjectId } from "./ids.js";
 
 /** One tenant's data. Obtained only through Database.forTenant, so every query names the tenant. */
 export interface TenantData {

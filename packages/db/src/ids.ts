@@ -1,6 +1,6 @@
 import { Types } from "mongoose";
 import { z } from "zod";
-import { InvalidIdError } from "./errors";
+import { InvalidIdError } from "./errors.js";
 
 /** A MongoDB ObjectId written as 24 hex characters (either case). */
 export const OBJECT_ID_HEX = /^[0-9a-fA-F]{24}$/;

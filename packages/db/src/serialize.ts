@@ -1,5 +1,5 @@
-import type { ConversationView } from "./conversations/conversation.repository";
-import type { MessageDoc } from "./messages/message.model";
+import type { ConversationView } from "./conversations/conversation.repository.js";
+import type { MessageDoc } from "./messages/message.model.js";
 
 /**
  * The JSON shapes of the API and of realtime events, shared by the ingress and the workers so that

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { SERVER_EVENT_SCHEMAS, type ServerToClientEvents } from "./contract";
-import { EVENTS } from "./events";
-import { EVENT_EXAMPLES } from "./examples";
-import { SOCKET_EVENTS, SOCKET_REFUSAL_CODES, refreshAckSchema, refreshRequestSchema } from "./session";
+import { SERVER_EVENT_SCHEMAS, type ServerToClientEvents } from "./contract.js";
+import { EVENTS } from "./events.js";
+import { EVENT_EXAMPLES } from "./examples.js";
+import { SOCKET_EVENTS, SOCKET_REFUSAL_CODES, refreshAckSchema, refreshRequestSchema } from "./session.js";
 
 /** What each server → client event means, for the AsyncAPI document and the docs page. */
 export const EVENT_DESCRIPTIONS: { [E in keyof ServerToClientEvents]: { key: string; title: string; description: string } } = {

@@ -12,7 +12,7 @@ import type {
   MessageStatusPayload,
   MessageStatusValue,
   TokenExpiringPayload,
-} from "./payloads";
+} from "./payloads.js";
 
 /**
  * One function per dashboard event, so that every emitter (inbound worker, outbound worker,

@@ -11,7 +11,7 @@ import {
   messageStatus,
   type ServerToClientEvents,
   type TypedDashboardEvents,
-} from "./index";
+} from "./index.js";
 
 const eventNames = Object.keys(SERVER_EVENT_SCHEMAS) as Array<keyof ServerToClientEvents>;
 

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { EVENTS } from "./events";
+import { EVENTS } from "./events.js";
 import {
   clientStatusSchema,
   conversationUpdatedSchema,
@@ -13,7 +13,7 @@ import {
   type MessageReceivedPayload,
   type MessageSentPayload,
   type MessageStatusPayload,
-} from "./payloads";
+} from "./payloads.js";
 import {
   SOCKET_EVENTS,
   expiredNoticeSchema,
@@ -24,7 +24,7 @@ import {
   type RefreshRequest,
   type SessionInfo,
   type SocketRefusal,
-} from "./session";
+} from "./session.js";
 
 /**
  * Events the back end publishes to a tenant's room (through DashboardEvents) and the realtime

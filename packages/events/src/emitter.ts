@@ -1,7 +1,7 @@
 import { Emitter } from "@socket.io/redis-emitter";
 import type { Cluster, Redis } from "ioredis";
-import type { DashboardEventMap, DashboardEventName } from "./contract";
-import { SOCKET_IO_KEY, clientRoom } from "./events";
+import type { DashboardEventMap, DashboardEventName } from "./contract.js";
+import { SOCKET_IO_KEY, clientRoom } from "./events.js";
 
 /** The typed emitting surface: a payload that does not fit its event does not compile. */
 export interface TypedDashboardEvents {

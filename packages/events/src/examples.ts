@@ -7,11 +7,11 @@ import {
   messageSent,
   messageStatus,
   tokenExpiring,
-} from "./builders";
-import type { ServerEventPayload, ServerToClientEvents } from "./contract";
-import { EVENTS } from "./events";
-import type { ConversationPayload, MessagePayload } from "./payloads";
-import { SOCKET_EVENTS } from "./session";
+} from "./builders.js";
+import type { ServerEventPayload, ServerToClientEvents } from "./contract.js";
+import { EVENTS } from "./events.js";
+import type { ConversationPayload, MessagePayload } from "./payloads.js";
+import { SOCKET_EVENTS } from "./session.js";
 
 /**
  * Example payloads of every server → client event, made with the builders (so they have the types

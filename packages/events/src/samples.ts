@@ -1,12 +1,12 @@
-import { clientStatusChanged, conversationUpdated, messageReceived, messageStatus } from "./builders";
-import { EVENT_EXAMPLES } from "./examples";
-import { EVENTS } from "./events";
+import { clientStatusChanged, conversationUpdated, messageReceived, messageStatus } from "./builders.js";
+import { EVENT_EXAMPLES } from "./examples.js";
+import { EVENTS } from "./events.js";
 import type {
   ClientStatusChangedPayload,
   ConversationUpdatedPayload,
   MessageReceivedPayload,
   MessageStatusPayload,
-} from "./payloads";
+} from "./payloads.js";
 
 /**
  * Valid payloads addressed to any client and told apart by a tag, for tests of who receives what

@@ -1,9 +1,9 @@
-import type { SimArea } from "./simulator";
-import { webhookControlArea } from "./webhooks/control.routes";
-import { messagingArea } from "./graph/messaging.routes";
-import { templatesArea } from "./graph/templates.routes";
-import { onboardingArea } from "./graph/onboarding.routes";
-import { mediaArea } from "./graph/media.routes";
+import type { SimArea } from "./simulator.js";
+import { webhookControlArea } from "./webhooks/control.routes.js";
+import { messagingArea } from "./graph/messaging.routes.js";
+import { templatesArea } from "./graph/templates.routes.js";
+import { onboardingArea } from "./graph/onboarding.routes.js";
+import { mediaArea } from "./graph/media.routes.js";
 
 /**
  * The simulator's route plugins, one per area of the Graph API / Meta behaviour. Each area's file

@@ -1,7 +1,7 @@
-export * from "./simulator";
-export * from "./state";
-export * from "./webhooks/payloads";
-export * from "./webhooks/webhook-sender";
+export * from "./simulator.js";
+export * from "./state.js";
+export * from "./webhooks/payloads.js";
+export * from "./webhooks/webhook-sender.js";
 export {
   messagingState,
   rateStats,
@@ -9,6 +9,6 @@ export {
   type MessagingState,
   type RateStats,
   type SimTemplate,
-} from "./graph/messaging-state";
-export { simTemplate } from "./graph/templates.routes";
-export { newUserId, userIdForPhone } from "./webhooks/user-ids";
+} from "./graph/messaging-state.js";
+export { simTemplate } from "./graph/templates.routes.js";
+export { newUserId, userIdForPhone } from "./webhooks/user-ids.js";

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from "fastify";
-import { areas } from "./areas";
-import { SimState, type RecordedRequest } from "./state";
-import { WebhookSender } from "./webhooks/webhook-sender";
+import { areas } from "./areas.js";
+import { SimState, type RecordedRequest } from "./state.js";
+import { WebhookSender } from "./webhooks/webhook-sender.js";
 
 export interface SimulatorOptions {
   /** Signs the webhooks the simulator sends (the same secret the ingress checks). */

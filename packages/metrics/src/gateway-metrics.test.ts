@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "@linkojob/queues";
 import { eventually, testServices } from "@linkojob/testing";
 import { GraphApiError, GraphClient } from "@linkojob/whatsapp";
-import { GatewayMetrics } from "./gateway-metrics";
-import { collectQueueCounts } from "./queue-collector";
-import { graphEndpoint, metaCallObserver } from "./graph-observer";
-import { instrumentWorker } from "./worker-instrumentation";
+import { GatewayMetrics } from "./gateway-metrics.js";
+import { collectQueueCounts } from "./queue-collector.js";
+import { graphEndpoint, metaCallObserver } from "./graph-observer.js";
+import { instrumentWorker } from "./worker-instrumentation.js";
 
 /** The value of one series in Prometheus text, e.g. value(text, 'lj_jobs_total{queue="q",outcome="completed"}'). */
 function value(text: string, series: string): number | undefined {

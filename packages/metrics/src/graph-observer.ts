@@ -1,4 +1,4 @@
-import type { GatewayMetrics } from "./gateway-metrics";
+import type { GatewayMetrics } from "./gateway-metrics.js";
 
 /** What the Graph client reports after each call (structurally GraphCallObservation of @linkojob/whatsapp). */
 export interface MetaCall {

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { freePort } from "@linkojob/testing";
-import { GatewayMetrics } from "./gateway-metrics";
-import { startHealthServer } from "./health-server";
+import { GatewayMetrics } from "./gateway-metrics.js";
+import { startHealthServer } from "./health-server.js";
 
 let server: Server | null = null;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
-import type { GatewayMetrics } from "./gateway-metrics";
-import { healthHandler, type ReadinessChecks } from "./readiness";
-import { serveMetrics } from "./serve-metrics";
+import type { GatewayMetrics } from "./gateway-metrics.js";
+import { healthHandler, type ReadinessChecks } from "./readiness.js";
+import { serveMetrics } from "./serve-metrics.js";
 
 /**
  * The small HTTP listener of processes that serve no other HTTP (the workers): `/health` (alive),

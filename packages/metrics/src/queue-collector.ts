@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import type { GatewayMetrics, QueueState } from "./gateway-metrics";
+import type { GatewayMetrics, QueueState } from "./gateway-metrics.js";
 
 const STATES: QueueState[] = ["waiting", "active", "delayed", "prioritized", "waiting-children", "paused", "failed", "completed"];
 const UNFINISHED: QueueState[] = ["waiting", "prioritized", "delayed", "active", "waiting-children", "paused"];

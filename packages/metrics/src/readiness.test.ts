@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { READINESS_TIMEOUT_MS, readiness, withinTimeout } from "./readiness";
+import { READINESS_TIMEOUT_MS, readiness, withinTimeout } from "./readiness.js";
 
 describe("readiness", () => {
   it("is 200 when every check passes, 503 naming the checks that failed, rejected or hung", async () => {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { GatewayMetrics } from "./gateway-metrics";
+import type { GatewayMetrics } from "./gateway-metrics.js";
 
 /** Answers a node:http request for /metrics (the workers' small HEALTH_PORT servers). */
 export function serveMetrics(metrics: GatewayMetrics, res: ServerResponse): void {

@@ -1,5 +1,5 @@
 import type { Job, Worker } from "bullmq";
-import type { GatewayMetrics, JobOutcome } from "./gateway-metrics";
+import type { GatewayMetrics, JobOutcome } from "./gateway-metrics.js";
 
 /**
  * Records every attempt the worker finishes: `lj_jobs_total` and `lj_job_duration_seconds` by queue

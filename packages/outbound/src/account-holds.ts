@@ -1,7 +1,7 @@
 import type { Types } from "mongoose";
 import type { ClientDoc, Database } from "@linkojob/db";
 import type { GraphErrorClassification } from "@linkojob/whatsapp";
-import type { ClientStatusAnnouncer } from "./client-status-announcer";
+import type { ClientStatusAnnouncer } from "./client-status-announcer.js";
 
 /**
  * Account-level errors concern every message of a business number, not the one that met them

@@ -13,7 +13,7 @@ import {
   type TokenExpiryWarning,
 } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, EVENTS, type ClientChangedMessage, type DashboardEvents } from "@linkojob/events";
-import type { Publisher } from "./send-caches";
+import type { Publisher } from "./send-caches.js";
 
 /** Payload of the `client:status` dashboard event for a status change. */
 export function clientStatusEvent(change: ClientStatusChange) {

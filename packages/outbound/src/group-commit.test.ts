@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GroupCommit } from "./group-commit";
+import { GroupCommit } from "./group-commit.js";
 
 describe("GroupCommit", () => {
   it("flushes a lone item at once and groups what arrives while a flush runs", async () => {

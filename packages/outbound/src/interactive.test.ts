@@ -1,8 +1,8 @@
 import { Types } from "mongoose";
 import { describe, expect, it } from "vitest";
 import type { OutboundRequest, TemplateDoc } from "@linkojob/db";
-import { interactiveSchema, metaInteractive, reactionSchema, type ChatRequest } from "./interactive";
-import { planPreview, planSend, sendRecordOf, type PlanClient, type TemplateLookup } from "./send-plan";
+import { interactiveSchema, metaInteractive, reactionSchema, type ChatRequest } from "./interactive.js";
+import { planPreview, planSend, sendRecordOf, type PlanClient, type TemplateLookup } from "./send-plan.js";
 
 const template: TemplateDoc = {
   _id: new Types.ObjectId(),

@@ -5,7 +5,7 @@ import { Database } from "@linkojob/db";
 import { MetaSimulator } from "@linkojob/meta-simulator";
 import { testServices } from "@linkojob/testing";
 import { GraphClient, sendMedia } from "@linkojob/whatsapp";
-import { OutboundMediaError, acceptOutboundMedia, outboundMediaSchema, prepareOutboundMedia } from "./outbound-media";
+import { OutboundMediaError, acceptOutboundMedia, outboundMediaSchema, prepareOutboundMedia } from "./outbound-media.js";
 
 // Outbound media on real parts: GridFS staging on the MongoDB-protocol server, upload and send by id
 // against the simulator over HTTP.

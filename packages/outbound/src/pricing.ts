@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { SHIPPED_RATE_CARD, loadRateCard, normalizeCategory, rateFor, type RateCard } from "./rate-card";
+import { SHIPPED_RATE_CARD, loadRateCard, normalizeCategory, rateFor, type RateCard } from "./rate-card.js";
 
-export { normalizeCategory } from "./rate-card";
+export { normalizeCategory } from "./rate-card.js";
 
 /**
  * Expected and reported cost of outbound messages, in MAD: Meta charges per delivered template by

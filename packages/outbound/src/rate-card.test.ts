@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { countryOfPhone, countryOfUserId } from "./country-of";
-import { expectedCost, reportedCost, outboundPriceTableVar } from "./pricing";
-import { SHIPPED_RATE_CARD, parseRateCard, rateFor } from "./rate-card";
+import { countryOfPhone, countryOfUserId } from "./country-of.js";
+import { expectedCost, reportedCost, outboundPriceTableVar } from "./pricing.js";
+import { SHIPPED_RATE_CARD, parseRateCard, rateFor } from "./rate-card.js";
 
 describe("rate card", () => {
   it("ships this business's figure for the first-contact template: 0.40 MAD (utility, Morocco)", () => {

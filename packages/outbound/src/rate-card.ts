@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import shipped from "./rate-card.json";
+import shipped from "./rate-card.json" with { type: "json" };
 
 /**
  * Meta bills per delivered template by category and recipient country, and its rates change on

@@ -6,7 +6,7 @@ import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { eventually, testServices } from "@linkojob/testing";
 import { CommandCounter } from "@linkojob/testing/services";
-import { SendCaches, TEMPLATES_CHANGED_CHANNEL, publishTemplatesChanged } from "./send-caches";
+import { SendCaches, TEMPLATES_CHANGED_CHANNEL, publishTemplatesChanged } from "./send-caches.js";
 
 // SendCaches on real parts: the MongoDB-protocol server, Redis pub/sub for the change announcements.
 let db: Database;

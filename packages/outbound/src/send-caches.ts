@@ -1,6 +1,6 @@
 import type { ClientDoc, Database, TemplateDoc } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, parseClientChanged } from "@linkojob/events";
-import type { TemplateLookup } from "./send-plan";
+import type { TemplateLookup } from "./send-plan.js";
 
 /**
  * Pub/sub channel on which a process announces that a WABA's stored templates changed (a sync, a

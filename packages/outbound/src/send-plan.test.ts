@@ -1,8 +1,8 @@
 import { Types } from "mongoose";
 import { describe, expect, it } from "vitest";
 import type { OutboundRequest, TemplateDoc } from "@linkojob/db";
-import { planSend, previewSend, sendRecordOf, type PlanClient, type TemplateLookup } from "./send-plan";
-import { parseRateCard } from "./rate-card";
+import { planSend, previewSend, sendRecordOf, type PlanClient, type TemplateLookup } from "./send-plan.js";
+import { parseRateCard } from "./rate-card.js";
 
 const template = (over: Partial<TemplateDoc> = {}): TemplateDoc => ({
   _id: new Types.ObjectId(),

@@ -1,10 +1,10 @@
 import type { ClientDoc, OutboundKind, OutboundRequest, SendRecord, SentTemplate, TemplateDoc } from "@linkojob/db";
 import type { TemplateParameter } from "@linkojob/whatsapp";
-import type { StoredOutboundMedia } from "./outbound-media";
-import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing";
-import { recipientCountry } from "./country-of";
-import { templateComponents, templateRequestProblem, type TemplateParts, type TemplateVarsInput } from "./template-components";
-import { chatFieldsOf, interactivePreview, metaInteractive } from "./interactive";
+import type { StoredOutboundMedia } from "./outbound-media.js";
+import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing.js";
+import { recipientCountry } from "./country-of.js";
+import { templateComponents, templateRequestProblem, type TemplateParts, type TemplateVarsInput } from "./template-components.js";
+import { chatFieldsOf, interactivePreview, metaInteractive } from "./interactive.js";
 
 /**
  * The one home of the send decision: what goes (text, media or template, and which template with

@@ -1,13 +1,13 @@
 import type { Logger } from "pino";
 import type { OutboundMessageDoc, StatusOutcome, TenantData } from "@linkojob/db";
-import { DEFAULT_PRICE_TABLE_MAD, reportedCost, type PriceTable } from "./pricing";
-import { countryOfPhone, countryOfUserId, recipientCountry } from "./country-of";
+import { DEFAULT_PRICE_TABLE_MAD, reportedCost, type PriceTable } from "./pricing.js";
+import { countryOfPhone, countryOfUserId, recipientCountry } from "./country-of.js";
 import type { NormalizedStatus } from "@linkojob/whatsapp";
-import type { OutboundQueue } from "./enqueue";
-import { GroupCommit } from "./group-commit";
-import { createTemplateFallback } from "./template-fallback";
-import { accountHoldReason, holdTenant } from "./account-holds";
-import type { ClientStatusAnnouncer } from "./client-status-announcer";
+import type { OutboundQueue } from "./enqueue.js";
+import { GroupCommit } from "./group-commit.js";
+import { createTemplateFallback } from "./template-fallback.js";
+import { accountHoldReason, holdTenant } from "./account-holds.js";
+import type { ClientStatusAnnouncer } from "./client-status-announcer.js";
 import { classifyGraphCode } from "@linkojob/whatsapp";
 
 /** Same shape as the inbound worker's StatusHook (apps/inbound-worker DeliveryProcessorDeps.onStatus). */

@@ -1,7 +1,7 @@
 import { fallbackDedupeKey, type OutboundMessageDoc, type TenantData } from "@linkojob/db";
-import { expectedCost, type PriceTable } from "./pricing";
-import { recipientCountry } from "./country-of";
-import { enqueueSend, type OutboundQueue } from "./enqueue";
+import { expectedCost, type PriceTable } from "./pricing.js";
+import { recipientCountry } from "./country-of.js";
+import { enqueueSend, type OutboundQueue } from "./enqueue.js";
 
 /** Free-form kinds that Meta refuses outside the window and that a template can stand in for. */
 const FALLS_BACK: ReadonlySet<string> = new Set(["text", "interactive"]);

@@ -1,7 +1,7 @@
 import type { OutboundRequest } from "@linkojob/db";
-import { chatFieldsOf } from "./interactive";
-import { templateChoice, type PlanClient, type TemplateLookup } from "./send-plan";
-import { templateRequestProblem, templateShape, type TemplateProblem } from "./template-components";
+import { chatFieldsOf } from "./interactive.js";
+import { templateChoice, type PlanClient, type TemplateLookup } from "./send-plan.js";
+import { templateRequestProblem, templateShape, type TemplateProblem } from "./template-components.js";
 
 /**
  * The send API's check of a template request before anything is stored (no conversation, no

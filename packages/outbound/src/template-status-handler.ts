@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Database } from "@linkojob/db";
 import { templateStatusValueSchema } from "@linkojob/whatsapp";
-import { publishTemplatesChanged, type Publisher } from "./send-caches";
+import { publishTemplatesChanged, type Publisher } from "./send-caches.js";
 
 /** The fields of an `account`-kind webhook event this handler reads (apps/inbound-worker AccountEvent). */
 export interface TemplateStatusEvent {

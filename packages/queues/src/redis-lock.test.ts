@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testServices } from "@linkojob/testing";
-import { createRedis } from "./redis";
-import { RedisLock } from "./redis-lock";
+import { createRedis } from "./redis.js";
+import { RedisLock } from "./redis-lock.js";
 
 describe("RedisLock (real Redis)", () => {
   const svc = testServices("redislock");

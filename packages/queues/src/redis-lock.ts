@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { RedisClient } from "./redis";
-import { RedisScript } from "./redis-script";
+import type { RedisClient } from "./redis.js";
+import { RedisScript } from "./redis-script.js";
 
 const RELEASE = new RedisScript("ljReleaseLock", new URL("./release-lock.lua", import.meta.url), 1);
 

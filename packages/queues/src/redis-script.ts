@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { RedisClient } from "./redis";
+import type { RedisClient } from "./redis.js";
 
 type ScriptArg = string | number;
 

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import pg from "pg";
-import { killOnExit } from "./kill-on-exit";
-import { freePort, waitForPort } from "./ports";
+import { killOnExit } from "./kill-on-exit.js";
+import { freePort, waitForPort } from "./ports.js";
 
 const INSTALL_SCRIPT = fileURLToPath(new URL("../bin/install-ferretdb.sh", import.meta.url));
 

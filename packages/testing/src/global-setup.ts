@@ -1,6 +1,6 @@
 import type { TestProject } from "vitest/node";
-import { startFerretDb, type RunningService } from "./ferretdb";
-import { startRedisServer } from "./redis-server";
+import { startFerretDb, type RunningService } from "./ferretdb.js";
+import { startRedisServer } from "./redis-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { killOnExit } from "./kill-on-exit";
-import { freePort, waitForPort } from "./ports";
+import { killOnExit } from "./kill-on-exit.js";
+import { freePort, waitForPort } from "./ports.js";
 
 const run = promisify(execFile);
 

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { killOnExit } from "./kill-on-exit";
-import { freePort, waitForPort } from "./ports";
+import { killOnExit } from "./kill-on-exit.js";
+import { freePort, waitForPort } from "./ports.js";
 
 export interface OwnRedis {
   url: string;

@@ -1,7 +1,7 @@
 // Service starters without any Vitest import, for scripts (demo, benchmarks) as well as tests.
-export * from "./ports";
-export * from "./ferretdb";
-export * from "./redis-server";
-export * from "./redis-cluster";
-export * from "./command-counter";
-export * from "./redis-command-counter";
+export * from "./ports.js";
+export * from "./ferretdb.js";
+export * from "./redis-server.js";
+export * from "./redis-cluster.js";
+export * from "./command-counter.js";
+export * from "./redis-command-counter.js";

@@ -1,7 +1,7 @@
 import type { UserWorkspaceConfig } from "vitest/config";
 
 export interface ServiceProjectOptions {
-  /** Test files, relative to the project; default: `*.test.ts` under `src/` and `test/`. */
+  /** Test files, relative to the project; default: `*.test.ts` under `src/`. */
   include?: string[];
   /** Whether the tests need the real MongoDB-protocol server and Redis (global-setup.ts); default true. */
   services?: boolean;

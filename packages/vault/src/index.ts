@@ -1,1 +1,1 @@
-export * from "./token-vault";
+export * from "./token-vault.js";

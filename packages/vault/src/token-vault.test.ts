@@ -1,6 +1,6 @@
 import { createCipheriv, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { TokenVault, VaultError, isLegacySecret, keyFingerprint, type EncryptedSecret } from "./token-vault";
+import { TokenVault, VaultError, isLegacySecret, keyFingerprint, type EncryptedSecret } from "./token-vault.js";
 
 const keyA = randomBytes(32).toString("hex");
 const keyB = randomBytes(32).toString("hex");

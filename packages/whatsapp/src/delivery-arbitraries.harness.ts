@@ -13,7 +13,7 @@ import {
   valueError,
   withOwnKeys,
   WABA,
-} from "./webhook-fixtures.harness";
+} from "./webhook-fixtures.harness.js";
 
 /**
  * fast-check arbitraries for the normalizer: deliveries built from the payload shapes Meta documents,

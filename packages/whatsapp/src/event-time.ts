@@ -1,5 +1,5 @@
-import { boundedJson } from "./bounded-json";
-import { safeText } from "./safe-raw";
+import { boundedJson } from "./bounded-json.js";
+import { safeText } from "./safe-raw.js";
 
 /**
  * Meta's timestamps are unix seconds as strings. A timestamp drives ordering and the 24-hour

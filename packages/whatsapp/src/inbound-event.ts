@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import type { TimestampAdjustment } from "./event-time";
-import type { inboundMessageSchema, KnownMessageType, WebhookError } from "./webhook-schema";
+import type { TimestampAdjustment } from "./event-time.js";
+import type { inboundMessageSchema, KnownMessageType, WebhookError } from "./webhook-schema.js";
 
 /**
  * What `normalizeDelivery` returns. Every string and free-form value in these types is safe to store

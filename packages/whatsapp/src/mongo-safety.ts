@@ -1,4 +1,4 @@
-import { SAFE_RAW_MAX_DEPTH } from "./safe-raw";
+import { SAFE_RAW_MAX_DEPTH } from "./safe-raw.js";
 
 /**
  * What MongoDB 7 or FerretDB 1.24 would refuse (or `safeRaw` never produces) in a value about to be

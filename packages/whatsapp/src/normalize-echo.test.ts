@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalizeDelivery } from "./normalize";
+import { normalizeDelivery } from "./normalize.js";
 
 const route = { wabaId: "102290129340398", phoneNumberId: "106540352242922" };
 const echoesDelivery = (echoes: unknown) => ({

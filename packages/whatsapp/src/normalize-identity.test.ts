@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { InboundEvent } from "./inbound-event";
-import { normalizeDelivery } from "./normalize";
+import type { InboundEvent } from "./inbound-event.js";
+import { normalizeDelivery } from "./normalize.js";
 
 type MessageEvent = Extract<InboundEvent, { kind: "message" }>;
 const receivedAt = new Date("2026-11-29T08:00:00Z");

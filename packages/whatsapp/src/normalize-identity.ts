@@ -1,5 +1,5 @@
-import type { IdentityChange } from "./inbound-event";
-import { isObject, own, readId } from "./payload-read";
+import type { IdentityChange } from "./inbound-event.js";
+import { isObject, own, readId } from "./payload-read.js";
 
 const idIn = (o: Record<string, unknown>, key: string): string | undefined => {
   const r = readId(own(o, key), key);

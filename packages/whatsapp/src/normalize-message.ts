@@ -1,8 +1,8 @@
 import type { z } from "zod";
-import { eventTime, parseUnixSeconds } from "./event-time";
-import type { NormalizedMessage, NormalizedStatus } from "./inbound-event";
-import { describe, isObject, issuesText, optionalId, optionalText, own, readId, type JsonObject } from "./payload-read";
-import { safeRaw, safeRawResult, safeText, SAFE_RAW_MAX_BYTES } from "./safe-raw";
+import { eventTime, parseUnixSeconds } from "./event-time.js";
+import type { NormalizedMessage, NormalizedStatus } from "./inbound-event.js";
+import { describe, isObject, issuesText, optionalId, optionalText, own, readId, type JsonObject } from "./payload-read.js";
+import { safeRaw, safeRawResult, safeText, SAFE_RAW_MAX_BYTES } from "./safe-raw.js";
 import {
   graphErrorSchema,
   messageContentSchemaFor,
@@ -10,7 +10,7 @@ import {
   referralSchema,
   type KnownMessageType,
   type WebhookError,
-} from "./webhook-schema";
+} from "./webhook-schema.js";
 
 /** Longest preview text kept (Meta caps a text body at 4,096 characters). */
 const MAX_PREVIEW = 8192;

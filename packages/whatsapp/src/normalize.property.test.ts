@@ -1,13 +1,13 @@
 import { BSON } from "bson";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_FUTURE_SKEW_MS } from "./event-time";
-import type { InboundEvent } from "./inbound-event";
-import { mongoSafetyProblems } from "./mongo-safety";
-import { normalizeDelivery } from "./normalize";
-import { SAFE_RAW_MAX_DEPTH } from "./safe-raw";
-import { LEVELS, mutatedDelivery, nastyValue, SIBLING_BODY, SIBLING_WAMID, type Case } from "./delivery-arbitraries.harness";
-import { delivery } from "./webhook-fixtures.harness";
+import { MAX_FUTURE_SKEW_MS } from "./event-time.js";
+import type { InboundEvent } from "./inbound-event.js";
+import { mongoSafetyProblems } from "./mongo-safety.js";
+import { normalizeDelivery } from "./normalize.js";
+import { SAFE_RAW_MAX_DEPTH } from "./safe-raw.js";
+import { LEVELS, mutatedDelivery, nastyValue, SIBLING_BODY, SIBLING_WAMID, type Case } from "./delivery-arbitraries.harness.js";
+import { delivery } from "./webhook-fixtures.harness.js";
 
 /**
  * Properties of normalizeDelivery over deliveries built from Meta's payload shapes with one element

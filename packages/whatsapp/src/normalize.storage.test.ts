@@ -2,10 +2,10 @@ import { testServices } from "@linkojob/testing";
 import fc from "fast-check";
 import mongoose, { Schema } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { normalizeDelivery } from "./normalize";
-import { safeRaw } from "./safe-raw";
-import { mutatedDelivery } from "./delivery-arbitraries.harness";
-import { nestedArrays, nestedObjects, withOwnKeys } from "./webhook-fixtures.harness";
+import { normalizeDelivery } from "./normalize.js";
+import { safeRaw } from "./safe-raw.js";
+import { mutatedDelivery } from "./delivery-arbitraries.harness.js";
+import { nestedArrays, nestedObjects, withOwnKeys } from "./webhook-fixtures.harness.js";
 
 /**
  * What the normalizer produces is stored by the real MongoDB-protocol server of the test run

@@ -1,8 +1,8 @@
 import { BSON } from "bson";
 import { describe, expect, it } from "vitest";
-import type { InboundEvent } from "./inbound-event";
-import { mongoSafetyProblems } from "./mongo-safety";
-import { normalizeDelivery } from "./normalize";
+import type { InboundEvent } from "./inbound-event.js";
+import { mongoSafetyProblems } from "./mongo-safety.js";
+import { normalizeDelivery } from "./normalize.js";
 import {
   change,
   contact,
@@ -19,7 +19,7 @@ import {
   valueError,
   withOwnKeys,
   WABA,
-} from "./webhook-fixtures.harness";
+} from "./webhook-fixtures.harness.js";
 
 type MessageEvent = Extract<InboundEvent, { kind: "message" }>;
 type MalformedEvent = Extract<InboundEvent, { kind: "malformed" }>;

@@ -1,10 +1,10 @@
-import { eventTime, MAX_FUTURE_SKEW_MS } from "./event-time";
-import type { EventLocation, IdentityChange, InboundEvent, NormalizeOptions, Route } from "./inbound-event";
-import { identityChangeOf } from "./normalize-identity";
-import { normalizeMessage, normalizeStatus, readWebhookError, type TimeOptions } from "./normalize-message";
-import { describe, isObject, issuesText, own, readId } from "./payload-read";
-import { safeRaw, safeRawResult, safeText, unescapeKey } from "./safe-raw";
-import { accountFieldSchemaFor, type WebhookError } from "./webhook-schema";
+import { eventTime, MAX_FUTURE_SKEW_MS } from "./event-time.js";
+import type { EventLocation, IdentityChange, InboundEvent, NormalizeOptions, Route } from "./inbound-event.js";
+import { identityChangeOf } from "./normalize-identity.js";
+import { normalizeMessage, normalizeStatus, readWebhookError, type TimeOptions } from "./normalize-message.js";
+import { describe, isObject, issuesText, own, readId } from "./payload-read.js";
+import { safeRaw, safeRawResult, safeText, unescapeKey } from "./safe-raw.js";
+import { accountFieldSchemaFor, type WebhookError } from "./webhook-schema.js";
 
 /**
  * Turns one webhook delivery into the flat list of everything it carries: every entry, every change,

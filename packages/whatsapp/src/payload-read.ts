@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { safeText } from "./safe-raw";
+import { safeText } from "./safe-raw.js";
 
 /**
  * Reading a parsed webhook payload without trusting it: only own properties (a key named

@@ -1,11 +1,11 @@
 import { BSON } from "bson";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { boundedJson } from "./bounded-json";
-import { mongoSafetyProblems } from "./mongo-safety";
-import { escapeKey, safeRaw, safeRawResult, unescapeKey } from "./safe-raw";
-import { nastyKey, nastyValue } from "./delivery-arbitraries.harness";
-import { nestedArrays, nestedObjects, withOwnKeys } from "./webhook-fixtures.harness";
+import { boundedJson } from "./bounded-json.js";
+import { mongoSafetyProblems } from "./mongo-safety.js";
+import { escapeKey, safeRaw, safeRawResult, unescapeKey } from "./safe-raw.js";
+import { nastyKey, nastyValue } from "./delivery-arbitraries.harness.js";
+import { nestedArrays, nestedObjects, withOwnKeys } from "./webhook-fixtures.harness.js";
 
 describe("safeRaw", () => {
   it("turns any value into one with no refused key or value, within 32 levels, that BSON serialises with key checks", () => {

@@ -1,4 +1,4 @@
-import { boundedJson, wellFormed } from "./bounded-json";
+import { boundedJson, wellFormed } from "./bounded-json.js";
 
 /**
  * Turns any value into one that MongoDB 7 and FerretDB 1.24 both store, for the raw payloads and

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createHmac } from "node:crypto";
-import { signWebhookBody, verifyWebhookSignature } from "./signature";
+import { signWebhookBody, verifyWebhookSignature } from "./signature.js";
 
 const secret = "app-secret-for-tests";
 // Meta sends non-ASCII as UTF-8 bytes and signs those bytes; a re-serialisation may escape them.

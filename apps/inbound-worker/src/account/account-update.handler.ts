@@ -1,4 +1,4 @@
-import type { AccountEventHandler } from "../routing/delivery-processor";
+import type { AccountEventHandler } from "../routing/delivery-processor.js";
 import type { ClientStatusAnnouncer } from "@linkojob/outbound";
 
 /**

@@ -13,8 +13,8 @@ import { Queue } from "bullmq";
 import { EnvError, parseEnv } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { WEBHOOK_QUEUE, createRedis, type WebhookJob } from "@linkojob/queues";
-import { inboundEnvShape } from "../env";
-import { replayDeadLetters } from "../routing/dead-letters";
+import { inboundEnvShape } from "../env.js";
+import { replayDeadLetters } from "../routing/dead-letters.js";
 
 const { values } = parseArgs({
   options: {

@@ -25,8 +25,8 @@ import {
   type GraphClient,
   type MediaKind,
 } from "@linkojob/whatsapp";
-import { storeStream, TooLargeError } from "./media-bucket";
-import { MediaFailure, MediaRetryableError } from "./media-failure";
+import { storeStream, TooLargeError } from "./media-bucket.js";
+import { MediaFailure, MediaRetryableError } from "./media-failure.js";
 
 /** Meta keeps the media ids of webhooks 7 days. */
 export const MEDIA_ID_LIFETIME_MS = 7 * 24 * 3_600_000;

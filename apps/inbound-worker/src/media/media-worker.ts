@@ -14,7 +14,7 @@ import {
 } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import { isMediaKind, type GraphClient } from "@linkojob/whatsapp";
-import { MEDIA_ID_LIFETIME_MS, MediaFetcher, type MediaFetchOutcome } from "./media-fetcher";
+import { MEDIA_ID_LIFETIME_MS, MediaFetcher, type MediaFetchOutcome } from "./media-fetcher.js";
 
 /** What InboundWorker needs to fetch inbound media; without it, media stays as Meta's ids only. */
 export interface MediaWorkerOptions {

@@ -7,8 +7,8 @@ import { createRedis } from "@linkojob/queues";
 import { newWamid, statusObject, textMessageDelivery, delivery, messagesValue } from "@linkojob/meta-simulator";
 import { normalizeDelivery } from "@linkojob/whatsapp";
 import { CommandCounter, testServices } from "@linkojob/testing";
-import { ClientDirectory } from "./client-directory";
-import { CountPendingError, DeliveryProcessor, type PreparedDelivery } from "./delivery-processor";
+import { ClientDirectory } from "./client-directory.js";
+import { CountPendingError, DeliveryProcessor, type PreparedDelivery } from "./delivery-processor.js";
 
 // The batched write path on the real MongoDB-protocol server, counted with the driver's command
 // monitoring: requests per message are a property of the code, not of the machine.

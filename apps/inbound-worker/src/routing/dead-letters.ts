@@ -4,7 +4,7 @@ import { Types } from "mongoose";
 import { isDuplicateKeyError, type Database, type DeadLetterError, type WebhookEventDoc } from "@linkojob/db";
 import { WEBHOOK_JOB, webhookJobOptions, type WebhookJob } from "@linkojob/queues";
 import { safeText } from "@linkojob/whatsapp";
-import type { FailureClass } from "./failure-class";
+import type { FailureClass } from "./failure-class.js";
 
 /** A body longer than this is kept cut (and cannot be replayed); MongoDB documents hold 16 MB. */
 export const DEAD_LETTER_MAX_BODY_CHARS = 8 * 1024 * 1024;

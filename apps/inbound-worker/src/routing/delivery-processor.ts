@@ -19,11 +19,11 @@ import {
 } from "@linkojob/db";
 import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, isMessageStatus, messageReceived, messageStatus, type DashboardEvents } from "@linkojob/events";
 import { normalizeDelivery, type InboundEvent, type NormalizedStatus } from "@linkojob/whatsapp";
-import type { ClientDirectory } from "./client-directory";
-import { identityMove } from "./identity-moves";
-import { logWebhookEvent } from "./webhook-event-log";
-import { storeEcho } from "./echo-processor";
-import { DeterministicFailure, classifyFailure } from "./failure-class";
+import type { ClientDirectory } from "./client-directory.js";
+import { identityMove } from "./identity-moves.js";
+import { logWebhookEvent } from "./webhook-event-log.js";
+import { storeEcho } from "./echo-processor.js";
+import { DeterministicFailure, classifyFailure } from "./failure-class.js";
 
 type MessageEvent = Extract<InboundEvent, { kind: "message" }>;
 type AccountEvent = Extract<InboundEvent, { kind: "account" }>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import mongoose from "mongoose";
-import { classifyFailure, DeterministicFailure } from "./failure-class";
+import { classifyFailure, DeterministicFailure } from "./failure-class.js";
 
 const { MongoNetworkError, MongoServerError, MongoServerSelectionError, BSON } = mongoose.mongo;
 const server = (code: number) => new MongoServerError({ message: `code ${code}`, code, ok: 0 } as never);

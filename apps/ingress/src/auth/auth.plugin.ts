@@ -1,7 +1,7 @@
 import fp from "fastify-plugin";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { bearerToken, type JwtVerifier, type Principal, type Role } from "@linkojob/auth";
-import { forbidden } from "../http/errors";
+import { forbidden } from "../http/errors.js";
 
 declare module "fastify" {
   interface FastifyRequest {

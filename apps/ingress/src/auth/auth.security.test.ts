@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signClaims } from "@linkojob/auth";
 import { TEST_SECRETS, tokenFor } from "@linkojob/testing";
-import { startTestIngress, type TestIngress } from "../test-ingress";
+import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 const AUDIENCE = "linkojob-whatsapp";
 const ISSUER = "https://linkojob.com";

@@ -1,5 +1,5 @@
 import { parseEnv } from "@linkojob/config";
-import { ingressEnvShape } from "../env";
+import { ingressEnvShape } from "../env.js";
 
 /**
  * The command-line tools run in the ingress's environment but need only part of it: each command

@@ -7,10 +7,10 @@ import { Types } from "mongoose";
 import { DashboardEvents } from "@linkojob/events";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
-import { APP_ID, rawClient, seedBusiness, startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.harness";
-import { OnboardingError } from "../onboarding/onboarding-error";
-import { UsageError, connectCommand, type ConnectCommandDeps } from "./connect.command";
-import { reencryptStoredTokens } from "./reencrypt-tokens.command";
+import { APP_ID, rawClient, seedBusiness, startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.harness.js";
+import { OnboardingError } from "../onboarding/onboarding-error.js";
+import { UsageError, connectCommand, type ConnectCommandDeps } from "./connect.command.js";
+import { reencryptStoredTokens } from "./reencrypt-tokens.command.js";
 
 const oldKey = randomBytes(32).toString("hex");
 const newKey = randomBytes(32).toString("hex");
@@ -55,7 +55,7 @@ async function connectNew(userId: string, vault = oldVault) {
 /** Runs a CLI entry point as operators do (tsx), in a process of its own. */
 function runCli(script: string, env: Record<string, string>, args: string[] = [], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [script, ...args], { cwd: INGRESS_DIR, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(TSX, ["--conditions=@linkojob/source", script, ...args], { cwd: INGRESS_DIR, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));

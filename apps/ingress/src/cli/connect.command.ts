@@ -5,9 +5,9 @@ import type { DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import type { AppCredentials, GraphClient } from "@linkojob/whatsapp";
 import { ClientStatusAnnouncer } from "@linkojob/outbound";
-import { OnboardingError } from "../onboarding/onboarding-error";
-import { manualConnectBody } from "../onboarding/onboarding.routes";
-import { OnboardingService, type ConnectResult } from "../onboarding/onboarding.service";
+import { OnboardingError } from "../onboarding/onboarding-error.js";
+import { manualConnectBody } from "../onboarding/onboarding.routes.js";
+import { OnboardingService, type ConnectResult } from "../onboarding/onboarding.service.js";
 
 export interface ConnectCommandDeps {
   db: Database;

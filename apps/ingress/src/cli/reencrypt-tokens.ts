@@ -11,8 +11,8 @@ import { parseArgs } from "node:util";
 import { EnvError } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { TokenVault } from "@linkojob/vault";
-import { loadReencryptEnv } from "./cli-env";
-import { reencryptStoredTokens } from "./reencrypt-tokens.command";
+import { loadReencryptEnv } from "./cli-env.js";
+import { reencryptStoredTokens } from "./reencrypt-tokens.command.js";
 
 const { values } = parseArgs({ options: { "dry-run": { type: "boolean", default: false } } });
 let env;

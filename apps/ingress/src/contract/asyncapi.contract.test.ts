@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENTS, SERVER_EVENT_SCHEMAS, SOCKET_EVENTS, type ServerToClientEvents } from "@linkojob/events";
-import { startTestIngress, type TestIngress } from "../test-ingress";
+import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 let t: TestIngress;
 

@@ -9,7 +9,7 @@ import type { ConversationJson, MessageJson } from "@linkojob/db";
 import { conversationSchema, messageSchema, type ConversationPayload, type MessagePayload } from "@linkojob/events";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { signWebhookBody, type NormalizedMessage } from "@linkojob/whatsapp";
-import { DASHBOARD_URL, authHeader, popupCode, redirectFlow, seedBusiness, startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.harness";
+import { DASHBOARD_URL, authHeader, popupCode, redirectFlow, seedBusiness, startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.harness.js";
 
 // The REST JSON shapes are the events' shapes: these fail to compile when @linkojob/db's drift from the contract.
 const conversationFits = (c: ConversationJson): ConversationPayload => c;

@@ -6,7 +6,7 @@ import { SOCKET_IO_KEY, clientRoom } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { eventually, tokenFor, type TestServices } from "@linkojob/testing";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
-import { startTestIngress, type TestIngress } from "../test-ingress";
+import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 let t: TestIngress;
 let services: TestServices;

@@ -3,9 +3,9 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, conversationJson, messageJson, toObjectId } from "@linkojob/db";
 import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, type DashboardEvents } from "@linkojob/events";
-import { notFound } from "../http/errors";
-import type { TenantAccess } from "../auth/tenant-access";
-import type { ReadReceipts } from "./read-receipts";
+import { notFound } from "../http/errors.js";
+import type { TenantAccess } from "../auth/tenant-access.js";
+import type { ReadReceipts } from "./read-receipts.js";
 
 export interface ConversationRoutesOptions {
   tenants: TenantAccess;

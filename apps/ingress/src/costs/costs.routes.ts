@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { badRequest } from "../http/errors";
-import type { TenantAccess } from "../auth/tenant-access";
+import { badRequest } from "../http/errors.js";
+import type { TenantAccess } from "../auth/tenant-access.js";
 import { objectIdSchema } from "@linkojob/db";
 
 /** GET /api/messages/costs?clientId&from&to: outbound costs in MAD, by pricing category and by kind. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import Fastify from "fastify";
 import pino from "pino";
-import { lazyChildLoggerFactory } from "./lazy-child-logger";
+import { lazyChildLoggerFactory } from "./lazy-child-logger.js";
 
 describe("lazy child logger", () => {
   it("logs with the request id and the parent's settings, exactly as Fastify's own child", async () => {

@@ -2,8 +2,8 @@ import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, toObjectId, type Database } from "@linkojob/db";
-import { HttpError, notFound } from "../http/errors";
-import type { TenantAccess } from "../auth/tenant-access";
+import { HttpError, notFound } from "../http/errors.js";
+import type { TenantAccess } from "../auth/tenant-access.js";
 
 export interface DemoCandidateRoutesOptions {
   tenants: TenantAccess;

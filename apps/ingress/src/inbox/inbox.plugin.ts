@@ -3,9 +3,9 @@ import fastifyStatic from "@fastify/static";
 import type { FastifyPluginAsync } from "fastify";
 import type { Database } from "@linkojob/db";
 import { DEFAULT_PRICE_TABLE_MAD, type PriceTable, type SendCaches } from "@linkojob/outbound";
-import type { TenantAccess } from "../auth/tenant-access";
-import { demoCandidateRoutes } from "./demo-candidate.routes";
-import { sendPreviewRoutes } from "./send-preview.routes";
+import type { TenantAccess } from "../auth/tenant-access.js";
+import { demoCandidateRoutes } from "./demo-candidate.routes.js";
+import { sendPreviewRoutes } from "./send-preview.routes.js";
 
 /** Where the page finds its collaborators; both optional (the page says what is missing). */
 export interface InboxOptions {

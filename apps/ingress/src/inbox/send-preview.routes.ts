@@ -4,8 +4,8 @@ import { z } from "zod";
 import { objectIdSchema, type Database } from "@linkojob/db";
 import { DEFAULT_PRICE_TABLE_MAD, SendCaches, planSend, previewSend, templateShape, type PriceTable } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
-import { badRequest, notFound } from "../http/errors";
-import type { TenantAccess } from "../auth/tenant-access";
+import { badRequest, notFound } from "../http/errors.js";
+import type { TenantAccess } from "../auth/tenant-access.js";
 
 export interface SendPreviewRoutesOptions {
   tenants: TenantAccess;

@@ -3,10 +3,10 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import mongoose, { Types } from "mongoose";
 import { z } from "zod";
 import { objectIdSchema, mediaBucket, type Database, type MessageDoc } from "@linkojob/db";
-import { HttpError, notFound } from "../http/errors";
-import type { TenantAccess } from "../auth/tenant-access";
-import type { MediaUrlSigner } from "./media-url-signer";
-import { contentDisposition, servedContentType } from "./media-headers";
+import { HttpError, notFound } from "../http/errors.js";
+import type { TenantAccess } from "../auth/tenant-access.js";
+import type { MediaUrlSigner } from "./media-url-signer.js";
+import { contentDisposition, servedContentType } from "./media-headers.js";
 
 export interface MediaRoutesOptions {
   db: Database;

@@ -6,7 +6,7 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { TEST_SECRETS, eventually } from "@linkojob/testing";
-import { authHeader, popupCode, seedBusiness, startOnboardingHarness, tokensSeenBySim, type OnboardingHarness } from "./onboarding.harness";
+import { authHeader, popupCode, seedBusiness, startOnboardingHarness, tokensSeenBySim, type OnboardingHarness } from "./onboarding.harness.js";
 
 /** The brief's `encrypt` (AES-256-GCM, 16-byte IV, no AAD): `ivHex:tagHex:ciphertextHex`. */
 function briefEncrypt(text: string): string {

@@ -1,5 +1,5 @@
 import { RedisLock, type HeldLock, type RedisClient } from "@linkojob/queues";
-import { OnboardingError } from "./onboarding-error";
+import { OnboardingError } from "./onboarding-error.js";
 
 export interface ConnectLockOptions {
   keyPrefix: string;

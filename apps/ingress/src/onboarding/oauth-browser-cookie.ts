@@ -1,4 +1,4 @@
-import { serializeCookie } from "../auth/cookies";
+import { serializeCookie } from "../auth/cookies.js";
 
 /** Where the cookie is sent: the callback only (and nothing else of the API). */
 export const OAUTH_COOKIE_PATH = "/api/auth/whatsapp/callback";

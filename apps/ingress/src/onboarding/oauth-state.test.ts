@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { testServices } from "@linkojob/testing";
-import { OAuthStateStore, type IssuedState } from "./oauth-state";
-import { OnboardingError } from "./onboarding-error";
+import { OAuthStateStore, type IssuedState } from "./oauth-state.js";
+import { OnboardingError } from "./onboarding-error.js";
 
 const services = testServices("oauthstate");
 let redis: Redis;

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { RedisClient } from "@linkojob/queues";
-import { OnboardingError } from "./onboarding-error";
+import { OnboardingError } from "./onboarding-error.js";
 
 /**
  * What a state carries: the user it was issued to, a single-use nonce, its expiry (Unix seconds), and

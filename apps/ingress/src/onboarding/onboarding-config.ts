@@ -1,5 +1,5 @@
-import type { IngressEnv } from "../env";
-import type { OnboardingConfig } from "./onboarding.routes";
+import type { IngressEnv } from "../env.js";
+import type { OnboardingConfig } from "./onboarding.routes.js";
 
 /** The onboarding part of the ingress configuration, from its parsed environment. */
 export function onboardingConfigFromEnv(env: IngressEnv): OnboardingConfig {

@@ -1,5 +1,5 @@
 import { GraphApiError, classifyGraphError } from "@linkojob/whatsapp";
-import { HttpError } from "../http/errors";
+import { HttpError } from "../http/errors.js";
 
 /**
  * Why a connection attempt failed, as a stable, readable code. The callback puts it in the dashboard

@@ -9,9 +9,9 @@ import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, testServices, tokenFor, type TestServices } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { buildApp } from "../app";
-import type { OnboardingConfig } from "./onboarding.routes";
-import type { TemplateSyncHook } from "./onboarding.service";
+import { buildApp } from "../app.js";
+import type { OnboardingConfig } from "./onboarding.routes.js";
+import type { TemplateSyncHook } from "./onboarding.service.js";
 
 /**
  * Everything an onboarding test needs, real and over HTTP: the ingress (buildApp, driven with

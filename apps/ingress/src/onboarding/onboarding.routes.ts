@@ -6,14 +6,14 @@ import { objectIdSchema, clientJson, userIdFilter, type Database } from "@linkoj
 import type { DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import type { GraphClient } from "@linkojob/whatsapp";
-import type { TenantAccess } from "../auth/tenant-access";
-import { badRequest } from "../http/errors";
-import { readCookie } from "../auth/cookies";
+import type { TenantAccess } from "../auth/tenant-access.js";
+import { badRequest } from "../http/errors.js";
+import { readCookie } from "../auth/cookies.js";
 import { ClientStatusAnnouncer } from "@linkojob/outbound";
-import { clearedOauthCookie, oauthCookie, oauthCookieName } from "./oauth-browser-cookie";
-import { OAuthStateStore } from "./oauth-state";
-import { OnboardingError } from "./onboarding-error";
-import { OnboardingService, type TemplateSyncHook } from "./onboarding.service";
+import { clearedOauthCookie, oauthCookie, oauthCookieName } from "./oauth-browser-cookie.js";
+import { OAuthStateStore } from "./oauth-state.js";
+import { OnboardingError } from "./onboarding-error.js";
+import { OnboardingService, type TemplateSyncHook } from "./onboarding.service.js";
 
 export interface OnboardingConfig {
   appId: string;

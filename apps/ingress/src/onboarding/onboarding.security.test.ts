@@ -16,7 +16,7 @@ import {
   seedBusiness,
   startOnboardingHarness,
   type OnboardingHarness,
-} from "./onboarding.harness";
+} from "./onboarding.harness.js";
 
 let h: OnboardingHarness;
 let https: OnboardingHarness;

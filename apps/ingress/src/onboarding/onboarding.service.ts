@@ -35,8 +35,8 @@ import {
   type PhoneNumberInfo,
 } from "@linkojob/whatsapp";
 import { ACCOUNT_HOLD_REASON_LIST, type ClientStatusAnnouncer } from "@linkojob/outbound";
-import { ConnectLock } from "./connect-lock";
-import { OnboardingError, onboardingErrorFromGraph } from "./onboarding-error";
+import { ConnectLock } from "./connect-lock.js";
+import { OnboardingError, onboardingErrorFromGraph } from "./onboarding-error.js";
 
 /**
  * Template sync on connect belongs to the outbound work (issue 4). When its sync exists, pass it as

@@ -14,7 +14,7 @@ import {
   startOnboardingHarness,
   tokensSeenBySim,
   type OnboardingHarness,
-} from "./onboarding.harness";
+} from "./onboarding.harness.js";
 
 let h: OnboardingHarness;
 const syncCalls: Array<{ clientId: string; wabaId: string }> = [];

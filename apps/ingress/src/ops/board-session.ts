@@ -46,4 +46,4 @@ export class BoardSession {
   }
 }
 
-export { readCookie } from "../auth/cookies";
+export { readCookie } from "../auth/cookies.js";

@@ -3,10 +3,10 @@ import { FastifyAdapter } from "@bull-board/fastify";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { Queue } from "bullmq";
 import { AuthError, bearerToken, type JwtVerifier, type Principal } from "@linkojob/auth";
-import { readCookie, serializeCookie } from "../auth/cookies";
-import { BOARD_COOKIE, BoardSession } from "./board-session";
-import { BOARD_LOGIN_PAGE } from "./board-login-page";
-import { RedactingBullMQAdapter } from "./redacting-adapter";
+import { readCookie, serializeCookie } from "../auth/cookies.js";
+import { BOARD_COOKIE, BoardSession } from "./board-session.js";
+import { BOARD_LOGIN_PAGE } from "./board-login-page.js";
+import { RedactingBullMQAdapter } from "./redacting-adapter.js";
 
 export const BULL_BOARD_PATH = "/admin/queues";
 /** Where a browser exchanges an admin JWT (POST body) for the board's cookie. */

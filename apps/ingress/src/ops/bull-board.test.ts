@@ -5,8 +5,8 @@ import { Queue, UnrecoverableError, Worker } from "bullmq";
 import { Database } from "@linkojob/db";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis } from "@linkojob/queues";
 import { eventually, tokenFor, type TestServices } from "@linkojob/testing";
-import { startTestIngress, type TestIngress } from "../test-ingress";
-import { catalogQueueNames } from "./catalog-queues";
+import { startTestIngress, type TestIngress } from "../ingress.harness.js";
+import { catalogQueueNames } from "./catalog-queues.js";
 
 const PHONE = "212612345678";
 const TEXT = "Bonjour, je postule pour le poste de soudeur";

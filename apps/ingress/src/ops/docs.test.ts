@@ -6,7 +6,7 @@ import { Database } from "@linkojob/db";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { startTestIngress, type TestIngress } from "../test-ingress";
+import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 let db: Database;
 let redis: Redis;

@@ -16,9 +16,9 @@ import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, tokenFor } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
 import { EnvError } from "@linkojob/config";
-import { loadIngressEnv } from "../env";
-import { startTestIngress, type TestIngress } from "../test-ingress";
-import { trustProxyVar } from "./trust-proxy";
+import { loadIngressEnv } from "../env.js";
+import { startTestIngress, type TestIngress } from "../ingress.harness.js";
+import { trustProxyVar } from "./trust-proxy.js";
 
 const LIMITS = { windowMs: 60_000, anonymousMax: 3, userMax: 100, serviceMax: 100 };
 const METRICS_TOKEN = "scrape-token-0123456789abcdef";

@@ -6,7 +6,7 @@ import { Database } from "@linkojob/db";
 import { OUTBOUND_QUEUE } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, type OwnRedis, type TestServices } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
-import { startTestIngress, type TestIngress } from "../test-ingress";
+import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 let db: Database;
 let own: OwnRedis;

@@ -2,12 +2,12 @@ import type { FastifyInstance } from "fastify";
 import type { RedisClient } from "@linkojob/queues";
 import { JwtVerifier, type JwtVerifierOptions } from "@linkojob/auth";
 import { GatewayMetrics, collectQueueCounts } from "@linkojob/metrics";
-import { BoardSession } from "./board-session";
-import { bullBoardPlugin } from "./bull-board.plugin";
-import { openCatalogQueues } from "./catalog-queues";
-import { registerDocs } from "./docs.plugin";
-import { metricsPlugin } from "./metrics.plugin";
-import { registerRateLimit, type RateLimitSettings } from "./rate-limit.plugin";
+import { BoardSession } from "./board-session.js";
+import { bullBoardPlugin } from "./bull-board.plugin.js";
+import { openCatalogQueues } from "./catalog-queues.js";
+import { registerDocs } from "./docs.plugin.js";
+import { metricsPlugin } from "./metrics.plugin.js";
+import { registerRateLimit, type RateLimitSettings } from "./rate-limit.plugin.js";
 
 /** What operators get on the ingress: Bull Board, /metrics, /docs, rate limits. */
 export interface OpsOptions {

@@ -2,7 +2,7 @@ import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { RedisClient } from "@linkojob/queues";
 import { bearerToken, type JwtVerifier } from "@linkojob/auth";
-import { HttpError } from "../http/errors";
+import { HttpError } from "../http/errors.js";
 
 export interface RateLimitSettings {
   /** Length of the window the limits count over, ms. */

@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
 import { TEST_SECRETS, tokenFor, type TestServices } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
-import { startTestIngress, type TestIngress } from "../test-ingress";
+import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 let db: Database;
 let redis: Redis;

@@ -1,7 +1,7 @@
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import type { Job, Queue } from "bullmq";
 import { redactText } from "@linkojob/config";
-import { allowListView } from "./job-view";
+import { allowListView } from "./job-view.js";
 
 /**
  * Bull Board's BullMQ adapter with nothing personal or secret on screen: job data and return values

@@ -1,7 +1,7 @@
 import { Types } from "mongoose";
 import { isObjectIdString, type Database } from "@linkojob/db";
 import type { ChatFields, InteractiveRequest, ReactionRequest } from "@linkojob/outbound";
-import { badRequest } from "../http/errors";
+import { badRequest } from "../http/errors.js";
 
 export interface ChatReferenceInput {
   candidatePhone: string | null;

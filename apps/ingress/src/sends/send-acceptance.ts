@@ -13,7 +13,7 @@ import {
 } from "@linkojob/db";
 import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, type DashboardEvents } from "@linkojob/events";
 import type { OutboundJob } from "@linkojob/queues";
-import { HttpError, forbidden, notFound } from "../http/errors";
+import { HttpError, forbidden, notFound } from "../http/errors.js";
 import {
   DEFAULT_PRICE_TABLE_MAD,
   OutboundMediaError,

@@ -2,12 +2,12 @@ import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { normalizePhone } from "@linkojob/whatsapp";
-import { badRequest } from "../http/errors";
-import type { TenantAccess } from "../auth/tenant-access";
-import type { SendAcceptance } from "./send-acceptance";
+import { badRequest } from "../http/errors.js";
+import type { TenantAccess } from "../auth/tenant-access.js";
+import type { SendAcceptance } from "./send-acceptance.js";
 // The media rules live with the worker that uploads them, so ingress and worker share one schema.
 import { interactiveSchema, outboundMediaSchema, reactionSchema, templateButtonSchema, templateHeaderSchema, templateVarsSchema } from "@linkojob/outbound";
-import { resolveChatFields } from "./chat-references";
+import { resolveChatFields } from "./chat-references.js";
 import { objectIdSchema } from "@linkojob/db";
 
 const shortText = (max: number) => z.string().trim().min(1).max(max);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tokenFor } from "@linkojob/testing";
-import { startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.harness";
+import { startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.harness.js";
 import { messagingState, simTemplate } from "@linkojob/meta-simulator";
 
 let h: OnboardingHarness;

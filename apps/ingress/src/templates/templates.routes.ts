@@ -4,8 +4,8 @@ import { z } from "zod";
 import { objectIdSchema, syncTemplates, type ClientDoc, type Database, type TemplateDoc } from "@linkojob/db";
 import type { TokenVault } from "@linkojob/vault";
 import { GraphApiError, isGraphError, type GraphClient } from "@linkojob/whatsapp";
-import { HttpError } from "../http/errors";
-import type { TenantAccess } from "../auth/tenant-access";
+import { HttpError } from "../http/errors.js";
+import type { TenantAccess } from "../auth/tenant-access.js";
 
 export interface TemplateRoutesOptions {
   tenants: TenantAccess;

@@ -5,7 +5,7 @@ import { Database } from "@linkojob/db";
 import { ingressStreamKey } from "@linkojob/queues";
 import { TEST_SECRETS, type OwnRedis } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
-import { startTestIngress, type TestIngress } from "../test-ingress";
+import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 let t: TestIngress;
 let db: Database;

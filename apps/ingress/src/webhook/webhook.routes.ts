@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import { verifyWebhookSignature, webhookSigningKey } from "@linkojob/whatsapp";
-import type { WebhookInbox } from "./webhook-inbox";
+import type { WebhookInbox } from "./webhook-inbox.js";
 
 /** Meta's documented maximum payload (3 MB); larger bodies get 413. */
 export const MAX_WEBHOOK_BYTES = 3 * 1024 * 1024;

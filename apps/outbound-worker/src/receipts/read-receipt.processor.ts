@@ -4,7 +4,7 @@ import type { ClientDoc, Database } from "@linkojob/db";
 import { RECEIPT_QUEUE, receiptJobSchema, type RedisClient } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import { classifyGraphError, markAsRead, type GraphClient } from "@linkojob/whatsapp";
-import { clientAccessToken } from "../send/token-access";
+import { clientAccessToken } from "../send/token-access.js";
 
 export interface ReadReceiptDeps {
   db: Database;

@@ -4,7 +4,7 @@ import type { ClientDoc, Database } from "@linkojob/db";
 import type { RedisClient } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import { registerPhoneNumber, type GraphClient } from "@linkojob/whatsapp";
-import { clientAccessToken } from "./token-access";
+import { clientAccessToken } from "./token-access.js";
 
 export interface ReregistrationDeps {
   db: Database;

@@ -49,12 +49,12 @@ import {
   type PriceTable,
   type SendPlan,
 } from "@linkojob/outbound";
-import type { SendPacer } from "../pacing/send-pacer";
-import type { InboundBacklog } from "./inbound-backlog";
-import { RetryableSendError } from "./send-errors";
-import { PendingStatusCheck, TemplateUsage } from "./send-batches";
-import { clientAccessToken } from "./token-access";
-import { reregisterOnce } from "./reregistration";
+import type { SendPacer } from "../pacing/send-pacer.js";
+import type { InboundBacklog } from "./inbound-backlog.js";
+import { RetryableSendError } from "./send-errors.js";
+import { PendingStatusCheck, TemplateUsage } from "./send-batches.js";
+import { clientAccessToken } from "./token-access.js";
+import { reregisterOnce } from "./reregistration.js";
 
 export interface SendProcessorOptions {
   /** Key prefix of locks (the deployment's queue prefix). */

@@ -1,5 +1,5 @@
-import { tokenExpiryOf, type ClientDoc, type ClientStatus } from "./client.model";
-import { userIdString } from "./user-id";
+import { tokenExpiryOf, type ClientDoc, type ClientStatus } from "./client.model.js";
+import { userIdString } from "./user-id.js";
 
 /** A client as the API and dashboards see it: never the token, the PIN or any secret. */
 export interface ClientJson {

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { testServices } from "@linkojob/testing";
-import { Database } from "../database";
+import { Database } from "../database.js";
 import {
   applyAccountUpdate,
   markClientActive,
   markClientDisconnected,
   markClientReauthRequired,
   sweepTokenExpiry,
-} from "./client-status";
-import type { ClientDoc } from "./client.model";
+} from "./client-status.js";
+import type { ClientDoc } from "./client.model.js";
 
 const services = testServices("clientstatus");
 let db: Database;

@@ -1,10 +1,10 @@
 import type { Types } from "mongoose";
 import { accountUpdateValueSchema } from "@linkojob/whatsapp";
-import type { Database } from "../database";
-import { toObjectId } from "../ids";
-import { KeyedMutex } from "../keyed-mutex";
-import { tokenExpiryOf, type ClientDoc, type ClientStatus } from "./client.model";
-import { userIdString } from "./user-id";
+import type { Database } from "../database.js";
+import { toObjectId } from "../ids.js";
+import { KeyedMutex } from "../keyed-mutex.js";
+import { tokenExpiryOf, type ClientDoc, type ClientStatus } from "./client.model.js";
+import { userIdString } from "./user-id.js";
 
 /**
  * A client's connection state machine:

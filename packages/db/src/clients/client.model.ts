@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from "mongoose";
-import { isUserId, type UserId } from "./user-id";
+import { isUserId, type UserId } from "./user-id.js";
 
 /** A client is a tenant: one recruiter's WhatsApp Business number connected to the platform. */
 export const CLIENT_STATUSES = ["pending", "active", "reauth_required", "disconnected"] as const;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { testServices } from "@linkojob/testing";
-import { Database } from "../database";
-import { sweepTokenExpiry } from "./client-status";
+import { Database } from "../database.js";
+import { sweepTokenExpiry } from "./client-status.js";
 
 /** The expiry sweep on documents that hold the brief's `tokenExpiry` (written by the platform or the proof of concept). */
 describe("token-expiry sweep and the brief's tokenExpiry", () => {

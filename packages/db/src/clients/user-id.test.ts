@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { testServices } from "@linkojob/testing";
-import { Database } from "../database";
-import { clientJson } from "./client-json";
-import { tokenExpiryOf, type ClientDoc } from "./client.model";
-import { sameUser, userIdFilter, userIdString, userIdValue } from "./user-id";
+import { Database } from "../database.js";
+import { clientJson } from "./client-json.js";
+import { tokenExpiryOf, type ClientDoc } from "./client.model.js";
+import { sameUser, userIdFilter, userIdString, userIdValue } from "./user-id.js";
 
 const hex = "65a1b2c3d4e5f60718293a4b";
 

@@ -1,5 +1,5 @@
 import { Types } from "mongoose";
-import { OBJECT_ID_HEX } from "../ids";
+import { OBJECT_ID_HEX } from "../ids.js";
 
 /**
  * The platform user (recruiter) who owns a client, as stored in `clients.userId`. The brief's

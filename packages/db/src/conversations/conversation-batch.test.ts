@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { testServices } from "@linkojob/testing";
-import { Database } from "../database";
-import { updateLimits } from "../ferretdb-adapter";
-import { ConversationBatch, type ConversationRef } from "./conversation-batch";
+import { Database } from "../database.js";
+import { updateLimits } from "../ferretdb-adapter.js";
+import { ConversationBatch, type ConversationRef } from "./conversation-batch.js";
 
 let db: Database;
 

@@ -1,6 +1,6 @@
 import { Types, type AnyBulkWriteOperation, type Model } from "mongoose";
-import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, chunks, type UpdateLimits } from "../ferretdb-adapter";
-import type { ConversationDoc } from "./conversation.model";
+import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, chunks, type UpdateLimits } from "../ferretdb-adapter.js";
+import type { ConversationDoc } from "./conversation.model.js";
 import {
   IDENTITY_PROJECTION,
   bestMatch,
@@ -11,8 +11,8 @@ import {
   newConversationKey,
   type CandidateIds,
   type StoredIdentity,
-} from "./candidate-identity";
-import { WINDOW_MS, conversationView, type ConversationView } from "./conversation.repository";
+} from "./candidate-identity.js";
+import { WINDOW_MS, conversationView, type ConversationView } from "./conversation.repository.js";
 
 /** A candidate of a tenant, as a batch of inbound messages names them. */
 export interface ConversationRef {

@@ -1,13 +1,13 @@
 import type { Model, Types } from "mongoose";
-import { isDuplicateKeyError } from "../errors";
-import type { MessageDoc } from "../messages/message.model";
-import type { ConversationDoc } from "./conversation.model";
+import { isDuplicateKeyError } from "../errors.js";
+import type { MessageDoc } from "../messages/message.model.js";
+import type { ConversationDoc } from "./conversation.model.js";
 import {
   fillMissingIds,
   fillOps,
   newConversationKey,
   type CandidateIds,
-} from "./candidate-identity";
+} from "./candidate-identity.js";
 
 export const WINDOW_MS = 24 * 3_600_000;
 

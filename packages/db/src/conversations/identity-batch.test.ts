@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
-import { ConversationBatch, Database, openCandidateConversation, updateLimits, type ConversationRef, type CountedInbound, type UpdateLimits } from "../index";
+import { ConversationBatch, Database, openCandidateConversation, updateLimits, type ConversationRef, type CountedInbound, type UpdateLimits } from "../index.js";
 import { CommandCounter, testServices } from "@linkojob/testing";
 
 // ConversationBatch's identity resolution on the real MongoDB-protocol server, its requests counted

@@ -1,7 +1,7 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
-import { type CountClaim, type MessageDoc } from "./message.model";
-import { inboundMessageDoc } from "./message.repository";
+import { type CountClaim, type MessageDoc } from "./message.model.js";
+import { inboundMessageDoc } from "./message.repository.js";
 
 /** One inbound message to store, for the tenant `clientId`, in the conversation already resolved. */
 export interface InboundInsert {

@@ -1,6 +1,6 @@
 import mongoose from "mongoose";
-import type { Database } from "../database";
-import { MEDIA_BUCKET } from "./message.model";
+import type { Database } from "../database.js";
+import { MEDIA_BUCKET } from "./message.model.js";
 
 /**
  * The GridFS bucket that holds media bytes (candidates' files and recruiters' uploads), over the

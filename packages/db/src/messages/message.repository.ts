@@ -1,8 +1,8 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedMessage, NormalizedStatus } from "@linkojob/whatsapp";
-import { isDuplicateKeyError } from "../errors";
-import { isObjectIdString } from "../ids";
-import { STATUS_RANK, statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model";
+import { isDuplicateKeyError } from "../errors.js";
+import { isObjectIdString } from "../ids.js";
+import { STATUS_RANK, statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model.js";
 
 export const inboundDedupeKey = (wamid: string) => `in:${wamid}`;
 

@@ -1,8 +1,8 @@
 import { Types, type Model } from "mongoose";
-import type { ConversationDoc } from "../conversations/conversation.model";
-import { openCandidateConversation } from "../conversations/conversation.repository";
-import { isDuplicateKeyError } from "../errors";
-import { STATUS_RANK, type MessageDoc, type MessageError } from "./message.model";
+import type { ConversationDoc } from "../conversations/conversation.model.js";
+import { openCandidateConversation } from "../conversations/conversation.repository.js";
+import { isDuplicateKeyError } from "../errors.js";
+import { STATUS_RANK, type MessageDoc, type MessageError } from "./message.model.js";
 
 /** What the sender asked for (the send API's body, normalised). Stored with the message. */
 export interface OutboundRequest {

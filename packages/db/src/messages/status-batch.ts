@@ -1,9 +1,9 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedStatus } from "@linkojob/whatsapp";
-import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, type UpdateLimits } from "../ferretdb-adapter";
-import { isObjectIdString } from "../ids";
-import { statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model";
-import { failureOf, statusField, type StatusOutcome } from "./message.repository";
+import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, type UpdateLimits } from "../ferretdb-adapter.js";
+import { isObjectIdString } from "../ids.js";
+import { statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model.js";
+import { failureOf, statusField, type StatusOutcome } from "./message.repository.js";
 
 /** One delivery status reported for a tenant's message. */
 export interface StatusItem {

@@ -1,5 +1,5 @@
 import { listTemplates, type GraphClient } from "@linkojob/whatsapp";
-import type { TemplateRepository } from "./template.repository";
+import type { TemplateRepository } from "./template.repository.js";
 
 /**
  * Syncs one WABA's templates from Meta into the templates collection, following every page. Called

@@ -1,6 +1,6 @@
 import type { Model } from "mongoose";
 import type { GraphTemplate } from "@linkojob/whatsapp";
-import type { TemplateDoc } from "./template.model";
+import type { TemplateDoc } from "./template.model.js";
 
 /** A template as Meta lists it (GET /{waba}/message_templates). */
 export type SyncedTemplate = GraphTemplate;

@@ -12,7 +12,7 @@ import {
   uploadMedia,
 } from "@linkojob/whatsapp";
 import { FormData } from "undici";
-import { MetaSimulator } from "../simulator";
+import { MetaSimulator } from "../simulator.js";
 
 /**
  * The media calls of @linkojob/whatsapp (media-api.ts) against the simulator's media area, both over

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { SimArea } from "../simulator";
-import { graphErrorBody } from "./onboarding.state";
-import { addMedia, issueMediaUrl, mediaState, type SimMedia } from "./media.state";
+import type { SimArea } from "../simulator.js";
+import { graphErrorBody } from "./onboarding.state.js";
+import { addMedia, issueMediaUrl, mediaState, type SimMedia } from "./media.state.js";
 
 /**
  * Meta's media endpoints (GET /{media-id}, the download, POST /{phone-id}/media), served for real over HTTP:

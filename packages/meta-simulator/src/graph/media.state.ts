@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { SimState } from "../state";
+import type { SimState } from "../state.js";
 
 /**
  * The fake Meta world of media (ids valid 7 days, download URLs about 5 minutes): files a candidate "sent"

@@ -1,5 +1,5 @@
-import type { SimState } from "../state";
-import { newUserDirectory, type UserDirectory } from "./user-directory";
+import type { SimState } from "../state.js";
+import { newUserDirectory, type UserDirectory } from "./user-directory.js";
 
 /**
  * The simulator's messaging world: what it accepted and refused, the faults to inject, and Meta's

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { verifyWebhookSignature } from "@linkojob/whatsapp";
-import { MetaSimulator } from "../simulator";
-import { ERROR_CODES_URL } from "../webhooks/payloads";
-import { startRecordingReceiver, type RecordingReceiver } from "../webhooks/recording-receiver";
-import { userIdForPhone } from "../webhooks/user-ids";
-import { messagingState, settleStatusFlows } from "./messaging-state";
+import { MetaSimulator } from "../simulator.js";
+import { ERROR_CODES_URL } from "../webhooks/payloads.js";
+import { startRecordingReceiver, type RecordingReceiver } from "../webhooks/recording-receiver.js";
+import { userIdForPhone } from "../webhooks/user-ids.js";
+import { messagingState, settleStatusFlows } from "./messaging-state.js";
 
 /**
  * The send API of the simulator with Meta's 2026 behaviour turned on (enforceWindow,

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
-import type { SimArea } from "../simulator";
-import { graphError, newWamid, statusDelivery, statusObject, statusPricing, unixNow } from "../webhooks/payloads";
-import { isUserId } from "../webhooks/user-ids";
+import type { SimArea } from "../simulator.js";
+import { graphError, newWamid, statusDelivery, statusObject, statusPricing, unixNow } from "../webhooks/payloads.js";
+import { isUserId } from "../webhooks/user-ids.js";
 import {
   messagingState,
   newMessagingState,
@@ -13,9 +13,9 @@ import {
   type Enforcement,
   type MessagingState,
   type RejectedMessage,
-} from "./messaging-state";
-import { checkTemplateSend } from "./template-check";
-import { findUser, inEntryPoint, learnFromDelivery, recordInbound, userIdFor, windowOpen, type SimUser } from "./user-directory";
+} from "./messaging-state.js";
+import { checkTemplateSend } from "./template-check.js";
+import { findUser, inEntryPoint, learnFromDelivery, recordInbound, userIdFor, windowOpen, type SimUser } from "./user-directory.js";
 
 /**
  * POST /{version}/{phone-number-id}/messages as Meta answers it (its answers, error codes and limits): a

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { SimArea } from "../simulator";
-import { accountUpdateDelivery } from "../webhooks/payloads";
+import type { SimArea } from "../simulator.js";
+import { accountUpdateDelivery } from "../webhooks/payloads.js";
 import {
   ONBOARDING_AREA,
   ONBOARDING_ROUTES,
@@ -16,7 +16,7 @@ import {
   type OnboardingSimState,
   type SimBusiness,
   type SimToken,
-} from "./onboarding.state";
+} from "./onboarding.state.js";
 
 /**
  * Meta's onboarding endpoints (Embedded Signup), served for real over HTTP:

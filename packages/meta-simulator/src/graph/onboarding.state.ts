@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
-import type { SimState } from "../state";
+import type { SimState } from "../state.js";
 
 /**
  * The fake Meta world of tenant onboarding (Embedded Signup): businesses with their WABA and phone

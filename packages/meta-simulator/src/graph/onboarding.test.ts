@@ -15,8 +15,8 @@ import {
   unsubscribeApp,
   verifyWebhookSignature,
 } from "@linkojob/whatsapp";
-import { MetaSimulator } from "../simulator";
-import { startRecordingReceiver, type RecordingReceiver } from "../webhooks/recording-receiver";
+import { MetaSimulator } from "../simulator.js";
+import { startRecordingReceiver, type RecordingReceiver } from "../webhooks/recording-receiver.js";
 
 /**
  * The onboarding Graph calls of @linkojob/whatsapp against the simulator, both over real HTTP: what

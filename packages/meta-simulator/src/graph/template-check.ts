@@ -1,4 +1,4 @@
-import type { SimTemplate } from "./messaging-state";
+import type { SimTemplate } from "./messaging-state.js";
 
 /**
  * Meta's checks of a template send against the approved template, with Meta's error codes: the

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { SimArea } from "../simulator";
-import { messagingState, type SimTemplate } from "./messaging-state";
+import type { SimArea } from "../simulator.js";
+import { messagingState, type SimTemplate } from "./messaging-state.js";
 
 /**
  * GET /{version}/{waba-id}/message_templates with Meta's cursor paging (`paging.next`), and a

@@ -1,4 +1,4 @@
-import { userIdForPhone } from "../webhooks/user-ids";
+import { userIdForPhone } from "../webhooks/user-ids.js";
 
 /**
  * The WhatsApp users the simulated Meta knows, learnt from the webhooks it delivers (every inbound

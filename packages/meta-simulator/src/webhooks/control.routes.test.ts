@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { normalizeDelivery, verifyWebhookSignature, type InboundEvent } from "@linkojob/whatsapp";
 import { freePort } from "@linkojob/testing";
-import { MetaSimulator } from "../simulator";
-import { startRecordingReceiver, type RecordingReceiver } from "./recording-receiver";
-import { userIdForPhone } from "./user-ids";
-import { ERROR_CODES_URL } from "./payloads";
+import { MetaSimulator } from "../simulator.js";
+import { startRecordingReceiver, type RecordingReceiver } from "./recording-receiver.js";
+import { userIdForPhone } from "./user-ids.js";
+import { ERROR_CODES_URL } from "./payloads.js";
 
 const secret = "sim-control-test-secret";
 const business = { phoneNumberId: "555000111", wabaId: "100200300", displayPhoneNumber: "212522000000" };

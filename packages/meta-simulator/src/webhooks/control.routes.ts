@@ -1,6 +1,6 @@
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
-import type { SimArea } from "../simulator";
+import type { SimArea } from "../simulator.js";
 import {
   adReferral,
   buttonReplyContent,
@@ -34,9 +34,9 @@ import {
   type Candidate,
   type MediaKind,
   type MessageExtra,
-} from "./payloads";
-import { newUserId } from "./user-ids";
-import { NoWebhookTargetError, WebhookDeliveryError, type DeliveryRecord, type DeliveryResult, type SendOptions } from "./webhook-sender";
+} from "./payloads.js";
+import { newUserId } from "./user-ids.js";
+import { NoWebhookTargetError, WebhookDeliveryError, type DeliveryRecord, type DeliveryResult, type SendOptions } from "./webhook-sender.js";
 
 /**
  * The simulator's webhook control API, under /_sim/webhooks and /_sim/candidates: what tests, the

@@ -27,8 +27,8 @@ import {
   userChangedUserIdMessage,
   messageEchoesDelivery,
   echoMessage,
-} from "./payloads";
-import { isUserId, newUserId, userIdForPhone } from "./user-ids";
+} from "./payloads.js";
+import { isUserId, newUserId, userIdForPhone } from "./user-ids.js";
 
 const business = { wabaId: "100200300", phoneNumberId: "555000111", displayPhoneNumber: "212522000000" };
 const candidate = { waId: "212612345678", name: "Yasmine Benali" };

@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { userIdForPhone } from "./user-ids";
+import { userIdForPhone } from "./user-ids.js";
 
 /**
  * Builders of webhook payloads shaped exactly like Meta's (`{ object, entry: [{ id, changes }] }`).

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhookSignature } from "@linkojob/whatsapp";
 import { eventually, freePort } from "@linkojob/testing";
-import { textMessageDelivery } from "./payloads";
-import { startRecordingReceiver, type RecordingReceiver } from "./recording-receiver";
-import { WebhookDeliveryError, WebhookSender, backoffDelay, escapeNonAscii } from "./webhook-sender";
+import { textMessageDelivery } from "./payloads.js";
+import { startRecordingReceiver, type RecordingReceiver } from "./recording-receiver.js";
+import { WebhookDeliveryError, WebhookSender, backoffDelay, escapeNonAscii } from "./webhook-sender.js";
 
 const secret = "sim-test-app-secret";
 const business = { wabaId: "100200300", phoneNumberId: "555000111" };

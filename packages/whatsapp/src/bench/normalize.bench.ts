@@ -3,8 +3,8 @@
  * anyway), measured in the same run: `pnpm exec tsx packages/whatsapp/src/bench/normalize.bench.ts`.
  * Prints µs per call and the ratio for a one-message delivery, a batch, and a hostile delivery.
  */
-import { normalizeDelivery } from "../normalize";
-import { change, contact, delivery, deliveryOf, entry, message, messagesValue, samples, statusSamples, withOwnKeys } from "../webhook-fixtures.harness";
+import { normalizeDelivery } from "../normalize.js";
+import { change, contact, delivery, deliveryOf, entry, message, messagesValue, samples, statusSamples, withOwnKeys } from "../webhook-fixtures.harness.js";
 
 const bodies: Record<string, string> = {
   "one text message": JSON.stringify(deliveryOf([samples.text()])),

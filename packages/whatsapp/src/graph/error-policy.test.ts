@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { classifyGraphCode, classifyGraphError, retryDelayMs, type GraphErrorKind } from "./error-policy";
-import { GraphApiError, GraphNetworkError } from "./graph-errors";
+import { classifyGraphCode, classifyGraphError, retryDelayMs, type GraphErrorKind } from "./error-policy.js";
+import { GraphApiError, GraphNetworkError } from "./graph-errors.js";
 
 /** Meta's error codes and what to do about each, one row per code: [code, kind, retryable]. */
 const TABLE: Array<[number, GraphErrorKind, boolean]> = [

@@ -1,4 +1,4 @@
-import { GraphApiError, GraphNetworkError, GraphResponseError } from "./graph-errors";
+import { GraphApiError, GraphNetworkError, GraphResponseError } from "./graph-errors.js";
 
 /**
  * What to do about a Graph API failure, by Meta's error code: Meta's table of

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GraphClient } from "./graph-client";
-import { GraphApiError, GraphNetworkError, GraphResponseError } from "./graph-errors";
-import { classifyGraphError } from "./error-policy";
+import { GraphClient } from "./graph-client.js";
+import { GraphApiError, GraphNetworkError, GraphResponseError } from "./graph-errors.js";
+import { classifyGraphError } from "./error-policy.js";
 
 interface Seen {
   method: string;

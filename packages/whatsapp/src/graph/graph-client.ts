@@ -1,5 +1,5 @@
 import { Pool, type Dispatcher } from "undici";
-import { GraphApiError, GraphNetworkError, GraphResponseError, type GraphErrorBody } from "./graph-errors";
+import { GraphApiError, GraphNetworkError, GraphResponseError, type GraphErrorBody } from "./graph-errors.js";
 
 export interface GraphClientOptions {
   /** Base URL of the Graph API (META_GRAPH_URL): https://graph.facebook.com, or the simulator. */

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { FormData, request as undiciRequest, type Dispatcher } from "undici";
-import { graphPath, type GraphClient } from "./graph-client";
-import { GraphResponseError } from "./graph-errors";
+import { graphPath, type GraphClient } from "./graph-client.js";
+import { GraphResponseError } from "./graph-errors.js";
 
 /**
  * The Graph API media calls:

@@ -1,5 +1,5 @@
-import { graphPath, type GraphClient } from "./graph-client";
-import { GraphResponseError } from "./graph-errors";
+import { graphPath, type GraphClient } from "./graph-client.js";
+import { GraphResponseError } from "./graph-errors.js";
 
 /**
  * The Graph API calls of tenant onboarding (Embedded Signup).

@@ -1,4 +1,4 @@
-import { graphPath, type GraphClient } from "./graph-client";
+import { graphPath, type GraphClient } from "./graph-client.js";
 
 /**
  * GET /{waba}/message_templates with paging (`paging.next`). Management calls are limited to

@@ -4,7 +4,7 @@ import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
 import { TEST_SECRETS, startRedisServer, testServices, type OwnRedis, type TestServices } from "@linkojob/testing";
-import { buildApp, type IngressConfig, type IngressDeps } from "./app";
+import { buildApp, type IngressConfig, type IngressDeps } from "./app.js";
 
 export interface TestIngress {
   app: FastifyInstance;
