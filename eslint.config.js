@@ -1,0 +1,80 @@
+// @ts-check
+// One lint configuration for the workspace: typescript-eslint's recommended type-checked rules, the
+// layering rules (apps are leaves; packages never import apps) and "only env.ts reads process.env".
+// Formatting is Prettier's (`pnpm format:check`); eslint-config-prettier turns off the rules it owns.
+import js from "@eslint/js";
+import prettier from "eslint-config-prettier";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+/** The apps: processes, never imported by another app or by a package. */
+const APPS = ["ingress", "inbound-worker", "outbound-worker", "realtime", "meta-sim"];
+
+const appImports = {
+  patterns: [
+    {
+      regex: `^@linkojob/(${APPS.join("|")})(/|$)`,
+      message: "Apps are leaves: import a package (packages/*), never an app. Tests that compose apps live in e2e/.",
+    },
+    {
+      regex: `^(\\.\\./)+(apps/)?(${APPS.join("|")})/`,
+      message: "Apps are leaves: never reach into another app's files.",
+    },
+  ],
+};
+
+export default tseslint.config(
+  {
+    ignores: ["**/dist/**", "**/node_modules/**", ".tmp/**", "test-artifacts/**", "apps/ingress/src/inbox/static/**"],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.node },
+    },
+    rules: {
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
+      ],
+      "no-restricted-imports": ["error", appImports],
+      "no-restricted-properties": [
+        "error",
+        {
+          object: "process",
+          property: "env",
+          message: "Only env.ts reads process.env (one zod schema, parsed once at start-up).",
+        },
+      ],
+    },
+  },
+  {
+    // Plain JavaScript (configs, the vitest preset, build scripts): no type information.
+    files: ["**/*.js", "**/*.mjs"],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // Where the environment is read by design: each process's env.ts, and what runs outside the
+    // product (tests and their harnesses, the test kit, benchmarks, scripts, the system tests).
+    files: [
+      "**/env.ts",
+      "**/*.test.ts",
+      "**/*.harness.ts",
+      "packages/testing/**",
+      "**/bench/**",
+      "scripts/**",
+      "e2e/**",
+      "*.config.ts",
+      "**/vitest.config.ts",
+    ],
+    rules: { "no-restricted-properties": "off" },
+  },
+  {
+    // The system tests compose the apps (through their package exports, never by path).
+    files: ["e2e/**"],
+    rules: { "no-restricted-imports": "off" },
+  },
+  prettier,
+);
