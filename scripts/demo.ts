@@ -75,7 +75,6 @@ process.on("unhandledRejection", (err) => {
 });
 process.on("SIGTERM", () => void stopAll());
 
-
 let mongoUrl = process.env.MONGODB_URI;
 if (!mongoUrl) {
   const f = await startFerretDb();
@@ -112,12 +111,20 @@ const env = {
 };
 
 const processes: Array<{ name: string; main: string; env?: Record<string, string> }> = [
-  { name: "meta-sim", main: "apps/meta-sim/src/main.ts", env: { PORT: String(ports.sim), SIM_ENFORCE_WINDOW: "true", SIM_ENFORCE_TEMPLATE_PARAMS: "true" } },
+  {
+    name: "meta-sim",
+    main: "apps/meta-sim/src/main.ts",
+    env: { PORT: String(ports.sim), SIM_ENFORCE_WINDOW: "true", SIM_ENFORCE_TEMPLATE_PARAMS: "true" },
+  },
   {
     name: "ingress",
     main: "apps/ingress/src/main.ts",
     // The inbox page at /inbox: live updates from the realtime server, candidate controls through the simulator.
-    env: { PORT: String(ports.ingress), REALTIME_PUBLIC_URL: `http://127.0.0.1:${ports.realtime}`, DEMO_SIM_URL: `http://127.0.0.1:${ports.sim}` },
+    env: {
+      PORT: String(ports.ingress),
+      REALTIME_PUBLIC_URL: `http://127.0.0.1:${ports.realtime}`,
+      DEMO_SIM_URL: `http://127.0.0.1:${ports.sim}`,
+    },
   },
   { name: "inbound", main: "apps/inbound-worker/src/main.ts" },
   { name: "outbound", main: "apps/outbound-worker/src/main.ts" },
@@ -127,7 +134,11 @@ const processes: Array<{ name: string; main: string; env?: Record<string, string
 const tsx = join(root, "node_modules", ".bin", "tsx");
 for (const p of processes) {
   if (!existsSync(join(root, p.main))) continue;
-  const child = spawn(tsx, ["--conditions=@linkojob/source", p.main], { cwd: root, env: { ...env, ...p.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(tsx, ["--conditions=@linkojob/source", p.main], {
+    cwd: root,
+    env: { ...env, ...p.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const prefix = `[${p.name}]`.padEnd(11);
   for (const stream of [child.stdout!, child.stderr!]) {
     let buf = "";
@@ -182,8 +193,18 @@ await until(`${sim}/_sim/health`);
 await put(`${sim}/_sim/messaging/numbers`, { [demo.phoneNumberId]: demo.wabaId });
 await put(`${sim}/_sim/messaging/templates/${demo.wabaId}`, {
   templates: [
-    { name: "application_received", language: "fr", category: "UTILITY", components: [{ type: "BODY", text: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue." }] },
-    { name: "interview_invitation", language: "fr", category: "UTILITY", components: [{ type: "BODY", text: "Bonjour {{1}}, êtes-vous disponible pour un entretien le {{2}} ?" }] },
+    {
+      name: "application_received",
+      language: "fr",
+      category: "UTILITY",
+      components: [{ type: "BODY", text: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue." }],
+    },
+    {
+      name: "interview_invitation",
+      language: "fr",
+      category: "UTILITY",
+      components: [{ type: "BODY", text: "Bonjour {{1}}, êtes-vous disponible pour un entretien le {{2}} ?" }],
+    },
   ],
 });
 // Ticks that visibly advance: sent → delivered → read, 0.8 s apart.
@@ -222,4 +243,3 @@ Then read it:
   curl -s http://127.0.0.1:${ports.ingress}/api/messages/conversations -H 'authorization: Bearer ${recruiterToken.slice(0, 12)}…'
 Ctrl-C stops everything.
 `);
-

@@ -35,7 +35,11 @@ const tsx = `${root}node_modules/.bin/tsx`;
 const redis = await startRedisServer();
 const counter = RedisCommandCounter.forNodes([{ host: "127.0.0.1", port: redis.port }]);
 
-async function measure(label: string, work: () => Promise<void>, perUnit: number): Promise<{ work: RedisWork; perUnit: number }> {
+async function measure(
+  label: string,
+  work: () => Promise<void>,
+  perUnit: number,
+): Promise<{ work: RedisWork; perUnit: number }> {
   const before = await counter.snapshot();
   await work();
   const after = await counter.snapshot();
@@ -47,13 +51,20 @@ async function measure(label: string, work: () => Promise<void>, perUnit: number
 /** Runs one benchmark against this Redis; one that has not finished within `--bench-timeout` seconds is ended and reported. */
 function runBench(script: string, benchArgs: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, ["--conditions=@linkojob/source", script, ...benchArgs], { cwd: root, env: { ...process.env, REDIS_URL: redis.url }, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(tsx, ["--conditions=@linkojob/source", script, ...benchArgs], {
+      cwd: root,
+      env: { ...process.env, REDIS_URL: redis.url },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
     const timer = setTimeout(() => child.kill("SIGINT"), benchTimeoutMs);
     child.once("error", reject);
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(new Error(`${script} ${signal ? `did not finish within ${benchTimeoutMs / 1000} s` : `exited with ${code}`}`));
+      else
+        reject(
+          new Error(`${script} ${signal ? `did not finish within ${benchTimeoutMs / 1000} s` : `exited with ${code}`}`),
+        );
     });
   });
 }
@@ -63,7 +74,11 @@ try {
   const raw = await measure(
     "raw SET",
     async () => {
-      const out = execFileSync("redis-benchmark", ["-h", "127.0.0.1", "-p", String(redis.port), "-t", "set", "-n", String(rawOps), "-c", "32", "-q"], { encoding: "utf8" });
+      const out = execFileSync(
+        "redis-benchmark",
+        ["-h", "127.0.0.1", "-p", String(redis.port), "-t", "set", "-n", String(rawOps), "-c", "32", "-q"],
+        { encoding: "utf8" },
+      );
       console.error(`[redis-cost] ${out.trim().split("\r").pop()}`);
     },
     rawOps,
@@ -74,7 +89,11 @@ try {
     const cpuPerMessage = m.work.cpuSeconds / m.perUnit;
     return {
       redisCommandsPerMessage: +(m.work.commands / m.perUnit).toFixed(1),
-      byCommandPerMessage: Object.fromEntries(Object.entries(m.work.byCommand).slice(0, 12).map(([k, v]) => [k, +(v / m.perUnit).toFixed(2)])),
+      byCommandPerMessage: Object.fromEntries(
+        Object.entries(m.work.byCommand)
+          .slice(0, 12)
+          .map(([k, v]) => [k, +(v / m.perUnit).toFixed(2)]),
+      ),
       redisCpuMicrosPerMessage: +(cpuPerMessage * 1e6).toFixed(1),
       asRawSets: +(cpuPerMessage / cpuPerSet).toFixed(1),
       messagesPerRedisCoreSecond: Math.round(1 / cpuPerMessage),
@@ -87,13 +106,20 @@ try {
     rawSet: { ops: rawOps, redisCpuMicrosPerSet: +(cpuPerSet * 1e6).toFixed(2) },
   });
   const parts: Array<[string, string, string[], number]> = [
-    ["inboundTextMessage", "apps/inbound-worker/bench/inbound.bench.ts", ["--messages", String(messages), "--redeliver", "0", "--statuses", "0"], messages],
+    [
+      "inboundTextMessage",
+      "apps/inbound-worker/bench/inbound.bench.ts",
+      ["--messages", String(messages), "--redeliver", "0", "--statuses", "0"],
+      messages,
+    ],
     ["outboundSend", "e2e/bench/sends.bench.ts", ["--messages", String(sends)], sends],
   ];
   let failed = false;
   for (const [name, script, benchArgs, units] of parts) {
     try {
-      print({ [name]: { messages: units, ...describe(await measure(name, () => runBench(script, benchArgs), units)) } });
+      print({
+        [name]: { messages: units, ...describe(await measure(name, () => runBench(script, benchArgs), units)) },
+      });
     } catch (err) {
       failed = true;
       print({ [name]: { error: (err as Error).message } });

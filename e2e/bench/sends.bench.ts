@@ -54,7 +54,8 @@ const producers = Math.min(256, Math.max(1, Number(args.producers)));
 const concurrency = Math.min(512, Math.max(1, Number(args.concurrency)));
 const mps = Math.max(1, Number(args.mps));
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const jwtSecret = randomBytes(24).toString("hex");
 const appSecret = randomBytes(16).toString("hex");
 const prefix = `bench-out-${randomBytes(3).toString("hex")}`;
@@ -75,28 +76,67 @@ const db = await Database.connect(mongoUrl, { monitorCommands: true, maxPoolSize
 const apiDb = await Database.connect(mongoUrl, { monitorCommands: true, maxPoolSize: poolSize });
 // Polls the bench's own progress without being counted.
 const pollDb = await Database.connect(mongoUrl, { maxPoolSize: 2 });
-const inboundDb = args.statuses ? await Database.connect(mongoUrl, { monitorCommands: true, maxPoolSize: poolSize }) : null;
-const conns = [createRedis(redisUrl, { failFast: true }), createRedis(redisUrl), createRedis(redisUrl), createRedis(redisUrl, { autoPipelining: false }), createRedis(redisUrl)];
-const [ingressRedis, queueRedis, cmdRedis, subRedis, eventsRedis] = conns as [typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0]];
+const inboundDb = args.statuses
+  ? await Database.connect(mongoUrl, { monitorCommands: true, maxPoolSize: poolSize })
+  : null;
+const conns = [
+  createRedis(redisUrl, { failFast: true }),
+  createRedis(redisUrl),
+  createRedis(redisUrl),
+  createRedis(redisUrl, { autoPipelining: false }),
+  createRedis(redisUrl),
+];
+const [ingressRedis, queueRedis, cmdRedis, subRedis, eventsRedis] = conns as [
+  (typeof conns)[0],
+  (typeof conns)[0],
+  (typeof conns)[0],
+  (typeof conns)[0],
+  (typeof conns)[0],
+];
 
-const app = await buildApp({ config: { appSecret, verifyToken: "bench-verify-token", jwtSecret, queuePrefix: prefix }, redis: ingressRedis, db: apiDb, events: new DashboardEvents(eventsRedis) });
+const app = await buildApp({
+  config: { appSecret, verifyToken: "bench-verify-token", jwtSecret, queuePrefix: prefix },
+  redis: ingressRedis,
+  db: apiDb,
+  events: new DashboardEvents(eventsRedis),
+});
 const ingressUrl = await app.listen({ port: 0, host: "127.0.0.1" });
-const sim = await MetaSimulator.create({ appSecret, ...(args.statuses ? { webhookUrl: `${ingressUrl}/webhook` } : {}) });
+const sim = await MetaSimulator.create({
+  appSecret,
+  ...(args.statuses ? { webhookUrl: `${ingressUrl}/webhook` } : {}),
+});
 await sim.listen();
 const simState = messagingState(sim.state);
 simState.statusFlow.enabled = !!args.statuses;
 simState.limits.defaultMps = mps;
 const graph = new GraphClient({ baseUrl: sim.url, version: "v21.0", connections: Math.max(16, concurrency) });
 const worker = new OutboundWorker({
-  db, queueRedis, redis: cmdRedis, subscriberRedis: subRedis, graph, vault, events: new DashboardEvents(eventsRedis), logger, prefix,
-  concurrency, templateSyncIntervalMs: 0,
+  db,
+  queueRedis,
+  redis: cmdRedis,
+  subscriberRedis: subRedis,
+  graph,
+  vault,
+  events: new DashboardEvents(eventsRedis),
+  logger,
+  prefix,
+  concurrency,
+  templateSyncIntervalMs: 0,
 });
 
 const extra = <T extends (typeof conns)[number]>(c: T): T => (conns.push(c), c);
 const inbound = inboundDb
   ? new InboundWorker({
-      db: inboundDb, queueRedis, pumpRedis: extra(createRedis(redisUrl, { autoPipelining: false })), subscriberRedis: extra(createRedis(redisUrl, { autoPipelining: false })),
-      events: new DashboardEvents(eventsRedis), logger, prefix, concurrency: 16, onStatus: worker.statusHook, upkeep: false,
+      db: inboundDb,
+      queueRedis,
+      pumpRedis: extra(createRedis(redisUrl, { autoPipelining: false })),
+      subscriberRedis: extra(createRedis(redisUrl, { autoPipelining: false })),
+      events: new DashboardEvents(eventsRedis),
+      logger,
+      prefix,
+      concurrency: 16,
+      onStatus: worker.statusHook,
+      upkeep: false,
     })
   : null;
 console.error("[bench] services up; creating tenants");
@@ -105,13 +145,25 @@ const clients: Array<{ id: string; jwt: string; phoneNumberId: string }> = [];
 for (let i = 0; i < tenants; i++) {
   const wabaId = `bw${i}`;
   const c = await db.clients.create({
-    userId: `bench-user-${i}`, companyName: `Bench ${i}`, phoneNumberId: `9${String(i).padStart(6, "0")}`, wabaId,
-    whatsappNumber: `2125200${String(i).padStart(5, "0")}`, status: "active", throughputMps: mps, accessToken: vault.encrypt(`bench-token-${i}`),
+    userId: `bench-user-${i}`,
+    companyName: `Bench ${i}`,
+    phoneNumberId: `9${String(i).padStart(6, "0")}`,
+    wabaId,
+    whatsappNumber: `2125200${String(i).padStart(5, "0")}`,
+    status: "active",
+    throughputMps: mps,
+    accessToken: vault.encrypt(`bench-token-${i}`),
   });
   simState.numbers.set(c.phoneNumberId, wabaId);
-  simState.templates.set(wabaId, [simTemplate({ name: "application_received", language: "fr", body: "Bonjour {{1}}, candidature {{2}} reçue." })]);
+  simState.templates.set(wabaId, [
+    simTemplate({ name: "application_received", language: "fr", body: "Bonjour {{1}}, candidature {{2}} reçue." }),
+  ]);
   await worker.syncTemplates(c._id.toHexString());
-  clients.push({ id: c._id.toHexString(), jwt: await signJwt(jwtSecret, { sub: String(c.userId), role: "recruiter" }, "1h"), phoneNumberId: c.phoneNumberId });
+  clients.push({
+    id: c._id.toHexString(),
+    jwt: await signJwt(jwtSecret, { sub: String(c.userId), role: "recruiter" }, "1h"),
+    phoneNumberId: c.phoneNumberId,
+  });
 }
 
 // The raw single-document update rate of this server, now, with the driver alone: 2,000 documents,
@@ -140,7 +192,13 @@ console.error("[bench] worker started; producing");
 // Produce: `producers` concurrent API callers, messages spread round-robin over tenants, each to a
 // distinct candidate (first contact: a template each; the pair rate does not bind).
 const t0 = Date.now();
-const progress = setInterval(() => console.error(`[bench] ${((Date.now() - t0) / 1000).toFixed(0)} s: ${acceptedAt.size} accepted by the API, ${simState.accepted.length} sent, ${simState.rejected.length} refused by the simulator`), 5_000);
+const progress = setInterval(
+  () =>
+    console.error(
+      `[bench] ${((Date.now() - t0) / 1000).toFixed(0)} s: ${acceptedAt.size} accepted by the API, ${simState.accepted.length} sent, ${simState.rejected.length} refused by the simulator`,
+    ),
+  5_000,
+);
 const acceptedAt = new Map<string, number>();
 
 /**
@@ -160,10 +218,16 @@ async function callSendApi(phonePrefix: string, onAccepted: (messageId: string) 
         const res = await request(`${ingressUrl}/api/messages/send`, {
           method: "POST",
           headers: { authorization: `Bearer ${c.jwt}`, "content-type": "application/json" },
-          body: JSON.stringify({ clientId: c.id, candidatePhone: `${phonePrefix}${String(10_000_000 + i)}`, candidateName: `Cand ${i}`, jobTitle: "Agent" }),
+          body: JSON.stringify({
+            clientId: c.id,
+            candidatePhone: `${phonePrefix}${String(10_000_000 + i)}`,
+            candidateName: `Cand ${i}`,
+            jobTitle: "Agent",
+          }),
         });
         const body = (await res.body.json()) as { messageId?: string };
-        if (res.statusCode !== 202 || !body.messageId) throw new Error(`send API answered ${res.statusCode}: ${JSON.stringify(body)}`);
+        if (res.statusCode !== 202 || !body.messageId)
+          throw new Error(`send API answered ${res.statusCode}: ${JSON.stringify(body)}`);
         latency.push(performance.now() - started);
         onAccepted(body.messageId);
       }
@@ -197,7 +261,10 @@ const apiRequests = { total: apiCount.total, byCommand: apiCount.byCommand() };
 const workerRequests = { total: workerCount.total, byCommand: workerCount.byCommand() };
 apiCount.stop();
 workerCount.stop();
-const queueLatency = simState.accepted.filter((m) => m.bizOpaque && acceptedAt.has(m.bizOpaque)).map((m) => m.at - acceptedAt.get(m.bizOpaque!)!).sort((a, b) => a - b);
+const queueLatency = simState.accepted
+  .filter((m) => m.bizOpaque && acceptedAt.has(m.bizOpaque))
+  .map((m) => m.at - acceptedAt.get(m.bizOpaque!)!)
+  .sort((a, b) => a - b);
 const stats = rateStats(simState);
 const dupes = simState.accepted.length - new Set(simState.accepted.map((m) => m.bizOpaque)).size;
 const maxPerNumber = Math.max(...Object.values(stats.maxPerSecondByNumber));
@@ -228,7 +295,14 @@ await Promise.all(
         phoneNumberId: c.phoneNumberId,
         to: `2127${String(10_000_000 + i)}`,
         token: `bench-token-${i % tenants}`,
-        template: { name: "application_received", language: "fr", bodyParams: [{ type: "text", text: `Cand ${i}` }, { type: "text", text: "Agent" }] },
+        template: {
+          name: "application_received",
+          language: "fr",
+          bodyParams: [
+            { type: "text", text: `Cand ${i}` },
+            { type: "text", text: "Agent" },
+          ],
+        },
       });
     }
   }),
@@ -238,14 +312,26 @@ const endToEndPerSec = simState.accepted.filter((m) => m.bizOpaque).length / (se
 
 const result = {
   machine: { cpus: cpus().length, loadavg: loadavg().map((l) => l.toFixed(2)) },
-  setup: { tenants, messages: total, producers, workerConcurrency: concurrency, mpsPerNumber: mps, statuses: !!args.statuses, mongo: ownMongo ? `FerretDB (${ownMongo.backend}) of the bench` : "MONGODB_URI", mongoPoolPerConnection: poolSize },
+  setup: {
+    tenants,
+    messages: total,
+    producers,
+    workerConcurrency: concurrency,
+    mpsPerNumber: mps,
+    statuses: !!args.statuses,
+    mongo: ownMongo ? `FerretDB (${ownMongo.backend}) of the bench` : "MONGODB_URI",
+    mongoPoolPerConnection: poolSize,
+  },
   mongoRequestsPerSend: {
     api: +(apiRequests.total / total).toFixed(2),
     worker: +(workerRequests.total / Math.max(1, acceptedBefore)).toFixed(2),
     ...(statusRequests
       ? {
           statusWebhooks: +(statusRequests.total / Math.max(1, acceptedBefore)).toFixed(2),
-          total: +((apiRequests.total + workerRequests.total + statusRequests.total) / Math.max(1, acceptedBefore)).toFixed(2),
+          total: +(
+            (apiRequests.total + workerRequests.total + statusRequests.total) /
+            Math.max(1, acceptedBefore)
+          ).toFixed(2),
           statusByCommand: statusRequests.byCommand,
         }
       : {}),
@@ -257,8 +343,16 @@ const result = {
     rawUpdateOnePerSec: +rawUpdatePerSec.toFixed(1),
     ratioToRawUpdate: +(endToEndPerSec / rawUpdatePerSec).toFixed(3),
   },
-  api: { acceptedPerSec: +(total / (producedMs / 1000)).toFixed(1), p50Ms: +pct(apiLatency, 50).toFixed(1), p99Ms: +pct(apiLatency, 99).toFixed(1) },
-  apiAlone: { acceptedPerSec: +(total / (aloneMs / 1000)).toFixed(1), p50Ms: +pct(aloneLatency, 50).toFixed(1), p99Ms: +pct(aloneLatency, 99).toFixed(1) },
+  api: {
+    acceptedPerSec: +(total / (producedMs / 1000)).toFixed(1),
+    p50Ms: +pct(apiLatency, 50).toFixed(1),
+    p99Ms: +pct(apiLatency, 99).toFixed(1),
+  },
+  apiAlone: {
+    acceptedPerSec: +(total / (aloneMs / 1000)).toFixed(1),
+    p50Ms: +pct(aloneLatency, 50).toFixed(1),
+    p99Ms: +pct(aloneLatency, 99).toFixed(1),
+  },
   sends: {
     sentAtSimulator: acceptedBefore,
     duplicates: dupes,

@@ -60,14 +60,28 @@ const ownRedis = process.env.REDIS_URL ? null : await startRedisServer();
 const dbName = `bench_inbound_${randomBytes(3).toString("hex")}`;
 const mongoUrl = process.env.MONGODB_URI ?? `${ownMongo!.url}/${dbName}`;
 const redisUrl = process.env.REDIS_URL ?? ownRedis!.url;
-const backend = process.env.MONGODB_URI ? "MONGODB_URI" : `FerretDB of the bench (${(ownMongo as { backend?: string }).backend ?? "sqlite"})`;
+const backend = process.env.MONGODB_URI
+  ? "MONGODB_URI"
+  : `FerretDB of the bench (${(ownMongo as { backend?: string }).backend ?? "sqlite"})`;
 const logger = pino({ level: "silent" });
 
 // The worker's connection is counted; the bench reads and seeds through a connection of its own.
 const db = await Database.connect(mongoUrl, { monitorCommands: true });
 const probe = await Database.connect(mongoUrl);
-const conns = [createRedis(redisUrl), createRedis(redisUrl, { autoPipelining: false }), createRedis(redisUrl, { autoPipelining: false }), createRedis(redisUrl), createRedis(redisUrl)];
-const [queueRedis, pumpRedis, subRedis, eventsRedis, appendRedis] = conns as [typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0], typeof conns[0]];
+const conns = [
+  createRedis(redisUrl),
+  createRedis(redisUrl, { autoPipelining: false }),
+  createRedis(redisUrl, { autoPipelining: false }),
+  createRedis(redisUrl),
+  createRedis(redisUrl),
+];
+const [queueRedis, pumpRedis, subRedis, eventsRedis, appendRedis] = conns as [
+  (typeof conns)[0],
+  (typeof conns)[0],
+  (typeof conns)[0],
+  (typeof conns)[0],
+  (typeof conns)[0],
+];
 
 /** `count` single-document operations by 32 concurrent callers; returns operations per second. */
 async function rawRate(count: number, op: (i: number) => Promise<unknown>): Promise<number> {
@@ -87,23 +101,47 @@ const raw = probe.connection.db!.collection<{ _id: number; v: number }>("bench_r
 const rawInsertPerSec = await rawRate(RAW_DOCS, (i) => raw.insertOne({ _id: i, v: 0 }));
 const rawUpdatePerSec = await rawRate(RAW_DOCS, (i) => raw.updateOne({ _id: i }, { $set: { v: 1 } }));
 await raw.drop();
-console.error(`[bench] raw insertOne ${rawInsertPerSec.toFixed(0)}/s, updateOne ${rawUpdatePerSec.toFixed(0)}/s (${backend})`);
+console.error(
+  `[bench] raw insertOne ${rawInsertPerSec.toFixed(0)}/s, updateOne ${rawUpdatePerSec.toFixed(0)}/s (${backend})`,
+);
 
 // Tenants: one client and number each; candidates spread over them round-robin.
 const clients: Array<{ id: Types.ObjectId; wabaId: string; phoneNumberId: string }> = [];
 for (let i = 0; i < tenants; i++) {
   const c = await probe.clients.create({
-    userId: `bench-in-user-${i}`, companyName: `Bench ${i}`, phoneNumberId: `8${String(i).padStart(6, "0")}`, wabaId: `biw${i}`,
-    whatsappNumber: `2125300${String(i).padStart(5, "0")}`, status: "active",
+    userId: `bench-in-user-${i}`,
+    companyName: `Bench ${i}`,
+    phoneNumberId: `8${String(i).padStart(6, "0")}`,
+    wabaId: `biw${i}`,
+    whatsappNumber: `2125300${String(i).padStart(5, "0")}`,
+    status: "active",
   });
   clients.push({ id: c._id, wabaId: c.wabaId, phoneNumberId: c.phoneNumberId });
 }
-const candidateOf = (k: number) => ({ tenant: clients[k % tenants]!, waId: `2126${String(20_000_000 + k)}`, name: `Candidat ${k}` });
-const TEXTS = ["Bonjour, je suis intéressé par le poste", "مرحبا، هل الوظيفة متاحة؟", "Merci 🙏 à bientôt", "Je peux venir demain à 10h", "Voici mon CV"];
+const candidateOf = (k: number) => ({
+  tenant: clients[k % tenants]!,
+  waId: `2126${String(20_000_000 + k)}`,
+  name: `Candidat ${k}`,
+});
+const TEXTS = [
+  "Bonjour, je suis intéressé par le poste",
+  "مرحبا، هل الوظيفة متاحة؟",
+  "Merci 🙏 à bientôt",
+  "Je peux venir demain à 10h",
+  "Voici mon CV",
+];
 
 const worker = new InboundWorker({
-  db, queueRedis, pumpRedis, subscriberRedis: subRedis, events: new DashboardEvents(eventsRedis), logger, prefix, concurrency,
-  upkeep: false, onStatus: async () => undefined,
+  db,
+  queueRedis,
+  pumpRedis,
+  subscriberRedis: subRedis,
+  events: new DashboardEvents(eventsRedis),
+  logger,
+  prefix,
+  concurrency,
+  upkeep: false,
+  onStatus: async () => undefined,
 });
 await worker.start();
 const counter = new CommandCounter(db.connection);
@@ -139,13 +177,23 @@ for (let i = 0; i < total; i++) {
   const k = i % candidates;
   perCandidate.set(k, (perCandidate.get(k) ?? 0) + 1);
   const c = candidateOf(k);
-  bodies.push(JSON.stringify(textMessageDelivery(c.tenant, { waId: c.waId, name: c.name }, TEXTS[i % TEXTS.length]!, { timestamp: String(base + i) })));
+  bodies.push(
+    JSON.stringify(
+      textMessageDelivery(c.tenant, { waId: c.waId, name: c.name }, TEXTS[i % TEXTS.length]!, {
+        timestamp: String(base + i),
+      }),
+    ),
+  );
 }
 const redelivered = bodies.filter((_, i) => i % Math.round(1 / Math.max(redeliver, 1e-9)) === 0 && redeliver > 0);
 // Redeliveries go in among the rest, not at the end: Meta redelivers while new traffic flows.
-const stream = bodies.flatMap((b, i) => (i % 10 === 9 && redelivered.length ? [b, redelivered.pop()!] : [b])).concat(redelivered);
+const stream = bodies
+  .flatMap((b, i) => (i % 10 === 9 && redelivered.length ? [b, redelivered.pop()!] : [b]))
+  .concat(redelivered);
 
-console.error(`[bench] appending ${stream.length} deliveries (${total} messages, ${stream.length - total} redelivered)`);
+console.error(
+  `[bench] appending ${stream.length} deliveries (${total} messages, ${stream.length - total} redelivered)`,
+);
 const tenantIds = clients.map((c) => c.id);
 counter.reset();
 const t0 = performance.now();
@@ -165,7 +213,9 @@ const textRequests = { total: counter.total, byCommand: counter.byCommand() };
 
 // Exactly once, exact counters.
 const stored = await probe.messages.countDocuments({ clientId: { $in: tenantIds } });
-const convs = await probe.conversations.find({ clientId: { $in: tenantIds } }, { candidateKey: 1, messageCount: 1, unreadCount: 1 }).lean();
+const convs = await probe.conversations
+  .find({ clientId: { $in: tenantIds } }, { candidateKey: 1, messageCount: 1, unreadCount: 1 })
+  .lean();
 let wrongCounters = 0;
 for (const conv of convs) {
   const k = Number(conv.candidateKey.slice(4)) - 20_000_000;
@@ -185,21 +235,50 @@ if (statusMessages > 0) {
     const wamid = newWamid();
     wamids.push({ wamid, c });
     docs.push({
-      clientId: c.tenant.id, conversationId: conv?._id ?? new Types.ObjectId(), dedupeKey: `out:bench${i}`, wamid, direction: "outbound",
-      type: "text", text: "Bonjour", timestamp: now, receivedAt: now, status: "sent", statusRank: 2, createdAt: now, updatedAt: now,
+      clientId: c.tenant.id,
+      conversationId: conv?._id ?? new Types.ObjectId(),
+      dedupeKey: `out:bench${i}`,
+      wamid,
+      direction: "outbound",
+      type: "text",
+      text: "Bonjour",
+      timestamp: now,
+      receivedAt: now,
+      status: "sent",
+      statusRank: 2,
+      createdAt: now,
+      updatedAt: now,
     });
   }
   await probe.messages.collection.insertMany(docs);
   const ts = Math.floor(Date.now() / 1000);
   const statusBodies = ["delivered", "read"].flatMap((s, si) =>
     wamids.map(({ wamid, c }) =>
-      JSON.stringify(delivery([{ wabaId: c.tenant.wabaId, changes: [{ field: "messages", value: messagesValue(c.tenant, { statuses: [statusObject(wamid, s, c.waId, { timestamp: String(ts + si + 1) })] }) }] }])),
+      JSON.stringify(
+        delivery([
+          {
+            wabaId: c.tenant.wabaId,
+            changes: [
+              {
+                field: "messages",
+                value: messagesValue(c.tenant, {
+                  statuses: [statusObject(wamid, s, c.waId, { timestamp: String(ts + si + 1) })],
+                }),
+              },
+            ],
+          },
+        ]),
+      ),
     ),
   );
   counter.reset();
   const s0 = performance.now();
   await append(statusBodies);
-  await settle(async () => (await probe.messages.countDocuments({ direction: "outbound", dedupeKey: /^out:bench/, status: "read" })) >= statusMessages);
+  await settle(
+    async () =>
+      (await probe.messages.countDocuments({ direction: "outbound", dedupeKey: /^out:bench/, status: "read" })) >=
+      statusMessages,
+  );
   const statusMs = performance.now() - s0;
   statusResult = {
     statuses: statusBodies.length,
@@ -212,7 +291,15 @@ if (statusMessages > 0) {
 const messagesPerSec = total / (storedAtMs / 1000);
 const result = {
   machine: { cpus: cpus().length, loadavg: loadavg().map((l) => l.toFixed(2)) },
-  setup: { tenants, candidates, messages: total, deliveries: stream.length, redelivered: stream.length - total, workerConcurrency: concurrency, mongo: backend },
+  setup: {
+    tenants,
+    candidates,
+    messages: total,
+    deliveries: stream.length,
+    redelivered: stream.length - total,
+    workerConcurrency: concurrency,
+    mongo: backend,
+  },
   text: {
     messagesPerSec: +messagesPerSec.toFixed(1),
     mongoRequestsPerMessage: +(textRequests.total / total).toFixed(2),

@@ -41,7 +41,15 @@ async function startWorker(): Promise<{ child: ChildProcess; exited: Promise<num
   children.push(child);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   // Ready once its HEALTH_PORT answers /ready (it listens after the worker has started).
-  await eventually(async () => (await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status, () => 0)) === 200, 60_000, 200);
+  await eventually(
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}/ready`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200,
+    60_000,
+    200,
+  );
   return { child, exited, port };
 }
 
@@ -49,12 +57,30 @@ async function startWorker(): Promise<{ child: ChildProcess; exited: Promise<num
 function delivery(i: number): string {
   return JSON.stringify({
     object: "whatsapp_business_account",
-    entry: [{ id: client.wabaId, changes: [{ field: "messages", value: {
-      messaging_product: "whatsapp",
-      metadata: { display_phone_number: client.whatsappNumber, phone_number_id: client.phoneNumberId },
-      contacts: [{ profile: { name: "Candidate" }, wa_id: CANDIDATE }],
-      messages: [{ from: CANDIDATE, id: `wamid.shutdown-${services.id}-${i}`, timestamp: String(1_732_400_000 + i), type: "text", text: { body: `message ${i}` } }],
-    } }] }],
+    entry: [
+      {
+        id: client.wabaId,
+        changes: [
+          {
+            field: "messages",
+            value: {
+              messaging_product: "whatsapp",
+              metadata: { display_phone_number: client.whatsappNumber, phone_number_id: client.phoneNumberId },
+              contacts: [{ profile: { name: "Candidate" }, wa_id: CANDIDATE }],
+              messages: [
+                {
+                  from: CANDIDATE,
+                  id: `wamid.shutdown-${services.id}-${i}`,
+                  timestamp: String(1_732_400_000 + i),
+                  type: "text",
+                  text: { body: `message ${i}` },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
   });
 }
 
@@ -102,7 +128,11 @@ describe("inbound worker shutdown", () => {
     const second = await startWorker();
     await eventually(async () => (await stored()) >= DELIVERIES, 120_000, 100);
     const queue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix: services.prefix });
-    await eventually(async () => (await queue.getJobCounts("waiting", "active", "delayed")).waiting === 0 && (await queue.getActiveCount()) === 0);
+    await eventually(
+      async () =>
+        (await queue.getJobCounts("waiting", "active", "delayed")).waiting === 0 &&
+        (await queue.getActiveCount()) === 0,
+    );
 
     expect(await stored()).toBe(DELIVERIES);
     const wamids = await db.messages.distinct("wamid", { clientId: client._id });

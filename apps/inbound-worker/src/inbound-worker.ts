@@ -3,14 +3,33 @@ import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
-import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, type OutboundJob, cappedBackoff, webhookJobSchema, type WebhookJob } from "@linkojob/queues";
+import {
+  OUTBOUND_QUEUE,
+  WEBHOOK_QUEUE,
+  type OutboundJob,
+  cappedBackoff,
+  webhookJobSchema,
+  type WebhookJob,
+} from "@linkojob/queues";
 import type { GatewayMetrics } from "@linkojob/metrics";
-import { ClientStatusAnnouncer, createOutboundStatusHook, createTemplateStatusHandler, templateEventHandlers, type PriceTable } from "@linkojob/outbound";
+import {
+  ClientStatusAnnouncer,
+  createOutboundStatusHook,
+  createTemplateStatusHandler,
+  templateEventHandlers,
+  type PriceTable,
+} from "@linkojob/outbound";
 import { accountUpdateHandler } from "./account/account-update.handler.js";
 import { IngressPump } from "./pump/ingress-pump.js";
 import { Upkeep } from "./upkeep/upkeep.js";
 import { ClientDirectory } from "./routing/client-directory.js";
-import { DeliveryProcessor, type AccountEventHandler, type PreparedDelivery, type ProcessResult, type StatusHook } from "./routing/delivery-processor.js";
+import {
+  DeliveryProcessor,
+  type AccountEventHandler,
+  type PreparedDelivery,
+  type ProcessResult,
+  type StatusHook,
+} from "./routing/delivery-processor.js";
 import { MicroBatcher } from "./routing/micro-batcher.js";
 import { classifyFailure } from "./routing/failure-class.js";
 import { recordDeadLetter } from "./routing/dead-letters.js";
@@ -70,9 +89,23 @@ export class InboundWorker {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.directory = new ClientDirectory(deps.db, deps.subscriberRedis);
-    const announcer = new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.queueRedis, log: deps.logger });
+    const announcer = new ClientStatusAnnouncer({
+      db: deps.db,
+      events: deps.events,
+      publisher: deps.queueRedis,
+      log: deps.logger,
+    });
     const media = deps.media
-      ? new MediaWorker({ ...deps.media, db: deps.db, queueRedis: deps.queueRedis, subscriberRedis: deps.subscriberRedis, events: deps.events, logger: deps.logger, prefix: deps.prefix, announce: (c) => announcer.announce(c) })
+      ? new MediaWorker({
+          ...deps.media,
+          db: deps.db,
+          queueRedis: deps.queueRedis,
+          subscriberRedis: deps.subscriberRedis,
+          events: deps.events,
+          logger: deps.logger,
+          prefix: deps.prefix,
+          announce: (c) => announcer.announce(c),
+        })
       : null;
     this.media = media;
     this.processor = new DeliveryProcessor({
@@ -86,16 +119,36 @@ export class InboundWorker {
         ...templateEventHandlers({ publisher: deps.queueRedis }),
         ...deps.accountHandlers,
       },
-      onStatus: deps.onStatus ?? createOutboundStatusHook({ queue: this.outboundQueue, logger: deps.logger, announcer, ...(deps.prices ? { prices: deps.prices } : {}) }),
-      ...(media ? { onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m) } : {}),
+      onStatus:
+        deps.onStatus ??
+        createOutboundStatusHook({
+          queue: this.outboundQueue,
+          logger: deps.logger,
+          announcer,
+          ...(deps.prices ? { prices: deps.prices } : {}),
+        }),
+      ...(media
+        ? {
+            onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m),
+          }
+        : {}),
     });
     this.batcher = new MicroBatcher({ flush: (batch) => this.processor.storeBatch(batch) });
     this.pump =
-      deps.pump === false ? null : new IngressPump({ redis: deps.pumpRedis, queue: this.queue, prefix: deps.prefix, logger: deps.logger });
+      deps.pump === false
+        ? null
+        : new IngressPump({ redis: deps.pumpRedis, queue: this.queue, prefix: deps.prefix, logger: deps.logger });
     this.upkeep =
       deps.upkeep === false
         ? null
-        : new Upkeep({ db: deps.db, redis: deps.queueRedis, events: deps.events, announcer, logger: deps.logger, prefix: deps.prefix });
+        : new Upkeep({
+            db: deps.db,
+            redis: deps.queueRedis,
+            events: deps.events,
+            announcer,
+            logger: deps.logger,
+            prefix: deps.prefix,
+          });
   }
 
   async start(): Promise<void> {
@@ -107,7 +160,10 @@ export class InboundWorker {
       settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
     });
     this.worker.on("failed", (job, err) =>
-      this.deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "webhook delivery attempt failed"),
+      this.deps.logger.warn(
+        { jobId: job?.id, attempts: job?.attemptsMade, err: err.message },
+        "webhook delivery attempt failed",
+      ),
     );
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "inbound worker error"));
     await this.worker.waitUntilReady();
@@ -127,11 +183,16 @@ export class InboundWorker {
     try {
       const receivedAt = new Date(data.data.receivedAt);
       const prepared = {
-        ...(await this.processor.prepare(data.data.deliveryId, data.data.body, Number.isFinite(receivedAt.getTime()) ? receivedAt : new Date())),
+        ...(await this.processor.prepare(
+          data.data.deliveryId,
+          data.data.body,
+          Number.isFinite(receivedAt.getTime()) ? receivedAt : new Date(),
+        )),
         isRetry: job.attemptsMade > 0,
       };
       // Completed only once its batch is stored: nothing is acknowledged that was not written.
-      const result = prepared.messages.length || prepared.statuses.length ? await this.batcher.submit(prepared) : prepared.result;
+      const result =
+        prepared.messages.length || prepared.statuses.length ? await this.batcher.submit(prepared) : prepared.result;
       this.deps.logger.debug({ jobId: job.id, ...result }, "webhook delivery processed");
       return result;
     } catch (err) {
@@ -156,10 +217,16 @@ export class InboundWorker {
     try {
       const id = await recordDeadLetter(this.deps.db, { id: String(job.id), data, attempts }, err, failure, reason);
       this.deps.metrics?.inboundDeadLetters.inc({ reason });
-      this.deps.logger.error({ jobId: job.id, deliveryId: data.deliveryId, deadLetterId: id.toHexString(), reason, err: error.message }, "webhook delivery recorded as a dead letter");
+      this.deps.logger.error(
+        { jobId: job.id, deliveryId: data.deliveryId, deadLetterId: id.toHexString(), reason, err: error.message },
+        "webhook delivery recorded as a dead letter",
+      );
       return new UnrecoverableError(`dead letter ${id.toHexString()} (${reason}): ${failure.name}: ${error.message}`);
     } catch (recordErr) {
-      this.deps.logger.error({ jobId: job.id, err: error.message, recordErr }, "dead letter could not be recorded; the job keeps its body");
+      this.deps.logger.error(
+        { jobId: job.id, err: error.message, recordErr },
+        "dead letter could not be recorded; the job keeps its body",
+      );
       return error;
     }
   }

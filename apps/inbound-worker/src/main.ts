@@ -1,6 +1,12 @@
 import pino from "pino";
 import { logRedaction, onShutdownSignal } from "@linkojob/config";
-import { GatewayMetrics, collectQueueCounts, instrumentWorker, metaCallObserver, startHealthServer } from "@linkojob/metrics";
+import {
+  GatewayMetrics,
+  collectQueueCounts,
+  instrumentWorker,
+  metaCallObserver,
+  startHealthServer,
+} from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
@@ -20,7 +26,11 @@ const subscriberRedis = createRedis(redisTarget, { connectionName: "inbound-sub"
 const eventsRedis = createRedis(redisTarget, { connectionName: "inbound-events" });
 const db = await Database.connect(env.MONGODB_URI);
 const metrics = new GatewayMetrics({ service: "inbound-worker" });
-const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, observer: metaCallObserver(metrics) });
+const graph = new GraphClient({
+  baseUrl: env.META_GRAPH_URL,
+  version: env.META_API_VERSION,
+  observer: metaCallObserver(metrics),
+});
 
 const worker = new InboundWorker({
   db,
@@ -33,7 +43,12 @@ const worker = new InboundWorker({
   concurrency: env.INBOUND_CONCURRENCY,
   ...(env.OUTBOUND_PRICE_TABLE ? { prices: env.OUTBOUND_PRICE_TABLE } : {}),
   metrics,
-  media: { graph, graphBaseUrl: env.META_GRAPH_URL, vault: new TokenVault(env.TOKEN_ENCRYPTION_KEY), concurrency: env.MEDIA_CONCURRENCY },
+  media: {
+    graph,
+    graphBaseUrl: env.META_GRAPH_URL,
+    vault: new TokenVault(env.TOKEN_ENCRYPTION_KEY),
+    concurrency: env.MEDIA_CONCURRENCY,
+  },
 });
 await worker.start();
 logger.info({ concurrency: env.INBOUND_CONCURRENCY }, "inbound worker started");
@@ -54,7 +69,13 @@ onShutdownSignal(
     health?.close();
     await worker.close(); // the pump, then the workers after their active jobs
     await graph.close();
-    await Promise.allSettled([queueRedis.quit(), pumpRedis.quit(), subscriberRedis.quit(), eventsRedis.quit(), db.close()]);
+    await Promise.allSettled([
+      queueRedis.quit(),
+      pumpRedis.quit(),
+      subscriberRedis.quit(),
+      eventsRedis.quit(),
+      db.close(),
+    ]);
   },
   { timeoutMs: 30_000 },
 );

@@ -4,7 +4,14 @@ import { Queue } from "bullmq";
 import { randomUUID } from "node:crypto";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
-import { WEBHOOK_JOB, WEBHOOK_QUEUE, createRedis, ingressStreamKey, redisReady, webhookJobOptions } from "@linkojob/queues";
+import {
+  WEBHOOK_JOB,
+  WEBHOOK_QUEUE,
+  createRedis,
+  ingressStreamKey,
+  redisReady,
+  webhookJobOptions,
+} from "@linkojob/queues";
 import { verifyWebhookSignature } from "@linkojob/whatsapp";
 import { buildApp } from "../src/app.js";
 
@@ -50,7 +57,9 @@ function checkDelivery(raw: Buffer, signature: string | string[] | undefined): n
   } catch {
     return 400;
   }
-  return typeof parsed === "object" && parsed !== null && Array.isArray((parsed as { entry?: unknown }).entry) ? 200 : 400;
+  return typeof parsed === "object" && parsed !== null && Array.isArray((parsed as { entry?: unknown }).entry)
+    ? 200
+    : 400;
 }
 
 async function build(): Promise<FastifyInstance> {
@@ -64,20 +73,30 @@ async function build(): Promise<FastifyInstance> {
       const app = rawBodyApp();
       app.post("/webhook", async (request, reply) => {
         const status = checkDelivery(request.body as Buffer, request.headers["x-hub-signature-256"]);
-        return reply.code(status).type("text/plain").send(status === 200 ? "EVENT_RECEIVED" : "rejected");
+        return reply
+          .code(status)
+          .type("text/plain")
+          .send(status === 200 ? "EVENT_RECEIVED" : "rejected");
       });
       return app;
     }
     case "naive-bullmq": {
       const connection = createRedis(redisUrl, { connectionName: "bench-naive" });
       const queue = new Queue(WEBHOOK_QUEUE, { connection, prefix });
-      closers.push(() => queue.close(), () => connection.quit());
+      closers.push(
+        () => queue.close(),
+        () => connection.quit(),
+      );
       const app = rawBodyApp();
       app.post("/webhook", async (request, reply) => {
         const raw = request.body as Buffer;
         const status = checkDelivery(raw, request.headers["x-hub-signature-256"]);
         if (status !== 200) return reply.code(status).send("rejected");
-        await queue.add(WEBHOOK_JOB, { deliveryId: randomUUID(), receivedAt: Date.now(), body: raw.toString("utf8") }, webhookJobOptions);
+        await queue.add(
+          WEBHOOK_JOB,
+          { deliveryId: randomUUID(), receivedAt: Date.now(), body: raw.toString("utf8") },
+          webhookJobOptions,
+        );
         return reply.code(200).type("text/plain").send("EVENT_RECEIVED");
       });
       return app;
@@ -115,12 +134,20 @@ async function build(): Promise<FastifyInstance> {
       // What main.ts wires for the webhook path.
       const redis = createRedis(redisUrl, { failFast: true, connectionName: "bench-ingress" });
       const eventsRedis = createRedis(redisUrl, { connectionName: "bench-ingress-events" });
-      closers.push(() => redis.quit(), () => eventsRedis.quit());
+      closers.push(
+        () => redis.quit(),
+        () => eventsRedis.quit(),
+      );
       await redisReady(redis, 30_000); // the fail-fast connection refuses commands until ready
       const db = await Database.connect(mongoUrl);
       closers.push(() => db.close());
       return buildApp({
-        config: { appSecret, verifyToken: "bench-verify-token", jwtSecret: "bench-jwt-secret-that-is-at-least-32-chars", queuePrefix: prefix },
+        config: {
+          appSecret,
+          verifyToken: "bench-verify-token",
+          jwtSecret: "bench-jwt-secret-that-is-at-least-32-chars",
+          queuePrefix: prefix,
+        },
         redis,
         db,
         events: new DashboardEvents(eventsRedis),

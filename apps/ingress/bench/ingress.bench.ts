@@ -54,8 +54,12 @@ const rounds = Math.min(5, Math.max(1, Number(args.rounds)));
 const connections = Math.min(256, Math.max(1, Number(args.connections)));
 const rate = Math.max(0, Number(args.rate));
 const variants = args.variants!.split(",").map((v) => v.trim()) as Variant[];
-for (const v of variants) if (!ALL_VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; known: ${ALL_VARIANTS.join(", ")}`);
-const profiled = (args.profile ?? "").split(",").map((v) => v.trim()).filter(Boolean) as Variant[];
+for (const v of variants)
+  if (!ALL_VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; known: ${ALL_VARIANTS.join(", ")}`);
+const profiled = (args.profile ?? "")
+  .split(",")
+  .map((v) => v.trim())
+  .filter(Boolean) as Variant[];
 for (const v of profiled) if (!variants.includes(v)) throw new Error(`--profile ${v} is not among --variants`);
 const profilesDir = join(here, "results", "profiles");
 
@@ -82,7 +86,8 @@ async function services() {
     mongoUrl = f.url;
   }
   // A database of the bench's own (the webhook path never touches it; buildApp needs a connection).
-  const withDb = (url: string, name: string) => url.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?/, `$1/${name}`);
+  const withDb = (url: string, name: string) =>
+    url.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?/, `$1/${name}`);
   return { redisUrl, mongoUrl: mongoUrl ? withDb(mongoUrl, `bench_${prefix.replace(/-/g, "_")}`) : "", ownRedis };
 }
 
@@ -94,8 +99,17 @@ interface Server {
 
 function startServer(variant: Variant, env: Record<string, string>): Promise<Server> {
   const extra = args["server-node-options"]!.split(/\s+/).filter(Boolean);
-  const execArgv = [...process.execArgv, "--conditions=@linkojob/source", ...extra, ...(profiled.includes(variant) ? ["--cpu-prof", `--cpu-prof-dir=${profilesDir}`] : [])];
-  const child = fork(join(here, "bench-server.ts"), [variant], { execArgv, env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const execArgv = [
+    ...process.execArgv,
+    "--conditions=@linkojob/source",
+    ...extra,
+    ...(profiled.includes(variant) ? ["--cpu-prof", `--cpu-prof-dir=${profilesDir}`] : []),
+  ];
+  const child = fork(join(here, "bench-server.ts"), [variant], {
+    execArgv,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${variant} server did not start in 60 s`)), 60_000);
     child.once("exit", (code) => reject(new Error(`${variant} server exited with ${code} before it was ready`)));
@@ -138,13 +152,23 @@ interface RunResult {
   cpuUsPerReq: { server: number | null; redis: number | null; loadGenerator: number };
 }
 
-function load(url: string, body: Buffer, signature: string, seconds: number, overallRate?: number): Promise<autocannon.Result> {
+function load(
+  url: string,
+  body: Buffer,
+  signature: string,
+  seconds: number,
+  overallRate?: number,
+): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(
       {
         url,
         method: "POST",
-        headers: { "content-type": "application/json", "x-hub-signature-256": signature, "user-agent": "facebookexternalua" },
+        headers: {
+          "content-type": "application/json",
+          "x-hub-signature-256": signature,
+          "user-agent": "facebookexternalua",
+        },
         body,
         connections: overallRate ? Math.max(connections, 50) : connections,
         pipelining: 1,
@@ -183,10 +207,15 @@ async function main() {
   const load0 = loadavg();
   const { redisUrl, mongoUrl, ownRedis } = await services();
   const redis = createRedis(redisUrl, { connectionName: "bench-main" });
-  const queue = new Queue(WEBHOOK_QUEUE, { connection: createRedis(redisUrl, { connectionName: "bench-queue" }), prefix });
+  const queue = new Queue(WEBHOOK_QUEUE, {
+    connection: createRedis(redisUrl, { connectionName: "bench-queue" }),
+    prefix,
+  });
   const streamKey = ingressStreamKey(prefix);
   // Redis's pid, for its CPU per request (only meaningful when it runs on this machine).
-  const redisPid = /^redis:\/\/(127\.0\.0\.1|localhost)[:/]/.test(redisUrl) ? Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]) || undefined : undefined;
+  const redisPid = /^redis:\/\/(127\.0\.0\.1|localhost)[:/]/.test(redisUrl)
+    ? Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]) || undefined
+    : undefined;
 
   /** Empties what the previous run stored (the bench's own Redis, or only its prefix in a shared one). */
   async function resetStore() {
@@ -208,22 +237,37 @@ async function main() {
   }
 
   const { body, signature, bytes } = benchDelivery(appSecret);
-  const env = { BENCH_APP_SECRET: appSecret, BENCH_REDIS_URL: redisUrl, BENCH_MONGODB_URI: mongoUrl, BENCH_PREFIX: prefix };
+  const env = {
+    BENCH_APP_SECRET: appSecret,
+    BENCH_REDIS_URL: redisUrl,
+    BENCH_MONGODB_URI: mongoUrl,
+    BENCH_PREFIX: prefix,
+  };
   const servers = new Map<Variant, Server>();
   try {
     for (const v of variants) servers.set(v, await startServer(v, env));
 
     // Sanity: every variant acknowledges a signed delivery; the checking ones refuse a forged one.
     for (const s of servers.values()) {
-      const ok = await fetch(s.url, { method: "POST", headers: { "content-type": "application/json", "x-hub-signature-256": signature }, body });
-      if (ok.status !== 200) throw new Error(`${s.variant} answered ${ok.status} to a signed delivery: ${await ok.text()}`);
+      const ok = await fetch(s.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-hub-signature-256": signature },
+        body,
+      });
+      if (ok.status !== 200)
+        throw new Error(`${s.variant} answered ${ok.status} to a signed delivery: ${await ok.text()}`);
       if (s.variant !== "ceiling") {
-        const forged = await fetch(s.url, { method: "POST", headers: { "content-type": "application/json", "x-hub-signature-256": "sha256=" + "0".repeat(64) }, body });
+        const forged = await fetch(s.url, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-hub-signature-256": "sha256=" + "0".repeat(64) },
+          body,
+        });
         if (forged.status !== 401) throw new Error(`${s.variant} answered ${forged.status} to a forged signature`);
       }
     }
     const storing = variants.filter((v) => v === "ingress" || v === "verify-xadd" || v === "lean").length;
-    if ((await redis.xlen(streamKey)) !== storing) throw new Error("a variant acknowledged a delivery it did not store");
+    if ((await redis.xlen(streamKey)) !== storing)
+      throw new Error("a variant acknowledged a delivery it did not store");
 
     console.log(
       `ingress bench: ${variants.join(", ")}; ${rounds} round(s) × ${duration} s (+${warmup} s warm-up) at ${connections} connections; payload ${bytes} B; ` +
@@ -242,14 +286,22 @@ async function main() {
       const after = { server: cpuMsOf(serverPid), redis: cpuMsOf(redisPid) };
       const stored = await storedBy(variant);
       const ok2xx = r["2xx"] ?? 0;
-      const perReq = (a: number | null, b: number | null) => (a !== null && b !== null && ok2xx > 0 ? round2(((a - b) * 1000) / ok2xx) : null);
+      const perReq = (a: number | null, b: number | null) =>
+        a !== null && b !== null && ok2xx > 0 ? round2(((a - b) * 1000) / ok2xx) : null;
       const run: RunResult = {
         variant,
         round: roundNo,
         mode: overallRate ? "fixed-rate" : "max",
         ...(overallRate ? { targetRate: overallRate } : {}),
         reqPerSec: Math.round(ok2xx / r.duration),
-        latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, p99_9: r.latency.p99_9, max: r.latency.max, mean: round2(r.latency.average) },
+        latencyMs: {
+          p50: r.latency.p50,
+          p90: r.latency.p90,
+          p99: r.latency.p99,
+          p99_9: r.latency.p99_9,
+          max: r.latency.max,
+          mean: round2(r.latency.average),
+        },
         requests: r.requests.total,
         ok2xx,
         non2xx: r.non2xx,
@@ -267,7 +319,9 @@ async function main() {
         `  ${run.mode === "max" ? `round ${roundNo}` : `${overallRate}/s  `} ${variant.padEnd(13)} ${String(run.reqPerSec).padStart(7)} req/s  ` +
           `p50 ${run.latencyMs.p50} ms  p99 ${run.latencyMs.p99} ms  non-2xx ${run.non2xx}  errors ${run.errors}` +
           (stored !== null ? `  stored ${stored} / acked ${ok2xx}` : "") +
-          (run.cpuUsPerReq.server !== null ? `  cpu/req: server ${run.cpuUsPerReq.server} µs, redis ${run.cpuUsPerReq.redis ?? "?"} µs` : ""),
+          (run.cpuUsPerReq.server !== null
+            ? `  cpu/req: server ${run.cpuUsPerReq.server} µs, redis ${run.cpuUsPerReq.redis ?? "?"} µs`
+            : ""),
       );
       return run;
     };
@@ -287,7 +341,9 @@ async function main() {
     const ceilingByRound = new Map(maxRuns.filter((r) => r.variant === "ceiling").map((r) => [r.round, r.reqPerSec]));
     const summary = variants.map((v) => {
       const mine = maxRuns.filter((r) => r.variant === v);
-      const ratios = mine.filter((r) => ceilingByRound.has(r.round)).map((r) => r.reqPerSec / ceilingByRound.get(r.round)!);
+      const ratios = mine
+        .filter((r) => ceilingByRound.has(r.round))
+        .map((r) => r.reqPerSec / ceilingByRound.get(r.round)!);
       return {
         variant: v,
         reqPerSec: Math.round(median(mine.map((r) => r.reqPerSec))),
@@ -295,8 +351,12 @@ async function main() {
         ratioRange: ratios.length ? [round2(Math.min(...ratios)), round2(Math.max(...ratios))] : null,
         p50Ms: median(mine.map((r) => r.latencyMs.p50)),
         p99Ms: median(mine.map((r) => r.latencyMs.p99)),
-        serverCpuUsPerReq: mine.every((r) => r.cpuUsPerReq.server !== null) ? round2(median(mine.map((r) => r.cpuUsPerReq.server!))) : null,
-        redisCpuUsPerReq: mine.every((r) => r.cpuUsPerReq.redis !== null) ? round2(median(mine.map((r) => r.cpuUsPerReq.redis!))) : null,
+        serverCpuUsPerReq: mine.every((r) => r.cpuUsPerReq.server !== null)
+          ? round2(median(mine.map((r) => r.cpuUsPerReq.server!)))
+          : null,
+        redisCpuUsPerReq: mine.every((r) => r.cpuUsPerReq.redis !== null)
+          ? round2(median(mine.map((r) => r.cpuUsPerReq.redis!)))
+          : null,
         loadGeneratorCpuUsPerReq: round2(median(mine.map((r) => r.cpuUsPerReq.loadGenerator))),
         non2xx: mine.reduce((a, r) => a + r.non2xx, 0),
         errors: mine.reduce((a, r) => a + r.errors, 0),
@@ -319,7 +379,9 @@ async function main() {
       };
     });
 
-    console.log(`\nmax throughput, median of ${rounds} round(s); ratio = median of per-round ratios to the ceiling measured in the same round`);
+    console.log(
+      `\nmax throughput, median of ${rounds} round(s); ratio = median of per-round ratios to the ceiling measured in the same round`,
+    );
     console.table(
       summary.map((s) => ({
         variant: s.variant,
@@ -337,7 +399,9 @@ async function main() {
       })),
     );
     if (fixed.length) {
-      console.log(`fixed rate ${rate}/s for ${duration} s, median of ${rounds} round(s) (latency corrected for coordinated omission by autocannon)`);
+      console.log(
+        `fixed rate ${rate}/s for ${duration} s, median of ${rounds} round(s) (latency corrected for coordinated omission by autocannon)`,
+      );
       console.table(
         fixed.map((f) => ({
           variant: f.variant,
@@ -364,7 +428,9 @@ async function main() {
       // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's loader
       // runs in a worker thread that writes its own, idle, profile).
       const pid = servers.get(v)!.child.pid;
-      const file = readdirSync(profilesDir).find((f) => new RegExp(`^CPU\\.\\d+\\.\\d+\\.${pid}\\.0\\.\\d+\\.cpuprofile$`).test(f));
+      const file = readdirSync(profilesDir).find((f) =>
+        new RegExp(`^CPU\\.\\d+\\.\\d+\\.${pid}\\.0\\.\\d+\\.cpuprofile$`).test(f),
+      );
       if (!file) continue;
       const summary = summarizeProfile(join(profilesDir, file));
       profiles.push({ variant: v, file: join(profilesDir, file), summary });
@@ -374,8 +440,24 @@ async function main() {
 
     const result = {
       startedAt: startedAt.toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadAvgBefore: load0, loadAvgAfter: loadavg() },
-      options: { duration, warmup, rounds, connections, rate, variants, payloadBytes: bytes, serverNodeOptions: args["server-node-options"], redis: ownRedis ? "own redis-server" : "REDIS_URL" },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        node: process.version,
+        loadAvgBefore: load0,
+        loadAvgAfter: loadavg(),
+      },
+      options: {
+        duration,
+        warmup,
+        rounds,
+        connections,
+        rate,
+        variants,
+        payloadBytes: bytes,
+        serverNodeOptions: args["server-node-options"],
+        redis: ownRedis ? "own redis-server" : "REDIS_URL",
+      },
       summary,
       fixedRate: fixed,
       runs,

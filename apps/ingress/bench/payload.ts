@@ -15,7 +15,12 @@ export function benchDelivery(appSecret: string): { body: Buffer; signature: str
     "Je peux passer l'entretien mardi ou mercredi matin. " +
     "مرحبا، أنا مهتمة بهذه الوظيفة في الدار البيضاء ولدي خبرة ثلاث سنوات. شكرا جزيلا 🙏🏽 " +
     "Merci beaucoup, bonne journée ☀️";
-  const message = inboundMessage(candidate, "text", { body: text }, { id: newWamid(), context: { from: business.displayPhoneNumber, id: newWamid() } });
+  const message = inboundMessage(
+    candidate,
+    "text",
+    { body: text },
+    { id: newWamid(), context: { from: business.displayPhoneNumber, id: newWamid() } },
+  );
   const body = Buffer.from(JSON.stringify(messagesDelivery(business, candidate, [message])), "utf8");
   return { body, signature: signWebhookBody(body, appSecret), bytes: body.length };
 }

@@ -33,7 +33,9 @@ export interface ProfileSummary {
 /** Where a frame comes from: an npm package, node's internals, the project's code, or V8/GC. */
 function origin(url: string, fn: string): string {
   if (!url) return fn.startsWith("(") ? fn : "(native)";
-  const pnpm = /node_modules\/\.pnpm\/[^/]+\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url) ?? /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  const pnpm =
+    /node_modules\/\.pnpm\/[^/]+\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url) ??
+    /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pnpm) return pnpm[1]!;
   if (url.startsWith("node:")) return "node:" + url.slice(5).split("/")[0];
   const project = /\/(apps|packages)\/([^/]+)\//.exec(url);
@@ -89,7 +91,13 @@ export function summarizeProfile(path: string, top = 20): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, ms]) => ({ name, ms: Math.round(ms), share: busy > 0 ? ms / busy : 0 }));
-  return { totalMs: Math.round(totalMs), idleMs: Math.round(idleMs), byPackage: rank(pkg), bySelf: rank(fn), projectInclusive: rank(project) };
+  return {
+    totalMs: Math.round(totalMs),
+    idleMs: Math.round(idleMs),
+    byPackage: rank(pkg),
+    bySelf: rank(fn),
+    projectInclusive: rank(project),
+  };
 }
 
 export function printProfileSummary(s: ProfileSummary): void {

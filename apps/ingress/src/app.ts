@@ -94,7 +94,11 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
 
   if (deps.config.corsOrigin) await registerCors(app, deps.config.corsOrigin);
   // Before the routes: the OpenAPI document and the rate limiter attach to routes as they are declared.
-  await registerOps(app, { redis: deps.redis, prefix: deps.config.queuePrefix, jwtSecret: deps.config.jwtSecret, jwt: deps.config.jwt }, deps.ops);
+  await registerOps(
+    app,
+    { redis: deps.redis, prefix: deps.config.queuePrefix, jwtSecret: deps.config.jwtSecret, jwt: deps.config.jwt },
+    deps.ops,
+  );
 
   // The webhook path gets a connection of its own. ioredis replays every Lua script defined on a
   // connection (BullMQ defines ~50 per Queue) with each auto-pipelined batch; on the connection the
@@ -112,11 +116,20 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   app.addHook("onClose", async () => receipts.close());
   await app.register(conversationRoutes, { tenants, events: deps.events, receipts });
   if (deps.onboarding) {
-    await app.register(onboardingRoutes, { ...deps.onboarding, db: deps.db, redis: deps.redis, events: deps.events, tenants });
+    await app.register(onboardingRoutes, {
+      ...deps.onboarding,
+      db: deps.db,
+      redis: deps.redis,
+      events: deps.events,
+      tenants,
+    });
   }
 
   // Outbound (issue 4): the send API stores and enqueues; the outbound worker talks to Meta.
-  const outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.redis, prefix: deps.config.queuePrefix });
+  const outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, {
+    connection: deps.redis,
+    prefix: deps.config.queuePrefix,
+  });
   // Redis errors surface on the send request (503); an unhandled 'error' event must not crash the process.
   outboundQueue.on("error", (err) => app.log.warn({ err: err.message }, "outbound queue connection error"));
   app.addHook("onClose", async () => outboundQueue.close());
@@ -127,9 +140,14 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     await sendCaches.close();
     cachesRedis.disconnect();
   });
-  void sendCaches.subscribe(cachesRedis).catch((err: Error) => app.log.warn({ err: err.message }, "send caches not subscribed: every send reads"));
+  void sendCaches
+    .subscribe(cachesRedis)
+    .catch((err: Error) => app.log.warn({ err: err.message }, "send caches not subscribed: every send reads"));
   const outbound = { caches: sendCaches, prices: deps.config.outboundPrices ?? DEFAULT_PRICE_TABLE_MAD };
-  await app.register(sendRoutes, { tenants, acceptance: new SendAcceptance(deps.db, outboundQueue, { ...outbound, events: deps.events }) });
+  await app.register(sendRoutes, {
+    tenants,
+    acceptance: new SendAcceptance(deps.db, outboundQueue, { ...outbound, events: deps.events }),
+  });
   await app.register(costRoutes, { tenants });
   await app.register(templateRoutes, {
     tenants,
@@ -145,7 +163,10 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
 
   app.get("/health", { config: { public: true, rateLimit: false } }, async () => HEALTH_BODY);
   app.get("/ready", { config: { public: true, rateLimit: false } }, async (_req, reply) => {
-    const { statusCode, body } = await readiness({ redis: async () => Boolean(await deps.redis.ping()), mongo: () => deps.db.ping() });
+    const { statusCode, body } = await readiness({
+      redis: async () => Boolean(await deps.redis.ping()),
+      mongo: () => deps.db.ping(),
+    });
     return reply.code(statusCode).send(body);
   });
   return app;

@@ -33,19 +33,33 @@ export const ingressEnvShape = {
   /** Meta Login-for-Business configuration id of Embedded Signup; sent as config_id when set. */
   META_CONFIG_ID: z.string().regex(/^\d+$/, "must be the numeric configuration id").optional(),
   /** Base URL of Meta's OAuth dialog: Meta's by default, the simulator's URL in development and tests. */
-  META_DIALOG_URL: z.url().default("https://www.facebook.com").transform((s) => s.replace(/\/+$/, "")),
+  META_DIALOG_URL: z
+    .url()
+    .default("https://www.facebook.com")
+    .transform((s) => s.replace(/\/+$/, "")),
   /** Dashboard page the OAuth callback sends the recruiter back to (outcome in the query). Default BASE_URL + "/". */
-  DASHBOARD_URL: z.url({ message: "must be an absolute URL such as https://app.linkojob.ma/settings/whatsapp" }).optional(),
+  DASHBOARD_URL: z
+    .url({ message: "must be an absolute URL such as https://app.linkojob.ma/settings/whatsapp" })
+    .optional(),
   /** Lifetime of the OAuth state of the connect flow, in seconds (Meta's dialog takes a minute or two). */
   ONBOARDING_STATE_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
   // --- Recruiter inbox page (/inbox) ---
   /** URL the browser opens Socket.io on (the realtime server as the recruiter's browser reaches it). Unset: no live updates. */
-  REALTIME_PUBLIC_URL: z.url().optional().transform((s) => s?.replace(/\/+$/, "")),
+  REALTIME_PUBLIC_URL: z
+    .url()
+    .optional()
+    .transform((s) => s?.replace(/\/+$/, "")),
   /** Meta simulator's base URL, demo only: enables the inbox's "candidate replies / sends a CV / reacts" controls. Never set in production. */
-  DEMO_SIM_URL: z.url().optional().transform((s) => s?.replace(/\/+$/, "")),
+  DEMO_SIM_URL: z
+    .url()
+    .optional()
+    .transform((s) => s?.replace(/\/+$/, "")),
   // --- Operations (issue 5) ---
   /** Let Bull Board (/admin/queues) retry, promote, clean, pause and add jobs. Default false: it only shows. */
-  BULL_BOARD_ALLOW_ACTIONS: z.enum(["true", "false", "1", "0"]).default("false").transform((s) => s === "true" || s === "1"),
+  BULL_BOARD_ALLOW_ACTIONS: z
+    .enum(["true", "false", "1", "0"])
+    .default("false")
+    .transform((s) => s === "true" || s === "1"),
   /** Window the API rate limits count over, ms. /webhook, /health, /ready and /metrics are never limited. */
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   /** Requests per window per client IP without a valid JWT (the OAuth callback, /docs, failed logins). */
@@ -61,6 +75,12 @@ export const ingressEnvShape = {
 export type IngressEnv = ReturnType<typeof loadIngressEnv>;
 export const loadIngressEnv = (source: Record<string, string | undefined> = process.env) => {
   const env = parseEnv(ingressEnvShape, source);
-  assertProductionSecrets(source, ["META_APP_SECRET", "META_WEBHOOK_VERIFY_TOKEN", "TOKEN_ENCRYPTION_KEY", "JWT_SECRET", "METRICS_TOKEN"]);
+  assertProductionSecrets(source, [
+    "META_APP_SECRET",
+    "META_WEBHOOK_VERIFY_TOKEN",
+    "TOKEN_ENCRYPTION_KEY",
+    "JWT_SECRET",
+    "METRICS_TOKEN",
+  ]);
   return env;
 };

@@ -24,7 +24,11 @@ export interface TestIngress {
  */
 export async function startTestIngress(
   label: string,
-  options: { ownRedis?: boolean; config?: Partial<IngressConfig>; deps?: Partial<Omit<IngressDeps, "config" | "redis" | "db" | "events">> } = {},
+  options: {
+    ownRedis?: boolean;
+    config?: Partial<IngressConfig>;
+    deps?: Partial<Omit<IngressDeps, "config" | "redis" | "db" | "events">>;
+  } = {},
 ): Promise<TestIngress> {
   const services = testServices(label);
   const ownRedis = options.ownRedis ? await startRedisServer() : null;
@@ -34,7 +38,13 @@ export async function startTestIngress(
   const eventsRedis = createRedis(redisUrl);
   await redisReady(redis);
   const app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix, ...options.config },
+    config: {
+      appSecret: TEST_SECRETS.appSecret,
+      verifyToken: TEST_SECRETS.verifyToken,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      queuePrefix: services.prefix,
+      ...options.config,
+    },
     redis,
     db,
     events: new DashboardEvents(eventsRedis),

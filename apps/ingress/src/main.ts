@@ -27,7 +27,11 @@ await redisReady(redis, 30_000);
 const db = await Database.connect(env.MONGODB_URI);
 // Onboarding: Graph API calls (pooled keep-alive) and the token vault (keys checked by env.ts).
 const metrics = new GatewayMetrics({ service: "ingress" });
-const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, observer: metaCallObserver(metrics) });
+const graph = new GraphClient({
+  baseUrl: env.META_GRAPH_URL,
+  version: env.META_API_VERSION,
+  observer: metaCallObserver(metrics),
+});
 const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);
 const app = await buildApp({
   config: {
@@ -44,7 +48,12 @@ const app = await buildApp({
   db,
   events: new DashboardEvents(eventsRedis),
   logger,
-  onboarding: { config: onboardingConfigFromEnv(env), graph, vault, templateSync: createTemplateSyncHook(db, graph, vault) },
+  onboarding: {
+    config: onboardingConfigFromEnv(env),
+    graph,
+    vault,
+    templateSync: createTemplateSyncHook(db, graph, vault),
+  },
   ops: {
     metrics,
     metricsToken: env.METRICS_TOKEN,

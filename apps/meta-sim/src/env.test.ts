@@ -20,8 +20,13 @@ describe("simulator environment", () => {
 
   it("turns Meta's window and template checks on with true or 1, and refuses anything else", () => {
     const base = { META_APP_ID: "1234567890", META_APP_SECRET: "a-secret-of-some-length" };
-    expect(loadSimEnv({ ...base, SIM_ENFORCE_WINDOW: "true", SIM_ENFORCE_TEMPLATE_PARAMS: "1" })).toMatchObject({ SIM_ENFORCE_WINDOW: true, SIM_ENFORCE_TEMPLATE_PARAMS: true });
-    expect(() => loadSimEnv({ ...base, SIM_ENFORCE_WINDOW: "yes" })).toThrow(/SIM_ENFORCE_WINDOW: must be true or false/);
+    expect(loadSimEnv({ ...base, SIM_ENFORCE_WINDOW: "true", SIM_ENFORCE_TEMPLATE_PARAMS: "1" })).toMatchObject({
+      SIM_ENFORCE_WINDOW: true,
+      SIM_ENFORCE_TEMPLATE_PARAMS: true,
+    });
+    expect(() => loadSimEnv({ ...base, SIM_ENFORCE_WINDOW: "yes" })).toThrow(
+      /SIM_ENFORCE_WINDOW: must be true or false/,
+    );
   });
 
   it("names every problem at once", () => {
@@ -33,7 +38,13 @@ describe("simulator environment", () => {
     }
     expect(error).toBeInstanceOf(EnvError);
     const problems = (error as EnvError).problems.join("\n");
-    for (const name of ["PORT", "META_APP_ID: is required", "META_APP_SECRET: is required", "WEBHOOK_URL: must be an absolute http(s) URL", "WEBHOOK_ENCODING"]) {
+    for (const name of [
+      "PORT",
+      "META_APP_ID: is required",
+      "META_APP_SECRET: is required",
+      "WEBHOOK_URL: must be an absolute http(s) URL",
+      "WEBHOOK_ENCODING",
+    ]) {
       expect(problems).toContain(name);
     }
   });

@@ -18,7 +18,9 @@ export const simEnvShape = {
   /** Signs every webhook delivery; must equal the ingress's META_APP_SECRET. */
   META_APP_SECRET: v.metaAppSecret,
   /** The ingress's webhook endpoint, e.g. http://127.0.0.1:3000/webhook. Optional: PUT /_sim/webhooks/target sets it later. */
-  WEBHOOK_URL: z.url({ protocol: /^https?$/, message: "must be an absolute http(s) URL such as http://127.0.0.1:3000/webhook" }).optional(),
+  WEBHOOK_URL: z
+    .url({ protocol: /^https?$/, message: "must be an absolute http(s) URL such as http://127.0.0.1:3000/webhook" })
+    .optional(),
   /** Retries after a non-200 answer or a network error, as Meta retries (0 = none). Default 4. */
   WEBHOOK_RETRIES: z.coerce.number().int().min(0).max(19).default(4),
   /** Wait before the first retry; doubles at each retry (capped at 60 s). Default 1,000 ms. */

@@ -26,10 +26,17 @@ const sim = await MetaSimulator.create({
 });
 sim.webhooks.configure({
   encoding: env.WEBHOOK_ENCODING,
-  retry: env.WEBHOOK_RETRIES > 0 ? { attempts: env.WEBHOOK_RETRIES + 1, initialDelayMs: env.WEBHOOK_RETRY_DELAY_MS } : false,
+  retry:
+    env.WEBHOOK_RETRIES > 0 ? { attempts: env.WEBHOOK_RETRIES + 1, initialDelayMs: env.WEBHOOK_RETRY_DELAY_MS } : false,
 });
 sim.webhooks.onDelivery((d) => {
-  const fields = { url: d.url, status: d.status, attempts: d.attempts, bytes: Buffer.byteLength(d.body), ...(d.error ? { error: d.error } : {}) };
+  const fields = {
+    url: d.url,
+    status: d.status,
+    attempts: d.attempts,
+    bytes: Buffer.byteLength(d.body),
+    ...(d.error ? { error: d.error } : {}),
+  };
   if (d.status === 200) logger.debug(fields, "webhook delivered");
   else logger.warn(fields, "webhook not acknowledged");
 });
@@ -38,11 +45,19 @@ sim.webhooks.onDelivery((d) => {
 // is ready once it listens and until it starts shutting down.
 let closing = false;
 sim.app.get("/health", async () => ({ status: "ok" }));
-sim.app.get("/ready", async (_req, reply) => (closing ? reply.code(503).send({ status: "not_ready", checks: { closing: true } }) : { status: "ready", checks: {} }));
+sim.app.get("/ready", async (_req, reply) =>
+  closing ? reply.code(503).send({ status: "not_ready", checks: { closing: true } }) : { status: "ready", checks: {} },
+);
 
 const url = await sim.listen(env.PORT, env.HOST);
 logger.info(
-  { url, webhookUrl: env.WEBHOOK_URL ?? null, retries: env.WEBHOOK_RETRIES, enforceWindow: env.SIM_ENFORCE_WINDOW, enforceTemplateParams: env.SIM_ENFORCE_TEMPLATE_PARAMS },
+  {
+    url,
+    webhookUrl: env.WEBHOOK_URL ?? null,
+    retries: env.WEBHOOK_RETRIES,
+    enforceWindow: env.SIM_ENFORCE_WINDOW,
+    enforceTemplateParams: env.SIM_ENFORCE_TEMPLATE_PARAMS,
+  },
   "Meta simulator listening",
 );
 

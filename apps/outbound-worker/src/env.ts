@@ -30,7 +30,11 @@ export const outboundEnvShape = {
   /** Prices in MAD per pricing category, JSON (default: 0.40 for template categories, service free). */
   OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
   /** Template sync of every active client's WABA, ms (0 = off; Meta allows 200 management calls/h/WABA). */
-  TEMPLATE_SYNC_INTERVAL_MS: z.coerce.number().int().min(0).default(6 * 3_600_000),
+  TEMPLATE_SYNC_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(6 * 3_600_000),
   /** Port of the small /health and /ready HTTP listener (0 = none). */
   HEALTH_PORT: v.port(0),
 };

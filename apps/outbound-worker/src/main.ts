@@ -1,6 +1,12 @@
 import pino from "pino";
 import { logRedaction, onShutdownSignal } from "@linkojob/config";
-import { GatewayMetrics, collectQueueCounts, instrumentWorker, metaCallObserver, startHealthServer } from "@linkojob/metrics";
+import {
+  GatewayMetrics,
+  collectQueueCounts,
+  instrumentWorker,
+  metaCallObserver,
+  startHealthServer,
+} from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
@@ -20,7 +26,12 @@ const redis = createRedis(redisTarget, { connectionName: "outbound-cmd" });
 const subscriberRedis = createRedis(redisTarget, { connectionName: "outbound-sub", autoPipelining: false });
 const eventsRedis = createRedis(redisTarget, { connectionName: "outbound-events" });
 const db = await Database.connect(env.MONGODB_URI);
-const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, connections: Math.max(8, env.OUTBOUND_CONCURRENCY), observer: metaCallObserver(metrics) });
+const graph = new GraphClient({
+  baseUrl: env.META_GRAPH_URL,
+  version: env.META_API_VERSION,
+  connections: Math.max(8, env.OUTBOUND_CONCURRENCY),
+  observer: metaCallObserver(metrics),
+});
 const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);
 
 const worker = new OutboundWorker({
@@ -52,7 +63,8 @@ logger.info({ concurrency: env.OUTBOUND_CONCURRENCY }, "outbound worker started"
 
 // /metrics on the HEALTH_PORT listener: send attempts and durations, sends by kind, template
 // fallbacks and held sends by tenant (from each job's SendOutcome), and the outbound queue's counts.
-if (worker.bullWorker) instrumentWorker(worker.bullWorker, metrics, (job, outcome) => metrics.sendOutcome(job.data.clientId, outcome));
+if (worker.bullWorker)
+  instrumentWorker(worker.bullWorker, metrics, (job, outcome) => metrics.sendOutcome(job.data.clientId, outcome));
 collectQueueCounts(metrics, [worker.queue]);
 
 const health = startHealthServer(env.HEALTH_PORT, metrics, {

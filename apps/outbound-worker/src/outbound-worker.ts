@@ -4,7 +4,14 @@ import type { Logger } from "pino";
 import type { Types } from "mongoose";
 import { syncTemplates, type ClientDoc, type Database } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, type DashboardEvents, parseClientChanged } from "@linkojob/events";
-import { OUTBOUND_QUEUE, TEMPLATE_SYNC_JOB, TEMPLATE_SYNC_QUEUE, cappedBackoff, outboundJobId, type OutboundJob } from "@linkojob/queues";
+import {
+  OUTBOUND_QUEUE,
+  TEMPLATE_SYNC_JOB,
+  TEMPLATE_SYNC_QUEUE,
+  cappedBackoff,
+  outboundJobId,
+  type OutboundJob,
+} from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
 import { SendPacer, type PacerOptions } from "./pacing/send-pacer.js";
@@ -83,7 +90,9 @@ export class OutboundWorker {
     const msg = parseClientChanged(channel, raw);
     if (!msg) return;
     if (msg.status !== undefined && msg.status !== "active") return;
-    void this.resumeHeld(msg.clientId).catch((err) => this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held sends"));
+    void this.resumeHeld(msg.clientId).catch((err) =>
+      this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held sends"),
+    );
   };
 
   constructor(private readonly deps: OutboundWorkerDeps) {
@@ -91,7 +100,12 @@ export class OutboundWorker {
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
     this.caches = new SendCaches(deps.db);
-    this.announcer = new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.redis, log: deps.logger });
+    this.announcer = new ClientStatusAnnouncer({
+      db: deps.db,
+      events: deps.events,
+      publisher: deps.redis,
+      log: deps.logger,
+    });
     this.processor = new SendProcessor({
       caches: this.caches,
       announcer: this.announcer,
@@ -106,7 +120,12 @@ export class OutboundWorker {
       logger: deps.logger,
       options: { prefix: deps.prefix, ...(deps.send ?? {}) },
     });
-    this.statusHook = createOutboundStatusHook({ queue: this.queue, logger: deps.logger, announcer: this.announcer, ...(deps.send?.prices ? { prices: deps.send.prices } : {}) });
+    this.statusHook = createOutboundStatusHook({
+      queue: this.queue,
+      logger: deps.logger,
+      announcer: this.announcer,
+      ...(deps.send?.prices ? { prices: deps.send.prices } : {}),
+    });
   }
 
   async start(): Promise<void> {
@@ -114,17 +133,25 @@ export class OutboundWorker {
     await this.deps.subscriberRedis.subscribe(CLIENTS_CHANGED_CHANNEL);
     await this.caches.subscribe(this.deps.subscriberRedis);
     const base = this.deps.retryBaseMs ?? 1_000;
-    this.worker = new Worker<OutboundJob, SendOutcome>(OUTBOUND_QUEUE, (job: Job<OutboundJob>, token?: string) => this.processor.process(job, token), {
-      connection: this.deps.queueRedis,
-      prefix: this.deps.prefix,
-      concurrency: this.deps.concurrency ?? 32,
-      settings: {
-        // Meta's error policy decides the wait: 4^n s for 131056, exponential with jitter otherwise.
-        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-          err instanceof RetryableSendError ? retryDelayMs(err.classification, attemptsMade, { baseMs: base }) : cappedBackoff(attemptsMade, base),
+    this.worker = new Worker<OutboundJob, SendOutcome>(
+      OUTBOUND_QUEUE,
+      (job: Job<OutboundJob>, token?: string) => this.processor.process(job, token),
+      {
+        connection: this.deps.queueRedis,
+        prefix: this.deps.prefix,
+        concurrency: this.deps.concurrency ?? 32,
+        settings: {
+          // Meta's error policy decides the wait: 4^n s for 131056, exponential with jitter otherwise.
+          backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+            err instanceof RetryableSendError
+              ? retryDelayMs(err.classification, attemptsMade, { baseMs: base })
+              : cappedBackoff(attemptsMade, base),
+        },
       },
-    });
-    this.worker.on("failed", (job, err) => this.deps.logger.debug({ jobId: job?.id, err: err.message }, "outbound attempt failed"));
+    );
+    this.worker.on("failed", (job, err) =>
+      this.deps.logger.debug({ jobId: job?.id, err: err.message }, "outbound attempt failed"),
+    );
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "outbound worker error"));
     await this.worker.waitUntilReady();
     const { db, graph, vault, logger, queueRedis, prefix } = this.deps;
@@ -134,7 +161,13 @@ export class OutboundWorker {
     const holdEvery = this.deps.accountHoldCheckEveryMs ?? 60_000;
     if (holdEvery > 0) {
       // Guarded transitions: several outbound processes re-checking at once release a client once.
-      this.holdTimer = setInterval(() => void this.recheckAccountHolds().catch((err) => this.deps.logger.warn({ err }, "account hold re-check failed")), holdEvery);
+      this.holdTimer = setInterval(
+        () =>
+          void this.recheckAccountHolds().catch((err) =>
+            this.deps.logger.warn({ err }, "account hold re-check failed"),
+          ),
+        holdEvery,
+      );
       this.holdTimer.unref();
     }
     const every = this.deps.templateSyncIntervalMs ?? 6 * 3_600_000;
@@ -143,7 +176,11 @@ export class OutboundWorker {
       const connection = this.deps.queueRedis;
       this.syncQueue = new Queue(TEMPLATE_SYNC_QUEUE, { connection, prefix: this.deps.prefix });
       await this.syncQueue.upsertJobScheduler(TEMPLATE_SYNC_JOB, { every }, { name: TEMPLATE_SYNC_JOB });
-      this.syncWorker = new Worker(TEMPLATE_SYNC_QUEUE, () => this.syncAllTemplates(), { connection, prefix: this.deps.prefix, concurrency: 1 });
+      this.syncWorker = new Worker(TEMPLATE_SYNC_QUEUE, () => this.syncAllTemplates(), {
+        connection,
+        prefix: this.deps.prefix,
+        concurrency: 1,
+      });
       this.syncWorker.on("error", (err) => this.deps.logger.warn({ err: err.message }, "template sync worker error"));
     }
   }
@@ -155,7 +192,10 @@ export class OutboundWorker {
 
   /** Releases the account-level pauses whose period has passed (announced: their held sends resume). */
   recheckAccountHolds(now = new Date()): Promise<string[]> {
-    return recheckAccountHolds(this.deps.db, this.announcer, { now, ...(this.deps.accountHoldRecheckMs ? { recheckMs: this.deps.accountHoldRecheckMs } : {}) });
+    return recheckAccountHolds(this.deps.db, this.announcer, {
+      now,
+      ...(this.deps.accountHoldRecheckMs ? { recheckMs: this.deps.accountHoldRecheckMs } : {}),
+    });
   }
 
   /** Re-enqueues a client's held messages (it is active again). Returns how many. */
@@ -177,7 +217,10 @@ export class OutboundWorker {
   }
 
   private async resumeAllHeld(): Promise<void> {
-    const clientIds = (await this.deps.db.messages.distinct("clientId", { direction: "outbound", status: "held" })) as Types.ObjectId[];
+    const clientIds = (await this.deps.db.messages.distinct("clientId", {
+      direction: "outbound",
+      status: "held",
+    })) as Types.ObjectId[];
     for (const id of clientIds) await this.resumeHeld(id.toHexString());
   }
 
@@ -189,7 +232,10 @@ export class OutboundWorker {
   async recoverStale(olderThanMs = this.deps.recoverAfterMs ?? 600_000): Promise<number> {
     const before = new Date(Date.now() - olderThanMs);
     const stale = await this.deps.db.messages
-      .find({ direction: "outbound", status: { $in: ["queued", "sending"] }, updatedAt: { $lt: before } }, { _id: 1, clientId: 1, kind: 1, updatedAt: 1 })
+      .find(
+        { direction: "outbound", status: { $in: ["queued", "sending"] }, updatedAt: { $lt: before } },
+        { _id: 1, clientId: 1, kind: 1, updatedAt: 1 },
+      )
       .limit(5_000)
       .lean<Array<{ _id: Types.ObjectId; clientId: Types.ObjectId; kind?: "text" | "template"; updatedAt: Date }>>();
     let n = 0;
@@ -213,7 +259,11 @@ export class OutboundWorker {
   async syncTemplates(clientId: string) {
     const client = await this.deps.db.clients.findById(clientId).lean<ClientDoc>();
     if (!client?.accessToken) return { wabaId: client?.wabaId ?? null, upserted: 0, removed: 0 };
-    const res = await syncTemplates(this.deps.graph, this.deps.db.forTenant(clientId).templates, clientAccessToken(this.deps.vault, client));
+    const res = await syncTemplates(
+      this.deps.graph,
+      this.deps.db.forTenant(clientId).templates,
+      clientAccessToken(this.deps.vault, client),
+    );
     if (res.wabaId) await publishTemplatesChanged(this.deps.redis, res.wabaId);
     return res;
   }

@@ -20,7 +20,10 @@ const logger = pino({
 // Two connections: the adapter puts `sub` in subscriber mode, where it can run nothing else.
 const pub = createRedis(redisTarget, { connectionName: "realtime-pub" });
 const sub = createRedis(redisTarget, { connectionName: "realtime-sub", autoPipelining: false });
-for (const [name, redis] of [["pub", pub], ["sub", sub]] as const) {
+for (const [name, redis] of [
+  ["pub", pub],
+  ["sub", sub],
+] as const) {
   redis.on("error", (err) => logger.warn({ err, connection: name }, "redis connection error"));
 }
 const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 5 });

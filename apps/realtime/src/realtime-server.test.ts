@@ -1,12 +1,27 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "@linkojob/db";
-import { DashboardEvents, EVENTS, sampleClientStatus, sampleConversationUpdated, sampleMessageReceived } from "@linkojob/events";
+import {
+  DashboardEvents,
+  EVENTS,
+  sampleClientStatus,
+  sampleConversationUpdated,
+  sampleMessageReceived,
+} from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, startRedisServer, testServices, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type SessionInfo } from "./protocol.js";
 import { createRealtimeServer } from "./realtime-server.js";
-import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness.js";
+import {
+  closeAllSockets,
+  connect,
+  createTenant,
+  randomUserId,
+  refusal,
+  startNode,
+  type RunningNode,
+  type TestSocket,
+} from "./socket-clients.harness.js";
 
 const services = testServices("realtime");
 // Channels of this file's own, so that other test files publishing on the shared Redis never reach these nodes.
@@ -47,8 +62,15 @@ const dashboardEvents = (s: TestSocket) => s.received.filter((r) => !r.event.sta
 async function flush(clientIds: string[], sockets: TestSocket[]) {
   const marker = `marker-${Math.random()}`;
   for (const id of clientIds) events.toClient(id, EVENTS.clientStatus, sampleClientStatus(id, marker));
-  await eventually(() => sockets.every((s) => s.payloads(EVENTS.clientStatus).some((p) => (p as { detail?: string }).detail === marker)));
-  for (const s of sockets) s.received.splice(0, s.received.length, ...s.received.filter((r) => (r.payload as { detail?: string } | undefined)?.detail !== marker));
+  await eventually(() =>
+    sockets.every((s) => s.payloads(EVENTS.clientStatus).some((p) => (p as { detail?: string }).detail === marker)),
+  );
+  for (const s of sockets)
+    s.received.splice(
+      0,
+      s.received.length,
+      ...s.received.filter((r) => (r.payload as { detail?: string } | undefined)?.detail !== marker),
+    );
 }
 
 describe("two realtime nodes behind no sticky balancer", () => {
@@ -75,10 +97,14 @@ describe("two realtime nodes behind no sticky balancer", () => {
     await flush([clientA, clientB], all);
 
     for (const s of [aOnNodeA, aOnNodeB]) {
-      expect(dashboardEvents(s)).toEqual([{ event: EVENTS.messageReceived, payload: sampleMessageReceived(clientA, "for A") }]);
+      expect(dashboardEvents(s)).toEqual([
+        { event: EVENTS.messageReceived, payload: sampleMessageReceived(clientA, "for A") },
+      ]);
     }
     for (const s of [bOnNodeA, bOnNodeB]) {
-      expect(dashboardEvents(s)).toEqual([{ event: EVENTS.messageReceived, payload: sampleMessageReceived(clientB, "for B") }]);
+      expect(dashboardEvents(s)).toEqual([
+        { event: EVENTS.messageReceived, payload: sampleMessageReceived(clientB, "for B") },
+      ]);
     }
   });
 
@@ -102,13 +128,18 @@ describe("two realtime nodes behind no sticky balancer", () => {
 
     const session = (await eventually(() => both.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo;
     expect([...session.clientIds].sort()).toEqual([first, second].sort());
-    expect(((await eventually(() => onlySecond.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo).clientIds).toEqual([second]);
+    expect(((await eventually(() => onlySecond.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo).clientIds).toEqual([
+      second,
+    ]);
 
     events.toClient(first, EVENTS.conversationUpdated, sampleConversationUpdated(first));
     events.toClient(second, EVENTS.conversationUpdated, sampleConversationUpdated(second));
     await flush([first, second], [both, onlySecond]);
 
-    expect(both.payloads(EVENTS.conversationUpdated)).toEqual([sampleConversationUpdated(first), sampleConversationUpdated(second)]);
+    expect(both.payloads(EVENTS.conversationUpdated)).toEqual([
+      sampleConversationUpdated(first),
+      sampleConversationUpdated(second),
+    ]);
     expect(onlySecond.payloads(EVENTS.conversationUpdated)).toEqual([sampleConversationUpdated(second)]);
   });
 });
@@ -129,7 +160,13 @@ describe("HTTP routes", () => {
 
   it("answers /ready 503 while its Redis is down, and 200 again once it is back", async () => {
     const redis = await startRedisServer();
-    const node = await startNode({ redisUrl: redis.url, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey, readinessTimeoutMs: 500 });
+    const node = await startNode({
+      redisUrl: redis.url,
+      db,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      adapterKey,
+      readinessTimeoutMs: 500,
+    });
     try {
       expect((await fetch(`${node.url}/ready`)).status).toBe(200);
       await redis.stop();
@@ -150,7 +187,12 @@ describe("HTTP routes", () => {
   it("answers /ready 503 and refuses handshakes with UNAVAILABLE (worth a retry) while MongoDB is unreachable", async () => {
     const lostDb = await Database.connect(services.mongoUrl);
     await lostDb.close();
-    const node = await startNode({ redisUrl: services.redisUrl, db: lostDb, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey });
+    const node = await startNode({
+      redisUrl: services.redisUrl,
+      db: lostDb,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      adapterKey,
+    });
     try {
       const res = await fetch(`${node.url}/ready`);
       expect(res.status).toBe(503);

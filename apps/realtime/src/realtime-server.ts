@@ -85,7 +85,9 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     mongo: () => deps.db.ping(),
   };
 
-  const httpServer = createServer(healthHandler(readiness, deps.readinessTimeoutMs ? { timeoutMs: deps.readinessTimeoutMs } : {}));
+  const httpServer = createServer(
+    healthHandler(readiness, deps.readinessTimeoutMs ? { timeoutMs: deps.readinessTimeoutMs } : {}),
+  );
   const io: RealtimeIo = new Server(httpServer, {
     transports: ["websocket"],
     adapter: createAdapter(deps.pub, deps.sub, { key: deps.adapterKey ?? SOCKET_IO_KEY }),

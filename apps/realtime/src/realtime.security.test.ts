@@ -10,7 +10,16 @@ import { CommandCounter, TEST_SECRETS, eventually, testServices, tokenFor } from
 import { SOCKET_EVENTS, type RefreshAck } from "./protocol.js";
 import { SOCKET_ERROR_EVENT } from "./socket-budget.js";
 import { loadRealtimeEnv } from "./env.js";
-import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness.js";
+import {
+  closeAllSockets,
+  connect,
+  createTenant,
+  randomUserId,
+  refusal,
+  startNode,
+  type RunningNode,
+  type TestSocket,
+} from "./socket-clients.harness.js";
 
 const services = testServices("realtimesecurity");
 const adapterKey = `${services.prefix}:socket.io`;
@@ -24,7 +33,13 @@ let commands: CommandCounter;
 beforeAll(async () => {
   db = await Database.connect(services.mongoUrl, { monitorCommands: true });
   commands = new CommandCounter(db.connection);
-  node = await startNode({ redisUrl: services.redisUrl, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey, socketEventBudget: BUDGET });
+  node = await startNode({
+    redisUrl: services.redisUrl,
+    db,
+    jwtSecret: TEST_SECRETS.jwtSecret,
+    adapterKey,
+    socketEventBudget: BUDGET,
+  });
   audienceNode = await startNode({
     redisUrl: services.redisUrl,
     db,
@@ -49,7 +64,8 @@ afterAll(async () => {
 const rawToken = (claims: Record<string, unknown>) => signClaims(TEST_SECRETS.jwtSecret, claims);
 const now = () => Math.floor(Date.now() / 1000);
 
-const refresh = (s: TestSocket, token: unknown) => s.socket.emitWithAck(SOCKET_EVENTS.refresh, { token }) as Promise<RefreshAck>;
+const refresh = (s: TestSocket, token: unknown) =>
+  s.socket.emitWithAck(SOCKET_EVENTS.refresh, { token }) as Promise<RefreshAck>;
 
 describe("finding 2: lenient JWTs on the socket handshake", () => {
   it("refuses a token without exp (it used to follow the tenant forever)", async () => {
@@ -101,7 +117,9 @@ describe("finding 4: socket floods", () => {
     for (let i = 0; i < 20_000; i++) s.socket.emit(SOCKET_EVENTS.refresh, { token });
 
     expect(await ended).toBe("io server disconnect");
-    expect(s.payloads(SOCKET_ERROR_EVENT)).toEqual([{ code: "RATE_LIMITED", message: expect.stringContaining(`${BUDGET.events} events`) }]);
+    expect(s.payloads(SOCKET_ERROR_EVENT)).toEqual([
+      { code: "RATE_LIMITED", message: expect.stringContaining(`${BUDGET.events} events`) },
+    ]);
     // Coalesced: one refresh runs, one waits, the rest are replaced while waiting; none runs once
     // the socket is gone. Let the server finish whatever it had started before counting.
     await new Promise((r) => setTimeout(r, 300));
@@ -145,7 +163,9 @@ describe("finding 6: deployment secrets", () => {
   const base = { REDIS_URL: "redis://redis:6379", MONGODB_URI: "mongodb://db/linkojob" };
   it("a production realtime server refuses the development JWT secrets, and accepts its own", () => {
     for (const secret of ["dev-jwt-secret-change-me-at-least-32-chars", TEST_SECRETS.jwtSecret]) {
-      expect(() => loadRealtimeEnv({ ...base, JWT_SECRET: secret, NODE_ENV: "production" })).toThrow(/JWT_SECRET: is a known development value/);
+      expect(() => loadRealtimeEnv({ ...base, JWT_SECRET: secret, NODE_ENV: "production" })).toThrow(
+        /JWT_SECRET: is a known development value/,
+      );
     }
     const own = "c2a1f7e9d04b8a6e3f5c7b9d1e2f4a6c8b0d2e4f";
     expect(loadRealtimeEnv({ ...base, JWT_SECRET: own, NODE_ENV: "production" }).JWT_SECRET).toBe(own);

@@ -6,7 +6,15 @@ import { DashboardEvents, EVENTS, sampleMessageStatus } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type SessionInfo } from "./protocol.js";
-import { closeAllSockets, connect, createTenant, randomUserId, refusal, startNode, type RunningNode } from "./socket-clients.harness.js";
+import {
+  closeAllSockets,
+  connect,
+  createTenant,
+  randomUserId,
+  refusal,
+  startNode,
+  type RunningNode,
+} from "./socket-clients.harness.js";
 
 const services = testServices("realtimeauth");
 const adapterKey = `${services.prefix}:socket.io`;
@@ -91,20 +99,28 @@ describe("which client a socket may follow", () => {
   it.each([["service"], ["admin"]] as const)("requires a %s token to name an existing client", async (role) => {
     const token = await tokenFor("platform-backend", role);
     expect((await refusal(node.url, { token })).data?.code).toBe("CLIENT_ID_REQUIRED");
-    expect((await refusal(node.url, { token, clientId: "0123456789abcdef01234567" })).data?.code).toBe("CLIENT_NOT_FOUND");
+    expect((await refusal(node.url, { token, clientId: "0123456789abcdef01234567" })).data?.code).toBe(
+      "CLIENT_NOT_FOUND",
+    );
   });
 
-  it.each([["service"], ["admin"]] as const)("lets a %s token follow the one client it names, and only that one", async (role) => {
-    const s = await connect(node.url, { token: await tokenFor("platform-backend", role), clientId: otherClient.toUpperCase() });
-    const session = (await eventually(() => s.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo;
-    expect(session.clientIds).toEqual([otherClient]);
+  it.each([["service"], ["admin"]] as const)(
+    "lets a %s token follow the one client it names, and only that one",
+    async (role) => {
+      const s = await connect(node.url, {
+        token: await tokenFor("platform-backend", role),
+        clientId: otherClient.toUpperCase(),
+      });
+      const session = (await eventually(() => s.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo;
+      expect(session.clientIds).toEqual([otherClient]);
 
-    events.toClient(ownClient, EVENTS.messageStatus, sampleMessageStatus(ownClient, "own"));
-    events.toClient(otherClient, EVENTS.messageStatus, sampleMessageStatus(otherClient, "other"));
-    await eventually(() => s.payloads(EVENTS.messageStatus).length > 0);
-    // Both were published in order on one connection: had the first reached this socket, it would be first.
-    expect(s.payloads(EVENTS.messageStatus)).toEqual([sampleMessageStatus(otherClient, "other")]);
-  });
+      events.toClient(ownClient, EVENTS.messageStatus, sampleMessageStatus(ownClient, "own"));
+      events.toClient(otherClient, EVENTS.messageStatus, sampleMessageStatus(otherClient, "other"));
+      await eventually(() => s.payloads(EVENTS.messageStatus).length > 0);
+      // Both were published in order on one connection: had the first reached this socket, it would be first.
+      expect(s.payloads(EVENTS.messageStatus)).toEqual([sampleMessageStatus(otherClient, "other")]);
+    },
+  );
 
   it("lets a recruiter without clients connect, following nothing", async () => {
     const s = await connect(node.url, { token: await tokenFor(randomUserId("newcomer")) });

@@ -41,7 +41,12 @@ export function socketAuthMiddleware({ verifier, rooms, logger }: SocketAuthDeps
       const refusal = toSocketError(err);
       const log = refusal.code === "UNAVAILABLE" ? logger.warn.bind(logger) : logger.debug.bind(logger);
       log(
-        { socketId: socket.id, code: refusal.code, address: socket.handshake.address, ...(refusal.cause ? { err: refusal.cause } : {}) },
+        {
+          socketId: socket.id,
+          code: refusal.code,
+          address: socket.handshake.address,
+          ...(refusal.cause ? { err: refusal.cause } : {}),
+        },
         "socket handshake refused",
       );
       next(refusal);

@@ -20,7 +20,9 @@ export interface RunningNode {
 
 /** Starts one realtime node on a free port of 127.0.0.1, with Redis connections of its own. */
 export async function startNode(
-  opts: { redisUrl: string; db: Database; jwtSecret: string; adapterKey: string } & Partial<Omit<RealtimeServerDeps, "pub" | "sub">>,
+  opts: { redisUrl: string; db: Database; jwtSecret: string; adapterKey: string } & Partial<
+    Omit<RealtimeServerDeps, "pub" | "sub">
+  >,
 ): Promise<RunningNode> {
   const pub = createRedis(opts.redisUrl, { connectionName: "realtime-test-pub" });
   const sub = createRedis(opts.redisUrl, { connectionName: "realtime-test-sub", autoPipelining: false });
@@ -51,8 +53,19 @@ export interface TestSocket {
 
 const openSockets = new Set<Socket>();
 
-function makeSocket(url: string, auth: Record<string, unknown>, extra: Partial<Parameters<typeof connectSocket>[1]> = {}): TestSocket {
-  const socket = connectSocket(url, { transports: ["websocket"], auth, reconnection: false, forceNew: true, autoConnect: false, ...extra });
+function makeSocket(
+  url: string,
+  auth: Record<string, unknown>,
+  extra: Partial<Parameters<typeof connectSocket>[1]> = {},
+): TestSocket {
+  const socket = connectSocket(url, {
+    transports: ["websocket"],
+    auth,
+    reconnection: false,
+    forceNew: true,
+    autoConnect: false,
+    ...extra,
+  });
   const received: TestSocket["received"] = [];
   socket.onAny((event: string, payload: unknown) => received.push({ event, payload }));
   openSockets.add(socket);
@@ -60,7 +73,11 @@ function makeSocket(url: string, auth: Record<string, unknown>, extra: Partial<P
 }
 
 /** Connects and resolves once connected; rejects with the connect_error. */
-export function connect(url: string, auth: Record<string, unknown>, extra?: Partial<Parameters<typeof connectSocket>[1]>): Promise<TestSocket> {
+export function connect(
+  url: string,
+  auth: Record<string, unknown>,
+  extra?: Partial<Parameters<typeof connectSocket>[1]>,
+): Promise<TestSocket> {
   const s = makeSocket(url, auth, extra);
   return new Promise((resolve, reject) => {
     s.socket.once("connect", () => resolve(s));
@@ -70,7 +87,11 @@ export function connect(url: string, auth: Record<string, unknown>, extra?: Part
 }
 
 /** Connects expecting a refusal; resolves with the connect_error (its `data.code` for ours). */
-export function refusal(url: string, auth: Record<string, unknown>, extra?: Partial<Parameters<typeof connectSocket>[1]>): Promise<Error & { data?: { code?: string } }> {
+export function refusal(
+  url: string,
+  auth: Record<string, unknown>,
+  extra?: Partial<Parameters<typeof connectSocket>[1]>,
+): Promise<Error & { data?: { code?: string } }> {
   const s = makeSocket(url, auth, extra);
   return new Promise((resolve, reject) => {
     s.socket.once("connect", () => reject(new Error("the connection was accepted")));

@@ -6,7 +6,15 @@ import { DashboardEvents, EVENTS, sampleConversationUpdated, sampleMessageReceiv
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type ExpiredNotice, type RefreshAck } from "./protocol.js";
-import { closeAllSockets, connect, createTenant, randomUserId, startNode, type RunningNode, type TestSocket } from "./socket-clients.harness.js";
+import {
+  closeAllSockets,
+  connect,
+  createTenant,
+  randomUserId,
+  startNode,
+  type RunningNode,
+  type TestSocket,
+} from "./socket-clients.harness.js";
 
 const services = testServices("realtimesession");
 const adapterKey = `${services.prefix}:socket.io`;
@@ -38,15 +46,21 @@ afterAll(async () => {
 });
 
 /** A token, remembered so that the last test can look for it in the logs. */
-async function token(sub: string, role: "recruiter" | "service" | "admin" = "recruiter", expiresIn: string | number = "1h") {
+async function token(
+  sub: string,
+  role: "recruiter" | "service" | "admin" = "recruiter",
+  expiresIn: string | number = "1h",
+) {
   const t = await tokenFor(sub, role, expiresIn);
   tokensSeen.push(t);
   return t;
 }
 
-const expOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as { exp: number }).exp;
+const expOf = (jwt: string) =>
+  (JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as { exp: number }).exp;
 
-const refresh = (s: TestSocket, payload: unknown) => s.socket.emitWithAck(SOCKET_EVENTS.refresh, payload) as Promise<RefreshAck>;
+const refresh = (s: TestSocket, payload: unknown) =>
+  s.socket.emitWithAck(SOCKET_EVENTS.refresh, payload) as Promise<RefreshAck>;
 
 /** Resolves when the server has handled every packet the socket sent before (one socket's packets are handled in order). */
 const roundTrip = (s: TestSocket) => refresh(s, { token: "round-trip" });

@@ -30,8 +30,15 @@ const sessionInfo = (socket: RealtimeSocket): SessionInfo => ({
  * server has no handler that takes a room name), is told `auth:expired` and disconnected when its
  * token expires, and may extend itself with `auth:refresh` and a newer token of the same user.
  */
-export function startSocketSession(socket: RealtimeSocket, { verifier, rooms, logger, budget }: SocketSessionDeps): void {
-  const log = logger.child({ socketId: socket.id, userId: socket.data.principal.userId, role: socket.data.principal.role });
+export function startSocketSession(
+  socket: RealtimeSocket,
+  { verifier, rooms, logger, budget }: SocketSessionDeps,
+): void {
+  const log = logger.child({
+    socketId: socket.id,
+    userId: socket.data.principal.userId,
+    role: socket.data.principal.role,
+  });
 
   // disconnect(true) sends a DISCONNECT packet, after which socket.io-client does not reconnect on
   // its own: the dashboard must fetch a new token first (a reconnect with the old one would fail).
@@ -55,7 +62,10 @@ export function startSocketSession(socket: RealtimeSocket, { verifier, rooms, lo
         if (allowed) return next();
         if (limited) return;
         limited = true;
-        log.warn({ events: budget.events, windowSeconds: budget.windowSeconds }, "socket over its event budget; disconnecting");
+        log.warn(
+          { events: budget.events, windowSeconds: budget.windowSeconds },
+          "socket over its event budget; disconnecting",
+        );
         // Not one of the relayed dashboard events, so not in the typed contract: emitted untyped.
         (socket as unknown as { emit(event: string, payload: unknown): void }).emit(SOCKET_ERROR_EVENT, {
           code: "RATE_LIMITED",
@@ -70,7 +80,10 @@ export function startSocketSession(socket: RealtimeSocket, { verifier, rooms, lo
   // One refresh at a time (an older one finishing late cannot undo a newer one), and a burst
   // coalesces: the latest token waiting replaces the one before it, which is answered `SUPERSEDED`.
   const refreshes = new RefreshQueue<unknown, RefreshAck>((token) => refresh(token), {
-    superseded: () => ({ ok: false, error: { code: REFRESH_SUPERSEDED, message: "a newer auth:refresh replaced this one" } }),
+    superseded: () => ({
+      ok: false,
+      error: { code: REFRESH_SUPERSEDED, message: "a newer auth:refresh replaced this one" },
+    }),
     failed: () => ({ ok: false, error: { code: "UNAVAILABLE", message: "the refresh failed; try again" } }),
   });
   socket.on(SOCKET_EVENTS.refresh, (payload, ack) => {
@@ -81,7 +94,8 @@ export function startSocketSession(socket: RealtimeSocket, { verifier, rooms, lo
   async function refresh(token: unknown): Promise<RefreshAck> {
     try {
       if (!socket.connected) throw new SocketError("UNAVAILABLE", "the socket ended before the refresh ran");
-      if (token != null && typeof token !== "string") throw new SocketError("AUTH_ERR_INVALID", "token must be a string");
+      if (token != null && typeof token !== "string")
+        throw new SocketError("AUTH_ERR_INVALID", "token must be a string");
       const principal = await verifier.verify(token);
       const current = socket.data.principal;
       if (principal.userId !== current.userId || principal.role !== current.role) {

@@ -30,7 +30,8 @@ export class TenantRooms {
         return docs.map((d) => d._id.toHexString());
       }
       if (!requested) throw new SocketError("CLIENT_ID_REQUIRED", `a ${principal.role} token must name auth.clientId`);
-      if (!(await this.db.clients.exists({ _id: requested }))) throw new SocketError("CLIENT_NOT_FOUND", "no such client");
+      if (!(await this.db.clients.exists({ _id: requested })))
+        throw new SocketError("CLIENT_NOT_FOUND", "no such client");
       return [requested.toHexString()];
     } catch (err) {
       if (err instanceof SocketError) throw err;

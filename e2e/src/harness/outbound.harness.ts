@@ -20,8 +20,14 @@ export interface OutboundRig {
   vault: TokenVault;
   sim: MessagingState;
   /** A connected client with a token, its number known to the simulator, templates synced. */
-  client(over?: Partial<ClientDoc> & { templates?: ReturnType<typeof simTemplate>[] }): Promise<ClientDoc & { token: string; jwt: string }>;
-  send(jwt: string, body: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  client(
+    over?: Partial<ClientDoc> & { templates?: ReturnType<typeof simTemplate>[] },
+  ): Promise<ClientDoc & { token: string; jwt: string }>;
+  send(
+    jwt: string,
+    body: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any }>;
   /** The candidate writes to the client's number (a signed inbound webhook), `agoMs` in the past. */
   candidateWrites(client: ClientDoc, phone: string, text: string, agoMs?: number): Promise<void>;
   message(client: ClientDoc, id: string): Promise<OutboundMessageDoc>;
@@ -33,7 +39,12 @@ export interface OutboundRig {
 }
 
 export const APPLICATION_RECEIVED = (language = "fr") =>
-  simTemplate({ name: "application_received", language, body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.", category: "UTILITY" });
+  simTemplate({
+    name: "application_received",
+    language,
+    body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
+    category: "UTILITY",
+  });
 
 let seq = 0;
 
@@ -117,7 +128,12 @@ export async function startOutbound(label: string, over: Partial<OutboundWorkerD
     async candidateWrites(client, phone, text, agoMs = 0) {
       const ts = String(Math.floor((Date.now() - agoMs) / 1000));
       const res = await trunk.sim.deliver(
-        textMessageDelivery({ wabaId: client.wabaId, phoneNumberId: client.phoneNumberId }, { waId: phone, name: "Yasmine" }, text, { timestamp: ts }),
+        textMessageDelivery(
+          { wabaId: client.wabaId, phoneNumberId: client.phoneNumberId },
+          { waId: phone, name: "Yasmine" },
+          text,
+          { timestamp: ts },
+        ),
       );
       if (res.status !== 200) throw new Error(`ingress answered ${res.status}`);
       await trunk.drain();

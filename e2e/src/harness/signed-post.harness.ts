@@ -9,7 +9,10 @@ export async function postSigned(ingressUrl: string, payload: unknown): Promise<
   const { text } = boundedJson(payload, 3 * 1024 * 1024);
   const res = await fetch(`${ingressUrl}/webhook`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-hub-signature-256": signWebhookBody(text, TEST_SECRETS.appSecret) },
+    headers: {
+      "content-type": "application/json",
+      "x-hub-signature-256": signWebhookBody(text, TEST_SECRETS.appSecret),
+    },
     body: text,
   });
   return { status: res.status, body: await res.text() };

@@ -118,7 +118,9 @@ export async function startTrunk(opts: {
         if (Date.now() > deadline) {
           const delayed = await worker.queue.getDelayed(0, 4);
           const why = delayed.map((j) => `${j.id}: ${j.failedReason}`).join("; ");
-          throw new Error(`not drained: stream ${streamLen}, jobs ${JSON.stringify(counts)}${why ? ` (delayed: ${why})` : ""}`);
+          throw new Error(
+            `not drained: stream ${streamLen}, jobs ${JSON.stringify(counts)}${why ? ` (delayed: ${why})` : ""}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -127,7 +129,13 @@ export async function startTrunk(opts: {
       await worker.close();
       await sim.close();
       await app.close();
-      await Promise.allSettled([ingressRedis.quit(), queueRedis.quit(), pumpRedis.quit(), subscriberRedis.quit(), eventsRedis.quit()]);
+      await Promise.allSettled([
+        ingressRedis.quit(),
+        queueRedis.quit(),
+        pumpRedis.quit(),
+        subscriberRedis.quit(),
+        eventsRedis.quit(),
+      ]);
       await db.connection.dropDatabase().catch(() => undefined);
       await db.close();
     },

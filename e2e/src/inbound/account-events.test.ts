@@ -39,7 +39,13 @@ describe("account_update webhooks", () => {
     await eventually(() => emittedTo.some((ch) => ch.includes(clientRoom(id))));
 
     // Nothing a candidate writes is dropped while the recruiter reconnects.
-    await t.sim.deliver(textMessageDelivery({ wabaId: c.wabaId, phoneNumberId: c.phoneNumberId }, { waId: "212688000001" }, "toujours là ?"));
+    await t.sim.deliver(
+      textMessageDelivery(
+        { wabaId: c.wabaId, phoneNumberId: c.phoneNumberId },
+        { waId: "212688000001" },
+        "toujours là ?",
+      ),
+    );
     await t.drain();
     expect(await t.db.messages.countDocuments({ clientId: c._id })).toBe(1);
 
@@ -66,9 +72,17 @@ describe("account_update webhooks", () => {
 describe("scheduled upkeep", () => {
   it("marks expired tokens reauth_required and purges statuses that never found their message", async () => {
     const c = await t.createClient({ tokenExpiresAt: new Date(Date.now() - 60_000) });
-    const old = await t.db.pendingStatuses.create({ clientId: c._id, wamid: "wamid.never", status: "delivered", payload: {} });
+    const old = await t.db.pendingStatuses.create({
+      clientId: c._id,
+      wamid: "wamid.never",
+      status: "delivered",
+      payload: {},
+    });
     // Mongoose keeps createdAt immutable: age the document through the driver.
-    await t.db.pendingStatuses.collection.updateOne({ _id: old._id }, { $set: { createdAt: new Date(Date.now() - 8 * 86_400_000) } });
+    await t.db.pendingStatuses.collection.updateOne(
+      { _id: old._id },
+      { $set: { createdAt: new Date(Date.now() - 8 * 86_400_000) } },
+    );
     await t.db.pendingStatuses.create({ clientId: c._id, wamid: "wamid.recent", status: "delivered", payload: {} });
     await t.worker.upkeep!.run({ name: "token-expiry-sweep" });
     await t.worker.upkeep!.run({ name: "purge-pending-statuses" });

@@ -36,7 +36,12 @@ describe("at least once, in any order", () => {
     const messages = candidates.flatMap((c, ci) =>
       Array.from({ length: 12 }, (_, i) => ({
         c,
-        msg: inboundMessage({ waId: c.waId }, "text", { body: `${c.name} message ${i}` }, { timestamp: String(base + i * 60 + ci) }),
+        msg: inboundMessage(
+          { waId: c.waId },
+          "text",
+          { body: `${c.name} message ${i}` },
+          { timestamp: String(base + i * 60 + ci) },
+        ),
       })),
     );
     const deliveries = Array.from({ length: 8 }, (_, d) => {
@@ -84,7 +89,15 @@ describe("at least once, in any order", () => {
     const late = delivery([
       {
         wabaId: biz.wabaId,
-        changes: [{ field: "messages", value: messagesValue(biz, { contacts: [contactOf(again)], messages: [inboundMessage(again, "text", { body: "encore moi" })] }) }],
+        changes: [
+          {
+            field: "messages",
+            value: messagesValue(biz, {
+              contacts: [contactOf(again)],
+              messages: [inboundMessage(again, "text", { body: "encore moi" })],
+            }),
+          },
+        ],
       },
     ]);
     await t.sim.deliver(late);
@@ -100,8 +113,34 @@ describe("at least once, in any order", () => {
     const biz = { wabaId: c2.wabaId, phoneNumberId: c2.phoneNumberId };
     const who = { waId: "212650000009", name: "Nadia" };
     const now = Math.floor(Date.now() / 1000);
-    const newer = delivery([{ wabaId: biz.wabaId, changes: [{ field: "messages", value: messagesValue(biz, { contacts: [contactOf({ ...who, name: "Nadia B." })], messages: [inboundMessage(who, "text", { body: "newer" }, { timestamp: String(now) })] }) }] }]);
-    const older = delivery([{ wabaId: biz.wabaId, changes: [{ field: "messages", value: messagesValue(biz, { contacts: [contactOf(who)], messages: [inboundMessage(who, "text", { body: "older" }, { timestamp: String(now - 30 * 3600) })] }) }] }]);
+    const newer = delivery([
+      {
+        wabaId: biz.wabaId,
+        changes: [
+          {
+            field: "messages",
+            value: messagesValue(biz, {
+              contacts: [contactOf({ ...who, name: "Nadia B." })],
+              messages: [inboundMessage(who, "text", { body: "newer" }, { timestamp: String(now) })],
+            }),
+          },
+        ],
+      },
+    ]);
+    const older = delivery([
+      {
+        wabaId: biz.wabaId,
+        changes: [
+          {
+            field: "messages",
+            value: messagesValue(biz, {
+              contacts: [contactOf(who)],
+              messages: [inboundMessage(who, "text", { body: "older" }, { timestamp: String(now - 30 * 3600) })],
+            }),
+          },
+        ],
+      },
+    ]);
     await t.sim.deliver(newer);
     await t.drain();
     await t.sim.deliver(older);

@@ -5,7 +5,16 @@ import type { ClientDoc } from "@linkojob/db";
 import { GatewayMetrics } from "@linkojob/metrics";
 import { WEBHOOK_JOB } from "@linkojob/queues";
 import { boundedJson } from "@linkojob/whatsapp";
-import { change, contact, delivery, entry, freshWamid, message, messagesValue, status } from "@linkojob/whatsapp/testing/fixtures";
+import {
+  change,
+  contact,
+  delivery,
+  entry,
+  freshWamid,
+  message,
+  messagesValue,
+  status,
+} from "@linkojob/whatsapp/testing/fixtures";
 import type { PreparedDelivery } from "@linkojob/inbound-worker";
 import type { DeadLetterValue } from "@linkojob/inbound-worker";
 import { deadLetterBody, replayJobId } from "@linkojob/inbound-worker";
@@ -34,8 +43,10 @@ beforeAll(async () => {
       metrics,
       onStatus: async (_tenant, s) => {
         // A bug of our own code on this one delivery's data (fixed later in the test).
-        if (poisoned && s.wamid.startsWith("wamid.HBgLPOISON")) throw new TypeError("status hook cannot read this status");
-        if (s.wamid.startsWith("wamid.HBgLOUTAGE")) throw Object.assign(new Error("connection 4 to 127.0.0.1:27017 closed"), { name: "MongoNetworkError" });
+        if (poisoned && s.wamid.startsWith("wamid.HBgLPOISON"))
+          throw new TypeError("status hook cannot read this status");
+        if (s.wamid.startsWith("wamid.HBgLOUTAGE"))
+          throw Object.assign(new Error("connection 4 to 127.0.0.1:27017 closed"), { name: "MongoNetworkError" });
         hookRuns.push(s.wamid);
       },
     },
@@ -53,14 +64,28 @@ afterAll(async () => t?.close());
 /** A delivery of one message from the candidate and a `read` status about it. */
 function deliveryWith(wamid: string) {
   const m = message("text", { body: `message ${wamid}` }, { wamid, from: CANDIDATE });
-  const v = messagesValue({ phoneNumberId: client.phoneNumberId, contacts: [contact(CANDIDATE)], messages: [m], statuses: [status(wamid, "read")] });
+  const v = messagesValue({
+    phoneNumberId: client.phoneNumberId,
+    contacts: [contact(CANDIDATE)],
+    messages: [m],
+    statuses: [status(wamid, "read")],
+  });
   return delivery([entry([change(v)], client.wabaId)]);
 }
 
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const env = { PATH: process.env.PATH ?? "", MONGODB_URI: t.services.mongoUrl, REDIS_URL: t.services.redisUrl, QUEUE_PREFIX: t.services.prefix };
-    const child = spawn(TSX, ["--conditions=@linkojob/source", "src/cli/replay-dead-letters.ts", ...args], { cwd: WORKER_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+    const env = {
+      PATH: process.env.PATH ?? "",
+      MONGODB_URI: t.services.mongoUrl,
+      REDIS_URL: t.services.redisUrl,
+      QUEUE_PREFIX: t.services.prefix,
+    };
+    const child = spawn(TSX, ["--conditions=@linkojob/source", "src/cli/replay-dead-letters.ts", ...args], {
+      cwd: WORKER_DIR,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
@@ -79,7 +104,9 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000) {
 }
 
 const deadLetterCount = async (reason = "deterministic") =>
-  (await metrics.registry.getSingleMetric("lj_inbound_dead_letters_total")!.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+  (await metrics.registry.getSingleMetric("lj_inbound_dead_letters_total")!.get()).values.find(
+    (v) => v.labels.reason === reason,
+  )?.value ?? 0;
 
 describe("dead letters", () => {
   const poison = freshWamid("POISON");
@@ -96,7 +123,8 @@ describe("dead letters", () => {
     t.worker.bullWorker!.resume();
     await t.drain();
 
-    for (const w of [poison, ...others]) expect(await t.db.messages.countDocuments({ clientId: client._id, wamid: w }), w).toBe(1);
+    for (const w of [poison, ...others])
+      expect(await t.db.messages.countDocuments({ clientId: client._id, wamid: w }), w).toBe(1);
     const conv = await t.db.conversations.findOne({ clientId: client._id, candidateKey: CANDIDATE }).lean();
     expect(conv!.messageCount).toBe(8);
     for (const w of others) expect(hookRuns).toContain(w);
@@ -105,7 +133,11 @@ describe("dead letters", () => {
     expect(letters).toHaveLength(1);
     const letter = letters[0]!;
     deadLetterId = letter._id.toHexString();
-    expect(letter.error).toMatchObject({ name: "TypeError", reason: "deterministic", message: "status hook cannot read this status" });
+    expect(letter.error).toMatchObject({
+      name: "TypeError",
+      reason: "deterministic",
+      message: "status hook cannot read this status",
+    });
     expect(letter.attempts).toBe(1);
     // The poisoned delivery shared a batch with others: the batch failed as a whole, then each alone.
     const shared = batches.find((b) => b.length > 1 && b.includes(letter.deliveryId));
@@ -127,7 +159,11 @@ describe("dead letters", () => {
     poisoned = false;
     const dry = await runCli(["--dry-run"]);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, found: 1, replayed: [{ id: deadLetterId, jobId: replayJobId(deadLetterId) }] });
+    expect(JSON.parse(dry.stdout)).toMatchObject({
+      dryRun: true,
+      found: 1,
+      replayed: [{ id: deadLetterId, jobId: replayJobId(deadLetterId) }],
+    });
     expect(await t.worker.queue.getJob(replayJobId(deadLetterId))).toBeUndefined();
 
     const run = await runCli([]);
@@ -161,7 +197,11 @@ describe("dead letters", () => {
     const wamid = freshWamid("OUTAGE");
     const body = boundedJson(deliveryWith(wamid), 1 << 20).text;
     // The pump's jobs get 24 attempts (about an hour); this one gets 2 to see the end of them.
-    const job = await t.worker.queue.add(WEBHOOK_JOB, { deliveryId: "outage-1", receivedAt: Date.now(), body }, { jobId: "outage-1", attempts: 2, backoff: { type: "capped" } });
+    const job = await t.worker.queue.add(
+      WEBHOOK_JOB,
+      { deliveryId: "outage-1", receivedAt: Date.now(), body },
+      { jobId: "outage-1", attempts: 2, backoff: { type: "capped" } },
+    );
     await waitFor(async () => (await job.isFailed()) === true, 15_000);
 
     const failed = (await t.worker.queue.getJob("outage-1"))!;

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { io as connect, type Socket } from "socket.io-client";
-import { contactOf, delivery, inboundMessage, messagesValue, newUserId, userIdForPhone } from "@linkojob/meta-simulator";
+import {
+  contactOf,
+  delivery,
+  inboundMessage,
+  messagesValue,
+  newUserId,
+  userIdForPhone,
+} from "@linkojob/meta-simulator";
 import { createRedis } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
@@ -31,7 +38,11 @@ beforeAll(async () => {
   const server = createRealtimeServer({ pub, sub, db: t.db, jwtSecret: TEST_SECRETS.jwtSecret });
   const port = await server.listen(0, "127.0.0.1");
   realtime = { server, pub, sub, url: `http://127.0.0.1:${port}` };
-  socket = connect(realtime.url, { transports: ["websocket"], auth: { token: await tokenFor(client.userId) }, reconnection: false });
+  socket = connect(realtime.url, {
+    transports: ["websocket"],
+    auth: { token: await tokenFor(client.userId) },
+    reconnection: false,
+  });
   socket.onAny((event, payload) => received.push({ event, payload }));
   await new Promise<void>((resolve, reject) => {
     socket.once("auth:session", () => resolve());
@@ -50,7 +61,11 @@ afterAll(async () => {
 const business = () => ({ phoneNumberId: client.phoneNumberId, wabaId: client.wabaId });
 
 async function sim(path: string, body: Record<string, unknown>) {
-  const res = await fetch(`${t.sim.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...business(), ...body }) });
+  const res = await fetch(`${t.sim.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...business(), ...body }),
+  });
   const answer = (await res.json()) as { delivery: { status: number }; wamid: string };
   expect(res.status, JSON.stringify(answer)).toBe(200);
   expect(answer.delivery.status).toBe(200);
@@ -63,7 +78,11 @@ const byUserId = (userId: string) => t.db.conversations.find({ clientId: client.
 const byPhone = (p: string) => t.db.conversations.find({ clientId: client._id, candidatePhone: p }).lean();
 
 async function rest(url: string) {
-  const res = await t.app.inject({ method: "GET", url, headers: { authorization: `Bearer ${await tokenFor(client.userId)}` } });
+  const res = await t.app.inject({
+    method: "GET",
+    url,
+    headers: { authorization: `Bearer ${await tokenFor(client.userId)}` },
+  });
   expect(res.statusCode, res.body).toBe(200);
   return res.json();
 }
@@ -71,34 +90,69 @@ async function rest(url: string) {
 describe("people without a phone number (business-scoped user ids)", () => {
   it("a username-only candidate gets a conversation the recruiter reads over REST; the same person later showing a phone keeps it", async () => {
     const userId = newUserId("MA");
-    await sim("/_sim/candidates/reply", { userId, name: "Salma", username: "salma.dev", type: "text", text: "Bonjour, je postule" });
+    await sim("/_sim/candidates/reply", {
+      userId,
+      name: "Salma",
+      username: "salma.dev",
+      type: "text",
+      text: "Bonjour, je postule",
+    });
 
     const [conv] = await byUserId(userId);
-    expect(conv).toMatchObject({ candidateKey: userId, candidateUserId: userId, candidateUsername: "salma.dev", candidateName: "Salma", messageCount: 1 });
+    expect(conv).toMatchObject({
+      candidateKey: userId,
+      candidateUserId: userId,
+      candidateUsername: "salma.dev",
+      candidateName: "Salma",
+      messageCount: 1,
+    });
     expect(conv!.candidatePhone ?? null).toBeNull();
 
     const list = await rest("/api/messages/conversations?limit=100");
     const listed = list.conversations.find((c: any) => c.id === conv!._id.toHexString());
-    expect(listed).toMatchObject({ candidateUserId: userId, candidatePhone: null, candidateUsername: "salma.dev", unreadCount: 1 });
+    expect(listed).toMatchObject({
+      candidateUserId: userId,
+      candidatePhone: null,
+      candidateUsername: "salma.dev",
+      unreadCount: 1,
+    });
     const thread = await rest(`/api/messages/conversation/${conv!._id.toHexString()}`);
     expect(thread.messages.map((m: any) => m.text)).toEqual(["Bonjour, je postule"]);
 
     // She shows her number now: same conversation, both ids recorded.
     const p = phone();
-    await sim("/_sim/candidates/reply", { from: p, userId, name: "Salma", type: "text", text: "Mon numéro est visible" });
+    await sim("/_sim/candidates/reply", {
+      from: p,
+      userId,
+      name: "Salma",
+      type: "text",
+      text: "Mon numéro est visible",
+    });
     const after = await byUserId(userId);
     expect(after).toHaveLength(1);
-    expect(after[0]).toMatchObject({ _id: conv!._id, candidateKey: userId, candidatePhone: p, candidateUserId: userId, messageCount: 2 });
+    expect(after[0]).toMatchObject({
+      _id: conv!._id,
+      candidateKey: userId,
+      candidatePhone: p,
+      candidateUserId: userId,
+      messageCount: 2,
+    });
     expect(await byPhone(p)).toHaveLength(1);
 
     // And hides it again: still the same conversation.
     await sim("/_sim/candidates/reply", { userId, type: "text", text: "Numéro caché de nouveau" });
-    expect((await byUserId(userId)).map((c) => [c._id.toHexString(), c.messageCount])).toEqual([[conv!._id.toHexString(), 3]]);
+    expect((await byUserId(userId)).map((c) => [c._id.toHexString(), c.messageCount])).toEqual([
+      [conv!._id.toHexString(), 3],
+    ]);
 
     // The send API's lookup finds it by either id, and creates nothing.
     const tenant = t.db.forTenant(client._id);
-    expect((await tenant.conversations.ensure({ candidateKey: userId, candidateUserId: userId })).toHexString()).toBe(conv!._id.toHexString());
-    expect((await tenant.conversations.ensure({ candidateKey: p, candidatePhone: p })).toHexString()).toBe(conv!._id.toHexString());
+    expect((await tenant.conversations.ensure({ candidateKey: userId, candidateUserId: userId })).toHexString()).toBe(
+      conv!._id.toHexString(),
+    );
+    expect((await tenant.conversations.ensure({ candidateKey: p, candidatePhone: p })).toHexString()).toBe(
+      conv!._id.toHexString(),
+    );
     expect(await byUserId(userId)).toHaveLength(1);
   });
 
@@ -114,7 +168,10 @@ describe("people without a phone number (business-scoped user ids)", () => {
 
     // The send API opens the same conversation whether the recruiter names the phone or the user id.
     const outbound = t.db.forTenant(client._id).outbound;
-    for (const named of [{ candidatePhone: null, candidateUserId: userId }, { candidatePhone: p, candidateUserId: null }]) {
+    for (const named of [
+      { candidatePhone: null, candidateUserId: userId },
+      { candidatePhone: p, candidateUserId: null },
+    ]) {
       expect((await outbound.openConversation(named))._id.toHexString()).toBe(convs[0]!._id.toHexString());
     }
     expect(await byUserId(userId)).toHaveLength(1);
@@ -158,7 +215,9 @@ describe("people without a phone number (business-scoped user ids)", () => {
     ]);
     expect((await t.sim.deliver(payload)).status).toBe(200);
     await t.drain();
-    const convs = (await conversations()).filter((c) => c.candidatePhone === p || c.candidateUserId === userId || c.candidateKey === p);
+    const convs = (await conversations()).filter(
+      (c) => c.candidatePhone === p || c.candidateUserId === userId || c.candidateKey === p,
+    );
     expect(convs).toHaveLength(1);
     expect(convs[0]).toMatchObject({ candidatePhone: p, candidateUserId: userId, messageCount: 3 });
     expect(await t.db.messages.countDocuments({ conversationId: convs[0]!._id })).toBe(3);
@@ -174,18 +233,38 @@ describe("people without a phone number (business-scoped user ids)", () => {
     await sim("/_sim/candidates/identity-change", { change: "number", from: oldPhone, newWaId: newPhone, userId });
 
     const [after] = await byUserId(userId);
-    expect(after).toMatchObject({ _id: before!._id, candidateKey: oldPhone, candidatePhone: newPhone, candidateUserId: userId, messageCount: 2 });
+    expect(after).toMatchObject({
+      _id: before!._id,
+      candidateKey: oldPhone,
+      candidatePhone: newPhone,
+      candidateUserId: userId,
+      messageCount: 2,
+    });
     const thread = await rest(`/api/messages/conversation/${before!._id.toHexString()}`);
     expect(thread.messages.map((m: any) => m.type).sort()).toEqual(["system", "text"]);
     const event = await eventually(() =>
-      received.slice(since).find((e) => e.event === EVENTS.conversationUpdated && e.payload.conversationId === before!._id.toHexString() && "candidatePhone" in e.payload.updates),
+      received
+        .slice(since)
+        .find(
+          (e) =>
+            e.event === EVENTS.conversationUpdated &&
+            e.payload.conversationId === before!._id.toHexString() &&
+            "candidatePhone" in e.payload.updates,
+        ),
     );
     expect(event.payload.updates.candidatePhone).toBe(newPhone);
     expect(event.payload.conversation).toMatchObject({ candidatePhone: newPhone, candidateUserId: userId });
 
     // A message from the new number, even one without the user id, lands in the same conversation.
-    await sim("/_sim/candidates/reply", { from: newPhone, userId: null, type: "text", text: "Depuis mon nouveau numéro" });
-    expect((await byPhone(newPhone)).map((c) => [c._id.toHexString(), c.messageCount])).toEqual([[before!._id.toHexString(), 3]]);
+    await sim("/_sim/candidates/reply", {
+      from: newPhone,
+      userId: null,
+      type: "text",
+      text: "Depuis mon nouveau numéro",
+    });
+    expect((await byPhone(newPhone)).map((c) => [c._id.toHexString(), c.messageCount])).toEqual([
+      [before!._id.toHexString(), 3],
+    ]);
     expect(await byPhone(oldPhone)).toHaveLength(0);
   });
 
@@ -201,12 +280,21 @@ describe("people without a phone number (business-scoped user ids)", () => {
     expect(after).toMatchObject({ _id: before!._id, candidateKey: oldUserId, candidateUserId: newId, messageCount: 2 });
     expect(await byUserId(oldUserId)).toHaveLength(0);
     const event = await eventually(() =>
-      received.slice(since).find((e) => e.event === EVENTS.conversationUpdated && e.payload.conversationId === before!._id.toHexString() && "candidateUserId" in e.payload.updates),
+      received
+        .slice(since)
+        .find(
+          (e) =>
+            e.event === EVENTS.conversationUpdated &&
+            e.payload.conversationId === before!._id.toHexString() &&
+            "candidateUserId" in e.payload.updates,
+        ),
     );
     expect(event.payload.updates.candidateUserId).toBe(newId);
 
     await sim("/_sim/candidates/reply", { userId: newId, type: "text", text: "Avec mon nouvel identifiant" });
-    expect((await byUserId(newId)).map((c) => [c._id.toHexString(), c.messageCount])).toEqual([[before!._id.toHexString(), 3]]);
+    expect((await byUserId(newId)).map((c) => [c._id.toHexString(), c.messageCount])).toEqual([
+      [before!._id.toHexString(), 3],
+    ]);
     const thread = await rest(`/api/messages/conversation/${before!._id.toHexString()}`);
     expect(thread.messages.map((m: any) => m.text)).toContain("Bonjour");
   });
@@ -220,7 +308,12 @@ describe("people without a phone number (business-scoped user ids)", () => {
       from: oldPhone,
       userId: null,
       type: "system",
-      system: { type: "customer_changed_number", body: `changed from ${oldPhone} to ${newPhone}`, waId: oldPhone, newWaId: newPhone },
+      system: {
+        type: "customer_changed_number",
+        body: `changed from ${oldPhone} to ${newPhone}`,
+        waId: oldPhone,
+        newWaId: newPhone,
+      },
     });
     expect(await byPhone(newPhone)).toMatchObject([{ _id: before!._id, candidateKey: oldPhone, messageCount: 2 }]);
   });

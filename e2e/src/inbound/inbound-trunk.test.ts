@@ -46,11 +46,17 @@ async function readConversation(c: ClientDoc, id: string, query = "") {
 
 describe("inbound path: Meta → ingress → Redis → worker → MongoDB → read API", () => {
   it("stores French, Arabic and emoji text exactly as the candidate wrote it", async () => {
-    const texts = ["Bonjour, je suis très intéressée par le poste à Rabat", "مرحبا، أنا مهتم بالوظيفة", "Merci 🙏🏽 à bientôt 👋"];
+    const texts = [
+      "Bonjour, je suis très intéressée par le poste à Rabat",
+      "مرحبا، أنا مهتم بالوظيفة",
+      "Merci 🙏🏽 à bientôt 👋",
+    ];
     const ts = Math.floor(Date.now() / 1000) - 60;
     for (const [i, text] of texts.entries()) {
       const res = await t.sim.deliver(
-        textMessageDelivery(business(), { waId: "212612345678", name: "Salma Benali" }, text, { timestamp: String(ts + i) }),
+        textMessageDelivery(business(), { waId: "212612345678", name: "Salma Benali" }, text, {
+          timestamp: String(ts + i),
+        }),
       );
       expect(res.status).toBe(200);
     }
@@ -85,7 +91,12 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
         value: messagesValue(biz, {
           contacts: [contactOf({ waId: `21270000000${e}`, name: `Candidate ${e}` })],
           messages: [0, 1, 2].map((m) =>
-            inboundMessage({ waId: `21270000000${e}` }, "text", { body: `entry ${e} change ${c} message ${m}` }, { timestamp: String(base + e * 10 + c * 3 + m) }),
+            inboundMessage(
+              { waId: `21270000000${e}` },
+              "text",
+              { body: `entry ${e} change ${c} message ${m}` },
+              { timestamp: String(base + e * 10 + c * 3 + m) },
+            ),
           ),
         }),
       })),
@@ -103,7 +114,9 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
   });
 
   it("records a number that belongs to no client and does not retry it", async () => {
-    const res = await t.sim.deliver(textMessageDelivery({ wabaId: "999", phoneNumberId: "no-such-number" }, { waId: "212600000001" }, "hello?"));
+    const res = await t.sim.deliver(
+      textMessageDelivery({ wabaId: "999", phoneNumberId: "no-such-number" }, { waId: "212600000001" }, "hello?"),
+    );
     expect(res.status).toBe(200);
     await t.drain();
     const unrouted = await t.db.webhookEvents.find({ kind: "unrouted", phoneNumberId: "no-such-number" }).lean();
@@ -123,11 +136,15 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     await pub.publish(CLIENTS_CHANGED_CHANNEL, JSON.stringify({ clientId: fresh._id.toString(), phoneNumberId }));
     await pub.quit();
     // Well within the 5 s negative cache: only the invalidation can make this route now.
-    await eventually(async () => {
-      await t.sim.deliver(textMessageDelivery(biz, { waId: "212600000002" }, `after connect ${Date.now()}`));
-      await t.drain();
-      return (await t.db.messages.countDocuments({ clientId: fresh._id })) > 0;
-    }, 3_000, 100);
+    await eventually(
+      async () => {
+        await t.sim.deliver(textMessageDelivery(biz, { waId: "212600000002" }, `after connect ${Date.now()}`));
+        await t.drain();
+        return (await t.db.messages.countDocuments({ clientId: fresh._id })) > 0;
+      },
+      3_000,
+      100,
+    );
   });
 
   it("keeps the business-scoped user id as the candidate key when wa_id is absent", async () => {
@@ -138,10 +155,21 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
         changes: [
           {
             field: "messages",
-            value: messagesValue({ wabaId: c.wabaId, phoneNumberId: c.phoneNumberId }, {
-              contacts: [{ profile: { name: "Hidden Number" }, user_id: "MA.123456789" }],
-              messages: [{ from_user_id: "MA.123456789", id: newWamid(), timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: "salam" } }],
-            }),
+            value: messagesValue(
+              { wabaId: c.wabaId, phoneNumberId: c.phoneNumberId },
+              {
+                contacts: [{ profile: { name: "Hidden Number" }, user_id: "MA.123456789" }],
+                messages: [
+                  {
+                    from_user_id: "MA.123456789",
+                    id: newWamid(),
+                    timestamp: String(Math.floor(Date.now() / 1000)),
+                    type: "text",
+                    text: { body: "salam" },
+                  },
+                ],
+              },
+            ),
           },
         ],
       },
@@ -150,7 +178,12 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     await t.drain();
     const { conversations } = await listConversations(c);
     expect(conversations).toHaveLength(1);
-    expect(conversations[0]).toMatchObject({ candidateKey: "MA.123456789", candidateUserId: "MA.123456789", candidatePhone: null, candidateName: "Hidden Number" });
+    expect(conversations[0]).toMatchObject({
+      candidateKey: "MA.123456789",
+      candidateUserId: "MA.123456789",
+      candidatePhone: null,
+      candidateName: "Hidden Number",
+    });
   });
 
   it("moves outbound statuses forward only, keeps failure details and pricing, and waits for unknown messages", async () => {
@@ -162,31 +195,64 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     const wamidB = newWamid();
     const now = new Date();
     // Outbound messages as the outbound worker stores them (its repository lands with the outbound issue).
-    for (const [wamid, key] of [[wamidA, "a"], [wamidB, "b"]] as const) {
+    for (const [wamid, key] of [
+      [wamidA, "a"],
+      [wamidB, "b"],
+    ] as const) {
       await t.db.messages.collection.insertOne({
-        clientId: c._id, conversationId: convId, dedupeKey: `out:${key}`, wamid, direction: "outbound", type: "template",
-        text: "hello", timestamp: now, receivedAt: now, status: "sent", statusRank: 2, createdAt: now, updatedAt: now,
+        clientId: c._id,
+        conversationId: convId,
+        dedupeKey: `out:${key}`,
+        wamid,
+        direction: "outbound",
+        type: "template",
+        text: "hello",
+        timestamp: now,
+        receivedAt: now,
+        status: "sent",
+        statusRank: 2,
+        createdAt: now,
+        updatedAt: now,
       });
     }
     const ts = Math.floor(Date.now() / 1000);
     const pricing = { billable: true, pricing_model: "PMP", type: "regular", category: "marketing" };
     // read before delivered, a late sent, and a duplicate read
-    await t.sim.deliver(statusDeliveryOf(biz, [statusObject(wamidA, "read", "212611111111", { timestamp: String(ts + 5) })]));
-    await t.sim.deliver(statusDeliveryOf(biz, [statusObject(wamidA, "delivered", "212611111111", { timestamp: String(ts + 3), pricing })]));
-    await t.sim.deliver(statusDeliveryOf(biz, [statusObject(wamidA, "sent", "212611111111", { timestamp: String(ts + 1) })]));
-    await t.sim.deliver(statusDeliveryOf(biz, [statusObject(wamidA, "read", "212611111111", { timestamp: String(ts + 5) })]));
+    await t.sim.deliver(
+      statusDeliveryOf(biz, [statusObject(wamidA, "read", "212611111111", { timestamp: String(ts + 5) })]),
+    );
+    await t.sim.deliver(
+      statusDeliveryOf(biz, [
+        statusObject(wamidA, "delivered", "212611111111", { timestamp: String(ts + 3), pricing }),
+      ]),
+    );
+    await t.sim.deliver(
+      statusDeliveryOf(biz, [statusObject(wamidA, "sent", "212611111111", { timestamp: String(ts + 1) })]),
+    );
+    await t.sim.deliver(
+      statusDeliveryOf(biz, [statusObject(wamidA, "read", "212611111111", { timestamp: String(ts + 5) })]),
+    );
     await t.sim.deliver(
       statusDeliveryOf(biz, [
         statusObject(wamidB, "failed", "212611111111", {
           timestamp: String(ts + 2),
-          errors: [{ code: 131026, title: "Message undeliverable", message: "Message undeliverable", error_data: { details: "Receiver is incapable of receiving this message" } }],
+          errors: [
+            {
+              code: 131026,
+              title: "Message undeliverable",
+              message: "Message undeliverable",
+              error_data: { details: "Receiver is incapable of receiving this message" },
+            },
+          ],
         }),
         statusObject(wamidB, "sent", "212611111111", { timestamp: String(ts + 1) }),
       ]),
     );
     // A status for a message not stored yet.
     const wamidC = newWamid();
-    await t.sim.deliver(statusDeliveryOf(biz, [statusObject(wamidC, "delivered", "212611111111", { timestamp: String(ts + 4) })]));
+    await t.sim.deliver(
+      statusDeliveryOf(biz, [statusObject(wamidC, "delivered", "212611111111", { timestamp: String(ts + 4) })]),
+    );
     await t.drain();
 
     const a = await t.db.messages.findOne({ wamid: wamidA }).lean();
@@ -195,13 +261,28 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     expect(new Date((a!.statusAt as any).delivered).getTime()).toBe((ts + 3) * 1000);
     const b = await t.db.messages.findOne({ wamid: wamidB }).lean();
     expect(b!.status).toBe("failed");
-    expect(b!.error).toMatchObject({ code: 131026, title: "Message undeliverable", details: "Receiver is incapable of receiving this message" });
+    expect(b!.error).toMatchObject({
+      code: 131026,
+      title: "Message undeliverable",
+      details: "Receiver is incapable of receiving this message",
+    });
     expect(await t.db.pendingStatuses.countDocuments({ wamid: wamidC })).toBe(1);
 
     // The message appears (e.g. its send response is processed late): the waiting status applies.
     await t.db.messages.collection.insertOne({
-      clientId: c._id, conversationId: convId, dedupeKey: "out:c", wamid: wamidC, direction: "outbound", type: "text",
-      text: "late", timestamp: now, receivedAt: now, status: "sent", statusRank: 2, createdAt: now, updatedAt: now,
+      clientId: c._id,
+      conversationId: convId,
+      dedupeKey: "out:c",
+      wamid: wamidC,
+      direction: "outbound",
+      type: "text",
+      text: "late",
+      timestamp: now,
+      receivedAt: now,
+      status: "sent",
+      statusRank: 2,
+      createdAt: now,
+      updatedAt: now,
     });
     await tenant.messages.applyPendingFor(wamidC);
     expect((await t.db.messages.findOne({ wamid: wamidC }).lean())!.status).toBe("delivered");
@@ -211,13 +292,43 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
   it("records account, template and quality updates and account-level errors", async () => {
     const c = await t.createClient();
     const payload = delivery([
-      { wabaId: c.wabaId, time: Math.floor(Date.now() / 1000), changes: [{ field: "account_update", value: { event: "ACCOUNT_RESTRICTION", restriction_info: [{ restriction_type: "RESTRICTED_ADD_PHONE_NUMBER_ACTION" }] } }] },
+      {
+        wabaId: c.wabaId,
+        time: Math.floor(Date.now() / 1000),
+        changes: [
+          {
+            field: "account_update",
+            value: {
+              event: "ACCOUNT_RESTRICTION",
+              restriction_info: [{ restriction_type: "RESTRICTED_ADD_PHONE_NUMBER_ACTION" }],
+            },
+          },
+        ],
+      },
       {
         wabaId: c.wabaId,
         changes: [
-          { field: "message_template_status_update", value: { event: "APPROVED", message_template_id: 123, message_template_name: "application_received", message_template_language: "fr", reason: null } },
-          { field: "phone_number_quality_update", value: { display_phone_number: "212522000001", event: "FLAGGED", current_limit: "TIER_1K" } },
-          { field: "messages", value: messagesValue({ wabaId: c.wabaId, phoneNumberId: c.phoneNumberId }, { errors: [{ code: 131042, title: "Business eligibility payment issue" }] }) },
+          {
+            field: "message_template_status_update",
+            value: {
+              event: "APPROVED",
+              message_template_id: 123,
+              message_template_name: "application_received",
+              message_template_language: "fr",
+              reason: null,
+            },
+          },
+          {
+            field: "phone_number_quality_update",
+            value: { display_phone_number: "212522000001", event: "FLAGGED", current_limit: "TIER_1K" },
+          },
+          {
+            field: "messages",
+            value: messagesValue(
+              { wabaId: c.wabaId, phoneNumberId: c.phoneNumberId },
+              { errors: [{ code: 131042, title: "Business eligibility payment issue" }] },
+            ),
+          },
         ],
       },
     ]);
@@ -225,7 +336,12 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     expect((await t.sim.deliver(payload)).status).toBe(200); // redelivered: still recorded once
     await t.drain();
     const events = await t.db.webhookEvents.find({ wabaId: c.wabaId }).lean();
-    expect(events.map((e) => e.field).sort()).toEqual(["account_update", "message_template_status_update", "messages", "phone_number_quality_update"]);
+    expect(events.map((e) => e.field).sort()).toEqual([
+      "account_update",
+      "message_template_status_update",
+      "messages",
+      "phone_number_quality_update",
+    ]);
     expect(events.every((e) => e.valid)).toBe(true);
     expect(events.find((e) => e.kind === "value_errors")!.clientId!.toString()).toBe(c._id.toString());
   });

@@ -38,7 +38,11 @@ afterAll(async () => {
 });
 
 async function dashboard(url: string, userId: Parameters<typeof tokenFor>[0]) {
-  const socket = connect(url, { transports: ["websocket"], auth: { token: await tokenFor(userId) }, reconnection: false });
+  const socket = connect(url, {
+    transports: ["websocket"],
+    auth: { token: await tokenFor(userId) },
+    reconnection: false,
+  });
   sockets.push(socket);
   const received: Array<{ event: string; payload: any }> = [];
   socket.onAny((event, payload) => received.push({ event, payload }));
@@ -57,7 +61,9 @@ describe("live dashboard: webhook → worker → emitter → realtime nodes → 
     const otherTenant = await dashboard(nodes[1]!.url, b.userId);
 
     const biz = { wabaId: a.wabaId, phoneNumberId: a.phoneNumberId };
-    const res = await t.sim.deliver(textMessageDelivery(biz, { waId: "212699000001", name: "Omar" }, "Salam, je postule 🙂"));
+    const res = await t.sim.deliver(
+      textMessageDelivery(biz, { waId: "212699000001", name: "Omar" }, "Salam, je postule 🙂"),
+    );
     expect(res.status).toBe(200);
     await t.drain();
     for (const received of [onNode1, onNode2]) {
@@ -72,10 +78,33 @@ describe("live dashboard: webhook → worker → emitter → realtime nodes → 
     const convId = (await t.db.conversations.findOne({ clientId: a._id }).lean())!._id;
     const now = new Date();
     await t.db.messages.collection.insertOne({
-      clientId: a._id, conversationId: convId, dedupeKey: "out:live", wamid: "wamid.live-1", direction: "outbound", type: "text",
-      text: "Merci Omar", timestamp: now, receivedAt: now, status: "sent", statusRank: 2, createdAt: now, updatedAt: now,
+      clientId: a._id,
+      conversationId: convId,
+      dedupeKey: "out:live",
+      wamid: "wamid.live-1",
+      direction: "outbound",
+      type: "text",
+      text: "Merci Omar",
+      timestamp: now,
+      receivedAt: now,
+      status: "sent",
+      statusRank: 2,
+      createdAt: now,
+      updatedAt: now,
     });
-    await t.sim.deliver(delivery([{ wabaId: biz.wabaId, changes: [{ field: "messages", value: messagesValue(biz, { statuses: [statusObject("wamid.live-1", "delivered", "212699000001")] }) }] }]));
+    await t.sim.deliver(
+      delivery([
+        {
+          wabaId: biz.wabaId,
+          changes: [
+            {
+              field: "messages",
+              value: messagesValue(biz, { statuses: [statusObject("wamid.live-1", "delivered", "212699000001")] }),
+            },
+          ],
+        },
+      ]),
+    );
     await t.drain();
     for (const received of [onNode1, onNode2]) {
       const st = await eventually(() => received.find((e) => e.event === EVENTS.messageStatus));
@@ -83,11 +112,15 @@ describe("live dashboard: webhook → worker → emitter → realtime nodes → 
     }
 
     // Tenant B's dashboard got nothing of A's: a marker event to B proves its socket was listening.
-    const bConvMarker = await t.sim.deliver(textMessageDelivery({ wabaId: b.wabaId, phoneNumberId: b.phoneNumberId }, { waId: "212699000002" }, "pour B"));
+    const bConvMarker = await t.sim.deliver(
+      textMessageDelivery({ wabaId: b.wabaId, phoneNumberId: b.phoneNumberId }, { waId: "212699000002" }, "pour B"),
+    );
     expect(bConvMarker.status).toBe(200);
     await t.drain();
     await eventually(() => otherTenant.find((e) => e.event === EVENTS.messageReceived));
-    expect(otherTenant.every((e) => JSON.stringify(e.payload).includes(b._id.toString()) || e.event.startsWith("auth:"))).toBe(true);
+    expect(
+      otherTenant.every((e) => JSON.stringify(e.payload).includes(b._id.toString()) || e.event.startsWith("auth:")),
+    ).toBe(true);
     expect(JSON.stringify(otherTenant)).not.toContain("Salam");
   });
 });

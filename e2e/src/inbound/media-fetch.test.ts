@@ -58,10 +58,20 @@ const seed = (bytes: Buffer, mime: string, token: string, filename?: string) =>
   });
 
 /** Delivers one signed webhook with a media message and returns the stored message once its media settled. */
-async function receive(c: ClientDoc, type: string, content: Record<string, unknown>, opts: { timestamp?: string; settle?: (m: MessageDoc) => boolean } = {}) {
+async function receive(
+  c: ClientDoc,
+  type: string,
+  content: Record<string, unknown>,
+  opts: { timestamp?: string; settle?: (m: MessageDoc) => boolean } = {},
+) {
   const msg = inboundMessage(who, type, content, opts.timestamp ? { timestamp: opts.timestamp } : {});
   const biz = { wabaId: c.wabaId, phoneNumberId: c.phoneNumberId };
-  const payload = delivery([{ wabaId: c.wabaId, changes: [{ field: "messages", value: messagesValue(biz, { contacts: [contactOf(who)], messages: [msg] }) }] }]);
+  const payload = delivery([
+    {
+      wabaId: c.wabaId,
+      changes: [{ field: "messages", value: messagesValue(biz, { contacts: [contactOf(who)], messages: [msg] }) }],
+    },
+  ]);
   expect((await t.sim.deliver(payload)).status).toBe(200);
   const settled = opts.settle ?? ((m: MessageDoc) => m.media?.status === "stored" || m.media?.status === "failed");
   return eventually(async () => {
@@ -76,7 +86,8 @@ async function gridFsBytes(fileId: unknown): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const filesOf = (messageId: string) => t.db.connection.db!.collection("media.files").countDocuments({ "metadata.messageId": messageId });
+const filesOf = (messageId: string) =>
+  t.db.connection.db!.collection("media.files").countDocuments({ "metadata.messageId": messageId });
 
 const pdf = (size: number) => Buffer.concat([Buffer.from("%PDF-1.7\n"), randomBytes(size)]);
 
@@ -86,9 +97,21 @@ describe("inbound media", () => {
     const filename = "CV Karim – Développeur (2025).pdf";
     const seeded = await seed(bytes, "application/pdf", tokenA, filename);
     // Webhooks carry the sha256 in base64; the retrieve answer in hex: both must match.
-    const m = await receive(client, "document", { id: seeded.id, mime_type: "application/pdf", sha256: seeded.sha256Base64, filename, caption: "Mon CV" });
+    const m = await receive(client, "document", {
+      id: seeded.id,
+      mime_type: "application/pdf",
+      sha256: seeded.sha256Base64,
+      filename,
+      caption: "Mon CV",
+    });
 
-    expect(m.media).toMatchObject({ status: "stored", size: bytes.length, mimeType: "application/pdf", sha256Ok: true, filename });
+    expect(m.media).toMatchObject({
+      status: "stored",
+      size: bytes.length,
+      mimeType: "application/pdf",
+      sha256Ok: true,
+      filename,
+    });
     expect((await gridFsBytes(m.media!.fileId)).equals(bytes)).toBe(true);
     // The download went to Meta's URL with the bearer token of this tenant (never without it).
     const downloads = t.sim.state.requestsTo(/^\/whatsapp_business\/attachments\//, "GET");
@@ -96,7 +119,11 @@ describe("inbound media", () => {
     expect(downloads.every((r) => r.token === tokenA)).toBe(true);
 
     const id = m._id.toHexString();
-    const res = await t.app.inject({ method: "GET", url: `/api/media/${id}`, headers: { authorization: `Bearer ${await tokenFor(client.userId)}` } });
+    const res = await t.app.inject({
+      method: "GET",
+      url: `/api/media/${id}`,
+      headers: { authorization: `Bearer ${await tokenFor(client.userId)}` },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toBe("application/pdf");
     expect(res.headers["content-length"]).toBe(String(bytes.length));
@@ -115,10 +142,22 @@ describe("inbound media", () => {
     expect(again.statusCode).toBe(304);
 
     // Another tenant's recruiter: the same 404 as for an id that does not exist.
-    const foreign = await t.app.inject({ method: "GET", url: `/api/media/${id}`, headers: { authorization: `Bearer ${await tokenFor(other.userId)}` } });
+    const foreign = await t.app.inject({
+      method: "GET",
+      url: `/api/media/${id}`,
+      headers: { authorization: `Bearer ${await tokenFor(other.userId)}` },
+    });
     expect(foreign.statusCode).toBe(404);
     expect(foreign.json().error.code).toBe("NOT_FOUND");
-    expect((await t.app.inject({ method: "GET", url: `/api/media/${id}/url`, headers: { authorization: `Bearer ${await tokenFor(other.userId)}` } })).statusCode).toBe(404);
+    expect(
+      (
+        await t.app.inject({
+          method: "GET",
+          url: `/api/media/${id}/url`,
+          headers: { authorization: `Bearer ${await tokenFor(other.userId)}` },
+        })
+      ).statusCode,
+    ).toBe(404);
     // No JWT at all: 401.
     expect((await t.app.inject({ method: "GET", url: `/api/media/${id}` })).statusCode).toBe(401);
   });
@@ -138,7 +177,12 @@ describe("inbound media", () => {
     const bytes = randomBytes(30_000);
     const seeded = await seed(bytes, "audio/ogg", tokenA);
     await simJson("PUT", `/_sim/media/${seeded.id}/faults`, { infoServerErrors: 1, downloadServerErrors: 1 });
-    const m = await receive(client, "audio", { id: seeded.id, mime_type: "audio/ogg; codecs=opus", sha256: seeded.sha256Base64, voice: true });
+    const m = await receive(client, "audio", {
+      id: seeded.id,
+      mime_type: "audio/ogg; codecs=opus",
+      sha256: seeded.sha256Base64,
+      voice: true,
+    });
     // Attempt 1: lookup 500; attempt 2: download 500; attempt 3: stored.
     expect(m.media).toMatchObject({ status: "stored", attempts: 3, sha256Ok: true });
     expect((await gridFsBytes(m.media!.fileId)).equals(bytes)).toBe(true);
@@ -150,9 +194,16 @@ describe("inbound media", () => {
     const m = await receive(client, "image", { id: seeded.id, mime_type: "image/png", sha256: seeded.sha256Base64 });
     expect(m.media).toMatchObject({ status: "failed", error: { code: "SHA256_MISMATCH" } });
     expect(await filesOf(m._id.toHexString())).toBe(0);
-    const res = await t.app.inject({ method: "GET", url: `/api/media/${m._id.toHexString()}`, headers: { authorization: `Bearer ${await tokenFor(client.userId)}` } });
+    const res = await t.app.inject({
+      method: "GET",
+      url: `/api/media/${m._id.toHexString()}`,
+      headers: { authorization: `Bearer ${await tokenFor(client.userId)}` },
+    });
     expect(res.statusCode).toBe(404);
-    expect(res.json().error).toMatchObject({ code: "MEDIA_FAILED", details: { status: "failed", code: "SHA256_MISMATCH" } });
+    expect(res.json().error).toMatchObject({
+      code: "MEDIA_FAILED",
+      details: { status: "failed", code: "SHA256_MISMATCH" },
+    });
     expect(res.json().error.message).toMatch(/sha256/);
   });
 
@@ -168,7 +219,12 @@ describe("inbound media", () => {
   it("fails with MEDIA_TOO_LARGE a sticker whose bytes run past 500 KB although Meta reported less", async () => {
     const seeded = await seed(randomBytes(1_000), "image/webp", tokenA);
     await simJson("PUT", `/_sim/media/${seeded.id}/faults`, { reportedSize: 1_000, servedSize: 600 * 1024 });
-    const m = await receive(client, "sticker", { id: seeded.id, mime_type: "image/webp", sha256: seeded.sha256Base64, animated: false });
+    const m = await receive(client, "sticker", {
+      id: seeded.id,
+      mime_type: "image/webp",
+      sha256: seeded.sha256Base64,
+      animated: false,
+    });
     expect(m.media).toMatchObject({ status: "failed", error: { code: "MEDIA_TOO_LARGE" } });
     expect(await filesOf(m._id.toHexString())).toBe(0);
   });
@@ -181,7 +237,12 @@ describe("inbound media", () => {
 
     const old = await seed(randomBytes(100), "video/mp4", tokenA);
     const eightDaysAgo = String(Math.floor(Date.now() / 1000) - 8 * 24 * 3600);
-    const m2 = await receive(client, "video", { id: old.id, mime_type: "video/mp4", sha256: old.sha256Base64 }, { timestamp: eightDaysAgo });
+    const m2 = await receive(
+      client,
+      "video",
+      { id: old.id, mime_type: "video/mp4", sha256: old.sha256Base64 },
+      { timestamp: eightDaysAgo },
+    );
     expect(m2.media).toMatchObject({ status: "failed", error: { code: "MEDIA_ID_EXPIRED" } });
     expect((await simJson("GET", `/_sim/media/${old.id}`)).infoCalls).toBe(0);
   });
@@ -191,7 +252,11 @@ describe("inbound media", () => {
     const seeded = await seed(bytes, "image/jpeg", tokenA);
     const m = await receive(client, "image", { id: seeded.id, mime_type: "image/jpeg", sha256: seeded.sha256Base64 });
     const id = m._id.toHexString();
-    const res = await t.app.inject({ method: "GET", url: `/api/media/${id}/url`, headers: { authorization: `Bearer ${await tokenFor(client.userId)}` } });
+    const res = await t.app.inject({
+      method: "GET",
+      url: `/api/media/${id}/url`,
+      headers: { authorization: `Bearer ${await tokenFor(client.userId)}` },
+    });
     expect(res.statusCode).toBe(200);
     const { url, expiresAt } = res.json() as { url: string; expiresAt: string };
     expect(url).toMatch(new RegExp(`^/api/media/${id}\\?sig=[A-Za-z0-9_-]+&exp=\\d+$`));
@@ -220,7 +285,9 @@ describe("inbound media", () => {
     const past = signer.sign(id, client._id.toHexString(), Date.now() - 10 * 60_000);
     refused.push(`/api/media/${id}?sig=${past.sig}&exp=${past.exp}`);
     // The same signature on another message of the same tenant.
-    const otherMessage = await t.db.messages.findOne({ clientId: client._id, _id: { $ne: m._id }, "media.status": "stored" }).lean();
+    const otherMessage = await t.db.messages
+      .findOne({ clientId: client._id, _id: { $ne: m._id }, "media.status": "stored" })
+      .lean();
     refused.push(`/api/media/${otherMessage!._id.toHexString()}?sig=${sig}&exp=${exp}`);
     for (const bad of refused) {
       const r = await t.app.inject({ method: "GET", url: bad });
@@ -233,16 +300,30 @@ describe("inbound media", () => {
     const held = await t.createClient({ accessToken: vault.encrypt(tokenB), status: "reauth_required" });
     const bytes = randomBytes(10_000);
     const seeded = await seed(bytes, "image/jpeg", tokenB);
-    const m = await receive(held, "image", { id: seeded.id, mime_type: "image/jpeg", sha256: seeded.sha256Base64 }, { settle: (x) => x.media?.heldReason === "reauth_required" });
+    const m = await receive(
+      held,
+      "image",
+      { id: seeded.id, mime_type: "image/jpeg", sha256: seeded.sha256Base64 },
+      { settle: (x) => x.media?.heldReason === "reauth_required" },
+    );
     expect(m.media).toMatchObject({ status: "pending", heldReason: "reauth_required" });
     expect((await simJson("GET", `/_sim/media/${seeded.id}`)).infoCalls).toBe(0);
-    const res = await t.app.inject({ method: "GET", url: `/api/media/${m._id.toHexString()}`, headers: { authorization: `Bearer ${await tokenFor(held.userId)}` } });
+    const res = await t.app.inject({
+      method: "GET",
+      url: `/api/media/${m._id.toHexString()}`,
+      headers: { authorization: `Bearer ${await tokenFor(held.userId)}` },
+    });
     expect(res.statusCode).toBe(409);
-    expect(res.json().error).toMatchObject({ code: "MEDIA_PENDING", details: { status: "pending", heldReason: "reauth_required" } });
+    expect(res.json().error).toMatchObject({
+      code: "MEDIA_PENDING",
+      details: { status: "pending", heldReason: "reauth_required" },
+    });
 
     // Reconnect: whoever activates the client announces it on the clients channel.
     await t.db.clients.updateOne({ _id: held._id }, { $set: { status: "active" } });
-    await t.worker.media!.queue.client.then((r) => r.publish(CLIENTS_CHANGED_CHANNEL, JSON.stringify({ clientId: held._id.toHexString(), status: "active" })));
+    await t.worker.media!.queue.client.then((r) =>
+      r.publish(CLIENTS_CHANGED_CHANNEL, JSON.stringify({ clientId: held._id.toHexString(), status: "active" })),
+    );
     const stored = await eventually(async () => {
       const x = await t.db.messages.findById(m._id).lean<MessageDoc>();
       return x?.media?.status === "stored" ? x : null;

@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClientDoc } from "@linkojob/db";
-import { change, contact, delivery, entry, freshWamid, message, messagesValue, nestedArrays, status, withOwnKeys } from "@linkojob/whatsapp/testing/fixtures";
+import {
+  change,
+  contact,
+  delivery,
+  entry,
+  freshWamid,
+  message,
+  messagesValue,
+  nestedArrays,
+  status,
+  withOwnKeys,
+} from "@linkojob/whatsapp/testing/fixtures";
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 import { postSigned } from "../harness/signed-post.harness.js";
 
@@ -21,7 +32,8 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const value = (parts: Parameters<typeof messagesValue>[0]) => messagesValue({ phoneNumberId: client.phoneNumberId, contacts: [contact()], ...parts });
+const value = (parts: Parameters<typeof messagesValue>[0]) =>
+  messagesValue({ phoneNumberId: client.phoneNumberId, contacts: [contact()], ...parts });
 const valid = (body = "valide") => message("text", { body }, { wamid: freshWamid("V") });
 
 async function deliver(payload: unknown) {
@@ -72,7 +84,15 @@ describe("cause 1: lookups by payload strings", () => {
           change({ any: 1 }, "__proto__"),
           change({ any: 2 }, "constructor"),
           change({ any: 3 }, "custom_field"),
-          change(value({ statuses: [status(good.id as string, "constructor"), status(good.id as string, "toString"), status(good.id as string, "__proto__")] })),
+          change(
+            value({
+              statuses: [
+                status(good.id as string, "constructor"),
+                status(good.id as string, "toString"),
+                status(good.id as string, "__proto__"),
+              ],
+            }),
+          ),
         ],
         client.wabaId,
       ),
@@ -117,12 +137,31 @@ describe("cause 2: one bad element never hides its neighbours", () => {
 describe("cause 3: values the database refuses", () => {
   it("$ / . / NUL keys, 20,000-deep nesting, -Infinity and a 20-digit timestamp are stored safely next to a valid message", async () => {
     const good = valid("après les poisons");
-    const dollar = message("text", { body: "keys" }, { wamid: freshWamid("D"), extra: { extra: withOwnKeys([["$set", 1], ["a.b", 2], ["k\u0000ey", 3]]) } });
-    const deep = message("location", { latitude: 1, longitude: 2, deep: nestedArrays(20_000) }, { wamid: freshWamid("N") });
+    const dollar = message(
+      "text",
+      { body: "keys" },
+      {
+        wamid: freshWamid("D"),
+        extra: {
+          extra: withOwnKeys([
+            ["$set", 1],
+            ["a.b", 2],
+            ["k\u0000ey", 3],
+          ]),
+        },
+      },
+    );
+    const deep = message(
+      "location",
+      { latitude: 1, longitude: 2, deep: nestedArrays(20_000) },
+      { wamid: freshWamid("N") },
+    );
     const minusInf = message("location", { latitude: -Infinity, longitude: 2 }, { wamid: freshWamid("I") });
     const huge = message("text", { body: "huge ts" }, { wamid: freshWamid("H"), ts: "99999999999999999999" });
     // The bad ones first: a refused write used to lose what came after it.
-    await deliver(delivery([entry([change(value({ messages: [dollar, deep, minusInf, huge, good] }))], client.wabaId)]));
+    await deliver(
+      delivery([entry([change(value({ messages: [dollar, deep, minusInf, huge, good] }))], client.wabaId)]),
+    );
 
     await storedOnce(good.id as string);
     for (const m of [dollar, deep, minusInf]) await storedOnce(m.id as string);
@@ -137,7 +176,22 @@ describe("cause 3: values the database refuses", () => {
     const who = "212699000111";
     const future = message("text", { body: "from 2286" }, { wamid: freshWamid("F"), ts: "9999999999", from: who });
     const sibling = message("text", { body: "now" }, { wamid: freshWamid("V"), from: who });
-    await deliver(delivery([entry([change(messagesValue({ phoneNumberId: client.phoneNumberId, contacts: [contact(who)], messages: [future, sibling] }))], client.wabaId)]));
+    await deliver(
+      delivery([
+        entry(
+          [
+            change(
+              messagesValue({
+                phoneNumberId: client.phoneNumberId,
+                contacts: [contact(who)],
+                messages: [future, sibling],
+              }),
+            ),
+          ],
+          client.wabaId,
+        ),
+      ]),
+    );
 
     await storedOnce(sibling.id as string);
     const f = await storedOnce(future.id as string);

@@ -56,7 +56,9 @@ describe("poison-proof inbound (property)", () => {
         for (const a of answers) expect(a.status, a.body).toBe(200);
         await t.drain(30_000);
 
-        const deadLetters = await t.db.webhookEvents.find({ kind: "dead_letter" }, { deliveryId: 1, problem: 1 }).lean();
+        const deadLetters = await t.db.webhookEvents
+          .find({ kind: "dead_letter" }, { deliveryId: 1, problem: 1 })
+          .lean();
         for (const s of sent) {
           const what = `round ${round}, ${s.level} ${JSON.stringify(boundedJson(s.mutation, 300).text)}`;
           // Every valid sibling exactly once.
@@ -65,18 +67,35 @@ describe("poison-proof inbound (property)", () => {
           const events = normalizeDelivery(JSON.parse(boundedJson(s.payload, 3 * 1024 * 1024).text));
           for (const e of events) {
             if (e.kind === "malformed") {
-              const found = await t.db.webhookEvents.countDocuments({ kind: "malformed", field: e.field, problem: e.reason, "location.path": e.location?.path });
+              const found = await t.db.webhookEvents.countDocuments({
+                kind: "malformed",
+                field: e.field,
+                problem: e.reason,
+                "location.path": e.location?.path,
+              });
               expect(found, `${what}: malformed ${e.location?.path} ${e.reason}`).toBeGreaterThan(0);
             } else if (e.kind === "message" && e.phoneNumberId !== PHONE_NUMBER_ID) {
               // A mutation can rename the number (metadata.phone_number_id): no client has it, so the
               // message is recorded as unrouted, not stored under this client.
-              const unrouted = await t.db.webhookEvents.countDocuments({ kind: "unrouted", phoneNumberId: e.phoneNumberId });
+              const unrouted = await t.db.webhookEvents.countDocuments({
+                kind: "unrouted",
+                phoneNumberId: e.phoneNumberId,
+              });
               expect(unrouted, `${what}: unrouted ${e.message.wamid} for ${e.phoneNumberId}`).toBeGreaterThan(0);
-              expect(await t.db.messages.countDocuments({ wamid: e.message.wamid }), `${what}: ${e.message.wamid} stored`).toBe(0);
+              expect(
+                await t.db.messages.countDocuments({ wamid: e.message.wamid }),
+                `${what}: ${e.message.wamid} stored`,
+              ).toBe(0);
             } else if (e.kind === "message") {
-              expect(await t.db.messages.countDocuments({ clientId: client._id, wamid: e.message.wamid }), `${what}: ${e.message.wamid}`).toBe(1);
+              expect(
+                await t.db.messages.countDocuments({ clientId: client._id, wamid: e.message.wamid }),
+                `${what}: ${e.message.wamid}`,
+              ).toBe(1);
             } else if (e.kind === "account") {
-              expect(await t.db.webhookEvents.countDocuments({ kind: "account", field: e.field }), `${what}: account ${e.field}`).toBeGreaterThan(0);
+              expect(
+                await t.db.webhookEvents.countDocuments({ kind: "account", field: e.field }),
+                `${what}: account ${e.field}`,
+              ).toBeGreaterThan(0);
             }
           }
         }
@@ -88,7 +107,10 @@ describe("poison-proof inbound (property)", () => {
         endOnFailure: true,
         // The failing assertion names the delivery; printing the counterexample would overflow the stack on 20,000-deep values.
         reporter: (run) => {
-          if (run.failed) throw run.errorInstance instanceof Error ? run.errorInstance : new Error(`property failed: seed ${run.seed}`);
+          if (run.failed)
+            throw run.errorInstance instanceof Error
+              ? run.errorInstance
+              : new Error(`property failed: seed ${run.seed}`);
         },
       },
     );

@@ -102,24 +102,43 @@ describe("a client document written as the brief shows it", () => {
     // Another recruiter: not theirs.
     const other = await tokenFor(new Types.ObjectId().toHexString(), "recruiter");
     expect((await api("GET", `/api/messages/conversations?clientId=${clientId}`, other)).status).toBe(403);
-    expect((await api("POST", "/api/messages/send", other, { clientId: clientId.toHexString(), candidatePhone: candidate, message: "x" })).status).toBe(403);
+    expect(
+      (
+        await api("POST", "/api/messages/send", other, {
+          clientId: clientId.toHexString(),
+          candidatePhone: candidate,
+          message: "x",
+        })
+      ).status,
+    ).toBe(403);
     // The upgraded form is not left behind by reads.
     expect(typeof (await raw().findOne({ _id: clientId }))!.accessToken).toBe("string");
   });
 
   it("its socket joins the tenant's room and receives the tenant's events; another recruiter's cannot name it", async () => {
     const s = await connect(realtimeUrl, { token: jwt });
-    const session = await eventually(async () => (s.payloads("auth:session")[0] as { clientIds: string[]; userId: string } | undefined) ?? null);
+    const session = await eventually(
+      async () => (s.payloads("auth:session")[0] as { clientIds: string[]; userId: string } | undefined) ?? null,
+    );
     expect(session).toMatchObject({ userId: userId.toHexString(), clientIds: [clientId.toHexString()] });
     const named = await connect(realtimeUrl, { token: jwt, clientId: clientId.toHexString() });
 
     const other = await tokenFor(new Types.ObjectId().toHexString(), "recruiter");
-    expect((await refusal(realtimeUrl, { token: other, clientId: clientId.toHexString() })).data?.code).toBe("FORBIDDEN");
+    expect((await refusal(realtimeUrl, { token: other, clientId: clientId.toHexString() })).data?.code).toBe(
+      "FORBIDDEN",
+    );
 
     // The candidate writes to the number: routed by phoneNumberId, stored, announced to the room.
-    await rig.candidateWrites({ phoneNumberId, wabaId: "waba-unknown-to-the-brief" } as ClientDoc, candidate, "Bonjour, je suis intéressée", 30_000);
+    await rig.candidateWrites(
+      { phoneNumberId, wabaId: "waba-unknown-to-the-brief" } as ClientDoc,
+      candidate,
+      "Bonjour, je suis intéressée",
+      30_000,
+    );
     for (const socket of [s, named]) {
-      const received = await eventually(async () => (socket.payloads(EVENTS.messageReceived)[0] as { clientId: string } | undefined) ?? null);
+      const received = await eventually(
+        async () => (socket.payloads(EVENTS.messageReceived)[0] as { clientId: string } | undefined) ?? null,
+      );
       expect(received.clientId).toBe(clientId.toHexString());
     }
     // The conversation is its recruiter's to read and mark read.
@@ -139,7 +158,11 @@ describe("a client document written as the brief shows it", () => {
     const tampered = { ...doc, accessToken: (doc.accessToken as string).replace(/.$/, (c) => (c === "0" ? "1" : "0")) };
     expect(() => clientAccessToken(rig.vault, tampered)).toThrow(/failed authentication/);
 
-    const res = await api("POST", "/api/messages/send", jwt, { clientId: clientId.toHexString(), candidatePhone: candidate, message: "Merci, quand êtes-vous disponible ?" });
+    const res = await api("POST", "/api/messages/send", jwt, {
+      clientId: clientId.toHexString(),
+      candidatePhone: candidate,
+      message: "Merci, quand êtes-vous disponible ?",
+    });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ kind: "text" });
     const m = await rig.until({ _id: clientId } as ClientDoc, res.body.messageId, ["sent", "delivered", "read"]);
@@ -153,14 +176,27 @@ describe("a client document written as the brief shows it", () => {
     const stored = (await raw().findOne({ _id: clientId }))!;
     expect(Object.keys(stored.accessToken).sort()).toEqual(["data", "iv", "keyId", "tag"]);
     expect(JSON.stringify(stored)).not.toContain(token);
-    expect(new TokenVault([TEST_SECRETS.tokenKey], { acceptUnbound: false }).decrypt(stored.accessToken, clientId.toHexString())).toBe(token);
+    expect(
+      new TokenVault([TEST_SECRETS.tokenKey], { acceptUnbound: false }).decrypt(
+        stored.accessToken,
+        clientId.toHexString(),
+      ),
+    ).toBe(token);
     // Everything else of the brief's document is as it was.
     expect(stored.userId).toBeInstanceOf(Types.ObjectId);
     expect(stored).toMatchObject({ email: "rh@acme.example", whatsappNumber: "+212600111222", tokenExpiry });
     // Run again: nothing to do.
-    expect(await reencryptStoredTokens(rig.trunk.db, rig.vault)).toMatchObject({ reencrypted: 0, upgradedLegacy: 0, failed: [] });
+    expect(await reencryptStoredTokens(rig.trunk.db, rig.vault)).toMatchObject({
+      reencrypted: 0,
+      upgradedLegacy: 0,
+      failed: [],
+    });
 
-    const res = await api("POST", "/api/messages/send", jwt, { clientId: clientId.toHexString(), candidatePhone: candidate, message: "Second message" });
+    const res = await api("POST", "/api/messages/send", jwt, {
+      clientId: clientId.toHexString(),
+      candidatePhone: candidate,
+      message: "Second message",
+    });
     expect(res.status).toBe(202);
     await rig.until({ _id: clientId } as ClientDoc, res.body.messageId, ["sent", "delivered", "read"]);
     expect(tokensAtSim()).toEqual([token, token]);
@@ -171,13 +207,20 @@ describe("a client document written as the brief shows it", () => {
     expect(await sweepTokenExpiry(rig.trunk.db, { now: new Date() })).toEqual({ expired: [], warnings: [] });
     const before = await sweepTokenExpiry(rig.trunk.db, { now: threeDaysBefore });
     expect(before.expired).toEqual([]);
-    expect(before.warnings).toEqual([{ clientId: clientId.toHexString(), userId: userId.toHexString(), phoneNumberId, tokenExpiresAt: tokenExpiry }]);
+    expect(before.warnings).toEqual([
+      { clientId: clientId.toHexString(), userId: userId.toHexString(), phoneNumberId, tokenExpiresAt: tokenExpiry },
+    ]);
     // Warned once.
     expect((await sweepTokenExpiry(rig.trunk.db, { now: threeDaysBefore })).warnings).toEqual([]);
 
     const after = await sweepTokenExpiry(rig.trunk.db, { now: new Date(tokenExpiry.getTime() + 1_000) });
     expect(after.expired).toHaveLength(1);
-    expect(after.expired[0]).toMatchObject({ clientId: clientId.toHexString(), userId: userId.toHexString(), status: "reauth_required", reason: "TOKEN_EXPIRED" });
+    expect(after.expired[0]).toMatchObject({
+      clientId: clientId.toHexString(),
+      userId: userId.toHexString(),
+      status: "reauth_required",
+      reason: "TOKEN_EXPIRED",
+    });
     expect((await raw().findOne({ _id: clientId }))!.status).toBe("reauth_required");
   });
 });

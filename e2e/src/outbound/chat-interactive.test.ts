@@ -25,12 +25,19 @@ const question = {
 
 async function lastInbound(c: ClientDoc, phone: string) {
   const conv = await rig.trunk.db.conversations.findOne({ clientId: c._id, candidatePhone: phone }).lean();
-  const m = await rig.trunk.db.messages.findOne({ conversationId: conv!._id, direction: "inbound" }).sort({ timestamp: -1, _id: -1 }).lean();
+  const m = await rig.trunk.db.messages
+    .findOne({ conversationId: conv!._id, direction: "inbound" })
+    .sort({ timestamp: -1, _id: -1 })
+    .lean();
   return { conversationId: conv!._id.toHexString(), wamid: m!.wamid!, id: m!._id.toHexString() };
 }
 
 async function simControl(path: string, body: unknown) {
-  const res = await request(`${rig.trunk.sim.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await request(`${rig.trunk.sim.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const json = (await res.body.json()) as any;
   if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode} ${JSON.stringify(json)}`);
   return json;
@@ -45,7 +52,11 @@ describe("interactive messages", () => {
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ kind: "interactive", cost: 0 });
     const m = await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
-    expect(m).toMatchObject({ kind: "interactive", type: "interactive", text: "Êtes-vous disponible pour un entretien jeudi ? [Oui, disponible / Non]" });
+    expect(m).toMatchObject({
+      kind: "interactive",
+      type: "interactive",
+      text: "Êtes-vous disponible pour un entretien jeudi ? [Oui, disponible / Non]",
+    });
     const sent = rig.acceptedFor(res.body.messageId);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.body).toMatchObject({
@@ -54,7 +65,12 @@ describe("interactive messages", () => {
         type: "button",
         body: { text: question.body },
         footer: { text: "Linkojob" },
-        action: { buttons: [{ type: "reply", reply: { id: "yes", title: "Oui, disponible" } }, { type: "reply", reply: { id: "no", title: "Non" } }] },
+        action: {
+          buttons: [
+            { type: "reply", reply: { id: "yes", title: "Oui, disponible" } },
+            { type: "reply", reply: { id: "no", title: "Non" } },
+          ],
+        },
       },
     });
 
@@ -69,7 +85,9 @@ describe("interactive messages", () => {
     });
     await rig.trunk.drain();
     const conv = await lastInbound(c, phone);
-    const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv.conversationId}`, { headers: { authorization: `Bearer ${c.jwt}` } });
+    const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv.conversationId}`, {
+      headers: { authorization: `Bearer ${c.jwt}` },
+    });
     const { messages } = (await page.body.json()) as { messages: Array<Record<string, any>> };
     const reply = messages.find((x) => x.direction === "inbound" && x.type === "interactive");
     const asked = messages.find((x) => x.id === res.body.messageId);
@@ -86,7 +104,10 @@ describe("interactive messages", () => {
       body: "Choisissez un créneau",
       button: "Créneaux",
       sections: [
-        { title: "Jeudi", rows: [{ id: "thu-10", title: "10 h", description: "Agence Casablanca" }, { title: "14 h" }] },
+        {
+          title: "Jeudi",
+          rows: [{ id: "thu-10", title: "10 h", description: "Agence Casablanca" }, { title: "14 h" }],
+        },
         { title: "Vendredi", rows: [{ title: "9 h" }] },
       ],
     };
@@ -99,7 +120,13 @@ describe("interactive messages", () => {
       action: {
         button: "Créneaux",
         sections: [
-          { title: "Jeudi", rows: [{ id: "thu-10", title: "10 h", description: "Agence Casablanca" }, { id: "row_2", title: "14 h" }] },
+          {
+            title: "Jeudi",
+            rows: [
+              { id: "thu-10", title: "10 h", description: "Agence Casablanca" },
+              { id: "row_2", title: "14 h" },
+            ],
+          },
           { title: "Vendredi", rows: [{ id: "row_3", title: "9 h" }] },
         ],
       },
@@ -113,7 +140,15 @@ describe("interactive messages", () => {
       { ...question, buttons: [...question.buttons, { title: "Peut-être" }, { title: "Plus tard" }] },
       { ...question, buttons: [{ title: "Oui, je suis disponible" }] },
       { ...question, buttons: [{ title: "Oui" }, { title: "Oui" }] },
-      { type: "list", body: "x", button: "Voir", sections: [{ title: "A", rows: Array.from({ length: 6 }, (_, i) => ({ title: `a${i}` })) }, { title: "B", rows: Array.from({ length: 5 }, (_, i) => ({ title: `b${i}` })) }] },
+      {
+        type: "list",
+        body: "x",
+        button: "Voir",
+        sections: [
+          { title: "A", rows: Array.from({ length: 6 }, (_, i) => ({ title: `a${i}` })) },
+          { title: "B", rows: Array.from({ length: 5 }, (_, i) => ({ title: `b${i}` })) },
+        ],
+      },
       { type: "list", body: "x", button: "Voir", sections: [{ rows: [{ title: "a" }] }, { rows: [{ title: "b" }] }] },
       { type: "list", body: "x", button: "Voir", sections: [{ rows: [{ title: "un titre de plus de 24 car." }] }] },
     ];
@@ -131,7 +166,12 @@ describe("interactive messages", () => {
     const c = await rig.client();
     const phone = newPhone();
     await rig.candidateWrites(c, phone, "Bonjour", 25 * 3_600_000);
-    const res = await rig.send(c.jwt, { candidatePhone: phone, candidateName: "Salma", jobTitle: "Caissière", interactive: question });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      candidateName: "Salma",
+      jobTitle: "Caissière",
+      interactive: question,
+    });
     expect(res.body).toMatchObject({ kind: "template" });
     await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
     expect(rig.sim.accepted.filter((x) => x.to === phone).map((x) => x.type)).toEqual(["template"]);
@@ -142,7 +182,12 @@ describe("interactive messages", () => {
     const phone = newPhone();
     await rig.candidateWrites(c, phone, "Bonjour", 60_000); // our window says open; Meta disagrees
     rig.sim.faults.byRecipient.set(phone, { code: 131047, types: ["interactive"] });
-    const res = await rig.send(c.jwt, { candidatePhone: phone, candidateName: "Salma", jobTitle: "Caissière", interactive: question });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      candidateName: "Salma",
+      jobTitle: "Caissière",
+      interactive: question,
+    });
     expect(res.body).toMatchObject({ kind: "interactive" });
     const m = await rig.until(c, res.body.messageId, ["failed"]);
     expect(m.error).toMatchObject({ code: 131047 });
@@ -159,14 +204,21 @@ describe("replies to a message and reactions", () => {
     const phone = newPhone();
     await rig.candidateWrites(c, phone, "J'ai une question sur le salaire", 60_000);
     const inbound = await lastInbound(c, phone);
-    const byWamid = await rig.send(c.jwt, { candidatePhone: phone, message: "Le salaire est de 6 000 MAD", replyTo: inbound.wamid });
+    const byWamid = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      message: "Le salaire est de 6 000 MAD",
+      replyTo: inbound.wamid,
+    });
     expect(byWamid.status).toBe(202);
     await rig.until(c, byWamid.body.messageId, ["sent", "delivered", "read"]);
     expect(rig.acceptedFor(byWamid.body.messageId)[0]!.body.context).toEqual({ message_id: inbound.wamid });
 
     const byId = await rig.send(c.jwt, { candidatePhone: phone, interactive: question, replyTo: inbound.id });
     await rig.until(c, byId.body.messageId, ["sent", "delivered", "read"]);
-    expect(rig.acceptedFor(byId.body.messageId)[0]!.body).toMatchObject({ type: "interactive", context: { message_id: inbound.wamid } });
+    expect(rig.acceptedFor(byId.body.messageId)[0]!.body).toMatchObject({
+      type: "interactive",
+      context: { message_id: inbound.wamid },
+    });
     const stored = await rig.message(c, byId.body.messageId);
     expect(stored.request).toMatchObject({ replyToWamid: inbound.wamid, replyToMessageId: inbound.id });
 
@@ -191,7 +243,10 @@ describe("replies to a message and reactions", () => {
     const like = await rig.send(c.jwt, { candidatePhone: phone, reaction: { messageId: inbound.id, emoji: "👍" } });
     expect(like).toMatchObject({ status: 202, body: { kind: "reaction", cost: 0 } });
     await rig.until(c, like.body.messageId, ["sent", "delivered", "read"]);
-    expect(rig.acceptedFor(like.body.messageId)[0]!.body).toMatchObject({ type: "reaction", reaction: { message_id: inbound.wamid, emoji: "👍" } });
+    expect(rig.acceptedFor(like.body.messageId)[0]!.body).toMatchObject({
+      type: "reaction",
+      reaction: { message_id: inbound.wamid, emoji: "👍" },
+    });
     expect(rig.acceptedFor(like.body.messageId)[0]!.body.context).toBeUndefined();
 
     const remove = await rig.send(c.jwt, { candidatePhone: phone, reaction: { messageId: inbound.wamid, emoji: "" } });
@@ -200,7 +255,11 @@ describe("replies to a message and reactions", () => {
 
     const two = await rig.send(c.jwt, { candidatePhone: phone, reaction: { messageId: inbound.id, emoji: "👍👍" } });
     expect(two.status).toBe(400);
-    const mixed = await rig.send(c.jwt, { candidatePhone: phone, message: "x", reaction: { messageId: inbound.id, emoji: "👍" } });
+    const mixed = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      message: "x",
+      reaction: { messageId: inbound.id, emoji: "👍" },
+    });
     expect(mixed.status).toBe(400);
   });
 

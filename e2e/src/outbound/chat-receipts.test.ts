@@ -21,7 +21,11 @@ const newPhone = () => `2126${String(30_000_000 + ++phoneSeq * 7919).slice(-8)}`
 const receiptsFor = (wamid: string) =>
   rig.trunk.sim.state
     .requestsTo(/\/messages$/, "POST")
-    .filter((r) => (r.body as { status?: string; message_id?: string } | undefined)?.status === "read" && (r.body as { message_id?: string }).message_id === wamid)
+    .filter(
+      (r) =>
+        (r.body as { status?: string; message_id?: string } | undefined)?.status === "read" &&
+        (r.body as { message_id?: string }).message_id === wamid,
+    )
     .map((r) => r.body as Record<string, unknown>);
 
 async function call(method: "PATCH" | "POST", path: string, jwt: string) {
@@ -32,7 +36,10 @@ async function call(method: "PATCH" | "POST", path: string, jwt: string) {
 async function conversationWith(c: ClientDoc, phone: string) {
   const conv = await rig.trunk.db.conversations.findOne({ clientId: c._id, candidatePhone: phone }).lean();
   if (!conv) throw new Error("no conversation");
-  const last = await rig.trunk.db.messages.findOne({ conversationId: conv._id, direction: "inbound" }).sort({ timestamp: -1, _id: -1 }).lean();
+  const last = await rig.trunk.db.messages
+    .findOne({ conversationId: conv._id, direction: "inbound" })
+    .sort({ timestamp: -1, _id: -1 })
+    .lean();
   return { id: conv._id.toHexString(), wamid: last!.wamid! };
 }
 
@@ -46,15 +53,22 @@ describe("read receipts and typing at Meta", () => {
     expect((await call("PATCH", `/api/messages/conversation/${conv.id}/read`, c.jwt)).status).toBe(200);
     const first = await eventually(async () => (receiptsFor(conv.wamid).length ? receiptsFor(conv.wamid) : null));
     expect(first).toEqual([{ messaging_product: "whatsapp", status: "read", message_id: conv.wamid }]);
-    const stored = await rig.trunk.db.conversations.collection.findOne({ _id: (await rig.trunk.db.conversations.findOne({ candidatePhone: phone }).lean())!._id });
+    const stored = await rig.trunk.db.conversations.collection.findOne({
+      _id: (await rig.trunk.db.conversations.findOne({ candidatePhone: phone }).lean())!._id,
+    });
     expect(stored?.readReceiptWamid).toBe(conv.wamid);
 
     // Opening again: nothing new is queued, Meta is not called again.
     expect((await call("PATCH", `/api/messages/conversation/${conv.id}/read`, c.jwt)).status).toBe(200);
-    const queue = new Queue(RECEIPT_QUEUE, { connection: createRedis(rig.trunk.services.redisUrl), prefix: rig.trunk.services.prefix });
+    const queue = new Queue(RECEIPT_QUEUE, {
+      connection: createRedis(rig.trunk.services.redisUrl),
+      prefix: rig.trunk.services.prefix,
+    });
     try {
       const counts = await queue.getJobCounts("completed", "waiting", "active", "delayed", "failed");
-      const mine = (await queue.getJobs(["completed", "waiting", "active", "delayed", "failed"])).filter((j) => j.data.wamid === conv.wamid);
+      const mine = (await queue.getJobs(["completed", "waiting", "active", "delayed", "failed"])).filter(
+        (j) => j.data.wamid === conv.wamid,
+      );
       expect(mine).toHaveLength(1);
       expect(counts.failed).toBe(0);
     } finally {
@@ -78,7 +92,9 @@ describe("read receipts and typing at Meta", () => {
     const t1 = await call("POST", `/api/messages/conversation/${conv.id}/typing`, c.jwt);
     expect(t1).toEqual({ status: 202, body: { success: true, typing: true } });
     const sent = await eventually(async () => (receiptsFor(conv.wamid).length ? receiptsFor(conv.wamid) : null));
-    expect(sent).toEqual([{ messaging_product: "whatsapp", status: "read", message_id: conv.wamid, typing_indicator: { type: "text" } }]);
+    expect(sent).toEqual([
+      { messaging_product: "whatsapp", status: "read", message_id: conv.wamid, typing_indicator: { type: "text" } },
+    ]);
     const t2 = await call("POST", `/api/messages/conversation/${conv.id}/typing`, c.jwt);
     expect(t2.body).toEqual({ success: true, typing: false, reason: "rate_limited" });
     // Typing already marked it read: opening the conversation now calls Meta no more.
@@ -96,9 +112,14 @@ describe("read receipts and typing at Meta", () => {
     rig.sim.revokedTokens.add(c.token);
     const res = await call("PATCH", `/api/messages/conversation/${conv.id}/read`, c.jwt);
     expect(res).toEqual({ status: 200, body: { success: true } });
-    const queue = new Queue(RECEIPT_QUEUE, { connection: createRedis(rig.trunk.services.redisUrl), prefix: rig.trunk.services.prefix });
+    const queue = new Queue(RECEIPT_QUEUE, {
+      connection: createRedis(rig.trunk.services.redisUrl),
+      prefix: rig.trunk.services.prefix,
+    });
     try {
-      const failed = await eventually(async () => (await queue.getJobs(["failed"])).find((j) => j.data.wamid === conv.wamid) ?? null);
+      const failed = await eventually(
+        async () => (await queue.getJobs(["failed"])).find((j) => j.data.wamid === conv.wamid) ?? null,
+      );
       expect(failed.attemptsMade).toBe(1);
       expect(failed.failedReason).toMatch(/190/);
     } finally {

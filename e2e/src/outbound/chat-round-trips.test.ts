@@ -28,7 +28,12 @@ beforeAll(async () => {
     return c;
   };
   app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: rig.trunk.services.prefix },
+    config: {
+      appSecret: TEST_SECRETS.appSecret,
+      verifyToken: TEST_SECRETS.verifyToken,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      queuePrefix: rig.trunk.services.prefix,
+    },
     redis: r({ failFast: true }),
     db: apiDb,
     events: new DashboardEvents(r()),
@@ -67,9 +72,19 @@ describe("MongoDB requests of the chat features (ingress)", () => {
     const conv = (await rig.trunk.db.conversations.findOne({ clientId: c._id, candidatePhone: phone }).lean())!;
     const inbound = (await rig.trunk.db.messages.findOne({ conversationId: conv._id, direction: "inbound" }).lean())!;
     const auth = { authorization: `Bearer ${jwt}` };
-    const read = () => app.inject({ method: "PATCH", url: `/api/messages/conversation/${conv._id.toHexString()}/read?clientId=${c._id.toHexString()}`, headers: auth });
+    const read = () =>
+      app.inject({
+        method: "PATCH",
+        url: `/api/messages/conversation/${conv._id.toHexString()}/read?clientId=${c._id.toHexString()}`,
+        headers: auth,
+      });
     const send = (payload: Record<string, unknown>) =>
-      app.inject({ method: "POST", url: "/api/messages/send", headers: auth, payload: { clientId: c._id.toHexString(), candidatePhone: phone, ...payload } });
+      app.inject({
+        method: "POST",
+        url: "/api/messages/send",
+        headers: auth,
+        payload: { clientId: c._id.toHexString(), candidatePhone: phone, ...payload },
+      });
 
     // Warm the send caches (client and templates are read once per process).
     await eventually(async () => {
@@ -81,8 +96,24 @@ describe("MongoDB requests of the chat features (ingress)", () => {
     const againOpen = await counted(read, 200); // already marked: no job
     const plain = await counted(() => send({ message: "Merci" }), 202);
     const reply = await counted(() => send({ message: "Merci pour votre message", replyTo: inbound.wamid }), 202);
-    const typing = await counted(() => app.inject({ method: "POST", url: `/api/messages/conversation/${conv._id.toHexString()}/typing?clientId=${c._id.toHexString()}`, headers: auth }), 202);
-    const typingAgain = await counted(() => app.inject({ method: "POST", url: `/api/messages/conversation/${conv._id.toHexString()}/typing?clientId=${c._id.toHexString()}`, headers: auth }), 202);
+    const typing = await counted(
+      () =>
+        app.inject({
+          method: "POST",
+          url: `/api/messages/conversation/${conv._id.toHexString()}/typing?clientId=${c._id.toHexString()}`,
+          headers: auth,
+        }),
+      202,
+    );
+    const typingAgain = await counted(
+      () =>
+        app.inject({
+          method: "POST",
+          url: `/api/messages/conversation/${conv._id.toHexString()}/typing?clientId=${c._id.toHexString()}`,
+          headers: auth,
+        }),
+      202,
+    );
 
     // The receipts' own part, counted alone on the same connection: a new message to mark, then again.
     const receipts = new ReadReceipts(apiDb, conns[0]!, rig.trunk.services.prefix);
@@ -94,7 +125,9 @@ describe("MongoDB requests of the chat features (ingress)", () => {
     expect(receiptAgain.result).toEqual({ queued: false, reason: "already_read" });
 
     const figures = { firstOpen, againOpen, receiptNew, receiptAgain, plain, reply, typing, typingAgain };
-    console.log(`[chat round trips] ${JSON.stringify(Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, v.total])))}`);
+    console.log(
+      `[chat round trips] ${JSON.stringify(Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, v.total])))}`,
+    );
     // The receipt's part of an open: the latest candidate message (find) and the conditional update,
     // the same whether it queues a receipt or finds it already sent; the route without it: 2 fewer.
     expect(receiptNew.total).toBe(2);

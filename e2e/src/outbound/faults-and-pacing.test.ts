@@ -26,7 +26,11 @@ describe("Meta's errors never cost a duplicate or a lost message", () => {
     const sends = [];
     for (let i = 0; i < 36; i++) {
       const c = clients[i % 3]!;
-      sends.push(rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: `C${i}`, jobTitle: "Agent" }).then((r) => ({ c, id: r.body.messageId as string })));
+      sends.push(
+        rig
+          .send(c.jwt, { candidatePhone: newPhone(), candidateName: `C${i}`, jobTitle: "Agent" })
+          .then((r) => ({ c, id: r.body.messageId as string })),
+      );
     }
     const ids = await Promise.all(sends);
     try {
@@ -40,7 +44,16 @@ describe("Meta's errors never cost a duplicate or a lost message", () => {
       const accepted = rig.acceptedFor(id);
       if (accepted.length !== 1) {
         const m = await rig.message(c, id);
-        console.log("DUP", JSON.stringify({ accepted: accepted.map((a) => ({ at: a.at, lost: a.answerLost, wamid: a.wamid })), statusAt: m.statusAt, sendAttempts: m.sendAttempts, sendingSince: m.sendingSince, wamid: m.wamid }));
+        console.log(
+          "DUP",
+          JSON.stringify({
+            accepted: accepted.map((a) => ({ at: a.at, lost: a.answerLost, wamid: a.wamid })),
+            statusAt: m.statusAt,
+            sendAttempts: m.sendAttempts,
+            sendingSince: m.sendingSince,
+            wamid: m.wamid,
+          }),
+        );
       }
       expect(accepted, `message ${id}`).toHaveLength(1);
       expect((await rig.message(c, id)).wamid).toBe(accepted[0]!.wamid);
@@ -90,7 +103,10 @@ describe("Meta's errors never cost a duplicate or a lost message", () => {
     rig.sim.revokedTokens.add(c.token);
     const phones = [newPhone(), newPhone()];
     const ids = [];
-    for (const p of phones) ids.push((await rig.send(c.jwt, { candidatePhone: p, candidateName: "H", jobTitle: "J" })).body.messageId as string);
+    for (const p of phones)
+      ids.push(
+        (await rig.send(c.jwt, { candidatePhone: p, candidateName: "H", jobTitle: "J" })).body.messageId as string,
+      );
     for (const id of ids) expect((await rig.until(c, id, ["held"])).reasonCode).toBe("CLIENT_NOT_ACTIVE");
     expect((await rig.trunk.db.clients.findById(c._id).lean())?.status).toBe("reauth_required");
     expect(ids.flatMap((id) => rig.acceptedFor(id))).toHaveLength(0);
@@ -113,13 +129,22 @@ describe("pacing, measured at the simulator", () => {
   it("never exceeds a number's throughput: over-limit sends wait instead of failing", async () => {
     const c = await rig.client({ throughputMps: 10 });
     rig.sim.limits.mpsByNumber.set(c.phoneNumberId, 10);
-    await Promise.all(Array.from({ length: 40 }, () => rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "R", jobTitle: "J" })));
+    await Promise.all(
+      Array.from({ length: 40 }, () =>
+        rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "R", jobTitle: "J" }),
+      ),
+    );
     await eventually(() => rig.sim.accepted.filter((m) => m.phoneNumberId === c.phoneNumberId).length >= 40, 30_000);
     const mine = rig.sim.accepted.filter((m) => m.phoneNumberId === c.phoneNumberId).map((m) => m.at);
     expect(mine).toHaveLength(40);
-    const stats = rateStats({ ...rig.sim, accepted: rig.sim.accepted.filter((m) => m.phoneNumberId === c.phoneNumberId) });
+    const stats = rateStats({
+      ...rig.sim,
+      accepted: rig.sim.accepted.filter((m) => m.phoneNumberId === c.phoneNumberId),
+    });
     expect(stats.maxPerSecondByNumber[c.phoneNumberId]).toBeLessThanOrEqual(10);
-    expect(rig.sim.rejected.filter((r) => r.phoneNumberId === c.phoneNumberId && r.cause === "throughput")).toHaveLength(0);
+    expect(
+      rig.sim.rejected.filter((r) => r.phoneNumberId === c.phoneNumberId && r.cause === "throughput"),
+    ).toHaveLength(0);
   }, 60_000);
 
   it("never exceeds the pair rate to one recipient (burst, then spaced); none fails", async () => {
@@ -127,9 +152,13 @@ describe("pacing, measured at the simulator", () => {
     const phone = newPhone();
     await rig.candidateWrites(c, phone, "Bonjour", 1_000);
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await rig.send(c.jwt, { candidatePhone: phone, message: `Message ${i}` })).body.messageId);
+    for (let i = 0; i < 5; i++)
+      ids.push((await rig.send(c.jwt, { candidatePhone: phone, message: `Message ${i}` })).body.messageId);
     for (const id of ids) await rig.until(c, id, DONE, 30_000);
-    const times = rig.sim.accepted.filter((m) => m.to === phone).map((m) => m.at).sort((a, b) => a - b);
+    const times = rig.sim.accepted
+      .filter((m) => m.to === phone)
+      .map((m) => m.at)
+      .sort((a, b) => a - b);
     expect(times).toHaveLength(5);
     // The simulator enforces Meta's pair rule (burst 2, then one per second here) and refused none.
     expect(rig.sim.rejected.filter((r) => r.to === phone)).toHaveLength(0);
@@ -143,16 +172,28 @@ describe("pacing, measured at the simulator", () => {
     const phone = newPhone();
     await rig.candidateWrites(other, phone, "Bonjour", 1_000);
     const bulkIds = await Promise.all(
-      Array.from({ length: 40 }, async () => (await rig.send(bulk.jwt, { candidatePhone: newPhone(), candidateName: "B", jobTitle: "J" })).body.messageId as string),
+      Array.from(
+        { length: 40 },
+        async () =>
+          (await rig.send(bulk.jwt, { candidatePhone: newPhone(), candidateName: "B", jobTitle: "J" })).body
+            .messageId as string,
+      ),
     );
     const reply = await rig.send(other.jwt, { candidatePhone: phone, message: "Réponse" });
     await rig.until(other, reply.body.messageId, DONE, 10_000);
     // Measured at the simulator: the reply went while much of the campaign (40 at 4.5/s ≈ 9 s) still
     // waited for its number's slots.
     const replyAt = rig.acceptedFor(reply.body.messageId)[0]!.at;
-    await eventually(() => rig.sim.accepted.filter((m) => m.phoneNumberId === bulk.phoneNumberId).length >= bulkIds.length, 40_000);
-    expect(new Set(rig.sim.accepted.filter((m) => m.phoneNumberId === bulk.phoneNumberId).map((m) => m.bizOpaque))).toEqual(new Set(bulkIds));
-    const bulkAfterReply = rig.sim.accepted.filter((m) => m.phoneNumberId === bulk.phoneNumberId && m.at > replyAt).length;
+    await eventually(
+      () => rig.sim.accepted.filter((m) => m.phoneNumberId === bulk.phoneNumberId).length >= bulkIds.length,
+      40_000,
+    );
+    expect(
+      new Set(rig.sim.accepted.filter((m) => m.phoneNumberId === bulk.phoneNumberId).map((m) => m.bizOpaque)),
+    ).toEqual(new Set(bulkIds));
+    const bulkAfterReply = rig.sim.accepted.filter(
+      (m) => m.phoneNumberId === bulk.phoneNumberId && m.at > replyAt,
+    ).length;
     expect(bulkAfterReply).toBeGreaterThanOrEqual(10);
   }, 90_000);
 });
@@ -168,7 +209,9 @@ describe("costs", () => {
     for (const r of [t1, t2, tx]) await rig.until(c, r.body.messageId, ["delivered", "read"]);
     await settleStatusFlows(rig.sim);
     await rig.trunk.drain();
-    const res = await request(`${rig.trunk.ingressUrl}/api/messages/costs?clientId=${c._id.toHexString()}`, { headers: { authorization: `Bearer ${c.jwt}` } });
+    const res = await request(`${rig.trunk.ingressUrl}/api/messages/costs?clientId=${c._id.toHexString()}`, {
+      headers: { authorization: `Bearer ${c.jwt}` },
+    });
     expect(res.statusCode).toBe(200);
     const body = (await res.body.json()) as any;
     expect(body).toMatchObject({

@@ -55,11 +55,15 @@ describe("account-level errors pause the tenant", () => {
     expect(held.reason).toMatch(/spam rate limit.*\(Meta 131048\)/);
     expect(held.sendAttempts).toBe(0);
     expect(await clientDoc(c)).toMatchObject({ status: "reauth_required", statusReason: "SPAM_RATE_LIMITED" });
-    const event = await eventually(async () => (socket.payloads(EVENTS.clientStatus).find((p: any) => p.reason === "SPAM_RATE_LIMITED") as any) ?? null);
+    const event = await eventually(
+      async () =>
+        (socket.payloads(EVENTS.clientStatus).find((p: any) => p.reason === "SPAM_RATE_LIMITED") as any) ?? null,
+    );
     expect(event).toMatchObject({ clientId: c._id.toHexString(), status: "reauth_required", previousStatus: "active" });
 
     const later = [];
-    for (let i = 0; i < 3; i++) later.push(await rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "Karim", jobTitle: "Chauffeur" }));
+    for (let i = 0; i < 3; i++)
+      later.push(await rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "Karim", jobTitle: "Chauffeur" }));
     for (const r of later) {
       expect(r.status).toBe(202);
       expect(r.body.status).toBe("held");
@@ -85,8 +89,15 @@ describe("account-level errors pause the tenant", () => {
     const c = await rig.client();
     rig.sim.faults.storm = { rate: 1, codes: [131042] };
     try {
-      const sends = await Promise.all([0, 1, 2, 3].map(() => rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "Sara", jobTitle: "Vendeuse" })));
-      for (const s of sends) expect((await rig.until(c, s.body.messageId, ["held"])).reasonCode).toMatch(/PAYMENT_PROBLEM|CLIENT_NOT_ACTIVE/);
+      const sends = await Promise.all(
+        [0, 1, 2, 3].map(() =>
+          rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "Sara", jobTitle: "Vendeuse" }),
+        ),
+      );
+      for (const s of sends)
+        expect((await rig.until(c, s.body.messageId, ["held"])).reasonCode).toMatch(
+          /PAYMENT_PROBLEM|CLIENT_NOT_ACTIVE/,
+        );
       expect(await clientDoc(c)).toMatchObject({ status: "reauth_required", statusReason: "PAYMENT_PROBLEM" });
       expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id, status: "failed" })).toBe(0);
       rig.sim.faults.storm = null;
@@ -103,12 +114,27 @@ describe("account-level errors pause the tenant", () => {
     const c0 = await rig.client();
     // The simulator's onboarding side knows this number (unregistered, with a PIN) and a token for its WABA.
     const sim = async (path: string, body: unknown) => {
-      const r = await request(`${rig.trunk.sim.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const r = await request(`${rig.trunk.sim.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
       return (await r.body.json()) as any;
     };
-    await sim("/_sim/onboarding/businesses", { wabaId: c0.wabaId, phoneNumbers: [{ id: c0.phoneNumberId, registered: false, pin: "246810" }] });
+    await sim("/_sim/onboarding/businesses", {
+      wabaId: c0.wabaId,
+      phoneNumbers: [{ id: c0.phoneNumberId, registered: false, pin: "246810" }],
+    });
     const { accessToken } = await sim("/_sim/onboarding/tokens", { wabaIds: [c0.wabaId] });
-    await rig.trunk.db.clients.updateOne({ _id: c0._id }, { $set: { accessToken: rig.vault.encrypt(accessToken, c0._id.toHexString()), registrationPin: rig.vault.encrypt("246810", c0._id.toHexString()) } });
+    await rig.trunk.db.clients.updateOne(
+      { _id: c0._id },
+      {
+        $set: {
+          accessToken: rig.vault.encrypt(accessToken, c0._id.toHexString()),
+          registrationPin: rig.vault.encrypt("246810", c0._id.toHexString()),
+        },
+      },
+    );
     await rig.outbound.caches.freshClient(c0._id.toHexString());
     const phone = newPhone();
     rig.sim.faults.byRecipient.set(phone, { code: 133010, times: 1 });
@@ -153,7 +179,12 @@ describe("account-level errors pause the tenant", () => {
 
   it("an account_update restriction holds sends; its lifting resumes them", async () => {
     const c = await rig.client();
-    await rig.trunk.sim.deliver(accountUpdateDelivery(c.wabaId, { event: "ACCOUNT_RESTRICTION", restrictionInfo: [{ restriction_type: "RESTRICTED_BIZ_INITIATED_MESSAGING", expiration: "2026-12-01" }] }));
+    await rig.trunk.sim.deliver(
+      accountUpdateDelivery(c.wabaId, {
+        event: "ACCOUNT_RESTRICTION",
+        restrictionInfo: [{ restriction_type: "RESTRICTED_BIZ_INITIATED_MESSAGING", expiration: "2026-12-01" }],
+      }),
+    );
     await rig.trunk.drain();
     await eventually(async () => ((await clientDoc(c)).status === "reauth_required" ? true : null));
     const s = await eventually(async () => {

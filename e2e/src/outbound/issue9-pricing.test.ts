@@ -22,14 +22,21 @@ afterAll(async () => {
 });
 
 const costs = async (jwt: string) => {
-  const res = await request(`${rig.trunk.ingressUrl}/api/messages/costs`, { headers: { authorization: `Bearer ${jwt}` } });
+  const res = await request(`${rig.trunk.ingressUrl}/api/messages/costs`, {
+    headers: { authorization: `Bearer ${jwt}` },
+  });
   expect(res.statusCode).toBe(200);
   return (await res.body.json()) as any;
 };
 
 describe("rate card and billed costs", () => {
   it("estimates by category and country, bills from Meta's pricing, reports both", async () => {
-    const offer = simTemplate({ name: "offre_emploi", language: "fr", body: "Une nouvelle offre vous attend sur Linkojob.", category: "MARKETING" });
+    const offer = simTemplate({
+      name: "offre_emploi",
+      language: "fr",
+      body: "Une nouvelle offre vous attend sur Linkojob.",
+      category: "MARKETING",
+    });
     const c = await rig.client({ templates: [APPLICATION_RECEIVED(), offer] });
     const ma = await rig.send(c.jwt, { candidatePhone: "212611000020", candidateName: "Amal", jobTitle: "Comptable" });
     const fr = await rig.send(c.jwt, { candidatePhone: "33612345678", templateName: "offre_emploi", templateVars: [] });
@@ -52,7 +59,12 @@ describe("rate card and billed costs", () => {
     }
     const total = await costs(c.jwt);
     expect(total.estimated).toMatchObject({ total: Math.round((0.4 + frRate) * 100) / 100, count: 3 });
-    expect(total.billed).toMatchObject({ total: Math.round((0.4 + frRate) * 100) / 100, count: 3, billable: 2, free: 1 });
+    expect(total.billed).toMatchObject({
+      total: Math.round((0.4 + frRate) * 100) / 100,
+      count: 3,
+      billable: 2,
+      free: 1,
+    });
     expect(total.billed.byCategory.marketing).toEqual({ count: 1, cost: frRate });
     expect(total.unpriced).toEqual({ count: 0, estimated: 0 });
     expect(total.total).toBe(total.billed.total);
@@ -60,9 +72,16 @@ describe("rate card and billed costs", () => {
 
   it("a template Meta reports as free (free_customer_service) is billed 0 though estimated at its rate", async () => {
     const c = await rig.client();
-    const res = await rig.send(c.jwt, { candidatePhone: "212611000021", candidateName: "Karim", jobTitle: "Chauffeur" });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: "212611000021",
+      candidateName: "Karim",
+      jobTitle: "Chauffeur",
+    });
     const sent = await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
-    await eventually(async () => ((await rig.message(c, res.body.messageId)).costSource === "meta" ? true : null), 20_000);
+    await eventually(
+      async () => ((await rig.message(c, res.body.messageId)).costSource === "meta" ? true : null),
+      20_000,
+    );
     const delivered = await request(`${rig.trunk.sim.url}/_sim/webhooks/status`, {
       method: "POST",
       headers: { "content-type": "application/json" },

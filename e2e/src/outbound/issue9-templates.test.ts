@@ -43,7 +43,10 @@ const CONTRACT: SimTemplate = {
   language: "fr",
   status: "APPROVED",
   category: "UTILITY",
-  components: [{ type: "HEADER", format: "DOCUMENT" }, { type: "BODY", text: "{{1}}, votre contrat est prêt." }],
+  components: [
+    { type: "HEADER", format: "DOCUMENT" },
+    { type: "BODY", text: "{{1}}, votre contrat est prêt." },
+  ],
 };
 
 beforeAll(async () => {
@@ -87,9 +90,17 @@ describe("rich templates", () => {
             { type: "text", text: "lundi 10h", parameter_name: "date" },
           ],
         },
-        { type: "header", parameters: [{ type: "image", image: { link: "https://cdn.linkojob.ma/offres/comptable.jpg" } }] },
+        {
+          type: "header",
+          parameters: [{ type: "image", image: { link: "https://cdn.linkojob.ma/offres/comptable.jpg" } }],
+        },
         { type: "button", sub_type: "url", index: "0", parameters: [{ type: "text", text: "comptable-casa-123" }] },
-        { type: "button", sub_type: "quick_reply", index: "1", parameters: [{ type: "payload", payload: "DISPO_OUI" }] },
+        {
+          type: "button",
+          sub_type: "quick_reply",
+          index: "1",
+          parameters: [{ type: "payload", payload: "DISPO_OUI" }],
+        },
       ],
     });
 
@@ -102,7 +113,9 @@ describe("rich templates", () => {
     expect(doc.status).toBe(202);
     await rig.until(c, doc.body.messageId, ["sent", "delivered", "read"]);
     expect(rig.acceptedFor(doc.body.messageId)[0]!.body.template).toMatchObject({
-      components: expect.arrayContaining([{ type: "header", parameters: [{ type: "document", document: { id: "1234567890", filename: "Contrat.pdf" } }] }]),
+      components: expect.arrayContaining([
+        { type: "header", parameters: [{ type: "document", document: { id: "1234567890", filename: "Contrat.pdf" } }] },
+      ]),
     });
     expect(rig.sim.rejected.filter((r) => r.cause === "template")).toHaveLength(0);
   });
@@ -113,12 +126,36 @@ describe("rich templates", () => {
     const { templateHeader: _h, ...noHeader } = inviteBody(phone);
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
       [noHeader, "TEMPLATE_HEADER_MISSING", /IMAGE header: templateHeader/],
-      [{ ...inviteBody(phone), templateHeader: { type: "video", link: "https://cdn.linkojob.ma/v.mp4" } }, "TEMPLATE_HEADER_FORMAT", /IMAGE header, templateHeader is video/],
-      [{ ...inviteBody(phone), templateButtons: [] }, "TEMPLATE_BUTTON_MISSING", /button 0 \(url\) needs the value of its URL variable/],
-      [{ ...inviteBody(phone), templateButtons: [{ index: 0, subType: "quick_reply", parameter: "x" }] }, "TEMPLATE_BUTTON_MISMATCH", /button 0 is url/],
-      [{ ...inviteBody(phone), templateVars: { candidate_name: "Yasmine", job_title: "Comptable" } }, "TEMPLATE_PARAM_NAMES", /missing date/],
-      [{ ...inviteBody(phone), templateVars: ["Yasmine", "Comptable"] }, "TEMPLATE_PARAM_COUNT", /expects 3 variable\(s\) \(header 0, body 3\), got 2/],
-      [{ candidatePhone: phone, templateName: "contract_ready", templateVars: ["Yasmine"] }, "TEMPLATE_HEADER_MISSING", /DOCUMENT header/],
+      [
+        { ...inviteBody(phone), templateHeader: { type: "video", link: "https://cdn.linkojob.ma/v.mp4" } },
+        "TEMPLATE_HEADER_FORMAT",
+        /IMAGE header, templateHeader is video/,
+      ],
+      [
+        { ...inviteBody(phone), templateButtons: [] },
+        "TEMPLATE_BUTTON_MISSING",
+        /button 0 \(url\) needs the value of its URL variable/,
+      ],
+      [
+        { ...inviteBody(phone), templateButtons: [{ index: 0, subType: "quick_reply", parameter: "x" }] },
+        "TEMPLATE_BUTTON_MISMATCH",
+        /button 0 is url/,
+      ],
+      [
+        { ...inviteBody(phone), templateVars: { candidate_name: "Yasmine", job_title: "Comptable" } },
+        "TEMPLATE_PARAM_NAMES",
+        /missing date/,
+      ],
+      [
+        { ...inviteBody(phone), templateVars: ["Yasmine", "Comptable"] },
+        "TEMPLATE_PARAM_COUNT",
+        /expects 3 variable\(s\) \(header 0, body 3\), got 2/,
+      ],
+      [
+        { candidatePhone: phone, templateName: "contract_ready", templateVars: ["Yasmine"] },
+        "TEMPLATE_HEADER_MISSING",
+        /DOCUMENT header/,
+      ],
     ];
     for (const [body, code, message] of cases) {
       const res = await rig.send(c.jwt, body);
@@ -126,7 +163,10 @@ describe("rich templates", () => {
       expect(res.body.error.code).toBe(code);
       expect(res.body.error.message).toMatch(message);
     }
-    const schema = await rig.send(c.jwt, { ...inviteBody(phone), templateHeader: { type: "image", link: "http://insecure.example.com/a.jpg" } });
+    const schema = await rig.send(c.jwt, {
+      ...inviteBody(phone),
+      templateHeader: { type: "image", link: "http://insecure.example.com/a.jpg" },
+    });
     expect(schema.status).toBe(400);
     expect(JSON.stringify(schema.body)).toMatch(/https/);
     expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id })).toBe(0);
@@ -140,10 +180,21 @@ describe("rich templates", () => {
     await rig.outbound.bullWorker!.pause();
     const res = await rig.send(c.jwt, inviteBody(newPhone()));
     expect(res.status).toBe(202);
-    const changed = { ...INVITE, components: [INVITE.components[0]!, { type: "BODY", text: "Bonjour {{candidate_name}}, nouveau créneau le {{date}} à {{time}}." }, INVITE.components[2]!] };
+    const changed = {
+      ...INVITE,
+      components: [
+        INVITE.components[0]!,
+        { type: "BODY", text: "Bonjour {{candidate_name}}, nouveau créneau le {{date}} à {{time}}." },
+        INVITE.components[2]!,
+      ],
+    };
     rig.sim.templates.set(c.wabaId, [changed]);
     await rig.outbound.syncTemplates(c._id.toHexString());
-    await eventually(async () => ((await rig.trunk.db.forTenant(c._id).templates.find("interview_invite", "fr"))?.bodyParams.includes("time") ? true : null));
+    await eventually(async () =>
+      (await rig.trunk.db.forTenant(c._id).templates.find("interview_invite", "fr"))?.bodyParams.includes("time")
+        ? true
+        : null,
+    );
     rig.outbound.bullWorker!.resume();
     const m = await rig.until(c, res.body.messageId, ["failed"]);
     expect(m.reasonCode).toBe("TEMPLATE_PARAM_NAMES");
@@ -193,8 +244,20 @@ describe("template webhooks", () => {
       }),
     );
     await rig.trunk.drain();
-    await eventually(async () => ((await rig.trunk.db.forTenant(c._id).templates.find("application_received", "fr"))?.qualityScore === "RED" ? true : null));
-    await rig.trunk.sim.deliver(templateStatusDelivery(c.wabaId, { event: "DISABLED", templateId: 4243, name: "application_received", language: "fr", reason: "LOW_QUALITY" }));
+    await eventually(async () =>
+      (await rig.trunk.db.forTenant(c._id).templates.find("application_received", "fr"))?.qualityScore === "RED"
+        ? true
+        : null,
+    );
+    await rig.trunk.sim.deliver(
+      templateStatusDelivery(c.wabaId, {
+        event: "DISABLED",
+        templateId: 4243,
+        name: "application_received",
+        language: "fr",
+        reason: "LOW_QUALITY",
+      }),
+    );
     await rig.trunk.drain();
     const refused = await eventually(async () => {
       const r = await rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "Amal", jobTitle: "Comptable" });

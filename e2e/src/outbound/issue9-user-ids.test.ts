@@ -22,7 +22,11 @@ afterAll(async () => {
 });
 
 const simPost = async (path: string, body: unknown) => {
-  const res = await request(`${rig.trunk.sim.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await request(`${rig.trunk.sim.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const json = (await res.body.json()) as any;
   if (res.statusCode !== 200) throw new Error(`simulator answered ${res.statusCode}: ${JSON.stringify(json)}`);
   return json;
@@ -48,11 +52,22 @@ describe("candidateUserId", () => {
   it("answers a username-only candidate in the same conversation, sent with recipient", async () => {
     const c = await rig.client();
     const userId = "MA.77001122334455667788";
-    await simPost("/_sim/candidates/reply", { phoneNumberId: c.phoneNumberId, wabaId: c.wabaId, userId, name: "Salma", username: "salma.dev", type: "text", text: "Bonjour, je suis intéressée" });
+    await simPost("/_sim/candidates/reply", {
+      phoneNumberId: c.phoneNumberId,
+      wabaId: c.wabaId,
+      userId,
+      name: "Salma",
+      username: "salma.dev",
+      type: "text",
+      text: "Bonjour, je suis intéressée",
+    });
     await rig.trunk.drain();
     const inbound = await rig.trunk.db.conversations.find({ clientId: c._id }).lean();
     expect(inbound).toHaveLength(1);
-    const res = await rig.send(c.jwt, { candidateUserId: userId, message: "Merci Salma, êtes-vous disponible demain ?" });
+    const res = await rig.send(c.jwt, {
+      candidateUserId: userId,
+      message: "Merci Salma, êtes-vous disponible demain ?",
+    });
     expect(res.status).toBe(202);
     expect(res.body.kind).toBe("text");
     const sent = await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
@@ -65,9 +80,18 @@ describe("candidateUserId", () => {
   });
 
   it("refuses an authentication template to a user id alone (Meta needs a phone), storing nothing", async () => {
-    const otp = simTemplate({ name: "code_verification", language: "fr", body: "Votre code : {{1}}", category: "AUTHENTICATION" });
+    const otp = simTemplate({
+      name: "code_verification",
+      language: "fr",
+      body: "Votre code : {{1}}",
+      category: "AUTHENTICATION",
+    });
     const c = await rig.client({ templates: [otp] });
-    const res = await rig.send(c.jwt, { candidateUserId: "MA.77001122334455660000", templateName: "code_verification", templateVars: ["123456"] });
+    const res = await rig.send(c.jwt, {
+      candidateUserId: "MA.77001122334455660000",
+      templateName: "code_verification",
+      templateVars: ["123456"],
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("TEMPLATE_NEEDS_PHONE");
     expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id })).toBe(0);
@@ -75,7 +99,11 @@ describe("candidateUserId", () => {
 
   it("fails a send to a user id Meta does not know with 131062 and a clear reason", async () => {
     const c = await rig.client();
-    const res = await rig.send(c.jwt, { candidateUserId: "MA.00000000000000000001", candidateName: "Inconnu", jobTitle: "Chauffeur" });
+    const res = await rig.send(c.jwt, {
+      candidateUserId: "MA.00000000000000000001",
+      candidateName: "Inconnu",
+      jobTitle: "Chauffeur",
+    });
     expect(res.status).toBe(202);
     const failed = await rig.until(c, res.body.messageId, ["failed"]);
     expect(failed.reasonCode).toBe("131062");

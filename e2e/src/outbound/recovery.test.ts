@@ -27,9 +27,18 @@ async function orphanInSending(c: Awaited<ReturnType<OutboundRig["client"]>>, ph
     cost: 0.4,
     costCategory: "utility",
   });
-  await tenant.outbound.markSending(message._id, { kind: "template", text: null, template: null, cost: 0.4, costCategory: "utility" });
+  await tenant.outbound.markSending(message._id, {
+    kind: "template",
+    text: null,
+    template: null,
+    cost: 0.4,
+    costCategory: "utility",
+  });
   const past = new Date(Date.now() - 60_000);
-  await rig.trunk.db.messages.collection.updateOne({ _id: message._id }, { $set: { sendingSince: past, updatedAt: past } });
+  await rig.trunk.db.messages.collection.updateOne(
+    { _id: message._id },
+    { $set: { sendingSince: past, updatedAt: past } },
+  );
   return message._id.toHexString();
 }
 
@@ -50,12 +59,19 @@ describe("recovery of messages a dead worker left in sending", () => {
     const id = await orphanInSending(c, phone);
     const wamid = "wamid.accepted-before-the-crash";
     const res = await rig.trunk.sim.deliver(
-      statusDelivery({ wabaId: c.wabaId, phoneNumberId: c.phoneNumberId }, [statusObject(wamid, "sent", phone, { bizOpaque: id, pricing: statusPricing("utility") })]),
+      statusDelivery({ wabaId: c.wabaId, phoneNumberId: c.phoneNumberId }, [
+        statusObject(wamid, "sent", phone, { bizOpaque: id, pricing: statusPricing("utility") }),
+      ]),
     );
     expect(res.status).toBe(200);
     await rig.trunk.drain();
     // The dead worker's job runs again (BullMQ's stalled-job check does this).
-    await enqueueSend(rig.outbound.queue, { clientId: c._id.toHexString(), messageId: id, kind: "template", suffix: "stalled" });
+    await enqueueSend(rig.outbound.queue, {
+      clientId: c._id.toHexString(),
+      messageId: id,
+      kind: "template",
+      suffix: "stalled",
+    });
     const job = await eventually(async () => {
       const j = await rig.outbound.queue.getJob(`send-${id}-stalled`);
       return j && (await j.getState()) === "completed" ? j : null;

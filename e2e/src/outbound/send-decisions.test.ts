@@ -22,7 +22,12 @@ describe("send decisions by the 24-hour window", () => {
     const phone = newPhone();
     // A Moroccan local number is normalised to 2126…
     const local = `0${phone.slice(3)}`;
-    const res = await rig.send(c.jwt, { candidatePhone: local, candidateName: "Yasmine", jobTitle: "Comptable", message: "Bonjour" });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: local,
+      candidateName: "Yasmine",
+      jobTitle: "Comptable",
+      message: "Bonjour",
+    });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ success: true, status: "queued", kind: "template", cost: 0.4 });
 
@@ -35,7 +40,15 @@ describe("send decisions by the 24-hour window", () => {
     expect(sent[0]!.body.template).toMatchObject({
       name: "application_received",
       language: { code: "fr", policy: "deterministic" },
-      components: [{ type: "body", parameters: [{ type: "text", text: "Yasmine" }, { type: "text", text: "Comptable" }] }],
+      components: [
+        {
+          type: "body",
+          parameters: [
+            { type: "text", text: "Yasmine" },
+            { type: "text", text: "Comptable" },
+          ],
+        },
+      ],
     });
     expect(textsTo(phone)).toHaveLength(0);
     // Meta's pricing (utility, billable) confirmed the estimate: written by the status hook, after
@@ -60,7 +73,9 @@ describe("send decisions by the 24-hour window", () => {
     expect(res.body).toMatchObject({ kind: "text", cost: 0 });
     const m = await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
     expect(m.kind).toBe("text");
-    expect(textsTo(phone).map((x) => (x.body.text as { body: string }).body)).toEqual(["Merci, quand êtes-vous disponible ?"]);
+    expect(textsTo(phone).map((x) => (x.body.text as { body: string }).body)).toEqual([
+      "Merci, quand êtes-vous disponible ?",
+    ]);
     expect(templatesTo(phone)).toHaveLength(0);
   });
 
@@ -68,7 +83,12 @@ describe("send decisions by the 24-hour window", () => {
     const c = await rig.client();
     const phone = newPhone();
     await rig.candidateWrites(c, phone, "Bonjour", 25 * 3_600_000);
-    const res = await rig.send(c.jwt, { candidatePhone: phone, candidateName: "Karim", jobTitle: "Chauffeur", message: "Toujours disponible ?" });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      candidateName: "Karim",
+      jobTitle: "Chauffeur",
+      message: "Toujours disponible ?",
+    });
     expect(res.body.kind).toBe("template");
     await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
     expect(templatesTo(phone)).toHaveLength(1);
@@ -92,9 +112,24 @@ describe("send decisions by the 24-hour window", () => {
         simTemplate({ name: "old_offer", language: "fr", body: "Bonjour {{1}}", status: "PAUSED" }),
       ],
     });
-    const a = await rig.send(c.jwt, { candidatePhone: newPhone(), templateName: "interview_invite", templateLanguage: "fr", templateVars: ["Yasmine", "lundi"] });
-    const b = await rig.send(c.jwt, { candidatePhone: newPhone(), templateName: "old_offer", templateLanguage: "fr", templateVars: ["Yasmine"] });
-    const ok = await rig.send(c.jwt, { candidatePhone: newPhone(), templateName: "interview_invite", templateLanguage: "fr", templateVars: ["Yasmine", "lundi", "10h"] });
+    const a = await rig.send(c.jwt, {
+      candidatePhone: newPhone(),
+      templateName: "interview_invite",
+      templateLanguage: "fr",
+      templateVars: ["Yasmine", "lundi"],
+    });
+    const b = await rig.send(c.jwt, {
+      candidatePhone: newPhone(),
+      templateName: "old_offer",
+      templateLanguage: "fr",
+      templateVars: ["Yasmine"],
+    });
+    const ok = await rig.send(c.jwt, {
+      candidatePhone: newPhone(),
+      templateName: "interview_invite",
+      templateLanguage: "fr",
+      templateVars: ["Yasmine", "lundi", "10h"],
+    });
     // Refused by the send API before anything is stored (issue 9): 400 for the request, 409 for a paused template.
     expect(a).toMatchObject({ status: 400, body: { error: { code: "TEMPLATE_PARAM_COUNT" } } });
     expect(a.body.error.message).toMatch(/interview_invite \(fr\) expects 3 variable\(s\)/);
@@ -110,10 +145,19 @@ describe("send decisions by the 24-hour window", () => {
   it("a message_template_status_update webhook pauses a template: the next send is refused locally", async () => {
     const c = await rig.client();
     const res = await rig.trunk.sim.deliver(
-      templateStatusDelivery(c.wabaId, { event: "PAUSED", templateId: 1234, name: "application_received", language: "fr", reason: "LOW_QUALITY" }),
+      templateStatusDelivery(c.wabaId, {
+        event: "PAUSED",
+        templateId: 1234,
+        name: "application_received",
+        language: "fr",
+        reason: "LOW_QUALITY",
+      }),
     );
     expect(res.status).toBe(200);
-    await eventually(async () => (await rig.trunk.db.forTenant(c._id).templates.find("application_received", "fr"))?.status === "PAUSED");
+    await eventually(
+      async () =>
+        (await rig.trunk.db.forTenant(c._id).templates.find("application_received", "fr"))?.status === "PAUSED",
+    );
     const s = await rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "A", jobTitle: "B" });
     expect(s).toMatchObject({ status: 409, body: { error: { code: "TEMPLATE_NOT_APPROVED" } } });
     expect(s.body.error.message).toMatch(/application_received \(fr\) is paused by Meta \(low quality\): LOW_QUALITY/);
@@ -127,7 +171,12 @@ describe("131047 → one template fallback", () => {
     const phone = newPhone();
     await rig.candidateWrites(c, phone, "Salut", 60_000); // our window says open; Meta disagrees
     rig.sim.faults.byRecipient.set(phone, { code: 131047, types: ["text"] });
-    const res = await rig.send(c.jwt, { candidatePhone: phone, message: "Bonjour", candidateName: "Sara", jobTitle: "Vendeuse" });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      message: "Bonjour",
+      candidateName: "Sara",
+      jobTitle: "Vendeuse",
+    });
     expect(res.body.kind).toBe("text");
     const m = await rig.until(c, res.body.messageId, ["failed"]);
     expect(m.error).toMatchObject({ code: 131047 });
@@ -142,18 +191,44 @@ describe("131047 → one template fallback", () => {
     const phone = newPhone();
     await rig.candidateWrites(c, phone, "Salut", 60_000);
     rig.sim.faults.byRecipient.set(phone, { code: 131047, types: ["text"], async: true });
-    const res = await rig.send(c.jwt, { candidatePhone: phone, message: "Bonjour", candidateName: "Sara", jobTitle: "Vendeuse" });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      message: "Bonjour",
+      candidateName: "Sara",
+      jobTitle: "Vendeuse",
+    });
     const m = await rig.until(c, res.body.messageId, ["failed"]);
-    const fallbackId = (await eventually(async () => (await rig.message(c, res.body.messageId)).fallbackMessageId))!.toHexString();
+    const fallbackId = (await eventually(
+      async () => (await rig.message(c, res.body.messageId)).fallbackMessageId,
+    ))!.toHexString();
     await rig.until(c, fallbackId, ["sent", "delivered", "read"]);
     // Meta redelivers the failed status: no second fallback.
     await rig.trunk.sim.deliver({
       object: "whatsapp_business_account",
-      entry: [{ id: c.wabaId, changes: [{ field: "messages", value: {
-        messaging_product: "whatsapp",
-        metadata: { display_phone_number: "212500000000", phone_number_id: c.phoneNumberId },
-        statuses: [{ id: m.wamid, status: "failed", timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: phone, biz_opaque_callback_data: res.body.messageId, errors: [{ code: 131047, title: "Re-engagement message" }] }],
-      } }] }],
+      entry: [
+        {
+          id: c.wabaId,
+          changes: [
+            {
+              field: "messages",
+              value: {
+                messaging_product: "whatsapp",
+                metadata: { display_phone_number: "212500000000", phone_number_id: c.phoneNumberId },
+                statuses: [
+                  {
+                    id: m.wamid,
+                    status: "failed",
+                    timestamp: String(Math.floor(Date.now() / 1000)),
+                    recipient_id: phone,
+                    biz_opaque_callback_data: res.body.messageId,
+                    errors: [{ code: 131047, title: "Re-engagement message" }],
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
     });
     await rig.trunk.drain();
     expect(templatesTo(phone)).toHaveLength(1);
@@ -167,7 +242,10 @@ describe("the send API", () => {
     const phone = newPhone();
     const body = { candidatePhone: phone, candidateName: "Omar", jobTitle: "Magasinier" };
     const key = `app-${phone}`;
-    const [a, b] = await Promise.all([rig.send(c.jwt, body, { "idempotency-key": key }), rig.send(c.jwt, body, { "idempotency-key": key })]);
+    const [a, b] = await Promise.all([
+      rig.send(c.jwt, body, { "idempotency-key": key }),
+      rig.send(c.jwt, body, { "idempotency-key": key }),
+    ]);
     const c3 = await rig.send(c.jwt, body, { "idempotency-key": key });
     expect(a.status).toBe(202);
     expect(b.body).toEqual(a.body);
@@ -184,7 +262,12 @@ describe("the send API", () => {
     const phone = newPhone();
     const denied = await rig.send(a.jwt, { clientId: b._id.toHexString(), candidatePhone: phone });
     expect(denied.status).toBe(403);
-    const service = await rig.send(await tokenFor("platform-backend", "service"), { clientId: b._id.toHexString(), candidatePhone: phone, candidateName: "X", jobTitle: "Y" });
+    const service = await rig.send(await tokenFor("platform-backend", "service"), {
+      clientId: b._id.toHexString(),
+      candidatePhone: phone,
+      candidateName: "X",
+      jobTitle: "Y",
+    });
     expect(service.status).toBe(202);
     expect(await rig.trunk.db.messages.countDocuments({ clientId: a._id })).toBe(0);
   });

@@ -22,9 +22,14 @@ const newPhone = () => `2127${String(20_000_000 + ++phoneSeq * 6133).slice(-8)}`
 const DONE = ["sent", "delivered", "read"];
 const pdf = (size: number) => Buffer.concat([Buffer.from("%PDF-1.4\n"), randomBytes(size), Buffer.from("\n%%EOF\n")]);
 const uploadsFrom = (c: Client) => rig.trunk.sim.state.requestsTo(new RegExp(`/${c.phoneNumberId}/media$`), "POST");
-const mediaTo = (to: string) => rig.sim.accepted.filter((m) => m.to === to && (m.type === "image" || m.type === "document"));
-const stagedFiles = (c: Client) => rig.trunk.db.connection.db!.collection(`${MEDIA_BUCKET}.files`).countDocuments({ "metadata.clientId": c._id.toHexString() });
-const simMedia = async (id: string) => (await (await fetch(`${rig.trunk.sim.url}/_sim/media/${id}`)).json()) as Record<string, unknown>;
+const mediaTo = (to: string) =>
+  rig.sim.accepted.filter((m) => m.to === to && (m.type === "image" || m.type === "document"));
+const stagedFiles = (c: Client) =>
+  rig.trunk.db.connection
+    .db!.collection(`${MEDIA_BUCKET}.files`)
+    .countDocuments({ "metadata.clientId": c._id.toHexString() });
+const simMedia = async (id: string) =>
+  (await (await fetch(`${rig.trunk.sim.url}/_sim/media/${id}`)).json()) as Record<string, unknown>;
 
 /** A client whose candidate wrote a minute ago: the 24-hour window is open. */
 async function openWindow(): Promise<{ c: Client; phone: string }> {
@@ -41,15 +46,33 @@ describe("media inside the 24-hour window", () => {
     const base64 = bytes.toString("base64");
     const body = {
       candidatePhone: phone,
-      media: { type: "document", base64, mimeType: "application/pdf", filename: "Fiche de poste.pdf", caption: "La fiche de poste" },
+      media: {
+        type: "document",
+        base64,
+        mimeType: "application/pdf",
+        filename: "Fiche de poste.pdf",
+        caption: "La fiche de poste",
+      },
     };
     const res = await rig.send(c.jwt, body, { "idempotency-key": `media-${phone}` });
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ success: true, messageId: expect.any(String), status: "queued", kind: "media", cost: 0, media: { willSend: true } });
+    expect(res.body).toEqual({
+      success: true,
+      messageId: expect.any(String),
+      status: "queued",
+      kind: "media",
+      cost: 0,
+      media: { willSend: true },
+    });
 
     const m = await rig.until(c, res.body.messageId, DONE);
     expect(m).toMatchObject({ kind: "media", text: "La fiche de poste", cost: 0, costCategory: "service" });
-    expect(m.request.media).toMatchObject({ type: "document", mimeType: "application/pdf", filename: "Fiche de poste.pdf", fileId: expect.stringMatching(/^[0-9a-f]{24}$/) });
+    expect(m.request.media).toMatchObject({
+      type: "document",
+      mimeType: "application/pdf",
+      filename: "Fiche de poste.pdf",
+      fileId: expect.stringMatching(/^[0-9a-f]{24}$/),
+    });
 
     // One upload, of exactly these bytes, then one send by that id.
     expect(uploadsFrom(c)).toHaveLength(1);
@@ -72,7 +95,9 @@ describe("media inside the 24-hour window", () => {
     expect(raw).not.toContain(c.token);
     const job = await rig.outbound.queue.getJob(outboundJobId(res.body.messageId));
     expect(job?.data).toMatchObject({ clientId: c._id.toHexString(), messageId: res.body.messageId });
-    expect(Object.keys(job!.data).every((k) => ["clientId", "messageId", "slotAt", "uncertainChecks"].includes(k))).toBe(true);
+    expect(
+      Object.keys(job!.data).every((k) => ["clientId", "messageId", "slotAt", "uncertainChecks"].includes(k)),
+    ).toBe(true);
 
     // The same request again (lost answer at the caller): the first answer, no second file or send.
     const again = await rig.send(c.jwt, body, { "idempotency-key": `media-${phone}` });
@@ -86,11 +111,17 @@ describe("media inside the 24-hour window", () => {
   it("an image by URL goes to Meta as a link, captioned with the message text, without any upload", async () => {
     const { c, phone } = await openWindow();
     const url = "https://cdn.example.com/plans/acces-agence.png";
-    const res = await rig.send(c.jwt, { candidatePhone: phone, message: "Le plan pour venir à l'entretien", media: { type: "image", url } });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      message: "Le plan pour venir à l'entretien",
+      media: { type: "image", url },
+    });
     expect(res.body).toMatchObject({ kind: "media", cost: 0, media: { willSend: true } });
     await rig.until(c, res.body.messageId, DONE);
     const sent = rig.acceptedFor(res.body.messageId);
-    expect(sent.map((s) => [s.type, s.body.image])).toEqual([["image", { link: url, caption: "Le plan pour venir à l'entretien" }]]);
+    expect(sent.map((s) => [s.type, s.body.image])).toEqual([
+      ["image", { link: url, caption: "Le plan pour venir à l'entretien" }],
+    ]);
     expect(uploadsFrom(c)).toHaveLength(0);
     expect(await stagedFiles(c)).toBe(0);
   });
@@ -107,7 +138,11 @@ describe("media with the window closed is never sent free-form", () => {
       media: { type: "document", base64: pdf(2_000).toString("base64"), filename: "Offre.pdf" },
     });
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ kind: "template", cost: 0.4, media: { willSend: false, reason: expect.stringMatching(/window is closed/) } });
+    expect(res.body).toMatchObject({
+      kind: "template",
+      cost: 0.4,
+      media: { willSend: false, reason: expect.stringMatching(/window is closed/) },
+    });
     const m = await rig.until(c, res.body.messageId, DONE);
     expect(m.kind).toBe("template");
     expect(rig.acceptedFor(res.body.messageId).map((s) => s.type)).toEqual(["template"]);
@@ -119,7 +154,10 @@ describe("media with the window closed is never sent free-form", () => {
     const c = await rig.client({ templates: [] });
     const phone = newPhone();
     await rig.candidateWrites(c, phone, "Bonjour", 25 * 3_600_000);
-    const res = await rig.send(c.jwt, { candidatePhone: phone, media: { type: "image", url: "https://cdn.example.com/a.jpg", caption: "Photo" } });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      media: { type: "image", url: "https://cdn.example.com/a.jpg", caption: "Photo" },
+    });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ kind: "template", media: { willSend: false } });
     const m = await rig.until(c, res.body.messageId, ["failed"]);
@@ -139,9 +177,17 @@ describe("refused media leaves nothing stored or queued", () => {
       // Over Meta's 5 MB for images, inside the 8 MiB body.
       [{ type: "image", base64: jpeg.toString("base64") }, 413, "MEDIA_TOO_LARGE"],
       // ~6.5 MB of document: over the send body limit (such files go by URL).
-      [{ type: "document", base64: pdf(6_500_000).toString("base64"), filename: "cv.pdf" }, 413, "FST_ERR_CTP_BODY_TOO_LARGE"],
+      [
+        { type: "document", base64: pdf(6_500_000).toString("base64"), filename: "cv.pdf" },
+        413,
+        "FST_ERR_CTP_BODY_TOO_LARGE",
+      ],
       [{ type: "document", base64: "not base64 at all!", filename: "cv.pdf" }, 400, "VALIDATION_ERROR"],
-      [{ type: "image", base64: Buffer.from("GIF89a....").toString("base64"), mimeType: "image/gif" }, 400, "VALIDATION_ERROR"],
+      [
+        { type: "image", base64: Buffer.from("GIF89a....").toString("base64"), mimeType: "image/gif" },
+        400,
+        "VALIDATION_ERROR",
+      ],
       // Bytes that are no JPEG or PNG, without a mimeType to say otherwise.
       [{ type: "image", base64: Buffer.from("hello, not an image").toString("base64") }, 400, "MEDIA_TYPE"],
       [{ type: "document", base64: "", filename: "vide.pdf" }, 400, "MEDIA_MISSING"],
@@ -153,7 +199,14 @@ describe("refused media leaves nothing stored or queued", () => {
     }
     expect(await rig.trunk.db.messages.collection.countDocuments({ clientId: c._id, direction: "outbound" })).toBe(0);
     expect(await stagedFiles(c)).toBe(0);
-    const jobs = await rig.outbound.queue.getJobs(["waiting", "delayed", "prioritized", "active", "completed", "failed"]);
+    const jobs = await rig.outbound.queue.getJobs([
+      "waiting",
+      "delayed",
+      "prioritized",
+      "active",
+      "completed",
+      "failed",
+    ]);
     expect(jobs.filter((j) => j?.data.clientId === c._id.toHexString())).toHaveLength(0);
     expect(rig.sim.accepted.length).toBe(before);
   });
@@ -163,20 +216,28 @@ describe("a retried media send uploads once", () => {
   it("a send that timed out (Meta accepted nothing) is sent again after the grace period by the same media id", async () => {
     const { c, phone } = await openWindow();
     rig.sim.faults.hangFor.set(phone, 1);
-    const res = await rig.send(c.jwt, { candidatePhone: phone, media: { type: "document", base64: pdf(20_000).toString("base64"), filename: "Contrat.pdf" } });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      media: { type: "document", base64: pdf(20_000).toString("base64"), filename: "Contrat.pdf" },
+    });
     const m = await rig.until(c, res.body.messageId, DONE);
     expect(m.sendAttempts).toBe(2);
     const sent = rig.acceptedFor(res.body.messageId);
     expect(sent).toHaveLength(1);
     expect(uploadsFrom(c)).toHaveLength(1);
     const stored = await rig.trunk.db.messages.collection.findOne({ _id: m._id });
-    expect((sent[0]!.body.document as { id: string }).id).toBe((stored as unknown as { mediaUpload: { id: string } }).mediaUpload.id);
+    expect((sent[0]!.body.document as { id: string }).id).toBe(
+      (stored as unknown as { mediaUpload: { id: string } }).mediaUpload.id,
+    );
   });
 
   it("a send whose answer was lost (Meta accepted it) is not sent or uploaded again", async () => {
     const { c, phone } = await openWindow();
     rig.sim.faults.loseAnswerFor.set(phone, 1);
-    const res = await rig.send(c.jwt, { candidatePhone: phone, media: { type: "document", base64: pdf(20_000).toString("base64"), filename: "Contrat.pdf" } });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      media: { type: "document", base64: pdf(20_000).toString("base64"), filename: "Contrat.pdf" },
+    });
     const m = await rig.until(c, res.body.messageId, DONE);
     const sent = rig.acceptedFor(res.body.messageId);
     expect(sent).toHaveLength(1);
@@ -192,7 +253,10 @@ describe("a retried media send uploads once", () => {
   it("a transient Meta error on the send retries by the stored media id, no second upload", async () => {
     const { c, phone } = await openWindow();
     rig.sim.faults.byRecipient.set(phone, { code: 131000, times: 1, types: ["document"] });
-    const res = await rig.send(c.jwt, { candidatePhone: phone, media: { type: "document", base64: pdf(20_000).toString("base64"), filename: "Contrat.pdf" } });
+    const res = await rig.send(c.jwt, {
+      candidatePhone: phone,
+      media: { type: "document", base64: pdf(20_000).toString("base64"), filename: "Contrat.pdf" },
+    });
     const m = await rig.until(c, res.body.messageId, DONE);
     expect(m.sendAttempts).toBe(2);
     expect(rig.sim.rejected.filter((r) => r.to === phone && r.code === 131000)).toHaveLength(1);

@@ -54,7 +54,12 @@ beforeAll(async () => {
   });
   await worker.start();
   app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: rig.trunk.services.prefix },
+    config: {
+      appSecret: TEST_SECRETS.appSecret,
+      verifyToken: TEST_SECRETS.verifyToken,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      queuePrefix: rig.trunk.services.prefix,
+    },
     redis: r({ failFast: true }),
     db: apiDb,
     events: new DashboardEvents(r()),
@@ -81,7 +86,12 @@ describe("MongoDB requests per send", () => {
         method: "POST",
         url: "/api/messages/send",
         headers: { authorization: `Bearer ${jwt}` },
-        payload: { clientId: c._id.toHexString(), candidatePhone: `21260${String(1_000_000 + n)}`, candidateName: "Yasmine", jobTitle: "Comptable" },
+        payload: {
+          clientId: c._id.toHexString(),
+          candidatePhone: `21260${String(1_000_000 + n)}`,
+          candidateName: "Yasmine",
+          jobTitle: "Comptable",
+        },
       });
       expect(res.statusCode, res.body).toBe(202);
       const answer = res.json() as { success: boolean; messageId: string; kind: string; cost: number };
@@ -91,7 +101,11 @@ describe("MongoDB requests per send", () => {
     // The send caches subscribe in the background: wait until they serve the client and template
     // (a preview then reads only the tenant's ownership and the conversation).
     const preview = () =>
-      app.inject({ method: "GET", url: `/inbox/api/send-preview?clientId=${c._id.toHexString()}&candidatePhone=212600000001`, headers: { authorization: `Bearer ${jwt}` } });
+      app.inject({
+        method: "GET",
+        url: `/inbox/api/send-preview?clientId=${c._id.toHexString()}&candidatePhone=212600000001`,
+        headers: { authorization: `Bearer ${jwt}` },
+      });
     await eventually(async () => {
       await preview();
       const probe = new CommandCounter(apiDb.connection);
@@ -114,7 +128,11 @@ describe("MongoDB requests per send", () => {
     const m = await rig.message(c, answer.messageId);
     expect(m).toMatchObject({ status: expect.stringMatching(/^(sent|delivered|read)$/), kind: "template" });
     const conv = await rig.trunk.db.forTenant(c._id).conversations.get(m.conversationId);
-    expect(conv).toMatchObject({ messageCount: 1, lastMessageFrom: "recruiter", lastMessagePreview: "[template application_received]" });
+    expect(conv).toMatchObject({
+      messageCount: 1,
+      lastMessageFrom: "recruiter",
+      lastMessagePreview: "[template application_received]",
+    });
 
     // Conversation upsert, message insert, conversation count and summary.
     expect(api.total, JSON.stringify(apiRequests)).toBeLessThanOrEqual(3);

@@ -22,7 +22,14 @@ import {
   type TypedDashboardEvents,
 } from "@linkojob/events";
 import { InboundWorker } from "@linkojob/inbound-worker";
-import { MetaSimulator, inboundMessage, messagesDelivery, messagingState, type MessagingState, simTemplate } from "@linkojob/meta-simulator";
+import {
+  MetaSimulator,
+  inboundMessage,
+  messagesDelivery,
+  messagingState,
+  type MessagingState,
+  simTemplate,
+} from "@linkojob/meta-simulator";
 import { OutboundWorker, createTemplateStatusHandler } from "@linkojob/outbound-worker";
 import { createRedis, redisReady, type RedisClient, type RedisConnectionOptions } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
@@ -105,13 +112,25 @@ describe("dashboard events from the real emitters, received by a socket.io clien
     simState = messagingState(sim.state);
     simState.statusFlow.stepDelayMs = 50;
 
-    realtime = createRealtimeServer({ pub: redis(), sub: redis({ autoPipelining: false }), db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey, logger });
+    realtime = createRealtimeServer({
+      pub: redis(),
+      sub: redis({ autoPipelining: false }),
+      db,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      adapterKey,
+      logger,
+    });
     realtimeUrl = `http://127.0.0.1:${await realtime.listen(0, "127.0.0.1")}`;
 
     const ingressRedis = redis({ failFast: true });
     await redisReady(ingressRedis);
     app = await buildApp({
-      config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
+      config: {
+        appSecret: TEST_SECRETS.appSecret,
+        verifyToken: TEST_SECRETS.verifyToken,
+        jwtSecret: TEST_SECRETS.jwtSecret,
+        queuePrefix: services.prefix,
+      },
       redis: ingressRedis,
       db,
       events,
@@ -166,7 +185,12 @@ describe("dashboard events from the real emitters, received by a socket.io clien
     clientId = client._id.toHexString();
     simState.numbers.set(client.phoneNumberId, client.wabaId);
     simState.templates.set(client.wabaId, [
-      simTemplate({ name: "application_received", language: "fr", body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.", category: "UTILITY" }),
+      simTemplate({
+        name: "application_received",
+        language: "fr",
+        body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
+        category: "UTILITY",
+      }),
     ]);
     await outbound.syncTemplates(clientId);
     jwt = await tokenFor(client.userId, "recruiter");
@@ -187,7 +211,12 @@ describe("dashboard events from the real emitters, received by a socket.io clien
 
   /** The recruiter's dashboard: resolves once its rooms are joined (auth:session). */
   async function dashboard(): Promise<Received> {
-    const socket = connectSocket(realtimeUrl, { transports: ["websocket"], auth: { token: jwt }, reconnection: false, forceNew: true });
+    const socket = connectSocket(realtimeUrl, {
+      transports: ["websocket"],
+      auth: { token: jwt },
+      reconnection: false,
+      forceNew: true,
+    });
     sockets.push(socket);
     const received: Received = [];
     socket.onAny((event: string, payload: unknown) => received.push({ event, payload }));
@@ -218,7 +247,9 @@ describe("dashboard events from the real emitters, received by a socket.io clien
           // Addressed to this test's tenant.
           const payload = { ...example.payload, clientId } as DashboardEventMap[typeof event];
           typed.toClient(clientId, event, payload);
-          const got = await eventually(() => received.find((r) => r.event === event && JSON.stringify(r.payload) === JSON.stringify(payload)));
+          const got = await eventually(() =>
+            received.find((r) => r.event === event && JSON.stringify(r.payload) === JSON.stringify(payload)),
+          );
           expect(contractProblems(event, got.payload)).toEqual([]);
           expect(briefProblems(event, got.payload)).toEqual([]);
         }
@@ -234,15 +265,25 @@ describe("dashboard events from the real emitters, received by a socket.io clien
     /** Waits for a step of the flow; on timeout, says which step and what arrived. */
     const until = (step: string, condition: () => boolean) =>
       eventually(condition, 30_000).catch(() => {
-        throw new Error(`${step}: not seen; received ${JSON.stringify(received.map((r) => [r.event, r.payload?.status ?? r.payload?.media ?? ""]))}`);
+        throw new Error(
+          `${step}: not seen; received ${JSON.stringify(received.map((r) => [r.event, r.payload?.status ?? r.payload?.media ?? ""]))}`,
+        );
       });
 
     beforeAll(async () => {
       received = await dashboard();
       // Workflow 2: the platform sends a first-contact template; Meta's statuses come back.
-      const answer = await api("POST", "/api/messages/send", { clientId, candidatePhone: "0638167216", candidateName: "Ahmed Hassan", jobTitle: "Developer PHP", companyName: "Acme Corp" });
+      const answer = await api("POST", "/api/messages/send", {
+        clientId,
+        candidatePhone: "0638167216",
+        candidateName: "Ahmed Hassan",
+        jobTitle: "Developer PHP",
+        companyName: "Acme Corp",
+      });
       messageId = answer.messageId;
-      await until("the template read", () => of(EVENTS.messageStatus).some((p) => p.messageId === messageId && p.status === "read"));
+      await until("the template read", () =>
+        of(EVENTS.messageStatus).some((p) => p.messageId === messageId && p.status === "read"),
+      );
       conversationId = (await db.forTenant(clientId).outbound.get(messageId))!.conversationId.toHexString();
       // Workflow 3: the candidate replies, then sends a CV.
       await api("POST", "/inbox/api/demo/candidate", { conversationId, action: "reply" });
@@ -253,20 +294,44 @@ describe("dashboard events from the real emitters, received by a socket.io clien
         await fetch(`${sim.url}/_sim/media`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ data: cv.toString("base64"), mime_type: "application/pdf", token: `tok-${services.id}`, filename: "cv.pdf" }),
+          body: JSON.stringify({
+            data: cv.toString("base64"),
+            mime_type: "application/pdf",
+            token: `tok-${services.id}`,
+            filename: "cv.pdf",
+          }),
         })
       ).json()) as { id: string; sha256Base64: string };
       const candidate = { waId: "212638167216", name: "Ahmed Hassan" };
-      const document = inboundMessage(candidate, "document", { id: seeded.id, mime_type: "application/pdf", sha256: seeded.sha256Base64, filename: "cv.pdf" });
-      expect((await sim.deliver(messagesDelivery({ wabaId: client.wabaId, phoneNumberId: client.phoneNumberId }, candidate, [document]))).status).toBe(200);
+      const document = inboundMessage(candidate, "document", {
+        id: seeded.id,
+        mime_type: "application/pdf",
+        sha256: seeded.sha256Base64,
+        filename: "cv.pdf",
+      });
+      expect(
+        (
+          await sim.deliver(
+            messagesDelivery({ wabaId: client.wabaId, phoneNumberId: client.phoneNumberId }, candidate, [document]),
+          )
+        ).status,
+      ).toBe(200);
       await until("the CV stored", () => of(EVENTS.messageMedia).some((p) => p.media?.status === "stored"));
       // The recruiter reads it.
       const before = of(EVENTS.conversationUpdated).length;
       await api("PATCH", `/api/messages/conversation/${conversationId}/read`);
-      await until("the conversation read", () => of(EVENTS.conversationUpdated).slice(before).some((p) => (p.conversation?.unreadCount ?? p.updates?.unreadCount) === 0));
+      await until("the conversation read", () =>
+        of(EVENTS.conversationUpdated)
+          .slice(before)
+          .some((p) => (p.conversation?.unreadCount ?? p.updates?.unreadCount) === 0),
+      );
       // Meta revokes the token: the next send marks the number reauth_required.
       simState.revokedTokens.add(`tok-${services.id}`);
-      await api("POST", "/api/messages/send", { clientId, candidatePhone: "0638167216", message: "Êtes-vous disponible demain ?" });
+      await api("POST", "/api/messages/send", {
+        clientId,
+        candidatePhone: "0638167216",
+        message: "Êtes-vous disponible demain ?",
+      });
       await until("reauth_required", () => of(EVENTS.clientStatus).some((p) => p.status === "reauth_required"));
     }, 120_000);
 
@@ -310,7 +375,7 @@ describe("dashboard events from the real emitters, received by a socket.io clien
       for (const p of updates) expect(p.conversation).toMatchObject({ id: conversationId, clientId });
     });
 
-    it("message:sent from the outbound worker: the brief's { conversationId, messageId, status: \"sent\" }, valid", () => {
+    it('message:sent from the outbound worker: the brief\'s { conversationId, messageId, status: "sent" }, valid', () => {
       const sent = of(EVENTS.messageSent).find((p) => p.messageId === messageId);
       expect(sent).toBeDefined();
       expect(contractProblems(EVENTS.messageSent, sent)).toEqual([]);

@@ -30,7 +30,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = join(new URL("../../..", import.meta.url).pathname, "test-artifacts", "inbox");
 const hasBrowser = existsSync(CHROMIUM);
 if (!hasBrowser) {
-  console.warn(`[e2e] SKIPPED the inbox browser test: no chromium at ${CHROMIUM} (scripts/bootstrap.sh installs it with apt-get when run as root).`);
+  console.warn(
+    `[e2e] SKIPPED the inbox browser test: no chromium at ${CHROMIUM} (scripts/bootstrap.sh installs it with apt-get when run as root).`,
+  );
 }
 
 /**
@@ -95,13 +97,25 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     // Meta's sent → delivered → read, one step at a time, so that each tick can be seen.
     simState.statusFlow.stepDelayMs = 700;
 
-    realtime = createRealtimeServer({ pub: redis(), sub: redis({ autoPipelining: false }), db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey, logger });
+    realtime = createRealtimeServer({
+      pub: redis(),
+      sub: redis({ autoPipelining: false }),
+      db,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      adapterKey,
+      logger,
+    });
     const realtimeUrl = `http://127.0.0.1:${await realtime.listen(0, "127.0.0.1")}`;
 
     const ingressRedis = redis({ failFast: true });
     await redisReady(ingressRedis);
     app = await buildApp({
-      config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
+      config: {
+        appSecret: TEST_SECRETS.appSecret,
+        verifyToken: TEST_SECRETS.verifyToken,
+        jwtSecret: TEST_SECRETS.jwtSecret,
+        queuePrefix: services.prefix,
+      },
       redis: ingressRedis,
       db,
       events,
@@ -153,7 +167,12 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     client = created.toObject();
     simState.numbers.set(client.phoneNumberId, client.wabaId);
     simState.templates.set(client.wabaId, [
-      simTemplate({ name: "application_received", language: "fr", body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.", category: "UTILITY" }),
+      simTemplate({
+        name: "application_received",
+        language: "fr",
+        body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
+        category: "UTILITY",
+      }),
     ]);
     await outbound.syncTemplates(client._id.toHexString());
     jwt = await tokenFor(client.userId, "recruiter");
@@ -215,7 +234,9 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     await page.fill("#nc-phone", CANDIDATE.phone);
     await page.fill("#nc-name", CANDIDATE.name);
     await page.fill("#nc-job", CANDIDATE.job);
-    await expect.poll(() => page.textContent("#nc-plan")).toContain("First contact: template “application_received” · 0.40 MAD");
+    await expect
+      .poll(() => page.textContent("#nc-plan"))
+      .toContain("First contact: template “application_received” · 0.40 MAD");
     await screenshot("new-candidate-form");
     await page.click("#new-candidate-form button[type=submit]");
 
@@ -224,12 +245,19 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     await template.waitFor();
     await expect.poll(() => template.getAttribute("data-status")).toMatch(/^(queued|sending|sent|delivered|read)$/);
     await expect.poll(() => page.textContent("#composer-plan")).toContain("Template “application_received” · 0.40 MAD");
-    await page.locator('#messages .msg[data-kind="template"] .ticks[data-status="sent"], #messages .msg[data-kind="template"] .ticks[data-status="delivered"]').first().waitFor();
+    await page
+      .locator(
+        '#messages .msg[data-kind="template"] .ticks[data-status="sent"], #messages .msg[data-kind="template"] .ticks[data-status="delivered"]',
+      )
+      .first()
+      .waitFor();
     await screenshot("template-sent");
     await page.locator('#messages .msg[data-kind="template"] .ticks[data-status="read"]').waitFor();
     await screenshot("template-read");
     const templateId = (await template.getAttribute("data-id"))!;
-    const seen: string[] = await page.evaluate(`window.__statusLog.filter((e) => e.id === ${JSON.stringify(templateId)}).map((e) => e.status)`);
+    const seen: string[] = await page.evaluate(
+      `window.__statusLog.filter((e) => e.id === ${JSON.stringify(templateId)}).map((e) => e.status)`,
+    );
     // Forward only, ending read, and passed through delivered (the double tick) on the way.
     expect(seen.at(-1)).toBe("read");
     expect(seen).toContain("delivered");
@@ -272,18 +300,25 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     await screenshot("arabic-rtl");
 
     // Opened thread: nothing unread, and all of it without a reload.
-    await expect.poll(async () => (await db.conversations.findOne({ clientId: client._id }).lean())?.unreadCount).toBe(0);
+    await expect
+      .poll(async () => (await db.conversations.findOne({ clientId: client._id }).lean())?.unreadCount)
+      .toBe(0);
     expect(loads).toBe(1);
 
     // Sent at the simulator: one template then one text, to the normalised number.
-    const sent = messagingState(sim.state).accepted.filter((m) => m.to === CANDIDATE.waId).map((m) => m.type);
+    const sent = messagingState(sim.state)
+      .accepted.filter((m) => m.to === CANDIDATE.waId)
+      .map((m) => m.type);
     expect(sent).toEqual(["template", "text"]);
     expect(outside).toEqual([]);
   });
 
   it("marks the candidate's messages read at WhatsApp, replies to one, reacts, and shows a button reply against the question", async () => {
     const conv = (await db.conversations.findOne({ clientId: client._id }).lean())!;
-    const candidateMessages = await db.messages.find({ conversationId: conv._id, direction: "inbound", type: { $ne: "reaction" } }).sort({ timestamp: -1, _id: -1 }).lean();
+    const candidateMessages = await db.messages
+      .find({ conversationId: conv._id, direction: "inbound", type: { $ne: "reaction" } })
+      .sort({ timestamp: -1, _id: -1 })
+      .lean();
     const latest = candidateMessages[0]!;
     const graphCalls = () => sim.state.requestsTo(/\/messages$/, "POST").map((r) => r.body as Record<string, any>);
     // The open conversation marked the candidate's latest message read at Meta.
@@ -291,23 +326,33 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
 
     // Typing in the composer shows "typing…" to the candidate (a read receipt with the indicator).
     await page.fill("#composer-text", "Je regarde votre CV");
-    await expect.poll(() => graphCalls().some((b) => b.status === "read" && b.typing_indicator?.type === "text")).toBe(true);
+    await expect
+      .poll(() => graphCalls().some((b) => b.status === "read" && b.typing_indicator?.type === "text"))
+      .toBe(true);
     await page.fill("#composer-text", "");
 
     // Reply to the candidate's first message from its Reply button.
     const first = candidateMessages.at(-1)!;
-    await page.locator(`#messages .msg[data-id="${first._id.toHexString()}"] button[aria-label="Reply to this message"]`).click();
+    await page
+      .locator(`#messages .msg[data-id="${first._id.toHexString()}"] button[aria-label="Reply to this message"]`)
+      .click();
     await expect.poll(() => page.textContent("#composer-reply-text")).toContain("Replying to:");
     await page.fill("#composer-text", "Bien reçu, merci !");
     await page.click("#composer-send");
-    await expect.poll(() => graphCalls().find((b) => b.type === "text" && b.text?.body === "Bien reçu, merci !")?.context).toEqual({ message_id: first.wamid });
+    await expect
+      .poll(() => graphCalls().find((b) => b.type === "text" && b.text?.body === "Bien reçu, merci !")?.context)
+      .toEqual({ message_id: first.wamid });
     await page.locator('#messages .msg[data-direction="outbound"] .msg-reply-to').first().waitFor();
     expect(await page.isHidden("#composer-reply")).toBe(true);
 
     // React 👍 to it from the picker.
-    await page.locator(`#messages .msg[data-id="${first._id.toHexString()}"] button[aria-label="React to this message"]`).click();
+    await page
+      .locator(`#messages .msg[data-id="${first._id.toHexString()}"] button[aria-label="React to this message"]`)
+      .click();
     await page.locator(`#messages .msg[data-id="${first._id.toHexString()}"] button[aria-label="React 👍"]`).click();
-    await expect.poll(() => graphCalls().find((b) => b.type === "reaction")?.reaction).toEqual({ message_id: first.wamid, emoji: "👍" });
+    await expect
+      .poll(() => graphCalls().find((b) => b.type === "reaction")?.reaction)
+      .toEqual({ message_id: first.wamid, emoji: "👍" });
     await page.locator('#messages .msg[data-type="reaction"]', { hasText: "You reacted 👍" }).waitFor();
 
     // A question with reply buttons through the send API; the candidate taps "Oui, disponible".
@@ -315,7 +360,17 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     const res = await fetch(`${ingressUrl}/api/messages/send`, {
       method: "POST",
       headers: { authorization: `Bearer ${jwt}`, "content-type": "application/json" },
-      body: JSON.stringify({ candidatePhone: CANDIDATE.waId, interactive: { type: "button", body: question, buttons: [{ id: "oui", title: "Oui, disponible" }, { id: "non", title: "Non" }] } }),
+      body: JSON.stringify({
+        candidatePhone: CANDIDATE.waId,
+        interactive: {
+          type: "button",
+          body: question,
+          buttons: [
+            { id: "oui", title: "Oui, disponible" },
+            { id: "non", title: "Non" },
+          ],
+        },
+      }),
     });
     expect(res.status).toBe(202);
     const { messageId } = (await res.json()) as { messageId: string };
@@ -344,16 +399,26 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     await screenshot("button-reply-against-question");
 
     // A quick-reply button of the first-contact template: shown against the template.
-    const tpl = (await db.messages.findOne({ conversationId: conv._id, kind: "template" } as Record<string, unknown>).lean())!;
+    const tpl = (await db.messages
+      .findOne({ conversationId: conv._id, kind: "template" } as Record<string, unknown>)
+      .lean())!;
     const quick = await fetch(`${sim.url}/_sim/candidates/reply`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ phoneNumberId: client.phoneNumberId, wabaId: client.wabaId, from: CANDIDATE.waId, type: "button", button: { text: "Je suis intéressée", payload: "interested", templateWamid: tpl.wamid } }),
+      body: JSON.stringify({
+        phoneNumberId: client.phoneNumberId,
+        wabaId: client.wabaId,
+        from: CANDIDATE.waId,
+        type: "button",
+        button: { text: "Je suis intéressée", payload: "interested", templateWamid: tpl.wamid },
+      }),
     });
     expect(quick.status).toBe(200);
     const quickReply = page.locator('#messages .msg[data-direction="inbound"][data-type="button"]');
     await quickReply.waitFor();
-    await expect.poll(() => quickReply.locator(".msg-reply-to").textContent()).toBe(`↪ reply to: Bonjour ${CANDIDATE.name}, votre candidature pour ${CANDIDATE.job} est bien reçue.`);
+    await expect
+      .poll(() => quickReply.locator(".msg-reply-to").textContent())
+      .toBe(`↪ reply to: Bonjour ${CANDIDATE.name}, votre candidature pour ${CANDIDATE.job} est bien reçue.`);
     expect(outside).toEqual([]);
   });
 
@@ -375,7 +440,13 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     const body = "Bonjour {{1}}, une nouvelle offre vous attend : la photo du poste est ci-dessus.";
     simState.numbers.set(photoClient.phoneNumberId, photoClient.wabaId);
     simState.templates.set(photoClient.wabaId, [
-      { ...simTemplate({ name: "offre_photo", language: "fr", body, category: "MARKETING" }), components: [{ type: "HEADER", format: "IMAGE", example: { header_handle: ["4::aW1hZ2U="] } }, { type: "BODY", text: body }] },
+      {
+        ...simTemplate({ name: "offre_photo", language: "fr", body, category: "MARKETING" }),
+        components: [
+          { type: "HEADER", format: "IMAGE", example: { header_handle: ["4::aW1hZ2U="] } },
+          { type: "BODY", text: body },
+        ],
+      },
     ]);
     await outbound.syncTemplates(photoClient._id.toHexString());
     await page.goto("about:blank");
@@ -388,7 +459,15 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     const wrote = await fetch(`${sim.url}/_sim/candidates/reply`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ phoneNumberId: photoClient.phoneNumberId, wabaId: photoClient.wabaId, userId, username: "salma.dev", name: "Salma Bennani", type: "text", text: "Bonjour, le poste de comptable est-il encore ouvert ?" }),
+      body: JSON.stringify({
+        phoneNumberId: photoClient.phoneNumberId,
+        wabaId: photoClient.wabaId,
+        userId,
+        username: "salma.dev",
+        name: "Salma Bennani",
+        type: "text",
+        text: "Bonjour, le poste de comptable est-il encore ouvert ?",
+      }),
     });
     expect(wrote.status).toBe(200);
     await page.locator(".conv", { hasText: "Salma Bennani" }).click();
@@ -400,16 +479,30 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     // The recruiter answers from the composer: the send names the user id (recipient), no phone (to).
     await page.fill("#composer-text", "Bonjour Salma, oui : envoyez-nous votre CV ici.");
     await page.click("#composer-send");
-    const sentTo = (type: string) => simState.accepted.filter((m) => m.phoneNumberId === photoClient.phoneNumberId && m.type === type);
+    const sentTo = (type: string) =>
+      simState.accepted.filter((m) => m.phoneNumberId === photoClient.phoneNumberId && m.type === type);
     await expect.poll(() => sentTo("text").length).toBe(1);
-    expect(sentTo("text")[0]!.body).toMatchObject({ recipient: userId, text: { body: "Bonjour Salma, oui : envoyez-nous votre CV ici." } });
+    expect(sentTo("text")[0]!.body).toMatchObject({
+      recipient: userId,
+      text: { body: "Bonjour Salma, oui : envoyez-nous votre CV ici." },
+    });
     expect(sentTo("text")[0]!.body).not.toHaveProperty("to");
-    await page.locator('#messages .msg[data-direction="outbound"][data-kind="text"] .ticks[data-status="read"]').waitFor();
+    await page
+      .locator('#messages .msg[data-direction="outbound"][data-kind="text"] .ticks[data-status="read"]')
+      .waitFor();
 
     // A day later the window is closed: the composer offers the template and asks for its header image.
     const conv = (await db.conversations.findOne({ clientId: photoClient._id }).lean())!;
     expect(conv.candidatePhone ?? null).toBeNull();
-    await db.conversations.updateOne({ _id: conv._id }, { $set: { windowExpiresAt: new Date(Date.now() - 3_600_000), lastInboundAt: new Date(Date.now() - 25 * 3_600_000) } });
+    await db.conversations.updateOne(
+      { _id: conv._id },
+      {
+        $set: {
+          windowExpiresAt: new Date(Date.now() - 3_600_000),
+          lastInboundAt: new Date(Date.now() - 25 * 3_600_000),
+        },
+      },
+    );
     await page.reload();
     await page.locator(".conv", { hasText: "Salma Bennani" }).click();
     await expect.poll(() => page.textContent("#composer-plan")).toContain("Template “offre_photo”");
@@ -417,7 +510,8 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     await link.waitFor();
     expect(await page.getAttribute("#composer-text", "disabled")).not.toBeNull();
     // What the composer was told: by user id, the template's IMAGE header, usable once it is given.
-    const preview = (query: string) => fetch(`${ingressUrl}/inbox/api/send-preview?${query}`, { headers: { authorization: `Bearer ${photoJwt}` } });
+    const preview = (query: string) =>
+      fetch(`${ingressUrl}/inbox/api/send-preview?${query}`, { headers: { authorization: `Bearer ${photoJwt}` } });
     const told = await preview(`candidateUserId=${userId}`);
     expect(told.status).toBe(200);
     expect(await told.json()).toMatchObject({
@@ -425,7 +519,11 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
       candidateUserId: userId,
       conversationId: conv._id.toHexString(),
       kind: "template",
-      template: { name: "offre_photo", usable: false, header: { format: "IMAGE", media: "image", usableWithHeader: true } },
+      template: {
+        name: "offre_photo",
+        usable: false,
+        header: { format: "IMAGE", media: "image", usableWithHeader: true },
+      },
     });
     const both = await preview(`candidateUserId=${userId}&candidatePhone=212600000000`);
     expect(both.status).toBe(400);
@@ -448,8 +546,14 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     expect(sent.recipient).toBe(userId);
     expect(sent).not.toHaveProperty("to");
     expect(sent.template.name).toBe("offre_photo");
-    expect(sent.template.components).toContainEqual({ type: "header", parameters: [{ type: "image", image: { link: photo } }] });
-    expect(sent.template.components).toContainEqual({ type: "body", parameters: [{ type: "text", text: "Salma Bennani" }] });
+    expect(sent.template.components).toContainEqual({
+      type: "header",
+      parameters: [{ type: "image", image: { link: photo } }],
+    });
+    expect(sent.template.components).toContainEqual({
+      type: "body",
+      parameters: [{ type: "text", text: "Salma Bennani" }],
+    });
     const shown = page.locator('#messages .msg[data-direction="outbound"][data-kind="template"]');
     await expect.poll(() => shown.locator(".msg-header").textContent()).toBe(`image header · ${photo}`);
     await shown.locator('.ticks[data-status="read"]').waitFor();

@@ -69,9 +69,14 @@ export async function startWorkerProcess(
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${name} exited (${child.signalCode ?? child.exitCode}) before it was ready:\n${proc.tail.join("\n")}`);
+      throw new Error(
+        `${name} exited (${child.signalCode ?? child.exitCode}) before it was ready:\n${proc.tail.join("\n")}`,
+      );
     }
-    const status = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status, () => 0);
+    const status = await fetch(`http://127.0.0.1:${port}/ready`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return proc;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");

@@ -17,13 +17,26 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database, syncTemplates, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
-import { MetaSimulator, textMessageDelivery, messagingState, type MessagingState, simTemplate } from "@linkojob/meta-simulator";
+import {
+  MetaSimulator,
+  textMessageDelivery,
+  messagingState,
+  type MessagingState,
+  simTemplate,
+} from "@linkojob/meta-simulator";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, ingressStreamKey, type RedisClient } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
-import { WORKER_MAINS, killAll, queueCounts, startWorkerProcess, terminate, type WorkerProcess } from "./multi-process.harness.js";
+import {
+  WORKER_MAINS,
+  killAll,
+  queueCounts,
+  startWorkerProcess,
+  terminate,
+  type WorkerProcess,
+} from "./multi-process.harness.js";
 
 const TENANTS = 10;
 /** Candidates per tenant who write (then get texts inside their window). */
@@ -57,9 +70,11 @@ function shuffle<T>(list: T[]): T[] {
 /** Runs `work` over `items`, `width` at a time. */
 async function pool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    for (let i = next++; i < items.length; i = next++) await work(items[i]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      for (let i = next++; i < items.length; i = next++) await work(items[i]!);
+    }),
+  );
 }
 
 interface Tenant {
@@ -105,7 +120,12 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
     graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" });
 
     app = await buildApp({
-      config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
+      config: {
+        appSecret: TEST_SECRETS.appSecret,
+        verifyToken: TEST_SECRETS.verifyToken,
+        jwtSecret: TEST_SECRETS.jwtSecret,
+        queuePrefix: services.prefix,
+      },
       redis: redis(),
       db,
       events: new DashboardEvents(redis()),
@@ -130,14 +150,25 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
       ).toObject();
       simState.numbers.set(client.phoneNumberId, client.wabaId);
       simState.templates.set(client.wabaId, [
-        simTemplate({ name: "application_received", language: "fr", body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.", category: "UTILITY" }),
+        simTemplate({
+          name: "application_received",
+          language: "fr",
+          body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
+          category: "UTILITY",
+        }),
       ]);
       await syncTemplates(graph, db.forTenant(client._id).templates, `tok-${services.id}-${t}`);
       tenants.push({
         client,
         jwt: await tokenFor(client.userId, "recruiter"),
-        writers: Array.from({ length: WRITERS }, (_, c) => `2126${String(t).padStart(2, "0")}1${String(c).padStart(5, "0")}`),
-        fresh: Array.from({ length: FRESH }, (_, c) => `2126${String(t).padStart(2, "0")}2${String(c).padStart(5, "0")}`),
+        writers: Array.from(
+          { length: WRITERS },
+          (_, c) => `2126${String(t).padStart(2, "0")}1${String(c).padStart(5, "0")}`,
+        ),
+        fresh: Array.from(
+          { length: FRESH },
+          (_, c) => `2126${String(t).padStart(2, "0")}2${String(c).padStart(5, "0")}`,
+        ),
       });
     }
 
@@ -150,12 +181,22 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
       TOKEN_ENCRYPTION_KEY: TEST_SECRETS.tokenKey,
     };
     // Few requests in flight per process (see above): 4 processes share the server's pool.
-    const started = await Promise.all([
-      startWorkerProcess("inbound-1", WORKER_MAINS.inbound, { ...common, INBOUND_CONCURRENCY: "16" }),
-      startWorkerProcess("inbound-2", WORKER_MAINS.inbound, { ...common, INBOUND_CONCURRENCY: "16" }),
-      startWorkerProcess("outbound-1", WORKER_MAINS.outbound, { ...common, OUTBOUND_CONCURRENCY: "4", TEMPLATE_SYNC_INTERVAL_MS: "0" }),
-      startWorkerProcess("outbound-2", WORKER_MAINS.outbound, { ...common, OUTBOUND_CONCURRENCY: "4", TEMPLATE_SYNC_INTERVAL_MS: "0" }),
-    ].map((p) => p.then((w) => (processes.push(w), w))));
+    const started = await Promise.all(
+      [
+        startWorkerProcess("inbound-1", WORKER_MAINS.inbound, { ...common, INBOUND_CONCURRENCY: "16" }),
+        startWorkerProcess("inbound-2", WORKER_MAINS.inbound, { ...common, INBOUND_CONCURRENCY: "16" }),
+        startWorkerProcess("outbound-1", WORKER_MAINS.outbound, {
+          ...common,
+          OUTBOUND_CONCURRENCY: "4",
+          TEMPLATE_SYNC_INTERVAL_MS: "0",
+        }),
+        startWorkerProcess("outbound-2", WORKER_MAINS.outbound, {
+          ...common,
+          OUTBOUND_CONCURRENCY: "4",
+          TEMPLATE_SYNC_INTERVAL_MS: "0",
+        }),
+      ].map((p) => p.then((w) => (processes.push(w), w))),
+    );
     expect(started).toHaveLength(4);
     setupMs = Date.now() - setupStart;
   }, 90_000);
@@ -174,7 +215,12 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
   it("stores every inbound message once and sends every message once, across a SIGTERM of one process of each kind", async () => {
     const t0 = Date.now();
     const named = (n: string) => processes.find((p) => p.name === n)!;
-    const [inbound1, inbound2, outbound1, outbound2] = [named("inbound-1"), named("inbound-2"), named("outbound-1"), named("outbound-2")];
+    const [inbound1, inbound2, outbound1, outbound2] = [
+      named("inbound-1"),
+      named("inbound-2"),
+      named("outbound-1"),
+      named("outbound-2"),
+    ];
 
     // The inbound load: 5 texts per writer, timestamps in order, delivered shuffled, 15 % twice.
     const deliveries: Array<{ wamid: string; payload: unknown; clientId: string; waId: string }> = [];
@@ -197,10 +243,20 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
     const webhookAnswers: number[] = [];
 
     // The sends: one first-contact template per fresh candidate; texts to writers once they wrote.
-    const templateSends = tenants.flatMap((tenant) => tenant.fresh.map((phone, c) => ({ tenant, body: { candidatePhone: phone, candidateName: `Nouveau ${c}`, jobTitle: "Comptable" } })));
+    const templateSends = tenants.flatMap((tenant) =>
+      tenant.fresh.map((phone, c) => ({
+        tenant,
+        body: { candidatePhone: phone, candidateName: `Nouveau ${c}`, jobTitle: "Comptable" },
+      })),
+    );
     const writers = tenants.flatMap((tenant) => tenant.writers.map((waId) => ({ tenant, waId })));
     // With the name and job a platform knows: should the window still look closed, the template goes.
-    const textSends = shuffle(Array.from({ length: TEXTS }, (_, i) => ({ ...writers[i % writers.length]!, body: { message: `Réponse ${i}`, candidateName: "Candidat", jobTitle: "Comptable" } })));
+    const textSends = shuffle(
+      Array.from({ length: TEXTS }, (_, i) => ({
+        ...writers[i % writers.length]!,
+        body: { message: `Réponse ${i}`, candidateName: "Candidat", jobTitle: "Comptable" },
+      })),
+    );
     const answers: Array<{ status: number; body: { messageId?: string; kind?: string } }> = [];
     const send = async (tenant: Tenant, body: Record<string, unknown>) => {
       const res = await fetch(`${ingressUrl}/api/messages/send`, {
@@ -211,7 +267,10 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
       answers.push({ status: res.status, body: (await res.json()) as { messageId?: string; kind?: string } });
     };
     const wamidsOf = (tenant: Tenant, waId: string) =>
-      Array.from({ length: 5 }, (_, k) => `wamid.mp-${services.id}-${tenants.indexOf(tenant)}-${tenant.writers.indexOf(waId)}-${k}`);
+      Array.from(
+        { length: 5 },
+        (_, k) => `wamid.mp-${services.id}-${tenants.indexOf(tenant)}-${tenant.writers.indexOf(waId)}-${k}`,
+      );
     const storedFrom = async (tenant: Tenant, waId: string) =>
       (await db.messages.countDocuments({ clientId: tenant.client._id, wamid: { $in: wamidsOf(tenant, waId) } })) > 0;
 
@@ -223,7 +282,12 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
       await eventually(async () => (await inboundStored()) >= 60 && accepted() >= 20, 60_000, 100);
       const at = { stored: await inboundStored(), accepted: accepted(), ms: Date.now() - t0 };
       const [inboundExit, outboundExit] = await Promise.all([terminate(inbound1), terminate(outbound1)]);
-      return { at, inboundExit, outboundExit, done: { stored: await inboundStored(), accepted: accepted(), ms: Date.now() - t0 } };
+      return {
+        at,
+        inboundExit,
+        outboundExit,
+        done: { stored: await inboundStored(), accepted: accepted(), ms: Date.now() - t0 },
+      };
     })();
 
     shutdown.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
@@ -250,46 +314,92 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
 
     // Everything drained by the survivors.
     const queueRedis = redis();
-    const counts = () => Promise.all([queueCounts(queueRedis, services.prefix, WEBHOOK_QUEUE), queueCounts(queueRedis, services.prefix, OUTBOUND_QUEUE)]);
+    const counts = () =>
+      Promise.all([
+        queueCounts(queueRedis, services.prefix, WEBHOOK_QUEUE),
+        queueCounts(queueRedis, services.prefix, OUTBOUND_QUEUE),
+      ]);
     const sent = answers.map((a) => a.body.messageId!).filter(Boolean);
     // Settled: every send answered by Meta with its three status webhooks acknowledged, nothing left in
     // the ingress stream or the queues, no send still queued or in progress, every message stored.
-    const settled = await eventually(async () => {
-      const [open, inCount, streamed, [w, o]] = await Promise.all([
-        db.messages.countDocuments({ direction: "outbound", status: { $in: ["queued", "sending", "held"] } }),
-        db.messages.countDocuments({ direction: "inbound" }),
-        queueRedis.xlen(ingressStreamKey(services.prefix)),
-        counts(),
-      ]);
-      const statusesOut = simState.statusDeliveries.ok + simState.statusDeliveries.failed >= 3 * accepted() && simState.inFlight.size === 0;
-      const queuesEmpty = [w, o].every((c) => c.waiting + c.active + c.delayed + c.prioritized === 0);
-      return open === 0 && inCount >= INBOUND && accepted() >= sent.length && statusesOut && streamed === 0 && queuesEmpty ? { ms: Date.now() - t0 } : null;
-    }, 60_000, 200).catch(() => null);
+    const settled = await eventually(
+      async () => {
+        const [open, inCount, streamed, [w, o]] = await Promise.all([
+          db.messages.countDocuments({ direction: "outbound", status: { $in: ["queued", "sending", "held"] } }),
+          db.messages.countDocuments({ direction: "inbound" }),
+          queueRedis.xlen(ingressStreamKey(services.prefix)),
+          counts(),
+        ]);
+        const statusesOut =
+          simState.statusDeliveries.ok + simState.statusDeliveries.failed >= 3 * accepted() &&
+          simState.inFlight.size === 0;
+        const queuesEmpty = [w, o].every((c) => c.waiting + c.active + c.delayed + c.prioritized === 0);
+        return open === 0 &&
+          inCount >= INBOUND &&
+          accepted() >= sent.length &&
+          statusesOut &&
+          streamed === 0 &&
+          queuesEmpty
+          ? { ms: Date.now() - t0 }
+          : null;
+      },
+      60_000,
+      200,
+    ).catch(() => null);
     const drained = settled !== null;
 
     // --- what was measured ---
-    const inboundDocs = await db.messages.find({ direction: "inbound" }, { wamid: 1, clientId: 1, conversationId: 1 }).lean();
+    const inboundDocs = await db.messages
+      .find({ direction: "inbound" }, { wamid: 1, clientId: 1, conversationId: 1 })
+      .lean();
     // Each message in its own tenant's conversation with its own sender.
-    const conversationOf = new Map((await db.conversations.find({}, { clientId: 1, candidatePhone: 1 }).lean()).map((c) => [String(c._id), c]));
+    const conversationOf = new Map(
+      (await db.conversations.find({}, { clientId: 1, candidatePhone: 1 }).lean()).map((c) => [String(c._id), c]),
+    );
     const sentBy = new Map(deliveries.map((d) => [d.wamid, d]));
     const misfiled = inboundDocs
-      .map((m) => ({ wamid: m.wamid!, conversation: conversationOf.get(String(m.conversationId)), from: sentBy.get(m.wamid!) }))
-      .filter((m) => !m.conversation || String(m.conversation.clientId) !== m.from?.clientId || m.conversation.candidatePhone !== m.from?.waId)
-      .map((m) => ({ wamid: m.wamid, sender: m.from && `${m.from.clientId}|${m.from.waId}`, conversation: m.conversation && `${String(m.conversation.clientId)}|${m.conversation.candidatePhone}` }));
-    const outboundDocs = await db.messages.find({ direction: "outbound" }, { status: 1, wamid: 1, conversationId: 1, type: 1, error: 1, reason: 1, reasonCode: 1 }).lean();
+      .map((m) => ({
+        wamid: m.wamid!,
+        conversation: conversationOf.get(String(m.conversationId)),
+        from: sentBy.get(m.wamid!),
+      }))
+      .filter(
+        (m) =>
+          !m.conversation ||
+          String(m.conversation.clientId) !== m.from?.clientId ||
+          m.conversation.candidatePhone !== m.from?.waId,
+      )
+      .map((m) => ({
+        wamid: m.wamid,
+        sender: m.from && `${m.from.clientId}|${m.from.waId}`,
+        conversation: m.conversation && `${String(m.conversation.clientId)}|${m.conversation.candidatePhone}`,
+      }));
+    const outboundDocs = await db.messages
+      .find(
+        { direction: "outbound" },
+        { status: 1, wamid: 1, conversationId: 1, type: 1, error: 1, reason: 1, reasonCode: 1 },
+      )
+      .lean();
     const wamidCounts = new Map<string, number>();
     for (const m of inboundDocs) wamidCounts.set(m.wamid!, (wamidCounts.get(m.wamid!) ?? 0) + 1);
     const byOpaque = new Map<string, number>();
-    for (const a of simState.accepted) byOpaque.set(a.bizOpaque ?? "(none)", (byOpaque.get(a.bizOpaque ?? "(none)") ?? 0) + 1);
+    for (const a of simState.accepted)
+      byOpaque.set(a.bizOpaque ?? "(none)", (byOpaque.get(a.bizOpaque ?? "(none)") ?? 0) + 1);
     const statuses: Record<string, number> = {};
     for (const m of outboundDocs) statuses[m.status] = (statuses[m.status] ?? 0) + 1;
     const kinds: Record<string, number> = {};
-    for (const a of answers) kinds[a.body.kind ?? `http ${a.status}`] = (kinds[a.body.kind ?? `http ${a.status}`] ?? 0) + 1;
+    for (const a of answers)
+      kinds[a.body.kind ?? `http ${a.status}`] = (kinds[a.body.kind ?? `http ${a.status}`] ?? 0) + 1;
 
     // Counters against the messages themselves (nothing was marked read: unread = inbound).
-    const conversations = await db.conversations.find({}, { messageCount: 1, unreadCount: 1, clientId: 1, candidateKey: 1 }).lean();
+    const conversations = await db.conversations
+      .find({}, { messageCount: 1, unreadCount: 1, clientId: 1, candidateKey: 1 })
+      .lean();
     const perConversation = new Map<string, { all: number; inbound: number }>();
-    for (const m of [...inboundDocs.map((d) => ({ ...d, inbound: true })), ...outboundDocs.map((d) => ({ ...d, inbound: false }))]) {
+    for (const m of [
+      ...inboundDocs.map((d) => ({ ...d, inbound: true })),
+      ...outboundDocs.map((d) => ({ ...d, inbound: false })),
+    ]) {
       const k = String(m.conversationId);
       const c = perConversation.get(k) ?? { all: 0, inbound: 0 };
       c.all++;
@@ -297,7 +407,12 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
       perConversation.set(k, c);
     }
     const off = conversations
-      .map((c) => ({ id: String(c._id), messageCount: c.messageCount, unreadCount: c.unreadCount, expected: perConversation.get(String(c._id)) ?? { all: 0, inbound: 0 } }))
+      .map((c) => ({
+        id: String(c._id),
+        messageCount: c.messageCount,
+        unreadCount: c.unreadCount,
+        expected: perConversation.get(String(c._id)) ?? { all: 0, inbound: 0 },
+      }))
       .filter((c) => c.messageCount !== c.expected.all || c.unreadCount !== c.expected.inbound);
     const over = off.filter((c) => c.messageCount > c.expected.all || c.unreadCount > c.expected.inbound);
 
@@ -335,52 +450,101 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
       totalMs: Date.now() - t0,
     };
     console.log(`[multi-process] ${JSON.stringify(report)}`);
-    if (off.length) console.log(`[multi-process] counters off: ${JSON.stringify(off.slice(0, 20).map((c) => ({ ...c, candidateKey: conversations.find((v) => String(v._id) === c.id)?.candidateKey, wamids: inboundDocs.filter((m) => String(m.conversationId) === c.id).map((m) => m.wamid) })))}`);
-    if (misfiled.length) console.log(`[multi-process] in another conversation: ${JSON.stringify(misfiled.slice(0, 10))}`);
+    if (off.length)
+      console.log(
+        `[multi-process] counters off: ${JSON.stringify(off.slice(0, 20).map((c) => ({ ...c, candidateKey: conversations.find((v) => String(v._id) === c.id)?.candidateKey, wamids: inboundDocs.filter((m) => String(m.conversationId) === c.id).map((m) => m.wamid) })))}`,
+      );
+    if (misfiled.length)
+      console.log(`[multi-process] in another conversation: ${JSON.stringify(misfiled.slice(0, 10))}`);
     const notRead = outboundDocs.filter((m) => m.status !== "read");
     if (notRead.length) {
       const full = await db.messages.find({ _id: { $in: notRead.map((m) => m._id) } }, { text: 0, content: 0 }).lean();
-      const pending = await db.pendingStatuses.find({ $or: [{ wamid: { $in: notRead.map((m) => m.wamid).filter(Boolean) } }, { bizOpaqueCallbackData: { $in: notRead.map((m) => String(m._id)) } }] }, { payload: 0 }).lean();
-      console.log(`[multi-process] not read: ${JSON.stringify(full)}\npending statuses of them: ${JSON.stringify(pending)}`);
+      const pending = await db.pendingStatuses
+        .find(
+          {
+            $or: [
+              { wamid: { $in: notRead.map((m) => m.wamid).filter(Boolean) } },
+              { bizOpaqueCallbackData: { $in: notRead.map((m) => String(m._id)) } },
+            ],
+          },
+          { payload: 0 },
+        )
+        .lean();
+      console.log(
+        `[multi-process] not read: ${JSON.stringify(full)}\npending statuses of them: ${JSON.stringify(pending)}`,
+      );
     }
     if (failedSends) {
       const ids = await queueRedis.zrange(`${services.prefix}:${OUTBOUND_QUEUE}:failed`, 0, 9);
-      for (const id of ids) console.log(`[multi-process] failed job ${id}: ${JSON.stringify(await queueRedis.hmget(`${services.prefix}:${OUTBOUND_QUEUE}:${id}`, "data", "failedReason", "attemptsMade"))}`);
+      for (const id of ids)
+        console.log(
+          `[multi-process] failed job ${id}: ${JSON.stringify(await queueRedis.hmget(`${services.prefix}:${OUTBOUND_QUEUE}:${id}`, "data", "failedReason", "attemptsMade"))}`,
+        );
     }
     console.log(`[multi-process] progress:\n${progress.join("\n")}`);
     if (workerErrors.length) console.log(`[multi-process] worker errors:\n${workerErrors.slice(0, 20).join("\n")}`);
 
     // The shutdown really came mid-load, and both processes drained and exited cleanly.
     expect(stop.at.stored, "SIGTERM before every inbound message was stored").toBeLessThan(INBOUND);
-    expect(stop.at.accepted, "SIGTERM before every send was accepted").toBeLessThan(templateSends.length + textSends.length);
+    expect(stop.at.accepted, "SIGTERM before every send was accepted").toBeLessThan(
+      templateSends.length + textSends.length,
+    );
     expect(stop.inboundExit, "inbound-1 exit code after SIGTERM").toBe(0);
     expect(stop.outboundExit, "outbound-1 exit code after SIGTERM").toBe(0);
-    expect([inbound2, outbound2].every((p) => p.child.exitCode === null), "the survivors still run").toBe(true);
+    expect(
+      [inbound2, outbound2].every((p) => p.child.exitCode === null),
+      "the survivors still run",
+    ).toBe(true);
 
     // Inbound: every message once.
-    expect(webhookAnswers.every((s) => s === 200), "every webhook acknowledged").toBe(true);
+    expect(
+      webhookAnswers.every((s) => s === 200),
+      "every webhook acknowledged",
+    ).toBe(true);
     expect(wamidCounts.size).toBe(INBOUND);
-    expect([...wamidCounts.values()].every((n) => n === 1), "no wamid stored twice").toBe(true);
-    expect(deliveries.every((d) => wamidCounts.get(d.wamid) === 1), "every delivered wamid stored").toBe(true);
+    expect(
+      [...wamidCounts.values()].every((n) => n === 1),
+      "no wamid stored twice",
+    ).toBe(true);
+    expect(
+      deliveries.every((d) => wamidCounts.get(d.wamid) === 1),
+      "every delivered wamid stored",
+    ).toBe(true);
     expect(misfiled, "inbound messages filed in another candidate's or tenant's conversation").toEqual([]);
 
     // Outbound: every send accepted by the API, received by Meta exactly once, and read.
-    expect(answers.map((a) => a.status).filter((s) => s !== 202), JSON.stringify(answers.filter((a) => a.status !== 202).slice(0, 3))).toEqual([]);
+    expect(
+      answers.map((a) => a.status).filter((s) => s !== 202),
+      JSON.stringify(answers.filter((a) => a.status !== 202).slice(0, 3)),
+    ).toEqual([]);
     expect(sent).toHaveLength(templateSends.length + textSends.length);
     expect(new Set(sent).size).toBe(sent.length);
     expect(simState.accepted).toHaveLength(sent.length);
-    expect(sent.filter((id) => byOpaque.get(id) !== 1), "sends not received exactly once by Meta").toEqual([]);
+    expect(
+      sent.filter((id) => byOpaque.get(id) !== 1),
+      "sends not received exactly once by Meta",
+    ).toEqual([]);
     expect(outboundDocs).toHaveLength(sent.length);
     // Every send ended sent, delivered or read (none queued, in progress, held or failed); read on
     // MongoDB, as the simulator reported it. FerretDB v1 loses one of two concurrent updates of a
     // document: a `delivered` and a `read` applied at once by the two inbound processes can leave
     // `delivered` (reported, and kept rare).
-    expect(Object.keys(statuses).filter((st) => !["sent", "delivered", "read"].includes(st)), JSON.stringify(statuses)).toEqual([]);
+    expect(
+      Object.keys(statuses).filter((st) => !["sent", "delivered", "read"].includes(st)),
+      JSON.stringify(statuses),
+    ).toEqual([]);
     if (!onFerretDb) expect(statuses).toEqual({ read: sent.length });
-    else expect(sent.length - (statuses.read ?? 0), `not read on FerretDB: ${JSON.stringify(statuses)}`).toBeLessThanOrEqual(3);
+    else
+      expect(
+        sent.length - (statuses.read ?? 0),
+        `not read on FerretDB: ${JSON.stringify(statuses)}`,
+      ).toBeLessThanOrEqual(3);
     const acceptedWamid = new Map(simState.accepted.map((a) => [a.bizOpaque, a.wamid]));
     const outboundById = new Map(outboundDocs.map((m) => [String(m._id), m.wamid]));
-    expect(sent.filter((id) => outboundById.get(id) !== acceptedWamid.get(id)), "stored wamid = the one Meta gave").toEqual([]);
+    expect(
+      sent.filter((id) => outboundById.get(id) !== acceptedWamid.get(id)),
+      "stored wamid = the one Meta gave",
+    ).toEqual([]);
     expect(simState.statusDeliveries.failed).toBe(0);
 
     // No job failed, nothing became a dead letter, every queue drained, no worker logged an error.

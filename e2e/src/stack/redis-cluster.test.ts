@@ -17,11 +17,31 @@ import { envVars, parseEnv } from "@linkojob/config";
 import { Database, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents, EVENTS } from "@linkojob/events";
 import { InboundWorker } from "@linkojob/inbound-worker";
-import { MetaSimulator, textMessageDelivery, messagingState, type MessagingState, simTemplate } from "@linkojob/meta-simulator";
+import {
+  MetaSimulator,
+  textMessageDelivery,
+  messagingState,
+  type MessagingState,
+  simTemplate,
+} from "@linkojob/meta-simulator";
 import { OutboundWorker, createTemplateStatusHandler } from "@linkojob/outbound-worker";
-import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, redisReady, type RedisClient, type RedisConnectionOptions } from "@linkojob/queues";
+import {
+  OUTBOUND_QUEUE,
+  WEBHOOK_QUEUE,
+  createRedis,
+  redisReady,
+  type RedisClient,
+  type RedisConnectionOptions,
+} from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
-import { TEST_SECRETS, eventually, startRedisCluster, testServices, tokenFor, type OwnRedisCluster } from "@linkojob/testing";
+import {
+  TEST_SECRETS,
+  eventually,
+  startRedisCluster,
+  testServices,
+  tokenFor,
+  type OwnRedisCluster,
+} from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
@@ -35,7 +55,10 @@ const hasRedisServer = await import("node:child_process").then(({ execFileSync }
     return false;
   }
 });
-if (!hasRedisServer) console.warn("[e2e] SKIPPED the Redis Cluster test: redis-server / redis-cli not found (apt-get install redis-server).");
+if (!hasRedisServer)
+  console.warn(
+    "[e2e] SKIPPED the Redis Cluster test: redis-server / redis-cli not found (apt-get install redis-server).",
+  );
 
 describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () => {
   const services = testServices("cluster");
@@ -62,8 +85,16 @@ describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () =
     cluster = await startRedisCluster({ masters: 3 });
     // The variables as an operator sets them, parsed by the same schema as every app's env.ts.
     const env = parseEnv(
-      { REDIS_URL: envVars.redisUrl, REDIS_CLUSTER_NODES: envVars.redisClusterNodes, QUEUE_PREFIX: envVars.queuePrefix },
-      { REDIS_URL: "redis://127.0.0.1:6379", REDIS_CLUSTER_NODES: cluster.nodesEnv, QUEUE_PREFIX: `{${services.prefix}}` },
+      {
+        REDIS_URL: envVars.redisUrl,
+        REDIS_CLUSTER_NODES: envVars.redisClusterNodes,
+        QUEUE_PREFIX: envVars.queuePrefix,
+      },
+      {
+        REDIS_URL: "redis://127.0.0.1:6379",
+        REDIS_CLUSTER_NODES: cluster.nodesEnv,
+        QUEUE_PREFIX: `{${services.prefix}}`,
+      },
     );
     prefix = env.QUEUE_PREFIX;
     const target = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
@@ -81,13 +112,25 @@ describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () =
     await sim.listen();
     simState = messagingState(sim.state);
 
-    realtime = createRealtimeServer({ pub: redis(), sub: redis({ autoPipelining: false }), db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey, logger });
+    realtime = createRealtimeServer({
+      pub: redis(),
+      sub: redis({ autoPipelining: false }),
+      db,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      adapterKey,
+      logger,
+    });
     realtimeUrl = `http://127.0.0.1:${await realtime.listen(0, "127.0.0.1")}`;
 
     const ingressRedis = redis({ failFast: true });
     await redisReady(ingressRedis, 20_000);
     app = await buildApp({
-      config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: prefix },
+      config: {
+        appSecret: TEST_SECRETS.appSecret,
+        verifyToken: TEST_SECRETS.verifyToken,
+        jwtSecret: TEST_SECRETS.jwtSecret,
+        queuePrefix: prefix,
+      },
       redis: ingressRedis,
       db,
       events,
@@ -138,7 +181,12 @@ describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () =
     client = created.toObject();
     simState.numbers.set(client.phoneNumberId, client.wabaId);
     simState.templates.set(client.wabaId, [
-      simTemplate({ name: "application_received", language: "fr", body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.", category: "UTILITY" }),
+      simTemplate({
+        name: "application_received",
+        language: "fr",
+        body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
+        category: "UTILITY",
+      }),
     ]);
     await outbound.syncTemplates(client._id.toHexString());
     jwt = await tokenFor(client.userId, "recruiter");
@@ -160,7 +208,12 @@ describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () =
 
   /** A recruiter's dashboard on the realtime node: resolves once its rooms are joined (auth:session). */
   async function dashboard(): Promise<Array<{ event: string; payload: any }>> {
-    const socket = connectSocket(realtimeUrl, { transports: ["websocket"], auth: { token: jwt }, reconnection: false, forceNew: true });
+    const socket = connectSocket(realtimeUrl, {
+      transports: ["websocket"],
+      auth: { token: jwt },
+      reconnection: false,
+      forceNew: true,
+    });
     sockets.push(socket);
     const received: Array<{ event: string; payload: any }> = [];
     socket.onAny((event: string, payload: unknown) => received.push({ event, payload }));
@@ -174,15 +227,29 @@ describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () =
   it("stores an inbound message and shows it live on the dashboard", async () => {
     const received = await dashboard();
     const res = await sim.deliver(
-      textMessageDelivery({ wabaId: client.wabaId, phoneNumberId: client.phoneNumberId }, { waId: "212611000001", name: "Salma" }, "Bonjour, je postule via le cluster"),
+      textMessageDelivery(
+        { wabaId: client.wabaId, phoneNumberId: client.phoneNumberId },
+        { waId: "212611000001", name: "Salma" },
+        "Bonjour, je postule via le cluster",
+      ),
     );
     expect(res.status).toBe(200);
 
-    const stored = await eventually(() => db.messages.findOne({ clientId: client._id, direction: "inbound", text: "Bonjour, je postule via le cluster" }).lean(), 30_000);
+    const stored = await eventually(
+      () =>
+        db.messages
+          .findOne({ clientId: client._id, direction: "inbound", text: "Bonjour, je postule via le cluster" })
+          .lean(),
+      30_000,
+    );
     expect(stored).toMatchObject({ type: "text" });
     const event = await eventually(() => received.find((e) => e.event === EVENTS.messageReceived), 30_000);
     expect(event.payload.clientId).toBe(client._id.toHexString());
-    expect(event.payload.message).toMatchObject({ text: "Bonjour, je postule via le cluster", from: "candidate", type: "text" });
+    expect(event.payload.message).toMatchObject({
+      text: "Bonjour, je postule via le cluster",
+      from: "candidate",
+      type: "text",
+    });
   }, 60_000);
 
   it("sends a first-contact template once, and applies its status webhooks", async () => {
@@ -223,7 +290,10 @@ describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () =
     }
     expect(owners, "every key on one master").toHaveLength(1);
     const keys = owners[0]!.keys;
-    expect(keys.every((k) => k.startsWith(`${prefix}:`)), keys.filter((k) => !k.startsWith(`${prefix}:`)).join(", ")).toBe(true);
+    expect(
+      keys.every((k) => k.startsWith(`${prefix}:`)),
+      keys.filter((k) => !k.startsWith(`${prefix}:`)).join(", "),
+    ).toBe(true);
     expect(keys).toContain(`${prefix}:ingress:webhooks`);
     expect(keys.some((k) => k.startsWith(`${prefix}:${WEBHOOK_QUEUE}:`))).toBe(true);
     expect(keys.some((k) => k.startsWith(`${prefix}:${OUTBOUND_QUEUE}:`))).toBe(true);

@@ -14,11 +14,20 @@ export const jwtEnvShape = {
   /** Required `iss` claim of the platform's tokens. Unset: not checked. */
   JWT_ISSUER: optionalText,
   /** Longest age (from `iat`) of an admin token, in seconds. Default 43200 (12 h). */
-  JWT_ADMIN_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(DEFAULT_ADMIN_MAX_AGE_SECONDS),
+  JWT_ADMIN_MAX_AGE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(DEFAULT_ADMIN_MAX_AGE_SECONDS),
 };
 
 /** JwtVerifier options from a parsed environment that includes jwtEnvShape. */
-export function jwtVerifierOptions(env: { JWT_AUDIENCE?: string | undefined; JWT_ISSUER?: string | undefined; JWT_ADMIN_MAX_AGE_SECONDS: number }): JwtVerifierOptions {
+export function jwtVerifierOptions(env: {
+  JWT_AUDIENCE?: string | undefined;
+  JWT_ISSUER?: string | undefined;
+  JWT_ADMIN_MAX_AGE_SECONDS: number;
+}): JwtVerifierOptions {
   return {
     ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
     ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),

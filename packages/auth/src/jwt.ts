@@ -74,7 +74,8 @@ export class JwtVerifier {
       ({ payload } = await jwtVerify(token, this.key, { ...this.joseOptions, currentDate: new Date(now * 1000) }));
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new AuthError("AUTH_ERR_EXPIRED", "token expired");
-      if (err instanceof joseErrors.JWTClaimValidationFailed) throw new AuthError("AUTH_ERR_INVALID", `invalid token: ${err.message}`);
+      if (err instanceof joseErrors.JWTClaimValidationFailed)
+        throw new AuthError("AUTH_ERR_INVALID", `invalid token: ${err.message}`);
       throw new AuthError("AUTH_ERR_INVALID", "invalid token");
     }
     const claims = claimsSchema.safeParse(payload);
@@ -84,7 +85,8 @@ export class JwtVerifier {
       if (iat === undefined) throw new AuthError("AUTH_ERR_INVALID", "an admin token must carry iat");
       // An iat in the future would stretch the age cap; a minute of clock skew is tolerated.
       if (iat > now + 60) throw new AuthError("AUTH_ERR_INVALID", "an admin token's iat is in the future");
-      if (now - iat > this.adminMaxAgeSeconds) throw new AuthError("AUTH_ERR_EXPIRED", `admin token older than ${this.adminMaxAgeSeconds} s`);
+      if (now - iat > this.adminMaxAgeSeconds)
+        throw new AuthError("AUTH_ERR_EXPIRED", `admin token older than ${this.adminMaxAgeSeconds} s`);
     }
     return { userId: sub, role, expiresAt: exp };
   }

@@ -10,7 +10,11 @@ interface ShutdownLogger {
  * or exit 1 when it takes longer than `timeoutMs` or fails. Work not finished by then is retried
  * elsewhere (BullMQ moves stalled jobs back; Meta retries unacknowledged webhooks).
  */
-export function onShutdownSignal(logger: ShutdownLogger, stop: () => Promise<void>, options: { timeoutMs?: number } = {}): void {
+export function onShutdownSignal(
+  logger: ShutdownLogger,
+  stop: () => Promise<void>,
+  options: { timeoutMs?: number } = {},
+): void {
   const timeoutMs = options.timeoutMs ?? 30_000;
   let closing = false;
   const shutdown = async (signal: string) => {

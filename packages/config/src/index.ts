@@ -1,5 +1,14 @@
 export { parseEnv, EnvError } from "./parse-env.js";
 export * as envVars from "./vars.js";
-export { logRedaction, redactDeep, redactText, parseJsonDocument, CENSOR, PHONE_KEYS, TEXT_KEYS, SECRET_KEYS } from "./redaction.js";
+export {
+  logRedaction,
+  redactDeep,
+  redactText,
+  parseJsonDocument,
+  CENSOR,
+  PHONE_KEYS,
+  TEXT_KEYS,
+  SECRET_KEYS,
+} from "./redaction.js";
 export { onShutdownSignal } from "./graceful-shutdown.js";
 export { assertProductionSecrets, KNOWN_DEVELOPMENT_SECRETS } from "./production-secrets.js";

@@ -8,7 +8,11 @@ import { EnvError } from "./parse-env.js";
 export const KNOWN_DEVELOPMENT_SECRETS: Readonly<Record<string, readonly string[]>> = {
   META_APP_SECRET: ["dev-app-secret-change-me", "test-app-secret-not-for-production", "your_app_secret"],
   META_WEBHOOK_VERIFY_TOKEN: ["dev-verify-token", "test-verify-token", "random_secure_token"],
-  JWT_SECRET: ["dev-jwt-secret-change-me-at-least-32-chars", "test-jwt-secret-at-least-32-characters-long", "your_jwt_secret"],
+  JWT_SECRET: [
+    "dev-jwt-secret-change-me-at-least-32-chars",
+    "test-jwt-secret-at-least-32-characters-long",
+    "your_jwt_secret",
+  ],
   TOKEN_ENCRYPTION_KEY: [
     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
     `${"0".repeat(63)}1`,
@@ -38,7 +42,13 @@ export function assertProductionSecrets(source: Record<string, string | undefine
       continue;
     }
     const known = KNOWN_DEVELOPMENT_SECRETS[name] ?? [];
-    const parts = name === "TOKEN_ENCRYPTION_KEY" ? raw.split(",").map((k) => k.trim()).filter(Boolean) : [raw];
+    const parts =
+      name === "TOKEN_ENCRYPTION_KEY"
+        ? raw
+            .split(",")
+            .map((k) => k.trim())
+            .filter(Boolean)
+        : [raw];
     if (parts.some((p) => known.includes(p) || known.includes(p.toLowerCase()) || obviouslyNotRandom(p))) {
       problems.push(`${name}: is a known development value; set a secret of your own when NODE_ENV=production`);
     }

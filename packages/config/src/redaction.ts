@@ -5,20 +5,50 @@
 
 /** Keys whose values are phone numbers or WhatsApp user ids (Meta's and ours). */
 export const PHONE_KEYS = [
-  "wa_id", "from", "to", "recipient_id", "display_phone_number", "phone", "phone_number",
-  "candidatePhone", "whatsappNumber", "input", "user_id",
+  "wa_id",
+  "from",
+  "to",
+  "recipient_id",
+  "display_phone_number",
+  "phone",
+  "phone_number",
+  "candidatePhone",
+  "whatsappNumber",
+  "input",
+  "user_id",
 ] as const;
 
 /** Keys whose values are what people wrote (message text, captions, names, replies). */
 export const TEXT_KEYS = [
-  "body", "text", "caption", "message", "name", "title", "description", "emoji", "payload",
-  "candidateName", "templateVars", "formatted_name", "first_name", "last_name", "address",
+  "body",
+  "text",
+  "caption",
+  "message",
+  "name",
+  "title",
+  "description",
+  "emoji",
+  "payload",
+  "candidateName",
+  "templateVars",
+  "formatted_name",
+  "first_name",
+  "last_name",
+  "address",
 ] as const;
 
 /** Keys whose values are credentials. */
 export const SECRET_KEYS = [
-  "token", "accessToken", "access_token", "authorization", "cookie", "password", "secret", "appSecret",
-  "client_secret", "input_token",
+  "token",
+  "accessToken",
+  "access_token",
+  "authorization",
+  "cookie",
+  "password",
+  "secret",
+  "appSecret",
+  "client_secret",
+  "input_token",
 ] as const;
 
 /** What a hidden value reads, in logs and in Bull Board. */

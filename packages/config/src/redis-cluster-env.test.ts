@@ -20,7 +20,11 @@ describe("REDIS_CLUSTER_NODES and QUEUE_PREFIX", () => {
   });
 
   it("parses host:port lists, IPv6 in brackets included, with a hash-tagged prefix", () => {
-    const env = parseEnv(shape, { ...base, REDIS_CLUSTER_NODES: " redis-0:7000, 10.0.0.2:7001,[::1]:7002 ", QUEUE_PREFIX: "{lj}" });
+    const env = parseEnv(shape, {
+      ...base,
+      REDIS_CLUSTER_NODES: " redis-0:7000, 10.0.0.2:7001,[::1]:7002 ",
+      QUEUE_PREFIX: "{lj}",
+    });
     expect(env.REDIS_CLUSTER_NODES).toEqual([
       { host: "redis-0", port: 7000 },
       { host: "10.0.0.2", port: 7001 },
@@ -44,7 +48,8 @@ describe("REDIS_CLUSTER_NODES and QUEUE_PREFIX", () => {
 
   it("accepts one non-empty hash tag anywhere in the prefix, and nothing else with braces", () => {
     expect(parseEnv(shape, { ...base, QUEUE_PREFIX: "prod:{lj}" }).QUEUE_PREFIX).toBe("prod:{lj}");
-    for (const bad of ["{}", "{a}{b}", "lj}", "{lj", "{{lj}}"]) expect(problemsOf({ ...base, QUEUE_PREFIX: bad }), bad).toHaveLength(1);
+    for (const bad of ["{}", "{a}{b}", "lj}", "{lj", "{{lj}}"])
+      expect(problemsOf({ ...base, QUEUE_PREFIX: bad }), bad).toHaveLength(1);
   });
 
   it("hashTagOf follows Redis: the first {...} with something inside", () => {

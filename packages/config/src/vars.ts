@@ -14,9 +14,7 @@ export const baseUrl = z
   .transform((s) => s.replace(/\/+$/, ""));
 
 /** MongoDB connection string (Atlas in production; FerretDB or mongo:7 locally). */
-export const mongodbUri = z
-  .string()
-  .regex(/^mongodb(\+srv)?:\/\//, "must start with mongodb:// or mongodb+srv://");
+export const mongodbUri = z.string().regex(/^mongodb(\+srv)?:\/\//, "must start with mongodb:// or mongodb+srv://");
 
 /** Redis connection string used by queues, the socket.io adapter and caches. */
 export const redisUrl = z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://");
@@ -48,7 +46,12 @@ export const metaGraphUrl = z
  */
 export const tokenEncryptionKey = z
   .string()
-  .transform((s) => s.split(",").map((k) => k.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(",")
+      .map((k) => k.trim())
+      .filter(Boolean),
+  )
   .pipe(
     z
       .array(z.string().regex(/^[0-9a-fA-F]{64}$/, "each key must be 64 hex characters (32 bytes)"))
@@ -62,7 +65,14 @@ export const jwtSecret = z.string().min(32, "must be at least 32 characters");
 export const corsOrigin = z
   .string()
   .default("*")
-  .transform((s) => (s.trim() === "*" ? true : s.split(",").map((o) => o.trim()).filter(Boolean)));
+  .transform((s) =>
+    s.trim() === "*"
+      ? true
+      : s
+          .split(",")
+          .map((o) => o.trim())
+          .filter(Boolean),
+  );
 
 /** pino log level. */
 export const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
@@ -76,7 +86,10 @@ export const redisClusterNodes = z
   .string()
   .optional()
   .transform((s, ctx) => {
-    const items = (s ?? "").split(",").map((n) => n.trim()).filter(Boolean);
+    const items = (s ?? "")
+      .split(",")
+      .map((n) => n.trim())
+      .filter(Boolean);
     const nodes: Array<{ host: string; port: number }> = [];
     for (const item of items) {
       const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(item);
@@ -105,7 +118,10 @@ export function hashTagOf(key: string): string | null {
 export const queuePrefix = z
   .string()
   .regex(/^[a-zA-Z0-9:_{}-]{1,40}$/, "letters, digits, ':', '_', '-' and one {hash tag} only")
-  .refine((s) => !/[{}]/.test(s) || (/^[^{}]*\{[^{}]+\}[^{}]*$/.test(s) && hashTagOf(s) !== null), "at most one non-empty {hash tag}, e.g. {lj}")
+  .refine(
+    (s) => !/[{}]/.test(s) || (/^[^{}]*\{[^{}]+\}[^{}]*$/.test(s) && hashTagOf(s) !== null),
+    "at most one non-empty {hash tag}, e.g. {lj}",
+  )
   .default("lj");
 
 /**

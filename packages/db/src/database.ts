@@ -71,7 +71,14 @@ export class Database {
   }
 
   async ensureIndexes(): Promise<void> {
-    for (const model of [this.clients, this.conversations, this.messages, this.pendingStatuses, this.webhookEvents, this.templates] as Model<any>[]) {
+    for (const model of [
+      this.clients,
+      this.conversations,
+      this.messages,
+      this.pendingStatuses,
+      this.webhookEvents,
+      this.templates,
+    ] as Model<any>[]) {
       await model.createCollection().catch(() => undefined);
       await model.createIndexes();
     }
@@ -84,7 +91,10 @@ export class Database {
       conversations: new ConversationRepository(this.conversations, this.messages, id),
       messages: new MessageRepository(this.messages, this.pendingStatuses, id),
       outbound: new OutboundMessageRepository(this.messages, id, this.conversations),
-      templates: new TemplateRepository(this.templates, async () => (await this.clients.findOne({ _id: id }, { wabaId: 1 }).lean())?.wabaId ?? null),
+      templates: new TemplateRepository(
+        this.templates,
+        async () => (await this.clients.findOne({ _id: id }, { wabaId: 1 }).lean())?.wabaId ?? null,
+      ),
     };
   }
 

@@ -40,7 +40,11 @@ export function chunks<T>(ops: T[], size: number): T[][] {
  * of `perCommand` statements, `inParallel` commands at a time (a group larger than a command goes
  * as consecutive commands of its own), so no document is written by two commands at once.
  */
-export async function bulkWriteGroups(collection: Collection, groups: unknown[][], limits: UpdateLimits): Promise<void> {
+export async function bulkWriteGroups(
+  collection: Collection,
+  groups: unknown[][],
+  limits: UpdateLimits,
+): Promise<void> {
   if (!Number.isFinite(limits.perCommand)) {
     const all = groups.flat();
     if (all.length) await collection.bulkWrite(all as never, { ordered: true });

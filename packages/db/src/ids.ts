@@ -15,4 +15,5 @@ export function toObjectId(value: unknown, what = "id"): Types.ObjectId {
   throw new InvalidIdError(what);
 }
 
-export const isObjectIdString = (value: unknown): value is string => typeof value === "string" && OBJECT_ID_HEX.test(value);
+export const isObjectIdString = (value: unknown): value is string =>
+  typeof value === "string" && OBJECT_ID_HEX.test(value);

@@ -86,9 +86,32 @@ export interface MessageJson {
 
 /** Fields specific to outbound messages (kind, cost, template…) pass through as stored. */
 const BASE_FIELDS = new Set([
-  "_id", "__v", "clientId", "conversationId", "dedupeKey", "wamid", "direction", "type", "originalType", "content",
-  "text", "timestamp", "receivedAt", "status", "statusRank", "statusAt", "error", "pricing", "context", "referral",
-  "errors", "raw", "createdAt", "updatedAt", "token", "accessToken",
+  "_id",
+  "__v",
+  "clientId",
+  "conversationId",
+  "dedupeKey",
+  "wamid",
+  "direction",
+  "type",
+  "originalType",
+  "content",
+  "text",
+  "timestamp",
+  "receivedAt",
+  "status",
+  "statusRank",
+  "statusAt",
+  "error",
+  "pricing",
+  "context",
+  "referral",
+  "errors",
+  "raw",
+  "createdAt",
+  "updatedAt",
+  "token",
+  "accessToken",
 ]);
 
 export function messageJson(m: MessageDoc): MessageJson {

@@ -5,16 +5,20 @@ import { EVENT_EXAMPLES } from "./examples.js";
 import { SOCKET_EVENTS, SOCKET_REFUSAL_CODES, refreshAckSchema, refreshRequestSchema } from "./session.js";
 
 /** What each server → client event means, for the AsyncAPI document and the docs page. */
-export const EVENT_DESCRIPTIONS: { [E in keyof ServerToClientEvents]: { key: string; title: string; description: string } } = {
+export const EVENT_DESCRIPTIONS: {
+  [E in keyof ServerToClientEvents]: { key: string; title: string; description: string };
+} = {
   [EVENTS.messageReceived]: {
     key: "messageReceived",
     title: "A candidate's message was stored",
-    description: "The brief's `{ conversationId, message: { from, text, timestamp } }`; `message` is the whole message as GET /api/messages/conversation/:id lists it (`text` is null for media, reactions…).",
+    description:
+      "The brief's `{ conversationId, message: { from, text, timestamp } }`; `message` is the whole message as GET /api/messages/conversation/:id lists it (`text` is null for media, reactions…).",
   },
   [EVENTS.messageSent]: {
     key: "messageSent",
     title: "Meta accepted an outbound message",
-    description: "The brief's `{ conversationId, messageId, status: \"sent\" }`. `messageId` is the id POST /api/messages/send returned; `wamid` is WhatsApp's id; `message` is the whole message.",
+    description:
+      "The brief's `{ conversationId, messageId, status: \"sent\" }`. `messageId` is the id POST /api/messages/send returned; `wamid` is WhatsApp's id; `message` is the whole message.",
   },
   [EVENTS.messageStatus]: {
     key: "messageStatus",
@@ -31,27 +35,32 @@ export const EVENT_DESCRIPTIONS: { [E in keyof ServerToClientEvents]: { key: str
   [EVENTS.messageMedia]: {
     key: "messageMedia",
     title: "An inbound media file was stored, failed, or waits",
-    description: "Once `media.status` is `stored`, GET /api/media/:messageId serves the file. `heldReason` says why a pending fetch waits (e.g. reauth_required).",
+    description:
+      "Once `media.status` is `stored`, GET /api/media/:messageId serves the file. `heldReason` says why a pending fetch waits (e.g. reauth_required).",
   },
   [EVENTS.clientStatus]: {
     key: "clientStatus",
     title: "The WhatsApp connection's status changed, or its token expires soon",
-    description: "A status change (`status`, `previousStatus`, `reason`) or, with `warning: \"token_expiring\"`, a warning while still active. `reauth_required` means sends are held until WhatsApp is reconnected.",
+    description:
+      'A status change (`status`, `previousStatus`, `reason`) or, with `warning: "token_expiring"`, a warning while still active. `reauth_required` means sends are held until WhatsApp is reconnected.',
   },
   [SOCKET_EVENTS.session]: {
     key: "authSession",
     title: "Who the socket is and which clients it follows",
-    description: "Sent after connecting and after each accepted refresh. Rooms are joined before it is sent: read the REST API from then on to catch up.",
+    description:
+      "Sent after connecting and after each accepted refresh. Rooms are joined before it is sent: read the REST API from then on to catch up.",
   },
   [SOCKET_EVENTS.error]: {
     key: "socketError",
     title: "The server is about to disconnect this socket",
-    description: "`{ code, message }`, e.g. RATE_LIMITED when the socket sent more events than its budget; the server disconnects it just after.",
+    description:
+      "`{ code, message }`, e.g. RATE_LIMITED when the socket sent more events than its budget; the server disconnects it just after.",
   },
   [SOCKET_EVENTS.expired]: {
     key: "authExpired",
     title: "The token reached exp",
-    description: "The server disconnects the socket just after; the client does not reconnect by itself: fetch a new token, set `socket.auth.token`, call `socket.connect()`.",
+    description:
+      "The server disconnects the socket just after; the client does not reconnect by itself: fetch a new token, set `socket.auth.token`, call `socket.connect()`.",
   },
 };
 
@@ -74,7 +83,11 @@ function tidy(node: unknown): void {
 }
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: "draft-7", io: "output", unrepresentable: "any" }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    target: "draft-7",
+    io: "output",
+    unrepresentable: "any",
+  }) as Record<string, unknown>;
   tidy(rest);
   return rest;
 }
@@ -106,7 +119,8 @@ export function buildAsyncApiDocument(opts: { version?: string; realtimeHost?: s
     name: SOCKET_EVENTS.refresh,
     title: "Extends the session with a newer token",
     summary: "Extends the session with a newer token",
-    description: "Emitted with an acknowledgement: `await socket.emitWithAck(\"auth:refresh\", { token })`. The token must be for the same user and role; access is decided again.",
+    description:
+      'Emitted with an acknowledgement: `await socket.emitWithAck("auth:refresh", { token })`. The token must be for the same user and role; access is decided again.',
     contentType: "application/json",
     payload: jsonSchema(refreshRequestSchema),
     examples: [{ name: "refresh", payload: { token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIn0.signature" } }],
@@ -119,13 +133,24 @@ export function buildAsyncApiDocument(opts: { version?: string; realtimeHost?: s
     payload: jsonSchema(refreshAckSchema),
     examples: [
       { name: "accepted", payload: { ok: true, session: EVENT_EXAMPLES[SOCKET_EVENTS.session][0]!.payload } },
-      { name: "refused", payload: { ok: false, error: { code: "AUTH_ERR_SUBJECT_MISMATCH", message: "the new token is for another user or role" } } },
+      {
+        name: "refused",
+        payload: {
+          ok: false,
+          error: { code: "AUTH_ERR_SUBJECT_MISMATCH", message: "the new token is for another user or role" },
+        },
+      },
     ],
   };
 
-  const roomMessages = Object.fromEntries(DASHBOARD_EVENTS.map((e) => [EVENT_DESCRIPTIONS[e].key, ref(`#/components/messages/${EVENT_DESCRIPTIONS[e].key}`)]));
+  const roomMessages = Object.fromEntries(
+    DASHBOARD_EVENTS.map((e) => [EVENT_DESCRIPTIONS[e].key, ref(`#/components/messages/${EVENT_DESCRIPTIONS[e].key}`)]),
+  );
   const sessionMessages = Object.fromEntries(
-    [...SESSION_EVENTS.map((e) => EVENT_DESCRIPTIONS[e].key), "authRefresh", "authRefreshAck"].map((k) => [k, ref(`#/components/messages/${k}`)]),
+    [...SESSION_EVENTS.map((e) => EVENT_DESCRIPTIONS[e].key), "authRefresh", "authRefreshAck"].map((k) => [
+      k,
+      ref(`#/components/messages/${k}`),
+    ]),
   );
   const operations: Record<string, unknown> = {};
   for (const e of DASHBOARD_EVENTS) {
@@ -164,7 +189,7 @@ export function buildAsyncApiDocument(opts: { version?: string; realtimeHost?: s
       version: opts.version ?? "1.0.0",
       description:
         "Socket.io events pushed to recruiter dashboards. Connect with socket.io-client over websocket only: " +
-        "`io(url, { transports: [\"websocket\"], auth: { token, clientId } })` (clientId optional for recruiters). " +
+        '`io(url, { transports: ["websocket"], auth: { token, clientId } })` (clientId optional for recruiters). ' +
         "The server puts the socket in the rooms of the clients (tenants) the JWT gives access to; there is no join event. " +
         "Payloads carry ids as strings and dates as ISO-8601 strings; objects are open (ignore unknown fields). " +
         `A refused handshake reaches \`connect_error\` with \`err.data = { code, message }\`, code one of ${SOCKET_REFUSAL_CODES.join(", ")}. ` +

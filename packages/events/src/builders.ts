@@ -33,7 +33,14 @@ export function messageReceived(message: MessagePayload): MessageReceivedPayload
  */
 export function messageSent(message: MessagePayload, wamid: string | null = message.wamid): MessageSentPayload {
   if (!wamid) throw new Error(`message:sent for ${message.id} without the wamid Meta returned`);
-  return { clientId: message.clientId, conversationId: message.conversationId, messageId: message.id, wamid, status: "sent", message };
+  return {
+    clientId: message.clientId,
+    conversationId: message.conversationId,
+    messageId: message.id,
+    wamid,
+    status: "sent",
+    message,
+  };
 }
 
 export interface MessageStatusInput {
@@ -67,7 +74,16 @@ export function messageStatus(input: MessageStatusInput): MessageStatusPayload {
 /** What changes in a conversation's summary, by cause: the second argument of conversationUpdated. */
 export const CONVERSATION_CHANGES = {
   /** A candidate's message was stored: counters, preview, the 24-hour window, maybe the profile name. */
-  inboundMessage: ["messageCount", "lastMessageFrom", "lastMessagePreview", "lastMessageType", "lastInboundAt", "windowExpiresAt", "inWindow", "candidateName"],
+  inboundMessage: [
+    "messageCount",
+    "lastMessageFrom",
+    "lastMessagePreview",
+    "lastMessageType",
+    "lastInboundAt",
+    "windowExpiresAt",
+    "inWindow",
+    "candidateName",
+  ],
   /** An outbound message was sent: counters and preview. */
   outboundMessage: ["messageCount", "lastMessageFrom", "lastMessagePreview", "lastMessageType"],
   /** The recruiter read it: unreadCount only. */
@@ -79,16 +95,32 @@ export const CONVERSATION_CHANGES = {
  * `updates` always has the brief's `unreadCount` and `lastMessageAt`, plus the `changed` fields,
  * all taken from the conversation itself so that the two never disagree.
  */
-export function conversationUpdated(conversation: ConversationPayload, changed: readonly ConversationUpdateField[] = []): ConversationUpdatedPayload {
-  const updates: ConversationUpdates = { unreadCount: conversation.unreadCount, lastMessageAt: conversation.lastMessageAt };
+export function conversationUpdated(
+  conversation: ConversationPayload,
+  changed: readonly ConversationUpdateField[] = [],
+): ConversationUpdatedPayload {
+  const updates: ConversationUpdates = {
+    unreadCount: conversation.unreadCount,
+    lastMessageAt: conversation.lastMessageAt,
+  };
   const target = updates as Record<string, unknown>;
   for (const field of changed) target[field] = conversation[field];
   return { clientId: conversation.clientId, conversationId: conversation.id, updates, conversation };
 }
 
 /** `message:media` when an inbound media file was stored, failed, or waits. */
-export function messageMedia(input: { clientId: string; conversationId: string; messageId: string; media: MediaPayload }): MessageMediaPayload {
-  return { clientId: input.clientId, conversationId: input.conversationId, messageId: input.messageId, media: input.media };
+export function messageMedia(input: {
+  clientId: string;
+  conversationId: string;
+  messageId: string;
+  media: MediaPayload;
+}): MessageMediaPayload {
+  return {
+    clientId: input.clientId,
+    conversationId: input.conversationId,
+    messageId: input.messageId,
+    media: input.media,
+  };
 }
 
 /** `client:status` for a change of the connection's status (ClientStatusChange of @linkojob/db fits). */
@@ -113,6 +145,16 @@ export function clientStatusChanged(change: {
 }
 
 /** `client:status` warning that the token expires soon (TokenExpiryWarning of @linkojob/db fits). */
-export function tokenExpiring(w: { clientId: string; phoneNumberId: string; tokenExpiresAt: Date | string }): TokenExpiringPayload {
-  return { clientId: w.clientId, phoneNumberId: w.phoneNumberId, status: "active", warning: "token_expiring", tokenExpiresAt: iso(w.tokenExpiresAt) };
+export function tokenExpiring(w: {
+  clientId: string;
+  phoneNumberId: string;
+  tokenExpiresAt: Date | string;
+}): TokenExpiringPayload {
+  return {
+    clientId: w.clientId,
+    phoneNumberId: w.phoneNumberId,
+    status: "active",
+    warning: "token_expiring",
+    tokenExpiresAt: iso(w.tokenExpiresAt),
+  };
 }

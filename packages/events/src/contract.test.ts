@@ -17,7 +17,9 @@ const eventNames = Object.keys(SERVER_EVENT_SCHEMAS) as Array<keyof ServerToClie
 
 describe("the event contract", () => {
   it("covers every event the back end emits and the session's own", () => {
-    expect(eventNames.sort()).toEqual([...Object.values(EVENTS), SOCKET_EVENTS.session, SOCKET_EVENTS.expired, SOCKET_EVENTS.error].sort());
+    expect(eventNames.sort()).toEqual(
+      [...Object.values(EVENTS), SOCKET_EVENTS.session, SOCKET_EVENTS.expired, SOCKET_EVENTS.error].sort(),
+    );
   });
 
   it("has examples for every event, each valid against its schema", () => {
@@ -37,11 +39,18 @@ describe("the event contract", () => {
     const { conversationId: _c, ...noConversationId } = received!.payload;
     expect(SERVER_EVENT_SCHEMAS[EVENTS.messageReceived].safeParse(noConversationId).success).toBe(false);
     // The shape the inbox used to get alone: { conversation } without conversationId and updates.
-    expect(SERVER_EVENT_SCHEMAS[EVENTS.conversationUpdated].safeParse({ conversation: updated!.payload.conversation }).success).toBe(false);
+    expect(
+      SERVER_EVENT_SCHEMAS[EVENTS.conversationUpdated].safeParse({ conversation: updated!.payload.conversation })
+        .success,
+    ).toBe(false);
     const { unreadCount: _u, ...noUnread } = updated!.payload.updates;
-    expect(SERVER_EVENT_SCHEMAS[EVENTS.conversationUpdated].safeParse({ ...updated!.payload, updates: noUnread }).success).toBe(false);
+    expect(
+      SERVER_EVENT_SCHEMAS[EVENTS.conversationUpdated].safeParse({ ...updated!.payload, updates: noUnread }).success,
+    ).toBe(false);
     const [status] = EVENT_EXAMPLES[EVENTS.messageStatus];
-    expect(SERVER_EVENT_SCHEMAS[EVENTS.messageStatus].safeParse({ ...status!.payload, status: "seen" }).success).toBe(false);
+    expect(SERVER_EVENT_SCHEMAS[EVENTS.messageStatus].safeParse({ ...status!.payload, status: "seen" }).success).toBe(
+      false,
+    );
   });
 });
 
@@ -73,14 +82,28 @@ describe("builders", () => {
 
   it("message:sent: messageId is our id, wamid WhatsApp's; refuses a message Meta has not accepted", () => {
     const sent = messageSent(message);
-    expect(sent).toMatchObject({ messageId: message.id, wamid: message.wamid, status: "sent", conversationId: message.conversationId });
+    expect(sent).toMatchObject({
+      messageId: message.id,
+      wamid: message.wamid,
+      status: "sent",
+      conversationId: message.conversationId,
+    });
     expect(sent.messageId).not.toBe(sent.wamid);
     expect(() => messageSent({ ...message, wamid: null })).toThrow(/wamid/);
   });
 
   it("message:status: dates become ISO strings, absent error and pricing become null", () => {
     const at = new Date("2025-02-01T08:00:00.000Z");
-    expect(messageStatus({ clientId: message.clientId, conversationId: message.conversationId, messageId: message.id, wamid: null, status: "held", at })).toEqual({
+    expect(
+      messageStatus({
+        clientId: message.clientId,
+        conversationId: message.conversationId,
+        messageId: message.id,
+        wamid: null,
+        status: "held",
+        at,
+      }),
+    ).toEqual({
       clientId: message.clientId,
       conversationId: message.conversationId,
       messageId: message.id,
@@ -94,14 +117,20 @@ describe("builders", () => {
 
   it("the typed toClient refuses a payload of another event (checked by tsc)", () => {
     const sent: Array<[string, string, unknown]> = [];
-    const events: TypedDashboardEvents = { toClient: (clientId, event, payload) => void sent.push([clientId, event, payload]) };
+    const events: TypedDashboardEvents = {
+      toClient: (clientId, event, payload) => void sent.push([clientId, event, payload]),
+    };
     const example = EVENT_EXAMPLES[EVENTS.conversationUpdated][0]!.payload;
     events.toClient(example.clientId, EVENTS.conversationUpdated, example);
     // @ts-expect-error the old shape: no conversationId, no updates
     events.toClient(example.clientId, EVENTS.conversationUpdated, { conversation: example.conversation });
     // @ts-expect-error a message:status payload on message:sent
     events.toClient(example.clientId, EVENTS.messageSent, EVENT_EXAMPLES[EVENTS.messageStatus][0]!.payload);
-    expect(sent.map(([, e]) => e)).toEqual([EVENTS.conversationUpdated, EVENTS.conversationUpdated, EVENTS.messageSent]);
+    expect(sent.map(([, e]) => e)).toEqual([
+      EVENTS.conversationUpdated,
+      EVENTS.conversationUpdated,
+      EVENTS.messageSent,
+    ]);
   });
 });
 
@@ -113,7 +142,10 @@ describe("AsyncAPI document", () => {
     return path
       .slice(2)
       .split("/")
-      .reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined), doc);
+      .reduce<unknown>(
+        (node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined),
+        doc,
+      );
   };
   const refs = (node: unknown): string[] =>
     !node || typeof node !== "object"
@@ -129,29 +161,47 @@ describe("AsyncAPI document", () => {
   });
 
   it("documents every event with its JSON Schema and examples that validate against the contract", () => {
-    const byName = new Map(Object.values(doc.components.messages).map((m) => [(m as { name: string }).name, m as Record<string, any>]));
+    const byName = new Map(
+      Object.values(doc.components.messages).map((m) => [(m as { name: string }).name, m as Record<string, any>]),
+    );
     for (const event of eventNames) {
       const m = byName.get(event);
       expect(m, event).toBeDefined();
       // An object, or (client:status) a choice of objects.
       for (const variant of m!.payload.anyOf ?? [m!.payload]) expect(variant.type, event).toBe("object");
       expect(m!.examples.length).toBeGreaterThan(0);
-      for (const ex of m!.examples) expect(SERVER_EVENT_SCHEMAS[event].safeParse(ex.payload).success, `${event} ${ex.name}`).toBe(true);
+      for (const ex of m!.examples)
+        expect(SERVER_EVENT_SCHEMAS[event].safeParse(ex.payload).success, `${event} ${ex.name}`).toBe(true);
     }
     // The brief's fields are required in the published schemas.
-    expect(byName.get(EVENTS.conversationUpdated)!.payload.required).toEqual(expect.arrayContaining(["conversationId", "updates", "conversation"]));
-    expect(byName.get(EVENTS.conversationUpdated)!.payload.properties.updates.required).toEqual(expect.arrayContaining(["unreadCount", "lastMessageAt"]));
-    expect(byName.get(EVENTS.messageSent)!.payload.required).toEqual(expect.arrayContaining(["conversationId", "messageId", "status"]));
+    expect(byName.get(EVENTS.conversationUpdated)!.payload.required).toEqual(
+      expect.arrayContaining(["conversationId", "updates", "conversation"]),
+    );
+    expect(byName.get(EVENTS.conversationUpdated)!.payload.properties.updates.required).toEqual(
+      expect.arrayContaining(["unreadCount", "lastMessageAt"]),
+    );
+    expect(byName.get(EVENTS.messageSent)!.payload.required).toEqual(
+      expect.arrayContaining(["conversationId", "messageId", "status"]),
+    );
     expect(byName.get(EVENTS.messageStatus)!.payload.required).toEqual(expect.arrayContaining(["messageId", "status"]));
-    expect(byName.get(EVENTS.messageReceived)!.payload.properties.message.required).toEqual(expect.arrayContaining(["from", "text", "timestamp"]));
+    expect(byName.get(EVENTS.messageReceived)!.payload.properties.message.required).toEqual(
+      expect.arrayContaining(["from", "text", "timestamp"]),
+    );
     expect(byName.get(SOCKET_EVENTS.refresh)).toBeDefined();
   });
 
   it("has one operation per event, on the channel that carries it", () => {
-    const ops = Object.values(doc.operations) as Array<{ action: string; channel: { $ref: string }; messages: Array<{ $ref: string }> }>;
-    const sent = ops.filter((o) => o.action === "send").flatMap((o) => o.messages.map((m) => (resolve(m.$ref) as { $ref: string }).$ref));
+    const ops = Object.values(doc.operations) as Array<{
+      action: string;
+      channel: { $ref: string };
+      messages: Array<{ $ref: string }>;
+    }>;
+    const sent = ops
+      .filter((o) => o.action === "send")
+      .flatMap((o) => o.messages.map((m) => (resolve(m.$ref) as { $ref: string }).$ref));
     expect(sent.length).toBe(eventNames.length);
-    for (const o of ops) for (const m of o.messages) expect(m.$ref.startsWith(`${o.channel.$ref}/messages/`)).toBe(true);
+    for (const o of ops)
+      for (const m of o.messages) expect(m.$ref.startsWith(`${o.channel.$ref}/messages/`)).toBe(true);
     expect(ops.filter((o) => o.action === "receive")).toHaveLength(1);
   });
 });

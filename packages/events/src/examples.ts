@@ -97,16 +97,30 @@ const outbound: MessagePayload & Record<string, unknown> = {
   template: { name: "application_received", language: "fr", vars: ["Ahmed Hassan", "Developer PHP"] },
 };
 
-type Examples = { [E in keyof ServerToClientEvents]: Array<{ name: string; summary: string; payload: ServerEventPayload<E> }> };
+type Examples = {
+  [E in keyof ServerToClientEvents]: Array<{ name: string; summary: string; payload: ServerEventPayload<E> }>;
+};
 
 export const EVENT_EXAMPLES: Examples = {
-  [EVENTS.messageReceived]: [{ name: "candidateReply", summary: "The candidate answered the template", payload: messageReceived(inbound) }],
-  [EVENTS.messageSent]: [{ name: "templateSent", summary: "Meta accepted the first-contact template", payload: messageSent(outbound) }],
+  [EVENTS.messageReceived]: [
+    { name: "candidateReply", summary: "The candidate answered the template", payload: messageReceived(inbound) },
+  ],
+  [EVENTS.messageSent]: [
+    { name: "templateSent", summary: "Meta accepted the first-contact template", payload: messageSent(outbound) },
+  ],
   [EVENTS.messageStatus]: [
     {
       name: "delivered",
       summary: "Delivered to the candidate's phone",
-      payload: messageStatus({ clientId: CLIENT, conversationId: CONVERSATION, messageId: OUTBOUND, wamid: outbound.wamid, status: "delivered", at: "2025-01-15T10:30:05.000Z", pricing: { billable: true, category: "utility", pricing_model: "PMP" } }),
+      payload: messageStatus({
+        clientId: CLIENT,
+        conversationId: CONVERSATION,
+        messageId: OUTBOUND,
+        wamid: outbound.wamid,
+        status: "delivered",
+        at: "2025-01-15T10:30:05.000Z",
+        pricing: { billable: true, category: "utility", pricing_model: "PMP" },
+      }),
     },
     {
       name: "failed",
@@ -123,8 +137,16 @@ export const EVENT_EXAMPLES: Examples = {
     },
   ],
   [EVENTS.conversationUpdated]: [
-    { name: "candidateWrote", summary: "A candidate's message arrived: unread count, window and preview changed", payload: conversationUpdated(conversation, CONVERSATION_CHANGES.inboundMessage) },
-    { name: "read", summary: "The recruiter read the conversation", payload: conversationUpdated({ ...conversation, unreadCount: 0 }, CONVERSATION_CHANGES.read) },
+    {
+      name: "candidateWrote",
+      summary: "A candidate's message arrived: unread count, window and preview changed",
+      payload: conversationUpdated(conversation, CONVERSATION_CHANGES.inboundMessage),
+    },
+    {
+      name: "read",
+      summary: "The recruiter read the conversation",
+      payload: conversationUpdated({ ...conversation, unreadCount: 0 }, CONVERSATION_CHANGES.read),
+    },
   ],
   [EVENTS.messageMedia]: [
     {
@@ -134,7 +156,16 @@ export const EVENT_EXAMPLES: Examples = {
         clientId: CLIENT,
         conversationId: CONVERSATION,
         messageId: INBOUND,
-        media: { status: "stored", fileId: "66a1f0c2e4b0a1b2c3d4e621", size: 48213, mimeType: "application/pdf", filename: "cv.pdf", sha256Ok: true, error: null, heldReason: null },
+        media: {
+          status: "stored",
+          fileId: "66a1f0c2e4b0a1b2c3d4e621",
+          size: 48213,
+          mimeType: "application/pdf",
+          filename: "cv.pdf",
+          sha256Ok: true,
+          error: null,
+          heldReason: null,
+        },
       }),
     },
   ],
@@ -142,15 +173,45 @@ export const EVENT_EXAMPLES: Examples = {
     {
       name: "reauthRequired",
       summary: "Meta refused the token: sends are held until WhatsApp is reconnected",
-      payload: clientStatusChanged({ clientId: CLIENT, phoneNumberId: "1054543651068213", status: "reauth_required", previousStatus: "active", reason: "TOKEN_INVALID", detail: "Error validating access token", at: "2025-01-15T11:00:00.000Z" }),
+      payload: clientStatusChanged({
+        clientId: CLIENT,
+        phoneNumberId: "1054543651068213",
+        status: "reauth_required",
+        previousStatus: "active",
+        reason: "TOKEN_INVALID",
+        detail: "Error validating access token",
+        at: "2025-01-15T11:00:00.000Z",
+      }),
     },
     {
       name: "tokenExpiring",
       summary: "The access token expires within 7 days",
-      payload: tokenExpiring({ clientId: CLIENT, phoneNumberId: "1054543651068213", tokenExpiresAt: "2025-01-20T00:00:00.000Z" }),
+      payload: tokenExpiring({
+        clientId: CLIENT,
+        phoneNumberId: "1054543651068213",
+        tokenExpiresAt: "2025-01-20T00:00:00.000Z",
+      }),
     },
   ],
-  [SOCKET_EVENTS.session]: [{ name: "recruiter", summary: "A recruiter following their one client", payload: { userId: "user-42", role: "recruiter", clientIds: [CLIENT], expiresAt: 1736940600 } }],
-  [SOCKET_EVENTS.error]: [{ name: "rateLimited", summary: "The socket sent too many events; it is disconnected next", payload: { code: "RATE_LIMITED", message: "more than 30 events in 60 s; reconnect later" } }],
-  [SOCKET_EVENTS.expired]: [{ name: "expired", summary: "The token reached exp; the socket is disconnected next", payload: { code: "AUTH_ERR_EXPIRED", expiredAt: 1736940600 } }],
+  [SOCKET_EVENTS.session]: [
+    {
+      name: "recruiter",
+      summary: "A recruiter following their one client",
+      payload: { userId: "user-42", role: "recruiter", clientIds: [CLIENT], expiresAt: 1736940600 },
+    },
+  ],
+  [SOCKET_EVENTS.error]: [
+    {
+      name: "rateLimited",
+      summary: "The socket sent too many events; it is disconnected next",
+      payload: { code: "RATE_LIMITED", message: "more than 30 events in 60 s; reconnect later" },
+    },
+  ],
+  [SOCKET_EVENTS.expired]: [
+    {
+      name: "expired",
+      summary: "The token reached exp; the socket is disconnected next",
+      payload: { code: "AUTH_ERR_EXPIRED", expiredAt: 1736940600 },
+    },
+  ],
 };

@@ -12,10 +12,21 @@ const isoDate = z.iso.datetime({ offset: true });
 const described = <T extends z.ZodType>(schema: T, description: string) => schema.describe(description);
 
 /** Delivery states of a message, in the order they may move (`failed` may be overtaken by a delivery report). */
-export const MESSAGE_STATUSES = ["received", "queued", "held", "sending", "sent", "failed", "delivered", "read", "played"] as const;
+export const MESSAGE_STATUSES = [
+  "received",
+  "queued",
+  "held",
+  "sending",
+  "sent",
+  "failed",
+  "delivered",
+  "read",
+  "played",
+] as const;
 export type MessageStatusValue = (typeof MESSAGE_STATUSES)[number];
 /** Whether a stored status is one the contract names (a status Meta invents later is not announced as one). */
-export const isMessageStatus = (s: string): s is MessageStatusValue => (MESSAGE_STATUSES as readonly string[]).includes(s);
+export const isMessageStatus = (s: string): s is MessageStatusValue =>
+  (MESSAGE_STATUSES as readonly string[]).includes(s);
 
 /** A conversation as the REST API returns it (`GET /api/messages/conversations`) and events carry it. */
 export const conversationSchema = z.object({
@@ -54,7 +65,10 @@ export const messageSchema = z.object({
   _id: objectId,
   clientId: objectId,
   conversationId: objectId,
-  wamid: described(z.string().nullable(), "WhatsApp's message id (wamid.…); null for an outbound message Meta has not accepted yet"),
+  wamid: described(
+    z.string().nullable(),
+    "WhatsApp's message id (wamid.…); null for an outbound message Meta has not accepted yet",
+  ),
   direction: z.enum(["inbound", "outbound"]),
   from: z.enum(["candidate", "recruiter"]),
   type: z.string(),

@@ -35,5 +35,13 @@ export function sampleMessageStatus(clientId: string, tag: string): MessageStatu
 
 /** `client:status` for `clientId`, whose detail is `tag`. */
 export function sampleClientStatus(clientId: string, tag: string): ClientStatusChangedPayload {
-  return clientStatusChanged({ clientId, phoneNumberId: "100000000000001", status: "active", previousStatus: "active", reason: "SAMPLE", detail: tag, at: new Date(0) });
+  return clientStatusChanged({
+    clientId,
+    phoneNumberId: "100000000000001",
+    status: "active",
+    previousStatus: "active",
+    reason: "SAMPLE",
+    detail: tag,
+    at: new Date(0),
+  });
 }

@@ -31,7 +31,11 @@ export const sessionInfoSchema = z.object({
   /** The clients (tenants) whose events this socket receives. */
   clientIds: z.array(z.string()).describe("The clients (tenants) whose events this socket receives"),
   /** Seconds since epoch when the token expires, or null when it has no `exp`. */
-  expiresAt: z.number().int().nullable().describe("Seconds since epoch when the token expires; null when it has no exp"),
+  expiresAt: z
+    .number()
+    .int()
+    .nullable()
+    .describe("Seconds since epoch when the token expires; null when it has no exp"),
 });
 export type SessionInfo = z.infer<typeof sessionInfoSchema>;
 

@@ -23,7 +23,13 @@ function value(text: string, series: string): number | undefined {
 function sameLabels(a: string, b: string): boolean {
   const parse = (s: string) => {
     const i = s.indexOf("{");
-    return i < 0 ? s : `${s.slice(0, i)}{${s.slice(i + 1, -1).split(",").sort().join(",")}}`;
+    return i < 0
+      ? s
+      : `${s.slice(0, i)}{${s
+          .slice(i + 1, -1)
+          .split(",")
+          .sort()
+          .join(",")}}`;
   };
   return parse(a) === parse(b);
 }
@@ -37,8 +43,11 @@ describe("GatewayMetrics", () => {
   beforeAll(async () => {
     // A real HTTP stand-in: /v21.0/{id}/messages answers 200, anything else Meta's error 131047.
     server = createServer((req, res) => {
-      if (req.url?.endsWith("/messages")) return void res.writeHead(200, { "content-type": "application/json" }).end('{"messages":[{"id":"wamid.x"}]}');
-      res.writeHead(400, { "content-type": "application/json" }).end('{"error":{"code":131047,"message":"Re-engagement message"}}');
+      if (req.url?.endsWith("/messages"))
+        return void res.writeHead(200, { "content-type": "application/json" }).end('{"messages":[{"id":"wamid.x"}]}');
+      res
+        .writeHead(400, { "content-type": "application/json" })
+        .end('{"error":{"code":131047,"message":"Re-engagement message"}}');
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     graphUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -73,7 +82,9 @@ describe("GatewayMetrics", () => {
       async (job) => {
         if (job.name === "flaky" && job.attemptsMade === 0) throw new Error("transient");
         if (job.name === "bad") throw new UnrecoverableError("permanent");
-        return job.name === "held" ? { outcome: "held", reason: "token" } : { outcome: "sent", kind: "template", wamid: "wamid.x" };
+        return job.name === "held"
+          ? { outcome: "held", reason: "token" }
+          : { outcome: "sent", kind: "template", wamid: "wamid.x" };
       },
       { connection: workerRedis, prefix: services.prefix },
     );
@@ -103,7 +114,9 @@ describe("GatewayMetrics", () => {
     const graph = new GraphClient({ baseUrl: graphUrl, version: "v21.0", observer: metaCallObserver(metrics) });
     await graph.post("106540352242922/messages", { token: "secret-token", json: { to: "212612345678" } });
     await graph.post("106540352242922/messages", { token: "secret-token", json: {} });
-    await expect(graph.get("102290129340398/message_templates", { token: "secret-token" })).rejects.toBeInstanceOf(GraphApiError);
+    await expect(graph.get("102290129340398/message_templates", { token: "secret-token" })).rejects.toBeInstanceOf(
+      GraphApiError,
+    );
     await graph.close();
     const text = await metrics.text();
     expect(value(text, 'lj_meta_calls_total{endpoint="{id}/messages",method="POST",code="ok"}')).toBe(2);

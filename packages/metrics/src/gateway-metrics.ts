@@ -11,7 +11,8 @@ export interface GatewayMetricsOptions {
 export type WebhookOutcome = "accepted" | "bad_signature" | "malformed" | "too_large" | "store_unavailable" | "other";
 /** What a job's attempt ended as: done, failed but will retry, failed for good. */
 export type JobOutcome = "completed" | "retried" | "failed";
-export type QueueState = "waiting" | "active" | "delayed" | "prioritized" | "waiting-children" | "paused" | "failed" | "completed";
+export type QueueState =
+  "waiting" | "active" | "delayed" | "prioritized" | "waiting-children" | "paused" | "failed" | "completed";
 
 /**
  * Every Prometheus series of the gateway, on a registry of its own (several apps in one test process
@@ -49,7 +50,12 @@ export class GatewayMetrics {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ service: options.service });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "lj_" });
-    this.webhookDeliveries = new Counter({ name: "lj_webhook_deliveries_total", help: "POST /webhook answers by outcome", labelNames: ["outcome"], registers });
+    this.webhookDeliveries = new Counter({
+      name: "lj_webhook_deliveries_total",
+      help: "POST /webhook answers by outcome",
+      labelNames: ["outcome"],
+      registers,
+    });
     this.webhookAckSeconds = new Histogram({
       name: "lj_webhook_ack_seconds",
       help: "Time to answer Meta's webhook POST, seconds",
@@ -57,8 +63,18 @@ export class GatewayMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.queueJobs = new Gauge({ name: "lj_queue_jobs", help: "Jobs per queue and state (BullMQ getJobCounts at scrape time)", labelNames: ["queue", "state"], registers });
-    this.queueDepth = new Gauge({ name: "lj_queue_depth", help: "Unfinished jobs per queue (waiting, prioritized, delayed, active, waiting-children, paused)", labelNames: ["queue"], registers });
+    this.queueJobs = new Gauge({
+      name: "lj_queue_jobs",
+      help: "Jobs per queue and state (BullMQ getJobCounts at scrape time)",
+      labelNames: ["queue", "state"],
+      registers,
+    });
+    this.queueDepth = new Gauge({
+      name: "lj_queue_depth",
+      help: "Unfinished jobs per queue (waiting, prioritized, delayed, active, waiting-children, paused)",
+      labelNames: ["queue"],
+      registers,
+    });
     this.jobDurationSeconds = new Histogram({
       name: "lj_job_duration_seconds",
       help: "Processing time of one job attempt, seconds",
@@ -66,8 +82,18 @@ export class GatewayMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.jobs = new Counter({ name: "lj_jobs_total", help: "Job attempts by queue and outcome", labelNames: ["queue", "outcome"], registers });
-    this.metaCalls = new Counter({ name: "lj_meta_calls_total", help: "Graph API calls by endpoint, method and result code", labelNames: ["endpoint", "method", "code"], registers });
+    this.jobs = new Counter({
+      name: "lj_jobs_total",
+      help: "Job attempts by queue and outcome",
+      labelNames: ["queue", "outcome"],
+      registers,
+    });
+    this.metaCalls = new Counter({
+      name: "lj_meta_calls_total",
+      help: "Graph API calls by endpoint, method and result code",
+      labelNames: ["endpoint", "method", "code"],
+      registers,
+    });
     this.metaCallSeconds = new Histogram({
       name: "lj_meta_call_duration_seconds",
       help: "Graph API call time, seconds",
@@ -75,10 +101,29 @@ export class GatewayMetrics {
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20],
       registers,
     });
-    this.sends = new Counter({ name: "lj_outbound_sends_total", help: "Messages accepted by Meta, by kind", labelNames: ["kind"], registers });
-    this.templateFallbacks = new Counter({ name: "lj_outbound_template_fallbacks_total", help: "Texts replaced by a template after Meta's 131047", registers });
-    this.inboundDeadLetters = new Counter({ name: "lj_inbound_dead_letters_total", help: "Webhook deliveries recorded as dead letters, by reason", labelNames: ["reason"], registers });
-    this.heldSends = new Counter({ name: "lj_outbound_held_sends_total", help: "Sends held until the tenant reconnects, by tenant", labelNames: ["client_id"], registers });
+    this.sends = new Counter({
+      name: "lj_outbound_sends_total",
+      help: "Messages accepted by Meta, by kind",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.templateFallbacks = new Counter({
+      name: "lj_outbound_template_fallbacks_total",
+      help: "Texts replaced by a template after Meta's 131047",
+      registers,
+    });
+    this.inboundDeadLetters = new Counter({
+      name: "lj_inbound_dead_letters_total",
+      help: "Webhook deliveries recorded as dead letters, by reason",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.heldSends = new Counter({
+      name: "lj_outbound_held_sends_total",
+      help: "Sends held until the tenant reconnects, by tenant",
+      labelNames: ["client_id"],
+      registers,
+    });
   }
 
   /** Records one POST /webhook answer (called after the answer is sent: never on the ack's critical path). */

@@ -10,5 +10,7 @@ import { serveMetrics } from "./serve-metrics.js";
  */
 export function startHealthServer(port: number, metrics: GatewayMetrics, checks: ReadinessChecks): Server | null {
   if (!port) return null;
-  return createServer(healthHandler(checks, { routes: { "/metrics": (_req, res) => serveMetrics(metrics, res) } })).listen(port);
+  return createServer(
+    healthHandler(checks, { routes: { "/metrics": (_req, res) => serveMetrics(metrics, res) } }),
+  ).listen(port);
 }

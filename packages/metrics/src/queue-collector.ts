@@ -1,7 +1,16 @@
 import type { Queue } from "bullmq";
 import type { GatewayMetrics, QueueState } from "./gateway-metrics.js";
 
-const STATES: QueueState[] = ["waiting", "active", "delayed", "prioritized", "waiting-children", "paused", "failed", "completed"];
+const STATES: QueueState[] = [
+  "waiting",
+  "active",
+  "delayed",
+  "prioritized",
+  "waiting-children",
+  "paused",
+  "failed",
+  "completed",
+];
 const UNFINISHED: QueueState[] = ["waiting", "prioritized", "delayed", "active", "waiting-children", "paused"];
 
 /** A scrape never waits longer than this on Redis: a slow or absent Redis leaves the queue series out. */
@@ -32,7 +41,10 @@ export function collectQueueCounts(metrics: GatewayMetrics, queues: Array<Pick<Q
     for (const { name, counts } of results) {
       if (!counts) continue;
       for (const state of STATES) metrics.queueJobs.set({ queue: name, state }, counts[state] ?? 0);
-      metrics.queueDepth.set({ queue: name }, UNFINISHED.reduce((sum, s) => sum + (counts[s] ?? 0), 0));
+      metrics.queueDepth.set(
+        { queue: name },
+        UNFINISHED.reduce((sum, s) => sum + (counts[s] ?? 0), 0),
+      );
     }
   };
   // prom-client calls every metric's collect concurrently: the first starts the read, the second joins it.

@@ -9,10 +9,18 @@ describe("readiness", () => {
     });
     const hung = () => new Promise<boolean>(() => undefined);
     const answer = await readiness(
-      { redis: async () => true, mongo: async () => Promise.reject(new Error("down")), sub: hung, flag: async () => false },
+      {
+        redis: async () => true,
+        mongo: async () => Promise.reject(new Error("down")),
+        sub: hung,
+        flag: async () => false,
+      },
       50,
     );
-    expect(answer).toEqual({ statusCode: 503, body: { status: "not_ready", checks: { redis: true, mongo: false, sub: false, flag: false } } });
+    expect(answer).toEqual({
+      statusCode: 503,
+      body: { status: "not_ready", checks: { redis: true, mongo: false, sub: false, flag: false } },
+    });
   });
 
   it("bounds a check by the timeout, and leaves a fast answer as it is", async () => {

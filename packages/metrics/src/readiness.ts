@@ -40,7 +40,10 @@ export async function readiness(checks: ReadinessChecks, timeoutMs = READINESS_T
   const ready = results.every(Boolean);
   return {
     statusCode: ready ? 200 : 503,
-    body: { status: ready ? "ready" : "not_ready", checks: Object.fromEntries(names.map((name, i) => [name, results[i]!])) },
+    body: {
+      status: ready ? "ready" : "not_ready",
+      checks: Object.fromEntries(names.map((name, i) => [name, results[i]!])),
+    },
   };
 }
 
@@ -66,7 +69,9 @@ export function healthHandler(checks: ReadinessChecks, options: HealthHandlerOpt
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? "/").split("?")[0]!;
     if (!known.includes(path)) {
-      return sendJson(res, 404, { error: { code: "NOT_FOUND", message: `no route ${req.method} ${path}; only ${known.join(", ")}` } });
+      return sendJson(res, 404, {
+        error: { code: "NOT_FOUND", message: `no route ${req.method} ${path}; only ${known.join(", ")}` },
+      });
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
       return sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: `${req.method} is not allowed` } });

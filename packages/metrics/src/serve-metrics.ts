@@ -5,6 +5,9 @@ import type { GatewayMetrics } from "./gateway-metrics.js";
 export function serveMetrics(metrics: GatewayMetrics, res: ServerResponse): void {
   metrics.text().then(
     (text) => void res.writeHead(200, { "content-type": metrics.contentType, "cache-control": "no-store" }).end(text),
-    () => void res.writeHead(500, { "content-type": "application/json" }).end('{"error":{"code":"METRICS_FAILED","message":"metrics could not be collected"}}'),
+    () =>
+      void res
+        .writeHead(500, { "content-type": "application/json" })
+        .end('{"error":{"code":"METRICS_FAILED","message":"metrics could not be collected"}}'),
   );
 }

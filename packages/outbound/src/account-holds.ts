@@ -53,17 +53,25 @@ export function accountHoldReason(c: Pick<GraphErrorClassification, "accountHold
 /** What a held message shows: the reason in words and what lifts it. */
 export function accountHoldMessage(reason: AccountHoldReason, metaCode: number | null): string {
   const what: Record<AccountHoldReason, string> = {
-    PAYMENT_PROBLEM: "WhatsApp sends are paused: the business account has a payment problem (fix the payment method in Meta Business Manager)",
+    PAYMENT_PROBLEM:
+      "WhatsApp sends are paused: the business account has a payment problem (fix the payment method in Meta Business Manager)",
     ACCOUNT_LOCKED: "WhatsApp sends are paused: the business account is locked by Meta",
     POLICY_BLOCKED: "WhatsApp sends are paused: the number is temporarily blocked for policy violations",
-    SPAM_RATE_LIMITED: "WhatsApp sends are paused: Meta's spam rate limit was reached (message quality); they resume after a pause",
-    NUMBER_NOT_REGISTERED: "WhatsApp sends are paused: the phone number is not registered on the Cloud API and could not be registered again",
+    SPAM_RATE_LIMITED:
+      "WhatsApp sends are paused: Meta's spam rate limit was reached (message quality); they resume after a pause",
+    NUMBER_NOT_REGISTERED:
+      "WhatsApp sends are paused: the phone number is not registered on the Cloud API and could not be registered again",
   };
   return `${what[reason]}${metaCode != null ? ` (Meta ${metaCode})` : ""}`;
 }
 
 /** Pauses the tenant's sends for an account-level error (announced once, however many sends meet it). */
-export function holdTenant(announcer: ClientStatusAnnouncer, clientId: Types.ObjectId | string, reason: AccountHoldReason, detail: string | null) {
+export function holdTenant(
+  announcer: ClientStatusAnnouncer,
+  clientId: Types.ObjectId | string,
+  reason: AccountHoldReason,
+  detail: string | null,
+) {
   return announcer.markReauthRequired(clientId, reason, { detail });
 }
 
@@ -79,14 +87,20 @@ export async function recheckAccountHolds(
   const now = options.now ?? new Date();
   const recheck = { ...DEFAULT_ACCOUNT_HOLD_RECHECK_MS, ...(options.recheckMs ?? {}) };
   const held = await db.clients
-    .find({ status: "reauth_required", statusReason: { $in: ACCOUNT_HOLD_REASON_LIST } }, { _id: 1, statusReason: 1, statusChangedAt: 1 })
+    .find(
+      { status: "reauth_required", statusReason: { $in: ACCOUNT_HOLD_REASON_LIST } },
+      { _id: 1, statusReason: 1, statusChangedAt: 1 },
+    )
     .lean<Array<Pick<ClientDoc, "_id" | "statusReason" | "statusChangedAt">>>();
   const released: string[] = [];
   for (const c of held) {
     const reason = c.statusReason as AccountHoldReason;
     const since = c.statusChangedAt ? new Date(c.statusChangedAt).getTime() : 0;
     if (now.getTime() - since < recheck[reason]) continue;
-    const change = await announcer.markActive(c._id, "HOLD_RECHECK", { fromReasons: [reason], detail: `re-checking after ${reason}` });
+    const change = await announcer.markActive(c._id, "HOLD_RECHECK", {
+      fromReasons: [reason],
+      detail: `re-checking after ${reason}`,
+    });
     if (change?.changed) released.push(c._id.toHexString());
   }
   return released;

@@ -40,7 +40,9 @@ export function tokenExpiryWarningEvent(w: TokenExpiryWarning) {
 }
 
 /** The CLIENTS_CHANGED_CHANNEL message for a change. */
-export function clientChangedMessage(change: Pick<ClientStatusChange, "clientId" | "phoneNumberId" | "status">): ClientChangedMessage {
+export function clientChangedMessage(
+  change: Pick<ClientStatusChange, "clientId" | "phoneNumberId" | "status">,
+): ClientChangedMessage {
   return { clientId: change.clientId, phoneNumberId: change.phoneNumberId, status: change.status };
 }
 
@@ -76,7 +78,10 @@ export class ClientStatusAnnouncer {
    * Announces what the caller changed (onboarding's connect upsert, a new token with the same status:
    * caches must drop the client all the same). The mark* methods announce only actual changes.
    */
-  async announce(changes: ClientStatusChange | ClientStatusChange[], extra: Record<string, unknown> = {}): Promise<void> {
+  async announce(
+    changes: ClientStatusChange | ClientStatusChange[],
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
     for (const c of Array.isArray(changes) ? changes : [changes]) {
       try {
         this.deps.events.toClient(c.clientId, EVENTS.clientStatus, { ...clientStatusEvent(c), ...extra });
@@ -107,12 +112,20 @@ export class ClientStatusAnnouncer {
   }
 
   /** The connection is over (user disconnect, partner removed…); the token is wiped unless `keepToken`. */
-  async markDisconnected(clientId: Types.ObjectId | string, reason: string, options: StatusOptions & { keepToken?: boolean } = {}) {
+  async markDisconnected(
+    clientId: Types.ObjectId | string,
+    reason: string,
+    options: StatusOptions & { keepToken?: boolean } = {},
+  ) {
     return this.announced(await markClientDisconnected(this.db, clientId, reason, options));
   }
 
   /** Back to `active` without a new token (ACCOUNT_RECONNECTED, a ban lifted). */
-  async markActive(clientId: Types.ObjectId | string, reason: string, options: StatusOptions & { fromReasons?: string[] } = {}) {
+  async markActive(
+    clientId: Types.ObjectId | string,
+    reason: string,
+    options: StatusOptions & { fromReasons?: string[] } = {},
+  ) {
     return this.announced(await markClientActive(this.db, clientId, reason, options));
   }
 
@@ -127,7 +140,8 @@ export class ClientStatusAnnouncer {
   async sweepTokenExpiry(options: { warnWithinMs?: number; now?: Date } = {}): Promise<TokenExpirySweep> {
     const sweep = await sweepTokenExpiry(this.db, options);
     await this.announce(sweep.expired);
-    for (const w of sweep.warnings) this.deps.events.toClient(w.clientId, EVENTS.clientStatus, tokenExpiryWarningEvent(w));
+    for (const w of sweep.warnings)
+      this.deps.events.toClient(w.clientId, EVENTS.clientStatus, tokenExpiryWarningEvent(w));
     return sweep;
   }
 }

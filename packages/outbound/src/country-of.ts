@@ -4,9 +4,29 @@
  * reaches and their neighbours; any other number prices at the rate card's `*` rows.
  */
 const CALLING_CODES: Record<string, string> = {
-  "212": "MA", "213": "DZ", "216": "TN", "218": "LY", "20": "EG", "221": "SN", "225": "CI", "222": "MR",
-  "33": "FR", "34": "ES", "32": "BE", "41": "CH", "39": "IT", "49": "DE", "31": "NL", "44": "GB", "351": "PT",
-  "1": "US", "971": "AE", "966": "SA", "974": "QA", "965": "KW", "90": "TR",
+  "212": "MA",
+  "213": "DZ",
+  "216": "TN",
+  "218": "LY",
+  "20": "EG",
+  "221": "SN",
+  "225": "CI",
+  "222": "MR",
+  "33": "FR",
+  "34": "ES",
+  "32": "BE",
+  "41": "CH",
+  "39": "IT",
+  "49": "DE",
+  "31": "NL",
+  "44": "GB",
+  "351": "PT",
+  "1": "US",
+  "971": "AE",
+  "966": "SA",
+  "974": "QA",
+  "965": "KW",
+  "90": "TR",
 };
 const MAX_CODE = Math.max(...Object.keys(CALLING_CODES).map((k) => k.length));
 
@@ -25,5 +45,7 @@ export function countryOfUserId(userId: string | null | undefined): string | nul
   return m ? m[1]! : null;
 }
 
-export const recipientCountry = (r: { candidatePhone?: string | null; candidateUserId?: string | null }): string | null =>
-  countryOfPhone(r.candidatePhone) ?? countryOfUserId(r.candidateUserId);
+export const recipientCountry = (r: {
+  candidatePhone?: string | null;
+  candidateUserId?: string | null;
+}): string | null => countryOfPhone(r.candidatePhone) ?? countryOfUserId(r.candidateUserId);

@@ -1,6 +1,12 @@
 import type { Queue } from "bullmq";
 import type { OutboundKind } from "@linkojob/db";
-import { OUTBOUND_PRIORITY, OUTBOUND_SEND_JOB, outboundJobId, outboundJobOptions, type OutboundJob } from "@linkojob/queues";
+import {
+  OUTBOUND_PRIORITY,
+  OUTBOUND_SEND_JOB,
+  outboundJobId,
+  outboundJobOptions,
+  type OutboundJob,
+} from "@linkojob/queues";
 
 export type OutboundQueue = Queue<OutboundJob>;
 

@@ -18,23 +18,40 @@ const template: TemplateDoc = {
   createdAt: new Date(),
   updatedAt: new Date(),
 };
-const templates: TemplateLookup = async (name, language) => (name === template.name && language === template.language ? template : null);
+const templates: TemplateLookup = async (name, language) =>
+  name === template.name && language === template.language ? template : null;
 const none: TemplateLookup = async () => null;
 const client: PlanClient = { companyName: "Acme" };
 const open = { windowExpiresAt: new Date(Date.now() + 3_600_000), candidateName: "Yasmine", jobTitle: "Comptable" };
 const closed = { windowExpiresAt: new Date(Date.now() - 1_000), candidateName: "Yasmine", jobTitle: "Comptable" };
-const buttons = interactiveSchema.parse({ type: "button", body: "Disponible jeudi ?", buttons: [{ id: "y", title: "Oui, disponible" }, { title: "Non" }] });
-const req = (over: Partial<ChatRequest>): OutboundRequest => ({ candidatePhone: "212612345678", ...over }) as OutboundRequest;
+const buttons = interactiveSchema.parse({
+  type: "button",
+  body: "Disponible jeudi ?",
+  buttons: [{ id: "y", title: "Oui, disponible" }, { title: "Non" }],
+});
+const req = (over: Partial<ChatRequest>): OutboundRequest =>
+  ({ candidatePhone: "212612345678", ...over }) as OutboundRequest;
 
 describe("interactive messages: Meta's limits", () => {
   const ok = (v: unknown) => interactiveSchema.safeParse(v).success;
   it("accepts up to 3 buttons of at most 20 characters, unique", () => {
     expect(ok({ type: "button", body: "x", buttons: [{ title: "a" }, { title: "b" }, { title: "c" }] })).toBe(true);
-    expect(ok({ type: "button", body: "x", buttons: [{ title: "a" }, { title: "b" }, { title: "c" }, { title: "d" }] })).toBe(false);
+    expect(
+      ok({ type: "button", body: "x", buttons: [{ title: "a" }, { title: "b" }, { title: "c" }, { title: "d" }] }),
+    ).toBe(false);
     expect(ok({ type: "button", body: "x", buttons: [{ title: "x".repeat(20) }] })).toBe(true);
     expect(ok({ type: "button", body: "x", buttons: [{ title: "x".repeat(21) }] })).toBe(false);
     expect(ok({ type: "button", body: "x", buttons: [{ title: "a" }, { title: "a" }] })).toBe(false);
-    expect(ok({ type: "button", body: "x", buttons: [{ id: "k", title: "a" }, { id: "k", title: "b" }] })).toBe(false);
+    expect(
+      ok({
+        type: "button",
+        body: "x",
+        buttons: [
+          { id: "k", title: "a" },
+          { id: "k", title: "b" },
+        ],
+      }),
+    ).toBe(false);
     expect(ok({ type: "button", body: "x".repeat(1025), buttons: [{ title: "a" }] })).toBe(false);
     expect(ok({ type: "button", body: "x", footer: "y".repeat(61), buttons: [{ title: "a" }] })).toBe(false);
   });
@@ -42,12 +59,52 @@ describe("interactive messages: Meta's limits", () => {
   it("accepts lists of at most 10 rows in all, titled sections when several, row limits", () => {
     const rows = (n: number, p = "r") => Array.from({ length: n }, (_, i) => ({ title: `${p}${i}` }));
     expect(ok({ type: "list", body: "x", button: "Voir", sections: [{ rows: rows(10) }] })).toBe(true);
-    expect(ok({ type: "list", body: "x", button: "Voir", sections: [{ title: "A", rows: rows(6) }, { title: "B", rows: rows(5, "s") }] })).toBe(false);
-    expect(ok({ type: "list", body: "x", button: "Voir", sections: [{ rows: rows(1) }, { title: "B", rows: rows(1, "s") }] })).toBe(false);
-    expect(ok({ type: "list", body: "x", button: "Voir", sections: [{ rows: [{ title: "x".repeat(25) }] }] })).toBe(false);
-    expect(ok({ type: "list", body: "x", button: "Voir", sections: [{ rows: [{ title: "a", description: "d".repeat(73) }] }] })).toBe(false);
+    expect(
+      ok({
+        type: "list",
+        body: "x",
+        button: "Voir",
+        sections: [
+          { title: "A", rows: rows(6) },
+          { title: "B", rows: rows(5, "s") },
+        ],
+      }),
+    ).toBe(false);
+    expect(
+      ok({
+        type: "list",
+        body: "x",
+        button: "Voir",
+        sections: [{ rows: rows(1) }, { title: "B", rows: rows(1, "s") }],
+      }),
+    ).toBe(false);
+    expect(ok({ type: "list", body: "x", button: "Voir", sections: [{ rows: [{ title: "x".repeat(25) }] }] })).toBe(
+      false,
+    );
+    expect(
+      ok({
+        type: "list",
+        body: "x",
+        button: "Voir",
+        sections: [{ rows: [{ title: "a", description: "d".repeat(73) }] }],
+      }),
+    ).toBe(false);
     expect(ok({ type: "list", body: "x", button: "x".repeat(21), sections: [{ rows: rows(1) }] })).toBe(false);
-    expect(ok({ type: "list", body: "x", button: "Voir", sections: [{ rows: [{ id: "same", title: "a" }, { id: "same", title: "b" }] }] })).toBe(false);
+    expect(
+      ok({
+        type: "list",
+        body: "x",
+        button: "Voir",
+        sections: [
+          {
+            rows: [
+              { id: "same", title: "a" },
+              { id: "same", title: "b" },
+            ],
+          },
+        ],
+      }),
+    ).toBe(false);
   });
 
   it("a reaction is one emoji or empty (removal)", () => {
@@ -61,7 +118,12 @@ describe("interactive messages: Meta's limits", () => {
     expect(metaInteractive(buttons)).toEqual({
       type: "button",
       body: { text: "Disponible jeudi ?" },
-      action: { buttons: [{ type: "reply", reply: { id: "y", title: "Oui, disponible" } }, { type: "reply", reply: { id: "btn_2", title: "Non" } }] },
+      action: {
+        buttons: [
+          { type: "reply", reply: { id: "y", title: "Oui, disponible" } },
+          { type: "reply", reply: { id: "btn_2", title: "Non" } },
+        ],
+      },
     });
   });
 });
@@ -69,14 +131,26 @@ describe("interactive messages: Meta's limits", () => {
 describe("planSend with chat features", () => {
   it("interactive inside the window: free, previewed with its choices", async () => {
     const plan = await planSend({ request: req({ interactive: buttons }), client, conversation: open, templates });
-    expect(plan).toMatchObject({ kind: "interactive", cost: 0, costCategory: "service", interactive: { type: "button" } });
-    expect(sendRecordOf(plan)).toMatchObject({ kind: "interactive", text: "Disponible jeudi ? [Oui, disponible / Non]" });
+    expect(plan).toMatchObject({
+      kind: "interactive",
+      cost: 0,
+      costCategory: "service",
+      interactive: { type: "button" },
+    });
+    expect(sendRecordOf(plan)).toMatchObject({
+      kind: "interactive",
+      text: "Disponible jeudi ? [Oui, disponible / Non]",
+    });
     expect(planPreview(plan, req({ interactive: buttons }))).toBe("Disponible jeudi ? [Oui, disponible / Non]");
   });
 
   it("interactive outside the window: the template as for text, or refused without one", async () => {
-    expect(await planSend({ request: req({ interactive: buttons }), client, conversation: closed, templates })).toMatchObject({ kind: "template" });
-    expect(await planSend({ request: req({ interactive: buttons }), client, conversation: closed, templates: none })).toMatchObject({
+    expect(
+      await planSend({ request: req({ interactive: buttons }), client, conversation: closed, templates }),
+    ).toMatchObject({ kind: "template" });
+    expect(
+      await planSend({ request: req({ interactive: buttons }), client, conversation: closed, templates: none }),
+    ).toMatchObject({
       kind: "refused",
       code: "WINDOW_CLOSED_NO_TEMPLATE",
     });
@@ -84,8 +158,18 @@ describe("planSend with chat features", () => {
 
   it("a reaction inside the window goes; outside it is refused (never a template)", async () => {
     const reaction = { wamid: "wamid.A", messageId: null, emoji: "👍" };
-    expect(await planSend({ request: req({ reaction }), client, conversation: open, templates })).toMatchObject({ kind: "reaction", reaction: { wamid: "wamid.A", emoji: "👍" }, cost: 0 });
-    expect(await planSend({ request: req({ reaction }), client, conversation: closed, templates })).toMatchObject({ kind: "refused", code: "WINDOW_CLOSED" });
-    expect(await planSend({ request: req({ reaction }), client, conversation: null, templates })).toMatchObject({ kind: "refused", code: "WINDOW_CLOSED" });
+    expect(await planSend({ request: req({ reaction }), client, conversation: open, templates })).toMatchObject({
+      kind: "reaction",
+      reaction: { wamid: "wamid.A", emoji: "👍" },
+      cost: 0,
+    });
+    expect(await planSend({ request: req({ reaction }), client, conversation: closed, templates })).toMatchObject({
+      kind: "refused",
+      code: "WINDOW_CLOSED",
+    });
+    expect(await planSend({ request: req({ reaction }), client, conversation: null, templates })).toMatchObject({
+      kind: "refused",
+      code: "WINDOW_CLOSED",
+    });
   });
 });

@@ -13,7 +13,13 @@ import type { OutboundRequest } from "@linkojob/db";
  */
 
 const text = (max: number) => z.string().trim().min(1).max(max);
-const idOf = (max: number) => z.string().trim().min(1).max(max).regex(/^\S(.*\S)?$/, "no leading or trailing spaces");
+const idOf = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^\S(.*\S)?$/, "no leading or trailing spaces");
 
 const buttonSchema = z.strictObject({ id: idOf(256).optional(), title: text(20) });
 const rowSchema = z.strictObject({ id: idOf(200).optional(), title: text(24), description: text(72).optional() });
@@ -42,24 +48,41 @@ export const interactiveSchema = z
   ])
   .superRefine((v, ctx) => {
     if (v.type === "button") {
-      if (!unique(v.buttons.map((b) => b.title))) ctx.addIssue({ code: "custom", path: ["buttons"], message: "button titles must be unique" });
+      if (!unique(v.buttons.map((b) => b.title)))
+        ctx.addIssue({ code: "custom", path: ["buttons"], message: "button titles must be unique" });
       const ids = v.buttons.flatMap((b) => (b.id ? [b.id] : []));
       if (!unique(ids)) ctx.addIssue({ code: "custom", path: ["buttons"], message: "button ids must be unique" });
       return;
     }
     const rows = v.sections.flatMap((s) => s.rows);
-    if (rows.length > 10) ctx.addIssue({ code: "custom", path: ["sections"], message: `a list has at most 10 rows in all, got ${rows.length}` });
+    if (rows.length > 10)
+      ctx.addIssue({
+        code: "custom",
+        path: ["sections"],
+        message: `a list has at most 10 rows in all, got ${rows.length}`,
+      });
     if (v.sections.length > 1 && v.sections.some((s) => !s.title)) {
-      ctx.addIssue({ code: "custom", path: ["sections"], message: "every section needs a title when there are several" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["sections"],
+        message: "every section needs a title when there are several",
+      });
     }
-    if (!unique(rows.flatMap((r) => (r.id ? [r.id] : [])))) ctx.addIssue({ code: "custom", path: ["sections"], message: "row ids must be unique" });
+    if (!unique(rows.flatMap((r) => (r.id ? [r.id] : []))))
+      ctx.addIssue({ code: "custom", path: ["sections"], message: "row ids must be unique" });
   });
 export type InteractiveRequest = z.infer<typeof interactiveSchema>;
 
 /** A reaction to a message of the conversation: our message id or a wamid; an empty emoji removes it. */
 export const reactionSchema = z.strictObject({
   messageId: z.string().trim().min(1).max(512),
-  emoji: z.string().max(16).refine((e) => e === "" || [...new Intl.Segmenter().segment(e)].length === 1, "one emoji, or empty to remove the reaction"),
+  emoji: z
+    .string()
+    .max(16)
+    .refine(
+      (e) => e === "" || [...new Intl.Segmenter().segment(e)].length === 1,
+      "one emoji, or empty to remove the reaction",
+    ),
 });
 export type ReactionRequest = z.infer<typeof reactionSchema>;
 
@@ -87,7 +110,9 @@ export function metaInteractive(i: InteractiveRequest) {
       ...header,
       body: { text: i.body },
       ...footer,
-      action: { buttons: i.buttons.map((b, n) => ({ type: "reply", reply: { id: b.id ?? `btn_${n + 1}`, title: b.title } })) },
+      action: {
+        buttons: i.buttons.map((b, n) => ({ type: "reply", reply: { id: b.id ?? `btn_${n + 1}`, title: b.title } })),
+      },
     };
   }
   let n = 0;

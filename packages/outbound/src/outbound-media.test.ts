@@ -5,7 +5,12 @@ import { Database } from "@linkojob/db";
 import { MetaSimulator } from "@linkojob/meta-simulator";
 import { testServices } from "@linkojob/testing";
 import { GraphClient, sendMedia } from "@linkojob/whatsapp";
-import { OutboundMediaError, acceptOutboundMedia, outboundMediaSchema, prepareOutboundMedia } from "./outbound-media.js";
+import {
+  OutboundMediaError,
+  acceptOutboundMedia,
+  outboundMediaSchema,
+  prepareOutboundMedia,
+} from "./outbound-media.js";
 
 // Outbound media on real parts: GridFS staging on the MongoDB-protocol server, upload and send by id
 // against the simulator over HTTP.
@@ -37,11 +42,20 @@ describe("outbound media", () => {
     expect(stored.fileId).toMatch(/^[0-9a-f]{24}$/);
 
     const messageId = new Types.ObjectId();
-    await db.messages.collection.insertOne({ _id: messageId, clientId, direction: "outbound", type: "image", dedupeKey: `out:${messageId}` });
+    await db.messages.collection.insertOne({
+      _id: messageId,
+      clientId,
+      direction: "outbound",
+      type: "image",
+      dedupeKey: `out:${messageId}`,
+    });
     const input = { clientId, messageId, phoneNumberId: "106540352242922", token, media: stored };
     const send = await prepareOutboundMedia({ db, graph }, input);
     expect(send).toMatchObject({ kind: "image", caption: "Plan d'accès" });
-    const uploaded = (await (await fetch(`${sim.url}/_sim/media/${send.id}`)).json()) as { sha256: string; mimeType: string };
+    const uploaded = (await (await fetch(`${sim.url}/_sim/media/${send.id}`)).json()) as {
+      sha256: string;
+      mimeType: string;
+    };
     expect(uploaded).toMatchObject({ mimeType: "image/png", sha256: createHash("sha256").update(png).digest("hex") });
 
     // A retried job reuses the id: one upload only.
@@ -55,18 +69,38 @@ describe("outbound media", () => {
   });
 
   it("passes a URL to Meta as a link, and refuses oversize, unknown types and ambiguous sources", async () => {
-    const doc = outboundMediaSchema.parse({ type: "document", url: "https://cdn.example.com/offre.pdf", filename: "Offre.pdf" });
+    const doc = outboundMediaSchema.parse({
+      type: "document",
+      url: "https://cdn.example.com/offre.pdf",
+      filename: "Offre.pdf",
+    });
     const stored = await acceptOutboundMedia(db, clientId, doc);
-    expect(await prepareOutboundMedia({ db, graph }, { clientId, messageId: new Types.ObjectId(), phoneNumberId: "1", token, media: stored })).toEqual({
+    expect(
+      await prepareOutboundMedia(
+        { db, graph },
+        { clientId, messageId: new Types.ObjectId(), phoneNumberId: "1", token, media: stored },
+      ),
+    ).toEqual({
       kind: "document",
       link: "https://cdn.example.com/offre.pdf",
       filename: "Offre.pdf",
     });
-    const big = outboundMediaSchema.parse({ type: "image", mimeType: "image/jpeg", base64: Buffer.alloc(5 * 1024 * 1024 + 1).toString("base64") });
+    const big = outboundMediaSchema.parse({
+      type: "image",
+      mimeType: "image/jpeg",
+      base64: Buffer.alloc(5 * 1024 * 1024 + 1).toString("base64"),
+    });
     await expect(acceptOutboundMedia(db, clientId, big)).rejects.toMatchObject({ code: "MEDIA_TOO_LARGE" });
-    await expect(acceptOutboundMedia(db, clientId, outboundMediaSchema.parse({ type: "image", base64: "aGVsbG8=" }))).rejects.toBeInstanceOf(OutboundMediaError);
-    expect(outboundMediaSchema.safeParse({ type: "image", url: "https://x.example/a.png", base64: "aGVsbG8=" }).success).toBe(false);
+    await expect(
+      acceptOutboundMedia(db, clientId, outboundMediaSchema.parse({ type: "image", base64: "aGVsbG8=" })),
+    ).rejects.toBeInstanceOf(OutboundMediaError);
+    expect(
+      outboundMediaSchema.safeParse({ type: "image", url: "https://x.example/a.png", base64: "aGVsbG8=" }).success,
+    ).toBe(false);
     expect(outboundMediaSchema.safeParse({ type: "image", url: "http://x.example/a.png" }).success).toBe(false);
-    expect(outboundMediaSchema.safeParse({ type: "image", fileId: new Types.ObjectId().toHexString(), filename: "a.png" }).success).toBe(false);
+    expect(
+      outboundMediaSchema.safeParse({ type: "image", fileId: new Types.ObjectId().toHexString(), filename: "a.png" })
+        .success,
+    ).toBe(false);
   });
 });

@@ -34,21 +34,42 @@ export type OutboundMediaType = keyof typeof OUTBOUND_MEDIA_TYPES;
 export const outboundMediaSchema = z
   .strictObject({
     type: z.enum(["image", "document"]),
-    url: z.url({ protocol: /^https$/ }).max(2048).optional(),
-    base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64").optional(),
+    url: z
+      .url({ protocol: /^https$/ })
+      .max(2048)
+      .optional(),
+    base64: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64")
+      .optional(),
     fileId: objectIdSchema.optional(),
     mimeType: z.string().max(200).optional(),
     caption: z.string().trim().min(1).max(1024).optional(),
-    filename: z.string().trim().min(1).max(240).regex(/^[^\\/\r\n\0]+$/, "a file name, without path").optional(),
+    filename: z
+      .string()
+      .trim()
+      .min(1)
+      .max(240)
+      .regex(/^[^\\/\r\n\0]+$/, "a file name, without path")
+      .optional(),
   })
   .refine((m) => [m.url, m.base64, m.fileId].filter((v) => v !== undefined).length === 1, {
     message: "give exactly one of url, base64 or fileId",
   })
-  .refine((m) => m.url !== undefined || m.mimeType === undefined || (OUTBOUND_MEDIA_TYPES[m.type] as readonly string[]).includes(m.mimeType), {
-    message: "mimeType is not one Meta accepts for this media type",
-    path: ["mimeType"],
-  })
-  .refine((m) => m.type === "document" || m.filename === undefined, { message: "filename is for documents only", path: ["filename"] });
+  .refine(
+    (m) =>
+      m.url !== undefined ||
+      m.mimeType === undefined ||
+      (OUTBOUND_MEDIA_TYPES[m.type] as readonly string[]).includes(m.mimeType),
+    {
+      message: "mimeType is not one Meta accepts for this media type",
+      path: ["mimeType"],
+    },
+  )
+  .refine((m) => m.type === "document" || m.filename === undefined, {
+    message: "filename is for documents only",
+    path: ["filename"],
+  });
 export type OutboundMedia = z.infer<typeof outboundMediaSchema>;
 
 /**
@@ -67,12 +88,15 @@ export class OutboundMediaError extends Error {
   }
 }
 
-
 /**
  * Ingress side: turns the accepted `media` into what is stored on the message. Base64 bytes go to
  * GridFS (tagged with the tenant), checked against Meta's size limit for the kind.
  */
-export async function acceptOutboundMedia(db: Database, clientId: Types.ObjectId, media: OutboundMedia): Promise<StoredOutboundMedia> {
+export async function acceptOutboundMedia(
+  db: Database,
+  clientId: Types.ObjectId,
+  media: OutboundMedia,
+): Promise<StoredOutboundMedia> {
   const base: StoredOutboundMedia = {
     type: media.type,
     ...(media.caption ? { caption: media.caption } : {}),
@@ -80,14 +104,21 @@ export async function acceptOutboundMedia(db: Database, clientId: Types.ObjectId
   };
   if (media.url) return { ...base, url: media.url };
   if (media.fileId) {
-    const [file] = await mediaBucket(db).find({ _id: new Types.ObjectId(media.fileId), "metadata.clientId": clientId.toHexString() }).limit(1).toArray();
+    const [file] = await mediaBucket(db)
+      .find({ _id: new Types.ObjectId(media.fileId), "metadata.clientId": clientId.toHexString() })
+      .limit(1)
+      .toArray();
     if (!file) throw new OutboundMediaError("MEDIA_MISSING", "no staged file with this fileId for this client");
     return { ...base, fileId: media.fileId, mimeType: String(file.metadata?.contentType ?? media.mimeType ?? "") };
   }
   const bytes = Buffer.from(media.base64!, "base64");
   const limit = MEDIA_SIZE_LIMITS[media.type];
   if (bytes.length === 0) throw new OutboundMediaError("MEDIA_MISSING", "the media is empty");
-  if (bytes.length > limit) throw new OutboundMediaError("MEDIA_TOO_LARGE", `${bytes.length} bytes is over Meta's ${limit}-byte limit for ${media.type}`);
+  if (bytes.length > limit)
+    throw new OutboundMediaError(
+      "MEDIA_TOO_LARGE",
+      `${bytes.length} bytes is over Meta's ${limit}-byte limit for ${media.type}`,
+    );
   const mimeType = media.mimeType ?? (media.type === "image" ? sniffImage(bytes) : "application/pdf");
   if (!mimeType || !(OUTBOUND_MEDIA_TYPES[media.type] as readonly string[]).includes(mimeType)) {
     throw new OutboundMediaError("MEDIA_TYPE", `give mimeType: one of ${OUTBOUND_MEDIA_TYPES[media.type].join(", ")}`);
@@ -97,15 +128,29 @@ export async function acceptOutboundMedia(db: Database, clientId: Types.ObjectId
 }
 
 /** Stores bytes to send later in GridFS, tagged with the tenant and direction. */
-export async function stageBytes(db: Database, clientId: Types.ObjectId, bytes: Buffer, mimeType: string, filename: string): Promise<Types.ObjectId> {
-  const upload = mediaBucket(db).openUploadStream(filename, { metadata: { clientId: clientId.toHexString(), direction: "outbound", contentType: mimeType } });
-  await new Promise<void>((resolve, reject) => upload.once("finish", () => resolve()).once("error", reject).end(bytes));
+export async function stageBytes(
+  db: Database,
+  clientId: Types.ObjectId,
+  bytes: Buffer,
+  mimeType: string,
+  filename: string,
+): Promise<Types.ObjectId> {
+  const upload = mediaBucket(db).openUploadStream(filename, {
+    metadata: { clientId: clientId.toHexString(), direction: "outbound", contentType: mimeType },
+  });
+  await new Promise<void>((resolve, reject) =>
+    upload
+      .once("finish", () => resolve())
+      .once("error", reject)
+      .end(bytes),
+  );
   return upload.id as Types.ObjectId;
 }
 
 function sniffImage(b: Buffer): string | null {
   if (b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
-  if (b.length > 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return "image/png";
+  if (b.length > 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))
+    return "image/png";
   return null;
 }
 
@@ -118,10 +163,20 @@ const UPLOAD_REUSE_MS = 29 * 24 * 3_600_000;
  */
 export async function prepareOutboundMedia(
   deps: { db: Database; graph: GraphClient },
-  input: { clientId: Types.ObjectId; messageId: Types.ObjectId; phoneNumberId: string; token: string; media: StoredOutboundMedia },
+  input: {
+    clientId: Types.ObjectId;
+    messageId: Types.ObjectId;
+    phoneNumberId: string;
+    token: string;
+    media: StoredOutboundMedia;
+  },
 ): Promise<MediaSend> {
   const m = input.media;
-  const common = { kind: m.type, ...(m.caption ? { caption: m.caption } : {}), ...(m.filename ? { filename: m.filename } : {}) } as const;
+  const common = {
+    kind: m.type,
+    ...(m.caption ? { caption: m.caption } : {}),
+    ...(m.filename ? { filename: m.filename } : {}),
+  } as const;
   if (m.url) return { ...common, link: m.url };
   if (!m.fileId) throw new OutboundMediaError("MEDIA_MISSING", "the message names no media source");
 
@@ -129,11 +184,15 @@ export async function prepareOutboundMedia(
     .findOne({ _id: input.messageId, clientId: input.clientId }, { mediaUpload: 1 })
     .lean<{ mediaUpload?: { id: string; uploadedAt: Date } | null }>();
   const previous = current?.mediaUpload;
-  if (previous && Date.now() - new Date(previous.uploadedAt).getTime() < UPLOAD_REUSE_MS) return { ...common, id: previous.id };
+  if (previous && Date.now() - new Date(previous.uploadedAt).getTime() < UPLOAD_REUSE_MS)
+    return { ...common, id: previous.id };
 
   const bucket = mediaBucket(deps.db);
   const fileId = new Types.ObjectId(m.fileId);
-  const [file] = await bucket.find({ _id: fileId, "metadata.clientId": input.clientId.toHexString() }).limit(1).toArray();
+  const [file] = await bucket
+    .find({ _id: fileId, "metadata.clientId": input.clientId.toHexString() })
+    .limit(1)
+    .toArray();
   if (!file) throw new OutboundMediaError("MEDIA_MISSING", "the staged file is gone");
   const chunks: Buffer[] = [];
   for await (const c of bucket.openDownloadStream(fileId)) chunks.push(c as Buffer);
@@ -146,7 +205,10 @@ export async function prepareOutboundMedia(
     ...(m.filename ? { filename: m.filename } : {}),
   });
   // Through the driver: `mediaUpload` is not in the Mongoose schema (strict mode would drop it).
-  await deps.db.messages.collection.updateOne({ _id: input.messageId, clientId: input.clientId }, { $set: { mediaUpload: { id, uploadedAt: new Date() } } });
+  await deps.db.messages.collection.updateOne(
+    { _id: input.messageId, clientId: input.clientId },
+    { $set: { mediaUpload: { id, uploadedAt: new Date() } } },
+  );
   return { ...common, id };
 }
 
@@ -154,9 +216,16 @@ export async function prepareOutboundMedia(
  * Ingress side: removes a file `acceptOutboundMedia` staged for a message that was not stored after
  * all (a concurrent request with the same Idempotency-Key won, or the write failed). Best effort.
  */
-export async function discardStagedMedia(db: Database, clientId: Types.ObjectId, media: StoredOutboundMedia): Promise<void> {
+export async function discardStagedMedia(
+  db: Database,
+  clientId: Types.ObjectId,
+  media: StoredOutboundMedia,
+): Promise<void> {
   if (!media.fileId) return;
   const fileId = new Types.ObjectId(media.fileId);
-  const [file] = await mediaBucket(db).find({ _id: fileId, "metadata.clientId": clientId.toHexString() }).limit(1).toArray();
+  const [file] = await mediaBucket(db)
+    .find({ _id: fileId, "metadata.clientId": clientId.toHexString() })
+    .limit(1)
+    .toArray();
   if (file) await mediaBucket(db).delete(fileId);
 }

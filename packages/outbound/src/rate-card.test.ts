@@ -26,18 +26,33 @@ describe("rate card", () => {
     expect(rateFor(card, "marketing", "MA", new Date("2026-10-01T00:00:00Z"))).toBe(0.8);
     expect(rateFor(card, "marketing", "BR", new Date("2026-10-01T00:00:00Z"))).toBe(1.2);
     expect(rateFor(card, "marketing", "MA", new Date("2025-01-01T00:00:00Z"))).toBeNull();
-    expect(expectedCost("template", "MARKETING", false, card, { country: "MA", at: new Date("2026-11-01") })).toEqual({ cost: 0.8, category: "marketing" });
+    expect(expectedCost("template", "MARKETING", false, card, { country: "MA", at: new Date("2026-11-01") })).toEqual({
+      cost: 0.8,
+      category: "marketing",
+    });
   });
 
   it("prices what Meta reported: type first (free_* cost nothing), then billable", () => {
-    expect(reportedCost({ type: "regular", category: "marketing", billable: true }, SHIPPED_RATE_CARD, { country: "FR" })).toMatchObject({ cost: 1.45, billable: true });
-    expect(reportedCost({ type: "free_customer_service", category: "utility", billable: false }, SHIPPED_RATE_CARD, { country: "MA" })).toMatchObject({ cost: 0, billable: false });
-    expect(reportedCost({ type: "free_entry_point", category: "marketing" }, SHIPPED_RATE_CARD, { country: "MA" })).toMatchObject({ cost: 0, billable: false });
-    expect(reportedCost({ billable: true, category: "authentication-international" }, SHIPPED_RATE_CARD, { country: "MA" })).toMatchObject({ cost: 0.9, category: "authentication_international" });
+    expect(
+      reportedCost({ type: "regular", category: "marketing", billable: true }, SHIPPED_RATE_CARD, { country: "FR" }),
+    ).toMatchObject({ cost: 1.45, billable: true });
+    expect(
+      reportedCost({ type: "free_customer_service", category: "utility", billable: false }, SHIPPED_RATE_CARD, {
+        country: "MA",
+      }),
+    ).toMatchObject({ cost: 0, billable: false });
+    expect(
+      reportedCost({ type: "free_entry_point", category: "marketing" }, SHIPPED_RATE_CARD, { country: "MA" }),
+    ).toMatchObject({ cost: 0, billable: false });
+    expect(
+      reportedCost({ billable: true, category: "authentication-international" }, SHIPPED_RATE_CARD, { country: "MA" }),
+    ).toMatchObject({ cost: 0.9, category: "authentication_international" });
   });
 
   it("reads OUTBOUND_PRICE_TABLE as a rate card, a flat table, and refuses anything else naming the shape", () => {
-    const card = outboundPriceTableVar.parse('{"currency":"MAD","rates":[{"country":"MA","category":"utility","price":0.5,"effectiveFrom":"2026-01-01"}]}');
+    const card = outboundPriceTableVar.parse(
+      '{"currency":"MAD","rates":[{"country":"MA","category":"utility","price":0.5,"effectiveFrom":"2026-01-01"}]}',
+    );
     expect(rateFor(card!, "utility", "MA")).toBe(0.5);
     expect(rateFor(outboundPriceTableVar.parse('{"utility":0.55}')!, "utility", "MA")).toBe(0.55);
     const bad = outboundPriceTableVar.safeParse('{"currency":"EUR","rates":[]}');

@@ -43,13 +43,23 @@ export function parseRateCard(input: unknown): RateCard {
   if (flat.success) {
     return {
       currency: "MAD",
-      rates: Object.entries(flat.data).map(([category, price]) => ({ country: "*", category: normalizeCategory(category), price, effectiveFrom: new Date(0) })),
+      rates: Object.entries(flat.data).map(([category, price]) => ({
+        country: "*",
+        category: normalizeCategory(category),
+        price,
+        effectiveFrom: new Date(0),
+      })),
     };
   }
   const card = cardSchema.parse(input);
   return {
     currency: "MAD",
-    rates: card.rates.map((r) => ({ country: r.country, category: normalizeCategory(r.category), price: r.price, effectiveFrom: new Date(r.effectiveFrom) })),
+    rates: card.rates.map((r) => ({
+      country: r.country,
+      category: normalizeCategory(r.category),
+      price: r.price,
+      effectiveFrom: new Date(r.effectiveFrom),
+    })),
   };
 }
 
@@ -60,7 +70,12 @@ export const SHIPPED_RATE_CARD: RateCard = parseRateCard(shipped);
  * The price of one message of `category` to `country` at `at`, or null when the card has no row
  * for that category (neither the country nor `*`) in force then.
  */
-export function rateFor(card: RateCard, category: string, country: string | null | undefined, at: Date = new Date()): number | null {
+export function rateFor(
+  card: RateCard,
+  category: string,
+  country: string | null | undefined,
+  at: Date = new Date(),
+): number | null {
   const cat = normalizeCategory(category);
   const t = at.getTime();
   let best: RateRow | null = null;

@@ -88,8 +88,22 @@ describe("SendCaches", () => {
   it("templates: one WABA's dropped on templates:changed, a miss never kept", async () => {
     const a = await newClient();
     const b = await newClient();
-    await db.templates.create({ wabaId: a.wabaId, name: "application_received", language: "fr", status: "APPROVED", headerParams: [], bodyParams: ["1", "2"] });
-    await db.templates.create({ wabaId: b.wabaId, name: "application_received", language: "fr", status: "APPROVED", headerParams: [], bodyParams: ["1"] });
+    await db.templates.create({
+      wabaId: a.wabaId,
+      name: "application_received",
+      language: "fr",
+      status: "APPROVED",
+      headerParams: [],
+      bodyParams: ["1", "2"],
+    });
+    await db.templates.create({
+      wabaId: b.wabaId,
+      name: "application_received",
+      language: "fr",
+      status: "APPROVED",
+      headerParams: [],
+      bodyParams: ["1"],
+    });
     expect((await caches.template(a.wabaId, "application_received", "fr"))?.status).toBe("APPROVED");
     await caches.template(b.wabaId, "application_received", "fr");
     expect(await caches.template(a.wabaId, "missing", "fr")).toBeNull();

@@ -19,7 +19,10 @@ const template = (over: Partial<TemplateDoc> = {}): TemplateDoc => ({
   updatedAt: new Date(),
   ...over,
 });
-const lookup = (...docs: TemplateDoc[]): TemplateLookup => async (name, language) => docs.find((d) => d.name === name && d.language === language) ?? null;
+const lookup =
+  (...docs: TemplateDoc[]): TemplateLookup =>
+  async (name, language) =>
+    docs.find((d) => d.name === name && d.language === language) ?? null;
 const client: PlanClient = { companyName: "Acme" };
 const open = { windowExpiresAt: new Date(Date.now() + 3_600_000), candidateName: "Yasmine", jobTitle: "Comptable" };
 const closed = { windowExpiresAt: new Date(Date.now() - 1_000), candidateName: "Yasmine", jobTitle: "Comptable" };
@@ -28,9 +31,21 @@ const req = (over: Partial<OutboundRequest> = {}): OutboundRequest => ({ candida
 describe("planSend: the one send decision", () => {
   it("text inside the window (free), the template at first contact (its category's price)", async () => {
     const t = lookup(template());
-    expect(await planSend({ request: req({ message: "Bonjour" }), client, conversation: open, templates: t })).toMatchObject({ kind: "text", text: "Bonjour", cost: 0, costCategory: "service" });
-    const first = await planSend({ request: req({ message: "Bonjour", candidateName: "Karim", jobTitle: "Chauffeur" }), client, conversation: null, templates: t });
-    expect(first).toMatchObject({ kind: "template", cost: 0.4, costCategory: "utility", template: { name: "application_received", vars: ["Karim", "Chauffeur"] } });
+    expect(
+      await planSend({ request: req({ message: "Bonjour" }), client, conversation: open, templates: t }),
+    ).toMatchObject({ kind: "text", text: "Bonjour", cost: 0, costCategory: "service" });
+    const first = await planSend({
+      request: req({ message: "Bonjour", candidateName: "Karim", jobTitle: "Chauffeur" }),
+      client,
+      conversation: null,
+      templates: t,
+    });
+    expect(first).toMatchObject({
+      kind: "template",
+      cost: 0.4,
+      costCategory: "utility",
+      template: { name: "application_received", vars: ["Karim", "Chauffeur"] },
+    });
   });
 
   it("fills the default template from the conversation when the request does not name the candidate", async () => {
@@ -39,26 +54,78 @@ describe("planSend: the one send decision", () => {
   });
 
   it("prices with the table it is given (OUTBOUND_PRICE_TABLE)", async () => {
-    const plan = await planSend({ request: req(), client, conversation: closed, templates: lookup(template()), prices: parseRateCard({ utility: 0.55 }) });
+    const plan = await planSend({
+      request: req(),
+      client,
+      conversation: closed,
+      templates: lookup(template()),
+      prices: parseRateCard({ utility: 0.55 }),
+    });
     expect(plan).toMatchObject({ kind: "template", cost: 0.55 });
   });
 
   it("refuses a text outside the window without a usable template, with the template's estimate", async () => {
-    const plan = await planSend({ request: req({ message: "Bonjour" }), client, conversation: closed, templates: lookup(template({ status: "PAUSED" })) });
-    expect(plan).toMatchObject({ kind: "refused", code: "WINDOW_CLOSED_NO_TEMPLATE", estimate: { kind: "template", cost: 0.4 } });
+    const plan = await planSend({
+      request: req({ message: "Bonjour" }),
+      client,
+      conversation: closed,
+      templates: lookup(template({ status: "PAUSED" })),
+    });
+    expect(plan).toMatchObject({
+      kind: "refused",
+      code: "WINDOW_CLOSED_NO_TEMPLATE",
+      estimate: { kind: "template", cost: 0.4 },
+    });
     expect(sendRecordOf(plan)).toBeNull();
   });
 
   it("media inside the window is captioned by the message; outside, the template goes alone", async () => {
     const media = { type: "image" as const, url: "https://example.com/a.png" };
-    expect(await planSend({ request: req({ media, message: "Plan" }), client, conversation: open, templates: lookup(template()) })).toMatchObject({ kind: "media", caption: "Plan", cost: 0 });
-    expect(await planSend({ request: req({ media, message: "Plan" }), client, conversation: closed, templates: lookup(template()) })).toMatchObject({ kind: "template" });
+    expect(
+      await planSend({
+        request: req({ media, message: "Plan" }),
+        client,
+        conversation: open,
+        templates: lookup(template()),
+      }),
+    ).toMatchObject({ kind: "media", caption: "Plan", cost: 0 });
+    expect(
+      await planSend({
+        request: req({ media, message: "Plan" }),
+        client,
+        conversation: closed,
+        templates: lookup(template()),
+      }),
+    ).toMatchObject({ kind: "template" });
   });
 
   it("the preview says what planSend says", async () => {
-    const p = await previewSend({ client, conversation: null, templates: lookup(template()), candidatePhone: "212612345678", candidateName: "Sara", jobTitle: "Vendeuse" });
-    expect(p).toMatchObject({ inWindow: false, kind: "template", text: { cost: 0 }, template: { name: "application_received", cost: 0.4, usable: true, parameterCount: 2, body: "Bonjour {{1}}, candidature {{2}} reçue." } });
-    const refused = await previewSend({ client, conversation: null, templates: lookup(), candidatePhone: "212612345678" });
+    const p = await previewSend({
+      client,
+      conversation: null,
+      templates: lookup(template()),
+      candidatePhone: "212612345678",
+      candidateName: "Sara",
+      jobTitle: "Vendeuse",
+    });
+    expect(p).toMatchObject({
+      inWindow: false,
+      kind: "template",
+      text: { cost: 0 },
+      template: {
+        name: "application_received",
+        cost: 0.4,
+        usable: true,
+        parameterCount: 2,
+        body: "Bonjour {{1}}, candidature {{2}} reçue.",
+      },
+    });
+    const refused = await previewSend({
+      client,
+      conversation: null,
+      templates: lookup(),
+      candidatePhone: "212612345678",
+    });
     expect(refused.template).toMatchObject({ usable: false, problem: "template not synced for language fr" });
   });
 });

@@ -3,7 +3,12 @@ import type { TemplateParameter } from "@linkojob/whatsapp";
 import type { StoredOutboundMedia } from "./outbound-media.js";
 import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing.js";
 import { recipientCountry } from "./country-of.js";
-import { templateComponents, templateRequestProblem, type TemplateParts, type TemplateVarsInput } from "./template-components.js";
+import {
+  templateComponents,
+  templateRequestProblem,
+  type TemplateParts,
+  type TemplateVarsInput,
+} from "./template-components.js";
 import { chatFieldsOf, interactivePreview, metaInteractive } from "./interactive.js";
 
 /**
@@ -58,21 +63,33 @@ export type SendPlan =
     };
 
 /** The window is open while the candidate's latest message is less than 24 h old. */
-export const windowOpen = (conversation: Pick<PlanConversation, "windowExpiresAt"> | null | undefined, now = Date.now()) =>
-  !!conversation?.windowExpiresAt && new Date(conversation.windowExpiresAt).getTime() > now;
+export const windowOpen = (
+  conversation: Pick<PlanConversation, "windowExpiresAt"> | null | undefined,
+  now = Date.now(),
+) => !!conversation?.windowExpiresAt && new Date(conversation.windowExpiresAt).getTime() > now;
 
 /** The template a send names, else the client's default (`application_received` in French). */
-export const templateChoice = (request: Partial<Pick<OutboundRequest, "templateName" | "templateLanguage">>, client: PlanClient) => ({
+export const templateChoice = (
+  request: Partial<Pick<OutboundRequest, "templateName" | "templateLanguage">>,
+  client: PlanClient,
+) => ({
   name: request.templateName ?? client.defaultTemplate?.name ?? "application_received",
   language: request.templateLanguage ?? client.defaultTemplate?.language ?? "fr",
 });
 
 /** Why a template cannot be sent with these variables (and header, buttons), or null when it can. */
-export const templateProblem = (t: TemplateDoc | null, language: string, vars: TemplateVarsInput, parts: TemplateParts = {}) =>
-  templateRequestProblem(t, language, vars, parts);
+export const templateProblem = (
+  t: TemplateDoc | null,
+  language: string,
+  vars: TemplateVarsInput,
+  parts: TemplateParts = {},
+) => templateRequestProblem(t, language, vars, parts);
 
 /** The header and buttons a send gives its template (the send API's templateHeader / templateButtons). */
-const templatePartsOf = (req: OutboundRequest): TemplateParts => ({ header: req.templateHeader ?? null, buttons: req.templateButtons ?? null });
+const templatePartsOf = (req: OutboundRequest): TemplateParts => ({
+  header: req.templateHeader ?? null,
+  buttons: req.templateButtons ?? null,
+});
 
 export interface PlanInput {
   request: OutboundRequest;
@@ -106,17 +123,45 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
   if (chat.reaction || (chat.interactive && inWindow)) {
     const c = expectedCost("text", null, true, prices);
     if (chat.reaction && !inWindow) {
-      const reason = "the 24-hour window is closed: a reaction can be sent only while the candidate's last message is less than 24 hours old";
-      return { kind: "refused", code: "WINDOW_CLOSED", reason, inWindow, estimate: { kind: "reaction", cost: c.cost, costCategory: c.category } };
+      const reason =
+        "the 24-hour window is closed: a reaction can be sent only while the candidate's last message is less than 24 hours old";
+      return {
+        kind: "refused",
+        code: "WINDOW_CLOSED",
+        reason,
+        inWindow,
+        estimate: { kind: "reaction", cost: c.cost, costCategory: c.category },
+      };
     }
-    if (chat.reaction) return { kind: "reaction", reaction: { wamid: chat.reaction.wamid, emoji: chat.reaction.emoji }, inWindow, cost: c.cost, costCategory: c.category };
+    if (chat.reaction)
+      return {
+        kind: "reaction",
+        reaction: { wamid: chat.reaction.wamid, emoji: chat.reaction.emoji },
+        inWindow,
+        cost: c.cost,
+        costCategory: c.category,
+      };
     const i = chat.interactive!;
-    return { kind: "interactive", interactive: metaInteractive(i), preview: interactivePreview(i), inWindow, cost: c.cost, costCategory: c.category };
+    return {
+      kind: "interactive",
+      interactive: metaInteractive(i),
+      preview: interactivePreview(i),
+      inWindow,
+      cost: c.cost,
+      costCategory: c.category,
+    };
   }
   if (req.media && inWindow) {
     const c = expectedCost("text", null, true, prices);
     const media = req.media as StoredOutboundMedia;
-    return { kind: "media", media, caption: media.caption ?? req.message ?? null, inWindow, cost: c.cost, costCategory: c.category };
+    return {
+      kind: "media",
+      media,
+      caption: media.caption ?? req.message ?? null,
+      inWindow,
+      cost: c.cost,
+      costCategory: c.category,
+    };
   }
   if (req.message && inWindow) {
     const c = expectedCost("text", null, true, prices);
@@ -132,7 +177,10 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
   ];
   const vars = req.templateVars ?? defaults.slice(0, Math.min(expected, defaults.length));
   // Priced at the rate of the recipient's country in force now (rate-card.ts).
-  const c = expectedCost("template", doc?.category ?? null, inWindow, prices, { country: recipientCountry(req), at: new Date(input.now ?? Date.now()) });
+  const c = expectedCost("template", doc?.category ?? null, inWindow, prices, {
+    country: recipientCountry(req),
+    at: new Date(input.now ?? Date.now()),
+  });
   const problem = templateRequestProblem(doc, language, vars, templatePartsOf(req));
   if (problem) {
     const estimate = { kind: "template" as const, cost: c.cost, costCategory: c.category };
@@ -220,9 +268,19 @@ export interface SendPreview {
  * without one (or outside the window) would use, planned by planSend itself.
  */
 export async function previewSend(
-  input: Omit<PlanInput, "request"> & { candidatePhone: string | null; candidateUserId?: string | null; candidateName?: string | null; jobTitle?: string | null },
+  input: Omit<PlanInput, "request"> & {
+    candidatePhone: string | null;
+    candidateUserId?: string | null;
+    candidateName?: string | null;
+    jobTitle?: string | null;
+  },
 ): Promise<SendPreview> {
-  const base = { candidatePhone: input.candidatePhone, candidateUserId: input.candidateUserId ?? null, candidateName: input.candidateName ?? null, jobTitle: input.jobTitle ?? null };
+  const base = {
+    candidatePhone: input.candidatePhone,
+    candidateUserId: input.candidateUserId ?? null,
+    candidateName: input.candidateName ?? null,
+    jobTitle: input.jobTitle ?? null,
+  };
   const withMessage = await planSend({ ...input, request: { ...base, message: "…" } });
   const templateOnly = await planSend({ ...input, request: base });
   const { name, language } = templateChoice({}, input.client);
@@ -250,6 +308,7 @@ export async function previewSend(
 /** The BODY text of a synced template ("Bonjour {{1}}, …"), for the composer to show. */
 function templateBody(components: unknown): string | null {
   if (!Array.isArray(components)) return null;
-  const body = components.find((c) => (c as { type?: string })?.type?.toUpperCase() === "BODY") as { text?: string } | undefined;
+  const body = components.find((c) => (c as { type?: string })?.type?.toUpperCase() === "BODY") as
+    { text?: string } | undefined;
   return typeof body?.text === "string" ? body.text : null;
 }

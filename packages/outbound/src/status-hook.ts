@@ -11,7 +11,11 @@ import type { ClientStatusAnnouncer } from "./client-status-announcer.js";
 import { classifyGraphCode } from "@linkojob/whatsapp";
 
 /** Same shape as the inbound worker's StatusHook (apps/inbound-worker DeliveryProcessorDeps.onStatus). */
-export type OutboundStatusHook = (tenant: TenantData, status: NormalizedStatus, outcome: StatusOutcome) => Promise<void>;
+export type OutboundStatusHook = (
+  tenant: TenantData,
+  status: NormalizedStatus,
+  outcome: StatusOutcome,
+) => Promise<void>;
 
 export interface OutboundStatusHookDeps {
   /** The outbound queue (fallback sends are enqueued on it). */
@@ -38,17 +42,23 @@ export interface OutboundStatusHookDeps {
  */
 export function createOutboundStatusHook(deps: OutboundStatusHookDeps): OutboundStatusHook {
   const prices = deps.prices ?? DEFAULT_PRICE_TABLE_MAD;
-  let costs: GroupCommit<{ tenant: TenantData; id: OutboundMessageDoc["_id"]; cost: number; category: string }> | null = null;
+  let costs: GroupCommit<{ tenant: TenantData; id: OutboundMessageDoc["_id"]; cost: number; category: string }> | null =
+    null;
   return async (tenant, status, outcome) => {
     if (outcome.outcome === "pending" || !outcome.message) return;
     const id = outcome.message._id;
     if (status.pricing) {
       // Meta's pricing decides (type, then billable; category), at the rate of the recipient's country on the status's day.
-      const country = countryOfPhone(status.recipientId) ?? countryOfUserId(status.recipientUserId) ?? recipientCountry((outcome.message as Partial<OutboundMessageDoc>).request ?? {});
+      const country =
+        countryOfPhone(status.recipientId) ??
+        countryOfUserId(status.recipientUserId) ??
+        recipientCountry((outcome.message as Partial<OutboundMessageDoc>).request ?? {});
       const c = reportedCost(status.pricing, prices, { country, at: status.timestamp });
       costs ??= new GroupCommit(async (items) => {
         // Every tenant's messages are in one collection: one request for the whole group.
-        await items[0]!.tenant.outbound.recordCosts(items.map((i) => ({ clientId: i.tenant.clientId, id: i.id, cost: i.cost, category: i.category })));
+        await items[0]!.tenant.outbound.recordCosts(
+          items.map((i) => ({ clientId: i.tenant.clientId, id: i.id, cost: i.cost, category: i.category })),
+        );
       });
       // Written again with each status that carries pricing (Meta sends it with `sent` and with
       // `delivered` or `read`): idempotent, and a second write also repairs a first one that
@@ -60,7 +70,10 @@ export function createOutboundStatusHook(deps: OutboundStatusHookDeps): Outbound
         const reason = typeof e.code === "number" ? accountHoldReason(classifyGraphCode(e.code)) : null;
         if (!reason) continue;
         await holdTenant(deps.announcer, tenant.clientId, reason, e.message ?? e.title ?? null);
-        deps.logger?.warn({ clientId: tenant.clientId.toHexString(), code: e.code }, "account-level error in a status webhook: the tenant's sends are paused");
+        deps.logger?.warn(
+          { clientId: tenant.clientId.toHexString(), code: e.code },
+          "account-level error in a status webhook: the tenant's sends are paused",
+        );
         break;
       }
     }
@@ -68,7 +81,8 @@ export function createOutboundStatusHook(deps: OutboundStatusHookDeps): Outbound
       const message = await tenant.outbound.get(id);
       if (!message) return;
       const fallbackId = await createTemplateFallback(tenant, deps.queue, message as OutboundMessageDoc, prices);
-      if (fallbackId) deps.logger?.info({ messageId: id.toHexString(), fallbackId }, "131047 on a text: template fallback queued");
+      if (fallbackId)
+        deps.logger?.info({ messageId: id.toHexString(), fallbackId }, "131047 on a text: template fallback queued");
     }
   };
 }

@@ -15,41 +15,58 @@ export const templateHeaderSchema = z
   .strictObject({
     type: z.enum(["image", "video", "document", "text"]),
     /** A media id from POST /{phone-number-id}/media. */
-    id: z.string().regex(/^[0-9]{1,40}$/, "must be a Meta media id (digits)").optional(),
+    id: z
+      .string()
+      .regex(/^[0-9]{1,40}$/, "must be a Meta media id (digits)")
+      .optional(),
     /** A public https URL Meta fetches itself. */
-    link: z.url({ protocol: /^https$/, error: "must be an https URL" }).max(2048).optional(),
+    link: z
+      .url({ protocol: /^https$/, error: "must be an https URL" })
+      .max(2048)
+      .optional(),
     /** A text header's variable (else the first of templateVars). */
     text: z.string().min(1).max(60).optional(),
     /** Documents: the file name the candidate sees. */
     filename: z.string().min(1).max(240).optional(),
   })
-  .refine((h) => (h.type === "text" ? h.text !== undefined && !h.id && !h.link : (h.id === undefined) !== (h.link === undefined)), {
-    message: "a media header takes exactly one of id and link; a text header takes text",
-  })
+  .refine(
+    (h) =>
+      h.type === "text" ? h.text !== undefined && !h.id && !h.link : (h.id === undefined) !== (h.link === undefined),
+    {
+      message: "a media header takes exactly one of id and link; a text header takes text",
+    },
+  )
   .describe(
     'The template\'s header: { type: "image" | "video" | "document", id (Meta media id) | link (https), filename? (documents) } for a media header, or { type: "text", text } for a text header\'s variable. Must match the synced template\'s HEADER format.',
   );
 export type TemplateHeaderInput = z.infer<typeof templateHeaderSchema>;
 
 /** The send API's `templateButtons`: one parameter per button that needs one, by its index in the template. */
-export const templateButtonSchema = z.strictObject({
-  /** The button's position in the template's BUTTONS component (0-based). */
-  index: z.number().int().min(0).max(9),
-  subType: z.enum(["url", "quick_reply", "copy_code"]),
-  /** URL: the value of the URL's {{1}}; quick_reply: the payload returned when tapped; copy_code: the code. */
-  parameter: z.string().min(1).max(2000),
-}).describe(
-  'A button parameter: { index (0-based position in the template\'s BUTTONS), subType: "url" (parameter = the value of the URL\'s {{1}}) | "quick_reply" (parameter = the payload returned when tapped) | "copy_code" (parameter = the code) }.',
-);
+export const templateButtonSchema = z
+  .strictObject({
+    /** The button's position in the template's BUTTONS component (0-based). */
+    index: z.number().int().min(0).max(9),
+    subType: z.enum(["url", "quick_reply", "copy_code"]),
+    /** URL: the value of the URL's {{1}}; quick_reply: the payload returned when tapped; copy_code: the code. */
+    parameter: z.string().min(1).max(2000),
+  })
+  .describe(
+    'A button parameter: { index (0-based position in the template\'s BUTTONS), subType: "url" (parameter = the value of the URL\'s {{1}}) | "quick_reply" (parameter = the payload returned when tapped) | "copy_code" (parameter = the code) }.',
+  );
 export type TemplateButtonInput = z.infer<typeof templateButtonSchema>;
 
 /** `templateVars`: positional values (header text first, then body), or values by variable name. */
 export const templateVarsSchema = z
   .union([
     z.array(z.string().max(1024)).max(30),
-    z.record(z.string().regex(/^[a-z0-9_]{1,64}$/, "variable names are lower case, digits and _"), z.string().max(1024)),
+    z.record(
+      z.string().regex(/^[a-z0-9_]{1,64}$/, "variable names are lower case, digits and _"),
+      z.string().max(1024),
+    ),
   ])
-  .describe('The template\'s variables: positional ["Yasmine", "Comptable"] (a text header\'s first, then the body\'s), or by name { "candidate_name": "Yasmine" } for named-variable templates.');
+  .describe(
+    'The template\'s variables: positional ["Yasmine", "Comptable"] (a text header\'s first, then the body\'s), or by name { "candidate_name": "Yasmine" } for named-variable templates.',
+  );
 export type TemplateVarsInput = z.infer<typeof templateVarsSchema>;
 
 const MEDIA_HEADERS = ["IMAGE", "VIDEO", "DOCUMENT"] as const;
@@ -74,7 +91,8 @@ export interface TemplateShape {
 }
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
-const placeholders = (text: unknown): string[] => (typeof text === "string" ? [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]!))] : []);
+const placeholders = (text: unknown): string[] =>
+  typeof text === "string" ? [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]!))] : [];
 
 type Component = { type?: unknown; format?: unknown; text?: unknown; buttons?: unknown };
 
@@ -83,12 +101,22 @@ export function templateShape(t: Pick<TemplateDoc, "components" | "headerParams"
   const find = (type: string) => components.find((c) => String(c?.type ?? "").toUpperCase() === type);
   const header = find("HEADER");
   const headerFormat = header ? String(header.format ?? "TEXT").toUpperCase() : null;
-  const buttons = (Array.isArray(find("BUTTONS")?.buttons) ? (find("BUTTONS")!.buttons as Array<{ type?: unknown; url?: unknown }>) : []).map((b, index) => {
+  const buttons = (
+    Array.isArray(find("BUTTONS")?.buttons)
+      ? (find("BUTTONS")!.buttons as Array<{ type?: unknown; url?: unknown }>)
+      : []
+  ).map((b, index) => {
     const type = String(b?.type ?? "").toLowerCase();
     return { index, type, required: type === "url" ? placeholders(b.url).length : type === "copy_code" ? 1 : 0 };
   });
   const all = [...t.headerParams, ...t.bodyParams];
-  return { headerFormat, headerParams: t.headerParams, bodyParams: t.bodyParams, named: all.some((n) => !/^\d+$/.test(n)), buttons };
+  return {
+    headerFormat,
+    headerParams: t.headerParams,
+    bodyParams: t.bodyParams,
+    named: all.some((n) => !/^\d+$/.test(n)),
+    buttons,
+  };
 }
 
 export interface TemplateParts {
@@ -104,7 +132,10 @@ export interface TemplateProblem {
 const label = (t: Pick<TemplateDoc, "name" | "language">) => `template ${t.name} (${t.language})`;
 
 /** The values of the header and body variables, in template order, or the names missing. */
-function valuesOf(shape: TemplateShape, vars: TemplateVarsInput): { values: string[] } | { missing: string[]; extra: string[] } {
+function valuesOf(
+  shape: TemplateShape,
+  vars: TemplateVarsInput,
+): { values: string[] } | { missing: string[]; extra: string[] } {
   const names = [...shape.headerParams, ...shape.bodyParams];
   if (Array.isArray(vars)) return { values: vars };
   const missing = names.filter((n) => !Object.hasOwn(vars, n));
@@ -117,12 +148,21 @@ function valuesOf(shape: TemplateShape, vars: TemplateVarsInput): { values: stri
  * not synced, not approved (paused, disabled…), a variable count or name that does not match, a
  * media header missing or of the wrong kind, a button parameter missing or naming no such button.
  */
-export function templateRequestProblem(t: TemplateDoc | null, language: string, vars: TemplateVarsInput, parts: TemplateParts = {}): TemplateProblem | null {
+export function templateRequestProblem(
+  t: TemplateDoc | null,
+  language: string,
+  vars: TemplateVarsInput,
+  parts: TemplateParts = {},
+): TemplateProblem | null {
   if (!t) return { code: "TEMPLATE_NOT_FOUND", reason: `template not synced for language ${language}` };
   const status = t.status.toUpperCase();
   if (status !== "APPROVED") {
-    const why = status === "PAUSED" ? "paused by Meta (low quality)" : status === "DISABLED" ? "disabled by Meta" : status;
-    return { code: "TEMPLATE_NOT_APPROVED", reason: `${label(t)} is ${why}${t.statusReason ? `: ${t.statusReason}` : ""}` };
+    const why =
+      status === "PAUSED" ? "paused by Meta (low quality)" : status === "DISABLED" ? "disabled by Meta" : status;
+    return {
+      code: "TEMPLATE_NOT_APPROVED",
+      reason: `${label(t)} is ${why}${t.statusReason ? `: ${t.statusReason}` : ""}`,
+    };
   }
   const shape = templateShape(t);
   const expected = shape.headerParams.length + shape.bodyParams.length;
@@ -137,20 +177,31 @@ export function templateRequestProblem(t: TemplateDoc | null, language: string, 
   const count = got.values.length + (headerText && Array.isArray(vars) ? 1 : 0);
   if (count !== expected) {
     const where = `header ${shape.headerParams.length}, body ${shape.bodyParams.length}`;
-    return { code: "TEMPLATE_PARAM_COUNT", reason: `${label(t)} expects ${expected} variable(s) (${where}), got ${count}` };
+    return {
+      code: "TEMPLATE_PARAM_COUNT",
+      reason: `${label(t)} expects ${expected} variable(s) (${where}), got ${count}`,
+    };
   }
-  if (got.values.some((v) => typeof v !== "string" || v.trim() === "")) return { code: "TEMPLATE_PARAM_EMPTY", reason: "a template variable is empty" };
+  if (got.values.some((v) => typeof v !== "string" || v.trim() === ""))
+    return { code: "TEMPLATE_PARAM_EMPTY", reason: "a template variable is empty" };
 
-  const media = shape.headerFormat && (MEDIA_HEADERS as readonly string[]).includes(shape.headerFormat) ? shape.headerFormat : null;
+  const media =
+    shape.headerFormat && (MEDIA_HEADERS as readonly string[]).includes(shape.headerFormat) ? shape.headerFormat : null;
   const h = parts.header ?? null;
   if (media && !h) {
-    return { code: "TEMPLATE_HEADER_MISSING", reason: `${label(t)} has a ${media} header: templateHeader { type: "${media.toLowerCase()}", id | link } is required` };
+    return {
+      code: "TEMPLATE_HEADER_MISSING",
+      reason: `${label(t)} has a ${media} header: templateHeader { type: "${media.toLowerCase()}", id | link } is required`,
+    };
   }
   if (media && h && h.type.toUpperCase() !== media) {
     return { code: "TEMPLATE_HEADER_FORMAT", reason: `${label(t)} has a ${media} header, templateHeader is ${h.type}` };
   }
   if (!media && h && h.type !== "text") {
-    return { code: "TEMPLATE_HEADER_FORMAT", reason: `${label(t)} has ${shape.headerFormat ? `a ${shape.headerFormat} header` : "no header"}, templateHeader is ${h.type}` };
+    return {
+      code: "TEMPLATE_HEADER_FORMAT",
+      reason: `${label(t)} has ${shape.headerFormat ? `a ${shape.headerFormat} header` : "no header"}, templateHeader is ${h.type}`,
+    };
   }
   if (h?.type === "text" && shape.headerParams.length !== 1) {
     return { code: "TEMPLATE_HEADER_FORMAT", reason: `${label(t)} has no header variable for templateHeader.text` };
@@ -160,22 +211,36 @@ export function templateRequestProblem(t: TemplateDoc | null, language: string, 
   const seen = new Set<number>();
   for (const b of given) {
     const defined = shape.buttons[b.index];
-    if (!defined) return { code: "TEMPLATE_BUTTON_MISMATCH", reason: `${label(t)} has no button ${b.index} (it has ${shape.buttons.length})` };
-    if (defined.type !== b.subType) return { code: "TEMPLATE_BUTTON_MISMATCH", reason: `${label(t)} button ${b.index} is ${defined.type}, templateButtons says ${b.subType}` };
-    if (seen.has(b.index)) return { code: "TEMPLATE_BUTTON_MISMATCH", reason: `templateButtons names button ${b.index} twice` };
+    if (!defined)
+      return {
+        code: "TEMPLATE_BUTTON_MISMATCH",
+        reason: `${label(t)} has no button ${b.index} (it has ${shape.buttons.length})`,
+      };
+    if (defined.type !== b.subType)
+      return {
+        code: "TEMPLATE_BUTTON_MISMATCH",
+        reason: `${label(t)} button ${b.index} is ${defined.type}, templateButtons says ${b.subType}`,
+      };
+    if (seen.has(b.index))
+      return { code: "TEMPLATE_BUTTON_MISMATCH", reason: `templateButtons names button ${b.index} twice` };
     seen.add(b.index);
   }
   for (const b of shape.buttons) {
     if (b.required > 0 && !seen.has(b.index)) {
       const what = b.type === "url" ? "the value of its URL variable" : "the code to copy";
-      return { code: "TEMPLATE_BUTTON_MISSING", reason: `${label(t)} button ${b.index} (${b.type}) needs ${what}: templateButtons [{ index: ${b.index}, subType: "${b.type}", parameter }]` };
+      return {
+        code: "TEMPLATE_BUTTON_MISSING",
+        reason: `${label(t)} button ${b.index} (${b.type}) needs ${what}: templateButtons [{ index: ${b.index}, subType: "${b.type}", parameter }]`,
+      };
     }
   }
   return null;
 }
 
 const textParams = (names: string[], values: string[], named: boolean): TemplateParameter[] =>
-  values.map((text, i) => (named && names[i] ? { type: "text" as const, text, parameter_name: names[i] } : { type: "text" as const, text }));
+  values.map((text, i) =>
+    named && names[i] ? { type: "text" as const, text, parameter_name: names[i] } : { type: "text" as const, text },
+  );
 
 export interface TemplateComponents {
   /** Variable values in template order (header, then body), as the message records them. */
@@ -191,21 +256,34 @@ export interface TemplateComponents {
  * `parameter_name` for named templates), a media header `{ type: "image", image: { id | link } }`,
  * and one `button` component per given button `{ sub_type, index: "0", parameters }`.
  */
-export function templateComponents(t: TemplateDoc, vars: TemplateVarsInput, parts: TemplateParts = {}): TemplateComponents {
+export function templateComponents(
+  t: TemplateDoc,
+  vars: TemplateVarsInput,
+  parts: TemplateParts = {},
+): TemplateComponents {
   const shape = templateShape(t);
   const got = valuesOf(shape, vars);
   let values = "values" in got ? got.values : [];
-  if (parts.header?.type === "text" && shape.headerParams.length === 1 && Array.isArray(vars)) values = [parts.header.text!, ...values];
+  if (parts.header?.type === "text" && shape.headerParams.length === 1 && Array.isArray(vars))
+    values = [parts.header.text!, ...values];
   const headerParams = textParams(shape.headerParams, values.slice(0, shape.headerParams.length), shape.named);
   const bodyParams = textParams(shape.bodyParams, values.slice(shape.headerParams.length), shape.named);
   const components: unknown[] = [];
   const h = parts.header;
   if (h && h.type !== "text") {
-    const media = { ...(h.id ? { id: h.id } : { link: h.link }), ...(h.type === "document" && h.filename ? { filename: h.filename } : {}) };
+    const media = {
+      ...(h.id ? { id: h.id } : { link: h.link }),
+      ...(h.type === "document" && h.filename ? { filename: h.filename } : {}),
+    };
     components.push({ type: "header", parameters: [{ type: h.type, [h.type]: media }] });
   }
   for (const b of [...(parts.buttons ?? [])].sort((x, y) => x.index - y.index)) {
-    const parameter = b.subType === "quick_reply" ? { type: "payload", payload: b.parameter } : b.subType === "copy_code" ? { type: "coupon_code", coupon_code: b.parameter } : { type: "text", text: b.parameter };
+    const parameter =
+      b.subType === "quick_reply"
+        ? { type: "payload", payload: b.parameter }
+        : b.subType === "copy_code"
+          ? { type: "coupon_code", coupon_code: b.parameter }
+          : { type: "text", text: b.parameter };
     components.push({ type: "button", sub_type: b.subType, index: String(b.index), parameters: [parameter] });
   }
   return { values, headerParams, bodyParams, components };

@@ -74,7 +74,8 @@ export const outboundJobSchema = z.object({
 export type OutboundJob = z.infer<typeof outboundJobSchema>;
 
 /** Job id of a message's first enqueue: a repeated enqueue (idempotent request, recovery) is one job. */
-export const outboundJobId = (messageId: string, suffix?: string) => (suffix ? `send-${messageId}-${suffix}` : `send-${messageId}`);
+export const outboundJobId = (messageId: string, suffix?: string) =>
+  suffix ? `send-${messageId}-${suffix}` : `send-${messageId}`;
 
 /** Replies inside a conversation go before bulk first-contact templates (BullMQ: lower runs first). */
 export const OUTBOUND_PRIORITY = { reply: 1, bulk: 10 } as const;
@@ -113,7 +114,8 @@ export const mediaFetchJobSchema = z.object({
 export type MediaFetchJob = z.infer<typeof mediaFetchJobSchema>;
 
 /** One job per message: a redelivered webhook or a retried delivery job enqueues nothing new. */
-export const mediaFetchJobId = (messageId: string, suffix?: string) => (suffix ? `media-${messageId}-${suffix}` : `media-${messageId}`);
+export const mediaFetchJobId = (messageId: string, suffix?: string) =>
+  suffix ? `media-${messageId}-${suffix}` : `media-${messageId}`;
 
 export const mediaFetchJobOptions: JobsOptions = {
   // Transient failures (network, 5xx, expired URLs twice in a row) retry with the worker's `media`

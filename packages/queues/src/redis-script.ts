@@ -26,7 +26,8 @@ export class RedisScript {
   }
 
   run(redis: RedisClient, keys: readonly string[], args: readonly ScriptArg[] = []): Promise<unknown> {
-    if (keys.length !== this.numberOfKeys) throw new Error(`${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
+    if (keys.length !== this.numberOfKeys)
+      throw new Error(`${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
     if (!this.clients.has(redis)) {
       redis.defineCommand(this.name, { numberOfKeys: this.numberOfKeys, lua: this.lua });
       this.clients.add(redis);

@@ -51,7 +51,11 @@ export function createRedis(target: string | RedisTarget, options: RedisConnecti
       retryStrategy: (times) => Math.min(100 * times, 1_000),
     });
   }
-  return new Redis(url, { ...base, maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 2_000) });
+  return new Redis(url, {
+    ...base,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(200 * times, 2_000),
+  });
 }
 
 /** User, password and TLS of a redis:// or rediss:// URL, for every node of a cluster. */
@@ -69,7 +73,11 @@ function credentialsOf(url: string): Pick<RedisOptions, "username" | "password" 
  * scripts, the pacer's script and MULTI touch several keys at once, which a cluster accepts only
  * within one slot.
  */
-function createCluster(url: string, nodes: ReadonlyArray<{ host: string; port: number }>, options: RedisConnectionOptions): Cluster {
+function createCluster(
+  url: string,
+  nodes: ReadonlyArray<{ host: string; port: number }>,
+  options: RedisConnectionOptions,
+): Cluster {
   const credentials = credentialsOf(url);
   const failFast = options.failFast ?? false;
   const clusterOptions: ClusterOptions = {

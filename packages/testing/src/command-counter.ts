@@ -43,4 +43,14 @@ export class CommandCounter {
   }
 }
 
-const IGNORED = new Set(["hello", "isMaster", "ismaster", "ping", "buildInfo", "saslStart", "saslContinue", "endSessions", "getMore_heartbeat"]);
+const IGNORED = new Set([
+  "hello",
+  "isMaster",
+  "ismaster",
+  "ping",
+  "buildInfo",
+  "saslStart",
+  "saslContinue",
+  "endSessions",
+  "getMore_heartbeat",
+]);

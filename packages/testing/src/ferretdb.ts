@@ -68,7 +68,8 @@ export async function startFerretDb(opts: FerretDbOptions = {}): Promise<Running
   if (wanted === "sqlite") return startOnSqlite();
   const problem = await postgresProblem(pgUrl);
   if (!problem) return startOnPostgres(pgUrl, opts.pgMaxConnections);
-  if (wanted === "postgresql") throw new Error(`FerretDB on PostgreSQL: no PostgreSQL at ${redact(pgUrl)} (${problem})`);
+  if (wanted === "postgresql")
+    throw new Error(`FerretDB on PostgreSQL: no PostgreSQL at ${redact(pgUrl)} (${problem})`);
   console.warn(
     `[ferretdb] no PostgreSQL answers at ${redact(pgUrl)} (${problem}): falling back to FerretDB on SQLite, ` +
       "which slows down as collections grow (set PG_URL, or start PostgreSQL, for the fast backend)",
@@ -110,7 +111,12 @@ async function postgresProblem(url: string): Promise<string | null> {
 
 async function withPostgres<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
   // Bounded: a CREATE or DROP DATABASE waiting on another session's lock fails instead of hanging the run.
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, statement_timeout: 30_000, lock_timeout: 20_000 });
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 30_000,
+    lock_timeout: 20_000,
+  });
   client.on("error", () => {});
   await client.connect();
   try {
@@ -137,7 +143,9 @@ function isLoopback(url: string): boolean {
 /** Drops the databases of earlier runs on this machine whose process is gone (a killed test run never reaches stop()). */
 async function dropOrphans(c: pg.Client, url: string): Promise<void> {
   if (!isLoopback(url)) return;
-  const { rows } = await c.query<{ datname: string }>("select datname from pg_database where datname like $1", [`${DB_PREFIX}%`]);
+  const { rows } = await c.query<{ datname: string }>("select datname from pg_database where datname like $1", [
+    `${DB_PREFIX}%`,
+  ]);
   for (const { datname } of rows) {
     const pid = Number(datname.slice(DB_PREFIX.length).split("_")[0]);
     if (!Number.isInteger(pid) || pid <= 0 || pidAlive(pid)) continue;
@@ -153,8 +161,10 @@ async function startOnPostgres(adminUrl: string, maxConnections: number | undefi
   });
   const runUrl = new URL(adminUrl);
   runUrl.pathname = `/${dbName}`;
-  if (maxConnections && !runUrl.searchParams.has("pool_max_conns")) runUrl.searchParams.set("pool_max_conns", String(maxConnections));
-  const dropDatabase = () => withPostgres(adminUrl, (c) => c.query(`drop database if exists "${dbName}" with (force)`)).then(() => {});
+  if (maxConnections && !runUrl.searchParams.has("pool_max_conns"))
+    runUrl.searchParams.set("pool_max_conns", String(maxConnections));
+  const dropDatabase = () =>
+    withPostgres(adminUrl, (c) => c.query(`drop database if exists "${dbName}" with (force)`)).then(() => {});
   try {
     const started = await spawnFerretDb(["--handler=postgresql", `--postgresql-url=${runUrl.toString()}`]);
     return {

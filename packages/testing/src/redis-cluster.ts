@@ -47,16 +47,26 @@ export async function startRedisCluster(opts: { masters?: number; timeoutMs?: nu
       const child = spawn(
         "redis-server",
         [
-          "--port", String(port),
-          "--bind", "127.0.0.1",
-          "--cluster-enabled", "yes",
-          "--cluster-port", String(busPort),
-          "--cluster-config-file", join(dir, `nodes-${port}.conf`),
-          "--cluster-node-timeout", "5000",
-          "--save", "",
-          "--appendonly", "no",
-          "--dir", dir,
-          "--daemonize", "no",
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--cluster-enabled",
+          "yes",
+          "--cluster-port",
+          String(busPort),
+          "--cluster-config-file",
+          join(dir, `nodes-${port}.conf`),
+          "--cluster-node-timeout",
+          "5000",
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--dir",
+          dir,
+          "--daemonize",
+          "no",
         ],
         { stdio: "ignore" },
       );
@@ -65,9 +75,13 @@ export async function startRedisCluster(opts: { masters?: number; timeoutMs?: nu
       nodes.push({ host: "127.0.0.1", port });
     }
     await Promise.all(nodes.map((n) => waitForPort(n.port, n.host, timeoutMs)));
-    await run("redis-cli", ["--cluster", "create", ...nodes.map((n) => `${n.host}:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"], {
-      timeout: timeoutMs,
-    });
+    await run(
+      "redis-cli",
+      ["--cluster", "create", ...nodes.map((n) => `${n.host}:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"],
+      {
+        timeout: timeoutMs,
+      },
+    );
     await untilClusterOk(nodes, timeoutMs);
   } catch (err) {
     await destroy();
@@ -89,7 +103,8 @@ async function untilClusterOk(nodes: Array<{ host: string; port: number }>, time
         }),
       );
       if (states.every(Boolean)) return;
-      if (Date.now() > deadline) throw new Error(`Redis Cluster not ok after ${timeoutMs} ms (nodes ${nodes.map((n) => n.port).join(", ")})`);
+      if (Date.now() > deadline)
+        throw new Error(`Redis Cluster not ok after ${timeoutMs} ms (nodes ${nodes.map((n) => n.port).join(", ")})`);
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {

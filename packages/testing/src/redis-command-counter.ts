@@ -22,7 +22,9 @@ export class RedisCommandCounter {
 
   /** A counter over plain connections to these host:port servers; close() disconnects them. */
   static forNodes(nodes: ReadonlyArray<{ host: string; port: number }>): RedisCommandCounter {
-    return new RedisCommandCounter(nodes.map((n) => new Redis({ host: n.host, port: n.port, maxRetriesPerRequest: 1 })));
+    return new RedisCommandCounter(
+      nodes.map((n) => new Redis({ host: n.host, port: n.port, maxRetriesPerRequest: 1 })),
+    );
   }
 
   /** The work done so far (compare two with `diff`). */

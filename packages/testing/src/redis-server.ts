@@ -27,7 +27,20 @@ export async function startRedisServer(opts: { appendonly?: boolean } = {}): Pro
   const start = async () => {
     child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", opts.appendonly ? "yes" : "no", "--dir", dir, "--daemonize", "no"],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        opts.appendonly ? "yes" : "no",
+        "--dir",
+        dir,
+        "--daemonize",
+        "no",
+      ],
       { stdio: "ignore" },
     );
     killOnExit(child);

@@ -10,5 +10,8 @@ export const TEST_SECRETS = {
 } as const;
 
 /** A test JWT; `sub` may be a client's stored userId (a string, or an ObjectId: its hex). */
-export const tokenFor = (sub: string | { toHexString(): string }, role: Role = "recruiter", expiresIn: string | number = "1h") =>
-  signJwt(TEST_SECRETS.jwtSecret, { sub: typeof sub === "string" ? sub : sub.toHexString(), role }, expiresIn);
+export const tokenFor = (
+  sub: string | { toHexString(): string },
+  role: Role = "recruiter",
+  expiresIn: string | number = "1h",
+) => signJwt(TEST_SECRETS.jwtSecret, { sub: typeof sub === "string" ? sub : sub.toHexString(), role }, expiresIn);

@@ -75,7 +75,10 @@ describe("TokenVault", () => {
     const vault = new TokenVault([keyA]);
     const s = vault.encrypt(token);
     const data = Buffer.from(s.data, "base64");
-    expectVaultError(() => vault.decrypt({ ...s, data: data.subarray(0, data.length - 3).toString("base64") }), "VAULT_ERR_TAMPERED");
+    expectVaultError(
+      () => vault.decrypt({ ...s, data: data.subarray(0, data.length - 3).toString("base64") }),
+      "VAULT_ERR_TAMPERED",
+    );
     expectVaultError(() => vault.decrypt({ ...s, data: "" }), "VAULT_ERR_TAMPERED");
     const tag = Buffer.from(s.tag, "base64");
     expectVaultError(() => vault.decrypt({ ...s, tag: tag.subarray(0, 8).toString("base64") }), "VAULT_ERR_MALFORMED");
@@ -170,7 +173,8 @@ describe("TokenVault: the proof of concept's ivHex:tagHex:ciphertextHex tokens",
   it("refuses a tampered legacy token (ciphertext, tag or IV) and one under a key not configured", () => {
     const vault = new TokenVault([keyA]);
     const legacy = briefEncrypt(token, keyA);
-    for (const part of [0, 1, 2]) expectVaultError(() => vault.decrypt(flipLegacy(legacy, part), clientA), "VAULT_ERR_TAMPERED");
+    for (const part of [0, 1, 2])
+      expectVaultError(() => vault.decrypt(flipLegacy(legacy, part), clientA), "VAULT_ERR_TAMPERED");
     const [iv, tag, data] = legacy.split(":");
     expectVaultError(() => vault.decrypt(`${iv}:${tag}:${data!.slice(0, -2)}`, clientA), "VAULT_ERR_TAMPERED");
     expectVaultError(() => new TokenVault([keyB]).decrypt(legacy, clientA), "VAULT_ERR_TAMPERED");
@@ -215,6 +219,9 @@ describe("TokenVault: the proof of concept's ivHex:tagHex:ciphertextHex tokens",
 
   it("is refused once unbound ciphertexts are (acceptUnbound: false)", () => {
     const legacy = briefEncrypt(token, keyA);
-    expectVaultError(() => new TokenVault([keyA], { acceptUnbound: false }).decrypt(legacy, clientA), "VAULT_ERR_TAMPERED");
+    expectVaultError(
+      () => new TokenVault([keyA], { acceptUnbound: false }).decrypt(legacy, clientA),
+      "VAULT_ERR_TAMPERED",
+    );
   });
 });

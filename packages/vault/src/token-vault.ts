@@ -68,7 +68,8 @@ export function keyFingerprint(key: Buffer): string {
 }
 
 function decode(field: unknown, name: string): Buffer {
-  if (typeof field !== "string" || !BASE64.test(field)) throw new VaultError("VAULT_ERR_MALFORMED", `the stored secret's ${name} is not base64`);
+  if (typeof field !== "string" || !BASE64.test(field))
+    throw new VaultError("VAULT_ERR_MALFORMED", `the stored secret's ${name} is not base64`);
   return Buffer.from(field, "base64");
 }
 
@@ -92,7 +93,8 @@ export interface TokenVaultOptions {
 }
 
 /** The AAD of a ciphertext: its key id, and the client it belongs to when bound. */
-const aadOf = (keyId: string, clientId: string | undefined) => Buffer.from(clientId ? `${keyId}\0client:${clientId}` : keyId, "utf8");
+const aadOf = (keyId: string, clientId: string | undefined) =>
+  Buffer.from(clientId ? `${keyId}\0client:${clientId}` : keyId, "utf8");
 
 export class TokenVault {
   private readonly keys: VaultKey[];
@@ -106,7 +108,10 @@ export class TokenVault {
     this.keys = [];
     for (const [i, hex] of hexKeys.entries()) {
       if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
-        throw new VaultError("VAULT_ERR_INVALID_KEY", `TOKEN_ENCRYPTION_KEY #${i + 1} must be 64 hex characters (32 bytes)`);
+        throw new VaultError(
+          "VAULT_ERR_INVALID_KEY",
+          `TOKEN_ENCRYPTION_KEY #${i + 1} must be 64 hex characters (32 bytes)`,
+        );
       }
       const key = Buffer.from(hex, "hex");
       const id = keyFingerprint(key);
@@ -124,7 +129,10 @@ export class TokenVault {
   static fromEnvValue(raw: string, options: TokenVaultOptions = {}): TokenVault {
     const parsed = envVars.tokenEncryptionKey.safeParse(raw);
     if (!parsed.success) {
-      throw new VaultError("VAULT_ERR_INVALID_KEY", `TOKEN_ENCRYPTION_KEY: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+      throw new VaultError(
+        "VAULT_ERR_INVALID_KEY",
+        `TOKEN_ENCRYPTION_KEY: ${parsed.error.issues.map((i) => i.message).join("; ")}`,
+      );
     }
     return new TokenVault(parsed.data, options);
   }
@@ -149,7 +157,12 @@ export class TokenVault {
     const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(aadOf(id, clientId));
     const data = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-    return { keyId: id, iv: iv.toString("base64"), tag: cipher.getAuthTag().toString("base64"), data: data.toString("base64") };
+    return {
+      keyId: id,
+      iv: iv.toString("base64"),
+      tag: cipher.getAuthTag().toString("base64"),
+      data: data.toString("base64"),
+    };
   }
 
   /**
@@ -163,11 +176,18 @@ export class TokenVault {
     if (clientId) {
       const bound = this.open(parts, clientId);
       if (bound !== null) return bound;
-      if (!this.acceptUnbound) throw new VaultError("VAULT_ERR_TAMPERED", "the stored secret failed authentication for this client (changed, moved from another client, or wrong key)");
+      if (!this.acceptUnbound)
+        throw new VaultError(
+          "VAULT_ERR_TAMPERED",
+          "the stored secret failed authentication for this client (changed, moved from another client, or wrong key)",
+        );
     }
     const unbound = this.open(parts, undefined);
     if (unbound !== null) return unbound;
-    throw new VaultError("VAULT_ERR_TAMPERED", "the stored secret failed authentication (changed, truncated, moved from another client, or wrong key)");
+    throw new VaultError(
+      "VAULT_ERR_TAMPERED",
+      "the stored secret failed authentication (changed, truncated, moved from another client, or wrong key)",
+    );
   }
 
   /** True when the secret decrypts bound to `clientId` (false for an unbound, legacy or foreign one). */
@@ -186,8 +206,16 @@ export class TokenVault {
    */
   private decryptLegacy(secret: string): string {
     const m = LEGACY.exec(secret);
-    if (!m) throw new VaultError("VAULT_ERR_MALFORMED", "the stored secret is a string but not the ivHex:tagHex:ciphertextHex form");
-    if (!this.acceptUnbound) throw new VaultError("VAULT_ERR_TAMPERED", "the stored secret is a legacy ciphertext not bound to its client (run cli:reencrypt-tokens)");
+    if (!m)
+      throw new VaultError(
+        "VAULT_ERR_MALFORMED",
+        "the stored secret is a string but not the ivHex:tagHex:ciphertextHex form",
+      );
+    if (!this.acceptUnbound)
+      throw new VaultError(
+        "VAULT_ERR_TAMPERED",
+        "the stored secret is a legacy ciphertext not bound to its client (run cli:reencrypt-tokens)",
+      );
     const iv = Buffer.from(m[1]!, "hex");
     const tag = Buffer.from(m[2]!, "hex");
     const data = Buffer.from(m[3]!, "hex");
@@ -200,19 +228,28 @@ export class TokenVault {
         // another key, or changed
       }
     }
-    throw new VaultError("VAULT_ERR_TAMPERED", "the legacy stored secret failed authentication (changed, truncated, or encrypted with a key not configured)");
+    throw new VaultError(
+      "VAULT_ERR_TAMPERED",
+      "the legacy stored secret failed authentication (changed, truncated, or encrypted with a key not configured)",
+    );
   }
 
   private parts(secret: EncryptedSecret | null | undefined) {
     if (!secret || typeof secret !== "object") throw new VaultError("VAULT_ERR_MALFORMED", "no stored secret");
     if (typeof secret.keyId !== "string") throw new VaultError("VAULT_ERR_MALFORMED", "the stored secret names no key");
     const k = this.byId.get(secret.keyId);
-    if (!k) throw new VaultError("VAULT_ERR_UNKNOWN_KEY", `no key with id ${secret.keyId} is configured (was it removed from TOKEN_ENCRYPTION_KEY?)`);
+    if (!k)
+      throw new VaultError(
+        "VAULT_ERR_UNKNOWN_KEY",
+        `no key with id ${secret.keyId} is configured (was it removed from TOKEN_ENCRYPTION_KEY?)`,
+      );
     const iv = decode(secret.iv, "iv");
     const tag = decode(secret.tag, "tag");
     const data = decode(secret.data, "data");
-    if (iv.length !== IV_BYTES) throw new VaultError("VAULT_ERR_MALFORMED", "the stored secret's IV has the wrong length");
-    if (tag.length !== TAG_BYTES) throw new VaultError("VAULT_ERR_MALFORMED", "the stored secret's tag has the wrong length");
+    if (iv.length !== IV_BYTES)
+      throw new VaultError("VAULT_ERR_MALFORMED", "the stored secret's IV has the wrong length");
+    if (tag.length !== TAG_BYTES)
+      throw new VaultError("VAULT_ERR_MALFORMED", "the stored secret's tag has the wrong length");
     return { k, iv, tag, data };
   }
 

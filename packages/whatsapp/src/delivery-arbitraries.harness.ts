@@ -28,25 +28,85 @@ export const SIBLING_BODY = "le message valide à garder ✅";
 export const PROTOTYPE_NAMES = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"] as const;
 
 export const nastyKey: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom(...PROTOTYPE_NAMES, "$set", "$where", "$", "a.b", ".", "..", "\u0000", "k\u0000ey", "", "%", "%24x", "\uD800", "\uDC00x", "id", "type", "timestamp", "from", "text", "body", "value", "field", "changes", "metadata"),
+  fc.constantFrom(
+    ...PROTOTYPE_NAMES,
+    "$set",
+    "$where",
+    "$",
+    "a.b",
+    ".",
+    "..",
+    "\u0000",
+    "k\u0000ey",
+    "",
+    "%",
+    "%24x",
+    "\uD800",
+    "\uDC00x",
+    "id",
+    "type",
+    "timestamp",
+    "from",
+    "text",
+    "body",
+    "value",
+    "field",
+    "changes",
+    "metadata",
+  ),
   fc.string({ unit: "binary", maxLength: 8 }),
 );
 
 const weirdString: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom("", " ", "\u0000", "a\u0000b", "\uD800", "\uDFFF", "a\uD83D", "😀", "\u202Eevil", "\uFEFF", "9999999999", "99999999999999999999", "-1", "1e9", "NaN", "wamid.", "text", ...PROTOTYPE_NAMES),
+  fc.constantFrom(
+    "",
+    " ",
+    "\u0000",
+    "a\u0000b",
+    "\uD800",
+    "\uDFFF",
+    "a\uD83D",
+    "😀",
+    "\u202Eevil",
+    "\uFEFF",
+    "9999999999",
+    "99999999999999999999",
+    "-1",
+    "1e9",
+    "NaN",
+    "wamid.",
+    "text",
+    ...PROTOTYPE_NAMES,
+  ),
   fc.string({ unit: "binary", maxLength: 24 }),
   fc.string({ unit: "grapheme", maxLength: 24 }),
   fc.constantFrom(70_000, 300).map((n) => "é".repeat(n)),
 );
 
 const weirdNumber: fc.Arbitrary<number> = fc.oneof(
-  fc.constantFrom(Infinity, -Infinity, Number.NaN, -0, 1e308, -1e308, 2 ** 53 + 2, 2 ** 64, 9_999_999_999, 1e21, Number.MIN_VALUE, 102290129340398),
+  fc.constantFrom(
+    Infinity,
+    -Infinity,
+    Number.NaN,
+    -0,
+    1e308,
+    -1e308,
+    2 ** 53 + 2,
+    2 ** 64,
+    9_999_999_999,
+    1e21,
+    Number.MIN_VALUE,
+    102290129340398,
+  ),
   fc.double(),
   fc.integer(),
 );
 
 const deepNesting: fc.Arbitrary<unknown> = fc
-  .tuple(fc.oneof(fc.constant(20_000), fc.integer({ min: 28, max: 40 }), fc.integer({ min: 1, max: 500 })), fc.boolean())
+  .tuple(
+    fc.oneof(fc.constant(20_000), fc.integer({ min: 28, max: 40 }), fc.integer({ min: 1, max: 500 })),
+    fc.boolean(),
+  )
   .map(([depth, arrays]) => (arrays ? nestedArrays(depth) : nestedObjects(depth)));
 
 export const nastyValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -63,7 +123,23 @@ export const nastyValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 })).value;
 
 const nastyTimestamp: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom("9999999999", "99999999999999999999", "-5", "abc", "", "1.5", "0x10", 9_999_999_999, -1, 1e21, Infinity, -Infinity, Number.NaN, null, true),
+  fc.constantFrom(
+    "9999999999",
+    "99999999999999999999",
+    "-5",
+    "abc",
+    "",
+    "1.5",
+    "0x10",
+    9_999_999_999,
+    -1,
+    1e21,
+    Infinity,
+    -Infinity,
+    Number.NaN,
+    null,
+    true,
+  ),
   nastyValue,
 );
 
@@ -97,7 +173,7 @@ export function mutate(element: unknown, m: Mutation): unknown {
   const keys = Object.keys(element);
   switch (m.op) {
     case "set":
-      define(element, typeof m.key === "number" ? keys[m.key % Math.max(1, keys.length)] ?? "extra" : m.key, m.value);
+      define(element, typeof m.key === "number" ? (keys[m.key % Math.max(1, keys.length)] ?? "extra") : m.key, m.value);
       return element;
     case "delete":
       if (keys.length) delete element[keys[m.key % keys.length]!];
@@ -168,36 +244,116 @@ export const mutatedDelivery: fc.Arbitrary<Case> = fc
     switch (level) {
       case "message": {
         const [msgs, at] = pair(mutate(samples[sample](), m), siblingMessage());
-        return { level, mutation: m, payload: delivery([entry([change(messagesValue({ contacts: [contact()], messages: msgs }))])]), siblingPath: `${c0}.value.messages[${at}]` };
+        return {
+          level,
+          mutation: m,
+          payload: delivery([entry([change(messagesValue({ contacts: [contact()], messages: msgs }))])]),
+          siblingPath: `${c0}.value.messages[${at}]`,
+        };
       }
       case "status": {
         const bad = mutate(statusSamples[statusSample](), m);
-        return { level, mutation: m, payload: delivery([entry([change(messagesValue({ contacts: [contact()], messages: [siblingMessage()], statuses: [bad] }))])]), siblingPath: `${c0}.value.messages[0]` };
+        return {
+          level,
+          mutation: m,
+          payload: delivery([
+            entry([change(messagesValue({ contacts: [contact()], messages: [siblingMessage()], statuses: [bad] }))]),
+          ]),
+          siblingPath: `${c0}.value.messages[0]`,
+        };
       }
       case "error": {
         const bad = mutate(valueError(), m);
-        return { level, mutation: m, payload: delivery([entry([change(messagesValue({ contacts: [contact()], messages: [siblingMessage()], errors: [valueError(131031), bad] }))])]), siblingPath: `${c0}.value.messages[0]` };
+        return {
+          level,
+          mutation: m,
+          payload: delivery([
+            entry([
+              change(
+                messagesValue({
+                  contacts: [contact()],
+                  messages: [siblingMessage()],
+                  errors: [valueError(131031), bad],
+                }),
+              ),
+            ]),
+          ]),
+          siblingPath: `${c0}.value.messages[0]`,
+        };
       }
       case "contact": {
         const bad = mutate(contact(), m);
-        return { level, mutation: m, payload: delivery([entry([change(messagesValue({ contacts: [bad, contact()], messages: [siblingMessage()] }))])]), siblingPath: `${c0}.value.messages[0]` };
+        return {
+          level,
+          mutation: m,
+          payload: delivery([
+            entry([change(messagesValue({ contacts: [bad, contact()], messages: [siblingMessage()] }))]),
+          ]),
+          siblingPath: `${c0}.value.messages[0]`,
+        };
       }
       case "value": {
-        const badValue = mutate(messagesValue({ contacts: [contact()], messages: [samples[sample]()], statuses: [statusSamples[statusSample]()] }), m);
-        const [changes, at] = pair(change(badValue), change(messagesValue({ contacts: [contact()], messages: [siblingMessage()] })));
-        return { level, mutation: m, payload: delivery([entry(changes)]), siblingPath: `$.entry[0].changes[${at}].value.messages[0]` };
+        const badValue = mutate(
+          messagesValue({
+            contacts: [contact()],
+            messages: [samples[sample]()],
+            statuses: [statusSamples[statusSample]()],
+          }),
+          m,
+        );
+        const [changes, at] = pair(
+          change(badValue),
+          change(messagesValue({ contacts: [contact()], messages: [siblingMessage()] })),
+        );
+        return {
+          level,
+          mutation: m,
+          payload: delivery([entry(changes)]),
+          siblingPath: `$.entry[0].changes[${at}].value.messages[0]`,
+        };
       }
       case "change": {
         const base = accountChange
-          ? change({ event: "APPROVED", message_template_id: 1, message_template_name: "t", message_template_language: "fr" }, "message_template_status_update")
+          ? change(
+              {
+                event: "APPROVED",
+                message_template_id: 1,
+                message_template_name: "t",
+                message_template_language: "fr",
+              },
+              "message_template_status_update",
+            )
           : change(messagesValue({ contacts: [contact()], messages: [samples[sample]()] }));
-        const [changes, at] = pair(mutate(base, m), change(messagesValue({ contacts: [contact()], messages: [siblingMessage()] })));
-        return { level, mutation: m, payload: delivery([entry(changes)]), siblingPath: `$.entry[0].changes[${at}].value.messages[0]` };
+        const [changes, at] = pair(
+          mutate(base, m),
+          change(messagesValue({ contacts: [contact()], messages: [siblingMessage()] })),
+        );
+        return {
+          level,
+          mutation: m,
+          payload: delivery([entry(changes)]),
+          siblingPath: `$.entry[0].changes[${at}].value.messages[0]`,
+        };
       }
       case "entry": {
-        const base = entry([change(messagesValue({ contacts: [contact()], messages: [samples[sample]()] })), change({ event: "VERIFIED_ACCOUNT" }, "account_update")], WABA, { time: 1_700_000_000 });
-        const [entries, at] = pair(mutate(base, m), entry([change(messagesValue({ contacts: [contact()], messages: [siblingMessage()] }))]));
-        return { level, mutation: m, payload: delivery(entries), siblingPath: `$.entry[${at}].changes[0].value.messages[0]` };
+        const base = entry(
+          [
+            change(messagesValue({ contacts: [contact()], messages: [samples[sample]()] })),
+            change({ event: "VERIFIED_ACCOUNT" }, "account_update"),
+          ],
+          WABA,
+          { time: 1_700_000_000 },
+        );
+        const [entries, at] = pair(
+          mutate(base, m),
+          entry([change(messagesValue({ contacts: [contact()], messages: [siblingMessage()] }))]),
+        );
+        return {
+          level,
+          mutation: m,
+          payload: delivery(entries),
+          siblingPath: `$.entry[${at}].changes[0].value.messages[0]`,
+        };
       }
     }
   });

@@ -11,13 +11,16 @@ export function mongoSafetyProblems(value: unknown, opts: { maxDepth?: number; l
   const maxDepth = opts.maxDepth ?? SAFE_RAW_MAX_DEPTH;
   const limit = opts.limit ?? 10;
   const problems: string[] = [];
-  const stack: Array<{ v: unknown; path: string; depth: number; inArray: boolean }> = [{ v: value, path: "$", depth: 1, inArray: false }];
+  const stack: Array<{ v: unknown; path: string; depth: number; inArray: boolean }> = [
+    { v: value, path: "$", depth: 1, inArray: false },
+  ];
   while (stack.length && problems.length < limit) {
     const { v, path, depth, inArray } = stack.pop()!;
     switch (typeof v) {
       case "string":
         if (v.includes("\u0000")) problems.push(`${path}: string holds a NUL character`);
-        else if (!(v as unknown as { isWellFormed(): boolean }).isWellFormed()) problems.push(`${path}: string holds a lone surrogate`);
+        else if (!(v as unknown as { isWellFormed(): boolean }).isWellFormed())
+          problems.push(`${path}: string holds a lone surrogate`);
         continue;
       case "number":
         if (!Number.isFinite(v)) problems.push(`${path}: non-finite number ${v}`);
@@ -41,7 +44,8 @@ export function mongoSafetyProblems(value: unknown, opts: { maxDepth?: number; l
     }
     if (Array.isArray(v)) {
       if (inArray) problems.push(`${path}: array directly inside an array`);
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: `${path}[${i}]`, depth: depth + 1, inArray: true });
+      for (let i = v.length - 1; i >= 0; i--)
+        stack.push({ v: v[i], path: `${path}[${i}]`, depth: depth + 1, inArray: true });
       continue;
     }
     const keys = Object.keys(v);
@@ -51,7 +55,8 @@ export function mongoSafetyProblems(value: unknown, opts: { maxDepth?: number; l
       if (key.includes(".")) problems.push(`${path}: key ${JSON.stringify(key)} holds a dot`);
       if (key.includes("\u0000")) problems.push(`${path}: key holds a NUL character`);
       if (key === "__proto__") problems.push(`${path}: key __proto__`);
-      if (!(key as unknown as { isWellFormed(): boolean }).isWellFormed()) problems.push(`${path}: key holds a lone surrogate`);
+      if (!(key as unknown as { isWellFormed(): boolean }).isWellFormed())
+        problems.push(`${path}: key holds a lone surrogate`);
       stack.push({ v: (v as Record<string, unknown>)[key], path: `${path}.${key}`, depth: depth + 1, inArray: false });
     }
   }

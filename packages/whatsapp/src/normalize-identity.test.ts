@@ -9,7 +9,17 @@ const ts = String(Math.floor(receivedAt.getTime() / 1000) - 60);
 function deliver(value: Record<string, unknown>): MessageEvent[] {
   const payload = {
     object: "whatsapp_business_account",
-    entry: [{ id: "100200300", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: "555000111" }, ...value } }] }],
+    entry: [
+      {
+        id: "100200300",
+        changes: [
+          {
+            field: "messages",
+            value: { messaging_product: "whatsapp", metadata: { phone_number_id: "555000111" }, ...value },
+          },
+        ],
+      },
+    ],
   };
   return normalizeDelivery(payload, { receivedAt }).filter((e): e is MessageEvent => e.kind === "message");
 }
@@ -20,25 +30,63 @@ describe("business-scoped identities", () => {
       contacts: [{ profile: { name: "Salma", username: "salma.dev" }, user_id: "MA.111", parent_user_id: "MA.999" }],
       messages: [{ from_user_id: "MA.111", id: "wamid.u1", timestamp: ts, type: "text", text: { body: "Bonjour" } }],
     });
-    expect(m).toMatchObject({ candidateKey: "MA.111", userId: "MA.111", username: "salma.dev", parentUserId: "MA.999", profileName: "Salma" });
+    expect(m).toMatchObject({
+      candidateKey: "MA.111",
+      userId: "MA.111",
+      username: "salma.dev",
+      parentUserId: "MA.999",
+      profileName: "Salma",
+    });
     expect(m!.waId).toBeUndefined();
     expect(m!.identityChange).toBeUndefined();
   });
 
   it("user_changed_number: system.wa_id is the new number, from the old one", () => {
     const [m] = deliver({
-      messages: [{ from: "212600000001", from_user_id: "MA.1", id: "wamid.s1", timestamp: ts, type: "system", system: { body: "changed", type: "user_changed_number", wa_id: "212600000002", user_id: "MA.1" } }],
+      messages: [
+        {
+          from: "212600000001",
+          from_user_id: "MA.1",
+          id: "wamid.s1",
+          timestamp: ts,
+          type: "system",
+          system: { body: "changed", type: "user_changed_number", wa_id: "212600000002", user_id: "MA.1" },
+        },
+      ],
     });
     expect(m).toMatchObject({ candidateKey: "212600000001", waId: "212600000001", userId: "MA.1" });
-    expect(m!.identityChange).toEqual({ kind: "phone", systemType: "user_changed_number", to: "212600000002", from: "212600000001" });
+    expect(m!.identityChange).toEqual({
+      kind: "phone",
+      systemType: "user_changed_number",
+      to: "212600000002",
+      from: "212600000001",
+    });
   });
 
   it("customer_changed_number (older): new_wa_id wins; wa_id alone counts only when it is not the sender's", () => {
     const [a, b, c] = deliver({
       messages: [
-        { from: "212600000001", id: "wamid.c1", timestamp: ts, type: "system", system: { body: "x", type: "customer_changed_number", wa_id: "212600000001", new_wa_id: "212600000003" } },
-        { from: "212600000001", id: "wamid.c2", timestamp: ts, type: "system", system: { body: "x", type: "customer_changed_number", wa_id: "212600000004" } },
-        { from: "212600000001", id: "wamid.c3", timestamp: ts, type: "system", system: { body: "x", type: "customer_changed_number", wa_id: "212600000001" } },
+        {
+          from: "212600000001",
+          id: "wamid.c1",
+          timestamp: ts,
+          type: "system",
+          system: { body: "x", type: "customer_changed_number", wa_id: "212600000001", new_wa_id: "212600000003" },
+        },
+        {
+          from: "212600000001",
+          id: "wamid.c2",
+          timestamp: ts,
+          type: "system",
+          system: { body: "x", type: "customer_changed_number", wa_id: "212600000004" },
+        },
+        {
+          from: "212600000001",
+          id: "wamid.c3",
+          timestamp: ts,
+          type: "system",
+          system: { body: "x", type: "customer_changed_number", wa_id: "212600000001" },
+        },
       ],
     });
     expect(a!.identityChange).toMatchObject({ kind: "phone", to: "212600000003" });
@@ -49,11 +97,31 @@ describe("business-scoped identities", () => {
   it("user_changed_user_id: system.user_id replaces previous_user_id (else from_user_id)", () => {
     const [a, b] = deliver({
       messages: [
-        { from_user_id: "MA.old", id: "wamid.i1", timestamp: ts, type: "system", system: { body: "x", type: "user_changed_user_id", user_id: "MA.new", previous_user_id: "MA.old" } },
-        { from_user_id: "MA.old2", id: "wamid.i2", timestamp: ts, type: "system", system: { body: "x", type: "user_changed_user_id", user_id: "MA.new2" } },
+        {
+          from_user_id: "MA.old",
+          id: "wamid.i1",
+          timestamp: ts,
+          type: "system",
+          system: { body: "x", type: "user_changed_user_id", user_id: "MA.new", previous_user_id: "MA.old" },
+        },
+        {
+          from_user_id: "MA.old2",
+          id: "wamid.i2",
+          timestamp: ts,
+          type: "system",
+          system: { body: "x", type: "user_changed_user_id", user_id: "MA.new2" },
+        },
       ],
     });
-    expect(a).toMatchObject({ candidateKey: "MA.old", identityChange: { kind: "user_id", systemType: "user_changed_user_id", to: "MA.new", from: "MA.old" } });
-    expect(b!.identityChange).toEqual({ kind: "user_id", systemType: "user_changed_user_id", to: "MA.new2", from: "MA.old2" });
+    expect(a).toMatchObject({
+      candidateKey: "MA.old",
+      identityChange: { kind: "user_id", systemType: "user_changed_user_id", to: "MA.new", from: "MA.old" },
+    });
+    expect(b!.identityChange).toEqual({
+      kind: "user_id",
+      systemType: "user_changed_user_id",
+      to: "MA.new2",
+      from: "MA.old2",
+    });
   });
 });

@@ -1,7 +1,16 @@
 import type { z } from "zod";
 import { eventTime, parseUnixSeconds } from "./event-time.js";
 import type { NormalizedMessage, NormalizedStatus } from "./inbound-event.js";
-import { describe, isObject, issuesText, optionalId, optionalText, own, readId, type JsonObject } from "./payload-read.js";
+import {
+  describe,
+  isObject,
+  issuesText,
+  optionalId,
+  optionalText,
+  own,
+  readId,
+  type JsonObject,
+} from "./payload-read.js";
 import { safeRaw, safeRawResult, safeText, SAFE_RAW_MAX_BYTES } from "./safe-raw.js";
 import {
   graphErrorSchema,
@@ -37,7 +46,9 @@ export function previewText(type: string, content: any): string | null {
     case "location":
       return content?.name ?? content?.address ?? `[location ${content?.latitude}, ${content?.longitude}]`;
     case "contacts":
-      return Array.isArray(content) ? `[contact] ${content.map((c: any) => c?.name?.formatted_name ?? "").join(", ")}`.trim() : "[contact]";
+      return Array.isArray(content)
+        ? `[contact] ${content.map((c: any) => c?.name?.formatted_name ?? "").join(", ")}`.trim()
+        : "[contact]";
     case "interactive":
       return content?.button_reply?.title ?? content?.list_reply?.title ?? content?.nfm_reply?.body ?? "[form reply]";
     case "button":
@@ -150,7 +161,8 @@ export function normalizeMessage(rawMessage: unknown, t: TimeOptions): ReadMessa
   };
 
   let known: { type: KnownMessageType; content: unknown; text: string | null } | undefined;
-  const schema = typeof typeValue === "string" && typeValue !== "unsupported" ? messageContentSchemaFor(typeValue) : undefined;
+  const schema =
+    typeof typeValue === "string" && typeValue !== "unsupported" ? messageContentSchemaFor(typeValue) : undefined;
   if (schema) {
     const type = typeValue as KnownMessageType;
     const part = own(m, type);
@@ -162,14 +174,21 @@ export function normalizeMessage(rawMessage: unknown, t: TimeOptions): ReadMessa
       if (content.truncated) problems.push(`${type} is larger than ${SAFE_RAW_MAX_BYTES} bytes`);
       else {
         const preview = previewText(type, part);
-        known = { type, content: content.value, text: preview === null ? null : safeText(String(preview), MAX_PREVIEW) };
+        known = {
+          type,
+          content: content.value,
+          text: preview === null ? null : safeText(String(preview), MAX_PREVIEW),
+        };
       }
     }
   }
 
   const noted = problems.length ? { problems } : {};
   if (known) {
-    return { message: { ...base, ...known, ...(problems.length ? { raw: safeRaw(m) } : {}), ...noted }, ...ids(waId, userId) };
+    return {
+      message: { ...base, ...known, ...(problems.length ? { raw: safeRaw(m) } : {}), ...noted },
+      ...ids(waId, userId),
+    };
   }
   // Unknown (future or prototype-named) type, Meta's own `unsupported`, or a known type we could not read: keep it all.
   const unsupported = own(m, "unsupported");
@@ -231,7 +250,8 @@ function readPricing(v: unknown, problems: string[]): NormalizedStatus["pricing"
     return undefined;
   }
   const billable = own(v, "billable");
-  if (billable !== undefined && typeof billable !== "boolean") problems.push(`pricing.billable is ${describe(billable)}, not a boolean`);
+  if (billable !== undefined && typeof billable !== "boolean")
+    problems.push(`pricing.billable is ${describe(billable)}, not a boolean`);
   const pricingModel = optionalText(v, "pricing_model", 64, problems, "pricing.pricing_model");
   const type = optionalText(v, "type", 64, problems, "pricing.type");
   // Meta spells some categories with a hyphen and some with an underscore.

@@ -6,7 +6,14 @@ import type { InboundEvent } from "./inbound-event.js";
 import { mongoSafetyProblems } from "./mongo-safety.js";
 import { normalizeDelivery } from "./normalize.js";
 import { SAFE_RAW_MAX_DEPTH } from "./safe-raw.js";
-import { LEVELS, mutatedDelivery, nastyValue, SIBLING_BODY, SIBLING_WAMID, type Case } from "./delivery-arbitraries.harness.js";
+import {
+  LEVELS,
+  mutatedDelivery,
+  nastyValue,
+  SIBLING_BODY,
+  SIBLING_WAMID,
+  type Case,
+} from "./delivery-arbitraries.harness.js";
 import { delivery } from "./webhook-fixtures.harness.js";
 
 /**
@@ -26,7 +33,8 @@ import { delivery } from "./webhook-fixtures.harness.js";
  */
 
 const receivedAt = new Date("2026-11-29T08:00:00Z");
-const own = (o: unknown, k: string): unknown => (typeof o === "object" && o !== null && Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined);
+const own = (o: unknown, k: string): unknown =>
+  typeof o === "object" && o !== null && Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined;
 const isObj = (v: unknown): v is object => typeof v === "object" && v !== null && !Array.isArray(v);
 const isAncestor = (a: string, p: string) => p.startsWith(`${a}.`) || p.startsWith(`${a}[`);
 
@@ -70,13 +78,20 @@ function checkAccounted(payload: unknown, events: InboundEvent[]) {
   for (const leaf of single) {
     const here = events.filter((e) => pathOf(e) === leaf && e.kind !== "value_errors");
     if (underMalformed(leaf)) expect(here, `${leaf} lies under a malformed part`).toEqual([]);
-    else expect(here.map((e) => e.kind), `${leaf} must come out once`).toHaveLength(1);
+    else
+      expect(
+        here.map((e) => e.kind),
+        `${leaf} must come out once`,
+      ).toHaveLength(1);
   }
   for (const { path, length } of errorArrays) {
     if (underMalformed(path)) continue;
     const bad = events.filter((e) => e.kind === "malformed" && pathOf(e).startsWith(`${path}[`)).length;
     const good = events.find((e) => e.kind === "value_errors" && pathOf(e) === path);
-    expect(bad + (good && good.kind === "value_errors" ? good.errors.length : 0), `${path}: every error accounted for`).toBe(length);
+    expect(
+      bad + (good && good.kind === "value_errors" ? good.errors.length : 0),
+      `${path}: every error accounted for`,
+    ).toBe(length);
   }
 }
 
@@ -86,7 +101,9 @@ function mixedParts(e: InboundEvent): unknown[] {
     case "message":
     case "echo": {
       const m = e.message;
-      return [m.content, m.raw, m.context, m.referral, ...(m.errors ?? [])].filter((part, i) => i === 0 || part !== undefined);
+      return [m.content, m.raw, m.context, m.referral, ...(m.errors ?? [])].filter(
+        (part, i) => i === 0 || part !== undefined,
+      );
     }
     case "status":
       return [e.status.raw, ...(e.status.errors ?? [])].filter((part) => part !== undefined);
@@ -111,7 +128,14 @@ function checkStorable(events: InboundEvent[]) {
 function checkTimes(events: InboundEvent[]) {
   const latest = receivedAt.getTime() + MAX_FUTURE_SKEW_MS;
   for (const e of events) {
-    const at = e.kind === "message" ? e.message.timestamp : e.kind === "status" ? e.status.timestamp : e.kind === "account" ? e.time : undefined;
+    const at =
+      e.kind === "message"
+        ? e.message.timestamp
+        : e.kind === "status"
+          ? e.status.timestamp
+          : e.kind === "account"
+            ? e.time
+            : undefined;
     if (!at) continue;
     expect(Number.isNaN(at.getTime())).toBe(false);
     expect(at.getTime()).toBeLessThanOrEqual(latest);
@@ -123,7 +147,10 @@ function checkCase({ payload, siblingPath }: Case) {
   const events = normalizeDelivery(payload, { receivedAt });
   const siblings = events.filter((e) => e.kind === "message" && e.message.wamid === SIBLING_WAMID);
   expect(siblings, "the valid sibling comes out exactly once").toHaveLength(1);
-  expect(siblings[0]).toMatchObject({ location: { path: siblingPath }, message: { type: "text", content: { body: SIBLING_BODY } } });
+  expect(siblings[0]).toMatchObject({
+    location: { path: siblingPath },
+    message: { type: "text", content: { body: SIBLING_BODY } },
+  });
   checkAccounted(payload, events);
   checkStorable(events);
   checkTimes(events);
@@ -143,7 +170,10 @@ describe("normalizeDelivery over mutated real-shaped deliveries (fast-check)", (
       fc.property(nastyValue, fc.boolean(), (v, asEntries) => {
         const payload = asEntries ? delivery(v) : v;
         const events = normalizeDelivery(payload, { receivedAt });
-        if (!isObj(payload)) expect(events).toEqual([expect.objectContaining({ kind: "malformed", field: "delivery", location: { path: "$" } })]);
+        if (!isObj(payload))
+          expect(events).toEqual([
+            expect.objectContaining({ kind: "malformed", field: "delivery", location: { path: "$" } }),
+          ]);
         checkAccounted(payload, events);
         checkStorable(events);
       }),
@@ -152,7 +182,10 @@ describe("normalizeDelivery over mutated real-shaped deliveries (fast-check)", (
   });
 
   it("the accounting check catches a lost element (it can fail)", () => {
-    const c = fc.sample(mutatedDelivery.filter((x) => x.level === "message"), { numRuns: 1, seed: 7 })[0]!;
+    const c = fc.sample(
+      mutatedDelivery.filter((x) => x.level === "message"),
+      { numRuns: 1, seed: 7 },
+    )[0]!;
     const events = normalizeDelivery(c.payload, { receivedAt });
     const withoutFirst = events.filter((e) => e !== events.find((x) => pathOf(x).includes("messages[")));
     expect(() => checkAccounted(c.payload, withoutFirst)).toThrow();
@@ -161,7 +194,9 @@ describe("normalizeDelivery over mutated real-shaped deliveries (fast-check)", (
   it("the generator makes every level and kind of mutation, 20,000-deep nesting, non-finite numbers and prototype names", () => {
     const cases = fc.sample(mutatedDelivery, { numRuns: 1500, seed: 1 });
     const seen = new Set(cases.map((c) => `${c.level}/${c.mutation.op}`));
-    for (const level of LEVELS) for (const op of ["replace", "set", "delete", "deep", "prototypeType", "timestamp"]) expect(seen).toContain(`${level}/${op}`);
+    for (const level of LEVELS)
+      for (const op of ["replace", "set", "delete", "deep", "prototypeType", "timestamp"])
+        expect(seen).toContain(`${level}/${op}`);
     const values = cases.map((c) => ("value" in c.mutation ? c.mutation.value : undefined));
     expect(values.some((v) => depthOf(v) >= 20_000)).toBe(true);
     expect(values.some((v) => typeof v === "number" && !Number.isFinite(v))).toBe(true);

@@ -62,7 +62,7 @@ describe("normalized events are stored as they are", () => {
   });
 
   it.each([
-    ["$-prefixed and dotted keys", { $set: { "a.b": 1 }, "$where": "x" }],
+    ["$-prefixed and dotted keys", { $set: { "a.b": 1 }, $where: "x" }],
     ["NUL in a key and in a value", withOwnKeys([["k\u0000", "v\u0000"]])],
     ["-Infinity, Infinity and NaN", { a: -Infinity, b: Infinity, c: Number.NaN }],
     ["arrays inside arrays", [[1, [2]], []]],

@@ -45,23 +45,40 @@ function sibling() {
     expectOnce(events: InboundEvent[]) {
       const found = messages(events).filter((e) => e.message.wamid === wamid);
       expect(found).toHaveLength(1);
-      expect(found[0]!.message).toMatchObject({ type: "text", content: { body: "le message valide" }, text: "le message valide" });
+      expect(found[0]!.message).toMatchObject({
+        type: "text",
+        content: { body: "le message valide" },
+        text: "le message valide",
+      });
     },
   };
 }
 
 describe("regression: a type or field named after a built-in property (poison delivery)", () => {
-  it.each(PROTOTYPE_NAMES)("message type %s is an unsupported message with its raw payload; its sibling is stored", (name) => {
-    const s = sibling();
-    const poison = JSON.parse(JSON.stringify(message("text", { body: "x" }, { wamid: "wamid.POISON" })).replace('"type":"text","text"', `"type":"${name}","${name}"`));
-    const events = normalizeDelivery(deliveryOf([poison, s.raw]), { receivedAt });
-    s.expectOnce(events);
-    const [bad] = messages(events).filter((e) => e.message.wamid === "wamid.POISON");
-    expect(bad!.message).toMatchObject({ type: "unsupported", originalType: name, content: { type: name }, text: "[unsupported message]" });
-    expect(bad!.message.raw).toMatchObject({ id: "wamid.POISON", type: name });
-    expect(malformedOf(events)).toEqual([]);
-    expectStorable(events);
-  });
+  it.each(PROTOTYPE_NAMES)(
+    "message type %s is an unsupported message with its raw payload; its sibling is stored",
+    (name) => {
+      const s = sibling();
+      const poison = JSON.parse(
+        JSON.stringify(message("text", { body: "x" }, { wamid: "wamid.POISON" })).replace(
+          '"type":"text","text"',
+          `"type":"${name}","${name}"`,
+        ),
+      );
+      const events = normalizeDelivery(deliveryOf([poison, s.raw]), { receivedAt });
+      s.expectOnce(events);
+      const [bad] = messages(events).filter((e) => e.message.wamid === "wamid.POISON");
+      expect(bad!.message).toMatchObject({
+        type: "unsupported",
+        originalType: name,
+        content: { type: name },
+        text: "[unsupported message]",
+      });
+      expect(bad!.message.raw).toMatchObject({ id: "wamid.POISON", type: name });
+      expect(malformedOf(events)).toEqual([]);
+      expectStorable(events);
+    },
+  );
 
   it.each(PROTOTYPE_NAMES)("interactive.type %s is unsupported, not a crash", (name) => {
     const m = message("interactive", { type: name, [name === "__proto__" ? "x" : name]: { id: "1" } });
@@ -72,10 +89,18 @@ describe("regression: a type or field named after a built-in property (poison de
 
   it.each(PROTOTYPE_NAMES)("change field %s is recorded as an unknown field; the next change is read", (name) => {
     const s = sibling();
-    const payload = delivery([entry([change({ event: "x" }, name), change(messagesValue({ contacts: [contact()], messages: [s.raw] }))])]);
+    const payload = delivery([
+      entry([change({ event: "x" }, name), change(messagesValue({ contacts: [contact()], messages: [s.raw] }))]),
+    ]);
     const events = normalizeDelivery(payload, { receivedAt });
     s.expectOnce(events);
-    expect(events[0]).toMatchObject({ kind: "account", field: name, valid: true, value: { event: "x" }, location: { path: "$.entry[0].changes[0]" } });
+    expect(events[0]).toMatchObject({
+      kind: "account",
+      field: name,
+      valid: true,
+      value: { event: "x" },
+      location: { path: "$.entry[0].changes[0]" },
+    });
   });
 
   it("keys named after built-ins are kept as data, `__proto__` escaped; nothing is polluted", () => {
@@ -98,37 +123,91 @@ describe("regression: one bad element no longer drops the delivery (element isol
   const cases: Array<[string, (validEntry: unknown) => unknown, { field: string; path: string; reason: RegExp }]> = [
     ["a null entry", (v) => delivery([null, v]), { field: "entry", path: "$.entry[0]", reason: /entry is null/ }],
     ["a numeric entry", (v) => delivery([42, v]), { field: "entry", path: "$.entry[0]", reason: /entry is a number/ }],
-    ["an entry id that is a number", (v) => delivery([entry([], 102290129340398), v]), { field: "entry", path: "$.entry[0]", reason: /entry.id is a number/ }],
-    ["changes: null", (v) => delivery([{ id: WABA, changes: null }, v]), { field: "entry", path: "$.entry[0]", reason: /changes is null/ }],
-    ["a missing changes", (v) => delivery([{ id: WABA }, v]), { field: "entry", path: "$.entry[0]", reason: /changes is missing/ }],
-    ["a null change", (v) => delivery([entry([null]), v]), { field: "changes", path: "$.entry[0].changes[0]", reason: /change is null/ }],
-    ["a numeric change", (v) => delivery([entry([7]), v]), { field: "changes", path: "$.entry[0].changes[0]", reason: /change is a number/ }],
-    ["a missing field", (v) => delivery([entry([{ value: {} }]), v]), { field: "changes", path: "$.entry[0].changes[0]", reason: /field is missing/ }],
-    ["an empty field", (v) => delivery([entry([{ field: "", value: {} }]), v]), { field: "changes", path: "$.entry[0].changes[0]", reason: /field is empty/ }],
-    ["a messages value without metadata", (v) => delivery([entry([change({ messages: [] })]), v]), { field: "messages", path: "$.entry[0].changes[0]", reason: /metadata is missing/ }],
-    ["messages: null", (v) => delivery([entry([change(messagesValue({ messages: null }))]), v]), { field: "messages", path: "$.entry[0].changes[0].value.messages", reason: /messages is null/ }],
-    ["statuses: a string", (v) => delivery([entry([change(messagesValue({ statuses: "x" }))]), v]), { field: "statuses", path: "$.entry[0].changes[0].value.statuses", reason: /statuses is a string/ }],
+    [
+      "an entry id that is a number",
+      (v) => delivery([entry([], 102290129340398), v]),
+      { field: "entry", path: "$.entry[0]", reason: /entry.id is a number/ },
+    ],
+    [
+      "changes: null",
+      (v) => delivery([{ id: WABA, changes: null }, v]),
+      { field: "entry", path: "$.entry[0]", reason: /changes is null/ },
+    ],
+    [
+      "a missing changes",
+      (v) => delivery([{ id: WABA }, v]),
+      { field: "entry", path: "$.entry[0]", reason: /changes is missing/ },
+    ],
+    [
+      "a null change",
+      (v) => delivery([entry([null]), v]),
+      { field: "changes", path: "$.entry[0].changes[0]", reason: /change is null/ },
+    ],
+    [
+      "a numeric change",
+      (v) => delivery([entry([7]), v]),
+      { field: "changes", path: "$.entry[0].changes[0]", reason: /change is a number/ },
+    ],
+    [
+      "a missing field",
+      (v) => delivery([entry([{ value: {} }]), v]),
+      { field: "changes", path: "$.entry[0].changes[0]", reason: /field is missing/ },
+    ],
+    [
+      "an empty field",
+      (v) => delivery([entry([{ field: "", value: {} }]), v]),
+      { field: "changes", path: "$.entry[0].changes[0]", reason: /field is empty/ },
+    ],
+    [
+      "a messages value without metadata",
+      (v) => delivery([entry([change({ messages: [] })]), v]),
+      { field: "messages", path: "$.entry[0].changes[0]", reason: /metadata is missing/ },
+    ],
+    [
+      "messages: null",
+      (v) => delivery([entry([change(messagesValue({ messages: null }))]), v]),
+      { field: "messages", path: "$.entry[0].changes[0].value.messages", reason: /messages is null/ },
+    ],
+    [
+      "statuses: a string",
+      (v) => delivery([entry([change(messagesValue({ statuses: "x" }))]), v]),
+      { field: "statuses", path: "$.entry[0].changes[0].value.statuses", reason: /statuses is a string/ },
+    ],
   ];
 
-  it.each(cases)("%s is one malformed event with its location and raw; the valid entry next to it is stored", (_, build, expected) => {
-    const s = sibling();
-    const validEntry = entry([change(messagesValue({ contacts: [contact()], messages: [s.raw] }))]);
-    const events = normalizeDelivery(build(validEntry), { receivedAt });
-    s.expectOnce(events);
-    const bad = malformedOf(events);
-    expect(bad).toHaveLength(1);
-    expect(bad[0]).toMatchObject({ field: expected.field, location: { path: expected.path, entry: 0 } });
-    expect(bad[0]!.reason).toMatch(expected.reason);
-    expect(bad[0]!.raw).not.toBeUndefined();
-    expectStorable(events);
-  });
+  it.each(cases)(
+    "%s is one malformed event with its location and raw; the valid entry next to it is stored",
+    (_, build, expected) => {
+      const s = sibling();
+      const validEntry = entry([change(messagesValue({ contacts: [contact()], messages: [s.raw] }))]);
+      const events = normalizeDelivery(build(validEntry), { receivedAt });
+      s.expectOnce(events);
+      const bad = malformedOf(events);
+      expect(bad).toHaveLength(1);
+      expect(bad[0]).toMatchObject({ field: expected.field, location: { path: expected.path, entry: 0 } });
+      expect(bad[0]!.reason).toMatch(expected.reason);
+      expect(bad[0]!.raw).not.toBeUndefined();
+      expectStorable(events);
+    },
+  );
 
   it("a bad entry.time is recorded and the entry's changes are still read", () => {
     const s = sibling();
-    const payload = delivery([entry([change(messagesValue({ contacts: [contact()], messages: [s.raw] })), change({ event: "VERIFIED_ACCOUNT" }, "account_update")], WABA, { time: "soon" })]);
+    const payload = delivery([
+      entry(
+        [
+          change(messagesValue({ contacts: [contact()], messages: [s.raw] })),
+          change({ event: "VERIFIED_ACCOUNT" }, "account_update"),
+        ],
+        WABA,
+        { time: "soon" },
+      ),
+    ]);
     const events = normalizeDelivery(payload, { receivedAt });
     s.expectOnce(events);
-    expect(malformedOf(events)).toEqual([expect.objectContaining({ field: "entry", raw: "soon", location: { path: "$.entry[0].time", entry: 0 } })]);
+    expect(malformedOf(events)).toEqual([
+      expect.objectContaining({ field: "entry", raw: "soon", location: { path: "$.entry[0].time", entry: 0 } }),
+    ]);
     const account = events.find((e) => e.kind === "account");
     expect(account).toMatchObject({ field: "account_update", valid: true });
     expect(account && "time" in account ? account.time : undefined).toBeUndefined();
@@ -142,12 +221,18 @@ describe("regression: one bad element no longer drops the delivery (element isol
     ["true", true],
   ])("a delivery that is %s is one malformed event, not an exception", (_, payload) => {
     const events = normalizeDelivery(payload);
-    expect(events).toEqual([expect.objectContaining({ kind: "malformed", field: "delivery", location: { path: "$" } })]);
+    expect(events).toEqual([
+      expect.objectContaining({ kind: "malformed", field: "delivery", location: { path: "$" } }),
+    ]);
     expectStorable(events);
   });
 
   it("object other than whatsapp_business_account, or entry not an array, is one malformed delivery", () => {
-    for (const payload of [{ object: "page", entry: [] }, { entry: [] }, { object: "whatsapp_business_account", entry: {} }]) {
+    for (const payload of [
+      { object: "page", entry: [] },
+      { entry: [] },
+      { object: "whatsapp_business_account", entry: {} },
+    ]) {
       const events = normalizeDelivery(payload);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ kind: "malformed", field: "delivery", raw: payload });
@@ -179,9 +264,19 @@ describe("regression: one bad element no longer drops the delivery (element isol
       ["statuses", "$.entry[0].changes[0].value.statuses[0]"],
       ["errors", "$.entry[0].changes[0].value.errors[1]"],
     ]);
-    expect(events.filter((e) => e.kind === "status")).toEqual([expect.objectContaining({ status: expect.objectContaining({ wamid: okStatus.id, status: "failed" }) })]);
-    expect(events.find((e) => e.kind === "value_errors")).toMatchObject({ errors: [{ code: 131042 }], location: { path: "$.entry[0].changes[0].value.errors" } });
-    expect(malformedOf(events)[1]).toMatchObject({ reason: "id is a number, not a string", raw: { id: 5 }, phoneNumberId: expect.any(String), wabaId: WABA });
+    expect(events.filter((e) => e.kind === "status")).toEqual([
+      expect.objectContaining({ status: expect.objectContaining({ wamid: okStatus.id, status: "failed" }) }),
+    ]);
+    expect(events.find((e) => e.kind === "value_errors")).toMatchObject({
+      errors: [{ code: 131042 }],
+      location: { path: "$.entry[0].changes[0].value.errors" },
+    });
+    expect(malformedOf(events)[1]).toMatchObject({
+      reason: "id is a number, not a string",
+      raw: { id: 5 },
+      phoneNumberId: expect.any(String),
+      wabaId: WABA,
+    });
   });
 });
 
@@ -193,7 +288,7 @@ describe("regression: values the database refuses (stored, then refused on every
       withOwnKeys([
         ["body", "x\u0000y\uD800"],
         ["$where", "1"],
-        ["a.b", { "$set": { "c.d": 1 } }],
+        ["a.b", { $set: { "c.d": 1 } }],
         ["nul\u0000key", -Infinity],
         ["nan", Number.NaN],
         ["deep", nestedArrays(20_000)],
@@ -228,17 +323,34 @@ describe("regression: values the database refuses (stored, then refused on every
 
   it("an id with a NUL or longer than 256 characters is malformed (it would break the unique index), not stored", () => {
     const s = sibling();
-    const events = normalizeDelivery(deliveryOf([message("text", { body: "a" }, { wamid: "wamid.\u0000" }), message("text", { body: "b" }, { wamid: `wamid.${"A".repeat(300)}` }), s.raw]), { receivedAt });
+    const events = normalizeDelivery(
+      deliveryOf([
+        message("text", { body: "a" }, { wamid: "wamid.\u0000" }),
+        message("text", { body: "b" }, { wamid: `wamid.${"A".repeat(300)}` }),
+        s.raw,
+      ]),
+      { receivedAt },
+    );
     s.expectOnce(events);
-    expect(malformedOf(events).map((e) => e.reason)).toEqual(["id holds a NUL character", "id is longer than 256 characters"]);
+    expect(malformedOf(events).map((e) => e.reason)).toEqual([
+      "id holds a NUL character",
+      "id is longer than 256 characters",
+    ]);
     expectStorable(events);
   });
 
   it("a part larger than 64 KiB is kept as the start of its JSON text, marked truncated", () => {
     const big = message("text", { body: "é".repeat(100_000) });
     const [event] = messages(normalizeDelivery(deliveryOf([big]), { receivedAt }));
-    expect(event!.message).toMatchObject({ type: "unsupported", originalType: "text", problems: ["text is larger than 65536 bytes"] });
-    expect(event!.message.raw).toMatchObject({ "%truncated": true, "%json": expect.stringMatching(/^\{"from":"212612345678","id":"wamid/) });
+    expect(event!.message).toMatchObject({
+      type: "unsupported",
+      originalType: "text",
+      problems: ["text is larger than 65536 bytes"],
+    });
+    expect(event!.message.raw).toMatchObject({
+      "%truncated": true,
+      "%json": expect.stringMatching(/^\{"from":"212612345678","id":"wamid/),
+    });
     expect(JSON.stringify(event!.message.raw).length).toBeLessThan(70_000);
   });
 });
@@ -253,7 +365,11 @@ describe("regression: timestamps are clamped to the time of receipt, the origina
   };
 
   it("9999999999 no longer holds the 24-hour window open until 2286", () => {
-    expect(at("9999999999")).toMatchObject({ timestamp: receivedAt, timestampAdjusted: "future", originalTimestamp: "9999999999" });
+    expect(at("9999999999")).toMatchObject({
+      timestamp: receivedAt,
+      timestampAdjusted: "future",
+      originalTimestamp: "9999999999",
+    });
   });
 
   it.each([
@@ -280,22 +396,49 @@ describe("regression: timestamps are clamped to the time of receipt, the origina
     const fourMinutesAhead = String(receivedAt.getTime() / 1000 + 240);
     expect(at(fourMinutesAhead).timestamp.getTime()).toBe(receivedAt.getTime() + 240_000);
     expect(at(fourMinutesAhead).timestampAdjusted).toBeUndefined();
-    expect(at(String(receivedAt.getTime() / 1000 + 360))).toMatchObject({ timestamp: receivedAt, timestampAdjusted: "future" });
+    expect(at(String(receivedAt.getTime() / 1000 + 360))).toMatchObject({
+      timestamp: receivedAt,
+      timestampAdjusted: "future",
+    });
     expect(at("1700000000")).toMatchObject({ timestamp: new Date(1_700_000_000_000) });
     expect(at(1700000000).timestamp).toEqual(new Date(1_700_000_000_000));
   });
 
   it("statuses are clamped the same way; a conversation expiry (in the future by nature) is not", () => {
     const tomorrow = String(receivedAt.getTime() / 1000 + 86_400);
-    const events = normalizeDelivery(delivery([entry([change(messagesValue({ statuses: [status("wamid.S1", "read", { timestamp: "99999999999", conversation: { id: "c", expiration_timestamp: tomorrow } })] }))])]), { receivedAt });
+    const events = normalizeDelivery(
+      delivery([
+        entry([
+          change(
+            messagesValue({
+              statuses: [
+                status("wamid.S1", "read", {
+                  timestamp: "99999999999",
+                  conversation: { id: "c", expiration_timestamp: tomorrow },
+                }),
+              ],
+            }),
+          ),
+        ]),
+      ]),
+      { receivedAt },
+    );
     expect(events[0]).toMatchObject({
       kind: "status",
-      status: { timestamp: receivedAt, timestampAdjusted: "future", originalTimestamp: "99999999999", conversation: { id: "c", expiresAt: new Date(Number(tomorrow) * 1000) } },
+      status: {
+        timestamp: receivedAt,
+        timestampAdjusted: "future",
+        originalTimestamp: "99999999999",
+        conversation: { id: "c", expiresAt: new Date(Number(tomorrow) * 1000) },
+      },
     });
   });
 
   it("an entry.time in the future is clamped for account events", () => {
-    const events = normalizeDelivery(delivery([entry([change({ event: "VERIFIED_ACCOUNT" }, "account_update")], WABA, { time: 9_999_999_999 })]), { receivedAt });
+    const events = normalizeDelivery(
+      delivery([entry([change({ event: "VERIFIED_ACCOUNT" }, "account_update")], WABA, { time: 9_999_999_999 })]),
+      { receivedAt },
+    );
     expect(events[0]).toMatchObject({ kind: "account", time: receivedAt });
   });
 });
@@ -315,26 +458,46 @@ describe("every type Meta documents, and the business-scoped user ids", () => {
 
   it("a message with from_user_id and no from (username users) is keyed by the user id", () => {
     const m = message("text", { body: "salam" }, { from: null, fromUserId: "MA.1234567890abcdef" });
-    const [event] = messages(normalizeDelivery(deliveryOf([m], [{ profile: { name: "Sara" }, user_id: "MA.1234567890abcdef", username: "sara" }]), { receivedAt }));
-    expect(event).toMatchObject({ candidateKey: "MA.1234567890abcdef", userId: "MA.1234567890abcdef", profileName: "Sara" });
+    const [event] = messages(
+      normalizeDelivery(
+        deliveryOf([m], [{ profile: { name: "Sara" }, user_id: "MA.1234567890abcdef", username: "sara" }]),
+        { receivedAt },
+      ),
+    );
+    expect(event).toMatchObject({
+      candidateKey: "MA.1234567890abcdef",
+      userId: "MA.1234567890abcdef",
+      profileName: "Sara",
+    });
     expect(event!.waId).toBeUndefined();
   });
 
   it("a user_changed_user_id system message without contacts is read", () => {
     const m = samples.user_changed_user_id();
     const events = normalizeDelivery(delivery([entry([change(messagesValue({ messages: [m] }))])]), { receivedAt });
-    expect(events).toEqual([expect.objectContaining({ kind: "message", candidateKey: "MA.new123", message: expect.objectContaining({ type: "system" }) })]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        kind: "message",
+        candidateKey: "MA.new123",
+        message: expect.objectContaining({ type: "system" }),
+      }),
+    ]);
   });
 
   it("a status with only recipient_user_id is keyed by it", () => {
     const s = statusSamples.byUserId();
     const [event] = normalizeDelivery(delivery([entry([change(messagesValue({ statuses: [s] }))])]), { receivedAt });
-    expect(event).toMatchObject({ kind: "status", status: { recipientKey: "US.13491208655302741918", recipientUserId: "US.13491208655302741918" } });
+    expect(event).toMatchObject({
+      kind: "status",
+      status: { recipientKey: "US.13491208655302741918", recipientUserId: "US.13491208655302741918" },
+    });
   });
 
   it("the only contact is not used for a message from someone else", () => {
     const m = message("text", { body: "x" }, { from: "212600000009" });
-    const [event] = messages(normalizeDelivery(deliveryOf([m], [contact("212611111111", "Someone Else")]), { receivedAt }));
+    const [event] = messages(
+      normalizeDelivery(deliveryOf([m], [contact("212611111111", "Someone Else")]), { receivedAt }),
+    );
     expect(event).toMatchObject({ candidateKey: "212600000009", waId: "212600000009" });
     expect(event!.profileName).toBeUndefined();
   });
@@ -342,15 +505,28 @@ describe("every type Meta documents, and the business-scoped user ids", () => {
   it("a message with no sender at all is malformed", () => {
     const m = message("text", { body: "x" }, { from: null });
     const events = normalizeDelivery(deliveryOf([m], []), { receivedAt });
-    expect(events).toEqual([expect.objectContaining({ kind: "malformed", field: "messages", reason: expect.stringMatching(/no usable from/) })]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        kind: "malformed",
+        field: "messages",
+        reason: expect.stringMatching(/no usable from/),
+      }),
+    ]);
   });
 
   it("an odd optional part is left out, noted, and the whole message kept in raw", () => {
-    const m = message("text", { body: "x" }, { extra: { context: "not an object", errors: [{ code: 1 }, { code: "x" }] } });
+    const m = message(
+      "text",
+      { body: "x" },
+      { extra: { context: "not an object", errors: [{ code: 1 }, { code: "x" }] } },
+    );
     const [event] = messages(normalizeDelivery(deliveryOf([m]), { receivedAt }));
     expect(event!.message).toMatchObject({ type: "text", text: "x", errors: [{ code: 1 }], raw: m });
     expect(event!.message.context).toBeUndefined();
-    expect(event!.message.problems).toEqual([expect.stringMatching(/^context:/), expect.stringMatching(/^errors\[1\]:/)]);
+    expect(event!.message.problems).toEqual([
+      expect.stringMatching(/^context:/),
+      expect.stringMatching(/^errors\[1\]:/),
+    ]);
   });
 
   it("statuses keep pricing (category hyphen normalised), conversation, callback data and errors", () => {
@@ -358,16 +534,40 @@ describe("every type Meta documents, and the business-scoped user ids", () => {
     const failed = statusSamples.failed();
     const delivered = statusSamples.delivered();
     (sent.pricing as Record<string, unknown>).category = "authentication-international";
-    const events = normalizeDelivery(delivery([entry([change(messagesValue({ statuses: [sent, failed, delivered] }))])]), { receivedAt });
+    const events = normalizeDelivery(
+      delivery([entry([change(messagesValue({ statuses: [sent, failed, delivered] }))])]),
+      { receivedAt },
+    );
     expect(events.map((e) => e.kind)).toEqual(["status", "status", "status"]);
-    expect(events[0]).toMatchObject({ status: { pricing: { billable: true, pricingModel: "PMP", type: "regular", category: "authentication_international" }, bizOpaqueCallbackData: "665f1c2a9b1e8a0012345678" } });
+    expect(events[0]).toMatchObject({
+      status: {
+        pricing: { billable: true, pricingModel: "PMP", type: "regular", category: "authentication_international" },
+        bizOpaqueCallbackData: "665f1c2a9b1e8a0012345678",
+      },
+    });
     expect(events[1]).toMatchObject({ status: { errors: failed.errors } });
-    expect(events[2]).toMatchObject({ status: { conversation: { id: "conv1", originType: "service", expiresAt: expect.any(Date) } } });
+    expect(events[2]).toMatchObject({
+      status: { conversation: { id: "conv1", originType: "service", expiresAt: expect.any(Date) } },
+    });
   });
 
   it("a template id sent as a number is still a string in the account event", () => {
-    const value = { event: "APPROVED", message_template_id: 998877, message_template_name: "premier_contact", message_template_language: "fr", reason: "NONE" };
-    const [event] = normalizeDelivery(delivery([entry([change(value, "message_template_status_update")], WABA, { time: 1_700_000_000 })]), { receivedAt });
-    expect(event).toMatchObject({ kind: "account", valid: true, time: new Date(1_700_000_000_000), value: { ...value, message_template_id: "998877" } });
+    const value = {
+      event: "APPROVED",
+      message_template_id: 998877,
+      message_template_name: "premier_contact",
+      message_template_language: "fr",
+      reason: "NONE",
+    };
+    const [event] = normalizeDelivery(
+      delivery([entry([change(value, "message_template_status_update")], WABA, { time: 1_700_000_000 })]),
+      { receivedAt },
+    );
+    expect(event).toMatchObject({
+      kind: "account",
+      valid: true,
+      time: new Date(1_700_000_000_000),
+      value: { ...value, message_template_id: "998877" },
+    });
   });
 });

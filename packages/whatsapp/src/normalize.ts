@@ -26,14 +26,16 @@ export function normalizeDelivery(payload: unknown, opts: NormalizeOptions = {})
   const events: InboundEvent[] = [];
   const root: EventLocation = { path: "$" };
   guarded(events, "delivery", payload, root, {}, (out) => {
-    if (!isObject(payload)) return malformed(out, "delivery", `delivery is ${describe(payload)}, not an object`, payload, root);
+    if (!isObject(payload))
+      return malformed(out, "delivery", `delivery is ${describe(payload)}, not an object`, payload, root);
     const object = own(payload, "object");
     if (object !== "whatsapp_business_account") {
       const named = typeof object === "string" ? `"${safeText(object, 64)}"` : describe(object);
       return malformed(out, "delivery", `object is ${named}, not "whatsapp_business_account"`, payload, root);
     }
     const entries = own(payload, "entry");
-    if (!Array.isArray(entries)) return malformed(out, "delivery", `entry is ${describe(entries)}, not an array`, payload, root);
+    if (!Array.isArray(entries))
+      return malformed(out, "delivery", `entry is ${describe(entries)}, not an array`, payload, root);
     entries.forEach((entry, i) => {
       const loc = { path: `$.entry[${i}]`, entry: i };
       guarded(out, "entry", entry, loc, {}, (o) => readEntry(o, entry, loc, t));
@@ -48,14 +50,22 @@ function readEntry(out: InboundEvent[], entry: unknown, loc: { path: string; ent
   if ("problem" in id) return malformed(out, "entry", id.problem, entry, loc);
   const wabaId = id.id;
   const changes = own(entry, "changes");
-  if (!Array.isArray(changes)) return malformed(out, "entry", `entry.changes is ${describe(changes)}, not an array`, entry, loc, { wabaId });
+  if (!Array.isArray(changes))
+    return malformed(out, "entry", `entry.changes is ${describe(changes)}, not an array`, entry, loc, { wabaId });
 
   const rawTime = own(entry, "time");
   let time: Date | undefined;
   if (rawTime !== undefined) {
     const et = eventTime(rawTime, t.receivedAt, t.maxFutureSkewMs);
     if (et.adjusted === "invalid") {
-      malformed(out, "entry", "entry.time is not unix seconds", rawTime, { path: `${loc.path}.time`, entry: loc.entry }, { wabaId });
+      malformed(
+        out,
+        "entry",
+        "entry.time is not unix seconds",
+        rawTime,
+        { path: `${loc.path}.time`, entry: loc.entry },
+        { wabaId },
+      );
     } else time = et.at;
   }
   changes.forEach((change, j) => {
@@ -66,11 +76,24 @@ function readEntry(out: InboundEvent[], entry: unknown, loc: { path: string; ent
 
 type ChangeLocation = { path: string; entry: number; change: number };
 
-function readChange(out: InboundEvent[], change: unknown, wabaId: string, time: Date | undefined, loc: ChangeLocation, t: TimeOptions): void {
-  if (!isObject(change)) return malformed(out, "changes", `change is ${describe(change)}, not an object`, change, loc, { wabaId });
+function readChange(
+  out: InboundEvent[],
+  change: unknown,
+  wabaId: string,
+  time: Date | undefined,
+  loc: ChangeLocation,
+  t: TimeOptions,
+): void {
+  if (!isObject(change))
+    return malformed(out, "changes", `change is ${describe(change)}, not an object`, change, loc, { wabaId });
   const field = own(change, "field");
   if (typeof field !== "string" || field.length === 0 || field.length > 128) {
-    const why = typeof field !== "string" ? `${describe(field)}, not a string` : field.length === 0 ? "empty" : "longer than 128 characters";
+    const why =
+      typeof field !== "string"
+        ? `${describe(field)}, not a string`
+        : field.length === 0
+          ? "empty"
+          : "longer than 128 characters";
     return malformed(out, "changes", `change.field is ${why}`, change, loc, { wabaId });
   }
   const value = own(change, "value");
@@ -114,10 +137,18 @@ interface Contact {
   parentUserId?: string;
 }
 
-function readMessagesValue(out: InboundEvent[], value: unknown, wabaId: string, loc: ChangeLocation, t: TimeOptions): void {
-  if (!isObject(value)) return malformed(out, "messages", `value is ${describe(value)}, not an object`, value, loc, { wabaId });
+function readMessagesValue(
+  out: InboundEvent[],
+  value: unknown,
+  wabaId: string,
+  loc: ChangeLocation,
+  t: TimeOptions,
+): void {
+  if (!isObject(value))
+    return malformed(out, "messages", `value is ${describe(value)}, not an object`, value, loc, { wabaId });
   const metadata = own(value, "metadata");
-  if (!isObject(metadata)) return malformed(out, "messages", `value.metadata is ${describe(metadata)}, not an object`, value, loc, { wabaId });
+  if (!isObject(metadata))
+    return malformed(out, "messages", `value.metadata is ${describe(metadata)}, not an object`, value, loc, { wabaId });
   const phone = readId(own(metadata, "phone_number_id"), "metadata.phone_number_id");
   if ("problem" in phone) return malformed(out, "messages", phone.problem, value, loc, { wabaId });
   const display = own(metadata, "display_phone_number");
@@ -156,7 +187,14 @@ function readMessagesValue(out: InboundEvent[], value: unknown, wabaId: string, 
       const userId = read.userId ?? contact?.userId;
       const candidateKey = waId ?? userId;
       if (!candidateKey) {
-        return malformed(o, "messages", "message has no usable from or from_user_id, and no contact gives one", rawMessage, at("messages", k), route);
+        return malformed(
+          o,
+          "messages",
+          "message has no usable from or from_user_id, and no contact gives one",
+          rawMessage,
+          at("messages", k),
+          route,
+        );
       }
       o.push({
         kind: "message",
@@ -167,7 +205,9 @@ function readMessagesValue(out: InboundEvent[], value: unknown, wabaId: string, 
         ...(contact?.profileName ? { profileName: contact.profileName } : {}),
         ...(contact?.username ? { username: contact.username } : {}),
         ...(contact?.parentUserId ? { parentUserId: contact.parentUserId } : {}),
-        ...identityChangeField(read.message.type === "system" ? identityChangeOf(rawMessage, read.waId, read.userId) : undefined),
+        ...identityChangeField(
+          read.message.type === "system" ? identityChangeOf(rawMessage, read.waId, read.userId) : undefined,
+        ),
         message: read.message,
         location: at("messages", k),
       });
@@ -196,11 +236,19 @@ function readMessagesValue(out: InboundEvent[], value: unknown, wabaId: string, 
  * `{ from: <business number>, to?, to_user_id?, id, timestamp, type, <type> }`. Read like a message
  * whose candidate is the recipient; an echo without a usable `to` or `to_user_id` is malformed.
  */
-function readEchoesValue(out: InboundEvent[], value: unknown, wabaId: string, loc: ChangeLocation, t: TimeOptions): void {
+function readEchoesValue(
+  out: InboundEvent[],
+  value: unknown,
+  wabaId: string,
+  loc: ChangeLocation,
+  t: TimeOptions,
+): void {
   const field = "smb_message_echoes";
-  if (!isObject(value)) return malformed(out, field, `value is ${describe(value)}, not an object`, value, loc, { wabaId });
+  if (!isObject(value))
+    return malformed(out, field, `value is ${describe(value)}, not an object`, value, loc, { wabaId });
   const metadata = own(value, "metadata");
-  if (!isObject(metadata)) return malformed(out, field, `value.metadata is ${describe(metadata)}, not an object`, value, loc, { wabaId });
+  if (!isObject(metadata))
+    return malformed(out, field, `value.metadata is ${describe(metadata)}, not an object`, value, loc, { wabaId });
   const phone = readId(own(metadata, "phone_number_id"), "metadata.phone_number_id");
   if ("problem" in phone) return malformed(out, field, phone.problem, value, loc, { wabaId });
   const display = own(metadata, "display_phone_number");
@@ -209,15 +257,26 @@ function readEchoesValue(out: InboundEvent[], value: unknown, wabaId: string, lo
     phoneNumberId: phone.id,
     ...(typeof display === "string" && display ? { displayPhoneNumber: safeText(display, 64) } : {}),
   };
-  const at = (k: number): EventLocation => ({ path: `${loc.path}.value.message_echoes[${k}]`, entry: loc.entry, change: loc.change, index: k });
+  const at = (k: number): EventLocation => ({
+    path: `${loc.path}.value.message_echoes[${k}]`,
+    entry: loc.entry,
+    change: loc.change,
+    index: k,
+  });
   const echoes = own(value, "message_echoes");
   if (echoes === undefined) return;
-  if (!Array.isArray(echoes)) return malformed(out, field, `value.message_echoes is ${describe(echoes)}, not an array`, echoes, loc, route);
+  if (!Array.isArray(echoes))
+    return malformed(out, field, `value.message_echoes is ${describe(echoes)}, not an array`, echoes, loc, route);
   echoes.forEach((rawEcho, k) => {
     guarded(out, field, rawEcho, at(k), route, (o) => {
-      if (!isObject(rawEcho)) return malformed(o, field, `echo is ${describe(rawEcho)}, not an object`, rawEcho, at(k), route);
+      if (!isObject(rawEcho))
+        return malformed(o, field, `echo is ${describe(rawEcho)}, not an object`, rawEcho, at(k), route);
       // The recipient is the candidate: read it where a message names its sender.
-      const asMessage: Record<string, unknown> = { ...rawEcho, from: own(rawEcho, "to"), from_user_id: own(rawEcho, "to_user_id") };
+      const asMessage: Record<string, unknown> = {
+        ...rawEcho,
+        from: own(rawEcho, "to"),
+        from_user_id: own(rawEcho, "to_user_id"),
+      };
       const read = normalizeMessage(asMessage, t);
       if ("problem" in read) return malformed(o, field, read.problem, rawEcho, at(k), route);
       const candidateKey = read.waId ?? read.userId;
@@ -240,7 +299,10 @@ const identityChangeField = (change: IdentityChange | undefined) => (change ? { 
 function readContact(c: unknown): Contact | { problem: string } {
   if (!isObject(c)) return { problem: `contact is ${describe(c)}, not an object` };
   const contact: Contact = {};
-  for (const [key, name] of [["wa_id", "waId"], ["user_id", "userId"]] as const) {
+  for (const [key, name] of [
+    ["wa_id", "waId"],
+    ["user_id", "userId"],
+  ] as const) {
     const v = own(c, key);
     if (v === undefined || v === null) continue;
     const id = readId(v, `contact.${key}`);

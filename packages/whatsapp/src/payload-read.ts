@@ -33,7 +33,8 @@ export function readId(v: unknown, name: string): { id: string } | { problem: st
   if (v.length === 0) return { problem: `${name} is empty` };
   if (v.length > MAX_ID_LENGTH) return { problem: `${name} is longer than ${MAX_ID_LENGTH} characters` };
   if (v.includes("\u0000")) return { problem: `${name} holds a NUL character` };
-  if (!(v as unknown as { isWellFormed(): boolean }).isWellFormed()) return { problem: `${name} holds a lone surrogate` };
+  if (!(v as unknown as { isWellFormed(): boolean }).isWellFormed())
+    return { problem: `${name} holds a lone surrogate` };
   return { id: v };
 }
 
@@ -50,7 +51,13 @@ export function optionalId(o: JsonObject, key: string, problems: string[], name 
 }
 
 /** An optional text: absent is fine, a string is kept (safe, cut to `max`), anything else is noted. */
-export function optionalText(o: JsonObject, key: string, max: number, problems: string[], name = key): string | undefined {
+export function optionalText(
+  o: JsonObject,
+  key: string,
+  max: number,
+  problems: string[],
+  name = key,
+): string | undefined {
   const v = own(o, key);
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") {

@@ -27,9 +27,12 @@ describe("safeRaw", () => {
       .jsonValue({ maxDepth: 6 })
       .map((v) => JSON.parse(JSON.stringify(v)) as unknown) // as received: JSON has no -0
       .filter((v) => noPercentKey(v) && mongoSafetyProblems(v).length === 0);
-    fc.assert(fc.property(plain, (v) => {
+    fc.assert(
+      fc.property(plain, (v) => {
         expect(safeRaw(v)).toEqual(v);
-      }), { numRuns: 300 });
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("escapes keys reversibly, and never produces a refused key", () => {
@@ -41,7 +44,14 @@ describe("safeRaw", () => {
       }),
       { numRuns: 500 },
     );
-    expect(["$set", "a.b", "k\u0000", "%24", "__proto__", "a$b"].map(escapeKey)).toEqual(["%24set", "a%2Eb", "k%00", "%2524", "%5F_proto__", "a$b"]);
+    expect(["$set", "a.b", "k\u0000", "%24", "__proto__", "a$b"].map(escapeKey)).toEqual([
+      "%24set",
+      "a%2Eb",
+      "k%00",
+      "%2524",
+      "%5F_proto__",
+      "a$b",
+    ]);
   });
 
   it("caps depth at 32, keeping what is deeper as its JSON text", () => {
@@ -72,7 +82,18 @@ describe("safeRaw", () => {
   });
 
   it("writes non-finite numbers as strings, -0 as 0, NUL and lone surrogates as U+FFFD, and drops undefined", () => {
-    expect(safeRaw({ a: Infinity, b: -Infinity, c: Number.NaN, d: -0, e: 1e308, f: "a\u0000\uD800", g: undefined, h: [undefined] })).toEqual({
+    expect(
+      safeRaw({
+        a: Infinity,
+        b: -Infinity,
+        c: Number.NaN,
+        d: -0,
+        e: 1e308,
+        f: "a\u0000\uD800",
+        g: undefined,
+        h: [undefined],
+      }),
+    ).toEqual({
       a: "Infinity",
       b: "-Infinity",
       c: "NaN",
@@ -89,9 +110,12 @@ describe("safeRaw", () => {
 
 describe("boundedJson", () => {
   it("is JSON.stringify for what JSON.stringify can write, and never overflows", () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
         expect(boundedJson(v, 1e9).text).toBe(JSON.stringify(v));
-      }), { numRuns: 300 });
+      }),
+      { numRuns: 300 },
+    );
     const { text, truncated } = boundedJson(nestedArrays(20_000), 100);
     expect(truncated).toBe(true);
     expect(text).toBe("[".repeat(100));

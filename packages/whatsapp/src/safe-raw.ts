@@ -98,7 +98,9 @@ function sanitize(v: unknown, depth: number, maxDepth: number, budget: { left: n
       if (Array.isArray(item)) {
         // FerretDB refuses arrays directly inside arrays: the inner one goes into an object.
         spend(budget, 5 + 8);
-        out.push(depth + 1 >= maxDepth ? asJsonText(item, budget) : { "%array": sanitize(item, depth + 2, maxDepth, budget) });
+        out.push(
+          depth + 1 >= maxDepth ? asJsonText(item, budget) : { "%array": sanitize(item, depth + 2, maxDepth, budget) },
+        );
         continue;
       }
       const s = sanitize(item, depth + 1, maxDepth, budget);
@@ -150,7 +152,10 @@ export function escapeKey(key: string): string {
   const k = wellFormed(key);
   if (!mustEscape.test(k)) return k;
   if (k === "__proto__") return "%5F_proto__";
-  const escaped = k.replace(/%/g, "%25").replace(/\./g, "%2E").replace(/\u0000/g, "%00");
+  const escaped = k
+    .replace(/%/g, "%25")
+    .replace(/\./g, "%2E")
+    .replace(/\u0000/g, "%00");
   return escaped.startsWith("$") ? `%24${escaped.slice(1)}` : escaped;
 }
 

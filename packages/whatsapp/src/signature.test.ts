@@ -12,7 +12,12 @@ describe("webhook signature", () => {
     const header = "sha256=" + createHmac("sha256", secret).update(raw).digest("hex");
     expect(verifyWebhookSignature(raw, header, secret)).toBe(true);
     // The same content escaped (as JSON.stringify of a re-parse may produce elsewhere) is other bytes.
-    const escaped = Buffer.from(JSON.stringify(JSON.parse(raw.toString())).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")));
+    const escaped = Buffer.from(
+      JSON.stringify(JSON.parse(raw.toString())).replace(
+        /[\u007f-\uffff]/g,
+        (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
+      ),
+    );
     expect(verifyWebhookSignature(escaped, header, secret)).toBe(false);
   });
 

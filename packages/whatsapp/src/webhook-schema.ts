@@ -47,21 +47,32 @@ export const messageContentSchemas = {
   contacts: z.array(
     z.looseObject({
       name: z.looseObject({ formatted_name: z.string().optional() }).optional(),
-      phones: z.array(z.looseObject({ phone: z.string().optional(), wa_id: z.string().optional(), type: z.string().optional() })).optional(),
+      phones: z
+        .array(
+          z.looseObject({ phone: z.string().optional(), wa_id: z.string().optional(), type: z.string().optional() }),
+        )
+        .optional(),
       emails: z.array(z.looseObject({ email: z.string().optional(), type: z.string().optional() })).optional(),
       org: z.looseObject({}).optional(),
       urls: z.array(z.looseObject({ url: z.string().optional() })).optional(),
     }),
   ),
   interactive: z.discriminatedUnion("type", [
-    z.looseObject({ type: z.literal("button_reply"), button_reply: z.looseObject({ id: z.string(), title: z.string() }) }),
+    z.looseObject({
+      type: z.literal("button_reply"),
+      button_reply: z.looseObject({ id: z.string(), title: z.string() }),
+    }),
     z.looseObject({
       type: z.literal("list_reply"),
       list_reply: z.looseObject({ id: z.string(), title: z.string(), description: z.string().optional() }),
     }),
     z.looseObject({
       type: z.literal("nfm_reply"),
-      nfm_reply: z.looseObject({ name: z.string().optional(), body: z.string().optional(), response_json: z.string().optional() }),
+      nfm_reply: z.looseObject({
+        name: z.string().optional(),
+        body: z.string().optional(),
+        response_json: z.string().optional(),
+      }),
     }),
   ]),
   button: z.looseObject({ text: z.string().optional(), payload: z.string().optional() }),

@@ -12,6 +12,9 @@ export const accountUpdateHandler =
     // Applied to the WABA's clients and each change announced, by the one module that does both.
     const result = await announcer.applyAccountUpdate(event.wabaId, event.value, event.time ?? new Date());
     if (result.changes.length) {
-      ctx.logger.info({ wabaId: event.wabaId, event: result.event, action: result.action, clients: result.changes.length }, "account_update applied");
+      ctx.logger.info(
+        { wabaId: event.wabaId, event: result.event, action: result.action, clients: result.changes.length },
+        "account_update applied",
+      );
     }
   };

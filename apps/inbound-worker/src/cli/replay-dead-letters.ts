@@ -38,7 +38,10 @@ try {
   console.error(err.message);
   process.exit(2);
 }
-const redis = createRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { connectionName: "replay-dead-letters" });
+const redis = createRedis(
+  { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
+  { connectionName: "replay-dead-letters" },
+);
 const queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: redis, prefix: env.QUEUE_PREFIX });
 const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 2 });
 try {

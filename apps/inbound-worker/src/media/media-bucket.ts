@@ -3,8 +3,6 @@ import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mongoose, { type Types } from "mongoose";
 
-
-
 export class TooLargeError extends Error {
   constructor(readonly limit: number) {
     super(`more than ${limit} bytes`);
@@ -37,7 +35,9 @@ export async function storeStream(
       cb(null, chunk);
     },
   });
-  const upload = bucket.openUploadStream(file.filename, { metadata: { ...file.metadata, contentType: file.contentType } });
+  const upload = bucket.openUploadStream(file.filename, {
+    metadata: { ...file.metadata, contentType: file.contentType },
+  });
   const fileId = upload.id as Types.ObjectId;
   try {
     await pipeline(source, meter, upload);

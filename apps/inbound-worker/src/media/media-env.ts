@@ -13,4 +13,3 @@ export const mediaEnvShape = {
   /** Media files fetched at once by this process (each holds a download and a GridFS upload). */
   MEDIA_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 };
-

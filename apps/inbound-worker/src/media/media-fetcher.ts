@@ -62,7 +62,10 @@ interface MediaContent {
   filename?: unknown;
 }
 
-type MessageFields = Pick<MessageDoc, "_id" | "clientId" | "conversationId" | "type" | "content" | "timestamp" | "media" | "direction">;
+type MessageFields = Pick<
+  MessageDoc,
+  "_id" | "clientId" | "conversationId" | "type" | "content" | "timestamp" | "media" | "direction"
+>;
 
 /**
  * Fetches one inbound media file: the tenant's token (vault), `GET /{media-id}` for a fresh URL, the
@@ -86,17 +89,26 @@ export class MediaFetcher {
     const _id = new Types.ObjectId(messageId);
     const cid = new Types.ObjectId(clientId);
     const message = await this.deps.db.messages
-      .findOne({ _id, clientId: cid }, { clientId: 1, conversationId: 1, type: 1, content: 1, timestamp: 1, media: 1, direction: 1 })
+      .findOne(
+        { _id, clientId: cid },
+        { clientId: 1, conversationId: 1, type: 1, content: 1, timestamp: 1, media: 1, direction: 1 },
+      )
       .lean<MessageFields>();
     if (!message) return { outcome: "skipped", reason: "message not found" };
-    if (!isMediaKind(message.type) || message.direction !== "inbound") return { outcome: "skipped", reason: `not inbound media (${message.type})` };
-    if (message.media?.status === "stored" || message.media?.status === "failed") return { outcome: "skipped", reason: `already ${message.media.status}` };
+    if (!isMediaKind(message.type) || message.direction !== "inbound")
+      return { outcome: "skipped", reason: `not inbound media (${message.type})` };
+    if (message.media?.status === "stored" || message.media?.status === "failed")
+      return { outcome: "skipped", reason: `already ${message.media.status}` };
 
     try {
       return await this.fetchMedia(message, message.type, attempt);
     } catch (err) {
       if (err instanceof MediaFailure) {
-        await this.record(message, { status: "failed", error: { code: err.code, reason: err.message }, attempts: attempt });
+        await this.record(message, {
+          status: "failed",
+          error: { code: err.code, reason: err.message },
+          attempts: attempt,
+        });
         return { outcome: "failed", code: err.code, reason: err.message };
       }
       const reason = err instanceof Error ? err.message : String(err);
@@ -107,7 +119,11 @@ export class MediaFetcher {
       }
       await this.deps.db.messages.updateOne(
         { _id, clientId: cid, "media.status": { $nin: ["stored", "failed"] } },
-        { $set: { media: { status: "pending", attempts: attempt, error: { code: "RETRYING", reason }, updatedAt: new Date() } } },
+        {
+          $set: {
+            media: { status: "pending", attempts: attempt, error: { code: "RETRYING", reason }, updatedAt: new Date() },
+          },
+        },
       );
       throw err instanceof MediaRetryableError ? err : new MediaRetryableError(reason);
     }
@@ -118,14 +134,20 @@ export class MediaFetcher {
     const mediaId = typeof content.id === "string" && content.id ? content.id : null;
     if (!mediaId) throw new MediaFailure("MEDIA_ID_MISSING", "the webhook carried no media id");
     if (this.now() - new Date(message.timestamp).getTime() > MEDIA_ID_LIFETIME_MS) {
-      throw new MediaFailure("MEDIA_ID_EXPIRED", "the media id is older than the 7 days Meta keeps it; the file can no longer be fetched");
+      throw new MediaFailure(
+        "MEDIA_ID_EXPIRED",
+        "the media id is older than the 7 days Meta keeps it; the file can no longer be fetched",
+      );
     }
 
     const client = await this.deps.db.clients
       .findById(message.clientId, { status: 1, accessToken: 1 })
       .lean<Pick<ClientDoc, "_id" | "status" | "accessToken">>();
     if (!client || client.status === "disconnected" || !client.accessToken) {
-      throw new MediaFailure("CLIENT_DISCONNECTED", "the WhatsApp number was disconnected, so its media cannot be fetched");
+      throw new MediaFailure(
+        "CLIENT_DISCONNECTED",
+        "the WhatsApp number was disconnected, so its media cannot be fetched",
+      );
     }
     if (client.status !== "active") return this.hold(message, client.status, attempt);
     const token = this.deps.vault.decrypt(client.accessToken, client._id.toHexString());
@@ -139,9 +161,14 @@ export class MediaFetcher {
       } catch (err) {
         const c = classifyGraphError(err);
         if (c.reauth) {
-          const change = await markClientReauthRequired(this.deps.db, message.clientId, CLIENT_STATUS_REASONS.tokenInvalid, {
-            detail: err instanceof Error ? err.message : null,
-          });
+          const change = await markClientReauthRequired(
+            this.deps.db,
+            message.clientId,
+            CLIENT_STATUS_REASONS.tokenInvalid,
+            {
+              detail: err instanceof Error ? err.message : null,
+            },
+          );
           if (change?.changed) await this.deps.announce?.([change]);
           return this.hold(message, "reauth_required", attempt);
         }
@@ -157,7 +184,12 @@ export class MediaFetcher {
 
       let download;
       try {
-        download = await downloadMedia({ url: info.url, token, graphBaseUrl: this.deps.graphBaseUrl, timeoutMs: this.deps.timeoutMs ?? 30_000 });
+        download = await downloadMedia({
+          url: info.url,
+          token,
+          graphBaseUrl: this.deps.graphBaseUrl,
+          timeoutMs: this.deps.timeoutMs ?? 30_000,
+        });
       } catch (err) {
         if (err instanceof MediaDownloadError && err.kind === "expired") {
           // Meta's URL lives ~5 minutes: ask for a fresh one (peers store the URL and serve a 404 later).
@@ -169,11 +201,19 @@ export class MediaFetcher {
       }
       if (download.contentLength !== null && download.contentLength > limit) {
         download.body.destroy();
-        throw new MediaFailure("MEDIA_TOO_LARGE", `${download.contentLength} bytes is over the ${limit}-byte limit for ${kind}`);
+        throw new MediaFailure(
+          "MEDIA_TOO_LARGE",
+          `${download.contentLength} bytes is over the ${limit}-byte limit for ${kind}`,
+        );
       }
 
-      const mimeType = info.mimeType ?? (typeof content.mime_type === "string" ? content.mime_type : null) ?? download.contentType ?? "application/octet-stream";
-      const filename = typeof content.filename === "string" && content.filename ? content.filename : `${kind}-${mediaId}`;
+      const mimeType =
+        info.mimeType ??
+        (typeof content.mime_type === "string" ? content.mime_type : null) ??
+        download.contentType ??
+        "application/octet-stream";
+      const filename =
+        typeof content.filename === "string" && content.filename ? content.filename : `${kind}-${mediaId}`;
       const bucket = mediaBucket(this.deps.db);
       let stored;
       try {
@@ -181,10 +221,16 @@ export class MediaFetcher {
           filename,
           contentType: mimeType,
           limit,
-          metadata: { clientId: message.clientId.toHexString(), messageId: message._id.toHexString(), mediaId, direction: "inbound" },
+          metadata: {
+            clientId: message.clientId.toHexString(),
+            messageId: message._id.toHexString(),
+            mediaId,
+            direction: "inbound",
+          },
         });
       } catch (err) {
-        if (err instanceof TooLargeError) throw new MediaFailure("MEDIA_TOO_LARGE", `the file is over the ${limit}-byte limit for ${kind}`);
+        if (err instanceof TooLargeError)
+          throw new MediaFailure("MEDIA_TOO_LARGE", `the file is over the ${limit}-byte limit for ${kind}`);
         throw new MediaRetryableError(`download interrupted: ${err instanceof Error ? err.message : String(err)}`);
       }
 
@@ -194,7 +240,10 @@ export class MediaFetcher {
       const mismatched = expected.filter((v) => !sha256Matches(v, stored.sha256));
       if (mismatched.length > 0) {
         await bucket.delete(stored.fileId).catch(() => undefined);
-        throw new MediaFailure("SHA256_MISMATCH", "the downloaded bytes do not match the sha256 Meta gave; the file was discarded");
+        throw new MediaFailure(
+          "SHA256_MISMATCH",
+          "the downloaded bytes do not match the sha256 Meta gave; the file was discarded",
+        );
       }
 
       const media: MessageMedia = {
@@ -222,7 +271,10 @@ export class MediaFetcher {
   /** Pending until the client is active again (resumed by MediaWorker), or failed after 7 days. */
   private async hold(message: MessageFields, reason: string, attempt: number): Promise<MediaFetchOutcome> {
     await this.record(message, { status: "pending", heldReason: reason, attempts: attempt, error: null });
-    this.deps.logger.info({ clientId: message.clientId.toHexString(), messageId: message._id.toHexString(), reason }, "media fetch held until the client reconnects");
+    this.deps.logger.info(
+      { clientId: message.clientId.toHexString(), messageId: message._id.toHexString(), reason },
+      "media fetch held until the client reconnects",
+    );
     return { outcome: "held", reason };
   }
 
@@ -244,7 +296,12 @@ export class MediaFetcher {
         this.deps.events.toClient(
           clientId,
           EVENTS.messageMedia,
-          messageMedia({ clientId, conversationId: message.conversationId.toHexString(), messageId: key, media: mediaJson(media) }),
+          messageMedia({
+            clientId,
+            conversationId: message.conversationId.toHexString(),
+            messageId: key,
+            media: mediaJson(media),
+          }),
         );
       }
       return true;

@@ -59,7 +59,9 @@ export class MediaWorker {
     const msg = parseClientChanged(channel, raw);
     if (!msg) return;
     if (msg.status !== "active") return;
-    void this.resumeHeld(msg.clientId).catch((err) => this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held media"));
+    void this.resumeHeld(msg.clientId).catch((err) =>
+      this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held media"),
+    );
   };
 
   constructor(private readonly deps: MediaWorkerDeps) {
@@ -77,15 +79,23 @@ export class MediaWorker {
   }
 
   /** Enqueues the fetch of a freshly stored inbound media message (no-op for other types; one job per message). */
-  async enqueue(clientId: string, message: Pick<MessageDoc, "_id" | "type" | "direction" | "media">, suffix?: string): Promise<void> {
+  async enqueue(
+    clientId: string,
+    message: Pick<MessageDoc, "_id" | "type" | "direction" | "media">,
+    suffix?: string,
+  ): Promise<void> {
     if (message.direction !== "inbound" || !isMediaKind(message.type)) return;
     if (message.media?.status === "stored" || message.media?.status === "failed") return;
     const messageId = message._id.toHexString();
-    await this.queue.add(MEDIA_FETCH_JOB, { clientId, messageId }, {
-      ...mediaFetchJobOptions,
-      ...(this.deps.attempts ? { attempts: this.deps.attempts } : {}),
-      jobId: mediaFetchJobId(messageId, suffix),
-    });
+    await this.queue.add(
+      MEDIA_FETCH_JOB,
+      { clientId, messageId },
+      {
+        ...mediaFetchJobOptions,
+        ...(this.deps.attempts ? { attempts: this.deps.attempts } : {}),
+        jobId: mediaFetchJobId(messageId, suffix),
+      },
+    );
   }
 
   async start(): Promise<void> {
@@ -93,17 +103,25 @@ export class MediaWorker {
       connection: this.deps.queueRedis,
       prefix: this.deps.prefix,
       concurrency: this.deps.concurrency ?? 4,
-      settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade, this.deps.backoffBaseMs ?? 2_000) },
+      settings: {
+        backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade, this.deps.backoffBaseMs ?? 2_000),
+      },
     });
     this.worker.on("failed", (job, err) =>
-      this.deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "media fetch failed; will retry"),
+      this.deps.logger.warn(
+        { jobId: job?.id, attempts: job?.attemptsMade, err: err.message },
+        "media fetch failed; will retry",
+      ),
     );
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "media worker error"));
     await this.worker.waitUntilReady();
     this.deps.subscriberRedis.on("message", this.onChange);
     await this.deps.subscriberRedis.subscribe(CLIENTS_CHANGED_CHANNEL);
     await this.sweep().catch((err) => this.deps.logger.error({ err }, "media sweep failed"));
-    this.sweepTimer = setInterval(() => void this.sweep().catch((err) => this.deps.logger.error({ err }, "media sweep failed")), 3_600_000);
+    this.sweepTimer = setInterval(
+      () => void this.sweep().catch((err) => this.deps.logger.error({ err }, "media sweep failed")),
+      3_600_000,
+    );
     this.sweepTimer.unref();
   }
 
@@ -119,7 +137,10 @@ export class MediaWorker {
   /** Re-enqueues the fetches held for one client (called when it is `active` again). */
   async resumeHeld(clientId: string): Promise<number> {
     const held = await this.deps.db.messages
-      .find({ clientId, direction: "inbound", "media.status": "pending", "media.heldReason": { $type: "string" } }, { _id: 1, type: 1, direction: 1, media: 1 })
+      .find(
+        { clientId, direction: "inbound", "media.status": "pending", "media.heldReason": { $type: "string" } },
+        { _id: 1, type: 1, direction: 1, media: 1 },
+      )
       .lean<Array<Pick<MessageDoc, "_id" | "type" | "direction" | "media">>>();
     for (const m of held) await this.enqueue(clientId, m, `resume-${Date.now()}`);
     if (held.length) this.deps.logger.info({ clientId, count: held.length }, "resumed held media fetches");
@@ -129,11 +150,16 @@ export class MediaWorker {
   /** Resumes held fetches of clients that are active, and fails those whose media id is past 7 days. */
   async sweep(): Promise<void> {
     const held = await this.deps.db.messages
-      .find({ direction: "inbound", "media.status": "pending", "media.heldReason": { $type: "string" } }, { _id: 1, clientId: 1, type: 1, direction: 1, media: 1, timestamp: 1 })
+      .find(
+        { direction: "inbound", "media.status": "pending", "media.heldReason": { $type: "string" } },
+        { _id: 1, clientId: 1, type: 1, direction: 1, media: 1, timestamp: 1 },
+      )
       .lean<Array<Pick<MessageDoc, "_id" | "clientId" | "type" | "direction" | "media" | "timestamp">>>();
     const clientIds = [...new Set(held.map((m) => m.clientId.toHexString()))];
     const active = new Set(
-      (await this.deps.db.clients.find({ _id: { $in: clientIds }, status: "active" }, { _id: 1 }).lean()).map((c) => c._id.toHexString()),
+      (await this.deps.db.clients.find({ _id: { $in: clientIds }, status: "active" }, { _id: 1 }).lean()).map((c) =>
+        c._id.toHexString(),
+      ),
     );
     for (const m of held) {
       const clientId = m.clientId.toHexString();

@@ -2,7 +2,13 @@ import { hostname } from "node:os";
 import type { Queue } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
-import { INGRESS_STREAM_GROUP, WEBHOOK_JOB, ingressStreamKey, webhookJobOptions, type WebhookJob } from "@linkojob/queues";
+import {
+  INGRESS_STREAM_GROUP,
+  WEBHOOK_JOB,
+  ingressStreamKey,
+  webhookJobOptions,
+  type WebhookJob,
+} from "@linkojob/queues";
 
 export interface IngressPumpOptions {
   /** A connection of its own: XREADGROUP blocks it. */
@@ -63,9 +69,16 @@ export class IngressPump {
           await this.reclaim();
         }
         const res = (await redis.xreadgroup(
-          "GROUP", INGRESS_STREAM_GROUP, this.consumer,
-          "COUNT", count, "BLOCK", 1_000,
-          "STREAMS", this.key, ">",
+          "GROUP",
+          INGRESS_STREAM_GROUP,
+          this.consumer,
+          "COUNT",
+          count,
+          "BLOCK",
+          1_000,
+          "STREAMS",
+          this.key,
+          ">",
         )) as Array<[string, StreamEntry[]]> | null;
         const entries = res?.[0]?.[1] ?? [];
         if (entries.length) await this.move(entries);
@@ -87,7 +100,13 @@ export class IngressPump {
     let cursor = "0-0";
     for (let i = 0; i < 100; i++) {
       const [next, entries] = (await this.opts.redis.xautoclaim(
-        this.key, INGRESS_STREAM_GROUP, this.consumer, this.opts.claimIdleMs ?? 60_000, cursor, "COUNT", 200,
+        this.key,
+        INGRESS_STREAM_GROUP,
+        this.consumer,
+        this.opts.claimIdleMs ?? 60_000,
+        cursor,
+        "COUNT",
+        200,
       )) as [string, StreamEntry[], ...unknown[]];
       const live = entries.filter((e) => e && e[1]);
       if (live.length) await this.move(live);
@@ -109,7 +128,11 @@ export class IngressPump {
     });
     await this.opts.queue.addBulk(jobs);
     const ids = entries.map(([id]) => id);
-    await this.opts.redis.multi().xack(this.key, INGRESS_STREAM_GROUP, ...ids).xdel(this.key, ...ids).exec();
+    await this.opts.redis
+      .multi()
+      .xack(this.key, INGRESS_STREAM_GROUP, ...ids)
+      .xdel(this.key, ...ids)
+      .exec();
   }
 
   /** Stops after the current round (at most the 1 s block). Idempotent. */

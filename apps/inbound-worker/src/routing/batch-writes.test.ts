@@ -29,13 +29,21 @@ beforeAll(async () => {
   limits = await updateLimits(db.connection);
   for (let i = 0; i < TENANTS; i++) {
     const c = await db.clients.create({
-      userId: `batch-user-${services.id}-${i}`, companyName: `Batch ${i}`, phoneNumberId: `55${services.id.replace(/\D/g, "").slice(0, 4)}${i}`,
-      wabaId: `66${i}${services.id}`, whatsappNumber: `2125210000${i}`, status: "active",
+      userId: `batch-user-${services.id}-${i}`,
+      companyName: `Batch ${i}`,
+      phoneNumberId: `55${services.id.replace(/\D/g, "").slice(0, 4)}${i}`,
+      wabaId: `66${i}${services.id}`,
+      whatsappNumber: `2125210000${i}`,
+      status: "active",
     });
     clients.push(c.toObject());
   }
   processor = new DeliveryProcessor({
-    db, directory: new ClientDirectory(db, null), events: new DashboardEvents(redis), logger: pino({ level: "silent" }), writer: "test-writer",
+    db,
+    directory: new ClientDirectory(db, null),
+    events: new DashboardEvents(redis),
+    logger: pino({ level: "silent" }),
+    writer: "test-writer",
   });
   counter = new CommandCounter(db.connection);
 });
@@ -47,12 +55,21 @@ afterAll(async () => {
   await db?.close();
 });
 
-const candidate = (k: number) => ({ client: clients[k % TENANTS]!, waId: `2126300${String(k).padStart(5, "0")}`, name: `Candidat ${k}` });
+const candidate = (k: number) => ({
+  client: clients[k % TENANTS]!,
+  waId: `2126300${String(k).padStart(5, "0")}`,
+  name: `Candidat ${k}`,
+});
 const base = Math.floor(Date.now() / 1000) - 600;
 
 function textDelivery(i: number, k = i % CANDIDATES) {
   const c = candidate(k);
-  return JSON.stringify(textMessageDelivery(c.client, { waId: c.waId, name: c.name }, `message ${i}`, { id: `wamid.batch-${services.id}-${i}`, timestamp: String(base + i) }));
+  return JSON.stringify(
+    textMessageDelivery(c.client, { waId: c.waId, name: c.name }, `message ${i}`, {
+      id: `wamid.batch-${services.id}-${i}`,
+      timestamp: String(base + i),
+    }),
+  );
 }
 
 async function prepareAll(bodies: string[], isRetry = false): Promise<PreparedDelivery[]> {
@@ -79,7 +96,11 @@ async function expectExactCounters(expected: Map<number, number>) {
     const conv = await db.conversations.findOne({ clientId: c.client._id, candidateKey: c.waId }).lean();
     expect(conv, c.waId).toBeTruthy();
     expect(await db.messages.countDocuments({ conversationId: conv!._id })).toBe(n);
-    expect({ k, messageCount: conv!.messageCount, unreadCount: conv!.unreadCount }).toEqual({ k, messageCount: n, unreadCount: n });
+    expect({ k, messageCount: conv!.messageCount, unreadCount: conv!.unreadCount }).toEqual({
+      k,
+      messageCount: n,
+      unreadCount: n,
+    });
     expect(conv!.candidateName).toBe(c.name);
   }
 }
@@ -138,7 +159,10 @@ describe("inbound batch writes", () => {
     if (event?.kind !== "message") throw new Error("not a message delivery");
     // A worker stored it, then died before counting it: its claim is older than the lease.
     const dead = new InboundMessageBatch(db.messages, { writer: "dead-writer" });
-    const [stored] = await dead.insert([{ clientId: c.client._id, conversationId: before._id, message: event.message }], new Date(Date.now() - 5 * 60_000));
+    const [stored] = await dead.insert(
+      [{ clientId: c.client._id, conversationId: before._id, message: event.message }],
+      new Date(Date.now() - 5 * 60_000),
+    );
     expect(stored!.state).toBe("inserted");
 
     const [first, inSameBatch] = await processor.storeBatch(await prepareAll([body, body]));
@@ -175,16 +199,44 @@ describe("inbound batch writes", () => {
     const wamids = Array.from({ length: 30 }, () => newWamid());
     await db.messages.collection.insertMany(
       wamids.map((wamid, i) => ({
-        clientId: c.client._id, conversationId: conv._id, dedupeKey: `out:st${services.id}${i}`, wamid, direction: "outbound", type: "text",
-        text: "Bonjour", timestamp: now, receivedAt: now, status: "sent", statusRank: 2, createdAt: now, updatedAt: now,
+        clientId: c.client._id,
+        conversationId: conv._id,
+        dedupeKey: `out:st${services.id}${i}`,
+        wamid,
+        direction: "outbound",
+        type: "text",
+        text: "Bonjour",
+        timestamp: now,
+        receivedAt: now,
+        status: "sent",
+        statusRank: 2,
+        createdAt: now,
+        updatedAt: now,
       })),
     );
     const ts = Math.floor(Date.now() / 1000);
     const biz = { wabaId: c.client.wabaId, phoneNumberId: c.client.phoneNumberId };
     const one = (wamid: string, status: string, dt: number) =>
-      JSON.stringify(delivery([{ wabaId: biz.wabaId, changes: [{ field: "messages", value: messagesValue(biz, { statuses: [statusObject(wamid, status, c.waId, { timestamp: String(ts + dt) })] }) }] }]));
+      JSON.stringify(
+        delivery([
+          {
+            wabaId: biz.wabaId,
+            changes: [
+              {
+                field: "messages",
+                value: messagesValue(biz, {
+                  statuses: [statusObject(wamid, status, c.waId, { timestamp: String(ts + dt) })],
+                }),
+              },
+            ],
+          },
+        ]),
+      );
     // read before delivered, both redelivered, shuffled.
-    const bodies = shuffle(wamids.flatMap((w) => [one(w, "read", 5), one(w, "delivered", 3), one(w, "read", 5)]), 3);
+    const bodies = shuffle(
+      wamids.flatMap((w) => [one(w, "read", 5), one(w, "delivered", 3), one(w, "read", 5)]),
+      3,
+    );
     counter.reset();
     await processor.storeBatch(await prepareAll(bodies));
     const byCommand = counter.byCommand();
@@ -194,7 +246,9 @@ describe("inbound batch writes", () => {
     else expect(byCommand.update).toBe(1);
     expect(counter.total / bodies.length).toBeLessThanOrEqual(Number.isFinite(limits.perCommand) ? 0.5 : 0.05);
     const docs = await db.messages.find({ wamid: { $in: wamids } }).lean();
-    expect(docs.every((m) => m.status === "read" && new Date((m.statusAt as any).delivered).getTime() === (ts + 3) * 1000)).toBe(true);
+    expect(
+      docs.every((m) => m.status === "read" && new Date((m.statusAt as any).delivered).getTime() === (ts + 3) * 1000),
+    ).toBe(true);
 
     // A status for a message not stored yet waits for it.
     const unknown = newWamid();
@@ -204,4 +258,3 @@ describe("inbound batch writes", () => {
     expect(await db.pendingStatuses.countDocuments({ wamid: unknown })).toBe(1);
   });
 });
-

@@ -28,7 +28,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 function storableBody(body: string): Pick<DeadLetterValue, "body" | "bodyEncoding" | "bodyTruncated"> {
   const truncated = body.length > DEAD_LETTER_MAX_BODY_CHARS;
   const kept = truncated ? body.slice(0, DEAD_LETTER_MAX_BODY_CHARS) : body;
-  if (!kept.includes("\u0000") && !LONE_SURROGATE.test(kept)) return { body: kept, bodyEncoding: "utf8", bodyTruncated: truncated };
+  if (!kept.includes("\u0000") && !LONE_SURROGATE.test(kept))
+    return { body: kept, bodyEncoding: "utf8", bodyTruncated: truncated };
   // Buffer writes a lone surrogate as U+FFFD (the body came from Redis as UTF-8: it has none).
   return { body: Buffer.from(kept, "utf8").toString("base64"), bodyEncoding: "base64", bodyTruncated: truncated };
 }
@@ -52,7 +53,11 @@ export async function recordDeadLetter(
 ): Promise<Types.ObjectId> {
   const dedupeKey = createHash("sha256").update(`dead_letter\u0000${job.id}`).digest("hex");
   const message = err instanceof Error ? err.message : String(err);
-  const value: DeadLetterValue = { ...storableBody(job.data.body), receivedAt: job.data.receivedAt, jobId: safeText(job.id, 256) };
+  const value: DeadLetterValue = {
+    ...storableBody(job.data.body),
+    receivedAt: job.data.receivedAt,
+    jobId: safeText(job.id, 256),
+  };
   const error: DeadLetterError = {
     name: safeText(failure.name, 128),
     message: safeText(message, 2_000),
@@ -98,10 +103,15 @@ export interface ReplayResult {
  * replay run twice is one job) and marks them `replayedAt`. The writes the job makes are idempotent:
  * whatever the failed attempts stored is not stored twice.
  */
-export async function replayDeadLetters(db: Database, queue: Queue<WebhookJob>, opts: ReplayOptions): Promise<ReplayResult> {
+export async function replayDeadLetters(
+  db: Database,
+  queue: Queue<WebhookJob>,
+  opts: ReplayOptions,
+): Promise<ReplayResult> {
   const filter: Record<string, unknown> = { kind: "dead_letter" };
   if (opts.id) {
-    if (!Types.ObjectId.isValid(opts.id)) throw new Error(`--id ${opts.id} is not a dead letter id (24 hex characters)`);
+    if (!Types.ObjectId.isValid(opts.id))
+      throw new Error(`--id ${opts.id} is not a dead letter id (24 hex characters)`);
     filter._id = new Types.ObjectId(opts.id);
   }
   if (opts.since) filter.createdAt = { $gte: opts.since };
@@ -126,7 +136,11 @@ export async function replayDeadLetters(db: Database, queue: Queue<WebhookJob>, 
     const jobId = replayJobId(id);
     result.replayed.push({ id, jobId, deliveryId: letter.deliveryId });
     if (opts.dryRun) continue;
-    const data: WebhookJob = { deliveryId: letter.deliveryId, receivedAt: value.receivedAt, body: deadLetterBody(value) };
+    const data: WebhookJob = {
+      deliveryId: letter.deliveryId,
+      receivedAt: value.receivedAt,
+      body: deadLetterBody(value),
+    };
     await queue.add(WEBHOOK_JOB, data, { ...webhookJobOptions, jobId });
     await db.webhookEvents.updateOne({ _id: letter._id }, { $set: { replayedAt: new Date(), replayJobId: jobId } });
   }

@@ -17,7 +17,15 @@ import {
   type StatusOutcome,
   type TenantData,
 } from "@linkojob/db";
-import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, isMessageStatus, messageReceived, messageStatus, type DashboardEvents } from "@linkojob/events";
+import {
+  CONVERSATION_CHANGES,
+  EVENTS,
+  conversationUpdated,
+  isMessageStatus,
+  messageReceived,
+  messageStatus,
+  type DashboardEvents,
+} from "@linkojob/events";
 import { normalizeDelivery, type InboundEvent, type NormalizedStatus } from "@linkojob/whatsapp";
 import type { ClientDirectory } from "./client-directory.js";
 import { identityMove } from "./identity-moves.js";
@@ -125,7 +133,11 @@ export class DeliveryProcessor {
   }
 
   /** One delivery alone (prepare, then a batch of one). */
-  async process(deliveryId: string, body: string, opts: { isRetry?: boolean; receivedAt?: Date } = {}): Promise<ProcessResult> {
+  async process(
+    deliveryId: string,
+    body: string,
+    opts: { isRetry?: boolean; receivedAt?: Date } = {},
+  ): Promise<ProcessResult> {
     const prepared = { ...(await this.prepare(deliveryId, body, opts.receivedAt)), isRetry: opts.isRetry ?? false };
     const [result] = await this.storeBatch([prepared]);
     if (result instanceof Error) throw result;
@@ -162,7 +174,10 @@ export class DeliveryProcessor {
               value: event.kind === "message" ? event.message : event.status,
               problem: "no client has this phone_number_id",
             });
-            this.deps.logger.warn({ phoneNumberId: event.phoneNumberId, deliveryId }, "webhook for a number no client has; recorded and skipped");
+            this.deps.logger.warn(
+              { phoneNumberId: event.phoneNumberId, deliveryId },
+              "webhook for a number no client has; recorded and skipped",
+            );
             continue;
           }
           if (event.kind === "status") prepared.statuses.push({ clientId: client.clientId, status: event.status });
@@ -197,7 +212,10 @@ export class DeliveryProcessor {
             clientId: client?.clientId ?? null,
             value: event.errors,
           });
-          this.deps.logger.warn({ phoneNumberId: event.phoneNumberId, errors: event.errors }, "Meta reported account-level errors");
+          this.deps.logger.warn(
+            { phoneNumberId: event.phoneNumberId, errors: event.errors },
+            "Meta reported account-level errors",
+          );
           break;
         }
         case "account":
@@ -216,7 +234,10 @@ export class DeliveryProcessor {
             value: event.raw,
             location: event.location ?? null,
           });
-          this.deps.logger.warn({ deliveryId, field: event.field, reason: event.reason }, "malformed webhook element recorded");
+          this.deps.logger.warn(
+            { deliveryId, field: event.field, reason: event.reason },
+            "malformed webhook element recorded",
+          );
           break;
       }
     }
@@ -249,7 +270,10 @@ export class DeliveryProcessor {
       return await this.writeTogether(deliveries);
     } catch (err) {
       if (deliveries.length === 1 || classifyFailure(err).kind !== "deterministic") throw err;
-      this.deps.logger.warn({ err, deliveries: deliveries.length }, "batch failed deterministically; writing its deliveries one by one");
+      this.deps.logger.warn(
+        { err, deliveries: deliveries.length },
+        "batch failed deterministically; writing its deliveries one by one",
+      );
       const outcomes: Array<ProcessResult | Error> = [];
       for (const d of deliveries) {
         try {
@@ -341,7 +365,11 @@ export class DeliveryProcessor {
     const byConversation = new Map<string, ConversationInbound>();
     for (const { item, message } of owed) {
       const k = message.conversationId.toHexString();
-      const c = byConversation.get(k) ?? { clientId: message.clientId, conversationId: message.conversationId, messages: [] };
+      const c = byConversation.get(k) ?? {
+        clientId: message.clientId,
+        conversationId: message.conversationId,
+        messages: [],
+      };
       c.messages.push({
         timestamp: item.event.message.timestamp,
         receivedAt: message.receivedAt,
@@ -367,7 +395,10 @@ export class DeliveryProcessor {
       this.deps.events.toClient(
         view.clientId.toHexString(),
         EVENTS.conversationUpdated,
-        conversationUpdated(conversationJson(view), [...CONVERSATION_CHANGES.inboundMessage, ...(changed.get(view._id.toHexString()) ?? [])]),
+        conversationUpdated(conversationJson(view), [
+          ...CONVERSATION_CHANGES.inboundMessage,
+          ...(changed.get(view._id.toHexString()) ?? []),
+        ]),
       );
     }
     // Last: until here a retry must find these messages claimed, and count and announce them.
@@ -444,6 +475,9 @@ export class DeliveryProcessor {
     const done = await this.deps.db.webhookEvents.findOne({ _id: logged.id }, { handledAt: 1 }).lean();
     if (done?.handledAt) return; // a redelivery of an event already acted on
     await handler(event, { db: this.deps.db, events: this.deps.events, logger: this.deps.logger, deliveryId });
-    await this.deps.db.webhookEvents.updateOne({ _id: logged.id as Types.ObjectId }, { $set: { handledAt: new Date() } });
+    await this.deps.db.webhookEvents.updateOne(
+      { _id: logged.id as Types.ObjectId },
+      { $set: { handledAt: new Date() } },
+    );
   }
 }

@@ -1,6 +1,13 @@
 import { Types } from "mongoose";
 import type { Logger } from "pino";
-import { STATUS_RANK, conversationJson, messageJson, messageSortKey, type Database, type MessageDoc } from "@linkojob/db";
+import {
+  STATUS_RANK,
+  conversationJson,
+  messageJson,
+  messageSortKey,
+  type Database,
+  type MessageDoc,
+} from "@linkojob/db";
 import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, messageSent, type DashboardEvents } from "@linkojob/events";
 import type { InboundEvent } from "@linkojob/whatsapp";
 
@@ -25,7 +32,12 @@ const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11
  * stored once and counted once. Then the conversation's count and summary, `message:sent` and
  * `conversation:updated`. Idempotent; a database failure throws (the delivery is retried).
  */
-export async function storeEcho(deps: EchoDeps, clientId: Types.ObjectId, event: EchoEvent, receivedAt: Date): Promise<"stored" | "duplicate"> {
+export async function storeEcho(
+  deps: EchoDeps,
+  clientId: Types.ObjectId,
+  event: EchoEvent,
+  receivedAt: Date,
+): Promise<"stored" | "duplicate"> {
   const tenant = deps.db.forTenant(clientId);
   // Found by either id the echo names, as the send API and the inbound side find a person (created
   // when there is none).
@@ -85,11 +97,16 @@ export async function storeEcho(deps: EchoDeps, clientId: Types.ObjectId, event:
   const after = {
     ...before,
     messageCount: (before.messageCount ?? 0) + 1,
-    lastMessageAt: before.lastMessageAt && new Date(before.lastMessageAt) > m.timestamp ? before.lastMessageAt : m.timestamp,
+    lastMessageAt:
+      before.lastMessageAt && new Date(before.lastMessageAt) > m.timestamp ? before.lastMessageAt : m.timestamp,
     ...(latest ? summary : {}),
     updatedAt: now,
   };
-  deps.events.toClient(id, EVENTS.conversationUpdated, conversationUpdated(conversationJson({ ...after, inWindow: false }), CONVERSATION_CHANGES.outboundMessage));
+  deps.events.toClient(
+    id,
+    EVENTS.conversationUpdated,
+    conversationUpdated(conversationJson({ ...after, inWindow: false }), CONVERSATION_CHANGES.outboundMessage),
+  );
   deps.logger.debug({ clientId: id, wamid: m.wamid }, "app echo stored as an outbound message");
   return "stored";
 }

@@ -9,7 +9,19 @@ describe("classifyFailure", () => {
   it("retries database, Redis and network failures", () => {
     for (const err of [
       new MongoNetworkError("connection closed"),
-      new MongoServerSelectionError("Server selection timed out after 30000 ms", { type: "Unknown", servers: new Map(), stale: false, compatible: true, heartbeatFrequencyMS: 10_000, localThresholdMS: 15, setName: null, maxElectionId: null, maxSetVersion: null, commonWireVersion: 0, logicalSessionTimeoutMinutes: null } as never),
+      new MongoServerSelectionError("Server selection timed out after 30000 ms", {
+        type: "Unknown",
+        servers: new Map(),
+        stale: false,
+        compatible: true,
+        heartbeatFrequencyMS: 10_000,
+        localThresholdMS: 15,
+        setName: null,
+        maxElectionId: null,
+        maxSetVersion: null,
+        commonWireVersion: 0,
+        logicalSessionTimeoutMinutes: null,
+      } as never),
       server(91), // ShutdownInProgress
       server(189), // PrimarySteppedDown
       server(1), // FerretDB's InternalError when PostgreSQL is gone
@@ -41,7 +53,13 @@ describe("classifyFailure", () => {
   });
 
   it("a bulk write with a server-state error among its write errors is retried", () => {
-    const err = Object.assign(new Error("write errors"), { name: "MongoBulkWriteError", writeErrors: [{ index: 0, code: 52 }, { index: 1, code: 91 }] });
+    const err = Object.assign(new Error("write errors"), {
+      name: "MongoBulkWriteError",
+      writeErrors: [
+        { index: 0, code: 52 },
+        { index: 1, code: 91 },
+      ],
+    });
     expect(classifyFailure(err).kind).toBe("transient");
   });
 });

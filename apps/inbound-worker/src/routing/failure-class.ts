@@ -54,7 +54,13 @@ const TRANSIENT_NAMES = new Set([
   "CountPendingError",
 ]);
 
-const RETRYABLE_LABELS = ["RetryableWriteError", "ResetPool", "TransientTransactionError", "NetworkError", "InterruptInUseConnection"];
+const RETRYABLE_LABELS = [
+  "RetryableWriteError",
+  "ResetPool",
+  "TransientTransactionError",
+  "NetworkError",
+  "InterruptInUseConnection",
+];
 
 interface ErrorLike {
   name?: unknown;
@@ -82,7 +88,8 @@ export function classifyFailure(err: unknown): FailureClass {
   const name = e.name || err.constructor?.name || "Error";
   const code = typeof e.code === "number" || typeof e.code === "string" ? e.code : null;
   const out = (kind: FailureClass["kind"]) => ({ kind, name, code });
-  if (DETERMINISTIC_NAMES.has(name) || DETERMINISTIC_NAMES.has(err.constructor?.name ?? "")) return out("deterministic");
+  if (DETERMINISTIC_NAMES.has(name) || DETERMINISTIC_NAMES.has(err.constructor?.name ?? ""))
+    return out("deterministic");
   if (TRANSIENT_NAMES.has(name) || TRANSIENT_NAMES.has(err.constructor?.name ?? "")) return out("transient");
   if (labelsOf(e).some((l) => RETRYABLE_LABELS.includes(l))) return out("transient");
   if (e.writeConcernError) return out("transient");

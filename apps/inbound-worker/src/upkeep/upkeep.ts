@@ -32,9 +32,21 @@ export class Upkeep {
   }
 
   async start(): Promise<void> {
-    await this.queue.upsertJobScheduler(UPKEEP_JOBS.tokenExpirySweep, { every: 6 * 3_600_000 }, { name: UPKEEP_JOBS.tokenExpirySweep });
-    await this.queue.upsertJobScheduler(UPKEEP_JOBS.purgePendingStatuses, { every: 24 * 3_600_000 }, { name: UPKEEP_JOBS.purgePendingStatuses });
-    this.worker = new Worker(UPKEEP_QUEUE, (job) => this.run(job), { connection: this.deps.redis, prefix: this.deps.prefix, concurrency: 1 });
+    await this.queue.upsertJobScheduler(
+      UPKEEP_JOBS.tokenExpirySweep,
+      { every: 6 * 3_600_000 },
+      { name: UPKEEP_JOBS.tokenExpirySweep },
+    );
+    await this.queue.upsertJobScheduler(
+      UPKEEP_JOBS.purgePendingStatuses,
+      { every: 24 * 3_600_000 },
+      { name: UPKEEP_JOBS.purgePendingStatuses },
+    );
+    this.worker = new Worker(UPKEEP_QUEUE, (job) => this.run(job), {
+      connection: this.deps.redis,
+      prefix: this.deps.prefix,
+      concurrency: 1,
+    });
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "upkeep worker error"));
   }
 

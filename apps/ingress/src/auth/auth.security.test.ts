@@ -16,10 +16,19 @@ let owner: string;
 
 beforeAll(async () => {
   plain = await startTestIngress("authsecurity");
-  strict = await startTestIngress("authsecurityaud", { config: { jwt: { audience: AUDIENCE, issuer: ISSUER, adminMaxAgeSeconds: 3600 } } });
+  strict = await startTestIngress("authsecurityaud", {
+    config: { jwt: { audience: AUDIENCE, issuer: ISSUER, adminMaxAgeSeconds: 3600 } },
+  });
   owner = `recruiter-${plain.services.id}`;
   for (const t of [plain, strict]) {
-    await t.db.clients.create({ userId: owner, companyName: "Atlas Recrutement", phoneNumberId: `pn-${t.services.id}`, wabaId: `waba-${t.services.id}`, whatsappNumber: "212522000001", status: "active" });
+    await t.db.clients.create({
+      userId: owner,
+      companyName: "Atlas Recrutement",
+      phoneNumberId: `pn-${t.services.id}`,
+      wabaId: `waba-${t.services.id}`,
+      whatsappNumber: "212522000001",
+      status: "active",
+    });
   }
 });
 afterAll(async () => {
@@ -31,7 +40,8 @@ const now = () => Math.floor(Date.now() / 1000);
 const raw = (claims: Record<string, unknown>) => signClaims(TEST_SECRETS.jwtSecret, claims);
 const conversations = (t: TestIngress, token: string) =>
   t.app.inject({ method: "GET", url: "/api/messages/conversations", headers: { authorization: `Bearer ${token}` } });
-const board = (t: TestIngress, token: string) => t.app.inject({ method: "GET", url: "/admin/queues/api/queues", headers: { authorization: `Bearer ${token}` } });
+const board = (t: TestIngress, token: string) =>
+  t.app.inject({ method: "GET", url: "/admin/queues/api/queues", headers: { authorization: `Bearer ${token}` } });
 
 describe("finding 2: JWTs too lenient", () => {
   it("a well-formed recruiter token still reads its own conversations (the baseline of the attacks below)", async () => {
@@ -57,13 +67,20 @@ describe("finding 2: JWTs too lenient", () => {
 
   it("with JWT_AUDIENCE and JWT_ISSUER set, refuses another service's token signed with the same secret", async () => {
     const base = { sub: owner, role: "recruiter", iat: now(), exp: now() + 3600 };
-    for (const claims of [base, { ...base, aud: "linkojob-billing", iss: ISSUER }, { ...base, aud: AUDIENCE, iss: "https://evil.example" }, { ...base, aud: AUDIENCE }]) {
+    for (const claims of [
+      base,
+      { ...base, aud: "linkojob-billing", iss: ISSUER },
+      { ...base, aud: AUDIENCE, iss: "https://evil.example" },
+      { ...base, aud: AUDIENCE },
+    ]) {
       const res = await conversations(strict, await raw(claims));
       expect(res.statusCode, JSON.stringify(claims)).toBe(401);
       expect(res.json().error.code).toBe("AUTH_ERR_INVALID");
     }
     expect((await conversations(strict, await raw({ ...base, aud: AUDIENCE, iss: ISSUER }))).statusCode).toBe(200);
-    expect((await conversations(strict, await raw({ ...base, aud: [AUDIENCE, "other"], iss: ISSUER }))).statusCode).toBe(200);
+    expect(
+      (await conversations(strict, await raw({ ...base, aud: [AUDIENCE, "other"], iss: ISSUER }))).statusCode,
+    ).toBe(200);
   });
 
   it("caps an admin token's age whatever its exp, and requires its iat", async () => {
@@ -74,13 +91,22 @@ describe("finding 2: JWTs too lenient", () => {
     expect(res.json().error.code).toBe("AUTH_ERR_EXPIRED");
     expect((await board(strict, await raw({ ...base, exp: now() + 3600 }))).statusCode).toBe(401);
     // An iat set in the future to stretch the cap is refused too.
-    expect((await board(strict, await raw({ ...base, iat: now() + 86_400, exp: now() + 2 * 86_400 }))).statusCode).toBe(401);
+    expect((await board(strict, await raw({ ...base, iat: now() + 86_400, exp: now() + 2 * 86_400 }))).statusCode).toBe(
+      401,
+    );
     expect((await board(strict, await raw({ ...base, iat: now() - 60, exp: now() + 3600 }))).statusCode).toBe(200);
 
     // The default cap (12 h) applies without configuration.
     const dayOld = await raw({ sub: "ops-1", role: "admin", iat: now() - 13 * 3600, exp: now() + 86_400 });
     expect((await board(plain, dayOld)).statusCode).toBe(401);
     // A recruiter token of the same age is not capped (its exp is what ends it).
-    expect((await conversations(plain, await raw({ sub: owner, role: "recruiter", iat: now() - 13 * 3600, exp: now() + 3600 }))).statusCode).toBe(200);
+    expect(
+      (
+        await conversations(
+          plain,
+          await raw({ sub: owner, role: "recruiter", iat: now() - 13 * 3600, exp: now() + 3600 }),
+        )
+      ).statusCode,
+    ).toBe(200);
   });
 });

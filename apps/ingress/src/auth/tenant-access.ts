@@ -36,7 +36,11 @@ export class TenantAccess {
   }
 
   /** The tenant that owns a conversation, if the principal may see it; 404 otherwise (no existence leak). */
-  async resolveForConversation(principal: Principal, conversationId: Types.ObjectId, requestedClientId?: string): Promise<TenantData> {
+  async resolveForConversation(
+    principal: Principal,
+    conversationId: Types.ObjectId,
+    requestedClientId?: string,
+  ): Promise<TenantData> {
     if (requestedClientId) {
       const tenant = await this.resolve(principal, requestedClientId);
       if (!(await tenant.conversations.get(conversationId))) throw notFound("conversation");

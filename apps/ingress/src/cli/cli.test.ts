@@ -7,7 +7,13 @@ import { Types } from "mongoose";
 import { DashboardEvents } from "@linkojob/events";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
-import { APP_ID, rawClient, seedBusiness, startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.harness.js";
+import {
+  APP_ID,
+  rawClient,
+  seedBusiness,
+  startOnboardingHarness,
+  type OnboardingHarness,
+} from "../onboarding/onboarding.harness.js";
 import { OnboardingError } from "../onboarding/onboarding-error.js";
 import { UsageError, connectCommand, type ConnectCommandDeps } from "./connect.command.js";
 import { reencryptStoredTokens } from "./reencrypt-tokens.command.js";
@@ -48,14 +54,40 @@ async function connectNew(userId: string, vault = oldVault) {
   const business = await seedBusiness(h);
   const number = business.phoneNumbers[0]!;
   const { accessToken } = (await h.control("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
-  const args = ["--user-id", userId, "--company-name", `Company of ${userId}`, "--phone-number-id", number.id, "--waba-id", business.wabaId, "--whatsapp-number", number.displayPhoneNumber];
-  return { business, number, accessToken: accessToken as string, args, result: await connectCommand(args, deps(vault, accessToken)) };
+  const args = [
+    "--user-id",
+    userId,
+    "--company-name",
+    `Company of ${userId}`,
+    "--phone-number-id",
+    number.id,
+    "--waba-id",
+    business.wabaId,
+    "--whatsapp-number",
+    number.displayPhoneNumber,
+  ];
+  return {
+    business,
+    number,
+    accessToken: accessToken as string,
+    args,
+    result: await connectCommand(args, deps(vault, accessToken)),
+  };
 }
 
 /** Runs a CLI entry point as operators do (tsx), in a process of its own. */
-function runCli(script: string, env: Record<string, string>, args: string[] = [], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  stdin = "",
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ["--conditions=@linkojob/source", script, ...args], { cwd: INGRESS_DIR, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(TSX, ["--conditions=@linkojob/source", script, ...args], {
+      cwd: INGRESS_DIR,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
@@ -69,7 +101,12 @@ function runCli(script: string, env: Record<string, string>, args: string[] = []
 describe("connect command", () => {
   it("connects like the admin endpoint, with the token read from stdin", async () => {
     const { result, number, accessToken } = await connectNew("cli-user-1");
-    expect(result.client).toMatchObject({ userId: "cli-user-1", phoneNumberId: number.id, status: "active", hasToken: true });
+    expect(result.client).toMatchObject({
+      userId: "cli-user-1",
+      phoneNumberId: number.id,
+      status: "active",
+      hasToken: true,
+    });
     const stored = (await rawClient(h, { phoneNumberId: number.id }))!;
     expect(oldVault.decrypt(stored.accessToken!, stored._id.toHexString())).toBe(accessToken);
   });
@@ -87,11 +124,16 @@ describe("connect command", () => {
 
   it("applies the same checks: another tenant's number is refused, a missing argument is a usage error", async () => {
     const { args, accessToken } = await connectNew("cli-user-2");
-    const taken = await connectCommand(args.map((a) => (a === "cli-user-2" ? "cli-user-3" : a)), deps(oldVault, accessToken)).catch((e: unknown) => e);
+    const taken = await connectCommand(
+      args.map((a) => (a === "cli-user-2" ? "cli-user-3" : a)),
+      deps(oldVault, accessToken),
+    ).catch((e: unknown) => e);
     expect(taken).toBeInstanceOf(OnboardingError);
     expect((taken as OnboardingError).code).toBe("NUMBER_TAKEN");
     await expect(connectCommand(["--user-id", "x"], deps(oldVault, accessToken))).rejects.toBeInstanceOf(UsageError);
-    await expect(connectCommand([...args, "--access-token", accessToken], deps(oldVault, accessToken))).rejects.toBeInstanceOf(UsageError);
+    await expect(
+      connectCommand([...args, "--access-token", accessToken], deps(oldVault, accessToken)),
+    ).rejects.toBeInstanceOf(UsageError);
   });
 
   it("runs as a process: token on stdin, client as JSON on stdout, no token anywhere in the output", async () => {
@@ -108,14 +150,33 @@ describe("connect command", () => {
       TOKEN_ENCRYPTION_KEY: oldKey,
       QUEUE_PREFIX: h.services.prefix,
     };
-    const args = ["--user-id", "cli-proc", "--company-name", "Proc SARL", "--phone-number-id", number.id, "--waba-id", business.wabaId, "--whatsapp-number", number.displayPhoneNumber];
+    const args = [
+      "--user-id",
+      "cli-proc",
+      "--company-name",
+      "Proc SARL",
+      "--phone-number-id",
+      number.id,
+      "--waba-id",
+      business.wabaId,
+      "--whatsapp-number",
+      number.displayPhoneNumber,
+    ];
     const run = await runCli("src/cli/connect.ts", env, args, `${accessToken}\n`);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ success: true, client: { userId: "cli-proc", phoneNumberId: number.id, status: "active" } });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      success: true,
+      client: { userId: "cli-proc", phoneNumberId: number.id, status: "active" },
+    });
     expect(run.stdout + run.stderr).not.toContain(accessToken);
 
-    const again = await runCli("src/cli/connect.ts", env, args.map((a) => (a === "cli-proc" ? "cli-other" : a)), `${accessToken}\n`);
+    const again = await runCli(
+      "src/cli/connect.ts",
+      env,
+      args.map((a) => (a === "cli-proc" ? "cli-other" : a)),
+      `${accessToken}\n`,
+    );
     expect(again.code).toBe(1);
     expect(JSON.parse(again.stderr).error.code).toBe("NUMBER_TAKEN");
 
@@ -158,14 +219,18 @@ describe("reencrypt-tokens (key rotation)", () => {
     const raw = (await rawClient(h, { phoneNumberId: a.number.id }))!;
     const clientId = raw._id.toHexString();
     // As stored before the binding: encrypted under the current key with the key id alone as AAD.
-    await h.db.connection.db!.collection("clients").updateOne({ _id: raw._id }, { $set: { accessToken: oldVault.encrypt(a.accessToken) } });
+    await h.db.connection
+      .db!.collection("clients")
+      .updateOne({ _id: raw._id }, { $set: { accessToken: oldVault.encrypt(a.accessToken) } });
     expect(oldVault.isBoundTo((await rawClient(h, { _id: raw._id }))!.accessToken!, clientId)).toBe(false);
 
     const report = await reencryptStoredTokens(h.db, oldVault);
     expect(report).toMatchObject({ scanned: 1, reencrypted: 1, alreadyCurrent: 1, failed: [] });
     const after = (await rawClient(h, { _id: raw._id }))!;
     expect(oldVault.isBoundTo(after.accessToken!, clientId)).toBe(true);
-    expect(new TokenVault([oldKey], { acceptUnbound: false }).decrypt(after.accessToken!, clientId)).toBe(a.accessToken);
+    expect(new TokenVault([oldKey], { acceptUnbound: false }).decrypt(after.accessToken!, clientId)).toBe(
+      a.accessToken,
+    );
   });
 
   it("reports a tampered ciphertext and leaves it as it is", async () => {
@@ -174,10 +239,14 @@ describe("reencrypt-tokens (key rotation)", () => {
     const raw = (await rawClient(h, { phoneNumberId: a.number.id }))!;
     const data = Buffer.from(raw.accessToken!.data, "base64");
     const truncated = data.subarray(0, data.length - 4).toString("base64");
-    await h.db.connection.db!.collection("clients").updateOne({ _id: raw._id }, { $set: { "accessToken.data": truncated } });
+    await h.db.connection
+      .db!.collection("clients")
+      .updateOne({ _id: raw._id }, { $set: { "accessToken.data": truncated } });
 
     const report = await reencryptStoredTokens(h.db, new TokenVault([newKey, oldKey]));
-    expect(report.failed).toEqual([{ clientId: raw._id.toHexString(), field: "accessToken", error: "VAULT_ERR_TAMPERED" }]);
+    expect(report.failed).toEqual([
+      { clientId: raw._id.toHexString(), field: "accessToken", error: "VAULT_ERR_TAMPERED" },
+    ]);
     expect((await rawClient(h, { _id: raw._id }))!.accessToken!.data).toBe(truncated);
   });
 
@@ -204,7 +273,9 @@ describe("reencrypt-tokens (key rotation)", () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ scanned: 1, reencrypted: 2, upgradedLegacy: 1, failed: [] });
     expect(run.stdout).not.toContain(a.accessToken);
     const after = (await rawClient(h, { _id: raw._id }))!;
-    expect(new TokenVault([newKey], { acceptUnbound: false }).decrypt(after.accessToken!, raw._id.toHexString())).toBe(a.accessToken);
+    expect(new TokenVault([newKey], { acceptUnbound: false }).decrypt(after.accessToken!, raw._id.toHexString())).toBe(
+      a.accessToken,
+    );
   });
 
   it("reports a tampered proof-of-concept token and leaves it as it is", async () => {
@@ -214,15 +285,25 @@ describe("reencrypt-tokens (key rotation)", () => {
     const tampered = `${"ab".repeat(16)}:${"cd".repeat(16)}:${"ef".repeat(20)}`;
     await h.db.connection.db!.collection("clients").updateOne({ _id: raw._id }, { $set: { accessToken: tampered } });
     const report = await reencryptStoredTokens(h.db, new TokenVault([newKey, oldKey]));
-    expect(report.failed).toEqual([{ clientId: raw._id.toHexString(), field: "accessToken", error: "VAULT_ERR_TAMPERED" }]);
+    expect(report.failed).toEqual([
+      { clientId: raw._id.toHexString(), field: "accessToken", error: "VAULT_ERR_TAMPERED" },
+    ]);
     expect((await h.db.connection.db!.collection("clients").findOne({ _id: raw._id }))!.accessToken).toBe(tampered);
   });
 
   it("runs as a process and prints its report", async () => {
     await h.db.clients.deleteMany({});
     await connectNew("proc-rot");
-    const run = await runCli("src/cli/reencrypt-tokens.ts", { MONGODB_URI: h.services.mongoUrl, TOKEN_ENCRYPTION_KEY: `${newKey},${oldKey}` });
+    const run = await runCli("src/cli/reencrypt-tokens.ts", {
+      MONGODB_URI: h.services.mongoUrl,
+      TOKEN_ENCRYPTION_KEY: `${newKey},${oldKey}`,
+    });
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ currentKeyId: new TokenVault([newKey]).currentKeyId, scanned: 1, reencrypted: 2, failed: [] });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      currentKeyId: new TokenVault([newKey]).currentKeyId,
+      scanned: 1,
+      reencrypted: 2,
+      failed: [],
+    });
   });
 });

@@ -26,14 +26,18 @@ try {
 }
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write("access token (input hidden is not supported; paste and press Ctrl-D): ");
+  if (process.stdin.isTTY)
+    process.stderr.write("access token (input hidden is not supported; paste and press Ctrl-D): ");
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }
 
 const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 2 });
-const redis = createRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { connectionName: "cli-connect" });
+const redis = createRedis(
+  { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
+  { connectionName: "cli-connect" },
+);
 const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, connections: 2 });
 try {
   const result = await connectCommand(process.argv.slice(2), {
@@ -47,13 +51,25 @@ try {
     readStdin,
     readFile: (path) => readFile(path, "utf8"),
   });
-  console.log(JSON.stringify({ success: true, reconnected: result.reconnected, registered: result.registered, client: result.client }, null, 2));
+  console.log(
+    JSON.stringify(
+      { success: true, reconnected: result.reconnected, registered: result.registered, client: result.client },
+      null,
+      2,
+    ),
+  );
 } catch (err) {
   if (err instanceof UsageError) {
     console.error(err.message);
     process.exitCode = 2;
   } else if (err instanceof OnboardingError) {
-    console.error(JSON.stringify({ success: false, error: { code: err.code, message: err.message, details: err.details ?? null } }, null, 2));
+    console.error(
+      JSON.stringify(
+        { success: false, error: { code: err.code, message: err.message, details: err.details ?? null } },
+        null,
+        2,
+      ),
+    );
     process.exitCode = 1;
   } else {
     throw err;

@@ -24,10 +24,17 @@ const FIELDS = ["accessToken", "registrationPin"] as const;
  * reconnected meanwhile keeps its new token. Safe to run again: secrets already current and bound are
  * left alone.
  */
-export async function reencryptStoredTokens(db: Database, vault: TokenVault, options: { dryRun?: boolean } = {}): Promise<ReencryptReport> {
+export async function reencryptStoredTokens(
+  db: Database,
+  vault: TokenVault,
+  options: { dryRun?: boolean } = {},
+): Promise<ReencryptReport> {
   const report: ReencryptReport = { scanned: 0, reencrypted: 0, upgradedLegacy: 0, alreadyCurrent: 0, failed: [] };
   const cursor = db.clients
-    .find({ $or: [{ accessToken: { $ne: null } }, { registrationPin: { $ne: null } }] }, { _id: 1, accessToken: 1, registrationPin: 1 })
+    .find(
+      { $or: [{ accessToken: { $ne: null } }, { registrationPin: { $ne: null } }] },
+      { _id: 1, accessToken: 1, registrationPin: 1 },
+    )
     .lean<Pick<ClientDoc, "_id" | "accessToken" | "registrationPin">[]>()
     .cursor();
   for await (const doc of cursor) {

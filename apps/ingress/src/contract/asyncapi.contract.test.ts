@@ -38,7 +38,8 @@ describe("GET /docs/asyncapi.json", () => {
       expect(m, event).toBeDefined();
       expect(m!.examples.length, event).toBeGreaterThan(0);
       // The served JSON, not the in-memory object: what a reader gets.
-      for (const ex of m!.examples) expect(SERVER_EVENT_SCHEMAS[event].safeParse(ex.payload).success, `${event} ${ex.name}`).toBe(true);
+      for (const ex of m!.examples)
+        expect(SERVER_EVENT_SCHEMAS[event].safeParse(ex.payload).success, `${event} ${ex.name}`).toBe(true);
     }
     expect(messages.map((m) => m.name)).toContain(SOCKET_EVENTS.refresh);
   });
@@ -49,7 +50,8 @@ describe("GET /docs/events", () => {
     const res = await t.app.inject({ method: "GET", url: "/docs/events" });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toContain("text/html");
-    for (const event of [...Object.values(EVENTS), SOCKET_EVENTS.session, SOCKET_EVENTS.expired, SOCKET_EVENTS.refresh]) expect(res.body).toContain(`<code>${event}</code>`);
+    for (const event of [...Object.values(EVENTS), SOCKET_EVENTS.session, SOCKET_EVENTS.expired, SOCKET_EVENTS.refresh])
+      expect(res.body).toContain(`<code>${event}</code>`);
     expect(res.body).toContain('href="/docs/asyncapi.json"');
     expect(res.body).toContain('href="/docs"');
     // Example payloads are escaped JSON.

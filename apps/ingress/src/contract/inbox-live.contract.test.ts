@@ -6,12 +6,29 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { EVENTS, EVENT_EXAMPLES, type ClientStatusPayload, type ConversationPayload, type ConversationUpdatedPayload, type MessageStatusPayload } from "@linkojob/events";
+import {
+  EVENTS,
+  EVENT_EXAMPLES,
+  type ClientStatusPayload,
+  type ConversationPayload,
+  type ConversationUpdatedPayload,
+  type MessageStatusPayload,
+} from "@linkojob/events";
 
 interface InboxLive {
-  listen(socket: { on(event: string, listener: (...args: unknown[]) => void): unknown }, handlers: Record<string, (payload: never) => void>): void;
-  conversationAfterUpdate(known: ConversationPayload | undefined, event: Partial<ConversationUpdatedPayload> & { conversationId: string }): ConversationPayload | null;
-  messageAfterStatus<M extends { status: string; error: unknown }>(known: M, event: Pick<MessageStatusPayload, "status" | "error">, rank: Record<string, number>): M | null;
+  listen(
+    socket: { on(event: string, listener: (...args: unknown[]) => void): unknown },
+    handlers: Record<string, (payload: never) => void>,
+  ): void;
+  conversationAfterUpdate(
+    known: ConversationPayload | undefined,
+    event: Partial<ConversationUpdatedPayload> & { conversationId: string },
+  ): ConversationPayload | null;
+  messageAfterStatus<M extends { status: string; error: unknown }>(
+    known: M,
+    event: Pick<MessageStatusPayload, "status" | "error">,
+    rank: Record<string, number>,
+  ): M | null;
   clientBanner(event: ClientStatusPayload): { hidden: boolean; text: string };
 }
 // The browser's module, as the page loads it.
@@ -40,31 +57,59 @@ describe("inbox-live.js", () => {
   it("conversation:updated: applies the brief's { conversationId, updates } to the conversation it holds", () => {
     const known = { ...updated.conversation, unreadCount: 0, lastMessageAt: "2025-01-01T00:00:00.000Z" };
     const brief = { conversationId: known.id, updates: { unreadCount: 3, lastMessageAt: "2025-01-15T10:31:00.000Z" } };
-    expect(live.conversationAfterUpdate(known, brief)).toEqual({ ...known, unreadCount: 3, lastMessageAt: "2025-01-15T10:31:00.000Z" });
+    expect(live.conversationAfterUpdate(known, brief)).toEqual({
+      ...known,
+      unreadCount: 3,
+      lastMessageAt: "2025-01-15T10:31:00.000Z",
+    });
     // Unknown conversation and no snapshot: the page reads the list again.
     expect(live.conversationAfterUpdate(undefined, brief)).toBeNull();
   });
 
   it("message:status: moves forward only, held either way, keeps the error it had", () => {
     const sent = { id: "m1", status: "sent", error: null };
-    expect(live.messageAfterStatus(sent, { status: "delivered", error: null }, RANK)).toEqual({ id: "m1", status: "delivered", error: null });
+    expect(live.messageAfterStatus(sent, { status: "delivered", error: null }, RANK)).toEqual({
+      id: "m1",
+      status: "delivered",
+      error: null,
+    });
     expect(live.messageAfterStatus({ ...sent, status: "read" }, { status: "delivered", error: null }, RANK)).toBeNull();
-    expect(live.messageAfterStatus({ ...sent, status: "held" }, { status: "queued", error: null }, RANK)).toMatchObject({ status: "queued" });
+    expect(live.messageAfterStatus({ ...sent, status: "held" }, { status: "queued", error: null }, RANK)).toMatchObject(
+      { status: "queued" },
+    );
     const failed = EVENT_EXAMPLES[EVENTS.messageStatus][1]!.payload;
     expect(live.messageAfterStatus(sent, failed, RANK)).toMatchObject({ status: "failed", error: failed.error });
   });
 
   it("client:status: a banner unless active; the token warning says when", () => {
     const [reauth, warning] = EVENT_EXAMPLES[EVENTS.clientStatus];
-    expect(live.clientBanner(reauth!.payload)).toEqual({ hidden: false, text: "WhatsApp needs to be reconnected: sends are held." });
-    expect(live.clientBanner(warning!.payload)).toMatchObject({ hidden: false, text: expect.stringContaining("expires") });
-    expect(live.clientBanner({ ...(reauth!.payload as object), status: "active", previousStatus: "reauth_required" } as ClientStatusPayload)).toEqual({ hidden: true, text: "" });
+    expect(live.clientBanner(reauth!.payload)).toEqual({
+      hidden: false,
+      text: "WhatsApp needs to be reconnected: sends are held.",
+    });
+    expect(live.clientBanner(warning!.payload)).toMatchObject({
+      hidden: false,
+      text: expect.stringContaining("expires"),
+    });
+    expect(
+      live.clientBanner({
+        ...(reauth!.payload as object),
+        status: "active",
+        previousStatus: "reauth_required",
+      } as ClientStatusPayload),
+    ).toEqual({ hidden: true, text: "" });
   });
 
   it("listen: registers each handler under its event name", () => {
     const on: Array<[string, unknown]> = [];
     const handler = () => undefined;
-    live.listen({ on: (event, listener) => on.push([event, listener]) }, { [EVENTS.messageReceived]: handler, [EVENTS.conversationUpdated]: handler });
-    expect(on).toEqual([[EVENTS.messageReceived, handler], [EVENTS.conversationUpdated, handler]]);
+    live.listen(
+      { on: (event, listener) => on.push([event, listener]) },
+      { [EVENTS.messageReceived]: handler, [EVENTS.conversationUpdated]: handler },
+    );
+    expect(on).toEqual([
+      [EVENTS.messageReceived, handler],
+      [EVENTS.conversationUpdated, handler],
+    ]);
   });
 });

@@ -9,7 +9,15 @@ import type { ConversationJson, MessageJson } from "@linkojob/db";
 import { conversationSchema, messageSchema, type ConversationPayload, type MessagePayload } from "@linkojob/events";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { signWebhookBody, type NormalizedMessage } from "@linkojob/whatsapp";
-import { DASHBOARD_URL, authHeader, popupCode, redirectFlow, seedBusiness, startOnboardingHarness, type OnboardingHarness } from "../onboarding/onboarding.harness.js";
+import {
+  DASHBOARD_URL,
+  authHeader,
+  popupCode,
+  redirectFlow,
+  seedBusiness,
+  startOnboardingHarness,
+  type OnboardingHarness,
+} from "../onboarding/onboarding.harness.js";
 
 // The REST JSON shapes are the events' shapes: these fail to compile when @linkojob/db's drift from the contract.
 const conversationFits = (c: ConversationJson): ConversationPayload => c;
@@ -23,18 +31,41 @@ let clientId: string;
 let phoneNumberId: string;
 
 const hex24 = /^[0-9a-f]{24}$/;
-const inject = async (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: unknown, userId: string | null = recruiter) =>
-  h.app.inject({ method, url, ...(payload !== undefined ? { payload: payload as object } : {}), headers: userId ? await authHeader(userId) : {} });
+const inject = async (
+  method: "GET" | "POST" | "PATCH" | "DELETE",
+  url: string,
+  payload?: unknown,
+  userId: string | null = recruiter,
+) =>
+  h.app.inject({
+    method,
+    url,
+    ...(payload !== undefined ? { payload: payload as object } : {}),
+    headers: userId ? await authHeader(userId) : {},
+  });
 
 /** A candidate's message stored as the inbound worker stores it: the conversation gets an unread message. */
 async function candidateWrites(phone: string, text: string): Promise<string> {
   const tenant = h.db.forTenant(clientId);
   const id = await tenant.conversations.ensure({ candidateKey: phone });
   const at = new Date();
-  const message: NormalizedMessage = { wamid: `wamid.contract-${phone}-${at.getTime()}`, type: "text", originalType: "text", timestamp: at, content: { body: text }, text };
+  const message: NormalizedMessage = {
+    wamid: `wamid.contract-${phone}-${at.getTime()}`,
+    type: "text",
+    originalType: "text",
+    timestamp: at,
+    content: { body: text },
+    text,
+  };
   await tenant.messages.insertInbound(id, message);
   await tenant.conversations.recordCandidateActivity(id, at, undefined);
-  await tenant.conversations.recordMessage(id, { at, sortKey: String(at.getTime()), from: "candidate", preview: text, type: "text" });
+  await tenant.conversations.recordMessage(id, {
+    at,
+    sortKey: String(at.getTime()),
+    from: "candidate",
+    preview: text,
+    type: "text",
+  });
   await tenant.conversations.refreshCounters(id);
   return id.toHexString();
 }
@@ -42,7 +73,12 @@ async function candidateWrites(phone: string, text: string): Promise<string> {
 /** Connects a new number for userId through Embedded Signup's popup flow; returns the client's id. */
 async function connect(userId: string, display: string): Promise<{ clientId: string; phoneNumberId: string }> {
   const business = await seedBusiness(h, { phoneNumbers: [{ displayPhoneNumber: display }] });
-  const res = await inject("POST", "/api/auth/whatsapp/exchange", { code: await popupCode(h, [business.wabaId]) }, userId);
+  const res = await inject(
+    "POST",
+    "/api/auth/whatsapp/exchange",
+    { code: await popupCode(h, [business.wabaId]) },
+    userId,
+  );
   if (res.statusCode !== 200) throw new Error(`exchange answered ${res.statusCode}: ${res.body}`);
   return { clientId: res.json().client.id, phoneNumberId: business.phoneNumbers[0]!.id };
 }
@@ -85,16 +121,30 @@ describe("GET /api/auth/whatsapp/callback?code&state → redirect to the dashboa
 describe("connecting returns { success: true, client: { phoneNumberId, whatsappNumber } } (workflow 1, popup flow)", () => {
   it("answers the connected client", async () => {
     const business = await seedBusiness(h, { phoneNumbers: [{ displayPhoneNumber: "+212 600-333444" }] });
-    const res = await inject("POST", "/api/auth/whatsapp/exchange", { code: await popupCode(h, [business.wabaId]) }, "recruiter-contract-3");
+    const res = await inject(
+      "POST",
+      "/api/auth/whatsapp/exchange",
+      { code: await popupCode(h, [business.wabaId]) },
+      "recruiter-contract-3",
+    );
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ success: true, client: { phoneNumberId: business.phoneNumbers[0]!.id, whatsappNumber: "212600333444" } });
+    expect(res.json()).toMatchObject({
+      success: true,
+      client: { phoneNumberId: business.phoneNumbers[0]!.id, whatsappNumber: "212600333444" },
+    });
   });
 });
 
 describe("POST /api/messages/send → { success, messageId, cost }", () => {
   it("accepts the brief's body and answers success, the message id and the cost; requires a JWT", async () => {
     // Workflow 2's body, with the route's clientId.
-    const body = { clientId, candidatePhone: "212638167216", candidateName: "Ahmed Hassan", jobTitle: "Developer PHP", companyName: "Acme Corp" };
+    const body = {
+      clientId,
+      candidatePhone: "212638167216",
+      candidateName: "Ahmed Hassan",
+      jobTitle: "Developer PHP",
+      companyName: "Acme Corp",
+    };
     const res = await inject("POST", "/api/messages/send", body);
     expect(res.statusCode, res.body).toBeGreaterThanOrEqual(200);
     expect(res.statusCode).toBeLessThan(300);
@@ -108,9 +158,18 @@ describe("POST /api/messages/send → { success, messageId, cost }", () => {
   });
 
   it("takes { message, templateName, templateVars } too", async () => {
-    const res = await inject("POST", "/api/messages/send", { clientId, candidatePhone: "212638167217", templateName: "application_received", templateVars: ["Sara", "Designer"] });
+    const res = await inject("POST", "/api/messages/send", {
+      clientId,
+      candidatePhone: "212638167217",
+      templateName: "application_received",
+      templateVars: ["Sara", "Designer"],
+    });
     expect(res.statusCode).toBeLessThan(300);
-    expect(res.json()).toMatchObject({ success: true, messageId: expect.stringMatching(hex24), cost: expect.any(Number) });
+    expect(res.json()).toMatchObject({
+      success: true,
+      messageId: expect.stringMatching(hex24),
+      cost: expect.any(Number),
+    });
   });
 });
 
@@ -128,7 +187,20 @@ describe("GET /api/messages/conversations?clientId&page&limit → { conversation
     expect(body.hasMore).toBe(false);
     for (const c of body.conversations) {
       expect(Object.keys(c)).toEqual(
-        expect.arrayContaining(["_id", "clientId", "candidatePhone", "candidateName", "messageCount", "lastMessageAt", "lastMessageFrom", "unreadCount", "inWindow", "windowExpiresAt", "createdAt", "updatedAt"]),
+        expect.arrayContaining([
+          "_id",
+          "clientId",
+          "candidatePhone",
+          "candidateName",
+          "messageCount",
+          "lastMessageAt",
+          "lastMessageFrom",
+          "unreadCount",
+          "inWindow",
+          "windowExpiresAt",
+          "createdAt",
+          "updatedAt",
+        ]),
       );
       expect(c.clientId).toBe(clientId);
       // The same shape conversation:updated carries.
@@ -154,7 +226,13 @@ describe("GET /api/messages/conversation/:conversationId → { conversation, mes
     expect(Array.isArray(body.messages)).toBe(true);
     expect(body.messages).toHaveLength(1);
     const [m] = body.messages;
-    expect(m).toMatchObject({ from: "candidate", type: "text", text: "Yes interested", status: expect.any(String), timestamp: expect.any(String) });
+    expect(m).toMatchObject({
+      from: "candidate",
+      type: "text",
+      text: "Yes interested",
+      status: expect.any(String),
+      timestamp: expect.any(String),
+    });
     // The same shape message:received carries.
     expect(messageSchema.safeParse(m).success).toBe(true);
     expect((await inject("GET", `/api/messages/conversation/${id}`, undefined, null)).statusCode).toBe(401);
@@ -162,7 +240,7 @@ describe("GET /api/messages/conversation/:conversationId → { conversation, mes
 
   // Divergences from the brief's `messages[]` item, reported to the lead rather than changed here.
   it.todo("each message carries the brief's messageId (the wamid) and content: { text, templateName, mediaUrl }");
-  it.todo("a recruiter's message has from: \"client\" as the brief's collection writes it (the API says \"recruiter\")");
+  it.todo('a recruiter\'s message has from: "client" as the brief\'s collection writes it (the API says "recruiter")');
 });
 
 describe("PATCH /api/messages/conversation/:conversationId/read → { success }", () => {
@@ -183,7 +261,12 @@ describe("DELETE /api/auth/whatsapp/disconnect → { success: boolean }", () => 
   it("answers success and the client is disconnected; requires a JWT", async () => {
     expect((await inject("DELETE", "/api/auth/whatsapp/disconnect", undefined, null)).statusCode).toBe(401);
     const { clientId: id } = await connect("recruiter-contract-4", "+212 600-777888");
-    const res = await inject("DELETE", `/api/auth/whatsapp/disconnect?clientId=${id}`, undefined, "recruiter-contract-4");
+    const res = await inject(
+      "DELETE",
+      `/api/auth/whatsapp/disconnect?clientId=${id}`,
+      undefined,
+      "recruiter-contract-4",
+    );
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ success: true });
     expect((await h.db.clients.findById(id).lean())?.status).toBe("disconnected");
@@ -192,10 +275,16 @@ describe("DELETE /api/auth/whatsapp/disconnect → { success: boolean }", () => 
 
 describe("GET /webhook?hub.mode&hub.verify_token&hub.challenge → hub.challenge (or 403)", () => {
   it("echoes the challenge for the right token, 403 otherwise; no JWT needed", async () => {
-    const ok = await h.app.inject({ method: "GET", url: `/webhook?hub.mode=subscribe&hub.verify_token=${TEST_SECRETS.verifyToken}&hub.challenge=yyy` });
+    const ok = await h.app.inject({
+      method: "GET",
+      url: `/webhook?hub.mode=subscribe&hub.verify_token=${TEST_SECRETS.verifyToken}&hub.challenge=yyy`,
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.body).toBe("yyy");
-    const wrong = await h.app.inject({ method: "GET", url: "/webhook?hub.mode=subscribe&hub.verify_token=xxx&hub.challenge=yyy" });
+    const wrong = await h.app.inject({
+      method: "GET",
+      url: "/webhook?hub.mode=subscribe&hub.verify_token=xxx&hub.challenge=yyy",
+    });
     expect(wrong.statusCode).toBe(403);
   });
 });
@@ -206,13 +295,39 @@ describe("POST /webhook → 200 OK, even when the content cannot be processed", 
       method: "POST",
       url: "/webhook",
       payload,
-      headers: { "content-type": "application/json", "x-hub-signature-256": signWebhookBody(payload, TEST_SECRETS.appSecret) },
+      headers: {
+        "content-type": "application/json",
+        "x-hub-signature-256": signWebhookBody(payload, TEST_SECRETS.appSecret),
+      },
     });
 
   it("answers 200 to Meta's signed message notification (workflow 3), without a JWT", async () => {
     const payload = JSON.stringify({
       object: "whatsapp_business_account",
-      entry: [{ id: "waba", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: phoneNumberId, display_phone_number: "212600111222" }, contacts: [{ profile: { name: "Ahmed" }, wa_id: "212638167216" }], messages: [{ from: "212638167216", id: "wamid.contract-in", timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: "Yes interested" } }] } }] }],
+      entry: [
+        {
+          id: "waba",
+          changes: [
+            {
+              field: "messages",
+              value: {
+                messaging_product: "whatsapp",
+                metadata: { phone_number_id: phoneNumberId, display_phone_number: "212600111222" },
+                contacts: [{ profile: { name: "Ahmed" }, wa_id: "212638167216" }],
+                messages: [
+                  {
+                    from: "212638167216",
+                    id: "wamid.contract-in",
+                    timestamp: String(Math.floor(Date.now() / 1000)),
+                    type: "text",
+                    text: { body: "Yes interested" },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
     });
     expect((await signedPost(payload)).statusCode).toBe(200);
   });
@@ -220,7 +335,23 @@ describe("POST /webhook → 200 OK, even when the content cannot be processed", 
   it("answers 200 to a signed notification for a number nobody connected (an error is not Meta's to retry)", async () => {
     const payload = JSON.stringify({
       object: "whatsapp_business_account",
-      entry: [{ id: "waba", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: "999000999", display_phone_number: "1" }, messages: [{ from: "1", id: "wamid.contract-unknown", timestamp: "1", type: "text", text: { body: "?" } }] } }] }],
+      entry: [
+        {
+          id: "waba",
+          changes: [
+            {
+              field: "messages",
+              value: {
+                messaging_product: "whatsapp",
+                metadata: { phone_number_id: "999000999", display_phone_number: "1" },
+                messages: [
+                  { from: "1", id: "wamid.contract-unknown", timestamp: "1", type: "text", text: { body: "?" } },
+                ],
+              },
+            },
+          ],
+        },
+      ],
     });
     expect((await signedPost(payload)).statusCode).toBe(200);
   });

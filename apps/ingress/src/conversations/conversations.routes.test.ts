@@ -21,7 +21,12 @@ let convB: string;
 const published: string[] = [];
 
 const message = (wamid: string, text: string, at: Date): NormalizedMessage => ({
-  wamid, type: "text", originalType: "text", timestamp: at, content: { body: text }, text,
+  wamid,
+  type: "text",
+  originalType: "text",
+  timestamp: at,
+  content: { body: text },
+  text,
 });
 
 beforeAll(async () => {
@@ -31,7 +36,14 @@ beforeAll(async () => {
   await sub.psubscribe(`${SOCKET_IO_KEY}#*`);
   sub.on("pmessage", (_p, channel) => published.push(channel));
   const mk = (n: number) =>
-    db.clients.create({ userId: `recruiter-${services.id}-${n}`, companyName: `Co ${n}`, phoneNumberId: `pn-${services.id}-${n}`, wabaId: `waba-${n}`, whatsappNumber: `21252200000${n}`, status: "active" });
+    db.clients.create({
+      userId: `recruiter-${services.id}-${n}`,
+      companyName: `Co ${n}`,
+      phoneNumberId: `pn-${services.id}-${n}`,
+      wabaId: `waba-${n}`,
+      whatsappNumber: `21252200000${n}`,
+      status: "active",
+    });
   a = (await mk(1)).toObject();
   b = (await mk(2)).toObject();
   // 25 conversations for A (to page through), one for B.
@@ -41,12 +53,22 @@ beforeAll(async () => {
     const id = await ta.conversations.ensure({ candidateKey: `2126000000${String(i).padStart(2, "0")}` });
     const at = new Date(base + i * 1000);
     await ta.messages.insertInbound(id, message(`wamid.a${i}`, `hello ${i}`, at));
-    await ta.conversations.recordMessage(id, { at, sortKey: String(at.getTime()), from: "candidate", preview: `hello ${i}`, type: "text" });
+    await ta.conversations.recordMessage(id, {
+      at,
+      sortKey: String(at.getTime()),
+      from: "candidate",
+      preview: `hello ${i}`,
+      type: "text",
+    });
     await ta.conversations.refreshCounters(id);
     if (i === 24) convA = id.toHexString();
   }
   // 7 messages in A's latest conversation, to page through by cursor.
-  for (let j = 0; j < 6; j++) await ta.messages.insertInbound(ta.clientId && (await ta.conversations.ensure({ candidateKey: "212600000024" })), message(`wamid.more${j}`, `more ${j}`, new Date(base + 100_000 + j)));
+  for (let j = 0; j < 6; j++)
+    await ta.messages.insertInbound(
+      ta.clientId && (await ta.conversations.ensure({ candidateKey: "212600000024" })),
+      message(`wamid.more${j}`, `more ${j}`, new Date(base + 100_000 + j)),
+    );
   await ta.conversations.refreshCounters(await ta.conversations.ensure({ candidateKey: "212600000024" }));
   const tb = db.forTenant(b._id);
   const idB = await tb.conversations.ensure({ candidateKey: "212699999999" });
@@ -58,17 +80,28 @@ afterAll(async () => {
   await t?.close();
 });
 
-const get = async (url: string, sub: Parameters<typeof tokenFor>[0] | null, role: "recruiter" | "service" | "admin" = "recruiter") =>
-  app.inject({ method: "GET", url, headers: sub ? { authorization: `Bearer ${await tokenFor(sub, role)}` } : {} });
+const get = async (
+  url: string,
+  sub: Parameters<typeof tokenFor>[0] | null,
+  role: "recruiter" | "service" | "admin" = "recruiter",
+) => app.inject({ method: "GET", url, headers: sub ? { authorization: `Bearer ${await tokenFor(sub, role)}` } : {} });
 
 describe("read API authentication and tenant isolation", () => {
   it("requires a valid bearer token", async () => {
     const none = await get("/api/messages/conversations", null);
     expect(none.statusCode).toBe(401);
     expect(none.json()).toMatchObject({ error: { code: "AUTH_ERR_MISSING" } });
-    const forged = await app.inject({ method: "GET", url: "/api/messages/conversations", headers: { authorization: "Bearer abc.def.ghi" } });
+    const forged = await app.inject({
+      method: "GET",
+      url: "/api/messages/conversations",
+      headers: { authorization: "Bearer abc.def.ghi" },
+    });
     expect(forged.statusCode).toBe(401);
-    const expired = await app.inject({ method: "GET", url: "/api/messages/conversations", headers: { authorization: `Bearer ${await tokenFor(a.userId, "recruiter", -10)}` } });
+    const expired = await app.inject({
+      method: "GET",
+      url: "/api/messages/conversations",
+      headers: { authorization: `Bearer ${await tokenFor(a.userId, "recruiter", -10)}` },
+    });
     expect(expired.statusCode).toBe(401);
     expect(expired.json()).toMatchObject({ error: { code: "AUTH_ERR_EXPIRED" } });
   });
@@ -81,7 +114,11 @@ describe("read API authentication and tenant isolation", () => {
     expect((await get(`/api/messages/conversations?clientId=${b._id}`, a.userId)).statusCode).toBe(403);
     expect((await get(`/api/messages/conversation/${convB}`, a.userId)).statusCode).toBe(404);
     expect((await get(`/api/messages/conversation/${convB}?clientId=${b._id}`, a.userId)).statusCode).toBe(403);
-    const patch = await app.inject({ method: "PATCH", url: `/api/messages/conversation/${convB}/read`, headers: { authorization: `Bearer ${await tokenFor(a.userId)}` } });
+    const patch = await app.inject({
+      method: "PATCH",
+      url: `/api/messages/conversation/${convB}/read`,
+      headers: { authorization: `Bearer ${await tokenFor(a.userId)}` },
+    });
     expect(patch.statusCode).toBe(404);
     const bOwn = await get("/api/messages/conversations", b.userId);
     expect(bOwn.json().total).toBe(1);
@@ -134,7 +171,9 @@ describe("read API paging and mark-as-read", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: any = (await get(`/api/messages/conversation/${convA}?limit=3${cursor ? `&cursor=${cursor}` : ""}`, a.userId)).json();
+      const res: any = (
+        await get(`/api/messages/conversation/${convA}?limit=3${cursor ? `&cursor=${cursor}` : ""}`, a.userId)
+      ).json();
       seen.push(...res.messages.map((m: any) => m.text));
       cursor = res.nextCursor;
     } while (cursor);
@@ -144,7 +183,11 @@ describe("read API paging and mark-as-read", () => {
   it("marks a conversation read and tells the dashboards", async () => {
     const before = (await get(`/api/messages/conversation/${convA}`, a.userId)).json();
     expect(before.conversation.unreadCount).toBe(7);
-    const res = await app.inject({ method: "PATCH", url: `/api/messages/conversation/${convA}/read`, headers: { authorization: `Bearer ${await tokenFor(a.userId)}`, "content-type": "application/json" } });
+    const res = await app.inject({
+      method: "PATCH",
+      url: `/api/messages/conversation/${convA}/read`,
+      headers: { authorization: `Bearer ${await tokenFor(a.userId)}`, "content-type": "application/json" },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ success: true });
     expect((await get(`/api/messages/conversation/${convA}`, a.userId)).json().conversation.unreadCount).toBe(0);

@@ -15,7 +15,10 @@ export interface ConversationRoutesOptions {
 }
 
 /** Read API of the dashboard: conversations, their messages, and marking them read. */
-export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (base, { tenants, events, receipts }) => {
+export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (
+  base,
+  { tenants, events, receipts },
+) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
 
@@ -35,7 +38,11 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
     async (request) => {
       const tenant = await tenants.resolve(request.principal, request.query.clientId);
       const result = await tenant.conversations.list(request.query.page, request.query.limit);
-      return { conversations: result.conversations.map(conversationJson), total: result.total, hasMore: result.hasMore };
+      return {
+        conversations: result.conversations.map(conversationJson),
+        total: result.total,
+        hasMore: result.hasMore,
+      };
     },
   );
 
@@ -88,7 +95,11 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       if (!conversation) throw notFound("conversation");
       // The candidate's latest message is marked read at Meta once (never fails this request).
       await receipts?.markRead(tenant.clientId, id);
-      events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, conversationUpdated(conversationJson(conversation), CONVERSATION_CHANGES.read));
+      events.toClient(
+        tenant.clientId.toHexString(),
+        EVENTS.conversationUpdated,
+        conversationUpdated(conversationJson(conversation), CONVERSATION_CHANGES.read),
+      );
       return { success: true };
     },
   );
@@ -98,7 +109,8 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
     {
       schema: {
         tags: ["conversations"],
-        summary: "The recruiter is typing: shows the typing indicator to the candidate (at most once per 20 s per conversation)",
+        summary:
+          "The recruiter is typing: shows the typing indicator to the candidate (at most once per 20 s per conversation)",
         params: z.strictObject({ id: objectIdSchema }),
         querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
       },
@@ -108,7 +120,9 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       const tenant = await tenants.resolveForConversation(request.principal, id, request.query.clientId);
       if (!receipts) return reply.code(202).send({ success: true, typing: false, reason: "unavailable" });
       const res = await receipts.typing(tenant.clientId, id);
-      return reply.code(202).send(res.queued ? { success: true, typing: true } : { success: true, typing: false, reason: res.reason });
+      return reply
+        .code(202)
+        .send(res.queued ? { success: true, typing: true } : { success: true, typing: false, reason: res.reason });
     },
   );
 };

@@ -2,12 +2,21 @@ import { Queue } from "bullmq";
 import type { FastifyBaseLogger } from "fastify";
 import type { Types } from "mongoose";
 import type { Database } from "@linkojob/db";
-import { RECEIPT_JOB, RECEIPT_QUEUE, receiptJobId, receiptJobOptions, type ReceiptJob, type RedisClient } from "@linkojob/queues";
+import {
+  RECEIPT_JOB,
+  RECEIPT_QUEUE,
+  receiptJobId,
+  receiptJobOptions,
+  type ReceiptJob,
+  type RedisClient,
+} from "@linkojob/queues";
 
 /** Typing indicators per conversation: at most one per this many ms (Meta shows one for up to 25 s). */
 export const TYPING_INTERVAL_MS = 20_000;
 
-export type ReceiptResult = { queued: true; wamid: string } | { queued: false; reason: "no_inbound" | "already_read" | "rate_limited" | "unavailable" };
+export type ReceiptResult =
+  | { queued: true; wamid: string }
+  | { queued: false; reason: "no_inbound" | "already_read" | "rate_limited" | "unavailable" };
 
 /**
  * Read receipts at Meta for the inbox: opening or answering a conversation marks the candidate's
@@ -33,7 +42,13 @@ export class ReadReceipts {
   private async lastInboundWamid(clientId: Types.ObjectId, conversationId: Types.ObjectId): Promise<string | null> {
     const m = await this.db.messages
       .findOne(
-        { clientId, conversationId, direction: "inbound", wamid: { $ne: null }, type: { $nin: ["reaction", "system"] } },
+        {
+          clientId,
+          conversationId,
+          direction: "inbound",
+          wamid: { $ne: null },
+          type: { $nin: ["reaction", "system"] },
+        },
         { wamid: 1 },
       )
       .sort({ timestamp: -1, _id: -1 })
@@ -52,10 +67,17 @@ export class ReadReceipts {
         { $set: { readReceiptWamid: wamid } },
       );
       if (res.modifiedCount === 0) return { queued: false, reason: "already_read" };
-      await this.queue.add(RECEIPT_JOB, { clientId: clientId.toHexString(), wamid, typing: false }, { ...receiptJobOptions, jobId: receiptJobId(wamid, false) });
+      await this.queue.add(
+        RECEIPT_JOB,
+        { clientId: clientId.toHexString(), wamid, typing: false },
+        { ...receiptJobOptions, jobId: receiptJobId(wamid, false) },
+      );
       return { queued: true, wamid };
     } catch (err) {
-      this.log?.warn({ err: (err as Error).message, conversationId: conversationId.toHexString() }, "read receipt not queued");
+      this.log?.warn(
+        { err: (err as Error).message, conversationId: conversationId.toHexString() },
+        "read receipt not queued",
+      );
       return { queued: false, reason: "unavailable" };
     }
   }
@@ -67,12 +89,21 @@ export class ReadReceipts {
   async typing(clientId: Types.ObjectId, conversationId: Types.ObjectId): Promise<ReceiptResult> {
     try {
       const slot = Math.floor(Date.now() / TYPING_INTERVAL_MS);
-      const first = await this.redis.set(`${this.prefix}:typing:${conversationId.toHexString()}`, String(slot), "PX", TYPING_INTERVAL_MS, "NX");
+      const first = await this.redis.set(
+        `${this.prefix}:typing:${conversationId.toHexString()}`,
+        String(slot),
+        "PX",
+        TYPING_INTERVAL_MS,
+        "NX",
+      );
       if (first !== "OK") return { queued: false, reason: "rate_limited" };
       const wamid = await this.lastInboundWamid(clientId, conversationId);
       if (!wamid) return { queued: false, reason: "no_inbound" };
       // Typing marks it read too: a later open does not send a second receipt for this message.
-      await this.db.conversations.collection.updateOne({ _id: conversationId, clientId }, { $set: { readReceiptWamid: wamid } });
+      await this.db.conversations.collection.updateOne(
+        { _id: conversationId, clientId },
+        { $set: { readReceiptWamid: wamid } },
+      );
       await this.queue.add(
         RECEIPT_JOB,
         { clientId: clientId.toHexString(), wamid, typing: true },
@@ -80,7 +111,10 @@ export class ReadReceipts {
       );
       return { queued: true, wamid };
     } catch (err) {
-      this.log?.warn({ err: (err as Error).message, conversationId: conversationId.toHexString() }, "typing indicator not queued");
+      this.log?.warn(
+        { err: (err as Error).message, conversationId: conversationId.toHexString() },
+        "typing indicator not queued",
+      );
       return { queued: false, reason: "unavailable" };
     }
   }

@@ -26,7 +26,9 @@ export const costRoutes: FastifyPluginAsync<{ tenants: TenantAccess }> = async (
     async (request) => {
       const tenant = await tenants.resolve(request.principal, request.query.clientId);
       const now = new Date();
-      const from = request.query.from ? new Date(request.query.from) : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      const from = request.query.from
+        ? new Date(request.query.from)
+        : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
       const to = request.query.to ? new Date(request.query.to) : now;
       if (!(from < to)) throw badRequest("from must be before to");
       const totals = await tenant.outbound.costTotals(from, to);

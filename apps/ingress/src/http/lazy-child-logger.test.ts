@@ -8,7 +8,12 @@ describe("lazy child logger", () => {
     const lines: string[] = [];
     const logger = pino({ level: "info", redact: ["secret"] }, { write: (l: string) => void lines.push(l) });
     let n = 0;
-    const app = Fastify({ loggerInstance: logger, disableRequestLogging: true, childLoggerFactory: lazyChildLoggerFactory, genReqId: () => `req-${++n}` });
+    const app = Fastify({
+      loggerInstance: logger,
+      disableRequestLogging: true,
+      childLoggerFactory: lazyChildLoggerFactory,
+      genReqId: () => `req-${++n}`,
+    });
     app.get("/quiet", async () => "ok");
     app.get("/loud", async (request) => {
       request.log.warn({ secret: "token", a: 1 }, "hello");

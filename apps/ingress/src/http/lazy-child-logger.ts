@@ -23,17 +23,34 @@ class LazyChildLogger {
   set level(value: string) {
     this.real.level = value;
   }
-  fatal(...args: unknown[]) { (this.real.fatal as (...a: unknown[]) => void)(...args); }
-  error(...args: unknown[]) { (this.real.error as (...a: unknown[]) => void)(...args); }
-  warn(...args: unknown[]) { (this.real.warn as (...a: unknown[]) => void)(...args); }
-  info(...args: unknown[]) { (this.real.info as (...a: unknown[]) => void)(...args); }
-  debug(...args: unknown[]) { (this.real.debug as (...a: unknown[]) => void)(...args); }
-  trace(...args: unknown[]) { (this.real.trace as (...a: unknown[]) => void)(...args); }
-  silent(...args: unknown[]) { (this.real.silent as (...a: unknown[]) => void)(...args); }
+  fatal(...args: unknown[]) {
+    (this.real.fatal as (...a: unknown[]) => void)(...args);
+  }
+  error(...args: unknown[]) {
+    (this.real.error as (...a: unknown[]) => void)(...args);
+  }
+  warn(...args: unknown[]) {
+    (this.real.warn as (...a: unknown[]) => void)(...args);
+  }
+  info(...args: unknown[]) {
+    (this.real.info as (...a: unknown[]) => void)(...args);
+  }
+  debug(...args: unknown[]) {
+    (this.real.debug as (...a: unknown[]) => void)(...args);
+  }
+  trace(...args: unknown[]) {
+    (this.real.trace as (...a: unknown[]) => void)(...args);
+  }
+  silent(...args: unknown[]) {
+    (this.real.silent as (...a: unknown[]) => void)(...args);
+  }
   child(bindings: Bindings, options?: object): FastifyBaseLogger {
     return this.real.child(bindings, options);
   }
 }
 
-export const lazyChildLoggerFactory = (logger: FastifyBaseLogger, bindings: Bindings, options: object): FastifyBaseLogger =>
-  new LazyChildLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
+export const lazyChildLoggerFactory = (
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  options: object,
+): FastifyBaseLogger => new LazyChildLogger(logger, bindings, options) as unknown as FastifyBaseLogger;

@@ -35,7 +35,10 @@ const SAMPLE_REPLIES = [
  * takes the real inbound path. The page cannot call the simulator itself: it does not know the
  * client's phone_number_id / WABA, and the simulator serves no CORS.
  */
-export const demoCandidateRoutes: FastifyPluginAsync<DemoCandidateRoutesOptions> = async (base, { tenants, db, simUrl }) => {
+export const demoCandidateRoutes: FastifyPluginAsync<DemoCandidateRoutesOptions> = async (
+  base,
+  { tenants, db, simUrl },
+) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
   let turn = 0;
@@ -48,7 +51,9 @@ export const demoCandidateRoutes: FastifyPluginAsync<DemoCandidateRoutesOptions>
     if (!conversation) throw notFound("conversation");
     const client = await db.clients.findById(tenant.clientId, { phoneNumberId: 1, wabaId: 1 }).lean();
     if (!client) throw notFound("client");
-    const who = /^\d{6,20}$/.test(conversation.candidateKey) ? { from: conversation.candidateKey } : { userId: conversation.candidateKey };
+    const who = /^\d{6,20}$/.test(conversation.candidateKey)
+      ? { from: conversation.candidateKey }
+      : { userId: conversation.candidateKey };
     const name = b.name ?? conversation.candidateName ?? undefined;
     const common = { phoneNumberId: client.phoneNumberId, wabaId: client.wabaId, ...who, ...(name ? { name } : {}) };
 
@@ -57,11 +62,17 @@ export const demoCandidateRoutes: FastifyPluginAsync<DemoCandidateRoutesOptions>
       body = { ...common, type: "text", text: b.text ?? SAMPLE_REPLIES[turn++ % SAMPLE_REPLIES.length] };
     } else if (b.action === "document") {
       const file = `CV_${(name ?? "candidat").replace(/[^\p{L}\p{N}]+/gu, "_")}.pdf`;
-      body = { ...common, type: "document", media: { filename: file, mimeType: "application/pdf" }, text: b.text ?? "Voici mon CV" };
+      body = {
+        ...common,
+        type: "document",
+        media: { filename: file, mimeType: "application/pdf" },
+        text: b.text ?? "Voici mon CV",
+      };
     } else {
       const page = await tenant.messages.listByConversation(id, { limit: 30 });
       const target = page.messages.find((m) => m.wamid && m.type !== "reaction");
-      if (!target?.wamid) throw new HttpError(409, "NOTHING_TO_REACT_TO", "no message with a WhatsApp id in this conversation yet");
+      if (!target?.wamid)
+        throw new HttpError(409, "NOTHING_TO_REACT_TO", "no message with a WhatsApp id in this conversation yet");
       body = { ...common, type: "reaction", reaction: { messageId: target.wamid, emoji: b.emoji ?? "👍" } };
     }
 
@@ -73,8 +84,13 @@ export const demoCandidateRoutes: FastifyPluginAsync<DemoCandidateRoutesOptions>
     }).catch((err: unknown) => {
       throw new HttpError(502, "SIMULATOR_UNREACHABLE", `the simulator did not answer: ${(err as Error).message}`);
     });
-    const answer = (await res.json().catch(() => ({}))) as { wamid?: string; delivery?: { status?: number }; error?: { message?: string } };
-    if (!res.ok) throw new HttpError(502, "SIMULATOR_REFUSED", answer.error?.message ?? `the simulator answered ${res.status}`);
+    const answer = (await res.json().catch(() => ({}))) as {
+      wamid?: string;
+      delivery?: { status?: number };
+      error?: { message?: string };
+    };
+    if (!res.ok)
+      throw new HttpError(502, "SIMULATOR_REFUSED", answer.error?.message ?? `the simulator answered ${res.status}`);
     return { success: true, wamid: answer.wamid ?? null, ingressStatus: answer.delivery?.status ?? null };
   });
 };

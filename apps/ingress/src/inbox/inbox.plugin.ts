@@ -55,5 +55,6 @@ export const inboxPlugin: FastifyPluginAsync<InboxPluginOptions> = async (app, o
   });
 
   await app.register(sendPreviewRoutes, { tenants: opts.tenants, db: opts.db, ...(opts.outbound ?? {}) });
-  if (opts.demoSimUrl) await app.register(demoCandidateRoutes, { tenants: opts.tenants, db: opts.db, simUrl: opts.demoSimUrl });
+  if (opts.demoSimUrl)
+    await app.register(demoCandidateRoutes, { tenants: opts.tenants, db: opts.db, simUrl: opts.demoSimUrl });
 };

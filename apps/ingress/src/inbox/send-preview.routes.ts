@@ -2,7 +2,14 @@ import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, type Database } from "@linkojob/db";
-import { DEFAULT_PRICE_TABLE_MAD, SendCaches, planSend, previewSend, templateShape, type PriceTable } from "@linkojob/outbound";
+import {
+  DEFAULT_PRICE_TABLE_MAD,
+  SendCaches,
+  planSend,
+  previewSend,
+  templateShape,
+  type PriceTable,
+} from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import { badRequest, notFound } from "../http/errors.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
@@ -61,17 +68,38 @@ export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = a
       const who = userId ? { $or: [{ candidateUserId: userId }, { candidateKey: userId }] } : { candidateKey: phone };
       const conversation = await db.conversations
         .findOne({ clientId: tenant.clientId, ...who }, { _id: 1, windowExpiresAt: 1, candidateName: 1, jobTitle: 1 })
-        .lean<{ _id: { toHexString(): string }; windowExpiresAt?: Date | null; candidateName?: string | null; jobTitle?: string | null }>();
+        .lean<{
+          _id: { toHexString(): string };
+          windowExpiresAt?: Date | null;
+          candidateName?: string | null;
+          jobTitle?: string | null;
+        }>();
       const templates = caches.templatesOf(client.wabaId);
-      const candidate = { candidatePhone: phone, candidateUserId: userId, candidateName: q.candidateName || null, jobTitle: q.jobTitle || null };
+      const candidate = {
+        candidatePhone: phone,
+        candidateUserId: userId,
+        candidateName: q.candidateName || null,
+        jobTitle: q.jobTitle || null,
+      };
       const preview = await previewSend({ client, conversation, templates, prices, ...candidate });
       const doc = await templates(preview.template.name, preview.template.language);
       const format = doc ? templateShape(doc).headerFormat : null;
-      const media = format === "IMAGE" || format === "VIDEO" || format === "DOCUMENT" ? (format.toLowerCase() as "image" | "video" | "document") : null;
+      const media =
+        format === "IMAGE" || format === "VIDEO" || format === "DOCUMENT"
+          ? (format.toLowerCase() as "image" | "video" | "document")
+          : null;
       // A media header is the send's to give: planned again with one of that kind (what Meta fetches is not checked here).
       const usableWithHeader =
         media && !preview.template.usable
-          ? (await planSend({ client, conversation, templates, prices, request: { ...candidate, templateHeader: { type: media, link: "https://example.invalid/header" } } })).kind === "template"
+          ? (
+              await planSend({
+                client,
+                conversation,
+                templates,
+                prices,
+                request: { ...candidate, templateHeader: { type: media, link: "https://example.invalid/header" } },
+              })
+            ).kind === "template"
           : preview.template.usable;
       const windowExpiresAt = conversation?.windowExpiresAt ? new Date(conversation.windowExpiresAt) : null;
       return {

@@ -29,7 +29,11 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (base, 
   const app = base.withTypeProvider<ZodTypeProvider>();
 
   /** The message if the principal's tenant(s) own it; privileged roles may name the client. */
-  async function findForPrincipal(request: FastifyRequest, messageId: string, clientId?: string): Promise<MediaMessage> {
+  async function findForPrincipal(
+    request: FastifyRequest,
+    messageId: string,
+    clientId?: string,
+  ): Promise<MediaMessage> {
     await app.authenticate(request, undefined as never);
     const _id = new Types.ObjectId(messageId);
     const principal = request.principal;
@@ -88,9 +92,16 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (base, 
       let m: MediaMessage;
       let maxAge = 300;
       if (sig !== undefined || exp !== undefined) {
-        const found = await db.messages.findOne({ _id: new Types.ObjectId(messageId) }, PROJECTION).lean<MediaMessage>();
+        const found = await db.messages
+          .findOne({ _id: new Types.ObjectId(messageId) }, PROJECTION)
+          .lean<MediaMessage>();
         // The same answer whether the message exists or not: a guessed id learns nothing.
-        if (!found || sig === undefined || exp === undefined || !signer.verify(messageId, found.clientId.toHexString(), sig, exp)) {
+        if (
+          !found ||
+          sig === undefined ||
+          exp === undefined ||
+          !signer.verify(messageId, found.clientId.toHexString(), sig, exp)
+        ) {
           throw new HttpError(403, "MEDIA_URL_INVALID", "this media URL is invalid or has expired; ask for a new one");
         }
         if (!MEDIA_TYPES.has(found.type)) throw notFound("media");
@@ -108,12 +119,18 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (base, 
         });
       }
       if (media.status === "failed") {
-        throw new HttpError(404, "MEDIA_FAILED", `the file could not be fetched from WhatsApp: ${media.error?.reason ?? "unknown reason"}`, {
-          status: "failed",
-          code: media.error?.code ?? null,
-        });
+        throw new HttpError(
+          404,
+          "MEDIA_FAILED",
+          `the file could not be fetched from WhatsApp: ${media.error?.reason ?? "unknown reason"}`,
+          {
+            status: "failed",
+            code: media.error?.code ?? null,
+          },
+        );
       }
-      if (!media.fileId) throw new HttpError(404, "MEDIA_FAILED", "the file is not stored", { status: "failed", code: null });
+      if (!media.fileId)
+        throw new HttpError(404, "MEDIA_FAILED", "the file is not stored", { status: "failed", code: null });
       const fileId = new Types.ObjectId(String(media.fileId));
       const [file] = await mediaBucket(db).find({ _id: fileId }).limit(1).toArray();
       if (!file) throw new HttpError(404, "MEDIA_FILE_MISSING", "the stored file is missing");

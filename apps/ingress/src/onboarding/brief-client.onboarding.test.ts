@@ -6,7 +6,14 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { TEST_SECRETS, eventually } from "@linkojob/testing";
-import { authHeader, popupCode, seedBusiness, startOnboardingHarness, tokensSeenBySim, type OnboardingHarness } from "./onboarding.harness.js";
+import {
+  authHeader,
+  popupCode,
+  seedBusiness,
+  startOnboardingHarness,
+  tokensSeenBySim,
+  type OnboardingHarness,
+} from "./onboarding.harness.js";
 
 /** The brief's `encrypt` (AES-256-GCM, 16-byte IV, no AAD): `ivHex:tagHex:ciphertextHex`. */
 function briefEncrypt(text: string): string {
@@ -20,7 +27,9 @@ function briefEncrypt(text: string): string {
 let h: OnboardingHarness;
 const syncCalls: Array<{ clientId: string; wabaId: string }> = [];
 beforeAll(async () => {
-  h = await startOnboardingHarness("onbbrief", { templateSync: { syncTemplatesForClient: async (c) => void syncCalls.push(c) } });
+  h = await startOnboardingHarness("onbbrief", {
+    templateSync: { syncTemplatesForClient: async (c) => void syncCalls.push(c) },
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -33,13 +42,24 @@ beforeEach(async () => {
 const raw = () => h.db.connection.db!.collection("clients");
 const exchange = async (sub: string, body: Record<string, unknown>) =>
   h.app.inject({ method: "POST", url: "/api/auth/whatsapp/exchange", headers: await authHeader(sub), payload: body });
-const listOf = async (sub: string) => (await h.app.inject({ method: "GET", url: "/api/auth/whatsapp/clients", headers: await authHeader(sub) })).json();
+const listOf = async (sub: string) =>
+  (await h.app.inject({ method: "GET", url: "/api/auth/whatsapp/clients", headers: await authHeader(sub) })).json();
 
 /** A client inserted through the raw driver with the brief's fields (plus what the test adds). */
 async function briefClient(fields: Record<string, unknown>) {
   const _id = new Types.ObjectId();
   const now = new Date();
-  await raw().insertOne({ _id, companyName: "Acme Corp", email: "rh@acme.example", status: "active", connectedAt: now, disconnectedAt: null, createdAt: now, updatedAt: now, ...fields });
+  await raw().insertOne({
+    _id,
+    companyName: "Acme Corp",
+    email: "rh@acme.example",
+    status: "active",
+    connectedAt: now,
+    disconnectedAt: null,
+    createdAt: now,
+    updatedAt: now,
+    ...fields,
+  });
   return _id;
 }
 
@@ -64,18 +84,39 @@ describe("a recruiter whose platform user id is an ObjectId", () => {
     expect((await listOf(user.toHexString().toUpperCase())).clients).toHaveLength(1);
     expect((await listOf(new Types.ObjectId().toHexString())).clients).toEqual([]);
     // Operators list by the hex.
-    const admin = await h.app.inject({ method: "GET", url: `/api/auth/whatsapp/clients?userId=${user.toHexString()}`, headers: await authHeader("ops", "admin") });
+    const admin = await h.app.inject({
+      method: "GET",
+      url: `/api/auth/whatsapp/clients?userId=${user.toHexString()}`,
+      headers: await authHeader("ops", "admin"),
+    });
     expect(admin.json().clients).toHaveLength(1);
 
     // Its routes resolve it: check and disconnect act for it.
-    const check = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader(user.toHexString()) });
+    const check = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader(user.toHexString()),
+    });
     expect(check.statusCode).toBe(200);
     expect(check.json()).toMatchObject({ ok: true });
-    const other = await h.app.inject({ method: "DELETE", url: `/api/auth/whatsapp/disconnect?clientId=${stored._id}`, headers: await authHeader(new Types.ObjectId().toHexString()) });
+    const other = await h.app.inject({
+      method: "DELETE",
+      url: `/api/auth/whatsapp/disconnect?clientId=${stored._id}`,
+      headers: await authHeader(new Types.ObjectId().toHexString()),
+    });
     expect(other.statusCode).toBe(403);
-    const mine = await h.app.inject({ method: "DELETE", url: "/api/auth/whatsapp/disconnect", headers: await authHeader(user.toHexString()) });
+    const mine = await h.app.inject({
+      method: "DELETE",
+      url: "/api/auth/whatsapp/disconnect",
+      headers: await authHeader(user.toHexString()),
+    });
     expect(mine.statusCode).toBe(200);
-    expect((await raw().findOne({ _id: stored._id }))).toMatchObject({ status: "disconnected", accessToken: null, tokenExpiresAt: null, tokenExpiry: null });
+    expect(await raw().findOne({ _id: stored._id })).toMatchObject({
+      status: "disconnected",
+      accessToken: null,
+      tokenExpiresAt: null,
+      tokenExpiry: null,
+    });
   });
 
   it("a recruiter id that is not 24 hex characters stays a string", async () => {
@@ -90,15 +131,30 @@ describe("documents written as the brief shows them", () => {
     const user = new Types.ObjectId();
     const business = await seedBusiness(h);
     const number = business.phoneNumbers[0]!;
-    const id = await briefClient({ userId: user, phoneNumberId: number.id, whatsappNumber: "+212600111222", accessToken: briefEncrypt("EAAG-old-poc-token"), tokenExpiry: new Date(Date.now() - 86_400_000) });
+    const id = await briefClient({
+      userId: user,
+      phoneNumberId: number.id,
+      whatsappNumber: "+212600111222",
+      accessToken: briefEncrypt("EAAG-old-poc-token"),
+      tokenExpiry: new Date(Date.now() - 86_400_000),
+    });
 
-    const stranger = await exchange(new Types.ObjectId().toHexString(), { code: await popupCode(h, [business.wabaId]), phoneNumberId: number.id });
+    const stranger = await exchange(new Types.ObjectId().toHexString(), {
+      code: await popupCode(h, [business.wabaId]),
+      phoneNumberId: number.id,
+    });
     expect(stranger.statusCode).toBe(409);
     expect(stranger.json().error.code).toBe("NUMBER_TAKEN");
 
-    const again = await exchange(user.toHexString(), { code: await popupCode(h, [business.wabaId]), phoneNumberId: number.id });
+    const again = await exchange(user.toHexString(), {
+      code: await popupCode(h, [business.wabaId]),
+      phoneNumberId: number.id,
+    });
     expect(again.statusCode).toBe(200);
-    expect(again.json()).toMatchObject({ reconnected: true, client: { id: id.toHexString(), userId: user.toHexString(), status: "active" } });
+    expect(again.json()).toMatchObject({
+      reconnected: true,
+      client: { id: id.toHexString(), userId: user.toHexString(), status: "active" },
+    });
     const stored = (await raw().findOne({ _id: id }))!;
     expect(stored.userId).toBeInstanceOf(Types.ObjectId);
     expect(Object.keys(stored.accessToken).sort()).toEqual(["data", "iv", "keyId", "tag"]);
@@ -112,12 +168,18 @@ describe("documents written as the brief shows them", () => {
     const user = new Types.ObjectId();
     const business = await seedBusiness(h);
     const number = business.phoneNumbers[0]!;
-    const first = await exchange("placeholder", { code: await popupCode(h, [business.wabaId]), phoneNumberId: number.id });
+    const first = await exchange("placeholder", {
+      code: await popupCode(h, [business.wabaId]),
+      phoneNumberId: number.id,
+    });
     const id = new Types.ObjectId(first.json().client.id as string);
     await raw().updateOne({ _id: id }, { $set: { userId: user.toHexString() } });
     expect((await listOf(user.toHexString())).clients).toHaveLength(1);
 
-    const again = await exchange(user.toHexString(), { code: await popupCode(h, [business.wabaId]), phoneNumberId: number.id });
+    const again = await exchange(user.toHexString(), {
+      code: await popupCode(h, [business.wabaId]),
+      phoneNumberId: number.id,
+    });
     expect(again.json()).toMatchObject({ reconnected: true, client: { id: id.toHexString() } });
     expect((await raw().findOne({ _id: id }))!.userId).toBeInstanceOf(Types.ObjectId);
   });
@@ -126,13 +188,33 @@ describe("documents written as the brief shows them", () => {
     const user = new Types.ObjectId();
     const business = await seedBusiness(h, { phoneNumbers: [{}, {}] });
     const [n1, n2] = business.phoneNumbers;
-    const own = await briefClient({ userId: user, phoneNumberId: n1!.id, whatsappNumber: "+212600111222", accessToken: null, status: "disconnected", disconnectedAt: new Date() });
-    const theirs = await briefClient({ userId: user, phoneNumberId: n2!.id, whatsappNumber: "+212600111333", accessToken: null, status: "disconnected", disconnectedAt: new Date() });
+    const own = await briefClient({
+      userId: user,
+      phoneNumberId: n1!.id,
+      whatsappNumber: "+212600111222",
+      accessToken: null,
+      status: "disconnected",
+      disconnectedAt: new Date(),
+    });
+    const theirs = await briefClient({
+      userId: user,
+      phoneNumberId: n2!.id,
+      whatsappNumber: "+212600111333",
+      accessToken: null,
+      status: "disconnected",
+      disconnectedAt: new Date(),
+    });
 
-    const back = await exchange(user.toHexString(), { code: await popupCode(h, [business.wabaId]), phoneNumberId: n1!.id });
+    const back = await exchange(user.toHexString(), {
+      code: await popupCode(h, [business.wabaId]),
+      phoneNumberId: n1!.id,
+    });
     expect(back.json()).toMatchObject({ reconnected: true, client: { id: own.toHexString() } });
 
-    const claimed = await exchange(new Types.ObjectId().toHexString(), { code: await popupCode(h, [business.wabaId]), phoneNumberId: n2!.id });
+    const claimed = await exchange(new Types.ObjectId().toHexString(), {
+      code: await popupCode(h, [business.wabaId]),
+      phoneNumberId: n2!.id,
+    });
     expect(claimed.statusCode).toBe(200);
     expect(claimed.json().client.id).not.toBe(theirs.toHexString());
     expect((await raw().findOne({ _id: theirs }))!.phoneNumberId).toMatch(/^released:/);
@@ -142,17 +224,33 @@ describe("documents written as the brief shows them", () => {
     const user = new Types.ObjectId();
     const business = await seedBusiness(h);
     const number = business.phoneNumbers[0]!;
-    const { accessToken } = (await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
+    const { accessToken } = (
+      await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })
+    ).json;
     // The brief's document names no WABA; this gateway needs it to reach the number's account.
-    const id = await briefClient({ userId: user, phoneNumberId: number.id, wabaId: business.wabaId, whatsappNumber: "+212600111222", accessToken: briefEncrypt(accessToken) });
+    const id = await briefClient({
+      userId: user,
+      phoneNumberId: number.id,
+      wabaId: business.wabaId,
+      whatsappNumber: "+212600111222",
+      accessToken: briefEncrypt(accessToken),
+    });
 
-    const check = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader(user.toHexString()) });
+    const check = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader(user.toHexString()),
+    });
     expect(check.statusCode).toBe(200);
     expect(check.json()).toMatchObject({ ok: true, client: { id: id.toHexString(), userId: user.toHexString() } });
     expect(tokensSeenBySim(h, new RegExp(`/${business.wabaId}/phone_numbers$`))).toContain(accessToken);
 
     // A disconnect reads it too, to unsubscribe the WABA with it.
-    const off = await h.app.inject({ method: "DELETE", url: "/api/auth/whatsapp/disconnect", headers: await authHeader(user.toHexString()) });
+    const off = await h.app.inject({
+      method: "DELETE",
+      url: "/api/auth/whatsapp/disconnect",
+      headers: await authHeader(user.toHexString()),
+    });
     expect(off.statusCode).toBe(200);
     expect(tokensSeenBySim(h, new RegExp(`/${business.wabaId}/subscribed_apps$`))).toContain(accessToken);
   });
@@ -161,12 +259,26 @@ describe("documents written as the brief shows them", () => {
     const user = new Types.ObjectId();
     const business = await seedBusiness(h, { phoneNumbers: [{}, {}] });
     const number = business.phoneNumbers[1]!;
-    const { accessToken } = (await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
-    const id = await briefClient({ userId: user, phoneNumberId: number.id, whatsappNumber: "+212600111222", accessToken: briefEncrypt(accessToken) });
+    const { accessToken } = (
+      await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })
+    ).json;
+    const id = await briefClient({
+      userId: user,
+      phoneNumberId: number.id,
+      whatsappNumber: "+212600111222",
+      accessToken: briefEncrypt(accessToken),
+    });
 
-    const check = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader(user.toHexString()) });
+    const check = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader(user.toHexString()),
+    });
     expect(check.statusCode).toBe(200);
-    expect(check.json()).toMatchObject({ ok: true, client: { id: id.toHexString(), wabaId: business.wabaId, displayPhoneNumber: number.displayPhoneNumber } });
+    expect(check.json()).toMatchObject({
+      ok: true,
+      client: { id: id.toHexString(), wabaId: business.wabaId, displayPhoneNumber: number.displayPhoneNumber },
+    });
     expect((await raw().findOne({ _id: id }))!.wabaId).toBe(business.wabaId);
     expect(syncCalls).toContainEqual({ clientId: id.toHexString(), wabaId: business.wabaId, phoneNumberId: number.id });
     await eventually(() => h.changes.some((c) => c.clientId === id.toHexString()));
@@ -174,36 +286,81 @@ describe("documents written as the brief shows them", () => {
 
     // Known from now on: the next check asks Meta for the number only.
     const debugCalls = h.sim.state.requestsTo(/debug_token/).length;
-    expect((await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader(user.toHexString()) })).json()).toMatchObject({ ok: true });
+    expect(
+      (
+        await h.app.inject({
+          method: "POST",
+          url: "/api/auth/whatsapp/check",
+          headers: await authHeader(user.toHexString()),
+        })
+      ).json(),
+    ).toMatchObject({ ok: true });
     expect(h.sim.state.requestsTo(/debug_token/).length).toBe(debugCalls);
   });
 
   it("the check of a brief document whose number no granted WABA holds is a 400 naming it; a revoked token marks it reauth_required", async () => {
     const business = await seedBusiness(h);
-    const { accessToken } = (await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
+    const { accessToken } = (
+      await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })
+    ).json;
     const stranger = new Types.ObjectId();
-    const elsewhere = await briefClient({ userId: stranger, phoneNumberId: `1099${Date.now() % 1_000_000_000}`, whatsappNumber: "+212600111444", accessToken: briefEncrypt(accessToken) });
-    const res = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader(stranger.toHexString()) });
+    const elsewhere = await briefClient({
+      userId: stranger,
+      phoneNumberId: `1099${Date.now() % 1_000_000_000}`,
+      whatsappNumber: "+212600111444",
+      accessToken: briefEncrypt(accessToken),
+    });
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader(stranger.toHexString()),
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe("PHONE_NUMBER_NOT_FOUND");
-    expect((await raw().findOne({ _id: elsewhere }))).toMatchObject({ status: "active" });
+    expect(await raw().findOne({ _id: elsewhere })).toMatchObject({ status: "active" });
     expect((await raw().findOne({ _id: elsewhere }))!.wabaId).toBeUndefined();
 
     const revokedUser = new Types.ObjectId();
-    const revoked = await briefClient({ userId: revokedUser, phoneNumberId: business.phoneNumbers[0]!.id, whatsappNumber: "+212600111555", accessToken: briefEncrypt(accessToken) });
+    const revoked = await briefClient({
+      userId: revokedUser,
+      phoneNumberId: business.phoneNumbers[0]!.id,
+      whatsappNumber: "+212600111555",
+      accessToken: briefEncrypt(accessToken),
+    });
     await h.control("POST", "/_sim/onboarding/tokens/revoke", { wabaId: business.wabaId });
-    const check = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader(revokedUser.toHexString()) });
+    const check = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader(revokedUser.toHexString()),
+    });
     expect(check.statusCode).toBe(200);
-    expect(check.json()).toMatchObject({ ok: false, client: { id: revoked.toHexString(), status: "reauth_required", statusReason: "TOKEN_INVALID" } });
+    expect(check.json()).toMatchObject({
+      ok: false,
+      client: { id: revoked.toHexString(), status: "reauth_required", statusReason: "TOKEN_INVALID" },
+    });
   });
 
   it("a disconnect of a document without a WABA id wipes the token and unsubscribes nothing", async () => {
     const user = new Types.ObjectId();
-    const id = await briefClient({ userId: user, phoneNumberId: `1054${Date.now() % 1_000_000_000}`, whatsappNumber: "+212600111222", accessToken: briefEncrypt("EAAG-poc"), tokenExpiry: new Date(Date.now() + 86_400_000) });
+    const id = await briefClient({
+      userId: user,
+      phoneNumberId: `1054${Date.now() % 1_000_000_000}`,
+      whatsappNumber: "+212600111222",
+      accessToken: briefEncrypt("EAAG-poc"),
+      tokenExpiry: new Date(Date.now() + 86_400_000),
+    });
     const before = h.sim.state.requests.length;
-    const off = await h.app.inject({ method: "DELETE", url: "/api/auth/whatsapp/disconnect", headers: await authHeader(user.toHexString()) });
+    const off = await h.app.inject({
+      method: "DELETE",
+      url: "/api/auth/whatsapp/disconnect",
+      headers: await authHeader(user.toHexString()),
+    });
     expect(off.statusCode).toBe(200);
-    expect(await raw().findOne({ _id: id })).toMatchObject({ status: "disconnected", accessToken: null, tokenExpiry: null });
+    expect(await raw().findOne({ _id: id })).toMatchObject({
+      status: "disconnected",
+      accessToken: null,
+      tokenExpiry: null,
+    });
     expect(h.sim.state.requests.length).toBe(before);
   });
 });

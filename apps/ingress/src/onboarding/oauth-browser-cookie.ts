@@ -15,7 +15,12 @@ export const oauthCookieName = (nonce: string) => `lj_oauth_${nonce.replace(/[^A
  * the callback path, living as long as the state.
  */
 export function oauthCookie(nonce: string, browserSecret: string, opts: { maxAge: number; secure: boolean }): string {
-  return serializeCookie(oauthCookieName(nonce), browserSecret, { path: OAUTH_COOKIE_PATH, maxAge: opts.maxAge, sameSite: "Lax", secure: opts.secure });
+  return serializeCookie(oauthCookieName(nonce), browserSecret, {
+    path: OAUTH_COOKIE_PATH,
+    maxAge: opts.maxAge,
+    sameSite: "Lax",
+    secure: opts.secure,
+  });
 }
 
 /** Deletes the attempt's cookie (the callback's answer, whatever the outcome). */

@@ -21,7 +21,10 @@ const store = (overrides: Partial<ConstructorParameters<typeof OAuthStateStore>[
   new OAuthStateStore(redis, { secret, keyPrefix: services.prefix, ...overrides });
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(OnboardingError);
   return (err as OnboardingError).code;
 }
@@ -71,10 +74,13 @@ describe("OAuth state", () => {
     const good = store().issue("user-1");
     const [body, sig] = good.state.split(".") as [string, string];
     const altered = Buffer.from(body, "base64url").toString("utf8").replace("user-1", "user-2");
-    expect(await codeOf(store().consume(`${Buffer.from(altered).toString("base64url")}.${sig}`, good.browserSecret))).toBe("STATE_INVALID");
+    expect(
+      await codeOf(store().consume(`${Buffer.from(altered).toString("base64url")}.${sig}`, good.browserSecret)),
+    ).toBe("STATE_INVALID");
     // A shorter signature must be refused, not make timingSafeEqual throw.
     expect(await codeOf(store().consume(`${body}.${sig.slice(0, 10)}`, good.browserSecret))).toBe("STATE_INVALID");
-    for (const bad of [undefined, "", ".", "x", "a.b.c", "x".repeat(2000)]) expect(await codeOf(store().consume(bad, good.browserSecret))).toBe("STATE_INVALID");
+    for (const bad of [undefined, "", ".", "x", "a.b.c", "x".repeat(2000)])
+      expect(await codeOf(store().consume(bad, good.browserSecret))).toBe("STATE_INVALID");
   });
 
   it("keeps its single-use marker in Redis only as long as needed", async () => {

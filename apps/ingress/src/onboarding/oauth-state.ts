@@ -58,7 +58,9 @@ export class OAuthStateStore {
     const nonce = b64url(randomBytes(16));
     const browserSecret = b64url(randomBytes(32));
     const expiresAt = Math.floor(now / 1000) + this.ttlSeconds;
-    const body = b64url(Buffer.from(JSON.stringify({ u: userId, n: nonce, e: expiresAt, b: browserHash(browserSecret) }), "utf8"));
+    const body = b64url(
+      Buffer.from(JSON.stringify({ u: userId, n: nonce, e: expiresAt, b: browserHash(browserSecret) }), "utf8"),
+    );
     return { state: `${body}.${this.sign(body)}`, nonce, browserSecret, expiresAt };
   }
 
@@ -71,14 +73,20 @@ export class OAuthStateStore {
     const given = Buffer.from(state.slice(dot + 1), "base64url");
     const expected = Buffer.from(this.sign(body), "base64url");
     // timingSafeEqual throws on unequal lengths: compare lengths first.
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new OnboardingError("STATE_INVALID");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new OnboardingError("STATE_INVALID");
     let raw: { u?: unknown; n?: unknown; e?: unknown; b?: unknown };
     try {
       raw = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as typeof raw;
     } catch {
       throw new OnboardingError("STATE_INVALID");
     }
-    if (typeof raw.u !== "string" || typeof raw.n !== "string" || typeof raw.e !== "number" || typeof raw.b !== "string") {
+    if (
+      typeof raw.u !== "string" ||
+      typeof raw.n !== "string" ||
+      typeof raw.e !== "number" ||
+      typeof raw.b !== "string"
+    ) {
       throw new OnboardingError("STATE_INVALID");
     }
     if (raw.e * 1000 <= now) throw new OnboardingError("STATE_EXPIRED");
@@ -91,7 +99,11 @@ export class OAuthStateStore {
    * browser is STATE_BROWSER_MISMATCH, and the state is spent all the same, so that whoever sent the
    * link cannot finish it afterwards in their own browser.
    */
-  async consume(state: string | undefined, browserSecret: string | undefined, now = Date.now()): Promise<OAuthStatePayload> {
+  async consume(
+    state: string | undefined,
+    browserSecret: string | undefined,
+    now = Date.now(),
+  ): Promise<OAuthStatePayload> {
     const payload = this.verify(state, now);
     const ttl = Math.max(1, payload.expiresAt - Math.floor(now / 1000)) + 60;
     let set: string | null;
@@ -103,7 +115,8 @@ export class OAuthStateStore {
     if (set !== "OK") throw new OnboardingError("STATE_REPLAYED");
     const given = Buffer.from(browserSecret ? browserHash(browserSecret) : "", "utf8");
     const expected = Buffer.from(payload.browserHash, "utf8");
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new OnboardingError("STATE_BROWSER_MISMATCH");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new OnboardingError("STATE_BROWSER_MISMATCH");
     return payload;
   }
 

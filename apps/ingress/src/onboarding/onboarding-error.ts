@@ -9,7 +9,10 @@ export const ONBOARDING_ERRORS = {
   STATE_INVALID: [400, "the sign-in link is invalid; start again from the dashboard"],
   STATE_EXPIRED: [400, "the sign-in link expired; start again from the dashboard"],
   STATE_REPLAYED: [400, "this sign-in link was already used; start again from the dashboard"],
-  STATE_BROWSER_MISMATCH: [400, "the connection must be finished in the browser that started it (from the dashboard, while signed in); start again there"],
+  STATE_BROWSER_MISMATCH: [
+    400,
+    "the connection must be finished in the browser that started it (from the dashboard, while signed in); start again there",
+  ],
   ACCESS_DENIED: [400, "the connection was cancelled in Facebook"],
   CODE_MISSING: [400, "Facebook returned no authorization code"],
   CODE_EXPIRED: [400, "the authorization code expired before it could be used; try again"],
@@ -31,7 +34,10 @@ export const ONBOARDING_ERRORS = {
   META_UNAVAILABLE: [503, "Meta did not answer; try again in a moment"],
   META_ERROR: [502, "Meta refused the request"],
   NOT_CONNECTED: [404, "no WhatsApp connection for this account"],
-  TOKEN_UNREADABLE: [500, "the stored token cannot be decrypted (tampered, or its key was removed from TOKEN_ENCRYPTION_KEY)"],
+  TOKEN_UNREADABLE: [
+    500,
+    "the stored token cannot be decrypted (tampered, or its key was removed from TOKEN_ENCRYPTION_KEY)",
+  ],
   SERVICE_UNAVAILABLE: [503, "the service is temporarily unavailable; try again"],
 } as const satisfies Record<string, readonly [number, string]>;
 
@@ -54,7 +60,9 @@ export function onboardingErrorFromGraph(err: unknown, fallback: OnboardingError
   if (err instanceof OnboardingError) return err;
   const c = classifyGraphError(err);
   const details =
-    err instanceof GraphApiError ? { metaCode: err.code, metaSubcode: err.subcode, metaMessage: err.message, fbtraceId: err.fbtraceId } : undefined;
+    err instanceof GraphApiError
+      ? { metaCode: err.code, metaSubcode: err.subcode, metaMessage: err.message, fbtraceId: err.fbtraceId }
+      : undefined;
   if (c.kind === "auth") return new OnboardingError("TOKEN_INVALID", details);
   if (c.kind === "permission") return new OnboardingError("PERMISSION_DENIED", details);
   if (c.retryable) return new OnboardingError("META_UNAVAILABLE", details);

@@ -89,7 +89,12 @@ export async function startOnboardingHarness(
     keyPrefix: services.prefix,
   };
   const app = await buildApp({
-    config: { appSecret: TEST_SECRETS.appSecret, verifyToken: TEST_SECRETS.verifyToken, jwtSecret: TEST_SECRETS.jwtSecret, queuePrefix: services.prefix },
+    config: {
+      appSecret: TEST_SECRETS.appSecret,
+      verifyToken: TEST_SECRETS.verifyToken,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      queuePrefix: services.prefix,
+    },
     redis,
     db,
     events: new DashboardEvents(eventsRedis, ioKey),
@@ -160,11 +165,22 @@ export function cookiesFrom(setCookie: string | string[] | undefined): string {
 }
 
 /** initiate as the dashboard calls it: Meta's dialog URL, and the cookie the browser now holds. */
-export async function initiate(h: OnboardingHarness, userId: string): Promise<{ oauthUrl: string; cookie: string; setCookie: string }> {
-  const init = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/initiate", headers: await authHeader(userId) });
+export async function initiate(
+  h: OnboardingHarness,
+  userId: string,
+): Promise<{ oauthUrl: string; cookie: string; setCookie: string }> {
+  const init = await h.app.inject({
+    method: "POST",
+    url: "/api/auth/whatsapp/initiate",
+    headers: await authHeader(userId),
+  });
   if (init.statusCode !== 200) throw new Error(`initiate answered ${init.statusCode}: ${init.body}`);
   const setCookie = String(init.headers["set-cookie"]);
-  return { oauthUrl: (init.json() as { oauthUrl: string }).oauthUrl, cookie: cookiesFrom(init.headers["set-cookie"]), setCookie };
+  return {
+    oauthUrl: (init.json() as { oauthUrl: string }).oauthUrl,
+    cookie: cookiesFrom(init.headers["set-cookie"]),
+    setCookie,
+  };
 }
 
 /** Meta's dialog (the simulator) approves: the path + query of our callback it redirects the browser to. */
@@ -175,7 +191,10 @@ export async function approveDialog(oauthUrl: string): Promise<string> {
 }
 
 /** The redirect flow as a browser runs it: initiate → Meta's dialog (simulator) → our callback, with the browser's cookie. */
-export async function redirectFlow(h: OnboardingHarness, userId: string): Promise<{ oauthUrl: string; callbackUrl: string; location: URL; cookie: string }> {
+export async function redirectFlow(
+  h: OnboardingHarness,
+  userId: string,
+): Promise<{ oauthUrl: string; callbackUrl: string; location: URL; cookie: string }> {
   const { oauthUrl, cookie } = await initiate(h, userId);
   const callbackUrl = await approveDialog(oauthUrl);
   const location = await callback(h, callbackUrl, cookie);

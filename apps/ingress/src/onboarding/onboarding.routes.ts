@@ -97,7 +97,8 @@ export const manualConnectBody = z.strictObject({
 export type ManualConnectInput = z.infer<typeof manualConnectBody>;
 
 function logFailure(log: FastifyBaseLogger, err: unknown, context: Record<string, unknown>) {
-  if (err instanceof OnboardingError) log.warn({ ...context, code: err.code, details: err.details }, "whatsapp connection refused");
+  if (err instanceof OnboardingError)
+    log.warn({ ...context, code: err.code, details: err.details }, "whatsapp connection refused");
   else log.error({ ...context, err }, "whatsapp connection failed");
 }
 
@@ -110,7 +111,12 @@ function logFailure(log: FastifyBaseLogger, err: unknown, context: Record<string
 export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = async (base, opts) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   const { config } = opts;
-  const announcer = new ClientStatusAnnouncer({ db: opts.db, events: opts.events, publisher: opts.redis, log: app.log });
+  const announcer = new ClientStatusAnnouncer({
+    db: opts.db,
+    events: opts.events,
+    publisher: opts.redis,
+    log: app.log,
+  });
   const service = new OnboardingService({
     db: opts.db,
     graph: opts.graph,
@@ -140,12 +146,18 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
         summary: "Starts Embedded Signup: Meta's dialog URL with a signed, single-use state bound to this browser",
         description:
           "Sets an HttpOnly, SameSite=Lax cookie that the callback requires: the browser that calls initiate must be the one that comes back " +
-          "from Meta's dialog. A dashboard on another origin of the same site calls it with `credentials: \"include\"` (CORS_ORIGIN lists it).",
+          'from Meta\'s dialog. A dashboard on another origin of the same site calls it with `credentials: "include"` (CORS_ORIGIN lists it).',
       },
     },
     async (request, reply) => {
       const issued = states.issue(request.principal.userId);
-      reply.header("set-cookie", oauthCookie(issued.nonce, issued.browserSecret, { maxAge: issued.expiresAt - Math.floor(Date.now() / 1000), secure: secureCookie }));
+      reply.header(
+        "set-cookie",
+        oauthCookie(issued.nonce, issued.browserSecret, {
+          maxAge: issued.expiresAt - Math.floor(Date.now() / 1000),
+          secure: secureCookie,
+        }),
+      );
       reply.header("cache-control", "no-store");
       return { oauthUrl: buildOAuthUrl(config, issued.state) };
     },
@@ -174,11 +186,18 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
         // The attempt's cookie goes whatever the outcome: a state works once.
         const nonce = states.verify(request.query.state).nonce;
         reply.header("set-cookie", clearedOauthCookie(nonce, secureCookie));
-        const { userId: owner } = await states.consume(request.query.state, readCookie(request.headers.cookie, oauthCookieName(nonce)));
+        const { userId: owner } = await states.consume(
+          request.query.state,
+          readCookie(request.headers.cookie, oauthCookieName(nonce)),
+        );
         userId = owner;
         if (request.query.error) throw new OnboardingError("ACCESS_DENIED");
         if (!request.query.code) throw new OnboardingError("CODE_MISSING");
-        const result = await service.connectWithCode({ userId, code: request.query.code, redirectUri: config.baseUrl + CALLBACK_PATH });
+        const result = await service.connectWithCode({
+          userId,
+          code: request.query.code,
+          redirectUri: config.baseUrl + CALLBACK_PATH,
+        });
         return reply.redirect(dashboardRedirect(config.dashboardUrl, { clientId: result.client.id }), 302);
       } catch (err) {
         logFailure(request.log, err, { userId, flow: "redirect" });
@@ -266,7 +285,10 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
         if (!request.query.userId) throw badRequest("userId is required for this role");
         userId = request.query.userId;
       }
-      const docs = await opts.db.clients.find({ userId: userIdFilter(userId) }).sort({ createdAt: 1 }).lean();
+      const docs = await opts.db.clients
+        .find({ userId: userIdFilter(userId) })
+        .sort({ createdAt: 1 })
+        .lean();
       return { clients: docs.map(clientJson) };
     },
   );
@@ -285,7 +307,9 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
       const { accessToken, ...rest } = request.body;
       try {
         const result = await service.connectWithToken({ ...rest, accessToken });
-        return reply.code(result.reconnected ? 200 : 201).send({ ...connectedResponse, client: result.client, reconnected: result.reconnected });
+        return reply
+          .code(result.reconnected ? 200 : 201)
+          .send({ ...connectedResponse, client: result.client, reconnected: result.reconnected });
       } catch (err) {
         logFailure(request.log, err, { userId: rest.userId, flow: "manual" });
         throw err;

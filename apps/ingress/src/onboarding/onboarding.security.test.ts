@@ -35,11 +35,19 @@ beforeEach(async () => {
 });
 
 const exchange = async (userId: string, body: Record<string, unknown>) =>
-  h.app.inject({ method: "POST", url: "/api/auth/whatsapp/exchange", headers: await authHeader(userId), payload: body });
+  h.app.inject({
+    method: "POST",
+    url: "/api/auth/whatsapp/exchange",
+    headers: await authHeader(userId),
+    payload: body,
+  });
 const codeExchanges = () => h.sim.state.requestsTo(/oauth\/access_token/).length;
 /** How many calls the simulator received on a path so far (its log spans the whole file). */
 const callsTo = (path: RegExp) => h.sim.state.requestsTo(path).length;
-const outcome = (to: URL) => ({ status: to.searchParams.get("whatsapp_status"), error: to.searchParams.get("whatsapp_error") });
+const outcome = (to: URL) => ({
+  status: to.searchParams.get("whatsapp_status"),
+  error: to.searchParams.get("whatsapp_error"),
+});
 
 describe("finding 1: a forwarded connect link (OAuth login CSRF)", () => {
   it("the victim who approves the attacker's link connects nothing; the attacker cannot finish it either", async () => {
@@ -57,10 +65,16 @@ describe("finding 1: a forwarded connect link (OAuth login CSRF)", () => {
     await h.control("POST", "/_sim/onboarding/next-approval", { wabaIds: [victim.wabaId] });
     const again = await initiate(h, "attacker");
     const victimOwn = await initiate(h, "victim-recruiter");
-    expect(outcome(await callback(h, await approveDialog(again.oauthUrl), victimOwn.cookie))).toEqual({ status: "error", error: "STATE_BROWSER_MISMATCH" });
+    expect(outcome(await callback(h, await approveDialog(again.oauthUrl), victimOwn.cookie))).toEqual({
+      status: "error",
+      error: "STATE_BROWSER_MISMATCH",
+    });
 
     // The attacker obtains the URL the victim landed on and opens it with its own cookie: the state is spent.
-    expect(outcome(await callback(h, callbackUrl, attacker.cookie))).toEqual({ status: "error", error: "STATE_REPLAYED" });
+    expect(outcome(await callback(h, callbackUrl, attacker.cookie))).toEqual({
+      status: "error",
+      error: "STATE_REPLAYED",
+    });
 
     // Nothing was exchanged at Meta, nothing stored, the victim's number is free.
     expect(codeExchanges()).toBe(before);
@@ -114,12 +128,26 @@ describe("finding 1: the real owner of a number", () => {
     const squatter = await exchange("earlier-tenant", { code: await popupCode(h, [business.wabaId]) });
     expect(squatter.statusCode).toBe(200);
     const oldId = squatter.json().client.id as string;
-    expect((await h.app.inject({ method: "DELETE", url: "/api/auth/whatsapp/disconnect", headers: await authHeader("earlier-tenant") })).statusCode).toBe(200);
+    expect(
+      (
+        await h.app.inject({
+          method: "DELETE",
+          url: "/api/auth/whatsapp/disconnect",
+          headers: await authHeader("earlier-tenant"),
+        })
+      ).statusCode,
+    ).toBe(200);
 
     // It used to be NUMBER_TAKEN forever; now whoever Meta grants the WABA connects it.
-    const owner = await exchange("real-owner", { code: await popupCode(h, [business.wabaId]), phoneNumberId: number.id });
+    const owner = await exchange("real-owner", {
+      code: await popupCode(h, [business.wabaId]),
+      phoneNumberId: number.id,
+    });
     expect(owner.statusCode).toBe(200);
-    expect(owner.json()).toMatchObject({ reconnected: false, client: { userId: "real-owner", phoneNumberId: number.id, status: "active" } });
+    expect(owner.json()).toMatchObject({
+      reconnected: false,
+      client: { userId: "real-owner", phoneNumberId: number.id, status: "active" },
+    });
     expect(owner.json().client.id).not.toBe(oldId);
 
     // The old client keeps its history under a released number; webhooks of the number go to the new one.
@@ -139,7 +167,10 @@ describe("finding 1: the real owner of a number", () => {
     expect(taken.json().error.code).toBe("NUMBER_TAKEN");
 
     await h.db.clients.updateOne({ _id: first.json().client.id }, { $set: { status: "reauth_required" } });
-    const stillTaken = await exchange("claimant", { code: await popupCode(h, [business.wabaId]), phoneNumberId: number.id });
+    const stillTaken = await exchange("claimant", {
+      code: await popupCode(h, [business.wabaId]),
+      phoneNumberId: number.id,
+    });
     expect(stillTaken.json().error.code).toBe("NUMBER_TAKEN");
     expect((await rawClient(h, { phoneNumberId: number.id }))!.userId).toBe("holder");
   });
@@ -148,9 +179,17 @@ describe("finding 1: the real owner of a number", () => {
     const business = await seedBusiness(h);
     const number = business.phoneNumbers[0]!;
     await exchange("earlier", { code: await popupCode(h, [business.wabaId]) });
-    await h.app.inject({ method: "DELETE", url: "/api/auth/whatsapp/disconnect", headers: await authHeader("earlier") });
+    await h.app.inject({
+      method: "DELETE",
+      url: "/api/auth/whatsapp/disconnect",
+      headers: await authHeader("earlier"),
+    });
     const other = await seedBusiness(h);
-    const res = await exchange("claimant", { code: await popupCode(h, [other.wabaId]), wabaId: business.wabaId, phoneNumberId: number.id });
+    const res = await exchange("claimant", {
+      code: await popupCode(h, [other.wabaId]),
+      wabaId: business.wabaId,
+      phoneNumberId: number.id,
+    });
     expect(res.statusCode).toBe(403);
     expect(res.json().error.code).toBe("WABA_NOT_GRANTED");
     expect((await rawClient(h, { phoneNumberId: number.id }))!.userId).toBe("earlier");
@@ -160,7 +199,10 @@ describe("finding 1: the real owner of a number", () => {
 describe("finding 1: debug_token must name our app and grant the WABA", () => {
   it("popup flow: refuses a token debug_token attributes to another app", async () => {
     const business = await seedBusiness(h);
-    const { json } = await h.control<{ code: string }>("POST", "/_sim/onboarding/codes", { wabaIds: [business.wabaId], appId: "999000111" });
+    const { json } = await h.control<{ code: string }>("POST", "/_sim/onboarding/codes", {
+      wabaIds: [business.wabaId],
+      appId: "999000111",
+    });
     const subscribes = callsTo(/subscribed_apps$/);
     const res = await exchange("recruiter-x", { code: json.code, wabaId: business.wabaId });
     expect(res.statusCode).toBe(400);
@@ -172,7 +214,10 @@ describe("finding 1: debug_token must name our app and grant the WABA", () => {
   it("redirect flow: refuses a token debug_token attributes to another app", async () => {
     await seedBusiness(h);
     await h.control("POST", "/_sim/onboarding/next-approval", { appId: "999000111" });
-    expect(outcome((await redirectFlow(h, "recruiter-y")).location)).toEqual({ status: "error", error: "TOKEN_WRONG_APP" });
+    expect(outcome((await redirectFlow(h, "recruiter-y")).location)).toEqual({
+      status: "error",
+      error: "TOKEN_WRONG_APP",
+    });
     expect(await h.db.clients.countDocuments({})).toBe(0);
   });
 
@@ -191,17 +236,40 @@ describe("finding 1: debug_token must name our app and grant the WABA", () => {
   it("redirect flow: an empty grant list is refused", async () => {
     await seedBusiness(h);
     await h.control("POST", "/_sim/onboarding/next-approval", { wabaIds: [] });
-    expect(outcome((await redirectFlow(h, "recruiter-w")).location)).toEqual({ status: "error", error: "NO_WABA_GRANTED" });
+    expect(outcome((await redirectFlow(h, "recruiter-w")).location)).toEqual({
+      status: "error",
+      error: "NO_WABA_GRANTED",
+    });
   });
 
   it("manual connection (admin) applies the same rules", async () => {
     const business = await seedBusiness(h);
     const number = business.phoneNumbers[0]!;
-    const foreign = (await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId], appId: "999000111" })).json.accessToken;
-    const ungranted = (await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [] })).json.accessToken;
-    const body = { userId: "recruiter-m", companyName: "Manual SARL", phoneNumberId: number.id, wabaId: business.wabaId, whatsappNumber: number.displayPhoneNumber };
-    for (const [accessToken, code] of [[foreign, "TOKEN_WRONG_APP"], [ungranted, "NO_WABA_GRANTED"]] as const) {
-      const res = await h.app.inject({ method: "POST", url: "/api/admin/whatsapp/connect", headers: await authHeader("ops", "admin"), payload: { ...body, accessToken } });
+    const foreign = (
+      await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", {
+        wabaIds: [business.wabaId],
+        appId: "999000111",
+      })
+    ).json.accessToken;
+    const ungranted = (await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [] }))
+      .json.accessToken;
+    const body = {
+      userId: "recruiter-m",
+      companyName: "Manual SARL",
+      phoneNumberId: number.id,
+      wabaId: business.wabaId,
+      whatsappNumber: number.displayPhoneNumber,
+    };
+    for (const [accessToken, code] of [
+      [foreign, "TOKEN_WRONG_APP"],
+      [ungranted, "NO_WABA_GRANTED"],
+    ] as const) {
+      const res = await h.app.inject({
+        method: "POST",
+        url: "/api/admin/whatsapp/connect",
+        headers: await authHeader("ops", "admin"),
+        payload: { ...body, accessToken },
+      });
       expect(res.json().error.code).toBe(code);
     }
     expect(await h.db.clients.countDocuments({})).toBe(0);
@@ -217,16 +285,29 @@ describe("finding 5: a token ciphertext moved to another client", () => {
     const rawA = (await rawClient(h, { phoneNumberId: a.phoneNumbers[0]!.id }))!;
 
     // Someone with write access to the database copies tenant A's token into tenant B's document.
-    await h.db.connection.db!.collection("clients").updateOne({ phoneNumberId: b.phoneNumbers[0]!.id }, { $set: { accessToken: rawA.accessToken } });
+    await h.db.connection
+      .db!.collection("clients")
+      .updateOne({ phoneNumberId: b.phoneNumbers[0]!.id }, { $set: { accessToken: rawA.accessToken } });
     const calls = callsTo(/phone_numbers$/);
-    const check = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader("tenant-b") });
+    const check = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader("tenant-b"),
+    });
     expect(check.statusCode).toBe(500);
-    expect(check.json().error).toMatchObject({ code: "TOKEN_UNREADABLE", details: { vaultError: "VAULT_ERR_TAMPERED" } });
+    expect(check.json().error).toMatchObject({
+      code: "TOKEN_UNREADABLE",
+      details: { vaultError: "VAULT_ERR_TAMPERED" },
+    });
     // Tenant A's token was never used on B's behalf, and B is not flipped to reauth_required.
     expect(callsTo(/phone_numbers$/)).toBe(calls);
     expect((await h.db.clients.findById(clientB).lean())!.status).toBe("active");
     // In its own document it still works.
-    const own = await h.app.inject({ method: "POST", url: `/api/auth/whatsapp/check?clientId=${clientA}`, headers: await authHeader("tenant-a") });
+    const own = await h.app.inject({
+      method: "POST",
+      url: `/api/auth/whatsapp/check?clientId=${clientA}`,
+      headers: await authHeader("tenant-a"),
+    });
     expect(own.json()).toMatchObject({ ok: true });
   });
 });

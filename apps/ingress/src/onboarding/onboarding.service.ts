@@ -113,7 +113,13 @@ async function releaseNumber(db: Database, client: ClientDoc): Promise<void> {
   const at = new Date();
   const res = await db.clients.updateOne(
     { _id: client._id, phoneNumberId: client.phoneNumberId, status: "disconnected" },
-    { $set: { phoneNumberId: releasedPhoneNumberId(client.phoneNumberId, at), statusDetail: "number claimed by another account", statusChangedAt: at } },
+    {
+      $set: {
+        phoneNumberId: releasedPhoneNumberId(client.phoneNumberId, at),
+        statusDetail: "number claimed by another account",
+        statusChangedAt: at,
+      },
+    },
   );
   if (res.modifiedCount !== 1) throw new OnboardingError("NUMBER_TAKEN");
 }
@@ -131,7 +137,9 @@ export class OnboardingService {
   }
 
   /** Embedded Signup: exchange the code at once (it lives about 30 s), then connect with the token. */
-  async connectWithCode(input: Omit<ConnectInput, "accessToken"> & { code: string; redirectUri?: string }): Promise<ConnectResult> {
+  async connectWithCode(
+    input: Omit<ConnectInput, "accessToken"> & { code: string; redirectUri?: string },
+  ): Promise<ConnectResult> {
     let accessToken: string;
     try {
       ({ accessToken } = await exchangeCodeForToken(this.deps.graph, this.deps.app, {
@@ -139,8 +147,10 @@ export class OnboardingService {
         ...(input.redirectUri ? { redirectUri: input.redirectUri } : {}),
       }));
     } catch (err) {
-      if (err instanceof GraphApiError && err.code === 100 && err.subcode === 36007) throw new OnboardingError("CODE_EXPIRED");
-      if (err instanceof GraphApiError && err.code === 100 && err.subcode === 36009) throw new OnboardingError("CODE_USED");
+      if (err instanceof GraphApiError && err.code === 100 && err.subcode === 36007)
+        throw new OnboardingError("CODE_EXPIRED");
+      if (err instanceof GraphApiError && err.code === 100 && err.subcode === 36009)
+        throw new OnboardingError("CODE_USED");
       const mapped = onboardingErrorFromGraph(err, "CODE_EXCHANGE_FAILED");
       throw mapped.code === "TOKEN_INVALID" ? new OnboardingError("CODE_EXCHANGE_FAILED", mapped.details) : mapped;
     }
@@ -157,7 +167,8 @@ export class OnboardingService {
     const info = await debugToken(graph, app, token).catch((err: unknown) => {
       throw onboardingErrorFromGraph(err);
     });
-    if (!info.isValid) throw new OnboardingError("TOKEN_INVALID", info.error?.message ? { metaMessage: info.error.message } : undefined);
+    if (!info.isValid)
+      throw new OnboardingError("TOKEN_INVALID", info.error?.message ? { metaMessage: info.error.message } : undefined);
     // Meta must name our app: a token of another app (or one debug_token cannot attribute) is refused.
     if (info.appId !== app.appId) throw new OnboardingError("TOKEN_WRONG_APP");
     // The WABAs come from the grants Meta reports, never from the caller alone: an empty grant list
@@ -185,7 +196,11 @@ export class OnboardingService {
   }
 
   /** Steps 3-8, under the number's connect lock. */
-  private async connectNumber(input: ConnectInput, chosen: Candidate, tokenExpiresAt: Date | null): Promise<ConnectResult> {
+  private async connectNumber(
+    input: ConnectInput,
+    chosen: Candidate,
+    tokenExpiresAt: Date | null,
+  ): Promise<ConnectResult> {
     const { db, graph, vault } = this.deps;
     const token = input.accessToken;
     const { wabaId, phone } = chosen;
@@ -197,7 +212,10 @@ export class OnboardingService {
     if (existing && !sameUser(existing.userId, input.userId)) {
       if (existing.status !== "disconnected") throw new OnboardingError("NUMBER_TAKEN");
       await releaseNumber(db, existing);
-      this.deps.log?.info({ clientId: existing._id.toHexString(), phoneNumberId: phone.id, userId: input.userId }, "disconnected number claimed by a new owner");
+      this.deps.log?.info(
+        { clientId: existing._id.toHexString(), phoneNumberId: phone.id, userId: input.userId },
+        "disconnected number claimed by a new owner",
+      );
       existing = null;
     }
 
@@ -242,7 +260,9 @@ export class OnboardingService {
     // `tokenExpiry` is the brief's, which documents written elsewhere hold and the platform may read.
     const storedOwner = existing ? existing.userId : userIdValue(input.userId);
     const now = new Date();
-    const whatsappNumber = normalizePhone(phone.displayPhoneNumber) ?? (digits(phone.displayPhoneNumber) || digits(input.whatsappNumber ?? ""));
+    const whatsappNumber =
+      normalizePhone(phone.displayPhoneNumber) ??
+      (digits(phone.displayPhoneNumber) || digits(input.whatsappNumber ?? ""));
     const companyName = input.companyName ?? existing?.companyName ?? phone.verifiedName ?? phone.displayPhoneNumber;
     let doc: ClientDoc | null;
     try {
@@ -318,7 +338,9 @@ export class OnboardingService {
 
   private async choose(candidates: Candidate[], input: ConnectInput): Promise<Candidate> {
     if (candidates.length === 0) throw new OnboardingError("NO_PHONE_NUMBER");
-    const wantedDigits = input.whatsappNumber ? normalizePhone(input.whatsappNumber) ?? digits(input.whatsappNumber) : null;
+    const wantedDigits = input.whatsappNumber
+      ? (normalizePhone(input.whatsappNumber) ?? digits(input.whatsappNumber))
+      : null;
     const matchesNumber = (c: Candidate) => {
       const d = normalizePhone(c.phone.displayPhoneNumber) ?? digits(c.phone.displayPhoneNumber);
       return d === wantedDigits;
@@ -336,10 +358,18 @@ export class OnboardingService {
     }
     if (candidates.length === 1) return candidates[0]!;
     // Several numbers and none named (redirect flow): the one not yet connected to anybody, if unique.
-    const owned = await this.deps.db.clients.find({ phoneNumberId: { $in: candidates.map((c) => c.phone.id) } }, { phoneNumberId: 1 }).lean();
+    const owned = await this.deps.db.clients
+      .find({ phoneNumberId: { $in: candidates.map((c) => c.phone.id) } }, { phoneNumberId: 1 })
+      .lean();
     const free = candidates.filter((c) => !owned.some((o) => o.phoneNumberId === c.phone.id));
     if (free.length === 1) return free[0]!;
-    throw new OnboardingError("PHONE_NUMBER_AMBIGUOUS", { phoneNumbers: candidates.map((c) => ({ phoneNumberId: c.phone.id, displayPhoneNumber: c.phone.displayPhoneNumber, wabaId: c.wabaId })) });
+    throw new OnboardingError("PHONE_NUMBER_AMBIGUOUS", {
+      phoneNumbers: candidates.map((c) => ({
+        phoneNumberId: c.phone.id,
+        displayPhoneNumber: c.phone.displayPhoneNumber,
+        wabaId: c.wabaId,
+      })),
+    });
   }
 
   /**
@@ -358,7 +388,10 @@ export class OnboardingService {
     try {
       token = doc.accessToken ? vault.decrypt(doc.accessToken, id.toHexString()) : null;
     } catch (err) {
-      this.deps.log?.warn({ err, clientId: id.toHexString() }, "stored token unreadable; disconnecting without unsubscribing");
+      this.deps.log?.warn(
+        { err, clientId: id.toHexString() },
+        "stored token unreadable; disconnecting without unsubscribing",
+      );
     }
     const change = await markClientDisconnected(db, id, CLIENT_STATUS_REASONS.userDisconnected);
     if (!change?.changed) return { alreadyDisconnected: true, unsubscribed: false };
@@ -367,7 +400,9 @@ export class OnboardingService {
     // and the subscription goes (DELETE is idempotent), rather than both seeing 1 and it staying.
     // A document written as the brief shows it names no WABA: there is no subscription to judge.
     let unsubscribed = false;
-    const others = doc.wabaId ? await db.clients.countDocuments({ wabaId: doc.wabaId, _id: { $ne: id }, status: { $ne: "disconnected" } }) : -1;
+    const others = doc.wabaId
+      ? await db.clients.countDocuments({ wabaId: doc.wabaId, _id: { $ne: id }, status: { $ne: "disconnected" } })
+      : -1;
     if (others === 0 && token) {
       try {
         unsubscribed = await unsubscribeApp(graph, token, doc.wabaId);
@@ -402,11 +437,17 @@ export class OnboardingService {
       const phones = await listPhoneNumbers(graph, token, doc.wabaId);
       const phone = phones.find((p) => p.id === doc.phoneNumberId);
       if (phone) {
-        await db.clients.updateOne({ _id: id }, { $set: { qualityRating: phone.qualityRating, verifiedName: phone.verifiedName } });
+        await db.clients.updateOne(
+          { _id: id },
+          { $set: { qualityRating: phone.qualityRating, verifiedName: phone.verifiedName } },
+        );
         // Sends paused for an account-level refusal (payment, lock, policy, spam, registration) resume
         // when the recruiter, having fixed it at Meta, checks the connection and Meta answers: the
         // held sends go again (a refusal that still stands pauses them again, spending no attempt).
-        if (doc.status === "reauth_required" && (ACCOUNT_HOLD_REASON_LIST as string[]).includes(doc.statusReason ?? "")) {
+        if (
+          doc.status === "reauth_required" &&
+          (ACCOUNT_HOLD_REASON_LIST as string[]).includes(doc.statusReason ?? "")
+        ) {
           await this.deps.announcer.markActive(id, "RESUMED_BY_CHECK", { fromReasons: ACCOUNT_HOLD_REASON_LIST });
         }
       }
@@ -429,7 +470,9 @@ export class OnboardingService {
     const { db, graph, app } = this.deps;
     const info = await debugToken(graph, app, token);
     if (!info.isValid) {
-      const change = await markClientReauthRequired(db, doc._id, CLIENT_STATUS_REASONS.tokenInvalid, { detail: info.error?.message ?? "the token is no longer valid" });
+      const change = await markClientReauthRequired(db, doc._id, CLIENT_STATUS_REASONS.tokenInvalid, {
+        detail: info.error?.message ?? "the token is no longer valid",
+      });
       if (change?.changed) await this.deps.announcer.statusChanged(change);
       return null;
     }
@@ -438,10 +481,20 @@ export class OnboardingService {
       if (!phone) continue;
       const res = await db.clients.updateOne(
         { _id: doc._id, wabaId: null },
-        { $set: { wabaId, displayPhoneNumber: phone.displayPhoneNumber, verifiedName: phone.verifiedName, qualityRating: phone.qualityRating } },
+        {
+          $set: {
+            wabaId,
+            displayPhoneNumber: phone.displayPhoneNumber,
+            verifiedName: phone.verifiedName,
+            qualityRating: phone.qualityRating,
+          },
+        },
       );
       const clientId = doc._id.toHexString();
-      this.deps.log?.info({ clientId, wabaId, phoneNumberId: doc.phoneNumberId }, "WABA found for a client that named none");
+      this.deps.log?.info(
+        { clientId, wabaId, phoneNumberId: doc.phoneNumberId },
+        "WABA found for a client that named none",
+      );
       if (res.modifiedCount === 1) {
         if (this.deps.templateSync) {
           try {

@@ -33,14 +33,22 @@ beforeEach(async () => {
 });
 
 const exchange = async (userId: string, body: Record<string, unknown>) =>
-  h.app.inject({ method: "POST", url: "/api/auth/whatsapp/exchange", headers: await authHeader(userId), payload: body });
+  h.app.inject({
+    method: "POST",
+    url: "/api/auth/whatsapp/exchange",
+    headers: await authHeader(userId),
+    payload: body,
+  });
 
 const changesOf = (clientId: string) => h.changes.filter((c) => c.clientId === clientId);
 const eventsTo = (clientId: string) => h.dashboardEvents.filter((e) => e.channel.includes(`client:${clientId}`));
 
 describe("Embedded Signup, redirect flow", () => {
   it("connects end to end: subscribed, registered, token encrypted with its expiry, announced, redirected", async () => {
-    const business = await seedBusiness(h, { tokenValiditySeconds: 60 * 86_400, phoneNumbers: [{ displayPhoneNumber: "+212 612-345678" }] });
+    const business = await seedBusiness(h, {
+      tokenValiditySeconds: 60 * 86_400,
+      phoneNumbers: [{ displayPhoneNumber: "+212 612-345678" }],
+    });
     const number = business.phoneNumbers[0]!;
     const { oauthUrl, location } = await redirectFlow(h, "recruiter-1");
 
@@ -62,7 +70,13 @@ describe("Embedded Signup, redirect flow", () => {
     // Stored: the brief's fields plus wabaId, active, token as ciphertext under the current key.
     const raw = (await rawClient(h, { phoneNumberId: number.id }))!;
     expect(raw._id.toHexString()).toBe(clientId);
-    expect(raw).toMatchObject({ userId: "recruiter-1", wabaId: business.wabaId, whatsappNumber: "212612345678", status: "active", companyName: business.name });
+    expect(raw).toMatchObject({
+      userId: "recruiter-1",
+      wabaId: business.wabaId,
+      whatsappNumber: "212612345678",
+      status: "active",
+      companyName: business.name,
+    });
     const token = tokensSeenBySim(h, /subscribed_apps$/)[0]!;
     expect(token).toMatch(/^EAAS/);
     expect(Object.keys(raw.accessToken!).sort()).toEqual(["data", "iv", "keyId", "tag"]);
@@ -91,7 +105,11 @@ describe("Embedded Signup, redirect flow", () => {
 
   it("refuses a forged state without calling Meta", async () => {
     await seedBusiness(h);
-    const init = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/initiate", headers: await authHeader("recruiter-2") });
+    const init = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/initiate",
+      headers: await authHeader("recruiter-2"),
+    });
     const state = new URL(init.json().oauthUrl).searchParams.get("state")!;
     // Another user id in the payload, the signature kept.
     const [body, sig] = state.split(".");
@@ -135,7 +153,13 @@ describe("Embedded Signup, redirect flow", () => {
 
   it("maps Meta being down to META_UNAVAILABLE and leaves nothing half-stored", async () => {
     await seedBusiness(h);
-    await h.control("POST", "/_sim/onboarding/faults", { route: "subscribed_apps", status: 500, code: 2, message: "Service temporarily unavailable", times: 1 });
+    await h.control("POST", "/_sim/onboarding/faults", {
+      route: "subscribed_apps",
+      status: 500,
+      code: 2,
+      message: "Service temporarily unavailable",
+      times: 1,
+    });
     expect((await redirectFlow(h, "recruiter-5")).location.searchParams.get("whatsapp_error")).toBe("META_UNAVAILABLE");
     expect(await h.db.clients.countDocuments({})).toBe(0);
   });
@@ -146,10 +170,25 @@ describe("Embedded Signup, popup flow (POST /exchange)", () => {
     await h.control("PUT", "/_sim/onboarding/settings", { tokenField: "business_token" });
     const business = await seedBusiness(h, { phoneNumbers: [{ registered: true }, { registered: false }] });
     const wanted = business.phoneNumbers[1]!;
-    const res = await exchange("recruiter-10", { code: await popupCode(h, [business.wabaId]), wabaId: business.wabaId, phoneNumberId: wanted.id, companyName: "Atlas RH" });
+    const res = await exchange("recruiter-10", {
+      code: await popupCode(h, [business.wabaId]),
+      wabaId: business.wabaId,
+      phoneNumberId: wanted.id,
+      companyName: "Atlas RH",
+    });
     expect(res.statusCode).toBe(200);
     const json = res.json();
-    expect(json).toMatchObject({ success: true, reconnected: false, client: { phoneNumberId: wanted.id, wabaId: business.wabaId, status: "active", companyName: "Atlas RH", hasToken: true } });
+    expect(json).toMatchObject({
+      success: true,
+      reconnected: false,
+      client: {
+        phoneNumberId: wanted.id,
+        wabaId: business.wabaId,
+        status: "active",
+        companyName: "Atlas RH",
+        hasToken: true,
+      },
+    });
     const token = tokensSeenBySim(h, /subscribed_apps$/)[0]!;
     expect(res.body).not.toContain(token);
     expect(res.body).not.toContain('"accessToken"');
@@ -175,7 +214,9 @@ describe("Embedded Signup, popup flow (POST /exchange)", () => {
   });
 
   it("requires a valid JWT and a well-formed body", async () => {
-    expect((await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/exchange", payload: { code: "x" } })).statusCode).toBe(401);
+    expect(
+      (await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/exchange", payload: { code: "x" } })).statusCode,
+    ).toBe(401);
     const bad = await exchange("recruiter-13", { code: "x", wabaId: { $gt: "" } });
     expect(bad.statusCode).toBe(400);
   });
@@ -185,13 +226,22 @@ describe("two recruiters claiming one number", () => {
   it("refuses the second with 409 NUMBER_TAKEN and leaves the first untouched", async () => {
     const business = await seedBusiness(h);
     const number = business.phoneNumbers[0]!;
-    const first = await exchange("recruiter-A", { code: await popupCode(h, [business.wabaId]), phoneNumberId: number.id });
+    const first = await exchange("recruiter-A", {
+      code: await popupCode(h, [business.wabaId]),
+      phoneNumberId: number.id,
+    });
     expect(first.statusCode).toBe(200);
     const before = (await rawClient(h, { phoneNumberId: number.id }))!;
 
-    const second = await exchange("recruiter-B", { code: await popupCode(h, [business.wabaId]), phoneNumberId: number.id });
+    const second = await exchange("recruiter-B", {
+      code: await popupCode(h, [business.wabaId]),
+      phoneNumberId: number.id,
+    });
     expect(second.statusCode).toBe(409);
-    expect(second.json().error).toMatchObject({ code: "NUMBER_TAKEN", message: expect.stringContaining("already connected") });
+    expect(second.json().error).toMatchObject({
+      code: "NUMBER_TAKEN",
+      message: expect.stringContaining("already connected"),
+    });
 
     const after = (await rawClient(h, { phoneNumberId: number.id }))!;
     expect(after.userId).toBe("recruiter-A");
@@ -219,11 +269,19 @@ describe("disconnect", () => {
   it("keeps a WABA subscribed while another connected client uses it, and unsubscribes after the last", async () => {
     const business = await seedBusiness(h, { phoneNumbers: [{}, {}] });
     const [n1, n2] = business.phoneNumbers;
-    const c1 = (await exchange("recruiter-E", { code: await popupCode(h, [business.wabaId]), phoneNumberId: n1!.id })).json().client.id as string;
-    const c2 = (await exchange("recruiter-F", { code: await popupCode(h, [business.wabaId]), phoneNumberId: n2!.id })).json().client.id as string;
+    const c1 = (
+      await exchange("recruiter-E", { code: await popupCode(h, [business.wabaId]), phoneNumberId: n1!.id })
+    ).json().client.id as string;
+    const c2 = (
+      await exchange("recruiter-F", { code: await popupCode(h, [business.wabaId]), phoneNumberId: n2!.id })
+    ).json().client.id as string;
     expect((await simBusiness(h, business.wabaId)).subscribedApps).toEqual([APP_ID]);
 
-    const first = await h.app.inject({ method: "DELETE", url: "/api/auth/whatsapp/disconnect", headers: await authHeader("recruiter-E") });
+    const first = await h.app.inject({
+      method: "DELETE",
+      url: "/api/auth/whatsapp/disconnect",
+      headers: await authHeader("recruiter-E"),
+    });
     expect(first.statusCode).toBe(200);
     expect(first.json()).toEqual({ success: true });
     const d1 = (await h.db.clients.findById(c1).lean())!;
@@ -234,17 +292,34 @@ describe("disconnect", () => {
     await eventually(() => changesOf(c1).some((c) => c.status === "disconnected"));
 
     // Idempotent.
-    expect((await h.app.inject({ method: "DELETE", url: `/api/auth/whatsapp/disconnect?clientId=${c1}`, headers: await authHeader("recruiter-E") })).statusCode).toBe(200);
+    expect(
+      (
+        await h.app.inject({
+          method: "DELETE",
+          url: `/api/auth/whatsapp/disconnect?clientId=${c1}`,
+          headers: await authHeader("recruiter-E"),
+        })
+      ).statusCode,
+    ).toBe(200);
 
-    await h.app.inject({ method: "DELETE", url: "/api/auth/whatsapp/disconnect", headers: await authHeader("recruiter-F") });
+    await h.app.inject({
+      method: "DELETE",
+      url: "/api/auth/whatsapp/disconnect",
+      headers: await authHeader("recruiter-F"),
+    });
     expect((await h.db.clients.findById(c2).lean())!.status).toBe("disconnected");
     expect((await simBusiness(h, business.wabaId)).subscribedApps).toEqual([]);
   });
 
   it("never lets a recruiter disconnect another tenant's client", async () => {
     const business = await seedBusiness(h);
-    const c = (await exchange("recruiter-G", { code: await popupCode(h, [business.wabaId]) })).json().client.id as string;
-    const res = await h.app.inject({ method: "DELETE", url: `/api/auth/whatsapp/disconnect?clientId=${c}`, headers: await authHeader("recruiter-H") });
+    const c = (await exchange("recruiter-G", { code: await popupCode(h, [business.wabaId]) })).json().client
+      .id as string;
+    const res = await h.app.inject({
+      method: "DELETE",
+      url: `/api/auth/whatsapp/disconnect?clientId=${c}`,
+      headers: await authHeader("recruiter-H"),
+    });
     expect(res.statusCode).toBe(403);
     expect((await h.db.clients.findById(c).lean())!.status).toBe("active");
   });
@@ -253,12 +328,20 @@ describe("disconnect", () => {
 describe("revoked token and reconnection", () => {
   it("a 190 from Meta marks the client reauth_required; a fresh connect brings the same client back to active", async () => {
     const business = await seedBusiness(h);
-    const clientId = (await exchange("recruiter-R", { code: await popupCode(h, [business.wabaId]) })).json().client.id as string;
+    const clientId = (await exchange("recruiter-R", { code: await popupCode(h, [business.wabaId]) })).json().client
+      .id as string;
     await h.control("POST", "/_sim/onboarding/tokens/revoke", { wabaId: business.wabaId });
 
-    const check = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader("recruiter-R") });
+    const check = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader("recruiter-R"),
+    });
     expect(check.statusCode).toBe(200);
-    expect(check.json()).toMatchObject({ ok: false, client: { id: clientId, status: "reauth_required", statusReason: "TOKEN_INVALID" } });
+    expect(check.json()).toMatchObject({
+      ok: false,
+      client: { id: clientId, status: "reauth_required", statusReason: "TOKEN_INVALID" },
+    });
     await eventually(() => changesOf(clientId).some((c) => c.status === "reauth_required"));
     await eventually(() => eventsTo(clientId).some((e) => e.payload.includes("reauth_required")));
 
@@ -268,41 +351,77 @@ describe("revoked token and reconnection", () => {
 
     // Reconnect: same client (its conversations stay), active, new token, announced so held sends resume.
     const again = await exchange("recruiter-R", { code: await popupCode(h, [business.wabaId]) });
-    expect(again.json()).toMatchObject({ success: true, reconnected: true, client: { id: clientId, status: "active", statusReason: null } });
+    expect(again.json()).toMatchObject({
+      success: true,
+      reconnected: true,
+      client: { id: clientId, status: "active", statusReason: null },
+    });
     await eventually(() => changesOf(clientId).filter((c) => c.status === "active").length >= 2);
-    const ok = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader("recruiter-R") });
+    const ok = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader("recruiter-R"),
+    });
     expect(ok.json()).toMatchObject({ ok: true, client: { status: "active" } });
     expect(await h.db.clients.countDocuments({ userId: "recruiter-R" })).toBe(1);
   });
 
   it("sends paused for an account-level refusal resume when the recruiter checks the connection and Meta answers", async () => {
     const business = await seedBusiness(h);
-    const clientId = (await exchange("recruiter-H", { code: await popupCode(h, [business.wabaId]) })).json().client.id as string;
+    const clientId = (await exchange("recruiter-H", { code: await popupCode(h, [business.wabaId]) })).json().client
+      .id as string;
     // The outbound worker paused the tenant on 131042 (payment): what holdTenant writes.
-    await h.db.clients.updateOne({ _id: clientId }, { $set: { status: "reauth_required", statusReason: "PAYMENT_PROBLEM", statusChangedAt: new Date() } });
+    await h.db.clients.updateOne(
+      { _id: clientId },
+      { $set: { status: "reauth_required", statusReason: "PAYMENT_PROBLEM", statusChangedAt: new Date() } },
+    );
     const activeBefore = changesOf(clientId).filter((c) => c.status === "active").length;
-    const res = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader("recruiter-H") });
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader("recruiter-H"),
+    });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ ok: true, client: { id: clientId, status: "active", statusReason: "RESUMED_BY_CHECK" } });
+    expect(res.json()).toMatchObject({
+      ok: true,
+      client: { id: clientId, status: "active", statusReason: "RESUMED_BY_CHECK" },
+    });
     // Announced: caches drop the client and the outbound worker resumes its held sends.
     await eventually(() => changesOf(clientId).filter((c) => c.status === "active").length > activeBefore);
 
     // A token Meta refused is not an account hold: checking does not resume it.
-    await h.db.clients.updateOne({ _id: clientId }, { $set: { status: "reauth_required", statusReason: "TOKEN_INVALID" } });
-    const still = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader("recruiter-H") });
-    expect(still.json()).toMatchObject({ ok: false, client: { status: "reauth_required", statusReason: "TOKEN_INVALID" } });
+    await h.db.clients.updateOne(
+      { _id: clientId },
+      { $set: { status: "reauth_required", statusReason: "TOKEN_INVALID" } },
+    );
+    const still = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader("recruiter-H"),
+    });
+    expect(still.json()).toMatchObject({
+      ok: false,
+      client: { status: "reauth_required", statusReason: "TOKEN_INVALID" },
+    });
   });
 
   it("a tampered stored token is reported, never sent to Meta, and does not change the status", async () => {
     const business = await seedBusiness(h);
-    const clientId = (await exchange("recruiter-T", { code: await popupCode(h, [business.wabaId]) })).json().client.id as string;
+    const clientId = (await exchange("recruiter-T", { code: await popupCode(h, [business.wabaId]) })).json().client
+      .id as string;
     const raw = (await rawClient(h, { userId: "recruiter-T" }))!;
     const data = Buffer.from(raw.accessToken!.data, "base64");
     data[0] = data[0]! ^ 0xff;
-    await h.db.connection.db!.collection("clients").updateOne({ _id: raw._id }, { $set: { "accessToken.data": data.toString("base64") } });
+    await h.db.connection
+      .db!.collection("clients")
+      .updateOne({ _id: raw._id }, { $set: { "accessToken.data": data.toString("base64") } });
     const callsBefore = h.sim.state.requests.length;
 
-    const res = await h.app.inject({ method: "POST", url: "/api/auth/whatsapp/check", headers: await authHeader("recruiter-T") });
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/whatsapp/check",
+      headers: await authHeader("recruiter-T"),
+    });
     expect(res.statusCode).toBe(500);
     expect(res.json().error.code).toBe("TOKEN_UNREADABLE");
     expect(h.sim.state.requests.length).toBe(callsBefore);
@@ -312,12 +431,26 @@ describe("revoked token and reconnection", () => {
 
 describe("manual connection (admin)", () => {
   it("is admin-only, checks the token and the number against Meta, and stores the client the same way", async () => {
-    const business = await seedBusiness(h, { phoneNumbers: [{ displayPhoneNumber: "+212 661-000111", registered: true }] });
+    const business = await seedBusiness(h, {
+      phoneNumbers: [{ displayPhoneNumber: "+212 661-000111", registered: true }],
+    });
     const number = business.phoneNumbers[0]!;
     const { accessToken } = (await h.control("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
-    const body = { userId: "recruiter-M", companyName: "Manual SARL", phoneNumberId: number.id, wabaId: business.wabaId, whatsappNumber: "0661000111", accessToken };
+    const body = {
+      userId: "recruiter-M",
+      companyName: "Manual SARL",
+      phoneNumberId: number.id,
+      wabaId: business.wabaId,
+      whatsappNumber: "0661000111",
+      accessToken,
+    };
     const post = async (role: "recruiter" | "admin", payload: Record<string, unknown>) =>
-      h.app.inject({ method: "POST", url: "/api/admin/whatsapp/connect", headers: await authHeader("ops", role), payload });
+      h.app.inject({
+        method: "POST",
+        url: "/api/admin/whatsapp/connect",
+        headers: await authHeader("ops", role),
+        payload,
+      });
 
     expect((await post("recruiter", body)).statusCode).toBe(403);
     const wrongNumber = await post("admin", { ...body, whatsappNumber: "0661999999" });
@@ -329,7 +462,12 @@ describe("manual connection (admin)", () => {
 
     const ok = await post("admin", body);
     expect(ok.statusCode).toBe(201);
-    expect(ok.json().client).toMatchObject({ userId: "recruiter-M", companyName: "Manual SARL", whatsappNumber: "212661000111", status: "active" });
+    expect(ok.json().client).toMatchObject({
+      userId: "recruiter-M",
+      companyName: "Manual SARL",
+      whatsappNumber: "212661000111",
+      status: "active",
+    });
     expect(ok.body).not.toContain(accessToken);
     const raw = (await rawClient(h, { phoneNumberId: number.id }))!;
     expect(h.vault.decrypt(raw.accessToken!, raw._id.toHexString())).toBe(accessToken);
@@ -344,19 +482,34 @@ describe("listing connections", () => {
   it("shows a recruiter its own clients without secrets", async () => {
     const business = await seedBusiness(h);
     await exchange("recruiter-L", { code: await popupCode(h, [business.wabaId]) });
-    const res = await h.app.inject({ method: "GET", url: "/api/auth/whatsapp/clients", headers: await authHeader("recruiter-L") });
+    const res = await h.app.inject({
+      method: "GET",
+      url: "/api/auth/whatsapp/clients",
+      headers: await authHeader("recruiter-L"),
+    });
     expect(res.json().clients).toHaveLength(1);
     expect(res.body).not.toMatch(/"(accessToken|registrationPin|iv|tag)"/);
-    const other = await h.app.inject({ method: "GET", url: "/api/auth/whatsapp/clients", headers: await authHeader("recruiter-nobody") });
+    const other = await h.app.inject({
+      method: "GET",
+      url: "/api/auth/whatsapp/clients",
+      headers: await authHeader("recruiter-nobody"),
+    });
     expect(other.json().clients).toEqual([]);
   });
 });
 
 describe("the dialog URL", () => {
   it("carries config_id when META_CONFIG_ID is set", async () => {
-    const withConfig = await startOnboardingHarness("onbcfg", { configId: "998877", vault: new TokenVault(["ab".repeat(32)]) });
+    const withConfig = await startOnboardingHarness("onbcfg", {
+      configId: "998877",
+      vault: new TokenVault(["ab".repeat(32)]),
+    });
     try {
-      const init = await withConfig.app.inject({ method: "POST", url: "/api/auth/whatsapp/initiate", headers: await authHeader("recruiter-cfg") });
+      const init = await withConfig.app.inject({
+        method: "POST",
+        url: "/api/auth/whatsapp/initiate",
+        headers: await authHeader("recruiter-cfg"),
+      });
       expect(new URL(init.json().oauthUrl).searchParams.get("config_id")).toBe("998877");
     } finally {
       await withConfig.close();

@@ -16,7 +16,12 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 /** `code` spans of the descriptions, as <code>. */
 const prose = (s: string) => escapeHtml(s).replace(/`([^`]+)`/g, "<code>$1</code>");
 
-type Message = { name: string; title?: string; description?: string; examples?: Array<{ name: string; summary?: string; payload: unknown }> };
+type Message = {
+  name: string;
+  title?: string;
+  description?: string;
+  examples?: Array<{ name: string; summary?: string; payload: unknown }>;
+};
 
 function renderPage(doc: AsyncApiDocument): string {
   const section = (channelKey: "tenantRoom" | "socket", heading: string) => {
@@ -24,7 +29,10 @@ function renderPage(doc: AsyncApiDocument): string {
     const items = Object.keys(channel.messages).map((key) => {
       const m = doc.components.messages[key] as Message;
       const examples = (m.examples ?? [])
-        .map((e) => `<h4>${escapeHtml(e.name)}${e.summary ? `: ${escapeHtml(e.summary)}` : ""}</h4><pre>${escapeHtml(JSON.stringify(e.payload, null, 2))}</pre>`)
+        .map(
+          (e) =>
+            `<h4>${escapeHtml(e.name)}${e.summary ? `: ${escapeHtml(e.summary)}` : ""}</h4><pre>${escapeHtml(JSON.stringify(e.payload, null, 2))}</pre>`,
+        )
         .join("");
       return `<section id="${escapeHtml(key)}"><h3><code>${escapeHtml(m.name)}</code>: ${escapeHtml(m.title ?? "")}</h3>${m.description ? `<p>${prose(m.description)}</p>` : ""}${examples}</section>`;
     });
@@ -53,5 +61,7 @@ export const asyncApiRoutes: FastifyPluginAsync<AsyncApiRoutesOptions> = async (
   });
   const page = renderPage(doc);
   app.get(ASYNCAPI_JSON_PATH, { schema: { hide: true } }, async () => doc);
-  app.get(ASYNCAPI_PAGE_PATH, { schema: { hide: true } }, async (_request, reply) => reply.type("text/html; charset=utf-8").send(page));
+  app.get(ASYNCAPI_PAGE_PATH, { schema: { hide: true } }, async (_request, reply) =>
+    reply.type("text/html; charset=utf-8").send(page),
+  );
 };

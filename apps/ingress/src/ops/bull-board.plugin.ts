@@ -52,7 +52,12 @@ export const bullBoardPlugin: FastifyPluginAsync<BullBoardOptions> = async (app,
     if (open.has(request.routeOptions.url ?? "")) return;
     const query = request.url.indexOf("?");
     if (query >= 0 && new URLSearchParams(request.url.slice(query + 1)).has("token")) {
-      return problem(reply, 400, "TOKEN_IN_URL", `a token is never accepted in the URL (proxies log it): POST it to ${BULL_BOARD_SESSION_PATH}, or send Authorization: Bearer`);
+      return problem(
+        reply,
+        400,
+        "TOKEN_IN_URL",
+        `a token is never accepted in the URL (proxies log it): POST it to ${BULL_BOARD_SESSION_PATH}, or send Authorization: Bearer`,
+      );
     }
     const header = bearerToken(request.headers.authorization);
     if (header) {
@@ -60,27 +65,47 @@ export const bullBoardPlugin: FastifyPluginAsync<BullBoardOptions> = async (app,
       return;
     }
     if (opts.session.verify(readCookie(request.headers.cookie, BOARD_COOKIE))) return;
-    if (request.method === "GET" && (request.headers.accept ?? "").includes("text/html")) return reply.redirect(BULL_BOARD_LOGIN_PATH, 303);
-    return problem(reply, 401, "AUTH_ERR_MISSING", `an admin token is required: POST it to ${BULL_BOARD_SESSION_PATH} (or open ${BULL_BOARD_LOGIN_PATH}), or send Authorization: Bearer`);
+    if (request.method === "GET" && (request.headers.accept ?? "").includes("text/html"))
+      return reply.redirect(BULL_BOARD_LOGIN_PATH, 303);
+    return problem(
+      reply,
+      401,
+      "AUTH_ERR_MISSING",
+      `an admin token is required: POST it to ${BULL_BOARD_SESSION_PATH} (or open ${BULL_BOARD_LOGIN_PATH}), or send Authorization: Bearer`,
+    );
   });
 
   // Form posts of the login page; JSON is parsed by the app's parser.
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: 16 * 1024 }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(String(body))));
-  });
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string", bodyLimit: 16 * 1024 },
+    (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(String(body))));
+    },
+  );
 
   app.get(BULL_BOARD_LOGIN_PATH, { schema: { hide: true } }, async (_request, reply) =>
-    reply.type("text/html; charset=utf-8").header("cache-control", "no-store").header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'").send(BOARD_LOGIN_PAGE),
+    reply
+      .type("text/html; charset=utf-8")
+      .header("cache-control", "no-store")
+      .header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+      .send(BOARD_LOGIN_PAGE),
   );
 
   app.post(BULL_BOARD_SESSION_PATH, { schema: { hide: true } }, async (request, reply) => {
     const body = request.body as { token?: unknown } | undefined;
-    const token = typeof body?.token === "string" && body.token ? body.token : bearerToken(request.headers.authorization);
+    const token =
+      typeof body?.token === "string" && body.token ? body.token : bearerToken(request.headers.authorization);
     if (!token) return problem(reply, 400, "TOKEN_MISSING", "send the admin JWT as the form or JSON field `token`");
     const principal = await admin(token, reply);
     if (!principal) return reply;
     const { value, maxAge } = opts.session.issue(principal.userId, principal.expiresAt);
-    const cookie = serializeCookie(BOARD_COOKIE, value, { path: BULL_BOARD_PATH, maxAge, sameSite: "Strict", secure: opts.secureCookie !== false });
+    const cookie = serializeCookie(BOARD_COOKIE, value, {
+      path: BULL_BOARD_PATH,
+      maxAge,
+      sameSite: "Strict",
+      secure: opts.secureCookie !== false,
+    });
     return reply.header("set-cookie", cookie).header("cache-control", "no-store").redirect(BULL_BOARD_PATH, 303);
   });
 

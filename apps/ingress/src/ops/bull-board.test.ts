@@ -26,25 +26,52 @@ beforeAll(async () => {
   // A webhook delivery as the pump queues it: Meta's raw body, with a candidate's number and text.
   const body = JSON.stringify({
     object: "whatsapp_business_account",
-    entry: [{ id: "102290129340398", changes: [{ field: "messages", value: {
-      messaging_product: "whatsapp",
-      metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-      contacts: [{ profile: { name: "Sara Benali" }, wa_id: PHONE }],
-      messages: [{ from: PHONE, id: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAEhgg", timestamp: "1732470000", type: "text", text: { body: TEXT } }],
-    } }] }],
+    entry: [
+      {
+        id: "102290129340398",
+        changes: [
+          {
+            field: "messages",
+            value: {
+              messaging_product: "whatsapp",
+              metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
+              contacts: [{ profile: { name: "Sara Benali" }, wa_id: PHONE }],
+              messages: [
+                {
+                  from: PHONE,
+                  id: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAEhgg",
+                  timestamp: "1732470000",
+                  type: "text",
+                  text: { body: TEXT },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
   });
   const webhooks = new Queue(WEBHOOK_QUEUE, { connection: workerRedis, prefix: services.prefix });
-  await webhooks.add("delivery", { deliveryId: "1732470000123-0", receivedAt: 1732470000123, body }, { jobId: "wh-1732470000123-0" });
+  await webhooks.add(
+    "delivery",
+    { deliveryId: "1732470000123-0", receivedAt: 1732470000123, body },
+    { jobId: "wh-1732470000123-0" },
+  );
   await webhooks.close();
 
   // A job that failed with a phone number and a token in its error, and one that returned them.
   const outbound = new Queue(OUTBOUND_QUEUE, { connection: workerRedis, prefix: services.prefix });
-  await outbound.add("send", { clientId: "a".repeat(24), messageId: "b".repeat(24), accessToken: META_TOKEN }, { jobId: "fails" });
+  await outbound.add(
+    "send",
+    { clientId: "a".repeat(24), messageId: "b".repeat(24), accessToken: META_TOKEN },
+    { jobId: "fails" },
+  );
   await outbound.add("send", { clientId: "a".repeat(24), messageId: "c".repeat(24) }, { jobId: "returns" });
   const worker = new Worker(
     OUTBOUND_QUEUE,
     async (job) => {
-      if (job.id === "fails") throw new UnrecoverableError(`Meta refused +${PHONE} with Authorization: Bearer ${META_TOKEN}`);
+      if (job.id === "fails")
+        throw new UnrecoverableError(`Meta refused +${PHONE} with Authorization: Bearer ${META_TOKEN}`);
       return { outcome: "sent", kind: "text", wamid: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAERgS", to: PHONE, text: TEXT };
     },
     { connection: workerRedis, prefix: services.prefix },
@@ -73,7 +100,11 @@ describe("Bull Board at /admin/queues", () => {
     expect(recruiter.statusCode).toBe(403);
     expect(recruiter.json().error.code).toBe("FORBIDDEN");
     expect((await boardApi("", { authorization: `Bearer ${await tokenFor("svc", "service")}` })).statusCode).toBe(403);
-    const session = await app.inject({ method: "POST", url: "/admin/queues/session", payload: { token: await tokenFor("user-1", "recruiter") } });
+    const session = await app.inject({
+      method: "POST",
+      url: "/admin/queues/session",
+      payload: { token: await tokenFor("user-1", "recruiter") },
+    });
     expect(session.statusCode).toBe(403);
     expect(session.headers["set-cookie"]).toBeUndefined();
   });
@@ -91,29 +122,52 @@ describe("Bull Board at /admin/queues", () => {
     const webhooks = await boardApi("activeQueue=webhook-deliveries&status=latest", auth);
     const failed = await boardApi("activeQueue=outbound-sends&status=failed", auth);
     const completed = await boardApi("activeQueue=outbound-sends&status=completed", auth);
-    const oneJob = await app.inject({ method: "GET", url: "/admin/queues/api/queues/outbound-sends/fails", headers: auth });
+    const oneJob = await app.inject({
+      method: "GET",
+      url: "/admin/queues/api/queues/outbound-sends/fails",
+      headers: auth,
+    });
     for (const res of [webhooks, failed, completed, oneJob]) expect(res.statusCode).toBe(200);
 
-    const job = (res: typeof webhooks, queue: string) => res.json().queues.find((q: { name: string }) => q.name === queue).jobs[0];
+    const job = (res: typeof webhooks, queue: string) =>
+      res.json().queues.find((q: { name: string }) => q.name === queue).jobs[0];
     const delivery = job(webhooks, WEBHOOK_QUEUE);
     expect(delivery.id).toBe("wh-1732470000123-0");
     // Still useful to an operator: the structure, ids and timestamps are there.
     expect(delivery.data.body.entry[0].changes[0].value.metadata.phone_number_id).toBe("106540352242922");
-    expect(delivery.data.body.entry[0].changes[0].value.messages[0]).toMatchObject({ from: "[redacted]", type: "text", text: { body: "[redacted]" } });
+    expect(delivery.data.body.entry[0].changes[0].value.messages[0]).toMatchObject({
+      from: "[redacted]",
+      type: "text",
+      text: { body: "[redacted]" },
+    });
     expect(job(failed, OUTBOUND_QUEUE).failedReason).toContain("Meta refused [redacted]");
-    expect(job(completed, OUTBOUND_QUEUE).returnValue).toMatchObject({ outcome: "sent", kind: "text", to: "[redacted]", text: "[redacted]" });
+    expect(job(completed, OUTBOUND_QUEUE).returnValue).toMatchObject({
+      outcome: "sent",
+      kind: "text",
+      to: "[redacted]",
+      text: "[redacted]",
+    });
 
     for (const res of [webhooks, failed, completed, oneJob]) {
-      for (const secret of [PHONE, TEXT, "Sara Benali", "15550783881", META_TOKEN]) expect(res.body).not.toContain(secret);
+      for (const secret of [PHONE, TEXT, "Sara Benali", "15550783881", META_TOKEN])
+        expect(res.body).not.toContain(secret);
       expect(res.body).toContain("[redacted]");
     }
   });
 
   it("is read-only by default: actions answer 405 and change nothing", async () => {
     const auth = { authorization: `Bearer ${await tokenFor("ops-1", "admin")}` };
-    const pause = await app.inject({ method: "PUT", url: `/admin/queues/api/queues/${WEBHOOK_QUEUE}/pause`, headers: auth });
+    const pause = await app.inject({
+      method: "PUT",
+      url: `/admin/queues/api/queues/${WEBHOOK_QUEUE}/pause`,
+      headers: auth,
+    });
     expect(pause.statusCode).toBe(405);
-    const retry = await app.inject({ method: "PUT", url: `/admin/queues/api/queues/${OUTBOUND_QUEUE}/fails/retry/failed`, headers: auth });
+    const retry = await app.inject({
+      method: "PUT",
+      url: `/admin/queues/api/queues/${OUTBOUND_QUEUE}/fails/retry/failed`,
+      headers: auth,
+    });
     expect(retry.statusCode).toBe(405);
     const q = new Queue(WEBHOOK_QUEUE, { connection: workerRedis, prefix: services.prefix });
     expect(await q.isPaused()).toBe(false);
@@ -143,13 +197,21 @@ describe("Bull Board at /admin/queues", () => {
     const cookie = setCookie.split(";")[0]!;
     expect(cookie).not.toContain(admin);
 
-    const page = await app.inject({ method: "GET", url: `/admin/queues/queue/${WEBHOOK_QUEUE}?status=latest`, headers: { cookie } });
+    const page = await app.inject({
+      method: "GET",
+      url: `/admin/queues/queue/${WEBHOOK_QUEUE}?status=latest`,
+      headers: { cookie },
+    });
     expect(page.statusCode).toBe(200);
     expect(page.headers["content-type"]).toContain("text/html");
     expect((await boardApi("", { cookie })).statusCode).toBe(200);
 
     // The cookie is a board session, not a JWT: worthless against the API, and a forged one is refused.
-    const asBearer = await app.inject({ method: "GET", url: "/api/messages/conversations", headers: { authorization: `Bearer ${decodeURIComponent(cookie.split("=")[1]!)}` } });
+    const asBearer = await app.inject({
+      method: "GET",
+      url: "/api/messages/conversations",
+      headers: { authorization: `Bearer ${decodeURIComponent(cookie.split("=")[1]!)}` },
+    });
     expect(asBearer.statusCode).toBe(401);
     const forged = cookie.replace(/.$/, (c) => (c === "A" ? "B" : "A"));
     expect((await boardApi("", { cookie: forged })).statusCode).toBe(401);

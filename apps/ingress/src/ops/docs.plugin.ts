@@ -17,11 +17,18 @@ declare module "fastify" {
 }
 
 /** Whether a route is flagged `config: { public: true }`. */
-export const isPublicRoute = (route: Pick<RouteOptions, "config">): boolean => (route.config as { public?: boolean } | undefined)?.public === true;
+export const isPublicRoute = (route: Pick<RouteOptions, "config">): boolean =>
+  (route.config as { public?: boolean } | undefined)?.public === true;
 
 const errorBody = {
   type: "object",
-  properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } }, required: ["code", "message"] } },
+  properties: {
+    error: {
+      type: "object",
+      properties: { code: { type: "string" }, message: { type: "string" } },
+      required: ["code", "message"],
+    },
+  },
 } as const;
 
 /**
@@ -37,10 +44,17 @@ const webhookDocs: Record<string, Record<string, unknown>> = {
       "`hub.mode` is `subscribe` and `hub.verify_token` equals META_WEBHOOK_VERIFY_TOKEN; 403 otherwise.",
     querystring: {
       type: "object",
-      properties: { "hub.mode": { type: "string", enum: ["subscribe"] }, "hub.verify_token": { type: "string" }, "hub.challenge": { type: "string" } },
+      properties: {
+        "hub.mode": { type: "string", enum: ["subscribe"] },
+        "hub.verify_token": { type: "string" },
+        "hub.challenge": { type: "string" },
+      },
       required: ["hub.mode", "hub.verify_token", "hub.challenge"],
     },
-    response: { 200: { description: "the challenge, echoed", type: "string" }, 403: { description: "verification failed", ...errorBody } },
+    response: {
+      200: { description: "the challenge, echoed", type: "string" },
+      403: { description: "verification failed", ...errorBody },
+    },
   },
   POST: {
     tags: ["webhook"],
@@ -50,7 +64,11 @@ const webhookDocs: Record<string, Record<string, unknown>> = {
       "signed with the app secret in `X-Hub-Signature-256: sha256=<hex HMAC of the raw bytes>`. The raw bytes are appended " +
       "to a Redis stream and the answer is 200 `EVENT_RECEIVED` only once Redis has them; 503 when they could not be " +
       "stored, so that Meta retries. Never rate limited: signed bursts are legitimate. At most 3 MB.",
-    headers: { type: "object", properties: { "x-hub-signature-256": { type: "string", pattern: "^sha256=[0-9a-f]{64}$" } }, required: ["x-hub-signature-256"] },
+    headers: {
+      type: "object",
+      properties: { "x-hub-signature-256": { type: "string", pattern: "^sha256=[0-9a-f]{64}$" } },
+      required: ["x-hub-signature-256"],
+    },
     response: {
       200: { description: "stored; Meta will not redeliver", type: "string" },
       400: { description: "not JSON, or not a webhook (no entry array)", ...errorBody },
@@ -68,7 +86,16 @@ const webhookDocs: Record<string, Record<string, unknown>> = {
  */
 export async function registerDocs(app: FastifyInstance, info: { version: string; serverUrl?: string }): Promise<void> {
   const zodTransform = createJsonSchemaTransform({
-    skipList: [`${DOCS_PATH}`, `${DOCS_PATH}/`, `${DOCS_PATH}/json`, `${DOCS_PATH}/yaml`, `${DOCS_PATH}/uiConfig`, `${DOCS_PATH}/initOAuth`, `${DOCS_PATH}/*`, `${DOCS_PATH}/static/*`],
+    skipList: [
+      `${DOCS_PATH}`,
+      `${DOCS_PATH}/`,
+      `${DOCS_PATH}/json`,
+      `${DOCS_PATH}/yaml`,
+      `${DOCS_PATH}/uiConfig`,
+      `${DOCS_PATH}/initOAuth`,
+      `${DOCS_PATH}/*`,
+      `${DOCS_PATH}/static/*`,
+    ],
   });
   await app.register(swagger, {
     openapi: {
@@ -76,7 +103,8 @@ export async function registerDocs(app: FastifyInstance, info: { version: string
       info: {
         title: "LinkoJob WhatsApp gateway",
         version: info.version,
-        description: "Signed Meta webhooks in; the recruiter dashboard's API and the platform backend's send API out. JWT (HS256) bearer tokens with role recruiter, service or admin.",
+        description:
+          "Signed Meta webhooks in; the recruiter dashboard's API and the platform backend's send API out. JWT (HS256) bearer tokens with role recruiter, service or admin.",
       },
       ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
       components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
@@ -86,7 +114,8 @@ export async function registerDocs(app: FastifyInstance, info: { version: string
       const { url, route } = input;
       const method = String(Array.isArray(route.method) ? route.method[0] : route.method);
       const open = isPublicRoute(route);
-      if (url === "/webhook" && webhookDocs[method]) return { url, schema: { ...webhookDocs[method], ...(open ? { security: [] } : {}) } };
+      if (url === "/webhook" && webhookDocs[method])
+        return { url, schema: { ...webhookDocs[method], ...(open ? { security: [] } : {}) } };
       const out = zodTransform(input);
       if (open && !out.schema?.hide) return { url: out.url, schema: { ...(out.schema ?? {}), security: [] } };
       return out;

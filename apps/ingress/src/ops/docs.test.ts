@@ -53,7 +53,11 @@ describe("/docs", () => {
     expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
     expect(doc.info.title).toBeTruthy();
     expect(doc.info.version).toBeTruthy();
-    expect(doc.components?.securitySchemes?.bearerAuth).toEqual({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
+    expect(doc.components?.securitySchemes?.bearerAuth).toEqual({
+      type: "http",
+      scheme: "bearer",
+      bearerFormat: "JWT",
+    });
     for (const [path, item] of Object.entries(doc.paths)) {
       expect(path.startsWith("/")).toBe(true);
       for (const method of METHODS) {
@@ -63,7 +67,10 @@ describe("/docs", () => {
         // Every templated path parameter is declared, as OpenAPI requires.
         for (const name of [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])) {
           const params = (op.parameters ?? []) as OpenAPIV3.ParameterObject[];
-          expect(params.some((p) => p.in === "path" && p.name === name && p.required), `${method} ${path} declares ${name}`).toBe(true);
+          expect(
+            params.some((p) => p.in === "path" && p.name === name && p.required),
+            `${method} ${path} declares ${name}`,
+          ).toBe(true);
         }
       }
     }
@@ -71,19 +78,34 @@ describe("/docs", () => {
 
   it("lists the API routes with their zod schemas, and hides Bull Board and the docs' own routes", () => {
     const paths = Object.keys(doc.paths);
-    expect(paths).toEqual(expect.arrayContaining([
-      "/webhook", "/api/messages/send", "/api/messages/conversations", "/api/messages/conversation/{id}",
-      "/api/messages/conversation/{id}/read", "/api/messages/costs", "/api/templates", "/health", "/ready", "/metrics",
-    ]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "/webhook",
+        "/api/messages/send",
+        "/api/messages/conversations",
+        "/api/messages/conversation/{id}",
+        "/api/messages/conversation/{id}/read",
+        "/api/messages/costs",
+        "/api/templates",
+        "/health",
+        "/ready",
+        "/metrics",
+      ]),
+    );
     expect(paths.filter((p) => p.startsWith("/admin/queues") || p.startsWith("/docs"))).toEqual([]);
 
     const send = doc.paths["/api/messages/send"]!.post!;
-    const body = (send.requestBody as OpenAPIV3.RequestBodyObject).content["application/json"]!.schema as OpenAPIV3.SchemaObject;
+    const body = (send.requestBody as OpenAPIV3.RequestBodyObject).content["application/json"]!
+      .schema as OpenAPIV3.SchemaObject;
     // Issue 9: exactly one of candidatePhone and candidateUserId (checked by the route), so neither is required.
     expect(body.required ?? []).not.toContain("candidatePhone");
-    expect(Object.keys(body.properties ?? {})).toEqual(expect.arrayContaining(["clientId", "candidatePhone", "message", "templateName"]));
+    expect(Object.keys(body.properties ?? {})).toEqual(
+      expect.arrayContaining(["clientId", "candidatePhone", "message", "templateName"]),
+    );
     const list = doc.paths["/api/messages/conversations"]!.get!;
-    expect((list.parameters as OpenAPIV3.ParameterObject[]).map((p) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(["query:clientId", "query:page", "query:limit"]));
+    expect((list.parameters as OpenAPIV3.ParameterObject[]).map((p) => `${p.in}:${p.name}`)).toEqual(
+      expect.arrayContaining(["query:clientId", "query:page", "query:limit"]),
+    );
   });
 
   it("documents the webhook by hand, as public, and the API as bearer-protected", () => {
@@ -105,7 +127,14 @@ describe("/docs", () => {
       }
     }
     expect(open.sort()).toEqual(
-      ["GET /api/auth/whatsapp/callback", "GET /health", "GET /metrics", "GET /ready", "GET /webhook", "POST /webhook"].sort(),
+      [
+        "GET /api/auth/whatsapp/callback",
+        "GET /health",
+        "GET /metrics",
+        "GET /ready",
+        "GET /webhook",
+        "POST /webhook",
+      ].sort(),
     );
     // The callback's neighbours are called by the dashboard with its JWT: the document-wide bearer requirement applies.
     expect(doc.paths["/api/auth/whatsapp/callback"]!.get!.summary).toContain("redirect");

@@ -34,8 +34,14 @@ beforeAll(async () => {
     config: { corsOrigin: [DASHBOARD] },
     deps: { ops: { rateLimit: LIMITS, metricsToken: METRICS_TOKEN, bullBoard: { secureCookie: false } } },
   });
-  oneHop = await startTestIngress("ingresssecurityhop", { config: { trustProxy: 1 }, deps: { ops: { rateLimit: LIMITS } } });
-  cidr = await startTestIngress("ingresssecuritycidr", { config: { trustProxy: ["10.0.0.0/8"] }, deps: { ops: { rateLimit: LIMITS } } });
+  oneHop = await startTestIngress("ingresssecurityhop", {
+    config: { trustProxy: 1 },
+    deps: { ops: { rateLimit: LIMITS } },
+  });
+  cidr = await startTestIngress("ingresssecuritycidr", {
+    config: { trustProxy: ["10.0.0.0/8"] },
+    deps: { ops: { rateLimit: LIMITS } },
+  });
   queueRedis = createRedis(direct.services.redisUrl);
 });
 afterAll(async () => {
@@ -46,19 +52,26 @@ afterAll(async () => {
 });
 
 const anonymous = (t: TestIngress, remoteAddress: string, forwardedFor?: string) =>
-  t.app.inject({ method: "GET", url: "/docs/json", remoteAddress, ...(forwardedFor ? { headers: { "x-forwarded-for": forwardedFor } } : {}) });
+  t.app.inject({
+    method: "GET",
+    url: "/docs/json",
+    remoteAddress,
+    ...(forwardedFor ? { headers: { "x-forwarded-for": forwardedFor } } : {}),
+  });
 
 describe("finding 3: rate limits bypassed with X-Forwarded-For", () => {
   it("by default a client's own X-Forwarded-For is ignored: a fresh address per request does not give a fresh bucket", async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < LIMITS.anonymousMax + 3; i++) statuses.push((await anonymous(direct, "192.0.2.10", `198.51.100.${i + 1}`)).statusCode);
+    for (let i = 0; i < LIMITS.anonymousMax + 3; i++)
+      statuses.push((await anonymous(direct, "192.0.2.10", `198.51.100.${i + 1}`)).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
   });
 
   it("with TRUST_PROXY=1, the address the proxy appended counts, not what the client wrote before it", async () => {
     const proxy = "10.0.0.2";
     const statuses: number[] = [];
-    for (let i = 0; i < LIMITS.anonymousMax + 2; i++) statuses.push((await anonymous(oneHop, proxy, `6.6.6.${i + 1}, 203.0.113.7`)).statusCode);
+    for (let i = 0; i < LIMITS.anonymousMax + 2; i++)
+      statuses.push((await anonymous(oneHop, proxy, `6.6.6.${i + 1}, 203.0.113.7`)).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     // Another real client behind the same proxy has its own bucket.
     expect((await anonymous(oneHop, proxy, "203.0.113.8")).statusCode).toBe(200);
@@ -66,7 +79,8 @@ describe("finding 3: rate limits bypassed with X-Forwarded-For", () => {
 
   it("with TRUST_PROXY as CIDRs, only those peers may forward; anyone else's header is ignored", async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < LIMITS.anonymousMax + 1; i++) statuses.push((await anonymous(cidr, "192.0.2.99", `203.0.113.${i + 50}`)).statusCode);
+    for (let i = 0; i < LIMITS.anonymousMax + 1; i++)
+      statuses.push((await anonymous(cidr, "192.0.2.99", `203.0.113.${i + 50}`)).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429]);
     // A trusted proxy's forwarded address is used: a client of its own, with its own bucket.
     expect((await anonymous(cidr, "10.20.30.40", "203.0.113.200")).statusCode).toBe(200);
@@ -76,7 +90,8 @@ describe("finding 3: rate limits bypassed with X-Forwarded-For", () => {
     expect(trustProxyVar.parse(undefined)).toBe(false);
     expect(trustProxyVar.parse("2")).toBe(2);
     expect(trustProxyVar.parse("10.0.0.0/8, 127.0.0.1, ::1")).toEqual(["10.0.0.0/8", "127.0.0.1", "::1"]);
-    for (const bad of ["true", "all", "10.0.0.0/33", "example.com"]) expect(trustProxyVar.safeParse(bad).success, bad).toBe(false);
+    for (const bad of ["true", "all", "10.0.0.0/33", "example.com"])
+      expect(trustProxyVar.safeParse(bad).success, bad).toBe(false);
   });
 });
 
@@ -102,44 +117,130 @@ describe("finding 5: Bull Board session", () => {
   });
 
   it("shows an allow-list of job fields: e-mails, locations, file names and Flow answers stay hidden", async () => {
-    const secrets = ["sara.benali@example.ma", "33.5731", "-7.5898", "CV_Sara_Benali_2024.pdf", "Casablanca, Maarif", "soudeur confirmé", "8 ans"];
+    const secrets = [
+      "sara.benali@example.ma",
+      "33.5731",
+      "-7.5898",
+      "CV_Sara_Benali_2024.pdf",
+      "Casablanca, Maarif",
+      "soudeur confirmé",
+      "8 ans",
+    ];
     const body = JSON.stringify({
       object: "whatsapp_business_account",
-      entry: [{ id: "102290129340398", changes: [{ field: "messages", value: {
-        messaging_product: "whatsapp",
-        metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-        messages: [
-          { from: "212612345678", id: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAEhgg", timestamp: "1732470000", type: "location", location: { latitude: 33.5731, longitude: -7.5898, name: "Casablanca, Maarif" } },
-          { from: "212612345678", id: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAEhgh", timestamp: "1732470001", type: "document", document: { filename: "CV_Sara_Benali_2024.pdf", mime_type: "application/pdf", id: "1234567890" } },
-          { from: "212612345678", id: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAEhgi", timestamp: "1732470002", type: "interactive", interactive: { type: "nfm_reply", nfm_reply: { response_json: JSON.stringify({ email: "sara.benali@example.ma", metier: "soudeur confirmé", experience: "8 ans" }) } } },
-        ],
-      } }] }],
+      entry: [
+        {
+          id: "102290129340398",
+          changes: [
+            {
+              field: "messages",
+              value: {
+                messaging_product: "whatsapp",
+                metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
+                messages: [
+                  {
+                    from: "212612345678",
+                    id: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAEhgg",
+                    timestamp: "1732470000",
+                    type: "location",
+                    location: { latitude: 33.5731, longitude: -7.5898, name: "Casablanca, Maarif" },
+                  },
+                  {
+                    from: "212612345678",
+                    id: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAEhgh",
+                    timestamp: "1732470001",
+                    type: "document",
+                    document: { filename: "CV_Sara_Benali_2024.pdf", mime_type: "application/pdf", id: "1234567890" },
+                  },
+                  {
+                    from: "212612345678",
+                    id: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAEhgi",
+                    timestamp: "1732470002",
+                    type: "interactive",
+                    interactive: {
+                      type: "nfm_reply",
+                      nfm_reply: {
+                        response_json: JSON.stringify({
+                          email: "sara.benali@example.ma",
+                          metier: "soudeur confirmé",
+                          experience: "8 ans",
+                        }),
+                      },
+                    },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
     });
     const webhooks = new Queue(WEBHOOK_QUEUE, { connection: queueRedis, prefix: direct.services.prefix });
-    await webhooks.add("delivery", { deliveryId: "1732470000999-0", receivedAt: 1732470000999, body }, { jobId: "wh-allow-list" });
+    await webhooks.add(
+      "delivery",
+      { deliveryId: "1732470000999-0", receivedAt: 1732470000999, body },
+      { jobId: "wh-allow-list" },
+    );
     const outbound = new Queue(OUTBOUND_QUEUE, { connection: queueRedis, prefix: direct.services.prefix });
-    await outbound.add("send", { clientId: "a".repeat(24), messageId: "b".repeat(24), contactEmail: "sara.benali@example.ma", note: "CV_Sara_Benali_2024.pdf" }, { jobId: "allow-list" });
+    await outbound.add(
+      "send",
+      {
+        clientId: "a".repeat(24),
+        messageId: "b".repeat(24),
+        contactEmail: "sara.benali@example.ma",
+        note: "CV_Sara_Benali_2024.pdf",
+      },
+      { jobId: "allow-list" },
+    );
     await Promise.all([webhooks.close(), outbound.close()]);
 
     const auth = { authorization: `Bearer ${await tokenFor("ops-1", "admin")}` };
     const pages = await Promise.all([
-      direct.app.inject({ method: "GET", url: `/admin/queues/api/queues?activeQueue=${WEBHOOK_QUEUE}&status=latest`, headers: auth }),
-      direct.app.inject({ method: "GET", url: `/admin/queues/api/queues?activeQueue=${OUTBOUND_QUEUE}&status=latest`, headers: auth }),
-      direct.app.inject({ method: "GET", url: `/admin/queues/api/queues/${WEBHOOK_QUEUE}/wh-allow-list`, headers: auth }),
+      direct.app.inject({
+        method: "GET",
+        url: `/admin/queues/api/queues?activeQueue=${WEBHOOK_QUEUE}&status=latest`,
+        headers: auth,
+      }),
+      direct.app.inject({
+        method: "GET",
+        url: `/admin/queues/api/queues?activeQueue=${OUTBOUND_QUEUE}&status=latest`,
+        headers: auth,
+      }),
+      direct.app.inject({
+        method: "GET",
+        url: `/admin/queues/api/queues/${WEBHOOK_QUEUE}/wh-allow-list`,
+        headers: auth,
+      }),
     ]);
     for (const page of pages) {
       expect(page.statusCode).toBe(200);
-      for (const secret of [...secrets, "212612345678", "HBgMMjEyNjEyMzQ1Njc4"]) expect(page.body, secret).not.toContain(secret);
+      for (const secret of [...secrets, "212612345678", "HBgMMjEyNjEyMzQ1Njc4"])
+        expect(page.body, secret).not.toContain(secret);
     }
     // What an operator needs stays readable: ids, types, times, the structure.
-    const job = pages[0]!.json().queues.find((q: { name: string }) => q.name === WEBHOOK_QUEUE).jobs.find((j: { id: string }) => j.id === "wh-allow-list");
+    const job = pages[0]!
+      .json()
+      .queues.find((q: { name: string }) => q.name === WEBHOOK_QUEUE)
+      .jobs.find((j: { id: string }) => j.id === "wh-allow-list");
     const value = job.data.body.entry[0].changes[0].value;
     expect(value.metadata.phone_number_id).toBe("106540352242922");
     expect(value.messages.map((m: { type: string }) => m.type)).toEqual(["location", "document", "interactive"]);
-    expect(value.messages[1].document).toEqual({ filename: "[redacted]", mime_type: "application/pdf", id: "1234567890" });
+    expect(value.messages[1].document).toEqual({
+      filename: "[redacted]",
+      mime_type: "application/pdf",
+      id: "1234567890",
+    });
     expect(value.messages[0].location).toEqual({ latitude: "[redacted]", longitude: "[redacted]", name: "[redacted]" });
-    const send = pages[1]!.json().queues.find((q: { name: string }) => q.name === OUTBOUND_QUEUE).jobs.find((j: { id: string }) => j.id === "allow-list");
-    expect(send.data).toEqual({ clientId: "a".repeat(24), messageId: "b".repeat(24), contactEmail: "[redacted]", note: "[redacted]" });
+    const send = pages[1]!
+      .json()
+      .queues.find((q: { name: string }) => q.name === OUTBOUND_QUEUE)
+      .jobs.find((j: { id: string }) => j.id === "allow-list");
+    expect(send.data).toEqual({
+      clientId: "a".repeat(24),
+      messageId: "b".repeat(24),
+      contactEmail: "[redacted]",
+      note: "[redacted]",
+    });
   });
 });
 
@@ -171,7 +272,12 @@ describe("finding 5: /webhook looks at the signature header before the body", ()
   it("still takes Meta's signed deliveries, and refuses a well-formed but wrong signature after reading the body", async () => {
     const body = JSON.stringify({ object: "whatsapp_business_account", entry: [{ id: "1", changes: [] }] });
     const post = (signature: string) =>
-      direct.app.inject({ method: "POST", url: "/webhook", headers: { "content-type": "application/json", "x-hub-signature-256": signature }, payload: body });
+      direct.app.inject({
+        method: "POST",
+        url: "/webhook",
+        headers: { "content-type": "application/json", "x-hub-signature-256": signature },
+        payload: body,
+      });
     expect((await post(signWebhookBody(body, TEST_SECRETS.appSecret))).statusCode).toBe(200);
     expect((await post(signWebhookBody(body, "another-app-secret"))).statusCode).toBe(401);
   });
@@ -182,8 +288,20 @@ describe("finding 5: /metrics behind METRICS_TOKEN", () => {
     const none = await direct.app.inject({ method: "GET", url: "/metrics" });
     expect(none.statusCode).toBe(401);
     expect(none.body).not.toContain("lj_webhook_deliveries_total");
-    expect((await direct.app.inject({ method: "GET", url: "/metrics", headers: { authorization: "Bearer not-the-token-0000000" } })).statusCode).toBe(401);
-    const ok = await direct.app.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(
+      (
+        await direct.app.inject({
+          method: "GET",
+          url: "/metrics",
+          headers: { authorization: "Bearer not-the-token-0000000" },
+        })
+      ).statusCode,
+    ).toBe(401);
+    const ok = await direct.app.inject({
+      method: "GET",
+      url: "/metrics",
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.headers["content-type"]).toContain("text/plain");
     expect(ok.body).toContain("lj_webhook_deliveries_total");
@@ -196,7 +314,11 @@ describe("finding 5: CORS_ORIGIN is enforced", () => {
       direct.app.inject({
         method: "OPTIONS",
         url: "/api/auth/whatsapp/initiate",
-        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization,content-type",
+        },
       });
     const ours = await preflight(DASHBOARD);
     expect(ours.statusCode).toBe(204);
@@ -206,7 +328,11 @@ describe("finding 5: CORS_ORIGIN is enforced", () => {
 
     const theirs = await preflight("https://evil.example");
     expect(theirs.headers["access-control-allow-origin"]).toBeUndefined();
-    const read = await direct.app.inject({ method: "GET", url: "/api/messages/conversations", headers: { origin: "https://evil.example", authorization: `Bearer ${await tokenFor("someone")}` } });
+    const read = await direct.app.inject({
+      method: "GET",
+      url: "/api/messages/conversations",
+      headers: { origin: "https://evil.example", authorization: `Bearer ${await tokenFor("someone")}` },
+    });
     expect(read.headers["access-control-allow-origin"]).toBeUndefined();
 
     // Meta's webhook (no Origin) gets no CORS headers at all.
@@ -216,8 +342,19 @@ describe("finding 5: CORS_ORIGIN is enforced", () => {
 });
 
 describe("finding 6: deployment secrets", () => {
-  const SECRETS = ["META_APP_SECRET", "META_WEBHOOK_VERIFY_TOKEN", "TOKEN_ENCRYPTION_KEY", "JWT_SECRET", "METRICS_TOKEN"];
-  const base = { BASE_URL: "https://api.linkojob.test", MONGODB_URI: "mongodb://db/linkojob", REDIS_URL: "redis://redis:6379", META_APP_ID: "1234567890" };
+  const SECRETS = [
+    "META_APP_SECRET",
+    "META_WEBHOOK_VERIFY_TOKEN",
+    "TOKEN_ENCRYPTION_KEY",
+    "JWT_SECRET",
+    "METRICS_TOKEN",
+  ];
+  const base = {
+    BASE_URL: "https://api.linkojob.test",
+    MONGODB_URI: "mongodb://db/linkojob",
+    REDIS_URL: "redis://redis:6379",
+    META_APP_ID: "1234567890",
+  };
   // What docker-compose.yml used to default to: they pass every format check.
   const shipped = {
     META_APP_SECRET: "dev-app-secret-change-me",
@@ -246,11 +383,22 @@ describe("finding 6: deployment secrets", () => {
     for (const name of SECRETS) expect(problems).toContain(name);
     for (const value of Object.values(shipped)) expect((err as Error).message).not.toContain(value);
     // The test suite's secrets, and a rotation list that still holds a development key, are refused too.
-    expect(() => loadIngressEnv({ ...base, ...own, JWT_SECRET: TEST_SECRETS.jwtSecret, NODE_ENV: "production" })).toThrow(/JWT_SECRET/);
-    expect(() => loadIngressEnv({ ...base, ...own, TOKEN_ENCRYPTION_KEY: `${own.TOKEN_ENCRYPTION_KEY},${TEST_SECRETS.tokenKey}`, NODE_ENV: "production" })).toThrow(/TOKEN_ENCRYPTION_KEY/);
+    expect(() =>
+      loadIngressEnv({ ...base, ...own, JWT_SECRET: TEST_SECRETS.jwtSecret, NODE_ENV: "production" }),
+    ).toThrow(/JWT_SECRET/);
+    expect(() =>
+      loadIngressEnv({
+        ...base,
+        ...own,
+        TOKEN_ENCRYPTION_KEY: `${own.TOKEN_ENCRYPTION_KEY},${TEST_SECRETS.tokenKey}`,
+        NODE_ENV: "production",
+      }),
+    ).toThrow(/TOKEN_ENCRYPTION_KEY/);
     // Without a METRICS_TOKEN, /metrics would be open: production refuses that as well.
     const { METRICS_TOKEN: _omitted, ...noMetrics } = own;
-    expect(() => loadIngressEnv({ ...base, ...noMetrics, NODE_ENV: "production" })).toThrow(/METRICS_TOKEN: is required/);
+    expect(() => loadIngressEnv({ ...base, ...noMetrics, NODE_ENV: "production" })).toThrow(
+      /METRICS_TOKEN: is required/,
+    );
   });
 
   it("starts with secrets of its own in production, and with any in development", () => {

@@ -16,7 +16,7 @@ let services: TestServices;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  t = await startTestIngress("opsmetrics", { ownRedis: true,  });
+  t = await startTestIngress("opsmetrics", { ownRedis: true });
   ({ app, db, redis, services } = t);
   own = t.ownRedis!;
 });
@@ -26,7 +26,12 @@ afterAll(async () => {
 
 const delivery = JSON.stringify({ object: "whatsapp_business_account", entry: [{ id: "1", changes: [] }] });
 const postWebhook = (body: string, signature = signWebhookBody(body, TEST_SECRETS.appSecret)) =>
-  app.inject({ method: "POST", url: "/webhook", headers: { "content-type": "application/json", "x-hub-signature-256": signature }, payload: body });
+  app.inject({
+    method: "POST",
+    url: "/webhook",
+    headers: { "content-type": "application/json", "x-hub-signature-256": signature },
+    payload: body,
+  });
 
 /** One series' value from the exposition text (labels in any order; the service label ignored). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

@@ -23,7 +23,8 @@ const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
 export const metricsPlugin = fp<MetricsPluginOptions>(
   async (app, { metrics, token }) => {
     app.addHook("onResponse", (request, reply, done) => {
-      if (request.method === "POST" && request.routeOptions.url === "/webhook") metrics.webhookAnswered(reply.statusCode, reply.elapsedTime);
+      if (request.method === "POST" && request.routeOptions.url === "/webhook")
+        metrics.webhookAnswered(reply.statusCode, reply.elapsedTime);
       done();
     });
     // Compared as digests: equal lengths for timingSafeEqual whatever the caller sends.
@@ -36,17 +37,26 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
         schema: {
           tags: ["operations"],
           summary: "Prometheus metrics (text exposition format)",
-          description: "Requires `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is set (always in production).",
+          description:
+            "Requires `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is set (always in production).",
         },
       },
       async (request, reply) => {
         if (expected) {
           const given = bearerToken(request.headers.authorization);
           if (!given || !timingSafeEqual(digest(given), expected)) {
-            return reply.code(401).header("www-authenticate", 'Bearer realm="metrics"').send({ error: { code: "METRICS_TOKEN_REQUIRED", message: "send Authorization: Bearer <METRICS_TOKEN>" } });
+            return reply
+              .code(401)
+              .header("www-authenticate", 'Bearer realm="metrics"')
+              .send({
+                error: { code: "METRICS_TOKEN_REQUIRED", message: "send Authorization: Bearer <METRICS_TOKEN>" },
+              });
           }
         }
-        return reply.header("content-type", metrics.contentType).header("cache-control", "no-store").send(await metrics.text());
+        return reply
+          .header("content-type", metrics.contentType)
+          .header("cache-control", "no-store")
+          .send(await metrics.text());
       },
     );
   },

@@ -36,7 +36,8 @@ export async function registerOps(
   const metrics = opts.metrics ?? new GatewayMetrics({ service: "ingress" });
 
   // The limiter first: it attaches to routes declared after it, /docs included.
-  if (opts.rateLimit) await registerRateLimit(app, { redis: deps.redis, prefix: deps.prefix, verifier, limits: opts.rateLimit });
+  if (opts.rateLimit)
+    await registerRateLimit(app, { redis: deps.redis, prefix: deps.prefix, verifier, limits: opts.rateLimit });
   await registerDocs(app, { version: opts.version ?? "1.0.0" });
   await app.register(metricsPlugin, { metrics, token: opts.metricsToken });
 

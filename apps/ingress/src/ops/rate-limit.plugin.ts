@@ -26,7 +26,10 @@ export interface RateLimitSettings {
  * answer, requests pass (the API then fails on its own dependencies, with clearer errors).
  * Register before the routes.
  */
-export async function registerRateLimit(app: FastifyInstance, opts: { redis: RedisClient; prefix: string; verifier: JwtVerifier; limits: RateLimitSettings }): Promise<void> {
+export async function registerRateLimit(
+  app: FastifyInstance,
+  opts: { redis: RedisClient; prefix: string; verifier: JwtVerifier; limits: RateLimitSettings },
+): Promise<void> {
   const keyOf = async (request: FastifyRequest): Promise<string> => {
     const token = bearerToken(request.headers.authorization);
     if (token) {
@@ -47,7 +50,8 @@ export async function registerRateLimit(app: FastifyInstance, opts: { redis: Red
     nameSpace: `${opts.prefix}:ratelimit:`,
     timeWindow: limits.windowMs,
     keyGenerator: keyOf,
-    max: (_request: FastifyRequest, key: string) => (key.startsWith("svc:") ? limits.serviceMax : key.startsWith("usr:") ? limits.userMax : limits.anonymousMax),
+    max: (_request: FastifyRequest, key: string) =>
+      key.startsWith("svc:") ? limits.serviceMax : key.startsWith("usr:") ? limits.userMax : limits.anonymousMax,
     skipOnError: true,
     errorResponseBuilder: (_request, context) =>
       new HttpError(429, "RATE_LIMITED", `too many requests; retry in ${context.after}`, {

@@ -42,7 +42,9 @@ function redactedView(job: Job): Job {
       return {
         ...json,
         failedReason: typeof json.failedReason === "string" ? redactText(json.failedReason) : json.failedReason,
-        stacktrace: Array.isArray(json.stacktrace) ? json.stacktrace.map((s) => (typeof s === "string" ? redactText(s) : s)) : json.stacktrace,
+        stacktrace: Array.isArray(json.stacktrace)
+          ? json.stacktrace.map((s) => (typeof s === "string" ? redactText(s) : s))
+          : json.stacktrace,
       };
     },
   });

@@ -28,10 +28,16 @@ export const trustProxyVar = z
   .transform((s, ctx): TrustProxy => {
     if (s === "" || s === "false" || s === "none" || s === "0") return false;
     if (/^\d+$/.test(s)) return Number(s);
-    const list = s.split(",").map((p) => p.trim()).filter(Boolean);
+    const list = s
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean);
     const bad = list.filter((p) => !isAddressOrCidr(p));
     if (bad.length > 0 || list.length === 0) {
-      ctx.addIssue({ code: "custom", message: `must be a hop count or a comma-separated list of IP addresses / CIDRs (not: ${bad.join(", ") || s})` });
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a hop count or a comma-separated list of IP addresses / CIDRs (not: ${bad.join(", ") || s})`,
+      });
       return z.NEVER;
     }
     return list;

@@ -18,7 +18,11 @@ export interface ChatReferenceInput {
  * and was accepted by Meta. A reference that does not is a 400 naming the field; nothing is stored.
  * Two MongoDB requests, only for a send that names a message.
  */
-export async function resolveChatFields(db: Database, clientId: Types.ObjectId, input: ChatReferenceInput): Promise<ChatFields> {
+export async function resolveChatFields(
+  db: Database,
+  clientId: Types.ObjectId,
+  input: ChatReferenceInput,
+): Promise<ChatFields> {
   const out: ChatFields = {};
   if (input.interactive) out.interactive = input.interactive;
   if (input.replyTo === undefined && input.reaction === undefined) return out;
@@ -33,10 +37,14 @@ export async function resolveChatFields(db: Database, clientId: Types.ObjectId, 
     if (!conversation) throw badRequest(`${field}: there is no conversation with this candidate yet`, { field });
     const byId = isObjectIdString(ref) ? [{ _id: new Types.ObjectId(ref) }] : [];
     const m = await db.messages
-      .findOne({ clientId, conversationId: conversation._id, $or: [...byId, { wamid: ref }] }, { _id: 1, wamid: 1, direction: 1 })
+      .findOne(
+        { clientId, conversationId: conversation._id, $or: [...byId, { wamid: ref }] },
+        { _id: 1, wamid: 1, direction: 1 },
+      )
       .lean();
     if (!m) throw badRequest(`${field}: no message ${ref} in the conversation with this candidate`, { field });
-    if (!m.wamid) throw badRequest(`${field}: message ${ref} has not been accepted by WhatsApp yet (no wamid)`, { field });
+    if (!m.wamid)
+      throw badRequest(`${field}: message ${ref} has not been accepted by WhatsApp yet (no wamid)`, { field });
     return { wamid: m.wamid, messageId: m._id.toHexString() };
   };
 

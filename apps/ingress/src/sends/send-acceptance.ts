@@ -64,17 +64,22 @@ const answerOf = (m: Pick<OutboundMessageDoc, "_id" | "kind" | "costExpected" | 
   status: m.status === "held" ? "held" : "queued",
   kind: m.kind,
   cost: m.costExpected,
-  ...(m.request?.media ? { media: m.kind === "media" ? { willSend: true } : { willSend: false, reason: WINDOW_CLOSED_MEDIA } } : {}),
+  ...(m.request?.media
+    ? { media: m.kind === "media" ? { willSend: true } : { willSend: false, reason: WINDOW_CLOSED_MEDIA } }
+    : {}),
 });
 
 /** The account-level pause a client is in (SPAM_RATE_LIMITED, PAYMENT_PROBLEM…), or null. */
 const accountPauseOf = (client: ClientDoc): AccountHoldReason | null =>
-  (ACCOUNT_HOLD_REASON_LIST as string[]).includes(client.statusReason ?? "") ? (client.statusReason as AccountHoldReason) : null;
+  (ACCOUNT_HOLD_REASON_LIST as string[]).includes(client.statusReason ?? "")
+    ? (client.statusReason as AccountHoldReason)
+    : null;
 
 /** Why a send to a client that cannot send now is held, in words a dashboard can show. */
 const heldReasonOf = (client: ClientDoc) =>
-  accountPauseOf(client) ? accountHoldMessage(accountPauseOf(client)!, null) :
-  `client is ${client.status}${client.statusReason ? ` (${client.statusReason})` : ""}: sends resume when it is active again`;
+  accountPauseOf(client)
+    ? accountHoldMessage(accountPauseOf(client)!, null)
+    : `client is ${client.status}${client.statusReason ? ` (${client.statusReason})` : ""}: sends resume when it is active again`;
 
 /** An accepted media that cannot be stored: 413 over Meta's size limit, 400 otherwise. */
 const mediaHttpError = (err: OutboundMediaError) =>
@@ -129,7 +134,8 @@ export class SendAcceptance {
   async tenantFor(principal: Principal, clientId: string): Promise<TenantData> {
     const client = await this.caches.client(clientId);
     if (!client) throw notFound("client");
-    if (principal.role === "recruiter" && !sameUser(client.userId, principal.userId)) throw forbidden("this client does not belong to you");
+    if (principal.role === "recruiter" && !sameUser(client.userId, principal.userId))
+      throw forbidden("this client does not belong to you");
     return this.db.forTenant(client._id);
   }
 
@@ -144,12 +150,22 @@ export class SendAcceptance {
     if (!client) throw new HttpError(404, "NOT_FOUND", "client not found");
     // Disconnected: the token is wiped and nothing could ever send it; refused before anything is stored.
     if (client.status === "disconnected") {
-      throw new HttpError(409, "CLIENT_DISCONNECTED", "this client's WhatsApp is disconnected: reconnect it before sending", { clientId: clientId.toHexString() });
+      throw new HttpError(
+        409,
+        "CLIENT_DISCONNECTED",
+        "this client's WhatsApp is disconnected: reconnect it before sending",
+        { clientId: clientId.toHexString() },
+      );
     }
     // A template request that does not match the synced template (variables, media header, buttons,
     // paused or disabled) is refused before anything is stored or reaches Meta.
-    const refusal = await templateRefusal(media ? { ...request, media: { type: media.type } } : request, client, this.caches.templatesOf(client.wabaId));
-    if (refusal) throw new HttpError(templateRefusalStatus(refusal), refusal.code, refusal.reason, { field: "template" });
+    const refusal = await templateRefusal(
+      media ? { ...request, media: { type: media.type } } : request,
+      client,
+      this.caches.templatesOf(client.wabaId),
+    );
+    if (refusal)
+      throw new HttpError(templateRefusalStatus(refusal), refusal.code, refusal.reason, { field: "template" });
 
     // The media first: a refused one (size, type, unknown fileId) leaves nothing stored or queued.
     let stored: StoredOutboundMedia | null = null;
@@ -166,7 +182,12 @@ export class SendAcceptance {
     let message: OutboundMessageDoc;
     let count: (() => Promise<void>) | null;
     try {
-      ({ created, message, count } = await this.store(tenant, client, { ...request, ...(stored ? { media: stored } : {}) }, idempotencyKey));
+      ({ created, message, count } = await this.store(
+        tenant,
+        client,
+        { ...request, ...(stored ? { media: stored } : {}) },
+        idempotencyKey,
+      ));
     } catch (err) {
       if (staged) await discardStagedMedia(this.db, clientId, staged).catch(() => undefined);
       throw err;
@@ -190,7 +211,13 @@ export class SendAcceptance {
     idempotencyKey: string | null,
   ): Promise<{ created: boolean; message: OutboundMessageDoc; count: (() => Promise<void>) | null }> {
     const conversation = await tenant.outbound.openConversation(request);
-    const plan = await planSend({ request, client, conversation, templates: this.caches.templatesOf(client.wabaId), prices: this.prices });
+    const plan = await planSend({
+      request,
+      client,
+      conversation,
+      templates: this.caches.templatesOf(client.wabaId),
+      prices: this.prices,
+    });
     const { kind, cost, costCategory } = plannedKindAndCost(plan);
     const res = await tenant.outbound.create({
       conversationId: conversation._id,
@@ -199,7 +226,11 @@ export class SendAcceptance {
       cost,
       costCategory,
       idempotencyKey,
-      planContext: { windowExpiresAt: conversation.windowExpiresAt, candidateName: conversation.candidateName, jobTitle: conversation.jobTitle },
+      planContext: {
+        windowExpiresAt: conversation.windowExpiresAt,
+        candidateName: conversation.candidateName,
+        jobTitle: conversation.jobTitle,
+      },
       planned: sendRecordOf(plan),
       // reauth_required (or pending): accepted and stored held; resumed when the client is active.
       heldReason: client.status === "active" ? null : heldReasonOf(client),
@@ -226,7 +257,11 @@ export class SendAcceptance {
           updatedAt: new Date(),
         };
         const json = conversationJson({ ...after, inWindow: false });
-        this.options.events.toClient(tenant.clientId.toHexString(), EVENTS.conversationUpdated, conversationUpdated(json, CONVERSATION_CHANGES.outboundMessage));
+        this.options.events.toClient(
+          tenant.clientId.toHexString(),
+          EVENTS.conversationUpdated,
+          conversationUpdated(json, CONVERSATION_CHANGES.outboundMessage),
+        );
       }
     };
     return { ...res, count };
@@ -239,7 +274,12 @@ export class SendAcceptance {
     } catch {
       // Stored but not queued: the caller retries with the same Idempotency-Key (which enqueues it),
       // and the outbound worker re-enqueues messages left queued without a job when it starts.
-      throw new HttpError(503, "QUEUE_UNAVAILABLE", "the message is stored but could not be queued; retry with the same Idempotency-Key", { messageId });
+      throw new HttpError(
+        503,
+        "QUEUE_UNAVAILABLE",
+        "the message is stored but could not be queued; retry with the same Idempotency-Key",
+        { messageId },
+      );
     }
   }
 }

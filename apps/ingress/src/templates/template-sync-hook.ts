@@ -12,7 +12,11 @@ export function createTemplateSyncHook(db: Database, graph: GraphClient, vault: 
     async syncTemplatesForClient(client: { clientId: string }): Promise<void> {
       const doc = await db.clients.findById(client.clientId).lean<ClientDoc>();
       if (!doc?.accessToken) return;
-      await syncTemplates(graph, db.forTenant(client.clientId).templates, vault.decrypt(doc.accessToken, doc._id.toHexString()));
+      await syncTemplates(
+        graph,
+        db.forTenant(client.clientId).templates,
+        vault.decrypt(doc.accessToken, doc._id.toHexString()),
+      );
     },
   };
 }

@@ -27,13 +27,20 @@ async function client(wabaId: string, token = `tok-${++seq}-${Date.now()}`) {
 }
 
 const call = (method: "GET" | "POST", url: string, jwt: string, payload?: unknown) =>
-  h.app.inject({ method, url, headers: { authorization: `Bearer ${jwt}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  h.app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${jwt}` },
+    ...(payload !== undefined ? { payload: payload as object } : {}),
+  });
 
 describe("templates API", () => {
   it("syncs every page of a WABA's templates, lists them, and marks the ones Meta dropped as DELETED", async () => {
     const waba = `waba-${h.services.id}-a`;
     const sim = messagingState(h.sim.state);
-    const many = Array.from({ length: 230 }, (_, i) => simTemplate({ name: `tpl_${i}`, language: "fr", body: "Bonjour {{1}}" }));
+    const many = Array.from({ length: 230 }, (_, i) =>
+      simTemplate({ name: `tpl_${i}`, language: "fr", body: "Bonjour {{1}}" }),
+    );
     sim.templates.set(waba, many);
     const c = await client(waba);
     const res = await call("POST", "/api/templates/sync", c.jwt, {});
@@ -44,11 +51,19 @@ describe("templates API", () => {
 
     const list = await call("GET", "/api/templates", c.jwt);
     expect(list.json().templates).toHaveLength(230);
-    expect(list.json().templates[0]).toMatchObject({ status: "APPROVED", parameterCount: 1, usageCount: 0, wabaId: waba });
+    expect(list.json().templates[0]).toMatchObject({
+      status: "APPROVED",
+      parameterCount: 1,
+      usageCount: 0,
+      wabaId: waba,
+    });
 
     sim.templates.set(waba, many.slice(1));
     expect((await call("POST", "/api/templates/sync", c.jwt, {})).json()).toMatchObject({ count: 229, removed: 1 });
-    const after = (await call("GET", "/api/templates", c.jwt)).json().templates as Array<{ name: string; status: string }>;
+    const after = (await call("GET", "/api/templates", c.jwt)).json().templates as Array<{
+      name: string;
+      status: string;
+    }>;
     expect(after.find((t) => t.name === "tpl_0")?.status).toBe("DELETED");
   });
 
@@ -57,15 +72,21 @@ describe("templates API", () => {
     const wa = `waba-${h.services.id}-b`;
     const wb = `waba-${h.services.id}-c`;
     sim.templates.set(wa, [simTemplate({ name: "application_received", language: "fr", body: "A {{1}} {{2}}" })]);
-    sim.templates.set(wb, [simTemplate({ name: "application_received", language: "fr", body: "B {{1}}", status: "REJECTED" })]);
+    sim.templates.set(wb, [
+      simTemplate({ name: "application_received", language: "fr", body: "B {{1}}", status: "REJECTED" }),
+    ]);
     const a = await client(wa);
     const b = await client(wb);
     await call("POST", "/api/templates/sync", a.jwt, {});
     await call("POST", "/api/templates/sync", b.jwt, {});
     const la = (await call("GET", "/api/templates", a.jwt)).json().templates;
     const lb = (await call("GET", "/api/templates", b.jwt)).json().templates;
-    expect(la).toEqual([expect.objectContaining({ name: "application_received", status: "APPROVED", parameterCount: 2 })]);
-    expect(lb).toEqual([expect.objectContaining({ name: "application_received", status: "REJECTED", parameterCount: 1 })]);
+    expect(la).toEqual([
+      expect.objectContaining({ name: "application_received", status: "APPROVED", parameterCount: 2 }),
+    ]);
+    expect(lb).toEqual([
+      expect.objectContaining({ name: "application_received", status: "REJECTED", parameterCount: 1 }),
+    ]);
     const other = await call("GET", `/api/templates?clientId=${b.doc._id.toHexString()}`, a.jwt);
     expect(other.statusCode).toBe(403);
   });

@@ -37,7 +37,13 @@ export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = async (
 
   app.get(
     "/api/templates",
-    { schema: { tags: ["templates"], summary: "The client's WABA templates as last synced", querystring: z.strictObject({ clientId: objectIdSchema.optional() }) } },
+    {
+      schema: {
+        tags: ["templates"],
+        summary: "The client's WABA templates as last synced",
+        querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
+      },
+    },
     async (request) => {
       const tenant = await tenants.resolve(request.principal, request.query.clientId);
       return { templates: (await tenant.templates.list()).map(templateJson) };
@@ -58,9 +64,14 @@ export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = async (
       const tenant = await tenants.resolve(request.principal, request.body?.clientId ?? request.query.clientId);
       if (!sync) throw new HttpError(503, "SYNC_UNAVAILABLE", "template sync is not configured on this node");
       const client = await db.clients.findById(tenant.clientId).lean<ClientDoc>();
-      if (!client?.accessToken || client.status !== "active") throw new HttpError(409, "CLIENT_NOT_CONNECTED", "the client has no working WhatsApp connection");
+      if (!client?.accessToken || client.status !== "active")
+        throw new HttpError(409, "CLIENT_NOT_CONNECTED", "the client has no working WhatsApp connection");
       try {
-        const res = await syncTemplates(sync.graph, tenant.templates, sync.vault.decrypt(client.accessToken, client._id.toHexString()));
+        const res = await syncTemplates(
+          sync.graph,
+          tenant.templates,
+          sync.vault.decrypt(client.accessToken, client._id.toHexString()),
+        );
         return { success: true, wabaId: res.wabaId, count: res.upserted, removed: res.removed };
       } catch (err) {
         if (isGraphError(err)) {

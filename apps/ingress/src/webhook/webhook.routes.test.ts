@@ -24,26 +24,60 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const body = (text: string) =>
-  JSON.stringify({ object: "whatsapp_business_account", entry: [{ id: "1", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: "5", display_phone_number: "1" }, messages: [{ from: "2126", id: "wamid.x", timestamp: "1", type: "text", text: { body: text } }] } }] }] });
+  JSON.stringify({
+    object: "whatsapp_business_account",
+    entry: [
+      {
+        id: "1",
+        changes: [
+          {
+            field: "messages",
+            value: {
+              messaging_product: "whatsapp",
+              metadata: { phone_number_id: "5", display_phone_number: "1" },
+              messages: [{ from: "2126", id: "wamid.x", timestamp: "1", type: "text", text: { body: text } }],
+            },
+          },
+        ],
+      },
+    ],
+  });
 
 const post = (payload: string | Buffer, signature?: string, headers: Record<string, string> = {}) =>
   app.inject({
     method: "POST",
     url: "/webhook",
     payload,
-    headers: { "content-type": "application/json", ...(signature !== undefined ? { "x-hub-signature-256": signature } : {}), ...headers },
+    headers: {
+      "content-type": "application/json",
+      ...(signature !== undefined ? { "x-hub-signature-256": signature } : {}),
+      ...headers,
+    },
   });
 
 describe("GET /webhook (subscription verification)", () => {
   it("answers the challenge as plain text when the verify token matches", async () => {
-    const res = await app.inject({ method: "GET", url: `/webhook?hub.mode=subscribe&hub.verify_token=${TEST_SECRETS.verifyToken}&hub.challenge=1158201444` });
+    const res = await app.inject({
+      method: "GET",
+      url: `/webhook?hub.mode=subscribe&hub.verify_token=${TEST_SECRETS.verifyToken}&hub.challenge=1158201444`,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.body).toBe("1158201444");
     expect(res.headers["content-type"]).toMatch(/^text\/plain/);
   });
   it("answers 403 for a wrong token or mode", async () => {
-    expect((await app.inject({ method: "GET", url: "/webhook?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1" })).statusCode).toBe(403);
-    expect((await app.inject({ method: "GET", url: `/webhook?hub.mode=unsubscribe&hub.verify_token=${TEST_SECRETS.verifyToken}&hub.challenge=1` })).statusCode).toBe(403);
+    expect(
+      (await app.inject({ method: "GET", url: "/webhook?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1" }))
+        .statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await app.inject({
+          method: "GET",
+          url: `/webhook?hub.mode=unsubscribe&hub.verify_token=${TEST_SECRETS.verifyToken}&hub.challenge=1`,
+        })
+      ).statusCode,
+    ).toBe(403);
     expect((await app.inject({ method: "GET", url: "/webhook" })).statusCode).toBe(403);
   });
 });
@@ -69,7 +103,9 @@ describe("POST /webhook", () => {
     expect(forged.json()).toMatchObject({ error: { code: "INVALID_SIGNATURE" } });
     expect((await post(raw)).statusCode).toBe(401);
     // Signed over an escaped re-serialisation: not the bytes Meta sent.
-    const escaped = raw.toString().replace(/[\u0600-\u06ff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+    const escaped = raw
+      .toString()
+      .replace(/[\u0600-\u06ff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
     expect((await post(raw, signWebhookBody(escaped, TEST_SECRETS.appSecret))).statusCode).toBe(401);
     expect(await redis.xlen(streamKey)).toBe(before);
   });

@@ -33,17 +33,26 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
   const signingKey = webhookSigningKey(opts.appSecret);
   // Keep the exact bytes Meta signed, whatever the content type says.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
 
   app.get("/webhook", { config: { public: true, rateLimit: false } }, async (request, reply) => {
     const q = request.query as Record<string, unknown>;
     const mode = q["hub.mode"];
     const token = q["hub.verify_token"];
     const challenge = q["hub.challenge"];
-    if (mode === "subscribe" && typeof token === "string" && typeof challenge === "string" && sameSecret(token, opts.verifyToken)) {
+    if (
+      mode === "subscribe" &&
+      typeof token === "string" &&
+      typeof challenge === "string" &&
+      sameSecret(token, opts.verifyToken)
+    ) {
       return reply.code(200).type("text/plain; charset=utf-8").send(challenge);
     }
-    return reply.code(403).send(problem("WEBHOOK_VERIFICATION_FAILED", "hub.mode must be subscribe and hub.verify_token must match"));
+    return reply
+      .code(403)
+      .send(problem("WEBHOOK_VERIFICATION_FAILED", "hub.mode must be subscribe and hub.verify_token must match"));
   });
 
   // Before the body is read: a request without a well-formed signature header cannot be Meta's, so it
@@ -51,34 +60,46 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
   const signaturePresent = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const header = request.headers["x-hub-signature-256"];
     if (typeof header === "string" && SIGNATURE_HEADER.test(header)) return done();
-    reply.header("connection", "close").code(401).send(problem("INVALID_SIGNATURE", "X-Hub-Signature-256 is missing or malformed"));
+    reply
+      .header("connection", "close")
+      .code(401)
+      .send(problem("INVALID_SIGNATURE", "X-Hub-Signature-256 is missing or malformed"));
   };
 
-  app.post("/webhook", { config: { public: true, rateLimit: false }, bodyLimit: MAX_WEBHOOK_BYTES, onRequest: signaturePresent }, async (request, reply) => {
-    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    if (!verifyWebhookSignature(raw, request.headers["x-hub-signature-256"], signingKey)) {
-      return reply.code(401).send(problem("INVALID_SIGNATURE", "X-Hub-Signature-256 is missing or does not match the body"));
-    }
-    let parsed: unknown;
-    try {
-      // Only validity and shape are checked here (the worker parses the stored bytes as UTF-8).
-      // Latin-1 decoding accepts and rejects exactly the same documents: UTF-8 lead and continuation
-      // bytes are all >= 0x80, so they can only stand inside JSON strings, where any such character
-      // is allowed, and can never be a quote, a backslash or a control character. It yields a
-      // one-byte string, cheaper to build and to parse (apps/ingress/bench/README.md).
-      parsed = JSON.parse(raw.toString("latin1"));
-    } catch {
-      return reply.code(400).send(problem("MALFORMED_JSON", "the body is not valid JSON"));
-    }
-    if (typeof parsed !== "object" || parsed === null || !Array.isArray((parsed as { entry?: unknown }).entry)) {
-      return reply.code(400).send(problem("NOT_A_WEBHOOK", "expected an object with an entry array"));
-    }
-    try {
-      await opts.inbox.append(raw);
-    } catch (err) {
-      request.log.error({ err }, "webhook not stored; answering 503 so that Meta retries");
-      return reply.code(503).header("retry-after", "5").send(problem("STORE_UNAVAILABLE", "the delivery could not be stored; retry later"));
-    }
-    return reply.code(200).type("text/plain").send("EVENT_RECEIVED");
-  });
+  app.post(
+    "/webhook",
+    { config: { public: true, rateLimit: false }, bodyLimit: MAX_WEBHOOK_BYTES, onRequest: signaturePresent },
+    async (request, reply) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      if (!verifyWebhookSignature(raw, request.headers["x-hub-signature-256"], signingKey)) {
+        return reply
+          .code(401)
+          .send(problem("INVALID_SIGNATURE", "X-Hub-Signature-256 is missing or does not match the body"));
+      }
+      let parsed: unknown;
+      try {
+        // Only validity and shape are checked here (the worker parses the stored bytes as UTF-8).
+        // Latin-1 decoding accepts and rejects exactly the same documents: UTF-8 lead and continuation
+        // bytes are all >= 0x80, so they can only stand inside JSON strings, where any such character
+        // is allowed, and can never be a quote, a backslash or a control character. It yields a
+        // one-byte string, cheaper to build and to parse (apps/ingress/bench/README.md).
+        parsed = JSON.parse(raw.toString("latin1"));
+      } catch {
+        return reply.code(400).send(problem("MALFORMED_JSON", "the body is not valid JSON"));
+      }
+      if (typeof parsed !== "object" || parsed === null || !Array.isArray((parsed as { entry?: unknown }).entry)) {
+        return reply.code(400).send(problem("NOT_A_WEBHOOK", "expected an object with an entry array"));
+      }
+      try {
+        await opts.inbox.append(raw);
+      } catch (err) {
+        request.log.error({ err }, "webhook not stored; answering 503 so that Meta retries");
+        return reply
+          .code(503)
+          .header("retry-after", "5")
+          .send(problem("STORE_UNAVAILABLE", "the delivery could not be stored; retry later"));
+      }
+      return reply.code(200).type("text/plain").send("EVENT_RECEIVED");
+    },
+  );
 };

@@ -69,7 +69,11 @@ export class SendPacer {
    * Reserves the next slot usable for both the number and the recipient. Returns how long to wait
    * (0 = now) and the slot's time (ms since epoch, Redis clock).
    */
-  async reserve(phoneNumberId: string, throughputMps: number, recipient: string): Promise<{ waitMs: number; slotAt: number }> {
+  async reserve(
+    phoneNumberId: string,
+    throughputMps: number,
+    recipient: string,
+  ): Promise<{ waitMs: number; slotAt: number }> {
     const mps = Math.max(0.1, throughputMps * this.factor);
     const numberInterval = 1_000 / mps;
     const numberTau = (this.numberBurst(throughputMps) - 1) * numberInterval;
@@ -88,7 +92,11 @@ export class SendPacer {
     const res = await ADMIT.run(
       this.redis,
       [`${this.options.prefix}:pace:g:${phoneNumberId}`],
-      [String(this.options.guardWindowMs ?? 1_050), String(limit), `${sendId}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`],
+      [
+        String(this.options.guardWindowMs ?? 1_050),
+        String(limit),
+        `${sendId}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`,
+      ],
     );
     return Number(res);
   }

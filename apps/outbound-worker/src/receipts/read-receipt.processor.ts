@@ -28,9 +28,14 @@ export class ReadReceiptProcessor {
 
   async process(job: Job): Promise<ReceiptOutcome> {
     const parsed = receiptJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`receipt job ${job.id} is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    if (!parsed.success)
+      throw new UnrecoverableError(
+        `receipt job ${job.id} is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+      );
     const { clientId, wamid, typing } = parsed.data;
-    const client = await this.deps.db.clients.findById(clientId, { _id: 1, phoneNumberId: 1, accessToken: 1, status: 1 }).lean<ClientDoc>();
+    const client = await this.deps.db.clients
+      .findById(clientId, { _id: 1, phoneNumberId: 1, accessToken: 1, status: 1 })
+      .lean<ClientDoc>();
     if (!client || client.status !== "active" || !client.accessToken) return "skipped";
     let token: string;
     try {
@@ -39,10 +44,17 @@ export class ReadReceiptProcessor {
       return "skipped";
     }
     try {
-      await markAsRead(this.deps.graph, { phoneNumberId: client.phoneNumberId, token, wamid, typing, timeoutMs: this.deps.timeoutMs ?? 5_000 });
+      await markAsRead(this.deps.graph, {
+        phoneNumberId: client.phoneNumberId,
+        token,
+        wamid,
+        typing,
+        timeoutMs: this.deps.timeoutMs ?? 5_000,
+      });
     } catch (err) {
       const policy = classifyGraphError(err);
-      if (!policy.retryable) throw new UnrecoverableError(`read receipt refused by Meta (${policy.code ?? "unknown"}): ${policy.reason}`);
+      if (!policy.retryable)
+        throw new UnrecoverableError(`read receipt refused by Meta (${policy.code ?? "unknown"}): ${policy.reason}`);
       throw new Error(`read receipt not sent (${policy.code ?? "network"}): retried`);
     }
     return "sent";
@@ -50,7 +62,9 @@ export class ReadReceiptProcessor {
 }
 
 /** The BullMQ worker of RECEIPT_QUEUE. Its failures are logged at debug level and touch nothing else. */
-export function startReceiptWorker(deps: ReadReceiptDeps & { connection: RedisClient; prefix: string; concurrency?: number }): Worker {
+export function startReceiptWorker(
+  deps: ReadReceiptDeps & { connection: RedisClient; prefix: string; concurrency?: number },
+): Worker {
   const processor = new ReadReceiptProcessor(deps);
   const worker = new Worker(RECEIPT_QUEUE, (job: Job) => processor.process(job), {
     connection: deps.connection,

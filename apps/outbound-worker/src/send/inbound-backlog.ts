@@ -26,7 +26,9 @@ export class InboundBacklog {
       if (Number.isFinite(t) && (oldest === null || t < oldest)) oldest = t;
     };
     // Entries not yet moved to the queue (the pump deletes them once moved). Ids are `<ms>-<seq>`.
-    const first = (await this.redis.xrange(ingressStreamKey(this.prefix), "-", "+", "COUNT", 1)) as Array<[string, string[]]>;
+    const first = (await this.redis.xrange(ingressStreamKey(this.prefix), "-", "+", "COUNT", 1)) as Array<
+      [string, string[]]
+    >;
     if (first[0]) consider(Number(first[0][0].split("-")[0]));
     // Jobs waiting, running or backing off after a failure.
     const jobs = await this.queue.getJobs(["active", "wait", "prioritized", "delayed", "paused"], 0, 199, true);

@@ -35,10 +35,16 @@ export async function reregisterOnce(deps: ReregistrationDeps, client: ClientDoc
       pin = deps.vault.decrypt(client.registrationPin, clientKey);
     } else {
       pin = String(randomInt(0, 1_000_000)).padStart(6, "0");
-      await deps.db.clients.updateOne({ _id: client._id, registrationPin: null }, { $set: { registrationPin: deps.vault.encrypt(pin, clientKey) } });
+      await deps.db.clients.updateOne(
+        { _id: client._id, registrationPin: null },
+        { $set: { registrationPin: deps.vault.encrypt(pin, clientKey) } },
+      );
     }
     const ok = await registerPhoneNumber(deps.graph, clientAccessToken(deps.vault, client), client.phoneNumberId, pin);
-    deps.logger.info({ clientId: clientKey, phoneNumberId: client.phoneNumberId, ok }, "133010: number registered again");
+    deps.logger.info(
+      { clientId: clientKey, phoneNumberId: client.phoneNumberId, ok },
+      "133010: number registered again",
+    );
     return ok;
   } catch (err) {
     deps.logger.warn({ clientId: clientKey, err: (err as Error).message }, "133010: re-registration failed");

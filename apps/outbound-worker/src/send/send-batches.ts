@@ -30,7 +30,10 @@ export class PendingStatusCheck {
       byClient.set(i.clientId.toHexString(), e);
     }
     const found = await this.db.pendingStatuses
-      .find({ $or: [...byClient.values()].map((e) => ({ clientId: e.clientId, wamid: { $in: e.wamids } })) }, { clientId: 1, wamid: 1 })
+      .find(
+        { $or: [...byClient.values()].map((e) => ({ clientId: e.clientId, wamid: { $in: e.wamids } })) },
+        { clientId: 1, wamid: 1 },
+      )
       .lean<Array<{ clientId: Types.ObjectId; wamid: string }>>();
     const done = new Set<string>();
     for (const p of found) {
@@ -66,7 +69,9 @@ export class TemplateUsage {
       byTemplate.set(u.id.toHexString(), e);
     }
     await this.db.templates.collection.bulkWrite(
-      [...byTemplate.values()].map((e) => ({ updateOne: { filter: { _id: e.id }, update: { $inc: { usageCount: e.n }, $max: { lastUsedAt: e.at } } } })),
+      [...byTemplate.values()].map((e) => ({
+        updateOne: { filter: { _id: e.id }, update: { $inc: { usageCount: e.n }, $max: { lastUsedAt: e.at } } },
+      })),
       { ordered: false },
     );
   }

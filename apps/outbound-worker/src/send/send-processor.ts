@@ -109,7 +109,6 @@ const LOCKED_RETRY_MS = 1_000;
 /** A pacing slot less than this far away is taken at once. */
 const SLOT_SLACK_MS = 5;
 
-
 const errorOf = (err: unknown): MessageError => {
   if (err instanceof GraphApiError) {
     return {
@@ -120,7 +119,10 @@ const errorOf = (err: unknown): MessageError => {
       fbtraceId: err.fbtraceId ?? undefined,
     };
   }
-  return { title: err instanceof Error ? err.name : "Error", message: err instanceof Error ? err.message : String(err) };
+  return {
+    title: err instanceof Error ? err.name : "Error",
+    message: err instanceof Error ? err.message : String(err),
+  };
 };
 
 /**
@@ -167,7 +169,9 @@ export class SendProcessor {
     this.timeout = deps.options.sendTimeoutMs ?? 15_000;
     this.prices = deps.options.prices ?? DEFAULT_PRICE_TABLE_MAD;
     this.caches = deps.caches ?? new SendCaches(deps.db);
-    this.announcer = deps.announcer ?? new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.redis, log: deps.logger });
+    this.announcer =
+      deps.announcer ??
+      new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.redis, log: deps.logger });
     this.pending = new PendingStatusCheck(deps.db);
     this.usage = new TemplateUsage(deps.db);
     this.lock = new RedisLock(deps.redis);
@@ -177,7 +181,10 @@ export class SendProcessor {
     const parsed = outboundJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`bad outbound job: ${parsed.error.message}`);
     const data = parsed.data;
-    const held = await this.lock.tryAcquire(`${this.deps.options.prefix}:outbound:lock:${data.messageId}`, this.timeout * 2 + 10_000);
+    const held = await this.lock.tryAcquire(
+      `${this.deps.options.prefix}:outbound:lock:${data.messageId}`,
+      this.timeout * 2 + 10_000,
+    );
     if (!held) {
       // Another job of this message is running (a resume next to a retry): come back after it.
       await job.moveToDelayed(Date.now() + LOCKED_RETRY_MS, token);
@@ -190,13 +197,22 @@ export class SendProcessor {
     }
   }
 
-  private async delay(job: Job<OutboundJob>, token: string | undefined, until: number, data: OutboundJob): Promise<never> {
+  private async delay(
+    job: Job<OutboundJob>,
+    token: string | undefined,
+    until: number,
+    data: OutboundJob,
+  ): Promise<never> {
     await job.updateData(data);
     await job.moveToDelayed(Math.ceil(until), token);
     throw new DelayedError();
   }
 
-  private async processLocked(job: Job<OutboundJob>, token: string | undefined, data: OutboundJob): Promise<SendOutcome> {
+  private async processLocked(
+    job: Job<OutboundJob>,
+    token: string | undefined,
+    data: OutboundJob,
+  ): Promise<SendOutcome> {
     const { db, logger } = this.deps;
     const tenant = db.forTenant(data.clientId);
     // The common path: one request takes the queued (or held) message and marks it `sending`.
@@ -222,26 +238,49 @@ export class SendProcessor {
       const behind = await this.deps.backlog?.oldestUnprocessedAt();
       if (behind != null && behind <= until) {
         if (Date.now() - new Date(current.sendingSince).getTime() > this.maxUncertainWait) {
-          await this.fail(tenant, current, { title: "No answer from Meta", message: "inbound webhooks not processed in time to tell whether Meta accepted the send" }, "NO_ANSWER");
+          await this.fail(
+            tenant,
+            current,
+            {
+              title: "No answer from Meta",
+              message: "inbound webhooks not processed in time to tell whether Meta accepted the send",
+            },
+            "NO_ANSWER",
+          );
           return { outcome: "failed", code: "NO_ANSWER" };
         }
         return this.delay(job, token, Date.now() + 500, { ...data, slotAt: undefined });
       }
       if (checks > this.maxChecks) {
-        await this.fail(tenant, current, { title: "No answer from Meta", message: `no answer and no status after ${this.maxChecks} checks` }, "NO_ANSWER");
+        await this.fail(
+          tenant,
+          current,
+          { title: "No answer from Meta", message: `no answer and no status after ${this.maxChecks} checks` },
+          "NO_ANSWER",
+        );
         return { outcome: "failed", code: "NO_ANSWER" };
       }
       message = await tenant.outbound.reclaim(current);
       if (!message) return { outcome: "already", status: current.status };
-      logger.warn({ messageId: data.messageId }, "no status webhook named this unanswered send within the grace period: sending again");
+      logger.warn(
+        { messageId: data.messageId },
+        "no status webhook named this unanswered send within the grace period: sending again",
+      );
       data = { ...data, uncertainChecks: checks };
     }
 
     const client = await this.caches.client(data.clientId);
     if (!client || client.status !== "active") {
       // An account-level pause (payment, lock, spam limit…) says why; otherwise the tenant must reconnect.
-      const paused = client && (ACCOUNT_HOLD_REASON_LIST as string[]).includes(client.statusReason ?? "") ? (client.statusReason as AccountHoldReason) : null;
-      const reason = paused ? accountHoldMessage(paused, null) : client ? `client is ${client.status}: reconnect WhatsApp to resume sends` : "client not found";
+      const paused =
+        client && (ACCOUNT_HOLD_REASON_LIST as string[]).includes(client.statusReason ?? "")
+          ? (client.statusReason as AccountHoldReason)
+          : null;
+      const reason = paused
+        ? accountHoldMessage(paused, null)
+        : client
+          ? `client is ${client.status}: reconnect WhatsApp to resume sends`
+          : "client not found";
       await this.hold(tenant, message, reason, true, paused ?? undefined);
       return { outcome: "held", reason };
     }
@@ -266,7 +305,13 @@ export class SendProcessor {
       try {
         media = await prepareOutboundMedia(
           { db, graph: this.deps.graph },
-          { clientId: tenant.clientId, messageId: message._id, phoneNumberId: client.phoneNumberId, token: clientAccessToken(this.deps.vault, client), media: plan.media },
+          {
+            clientId: tenant.clientId,
+            messageId: message._id,
+            phoneNumberId: client.phoneNumberId,
+            token: clientAccessToken(this.deps.vault, client),
+            media: plan.media,
+          },
         );
       } catch (err) {
         if (err instanceof OutboundMediaError) {
@@ -284,7 +329,11 @@ export class SendProcessor {
     // A message waiting for its slot goes back to `queued` (not an unanswered `sending`).
     const recipient = message.request.candidatePhone || message.request.candidateUserId || "";
     if (data.slotAt === undefined) {
-      const { waitMs, slotAt } = await this.deps.pacer.reserve(client.phoneNumberId, client.throughputMps ?? 80, recipient);
+      const { waitMs, slotAt } = await this.deps.pacer.reserve(
+        client.phoneNumberId,
+        client.throughputMps ?? 80,
+        recipient,
+      );
       if (waitMs > SLOT_SLACK_MS) {
         await tenant.outbound.releaseSending(message._id);
         return this.delay(job, token, Date.now() + waitMs, { ...data, slotAt });
@@ -327,7 +376,8 @@ export class SendProcessor {
     const seen = message.planContext;
     const chat = chatFieldsOf(message.request);
     const wantsFreeForm = !!(message.request.message || message.request.media || chat.interactive || chat.reaction);
-    if (seen && (!wantsFreeForm || (seen.windowExpiresAt && new Date(seen.windowExpiresAt).getTime() > Date.now()))) return seen;
+    if (seen && (!wantsFreeForm || (seen.windowExpiresAt && new Date(seen.windowExpiresAt).getTime() > Date.now())))
+      return seen;
     return tenant.conversations.get(message.conversationId);
   }
 
@@ -350,12 +400,24 @@ export class SendProcessor {
     };
     if (plan.kind === "text") return sendText(this.deps.graph, { ...common, body: plan.text });
     if (plan.kind === "media") return sendMedia(this.deps.graph, { ...common, media: media! });
-    if (plan.kind === "interactive") return sendInteractive(this.deps.graph, { ...common, interactive: plan.interactive });
-    if (plan.kind === "reaction") return sendReaction(this.deps.graph, { ...common, messageWamid: plan.reaction.wamid, emoji: plan.reaction.emoji });
+    if (plan.kind === "interactive")
+      return sendInteractive(this.deps.graph, { ...common, interactive: plan.interactive });
+    if (plan.kind === "reaction")
+      return sendReaction(this.deps.graph, {
+        ...common,
+        messageWamid: plan.reaction.wamid,
+        emoji: plan.reaction.emoji,
+      });
     return sendTemplate(this.deps.graph, {
       ...common,
       // Text variables (parameter_name when named), then a media header and buttons (sub_type, index).
-      template: { name: plan.template.name, language: plan.template.language, headerParams: plan.headerParams, bodyParams: plan.bodyParams, components: plan.components },
+      template: {
+        name: plan.template.name,
+        language: plan.template.language,
+        headerParams: plan.headerParams,
+        bodyParams: plan.bodyParams,
+        components: plan.components,
+      },
     });
   }
 
@@ -374,9 +436,14 @@ export class SendProcessor {
     // The request may have reached Meta and been accepted: do not send again before the check.
     // (Not for a media upload: an upload Meta kept unanswered costs nothing and is redone.)
     const uncertain =
-      stage === "send" && ((err instanceof GraphNetworkError && err.mayHaveReachedMeta) || (err instanceof GraphResponseError && err.httpStatus < 300));
+      stage === "send" &&
+      ((err instanceof GraphNetworkError && err.mayHaveReachedMeta) ||
+        (err instanceof GraphResponseError && err.httpStatus < 300));
     if (uncertain) {
-      logger.warn({ messageId: data.messageId, err: (err as Error).message }, "send got no answer; waiting for Meta's status webhook before any resend");
+      logger.warn(
+        { messageId: data.messageId, err: (err as Error).message },
+        "send got no answer; waiting for Meta's status webhook before any resend",
+      );
       return this.delay(job, token, Date.now() + this.grace, { ...data, slotAt: undefined });
     }
     const c = classifyGraphError(err);
@@ -387,9 +454,14 @@ export class SendProcessor {
       const fresh = await this.caches.freshClient(data.clientId);
       if (fresh?.status === "active" && JSON.stringify(fresh.accessToken) !== JSON.stringify(client.accessToken)) {
         await tenant.outbound.markRetrying(message._id, error);
-        throw new RetryableSendError(c, `Meta refused a token replaced since (code ${c.code}): retrying with the stored one`);
+        throw new RetryableSendError(
+          c,
+          `Meta refused a token replaced since (code ${c.code}): retrying with the stored one`,
+        );
       }
-      await this.announcer.markReauthRequired(client._id, CLIENT_STATUS_REASONS.tokenInvalid, { detail: error.message ?? null });
+      await this.announcer.markReauthRequired(client._id, CLIENT_STATUS_REASONS.tokenInvalid, {
+        detail: error.message ?? null,
+      });
       await this.hold(tenant, message, `Meta refused the token (${c.code}): reconnect WhatsApp to resume sends`);
       return { outcome: "held", reason: "token" };
     }
@@ -423,7 +495,15 @@ export class SendProcessor {
       }
     }
     // The reason in words (e.g. 131062: an unknown user id), Meta's own title and details kept in `error`.
-    await this.fail(tenant, message, error, String(c.code ?? c.kind), record, false, c.code != null ? `${c.reason} (Meta ${c.code})` : undefined);
+    await this.fail(
+      tenant,
+      message,
+      error,
+      String(c.code ?? c.kind),
+      record,
+      false,
+      c.code != null ? `${c.reason} (Meta ${c.code})` : undefined,
+    );
     throw new UnrecoverableError(`${c.reason} (code ${c.code ?? "none"})`);
   }
 
@@ -431,12 +511,21 @@ export class SendProcessor {
    * Records Meta's acceptance (one request), applies statuses that arrived before the wamid was known
    * (checked in groups, see PendingStatusCheck), and tells the dashboard, built from what is known.
    */
-  private async finishSent(tenant: TenantData, message: OutboundMessageDoc, wamid: string, record: SendRecord | null): Promise<void> {
+  private async finishSent(
+    tenant: TenantData,
+    message: OutboundMessageDoc,
+    wamid: string,
+    record: SendRecord | null,
+  ): Promise<void> {
     const at = new Date();
     const written = await tenant.outbound.markSent(message._id, wamid, record, at);
     await this.pending.add({ clientId: tenant.clientId, wamid });
     const clientId = tenant.clientId.toHexString();
-    const sent = { ...message, ...written, statusAt: { ...(message.statusAt ?? {}), sent: message.statusAt?.sent ?? at } } as OutboundMessageDoc;
+    const sent = {
+      ...message,
+      ...written,
+      statusAt: { ...(message.statusAt ?? {}), sent: message.statusAt?.sent ?? at },
+    } as OutboundMessageDoc;
     this.deps.events.toClient(clientId, EVENTS.messageSent, messageSent(messageJson(sent), wamid));
   }
 
@@ -455,12 +544,23 @@ export class SendProcessor {
     this.emitStatus(tenant, message, "failed", error);
   }
 
-  private async hold(tenant: TenantData, message: OutboundMessageDoc, reason: string, uncount = false, reasonCode?: string): Promise<void> {
+  private async hold(
+    tenant: TenantData,
+    message: OutboundMessageDoc,
+    reason: string,
+    uncount = false,
+    reasonCode?: string,
+  ): Promise<void> {
     await tenant.outbound.markHeld(message._id, reason, uncount, reasonCode);
     this.emitStatus(tenant, message, "held", { title: reason });
   }
 
-  private emitStatus(tenant: TenantData, message: OutboundMessageDoc, status: MessageStatusValue, error: MessageError | null): void {
+  private emitStatus(
+    tenant: TenantData,
+    message: OutboundMessageDoc,
+    status: MessageStatusValue,
+    error: MessageError | null,
+  ): void {
     const clientId = tenant.clientId.toHexString();
     this.deps.events.toClient(
       clientId,

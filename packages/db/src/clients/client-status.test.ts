@@ -47,7 +47,12 @@ describe("client status transitions", () => {
   it("marks reauth_required once: the second call reports no change", async () => {
     const id = await client();
     const first = await markClientReauthRequired(db, id, "TOKEN_INVALID", { detail: "Session has expired" });
-    expect(first).toMatchObject({ changed: true, status: "reauth_required", previousStatus: "active", reason: "TOKEN_INVALID" });
+    expect(first).toMatchObject({
+      changed: true,
+      status: "reauth_required",
+      previousStatus: "active",
+      reason: "TOKEN_INVALID",
+    });
     const again = await markClientReauthRequired(db, id, "TOKEN_INVALID");
     expect(again).toMatchObject({ changed: false, status: "reauth_required" });
     const doc = await statusOf(id);
@@ -60,7 +65,9 @@ describe("client status transitions", () => {
 
   it("announces one change when two workers mark the same client concurrently", async () => {
     const id = await client();
-    const results = await Promise.all(Array.from({ length: 5 }, () => markClientReauthRequired(db, id, "TOKEN_INVALID")));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => markClientReauthRequired(db, id, "TOKEN_INVALID")),
+    );
     expect(results.filter((r) => r?.changed)).toHaveLength(1);
   });
 
@@ -71,14 +78,23 @@ describe("client status transitions", () => {
     const doc = await statusOf(id);
     expect(doc.accessToken).toBeNull();
     expect(doc.disconnectedAt).toBeInstanceOf(Date);
-    expect(await markClientReauthRequired(db, id, "TOKEN_INVALID")).toMatchObject({ changed: false, status: "disconnected" });
-    expect(await markClientActive(db, id, "ACCOUNT_RECONNECTED")).toMatchObject({ changed: false, status: "disconnected" });
+    expect(await markClientReauthRequired(db, id, "TOKEN_INVALID")).toMatchObject({
+      changed: false,
+      status: "disconnected",
+    });
+    expect(await markClientActive(db, id, "ACCOUNT_RECONNECTED")).toMatchObject({
+      changed: false,
+      status: "disconnected",
+    });
   });
 
   it("does not reactivate a client whose token is invalid without a new token", async () => {
     const id = await client();
     await markClientReauthRequired(db, id, "TOKEN_INVALID");
-    expect(await markClientActive(db, id, "ACCOUNT_RECONNECTED")).toMatchObject({ changed: false, status: "reauth_required" });
+    expect(await markClientActive(db, id, "ACCOUNT_RECONNECTED")).toMatchObject({
+      changed: false,
+      status: "reauth_required",
+    });
   });
 
   it("returns null for a client that does not exist", async () => {
@@ -87,42 +103,66 @@ describe("client status transitions", () => {
 });
 
 describe("applyAccountUpdate", () => {
-  it.each(["PARTNER_REMOVED", "PARTNER_APP_UNINSTALLED", "ACCOUNT_DELETED"])("%s disconnects every client of the WABA and wipes tokens", async (event) => {
-    const a = await client({ wabaId: "waba-x" });
-    const b = await client({ wabaId: "waba-x", status: "reauth_required", statusReason: "TOKEN_INVALID" });
-    const other = await client({ wabaId: "waba-y" });
-    const res = await applyAccountUpdate(db, "waba-x", { event });
-    expect(res.action).toBe("disconnected");
-    expect(res.changes.map((c) => c.clientId).sort()).toEqual([a, b].sort());
-    for (const id of [a, b]) expect((await statusOf(id)).accessToken).toBeNull();
-    expect((await statusOf(other)).status).toBe("active");
-    // Redelivered: nothing more to announce.
-    expect((await applyAccountUpdate(db, "waba-x", { event })).changes).toEqual([]);
-  });
+  it.each(["PARTNER_REMOVED", "PARTNER_APP_UNINSTALLED", "ACCOUNT_DELETED"])(
+    "%s disconnects every client of the WABA and wipes tokens",
+    async (event) => {
+      const a = await client({ wabaId: "waba-x" });
+      const b = await client({ wabaId: "waba-x", status: "reauth_required", statusReason: "TOKEN_INVALID" });
+      const other = await client({ wabaId: "waba-y" });
+      const res = await applyAccountUpdate(db, "waba-x", { event });
+      expect(res.action).toBe("disconnected");
+      expect(res.changes.map((c) => c.clientId).sort()).toEqual([a, b].sort());
+      for (const id of [a, b]) expect((await statusOf(id)).accessToken).toBeNull();
+      expect((await statusOf(other)).status).toBe("active");
+      // Redelivered: nothing more to announce.
+      expect((await applyAccountUpdate(db, "waba-x", { event })).changes).toEqual([]);
+    },
+  );
 
   it("uses waba_info.waba_id of partner events over the entry id", async () => {
     const a = await client({ wabaId: "waba-customer" });
-    const res = await applyAccountUpdate(db, "partner-business-id", { event: "PARTNER_REMOVED", waba_info: { waba_id: "waba-customer" } });
+    const res = await applyAccountUpdate(db, "partner-business-id", {
+      event: "PARTNER_REMOVED",
+      waba_info: { waba_id: "waba-customer" },
+    });
     expect(res.changes.map((c) => c.clientId)).toEqual([a]);
   });
 
   it("holds sends on ACCOUNT_OFFBOARDED for the named number only, and ACCOUNT_RECONNECTED restores it", async () => {
     const a = await client({ wabaId: "waba-o", whatsappNumber: "212611111111" });
     const b = await client({ wabaId: "waba-o", whatsappNumber: "212622222222" });
-    const off = await applyAccountUpdate(db, "waba-o", { event: "ACCOUNT_OFFBOARDED", phone_number: "+212 611-111111" });
+    const off = await applyAccountUpdate(db, "waba-o", {
+      event: "ACCOUNT_OFFBOARDED",
+      phone_number: "+212 611-111111",
+    });
     expect(off.changes.map((c) => c.clientId)).toEqual([a]);
     expect((await statusOf(a)).status).toBe("reauth_required");
     expect((await statusOf(b)).status).toBe("active");
     const back = await applyAccountUpdate(db, "waba-o", { event: "ACCOUNT_RECONNECTED", phone_number: "212611111111" });
-    expect(back.changes).toMatchObject([{ clientId: a, status: "active", previousStatus: "reauth_required", reason: "ACCOUNT_RECONNECTED" }]);
+    expect(back.changes).toMatchObject([
+      { clientId: a, status: "active", previousStatus: "reauth_required", reason: "ACCOUNT_RECONNECTED" },
+    ]);
   });
 
   it("DISABLED_UPDATE: DISABLE holds, SCHEDULE_FOR_DISABLE only warns, REINSTATE lifts", async () => {
     const a = await client({ wabaId: "waba-d" });
-    expect((await applyAccountUpdate(db, "waba-d", { event: "DISABLED_UPDATE", ban_info: { waba_ban_state: "SCHEDULE_FOR_DISABLE" } })).changes).toEqual([]);
-    const dis = await applyAccountUpdate(db, "waba-d", { event: "DISABLED_UPDATE", ban_info: { waba_ban_state: "DISABLE", waba_ban_date: "2025-01-01" } });
+    expect(
+      (
+        await applyAccountUpdate(db, "waba-d", {
+          event: "DISABLED_UPDATE",
+          ban_info: { waba_ban_state: "SCHEDULE_FOR_DISABLE" },
+        })
+      ).changes,
+    ).toEqual([]);
+    const dis = await applyAccountUpdate(db, "waba-d", {
+      event: "DISABLED_UPDATE",
+      ban_info: { waba_ban_state: "DISABLE", waba_ban_date: "2025-01-01" },
+    });
     expect(dis.changes).toMatchObject([{ clientId: a, status: "reauth_required", reason: "DISABLED_UPDATE" }]);
-    const re = await applyAccountUpdate(db, "waba-d", { event: "DISABLED_UPDATE", ban_info: { waba_ban_state: "REINSTATE" } });
+    const re = await applyAccountUpdate(db, "waba-d", {
+      event: "DISABLED_UPDATE",
+      ban_info: { waba_ban_state: "REINSTATE" },
+    });
     expect(re.changes).toMatchObject([{ clientId: a, status: "active" }]);
   });
 
@@ -140,11 +180,20 @@ describe("applyAccountUpdate", () => {
 
   it("ignores events that do not affect the connection, and invalid values", async () => {
     await client({ wabaId: "waba-i" });
-    expect(await applyAccountUpdate(db, "waba-i", { event: "ACCOUNT_VIOLATION", violation_info: { violation_type: "SCAM" } })).toMatchObject({
+    expect(
+      await applyAccountUpdate(db, "waba-i", {
+        event: "ACCOUNT_VIOLATION",
+        violation_info: { violation_type: "SCAM" },
+      }),
+    ).toMatchObject({
       action: "none",
       changes: [],
     });
-    expect(await applyAccountUpdate(db, "waba-i", { nope: true })).toEqual({ event: null, action: "none", changes: [] });
+    expect(await applyAccountUpdate(db, "waba-i", { nope: true })).toEqual({
+      event: null,
+      action: "none",
+      changes: [],
+    });
   });
 });
 

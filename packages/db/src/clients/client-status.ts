@@ -49,10 +49,26 @@ export interface ClientStatusChange {
   changed: boolean;
 }
 
-type StatusFields = Pick<ClientDoc, "_id" | "userId" | "phoneNumberId" | "wabaId" | "status" | "statusReason" | "statusDetail">;
-const STATUS_PROJECTION = { _id: 1, userId: 1, phoneNumberId: 1, wabaId: 1, status: 1, statusReason: 1, statusDetail: 1 } as const;
+type StatusFields = Pick<
+  ClientDoc,
+  "_id" | "userId" | "phoneNumberId" | "wabaId" | "status" | "statusReason" | "statusDetail"
+>;
+const STATUS_PROJECTION = {
+  _id: 1,
+  userId: 1,
+  phoneNumberId: 1,
+  wabaId: 1,
+  status: 1,
+  statusReason: 1,
+  statusDetail: 1,
+} as const;
 
-function toChange(before: StatusFields, after: { status: ClientStatus; reason: string | null; detail: string | null }, at: Date, changed: boolean): ClientStatusChange {
+function toChange(
+  before: StatusFields,
+  after: { status: ClientStatus; reason: string | null; detail: string | null },
+  at: Date,
+  changed: boolean,
+): ClientStatusChange {
   return {
     clientId: before._id.toHexString(),
     userId: userIdString(before.userId),
@@ -106,7 +122,15 @@ async function guardedTransition(
     if (!current) return null;
     const res = await db.clients.updateOne(
       { _id, $and: [{ status: current.status }, guard] },
-      { $set: { status: target.status, statusReason: target.reason, statusDetail: target.detail, statusChangedAt: at, ...set } },
+      {
+        $set: {
+          status: target.status,
+          statusReason: target.reason,
+          statusDetail: target.detail,
+          statusChangedAt: at,
+          ...set,
+        },
+      },
     );
     if (res.modifiedCount === 1) return toChange(current, target, at, true);
     const now = await db.clients.findById(_id, STATUS_PROJECTION).lean<StatusFields>();
@@ -161,7 +185,12 @@ export function markClientDisconnected(
     clientId,
     { status: { $ne: "disconnected" } },
     { status: "disconnected", reason, detail: options.detail ?? null },
-    { disconnectedAt: at, ...(options.keepToken ? {} : { accessToken: null, tokenExpiresAt: null, tokenExpiry: null, tokenExpiryWarnedAt: null }) },
+    {
+      disconnectedAt: at,
+      ...(options.keepToken
+        ? {}
+        : { accessToken: null, tokenExpiresAt: null, tokenExpiry: null, tokenExpiryWarnedAt: null }),
+    },
     at,
   );
 }
@@ -206,7 +235,11 @@ export interface AccountUpdateResult {
 const digits = (s: string) => s.replace(/\D/g, "");
 
 /** What an account_update event means for the WABA's clients (judgement documented per case). */
-function actionFor(v: ReturnType<typeof accountUpdateValueSchema.parse>): { action: AccountUpdateAction; detail: string | null; fromReasons?: string[] } {
+function actionFor(v: ReturnType<typeof accountUpdateValueSchema.parse>): {
+  action: AccountUpdateAction;
+  detail: string | null;
+  fromReasons?: string[];
+} {
   switch (v.event) {
     // Final: our app lost access to the WABA. Only a fresh Embedded Signup brings it back.
     case "PARTNER_REMOVED":
@@ -222,9 +255,12 @@ function actionFor(v: ReturnType<typeof accountUpdateValueSchema.parse>): { acti
     // ban_info.waba_ban_state: DISABLE holds sends, REINSTATE lifts that hold, SCHEDULE_FOR_DISABLE
     // is only a warning (nothing to hold yet).
     case "DISABLED_UPDATE": {
-      const state = String((v.ban_info as { waba_ban_state?: unknown } | undefined)?.waba_ban_state ?? "").toUpperCase();
+      const state = String(
+        (v.ban_info as { waba_ban_state?: unknown } | undefined)?.waba_ban_state ?? "",
+      ).toUpperCase();
       const date = (v.ban_info as { waba_ban_date?: unknown } | undefined)?.waba_ban_date;
-      if (state === "DISABLE") return { action: "reauth_required", detail: `account disabled${date ? ` on ${String(date)}` : ""}` };
+      if (state === "DISABLE")
+        return { action: "reauth_required", detail: `account disabled${date ? ` on ${String(date)}` : ""}` };
       if (state === "REINSTATE") return { action: "active", detail: null, fromReasons: ["DISABLED_UPDATE"] };
       return { action: "none", detail: null };
     }
@@ -232,7 +268,11 @@ function actionFor(v: ReturnType<typeof accountUpdateValueSchema.parse>): { acti
     case "ACCOUNT_RESTRICTION": {
       const list = (v.restriction_info ?? []) as Array<{ restriction_type?: unknown; expiration?: unknown }>;
       if (list.length === 0) return { action: "active", detail: null, fromReasons: ["ACCOUNT_RESTRICTION"] };
-      const detail = list.map((r) => `${String(r.restriction_type ?? "RESTRICTED")}${r.expiration ? ` until ${String(r.expiration)}` : ""}`).join(", ");
+      const detail = list
+        .map(
+          (r) => `${String(r.restriction_type ?? "RESTRICTED")}${r.expiration ? ` until ${String(r.expiration)}` : ""}`,
+        )
+        .join(", ");
       return { action: "reauth_required", detail };
     }
     default:
@@ -247,7 +287,12 @@ function actionFor(v: ReturnType<typeof accountUpdateValueSchema.parse>): { acti
  * `phone_number`, when Meta names one). Idempotent: a redelivered event changes nothing and returns
  * no changes. Returns the changes to announce.
  */
-export async function applyAccountUpdate(db: Database, wabaId: string, value: unknown, at = new Date()): Promise<AccountUpdateResult> {
+export async function applyAccountUpdate(
+  db: Database,
+  wabaId: string,
+  value: unknown,
+  at = new Date(),
+): Promise<AccountUpdateResult> {
   const parsed = accountUpdateValueSchema.safeParse(value);
   if (!parsed.success) return { event: null, action: "none", changes: [] };
   const v = parsed.data;
@@ -255,10 +300,14 @@ export async function applyAccountUpdate(db: Database, wabaId: string, value: un
   if (action === "none") return { event: v.event, action, changes: [] };
 
   const targetWaba = v.waba_info?.waba_id ?? wabaId;
-  let clients = await db.clients.find({ wabaId: targetWaba }, { _id: 1, whatsappNumber: 1, displayPhoneNumber: 1 }).lean();
+  let clients = await db.clients
+    .find({ wabaId: targetWaba }, { _id: 1, whatsappNumber: 1, displayPhoneNumber: 1 })
+    .lean();
   if (v.phone_number) {
     const wanted = digits(v.phone_number);
-    clients = clients.filter((c) => digits(c.whatsappNumber ?? "") === wanted || digits(c.displayPhoneNumber ?? "") === wanted);
+    clients = clients.filter(
+      (c) => digits(c.whatsappNumber ?? "") === wanted || digits(c.displayPhoneNumber ?? "") === wanted,
+    );
   }
   const changes: ClientStatusChange[] = [];
   for (const c of clients) {
@@ -298,7 +347,10 @@ const expiryIn = (range: Record<string, unknown>) => ({
   $or: [{ tokenExpiresAt: range }, { tokenExpiresAt: null, tokenExpiry: range }],
 });
 
-export async function sweepTokenExpiry(db: Database, options: { warnWithinMs?: number; now?: Date } = {}): Promise<TokenExpirySweep> {
+export async function sweepTokenExpiry(
+  db: Database,
+  options: { warnWithinMs?: number; now?: Date } = {},
+): Promise<TokenExpirySweep> {
   const now = options.now ?? new Date();
   const horizon = new Date(now.getTime() + (options.warnWithinMs ?? 7 * 86_400_000));
 
@@ -307,7 +359,10 @@ export async function sweepTokenExpiry(db: Database, options: { warnWithinMs?: n
     .lean();
   const expired: ClientStatusChange[] = [];
   for (const d of expiredDocs) {
-    const change = await markClientReauthRequired(db, d._id, CLIENT_STATUS_REASONS.tokenExpired, { at: now, detail: "the access token expired" });
+    const change = await markClientReauthRequired(db, d._id, CLIENT_STATUS_REASONS.tokenExpired, {
+      at: now,
+      detail: "the access token expired",
+    });
     if (change?.changed) expired.push(change);
   }
 
@@ -320,9 +375,17 @@ export async function sweepTokenExpiry(db: Database, options: { warnWithinMs?: n
   const warnings: TokenExpiryWarning[] = [];
   for (const d of soon) {
     // Guarded: of two concurrent sweeps, one warns.
-    const res = await db.clients.updateOne({ _id: d._id, tokenExpiryWarnedAt: null }, { $set: { tokenExpiryWarnedAt: now } });
+    const res = await db.clients.updateOne(
+      { _id: d._id, tokenExpiryWarnedAt: null },
+      { $set: { tokenExpiryWarnedAt: now } },
+    );
     if (res.modifiedCount === 1) {
-      warnings.push({ clientId: d._id.toHexString(), userId: userIdString(d.userId), phoneNumberId: d.phoneNumberId, tokenExpiresAt: tokenExpiryOf(d)! });
+      warnings.push({
+        clientId: d._id.toHexString(),
+        userId: userIdString(d.userId),
+        phoneNumberId: d.phoneNumberId,
+        tokenExpiresAt: tokenExpiryOf(d)!,
+      });
     }
   }
   return { expired, warnings };

@@ -101,7 +101,10 @@ const clientSchema = new Schema<ClientDoc>(
     accessToken: {
       type: Schema.Types.Mixed,
       default: null,
-      validate: { validator: isStoredSecret, message: "accessToken must be the vault's { keyId, iv, tag, data } or a legacy ivHex:tagHex:dataHex string" },
+      validate: {
+        validator: isStoredSecret,
+        message: "accessToken must be the vault's { keyId, iv, tag, data } or a legacy ivHex:tagHex:dataHex string",
+      },
     },
     tokenExpiresAt: { type: Date, default: null },
     tokenExpiry: Date,

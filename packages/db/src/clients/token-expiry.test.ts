@@ -38,15 +38,21 @@ describe("token-expiry sweep and the brief's tokenExpiry", () => {
     const briefExpired = await rawClient({ tokenExpiry: new Date(now.getTime() - day) });
     const nullExpired = await rawClient({ tokenExpiresAt: null, tokenExpiry: new Date(now.getTime() - day) });
     const briefSoon = await rawClient({ tokenExpiry: new Date(now.getTime() + 2 * day) });
-    const ours = await rawClient({ tokenExpiresAt: new Date(now.getTime() + 30 * day), tokenExpiry: new Date(now.getTime() - day) });
+    const ours = await rawClient({
+      tokenExpiresAt: new Date(now.getTime() + 30 * day),
+      tokenExpiry: new Date(now.getTime() - day),
+    });
     const never = await rawClient({ tokenExpiry: null });
 
     const sweep = await sweepTokenExpiry(db, { now });
     expect(sweep.expired.map((c) => c.clientId).sort()).toEqual([briefExpired, nullExpired].sort());
     expect(sweep.expired.every((c) => typeof c.userId === "string" && /^[0-9a-f]{24}$/.test(c.userId))).toBe(true);
-    expect(sweep.warnings.map((w) => [w.clientId, w.tokenExpiresAt.toISOString()])).toEqual([[briefSoon, new Date(now.getTime() + 2 * day).toISOString()]]);
+    expect(sweep.warnings.map((w) => [w.clientId, w.tokenExpiresAt.toISOString()])).toEqual([
+      [briefSoon, new Date(now.getTime() + 2 * day).toISOString()],
+    ]);
 
-    const statusOf = async (id: string) => (await db.connection.db!.collection("clients").findOne({ _id: new Types.ObjectId(id) }))!.status;
+    const statusOf = async (id: string) =>
+      (await db.connection.db!.collection("clients").findOne({ _id: new Types.ObjectId(id) }))!.status;
     expect(await statusOf(briefExpired)).toBe("reauth_required");
     expect(await statusOf(ours)).toBe("active");
     expect(await statusOf(never)).toBe("active");

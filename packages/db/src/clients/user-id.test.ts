@@ -54,7 +54,13 @@ describe("clients.userId on the MongoDB-protocol server", () => {
   });
 
   let seq = 0;
-  const fields = () => ({ companyName: "Acme", phoneNumberId: `77${++seq}${Date.now()}`, wabaId: "w", whatsappNumber: "212600000000", status: "active" as const });
+  const fields = () => ({
+    companyName: "Acme",
+    phoneNumberId: `77${++seq}${Date.now()}`,
+    wabaId: "w",
+    whatsappNumber: "212600000000",
+    status: "active" as const,
+  });
 
   it("keeps an ObjectId userId as an ObjectId through the model, finds both forms, answers the hex", async () => {
     const asObjectId = await db.clients.create({ ...fields(), userId: userIdValue(hex) });
@@ -83,13 +89,17 @@ describe("clients.userId on the MongoDB-protocol server", () => {
   it("reads the brief's tokenExpiry where tokenExpiresAt is absent or null", async () => {
     const expiry = new Date("2030-01-01T00:00:00Z");
     const _id = new Types.ObjectId();
-    await db.connection.db!.collection("clients").insertOne({ _id, ...fields(), userId: new Types.ObjectId(), tokenExpiry: expiry });
+    await db.connection
+      .db!.collection("clients")
+      .insertOne({ _id, ...fields(), userId: new Types.ObjectId(), tokenExpiry: expiry });
     const doc = (await db.clients.findById(_id).lean<ClientDoc>())!;
     expect(tokenExpiryOf(doc)).toEqual(expiry);
     expect(clientJson(doc).tokenExpiresAt).toBe(expiry.toISOString());
     // A hydrated document keeps it (the schema declares it).
     expect((await db.clients.findById(_id))!.tokenExpiry).toEqual(expiry);
-    expect(tokenExpiryOf({ tokenExpiresAt: new Date("2031-01-01T00:00:00Z"), tokenExpiry: expiry })).toEqual(new Date("2031-01-01T00:00:00Z"));
+    expect(tokenExpiryOf({ tokenExpiresAt: new Date("2031-01-01T00:00:00Z"), tokenExpiry: expiry })).toEqual(
+      new Date("2031-01-01T00:00:00Z"),
+    );
     expect(tokenExpiryOf({ tokenExpiresAt: null, tokenExpiry: null })).toBeNull();
   });
 });

@@ -10,7 +10,10 @@ import { OBJECT_ID_HEX } from "../ids.js";
 export type UserId = string | Types.ObjectId;
 
 function isObjectId(v: unknown): v is Types.ObjectId {
-  return v instanceof Types.ObjectId || (typeof v === "object" && v !== null && (v as { _bsontype?: unknown })._bsontype === "ObjectId");
+  return (
+    v instanceof Types.ObjectId ||
+    (typeof v === "object" && v !== null && (v as { _bsontype?: unknown })._bsontype === "ObjectId")
+  );
 }
 
 /** A storable user id: an ObjectId or a non-empty string. */

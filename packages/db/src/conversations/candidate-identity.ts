@@ -17,7 +17,13 @@ export interface StoredIdentity {
   candidateUserId?: string | null;
 }
 
-export const IDENTITY_PROJECTION = { _id: 1, clientId: 1, candidateKey: 1, candidatePhone: 1, candidateUserId: 1 } as const;
+export const IDENTITY_PROJECTION = {
+  _id: 1,
+  clientId: 1,
+  candidateKey: 1,
+  candidatePhone: 1,
+  candidateUserId: 1,
+} as const;
 
 /**
  * The `$or` clauses that find a person's conversations: by user id, by phone, and by the key chosen
@@ -62,7 +68,8 @@ export function bestMatch<D extends StoredIdentity>(docs: D[], ids: CandidateIds
     const better =
       !best ||
       s > bestScore ||
-      (s === bestScore && (known(d) > known(best) || (known(d) === known(best) && d._id.toHexString() < best._id.toHexString())));
+      (s === bestScore &&
+        (known(d) > known(best) || (known(d) === known(best) && d._id.toHexString() < best._id.toHexString())));
     if (better) {
       best = d;
       bestScore = s;
@@ -86,7 +93,10 @@ export function newConversationKey(ids: CandidateIds, fallback?: string): string
  * Guarded writes that record ids a conversation does not hold yet: each sets a field only while it is
  * null, so a phone or user id already known (or moved by an identity change) is never overwritten.
  */
-export function fillMissingIds(doc: Pick<StoredIdentity, "candidatePhone" | "candidateUserId">, ids: CandidateIds): { candidatePhone?: string; candidateUserId?: string } {
+export function fillMissingIds(
+  doc: Pick<StoredIdentity, "candidatePhone" | "candidateUserId">,
+  ids: CandidateIds,
+): { candidatePhone?: string; candidateUserId?: string } {
   const fill: { candidatePhone?: string; candidateUserId?: string } = {};
   const phone = [...ids.phones].sort()[0];
   const userId = [...ids.userIds].sort()[0];

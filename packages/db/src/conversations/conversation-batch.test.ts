@@ -30,7 +30,9 @@ describe("ConversationBatch.resolve when another process creates a conversation 
     ];
     // The race made deterministic: our batch's find answers, then the other process creates the
     // second person's conversation before our upsert runs (so one of our upserts matches instead).
-    const collection = db.conversations.collection as unknown as { find: (...a: unknown[]) => { toArray: () => Promise<unknown[]> } };
+    const collection = db.conversations.collection as unknown as {
+      find: (...a: unknown[]) => { toArray: () => Promise<unknown[]> };
+    };
     const find = collection.find.bind(collection);
     collection.find = (...args: unknown[]) => {
       collection.find = find;

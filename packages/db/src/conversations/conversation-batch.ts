@@ -93,7 +93,13 @@ export class ConversationBatch {
   /** `clientId|p:<phone>` and `clientId|u:<user id>` → the conversation holding that id. */
   private readonly ids = new Map<string, Known>();
   /** Ids to record in conversations that lack them (written by the next recordInbound). */
-  private readonly fills = new Map<string, { own: { _id: Types.ObjectId; clientId: Types.ObjectId }; fill: { candidatePhone?: string; candidateUserId?: string } }>();
+  private readonly fills = new Map<
+    string,
+    {
+      own: { _id: Types.ObjectId; clientId: Types.ObjectId };
+      fill: { candidatePhone?: string; candidateUserId?: string };
+    }
+  >();
   private readonly cacheSize: number;
   private readonly limits: UpdateLimits;
 
@@ -130,12 +136,20 @@ export class ConversationBatch {
       else absent.push(p);
     }
     if (absent.length) {
-      const taken = await this.create(absent.map((p) => ({ p, key: newConversationKey(p.ids) })), out, now);
+      const taken = await this.create(
+        absent.map((p) => ({ p, key: newConversationKey(p.ids) })),
+        out,
+        now,
+      );
       // A key held by a conversation that moved to other ids (a number given up, now someone
       // else's): the new person's conversation takes a key derived from the holder, so that two
       // processes doing the same still meet on one key.
       if (taken.length) {
-        const again = await this.create(taken.map(({ p, key, holder }) => ({ p, key: `${key}~${holder.toHexString()}` })), out, now);
+        const again = await this.create(
+          taken.map(({ p, key, holder }) => ({ p, key: `${key}~${holder.toHexString()}` })),
+          out,
+          now,
+        );
         if (again.length) throw new Error(`conversation of ${again[0]!.key} could not be resolved`);
       }
     }
@@ -171,7 +185,9 @@ export class ConversationBatch {
       } catch (err) {
         // Another worker created some of them meanwhile (duplicate key): read those below.
         const e = err as { writeErrors?: unknown; result?: { upsertedIds?: Record<number, unknown> } };
-        const writeErrors = (Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : []) as Array<{ code?: number }>;
+        const writeErrors = (
+          Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : []
+        ) as Array<{ code?: number }>;
         if (!writeErrors.length || writeErrors.some((w) => w.code !== 11000)) throw err;
         upsertedIds = e.result?.upsertedIds ?? {};
       }
@@ -180,7 +196,8 @@ export class ConversationBatch {
     const raced: Array<{ p: Person; key: string }> = [];
     items.forEach((item, i) => {
       const id = ids[i]!;
-      if (created.has(id.toHexString())) this.assign(item.p, { id, phone: item.p.ids.phones[0] ?? null, userId: item.p.ids.userIds[0] ?? null }, out);
+      if (created.has(id.toHexString()))
+        this.assign(item.p, { id, phone: item.p.ids.phones[0] ?? null, userId: item.p.ids.userIds[0] ?? null }, out);
       else raced.push(item);
     });
     if (!raced.length) return [];
@@ -234,12 +251,17 @@ export class ConversationBatch {
         max.windowExpiresAt = new Date(lastInboundAt.getTime() + WINDOW_MS);
         if (max.windowExpiresAt.getTime() > now.getTime()) set.inWindow = true;
       }
-      ops.push({ updateOne: { filter: own, update: { $inc: { messageCount: c.messages.length }, $max: max, $set: set } } });
+      ops.push({
+        updateOne: { filter: own, update: { $inc: { messageCount: c.messages.length }, $max: max, $set: set } },
+      });
       // Unread: only what was stored after the conversation was last read (readUpTo).
       const byReceivedAt = new Map<number, number>();
-      for (const m of c.messages) byReceivedAt.set(m.receivedAt.getTime(), (byReceivedAt.get(m.receivedAt.getTime()) ?? 0) + 1);
+      for (const m of c.messages)
+        byReceivedAt.set(m.receivedAt.getTime(), (byReceivedAt.get(m.receivedAt.getTime()) ?? 0) + 1);
       for (const [at, n] of byReceivedAt) {
-        ops.push({ updateOne: { filter: { ...own, readUpTo: { $lt: new Date(at) } }, update: { $inc: { unreadCount: n } } } });
+        ops.push({
+          updateOne: { filter: { ...own, readUpTo: { $lt: new Date(at) } }, update: { $inc: { unreadCount: n } } },
+        });
       }
       ops.push({
         updateOne: {
@@ -254,7 +276,9 @@ export class ConversationBatch {
           },
         },
       });
-      const named = c.messages.filter((m) => m.profileName).reduce<CountedInbound | null>((a, b) => (!a || b.timestamp >= a.timestamp ? b : a), null);
+      const named = c.messages
+        .filter((m) => m.profileName)
+        .reduce<CountedInbound | null>((a, b) => (!a || b.timestamp >= a.timestamp ? b : a), null);
       if (named) {
         ops.push({
           updateOne: {
@@ -263,11 +287,16 @@ export class ConversationBatch {
           },
         });
       }
-      const withUsername = c.messages.filter((m) => m.username).reduce<CountedInbound | null>((a, b) => (!a || b.timestamp >= a.timestamp ? b : a), null);
+      const withUsername = c.messages
+        .filter((m) => m.username)
+        .reduce<CountedInbound | null>((a, b) => (!a || b.timestamp >= a.timestamp ? b : a), null);
       if (withUsername) {
         ops.push({
           updateOne: {
-            filter: { ...own, $or: [{ candidateUsernameAt: null }, { candidateUsernameAt: { $lte: withUsername.timestamp } }] },
+            filter: {
+              ...own,
+              $or: [{ candidateUsernameAt: null }, { candidateUsernameAt: { $lte: withUsername.timestamp } }],
+            },
             update: { $set: { candidateUsername: withUsername.username, candidateUsernameAt: withUsername.timestamp } },
           },
         });
@@ -306,7 +335,10 @@ export class ConversationBatch {
     if (!refs.length) return [];
     const clients = [...new Map(refs.map((r) => [r.clientId.toHexString(), r.clientId])).values()];
     const docs = (await this.model.collection
-      .find({ _id: { $in: refs.map((r) => r.conversationId) }, clientId: { $in: clients } }, { projection: { __v: 0 }, batchSize: refs.length + 1 })
+      .find(
+        { _id: { $in: refs.map((r) => r.conversationId) }, clientId: { $in: clients } },
+        { projection: { __v: 0 }, batchSize: refs.length + 1 },
+      )
       .toArray()) as unknown as ConversationDoc[];
     const now = Date.now();
     return docs.map((d) => conversationView(d, now));
@@ -335,7 +367,11 @@ export class ConversationBatch {
   private assign(p: Person, known: Known, out: Map<string, Types.ObjectId>): void {
     for (const k of p.refKeys) out.set(k, known.id);
     const fill = fillMissingIds({ candidatePhone: known.phone, candidateUserId: known.userId }, p.ids);
-    const now: Known = { id: known.id, phone: known.phone ?? fill.candidatePhone ?? null, userId: known.userId ?? fill.candidateUserId ?? null };
+    const now: Known = {
+      id: known.id,
+      phone: known.phone ?? fill.candidatePhone ?? null,
+      userId: known.userId ?? fill.candidateUserId ?? null,
+    };
     if (Object.keys(fill).length) {
       const hex = known.id.toHexString();
       const queued = this.fills.get(hex);
@@ -349,14 +385,21 @@ export class ConversationBatch {
   private async findByIds(persons: Person[]): Promise<Map<string, StoredIdentity[]>> {
     const byClient = new Map<string, { clientId: Types.ObjectId; phones: Set<string>; userIds: Set<string> }>();
     for (const p of persons) {
-      const entry = byClient.get(p.clientId.toHexString()) ?? { clientId: p.clientId, phones: new Set<string>(), userIds: new Set<string>() };
+      const entry = byClient.get(p.clientId.toHexString()) ?? {
+        clientId: p.clientId,
+        phones: new Set<string>(),
+        userIds: new Set<string>(),
+      };
       for (const x of p.ids.phones) entry.phones.add(x);
       for (const x of p.ids.userIds) entry.userIds.add(x);
       byClient.set(p.clientId.toHexString(), entry);
     }
     const filter = {
       $or: [...byClient.values()].flatMap((c) =>
-        identityClauses({ phones: [...c.phones], userIds: [...c.userIds] }).map((clause) => ({ clientId: c.clientId, ...clause })),
+        identityClauses({ phones: [...c.phones], userIds: [...c.userIds] }).map((clause) => ({
+          clientId: c.clientId,
+          ...clause,
+        })),
       ),
     };
     const found = (await this.model.collection
@@ -371,7 +414,9 @@ export class ConversationBatch {
     return out;
   }
 
-  private async findByKeys(keys: Array<{ clientId: Types.ObjectId; key: string }>): Promise<Map<string, StoredIdentity>> {
+  private async findByKeys(
+    keys: Array<{ clientId: Types.ObjectId; key: string }>,
+  ): Promise<Map<string, StoredIdentity>> {
     const byClient = new Map<string, { clientId: Types.ObjectId; keys: string[] }>();
     for (const { clientId, key } of keys) {
       const entry = byClient.get(clientId.toHexString()) ?? { clientId, keys: [] };
@@ -396,7 +441,11 @@ export class ConversationBatch {
 
 const idKey = (clientId: Types.ObjectId, kind: "p" | "u", id: string) => `${clientId.toHexString()}|${kind}:${id}`;
 
-const knownOf = (d: StoredIdentity): Known => ({ id: d._id, phone: d.candidatePhone ?? null, userId: d.candidateUserId ?? null });
+const knownOf = (d: StoredIdentity): Known => ({
+  id: d._id,
+  phone: d.candidatePhone ?? null,
+  userId: d.candidateUserId ?? null,
+});
 
 /**
  * The batch's refs grouped into persons: refs of one tenant sharing a phone or a user id (directly
@@ -418,7 +467,12 @@ function groupPersons(refs: ConversationRef[]): Person[] {
     const c = r.clientId.toHexString();
     const phone = r.candidatePhone ?? (!r.candidateUserId && /^\d+$/.test(r.candidateKey) ? r.candidateKey : null);
     const userId = r.candidateUserId ?? (!r.candidatePhone && !phone ? r.candidateKey : null);
-    return { c, phone, userId, nodes: [...(phone ? [`${c}|p:${phone}`] : []), ...(userId ? [`${c}|u:${userId}`] : [])] };
+    return {
+      c,
+      phone,
+      userId,
+      nodes: [...(phone ? [`${c}|p:${phone}`] : []), ...(userId ? [`${c}|u:${userId}`] : [])],
+    };
   };
   const read = refs.map((r) => ({ r, ...idsOf(r) }));
   for (const x of read) {
@@ -428,13 +482,24 @@ function groupPersons(refs: ConversationRef[]): Person[] {
   const persons = new Map<string, Person & { phones: Set<string>; userIds: Set<string>; keys: Set<string> }>();
   for (const x of read) {
     const root = find(x.nodes[0]!);
-    const p = persons.get(root) ?? { clientId: x.r.clientId, ids: { phones: [], userIds: [] }, refKeys: [], phones: new Set(), userIds: new Set(), keys: new Set() };
+    const p = persons.get(root) ?? {
+      clientId: x.r.clientId,
+      ids: { phones: [], userIds: [] },
+      refKeys: [],
+      phones: new Set(),
+      userIds: new Set(),
+      keys: new Set(),
+    };
     if (x.phone) p.phones.add(x.phone);
     if (x.userId) p.userIds.add(x.userId);
     p.keys.add(refKey(x.r.clientId, x.r.candidateKey));
     persons.set(root, p);
   }
-  return [...persons.values()].map((p) => ({ clientId: p.clientId, ids: { phones: [...p.phones].sort(), userIds: [...p.userIds].sort() }, refKeys: [...p.keys] }));
+  return [...persons.values()].map((p) => ({
+    clientId: p.clientId,
+    ids: { phones: [...p.phones].sort(), userIds: [...p.userIds].sort() },
+    refKeys: [...p.keys],
+  }));
 }
 
 /** Every field of a new conversation, as the schema's defaults would fill them. */

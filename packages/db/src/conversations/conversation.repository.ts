@@ -2,12 +2,7 @@ import type { Model, Types } from "mongoose";
 import { isDuplicateKeyError } from "../errors.js";
 import type { MessageDoc } from "../messages/message.model.js";
 import type { ConversationDoc } from "./conversation.model.js";
-import {
-  fillMissingIds,
-  fillOps,
-  newConversationKey,
-  type CandidateIds,
-} from "./candidate-identity.js";
+import { fillMissingIds, fillOps, newConversationKey, type CandidateIds } from "./candidate-identity.js";
 
 export const WINDOW_MS = 24 * 3_600_000;
 
@@ -63,7 +58,8 @@ export async function openCandidateConversation(
     doc = await upsertConversation(model, { clientId, candidateKey: derived }, clientId, derived, ids, extra);
   }
   const fill = fillMissingIds(doc, ids);
-  if (Object.keys(fill).length) await model.collection.bulkWrite(fillOps({ _id: doc._id, clientId }, fill), { ordered: true });
+  if (Object.keys(fill).length)
+    await model.collection.bulkWrite(fillOps({ _id: doc._id, clientId }, fill), { ordered: true });
   return { ...doc, ...fill };
 }
 
@@ -122,12 +118,21 @@ export interface MessageSummary {
   type: string;
 }
 
-export interface ConversationView
-  extends Omit<ConversationDoc, "lastMessageSortKey" | "candidateNameAt" | "candidatePhoneAt" | "candidateUserIdAt" | "candidateUsernameAt"> {}
+export interface ConversationView extends Omit<
+  ConversationDoc,
+  "lastMessageSortKey" | "candidateNameAt" | "candidatePhoneAt" | "candidateUserIdAt" | "candidateUsernameAt"
+> {}
 
 /** A stored conversation as the API shows it. Summary fields are recomputed where they depend on the clock. */
 export function conversationView(doc: ConversationDoc, now = Date.now()): ConversationView {
-  const { lastMessageSortKey: _k, candidateNameAt: _n, candidatePhoneAt: _p, candidateUserIdAt: _u, candidateUsernameAt: _un, ...rest } = doc;
+  const {
+    lastMessageSortKey: _k,
+    candidateNameAt: _n,
+    candidatePhoneAt: _p,
+    candidateUserIdAt: _u,
+    candidateUsernameAt: _un,
+    ...rest
+  } = doc;
   return { ...rest, inWindow: !!doc.windowExpiresAt && doc.windowExpiresAt.getTime() > now };
 }
 
@@ -257,7 +262,10 @@ export class ConversationRepository {
         countClaim: null,
       });
       if (unread > 0) {
-        await this.model.updateOne({ _id: id, clientId: this.clientId, readUpTo: conv.readUpTo }, { $max: { unreadCount: unread } });
+        await this.model.updateOne(
+          { _id: id, clientId: this.clientId, readUpTo: conv.readUpTo },
+          { $max: { unreadCount: unread } },
+        );
       }
     }
     return this.get(id);
@@ -269,7 +277,10 @@ export class ConversationRepository {
   }
 
   /** Newest activity first. */
-  async list(page: number, limit: number): Promise<{ conversations: ConversationView[]; total: number; hasMore: boolean }> {
+  async list(
+    page: number,
+    limit: number,
+  ): Promise<{ conversations: ConversationView[]; total: number; hasMore: boolean }> {
     const filter = { clientId: this.clientId };
     const [docs, total] = await Promise.all([
       this.model

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
-import { ConversationBatch, Database, openCandidateConversation, updateLimits, type ConversationRef, type CountedInbound, type UpdateLimits } from "../index.js";
+import {
+  ConversationBatch,
+  Database,
+  openCandidateConversation,
+  updateLimits,
+  type ConversationRef,
+  type CountedInbound,
+  type UpdateLimits,
+} from "../index.js";
 import { CommandCounter, testServices } from "@linkojob/testing";
 
 // ConversationBatch's identity resolution on the real MongoDB-protocol server, its requests counted
@@ -28,10 +36,22 @@ afterAll(async () => {
 
 const batch = () => new ConversationBatch(db.conversations, { updateLimits: limits });
 /** A ref as the worker builds it: the key is the phone, else the user id (the normalizer's candidate key). */
-const ref = (p?: string, u?: string): ConversationRef => ({ clientId, candidateKey: (p ?? u)!, candidatePhone: p ?? null, candidateUserId: u ?? null });
-const idOf = (ids: Map<string, Types.ObjectId>, r: ConversationRef) => ids.get(`${clientId.toHexString()}|${r.candidateKey}`)!.toHexString();
+const ref = (p?: string, u?: string): ConversationRef => ({
+  clientId,
+  candidateKey: (p ?? u)!,
+  candidatePhone: p ?? null,
+  candidateUserId: u ?? null,
+});
+const idOf = (ids: Map<string, Types.ObjectId>, r: ConversationRef) =>
+  ids.get(`${clientId.toHexString()}|${r.candidateKey}`)!.toHexString();
 const inbound = (at: number, extra: Partial<CountedInbound> = {}): CountedInbound => ({
-  timestamp: new Date(at), receivedAt: new Date(at), sortKey: `${at}`, preview: "x", type: "text", opensWindow: true, ...extra,
+  timestamp: new Date(at),
+  receivedAt: new Date(at),
+  sortKey: `${at}`,
+  preview: "x",
+  type: "text",
+  opensWindow: true,
+  ...extra,
 });
 
 describe("conversations by phone or user id, in batches", () => {
@@ -56,11 +76,18 @@ describe("conversations by phone or user id, in batches", () => {
     const id2 = again.get(`${clientId.toHexString()}|${p2}`)!;
     expect(id2.toHexString()).toBe(idOf(ids, refs[3]!));
     counter.reset();
-    const changed = await conversations.recordInbound([{ clientId, conversationId: id2, messages: [inbound(Date.now())] }]);
+    const changed = await conversations.recordInbound([
+      { clientId, conversationId: id2, messages: [inbound(Date.now())] },
+    ]);
     // The conversation's four writes (the phone, counters, unread, summary) go as one command.
     expect(counter.byCommand()).toEqual({ update: 1 });
     expect([...(changed.get(id2.toHexString()) ?? [])]).toEqual(["candidatePhone"]);
-    expect(await db.conversations.findById(id2).lean()).toMatchObject({ candidateKey: u2, candidatePhone: p2, candidateUserId: u2, messageCount: 1 });
+    expect(await db.conversations.findById(id2).lean()).toMatchObject({
+      candidateKey: u2,
+      candidatePhone: p2,
+      candidateUserId: u2,
+      messageCount: 1,
+    });
 
     // Another process (empty cache) finds each by either id with one find.
     const other = batch();
@@ -75,7 +102,9 @@ describe("conversations by phone or user id, in batches", () => {
   it("two processes creating the same new person at once meet on the key: one conversation", async () => {
     const [p, u] = [phone(), userId()];
     const [a, b] = await Promise.all([batch().resolve([ref(p, u)]), batch().resolve([ref(p, u)])]);
-    expect(a.get(`${clientId.toHexString()}|${p}`)!.toHexString()).toBe(b.get(`${clientId.toHexString()}|${p}`)!.toHexString());
+    expect(a.get(`${clientId.toHexString()}|${p}`)!.toHexString()).toBe(
+      b.get(`${clientId.toHexString()}|${p}`)!.toHexString(),
+    );
     expect(await db.conversations.countDocuments({ clientId, candidateUserId: u })).toBe(1);
   });
 
@@ -83,7 +112,16 @@ describe("conversations by phone or user id, in batches", () => {
     // What the cross-process race leaves: both processes found nothing and created under different keys.
     const [p, u] = [phone(), userId()];
     const now = new Date();
-    const base = { clientId, status: "active", messageCount: 1, unreadCount: 0, readUpTo: new Date(0), inWindow: false, createdAt: now, updatedAt: now };
+    const base = {
+      clientId,
+      status: "active",
+      messageCount: 1,
+      unreadCount: 0,
+      readUpTo: new Date(0),
+      inWindow: false,
+      createdAt: now,
+      updatedAt: now,
+    };
     const idOnly = new Types.ObjectId(); // the older one
     const both = new Types.ObjectId();
     await db.conversations.collection.insertMany([
@@ -105,19 +143,44 @@ describe("conversations by phone or user id, in batches", () => {
     const id = ids.get(`${clientId.toHexString()}|${p}`)!;
     const [later, earlier, newId] = [phone(), phone(), userId()];
     const t0 = Date.now() - 60_000;
-    await conversations.recordInbound([{ clientId, conversationId: id, messages: [inbound(t0 + 20_000, { type: "system", opensWindow: false, identityChange: { field: "candidatePhone", value: later, previous: earlier } })] }]);
+    await conversations.recordInbound([
+      {
+        clientId,
+        conversationId: id,
+        messages: [
+          inbound(t0 + 20_000, {
+            type: "system",
+            opensWindow: false,
+            identityChange: { field: "candidatePhone", value: later, previous: earlier },
+          }),
+        ],
+      },
+    ]);
     const changed = await conversations.recordInbound([
       {
         clientId,
         conversationId: id,
         messages: [
-          inbound(t0 + 10_000, { type: "system", opensWindow: false, identityChange: { field: "candidatePhone", value: earlier, previous: p } }),
-          inbound(t0 + 30_000, { type: "system", opensWindow: false, identityChange: { field: "candidateUserId", value: newId, previous: u } }),
+          inbound(t0 + 10_000, {
+            type: "system",
+            opensWindow: false,
+            identityChange: { field: "candidatePhone", value: earlier, previous: p },
+          }),
+          inbound(t0 + 30_000, {
+            type: "system",
+            opensWindow: false,
+            identityChange: { field: "candidateUserId", value: newId, previous: u },
+          }),
         ],
       },
     ]);
     expect([...(changed.get(id.toHexString()) ?? [])].sort()).toEqual(["candidatePhone", "candidateUserId"]);
-    expect(await db.conversations.findById(id).lean()).toMatchObject({ candidateKey: p, candidatePhone: later, candidateUserId: newId, messageCount: 3 });
+    expect(await db.conversations.findById(id).lean()).toMatchObject({
+      candidateKey: p,
+      candidatePhone: later,
+      candidateUserId: newId,
+      messageCount: 3,
+    });
     // The moved ids find it; the old user id no longer does (a message under it makes a new conversation).
     const found = await batch().resolve([ref(later), ref(undefined, newId)]);
     expect(found.get(`${clientId.toHexString()}|${later}`)!.toHexString()).toBe(id.toHexString());
@@ -129,9 +192,21 @@ describe("conversations by phone or user id, in batches", () => {
     const theirs = await batch().resolve([ref(p, stranger)]);
     const theirId = theirs.get(`${clientId.toHexString()}|${p}`)!;
     expect(theirId.toHexString()).not.toBe(id.toHexString());
-    expect(await db.conversations.findById(theirId).lean()).toMatchObject({ candidateKey: `${p}~${id.toHexString()}`, candidatePhone: p, candidateUserId: stranger });
-    expect((await db.forTenant(clientId).conversations.ensure({ candidateKey: p, candidatePhone: p, candidateUserId: userId() })).toHexString()).not.toBe(id.toHexString());
-    expect((await batch().resolve([ref(undefined, stranger)])).get(`${clientId.toHexString()}|${stranger}`)!.toHexString()).toBe(theirId.toHexString());
+    expect(await db.conversations.findById(theirId).lean()).toMatchObject({
+      candidateKey: `${p}~${id.toHexString()}`,
+      candidatePhone: p,
+      candidateUserId: stranger,
+    });
+    expect(
+      (
+        await db
+          .forTenant(clientId)
+          .conversations.ensure({ candidateKey: p, candidatePhone: p, candidateUserId: userId() })
+      ).toHexString(),
+    ).not.toBe(id.toHexString());
+    expect(
+      (await batch().resolve([ref(undefined, stranger)])).get(`${clientId.toHexString()}|${stranger}`)!.toHexString(),
+    ).toBe(theirId.toHexString());
   });
 
   it("the send side's lookup finds by either id: one request for a known or new conversation, two when it learns an id", async () => {
@@ -143,15 +218,27 @@ describe("conversations by phone or user id, in batches", () => {
     expect((await tenant.conversations.ensure({ candidateKey: u, candidateUserId: u })).toHexString()).toBe(id);
     expect(counter.total).toBe(1);
     counter.reset();
-    const opened = await openCandidateConversation(db.conversations, clientId, { candidateKey: p, candidatePhone: p, candidateUserId: u }, { jobTitle: "ignored" });
+    const opened = await openCandidateConversation(
+      db.conversations,
+      clientId,
+      { candidateKey: p, candidatePhone: p, candidateUserId: u },
+      { jobTitle: "ignored" },
+    );
     expect(counter.total).toBe(2);
     expect(opened).toMatchObject({ candidateKey: u, candidatePhone: p, candidateUserId: u });
     expect(opened._id.toHexString()).toBe(id);
     expect((await tenant.conversations.ensure({ candidateKey: p, candidatePhone: p })).toHexString()).toBe(id);
-    expect(await db.conversations.countDocuments({ clientId, $or: [{ candidatePhone: p }, { candidateUserId: u }] })).toBe(1);
+    expect(
+      await db.conversations.countDocuments({ clientId, $or: [{ candidatePhone: p }, { candidateUserId: u }] }),
+    ).toBe(1);
     counter.reset();
     const fresh = phone();
-    const created = await openCandidateConversation(db.conversations, clientId, { candidateKey: fresh, candidatePhone: fresh }, { candidateName: "Ahmed Hassan" });
+    const created = await openCandidateConversation(
+      db.conversations,
+      clientId,
+      { candidateKey: fresh, candidatePhone: fresh },
+      { candidateName: "Ahmed Hassan" },
+    );
     expect(counter.total).toBe(1);
     expect(created).toMatchObject({ candidateKey: fresh, candidatePhone: fresh, candidateName: "Ahmed Hassan" });
   });

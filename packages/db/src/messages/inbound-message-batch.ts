@@ -112,7 +112,9 @@ export class InboundMessageBatch {
     }
     const results: InboundInsertResult[] = docs.map((d, i) => {
       const refusal = refused.get(i);
-      return refusal ? { state: "refused", message: d as unknown as MessageDoc, refusal } : { state: "inserted", message: d as unknown as MessageDoc };
+      return refusal
+        ? { state: "refused", message: d as unknown as MessageDoc, refusal }
+        : { state: "inserted", message: d as unknown as MessageDoc };
     });
     if (!duplicates.size) return results;
 
@@ -132,7 +134,9 @@ export class InboundMessageBatch {
     await this.model.collection.updateMany({ _id: { $in: ids } }, { $unset: { countClaim: "" } });
   }
 
-  private async findStored(docs: Array<{ clientId: Types.ObjectId; dedupeKey: string }>): Promise<Map<string, MessageDoc>> {
+  private async findStored(
+    docs: Array<{ clientId: Types.ObjectId; dedupeKey: string }>,
+  ): Promise<Map<string, MessageDoc>> {
     const byClient = new Map<string, { clientId: Types.ObjectId; keys: string[] }>();
     for (const d of docs) {
       const k = d.clientId.toHexString();
@@ -142,7 +146,9 @@ export class InboundMessageBatch {
     }
     const filter = { $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, dedupeKey: { $in: c.keys } })) };
     // One reply: a batch larger than the keys asked for, so the cursor ends at once (no getMore).
-    const found = (await this.model.collection.find(filter, { batchSize: docs.length + 1 }).toArray()) as unknown as MessageDoc[];
+    const found = (await this.model.collection
+      .find(filter, { batchSize: docs.length + 1 })
+      .toArray()) as unknown as MessageDoc[];
     return new Map(found.map((m) => [`${m.clientId.toHexString()}|${m.dedupeKey}`, m]));
   }
 

@@ -8,4 +8,5 @@ import { MEDIA_BUCKET } from "./message.model.js";
  * the unique (files_id, n) index, ranged reads and delete all behave (GridFS needs only insert, find
  * with sort, createIndexes and delete).
  */
-export const mediaBucket = (db: Database) => new mongoose.mongo.GridFSBucket(db.connection.db!, { bucketName: MEDIA_BUCKET });
+export const mediaBucket = (db: Database) =>
+  new mongoose.mongo.GridFSBucket(db.connection.db!, { bucketName: MEDIA_BUCKET });

@@ -7,7 +7,12 @@ import { STATUS_RANK, statusRankOf, type MessageDoc, type PendingStatusDoc } fro
 export const inboundDedupeKey = (wamid: string) => `in:${wamid}`;
 
 /** The document of an inbound message as stored (one shape for the batch insert and insertInbound). */
-export function inboundMessageDoc(clientId: Types.ObjectId, conversationId: Types.ObjectId, m: NormalizedMessage, now: Date) {
+export function inboundMessageDoc(
+  clientId: Types.ObjectId,
+  conversationId: Types.ObjectId,
+  m: NormalizedMessage,
+  now: Date,
+) {
   return {
     _id: new Types.ObjectId(),
     clientId,
@@ -38,7 +43,10 @@ export function inboundMessageDoc(clientId: Types.ObjectId, conversationId: Type
 /** Status names become field names under statusAt: keep them to plain identifiers. */
 /** Where a status's first report time is kept: `statusAt.<name>`, the name reduced to [a-z0-9_] and never `__proto__`. */
 export const statusField = (status: string) => {
-  const name = status.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40);
+  const name = status
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, "_")
+    .slice(0, 40);
   return `statusAt.${name === "__proto__" ? "x__proto__" : name}`;
 };
 
@@ -52,7 +60,9 @@ export interface StatusOutcome {
 /** What a `failed` status stores as the message's error. */
 export function failureOf(s: NormalizedStatus): MessageDoc["error"] {
   const e = s.errors?.[0];
-  return e ? { code: e.code, title: e.title, message: e.message, details: e.error_data?.details } : { title: "failed without an error from Meta" };
+  return e
+    ? { code: e.code, title: e.title, message: e.message, details: e.error_data?.details }
+    : { title: "failed without an error from Meta" };
 }
 
 export interface MessagePage {
@@ -91,7 +101,10 @@ export class MessageRepository {
    * into a no-op. Returns whether this call stored it. The inbound worker stores a batch at a time
    * with InboundMessageBatch instead (one request for the batch, and counters it can keep exact).
    */
-  async insertInbound(conversationId: Types.ObjectId, m: NormalizedMessage): Promise<{ inserted: boolean; message: MessageDoc }> {
+  async insertInbound(
+    conversationId: Types.ObjectId,
+    m: NormalizedMessage,
+  ): Promise<{ inserted: boolean; message: MessageDoc }> {
     const doc = inboundMessageDoc(this.clientId, conversationId, m, new Date());
     try {
       // The driver's insertOne skips Mongoose casting of the Mixed content (already validated).
@@ -99,7 +112,9 @@ export class MessageRepository {
       return { inserted: true, message: doc as unknown as MessageDoc };
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
-      const existing = await this.model.findOne({ clientId: this.clientId, dedupeKey: doc.dedupeKey }).lean<MessageDoc>();
+      const existing = await this.model
+        .findOne({ clientId: this.clientId, dedupeKey: doc.dedupeKey })
+        .lean<MessageDoc>();
       return { inserted: false, message: existing! };
     }
   }
@@ -118,7 +133,12 @@ export class MessageRepository {
       // The send's response was lost (or not processed yet): link the wamid through our id.
       const byOurId = await this.model
         .findOneAndUpdate(
-          { clientId: this.clientId, _id: new Types.ObjectId(s.bizOpaqueCallbackData), direction: "outbound", wamid: null },
+          {
+            clientId: this.clientId,
+            _id: new Types.ObjectId(s.bizOpaqueCallbackData),
+            direction: "outbound",
+            wamid: null,
+          },
           { $set: { wamid: s.wamid } },
         )
         .lean<{ _id: Types.ObjectId }>();
@@ -128,7 +148,9 @@ export class MessageRepository {
       await this.savePending(s);
       // The message may have been stored between our lookup and the save: look once more. Whoever
       // writes second (this, or applyPendingFor after the message's write) sees the other.
-      const now = await this.model.findOne({ clientId: this.clientId, wamid: s.wamid }, { _id: 1 }).lean<{ _id: Types.ObjectId }>();
+      const now = await this.model
+        .findOne({ clientId: this.clientId, wamid: s.wamid }, { _id: 1 })
+        .lean<{ _id: Types.ObjectId }>();
       if (!now) return { outcome: "pending" };
       target = now;
       await this.pending.deleteOne({ clientId: this.clientId, wamid: s.wamid, status: s.status });
@@ -185,7 +207,9 @@ export class MessageRepository {
     for (const p of waiting) {
       const s = p.payload as NormalizedStatus;
       const status: NormalizedStatus = { ...s, timestamp: new Date(s.timestamp) };
-      const target = await this.model.findOne({ clientId: this.clientId, wamid }, { _id: 1 }).lean<{ _id: Types.ObjectId }>();
+      const target = await this.model
+        .findOne({ clientId: this.clientId, wamid }, { _id: 1 })
+        .lean<{ _id: Types.ObjectId }>();
       if (!target) break;
       outcomes.push(await this.applyTo(target._id, status));
       await this.pending.deleteOne({ _id: p._id });
@@ -194,7 +218,10 @@ export class MessageRepository {
   }
 
   /** Newest first, `limit` at a time; pass the returned cursor to read older ones. */
-  async listByConversation(conversationId: Types.ObjectId, opts: { cursor?: string; limit: number }): Promise<MessagePage> {
+  async listByConversation(
+    conversationId: Types.ObjectId,
+    opts: { cursor?: string; limit: number },
+  ): Promise<MessagePage> {
     const filter: Record<string, unknown> = { clientId: this.clientId, conversationId };
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor);

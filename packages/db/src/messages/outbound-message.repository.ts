@@ -17,7 +17,13 @@ export interface OutboundRequest {
   /** Positional values (header text first, then body), or values by variable name. */
   templateVars?: string[] | Record<string, string> | null;
   /** A media header (image, video, document by Meta media id or https link) or a text header's variable. */
-  templateHeader?: { type: "image" | "video" | "document" | "text"; id?: string; link?: string; text?: string; filename?: string } | null;
+  templateHeader?: {
+    type: "image" | "video" | "document" | "text";
+    id?: string;
+    link?: string;
+    text?: string;
+    filename?: string;
+  } | null;
   /** Button parameters by the button's index in the template. */
   templateButtons?: Array<{ index: number; subType: "url" | "quick_reply" | "copy_code"; parameter: string }> | null;
   jobTitle?: string | null;
@@ -151,7 +157,13 @@ export interface CostTotals {
   /** What was expected at acceptance (the rate card then), whether or not Meta has priced it since. */
   estimated: { total: number; count: number; byCategory: Record<string, { count: number; cost: number }> };
   /** What Meta's pricing says (status webhooks): `billable` messages and their cost; `free` ones cost nothing. */
-  billed: { total: number; count: number; billable: number; free: number; byCategory: Record<string, { count: number; cost: number }> };
+  billed: {
+    total: number;
+    count: number;
+    billable: number;
+    free: number;
+    byCategory: Record<string, { count: number; cost: number }>;
+  };
   /** Messages Meta has not priced yet (their `cost` is still the estimate). */
   unpriced: { count: number; estimated: number };
 }
@@ -201,15 +213,32 @@ export class OutboundMessageRepository {
    * send; the whole of it builds the dashboard event).
    */
   async openConversation(
-    request: Pick<OutboundRequest, "candidatePhone" | "candidateUserId" | "applicationId" | "jobTitle" | "candidateName">,
+    request: Pick<
+      OutboundRequest,
+      "candidatePhone" | "candidateUserId" | "applicationId" | "jobTitle" | "candidateName"
+    >,
   ): Promise<SendConversation & { doc: ConversationDoc }> {
     const doc = await openCandidateConversation(
       this.conv,
       this.clientId,
-      { candidateKey: candidateKeyOf(request), candidatePhone: request.candidatePhone ?? null, candidateUserId: request.candidateUserId ?? null },
-      { applicationId: request.applicationId ?? null, jobTitle: request.jobTitle ?? null, candidateName: request.candidateName ?? null },
+      {
+        candidateKey: candidateKeyOf(request),
+        candidatePhone: request.candidatePhone ?? null,
+        candidateUserId: request.candidateUserId ?? null,
+      },
+      {
+        applicationId: request.applicationId ?? null,
+        jobTitle: request.jobTitle ?? null,
+        candidateName: request.candidateName ?? null,
+      },
     );
-    return { _id: doc._id, windowExpiresAt: doc.windowExpiresAt ?? null, candidateName: doc.candidateName ?? null, jobTitle: doc.jobTitle ?? null, doc };
+    return {
+      _id: doc._id,
+      windowExpiresAt: doc.windowExpiresAt ?? null,
+      candidateName: doc.candidateName ?? null,
+      jobTitle: doc.jobTitle ?? null,
+      doc,
+    };
   }
 
   /**
@@ -218,11 +247,22 @@ export class OutboundMessageRepository {
    * latest unless a later one is already recorded. One request; a second only when a later message
    * is already the conversation's latest. Returns whether this message became the latest.
    */
-  async countInConversation(conversationId: Types.ObjectId, s: SentSummary): Promise<{ latest: boolean; summary: Record<string, unknown> }> {
+  async countInConversation(
+    conversationId: Types.ObjectId,
+    s: SentSummary,
+  ): Promise<{ latest: boolean; summary: Record<string, unknown> }> {
     const base = { _id: conversationId, clientId: this.clientId };
     const count = { $inc: { messageCount: 1 }, $max: { lastMessageAt: s.at } };
-    const summary = { lastMessageSortKey: s.sortKey, lastMessageFrom: "recruiter", lastMessagePreview: s.preview?.slice(0, 280) ?? null, lastMessageType: s.type };
-    const res = await this.conv.updateOne({ ...base, $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: s.sortKey } }] }, { ...count, $set: summary });
+    const summary = {
+      lastMessageSortKey: s.sortKey,
+      lastMessageFrom: "recruiter",
+      lastMessagePreview: s.preview?.slice(0, 280) ?? null,
+      lastMessageType: s.type,
+    };
+    const res = await this.conv.updateOne(
+      { ...base, $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: s.sortKey } }] },
+      { ...count, $set: summary },
+    );
     if (res.matchedCount === 1) return { latest: true, summary };
     await this.conv.updateOne(base, count);
     return { latest: false, summary };
@@ -233,7 +273,8 @@ export class OutboundMessageRepository {
     const _id = new Types.ObjectId();
     const now = new Date();
     const dedupeKey =
-      input.dedupeKey ?? (input.idempotencyKey ? idempotentDedupeKey(input.idempotencyKey) : outboundDedupeKey(_id.toHexString()));
+      input.dedupeKey ??
+      (input.idempotencyKey ? idempotentDedupeKey(input.idempotencyKey) : outboundDedupeKey(_id.toHexString()));
     const doc = {
       _id,
       clientId: this.clientId,
@@ -247,7 +288,9 @@ export class OutboundMessageRepository {
       receivedAt: now,
       status: input.heldReason ? "held" : "queued",
       statusRank: input.heldReason ? rank("held") : rank("queued"),
-      ...(input.heldReason ? { heldAt: now, reason: input.heldReason, reasonCode: input.heldReasonCode ?? "CLIENT_NOT_ACTIVE" } : {}),
+      ...(input.heldReason
+        ? { heldAt: now, reason: input.heldReason, reasonCode: input.heldReasonCode ?? "CLIENT_NOT_ACTIVE" }
+        : {}),
       error: null,
       pricing: null,
       request: input.request,
@@ -276,7 +319,11 @@ export class OutboundMessageRepository {
 
   async get(id: Types.ObjectId | string): Promise<OutboundMessageDoc | null> {
     const _id = typeof id === "string" ? new Types.ObjectId(id) : id;
-    return (await this.col.findOne({ _id, clientId: this.clientId, direction: "outbound" })) as OutboundMessageDoc | null;
+    return (await this.col.findOne({
+      _id,
+      clientId: this.clientId,
+      direction: "outbound",
+    })) as OutboundMessageDoc | null;
   }
 
   /**
@@ -289,7 +336,10 @@ export class OutboundMessageRepository {
     const now = new Date();
     const taken = (await this.col.findOneAndUpdate(
       { _id, clientId: this.clientId, direction: "outbound", wamid: null, status: { $in: ["queued", "held"] } },
-      { $set: { status: "sending", statusRank: rank("sending"), sendingSince: now, heldAt: null, updatedAt: now }, $inc: { sendAttempts: 1 } },
+      {
+        $set: { status: "sending", statusRank: rank("sending"), sendingSince: now, heldAt: null, updatedAt: now },
+        $inc: { sendAttempts: 1 },
+      },
       { returnDocument: "after", includeResultMetadata: false },
     )) as OutboundMessageDoc | null;
     if (taken) return { message: taken, claimed: true };
@@ -306,7 +356,9 @@ export class OutboundMessageRepository {
       { _id: message._id, clientId: this.clientId, status: "sending", wamid: null },
       { $set: { sendingSince: now, updatedAt: now }, $inc: { sendAttempts: 1 } },
     );
-    return res.modifiedCount === 1 ? { ...message, sendingSince: now, updatedAt: now, sendAttempts: (message.sendAttempts ?? 0) + 1 } : null;
+    return res.modifiedCount === 1
+      ? { ...message, sendingSince: now, updatedAt: now, sendAttempts: (message.sendAttempts ?? 0) + 1 }
+      : null;
   }
 
   /** The send call is about to start: `sending`, with the time a resumed job will check against. */
@@ -314,7 +366,17 @@ export class OutboundMessageRepository {
     const now = new Date();
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, statusRank: { $lte: rank("sending") }, wamid: null },
-      { $set: { status: "sending", statusRank: rank("sending"), sendingSince: now, ...recordFields(plan), heldAt: null, updatedAt: now }, $inc: { sendAttempts: 1 } },
+      {
+        $set: {
+          status: "sending",
+          statusRank: rank("sending"),
+          sendingSince: now,
+          ...recordFields(plan),
+          heldAt: null,
+          updatedAt: now,
+        },
+        $inc: { sendAttempts: 1 },
+      },
     );
   }
 
@@ -324,8 +386,21 @@ export class OutboundMessageRepository {
    * further), the wamid they linked stands, the status is not moved back, and Meta's own cost is
    * kept. Returns the fields written on the common path (to build the dashboard event without a read).
    */
-  async markSent(id: Types.ObjectId, wamid: string, record: SendRecord | null = null, at = new Date()): Promise<Record<string, unknown>> {
-    const sent = { wamid, status: "sent", statusRank: rank("sent"), sendingSince: null, reason: null, reasonCode: null, updatedAt: at };
+  async markSent(
+    id: Types.ObjectId,
+    wamid: string,
+    record: SendRecord | null = null,
+    at = new Date(),
+  ): Promise<Record<string, unknown>> {
+    const sent = {
+      wamid,
+      status: "sent",
+      statusRank: rank("sent"),
+      sendingSince: null,
+      reason: null,
+      reasonCode: null,
+      updatedAt: at,
+    };
     const fields = { ...sent, ...(record ? recordFields(record) : {}) };
     const res = await this.col.updateOne(
       { _id: id, clientId: this.clientId, statusRank: { $lt: rank("sent") }, $or: [{ wamid: null }, { wamid }] },
@@ -383,7 +458,15 @@ export class OutboundMessageRepository {
   async markRetrying(id: Types.ObjectId, error: MessageError): Promise<void> {
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, status: "sending", wamid: null },
-      { $set: { status: "queued", statusRank: rank("queued"), sendingSince: null, lastError: error, updatedAt: new Date() } },
+      {
+        $set: {
+          status: "queued",
+          statusRank: rank("queued"),
+          sendingSince: null,
+          lastError: error,
+          updatedAt: new Date(),
+        },
+      },
     );
   }
 
@@ -391,7 +474,10 @@ export class OutboundMessageRepository {
   async releaseSending(id: Types.ObjectId): Promise<void> {
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, status: "sending", wamid: null },
-      { $set: { status: "queued", statusRank: rank("queued"), sendingSince: null, updatedAt: new Date() }, $inc: { sendAttempts: -1 } },
+      {
+        $set: { status: "queued", statusRank: rank("queued"), sendingSince: null, updatedAt: new Date() },
+        $inc: { sendAttempts: -1 },
+      },
     );
   }
 
@@ -400,7 +486,15 @@ export class OutboundMessageRepository {
     await this.col.updateOne(
       { _id: id, clientId: this.clientId, statusRank: { $lte: rank("sending") }, wamid: null },
       {
-        $set: { status: "held", statusRank: rank("held"), heldAt: new Date(), reason, reasonCode, sendingSince: null, updatedAt: new Date() },
+        $set: {
+          status: "held",
+          statusRank: rank("held"),
+          heldAt: new Date(),
+          reason,
+          reasonCode,
+          sendingSince: null,
+          updatedAt: new Date(),
+        },
         // The claim counted an attempt, but Meta was not called (the client cannot send).
         ...(uncount ? { $inc: { sendAttempts: -1 } } : {}),
       },
@@ -410,7 +504,10 @@ export class OutboundMessageRepository {
   /** Held messages, oldest first, to resume. */
   async listHeld(limit = 10_000): Promise<Array<{ _id: Types.ObjectId; heldAt: Date | null; kind: OutboundKind }>> {
     return (await this.col
-      .find({ clientId: this.clientId, direction: "outbound", status: "held" }, { projection: { _id: 1, heldAt: 1, kind: 1 } })
+      .find(
+        { clientId: this.clientId, direction: "outbound", status: "held" },
+        { projection: { _id: 1, heldAt: 1, kind: 1 } },
+      )
       .sort({ _id: 1 })
       .limit(limit)
       .toArray()) as Array<{ _id: Types.ObjectId; heldAt: Date | null; kind: OutboundKind }>;
@@ -424,11 +521,16 @@ export class OutboundMessageRepository {
    * Meta's pricing of several messages (any tenant's: each names its clientId) in one request: the
    * cost it implies replaces the estimate. Used to write the costs of a group of status webhooks.
    */
-  async recordCosts(items: Array<{ clientId: Types.ObjectId; id: Types.ObjectId; cost: number; category: string }>): Promise<void> {
+  async recordCosts(
+    items: Array<{ clientId: Types.ObjectId; id: Types.ObjectId; cost: number; category: string }>,
+  ): Promise<void> {
     if (!items.length) return;
     await this.col.bulkWrite(
       items.map((i) => ({
-        updateOne: { filter: { _id: i.id, clientId: i.clientId }, update: { $set: { cost: i.cost, costCategory: i.category, costSource: "meta" } } },
+        updateOne: {
+          filter: { _id: i.id, clientId: i.clientId },
+          update: { $set: { cost: i.cost, costCategory: i.category, costSource: "meta" } },
+        },
       })),
       { ordered: false },
     );
@@ -436,14 +538,22 @@ export class OutboundMessageRepository {
 
   /** Meta's pricing for this message: the cost it implies replaces the estimate. */
   async recordCost(id: Types.ObjectId, cost: number, category: string): Promise<void> {
-    await this.col.updateOne({ _id: id, clientId: this.clientId }, { $set: { cost, costCategory: category, costSource: "meta" } });
+    await this.col.updateOne(
+      { _id: id, clientId: this.clientId },
+      { $set: { cost, costCategory: category, costSource: "meta" } },
+    );
   }
 
   /** Totals of outbound costs between two instants (creation time), by category and by kind. */
   async costTotals(from: Date, to: Date): Promise<CostTotals> {
     const docs = await this.col
       .find(
-        { clientId: this.clientId, direction: "outbound", createdAt: { $gte: from, $lt: to }, status: { $ne: "failed" } },
+        {
+          clientId: this.clientId,
+          direction: "outbound",
+          createdAt: { $gte: from, $lt: to },
+          status: { $ne: "failed" },
+        },
         { projection: { cost: 1, costCategory: 1, kind: 1, costExpected: 1, costSource: 1 } },
       )
       .toArray();
@@ -494,7 +604,12 @@ export class OutboundMessageRepository {
     out.estimated.total = round(out.estimated.total);
     out.billed.total = round(out.billed.total);
     out.unpriced.estimated = round(out.unpriced.estimated);
-    for (const v of [...Object.values(out.byCategory), ...Object.values(out.byKind), ...Object.values(out.estimated.byCategory), ...Object.values(out.billed.byCategory)]) {
+    for (const v of [
+      ...Object.values(out.byCategory),
+      ...Object.values(out.byKind),
+      ...Object.values(out.estimated.byCategory),
+      ...Object.values(out.billed.byCategory),
+    ]) {
       v.cost = round(v.cost);
     }
     return out;
@@ -504,7 +619,12 @@ export class OutboundMessageRepository {
   async listStale(before: Date, limit = 1_000): Promise<Array<{ _id: Types.ObjectId; updatedAt: Date }>> {
     return (await this.col
       .find(
-        { clientId: this.clientId, direction: "outbound", status: { $in: ["queued", "sending"] }, updatedAt: { $lt: before } },
+        {
+          clientId: this.clientId,
+          direction: "outbound",
+          status: { $in: ["queued", "sending"] },
+          updatedAt: { $lt: before },
+        },
         { projection: { _id: 1, updatedAt: 1 } },
       )
       .limit(limit)

@@ -13,7 +13,17 @@ export interface StatusItem {
 
 type Target = NonNullable<StatusOutcome["message"]> & { clientId: Types.ObjectId; statusRank?: number };
 
-const TARGET_FIELDS = { _id: 1, clientId: 1, conversationId: 1, wamid: 1, status: 1, statusRank: 1, error: 1, pricing: 1, statusAt: 1 } as const;
+const TARGET_FIELDS = {
+  _id: 1,
+  clientId: 1,
+  conversationId: 1,
+  wamid: 1,
+  status: 1,
+  statusRank: 1,
+  error: 1,
+  pricing: 1,
+  statusAt: 1,
+} as const;
 const key = (clientId: Types.ObjectId, wamid: string) => `${clientId.toHexString()}|${wamid}`;
 
 /** Records when a status was reported (the first report wins) and its pricing. */
@@ -21,7 +31,10 @@ function recordOp(clientId: Types.ObjectId, id: Types.ObjectId, s: NormalizedSta
   return {
     updateOne: {
       filter: { _id: id, clientId },
-      update: { $min: { [statusField(s.status)]: s.timestamp }, $set: { updatedAt: now, ...(s.pricing ? { pricing: s.pricing } : {}) } },
+      update: {
+        $min: { [statusField(s.status)]: s.timestamp },
+        $set: { updatedAt: now, ...(s.pricing ? { pricing: s.pricing } : {}) },
+      },
     },
   };
 }
@@ -50,7 +63,8 @@ export class StatusBatch {
     // The send's response was lost (or not processed yet): link the wamid through our own id. No
     // projection: FerretDB v1's findAndModify does not take one (the whole message is returned).
     for (const { clientId, status: s } of items) {
-      if (targets.has(key(clientId, s.wamid)) || !s.bizOpaqueCallbackData || !isObjectIdString(s.bizOpaqueCallbackData)) continue;
+      if (targets.has(key(clientId, s.wamid)) || !s.bizOpaqueCallbackData || !isObjectIdString(s.bizOpaqueCallbackData))
+        continue;
       const linked = await this.model
         .findOneAndUpdate(
           { clientId, _id: new Types.ObjectId(s.bizOpaqueCallbackData), direction: "outbound", wamid: null },
@@ -87,9 +101,19 @@ export class StatusBatch {
       const before = rankNow.get(k) ?? t.statusRank ?? -1;
       const report = `${k}|${s.status}|${s.timestamp.getTime()}`;
       if (rank !== undefined && rank > before) {
-        const set: Record<string, unknown> = { status: s.status, statusRank: rank, updatedAt: now, ...(s.pricing ? { pricing: s.pricing } : {}) };
+        const set: Record<string, unknown> = {
+          status: s.status,
+          statusRank: rank,
+          updatedAt: now,
+          ...(s.pricing ? { pricing: s.pricing } : {}),
+        };
         if (s.status === "failed") set.error = failureOf(s);
-        ops.push({ updateOne: { filter: { _id: t._id, clientId, statusRank: { $lt: rank } }, update: { $min: { [statusField(s.status)]: s.timestamp }, $set: set } } });
+        ops.push({
+          updateOne: {
+            filter: { _id: t._id, clientId, statusRank: { $lt: rank } },
+            update: { $min: { [statusField(s.status)]: s.timestamp }, $set: set },
+          },
+        });
         moves.push({ clientId, id: t._id, s });
         recorded.add(report);
         applied.push(true);
@@ -107,7 +131,9 @@ export class StatusBatch {
     const clients = [...new Set(items.map((i) => i.clientId))];
     const readBack = async (ids: Types.ObjectId[]) =>
       ids.length
-        ? this.model.find({ _id: { $in: ids }, clientId: { $in: clients } }, TARGET_FIELDS, { batchSize: ids.length + 1 }).lean<Target[]>()
+        ? this.model
+            .find({ _id: { $in: ids }, clientId: { $in: clients } }, TARGET_FIELDS, { batchSize: ids.length + 1 })
+            .lean<Target[]>()
         : [];
     const current = new Map((await readBack(touched)).map((m) => [m._id.toHexString(), m]));
 
@@ -118,8 +144,13 @@ export class StatusBatch {
       return !at || new Date(at).getTime() > s.timestamp.getTime() || (s.pricing && !m?.pricing);
     });
     if (missed.length) {
-      await bulkWriteGroups(this.model.collection, missed.map(({ clientId, id, s }) => [recordOp(clientId, id, s, now)]), limits);
-      for (const m of await readBack([...new Map(missed.map((x) => [x.id.toHexString(), x.id])).values()])) current.set(m._id.toHexString(), m);
+      await bulkWriteGroups(
+        this.model.collection,
+        missed.map(({ clientId, id, s }) => [recordOp(clientId, id, s, now)]),
+        limits,
+      );
+      for (const m of await readBack([...new Map(missed.map((x) => [x.id.toHexString(), x.id])).values()]))
+        current.set(m._id.toHexString(), m);
     }
 
     return items.map(({ clientId, status: s }, i) => {
@@ -139,7 +170,11 @@ export class StatusBatch {
       byClient.set(clientId.toHexString(), entry);
     }
     const found = await this.model
-      .find({ $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, wamid: { $in: [...c.wamids] } })) }, TARGET_FIELDS, { batchSize: items.length + 1 })
+      .find(
+        { $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, wamid: { $in: [...c.wamids] } })) },
+        TARGET_FIELDS,
+        { batchSize: items.length + 1 },
+      )
       .lean<Target[]>();
     return new Map(found.map((m) => [key(m.clientId, m.wamid!), m]));
   }
@@ -164,13 +199,17 @@ export class StatusBatch {
     } catch (err) {
       // The same status redelivered is already waiting (duplicate key); anything else is a failure.
       const e = err as { writeErrors?: unknown };
-      const writeErrors = (Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : []) as Array<{ code?: number }>;
+      const writeErrors = (
+        Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : []
+      ) as Array<{ code?: number }>;
       if (!writeErrors.length || writeErrors.some((w) => w.code !== 11000)) throw err;
     }
     const appeared = await this.findTargets(unknown);
     if (!appeared.size) return;
     for (const [k, t] of appeared) targets.set(k, t);
     const done = unknown.filter((u) => appeared.has(key(u.clientId, u.status.wamid)));
-    await this.pending.deleteMany({ $or: done.map((u) => ({ clientId: u.clientId, wamid: u.status.wamid, status: u.status.status })) });
+    await this.pending.deleteMany({
+      $or: done.map((u) => ({ clientId: u.clientId, wamid: u.status.wamid, status: u.status.status })),
+    });
   }
 }

@@ -58,4 +58,5 @@ const templateSchema = new Schema<TemplateDoc>(
 );
 templateSchema.index({ wabaId: 1, name: 1, language: 1 }, { unique: true });
 
-export const templateModel = (conn: Connection): Model<TemplateDoc> => conn.model<TemplateDoc>("Template", templateSchema);
+export const templateModel = (conn: Connection): Model<TemplateDoc> =>
+  conn.model<TemplateDoc>("Template", templateSchema);

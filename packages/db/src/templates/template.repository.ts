@@ -15,8 +15,13 @@ export function placeholdersOf(text: string | undefined): string[] {
   return seen;
 }
 
-export function templateParams(components: SyncedTemplate["components"]): { headerParams: string[]; bodyParams: string[] } {
-  const header = components?.find((c) => String(c.type).toUpperCase() === "HEADER" && String(c.format ?? "TEXT").toUpperCase() === "TEXT");
+export function templateParams(components: SyncedTemplate["components"]): {
+  headerParams: string[];
+  bodyParams: string[];
+} {
+  const header = components?.find(
+    (c) => String(c.type).toUpperCase() === "HEADER" && String(c.format ?? "TEXT").toUpperCase() === "TEXT",
+  );
   const body = components?.find((c) => String(c.type).toUpperCase() === "BODY");
   return { headerParams: placeholdersOf(header?.text), bodyParams: placeholdersOf(body?.text) };
 }
@@ -84,13 +89,24 @@ export class TemplateRepository {
   }
 
   /** A `message_template_status_update` webhook: APPROVED, REJECTED, PAUSED, DISABLED… */
-  async applyStatusEvent(e: { name: string; language: string; event: string; reason?: string | null; metaId?: string; category?: string }) {
+  async applyStatusEvent(e: {
+    name: string;
+    language: string;
+    event: string;
+    reason?: string | null;
+    metaId?: string;
+    category?: string;
+  }) {
     const wabaId = await this.wabaId();
     if (!wabaId) return;
     await this.model.updateOne(
       { wabaId, name: e.name, language: e.language },
       {
-        $set: { status: e.event.toUpperCase(), statusReason: e.reason ?? null, ...(e.metaId ? { metaId: e.metaId } : {}) },
+        $set: {
+          status: e.event.toUpperCase(),
+          statusReason: e.reason ?? null,
+          ...(e.metaId ? { metaId: e.metaId } : {}),
+        },
         $setOnInsert: {
           wabaId,
           name: e.name,
@@ -109,7 +125,10 @@ export class TemplateRepository {
    * A `template_category_update` webhook: the template's category changed (its price follows). Only
    * an existing template is updated; the next sync brings one not synced yet.
    */
-  async applyCategoryUpdate(e: { name: string; language: string; category: string; previousCategory?: string | null; metaId?: string | null }, at = new Date()): Promise<boolean> {
+  async applyCategoryUpdate(
+    e: { name: string; language: string; category: string; previousCategory?: string | null; metaId?: string | null },
+    at = new Date(),
+  ): Promise<boolean> {
     const wabaId = await this.wabaId();
     if (!wabaId) return false;
     const res = await this.model.updateOne(
@@ -127,12 +146,21 @@ export class TemplateRepository {
   }
 
   /** A `message_template_quality_update` webhook: the template's quality score (GREEN, YELLOW, RED). */
-  async applyQualityUpdate(e: { name: string; language: string; quality: string; metaId?: string | null }, at = new Date()): Promise<boolean> {
+  async applyQualityUpdate(
+    e: { name: string; language: string; quality: string; metaId?: string | null },
+    at = new Date(),
+  ): Promise<boolean> {
     const wabaId = await this.wabaId();
     if (!wabaId) return false;
     const res = await this.model.updateOne(
       { wabaId, name: e.name, language: e.language },
-      { $set: { qualityScore: e.quality.toUpperCase(), qualityChangedAt: at, ...(e.metaId ? { metaId: e.metaId } : {}) } },
+      {
+        $set: {
+          qualityScore: e.quality.toUpperCase(),
+          qualityChangedAt: at,
+          ...(e.metaId ? { metaId: e.metaId } : {}),
+        },
+      },
     );
     return res.matchedCount === 1;
   }

@@ -41,10 +41,21 @@ const readAll = async (body: AsyncIterable<unknown>) => {
 describe("media API against the simulator", () => {
   it("uploads a document as multipart, gets an id, and retrieves then downloads the same bytes with the token", async () => {
     const bytes = Buffer.concat([Buffer.from("%PDF-1.4\n"), randomBytes(300_000)]);
-    const { id } = await uploadMedia(graph, { phoneNumberId: "106540352242922", token, bytes, mimeType: "application/pdf", filename: "Offre.pdf" });
+    const { id } = await uploadMedia(graph, {
+      phoneNumberId: "106540352242922",
+      token,
+      bytes,
+      mimeType: "application/pdf",
+      filename: "Offre.pdf",
+    });
     expect(id).toMatch(/^\d+$/);
     const seen = (await (await fetch(`${sim.url}/_sim/media/${id}`)).json()) as { sha256: string };
-    expect(seen).toMatchObject({ mimeType: "application/pdf", filename: "Offre.pdf", size: bytes.length, phoneNumberId: "106540352242922" });
+    expect(seen).toMatchObject({
+      mimeType: "application/pdf",
+      filename: "Offre.pdf",
+      size: bytes.length,
+      phoneNumberId: "106540352242922",
+    });
     expect(seen.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
     const upload = sim.state.requestsTo(/\/v21\.0\/106540352242922\/media$/, "POST");
     expect(upload).toHaveLength(1);
@@ -58,7 +69,10 @@ describe("media API against the simulator", () => {
     expect(sha256Matches(info.sha256, createHash("sha256").update(back).digest())).toBe(true);
 
     // Without the bearer token Meta's URL refuses (peers lose media this way): "expired" → fetch a fresh URL.
-    await expect(downloadMedia({ url: info.url, token: "someone-else", graphBaseUrl: sim.url })).rejects.toMatchObject({ kind: "expired", httpStatus: 401 });
+    await expect(downloadMedia({ url: info.url, token: "someone-else", graphBaseUrl: sim.url })).rejects.toMatchObject({
+      kind: "expired",
+      httpStatus: 401,
+    });
   });
 
   it("an upload without a file is Meta's code 100, not a success", async () => {
@@ -70,18 +84,34 @@ describe("media API against the simulator", () => {
   });
 
   it("expires download URLs and never sends the token to a host that is not Meta's", async () => {
-    const { id } = await uploadMedia(graph, { phoneNumberId: "1", token, bytes: Buffer.from("x"), mimeType: "image/png" });
-    await fetch(`${sim.url}/_sim/media/${id}/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ expiredUrls: 1 }) });
+    const { id } = await uploadMedia(graph, {
+      phoneNumberId: "1",
+      token,
+      bytes: Buffer.from("x"),
+      mimeType: "image/png",
+    });
+    await fetch(`${sim.url}/_sim/media/${id}/faults`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ expiredUrls: 1 }),
+    });
     const stale = await getMediaInfo(graph, { mediaId: id, token });
     const err = await downloadMedia({ url: stale.url, token, graphBaseUrl: sim.url }).catch((e) => e);
     expect(err).toBeInstanceOf(MediaDownloadError);
     expect(err).toMatchObject({ kind: "expired", httpStatus: 404 });
     expect(err.message).not.toContain("?"); // the URL's query (Meta's signature) stays out of errors
 
-    expect(isTrustedMediaUrl("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1", "https://graph.facebook.com")).toBe(true);
+    expect(
+      isTrustedMediaUrl(
+        "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",
+        "https://graph.facebook.com",
+      ),
+    ).toBe(true);
     expect(isTrustedMediaUrl("http://lookaside.fbsbx.com/x", "https://graph.facebook.com")).toBe(false);
     expect(isTrustedMediaUrl("https://evil.example/fbsbx.com", "https://graph.facebook.com")).toBe(false);
-    await expect(downloadMedia({ url: "http://127.0.0.2:9/x", token, graphBaseUrl: sim.url })).rejects.toMatchObject({ kind: "untrusted" });
+    await expect(downloadMedia({ url: "http://127.0.0.2:9/x", token, graphBaseUrl: sim.url })).rejects.toMatchObject({
+      kind: "untrusted",
+    });
   });
 
   it("reads Meta's sha256 in hex (retrieve answer) and base64 (webhooks)", () => {

@@ -21,7 +21,9 @@ function bearer(request: FastifyRequest): string | undefined {
 }
 
 const invalidToken = (reply: FastifyReply) =>
-  reply.code(401).send(graphErrorBody({ code: 190, message: "Invalid OAuth access token - Cannot parse access token" }));
+  reply
+    .code(401)
+    .send(graphErrorBody({ code: 190, message: "Invalid OAuth access token - Cannot parse access token" }));
 
 const missingObject = (reply: FastifyReply, id: string) =>
   reply.code(400).send(
@@ -61,7 +63,12 @@ const faultsBody = z.strictObject({
   wrongSha256: z.boolean().optional(),
   reportedSize: z.number().int().min(0).optional(),
   /** Serve this many bytes (zeros) instead of the file. */
-  servedSize: z.number().int().min(0).max(200 * 1024 * 1024).optional(),
+  servedSize: z
+    .number()
+    .int()
+    .min(0)
+    .max(200 * 1024 * 1024)
+    .optional(),
 });
 
 export const mediaArea: SimArea = async (app, ctx) => {
@@ -69,13 +76,18 @@ export const mediaArea: SimArea = async (app, ctx) => {
 
   // Uploads are multipart; Fastify has no parser for it by default. Parsed with the WHATWG
   // Response.formData() of Node's fetch, scoped to this area's plugin.
-  app.addContentTypeParser("multipart/form-data", { parseAs: "buffer", bodyLimit: 110 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    "multipart/form-data",
+    { parseAs: "buffer", bodyLimit: 110 * 1024 * 1024 },
+    (_req, body, done) => done(null, body),
+  );
 
   app.get<{ Params: { version: string; mediaId: string } }>("/:version/:mediaId", async (request, reply) => {
     const token = bearer(request);
     if (!token) return invalidToken(reply);
     const m = s().media.get(request.params.mediaId);
-    if (!m || m.faults.notFound || (m.token !== null && m.token !== token)) return missingObject(reply, request.params.mediaId);
+    if (!m || m.faults.notFound || (m.token !== null && m.token !== token))
+      return missingObject(reply, request.params.mediaId);
     m.infoCalls++;
     if (take(m.faults, "infoServerErrors")) return serverError(reply);
     const key = issueMediaUrl(ctx.state, m.id, token, take(m.faults, "expiredUrls"));
@@ -86,7 +98,7 @@ export const mediaArea: SimArea = async (app, ctx) => {
       url: `${origin}/whatsapp_business/attachments/${key}?mid=${m.id}&ext=${Math.floor(Date.now() / 1000)}`,
       mime_type: m.mimeType,
       sha256: sha,
-      file_size: m.faults.reportedSize ?? (m.faults.servedBytes?.length ?? m.bytes.length),
+      file_size: m.faults.reportedSize ?? m.faults.servedBytes?.length ?? m.bytes.length,
       id: m.id,
     };
   });
@@ -120,14 +132,23 @@ export const mediaArea: SimArea = async (app, ctx) => {
       return reply.code(400).send(graphErrorBody({ code: 100, message: "(#100) Invalid multipart body." }));
     }
     if (form.get("messaging_product") !== "whatsapp") {
-      return reply.code(400).send(graphErrorBody({ code: 100, message: "(#100) The parameter messaging_product is required." }));
+      return reply
+        .code(400)
+        .send(graphErrorBody({ code: 100, message: "(#100) The parameter messaging_product is required." }));
     }
     const file = form.get("file");
-    if (!file || typeof file === "string") return reply.code(400).send(graphErrorBody({ code: 100, message: "(#100) The parameter file is required." }));
+    if (!file || typeof file === "string")
+      return reply.code(400).send(graphErrorBody({ code: 100, message: "(#100) The parameter file is required." }));
     const typeField = form.get("type");
     const mimeType = (typeof typeField === "string" && typeField) || file.type || "application/octet-stream";
     const bytes = Buffer.from(await file.arrayBuffer());
-    const m = addMedia(ctx.state, { bytes, mimeType, filename: file.name || null, token: null, phoneNumberId: request.params.phone });
+    const m = addMedia(ctx.state, {
+      bytes,
+      mimeType,
+      filename: file.name || null,
+      token: null,
+      phoneNumberId: request.params.phone,
+    });
     return { id: m.id };
   });
 
@@ -140,8 +161,18 @@ export const mediaArea: SimArea = async (app, ctx) => {
     const b = seedBody.safeParse(request.body);
     if (!b.success) return reply.code(400).send({ error: "invalid media", details: b.error.issues });
     const bytes = Buffer.from(b.data.data, "base64");
-    const m = addMedia(ctx.state, { bytes, mimeType: b.data.mime_type, filename: b.data.filename ?? null, token: b.data.token ?? null });
-    return { id: m.id, sha256: m.sha256Hex, sha256Base64: Buffer.from(m.sha256Hex, "hex").toString("base64"), file_size: bytes.length };
+    const m = addMedia(ctx.state, {
+      bytes,
+      mimeType: b.data.mime_type,
+      filename: b.data.filename ?? null,
+      token: b.data.token ?? null,
+    });
+    return {
+      id: m.id,
+      sha256: m.sha256Hex,
+      sha256Base64: Buffer.from(m.sha256Hex, "hex").toString("base64"),
+      file_size: bytes.length,
+    };
   });
 
   app.put<{ Params: { id: string } }>("/_sim/media/:id/faults", async (request, reply) => {
@@ -150,7 +181,11 @@ export const mediaArea: SimArea = async (app, ctx) => {
     const b = faultsBody.safeParse(request.body);
     if (!b.success) return reply.code(400).send({ error: "invalid faults", details: b.error.issues });
     const { servedSize, ...rest } = b.data;
-    m.faults = { ...m.faults, ...rest, ...(servedSize !== undefined ? { servedBytes: Buffer.alloc(servedSize, 0x20) } : {}) };
+    m.faults = {
+      ...m.faults,
+      ...rest,
+      ...(servedSize !== undefined ? { servedBytes: Buffer.alloc(servedSize, 0x20) } : {}),
+    };
     return { ok: true };
   });
 

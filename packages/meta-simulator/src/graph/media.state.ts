@@ -67,7 +67,13 @@ export const newMediaId = () => `${Date.now()}${String(++seq % 1000).padStart(3,
 
 export function addMedia(
   state: SimState,
-  input: { bytes: Buffer; mimeType: string; filename?: string | null; token?: string | null; phoneNumberId?: string | null },
+  input: {
+    bytes: Buffer;
+    mimeType: string;
+    filename?: string | null;
+    token?: string | null;
+    phoneNumberId?: string | null;
+  },
 ): SimMedia {
   const m: SimMedia = {
     id: newMediaId(),

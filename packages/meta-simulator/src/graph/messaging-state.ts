@@ -131,7 +131,14 @@ export function newMessagingState(): MessagingState {
   return {
     accepted: [],
     rejected: [],
-    faults: { byRecipient: new Map(), storm: null, latencyMs: 0, hangFor: new Map(), loseAnswerFor: new Map(), loseAnswerRate: 0 },
+    faults: {
+      byRecipient: new Map(),
+      storm: null,
+      latencyMs: 0,
+      hangFor: new Map(),
+      loseAnswerFor: new Map(),
+      loseAnswerRate: 0,
+    },
     limits: { defaultMps: 80, mpsByNumber: new Map(), pairBurst: 3, pairIntervalMs: 6_000, enforce: true },
     buckets: new Map(),
     statusFlow: { enabled: true, stepDelayMs: 0, delivered: true, read: true },
@@ -199,7 +206,14 @@ export function rateStats(s: MessagingState, pairWindowMs = s.limits.pairInterva
     rejectedByCode[r.code] = (rejectedByCode[r.code] ?? 0) + 1;
     rejectedByCause[r.cause] = (rejectedByCause[r.cause] ?? 0) + 1;
   }
-  return { accepted: s.accepted.length, maxPerSecondByNumber, maxPerPairWindow, pairWindowMs, rejectedByCode, rejectedByCause };
+  return {
+    accepted: s.accepted.length,
+    maxPerSecondByNumber,
+    maxPerPairWindow,
+    pairWindowMs,
+    rejectedByCode,
+    rejectedByCause,
+  };
 }
 
 /** Waits until every status flow started so far has delivered its webhooks. */

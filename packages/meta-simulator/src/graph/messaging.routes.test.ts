@@ -23,8 +23,15 @@ let phoneSeq = 0;
 const newPhone = () => `2126${String(10_000_000 + ++phoneSeq * 7919).slice(-8)}`;
 
 beforeAll(async () => {
-  receiver = await startRecordingReceiver((post) => (verifyWebhookSignature(post.raw, post.headers["x-hub-signature-256"], secret) ? 200 : 401));
-  sim = await MetaSimulator.create({ appSecret: secret, webhookUrl: receiver.url, enforceWindow: true, enforceTemplateParams: true });
+  receiver = await startRecordingReceiver((post) =>
+    verifyWebhookSignature(post.raw, post.headers["x-hub-signature-256"], secret) ? 200 : 401,
+  );
+  sim = await MetaSimulator.create({
+    appSecret: secret,
+    webhookUrl: receiver.url,
+    enforceWindow: true,
+    enforceTemplateParams: true,
+  });
   await sim.listen();
 });
 afterAll(async () => {
@@ -33,8 +40,18 @@ afterAll(async () => {
 });
 
 const TEMPLATES = [
-  { name: "application_received", language: "fr", category: "UTILITY", components: [{ type: "BODY", text: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue." }] },
-  { name: "job_offer", language: "fr", category: "MARKETING", components: [{ type: "BODY", text: "Nouvelle offre : {{1}}" }] },
+  {
+    name: "application_received",
+    language: "fr",
+    category: "UTILITY",
+    components: [{ type: "BODY", text: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue." }],
+  },
+  {
+    name: "job_offer",
+    language: "fr",
+    category: "MARKETING",
+    components: [{ type: "BODY", text: "Nouvelle offre : {{1}}" }],
+  },
   {
     name: "interview_invite",
     language: "fr",
@@ -42,17 +59,31 @@ const TEMPLATES = [
     components: [
       { type: "HEADER", format: "IMAGE" },
       { type: "BODY", text: "Bonjour {{1}}, entretien le {{2}}." },
-      { type: "BUTTONS", buttons: [{ type: "QUICK_REPLY", text: "Oui, disponible" }, { type: "URL", text: "Détails", url: "https://linkojob.ma/o/{{1}}" }] },
+      {
+        type: "BUTTONS",
+        buttons: [
+          { type: "QUICK_REPLY", text: "Oui, disponible" },
+          { type: "URL", text: "Détails", url: "https://linkojob.ma/o/{{1}}" },
+        ],
+      },
     ],
   },
-  { name: "named_hello", language: "fr", category: "UTILITY", parameter_format: "NAMED", components: [{ type: "BODY", text: "Bonjour {{first_name}}, poste {{job}}" }] },
+  {
+    name: "named_hello",
+    language: "fr",
+    category: "UTILITY",
+    parameter_format: "NAMED",
+    components: [{ type: "BODY", text: "Bonjour {{first_name}}, poste {{job}}" }],
+  },
   { name: "paused_one", language: "fr", status: "PAUSED", components: [{ type: "BODY", text: "x" }] },
 ];
 
 beforeEach(async () => {
   await call("POST", "/_sim/messaging/reset");
   await call("PUT", "/_sim/messaging/numbers", { [business.phoneNumberId]: business.wabaId });
-  expect((await call("PUT", `/_sim/messaging/templates/${business.wabaId}`, { templates: TEMPLATES })).status).toBe(200);
+  expect((await call("PUT", `/_sim/messaging/templates/${business.wabaId}`, { templates: TEMPLATES })).status).toBe(
+    200,
+  );
   receiver.received.length = 0;
 });
 
@@ -67,12 +98,22 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 }
 
 const send = (body: Record<string, unknown>) =>
-  call("POST", `/v21.0/${business.phoneNumberId}/messages`, { messaging_product: "whatsapp", recipient_type: "individual", ...body }, { authorization: `Bearer ${token}` });
+  call(
+    "POST",
+    `/v21.0/${business.phoneNumberId}/messages`,
+    { messaging_product: "whatsapp", recipient_type: "individual", ...body },
+    { authorization: `Bearer ${token}` },
+  );
 const text = (to: Record<string, string>, body = "Bonjour") => send({ ...to, type: "text", text: { body } });
-const template = (to: Record<string, string>, name: string, components: unknown[]) => send({ ...to, type: "template", template: { name, language: { code: "fr", policy: "deterministic" }, components } });
-const bodyParams = (...texts: string[]) => ({ type: "body", parameters: texts.map((t) => ({ type: "text", text: t })) });
+const template = (to: Record<string, string>, name: string, components: unknown[]) =>
+  send({ ...to, type: "template", template: { name, language: { code: "fr", policy: "deterministic" }, components } });
+const bodyParams = (...texts: string[]) => ({
+  type: "body",
+  parameters: texts.map((t) => ({ type: "text", text: t })),
+});
 
-const candidateWrites = (fields: Record<string, unknown>) => call("POST", "/_sim/candidates/reply", { ...business, name: "Yasmine", type: "text", text: "Bonjour", ...fields });
+const candidateWrites = (fields: Record<string, unknown>) =>
+  call("POST", "/_sim/candidates/reply", { ...business, name: "Yasmine", type: "text", text: "Bonjour", ...fields });
 
 /** Every status the receiver got for a wamid, in order, after the status flows settled. */
 async function statusesOf(wamid: string): Promise<Array<Record<string, any>>> {
@@ -100,7 +141,10 @@ describe("the 24-hour window, as the simulator knows it", () => {
             code: 131047,
             title: "Re-engagement message",
             message: "Re-engagement message",
-            error_data: { details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number." },
+            error_data: {
+              details:
+                "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+            },
             href: ERROR_CODES_URL,
           },
         ],
@@ -121,7 +165,9 @@ describe("the 24-hour window, as the simulator knows it", () => {
     const phone = newPhone();
     await candidateWrites({ from: phone, timestamp: Math.floor(Date.now() / 1000) - 25 * 3600 });
     const t = await text({ to: phone });
-    expect((await statusesOf(t.json.messages[0].id)).map((s) => [s.status, s.errors?.[0]?.code])).toEqual([["failed", 131047]]);
+    expect((await statusesOf(t.json.messages[0].id)).map((s) => [s.status, s.errors?.[0]?.code])).toEqual([
+      ["failed", 131047],
+    ]);
     const tpl = await template({ to: phone }, "application_received", [bodyParams("Yasmine", "Comptable")]);
     expect(tpl.status).toBe(200);
     expect((await statusesOf(tpl.json.messages[0].id)).map((s) => s.status)).toEqual(["sent", "delivered", "read"]);
@@ -131,20 +177,56 @@ describe("the 24-hour window, as the simulator knows it", () => {
     const [viaDeliver, told, system] = [newPhone(), newPhone(), newPhone()];
     const payload = {
       object: "whatsapp_business_account",
-      entry: [{ id: business.wabaId, changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { display_phone_number: business.displayPhoneNumber, phone_number_id: business.phoneNumberId }, contacts: [{ profile: { name: "A" }, wa_id: viaDeliver }], messages: [{ from: viaDeliver, id: "wamid.given", timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: "Salam" } }] } }] }],
+      entry: [
+        {
+          id: business.wabaId,
+          changes: [
+            {
+              field: "messages",
+              value: {
+                messaging_product: "whatsapp",
+                metadata: {
+                  display_phone_number: business.displayPhoneNumber,
+                  phone_number_id: business.phoneNumberId,
+                },
+                contacts: [{ profile: { name: "A" }, wa_id: viaDeliver }],
+                messages: [
+                  {
+                    from: viaDeliver,
+                    id: "wamid.given",
+                    timestamp: String(Math.floor(Date.now() / 1000)),
+                    type: "text",
+                    text: { body: "Salam" },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
     };
     expect((await call("POST", "/_sim/webhooks/deliver", { payload })).status).toBe(200);
-    const toldRes = await call("POST", "/_sim/messaging/windows", { phoneNumberId: business.phoneNumberId, waId: told });
+    const toldRes = await call("POST", "/_sim/messaging/windows", {
+      phoneNumberId: business.phoneNumberId,
+      waId: told,
+    });
     expect(toldRes.json).toMatchObject({ waId: told, open: true, lastInboundAt: expect.any(Number) });
     await candidateWrites({ from: system, type: "system", text: undefined, system: { newWaId: newPhone() } });
 
     const results = await Promise.all([viaDeliver, told, system].map((p) => text({ to: p })));
-    const outcomes = await Promise.all(results.map(async (r) => (await statusesOf(r.json.messages[0].id)).at(-1)!.status));
+    const outcomes = await Promise.all(
+      results.map(async (r) => (await statusesOf(r.json.messages[0].id)).at(-1)!.status),
+    );
     expect(outcomes).toEqual(["read", "read", "failed"]);
     // The window's state is readable.
-    const view = await call("GET", `/_sim/messaging/windows?phoneNumberId=${business.phoneNumberId}&waId=${viaDeliver}`);
+    const view = await call(
+      "GET",
+      `/_sim/messaging/windows?phoneNumberId=${business.phoneNumberId}&waId=${viaDeliver}`,
+    );
     expect(view.json).toMatchObject({ waId: viaDeliver, userId: userIdForPhone(viaDeliver), open: true });
-    expect((await call("GET", `/_sim/messaging/windows?phoneNumberId=${business.phoneNumberId}&waId=212600000001`)).status).toBe(404);
+    expect(
+      (await call("GET", `/_sim/messaging/windows?phoneNumberId=${business.phoneNumberId}&waId=212600000001`)).status,
+    ).toBe(404);
     expect((await call("POST", "/_sim/messaging/windows", { phoneNumberId: business.phoneNumberId })).status).toBe(400);
   });
 
@@ -164,7 +246,10 @@ describe("the 24-hour window, as the simulator knows it", () => {
     } finally {
       await plain.close();
     }
-    expect((await call("PUT", "/_sim/messaging/enforcement", { window: false })).json).toEqual({ window: false, templateParams: true });
+    expect((await call("PUT", "/_sim/messaging/enforcement", { window: false })).json).toEqual({
+      window: false,
+      templateParams: true,
+    });
     const res = await text({ to: newPhone() });
     expect((await statusesOf(res.json.messages[0].id)).map((s) => s.status)).toEqual(["sent", "delivered", "read"]);
     expect((await call("PUT", "/_sim/messaging/enforcement", { window: "yes" })).status).toBe(400);
@@ -179,17 +264,94 @@ describe("template parameters against the templates the simulator knows", () => 
   const urlButton = { type: "button", sub_type: "url", index: "1", parameters: [{ type: "text", text: "abc123" }] };
   const cases: Array<[string, string, unknown[], number, RegExp?]> = [
     ["right count", "application_received", [bodyParams("Yasmine", "Comptable")], 200],
-    ["one parameter short", "application_received", [bodyParams("Yasmine")], 132000, /body: number of localizable_params \(1\) does not match the expected number of params \(2\)/],
+    [
+      "one parameter short",
+      "application_received",
+      [bodyParams("Yasmine")],
+      132000,
+      /body: number of localizable_params \(1\) does not match the expected number of params \(2\)/,
+    ],
     ["no body at all", "application_received", [], 132000, /\(0\) .* \(2\)/],
-    ["a header the template does not have", "application_received", [{ type: "header", parameters: [{ type: "text", text: "x" }] }, bodyParams("a", "b")], 132000, /header/],
+    [
+      "a header the template does not have",
+      "application_received",
+      [{ type: "header", parameters: [{ type: "text", text: "x" }] }, bodyParams("a", "b")],
+      132000,
+      /header/,
+    ],
     ["image header, body, url button", "interview_invite", [image, bodyParams("Karim", "lundi"), urlButton], 200],
-    ["quick reply payload is optional", "interview_invite", [image, bodyParams("Karim", "lundi"), urlButton, { type: "button", sub_type: "quick_reply", index: "0", parameters: [{ type: "payload", payload: "YES" }] }], 200],
-    ["image header missing", "interview_invite", [bodyParams("Karim", "lundi"), urlButton], 132000, /header: .*\(0\).*\(1\)/],
-    ["document where the header is an image", "interview_invite", [{ type: "header", parameters: [{ type: "document", document: { id: "1" } }] }, bodyParams("Karim", "lundi"), urlButton], 132012, /expected IMAGE, received DOCUMENT/],
-    ["url button parameter missing", "interview_invite", [image, bodyParams("Karim", "lundi")], 132000, /button 1 \(url\)/],
-    ["a button index the template lacks", "interview_invite", [image, bodyParams("Karim", "lundi"), urlButton, { type: "button", sub_type: "url", index: "5", parameters: [] }], 132000, /index 5/],
-    ["named parameters", "named_hello", [{ type: "body", parameters: [{ type: "text", parameter_name: "first_name", text: "Sara" }, { type: "text", parameter_name: "job", text: "Cariste" }] }], 200],
-    ["a named parameter missing", "named_hello", [{ type: "body", parameters: [{ type: "text", parameter_name: "first_name", text: "Sara" }, { type: "text", parameter_name: "poste", text: "Cariste" }] }], 132000, /missing parameter_name job/],
+    [
+      "quick reply payload is optional",
+      "interview_invite",
+      [
+        image,
+        bodyParams("Karim", "lundi"),
+        urlButton,
+        { type: "button", sub_type: "quick_reply", index: "0", parameters: [{ type: "payload", payload: "YES" }] },
+      ],
+      200,
+    ],
+    [
+      "image header missing",
+      "interview_invite",
+      [bodyParams("Karim", "lundi"), urlButton],
+      132000,
+      /header: .*\(0\).*\(1\)/,
+    ],
+    [
+      "document where the header is an image",
+      "interview_invite",
+      [
+        { type: "header", parameters: [{ type: "document", document: { id: "1" } }] },
+        bodyParams("Karim", "lundi"),
+        urlButton,
+      ],
+      132012,
+      /expected IMAGE, received DOCUMENT/,
+    ],
+    [
+      "url button parameter missing",
+      "interview_invite",
+      [image, bodyParams("Karim", "lundi")],
+      132000,
+      /button 1 \(url\)/,
+    ],
+    [
+      "a button index the template lacks",
+      "interview_invite",
+      [image, bodyParams("Karim", "lundi"), urlButton, { type: "button", sub_type: "url", index: "5", parameters: [] }],
+      132000,
+      /index 5/,
+    ],
+    [
+      "named parameters",
+      "named_hello",
+      [
+        {
+          type: "body",
+          parameters: [
+            { type: "text", parameter_name: "first_name", text: "Sara" },
+            { type: "text", parameter_name: "job", text: "Cariste" },
+          ],
+        },
+      ],
+      200,
+    ],
+    [
+      "a named parameter missing",
+      "named_hello",
+      [
+        {
+          type: "body",
+          parameters: [
+            { type: "text", parameter_name: "first_name", text: "Sara" },
+            { type: "text", parameter_name: "poste", text: "Cariste" },
+          ],
+        },
+      ],
+      132000,
+      /missing parameter_name job/,
+    ],
     ["a paused template", "paused_one", [], 132015],
     ["a template it does not have", "unknown_template", [], 132001],
   ];
@@ -232,8 +394,14 @@ describe("username-only candidates and sends by user id (recipient)", () => {
       expect(s.recipient_id).toBeUndefined();
     }
     // The status deliveries name the recipient in contacts too, by user id only.
-    const values = receiver.received.map((p) => JSON.parse(p.raw.toString("utf8")).entry[0].changes[0].value).filter((v) => v.statuses?.[0]?.id === sent.json.messages[0].id);
-    expect(values.map((v) => v.contacts)).toEqual([[{ user_id: userId }], [{ user_id: userId }], [{ user_id: userId }]]);
+    const values = receiver.received
+      .map((p) => JSON.parse(p.raw.toString("utf8")).entry[0].changes[0].value)
+      .filter((v) => v.statuses?.[0]?.id === sent.json.messages[0].id);
+    expect(values.map((v) => v.contacts)).toEqual([
+      [{ user_id: userId }],
+      [{ user_id: userId }],
+      [{ user_id: userId }],
+    ]);
     expect(messagingState(sim.state).accepted.at(-1)).toMatchObject({ to: "", recipientUserId: userId });
   });
 
@@ -243,7 +411,10 @@ describe("username-only candidates and sends by user id (recipient)", () => {
     expect(unknown.json.error).toMatchObject({ code: 131062 });
     const malformed = await text({ recipient: "212612345678" });
     expect(malformed.status).toBe(400);
-    expect(malformed.json.error).toMatchObject({ code: 100, error_data: { details: expect.stringMatching(/business-scoped user id/) } });
+    expect(malformed.json.error).toMatchObject({
+      code: 100,
+      error_data: { details: expect.stringMatching(/business-scoped user id/) },
+    });
     const neither = await send({ type: "text", text: { body: "x" } });
     expect(neither.json.error).toMatchObject({ code: 100 });
 
@@ -277,10 +448,21 @@ describe("pricing: one status per message, by type and window", () => {
     const a = await template({ to: inside }, "application_received", [bodyParams("a", "b")]);
     const b = await template({ to: newPhone() }, "application_received", [bodyParams("a", "b")]);
     const c = await template({ to: inside }, "job_offer", [bodyParams("Cariste")]);
-    const delivered = async (r: { json: any }) => (await statusesOf(r.json.messages[0].id)).find((s) => s.status === "delivered")!.pricing;
-    expect(await delivered(a)).toEqual({ billable: false, pricing_model: "PMP", type: "free_customer_service", category: "utility" });
+    const delivered = async (r: { json: any }) =>
+      (await statusesOf(r.json.messages[0].id)).find((s) => s.status === "delivered")!.pricing;
+    expect(await delivered(a)).toEqual({
+      billable: false,
+      pricing_model: "PMP",
+      type: "free_customer_service",
+      category: "utility",
+    });
     expect(await delivered(b)).toEqual({ billable: true, pricing_model: "PMP", type: "regular", category: "utility" });
-    expect(await delivered(c)).toEqual({ billable: true, pricing_model: "PMP", type: "regular", category: "marketing" });
+    expect(await delivered(c)).toEqual({
+      billable: true,
+      pricing_model: "PMP",
+      type: "regular",
+      category: "marketing",
+    });
   });
 
   it("when delivered is skipped, read carries the pricing", async () => {
@@ -297,8 +479,16 @@ describe("pricing: one status per message, by type and window", () => {
     await candidateWrites({ from: phone, referral: true });
     const res = await template({ to: phone }, "job_offer", [bodyParams("Cariste")]);
     const delivered = (await statusesOf(res.json.messages[0].id)).find((s) => s.status === "delivered")!;
-    expect(delivered.pricing).toEqual({ billable: false, pricing_model: "PMP", type: "free_entry_point", category: "marketing" });
-    expect(delivered.conversation).toMatchObject({ origin: { type: "referral_conversion" }, expiration_timestamp: expect.stringMatching(/^\d+$/) });
+    expect(delivered.pricing).toEqual({
+      billable: false,
+      pricing_model: "PMP",
+      type: "free_entry_point",
+      category: "marketing",
+    });
+    expect(delivered.conversation).toMatchObject({
+      origin: { type: "referral_conversion" },
+      expiration_timestamp: expect.stringMatching(/^\d+$/),
+    });
   });
 });
 
@@ -306,7 +496,13 @@ describe("identity changes move the window with the person", () => {
   it("user_changed_number: the new number is in the window, the old one no longer reaches them", async () => {
     const [old, next] = [newPhone(), newPhone()];
     await candidateWrites({ from: old });
-    const res = await call("POST", "/_sim/candidates/identity-change", { ...business, change: "number", from: old, newWaId: next, name: "Yasmine" });
+    const res = await call("POST", "/_sim/candidates/identity-change", {
+      ...business,
+      change: "number",
+      from: old,
+      newWaId: next,
+      name: "Yasmine",
+    });
     expect(res.status).toBe(200);
     const value = res.json.payload.entry[0].changes[0].value;
     expect(value.contacts).toBeUndefined();
@@ -314,7 +510,12 @@ describe("identity changes move the window with the person", () => {
       from: old,
       from_user_id: userIdForPhone(old),
       type: "system",
-      system: { type: "user_changed_number", wa_id: next, user_id: userIdForPhone(old), body: `User Yasmine changed from ${old} to ${next}` },
+      system: {
+        type: "user_changed_number",
+        wa_id: next,
+        user_id: userIdForPhone(old),
+        body: `User Yasmine changed from ${old} to ${next}`,
+      },
     });
     expect(res.json.identity).toEqual({ waId: next, userId: userIdForPhone(old), previousWaId: old });
 
@@ -331,10 +532,19 @@ describe("identity changes move the window with the person", () => {
   it("user_changed_user_id: previous_user_id → user_id, no phone; sends follow the new id, the old id is unknown", async () => {
     const previous = "MA.60000000000000000001";
     await candidateWrites({ userId: previous, username: "karim" });
-    const res = await call("POST", "/_sim/candidates/identity-change", { ...business, change: "user_id", previousUserId: previous, newUserId: "MA.60000000000000000002" });
+    const res = await call("POST", "/_sim/candidates/identity-change", {
+      ...business,
+      change: "user_id",
+      previousUserId: previous,
+      newUserId: "MA.60000000000000000002",
+    });
     expect(res.status).toBe(200);
     const message = res.json.payload.entry[0].changes[0].value.messages[0];
-    expect(message).toMatchObject({ from_user_id: previous, type: "system", system: { type: "user_changed_user_id", user_id: "MA.60000000000000000002", previous_user_id: previous } });
+    expect(message).toMatchObject({
+      from_user_id: previous,
+      type: "system",
+      system: { type: "user_changed_user_id", user_id: "MA.60000000000000000002", previous_user_id: previous },
+    });
     expect(message.from).toBeUndefined();
     expect(message.system.wa_id).toBeUndefined();
 
@@ -348,13 +558,21 @@ describe("identity changes move the window with the person", () => {
     const res = await call("POST", "/_sim/candidates/identity-change", { ...business, change: "user_id", waId: phone });
     expect(res.status).toBe(200);
     const message = res.json.payload.entry[0].changes[0].value.messages[0];
-    expect(message).toMatchObject({ from: phone, from_user_id: userIdForPhone(phone), system: { wa_id: phone, previous_user_id: userIdForPhone(phone), user_id: res.json.identity.userId } });
+    expect(message).toMatchObject({
+      from: phone,
+      from_user_id: userIdForPhone(phone),
+      system: { wa_id: phone, previous_user_id: userIdForPhone(phone), user_id: res.json.identity.userId },
+    });
     expect(res.json.identity.userId).toMatch(/^MA\.\d{20}$/);
     expect(res.json.identity.userId).not.toBe(userIdForPhone(phone));
     const bad = await call("POST", "/_sim/candidates/identity-change", { ...business, change: "user_id" });
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toMatch(/previousUserId/);
-    const unknownKind = await call("POST", "/_sim/candidates/identity-change", { ...business, change: "email", from: phone });
+    const unknownKind = await call("POST", "/_sim/candidates/identity-change", {
+      ...business,
+      change: "email",
+      from: phone,
+    });
     expect(unknownKind.status).toBe(400);
   });
 });

@@ -15,7 +15,15 @@ import {
   type RejectedMessage,
 } from "./messaging-state.js";
 import { checkTemplateSend } from "./template-check.js";
-import { findUser, inEntryPoint, learnFromDelivery, recordInbound, userIdFor, windowOpen, type SimUser } from "./user-directory.js";
+import {
+  findUser,
+  inEntryPoint,
+  learnFromDelivery,
+  recordInbound,
+  userIdFor,
+  windowOpen,
+  type SimUser,
+} from "./user-directory.js";
 
 /**
  * POST /{version}/{phone-number-id}/messages as Meta answers it (its answers, error codes and limits): a
@@ -27,7 +35,16 @@ import { findUser, inEntryPoint, learnFromDelivery, recordInbound, userIdFor, wi
  * parameters (132000…). Control routes under /_sim/messaging.
  */
 
-const HTTP_FOR_CODE: Record<number, number> = { 4: 429, 80007: 429, 130429: 429, 131000: 500, 131016: 503, 131057: 503, 0: 401, 190: 401 };
+const HTTP_FOR_CODE: Record<number, number> = {
+  4: 429,
+  80007: 429,
+  130429: 429,
+  131000: 500,
+  131016: 503,
+  131057: 503,
+  0: 401,
+  190: 401,
+};
 const TITLE: Record<number, string> = {
   0: "AuthException",
   190: "Invalid OAuth access token",
@@ -46,7 +63,8 @@ const TITLE: Record<number, string> = {
   132016: "Template is disabled",
 };
 /** Meta's details of a 131047 `failed` status. */
-const WINDOW_DETAILS = "Message failed to send because more than 24 hours have passed since the customer last replied to this number.";
+const WINDOW_DETAILS =
+  "Message failed to send because more than 24 hours have passed since the customer last replied to this number.";
 
 function errorBody(code: number, details?: string) {
   return {
@@ -81,29 +99,42 @@ function pricingFor(s: MessagingState, m: AcceptedMessage, user: SimUser | undef
   if (m.type !== "template") return { pricing: statusPricing("service") };
   const t = m.body.template as { name?: string; language?: { code?: string } } | undefined;
   const waba = s.numbers.get(m.phoneNumberId);
-  const tpl = waba ? s.templates.get(waba)?.find((x) => x.name === t?.name && x.language === t?.language?.code) : undefined;
+  const tpl = waba
+    ? s.templates.get(waba)?.find((x) => x.name === t?.name && x.language === t?.language?.code)
+    : undefined;
   const category = (tpl?.category ?? "UTILITY").toLowerCase();
   if (inEntryPoint(user, m.phoneNumberId, m.at)) {
     const until = user!.entryPointUntil.get(m.phoneNumberId)!;
     return {
       pricing: statusPricing(category, { type: "free_entry_point" }),
       // Since v24 the conversation object comes only for free entry-point windows.
-      conversation: { id: `sim-ep-${m.phoneNumberId}-${until}`, expiration_timestamp: String(Math.floor(until / 1000)), origin: { type: "referral_conversion" } },
+      conversation: {
+        id: `sim-ep-${m.phoneNumberId}-${until}`,
+        expiration_timestamp: String(Math.floor(until / 1000)),
+        origin: { type: "referral_conversion" },
+      },
     };
   }
-  if (category === "utility" && windowOpen(user, m.phoneNumberId, m.at)) return { pricing: statusPricing(category, { type: "free_customer_service" }) };
+  if (category === "utility" && windowOpen(user, m.phoneNumberId, m.at))
+    return { pricing: statusPricing(category, { type: "free_customer_service" }) };
   return { pricing: statusPricing(category) };
 }
 
 export const messagingArea: SimArea = async (app, ctx) => {
   const s = () => messagingState(ctx.state);
   const enforced = (what: keyof Enforcement): boolean =>
-    s().enforcement[what] ?? (what === "window" ? ctx.options.enforceWindow : ctx.options.enforceTemplateParams) ?? false;
+    s().enforcement[what] ??
+    (what === "window" ? ctx.options.enforceWindow : ctx.options.enforceTemplateParams) ??
+    false;
   // Every user message the simulator delivers, whichever route sends it, opens that user's window.
   const unsubscribe = ctx.webhooks.onSend((payload) => learnFromDelivery(s().users, payload));
   app.addHook("onClose", async () => void unsubscribe());
 
-  function reject(reply: FastifyReply, r: Omit<RejectedMessage, "at" | "httpStatus"> & { httpStatus?: number }, details?: string) {
+  function reject(
+    reply: FastifyReply,
+    r: Omit<RejectedMessage, "at" | "httpStatus"> & { httpStatus?: number },
+    details?: string,
+  ) {
     const httpStatus = r.httpStatus ?? HTTP_FOR_CODE[r.code] ?? 400;
     s().rejected.push({ ...r, httpStatus, at: Date.now() });
     return reply.code(httpStatus).send(errorBody(r.code, details));
@@ -121,7 +152,12 @@ export const messagingArea: SimArea = async (app, ctx) => {
     const { delivered, read } = st.statusFlow;
     const steps =
       asyncFailure !== undefined
-        ? [statusObject(m.wamid, "failed", recipient, { ...extra, errors: [graphError(asyncFailure, TITLE[asyncFailure] ?? "Error", details)] })]
+        ? [
+            statusObject(m.wamid, "failed", recipient, {
+              ...extra,
+              errors: [graphError(asyncFailure, TITLE[asyncFailure] ?? "Error", details)],
+            }),
+          ]
         : [
             statusObject(m.wamid, "sent", recipient, extra),
             ...(delivered ? [statusObject(m.wamid, "delivered", recipient, priced)] : []),
@@ -152,21 +188,39 @@ export const messagingArea: SimArea = async (app, ctx) => {
     const parsed = sendBody.safeParse(request.body);
     // The key faults and pair rates are kept by: the phone number, else the user id.
     const to = parsed.success ? (parsed.data.to ?? parsed.data.recipient ?? "") : "";
-    if (!token || st.revokedTokens.has(token)) return reject(reply, { phoneNumberId, to, code: 190, cause: "auth" }, "Session has expired");
+    if (!token || st.revokedTokens.has(token))
+      return reject(reply, { phoneNumberId, to, code: 190, cause: "auth" }, "Session has expired");
     if (!parsed.success) return reject(reply, { phoneNumberId, to, code: 100, cause: "invalid" }, "invalid body");
     const body = parsed.data;
 
     // Mark as read: not a message.
     if (body.status === "read" && body.message_id) return { success: true };
-    if (!to || !body.type || !(body.type in body)) return reject(reply, { phoneNumberId, to, code: 100, cause: "invalid" }, "to (or recipient), type and the type's object are required");
+    if (!to || !body.type || !(body.type in body))
+      return reject(
+        reply,
+        { phoneNumberId, to, code: 100, cause: "invalid" },
+        "to (or recipient), type and the type's object are required",
+      );
     if (!body.to && !isUserId(body.recipient!)) {
-      return reject(reply, { phoneNumberId, to, code: 100, cause: "invalid" }, "recipient must be a business-scoped user id such as US.13491208655302741918");
+      return reject(
+        reply,
+        { phoneNumberId, to, code: 100, cause: "invalid" },
+        "recipient must be a business-scoped user id such as US.13491208655302741918",
+      );
     }
     const user = body.to ? findUser(st.users, { waId: body.to }) : findUser(st.users, { userId: body.recipient });
-    if (!body.to && !user && enforced("window")) return reject(reply, { phoneNumberId, to, code: 131062, cause: "unknown_user" }, `no WhatsApp user has the id ${body.recipient}`);
+    if (!body.to && !user && enforced("window"))
+      return reject(
+        reply,
+        { phoneNumberId, to, code: 131062, cause: "unknown_user" },
+        `no WhatsApp user has the id ${body.recipient}`,
+      );
     if (body.type === "template" && enforced("templateParams")) {
       const waba = st.numbers.get(phoneNumberId);
-      const problem = checkTemplateSend(waba ? st.templates.get(waba) : undefined, (body as { template?: object }).template ?? {});
+      const problem = checkTemplateSend(
+        waba ? st.templates.get(waba) : undefined,
+        (body as { template?: object }).template ?? {},
+      );
       if (problem) return reject(reply, { phoneNumberId, to, code: problem.code, cause: "template" }, problem.details);
     }
 
@@ -174,11 +228,22 @@ export const messagingArea: SimArea = async (app, ctx) => {
     const faultApplies = fault && (!fault.types || fault.types.includes(body.type));
     if (fault && faultApplies && !fault.async) {
       if (fault.times !== undefined && --fault.times <= 0) st.faults.byRecipient.delete(to);
-      return reject(reply, { phoneNumberId, to, code: fault.code, cause: "fault", ...(fault.httpStatus ? { httpStatus: fault.httpStatus } : {}) });
+      return reject(reply, {
+        phoneNumberId,
+        to,
+        code: fault.code,
+        cause: "fault",
+        ...(fault.httpStatus ? { httpStatus: fault.httpStatus } : {}),
+      });
     }
     if (st.faults.storm && Math.random() < st.faults.storm.rate) {
       const codes = st.faults.storm.codes;
-      return reject(reply, { phoneNumberId, to, code: codes[Math.floor(Math.random() * codes.length)]!, cause: "storm" });
+      return reject(reply, {
+        phoneNumberId,
+        to,
+        code: codes[Math.floor(Math.random() * codes.length)]!,
+        cause: "storm",
+      });
     }
     const hang = st.faults.hangFor.get(to);
     if (hang) {
@@ -192,7 +257,8 @@ export const messagingArea: SimArea = async (app, ctx) => {
     }
     if (st.limits.enforce) {
       const mps = st.limits.mpsByNumber.get(phoneNumberId) ?? st.limits.defaultMps;
-      if (!takeToken(st, `n:${phoneNumberId}`, mps, 1_000 / mps)) return reject(reply, { phoneNumberId, to, code: 130429, cause: "throughput" });
+      if (!takeToken(st, `n:${phoneNumberId}`, mps, 1_000 / mps))
+        return reject(reply, { phoneNumberId, to, code: 130429, cause: "throughput" });
       if (!takeToken(st, `p:${phoneNumberId}|${to}`, st.limits.pairBurst, st.limits.pairIntervalMs)) {
         return reject(reply, { phoneNumberId, to, code: 131056, cause: "pair_rate", httpStatus: 400 });
       }
@@ -233,7 +299,11 @@ export const messagingArea: SimArea = async (app, ctx) => {
       return;
     }
     const contact = body.to ? { input: body.to, wa_id: body.to } : { input: body.recipient, user_id: body.recipient };
-    return { messaging_product: "whatsapp", contacts: [contact], messages: [{ id: m.wamid, message_status: "accepted" }] };
+    return {
+      messaging_product: "whatsapp",
+      contacts: [contact],
+      messages: [{ id: m.wamid, message_status: "accepted" }],
+    };
   });
 
   // -------------------------------------------------------------------------------------------
@@ -257,7 +327,10 @@ export const messagingArea: SimArea = async (app, ctx) => {
   });
 
   const faultsBody = z.strictObject({
-    storm: z.strictObject({ rate: z.number().min(0).max(1), codes: z.array(z.number().int()).min(1) }).nullable().optional(),
+    storm: z
+      .strictObject({ rate: z.number().min(0).max(1), codes: z.array(z.number().int()).min(1) })
+      .nullable()
+      .optional(),
     latencyMs: z.number().int().min(0).max(60_000).optional(),
     loseAnswerRate: z.number().min(0).max(1).optional(),
     hang: z.strictObject({ recipient: z.string(), times: z.number().int().min(1) }).optional(),
@@ -296,7 +369,12 @@ export const messagingArea: SimArea = async (app, ctx) => {
 
   app.put("/_sim/messaging/status-flow", async (request, reply) => {
     const b = z
-      .strictObject({ enabled: z.boolean().optional(), stepDelayMs: z.number().int().min(0).optional(), delivered: z.boolean().optional(), read: z.boolean().optional() })
+      .strictObject({
+        enabled: z.boolean().optional(),
+        stepDelayMs: z.number().int().min(0).optional(),
+        delivered: z.boolean().optional(),
+        read: z.boolean().optional(),
+      })
       .safeParse(request.body);
     if (!b.success) return reply.code(400).send({ error: b.error.issues });
     Object.assign(s().statusFlow, b.data);
@@ -304,9 +382,14 @@ export const messagingArea: SimArea = async (app, ctx) => {
   });
 
   /** Which of Meta's checks apply (window: 131047/131062; templateParams: 132000…); unset fields keep their value. */
-  app.get("/_sim/messaging/enforcement", async () => ({ window: enforced("window"), templateParams: enforced("templateParams") }));
+  app.get("/_sim/messaging/enforcement", async () => ({
+    window: enforced("window"),
+    templateParams: enforced("templateParams"),
+  }));
   app.put("/_sim/messaging/enforcement", async (request, reply) => {
-    const b = z.strictObject({ window: z.boolean().optional(), templateParams: z.boolean().optional() }).safeParse(request.body);
+    const b = z
+      .strictObject({ window: z.boolean().optional(), templateParams: z.boolean().optional() })
+      .safeParse(request.body);
     if (!b.success) return reply.code(400).send({ error: b.error.issues });
     Object.assign(s().enforcement, b.data);
     return { window: enforced("window"), templateParams: enforced("templateParams") };
@@ -319,8 +402,14 @@ export const messagingArea: SimArea = async (app, ctx) => {
   const windowBody = z
     .strictObject({
       phoneNumberId: z.string().min(1),
-      waId: z.string().regex(/^\d{6,20}$/, "must be a wa_id: digits with country code").optional(),
-      userId: z.string().regex(/^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/, "must be a business-scoped user id such as MA.12345678901234567890").optional(),
+      waId: z
+        .string()
+        .regex(/^\d{6,20}$/, "must be a wa_id: digits with country code")
+        .optional(),
+      userId: z
+        .string()
+        .regex(/^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/, "must be a business-scoped user id such as MA.12345678901234567890")
+        .optional(),
       lastInboundAt: z.number().int().nonnegative().optional(),
       fromAd: z.boolean().optional(),
     })
@@ -329,16 +418,26 @@ export const messagingArea: SimArea = async (app, ctx) => {
     const b = windowBody.safeParse(request.body);
     if (!b.success) return reply.code(400).send({ error: b.error.issues });
     const at = (b.data.lastInboundAt ?? Number(unixNow())) * 1000;
-    const user = recordInbound(s().users, b.data.phoneNumberId, { ...(b.data.waId ? { waId: b.data.waId } : {}), ...(b.data.userId ? { userId: b.data.userId } : {}) }, at, b.data.fromAd);
+    const user = recordInbound(
+      s().users,
+      b.data.phoneNumberId,
+      { ...(b.data.waId ? { waId: b.data.waId } : {}), ...(b.data.userId ? { userId: b.data.userId } : {}) },
+      at,
+      b.data.fromAd,
+    );
     return windowView(user, b.data.phoneNumberId);
   });
-  app.get<{ Querystring: { phoneNumberId?: string; waId?: string; userId?: string } }>("/_sim/messaging/windows", async (request, reply) => {
-    const { phoneNumberId, waId, userId } = request.query;
-    if (!phoneNumberId || (!waId && !userId)) return reply.code(400).send({ error: [{ message: "phoneNumberId and waId or userId are required" }] });
-    const user = findUser(s().users, { waId, userId });
-    if (!user) return reply.code(404).send({ error: [{ message: "the simulator knows no such user" }] });
-    return windowView(user, phoneNumberId);
-  });
+  app.get<{ Querystring: { phoneNumberId?: string; waId?: string; userId?: string } }>(
+    "/_sim/messaging/windows",
+    async (request, reply) => {
+      const { phoneNumberId, waId, userId } = request.query;
+      if (!phoneNumberId || (!waId && !userId))
+        return reply.code(400).send({ error: [{ message: "phoneNumberId and waId or userId are required" }] });
+      const user = findUser(s().users, { waId, userId });
+      if (!user) return reply.code(404).send({ error: [{ message: "the simulator knows no such user" }] });
+      return windowView(user, phoneNumberId);
+    },
+  );
   function windowView(user: SimUser | undefined, phoneNumberId: string) {
     const last = user?.lastInboundAt.get(phoneNumberId);
     const entryPointUntil = user?.entryPointUntil.get(phoneNumberId);
@@ -370,7 +469,11 @@ export const messagingArea: SimArea = async (app, ctx) => {
   /** What was accepted (optionally for one number / recipient), without the tokens. */
   app.get<{ Querystring: { phoneNumberId?: string; to?: string } }>("/_sim/messaging/sent", async (request) => {
     const { phoneNumberId, to } = request.query;
-    return { messages: s().accepted.filter((m) => (!phoneNumberId || m.phoneNumberId === phoneNumberId) && (!to || m.to === to)) };
+    return {
+      messages: s().accepted.filter(
+        (m) => (!phoneNumberId || m.phoneNumberId === phoneNumberId) && (!to || m.to === to),
+      ),
+    };
   });
 
   app.get("/_sim/messaging/stats", async () => ({ ...rateStats(s()), statusDeliveries: s().statusDeliveries }));

@@ -59,11 +59,20 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     const value = bearer(request);
     const token = value ? s().tokens.get(value) : undefined;
     if (!token || token.revoked) {
-      await sendGraphError(reply, 401, { code: 190, message: "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.", subcode: 460 });
+      await sendGraphError(reply, 401, {
+        code: 190,
+        message:
+          "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.",
+        subcode: 460,
+      });
       return null;
     }
     if (token.expiresAt > 0 && token.expiresAt <= Date.now() / 1000) {
-      await sendGraphError(reply, 401, { code: 190, message: "Error validating access token: Session has expired.", subcode: 463 });
+      await sendGraphError(reply, 401, {
+        code: 190,
+        message: "Error validating access token: Session has expired.",
+        subcode: 463,
+      });
       return null;
     }
     if (!token.wabaIds.includes(wabaId)) {
@@ -88,9 +97,17 @@ export const onboardingArea: SimArea = async (app, ctx) => {
   app.get("/:version/dialog/oauth", async (request, reply) => {
     const params = z.object({ version }).safeParse(request.params);
     const q = z
-      .looseObject({ client_id: z.string(), redirect_uri: z.url(), state: z.string().optional(), response_type: z.string().optional() })
+      .looseObject({
+        client_id: z.string(),
+        redirect_uri: z.url(),
+        state: z.string().optional(),
+        response_type: z.string().optional(),
+      })
       .safeParse(request.query);
-    if (!params.success || !q.success) return reply.code(400).send({ error: "invalid dialog request", details: q.error?.issues ?? params.error?.issues });
+    if (!params.success || !q.success)
+      return reply
+        .code(400)
+        .send({ error: "invalid dialog request", details: q.error?.issues ?? params.error?.issues });
     if (await failureMode(s(), "dialog", reply)) return;
     if (appId && q.data.client_id !== appId) return reply.code(400).send({ error: "Invalid App ID" });
     const target = new URL(q.data.redirect_uri);
@@ -124,13 +141,20 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     }
     const code = q.code ? s().codes.get(q.code) : undefined;
     if (!code) return sendGraphError(reply, 400, { code: 100, message: "Invalid verification code format." });
-    if (code.used) return sendGraphError(reply, 400, { code: 100, subcode: 36009, message: "This authorization code has been used." });
-    if (code.expiresAt <= Date.now()) return sendGraphError(reply, 400, { code: 100, subcode: 36007, message: "This authorization code has expired." });
+    if (code.used)
+      return sendGraphError(reply, 400, {
+        code: 100,
+        subcode: 36009,
+        message: "This authorization code has been used.",
+      });
+    if (code.expiresAt <= Date.now())
+      return sendGraphError(reply, 400, { code: 100, subcode: 36007, message: "This authorization code has expired." });
     if (code.redirectUri !== null && q.redirect_uri !== code.redirectUri) {
       return sendGraphError(reply, 400, {
         code: 100,
         subcode: 36008,
-        message: "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
+        message:
+          "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
       });
     }
     code.used = true;
@@ -150,7 +174,10 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     const q = (request.query ?? {}) as Record<string, string | undefined>;
     if (await failureMode(s(), "debug_token", reply)) return;
     if (bearer(request) !== `${appId ?? ""}|${ctx.options.appSecret}`) {
-      return sendGraphError(reply, 400, { code: 190, message: "Invalid OAuth access token - Cannot parse access token" });
+      return sendGraphError(reply, 400, {
+        code: 190,
+        message: "Invalid OAuth access token - Cannot parse access token",
+      });
     }
     const token = q.input_token ? s().tokens.get(q.input_token) : undefined;
     const now = Math.floor(Date.now() / 1000);
@@ -159,7 +186,15 @@ export const onboardingArea: SimArea = async (app, ctx) => {
         data: {
           ...(token ? { app_id: token.appId ?? appId ?? null, type: token.type, expires_at: token.expiresAt } : {}),
           is_valid: false,
-          error: { code: 190, message: token?.revoked ? "The session has been invalidated." : token ? "Session has expired." : "Invalid OAuth access token.", subcode: token ? 460 : undefined },
+          error: {
+            code: 190,
+            message: token?.revoked
+              ? "The session has been invalidated."
+              : token
+                ? "Session has expired."
+                : "Invalid OAuth access token.",
+            subcode: token ? 460 : undefined,
+          },
           scopes: [],
         },
       };
@@ -176,7 +211,9 @@ export const onboardingArea: SimArea = async (app, ctx) => {
         issued_at: token.issuedAt,
         scopes: [...scopes, "public_profile"],
         // No WABA granted: the scopes come back without target ids.
-        granular_scopes: token.wabaIds.length ? scopes.map((scope) => ({ scope, target_ids: [...token.wabaIds] })) : scopes.map((scope) => ({ scope })),
+        granular_scopes: token.wabaIds.length
+          ? scopes.map((scope) => ({ scope, target_ids: [...token.wabaIds] }))
+          : scopes.map((scope) => ({ scope })),
         user_id: "1000000000000001",
       },
     };
@@ -208,7 +245,13 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     };
   });
 
-  const subscribedApp = () => ({ whatsapp_business_api_data: { id: appId ?? "0", link: "https://www.linkojob.example/", name: "LinkoJob (simulated)" } });
+  const subscribedApp = () => ({
+    whatsapp_business_api_data: {
+      id: appId ?? "0",
+      link: "https://www.linkojob.example/",
+      name: "LinkoJob (simulated)",
+    },
+  });
 
   app.post("/:version/:id/subscribed_apps", async (request, reply) => {
     const { id } = wabaParams.parse(request.params);
@@ -234,7 +277,9 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     if (await failureMode(s(), "subscribed_apps", reply)) return;
     if (!s().businesses.has(id)) return unknownObject(reply, id);
     if (!(await authorize(request, reply, id))) return;
-    s().subscriptions.get(id)?.delete(appId ?? "0");
+    s()
+      .subscriptions.get(id)
+      ?.delete(appId ?? "0");
     return { success: true };
   });
 
@@ -247,12 +292,22 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     const found = businessOfNumber(ctx.state, id);
     if (!found) return unknownObject(reply, id);
     if (!(await authorize(request, reply, found.business.wabaId))) return;
-    const body = z.looseObject({ messaging_product: z.literal("whatsapp"), pin: z.string().regex(/^\d{6}$/) }).safeParse(request.body);
+    const body = z
+      .looseObject({ messaging_product: z.literal("whatsapp"), pin: z.string().regex(/^\d{6}$/) })
+      .safeParse(request.body);
     if (!body.success) {
-      return sendGraphError(reply, 400, { code: 100, message: "(#100) Invalid parameter", details: "messaging_product must be whatsapp and pin six digits" });
+      return sendGraphError(reply, 400, {
+        code: 100,
+        message: "(#100) Invalid parameter",
+        details: "messaging_product must be whatsapp and pin six digits",
+      });
     }
     if (found.number.pin !== null && found.number.pin !== body.data.pin) {
-      return sendGraphError(reply, 400, { code: 133005, message: "Two step verification PIN Mismatch", details: "The PIN does not match the one set for this number." });
+      return sendGraphError(reply, 400, {
+        code: 133005,
+        message: "Two step verification PIN Mismatch",
+        details: "The PIN does not match the one set for this number.",
+      });
     }
     found.number.pin = body.data.pin;
     found.number.registered = true;
@@ -279,22 +334,39 @@ export const onboardingArea: SimArea = async (app, ctx) => {
   });
 
   const bad = (reply: FastifyReply, error: z.ZodError) =>
-    reply.code(400).send({ error: "invalid request", details: error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) });
+    reply
+      .code(400)
+      .send({
+        error: "invalid request",
+        details: error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      });
 
   const seedSchema = z.strictObject({
-    wabaId: z.string().regex(/^\d{1,20}$/).optional(),
-    businessId: z.string().regex(/^\d{1,20}$/).optional(),
+    wabaId: z
+      .string()
+      .regex(/^\d{1,20}$/)
+      .optional(),
+    businessId: z
+      .string()
+      .regex(/^\d{1,20}$/)
+      .optional(),
     name: z.string().min(1).max(200).optional(),
     tokenValiditySeconds: z.number().int().min(0).optional(),
     phoneNumbers: z
       .array(
         z.strictObject({
-          id: z.string().regex(/^\d{1,20}$/).optional(),
+          id: z
+            .string()
+            .regex(/^\d{1,20}$/)
+            .optional(),
           displayPhoneNumber: z.string().min(6).max(30).optional(),
           verifiedName: z.string().min(1).max(200).optional(),
           qualityRating: z.enum(["GREEN", "YELLOW", "RED", "UNKNOWN"]).optional(),
           registered: z.boolean().optional(),
-          pin: z.string().regex(/^\d{6}$/).optional(),
+          pin: z
+            .string()
+            .regex(/^\d{6}$/)
+            .optional(),
         }),
       )
       .max(20)
@@ -319,7 +391,14 @@ export const onboardingArea: SimArea = async (app, ctx) => {
   /** What the next dialog does: grant these WABAs (an empty list grants none), or deny; `appId` makes its token another app's. */
   app.post("/_sim/onboarding/next-approval", async (request, reply) => {
     const body = z
-      .strictObject({ wabaIds: z.array(z.string()).max(20).optional(), deny: z.boolean().optional(), appId: z.string().regex(/^\d{1,20}$/).optional() })
+      .strictObject({
+        wabaIds: z.array(z.string()).max(20).optional(),
+        deny: z.boolean().optional(),
+        appId: z
+          .string()
+          .regex(/^\d{1,20}$/)
+          .optional(),
+      })
       .safeParse(request.body ?? {});
     if (!body.success) return bad(reply, body.error);
     s().nextApproval = body.data;
@@ -334,7 +413,10 @@ export const onboardingArea: SimArea = async (app, ctx) => {
         redirectUri: z.url().optional(),
         expired: z.boolean().optional(),
         /** debug_token names this app for the resulting token (a foreign app's token). */
-        appId: z.string().regex(/^\d{1,20}$/).optional(),
+        appId: z
+          .string()
+          .regex(/^\d{1,20}$/)
+          .optional(),
       })
       .safeParse(request.body ?? {});
     if (!body.success) return bad(reply, body.error);
@@ -349,7 +431,10 @@ export const onboardingArea: SimArea = async (app, ctx) => {
         wabaIds: z.array(z.string()).max(20),
         expiresInSeconds: z.number().int().min(0).optional(),
         /** debug_token names this app (a foreign app's token). */
-        appId: z.string().regex(/^\d{1,20}$/).optional(),
+        appId: z
+          .string()
+          .regex(/^\d{1,20}$/)
+          .optional(),
       })
       .safeParse(request.body);
     if (!body.success) return bad(reply, body.error);
@@ -368,7 +453,10 @@ export const onboardingArea: SimArea = async (app, ctx) => {
 
   app.put("/_sim/onboarding/settings", async (request, reply) => {
     const body = z
-      .strictObject({ codeTtlSeconds: z.number().int().min(0).max(3600).optional(), tokenField: z.enum(["access_token", "business_token"]).optional() })
+      .strictObject({
+        codeTtlSeconds: z.number().int().min(0).max(3600).optional(),
+        tokenField: z.enum(["access_token", "business_token"]).optional(),
+      })
       .safeParse(request.body ?? {});
     if (!body.success) return bad(reply, body.error);
     Object.assign(s().settings, body.data);
@@ -397,7 +485,9 @@ export const onboardingArea: SimArea = async (app, ctx) => {
 
   /** Slows a route down (ms; 0 removes the delay). */
   app.post("/_sim/onboarding/delays", async (request, reply) => {
-    const body = z.strictObject({ route: z.enum(ONBOARDING_ROUTES), ms: z.number().int().min(0).max(120_000) }).safeParse(request.body);
+    const body = z
+      .strictObject({ route: z.enum(ONBOARDING_ROUTES), ms: z.number().int().min(0).max(120_000) })
+      .safeParse(request.body);
     if (!body.success) return bad(reply, body.error);
     if (body.data.ms === 0) s().delays.delete(body.data.route);
     else s().delays.set(body.data.route, body.data.ms);

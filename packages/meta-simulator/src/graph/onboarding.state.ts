@@ -53,7 +53,14 @@ export interface SimToken {
 }
 
 /** The simulated Graph routes that failure modes can target. */
-export const ONBOARDING_ROUTES = ["dialog", "access_token", "debug_token", "phone_numbers", "subscribed_apps", "register"] as const;
+export const ONBOARDING_ROUTES = [
+  "dialog",
+  "access_token",
+  "debug_token",
+  "phone_numbers",
+  "subscribed_apps",
+  "register",
+] as const;
 export type OnboardingRoute = (typeof ONBOARDING_ROUTES)[number];
 
 export interface SimFault {
@@ -110,7 +117,8 @@ export const onboardingState = (state: SimState): OnboardingSimState =>
   }));
 
 /** A numeric Graph id of `length` digits (Meta's ids are numeric strings). */
-const numericId = (length = 15) => String(randomInt(1, 10)) + Array.from({ length: length - 1 }, () => randomInt(0, 10)).join("");
+const numericId = (length = 15) =>
+  String(randomInt(1, 10)) + Array.from({ length: length - 1 }, () => randomInt(0, 10)).join("");
 
 /** A Moroccan mobile number, as digits and as Meta displays it. */
 function fakeMoroccanNumber(): { digits: string; display: string } {
@@ -168,19 +176,32 @@ export function seedBusiness(state: SimState, input: SeedBusinessInput = {}): Si
 }
 
 /** An authorization code, as the dialog or the JavaScript SDK would hand it to the page. */
-export function issueCode(state: SimState, input: { wabaIds?: string[]; redirectUri?: string | null; expired?: boolean; appId?: string } = {}): string {
+export function issueCode(
+  state: SimState,
+  input: { wabaIds?: string[]; redirectUri?: string | null; expired?: boolean; appId?: string } = {},
+): string {
   const s = onboardingState(state);
   const code = `AQ${randomBytes(24).toString("base64url")}`;
   const wabaIds = input.wabaIds ?? (s.lastSeededWabaId ? [s.lastSeededWabaId] : []);
   const ttl = input.expired ? -1 : s.settings.codeTtlSeconds;
-  s.codes.set(code, { wabaIds, redirectUri: input.redirectUri ?? null, expiresAt: Date.now() + ttl * 1000, used: false, ...(input.appId ? { appId: input.appId } : {}) });
+  s.codes.set(code, {
+    wabaIds,
+    redirectUri: input.redirectUri ?? null,
+    expiresAt: Date.now() + ttl * 1000,
+    used: false,
+    ...(input.appId ? { appId: input.appId } : {}),
+  });
   return code;
 }
 
 /** A business token granting `wabaIds` (for the code exchange, and for manual-connection tests). */
-export function issueToken(state: SimState, input: { wabaIds: string[]; expiresInSeconds?: number; appId?: string }): string {
+export function issueToken(
+  state: SimState,
+  input: { wabaIds: string[]; expiresInSeconds?: number; appId?: string },
+): string {
   const s = onboardingState(state);
-  const validity = input.expiresInSeconds ?? Math.max(0, ...input.wabaIds.map((w) => s.businesses.get(w)?.tokenValiditySeconds ?? 0));
+  const validity =
+    input.expiresInSeconds ?? Math.max(0, ...input.wabaIds.map((w) => s.businesses.get(w)?.tokenValiditySeconds ?? 0));
   const now = Math.floor(Date.now() / 1000);
   const token = `EAAS${randomBytes(36).toString("base64url")}`;
   s.tokens.set(token, {
@@ -208,7 +229,10 @@ export function revokeTokens(state: SimState, input: { token?: string; wabaId?: 
 }
 
 /** The business owning a phone number id. */
-export function businessOfNumber(state: SimState, phoneNumberId: string): { business: SimBusiness; number: SimPhoneNumber } | null {
+export function businessOfNumber(
+  state: SimState,
+  phoneNumberId: string,
+): { business: SimBusiness; number: SimPhoneNumber } | null {
   for (const business of onboardingState(state).businesses.values()) {
     const number = business.phoneNumbers.find((p) => p.id === phoneNumberId);
     if (number) return { business, number };
@@ -217,7 +241,13 @@ export function businessOfNumber(state: SimState, phoneNumberId: string): { busi
 }
 
 /** Meta's error body. */
-export function graphErrorBody(e: { code: number; message: string; type?: string; subcode?: number; details?: string }) {
+export function graphErrorBody(e: {
+  code: number;
+  message: string;
+  type?: string;
+  subcode?: number;
+  details?: string;
+}) {
   return {
     error: {
       message: e.message,

@@ -37,7 +37,8 @@ async function control<T = any>(method: string, path: string, body?: unknown): P
 }
 
 const seed = async (body: unknown = {}) => (await control("POST", "/_sim/onboarding/businesses", body)).json;
-const newCode = async (body: unknown = {}) => (await control("POST", "/_sim/onboarding/codes", body)).json.code as string;
+const newCode = async (body: unknown = {}) =>
+  (await control("POST", "/_sim/onboarding/codes", body)).json.code as string;
 
 beforeAll(async () => {
   receiver = await startRecordingReceiver();
@@ -83,14 +84,20 @@ describe("simulated Embedded Signup", () => {
 
   it("refuses an expired code, a wrong redirect_uri and a wrong app secret with Graph error bodies", async () => {
     await seed();
-    const expired = (await exchangeCodeForToken(graph, app, { code: await newCode({ expired: true }) }).catch((e: unknown) => e)) as GraphApiError;
+    const expired = (await exchangeCodeForToken(graph, app, { code: await newCode({ expired: true }) }).catch(
+      (e: unknown) => e,
+    )) as GraphApiError;
     expect([expired.code, expired.subcode]).toEqual([100, 36007]);
 
     const code = await newCode({ redirectUri: "https://ingress.example/api/auth/whatsapp/callback" });
-    const mismatch = (await exchangeCodeForToken(graph, app, { code, redirectUri: "https://evil.example/cb" }).catch((e: unknown) => e)) as GraphApiError;
+    const mismatch = (await exchangeCodeForToken(graph, app, { code, redirectUri: "https://evil.example/cb" }).catch(
+      (e: unknown) => e,
+    )) as GraphApiError;
     expect(mismatch.subcode).toBe(36008);
 
-    const badSecret = (await exchangeCodeForToken(graph, { ...app, appSecret: "wrong-secret" }, { code }).catch((e: unknown) => e)) as GraphApiError;
+    const badSecret = (await exchangeCodeForToken(graph, { ...app, appSecret: "wrong-secret" }, { code }).catch(
+      (e: unknown) => e,
+    )) as GraphApiError;
     expect(badSecret.code).toBe(1);
     expect(badSecret.message).not.toContain("wrong-secret");
   });
@@ -102,20 +109,31 @@ describe("simulated Embedded Signup", () => {
   });
 
   it("lists numbers, subscribes, registers with a PIN and refuses another PIN afterwards", async () => {
-    const business = await seed({ phoneNumbers: [{ displayPhoneNumber: "+212 612-345678", registered: false }, { registered: true }] });
+    const business = await seed({
+      phoneNumbers: [{ displayPhoneNumber: "+212 612-345678", registered: false }, { registered: true }],
+    });
     const { accessToken } = (await control("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
 
     const numbers = await listPhoneNumbers(graph, accessToken, business.wabaId);
     expect(numbers).toHaveLength(2);
-    expect(numbers[0]).toMatchObject({ displayPhoneNumber: "+212 612-345678", status: "PENDING", platformType: "NOT_APPLICABLE", throughputLevel: "STANDARD" });
+    expect(numbers[0]).toMatchObject({
+      displayPhoneNumber: "+212 612-345678",
+      status: "PENDING",
+      platformType: "NOT_APPLICABLE",
+      throughputLevel: "STANDARD",
+    });
     expect(numbers.map(needsRegistration)).toEqual([true, false]);
 
     expect(await subscribeApp(graph, accessToken, business.wabaId)).toBe(true);
-    expect(await listSubscribedApps(graph, accessToken, business.wabaId)).toEqual([expect.objectContaining({ id: app.appId })]);
+    expect(await listSubscribedApps(graph, accessToken, business.wabaId)).toEqual([
+      expect.objectContaining({ id: app.appId }),
+    ]);
 
     expect(await registerPhoneNumber(graph, accessToken, numbers[0]!.id, "123456")).toBe(true);
     expect(needsRegistration((await listPhoneNumbers(graph, accessToken, business.wabaId))[0]!)).toBe(false);
-    const mismatch = (await registerPhoneNumber(graph, accessToken, numbers[0]!.id, "654321").catch((e: unknown) => e)) as GraphApiError;
+    const mismatch = (await registerPhoneNumber(graph, accessToken, numbers[0]!.id, "654321").catch(
+      (e: unknown) => e,
+    )) as GraphApiError;
     expect(mismatch.code).toBe(133005);
     expect(classifyGraphError(mismatch).kind).toBe("registration");
 
@@ -144,7 +162,13 @@ describe("simulated Embedded Signup", () => {
   it("injects Graph error bodies for a number of calls, then answers normally", async () => {
     const business = await seed();
     const { accessToken } = (await control("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
-    await control("POST", "/_sim/onboarding/faults", { route: "subscribed_apps", status: 400, code: 80007, message: "rate limit", times: 1 });
+    await control("POST", "/_sim/onboarding/faults", {
+      route: "subscribed_apps",
+      status: 400,
+      code: 80007,
+      message: "rate limit",
+      times: 1,
+    });
     const err = (await subscribeApp(graph, accessToken, business.wabaId).catch((e: unknown) => e)) as GraphApiError;
     expect(classifyGraphError(err)).toMatchObject({ kind: "rate_limit", retryable: true });
     expect(await subscribeApp(graph, accessToken, business.wabaId)).toBe(true);
@@ -156,7 +180,9 @@ describe("simulated Embedded Signup", () => {
     await control("POST", "/_sim/onboarding/delays", { route: "phone_numbers", ms: 1_500 });
     const impatient = new GraphClient({ baseUrl: sim.url, version: "v21.0", headersTimeoutMs: 100 });
     try {
-      const err = (await listPhoneNumbers(impatient, accessToken, business.wabaId).catch((e: unknown) => e)) as GraphNetworkError;
+      const err = (await listPhoneNumbers(impatient, accessToken, business.wabaId).catch(
+        (e: unknown) => e,
+      )) as GraphNetworkError;
       expect(err).toBeInstanceOf(GraphNetworkError);
       expect(err.timedOut).toBe(true);
     } finally {
@@ -174,7 +200,10 @@ describe("simulated Embedded Signup", () => {
     const location = new URL(res.headers.get("location")!);
     expect(location.origin + location.pathname).toBe(redirect);
     expect(location.searchParams.get("state")).toBe("s-1");
-    const token = await exchangeCodeForToken(graph, app, { code: location.searchParams.get("code")!, redirectUri: redirect });
+    const token = await exchangeCodeForToken(graph, app, {
+      code: location.searchParams.get("code")!,
+      redirectUri: redirect,
+    });
     expect(grantedWabaIds(await debugToken(graph, app, token.accessToken))).toEqual([business.wabaId]);
 
     await control("POST", "/_sim/onboarding/next-approval", { deny: true });
@@ -191,6 +220,9 @@ describe("simulated Embedded Signup", () => {
     const post = receiver.received[0]!;
     expect(verifyWebhookSignature(post.raw, post.headers["x-hub-signature-256"], app.appSecret)).toBe(true);
     const body = JSON.parse(post.raw.toString("utf8"));
-    expect(body.entry[0].changes[0]).toMatchObject({ field: "account_update", value: { event: "PARTNER_REMOVED", waba_info: { waba_id: "777" } } });
+    expect(body.entry[0].changes[0]).toMatchObject({
+      field: "account_update",
+      value: { event: "PARTNER_REMOVED", waba_info: { waba_id: "777" } },
+    });
   });
 });

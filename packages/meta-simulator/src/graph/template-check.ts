@@ -34,21 +34,30 @@ export function placeholdersOf(text: unknown): string[] {
 }
 
 const lower = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : "");
-const paramsOf = (c: SentComponent | undefined): SentParameter[] => (Array.isArray(c?.parameters) ? (c!.parameters as SentParameter[]) : []);
+const paramsOf = (c: SentComponent | undefined): SentParameter[] =>
+  Array.isArray(c?.parameters) ? (c!.parameters as SentParameter[]) : [];
 const countProblem = (part: string, got: number, expected: number): TemplateProblem => ({
   code: 132000,
   details: `${part}: number of localizable_params (${got}) does not match the expected number of params (${expected})`,
 });
 
 /** Checks a send's `template` object against the template the simulator knows; undefined when it passes. */
-export function checkTemplateSend(known: SimTemplate[] | undefined, sent: { name?: unknown; language?: { code?: unknown }; components?: unknown }): TemplateProblem | undefined {
+export function checkTemplateSend(
+  known: SimTemplate[] | undefined,
+  sent: { name?: unknown; language?: { code?: unknown }; components?: unknown },
+): TemplateProblem | undefined {
   if (!known) return undefined; // the simulator was never told this WABA's templates: nothing to check against
   const tpl = known.find((t) => t.name === sent.name && t.language === sent.language?.code);
-  if (!tpl) return { code: 132001, details: `template name (${String(sent.name)}) does not exist in ${String(sent.language?.code)}` };
+  if (!tpl)
+    return {
+      code: 132001,
+      details: `template name (${String(sent.name)}) does not exist in ${String(sent.language?.code)}`,
+    };
   const status = tpl.status.toUpperCase();
   if (status === "PAUSED") return { code: 132015, details: `template ${tpl.name} is paused` };
   if (status === "DISABLED") return { code: 132016, details: `template ${tpl.name} is disabled` };
-  if (status !== "APPROVED") return { code: 132001, details: `template ${tpl.name} (${tpl.language}) is ${status}, not approved` };
+  if (status !== "APPROVED")
+    return { code: 132001, details: `template ${tpl.name} (${tpl.language}) is ${status}, not approved` };
 
   const sentComponents = Array.isArray(sent.components) ? (sent.components as SentComponent[]) : [];
   const sentOf = (type: string) => sentComponents.filter((c) => lower(c.type) === type);
@@ -63,7 +72,10 @@ export function checkTemplateSend(known: SimTemplate[] | undefined, sent: { name
     if (type === "header" && defined && MEDIA_FORMATS.has(format)) {
       if (params.length !== 1) return countProblem(type, params.length, 1);
       if (lower(params[0]!.type) !== format.toLowerCase()) {
-        return { code: 132012, details: `header: Format mismatch, expected ${format}, received ${String(params[0]!.type ?? "UNKNOWN").toUpperCase()}` };
+        return {
+          code: 132012,
+          details: `header: Format mismatch, expected ${format}, received ${String(params[0]!.type ?? "UNKNOWN").toUpperCase()}`,
+        };
       }
       continue;
     }
@@ -83,7 +95,11 @@ export function checkTemplateSend(known: SimTemplate[] | undefined, sent: { name
     const index = Number(b.index);
     const defined = Number.isInteger(index) ? buttons[index] : undefined;
     if (!defined) return { code: 132000, details: `button: index ${String(b.index)} is not a button of ${tpl.name}` };
-    if (lower(b.sub_type) !== lower(defined.type)) return { code: 132000, details: `button ${index}: sub_type ${String(b.sub_type)}, the template's button is ${String(defined.type)}` };
+    if (lower(b.sub_type) !== lower(defined.type))
+      return {
+        code: 132000,
+        details: `button ${index}: sub_type ${String(b.sub_type)}, the template's button is ${String(defined.type)}`,
+      };
   }
   for (const [index, b] of buttons.entries()) {
     const type = lower(b.type);

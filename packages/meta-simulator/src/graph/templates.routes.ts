@@ -28,14 +28,24 @@ const templateInput = z.strictObject({
 let nextId = 900_000_000_000;
 
 /** A template as the simulator stores it; `body` is the BODY text with {{1}}… placeholders. */
-export function simTemplate(t: { name: string; language: string; body: string; status?: string; category?: string; header?: string }): SimTemplate {
+export function simTemplate(t: {
+  name: string;
+  language: string;
+  body: string;
+  status?: string;
+  category?: string;
+  header?: string;
+}): SimTemplate {
   return {
     id: String(nextId++),
     name: t.name,
     language: t.language,
     status: t.status ?? "APPROVED",
     category: t.category ?? "UTILITY",
-    components: [...(t.header ? [{ type: "HEADER", format: "TEXT", text: t.header }] : []), { type: "BODY", text: t.body }],
+    components: [
+      ...(t.header ? [{ type: "HEADER", format: "TEXT", text: t.header }] : []),
+      { type: "BODY", text: t.body },
+    ],
   };
 }
 
@@ -48,7 +58,11 @@ export const templatesArea: SimArea = async (app, ctx) => {
       const auth = request.headers.authorization;
       const token = auth?.startsWith("Bearer ") ? auth.slice(7) : "";
       if (!token || s().revokedTokens.has(token)) {
-        return reply.code(401).send({ error: { message: "Invalid OAuth access token", type: "OAuthException", code: 190, fbtrace_id: "SimTpl" } });
+        return reply
+          .code(401)
+          .send({
+            error: { message: "Invalid OAuth access token", type: "OAuthException", code: 190, fbtrace_id: "SimTpl" },
+          });
       }
       const all = s().templates.get(request.params.waba) ?? [];
       const limit = Math.min(Math.max(Number(request.query.limit ?? 25) || 25, 1), 1000);
@@ -72,11 +86,11 @@ export const templatesArea: SimArea = async (app, ctx) => {
     s().templates.set(
       request.params.wabaId,
       b.data.templates.map(({ parameter_format, ...t }) => ({
-      ...t,
-      id: t.id ?? String(nextId++),
-      components: t.components as SimTemplate["components"],
-      ...(parameter_format ? { parameter_format } : {}),
-    })),
+        ...t,
+        id: t.id ?? String(nextId++),
+        components: t.components as SimTemplate["components"],
+        ...(parameter_format ? { parameter_format } : {}),
+      })),
     );
     return { ok: true, count: b.data.templates.length };
   });

@@ -32,12 +32,21 @@ export const newUserDirectory = (): UserDirectory => ({ byWaId: new Map(), byUse
 const digitsOf = (phone: string) => phone.replace(/\D/g, "");
 
 /** The user known by this phone number or user id (phone first, as Meta: `to` wins over `recipient`). */
-export function findUser(dir: UserDirectory, ids: { waId?: string | undefined; userId?: string | undefined }): SimUser | undefined {
-  return (ids.waId ? dir.byWaId.get(digitsOf(ids.waId)) : undefined) ?? (ids.userId ? dir.byUserId.get(ids.userId) : undefined);
+export function findUser(
+  dir: UserDirectory,
+  ids: { waId?: string | undefined; userId?: string | undefined },
+): SimUser | undefined {
+  return (
+    (ids.waId ? dir.byWaId.get(digitsOf(ids.waId)) : undefined) ??
+    (ids.userId ? dir.byUserId.get(ids.userId) : undefined)
+  );
 }
 
 /** Records that a phone number and a user id are one user (merging two records when they were apart). */
-export function linkUser(dir: UserDirectory, ids: { waId?: string | undefined; userId?: string | undefined }): SimUser | undefined {
+export function linkUser(
+  dir: UserDirectory,
+  ids: { waId?: string | undefined; userId?: string | undefined },
+): SimUser | undefined {
   const waId = ids.waId ? digitsOf(ids.waId) : undefined;
   const userId = ids.userId || undefined;
   if (!waId && !userId) return undefined;
@@ -52,7 +61,8 @@ export function linkUser(dir: UserDirectory, ids: { waId?: string | undefined; u
 
 function mergeInto(dir: UserDirectory, into: SimUser, other: SimUser) {
   for (const [n, at] of other.lastInboundAt) into.lastInboundAt.set(n, Math.max(at, into.lastInboundAt.get(n) ?? 0));
-  for (const [n, until] of other.entryPointUntil) into.entryPointUntil.set(n, Math.max(until, into.entryPointUntil.get(n) ?? 0));
+  for (const [n, until] of other.entryPointUntil)
+    into.entryPointUntil.set(n, Math.max(until, into.entryPointUntil.get(n) ?? 0));
   if (other.waId && dir.byWaId.get(other.waId) === other) dir.byWaId.delete(other.waId);
   if (other.userId && dir.byUserId.get(other.userId) === other) dir.byUserId.delete(other.userId);
   if (!into.waId && other.waId) setPhone(dir, into, other.waId);
@@ -74,11 +84,21 @@ function setUserId(dir: UserDirectory, user: SimUser, userId: string) {
 }
 
 /** The user wrote to `phoneNumberId` at `atMs` (Meta's timestamp); `fromAd` opens a free entry point. */
-export function recordInbound(dir: UserDirectory, phoneNumberId: string, ids: { waId?: string; userId?: string }, atMs: number, fromAd = false): SimUser | undefined {
+export function recordInbound(
+  dir: UserDirectory,
+  phoneNumberId: string,
+  ids: { waId?: string; userId?: string },
+  atMs: number,
+  fromAd = false,
+): SimUser | undefined {
   const user = linkUser(dir, ids);
   if (!user) return undefined;
   user.lastInboundAt.set(phoneNumberId, Math.max(atMs, user.lastInboundAt.get(phoneNumberId) ?? 0));
-  if (fromAd) user.entryPointUntil.set(phoneNumberId, Math.max(atMs + ENTRY_POINT_MS, user.entryPointUntil.get(phoneNumberId) ?? 0));
+  if (fromAd)
+    user.entryPointUntil.set(
+      phoneNumberId,
+      Math.max(atMs + ENTRY_POINT_MS, user.entryPointUntil.get(phoneNumberId) ?? 0),
+    );
   return user;
 }
 
@@ -134,11 +154,17 @@ export function learnFromDelivery(dir: UserDirectory, payload: unknown): void {
   }
 }
 
-function learnIdentityChange(dir: UserDirectory, from: { waId?: string | undefined; userId?: string | undefined }, system: Json) {
+function learnIdentityChange(
+  dir: UserDirectory,
+  from: { waId?: string | undefined; userId?: string | undefined },
+  system: Json,
+) {
   const type = system.type;
   if (type === "user_changed_user_id") {
     const previous = str(system.previous_user_id) ?? from.userId;
-    const user = findUser(dir, { userId: previous, waId: from.waId ?? str(system.wa_id) }) ?? linkUser(dir, { waId: from.waId, userId: previous });
+    const user =
+      findUser(dir, { userId: previous, waId: from.waId ?? str(system.wa_id) }) ??
+      linkUser(dir, { waId: from.waId, userId: previous });
     const next = str(system.user_id);
     if (user && next) {
       const other = dir.byUserId.get(next);

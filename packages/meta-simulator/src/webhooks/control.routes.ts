@@ -36,7 +36,13 @@ import {
   type MessageExtra,
 } from "./payloads.js";
 import { newUserId } from "./user-ids.js";
-import { NoWebhookTargetError, WebhookDeliveryError, type DeliveryRecord, type DeliveryResult, type SendOptions } from "./webhook-sender.js";
+import {
+  NoWebhookTargetError,
+  WebhookDeliveryError,
+  type DeliveryRecord,
+  type DeliveryResult,
+  type SendOptions,
+} from "./webhook-sender.js";
 
 /**
  * The simulator's webhook control API, under /_sim/webhooks and /_sim/candidates: what tests, the
@@ -61,13 +67,21 @@ interface WebhooksAreaState {
 
 const id = z.string().min(1).max(200);
 const waId = z.string().regex(/^\d{6,20}$/, "must be a wa_id: the number's digits with country code, no + or spaces");
-const userId = z.string().regex(/^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/, "must be a business-scoped user id: country code, a dot, alphanumerics (MA.12345678901234567890)");
+const userId = z
+  .string()
+  .regex(
+    /^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/,
+    "must be a business-scoped user id: country code, a dot, alphanumerics (MA.12345678901234567890)",
+  );
 const unixSeconds = z
   .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, "must be Unix seconds")])
   .transform(String);
 
 /** Deliveries and targets are HTTP endpoints (a bare `ingress:3000` parses as a URL with scheme "ingress"). */
-const httpUrl = z.url({ protocol: /^https?$/, message: "must be an absolute http(s) URL such as http://127.0.0.1:3000/webhook" });
+const httpUrl = z.url({
+  protocol: /^https?$/,
+  message: "must be an absolute http(s) URL such as http://127.0.0.1:3000/webhook",
+});
 
 const retrySchema = z.union([
   z.literal(false),
@@ -98,7 +112,10 @@ const deliverBody = z
     signature: z.string().max(200).nullable().optional(),
     ...deliveryOptions,
   })
-  .refine((b) => (b.payload !== undefined) !== (b.raw !== undefined), { message: "give exactly one of payload (JSON) or raw (text)", path: ["payload"] });
+  .refine((b) => (b.payload !== undefined) !== (b.raw !== undefined), {
+    message: "give exactly one of payload (JSON) or raw (text)",
+    path: ["payload"],
+  });
 
 const mediaSchema = z.strictObject({
   id: id.optional(),
@@ -114,8 +131,18 @@ const interactiveSchema = z.discriminatedUnion(
   "type",
   [
     z.strictObject({ type: z.literal("button_reply"), id, title: z.string().min(1).max(20) }),
-    z.strictObject({ type: z.literal("list_reply"), id, title: z.string().min(1).max(24), description: z.string().max(72).optional() }),
-    z.strictObject({ type: z.literal("nfm_reply"), response: z.unknown(), body: z.string().optional(), name: z.string().optional() }),
+    z.strictObject({
+      type: z.literal("list_reply"),
+      id,
+      title: z.string().min(1).max(24),
+      description: z.string().max(72).optional(),
+    }),
+    z.strictObject({
+      type: z.literal("nfm_reply"),
+      response: z.unknown(),
+      body: z.string().optional(),
+      name: z.string().optional(),
+    }),
   ],
   { error: "must be one of button_reply, list_reply, nfm_reply" },
 );
@@ -124,9 +151,13 @@ const contactCardSchema = z.strictObject({
   formattedName: z.string().min(1),
   firstName: z.string().optional(),
   lastName: z.string().optional(),
-  phones: z.array(z.strictObject({ phone: z.string().min(1), waId: waId.optional(), type: z.string().optional() })).optional(),
+  phones: z
+    .array(z.strictObject({ phone: z.string().min(1), waId: waId.optional(), type: z.string().optional() }))
+    .optional(),
   emails: z.array(z.strictObject({ email: z.string().min(1), type: z.string().optional() })).optional(),
-  org: z.strictObject({ company: z.string().optional(), department: z.string().optional(), title: z.string().optional() }).optional(),
+  org: z
+    .strictObject({ company: z.string().optional(), department: z.string().optional(), title: z.string().optional() })
+    .optional(),
   urls: z.array(z.strictObject({ url: z.string().min(1), type: z.string().optional() })).optional(),
 });
 
@@ -174,7 +205,10 @@ const candidateReplyBody = z
     phoneNumberId: id,
     wabaId: id,
     /** The business number's display form in metadata. Default 212500000000. */
-    displayPhoneNumber: z.string().regex(/^\d{6,20}$/, "must be digits").optional(),
+    displayPhoneNumber: z
+      .string()
+      .regex(/^\d{6,20}$/, "must be digits")
+      .optional(),
     /** The candidate's wa_id; absent for a username-only candidate who hides the number. */
     from: waId.optional(),
     /** The business-scoped user id. Default: the simulator's id for `from`; null sends a pre-2026 payload without user ids. */
@@ -190,8 +224,15 @@ const candidateReplyBody = z
     timestamp: unixSeconds.optional(),
     /** A reply (`id` of the message answered, `from` its sender) or a forward. */
     context: z
-      .strictObject({ id: id.optional(), from: z.string().optional(), forwarded: z.boolean().optional(), frequentlyForwarded: z.boolean().optional() })
-      .refine((c) => c.id || c.forwarded || c.frequentlyForwarded, { message: "needs id (a reply) or forwarded/frequentlyForwarded" })
+      .strictObject({
+        id: id.optional(),
+        from: z.string().optional(),
+        forwarded: z.boolean().optional(),
+        frequentlyForwarded: z.boolean().optional(),
+      })
+      .refine((c) => c.id || c.forwarded || c.frequentlyForwarded, {
+        message: "needs id (a reply) or forwarded/frequentlyForwarded",
+      })
       .optional(),
     /** The click-to-WhatsApp ad the chat came from (true = a sample ad). */
     referral: z
@@ -224,14 +265,23 @@ const candidateReplyBody = z
       .optional(),
     contacts: z.array(contactCardSchema).min(1).optional(),
     interactive: interactiveSchema.optional(),
-    button: z.strictObject({ text: z.string().min(1), payload: z.string().optional(), templateWamid: id.optional() }).optional(),
+    button: z
+      .strictObject({ text: z.string().min(1), payload: z.string().optional(), templateWamid: id.optional() })
+      .optional(),
     reaction: z.strictObject({ messageId: id, emoji: z.string().max(16).optional() }).optional(),
     order: z
       .strictObject({
         catalogId: z.string().optional(),
         text: z.string().optional(),
         items: z
-          .array(z.strictObject({ productRetailerId: z.string().min(1), quantity: z.number().int().positive(), itemPrice: z.number().nonnegative(), currency: z.string().length(3) }))
+          .array(
+            z.strictObject({
+              productRetailerId: z.string().min(1),
+              quantity: z.number().int().positive(),
+              itemPrice: z.number().nonnegative(),
+              currency: z.string().length(3),
+            }),
+          )
           .min(1)
           .optional(),
       })
@@ -253,17 +303,32 @@ const candidateReplyBody = z
         previousUserId: userId.optional(),
       })
       .optional(),
-    unsupported: z.strictObject({ type: z.string().min(1).optional(), reason: z.enum(["unknownType", "unavailable"]).optional() }).optional(),
+    unsupported: z
+      .strictObject({ type: z.string().min(1).optional(), reason: z.enum(["unknownType", "unavailable"]).optional() })
+      .optional(),
     /** For a type this simulator has no builder for: the object sent under the type's key. */
     payload: z.unknown().optional(),
     ...deliveryOptions,
   })
   .superRefine((b, ctx) => {
-    if (!b.from && !b.userId) ctx.addIssue({ code: "custom", path: ["from"], message: "give from (the candidate's wa_id) or userId (business-scoped user id)" });
-    if (b.type === "system" && (b.system?.type ?? "user_changed_number") === "user_changed_user_id" && !b.system?.newUserId) {
+    if (!b.from && !b.userId)
+      ctx.addIssue({
+        code: "custom",
+        path: ["from"],
+        message: "give from (the candidate's wa_id) or userId (business-scoped user id)",
+      });
+    if (
+      b.type === "system" &&
+      (b.system?.type ?? "user_changed_number") === "user_changed_user_id" &&
+      !b.system?.newUserId
+    ) {
       ctx.addIssue({ code: "custom", path: ["system", "newUserId"], message: "is required for user_changed_user_id" });
     }
-    if (b.type === "system" && (b.system?.type ?? "user_changed_number") === "user_changed_number" && !b.system?.newWaId) {
+    if (
+      b.type === "system" &&
+      (b.system?.type ?? "user_changed_number") === "user_changed_number" &&
+      !b.system?.newWaId
+    ) {
       ctx.addIssue({ code: "custom", path: ["system", "newWaId"], message: "is required for user_changed_number" });
     }
     const known = (KNOWN_REPLY_TYPES as readonly string[]).includes(b.type);
@@ -283,7 +348,10 @@ const statusBody = z
   .strictObject({
     phoneNumberId: id,
     wabaId: id,
-    displayPhoneNumber: z.string().regex(/^\d{6,20}$/, "must be digits").optional(),
+    displayPhoneNumber: z
+      .string()
+      .regex(/^\d{6,20}$/, "must be digits")
+      .optional(),
     /** The business's message the status is about. */
     wamid: id,
     /** sent, delivered, read, played, failed (or any other value, to test unknown ones). */
@@ -293,12 +361,26 @@ const statusBody = z
     timestamp: unixSeconds.optional(),
     bizOpaqueCallbackData: z.string().max(512).optional(),
     /** type: regular, free_customer_service or free_entry_point (default from the category). */
-    pricing: z.strictObject({ category: z.string().min(1), billable: z.boolean().optional(), type: z.string().optional() }).optional(),
+    pricing: z
+      .strictObject({ category: z.string().min(1), billable: z.boolean().optional(), type: z.string().optional() })
+      .optional(),
     /** For failed: default one 131026 (undeliverable). */
-    errors: z.array(z.strictObject({ code: z.number().int(), title: z.string().min(1), details: z.string().optional(), message: z.string().optional() })).optional(),
+    errors: z
+      .array(
+        z.strictObject({
+          code: z.number().int(),
+          title: z.string().min(1),
+          details: z.string().optional(),
+          message: z.string().optional(),
+        }),
+      )
+      .optional(),
     ...deliveryOptions,
   })
-  .refine((b) => b.recipientId || b.recipientUserId, { message: "give recipientId (wa_id) or recipientUserId", path: ["recipientId"] });
+  .refine((b) => b.recipientId || b.recipientUserId, {
+    message: "give recipientId (wa_id) or recipientUserId",
+    path: ["recipientId"],
+  });
 
 /** One of the two identity changes of 2026, as a `system` message without contacts. */
 const identityChangeBody = z.discriminatedUnion(
@@ -308,7 +390,10 @@ const identityChangeBody = z.discriminatedUnion(
       change: z.literal("number"),
       phoneNumberId: id,
       wabaId: id,
-      displayPhoneNumber: z.string().regex(/^\d{6,20}$/, "must be digits").optional(),
+      displayPhoneNumber: z
+        .string()
+        .regex(/^\d{6,20}$/, "must be digits")
+        .optional(),
       /** The number the candidate had. */
       from: waId,
       newWaId: waId,
@@ -323,7 +408,10 @@ const identityChangeBody = z.discriminatedUnion(
       change: z.literal("user_id"),
       phoneNumberId: id,
       wabaId: id,
-      displayPhoneNumber: z.string().regex(/^\d{6,20}$/, "must be digits").optional(),
+      displayPhoneNumber: z
+        .string()
+        .regex(/^\d{6,20}$/, "must be digits")
+        .optional(),
       /** The id being replaced. Default the simulator's id for `waId`. */
       previousUserId: userId.optional(),
       /** Default a fresh id in the same country. */
@@ -346,7 +434,10 @@ const echoBody = z
     phoneNumberId: id,
     wabaId: id,
     /** The business number (echoes' `from`). Default 212500000000. */
-    displayPhoneNumber: z.string().regex(/^\d{6,20}$/, "must be digits").optional(),
+    displayPhoneNumber: z
+      .string()
+      .regex(/^\d{6,20}$/, "must be digits")
+      .optional(),
     /** The candidate's number; absent for a username-only candidate. */
     to: waId.optional(),
     /** The candidate's user id. Default the simulator's id for `to`. */
@@ -361,10 +452,14 @@ const echoBody = z
     ...deliveryOptions,
   })
   .superRefine((b, ctx) => {
-    if (!b.to && !b.toUserId) ctx.addIssue({ code: "custom", path: ["to"], message: "give to (the candidate's wa_id) or toUserId" });
-    if (b.type === "text" && !b.text) ctx.addIssue({ code: "custom", path: ["text"], message: "is required for type text" });
-    if (b.media && !mediaTypes.includes(b.type)) ctx.addIssue({ code: "custom", path: ["media"], message: `does not apply to type ${b.type}` });
-    if (!["text", ...mediaTypes].includes(b.type) && !b.payload) ctx.addIssue({ code: "custom", path: ["payload"], message: `is required for type ${b.type}` });
+    if (!b.to && !b.toUserId)
+      ctx.addIssue({ code: "custom", path: ["to"], message: "give to (the candidate's wa_id) or toUserId" });
+    if (b.type === "text" && !b.text)
+      ctx.addIssue({ code: "custom", path: ["text"], message: "is required for type text" });
+    if (b.media && !mediaTypes.includes(b.type))
+      ctx.addIssue({ code: "custom", path: ["media"], message: `does not apply to type ${b.type}` });
+    if (!["text", ...mediaTypes].includes(b.type) && !b.payload)
+      ctx.addIssue({ code: "custom", path: ["payload"], message: `is required for type ${b.type}` });
   });
 
 const fieldBody = z.strictObject({
@@ -390,18 +485,33 @@ function sendProblem(reply: FastifyReply, status: number, code: string, message:
 }
 
 /** Parses with `schema` or answers 400 naming every problem; returns undefined when it answered. */
-function parse<S extends z.ZodType>(schema: S, input: unknown, reply: FastifyReply, what = "body"): z.output<S> | undefined {
+function parse<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  reply: FastifyReply,
+  what = "body",
+): z.output<S> | undefined {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
   const details = result.error.issues.map((i) => ({
     path: i.path.length ? i.path.join(".") : what,
     message: i.code === "invalid_type" && i.message.endsWith("received undefined") ? "is required" : i.message,
   }));
-  void sendProblem(reply, 400, "BAD_REQUEST", `invalid ${what}: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`, details);
+  void sendProblem(
+    reply,
+    400,
+    "BAD_REQUEST",
+    `invalid ${what}: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
+    details,
+  );
   return undefined;
 }
 
-function sendOptionsOf(b: { targetUrl?: string; encoding?: SendOptions["encoding"]; retry?: SendOptions["retry"] }): SendOptions {
+function sendOptionsOf(b: {
+  targetUrl?: string;
+  encoding?: SendOptions["encoding"];
+  retry?: SendOptions["retry"];
+}): SendOptions {
   return {
     ...(b.targetUrl ? { targetUrl: b.targetUrl } : {}),
     ...(b.encoding ? { encoding: b.encoding } : {}),
@@ -432,10 +542,24 @@ function buildCandidateMessage(b: z.output<typeof candidateReplyBody>, businessN
   if (type === "text") message = inboundMessage(candidate, type, textContent(b.text!), extra);
   else if (mediaTypes.includes(type)) {
     const caption = b.media?.caption ?? b.text;
-    message = inboundMessage(candidate, type, mediaContent(type as MediaKind, { ...b.media, ...(caption !== undefined ? { caption } : {}) }), extra);
+    message = inboundMessage(
+      candidate,
+      type,
+      mediaContent(type as MediaKind, { ...b.media, ...(caption !== undefined ? { caption } : {}) }),
+      extra,
+    );
   } else if (type === "location") message = inboundMessage(candidate, type, locationContent(b.location!), extra);
   else if (type === "contacts")
-    message = inboundMessage(candidate, type, contactsContent(b.contacts ?? [{ formattedName: "Karim El Idrissi", phones: [{ phone: "+212 6 61 23 45 67", waId: "212661234567" }] }]), extra);
+    message = inboundMessage(
+      candidate,
+      type,
+      contactsContent(
+        b.contacts ?? [
+          { formattedName: "Karim El Idrissi", phones: [{ phone: "+212 6 61 23 45 67", waId: "212661234567" }] },
+        ],
+      ),
+      extra,
+    );
   else if (type === "interactive") {
     const i = b.interactive!;
     const content =
@@ -443,26 +567,44 @@ function buildCandidateMessage(b: z.output<typeof candidateReplyBody>, businessN
         ? buttonReplyContent(i.id, i.title)
         : i.type === "list_reply"
           ? listReplyContent(i.id, i.title, i.description)
-          : flowReplyContent(i.response ?? {}, { ...(i.body ? { body: i.body } : {}), ...(i.name ? { name: i.name } : {}) });
+          : flowReplyContent(i.response ?? {}, {
+              ...(i.body ? { body: i.body } : {}),
+              ...(i.name ? { name: i.name } : {}),
+            });
     message = inboundMessage(candidate, type, content, extra);
   } else if (type === "button") {
     const btn = b.button!;
     // A quick-reply tap always names the template message it answers.
     const templateWamid = btn.templateWamid ?? b.context?.id ?? newWamid();
-    message = inboundMessage(candidate, type, { text: btn.text, payload: btn.payload ?? btn.text }, { ...extra, context: replyContext(templateWamid, businessNumber) });
-  } else if (type === "reaction") message = inboundMessage(candidate, type, reactionContent(b.reaction!.messageId, b.reaction!.emoji), extra);
+    message = inboundMessage(
+      candidate,
+      type,
+      { text: btn.text, payload: btn.payload ?? btn.text },
+      { ...extra, context: replyContext(templateWamid, businessNumber) },
+    );
+  } else if (type === "reaction")
+    message = inboundMessage(candidate, type, reactionContent(b.reaction!.messageId, b.reaction!.emoji), extra);
   else if (type === "order") message = inboundMessage(candidate, type, orderContent(b.order ?? {}), extra);
   else if (type === "system") message = systemMessage(candidate, b.system ?? {}, extra);
   else if (type === "request_welcome") message = inboundMessage(candidate, type, undefined, extra);
   else if (type === "unsupported") {
     const reason = b.unsupported?.reason ?? "unknownType";
-    message = inboundMessage(candidate, type, { type: b.unsupported?.type ?? "unknown" }, { errors: [unsupportedReasons[reason]()], ...extra });
+    message = inboundMessage(
+      candidate,
+      type,
+      { type: b.unsupported?.type ?? "unknown" },
+      { errors: [unsupportedReasons[reason]()], ...extra },
+    );
   } else message = inboundMessage(candidate, type, b.payload ?? {}, extra);
   return { candidate, message };
 }
 
 /** A `system` message in the 2026 shapes, or an older/other type with the fields given. */
-function systemMessage(c: Candidate, sys: NonNullable<z.output<typeof candidateReplyBody>["system"]>, extra: MessageExtra) {
+function systemMessage(
+  c: Candidate,
+  sys: NonNullable<z.output<typeof candidateReplyBody>["system"]>,
+  extra: MessageExtra,
+) {
   const type = sys.type ?? "user_changed_number";
   const body = sys.body !== undefined ? { body: sys.body } : {};
   if (type === "user_changed_number" && c.waId) {
@@ -475,12 +617,30 @@ function systemMessage(c: Candidate, sys: NonNullable<z.output<typeof candidateR
     return inboundMessage(
       { userId: previous, ...(sys.waId ? { waId: sys.waId } : {}) },
       "system",
-      systemContent({ type, previousUserId: previous, userId: sys.newUserId!, ...(sys.waId ? { waId: sys.waId } : {}), ...(c.name ? { name: c.name } : {}), ...body }),
+      systemContent({
+        type,
+        previousUserId: previous,
+        userId: sys.newUserId!,
+        ...(sys.waId ? { waId: sys.waId } : {}),
+        ...(c.name ? { name: c.name } : {}),
+        ...body,
+      }),
       extra,
     );
   }
   if (type === "customer_changed_number") {
-    return inboundMessage(c, "system", systemContent({ type, ...(c.waId ? { waId: c.waId } : {}), ...(sys.newWaId ? { newWaId: sys.newWaId } : {}), ...(c.name ? { name: c.name } : {}), ...body }), extra);
+    return inboundMessage(
+      c,
+      "system",
+      systemContent({
+        type,
+        ...(c.waId ? { waId: c.waId } : {}),
+        ...(sys.newWaId ? { newWaId: sys.newWaId } : {}),
+        ...(c.name ? { name: c.name } : {}),
+        ...body,
+      }),
+      extra,
+    );
   }
   const { newWaId, newUserId: next, previousUserId, ...rest } = sys;
   return inboundMessage(
@@ -497,7 +657,11 @@ function systemMessage(c: Candidate, sys: NonNullable<z.output<typeof candidateR
   );
 }
 
-const businessOf = (b: { wabaId: string; phoneNumberId: string; displayPhoneNumber?: string | undefined }): Business => ({
+const businessOf = (b: {
+  wabaId: string;
+  phoneNumberId: string;
+  displayPhoneNumber?: string | undefined;
+}): Business => ({
   wabaId: b.wabaId,
   phoneNumberId: b.phoneNumberId,
   ...(b.displayPhoneNumber ? { displayPhoneNumber: b.displayPhoneNumber } : {}),
@@ -512,7 +676,11 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
   // Every delivery, whichever area sent it, goes in this area's log.
   const unsubscribe = ctx.webhooks.onDelivery((record) => {
     const log = state().deliveries;
-    log.push(record.body.length > LOGGED_BODY_CHARS ? { ...record, body: record.body.slice(0, LOGGED_BODY_CHARS), bodyTruncated: true } : record);
+    log.push(
+      record.body.length > LOGGED_BODY_CHARS
+        ? { ...record, body: record.body.slice(0, LOGGED_BODY_CHARS), bodyTruncated: true }
+        : record,
+    );
     if (log.length > DELIVERY_LOG_SIZE) log.splice(0, log.length - DELIVERY_LOG_SIZE);
   });
   app.addHook("onClose", async () => void unsubscribe());
@@ -524,13 +692,19 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
   });
 
   /** Delivers and answers with the ingress's answer, or 409 / 502 when nothing could be delivered. */
-  async function deliverAndReply(reply: FastifyReply, payload: unknown, opts: SendOptions, extra: Record<string, unknown> = {}) {
+  async function deliverAndReply(
+    reply: FastifyReply,
+    payload: unknown,
+    opts: SendOptions,
+    extra: Record<string, unknown> = {},
+  ) {
     let result: DeliveryResult;
     try {
       result = await ctx.webhooks.send(payload, opts);
     } catch (err) {
       if (err instanceof NoWebhookTargetError) return sendProblem(reply, 409, err.code, err.message);
-      if (err instanceof WebhookDeliveryError) return sendProblem(reply, 502, err.code, err.message, { attempts: err.attempts });
+      if (err instanceof WebhookDeliveryError)
+        return sendProblem(reply, 502, err.code, err.message, { attempts: err.attempts });
       throw err;
     }
     return reply.code(200).send({ ...extra, delivery: result, ...(typeof payload === "string" ? {} : { payload }) });
@@ -561,7 +735,10 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
   app.post("/_sim/webhooks/deliver", async (request, reply) => {
     const body = parse(deliverBody, request.body, reply);
     if (!body) return reply;
-    const opts: SendOptions = { ...sendOptionsOf(body), ...(body.signature !== undefined ? { signature: body.signature } : {}) };
+    const opts: SendOptions = {
+      ...sendOptionsOf(body),
+      ...(body.signature !== undefined ? { signature: body.signature } : {}),
+    };
     return deliverAndReply(reply, body.raw ?? body.payload, opts);
   });
 
@@ -569,10 +746,17 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
   app.post("/_sim/candidates/reply", async (request, reply) => {
     const body = parse(candidateReplyBody, request.body, reply);
     if (!body) return reply;
-    const business: Business = { wabaId: body.wabaId, phoneNumberId: body.phoneNumberId, ...(body.displayPhoneNumber ? { displayPhoneNumber: body.displayPhoneNumber } : {}) };
+    const business: Business = {
+      wabaId: body.wabaId,
+      phoneNumberId: body.phoneNumberId,
+      ...(body.displayPhoneNumber ? { displayPhoneNumber: body.displayPhoneNumber } : {}),
+    };
     const { candidate, message } = buildCandidateMessage(body, body.displayPhoneNumber ?? "212500000000");
     // Meta sends system messages without a contacts array.
-    const payload = message.type === "system" ? systemMessagesDelivery(business, [message]) : messagesDelivery(business, candidate, [message]);
+    const payload =
+      message.type === "system"
+        ? systemMessagesDelivery(business, [message])
+        : messagesDelivery(business, candidate, [message]);
     return deliverAndReply(reply, payload, sendOptionsOf(body), { wamid: message.id });
   });
 
@@ -580,39 +764,64 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
   app.post("/_sim/candidates/identity-change", async (request, reply) => {
     const body = parse(identityChangeBody, request.body, reply);
     if (!body) return reply;
-    const extra: MessageExtra = { ...(body.id ? { id: body.id } : {}), ...(body.timestamp ? { timestamp: body.timestamp } : {}) };
+    const extra: MessageExtra = {
+      ...(body.id ? { id: body.id } : {}),
+      ...(body.timestamp ? { timestamp: body.timestamp } : {}),
+    };
     let message;
     let identity: { waId?: string; userId: string; previousWaId?: string; previousUserId?: string };
     if (body.change === "number") {
-      const candidate = { waId: body.from, ...(body.userId ? { userId: body.userId } : {}), ...(body.name ? { name: body.name } : {}) };
+      const candidate = {
+        waId: body.from,
+        ...(body.userId ? { userId: body.userId } : {}),
+        ...(body.name ? { name: body.name } : {}),
+      };
       message = userChangedNumberMessage(candidate, body.newWaId, extra);
       identity = { waId: body.newWaId, userId: userIdOf(candidate)!, previousWaId: body.from };
     } else {
       const previous = body.previousUserId ?? (body.waId ? userIdOf({ waId: body.waId }) : undefined);
-      if (!previous) return sendProblem(reply, 400, "BAD_REQUEST", "invalid body: previousUserId: give previousUserId or waId", [{ path: "previousUserId", message: "give previousUserId or waId" }]);
+      if (!previous)
+        return sendProblem(reply, 400, "BAD_REQUEST", "invalid body: previousUserId: give previousUserId or waId", [
+          { path: "previousUserId", message: "give previousUserId or waId" },
+        ]);
       const next = body.newUserId ?? newUserId(previous.slice(0, 2));
-      message = userChangedUserIdMessage(previous, next, { ...(body.waId ? { waId: body.waId } : {}), ...(body.name ? { name: body.name } : {}), ...extra });
+      message = userChangedUserIdMessage(previous, next, {
+        ...(body.waId ? { waId: body.waId } : {}),
+        ...(body.name ? { name: body.name } : {}),
+        ...extra,
+      });
       identity = { ...(body.waId ? { waId: body.waId } : {}), userId: next, previousUserId: previous };
     }
-    return deliverAndReply(reply, systemMessagesDelivery(businessOf(body), [message]), sendOptionsOf(body), { wamid: message.id, identity });
+    return deliverAndReply(reply, systemMessagesDelivery(businessOf(body), [message]), sendOptionsOf(body), {
+      wamid: message.id,
+      identity,
+    });
   });
 
   /** The recruiter writes from the WhatsApp Business app on a coexistence number: an smb_message_echoes delivery. */
   app.post("/_sim/business/echo", async (request, reply) => {
     const body = parse(echoBody, request.body, reply);
     if (!body) return reply;
-    const to: Candidate = { ...(body.to ? { waId: body.to } : {}), ...(body.toUserId ? { userId: body.toUserId } : {}) };
+    const to: Candidate = {
+      ...(body.to ? { waId: body.to } : {}),
+      ...(body.toUserId ? { userId: body.toUserId } : {}),
+    };
     const content =
       body.type === "text"
         ? textContent(body.text!)
         : mediaTypes.includes(body.type)
-          ? mediaContent(body.type as MediaKind, { ...body.media, ...(body.text !== undefined && body.media?.caption === undefined ? { caption: body.text } : {}) })
+          ? mediaContent(body.type as MediaKind, {
+              ...body.media,
+              ...(body.text !== undefined && body.media?.caption === undefined ? { caption: body.text } : {}),
+            })
           : body.payload;
     const echo = echoMessage(body.displayPhoneNumber ?? "212500000000", to, body.type, content, {
       ...(body.id ? { id: body.id } : {}),
       ...(body.timestamp ? { timestamp: body.timestamp } : {}),
     });
-    return deliverAndReply(reply, messageEchoesDelivery(businessOf(body), [echo]), sendOptionsOf(body), { wamid: echo.id });
+    return deliverAndReply(reply, messageEchoesDelivery(businessOf(body), [echo]), sendOptionsOf(body), {
+      wamid: echo.id,
+    });
   });
 
   /** A status update for a message the business sent (sent, delivered, read, failed…). */
@@ -623,7 +832,10 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
       body.errors?.map((e) => graphError(e.code, e.title, e.details, e.message)) ??
       (body.status === "failed" ? [graphError(131026, "Message undeliverable", "Message Undeliverable.")] : undefined);
     // recipient_user_id on every status (the simulator's id for the number when none is given).
-    const recipient: Candidate = { ...(body.recipientId ? { waId: body.recipientId } : {}), ...(body.recipientUserId ? { userId: body.recipientUserId } : {}) };
+    const recipient: Candidate = {
+      ...(body.recipientId ? { waId: body.recipientId } : {}),
+      ...(body.recipientUserId ? { userId: body.recipientUserId } : {}),
+    };
     const status = statusObject(body.wamid, body.status, recipient, {
       ...(body.timestamp ? { timestamp: body.timestamp } : {}),
       ...(body.bizOpaqueCallbackData ? { bizOpaque: body.bizOpaqueCallbackData } : {}),

@@ -54,7 +54,13 @@ export type UnixSeconds = string;
 /** One `messages`-field change value. */
 export function messagesValue(
   business: Business,
-  parts: { contacts?: unknown[]; messages?: unknown[]; statuses?: unknown[]; errors?: unknown[]; message_echoes?: unknown[] },
+  parts: {
+    contacts?: unknown[];
+    messages?: unknown[];
+    statuses?: unknown[];
+    errors?: unknown[];
+    message_echoes?: unknown[];
+  },
 ) {
   return {
     messaging_product: "whatsapp",
@@ -67,10 +73,16 @@ export function messagesValue(
 }
 
 /** A whole delivery: one or more entries, each with one or more changes. */
-export function delivery(entries: Array<{ wabaId: string; changes: Array<{ field: string; value: unknown }>; time?: number }>) {
+export function delivery(
+  entries: Array<{ wabaId: string; changes: Array<{ field: string; value: unknown }>; time?: number }>,
+) {
   return {
     object: "whatsapp_business_account",
-    entry: entries.map((e) => ({ id: e.wabaId, ...(e.time !== undefined ? { time: e.time } : {}), changes: e.changes })),
+    entry: entries.map((e) => ({
+      id: e.wabaId,
+      ...(e.time !== undefined ? { time: e.time } : {}),
+      changes: e.changes,
+    })),
   };
 }
 
@@ -120,7 +132,11 @@ const defaultMime: Record<MediaKind, string> = {
 
 /** `{ id, mime_type, sha256, ... }` with the extra keys Meta sends for each media kind. */
 export function mediaContent(kind: MediaKind, input: MediaInput = {}) {
-  const base = { id: input.id ?? newMediaId(), mime_type: input.mimeType ?? defaultMime[kind], sha256: input.sha256 ?? fakeSha256() };
+  const base = {
+    id: input.id ?? newMediaId(),
+    mime_type: input.mimeType ?? defaultMime[kind],
+    sha256: input.sha256 ?? fakeSha256(),
+  };
   switch (kind) {
     case "image":
     case "video":
@@ -128,7 +144,11 @@ export function mediaContent(kind: MediaKind, input: MediaInput = {}) {
     case "audio":
       return { ...base, voice: input.voice ?? true };
     case "document":
-      return { ...base, filename: input.filename ?? "CV.pdf", ...(input.caption !== undefined ? { caption: input.caption } : {}) };
+      return {
+        ...base,
+        filename: input.filename ?? "CV.pdf",
+        ...(input.caption !== undefined ? { caption: input.caption } : {}),
+      };
     case "sticker":
       return { ...base, animated: input.animated ?? false };
   }
@@ -167,7 +187,15 @@ export function contactsContent(cards: ContactCardInput[]) {
       ...(c.firstName !== undefined ? { first_name: c.firstName } : {}),
       ...(c.lastName !== undefined ? { last_name: c.lastName } : {}),
     },
-    ...(c.phones ? { phones: c.phones.map((p) => ({ phone: p.phone, ...(p.waId ? { wa_id: p.waId } : {}), type: p.type ?? "CELL" })) } : {}),
+    ...(c.phones
+      ? {
+          phones: c.phones.map((p) => ({
+            phone: p.phone,
+            ...(p.waId ? { wa_id: p.waId } : {}),
+            type: p.type ?? "CELL",
+          })),
+        }
+      : {}),
     ...(c.emails ? { emails: c.emails.map((e) => ({ email: e.email, type: e.type ?? "WORK" })) } : {}),
     ...(c.org ? { org: c.org } : {}),
     ...(c.urls ? { urls: c.urls.map((u) => ({ url: u.url, type: u.type ?? "WORK" })) } : {}),
@@ -175,7 +203,10 @@ export function contactsContent(cards: ContactCardInput[]) {
 }
 
 /** A tap on a reply button of an interactive message. */
-export const buttonReplyContent = (id: string, title: string) => ({ type: "button_reply", button_reply: { id, title } });
+export const buttonReplyContent = (id: string, title: string) => ({
+  type: "button_reply",
+  button_reply: { id, title },
+});
 
 /** A choice in a list message. */
 export const listReplyContent = (id: string, title: string, description?: string) => ({
@@ -197,7 +228,10 @@ export const flowReplyContent = (response: unknown, opts: { body?: string; name?
 export const quickReplyContent = (text: string, payload?: string) => ({ text, payload: payload ?? text });
 
 /** A reaction; no emoji (or "") means the candidate removed their reaction. */
-export const reactionContent = (messageId: string, emoji?: string) => ({ message_id: messageId, ...(emoji !== undefined ? { emoji } : {}) });
+export const reactionContent = (messageId: string, emoji?: string) => ({
+  message_id: messageId,
+  ...(emoji !== undefined ? { emoji } : {}),
+});
 
 export interface OrderInput {
   catalogId?: string;
@@ -207,12 +241,14 @@ export interface OrderInput {
 export const orderContent = (o: OrderInput = {}) => ({
   catalog_id: o.catalogId ?? "100000000000001",
   ...(o.text !== undefined ? { text: o.text } : {}),
-  product_items: (o.items ?? [{ productRetailerId: "sku-1", quantity: 1, itemPrice: 100, currency: "MAD" }]).map((i) => ({
-    product_retailer_id: i.productRetailerId,
-    quantity: i.quantity,
-    item_price: i.itemPrice,
-    currency: i.currency,
-  })),
+  product_items: (o.items ?? [{ productRetailerId: "sku-1", quantity: 1, itemPrice: 100, currency: "MAD" }]).map(
+    (i) => ({
+      product_retailer_id: i.productRetailerId,
+      quantity: i.quantity,
+      item_price: i.itemPrice,
+      currency: i.currency,
+    }),
+  ),
 });
 
 /**
@@ -220,7 +256,12 @@ export const orderContent = (o: OrderInput = {}) => ({
  * `user_changed_user_id` (`system.user_id` replaces `system.previous_user_id`). Older payloads:
  * `customer_changed_number` (`wa_id` old, `new_wa_id` new) and `customer_identity_changed`.
  */
-export type SystemEventType = "user_changed_number" | "user_changed_user_id" | "customer_changed_number" | "customer_identity_changed" | (string & {});
+export type SystemEventType =
+  | "user_changed_number"
+  | "user_changed_user_id"
+  | "customer_changed_number"
+  | "customer_identity_changed"
+  | (string & {});
 export interface SystemInput {
   /** Default "user_changed_number". */
   type?: SystemEventType;
@@ -276,19 +317,27 @@ export const ERROR_CODES_URL = "https://developers.facebook.com/docs/whatsapp/cl
 
 /** A Graph error object as it appears in webhooks (`messages[].errors`, `statuses[].errors`, `value.errors`), with Meta's `href`. */
 export function graphError(code: number, title: string, details?: string, message?: string) {
-  return { code, title, message: message ?? title, ...(details !== undefined ? { error_data: { details } } : {}), href: ERROR_CODES_URL };
+  return {
+    code,
+    title,
+    message: message ?? title,
+    ...(details !== undefined ? { error_data: { details } } : {}),
+    href: ERROR_CODES_URL,
+  };
 }
 
 /** The errors Meta attaches to an `unsupported` message. */
 export const unsupportedReasons = {
   unknownType: () => graphError(131051, "Message type unknown", "Message type is currently not supported."),
-  unavailable: () => graphError(131060, "This message is unavailable", "This message could not be displayed on this device."),
+  unavailable: () =>
+    graphError(131060, "This message is unavailable", "This message could not be displayed on this device."),
 } as const;
 
 /** `context` of a reply: the candidate answered message `id` (sent by `from`, usually the business number). */
 export const replyContext = (id: string, from: string) => ({ from, id });
 /** `context` of a forwarded message. */
-export const forwardedContext = (frequently = false) => (frequently ? { frequently_forwarded: true } : { forwarded: true });
+export const forwardedContext = (frequently = false) =>
+  frequently ? { frequently_forwarded: true } : { forwarded: true };
 
 export interface ReferralInput {
   sourceUrl?: string;
@@ -312,7 +361,12 @@ export function adReferral(r: ReferralInput = {}) {
     headline: r.headline ?? "Recrutement Casablanca",
     body: r.body ?? "Postulez en un message",
     media_type: mediaType,
-    ...(mediaType === "image" ? { image_url: r.imageUrl ?? "https://scontent.example/ad.jpg" } : { video_url: r.videoUrl ?? "https://video.example/ad.mp4", thumbnail_url: r.thumbnailUrl ?? "https://scontent.example/thumb.jpg" }),
+    ...(mediaType === "image"
+      ? { image_url: r.imageUrl ?? "https://scontent.example/ad.jpg" }
+      : {
+          video_url: r.videoUrl ?? "https://video.example/ad.mp4",
+          thumbnail_url: r.thumbnailUrl ?? "https://scontent.example/thumb.jpg",
+        }),
     ctwa_clid: r.ctwaClid ?? randomBytes(12).toString("base64url"),
   };
 }
@@ -343,7 +397,12 @@ export interface InboundMessageObject {
 }
 
 /** An inbound message object of any type: `content` is what goes under the type's key. */
-export function inboundMessage(c: Candidate, type: string, content?: unknown, extra: MessageExtra = {}): InboundMessageObject {
+export function inboundMessage(
+  c: Candidate,
+  type: string,
+  content?: unknown,
+  extra: MessageExtra = {},
+): InboundMessageObject {
   const userId = userIdOf(c);
   return {
     ...(c.waId ? { from: c.waId } : {}),
@@ -359,15 +418,26 @@ export function inboundMessage(c: Candidate, type: string, content?: unknown, ex
 }
 
 /** The candidate opened the chat for the first time (no sub-object). */
-export const requestWelcomeMessage = (c: Candidate, extra: MessageExtra = {}) => inboundMessage(c, "request_welcome", undefined, extra);
+export const requestWelcomeMessage = (c: Candidate, extra: MessageExtra = {}) =>
+  inboundMessage(c, "request_welcome", undefined, extra);
 
 /** What Meta sends for a message it cannot show the business: `unsupported: { type }` plus errors. */
 export const unsupportedMessage = (c: Candidate, originalType = "unknown", extra: MessageExtra = {}) =>
   inboundMessage(c, "unsupported", { type: originalType }, { errors: [unsupportedReasons.unknownType()], ...extra });
 
 /** A quick-reply tap on a template the business sent as `templateWamid` from `businessNumber`. */
-export const templateButtonMessage = (c: Candidate, text: string, payload: string, templateWamid: string, businessNumber: string, extra: MessageExtra = {}) =>
-  inboundMessage(c, "button", quickReplyContent(text, payload), { context: replyContext(templateWamid, businessNumber), ...extra });
+export const templateButtonMessage = (
+  c: Candidate,
+  text: string,
+  payload: string,
+  templateWamid: string,
+  businessNumber: string,
+  extra: MessageExtra = {},
+) =>
+  inboundMessage(c, "button", quickReplyContent(text, payload), {
+    context: replyContext(templateWamid, businessNumber),
+    ...extra,
+  });
 
 /**
  * One message of every inbound type Meta documents (`messages[].type`), keyed by type, with
@@ -382,19 +452,43 @@ export function sampleInboundMessages(c: Candidate, opts: { businessNumber?: str
     image: inboundMessage(c, "image", mediaContent("image", { caption: "Mon diplôme" })),
     video: inboundMessage(c, "video", mediaContent("video", { caption: "Présentation" })),
     audio: inboundMessage(c, "audio", mediaContent("audio", { voice: true })),
-    document: inboundMessage(c, "document", mediaContent("document", { filename: "CV_Yasmine_Benali.pdf", caption: "Mon CV" })),
+    document: inboundMessage(
+      c,
+      "document",
+      mediaContent("document", { filename: "CV_Yasmine_Benali.pdf", caption: "Mon CV" }),
+    ),
     sticker: inboundMessage(c, "sticker", mediaContent("sticker", { animated: false })),
-    location: inboundMessage(c, "location", locationContent({ latitude: 33.5731, longitude: -7.5898, name: "Casablanca", address: "Bd Mohammed V, Casablanca" })),
+    location: inboundMessage(
+      c,
+      "location",
+      locationContent({
+        latitude: 33.5731,
+        longitude: -7.5898,
+        name: "Casablanca",
+        address: "Bd Mohammed V, Casablanca",
+      }),
+    ),
     contacts: inboundMessage(
       c,
       "contacts",
-      contactsContent([{ formattedName: "Karim El Idrissi", firstName: "Karim", lastName: "El Idrissi", phones: [{ phone: "+212 6 61 23 45 67", waId: "212661234567" }] }]),
+      contactsContent([
+        {
+          formattedName: "Karim El Idrissi",
+          firstName: "Karim",
+          lastName: "El Idrissi",
+          phones: [{ phone: "+212 6 61 23 45 67", waId: "212661234567" }],
+        },
+      ]),
     ),
-    interactive: inboundMessage(c, "interactive", buttonReplyContent("apply_yes", "Oui, je postule"), { context: replyContext(replied, businessNumber) }),
+    interactive: inboundMessage(c, "interactive", buttonReplyContent("apply_yes", "Oui, je postule"), {
+      context: replyContext(replied, businessNumber),
+    }),
     button: templateButtonMessage(c, "Je suis disponible", "AVAILABLE", replied, businessNumber),
     reaction: inboundMessage(c, "reaction", reactionContent(replied, "👍")),
     order: inboundMessage(c, "order", orderContent({ text: "Commande" })),
-    system: c.waId ? userChangedNumberMessage({ ...c, waId: c.waId }, "212699999999") : userChangedUserIdMessage(userIdOf(c) ?? "MA.1", "MA.20000000000000000001"),
+    system: c.waId
+      ? userChangedNumberMessage({ ...c, waId: c.waId }, "212699999999")
+      : userChangedUserIdMessage(userIdOf(c) ?? "MA.1", "MA.20000000000000000001"),
     request_welcome: requestWelcomeMessage(c),
     unsupported: unsupportedMessage(c, "poll"),
   };
@@ -402,7 +496,12 @@ export function sampleInboundMessages(c: Candidate, opts: { businessNumber?: str
 
 /** A delivery with the given messages from one candidate, in one change. */
 export function messagesDelivery(business: Business, c: Candidate, messages: unknown[]) {
-  return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { contacts: [contactOf(c)], messages }) }] }]);
+  return delivery([
+    {
+      wabaId: business.wabaId,
+      changes: [{ field: "messages", value: messagesValue(business, { contacts: [contactOf(c)], messages }) }],
+    },
+  ]);
 }
 
 /**
@@ -414,7 +513,13 @@ export function userChangedNumberMessage(c: Candidate & { waId: string }, newWaI
   return inboundMessage(
     c,
     "system",
-    systemContent({ type: "user_changed_number", previousWaId: c.waId, waId: newWaId, ...(userId ? { userId } : {}), ...(c.name ? { name: c.name } : {}) }),
+    systemContent({
+      type: "user_changed_number",
+      previousWaId: c.waId,
+      waId: newWaId,
+      ...(userId ? { userId } : {}),
+      ...(c.name ? { name: c.name } : {}),
+    }),
     extra,
   );
 }
@@ -424,23 +529,40 @@ export function userChangedNumberMessage(c: Candidate & { waId: string }, newWaI
  * id, `system.user_id` the new one. No phone number unless `waId` is given (Meta: "reports only the
  * BSUID change").
  */
-export function userChangedUserIdMessage(previousUserId: string, newUserId: string, opts: { waId?: string; name?: string } & MessageExtra = {}) {
+export function userChangedUserIdMessage(
+  previousUserId: string,
+  newUserId: string,
+  opts: { waId?: string; name?: string } & MessageExtra = {},
+) {
   const { waId, name, ...extra } = opts;
   return inboundMessage(
     { userId: previousUserId, ...(waId ? { waId } : {}) },
     "system",
-    systemContent({ type: "user_changed_user_id", previousUserId, userId: newUserId, ...(waId ? { waId } : {}), ...(name ? { name } : {}) }),
+    systemContent({
+      type: "user_changed_user_id",
+      previousUserId,
+      userId: newUserId,
+      ...(waId ? { waId } : {}),
+      ...(name ? { name } : {}),
+    }),
     extra,
   );
 }
 
 /** A delivery of system messages: no `contacts` array, as Meta sends them. */
 export function systemMessagesDelivery(business: Business, messages: unknown[]) {
-  return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { messages }) }] }]);
+  return delivery([
+    { wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { messages }) }] },
+  ]);
 }
 
 /** A delivery with one text message from a candidate. */
-export function textMessageDelivery(business: Business, c: Candidate, body: string, extra: { id?: string; timestamp?: string } = {}) {
+export function textMessageDelivery(
+  business: Business,
+  c: Candidate,
+  body: string,
+  extra: { id?: string; timestamp?: string } = {},
+) {
   return messagesDelivery(business, c, [inboundMessage(c, "text", { body }, extra)]);
 }
 
@@ -482,7 +604,8 @@ export function statusObject(
  * `free_entry_point` (inside a free entry-point window). Meta sends it on one status per message.
  */
 export function statusPricing(category: string, opts: { billable?: boolean; type?: string } = {}) {
-  const free = category === "service" || opts.billable === false || (opts.type !== undefined && opts.type !== "regular");
+  const free =
+    category === "service" || opts.billable === false || (opts.type !== undefined && opts.type !== "regular");
   return {
     billable: opts.billable ?? !free,
     pricing_model: "PMP",
@@ -497,7 +620,12 @@ export function statusDelivery(business: Business, statuses: unknown[], recipien
     const userId = userIdOf(r);
     return { ...(r.waId ? { wa_id: r.waId } : {}), ...(userId ? { user_id: userId } : {}) };
   });
-  return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { ...(contacts ? { contacts } : {}), statuses }) }] }]);
+  return delivery([
+    {
+      wabaId: business.wabaId,
+      changes: [{ field: "messages", value: messagesValue(business, { ...(contacts ? { contacts } : {}), statuses }) }],
+    },
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -509,7 +637,13 @@ export function statusDelivery(business: Business, statuses: unknown[], recipien
  * coexistence number. `from` is the business number, `to` the user's phone (absent when hidden),
  * `to_user_id` the user's id.
  */
-export function echoMessage(businessNumber: string, to: Candidate, type: string, content: unknown, extra: { id?: string; timestamp?: UnixSeconds } = {}) {
+export function echoMessage(
+  businessNumber: string,
+  to: Candidate,
+  type: string,
+  content: unknown,
+  extra: { id?: string; timestamp?: UnixSeconds } = {},
+) {
   const userId = userIdOf(to);
   return {
     from: businessNumber,
@@ -524,12 +658,19 @@ export function echoMessage(businessNumber: string, to: Candidate, type: string,
 
 /** A delivery of the `smb_message_echoes` field: same envelope as messages, echoes in `message_echoes`. */
 export function messageEchoesDelivery(business: Business, echoes: unknown[]) {
-  return delivery([{ wabaId: business.wabaId, changes: [{ field: "smb_message_echoes", value: messagesValue(business, { message_echoes: echoes }) }] }]);
+  return delivery([
+    {
+      wabaId: business.wabaId,
+      changes: [{ field: "smb_message_echoes", value: messagesValue(business, { message_echoes: echoes }) }],
+    },
+  ]);
 }
 
 /** Account- or app-level problems reported in `value.errors` of a `messages` change. */
 export function valueErrorsDelivery(business: Business, errors: unknown[]) {
-  return delivery([{ wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { errors }) }] }]);
+  return delivery([
+    { wabaId: business.wabaId, changes: [{ field: "messages", value: messagesValue(business, { errors }) }] },
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -566,13 +707,19 @@ export const accountUpdateValue = (a: AccountUpdateInput) => ({
   event: a.event,
   ...(a.phoneNumber !== undefined ? { phone_number: a.phoneNumber } : {}),
   ...(a.wabaId !== undefined || a.ownerBusinessId !== undefined
-    ? { waba_info: { ...(a.wabaId ? { waba_id: a.wabaId } : {}), ...(a.ownerBusinessId ? { owner_business_id: a.ownerBusinessId } : {}) } }
+    ? {
+        waba_info: {
+          ...(a.wabaId ? { waba_id: a.wabaId } : {}),
+          ...(a.ownerBusinessId ? { owner_business_id: a.ownerBusinessId } : {}),
+        },
+      }
     : {}),
   ...(a.banInfo ? { ban_info: a.banInfo } : {}),
   ...(a.restrictionInfo ? { restriction_info: a.restrictionInfo } : {}),
   ...(a.violationInfo ? { violation_info: a.violationInfo } : {}),
 });
-export const accountUpdateDelivery = (wabaId: string, a: AccountUpdateInput) => fieldDelivery(wabaId, "account_update", accountUpdateValue({ wabaId, ...a }));
+export const accountUpdateDelivery = (wabaId: string, a: AccountUpdateInput) =>
+  fieldDelivery(wabaId, "account_update", accountUpdateValue({ wabaId, ...a }));
 
 export interface TemplateStatusInput {
   /** APPROVED, REJECTED, PENDING, PAUSED, DISABLED, … */
@@ -589,7 +736,8 @@ export interface TemplateStatusInput {
 }
 export const templateStatusValue = (t: TemplateStatusInput) => ({
   event: t.event,
-  message_template_id: typeof t.templateId === "string" && /^\d{1,15}$/.test(t.templateId) ? Number(t.templateId) : t.templateId,
+  message_template_id:
+    typeof t.templateId === "string" && /^\d{1,15}$/.test(t.templateId) ? Number(t.templateId) : t.templateId,
   message_template_name: t.name,
   message_template_language: t.language,
   reason: t.reason === undefined ? "NONE" : t.reason,
@@ -597,7 +745,8 @@ export const templateStatusValue = (t: TemplateStatusInput) => ({
   ...(t.otherInfo ? { other_info: t.otherInfo } : {}),
   ...(t.rejectionInfo ? { rejection_info: t.rejectionInfo } : {}),
 });
-export const templateStatusDelivery = (wabaId: string, t: TemplateStatusInput) => fieldDelivery(wabaId, "message_template_status_update", templateStatusValue(t));
+export const templateStatusDelivery = (wabaId: string, t: TemplateStatusInput) =>
+  fieldDelivery(wabaId, "message_template_status_update", templateStatusValue(t));
 
 export interface QualityUpdateInput {
   displayPhoneNumber: string;
@@ -613,6 +762,9 @@ export const qualityUpdateValue = (q: QualityUpdateInput) => ({
   event: q.event,
   ...(q.currentLimit !== undefined ? { current_limit: q.currentLimit } : {}),
   ...(q.oldLimit !== undefined ? { old_limit: q.oldLimit } : {}),
-  ...(q.maxDailyConversationPerPhone !== undefined ? { max_daily_conversation_per_phone: q.maxDailyConversationPerPhone } : {}),
+  ...(q.maxDailyConversationPerPhone !== undefined
+    ? { max_daily_conversation_per_phone: q.maxDailyConversationPerPhone }
+    : {}),
 });
-export const qualityUpdateDelivery = (wabaId: string, q: QualityUpdateInput) => fieldDelivery(wabaId, "phone_number_quality_update", qualityUpdateValue(q));
+export const qualityUpdateDelivery = (wabaId: string, q: QualityUpdateInput) =>
+  fieldDelivery(wabaId, "phone_number_quality_update", qualityUpdateValue(q));

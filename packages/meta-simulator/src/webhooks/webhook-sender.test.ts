@@ -27,39 +27,45 @@ afterEach(() => {
 });
 
 describe("WebhookSender signs exactly the bytes it sends", () => {
-  it.each(Object.entries(texts))("UTF-8 %s text: the raw bytes received verify with the app secret", async (_label, text) => {
-    const sender = new WebhookSender(secret, receiver.url);
-    const payload = textMessageDelivery(business, candidate, text);
-    const result = await sender.send(payload);
-    expect(result).toEqual({ status: 200, body: "EVENT_RECEIVED", attempts: 1 });
+  it.each(Object.entries(texts))(
+    "UTF-8 %s text: the raw bytes received verify with the app secret",
+    async (_label, text) => {
+      const sender = new WebhookSender(secret, receiver.url);
+      const payload = textMessageDelivery(business, candidate, text);
+      const result = await sender.send(payload);
+      expect(result).toEqual({ status: 200, body: "EVENT_RECEIVED", attempts: 1 });
 
-    const [post] = receiver.received;
-    expect(post).toBeDefined();
-    // UTF-8 on the wire, unescaped, byte for byte what JSON.stringify gives.
-    expect(post!.raw.equals(Buffer.from(JSON.stringify(payload), "utf8"))).toBe(true);
-    expect(post!.raw.includes(Buffer.from(text, "utf8"))).toBe(true);
-    expect(post!.headers["content-type"]).toBe("application/json");
-    expect(verifyWebhookSignature(post!.raw, post!.headers["x-hub-signature-256"], secret)).toBe(true);
-    expect(verifyWebhookSignature(post!.raw, post!.headers["x-hub-signature-256"], "another-secret")).toBe(false);
-    expect(JSON.parse(post!.raw.toString("utf8"))).toEqual(payload);
-  });
+      const [post] = receiver.received;
+      expect(post).toBeDefined();
+      // UTF-8 on the wire, unescaped, byte for byte what JSON.stringify gives.
+      expect(post!.raw.equals(Buffer.from(JSON.stringify(payload), "utf8"))).toBe(true);
+      expect(post!.raw.includes(Buffer.from(text, "utf8"))).toBe(true);
+      expect(post!.headers["content-type"]).toBe("application/json");
+      expect(verifyWebhookSignature(post!.raw, post!.headers["x-hub-signature-256"], secret)).toBe(true);
+      expect(verifyWebhookSignature(post!.raw, post!.headers["x-hub-signature-256"], "another-secret")).toBe(false);
+      expect(JSON.parse(post!.raw.toString("utf8"))).toEqual(payload);
+    },
+  );
 
-  it.each(Object.entries(texts))("meta-escaped %s text: ASCII-only bytes with lowercase \\u escapes, signed as sent", async (_label, text) => {
-    const sender = new WebhookSender(secret, receiver.url, { encoding: "meta-escaped" });
-    const payload = textMessageDelivery(business, candidate, text);
-    await sender.send(payload);
+  it.each(Object.entries(texts))(
+    "meta-escaped %s text: ASCII-only bytes with lowercase \\u escapes, signed as sent",
+    async (_label, text) => {
+      const sender = new WebhookSender(secret, receiver.url, { encoding: "meta-escaped" });
+      const payload = textMessageDelivery(business, candidate, text);
+      await sender.send(payload);
 
-    const [post] = receiver.received;
-    expect(post!.raw.every((byte) => byte < 0x80)).toBe(true);
-    expect(post!.raw.toString("latin1")).toContain(escapeNonAscii(text));
-    expect(post!.raw.toString("latin1")).toMatch(/\\u[0-9a-f]{4}/);
-    expect(post!.raw.toString("latin1")).not.toMatch(/\\u[0-9a-f]{0,3}[A-F]/);
-    const header = post!.headers["x-hub-signature-256"];
-    expect(verifyWebhookSignature(post!.raw, header, secret)).toBe(true);
-    // The same JSON re-serialised as UTF-8 is other bytes: a receiver must hash what it got.
-    expect(verifyWebhookSignature(Buffer.from(JSON.stringify(payload), "utf8"), header, secret)).toBe(false);
-    expect(JSON.parse(post!.raw.toString("utf8"))).toEqual(payload);
-  });
+      const [post] = receiver.received;
+      expect(post!.raw.every((byte) => byte < 0x80)).toBe(true);
+      expect(post!.raw.toString("latin1")).toContain(escapeNonAscii(text));
+      expect(post!.raw.toString("latin1")).toMatch(/\\u[0-9a-f]{4}/);
+      expect(post!.raw.toString("latin1")).not.toMatch(/\\u[0-9a-f]{0,3}[A-F]/);
+      const header = post!.headers["x-hub-signature-256"];
+      expect(verifyWebhookSignature(post!.raw, header, secret)).toBe(true);
+      // The same JSON re-serialised as UTF-8 is other bytes: a receiver must hash what it got.
+      expect(verifyWebhookSignature(Buffer.from(JSON.stringify(payload), "utf8"), header, secret)).toBe(false);
+      expect(JSON.parse(post!.raw.toString("utf8"))).toEqual(payload);
+    },
+  );
 
   it("sends a string payload byte for byte (even malformed JSON) and signs it", async () => {
     const sender = new WebhookSender(secret, receiver.url);
@@ -113,7 +119,9 @@ describe("WebhookSender retries like Meta, when asked", () => {
 
   it("retries network errors and rejects with WebhookDeliveryError when the receiver never answers", async () => {
     const closedPort = await freePort();
-    const sender = new WebhookSender(secret, `http://127.0.0.1:${closedPort}/webhook`, { retry: { attempts: 3, initialDelayMs: 1 } });
+    const sender = new WebhookSender(secret, `http://127.0.0.1:${closedPort}/webhook`, {
+      retry: { attempts: 3, initialDelayMs: 1 },
+    });
     const records: unknown[] = [];
     sender.onDelivery((r) => records.push(r));
     const error = await sender.send({ object: "whatsapp_business_account", entry: [] }).catch((e: unknown) => e);

@@ -74,7 +74,10 @@ export class WebhookDeliveryError extends Error {
     readonly attempts: number,
     options: { cause: unknown },
   ) {
-    super(`could not deliver the webhook to ${url} after ${attempts} attempt(s): ${(options.cause as Error)?.message ?? String(options.cause)}`, options);
+    super(
+      `could not deliver the webhook to ${url} after ${attempts} attempt(s): ${(options.cause as Error)?.message ?? String(options.cause)}`,
+      options,
+    );
     this.name = "WebhookDeliveryError";
   }
 }
@@ -176,7 +179,9 @@ export class WebhookSender {
       }
       const done = last?.status === 200 || attempts >= maxAttempts || this.closing.signal.aborted;
       if (done) break;
-      const waited = await sleep(backoffDelay(retry as RetryPolicy, attempts), true, { signal: this.closing.signal }).catch(() => false);
+      const waited = await sleep(backoffDelay(retry as RetryPolicy, attempts), true, {
+        signal: this.closing.signal,
+      }).catch(() => false);
       if (!waited) break; // closing: stop retrying, report what we have
     }
 

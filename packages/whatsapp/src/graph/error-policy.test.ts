@@ -71,9 +71,11 @@ describe("classifyGraphError", () => {
   });
 
   it("holds the tenant on account-level codes, not on per-message ones", () => {
-    for (const code of [131042, 131031, 368, 131048, 133010]) expect(classifyGraphCode(code).accountHold, String(code)).toBe(true);
+    for (const code of [131042, 131031, 368, 131048, 133010])
+      expect(classifyGraphCode(code).accountHold, String(code)).toBe(true);
     expect(classifyGraphCode(133010).reregister).toBe(true);
-    for (const code of [131026, 131047, 131056, 132000, 131000, 190]) expect(classifyGraphCode(code).accountHold, String(code)).toBeUndefined();
+    for (const code of [131026, 131047, 131056, 132000, 131000, 190])
+      expect(classifyGraphCode(code).accountHold, String(code)).toBeUndefined();
   });
 
   it("treats an unknown code as permanent, unless Meta answered 5xx or 429", () => {
@@ -85,13 +87,21 @@ describe("classifyGraphError", () => {
   });
 
   it("treats network errors as transient and anything else as permanent", () => {
-    const net = new GraphNetworkError({ message: "x", request: "GET a", timedOut: true, mayHaveReachedMeta: true, causeCode: "UND_ERR_HEADERS_TIMEOUT" });
+    const net = new GraphNetworkError({
+      message: "x",
+      request: "GET a",
+      timedOut: true,
+      mayHaveReachedMeta: true,
+      causeCode: "UND_ERR_HEADERS_TIMEOUT",
+    });
     expect(classifyGraphError(net)).toMatchObject({ kind: "transient", retryable: true, code: null });
     expect(classifyGraphError(new Error("bug"))).toMatchObject({ kind: "permanent", retryable: false });
   });
 
   it("classifies the error objects of failed status webhooks by their code", () => {
-    expect(classifyGraphError({ code: 131026, title: "Message undeliverable" })).toMatchObject({ kind: "undeliverable" });
+    expect(classifyGraphError({ code: 131026, title: "Message undeliverable" })).toMatchObject({
+      kind: "undeliverable",
+    });
   });
 });
 

@@ -59,7 +59,12 @@ interface Rule {
   reason: string;
 }
 
-const noRetry = (kind: GraphErrorKind, reason: string, extra: Partial<Rule> = {}): Rule => ({ kind, retryable: false, reason, ...extra });
+const noRetry = (kind: GraphErrorKind, reason: string, extra: Partial<Rule> = {}): Rule => ({
+  kind,
+  retryable: false,
+  reason,
+  ...extra,
+});
 const retry = (kind: GraphErrorKind, reason: string, extra: Partial<Rule> = {}): Rule => ({
   kind,
   retryable: true,
@@ -98,7 +103,10 @@ const RULES = new Map<number, Rule>([
   [131053, noRetry("invalid", "media upload error")],
   [131056, retry("pair_rate", "too many messages to the same recipient", { backoff: "pair_rate" })],
   [131057, retry("transient", "account in maintenance")],
-  [131062, noRetry("undeliverable", "unknown business-scoped user id: the candidate cannot be reached by this user id")],
+  [
+    131062,
+    noRetry("undeliverable", "unknown business-scoped user id: the candidate cannot be reached by this user id"),
+  ],
   [132000, noRetry("template", "template parameter count mismatch")],
   [132001, noRetry("template", "template missing or not approved")],
   [132005, noRetry("template", "template text too long")],
@@ -131,9 +139,11 @@ function build(rule: Rule, code: number | null): GraphErrorClassification {
 
 /** Classifies a bare Meta error code (as found in a `failed` status webhook's `errors[]`). */
 export function classifyGraphCode(code: number, httpStatus?: number): GraphErrorClassification {
-  const rule = RULES.get(code) ?? (code >= 200 && code <= 299 ? noRetry("permission", "permission missing") : undefined);
+  const rule =
+    RULES.get(code) ?? (code >= 200 && code <= 299 ? noRetry("permission", "permission missing") : undefined);
   if (rule) return build(rule, code);
-  if (httpStatus !== undefined && httpStatus >= 500) return build(retry("transient", `HTTP ${httpStatus} from Meta`), code);
+  if (httpStatus !== undefined && httpStatus >= 500)
+    return build(retry("transient", `HTTP ${httpStatus} from Meta`), code);
   if (httpStatus === 429) return build(retry("rate_limit", "HTTP 429 from Meta"), code);
   return build(noRetry("permanent", `unclassified error code ${code}`), code);
 }

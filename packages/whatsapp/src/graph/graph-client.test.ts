@@ -32,7 +32,9 @@ beforeAll(async () => {
       const path = req.url!.split("?")[0]!;
       const handler = routes.get(path);
       if (!handler) {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "no route", code: 100 } }));
+        res
+          .writeHead(404, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: { message: "no route", code: 100 } }));
         return;
       }
       handler(req, res, body);
@@ -55,7 +57,10 @@ describe("GraphClient", () => {
     routes.set("/v21.0/123/phone_numbers", (_req, res) => json(res, 200, { data: [{ id: "1" }] }));
     const graph = new GraphClient({ baseUrl, version: "v21.0" });
     try {
-      const res = await graph.get<{ data: Array<{ id: string }> }>("123/phone_numbers", { token: "tok-abc", query: { fields: "id,status", limit: 5, skip: undefined } });
+      const res = await graph.get<{ data: Array<{ id: string }> }>("123/phone_numbers", {
+        token: "tok-abc",
+        query: { fields: "id,status", limit: 5, skip: undefined },
+      });
       expect(res.data[0]!.id).toBe("1");
       const req = seen.at(-1)!;
       expect(req.headers.authorization).toBe("Bearer tok-abc");
@@ -69,7 +74,9 @@ describe("GraphClient", () => {
     routes.set("/v21.0/echo", (req, res, body) => json(res, 200, { type: req.headers["content-type"], body }));
     const graph = new GraphClient({ baseUrl, version: "v21.0" });
     try {
-      const a = await graph.post<{ type: string; body: string }>("echo", { json: { messaging_product: "whatsapp", pin: "123456" } });
+      const a = await graph.post<{ type: string; body: string }>("echo", {
+        json: { messaging_product: "whatsapp", pin: "123456" },
+      });
       expect(a.type).toBe("application/json");
       expect(JSON.parse(a.body)).toEqual({ messaging_product: "whatsapp", pin: "123456" });
       const b = await graph.post<{ type: string; body: string }>("echo", { form: { a: "1", b: true, c: undefined } });
@@ -142,7 +149,9 @@ describe("GraphClient", () => {
   });
 
   it("turns a 5xx without a Graph body into a transient GraphApiError", async () => {
-    routes.set("/v21.0/bad-gateway", (_req, res) => res.writeHead(502, { "content-type": "text/html" }).end("<html>bad gateway</html>"));
+    routes.set("/v21.0/bad-gateway", (_req, res) =>
+      res.writeHead(502, { "content-type": "text/html" }).end("<html>bad gateway</html>"),
+    );
     const graph = new GraphClient({ baseUrl, version: "v21.0" });
     try {
       const err = (await graph.get("bad-gateway").catch((e: unknown) => e)) as GraphApiError;

@@ -67,7 +67,15 @@ export const graphPath = (...segments: Array<string | number>): string =>
 
 const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"]);
 /** Errors that happen before a byte of the request can have reached Meta. */
-const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH", "CERT_HAS_EXPIRED"]);
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "CERT_HAS_EXPIRED",
+]);
 
 /**
  * A small, generic client of the Graph API over a pooled keep-alive undici connection. It knows
@@ -125,7 +133,12 @@ export class GraphClient {
     const started = performance.now();
     const report = (code: string) => {
       try {
-        this.observer?.({ method, path: path.replace(/^\/+/, "").split("?")[0]!, code, durationMs: performance.now() - started });
+        this.observer?.({
+          method,
+          path: path.replace(/^\/+/, "").split("?")[0]!,
+          code,
+          durationMs: performance.now() - started,
+        });
       } catch {
         // an observer's failure must not change the call's outcome
       }
@@ -186,7 +199,11 @@ export class GraphClient {
       try {
         return JSON.parse(text) as T;
       } catch {
-        throw new GraphResponseError(`${what} answered ${res.statusCode} with a body that is not JSON`, what, res.statusCode);
+        throw new GraphResponseError(
+          `${what} answered ${res.statusCode} with a body that is not JSON`,
+          what,
+          res.statusCode,
+        );
       }
     }
     throw apiError(res.statusCode, text, what, secrets);
@@ -246,7 +263,8 @@ function apiError(status: number, text: string, what: string, secrets: string[])
   } catch {
     parsed = undefined;
   }
-  const e = parsed && typeof parsed === "object" && parsed.error && typeof parsed.error === "object" ? parsed.error : undefined;
+  const e =
+    parsed && typeof parsed === "object" && parsed.error && typeof parsed.error === "object" ? parsed.error : undefined;
   if (!e) {
     return new GraphApiError({
       code: -1,
@@ -256,13 +274,25 @@ function apiError(status: number, text: string, what: string, secrets: string[])
     });
   }
   const details =
-    typeof e.error_data === "string" ? e.error_data : typeof e.error_data?.details === "string" ? e.error_data.details : null;
+    typeof e.error_data === "string"
+      ? e.error_data
+      : typeof e.error_data?.details === "string"
+        ? e.error_data.details
+        : null;
   return new GraphApiError({
     code: typeof e.code === "number" ? e.code : Number.isFinite(Number(e.code)) ? Number(e.code) : -1,
     subcode: typeof e.error_subcode === "number" ? e.error_subcode : null,
     type: typeof e.type === "string" ? e.type : null,
-    title: typeof e.error_user_title === "string" ? scrub(e.error_user_title, secrets) : typeof e.type === "string" ? e.type : null,
-    message: scrub(typeof e.message === "string" && e.message ? e.message : `${what} failed with HTTP ${status}`, secrets),
+    title:
+      typeof e.error_user_title === "string"
+        ? scrub(e.error_user_title, secrets)
+        : typeof e.type === "string"
+          ? e.type
+          : null,
+    message: scrub(
+      typeof e.message === "string" && e.message ? e.message : `${what} failed with HTTP ${status}`,
+      secrets,
+    ),
     details: details === null ? null : scrub(details, secrets),
     fbtraceId: typeof e.fbtrace_id === "string" ? e.fbtrace_id : null,
     httpStatus: status,
@@ -271,8 +301,12 @@ function apiError(status: number, text: string, what: string, secrets: string[])
 }
 
 function networkError(err: unknown, what: string, secrets: string[]): GraphNetworkError {
-  const code = typeof (err as { code?: unknown })?.code === "string" ? ((err as { code: string }).code) : null;
-  const causeCode = code ?? (typeof (err as { cause?: { code?: unknown } })?.cause?.code === "string" ? (err as { cause: { code: string } }).cause.code : null);
+  const code = typeof (err as { code?: unknown })?.code === "string" ? (err as { code: string }).code : null;
+  const causeCode =
+    code ??
+    (typeof (err as { cause?: { code?: unknown } })?.cause?.code === "string"
+      ? (err as { cause: { code: string } }).cause.code
+      : null);
   const timedOut = causeCode !== null && TIMEOUT_CODES.has(causeCode);
   const aborted = (err as { name?: string })?.name === "AbortError" || causeCode === "UND_ERR_ABORTED";
   const message = scrub(err instanceof Error ? err.message : String(err), secrets);

@@ -88,7 +88,14 @@ export class GraphNetworkError extends Error {
   /** The underlying error's code (ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT…). */
   readonly causeCode: string | null;
 
-  constructor(init: { message: string; request: string; timedOut: boolean; mayHaveReachedMeta: boolean; causeCode: string | null; cause?: unknown }) {
+  constructor(init: {
+    message: string;
+    request: string;
+    timedOut: boolean;
+    mayHaveReachedMeta: boolean;
+    causeCode: string | null;
+    cause?: unknown;
+  }) {
     super(init.message, init.cause !== undefined ? { cause: init.cause } : undefined);
     this.name = "GraphNetworkError";
     this.timedOut = init.timedOut;

@@ -41,13 +41,17 @@ interface MediaInfoResponse {
 }
 
 /** GET /{version}/{media-id} with the tenant's token. Throws GraphApiError (e.g. 100 for an unknown or expired id). */
-export async function getMediaInfo(graph: GraphClient, input: { mediaId: string; token: string; timeoutMs?: number }): Promise<MediaInfo> {
+export async function getMediaInfo(
+  graph: GraphClient,
+  input: { mediaId: string; token: string; timeoutMs?: number },
+): Promise<MediaInfo> {
   const what = `GET ${input.mediaId}`;
   const res = await graph.get<MediaInfoResponse>(graphPath(input.mediaId), {
     token: input.token,
     ...(input.timeoutMs ? { headersTimeoutMs: input.timeoutMs, bodyTimeoutMs: input.timeoutMs } : {}),
   });
-  if (!res || typeof res.url !== "string" || !res.url) throw new GraphResponseError("the media answer has no url", what, 200);
+  if (!res || typeof res.url !== "string" || !res.url)
+    throw new GraphResponseError("the media answer has no url", what, 200);
   const size = res.file_size === undefined ? null : Number(res.file_size);
   return {
     id: typeof res.id === "string" ? res.id : input.mediaId,
@@ -160,12 +164,19 @@ export async function downloadMedia(options: DownloadMediaOptions): Promise<Medi
     } as Parameters<typeof undiciRequest>[1]);
   } catch (err) {
     const code = (err as { code?: string })?.code ?? "";
-    throw new MediaDownloadError("transient", `download of ${safeUrl(options.url)} failed: ${code || (err as Error)?.name || "network error"}`);
+    throw new MediaDownloadError(
+      "transient",
+      `download of ${safeUrl(options.url)} failed: ${code || (err as Error)?.name || "network error"}`,
+    );
   }
   const status = res.statusCode;
   if (status < 200 || status >= 300) {
     res.body.resume(); // discard
-    const kind: MediaDownloadErrorKind = [401, 403, 404, 410].includes(status) ? "expired" : status >= 500 || status === 429 ? "transient" : "rejected";
+    const kind: MediaDownloadErrorKind = [401, 403, 404, 410].includes(status)
+      ? "expired"
+      : status >= 500 || status === 429
+        ? "transient"
+        : "rejected";
     throw new MediaDownloadError(kind, `download of ${safeUrl(options.url)} answered HTTP ${status}`, status);
   }
   const len = Number(res.headers["content-length"]);
@@ -211,6 +222,7 @@ export async function uploadMedia(graph: GraphClient, input: UploadMediaInput): 
     body: form as unknown as globalThis.FormData,
     ...(input.timeoutMs ? { headersTimeoutMs: input.timeoutMs, bodyTimeoutMs: input.timeoutMs } : {}),
   });
-  if (!res || typeof res.id !== "string" || !res.id) throw new GraphResponseError("the upload answered without an id", what, 200);
+  if (!res || typeof res.id !== "string" || !res.id)
+    throw new GraphResponseError("the upload answered without an id", what, 200);
   return { id: res.id };
 }

@@ -83,12 +83,16 @@ async function postMessage(graph: GraphClient, c: SendCommon, body: unknown): Pr
   });
   const wamid = res?.messages?.[0]?.id;
   // 200 without a message id is not an acceptance we can track: treat it as unreadable.
-  if (typeof wamid !== "string" || !wamid) throw new GraphResponseError("the send answered without messages[0].id", what, 200);
+  if (typeof wamid !== "string" || !wamid)
+    throw new GraphResponseError("the send answered without messages[0].id", what, 200);
   return { wamid, waId: res.contacts?.[0]?.wa_id ?? null, messageStatus: res.messages?.[0]?.message_status ?? null };
 }
 
 /** Free-form text; only inside the 24-hour window (else Meta answers 131047). Max 4096 characters. */
-export function sendText(graph: GraphClient, c: SendCommon & { body: string; previewUrl?: boolean }): Promise<SendResult> {
+export function sendText(
+  graph: GraphClient,
+  c: SendCommon & { body: string; previewUrl?: boolean },
+): Promise<SendResult> {
   return postMessage(graph, c, envelope(c, "text", { body: c.body, ...(c.previewUrl ? { preview_url: true } : {}) }));
 }
 
@@ -98,7 +102,11 @@ export function templatePayload(t: TemplateSend) {
   if (t.headerParams?.length) components.push({ type: "header", parameters: t.headerParams });
   if (t.bodyParams?.length) components.push({ type: "body", parameters: t.bodyParams });
   if (t.components?.length) components.push(...t.components);
-  return { name: t.name, language: { code: t.language, policy: "deterministic" }, ...(components.length ? { components } : {}) };
+  return {
+    name: t.name,
+    language: { code: t.language, policy: "deterministic" },
+    ...(components.length ? { components } : {}),
+  };
 }
 
 export function sendTemplate(graph: GraphClient, c: SendCommon & { template: TemplateSend }): Promise<SendResult> {
@@ -136,7 +144,10 @@ export async function markAsRead(
 }
 
 /** A reaction to a received message; an empty emoji removes our reaction. */
-export function sendReaction(graph: GraphClient, c: SendCommon & { messageWamid: string; emoji: string }): Promise<SendResult> {
+export function sendReaction(
+  graph: GraphClient,
+  c: SendCommon & { messageWamid: string; emoji: string },
+): Promise<SendResult> {
   // A reaction names its message itself; it never carries a reply context.
   const { replyTo: _replyTo, ...common } = c;
   return postMessage(graph, common, envelope(common, "reaction", { message_id: c.messageWamid, emoji: c.emoji }));

@@ -32,25 +32,32 @@ export async function exchangeCodeForToken(
   app: AppCredentials,
   input: { code: string; redirectUri?: string },
 ): Promise<ExchangedToken> {
-  const res = await graph.get<{ access_token?: unknown; business_token?: unknown; token_type?: unknown; expires_in?: unknown }>(
-    "oauth/access_token",
-    {
-      query: {
-        client_id: app.appId,
-        client_secret: app.appSecret,
-        code: input.code,
-        ...(input.redirectUri ? { redirect_uri: input.redirectUri } : {}),
-      },
-      secrets: [app.appSecret, input.code],
+  const res = await graph.get<{
+    access_token?: unknown;
+    business_token?: unknown;
+    token_type?: unknown;
+    expires_in?: unknown;
+  }>("oauth/access_token", {
+    query: {
+      client_id: app.appId,
+      client_secret: app.appSecret,
+      code: input.code,
+      ...(input.redirectUri ? { redirect_uri: input.redirectUri } : {}),
     },
-  );
+    secrets: [app.appSecret, input.code],
+  });
   const token =
     typeof res?.access_token === "string" && res.access_token
       ? res.access_token
       : typeof res?.business_token === "string" && res.business_token
         ? res.business_token
         : null;
-  if (!token) throw new GraphResponseError("the code exchange answered without access_token or business_token", "GET oauth/access_token", 200);
+  if (!token)
+    throw new GraphResponseError(
+      "the code exchange answered without access_token or business_token",
+      "GET oauth/access_token",
+      200,
+    );
   const expiresIn = Number(res.expires_in);
   return {
     accessToken: token,
@@ -93,7 +100,8 @@ export async function debugToken(graph: GraphClient, app: AppCredentials, inputT
     secrets: [inputToken, app.appSecret],
   });
   const d = res?.data;
-  if (!d || typeof d !== "object") throw new GraphResponseError("debug_token answered without data", "GET debug_token", 200);
+  if (!d || typeof d !== "object")
+    throw new GraphResponseError("debug_token answered without data", "GET debug_token", 200);
   const granular = Array.isArray(d.granular_scopes) ? d.granular_scopes : [];
   const err = d.error && typeof d.error === "object" ? (d.error as Record<string, unknown>) : null;
   return {
@@ -106,8 +114,14 @@ export async function debugToken(graph: GraphClient, app: AppCredentials, inputT
     dataAccessExpiresAt: unixToDate(d.data_access_expires_at),
     scopes: Array.isArray(d.scopes) ? d.scopes.map(String) : [],
     granularScopes: granular
-      .filter((g): g is Record<string, unknown> => typeof g === "object" && g !== null && typeof (g as { scope?: unknown }).scope === "string")
-      .map((g) => ({ scope: g.scope as string, targetIds: Array.isArray(g.target_ids) ? g.target_ids.map(String) : [] })),
+      .filter(
+        (g): g is Record<string, unknown> =>
+          typeof g === "object" && g !== null && typeof (g as { scope?: unknown }).scope === "string",
+      )
+      .map((g) => ({
+        scope: g.scope as string,
+        targetIds: Array.isArray(g.target_ids) ? g.target_ids.map(String) : [],
+      })),
     error: err
       ? {
           code: typeof err.code === "number" ? err.code : null,
@@ -127,7 +141,8 @@ export const WHATSAPP_SCOPES = ["whatsapp_business_management", "whatsapp_busine
 export function grantedWabaIds(info: Pick<TokenInfo, "granularScopes">): string[] {
   const ids: string[] = [];
   for (const scope of WHATSAPP_SCOPES) {
-    for (const g of info.granularScopes) if (g.scope === scope) for (const id of g.targetIds) if (!ids.includes(id)) ids.push(id);
+    for (const g of info.granularScopes)
+      if (g.scope === scope) for (const id of g.targetIds) if (!ids.includes(id)) ids.push(id);
   }
   return ids;
 }
@@ -151,7 +166,8 @@ export const PHONE_NUMBER_FIELDS =
   "id,display_phone_number,verified_name,quality_rating,code_verification_status,status,platform_type,throughput";
 
 function toPhoneNumber(p: Record<string, unknown>): PhoneNumberInfo {
-  const throughput = p.throughput && typeof p.throughput === "object" ? (p.throughput as Record<string, unknown>) : null;
+  const throughput =
+    p.throughput && typeof p.throughput === "object" ? (p.throughput as Record<string, unknown>) : null;
   const str = (v: unknown) => (typeof v === "string" && v ? v : null);
   return {
     id: String(p.id),
@@ -184,8 +200,11 @@ export async function listPhoneNumbers(graph: GraphClient, token: string, wabaId
       graphPath(wabaId, "phone_numbers"),
       { token, query: { fields: PHONE_NUMBER_FIELDS, limit: 100, ...(after ? { after } : {}) } },
     );
-    if (!Array.isArray(res?.data)) throw new GraphResponseError("phone_numbers answered without data", `GET ${wabaId}/phone_numbers`, 200);
-    for (const p of res.data) if (p && typeof p === "object" && (p as { id?: unknown }).id !== undefined) out.push(toPhoneNumber(p as Record<string, unknown>));
+    if (!Array.isArray(res?.data))
+      throw new GraphResponseError("phone_numbers answered without data", `GET ${wabaId}/phone_numbers`, 200);
+    for (const p of res.data)
+      if (p && typeof p === "object" && (p as { id?: unknown }).id !== undefined)
+        out.push(toPhoneNumber(p as Record<string, unknown>));
     after = res.paging?.next ? res.paging.cursors?.after : undefined;
     if (!after) break;
   }
@@ -193,9 +212,17 @@ export async function listPhoneNumbers(graph: GraphClient, token: string, wabaId
 }
 
 /** `GET /{phone-number-id}`. */
-export async function getPhoneNumber(graph: GraphClient, token: string, phoneNumberId: string): Promise<PhoneNumberInfo> {
-  const res = await graph.get<Record<string, unknown>>(graphPath(phoneNumberId), { token, query: { fields: PHONE_NUMBER_FIELDS } });
-  if (!res || res.id === undefined) throw new GraphResponseError("the phone number answered without id", `GET ${phoneNumberId}`, 200);
+export async function getPhoneNumber(
+  graph: GraphClient,
+  token: string,
+  phoneNumberId: string,
+): Promise<PhoneNumberInfo> {
+  const res = await graph.get<Record<string, unknown>>(graphPath(phoneNumberId), {
+    token,
+    query: { fields: PHONE_NUMBER_FIELDS },
+  });
+  if (!res || res.id === undefined)
+    throw new GraphResponseError("the phone number answered without id", `GET ${phoneNumberId}`, 200);
   return toPhoneNumber(res);
 }
 
@@ -237,7 +264,12 @@ export async function unsubscribeApp(graph: GraphClient, token: string, wabaId: 
  * `POST /{phone-id}/register { messaging_product, pin }`: puts a number on the Cloud API. `pin` is the
  * six-digit two-step verification PIN (set by this call when the number has none yet).
  */
-export async function registerPhoneNumber(graph: GraphClient, token: string, phoneNumberId: string, pin: string): Promise<boolean> {
+export async function registerPhoneNumber(
+  graph: GraphClient,
+  token: string,
+  phoneNumberId: string,
+  pin: string,
+): Promise<boolean> {
   if (!/^\d{6}$/.test(pin)) throw new Error("the registration PIN must be six digits");
   const res = await graph.post<{ success?: unknown }>(graphPath(phoneNumberId, "register"), {
     token,

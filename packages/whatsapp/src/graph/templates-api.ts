@@ -27,7 +27,11 @@ export interface ListTemplatesOptions {
 }
 
 /** Every template of a WABA, following `paging.next` (through the `after` cursor) to the end. */
-export async function listTemplates(graph: GraphClient, input: { wabaId: string; token: string }, options: ListTemplatesOptions = {}): Promise<GraphTemplate[]> {
+export async function listTemplates(
+  graph: GraphClient,
+  input: { wabaId: string; token: string },
+  options: ListTemplatesOptions = {},
+): Promise<GraphTemplate[]> {
   const out: GraphTemplate[] = [];
   let after: string | undefined;
   for (let page = 0; page < (options.maxPages ?? 100); page++) {

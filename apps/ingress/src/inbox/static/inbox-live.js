@@ -57,9 +57,13 @@ export function messageAfterStatus(known, event, rank) {
  */
 export function clientBanner(event) {
   if ("warning" in event && event.warning === "token_expiring") {
-    return { hidden: false, text: `WhatsApp access expires on ${new Date(event.tokenExpiresAt).toLocaleDateString()}: reconnect WhatsApp before then.` };
+    return {
+      hidden: false,
+      text: `WhatsApp access expires on ${new Date(event.tokenExpiresAt).toLocaleDateString()}: reconnect WhatsApp before then.`,
+    };
   }
   if (event.status === "active") return { hidden: true, text: "" };
-  if (event.status === "reauth_required") return { hidden: false, text: "WhatsApp needs to be reconnected: sends are held." };
+  if (event.status === "reauth_required")
+    return { hidden: false, text: "WhatsApp needs to be reconnected: sends are held." };
   return { hidden: false, text: `WhatsApp number: ${event.status}` };
 }

@@ -32,13 +32,20 @@ const state = {
 
 /** Who a send goes to: the phone when known, else the WhatsApp user id. */
 const candidateOf = (c) =>
-  c.candidatePhone ? { candidatePhone: c.candidatePhone } : c.candidateUserId ? { candidateUserId: c.candidateUserId } : { candidatePhone: c.candidateKey };
+  c.candidatePhone
+    ? { candidatePhone: c.candidatePhone }
+    : c.candidateUserId
+      ? { candidateUserId: c.candidateUserId }
+      : { candidatePhone: c.candidateKey };
 const REACTIONS = ["👍", "❤️", "😂", "😮", "🙏"];
 
 /** "Bonjour {{1}} …" with its variables: positional ({{1}}) or named ({{candidate_name}}, in order). */
 function fillTemplate(body, vars) {
   let next = 0;
-  return body.replace(/\{\{\s*([^}]+?)\s*\}\}/g, (whole, key) => (/^\d+$/.test(key) ? vars[Number(key) - 1] : vars[next++]) ?? whole);
+  return body.replace(
+    /\{\{\s*([^}]+?)\s*\}\}/g,
+    (whole, key) => (/^\d+$/.test(key) ? vars[Number(key) - 1] : vars[next++]) ?? whole,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,18 +123,28 @@ const el = (tag, attrs = {}, ...children) => {
 const textNode = (tag, text, cls) => el(tag, { class: cls, dir: "auto", text: text ?? "" });
 
 const money = (n) => `${Number(n).toFixed(2)} ${state.config.currency}`;
-const phoneLabel = (p) => (p && /^\d+$/.test(p) ? `+${p}` : p ?? "");
+const phoneLabel = (p) => (p && /^\d+$/.test(p) ? `+${p}` : (p ?? ""));
 /** How WhatsApp names the candidate: the phone, else (a username-only candidate) @username and user id. */
 const handleOf = (c) =>
   c.candidatePhone
     ? phoneLabel(c.candidatePhone)
-    : [c.candidateUsername ? `@${c.candidateUsername.replace(/^@/, "")}` : null, c.candidateUserId].filter(Boolean).join(" · ") || phoneLabel(c.candidateKey);
-const convName = (c) => c.candidateName || (c.candidatePhone ? phoneLabel(c.candidatePhone) : c.candidateUsername ? `@${c.candidateUsername.replace(/^@/, "")}` : handleOf(c));
+    : [c.candidateUsername ? `@${c.candidateUsername.replace(/^@/, "")}` : null, c.candidateUserId]
+        .filter(Boolean)
+        .join(" · ") || phoneLabel(c.candidateKey);
+const convName = (c) =>
+  c.candidateName ||
+  (c.candidatePhone
+    ? phoneLabel(c.candidatePhone)
+    : c.candidateUsername
+      ? `@${c.candidateUsername.replace(/^@/, "")}`
+      : handleOf(c));
 const timeOf = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 function shortWhen(iso) {
   if (!iso) return "";
   const d = new Date(iso);
-  return d.toDateString() === new Date().toDateString() ? timeOf(iso) : d.toLocaleDateString([], { day: "numeric", month: "short" });
+  return d.toDateString() === new Date().toDateString()
+    ? timeOf(iso)
+    : d.toLocaleDateString([], { day: "numeric", month: "short" });
 }
 /** Time left in the 24-hour window, or null when closed. */
 function windowLeft(expiresIso, now = Date.now()) {
@@ -148,7 +165,9 @@ const windowText = (expiresIso) => {
 // Conversation list
 // ---------------------------------------------------------------------------------------------
 function sortedConversations() {
-  return [...state.conversations.values()].sort((a, b) => (b.lastMessageAt ?? b.createdAt ?? "").localeCompare(a.lastMessageAt ?? a.createdAt ?? ""));
+  return [...state.conversations.values()].sort((a, b) =>
+    (b.lastMessageAt ?? b.createdAt ?? "").localeCompare(a.lastMessageAt ?? a.createdAt ?? ""),
+  );
 }
 
 function renderList() {
@@ -162,14 +181,25 @@ function renderList() {
         {},
         el(
           "button",
-          { type: "button", class: "conv", "data-id": c.id, "aria-current": c.id === state.openId ? "true" : "false", onclick: () => openConversation(c.id) },
+          {
+            type: "button",
+            class: "conv",
+            "data-id": c.id,
+            "aria-current": c.id === state.openId ? "true" : "false",
+            onclick: () => openConversation(c.id),
+          },
           textNode("span", convName(c), "conv-name"),
           el("span", { class: "conv-time", text: shortWhen(c.lastMessageAt) }),
           textNode("span", preview, "conv-preview"),
           el(
             "span",
             { class: "conv-meta" },
-            el("span", { class: "window", "data-expires": c.windowExpiresAt ?? "", "data-open": String(!!windowLeft(c.windowExpiresAt)), text: windowText(c.windowExpiresAt) }),
+            el("span", {
+              class: "window",
+              "data-expires": c.windowExpiresAt ?? "",
+              "data-open": String(!!windowLeft(c.windowExpiresAt)),
+              text: windowText(c.windowExpiresAt),
+            }),
             unread > 0 ? el("span", { class: "badge", "aria-label": `${unread} unread`, text: String(unread) }) : null,
           ),
         ),
@@ -238,7 +268,9 @@ async function loadOlder() {
   if (!state.openId || !state.nextCursor) return;
   const scroller = $("messages-scroll");
   const fromBottom = scroller.scrollHeight - scroller.scrollTop;
-  const data = await api(`/api/messages/conversation/${state.openId}`, { query: { limit: 50, cursor: state.nextCursor } });
+  const data = await api(`/api/messages/conversation/${state.openId}`, {
+    query: { limit: 50, cursor: state.nextCursor },
+  });
   for (const m of data.messages) mergeMessage(m);
   state.nextCursor = data.nextCursor;
   renderThread();
@@ -248,7 +280,8 @@ async function loadOlder() {
 /** Never lets a late or replayed copy move a message's status backwards. */
 function mergeMessage(m) {
   const old = state.messages.get(m.id);
-  if (old && (STATUS_RANK[old.status] ?? 0) > (STATUS_RANK[m.status] ?? 0)) m = { ...m, status: old.status, error: old.error ?? m.error };
+  if (old && (STATUS_RANK[old.status] ?? 0) > (STATUS_RANK[m.status] ?? 0))
+    m = { ...m, status: old.status, error: old.error ?? m.error };
   state.messages.set(m.id, m);
 }
 
@@ -283,11 +316,17 @@ function renderThreadHead() {
   if (!c) return;
   $("thread-name").textContent = convName(c);
   $("thread-name").dir = "auto";
-  $("thread-sub").textContent = [handleOf(c), c.candidatePhone ? null : "no phone number shared", c.jobTitle].filter(Boolean).join(" · ");
+  $("thread-sub").textContent = [handleOf(c), c.candidatePhone ? null : "no phone number shared", c.jobTitle]
+    .filter(Boolean)
+    .join(" · ");
   const pill = $("thread-window");
   pill.dataset.expires = c.windowExpiresAt ?? "";
   pill.dataset.open = String(!!windowLeft(c.windowExpiresAt));
-  pill.textContent = windowLeft(c.windowExpiresAt) ? `24-hour window: ${windowLeft(c.windowExpiresAt)} left` : c.lastInboundAt ? "24-hour window closed" : "No reply yet: template only";
+  pill.textContent = windowLeft(c.windowExpiresAt)
+    ? `24-hour window: ${windowLeft(c.windowExpiresAt)} left`
+    : c.lastInboundAt
+      ? "24-hour window closed"
+      : "No reply yet: template only";
   $("demo-controls").hidden = !state.config.demo;
   renderComposer();
 }
@@ -295,12 +334,20 @@ function renderThreadHead() {
 function renderThread({ scrollToEnd = false } = {}) {
   const scroller = $("messages-scroll");
   const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
-  const all = [...state.messages.values()].sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.id.localeCompare(b.id));
+  const all = [...state.messages.values()].sort(
+    (a, b) => a.timestamp.localeCompare(b.timestamp) || a.id.localeCompare(b.id),
+  );
   // Reactions are shown on the message they react to (and as a line when that one is not loaded).
   const byWamid = new Map(all.filter((m) => m.wamid).map((m) => [m.wamid, m]));
   state.byWamid = byWamid;
   // A candidate's reaction names its message in content; ours in the send request.
-  const reactionOf = (m) => (m.type === "reaction" ? { target: m.content?.message_id ?? m.request?.reaction?.wamid, emoji: m.content?.emoji ?? m.request?.reaction?.emoji ?? "" } : null);
+  const reactionOf = (m) =>
+    m.type === "reaction"
+      ? {
+          target: m.content?.message_id ?? m.request?.reaction?.wamid,
+          emoji: m.content?.emoji ?? m.request?.reaction?.emoji ?? "",
+        }
+      : null;
   const reactionsOn = new Map();
   for (const m of all) {
     const r = reactionOf(m);
@@ -312,13 +359,25 @@ function renderThread({ scrollToEnd = false } = {}) {
     const r = reactionOf(m);
     if (r && byWamid.has(r.target)) {
       const who = m.direction === "outbound" ? "You" : "Candidate";
-      items.push(el("li", { class: "msg msg-system", "data-id": m.id, "data-type": "reaction" }, textNode("span", r.emoji ? `${who} reacted ${r.emoji}` : `${who} removed a reaction`)));
+      items.push(
+        el(
+          "li",
+          { class: "msg msg-system", "data-id": m.id, "data-type": "reaction" },
+          textNode("span", r.emoji ? `${who} reacted ${r.emoji}` : `${who} removed a reaction`),
+        ),
+      );
       continue;
     }
     const d = new Date(m.timestamp).toDateString();
     if (d !== day) {
       day = d;
-      items.push(el("li", { class: "day", "aria-hidden": "true", text: new Date(m.timestamp).toLocaleDateString([], { weekday: "short", day: "numeric", month: "long" }) }));
+      items.push(
+        el("li", {
+          class: "day",
+          "aria-hidden": "true",
+          text: new Date(m.timestamp).toLocaleDateString([], { weekday: "short", day: "numeric", month: "long" }),
+        }),
+      );
     }
     items.push(renderMessage(m, reactionsOn.get(m.wamid)));
   }
@@ -345,7 +404,11 @@ function ticks(m) {
 
 function errorText(m) {
   const e = m.error ?? {};
-  const parts = [e.title, e.message && e.message !== e.title ? e.message : null, e.details ?? e.error_data?.details].filter(Boolean);
+  const parts = [
+    e.title,
+    e.message && e.message !== e.title ? e.message : null,
+    e.details ?? e.error_data?.details,
+  ].filter(Boolean);
   const reason = parts.join(" — ") || m.reason || "no reason given";
   return `${m.status === "held" ? "Held" : "Failed"}: ${reason}${e.code ? ` (code ${e.code})` : ""}`;
 }
@@ -355,13 +418,21 @@ function renderMessage(m, reaction) {
   const body = [];
   if (outbound && (m.kind === "template" || m.type === "template")) {
     const t = m.template;
-    body.push(el("div", { class: "msg-kind", text: `Template ${t?.name ?? m.request?.templateName ?? "application_received"}${m.cost !== undefined ? ` · ${money(m.cost)}` : ""}` }));
+    body.push(
+      el("div", {
+        class: "msg-kind",
+        text: `Template ${t?.name ?? m.request?.templateName ?? "application_received"}${m.cost !== undefined ? ` · ${money(m.cost)}` : ""}`,
+      }),
+    );
     const vars = t?.vars ?? m.request?.templateVars ?? [m.request?.candidateName, m.request?.jobTitle].filter(Boolean);
     const known = state.templateBodies.get(t?.name ?? m.request?.templateName ?? "application_received");
     const filled = known ? fillTemplate(known, vars) : null;
     const header = m.request?.templateHeader;
-    if (header && header.type !== "text") body.push(textNode("div", `${header.type} header · ${header.link ?? `media ${header.id}`}`, "msg-header"));
-    body.push(textNode("p", m.text ?? filled ?? (vars.length ? `Variables: ${vars.join(" · ")}` : "(template)"), "msg-text"));
+    if (header && header.type !== "text")
+      body.push(textNode("div", `${header.type} header · ${header.link ?? `media ${header.id}`}`, "msg-header"));
+    body.push(
+      textNode("p", m.text ?? filled ?? (vars.length ? `Variables: ${vars.join(" · ")}` : "(template)"), "msg-text"),
+    );
   } else {
     body.push(...renderContent(m));
   }
@@ -389,7 +460,11 @@ function renderMessage(m, reaction) {
     (m.status === "failed" || m.status === "held") && outbound ? textNode("p", errorText(m), "msg-error") : null,
     foot,
     messageActions(m),
-    el("span", { class: "msg-reactions", "aria-label": reaction ? `reaction ${reaction}` : null, text: reaction ?? "" }),
+    el("span", {
+      class: "msg-reactions",
+      "aria-label": reaction ? `reaction ${reaction}` : null,
+      text: reaction ?? "",
+    }),
   );
 }
 
@@ -419,8 +494,22 @@ function messageActions(m) {
   const picker = el(
     "div",
     { class: "reaction-picker", role: "group", "aria-label": "Choose a reaction", hidden: !open },
-    REACTIONS.map((e) => el("button", { type: "button", class: "btn btn-small", "aria-label": `React ${e}`, text: e, onclick: () => void react(m, e) })),
-    el("button", { type: "button", class: "btn btn-small", text: "Remove", "aria-label": "Remove my reaction", onclick: () => void react(m, "") }),
+    REACTIONS.map((e) =>
+      el("button", {
+        type: "button",
+        class: "btn btn-small",
+        "aria-label": `React ${e}`,
+        text: e,
+        onclick: () => void react(m, e),
+      }),
+    ),
+    el("button", {
+      type: "button",
+      class: "btn btn-small",
+      text: "Remove",
+      "aria-label": "Remove my reaction",
+      onclick: () => void react(m, ""),
+    }),
   );
   const toggle = el("button", {
     type: "button",
@@ -441,7 +530,13 @@ function messageActions(m) {
     el(
       "div",
       { class: "msg-actions" },
-      el("button", { type: "button", class: "btn btn-small", text: "Reply", "aria-label": "Reply to this message", onclick: () => setReplyTo(m) }),
+      el("button", {
+        type: "button",
+        class: "btn btn-small",
+        text: "Reply",
+        "aria-label": "Reply to this message",
+        onclick: () => setReplyTo(m),
+      }),
       m.direction === "inbound" ? toggle : null,
     ),
     m.direction === "inbound" ? picker : null,
@@ -464,7 +559,11 @@ async function react(m, emoji) {
   try {
     await api("/api/messages/send", {
       method: "POST",
-      body: { ...candidateOf(c), reaction: { messageId: m.id, emoji }, ...(state.clientId ? { clientId: state.clientId } : {}) },
+      body: {
+        ...candidateOf(c),
+        reaction: { messageId: m.id, emoji },
+        ...(state.clientId ? { clientId: state.clientId } : {}),
+      },
     });
     await loadThread();
   } catch (err) {
@@ -511,7 +610,13 @@ function renderContent(m) {
           "ul",
           { class: "card-list" },
           (Array.isArray(c) ? c : []).map((card) =>
-            el("li", {}, textNode("strong", card?.name?.formatted_name ?? "contact"), " ", (card?.phones ?? []).map((p) => p.phone).join(", ")),
+            el(
+              "li",
+              {},
+              textNode("strong", card?.name?.formatted_name ?? "contact"),
+              " ",
+              (card?.phones ?? []).map((p) => p.phone).join(", "),
+            ),
           ),
         ),
       ];
@@ -519,11 +624,18 @@ function renderContent(m) {
       if (m.direction === "outbound") {
         // Our reply buttons or list: the question and its choices.
         const i = m.request?.interactive ?? {};
-        const choices = i.type === "list" ? (i.sections ?? []).flatMap((s) => (s.rows ?? []).map((r) => r.title)) : (i.buttons ?? []).map((b) => b.title);
+        const choices =
+          i.type === "list"
+            ? (i.sections ?? []).flatMap((s) => (s.rows ?? []).map((r) => r.title))
+            : (i.buttons ?? []).map((b) => b.title);
         return [
           el("div", { class: "msg-kind", text: i.type === "list" ? `List · ${i.button ?? ""}` : "Buttons" }),
           textNode("p", i.body ?? m.text, "msg-text"),
-          el("ul", { class: "msg-choices", "aria-label": "Choices offered" }, choices.map((t) => textNode("li", t))),
+          el(
+            "ul",
+            { class: "msg-choices", "aria-label": "Choices offered" },
+            choices.map((t) => textNode("li", t)),
+          ),
         ];
       }
       const title = c.button_reply?.title ?? c.list_reply?.title ?? c.nfm_reply?.body ?? "form reply";
@@ -531,7 +643,10 @@ function renderContent(m) {
       return [el("div", { class: "msg-kind", text: kind }), textNode("p", title, "msg-text")];
     }
     case "button":
-      return [el("div", { class: "msg-kind", text: "Quick reply to a template" }), textNode("p", c.text ?? c.payload, "msg-text")];
+      return [
+        el("div", { class: "msg-kind", text: "Quick reply to a template" }),
+        textNode("p", c.text ?? c.payload, "msg-text"),
+      ];
     case "reaction":
       return [textNode("p", c.emoji ? `Reacted ${c.emoji} to a message` : "Removed a reaction", "msg-text")];
     case "order": {
@@ -539,7 +654,13 @@ function renderContent(m) {
       return [
         el("div", { class: "msg-kind", text: `Order · ${items.length} item(s)` }),
         c.text ? textNode("p", c.text, "msg-text") : null,
-        el("ul", { class: "card-list" }, items.map((i) => el("li", { text: `${i.quantity} × ${i.product_retailer_id} — ${i.item_price} ${i.currency}` }))),
+        el(
+          "ul",
+          { class: "card-list" },
+          items.map((i) =>
+            el("li", { text: `${i.quantity} × ${i.product_retailer_id} — ${i.item_price} ${i.currency}` }),
+          ),
+        ),
       ];
     }
     case "system":
@@ -553,8 +674,14 @@ function renderContent(m) {
       return [el("div", { class: "msg-kind", text: what }), ...(m.text ? [textNode("p", m.text, "msg-text")] : [])];
     }
     default: {
-      const why = Array.isArray(m.errors) && m.errors[0] ? `${m.errors[0].title ?? ""} (${m.errors[0].code ?? ""})` : m.originalType ?? m.type;
-      return [el("div", { class: "msg-kind", text: "Unsupported message" }), textNode("p", `WhatsApp could not show this message: ${why}`, "msg-text muted")];
+      const why =
+        Array.isArray(m.errors) && m.errors[0]
+          ? `${m.errors[0].title ?? ""} (${m.errors[0].code ?? ""})`
+          : (m.originalType ?? m.type);
+      return [
+        el("div", { class: "msg-kind", text: "Unsupported message" }),
+        textNode("p", `WhatsApp could not show this message: ${why}`, "msg-text muted"),
+      ];
     }
   }
 }
@@ -563,8 +690,21 @@ function renderContent(m) {
 function renderMedia(m, c) {
   const kind = m.type;
   const name = kind === "document" ? (c.filename ?? "document") : kind === "audio" && c.voice ? "voice message" : kind;
-  const box = el("div", { class: "media", "data-media": m.id }, el("span", { class: "media-icon", "aria-hidden": "true", text: (kind === "document" && /pdf/.test(c.mime_type ?? "") ? "PDF" : MEDIA_ICON[kind]) ?? "FILE" }));
-  const info = el("div", {}, textNode("div", name, "media-name"), el("div", { class: "media-note", text: c.mime_type ?? "" }));
+  const box = el(
+    "div",
+    { class: "media", "data-media": m.id },
+    el("span", {
+      class: "media-icon",
+      "aria-hidden": "true",
+      text: (kind === "document" && /pdf/.test(c.mime_type ?? "") ? "PDF" : MEDIA_ICON[kind]) ?? "FILE",
+    }),
+  );
+  const info = el(
+    "div",
+    {},
+    textNode("div", name, "media-name"),
+    el("div", { class: "media-note", text: c.mime_type ?? "" }),
+  );
   box.append(info);
   const cached = state.mediaUrls.get(m.id);
   if ((kind === "image" || kind === "sticker") && cached) {
@@ -572,12 +712,17 @@ function renderMedia(m, c) {
     return box;
   }
   const note = info.lastChild;
-  const open = el("button", { type: "button", class: "link-btn", text: kind === "image" || kind === "sticker" ? "Show" : kind === "document" ? "Download" : "Play" });
+  const open = el("button", {
+    type: "button",
+    class: "link-btn",
+    text: kind === "image" || kind === "sticker" ? "Show" : kind === "document" ? "Download" : "Play",
+  });
   open.addEventListener("click", async () => {
     note.textContent = "loading…";
     try {
       const url = await mediaUrl(m.id);
-      if (kind === "image" || kind === "sticker") box.replaceChildren(el("img", { src: url, alt: c.caption ?? `${kind} from the candidate` }));
+      if (kind === "image" || kind === "sticker")
+        box.replaceChildren(el("img", { src: url, alt: c.caption ?? `${kind} from the candidate` }));
       else if (kind === "audio") box.append(el("audio", { src: url, controls: true }));
       else if (kind === "video") box.append(el("video", { src: url, controls: true, width: "280" }));
       else {
@@ -588,7 +733,10 @@ function renderMedia(m, c) {
       }
       note.textContent = c.mime_type ?? "";
     } catch (err) {
-      note.textContent = err.status === 404 ? "not available yet (the file is still being fetched, or failed)" : `could not load: ${err.message}`;
+      note.textContent =
+        err.status === 404
+          ? "not available yet (the file is still being fetched, or failed)"
+          : `could not load: ${err.message}`;
     }
   });
   info.append(open);
@@ -628,7 +776,11 @@ async function refreshPreview() {
 
 /** The candidate's name: their WhatsApp profile name, else the one the recruiter gave at first contact. */
 function knownName(c) {
-  return c.candidateName ?? [...state.messages.values()].find((m) => m.request?.candidateName)?.request.candidateName ?? undefined;
+  return (
+    c.candidateName ??
+    [...state.messages.values()].find((m) => m.request?.candidateName)?.request.candidateName ??
+    undefined
+  );
 }
 
 /**
@@ -643,8 +795,16 @@ function composerPlan() {
   if (p.kind === "text") return { kind: "text", cost: p.text.cost, windowExpiresAt: p.windowExpiresAt };
   // A media header (image, video, document) is the recruiter's to give: the composer asks for its link.
   const header = p.template.header?.media ?? null;
-  if (!p.template.usable && !(header && p.template.header.usableWithHeader)) return { kind: "refused", reason: p.template.problem };
-  return { kind: "template", cost: p.template.cost, name: p.template.name, category: p.template.category, body: p.template.body, header };
+  if (!p.template.usable && !(header && p.template.header.usableWithHeader))
+    return { kind: "refused", reason: p.template.problem };
+  return {
+    kind: "template",
+    cost: p.template.cost,
+    name: p.template.name,
+    category: p.template.category,
+    body: p.template.body,
+    header,
+  };
 }
 
 /** The window the preview saw open has closed since: ask the preview again (at most every 5 s). */
@@ -736,7 +896,10 @@ async function sendFromComposer(event) {
   $("composer-send").disabled = true;
   $("composer-error").textContent = "";
   try {
-    await api("/api/messages/send", { method: "POST", body: { ...body, ...(state.clientId ? { clientId: state.clientId } : {}) } });
+    await api("/api/messages/send", {
+      method: "POST",
+      body: { ...body, ...(state.clientId ? { clientId: state.clientId } : {}) },
+    });
     $("composer-text").value = "";
     $("composer-header-link").value = "";
     setReplyTo(null);
@@ -760,7 +923,9 @@ function scheduleNewCandidatePlan() {
     const plan = $("nc-plan");
     if (phone.length < 6) return void (plan.textContent = "");
     try {
-      const p = await api("/inbox/api/send-preview", { query: { candidatePhone: phone, candidateName: $("nc-name").value.trim(), jobTitle: $("nc-job").value.trim() } });
+      const p = await api("/inbox/api/send-preview", {
+        query: { candidatePhone: phone, candidateName: $("nc-name").value.trim(), jobTitle: $("nc-job").value.trim() },
+      });
       plan.dataset.kind = p.kind;
       plan.textContent =
         p.kind === "text"
@@ -780,7 +945,11 @@ async function sendNewCandidate(event) {
   $("nc-error").textContent = "";
   button.disabled = true;
   try {
-    const body = { candidatePhone: $("nc-phone").value.trim(), candidateName: $("nc-name").value.trim(), jobTitle: $("nc-job").value.trim() };
+    const body = {
+      candidatePhone: $("nc-phone").value.trim(),
+      candidateName: $("nc-name").value.trim(),
+      jobTitle: $("nc-job").value.trim(),
+    };
     if (state.clientId) body.clientId = state.clientId;
     await api("/api/messages/send", { method: "POST", body });
     const preview = await api("/inbox/api/send-preview", { query: { candidatePhone: body.candidatePhone } });
@@ -802,7 +971,10 @@ async function demoAction(action) {
   $("demo-error").textContent = "";
   const name = knownName(c);
   try {
-    await api("/inbox/api/demo/candidate", { method: "POST", body: { conversationId: c.id, action, ...(name ? { name } : {}) } });
+    await api("/inbox/api/demo/candidate", {
+      method: "POST",
+      body: { conversationId: c.id, action, ...(name ? { name } : {}) },
+    });
   } catch (err) {
     $("demo-error").textContent = err.message;
   }
@@ -846,7 +1018,9 @@ async function startRealtime() {
     setLive("live", "live");
     void catchUp();
   });
-  socket.on("disconnect", (reason) => setLive("connecting", reason === "io client disconnect" ? "offline" : "reconnecting…"));
+  socket.on("disconnect", (reason) =>
+    setLive("connecting", reason === "io client disconnect" ? "offline" : "reconnecting…"),
+  );
   socket.on("connect_error", (err) => {
     if (err?.data?.code?.startsWith?.("AUTH")) {
       socket.close();
@@ -952,7 +1126,10 @@ async function start() {
   if (outcome) {
     const banner = $("client-banner");
     banner.hidden = false;
-    banner.textContent = outcome === "connected" ? "WhatsApp connected." : `WhatsApp connection failed: ${new URLSearchParams(location.search).get("whatsapp_error") ?? "error"}`;
+    banner.textContent =
+      outcome === "connected"
+        ? "WhatsApp connected."
+        : `WhatsApp connection failed: ${new URLSearchParams(location.search).get("whatsapp_error") ?? "error"}`;
   }
   try {
     await loadConversations();
@@ -989,7 +1166,8 @@ $("composer-reply-cancel").addEventListener("click", () => setReplyTo(null));
 $("load-older").addEventListener("click", () => void loadOlder());
 $("new-candidate-form").addEventListener("submit", (e) => void sendNewCandidate(e));
 for (const id of ["nc-phone", "nc-name", "nc-job"]) $(id).addEventListener("input", scheduleNewCandidatePlan);
-for (const b of document.querySelectorAll("[data-demo]")) b.addEventListener("click", () => void demoAction(b.dataset.demo));
+for (const b of document.querySelectorAll("[data-demo]"))
+  b.addEventListener("click", () => void demoAction(b.dataset.demo));
 document.addEventListener("visibilitychange", () => void markRead());
 setInterval(tickCountdowns, 1000);
 void start();
