@@ -140,7 +140,7 @@ for (const p of processes) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const prefix = `[${p.name}]`.padEnd(11);
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const stream of [child.stdout, child.stderr]) {
     let buf = "";
     stream.on("data", (chunk: Buffer) => {
       buf += chunk.toString();
@@ -221,7 +221,7 @@ await until(`http://127.0.0.1:${ports.ingress}/ready`);
 const synced = await fetch(`http://127.0.0.1:${ports.ingress}/api/templates/sync`, {
   method: "POST",
   headers: { authorization: `Bearer ${serviceToken}`, "content-type": "application/json" },
-  body: JSON.stringify({ clientId: String(client!._id) }),
+  body: JSON.stringify({ clientId: String(client._id) }),
 });
 if (!synced.ok) console.error("template sync failed:", synced.status, await synced.text());
 
@@ -232,7 +232,7 @@ LinkoJob WhatsApp gateway — demo running
   simulator    http://127.0.0.1:${ports.sim}   (Meta stand-in; control API under /_sim/)
   inbox        http://127.0.0.1:${ports.ingress}/inbox#token=${recruiterToken}
                (the recruiter's inbox: open it in a browser; the token stays in the URL fragment)
-  demo client  ${client!._id} (phone_number_id ${demo.phoneNumberId})
+  demo client  ${client._id} (phone_number_id ${demo.phoneNumberId})
   recruiter JWT  ${recruiterToken}
   service JWT    ${serviceToken}
 

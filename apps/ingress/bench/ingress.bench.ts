@@ -53,7 +53,7 @@ const warmup = Math.min(10, Math.max(0, Number(args.warmup)));
 const rounds = Math.min(5, Math.max(1, Number(args.rounds)));
 const connections = Math.min(256, Math.max(1, Number(args.connections)));
 const rate = Math.max(0, Number(args.rate));
-const variants = args.variants!.split(",").map((v) => v.trim()) as Variant[];
+const variants = args.variants.split(",").map((v) => v.trim()) as Variant[];
 for (const v of variants)
   if (!ALL_VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; known: ${ALL_VARIANTS.join(", ")}`);
 const profiled = (args.profile ?? "")
@@ -98,7 +98,7 @@ interface Server {
 }
 
 function startServer(variant: Variant, env: Record<string, string>): Promise<Server> {
-  const extra = args["server-node-options"]!.split(/\s+/).filter(Boolean);
+  const extra = args["server-node-options"].split(/\s+/).filter(Boolean);
   const execArgv = [
     ...process.execArgv,
     "--conditions=@linkojob/source",
@@ -463,7 +463,7 @@ async function main() {
       runs,
       ...(profiles.length ? { profiles } : {}),
     };
-    writeFileSync(args.out!, JSON.stringify(result, null, 2) + "\n");
+    writeFileSync(args.out, JSON.stringify(result, null, 2) + "\n");
     console.log(`\nresults written to ${args.out}`);
   } finally {
     for (const s of servers.values()) await stopServer(s).catch(() => undefined);

@@ -97,7 +97,7 @@ export function refusal(
     s.socket.once("connect", () => reject(new Error("the connection was accepted")));
     s.socket.once("connect_error", (err) => {
       s.socket.close();
-      resolve(err as Error & { data?: { code?: string } });
+      resolve(err);
     });
     s.socket.connect();
   });

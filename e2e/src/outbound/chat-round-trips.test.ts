@@ -23,7 +23,7 @@ beforeAll(async () => {
   rig = await startOutbound("outchatcount");
   apiDb = await Database.connect(rig.trunk.services.mongoUrl, { monitorCommands: true });
   const r = (o: Parameters<typeof createRedis>[1] = {}) => {
-    const c = createRedis(rig.trunk.services.redisUrl, o) as Redis;
+    const c = createRedis(rig.trunk.services.redisUrl, o);
     conns.push(c);
     return c;
   };

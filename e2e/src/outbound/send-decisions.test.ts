@@ -198,9 +198,9 @@ describe("131047 → one template fallback", () => {
       jobTitle: "Vendeuse",
     });
     const m = await rig.until(c, res.body.messageId, ["failed"]);
-    const fallbackId = (await eventually(
-      async () => (await rig.message(c, res.body.messageId)).fallbackMessageId,
-    ))!.toHexString();
+    const fallbackId = (
+      await eventually(async () => (await rig.message(c, res.body.messageId)).fallbackMessageId)
+    ).toHexString();
     await rig.until(c, fallbackId, ["sent", "delivered", "read"]);
     // Meta redelivers the failed status: no second fallback.
     await rig.trunk.sim.deliver({

@@ -32,7 +32,7 @@ beforeAll(async () => {
   workerDb = await Database.connect(url, { monitorCommands: true });
   const redisUrl = rig.trunk.services.redisUrl;
   const r = (o: Parameters<typeof createRedis>[1] = {}) => {
-    const c = createRedis(redisUrl, o) as Redis;
+    const c = createRedis(redisUrl, o);
     conns.push(c);
     return c;
   };

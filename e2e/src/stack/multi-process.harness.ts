@@ -52,7 +52,7 @@ export async function startWorkerProcess(
     tail: [],
     errors: [],
   };
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const stream of [child.stdout, child.stderr]) {
     let buf = "";
     stream.on("data", (chunk: Buffer) => {
       buf += chunk.toString();

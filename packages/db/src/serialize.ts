@@ -117,7 +117,7 @@ const BASE_FIELDS = new Set([
 export function messageJson(m: MessageDoc): MessageJson {
   const id = m._id.toHexString();
   const statusAt: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.statusAt ?? {})) statusAt[k] = new Date(v as Date).toISOString();
+  for (const [k, v] of Object.entries(m.statusAt ?? {})) statusAt[k] = new Date(v).toISOString();
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(m as unknown as Record<string, unknown>)) if (!BASE_FIELDS.has(k)) extra[k] = v;
   return {

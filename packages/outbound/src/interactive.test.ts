@@ -29,8 +29,7 @@ const buttons = interactiveSchema.parse({
   body: "Disponible jeudi ?",
   buttons: [{ id: "y", title: "Oui, disponible" }, { title: "Non" }],
 });
-const req = (over: Partial<ChatRequest>): OutboundRequest =>
-  ({ candidatePhone: "212612345678", ...over }) as OutboundRequest;
+const req = (over: Partial<ChatRequest>): OutboundRequest => ({ candidatePhone: "212612345678", ...over });
 
 describe("interactive messages: Meta's limits", () => {
   const ok = (v: unknown) => interactiveSchema.safeParse(v).success;

@@ -144,7 +144,7 @@ export async function stageBytes(
       .once("error", reject)
       .end(bytes),
   );
-  return upload.id as Types.ObjectId;
+  return upload.id;
 }
 
 function sniffImage(b: Buffer): string | null {

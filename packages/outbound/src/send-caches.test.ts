@@ -18,8 +18,8 @@ let seq = 0;
 beforeAll(async () => {
   const services = testServices("sendcaches");
   db = await Database.connect(services.mongoUrl, { monitorCommands: true });
-  pub = createRedis(services.redisUrl) as Redis;
-  sub = createRedis(services.redisUrl, { autoPipelining: false }) as Redis;
+  pub = createRedis(services.redisUrl);
+  sub = createRedis(services.redisUrl, { autoPipelining: false });
   caches = new SendCaches(db);
   await caches.subscribe(sub);
 });

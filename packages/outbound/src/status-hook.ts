@@ -80,7 +80,7 @@ export function createOutboundStatusHook(deps: OutboundStatusHookDeps): Outbound
     if (status.status === "failed" && status.errors?.some((e) => e.code === 131047)) {
       const message = await tenant.outbound.get(id);
       if (!message) return;
-      const fallbackId = await createTemplateFallback(tenant, deps.queue, message as OutboundMessageDoc, prices);
+      const fallbackId = await createTemplateFallback(tenant, deps.queue, message, prices);
       if (fallbackId)
         deps.logger?.info({ messageId: id.toHexString(), fallbackId }, "131047 on a text: template fallback queued");
     }

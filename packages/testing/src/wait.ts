@@ -9,7 +9,7 @@ export async function eventually<T>(
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
       lastError = new Error("condition still false");
     } catch (err) {
       lastError = err;

@@ -59,7 +59,7 @@ describe("safeRaw", () => {
     let node: unknown = kept;
     let depth = 1;
     while (typeof node === "object" && node !== null && "k" in node) {
-      node = (node as { k: unknown }).k;
+      node = node.k;
       depth++;
     }
     expect(depth).toBe(32);

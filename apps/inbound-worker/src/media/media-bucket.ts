@@ -38,7 +38,7 @@ export async function storeStream(
   const upload = bucket.openUploadStream(file.filename, {
     metadata: { ...file.metadata, contentType: file.contentType },
   });
-  const fileId = upload.id as Types.ObjectId;
+  const fileId = upload.id;
   try {
     await pipeline(source, meter, upload);
   } catch (err) {

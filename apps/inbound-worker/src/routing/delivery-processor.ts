@@ -475,9 +475,6 @@ export class DeliveryProcessor {
     const done = await this.deps.db.webhookEvents.findOne({ _id: logged.id }, { handledAt: 1 }).lean();
     if (done?.handledAt) return; // a redelivery of an event already acted on
     await handler(event, { db: this.deps.db, events: this.deps.events, logger: this.deps.logger, deliveryId });
-    await this.deps.db.webhookEvents.updateOne(
-      { _id: logged.id as Types.ObjectId },
-      { $set: { handledAt: new Date() } },
-    );
+    await this.deps.db.webhookEvents.updateOne({ _id: logged.id }, { $set: { handledAt: new Date() } });
   }
 }

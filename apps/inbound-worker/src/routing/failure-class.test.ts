@@ -3,7 +3,7 @@ import mongoose from "mongoose";
 import { classifyFailure, DeterministicFailure } from "./failure-class.js";
 
 const { MongoNetworkError, MongoServerError, MongoServerSelectionError, BSON } = mongoose.mongo;
-const server = (code: number) => new MongoServerError({ message: `code ${code}`, code, ok: 0 } as never);
+const server = (code: number) => new MongoServerError({ message: `code ${code}`, code, ok: 0 });
 
 describe("classifyFailure", () => {
   it("retries database, Redis and network failures", () => {

@@ -51,7 +51,7 @@ export class TenantAccess {
         ? await this.ownClientIds(principal)
         : await this.db.conversations.distinct("clientId", { _id: conversationId }); // privileged roles only
     for (const clientId of candidates) {
-      const tenant = this.db.forTenant(clientId as Types.ObjectId);
+      const tenant = this.db.forTenant(clientId);
       if (await tenant.conversations.get(conversationId)) return tenant;
     }
     throw notFound("conversation");

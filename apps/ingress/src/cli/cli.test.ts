@@ -108,7 +108,7 @@ describe("connect command", () => {
       hasToken: true,
     });
     const stored = (await rawClient(h, { phoneNumberId: number.id }))!;
-    expect(oldVault.decrypt(stored.accessToken!, stored._id.toHexString())).toBe(accessToken);
+    expect(oldVault.decrypt(stored.accessToken, stored._id.toHexString())).toBe(accessToken);
   });
 
   it("stores a 24-hex --user-id in the brief's form (ObjectId) and recognises that owner again", async () => {
@@ -196,7 +196,7 @@ describe("reencrypt-tokens (key rotation)", () => {
     const c = await connectNew("rot-3", rotated);
     expect((await rawClient(h, { phoneNumberId: c.number.id }))!.accessToken!.keyId).toBe(rotated.currentKeyId);
     const storedA = (await rawClient(h, { phoneNumberId: a.number.id }))!;
-    expect(rotated.decrypt(storedA.accessToken!, storedA._id.toHexString())).toBe(a.accessToken);
+    expect(rotated.decrypt(storedA.accessToken, storedA._id.toHexString())).toBe(a.accessToken);
 
     const report = await reencryptStoredTokens(h.db, rotated);
     // a and b: token + registration PIN each; c is already current (token + PIN).
@@ -206,8 +206,8 @@ describe("reencrypt-tokens (key rotation)", () => {
     for (const x of [a, b, c]) {
       const raw = (await rawClient(h, { phoneNumberId: x.number.id }))!;
       expect(raw.accessToken!.keyId).toBe(onlyNew.currentKeyId);
-      expect(onlyNew.decrypt(raw.accessToken!, raw._id.toHexString())).toBe(x.accessToken);
-      expect(onlyNew.decrypt(raw.registrationPin!, raw._id.toHexString())).toMatch(/^\d{6}$/);
+      expect(onlyNew.decrypt(raw.accessToken, raw._id.toHexString())).toBe(x.accessToken);
+      expect(onlyNew.decrypt(raw.registrationPin, raw._id.toHexString())).toMatch(/^\d{6}$/);
       expect(JSON.stringify(raw)).not.toContain(x.accessToken);
     }
     expect(await reencryptStoredTokens(h.db, rotated)).toMatchObject({ reencrypted: 0, alreadyCurrent: 6, failed: [] });
@@ -228,9 +228,7 @@ describe("reencrypt-tokens (key rotation)", () => {
     expect(report).toMatchObject({ scanned: 1, reencrypted: 1, alreadyCurrent: 1, failed: [] });
     const after = (await rawClient(h, { _id: raw._id }))!;
     expect(oldVault.isBoundTo(after.accessToken!, clientId)).toBe(true);
-    expect(new TokenVault([oldKey], { acceptUnbound: false }).decrypt(after.accessToken!, clientId)).toBe(
-      a.accessToken,
-    );
+    expect(new TokenVault([oldKey], { acceptUnbound: false }).decrypt(after.accessToken, clientId)).toBe(a.accessToken);
   });
 
   it("reports a tampered ciphertext and leaves it as it is", async () => {
@@ -273,7 +271,7 @@ describe("reencrypt-tokens (key rotation)", () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ scanned: 1, reencrypted: 2, upgradedLegacy: 1, failed: [] });
     expect(run.stdout).not.toContain(a.accessToken);
     const after = (await rawClient(h, { _id: raw._id }))!;
-    expect(new TokenVault([newKey], { acceptUnbound: false }).decrypt(after.accessToken!, raw._id.toHexString())).toBe(
+    expect(new TokenVault([newKey], { acceptUnbound: false }).decrypt(after.accessToken, raw._id.toHexString())).toBe(
       a.accessToken,
     );
   });

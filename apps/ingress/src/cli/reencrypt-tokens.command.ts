@@ -40,7 +40,7 @@ export async function reencryptStoredTokens(
   for await (const doc of cursor) {
     report.scanned++;
     for (const field of FIELDS) {
-      const secret = doc[field] as StoredSecret | null | undefined;
+      const secret = doc[field];
       if (!secret) continue;
       const clientId = doc._id.toHexString();
       let stale: boolean;

@@ -82,16 +82,16 @@ describe("Embedded Signup, redirect flow", () => {
     expect(Object.keys(raw.accessToken!).sort()).toEqual(["data", "iv", "keyId", "tag"]);
     expect(JSON.stringify(raw)).not.toContain(token);
     expect(raw.accessToken!.keyId).toBe(h.vault.currentKeyId);
-    expect(h.vault.decrypt(raw.accessToken!, clientId)).toBe(token);
+    expect(h.vault.decrypt(raw.accessToken, clientId)).toBe(token);
     // Bound to this client: the ciphertext does not open as another client's.
-    expect(() => h.vault.decrypt(raw.accessToken!, "0".repeat(24))).toThrow(/failed authentication/);
+    expect(() => h.vault.decrypt(raw.accessToken, "0".repeat(24))).toThrow(/failed authentication/);
     expect(raw.tokenExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 59 * 86_400_000);
 
     // At Meta (the simulator): the WABA subscribed to our app, the number registered with a PIN we keep.
     const atMeta = await simBusiness(h, business.wabaId);
     expect(atMeta.subscribedApps).toEqual([APP_ID]);
     expect(atMeta.phoneNumbers[0]).toMatchObject({ registered: true, hasPin: true });
-    expect(h.vault.decrypt(raw.registrationPin!, clientId)).toMatch(/^\d{6}$/);
+    expect(h.vault.decrypt(raw.registrationPin, clientId)).toMatch(/^\d{6}$/);
 
     // Announced to caches and to the dashboard; the template sync hook ran.
     await eventually(() => changesOf(clientId).some((c) => c.status === "active" && c.phoneNumberId === number.id));
@@ -470,7 +470,7 @@ describe("manual connection (admin)", () => {
     });
     expect(ok.body).not.toContain(accessToken);
     const raw = (await rawClient(h, { phoneNumberId: number.id }))!;
-    expect(h.vault.decrypt(raw.accessToken!, raw._id.toHexString())).toBe(accessToken);
+    expect(h.vault.decrypt(raw.accessToken, raw._id.toHexString())).toBe(accessToken);
     expect(raw.tokenExpiresAt).toBeNull(); // the business's tokens never expire
     // Already registered: no registration call.
     expect(h.sim.state.requestsTo(new RegExp(`/${number.id}/register$`))).toHaveLength(0);

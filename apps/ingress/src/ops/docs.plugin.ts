@@ -17,8 +17,7 @@ declare module "fastify" {
 }
 
 /** Whether a route is flagged `config: { public: true }`. */
-export const isPublicRoute = (route: Pick<RouteOptions, "config">): boolean =>
-  (route.config as { public?: boolean } | undefined)?.public === true;
+export const isPublicRoute = (route: Pick<RouteOptions, "config">): boolean => route.config?.public === true;
 
 const errorBody = {
   type: "object",

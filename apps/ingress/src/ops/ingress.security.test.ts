@@ -218,7 +218,7 @@ describe("finding 5: Bull Board session", () => {
         expect(page.body, secret).not.toContain(secret);
     }
     // What an operator needs stays readable: ids, types, times, the structure.
-    const job = pages[0]!
+    const job = pages[0]
       .json()
       .queues.find((q: { name: string }) => q.name === WEBHOOK_QUEUE)
       .jobs.find((j: { id: string }) => j.id === "wh-allow-list");
@@ -231,7 +231,7 @@ describe("finding 5: Bull Board session", () => {
       id: "1234567890",
     });
     expect(value.messages[0].location).toEqual({ latitude: "[redacted]", longitude: "[redacted]", name: "[redacted]" });
-    const send = pages[1]!
+    const send = pages[1]
       .json()
       .queues.find((q: { name: string }) => q.name === OUTBOUND_QUEUE)
       .jobs.find((j: { id: string }) => j.id === "allow-list");
@@ -413,7 +413,7 @@ describe("finding 6: deployment secrets", () => {
       expect(compose, name).not.toMatch(new RegExp(`\\$\\{${name}:-`));
     }
     for (const value of Object.values(shipped)) expect(compose).not.toContain(value);
-    const sim = /\n  meta-sim:\n([\s\S]*?)\n  [a-z-]+:\n/.exec(compose)![1]!;
+    const sim = /\n {2}meta-sim:\n([\s\S]*?)\n {2}[a-z-]+:\n/.exec(compose)![1]!;
     expect(sim).not.toMatch(/^\s+ports:/m);
   });
 });

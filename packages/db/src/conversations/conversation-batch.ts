@@ -230,7 +230,7 @@ export class ConversationBatch {
     const fills = [...this.fills.entries()];
     const fillsOf = new Map<string, AnyBulkWriteOperation<ConversationDoc>[]>();
     for (const [hex, { own, fill }] of fills) {
-      fillsOf.set(hex, fillOps(own, fill) as AnyBulkWriteOperation<ConversationDoc>[]);
+      fillsOf.set(hex, fillOps(own, fill));
       for (const field of Object.keys(fill) as Array<"candidatePhone" | "candidateUserId">) changed(own._id, field);
     }
     const moves: Array<{ clientId: Types.ObjectId; id: Types.ObjectId; move: IdentityMove }> = [];

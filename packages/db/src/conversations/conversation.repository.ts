@@ -102,7 +102,7 @@ async function upsertConversation(
   const doc = await model
     .findOneAndUpdate(filter, update, { upsert: true, new: true, setDefaultsOnInsert: true, sort: { _id: 1 } })
     .lean<ConversationDoc>();
-  return doc!;
+  return doc;
 }
 
 /** The ids a CandidateIdentity names (the key alone names none: it is matched as a key). */

@@ -140,7 +140,7 @@ export class StatusBatch {
     // A move that matched nothing (the message went further meanwhile) still records its time.
     const missed = moves.filter(({ id, s }) => {
       const m = current.get(id.toHexString());
-      const at = (m?.statusAt as Record<string, Date> | undefined)?.[statusField(s.status).slice("statusAt.".length)];
+      const at = m?.statusAt?.[statusField(s.status).slice("statusAt.".length)];
       return !at || new Date(at).getTime() > s.timestamp.getTime() || (s.pricing && !m?.pricing);
     });
     if (missed.length) {

@@ -278,7 +278,7 @@ export const messagingArea: SimArea = async (app, ctx) => {
       to: body.to ?? "",
       ...(recipientUserId ? { recipientUserId } : {}),
       type: body.type,
-      body: body as Record<string, unknown>,
+      body: body,
       bizOpaque: body.biz_opaque_callback_data ?? null,
       answerLost: loseAnswer,
     };

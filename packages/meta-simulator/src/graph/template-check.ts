@@ -35,7 +35,7 @@ export function placeholdersOf(text: unknown): string[] {
 
 const lower = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : "");
 const paramsOf = (c: SentComponent | undefined): SentParameter[] =>
-  Array.isArray(c?.parameters) ? (c!.parameters as SentParameter[]) : [];
+  Array.isArray(c?.parameters) ? (c.parameters as SentParameter[]) : [];
 const countProblem = (part: string, got: number, expected: number): TemplateProblem => ({
   code: 132000,
   details: `${part}: number of localizable_params (${got}) does not match the expected number of params (${expected})`,

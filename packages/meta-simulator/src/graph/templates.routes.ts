@@ -58,11 +58,9 @@ export const templatesArea: SimArea = async (app, ctx) => {
       const auth = request.headers.authorization;
       const token = auth?.startsWith("Bearer ") ? auth.slice(7) : "";
       if (!token || s().revokedTokens.has(token)) {
-        return reply
-          .code(401)
-          .send({
-            error: { message: "Invalid OAuth access token", type: "OAuthException", code: 190, fbtrace_id: "SimTpl" },
-          });
+        return reply.code(401).send({
+          error: { message: "Invalid OAuth access token", type: "OAuthException", code: 190, fbtrace_id: "SimTpl" },
+        });
       }
       const all = s().templates.get(request.params.waba) ?? [];
       const limit = Math.min(Math.max(Number(request.query.limit ?? 25) || 25, 1), 1000);
@@ -88,7 +86,7 @@ export const templatesArea: SimArea = async (app, ctx) => {
       b.data.templates.map(({ parameter_format, ...t }) => ({
         ...t,
         id: t.id ?? String(nextId++),
-        components: t.components as SimTemplate["components"],
+        components: t.components,
         ...(parameter_format ? { parameter_format } : {}),
       })),
     );

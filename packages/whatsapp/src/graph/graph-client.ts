@@ -168,7 +168,7 @@ export class GraphClient {
       headers["content-type"] = "application/x-www-form-urlencoded";
       body = toSearchParams(options.form).toString();
     } else if (options.body !== undefined) {
-      body = options.body as Dispatcher.DispatchOptions["body"];
+      body = options.body;
     }
 
     let res: Dispatcher.ResponseData;

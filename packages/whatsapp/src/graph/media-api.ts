@@ -161,7 +161,7 @@ export async function downloadMedia(options: DownloadMediaOptions): Promise<Medi
       bodyTimeout: timeout,
       ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-    } as Parameters<typeof undiciRequest>[1]);
+    });
   } catch (err) {
     const code = (err as { code?: string })?.code ?? "";
     throw new MediaDownloadError(
