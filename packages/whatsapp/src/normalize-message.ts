@@ -17,6 +17,7 @@ import {
   messageContentSchemaFor,
   messageContextSchema,
   referralSchema,
+  type KnownMessageContent,
   type KnownMessageType,
   type WebhookError,
 } from "./webhook-schema.js";
@@ -29,36 +30,40 @@ export interface TimeOptions {
   maxFutureSkewMs: number;
 }
 
-/** The short text shown for a message in lists, for every type. */
-export function previewText(type: string, content: any): string | null {
-  switch (type) {
+/** The short text shown for a message in lists, for every known type (and Meta's `unsupported`). */
+export function previewText(message: KnownMessageContent): string | null {
+  switch (message.type) {
     case "text":
-      return content?.body ?? null;
+      return message.content.body;
     case "image":
     case "video":
-      return content?.caption ?? `[${type}]`;
+      return message.content.caption ?? `[${message.type}]`;
     case "document":
-      return content?.caption ?? content?.filename ?? "[document]";
+      return message.content.caption ?? message.content.filename ?? "[document]";
     case "audio":
-      return content?.voice ? "[voice message]" : "[audio]";
+      return message.content.voice ? "[voice message]" : "[audio]";
     case "sticker":
       return "[sticker]";
-    case "location":
-      return content?.name ?? content?.address ?? `[location ${content?.latitude}, ${content?.longitude}]`;
+    case "location": {
+      const { name, address, latitude, longitude } = message.content;
+      return name ?? address ?? `[location ${latitude}, ${longitude}]`;
+    }
     case "contacts":
-      return Array.isArray(content)
-        ? `[contact] ${content.map((c: any) => c?.name?.formatted_name ?? "").join(", ")}`.trim()
-        : "[contact]";
-    case "interactive":
-      return content?.button_reply?.title ?? content?.list_reply?.title ?? content?.nfm_reply?.body ?? "[form reply]";
+      return `[contact] ${message.content.map((c) => c.name?.formatted_name ?? "").join(", ")}`.trim();
+    case "interactive": {
+      const reply = message.content;
+      if (reply.type === "button_reply") return reply.button_reply.title;
+      if (reply.type === "list_reply") return reply.list_reply.title;
+      return reply.nfm_reply.body ?? "[form reply]";
+    }
     case "button":
-      return content?.text ?? content?.payload ?? null;
+      return message.content.text ?? message.content.payload ?? null;
     case "reaction":
-      return content?.emoji ? `reacted ${content.emoji}` : "removed a reaction";
+      return message.content.emoji ? `reacted ${message.content.emoji}` : "removed a reaction";
     case "order":
-      return content?.text ?? `[order: ${content?.product_items?.length ?? 0} items]`;
+      return message.content.text ?? `[order: ${message.content.product_items?.length ?? 0} items]`;
     case "system":
-      return content?.body ?? "[system]";
+      return message.content.body ?? "[system]";
     case "request_welcome":
       return "[opened the chat]";
     default:
@@ -173,11 +178,12 @@ export function normalizeMessage(rawMessage: unknown, t: TimeOptions): ReadMessa
       const content = part === undefined ? { value: null, truncated: false } : safeRawResult(part);
       if (content.truncated) problems.push(`${type} is larger than ${SAFE_RAW_MAX_BYTES} bytes`);
       else {
-        const preview = previewText(type, part);
+        // The preview reads the payload itself (see webhook-schema.ts), which the schema of `type` accepted.
+        const preview = previewText({ type, content: part } as KnownMessageContent);
         known = {
           type,
           content: content.value,
-          text: preview === null ? null : safeText(String(preview), MAX_PREVIEW),
+          text: preview === null ? null : safeText(preview, MAX_PREVIEW),
         };
       }
     }
@@ -197,7 +203,7 @@ export function normalizeMessage(rawMessage: unknown, t: TimeOptions): ReadMessa
       ...base,
       type: "unsupported",
       content: unsupported !== undefined ? safeRaw(unsupported) : { type: originalType },
-      text: previewText("unsupported", null),
+      text: previewText({ type: "unsupported", content: undefined }),
       raw: safeRaw(m),
       ...noted,
     },

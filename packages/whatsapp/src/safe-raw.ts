@@ -136,7 +136,7 @@ function isEmptyContainer(v: object): boolean {
 
 /** A string any MongoDB-protocol server stores: NUL and lone surrogates replaced with U+FFFD. */
 export function safeString(s: string): string {
-  return wellFormed(s.includes("\u0000") ? s.replace(/\u0000/g, "\uFFFD") : s);
+  return wellFormed(s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
 }
 
 /** `safeString`, cut to at most `max` characters (never inside a surrogate pair). */
@@ -145,6 +145,7 @@ export function safeText(s: string, max: number): string {
   return safeString(cut);
 }
 
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters a stored key must not hold
 const mustEscape = /[%.\u0000]|^\$|^__proto__$/;
 
 /** The key as stored: see `safeRaw`. Reversible with `unescapeKey` (lone surrogates aside). */
@@ -152,10 +153,7 @@ export function escapeKey(key: string): string {
   const k = wellFormed(key);
   if (!mustEscape.test(k)) return k;
   if (k === "__proto__") return "%5F_proto__";
-  const escaped = k
-    .replace(/%/g, "%25")
-    .replace(/\./g, "%2E")
-    .replace(/\u0000/g, "%00");
+  const escaped = k.replaceAll("%", "%25").replaceAll(".", "%2E").replaceAll("\u0000", "%00");
   return escaped.startsWith("$") ? `%24${escaped.slice(1)}` : escaped;
 }
 

@@ -97,6 +97,10 @@ export const messageContentSchemas = {
   unsupported: z.looseObject({ type: z.string().optional() }).optional(),
 } as const;
 export type KnownMessageType = keyof typeof messageContentSchemas;
+/** A known message type with its part as the payload holds it once `messageContentSchemas[type]` accepted it. */
+export type KnownMessageContent = {
+  [K in KnownMessageType]: { type: K; content: z.input<(typeof messageContentSchemas)[K]> };
+}[KnownMessageType];
 export const knownMessageTypes = Object.keys(messageContentSchemas) as KnownMessageType[];
 
 const contentSchemaByType: ReadonlyMap<string, z.ZodType> = new Map(Object.entries(messageContentSchemas));

@@ -55,7 +55,7 @@ const bodies: Record<string, string> = {
         ["a.b", { "k\u0000": -1 }],
       ]),
     );
-    const proto = JSON.parse(
+    const proto: unknown = JSON.parse(
       JSON.stringify(message("text", { body: "p" })).replace(
         '"type":"text","text"',
         '"type":"constructor","constructor"',
@@ -74,8 +74,8 @@ function timeUs(fn: () => void, iterations: number): number {
 
 for (const [name, body] of Object.entries(bodies)) {
   const iterations = 3000;
-  const parsed = JSON.parse(body);
-  const parseUs = timeUs(() => JSON.parse(body), iterations);
+  const parsed: unknown = JSON.parse(body);
+  const parseUs = timeUs(() => JSON.parse(body) as unknown, iterations);
   const normalizeUs = timeUs(() => normalizeDelivery(parsed), iterations);
   const events = normalizeDelivery(parsed)
     .map((e) => e.kind)

@@ -87,6 +87,12 @@ export interface TokenInfo {
   error: { code: number | null; message: string | null; subcode: number | null } | null;
 }
 
+/** A Graph id as text: Meta sends ids as strings (a few fields as numbers); any other value is no id. */
+const graphId = (v: unknown): string | null => {
+  if (typeof v === "string") return v;
+  return typeof v === "number" ? String(v) : null;
+};
+
 const unixToDate = (v: unknown): Date | null => {
   const n = Number(v);
   return Number.isFinite(n) && n > 0 ? new Date(n * 1000) : null;
@@ -106,10 +112,10 @@ export async function debugToken(graph: GraphClient, app: AppCredentials, inputT
   const err = d.error && typeof d.error === "object" ? (d.error as Record<string, unknown>) : null;
   return {
     isValid: d.is_valid === true,
-    appId: d.app_id !== undefined && d.app_id !== null ? String(d.app_id) : null,
+    appId: graphId(d.app_id),
     type: typeof d.type === "string" ? d.type : null,
     application: typeof d.application === "string" ? d.application : null,
-    userId: d.user_id !== undefined && d.user_id !== null ? String(d.user_id) : null,
+    userId: graphId(d.user_id),
     expiresAt: unixToDate(d.expires_at),
     dataAccessExpiresAt: unixToDate(d.data_access_expires_at),
     scopes: Array.isArray(d.scopes) ? d.scopes.map(String) : [],
@@ -247,7 +253,7 @@ export async function listSubscribedApps(graph: GraphClient, token: string, waba
   return (res?.data ?? []).map((d) => {
     const a = d.whatsapp_business_api_data ?? {};
     return {
-      id: a.id !== undefined ? String(a.id) : null,
+      id: graphId(a.id),
       name: typeof a.name === "string" ? a.name : null,
       link: typeof a.link === "string" ? a.link : null,
     };
