@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyPluginCallback } from "fastify";
 import { areas } from "./areas.js";
 import { SimState, type RecordedRequest } from "./state.js";
 import { WebhookSender } from "./webhooks/webhook-sender.js";
@@ -29,7 +29,8 @@ export interface SimContext {
   options: SimulatorOptions;
 }
 
-export type SimArea = FastifyPluginAsync<SimContext>;
+/** An area registers its routes synchronously and calls `done`. */
+export type SimArea = FastifyPluginCallback<SimContext>;
 
 /**
  * A real HTTP stand-in for Meta: the Graph API endpoints the project calls, and Meta's webhook
@@ -51,8 +52,8 @@ export class MetaSimulator {
     // Every Graph call is recorded for assertions; the simulator's own control and probe routes are not.
     const records = new WeakMap<object, RecordedRequest>();
     const recorded = (url: string) => !url.startsWith("/_sim/") && url !== "/health" && url !== "/ready";
-    sim.app.addHook("onRequest", async (req) => {
-      if (!recorded(req.url)) return;
+    sim.app.addHook("onRequest", (req, _reply, done) => {
+      if (!recorded(req.url)) return done();
       const auth = req.headers.authorization;
       const record: RecordedRequest = {
         at: Date.now(),
@@ -64,16 +65,18 @@ export class MetaSimulator {
       };
       records.set(req, record);
       sim.state.requests.push(record);
+      done();
     });
     // The body is parsed after onRequest: attach it to this request's own record (not "the last one",
     // which under concurrent calls may be another request's).
-    sim.app.addHook("preHandler", async (req) => {
+    sim.app.addHook("preHandler", (req, _reply, done) => {
       const record = records.get(req);
       if (record) record.body = req.body;
+      done();
     });
     const ctx: SimContext = { state: sim.state, webhooks: sim.webhooks, options };
     for (const area of areas) await sim.app.register(area, ctx);
-    sim.app.get("/_sim/health", async () => ({ status: "ok" }));
+    sim.app.get("/_sim/health", () => ({ status: "ok" }));
     return sim;
   }
 

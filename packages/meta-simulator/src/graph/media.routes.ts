@@ -71,7 +71,7 @@ const faultsBody = z.strictObject({
     .optional(),
 });
 
-export const mediaArea: SimArea = async (app, ctx) => {
+export const mediaArea: SimArea = (app, ctx, done) => {
   const s = () => mediaState(ctx.state);
 
   // Uploads are multipart; Fastify has no parser for it by default. Parsed with the WHATWG
@@ -213,9 +213,10 @@ export const mediaArea: SimArea = async (app, ctx) => {
     return { ok: true };
   });
 
-  app.post("/_sim/media/reset", async () => {
+  app.post("/_sim/media/reset", () => {
     s().media.clear();
     s().urls.clear();
     return { ok: true };
   });
+  done();
 };

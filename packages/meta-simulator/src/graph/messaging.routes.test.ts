@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { verifyWebhookSignature } from "@linkojob/whatsapp";
+import type { z } from "zod";
+import { verifyWebhookSignature, type statusSchema } from "@linkojob/whatsapp";
 import { MetaSimulator } from "../simulator.js";
 import { ERROR_CODES_URL } from "../webhooks/payloads.js";
 import { startRecordingReceiver, type RecordingReceiver } from "../webhooks/recording-receiver.js";
@@ -115,13 +116,20 @@ const bodyParams = (...texts: string[]) => ({
 const candidateWrites = (fields: Record<string, unknown>) =>
   call("POST", "/_sim/candidates/reply", { ...business, name: "Yasmine", type: "text", text: "Bonjour", ...fields });
 
+/** A status as the receiver got it (the webhook's own JSON, before any parsing). */
+type ReceivedStatus = z.input<typeof statusSchema>;
+/** The part of a status delivery these tests read. */
+interface StatusDelivery {
+  entry: Array<{ changes: Array<{ value: { statuses?: ReceivedStatus[] } }> }>;
+}
+
 /** Every status the receiver got for a wamid, in order, after the status flows settled. */
-async function statusesOf(wamid: string): Promise<Array<Record<string, any>>> {
+async function statusesOf(wamid: string): Promise<ReceivedStatus[]> {
   await settleStatusFlows(messagingState(sim.state));
   return receiver.received
-    .map((p) => JSON.parse(p.raw.toString("utf8")))
-    .flatMap((d) => d.entry.flatMap((e: any) => e.changes.flatMap((c: any) => c.value.statuses ?? [])))
-    .filter((s: any) => s.id === wamid);
+    .map((p) => JSON.parse(p.raw.toString("utf8")) as StatusDelivery)
+    .flatMap((d) => d.entry.flatMap((e) => e.changes.flatMap((c) => c.value.statuses ?? [])))
+    .filter((s) => s.id === wamid);
 }
 
 describe("the 24-hour window, as the simulator knows it", () => {
@@ -448,7 +456,7 @@ describe("pricing: one status per message, by type and window", () => {
     const a = await template({ to: inside }, "application_received", [bodyParams("a", "b")]);
     const b = await template({ to: newPhone() }, "application_received", [bodyParams("a", "b")]);
     const c = await template({ to: inside }, "job_offer", [bodyParams("Cariste")]);
-    const delivered = async (r: { json: any }) =>
+    const delivered = async (r: Awaited<ReturnType<typeof call>>) =>
       (await statusesOf(r.json.messages[0].id)).find((s) => s.status === "delivered")!.pricing;
     expect(await delivered(a)).toEqual({
       billable: false,

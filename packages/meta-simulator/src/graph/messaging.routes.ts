@@ -120,7 +120,7 @@ function pricingFor(s: MessagingState, m: AcceptedMessage, user: SimUser | undef
   return { pricing: statusPricing(category) };
 }
 
-export const messagingArea: SimArea = async (app, ctx) => {
+export const messagingArea: SimArea = (app, ctx, done) => {
   const s = () => messagingState(ctx.state);
   const enforced = (what: keyof Enforcement): boolean =>
     s().enforcement[what] ??
@@ -128,7 +128,10 @@ export const messagingArea: SimArea = async (app, ctx) => {
     false;
   // Every user message the simulator delivers, whichever route sends it, opens that user's window.
   const unsubscribe = ctx.webhooks.onSend((payload) => learnFromDelivery(s().users, payload));
-  app.addHook("onClose", async () => void unsubscribe());
+  app.addHook("onClose", (_instance, closed) => {
+    unsubscribe();
+    closed();
+  });
 
   function reject(
     reply: FastifyReply,
@@ -382,7 +385,7 @@ export const messagingArea: SimArea = async (app, ctx) => {
   });
 
   /** Which of Meta's checks apply (window: 131047/131062; templateParams: 132000…); unset fields keep their value. */
-  app.get("/_sim/messaging/enforcement", async () => ({
+  app.get("/_sim/messaging/enforcement", () => ({
     window: enforced("window"),
     templateParams: enforced("templateParams"),
   }));
@@ -467,7 +470,7 @@ export const messagingArea: SimArea = async (app, ctx) => {
   });
 
   /** What was accepted (optionally for one number / recipient), without the tokens. */
-  app.get<{ Querystring: { phoneNumberId?: string; to?: string } }>("/_sim/messaging/sent", async (request) => {
+  app.get<{ Querystring: { phoneNumberId?: string; to?: string } }>("/_sim/messaging/sent", (request) => {
     const { phoneNumberId, to } = request.query;
     return {
       messages: s().accepted.filter(
@@ -476,10 +479,11 @@ export const messagingArea: SimArea = async (app, ctx) => {
     };
   });
 
-  app.get("/_sim/messaging/stats", async () => ({ ...rateStats(s()), statusDeliveries: s().statusDeliveries }));
+  app.get("/_sim/messaging/stats", () => ({ ...rateStats(s()), statusDeliveries: s().statusDeliveries }));
 
-  app.post("/_sim/messaging/reset", async () => {
+  app.post("/_sim/messaging/reset", () => {
     ctx.state.areas.set("messaging", newMessagingState());
     return { ok: true };
   });
+  done();
 };

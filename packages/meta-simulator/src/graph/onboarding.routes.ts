@@ -50,7 +50,7 @@ async function failureMode(s: OnboardingSimState, route: OnboardingRoute, reply:
   return true;
 }
 
-export const onboardingArea: SimArea = async (app, ctx) => {
+export const onboardingArea: SimArea = (app, ctx, done) => {
   const s = () => onboardingState(ctx.state);
   const appId = ctx.options.appId;
 
@@ -334,12 +334,10 @@ export const onboardingArea: SimArea = async (app, ctx) => {
   });
 
   const bad = (reply: FastifyReply, error: z.ZodError) =>
-    reply
-      .code(400)
-      .send({
-        error: "invalid request",
-        details: error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-      });
+    reply.code(400).send({
+      error: "invalid request",
+      details: error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    });
 
   const seedSchema = z.strictObject({
     wabaId: z
@@ -380,7 +378,7 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     return reply.code(201).send(businessJson(seedBusiness(ctx.state, body.data)));
   });
 
-  app.get("/_sim/onboarding/businesses", async () => ({ businesses: [...s().businesses.values()].map(businessJson) }));
+  app.get("/_sim/onboarding/businesses", () => ({ businesses: [...s().businesses.values()].map(businessJson) }));
 
   app.get("/_sim/onboarding/businesses/:wabaId", async (request, reply) => {
     const b = s().businesses.get((request.params as { wabaId: string }).wabaId);
@@ -512,8 +510,9 @@ export const onboardingArea: SimArea = async (app, ctx) => {
     return { status: result.status, payload };
   });
 
-  app.post("/_sim/onboarding/reset", async () => {
+  app.post("/_sim/onboarding/reset", () => {
     ctx.state.areas.delete(ONBOARDING_AREA);
     return { reset: true };
   });
+  done();
 };

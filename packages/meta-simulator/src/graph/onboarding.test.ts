@@ -27,7 +27,7 @@ let sim: MetaSimulator;
 let graph: GraphClient;
 let receiver: RecordingReceiver;
 
-async function control<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+async function control(method: string, path: string, body?: unknown) {
   const res = await fetch(sim.url + path, {
     method,
     ...(body !== undefined ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {}),

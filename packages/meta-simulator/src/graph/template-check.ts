@@ -34,6 +34,9 @@ export function placeholdersOf(text: unknown): string[] {
 }
 
 const lower = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : "");
+/** A sent scalar as Meta echoes it in a problem's details; anything else is UNKNOWN. */
+const shown = (v: unknown) =>
+  typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? String(v).toUpperCase() : "UNKNOWN";
 const paramsOf = (c: SentComponent | undefined): SentParameter[] =>
   Array.isArray(c?.parameters) ? (c.parameters as SentParameter[]) : [];
 const countProblem = (part: string, got: number, expected: number): TemplateProblem => ({
@@ -74,7 +77,7 @@ export function checkTemplateSend(
       if (lower(params[0]!.type) !== format.toLowerCase()) {
         return {
           code: 132012,
-          details: `header: Format mismatch, expected ${format}, received ${String(params[0]!.type ?? "UNKNOWN").toUpperCase()}`,
+          details: `header: Format mismatch, expected ${format}, received ${shown(params[0]!.type)}`,
         };
       }
       continue;

@@ -49,7 +49,7 @@ export function simTemplate(t: {
   };
 }
 
-export const templatesArea: SimArea = async (app, ctx) => {
+export const templatesArea: SimArea = (app, ctx, done) => {
   const s = () => messagingState(ctx.state);
 
   app.get<{ Params: { version: string; waba: string }; Querystring: { limit?: string; after?: string } }>(
@@ -92,4 +92,5 @@ export const templatesArea: SimArea = async (app, ctx) => {
     );
     return { ok: true, count: b.data.templates.length };
   });
+  done();
 };

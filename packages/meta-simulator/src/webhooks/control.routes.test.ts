@@ -1,5 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { normalizeDelivery, verifyWebhookSignature, type InboundEvent } from "@linkojob/whatsapp";
+import {
+  normalizeDelivery,
+  verifyWebhookSignature,
+  type InboundEvent,
+  type NormalizedMessage,
+} from "@linkojob/whatsapp";
 import { freePort } from "@linkojob/testing";
 import { MetaSimulator } from "../simulator.js";
 import { startRecordingReceiver, type RecordingReceiver } from "./recording-receiver.js";
@@ -57,7 +62,13 @@ describe("POST /_sim/candidates/reply delivers every inbound type, signed", () =
     [
       string,
       Record<string, unknown>,
-      { type: string; originalType?: string; content?: unknown; text?: string | null; check?: (m: any) => void },
+      {
+        type: string;
+        originalType?: string;
+        content?: unknown;
+        text?: string | null;
+        check?: (m: NormalizedMessage) => void;
+      },
     ]
   > = [
     [
@@ -81,7 +92,7 @@ describe("POST /_sim/candidates/reply delivers every inbound type, signed", () =
     [
       "audio voice note",
       { type: "audio", media: { voice: true } },
-      { type: "audio", text: "[voice message]", check: (m) => expect(m.content.voice).toBe(true) },
+      { type: "audio", text: "[voice message]", check: (m) => expect(m.content).toMatchObject({ voice: true }) },
     ],
     [
       "document (a CV)",
@@ -319,7 +330,7 @@ describe("POST /_sim/candidates/reply delivers every inbound type, signed", () =
 });
 
 /** The one delivery the receiver got, as JSON (for shapes the normalizer does not read yet). */
-function receivedJson(): any {
+function receivedJson() {
   expect(receiver.received).toHaveLength(1);
   const [post] = receiver.received;
   expect(verifyWebhookSignature(post!.raw, post!.headers["x-hub-signature-256"], secret)).toBe(true);

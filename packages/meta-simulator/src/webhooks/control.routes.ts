@@ -671,7 +671,7 @@ const businessOf = (b: {
 // Routes
 // ---------------------------------------------------------------------------------------------
 
-export const webhookControlArea: SimArea = async (app, ctx) => {
+export const webhookControlArea: SimArea = (app, ctx, done) => {
   const state = () => ctx.state.area<WebhooksAreaState>(WEBHOOKS_AREA, () => ({ deliveries: [] }));
   // Every delivery, whichever area sent it, goes in this area's log.
   const unsubscribe = ctx.webhooks.onDelivery((record) => {
@@ -683,7 +683,10 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
     );
     if (log.length > DELIVERY_LOG_SIZE) log.splice(0, log.length - DELIVERY_LOG_SIZE);
   });
-  app.addHook("onClose", async () => void unsubscribe());
+  app.addHook("onClose", (_instance, closed) => {
+    unsubscribe();
+    closed();
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -710,7 +713,7 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
     return reply.code(200).send({ ...extra, delivery: result, ...(typeof payload === "string" ? {} : { payload }) });
   }
 
-  app.get("/_sim/webhooks/target", async () => ({ url: ctx.webhooks.targetUrl ?? null }));
+  app.get("/_sim/webhooks/target", () => ({ url: ctx.webhooks.targetUrl ?? null }));
 
   app.put("/_sim/webhooks/target", async (request, reply) => {
     const body = parse(targetBody, request.body, reply);
@@ -851,4 +854,5 @@ export const webhookControlArea: SimArea = async (app, ctx) => {
     if (!body) return reply;
     return deliverAndReply(reply, fieldDelivery(body.wabaId, body.field, body.value, body.time), sendOptionsOf(body));
   });
+  done();
 };

@@ -66,6 +66,9 @@ export interface DeliveryRecord {
   error?: string;
 }
 
+/** What a failed attempt threw, as a line for the delivery log (undici throws Errors). */
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 /** A delivery whose last attempt could not reach the receiver (connection refused, timeout…). */
 export class WebhookDeliveryError extends Error {
   readonly code = "SIM_ERR_DELIVERY_FAILED";
@@ -192,7 +195,7 @@ export class WebhookSender {
         status: last?.status ?? null,
         attempts,
         body: bytes.toString("utf8"),
-        ...(lastError ? { error: (lastError as Error).message ?? String(lastError) } : {}),
+        ...(lastError ? { error: errorText(lastError) } : {}),
       };
       for (const listener of this.listeners) listener(record);
     }
