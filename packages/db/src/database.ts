@@ -71,14 +71,15 @@ export class Database {
   }
 
   async ensureIndexes(): Promise<void> {
-    for (const model of [
+    const models: Array<Pick<Model<unknown>, "createCollection" | "createIndexes">> = [
       this.clients,
       this.conversations,
       this.messages,
       this.pendingStatuses,
       this.webhookEvents,
       this.templates,
-    ] as Model<any>[]) {
+    ];
+    for (const model of models) {
       await model.createCollection().catch(() => undefined);
       await model.createIndexes();
     }
@@ -100,7 +101,7 @@ export class Database {
 
   /** One WABA's templates (template status webhooks name the WABA, not a client). */
   templatesForWaba(wabaId: string): TemplateRepository {
-    return new TemplateRepository(this.templates, async () => wabaId);
+    return new TemplateRepository(this.templates, () => Promise.resolve(wabaId));
   }
 
   /** True when a ping answers (readiness). */

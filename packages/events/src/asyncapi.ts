@@ -64,7 +64,7 @@ export const EVENT_DESCRIPTIONS: {
   },
 };
 
-const DASHBOARD_EVENTS = Object.values(EVENTS) as Array<(typeof EVENTS)[keyof typeof EVENTS]>;
+const DASHBOARD_EVENTS = Object.values<(typeof EVENTS)[keyof typeof EVENTS]>(EVENTS);
 const SESSION_EVENTS = [SOCKET_EVENTS.session, SOCKET_EVENTS.expired, SOCKET_EVENTS.error] as const;
 
 /**

@@ -234,6 +234,10 @@ export interface AccountUpdateResult {
 
 const digits = (s: string) => s.replace(/\D/g, "");
 
+/** A scalar of a webhook value as text (Meta sends strings and unix-second numbers); an object or array is not text. */
+const scalarText = (v: unknown): string | null =>
+  typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? String(v) : null;
+
 /** What an account_update event means for the WABA's clients (judgement documented per case). */
 function actionFor(v: ReturnType<typeof accountUpdateValueSchema.parse>): {
   action: AccountUpdateAction;
@@ -255,23 +259,22 @@ function actionFor(v: ReturnType<typeof accountUpdateValueSchema.parse>): {
     // ban_info.waba_ban_state: DISABLE holds sends, REINSTATE lifts that hold, SCHEDULE_FOR_DISABLE
     // is only a warning (nothing to hold yet).
     case "DISABLED_UPDATE": {
-      const state = String(
-        (v.ban_info as { waba_ban_state?: unknown } | undefined)?.waba_ban_state ?? "",
-      ).toUpperCase();
-      const date = (v.ban_info as { waba_ban_date?: unknown } | undefined)?.waba_ban_date;
+      const state = (scalarText(v.ban_info?.waba_ban_state) ?? "").toUpperCase();
+      const date = v.ban_info?.waba_ban_date ? scalarText(v.ban_info.waba_ban_date) : null;
       if (state === "DISABLE")
-        return { action: "reauth_required", detail: `account disabled${date ? ` on ${String(date)}` : ""}` };
+        return { action: "reauth_required", detail: `account disabled${date ? ` on ${date}` : ""}` };
       if (state === "REINSTATE") return { action: "active", detail: null, fromReasons: ["DISABLED_UPDATE"] };
       return { action: "none", detail: null };
     }
     // restriction_info lists the restrictions in force; an empty list means they were lifted.
     case "ACCOUNT_RESTRICTION": {
-      const list = (v.restriction_info ?? []) as Array<{ restriction_type?: unknown; expiration?: unknown }>;
+      const list = v.restriction_info ?? [];
       if (list.length === 0) return { action: "active", detail: null, fromReasons: ["ACCOUNT_RESTRICTION"] };
       const detail = list
-        .map(
-          (r) => `${String(r.restriction_type ?? "RESTRICTED")}${r.expiration ? ` until ${String(r.expiration)}` : ""}`,
-        )
+        .map((r) => {
+          const until = r.expiration ? scalarText(r.expiration) : null;
+          return `${scalarText(r.restriction_type) ?? "RESTRICTED"}${until ? ` until ${until}` : ""}`;
+        })
         .join(", ");
       return { action: "reauth_required", detail };
     }

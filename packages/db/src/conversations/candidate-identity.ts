@@ -107,7 +107,7 @@ export function fillMissingIds(
 
 /** The updates that write `fill` (from fillMissingIds), one per field, each guarded on the field being null. */
 export function fillOps(own: Record<string, unknown>, fill: { candidatePhone?: string; candidateUserId?: string }) {
-  return (Object.entries(fill) as Array<[string, string]>).map(([field, value]) => ({
+  return Object.entries<string>(fill).map(([field, value]) => ({
     updateOne: { filter: { ...own, [field]: null }, update: { $set: { [field]: value } } },
   }));
 }

@@ -118,10 +118,10 @@ export interface MessageSummary {
   type: string;
 }
 
-export interface ConversationView extends Omit<
+export type ConversationView = Omit<
   ConversationDoc,
   "lastMessageSortKey" | "candidateNameAt" | "candidatePhoneAt" | "candidateUserIdAt" | "candidateUsernameAt"
-> {}
+>;
 
 /** A stored conversation as the API shows it. Summary fields are recomputed where they depend on the clock. */
 export function conversationView(doc: ConversationDoc, now = Date.now()): ConversationView {
