@@ -79,12 +79,14 @@ describe("GatewayMetrics", () => {
     const workerRedis = createRedis(services.redisUrl);
     const worker = new Worker(
       "work",
-      async (job) => {
-        if (job.name === "flaky" && job.attemptsMade === 0) throw new Error("transient");
-        if (job.name === "bad") throw new UnrecoverableError("permanent");
-        return job.name === "held"
-          ? { outcome: "held", reason: "token" }
-          : { outcome: "sent", kind: "template", wamid: "wamid.x" };
+      (job) => {
+        if (job.name === "flaky" && job.attemptsMade === 0) return Promise.reject(new Error("transient"));
+        if (job.name === "bad") return Promise.reject(new UnrecoverableError("permanent"));
+        return Promise.resolve(
+          job.name === "held"
+            ? { outcome: "held", reason: "token" }
+            : { outcome: "sent", kind: "template", wamid: "wamid.x" },
+        );
       },
       { connection: workerRedis, prefix: services.prefix },
     );

@@ -16,11 +16,8 @@ describe("worker health server", () => {
   it("answers /health, /ready with each check, and /metrics", async () => {
     let mongoUp = true;
     server = startHealthServer(await freePort(), new GatewayMetrics({ service: "worker-test" }), {
-      redis: async () => true,
-      mongo: async () => {
-        if (!mongoUp) throw new Error("down");
-        return true;
-      },
+      redis: () => Promise.resolve(true),
+      mongo: () => (mongoUp ? Promise.resolve(true) : Promise.reject(new Error("down"))),
     })!;
     await new Promise((r) => server!.once("listening", r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

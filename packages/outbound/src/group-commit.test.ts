@@ -20,9 +20,9 @@ describe("GroupCommit", () => {
 
   it("rejects exactly the callers of a failed flush", async () => {
     let calls = 0;
-    const g = new GroupCommit<string>(async () => {
+    const g = new GroupCommit<string>(() => {
       calls++;
-      if (calls === 1) throw new Error("write refused");
+      return calls === 1 ? Promise.reject(new Error("write refused")) : Promise.resolve();
     });
     const failed = g.add("a");
     await expect(failed).rejects.toThrow("write refused");

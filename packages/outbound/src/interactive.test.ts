@@ -18,9 +18,9 @@ const template: TemplateDoc = {
   createdAt: new Date(),
   updatedAt: new Date(),
 };
-const templates: TemplateLookup = async (name, language) =>
-  name === template.name && language === template.language ? template : null;
-const none: TemplateLookup = async () => null;
+const templates: TemplateLookup = (name, language) =>
+  Promise.resolve(name === template.name && language === template.language ? template : null);
+const none: TemplateLookup = () => Promise.resolve(null);
 const client: PlanClient = { companyName: "Acme" };
 const open = { windowExpiresAt: new Date(Date.now() + 3_600_000), candidateName: "Yasmine", jobTitle: "Comptable" };
 const closed = { windowExpiresAt: new Date(Date.now() - 1_000), candidateName: "Yasmine", jobTitle: "Comptable" };

@@ -47,7 +47,7 @@ describe("outbound media", () => {
       clientId,
       direction: "outbound",
       type: "image",
-      dedupeKey: `out:${messageId}`,
+      dedupeKey: `out:${messageId.toHexString()}`,
     });
     const input = { clientId, messageId, phoneNumberId: "106540352242922", token, media: stored };
     const send = await prepareOutboundMedia({ db, graph }, input);
@@ -64,7 +64,7 @@ describe("outbound media", () => {
 
     const result = await sendMedia(graph, { phoneNumberId: "106540352242922", to: "212661234567", token, media: send });
     expect(result.wamid).toMatch(/^wamid\./);
-    const sent = sim.state.requestsTo(/\/106540352242922\/messages$/, "POST").at(-1)!.body as any;
+    const sent = sim.state.requestsTo(/\/106540352242922\/messages$/, "POST").at(-1)!.body;
     expect(sent).toMatchObject({ type: "image", image: { id: send.id, caption: "Plan d'accès" } });
   });
 

@@ -1,4 +1,4 @@
-import mongoose, { Types } from "mongoose";
+import { Types } from "mongoose";
 import { z } from "zod";
 import { objectIdSchema, mediaBucket, type Database, type OutboundMediaRef } from "@linkojob/db";
 import { MEDIA_SIZE_LIMITS, uploadMedia, type GraphClient, type MediaSend } from "@linkojob/whatsapp";

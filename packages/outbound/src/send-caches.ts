@@ -15,8 +15,10 @@ export interface Publisher {
 
 /** A subscriber-mode connection (an ioredis client or cluster). */
 export interface SubscriberConnection {
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  off(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: "message", listener: (channel: string, message: string) => void): unknown;
+  on(event: "ready" | "close", listener: () => void): unknown;
+  off(event: "message", listener: (channel: string, message: string) => void): unknown;
+  off(event: "ready" | "close", listener: () => void): unknown;
   subscribe(...channels: string[]): Promise<unknown>;
   unsubscribe(...channels: string[]): Promise<unknown>;
 }

@@ -21,8 +21,8 @@ const template = (over: Partial<TemplateDoc> = {}): TemplateDoc => ({
 });
 const lookup =
   (...docs: TemplateDoc[]): TemplateLookup =>
-  async (name, language) =>
-    docs.find((d) => d.name === name && d.language === language) ?? null;
+  (name, language) =>
+    Promise.resolve(docs.find((d) => d.name === name && d.language === language) ?? null);
 const client: PlanClient = { companyName: "Acme" };
 const open = { windowExpiresAt: new Date(Date.now() + 3_600_000), candidateName: "Yasmine", jobTitle: "Comptable" };
 const closed = { windowExpiresAt: new Date(Date.now() - 1_000), candidateName: "Yasmine", jobTitle: "Comptable" };

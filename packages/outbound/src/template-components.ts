@@ -96,17 +96,20 @@ const placeholders = (text: unknown): string[] =>
 
 type Component = { type?: unknown; format?: unknown; text?: unknown; buttons?: unknown };
 
+/** A synced component's text field (Meta's are strings); any other value counts as absent. */
+const textOf = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
 export function templateShape(t: Pick<TemplateDoc, "components" | "headerParams" | "bodyParams">): TemplateShape {
   const components = (Array.isArray(t.components) ? t.components : []) as Component[];
-  const find = (type: string) => components.find((c) => String(c?.type ?? "").toUpperCase() === type);
+  const find = (type: string) => components.find((c) => (textOf(c?.type) ?? "").toUpperCase() === type);
   const header = find("HEADER");
-  const headerFormat = header ? String(header.format ?? "TEXT").toUpperCase() : null;
+  const headerFormat = header ? (textOf(header.format) ?? "TEXT").toUpperCase() : null;
   const buttons = (
     Array.isArray(find("BUTTONS")?.buttons)
       ? (find("BUTTONS")!.buttons as Array<{ type?: unknown; url?: unknown }>)
       : []
   ).map((b, index) => {
-    const type = String(b?.type ?? "").toLowerCase();
+    const type = (textOf(b?.type) ?? "").toLowerCase();
     return { index, type, required: type === "url" ? placeholders(b.url).length : type === "copy_code" ? 1 : 0 };
   });
   const all = [...t.headerParams, ...t.bodyParams];

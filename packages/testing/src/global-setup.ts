@@ -62,7 +62,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } else {
       const f = await sharedFerretDb();
       mongoUrl = f.url;
-      stops.push(f.stop);
+      stops.push(() => f.stop());
     }
   }
   if (!redisUrl) {
@@ -74,7 +74,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } else {
       const r = await startRedisServer();
       redisUrl = r.url;
-      stops.push(r.destroy);
+      stops.push(() => r.destroy());
     }
   }
   project.provide("mongoUrl", mongoUrl);
