@@ -77,12 +77,12 @@ async function services() {
   const ownRedis = !redisUrl;
   if (!redisUrl) {
     const r = await startRedisServer();
-    stops.push(r.destroy);
+    stops.push(() => r.destroy());
     redisUrl = r.url;
   }
   if (!mongoUrl && variants.includes("ingress")) {
     const f = await startFerretDb();
-    stops.push(f.stop);
+    stops.push(() => f.stop());
     mongoUrl = f.url;
   }
   // A database of the bench's own (the webhook path never touches it; buildApp needs a connection).

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySerializerCompiler } from "fastify";
+import type { $ZodType } from "zod/v4/core";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { RedisClient } from "@linkojob/queues";
 import { JwtVerifier, type JwtVerifierOptions } from "@linkojob/auth";
@@ -61,6 +62,13 @@ export interface IngressDeps {
   inbox?: InboxOptions;
 }
 
+/**
+ * fastify-type-provider-zod's declaration of serializerCompiler imports "fastify/types/schema",
+ * which does not resolve under NodeNext (no extension, no exports map), so its type is lost; this is
+ * the type it declares, through fastify's own export.
+ */
+const zodSerializerCompiler = serializerCompiler as FastifySerializerCompiler<$ZodType | { properties: $ZodType }>;
+
 /** Builds the ingress without listening: main.ts listens, tests use inject or listen on port 0. */
 export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -76,7 +84,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     childLoggerFactory: lazyChildLoggerFactory,
   });
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(zodSerializerCompiler);
   installErrorHandler(app);
 
   // A PATCH or POST with Content-Type: application/json and no body is common; treat it as {}.
@@ -104,7 +112,10 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   // connection (BullMQ defines ~50 per Queue) with each auto-pipelined batch; on the connection the
   // queues use, that cost ~8 µs per webhook (apps/ingress/bench/README.md).
   const webhookRedis = duplicateRedis(deps.redis, "ingress-webhook");
-  app.addHook("onClose", async () => webhookRedis.disconnect());
+  app.addHook("onClose", (_instance, done) => {
+    webhookRedis.disconnect();
+    done();
+  });
   await redisReady(webhookRedis).catch(() => undefined); // Redis down at start: 503s until it is back
   const inbox = new WebhookInbox(webhookRedis, deps.config.queuePrefix);
   await app.register(webhookRoutes, { inbox, appSecret: deps.config.appSecret, verifyToken: deps.config.verifyToken });
@@ -161,7 +172,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   // Media (issue 5): stored copies of inbound media, JWT or signed URL, tenant-scoped.
   await app.register(mediaRoutes, { db: deps.db, tenants, signer: new MediaUrlSigner(deps.config.jwtSecret) });
 
-  app.get("/health", { config: { public: true, rateLimit: false } }, async () => HEALTH_BODY);
+  app.get("/health", { config: { public: true, rateLimit: false } }, () => HEALTH_BODY);
   app.get("/ready", { config: { public: true, rateLimit: false } }, async (_req, reply) => {
     const { statusCode, body } = await readiness({
       redis: async () => Boolean(await deps.redis.ping()),

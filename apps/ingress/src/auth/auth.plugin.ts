@@ -15,12 +15,15 @@ declare module "fastify" {
   }
 }
 
-export const authPlugin = fp<{ verifier: JwtVerifier }>(async (app, { verifier }) => {
+export const authPlugin = fp<{ verifier: JwtVerifier }>((app, { verifier }) => {
   app.decorateRequest("principal", null as unknown as Principal);
   app.decorate("authenticate", async (request: FastifyRequest) => {
     request.principal = await verifier.verify(bearerToken(request.headers.authorization));
   });
-  app.decorate("requireRole", (...roles: Role[]) => async (request: FastifyRequest) => {
-    if (!roles.includes(request.principal.role)) throw forbidden(`requires role ${roles.join(" or ")}`);
+  app.decorate("requireRole", (...roles: Role[]) => (request: FastifyRequest) => {
+    if (!roles.includes(request.principal.role))
+      return Promise.reject(forbidden(`requires role ${roles.join(" or ")}`));
+    return Promise.resolve();
   });
+  return Promise.resolve();
 });

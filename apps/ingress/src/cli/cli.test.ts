@@ -44,16 +44,16 @@ const deps = (vault: TokenVault, token: string): ConnectCommandDeps => ({
   vault,
   app: { appId: APP_ID, appSecret: TEST_SECRETS.appSecret },
   keyPrefix: h.services.prefix,
-  readStdin: async () => `${token}\n`,
-  readFile: async () => {
-    throw new Error("no file in this test");
-  },
+  readStdin: () => Promise.resolve(`${token}\n`),
+  readFile: () => Promise.reject(new Error("no file in this test")),
 });
 
 async function connectNew(userId: string, vault = oldVault) {
   const business = await seedBusiness(h);
   const number = business.phoneNumbers[0]!;
-  const { accessToken } = (await h.control("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
+  const { accessToken } = (
+    await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })
+  ).json;
   const args = [
     "--user-id",
     userId,
@@ -69,7 +69,7 @@ async function connectNew(userId: string, vault = oldVault) {
   return {
     business,
     number,
-    accessToken: accessToken as string,
+    accessToken,
     args,
     result: await connectCommand(args, deps(vault, accessToken)),
   };
@@ -139,7 +139,9 @@ describe("connect command", () => {
   it("runs as a process: token on stdin, client as JSON on stdout, no token anywhere in the output", async () => {
     const business = await seedBusiness(h);
     const number = business.phoneNumbers[0]!;
-    const { accessToken } = (await h.control("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
+    const { accessToken } = (
+      await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })
+    ).json;
     const env = {
       MONGODB_URI: h.services.mongoUrl,
       REDIS_URL: h.services.redisUrl,

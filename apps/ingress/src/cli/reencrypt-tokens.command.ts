@@ -1,4 +1,4 @@
-import type { ClientDoc, Database, EncryptedSecret, StoredSecret } from "@linkojob/db";
+import type { ClientDoc, Database, EncryptedSecret } from "@linkojob/db";
 import { VaultError, type TokenVault } from "@linkojob/vault";
 
 export interface ReencryptReport {

@@ -11,7 +11,6 @@ import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 let t: TestIngress;
 let services: TestServices;
 let db: Database;
-let redis: Redis;
 let sub: Redis;
 let app: FastifyInstance;
 let a: ClientDoc;
@@ -31,7 +30,7 @@ const message = (wamid: string, text: string, at: Date): NormalizedMessage => ({
 
 beforeAll(async () => {
   t = await startTestIngress("conversations");
-  ({ app, db, redis, services } = t);
+  ({ app, db, services } = t);
   sub = createRedis(services.redisUrl, { autoPipelining: false });
   await sub.psubscribe(`${SOCKET_IO_KEY}#*`);
   sub.on("pmessage", (_p, channel) => published.push(channel));
@@ -110,10 +109,12 @@ describe("read API authentication and tenant isolation", () => {
     const own = await get("/api/messages/conversations?limit=100", a.userId);
     expect(own.statusCode).toBe(200);
     expect(own.json().total).toBe(25);
-    expect(own.json().conversations.every((c: any) => c.clientId === a._id.toString())).toBe(true);
-    expect((await get(`/api/messages/conversations?clientId=${b._id}`, a.userId)).statusCode).toBe(403);
+    expect(own.json().conversations.every((c: { clientId: string }) => c.clientId === a._id.toString())).toBe(true);
+    expect((await get(`/api/messages/conversations?clientId=${b._id.toHexString()}`, a.userId)).statusCode).toBe(403);
     expect((await get(`/api/messages/conversation/${convB}`, a.userId)).statusCode).toBe(404);
-    expect((await get(`/api/messages/conversation/${convB}?clientId=${b._id}`, a.userId)).statusCode).toBe(403);
+    expect(
+      (await get(`/api/messages/conversation/${convB}?clientId=${b._id.toHexString()}`, a.userId)).statusCode,
+    ).toBe(403);
     const patch = await app.inject({
       method: "PATCH",
       url: `/api/messages/conversation/${convB}/read`,
@@ -127,7 +128,7 @@ describe("read API authentication and tenant isolation", () => {
 
   it("lets the platform backend name any client, and requires it to", async () => {
     expect((await get("/api/messages/conversations", "platform", "service")).statusCode).toBe(400);
-    const res = await get(`/api/messages/conversations?clientId=${b._id}`, "platform", "service");
+    const res = await get(`/api/messages/conversations?clientId=${b._id.toHexString()}`, "platform", "service");
     expect(res.statusCode).toBe(200);
     expect(res.json().conversations[0].id).toBe(convB);
     const one = await get(`/api/messages/conversation/${convB}`, "platform", "service");
@@ -141,7 +142,7 @@ describe("read API authentication and tenant isolation", () => {
       "/api/messages/conversation/not-an-id",
       `/api/messages/conversation/${convA}x`,
       "/api/messages/conversations?clientId[$ne]=x",
-      `/api/messages/conversations?clientId=${a._id}&clientId=${b._id}`,
+      `/api/messages/conversations?clientId=${a._id.toHexString()}&clientId=${b._id.toHexString()}`,
       "/api/messages/conversations?clientId=%7B%22%24gt%22%3A%22%22%7D",
       "/api/messages/conversations?limit=1000",
       "/api/messages/conversations?page=0",
@@ -162,7 +163,7 @@ describe("read API paging and mark-as-read", () => {
     expect(p1.hasMore).toBe(true);
     expect(p3.conversations).toHaveLength(5);
     expect(p3.hasMore).toBe(false);
-    const times = p1.conversations.map((c: any) => Date.parse(c.lastMessageAt));
+    const times = p1.conversations.map((c: { lastMessageAt: string }) => Date.parse(c.lastMessageAt));
     expect(times).toEqual([...times].sort((x, y) => y - x));
     expect(p1.conversations[0].id).toBe(convA);
   });
@@ -171,10 +172,10 @@ describe("read API paging and mark-as-read", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: any = (
+      const res: { messages: Array<{ text: string }>; nextCursor: string | null } = (
         await get(`/api/messages/conversation/${convA}?limit=3${cursor ? `&cursor=${cursor}` : ""}`, a.userId)
       ).json();
-      seen.push(...res.messages.map((m: any) => m.text));
+      seen.push(...res.messages.map((m) => m.text));
       cursor = res.nextCursor;
     } while (cursor);
     expect(seen).toEqual(["more 5", "more 4", "more 3", "more 2", "more 1", "more 0", "hello 24"]);

@@ -15,7 +15,7 @@ export interface ConversationRoutesOptions {
 }
 
 /** Read API of the dashboard: conversations, their messages, and marking them read. */
-export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (
+export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = (
   base,
   { tenants, events, receipts },
 ) => {
@@ -125,4 +125,5 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
         .send(res.queued ? { success: true, typing: true } : { success: true, typing: false, reason: res.reason });
     },
   );
+  return Promise.resolve();
 };

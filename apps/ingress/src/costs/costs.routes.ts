@@ -6,7 +6,7 @@ import type { TenantAccess } from "../auth/tenant-access.js";
 import { objectIdSchema } from "@linkojob/db";
 
 /** GET /api/messages/costs?clientId&from&to: outbound costs in MAD, by pricing category and by kind. */
-export const costRoutes: FastifyPluginAsync<{ tenants: TenantAccess }> = async (base, { tenants }) => {
+export const costRoutes: FastifyPluginAsync<{ tenants: TenantAccess }> = (base, { tenants }) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
 
@@ -35,4 +35,5 @@ export const costRoutes: FastifyPluginAsync<{ tenants: TenantAccess }> = async (
       return { clientId: tenant.clientId.toHexString(), from: from.toISOString(), to: to.toISOString(), ...totals };
     },
   );
+  return Promise.resolve();
 };

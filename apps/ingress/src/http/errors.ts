@@ -23,12 +23,15 @@ export const forbidden = (message: string) => new HttpError(403, "FORBIDDEN", me
 /** Every error leaves as `{ error: { code, message, details? } }` with a 4xx or 5xx status. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (hasZodFastifySchemaValidationErrors(err)) {
+    // Read through FastifyError's own type: the narrowed one from fastify-type-provider-zod does not
+    // resolve under NodeNext (its .d.ts imports "fastify/types/schema" without an extension).
+    const validation = err.validation;
+    if (validation && hasZodFastifySchemaValidationErrors(err)) {
       return reply.status(400).send({
         error: {
           code: "VALIDATION_ERROR",
           message: `invalid ${err.validationContext ?? "request"}`,
-          details: err.validation.map((v) => ({ path: v.instancePath || "/", message: v.message })),
+          details: validation.map((v) => ({ path: v.instancePath || "/", message: v.message })),
         },
       });
     }

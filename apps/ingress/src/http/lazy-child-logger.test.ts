@@ -14,8 +14,8 @@ describe("lazy child logger", () => {
       childLoggerFactory: lazyChildLoggerFactory,
       genReqId: () => `req-${++n}`,
     });
-    app.get("/quiet", async () => "ok");
-    app.get("/loud", async (request) => {
+    app.get("/quiet", () => "ok");
+    app.get("/loud", (request) => {
       request.log.warn({ secret: "token", a: 1 }, "hello");
       request.log.debug("below the level");
       request.log.child({ step: "inner" }).error("inner failure");

@@ -1,6 +1,18 @@
 import type { FastifyBaseLogger } from "fastify";
 
 type Bindings = Record<string, unknown>;
+type Level = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+/**
+ * A pino log method seen as taking any arguments: pino's LogFn overloads cannot be called with a
+ * spread of `unknown[]` (TS2556), and every LogFn is assignable to this type, so no assertion.
+ */
+type LogMethod = (this: FastifyBaseLogger, ...args: unknown[]) => void;
+
+/** Calls the logger's method as itself (`this`) with the caller's arguments. */
+function write(logger: FastifyBaseLogger, level: Level, args: unknown[]): void {
+  const method: LogMethod = logger[level];
+  method.apply(logger, args);
+}
 
 /**
  * Fastify makes a child logger (with the request id) for every request. Most requests — every
@@ -24,25 +36,25 @@ class LazyChildLogger {
     this.real.level = value;
   }
   fatal(...args: unknown[]) {
-    (this.real.fatal as (...a: unknown[]) => void)(...args);
+    write(this.real, "fatal", args);
   }
   error(...args: unknown[]) {
-    (this.real.error as (...a: unknown[]) => void)(...args);
+    write(this.real, "error", args);
   }
   warn(...args: unknown[]) {
-    (this.real.warn as (...a: unknown[]) => void)(...args);
+    write(this.real, "warn", args);
   }
   info(...args: unknown[]) {
-    (this.real.info as (...a: unknown[]) => void)(...args);
+    write(this.real, "info", args);
   }
   debug(...args: unknown[]) {
-    (this.real.debug as (...a: unknown[]) => void)(...args);
+    write(this.real, "debug", args);
   }
   trace(...args: unknown[]) {
-    (this.real.trace as (...a: unknown[]) => void)(...args);
+    write(this.real, "trace", args);
   }
   silent(...args: unknown[]) {
-    (this.real.silent as (...a: unknown[]) => void)(...args);
+    write(this.real, "silent", args);
   }
   child(bindings: Bindings, options?: object): FastifyBaseLogger {
     return this.real.child(bindings, options);

@@ -35,10 +35,7 @@ const SAMPLE_REPLIES = [
  * takes the real inbound path. The page cannot call the simulator itself: it does not know the
  * client's phone_number_id / WABA, and the simulator serves no CORS.
  */
-export const demoCandidateRoutes: FastifyPluginAsync<DemoCandidateRoutesOptions> = async (
-  base,
-  { tenants, db, simUrl },
-) => {
+export const demoCandidateRoutes: FastifyPluginAsync<DemoCandidateRoutesOptions> = (base, { tenants, db, simUrl }) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
   let turn = 0;
@@ -93,4 +90,5 @@ export const demoCandidateRoutes: FastifyPluginAsync<DemoCandidateRoutesOptions>
       throw new HttpError(502, "SIMULATOR_REFUSED", answer.error?.message ?? `the simulator answered ${res.status}`);
     return { success: true, wamid: answer.wamid ?? null, ingressStatus: answer.delivery?.status ?? null };
   });
+  return Promise.resolve();
 };

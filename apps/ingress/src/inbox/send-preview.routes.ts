@@ -32,7 +32,7 @@ export interface SendPreviewRoutesOptions {
  * needs `templateHeader` with a link or id) and whether the template is usable once it is given.
  * Reads only.
  */
-export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = async (base, opts) => {
+export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = (base, opts) => {
   const { tenants, db } = opts;
   const caches = opts.caches ?? new SendCaches(db);
   const prices = opts.prices ?? DEFAULT_PRICE_TABLE_MAD;
@@ -113,4 +113,5 @@ export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = a
       };
     },
   );
+  return Promise.resolve();
 };

@@ -28,7 +28,12 @@ let h: OnboardingHarness;
 const syncCalls: Array<{ clientId: string; wabaId: string }> = [];
 beforeAll(async () => {
   h = await startOnboardingHarness("onbbrief", {
-    templateSync: { syncTemplatesForClient: async (c) => void syncCalls.push(c) },
+    templateSync: {
+      syncTemplatesForClient: (c) => {
+        syncCalls.push(c);
+        return Promise.resolve();
+      },
+    },
   });
 });
 afterAll(async () => {
@@ -101,7 +106,7 @@ describe("a recruiter whose platform user id is an ObjectId", () => {
     expect(check.json()).toMatchObject({ ok: true });
     const other = await h.app.inject({
       method: "DELETE",
-      url: `/api/auth/whatsapp/disconnect?clientId=${stored._id}`,
+      url: `/api/auth/whatsapp/disconnect?clientId=${stored._id.toHexString()}`,
       headers: await authHeader(new Types.ObjectId().toHexString()),
     });
     expect(other.statusCode).toBe(403);

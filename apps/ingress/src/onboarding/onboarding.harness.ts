@@ -34,7 +34,7 @@ export interface OnboardingHarness {
   /** Every log line the ingress wrote. */
   logs: string[];
   /** The simulator's control API. */
-  control<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }>;
+  control<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }>;
   close(): Promise<void>;
 }
 
@@ -177,7 +177,7 @@ export async function initiate(
   if (init.statusCode !== 200) throw new Error(`initiate answered ${init.statusCode}: ${init.body}`);
   const setCookie = String(init.headers["set-cookie"]);
   return {
-    oauthUrl: (init.json() as { oauthUrl: string }).oauthUrl,
+    oauthUrl: init.json<{ oauthUrl: string }>().oauthUrl,
     cookie: cookiesFrom(init.headers["set-cookie"]),
     setCookie,
   };

@@ -1,4 +1,10 @@
-import type { FastifyBaseLogger, FastifyPluginAsync } from "fastify";
+import type {
+  FastifyBaseLogger,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { RedisClient } from "@linkojob/queues";
 import { z } from "zod";
@@ -108,9 +114,13 @@ function logFailure(log: FastifyBaseLogger, err: unknown, context: Record<string
  * response; the callback's answer carries `Referrer-Policy: no-referrer` so that the code in its own
  * URL does not follow the recruiter to the dashboard.
  */
-export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = async (base, opts) => {
+export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = (base, opts) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   const { config } = opts;
+  // Route-level hooks are typed in Fastify's callback form; app.authenticate returns a promise.
+  const authenticate = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    app.authenticate(request, reply).then(() => done(), done);
+  };
   const announcer = new ClientStatusAnnouncer({
     db: opts.db,
     events: opts.events,
@@ -140,7 +150,7 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
   app.post(
     "/api/auth/whatsapp/initiate",
     {
-      preHandler: app.authenticate,
+      preHandler: authenticate,
       schema: {
         tags: ["onboarding"],
         summary: "Starts Embedded Signup: Meta's dialog URL with a signed, single-use state bound to this browser",
@@ -210,7 +220,7 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
   app.post(
     "/api/auth/whatsapp/exchange",
     {
-      preHandler: app.authenticate,
+      preHandler: authenticate,
       schema: {
         tags: ["onboarding"],
         summary: "Completes Embedded Signup for the JavaScript-SDK popup flow",
@@ -238,7 +248,7 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
   app.delete(
     "/api/auth/whatsapp/disconnect",
     {
-      preHandler: app.authenticate,
+      preHandler: authenticate,
       schema: {
         tags: ["onboarding"],
         summary: "Disconnects a client: token wiped, WABA unsubscribed when no other connected client uses it",
@@ -255,7 +265,7 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
   app.post(
     "/api/auth/whatsapp/check",
     {
-      preHandler: app.authenticate,
+      preHandler: authenticate,
       schema: {
         tags: ["onboarding"],
         summary: "Checks a client's token against Meta (a revoked token marks it reauth_required)",
@@ -271,7 +281,7 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
   app.get(
     "/api/auth/whatsapp/clients",
     {
-      preHandler: app.authenticate,
+      preHandler: authenticate,
       schema: {
         tags: ["onboarding"],
         summary: "The caller's WhatsApp connections (admin and service name a userId)",
@@ -316,4 +326,5 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = asy
       }
     },
   );
+  return Promise.resolve();
 };

@@ -21,7 +21,12 @@ const syncCalls: Array<{ clientId: string; wabaId: string }> = [];
 
 beforeAll(async () => {
   h = await startOnboardingHarness("onboarding", {
-    templateSync: { syncTemplatesForClient: async (c) => void syncCalls.push(c) },
+    templateSync: {
+      syncTemplatesForClient: (c) => {
+        syncCalls.push(c);
+        return Promise.resolve();
+      },
+    },
   });
 });
 afterAll(async () => {
@@ -435,7 +440,9 @@ describe("manual connection (admin)", () => {
       phoneNumbers: [{ displayPhoneNumber: "+212 661-000111", registered: true }],
     });
     const number = business.phoneNumbers[0]!;
-    const { accessToken } = (await h.control("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
+    const { accessToken } = (
+      await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })
+    ).json;
     const body = {
       userId: "recruiter-M",
       companyName: "Manual SARL",

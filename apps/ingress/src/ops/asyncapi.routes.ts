@@ -54,14 +54,15 @@ ${section("socket", "Session events (the socket itself)")}
  * GET /docs/asyncapi.json (AsyncAPI 3.0, built by @linkojob/events from the contract's schemas and
  * examples) and GET /docs/events (the same as a page). Public, like /docs; not in the OpenAPI document.
  */
-export const asyncApiRoutes: FastifyPluginAsync<AsyncApiRoutesOptions> = async (app, opts) => {
+export const asyncApiRoutes: FastifyPluginAsync<AsyncApiRoutesOptions> = (app, opts) => {
   const doc = buildAsyncApiDocument({
     ...(opts.version ? { version: opts.version } : {}),
     ...(opts.realtimeUrl ? { realtimeHost: new URL(opts.realtimeUrl).host } : {}),
   });
   const page = renderPage(doc);
-  app.get(ASYNCAPI_JSON_PATH, { schema: { hide: true } }, async () => doc);
-  app.get(ASYNCAPI_PAGE_PATH, { schema: { hide: true } }, async (_request, reply) =>
+  app.get(ASYNCAPI_JSON_PATH, { schema: { hide: true } }, () => doc);
+  app.get(ASYNCAPI_PAGE_PATH, { schema: { hide: true } }, (_request, reply) =>
     reply.type("text/html; charset=utf-8").send(page),
   );
+  return Promise.resolve();
 };

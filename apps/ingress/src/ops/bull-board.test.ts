@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { Queue, UnrecoverableError, Worker } from "bullmq";
-import { Database } from "@linkojob/db";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis } from "@linkojob/queues";
 import { eventually, tokenFor, type TestServices } from "@linkojob/testing";
 import { startTestIngress, type TestIngress } from "../ingress.harness.js";
@@ -11,8 +10,6 @@ import { catalogQueueNames } from "./catalog-queues.js";
 const PHONE = "212612345678";
 const TEXT = "Bonjour, je postule pour le poste de soudeur";
 const META_TOKEN = "EAAGm0PX4ZCpsBAKtokenvalue";
-let db: Database;
-let redis: Redis;
 let workerRedis: Redis;
 let t: TestIngress;
 let services: TestServices;
@@ -20,7 +17,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   t = await startTestIngress("bullboard", { deps: { ops: { bullBoard: { secureCookie: false } } } });
-  ({ app, db, redis, services } = t);
+  ({ app, services } = t);
   workerRedis = createRedis(services.redisUrl);
 
   // A webhook delivery as the pump queues it: Meta's raw body, with a candidate's number and text.
@@ -69,10 +66,18 @@ beforeAll(async () => {
   await outbound.add("send", { clientId: "a".repeat(24), messageId: "c".repeat(24) }, { jobId: "returns" });
   const worker = new Worker(
     OUTBOUND_QUEUE,
-    async (job) => {
+    (job) => {
       if (job.id === "fails")
-        throw new UnrecoverableError(`Meta refused +${PHONE} with Authorization: Bearer ${META_TOKEN}`);
-      return { outcome: "sent", kind: "text", wamid: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAERgS", to: PHONE, text: TEXT };
+        return Promise.reject(
+          new UnrecoverableError(`Meta refused +${PHONE} with Authorization: Bearer ${META_TOKEN}`),
+        );
+      return Promise.resolve({
+        outcome: "sent",
+        kind: "text",
+        wamid: "wamid.HBgMMjEyNjEyMzQ1Njc4FQIAERgS",
+        to: PHONE,
+        text: TEXT,
+      });
     },
     { connection: workerRedis, prefix: services.prefix },
   );

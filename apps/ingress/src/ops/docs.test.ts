@@ -1,15 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import type { Redis } from "ioredis";
 import type { OpenAPIV3 } from "openapi-types";
-import { Database } from "@linkojob/db";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
-let db: Database;
-let redis: Redis;
 let t: TestIngress;
 let app: FastifyInstance;
 let doc: OpenAPIV3.Document;
@@ -36,7 +32,7 @@ beforeAll(async () => {
       },
     },
   });
-  ({ app, db, redis } = t);
+  ({ app } = t);
   const res = await app.inject({ method: "GET", url: "/docs/json" });
   expect(res.statusCode).toBe(200);
   doc = res.json();

@@ -64,7 +64,7 @@ export const SHOWN_FIELDS = new Set([
 /** A bare id or time: digits, or a Redis stream id. */
 const ID_LIKE = /^\d{1,20}(-\d{1,6})?$/;
 /** Ids and statuses are short tokens; anything with spaces or a wamid (it encodes the number) is not shown. */
-const TOKEN_LIKE = /^[A-Za-z0-9_.:+\/-]{1,128}$/;
+const TOKEN_LIKE = /^[A-Za-z0-9_.:+/-]{1,128}$/;
 
 export function allowListView(value: unknown, depth = 0): unknown {
   if (depth > 32) return CENSOR;

@@ -2,13 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { Queue } from "bullmq";
-import { Database } from "@linkojob/db";
 import { OUTBOUND_QUEUE } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, type OwnRedis, type TestServices } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
 import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
-let db: Database;
 let own: OwnRedis;
 let redis: Redis;
 let t: TestIngress;
@@ -17,7 +15,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   t = await startTestIngress("opsmetrics", { ownRedis: true });
-  ({ app, db, redis, services } = t);
+  ({ app, redis, services } = t);
   own = t.ownRedis!;
 });
 afterAll(async () => {

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import type { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
 import { TEST_SECRETS, tokenFor, type TestServices } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
 import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 let db: Database;
-let redis: Redis;
 let t: TestIngress;
 let services: TestServices;
 let app: FastifyInstance;
@@ -15,7 +13,7 @@ const LIMITS = { windowMs: 60_000, anonymousMax: 3, userMax: 5, serviceMax: 8 };
 
 beforeAll(async () => {
   t = await startTestIngress("ratelimit", { deps: { ops: { rateLimit: LIMITS } } });
-  ({ app, db, redis, services } = t);
+  ({ app, db, services } = t);
   for (const n of [1, 2]) {
     await db.clients.create({
       userId: `recruiter-${services.id}-${n}`,

@@ -13,7 +13,7 @@ beforeAll(async () => {
   t = await startTestIngress("senddocs");
   const res = await t.app.inject({ method: "GET", url: "/docs/json" });
   expect(res.statusCode).toBe(200);
-  const doc = res.json() as OpenAPIV3.Document;
+  const doc = res.json<OpenAPIV3.Document>();
   body = (doc.paths["/api/messages/send"]!.post!.requestBody as OpenAPIV3.RequestBodyObject).content[
     "application/json"
   ]!.schema as OpenAPIV3.SchemaObject;

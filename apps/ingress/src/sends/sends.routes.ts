@@ -126,7 +126,7 @@ export interface SendRoutesOptions {
  * POST /api/messages/send (issues 4 and 5): validate, store `queued` (base64 media bytes staged in
  * GridFS first), enqueue, answer 202.
  */
-export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = async (base, { tenants, acceptance }) => {
+export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = (base, { tenants, acceptance }) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
 
@@ -185,4 +185,5 @@ export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = async (base, { 
       return reply.code(202).send(answer);
     },
   );
+  return Promise.resolve();
 };

@@ -31,7 +31,7 @@ const templateJson = (t: TemplateDoc) => ({
 });
 
 /** GET /api/templates?clientId and POST /api/templates/sync (on demand; also on connect and on a schedule). */
-export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = async (base, { tenants, db, sync }) => {
+export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = (base, { tenants, db, sync }) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
 
@@ -82,4 +82,5 @@ export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = async (
       }
     },
   );
+  return Promise.resolve();
 };

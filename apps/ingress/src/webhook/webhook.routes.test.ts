@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
-import { Database } from "@linkojob/db";
 import { ingressStreamKey } from "@linkojob/queues";
 import { TEST_SECRETS, type OwnRedis } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
 import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 let t: TestIngress;
-let db: Database;
 let own: OwnRedis;
 let redis: Redis;
 let app: FastifyInstance;
@@ -17,7 +15,7 @@ let streamKey: string;
 beforeAll(async () => {
   // A Redis of this file's own: one test stops it.
   t = await startTestIngress("webhook", { ownRedis: true });
-  ({ app, db, redis } = t);
+  ({ app, redis } = t);
   own = t.ownRedis!;
   streamKey = ingressStreamKey(t.services.prefix);
 });
@@ -90,7 +88,7 @@ describe("POST /webhook", () => {
       const res = await post(raw, signWebhookBody(raw, TEST_SECRETS.appSecret));
       expect(res.statusCode).toBe(200);
       expect(await redis.xlen(streamKey)).toBe(before + 1);
-      const [[, fields]] = (await redis.xrevrange(streamKey, "+", "-", "COUNT", 1)) as [string, string[]][] as any;
+      const [[, fields]] = (await redis.xrevrange(streamKey, "+", "-", "COUNT", 1)) as [[string, string[]]];
       expect(fields[fields.indexOf("b") + 1]).toBe(raw.toString("utf8"));
     }
   });

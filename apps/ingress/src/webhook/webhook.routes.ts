@@ -29,7 +29,7 @@ const SIGNATURE_HEADER = /^sha256=[0-9a-fA-F]{64}$/;
  * beyond what it takes to refuse garbage. Rate limiting never applies here: signed bursts are
  * legitimate.
  */
-export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (app, opts) => {
+export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = (app, opts) => {
   const signingKey = webhookSigningKey(opts.appSecret);
   // Keep the exact bytes Meta signed, whatever the content type says.
   app.removeAllContentTypeParsers();
@@ -102,4 +102,5 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
       return reply.code(200).type("text/plain").send("EVENT_RECEIVED");
     },
   );
+  return Promise.resolve();
 };
