@@ -24,11 +24,18 @@ mkdirSync(stateDir, { recursive: true });
 const base = Number(process.env.DEMO_PORT_BASE ?? 3000);
 const ports = { ingress: base, realtime: base + 1, sim: base + 1000 };
 
+interface DevSecrets {
+  META_APP_SECRET: string;
+  META_WEBHOOK_VERIFY_TOKEN: string;
+  TOKEN_ENCRYPTION_KEY: string;
+  JWT_SECRET: string;
+}
+
 /** Dev-only secrets, generated once and kept in .tmp/demo (gitignored) so tokens survive restarts. */
-function devSecrets() {
+function devSecrets(): DevSecrets {
   const file = join(stateDir, "secrets.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
-  const s = {
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as DevSecrets;
+  const s: DevSecrets = {
     META_APP_SECRET: randomBytes(16).toString("hex"),
     META_WEBHOOK_VERIFY_TOKEN: randomBytes(12).toString("hex"),
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
@@ -59,7 +66,7 @@ async function stopAll() {
   if (stopping) return;
   stopping = true;
   for (const c of children) c.kill("SIGTERM");
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : null)));
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once("exit", r))));
   for (const stop of stops.reverse()) await stop();
   process.exit(0);
 }
@@ -79,7 +86,7 @@ let mongoUrl = process.env.MONGODB_URI;
 if (!mongoUrl) {
   const f = await startFerretDb();
   console.log(`[demo]      FerretDB on ${f.backend} at ${f.url}`);
-  stops.push(f.stop);
+  stops.push(() => f.stop());
   mongoUrl = `${f.url}/linkojob`;
 }
 let redisUrl = process.env.REDIS_URL;
@@ -87,7 +94,7 @@ if (!redisUrl) {
   if (await redisAnswers("redis://127.0.0.1:6379")) redisUrl = "redis://127.0.0.1:6379";
   else {
     const r = await startRedisServer();
-    stops.push(r.destroy);
+    stops.push(() => r.destroy());
     redisUrl = r.url;
   }
 }
@@ -232,7 +239,7 @@ LinkoJob WhatsApp gateway — demo running
   simulator    http://127.0.0.1:${ports.sim}   (Meta stand-in; control API under /_sim/)
   inbox        http://127.0.0.1:${ports.ingress}/inbox#token=${recruiterToken}
                (the recruiter's inbox: open it in a browser; the token stays in the URL fragment)
-  demo client  ${client._id} (phone_number_id ${demo.phoneNumberId})
+  demo client  ${client._id.toHexString()} (phone_number_id ${demo.phoneNumberId})
   recruiter JWT  ${recruiterToken}
   service JWT    ${serviceToken}
 

@@ -37,7 +37,7 @@ const counter = RedisCommandCounter.forNodes([{ host: "127.0.0.1", port: redis.p
 
 async function measure(
   label: string,
-  work: () => Promise<void>,
+  work: () => void | Promise<void>,
   perUnit: number,
 ): Promise<{ work: RedisWork; perUnit: number }> {
   const before = await counter.snapshot();
@@ -73,7 +73,7 @@ try {
   const rawOps = 200_000;
   const raw = await measure(
     "raw SET",
-    async () => {
+    () => {
       const out = execFileSync(
         "redis-benchmark",
         ["-h", "127.0.0.1", "-p", String(redis.port), "-t", "set", "-n", String(rawOps), "-c", "32", "-q"],

@@ -141,7 +141,7 @@ const worker = new InboundWorker({
   prefix,
   concurrency,
   upkeep: false,
-  onStatus: async () => undefined,
+  onStatus: () => Promise.resolve(),
 });
 await worker.start();
 const counter = new CommandCounter(db.connection);
@@ -197,9 +197,11 @@ console.error(
 const tenantIds = clients.map((c) => c.id);
 counter.reset();
 const t0 = performance.now();
-const progress = setInterval(async () => {
-  const n = await probe.messages.estimatedDocumentCount().catch(() => -1);
-  console.error(`[bench] ${((performance.now() - t0) / 1000).toFixed(0)} s: ${n} stored`);
+const progress = setInterval(() => {
+  void probe.messages
+    .estimatedDocumentCount()
+    .catch(() => -1)
+    .then((n) => console.error(`[bench] ${((performance.now() - t0) / 1000).toFixed(0)} s: ${n} stored`));
 }, 5_000);
 await append(stream);
 let storedAtMs = 0;

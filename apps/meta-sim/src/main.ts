@@ -44,7 +44,7 @@ sim.webhooks.onDelivery((d) => {
 // /health and /ready like every HTTP process of the project. The simulator depends on nothing, so it
 // is ready once it listens and until it starts shutting down.
 let closing = false;
-sim.app.get("/health", async () => ({ status: "ok" }));
+sim.app.get("/health", () => ({ status: "ok" }));
 sim.app.get("/ready", async (_req, reply) =>
   closing ? reply.code(503).send({ status: "not_ready", checks: { closing: true } }) : { status: "ready", checks: {} },
 );

@@ -90,7 +90,7 @@ export class OutboundWorker {
     const msg = parseClientChanged(channel, raw);
     if (!msg) return;
     if (msg.status !== undefined && msg.status !== "active") return;
-    void this.resumeHeld(msg.clientId).catch((err) =>
+    void this.resumeHeld(msg.clientId).catch((err: unknown) =>
       this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held sends"),
     );
   };
@@ -163,7 +163,7 @@ export class OutboundWorker {
       // Guarded transitions: several outbound processes re-checking at once release a client once.
       this.holdTimer = setInterval(
         () =>
-          void this.recheckAccountHolds().catch((err) =>
+          void this.recheckAccountHolds().catch((err: unknown) =>
             this.deps.logger.warn({ err }, "account hold re-check failed"),
           ),
         holdEvery,
@@ -217,10 +217,10 @@ export class OutboundWorker {
   }
 
   private async resumeAllHeld(): Promise<void> {
-    const clientIds = (await this.deps.db.messages.distinct("clientId", {
+    const clientIds = await this.deps.db.messages.distinct<"clientId", Types.ObjectId>("clientId", {
       direction: "outbound",
       status: "held",
-    })) as Types.ObjectId[];
+    });
     for (const id of clientIds) await this.resumeHeld(id.toHexString());
   }
 

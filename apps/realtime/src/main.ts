@@ -24,7 +24,7 @@ for (const [name, redis] of [
   ["pub", pub],
   ["sub", sub],
 ] as const) {
-  redis.on("error", (err) => logger.warn({ err, connection: name }, "redis connection error"));
+  redis.on("error", (err: Error) => logger.warn({ err, connection: name }, "redis connection error"));
 }
 const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 5 });
 

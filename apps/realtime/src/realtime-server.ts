@@ -97,7 +97,9 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     // Dashboards send only auth:refresh; nothing they send needs the default 1 MB.
     maxHttpBufferSize: 64 * 1024,
   });
-  io.use(socketAuthMiddleware({ verifier, rooms, logger }));
+  const authenticate = socketAuthMiddleware({ verifier, rooms, logger });
+  // The middleware answers every handshake through `next` and never rejects: nothing to await.
+  io.use((socket, next) => void authenticate(socket, next));
   io.on("connection", (socket) => startSocketSession(socket, { verifier, rooms, logger, budget }));
 
   let closing: Promise<void> | undefined;

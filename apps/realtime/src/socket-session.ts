@@ -105,8 +105,9 @@ export function startSocketSession(
       const clientIds = await rooms.clientIdsFor(principal, socket.data.requestedClientId);
       if (!socket.connected) throw new SocketError("UNAVAILABLE", "the socket ended before the refresh completed");
       const next = new Set(clientIds);
-      for (const id of socket.data.clientIds) if (!next.has(id)) socket.leave(clientRoom(id));
-      socket.join(clientIds.map(clientRoom));
+      // The Redis adapter's room bookkeeping is local and synchronous; awaiting keeps any failure in this catch.
+      for (const id of socket.data.clientIds) if (!next.has(id)) await socket.leave(clientRoom(id));
+      await socket.join(clientIds.map(clientRoom));
       socket.data.principal = principal;
       socket.data.clientIds = clientIds;
       expiry.schedule(principal.expiresAt);
@@ -123,7 +124,10 @@ export function startSocketSession(
     }
   }
 
-  socket.join(socket.data.clientIds.map(clientRoom));
+  // Synchronous with the Redis adapter (local room bookkeeping); a failure is logged, never left unhandled.
+  void Promise.resolve(socket.join(socket.data.clientIds.map(clientRoom))).catch((err: unknown) =>
+    log.warn({ err }, "could not join the client rooms"),
+  );
   log.debug({ clientIds: socket.data.clientIds }, "socket connected");
   socket.emit(SOCKET_EVENTS.session, sessionInfo(socket));
   // Last, as it may disconnect at once: a token that expired during the handshake.

@@ -13,6 +13,17 @@ import { startTrunk, type Trunk } from "./trunk.harness.js";
 import { OutboundWorker, type OutboundWorkerDeps } from "@linkojob/outbound-worker";
 import { createTemplateStatusHandler } from "@linkojob/outbound";
 
+/** What POST /api/messages/send answers: the accepted send, or the refusal with its error. */
+export interface SendAnswer {
+  success?: boolean;
+  messageId: string;
+  status?: string;
+  kind?: string;
+  cost?: number;
+  error?: { code: string; message?: string; details?: unknown };
+  [field: string]: unknown;
+}
+
 export interface OutboundRig {
   trunk: Trunk;
   outbound: OutboundWorker;
@@ -27,7 +38,7 @@ export interface OutboundRig {
     jwt: string,
     body: Record<string, unknown>,
     headers?: Record<string, string>,
-  ): Promise<{ status: number; body: any }>;
+  ): Promise<{ status: number; body: SendAnswer }>;
   /** The candidate writes to the client's number (a signed inbound webhook), `agoMs` in the past. */
   candidateWrites(client: ClientDoc, phone: string, text: string, agoMs?: number): Promise<void>;
   message(client: ClientDoc, id: string): Promise<OutboundMessageDoc>;
@@ -123,7 +134,7 @@ export async function startOutbound(label: string, over: Partial<OutboundWorkerD
         headers: { authorization: `Bearer ${jwt}`, "content-type": "application/json", ...headers },
         body: JSON.stringify(body),
       });
-      return { status: res.statusCode, body: await res.body.json() };
+      return { status: res.statusCode, body: (await res.body.json()) as SendAnswer };
     },
     async candidateWrites(client, phone, text, agoMs = 0) {
       const ts = String(Math.floor((Date.now() - agoMs) / 1000));

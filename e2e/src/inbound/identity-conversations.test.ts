@@ -12,9 +12,10 @@ import {
 import { createRedis } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
-import type { ClientDoc } from "@linkojob/db";
+import type { ClientDoc, ConversationJson, MessageJson } from "@linkojob/db";
 import { EVENTS } from "@linkojob/events";
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
+import { isEvent, recordEvents, type ReceivedEvent } from "../harness/dashboard-events.harness.js";
 
 /**
  * One conversation per person, whichever id a message carries (phone, business-scoped user id, or
@@ -26,7 +27,7 @@ let t: Trunk;
 let client: ClientDoc;
 let realtime: { server: RealtimeServer; pub: Redis; sub: Redis; url: string };
 let socket: Socket;
-const received: Array<{ event: string; payload: any }> = [];
+let received: ReceivedEvent[] = [];
 let seq = 0;
 const phone = () => `2126${String(Date.now() % 1_000_000).padStart(6, "0")}${String(++seq).padStart(2, "0")}`;
 
@@ -43,7 +44,7 @@ beforeAll(async () => {
     auth: { token: await tokenFor(client.userId) },
     reconnection: false,
   });
-  socket.onAny((event, payload) => received.push({ event, payload }));
+  received = recordEvents(socket);
   await new Promise<void>((resolve, reject) => {
     socket.once("auth:session", () => resolve());
     socket.once("connect_error", reject);
@@ -77,14 +78,14 @@ const conversations = () => t.db.conversations.find({ clientId: client._id }).le
 const byUserId = (userId: string) => t.db.conversations.find({ clientId: client._id, candidateUserId: userId }).lean();
 const byPhone = (p: string) => t.db.conversations.find({ clientId: client._id, candidatePhone: p }).lean();
 
-async function rest(url: string) {
+async function rest<T>(url: string): Promise<T> {
   const res = await t.app.inject({
     method: "GET",
     url,
     headers: { authorization: `Bearer ${await tokenFor(client.userId)}` },
   });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json();
+  return res.json<T>();
 }
 
 describe("people without a phone number (business-scoped user ids)", () => {
@@ -108,16 +109,16 @@ describe("people without a phone number (business-scoped user ids)", () => {
     });
     expect(conv!.candidatePhone ?? null).toBeNull();
 
-    const list = await rest("/api/messages/conversations?limit=100");
-    const listed = list.conversations.find((c: any) => c.id === conv!._id.toHexString());
+    const list = await rest<{ conversations: ConversationJson[] }>("/api/messages/conversations?limit=100");
+    const listed = list.conversations.find((c) => c.id === conv!._id.toHexString());
     expect(listed).toMatchObject({
       candidateUserId: userId,
       candidatePhone: null,
       candidateUsername: "salma.dev",
       unreadCount: 1,
     });
-    const thread = await rest(`/api/messages/conversation/${conv!._id.toHexString()}`);
-    expect(thread.messages.map((m: any) => m.text)).toEqual(["Bonjour, je postule"]);
+    const thread = await rest<{ messages: MessageJson[] }>(`/api/messages/conversation/${conv!._id.toHexString()}`);
+    expect(thread.messages.map((m) => m.text)).toEqual(["Bonjour, je postule"]);
 
     // She shows her number now: same conversation, both ids recorded.
     const p = phone();
@@ -240,17 +241,13 @@ describe("people without a phone number (business-scoped user ids)", () => {
       candidateUserId: userId,
       messageCount: 2,
     });
-    const thread = await rest(`/api/messages/conversation/${before!._id.toHexString()}`);
-    expect(thread.messages.map((m: any) => m.type).sort()).toEqual(["system", "text"]);
+    const thread = await rest<{ messages: MessageJson[] }>(`/api/messages/conversation/${before!._id.toHexString()}`);
+    expect(thread.messages.map((m) => m.type).sort()).toEqual(["system", "text"]);
     const event = await eventually(() =>
       received
         .slice(since)
-        .find(
-          (e) =>
-            e.event === EVENTS.conversationUpdated &&
-            e.payload.conversationId === before!._id.toHexString() &&
-            "candidatePhone" in e.payload.updates,
-        ),
+        .filter(isEvent(EVENTS.conversationUpdated))
+        .find((e) => e.payload.conversationId === before!._id.toHexString() && "candidatePhone" in e.payload.updates),
     );
     expect(event.payload.updates.candidatePhone).toBe(newPhone);
     expect(event.payload.conversation).toMatchObject({ candidatePhone: newPhone, candidateUserId: userId });
@@ -282,12 +279,8 @@ describe("people without a phone number (business-scoped user ids)", () => {
     const event = await eventually(() =>
       received
         .slice(since)
-        .find(
-          (e) =>
-            e.event === EVENTS.conversationUpdated &&
-            e.payload.conversationId === before!._id.toHexString() &&
-            "candidateUserId" in e.payload.updates,
-        ),
+        .filter(isEvent(EVENTS.conversationUpdated))
+        .find((e) => e.payload.conversationId === before!._id.toHexString() && "candidateUserId" in e.payload.updates),
     );
     expect(event.payload.updates.candidateUserId).toBe(newId);
 
@@ -295,8 +288,8 @@ describe("people without a phone number (business-scoped user ids)", () => {
     expect((await byUserId(newId)).map((c) => [c._id.toHexString(), c.messageCount])).toEqual([
       [before!._id.toHexString(), 3],
     ]);
-    const thread = await rest(`/api/messages/conversation/${before!._id.toHexString()}`);
-    expect(thread.messages.map((m: any) => m.text)).toContain("Bonjour");
+    const thread = await rest<{ messages: MessageJson[] }>(`/api/messages/conversation/${before!._id.toHexString()}`);
+    expect(thread.messages.map((m) => m.text)).toContain("Bonjour");
   });
 
   it("the older customer_changed_number (new_wa_id) still moves the conversation", async () => {

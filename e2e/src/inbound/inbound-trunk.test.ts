@@ -11,7 +11,7 @@ import {
 import { eventually, tokenFor } from "@linkojob/testing";
 import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
-import type { ClientDoc } from "@linkojob/db";
+import type { ClientDoc, ConversationJson, MessageJson } from "@linkojob/db";
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 
 let t: Trunk;
@@ -31,7 +31,7 @@ async function listConversations(c: ClientDoc) {
     headers: { authorization: `Bearer ${await tokenFor(c.userId)}` },
   });
   expect(res.statusCode).toBe(200);
-  return res.json() as { conversations: any[]; total: number; hasMore: boolean };
+  return res.json<{ conversations: ConversationJson[]; total: number; hasMore: boolean }>();
 }
 
 async function readConversation(c: ClientDoc, id: string, query = "") {
@@ -41,7 +41,12 @@ async function readConversation(c: ClientDoc, id: string, query = "") {
     headers: { authorization: `Bearer ${await tokenFor(c.userId)}` },
   });
   expect(res.statusCode).toBe(200);
-  return res.json() as { conversation: any; messages: any[]; nextCursor: string | null; hasMore: boolean };
+  return res.json<{
+    conversation: ConversationJson;
+    messages: MessageJson[];
+    nextCursor: string | null;
+    hasMore: boolean;
+  }>();
 }
 
 describe("inbound path: Meta → ingress → Redis → worker → MongoDB → read API", () => {
@@ -63,7 +68,7 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     await t.drain();
     const { conversations, total } = await listConversations(client);
     expect(total).toBe(1);
-    const conv = conversations[0];
+    const conv = conversations[0]!;
     expect(conv).toMatchObject({
       candidateKey: "212612345678",
       candidatePhone: "212612345678",
@@ -258,7 +263,7 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     const a = await t.db.messages.findOne({ wamid: wamidA }).lean();
     expect(a!.status).toBe("read");
     expect(a!.pricing).toMatchObject({ billable: true, category: "marketing", pricingModel: "PMP" });
-    expect(new Date((a!.statusAt as any).delivered).getTime()).toBe((ts + 3) * 1000);
+    expect(new Date(a!.statusAt?.delivered ?? NaN).getTime()).toBe((ts + 3) * 1000);
     const b = await t.db.messages.findOne({ wamid: wamidB }).lean();
     expect(b!.status).toBe("failed");
     expect(b!.error).toMatchObject({

@@ -27,6 +27,8 @@ const cases: Array<{
   extra?: Record<string, unknown>;
   expectType?: string;
   expectText: string | null;
+  /** Reads the stored message's Meta JSON (content, context, referral, errors: schemaless) in depth. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schemaless stored JSON, held to expect() (see eslint.config.js)
   check?: (m: any) => void;
 }> = [
   { type: "text", content: { body: "Bonjour" }, expectText: "Bonjour" },
@@ -188,7 +190,7 @@ describe("every inbound message type", () => {
     const stored = await t.db.messages.find({ clientId: client._id }).sort({ timestamp: 1 }).lean();
     expect(stored).toHaveLength(cases.length);
     for (const [i, c] of cases.entries()) {
-      const m = stored.find((s) => s.wamid === msgs[i]!.id)! as any;
+      const m = stored.find((s) => s.wamid === msgs[i]!.id)!;
       expect(m, `case ${i} ${c.type}`).toBeDefined();
       expect(m.type, `case ${i}`).toBe(c.expectType ?? c.type);
       expect(m.text, `case ${i}`).toBe(c.expectText);

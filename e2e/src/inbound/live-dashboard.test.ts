@@ -8,6 +8,7 @@ import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import type { ClientDoc } from "@linkojob/db";
 import { EVENTS } from "@linkojob/events";
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
+import { isEvent, recordEvents } from "../harness/dashboard-events.harness.js";
 
 let t: Trunk;
 const nodes: Array<{ server: RealtimeServer; pub: Redis; sub: Redis; url: string }> = [];
@@ -44,8 +45,7 @@ async function dashboard(url: string, userId: Parameters<typeof tokenFor>[0]) {
     reconnection: false,
   });
   sockets.push(socket);
-  const received: Array<{ event: string; payload: any }> = [];
-  socket.onAny((event, payload) => received.push({ event, payload }));
+  const received = recordEvents(socket);
   // auth:session arrives once the server has joined the socket to its rooms.
   await new Promise<void>((resolve, reject) => {
     socket.once("auth:session", () => resolve());
@@ -67,10 +67,10 @@ describe("live dashboard: webhook → worker → emitter → realtime nodes → 
     expect(res.status).toBe(200);
     await t.drain();
     for (const received of [onNode1, onNode2]) {
-      const got = await eventually(() => received.find((e) => e.event === EVENTS.messageReceived));
+      const got = await eventually(() => received.find(isEvent(EVENTS.messageReceived)));
       expect(got.payload.message).toMatchObject({ text: "Salam, je postule 🙂", from: "candidate", type: "text" });
       expect(got.payload.clientId).toBe(a._id.toString());
-      const conv = await eventually(() => received.find((e) => e.event === EVENTS.conversationUpdated));
+      const conv = await eventually(() => received.find(isEvent(EVENTS.conversationUpdated)));
       expect(conv.payload.conversation).toMatchObject({ candidateName: "Omar", unreadCount: 1, inWindow: true });
     }
 
@@ -107,7 +107,7 @@ describe("live dashboard: webhook → worker → emitter → realtime nodes → 
     );
     await t.drain();
     for (const received of [onNode1, onNode2]) {
-      const st = await eventually(() => received.find((e) => e.event === EVENTS.messageStatus));
+      const st = await eventually(() => received.find(isEvent(EVENTS.messageStatus)));
       expect(st.payload).toMatchObject({ wamid: "wamid.live-1", status: "delivered" });
     }
 

@@ -39,7 +39,7 @@ afterAll(async () => {
   await graph?.close();
 });
 
-async function simJson<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+async function simJson<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${t.sim.url}${path}`, {
     method,
     ...(body !== undefined ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {}),
@@ -258,7 +258,7 @@ describe("inbound media", () => {
       headers: { authorization: `Bearer ${await tokenFor(client.userId)}` },
     });
     expect(res.statusCode).toBe(200);
-    const { url, expiresAt } = res.json() as { url: string; expiresAt: string };
+    const { url, expiresAt } = res.json<{ url: string; expiresAt: string }>();
     expect(url).toMatch(new RegExp(`^/api/media/${id}\\?sig=[A-Za-z0-9_-]+&exp=\\d+$`));
     expect(new Date(expiresAt).getTime()).toBeGreaterThan(Date.now());
     expect(new Date(expiresAt).getTime()).toBeLessThanOrEqual(Date.now() + 5 * 60_000 + 1_000);

@@ -26,7 +26,14 @@ const handled: string[] = [];
 beforeAll(async () => {
   t = await startTrunk({
     label: "poison",
-    worker: { accountHandlers: { custom_field: async (e) => void handled.push(e.field) } },
+    worker: {
+      accountHandlers: {
+        custom_field: (e) => {
+          handled.push(e.field);
+          return Promise.resolve();
+        },
+      },
+    },
   });
   client = await t.createClient();
 });

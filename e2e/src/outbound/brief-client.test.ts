@@ -8,7 +8,7 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { Types } from "mongoose";
-import { sweepTokenExpiry, type ClientDoc } from "@linkojob/db";
+import { sweepTokenExpiry, type ClientDoc, type ConversationJson } from "@linkojob/db";
 import { EVENTS } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
@@ -17,7 +17,7 @@ import { reencryptStoredTokens } from "@linkojob/ingress";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { closeAllSockets, connect, refusal } from "@linkojob/realtime/testing";
 import { clientAccessToken } from "@linkojob/outbound-worker";
-import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
+import { startOutbound, type OutboundRig, type SendAnswer } from "../harness/outbound.harness.js";
 
 /** The brief's `encrypt`, as written there (AES-256-GCM, 16-byte IV, no AAD, hex parts). */
 function briefEncrypt(text: string, hexKey: string): string {
@@ -46,13 +46,13 @@ const candidate = "212611223344";
 let jwt: string;
 
 const raw = () => rig.trunk.db.connection.db!.collection("clients");
-const api = async (method: "GET" | "POST", path: string, bearer: string, body?: unknown) => {
+const api = async <T = unknown>(method: "GET" | "POST", path: string, bearer: string, body?: unknown) => {
   const res = await request(`${rig.trunk.ingressUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${bearer}`, ...(body ? { "content-type": "application/json" } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  return { status: res.statusCode, body: (await res.body.json()) as any };
+  return { status: res.statusCode, body: (await res.body.json()) as T };
 };
 const tokensAtSim = () => rig.trunk.sim.state.requestsTo(new RegExp(`/${phoneNumberId}/messages$`)).map((r) => r.token);
 
@@ -94,14 +94,16 @@ describe("a client document written as the brief shows it", () => {
     const conversations = await api("GET", "/api/messages/conversations", jwt);
     expect(conversations.status).toBe(200);
     expect(conversations.body).toMatchObject({ total: 0 });
-    expect((await api("GET", `/api/messages/conversations?clientId=${clientId}`, jwt)).status).toBe(200);
+    expect((await api("GET", `/api/messages/conversations?clientId=${clientId.toHexString()}`, jwt)).status).toBe(200);
     const costs = await api("GET", "/api/messages/costs", jwt);
     expect(costs.status).toBe(200);
     expect((await api("GET", "/api/templates", jwt)).status).toBe(200);
 
     // Another recruiter: not theirs.
     const other = await tokenFor(new Types.ObjectId().toHexString(), "recruiter");
-    expect((await api("GET", `/api/messages/conversations?clientId=${clientId}`, other)).status).toBe(403);
+    expect((await api("GET", `/api/messages/conversations?clientId=${clientId.toHexString()}`, other)).status).toBe(
+      403,
+    );
     expect(
       (
         await api("POST", "/api/messages/send", other, {
@@ -118,7 +120,7 @@ describe("a client document written as the brief shows it", () => {
   it("its socket joins the tenant's room and receives the tenant's events; another recruiter's cannot name it", async () => {
     const s = await connect(realtimeUrl, { token: jwt });
     const session = await eventually(
-      async () => (s.payloads("auth:session")[0] as { clientIds: string[]; userId: string } | undefined) ?? null,
+      () => (s.payloads("auth:session")[0] as { clientIds: string[]; userId: string } | undefined) ?? null,
     );
     expect(session).toMatchObject({ userId: userId.toHexString(), clientIds: [clientId.toHexString()] });
     const named = await connect(realtimeUrl, { token: jwt, clientId: clientId.toHexString() });
@@ -137,14 +139,18 @@ describe("a client document written as the brief shows it", () => {
     );
     for (const socket of [s, named]) {
       const received = await eventually(
-        async () => (socket.payloads(EVENTS.messageReceived)[0] as { clientId: string } | undefined) ?? null,
+        () => (socket.payloads(EVENTS.messageReceived)[0] as { clientId: string } | undefined) ?? null,
       );
       expect(received.clientId).toBe(clientId.toHexString());
     }
     // The conversation is its recruiter's to read and mark read.
-    const list = await api("GET", "/api/messages/conversations", jwt);
+    const list = await api<{ total: number; conversations: ConversationJson[] }>(
+      "GET",
+      "/api/messages/conversations",
+      jwt,
+    );
     expect(list.body.total).toBe(1);
-    const conversationId = list.body.conversations[0].id as string;
+    const conversationId = list.body.conversations[0]!.id;
     const one = await api("GET", `/api/messages/conversation/${conversationId}`, jwt);
     expect(one.status).toBe(200);
     expect(JSON.stringify(one.body)).toContain("je suis intéressée");
@@ -158,7 +164,7 @@ describe("a client document written as the brief shows it", () => {
     const tampered = { ...doc, accessToken: (doc.accessToken as string).replace(/.$/, (c) => (c === "0" ? "1" : "0")) };
     expect(() => clientAccessToken(rig.vault, tampered)).toThrow(/failed authentication/);
 
-    const res = await api("POST", "/api/messages/send", jwt, {
+    const res = await api<SendAnswer>("POST", "/api/messages/send", jwt, {
       clientId: clientId.toHexString(),
       candidatePhone: candidate,
       message: "Merci, quand êtes-vous disponible ?",
@@ -192,7 +198,7 @@ describe("a client document written as the brief shows it", () => {
       failed: [],
     });
 
-    const res = await api("POST", "/api/messages/send", jwt, {
+    const res = await api<SendAnswer>("POST", "/api/messages/send", jwt, {
       clientId: clientId.toHexString(),
       candidatePhone: candidate,
       message: "Second message",

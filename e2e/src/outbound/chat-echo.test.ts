@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { Types } from "mongoose";
 import pino from "pino";
-import { DashboardEvents, conversationUpdatedSchema, messageSentSchema } from "@linkojob/events";
+import type { MessageJson } from "@linkojob/db";
+import {
+  DashboardEvents,
+  conversationUpdatedSchema,
+  messageSentSchema,
+  type DashboardEventMap,
+  type DashboardEventName,
+} from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { normalizeDelivery } from "@linkojob/whatsapp";
 import { storeEcho, type EchoEvent } from "@linkojob/inbound-worker";
@@ -25,11 +32,11 @@ async function echo(body: Record<string, unknown>) {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
-  const json = (await res.body.json()) as any;
+  const json = (await res.body.json()) as { delivery: { status: number }; wamid: string };
   if (res.statusCode !== 200 || json.delivery.status !== 200)
     throw new Error(`echo: ${res.statusCode} ${JSON.stringify(json)}`);
   await rig.trunk.drain();
-  return json.wamid as string;
+  return json.wamid;
 }
 
 describe("app echoes (smb_message_echoes) on a coexistence number", () => {
@@ -45,7 +52,7 @@ describe("app echoes (smb_message_echoes) on a coexistence number", () => {
       to: phone,
       text: "Je vous appelle à 15 h",
     });
-    const stored = await rig.trunk.db.messages.find({ clientId: c._id, wamid }).lean<Array<Record<string, any>>>();
+    const stored = await rig.trunk.db.messages.find({ clientId: c._id, wamid }).lean();
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({
       conversationId: conv._id,
@@ -77,7 +84,7 @@ describe("app echoes (smb_message_echoes) on a coexistence number", () => {
     const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv._id.toHexString()}`, {
       headers: { authorization: `Bearer ${c.jwt}` },
     });
-    const { messages } = (await page.body.json()) as { messages: Array<Record<string, any>> };
+    const { messages } = (await page.body.json()) as { messages: MessageJson[] };
     expect(messages.find((x) => x.wamid === wamid)).toMatchObject({
       direction: "outbound",
       from: "recruiter",
@@ -177,7 +184,7 @@ describe("app echoes (smb_message_echoes) on a coexistence number", () => {
     const redis = createRedis(rig.trunk.services.redisUrl);
     const sent: Array<{ event: string; payload: unknown }> = [];
     class Recording extends DashboardEvents {
-      override toClient(clientId: string, name: any, payload: any): void {
+      override toClient<E extends DashboardEventName>(clientId: string, name: E, payload: DashboardEventMap[E]): void {
         sent.push({ event: name, payload });
         super.toClient(clientId, name, payload);
       }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
-import type { ClientDoc } from "@linkojob/db";
+import type { ClientDoc, MessageJson } from "@linkojob/db";
 import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
@@ -38,7 +38,7 @@ async function simControl(path: string, body: unknown) {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
-  const json = (await res.body.json()) as any;
+  const json = await res.body.json();
   if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode} ${JSON.stringify(json)}`);
   return json;
 }
@@ -88,10 +88,10 @@ describe("interactive messages", () => {
     const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv.conversationId}`, {
       headers: { authorization: `Bearer ${c.jwt}` },
     });
-    const { messages } = (await page.body.json()) as { messages: Array<Record<string, any>> };
+    const { messages } = (await page.body.json()) as { messages: MessageJson[] };
     const reply = messages.find((x) => x.direction === "inbound" && x.type === "interactive");
     const asked = messages.find((x) => x.id === res.body.messageId);
-    expect(reply?.context?.id).toBe(m.wamid);
+    expect((reply?.context as { id?: string } | undefined)?.id).toBe(m.wamid);
     expect(asked).toMatchObject({ wamid: m.wamid, text: expect.stringContaining("Êtes-vous disponible") });
   });
 

@@ -30,7 +30,7 @@ const receiptsFor = (wamid: string) =>
 
 async function call(method: "PATCH" | "POST", path: string, jwt: string) {
   const res = await request(`${rig.trunk.ingressUrl}${path}`, { method, headers: { authorization: `Bearer ${jwt}` } });
-  return { status: res.statusCode, body: (await res.body.json()) as any };
+  return { status: res.statusCode, body: await res.body.json() };
 }
 
 async function conversationWith(c: ClientDoc, phone: string) {
@@ -51,7 +51,7 @@ describe("read receipts and typing at Meta", () => {
     const conv = await conversationWith(c, phone);
 
     expect((await call("PATCH", `/api/messages/conversation/${conv.id}/read`, c.jwt)).status).toBe(200);
-    const first = await eventually(async () => (receiptsFor(conv.wamid).length ? receiptsFor(conv.wamid) : null));
+    const first = await eventually(() => (receiptsFor(conv.wamid).length ? receiptsFor(conv.wamid) : null));
     expect(first).toEqual([{ messaging_product: "whatsapp", status: "read", message_id: conv.wamid }]);
     const stored = await rig.trunk.db.conversations.collection.findOne({
       _id: (await rig.trunk.db.conversations.findOne({ candidatePhone: phone }).lean())!._id,
@@ -81,7 +81,7 @@ describe("read receipts and typing at Meta", () => {
     const next = await conversationWith(c, phone);
     expect(next.wamid).not.toBe(conv.wamid);
     await call("PATCH", `/api/messages/conversation/${conv.id}/read`, c.jwt);
-    await eventually(async () => (receiptsFor(next.wamid).length === 1 ? true : null));
+    await eventually(() => (receiptsFor(next.wamid).length === 1 ? true : null));
   });
 
   it("typing shows the typing indicator on the last inbound message, at most once per 20 s per conversation", async () => {
@@ -91,7 +91,7 @@ describe("read receipts and typing at Meta", () => {
     const conv = await conversationWith(c, phone);
     const t1 = await call("POST", `/api/messages/conversation/${conv.id}/typing`, c.jwt);
     expect(t1).toEqual({ status: 202, body: { success: true, typing: true } });
-    const sent = await eventually(async () => (receiptsFor(conv.wamid).length ? receiptsFor(conv.wamid) : null));
+    const sent = await eventually(() => (receiptsFor(conv.wamid).length ? receiptsFor(conv.wamid) : null));
     expect(sent).toEqual([
       { messaging_product: "whatsapp", status: "read", message_id: conv.wamid, typing_indicator: { type: "text" } },
     ]);

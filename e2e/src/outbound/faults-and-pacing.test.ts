@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
+import type { CostTotals } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { eventually } from "@linkojob/testing";
@@ -29,7 +30,7 @@ describe("Meta's errors never cost a duplicate or a lost message", () => {
       sends.push(
         rig
           .send(c.jwt, { candidatePhone: newPhone(), candidateName: `C${i}`, jobTitle: "Agent" })
-          .then((r) => ({ c, id: r.body.messageId as string })),
+          .then((r) => ({ c, id: r.body.messageId })),
       );
     }
     const ids = await Promise.all(sends);
@@ -104,9 +105,7 @@ describe("Meta's errors never cost a duplicate or a lost message", () => {
     const phones = [newPhone(), newPhone()];
     const ids = [];
     for (const p of phones)
-      ids.push(
-        (await rig.send(c.jwt, { candidatePhone: p, candidateName: "H", jobTitle: "J" })).body.messageId as string,
-      );
+      ids.push((await rig.send(c.jwt, { candidatePhone: p, candidateName: "H", jobTitle: "J" })).body.messageId);
     for (const id of ids) expect((await rig.until(c, id, ["held"])).reasonCode).toBe("CLIENT_NOT_ACTIVE");
     expect((await rig.trunk.db.clients.findById(c._id).lean())?.status).toBe("reauth_required");
     expect(ids.flatMap((id) => rig.acceptedFor(id))).toHaveLength(0);
@@ -175,8 +174,7 @@ describe("pacing, measured at the simulator", () => {
       Array.from(
         { length: 40 },
         async () =>
-          (await rig.send(bulk.jwt, { candidatePhone: newPhone(), candidateName: "B", jobTitle: "J" })).body
-            .messageId as string,
+          (await rig.send(bulk.jwt, { candidatePhone: newPhone(), candidateName: "B", jobTitle: "J" })).body.messageId,
       ),
     );
     const reply = await rig.send(other.jwt, { candidatePhone: phone, message: "Réponse" });
@@ -213,7 +211,7 @@ describe("costs", () => {
       headers: { authorization: `Bearer ${c.jwt}` },
     });
     expect(res.statusCode).toBe(200);
-    const body = (await res.body.json()) as any;
+    const body = (await res.body.json()) as CostTotals;
     expect(body).toMatchObject({
       currency: "MAD",
       total: 0.8,

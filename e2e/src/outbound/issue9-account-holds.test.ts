@@ -56,8 +56,10 @@ describe("account-level errors pause the tenant", () => {
     expect(held.sendAttempts).toBe(0);
     expect(await clientDoc(c)).toMatchObject({ status: "reauth_required", statusReason: "SPAM_RATE_LIMITED" });
     const event = await eventually(
-      async () =>
-        (socket.payloads(EVENTS.clientStatus).find((p: any) => p.reason === "SPAM_RATE_LIMITED") as any) ?? null,
+      () =>
+        (socket.payloads(EVENTS.clientStatus) as Array<{ reason?: string }>).find(
+          (p) => p.reason === "SPAM_RATE_LIMITED",
+        ) ?? null,
     );
     expect(event).toMatchObject({ clientId: c._id.toHexString(), status: "reauth_required", previousStatus: "active" });
 
@@ -113,19 +115,19 @@ describe("account-level errors pause the tenant", () => {
   it("133010: one re-registration (POST /{phone-number-id}/register), then the send goes; a second 133010 pauses the client", async () => {
     const c0 = await rig.client();
     // The simulator's onboarding side knows this number (unregistered, with a PIN) and a token for its WABA.
-    const sim = async (path: string, body: unknown) => {
+    const sim = async <T = unknown>(path: string, body: unknown) => {
       const r = await request(`${rig.trunk.sim.url}${path}`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
       });
-      return (await r.body.json()) as any;
+      return (await r.body.json()) as T;
     };
     await sim("/_sim/onboarding/businesses", {
       wabaId: c0.wabaId,
       phoneNumbers: [{ id: c0.phoneNumberId, registered: false, pin: "246810" }],
     });
-    const { accessToken } = await sim("/_sim/onboarding/tokens", { wabaIds: [c0.wabaId] });
+    const { accessToken } = await sim<{ accessToken: string }>("/_sim/onboarding/tokens", { wabaIds: [c0.wabaId] });
     await rig.trunk.db.clients.updateOne(
       { _id: c0._id },
       {

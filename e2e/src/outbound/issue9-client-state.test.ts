@@ -32,8 +32,8 @@ describe("send API and the client's status", () => {
     const before = await rig.trunk.db.messages.countDocuments({ clientId: c._id });
     const res = await rig.send(c.jwt, { candidatePhone: "212611000001", candidateName: "Amal", jobTitle: "Comptable" });
     expect(res.status).toBe(409);
-    expect(res.body.error.code).toBe("CLIENT_DISCONNECTED");
-    expect(res.body.error.message).toMatch(/disconnected/);
+    expect(res.body.error?.code).toBe("CLIENT_DISCONNECTED");
+    expect(res.body.error?.message).toMatch(/disconnected/);
     expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id })).toBe(before);
     expect(await rig.trunk.db.conversations.countDocuments({ clientId: c._id })).toBe(0);
   });

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
+import type { CostTotals } from "@linkojob/db";
 import { eventually } from "@linkojob/testing";
 import { SHIPPED_RATE_CARD, rateFor } from "@linkojob/outbound";
 import { simTemplate } from "@linkojob/meta-simulator";
@@ -26,7 +27,7 @@ const costs = async (jwt: string) => {
     headers: { authorization: `Bearer ${jwt}` },
   });
   expect(res.statusCode).toBe(200);
-  return (await res.body.json()) as any;
+  return (await res.body.json()) as CostTotals;
 };
 
 describe("rate card and billed costs", () => {

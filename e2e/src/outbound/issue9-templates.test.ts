@@ -160,8 +160,8 @@ describe("rich templates", () => {
     for (const [body, code, message] of cases) {
       const res = await rig.send(c.jwt, body);
       expect(res.status, code).toBe(400);
-      expect(res.body.error.code).toBe(code);
-      expect(res.body.error.message).toMatch(message);
+      expect(res.body.error?.code).toBe(code);
+      expect(res.body.error?.message).toMatch(message);
     }
     const schema = await rig.send(c.jwt, {
       ...inviteBody(phone),
@@ -264,7 +264,7 @@ describe("template webhooks", () => {
       return r.status === 409 ? r : null;
     });
     expect(refused.body.error).toMatchObject({ code: "TEMPLATE_NOT_APPROVED" });
-    expect(refused.body.error.message).toMatch(/application_received \(fr\) is disabled by Meta/);
+    expect(refused.body.error?.message).toMatch(/application_received \(fr\) is disabled by Meta/);
     expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id })).toBe(0);
   });
 });

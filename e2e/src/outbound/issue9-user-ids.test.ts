@@ -27,7 +27,7 @@ const simPost = async (path: string, body: unknown) => {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
-  const json = (await res.body.json()) as any;
+  const json = await res.body.json();
   if (res.statusCode !== 200) throw new Error(`simulator answered ${res.statusCode}: ${JSON.stringify(json)}`);
   return json;
 };
@@ -93,7 +93,7 @@ describe("candidateUserId", () => {
       templateVars: ["123456"],
     });
     expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe("TEMPLATE_NEEDS_PHONE");
+    expect(res.body.error?.code).toBe("TEMPLATE_NEEDS_PHONE");
     expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id })).toBe(0);
   });
 

@@ -132,9 +132,9 @@ describe("send decisions by the 24-hour window", () => {
     });
     // Refused by the send API before anything is stored (issue 9): 400 for the request, 409 for a paused template.
     expect(a).toMatchObject({ status: 400, body: { error: { code: "TEMPLATE_PARAM_COUNT" } } });
-    expect(a.body.error.message).toMatch(/interview_invite \(fr\) expects 3 variable\(s\)/);
+    expect(a.body.error?.message).toMatch(/interview_invite \(fr\) expects 3 variable\(s\)/);
     expect(b).toMatchObject({ status: 409, body: { error: { code: "TEMPLATE_NOT_APPROVED" } } });
-    expect(b.body.error.message).toMatch(/old_offer \(fr\) is paused/);
+    expect(b.body.error?.message).toMatch(/old_offer \(fr\) is paused/);
     const m = await rig.until(c, ok.body.messageId, ["sent", "delivered", "read"]);
     expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id })).toBe(1);
     expect(await rig.trunk.db.conversations.countDocuments({ clientId: c._id })).toBe(1);
@@ -160,7 +160,7 @@ describe("send decisions by the 24-hour window", () => {
     );
     const s = await rig.send(c.jwt, { candidatePhone: newPhone(), candidateName: "A", jobTitle: "B" });
     expect(s).toMatchObject({ status: 409, body: { error: { code: "TEMPLATE_NOT_APPROVED" } } });
-    expect(s.body.error.message).toMatch(/application_received \(fr\) is paused by Meta \(low quality\): LOW_QUALITY/);
+    expect(s.body.error?.message).toMatch(/application_received \(fr\) is paused by Meta \(low quality\): LOW_QUALITY/);
     expect(await rig.trunk.db.messages.countDocuments({ clientId: c._id })).toBe(0);
   });
 });

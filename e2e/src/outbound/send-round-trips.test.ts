@@ -94,7 +94,7 @@ describe("MongoDB requests per send", () => {
         },
       });
       expect(res.statusCode, res.body).toBe(202);
-      const answer = res.json() as { success: boolean; messageId: string; kind: string; cost: number };
+      const answer = res.json<{ success: boolean; messageId: string; kind: string; cost: number }>();
       await eventually(async () => (await worker.queue.getJob(outboundJobId(answer.messageId)))?.isCompleted(), 20_000);
       return answer;
     };

@@ -59,7 +59,7 @@ export class MediaWorker {
     const msg = parseClientChanged(channel, raw);
     if (!msg) return;
     if (msg.status !== "active") return;
-    void this.resumeHeld(msg.clientId).catch((err) =>
+    void this.resumeHeld(msg.clientId).catch((err: unknown) =>
       this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held media"),
     );
   };
@@ -117,9 +117,9 @@ export class MediaWorker {
     await this.worker.waitUntilReady();
     this.deps.subscriberRedis.on("message", this.onChange);
     await this.deps.subscriberRedis.subscribe(CLIENTS_CHANGED_CHANNEL);
-    await this.sweep().catch((err) => this.deps.logger.error({ err }, "media sweep failed"));
+    await this.sweep().catch((err: unknown) => this.deps.logger.error({ err }, "media sweep failed"));
     this.sweepTimer = setInterval(
-      () => void this.sweep().catch((err) => this.deps.logger.error({ err }, "media sweep failed")),
+      () => void this.sweep().catch((err: unknown) => this.deps.logger.error({ err }, "media sweep failed")),
       3_600_000,
     );
     this.sweepTimer.unref();

@@ -247,7 +247,7 @@ describe("inbound batch writes", () => {
     expect(counter.total / bodies.length).toBeLessThanOrEqual(Number.isFinite(limits.perCommand) ? 0.5 : 0.05);
     const docs = await db.messages.find({ wamid: { $in: wamids } }).lean();
     expect(
-      docs.every((m) => m.status === "read" && new Date((m.statusAt as any).delivered).getTime() === (ts + 3) * 1000),
+      docs.every((m) => m.status === "read" && new Date(m.statusAt?.delivered ?? NaN).getTime() === (ts + 3) * 1000),
     ).toBe(true);
 
     // A status for a message not stored yet waits for it.
