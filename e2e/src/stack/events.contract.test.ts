@@ -7,43 +7,32 @@
  *   realtime) on the real MongoDB-protocol server and Redis, each event a dashboard receives checked
  *   against the contract. Only Meta is simulated.
  */
-import pino from "pino";
 import { request } from "undici";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Database, type ClientDoc } from "@linkojob/db";
+import type { ClientDoc, Database } from "@linkojob/db";
 import {
-  DashboardEvents,
   EVENTS,
   EVENT_EXAMPLES,
   SERVER_EVENT_SCHEMAS,
-  type DashboardEventMap,
   type DashboardEventName,
+  type DashboardEvents,
   type TypedDashboardEvents,
 } from "@linkojob/events";
-import { InboundWorker } from "@linkojob/inbound-worker";
-import {
-  MetaSimulator,
-  inboundMessage,
-  messagesDelivery,
-  messagingState,
-  type MessagingState,
-  simTemplate,
-} from "@linkojob/meta-simulator";
-import { OutboundWorker, createTemplateStatusHandler } from "@linkojob/outbound-worker";
-import { createRedis, redisReady, type RedisClient, type RedisConnectionOptions } from "@linkojob/queues";
-import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
-import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
-import { TokenVault } from "@linkojob/vault";
-import { GraphClient } from "@linkojob/whatsapp";
-import { buildApp } from "@linkojob/ingress";
+import { inboundMessage, messagesDelivery, type MessagingState, type MetaSimulator } from "@linkojob/meta-simulator";
+import { eventually, testServices } from "@linkojob/testing";
+import { startStack, type Stack } from "../harness/stack.harness.js";
 
+// Payloads straight off the wire: the test probes them as the brief's readers would and validates them
+// against the contract's schemas, so it must not presuppose the contract's types.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- unvalidated wire JSON (see above)
 type Received = Array<{ event: string; payload: any }>;
 
 /**
  * What the brief's listeners read of each event (its "Server Emits" block): the problems a
  * brief-written dashboard would meet with this payload, none when it reads everything it expects.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- probes whatever arrived, as an untyped dashboard would
 function briefProblems(event: string, p: any): string[] {
   const problems: string[] = [];
   const need = (ok: boolean, what: string) => void (ok || problems.push(what));
@@ -79,134 +68,39 @@ const contractProblems = (event: DashboardEventName, payload: unknown) => {
 
 describe("dashboard events from the real emitters, received by a socket.io client", () => {
   const services = testServices("events-contract");
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const conns: RedisClient[] = [];
   const sockets: Socket[] = [];
-  const redis = (o: RedisConnectionOptions = {}) => {
-    const c = createRedis(services.redisUrl, o);
-    conns.push(c);
-    return c;
-  };
-  const adapterKey = `${services.prefix}-io`;
+  let stack: Stack | undefined;
   let db: Database;
   let sim: MetaSimulator;
   let simState: MessagingState;
-  let realtime: RealtimeServer;
   let realtimeUrl: string;
-  let app: Awaited<ReturnType<typeof buildApp>>;
   let ingressUrl: string;
-  let inbound: InboundWorker;
-  let outbound: OutboundWorker;
-  let graph: GraphClient;
-  let vault: TokenVault;
   let events: DashboardEvents;
   let client: ClientDoc;
   let clientId: string;
   let jwt: string;
 
   beforeAll(async () => {
-    db = await Database.connect(services.mongoUrl);
-    events = new DashboardEvents(redis(), adapterKey);
-    sim = await MetaSimulator.create({ appSecret: TEST_SECRETS.appSecret });
-    await sim.listen();
-    simState = messagingState(sim.state);
-    simState.statusFlow.stepDelayMs = 50;
-
-    realtime = createRealtimeServer({
-      pub: redis(),
-      sub: redis({ autoPipelining: false }),
-      db,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      adapterKey,
-      logger,
-    });
-    realtimeUrl = `http://127.0.0.1:${await realtime.listen(0, "127.0.0.1")}`;
-
-    const ingressRedis = redis({ failFast: true });
-    await redisReady(ingressRedis);
-    app = await buildApp({
-      config: {
-        appSecret: TEST_SECRETS.appSecret,
-        verifyToken: TEST_SECRETS.verifyToken,
-        jwtSecret: TEST_SECRETS.jwtSecret,
-        queuePrefix: services.prefix,
-      },
-      redis: ingressRedis,
-      db,
-      events,
-      logger,
-      inbox: { realtimeUrl, demoSimUrl: sim.url },
-    });
-    ingressUrl = await app.listen({ port: 0, host: "127.0.0.1" });
-    sim.webhooks.targetUrl = `${ingressUrl}/webhook`;
-
-    vault = new TokenVault([TEST_SECRETS.tokenKey]);
-    graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" });
-    outbound = new OutboundWorker({
-      db,
-      queueRedis: redis(),
-      redis: redis(),
-      subscriberRedis: redis({ autoPipelining: false }),
-      graph,
-      vault,
-      events,
-      logger,
-      prefix: services.prefix,
-      concurrency: 2,
-      templateSyncIntervalMs: 0,
-    });
-    inbound = new InboundWorker({
-      db,
-      queueRedis: redis(),
-      pumpRedis: redis({ autoPipelining: false }),
-      subscriberRedis: redis({ autoPipelining: false }),
-      events,
-      logger,
-      prefix: services.prefix,
-      concurrency: 2,
-      onStatus: outbound.statusHook,
+    stack = await startStack({
+      services,
+      statusStepDelayMs: 50,
+      inbox: true,
       // Inbound media fetched into GridFS: message:media.
-      media: { graph, graphBaseUrl: sim.url, vault, backoffBaseMs: 100 },
-      accountHandlers: { message_template_status_update: createTemplateStatusHandler() },
+      inboundMedia: true,
+      concurrency: 2,
+      client: {
+        companyName: "Acme Corp",
+        phoneNumberId: `1077${Date.now() % 1_000_000}`,
+        wabaId: `2077${Date.now() % 1_000_000}`,
+        whatsappNumber: "212522000077",
+      },
     });
-    await inbound.start();
-    await outbound.start();
-
-    const created = await db.clients.create({
-      userId: `recruiter-${services.id}`,
-      companyName: "Acme Corp",
-      phoneNumberId: `1077${Date.now() % 1_000_000}`,
-      wabaId: `2077${Date.now() % 1_000_000}`,
-      whatsappNumber: "212522000077",
-      status: "active",
-      accessToken: vault.encrypt(`tok-${services.id}`),
-    });
-    client = created.toObject();
-    clientId = client._id.toHexString();
-    simState.numbers.set(client.phoneNumberId, client.wabaId);
-    simState.templates.set(client.wabaId, [
-      simTemplate({
-        name: "application_received",
-        language: "fr",
-        body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
-        category: "UTILITY",
-      }),
-    ]);
-    await outbound.syncTemplates(clientId);
-    jwt = await tokenFor(client.userId, "recruiter");
+    ({ db, sim, simState, realtimeUrl, ingressUrl, events, client, clientId, jwt } = stack);
   }, 120_000);
 
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
-    await outbound?.close();
-    await inbound?.close();
-    await app?.close();
-    await realtime?.close();
-    await sim?.close();
-    await graph?.close();
-    await Promise.allSettled(conns.map((c) => c.quit()));
-    await db?.connection.dropDatabase().catch(() => undefined);
-    await db?.close();
+    await stack?.close();
   });
 
   /** The recruiter's dashboard: resolves once its rooms are joined (auth:session). */
@@ -227,15 +121,15 @@ describe("dashboard events from the real emitters, received by a socket.io clien
     return received;
   }
 
-  const api = async (method: "POST" | "PATCH", path: string, body?: unknown) => {
+  const api = async <T = unknown>(method: "POST" | "PATCH", path: string, body?: unknown) => {
     const res = await request(`${ingressUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${jwt}`, ...(body ? { "content-type": "application/json" } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    const json = (await res.body.json()) as any;
+    const json = await res.body.json();
     if (res.statusCode >= 300) throw new Error(`${method} ${path} answered ${res.statusCode}: ${JSON.stringify(json)}`);
-    return json;
+    return json as T;
   };
 
   describe("on the wire: each builder's payload, through DashboardEvents and the realtime server", () => {
@@ -273,7 +167,7 @@ describe("dashboard events from the real emitters, received by a socket.io clien
     beforeAll(async () => {
       received = await dashboard();
       // Workflow 2: the platform sends a first-contact template; Meta's statuses come back.
-      const answer = await api("POST", "/api/messages/send", {
+      const answer = await api<{ messageId: string }>("POST", "/api/messages/send", {
         clientId,
         candidatePhone: "0638167216",
         candidateName: "Ahmed Hassan",

@@ -11,20 +11,32 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import pino from "pino";
-import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Database, type ClientDoc } from "@linkojob/db";
-import { DashboardEvents } from "@linkojob/events";
-import { InboundWorker } from "@linkojob/inbound-worker";
-import { MetaSimulator, messagingState, simTemplate } from "@linkojob/meta-simulator";
-import { OutboundWorker, createTemplateStatusHandler } from "@linkojob/outbound-worker";
-import { createRedis, redisReady } from "@linkojob/queues";
-import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
+import type { ClientDoc, Database } from "@linkojob/db";
+import { messagingState, simTemplate, type MetaSimulator } from "@linkojob/meta-simulator";
+import type { OutboundWorker } from "@linkojob/outbound-worker";
 import { TEST_SECRETS, testServices, tokenFor } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
-import { GraphClient } from "@linkojob/whatsapp";
-import { buildApp } from "@linkojob/ingress";
+import { startStack, type Stack } from "../harness/stack.harness.js";
+
+/** The page's window, as far as the test evaluates in it. */
+interface PageWindow {
+  getComputedStyle(element: unknown): { direction: string };
+}
+
+/** A Graph API send (POST /{phone-number-id}/messages) as the simulator recorded its JSON body. */
+interface GraphMessageBody {
+  type?: string;
+  status?: string;
+  message_id?: string;
+  recipient?: string;
+  typing_indicator?: { type: string };
+  text?: { body: string };
+  context?: unknown;
+  reaction?: unknown;
+  template?: { name: string; components: unknown[] };
+  [field: string]: unknown;
+}
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = join(new URL("../../..", import.meta.url).pathname, "test-artifacts", "inbox");
@@ -58,21 +70,10 @@ const CANDIDATE = { phone: "0612345678", waId: "212612345678", name: "Yasmine Al
 
 describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
   const services = testServices("inbox-e2e");
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const conns: Redis[] = [];
-  const redis = (o: Parameters<typeof createRedis>[1] = {}) => {
-    const c = createRedis(services.redisUrl, o);
-    conns.push(c);
-    return c;
-  };
-  const adapterKey = `${services.prefix}-io`;
+  let stack: Stack | undefined;
   let db: Database;
   let sim: MetaSimulator;
-  let realtime: RealtimeServer;
-  let app: Awaited<ReturnType<typeof buildApp>>;
-  let inbound: InboundWorker;
   let outbound: OutboundWorker;
-  let graph: GraphClient;
   let browser: BrowserContext;
   let userDataDir: string;
   let page: Page;
@@ -88,94 +89,21 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    db = await Database.connect(services.mongoUrl);
-    const events = new DashboardEvents(redis(), adapterKey);
-
-    sim = await MetaSimulator.create({ appSecret: TEST_SECRETS.appSecret });
-    await sim.listen();
-    const simState = messagingState(sim.state);
-    // Meta's sent → delivered → read, one step at a time, so that each tick can be seen.
-    simState.statusFlow.stepDelayMs = 700;
-
-    realtime = createRealtimeServer({
-      pub: redis(),
-      sub: redis({ autoPipelining: false }),
-      db,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      adapterKey,
-      logger,
-    });
-    const realtimeUrl = `http://127.0.0.1:${await realtime.listen(0, "127.0.0.1")}`;
-
-    const ingressRedis = redis({ failFast: true });
-    await redisReady(ingressRedis);
-    app = await buildApp({
-      config: {
-        appSecret: TEST_SECRETS.appSecret,
-        verifyToken: TEST_SECRETS.verifyToken,
-        jwtSecret: TEST_SECRETS.jwtSecret,
-        queuePrefix: services.prefix,
+    stack = await startStack({
+      services,
+      // Meta's sent → delivered → read, one step at a time, so that each tick can be seen.
+      statusStepDelayMs: 700,
+      inbox: true,
+      ingressLogger: false,
+      concurrency: 4,
+      client: {
+        companyName: "Atlas Recrutement",
+        phoneNumberId: `1099${Date.now() % 1_000_000}`,
+        wabaId: `2099${Date.now() % 1_000_000}`,
+        whatsappNumber: "212522000099",
       },
-      redis: ingressRedis,
-      db,
-      events,
-      inbox: { realtimeUrl, demoSimUrl: sim.url },
     });
-    ingressUrl = await app.listen({ port: 0, host: "127.0.0.1" });
-    sim.webhooks.targetUrl = `${ingressUrl}/webhook`;
-
-    const vault = new TokenVault([TEST_SECRETS.tokenKey]);
-    graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" });
-    outbound = new OutboundWorker({
-      db,
-      queueRedis: redis(),
-      redis: redis(),
-      subscriberRedis: redis({ autoPipelining: false }),
-      graph,
-      vault,
-      events,
-      logger,
-      prefix: services.prefix,
-      concurrency: 4,
-      templateSyncIntervalMs: 0,
-    });
-    inbound = new InboundWorker({
-      db,
-      queueRedis: redis(),
-      pumpRedis: redis({ autoPipelining: false }),
-      subscriberRedis: redis({ autoPipelining: false }),
-      events,
-      logger,
-      prefix: services.prefix,
-      concurrency: 4,
-      onStatus: outbound.statusHook,
-      accountHandlers: { message_template_status_update: createTemplateStatusHandler() },
-    });
-    await inbound.start();
-    await outbound.start();
-
-    // A connected recruiter: token in the vault, its number and approved template known to "Meta".
-    const created = await db.clients.create({
-      userId: `recruiter-${services.id}`,
-      companyName: "Atlas Recrutement",
-      phoneNumberId: `1099${Date.now() % 1_000_000}`,
-      wabaId: `2099${Date.now() % 1_000_000}`,
-      whatsappNumber: "212522000099",
-      status: "active",
-      accessToken: vault.encrypt(`tok-${services.id}`),
-    });
-    client = created.toObject();
-    simState.numbers.set(client.phoneNumberId, client.wabaId);
-    simState.templates.set(client.wabaId, [
-      simTemplate({
-        name: "application_received",
-        language: "fr",
-        body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
-        category: "UTILITY",
-      }),
-    ]);
-    await outbound.syncTemplates(client._id.toHexString());
-    jwt = await tokenFor(client.userId, "recruiter");
+    ({ db, sim, outbound, ingressUrl, client, jwt } = stack);
 
     userDataDir = mkdtempSync(join(tmpdir(), "inbox-chromium-"));
     // A fresh profile per run (Playwright takes it as userDataDir, not as an argument).
@@ -207,15 +135,7 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
   afterAll(async () => {
     await browser?.close();
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
-    await outbound?.close();
-    await inbound?.close();
-    await app?.close();
-    await realtime?.close();
-    await sim?.close();
-    await graph?.close();
-    await Promise.allSettled(conns.map((c) => c.quit()));
-    await db?.connection.dropDatabase().catch(() => undefined);
-    await db?.close();
+    await stack?.close();
   });
 
   it("sends a first-contact template, shows the ticks advance, opens the window on the candidate's reply and sends free text, all live", async () => {
@@ -295,7 +215,8 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     const arabic = page.locator('#messages .msg[data-direction="inbound"] .msg-text', { hasText: "مرحبا" });
     await arabic.waitFor();
     // (polled: a live update may replace the element between the lookup and the evaluation)
-    const direction = new Function("n", "return getComputedStyle(n).direction") as (n: unknown) => string;
+    // Runs in the page, on its window (the test's own types have no DOM library).
+    const direction = (n: unknown) => (globalThis as unknown as PageWindow).getComputedStyle(n).direction;
     await expect.poll(() => arabic.evaluate(direction)).toBe("rtl");
     await screenshot("arabic-rtl");
 
@@ -320,7 +241,7 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
       .sort({ timestamp: -1, _id: -1 })
       .lean();
     const latest = candidateMessages[0]!;
-    const graphCalls = () => sim.state.requestsTo(/\/messages$/, "POST").map((r) => r.body as Record<string, any>);
+    const graphCalls = () => sim.state.requestsTo(/\/messages$/, "POST").map((r) => r.body as GraphMessageBody);
     // The open conversation marked the candidate's latest message read at Meta.
     await expect.poll(() => graphCalls().some((b) => b.status === "read" && b.message_id === latest.wamid)).toBe(true);
 
@@ -542,15 +463,15 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     await link.fill(photo);
     await page.click("#composer-send");
     await expect.poll(() => sentTo("template").length).toBe(1);
-    const sent = sentTo("template")[0]!.body as Record<string, any>;
+    const sent = sentTo("template")[0]!.body as GraphMessageBody;
     expect(sent.recipient).toBe(userId);
     expect(sent).not.toHaveProperty("to");
-    expect(sent.template.name).toBe("offre_photo");
-    expect(sent.template.components).toContainEqual({
+    expect(sent.template?.name).toBe("offre_photo");
+    expect(sent.template?.components).toContainEqual({
       type: "header",
       parameters: [{ type: "image", image: { link: photo } }],
     });
-    expect(sent.template.components).toContainEqual({
+    expect(sent.template?.components).toContainEqual({
       type: "body",
       parameters: [{ type: "text", text: "Salma Bennani" }],
     });

@@ -8,43 +8,18 @@
  * A command spanning two slots fails on a cluster (CROSSSLOT), so any key left without the tag would
  * stop one of these paths. Only Meta is simulated.
  */
-import pino from "pino";
 import { Redis } from "ioredis";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envVars, parseEnv } from "@linkojob/config";
-import { Database, type ClientDoc } from "@linkojob/db";
-import { DashboardEvents, EVENTS } from "@linkojob/events";
-import { InboundWorker } from "@linkojob/inbound-worker";
-import {
-  MetaSimulator,
-  textMessageDelivery,
-  messagingState,
-  type MessagingState,
-  simTemplate,
-} from "@linkojob/meta-simulator";
-import { OutboundWorker, createTemplateStatusHandler } from "@linkojob/outbound-worker";
-import {
-  OUTBOUND_QUEUE,
-  WEBHOOK_QUEUE,
-  createRedis,
-  redisReady,
-  type RedisClient,
-  type RedisConnectionOptions,
-} from "@linkojob/queues";
-import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
-import {
-  TEST_SECRETS,
-  eventually,
-  startRedisCluster,
-  testServices,
-  tokenFor,
-  type OwnRedisCluster,
-} from "@linkojob/testing";
-import { TokenVault } from "@linkojob/vault";
-import { GraphClient } from "@linkojob/whatsapp";
-import { buildApp } from "@linkojob/ingress";
+import type { ClientDoc, Database } from "@linkojob/db";
+import { EVENTS } from "@linkojob/events";
+import { textMessageDelivery, type MessagingState, type MetaSimulator } from "@linkojob/meta-simulator";
+import { OUTBOUND_QUEUE, WEBHOOK_QUEUE } from "@linkojob/queues";
+import { eventually, startRedisCluster, testServices, type OwnRedisCluster } from "@linkojob/testing";
+import { startStack, type Stack } from "../harness/stack.harness.js";
+import { isEvent, recordEvents, type ReceivedEvent } from "../harness/dashboard-events.harness.js";
 
 const hasRedisServer = await import("node:child_process").then(({ execFileSync }) => {
   try {
@@ -62,22 +37,15 @@ if (!hasRedisServer)
 
 describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () => {
   const services = testServices("cluster");
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const conns: RedisClient[] = [];
   const sockets: Socket[] = [];
   let cluster: OwnRedisCluster;
+  let stack: Stack | undefined;
   let prefix: string;
-  let redis: (o?: RedisConnectionOptions) => RedisClient;
   let db: Database;
   let sim: MetaSimulator;
   let simState: MessagingState;
-  let realtime: RealtimeServer;
   let realtimeUrl: string;
-  let app: Awaited<ReturnType<typeof buildApp>>;
   let ingressUrl: string;
-  let inbound: InboundWorker;
-  let outbound: OutboundWorker;
-  let graph: GraphClient;
   let client: ClientDoc;
   let jwt: string;
 
@@ -96,118 +64,31 @@ describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () =
         QUEUE_PREFIX: `{${services.prefix}}`,
       },
     );
-    prefix = env.QUEUE_PREFIX;
-    const target = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
-    redis = (o = {}) => {
-      const c = createRedis(target, o);
-      c.on("error", () => undefined);
-      conns.push(c);
-      return c;
-    };
-    const adapterKey = `${services.prefix}-io`;
-    db = await Database.connect(services.mongoUrl);
-    const events = new DashboardEvents(redis(), adapterKey);
-
-    sim = await MetaSimulator.create({ appSecret: TEST_SECRETS.appSecret });
-    await sim.listen();
-    simState = messagingState(sim.state);
-
-    realtime = createRealtimeServer({
-      pub: redis(),
-      sub: redis({ autoPipelining: false }),
-      db,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      adapterKey,
-      logger,
-    });
-    realtimeUrl = `http://127.0.0.1:${await realtime.listen(0, "127.0.0.1")}`;
-
-    const ingressRedis = redis({ failFast: true });
-    await redisReady(ingressRedis, 20_000);
-    app = await buildApp({
-      config: {
-        appSecret: TEST_SECRETS.appSecret,
-        verifyToken: TEST_SECRETS.verifyToken,
-        jwtSecret: TEST_SECRETS.jwtSecret,
-        queuePrefix: prefix,
+    stack = await startStack({
+      services,
+      redisTarget: { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
+      onRedisConnection: (c) => c.on("error", () => undefined),
+      prefix: env.QUEUE_PREFIX,
+      redisReadyTimeoutMs: 20_000,
+      concurrency: 4,
+      client: {
+        companyName: "Cluster Recrutement",
+        phoneNumberId: `1088${Date.now() % 1_000_000}`,
+        wabaId: `2088${Date.now() % 1_000_000}`,
+        whatsappNumber: "212522000088",
       },
-      redis: ingressRedis,
-      db,
-      events,
-      logger,
     });
-    ingressUrl = await app.listen({ port: 0, host: "127.0.0.1" });
-    sim.webhooks.targetUrl = `${ingressUrl}/webhook`;
-
-    const vault = new TokenVault([TEST_SECRETS.tokenKey]);
-    graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" });
-    outbound = new OutboundWorker({
-      db,
-      queueRedis: redis(),
-      redis: redis(),
-      subscriberRedis: redis({ autoPipelining: false }),
-      graph,
-      vault,
-      events,
-      logger,
-      prefix,
-      concurrency: 4,
-      templateSyncIntervalMs: 0,
-    });
-    inbound = new InboundWorker({
-      db,
-      queueRedis: redis(),
-      pumpRedis: redis({ autoPipelining: false }),
-      subscriberRedis: redis({ autoPipelining: false }),
-      events,
-      logger,
-      prefix,
-      concurrency: 4,
-      onStatus: outbound.statusHook,
-      accountHandlers: { message_template_status_update: createTemplateStatusHandler() },
-    });
-    await inbound.start();
-    await outbound.start();
-
-    const created = await db.clients.create({
-      userId: `recruiter-${services.id}`,
-      companyName: "Cluster Recrutement",
-      phoneNumberId: `1088${Date.now() % 1_000_000}`,
-      wabaId: `2088${Date.now() % 1_000_000}`,
-      whatsappNumber: "212522000088",
-      status: "active",
-      accessToken: vault.encrypt(`tok-${services.id}`),
-    });
-    client = created.toObject();
-    simState.numbers.set(client.phoneNumberId, client.wabaId);
-    simState.templates.set(client.wabaId, [
-      simTemplate({
-        name: "application_received",
-        language: "fr",
-        body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
-        category: "UTILITY",
-      }),
-    ]);
-    await outbound.syncTemplates(client._id.toHexString());
-    jwt = await tokenFor(client.userId, "recruiter");
+    ({ prefix, db, sim, simState, realtimeUrl, ingressUrl, client, jwt } = stack);
   }, 120_000);
 
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
-    await outbound?.close();
-    await inbound?.close();
-    await app?.close();
-    await realtime?.close();
-    await sim?.close();
-    await graph?.close();
-    await Promise.allSettled(conns.map((c) => c.quit()));
-    await db?.connection.dropDatabase().catch(() => undefined);
-    await db?.close();
+    await stack?.close();
     await cluster?.destroy();
   });
 
   /** A recruiter's dashboard on the realtime node: resolves once its rooms are joined (auth:session). */
-  async function dashboard(): Promise<Array<{ event: string; payload: any }>> {
+  async function dashboard(): Promise<ReceivedEvent[]> {
     const socket = connectSocket(realtimeUrl, {
       transports: ["websocket"],
       auth: { token: jwt },
@@ -215,8 +96,7 @@ describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () =
       forceNew: true,
     });
     sockets.push(socket);
-    const received: Array<{ event: string; payload: any }> = [];
-    socket.onAny((event: string, payload: unknown) => received.push({ event, payload }));
+    const received = recordEvents(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once("auth:session", () => resolve());
       socket.once("connect_error", reject);
@@ -243,7 +123,7 @@ describe.skipIf(!hasRedisServer)("the gateway on a 3-master Redis Cluster", () =
       30_000,
     );
     expect(stored).toMatchObject({ type: "text" });
-    const event = await eventually(() => received.find((e) => e.event === EVENTS.messageReceived), 30_000);
+    const event = await eventually(() => received.find(isEvent(EVENTS.messageReceived)), 30_000);
     expect(event.payload.clientId).toBe(client._id.toHexString());
     expect(event.payload.message).toMatchObject({
       text: "Bonjour, je postule via le cluster",
