@@ -20,6 +20,12 @@ export const inboundEnvShape = {
   ...mediaEnvShape,
 };
 
+/** What `cli:replay-dead-letters` needs: the stores and the queue, nothing else. */
+export const loadReplayEnv = (source: Record<string, string | undefined> = process.env) => {
+  const { MONGODB_URI, REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX } = inboundEnvShape;
+  return parseEnv({ MONGODB_URI, REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX }, source);
+};
+
 export type InboundEnv = ReturnType<typeof loadInboundEnv>;
 export const loadInboundEnv = (source: Record<string, string | undefined> = process.env) => {
   const env = parseEnv(inboundEnvShape, source);

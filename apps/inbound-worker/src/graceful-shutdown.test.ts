@@ -109,44 +109,49 @@ afterAll(async () => {
 });
 
 describe("inbound worker shutdown", () => {
-  it("on SIGTERM mid-burst finishes or hands back its jobs: a new worker stores every delivery exactly once", async () => {
-    const first = await startWorker();
+  // Two worker processes start (tsx compiles the worker each time) and drain: minutes on a loaded machine.
+  it(
+    "on SIGTERM mid-burst finishes or hands back its jobs: a new worker stores every delivery exactly once",
+    { timeout: 240_000 },
+    async () => {
+      const first = await startWorker();
 
-    // The burst, appended exactly as the ingress does (XADD of the raw body) after the 200 to Meta.
-    const key = ingressStreamKey(services.prefix);
-    const pipeline = redis.pipeline();
-    for (let i = 0; i < DELIVERIES; i++) pipeline.xadd(key, "*", "t", String(Date.now()), "b", delivery(i));
-    await pipeline.exec();
+      // The burst, appended exactly as the ingress does (XADD of the raw body) after the 200 to Meta.
+      const key = ingressStreamKey(services.prefix);
+      const pipeline = redis.pipeline();
+      for (let i = 0; i < DELIVERIES; i++) pipeline.xadd(key, "*", "t", String(Date.now()), "b", delivery(i));
+      await pipeline.exec();
 
-    await eventually(async () => (await stored()) >= 10, 60_000);
-    first.child.kill("SIGTERM");
-    expect(await first.exited).toBe(0); // a clean exit, not the shutdown timeout's exit(1)
-    const atExit = await stored();
-    // The signal really came mid-burst: the second worker has work left.
-    expect(atExit).toBeLessThan(DELIVERIES);
+      await eventually(async () => (await stored()) >= 10, 60_000);
+      first.child.kill("SIGTERM");
+      expect(await first.exited).toBe(0); // a clean exit, not the shutdown timeout's exit(1)
+      const atExit = await stored();
+      // The signal really came mid-burst: the second worker has work left.
+      expect(atExit).toBeLessThan(DELIVERIES);
 
-    const second = await startWorker();
-    await eventually(async () => (await stored()) >= DELIVERIES, 120_000, 100);
-    const queue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix: services.prefix });
-    await eventually(
-      async () =>
-        (await queue.getJobCounts("waiting", "active", "delayed")).waiting === 0 &&
-        (await queue.getActiveCount()) === 0,
-    );
+      const second = await startWorker();
+      await eventually(async () => (await stored()) >= DELIVERIES, 120_000, 100);
+      const queue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix: services.prefix });
+      await eventually(
+        async () =>
+          (await queue.getJobCounts("waiting", "active", "delayed")).waiting === 0 &&
+          (await queue.getActiveCount()) === 0,
+      );
 
-    expect(await stored()).toBe(DELIVERIES);
-    const wamids = await db.messages.distinct("wamid", { clientId: client._id });
-    expect(wamids.length).toBe(DELIVERIES);
-    // Counters incremented once per message, not once per processing.
-    const conversation = await db.conversations.findOne({ clientId: client._id }).lean();
-    expect(conversation?.messageCount).toBe(DELIVERIES);
-    expect(await queue.getFailedCount()).toBe(0);
-    expect(await redis.xlen(ingressStreamKey(services.prefix))).toBe(0);
-    const metrics = await fetch(`http://127.0.0.1:${second.port}/metrics`).then((r) => r.text());
-    expect(metrics).toMatch(/lj_jobs_total\{[^}]*queue="webhook-deliveries"[^}]*\} [1-9]/);
-    await queue.close();
+      expect(await stored()).toBe(DELIVERIES);
+      const wamids = await db.messages.distinct("wamid", { clientId: client._id });
+      expect(wamids.length).toBe(DELIVERIES);
+      // Counters incremented once per message, not once per processing.
+      const conversation = await db.conversations.findOne({ clientId: client._id }).lean();
+      expect(conversation?.messageCount).toBe(DELIVERIES);
+      expect(await queue.getFailedCount()).toBe(0);
+      expect(await redis.xlen(ingressStreamKey(services.prefix))).toBe(0);
+      const metrics = await fetch(`http://127.0.0.1:${second.port}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(/lj_jobs_total\{[^}]*queue="webhook-deliveries"[^}]*\} [1-9]/);
+      await queue.close();
 
-    second.child.kill("SIGTERM");
-    expect(await second.exited).toBe(0);
-  });
+      second.child.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+    },
+  );
 });

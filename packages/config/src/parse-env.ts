@@ -11,12 +11,12 @@ export class EnvError extends Error {
 }
 
 /**
- * Parses `source` (normally `process.env`) once with a zod object schema. Only an app's `env.ts`
- * calls this: the rest of the code receives the typed result.
+ * Parses `source` (an app's `env.ts` passes `process.env`) once with a zod object schema. Only an
+ * app's `env.ts` calls this: the rest of the code receives the typed result.
  */
 export function parseEnv<S extends z.ZodRawShape>(
   shape: S,
-  source: Record<string, string | undefined> = process.env,
+  source: Record<string, string | undefined>,
 ): z.infer<z.ZodObject<S>> {
   const result = z.object(shape).safeParse(source);
   if (result.success) {

@@ -10,10 +10,10 @@
  */
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
-import { EnvError, parseEnv } from "@linkojob/config";
+import { EnvError } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { WEBHOOK_QUEUE, createRedis, type WebhookJob } from "@linkojob/queues";
-import { inboundEnvShape } from "../env.js";
+import { loadReplayEnv } from "../env.js";
 import { replayDeadLetters } from "../routing/dead-letters.js";
 
 const { values } = parseArgs({
@@ -31,8 +31,7 @@ if (since && Number.isNaN(since.getTime())) {
 }
 let env;
 try {
-  const { MONGODB_URI, REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX } = inboundEnvShape;
-  env = parseEnv({ MONGODB_URI, REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX });
+  env = loadReplayEnv();
 } catch (err) {
   if (!(err instanceof EnvError)) throw err;
   console.error(err.message);

@@ -13,7 +13,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { loadConnectEnv } from "./cli-env.js";
+import { loadConnectEnv } from "./env.js";
 import { OnboardingError, UsageError, connectCommand } from "./connect.command.js";
 
 let env;

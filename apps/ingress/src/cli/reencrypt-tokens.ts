@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { EnvError } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { TokenVault } from "@linkojob/vault";
-import { loadReencryptEnv } from "./cli-env.js";
+import { loadReencryptEnv } from "./env.js";
 import { reencryptStoredTokens } from "./reencrypt-tokens.command.js";
 
 const { values } = parseArgs({ options: { "dry-run": { type: "boolean", default: false } } });

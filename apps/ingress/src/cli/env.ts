@@ -23,5 +23,7 @@ export const connectEnvShape = pick(
   "QUEUE_PREFIX",
 );
 
-export const loadReencryptEnv = () => parseEnv(reencryptEnvShape);
-export const loadConnectEnv = () => parseEnv(connectEnvShape);
+export const loadReencryptEnv = (source: Record<string, string | undefined> = process.env) =>
+  parseEnv(reencryptEnvShape, source);
+export const loadConnectEnv = (source: Record<string, string | undefined> = process.env) =>
+  parseEnv(connectEnvShape, source);
