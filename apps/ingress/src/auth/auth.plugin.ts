@@ -15,7 +15,7 @@ declare module "fastify" {
   }
 }
 
-export const authPlugin = fp<{ verifier: JwtVerifier }>((app, { verifier }) => {
+export const authPlugin = fp<{ verifier: JwtVerifier }>((app, { verifier }, done) => {
   app.decorateRequest("principal", null as unknown as Principal);
   app.decorate("authenticate", async (request: FastifyRequest) => {
     request.principal = await verifier.verify(bearerToken(request.headers.authorization));
@@ -25,5 +25,5 @@ export const authPlugin = fp<{ verifier: JwtVerifier }>((app, { verifier }) => {
       return Promise.reject(forbidden(`requires role ${roles.join(" or ")}`));
     return Promise.resolve();
   });
-  return Promise.resolve();
+  done();
 });

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, conversationJson, messageJson, toObjectId } from "@linkojob/db";
@@ -15,9 +15,10 @@ export interface ConversationRoutesOptions {
 }
 
 /** Read API of the dashboard: conversations, their messages, and marking them read. */
-export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = (
+export const conversationRoutes: FastifyPluginCallback<ConversationRoutesOptions> = (
   base,
   { tenants, events, receipts },
+  done,
 ) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
@@ -125,5 +126,5 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
         .send(res.queued ? { success: true, typing: true } : { success: true, typing: false, reason: res.reason });
     },
   );
-  return Promise.resolve();
+  done();
 };

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { badRequest } from "../http/errors.js";
@@ -6,7 +6,7 @@ import type { TenantAccess } from "../auth/tenant-access.js";
 import { objectIdSchema } from "@linkojob/db";
 
 /** GET /api/messages/costs?clientId&from&to: outbound costs in MAD, by pricing category and by kind. */
-export const costRoutes: FastifyPluginAsync<{ tenants: TenantAccess }> = (base, { tenants }) => {
+export const costRoutes: FastifyPluginCallback<{ tenants: TenantAccess }> = (base, { tenants }, done) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
 
@@ -35,5 +35,5 @@ export const costRoutes: FastifyPluginAsync<{ tenants: TenantAccess }> = (base, 
       return { clientId: tenant.clientId.toHexString(), from: from.toISOString(), to: to.toISOString(), ...totals };
     },
   );
-  return Promise.resolve();
+  done();
 };

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, toObjectId, type Database } from "@linkojob/db";
@@ -35,7 +35,11 @@ const SAMPLE_REPLIES = [
  * takes the real inbound path. The page cannot call the simulator itself: it does not know the
  * client's phone_number_id / WABA, and the simulator serves no CORS.
  */
-export const demoCandidateRoutes: FastifyPluginAsync<DemoCandidateRoutesOptions> = (base, { tenants, db, simUrl }) => {
+export const demoCandidateRoutes: FastifyPluginCallback<DemoCandidateRoutesOptions> = (
+  base,
+  { tenants, db, simUrl },
+  done,
+) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
   let turn = 0;
@@ -90,5 +94,5 @@ export const demoCandidateRoutes: FastifyPluginAsync<DemoCandidateRoutesOptions>
       throw new HttpError(502, "SIMULATOR_REFUSED", answer.error?.message ?? `the simulator answered ${res.status}`);
     return { success: true, wamid: answer.wamid ?? null, ingressStatus: answer.delivery?.status ?? null };
   });
-  return Promise.resolve();
+  done();
 };

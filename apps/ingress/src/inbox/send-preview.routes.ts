@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, type Database } from "@linkojob/db";
@@ -32,7 +32,7 @@ export interface SendPreviewRoutesOptions {
  * needs `templateHeader` with a link or id) and whether the template is usable once it is given.
  * Reads only.
  */
-export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = (base, opts) => {
+export const sendPreviewRoutes: FastifyPluginCallback<SendPreviewRoutesOptions> = (base, opts, done) => {
   const { tenants, db } = opts;
   const caches = opts.caches ?? new SendCaches(db);
   const prices = opts.prices ?? DEFAULT_PRICE_TABLE_MAD;
@@ -113,5 +113,5 @@ export const sendPreviewRoutes: FastifyPluginAsync<SendPreviewRoutesOptions> = (
       };
     },
   );
-  return Promise.resolve();
+  done();
 };

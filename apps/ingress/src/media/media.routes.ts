@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyPluginCallback, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { Types } from "mongoose";
 import { z } from "zod";
@@ -25,7 +25,7 @@ const MEDIA_TYPES = new Set(["image", "video", "audio", "document", "sticker"]);
  * - `GET /api/media/:messageId/url` → a signed URL valid a few minutes, for `<img src>` and links.
  * Streams from GridFS with the stored type and length; pending → 409, failed → 404 with the reason.
  */
-export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = (base, { db, tenants, signer }) => {
+export const mediaRoutes: FastifyPluginCallback<MediaRoutesOptions> = (base, { db, tenants, signer }, done) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
 
   /** The message if the principal's tenant(s) own it; privileged roles may name the client. */
@@ -149,5 +149,5 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = (base, { db, 
       return reply.send(mediaBucket(db).openDownloadStream(fileId));
     },
   );
-  return Promise.resolve();
+  done();
 };

@@ -1,6 +1,6 @@
 import type {
   FastifyBaseLogger,
-  FastifyPluginAsync,
+  FastifyPluginCallback,
   FastifyReply,
   FastifyRequest,
   HookHandlerDoneFunction,
@@ -114,7 +114,7 @@ function logFailure(log: FastifyBaseLogger, err: unknown, context: Record<string
  * response; the callback's answer carries `Referrer-Policy: no-referrer` so that the code in its own
  * URL does not follow the recruiter to the dashboard.
  */
-export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = (base, opts) => {
+export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = (base, opts, done) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   const { config } = opts;
   // Route-level hooks are typed in Fastify's callback form; app.authenticate returns a promise.
@@ -326,5 +326,5 @@ export const onboardingRoutes: FastifyPluginAsync<OnboardingRoutesOptions> = (ba
       }
     },
   );
-  return Promise.resolve();
+  done();
 };

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginCallback } from "fastify";
 import { buildAsyncApiDocument, type AsyncApiDocument } from "@linkojob/events";
 
 /** The realtime API's AsyncAPI document, beside the REST API's OpenAPI at /docs. */
@@ -54,7 +54,7 @@ ${section("socket", "Session events (the socket itself)")}
  * GET /docs/asyncapi.json (AsyncAPI 3.0, built by @linkojob/events from the contract's schemas and
  * examples) and GET /docs/events (the same as a page). Public, like /docs; not in the OpenAPI document.
  */
-export const asyncApiRoutes: FastifyPluginAsync<AsyncApiRoutesOptions> = (app, opts) => {
+export const asyncApiRoutes: FastifyPluginCallback<AsyncApiRoutesOptions> = (app, opts, done) => {
   const doc = buildAsyncApiDocument({
     ...(opts.version ? { version: opts.version } : {}),
     ...(opts.realtimeUrl ? { realtimeHost: new URL(opts.realtimeUrl).host } : {}),
@@ -64,5 +64,5 @@ export const asyncApiRoutes: FastifyPluginAsync<AsyncApiRoutesOptions> = (app, o
   app.get(ASYNCAPI_PAGE_PATH, { schema: { hide: true } }, (_request, reply) =>
     reply.type("text/html; charset=utf-8").send(page),
   );
-  return Promise.resolve();
+  done();
 };

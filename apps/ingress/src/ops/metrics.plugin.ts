@@ -21,7 +21,7 @@ const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
  * 200, and the hook itself is synchronous (a counter and a histogram observation).
  */
 export const metricsPlugin = fp<MetricsPluginOptions>(
-  (app, { metrics, token }) => {
+  (app, { metrics, token }, done) => {
     app.addHook("onResponse", (request, reply, done) => {
       if (request.method === "POST" && request.routeOptions.url === "/webhook")
         metrics.webhookAnswered(reply.statusCode, reply.elapsedTime);
@@ -59,7 +59,7 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
           .send(await metrics.text());
       },
     );
-    return Promise.resolve();
+    done();
   },
   { name: "lj-metrics" },
 );

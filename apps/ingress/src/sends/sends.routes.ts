@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { normalizePhone } from "@linkojob/whatsapp";
@@ -126,7 +126,7 @@ export interface SendRoutesOptions {
  * POST /api/messages/send (issues 4 and 5): validate, store `queued` (base64 media bytes staged in
  * GridFS first), enqueue, answer 202.
  */
-export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = (base, { tenants, acceptance }) => {
+export const sendRoutes: FastifyPluginCallback<SendRoutesOptions> = (base, { tenants, acceptance }, done) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
 
@@ -185,5 +185,5 @@ export const sendRoutes: FastifyPluginAsync<SendRoutesOptions> = (base, { tenant
       return reply.code(202).send(answer);
     },
   );
-  return Promise.resolve();
+  done();
 };

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, syncTemplates, type ClientDoc, type Database, type TemplateDoc } from "@linkojob/db";
@@ -31,7 +31,7 @@ const templateJson = (t: TemplateDoc) => ({
 });
 
 /** GET /api/templates?clientId and POST /api/templates/sync (on demand; also on connect and on a schedule). */
-export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = (base, { tenants, db, sync }) => {
+export const templateRoutes: FastifyPluginCallback<TemplateRoutesOptions> = (base, { tenants, db, sync }, done) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
 
@@ -82,5 +82,5 @@ export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = (base, 
       }
     },
   );
-  return Promise.resolve();
+  done();
 };

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import { verifyWebhookSignature, webhookSigningKey } from "@linkojob/whatsapp";
 import type { WebhookInbox } from "./webhook-inbox.js";
 
@@ -29,7 +29,7 @@ const SIGNATURE_HEADER = /^sha256=[0-9a-fA-F]{64}$/;
  * beyond what it takes to refuse garbage. Rate limiting never applies here: signed bursts are
  * legitimate.
  */
-export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = (app, opts) => {
+export const webhookRoutes: FastifyPluginCallback<WebhookRoutesOptions> = (app, opts, done) => {
   const signingKey = webhookSigningKey(opts.appSecret);
   // Keep the exact bytes Meta signed, whatever the content type says.
   app.removeAllContentTypeParsers();
@@ -102,5 +102,5 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = (app, opt
       return reply.code(200).type("text/plain").send("EVENT_RECEIVED");
     },
   );
-  return Promise.resolve();
+  done();
 };
