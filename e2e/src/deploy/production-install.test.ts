@@ -181,7 +181,6 @@ describe("production install of each app: pnpm deploy --prod, then node dist/mai
           expect(body.toLowerCase(), probe.path).toContain(probe.contains.toLowerCase());
         }
 
-        const signalled = Date.now();
         proc.child.kill("SIGTERM");
         const exit = await exitWithin(proc, STOP_GRACE_MS);
         running.delete(proc);
@@ -189,7 +188,6 @@ describe("production install of each app: pnpm deploy --prod, then node dist/mai
           exit,
           `exit after SIGTERM (null: still running after ${STOP_GRACE_MS} ms)\n${describeOutput(proc)}`,
         ).toEqual({ code: 0, signal: null });
-        expect(Date.now() - signalled).toBeLessThan(STOP_GRACE_MS);
         expect(proc.errors, `error-level log lines\n${describeOutput(proc)}`).toEqual([]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
