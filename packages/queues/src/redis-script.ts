@@ -1,39 +1,43 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { RedisClient } from "./redis.js";
 
 type ScriptArg = string | number;
 
 /**
- * A Lua script kept in its own `.lua` file, read once when the module that declares it loads, and
- * registered on each Redis client once (ioredis `defineCommand`: EVALSHA, falling back to EVAL when
- * the server does not know the script yet). Works the same on one Redis and on a Redis Cluster; on a
- * cluster every key of one call must hash to one slot (a hash-tagged prefix such as `{lj}`).
+ * A Lua script kept in its own `.lua` file, read (and its SHA1 computed) once when the module that
+ * declares it loads. Each call is an EVALSHA, then an EVAL when the server does not know the script
+ * yet (NOSCRIPT: a new server, a restart, SCRIPT FLUSH), which also loads it for the next calls.
+ * Works the same on one Redis and on a Redis Cluster (ioredis routes EVALSHA/EVAL by their keys); on
+ * a cluster every key of one call must hash to one slot (a hash-tagged prefix such as `{lj}`).
+ *
+ * Plain EVALSHA/EVAL, not ioredis `defineCommand`: a command defined on a client whose auto-pipeline
+ * is already filling is missing from that pipeline, and ioredis then throws out of its callback
+ * (redis/ioredis#1931, "results[i] is not iterable"), an uncaught exception that ends the process.
  *
  * Declare it beside the code that uses it:
  * `const RELEASE = new RedisScript("ljReleaseLock", new URL("./release-lock.lua", import.meta.url), 1);`
  */
 export class RedisScript {
   readonly lua: string;
-  private readonly clients = new WeakSet<RedisClient>();
+  readonly sha: string;
 
   constructor(
-    /** The command name on the client: unique across the process's scripts. */
+    /** A name for errors and traces: unique across the process's scripts. */
     readonly name: string,
     file: URL,
     readonly numberOfKeys: number,
   ) {
     this.lua = readFileSync(file, "utf8");
+    this.sha = createHash("sha1").update(this.lua).digest("hex");
   }
 
   run(redis: RedisClient, keys: readonly string[], args: readonly ScriptArg[] = []): Promise<unknown> {
     if (keys.length !== this.numberOfKeys)
       throw new Error(`${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
-    if (!this.clients.has(redis)) {
-      redis.defineCommand(this.name, { numberOfKeys: this.numberOfKeys, lua: this.lua });
-      this.clients.add(redis);
-    }
-    const command = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[this.name];
-    if (!command) throw new Error(`${this.name} is not defined on this Redis client`);
-    return command.call(redis, ...keys, ...args);
+    return redis.evalsha(this.sha, this.numberOfKeys, ...keys, ...args).catch((err: Error) => {
+      if (!err.message.startsWith("NOSCRIPT")) throw err;
+      return redis.eval(this.lua, this.numberOfKeys, ...keys, ...args);
+    });
   }
 }
