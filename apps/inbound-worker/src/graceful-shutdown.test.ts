@@ -1,11 +1,20 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { Queue } from "bullmq";
 import { Database, type ClientDoc } from "@linkojob/db";
 import { WEBHOOK_QUEUE, createRedis, ingressStreamKey } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, freePort, testServices } from "@linkojob/testing";
+import {
+  TEST_SECRETS,
+  describeOutput,
+  eventually,
+  freePort,
+  killAll,
+  startNodeProcess,
+  testServices,
+  waitForReady,
+  type NodeProcess,
+} from "@linkojob/testing";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
@@ -16,16 +25,16 @@ const services = testServices("shutdown");
 let db: Database;
 let redis: Redis;
 let client: ClientDoc;
-const children: ChildProcess[] = [];
+const processes: NodeProcess[] = [];
 
 /** The inbound worker as production runs it: its own process, configured by environment only. */
-async function startWorker(): Promise<{ child: ChildProcess; exited: Promise<number | null>; port: number }> {
+async function startWorker(): Promise<NodeProcess & { port: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--conditions=@linkojob/source", "--import", "tsx", MAIN], {
+  const proc = startNodeProcess("inbound-worker", ["--conditions=@linkojob/source", "--import", "tsx", MAIN], {
     cwd: ROOT, // where `tsx` resolves
     env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
       MONGODB_URI: services.mongoUrl,
       REDIS_URL: services.redisUrl,
       QUEUE_PREFIX: services.prefix,
@@ -36,21 +45,11 @@ async function startWorker(): Promise<{ child: ChildProcess; exited: Promise<num
       META_GRAPH_URL: "http://127.0.0.1:9",
       TOKEN_ENCRYPTION_KEY: TEST_SECRETS.tokenKey,
     },
-    stdio: ["ignore", "ignore", "inherit"],
   });
-  children.push(child);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  processes.push(proc);
   // Ready once its HEALTH_PORT answers /ready (it listens after the worker has started).
-  await eventually(
-    async () =>
-      (await fetch(`http://127.0.0.1:${port}/ready`).then(
-        (r) => r.status,
-        () => 0,
-      )) === 200,
-    60_000,
-    200,
-  );
-  return { child, exited, port };
+  await waitForReady(proc, `http://127.0.0.1:${port}/ready`);
+  return { ...proc, port };
 }
 
 /** Meta's delivery of one text message from the candidate, as the ingress appends it to its stream. */
@@ -102,7 +101,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  await killAll(processes);
   await redis?.quit();
   await db?.connection.dropDatabase().catch(() => undefined);
   await db?.close();
@@ -124,7 +123,7 @@ describe("inbound worker shutdown", () => {
 
       await eventually(async () => (await stored()) >= 10, 60_000);
       first.child.kill("SIGTERM");
-      expect(await first.exited).toBe(0); // a clean exit, not the shutdown timeout's exit(1)
+      expect((await first.exited).code, describeOutput(first)).toBe(0); // a clean exit, not the shutdown timeout's exit(1)
       const atExit = await stored();
       // The signal really came mid-burst: the second worker has work left.
       expect(atExit).toBeLessThan(DELIVERIES);
@@ -151,7 +150,7 @@ describe("inbound worker shutdown", () => {
       await queue.close();
 
       second.child.kill("SIGTERM");
-      expect(await second.exited).toBe(0);
+      expect((await second.exited).code, describeOutput(second)).toBe(0);
     },
   );
 });

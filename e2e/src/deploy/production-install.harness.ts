@@ -4,7 +4,8 @@
  * `node dist/main.js` in that directory with nothing but its environment. Used by
  * production-install.test.ts.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import { startNodeProcess, type NodeProcess } from "@linkojob/testing";
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, rmSync, rmdirSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -178,73 +179,7 @@ export function ownTypeScriptSources(dir: string): string[] {
   return found;
 }
 
-export interface AppProcess {
-  child: ChildProcess;
-  /** Resolves once the process has exited. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Its last output lines (stdout and stderr). */
-  tail: string[];
-  /** Its log lines at level error or fatal. */
-  errors: string[];
-}
-
 /** `node dist/main.js` in `dir`, with exactly `env` (no variable of this test process leaks in). */
-export function startApp(dir: string, env: Record<string, string>): AppProcess {
-  const child = spawn(process.execPath, ["dist/main.js"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-  const proc: AppProcess = {
-    child,
-    exited: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
-    tail: [],
-    errors: [],
-  };
-  for (const stream of [child.stdout, child.stderr]) {
-    let buf = "";
-    stream.on("data", (chunk: Buffer) => {
-      buf += chunk.toString();
-      const lines = buf.split("\n");
-      buf = lines.pop()!;
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        proc.tail.push(line);
-        if (proc.tail.length > TAIL_LINES) proc.tail.shift();
-        if (/"level":(5|6)\d/.test(line)) proc.errors.push(line);
-      }
-    });
-  }
-  return proc;
-}
-
-/** The process's output, for assertion messages. */
-export function describeOutput(proc: AppProcess): string {
-  return `--- last output ---\n${proc.tail.join("\n")}\n---`;
-}
-
-/** Polls GET url until 200; throws (with the output) when the process exits first or time runs out. */
-export async function waitReady(proc: AppProcess, url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "no answer";
-  for (;;) {
-    const { exitCode, signalCode } = proc.child;
-    if (exitCode !== null || signalCode !== null) {
-      throw new Error(`exited (${signalCode ?? exitCode}) before ${url} answered 200\n${describeOutput(proc)}`);
-    }
-    last = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
-      async (r) => `${r.status} ${await r.text()}`,
-      (err: Error) => err.message,
-    );
-    if (last.startsWith("200 ")) return;
-    if (Date.now() > deadline) {
-      throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last: ${last})\n${describeOutput(proc)}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** Resolves with the exit, or with null when the process is still running after `ms`. */
-export function exitWithin(proc: AppProcess, ms: number) {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    proc.exited,
-    new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms))),
-  ]).finally(() => clearTimeout(timer));
+export function startApp(app: AppName, dir: string, env: Record<string, string>): NodeProcess {
+  return startNodeProcess(app, ["dist/main.js"], { cwd: dir, env, tailLines: TAIL_LINES });
 }

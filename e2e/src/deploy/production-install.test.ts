@@ -11,13 +11,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetaSimulator } from "@linkojob/meta-simulator";
-import { freePort, testServices, type TestServices } from "@linkojob/testing";
+import {
+  describeOutput,
+  exitWithin,
+  freePort,
+  testServices,
+  waitForReady,
+  type NodeProcess,
+  type TestServices,
+} from "@linkojob/testing";
 import {
   APPS,
   REPO_ROOT,
   deployApp,
-  describeOutput,
-  exitWithin,
   linksLeavingInstall,
   ownTypeScriptSources,
   run,
@@ -25,9 +31,7 @@ import {
   startApp,
   topLevelPackages,
   virtualStoreEntries,
-  waitReady,
   type AppName,
-  type AppProcess,
 } from "./production-install.harness.js";
 
 /** compose's stop_grace_period: Docker SIGKILLs a process still running after it. */
@@ -108,7 +112,7 @@ const PROBES: Partial<Record<AppName, Array<{ path: string; contains: string }>>
 describe("production install of each app: pnpm deploy --prod, then node dist/main.js", () => {
   let scratch = "";
   let sim: MetaSimulator | undefined;
-  const running = new Set<AppProcess>();
+  const running = new Set<NodeProcess>();
 
   beforeAll(async () => {
     // The image compiles the workspace before deploying; here only when a dist/ is missing or older than its sources.
@@ -167,10 +171,10 @@ describe("production install of each app: pnpm deploy --prod, then node dist/mai
           LOG_LEVEL: "info",
           ...appEnv(app, port, sim!.url),
         };
-        const proc = startApp(dir, env);
+        const proc = startApp(app, dir, env);
         running.add(proc);
         const base = `http://127.0.0.1:${port}`;
-        await waitReady(proc, `${base}/ready`, 60_000);
+        await waitForReady(proc, `${base}/ready`, 60_000);
 
         const health = await fetch(`${base}/health`);
         expect(health.status, `/health\n${describeOutput(proc)}`).toBe(200);

@@ -281,7 +281,9 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
     const shutdown = (async () => {
       await eventually(async () => (await inboundStored()) >= 60 && accepted() >= 20, 60_000, 100);
       const at = { stored: await inboundStored(), accepted: accepted(), ms: Date.now() - t0 };
-      const [inboundExit, outboundExit] = await Promise.all([terminate(inbound1), terminate(outbound1)]);
+      const [inboundExit, outboundExit] = (await Promise.all([terminate(inbound1), terminate(outbound1)])).map(
+        (exit) => exit?.code ?? null,
+      );
       return {
         at,
         inboundExit,

@@ -7,3 +7,4 @@ export * from "./tokens.js";
 export * from "./wait.js";
 export * from "./command-counter.js";
 export * from "./redis-command-counter.js";
+export * from "./node-process.js";
