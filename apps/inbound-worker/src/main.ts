@@ -20,10 +20,10 @@ const env = loadInboundEnv();
 const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
 const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
 
-const queueRedis = createRedis(redisTarget, { connectionName: "inbound-queue" });
-const pumpRedis = createRedis(redisTarget, { connectionName: "inbound-pump", autoPipelining: false });
-const subscriberRedis = createRedis(redisTarget, { connectionName: "inbound-sub", autoPipelining: false });
-const eventsRedis = createRedis(redisTarget, { connectionName: "inbound-events" });
+const queueRedis = createRedis(redisTarget, { connectionName: "inbound-queue", logger });
+const pumpRedis = createRedis(redisTarget, { connectionName: "inbound-pump", autoPipelining: false, logger });
+const subscriberRedis = createRedis(redisTarget, { connectionName: "inbound-sub", autoPipelining: false, logger });
+const eventsRedis = createRedis(redisTarget, { connectionName: "inbound-events", logger });
 const db = await Database.connect(env.MONGODB_URI);
 const metrics = new GatewayMetrics({ service: "inbound-worker" });
 const graph = new GraphClient({

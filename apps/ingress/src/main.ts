@@ -20,8 +20,8 @@ const logger = pino({
   redact: logRedaction,
 });
 
-const redis = createRedis(redisTarget, { failFast: true, connectionName: "ingress" });
-const eventsRedis = createRedis(redisTarget, { connectionName: "ingress-events" });
+const redis = createRedis(redisTarget, { failFast: true, connectionName: "ingress", logger });
+const eventsRedis = createRedis(redisTarget, { connectionName: "ingress-events", logger });
 // The webhook connection refuses commands until ready: wait for it before taking traffic.
 await redisReady(redis, 30_000);
 const db = await Database.connect(env.MONGODB_URI);

@@ -21,10 +21,10 @@ const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES 
 const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
 const metrics = new GatewayMetrics({ service: "outbound-worker" });
 
-const queueRedis = createRedis(redisTarget, { connectionName: "outbound-queue" });
-const redis = createRedis(redisTarget, { connectionName: "outbound-cmd" });
-const subscriberRedis = createRedis(redisTarget, { connectionName: "outbound-sub", autoPipelining: false });
-const eventsRedis = createRedis(redisTarget, { connectionName: "outbound-events" });
+const queueRedis = createRedis(redisTarget, { connectionName: "outbound-queue", logger });
+const redis = createRedis(redisTarget, { connectionName: "outbound-cmd", logger });
+const subscriberRedis = createRedis(redisTarget, { connectionName: "outbound-sub", autoPipelining: false, logger });
+const eventsRedis = createRedis(redisTarget, { connectionName: "outbound-events", logger });
 const db = await Database.connect(env.MONGODB_URI);
 const graph = new GraphClient({
   baseUrl: env.META_GRAPH_URL,

@@ -18,8 +18,8 @@ const logger = pino({
 });
 
 // Two connections: the adapter puts `sub` in subscriber mode, where it can run nothing else.
-const pub = createRedis(redisTarget, { connectionName: "realtime-pub" });
-const sub = createRedis(redisTarget, { connectionName: "realtime-sub", autoPipelining: false });
+const pub = createRedis(redisTarget, { connectionName: "realtime-pub", logger });
+const sub = createRedis(redisTarget, { connectionName: "realtime-sub", autoPipelining: false, logger });
 for (const [name, redis] of [
   ["pub", pub],
   ["sub", sub],

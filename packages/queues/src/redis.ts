@@ -26,6 +26,18 @@ export interface RedisConnectionOptions {
   /** Batch concurrent commands into one round trip. Default true. */
   autoPipelining?: boolean;
   connectionName?: string;
+  /**
+   * Where connection errors go: one warning when the connection fails (however many retries follow)
+   * and one line when it is ready again. Without it ioredis prints each error unstructured to stderr
+   * ("Unhandled error event"), outside the process's JSON logs.
+   */
+  logger?: ConnectionLogger;
+}
+
+/** The part of a pino logger a connection reports to. */
+export interface ConnectionLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
 }
 
 /**
@@ -35,6 +47,27 @@ export interface RedisConnectionOptions {
 export function createRedis(url: string, options?: RedisConnectionOptions): Redis;
 export function createRedis(target: RedisTarget, options?: RedisConnectionOptions): RedisClient;
 export function createRedis(target: string | RedisTarget, options: RedisConnectionOptions = {}): RedisClient {
+  const client = openRedis(target, options);
+  if (options.logger) reportConnectionState(client, options.logger, options.connectionName);
+  return client;
+}
+
+/** One warning per outage (ioredis emits "error" on every failed retry) and one line once it is back. */
+function reportConnectionState(client: RedisClient, logger: ConnectionLogger, connection: string | undefined): void {
+  let down = false;
+  client.on("error", (err: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn({ connection, err: err.message }, "redis connection failed; retrying");
+  });
+  client.on("ready", () => {
+    if (!down) return;
+    down = false;
+    logger.info({ connection }, "redis connection ready again");
+  });
+}
+
+function openRedis(target: string | RedisTarget, options: RedisConnectionOptions): RedisClient {
   const { url, clusterNodes } = typeof target === "string" ? { url: target, clusterNodes: undefined } : target;
   if (clusterNodes?.length) return createCluster(url, clusterNodes, options);
   const base: RedisOptions = {
