@@ -66,6 +66,16 @@ interface WebhooksAreaState {
 // ---------------------------------------------------------------------------------------------
 
 const id = z.string().min(1).max(200);
+/** Which business number a delivery is for, as every delivering body names it. */
+const businessNumber = {
+  phoneNumberId: id,
+  wabaId: id,
+  /** The business number's display form in metadata (an echo's `from`). Default 212500000000. */
+  displayPhoneNumber: z
+    .string()
+    .regex(/^\d{6,20}$/, "must be digits")
+    .optional(),
+};
 const waId = z.string().regex(/^\d{6,20}$/, "must be a wa_id: the number's digits with country code, no + or spaces");
 const userId = z
   .string()
@@ -202,13 +212,7 @@ export const KNOWN_REPLY_TYPES = [
 
 const candidateReplyBody = z
   .strictObject({
-    phoneNumberId: id,
-    wabaId: id,
-    /** The business number's display form in metadata. Default 212500000000. */
-    displayPhoneNumber: z
-      .string()
-      .regex(/^\d{6,20}$/, "must be digits")
-      .optional(),
+    ...businessNumber,
     /** The candidate's wa_id; absent for a username-only candidate who hides the number. */
     from: waId.optional(),
     /** The business-scoped user id. Default: the simulator's id for `from`; null sends a pre-2026 payload without user ids. */
@@ -346,12 +350,7 @@ export type CandidateReplyBody = z.input<typeof candidateReplyBody>;
 
 const statusBody = z
   .strictObject({
-    phoneNumberId: id,
-    wabaId: id,
-    displayPhoneNumber: z
-      .string()
-      .regex(/^\d{6,20}$/, "must be digits")
-      .optional(),
+    ...businessNumber,
     /** The business's message the status is about. */
     wamid: id,
     /** sent, delivered, read, played, failed (or any other value, to test unknown ones). */
@@ -388,12 +387,7 @@ const identityChangeBody = z.discriminatedUnion(
   [
     z.strictObject({
       change: z.literal("number"),
-      phoneNumberId: id,
-      wabaId: id,
-      displayPhoneNumber: z
-        .string()
-        .regex(/^\d{6,20}$/, "must be digits")
-        .optional(),
+      ...businessNumber,
       /** The number the candidate had. */
       from: waId,
       newWaId: waId,
@@ -406,12 +400,7 @@ const identityChangeBody = z.discriminatedUnion(
     }),
     z.strictObject({
       change: z.literal("user_id"),
-      phoneNumberId: id,
-      wabaId: id,
-      displayPhoneNumber: z
-        .string()
-        .regex(/^\d{6,20}$/, "must be digits")
-        .optional(),
+      ...businessNumber,
       /** The id being replaced. Default the simulator's id for `waId`. */
       previousUserId: userId.optional(),
       /** Default a fresh id in the same country. */
@@ -431,13 +420,7 @@ const echoTypes = ["text", ...mediaTypes, "location", "template", "interactive",
 /** A message the business sent from the WhatsApp Business app (coexistence), echoed as smb_message_echoes. */
 const echoBody = z
   .strictObject({
-    phoneNumberId: id,
-    wabaId: id,
-    /** The business number (echoes' `from`). Default 212500000000. */
-    displayPhoneNumber: z
-      .string()
-      .regex(/^\d{6,20}$/, "must be digits")
-      .optional(),
+    ...businessNumber,
     /** The candidate's number; absent for a username-only candidate. */
     to: waId.optional(),
     /** The candidate's user id. Default the simulator's id for `to`. */
