@@ -30,8 +30,11 @@ RUN pnpm install --offline --frozen-lockfile
 # devDependencies (tsx, vitest, @linkojob/testing, typescript) are left behind. All five images share
 # this stage, so `docker compose build` compiles the workspace once.
 RUN pnpm -r run build
+# deploy resolves each app's dependencies again (pnpm 9 keeps no lockfile for the target): it needs
+# the registry's metadata, which neither `pnpm fetch` nor a frozen install stores, so it may ask the
+# registry (--prefer-offline: only what the metadata cache lacks; the packages come from the store).
 RUN for app in ingress inbound-worker outbound-worker realtime meta-sim; do \
-      pnpm --offline deploy --filter "@linkojob/$app" --prod "/out/$app" || exit 1; \
+      pnpm --prefer-offline deploy --filter "@linkojob/$app" --prod "/out/$app" || exit 1; \
     done
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * The production install of one app as the Dockerfile makes it: the workspace compiled to dist/
- * (`pnpm -r run build`), then `pnpm --offline deploy --filter @linkojob/<app> --prod <dir>`, then
+ * (`pnpm -r run build`), then `pnpm --prefer-offline deploy --filter @linkojob/<app> --prod <dir>`, then
  * `node dist/main.js` in that directory with nothing but its environment. Used by
  * production-install.test.ts.
  */
@@ -93,7 +93,11 @@ export function staleBuilds(): string[] {
 }
 
 /**
- * `pnpm --offline deploy --filter @linkojob/<app> --prod <dir>`, as the image's build stage runs it.
+ * `pnpm --prefer-offline deploy --filter @linkojob/<app> --prod <dir>`, as the image's build stage runs it.
+ * Not `--offline`: deploy resolves the app's dependencies again and needs the registry's metadata,
+ * which `pnpm install --frozen-lockfile` never caches, so on a new machine `--offline` stops with
+ * ERR_PNPM_NO_OFFLINE_META. `--prefer-offline` asks the registry only for what the cache lacks, as
+ * `scripts/bootstrap.sh`'s install does; the packages themselves come from the store.
  * pnpm 9 also writes `<workspace root>/<dir>/node_modules/.bin` (pnpm/pnpm#7731): that stray copy is
  * removed here, with the folders it created on the way.
  */
@@ -104,7 +108,12 @@ export async function deployApp(app: AppName, dir: string): Promise<void> {
     if (!existsSync(d)) created.push(d);
   }
   try {
-    await run("pnpm", ["--offline", "deploy", "--filter", `@linkojob/${app}`, "--prod", dir], REPO_ROOT, 300_000);
+    await run(
+      "pnpm",
+      ["--prefer-offline", "deploy", "--filter", `@linkojob/${app}`, "--prod", dir],
+      REPO_ROOT,
+      300_000,
+    );
   } finally {
     // Innermost first: the stray deploy folder itself, then each parent it created, if left empty.
     for (const d of created) {

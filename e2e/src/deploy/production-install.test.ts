@@ -1,6 +1,6 @@
 /**
  * What the Dockerfile ships, proven without a Docker engine: for each app, the install its image
- * holds (`pnpm --offline deploy --filter @linkojob/<app> --prod`, from the compiled workspace) has no
+ * holds (`pnpm --prefer-offline deploy --filter @linkojob/<app> --prod`, from the compiled workspace) has no
  * devDependency, no TypeScript source and no link out of itself, and `node dist/main.js` started
  * in it with NODE_ENV=production, fresh secrets and nothing else in its environment answers /ready,
  * then drains and exits 0 on SIGTERM, within compose's 40 s stop_grace_period.
