@@ -1,3 +1,3 @@
 import { defineServiceProject } from "@linkojob/testing/vitest-preset";
 
-export default defineServiceProject("meta-sim", { services: false });
+export default defineServiceProject("meta-sim");

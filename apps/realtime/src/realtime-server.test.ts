@@ -231,8 +231,12 @@ describe("close", () => {
     const sub = createRedis(services.redisUrl, { autoPipelining: false });
     try {
       const server = createRealtimeServer({ pub, sub, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey });
-      await server.close();
-      await server.close();
+      await expect(server.close()).resolves.toBeUndefined();
+      await expect(server.close(), "a second close is a no-op").resolves.toBeUndefined();
+      expect(server.httpServer.listening).toBe(false);
+      await expect(server.listen(0), "a closed server never starts").rejects.toThrow(/closed/);
+      // The Redis connections belong to their creator: closing the server left them open.
+      expect(await pub.ping()).toBe("PONG");
     } finally {
       await Promise.all([pub.quit(), sub.quit()]);
     }

@@ -58,6 +58,11 @@ export interface RealtimeServer {
    * server. Idempotent. The Redis connections and the Database stay open: their creator closes them.
    */
   close(): Promise<void>;
+  /**
+   * Sockets of this node with an `auth:refresh` running or waiting (each does at most one JWT check
+   * and one database read at a time). Zero means no refresh work is left, e.g. after a flood ended.
+   */
+  readonly refreshesInFlight: number;
 }
 
 function originPolicy(allowed: true | string[]) {
@@ -100,12 +105,17 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   const authenticate = socketAuthMiddleware({ verifier, rooms, logger });
   // The middleware answers every handshake through `next` and never rejects: nothing to await.
   io.use((socket, next) => void authenticate(socket, next));
-  io.on("connection", (socket) => startSocketSession(socket, { verifier, rooms, logger, budget }));
+  let refreshesInFlight = 0;
+  const refreshActivity = { busy: () => void refreshesInFlight++, idle: () => void refreshesInFlight-- };
+  io.on("connection", (socket) => startSocketSession(socket, { verifier, rooms, logger, budget, refreshActivity }));
 
   let closing: Promise<void> | undefined;
   return {
     io,
     httpServer,
+    get refreshesInFlight() {
+      return refreshesInFlight;
+    },
     async listen(port, host = "0.0.0.0") {
       if (closing) throw new Error("the realtime server is closed");
       // Once settled, the adapter's (P)SUBSCRIBE sent at construction have taken effect.

@@ -121,8 +121,9 @@ describe("finding 4: socket floods", () => {
       { code: "RATE_LIMITED", message: expect.stringContaining(`${BUDGET.events} events`) },
     ]);
     // Coalesced: one refresh runs, one waits, the rest are replaced while waiting; none runs once
-    // the socket is gone. Let the server finish whatever it had started before counting.
-    await new Promise((r) => setTimeout(r, 300));
+    // the socket is gone. Count once the server has no refresh work left (every allowed event was
+    // queued before the disconnect that ended the flood).
+    await eventually(() => node.server.refreshesInFlight === 0);
     const reads = (commands.byCommand().find ?? 0) + (commands.byCommand().aggregate ?? 0);
     expect(reads).toBeLessThanOrEqual(2);
   });

@@ -11,6 +11,8 @@ export class RefreshQueue<Input, Output> {
   constructor(
     private readonly run: (input: Input) => Promise<Output>,
     private readonly answers: { superseded: () => Output; failed: (err: unknown) => Output },
+    /** Told when the queue starts working and when it has nothing left (the server's in-flight count). */
+    private readonly activity: { busy(): void; idle(): void } = { busy: () => undefined, idle: () => undefined },
   ) {}
 
   push(input: Input, reply: (out: Output) => void): void {
@@ -26,6 +28,7 @@ export class RefreshQueue<Input, Output> {
 
   private async drain(): Promise<void> {
     this.running = true;
+    this.activity.busy();
     try {
       while (this.waiting) {
         const { input, reply } = this.waiting;
@@ -40,6 +43,7 @@ export class RefreshQueue<Input, Output> {
       }
     } finally {
       this.running = false;
+      this.activity.idle();
     }
   }
 }

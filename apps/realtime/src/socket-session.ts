@@ -16,6 +16,8 @@ export interface SocketSessionDeps {
   logger: Logger;
   /** Events each socket may send; a socket over it is told `socket:error` (RATE_LIMITED) and disconnected. */
   budget: SocketEventBudget;
+  /** Counts the sockets whose refresh queue is working (RealtimeServer.refreshesInFlight). */
+  refreshActivity?: { busy(): void; idle(): void };
 }
 
 const sessionInfo = (socket: RealtimeSocket): SessionInfo => ({
@@ -32,7 +34,7 @@ const sessionInfo = (socket: RealtimeSocket): SessionInfo => ({
  */
 export function startSocketSession(
   socket: RealtimeSocket,
-  { verifier, rooms, logger, budget }: SocketSessionDeps,
+  { verifier, rooms, logger, budget, refreshActivity }: SocketSessionDeps,
 ): void {
   const log = logger.child({
     socketId: socket.id,
@@ -79,13 +81,17 @@ export function startSocketSession(
 
   // One refresh at a time (an older one finishing late cannot undo a newer one), and a burst
   // coalesces: the latest token waiting replaces the one before it, which is answered `SUPERSEDED`.
-  const refreshes = new RefreshQueue<unknown, RefreshAck>((token) => refresh(token), {
-    superseded: () => ({
-      ok: false,
-      error: { code: REFRESH_SUPERSEDED, message: "a newer auth:refresh replaced this one" },
-    }),
-    failed: () => ({ ok: false, error: { code: "UNAVAILABLE", message: "the refresh failed; try again" } }),
-  });
+  const refreshes = new RefreshQueue<unknown, RefreshAck>(
+    (token) => refresh(token),
+    {
+      superseded: () => ({
+        ok: false,
+        error: { code: REFRESH_SUPERSEDED, message: "a newer auth:refresh replaced this one" },
+      }),
+      failed: () => ({ ok: false, error: { code: "UNAVAILABLE", message: "the refresh failed; try again" } }),
+    },
+    refreshActivity,
+  );
   socket.on(SOCKET_EVENTS.refresh, (payload, ack) => {
     const reply = typeof ack === "function" ? ack : () => undefined;
     refreshes.push(payload?.token, reply);

@@ -5,6 +5,7 @@ import type { ClientDoc } from "@linkojob/db";
 import { GatewayMetrics } from "@linkojob/metrics";
 import { WEBHOOK_JOB } from "@linkojob/queues";
 import { boundedJson } from "@linkojob/whatsapp";
+import { eventually } from "@linkojob/testing";
 import {
   change,
   contact,
@@ -96,14 +97,6 @@ function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const deadLetterCount = async (reason = "deterministic") =>
   (await metrics.registry.getSingleMetric("lj_inbound_dead_letters_total")!.get()).values.find(
     (v) => v.labels.reason === reason,
@@ -120,7 +113,7 @@ describe("dead letters", () => {
     const wamids = [...others.slice(0, 4), poison, ...others.slice(4)];
     const results = await Promise.all(wamids.map((w) => postSigned(t.ingressUrl, deliveryWith(w))));
     for (const r of results) expect(r.status, r.body).toBe(200);
-    await waitFor(async () => (await t.worker.queue.getJobCounts("waiting")).waiting === 8);
+    await eventually(async () => (await t.worker.queue.getJobCounts("waiting")).waiting === 8);
     t.worker.bullWorker!.resume();
     await t.drain();
 
@@ -203,7 +196,7 @@ describe("dead letters", () => {
       { deliveryId: "outage-1", receivedAt: Date.now(), body },
       { jobId: "outage-1", attempts: 2, backoff: { type: "capped" } },
     );
-    await waitFor(async () => (await job.isFailed()) === true, 15_000);
+    await eventually(async () => (await job.isFailed()) === true, 15_000);
 
     const failed = (await t.worker.queue.getJob("outage-1"))!;
     expect(failed.attemptsMade).toBe(2);

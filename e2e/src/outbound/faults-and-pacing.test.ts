@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import type { CostTotals } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
-import { createRedis } from "@linkojob/queues";
+import { createRedis, outboundJobId } from "@linkojob/queues";
 import { eventually } from "@linkojob/testing";
 import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 import { rateStats, settleStatusFlows } from "@linkojob/meta-simulator";
@@ -71,8 +71,10 @@ describe("Meta's errors never cost a duplicate or a lost message", () => {
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.answerLost).toBe(true);
     expect(m.wamid).toBe(accepted[0]!.wamid);
-    // Past the grace period the job checked again and found it sent: still one.
-    await new Promise((r) => setTimeout(r, 2_000));
+    // The job, delayed past the grace period, checked again, found it sent and completed: the last
+    // point where a second send could have happened is behind us, and there is still one.
+    const jobId = outboundJobId(res.body.messageId);
+    await eventually(async () => (await rig.outbound.queue.getJobState(jobId)) === "completed");
     expect(rig.acceptedFor(res.body.messageId)).toHaveLength(1);
   });
 

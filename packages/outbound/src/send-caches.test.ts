@@ -65,14 +65,19 @@ describe("SendCaches", () => {
     expect((await caches.client(id))?.status).toBe("active");
     await pub.publish(CLIENTS_CHANGED_CHANNEL, JSON.stringify({ clientId: id, status: "reauth_required" }));
     await eventually(async () => (await caches.client(id))?.status === "reauth_required");
+    expect(await requests(() => caches.client(id)), "the fresh copy is cached in turn").toBe(0);
+    expect((await caches.client(id))?.status).toBe("reauth_required");
   });
 
   it("an unreadable clients:changed drops every client", async () => {
     const c = await newClient();
     const id = c._id.toHexString();
     await caches.client(id);
+    expect(await requests(() => caches.client(id)), "cached before the announcement").toBe(0);
     await pub.publish(CLIENTS_CHANGED_CHANNEL, "not json");
+    // Dropped: the next read goes to the database once, and what it read is cached again.
     await eventually(async () => (await requests(() => caches.client(id))) === 1);
+    expect(await requests(() => caches.client(id)), "cached again after the re-read").toBe(0);
   });
 
   it("a read in flight when the client changes is not kept", async () => {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testServices } from "@linkojob/testing";
+import { eventually, testServices } from "@linkojob/testing";
 import { createRedis } from "./redis.js";
 import { RedisLock } from "./redis-lock.js";
 
@@ -35,7 +35,8 @@ describe("RedisLock (real Redis)", () => {
   it("never releases a lock that expired and was taken by another holder", async () => {
     const stale = await lock.tryAcquire(key("b"), 30);
     expect(stale).not.toBeNull();
-    await new Promise((r) => setTimeout(r, 80));
+    // Redis expires the key: then another holder may take it.
+    await eventually(async () => (await redis.exists(key("b"))) === 0);
     const current = await lock.tryAcquire(key("b"), 10_000);
     expect(current).not.toBeNull();
     expect(await lock.release(stale!)).toBe(false);
@@ -46,9 +47,13 @@ describe("RedisLock (real Redis)", () => {
   it("acquire waits for the holder to release, and gives up after waitMs", async () => {
     const held = await lock.tryAcquire(key("c"), 10_000);
     expect(await lock.acquire(key("c"), 10_000, 150, 20)).toBeNull();
-    setTimeout(() => void lock.release(held!), 100);
-    const next = await lock.acquire(key("c"), 10_000, 5_000, 20);
+    // One connection keeps the order: acquire's first SET NX reaches Redis before the release, so it
+    // fails while the lock is held and succeeds on a later try, once the holder has released.
+    const waiting = lock.acquire(key("c"), 10_000, 5_000, 20);
+    expect(await lock.release(held!)).toBe(true);
+    const next = await waiting;
     expect(next).not.toBeNull();
+    expect(next!.token).not.toBe(held!.token);
     expect(await redis.get(key("c"))).toBe(next!.token);
     await lock.release(next!);
   });

@@ -1,5 +1,12 @@
 // Plain JavaScript on purpose: Vitest loads a project's vitest.config.ts with esbuild and leaves
 // imported packages to Node, which cannot run TypeScript. Types: vitest-preset.d.ts.
+//
+// The suite has three layers, one Vitest project kind each:
+// - unit: pure code, `*.unit.test.ts` in every app and package; no Redis, no MongoDB, no process,
+//   no port (nothing provides them: a unit test that reaches for a service fails);
+// - service (`service:<workspace>`): one app or package against the real Redis and MongoDB-protocol
+//   server that global-setup.ts starts once per run; every other `*.test.ts` under an app or package;
+// - system: `e2e/`, the whole gateway as processes.
 import { fileURLToPath } from "node:url";
 import { defineProject } from "vitest/config";
 
@@ -11,20 +18,51 @@ const servicesSetup = fileURLToPath(new URL("./global-setup.ts", import.meta.url
  * compiled dist/ otherwise: tests run the source, with Vite's own conditions after it.
  */
 const conditions = ["@linkojob/source", "module", "node", "development|production"];
+const resolution = {
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ["@linkojob/source"] } },
+};
+
+/** Unit tests are named after what they prove, with `.unit` before `.test.ts`. */
+export const UNIT_TEST_PATTERN = "**/*.unit.test.ts";
+
+/** @type {import("./vitest-preset").defineUnitProject} */
+export function defineUnitProject(options = {}) {
+  return defineProject({
+    ...resolution,
+    test: {
+      name: "unit",
+      include: options.include ?? [`apps/*/src/${UNIT_TEST_PATTERN}`, `packages/*/src/${UNIT_TEST_PATTERN}`],
+      testTimeout: options.testTimeout ?? 30_000,
+    },
+  });
+}
 
 /** @type {import("./vitest-preset").defineServiceProject} */
 export function defineServiceProject(name, options = {}) {
-  const services = options.services ?? true;
-  const hookTimeout = options.hookTimeout ?? (services ? 120_000 : undefined);
   return defineProject({
-    resolve: { conditions },
-    ssr: { resolve: { conditions, externalConditions: ["@linkojob/source"] } },
+    ...resolution,
     test: {
-      name,
+      name: `service:${name}`,
       include: options.include ?? ["src/**/*.test.ts"],
-      ...(services ? { globalSetup: [servicesSetup] } : {}),
+      exclude: ["**/node_modules/**", "**/dist/**", UNIT_TEST_PATTERN],
+      globalSetup: [servicesSetup],
       testTimeout: options.testTimeout ?? 30_000,
-      ...(hookTimeout === undefined ? {} : { hookTimeout }),
+      hookTimeout: options.hookTimeout ?? 120_000,
+    },
+  });
+}
+
+/** @type {import("./vitest-preset").defineSystemProject} */
+export function defineSystemProject(options = {}) {
+  return defineProject({
+    ...resolution,
+    test: {
+      name: "system",
+      include: options.include ?? ["src/**/*.test.ts"],
+      globalSetup: [servicesSetup],
+      testTimeout: options.testTimeout ?? 120_000,
+      hookTimeout: options.hookTimeout ?? 120_000,
     },
   });
 }

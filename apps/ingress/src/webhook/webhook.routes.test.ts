@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { ingressStreamKey } from "@linkojob/queues";
-import { TEST_SECRETS, type OwnRedis } from "@linkojob/testing";
+import { TEST_SECRETS, eventually, type OwnRedis } from "@linkojob/testing";
 import { signWebhookBody } from "@linkojob/whatsapp";
 import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
@@ -140,11 +140,10 @@ describe("POST /webhook", () => {
     expect((await app.inject({ method: "GET", url: "/ready" })).statusCode).toBe(503);
     await own.start();
     // Meta retries the same delivery; once Redis answers it is stored (Redis restarted empty here).
-    let res = await post(raw, sig);
-    for (let i = 0; i < 50 && res.statusCode !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      res = await post(raw, sig);
-    }
+    const res = await eventually(async () => {
+      const retried = await post(raw, sig);
+      return retried.statusCode === 200 ? retried : null;
+    }, 5_000);
     expect(res.statusCode).toBe(200);
     const entries = (await redis.xrange(streamKey, "-", "+")) as [string, string[]][];
     expect(entries.some(([, f]) => f[f.indexOf("b") + 1] === raw)).toBe(true);

@@ -1,5 +1,5 @@
 /**
- * Issue 9: a send to a client whose recruiter disconnected is refused (409 CLIENT_DISCONNECTED,
+ * A send to a client whose recruiter disconnected is refused (409 CLIENT_DISCONNECTED,
  * nothing stored); a client waiting for re-authorisation accepts and holds (202 `held`), and the
  * held message goes once the client is active again. Real ingress, Redis, FerretDB, worker, simulator.
  */

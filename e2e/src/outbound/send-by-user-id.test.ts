@@ -1,5 +1,5 @@
 /**
- * Issue 9: candidates known only by their business-scoped user id (username adopters who hide their
+ * Candidates known only by their business-scoped user id (username adopters who hide their
  * phone). The send API takes `candidateUserId`, the message lands in the conversation the inbound
  * side keyed by that user id, the worker sends with `recipient`, and Meta's 131062 (unknown user id)
  * fails that message with its code and a clear reason. Real ingress, Redis, FerretDB, both workers

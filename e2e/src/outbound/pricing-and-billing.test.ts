@@ -1,5 +1,5 @@
 /**
- * Issue 9: prices per message, per country, dated. The send API's estimate comes from the rate card
+ * Prices per message, per country, dated. The send API's estimate comes from the rate card
  * (utility template to Morocco 0.40 MAD, marketing to France at France's rate), the pricing object of
  * the simulator's status webhooks decides what was billed, and GET /api/messages/costs reports both.
  * Real ingress, Redis, FerretDB, outbound and inbound workers, simulator.

@@ -1,5 +1,5 @@
 /**
- * Issue 9: account-level errors stop the tenant, not one message at a time. 131048 (spam limit),
+ * Account-level errors stop the tenant, not one message at a time. 131048 (spam limit),
  * 131042 (payment), 133010 (number not registered, one re-registration first) and an
  * `account_update` restriction pause the client's sends with the reason on the dashboard
  * (`client:status` over the real realtime server); queued sends are held without spending attempts;
@@ -194,8 +194,12 @@ describe("account-level errors pause the tenant", () => {
       return r.body.status === "held" ? r : null;
     });
     await rig.until(c, s.body.messageId, ["held"]);
+    expect(rig.acceptedFor(s.body.messageId), "nothing reached Meta while held").toHaveLength(0);
     await rig.trunk.sim.deliver(accountUpdateDelivery(c.wabaId, { event: "ACCOUNT_RESTRICTION", restrictionInfo: [] }));
     await rig.trunk.drain();
-    await rig.until(c, s.body.messageId, ["sent", "delivered", "read"]);
+    const resumed = await rig.until(c, s.body.messageId, ["sent", "delivered", "read"]);
+    expect(resumed.wamid).toBeTruthy();
+    expect(rig.acceptedFor(s.body.messageId), "sent once after the lifting").toHaveLength(1);
+    expect((await clientDoc(c)).status).toBe("active");
   });
 });

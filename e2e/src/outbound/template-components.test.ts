@@ -1,5 +1,5 @@
 /**
- * Issue 9: templates as recruiters make them — an IMAGE / DOCUMENT header, URL and quick-reply
+ * Templates as recruiters make them — an IMAGE / DOCUMENT header, URL and quick-reply
  * buttons, named variables — checked locally against the synced components (400 naming the missing
  * part, nothing stored), built as Meta's components by the worker and accepted by the simulator
  * with its template checks on (132000 / 132012 never reached); the template webhooks
