@@ -1,3 +1,4 @@
+import { sentOutboundMessage } from "@linkojob/testing";
 /**
  * Inbound benchmark (a script, not a test): webhook deliveries per second end to end on real parts —
  * deliveries appended to the ingress stream exactly as the ingress appends them (after its signature
@@ -236,21 +237,15 @@ if (statusMessages > 0) {
     const conv = convs.find((x) => x.candidateKey === c.waId);
     const wamid = newWamid();
     wamids.push({ wamid, c });
-    docs.push({
-      clientId: c.tenant.id,
-      conversationId: conv?._id ?? new Types.ObjectId(),
-      dedupeKey: `out:bench${i}`,
-      wamid,
-      direction: "outbound",
-      type: "text",
-      text: "Bonjour",
-      timestamp: now,
-      receivedAt: now,
-      status: "sent",
-      statusRank: 2,
-      createdAt: now,
-      updatedAt: now,
-    });
+    docs.push(
+      sentOutboundMessage({
+        clientId: c.tenant.id,
+        conversationId: conv?._id ?? new Types.ObjectId(),
+        dedupeKey: `out:bench${i}`,
+        wamid,
+        at: now,
+      }),
+    );
   }
   await probe.messages.collection.insertMany(docs);
   const ts = Math.floor(Date.now() / 1000);

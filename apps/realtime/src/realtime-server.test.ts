@@ -1,54 +1,26 @@
-import type { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Database } from "@linkojob/db";
-import {
-  DashboardEvents,
-  EVENTS,
-  sampleClientStatus,
-  sampleConversationUpdated,
-  sampleMessageReceived,
-} from "@linkojob/events";
+import { EVENTS, sampleClientStatus, sampleConversationUpdated, sampleMessageReceived } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, startRedisServer, testServices, tokenFor } from "@linkojob/testing";
+import { TEST_SECRETS, eventually, startRedisServer, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type SessionInfo } from "./protocol.js";
 import { createRealtimeServer } from "./realtime-server.js";
 import {
-  closeAllSockets,
   connect,
   createTenant,
   randomUserId,
   refusal,
-  startNode,
+  realtimeRig,
   type RunningNode,
   type TestSocket,
 } from "./socket-clients.harness.js";
 
-const services = testServices("realtime");
-// Channels of this file's own, so that other test files publishing on the shared Redis never reach these nodes.
-const adapterKey = `${services.prefix}:socket.io`;
-
-let db: Database;
-let emitterRedis: Redis;
-let events: DashboardEvents;
+const rig = realtimeRig("realtime");
 let nodeA: RunningNode;
 let nodeB: RunningNode;
 
 beforeAll(async () => {
-  db = await Database.connect(services.mongoUrl);
-  const common = { redisUrl: services.redisUrl, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey };
-  [nodeA, nodeB] = await Promise.all([startNode(common), startNode(common)]);
-  emitterRedis = createRedis(services.redisUrl, { connectionName: "realtime-test-emitter" });
-  events = new DashboardEvents(emitterRedis, adapterKey);
-});
-
-afterEach(() => closeAllSockets());
-
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all([nodeA?.stop(), nodeB?.stop()]);
-  await emitterRedis?.quit();
-  await db?.connection.dropDatabase().catch(() => undefined);
-  await db?.close();
+  [nodeA, nodeB] = await Promise.all([rig.startNode(), rig.startNode()]);
 });
 
 /** Dashboard events only (auth:* are the session's own). */
@@ -61,7 +33,7 @@ const dashboardEvents = (s: TestSocket) => s.received.filter((r) => !r.event.sta
  */
 async function flush(clientIds: string[], sockets: TestSocket[]) {
   const marker = `marker-${Math.random()}`;
-  for (const id of clientIds) events.toClient(id, EVENTS.clientStatus, sampleClientStatus(id, marker));
+  for (const id of clientIds) rig.events.toClient(id, EVENTS.clientStatus, sampleClientStatus(id, marker));
   await eventually(() =>
     sockets.every((s) => s.payloads(EVENTS.clientStatus).some((p) => (p as { detail?: string }).detail === marker)),
   );
@@ -77,7 +49,7 @@ describe("two realtime nodes behind no sticky balancer", () => {
   it("delivers an emitter's event for a tenant to that tenant's sockets on both nodes, and to no other tenant", async () => {
     const userA = randomUserId("a");
     const userB = randomUserId("b");
-    const [clientA, clientB] = await Promise.all([createTenant(db, userA), createTenant(db, userB)]);
+    const [clientA, clientB] = await Promise.all([createTenant(rig.db, userA), createTenant(rig.db, userB)]);
     const tokenA = await tokenFor(userA);
     const tokenB = await tokenFor(userB);
     const aOnNodeA = await connect(nodeA.url, { token: tokenA });
@@ -92,8 +64,8 @@ describe("two realtime nodes behind no sticky balancer", () => {
     // auth:refresh is answered after the two packets above were handled (one socket's packets are handled in order).
     await aOnNodeA.socket.emitWithAck(SOCKET_EVENTS.refresh, { token: "not-a-token" });
 
-    events.toClient(clientA, EVENTS.messageReceived, sampleMessageReceived(clientA, "for A"));
-    events.toClient(clientB, EVENTS.messageReceived, sampleMessageReceived(clientB, "for B"));
+    rig.events.toClient(clientA, EVENTS.messageReceived, sampleMessageReceived(clientA, "for A"));
+    rig.events.toClient(clientB, EVENTS.messageReceived, sampleMessageReceived(clientB, "for B"));
     await flush([clientA, clientB], all);
 
     for (const s of [aOnNodeA, aOnNodeB]) {
@@ -111,8 +83,8 @@ describe("two realtime nodes behind no sticky balancer", () => {
   it("refuses, on either node, a recruiter naming another tenant's clientId", async () => {
     const userA = randomUserId("a");
     const userB = randomUserId("b");
-    await createTenant(db, userA);
-    const clientB = await createTenant(db, userB);
+    await createTenant(rig.db, userA);
+    const clientB = await createTenant(rig.db, userB);
     const token = await tokenFor(userA);
     for (const node of [nodeA, nodeB]) {
       const err = await refusal(node.url, { token, clientId: clientB });
@@ -122,7 +94,7 @@ describe("two realtime nodes behind no sticky balancer", () => {
 
   it("puts a recruiter with several clients in every one of their rooms, or only in the one it names", async () => {
     const user = randomUserId("multi");
-    const [first, second] = [await createTenant(db, user), await createTenant(db, user)];
+    const [first, second] = [await createTenant(rig.db, user), await createTenant(rig.db, user)];
     const both = await connect(nodeA.url, { token: await tokenFor(user) });
     const onlySecond = await connect(nodeB.url, { token: await tokenFor(user), clientId: second });
 
@@ -132,8 +104,8 @@ describe("two realtime nodes behind no sticky balancer", () => {
       second,
     ]);
 
-    events.toClient(first, EVENTS.conversationUpdated, sampleConversationUpdated(first));
-    events.toClient(second, EVENTS.conversationUpdated, sampleConversationUpdated(second));
+    rig.events.toClient(first, EVENTS.conversationUpdated, sampleConversationUpdated(first));
+    rig.events.toClient(second, EVENTS.conversationUpdated, sampleConversationUpdated(second));
     await flush([first, second], [both, onlySecond]);
 
     expect(both.payloads(EVENTS.conversationUpdated)).toEqual([
@@ -160,13 +132,7 @@ describe("HTTP routes", () => {
 
   it("answers /ready 503 while its Redis is down, and 200 again once it is back", async () => {
     const redis = await startRedisServer();
-    const node = await startNode({
-      redisUrl: redis.url,
-      db,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      adapterKey,
-      readinessTimeoutMs: 500,
-    });
+    const node = await rig.startNode({ redisUrl: redis.url, readinessTimeoutMs: 500 });
     try {
       expect((await fetch(`${node.url}/ready`)).status).toBe(200);
       await redis.stop();
@@ -185,14 +151,9 @@ describe("HTTP routes", () => {
   });
 
   it("answers /ready 503 and refuses handshakes with UNAVAILABLE (worth a retry) while MongoDB is unreachable", async () => {
-    const lostDb = await Database.connect(services.mongoUrl);
+    const lostDb = await Database.connect(rig.services.mongoUrl);
     await lostDb.close();
-    const node = await startNode({
-      redisUrl: services.redisUrl,
-      db: lostDb,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      adapterKey,
-    });
+    const node = await rig.startNode({ db: lostDb });
     try {
       const res = await fetch(`${node.url}/ready`);
       expect(res.status).toBe(503);
@@ -208,8 +169,8 @@ describe("HTTP routes", () => {
 describe("close", () => {
   it("closes its sockets and HTTP server, is idempotent, and leaves the connections it was given open", async () => {
     const user = randomUserId("close");
-    await createTenant(db, user);
-    const node = await startNode({ redisUrl: services.redisUrl, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey });
+    await createTenant(rig.db, user);
+    const node = await rig.startNode();
     try {
       const s = await connect(node.url, { token: await tokenFor(user) });
       const reason = new Promise((resolve) => s.socket.once("disconnect", resolve));
@@ -219,7 +180,7 @@ describe("close", () => {
       expect(await reason).toBe("transport close");
       await expect(fetch(`${node.url}/health`)).rejects.toThrow();
       expect(await node.pub.ping()).toBe("PONG");
-      expect(db.connection.readyState).toBe(1);
+      expect(rig.db.connection.readyState).toBe(1);
       await expect(node.server.listen(0)).rejects.toThrow(/closed/);
     } finally {
       await node.stop();
@@ -227,10 +188,16 @@ describe("close", () => {
   });
 
   it("can be closed without having listened", async () => {
-    const pub = createRedis(services.redisUrl);
-    const sub = createRedis(services.redisUrl, { autoPipelining: false });
+    const pub = createRedis(rig.services.redisUrl);
+    const sub = createRedis(rig.services.redisUrl, { autoPipelining: false });
     try {
-      const server = createRealtimeServer({ pub, sub, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey });
+      const server = createRealtimeServer({
+        pub,
+        sub,
+        db: rig.db,
+        jwtSecret: TEST_SECRETS.jwtSecret,
+        adapterKey: rig.adapterKey,
+      });
       await expect(server.close()).resolves.toBeUndefined();
       await expect(server.close(), "a second close is a no-op").resolves.toBeUndefined();
       expect(server.httpServer.listening).toBe(false);

@@ -1,10 +1,7 @@
-import type { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { signJwt, type Role } from "@linkojob/auth";
-import { Database } from "@linkojob/db";
-import { DashboardEvents, EVENTS, sampleMessageStatus } from "@linkojob/events";
-import { createRedis } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
+import { EVENTS, sampleMessageStatus } from "@linkojob/events";
+import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type SessionInfo } from "./protocol.js";
 import {
   closeAllSockets,
@@ -12,39 +9,21 @@ import {
   createTenant,
   randomUserId,
   refusal,
-  startNode,
+  realtimeRig,
   type RunningNode,
 } from "./socket-clients.harness.js";
 
-const services = testServices("realtimeauth");
-const adapterKey = `${services.prefix}:socket.io`;
-
-let db: Database;
+const rig = realtimeRig("realtimeauth");
 let node: RunningNode;
-let emitterRedis: Redis;
-let events: DashboardEvents;
 let owner: string;
 let ownClient: string;
 let otherClient: string;
 
 beforeAll(async () => {
-  db = await Database.connect(services.mongoUrl);
-  node = await startNode({ redisUrl: services.redisUrl, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey });
-  emitterRedis = createRedis(services.redisUrl, { connectionName: "realtime-test-emitter" });
-  events = new DashboardEvents(emitterRedis, adapterKey);
+  node = await rig.startNode();
   owner = randomUserId("owner");
-  ownClient = await createTenant(db, owner);
-  otherClient = await createTenant(db, randomUserId("other"));
-});
-
-afterEach(() => closeAllSockets());
-
-afterAll(async () => {
-  closeAllSockets();
-  await node?.stop();
-  await emitterRedis?.quit();
-  await db?.connection.dropDatabase().catch(() => undefined);
-  await db?.close();
+  ownClient = await createTenant(rig.db, owner);
+  otherClient = await createTenant(rig.db, randomUserId("other"));
 });
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -114,8 +93,8 @@ describe("which client a socket may follow", () => {
       const session = (await eventually(() => s.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo;
       expect(session.clientIds).toEqual([otherClient]);
 
-      events.toClient(ownClient, EVENTS.messageStatus, sampleMessageStatus(ownClient, "own"));
-      events.toClient(otherClient, EVENTS.messageStatus, sampleMessageStatus(otherClient, "other"));
+      rig.events.toClient(ownClient, EVENTS.messageStatus, sampleMessageStatus(ownClient, "own"));
+      rig.events.toClient(otherClient, EVENTS.messageStatus, sampleMessageStatus(otherClient, "other"));
       await eventually(() => s.payloads(EVENTS.messageStatus).length > 0);
       // Both were published in order on one connection: had the first reached this socket, it would be first.
       expect(s.payloads(EVENTS.messageStatus)).toEqual([sampleMessageStatus(otherClient, "other")]);
@@ -136,13 +115,7 @@ describe("transport and origin", () => {
   });
 
   it("refuses browsers from origins outside CORS_ORIGIN", async () => {
-    const strict = await startNode({
-      redisUrl: services.redisUrl,
-      db,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      adapterKey,
-      corsOrigin: ["https://dashboard.example"],
-    });
+    const strict = await rig.startNode({ corsOrigin: ["https://dashboard.example"] });
     try {
       const token = await tokenFor(owner);
       await connect(strict.url, { token }, { extraHeaders: { origin: "https://dashboard.example" } });

@@ -5,8 +5,11 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { io as connectSocket, type Socket } from "socket.io-client";
-import type { Database } from "@linkojob/db";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { Database } from "@linkojob/db";
+import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
+import { TEST_SECRETS, testServices, type TestServices } from "@linkojob/testing";
 import { createRealtimeServer, type RealtimeServer, type RealtimeServerDeps } from "./realtime-server.js";
 
 export interface RunningNode {
@@ -39,6 +42,73 @@ export async function startNode(
     async stop() {
       await server.close();
       await Promise.all([pub.quit().catch(() => pub.disconnect()), sub.quit().catch(() => sub.disconnect())]);
+    },
+  };
+}
+
+/** What every realtime test file needs: its services, a database, nodes, and the workers' event emitter. */
+export interface RealtimeRig {
+  readonly services: TestServices;
+  /** The Socket.io adapter's channel prefix of this file (other files publishing on the shared Redis never reach its nodes). */
+  readonly adapterKey: string;
+  /** Connected in the file's first beforeAll (the rig's). */
+  readonly db: Database;
+  /** Emits dashboard events as the workers do (Redis emitter on this file's adapter key). */
+  readonly events: DashboardEvents;
+  /** Starts a node on this file's services (overrides as given); stopped with the file. */
+  startNode(over?: Partial<Parameters<typeof startNode>[0]>): Promise<RunningNode>;
+}
+
+/**
+ * Registers the file's setup and teardown (database, emitter, nodes, sockets closed after each
+ * test) and returns the rig whose fields are set once its beforeAll has run. `monitorCommands`
+ * connects the database with the driver's command monitoring (for a CommandCounter).
+ */
+export function realtimeRig(label: string, options: { monitorCommands?: boolean } = {}): RealtimeRig {
+  const services = testServices(label);
+  const adapterKey = `${services.prefix}:socket.io`;
+  const nodes: RunningNode[] = [];
+  let db: Database | undefined;
+  let emitterRedis: Redis | undefined;
+  let events: DashboardEvents | undefined;
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the realtime rig's ${what} is set in its beforeAll`);
+    return value;
+  };
+
+  beforeAll(async () => {
+    db = await Database.connect(services.mongoUrl, options.monitorCommands ? { monitorCommands: true } : {});
+    emitterRedis = createRedis(services.redisUrl, { connectionName: "realtime-test-emitter" });
+    events = new DashboardEvents(emitterRedis, adapterKey);
+  });
+  afterEach(() => closeAllSockets());
+  afterAll(async () => {
+    closeAllSockets();
+    await Promise.all(nodes.map((n) => n.stop()));
+    await emitterRedis?.quit();
+    await db?.connection.dropDatabase().catch(() => undefined);
+    await db?.close();
+  });
+
+  return {
+    services,
+    adapterKey,
+    get db() {
+      return ready(db, "database");
+    },
+    get events() {
+      return ready(events, "event emitter");
+    },
+    async startNode(over = {}) {
+      const node = await startNode({
+        redisUrl: services.redisUrl,
+        db: ready(db, "database"),
+        jwtSecret: TEST_SECRETS.jwtSecret,
+        adapterKey,
+        ...over,
+      });
+      nodes.push(node);
+      return node;
     },
   };
 }

@@ -1,48 +1,26 @@
-import type { Redis } from "ioredis";
 import pino from "pino";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Database } from "@linkojob/db";
-import { DashboardEvents, EVENTS, sampleConversationUpdated, sampleMessageReceived } from "@linkojob/events";
-import { createRedis } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
+import { beforeAll, describe, expect, it } from "vitest";
+import { EVENTS, sampleConversationUpdated, sampleMessageReceived } from "@linkojob/events";
+import { eventually, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type ExpiredNotice, type RefreshAck } from "./protocol.js";
 import {
-  closeAllSockets,
   connect,
   createTenant,
   randomUserId,
-  startNode,
+  realtimeRig,
   type RunningNode,
   type TestSocket,
 } from "./socket-clients.harness.js";
 
-const services = testServices("realtimesession");
-const adapterKey = `${services.prefix}:socket.io`;
-
-let db: Database;
+const rig = realtimeRig("realtimesession");
 let node: RunningNode;
-let emitterRedis: Redis;
-let events: DashboardEvents;
 /** Every line the server logged, at the most verbose level, to check that no token ever appears. */
 const logLines: string[] = [];
 const tokensSeen: string[] = [];
 
 beforeAll(async () => {
-  db = await Database.connect(services.mongoUrl);
   const logger = pino({ level: "trace" }, { write: (line: string) => void logLines.push(line) });
-  node = await startNode({ redisUrl: services.redisUrl, db, jwtSecret: TEST_SECRETS.jwtSecret, adapterKey, logger });
-  emitterRedis = createRedis(services.redisUrl, { connectionName: "realtime-test-emitter" });
-  events = new DashboardEvents(emitterRedis, adapterKey);
-});
-
-afterEach(() => closeAllSockets());
-
-afterAll(async () => {
-  closeAllSockets();
-  await node?.stop();
-  await emitterRedis?.quit();
-  await db?.connection.dropDatabase().catch(() => undefined);
-  await db?.close();
+  node = await rig.startNode({ logger });
 });
 
 /** A token, remembered so that the last test can look for it in the logs. */
@@ -68,7 +46,7 @@ const roundTrip = (s: TestSocket) => refresh(s, { token: "round-trip" });
 describe("a token that expires while connected", () => {
   it("is told auth:expired, then disconnected by the server at exp", async () => {
     const user = randomUserId("expiring");
-    await createTenant(db, user);
+    await createTenant(rig.db, user);
     const short = await token(user, "recruiter", "3s");
     const s = await connect(node.url, { token: short });
     const disconnected = new Promise<string>((resolve) => s.socket.once("disconnect", resolve));
@@ -82,7 +60,7 @@ describe("a token that expires while connected", () => {
 
   it("stays connected past the old exp after auth:refresh with a newer token of the same user", async () => {
     const user = randomUserId("refreshing");
-    const clientId = await createTenant(db, user);
+    const clientId = await createTenant(rig.db, user);
     const short = await token(user, "recruiter", "4s");
     const s = await connect(node.url, { token: short });
 
@@ -96,7 +74,7 @@ describe("a token that expires while connected", () => {
     // armed for the old exp would have fired first (due timers run before the next I/O).
     await eventually(() => Date.now() > expOf(short) * 1000 + 250, 15_000, 100);
     await roundTrip(s);
-    events.toClient(clientId, EVENTS.messageReceived, sampleMessageReceived(clientId, "still here"));
+    rig.events.toClient(clientId, EVENTS.messageReceived, sampleMessageReceived(clientId, "still here"));
     await eventually(() => s.payloads(EVENTS.messageReceived).length === 1);
     expect(s.socket.connected).toBe(true);
     expect(s.payloads(SOCKET_EVENTS.expired)).toEqual([]);
@@ -106,7 +84,7 @@ describe("a token that expires while connected", () => {
 describe("auth:refresh", () => {
   it("refuses a token of another user or role, or no valid token, and keeps the session as it was", async () => {
     const user = randomUserId("keeper");
-    const clientId = await createTenant(db, user);
+    const clientId = await createTenant(rig.db, user);
     const s = await connect(node.url, { token: await token(user) });
 
     const other = await refresh(s, { token: await token(randomUserId("intruder")) });
@@ -118,18 +96,18 @@ describe("auth:refresh", () => {
     const expired = await token(user, "recruiter", Math.floor(Date.now() / 1000) - 5);
     expect(await refresh(s, { token: expired })).toMatchObject({ ok: false, error: { code: "AUTH_ERR_EXPIRED" } });
 
-    events.toClient(clientId, EVENTS.messageReceived, sampleMessageReceived(clientId, "after refusals"));
+    rig.events.toClient(clientId, EVENTS.messageReceived, sampleMessageReceived(clientId, "after refusals"));
     await eventually(() => s.payloads(EVENTS.messageReceived).length === 1);
     expect(s.socket.connected).toBe(true);
   });
 
   it("decides access again: a client given to another user is no longer followed, and the socket ends", async () => {
     const user = randomUserId("seller");
-    const clientId = await createTenant(db, user);
+    const clientId = await createTenant(rig.db, user);
     const s = await connect(node.url, { token: await token(user), clientId });
     const disconnected = new Promise<string>((resolve) => s.socket.once("disconnect", resolve));
 
-    await db.clients.updateOne({ _id: clientId }, { $set: { userId: randomUserId("buyer") } });
+    await rig.db.clients.updateOne({ _id: clientId }, { $set: { userId: randomUserId("buyer") } });
     const ack = await refresh(s, { token: await token(user) });
     expect(ack).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
     expect(await disconnected).toBe("io server disconnect");
@@ -137,14 +115,14 @@ describe("auth:refresh", () => {
 
   it("follows a client the recruiter gained since connecting", async () => {
     const user = randomUserId("grower");
-    const first = await createTenant(db, user);
+    const first = await createTenant(rig.db, user);
     const s = await connect(node.url, { token: await token(user) });
-    const second = await createTenant(db, user);
+    const second = await createTenant(rig.db, user);
 
     const ack = await refresh(s, { token: await token(user) });
     expect(ack.ok).toBe(true);
     expect([...(ack as Extract<RefreshAck, { ok: true }>).session.clientIds].sort()).toEqual([first, second].sort());
-    events.toClient(second, EVENTS.conversationUpdated, sampleConversationUpdated(second));
+    rig.events.toClient(second, EVENTS.conversationUpdated, sampleConversationUpdated(second));
     await eventually(() => s.payloads(EVENTS.conversationUpdated).length === 1);
     expect(s.payloads(EVENTS.conversationUpdated)).toEqual([sampleConversationUpdated(second)]);
   });
@@ -154,7 +132,7 @@ describe("logs", () => {
   it("never contain a token", async () => {
     // Exercise the refused paths too: they log the most about the handshake.
     const user = randomUserId("logged");
-    await createTenant(db, user);
+    await createTenant(rig.db, user);
     const s = await connect(node.url, { token: await token(user) });
     await refresh(s, { token: await token(randomUserId("someone")) });
     await roundTrip(s);

@@ -8,7 +8,7 @@ import { GraphClient } from "@linkojob/whatsapp";
 import { DashboardEvents } from "@linkojob/events";
 import { InboundWorker } from "@linkojob/inbound-worker";
 import { textMessageDelivery, messagingState, type MessagingState, simTemplate } from "@linkojob/meta-simulator";
-import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
+import { TEST_SECRETS, eventually, tokenFor, FIRST_CONTACT_TEMPLATE } from "@linkojob/testing";
 import { startTrunk, type Trunk } from "./trunk.harness.js";
 import { OutboundWorker, type OutboundWorkerDeps } from "@linkojob/outbound-worker";
 import { createTemplateStatusHandler } from "@linkojob/outbound";
@@ -49,13 +49,7 @@ export interface OutboundRig {
   close(): Promise<void>;
 }
 
-export const APPLICATION_RECEIVED = (language = "fr") =>
-  simTemplate({
-    name: "application_received",
-    language,
-    body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
-    category: "UTILITY",
-  });
+export const APPLICATION_RECEIVED = (language = "fr") => simTemplate({ ...FIRST_CONTACT_TEMPLATE, language });
 
 let seq = 0;
 

@@ -24,7 +24,7 @@ import {
   type RedisTarget,
 } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
-import { TEST_SECRETS, tokenFor, type TestServices } from "@linkojob/testing";
+import { TEST_SECRETS, tokenFor, type TestServices, FIRST_CONTACT_TEMPLATE } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
@@ -201,14 +201,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const client = created.toObject();
     const clientId = client._id.toHexString();
     simState.numbers.set(client.phoneNumberId, client.wabaId);
-    simState.templates.set(client.wabaId, [
-      simTemplate({
-        name: "application_received",
-        language: "fr",
-        body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
-        category: "UTILITY",
-      }),
-    ]);
+    simState.templates.set(client.wabaId, [simTemplate(FIRST_CONTACT_TEMPLATE)]);
     await outbound.syncTemplates(clientId);
     const jwt = await tokenFor(client.userId, "recruiter");
 

@@ -1,3 +1,4 @@
+import { seededShuffle } from "@linkojob/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contactOf, delivery, inboundMessage, messagesValue } from "@linkojob/meta-simulator";
 import type { ClientDoc } from "@linkojob/db";
@@ -11,18 +12,6 @@ beforeAll(async () => {
   client = await t.createClient();
 });
 afterAll(async () => t?.close());
-
-/** A deterministic shuffle, so that a failure can be replayed. */
-function shuffle<T>(items: T[], seed: number): T[] {
-  const a = [...items];
-  let s = seed;
-  for (let i = a.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const j = s % (i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
 
 describe("at least once, in any order", () => {
   it("gives each message exactly once and exact summaries when deliveries repeat three times, shuffled", async () => {
@@ -56,7 +45,7 @@ describe("at least once, in any order", () => {
         },
       ]);
     });
-    const posts = shuffle([...deliveries, ...deliveries, ...deliveries], 20261124);
+    const posts = seededShuffle([...deliveries, ...deliveries, ...deliveries], 20261124);
     // Several at once, as Meta does.
     for (let i = 0; i < posts.length; i += 6) {
       const results = await Promise.all(posts.slice(i, i + 6).map((p) => t.sim.deliver(p)));

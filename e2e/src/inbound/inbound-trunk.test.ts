@@ -8,7 +8,7 @@ import {
   statusObject,
   textMessageDelivery,
 } from "@linkojob/meta-simulator";
-import { eventually, tokenFor } from "@linkojob/testing";
+import { eventually, tokenFor, sentOutboundMessage } from "@linkojob/testing";
 import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import type { ClientDoc, ConversationJson, MessageJson } from "@linkojob/db";
@@ -199,26 +199,21 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     const wamidA = newWamid();
     const wamidB = newWamid();
     const now = new Date();
-    // Outbound messages as the outbound worker stores them (its repository lands with the outbound issue).
     for (const [wamid, key] of [
       [wamidA, "a"],
       [wamidB, "b"],
     ] as const) {
-      await t.db.messages.collection.insertOne({
-        clientId: c._id,
-        conversationId: convId,
-        dedupeKey: `out:${key}`,
-        wamid,
-        direction: "outbound",
-        type: "template",
-        text: "hello",
-        timestamp: now,
-        receivedAt: now,
-        status: "sent",
-        statusRank: 2,
-        createdAt: now,
-        updatedAt: now,
-      });
+      await t.db.messages.collection.insertOne(
+        sentOutboundMessage({
+          clientId: c._id,
+          conversationId: convId,
+          dedupeKey: `out:${key}`,
+          wamid,
+          type: "template",
+          text: "hello",
+          at: now,
+        }),
+      );
     }
     const ts = Math.floor(Date.now() / 1000);
     const pricing = { billable: true, pricing_model: "PMP", type: "regular", category: "marketing" };
@@ -274,21 +269,16 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     expect(await t.db.pendingStatuses.countDocuments({ wamid: wamidC })).toBe(1);
 
     // The message appears (e.g. its send response is processed late): the waiting status applies.
-    await t.db.messages.collection.insertOne({
-      clientId: c._id,
-      conversationId: convId,
-      dedupeKey: "out:c",
-      wamid: wamidC,
-      direction: "outbound",
-      type: "text",
-      text: "late",
-      timestamp: now,
-      receivedAt: now,
-      status: "sent",
-      statusRank: 2,
-      createdAt: now,
-      updatedAt: now,
-    });
+    await t.db.messages.collection.insertOne(
+      sentOutboundMessage({
+        clientId: c._id,
+        conversationId: convId,
+        dedupeKey: "out:c",
+        wamid: wamidC,
+        text: "late",
+        at: now,
+      }),
+    );
     await tenant.messages.applyPendingFor(wamidC);
     expect((await t.db.messages.findOne({ wamid: wamidC }).lean())!.status).toBe("delivered");
     expect(await t.db.pendingStatuses.countDocuments({ wamid: wamidC })).toBe(0);

@@ -4,7 +4,7 @@ import { io as connect, type Socket } from "socket.io-client";
 import { textMessageDelivery, statusObject, delivery, messagesValue } from "@linkojob/meta-simulator";
 import { createRedis } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
-import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
+import { TEST_SECRETS, eventually, tokenFor, sentOutboundMessage } from "@linkojob/testing";
 import type { ClientDoc } from "@linkojob/db";
 import { EVENTS } from "@linkojob/events";
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
@@ -77,21 +77,16 @@ describe("live dashboard: webhook → worker → emitter → realtime nodes → 
     // A delivery status for an outbound message of A's.
     const convId = (await t.db.conversations.findOne({ clientId: a._id }).lean())!._id;
     const now = new Date();
-    await t.db.messages.collection.insertOne({
-      clientId: a._id,
-      conversationId: convId,
-      dedupeKey: "out:live",
-      wamid: "wamid.live-1",
-      direction: "outbound",
-      type: "text",
-      text: "Merci Omar",
-      timestamp: now,
-      receivedAt: now,
-      status: "sent",
-      statusRank: 2,
-      createdAt: now,
-      updatedAt: now,
-    });
+    await t.db.messages.collection.insertOne(
+      sentOutboundMessage({
+        clientId: a._id,
+        conversationId: convId,
+        dedupeKey: "out:live",
+        wamid: "wamid.live-1",
+        text: "Merci Omar",
+        at: now,
+      }),
+    );
     await t.sim.deliver(
       delivery([
         {

@@ -25,7 +25,7 @@ import {
   simTemplate,
 } from "@linkojob/meta-simulator";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, ingressStreamKey, type RedisClient } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
+import { TEST_SECRETS, eventually, testServices, tokenFor, FIRST_CONTACT_TEMPLATE } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
@@ -149,14 +149,7 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
         })
       ).toObject();
       simState.numbers.set(client.phoneNumberId, client.wabaId);
-      simState.templates.set(client.wabaId, [
-        simTemplate({
-          name: "application_received",
-          language: "fr",
-          body: "Bonjour {{1}}, votre candidature pour {{2}} est bien reçue.",
-          category: "UTILITY",
-        }),
-      ]);
+      simState.templates.set(client.wabaId, [simTemplate(FIRST_CONTACT_TEMPLATE)]);
       await syncTemplates(graph, db.forTenant(client._id).templates, `tok-${services.id}-${t}`);
       tenants.push({
         client,

@@ -1,23 +1,10 @@
-import { Types } from "mongoose";
 import { describe, expect, it } from "vitest";
+import { storedTemplate } from "@linkojob/testing/fixtures";
 import type { OutboundRequest, TemplateDoc } from "@linkojob/db";
 import { interactiveSchema, metaInteractive, reactionSchema, type ChatRequest } from "./interactive.js";
 import { planPreview, planSend, sendRecordOf, type PlanClient, type TemplateLookup } from "./send-plan.js";
 
-const template: TemplateDoc = {
-  _id: new Types.ObjectId(),
-  wabaId: "w1",
-  name: "application_received",
-  language: "fr",
-  status: "APPROVED",
-  category: "UTILITY",
-  components: [{ type: "BODY", text: "Bonjour {{1}}, candidature {{2}} reçue." }],
-  headerParams: [],
-  bodyParams: ["1", "2"],
-  usageCount: 0,
-  createdAt: new Date(),
-  updatedAt: new Date(),
-};
+const template = storedTemplate<TemplateDoc>();
 const templates: TemplateLookup = (name, language) =>
   Promise.resolve(name === template.name && language === template.language ? template : null);
 const none: TemplateLookup = () => Promise.resolve(null);

@@ -1,24 +1,10 @@
-import { Types } from "mongoose";
 import { describe, expect, it } from "vitest";
+import { FIRST_CONTACT_TEMPLATE, storedTemplate } from "@linkojob/testing/fixtures";
 import type { OutboundRequest, TemplateDoc } from "@linkojob/db";
 import { planSend, previewSend, sendRecordOf, type PlanClient, type TemplateLookup } from "./send-plan.js";
 import { parseRateCard } from "./rate-card.js";
 
-const template = (over: Partial<TemplateDoc> = {}): TemplateDoc => ({
-  _id: new Types.ObjectId(),
-  wabaId: "w1",
-  name: "application_received",
-  language: "fr",
-  status: "APPROVED",
-  category: "UTILITY",
-  components: [{ type: "BODY", text: "Bonjour {{1}}, candidature {{2}} reçue." }],
-  headerParams: [],
-  bodyParams: ["1", "2"],
-  usageCount: 0,
-  createdAt: new Date(),
-  updatedAt: new Date(),
-  ...over,
-});
+const template = (over: Partial<TemplateDoc> = {}) => storedTemplate<TemplateDoc>(over);
 const lookup =
   (...docs: TemplateDoc[]): TemplateLookup =>
   (name, language) =>
@@ -117,7 +103,7 @@ describe("planSend: the one send decision", () => {
         cost: 0.4,
         usable: true,
         parameterCount: 2,
-        body: "Bonjour {{1}}, candidature {{2}} reçue.",
+        body: FIRST_CONTACT_TEMPLATE.body,
       },
     });
     const refused = await previewSend({

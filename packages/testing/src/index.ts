@@ -8,3 +8,4 @@ export * from "./wait.js";
 export * from "./command-counter.js";
 export * from "./redis-command-counter.js";
 export * from "./node-process.js";
+export * from "./fixtures.js";

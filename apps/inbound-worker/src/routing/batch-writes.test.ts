@@ -6,7 +6,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { newWamid, statusObject, textMessageDelivery, delivery, messagesValue } from "@linkojob/meta-simulator";
 import { normalizeDelivery } from "@linkojob/whatsapp";
-import { CommandCounter, testServices } from "@linkojob/testing";
+import { CommandCounter, testServices, sentOutboundMessage, seededShuffle } from "@linkojob/testing";
 import { ClientDirectory } from "./client-directory.js";
 import { CountPendingError, DeliveryProcessor, type PreparedDelivery } from "./delivery-processor.js";
 
@@ -78,18 +78,6 @@ async function prepareAll(bodies: string[], isRetry = false): Promise<PreparedDe
   return out;
 }
 
-/** A deterministic shuffle, so that a failure can be replayed. */
-function shuffle<T>(items: T[], seed: number): T[] {
-  const a = [...items];
-  let s = seed;
-  for (let i = a.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const j = s % (i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
 async function expectExactCounters(expected: Map<number, number>) {
   for (const [k, n] of expected) {
     const c = candidate(k);
@@ -132,7 +120,7 @@ describe("inbound batch writes", () => {
 
   it("counts nothing twice when the same deliveries come back shuffled, in one batch or several, and costs two requests a batch", async () => {
     const bodies = Array.from({ length: 200 }, (_, i) => textDelivery(i));
-    const again = shuffle([...bodies, ...bodies.slice(0, 50)], 20261129);
+    const again = seededShuffle([...bodies, ...bodies.slice(0, 50)], 20261129);
     counter.reset();
     const results = await processor.storeBatch(await prepareAll(again.slice(0, 125)));
     expect(counter.byCommand()).toEqual({ insert: 1, find: 1 });
@@ -142,7 +130,7 @@ describe("inbound batch writes", () => {
 
     // New messages mixed with redeliveries: only the new ones count.
     const fresh = Array.from({ length: 40 }, (_, j) => textDelivery(200 + j, j));
-    const mixed = shuffle([...fresh, ...bodies.slice(0, 40), ...fresh.slice(0, 10)], 7);
+    const mixed = seededShuffle([...fresh, ...bodies.slice(0, 40), ...fresh.slice(0, 10)], 7);
     counter.reset();
     await processor.storeBatch(await prepareAll(mixed));
     expect(counter.byCommand()).toMatchObject({ insert: 1, find: 2 });
@@ -198,21 +186,15 @@ describe("inbound batch writes", () => {
     const now = new Date();
     const wamids = Array.from({ length: 30 }, () => newWamid());
     await db.messages.collection.insertMany(
-      wamids.map((wamid, i) => ({
-        clientId: c.client._id,
-        conversationId: conv._id,
-        dedupeKey: `out:st${services.id}${i}`,
-        wamid,
-        direction: "outbound",
-        type: "text",
-        text: "Bonjour",
-        timestamp: now,
-        receivedAt: now,
-        status: "sent",
-        statusRank: 2,
-        createdAt: now,
-        updatedAt: now,
-      })),
+      wamids.map((wamid, i) =>
+        sentOutboundMessage({
+          clientId: c.client._id,
+          conversationId: conv._id,
+          dedupeKey: `out:st${services.id}${i}`,
+          wamid,
+          at: now,
+        }),
+      ),
     );
     const ts = Math.floor(Date.now() / 1000);
     const biz = { wabaId: c.client.wabaId, phoneNumberId: c.client.phoneNumberId };
@@ -233,7 +215,7 @@ describe("inbound batch writes", () => {
         ]),
       );
     // read before delivered, both redelivered, shuffled.
-    const bodies = shuffle(
+    const bodies = seededShuffle(
       wamids.flatMap((w) => [one(w, "read", 5), one(w, "delivered", 3), one(w, "read", 5)]),
       3,
     );

@@ -3,14 +3,14 @@
  * documents written as the brief shows them (the proof of concept's token string, `tokenExpiry`).
  */
 import { createCipheriv, randomBytes } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { TEST_SECRETS, eventually } from "@linkojob/testing";
 import {
   authHeader,
   popupCode,
   seedBusiness,
-  startOnboardingHarness,
+  onboardingSuite,
   tokensSeenBySim,
   type OnboardingHarness,
 } from "./onboarding.harness.js";
@@ -24,29 +24,14 @@ function briefEncrypt(text: string): string {
   return iv.toString("hex") + ":" + cipher.getAuthTag().toString("hex") + ":" + encrypted;
 }
 
+const suite = onboardingSuite("onbbrief");
+const { syncCalls, exchange } = suite;
 let h: OnboardingHarness;
-const syncCalls: Array<{ clientId: string; wabaId: string }> = [];
-beforeAll(async () => {
-  h = await startOnboardingHarness("onbbrief", {
-    templateSync: {
-      syncTemplatesForClient: (c) => {
-        syncCalls.push(c);
-        return Promise.resolve();
-      },
-    },
-  });
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(async () => {
-  await h.control("POST", "/_sim/onboarding/reset");
-  await h.db.clients.deleteMany({});
+beforeAll(() => {
+  h = suite.h;
 });
 
 const raw = () => h.db.connection.db!.collection("clients");
-const exchange = async (sub: string, body: Record<string, unknown>) =>
-  h.app.inject({ method: "POST", url: "/api/auth/whatsapp/exchange", headers: await authHeader(sub), payload: body });
 const listOf = async (sub: string) =>
   (await h.app.inject({ method: "GET", url: "/api/auth/whatsapp/clients", headers: await authHeader(sub) })).json();
 

@@ -1,7 +1,8 @@
 import { Writable } from "node:stream";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { Redis } from "ioredis";
 import pino from "pino";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { Database, type ClientDoc, type EncryptedSecret } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, DashboardEvents, type ClientChangedMessage } from "@linkojob/events";
 import { MetaSimulator } from "@linkojob/meta-simulator";
@@ -218,3 +219,57 @@ export const rawClient = (h: OnboardingHarness, filter: Record<string, unknown>)
 /** The tokens the simulator saw in Bearer headers of calls to a path. */
 export const tokensSeenBySim = (h: OnboardingHarness, path: RegExp) =>
   h.sim.state.requestsTo(path).flatMap((r) => (r.token ? [r.token] : []));
+
+/** A file's onboarding setup, as onboardingSuite() registers it. */
+export interface OnboardingSuite {
+  /** Set by the suite's beforeAll. */
+  readonly h: OnboardingHarness;
+  /** Every template sync the onboarding asked for, in order. */
+  readonly syncCalls: Array<{ clientId: string; wabaId: string; phoneNumberId?: string }>;
+  /** POST /api/auth/whatsapp/exchange as that user (the JavaScript-SDK popup's call). */
+  exchange(this: void, userId: string, body: Record<string, unknown>): Promise<LightMyRequestResponse>;
+}
+
+/**
+ * Registers a test file's onboarding setup: one harness whose template syncs are recorded, the
+ * simulator's onboarding state reset and every client deleted before each test, closed after the file.
+ */
+export function onboardingSuite(label: string): OnboardingSuite {
+  let harness: OnboardingHarness | undefined;
+  const syncCalls: OnboardingSuite["syncCalls"] = [];
+  const h = () => {
+    if (!harness) throw new Error("the onboarding harness is started in the suite's beforeAll");
+    return harness;
+  };
+  beforeAll(async () => {
+    harness = await startOnboardingHarness(label, {
+      templateSync: {
+        syncTemplatesForClient: (c) => {
+          syncCalls.push(c);
+          return Promise.resolve();
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  beforeEach(async () => {
+    await h().control("POST", "/_sim/onboarding/reset");
+    await h().db.clients.deleteMany({});
+  });
+  return {
+    get h() {
+      return h();
+    },
+    syncCalls,
+    async exchange(userId, body) {
+      return h().app.inject({
+        method: "POST",
+        url: "/api/auth/whatsapp/exchange",
+        headers: await authHeader(userId),
+        payload: body,
+      });
+    },
+  };
+}

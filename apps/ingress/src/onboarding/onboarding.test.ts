@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import {
@@ -11,39 +11,18 @@ import {
   redirectFlow,
   seedBusiness,
   simBusiness,
+  onboardingSuite,
   startOnboardingHarness,
   tokensSeenBySim,
   type OnboardingHarness,
 } from "./onboarding.harness.js";
 
+const suite = onboardingSuite("onboarding");
+const { syncCalls, exchange } = suite;
 let h: OnboardingHarness;
-const syncCalls: Array<{ clientId: string; wabaId: string }> = [];
-
-beforeAll(async () => {
-  h = await startOnboardingHarness("onboarding", {
-    templateSync: {
-      syncTemplatesForClient: (c) => {
-        syncCalls.push(c);
-        return Promise.resolve();
-      },
-    },
-  });
+beforeAll(() => {
+  h = suite.h;
 });
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(async () => {
-  await h.control("POST", "/_sim/onboarding/reset");
-  await h.db.clients.deleteMany({});
-});
-
-const exchange = async (userId: string, body: Record<string, unknown>) =>
-  h.app.inject({
-    method: "POST",
-    url: "/api/auth/whatsapp/exchange",
-    headers: await authHeader(userId),
-    payload: body,
-  });
 
 const changesOf = (clientId: string) => h.changes.filter((c) => c.clientId === clientId);
 const eventsTo = (clientId: string) => h.dashboardEvents.filter((e) => e.channel.includes(`client:${clientId}`));
