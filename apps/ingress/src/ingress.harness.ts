@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
-import { TEST_SECRETS, startRedisServer, testServices, type OwnRedis, type TestServices } from "@linkojob/testing";
+import { startRedisServer, testServices, type OwnRedis, type TestServices, testIngressConfig } from "@linkojob/testing";
 import { buildApp, type IngressConfig, type IngressDeps } from "./app.js";
 
 export interface TestIngress {
@@ -38,13 +38,7 @@ export async function startTestIngress(
   const eventsRedis = createRedis(redisUrl);
   await redisReady(redis);
   const app = await buildApp({
-    config: {
-      appSecret: TEST_SECRETS.appSecret,
-      verifyToken: TEST_SECRETS.verifyToken,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      queuePrefix: services.prefix,
-      ...options.config,
-    },
+    config: { ...testIngressConfig(services.prefix), ...options.config },
     redis,
     db,
     events: new DashboardEvents(eventsRedis),

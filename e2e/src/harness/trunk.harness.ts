@@ -5,7 +5,7 @@ import { Database, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
 import { MetaSimulator } from "@linkojob/meta-simulator";
-import { TEST_SECRETS, testServices, type TestServices } from "@linkojob/testing";
+import { TEST_SECRETS, testServices, type TestServices, testIngressConfig } from "@linkojob/testing";
 import { buildApp } from "@linkojob/ingress";
 import { InboundWorker, type InboundWorkerDeps } from "@linkojob/inbound-worker";
 import type { MediaWorkerOptions } from "@linkojob/inbound-worker";
@@ -52,12 +52,7 @@ export async function startTrunk(opts: {
   const events = new DashboardEvents(eventsRedis);
   await redisReady(ingressRedis);
   const app = await buildApp({
-    config: {
-      appSecret: TEST_SECRETS.appSecret,
-      verifyToken: TEST_SECRETS.verifyToken,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      queuePrefix: services.prefix,
-    },
+    config: testIngressConfig(services.prefix),
     redis: ingressRedis,
     db,
     events,

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
+import { eventually, tokenFor, testIngressConfig } from "@linkojob/testing";
 import { CommandCounter } from "@linkojob/testing/services";
 import { buildApp, ReadReceipts } from "@linkojob/ingress";
 import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
@@ -28,12 +28,7 @@ beforeAll(async () => {
     return c;
   };
   app = await buildApp({
-    config: {
-      appSecret: TEST_SECRETS.appSecret,
-      verifyToken: TEST_SECRETS.verifyToken,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      queuePrefix: rig.trunk.services.prefix,
-    },
+    config: testIngressConfig(rig.trunk.services.prefix),
     redis: r({ failFast: true }),
     db: apiDb,
     events: new DashboardEvents(r()),

@@ -9,6 +9,14 @@ export const TEST_SECRETS = {
   tokenKey: "0".repeat(63) + "1",
 } as const;
 
+/** The ingress's secrets in tests (buildApp's `config`), with the test file's queue prefix. */
+export const testIngressConfig = (queuePrefix: string) => ({
+  appSecret: TEST_SECRETS.appSecret,
+  verifyToken: TEST_SECRETS.verifyToken,
+  jwtSecret: TEST_SECRETS.jwtSecret,
+  queuePrefix,
+});
+
 /** A test JWT; `sub` may be a client's stored userId (a string, or an ObjectId: its hex). */
 export const tokenFor = (
   sub: string | { toHexString(): string },

@@ -7,7 +7,7 @@ import { Database, type ClientDoc, type EncryptedSecret } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, DashboardEvents, type ClientChangedMessage } from "@linkojob/events";
 import { MetaSimulator } from "@linkojob/meta-simulator";
 import { createRedis } from "@linkojob/queues";
-import { TEST_SECRETS, testServices, tokenFor, type TestServices } from "@linkojob/testing";
+import { TEST_SECRETS, testServices, tokenFor, type TestServices, testIngressConfig } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "../app.js";
@@ -90,12 +90,7 @@ export async function startOnboardingHarness(
     keyPrefix: services.prefix,
   };
   const app = await buildApp({
-    config: {
-      appSecret: TEST_SECRETS.appSecret,
-      verifyToken: TEST_SECRETS.verifyToken,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      queuePrefix: services.prefix,
-    },
+    config: testIngressConfig(services.prefix),
     redis,
     db,
     events: new DashboardEvents(eventsRedis, ioKey),
