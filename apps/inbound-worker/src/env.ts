@@ -1,4 +1,4 @@
-import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
+import { assertProductionEndpoints, assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
 import { mediaEnvShape } from "./media/media-env.js";
 import { outboundPriceTableVar } from "@linkojob/outbound";
@@ -30,5 +30,6 @@ export type InboundEnv = ReturnType<typeof loadInboundEnv>;
 export const loadInboundEnv = (source: Record<string, string | undefined> = process.env) => {
   const env = parseEnv(inboundEnvShape, source);
   assertProductionSecrets(source, ["TOKEN_ENCRYPTION_KEY"]);
+  assertProductionEndpoints(source, ["META_GRAPH_URL"]);
   return env;
 };

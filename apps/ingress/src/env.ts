@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
+import { assertProductionEndpoints, assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { outboundPriceTableVar } from "@linkojob/outbound";
 import { jwtEnvShape } from "@linkojob/auth";
 import { trustProxyVar } from "./ops/trust-proxy.js";
@@ -82,5 +82,6 @@ export const loadIngressEnv = (source: Record<string, string | undefined> = proc
     "JWT_SECRET",
     "METRICS_TOKEN",
   ]);
+  assertProductionEndpoints(source, ["META_GRAPH_URL", "META_DIALOG_URL", "DEMO_SIM_URL"]);
   return env;
 };

@@ -1,4 +1,4 @@
-import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
+import { assertProductionEndpoints, assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
 import { outboundPriceTableVar } from "@linkojob/outbound";
 
@@ -43,5 +43,6 @@ export type OutboundEnv = ReturnType<typeof loadOutboundEnv>;
 export const loadOutboundEnv = (source: Record<string, string | undefined> = process.env) => {
   const env = parseEnv(outboundEnvShape, source);
   assertProductionSecrets(source, ["TOKEN_ENCRYPTION_KEY"]);
+  assertProductionEndpoints(source, ["META_GRAPH_URL"]);
   return env;
 };

@@ -12,3 +12,9 @@ export {
 } from "./redaction.js";
 export { onShutdownSignal } from "./graceful-shutdown.js";
 export { assertProductionSecrets, KNOWN_DEVELOPMENT_SECRETS } from "./production-secrets.js";
+export {
+  assertProductionEndpoints,
+  assertNotProduction,
+  META_ENDPOINTS,
+  DEMO_ONLY_VARIABLES,
+} from "./production-endpoints.js";

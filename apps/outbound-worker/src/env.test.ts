@@ -1,0 +1,21 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { loadOutboundEnv } from "./env.js";
+
+describe("outbound worker environment", () => {
+  const base = {
+    MONGODB_URI: "mongodb://db/linkojob",
+    REDIS_URL: "redis://redis:6379",
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+  };
+
+  it("in production sends only to Meta's Graph API: the simulator's URL is refused (it would receive every token)", () => {
+    expect(() => loadOutboundEnv({ ...base, NODE_ENV: "production", META_GRAPH_URL: "http://meta-sim:4000" })).toThrow(
+      /META_GRAPH_URL: must be https:\/\/graph\.facebook\.com/,
+    );
+    expect(loadOutboundEnv({ ...base, NODE_ENV: "production" }).META_GRAPH_URL).toBe("https://graph.facebook.com");
+    expect(loadOutboundEnv({ ...base, META_GRAPH_URL: "http://meta-sim:4000" }).META_GRAPH_URL).toBe(
+      "http://meta-sim:4000",
+    );
+  });
+});
