@@ -475,3 +475,34 @@ describe("the simulator kept out of production", () => {
       if (service !== "meta-sim") expect(block, service).not.toMatch(/profiles:|DEMO_SIM_URL/);
   });
 });
+
+describe("JSON bodies", () => {
+  it("a body with a __proto__ or constructor.prototype key is refused with 400 naming the problem; malformed JSON is still MALFORMED_JSON", async () => {
+    // Each from its own address: the anonymous rate limit of this ingress is 3 per window.
+    let host = 0;
+    for (const payload of [
+      '{"token":"x","__proto__":{"role":"admin"}}',
+      '{"token":"x","nested":{"__proto__":{"role":"admin"}}}',
+      '{"token":"x","constructor":{"prototype":{"role":"admin"}}}',
+    ]) {
+      const res = await direct.app.inject({
+        method: "POST",
+        url: "/admin/queues/session",
+        remoteAddress: `10.77.0.${++host}`,
+        headers: { "content-type": "application/json" },
+        payload,
+      });
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json(), payload).toMatchObject({ error: { code: "FORBIDDEN_JSON_KEY" } });
+    }
+    const malformed = await direct.app.inject({
+      method: "POST",
+      url: "/admin/queues/session",
+      remoteAddress: `10.77.0.${++host}`,
+      headers: { "content-type": "application/json" },
+      payload: '{"token":',
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ error: { code: "MALFORMED_JSON" } });
+  });
+});
