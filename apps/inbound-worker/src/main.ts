@@ -1,5 +1,5 @@
 import pino from "pino";
-import { logRedaction, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal } from "@linkojob/config";
 import {
   GatewayMetrics,
   collectQueueCounts,
@@ -18,7 +18,7 @@ import { InboundWorker } from "./inbound-worker.js";
 const env = loadInboundEnv();
 // One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
 const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
-const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
+const logger = pino({ level: env.LOG_LEVEL, ...logOptions });
 
 const queueRedis = createRedis(redisTarget, { connectionName: "inbound-queue", logger });
 const pumpRedis = createRedis(redisTarget, { connectionName: "inbound-pump", autoPipelining: false, logger });

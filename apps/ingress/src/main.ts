@@ -1,6 +1,6 @@
 import pino from "pino";
 import { jwtVerifierOptions } from "@linkojob/auth";
-import { logRedaction, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal } from "@linkojob/config";
 import { GatewayMetrics, metaCallObserver } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
@@ -17,7 +17,7 @@ const env = loadIngressEnv();
 const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
 const logger = pino({
   level: env.LOG_LEVEL,
-  redact: logRedaction,
+  ...logOptions,
 });
 
 const redis = createRedis(redisTarget, { failFast: true, connectionName: "ingress", logger });

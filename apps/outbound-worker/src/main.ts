@@ -1,5 +1,5 @@
 import pino from "pino";
-import { logRedaction, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal } from "@linkojob/config";
 import {
   GatewayMetrics,
   collectQueueCounts,
@@ -18,7 +18,7 @@ import { OutboundWorker } from "./outbound-worker.js";
 const env = loadOutboundEnv();
 // One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
 const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
-const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
+const logger = pino({ level: env.LOG_LEVEL, ...logOptions });
 const metrics = new GatewayMetrics({ service: "outbound-worker" });
 
 const queueRedis = createRedis(redisTarget, { connectionName: "outbound-queue", logger });

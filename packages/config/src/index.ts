@@ -2,6 +2,9 @@ export { parseEnv, EnvError } from "./parse-env.js";
 export * as envVars from "./vars.js";
 export {
   logRedaction,
+  logOptions,
+  redactLog,
+  LOG_ID_KEYS,
   redactDeep,
   redactText,
   parseJsonDocument,
