@@ -506,3 +506,18 @@ describe("JSON bodies", () => {
     expect(malformed.json()).toMatchObject({ error: { code: "MALFORMED_JSON" } });
   });
 });
+
+describe("the inbox page", () => {
+  it("carries a Content-Security-Policy that runs only the page's own scripts (no inline script, no plugin, no framing)", async () => {
+    for (const url of ["/inbox", "/inbox/inbox.js"]) {
+      const res = await direct.app.inject({ method: "GET", url, remoteAddress: "10.78.0.1" });
+      expect(res.statusCode, url).toBe(200);
+      const csp = String(res.headers["content-security-policy"]);
+      expect(csp, url).toContain("script-src 'self'");
+      expect(csp, url).toContain("object-src 'none'");
+      expect(csp, url).toContain("frame-ancestors 'none'");
+      expect(csp, url).not.toContain("unsafe-inline");
+      expect(csp, url).not.toContain("unsafe-eval");
+    }
+  });
+});
