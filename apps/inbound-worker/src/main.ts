@@ -58,10 +58,12 @@ logger.info({ concurrency: env.INBOUND_CONCURRENCY }, "inbound worker started");
 if (worker.bullWorker) instrumentWorker(worker.bullWorker, metrics);
 collectQueueCounts(metrics, [worker.queue, ...(worker.upkeep ? [worker.upkeep.queue] : [])]);
 
-const health = startHealthServer(env.HEALTH_PORT, metrics, {
-  redis: () => queueRedis.ping().then(() => true),
-  mongo: () => db.ping(),
-});
+const health = startHealthServer(
+  env.HEALTH_PORT,
+  metrics,
+  { redis: () => queueRedis.ping().then(() => true), mongo: () => db.ping() },
+  { metricsToken: env.METRICS_TOKEN },
+);
 
 onShutdownSignal(
   logger,

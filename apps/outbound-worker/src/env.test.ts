@@ -8,14 +8,25 @@ describe("outbound worker environment", () => {
     REDIS_URL: "redis://redis:6379",
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
   };
+  const scrape = { METRICS_TOKEN: randomBytes(24).toString("hex") };
 
   it("in production sends only to Meta's Graph API: the simulator's URL is refused (it would receive every token)", () => {
-    expect(() => loadOutboundEnv({ ...base, NODE_ENV: "production", META_GRAPH_URL: "http://meta-sim:4000" })).toThrow(
-      /META_GRAPH_URL: must be https:\/\/graph\.facebook\.com/,
+    expect(() =>
+      loadOutboundEnv({ ...base, ...scrape, NODE_ENV: "production", META_GRAPH_URL: "http://meta-sim:4000" }),
+    ).toThrow(/META_GRAPH_URL: must be https:\/\/graph\.facebook\.com/);
+    expect(loadOutboundEnv({ ...base, ...scrape, NODE_ENV: "production" }).META_GRAPH_URL).toBe(
+      "https://graph.facebook.com",
     );
-    expect(loadOutboundEnv({ ...base, NODE_ENV: "production" }).META_GRAPH_URL).toBe("https://graph.facebook.com");
     expect(loadOutboundEnv({ ...base, META_GRAPH_URL: "http://meta-sim:4000" }).META_GRAPH_URL).toBe(
       "http://meta-sim:4000",
     );
+  });
+
+  it("in production requires METRICS_TOKEN, without which /metrics on HEALTH_PORT would be open", () => {
+    expect(() => loadOutboundEnv({ ...base, NODE_ENV: "production" })).toThrow(/METRICS_TOKEN: is required/);
+    expect(
+      loadOutboundEnv({ ...base, NODE_ENV: "production", METRICS_TOKEN: randomBytes(24).toString("hex") })
+        .METRICS_TOKEN,
+    ).toHaveLength(48);
   });
 });

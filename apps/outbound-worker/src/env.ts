@@ -37,12 +37,14 @@ export const outboundEnvShape = {
     .default(6 * 3_600_000),
   /** Port of the small /health and /ready HTTP listener (0 = none). */
   HEALTH_PORT: v.port(0),
+  /** Bearer token Prometheus sends to scrape /metrics on HEALTH_PORT. Unset: /metrics is open (refused in production). */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 };
 
 export type OutboundEnv = ReturnType<typeof loadOutboundEnv>;
 export const loadOutboundEnv = (source: Record<string, string | undefined> = process.env) => {
   const env = parseEnv(outboundEnvShape, source);
-  assertProductionSecrets(source, ["TOKEN_ENCRYPTION_KEY"]);
+  assertProductionSecrets(source, ["TOKEN_ENCRYPTION_KEY", "METRICS_TOKEN"]);
   assertProductionEndpoints(source, ["META_GRAPH_URL"]);
   return env;
 };

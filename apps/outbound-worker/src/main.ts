@@ -67,10 +67,12 @@ if (worker.bullWorker)
   instrumentWorker(worker.bullWorker, metrics, (job, outcome) => metrics.sendOutcome(job.data.clientId, outcome));
 collectQueueCounts(metrics, [worker.queue]);
 
-const health = startHealthServer(env.HEALTH_PORT, metrics, {
-  redis: () => redis.ping().then(() => true),
-  mongo: () => db.ping(),
-});
+const health = startHealthServer(
+  env.HEALTH_PORT,
+  metrics,
+  { redis: () => redis.ping().then(() => true), mongo: () => db.ping() },
+  { metricsToken: env.METRICS_TOKEN },
+);
 
 onShutdownSignal(
   logger,

@@ -86,6 +86,7 @@ function appEnv(app: AppName, port: number): Record<string, string> {
         ...stores,
         HEALTH_PORT: String(port),
         TOKEN_ENCRYPTION_KEY: secrets.TOKEN_ENCRYPTION_KEY,
+        METRICS_TOKEN: secrets.METRICS_TOKEN,
       };
     case "realtime":
       return { ...stores, PORT: String(port), JWT_SECRET: secrets.JWT_SECRET };
