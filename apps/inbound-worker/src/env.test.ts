@@ -28,4 +28,12 @@ describe("inbound worker environment", () => {
       loadInboundEnv({ ...base, NODE_ENV: "production", METRICS_TOKEN: randomBytes(24).toString("hex") }).METRICS_TOKEN,
     ).toHaveLength(48);
   });
+
+  it("reads VAULT_REQUIRE_BOUND (default false: unbound ciphertexts still decrypt until they are re-encrypted)", () => {
+    expect(loadInboundEnv(base).VAULT_REQUIRE_BOUND).toBe(false);
+    expect(loadInboundEnv({ ...base, VAULT_REQUIRE_BOUND: "true" }).VAULT_REQUIRE_BOUND).toBe(true);
+    expect(() => loadInboundEnv({ ...base, VAULT_REQUIRE_BOUND: "yes" })).toThrow(
+      /VAULT_REQUIRE_BOUND: must be true or false/,
+    );
+  });
 });

@@ -10,7 +10,7 @@ import {
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
-import { TokenVault } from "@linkojob/vault";
+import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { loadInboundEnv } from "./env.js";
 import { InboundWorker } from "./inbound-worker.js";
@@ -46,7 +46,7 @@ const worker = new InboundWorker({
   media: {
     graph,
     graphBaseUrl: env.META_GRAPH_URL,
-    vault: new TokenVault(env.TOKEN_ENCRYPTION_KEY),
+    vault: vaultFromEnv(env),
     concurrency: env.MEDIA_CONCURRENCY,
   },
 });

@@ -18,6 +18,8 @@ export const ingressEnvShape = {
   META_API_VERSION: v.metaApiVersion,
   META_GRAPH_URL: v.metaGraphUrl,
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
+  /** Refuse stored tokens not bound to their client (true once cli:reencrypt-tokens has run). Default false. */
+  VAULT_REQUIRE_BOUND: v.vaultRequireBound,
   JWT_SECRET: v.jwtSecret,
   /** Prices in MAD per pricing category, JSON, of the send API's answer and preview (default: 0.40 for template categories, service free). */
   OUTBOUND_PRICE_TABLE: outboundPriceTableVar,

@@ -5,7 +5,7 @@ import { GatewayMetrics, metaCallObserver } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
-import { TokenVault } from "@linkojob/vault";
+import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "./app.js";
 import { loadIngressEnv } from "./env.js";
@@ -32,7 +32,7 @@ const graph = new GraphClient({
   version: env.META_API_VERSION,
   observer: metaCallObserver(metrics),
 });
-const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);
+const vault = vaultFromEnv(env);
 const app = await buildApp({
   config: {
     appSecret: env.META_APP_SECRET,

@@ -29,4 +29,12 @@ describe("outbound worker environment", () => {
         .METRICS_TOKEN,
     ).toHaveLength(48);
   });
+
+  it("reads VAULT_REQUIRE_BOUND (default false: unbound ciphertexts still decrypt until they are re-encrypted)", () => {
+    expect(loadOutboundEnv(base).VAULT_REQUIRE_BOUND).toBe(false);
+    expect(loadOutboundEnv({ ...base, VAULT_REQUIRE_BOUND: "true" }).VAULT_REQUIRE_BOUND).toBe(true);
+    expect(() => loadOutboundEnv({ ...base, VAULT_REQUIRE_BOUND: "yes" })).toThrow(
+      /VAULT_REQUIRE_BOUND: must be true or false/,
+    );
+  });
 });

@@ -13,6 +13,8 @@ export const outboundEnvShape = {
   META_API_VERSION: v.metaApiVersion,
   META_GRAPH_URL: v.metaGraphUrl,
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
+  /** Refuse stored tokens not bound to their client (true once cli:reencrypt-tokens has run). Default false. */
+  VAULT_REQUIRE_BOUND: v.vaultRequireBound,
   /** Sends in progress at once in this process (each mostly waits on Meta). */
   OUTBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
   /** Limit for Meta's answer to one send, ms. */

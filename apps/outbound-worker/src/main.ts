@@ -10,7 +10,7 @@ import {
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
-import { TokenVault } from "@linkojob/vault";
+import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { loadOutboundEnv } from "./env.js";
 import { OutboundWorker } from "./outbound-worker.js";
@@ -32,7 +32,7 @@ const graph = new GraphClient({
   connections: Math.max(8, env.OUTBOUND_CONCURRENCY),
   observer: metaCallObserver(metrics),
 });
-const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);
+const vault = vaultFromEnv(env);
 
 const worker = new OutboundWorker({
   db,

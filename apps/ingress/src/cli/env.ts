@@ -20,6 +20,7 @@ export const connectEnvShape = pick(
   "META_API_VERSION",
   "META_GRAPH_URL",
   "TOKEN_ENCRYPTION_KEY",
+  "VAULT_REQUIRE_BOUND",
   "QUEUE_PREFIX",
 );
 
