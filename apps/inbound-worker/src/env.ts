@@ -1,4 +1,4 @@
-import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
+import { assertProductionEndpoints, assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
 import { mediaEnvShape } from "./media/media-env.js";
 import { outboundPriceTableVar } from "@linkojob/outbound";
@@ -17,6 +17,8 @@ export const inboundEnvShape = {
   /** Prices in MAD per pricing category, JSON, the status hook reconciles costs with (default: 0.40 for template categories, service free). */
   OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
   HEALTH_PORT: v.port(0),
+  /** Bearer token Prometheus sends to scrape /metrics on HEALTH_PORT. Unset: /metrics is open (refused in production). */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   ...mediaEnvShape,
 };
 
@@ -29,6 +31,7 @@ export const loadReplayEnv = (source: Record<string, string | undefined> = proce
 export type InboundEnv = ReturnType<typeof loadInboundEnv>;
 export const loadInboundEnv = (source: Record<string, string | undefined> = process.env) => {
   const env = parseEnv(inboundEnvShape, source);
-  assertProductionSecrets(source, ["TOKEN_ENCRYPTION_KEY"]);
+  assertProductionSecrets(source, ["TOKEN_ENCRYPTION_KEY", "METRICS_TOKEN"]);
+  assertProductionEndpoints(source, ["META_GRAPH_URL"]);
   return env;
 };

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { logRedaction, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal } from "@linkojob/config";
 import {
   GatewayMetrics,
   collectQueueCounts,
@@ -10,7 +10,7 @@ import {
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
-import { TokenVault } from "@linkojob/vault";
+import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { loadInboundEnv } from "./env.js";
 import { InboundWorker } from "./inbound-worker.js";
@@ -18,7 +18,7 @@ import { InboundWorker } from "./inbound-worker.js";
 const env = loadInboundEnv();
 // One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
 const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
-const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
+const logger = pino({ level: env.LOG_LEVEL, ...logOptions });
 
 const queueRedis = createRedis(redisTarget, { connectionName: "inbound-queue", logger });
 const pumpRedis = createRedis(redisTarget, { connectionName: "inbound-pump", autoPipelining: false, logger });
@@ -46,7 +46,7 @@ const worker = new InboundWorker({
   media: {
     graph,
     graphBaseUrl: env.META_GRAPH_URL,
-    vault: new TokenVault(env.TOKEN_ENCRYPTION_KEY),
+    vault: vaultFromEnv(env),
     concurrency: env.MEDIA_CONCURRENCY,
   },
 });
@@ -58,10 +58,12 @@ logger.info({ concurrency: env.INBOUND_CONCURRENCY }, "inbound worker started");
 if (worker.bullWorker) instrumentWorker(worker.bullWorker, metrics);
 collectQueueCounts(metrics, [worker.queue, ...(worker.upkeep ? [worker.upkeep.queue] : [])]);
 
-const health = startHealthServer(env.HEALTH_PORT, metrics, {
-  redis: () => queueRedis.ping().then(() => true),
-  mongo: () => db.ping(),
-});
+const health = startHealthServer(
+  env.HEALTH_PORT,
+  metrics,
+  { redis: () => queueRedis.ping().then(() => true), mongo: () => db.ping() },
+  { metricsToken: env.METRICS_TOKEN },
+);
 
 onShutdownSignal(
   logger,

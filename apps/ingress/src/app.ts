@@ -88,16 +88,26 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   installErrorHandler(app);
 
   // A PATCH or POST with Content-Type: application/json and no body is common; treat it as {}.
+  // Anything else goes through Fastify's own parser (secure-json-parse), which refuses `__proto__`
+  // and `constructor.prototype` keys: a plain JSON.parse keeps them as own keys, and a later spread or
+  // merge of the body would then set the prototype of the object it builds.
+  const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     const text = String(body);
     if (text.trim() === "") return done(null, {});
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      const err = Object.assign(new Error("the body is not valid JSON"), { statusCode: 400, code: "MALFORMED_JSON" });
+    void parseJson(req, text, (parseError: Error | null, value?: unknown) => {
+      if (!parseError) return done(null, value);
+      // Fastify's parser answers both cases with one error: valid JSON it refused is a poisoned key.
+      const poisoned = isJson(text);
+      const err = poisoned
+        ? Object.assign(new Error("the body holds a __proto__ or constructor.prototype key, which is refused"), {
+            statusCode: 400,
+            code: "FORBIDDEN_JSON_KEY",
+          })
+        : Object.assign(new Error("the body is not valid JSON"), { statusCode: 400, code: "MALFORMED_JSON" });
       done(err, undefined);
-    }
+    });
   });
 
   if (deps.config.corsOrigin) await registerCors(app, deps.config.corsOrigin);
@@ -181,4 +191,13 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     return reply.code(statusCode).send(body);
   });
   return app;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
+import { assertProductionEndpoints, assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { outboundPriceTableVar } from "@linkojob/outbound";
 import { jwtEnvShape } from "@linkojob/auth";
 import { trustProxyVar } from "./ops/trust-proxy.js";
@@ -18,6 +18,8 @@ export const ingressEnvShape = {
   META_API_VERSION: v.metaApiVersion,
   META_GRAPH_URL: v.metaGraphUrl,
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
+  /** Refuse stored tokens not bound to their client (true once cli:reencrypt-tokens has run). Default false. */
+  VAULT_REQUIRE_BOUND: v.vaultRequireBound,
   JWT_SECRET: v.jwtSecret,
   /** Prices in MAD per pricing category, JSON, of the send API's answer and preview (default: 0.40 for template categories, service free). */
   OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
@@ -82,5 +84,6 @@ export const loadIngressEnv = (source: Record<string, string | undefined> = proc
     "JWT_SECRET",
     "METRICS_TOKEN",
   ]);
+  assertProductionEndpoints(source, ["META_GRAPH_URL", "META_DIALOG_URL", "DEMO_SIM_URL"]);
   return env;
 };

@@ -1,11 +1,11 @@
 import pino from "pino";
 import { jwtVerifierOptions } from "@linkojob/auth";
-import { logRedaction, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal } from "@linkojob/config";
 import { GatewayMetrics, metaCallObserver } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
-import { TokenVault } from "@linkojob/vault";
+import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "./app.js";
 import { loadIngressEnv } from "./env.js";
@@ -17,7 +17,7 @@ const env = loadIngressEnv();
 const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
 const logger = pino({
   level: env.LOG_LEVEL,
-  redact: logRedaction,
+  ...logOptions,
 });
 
 const redis = createRedis(redisTarget, { failFast: true, connectionName: "ingress", logger });
@@ -32,7 +32,7 @@ const graph = new GraphClient({
   version: env.META_API_VERSION,
   observer: metaCallObserver(metrics),
 });
-const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);
+const vault = vaultFromEnv(env);
 const app = await buildApp({
   config: {
     appSecret: env.META_APP_SECRET,

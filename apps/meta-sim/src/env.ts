@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { envVars as v, parseEnv } from "@linkojob/config";
+import { assertNotProduction, envVars as v, parseEnv } from "@linkojob/config";
 
 /** "true"/"1" or "false"/"0" (default false). */
 const flag = z
@@ -35,4 +35,8 @@ export const simEnvShape = {
 };
 
 export type SimEnv = ReturnType<typeof loadSimEnv>;
-export const loadSimEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(simEnvShape, source);
+export const loadSimEnv = (source: Record<string, string | undefined> = process.env) => {
+  // It signs any delivery and answers for Meta: never beside production processes and secrets.
+  assertNotProduction(source, "the Meta simulator");
+  return parseEnv(simEnvShape, source);
+};

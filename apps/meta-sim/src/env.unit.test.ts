@@ -29,6 +29,14 @@ describe("simulator environment", () => {
     );
   });
 
+  it("refuses to start with NODE_ENV=production: it signs any delivery it is asked to", () => {
+    const base = { META_APP_ID: "1234567890", META_APP_SECRET: "a-secret-of-some-length" };
+    expect(() => loadSimEnv({ ...base, NODE_ENV: "production" })).toThrow(
+      /NODE_ENV: .*never runs with NODE_ENV=production/,
+    );
+    expect(loadSimEnv({ ...base, NODE_ENV: "development" }).META_APP_ID).toBe("1234567890");
+  });
+
   it("names every problem at once", () => {
     let error: unknown;
     try {

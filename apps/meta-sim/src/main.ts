@@ -1,5 +1,5 @@
 import pino from "pino";
-import { EnvError, logRedaction, onShutdownSignal } from "@linkojob/config";
+import { EnvError, logOptions, onShutdownSignal } from "@linkojob/config";
 import { loadSimEnv } from "./env.js";
 import { MetaSimulator } from "@linkojob/meta-simulator";
 
@@ -13,7 +13,7 @@ try {
   console.error(err.message);
   process.exit(1);
 }
-const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
+const logger = pino({ level: env.LOG_LEVEL, ...logOptions });
 
 const sim = await MetaSimulator.create({
   appSecret: env.META_APP_SECRET,

@@ -1,4 +1,4 @@
-import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
+import { assertProductionEndpoints, assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
 import { outboundPriceTableVar } from "@linkojob/outbound";
 
@@ -13,6 +13,8 @@ export const outboundEnvShape = {
   META_API_VERSION: v.metaApiVersion,
   META_GRAPH_URL: v.metaGraphUrl,
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
+  /** Refuse stored tokens not bound to their client (true once cli:reencrypt-tokens has run). Default false. */
+  VAULT_REQUIRE_BOUND: v.vaultRequireBound,
   /** Sends in progress at once in this process (each mostly waits on Meta). */
   OUTBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
   /** Limit for Meta's answer to one send, ms. */
@@ -37,11 +39,14 @@ export const outboundEnvShape = {
     .default(6 * 3_600_000),
   /** Port of the small /health and /ready HTTP listener (0 = none). */
   HEALTH_PORT: v.port(0),
+  /** Bearer token Prometheus sends to scrape /metrics on HEALTH_PORT. Unset: /metrics is open (refused in production). */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 };
 
 export type OutboundEnv = ReturnType<typeof loadOutboundEnv>;
 export const loadOutboundEnv = (source: Record<string, string | undefined> = process.env) => {
   const env = parseEnv(outboundEnvShape, source);
-  assertProductionSecrets(source, ["TOKEN_ENCRYPTION_KEY"]);
+  assertProductionSecrets(source, ["TOKEN_ENCRYPTION_KEY", "METRICS_TOKEN"]);
+  assertProductionEndpoints(source, ["META_GRAPH_URL"]);
   return env;
 };

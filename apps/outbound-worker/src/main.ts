@@ -1,5 +1,5 @@
 import pino from "pino";
-import { logRedaction, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal } from "@linkojob/config";
 import {
   GatewayMetrics,
   collectQueueCounts,
@@ -10,7 +10,7 @@ import {
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
-import { TokenVault } from "@linkojob/vault";
+import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { loadOutboundEnv } from "./env.js";
 import { OutboundWorker } from "./outbound-worker.js";
@@ -18,7 +18,7 @@ import { OutboundWorker } from "./outbound-worker.js";
 const env = loadOutboundEnv();
 // One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
 const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
-const logger = pino({ level: env.LOG_LEVEL, redact: logRedaction });
+const logger = pino({ level: env.LOG_LEVEL, ...logOptions });
 const metrics = new GatewayMetrics({ service: "outbound-worker" });
 
 const queueRedis = createRedis(redisTarget, { connectionName: "outbound-queue", logger });
@@ -32,7 +32,7 @@ const graph = new GraphClient({
   connections: Math.max(8, env.OUTBOUND_CONCURRENCY),
   observer: metaCallObserver(metrics),
 });
-const vault = new TokenVault(env.TOKEN_ENCRYPTION_KEY);
+const vault = vaultFromEnv(env);
 
 const worker = new OutboundWorker({
   db,
@@ -67,10 +67,12 @@ if (worker.bullWorker)
   instrumentWorker(worker.bullWorker, metrics, (job, outcome) => metrics.sendOutcome(job.data.clientId, outcome));
 collectQueueCounts(metrics, [worker.queue]);
 
-const health = startHealthServer(env.HEALTH_PORT, metrics, {
-  redis: () => redis.ping().then(() => true),
-  mongo: () => db.ping(),
-});
+const health = startHealthServer(
+  env.HEALTH_PORT,
+  metrics,
+  { redis: () => redis.ping().then(() => true), mongo: () => db.ping() },
+  { metricsToken: env.METRICS_TOKEN },
+);
 
 onShutdownSignal(
   logger,

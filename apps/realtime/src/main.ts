@@ -1,6 +1,6 @@
 import pino from "pino";
 import { jwtVerifierOptions } from "@linkojob/auth";
-import { logRedaction, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { createRedis } from "@linkojob/queues";
 import { loadRealtimeEnv } from "./env.js";
@@ -14,7 +14,7 @@ const env = loadRealtimeEnv();
 const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
 const logger = pino({
   level: env.LOG_LEVEL,
-  redact: logRedaction,
+  ...logOptions,
 });
 
 // Two connections: the adapter puts `sub` in subscriber mode, where it can run nothing else.

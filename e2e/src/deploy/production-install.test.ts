@@ -10,7 +10,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MetaSimulator } from "@linkojob/meta-simulator";
 import {
   describeOutput,
   exitWithin,
@@ -61,11 +60,13 @@ const secrets = {
 const META_APP_ID = "1234567890";
 
 /** Each app's environment: what its env.ts requires, as docker-compose.yml gives it; and its /ready port. */
-function appEnv(app: AppName, port: number, graphUrl: string): Record<string, string> {
+function appEnv(app: AppName, port: number): Record<string, string> {
   const stores = { MONGODB_URI: services.mongoUrl, REDIS_URL: services.redisUrl, QUEUE_PREFIX: services.prefix };
   switch (app) {
     case "meta-sim":
+      // Demo only: it refuses NODE_ENV=production (checked below), as docker-compose.sim.yml runs it.
       return {
+        NODE_ENV: "development",
         PORT: String(port),
         HOST: "127.0.0.1",
         META_APP_ID,
@@ -78,15 +79,14 @@ function appEnv(app: AppName, port: number, graphUrl: string): Record<string, st
         PORT: String(port),
         BASE_URL: `http://127.0.0.1:${port}`,
         META_APP_ID,
-        META_GRAPH_URL: graphUrl,
       };
     case "inbound-worker":
     case "outbound-worker":
       return {
         ...stores,
         HEALTH_PORT: String(port),
-        META_GRAPH_URL: graphUrl,
         TOKEN_ENCRYPTION_KEY: secrets.TOKEN_ENCRYPTION_KEY,
+        METRICS_TOKEN: secrets.METRICS_TOKEN,
       };
     case "realtime":
       return { ...stores, PORT: String(port), JWT_SECRET: secrets.JWT_SECRET };
@@ -111,7 +111,6 @@ const PROBES: Partial<Record<AppName, Array<{ path: string; contains: string }>>
 
 describe("production install of each app: pnpm deploy --prod, then node dist/main.js", () => {
   let scratch = "";
-  let sim: MetaSimulator | undefined;
   const running = new Set<NodeProcess>();
 
   beforeAll(async () => {
@@ -120,15 +119,12 @@ describe("production install of each app: pnpm deploy --prod, then node dist/mai
     const stale = staleBuilds();
     if (stale.length > 0) await run("pnpm", ["-r", "run", "build"], REPO_ROOT, 900_000);
     scratch = mkdtempSync(join(tmpdir(), "lj-deploy-"));
-    // Graph API for the processes that take META_GRAPH_URL (none calls it before it has tenants).
-    sim = await MetaSimulator.create({ appSecret: secrets.META_APP_SECRET, appId: META_APP_ID });
-    await sim.listen(0);
+    // META_GRAPH_URL stays Meta's (production refuses any other); none calls it before it has tenants.
   }, 960_000);
 
   afterAll(async () => {
     for (const proc of running) proc.child.kill("SIGKILL");
     await Promise.all([...running].map((p) => p.exited));
-    await sim?.close();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -169,7 +165,7 @@ describe("production install of each app: pnpm deploy --prod, then node dist/mai
           PATH: process.env.PATH ?? "/usr/bin:/bin",
           NODE_ENV: "production",
           LOG_LEVEL: "info",
-          ...appEnv(app, port, sim!.url),
+          ...appEnv(app, port),
         };
         const proc = startApp(app, dir, env);
         running.add(proc);
@@ -193,6 +189,15 @@ describe("production install of each app: pnpm deploy --prod, then node dist/mai
           `exit after SIGTERM (null: still running after ${STOP_GRACE_MS} ms)\n${describeOutput(proc)}`,
         ).toEqual({ code: 0, signal: null });
         expect(proc.errors, `error-level log lines\n${describeOutput(proc)}`).toEqual([]);
+        if (app === "meta-sim") {
+          // Beside production processes it would sign deliveries for any tenant: it refuses to start.
+          const refused = startApp(app, dir, { ...env, NODE_ENV: "production" });
+          running.add(refused);
+          const end = await exitWithin(refused, STOP_GRACE_MS);
+          running.delete(refused);
+          expect(end?.code, describeOutput(refused)).toBe(1);
+          expect(refused.tail.join("\n")).toContain("NODE_ENV");
+        }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -7,6 +7,8 @@ import {
   inboundMessage,
   messagesValue,
   newUserId,
+  systemContent,
+  systemMessagesDelivery,
   userIdForPhone,
 } from "@linkojob/meta-simulator";
 import { createRedis } from "@linkojob/queues";
@@ -310,4 +312,68 @@ describe("people without a phone number (business-scoped user ids)", () => {
     });
     expect(await byPhone(newPhone)).toMatchObject([{ _id: before!._id, candidateKey: oldPhone, messageCount: 2 }]);
   });
+});
+
+describe("a number given up, which the carrier gives to someone else", () => {
+  // Meta: user_changed_number carries user_id and previous_user_id (a user id is regenerated with the
+  // number). Webhooks are unordered: the new owner's first message may be stored before the change.
+  for (const order of ["the number change first", "the new owner's message first"] as const) {
+    it(`the new owner never enters the previous owner's thread, who keeps it under the new number and user id (${order})`, async () => {
+      const [oldPhone, newPhone] = [phone(), phone()];
+      const [before, regenerated, stranger] = [newUserId("MA"), newUserId("MA"), newUserId("MA")];
+      const t0 = Math.floor(Date.now() / 1000) - 600;
+      const at = (s: number) => String(t0 + s);
+      const biz = business();
+      const text = (c: { waId?: string; userId?: string | null }, body: string, s: number) =>
+        systemMessagesDelivery(biz, [inboundMessage(c, "text", { body }, { timestamp: at(s) })]);
+      const deliver = async (payload: unknown) => {
+        expect((await t.sim.deliver(payload)).status).toBe(200);
+        await t.drain();
+      };
+      const change = systemMessagesDelivery(biz, [
+        inboundMessage(
+          { waId: oldPhone, userId: before },
+          "system",
+          systemContent({
+            type: "user_changed_number",
+            previousWaId: oldPhone,
+            waId: newPhone,
+            userId: regenerated,
+            previousUserId: before,
+          }),
+          { timestamp: at(10) },
+        ),
+      ]);
+      // The new owner's first message: an older payload without a user id when the change came first
+      // (the key alone would match), with their own user id otherwise.
+      const newOwnerFirst = text(
+        { waId: oldPhone, userId: order === "the number change first" ? null : stranger },
+        "Salam",
+        20,
+      );
+
+      await deliver(text({ waId: oldPhone, userId: before }, "Mon CV", 0));
+      const [thread] = await byUserId(before);
+      if (order === "the number change first") {
+        await deliver(change);
+        await deliver(newOwnerFirst);
+      } else {
+        await deliver(newOwnerFirst);
+        await deliver(change);
+      }
+      await deliver(text({ waId: newPhone, userId: regenerated }, "Depuis mon nouveau numéro", 30));
+      await deliver(text({ waId: oldPhone, userId: stranger }, "Bonjour ?", 40));
+
+      const previousOwner = await t.db.conversations.findById(thread!._id).lean();
+      expect(previousOwner).toMatchObject({ candidatePhone: newPhone, candidateUserId: regenerated, messageCount: 3 });
+      const stored = await t.db.messages.find({ conversationId: thread!._id }).lean();
+      expect(stored.map((m) => m.type).sort()).toEqual(["system", "text", "text"]);
+      expect(stored.map((m) => m.text)).toEqual(expect.arrayContaining(["Mon CV", "Depuis mon nouveau numéro"]));
+      const newOwner = await byPhone(oldPhone);
+      expect(newOwner).toHaveLength(1);
+      expect(newOwner[0]!._id.toHexString()).not.toBe(thread!._id.toHexString());
+      expect(newOwner[0]).toMatchObject({ candidateUserId: stranger, messageCount: 2 });
+      expect(await byUserId(regenerated)).toHaveLength(1);
+    });
+  }
 });

@@ -129,6 +129,25 @@ describe("inbound path: Meta → ingress → Redis → worker → MongoDB → re
     expect(await t.worker.queue.getJobCounts("failed", "delayed")).toEqual({ failed: 0, delayed: 0 });
   });
 
+  it("a delivery that names a tenant's number under another WABA (entry.id) reaches no tenant: recorded as unrouted", async () => {
+    const forged = { wabaId: `${client.wabaId}9`, phoneNumberId: client.phoneNumberId };
+    const res = await t.sim.deliver(textMessageDelivery(forged, { waId: "212600000031" }, "forged entry"));
+    expect(res.status).toBe(200);
+    await t.drain();
+    expect(
+      await t.db.webhookEvents.countDocuments({
+        kind: "unrouted",
+        wabaId: forged.wabaId,
+        phoneNumberId: client.phoneNumberId,
+      }),
+    ).toBe(1);
+    expect(await t.db.messages.countDocuments({ clientId: client._id, text: "forged entry" })).toBe(0);
+    // The same number under its own WABA still routes.
+    await t.sim.deliver(textMessageDelivery(business(), { waId: "212600000031" }, "genuine entry"));
+    await t.drain();
+    expect(await t.db.messages.countDocuments({ clientId: client._id, text: "genuine entry" })).toBe(1);
+  });
+
   it("notices a newly connected number at once through clients:changed", async () => {
     const phoneNumberId = `new-${Date.now()}`;
     const biz = { wabaId: "777", phoneNumberId };

@@ -162,6 +162,21 @@ describe("inbound media", () => {
     expect((await t.app.inject({ method: "GET", url: `/api/media/${id}` })).statusCode).toBe(401);
   });
 
+  it("serves only allow-listed types as themselves: a file declared as a type a browser renders (xhtml, xsl, javascript) is opaque bytes", async () => {
+    const page = Buffer.from(
+      '<html xmlns="http://www.w3.org/1999/xhtml"><script>alert(document.cookie)</script></html>',
+    );
+    const auth = { authorization: `Bearer ${await tokenFor(client.userId)}` };
+    for (const mime of ["application/vnd.wap.xhtml+xml", "text/xsl", "application/x-javascript", "image/jpeg"]) {
+      const seeded = await seed(page, mime, tokenA);
+      const m = await receive(client, "image", { id: seeded.id, mime_type: mime, sha256: seeded.sha256Base64 });
+      expect(m.media?.status, mime).toBe("stored");
+      const res = await t.app.inject({ method: "GET", url: `/api/media/${m._id.toHexString()}`, headers: auth });
+      expect(res.statusCode, mime).toBe(200);
+      expect(res.headers["content-type"], mime).toBe(mime === "image/jpeg" ? "image/jpeg" : "application/octet-stream");
+    }
+  });
+
   it("asks Meta for a fresh URL when the one it got has expired", async () => {
     const bytes = randomBytes(40_000);
     const seeded = await seed(bytes, "image/jpeg", tokenA);

@@ -74,12 +74,13 @@ describe("poison-proof inbound (property)", () => {
                 "location.path": e.location?.path,
               });
               expect(found, `${what}: malformed ${e.location?.path} ${e.reason}`).toBeGreaterThan(0);
-            } else if (e.kind === "message" && e.phoneNumberId !== PHONE_NUMBER_ID) {
-              // A mutation can rename the number (metadata.phone_number_id): no client has it, so the
-              // message is recorded as unrouted, not stored under this client.
+            } else if (e.kind === "message" && (e.phoneNumberId !== PHONE_NUMBER_ID || e.wabaId !== WABA)) {
+              // A mutation can rename the number (metadata.phone_number_id) or the WABA (entry.id): no
+              // client has that pair, so the message is recorded as unrouted, not stored under this client.
               const unrouted = await t.db.webhookEvents.countDocuments({
                 kind: "unrouted",
                 phoneNumberId: e.phoneNumberId,
+                wabaId: e.wabaId,
               });
               expect(unrouted, `${what}: unrouted ${e.message.wamid} for ${e.phoneNumberId}`).toBeGreaterThan(0);
               expect(

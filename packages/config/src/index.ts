@@ -2,6 +2,9 @@ export { parseEnv, EnvError } from "./parse-env.js";
 export * as envVars from "./vars.js";
 export {
   logRedaction,
+  logOptions,
+  redactLog,
+  LOG_ID_KEYS,
   redactDeep,
   redactText,
   parseJsonDocument,
@@ -12,3 +15,9 @@ export {
 } from "./redaction.js";
 export { onShutdownSignal } from "./graceful-shutdown.js";
 export { assertProductionSecrets, KNOWN_DEVELOPMENT_SECRETS } from "./production-secrets.js";
+export {
+  assertProductionEndpoints,
+  assertNotProduction,
+  META_ENDPOINTS,
+  DEMO_ONLY_VARIABLES,
+} from "./production-endpoints.js";

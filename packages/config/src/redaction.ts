@@ -124,3 +124,97 @@ export function parseJsonDocument(s: string): unknown {
     return undefined;
   }
 }
+
+/**
+ * Keys whose string values a log line shows as they are, at any depth: ids, codes and times an
+ * operator correlates with. Every other string is scanned by redactText (phone-like runs of digits,
+ * wamids and bearer tokens masked), and values under the phone, text and secret keys are censored:
+ * a number-like string is shown only where it is known to be an id, never because its key is new.
+ */
+export const LOG_ID_KEYS = [
+  "reqId",
+  "requestId",
+  "jobId",
+  "deliveryId",
+  "streamId",
+  "clientId",
+  "conversationId",
+  "messageId",
+  "phoneNumberId",
+  "phone_number_id",
+  "wabaId",
+  "waba_id",
+  "mediaId",
+  "fbtraceId",
+  "fbtrace_id",
+  "code",
+  "statusCode",
+  "status",
+  "queue",
+  "type",
+  "time",
+  "timestamp",
+  "receivedAt",
+  "at",
+  "method",
+  "hostname",
+  "pid",
+] as const;
+
+/** Fields of an error never logged: a duplicate-key error's `keyValue` is the duplicated value (a phone). */
+const DROPPED_ERROR_KEYS = new Set(["keyValue", "errorResponse", "errInfo", "command", "result", "writeErrors"]);
+const logIdKeys = new Set<string>(LOG_ID_KEYS);
+
+/** The readable fields of an error (type, message, code, stack, its own fields and cause), not yet redacted. */
+function errorFields(err: Error, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { type: err.constructor?.name ?? err.name, message: err.message };
+  for (const [k, v] of Object.entries(err)) if (!DROPPED_ERROR_KEYS.has(k)) out[k] = v;
+  if (err.stack) out.stack = err.stack;
+  if (err.cause !== undefined && depth < 4) out.cause = err.cause;
+  return out;
+}
+
+/**
+ * A log line's fields, redacted at any depth (pino's `formatters.log`): errors serialised by their
+ * readable fields (never `keyValue`), values under the phone, text and secret keys censored, strings
+ * under the id keys (LOG_ID_KEYS) kept, every other string scanned by redactText. Dates, numbers and
+ * booleans stay.
+ */
+export function redactLog(value: unknown, key?: string, depth = 0): unknown {
+  if (depth > 12) return CENSOR;
+  if (value === null || value === undefined || typeof value === "number" || typeof value === "boolean") return value;
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "string") {
+    if (key && logIdKeys.has(key)) return value;
+    const doc = parseJsonDocument(value);
+    return doc !== undefined ? redactLog(doc, key, depth + 1) : redactText(value);
+  }
+  if (typeof value !== "object") return undefined;
+  if (value instanceof Date) return value;
+  if (value instanceof Error) return redactLog(errorFields(value, depth), key, depth + 1);
+  if (Array.isArray(value)) return value.map((v) => redactLog(v, key, depth + 1));
+  const proto = Object.getPrototypeOf(value) as unknown;
+  // The HTTP request and reply are left to pino's serializers (method, url, addresses, status).
+  if (depth === 1 && (key === "req" || key === "res")) return value;
+  // Other instances (an ObjectId, a document) as JSON would print them; without toJSON, their own fields.
+  const toJSON = (value as { toJSON?: () => unknown }).toJSON;
+  if (proto !== Object.prototype && proto !== null && typeof toJSON === "function")
+    return redactLog(toJSON.call(value), key, depth + 1);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (k === "keyValue") continue;
+    if (redactedKeys.has(k.toLowerCase()) && v !== null && v !== undefined)
+      out[k] = typeof v === "string" && parseJsonDocument(v) !== undefined ? redactLog(v, k, depth + 1) : CENSOR;
+    else out[k] = redactLog(v, k, depth + 1);
+  }
+  return out;
+}
+
+/**
+ * Every process's pino options for what it must not print: the deny-list paths of logRedaction, then
+ * redactLog over each line's fields (errors included) at any depth.
+ */
+export const logOptions = {
+  redact: logRedaction,
+  formatters: { log: (fields: Record<string, unknown>) => redactLog(fields) as Record<string, unknown> },
+};

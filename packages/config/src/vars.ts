@@ -41,6 +41,16 @@ export const metaGraphUrl = z
   .transform((s) => s.replace(/\/+$/, ""));
 
 /**
+ * VAULT_REQUIRE_BOUND: refuse stored tokens whose ciphertext is not bound to its client (written
+ * before client binding, or the proof of concept's strings). Set true once `cli:reencrypt-tokens` has
+ * rewritten them: until then such a ciphertext decrypts for any client it is copied into.
+ */
+export const vaultRequireBound = z
+  .enum(["true", "false", "1", "0"], { message: "must be true or false" })
+  .default("false")
+  .transform((v) => v === "true" || v === "1");
+
+/**
  * AES-256-GCM key(s) for tokens at rest: 64 hex characters. Several keys may be given separated by
  * commas for rotation: the first encrypts, all decrypt.
  */

@@ -34,4 +34,31 @@ describe("worker health server", () => {
     expect(await metrics.text()).toContain('service="worker-test"');
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
+
+  it("with METRICS_TOKEN, /metrics answers only the bearer of that token (401 otherwise); /health and /ready stay open", async () => {
+    const token = "scrape-token-0123456789abcdef";
+    server = startHealthServer(
+      await freePort(),
+      new GatewayMetrics({ service: "worker-guarded" }),
+      { redis: () => Promise.resolve(true) },
+      { metricsToken: token },
+    )!;
+    await new Promise((r) => server!.once("listening", r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: "Bearer wrong-token-0123456789" },
+      { authorization: token },
+    ];
+    for (const headers of attempts) {
+      const res = await fetch(`${base}/metrics`, { headers });
+      expect(res.status, JSON.stringify(headers)).toBe(401);
+      expect(await res.text()).not.toContain("worker-guarded");
+    }
+    const ok = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('service="worker-guarded"');
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+  });
 });

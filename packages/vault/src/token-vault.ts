@@ -280,3 +280,15 @@ export class TokenVault {
     return this.encrypt(this.decrypt(secret, clientId), clientId);
   }
 }
+
+/**
+ * The vault of a process, from its parsed environment: TOKEN_ENCRYPTION_KEY, and VAULT_REQUIRE_BOUND
+ * (true once `cli:reencrypt-tokens` has run: an unbound ciphertext is then refused instead of
+ * decrypting for whichever client's document it was copied into).
+ */
+export function vaultFromEnv(env: {
+  TOKEN_ENCRYPTION_KEY: readonly string[];
+  VAULT_REQUIRE_BOUND: boolean;
+}): TokenVault {
+  return new TokenVault(env.TOKEN_ENCRYPTION_KEY, { acceptUnbound: !env.VAULT_REQUIRE_BOUND });
+}

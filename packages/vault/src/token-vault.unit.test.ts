@@ -1,6 +1,13 @@
 import { createCipheriv, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { TokenVault, VaultError, isLegacySecret, keyFingerprint, type EncryptedSecret } from "./token-vault.js";
+import {
+  TokenVault,
+  VaultError,
+  isLegacySecret,
+  keyFingerprint,
+  vaultFromEnv,
+  type EncryptedSecret,
+} from "./token-vault.js";
 
 const keyA = randomBytes(32).toString("hex");
 const keyB = randomBytes(32).toString("hex");
@@ -223,5 +230,20 @@ describe("TokenVault: the proof of concept's ivHex:tagHex:ciphertextHex tokens",
       () => new TokenVault([keyA], { acceptUnbound: false }).decrypt(legacy, clientA),
       "VAULT_ERR_TAMPERED",
     );
+  });
+});
+
+describe("a process's vault (VAULT_REQUIRE_BOUND)", () => {
+  it("an unbound ciphertext copied into another client's document decrypts there until VAULT_REQUIRE_BOUND=true, which refuses it; bound ones still decrypt", () => {
+    const victimsUnbound = new TokenVault([keyA]).encrypt(token); // written before client binding
+    const other = "65a1b2c3d4e5f60718293a4d";
+    // The attack: the victim's pre-binding ciphertext pasted into another client's document.
+    expect(
+      vaultFromEnv({ TOKEN_ENCRYPTION_KEY: [keyA], VAULT_REQUIRE_BOUND: false }).decrypt(victimsUnbound, other),
+    ).toBe(token);
+    const strict = vaultFromEnv({ TOKEN_ENCRYPTION_KEY: [keyA], VAULT_REQUIRE_BOUND: true });
+    expectVaultError(() => strict.decrypt(victimsUnbound, other), "VAULT_ERR_TAMPERED");
+    expectVaultError(() => strict.decrypt(briefEncrypt(token, keyA), other), "VAULT_ERR_TAMPERED");
+    expect(strict.decrypt(strict.encrypt(token, other), other)).toBe(token);
   });
 });

@@ -70,6 +70,12 @@ export interface IdentityChange {
   systemType: string;
   to: string;
   from?: string;
+  /**
+   * A number change's new user id, when Meta names one that differs from the previous: a
+   * business-scoped user id is regenerated when the user changes number (`user_changed_number`
+   * carries `user_id` and `previous_user_id`).
+   */
+  userId?: { to: string; from?: string };
 }
 
 export interface EventLocation {

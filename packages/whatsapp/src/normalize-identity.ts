@@ -8,7 +8,8 @@ const idIn = (o: Record<string, unknown>, key: string): string | undefined => {
 
 /**
  * The identity change a `system` message announces, if any:
- * - `user_changed_number`: `system.wa_id` is the new number (`from` the old one);
+ * - `user_changed_number`: `system.wa_id` is the new number (`from` the old one); `system.user_id`,
+ *   when it differs from `previous_user_id` (else `from_user_id`), the regenerated user id;
  * - `customer_changed_number` (older payloads): `new_wa_id` is the new number; without it, `wa_id`
  *   when it differs from `from` (Meta documents `wa_id` as the new number from webhook v12 on);
  * - `user_changed_user_id`: `system.user_id` (or `new_user_id`) replaces `previous_user_id`
@@ -24,7 +25,16 @@ export function identityChangeOf(rawMessage: unknown, waId?: string, userId?: st
     const fromWa = idIn(system, "wa_id");
     const to = idIn(system, "new_wa_id") ?? (type === "user_changed_number" || fromWa !== waId ? fromWa : undefined);
     if (!to || to === waId) return undefined;
-    return { kind: "phone", systemType: type, to, ...(waId ? { from: waId } : {}) };
+    // The user id is regenerated with the number (Meta: user_changed_number carries user_id and
+    // previous_user_id): the conversation follows to the new one, so that the old id, like the old
+    // number, no longer names this person.
+    const newUserId = idIn(system, "user_id");
+    const previousUserId = idIn(system, "previous_user_id") ?? userId;
+    const userIdMove =
+      newUserId && newUserId !== previousUserId
+        ? { userId: { to: newUserId, ...(previousUserId ? { from: previousUserId } : {}) } }
+        : {};
+    return { kind: "phone", systemType: type, to, ...(waId ? { from: waId } : {}), ...userIdMove };
   }
   if (type === "user_changed_user_id") {
     const to = idIn(system, "user_id") ?? idIn(system, "new_user_id");

@@ -63,6 +63,35 @@ describe("business-scoped identities", () => {
     });
   });
 
+  it("user_changed_number with a regenerated user id: the conversation follows to the new user id, and is found by the previous one", () => {
+    const [m] = deliver({
+      messages: [
+        {
+          from: "212600000001",
+          from_user_id: "MA.2",
+          id: "wamid.s2",
+          timestamp: ts,
+          type: "system",
+          system: {
+            body: "changed",
+            type: "user_changed_number",
+            wa_id: "212600000002",
+            user_id: "MA.2",
+            previous_user_id: "MA.1",
+          },
+        },
+      ],
+    });
+    expect(m).toMatchObject({ candidateKey: "212600000001", waId: "212600000001", userId: "MA.1" });
+    expect(m!.identityChange).toEqual({
+      kind: "phone",
+      systemType: "user_changed_number",
+      to: "212600000002",
+      from: "212600000001",
+      userId: { to: "MA.2", from: "MA.1" },
+    });
+  });
+
   it("customer_changed_number (older): new_wa_id wins; wa_id alone counts only when it is not the sender's", () => {
     const [a, b, c] = deliver({
       messages: [

@@ -183,8 +183,11 @@ function readMessagesValue(
       const read = normalizeMessage(rawMessage, t);
       if ("problem" in read) return malformed(o, "messages", read.problem, rawMessage, at("messages", k), route);
       const contact = findContact(contacts, read.waId, read.userId);
+      const change = read.message.type === "system" ? identityChangeOf(rawMessage, read.waId, read.userId) : undefined;
       const waId = read.waId ?? contact?.waId;
-      const userId = read.userId ?? contact?.userId;
+      // A number change names its person by the ids it replaces (the old number and user id): those
+      // find the conversation it moves.
+      const userId = change?.userId?.from ?? read.userId ?? contact?.userId;
       const candidateKey = waId ?? userId;
       if (!candidateKey) {
         return malformed(
@@ -205,9 +208,7 @@ function readMessagesValue(
         ...(contact?.profileName ? { profileName: contact.profileName } : {}),
         ...(contact?.username ? { username: contact.username } : {}),
         ...(contact?.parentUserId ? { parentUserId: contact.parentUserId } : {}),
-        ...identityChangeField(
-          read.message.type === "system" ? identityChangeOf(rawMessage, read.waId, read.userId) : undefined,
-        ),
+        ...identityChangeField(change),
         message: read.message,
         location: at("messages", k),
       });

@@ -10,6 +10,8 @@ export const mediaEnvShape = {
   META_GRAPH_URL: v.metaGraphUrl,
   /** Decrypts the tenant's access token, which Meta requires for the media URL and the download. */
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
+  /** Refuse stored tokens not bound to their client (true once cli:reencrypt-tokens has run). Default false. */
+  VAULT_REQUIRE_BOUND: v.vaultRequireBound,
   /** Media files fetched at once by this process (each holds a download and a GridFS upload). */
   MEDIA_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 };

@@ -9,7 +9,7 @@ export interface RoutedClient {
 }
 
 interface Entry {
-  value: RoutedClient | null;
+  value: (RoutedClient & { wabaId: string | null }) | null;
   expiresAt: number;
 }
 
@@ -55,13 +55,22 @@ export class ClientDirectory {
     await this.subscriber.subscribe(CLIENTS_CHANGED_CHANNEL);
   }
 
-  async lookup(phoneNumberId: string): Promise<RoutedClient | null> {
+  /**
+   * The client that owns `phoneNumberId`, when the delivery names that client's WABA as its
+   * `entry.id`: a number routes only under its own WABA, so a delivery that pairs another WABA with
+   * a tenant's number (signed by whoever holds the app secret: a simulator, a misrouted app) never
+   * reaches that tenant.
+   */
+  async lookup(phoneNumberId: string, wabaId: string): Promise<RoutedClient | null> {
     const hit = this.cache.get(phoneNumberId);
-    if (hit && hit.expiresAt > Date.now()) return hit.value;
-    const doc = await this.db.clients.findOne({ phoneNumberId }, { _id: 1, status: 1 }).lean();
-    const value = doc ? { clientId: doc._id, status: doc.status } : null;
-    this.cache.set(phoneNumberId, { value, expiresAt: Date.now() + (value ? this.ttl : this.negativeTtl) });
-    return value;
+    let value = hit && hit.expiresAt > Date.now() ? hit.value : undefined;
+    if (value === undefined) {
+      const doc = await this.db.clients.findOne({ phoneNumberId }, { _id: 1, status: 1, wabaId: 1 }).lean();
+      value = doc ? { clientId: doc._id, status: doc.status, wabaId: doc.wabaId ?? null } : null;
+      this.cache.set(phoneNumberId, { value, expiresAt: Date.now() + (value ? this.ttl : this.negativeTtl) });
+    }
+    if (!value || value.wabaId !== wabaId) return null;
+    return { clientId: value.clientId, status: value.status };
   }
 
   invalidate(phoneNumberId?: string): void {

@@ -163,7 +163,7 @@ export class DeliveryProcessor {
       switch (event.kind) {
         case "message":
         case "status": {
-          const client = await this.deps.directory.lookup(event.phoneNumberId);
+          const client = await this.deps.directory.lookup(event.phoneNumberId, event.wabaId);
           if (!client) {
             result.unrouted++;
             await logWebhookEvent(this.deps.db, deliveryId, {
@@ -172,7 +172,7 @@ export class DeliveryProcessor {
               wabaId: event.wabaId,
               phoneNumberId: event.phoneNumberId,
               value: event.kind === "message" ? event.message : event.status,
-              problem: "no client has this phone_number_id",
+              problem: "no client has this phone_number_id under this WABA (entry.id)",
             });
             this.deps.logger.warn(
               { phoneNumberId: event.phoneNumberId, deliveryId },
@@ -186,7 +186,7 @@ export class DeliveryProcessor {
         }
         case "echo": {
           // An app echo (coexistence): stored as an outbound message of the conversation (echo-processor).
-          const client = await this.deps.directory.lookup(event.phoneNumberId);
+          const client = await this.deps.directory.lookup(event.phoneNumberId, event.wabaId);
           if (client) await storeEcho(this.deps, client.clientId, event, receivedAt);
           else {
             result.unrouted++;
@@ -196,13 +196,13 @@ export class DeliveryProcessor {
               wabaId: event.wabaId,
               phoneNumberId: event.phoneNumberId,
               value: event.message,
-              problem: "no client has this phone_number_id",
+              problem: "no client has this phone_number_id under this WABA (entry.id)",
             });
           }
           break;
         }
         case "value_errors": {
-          const client = await this.deps.directory.lookup(event.phoneNumberId);
+          const client = await this.deps.directory.lookup(event.phoneNumberId, event.wabaId);
           result.recorded++;
           await logWebhookEvent(this.deps.db, deliveryId, {
             kind: "value_errors",

@@ -11,7 +11,7 @@ import { EnvError } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
-import { TokenVault } from "@linkojob/vault";
+import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { loadConnectEnv } from "./env.js";
 import { OnboardingError, UsageError, connectCommand } from "./connect.command.js";
@@ -45,7 +45,7 @@ try {
     redis,
     events: new DashboardEvents(redis),
     graph,
-    vault: new TokenVault(env.TOKEN_ENCRYPTION_KEY),
+    vault: vaultFromEnv(env),
     app: { appId: env.META_APP_ID, appSecret: env.META_APP_SECRET },
     keyPrefix: env.QUEUE_PREFIX,
     readStdin,

@@ -1,4 +1,4 @@
-import { parseEnv } from "@linkojob/config";
+import { assertProductionEndpoints, parseEnv } from "@linkojob/config";
 import { ingressEnvShape } from "../env.js";
 
 /**
@@ -20,10 +20,14 @@ export const connectEnvShape = pick(
   "META_API_VERSION",
   "META_GRAPH_URL",
   "TOKEN_ENCRYPTION_KEY",
+  "VAULT_REQUIRE_BOUND",
   "QUEUE_PREFIX",
 );
 
 export const loadReencryptEnv = (source: Record<string, string | undefined> = process.env) =>
   parseEnv(reencryptEnvShape, source);
-export const loadConnectEnv = (source: Record<string, string | undefined> = process.env) =>
-  parseEnv(connectEnvShape, source);
+export const loadConnectEnv = (source: Record<string, string | undefined> = process.env) => {
+  const env = parseEnv(connectEnvShape, source);
+  assertProductionEndpoints(source, ["META_GRAPH_URL"]);
+  return env;
+};

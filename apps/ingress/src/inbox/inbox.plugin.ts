@@ -33,6 +33,12 @@ export const INBOX_STATIC_DIR = fileURLToPath(new URL("./static/", import.meta.u
  * decorations stay inside.
  */
 export const inboxPlugin: FastifyPluginAsync<InboxPluginOptions> = async (app, opts) => {
+  // The page runs only its own module and the realtime server's Socket.io client; media are blobs.
+  const csp = inboxContentSecurityPolicy(opts.realtimeUrl);
+  app.addHook("onRequest", (_request, reply, done) => {
+    reply.header("content-security-policy", csp);
+    done();
+  });
   await app.register(fastifyStatic, {
     root: INBOX_STATIC_DIR,
     prefix: "/inbox/",
@@ -58,3 +64,29 @@ export const inboxPlugin: FastifyPluginAsync<InboxPluginOptions> = async (app, o
   if (opts.demoSimUrl)
     await app.register(demoCandidateRoutes, { tenants: opts.tenants, db: opts.db, simUrl: opts.demoSimUrl });
 };
+
+/**
+ * The inbox page's Content-Security-Policy: scripts, styles and requests of this origin only (plus the
+ * realtime server's origin for its Socket.io client and connection), media and images from blobs the
+ * page built from the authenticated media endpoint, no plugin, no framing, no base or form elsewhere.
+ * A file a candidate sent can then never run as a script of the page.
+ */
+export function inboxContentSecurityPolicy(realtimeUrl?: string): string {
+  let realtime: string[] = [];
+  if (realtimeUrl) {
+    const origin = new URL(realtimeUrl).origin;
+    realtime = [origin, origin.replace(/^http/, "ws")];
+  }
+  return [
+    "default-src 'self'",
+    `script-src 'self'${realtime.length ? ` ${realtime[0]}` : ""}`,
+    `connect-src 'self'${realtime.length ? ` ${realtime.join(" ")}` : ""}`,
+    "img-src 'self' blob:",
+    "media-src 'self' blob:",
+    "style-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+  ].join("; ");
+}

@@ -4,16 +4,29 @@
  * RFC 5987 `filename*` for non-ASCII names such as "السيرة الذاتية.pdf").
  */
 
-/** Types a browser renders as active content of our origin: served as opaque bytes instead. */
-const ACTIVE_TYPES =
-  /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/javascript|application\/javascript|application\/ecmascript|text\/ecmascript)\b/i;
-const VALID_TYPE =
-  /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*(\s*;\s*[a-z0-9-]+=("[^"\r\n]*"|[a-z0-9!#$&^_.+-]+))*$/i;
+/**
+ * The only types served as what they claim: the kinds WhatsApp carries that the inbox shows (JPEG,
+ * PNG and WebP images and stickers, audio, MP4 video, PDF). A deny-list of active types always misses
+ * one (application/vnd.wap.xhtml+xml, text/xsl, application/x-javascript…); everything else is served
+ * as opaque bytes, which a browser downloads and never renders.
+ */
+const SERVED_TYPES = new Set([
+  "image/jpeg",
+  "image/png",
+  "image/webp",
+  "audio/aac",
+  "audio/amr",
+  "audio/mpeg",
+  "audio/mp4",
+  "audio/ogg",
+  "video/mp4",
+  "application/pdf",
+]);
 
+/** The type to serve a stored file as: its media type (parameters dropped) when allow-listed, else application/octet-stream. */
 export function servedContentType(mimeType: string | null): string {
-  if (!mimeType || !VALID_TYPE.test(mimeType.trim()) || ACTIVE_TYPES.test(mimeType.trim()))
-    return "application/octet-stream";
-  return mimeType.trim();
+  const base = (mimeType ?? "").split(";")[0]!.trim().toLowerCase();
+  return SERVED_TYPES.has(base) ? base : "application/octet-stream";
 }
 
 /** RFC 5987 ext-value: UTF-8, percent-encoded beyond attr-char. */

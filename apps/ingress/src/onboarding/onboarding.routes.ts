@@ -198,7 +198,7 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
         reply.header("set-cookie", clearedOauthCookie(nonce, secureCookie));
         const { userId: owner } = await states.consume(
           request.query.state,
-          readCookie(request.headers.cookie, oauthCookieName(nonce)),
+          readCookie(request.headers.cookie, oauthCookieName(nonce, secureCookie)),
         );
         userId = owner;
         if (request.query.error) throw new OnboardingError("ACCESS_DENIED");

@@ -99,7 +99,10 @@ describe("finding 1: a forwarded connect link (OAuth login CSRF)", () => {
     expect(Number(/Max-Age=(\d+)/.exec(setCookie)![1])).toBeLessThanOrEqual(600);
     expect(setCookie).not.toContain("Secure");
     const secure = await initiate(https, "recruiter-cookie");
+    expect(secure.setCookie).toMatch(/^__Host-lj_oauth_[A-Za-z0-9_-]+=/);
     expect(secure.setCookie).toContain("Secure");
+    expect(secure.setCookie).toContain("Path=/;");
+    expect(secure.setCookie).not.toMatch(/Domain=/i);
 
     await seedBusiness(h);
     const { oauthUrl, cookie } = await initiate(h, "recruiter-cookie");
@@ -108,6 +111,26 @@ describe("finding 1: a forwarded connect link (OAuth login CSRF)", () => {
     expect(String(res.headers["set-cookie"])).toMatch(/Max-Age=0/);
     // The cookie's value (the browser secret) appears nowhere in the URLs.
     expect(oauthUrl).not.toContain(cookie.split("=")[1]!);
+  });
+});
+
+describe("cookie tossing from a sibling subdomain", () => {
+  it("on https, a binding cookie set by another subdomain (it cannot carry __Host-) does not let the victim finish the attacker's attempt; the browser's own cookie does", async () => {
+    await https.control("POST", "/_sim/onboarding/reset");
+    const victim = await seedBusiness(https, { name: "Tossed SARL" });
+    const attacker = await initiate(https, "attacker-tossing");
+    // evil.linkojob.com sets, for .linkojob.com, the attacker's secret under the name without the prefix.
+    const tossed = attacker.cookie.replace(/^__Host-/, "");
+    expect(tossed).not.toBe(attacker.cookie);
+    await https.control("POST", "/_sim/onboarding/next-approval", { wabaIds: [victim.wabaId] });
+    const landed = await callback(https, await approveDialog(attacker.oauthUrl), tossed);
+    expect(outcome(landed)).toEqual({ status: "error", error: "STATE_BROWSER_MISMATCH" });
+    expect(await rawClient(https, { phoneNumberId: victim.phoneNumbers[0]!.id })).toBeNull();
+
+    // The recruiter's own browser, holding the __Host- cookie, connects.
+    const own = await initiate(https, "recruiter-https");
+    const done = await callback(https, await approveDialog(own.oauthUrl), own.cookie);
+    expect(outcome(done)).toEqual({ status: "connected", error: null });
   });
 });
 

@@ -417,3 +417,107 @@ describe("finding 6: deployment secrets", () => {
     expect(sim).not.toMatch(/^\s+ports:/m);
   });
 });
+
+describe("the simulator kept out of production", () => {
+  const base = {
+    BASE_URL: "https://api.linkojob.test",
+    MONGODB_URI: "mongodb://db/linkojob",
+    REDIS_URL: "redis://redis:6379",
+    META_APP_ID: "1234567890",
+    META_APP_SECRET: randomBytes(16).toString("hex"),
+    META_WEBHOOK_VERIFY_TOKEN: randomBytes(12).toString("hex"),
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+    JWT_SECRET: randomBytes(32).toString("hex"),
+    METRICS_TOKEN: randomBytes(24).toString("hex"),
+    NODE_ENV: "production",
+  };
+
+  it("a production ingress refuses a Graph or dialog URL other than Meta's, and DEMO_SIM_URL, naming each", () => {
+    for (const [name, value] of [
+      ["META_GRAPH_URL", "http://meta-sim:4000"],
+      ["META_GRAPH_URL", "https://graph.facebook.com.evil.example"],
+      ["META_GRAPH_URL", "http://graph.facebook.com"],
+      ["META_DIALOG_URL", "http://localhost:4000"],
+      ["DEMO_SIM_URL", "http://meta-sim:4000"],
+    ] as const) {
+      let err: unknown;
+      try {
+        loadIngressEnv({ ...base, [name]: value });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${name}=${value}`).toBeInstanceOf(EnvError);
+      expect((err as EnvError).problems.join("\n")).toContain(name);
+    }
+    // Meta's own endpoints (or the defaults) start; the simulator's are fine in development.
+    expect(
+      loadIngressEnv({
+        ...base,
+        META_GRAPH_URL: "https://graph.facebook.com/",
+        META_DIALOG_URL: "https://www.facebook.com",
+      }).META_GRAPH_URL,
+    ).toBe("https://graph.facebook.com");
+    expect(loadIngressEnv(base).META_DIALOG_URL).toBe("https://www.facebook.com");
+    const { NODE_ENV: _production, ...development } = base;
+    expect(
+      loadIngressEnv({ ...development, META_GRAPH_URL: "http://meta-sim:4000", DEMO_SIM_URL: "http://meta-sim:4000" })
+        .DEMO_SIM_URL,
+    ).toBe("http://meta-sim:4000");
+  });
+
+  it("docker-compose.yml aims every process at Meta and starts the simulator only in the demo profile", () => {
+    const compose = readFileSync(new URL("../../../../docker-compose.yml", import.meta.url), "utf8");
+    expect(compose).toMatch(/META_GRAPH_URL: \$\{META_GRAPH_URL:-https:\/\/graph\.facebook\.com\}/);
+    expect(compose).not.toMatch(/META_GRAPH_URL: .*meta-sim/);
+    const sim = /\n {2}meta-sim:\n([\s\S]*?)\n {2}[a-z-]+:\n/.exec(compose)![1]!;
+    expect(sim).toMatch(/^ {4}profiles: \["demo"\]$/m);
+    for (const [service, block] of compose.matchAll(/\n {2}([a-z-]+):\n([\s\S]*?)(?=\n {2}[a-z-]+:\n|\nvolumes:)/g))
+      if (service !== "meta-sim") expect(block, service).not.toMatch(/profiles:|DEMO_SIM_URL/);
+  });
+});
+
+describe("JSON bodies", () => {
+  it("a body with a __proto__ or constructor.prototype key is refused with 400 naming the problem; malformed JSON is still MALFORMED_JSON", async () => {
+    // Each from its own address: the anonymous rate limit of this ingress is 3 per window.
+    let host = 0;
+    for (const payload of [
+      '{"token":"x","__proto__":{"role":"admin"}}',
+      '{"token":"x","nested":{"__proto__":{"role":"admin"}}}',
+      '{"token":"x","constructor":{"prototype":{"role":"admin"}}}',
+    ]) {
+      const res = await direct.app.inject({
+        method: "POST",
+        url: "/admin/queues/session",
+        remoteAddress: `10.77.0.${++host}`,
+        headers: { "content-type": "application/json" },
+        payload,
+      });
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json(), payload).toMatchObject({ error: { code: "FORBIDDEN_JSON_KEY" } });
+    }
+    const malformed = await direct.app.inject({
+      method: "POST",
+      url: "/admin/queues/session",
+      remoteAddress: `10.77.0.${++host}`,
+      headers: { "content-type": "application/json" },
+      payload: '{"token":',
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ error: { code: "MALFORMED_JSON" } });
+  });
+});
+
+describe("the inbox page", () => {
+  it("carries a Content-Security-Policy that runs only the page's own scripts (no inline script, no plugin, no framing)", async () => {
+    for (const url of ["/inbox", "/inbox/inbox.js"]) {
+      const res = await direct.app.inject({ method: "GET", url, remoteAddress: "10.78.0.1" });
+      expect(res.statusCode, url).toBe(200);
+      const csp = String(res.headers["content-security-policy"]);
+      expect(csp, url).toContain("script-src 'self'");
+      expect(csp, url).toContain("object-src 'none'");
+      expect(csp, url).toContain("frame-ancestors 'none'");
+      expect(csp, url).not.toContain("unsafe-inline");
+      expect(csp, url).not.toContain("unsafe-eval");
+    }
+  });
+});

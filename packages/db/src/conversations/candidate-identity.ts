@@ -41,16 +41,27 @@ export function identityClauses(ids: CandidateIds): Array<Record<string, unknown
 
 /**
  * How well a stored conversation is this person's: 0 when it is not. The user id decides first (it
- * survives a hidden or changed phone); a conversation holding another user id is another person
- * whatever its phone (a number given up and reused); then the phone; then the creation key.
+ * survives a hidden phone); a conversation holding another user id is another person whatever its
+ * phone (a number given up and reused); then the phone; then the creation key, but only while the
+ * conversation still holds that key as its phone (or user id), or none: once an identity change
+ * moved it elsewhere, the key is a number its first owner gave up, which carriers give to someone
+ * else.
  */
 export function matchScore(doc: StoredIdentity, ids: CandidateIds): number {
   const userId = doc.candidateUserId ?? null;
   if (userId && ids.userIds.includes(userId)) return 4;
   if (userId && ids.userIds.length) return 0;
   if (doc.candidatePhone && ids.phones.includes(doc.candidatePhone)) return 2;
-  if (ids.userIds.includes(doc.candidateKey) || ids.phones.includes(doc.candidateKey)) return 1;
+  if (keyStillHeld(doc, ids)) return 1;
   return 0;
+}
+
+/** The conversation's creation key names this person, and no identity change moved it away. */
+function keyStillHeld(doc: StoredIdentity, ids: CandidateIds): boolean {
+  const key = doc.candidateKey;
+  if (ids.phones.includes(key)) return !doc.candidatePhone || doc.candidatePhone === key;
+  if (ids.userIds.includes(key)) return !doc.candidateUserId || doc.candidateUserId === key;
+  return false;
 }
 
 const known = (d: StoredIdentity) => (d.candidatePhone ? 1 : 0) + (d.candidateUserId ? 1 : 0);

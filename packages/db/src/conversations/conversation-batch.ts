@@ -37,8 +37,8 @@ export interface CountedInbound {
   profileName?: string;
   /** The candidate's WhatsApp username (`contacts[].profile.username`). */
   username?: string;
-  /** A `system` message that moves the candidate to a new phone number or user id. */
-  identityChange?: IdentityMove;
+  /** A `system` message that moves the candidate to a new phone number or user id (or both). */
+  identityChange?: IdentityMove | readonly IdentityMove[];
 }
 
 /** An identity change to apply: `field` takes `value`, unless a later change already moved it. */
@@ -303,9 +303,8 @@ export class ConversationBatch {
         changed(c.conversationId, "candidateUsername");
       }
       // Identity changes: the latest change of each field wins, whatever order they arrive in.
-      for (const m of c.messages) {
-        const move = m.identityChange;
-        if (!move) continue;
+      const identityMoves = c.messages.flatMap((m) => [m.identityChange ?? []].flat().map((move) => ({ m, move })));
+      for (const { m, move } of identityMoves) {
         const at = `${move.field}At`;
         ops.push({
           updateOne: {

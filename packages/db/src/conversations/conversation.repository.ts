@@ -65,16 +65,25 @@ export async function openCandidateConversation(
 
 /**
  * Filter clauses matching this person's conversations, as matchScore does: by user id; by phone or
- * key only where the conversation holds no user id or none was given.
+ * key only where the conversation holds no user id or none was given; by key only while the
+ * conversation holds no phone (a phone key) or no user id (a user id key): a key whose conversation
+ * moved to another number is a number given up, perhaps someone else's now. (Where the conversation
+ * holds the key as its phone or user id, the clause on that field matches it.)
  */
 function sameCandidate(ids: CandidateIds, key: string): Array<Record<string, unknown>> {
   const all = [...ids.userIds, ...ids.phones];
   if (!all.length) return [{ candidateKey: key }];
-  if (!ids.userIds.length) return [{ candidatePhone: { $in: ids.phones } }, { candidateKey: { $in: ids.phones } }];
+  if (!ids.userIds.length)
+    return [{ candidatePhone: { $in: ids.phones } }, { candidatePhone: null, candidateKey: { $in: ids.phones } }];
   return [
     { candidateUserId: { $in: ids.userIds } },
-    ...(ids.phones.length ? [{ candidateUserId: null, candidatePhone: { $in: ids.phones } }] : []),
-    { candidateUserId: null, candidateKey: { $in: all } },
+    ...(ids.phones.length
+      ? [
+          { candidateUserId: null, candidatePhone: { $in: ids.phones } },
+          { candidateUserId: null, candidatePhone: null, candidateKey: { $in: ids.phones } },
+        ]
+      : []),
+    { candidateUserId: null, candidateKey: { $in: ids.userIds } },
   ];
 }
 

@@ -209,6 +209,43 @@ describe("conversations by phone or user id, in batches", () => {
     ).toBe(theirId.toHexString());
   });
 
+  it("a number moved away by an identity change no longer names its conversation by the key: the number's new owner gets their own, and their user id is never written into the old one", async () => {
+    // A phone-only conversation (opened by a send, or an older payload), then a change without user
+    // ids (customer_changed_number): it keeps the old number as its key only.
+    const [given, moved, strangerId] = [phone(), phone(), userId()];
+    const first = batch();
+    const id = (await first.resolve([ref(given)])).get(`${clientId.toHexString()}|${given}`)!;
+    await first.recordInbound([
+      {
+        clientId,
+        conversationId: id,
+        messages: [
+          inbound(Date.now() - 1_000, {
+            type: "system",
+            opensWindow: false,
+            identityChange: { field: "candidatePhone", value: moved, previous: given },
+          }),
+        ],
+      },
+    ]);
+    for (const r of [ref(given, strangerId), ref(given)]) {
+      const conversations = batch();
+      const theirs = (await conversations.resolve([r])).get(`${clientId.toHexString()}|${given}`)!;
+      expect(theirs.toHexString()).not.toBe(id.toHexString());
+      await conversations.recordInbound([{ clientId, conversationId: theirs, messages: [inbound(Date.now())] }]);
+    }
+    // The send side: a recruiter writing to the number reaches its new owner's conversation.
+    const tenant = db.forTenant(clientId);
+    for (const candidate of [{ candidatePhone: given }, { candidatePhone: given, candidateUserId: strangerId }])
+      expect((await tenant.conversations.ensure({ candidateKey: given, ...candidate })).toHexString()).not.toBe(
+        id.toHexString(),
+      );
+    const previous = await db.conversations.findById(id).lean();
+    expect(previous).toMatchObject({ candidateKey: given, candidatePhone: moved, messageCount: 1 });
+    expect(previous!.candidateUserId ?? null).toBeNull();
+    expect(await db.conversations.countDocuments({ clientId, candidatePhone: given })).toBe(1);
+  });
+
   it("the send side's lookup finds by either id: one request for a known or new conversation, two when it learns an id", async () => {
     const [p, u] = [phone(), userId()];
     const ids = await batch().resolve([ref(undefined, u)]);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GraphClient } from "./graph-client.js";
+import { GraphClient, graphPath } from "./graph-client.js";
 import { GraphApiError, GraphNetworkError, GraphResponseError } from "./graph-errors.js";
 import { classifyGraphError } from "./error-policy.js";
 
@@ -65,6 +65,22 @@ describe("GraphClient", () => {
       const req = seen.at(-1)!;
       expect(req.headers.authorization).toBe("Bearer tok-abc");
       expect(req.url).toBe("/v21.0/123/phone_numbers?fields=id%2Cstatus&limit=5");
+    } finally {
+      await graph.close();
+    }
+  });
+
+  it("an outside id of . or .. never walks the tenant's token out of the versioned path", async () => {
+    routes.set("/me", (_req, res) => json(res, 200, { leaked: true }));
+    const graph = new GraphClient({ baseUrl, version: "v21.0" });
+    const before = seen.length;
+    try {
+      for (const id of ["..", ".", ""])
+        await expect(
+          (async () => graph.get(graphPath(id, id === ".." ? "me" : "x"), { token: "tok-abc" }))(),
+        ).rejects.toThrow(RangeError);
+      expect(seen.slice(before)).toEqual([]);
+      expect(graphPath("1.2", "media")).toBe("1.2/media");
     } finally {
       await graph.close();
     }

@@ -61,9 +61,21 @@ export interface GraphRequestOptions {
 
 export type HttpMethod = "GET" | "POST" | "DELETE" | "PUT" | "PATCH";
 
-/** Builds a Graph path from segments, encoding each one (ids come from outside: no `/`, `?` or `..` gets through). */
+/**
+ * Builds a Graph path from segments, encoding each one (ids come from outside: no `/` or `?` gets
+ * through). A segment that is empty, `.` or `..` is refused: encodeURIComponent leaves dots alone, and
+ * URL resolution would walk `..` out of the version (a media id `..` taking the tenant's token to
+ * another Graph path).
+ */
 export const graphPath = (...segments: Array<string | number>): string =>
-  segments.map((s) => encodeURIComponent(String(s))).join("/");
+  segments
+    .map((s) => {
+      const text = String(s);
+      if (text === "" || text === "." || text === "..")
+        throw new RangeError(`a Graph path segment may not be ${text === "" ? "empty" : `"${text}"`}`);
+      return encodeURIComponent(text);
+    })
+    .join("/");
 
 const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"]);
 /** Errors that happen before a byte of the request can have reached Meta. */

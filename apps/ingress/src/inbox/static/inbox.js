@@ -743,11 +743,32 @@ function renderMedia(m, c) {
   return box;
 }
 
+const BLOB_TYPES = new Set([
+  "image/jpeg",
+  "image/png",
+  "image/webp",
+  "audio/aac",
+  "audio/amr",
+  "audio/mpeg",
+  "audio/mp4",
+  "audio/ogg",
+  "video/mp4",
+  "application/pdf",
+]);
+/** @param {string | null} contentType */
+function blobType(contentType) {
+  const base = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  return BLOB_TYPES.has(base) ? base : "application/octet-stream";
+}
+
 async function mediaUrl(messageId) {
   if (state.mediaUrls.has(messageId)) return state.mediaUrls.get(messageId);
   const res = await fetch(`/api/media/${messageId}`, { headers: { authorization: `Bearer ${state.token}` } });
   if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
-  const url = URL.createObjectURL(await res.blob());
+  // The blob carries an allow-listed type only (as the server serves it): never one a browser would run.
+  const url = URL.createObjectURL(
+    new Blob([await res.arrayBuffer()], { type: blobType(res.headers.get("content-type")) }),
+  );
   state.mediaUrls.set(messageId, url);
   return url;
 }
