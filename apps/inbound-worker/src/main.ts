@@ -24,7 +24,11 @@ const queueRedis = createRedis(redisTarget, { connectionName: "inbound-queue", l
 const pumpRedis = createRedis(redisTarget, { connectionName: "inbound-pump", autoPipelining: false, logger });
 const subscriberRedis = createRedis(redisTarget, { connectionName: "inbound-sub", autoPipelining: false, logger });
 const eventsRedis = createRedis(redisTarget, { connectionName: "inbound-events", logger });
-const db = await Database.connect(env.MONGODB_URI);
+const db = await Database.connect(env.MONGODB_URI, {
+  onHeartbeatStall: (stall) =>
+    logger.warn(stall, "MongoDB driver's server monitor stuck after an outage: reopening the connection"),
+  onReopenFailed: (err) => logger.warn({ err }, "MongoDB connection could not be reopened yet; retrying"),
+});
 const metrics = new GatewayMetrics({ service: "inbound-worker" });
 const graph = new GraphClient({
   baseUrl: env.META_GRAPH_URL,
