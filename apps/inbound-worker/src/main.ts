@@ -1,6 +1,7 @@
 import pino from "pino";
 import { logRedaction, onShutdownSignal } from "@linkojob/config";
 import {
+  FailingStreak,
   GatewayMetrics,
   collectQueueCounts,
   instrumentWorker,
@@ -62,9 +63,18 @@ logger.info({ concurrency: env.INBOUND_CONCURRENCY }, "inbound worker started");
 if (worker.bullWorker) instrumentWorker(worker.bullWorker, metrics);
 collectQueueCounts(metrics, [worker.queue, ...(worker.upkeep ? [worker.upkeep.queue] : [])]);
 
+// Ready means: Redis and MongoDB answer a ping now, and the work is not failing: a minute of webhook
+// attempts that all failed (10 at least; a delivery turned into a dead letter is not a failure of
+// the process) reports not ready even when the pings pass, so that an orchestrator restarts it.
+const work = new FailingStreak();
+worker.bullWorker?.on("completed", () => work.succeeded());
+worker.bullWorker?.on("failed", (_job, err) => {
+  if (err.name !== "UnrecoverableError") work.failed();
+});
 const health = startHealthServer(env.HEALTH_PORT, metrics, {
   redis: () => queueRedis.ping().then(() => true),
   mongo: () => db.ping(),
+  work: work.check,
 });
 
 onShutdownSignal(
