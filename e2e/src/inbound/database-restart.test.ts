@@ -127,11 +127,13 @@ describe("the inbound worker across a database restart", () => {
       const completed = () => queueRedis.zcard(`${services.prefix}:${WEBHOOK_QUEUE}:completed`);
       await eventually(
         async () =>
-          (await completed()) >= MESSAGES / 5 &&
+          (await completed()) >= MESSAGES / 20 &&
           (await queueCounts(queueRedis, services.prefix, WEBHOOK_QUEUE)).active > 0,
         60_000,
         5,
-      );
+      ).catch(async (err: Error) => {
+        throw new Error(`no batch in flight seen (${await completed()} completed): ${err.message}`);
+      });
       await ferret.halt();
       // The outage is seen: attempts fail and wait for their retry.
       await eventually(
@@ -144,6 +146,20 @@ describe("the inbound worker across a database restart", () => {
           `no attempt failed during the outage (${JSON.stringify(counts)}): ${err.message}\n${describeOutput(worker)}`,
         );
       });
+      // Its readiness tells the truth: not ready while the database is away.
+      const ready = async () => {
+        const res = await fetch(`http://127.0.0.1:${worker.port}/ready`);
+        return { http: res.status, ...((await res.json()) as { checks: Record<string, boolean> }) };
+      };
+      let last: unknown = null;
+      const whileDown = await eventually(async () => {
+        const r = await ready();
+        last = r;
+        return r.http === 503 ? r : null;
+      }, 20_000).catch((err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+      });
+      expect(whileDown.checks).toMatchObject({ mongo: false, redis: true });
       await ferret.resume();
 
       const drained = await eventually(
@@ -169,6 +185,13 @@ describe("the inbound worker across a database restart", () => {
         );
       });
       expect(drained.failed, describeOutput(worker)).toBe(0);
+      await eventually(async () => {
+        const r = await ready().catch((e: Error) => ({ http: 0, checks: {}, e: e.message }));
+        last = r;
+        return r.http === 200;
+      }, 30_000).catch((err: Error) => {
+        throw new Error(`not ready after the restart: ${err.message}: ${JSON.stringify(last)}`);
+      });
 
       const stored = await db.messages
         .find({ clientId: client._id }, { wamid: 1, conversationId: 1, countClaim: 1 })
