@@ -1,6 +1,7 @@
 import pino from "pino";
 import { logOptions, onShutdownSignal } from "@linkojob/config";
 import {
+  FailingStreak,
   GatewayMetrics,
   collectQueueCounts,
   instrumentWorker,
@@ -24,7 +25,11 @@ const queueRedis = createRedis(redisTarget, { connectionName: "inbound-queue", l
 const pumpRedis = createRedis(redisTarget, { connectionName: "inbound-pump", autoPipelining: false, logger });
 const subscriberRedis = createRedis(redisTarget, { connectionName: "inbound-sub", autoPipelining: false, logger });
 const eventsRedis = createRedis(redisTarget, { connectionName: "inbound-events", logger });
-const db = await Database.connect(env.MONGODB_URI);
+const db = await Database.connect(env.MONGODB_URI, {
+  onHeartbeatStall: (stall) =>
+    logger.warn(stall, "MongoDB driver's server monitor stuck after an outage: reopening the connection"),
+  onReopenFailed: (err) => logger.warn({ err }, "MongoDB connection could not be reopened yet; retrying"),
+});
 const metrics = new GatewayMetrics({ service: "inbound-worker" });
 const graph = new GraphClient({
   baseUrl: env.META_GRAPH_URL,
@@ -58,10 +63,18 @@ logger.info({ concurrency: env.INBOUND_CONCURRENCY }, "inbound worker started");
 if (worker.bullWorker) instrumentWorker(worker.bullWorker, metrics);
 collectQueueCounts(metrics, [worker.queue, ...(worker.upkeep ? [worker.upkeep.queue] : [])]);
 
+// Ready means: Redis and MongoDB answer a ping now, and the work is not failing: a minute of webhook
+// attempts that all failed (10 at least; a delivery turned into a dead letter is not a failure of
+// the process) reports not ready even when the pings pass, so that an orchestrator restarts it.
+const work = new FailingStreak();
+worker.bullWorker?.on("completed", () => work.succeeded());
+worker.bullWorker?.on("failed", (_job, err) => {
+  if (err.name !== "UnrecoverableError") work.failed();
+});
 const health = startHealthServer(
   env.HEALTH_PORT,
   metrics,
-  { redis: () => queueRedis.ping().then(() => true), mongo: () => db.ping() },
+  { redis: () => queueRedis.ping().then(() => true), mongo: () => db.ping(), work: work.check },
   { metricsToken: env.METRICS_TOKEN },
 );
 

@@ -3,19 +3,28 @@
  * in a process of its own, configured by environment only, ready once its HEALTH_PORT answers /ready.
  * Each keeps the tail of its output (pino JSON lines) and counts its error-level lines.
  */
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { freePort, startNodeProcess, waitForReady, type NodeProcess } from "@linkojob/testing";
 
 export { killAll, terminate } from "@linkojob/testing";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
-/** Each worker's process entry, as its package declares it (`exports["./main"]`). */
-const resolvePackage = createRequire(import.meta.url).resolve;
+/**
+ * Each worker's process entry, as its package declares it (`exports["./main"]`), under the
+ * `@linkojob/source` condition the processes run with: the TypeScript source, so that a test runs
+ * the code as it is now, not the last build (Node's require.resolve knows no custom condition).
+ */
+const sourceMain = (pkg: string): string => {
+  const manifest = fileURLToPath(new URL(`../../node_modules/${pkg}/package.json`, import.meta.url));
+  const exports = (JSON.parse(readFileSync(manifest, "utf8")) as { exports: Record<string, Record<string, string>> })
+    .exports;
+  return fileURLToPath(new URL(exports["./main"]!["@linkojob/source"]!, pathToFileURL(manifest)));
+};
 export const WORKER_MAINS = {
-  inbound: resolvePackage("@linkojob/inbound-worker/main"),
-  outbound: resolvePackage("@linkojob/outbound-worker/main"),
+  inbound: sourceMain("@linkojob/inbound-worker"),
+  outbound: sourceMain("@linkojob/outbound-worker"),
 } as const;
 
 /** A worker process: its /ready and /metrics listen on `port` (HEALTH_PORT). */

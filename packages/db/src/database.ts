@@ -9,6 +9,7 @@ import { templateModel, type TemplateDoc } from "./templates/template.model.js";
 import { TemplateRepository } from "./templates/template.repository.js";
 import { webhookEventModel, type WebhookEventDoc } from "./webhook-events/webhook-event.model.js";
 import { toObjectId } from "./ids.js";
+import { HeartbeatWatchdog, type HeartbeatStall } from "./heartbeat-watchdog.js";
 
 /** One tenant's data. Obtained only through Database.forTenant, so every query names the tenant. */
 export interface TenantData {
@@ -29,7 +30,28 @@ export interface DatabaseOptions {
    * Benchmarks and tests count database requests per message with them. Default false.
    */
   monitorCommands?: boolean;
+  /**
+   * A server heartbeat outstanding this long means the driver's monitor is stuck, and the connection
+   * is reopened (see HeartbeatWatchdog). Default 25 s: the heartbeat's own socket timeout
+   * (connectTimeoutMS, 10 s here) plus the heartbeat interval (10 s) plus 5 s.
+   */
+  heartbeatStallMs?: number;
+  /** Told when a stuck monitor makes the connection reopen (the process's logger). */
+  onHeartbeatStall?: (stall: HeartbeatStall) => void;
+  /** Told when reopening failed (it is tried again each second). */
+  onReopenFailed?: (err: unknown) => void;
 }
+
+/** The driver options of every connection (reopened with the same). */
+const driverOptions = (options: DatabaseOptions) => ({
+  maxPoolSize: options.maxPoolSize ?? 20,
+  serverSelectionTimeoutMS: 10_000,
+  connectTimeoutMS: 10_000,
+  heartbeatFrequencyMS: 10_000,
+  autoIndex: false,
+  autoCreate: true,
+  monitorCommands: options.monitorCommands ?? false,
+});
 
 /**
  * The MongoDB connection and its models. Whoever creates it also closes it; nothing here connects at
@@ -44,6 +66,7 @@ export class Database {
   readonly webhookEvents: Model<WebhookEventDoc>;
   readonly templates: Model<TemplateDoc>;
   private closed = false;
+  private watchdog: HeartbeatWatchdog | null = null;
 
   private constructor(connection: Connection) {
     this.connection = connection;
@@ -57,15 +80,18 @@ export class Database {
 
   /** Connects and makes sure every index (the unique ones carry correctness) exists. */
   static async connect(uri: string, options: DatabaseOptions = {}): Promise<Database> {
-    const connection = mongoose.createConnection(uri, {
-      maxPoolSize: options.maxPoolSize ?? 20,
-      serverSelectionTimeoutMS: 10_000,
-      autoIndex: false,
-      autoCreate: true,
-      monitorCommands: options.monitorCommands ?? false,
-    });
+    const connection = mongoose.createConnection(uri, driverOptions(options));
     await connection.asPromise();
     const db = new Database(connection);
+    db.watchdog = new HeartbeatWatchdog(connection, {
+      stallMs: options.heartbeatStallMs ?? 25_000,
+      reopen: async () => {
+        await connection.close();
+        await connection.openUri(uri, driverOptions(options));
+      },
+      ...(options.onHeartbeatStall ? { onStall: options.onHeartbeatStall } : {}),
+      ...(options.onReopenFailed ? { onReopenFailed: options.onReopenFailed } : {}),
+    });
     await db.ensureIndexes();
     return db;
   }
@@ -114,9 +140,15 @@ export class Database {
     }
   }
 
+  /** How many times a stuck driver monitor made this connection reopen. */
+  get reopens(): number {
+    return this.watchdog?.reopens ?? 0;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.watchdog?.stop();
     await this.connection.close();
   }
 }

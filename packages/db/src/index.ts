@@ -1,4 +1,5 @@
 export * from "./database.js";
+export * from "./heartbeat-watchdog.js";
 export * from "./errors.js";
 export * from "./ferretdb-adapter.js";
 export * from "./ids.js";

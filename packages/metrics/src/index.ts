@@ -5,3 +5,4 @@ export * from "./graph-observer.js";
 export * from "./serve-metrics.js";
 export * from "./health-server.js";
 export * from "./readiness.js";
+export * from "./failing-streak.js";

@@ -38,6 +38,13 @@ export type FerretDbBackend = "postgresql" | "sqlite";
 export interface RunningFerretDb extends RunningService {
   /** The storage engine behind this FerretDB. */
   backend: FerretDbBackend;
+  /**
+   * Stops the server process only (SIGTERM by default, SIGKILL for a crash), keeping its port and
+   * its data: a database outage. `stop()` still ends it for good.
+   */
+  halt(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the server again on the same port and the same data, once halted; resolves when it listens. */
+  resume(): Promise<void>;
 }
 
 export interface FerretDbOptions {
@@ -168,7 +175,7 @@ async function startOnPostgres(adminUrl: string, maxConnections: number | undefi
   try {
     const started = await spawnFerretDb(["--handler=postgresql", `--postgresql-url=${runUrl.toString()}`]);
     return {
-      url: started.url,
+      ...started,
       backend: "postgresql",
       async stop() {
         await started.stop();
@@ -186,7 +193,7 @@ async function startOnSqlite(): Promise<RunningFerretDb> {
   try {
     const started = await spawnFerretDb(["--handler=sqlite", `--sqlite-url=file:${dir}/`]);
     return {
-      url: started.url,
+      ...started,
       backend: "sqlite",
       async stop() {
         await started.stop();
@@ -200,47 +207,59 @@ async function startOnSqlite(): Promise<RunningFerretDb> {
 }
 
 /** Runs ferretdb with the backend's flags plus ours, and waits until it accepts connections. */
-async function spawnFerretDb(backendArgs: string[]): Promise<RunningService> {
+async function spawnFerretDb(backendArgs: string[]): Promise<Omit<RunningFerretDb, "backend">> {
   const bin = ensureFerretDbBinary();
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), "ferretdb-state-"));
-  const child: ChildProcess = spawn(
-    bin,
-    [
-      ...backendArgs,
-      `--state-dir=${stateDir}`,
-      `--listen-addr=127.0.0.1:${port}`,
-      // The metrics listener's fixed default port would clash between two instances.
-      "--debug-addr=-",
-      // By default FerretDB reports to an outside host; nothing here may reach the internet.
-      "--telemetry=disable",
-      "--log-level=error",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  forwardLogs(child);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  // A caller that crashes never calls stop(): a later run drops its PostgreSQL database.
-  killOnExit(child);
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
+  let child: ChildProcess | null = null;
+  let exited: Promise<void> = Promise.resolve();
+  const halt = async (signal: NodeJS.Signals = "SIGTERM") => {
+    const c = child;
+    child = null;
+    if (c && c.exitCode === null && c.signalCode === null) {
+      c.kill(signal);
       await exited;
     }
-    rmSync(stateDir, { recursive: true, force: true });
   };
-  try {
+  const resume = async () => {
+    if (child) return;
+    const c: ChildProcess = spawn(
+      bin,
+      [
+        ...backendArgs,
+        `--state-dir=${stateDir}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        // The metrics listener's fixed default port would clash between two instances.
+        "--debug-addr=-",
+        // By default FerretDB reports to an outside host; nothing here may reach the internet.
+        "--telemetry=disable",
+        "--log-level=error",
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    child = c;
+    forwardLogs(c);
+    exited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
+    // A caller that crashes never calls stop(): a later run drops its PostgreSQL database.
+    killOnExit(c);
     await Promise.race([
       waitForPort(port),
       exited.then(() => {
-        throw new Error(`ferretdb exited (${child.exitCode ?? child.signalCode}) before listening`);
+        throw new Error(`ferretdb exited (${c.exitCode ?? c.signalCode}) before listening`);
       }),
     ]);
+  };
+  const stop = async () => {
+    await halt();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    await resume();
   } catch (err) {
     await stop();
     throw err;
   }
-  return { url: `mongodb://127.0.0.1:${port}`, stop };
+  return { url: `mongodb://127.0.0.1:${port}`, stop, halt, resume };
 }
 
 /**

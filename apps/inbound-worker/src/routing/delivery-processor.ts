@@ -333,13 +333,13 @@ export class DeliveryProcessor {
     );
 
     // What this batch owes the conversations: the messages it stored, or took over from a dead writer.
-    const owed: Array<{ item: (typeof items)[number]; message: MessageDoc }> = [];
+    const owed: Array<{ item: (typeof items)[number]; message: MessageDoc; takenOver: boolean }> = [];
     // A retry may follow a crash between the claim's release and the media enqueue: enqueue again.
     const stored: MessageDoc[] = [];
     inserted.forEach((res, i) => {
       const item = items[i]!;
       if (res.state === "inserted" || res.state === "taken_over") {
-        owed.push({ item, message: res.message });
+        owed.push({ item, message: res.message, takenOver: res.state === "taken_over" });
         stored.push(res.message);
         count(item.owners[0]!, "messagesStored");
       } else if (res.state === "refused") {
@@ -359,11 +359,13 @@ export class DeliveryProcessor {
   }
 
   /** Counts the owed messages in their conversations, announces them, then releases their claims. */
-  private async recordCounts(owed: Array<{ item: { event: MessageEvent }; message: MessageDoc }>): Promise<void> {
+  private async recordCounts(
+    owed: Array<{ item: { event: MessageEvent }; message: MessageDoc; takenOver: boolean }>,
+  ): Promise<void> {
     if (!owed.length) return;
     const { conversations } = await this.batchWriters();
     const byConversation = new Map<string, ConversationInbound>();
-    for (const { item, message } of owed) {
+    for (const { item, message, takenOver } of owed) {
       const k = message.conversationId.toHexString();
       const c = byConversation.get(k) ?? {
         clientId: message.clientId,
@@ -371,6 +373,8 @@ export class DeliveryProcessor {
         messages: [],
       };
       c.messages.push({
+        messageId: message._id,
+        takenOver,
         timestamp: item.event.message.timestamp,
         receivedAt: message.receivedAt,
         sortKey: messageSortKey(item.event.message.timestamp, inboundDedupeKey(item.event.message.wamid)),

@@ -57,3 +57,41 @@ describe("ConversationBatch.resolve when another process creates a conversation 
     expect(await db.conversations.countDocuments({ clientId: { $in: [tenantA, tenantB] } })).toBe(4);
   });
 });
+
+describe("ConversationBatch.recordInbound retried after an answer lost", () => {
+  const counted = (messageId: Types.ObjectId, at: Date, takenOver = false) => ({
+    messageId,
+    takenOver,
+    timestamp: at,
+    receivedAt: at,
+    sortKey: `${at.getTime()}|${messageId.toHexString()}`,
+    preview: "bonjour",
+    type: "text",
+    opensWindow: true,
+  });
+
+  it("counts each message once when the write that counted it is applied again with other messages", async () => {
+    const limits = await updateLimits(db.connection);
+    const batch = new ConversationBatch(db.conversations, { updateLimits: limits });
+    const clientId = new Types.ObjectId();
+    const ids = await batch.resolve([{ clientId, candidateKey: "212600000099", candidatePhone: "212600000099" }]);
+    const conversationId = ids.get(`${clientId.toHexString()}|212600000099`)!;
+    const at = new Date();
+    const [a, b, c] = [new Types.ObjectId(), new Types.ObjectId(), new Types.ObjectId()];
+
+    // The first write reaches the database; its answer is lost, so the batch is retried: the same
+    // messages come back taken over, along with one never counted.
+    await batch.recordInbound([{ clientId, conversationId, messages: [counted(a, at), counted(b, at)] }]);
+    await batch.recordInbound([
+      { clientId, conversationId, messages: [counted(a, at, true), counted(b, at, true), counted(c, at)] },
+    ]);
+    // And once more, the retry's answer lost too.
+    await batch.recordInbound([{ clientId, conversationId, messages: [counted(b, at, true), counted(c, at, true)] }]);
+
+    const doc = await db.conversations.findById(conversationId).lean();
+    expect({ messageCount: doc?.messageCount, unreadCount: doc?.unreadCount }).toEqual({
+      messageCount: 3,
+      unreadCount: 3,
+    });
+  });
+});

@@ -24,6 +24,13 @@ export interface ConversationRef {
 
 /** One inbound message newly counted in a conversation (stored by this batch, or taken over). */
 export interface CountedInbound {
+  /** The stored message's id: the counter writes name the messages they count (see recordInbound). */
+  messageId: Types.ObjectId;
+  /**
+   * Taken over from a writer that failed or died after storing it: its count may have reached the
+   * conversation already (an answer lost after the write), so it is checked before counting.
+   */
+  takenOver?: boolean;
   /** Meta's timestamp. */
   timestamp: Date;
   /** When this service stored it: unread if after the conversation's readUpTo. */
@@ -57,6 +64,12 @@ export interface ConversationInbound {
   conversationId: Types.ObjectId;
   messages: CountedInbound[];
 }
+
+/**
+ * How many ids of counted messages a conversation keeps in each of `countedIds` and `unreadIds`
+ * (at least the last write's): enough for a retry within the claim lease to find what it counted.
+ */
+export const COUNTED_IDS_KEPT = 128;
 
 const refKey = (clientId: Types.ObjectId, candidateKey: string) => `${clientId.toHexString()}|${candidateKey}`;
 
@@ -218,6 +231,7 @@ export class ConversationBatch {
    * wrote (or offered: a later change may have won), by conversation id.
    */
   async recordInbound(batch: ConversationInbound[], now = new Date()): Promise<ConversationChanges> {
+    const counted = await this.countedAlready(batch);
     const groups: AnyBulkWriteOperation<ConversationDoc>[][] = [];
     const changes: ConversationChanges = new Map();
     const changed = (id: Types.ObjectId, field: "candidatePhone" | "candidateUserId" | "candidateUsername") => {
@@ -251,16 +265,38 @@ export class ConversationBatch {
         max.windowExpiresAt = new Date(lastInboundAt.getTime() + WINDOW_MS);
         if (max.windowExpiresAt.getTime() > now.getTime()) set.inWindow = true;
       }
+      // The counters say which messages they count: a write whose answer was lost (the connection
+      // closed after the server applied it) is not applied again when its batch is retried.
+      const known = counted.get(c.conversationId.toHexString());
+      const toCount = c.messages.filter((m) => !known?.counted.has(m.messageId.toHexString()));
       ops.push({
-        updateOne: { filter: own, update: { $inc: { messageCount: c.messages.length }, $max: max, $set: set } },
+        updateOne: {
+          filter: toCount.length ? { ...own, countedIds: { $nin: toCount.map((m) => m.messageId) } } : own,
+          update: {
+            ...(toCount.length
+              ? {
+                  $inc: { messageCount: toCount.length },
+                  $push: { countedIds: keptIds(toCount.map((m) => m.messageId)) },
+                }
+              : {}),
+            $max: max,
+            $set: set,
+          },
+        },
       });
       // Unread: only what was stored after the conversation was last read (readUpTo).
-      const byReceivedAt = new Map<number, number>();
-      for (const m of c.messages)
-        byReceivedAt.set(m.receivedAt.getTime(), (byReceivedAt.get(m.receivedAt.getTime()) ?? 0) + 1);
-      for (const [at, n] of byReceivedAt) {
+      const byReceivedAt = new Map<number, Types.ObjectId[]>();
+      for (const m of c.messages) {
+        if (known?.unread.has(m.messageId.toHexString())) continue;
+        const at = m.receivedAt.getTime();
+        byReceivedAt.set(at, [...(byReceivedAt.get(at) ?? []), m.messageId]);
+      }
+      for (const [at, ids] of byReceivedAt) {
         ops.push({
-          updateOne: { filter: { ...own, readUpTo: { $lt: new Date(at) } }, update: { $inc: { unreadCount: n } } },
+          updateOne: {
+            filter: { ...own, readUpTo: { $lt: new Date(at) }, unreadIds: { $nin: ids } },
+            update: { $inc: { unreadCount: ids.length }, $push: { unreadIds: keptIds(ids) } },
+          },
         });
       }
       ops.push({
@@ -329,6 +365,31 @@ export class ConversationBatch {
     return changes;
   }
 
+  /**
+   * For conversations receiving messages taken over from a failed or dead writer, the ids of those
+   * already counted (by the write whose answer was lost): one find, only when there are such messages.
+   */
+  private async countedAlready(
+    batch: ConversationInbound[],
+  ): Promise<Map<string, { counted: Set<string>; unread: Set<string> }>> {
+    const out = new Map<string, { counted: Set<string>; unread: Set<string> }>();
+    const retried = batch.filter((c) => c.messages.some((m) => m.takenOver));
+    if (!retried.length) return out;
+    const docs = (await this.model.collection
+      .find(
+        { _id: { $in: retried.map((c) => c.conversationId) }, clientId: { $in: retried.map((c) => c.clientId) } },
+        { projection: { countedIds: 1, unreadIds: 1 }, batchSize: retried.length + 1 },
+      )
+      .toArray()) as unknown as Array<Pick<ConversationDoc, "_id" | "countedIds" | "unreadIds">>;
+    for (const d of docs) {
+      out.set(d._id.toHexString(), {
+        counted: new Set((d.countedIds ?? []).map((id) => id.toHexString())),
+        unread: new Set((d.unreadIds ?? []).map((id) => id.toHexString())),
+      });
+    }
+    return out;
+  }
+
   /** The conversations as they are now (for conversation:updated). One find. */
   async read(refs: Array<{ clientId: Types.ObjectId; conversationId: Types.ObjectId }>): Promise<ConversationView[]> {
     if (!refs.length) return [];
@@ -336,7 +397,7 @@ export class ConversationBatch {
     const docs = (await this.model.collection
       .find(
         { _id: { $in: refs.map((r) => r.conversationId) }, clientId: { $in: clients } },
-        { projection: { __v: 0 }, batchSize: refs.length + 1 },
+        { projection: { __v: 0, countedIds: 0, unreadIds: 0 }, batchSize: refs.length + 1 },
       )
       .toArray()) as unknown as ConversationDoc[];
     const now = Date.now();
@@ -437,6 +498,9 @@ export class ConversationBatch {
     if (this.ids.size > this.cacheSize) this.ids.delete(this.ids.keys().next().value!);
   }
 }
+
+/** A $push of these ids keeping the last COUNTED_IDS_KEPT (and at least all of these). */
+const keptIds = (ids: Types.ObjectId[]) => ({ $each: ids, $slice: -Math.max(COUNTED_IDS_KEPT, ids.length) });
 
 const idKey = (clientId: Types.ObjectId, kind: "p" | "u", id: string) => `${clientId.toHexString()}|${kind}:${id}`;
 

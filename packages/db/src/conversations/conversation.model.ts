@@ -38,6 +38,12 @@ export interface ConversationDoc {
   /** Latest candidate message's Meta timestamp + 24 h: free text may be sent until then. */
   windowExpiresAt?: Date | null;
   inWindow: boolean;
+  /**
+   * The last inbound messages counted in `messageCount` / `unreadCount` (ConversationBatch keeps
+   * COUNTED_IDS_KEPT): each counter write names its messages, so a retried write never counts twice.
+   */
+  countedIds?: Types.ObjectId[];
+  unreadIds?: Types.ObjectId[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -68,6 +74,8 @@ const conversationSchema = new Schema<ConversationDoc>(
     lastInboundAt: { type: Date, default: null },
     windowExpiresAt: { type: Date, default: null },
     inWindow: { type: Boolean, default: false },
+    countedIds: { type: [Schema.Types.ObjectId], default: undefined },
+    unreadIds: { type: [Schema.Types.ObjectId], default: undefined },
   },
   { timestamps: true, collection: "conversations" },
 );

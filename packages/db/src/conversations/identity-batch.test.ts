@@ -45,6 +45,7 @@ const ref = (p?: string, u?: string): ConversationRef => ({
 const idOf = (ids: Map<string, Types.ObjectId>, r: ConversationRef) =>
   ids.get(`${clientId.toHexString()}|${r.candidateKey}`)!.toHexString();
 const inbound = (at: number, extra: Partial<CountedInbound> = {}): CountedInbound => ({
+  messageId: new Types.ObjectId(),
   timestamp: new Date(at),
   receivedAt: new Date(at),
   sortKey: `${at}`,
