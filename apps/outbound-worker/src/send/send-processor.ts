@@ -1,9 +1,14 @@
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
+import { Types } from "mongoose";
 import {
   CLIENT_STATUS_REASONS,
+  conversationJson,
+  conversationView,
   messageJson,
+  messageSortKey,
+  outboundDedupeKey,
   type ClientDoc,
   type Database,
   type MessageError,
@@ -12,7 +17,15 @@ import {
   type SendRecord,
   type TenantData,
 } from "@linkojob/db";
-import { EVENTS, messageSent, messageStatus, type DashboardEvents, type MessageStatusValue } from "@linkojob/events";
+import {
+  CONVERSATION_CHANGES,
+  EVENTS,
+  conversationUpdated,
+  messageSent,
+  messageStatus,
+  type DashboardEvents,
+  type MessageStatusValue,
+} from "@linkojob/events";
 import { RedisLock, outboundJobSchema, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import {
@@ -32,6 +45,8 @@ import {
 import {
   ClientStatusAnnouncer,
   DEFAULT_PRICE_TABLE_MAD,
+  acceptedSendSchema,
+  type AcceptedSend,
   OutboundMediaError,
   SendCaches,
   chatFieldsOf,
@@ -102,7 +117,9 @@ export type SendOutcome =
   | { outcome: "held"; reason: string }
   | { outcome: "failed"; code: string }
   | { outcome: "fallback"; fallbackId: string | null }
-  | { outcome: "missing" };
+  | { outcome: "missing" }
+  /** Another message holds this send's Idempotency-Key: nothing stored or sent for this job. */
+  | { outcome: "duplicate"; messageId: string };
 
 /** Jobs of one message wait this long for another job holding the message's lock. */
 const LOCKED_RETRY_MS = 1_000;
@@ -215,8 +232,22 @@ export class SendProcessor {
   ): Promise<SendOutcome> {
     const { db, logger } = this.deps;
     const tenant = db.forTenant(data.clientId);
+    const accepted = data.accepted ? acceptedSendSchema.safeParse(data.accepted) : null;
+    if (accepted && !accepted.success) throw new UnrecoverableError(`bad accepted send: ${accepted.error.message}`);
+    // A send the API accepted is stored first, under the id it answered (its first run: a delayed or
+    // retried run finds it stored, and stores it only if it is still missing).
+    const fresh = job.attemptsMade === 0 && data.slotAt === undefined && !data.uncertainChecks;
+    if (accepted && fresh) {
+      const owner = await this.store(tenant, data.messageId, accepted.data);
+      if (owner !== data.messageId) return { outcome: "duplicate", messageId: owner };
+    }
     // The common path: one request takes the queued (or held) message and marks it `sending`.
-    const taken = await tenant.outbound.claim(data.messageId);
+    let taken = await tenant.outbound.claim(data.messageId);
+    if (!taken.message && accepted && !fresh) {
+      const owner = await this.store(tenant, data.messageId, accepted.data);
+      if (owner !== data.messageId) return { outcome: "duplicate", messageId: owner };
+      taken = await tenant.outbound.claim(data.messageId);
+    }
     let message = taken.claimed ? taken.message : null;
     if (!message) {
       const current = taken.message;
@@ -364,6 +395,65 @@ export class SendProcessor {
       plan.kind === "template" ? this.usage.add({ id: plan.doc._id, at: new Date() }) : undefined,
     ]);
     return { outcome: "sent", wamid: result.wamid, kind: plan.kind };
+  }
+
+  /**
+   * Stores an accepted send as a `queued` message in its conversation (created on first contact),
+   * counts it there and tells the dashboard. Returns the id of the message that holds the send's
+   * dedupe key: `messageId` itself, or, for an Idempotency-Key another message already holds (Redis
+   * lost the key, a second ingress chose a new id), that message's id: then nothing is stored or sent.
+   */
+  private async store(tenant: TenantData, messageId: string, accepted: AcceptedSend): Promise<string> {
+    const { request } = accepted;
+    const conversation = await tenant.outbound.openConversation(request);
+    const at = new Date(accepted.acceptedAt);
+    const res = await tenant.outbound.create({
+      _id: new Types.ObjectId(messageId),
+      acceptedAt: at,
+      conversationId: conversation._id,
+      request,
+      kind: accepted.kind,
+      cost: accepted.cost,
+      costCategory: accepted.costCategory,
+      idempotencyKey: accepted.idempotencyKey,
+      planContext: {
+        windowExpiresAt: conversation.windowExpiresAt,
+        candidateName: conversation.candidateName,
+        jobTitle: conversation.jobTitle,
+      },
+      planned: accepted.planned,
+    });
+    const owner = res.message._id.toHexString();
+    if (!res.created) return owner;
+    const text = accepted.planned?.text ?? null;
+    const preview = accepted.planned?.template
+      ? `[template ${accepted.planned.template.name}]`
+      : accepted.kind === "reaction"
+        ? text
+          ? `[reaction ${text}]`
+          : "[reaction removed]"
+        : (text ?? request.message ?? (request.media ? `[${request.media.type}]` : null));
+    const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
+      at,
+      sortKey: messageSortKey(at, outboundDedupeKey(owner)),
+      preview,
+      type: accepted.kind,
+    });
+    // Built from what is known (the conversation as upserted, and this change), without a read.
+    const before = conversation.doc;
+    const after = {
+      ...before,
+      messageCount: (before.messageCount ?? 0) + 1,
+      lastMessageAt: before.lastMessageAt && new Date(before.lastMessageAt) > at ? before.lastMessageAt : at,
+      ...(latest ? summary : {}),
+      updatedAt: new Date(),
+    };
+    this.deps.events.toClient(
+      tenant.clientId.toHexString(),
+      EVENTS.conversationUpdated,
+      conversationUpdated(conversationJson(conversationView(after)), CONVERSATION_CHANGES.outboundMessage),
+    );
+    return owner;
   }
 
   /**

@@ -127,6 +127,10 @@ export const idempotentDedupeKey = (key: string) => `out:idem:${key}`;
 export const fallbackDedupeKey = (originalId: string) => `out:fallback:${originalId}`;
 
 export interface NewOutbound {
+  /** The id the send API chose and answered (default: a new one). */
+  _id?: Types.ObjectId;
+  /** When the send was accepted (default: now): the message's timestamp. */
+  acceptedAt?: Date;
   conversationId: Types.ObjectId;
   request: OutboundRequest;
   kind: OutboundKind;
@@ -268,10 +272,15 @@ export class OutboundMessageRepository {
     return { latest: false, summary };
   }
 
-  /** Stores a new queued message once per dedupe key. `created` is false when the key existed. */
+  /**
+   * Stores a new queued message once per dedupe key (the unique `{ clientId, dedupeKey }` index
+   * decides, also between workers and after Redis lost an Idempotency-Key). `created` is false when
+   * the key existed: `message` is then the stored one, whose `_id` may differ from `input._id`.
+   */
   async create(input: NewOutbound): Promise<{ created: boolean; message: OutboundMessageDoc }> {
-    const _id = new Types.ObjectId();
+    const _id = input._id ?? new Types.ObjectId();
     const now = new Date();
+    const at = input.acceptedAt ?? now;
     const dedupeKey =
       input.dedupeKey ??
       (input.idempotencyKey ? idempotentDedupeKey(input.idempotencyKey) : outboundDedupeKey(_id.toHexString()));
@@ -284,8 +293,8 @@ export class OutboundMessageRepository {
       direction: "outbound" as const,
       type: input.kind,
       text: input.planned ? input.planned.text : input.kind === "text" ? (input.request.message ?? null) : null,
-      timestamp: now,
-      receivedAt: now,
+      timestamp: at,
+      receivedAt: at,
       status: input.heldReason ? "held" : "queued",
       statusRank: input.heldReason ? rank("held") : rank("queued"),
       ...(input.heldReason
