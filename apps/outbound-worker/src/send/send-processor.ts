@@ -9,6 +9,7 @@ import {
   messageJson,
   messageSortKey,
   outboundDedupeKey,
+  windowOpen,
   type ClientDoc,
   type Database,
   type MessageError,
@@ -54,8 +55,7 @@ import {
   accountHoldMessage,
   accountHoldReason,
   holdTenant,
-  ACCOUNT_HOLD_REASON_LIST,
-  type AccountHoldReason,
+  sendHoldOf,
   planSend,
   prepareOutboundMedia,
   sendRecordOf,
@@ -301,18 +301,11 @@ export class SendProcessor {
     }
 
     const client = await this.caches.client(data.clientId);
-    if (!client || client.status !== "active") {
-      // An account-level pause (payment, lock, spam limit…) says why; otherwise the tenant must reconnect.
-      const paused =
-        client && (ACCOUNT_HOLD_REASON_LIST as string[]).includes(client.statusReason ?? "")
-          ? (client.statusReason as AccountHoldReason)
-          : null;
-      const reason = paused
-        ? accountHoldMessage(paused, null)
-        : client
-          ? `client is ${client.status}: reconnect WhatsApp to resume sends`
-          : "client not found";
-      await this.hold(tenant, message, reason, true, paused ?? undefined);
+    // An account-level pause (payment, lock, spam limit…) says why; otherwise the tenant must reconnect.
+    const hold = sendHoldOf(client);
+    if (!client || hold) {
+      const reason = hold?.reason ?? "client not found";
+      await this.hold(tenant, message, reason, true, hold?.code === "CLIENT_NOT_ACTIVE" ? undefined : hold?.code);
       return { outcome: "held", reason };
     }
 
@@ -466,8 +459,7 @@ export class SendProcessor {
     const seen = message.planContext;
     const chat = chatFieldsOf(message.request);
     const wantsFreeForm = !!(message.request.message || message.request.media || chat.interactive || chat.reaction);
-    if (seen && (!wantsFreeForm || (seen.windowExpiresAt && new Date(seen.windowExpiresAt).getTime() > Date.now())))
-      return seen;
+    if (seen && (!wantsFreeForm || windowOpen(seen))) return seen;
     return tenant.conversations.get(message.conversationId);
   }
 
