@@ -70,6 +70,8 @@ export const outboundJobSchema = z.object({
   messageId: jobObjectId,
   /** The accepted request and the API's estimate; absent when the message is already stored. */
   accepted: z.record(z.string(), z.unknown()).optional(),
+  /** Set once the worker has stored the accepted message (a later run of the job claims it instead). */
+  stored: z.boolean().optional(),
   /** Pacing slot (ms since epoch) this job already reserved; set by the worker when it delays the job. */
   slotAt: z.number().optional(),
   /** How many times the worker re-checked a send whose answer it never got (see the worker README). */

@@ -234,18 +234,38 @@ export class SendProcessor {
     const tenant = db.forTenant(data.clientId);
     const accepted = data.accepted ? acceptedSendSchema.safeParse(data.accepted) : null;
     if (accepted && !accepted.success) throw new UnrecoverableError(`bad accepted send: ${accepted.error.message}`);
-    // A send the API accepted is stored first, under the id it answered (its first run: a delayed or
-    // retried run finds it stored, and stores it only if it is still missing).
-    const fresh = job.attemptsMade === 0 && data.slotAt === undefined && !data.uncertainChecks;
-    if (accepted && fresh) {
-      const owner = await this.store(tenant, data.messageId, accepted.data);
-      if (owner !== data.messageId) return { outcome: "duplicate", messageId: owner };
+    // A send the API accepted and not stored yet: its pacing slot first (a job waiting for its slot
+    // costs MongoDB nothing), then stored under the id the API answered, already `sending` when the
+    // client may send (no separate claim). A retried run that finds it stored claims it as usual.
+    let storedSending: OutboundMessageDoc | null = null;
+    if (accepted && !data.stored) {
+      const request = accepted.data.request;
+      const client = await this.caches.client(data.clientId);
+      const ready = !!client && !sendHoldOf(client);
+      if (ready) {
+        const recipient = request.candidatePhone || request.candidateUserId || "";
+        if (data.slotAt === undefined) {
+          const { waitMs, slotAt } = await this.deps.pacer.reserve(
+            client.phoneNumberId,
+            client.throughputMps ?? 80,
+            recipient,
+          );
+          if (waitMs > SLOT_SLACK_MS) return this.delay(job, token, Date.now() + waitMs, { ...data, slotAt });
+          data = { ...data, slotAt };
+        } else if (data.slotAt - Date.now() > SLOT_SLACK_MS) {
+          return this.delay(job, token, data.slotAt, data);
+        }
+      }
+      const stored = await this.store(tenant, data.messageId, accepted.data, ready);
+      if (stored.owner !== data.messageId) return { outcome: "duplicate", messageId: stored.owner };
+      data = { ...data, stored: true };
+      if (stored.created && ready) storedSending = stored.message;
     }
-    // The common path: one request takes the queued (or held) message and marks it `sending`.
-    let taken = await tenant.outbound.claim(data.messageId);
-    if (!taken.message && accepted && !fresh) {
-      const owner = await this.store(tenant, data.messageId, accepted.data);
-      if (owner !== data.messageId) return { outcome: "duplicate", messageId: owner };
+    // The common path for a stored message: one request takes it (queued or held) and marks it `sending`.
+    let taken = storedSending ? { message: storedSending, claimed: true } : await tenant.outbound.claim(data.messageId);
+    if (!taken.message && accepted) {
+      const stored = await this.store(tenant, data.messageId, accepted.data, false);
+      if (stored.owner !== data.messageId) return { outcome: "duplicate", messageId: stored.owner };
       taken = await tenant.outbound.claim(data.messageId);
     }
     let message = taken.claimed ? taken.message : null;
@@ -391,12 +411,17 @@ export class SendProcessor {
   }
 
   /**
-   * Stores an accepted send as a `queued` message in its conversation (created on first contact),
+   * Stores an accepted send as a `queued` (or, at its pacing slot, `sending`) message in its conversation (created on first contact),
    * counts it there and tells the dashboard. Returns the id of the message that holds the send's
    * dedupe key: `messageId` itself, or, for an Idempotency-Key another message already holds (Redis
    * lost the key, a second ingress chose a new id), that message's id: then nothing is stored or sent.
    */
-  private async store(tenant: TenantData, messageId: string, accepted: AcceptedSend): Promise<string> {
+  private async store(
+    tenant: TenantData,
+    messageId: string,
+    accepted: AcceptedSend,
+    sending: boolean,
+  ): Promise<{ owner: string; created: boolean; message: OutboundMessageDoc }> {
     const { request } = accepted;
     const conversation = await tenant.outbound.openConversation(request);
     const at = new Date(accepted.acceptedAt);
@@ -415,9 +440,10 @@ export class SendProcessor {
         jobTitle: conversation.jobTitle,
       },
       planned: accepted.planned,
+      sending,
     });
     const owner = res.message._id.toHexString();
-    if (!res.created) return owner;
+    if (!res.created) return { owner, ...res };
     const text = accepted.planned?.text ?? null;
     const preview = accepted.planned?.template
       ? `[template ${accepted.planned.template.name}]`
@@ -446,7 +472,7 @@ export class SendProcessor {
       EVENTS.conversationUpdated,
       conversationUpdated(conversationJson(conversationView(after)), CONVERSATION_CHANGES.outboundMessage),
     );
-    return owner;
+    return { owner, ...res };
   }
 
   /**

@@ -150,6 +150,8 @@ export interface NewOutbound {
   heldReason?: string | null;
   /** Its code (an account-level pause's reason); default CLIENT_NOT_ACTIVE. */
   heldReasonCode?: string | null;
+  /** Stored already taken for a send (`sending`, one attempt), as `claim` would leave it: the worker's store at its pacing slot. */
+  sending?: boolean;
 }
 
 export interface CostTotals {
@@ -295,8 +297,9 @@ export class OutboundMessageRepository {
       text: input.planned ? input.planned.text : input.kind === "text" ? (input.request.message ?? null) : null,
       timestamp: at,
       receivedAt: at,
-      status: input.heldReason ? "held" : "queued",
-      statusRank: input.heldReason ? rank("held") : rank("queued"),
+      status: input.heldReason ? "held" : input.sending ? "sending" : "queued",
+      statusRank: input.heldReason ? rank("held") : input.sending ? rank("sending") : rank("queued"),
+      ...(input.sending && !input.heldReason ? { sendingSince: now } : {}),
       ...(input.heldReason
         ? { heldAt: now, reason: input.heldReason, reasonCode: input.heldReasonCode ?? "CLIENT_NOT_ACTIVE" }
         : {}),
@@ -310,7 +313,7 @@ export class OutboundMessageRepository {
       costCategory: input.costCategory,
       costSource: "estimate" as const,
       idempotencyKey: input.idempotencyKey ?? null,
-      sendAttempts: 0,
+      sendAttempts: input.sending && !input.heldReason ? 1 : 0,
       fallbackOf: input.fallbackOf ?? null,
       ...(input.planContext ? { planContext: input.planContext } : {}),
       createdAt: now,
