@@ -97,7 +97,7 @@ describe("media inside the 24-hour window", () => {
     expect(job?.data).toMatchObject({ clientId: c._id.toHexString(), messageId: res.body.messageId });
     expect(
       Object.keys(job!.data).every((k) =>
-        ["clientId", "messageId", "accepted", "slotAt", "uncertainChecks"].includes(k),
+        ["clientId", "messageId", "accepted", "stored", "slotAt", "uncertainChecks"].includes(k),
       ),
     ).toBe(true);
     // The accepted request it carries names the staged file, never its bytes.
