@@ -14,6 +14,7 @@ import {
 import type { GatewayMetrics } from "@linkojob/metrics";
 import {
   ClientStatusAnnouncer,
+  SendState,
   createOutboundStatusHook,
   createTemplateStatusHandler,
   templateEventHandlers,
@@ -89,11 +90,13 @@ export class InboundWorker {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.directory = new ClientDirectory(deps.db, deps.subscriberRedis);
+    const sendState = new SendState({ redis: deps.queueRedis, prefix: deps.prefix, db: deps.db });
     const announcer = new ClientStatusAnnouncer({
       db: deps.db,
       events: deps.events,
       publisher: deps.queueRedis,
       log: deps.logger,
+      sendState,
     });
     const media = deps.media
       ? new MediaWorker({
@@ -115,8 +118,8 @@ export class InboundWorker {
       logger: deps.logger,
       accountHandlers: {
         account_update: accountUpdateHandler(announcer),
-        message_template_status_update: createTemplateStatusHandler({ publisher: deps.queueRedis }),
-        ...templateEventHandlers({ publisher: deps.queueRedis }),
+        message_template_status_update: createTemplateStatusHandler({ publisher: deps.queueRedis, sendState }),
+        ...templateEventHandlers({ publisher: deps.queueRedis, sendState }),
         ...deps.accountHandlers,
       },
       onStatus:
@@ -127,6 +130,7 @@ export class InboundWorker {
           announcer,
           ...(deps.prices ? { prices: deps.prices } : {}),
         }),
+      onConversationsWritten: (conversations) => sendState.writeWindows(conversations),
       ...(media
         ? {
             onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m),

@@ -26,7 +26,7 @@ import { mediaRoutes } from "./media/media.routes.js";
 import { MediaUrlSigner } from "./media/media-url-signer.js";
 import { registerOps, type OpsOptions } from "./ops/ops.js";
 import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin.js";
-import { DEFAULT_PRICE_TABLE_MAD, SendCaches, type PriceTable } from "@linkojob/outbound";
+import { DEFAULT_PRICE_TABLE_MAD, SendCaches, SendState, type PriceTable } from "@linkojob/outbound";
 import { asyncApiRoutes } from "./ops/asyncapi.routes.js";
 import { registerCors } from "./ops/cors.js";
 import type { TrustProxy } from "./ops/trust-proxy.js";
@@ -130,6 +130,8 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   const inbox = new WebhookInbox(webhookRedis, deps.config.queuePrefix);
   await app.register(webhookRoutes, { inbox, appSecret: deps.config.appSecret, verifyToken: deps.config.verifyToken });
 
+  // The send API's state in Redis, written here too by onboarding and the on-demand template sync.
+  const sendState = new SendState({ redis: deps.redis, prefix: deps.config.queuePrefix, db: deps.db });
   await app.register(authPlugin, { verifier: new JwtVerifier(deps.config.jwtSecret, deps.config.jwt) });
   const tenants = new TenantAccess(deps.db);
   // Read receipts and typing at Meta (issue 9), sent by the outbound worker from RECEIPT_QUEUE.
@@ -143,6 +145,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
       redis: deps.redis,
       events: deps.events,
       tenants,
+      sendState,
     });
   }
 
@@ -159,20 +162,25 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   const cachesRedis = duplicateRedis(deps.redis, "ingress-send-caches");
   app.addHook("onClose", async () => {
     await sendCaches.close();
+    await acceptance.caches.close();
     cachesRedis.disconnect();
   });
   void sendCaches
     .subscribe(cachesRedis)
     .catch((err: Error) => app.log.warn({ err: err.message }, "send caches not subscribed: every send reads"));
   const outbound = { caches: sendCaches, prices: deps.config.outboundPrices ?? DEFAULT_PRICE_TABLE_MAD };
-  await app.register(sendRoutes, {
-    tenants,
-    acceptance: new SendAcceptance(deps.db, outboundQueue, { ...outbound, events: deps.events }),
-  });
+  // The send API decides from the send state in Redis (no MongoDB on its path), its clients and
+  // templates kept in process and dropped on the same announcements.
+  const acceptance = new SendAcceptance(deps.db, outboundQueue, sendState, { prices: outbound.prices });
+  void acceptance.caches
+    .subscribe(cachesRedis)
+    .catch((err: Error) => app.log.warn({ err: err.message }, "send state not subscribed: every send reads Redis"));
+  await app.register(sendRoutes, { tenants, acceptance });
   await app.register(costRoutes, { tenants });
   await app.register(templateRoutes, {
     tenants,
     db: deps.db,
+    sendState,
     ...(deps.onboarding ? { sync: { graph: deps.onboarding.graph, vault: deps.onboarding.vault } } : {}),
   });
 

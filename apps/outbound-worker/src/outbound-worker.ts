@@ -18,6 +18,7 @@ import { SendPacer, type PacerOptions } from "./pacing/send-pacer.js";
 import {
   ClientStatusAnnouncer,
   SendCaches,
+  SendState,
   enqueueSend,
   publishTemplatesChanged,
   recheckAccountHolds,
@@ -62,6 +63,8 @@ export interface OutboundWorkerDeps {
   accountHoldCheckEveryMs?: number;
   /** Per reason, how long a pause lasts before the re-check. Default DEFAULT_ACCOUNT_HOLD_RECHECK_MS (spam 1 h, others 6 h). */
   accountHoldRecheckMs?: Partial<AccountHoldRecheck>;
+  /** How often the send state's marker is checked, rebuilt when Redis lost it. Default 5,000 ms (0 = only at start). */
+  sendStateCheckEveryMs?: number;
 }
 
 /**
@@ -77,7 +80,10 @@ export class OutboundWorker {
   readonly statusHook: OutboundStatusHook;
   /** Clients and templates in process, dropped on `clients:changed` / `templates:changed`. */
   readonly caches: SendCaches;
+  /** The send API's state in Redis (clients, templates, windows), rebuilt here when Redis lost it. */
+  readonly sendState: SendState;
   private readonly backlog: InboundBacklog;
+  private stateTimer: NodeJS.Timeout | null = null;
   private worker: Worker<OutboundJob, SendOutcome> | null = null;
   private syncQueue: Queue | null = null;
   private syncWorker: Worker | null = null;
@@ -100,11 +106,13 @@ export class OutboundWorker {
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
     this.caches = new SendCaches(deps.db);
+    this.sendState = new SendState({ redis: deps.redis, prefix: deps.prefix, db: deps.db });
     this.announcer = new ClientStatusAnnouncer({
       db: deps.db,
       events: deps.events,
       publisher: deps.redis,
       log: deps.logger,
+      sendState: this.sendState,
     });
     this.processor = new SendProcessor({
       caches: this.caches,
@@ -154,6 +162,13 @@ export class OutboundWorker {
     );
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "outbound worker error"));
     await this.worker.waitUntilReady();
+    await this.ensureSendState();
+    const stateEvery = this.deps.sendStateCheckEveryMs ?? 5_000;
+    if (stateEvery > 0) {
+      // Redis restarted empty (or was flushed): the send API finds no window there; copy them back.
+      this.stateTimer = setInterval(() => void this.ensureSendState(), stateEvery);
+      this.stateTimer.unref();
+    }
     const { db, graph, vault, logger, queueRedis, prefix } = this.deps;
     this.receiptWorker = startReceiptWorker({ db, graph, vault, logger, connection: queueRedis, prefix });
     await this.resumeAllHeld();
@@ -188,6 +203,15 @@ export class OutboundWorker {
   /** The BullMQ worker once started (main.ts instruments its events for /metrics); null before start(). */
   get bullWorker(): Worker<OutboundJob, SendOutcome> | null {
     return this.worker;
+  }
+
+  /** Rebuilds the send state from MongoDB when its marker is gone. Never throws (logged, retried next check). */
+  async ensureSendState(): Promise<void> {
+    try {
+      if (await this.sendState.ensureBuilt()) this.deps.logger.info("send state rebuilt from MongoDB");
+    } catch (err) {
+      this.deps.logger.warn({ err }, "send state not rebuilt (retried at the next check)");
+    }
   }
 
   /** Releases the account-level pauses whose period has passed (announced: their held sends resume). */
@@ -264,7 +288,11 @@ export class OutboundWorker {
       this.deps.db.forTenant(clientId).templates,
       clientAccessToken(this.deps.vault, client),
     );
-    if (res.wabaId) await publishTemplatesChanged(this.deps.redis, res.wabaId);
+    if (res.wabaId) {
+      // The send state's copy first: a process that drops its cached templates then reads the new ones.
+      await this.sendState.writeTemplates(res.wabaId);
+      await publishTemplatesChanged(this.deps.redis, res.wabaId);
+    }
     return res;
   }
 
@@ -285,6 +313,7 @@ export class OutboundWorker {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.holdTimer) clearInterval(this.holdTimer);
+      if (this.stateTimer) clearInterval(this.stateTimer);
       await this.syncWorker?.close();
       await this.syncQueue?.close();
       await this.receiptWorker?.close();

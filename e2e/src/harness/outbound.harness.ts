@@ -11,7 +11,7 @@ import { textMessageDelivery, messagingState, type MessagingState, simTemplate }
 import { TEST_SECRETS, eventually, tokenFor, FIRST_CONTACT_TEMPLATE } from "@linkojob/testing";
 import { startTrunk, type Trunk } from "./trunk.harness.js";
 import { OutboundWorker, type OutboundWorkerDeps } from "@linkojob/outbound-worker";
-import { createTemplateStatusHandler } from "@linkojob/outbound";
+import { SendState, createTemplateStatusHandler } from "@linkojob/outbound";
 
 /** What POST /api/messages/send answers: the accepted send, or the refusal with its error. */
 export interface SendAnswer {
@@ -99,7 +99,12 @@ export async function startOutbound(label: string, over: Partial<OutboundWorkerD
     prefix: trunk.services.prefix,
     concurrency: 8,
     onStatus: outbound.statusHook,
-    accountHandlers: { message_template_status_update: createTemplateStatusHandler({ publisher: r() }) },
+    accountHandlers: {
+      message_template_status_update: createTemplateStatusHandler({
+        publisher: r(),
+        sendState: new SendState({ redis: r(), prefix: trunk.services.prefix, db: trunk.db }),
+      }),
+    },
   });
   await inbound.start();
   await outbound.start();

@@ -186,7 +186,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       concurrency: options.concurrency,
       onStatus: outbound.statusHook,
       ...(options.inboundMedia ? { media: { graph, graphBaseUrl: sim.url, vault, backoffBaseMs: 100 } } : {}),
-      accountHandlers: { message_template_status_update: createTemplateStatusHandler() },
+      accountHandlers: {
+        message_template_status_update: createTemplateStatusHandler({ sendState: outbound.sendState }),
+      },
     }));
     await inbound.start();
     await outbound.start();

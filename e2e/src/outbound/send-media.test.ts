@@ -40,7 +40,7 @@ async function openWindow(): Promise<{ c: Client; phone: string }> {
 }
 
 describe("media inside the 24-hour window", () => {
-  it("a base64 PDF is staged, uploaded to Meta once, and sent by media id with filename and caption; jobs carry ids only", async () => {
+  it("a base64 PDF is staged, uploaded to Meta once, and sent by media id with filename and caption; jobs carry the file's id, never its bytes", async () => {
     const { c, phone } = await openWindow();
     const bytes = pdf(60_000);
     const base64 = bytes.toString("base64");
@@ -96,8 +96,15 @@ describe("media inside the 24-hour window", () => {
     const job = await rig.outbound.queue.getJob(outboundJobId(res.body.messageId));
     expect(job?.data).toMatchObject({ clientId: c._id.toHexString(), messageId: res.body.messageId });
     expect(
-      Object.keys(job!.data).every((k) => ["clientId", "messageId", "slotAt", "uncertainChecks"].includes(k)),
+      Object.keys(job!.data).every((k) =>
+        ["clientId", "messageId", "accepted", "stored", "slotAt", "uncertainChecks"].includes(k),
+      ),
     ).toBe(true);
+    // The accepted request it carries names the staged file, never its bytes.
+    const queued = JSON.stringify(job!.data);
+    expect(queued).toContain(m.request.media!.fileId!);
+    expect(queued).not.toContain(base64.slice(0, 200));
+    expect(queued).not.toContain(c.token);
 
     // The same request again (lost answer at the caller): the first answer, no second file or send.
     const again = await rig.send(c.jwt, body, { "idempotency-key": `media-${phone}` });

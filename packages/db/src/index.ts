@@ -9,6 +9,7 @@ export * from "./clients/client-json.js";
 export * from "./clients/user-id.js";
 export * from "./conversations/conversation.model.js";
 export * from "./conversations/conversation.repository.js";
+export { windowEndAfter, windowOpen } from "./conversations/window.js";
 export * from "./conversations/conversation-batch.js";
 export * from "./messages/message.model.js";
 export * from "./messages/media-bucket.js";

@@ -1,5 +1,6 @@
 import type { ConversationView } from "./conversations/conversation.repository.js";
 import type { MessageDoc } from "./messages/message.model.js";
+import { windowOpen } from "./conversations/window.js";
 
 /**
  * The JSON shapes of the API and of realtime events, shared by the ingress and the workers so that
@@ -54,7 +55,7 @@ export function conversationJson(c: ConversationView): ConversationJson {
     lastMessageType: c.lastMessageType ?? null,
     lastInboundAt: iso(c.lastInboundAt),
     windowExpiresAt: iso(c.windowExpiresAt),
-    inWindow: !!c.windowExpiresAt && new Date(c.windowExpiresAt).getTime() > Date.now(),
+    inWindow: windowOpen(c),
     createdAt: iso(c.createdAt),
     updatedAt: iso(c.updatedAt),
   };

@@ -28,6 +28,29 @@ export type AccountHoldReason = (typeof ACCOUNT_HOLD_REASONS)[keyof typeof ACCOU
 
 export const ACCOUNT_HOLD_REASON_LIST: AccountHoldReason[] = Object.values(ACCOUNT_HOLD_REASONS);
 
+/** The account-level pause a client is in (from its status reason), or null. */
+export function accountHoldOf(client: Pick<ClientDoc, "statusReason">): AccountHoldReason | null {
+  const reason = client.statusReason ?? "";
+  return ACCOUNT_HOLD_REASON_LIST.find((r) => r === reason) ?? null;
+}
+
+/**
+ * The one hold check: null when the client may send now, else why its sends are held (its code, an
+ * account-level pause's reason or CLIENT_NOT_ACTIVE, and the words a dashboard shows). The worker
+ * holds by it; the send API answers `held` by the same status.
+ */
+export function sendHoldOf(
+  client: Pick<ClientDoc, "status" | "statusReason"> | null,
+): { code: AccountHoldReason | "CLIENT_NOT_ACTIVE"; reason: string } | null {
+  if (client?.status === "active") return null;
+  const paused = client ? accountHoldOf(client) : null;
+  if (paused) return { code: paused, reason: accountHoldMessage(paused, null) };
+  return {
+    code: "CLIENT_NOT_ACTIVE",
+    reason: client ? `client is ${client.status}: reconnect WhatsApp to resume sends` : "client not found",
+  };
+}
+
 /** How long each reason holds before the sends try again. */
 export type AccountHoldRecheck = Record<AccountHoldReason, number>;
 

@@ -14,6 +14,7 @@ import {
 } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, EVENTS, type ClientChangedMessage, type DashboardEvents } from "@linkojob/events";
 import type { Publisher } from "./send-caches.js";
+import type { SendState } from "./send-state.js";
 
 /** Payload of the `client:status` dashboard event for a status change. */
 export function clientStatusEvent(change: ClientStatusChange) {
@@ -57,6 +58,8 @@ export interface ClientStatusAnnouncerDeps {
   /** A command connection (not in subscriber mode) to publish on. */
   publisher: Publisher;
   log?: AnnouncerLogger;
+  /** The send state in Redis: each announced client's copy is written before the announcement. */
+  sendState?: Pick<SendState, "writeClient">;
 }
 
 /**
@@ -87,6 +90,12 @@ export class ClientStatusAnnouncer {
         this.deps.events.toClient(c.clientId, EVENTS.clientStatus, { ...clientStatusEvent(c), ...extra });
       } catch (err) {
         this.deps.log?.warn({ err, clientId: c.clientId }, "client:status event not emitted");
+      }
+      try {
+        // Before the announcement: a process that drops its cached client then reads the new state.
+        await this.deps.sendState?.writeClient(c.clientId);
+      } catch (err) {
+        this.deps.log?.warn({ err, clientId: c.clientId }, "send state of the client not written");
       }
       try {
         await this.deps.publisher.publish(CLIENTS_CHANGED_CHANNEL, JSON.stringify(clientChangedMessage(c)));

@@ -14,3 +14,5 @@ export * from "./template-status-handler.js";
 export * from "./outbound-media.js";
 export * from "./client-status-announcer.js";
 export * from "./interactive.js";
+export * from "./send-state.js";
+export * from "./accepted-send.js";

@@ -1,4 +1,4 @@
-import type { ClientDoc, Database, TemplateDoc } from "@linkojob/db";
+import { Database, type ClientDoc, type TemplateDoc } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, parseClientChanged } from "@linkojob/events";
 import type { TemplateLookup } from "./send-plan.js";
 
@@ -78,6 +78,19 @@ class ReadThrough<T> {
   }
 }
 
+/** Where SendCaches reads on a miss: MongoDB (the worker: the whole client, token included) or SendState (the send API). */
+export interface SendCacheSource<C> {
+  client(clientId: string): Promise<C | null>;
+  template(wabaId: string, name: string, language: string): Promise<TemplateDoc | null>;
+}
+
+/** MongoDB as a cache source: the whole client document and the synced template. */
+export const mongoCacheSource = (db: Database): SendCacheSource<ClientDoc> => ({
+  client: (clientId) => db.clients.findById(clientId).lean<ClientDoc>(),
+  template: (wabaId, name, language) =>
+    db.templates.findOne({ wabaId, name, language }, { __v: 0 }).lean<TemplateDoc>(),
+});
+
 export interface SendCachesOptions {
   /** Longest an entry is used without a change announcement. Default 60,000 ms. */
   ttlMs?: number;
@@ -90,30 +103,31 @@ export interface SendCachesOptions {
  * `templates:changed`; `subscribe` wires both on a subscriber-mode connection, and a reconnect of
  * that connection drops everything (announcements may have been missed meanwhile).
  */
-export class SendCaches {
-  private readonly clients: ReadThrough<ClientDoc>;
+export class SendCaches<C = ClientDoc> {
+  private readonly clients: ReadThrough<C>;
   private readonly templates: ReadThrough<TemplateDoc>;
   private subscriber: SubscriberConnection | null = null;
   private readonly onMessage = (channel: string, raw: string) => this.handle(channel, raw);
   private readonly onReady = () => void this.renew();
   private readonly onLost = () => this.setLive(false);
 
-  constructor(
-    private readonly db: Database,
-    options: SendCachesOptions = {},
-  ) {
+  private readonly source: SendCacheSource<C>;
+
+  /** `source`: a Database reads MongoDB (the whole client); the send API passes its SendState. */
+  constructor(source: Database | SendCacheSource<C>, options: SendCachesOptions = {}) {
+    this.source = source instanceof Database ? (mongoCacheSource(source) as unknown as SendCacheSource<C>) : source;
     const ttl = options.ttlMs ?? 60_000;
     this.clients = new ReadThrough(ttl);
     this.templates = new ReadThrough(ttl);
   }
 
   /** The client's whole document (its token still encrypted), or null when there is none. */
-  client(clientId: string): Promise<ClientDoc | null> {
-    return this.clients.get(clientId, () => this.db.clients.findById(clientId).lean<ClientDoc>());
+  client(clientId: string): Promise<C | null> {
+    return this.clients.get(clientId, () => this.source.client(clientId));
   }
 
   /** A fresh read of the client, bypassing (and refreshing) the cache. */
-  async freshClient(clientId: string): Promise<ClientDoc | null> {
+  async freshClient(clientId: string): Promise<C | null> {
     this.clients.drop((k) => k === clientId);
     return this.client(clientId);
   }
@@ -121,7 +135,7 @@ export class SendCaches {
   /** The synced template of `wabaId` for (name, language), or null. */
   template(wabaId: string, name: string, language: string): Promise<TemplateDoc | null> {
     return this.templates.get(`${wabaId}\u0000${name}\u0000${language}`, () =>
-      this.db.templates.findOne({ wabaId, name, language }, { __v: 0 }).lean<TemplateDoc>(),
+      this.source.template(wabaId, name, language),
     );
   }
 

@@ -1,4 +1,12 @@
-import type { ClientDoc, OutboundKind, OutboundRequest, SendRecord, SentTemplate, TemplateDoc } from "@linkojob/db";
+import {
+  windowOpen,
+  type ClientDoc,
+  type OutboundKind,
+  type OutboundRequest,
+  type SendRecord,
+  type SentTemplate,
+  type TemplateDoc,
+} from "@linkojob/db";
 import type { TemplateParameter } from "@linkojob/whatsapp";
 import type { StoredOutboundMedia } from "./outbound-media.js";
 import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing.js";
@@ -62,11 +70,8 @@ export type SendPlan =
       estimate: { kind: OutboundKind; cost: number; costCategory: string };
     };
 
-/** The window is open while the candidate's latest message is less than 24 h old. */
-export const windowOpen = (
-  conversation: Pick<PlanConversation, "windowExpiresAt"> | null | undefined,
-  now = Date.now(),
-) => !!conversation?.windowExpiresAt && new Date(conversation.windowExpiresAt).getTime() > now;
+/** The window is open while the candidate's latest message is less than 24 h old (@linkojob/db's one window function). */
+export { windowOpen };
 
 /** The template a send names, else the client's default (`application_received` in French). */
 export const templateChoice = (

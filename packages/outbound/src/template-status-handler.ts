@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Database } from "@linkojob/db";
 import { templateStatusValueSchema } from "@linkojob/whatsapp";
 import { publishTemplatesChanged, type Publisher } from "./send-caches.js";
+import type { SendState } from "./send-state.js";
 
 /** The fields of an `account`-kind webhook event this handler reads (apps/inbound-worker AccountEvent). */
 export interface TemplateStatusEvent {
@@ -35,6 +36,12 @@ const qualityUpdateSchema = z.looseObject({
   new_quality_score: z.string(),
 });
 
+export interface TemplateStatusHandlerDeps {
+  publisher?: Publisher;
+  /** The send state in Redis: the WABA's templates are copied there on a change, before the announcement. */
+  sendState?: Pick<SendState, "writeTemplates">;
+}
+
 /**
  * Template webhooks update the stored template of that WABA, name and language, so the next send
  * checks it locally and prices it right. Idempotent (sets, not increments). Shaped as the inbound
@@ -46,7 +53,7 @@ const qualityUpdateSchema = z.looseObject({
  * With a `publisher`, every process's SendCaches drops that WABA's templates (`templates:changed`);
  * without one, caches see the change when their entries expire.
  */
-export function createTemplateStatusHandler(deps: { publisher?: Publisher } = {}) {
+export function createTemplateStatusHandler(deps: TemplateStatusHandlerDeps = {}) {
   return async (event: TemplateStatusEvent, ctx: { db: Database }): Promise<void> => {
     const repo = ctx.db.templatesForWaba(event.wabaId);
     let changed = false;
@@ -82,12 +89,14 @@ export function createTemplateStatusHandler(deps: { publisher?: Publisher } = {}
       });
       changed = true;
     }
+    // The send state's copy first: a process that drops its cached templates then reads the new ones.
+    if (changed && deps.sendState) await deps.sendState.writeTemplates(event.wabaId);
     if (changed && deps.publisher) await publishTemplatesChanged(deps.publisher, event.wabaId);
   };
 }
 
 /** The template fields the inbound worker routes to createTemplateStatusHandler, besides the status update. */
-export const templateEventHandlers = (deps: { publisher?: Publisher } = {}) => {
+export const templateEventHandlers = (deps: TemplateStatusHandlerDeps = {}) => {
   const handler = createTemplateStatusHandler(deps);
   return { template_category_update: handler, message_template_quality_update: handler };
 };

@@ -60,12 +60,18 @@ export const INGRESS_STREAM_GROUP = "pump";
 export const OUTBOUND_QUEUE = "outbound-sends";
 export const OUTBOUND_SEND_JOB = "send";
 /**
- * Only ids travel through Redis: the message (text, template, variables) lives in MongoDB and the
- * token is decrypted by the worker at send time. Nothing here is a secret.
+ * A send accepted by the API carries what was asked and what the API expected (`accepted`, parsed by
+ * @linkojob/outbound's acceptedSendSchema): the worker stores the message under `messageId` from it,
+ * so the API's path needs no MongoDB. Jobs of a stored message (a resume, a recovery, a fallback)
+ * carry ids only. The token is decrypted by the worker at send time: nothing here is a secret.
  */
 export const outboundJobSchema = z.object({
   clientId: jobObjectId,
   messageId: jobObjectId,
+  /** The accepted request and the API's estimate; absent when the message is already stored. */
+  accepted: z.record(z.string(), z.unknown()).optional(),
+  /** Set once the worker has stored the accepted message (a later run of the job claims it instead). */
+  stored: z.boolean().optional(),
   /** Pacing slot (ms since epoch) this job already reserved; set by the worker when it delays the job. */
   slotAt: z.number().optional(),
   /** How many times the worker re-checked a send whose answer it never got (see the worker README). */

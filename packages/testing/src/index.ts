@@ -7,5 +7,6 @@ export * from "./tokens.js";
 export * from "./wait.js";
 export * from "./command-counter.js";
 export * from "./redis-command-counter.js";
+export * from "./tcp-outage.js";
 export * from "./node-process.js";
 export * from "./fixtures.js";

@@ -12,6 +12,7 @@ import {
   messageJson,
   messageSortKey,
   type ConversationInbound,
+  type ConversationView,
   type Database,
   type MessageDoc,
   type StatusOutcome,
@@ -62,6 +63,11 @@ export interface DeliveryProcessorDeps {
   onStatus?: StatusHook;
   /** Called for each message newly stored (before it is announced): media fetches are enqueued here. */
   onMessageStored?: (clientId: string, message: MessageDoc) => Promise<void>;
+  /**
+   * Called with the conversations a batch counted messages in, as read after the write: the send
+   * state copies their open windows to Redis (the send API decides from it). A failure is logged.
+   */
+  onConversationsWritten?: (conversations: ConversationView[]) => Promise<void>;
   /** This process's token in the count claims of the messages it stores. Default: host, pid and a random part. */
   writer?: string;
 }
@@ -390,6 +396,9 @@ export class DeliveryProcessor {
     // Besides counters: ids recorded or moved by an identity change, the username (named in `updates`).
     const changed = await conversations.recordInbound([...byConversation.values()]);
     const views = await conversations.read([...byConversation.values()]);
+    await this.deps
+      .onConversationsWritten?.(views)
+      .catch((err: unknown) => this.deps.logger.warn({ err }, "candidates' windows not copied to the send state"));
 
     for (const { message } of owed) {
       const clientId = message.clientId.toHexString();

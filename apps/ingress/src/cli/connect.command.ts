@@ -4,7 +4,7 @@ import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import type { AppCredentials, GraphClient } from "@linkojob/whatsapp";
-import { ClientStatusAnnouncer } from "@linkojob/outbound";
+import { ClientStatusAnnouncer, SendState } from "@linkojob/outbound";
 import { OnboardingError } from "../onboarding/onboarding-error.js";
 import { manualConnectBody } from "../onboarding/onboarding.routes.js";
 import { OnboardingService, type ConnectResult } from "../onboarding/onboarding.service.js";
@@ -70,7 +70,12 @@ export async function connectCommand(argv: string[], deps: ConnectCommandDeps): 
     graph: deps.graph,
     vault: deps.vault,
     app: deps.app,
-    announcer: new ClientStatusAnnouncer({ db: deps.db, events: deps.events, publisher: deps.redis }),
+    announcer: new ClientStatusAnnouncer({
+      db: deps.db,
+      events: deps.events,
+      publisher: deps.redis,
+      sendState: new SendState({ redis: deps.redis, prefix: deps.keyPrefix, db: deps.db }),
+    }),
     redis: deps.redis,
     keyPrefix: deps.keyPrefix,
   });

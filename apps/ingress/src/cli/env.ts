@@ -24,6 +24,10 @@ export const connectEnvShape = pick(
   "QUEUE_PREFIX",
 );
 
+export const sendStateEnvShape = pick("MONGODB_URI", "REDIS_URL", "REDIS_CLUSTER_NODES", "QUEUE_PREFIX");
+
+export const loadSendStateEnv = (source: Record<string, string | undefined> = process.env) =>
+  parseEnv(sendStateEnvShape, source);
 export const loadReencryptEnv = (source: Record<string, string | undefined> = process.env) =>
   parseEnv(reencryptEnvShape, source);
 export const loadConnectEnv = (source: Record<string, string | undefined> = process.env) => {

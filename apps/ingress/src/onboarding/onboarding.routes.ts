@@ -15,7 +15,7 @@ import type { GraphClient } from "@linkojob/whatsapp";
 import type { TenantAccess } from "../auth/tenant-access.js";
 import { badRequest } from "../http/errors.js";
 import { readCookie } from "../auth/cookies.js";
-import { ClientStatusAnnouncer } from "@linkojob/outbound";
+import { ClientStatusAnnouncer, type SendState } from "@linkojob/outbound";
 import { clearedOauthCookie, oauthCookie, oauthCookieName } from "./oauth-browser-cookie.js";
 import { OAuthStateStore } from "./oauth-state.js";
 import { OnboardingError } from "./onboarding-error.js";
@@ -56,6 +56,8 @@ export interface OnboardingRoutesOptions extends OnboardingDeps {
   redis: RedisClient;
   events: DashboardEvents;
   tenants: TenantAccess;
+  /** The send API's state in Redis: a connected client and its synced templates are copied there. */
+  sendState?: SendState;
 }
 
 export const CALLBACK_PATH = "/api/auth/whatsapp/callback";
@@ -126,7 +128,19 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
     events: opts.events,
     publisher: opts.redis,
     log: app.log,
+    ...(opts.sendState ? { sendState: opts.sendState } : {}),
   });
+  const { templateSync, sendState } = opts;
+  // After a connect's sync, the WABA's templates are copied to the send state (the send API reads them there).
+  const syncHook: TemplateSyncHook | undefined =
+    templateSync && sendState
+      ? {
+          async syncTemplatesForClient(client) {
+            await templateSync.syncTemplatesForClient(client);
+            await sendState.writeTemplatesOfClient(client.clientId);
+          },
+        }
+      : templateSync;
   const service = new OnboardingService({
     db: opts.db,
     graph: opts.graph,
@@ -135,7 +149,7 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
     announcer,
     redis: opts.redis,
     keyPrefix: config.keyPrefix,
-    ...(opts.templateSync ? { templateSync: opts.templateSync } : {}),
+    ...(syncHook ? { templateSync: syncHook } : {}),
     log: app.log,
     error: (obj, msg) => app.log.error(obj, msg),
   });

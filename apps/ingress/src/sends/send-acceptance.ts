@@ -1,17 +1,7 @@
 import type { Queue } from "bullmq";
+import { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
-import {
-  conversationJson,
-  messageSortKey,
-  outboundDedupeKey,
-  sameUser,
-  type ClientDoc,
-  type Database,
-  type OutboundMessageDoc,
-  type OutboundRequest,
-  type TenantData,
-} from "@linkojob/db";
-import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, type DashboardEvents } from "@linkojob/events";
+import { candidateKeyOf, sameUser, type Database, type OutboundRequest, type TenantData } from "@linkojob/db";
 import type { OutboundJob } from "@linkojob/queues";
 import { HttpError, forbidden, notFound } from "../http/errors.js";
 import {
@@ -21,17 +11,15 @@ import {
   acceptOutboundMedia,
   discardStagedMedia,
   enqueueSend,
-  planPreview,
   planSend,
   plannedKindAndCost,
   sendRecordOf,
   templateRefusal,
   templateRefusalStatus,
-  accountHoldMessage,
-  ACCOUNT_HOLD_REASON_LIST,
-  type AccountHoldReason,
   type OutboundMedia,
   type PriceTable,
+  type SendClient,
+  type SendState,
   type StoredOutboundMedia,
 } from "@linkojob/outbound";
 
@@ -58,81 +46,75 @@ export interface SendAnswer {
 const WINDOW_CLOSED_MEDIA =
   "the 24-hour window is closed (or this is a first contact): media can be sent only after the candidate writes; the template goes instead";
 
-const answerOf = (m: Pick<OutboundMessageDoc, "_id" | "kind" | "costExpected" | "request" | "status">): SendAnswer => ({
+const answerOf = (
+  messageId: string,
+  held: boolean,
+  kind: SendAnswer["kind"],
+  cost: number,
+  request: Pick<OutboundRequest, "media">,
+): SendAnswer => ({
   success: true,
-  messageId: m._id.toHexString(),
-  status: m.status === "held" ? "held" : "queued",
-  kind: m.kind,
-  cost: m.costExpected,
-  ...(m.request?.media
-    ? { media: m.kind === "media" ? { willSend: true } : { willSend: false, reason: WINDOW_CLOSED_MEDIA } }
+  messageId,
+  status: held ? "held" : "queued",
+  kind,
+  cost,
+  ...(request.media
+    ? { media: kind === "media" ? { willSend: true } : { willSend: false, reason: WINDOW_CLOSED_MEDIA } }
     : {}),
 });
-
-/** The account-level pause a client is in (SPAM_RATE_LIMITED, PAYMENT_PROBLEM…), or null. */
-const accountPauseOf = (client: ClientDoc): AccountHoldReason | null =>
-  (ACCOUNT_HOLD_REASON_LIST as string[]).includes(client.statusReason ?? "")
-    ? (client.statusReason as AccountHoldReason)
-    : null;
-
-/** Why a send to a client that cannot send now is held, in words a dashboard can show. */
-const heldReasonOf = (client: ClientDoc) =>
-  accountPauseOf(client)
-    ? accountHoldMessage(accountPauseOf(client)!, null)
-    : `client is ${client.status}${client.statusReason ? ` (${client.statusReason})` : ""}: sends resume when it is active again`;
 
 /** An accepted media that cannot be stored: 413 over Meta's size limit, 400 otherwise. */
 const mediaHttpError = (err: OutboundMediaError) =>
   new HttpError(err.code === "MEDIA_TOO_LARGE" ? 413 : 400, err.code, err.message, { field: "media" });
 
 export interface SendAcceptanceOptions {
-  /** Clients and templates kept in process, dropped on change announcements. Default: uncached. */
-  caches?: SendCaches;
   /** OUTBOUND_PRICE_TABLE. Default: DEFAULT_PRICE_TABLE_MAD. */
   prices?: PriceTable;
-  /** Dashboard events: `conversation:updated` when a send enters a conversation. */
-  events?: DashboardEvents;
 }
 
+/** A Redis (or, on a miss, MongoDB) failure while deciding: nothing was enqueued, the caller retries. */
+const unavailable = (err: unknown) =>
+  err instanceof HttpError
+    ? err
+    : new HttpError(503, "SEND_UNAVAILABLE", "sends cannot be accepted right now: nothing was queued, retry shortly");
+
 /**
- * Accepts a send: stores the message `queued` in its conversation and enqueues it. No Meta call:
- * the outbound worker decides again and sends. The answer's `kind` and `cost` are @linkojob/outbound's
- * planSend from the window as it is now (the worker's plan at send time may differ: a candidate may
- * write meanwhile).
+ * Accepts a send by enqueueing it: no Meta call and, for a client whose state is in Redis, no
+ * MongoDB request. The client, its templates and the candidate's window come from SendState (the
+ * client and templates through SendCaches, kept in process and dropped on change announcements);
+ * the answer's `kind` and `cost` are @linkojob/outbound's planSend from them, the best estimate: the
+ * outbound worker stores the message under the `messageId` answered here, then decides again from
+ * MongoDB at send time (a candidate may have written meanwhile).
  *
- * Three MongoDB requests on the common path: the conversation's upsert (which returns it: its window
- * plans the send), the message's insert, and the conversation's count and summary (only when the
- * insert stored the message, so a replay never counts twice). The client and its templates come
- * from SendCaches; the dashboard event is built from what is known, without a read.
+ * With an Idempotency-Key, the key is claimed in Redis (SET NX) with the answer before the enqueue
+ * and confirmed after it: a repeated request on any ingress answers the same messageId once the
+ * first one's job is queued (409 IDEMPOTENCY_KEY_IN_USE while it is being queued), and the worker's
+ * unique `out:idem:<key>` dedupe key stores one message even if Redis lost the key.
  *
- * With an Idempotency-Key, the message's dedupe key is `out:idem:<key>` (unique per client): the
- * unique insert decides, and a repeated request reads the first message and answers the same, and
- * only enqueues it again (same job id: no second job), which also heals a first request whose
- * enqueue failed.
- *
- * Media (issue 5): base64 bytes are written to GridFS first (they are part of the stored request) and
- * the message keeps their id only; a link is kept as is. Jobs carry message ids only, never bytes.
+ * Media: base64 bytes are written to GridFS first (MongoDB, on this path only for them) and the job
+ * keeps their id only; a link is kept as is. Jobs never carry bytes.
  */
 export class SendAcceptance {
-  readonly caches: SendCaches;
+  readonly caches: SendCaches<SendClient>;
   private readonly prices: PriceTable;
 
   constructor(
     readonly db: Database,
     private readonly queue: Queue<OutboundJob>,
-    private readonly options: SendAcceptanceOptions = {},
+    readonly state: SendState,
+    options: SendAcceptanceOptions = {},
   ) {
-    this.caches = options.caches ?? new SendCaches(db);
+    this.caches = new SendCaches<SendClient>(state);
     this.prices = options.prices ?? DEFAULT_PRICE_TABLE_MAD;
   }
 
   /**
-   * The tenant a send names by clientId, from the cached client: a recruiter only for its own
+   * The tenant a send names by clientId, from the client's state: a recruiter only for its own
    * client (the client's userId is its subject), the platform service and operators for any.
-   * The same rule as TenantAccess.resolve, without a database request once the client is cached.
+   * The same rule as TenantAccess.resolve, without a database request.
    */
   async tenantFor(principal: Principal, clientId: string): Promise<TenantData> {
-    const client = await this.caches.client(clientId);
+    const client = await this.caches.client(clientId).catch((err: unknown) => Promise.reject(unavailable(err)));
     if (!client) throw notFound("client");
     if (principal.role === "recruiter" && !sameUser(client.userId, principal.userId))
       throw forbidden("this client does not belong to you");
@@ -145,25 +127,31 @@ export class SendAcceptance {
     idempotencyKey: string | null,
     media: OutboundMedia | null = null,
   ): Promise<{ answer: SendAnswer; replay: boolean }> {
-    const clientId = tenant.clientId;
-    const client = await this.caches.client(clientId.toHexString());
+    const clientId = tenant.clientId.toHexString();
+    let client: SendClient | null;
+    try {
+      client = await this.caches.client(clientId);
+    } catch (err) {
+      throw unavailable(err);
+    }
     if (!client) throw new HttpError(404, "NOT_FOUND", "client not found");
-    // Disconnected: the token is wiped and nothing could ever send it; refused before anything is stored.
+    // Disconnected: the token is wiped and nothing could ever send it; refused before anything is queued.
     if (client.status === "disconnected") {
       throw new HttpError(
         409,
         "CLIENT_DISCONNECTED",
         "this client's WhatsApp is disconnected: reconnect it before sending",
-        { clientId: clientId.toHexString() },
+        { clientId },
       );
     }
+    const templates = this.caches.templatesOf(client.wabaId);
     // A template request that does not match the synced template (variables, media header, buttons,
-    // paused or disabled) is refused before anything is stored or reaches Meta.
+    // paused or disabled) is refused before anything is queued or reaches Meta.
     const refusal = await templateRefusal(
       media ? { ...request, media: { type: media.type } } : request,
       client,
-      this.caches.templatesOf(client.wabaId),
-    );
+      templates,
+    ).catch((err: unknown) => Promise.reject(unavailable(err)));
     if (refusal)
       throw new HttpError(templateRefusalStatus(refusal), refusal.code, refusal.reason, { field: "template" });
 
@@ -171,115 +159,79 @@ export class SendAcceptance {
     let stored: StoredOutboundMedia | null = null;
     if (media) {
       try {
-        stored = await acceptOutboundMedia(this.db, clientId, media);
+        stored = await acceptOutboundMedia(this.db, tenant.clientId, media);
       } catch (err) {
-        throw err instanceof OutboundMediaError ? mediaHttpError(err) : err;
+        throw err instanceof OutboundMediaError ? mediaHttpError(err) : unavailable(err);
       }
     }
     // Only bytes this request staged are ours to remove (a `fileId` names a file staged before).
     const staged = stored && media?.base64 !== undefined ? stored : null;
-    let created: boolean;
-    let message: OutboundMessageDoc;
-    let count: (() => Promise<void>) | null;
+    const discard = async () => {
+      if (staged) await discardStagedMedia(this.db, tenant.clientId, staged).catch(() => undefined);
+    };
+    const full: OutboundRequest = { ...request, ...(stored ? { media: stored } : {}) };
     try {
-      ({ created, message, count } = await this.store(
-        tenant,
-        client,
-        { ...request, ...(stored ? { media: stored } : {}) },
-        idempotencyKey,
-      ));
+      return await this.enqueue(clientId, client, full, idempotencyKey, discard);
     } catch (err) {
-      if (staged) await discardStagedMedia(this.db, clientId, staged).catch(() => undefined);
-      throw err;
+      await discard();
+      throw unavailable(err);
     }
-    // A concurrent request with the same Idempotency-Key stored first: its message (and file) stand.
-    if (!created && staged) await discardStagedMedia(this.db, clientId, staged).catch(() => undefined);
-    // The conversation's count and the enqueue do not wait for each other (one round trip less).
-    await Promise.all([count?.(), this.enqueue(clientId.toHexString(), message)]);
-    return { answer: answerOf(message), replay: !created };
   }
 
-  /**
-   * Plans from the window as it is now and stores the message `queued` in its conversation. Returns,
-   * when this call inserted it, the conversation's count and summary write (and its dashboard event)
-   * to run next.
-   */
-  private async store(
-    tenant: TenantData,
-    client: ClientDoc,
+  /** Plans from the state in Redis, then claims the Idempotency-Key (if any) and enqueues. */
+  private async enqueue(
+    clientId: string,
+    client: SendClient,
     request: OutboundRequest,
     idempotencyKey: string | null,
-  ): Promise<{ created: boolean; message: OutboundMessageDoc; count: (() => Promise<void>) | null }> {
-    const conversation = await tenant.outbound.openConversation(request);
+    discard: () => Promise<void>,
+  ): Promise<{ answer: SendAnswer; replay: boolean }> {
+    const windowExpiresAt = await this.state.windowExpiresAt(clientId, candidateKeyOf(request));
     const plan = await planSend({
       request,
       client,
-      conversation,
+      conversation: { windowExpiresAt },
       templates: this.caches.templatesOf(client.wabaId),
       prices: this.prices,
     });
     const { kind, cost, costCategory } = plannedKindAndCost(plan);
-    const res = await tenant.outbound.create({
-      conversationId: conversation._id,
-      request,
-      kind,
-      cost,
-      costCategory,
-      idempotencyKey,
-      planContext: {
-        windowExpiresAt: conversation.windowExpiresAt,
-        candidateName: conversation.candidateName,
-        jobTitle: conversation.jobTitle,
-      },
-      planned: sendRecordOf(plan),
-      // reauth_required (or pending): accepted and stored held; resumed when the client is active.
-      heldReason: client.status === "active" ? null : heldReasonOf(client),
-      heldReasonCode: client.status === "active" ? null : accountPauseOf(client),
-    });
-    if (!res.created) return { ...res, count: null };
-    const count = async () => {
-      const m = res.message;
-      const at = new Date(m.timestamp);
-      const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
-        at,
-        sortKey: messageSortKey(at, outboundDedupeKey(m._id.toHexString())),
-        preview: planPreview(plan, request),
-        type: kind,
-      });
-      if (this.options.events) {
-        // Built from what is known (the conversation as read or created, and this change).
-        const before = conversation.doc;
-        const after = {
-          ...before,
-          messageCount: (before.messageCount ?? 0) + 1,
-          lastMessageAt: before.lastMessageAt && new Date(before.lastMessageAt) > at ? before.lastMessageAt : at,
-          ...(latest ? summary : {}),
-          updatedAt: new Date(),
-        };
-        const json = conversationJson({ ...after, inWindow: false });
-        this.options.events.toClient(
-          tenant.clientId.toHexString(),
-          EVENTS.conversationUpdated,
-          conversationUpdated(json, CONVERSATION_CHANGES.outboundMessage),
+    const messageId = new Types.ObjectId().toHexString();
+    // reauth_required (or pending): accepted; the worker holds it until the client is active again.
+    const answer = answerOf(messageId, client.status !== "active", kind, cost, request);
+    if (idempotencyKey) {
+      const first = await this.state.claimIdempotent(clientId, idempotencyKey, answer);
+      if (first) {
+        await discard();
+        if (first.state === "queued") return { answer: first.answer, replay: true };
+        throw new HttpError(
+          409,
+          "IDEMPOTENCY_KEY_IN_USE",
+          "a request with this Idempotency-Key is being accepted: retry shortly for its answer",
         );
       }
-    };
-    return { ...res, count };
-  }
-
-  private async enqueue(clientId: string, m: Pick<OutboundMessageDoc, "_id" | "kind">): Promise<void> {
-    const messageId = m._id.toHexString();
-    try {
-      await enqueueSend(this.queue, { clientId, messageId, kind: m.kind });
-    } catch {
-      // Stored but not queued: the caller retries with the same Idempotency-Key (which enqueues it),
-      // and the outbound worker re-enqueues messages left queued without a job when it starts.
-      throw new HttpError(
-        503,
-        "QUEUE_UNAVAILABLE",
-        "the message is stored but could not be queued; retry with the same Idempotency-Key",
-        { messageId },
-      );
     }
+    const planned = sendRecordOf(plan);
+    try {
+      await enqueueSend(this.queue, {
+        clientId,
+        messageId,
+        kind,
+        accepted: {
+          request,
+          idempotencyKey,
+          kind,
+          cost,
+          costCategory,
+          planned: planned ? { text: planned.text, template: planned.template } : null,
+          acceptedAt: Date.now(),
+        },
+      });
+    } catch {
+      if (idempotencyKey) await this.state.releaseIdempotent(clientId, idempotencyKey).catch(() => undefined);
+      throw new HttpError(503, "QUEUE_UNAVAILABLE", "the send could not be queued: nothing was accepted, retry", {});
+    }
+    // Queued: a failed confirmation leaves the key pending (409 to a repeat until it expires), never a second send.
+    if (idempotencyKey) await this.state.confirmIdempotent(clientId, idempotencyKey, answer).catch(() => undefined);
+    return { answer, replay: false };
   }
 }

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { objectIdSchema, syncTemplates, type ClientDoc, type Database, type TemplateDoc } from "@linkojob/db";
 import type { TokenVault } from "@linkojob/vault";
 import { GraphApiError, isGraphError, type GraphClient } from "@linkojob/whatsapp";
+import type { SendState } from "@linkojob/outbound";
 import { HttpError } from "../http/errors.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 
@@ -12,6 +13,8 @@ export interface TemplateRoutesOptions {
   db: Database;
   /** Graph client and token vault for the on-demand sync; without them the sync answers 503. */
   sync?: { graph: GraphClient; vault: TokenVault };
+  /** The send API's state in Redis: synced templates are copied there. */
+  sendState?: SendState;
 }
 
 const templateJson = (t: TemplateDoc) => ({
@@ -31,7 +34,11 @@ const templateJson = (t: TemplateDoc) => ({
 });
 
 /** GET /api/templates?clientId and POST /api/templates/sync (on demand; also on connect and on a schedule). */
-export const templateRoutes: FastifyPluginCallback<TemplateRoutesOptions> = (base, { tenants, db, sync }, done) => {
+export const templateRoutes: FastifyPluginCallback<TemplateRoutesOptions> = (
+  base,
+  { tenants, db, sync, sendState },
+  done,
+) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.addHook("preHandler", app.authenticate);
 
@@ -72,6 +79,7 @@ export const templateRoutes: FastifyPluginCallback<TemplateRoutesOptions> = (bas
           tenant.templates,
           sync.vault.decrypt(client.accessToken, client._id.toHexString()),
         );
+        await sendState?.writeTemplates(client.wabaId);
         return { success: true, wabaId: res.wabaId, count: res.upserted, removed: res.removed };
       } catch (err) {
         if (isGraphError(err)) {

@@ -1,9 +1,15 @@
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
+import { Types } from "mongoose";
 import {
   CLIENT_STATUS_REASONS,
+  conversationJson,
+  conversationView,
   messageJson,
+  messageSortKey,
+  outboundDedupeKey,
+  windowOpen,
   type ClientDoc,
   type Database,
   type MessageError,
@@ -12,7 +18,15 @@ import {
   type SendRecord,
   type TenantData,
 } from "@linkojob/db";
-import { EVENTS, messageSent, messageStatus, type DashboardEvents, type MessageStatusValue } from "@linkojob/events";
+import {
+  CONVERSATION_CHANGES,
+  EVENTS,
+  conversationUpdated,
+  messageSent,
+  messageStatus,
+  type DashboardEvents,
+  type MessageStatusValue,
+} from "@linkojob/events";
 import { RedisLock, outboundJobSchema, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import {
@@ -32,6 +46,8 @@ import {
 import {
   ClientStatusAnnouncer,
   DEFAULT_PRICE_TABLE_MAD,
+  acceptedSendSchema,
+  type AcceptedSend,
   OutboundMediaError,
   SendCaches,
   chatFieldsOf,
@@ -39,8 +55,7 @@ import {
   accountHoldMessage,
   accountHoldReason,
   holdTenant,
-  ACCOUNT_HOLD_REASON_LIST,
-  type AccountHoldReason,
+  sendHoldOf,
   planSend,
   prepareOutboundMedia,
   sendRecordOf,
@@ -102,7 +117,9 @@ export type SendOutcome =
   | { outcome: "held"; reason: string }
   | { outcome: "failed"; code: string }
   | { outcome: "fallback"; fallbackId: string | null }
-  | { outcome: "missing" };
+  | { outcome: "missing" }
+  /** Another message holds this send's Idempotency-Key: nothing stored or sent for this job. */
+  | { outcome: "duplicate"; messageId: string };
 
 /** Jobs of one message wait this long for another job holding the message's lock. */
 const LOCKED_RETRY_MS = 1_000;
@@ -215,8 +232,42 @@ export class SendProcessor {
   ): Promise<SendOutcome> {
     const { db, logger } = this.deps;
     const tenant = db.forTenant(data.clientId);
-    // The common path: one request takes the queued (or held) message and marks it `sending`.
-    const taken = await tenant.outbound.claim(data.messageId);
+    const accepted = data.accepted ? acceptedSendSchema.safeParse(data.accepted) : null;
+    if (accepted && !accepted.success) throw new UnrecoverableError(`bad accepted send: ${accepted.error.message}`);
+    // A send the API accepted and not stored yet: its pacing slot first (a job waiting for its slot
+    // costs MongoDB nothing), then stored under the id the API answered, already `sending` when the
+    // client may send (no separate claim). A retried run that finds it stored claims it as usual.
+    let storedSending: OutboundMessageDoc | null = null;
+    if (accepted && !data.stored) {
+      const request = accepted.data.request;
+      const client = await this.caches.client(data.clientId);
+      const ready = !!client && !sendHoldOf(client);
+      if (ready) {
+        const recipient = request.candidatePhone || request.candidateUserId || "";
+        if (data.slotAt === undefined) {
+          const { waitMs, slotAt } = await this.deps.pacer.reserve(
+            client.phoneNumberId,
+            client.throughputMps ?? 80,
+            recipient,
+          );
+          if (waitMs > SLOT_SLACK_MS) return this.delay(job, token, Date.now() + waitMs, { ...data, slotAt });
+          data = { ...data, slotAt };
+        } else if (data.slotAt - Date.now() > SLOT_SLACK_MS) {
+          return this.delay(job, token, data.slotAt, data);
+        }
+      }
+      const stored = await this.store(tenant, data.messageId, accepted.data, ready);
+      if (stored.owner !== data.messageId) return { outcome: "duplicate", messageId: stored.owner };
+      data = { ...data, stored: true };
+      if (stored.created && ready) storedSending = stored.message;
+    }
+    // The common path for a stored message: one request takes it (queued or held) and marks it `sending`.
+    let taken = storedSending ? { message: storedSending, claimed: true } : await tenant.outbound.claim(data.messageId);
+    if (!taken.message && accepted) {
+      const stored = await this.store(tenant, data.messageId, accepted.data, false);
+      if (stored.owner !== data.messageId) return { outcome: "duplicate", messageId: stored.owner };
+      taken = await tenant.outbound.claim(data.messageId);
+    }
     let message = taken.claimed ? taken.message : null;
     if (!message) {
       const current = taken.message;
@@ -270,18 +321,11 @@ export class SendProcessor {
     }
 
     const client = await this.caches.client(data.clientId);
-    if (!client || client.status !== "active") {
-      // An account-level pause (payment, lock, spam limit…) says why; otherwise the tenant must reconnect.
-      const paused =
-        client && (ACCOUNT_HOLD_REASON_LIST as string[]).includes(client.statusReason ?? "")
-          ? (client.statusReason as AccountHoldReason)
-          : null;
-      const reason = paused
-        ? accountHoldMessage(paused, null)
-        : client
-          ? `client is ${client.status}: reconnect WhatsApp to resume sends`
-          : "client not found";
-      await this.hold(tenant, message, reason, true, paused ?? undefined);
+    // An account-level pause (payment, lock, spam limit…) says why; otherwise the tenant must reconnect.
+    const hold = sendHoldOf(client);
+    if (!client || hold) {
+      const reason = hold?.reason ?? "client not found";
+      await this.hold(tenant, message, reason, true, hold?.code === "CLIENT_NOT_ACTIVE" ? undefined : hold?.code);
       return { outcome: "held", reason };
     }
 
@@ -367,6 +411,71 @@ export class SendProcessor {
   }
 
   /**
+   * Stores an accepted send as a `queued` (or, at its pacing slot, `sending`) message in its conversation (created on first contact),
+   * counts it there and tells the dashboard. Returns the id of the message that holds the send's
+   * dedupe key: `messageId` itself, or, for an Idempotency-Key another message already holds (Redis
+   * lost the key, a second ingress chose a new id), that message's id: then nothing is stored or sent.
+   */
+  private async store(
+    tenant: TenantData,
+    messageId: string,
+    accepted: AcceptedSend,
+    sending: boolean,
+  ): Promise<{ owner: string; created: boolean; message: OutboundMessageDoc }> {
+    const { request } = accepted;
+    const conversation = await tenant.outbound.openConversation(request);
+    const at = new Date(accepted.acceptedAt);
+    const res = await tenant.outbound.create({
+      _id: new Types.ObjectId(messageId),
+      acceptedAt: at,
+      conversationId: conversation._id,
+      request,
+      kind: accepted.kind,
+      cost: accepted.cost,
+      costCategory: accepted.costCategory,
+      idempotencyKey: accepted.idempotencyKey,
+      planContext: {
+        windowExpiresAt: conversation.windowExpiresAt,
+        candidateName: conversation.candidateName,
+        jobTitle: conversation.jobTitle,
+      },
+      planned: accepted.planned,
+      sending,
+    });
+    const owner = res.message._id.toHexString();
+    if (!res.created) return { owner, ...res };
+    const text = accepted.planned?.text ?? null;
+    const preview = accepted.planned?.template
+      ? `[template ${accepted.planned.template.name}]`
+      : accepted.kind === "reaction"
+        ? text
+          ? `[reaction ${text}]`
+          : "[reaction removed]"
+        : (text ?? request.message ?? (request.media ? `[${request.media.type}]` : null));
+    const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
+      at,
+      sortKey: messageSortKey(at, outboundDedupeKey(owner)),
+      preview,
+      type: accepted.kind,
+    });
+    // Built from what is known (the conversation as upserted, and this change), without a read.
+    const before = conversation.doc;
+    const after = {
+      ...before,
+      messageCount: (before.messageCount ?? 0) + 1,
+      lastMessageAt: before.lastMessageAt && new Date(before.lastMessageAt) > at ? before.lastMessageAt : at,
+      ...(latest ? summary : {}),
+      updatedAt: new Date(),
+    };
+    this.deps.events.toClient(
+      tenant.clientId.toHexString(),
+      EVENTS.conversationUpdated,
+      conversationUpdated(conversationJson(conversationView(after)), CONVERSATION_CHANGES.outboundMessage),
+    );
+    return { owner, ...res };
+  }
+
+  /**
    * The window and names the plan needs. From the message (as the send API saw the conversation)
    * when that decides: a window seen open stays open until its end, and a template-only request
    * goes as a template whatever the window. Only a text or media request whose window looked closed
@@ -376,8 +485,7 @@ export class SendProcessor {
     const seen = message.planContext;
     const chat = chatFieldsOf(message.request);
     const wantsFreeForm = !!(message.request.message || message.request.media || chat.interactive || chat.reaction);
-    if (seen && (!wantsFreeForm || (seen.windowExpiresAt && new Date(seen.windowExpiresAt).getTime() > Date.now())))
-      return seen;
+    if (seen && (!wantsFreeForm || windowOpen(seen))) return seen;
     return tenant.conversations.get(message.conversationId);
   }
 

@@ -12,7 +12,8 @@ import {
   type CandidateIds,
   type StoredIdentity,
 } from "./candidate-identity.js";
-import { WINDOW_MS, conversationView, type ConversationView } from "./conversation.repository.js";
+import { conversationView, type ConversationView } from "./conversation.repository.js";
+import { windowEndAfter } from "./window.js";
 
 /** A candidate of a tenant, as a batch of inbound messages names them. */
 export interface ConversationRef {
@@ -262,7 +263,7 @@ export class ConversationBatch {
       if (candidate.length) {
         const lastInboundAt = candidate.reduce((a, b) => (b.timestamp > a ? b.timestamp : a), new Date(0));
         max.lastInboundAt = lastInboundAt;
-        max.windowExpiresAt = new Date(lastInboundAt.getTime() + WINDOW_MS);
+        max.windowExpiresAt = windowEndAfter(lastInboundAt);
         if (max.windowExpiresAt.getTime() > now.getTime()) set.inWindow = true;
       }
       // The counters say which messages they count: a write whose answer was lost (the connection

@@ -3,8 +3,9 @@ import { isDuplicateKeyError } from "../errors.js";
 import type { MessageDoc } from "../messages/message.model.js";
 import type { ConversationDoc } from "./conversation.model.js";
 import { fillMissingIds, fillOps, newConversationKey, type CandidateIds } from "./candidate-identity.js";
+import { windowEndAfter, windowOpen } from "./window.js";
 
-export const WINDOW_MS = 24 * 3_600_000;
+export { WINDOW_MS } from "./window.js";
 
 /** Orders messages for "the latest one": Meta timestamp, then a stable key to break ties. */
 export const messageSortKey = (at: Date, key: string) => `${String(at.getTime()).padStart(15, "0")}|${key}`;
@@ -142,7 +143,7 @@ export function conversationView(doc: ConversationDoc, now = Date.now()): Conver
     candidateUsernameAt: _un,
     ...rest
   } = doc;
-  return { ...rest, inWindow: !!doc.windowExpiresAt && doc.windowExpiresAt.getTime() > now };
+  return { ...rest, inWindow: windowOpen(doc, now) };
 }
 
 const PROJECTION = { __v: 0 } as const;
@@ -175,7 +176,7 @@ export class ConversationRepository {
    * @deprecated The inbound worker writes this with ConversationBatch.recordInbound.
    */
   async recordCandidateActivity(id: Types.ObjectId, at: Date, profileName?: string): Promise<void> {
-    const windowExpiresAt = new Date(at.getTime() + WINDOW_MS);
+    const windowExpiresAt = windowEndAfter(at);
     // Writes to one document are issued one after the other, never in parallel (see KeyedMutex).
     await this.model.updateOne(
       { _id: id, clientId: this.clientId },

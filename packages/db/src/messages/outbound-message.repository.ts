@@ -127,6 +127,10 @@ export const idempotentDedupeKey = (key: string) => `out:idem:${key}`;
 export const fallbackDedupeKey = (originalId: string) => `out:fallback:${originalId}`;
 
 export interface NewOutbound {
+  /** The id the send API chose and answered (default: a new one). */
+  _id?: Types.ObjectId;
+  /** When the send was accepted (default: now): the message's timestamp. */
+  acceptedAt?: Date;
   conversationId: Types.ObjectId;
   request: OutboundRequest;
   kind: OutboundKind;
@@ -146,6 +150,8 @@ export interface NewOutbound {
   heldReason?: string | null;
   /** Its code (an account-level pause's reason); default CLIENT_NOT_ACTIVE. */
   heldReasonCode?: string | null;
+  /** Stored already taken for a send (`sending`, one attempt), as `claim` would leave it: the worker's store at its pacing slot. */
+  sending?: boolean;
 }
 
 export interface CostTotals {
@@ -268,10 +274,15 @@ export class OutboundMessageRepository {
     return { latest: false, summary };
   }
 
-  /** Stores a new queued message once per dedupe key. `created` is false when the key existed. */
+  /**
+   * Stores a new queued message once per dedupe key (the unique `{ clientId, dedupeKey }` index
+   * decides, also between workers and after Redis lost an Idempotency-Key). `created` is false when
+   * the key existed: `message` is then the stored one, whose `_id` may differ from `input._id`.
+   */
   async create(input: NewOutbound): Promise<{ created: boolean; message: OutboundMessageDoc }> {
-    const _id = new Types.ObjectId();
+    const _id = input._id ?? new Types.ObjectId();
     const now = new Date();
+    const at = input.acceptedAt ?? now;
     const dedupeKey =
       input.dedupeKey ??
       (input.idempotencyKey ? idempotentDedupeKey(input.idempotencyKey) : outboundDedupeKey(_id.toHexString()));
@@ -284,10 +295,11 @@ export class OutboundMessageRepository {
       direction: "outbound" as const,
       type: input.kind,
       text: input.planned ? input.planned.text : input.kind === "text" ? (input.request.message ?? null) : null,
-      timestamp: now,
-      receivedAt: now,
-      status: input.heldReason ? "held" : "queued",
-      statusRank: input.heldReason ? rank("held") : rank("queued"),
+      timestamp: at,
+      receivedAt: at,
+      status: input.heldReason ? "held" : input.sending ? "sending" : "queued",
+      statusRank: input.heldReason ? rank("held") : input.sending ? rank("sending") : rank("queued"),
+      ...(input.sending && !input.heldReason ? { sendingSince: now } : {}),
       ...(input.heldReason
         ? { heldAt: now, reason: input.heldReason, reasonCode: input.heldReasonCode ?? "CLIENT_NOT_ACTIVE" }
         : {}),
@@ -301,7 +313,7 @@ export class OutboundMessageRepository {
       costCategory: input.costCategory,
       costSource: "estimate" as const,
       idempotencyKey: input.idempotencyKey ?? null,
-      sendAttempts: 0,
+      sendAttempts: input.sending && !input.heldReason ? 1 : 0,
       fallbackOf: input.fallbackOf ?? null,
       ...(input.planContext ? { planContext: input.planContext } : {}),
       createdAt: now,
