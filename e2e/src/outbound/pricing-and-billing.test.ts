@@ -50,22 +50,22 @@ describe("rate card and billed costs", () => {
     // written is inside the window, and Meta bills it as free customer service.
     await rig.until(c, ma.body.messageId, ["sent", "delivered", "read"]);
     await rig.until(c, fr.body.messageId, ["sent", "delivered", "read"]);
-    // The candidate in Morocco writes; a text inside the window is a free service message.
+    // The candidate in Morocco writes; a text inside the window is a service message, billed since
+    // 2026-10-01 at Morocco's utility rate (it was free until 30 September).
     await rig.candidateWrites(c, "212611000020", "Merci !");
     const text = await rig.send(c.jwt, { candidatePhone: "212611000020", message: "Êtes-vous disponible demain ?" });
-    expect(text).toMatchObject({ status: 202, body: { kind: "text", cost: 0 } });
+    const serviceRate = rateFor(SHIPPED_RATE_CARD, "utility", "MA")!;
+    expect(serviceRate).toBeGreaterThan(0);
+    expect(text).toMatchObject({ status: 202, body: { kind: "text", cost: serviceRate } });
 
     for (const id of [ma.body.messageId, fr.body.messageId, text.body.messageId]) {
       await eventually(async () => ((await rig.message(c, id)).costSource === "meta" ? true : null), 20_000);
     }
+    const all = Math.round((0.4 + frRate + serviceRate) * 100) / 100;
     const total = await costs(c.jwt);
-    expect(total.estimated).toMatchObject({ total: Math.round((0.4 + frRate) * 100) / 100, count: 3 });
-    expect(total.billed).toMatchObject({
-      total: Math.round((0.4 + frRate) * 100) / 100,
-      count: 3,
-      billable: 2,
-      free: 1,
-    });
+    expect(total.estimated).toMatchObject({ total: all, count: 3 });
+    expect(total.billed).toMatchObject({ total: all, count: 3, billable: 3, free: 0 });
+    expect(total.billed.byCategory.service).toEqual({ count: 1, cost: serviceRate });
     expect(total.billed.byCategory.marketing).toEqual({ count: 1, cost: frRate });
     expect(total.unpriced).toEqual({ count: 0, estimated: 0 });
     expect(total.total).toBe(total.billed.total);

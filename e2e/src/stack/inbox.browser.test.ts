@@ -189,7 +189,9 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     await page.click('[data-demo="reply"]');
     await page.locator('#messages .msg[data-direction="inbound"]').first().waitFor();
     await expect.poll(() => page.getAttribute("#thread-window", "data-open")).toBe("true");
-    await expect.poll(() => page.textContent("#composer-plan")).toContain("Free text · 0.00 MAD");
+    await expect
+      .poll(() => page.textContent("#composer-plan"))
+      .toContain("Free-form text · 0.40 MAD (service message)");
     expect(await page.getAttribute("#composer-text", "disabled")).toBeNull();
     await expect.poll(() => page.textContent(".conv[aria-current=true] .window")).toMatch(/^window \d+h \d{2}m$/);
     await screenshot("candidate-replied-window-open");
@@ -393,7 +395,9 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     expect(wrote.status).toBe(200);
     await page.locator(".conv", { hasText: "Salma Bennani" }).click();
     await expect.poll(() => page.textContent("#thread-sub")).toBe(`@salma.dev · ${userId} · no phone number shared`);
-    await expect.poll(() => page.textContent("#composer-plan")).toContain("Free text · 0.00 MAD");
+    await expect
+      .poll(() => page.textContent("#composer-plan"))
+      .toContain("Free-form text · 0.40 MAD (service message)");
     expect(await page.isHidden("#composer-header")).toBe(true);
     await screenshot("username-only-candidate");
 

@@ -115,11 +115,11 @@ describe("interactive messages: Meta's limits", () => {
 });
 
 describe("planSend with chat features", () => {
-  it("interactive inside the window: free, previewed with its choices", async () => {
+  it("interactive inside the window: a service message (billed since 2026-10-01), previewed with its choices", async () => {
     const plan = await planSend({ request: req({ interactive: buttons }), client, conversation: open, templates });
     expect(plan).toMatchObject({
       kind: "interactive",
-      cost: 0,
+      cost: 0.4,
       costCategory: "service",
       interactive: { type: "button" },
     });
@@ -147,7 +147,7 @@ describe("planSend with chat features", () => {
     expect(await planSend({ request: req({ reaction }), client, conversation: open, templates })).toMatchObject({
       kind: "reaction",
       reaction: { wamid: "wamid.A", emoji: "👍" },
-      cost: 0,
+      cost: 0.4,
     });
     expect(await planSend({ request: req({ reaction }), client, conversation: closed, templates })).toMatchObject({
       kind: "refused",

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { countryOfPhone, countryOfUserId } from "./country-of.js";
-import { expectedCost, reportedCost, outboundPriceTableVar } from "./pricing.js";
+import { expectedCost, freeInServiceWindow, reportedCost, outboundPriceTableVar } from "./pricing.js";
+import shippedJson from "./rate-card.json" with { type: "json" };
 import { SHIPPED_RATE_CARD, parseRateCard, rateFor } from "./rate-card.js";
 
 describe("rate card", () => {
@@ -47,6 +48,40 @@ describe("rate card", () => {
     expect(
       reportedCost({ billable: true, category: "authentication-international" }, SHIPPED_RATE_CARD, { country: "MA" }),
     ).toMatchObject({ cost: 0.9, category: "authentication_international" });
+  });
+
+  it("bills service messages from 2026-10-01 at the market's utility rate, Meta's pricing deciding", () => {
+    const sept = new Date("2026-09-30T23:59:00Z");
+    const oct = new Date("2026-10-01T00:00:00Z");
+    expect(rateFor(SHIPPED_RATE_CARD, "service", "MA", sept)).toBe(0);
+    expect(rateFor(SHIPPED_RATE_CARD, "service", "MA", oct)).toBe(rateFor(SHIPPED_RATE_CARD, "utility", "MA", oct));
+    expect(rateFor(SHIPPED_RATE_CARD, "service", "FR", oct)).toBe(rateFor(SHIPPED_RATE_CARD, "utility", "FR", oct));
+    expect(freeInServiceWindow("service", sept)).toBe(true);
+    expect(freeInServiceWindow("UTILITY", sept)).toBe(true);
+    expect(freeInServiceWindow("service", oct)).toBe(false);
+    expect(freeInServiceWindow("utility", oct)).toBe(false);
+    expect(freeInServiceWindow("marketing", sept)).toBe(false);
+    expect(
+      reportedCost({ type: "regular", category: "service" }, SHIPPED_RATE_CARD, { country: "MA", at: oct }),
+    ).toMatchObject({ cost: 0.4, billable: true, category: "service" });
+    expect(
+      reportedCost({ type: "free_customer_service", category: "service" }, SHIPPED_RATE_CARD, {
+        country: "MA",
+        at: oct,
+      }),
+    ).toMatchObject({ cost: 0, billable: false });
+    // A card without service rows prices them as utility (Meta's rule).
+    const flat = parseRateCard({ utility: 0.5 });
+    expect(expectedCost("text", null, true, flat, { at: oct })).toEqual({ cost: 0.5, category: "service" });
+    expect(expectedCost("text", null, true, flat, { at: sept })).toEqual({ cost: 0, category: "service" });
+  });
+
+  it("keeps the source of every figure: only Morocco's utility row is the business's own", () => {
+    const rows = (shippedJson as { rates: Array<{ country: string; category: string; source: string }> }).rates;
+    expect(rows.filter((r) => r.source === "business")).toEqual([
+      expect.objectContaining({ country: "MA", category: "utility" }),
+    ]);
+    for (const r of rows) expect(["business", "placeholder", "meta-rule"]).toContain(r.source);
   });
 
   it("reads OUTBOUND_PRICE_TABLE as a rate card, a flat table, and refuses anything else naming the shape", () => {

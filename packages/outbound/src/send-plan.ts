@@ -117,16 +117,18 @@ export interface PlanInput {
  * - a text or media request with the window closed and no usable template is refused with the
  *   reason (WINDOW_CLOSED_NO_TEMPLATE). With the window closed media is never sent: Meta accepts only
  *   templates there, so the template goes alone.
- * Cost: text and media are service messages (free); a template costs its category's price, except a
- * utility template inside an open window (free).
+ * Cost (pricing.ts, at the rate of the recipient's country in force at `now`): text, media, reactions
+ * and interactive replies are service messages; a template costs its category's price; what an open
+ * window makes free is Meta's rule of the day (service and utility until 2026-09-30, nothing since).
  */
 export async function planSend(input: PlanInput): Promise<SendPlan> {
   const { request: req, client, conversation } = input;
   const prices = input.prices ?? DEFAULT_PRICE_TABLE_MAD;
   const inWindow = windowOpen(conversation, input.now);
   const chat = chatFieldsOf(req);
+  const where = { country: recipientCountry(req), at: new Date(input.now ?? Date.now()) };
   if (chat.reaction || (chat.interactive && inWindow)) {
-    const c = expectedCost("text", null, true, prices);
+    const c = expectedCost("text", null, true, prices, where);
     if (chat.reaction && !inWindow) {
       const reason =
         "the 24-hour window is closed: a reaction can be sent only while the candidate's last message is less than 24 hours old";
@@ -157,7 +159,7 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
     };
   }
   if (req.media && inWindow) {
-    const c = expectedCost("text", null, true, prices);
+    const c = expectedCost("text", null, true, prices, where);
     const media = req.media as StoredOutboundMedia;
     return {
       kind: "media",
@@ -169,7 +171,7 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
     };
   }
   if (req.message && inWindow) {
-    const c = expectedCost("text", null, true, prices);
+    const c = expectedCost("text", null, true, prices, where);
     return { kind: "text", text: req.message, inWindow, cost: c.cost, costCategory: c.category };
   }
   const { name, language } = templateChoice(req, client);
@@ -181,11 +183,7 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
     req.companyName || client.companyName || "",
   ];
   const vars = req.templateVars ?? defaults.slice(0, Math.min(expected, defaults.length));
-  // Priced at the rate of the recipient's country in force now (rate-card.ts).
-  const c = expectedCost("template", doc?.category ?? null, inWindow, prices, {
-    country: recipientCountry(req),
-    at: new Date(input.now ?? Date.now()),
-  });
+  const c = expectedCost("template", doc?.category ?? null, inWindow, prices, where);
   const problem = templateRequestProblem(doc, language, vars, templatePartsOf(req));
   if (problem) {
     const estimate = { kind: "template" as const, cost: c.cost, costCategory: c.category };
@@ -291,7 +289,11 @@ export async function previewSend(
   const { name, language } = templateChoice({}, input.client);
   const doc = templateOnly.kind === "template" ? templateOnly.doc : await input.templates(name, language);
   const tpl = plannedKindAndCost(templateOnly);
-  const text = expectedCost("text", null, withMessage.inWindow, input.prices ?? DEFAULT_PRICE_TABLE_MAD);
+  // A free-form reply's price (the composer shows it): a service message to this candidate now.
+  const text = expectedCost("text", null, true, input.prices ?? DEFAULT_PRICE_TABLE_MAD, {
+    country: recipientCountry(base),
+    at: new Date(input.now ?? Date.now()),
+  });
   return {
     inWindow: withMessage.inWindow,
     kind: withMessage.kind === "text" ? "text" : "template",

@@ -15,11 +15,11 @@ const closed = { windowExpiresAt: new Date(Date.now() - 1_000), candidateName: "
 const req = (over: Partial<OutboundRequest> = {}): OutboundRequest => ({ candidatePhone: "212612345678", ...over });
 
 describe("planSend: the one send decision", () => {
-  it("text inside the window (free), the template at first contact (its category's price)", async () => {
+  it("text inside the window (a service message at the market's utility rate), the template at first contact (its category's price)", async () => {
     const t = lookup(template());
     expect(
       await planSend({ request: req({ message: "Bonjour" }), client, conversation: open, templates: t }),
-    ).toMatchObject({ kind: "text", text: "Bonjour", cost: 0, costCategory: "service" });
+    ).toMatchObject({ kind: "text", text: "Bonjour", cost: 0.4, costCategory: "service" });
     const first = await planSend({
       request: req({ message: "Bonjour", candidateName: "Karim", jobTitle: "Chauffeur" }),
       client,
@@ -32,6 +32,26 @@ describe("planSend: the one send decision", () => {
       costCategory: "utility",
       template: { name: "application_received", vars: ["Karim", "Chauffeur"] },
     });
+  });
+
+  it("prices by the rule of the send's day: in-window service and utility free until 2026-09-30, billed from 2026-10-01", async () => {
+    const t = lookup(template());
+    const at = (iso: string) => {
+      const now = Date.parse(iso);
+      return { now, conversation: { ...open, windowExpiresAt: new Date(now + 3_600_000) } };
+    };
+    const sept = at("2026-09-30T12:00:00Z");
+    const oct = at("2026-10-01T12:00:00Z");
+    const text = (when: typeof sept, phone = "212612345678") =>
+      planSend({ request: req({ message: "Bonjour", candidatePhone: phone }), client, templates: t, ...when });
+    expect(await text(sept)).toMatchObject({ kind: "text", cost: 0, costCategory: "service" });
+    expect(await text(oct)).toMatchObject({ kind: "text", cost: 0.4, costCategory: "service" });
+    // Another market's utility rate (France's placeholder row).
+    expect(await text(oct, "33612345678")).toMatchObject({ kind: "text", cost: 0.3 });
+    // A utility template inside the window (no message: the template is what goes).
+    const utility = (when: typeof sept) => planSend({ request: req(), client, templates: t, ...when });
+    expect(await utility(sept)).toMatchObject({ kind: "template", cost: 0, costCategory: "utility" });
+    expect(await utility(oct)).toMatchObject({ kind: "template", cost: 0.4, costCategory: "utility" });
   });
 
   it("fills the default template from the conversation when the request does not name the candidate", async () => {
@@ -74,7 +94,7 @@ describe("planSend: the one send decision", () => {
         conversation: open,
         templates: lookup(template()),
       }),
-    ).toMatchObject({ kind: "media", caption: "Plan", cost: 0 });
+    ).toMatchObject({ kind: "media", caption: "Plan", cost: 0.4, costCategory: "service" });
     expect(
       await planSend({
         request: req({ media, message: "Plan" }),
@@ -97,7 +117,7 @@ describe("planSend: the one send decision", () => {
     expect(p).toMatchObject({
       inWindow: false,
       kind: "template",
-      text: { cost: 0 },
+      text: { cost: 0.4, category: "service" },
       template: {
         name: "application_received",
         cost: 0.4,

@@ -1,5 +1,6 @@
 import type { SimState } from "../state.js";
 import { newUserDirectory, type UserDirectory } from "./user-directory.js";
+import { SERVICE_BILLED_FROM } from "../webhooks/payloads.js";
 
 /**
  * The simulator's messaging world: what it accepted and refused, the faults to inject, and Meta's
@@ -114,6 +115,11 @@ export interface MessagingState {
   users: UserDirectory;
   /** Set by PUT /_sim/messaging/enforcement; unset follows the simulator's options. */
   enforcement: Partial<Enforcement>;
+  /**
+   * From when (ms) service messages and in-window utility templates are billed (`regular`): Meta's
+   * 2026-10-01 by default (SERVICE_BILLED_FROM); a test sets it later to replay the earlier rule.
+   */
+  serviceBilledFrom: number;
 }
 
 export interface SimTemplate {
@@ -149,6 +155,7 @@ export function newMessagingState(): MessagingState {
     inFlight: new Set(),
     users: newUserDirectory(),
     enforcement: {},
+    serviceBilledFrom: SERVICE_BILLED_FROM,
   };
 }
 

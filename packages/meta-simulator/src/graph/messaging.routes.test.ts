@@ -439,18 +439,38 @@ describe("username-only candidates and sends by user id (recipient)", () => {
 describe("pricing: one status per message, by type and window", () => {
   const pricingOf = async (wamid: string) => (await statusesOf(wamid)).map((s) => [s.status, s.pricing ?? null]);
 
-  it("a text inside the window: free service, on delivered only", async () => {
+  /** Replays the rule before 2026-10-01 (service and in-window utility free) for the body of `run`. */
+  const beforeServiceBilling = async (run: () => Promise<void>) => {
+    const state = messagingState(sim.state);
+    const from = state.serviceBilledFrom;
+    state.serviceBilledFrom = Number.POSITIVE_INFINITY;
+    try {
+      await run();
+    } finally {
+      state.serviceBilledFrom = from;
+    }
+  };
+
+  it("a text inside the window: billed service since 2026-10-01 (free service before), on delivered only", async () => {
     const phone = newPhone();
     await candidateWrites({ from: phone });
     const res = await text({ to: phone });
     expect(await pricingOf(res.json.messages[0].id)).toEqual([
       ["sent", null],
-      ["delivered", { billable: false, pricing_model: "PMP", type: "free_customer_service", category: "service" }],
+      ["delivered", { billable: true, pricing_model: "PMP", type: "regular", category: "service" }],
       ["read", null],
     ]);
+    await beforeServiceBilling(async () => {
+      const earlier = await text({ to: phone });
+      expect(await pricingOf(earlier.json.messages[0].id)).toEqual([
+        ["sent", null],
+        ["delivered", { billable: false, pricing_model: "PMP", type: "free_customer_service", category: "service" }],
+        ["read", null],
+      ]);
+    });
   });
 
-  it("a utility template inside the window is free_customer_service; outside it, or marketing, is billed", async () => {
+  it("a utility template inside the window: billed since 2026-10-01 (free_customer_service before); outside it, or marketing, billed", async () => {
     const inside = newPhone();
     await candidateWrites({ from: inside });
     const a = await template({ to: inside }, "application_received", [bodyParams("a", "b")]);
@@ -458,18 +478,25 @@ describe("pricing: one status per message, by type and window", () => {
     const c = await template({ to: inside }, "job_offer", [bodyParams("Cariste")]);
     const delivered = async (r: Awaited<ReturnType<typeof call>>) =>
       (await statusesOf(r.json.messages[0].id)).find((s) => s.status === "delivered")!.pricing;
-    expect(await delivered(a)).toEqual({
-      billable: false,
-      pricing_model: "PMP",
-      type: "free_customer_service",
-      category: "utility",
-    });
-    expect(await delivered(b)).toEqual({ billable: true, pricing_model: "PMP", type: "regular", category: "utility" });
+    const billedUtility = { billable: true, pricing_model: "PMP", type: "regular", category: "utility" };
+    expect(await delivered(a)).toEqual(billedUtility);
+    expect(await delivered(b)).toEqual(billedUtility);
     expect(await delivered(c)).toEqual({
       billable: true,
       pricing_model: "PMP",
       type: "regular",
       category: "marketing",
+    });
+    await beforeServiceBilling(async () => {
+      const earlierInside = await template({ to: inside }, "application_received", [bodyParams("a", "b")]);
+      const earlierOutside = await template({ to: newPhone() }, "application_received", [bodyParams("a", "b")]);
+      expect(await delivered(earlierInside)).toEqual({
+        billable: false,
+        pricing_model: "PMP",
+        type: "free_customer_service",
+        category: "utility",
+      });
+      expect(await delivered(earlierOutside)).toEqual(billedUtility);
     });
   });
 

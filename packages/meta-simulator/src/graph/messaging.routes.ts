@@ -90,13 +90,16 @@ const sendBody = z.looseObject({
 });
 
 /**
- * The pricing Meta would report, decided when the message is accepted: free-form messages are free
- * service; a template inside a free entry-point window (a chat from an ad) is free_entry_point; a
- * utility template inside the recipient's open window is free_customer_service; any other template is
- * billed (regular) by its category.
+ * The pricing Meta would report, decided when the message is accepted: a template inside a free
+ * entry-point window (a chat from an ad) is free_entry_point; until 2026-09-30 free-form messages are
+ * free service and a utility template inside the recipient's open window is free_customer_service;
+ * from 2026-10-01 (MessagingState.serviceBilledFrom) both are billed (regular); any other template is billed by
+ * its category.
  */
 function pricingFor(s: MessagingState, m: AcceptedMessage, user: SimUser | undefined) {
-  if (m.type !== "template") return { pricing: statusPricing("service") };
+  const windowFree = m.at < s.serviceBilledFrom;
+  if (m.type !== "template")
+    return { pricing: statusPricing("service", { type: windowFree ? "free_customer_service" : "regular" }) };
   const t = m.body.template as { name?: string; language?: { code?: string } } | undefined;
   const waba = s.numbers.get(m.phoneNumberId);
   const tpl = waba
@@ -115,7 +118,7 @@ function pricingFor(s: MessagingState, m: AcceptedMessage, user: SimUser | undef
       },
     };
   }
-  if (category === "utility" && windowOpen(user, m.phoneNumberId, m.at))
+  if (windowFree && category === "utility" && windowOpen(user, m.phoneNumberId, m.at))
     return { pricing: statusPricing(category, { type: "free_customer_service" }) };
   return { pricing: statusPricing(category) };
 }

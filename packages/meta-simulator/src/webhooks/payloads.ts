@@ -600,12 +600,13 @@ export function statusObject(
 
 /**
  * `pricing` of a status: per-message pricing (PMP). `type` is `regular` (billed),
- * `free_customer_service` (service messages, and utility templates inside an open window) or
- * `free_entry_point` (inside a free entry-point window). Meta sends it on one status per message.
+ * `free_customer_service` (inside an open window: service messages and utility templates until
+ * 2026-09-30; see SERVICE_BILLED_FROM) or `free_entry_point` (inside a free entry-point window).
+ * Without a type, a service message is free and any other category billed. Meta sends it on one
+ * status per message.
  */
 export function statusPricing(category: string, opts: { billable?: boolean; type?: string } = {}) {
-  const free =
-    category === "service" || opts.billable === false || (opts.type !== undefined && opts.type !== "regular");
+  const free = opts.type !== undefined ? opts.type !== "regular" : category === "service" || opts.billable === false;
   return {
     billable: opts.billable ?? !free,
     pricing_model: "PMP",
@@ -613,6 +614,13 @@ export function statusPricing(category: string, opts: { billable?: boolean; type
     category,
   };
 }
+
+/**
+ * From this instant (2026-10-01, announced by Meta on 2026-07-01) service messages are billed per
+ * message at the market's utility rate, and utility templates inside an open window are no longer
+ * free: their statuses carry `type: "regular"`.
+ */
+export const SERVICE_BILLED_FROM = Date.parse("2026-10-01T00:00:00Z");
 
 /** A delivery of statuses; since 2026 Meta may add the recipients as `contacts` (wa_id when shown, user_id). */
 export function statusDelivery(business: Business, statuses: unknown[], recipients?: Candidate[]) {

@@ -846,7 +846,7 @@ function renderComposer() {
   planEl.dataset.kind = plan.kind;
   const c = state.conversations.get(state.openId);
   if (plan.kind === "text") {
-    planEl.textContent = `Free text · ${money(plan.cost)} (service message) — the candidate wrote in the last 24 hours; ${windowLeft(c.windowExpiresAt)} left.`;
+    planEl.textContent = `Free-form text · ${money(plan.cost)} (service message) — the candidate wrote in the last 24 hours; ${windowLeft(c.windowExpiresAt)} left.`;
     text.disabled = false;
     text.placeholder = "Write a message…";
     send.textContent = "Send";
