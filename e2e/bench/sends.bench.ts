@@ -283,6 +283,9 @@ const a0 = Date.now();
 const aloneLatency = await callSendApi("2125");
 const aloneMs = Date.now() - a0;
 
+// Meta's per-number limit off for the baseline: with few tenants its burst would be refused (130429),
+// and the baseline is what the simulator can take, not what a number may send.
+simState.limits.enforce = false;
 const b0 = Date.now();
 let nextDirect = 0;
 await Promise.all(

@@ -16,3 +16,4 @@ export * from "./client-status-announcer.js";
 export * from "./interactive.js";
 export * from "./send-state.js";
 export * from "./accepted-send.js";
+export * from "./send-request.js";

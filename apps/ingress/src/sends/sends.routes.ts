@@ -5,19 +5,9 @@ import { normalizePhone } from "@linkojob/whatsapp";
 import { badRequest } from "../http/errors.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 import type { SendAcceptance } from "./send-acceptance.js";
-// The media rules live with the worker that uploads them, so ingress and worker share one schema.
-import {
-  interactiveSchema,
-  outboundMediaSchema,
-  reactionSchema,
-  templateButtonSchema,
-  templateHeaderSchema,
-  templateVarsSchema,
-} from "@linkojob/outbound";
+// The one send request schema lives with the send domain (@linkojob/outbound send-request.ts).
+import { idempotencyKeySchema, outboundRequestOf, sendRequestSchema } from "@linkojob/outbound";
 import { resolveChatFields } from "./chat-references.js";
-import { objectIdSchema } from "@linkojob/db";
-
-const shortText = (max: number) => z.string().trim().min(1).max(max);
 
 /**
  * Largest send body: 8 MiB of JSON. Base64 adds a third, so this carries ~6 MB of file: every image
@@ -26,105 +16,14 @@ const shortText = (max: number) => z.string().trim().min(1).max(max);
  */
 export const SEND_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
-/** Meta's caption limit: the `message` text becomes the caption when the media has none. */
-const CAPTION_MAX = 1024;
-
-/** The brief's send body. Unknown fields are ignored (the platform backend may send more). */
-export const sendBodySchema = z
-  .object({
-    clientId: objectIdSchema.optional(),
-    /** The candidate's number. Exactly one of candidatePhone and candidateUserId. */
-    candidatePhone: z.string().min(3).max(40).optional(),
-    /**
-     * Meta's business-scoped user id (e.g. `MA.13491208655302741918`: ISO country code, a dot, up to
-     * 128 alphanumerics) of a candidate whose phone is hidden: the worker sends with `recipient`.
-     */
-    candidateUserId: z
-      .string()
-      .regex(/^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/, "must be a WhatsApp user id such as MA.13491208655302741918")
-      .describe(
-        "Meta's business-scoped user id of a candidate known without a phone number; exactly one of candidatePhone and candidateUserId.",
-      )
-      .optional(),
-    candidateName: shortText(200).optional(),
-    /** Free-form text (sent as text inside the 24-hour window; else the template goes). */
-    message: z.string().min(1).max(4096).optional(),
-    /** Meta template names: lower case, digits and underscores. */
-    templateName: z
-      .string()
-      .regex(/^[a-z0-9_]{1,512}$/, "must be a template name (a-z, 0-9, _)")
-      .optional(),
-    templateLanguage: z
-      .string()
-      .regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, "must be a language code such as fr or en_US")
-      .optional(),
-    /**
-     * The template's variables: positional `["Yasmine", "Comptable"]` (a text header's first, then the
-     * body's), or by name `{ "candidate_name": "Yasmine" }` for named-variable templates.
-     */
-    templateVars: templateVarsSchema.optional(),
-    /**
-     * The template's header when it is a media or needs a variable: `{ type: "image" | "video" |
-     * "document", id | link (https), filename? }` or `{ type: "text", text }`. Checked against the
-     * synced template (400 TEMPLATE_HEADER_MISSING / TEMPLATE_HEADER_FORMAT).
-     */
-    templateHeader: templateHeaderSchema.optional(),
-    /**
-     * Button parameters: `[{ index, subType: "url" | "quick_reply" | "copy_code", parameter }]` — the
-     * URL's variable, the quick reply's payload, the code to copy — by the button's position in the
-     * template (400 TEMPLATE_BUTTON_MISSING / TEMPLATE_BUTTON_MISMATCH).
-     */
-    templateButtons: z.array(templateButtonSchema).max(10).optional(),
-    jobTitle: shortText(200).optional(),
-    companyName: shortText(200).optional(),
-    applicationId: shortText(100).optional(),
-    /**
-     * An image or document (issue 5), sent inside the 24-hour window instead of text, captioned with
-     * `media.caption` or else `message`. By `url` (Meta fetches it), or `base64` bytes with `mimeType`
-     * (and `filename` for documents), staged in GridFS until the worker uploads them to Meta.
-     */
-    media: outboundMediaSchema.optional(),
-    /**
-     * Reply buttons (`type: "button"`, up to 3) or a list (`type: "list"`), inside the 24-hour window;
-     * outside it the template goes instead, as for text. Meta's limits are checked here.
-     */
-    interactive: interactiveSchema.optional(),
-    /** Replies to this message (our message id or a wamid of this candidate's conversation): Meta's context. */
-    replyTo: z.string().trim().min(1).max(512).optional(),
-    /** Reacts to a message of this candidate's conversation (inside the window); `emoji: ""` removes the reaction. */
-    reaction: reactionSchema.optional(),
-  })
-  .refine((b) => !b.interactive || (!b.media && !b.message), {
-    message: "interactive carries its own body: send it without message or media",
-    path: ["interactive"],
-  })
-  .refine((b) => !b.reaction || (!b.media && !b.message && !b.interactive && !b.replyTo && !b.templateName), {
-    message: "a reaction is sent alone: without message, media, interactive, replyTo or templateName",
-    path: ["reaction"],
-  })
-  .refine((b) => (b.candidatePhone === undefined) !== (b.candidateUserId === undefined), {
-    message: "exactly one of candidatePhone and candidateUserId is required",
-    path: ["candidatePhone"],
-  })
-  .refine((b) => !b.media || b.media.caption !== undefined || !b.message || b.message.length <= CAPTION_MAX, {
-    message: `with media and no media.caption, message becomes the caption: at most ${CAPTION_MAX} characters`,
-    path: ["message"],
-  });
-
-const idempotencyKey = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces");
-
 export interface SendRoutesOptions {
   tenants: TenantAccess;
   acceptance: SendAcceptance;
 }
 
 /**
- * POST /api/messages/send (issues 4 and 5): validate, store `queued` (base64 media bytes staged in
- * GridFS first), enqueue, answer 202.
+ * POST /api/messages/send: validate (the send domain's one request schema), resolve the tenant,
+ * normalise, then SendAcceptance decides from the send state in Redis, enqueues and answers 202.
  */
 export const sendRoutes: FastifyPluginCallback<SendRoutesOptions> = (base, { tenants, acceptance }, done) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
@@ -137,8 +36,8 @@ export const sendRoutes: FastifyPluginCallback<SendRoutesOptions> = (base, { ten
       schema: {
         tags: ["messages"],
         summary: "Queues a message to a candidate: a template for first contact or a closed window, else text or media",
-        body: sendBodySchema,
-        headers: z.object({ "idempotency-key": idempotencyKey.optional() }).loose(),
+        body: sendRequestSchema,
+        headers: z.object({ "idempotency-key": idempotencyKeySchema.optional() }).loose(),
       },
     },
     async (request, reply) => {
@@ -163,21 +62,7 @@ export const sendRoutes: FastifyPluginCallback<SendRoutesOptions> = (base, { ten
       });
       const { answer, replay } = await acceptance.accept(
         tenant,
-        {
-          ...chat,
-          candidatePhone: phone,
-          candidateUserId: body.candidateUserId ?? null,
-          candidateName: body.candidateName ?? null,
-          message: body.message ?? null,
-          templateName: body.templateName ?? null,
-          templateLanguage: body.templateLanguage ?? null,
-          templateVars: body.templateVars ?? null,
-          templateHeader: body.templateHeader ?? null,
-          templateButtons: body.templateButtons ?? null,
-          jobTitle: body.jobTitle ?? null,
-          companyName: body.companyName ?? null,
-          applicationId: body.applicationId ?? null,
-        },
+        outboundRequestOf(body, phone, chat),
         request.headers["idempotency-key"] ?? null,
         body.media ?? null,
       );

@@ -225,10 +225,28 @@ export class SendProcessor {
     throw new DelayedError();
   }
 
+  /**
+   * A stored message's count in its conversation (and its `conversation:updated`) is written while
+   * the send goes on, off the path to Meta, and awaited before the job ends.
+   */
   private async processLocked(
     job: Job<OutboundJob>,
     token: string | undefined,
     data: OutboundJob,
+  ): Promise<SendOutcome> {
+    const counting: Array<Promise<void>> = [];
+    try {
+      return await this.processSend(job, token, data, counting);
+    } finally {
+      await Promise.all(counting);
+    }
+  }
+
+  private async processSend(
+    job: Job<OutboundJob>,
+    token: string | undefined,
+    data: OutboundJob,
+    counting: Array<Promise<void>>,
   ): Promise<SendOutcome> {
     const { db, logger } = this.deps;
     const tenant = db.forTenant(data.clientId);
@@ -256,7 +274,7 @@ export class SendProcessor {
           return this.delay(job, token, data.slotAt, data);
         }
       }
-      const stored = await this.store(tenant, data.messageId, accepted.data, ready);
+      const stored = await this.store(tenant, data.messageId, accepted.data, ready, counting);
       if (stored.owner !== data.messageId) return { outcome: "duplicate", messageId: stored.owner };
       data = { ...data, stored: true };
       if (stored.created && ready) storedSending = stored.message;
@@ -264,7 +282,7 @@ export class SendProcessor {
     // The common path for a stored message: one request takes it (queued or held) and marks it `sending`.
     let taken = storedSending ? { message: storedSending, claimed: true } : await tenant.outbound.claim(data.messageId);
     if (!taken.message && accepted) {
-      const stored = await this.store(tenant, data.messageId, accepted.data, false);
+      const stored = await this.store(tenant, data.messageId, accepted.data, false, counting);
       if (stored.owner !== data.messageId) return { outcome: "duplicate", messageId: stored.owner };
       taken = await tenant.outbound.claim(data.messageId);
     }
@@ -421,6 +439,7 @@ export class SendProcessor {
     messageId: string,
     accepted: AcceptedSend,
     sending: boolean,
+    counting: Array<Promise<void>>,
   ): Promise<{ owner: string; created: boolean; message: OutboundMessageDoc }> {
     const { request } = accepted;
     const conversation = await tenant.outbound.openConversation(request);
@@ -452,25 +471,33 @@ export class SendProcessor {
           ? `[reaction ${text}]`
           : "[reaction removed]"
         : (text ?? request.message ?? (request.media ? `[${request.media.type}]` : null));
-    const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
-      at,
-      sortKey: messageSortKey(at, outboundDedupeKey(owner)),
-      preview,
-      type: accepted.kind,
-    });
-    // Built from what is known (the conversation as upserted, and this change), without a read.
-    const before = conversation.doc;
-    const after = {
-      ...before,
-      messageCount: (before.messageCount ?? 0) + 1,
-      lastMessageAt: before.lastMessageAt && new Date(before.lastMessageAt) > at ? before.lastMessageAt : at,
-      ...(latest ? summary : {}),
-      updatedAt: new Date(),
+    const count = async () => {
+      const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
+        at,
+        sortKey: messageSortKey(at, outboundDedupeKey(owner)),
+        preview,
+        type: accepted.kind,
+      });
+      // Built from what is known (the conversation as upserted, and this change), without a read.
+      const before = conversation.doc;
+      const after = {
+        ...before,
+        messageCount: (before.messageCount ?? 0) + 1,
+        lastMessageAt: before.lastMessageAt && new Date(before.lastMessageAt) > at ? before.lastMessageAt : at,
+        ...(latest ? summary : {}),
+        updatedAt: new Date(),
+      };
+      this.deps.events.toClient(
+        tenant.clientId.toHexString(),
+        EVENTS.conversationUpdated,
+        conversationUpdated(conversationJson(conversationView(after)), CONVERSATION_CHANGES.outboundMessage),
+      );
     };
-    this.deps.events.toClient(
-      tenant.clientId.toHexString(),
-      EVENTS.conversationUpdated,
-      conversationUpdated(conversationJson(conversationView(after)), CONVERSATION_CHANGES.outboundMessage),
+    // Handled at once (a rejection must not wait for the job's end unobserved), awaited before it ends.
+    counting.push(
+      count().catch((err: unknown) =>
+        this.deps.logger.warn({ err, messageId }, "message not counted in its conversation"),
+      ),
     );
     return { owner, ...res };
   }

@@ -28,7 +28,25 @@ const state = {
   pickerFor: null, // id of the message whose reaction picker is open (kept across live re-renders)
   readMarked: new Map(), // conversation id → id of the latest candidate message already marked read
   typingAt: new Map(), // conversation id → when "typing…" was last sent (ms)
+  awaitingPhone: null, // a new candidate's number as typed: its conversation opens once the worker stores it
 };
+
+/**
+ * The message as the send API's answer knows it, shown `queued` until the worker stores it and its
+ * `message:sent` / `message:status` events (keyed by the same id) replace it.
+ */
+const pendingMessage = (answer, body) => ({
+  id: answer.messageId,
+  direction: "outbound",
+  type: answer.kind,
+  kind: answer.kind,
+  status: answer.status,
+  cost: answer.cost,
+  text: answer.kind === "text" ? (body.message ?? null) : null,
+  content: answer.kind === "text" ? { body: body.message } : {},
+  request: body,
+  timestamp: new Date().toISOString(),
+});
 
 /** Who a send goes to: the phone when known, else the WhatsApp user id. */
 const candidateOf = (c) =>
@@ -917,10 +935,11 @@ async function sendFromComposer(event) {
   $("composer-send").disabled = true;
   $("composer-error").textContent = "";
   try {
-    await api("/api/messages/send", {
+    const answer = await api("/api/messages/send", {
       method: "POST",
       body: { ...body, ...(state.clientId ? { clientId: state.clientId } : {}) },
     });
+    mergeMessage(pendingMessage(answer, body));
     $("composer-text").value = "";
     $("composer-header-link").value = "";
     setReplyTo(null);
@@ -972,18 +991,33 @@ async function sendNewCandidate(event) {
       jobTitle: $("nc-job").value.trim(),
     };
     if (state.clientId) body.clientId = state.clientId;
+    // The worker stores the conversation after the answer: it opens on its `conversation:updated`
+    // (or at once when it exists already).
+    state.awaitingPhone = body.candidatePhone;
     await api("/api/messages/send", { method: "POST", body });
     const preview = await api("/inbox/api/send-preview", { query: { candidatePhone: body.candidatePhone } });
     await loadConversations();
     form.reset();
     $("nc-plan").textContent = "";
     $("new-candidate").open = false;
-    if (preview.conversationId) await openConversation(preview.conversationId);
+    if (preview.conversationId) await openAwaited();
   } catch (err) {
+    state.awaitingPhone = null;
     $("nc-error").textContent = `Not sent: ${err.message}`;
   } finally {
     button.disabled = false;
   }
+}
+
+/** Opens the new candidate's conversation once it exists (the server matches the number as typed). */
+async function openAwaited() {
+  const phone = state.awaitingPhone;
+  if (!phone) return;
+  const preview = await api("/inbox/api/send-preview", { query: { candidatePhone: phone } }).catch(() => null);
+  if (!preview?.conversationId || state.awaitingPhone !== phone) return;
+  state.awaitingPhone = null;
+  await loadConversations();
+  await openConversation(preview.conversationId);
 }
 
 async function demoAction(action) {
@@ -1054,6 +1088,7 @@ async function startRealtime() {
   // The dashboard events, typed by the contract of @linkojob/events (see inbox-live.js).
   listen(socket, {
     "conversation:updated": (event) => {
+      if (state.awaitingPhone) void openAwaited();
       const conversation = conversationAfterUpdate(state.conversations.get(event.conversationId), event);
       if (!conversation) return void loadConversations().catch(() => undefined); // not in the list yet
       upsertConversation(conversation);
