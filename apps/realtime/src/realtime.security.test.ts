@@ -104,6 +104,27 @@ describe("finding 2: lenient JWTs on the socket handshake", () => {
   });
 });
 
+describe("token age caps end sockets", () => {
+  it("an admin token near its age cap: the session says it ends at iat + cap (not its far exp), and the socket is then disconnected", async () => {
+    const clientId = await createTenant(db, randomUserId("tenant"));
+    const cap = 12 * 3600;
+    const iat = now() - cap + 3;
+    const token = await rawToken({ sub: "ops-1", role: "admin", iat, exp: now() + 30 * 86_400 });
+    const s = await connect(node.url, { token, clientId });
+    const session = (await eventually(() => s.payloads(SOCKET_EVENTS.session)[0])) as { expiresAt: number };
+    expect(session.expiresAt).toBe(iat + cap);
+    const expired = (await eventually(() => s.payloads(SOCKET_EVENTS.expired)[0], 15_000)) as { code: string };
+    expect(expired.code).toBe("AUTH_ERR_EXPIRED");
+    await eventually(() => !s.socket.connected);
+  });
+
+  it("a service token is capped too: one older than 24 h is refused whatever its exp", async () => {
+    const clientId = await createTenant(db, randomUserId("tenant"));
+    const old = await rawToken({ sub: "backend", role: "service", iat: now() - 25 * 3600, exp: now() + 30 * 86_400 });
+    expect((await refusal(node.url, { token: old, clientId })).data?.code).toBe("AUTH_ERR_EXPIRED");
+  });
+});
+
 describe("finding 4: socket floods", () => {
   it("disconnects a socket that floods auth:refresh, with a RATE_LIMITED socket:error, after at most two database reads", async () => {
     const user = randomUserId("flooder");
@@ -160,7 +181,12 @@ describe("finding 4: socket floods", () => {
 });
 
 describe("finding 6: deployment secrets", () => {
-  const base = { REDIS_URL: "redis://redis:6379", MONGODB_URI: "mongodb://db/linkojob" };
+  const base = {
+    REDIS_URL: "redis://redis:6379",
+    MONGODB_URI: "mongodb://db/linkojob",
+    JWT_AUDIENCE: "linkojob-whatsapp",
+    JWT_ISSUER: "https://linkojob.com",
+  };
   it("a production realtime server refuses the development JWT secrets, and accepts its own", () => {
     for (const secret of ["dev-jwt-secret-change-me-at-least-32-chars", TEST_SECRETS.jwtSecret]) {
       expect(() => loadRealtimeEnv({ ...base, JWT_SECRET: secret, NODE_ENV: "production" })).toThrow(
@@ -170,5 +196,13 @@ describe("finding 6: deployment secrets", () => {
     const own = "c2a1f7e9d04b8a6e3f5c7b9d1e2f4a6c8b0d2e4f";
     expect(loadRealtimeEnv({ ...base, JWT_SECRET: own, NODE_ENV: "production" }).JWT_SECRET).toBe(own);
     expect(loadRealtimeEnv({ ...base, JWT_SECRET: TEST_SECRETS.jwtSecret }).SOCKET_EVENT_BUDGET).toBe(30);
+  });
+
+  it("a production realtime server requires JWT_AUDIENCE and JWT_ISSUER", () => {
+    const own = "c2a1f7e9d04b8a6e3f5c7b9d1e2f4a6c8b0d2e4f";
+    const { JWT_AUDIENCE: _aud, ...noAudience } = base;
+    expect(() => loadRealtimeEnv({ ...noAudience, JWT_SECRET: own, NODE_ENV: "production" })).toThrow(
+      /JWT_AUDIENCE: is required when NODE_ENV=production/,
+    );
   });
 });
