@@ -39,6 +39,9 @@ beforeAll(async () => {
     jwtSecret: TEST_SECRETS.jwtSecret,
     adapterKey,
     socketEventBudget: BUDGET,
+    // Every test socket comes from 127.0.0.1, and the floods below would spend that address's budget
+    // for the whole file: the address limits are proven on a node of their own.
+    connectionGuard: { eventsPerAddress: 10_000_000, handshakesPerAddress: 10_000_000 },
   });
   audienceNode = await startNode({
     redisUrl: services.redisUrl,
@@ -122,6 +125,56 @@ describe("token age caps end sockets", () => {
     const clientId = await createTenant(db, randomUserId("tenant"));
     const old = await rawToken({ sub: "backend", role: "service", iat: now() - 25 * 3600, exp: now() + 30 * 86_400 });
     expect((await refusal(node.url, { token: old, clientId })).data?.code).toBe("AUTH_ERR_EXPIRED");
+  });
+});
+
+describe("budgets that a reconnect does not reset", () => {
+  it("a user who reconnects keeps the events spent: the budget is per user in Redis, not per socket", async () => {
+    const user = randomUserId("reconnecter");
+    await createTenant(db, user);
+    const first = await connect(node.url, { token: await tokenFor(user) });
+    for (let i = 0; i < BUDGET.events - 10; i++) first.socket.emit("no-such-event", { i });
+    // The server has counted them once it answers an event sent after them.
+    const ack = await first.socket.timeout(10_000).emitWithAck(SOCKET_EVENTS.refresh, { token: await tokenFor(user) });
+    expect(ack).toBeTruthy();
+    expect(first.socket.connected).toBe(true);
+    first.socket.disconnect();
+
+    const second = await connect(node.url, { token: await tokenFor(user) });
+    for (let i = 0; i < 20; i++) second.socket.emit("no-such-event", { i });
+    const error = (await eventually(() => second.payloads(SOCKET_ERROR_EVENT)[0])) as { code: string };
+    expect(error.code).toBe("RATE_LIMITED");
+    await eventually(() => !second.socket.connected);
+  });
+
+  it("handshakes are limited per user and per address in Redis, and a user's open sockets are capped", async () => {
+    const guarded = await startNode({
+      redisUrl: services.redisUrl,
+      db,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      adapterKey: `${adapterKey}-guard`,
+      connectionGuard: { handshakes: 3, socketsPerSubject: 2, handshakesPerAddress: 6 },
+    });
+    try {
+      const user = randomUserId("many-tabs");
+      await createTenant(db, user);
+      const token = await tokenFor(user);
+      await connect(guarded.url, { token });
+      await connect(guarded.url, { token });
+      expect((await refusal(guarded.url, { token })).data?.code).toBe("TOO_MANY_SOCKETS");
+      expect((await refusal(guarded.url, { token })).data?.code).toBe("RATE_LIMITED");
+
+      const other = randomUserId("same-office");
+      await createTenant(db, other);
+      const otherToken = await tokenFor(other);
+      await connect(guarded.url, { token: otherToken });
+      await connect(guarded.url, { token: otherToken });
+      // The address has made 6 handshakes: a 7th is refused before its token is read.
+      expect((await refusal(guarded.url, { token: "not-even-a-token" })).data?.code).toBe("RATE_LIMITED");
+    } finally {
+      closeAllSockets();
+      await guarded.stop();
+    }
   });
 });
 
