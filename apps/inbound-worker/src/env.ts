@@ -22,10 +22,16 @@ export const inboundEnvShape = {
   ...mediaEnvShape,
 };
 
-/** What `cli:replay-dead-letters` needs: the stores and the queue, nothing else. */
+/**
+ * What `cli:replay-dead-letters` needs: the stores, the queue, and META_APP_SECRET to check that each
+ * dead letter's body still carries Meta's signature.
+ */
 export const loadReplayEnv = (source: Record<string, string | undefined> = process.env) => {
   const { MONGODB_URI, REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX } = inboundEnvShape;
-  return parseEnv({ MONGODB_URI, REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX }, source);
+  return parseEnv(
+    { MONGODB_URI, REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX, META_APP_SECRET: v.metaAppSecret },
+    source,
+  );
 };
 
 export type InboundEnv = ReturnType<typeof loadInboundEnv>;

@@ -1,7 +1,13 @@
 import { z } from "zod";
-import { assertProductionEndpoints, assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
+import {
+  assertProductionEndpoints,
+  assertProductionRequired,
+  assertProductionSecrets,
+  envVars as v,
+  parseEnv,
+} from "@linkojob/config";
 import { outboundPriceTableVar } from "@linkojob/outbound";
-import { jwtEnvShape } from "@linkojob/auth";
+import { PRODUCTION_JWT_CLAIMS, jwtEnvShape } from "@linkojob/auth";
 import { trustProxyVar } from "./ops/trust-proxy.js";
 
 /** The ingress's configuration, read once from process.env at start-up. */
@@ -85,5 +91,7 @@ export const loadIngressEnv = (source: Record<string, string | undefined> = proc
     "METRICS_TOKEN",
   ]);
   assertProductionEndpoints(source, ["META_GRAPH_URL", "META_DIALOG_URL", "DEMO_SIM_URL"]);
+  // Without them, a token the platform signs for another service with the same secret is accepted.
+  assertProductionRequired(source, PRODUCTION_JWT_CLAIMS);
   return env;
 };

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
-import { jwtEnvShape } from "@linkojob/auth";
+import { assertProductionRequired, assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
+import { PRODUCTION_JWT_CLAIMS, jwtEnvShape } from "@linkojob/auth";
 
 /** The realtime server's configuration, read once from process.env at start-up. */
 export const realtimeEnvShape = {
@@ -28,5 +28,7 @@ export type RealtimeEnv = ReturnType<typeof loadRealtimeEnv>;
 export const loadRealtimeEnv = (source: Record<string, string | undefined> = process.env) => {
   const env = parseEnv(realtimeEnvShape, source);
   assertProductionSecrets(source, ["JWT_SECRET"]);
+  // Without them, a token the platform signs for another service with the same secret is accepted.
+  assertProductionRequired(source, PRODUCTION_JWT_CLAIMS);
   return env;
 };

@@ -10,6 +10,7 @@ import { SOCKET_IO_KEY } from "@linkojob/events";
 import { healthHandler, withinTimeout } from "@linkojob/metrics";
 import { socketAuthMiddleware } from "./socket-auth.js";
 import { SocketEventBudget, type SocketEventBudgetOptions } from "./socket-budget.js";
+import { ConnectionGuard, type ConnectionGuardOptions } from "./connection-guard.js";
 import type { RealtimeIo } from "./socket-data.js";
 import { startSocketSession } from "./socket-session.js";
 import { TenantRooms } from "./tenant-rooms.js";
@@ -29,6 +30,8 @@ export interface RealtimeServerDeps {
   jwt?: JwtVerifierOptions;
   /** Events per socket and window; a socket over it is disconnected. Default 30 per 60 s. */
   socketEventBudget?: SocketEventBudgetOptions;
+  /** Handshake and event budgets per subject and address (Redis), and sockets per subject. Defaults: ConnectionGuard's. */
+  connectionGuard?: Omit<ConnectionGuardOptions, "keyPrefix">;
   /**
    * Origins allowed to open sockets: `true` (the default) for any, or a list. A request without an
    * Origin header is not from a browser and is allowed; the JWT is what protects the data.
@@ -82,6 +85,13 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   const logger = deps.logger ?? pino({ level: "silent" });
   const verifier = new JwtVerifier(deps.jwtSecret, deps.jwt);
   const budget = new SocketEventBudget(deps.socketEventBudget);
+  // A reconnect must not reset what a client may do: budgets per subject and address, in Redis.
+  const guard = new ConnectionGuard(deps.pub, {
+    keyPrefix: deps.adapterKey ?? SOCKET_IO_KEY,
+    events: budget.events,
+    windowSeconds: budget.windowSeconds,
+    ...deps.connectionGuard,
+  });
   const rooms = new TenantRooms(deps.db);
   const answers = async (redis: RedisClient) => redis.status === "ready" && Boolean(await redis.ping());
   const readiness = {
@@ -102,12 +112,14 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     // Dashboards send only auth:refresh; nothing they send needs the default 1 MB.
     maxHttpBufferSize: 64 * 1024,
   });
-  const authenticate = socketAuthMiddleware({ verifier, rooms, logger });
+  const authenticate = socketAuthMiddleware({ verifier, rooms, logger, guard });
   // The middleware answers every handshake through `next` and never rejects: nothing to await.
   io.use((socket, next) => void authenticate(socket, next));
   let refreshesInFlight = 0;
   const refreshActivity = { busy: () => void refreshesInFlight++, idle: () => void refreshesInFlight-- };
-  io.on("connection", (socket) => startSocketSession(socket, { verifier, rooms, logger, budget, refreshActivity }));
+  io.on("connection", (socket) =>
+    startSocketSession(socket, { verifier, rooms, logger, budget, guard, refreshActivity }),
+  );
 
   let closing: Promise<void> | undefined;
   return {

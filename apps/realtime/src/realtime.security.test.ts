@@ -39,6 +39,9 @@ beforeAll(async () => {
     jwtSecret: TEST_SECRETS.jwtSecret,
     adapterKey,
     socketEventBudget: BUDGET,
+    // Every test socket comes from 127.0.0.1, and the floods below would spend that address's budget
+    // for the whole file: the address limits are proven on a node of their own.
+    connectionGuard: { eventsPerAddress: 10_000_000, handshakesPerAddress: 10_000_000 },
   });
   audienceNode = await startNode({
     redisUrl: services.redisUrl,
@@ -104,6 +107,77 @@ describe("finding 2: lenient JWTs on the socket handshake", () => {
   });
 });
 
+describe("token age caps end sockets", () => {
+  it("an admin token near its age cap: the session says it ends at iat + cap (not its far exp), and the socket is then disconnected", async () => {
+    const clientId = await createTenant(db, randomUserId("tenant"));
+    const cap = 12 * 3600;
+    const iat = now() - cap + 3;
+    const token = await rawToken({ sub: "ops-1", role: "admin", iat, exp: now() + 30 * 86_400 });
+    const s = await connect(node.url, { token, clientId });
+    const session = (await eventually(() => s.payloads(SOCKET_EVENTS.session)[0])) as { expiresAt: number };
+    expect(session.expiresAt).toBe(iat + cap);
+    const expired = (await eventually(() => s.payloads(SOCKET_EVENTS.expired)[0], 15_000)) as { code: string };
+    expect(expired.code).toBe("AUTH_ERR_EXPIRED");
+    await eventually(() => !s.socket.connected);
+  });
+
+  it("a service token is capped too: one older than 24 h is refused whatever its exp", async () => {
+    const clientId = await createTenant(db, randomUserId("tenant"));
+    const old = await rawToken({ sub: "backend", role: "service", iat: now() - 25 * 3600, exp: now() + 30 * 86_400 });
+    expect((await refusal(node.url, { token: old, clientId })).data?.code).toBe("AUTH_ERR_EXPIRED");
+  });
+});
+
+describe("budgets that a reconnect does not reset", () => {
+  it("a user who reconnects keeps the events spent: the budget is per user in Redis, not per socket", async () => {
+    const user = randomUserId("reconnecter");
+    await createTenant(db, user);
+    const first = await connect(node.url, { token: await tokenFor(user) });
+    for (let i = 0; i < BUDGET.events - 10; i++) first.socket.emit("no-such-event", { i });
+    // The server has counted them once it answers an event sent after them.
+    const ack = await first.socket.timeout(10_000).emitWithAck(SOCKET_EVENTS.refresh, { token: await tokenFor(user) });
+    expect(ack).toBeTruthy();
+    expect(first.socket.connected).toBe(true);
+    first.socket.disconnect();
+
+    const second = await connect(node.url, { token: await tokenFor(user) });
+    for (let i = 0; i < 20; i++) second.socket.emit("no-such-event", { i });
+    const error = (await eventually(() => second.payloads(SOCKET_ERROR_EVENT)[0])) as { code: string };
+    expect(error.code).toBe("RATE_LIMITED");
+    await eventually(() => !second.socket.connected);
+  });
+
+  it("handshakes are limited per user and per address in Redis, and a user's open sockets are capped", async () => {
+    const guarded = await startNode({
+      redisUrl: services.redisUrl,
+      db,
+      jwtSecret: TEST_SECRETS.jwtSecret,
+      adapterKey: `${adapterKey}-guard`,
+      connectionGuard: { handshakes: 3, socketsPerSubject: 2, handshakesPerAddress: 6 },
+    });
+    try {
+      const user = randomUserId("many-tabs");
+      await createTenant(db, user);
+      const token = await tokenFor(user);
+      await connect(guarded.url, { token });
+      await connect(guarded.url, { token });
+      expect((await refusal(guarded.url, { token })).data?.code).toBe("TOO_MANY_SOCKETS");
+      expect((await refusal(guarded.url, { token })).data?.code).toBe("RATE_LIMITED");
+
+      const other = randomUserId("same-office");
+      await createTenant(db, other);
+      const otherToken = await tokenFor(other);
+      await connect(guarded.url, { token: otherToken });
+      await connect(guarded.url, { token: otherToken });
+      // The address has made 6 handshakes: a 7th is refused before its token is read.
+      expect((await refusal(guarded.url, { token: "not-even-a-token" })).data?.code).toBe("RATE_LIMITED");
+    } finally {
+      closeAllSockets();
+      await guarded.stop();
+    }
+  });
+});
+
 describe("finding 4: socket floods", () => {
   it("disconnects a socket that floods auth:refresh, with a RATE_LIMITED socket:error, after at most two database reads", async () => {
     const user = randomUserId("flooder");
@@ -161,7 +235,12 @@ describe("finding 4: socket floods", () => {
 });
 
 describe("finding 6: deployment secrets", () => {
-  const base = { REDIS_URL: "redis://redis:6379", MONGODB_URI: "mongodb://db/linkojob" };
+  const base = {
+    REDIS_URL: "redis://redis:6379",
+    MONGODB_URI: "mongodb://db/linkojob",
+    JWT_AUDIENCE: "linkojob-whatsapp",
+    JWT_ISSUER: "https://linkojob.com",
+  };
   it("a production realtime server refuses the development JWT secrets, and accepts its own", () => {
     for (const secret of ["dev-jwt-secret-change-me-at-least-32-chars", TEST_SECRETS.jwtSecret]) {
       expect(() => loadRealtimeEnv({ ...base, JWT_SECRET: secret, NODE_ENV: "production" })).toThrow(
@@ -171,5 +250,13 @@ describe("finding 6: deployment secrets", () => {
     const own = "c2a1f7e9d04b8a6e3f5c7b9d1e2f4a6c8b0d2e4f";
     expect(loadRealtimeEnv({ ...base, JWT_SECRET: own, NODE_ENV: "production" }).JWT_SECRET).toBe(own);
     expect(loadRealtimeEnv({ ...base, JWT_SECRET: TEST_SECRETS.jwtSecret }).SOCKET_EVENT_BUDGET).toBe(30);
+  });
+
+  it("a production realtime server requires JWT_AUDIENCE and JWT_ISSUER", () => {
+    const own = "c2a1f7e9d04b8a6e3f5c7b9d1e2f4a6c8b0d2e4f";
+    const { JWT_AUDIENCE: _aud, ...noAudience } = base;
+    expect(() => loadRealtimeEnv({ ...noAudience, JWT_SECRET: own, NODE_ENV: "production" })).toThrow(
+      /JWT_AUDIENCE: is required when NODE_ENV=production/,
+    );
   });
 });

@@ -19,6 +19,10 @@ export const SOCKET_ERROR_CODES = [
   "AUTH_ERR_SUBJECT_MISMATCH",
   /** MongoDB could not answer during the handshake; retry later. */
   "UNAVAILABLE",
+  /** Too many handshakes from this address or for this token's subject in the window; retry later. */
+  "RATE_LIMITED",
+  /** The token's subject holds the maximum number of open sockets on this node. */
+  "TOO_MANY_SOCKETS",
 ] as const;
 export type SocketErrorCode = (typeof SOCKET_ERROR_CODES)[number];
 

@@ -8,12 +8,15 @@ import { REFRESH_SUPERSEDED, SOCKET_ERROR_EVENT, type SocketEventBudget } from "
 import { RefreshQueue } from "./socket-refresh-queue.js";
 import type { RealtimeSocket } from "./socket-data.js";
 import { SocketError } from "./socket-error.js";
+import type { ConnectionGuard } from "./connection-guard.js";
 import type { TenantRooms } from "./tenant-rooms.js";
 
 export interface SocketSessionDeps {
   verifier: JwtVerifier;
   rooms: TenantRooms;
   logger: Logger;
+  /** Event budgets per subject and address in Redis (kept across reconnects); releases the socket's slot. */
+  guard?: ConnectionGuard;
   /** Events each socket may send; a socket over it is told `socket:error` (RATE_LIMITED) and disconnected. */
   budget: SocketEventBudget;
   /** Counts the sockets whose refresh queue is working (RealtimeServer.refreshesInFlight). */
@@ -34,7 +37,7 @@ const sessionInfo = (socket: RealtimeSocket): SessionInfo => ({
  */
 export function startSocketSession(
   socket: RealtimeSocket,
-  { verifier, rooms, logger, budget, refreshActivity }: SocketSessionDeps,
+  { verifier, rooms, logger, budget, guard, refreshActivity }: SocketSessionDeps,
 ): void {
   const log = logger.child({
     socketId: socket.id,
@@ -52,6 +55,7 @@ export function startSocketSession(
   socket.on("disconnect", () => {
     expiry.cancel();
     void budget.forget(socket.id).catch(() => undefined);
+    guard?.closed(socket.data.principal.userId, socket.id);
   });
 
   // Every event the client sends spends its budget, before any handler runs. Over budget, the
@@ -59,24 +63,27 @@ export function startSocketSession(
   let limited = false;
   socket.use((_packet, next) => {
     if (limited) return;
-    budget.spend(socket.id).then(
-      (allowed) => {
-        if (allowed) return next();
-        if (limited) return;
-        limited = true;
-        log.warn(
-          { events: budget.events, windowSeconds: budget.windowSeconds },
-          "socket over its event budget; disconnecting",
-        );
-        // Not one of the relayed dashboard events, so not in the typed contract: emitted untyped.
-        (socket as unknown as { emit(event: string, payload: unknown): void }).emit(SOCKET_ERROR_EVENT, {
-          code: "RATE_LIMITED",
-          message: `more than ${budget.events} events in ${budget.windowSeconds} s; reconnect later`,
-        });
-        socket.disconnect(true);
-      },
-      () => next(),
-    );
+    const address = socket.handshake.address;
+    Promise.all([budget.spend(socket.id), guard ? guard.spendEvent(socket.data.principal.userId, address) : true])
+      .then(([bySocket, byPerson]) => bySocket && byPerson)
+      .then(
+        (allowed) => {
+          if (allowed) return next();
+          if (limited) return;
+          limited = true;
+          log.warn(
+            { events: budget.events, windowSeconds: budget.windowSeconds },
+            "socket over its event budget; disconnecting",
+          );
+          // Not one of the relayed dashboard events, so not in the typed contract: emitted untyped.
+          (socket as unknown as { emit(event: string, payload: unknown): void }).emit(SOCKET_ERROR_EVENT, {
+            code: "RATE_LIMITED",
+            message: `more than ${budget.events} events in ${budget.windowSeconds} s; reconnect later`,
+          });
+          socket.disconnect(true);
+        },
+        () => next(),
+      );
   });
 
   // One refresh at a time (an older one finishing late cannot undo a newer one), and a burst

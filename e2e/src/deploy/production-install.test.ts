@@ -58,6 +58,8 @@ const secrets = {
   METRICS_TOKEN: randomBytes(24).toString("hex"),
 };
 const META_APP_ID = "1234567890";
+/** Required in production: the aud and iss of the platform's tokens. */
+const JWT_CLAIMS = { JWT_AUDIENCE: "linkojob-whatsapp", JWT_ISSUER: "https://linkojob.com" };
 
 /** Each app's environment: what its env.ts requires, as docker-compose.yml gives it; and its /ready port. */
 function appEnv(app: AppName, port: number): Record<string, string> {
@@ -79,6 +81,7 @@ function appEnv(app: AppName, port: number): Record<string, string> {
         PORT: String(port),
         BASE_URL: `http://127.0.0.1:${port}`,
         META_APP_ID,
+        ...JWT_CLAIMS,
       };
     case "inbound-worker":
     case "outbound-worker":
@@ -89,7 +92,7 @@ function appEnv(app: AppName, port: number): Record<string, string> {
         METRICS_TOKEN: secrets.METRICS_TOKEN,
       };
     case "realtime":
-      return { ...stores, PORT: String(port), JWT_SECRET: secrets.JWT_SECRET };
+      return { ...stores, PORT: String(port), JWT_SECRET: secrets.JWT_SECRET, ...JWT_CLAIMS };
   }
 }
 

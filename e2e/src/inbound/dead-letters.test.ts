@@ -19,6 +19,7 @@ import {
 import type { PreparedDelivery } from "@linkojob/inbound-worker";
 import type { DeadLetterValue } from "@linkojob/inbound-worker";
 import { deadLetterBody, replayJobId } from "@linkojob/inbound-worker";
+import { TEST_SECRETS } from "@linkojob/testing";
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 import { postSigned } from "../harness/signed-post.harness.js";
 
@@ -82,6 +83,7 @@ function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr:
       MONGODB_URI: t.services.mongoUrl,
       REDIS_URL: t.services.redisUrl,
       QUEUE_PREFIX: t.services.prefix,
+      META_APP_SECRET: TEST_SECRETS.appSecret,
     };
     const child = spawn(TSX, ["--conditions=@linkojob/source", "src/cli/replay-dead-letters.ts", ...args], {
       cwd: WORKER_DIR,
@@ -147,6 +149,30 @@ describe("dead letters", () => {
     expect(completed).toHaveLength(7);
     for (const job of completed) expect(job.attemptsMade).toBe(1);
     expect(await deadLetterCount()).toBe(1);
+  });
+
+  it("keeps Meta's signature with the dead letter, and does not replay one whose body no longer carries it", async () => {
+    const letter = (await t.db.webhookEvents.findById(deadLetterId).lean())!;
+    const value = letter.value as DeadLetterValue;
+    expect(value.signature).toMatch(/^sha256=[0-9a-f]{64}$/);
+    // A dead letter written by hand (or edited in the database): another message in the same delivery.
+    const forgedBody = deadLetterBody(value).replace(poison, freshWamid("FORGED"));
+    const forged = await t.db.webhookEvents.create({
+      ...letter,
+      _id: undefined,
+      dedupeKey: `forged-${deadLetterId}`,
+      value: { ...value, body: forgedBody, bodyEncoding: "utf8" },
+      replayedAt: null,
+    });
+    const forgedId = forged._id.toHexString();
+    try {
+      const run = await runCli(["--id", forgedId]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ found: 1, replayed: [], skipped: [{ id: forgedId }] });
+      expect(await t.worker.queue.getJob(replayJobId(forgedId))).toBeUndefined();
+    } finally {
+      await t.db.webhookEvents.deleteOne({ _id: forged._id });
+    }
   });
 
   it("is replayed by the admin command once fixed: stored once, counted once, replayed once", async () => {

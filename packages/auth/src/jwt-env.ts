@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_ADMIN_MAX_AGE_SECONDS, type JwtVerifierOptions } from "./jwt.js";
+import { DEFAULT_ADMIN_MAX_AGE_SECONDS, DEFAULT_SERVICE_MAX_AGE_SECONDS, type JwtVerifierOptions } from "./jwt.js";
 
 const optionalText = z
   .string()
@@ -20,17 +20,29 @@ export const jwtEnvShape = {
     .min(60)
     .max(30 * 86_400)
     .default(DEFAULT_ADMIN_MAX_AGE_SECONDS),
+  /** Longest age (from `iat`) of a service token, in seconds. Default 86400 (24 h). */
+  JWT_SERVICE_MAX_AGE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .default(DEFAULT_SERVICE_MAX_AGE_SECONDS),
 };
+
+/** With NODE_ENV=production the audience and issuer are required (checked by the apps' env.ts). */
+export const PRODUCTION_JWT_CLAIMS = ["JWT_AUDIENCE", "JWT_ISSUER"] as const;
 
 /** JwtVerifier options from a parsed environment that includes jwtEnvShape. */
 export function jwtVerifierOptions(env: {
   JWT_AUDIENCE?: string | undefined;
   JWT_ISSUER?: string | undefined;
   JWT_ADMIN_MAX_AGE_SECONDS: number;
+  JWT_SERVICE_MAX_AGE_SECONDS: number;
 }): JwtVerifierOptions {
   return {
     ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
     ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
     adminMaxAgeSeconds: env.JWT_ADMIN_MAX_AGE_SECONDS,
+    serviceMaxAgeSeconds: env.JWT_SERVICE_MAX_AGE_SECONDS,
   };
 }

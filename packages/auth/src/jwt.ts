@@ -14,7 +14,10 @@ export type Role = z.infer<typeof roleSchema>;
 export interface Principal {
   userId: string;
   role: Role;
-  /** Seconds since epoch when the token expires (every accepted token has one). */
+  /**
+   * Seconds since epoch when the token stops being accepted: its `exp`, or for an admin or service
+   * token `iat` + the role's age cap when that comes first. Sockets and board sessions end then.
+   */
   expiresAt: number;
 }
 
@@ -30,6 +33,9 @@ export class AuthError extends Error {
 /** Default longest life of an admin token, counted from its `iat`: 12 hours (a working day and a margin). */
 export const DEFAULT_ADMIN_MAX_AGE_SECONDS = 12 * 3600;
 
+/** Default longest life of a service token (the platform backend's), counted from its `iat`: 24 hours. */
+export const DEFAULT_SERVICE_MAX_AGE_SECONDS = 24 * 3600;
+
 export interface JwtVerifierOptions {
   /** Required `aud` (JWT_AUDIENCE). Unset: `aud` is not checked. */
   audience?: string;
@@ -37,6 +43,8 @@ export interface JwtVerifierOptions {
   issuer?: string;
   /** Admin tokens must carry `iat` and be younger than this, whatever their `exp`. Default 12 h. */
   adminMaxAgeSeconds?: number;
+  /** Service tokens must carry `iat` and be younger than this, whatever their `exp`. Default 24 h. */
+  serviceMaxAgeSeconds?: number;
 }
 
 const claimsSchema = z.object({
@@ -54,7 +62,7 @@ const claimsSchema = z.object({
 export class JwtVerifier {
   private readonly key: Uint8Array;
   private readonly joseOptions: JWTVerifyOptions;
-  private readonly adminMaxAgeSeconds: number;
+  private readonly maxAgeSeconds: Partial<Record<Role, number>>;
 
   constructor(secret: string, options: JwtVerifierOptions = {}) {
     this.key = new TextEncoder().encode(secret);
@@ -64,7 +72,10 @@ export class JwtVerifier {
       ...(options.audience ? { audience: options.audience } : {}),
       ...(options.issuer ? { issuer: options.issuer } : {}),
     };
-    this.adminMaxAgeSeconds = options.adminMaxAgeSeconds ?? DEFAULT_ADMIN_MAX_AGE_SECONDS;
+    this.maxAgeSeconds = {
+      admin: options.adminMaxAgeSeconds ?? DEFAULT_ADMIN_MAX_AGE_SECONDS,
+      service: options.serviceMaxAgeSeconds ?? DEFAULT_SERVICE_MAX_AGE_SECONDS,
+    };
   }
 
   async verify(token: string | undefined | null, now = Math.floor(Date.now() / 1000)): Promise<Principal> {
@@ -81,14 +92,14 @@ export class JwtVerifier {
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new AuthError("AUTH_ERR_INVALID", "token lacks a valid sub, role or exp");
     const { sub, role, exp, iat } = claims.data;
-    if (role === "admin") {
-      if (iat === undefined) throw new AuthError("AUTH_ERR_INVALID", "an admin token must carry iat");
-      // An iat in the future would stretch the age cap; a minute of clock skew is tolerated.
-      if (iat > now + 60) throw new AuthError("AUTH_ERR_INVALID", "an admin token's iat is in the future");
-      if (now - iat > this.adminMaxAgeSeconds)
-        throw new AuthError("AUTH_ERR_EXPIRED", `admin token older than ${this.adminMaxAgeSeconds} s`);
-    }
-    return { userId: sub, role, expiresAt: exp };
+    const cap = this.maxAgeSeconds[role];
+    if (cap === undefined) return { userId: sub, role, expiresAt: exp };
+    if (iat === undefined) throw new AuthError("AUTH_ERR_INVALID", `a token of role ${role} must carry iat`);
+    // An iat in the future would stretch the age cap; a minute of clock skew is tolerated.
+    if (iat > now + 60) throw new AuthError("AUTH_ERR_INVALID", `the iat of a token of role ${role} is in the future`);
+    if (now - iat > cap) throw new AuthError("AUTH_ERR_EXPIRED", `${role} token older than ${cap} s`);
+    // The answer says when it ends: a socket or a board session opened with it ends then too.
+    return { userId: sub, role, expiresAt: Math.min(exp, iat + cap) };
   }
 }
 

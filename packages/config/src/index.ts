@@ -14,7 +14,7 @@ export {
   SECRET_KEYS,
 } from "./redaction.js";
 export { onShutdownSignal } from "./graceful-shutdown.js";
-export { assertProductionSecrets, KNOWN_DEVELOPMENT_SECRETS } from "./production-secrets.js";
+export { assertProductionSecrets, assertProductionRequired, KNOWN_DEVELOPMENT_SECRETS } from "./production-secrets.js";
 export {
   assertProductionEndpoints,
   assertNotProduction,

@@ -55,3 +55,15 @@ export function assertProductionSecrets(source: Record<string, string | undefine
   }
   if (problems.length) throw new EnvError(problems);
 }
+
+/**
+ * With NODE_ENV=production, refuses to start when a setting among `names` is unset: a check that is
+ * optional in development (the JWT audience and issuer) but must hold in production.
+ */
+export function assertProductionRequired(source: Record<string, string | undefined>, names: readonly string[]): void {
+  if (source.NODE_ENV !== "production") return;
+  const problems = names
+    .filter((name) => !source[name]?.trim())
+    .map((name) => `${name}: is required when NODE_ENV=production`);
+  if (problems.length) throw new EnvError(problems);
+}

@@ -211,10 +211,19 @@ export function redactLog(value: unknown, key?: string, depth = 0): unknown {
 }
 
 /**
- * Every process's pino options for what it must not print: the deny-list paths of logRedaction, then
- * redactLog over each line's fields (errors included) at any depth.
+ * Every process's pino options for what it must not print: the deny-list paths of logRedaction,
+ * redactLog over each line's fields (errors included) at any depth, and redactText over its message.
  */
 export const logOptions = {
   redact: logRedaction,
   formatters: { log: (fields: Record<string, unknown>) => redactLog(fields) as Record<string, unknown> },
+  hooks: {
+    /** The message strings too (`log.info(fields, msg)`): phone-like numbers, wamids and tokens masked. */
+    logMethod(this: unknown, args: unknown[], method: (...args: unknown[]) => void): void {
+      method.apply(
+        this,
+        args.map((a) => (typeof a === "string" ? redactText(a) : a)),
+      );
+    },
+  },
 };

@@ -50,7 +50,9 @@ export type ExpiredNotice = z.infer<typeof expiredNoticeSchema>;
  * Codes of a refused handshake (`connect_error`'s `err.data.code`), a refused refresh (`error.code`)
  * or a `socket:error`. AUTH_ERR_EXPIRED → fetch a new token; FORBIDDEN / CLIENT_* → access or
  * programming errors; UNAVAILABLE → retry later; RATE_LIMITED → the socket sent too many events and
- * is disconnected; SUPERSEDED → a newer auth:refresh replaced this one.
+ * is disconnected, or too many handshakes came from its address or user (retry later);
+ * TOO_MANY_SOCKETS → the user holds the maximum of open sockets; SUPERSEDED → a newer auth:refresh
+ * replaced this one.
  */
 export const SOCKET_REFUSAL_CODES = [
   "AUTH_ERR_MISSING",
@@ -63,6 +65,7 @@ export const SOCKET_REFUSAL_CODES = [
   "AUTH_ERR_SUBJECT_MISMATCH",
   "UNAVAILABLE",
   "RATE_LIMITED",
+  "TOO_MANY_SOCKETS",
   "SUPERSEDED",
 ] as const;
 

@@ -67,6 +67,22 @@ export const DEFAULT_ACCOUNT_HOLD_RECHECK_MS: AccountHoldRecheck = {
   NUMBER_NOT_REGISTERED: 6 * 3_600_000,
 };
 
+/**
+ * Whether what Meta says of the number now proves that a hold's cause is gone, so that a recruiter's
+ * connection check may lift it. Only a registration can be proven this way (the number is CONNECTED
+ * on the Cloud API). A payment problem, a lock, a policy block or the spam rate limit show in no field
+ * a check reads: those lift only on Meta's `account_update` or the timed re-check, or every check
+ * would release the held sends into a pause that still stands.
+ */
+export function holdCauseGone(
+  reason: string | null | undefined,
+  phone: { status: string | null; platformType: string | null },
+): boolean {
+  if (reason === ACCOUNT_HOLD_REASONS[133010])
+    return phone.status === "CONNECTED" && phone.platformType === "CLOUD_API";
+  return false;
+}
+
 /** The hold reason of an account-level Graph error, or null for a per-message one. */
 export function accountHoldReason(c: Pick<GraphErrorClassification, "accountHold" | "code">): AccountHoldReason | null {
   if (!c.accountHold || c.code == null) return null;

@@ -22,6 +22,8 @@ export const webhookJobSchema = z.object({
   receivedAt: z.number(),
   /** The raw JSON body exactly as Meta signed it. */
   body: z.string(),
+  /** Meta's X-Hub-Signature-256 of the body, kept for a dead letter's replay to check again (absent in older entries). */
+  signature: z.string().optional(),
 });
 export type WebhookJob = z.infer<typeof webhookJobSchema>;
 

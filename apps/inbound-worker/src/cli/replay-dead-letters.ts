@@ -5,8 +5,10 @@
  * their cause is fixed: each becomes a new job of the webhook queue with the id `replay-<dead letter
  * id>` (a second run adds nothing while that job exists), and the dead letter is marked `replayedAt`.
  * Without `--id`, only dead letters not replayed yet; `--again` includes replayed ones. Stored writes
- * are idempotent: what the failed attempts stored is not stored twice. Prints a JSON report. Needs
- * MONGODB_URI, REDIS_URL (or REDIS_CLUSTER_NODES) and QUEUE_PREFIX. Exit code 2 on bad arguments.
+ * are idempotent: what the failed attempts stored is not stored twice. A dead letter whose body no
+ * longer carries Meta's signature (kept from the delivery) is skipped. Prints a JSON report. Needs
+ * MONGODB_URI, REDIS_URL (or REDIS_CLUSTER_NODES), QUEUE_PREFIX and META_APP_SECRET. Exit code 2 on
+ * bad arguments.
  */
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
@@ -45,6 +47,7 @@ const queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: redis, prefix: 
 const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 2 });
 try {
   const report = await replayDeadLetters(db, queue, {
+    appSecret: env.META_APP_SECRET,
     ...(values.id ? { id: values.id } : {}),
     ...(since ? { since } : {}),
     again: values.again,

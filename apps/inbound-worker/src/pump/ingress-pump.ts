@@ -122,7 +122,12 @@ export class IngressPump {
       return {
         name: WEBHOOK_JOB,
         // A stream id is "<Redis time in ms>-<seq>": the time the ingress stored the delivery.
-        data: { deliveryId: id, receivedAt: Number(id.split("-")[0]), body: map.b ?? "" },
+        data: {
+          deliveryId: id,
+          receivedAt: Number(id.split("-")[0]),
+          body: map.b ?? "",
+          ...(map.s ? { signature: map.s } : {}),
+        },
         opts: { ...webhookJobOptions, jobId: `wh-${id}` },
       };
     });

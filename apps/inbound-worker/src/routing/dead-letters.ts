@@ -3,7 +3,7 @@ import type { Queue } from "bullmq";
 import { Types } from "mongoose";
 import { isDuplicateKeyError, type Database, type DeadLetterError, type WebhookEventDoc } from "@linkojob/db";
 import { WEBHOOK_JOB, webhookJobOptions, type WebhookJob } from "@linkojob/queues";
-import { safeText } from "@linkojob/whatsapp";
+import { safeText, verifyWebhookSignature } from "@linkojob/whatsapp";
 import type { FailureClass } from "./failure-class.js";
 
 /** A body longer than this is kept cut (and cannot be replayed); MongoDB documents hold 16 MB. */
@@ -18,6 +18,8 @@ export interface DeadLetterValue {
   /** When the ingress accepted the delivery (ms since epoch). */
   receivedAt: number;
   jobId: string;
+  /** Meta's X-Hub-Signature-256 of the body: a replay checks it again. */
+  signature?: string;
 }
 
 /** The job id of a dead letter's replay: one replay job per dead letter, however often the command runs. */
@@ -57,6 +59,7 @@ export async function recordDeadLetter(
     ...storableBody(job.data.body),
     receivedAt: job.data.receivedAt,
     jobId: safeText(job.id, 256),
+    ...(job.data.signature ? { signature: safeText(job.data.signature, 128) } : {}),
   };
   const error: DeadLetterError = {
     name: safeText(failure.name, 128),
@@ -85,6 +88,8 @@ export async function recordDeadLetter(
 }
 
 export interface ReplayOptions {
+  /** META_APP_SECRET: a dead letter is replayed only when its body still carries Meta's signature. */
+  appSecret: string;
   id?: string;
   since?: Date;
   dryRun?: boolean;
@@ -133,13 +138,21 @@ export async function replayDeadLetters(
       result.skipped.push({ id, why: `replayed at ${letter.replayedAt.toISOString()}` });
       continue;
     }
+    // Only what Meta signed is processed: a body changed since (in the database, or a dead letter
+    // written by hand) or one without its signature would be a delivery nobody authenticated.
+    const body = deadLetterBody(value);
+    if (!value.signature || !verifyWebhookSignature(Buffer.from(body, "utf8"), value.signature, opts.appSecret)) {
+      result.skipped.push({ id, why: "its body does not carry Meta's signature (missing or not matching)" });
+      continue;
+    }
     const jobId = replayJobId(id);
     result.replayed.push({ id, jobId, deliveryId: letter.deliveryId });
     if (opts.dryRun) continue;
     const data: WebhookJob = {
       deliveryId: letter.deliveryId,
       receivedAt: value.receivedAt,
-      body: deadLetterBody(value),
+      body,
+      signature: value.signature,
     };
     await queue.add(WEBHOOK_JOB, data, { ...webhookJobOptions, jobId });
     await db.webhookEvents.updateOne({ _id: letter._id }, { $set: { replayedAt: new Date(), replayJobId: jobId } });

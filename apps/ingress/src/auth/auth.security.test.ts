@@ -83,6 +83,26 @@ describe("finding 2: JWTs too lenient", () => {
     ).toBe(200);
   });
 
+  it("a board session opened with an admin token near its age cap ends at iat + cap, not at the token's far exp", async () => {
+    const iat = now() - 12 * 3600 + 120;
+    const token = await raw({ sub: "ops-1", role: "admin", iat, exp: now() + 30 * 86_400 });
+    const res = await plain.app.inject({ method: "POST", url: "/admin/queues/session", payload: { token } });
+    expect(res.statusCode).toBe(303);
+    const maxAge = Number(/Max-Age=(\d+)/.exec(String(res.headers["set-cookie"]))![1]);
+    expect(maxAge).toBeGreaterThan(0);
+    expect(maxAge).toBeLessThanOrEqual(120);
+  });
+
+  it("caps a service token's age too (24 h by default) whatever its exp", async () => {
+    const old = await raw({ sub: "backend", role: "service", iat: now() - 25 * 3600, exp: now() + 30 * 86_400 });
+    const res = await conversations(plain, old);
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe("AUTH_ERR_EXPIRED");
+    expect(
+      (await conversations(plain, await raw({ sub: "backend", role: "service", exp: now() + 3600 }))).statusCode,
+    ).toBe(401);
+  });
+
   it("caps an admin token's age whatever its exp, and requires its iat", async () => {
     const base = { sub: "ops-1", role: "admin", aud: AUDIENCE, iss: ISSUER };
     const old = await raw({ ...base, iat: now() - 2 * 3600, exp: now() + 30 * 86_400 });

@@ -79,7 +79,7 @@ describe("errors in the logs", () => {
     expect(lines.join("\n")).not.toContain(PHONE);
   });
 
-  it("phone numbers, texts and tokens are hidden at any depth, ids kept where they are ids", () => {
+  it("phone numbers, texts and tokens are hidden at any depth and in the message, ids kept where they are ids", () => {
     const { logger, lines } = capturingLogger();
     logger.warn(
       {
@@ -90,6 +90,7 @@ describe("errors in the logs", () => {
       },
       "deep",
     );
+    logger.info({ deliveryId: "1732470000123-0" }, `stored a message from +${PHONE}`);
     const out = lines.join("\n");
     for (const secret of [PHONE, "Bonjour", "EAAGsecret", "HBgLMjEy"]) expect(out, secret).not.toContain(secret);
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;

@@ -45,7 +45,14 @@ export const DASHBOARD_URL = "http://dashboard.test/settings/whatsapp?tab=channe
 
 export async function startOnboardingHarness(
   label: string,
-  opts: { templateSync?: TemplateSyncHook; configId?: string; vault?: TokenVault; baseUrl?: string } = {},
+  opts: {
+    templateSync?: TemplateSyncHook;
+    configId?: string;
+    vault?: TokenVault;
+    baseUrl?: string;
+    /** Connection checks' per-client interval; 0 (none) unless a test gives one. */
+    checkIntervalSeconds?: number;
+  } = {},
 ): Promise<OnboardingHarness> {
   const services = testServices(label);
   const db = await Database.connect(services.mongoUrl);
@@ -88,6 +95,7 @@ export async function startOnboardingHarness(
     ...(opts.configId ? { configId: opts.configId } : {}),
     stateSecret: TEST_SECRETS.jwtSecret,
     keyPrefix: services.prefix,
+    checkIntervalSeconds: opts.checkIntervalSeconds ?? 0,
   };
   const app = await buildApp({
     config: testIngressConfig(services.prefix),

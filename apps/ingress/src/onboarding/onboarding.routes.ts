@@ -13,7 +13,7 @@ import type { DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import type { GraphClient } from "@linkojob/whatsapp";
 import type { TenantAccess } from "../auth/tenant-access.js";
-import { badRequest } from "../http/errors.js";
+import { HttpError, badRequest } from "../http/errors.js";
 import { readCookie } from "../auth/cookies.js";
 import { ClientStatusAnnouncer, type SendState } from "@linkojob/outbound";
 import { clearedOauthCookie, oauthCookie, oauthCookieName } from "./oauth-browser-cookie.js";
@@ -40,6 +40,8 @@ export interface OnboardingConfig {
   keyPrefix: string;
   /** Lifetime of an OAuth state in seconds. Default 600. */
   stateTtlSeconds?: number;
+  /** Shortest interval between two connection checks of one client, in seconds (0 = none). Default 30. */
+  checkIntervalSeconds?: number;
 }
 
 /** What buildApp needs to serve onboarding (the routes are absent without it). */
@@ -160,6 +162,7 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
   });
 
   const secureCookie = config.baseUrl.startsWith("https:");
+  const checkInterval = config.checkIntervalSeconds ?? 30;
 
   app.post(
     "/api/auth/whatsapp/initiate",
@@ -286,8 +289,24 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
         querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const tenant = await opts.tenants.resolve(request.principal, request.query.clientId);
+      // One check per client per interval (in Redis, across ingress processes): each one calls Meta
+      // with the tenant's token.
+      if (checkInterval > 0) {
+        const key = `${config.keyPrefix}:onboarding:check:${String(tenant.clientId)}`;
+        const first = await opts.redis.set(key, "1", "EX", checkInterval, "NX");
+        if (first !== "OK") {
+          const left = await opts.redis.ttl(key);
+          reply.header("retry-after", String(left > 0 ? left : checkInterval));
+          throw new HttpError(
+            429,
+            "CHECK_THROTTLED",
+            `this connection was checked less than ${checkInterval} s ago; try again later`,
+            { retryAfterSeconds: left > 0 ? left : checkInterval },
+          );
+        }
+      }
       return service.checkConnection(tenant.clientId);
     },
   );

@@ -134,6 +134,38 @@ describe("cookie tossing from a sibling subdomain", () => {
   });
 });
 
+describe("connection checks", () => {
+  it("one check per client per interval: a second one within it is 429 CHECK_THROTTLED with Retry-After, and reaches Meta no more", async () => {
+    const throttled = await startOnboardingHarness("onboardingcheckthrottle", { checkIntervalSeconds: 60 });
+    try {
+      const business = await seedBusiness(throttled);
+      const code = await popupCode(throttled, [business.wabaId]);
+      const connected = await throttled.app.inject({
+        method: "POST",
+        url: "/api/auth/whatsapp/exchange",
+        headers: await authHeader("recruiter-throttle"),
+        payload: { code },
+      });
+      expect(connected.statusCode).toBe(200);
+      const check = async () =>
+        throttled.app.inject({
+          method: "POST",
+          url: "/api/auth/whatsapp/check",
+          headers: await authHeader("recruiter-throttle"),
+        });
+      expect((await check()).statusCode).toBe(200);
+      const metaCalls = throttled.sim.state.requestsTo(/phone_numbers/).length;
+      const again = await check();
+      expect(again.statusCode).toBe(429);
+      expect(again.json()).toMatchObject({ error: { code: "CHECK_THROTTLED" } });
+      expect(Number(again.headers["retry-after"])).toBeGreaterThan(0);
+      expect(throttled.sim.state.requestsTo(/phone_numbers/).length).toBe(metaCalls);
+    } finally {
+      await throttled.close();
+    }
+  });
+});
+
 describe("finding 1: the OpenAPI document", () => {
   it("shows the callback as public (Meta's redirect carries no JWT) and initiate as Bearer-protected", async () => {
     const doc = (await h.app.inject({ method: "GET", url: "/docs/json" })).json();

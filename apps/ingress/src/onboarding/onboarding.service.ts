@@ -34,7 +34,7 @@ import {
   type GraphClient,
   type PhoneNumberInfo,
 } from "@linkojob/whatsapp";
-import { ACCOUNT_HOLD_REASON_LIST, type ClientStatusAnnouncer } from "@linkojob/outbound";
+import { ACCOUNT_HOLD_REASON_LIST, holdCauseGone, type ClientStatusAnnouncer } from "@linkojob/outbound";
 import { ConnectLock } from "./connect-lock.js";
 import { OnboardingError, onboardingErrorFromGraph } from "./onboarding-error.js";
 
@@ -441,12 +441,13 @@ export class OnboardingService {
           { _id: id },
           { $set: { qualityRating: phone.qualityRating, verifiedName: phone.verifiedName } },
         );
-        // Sends paused for an account-level refusal (payment, lock, policy, spam, registration) resume
-        // when the recruiter, having fixed it at Meta, checks the connection and Meta answers: the
-        // held sends go again (a refusal that still stands pauses them again, spending no attempt).
+        // Sends paused for an account-level refusal resume on a check only when Meta's answer proves
+        // the cause gone (holdCauseGone: a registration); the others wait for account_update or the
+        // timed re-check, or every check would release the held sends into a pause that still stands.
         if (
           doc.status === "reauth_required" &&
-          (ACCOUNT_HOLD_REASON_LIST as string[]).includes(doc.statusReason ?? "")
+          (ACCOUNT_HOLD_REASON_LIST as string[]).includes(doc.statusReason ?? "") &&
+          holdCauseGone(doc.statusReason, phone)
         ) {
           await this.deps.announcer.markActive(id, "RESUMED_BY_CHECK", { fromReasons: ACCOUNT_HOLD_REASON_LIST });
         }

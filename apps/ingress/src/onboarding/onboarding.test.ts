@@ -350,15 +350,31 @@ describe("revoked token and reconnection", () => {
     expect(await h.db.clients.countDocuments({ userId: "recruiter-R" })).toBe(1);
   });
 
-  it("sends paused for an account-level refusal resume when the recruiter checks the connection and Meta answers", async () => {
+  it("a connection check lifts an account hold only when Meta's answer proves its cause gone: a payment pause stands, a registration pause lifts once the number is CONNECTED on the Cloud API", async () => {
     const business = await seedBusiness(h);
     const clientId = (await exchange("recruiter-H", { code: await popupCode(h, [business.wabaId]) })).json().client
       .id as string;
-    // The outbound worker paused the tenant on 131042 (payment): what holdTenant writes.
+    // The outbound worker paused the tenant on 131042 (payment): what holdTenant writes. Checking
+    // (however often) must not release the held sends while nothing shows the payment fixed.
     await h.db.clients.updateOne(
       { _id: clientId },
       { $set: { status: "reauth_required", statusReason: "PAYMENT_PROBLEM", statusChangedAt: new Date() } },
     );
+    for (let i = 0; i < 2; i++) {
+      const paid = await h.app.inject({
+        method: "POST",
+        url: "/api/auth/whatsapp/check",
+        headers: await authHeader("recruiter-H"),
+      });
+      expect(paid.statusCode).toBe(200);
+      expect(paid.json()).toMatchObject({
+        ok: false,
+        client: { id: clientId, status: "reauth_required", statusReason: "PAYMENT_PROBLEM" },
+      });
+    }
+
+    // Paused on 133010 (not registered): Meta now lists the number CONNECTED on the Cloud API.
+    await h.db.clients.updateOne({ _id: clientId }, { $set: { statusReason: "NUMBER_NOT_REGISTERED" } });
     const activeBefore = changesOf(clientId).filter((c) => c.status === "active").length;
     const res = await h.app.inject({
       method: "POST",

@@ -7,6 +7,14 @@ import { readCookie, serializeCookie } from "../auth/cookies.js";
 import { BOARD_COOKIE, BoardSession } from "./board-session.js";
 import { BOARD_LOGIN_PAGE } from "./board-login-page.js";
 import { RedactingBullMQAdapter } from "./redacting-adapter.js";
+import { OUTBOUND_QUEUE, WEBHOOK_QUEUE } from "@linkojob/queues";
+
+/**
+ * Queues the board never changes, whatever BULL_BOARD_ALLOW_ACTIONS says: a webhook job added or
+ * retried from the board is a delivery Meta never signed (it bypasses the ingress's signature check),
+ * and an outbound job is a message sent in a tenant's name.
+ */
+const ALWAYS_READ_ONLY = new Set<string>([WEBHOOK_QUEUE, OUTBOUND_QUEUE]);
 
 export const BULL_BOARD_PATH = "/admin/queues";
 /** Where a browser exchanges an admin JWT (POST body) for the board's cookie. */
@@ -112,7 +120,9 @@ export const bullBoardPlugin: FastifyPluginAsync<BullBoardOptions> = async (app,
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
   createBullBoard({
-    queues: opts.queues.map((q) => new RedactingBullMQAdapter(q, { readOnlyMode: !opts.allowActions })),
+    queues: opts.queues.map(
+      (q) => new RedactingBullMQAdapter(q, { readOnlyMode: !opts.allowActions || ALWAYS_READ_ONLY.has(q.name) }),
+    ),
     serverAdapter,
     options: { uiConfig: { boardTitle: "LinkoJob queues" } },
   });

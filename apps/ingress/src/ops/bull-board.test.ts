@@ -222,3 +222,40 @@ describe("Bull Board at /admin/queues", () => {
     expect((await boardApi("", { cookie: forged })).statusCode).toBe(401);
   });
 });
+
+describe("Bull Board with actions allowed", () => {
+  it("still cannot add, retry or promote webhook or outbound jobs (an unsigned delivery, a send in a tenant's name); other queues take actions", async () => {
+    const open = await startTestIngress("bullboardactions", {
+      deps: { ops: { bullBoard: { secureCookie: false, allowActions: true } } },
+    });
+    try {
+      const auth = { authorization: `Bearer ${await tokenFor("ops-1", "admin")}` };
+      for (const queue of [WEBHOOK_QUEUE, OUTBOUND_QUEUE]) {
+        const add = await open.app.inject({
+          method: "POST",
+          url: `/admin/queues/api/queues/${queue}/add`,
+          headers: auth,
+          payload: { name: "delivery", data: { deliveryId: "forged-0", receivedAt: Date.now(), body: "{}" } },
+        });
+        expect(add.statusCode, `${queue} add`).toBe(405);
+        const retry = await open.app.inject({
+          method: "PUT",
+          url: `/admin/queues/api/queues/${queue}/retry/failed`,
+          headers: auth,
+        });
+        expect(retry.statusCode, `${queue} retry`).toBe(405);
+      }
+      const q = new Queue(WEBHOOK_QUEUE, { connection: workerRedis, prefix: open.services.prefix });
+      expect(await q.getJobCounts("waiting", "delayed", "paused")).toEqual({ waiting: 0, delayed: 0, paused: 0 });
+      await q.close();
+      const pause = await open.app.inject({
+        method: "PUT",
+        url: "/admin/queues/api/queues/upkeep/pause",
+        headers: auth,
+      });
+      expect(pause.statusCode).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
+});

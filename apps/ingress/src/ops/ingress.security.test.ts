@@ -354,6 +354,8 @@ describe("finding 6: deployment secrets", () => {
     MONGODB_URI: "mongodb://db/linkojob",
     REDIS_URL: "redis://redis:6379",
     META_APP_ID: "1234567890",
+    JWT_AUDIENCE: "linkojob-whatsapp",
+    JWT_ISSUER: "https://linkojob.com",
   };
   // What docker-compose.yml used to default to: they pass every format check.
   const shipped = {
@@ -401,6 +403,22 @@ describe("finding 6: deployment secrets", () => {
     );
   });
 
+  it("a production ingress requires JWT_AUDIENCE and JWT_ISSUER: without them another service's token signed with the same secret is accepted", () => {
+    const { JWT_AUDIENCE: _aud, JWT_ISSUER: _iss, ...unchecked } = base;
+    let err: unknown;
+    try {
+      loadIngressEnv({ ...unchecked, ...own, NODE_ENV: "production" });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EnvError);
+    expect((err as EnvError).problems).toEqual([
+      "JWT_AUDIENCE: is required when NODE_ENV=production",
+      "JWT_ISSUER: is required when NODE_ENV=production",
+    ]);
+    expect(loadIngressEnv({ ...unchecked, ...own }).JWT_AUDIENCE).toBeUndefined();
+  });
+
   it("starts with secrets of its own in production, and with any in development", () => {
     expect(loadIngressEnv({ ...base, ...own, NODE_ENV: "production" }).JWT_SECRET).toBe(own.JWT_SECRET);
     expect(loadIngressEnv({ ...base, ...shipped }).JWT_SECRET).toBe(shipped.JWT_SECRET);
@@ -429,6 +447,8 @@ describe("the simulator kept out of production", () => {
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
     JWT_SECRET: randomBytes(32).toString("hex"),
     METRICS_TOKEN: randomBytes(24).toString("hex"),
+    JWT_AUDIENCE: "linkojob-whatsapp",
+    JWT_ISSUER: "https://linkojob.com",
     NODE_ENV: "production",
   };
 

@@ -20,11 +20,13 @@ export class WebhookInbox {
   }
 
   /**
-   * Stores one delivery; resolves with its id once Redis has it, rejects if Redis cannot take it.
-   * The id Redis assigns starts with its clock in milliseconds: that is the time of receipt.
+   * Stores one delivery with the X-Hub-Signature-256 it came with (`s`: a replay checks it again, so
+   * that only what Meta signed is ever processed); resolves with its id once Redis has it, rejects if
+   * Redis cannot take it. The id Redis assigns starts with its clock in milliseconds: that is the time
+   * of receipt.
    */
-  async append(rawBody: Buffer): Promise<string> {
-    const id = await this.redis.xadd(this.key, "*", "b", rawBody);
+  async append(rawBody: Buffer, signature: string): Promise<string> {
+    const id = await this.redis.xadd(this.key, "*", "b", rawBody, "s", signature);
     if (!id) throw new Error("XADD returned no id");
     return id;
   }

@@ -91,7 +91,7 @@ export const webhookRoutes: FastifyPluginCallback<WebhookRoutesOptions> = (app, 
         return reply.code(400).send(problem("NOT_A_WEBHOOK", "expected an object with an entry array"));
       }
       try {
-        await opts.inbox.append(raw);
+        await opts.inbox.append(raw, String(request.headers["x-hub-signature-256"]));
       } catch (err) {
         request.log.error({ err }, "webhook not stored; answering 503 so that Meta retries");
         return reply

@@ -411,15 +411,22 @@ export class ConversationBatch {
     this.ids.delete(idKey(clientId, "u", candidateKey));
   }
 
-  /** A person's conversation from the cache: by user id, else by phone unless it holds another user id. */
+  /**
+   * A person's conversation from the cache: by user id, else by phone when the message names no user
+   * id. A message with a user id that the cache knows only by phone is looked up in the database: the
+   * conversation may have moved to another number since (an identity change another process applied),
+   * the number now being someone else's; the lookup happens once per conversation, which then caches
+   * the user id.
+   */
   private cached(p: Person): Known | undefined {
     for (const u of p.ids.userIds) {
       const k = this.ids.get(idKey(p.clientId, "u", u));
       if (k) return k;
     }
+    if (p.ids.userIds.length) return undefined;
     for (const phone of p.ids.phones) {
       const k = this.ids.get(idKey(p.clientId, "p", phone));
-      if (k && (!k.userId || !p.ids.userIds.length)) return k;
+      if (k) return k;
     }
     return undefined;
   }

@@ -247,6 +247,41 @@ describe("conversations by phone or user id, in batches", () => {
     expect(await db.conversations.countDocuments({ clientId, candidatePhone: given })).toBe(1);
   });
 
+  it("a process that knew a conversation by its number alone does not give that number's new owner the old conversation after another process moved it", async () => {
+    const [given, moved, regenerated, strangerId] = [phone(), phone(), userId(), userId()];
+    const a = batch();
+    const b = batch();
+    // Both processes know the phone-only conversation (opened by a send, or an older payload).
+    const id = (await a.resolve([ref(given)])).get(`${clientId.toHexString()}|${given}`)!;
+    expect((await b.resolve([ref(given)])).get(`${clientId.toHexString()}|${given}`)!.toHexString()).toBe(
+      id.toHexString(),
+    );
+    // Process A applies the number change (the user id regenerated with it).
+    await a.recordInbound([
+      {
+        clientId,
+        conversationId: id,
+        messages: [
+          inbound(Date.now() - 1_000, {
+            type: "system",
+            opensWindow: false,
+            identityChange: [
+              { field: "candidatePhone", value: moved, previous: given },
+              { field: "candidateUserId", value: regenerated },
+            ],
+          }),
+        ],
+      },
+    ]);
+    // Process B, its cache unaware, receives the new owner's first message (with their user id).
+    const theirs = (await b.resolve([ref(given, strangerId)])).get(`${clientId.toHexString()}|${given}`)!;
+    expect(theirs.toHexString()).not.toBe(id.toHexString());
+    expect(await db.conversations.findById(id).lean()).toMatchObject({
+      candidatePhone: moved,
+      candidateUserId: regenerated,
+    });
+  });
+
   it("the send side's lookup finds by either id: one request for a known or new conversation, two when it learns an id", async () => {
     const [p, u] = [phone(), userId()];
     const ids = await batch().resolve([ref(undefined, u)]);
