@@ -155,17 +155,19 @@ export class ConversationBatch {
         out,
         now,
       );
-      // A key held by a conversation that moved to other ids (a number given up, now someone
-      // else's): the new person's conversation takes a key derived from the holder, so that two
-      // processes doing the same still meet on one key.
-      if (taken.length) {
-        const again = await this.create(
-          taken.map(({ p, key, holder }) => ({ p, key: `${key}~${holder.toHexString()}` })),
+      // A key held by another person's conversation (a number given up, now someone else's; or a
+      // conversation that moved to other ids): the newcomer's conversation takes a successor key
+      // derived from its own ids and the holder, so that two processes doing the same still meet on
+      // one key. A few rounds cover a number that changed hands more than once.
+      let pending = taken;
+      for (let round = 0; pending.length && round < 4; round++) {
+        pending = await this.create(
+          pending.map(({ p, key, holder }) => ({ p, key: successorKey(p.ids, key, holder) })),
           out,
           now,
         );
-        if (again.length) throw new Error(`conversation of ${again[0]!.key} could not be resolved`);
       }
+      if (pending.length) throw new Error(`conversation of ${pending[0]!.key} could not be resolved`);
     }
     return out;
   }
@@ -604,4 +606,14 @@ function newConversation(p: Person, key: string, now: Date) {
     updatedAt: now,
     __v: 0,
   };
+}
+
+/**
+ * The key a newcomer's conversation takes when `key` is held by someone else's (`holder`): its own
+ * user id when it has one not tried yet (unique to the person), else the key qualified by the holder.
+ */
+function successorKey(ids: CandidateIds, key: string, holder: Types.ObjectId): string {
+  const userId = [...ids.userIds].sort()[0];
+  if (userId && key !== userId && !key.startsWith(`${userId}~`)) return userId;
+  return `${key}~${holder.toHexString()}`;
 }

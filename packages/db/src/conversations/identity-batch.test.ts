@@ -187,14 +187,15 @@ describe("conversations by phone or user id, in batches", () => {
     expect(found.get(`${clientId.toHexString()}|${later}`)!.toHexString()).toBe(id.toHexString());
     expect(found.get(`${clientId.toHexString()}|${newId}`)!.toHexString()).toBe(id.toHexString());
 
-    // The number given up, now someone else's (another user id): a new conversation, though the
-    // moved one still holds that number as its key; another process gets the same one.
+    // The number given up, now someone else's (another user id): a new conversation, keyed by the
+    // newcomer's own user id since the moved one still holds that number as its key; another process
+    // gets the same one.
     const stranger = userId();
     const theirs = await batch().resolve([ref(p, stranger)]);
     const theirId = theirs.get(`${clientId.toHexString()}|${p}`)!;
     expect(theirId.toHexString()).not.toBe(id.toHexString());
     expect(await db.conversations.findById(theirId).lean()).toMatchObject({
-      candidateKey: `${p}~${id.toHexString()}`,
+      candidateKey: stranger,
       candidatePhone: p,
       candidateUserId: stranger,
     });
@@ -208,6 +209,15 @@ describe("conversations by phone or user id, in batches", () => {
     expect(
       (await batch().resolve([ref(undefined, stranger)])).get(`${clientId.toHexString()}|${stranger}`)!.toHexString(),
     ).toBe(theirId.toHexString());
+
+    // The number changes hands again: the third person gets a conversation of their own too.
+    const third = userId();
+    const thirdId = (await batch().resolve([ref(p, third)])).get(`${clientId.toHexString()}|${p}`)!;
+    expect([id.toHexString(), theirId.toHexString()]).not.toContain(thirdId.toHexString());
+    expect(await db.conversations.findById(thirdId).lean()).toMatchObject({
+      candidateKey: third,
+      candidateUserId: third,
+    });
   });
 
   it("a number moved away by an identity change no longer names its conversation by the key: the number's new owner gets their own, and their user id is never written into the old one", async () => {
