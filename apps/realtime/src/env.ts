@@ -10,6 +10,8 @@ export const realtimeEnvShape = {
   REDIS_URL: v.redisUrl,
   /** Redis Cluster seed nodes, host:port comma-separated; set, they replace REDIS_URL's host (QUEUE_PREFIX then needs a hash tag, e.g. {lj}). */
   REDIS_CLUSTER_NODES: v.redisClusterNodes,
+  /** Prefix of the deployment's Redis keys (the connection guard's counters); `{lj}` on a Redis Cluster. */
+  QUEUE_PREFIX: v.queuePrefix,
   /** MongoDB, read at handshake to find which clients (tenants) a token may follow. */
   MONGODB_URI: v.mongodbUri,
   /** HS256 secret of the platform's JWTs (the same as the ingress's). */

@@ -36,6 +36,7 @@ const server = createRealtimeServer({
   jwt: jwtVerifierOptions(env),
   socketEventBudget: { events: env.SOCKET_EVENT_BUDGET, windowSeconds: env.SOCKET_EVENT_WINDOW_SECONDS },
   corsOrigin: env.CORS_ORIGIN,
+  keyPrefix: env.QUEUE_PREFIX,
   logger,
 });
 await server.listen(env.PORT);

@@ -44,6 +44,12 @@ export interface RealtimeServerDeps {
    * Default SOCKET_IO_KEY; tests pass their own so that test files sharing a Redis stay apart.
    */
   adapterKey?: string;
+  /**
+   * The deployment's Redis key prefix (QUEUE_PREFIX, hash-tagged on a Redis Cluster) under which the
+   * connection guard keeps its counters, so that they live in the deployment's slot. Default: the
+   * adapter key (tests give each file its own).
+   */
+  keyPrefix?: string;
   /** Bound on each /ready check, in ms. Default READINESS_TIMEOUT_MS of @linkojob/metrics (2 s, every process's policy). */
   readinessTimeoutMs?: number;
 }
@@ -87,7 +93,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   const budget = new SocketEventBudget(deps.socketEventBudget);
   // A reconnect must not reset what a client may do: budgets per subject and address, in Redis.
   const guard = new ConnectionGuard(deps.pub, {
-    keyPrefix: deps.adapterKey ?? SOCKET_IO_KEY,
+    keyPrefix: deps.keyPrefix ? `${deps.keyPrefix}:realtime` : (deps.adapterKey ?? SOCKET_IO_KEY),
     events: budget.events,
     windowSeconds: budget.windowSeconds,
     ...deps.connectionGuard,

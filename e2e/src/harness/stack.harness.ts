@@ -138,6 +138,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       db,
       jwtSecret: TEST_SECRETS.jwtSecret,
       adapterKey,
+      keyPrefix: prefix,
       logger,
     }));
     const realtimeUrl = `http://127.0.0.1:${await realtime.listen(0, "127.0.0.1")}`;

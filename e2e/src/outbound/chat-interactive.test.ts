@@ -50,7 +50,7 @@ describe("interactive messages", () => {
     await rig.candidateWrites(c, phone, "Bonjour", 60_000);
     const res = await rig.send(c.jwt, { candidatePhone: phone, interactive: question });
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ kind: "interactive", cost: 0 });
+    expect(res.body).toMatchObject({ kind: "interactive", cost: 0.4 }); // a service message
     const m = await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
     expect(m).toMatchObject({
       kind: "interactive",
@@ -241,7 +241,7 @@ describe("replies to a message and reactions", () => {
     await rig.candidateWrites(c, phone, "Voici mon CV", 60_000);
     const inbound = await lastInbound(c, phone);
     const like = await rig.send(c.jwt, { candidatePhone: phone, reaction: { messageId: inbound.id, emoji: "👍" } });
-    expect(like).toMatchObject({ status: 202, body: { kind: "reaction", cost: 0 } });
+    expect(like).toMatchObject({ status: 202, body: { kind: "reaction", cost: 0.4 } });
     await rig.until(c, like.body.messageId, ["sent", "delivered", "read"]);
     expect(rig.acceptedFor(like.body.messageId)[0]!.body).toMatchObject({
       type: "reaction",

@@ -216,10 +216,11 @@ describe("costs", () => {
     const body = (await res.body.json()) as CostTotals;
     expect(body).toMatchObject({
       currency: "MAD",
-      total: 0.8,
+      // Two first-contact templates and a service reply, billed since 2026-10-01 (Morocco's utility rate).
+      total: 1.2,
       count: 3,
-      byKind: { template: { count: 2, cost: 0.8 }, text: { count: 1, cost: 0 } },
-      byCategory: { utility: { count: 2, cost: 0.8 }, service: { count: 1, cost: 0 } },
+      byKind: { template: { count: 2, cost: 0.8 }, text: { count: 1, cost: 0.4 } },
+      byCategory: { utility: { count: 2, cost: 0.8 }, service: { count: 1, cost: 0.4 } },
     });
     const m = await rig.message(c, t1.body.messageId);
     expect(m.costSource).toBe("meta");

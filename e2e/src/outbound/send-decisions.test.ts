@@ -70,7 +70,7 @@ describe("send decisions by the 24-hour window", () => {
     const phone = newPhone();
     await rig.candidateWrites(c, phone, "Bonjour, je suis intéressée", 60_000);
     const res = await rig.send(c.jwt, { candidatePhone: phone, message: "Merci, quand êtes-vous disponible ?" });
-    expect(res.body).toMatchObject({ kind: "text", cost: 0 });
+    expect(res.body).toMatchObject({ kind: "text", cost: 0.4 }); // a service message, billed since 2026-10-01
     const m = await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
     expect(m.kind).toBe("text");
     expect(textsTo(phone).map((x) => (x.body.text as { body: string }).body)).toEqual([

@@ -61,12 +61,12 @@ describe("media inside the 24-hour window", () => {
       messageId: expect.any(String),
       status: "queued",
       kind: "media",
-      cost: 0,
+      cost: 0.4, // a service message to Morocco, billed since 2026-10-01
       media: { willSend: true },
     });
 
     const m = await rig.until(c, res.body.messageId, DONE);
-    expect(m).toMatchObject({ kind: "media", text: "La fiche de poste", cost: 0, costCategory: "service" });
+    expect(m).toMatchObject({ kind: "media", text: "La fiche de poste", cost: 0.4, costCategory: "service" });
     expect(m.request.media).toMatchObject({
       type: "document",
       mimeType: "application/pdf",
@@ -123,7 +123,7 @@ describe("media inside the 24-hour window", () => {
       message: "Le plan pour venir à l'entretien",
       media: { type: "image", url },
     });
-    expect(res.body).toMatchObject({ kind: "media", cost: 0, media: { willSend: true } });
+    expect(res.body).toMatchObject({ kind: "media", cost: 0.4, media: { willSend: true } });
     await rig.until(c, res.body.messageId, DONE);
     const sent = rig.acceptedFor(res.body.messageId);
     expect(sent.map((s) => [s.type, s.body.image])).toEqual([

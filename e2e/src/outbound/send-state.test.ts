@@ -98,7 +98,7 @@ describe("the send state in Redis", () => {
       jobTitle: "Comptable",
       message: "Bonjour",
     });
-    expect(text).toMatchObject({ status: 202, body: { success: true, kind: "text", cost: 0 } });
+    expect(text).toMatchObject({ status: 202, body: { success: true, kind: "text", cost: 0.4 } }); // a service message, billed since 2026-10-01
     expect(first).toMatchObject({ status: 202, body: { success: true, kind: "template", cost: 0.4 } });
     // The worker, deciding from MongoDB, agrees, and Meta gets each once.
     expect(await rig.until(c, text.body.messageId, ["sent", "delivered", "read"])).toMatchObject({ kind: "text" });
