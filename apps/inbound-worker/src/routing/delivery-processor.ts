@@ -64,6 +64,12 @@ export interface DeliveryProcessorDeps {
   onMessageStored?: (clientId: string, message: MessageDoc) => Promise<void>;
   /** This process's token in the count claims of the messages it stores. Default: host, pid and a random part. */
   writer?: string;
+  /**
+   * Makes this process the only writer of these conversations (hex ids) until the returned release
+   * is called: a batch's counter write holds them, so that two worker processes never update one
+   * conversation at once. Without it, writes of one process are exclusive only within the process.
+   */
+  lockConversations?: (conversationIds: string[]) => Promise<() => Promise<void>>;
 }
 
 export interface ProcessResult {
@@ -388,7 +394,15 @@ export class DeliveryProcessor {
       byConversation.set(k, c);
     }
     // Besides counters: ids recorded or moved by an identity change, the username (named in `updates`).
-    const changed = await conversations.recordInbound([...byConversation.values()]);
+    // One writer per conversation across processes: FerretDB v1 loses concurrent updates of one
+    // document (and the check of counted ids must not race another process's count).
+    const release = await this.deps.lockConversations?.([...byConversation.keys()].sort());
+    let changed: Awaited<ReturnType<typeof conversations.recordInbound>>;
+    try {
+      changed = await conversations.recordInbound([...byConversation.values()]);
+    } finally {
+      await release?.();
+    }
     const views = await conversations.read([...byConversation.values()]);
 
     for (const { message } of owed) {
