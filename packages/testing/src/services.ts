@@ -5,3 +5,5 @@ export * from "./redis-server.js";
 export * from "./redis-cluster.js";
 export * from "./command-counter.js";
 export * from "./redis-command-counter.js";
+export * from "./node-process.js";
+export * from "./tokens.js";
