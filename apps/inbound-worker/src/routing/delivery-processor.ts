@@ -398,12 +398,13 @@ export class DeliveryProcessor {
     // document (and the check of counted ids must not race another process's count).
     const release = await this.deps.lockConversations?.([...byConversation.keys()].sort());
     let changed: Awaited<ReturnType<typeof conversations.recordInbound>>;
+    let views: Awaited<ReturnType<typeof conversations.read>>;
     try {
       changed = await conversations.recordInbound([...byConversation.values()]);
+      views = await conversations.read([...byConversation.values()]);
     } finally {
       await release?.();
     }
-    const views = await conversations.read([...byConversation.values()]);
 
     for (const { message } of owed) {
       const clientId = message.clientId.toHexString();
