@@ -5,6 +5,7 @@ import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import {
   OUTBOUND_QUEUE,
+  RedisLockSet,
   WEBHOOK_QUEUE,
   type OutboundJob,
   cappedBackoff,
@@ -35,6 +36,11 @@ import { MicroBatcher } from "./routing/micro-batcher.js";
 import { classifyFailure } from "./routing/failure-class.js";
 import { recordDeadLetter } from "./routing/dead-letters.js";
 import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker.js";
+
+/** How long a batch may hold its conversations' locks (a crashed worker's block them this long at most). */
+const CONVERSATION_LOCK_TTL_MS = 30_000;
+/** How long a batch waits for conversations another worker is writing before its jobs retry later. */
+const CONVERSATION_LOCK_WAIT_MS = 20_000;
 
 export interface InboundWorkerDeps {
   db: Database;
@@ -111,8 +117,22 @@ export class InboundWorker {
         })
       : null;
     this.media = media;
+    const locks = new RedisLockSet(deps.queueRedis);
     this.processor = new DeliveryProcessor({
       db: deps.db,
+      // Held for one batch's counter write (under a second here); a crashed holder's expire by themselves.
+      lockConversations: async (ids) => {
+        const held = await locks.acquire(
+          ids.map((id) => `${deps.prefix}:lock:conversation:${id}`),
+          CONVERSATION_LOCK_TTL_MS,
+          CONVERSATION_LOCK_WAIT_MS,
+        );
+        return () =>
+          locks.release(held).then(
+            () => undefined,
+            (err: unknown) => deps.logger.warn({ err }, "conversation locks not released; they expire by themselves"),
+          );
+      },
       directory: this.directory,
       events: deps.events,
       logger: deps.logger,

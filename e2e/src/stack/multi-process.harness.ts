@@ -5,9 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { freePort, startNodeProcess, waitForReady, type NodeProcess } from "@linkojob/testing";
+import { freePort, startNodeProcess, waitForReady, type NodeProcess } from "@linkojob/testing/services";
 
-export { killAll, terminate } from "@linkojob/testing";
+export { killAll, terminate } from "@linkojob/testing/services";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 

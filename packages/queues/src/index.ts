@@ -1,4 +1,5 @@
 export * from "./catalog.js";
 export * from "./redis.js";
 export * from "./redis-lock.js";
+export * from "./redis-lock-set.js";
 export * from "./redis-script.js";

@@ -26,18 +26,19 @@ export class RedisScript {
     /** A name for errors and traces: unique across the process's scripts. */
     readonly name: string,
     file: URL,
-    readonly numberOfKeys: number,
+    /** Keys each call passes; "any" for a script over a variable set of keys (same slot on a cluster). */
+    readonly numberOfKeys: number | "any",
   ) {
     this.lua = readFileSync(file, "utf8");
     this.sha = createHash("sha1").update(this.lua).digest("hex");
   }
 
   run(redis: RedisClient, keys: readonly string[], args: readonly ScriptArg[] = []): Promise<unknown> {
-    if (keys.length !== this.numberOfKeys)
+    if (this.numberOfKeys !== "any" && keys.length !== this.numberOfKeys)
       throw new Error(`${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
-    return redis.evalsha(this.sha, this.numberOfKeys, ...keys, ...args).catch((err: Error) => {
+    return redis.evalsha(this.sha, keys.length, ...keys, ...args).catch((err: Error) => {
       if (!err.message.startsWith("NOSCRIPT")) throw err;
-      return redis.eval(this.lua, this.numberOfKeys, ...keys, ...args);
+      return redis.eval(this.lua, keys.length, ...keys, ...args);
     });
   }
 }

@@ -6,3 +6,5 @@ export * from "./redis-cluster.js";
 export * from "./command-counter.js";
 export * from "./redis-command-counter.js";
 export * from "./tcp-outage.js";
+export * from "./node-process.js";
+export * from "./tokens.js";

@@ -70,6 +70,12 @@ export interface DeliveryProcessorDeps {
   onConversationsWritten?: (conversations: ConversationView[]) => Promise<void>;
   /** This process's token in the count claims of the messages it stores. Default: host, pid and a random part. */
   writer?: string;
+  /**
+   * Makes this process the only writer of these conversations (hex ids) until the returned release
+   * is called: a batch's counter write holds them, so that two worker processes never update one
+   * conversation at once. Without it, writes of one process are exclusive only within the process.
+   */
+  lockConversations?: (conversationIds: string[]) => Promise<() => Promise<void>>;
 }
 
 export interface ProcessResult {
@@ -394,8 +400,17 @@ export class DeliveryProcessor {
       byConversation.set(k, c);
     }
     // Besides counters: ids recorded or moved by an identity change, the username (named in `updates`).
-    const changed = await conversations.recordInbound([...byConversation.values()]);
-    const views = await conversations.read([...byConversation.values()]);
+    // One writer per conversation across processes: FerretDB v1 loses concurrent updates of one
+    // document (and the check of counted ids must not race another process's count).
+    const release = await this.deps.lockConversations?.([...byConversation.keys()].sort());
+    let changed: Awaited<ReturnType<typeof conversations.recordInbound>>;
+    let views: Awaited<ReturnType<typeof conversations.read>>;
+    try {
+      changed = await conversations.recordInbound([...byConversation.values()]);
+      views = await conversations.read([...byConversation.values()]);
+    } finally {
+      await release?.();
+    }
     await this.deps
       .onConversationsWritten?.(views)
       .catch((err: unknown) => this.deps.logger.warn({ err }, "candidates' windows not copied to the send state"));

@@ -3,7 +3,7 @@ import { Types } from "mongoose";
 import { testServices } from "@linkojob/testing";
 import { Database } from "../database.js";
 import { updateLimits } from "../ferretdb-adapter.js";
-import { ConversationBatch, type ConversationRef } from "./conversation-batch.js";
+import { COUNTED_IDS_KEPT, ConversationBatch, type ConversationRef } from "./conversation-batch.js";
 
 let db: Database;
 
@@ -93,5 +93,25 @@ describe("ConversationBatch.recordInbound retried after an answer lost", () => {
       messageCount: 3,
       unreadCount: 3,
     });
+  });
+
+  it("keeps the lists of counted ids bounded, whatever the server does with $slice", async () => {
+    const limits = await updateLimits(db.connection);
+    const batch = new ConversationBatch(db.conversations, { updateLimits: limits });
+    const clientId = new Types.ObjectId();
+    const ref = { clientId, candidateKey: "212600000098", candidatePhone: "212600000098" };
+    const conversationId = (await batch.resolve([ref])).get(`${clientId.toHexString()}|212600000098`)!;
+    const at = new Date();
+    for (let round = 0; round < 3; round++) {
+      const messages = Array.from({ length: COUNTED_IDS_KEPT }, () => counted(new Types.ObjectId(), at));
+      await batch.recordInbound([{ clientId, conversationId, messages }]);
+      await batch.read([{ clientId, conversationId }]);
+    }
+    const doc = await db.conversations
+      .findById(conversationId, { countedIds: 1, unreadIds: 1, messageCount: 1 })
+      .lean();
+    expect(doc?.messageCount).toBe(3 * COUNTED_IDS_KEPT);
+    expect(doc?.countedIds?.length).toBeLessThanOrEqual(2 * COUNTED_IDS_KEPT);
+    expect(doc?.unreadIds?.length).toBeLessThanOrEqual(2 * COUNTED_IDS_KEPT);
   });
 });

@@ -393,18 +393,44 @@ export class ConversationBatch {
     return out;
   }
 
-  /** The conversations as they are now (for conversation:updated). One find. */
+  /**
+   * The conversations as they are now (for conversation:updated). One find. Lists of counted ids
+   * grown past twice COUNTED_IDS_KEPT are cut back here (one more write, rarely): FerretDB v1
+   * ignores `$slice` in `$push`, which bounds them on MongoDB. Call it while holding the
+   * conversations' locks, as recordInbound: the cut rewrites the lists.
+   */
   async read(refs: Array<{ clientId: Types.ObjectId; conversationId: Types.ObjectId }>): Promise<ConversationView[]> {
     if (!refs.length) return [];
     const clients = [...new Map(refs.map((r) => [r.clientId.toHexString(), r.clientId])).values()];
     const docs = (await this.model.collection
       .find(
         { _id: { $in: refs.map((r) => r.conversationId) }, clientId: { $in: clients } },
-        { projection: { __v: 0, countedIds: 0, unreadIds: 0 }, batchSize: refs.length + 1 },
+        { projection: { __v: 0 }, batchSize: refs.length + 1 },
       )
       .toArray()) as unknown as ConversationDoc[];
+    const tooLong = (ids: Types.ObjectId[] | undefined) => (ids?.length ?? 0) > 2 * COUNTED_IDS_KEPT;
+    const cuts = docs
+      .filter((d) => tooLong(d.countedIds) || tooLong(d.unreadIds))
+      .map((d) => [
+        {
+          updateOne: {
+            filter: { _id: d._id, clientId: d.clientId },
+            update: {
+              $set: {
+                countedIds: (d.countedIds ?? []).slice(-COUNTED_IDS_KEPT),
+                unreadIds: (d.unreadIds ?? []).slice(-COUNTED_IDS_KEPT),
+              },
+            },
+          },
+        },
+      ]);
+    if (cuts.length) await bulkWriteGroups(this.model.collection, cuts, this.limits);
     const now = Date.now();
-    return docs.map((d) => conversationView(d, now));
+    return docs.map((d) => {
+      delete d.countedIds;
+      delete d.unreadIds;
+      return conversationView(d, now);
+    });
   }
 
   /** Forgets the cached ids of a candidate (e.g. after its conversation was deleted). */
