@@ -24,7 +24,13 @@ import {
   type RedisTarget,
 } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
-import { TEST_SECRETS, tokenFor, type TestServices, FIRST_CONTACT_TEMPLATE } from "@linkojob/testing";
+import {
+  TEST_SECRETS,
+  tokenFor,
+  type TestServices,
+  FIRST_CONTACT_TEMPLATE,
+  testIngressConfig,
+} from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
@@ -146,12 +152,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const ingressRedis = redis({ failFast: true });
     await redisReady(ingressRedis, options.redisReadyTimeoutMs);
     const app = (started.app = await buildApp({
-      config: {
-        appSecret: TEST_SECRETS.appSecret,
-        verifyToken: TEST_SECRETS.verifyToken,
-        jwtSecret: TEST_SECRETS.jwtSecret,
-        queuePrefix: prefix,
-      },
+      config: testIngressConfig(prefix),
       redis: ingressRedis,
       db,
       events,

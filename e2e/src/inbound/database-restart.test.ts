@@ -19,6 +19,7 @@ import {
   startFerretDb,
   testServices,
   type RunningFerretDb,
+  testIngressConfig,
 } from "@linkojob/testing";
 import { buildApp } from "@linkojob/ingress";
 import { postSigned } from "../harness/signed-post.harness.js";
@@ -59,12 +60,7 @@ describe("the inbound worker across a database restart", () => {
     mongoUrl = `${ferret.url}/dbrestart`;
     db = await Database.connect(mongoUrl, { maxPoolSize: 4 });
     app = await buildApp({
-      config: {
-        appSecret: TEST_SECRETS.appSecret,
-        verifyToken: TEST_SECRETS.verifyToken,
-        jwtSecret: TEST_SECRETS.jwtSecret,
-        queuePrefix: services.prefix,
-      },
+      config: testIngressConfig(services.prefix),
       redis: redis(),
       db,
       events: new DashboardEvents(redis()),

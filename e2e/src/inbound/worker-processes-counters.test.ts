@@ -12,7 +12,7 @@ import { Database, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { textMessageDelivery } from "@linkojob/meta-simulator";
 import { WEBHOOK_QUEUE, createRedis, ingressStreamKey, type RedisClient } from "@linkojob/queues";
-import { TEST_SECRETS, describeOutput, eventually, testServices } from "@linkojob/testing";
+import { TEST_SECRETS, describeOutput, eventually, testServices, testIngressConfig } from "@linkojob/testing";
 import { buildApp } from "@linkojob/ingress";
 import { postSigned } from "../harness/signed-post.harness.js";
 import {
@@ -58,12 +58,7 @@ describe("conversation counters with several inbound worker processes, one kille
   beforeAll(async () => {
     db = await Database.connect(services.mongoUrl, { maxPoolSize: 4 });
     app = await buildApp({
-      config: {
-        appSecret: TEST_SECRETS.appSecret,
-        verifyToken: TEST_SECRETS.verifyToken,
-        jwtSecret: TEST_SECRETS.jwtSecret,
-        queuePrefix: services.prefix,
-      },
+      config: testIngressConfig(services.prefix),
       redis: redis(),
       db,
       events: new DashboardEvents(redis()),

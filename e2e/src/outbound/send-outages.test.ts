@@ -7,13 +7,13 @@ import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { OUTBOUND_QUEUE, createRedis, outboundJobId } from "@linkojob/queues";
 import {
-  TEST_SECRETS,
   eventually,
   startRedisServer,
   startTcpOutage,
   tokenFor,
   type OwnRedis,
   type TcpOutage,
+  testIngressConfig,
 } from "@linkojob/testing";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
@@ -116,12 +116,7 @@ describe("MongoDB down", () => {
     closers.push(() => worker.close());
     await worker.start();
     const app = await buildApp({
-      config: {
-        appSecret: TEST_SECRETS.appSecret,
-        verifyToken: TEST_SECRETS.verifyToken,
-        jwtSecret: TEST_SECRETS.jwtSecret,
-        queuePrefix: rig.trunk.services.prefix,
-      },
+      config: testIngressConfig(rig.trunk.services.prefix),
       redis: r({ failFast: true }),
       db,
       events: new DashboardEvents(r()),

@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, outboundJobId } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
+import { eventually, tokenFor, testIngressConfig } from "@linkojob/testing";
 import { CommandCounter } from "@linkojob/testing/services";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
@@ -59,12 +59,7 @@ beforeAll(async () => {
   });
   await worker.start();
   app = await buildApp({
-    config: {
-      appSecret: TEST_SECRETS.appSecret,
-      verifyToken: TEST_SECRETS.verifyToken,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      queuePrefix: rig.trunk.services.prefix,
-    },
+    config: testIngressConfig(rig.trunk.services.prefix),
     redis: r({ failFast: true }),
     db: apiDb,
     events: new DashboardEvents(r()),
@@ -122,12 +117,7 @@ describe("MongoDB requests per send", () => {
 
     // A second ingress, its caches empty: everything it decides with comes from Redis.
     const fresh = await buildApp({
-      config: {
-        appSecret: TEST_SECRETS.appSecret,
-        verifyToken: TEST_SECRETS.verifyToken,
-        jwtSecret: TEST_SECRETS.jwtSecret,
-        queuePrefix: rig.trunk.services.prefix,
-      },
+      config: testIngressConfig(rig.trunk.services.prefix),
       redis: conns[0]!,
       db: apiDb,
       events: new DashboardEvents(conns[0]!),

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, outboundJobId } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
+import { eventually, tokenFor, testIngressConfig } from "@linkojob/testing";
 import { CommandCounter } from "@linkojob/testing/services";
 import { buildApp } from "@linkojob/ingress";
 import { ClientStatusAnnouncer } from "@linkojob/outbound";
@@ -29,12 +29,7 @@ async function ingress(): Promise<App> {
   const redis = createRedis(rig.trunk.services.redisUrl, { failFast: true });
   conns.push(redis);
   const app = await buildApp({
-    config: {
-      appSecret: TEST_SECRETS.appSecret,
-      verifyToken: TEST_SECRETS.verifyToken,
-      jwtSecret: TEST_SECRETS.jwtSecret,
-      queuePrefix: rig.trunk.services.prefix,
-    },
+    config: testIngressConfig(rig.trunk.services.prefix),
     redis,
     db: apiDb,
     events: new DashboardEvents(redis),

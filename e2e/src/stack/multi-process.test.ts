@@ -25,7 +25,14 @@ import {
   simTemplate,
 } from "@linkojob/meta-simulator";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, ingressStreamKey, type RedisClient } from "@linkojob/queues";
-import { TEST_SECRETS, eventually, testServices, tokenFor, FIRST_CONTACT_TEMPLATE } from "@linkojob/testing";
+import {
+  TEST_SECRETS,
+  eventually,
+  testServices,
+  tokenFor,
+  FIRST_CONTACT_TEMPLATE,
+  testIngressConfig,
+} from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
@@ -120,12 +127,7 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
     graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" });
 
     app = await buildApp({
-      config: {
-        appSecret: TEST_SECRETS.appSecret,
-        verifyToken: TEST_SECRETS.verifyToken,
-        jwtSecret: TEST_SECRETS.jwtSecret,
-        queuePrefix: services.prefix,
-      },
+      config: testIngressConfig(services.prefix),
       redis: redis(),
       db,
       events: new DashboardEvents(redis()),
