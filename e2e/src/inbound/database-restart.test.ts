@@ -23,6 +23,7 @@ import {
 } from "@linkojob/testing";
 import { buildApp } from "@linkojob/ingress";
 import { postSigned } from "../harness/signed-post.harness.js";
+import { expectStoredExactlyOnce } from "../harness/exact-storage.harness.js";
 import {
   WORKER_MAINS,
   killAll,
@@ -189,21 +190,11 @@ describe("the inbound worker across a database restart", () => {
         throw new Error(`not ready after the restart: ${err.message}: ${JSON.stringify(last)}`);
       });
 
-      const stored = await db.messages
-        .find({ clientId: client._id }, { wamid: 1, conversationId: 1, countClaim: 1 })
-        .lean();
-      expect(stored).toHaveLength(MESSAGES);
-      expect(new Set(stored.map((m) => m.wamid)).size).toBe(MESSAGES);
-      expect(stored.filter((m) => m.countClaim)).toEqual([]);
-      const conversations = await db.conversations
-        .find({ clientId: client._id }, { candidatePhone: 1, messageCount: 1, unreadCount: 1 })
-        .lean();
-      expect(conversations).toHaveLength(CANDIDATES);
-      const wrong = conversations
-        .filter((c) => c.messageCount !== PER_CANDIDATE || c.unreadCount !== PER_CANDIDATE)
-        .map((c) => `${c.candidatePhone}: ${c.messageCount} messages, ${c.unreadCount} unread`);
-      expect(wrong).toEqual([]);
-      expect(await db.webhookEvents.countDocuments({ kind: "dead_letter" })).toBe(0);
+      await expectStoredExactlyOnce(db, client._id, {
+        messages: MESSAGES,
+        candidates: CANDIDATES,
+        perCandidate: PER_CANDIDATE,
+      });
 
       expect(await terminate(worker)).toEqual({ code: 0, signal: null });
     },

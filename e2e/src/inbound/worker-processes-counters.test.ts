@@ -15,6 +15,7 @@ import { WEBHOOK_QUEUE, createRedis, ingressStreamKey, type RedisClient } from "
 import { TEST_SECRETS, describeOutput, eventually, testServices, testIngressConfig } from "@linkojob/testing";
 import { buildApp } from "@linkojob/ingress";
 import { postSigned } from "../harness/signed-post.harness.js";
+import { expectStoredExactlyOnce } from "../harness/exact-storage.harness.js";
 import {
   WORKER_MAINS,
   killAll,
@@ -152,19 +153,11 @@ describe("conversation counters with several inbound worker processes, one kille
           throw new Error(`not drained (${JSON.stringify(counts)}): ${err.message}\n${describeOutput(started[1]!)}`);
         });
 
-        const stored = await db.messages.find({ clientId: client._id }, { wamid: 1, countClaim: 1 }).lean();
-        expect(stored).toHaveLength(MESSAGES);
-        expect(new Set(stored.map((m) => m.wamid)).size).toBe(MESSAGES);
-        expect(stored.filter((m) => m.countClaim)).toEqual([]);
-        const conversations = await db.conversations
-          .find({ clientId: client._id }, { candidatePhone: 1, messageCount: 1, unreadCount: 1 })
-          .lean();
-        expect(conversations).toHaveLength(CANDIDATES);
-        const wrong = conversations
-          .filter((c) => c.messageCount !== PER_CANDIDATE || c.unreadCount !== PER_CANDIDATE)
-          .map((c) => `${c.candidatePhone}: ${c.messageCount} messages, ${c.unreadCount} unread`);
-        expect(wrong).toEqual([]);
-        expect(await db.webhookEvents.countDocuments({ kind: "dead_letter" })).toBe(0);
+        await expectStoredExactlyOnce(db, client._id, {
+          messages: MESSAGES,
+          candidates: CANDIDATES,
+          perCandidate: PER_CANDIDATE,
+        });
         for (const p of started.slice(1)) expect(p.errors, describeOutput(p)).toEqual([]);
         await killAll(started);
       },
