@@ -9,6 +9,8 @@ import { templateModel, type TemplateDoc } from "./templates/template.model.js";
 import { TemplateRepository } from "./templates/template.repository.js";
 import { webhookEventModel, type WebhookEventDoc } from "./webhook-events/webhook-event.model.js";
 import { toObjectId } from "./ids.js";
+import { optOutChangeModel, optOutModel, type OptOutChangeDoc, type OptOutDoc } from "./opt-outs/opt-out.model.js";
+import { OptOutRepository } from "./opt-outs/opt-out.repository.js";
 import { HeartbeatWatchdog, type HeartbeatStall } from "./heartbeat-watchdog.js";
 
 /** One tenant's data. Obtained only through Database.forTenant, so every query names the tenant. */
@@ -65,6 +67,9 @@ export class Database {
   readonly pendingStatuses: Model<PendingStatusDoc>;
   readonly webhookEvents: Model<WebhookEventDoc>;
   readonly templates: Model<TemplateDoc>;
+  /** The candidates' opt-out register and its audit trail (opt-outs/). */
+  readonly optOuts: Model<OptOutDoc>;
+  readonly optOutChanges: Model<OptOutChangeDoc>;
   private closed = false;
   private watchdog: HeartbeatWatchdog | null = null;
 
@@ -76,6 +81,8 @@ export class Database {
     this.pendingStatuses = pendingStatusModel(connection);
     this.webhookEvents = webhookEventModel(connection);
     this.templates = templateModel(connection);
+    this.optOuts = optOutModel(connection);
+    this.optOutChanges = optOutChangeModel(connection);
   }
 
   /** Connects and makes sure every index (the unique ones carry correctness) exists. */
@@ -104,6 +111,8 @@ export class Database {
       this.pendingStatuses,
       this.webhookEvents,
       this.templates,
+      this.optOuts,
+      this.optOutChanges,
     ];
     for (const model of models) {
       await model.createCollection().catch(() => undefined);
@@ -123,6 +132,11 @@ export class Database {
         async () => (await this.clients.findOne({ _id: id }, { wabaId: 1 }).lean())?.wabaId ?? null,
       ),
     };
+  }
+
+  /** One tenant's opt-out register (every query names the tenant). */
+  optOutsOf(clientId: Types.ObjectId | string): OptOutRepository {
+    return new OptOutRepository(this.optOuts, this.optOutChanges, toObjectId(clientId, "clientId"));
   }
 
   /** One WABA's templates (template status webhooks name the WABA, not a client). */

@@ -24,7 +24,7 @@ export const EVENT_DESCRIPTIONS: {
     key: "messageStatus",
     title: "A message's delivery state moved",
     description:
-      "The brief's `{ messageId, status }`: `delivered`, `read`, `failed` (and `sent`, `played`, `held` while WhatsApp must be reconnected). `messageId` is our id: the one the send API returned, not WhatsApp's `wamid`, which is given beside it. States only move forward; a late copy may be ignored.",
+      "The brief's `{ messageId, status }`: `delivered`, `read`, `failed` (and `sent`, `played`, `held` while WhatsApp must be reconnected, `suppressed` when the candidate opted out before it went). `messageId` is our id: the one the send API returned, not WhatsApp's `wamid`, which is given beside it. States only move forward; a late copy may be ignored.",
   },
   [EVENTS.conversationUpdated]: {
     key: "conversationUpdated",
@@ -43,6 +43,12 @@ export const EVENT_DESCRIPTIONS: {
     title: "The WhatsApp connection's status changed, or its token expires soon",
     description:
       'A status change (`status`, `previousStatus`, `reason`) or, with `warning: "token_expiring"`, a warning while still active. `reauth_required` means sends are held until WhatsApp is reconnected.',
+  },
+  [EVENTS.candidateOptOut]: {
+    key: "candidateOptOut",
+    title: "A candidate's opt-out changed",
+    description:
+      "A candidate stopped (STOP, ARRÊT, توقف…; Meta's marketing preference; a 131050 failure; a recruiter or the platform) or resumed (START, REPRENDRE; Meta's resume). `scope` is what is in force after the change: `all` refuses every send (409 CANDIDATE_OPTED_OUT), `marketing` refuses marketing templates, null lifts it. `change` is the audit record: source, wamid or actor, time.",
   },
   [SOCKET_EVENTS.session]: {
     key: "authSession",

@@ -1,4 +1,5 @@
 import type {
+  CandidateOptOutPayload,
   ClientStatusChangedPayload,
   ConversationPayload,
   ConversationUpdatedPayload,
@@ -156,5 +157,32 @@ export function tokenExpiring(w: {
     status: "active",
     warning: "token_expiring",
     tokenExpiresAt: iso(w.tokenExpiresAt),
+  };
+}
+
+/** `candidate:opt_out` when a candidate's opt-out changed. */
+export function candidateOptOut(input: {
+  clientId: string;
+  conversationId: string | null;
+  candidatePhone: string | null;
+  candidateUserId: string | null;
+  scope: CandidateOptOutPayload["scope"];
+  change: Omit<CandidateOptOutPayload["change"], "at"> & { at: Date | string };
+}): CandidateOptOutPayload {
+  return {
+    clientId: input.clientId,
+    conversationId: input.conversationId,
+    candidatePhone: input.candidatePhone,
+    candidateUserId: input.candidateUserId,
+    scope: input.scope,
+    change: {
+      action: input.change.action,
+      scope: input.change.scope,
+      source: input.change.source,
+      at: iso(input.change.at),
+      wamid: input.change.wamid,
+      actor: input.change.actor,
+      reason: input.change.reason,
+    },
   };
 }

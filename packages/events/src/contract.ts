@@ -1,12 +1,14 @@
 import type { z } from "zod";
 import { EVENTS } from "./events.js";
 import {
+  candidateOptOutSchema,
   clientStatusSchema,
   conversationUpdatedSchema,
   messageMediaSchema,
   messageReceivedSchema,
   messageSentSchema,
   messageStatusSchema,
+  type CandidateOptOutPayload,
   type ClientStatusPayload,
   type ConversationUpdatedPayload,
   type MessageMediaPayload,
@@ -37,6 +39,7 @@ export interface DashboardEventMap {
   [EVENTS.conversationUpdated]: ConversationUpdatedPayload;
   [EVENTS.messageMedia]: MessageMediaPayload;
   [EVENTS.clientStatus]: ClientStatusPayload;
+  [EVENTS.candidateOptOut]: CandidateOptOutPayload;
 }
 export type DashboardEventName = keyof DashboardEventMap;
 
@@ -64,6 +67,7 @@ export const SERVER_EVENT_SCHEMAS = {
   [EVENTS.conversationUpdated]: conversationUpdatedSchema,
   [EVENTS.messageMedia]: messageMediaSchema,
   [EVENTS.clientStatus]: clientStatusSchema,
+  [EVENTS.candidateOptOut]: candidateOptOutSchema,
   [SOCKET_EVENTS.session]: sessionInfoSchema,
   [SOCKET_EVENTS.expired]: expiredNoticeSchema,
   [SOCKET_EVENTS.error]: socketRefusalSchema,

@@ -10,6 +10,8 @@ export const EVENTS = {
   clientStatus: "client:status",
   /** An inbound media message's file was stored or failed: `{ clientId, conversationId, messageId, media }`. */
   messageMedia: "message:media",
+  /** A candidate's opt-out changed (stopped or resumed): `{ clientId, conversationId, scope, change }`. */
+  candidateOptOut: "candidate:opt_out",
 } as const;
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
 

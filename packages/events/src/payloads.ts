@@ -17,6 +17,7 @@ export const MESSAGE_STATUSES = [
   "queued",
   "held",
   "sending",
+  "suppressed",
   "sent",
   "failed",
   "delivered",
@@ -232,3 +233,35 @@ export type TokenExpiringPayload = z.infer<typeof tokenExpiringSchema>;
 /** `client:status`: either a status change or the token-expiry warning (which has `warning`). */
 export const clientStatusSchema = z.union([tokenExpiringSchema, clientStatusChangedSchema]);
 export type ClientStatusPayload = ClientStatusChangedPayload | TokenExpiringPayload;
+
+/** Scopes of a candidate's opt-out: `all` (nothing may be sent) or `marketing` (marketing templates may not). */
+export const OPT_OUT_SCOPE_VALUES = ["marketing", "all"] as const;
+
+/** One change of the opt-out register, as recorded in its audit trail. */
+export const optOutChangeSchema = z.object({
+  action: z.enum(["opt_out", "resume"]),
+  scope: z.enum(OPT_OUT_SCOPE_VALUES),
+  source: described(
+    z.string(),
+    "candidate_message (STOP, START…), meta_user_preferences, meta_131050, recruiter, platform, identity_change",
+  ),
+  at: isoDate,
+  wamid: described(z.string().nullable(), "The candidate's message or the failed message that made the change"),
+  actor: z.object({ role: z.string(), userId: z.string() }).nullable(),
+  reason: z.string().nullable(),
+});
+export type OptOutChangePayload = z.infer<typeof optOutChangeSchema>;
+
+/**
+ * `candidate:opt_out`: a candidate's opt-out changed. `scope` is what is in force after the change
+ * (null: the candidate may be messaged again); `conversationId` the candidate's conversation, when one exists.
+ */
+export const candidateOptOutSchema = z.object({
+  clientId: objectId,
+  conversationId: objectId.nullable(),
+  candidatePhone: z.string().nullable(),
+  candidateUserId: z.string().nullable(),
+  scope: z.enum(OPT_OUT_SCOPE_VALUES).nullable(),
+  change: optOutChangeSchema,
+});
+export type CandidateOptOutPayload = z.infer<typeof candidateOptOutSchema>;

@@ -1,6 +1,7 @@
 import { Types } from "mongoose";
 import type { ClientDoc, ConversationDoc, Database, TemplateDoc } from "@linkojob/db";
 import type { RedisClient } from "@linkojob/queues";
+import { OptOutState } from "./opt-outs/opt-out-state.js";
 
 /**
  * What the send API decides a send with, kept in Redis so that accepting a send makes no MongoDB
@@ -102,7 +103,11 @@ export class SendState {
     this.redis = options.redis;
     this.db = options.db;
     this.prefix = `${options.prefix}:send-state`;
+    this.optOuts = new OptOutState(options);
   }
+
+  /** The candidates' opt-outs, part of this state (keys under the same prefix). */
+  readonly optOuts: OptOutState;
 
   /** Set by `rebuild` once every client, template and open window is copied; gone after a flush. */
   get builtKey(): string {
@@ -229,11 +234,11 @@ export class SendState {
   }
 
   /**
-   * Copies every client, every WABA's templates and every open window from MongoDB, then sets the
+   * Copies every client, every WABA's templates, every open window and every opt-out from MongoDB, then sets the
    * `built` marker. Run when Redis comes back empty (the outbound worker does at start and whenever
    * it finds the marker gone; `cli:rebuild-send-state` does on demand). Returns what it copied.
    */
-  async rebuild(now = Date.now()): Promise<{ clients: number; templates: number; windows: number }> {
+  async rebuild(now = Date.now()): Promise<{ clients: number; templates: number; windows: number; optOuts: number }> {
     const clients = await this.db.clients
       .find({}, CLIENT_FIELDS)
       .lean<Array<Pick<ClientDoc, keyof typeof CLIENT_FIELDS>>>();
@@ -251,8 +256,10 @@ export class SendState {
       )
       .lean<Array<Pick<ConversationDoc, "clientId" | "windowExpiresAt" | "candidatePhone" | "candidateUserId">>>();
     await this.writeWindows(open, now);
+    // The candidates' opt-outs (opt-outs/opt-out-state.ts): the send API refuses from them.
+    const optOuts = await this.optOuts.rebuild();
     await this.redis.set(this.builtKey, String(now));
-    return { clients: clients.length, templates: templates.length, windows: open.length };
+    return { clients: clients.length, templates: templates.length, windows: open.length, optOuts };
   }
 
   /** Rebuilds when the marker is gone (Redis came back empty). Returns whether it rebuilt. */

@@ -11,6 +11,8 @@ export const STATUS_RANK = {
   sending: 1,
   sent: 2,
   failed: 3,
+  /** Never sent: the candidate opted out before it went (a terminal state, like `failed`). */
+  suppressed: 3,
   delivered: 4,
   read: 5,
   played: 6,

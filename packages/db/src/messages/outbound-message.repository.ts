@@ -466,6 +466,29 @@ export class OutboundMessageRepository {
     );
   }
 
+  /**
+   * The candidate opted out before this message went: it ends `suppressed` with the reason, never
+   * sent. Only a message Meta has not accepted (no wamid) moves; the claim's attempt is uncounted.
+   */
+  async markSuppressed(id: Types.ObjectId, reasonCode: string, reason: string, at = new Date()): Promise<boolean> {
+    const res = await this.col.updateOne(
+      { _id: id, clientId: this.clientId, wamid: null, statusRank: { $lt: rank("suppressed") } },
+      {
+        $set: {
+          status: "suppressed",
+          statusRank: rank("suppressed"),
+          reason,
+          reasonCode,
+          sendingSince: null,
+          updatedAt: at,
+        },
+        $min: { "statusAt.suppressed": at },
+        $inc: { sendAttempts: -1 },
+      },
+    );
+    return res.modifiedCount > 0;
+  }
+
   /** Meta refused this attempt with a transient error: back to `queued` until the retry. */
   async markRetrying(id: Types.ObjectId, error: MessageError): Promise<void> {
     await this.col.updateOne(

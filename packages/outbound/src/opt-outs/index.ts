@@ -1,0 +1,4 @@
+export * from "./opt-out-words.js";
+export * from "./opt-out-rule.js";
+export * from "./opt-out-state.js";
+export * from "./opt-out-register.js";
