@@ -15,9 +15,11 @@ import {
 import type { GatewayMetrics } from "@linkojob/metrics";
 import {
   ClientStatusAnnouncer,
+  OptOutRegister,
   SendState,
   createOutboundStatusHook,
   createTemplateStatusHandler,
+  createUserPreferencesHandler,
   templateEventHandlers,
   type PriceTable,
 } from "@linkojob/outbound";
@@ -117,6 +119,13 @@ export class InboundWorker {
         })
       : null;
     this.media = media;
+    // The candidates' opt-outs: their STOP / START words, identity changes and Meta's marketing preference.
+    const optOuts = new OptOutRegister({
+      db: deps.db,
+      state: sendState.optOuts,
+      events: deps.events,
+      logger: deps.logger,
+    });
     const locks = new RedisLockSet(deps.queueRedis);
     this.processor = new DeliveryProcessor({
       db: deps.db,
@@ -140,6 +149,7 @@ export class InboundWorker {
         account_update: accountUpdateHandler(announcer),
         message_template_status_update: createTemplateStatusHandler({ publisher: deps.queueRedis, sendState }),
         ...templateEventHandlers({ publisher: deps.queueRedis, sendState }),
+        user_preferences: createUserPreferencesHandler({ db: deps.db, register: optOuts, logger: deps.logger }),
         ...deps.accountHandlers,
       },
       onStatus:
@@ -151,6 +161,20 @@ export class InboundWorker {
           ...(deps.prices ? { prices: deps.prices } : {}),
         }),
       onConversationsWritten: (conversations) => sendState.writeWindows(conversations),
+      onMessages: async (messages) => {
+        await optOuts.fromInbound(
+          messages.map(({ clientId, event }) => ({
+            clientId,
+            ...(event.waId ? { waId: event.waId } : {}),
+            ...(event.userId ? { userId: event.userId } : {}),
+            wamid: event.message.wamid,
+            type: event.message.type,
+            text: event.message.text,
+            timestamp: event.message.timestamp,
+            ...(event.identityChange ? { identityChange: event.identityChange } : {}),
+          })),
+        );
+      },
       ...(media
         ? {
             onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m),

@@ -17,6 +17,7 @@ import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
 import { SendPacer, type PacerOptions } from "./pacing/send-pacer.js";
 import {
   ClientStatusAnnouncer,
+  OptOutRegister,
   SendCaches,
   SendState,
   enqueueSend,
@@ -82,6 +83,8 @@ export class OutboundWorker {
   readonly caches: SendCaches;
   /** The send API's state in Redis (clients, templates, windows), rebuilt here when Redis lost it. */
   readonly sendState: SendState;
+  /** The candidates' opt-out register (opt-outs of @linkojob/outbound). */
+  readonly optOuts: OptOutRegister;
   private readonly backlog: InboundBacklog;
   private stateTimer: NodeJS.Timeout | null = null;
   private worker: Worker<OutboundJob, SendOutcome> | null = null;
@@ -114,7 +117,15 @@ export class OutboundWorker {
       log: deps.logger,
       sendState: this.sendState,
     });
+    // The candidates' opt-outs: the worker's last check before Meta, and 131050 failures recorded.
+    this.optOuts = new OptOutRegister({
+      db: deps.db,
+      state: this.sendState.optOuts,
+      events: deps.events,
+      logger: deps.logger,
+    });
     this.processor = new SendProcessor({
+      optOuts: this.optOuts,
       caches: this.caches,
       announcer: this.announcer,
       db: deps.db,
@@ -132,6 +143,7 @@ export class OutboundWorker {
       queue: this.queue,
       logger: deps.logger,
       announcer: this.announcer,
+      optOuts: this.optOuts,
       ...(deps.send?.prices ? { prices: deps.send.prices } : {}),
     });
   }

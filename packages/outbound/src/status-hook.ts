@@ -9,6 +9,7 @@ import { createTemplateFallback } from "./template-fallback.js";
 import { accountHoldReason, holdTenant } from "./account-holds.js";
 import type { ClientStatusAnnouncer } from "./client-status-announcer.js";
 import { classifyGraphCode } from "@linkojob/whatsapp";
+import type { OptOutRegister } from "./opt-outs/opt-out-register.js";
 
 /** Same shape as the inbound worker's StatusHook (apps/inbound-worker DeliveryProcessorDeps.onStatus). */
 export type OutboundStatusHook = (
@@ -28,6 +29,8 @@ export interface OutboundStatusHookDeps {
    * error answered at send time (account-holds.ts).
    */
   announcer?: ClientStatusAnnouncer;
+  /** With it, a `failed` status with 131050 (the user stopped marketing messages) records a `marketing` opt-out. */
+  optOuts?: OptOutRegister;
 }
 
 /**
@@ -76,6 +79,17 @@ export function createOutboundStatusHook(deps: OutboundStatusHookDeps): Outbound
         );
         break;
       }
+    }
+    if (status.status === "failed" && deps.optOuts && status.errors?.some((e) => e.code === 131050)) {
+      const request = (outcome.message as Partial<OutboundMessageDoc>).request;
+      await deps.optOuts.marketingStoppedByMeta({
+        clientId: tenant.clientId,
+        phone: status.recipientId ?? request?.candidatePhone ?? null,
+        userId: status.recipientUserId ?? request?.candidateUserId ?? null,
+        at: status.timestamp,
+        key: status.wamid,
+        wamid: status.wamid,
+      });
     }
     if (status.status === "failed" && status.errors?.some((e) => e.code === 131047)) {
       const message = await tenant.outbound.get(id);

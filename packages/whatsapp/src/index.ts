@@ -1,6 +1,7 @@
 export * from "./signature.js";
 export * from "./phone.js";
 export * from "./webhook-schema.js";
+export * from "./user-preferences.js";
 export * from "./inbound-event.js";
 export * from "./event-time.js";
 export * from "./safe-raw.js";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { userPreferencesValueSchema } from "./user-preferences.js";
 
 /**
  * Schemas of Meta's WhatsApp webhook payloads (Graph API v21+, with the 2025-2026 business-scoped
@@ -241,6 +242,7 @@ export const accountFieldSchemas = {
   account_update: accountUpdateValueSchema,
   message_template_status_update: templateStatusValueSchema,
   phone_number_quality_update: qualityUpdateValueSchema,
+  user_preferences: userPreferencesValueSchema,
 } as const;
 
 const accountSchemaByField: ReadonlyMap<string, z.ZodType> = new Map(Object.entries(accountFieldSchemas));

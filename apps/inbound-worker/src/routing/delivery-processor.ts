@@ -34,7 +34,7 @@ import { logWebhookEvent } from "./webhook-event-log.js";
 import { storeEcho } from "./echo-processor.js";
 import { DeterministicFailure, classifyFailure } from "./failure-class.js";
 
-type MessageEvent = Extract<InboundEvent, { kind: "message" }>;
+export type MessageEvent = Extract<InboundEvent, { kind: "message" }>;
 type AccountEvent = Extract<InboundEvent, { kind: "account" }>;
 
 /** What a handler of a non-message field (account_update, template status…) receives. */
@@ -68,6 +68,12 @@ export interface DeliveryProcessorDeps {
    * state copies their open windows to Redis (the send API decides from it). A failure is logged.
    */
   onConversationsWritten?: (conversations: ConversationView[]) => Promise<void>;
+  /**
+   * Called with the messages of a batch once they are stored and counted (also those a retried
+   * delivery finds stored before): the opt-out register reads the candidates' STOP / START words and
+   * identity changes here. Must be idempotent; a failure fails the batch, which is retried.
+   */
+  onMessages?: (messages: Array<{ clientId: Types.ObjectId; event: MessageEvent }>) => Promise<void>;
   /** This process's token in the count claims of the messages it stores. Default: host, pid and a random part. */
   writer?: string;
   /**
@@ -366,6 +372,7 @@ export class DeliveryProcessor {
       }
     });
     await this.recordCounts(owed);
+    await this.deps.onMessages?.(items.filter((_, i) => inserted[i]!.state !== "refused"));
     // After this batch's last write to the messages: the media worker then writes them alone.
     for (const message of stored) await this.deps.onMessageStored?.(message.clientId.toHexString(), message);
   }

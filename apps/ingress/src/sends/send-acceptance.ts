@@ -11,6 +11,8 @@ import {
   acceptOutboundMedia,
   discardStagedMedia,
   enqueueSend,
+  optOutRefusal,
+  optOutShapeOf,
   planSend,
   plannedKindAndCost,
   sendRecordOf,
@@ -186,7 +188,11 @@ export class SendAcceptance {
     idempotencyKey: string | null,
     discard: () => Promise<void>,
   ): Promise<{ answer: SendAnswer; replay: boolean }> {
-    const windowExpiresAt = await this.state.windowExpiresAt(clientId, candidateKeyOf(request));
+    // The window and the candidate's opt-out, read from the send state at once.
+    const [windowExpiresAt, optOut] = await Promise.all([
+      this.state.windowExpiresAt(clientId, candidateKeyOf(request)),
+      this.state.optOuts.read(clientId, [request.candidatePhone, request.candidateUserId]),
+    ]);
     const plan = await planSend({
       request,
       client,
@@ -194,6 +200,14 @@ export class SendAcceptance {
       templates: this.caches.templatesOf(client.wabaId),
       prices: this.prices,
     });
+    // The candidate opted out (opt-outs/opt-out-rule.ts): refused, nothing stored or queued.
+    const optedOut = optOutRefusal(optOut, optOutShapeOf(plan));
+    if (optedOut)
+      throw new HttpError(409, optedOut.code, optedOut.reason, {
+        scope: optedOut.scope,
+        source: optedOut.source,
+        since: optedOut.since,
+      });
     const { kind, cost, costCategory } = plannedKindAndCost(plan);
     const messageId = new Types.ObjectId().toHexString();
     // reauth_required (or pending): accepted; the worker holds it until the client is active again.

@@ -49,6 +49,10 @@ import {
   acceptedSendSchema,
   type AcceptedSend,
   OutboundMediaError,
+  OptOutRegister,
+  OptOutState,
+  optOutShapeOf,
+  type OptOutRefusal,
   SendCaches,
   chatFieldsOf,
   createTemplateFallback,
@@ -109,6 +113,8 @@ export interface SendProcessorDeps {
   caches?: SendCaches;
   /** Changes a client's status and announces it (client:status, clients:changed). */
   announcer?: ClientStatusAnnouncer;
+  /** The candidates' opt-outs: checked just before the Graph call; a 131050 answer records one. */
+  optOuts?: OptOutRegister;
 }
 
 export type SendOutcome =
@@ -118,6 +124,8 @@ export type SendOutcome =
   | { outcome: "failed"; code: string }
   | { outcome: "fallback"; fallbackId: string | null }
   | { outcome: "missing" }
+  /** The candidate opted out before it went: stored `suppressed` with the reason, never sent. */
+  | { outcome: "suppressed"; reason: string }
   /** Another message holds this send's Idempotency-Key: nothing stored or sent for this job. */
   | { outcome: "duplicate"; messageId: string };
 
@@ -178,6 +186,7 @@ export class SendProcessor {
   private readonly pending: PendingStatusCheck;
   private readonly usage: TemplateUsage;
   private readonly lock: RedisLock;
+  private readonly optOuts: OptOutRegister;
 
   constructor(private readonly deps: SendProcessorDeps) {
     this.grace = deps.options.uncertainGraceMs ?? 120_000;
@@ -192,6 +201,14 @@ export class SendProcessor {
     this.pending = new PendingStatusCheck(deps.db);
     this.usage = new TemplateUsage(deps.db);
     this.lock = new RedisLock(deps.redis);
+    this.optOuts =
+      deps.optOuts ??
+      new OptOutRegister({
+        db: deps.db,
+        state: new OptOutState({ redis: deps.redis, prefix: deps.options.prefix, db: deps.db }),
+        events: deps.events,
+        logger: deps.logger,
+      });
   }
 
   async process(job: Job<OutboundJob>, token?: string): Promise<SendOutcome> {
@@ -415,6 +432,10 @@ export class SendProcessor {
     // The slot is used by this attempt; a retry reserves a new one.
     if (data.slotAt !== undefined) await job.updateData({ ...data, slotAt: undefined });
 
+    // The candidate's opt-out, read again at the last moment: a STOP that arrived since acceptance wins.
+    const optedOut = await this.optOuts.refusalFor(data.clientId, message.request, optOutShapeOf(plan));
+    if (optedOut) return this.suppress(tenant, message, optedOut);
+
     let result: SendResult;
     try {
       result = await this.callMeta(client, message, plan, media);
@@ -583,6 +604,16 @@ export class SendProcessor {
     }
     const c = classifyGraphError(err);
     const error = errorOf(err);
+    if (c.code === 131050) {
+      // The candidate stopped marketing messages: recorded, so the next marketing template is refused at once.
+      await this.optOuts.marketingStoppedByMeta({
+        clientId: tenant.clientId,
+        phone: message.request.candidatePhone,
+        userId: message.request.candidateUserId ?? null,
+        at: new Date(),
+        key: `message:${message._id.toHexString()}`,
+      });
+    }
     if (c.reauth) {
       // The cached client may hold a token replaced since (a reconnect whose announcement has not
       // arrived yet): with a newer token stored, this is no reason to hold anything.
@@ -662,6 +693,21 @@ export class SendProcessor {
       statusAt: { ...(message.statusAt ?? {}), sent: message.statusAt?.sent ?? at },
     } as OutboundMessageDoc;
     this.deps.events.toClient(clientId, EVENTS.messageSent, messageSent(messageJson(sent), wamid));
+  }
+
+  /** The candidate opted out: the message ends `suppressed` with the reason, and the dashboard is told. */
+  private async suppress(
+    tenant: TenantData,
+    message: OutboundMessageDoc,
+    refusal: OptOutRefusal,
+  ): Promise<SendOutcome> {
+    await tenant.outbound.markSuppressed(message._id, refusal.code, refusal.reason);
+    this.deps.logger.info(
+      { messageId: message._id.toHexString(), scope: refusal.scope, source: refusal.source },
+      "outbound message suppressed: the candidate opted out",
+    );
+    this.emitStatus(tenant, message, "suppressed", { title: refusal.reason });
+    return { outcome: "suppressed", reason: refusal.code };
   }
 
   /** `uncount`: the claim counted an attempt for a message that is not sent after all. */

@@ -2,3 +2,4 @@ export * from "./opt-out-words.js";
 export * from "./opt-out-rule.js";
 export * from "./opt-out-state.js";
 export * from "./opt-out-register.js";
+export * from "./user-preferences-handler.js";

@@ -12,6 +12,7 @@ import {
 } from "@linkojob/db";
 import { EVENTS, candidateOptOut, type TypedDashboardEvents } from "@linkojob/events";
 import { OptOutState, type OptOutView } from "./opt-out-state.js";
+import { optOutRefusal, type OptOutRefusal, type OptOutSendShape } from "./opt-out-rule.js";
 import { optOutIntent } from "./opt-out-words.js";
 
 /** A candidate as a change names them: every phone number and user id known for them. */
@@ -94,6 +95,50 @@ export interface OptOutRegisterDeps {
  */
 export class OptOutRegister {
   constructor(private readonly deps: OptOutRegisterDeps) {}
+
+  /** The register's copy in Redis. */
+  get state(): OptOutState {
+    return this.deps.state;
+  }
+
+  /**
+   * Whether the candidate's opt-out forbids this send (opt-out-rule.ts), from Redis: one request, no
+   * MongoDB once the send state is built. The send API answers 409 with it; the worker suppresses.
+   */
+  async refusalFor(
+    clientId: string,
+    candidate: { candidatePhone?: string | null; candidateUserId?: string | null },
+    send: OptOutSendShape,
+  ): Promise<OptOutRefusal | null> {
+    const view = await this.deps.state.read(clientId, [candidate.candidatePhone, candidate.candidateUserId]);
+    return optOutRefusal(view, send);
+  }
+
+  /**
+   * Meta failed a message with 131050 (the candidate stopped marketing messages): a `marketing`
+   * opt-out under the candidate's identities. `key` names the failure once (the wamid, or our message id).
+   */
+  async marketingStoppedByMeta(input: {
+    clientId: Types.ObjectId | string;
+    phone?: string | null;
+    userId?: string | null;
+    at: Date;
+    key: string;
+    wamid?: string | null;
+  }): Promise<OptOutChangeResult | null> {
+    if (!input.phone && !input.userId) return null;
+    return this.change({
+      clientId: input.clientId,
+      candidate: { phones: input.phone ? [input.phone] : [], userIds: input.userId ? [input.userId] : [] },
+      action: "opt_out",
+      scope: "marketing",
+      source: "meta_131050",
+      at: input.at,
+      dedupeKey: `131050:${input.key}`,
+      wamid: input.wamid ?? null,
+      reason: "Meta: the user stopped marketing messages (131050)",
+    });
+  }
 
   /** Records one change. A tenant's resume (recruiter, platform) never lifts the candidate's own opt-out. */
   async change(req: OptOutChangeRequest): Promise<OptOutChangeResult> {

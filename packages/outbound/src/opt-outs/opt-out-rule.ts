@@ -1,3 +1,4 @@
+import type { SendPlan } from "../send-plan.js";
 import type { OptOutView } from "./opt-out-state.js";
 
 /** The stable code of a send refused or suppressed because the candidate opted out. */
@@ -58,4 +59,11 @@ export function optOutRefusal(view: OptOutView | null, send: OptOutSendShape): O
     };
   }
   return null;
+}
+
+/** What a planned send is, for the rule: a refused plan counts as the template it would have been. */
+export function optOutShapeOf(plan: SendPlan): OptOutSendShape {
+  if (plan.kind === "refused") return { kind: plan.estimate.kind };
+  if (plan.kind === "template") return { kind: "template", templateCategory: plan.doc.category ?? null };
+  return { kind: plan.kind };
 }
