@@ -26,7 +26,8 @@ import { mediaRoutes } from "./media/media.routes.js";
 import { MediaUrlSigner } from "./media/media-url-signer.js";
 import { registerOps, type OpsOptions } from "./ops/ops.js";
 import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin.js";
-import { DEFAULT_PRICE_TABLE_MAD, SendCaches, SendState, type PriceTable } from "@linkojob/outbound";
+import { DEFAULT_PRICE_TABLE_MAD, OptOutRegister, SendCaches, SendState, type PriceTable } from "@linkojob/outbound";
+import { optOutRoutes } from "./opt-outs/opt-outs.routes.js";
 import { asyncApiRoutes } from "./ops/asyncapi.routes.js";
 import { registerCors } from "./ops/cors.js";
 import type { TrustProxy } from "./ops/trust-proxy.js";
@@ -177,6 +178,9 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     .catch((err: Error) => app.log.warn({ err: err.message }, "send state not subscribed: every send reads Redis"));
   await app.register(sendRoutes, { tenants, acceptance });
   await app.register(costRoutes, { tenants });
+  // The candidates' opt-out register: recruiters and the platform record (and list) opt-outs.
+  const optOutRegister = new OptOutRegister({ db: deps.db, state: sendState.optOuts, events: deps.events });
+  await app.register(optOutRoutes, { tenants, register: optOutRegister });
   await app.register(templateRoutes, {
     tenants,
     db: deps.db,

@@ -15,6 +15,7 @@ import {
   type RejectedMessage,
 } from "./messaging-state.js";
 import { checkTemplateSend } from "./template-check.js";
+import { marketingStopped } from "./marketing-preferences.js";
 import {
   findUser,
   inEntryPoint,
@@ -54,6 +55,8 @@ const TITLE: Record<number, string> = {
   131016: "Service unavailable",
   131026: "Message undeliverable",
   131047: "Re-engagement message",
+  131050:
+    "Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.",
   131056: "(Business Account, Consumer Account) pair rate limit hit",
   131062: "Business-scoped user ID not found",
   132000: "Number of parameters does not match the expected number of params",
@@ -292,6 +295,17 @@ export const messagingArea: SimArea = (app, ctx, done) => {
     if (fault && faultApplies && fault.async) {
       if (fault.times !== undefined && --fault.times <= 0) st.faults.byRecipient.delete(to);
       startStatusFlow(m, user, fault.code);
+    } else if (
+      body.type === "template" &&
+      marketingStopped(
+        ctx.state,
+        phoneNumberId,
+        [body.to, body.recipient],
+        (body as { template?: { name?: unknown; language?: { code?: unknown } } }).template,
+      )
+    ) {
+      // The user stopped marketing messages (user_preferences): accepted, then failed with 131050.
+      startStatusFlow(m, user, 131050);
     } else if (body.type !== "template" && enforced("window") && !windowOpen(user, phoneNumberId, m.at)) {
       // Meta accepts a free-form message outside the window, then reports it failed.
       startStatusFlow(m, user, 131047);

@@ -30,12 +30,14 @@ import {
   userChangedNumberMessage,
   userChangedUserIdMessage,
   userIdOf,
+  userPreferencesDelivery,
   type Business,
   type Candidate,
   type MediaKind,
   type MessageExtra,
 } from "./payloads.js";
 import { newUserId } from "./user-ids.js";
+import { setMarketingPreference } from "../graph/marketing-preferences.js";
 import {
   NoWebhookTargetError,
   WebhookDeliveryError,
@@ -418,6 +420,28 @@ const identityChangeBody = z.discriminatedUnion(
 
 const echoTypes = ["text", ...mediaTypes, "location", "template", "interactive", "reaction"] as const;
 /** A message the business sent from the WhatsApp Business app (coexistence), echoed as smb_message_echoes. */
+const userPreferencesBody = z
+  .strictObject({
+    ...businessNumber,
+    /** The candidate's number; absent for a user who hides it (then userId). */
+    from: waId.optional(),
+    /** The business-scoped user id. Default: the simulator's id for `from`. */
+    userId: userId.optional(),
+    name: z.string().max(200).optional(),
+    /** `stop`: the user stopped the business's marketing messages; `resume`: turned them back on. */
+    value: z.enum(["stop", "resume"]),
+    /** Meta's category; only `marketing_messages` exists today. */
+    category: z.string().min(1).max(60).optional(),
+    detail: z.string().max(500).optional(),
+    /** Unix seconds. Default now. */
+    timestamp: z.number().int().nonnegative().optional(),
+    ...deliveryOptions,
+  })
+  .refine((b) => b.from !== undefined || b.userId !== undefined, {
+    message: "give from (the wa_id) or userId",
+    path: ["from"],
+  });
+
 const echoBody = z
   .strictObject({
     ...businessNumber,
@@ -782,6 +806,30 @@ export const webhookControlArea: SimArea = (app, ctx, done) => {
       wamid: message.id,
       identity,
     });
+  });
+
+  /**
+   * A candidate stops (or resumes) the business's marketing messages in WhatsApp: the simulator
+   * remembers it (a MARKETING template to them is then accepted and failed with 131050, as Meta does)
+   * and delivers the `user_preferences` webhook.
+   */
+  app.post("/_sim/candidates/user-preferences", async (request, reply) => {
+    const body = parse(userPreferencesBody, request.body, reply);
+    if (!body) return reply;
+    const candidate: Candidate = {
+      ...(body.from ? { waId: body.from } : {}),
+      ...(body.userId ? { userId: body.userId } : {}),
+      ...(body.name ? { name: body.name } : {}),
+    };
+    const ids = [body.from, userIdOf(candidate) ?? undefined].filter((x): x is string => !!x);
+    if ((body.category ?? "marketing_messages") === "marketing_messages")
+      setMarketingPreference(ctx.state, body.wabaId, ids, body.value === "stop");
+    const payload = userPreferencesDelivery(businessOf(body), candidate, body.value, {
+      ...(body.category ? { category: body.category } : {}),
+      ...(body.detail ? { detail: body.detail } : {}),
+      ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}),
+    });
+    return deliverAndReply(reply, payload, sendOptionsOf(body));
   });
 
   /** The recruiter writes from the WhatsApp Business app on a coexistence number: an smb_message_echoes delivery. */

@@ -622,6 +622,42 @@ export function statusPricing(category: string, opts: { billable?: boolean; type
  */
 export const SERVICE_BILLED_FROM = Date.parse("2026-10-01T00:00:00Z");
 
+/**
+ * A `user_preferences` delivery: the user stopped (`stop`) or resumed (`resume`) the business's
+ * marketing messages in WhatsApp. Shaped as Meta documents it: the messages value's metadata and
+ * contacts, and `user_preferences[] { wa_id, detail, category: "marketing_messages", value, timestamp }`
+ * (`user_id` for a user who hides the number).
+ */
+export function userPreferencesDelivery(
+  business: Business,
+  candidate: Candidate,
+  value: "stop" | "resume",
+  opts: { category?: string; detail?: string; timestamp?: number } = {},
+) {
+  const userId = userIdOf(candidate);
+  const preference = {
+    ...(candidate.waId ? { wa_id: candidate.waId } : userId ? { user_id: userId } : {}),
+    detail:
+      opts.detail ??
+      (value === "stop" ? "User requested to stop marketing messages" : "User requested to resume marketing messages"),
+    category: opts.category ?? "marketing_messages",
+    value,
+    timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
+  };
+  const { messaging_product, metadata } = messagesValue(business, {});
+  return delivery([
+    {
+      wabaId: business.wabaId,
+      changes: [
+        {
+          field: "user_preferences",
+          value: { messaging_product, metadata, contacts: [contactOf(candidate)], user_preferences: [preference] },
+        },
+      ],
+    },
+  ]);
+}
+
 /** A delivery of statuses; since 2026 Meta may add the recipients as `contacts` (wa_id when shown, user_id). */
 export function statusDelivery(business: Business, statuses: unknown[], recipients?: Candidate[]) {
   const contacts = recipients?.map((r) => {

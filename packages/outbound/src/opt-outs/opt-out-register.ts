@@ -265,6 +265,11 @@ export class OptOutRegister {
     );
   }
 
+  /** The tenant's identities with an opt-out in force, newest first (the API's list). */
+  listActive(clientId: Types.ObjectId, limit: number, after?: { updatedAt: Date; id: Types.ObjectId }) {
+    return this.deps.db.optOutsOf(clientId).listActive(limit, after);
+  }
+
   /** What the register holds for a candidate, from MongoDB (the API's view), with the latest changes. */
   async status(clientId: Types.ObjectId, candidate: CandidateRef) {
     const repo = this.deps.db.optOutsOf(clientId);
