@@ -30,6 +30,11 @@ interface InboxLive {
     rank: Record<string, number>,
   ): M | null;
   clientBanner(event: ClientStatusPayload): { hidden: boolean; text: string };
+  optOutBadge(optOut: { scope: string | null; source?: string | null; at?: string | null }): {
+    hidden: boolean;
+    text: string;
+    scope: string;
+  };
 }
 // The browser's module, as the page loads it.
 const live = (await import(new URL("../inbox/static/inbox-live.js", import.meta.url).href)) as InboxLive;
@@ -98,6 +103,27 @@ describe("inbox-live.js", () => {
         previousStatus: "reauth_required",
       } as ClientStatusPayload),
     ).toEqual({ hidden: true, text: "" });
+  });
+
+  it("candidate:opt_out: the conversation's badge says what is refused and why; none once lifted", () => {
+    const [stop, marketing] = EVENT_EXAMPLES[EVENTS.candidateOptOut];
+    const badge = (p: (typeof EVENT_EXAMPLES)[typeof EVENTS.candidateOptOut][number]["payload"]) =>
+      live.optOutBadge({ scope: p.scope, source: p.change.source, at: p.change.at });
+    expect(badge(stop!.payload)).toMatchObject({
+      hidden: false,
+      scope: "all",
+      text: expect.stringMatching(
+        /^Opted out: the candidate wrote STOP on .*Nothing can be sent until they write START\.$/,
+      ),
+    });
+    expect(badge(marketing!.payload)).toMatchObject({
+      hidden: false,
+      scope: "marketing",
+      text: expect.stringMatching(
+        /^No marketing: a recruiter recorded it on .*Utility templates and replies still go\.$/,
+      ),
+    });
+    expect(live.optOutBadge({ scope: null })).toEqual({ hidden: true, text: "", scope: "" });
   });
 
   it("listen: registers each handler under its event name", () => {

@@ -41,6 +41,8 @@ const changeBody = z
 
 const listQuery = z.strictObject({
   ...candidateFields,
+  /** Accepted for clients that add it to every request (the inbox): must name the path's client. */
+  clientId: objectIdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   /** The `nextCursor` of the previous page. */
   cursor: z
@@ -112,6 +114,8 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
     async (request) => {
       const tenant = await tenants.resolve(request.principal, request.params.clientId);
       const q = request.query;
+      if (q.clientId && q.clientId !== request.params.clientId)
+        throw badRequest("the clientId query names another client than the path", { field: "clientId" });
       if (q.candidatePhone !== undefined || q.candidateUserId !== undefined) {
         const status = await register.status(tenant.clientId, candidateOf(q));
         return {

@@ -10,6 +10,7 @@
 /** @typedef {import("@linkojob/events").ConversationUpdatedPayload} ConversationUpdated */
 /** @typedef {import("@linkojob/events").MessageStatusPayload} MessageStatus */
 /** @typedef {import("@linkojob/events").ClientStatusPayload} ClientStatus */
+/** @typedef {import("@linkojob/events").CandidateOptOutPayload} CandidateOptOut */
 
 /**
  * Registers the page's handlers on the socket, each typed by its event's payload.
@@ -66,4 +67,32 @@ export function clientBanner(event) {
   if (event.status === "reauth_required")
     return { hidden: false, text: "WhatsApp needs to be reconnected: sends are held." };
   return { hidden: false, text: `WhatsApp number: ${event.status}` };
+}
+
+const OPT_OUT_SOURCES = {
+  candidate_message: "the candidate wrote STOP",
+  meta_user_preferences: "the candidate stopped marketing messages in WhatsApp",
+  meta_131050: "WhatsApp reported the candidate stopped marketing messages",
+  recruiter: "a recruiter recorded it",
+  platform: "the platform recorded it",
+  identity_change: "carried over from the candidate's previous number",
+};
+
+/**
+ * What the conversation's opt-out badge says: hidden when nothing is in force. `scope` and `source`
+ * come from a `candidate:opt_out` event or from GET /api/clients/:clientId/opt-outs?candidatePhone=….
+ * @param {{ scope: CandidateOptOut["scope"], source?: string | null, at?: string | null }} optOut
+ * @returns {{ hidden: boolean, text: string, scope: string }}
+ */
+export function optOutBadge(optOut) {
+  if (!optOut.scope) return { hidden: true, text: "", scope: "" };
+  const why = optOut.source
+    ? (OPT_OUT_SOURCES[/** @type {keyof typeof OPT_OUT_SOURCES} */ (optOut.source)] ?? optOut.source)
+    : null;
+  const since = optOut.at ? ` on ${new Date(optOut.at).toLocaleDateString()}` : "";
+  const text =
+    optOut.scope === "all"
+      ? `Opted out${why ? `: ${why}` : ""}${since}. Nothing can be sent until they write START.`
+      : `No marketing${why ? `: ${why}` : ""}${since}. Utility templates and replies still go.`;
+  return { hidden: false, text, scope: optOut.scope };
 }

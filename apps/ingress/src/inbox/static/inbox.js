@@ -4,11 +4,21 @@
 // Data flow: REST gives the truth (list, thread pages); Socket.io events patch it live; on every
 // (re)connect the list and the open thread are read again, so nothing missed while offline is lost.
 
-import { clientBanner, conversationAfterUpdate, listen, messageAfterStatus } from "./inbox-live.js";
+import { clientBanner, conversationAfterUpdate, listen, messageAfterStatus, optOutBadge } from "./inbox-live.js";
 
 const TOKEN_KEY = "linkojob.inbox.token";
 const CLIENT_KEY = "linkojob.inbox.clientId";
-const STATUS_RANK = { queued: 0, held: 0, sending: 1, sent: 2, delivered: 3, read: 4, played: 4, failed: 5 };
+const STATUS_RANK = {
+  queued: 0,
+  held: 0,
+  sending: 1,
+  sent: 2,
+  delivered: 3,
+  read: 4,
+  played: 4,
+  failed: 5,
+  suppressed: 5,
+};
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -29,6 +39,7 @@ const state = {
   readMarked: new Map(), // conversation id → id of the latest candidate message already marked read
   typingAt: new Map(), // conversation id → when "typing…" was last sent (ms)
   awaitingPhone: null, // a new candidate's number as typed: its conversation opens once the worker stores it
+  optOuts: new Map(), // conversation id → { scope, source, at } of the candidate's opt-out (scope null: none)
 };
 
 /**
@@ -264,8 +275,22 @@ async function openConversation(id) {
   renderList();
   renderThreadHead();
   await loadThread({ scrollToEnd: true });
+  await loadOptOut(id);
   await refreshPreview();
   await markRead();
+}
+
+/** The candidate's opt-out, from the register (GET /api/clients/:clientId/opt-outs?candidate…). */
+async function loadOptOut(id) {
+  const c = state.conversations.get(id);
+  if (!c) return;
+  const query = c.candidatePhone ? { candidatePhone: c.candidatePhone } : { candidateUserId: c.candidateUserId };
+  const data = await api(`/api/clients/${c.clientId}/opt-outs`, { query }).catch(() => null);
+  if (!data) return;
+  const entry = data.optOuts.find((o) => o.scope === data.scope);
+  const scopeState = entry && data.scope ? entry[data.scope] : null;
+  state.optOuts.set(id, { scope: data.scope, source: scopeState?.source ?? null, at: scopeState?.at ?? null });
+  if (id === state.openId) renderThreadHead();
 }
 
 async function loadThread({ scrollToEnd = false } = {}) {
@@ -345,6 +370,11 @@ function renderThreadHead() {
     : c.lastInboundAt
       ? "24-hour window closed"
       : "No reply yet: template only";
+  const badge = optOutBadge(state.optOuts.get(c.id) ?? { scope: null });
+  const optOutPill = $("thread-opt-out");
+  optOutPill.hidden = badge.hidden;
+  optOutPill.textContent = badge.text;
+  optOutPill.dataset.scope = badge.scope;
   $("demo-controls").hidden = !state.config.demo;
   renderComposer();
 }
@@ -415,6 +445,7 @@ function ticks(m) {
     read: ["✓✓", "read"],
     played: ["✓✓", "played"],
     failed: ["⚠", "failed"],
+    suppressed: ["⛔", "not sent: the candidate opted out"],
   };
   const [glyph, label] = map[s] ?? ["", s];
   return el("span", { class: "ticks", "data-status": s, title: label, "aria-label": label, text: glyph });
@@ -428,7 +459,8 @@ function errorText(m) {
     e.details ?? e.error_data?.details,
   ].filter(Boolean);
   const reason = parts.join(" — ") || m.reason || "no reason given";
-  return `${m.status === "held" ? "Held" : "Failed"}: ${reason}${e.code ? ` (code ${e.code})` : ""}`;
+  const what = m.status === "held" ? "Held" : m.status === "suppressed" ? "Not sent" : "Failed";
+  return `${what}: ${reason}${e.code ? ` (code ${e.code})` : ""}`;
 }
 
 function renderMessage(m, reaction) {
@@ -475,7 +507,9 @@ function renderMessage(m, reaction) {
       "data-has-reaction": reaction ? "true" : "false",
     },
     ...body,
-    (m.status === "failed" || m.status === "held") && outbound ? textNode("p", errorText(m), "msg-error") : null,
+    (m.status === "failed" || m.status === "held" || m.status === "suppressed") && outbound
+      ? textNode("p", errorText(m), "msg-error")
+      : null,
     foot,
     messageActions(m),
     el("span", {
@@ -1118,6 +1152,16 @@ async function startRealtime() {
     "message:media": ({ conversationId, messageId }) => {
       state.mediaUrls.delete(messageId);
       if (conversationId === state.openId) renderThread();
+    },
+    // A candidate stopped or resumed: the conversation's badge says so at once.
+    "candidate:opt_out": (event) => {
+      if (!event.conversationId) return;
+      state.optOuts.set(event.conversationId, {
+        scope: event.scope,
+        source: event.scope ? event.change.source : null,
+        at: event.scope ? event.change.at : null,
+      });
+      if (event.conversationId === state.openId) renderThreadHead();
     },
     "client:status": (event) => {
       const banner = $("client-banner");
