@@ -485,4 +485,39 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     await screenshot("template-with-image-header");
     expect(outside).toEqual([]);
   });
+
+  it("shows the candidate's STOP on the open conversation, live; a reply is refused with the reason; START clears it", async () => {
+    // The conversation of the previous test is open: its candidate (known by user id only) writes STOP.
+    const photoClient = (await db.clients.findOne({ userId: `recruiter-photo-${services.id}` }).lean())!;
+    const write = (text: string) =>
+      fetch(`${sim.url}/_sim/candidates/reply`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          phoneNumberId: photoClient.phoneNumberId,
+          wabaId: photoClient.wabaId,
+          userId: "MA.40000000000000000042",
+          username: "salma.dev",
+          name: "Salma Bennani",
+          type: "text",
+          text,
+        }),
+      });
+    expect((await write("STOP")).status).toBe(200);
+    const badge = page.locator("#thread-opt-out");
+    await badge.waitFor();
+    await expect.poll(() => badge.textContent()).toMatch(/^Opted out: the candidate wrote STOP on .*START\.$/);
+    expect(await badge.getAttribute("data-scope")).toBe("all");
+    await screenshot("candidate-opted-out");
+
+    await page.fill("#composer-text", "Très bien, merci.");
+    await page.click("#composer-send");
+    await expect
+      .poll(() => page.textContent("#composer-error"))
+      .toMatch(/^Not sent: the candidate asked to stop .*START/);
+
+    expect((await write("START")).status).toBe(200);
+    await badge.waitFor({ state: "hidden" });
+    expect(outside).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import { Types } from "mongoose";
 import type { ClientDoc, ConversationDoc, Database, TemplateDoc } from "@linkojob/db";
 import type { RedisClient } from "@linkojob/queues";
-import { OptOutState } from "./opt-outs/opt-out-state.js";
+import { OptOutState, type OptOutView } from "./opt-outs/opt-out-state.js";
 
 /**
  * What the send API decides a send with, kept in Redis so that accepting a send makes no MongoDB
@@ -155,6 +155,40 @@ export class SendState {
   async windowExpiresAt(clientId: string, candidateKey: string, now = Date.now()): Promise<Date | null> {
     const key = this.windowKey(clientId, candidateKey);
     const [built, until] = await this.redis.mget(this.builtKey, key);
+    return this.windowFrom(clientId, candidateKey, built ?? null, until ?? null, now);
+  }
+
+  /**
+   * What the send API reads of a candidate, in one Redis request: their window (as windowExpiresAt)
+   * and their opt-out over the identities the send names (OptOutState.read).
+   */
+  async candidate(
+    clientId: string,
+    candidateKey: string,
+    identities: Array<string | null | undefined>,
+    now = Date.now(),
+  ): Promise<{ windowExpiresAt: Date | null; optOut: OptOutView | null }> {
+    const optOutKeys = this.optOuts.keysOf(clientId, identities);
+    const [built, until, ...optOutRaw] = await this.redis.mget(
+      this.builtKey,
+      this.windowKey(clientId, candidateKey),
+      ...optOutKeys,
+    );
+    const [windowExpiresAt, optOut] = await Promise.all([
+      this.windowFrom(clientId, candidateKey, built ?? null, until ?? null, now),
+      optOutKeys.length ? this.optOuts.resolve(clientId, identities, built ?? null, optOutRaw) : null,
+    ]);
+    return { windowExpiresAt, optOut };
+  }
+
+  private async windowFrom(
+    clientId: string,
+    candidateKey: string,
+    built: string | null,
+    until: string | null,
+    now: number,
+  ): Promise<Date | null> {
+    const key = this.windowKey(clientId, candidateKey);
     if (until) return Number(until) > now ? new Date(Number(until)) : null;
     if (built) return null;
     const conv = await this.db.conversations

@@ -188,10 +188,10 @@ export class SendAcceptance {
     idempotencyKey: string | null,
     discard: () => Promise<void>,
   ): Promise<{ answer: SendAnswer; replay: boolean }> {
-    // The window and the candidate's opt-out, read from the send state at once.
-    const [windowExpiresAt, optOut] = await Promise.all([
-      this.state.windowExpiresAt(clientId, candidateKeyOf(request)),
-      this.state.optOuts.read(clientId, [request.candidatePhone, request.candidateUserId]),
+    // The candidate's window and opt-out, from the send state in one Redis request.
+    const { windowExpiresAt, optOut } = await this.state.candidate(clientId, candidateKeyOf(request), [
+      request.candidatePhone,
+      request.candidateUserId,
     ]);
     const plan = await planSend({
       request,

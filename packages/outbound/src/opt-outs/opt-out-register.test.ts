@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "@linkojob/db";
 import type { DashboardEventMap, DashboardEventName, TypedDashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
-import { testServices } from "@linkojob/testing";
+import { eventually, testServices } from "@linkojob/testing";
 import { CommandCounter } from "@linkojob/testing/services";
 import { SendState } from "../send-state.js";
 import { OptOutError, OptOutRegister, type InboundForOptOut } from "./opt-out-register.js";
@@ -69,6 +69,17 @@ describe("the opt-out register", () => {
     counter.reset();
     expect(await read([p])).toMatchObject({ scope: "all", all: { source: "candidate_message", owner: "candidate" } });
     expect(await read([], [u])).toMatchObject({ scope: "all" });
+    // The send API's one read of a candidate: window and opt-out together.
+    const commands: string[] = [];
+    const monitor = await redis.duplicate().monitor();
+    monitor.on("monitor", (_time: number, args: string[]) => {
+      if (args.some((a) => a.includes(p))) commands.push(String(args[0]).toLowerCase());
+    });
+    const seen = await state.candidate(clientId.toHexString(), p, [p, u]);
+    expect(seen).toMatchObject({ windowExpiresAt: null, optOut: { scope: "all" } });
+    await eventually(() => commands.length >= 1);
+    monitor.disconnect();
+    expect(commands).toEqual(["mget"]);
     expect(counter.total).toBe(0);
     expect(await read([p], [], other)).toBeNull();
 

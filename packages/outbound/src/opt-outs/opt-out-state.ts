@@ -9,6 +9,10 @@ import {
 } from "@linkojob/db";
 import type { RedisClient } from "@linkojob/queues";
 
+const distinct = (identities: Array<string | null | undefined>) => [
+  ...new Set(identities.filter((k): k is string => !!k)),
+];
+
 /** A scope in force, as the send path needs it: who set it, when, and who may lift it. */
 export interface OptOutScopeView {
   source: string;
@@ -87,9 +91,28 @@ export class OptOutState {
    * Redis request; MongoDB only while the send state is not built.
    */
   async read(clientId: string, identities: Array<string | null | undefined>): Promise<OptOutView | null> {
-    const keys = [...new Set(identities.filter((k): k is string => !!k))];
+    const keys = this.keysOf(clientId, identities);
     if (!keys.length) return null;
-    const [built, ...raw] = await this.redis.mget(this.builtKey, ...keys.map((k) => this.key(clientId, k)));
+    const [built, ...raw] = await this.redis.mget(this.builtKey, ...keys);
+    return this.resolve(clientId, identities, built ?? null, raw);
+  }
+
+  /** The Redis keys of these identities, in order (for a caller that reads them with its own MGET). */
+  keysOf(clientId: string, identities: Array<string | null | undefined>): string[] {
+    return distinct(identities).map((k) => this.key(clientId, k));
+  }
+
+  /**
+   * The opt-out from what an MGET of `keysOf(identities)` answered (`raw`, in order) with the `built`
+   * marker: MongoDB is read only when the state is not built and a key is missing.
+   */
+  async resolve(
+    clientId: string,
+    identities: Array<string | null | undefined>,
+    built: string | null,
+    raw: Array<string | null>,
+  ): Promise<OptOutView | null> {
+    const keys = distinct(identities);
     const views = raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as StoredView);
     if (built || views.length === keys.length) return merge(views);
     const docs = await this.db.optOutsOf(clientId).find(keys);
