@@ -169,7 +169,11 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   void sendCaches
     .subscribe(cachesRedis)
     .catch((err: Error) => app.log.warn({ err: err.message }, "send caches not subscribed: every send reads"));
-  const outbound = { caches: sendCaches, prices: deps.config.outboundPrices ?? DEFAULT_PRICE_TABLE_MAD };
+  const outbound = {
+    caches: sendCaches,
+    prices: deps.config.outboundPrices ?? DEFAULT_PRICE_TABLE_MAD,
+    optOuts: sendState.optOuts,
+  };
   // The send API decides from the send state in Redis (no MongoDB on its path), its clients and
   // templates kept in process and dropped on the same announcements.
   const acceptance = new SendAcceptance(deps.db, outboundQueue, sendState, { prices: outbound.prices });

@@ -486,7 +486,7 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     expect(outside).toEqual([]);
   });
 
-  it("shows the candidate's STOP on the open conversation, live; a reply is refused with the reason; START clears it", async () => {
+  it("shows the candidate's STOP on the open conversation, live, and a composer that offers no send until START", async () => {
     // The conversation of the previous test is open: its candidate (known by user id only) writes STOP.
     const photoClient = (await db.clients.findOne({ userId: `recruiter-photo-${services.id}` }).lean())!;
     const write = (text: string) =>
@@ -510,14 +510,16 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     expect(await badge.getAttribute("data-scope")).toBe("all");
     await screenshot("candidate-opted-out");
 
-    await page.fill("#composer-text", "Très bien, merci.");
-    await page.click("#composer-send");
+    // The composer says what the send API would refuse, and offers no send.
     await expect
-      .poll(() => page.textContent("#composer-error"))
-      .toMatch(/^Not sent: the candidate asked to stop .*START/);
+      .poll(() => page.textContent("#composer-plan"))
+      .toMatch(/^Cannot send: the candidate asked to stop .*START or REPRENDRE$/);
+    expect(await page.getAttribute("#composer-send", "disabled")).not.toBeNull();
 
     expect((await write("START")).status).toBe(200);
     await badge.waitFor({ state: "hidden" });
+    await expect.poll(() => page.textContent("#composer-plan")).toContain("Free-form text");
+    expect(await page.getAttribute("#composer-send", "disabled")).toBeNull();
     expect(outside).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyPluginAsync } from "fastify";
 import type { Database } from "@linkojob/db";
-import { DEFAULT_PRICE_TABLE_MAD, type PriceTable, type SendCaches } from "@linkojob/outbound";
+import { DEFAULT_PRICE_TABLE_MAD, type OptOutState, type PriceTable, type SendCaches } from "@linkojob/outbound";
 import type { TenantAccess } from "../auth/tenant-access.js";
 import { demoCandidateRoutes } from "./demo-candidate.routes.js";
 import { sendPreviewRoutes } from "./send-preview.routes.js";
@@ -19,7 +19,7 @@ export interface InboxPluginOptions extends InboxOptions {
   tenants: TenantAccess;
   db: Database;
   /** The send API's caches and price table (OUTBOUND_PRICE_TABLE), shared by the send preview. */
-  outbound?: { caches?: SendCaches; prices?: PriceTable };
+  outbound?: { caches?: SendCaches; prices?: PriceTable; optOuts?: OptOutState };
 }
 
 /** The inbox's files: plain HTML, one ES module and CSS, no build step. */

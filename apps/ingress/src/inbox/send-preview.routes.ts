@@ -5,9 +5,11 @@ import { objectIdSchema, type Database } from "@linkojob/db";
 import {
   DEFAULT_PRICE_TABLE_MAD,
   SendCaches,
+  optOutRefusal,
   planSend,
   previewSend,
   templateShape,
+  type OptOutState,
   type PriceTable,
 } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
@@ -21,6 +23,8 @@ export interface SendPreviewRoutesOptions {
   caches?: SendCaches;
   /** OUTBOUND_PRICE_TABLE. Default: DEFAULT_PRICE_TABLE_MAD. */
   prices?: PriceTable;
+  /** The candidates' opt-outs in the send state: the preview says what the send API would refuse. */
+  optOuts?: OptOutState;
 }
 
 /**
@@ -102,7 +106,21 @@ export const sendPreviewRoutes: FastifyPluginCallback<SendPreviewRoutesOptions> 
             ).kind === "template"
           : preview.template.usable;
       const windowExpiresAt = conversation?.windowExpiresAt ? new Date(conversation.windowExpiresAt) : null;
+      // The candidate's opt-out, by the send API's own rule: what it would refuse now (409 CANDIDATE_OPTED_OUT).
+      const view = await opts.optOuts?.read(tenant.clientId.toHexString(), [phone, userId]);
+      const refusesText = view ? optOutRefusal(view, { kind: "text" }) : null;
+      const refusesTemplate = view
+        ? optOutRefusal(view, { kind: "template", templateCategory: doc?.category ?? null })
+        : null;
+      const optOut = view
+        ? {
+            scope: view.scope,
+            text: refusesText?.reason ?? null,
+            template: refusesTemplate?.reason ?? null,
+          }
+        : null;
       return {
+        optOut,
         candidatePhone: phone,
         candidateUserId: userId,
         conversationId: conversation?._id.toHexString() ?? null,

@@ -865,6 +865,9 @@ function composerPlan() {
   const p = state.preview;
   if (!c) return null;
   if (!p) return { kind: "template", cost: null, name: "application_received" }; // until the preview answers
+  // The candidate opted out: what the send API would refuse (409 CANDIDATE_OPTED_OUT) is not offered.
+  const optedOut = p.optOut?.[p.kind === "text" ? "text" : "template"];
+  if (optedOut) return { kind: "refused", optedOut: true, reason: optedOut };
   if (p.kind === "text") return { kind: "text", cost: p.text.cost, windowExpiresAt: p.windowExpiresAt };
   // A media header (image, video, document) is the recruiter's to give: the composer asks for its link.
   const header = p.template.header?.media ?? null;
@@ -910,8 +913,11 @@ function renderComposer() {
     text.placeholder = "Free text is possible once the candidate replies.";
     send.textContent = `Send template (${plan.cost === null ? "…" : money(plan.cost)})`;
   } else {
-    planEl.textContent = `Cannot send: the window is closed and no usable template — ${plan.reason}.`;
+    planEl.textContent = plan.optedOut
+      ? `Cannot send: ${plan.reason}`
+      : `Cannot send: the window is closed and no usable template — ${plan.reason}.`;
     text.disabled = true;
+    if (plan.optedOut) text.placeholder = "The candidate opted out: nothing can be sent now.";
     send.textContent = "Send";
   }
   send.dataset.kind = plan.kind;
@@ -1161,7 +1167,10 @@ async function startRealtime() {
         source: event.scope ? event.change.source : null,
         at: event.scope ? event.change.at : null,
       });
-      if (event.conversationId === state.openId) renderThreadHead();
+      if (event.conversationId === state.openId) {
+        renderThreadHead();
+        void refreshPreview(); // the composer then says what the send API would refuse
+      }
     },
     "client:status": (event) => {
       const banner = $("client-banner");
