@@ -23,3 +23,5 @@ export * from "./messages/outbound-message.repository.js";
 export * from "./templates/template.model.js";
 export * from "./templates/template.repository.js";
 export * from "./templates/template-sync.js";
+export * from "./sending-policy/sending-policy.model.js";
+export * from "./sending-policy/sending-policy.repository.js";

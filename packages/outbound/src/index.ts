@@ -17,3 +17,4 @@ export * from "./interactive.js";
 export * from "./send-state.js";
 export * from "./accepted-send.js";
 export * from "./send-request.js";
+export * from "./sending-policy/index.js";

@@ -1,0 +1,171 @@
+import { Types } from "mongoose";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Database } from "@linkojob/db";
+import { createRedis } from "@linkojob/queues";
+import { testServices } from "@linkojob/testing";
+import { MessagingBudget } from "./messaging-budget.js";
+import { SendGate } from "./send-gate.js";
+
+// The portfolio budget on the real Redis: two connections stand for two processes spending one budget.
+let db: Database;
+let a: Redis;
+let b: Redis;
+let prefix: string;
+const W = 86_400_000;
+let seq = 0;
+const portfolio = () => `waba-budget-${++seq}-${new Types.ObjectId().toHexString()}`;
+
+beforeAll(async () => {
+  const services = testServices("budget");
+  prefix = services.prefix;
+  db = await Database.connect(services.mongoUrl);
+  a = createRedis(services.redisUrl);
+  b = createRedis(services.redisUrl);
+});
+afterAll(async () => {
+  await db?.connection.dropDatabase().catch(() => undefined);
+  await db?.close();
+  await a?.quit();
+  await b?.quit();
+});
+
+describe("MessagingBudget", () => {
+  it("two processes spending one budget at once count exactly the limit now; the rest get the slots that free up, one each, 24 h after the ones counted", async () => {
+    const waba = portfolio();
+    const one = new MessagingBudget(a, prefix);
+    const two = new MessagingBudget(b, prefix);
+    const now = Date.now();
+    const limit = 50;
+    const slots = await Promise.all(
+      Array.from({ length: 130 }, (_, i) =>
+        (i % 2 ? one : two).reserve(waba, limit, `2126${String(i).padStart(8, "0")}`, now, now + (i % 7)),
+      ),
+    );
+    const at = slots.map((s) => s.at).sort((x, y) => x - y);
+    expect(slots.every((s) => s.counted)).toBe(true);
+    expect(at.filter((t) => t < now + W)).toHaveLength(limit);
+    const later = at.filter((t) => t >= now + W);
+    expect(later).toHaveLength(80);
+    // Every moving 24-hour window holds at most `limit` of them.
+    for (let i = 0; i < at.length; i++)
+      expect(at.filter((t) => t >= at[i]! && t < at[i]! + W).length).toBeLessThanOrEqual(limit);
+    // The 51st..100th take the places of the first 50 as each leaves; the 101st..130th wait a second day.
+    expect(later.slice(0, 50)).toEqual(at.slice(0, 50).map((t) => t + W));
+    expect(later.slice(50).every((t) => t >= now + 2 * W)).toBe(true);
+  });
+
+  it("a recipient already counted in the window is free; counted again only once the window has moved past them", async () => {
+    const waba = portfolio();
+    const budget = new MessagingBudget(a, prefix, { windowMs: 1_000 });
+    const t0 = Date.now();
+    expect(await budget.reserve(waba, 1, "212600000001", t0, t0)).toEqual({ at: t0, counted: true });
+    expect(await budget.reserve(waba, 1, "212600000001", t0 + 500, t0 + 500)).toEqual({ at: t0 + 500, counted: false });
+    // Spent: another recipient waits for the first to leave the moving window.
+    expect(await budget.reserve(waba, 1, "212600000002", t0 + 500, t0 + 500)).toEqual({
+      at: t0 + 1_000,
+      counted: true,
+    });
+    // The window moved past both: counted again at once.
+    expect(await budget.reserve(waba, 1, "212600000001", t0 + 2_100, t0 + 2_100)).toEqual({
+      at: t0 + 2_100,
+      counted: true,
+    });
+  });
+
+  it("usage shows what is used, what waits and the next free slot; a released place frees it", async () => {
+    const waba = portfolio();
+    const budget = new MessagingBudget(a, prefix);
+    const now = Date.now();
+    await budget.reserve(waba, 2, "212600000011", now, now);
+    await budget.reserve(waba, 2, "212600000012", now, now + 10);
+    await budget.reserve(waba, 2, "212600000013", now, now + 20);
+    const usage = await budget.usage(waba, 2, now + 30);
+    expect(usage).toEqual({ limit: 2, used: 2, scheduled: 1, nextFreeAt: now + 10 + W });
+    expect(await budget.release(waba, "212600000012", now + 30)).toBe(true);
+    expect(await budget.usage(waba, 2, now + 30)).toMatchObject({ used: 1, scheduled: 1, nextFreeAt: now + W });
+    // A later reservation (another message's) is not released by a refusal now.
+    expect(await budget.release(waba, "212600000013", now + 30)).toBe(false);
+  });
+
+  it("an unlimited portfolio (-1) counts nothing", async () => {
+    const waba = portfolio();
+    const budget = new MessagingBudget(a, prefix);
+    const now = Date.now();
+    expect(await budget.reserve(waba, -1, "212600000021", now, now)).toEqual({ at: now, counted: false });
+    expect(await a.exists(budget.key(waba))).toBe(0);
+  });
+});
+
+describe("SendGate", () => {
+  const client = (wabaId: string, phoneNumberId = `pn-${seq}`) => ({
+    _id: new Types.ObjectId(),
+    wabaId,
+    phoneNumberId,
+  });
+
+  it("a reply inside a window is never held, scheduled or counted; a first contact is, by the limit then by quiet hours", async () => {
+    const gate = new SendGate({ redis: a, prefix, db });
+    const c = client(portfolio());
+    await gate.state.setPolicy(c._id.toHexString(), { quietHours: null, timeZone: "Africa/Casablanca" }, null);
+    await gate.state.setLimit(c.wabaId, 1, "test");
+    const now = Date.now();
+    const first = { candidatePhone: "212611111111" };
+    const second = { candidatePhone: "212622222222" };
+    expect(await gate.decide({ client: c, request: first, businessInitiated: true, category: "UTILITY", now })).toEqual(
+      { action: "go" },
+    );
+    expect(await gate.decide({ client: c, request: second, businessInitiated: false, category: null, now })).toEqual({
+      action: "go",
+    });
+    expect(
+      await gate.decide({ client: c, request: second, businessInitiated: true, category: "UTILITY", now }),
+    ).toEqual({
+      action: "schedule",
+      at: now + W,
+      reason: "MESSAGING_LIMIT",
+    });
+  });
+
+  it("quiet hours all day long in the tenant's zone schedule a first contact to their end; a limit slot in them moves after them", async () => {
+    const gate = new SendGate({ redis: a, prefix, db });
+    const c = client(portfolio());
+    const now = Date.parse("2026-06-01T12:00:00Z");
+    // 11:00–13:00 UTC: now is inside; an unknown country uses the tenant's zone.
+    await gate.state.setPolicy(
+      c._id.toHexString(),
+      { quietHours: { start: "11:00", end: "13:00" }, timeZone: "UTC" },
+      null,
+    );
+    const d = await gate.decide({
+      client: c,
+      request: { candidatePhone: "999000" },
+      businessInitiated: true,
+      category: "UTILITY",
+      now,
+    });
+    expect(d).toEqual({ action: "schedule", at: Date.parse("2026-06-01T13:00:00Z"), reason: "QUIET_HOURS" });
+  });
+
+  it("a marketing first contact from a number rated RED is held; a utility one is not", async () => {
+    const gate = new SendGate({ redis: a, prefix, db });
+    const c = client(portfolio(), `pn-red-${seq}`);
+    await gate.state.setPolicy(c._id.toHexString(), { quietHours: null, timeZone: "UTC" }, null);
+    await gate.state.setQuality(c.phoneNumberId, c.wabaId, {
+      rating: "RED",
+      event: "DOWNGRADE",
+      marketingPaused: true,
+    });
+    const request = { candidatePhone: "212633333333" };
+    expect(await gate.decide({ client: c, request, businessInitiated: true, category: "MARKETING" })).toMatchObject({
+      action: "hold",
+      code: "QUALITY_PAUSED",
+    });
+    expect(await gate.decide({ client: c, request, businessInitiated: true, category: "UTILITY" })).toEqual({
+      action: "go",
+    });
+    expect(await gate.decide({ client: c, request, businessInitiated: false, category: "MARKETING" })).toEqual({
+      action: "go",
+    });
+  });
+});
