@@ -1,3 +1,4 @@
+import { sendingLimitHandlers } from "./account/sending-limits.handler.js";
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
@@ -138,6 +139,7 @@ export class InboundWorker {
       logger: deps.logger,
       accountHandlers: {
         account_update: accountUpdateHandler(announcer),
+        ...sendingLimitHandlers({ db: deps.db, redis: deps.queueRedis, prefix: deps.prefix, announcer }),
         message_template_status_update: createTemplateStatusHandler({ publisher: deps.queueRedis, sendState }),
         ...templateEventHandlers({ publisher: deps.queueRedis, sendState }),
         ...deps.accountHandlers,

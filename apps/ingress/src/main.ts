@@ -43,6 +43,7 @@ const app = await buildApp({
     jwt: jwtVerifierOptions(env),
     trustProxy: env.TRUST_PROXY,
     corsOrigin: env.CORS_ORIGIN,
+    messagingLimitWindowMs: env.MESSAGING_LIMIT_WINDOW_MS,
   },
   redis,
   db,

@@ -47,6 +47,8 @@ const worker = new OutboundWorker({
   concurrency: env.OUTBOUND_CONCURRENCY,
   retryBaseMs: env.OUTBOUND_RETRY_BASE_MS,
   templateSyncIntervalMs: env.TEMPLATE_SYNC_INTERVAL_MS,
+  messagingLimitWindowMs: env.MESSAGING_LIMIT_WINDOW_MS,
+  messagingLimitRefreshMs: env.MESSAGING_LIMIT_REFRESH_MS,
   send: {
     sendTimeoutMs: env.OUTBOUND_SEND_TIMEOUT_MS,
     uncertainGraceMs: env.OUTBOUND_UNCERTAIN_GRACE_MS,

@@ -18,6 +18,7 @@ import { SendPacer, type PacerOptions } from "./pacing/send-pacer.js";
 import {
   ClientStatusAnnouncer,
   SendCaches,
+  SendGate,
   SendState,
   enqueueSend,
   publishTemplatesChanged,
@@ -65,6 +66,10 @@ export interface OutboundWorkerDeps {
   accountHoldRecheckMs?: Partial<AccountHoldRecheck>;
   /** How often the send state's marker is checked, rebuilt when Redis lost it. Default 5,000 ms (0 = only at start). */
   sendStateCheckEveryMs?: number;
+  /** The portfolio messaging budget's moving window (MESSAGING_LIMIT_WINDOW_MS). Default 24 h. */
+  messagingLimitWindowMs?: number;
+  /** How often every client's portfolio limit is read from the Graph API (0 = never). Default 6 h. */
+  messagingLimitRefreshMs?: number;
 }
 
 /**
@@ -101,7 +106,15 @@ export class OutboundWorker {
     );
   };
 
+  readonly gate: SendGate;
+
   constructor(private readonly deps: OutboundWorkerDeps) {
+    this.gate = new SendGate({
+      redis: deps.redis,
+      prefix: deps.prefix,
+      db: deps.db,
+      budgetWindowMs: deps.messagingLimitWindowMs,
+    });
     this.queue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
@@ -127,6 +140,7 @@ export class OutboundWorker {
       events: deps.events,
       logger: deps.logger,
       options: { prefix: deps.prefix, ...(deps.send ?? {}) },
+      gate: this.gate,
     });
     this.statusHook = createOutboundStatusHook({
       queue: this.queue,

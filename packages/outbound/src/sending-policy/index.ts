@@ -4,3 +4,4 @@ export * from "./sending-policy.js";
 export * from "./messaging-budget.js";
 export * from "./protection-state.js";
 export * from "./send-gate.js";
+export * from "./limit-events.js";

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { RedisScript, type RedisClient } from "@linkojob/queues";
 
 const RESERVE = new RedisScript("ljBudgetReserve", new URL("./reserve-budget.lua", import.meta.url), 1);
@@ -93,3 +94,14 @@ export class MessagingBudget {
     return { limit, used, scheduled, nextFreeAt };
   }
 }
+
+/**
+ * MESSAGING_LIMIT_WINDOW_MS: the budget's moving window, ms. Meta's is 24 hours (the default); only
+ * system tests shorten it, to see a spent budget free up without waiting a day.
+ */
+export const messagingLimitWindowVar = z.coerce
+  .number()
+  .int()
+  .min(1_000)
+  .max(MESSAGING_LIMIT_WINDOW_MS)
+  .default(MESSAGING_LIMIT_WINDOW_MS);

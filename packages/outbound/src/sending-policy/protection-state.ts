@@ -65,6 +65,11 @@ export class ProtectionState {
     };
   }
 
+  /** Whether the tenant has set a policy (else the defaults apply). */
+  async hasPolicy(clientId: string): Promise<boolean> {
+    return (await this.redis.exists(this.policyKey(clientId))) === 1;
+  }
+
   async setPolicy(clientId: string, policy: SendingPolicy, updatedBy: string | null): Promise<void> {
     await this.repo.setPolicy(clientId, policy, updatedBy);
     await this.redis.set(this.policyKey(clientId), JSON.stringify(policy));
