@@ -26,7 +26,14 @@ import { mediaRoutes } from "./media/media.routes.js";
 import { MediaUrlSigner } from "./media/media-url-signer.js";
 import { registerOps, type OpsOptions } from "./ops/ops.js";
 import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin.js";
-import { DEFAULT_PRICE_TABLE_MAD, SendCaches, SendGate, SendState, type PriceTable } from "@linkojob/outbound";
+import {
+  DEFAULT_PRICE_TABLE_MAD,
+  SendCaches,
+  SendGate,
+  SendState,
+  type PriceTable,
+  type SendingPolicy,
+} from "@linkojob/outbound";
 import { sendingPolicyRoutes } from "./sending-policy/sending-policy.routes.js";
 import { asyncApiRoutes } from "./ops/asyncapi.routes.js";
 import { registerCors } from "./ops/cors.js";
@@ -47,6 +54,8 @@ export interface IngressConfig {
   corsOrigin?: true | string[];
   /** The portfolio messaging budget's moving window (MESSAGING_LIMIT_WINDOW_MS). Default 24 h. */
   messagingLimitWindowMs?: number;
+  /** The sending policy of tenants that set none (SENDING_DEFAULT_*). Default: no quiet hours. */
+  defaultSendingPolicy?: SendingPolicy;
 }
 
 export interface IngressDeps {
@@ -179,6 +188,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     prefix: deps.config.queuePrefix,
     db: deps.db,
     budgetWindowMs: deps.config.messagingLimitWindowMs,
+    defaultPolicy: deps.config.defaultSendingPolicy,
   });
   const acceptance = new SendAcceptance(deps.db, outboundQueue, sendState, { prices: outbound.prices, gate });
   void acceptance.caches

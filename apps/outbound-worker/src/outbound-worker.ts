@@ -25,6 +25,7 @@ import {
   recheckAccountHolds,
   type AccountHoldRecheck,
   type OutboundQueue,
+  type SendingPolicy,
 } from "@linkojob/outbound";
 import { RetryableSendError } from "./send/send-errors.js";
 import { InboundBacklog } from "./send/inbound-backlog.js";
@@ -70,6 +71,8 @@ export interface OutboundWorkerDeps {
   messagingLimitWindowMs?: number;
   /** How often every client's portfolio limit is read from the Graph API (0 = never). Default 6 h. */
   messagingLimitRefreshMs?: number;
+  /** The sending policy of tenants that set none (SENDING_DEFAULT_*). Default: no quiet hours. */
+  defaultSendingPolicy?: SendingPolicy;
 }
 
 /**
@@ -114,6 +117,7 @@ export class OutboundWorker {
       prefix: deps.prefix,
       db: deps.db,
       budgetWindowMs: deps.messagingLimitWindowMs,
+      defaultPolicy: deps.defaultSendingPolicy,
     });
     this.queue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });

@@ -1,6 +1,6 @@
 import { SendingProtectionRepository, type Database } from "@linkojob/db";
 import type { RedisClient } from "@linkojob/queues";
-import { DEFAULT_SENDING_POLICY, type SendingPolicy } from "./sending-policy.js";
+import { UNCONFIGURED_SENDING_POLICY, type SendingPolicy } from "./sending-policy.js";
 
 /** A number's quality as the send path reads it. */
 export interface NumberQuality {
@@ -32,6 +32,8 @@ export class ProtectionState {
     private readonly redis: RedisClient,
     prefix: string,
     db: Database,
+    /** The policy of a tenant that set none (the deployment's default). */
+    readonly defaultPolicy: SendingPolicy = UNCONFIGURED_SENDING_POLICY,
   ) {
     this.prefix = `${prefix}:send-state`;
     this.repo = new SendingProtectionRepository(db.connection);
@@ -59,7 +61,7 @@ export class ProtectionState {
       this.qualityKey(client.phoneNumberId),
     );
     return {
-      policy: policy ? (JSON.parse(policy) as SendingPolicy) : DEFAULT_SENDING_POLICY,
+      policy: policy ? (JSON.parse(policy) as SendingPolicy) : this.defaultPolicy,
       limit: limit === null ? null : Number(limit),
       quality: quality ? (JSON.parse(quality) as NumberQuality) : null,
     };

@@ -4,7 +4,7 @@ import { candidateZones } from "./candidate-zone.js";
 import { MessagingBudget } from "./messaging-budget.js";
 import { ProtectionState } from "./protection-state.js";
 import { nextAllowedAt } from "./quiet-hours.js";
-import { QUALITY_PAUSE_REASON, type ScheduleReason } from "./sending-policy.js";
+import { QUALITY_PAUSE_REASON, type ScheduleReason, type SendingPolicy } from "./sending-policy.js";
 
 /** What the gate decides for one send. */
 export type GateDecision =
@@ -45,8 +45,15 @@ export class SendGate {
   readonly state: ProtectionState;
   readonly budget: MessagingBudget;
 
-  constructor(deps: { redis: RedisClient; prefix: string; db: Database; budgetWindowMs?: number }) {
-    this.state = new ProtectionState(deps.redis, deps.prefix, deps.db);
+  constructor(deps: {
+    redis: RedisClient;
+    prefix: string;
+    db: Database;
+    budgetWindowMs?: number | undefined;
+    /** The policy of tenants that set none. Default UNCONFIGURED_SENDING_POLICY (no quiet hours). */
+    defaultPolicy?: SendingPolicy | undefined;
+  }) {
+    this.state = new ProtectionState(deps.redis, deps.prefix, deps.db, deps.defaultPolicy);
     this.budget = new MessagingBudget(deps.redis, deps.prefix, { windowMs: deps.budgetWindowMs });
   }
 

@@ -11,11 +11,21 @@ export interface SendingPolicy {
 /** The default zone of this business (Morocco; its Ramadan switch to GMT comes from tzdata). */
 export const DEFAULT_TIME_ZONE = "Africa/Casablanca";
 
-/** Default policy of a tenant that set none: 21:00–09:00 in the candidate's zone. */
+/**
+ * The deployment's policy for a tenant that set none: 21:00–09:00 in the candidate's zone (what
+ * SENDING_DEFAULT_QUIET_HOURS gives by default in every process's env.ts).
+ */
 export const DEFAULT_SENDING_POLICY: SendingPolicy = {
   quietHours: { start: "21:00", end: "09:00" },
   timeZone: DEFAULT_TIME_ZONE,
 };
+
+/**
+ * What a component built without a configured default applies (tests building the apps in
+ * process): no quiet hours unless the tenant sets them. Processes started from main.ts get
+ * DEFAULT_SENDING_POLICY through their env.
+ */
+export const UNCONFIGURED_SENDING_POLICY: SendingPolicy = { quietHours: null, timeZone: DEFAULT_TIME_ZONE };
 
 const hhMm = z
   .string()
@@ -48,3 +58,23 @@ export const QUALITY_PAUSE_REASON = "QUALITY_PAUSED";
 export const PAUSING_QUALITY = new Set(["RED", "FLAGGED", "LOW"]);
 /** Events and ratings that lift the pause. */
 export const LIFTING_QUALITY = new Set(["GREEN", "YELLOW", "UNFLAGGED", "HIGH", "MEDIUM"]);
+
+/**
+ * SENDING_DEFAULT_QUIET_HOURS: the quiet hours of tenants that set none, `HH:MM-HH:MM` (default
+ * 21:00-09:00) or `off`.
+ */
+export const defaultQuietHoursVar = z
+  .string()
+  .default("21:00-09:00")
+  .transform((v, ctx): QuietHours | null => {
+    if (v.trim().toLowerCase() === "off") return null;
+    const [start = "", end = ""] = v.split("-").map((x) => x.trim());
+    if (minutesOfHhMm(start) === null || minutesOfHhMm(end) === null || start === end) {
+      ctx.addIssue({ code: "custom", message: 'must be "HH:MM-HH:MM" (e.g. 21:00-09:00) or "off"' });
+      return z.NEVER;
+    }
+    return { start, end };
+  });
+
+/** SENDING_DEFAULT_TIME_ZONE: the zone of tenants that set none (default Africa/Casablanca). */
+export const defaultTimeZoneVar = timeZoneSchema.default(DEFAULT_TIME_ZONE);
