@@ -31,6 +31,7 @@ import { RetryableSendError } from "./send/send-errors.js";
 import { InboundBacklog } from "./send/inbound-backlog.js";
 import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor.js";
 import { clientAccessToken } from "./send/token-access.js";
+import { refreshMessagingLimits } from "./send/messaging-limit-refresh.js";
 import { createOutboundStatusHook, type OutboundStatusHook } from "@linkojob/outbound";
 import { startReceiptWorker } from "./receipts/read-receipt.processor.js";
 
@@ -69,7 +70,7 @@ export interface OutboundWorkerDeps {
   sendStateCheckEveryMs?: number;
   /** The portfolio messaging budget's moving window (MESSAGING_LIMIT_WINDOW_MS). Default 24 h. */
   messagingLimitWindowMs?: number;
-  /** How often every client's portfolio limit is read from the Graph API (0 = never). Default 6 h. */
+  /** How often every client's portfolio limit is read from the Graph API, also at start and on each connection (0 = never). Default 0; main.ts: MESSAGING_LIMIT_REFRESH_MS (6 h). */
   messagingLimitRefreshMs?: number;
   /** The sending policy of tenants that set none (SENDING_DEFAULT_*). Default: no quiet hours. */
   defaultSendingPolicy?: SendingPolicy;
@@ -100,6 +101,18 @@ export class OutboundWorker {
   private closing: Promise<void> | null = null;
   private readonly announcer: ClientStatusAnnouncer;
   private holdTimer: NodeJS.Timeout | null = null;
+  private limitTimer: NodeJS.Timeout | null = null;
+
+  /** The portfolio messaging limits from the Graph API (all active clients, or one). */
+  refreshLimits(clientId?: string): Promise<number> {
+    const { db, graph, vault, logger } = this.deps;
+    return refreshMessagingLimits({ db, graph, vault, logger, state: this.gate.state }, clientId).catch(
+      (err: unknown) => {
+        logger.warn({ err }, "portfolio messaging limits not refreshed");
+        return 0;
+      },
+    );
+  }
   private readonly onChange = (channel: string, raw: string) => {
     const msg = parseClientChanged(channel, raw);
     if (!msg) return;
@@ -107,6 +120,8 @@ export class OutboundWorker {
     void this.resumeHeld(msg.clientId).catch((err: unknown) =>
       this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held sends"),
     );
+    // A connection (or reconnection): the portfolio's messaging limit is read again.
+    if (this.deps.messagingLimitRefreshMs) void this.refreshLimits(msg.clientId);
   };
 
   readonly gate: SendGate;
@@ -191,6 +206,12 @@ export class OutboundWorker {
     this.receiptWorker = startReceiptWorker({ db, graph, vault, logger, connection: queueRedis, prefix });
     await this.resumeAllHeld();
     await this.recoverStale();
+    const limitsEvery = this.deps.messagingLimitRefreshMs ?? 0;
+    if (limitsEvery > 0) {
+      void this.refreshLimits();
+      this.limitTimer = setInterval(() => void this.refreshLimits(), limitsEvery);
+      this.limitTimer.unref();
+    }
     const holdEvery = this.deps.accountHoldCheckEveryMs ?? 60_000;
     if (holdEvery > 0) {
       // Guarded transitions: several outbound processes re-checking at once release a client once.
@@ -331,6 +352,7 @@ export class OutboundWorker {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.holdTimer) clearInterval(this.holdTimer);
+      if (this.limitTimer) clearInterval(this.limitTimer);
       if (this.stateTimer) clearInterval(this.stateTimer);
       await this.syncWorker?.close();
       await this.syncQueue?.close();

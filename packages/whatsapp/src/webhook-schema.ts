@@ -236,13 +236,14 @@ export const qualityUpdateValueSchema = z.looseObject({
   event: z.string(),
   current_limit: z.string().optional(),
   max_daily_conversation_per_phone: z.number().optional(),
-  max_daily_conversations_per_business: z.number().int().min(-1).optional(),
+  // Meta's reference shows it as a string placeholder, its examples as a number: both accepted.
+  max_daily_conversations_per_business: z.union([z.number(), z.string()]).optional(),
   old_limit: z.string().optional(),
 });
 
 /** `business_capability_update` value: the portfolio's messaging limit (-1: unlimited). */
 export const businessCapabilityValueSchema = z.looseObject({
-  max_daily_conversations_per_business: z.number().int().min(-1).optional(),
+  max_daily_conversations_per_business: z.union([z.number(), z.string()]).optional(),
   max_daily_conversation_per_phone: z.number().optional(),
   max_phone_numbers_per_business: z.number().optional(),
 });

@@ -1,3 +1,4 @@
+import { OVER_PORTFOLIO_LIMIT_CODE, admitBusinessInitiated, portfolioState } from "./portfolio.state.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
@@ -292,6 +293,19 @@ export const messagingArea: SimArea = (app, ctx, done) => {
     if (fault && faultApplies && fault.async) {
       if (fault.times !== undefined && --fault.times <= 0) st.faults.byRecipient.delete(to);
       startStatusFlow(m, user, fault.code);
+    } else if (
+      body.type === "template" &&
+      !windowOpen(user, phoneNumberId, m.at) &&
+      !admitBusinessInitiated(portfolioState(ctx.state), st.numbers.get(phoneNumberId) ?? phoneNumberId, to, m.at)
+    ) {
+      // Over the portfolio's messaging limit: Meta accepts, then fails it with no code of its own.
+      portfolioState(ctx.state).overLimit.push({
+        at: m.at,
+        wabaId: st.numbers.get(phoneNumberId) ?? phoneNumberId,
+        to,
+        wamid: m.wamid,
+      });
+      startStatusFlow(m, user, OVER_PORTFOLIO_LIMIT_CODE);
     } else if (body.type !== "template" && enforced("window") && !windowOpen(user, phoneNumberId, m.at)) {
       // Meta accepts a free-form message outside the window, then reports it failed.
       startStatusFlow(m, user, 131047);
