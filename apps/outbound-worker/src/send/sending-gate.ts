@@ -14,6 +14,12 @@ export async function gateAtSendTime(
   plan: SendPlan,
 ): Promise<Exclude<GateDecision, { action: "go" }> | null> {
   if (!gate || plan.kind !== "template" || plan.inWindow) return null;
-  const decision = await gate.decide({ client, request, businessInitiated: true, category: plan.doc.category ?? null });
+  const decision = await gate.decide({
+    client,
+    request,
+    businessInitiated: true,
+    category: plan.doc.category ?? null,
+    atSendTime: true,
+  });
   return decision.action === "go" ? null : decision;
 }

@@ -13,6 +13,8 @@ let a: Redis;
 let b: Redis;
 let prefix: string;
 const W = 86_400_000;
+/** The budget's margin at a 24-hour window (a tenth of the window, at most 5 s). */
+const M = 5_000;
 let seq = 0;
 const portfolio = () => `waba-budget-${++seq}-${new Types.ObjectId().toHexString()}`;
 
@@ -45,13 +47,14 @@ describe("MessagingBudget", () => {
     const at = slots.map((s) => s.at).sort((x, y) => x - y);
     expect(slots.every((s) => s.counted)).toBe(true);
     expect(at.filter((t) => t < now + W)).toHaveLength(limit);
+    expect(at.filter((t) => t < now + W + M)).toHaveLength(limit);
     const later = at.filter((t) => t >= now + W);
     expect(later).toHaveLength(80);
     // Every moving 24-hour window holds at most `limit` of them.
     for (let i = 0; i < at.length; i++)
       expect(at.filter((t) => t >= at[i]! && t < at[i]! + W).length).toBeLessThanOrEqual(limit);
     // The 51st..100th take the places of the first 50 as each leaves; the 101st..130th wait a second day.
-    expect(later.slice(0, 50)).toEqual(at.slice(0, 50).map((t) => t + W));
+    expect(later.slice(0, 50)).toEqual(at.slice(0, 50).map((t) => t + W + M));
     expect(later.slice(50).every((t) => t >= now + 2 * W)).toBe(true);
   });
 
@@ -63,12 +66,12 @@ describe("MessagingBudget", () => {
     expect(await budget.reserve(waba, 1, "212600000001", t0 + 500, t0 + 500)).toEqual({ at: t0 + 500, counted: false });
     // Spent: another recipient waits for the first to leave the moving window.
     expect(await budget.reserve(waba, 1, "212600000002", t0 + 500, t0 + 500)).toEqual({
-      at: t0 + 1_000,
+      at: t0 + 1_100, // the window and its margin (a tenth of it)
       counted: true,
     });
     // The window moved past both: counted again at once.
-    expect(await budget.reserve(waba, 1, "212600000001", t0 + 2_100, t0 + 2_100)).toEqual({
-      at: t0 + 2_100,
+    expect(await budget.reserve(waba, 1, "212600000001", t0 + 2_300, t0 + 2_300)).toEqual({
+      at: t0 + 2_300,
       counted: true,
     });
   });
@@ -81,11 +84,42 @@ describe("MessagingBudget", () => {
     await budget.reserve(waba, 2, "212600000012", now, now + 10);
     await budget.reserve(waba, 2, "212600000013", now, now + 20);
     const usage = await budget.usage(waba, 2, now + 30);
-    expect(usage).toEqual({ limit: 2, used: 2, scheduled: 1, nextFreeAt: now + 10 + W });
+    expect(usage).toEqual({ limit: 2, used: 2, scheduled: 1, nextFreeAt: now + 10 + W + M });
     expect(await budget.release(waba, "212600000012", now + 30)).toBe(true);
-    expect(await budget.usage(waba, 2, now + 30)).toMatchObject({ used: 1, scheduled: 1, nextFreeAt: now + W });
+    expect(await budget.usage(waba, 2, now + 30)).toMatchObject({ used: 1, scheduled: 1, nextFreeAt: now + W + M });
     // A later reservation (another message's) is not released by a refusal now.
     expect(await budget.release(waba, "212600000013", now + 30)).toBe(false);
+  });
+
+  it("a confirmation at send time counts the recipient when the message really goes; with no room in the window ending then, it gets the next free slot", async () => {
+    const waba = portfolio();
+    const budget = new MessagingBudget(a, prefix, { windowMs: 1_000 });
+    const t0 = Date.now();
+    // Accepted: A and B now, C once one of them leaves the window (margin 100 ms).
+    await budget.reserve(waba, 2, "A", t0, t0);
+    await budget.reserve(waba, 2, "B", t0, t0);
+    expect((await budget.reserve(waba, 2, "C", t0, t0)).at).toBe(t0 + 1_100);
+    // A really goes 300 ms later: its entry moves there (B is due, C is later: checked at its own confirmation).
+    expect(await budget.reserve(waba, 2, "A", t0 + 300, t0 + 300, { confirm: true })).toEqual({
+      at: t0 + 300,
+      counted: true,
+    });
+    // C's time comes: A (t0 + 300) and B (t0) still fill the window ending now; it waits for B to leave, then goes.
+    expect(await budget.reserve(waba, 2, "C", t0 + 1_100, t0 + 1_100, { confirm: true })).toEqual({
+      at: t0 + 1_100,
+      counted: true,
+    });
+    // Had B been confirmed late too, C would have waited for the first of them to leave.
+    const late = portfolio();
+    await budget.reserve(late, 2, "A", t0, t0);
+    await budget.reserve(late, 2, "B", t0, t0);
+    await budget.reserve(late, 2, "C", t0, t0);
+    await budget.reserve(late, 2, "A", t0 + 200, t0 + 200, { confirm: true });
+    await budget.reserve(late, 2, "B", t0 + 400, t0 + 400, { confirm: true });
+    expect(await budget.reserve(late, 2, "C", t0 + 1_100, t0 + 1_100, { confirm: true })).toEqual({
+      at: t0 + 1_300,
+      counted: true,
+    });
   });
 
   it("an unlimited portfolio (-1) counts nothing", async () => {
@@ -122,7 +156,7 @@ describe("SendGate", () => {
       await gate.decide({ client: c, request: second, businessInitiated: true, category: "UTILITY", now }),
     ).toEqual({
       action: "schedule",
-      at: now + W,
+      at: now + W + M,
       reason: "MESSAGING_LIMIT",
     });
   });

@@ -31,6 +31,8 @@ export interface BudgetUsage {
  */
 export class MessagingBudget {
   readonly windowMs: number;
+  /** Widening of the window on each side (Meta receives a send a little after its slot). A tenth of the window, at most 5 s. */
+  readonly marginMs: number;
 
   constructor(
     private readonly redis: RedisClient,
@@ -38,6 +40,7 @@ export class MessagingBudget {
     options: { windowMs?: number } = {},
   ) {
     this.windowMs = options.windowMs ?? MESSAGING_LIMIT_WINDOW_MS;
+    this.marginMs = Math.min(5_000, Math.floor(this.windowMs / 10));
   }
 
   key(portfolioId: string): string {
@@ -54,12 +57,13 @@ export class MessagingBudget {
     recipient: string,
     notBefore: number,
     now = Date.now(),
+    options: { confirm?: boolean } = {},
   ): Promise<BudgetSlot> {
     if (limit < 0) return { at: Math.max(now, notBefore), counted: false };
     const [state, at] = (await RESERVE.run(
       this.redis,
       [this.key(portfolioId)],
-      [now, this.windowMs, limit, recipient, Math.max(now, notBefore)],
+      [now, this.windowMs, limit, recipient, Math.max(now, notBefore), options.confirm ? 1 : 0, this.marginMs],
     )) as [number, number];
     if (state < 0) throw new Error("no messaging budget slot found: the limit is too small for the backlog searched");
     return { at: Number(at), counted: state === 1 };
@@ -89,7 +93,7 @@ export class MessagingBudget {
         used + scheduled - limit,
         1,
       );
-      if (entry[1] !== undefined) nextFreeAt = Number(entry[1]) + this.windowMs;
+      if (entry[1] !== undefined) nextFreeAt = Number(entry[1]) + this.windowMs + this.marginMs;
     }
     return { limit, used, scheduled, nextFreeAt };
   }

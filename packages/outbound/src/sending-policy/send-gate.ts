@@ -22,6 +22,8 @@ export interface GateInput {
   businessInitiated: boolean;
   /** The template's category (MARKETING, UTILITY, AUTHENTICATION), when known. */
   category: string | null | undefined;
+  /** The outbound worker, just before the Graph call: the budget place is confirmed at this moment. */
+  atSendTime?: boolean;
   now?: number;
 }
 
@@ -77,7 +79,9 @@ export class SendGate {
     const recipient = input.request.candidatePhone || input.request.candidateUserId || "";
     if (limit !== null && limit >= 0 && recipient) {
       for (let round = 0; round < 4; round++) {
-        const slot = await this.budget.reserve(input.client.wabaId, limit, recipient, at, now);
+        const slot = await this.budget.reserve(input.client.wabaId, limit, recipient, at, now, {
+          confirm: input.atSendTime === true && at <= now,
+        });
         if (slot.at > at) reason = "MESSAGING_LIMIT";
         const allowed = nextAllowedAt(slot.at, quiet, zones);
         at = slot.at;
