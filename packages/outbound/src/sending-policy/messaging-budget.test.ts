@@ -6,6 +6,7 @@ import { createRedis } from "@linkojob/queues";
 import { testServices } from "@linkojob/testing";
 import { MessagingBudget } from "./messaging-budget.js";
 import { SendGate } from "./send-gate.js";
+import { SendState } from "../send-state.js";
 
 // The portfolio budget on the real Redis: two connections stand for two processes spending one budget.
 let db: Database;
@@ -201,5 +202,27 @@ describe("SendGate", () => {
     expect(await gate.decide({ client: c, request, businessInitiated: false, category: "MARKETING" })).toEqual({
       action: "go",
     });
+  });
+});
+
+describe("the send state's rebuild", () => {
+  it("copies every policy, portfolio limit and number quality back to Redis from MongoDB (cli:rebuild-send-state)", async () => {
+    const gate = new SendGate({ redis: a, prefix, db });
+    const c = { _id: new Types.ObjectId(), wabaId: portfolio(), phoneNumberId: `pn-rebuild-${seq}` };
+    const policy = { quietHours: { start: "22:00", end: "08:00" }, timeZone: "Europe/Paris" };
+    await gate.state.setPolicy(c._id.toHexString(), policy, "recruiter-1");
+    await gate.state.setLimit(c.wabaId, 2000, "business_capability_update");
+    await gate.state.setQuality(c.phoneNumberId, c.wabaId, { rating: "RED", event: "FLAGGED", marketingPaused: true });
+    const before = await gate.state.view(c);
+    await a.del(
+      gate.state.policyKey(c._id.toHexString()),
+      gate.state.limitKey(c.wabaId),
+      gate.state.qualityKey(c.phoneNumberId),
+    );
+    expect((await gate.state.view(c)).limit).toBeNull();
+    await new SendState({ redis: a, prefix, db }).rebuild();
+    const after = await gate.state.view(c);
+    expect(after).toEqual({ ...before, quality: { ...before.quality, at: after.quality?.at } });
+    expect(after).toMatchObject({ policy, limit: 2000, quality: { marketingPaused: true, rating: "RED" } });
   });
 });
