@@ -16,6 +16,10 @@ import { TEST_SECRETS, eventually, FIRST_CONTACT_TEMPLATE } from "@linkojob/test
 import { portfolioState, simTemplate } from "@linkojob/meta-simulator";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { closeAllSockets, connect } from "@linkojob/realtime/testing";
+import pino from "pino";
+import { DashboardEvents } from "@linkojob/events";
+import { GraphClient } from "@linkojob/whatsapp";
+import { OutboundWorker } from "@linkojob/outbound-worker";
 import { APPLICATION_RECEIVED, startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 const WINDOW_MS = 4_000;
@@ -119,6 +123,59 @@ describe("the portfolio's messaging limit", () => {
     expect(released.status).not.toBe("failed");
     expect(portfolioState(rig.trunk.sim.state).overLimit.filter((o) => o.wabaId === c.wabaId)).toEqual([]);
   }, 60_000);
+});
+
+describe("two outbound workers spending one portfolio budget", () => {
+  it("never put more than the limit in any moving window at Meta, and every first contact goes in the end", async () => {
+    const r = (o: Parameters<typeof createRedis>[1] = {}) => {
+      const c = createRedis(rig.trunk.services.redisUrl, o);
+      conns.push(c);
+      return c;
+    };
+    const graph = new GraphClient({ baseUrl: rig.trunk.sim.url, version: "v21.0" });
+    const second = new OutboundWorker({
+      db: rig.trunk.db,
+      queueRedis: r(),
+      redis: r(),
+      subscriberRedis: r({ autoPipelining: false }),
+      graph,
+      vault: rig.vault,
+      events: new DashboardEvents(r()),
+      logger: pino({ level: "silent" }),
+      prefix: rig.trunk.services.prefix,
+      concurrency: 16,
+      retryBaseMs: 100,
+      templateSyncIntervalMs: 0,
+      send: { uncertainGraceMs: 1_500, sendTimeoutMs: 1_000 },
+      pacing: { recipientIntervalMs: 1_100, recipientBurst: 2 },
+      messagingLimitWindowMs: WINDOW_MS,
+    });
+    await second.start();
+    const byWorker = { first: 0, second: 0 };
+    rig.outbound.bullWorker?.on("completed", () => byWorker.first++);
+    second.bullWorker?.on("completed", () => byWorker.second++);
+    try {
+      const c = await rig.client();
+      const limit = 3;
+      await sim("PUT", "/_sim/portfolio/limit", { wabaId: c.wabaId, limit, enforce: true, windowMs: WINDOW_MS });
+      await sim("POST", "/_sim/webhooks/business-capability", {
+        wabaId: c.wabaId,
+        maxDailyConversationsPerBusiness: limit,
+      });
+      await eventually(async () => ((await policy(c)).body.messagingLimit.limit === limit ? true : null));
+      const answers = await Promise.all(Array.from({ length: 7 }, () => rig.send(c.jwt, firstContact(newPhone()))));
+      expect(answers.filter((a) => a.body.status === "queued")).toHaveLength(limit);
+      expect(answers.filter((a) => a.body.status === "scheduled")).toHaveLength(4);
+      for (const a of answers) await rig.until(c, a.body.messageId, ["sent", "delivered", "read"], 40_000);
+      const times = answers.map((a) => rig.acceptedFor(a.body.messageId)[0]!.at).sort((x, y) => x - y);
+      for (const t of times) expect(times.filter((u) => u >= t && u < t + WINDOW_MS).length).toBeLessThanOrEqual(limit);
+      expect(portfolioState(rig.trunk.sim.state).overLimit.filter((o) => o.wabaId === c.wabaId)).toEqual([]);
+      expect(byWorker.first + byWorker.second).toBeGreaterThanOrEqual(7);
+    } finally {
+      await second.close();
+      await graph.close();
+    }
+  }, 90_000);
 });
 
 describe("the number's quality", () => {
