@@ -125,6 +125,39 @@ describe("the portfolio's messaging limit", () => {
   }, 60_000);
 });
 
+describe("the limit from the Graph API", () => {
+  it("reads whatsapp_business_manager_messaging_limit from the WABA's numbers (as at connection and on the timer)", async () => {
+    const c = await rig.client();
+    const onboarding = async <T>(path: string, body: unknown) => {
+      const r = await request(`${rig.trunk.sim.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      expect(r.statusCode).toBe(201);
+      return (await r.body.json()) as T;
+    };
+    await onboarding("/_sim/onboarding/businesses", {
+      wabaId: c.wabaId,
+      phoneNumbers: [{ id: c.phoneNumberId, registered: true }],
+    });
+    const { accessToken } = await onboarding<{ accessToken: string }>("/_sim/onboarding/tokens", {
+      wabaIds: [c.wabaId],
+    });
+    await rig.trunk.db.clients.updateOne(
+      { _id: c._id },
+      { $set: { accessToken: rig.vault.encrypt(accessToken, c._id.toHexString()) } },
+    );
+    await sim("PUT", "/_sim/portfolio/limit", { wabaId: c.wabaId, limit: 10_000 });
+    expect((await policy(c)).body.messagingLimit.limit).toBeNull();
+    expect(await rig.outbound.refreshLimits(c._id.toHexString())).toBe(1);
+    expect((await policy(c)).body.messagingLimit).toMatchObject({ limit: 10_000, used: 0, scheduled: 0 });
+    await sim("PUT", "/_sim/portfolio/limit", { wabaId: c.wabaId, limit: -1 });
+    await rig.outbound.refreshLimits();
+    expect((await policy(c)).body.messagingLimit).toMatchObject({ limit: -1, nextFreeAt: null });
+  });
+});
+
 describe("two outbound workers spending one portfolio budget", () => {
   it("never put more than the limit in any moving window at Meta, and every first contact goes in the end", async () => {
     const r = (o: Parameters<typeof createRedis>[1] = {}) => {
