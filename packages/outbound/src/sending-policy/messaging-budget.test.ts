@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "@linkojob/db";
 import { createRedis } from "@linkojob/queues";
 import { testServices } from "@linkojob/testing";
+import { CommandCounter } from "@linkojob/testing/services";
 import { MessagingBudget } from "./messaging-budget.js";
 import { SendGate } from "./send-gate.js";
 import { SendState } from "../send-state.js";
@@ -22,7 +23,7 @@ const portfolio = () => `waba-budget-${++seq}-${new Types.ObjectId().toHexString
 beforeAll(async () => {
   const services = testServices("budget");
   prefix = services.prefix;
-  db = await Database.connect(services.mongoUrl);
+  db = await Database.connect(services.mongoUrl, { monitorCommands: true });
   a = createRedis(services.redisUrl);
   b = createRedis(services.redisUrl);
 });
@@ -202,6 +203,36 @@ describe("SendGate", () => {
     expect(await gate.decide({ client: c, request, businessInitiated: false, category: "MARKETING" })).toEqual({
       action: "go",
     });
+  });
+});
+
+describe("what the gate costs the send path", () => {
+  it("a budgeted first contact: one MGET and one script call on Redis, no MongoDB request; a reply: nothing", async () => {
+    const gate = new SendGate({ redis: a, prefix, db });
+    const c = { _id: new Types.ObjectId(), wabaId: portfolio(), phoneNumberId: `pn-cost-${seq}` };
+    await gate.state.setLimit(c.wabaId, 250, "test");
+    const sent: string[] = [];
+    const original = a.sendCommand.bind(a);
+    a.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      sent.push(command.name);
+      return (original as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof a.sendCommand;
+    const mongo = new CommandCounter(db.connection);
+    try {
+      const request = { candidatePhone: "212644444444" };
+      expect(await gate.decide({ client: c, request, businessInitiated: false, category: "UTILITY" })).toEqual({
+        action: "go",
+      });
+      expect(sent).toEqual([]);
+      expect(await gate.decide({ client: c, request, businessInitiated: true, category: "UTILITY" })).toEqual({
+        action: "go",
+      });
+      expect(sent).toEqual(["mget", "evalsha"]);
+    } finally {
+      a.sendCommand = original;
+      mongo.stop();
+    }
+    expect(mongo.total).toBe(0);
   });
 });
 
