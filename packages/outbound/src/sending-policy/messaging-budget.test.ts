@@ -213,10 +213,10 @@ describe("what the gate costs the send path", () => {
     await gate.state.setLimit(c.wabaId, 250, "test");
     const sent: string[] = [];
     const original = a.sendCommand.bind(a);
-    a.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+    a.sendCommand = (command: { name: string }, ...rest: unknown[]) => {
       sent.push(command.name);
       return (original as (...args: unknown[]) => unknown)(command, ...rest);
-    }) as typeof a.sendCommand;
+    };
     const mongo = new CommandCounter(db.connection);
     try {
       const request = { candidatePhone: "212644444444" };
