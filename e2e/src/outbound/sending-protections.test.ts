@@ -94,7 +94,7 @@ describe("the portfolio's messaging limit", () => {
     const c = await rig.client();
     await sim("PUT", "/_sim/portfolio/limit", { wabaId: c.wabaId, limit: 2, enforce: true, windowMs: WINDOW_MS });
     await sim("POST", "/_sim/webhooks/business-capability", { wabaId: c.wabaId, maxDailyConversationsPerBusiness: 2 });
-    await eventually(async () => ((await policy(c)).body.messagingLimit.limit === 2 ? true : null));
+    await eventually(async () => ((await policy(c)).body.messagingLimit.limit === 2 ? true : null), 30_000);
 
     const phones = [newPhone(), newPhone(), newPhone()];
     const answers = [];
@@ -117,12 +117,12 @@ describe("the portfolio's messaging limit", () => {
     await rig.until(c, reply.body.messageId, ["sent", "delivered", "read"]);
 
     for (const a of answers.slice(0, 2)) await rig.until(c, a.body.messageId, ["sent", "delivered", "read"]);
-    const released = await rig.until(c, third.messageId, ["sent", "delivered", "read"], 30_000);
+    const released = await rig.until(c, third.messageId, ["sent", "delivered", "read"], 60_000);
     const [atMeta] = rig.acceptedFor(third.messageId);
     expect(atMeta!.at).toBeGreaterThanOrEqual(scheduledFor);
     expect(released.status).not.toBe("failed");
     expect(portfolioState(rig.trunk.sim.state).overLimit.filter((o) => o.wabaId === c.wabaId)).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("the limit from the Graph API", () => {
@@ -203,7 +203,8 @@ describe("two outbound workers spending one portfolio budget", () => {
       const times = answers.map((a) => rig.acceptedFor(a.body.messageId)[0]!.at).sort((x, y) => x - y);
       for (const t of times) expect(times.filter((u) => u >= t && u < t + WINDOW_MS).length).toBeLessThanOrEqual(limit);
       expect(portfolioState(rig.trunk.sim.state).overLimit.filter((o) => o.wabaId === c.wabaId)).toEqual([]);
-      expect(byWorker.first + byWorker.second).toBeGreaterThanOrEqual(7);
+      // Every send job ended (completed) in one of the two worker processes.
+      await eventually(() => (byWorker.first + byWorker.second >= 7 ? true : null));
     } finally {
       await second.close();
       await graph.close();
