@@ -1,3 +1,4 @@
+import { sendingLimitHandlers } from "./account/sending-limits.handler.js";
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
@@ -147,6 +148,7 @@ export class InboundWorker {
       logger: deps.logger,
       accountHandlers: {
         account_update: accountUpdateHandler(announcer),
+        ...sendingLimitHandlers({ db: deps.db, redis: deps.queueRedis, prefix: deps.prefix, announcer }),
         message_template_status_update: createTemplateStatusHandler({ publisher: deps.queueRedis, sendState }),
         ...templateEventHandlers({ publisher: deps.queueRedis, sendState }),
         user_preferences: createUserPreferencesHandler({ db: deps.db, register: optOuts, logger: deps.logger }),

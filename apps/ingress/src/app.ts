@@ -26,8 +26,17 @@ import { mediaRoutes } from "./media/media.routes.js";
 import { MediaUrlSigner } from "./media/media-url-signer.js";
 import { registerOps, type OpsOptions } from "./ops/ops.js";
 import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin.js";
-import { DEFAULT_PRICE_TABLE_MAD, OptOutRegister, SendCaches, SendState, type PriceTable } from "@linkojob/outbound";
+import {
+  DEFAULT_PRICE_TABLE_MAD,
+  OptOutRegister,
+  SendCaches,
+  SendGate,
+  SendState,
+  type PriceTable,
+  type SendingPolicy,
+} from "@linkojob/outbound";
 import { optOutRoutes } from "./opt-outs/opt-outs.routes.js";
+import { sendingPolicyRoutes } from "./sending-policy/sending-policy.routes.js";
 import { asyncApiRoutes } from "./ops/asyncapi.routes.js";
 import { registerCors } from "./ops/cors.js";
 import type { TrustProxy } from "./ops/trust-proxy.js";
@@ -45,6 +54,10 @@ export interface IngressConfig {
   trustProxy?: TrustProxy;
   /** Browser origins allowed by CORS (CORS_ORIGIN). Default: no CORS headers. */
   corsOrigin?: true | string[];
+  /** The portfolio messaging budget's moving window (MESSAGING_LIMIT_WINDOW_MS). Default 24 h. */
+  messagingLimitWindowMs?: number;
+  /** The sending policy of tenants that set none (SENDING_DEFAULT_*). Default: no quiet hours. */
+  defaultSendingPolicy?: SendingPolicy;
 }
 
 export interface IngressDeps {
@@ -176,11 +189,19 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   };
   // The send API decides from the send state in Redis (no MongoDB on its path), its clients and
   // templates kept in process and dropped on the same announcements.
-  const acceptance = new SendAcceptance(deps.db, outboundQueue, sendState, { prices: outbound.prices });
+  const gate = new SendGate({
+    redis: deps.redis,
+    prefix: deps.config.queuePrefix,
+    db: deps.db,
+    budgetWindowMs: deps.config.messagingLimitWindowMs,
+    defaultPolicy: deps.config.defaultSendingPolicy,
+  });
+  const acceptance = new SendAcceptance(deps.db, outboundQueue, sendState, { prices: outbound.prices, gate });
   void acceptance.caches
     .subscribe(cachesRedis)
     .catch((err: Error) => app.log.warn({ err: err.message }, "send state not subscribed: every send reads Redis"));
   await app.register(sendRoutes, { tenants, acceptance });
+  await app.register(sendingPolicyRoutes, { acceptance, gate });
   await app.register(costRoutes, { tenants });
   // The candidates' opt-out register: recruiters and the platform record (and list) opt-outs.
   const optOutRegister = new OptOutRegister({ db: deps.db, state: sendState.optOuts, events: deps.events });

@@ -6,7 +6,12 @@ import {
   envVars as v,
   parseEnv,
 } from "@linkojob/config";
-import { outboundPriceTableVar } from "@linkojob/outbound";
+import {
+  defaultQuietHoursVar,
+  defaultTimeZoneVar,
+  messagingLimitWindowVar,
+  outboundPriceTableVar,
+} from "@linkojob/outbound";
 import { PRODUCTION_JWT_CLAIMS, jwtEnvShape } from "@linkojob/auth";
 import { trustProxyVar } from "./ops/trust-proxy.js";
 
@@ -29,6 +34,12 @@ export const ingressEnvShape = {
   JWT_SECRET: v.jwtSecret,
   /** Prices in MAD per pricing category, JSON, of the send API's answer and preview (default: 0.40 for template categories, service free). */
   OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
+  /** The portfolio messaging budget's moving window, ms (Meta's 24 h, the default; shortened only by system tests). */
+  MESSAGING_LIMIT_WINDOW_MS: messagingLimitWindowVar,
+  /** Quiet hours of tenants that set none: "HH:MM-HH:MM" in the candidate's zone, or "off". Default 21:00-09:00. */
+  SENDING_DEFAULT_QUIET_HOURS: defaultQuietHoursVar,
+  /** IANA zone of tenants that set none, for candidates of unknown country. Default Africa/Casablanca. */
+  SENDING_DEFAULT_TIME_ZONE: defaultTimeZoneVar,
   ...jwtEnvShape,
   /** Origins of the dashboards allowed to call the API from a browser (CORS, with credentials), "*" for any (without credentials). */
   CORS_ORIGIN: v.corsOrigin,

@@ -43,6 +43,8 @@ const app = await buildApp({
     jwt: jwtVerifierOptions(env),
     trustProxy: env.TRUST_PROXY,
     corsOrigin: env.CORS_ORIGIN,
+    messagingLimitWindowMs: env.MESSAGING_LIMIT_WINDOW_MS,
+    defaultSendingPolicy: { quietHours: env.SENDING_DEFAULT_QUIET_HOURS, timeZone: env.SENDING_DEFAULT_TIME_ZONE },
   },
   redis,
   db,

@@ -1,6 +1,11 @@
 import { assertProductionEndpoints, assertProductionSecrets, envVars as v, parseEnv } from "@linkojob/config";
 import { z } from "zod";
-import { outboundPriceTableVar } from "@linkojob/outbound";
+import {
+  messagingLimitWindowVar,
+  defaultQuietHoursVar,
+  defaultTimeZoneVar,
+  outboundPriceTableVar,
+} from "@linkojob/outbound";
 
 /** The outbound worker's configuration, read once from process.env at start-up. */
 export const outboundEnvShape = {
@@ -31,6 +36,18 @@ export const outboundEnvShape = {
   OUTBOUND_RECIPIENT_BURST: z.coerce.number().int().min(1).max(100).default(3),
   /** Prices in MAD per pricing category, JSON (default: 0.40 for template categories, service free). */
   OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
+  /** The portfolio messaging budget's moving window, ms (Meta's 24 h, the default; shortened only by system tests). */
+  MESSAGING_LIMIT_WINDOW_MS: messagingLimitWindowVar,
+  /** Quiet hours of tenants that set none: "HH:MM-HH:MM" in the candidate's zone, or "off". Default 21:00-09:00. */
+  SENDING_DEFAULT_QUIET_HOURS: defaultQuietHoursVar,
+  /** IANA zone of tenants that set none, for candidates of unknown country. Default Africa/Casablanca. */
+  SENDING_DEFAULT_TIME_ZONE: defaultTimeZoneVar,
+  /** How often each client's portfolio messaging limit is read from the Graph API, ms (0 = never). */
+  MESSAGING_LIMIT_REFRESH_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(6 * 3_600_000),
   /** Template sync of every active client's WABA, ms (0 = off; Meta allows 200 management calls/h/WABA). */
   TEMPLATE_SYNC_INTERVAL_MS: z.coerce
     .number()

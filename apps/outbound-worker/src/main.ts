@@ -47,6 +47,9 @@ const worker = new OutboundWorker({
   concurrency: env.OUTBOUND_CONCURRENCY,
   retryBaseMs: env.OUTBOUND_RETRY_BASE_MS,
   templateSyncIntervalMs: env.TEMPLATE_SYNC_INTERVAL_MS,
+  messagingLimitWindowMs: env.MESSAGING_LIMIT_WINDOW_MS,
+  messagingLimitRefreshMs: env.MESSAGING_LIMIT_REFRESH_MS,
+  defaultSendingPolicy: { quietHours: env.SENDING_DEFAULT_QUIET_HOURS, timeZone: env.SENDING_DEFAULT_TIME_ZONE },
   send: {
     sendTimeoutMs: env.OUTBOUND_SEND_TIMEOUT_MS,
     uncertainGraceMs: env.OUTBOUND_UNCERTAIN_GRACE_MS,

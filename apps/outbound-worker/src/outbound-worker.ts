@@ -19,17 +19,20 @@ import {
   ClientStatusAnnouncer,
   OptOutRegister,
   SendCaches,
+  SendGate,
   SendState,
   enqueueSend,
   publishTemplatesChanged,
   recheckAccountHolds,
   type AccountHoldRecheck,
   type OutboundQueue,
+  type SendingPolicy,
 } from "@linkojob/outbound";
 import { RetryableSendError } from "./send/send-errors.js";
 import { InboundBacklog } from "./send/inbound-backlog.js";
 import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor.js";
 import { clientAccessToken } from "./send/token-access.js";
+import { refreshMessagingLimits } from "./send/messaging-limit-refresh.js";
 import { createOutboundStatusHook, type OutboundStatusHook } from "@linkojob/outbound";
 import { startReceiptWorker } from "./receipts/read-receipt.processor.js";
 
@@ -66,6 +69,12 @@ export interface OutboundWorkerDeps {
   accountHoldRecheckMs?: Partial<AccountHoldRecheck>;
   /** How often the send state's marker is checked, rebuilt when Redis lost it. Default 5,000 ms (0 = only at start). */
   sendStateCheckEveryMs?: number;
+  /** The portfolio messaging budget's moving window (MESSAGING_LIMIT_WINDOW_MS). Default 24 h. */
+  messagingLimitWindowMs?: number;
+  /** How often every client's portfolio limit is read from the Graph API, also at start and on each connection (0 = never). Default 0; main.ts: MESSAGING_LIMIT_REFRESH_MS (6 h). */
+  messagingLimitRefreshMs?: number;
+  /** The sending policy of tenants that set none (SENDING_DEFAULT_*). Default: no quiet hours. */
+  defaultSendingPolicy?: SendingPolicy;
 }
 
 /**
@@ -95,6 +104,18 @@ export class OutboundWorker {
   private closing: Promise<void> | null = null;
   private readonly announcer: ClientStatusAnnouncer;
   private holdTimer: NodeJS.Timeout | null = null;
+  private limitTimer: NodeJS.Timeout | null = null;
+
+  /** The portfolio messaging limits from the Graph API (all active clients, or one). */
+  refreshLimits(clientId?: string): Promise<number> {
+    const { db, graph, vault, logger } = this.deps;
+    return refreshMessagingLimits({ db, graph, vault, logger, state: this.gate.state }, clientId).catch(
+      (err: unknown) => {
+        logger.warn({ err }, "portfolio messaging limits not refreshed");
+        return 0;
+      },
+    );
+  }
   private readonly onChange = (channel: string, raw: string) => {
     const msg = parseClientChanged(channel, raw);
     if (!msg) return;
@@ -102,9 +123,20 @@ export class OutboundWorker {
     void this.resumeHeld(msg.clientId).catch((err: unknown) =>
       this.deps.logger.error({ err, clientId: msg.clientId }, "could not resume held sends"),
     );
+    // A connection (or reconnection): the portfolio's messaging limit is read again.
+    if (this.deps.messagingLimitRefreshMs) void this.refreshLimits(msg.clientId);
   };
 
+  readonly gate: SendGate;
+
   constructor(private readonly deps: OutboundWorkerDeps) {
+    this.gate = new SendGate({
+      redis: deps.redis,
+      prefix: deps.prefix,
+      db: deps.db,
+      budgetWindowMs: deps.messagingLimitWindowMs,
+      defaultPolicy: deps.defaultSendingPolicy,
+    });
     this.queue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
@@ -138,6 +170,7 @@ export class OutboundWorker {
       events: deps.events,
       logger: deps.logger,
       options: { prefix: deps.prefix, ...(deps.send ?? {}) },
+      gate: this.gate,
     });
     this.statusHook = createOutboundStatusHook({
       queue: this.queue,
@@ -185,6 +218,12 @@ export class OutboundWorker {
     this.receiptWorker = startReceiptWorker({ db, graph, vault, logger, connection: queueRedis, prefix });
     await this.resumeAllHeld();
     await this.recoverStale();
+    const limitsEvery = this.deps.messagingLimitRefreshMs ?? 0;
+    if (limitsEvery > 0) {
+      void this.refreshLimits();
+      this.limitTimer = setInterval(() => void this.refreshLimits(), limitsEvery);
+      this.limitTimer.unref();
+    }
     const holdEvery = this.deps.accountHoldCheckEveryMs ?? 60_000;
     if (holdEvery > 0) {
       // Guarded transitions: several outbound processes re-checking at once release a client once.
@@ -325,6 +364,7 @@ export class OutboundWorker {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.holdTimer) clearInterval(this.holdTimer);
+      if (this.limitTimer) clearInterval(this.limitTimer);
       if (this.stateTimer) clearInterval(this.stateTimer);
       await this.syncWorker?.close();
       await this.syncQueue?.close();

@@ -58,8 +58,12 @@ let seq = 0;
  * → simulator over HTTP → signed status webhooks → ingress → inbound worker (with the outbound status
  * hook) → FerretDB. Only Meta is simulated.
  */
-export async function startOutbound(label: string, over: Partial<OutboundWorkerDeps> = {}): Promise<OutboundRig> {
-  const trunk = await startTrunk({ label, startWorker: false });
+export async function startOutbound(
+  label: string,
+  over: Partial<OutboundWorkerDeps> = {},
+  trunkOptions: Pick<Parameters<typeof startTrunk>[0], "ingress"> = {},
+): Promise<OutboundRig> {
+  const trunk = await startTrunk({ label, startWorker: false, ...trunkOptions });
   const redisUrl = trunk.services.redisUrl;
   const conns: Redis[] = [];
   const r = (o: Parameters<typeof createRedis>[1] = {}) => {

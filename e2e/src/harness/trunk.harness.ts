@@ -39,6 +39,8 @@ export async function startTrunk(opts: {
   media?: (sim: MetaSimulator) => MediaWorkerOptions;
   /** Worker options over the harness's (account handlers, status hook, metrics, concurrency). */
   worker?: Pick<Partial<InboundWorkerDeps>, "accountHandlers" | "onStatus" | "metrics" | "concurrency">;
+  /** Ingress configuration over the test one (e.g. the messaging budget's window). */
+  ingress?: Partial<Parameters<typeof buildApp>[0]["config"]>;
 }): Promise<Trunk> {
   const services = testServices(opts.label);
   const redisUrl = opts.redisUrl ?? services.redisUrl;
@@ -52,7 +54,7 @@ export async function startTrunk(opts: {
   const events = new DashboardEvents(eventsRedis);
   await redisReady(ingressRedis);
   const app = await buildApp({
-    config: testIngressConfig(services.prefix),
+    config: { ...testIngressConfig(services.prefix), ...(opts.ingress ?? {}) },
     redis: ingressRedis,
     db,
     events,

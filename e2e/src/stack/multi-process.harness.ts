@@ -42,7 +42,14 @@ export async function startWorkerProcess(
   const port = await freePort();
   const proc = startNodeProcess(name, ["--conditions=@linkojob/source", "--import", "tsx", main], {
     cwd: REPO_ROOT, // where `tsx` resolves
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, HEALTH_PORT: String(port) },
+    // No default quiet hours unless a test asks (the suite runs at any hour, with Moroccan numbers).
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      SENDING_DEFAULT_QUIET_HOURS: "off",
+      ...env,
+      HEALTH_PORT: String(port),
+    },
   });
   try {
     await waitForReady(proc, `http://127.0.0.1:${port}/ready`, readyTimeoutMs);

@@ -26,3 +26,5 @@ export * from "./templates/template-sync.js";
 export * from "./opt-outs/opt-out.model.js";
 export * from "./opt-outs/opt-out.repository.js";
 export * from "./opt-outs/candidate-lookup.js";
+export * from "./sending-policy/sending-policy.model.js";
+export * from "./sending-policy/sending-policy.repository.js";

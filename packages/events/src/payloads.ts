@@ -214,9 +214,17 @@ export const clientStatusChangedSchema = z.object({
   phoneNumberId: z.string(),
   status: z.enum(CLIENT_STATUS_VALUES),
   previousStatus: z.enum(CLIENT_STATUS_VALUES),
-  reason: described(z.string().nullable(), "CONNECTED, RECONNECTED, USER_DISCONNECTED, TOKEN_INVALID, TOKEN_EXPIRED…"),
+  reason: described(
+    z.string().nullable(),
+    "CONNECTED, RECONNECTED, USER_DISCONNECTED, TOKEN_INVALID, TOKEN_EXPIRED…; QUALITY_FLAGGED / QUALITY_RESTORED (status unchanged) when Meta flags or clears the number's quality",
+  ),
   detail: z.string().nullable(),
   at: isoDate,
+  /** With QUALITY_FLAGGED / QUALITY_RESTORED: whether marketing first contacts from this number are paused. */
+  marketingPaused: described(
+    z.boolean().optional(),
+    "with QUALITY_FLAGGED / QUALITY_RESTORED: marketing first contacts from this number are paused (held) or resumed",
+  ),
 });
 export type ClientStatusChangedPayload = z.infer<typeof clientStatusChangedSchema>;
 

@@ -11,4 +11,5 @@ export {
   type SimTemplate,
 } from "./graph/messaging-state.js";
 export { simTemplate } from "./graph/templates.routes.js";
+export { portfolioState, OVER_PORTFOLIO_LIMIT_CODE, type PortfolioState } from "./graph/portfolio.state.js";
 export { newUserId, userIdForPhone } from "./webhooks/user-ids.js";

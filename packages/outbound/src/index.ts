@@ -18,3 +18,4 @@ export * from "./send-state.js";
 export * from "./accepted-send.js";
 export * from "./send-request.js";
 export * from "./opt-outs/index.js";
+export * from "./sending-policy/index.js";

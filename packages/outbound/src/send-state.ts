@@ -2,6 +2,7 @@ import { Types } from "mongoose";
 import type { ClientDoc, ConversationDoc, Database, TemplateDoc } from "@linkojob/db";
 import type { RedisClient } from "@linkojob/queues";
 import { OptOutState, type OptOutView } from "./opt-outs/opt-out-state.js";
+import { ProtectionState } from "./sending-policy/protection-state.js";
 
 /**
  * What the send API decides a send with, kept in Redis so that accepting a send makes no MongoDB
@@ -98,10 +99,12 @@ export class SendState {
   private readonly redis: RedisClient;
   private readonly db: Database;
   private readonly prefix: string;
+  private readonly rootPrefix: string;
 
   constructor(options: SendStateOptions) {
     this.redis = options.redis;
     this.db = options.db;
+    this.rootPrefix = options.prefix;
     this.prefix = `${options.prefix}:send-state`;
     this.optOuts = new OptOutState(options);
   }
@@ -292,6 +295,8 @@ export class SendState {
     await this.writeWindows(open, now);
     // The candidates' opt-outs (opt-outs/opt-out-state.ts): the send API refuses from them.
     const optOuts = await this.optOuts.rebuild();
+    // The sending protections (policies, portfolio limits, number quality): read by the same send path.
+    await new ProtectionState(this.redis, this.rootPrefix, this.db).rebuild();
     await this.redis.set(this.builtKey, String(now));
     return { clients: clients.length, templates: templates.length, windows: open.length, optOuts };
   }

@@ -228,13 +228,25 @@ export const templateStatusValueSchema = z.looseObject({
   rejection_info: z.looseObject({}).optional(),
 });
 
-/** `phone_number_quality_update` value. */
+/**
+ * `phone_number_quality_update` value. 2026 shape: `event` and the portfolio's
+ * `max_daily_conversations_per_business` (`current_limit` and the per-phone limit are being removed).
+ */
 export const qualityUpdateValueSchema = z.looseObject({
   display_phone_number: z.string().optional(),
   event: z.string(),
   current_limit: z.string().optional(),
   max_daily_conversation_per_phone: z.number().optional(),
+  // Meta's reference shows it as a string placeholder, its examples as a number: both accepted.
+  max_daily_conversations_per_business: z.union([z.number(), z.string()]).optional(),
   old_limit: z.string().optional(),
+});
+
+/** `business_capability_update` value: the portfolio's messaging limit (-1: unlimited). */
+export const businessCapabilityValueSchema = z.looseObject({
+  max_daily_conversations_per_business: z.union([z.number(), z.string()]).optional(),
+  max_daily_conversation_per_phone: z.number().optional(),
+  max_phone_numbers_per_business: z.number().optional(),
 });
 
 /** Which schema validates the `value` of each non-message field we act on. */
@@ -243,6 +255,7 @@ export const accountFieldSchemas = {
   message_template_status_update: templateStatusValueSchema,
   phone_number_quality_update: qualityUpdateValueSchema,
   user_preferences: userPreferencesValueSchema,
+  business_capability_update: businessCapabilityValueSchema,
 } as const;
 
 const accountSchemaByField: ReadonlyMap<string, z.ZodType> = new Map(Object.entries(accountFieldSchemas));

@@ -23,13 +23,19 @@ import {
   type SendClient,
   type SendState,
   type StoredOutboundMedia,
+  type SendGate,
 } from "@linkojob/outbound";
+import { gateOfPlan, scheduledAnswerOf, type ScheduledFields } from "../sending-policy/send-gate-hook.js";
 
 export interface SendAnswer {
   success: true;
   messageId: string;
-  /** `held`: stored, waiting for the client to be active again (reauth_required, an account hold). */
-  status: "queued" | "held";
+  /**
+   * `held`: stored, waiting for the client to be active again (reauth_required, an account hold), or
+   * a marketing first contact while the number's quality pauses them. `scheduled`: goes at
+   * `scheduledFor` (the portfolio's messaging limit is spent until then, or quiet hours).
+   */
+  status: "queued" | "held" | "scheduled";
   /**
    * What is planned: `text`, `media` (an image or document inside the window: a free service
    * message, like text) or `template` (first contact or closed window).
@@ -44,6 +50,7 @@ export interface SendAnswer {
    */
   media?: { willSend: boolean; reason?: string };
 }
+export type SendAnswerWithSchedule = SendAnswer & Partial<ScheduledFields>;
 
 const WINDOW_CLOSED_MEDIA =
   "the 24-hour window is closed (or this is a first contact): media can be sent only after the candidate writes; the template goes instead";
@@ -72,6 +79,8 @@ const mediaHttpError = (err: OutboundMediaError) =>
 export interface SendAcceptanceOptions {
   /** OUTBOUND_PRICE_TABLE. Default: DEFAULT_PRICE_TABLE_MAD. */
   prices?: PriceTable;
+  /** The sending protections (quality, quiet hours, the portfolio's limit). None: not applied here. */
+  gate?: SendGate;
 }
 
 /** A Redis (or, on a miss, MongoDB) failure while deciding: nothing was enqueued, the caller retries. */
@@ -99,6 +108,7 @@ const unavailable = (err: unknown) =>
 export class SendAcceptance {
   readonly caches: SendCaches<SendClient>;
   private readonly prices: PriceTable;
+  private readonly gate: SendGate | null;
 
   constructor(
     readonly db: Database,
@@ -108,6 +118,7 @@ export class SendAcceptance {
   ) {
     this.caches = new SendCaches<SendClient>(state);
     this.prices = options.prices ?? DEFAULT_PRICE_TABLE_MAD;
+    this.gate = options.gate ?? null;
   }
 
   /**
@@ -211,7 +222,10 @@ export class SendAcceptance {
     const { kind, cost, costCategory } = plannedKindAndCost(plan);
     const messageId = new Types.ObjectId().toHexString();
     // reauth_required (or pending): accepted; the worker holds it until the client is active again.
-    const answer = answerOf(messageId, client.status !== "active", kind, cost, request);
+    let answer: SendAnswerWithSchedule = answerOf(messageId, client.status !== "active", kind, cost, request);
+    // Sending protections: a business-initiated send may be held (quality) or scheduled (limit, quiet hours).
+    const gated = this.gate ? await gateOfPlan(this.gate, client, request, plan) : null;
+    if (gated) answer = scheduledAnswerOf(answer, gated);
     if (idempotencyKey) {
       const first = await this.state.claimIdempotent(clientId, idempotencyKey, answer);
       if (first) {
@@ -239,6 +253,7 @@ export class SendAcceptance {
           planned: planned ? { text: planned.text, template: planned.template } : null,
           acceptedAt: Date.now(),
         },
+        ...(gated?.action === "schedule" ? { delayMs: Math.max(0, gated.at - Date.now()) } : {}),
       });
     } catch {
       if (idempotencyKey) await this.state.releaseIdempotent(clientId, idempotencyKey).catch(() => undefined);

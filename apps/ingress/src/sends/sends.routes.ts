@@ -36,6 +36,8 @@ export const sendRoutes: FastifyPluginCallback<SendRoutesOptions> = (base, { ten
       schema: {
         tags: ["messages"],
         summary: "Queues a message to a candidate: a template for first contact or a closed window, else text or media",
+        description:
+          "Answers 202 `{ success, messageId, status, kind, cost }`. `status` is `queued`, `held` (the client cannot send now, or `reason: \"QUALITY_PAUSED\"`: a marketing first contact while Meta flags the number's quality), or `scheduled` with `scheduledFor` (ISO 8601) and `reason`: `MESSAGING_LIMIT` (the portfolio's 24-hour budget of business-initiated recipients is spent until then) or `QUIET_HOURS` (the candidate's local quiet hours, see /api/clients/{clientId}/sending-policy). A reply inside an open window is never held or scheduled by these.",
         body: sendRequestSchema,
         headers: z.object({ "idempotency-key": idempotencyKeySchema.optional() }).loose(),
       },

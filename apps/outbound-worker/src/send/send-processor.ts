@@ -67,7 +67,9 @@ import {
   type PlanConversation,
   type PriceTable,
   type SendPlan,
+  type SendGate,
 } from "@linkojob/outbound";
+import { gateAtSendTime } from "./sending-gate.js";
 import type { SendPacer } from "../pacing/send-pacer.js";
 import type { InboundBacklog } from "./inbound-backlog.js";
 import { RetryableSendError } from "./send-errors.js";
@@ -115,6 +117,8 @@ export interface SendProcessorDeps {
   announcer?: ClientStatusAnnouncer;
   /** The candidates' opt-outs: checked just before the Graph call; a 131050 answer records one. */
   optOuts?: OptOutRegister;
+  /** The sending protections (quality, quiet hours, the portfolio's limit), decided again before the call. */
+  gate?: SendGate;
 }
 
 export type SendOutcome =
@@ -376,6 +380,18 @@ export class SendProcessor {
       throw new UnrecoverableError(`${plan.code}: ${plan.reason}`);
     }
     const record = sendRecordOf(plan)!;
+
+    // Sending protections (sending-gate.ts): a marketing first contact from a RED/FLAGGED number is
+    // held; a business-initiated send in quiet hours or past the portfolio's budget waits (queued).
+    const gated = await gateAtSendTime(this.deps.gate, client, message.request, plan);
+    if (gated?.action === "hold") {
+      await this.hold(tenant, message, gated.reason, true, gated.code);
+      return { outcome: "held", reason: gated.code };
+    }
+    if (gated?.action === "schedule") {
+      await tenant.outbound.releaseSending(message._id);
+      return this.delay(job, token, gated.at, { ...data, slotAt: undefined });
+    }
 
     // Media: staged bytes go to Meta's media endpoint before the send, outside the pacing of sends.
     // The id is kept on the message, so a retried or resumed job sends by the same id (one upload).
@@ -660,6 +676,8 @@ export class SendProcessor {
         throw new RetryableSendError(c, `${c.reason} (code ${c.code ?? "none"}), attempt ${attempt} of ${max}`);
       }
     }
+    // 131049 (per-user marketing limit): that recipient did not get it; their portfolio budget place is given back.
+    if (c.code === 131049) await this.deps.gate?.giveBack(client, message.request).catch(() => undefined);
     // The reason in words (e.g. 131062: an unknown user id), Meta's own title and details kept in `error`.
     await this.fail(
       tenant,

@@ -1,3 +1,4 @@
+import { OVER_PORTFOLIO_LIMIT_CODE, admitBusinessInitiated, portfolioState } from "./portfolio.state.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
@@ -306,6 +307,19 @@ export const messagingArea: SimArea = (app, ctx, done) => {
     ) {
       // The user stopped marketing messages (user_preferences): accepted, then failed with 131050.
       startStatusFlow(m, user, 131050);
+    } else if (
+      body.type === "template" &&
+      !windowOpen(user, phoneNumberId, m.at) &&
+      !admitBusinessInitiated(portfolioState(ctx.state), st.numbers.get(phoneNumberId) ?? phoneNumberId, to, m.at)
+    ) {
+      // Over the portfolio's messaging limit: Meta accepts, then fails it with no code of its own.
+      portfolioState(ctx.state).overLimit.push({
+        at: m.at,
+        wabaId: st.numbers.get(phoneNumberId) ?? phoneNumberId,
+        to,
+        wamid: m.wamid,
+      });
+      startStatusFlow(m, user, OVER_PORTFOLIO_LIMIT_CODE);
     } else if (body.type !== "template" && enforced("window") && !windowOpen(user, phoneNumberId, m.at)) {
       // Meta accepts a free-form message outside the window, then reports it failed.
       startStatusFlow(m, user, 131047);

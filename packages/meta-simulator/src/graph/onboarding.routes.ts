@@ -1,3 +1,4 @@
+import { limitTier, portfolioState } from "./portfolio.state.js";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { SimArea } from "../simulator.js";
@@ -240,6 +241,10 @@ export const onboardingArea: SimArea = (app, ctx, done) => {
         status: p.registered ? "CONNECTED" : "PENDING",
         platform_type: p.registered ? "CLOUD_API" : "NOT_APPLICABLE",
         throughput: { level: p.throughputLevel },
+        // The portfolio's messaging limit (messaging_limit_tier is deprecated), when one is set.
+        ...(limitTier(portfolioState(ctx.state).limits.get(id))
+          ? { whatsapp_business_manager_messaging_limit: limitTier(portfolioState(ctx.state).limits.get(id)) }
+          : {}),
       })),
       paging: { cursors: { before: "QVFIUb", after: "QVFIUa" } },
     };

@@ -7,6 +7,8 @@ import {
   contactsContent,
   echoMessage,
   fieldDelivery,
+  businessCapabilityDelivery,
+  qualityUpdateDelivery,
   flowReplyContent,
   forwardedContext,
   graphError,
@@ -480,6 +482,30 @@ const fieldBody = z.strictObject({
   ...deliveryOptions,
 });
 
+const portfolioLimit = z
+  .number()
+  .int()
+  .refine((n) => n === -1 || n > 0, "must be a positive number of recipients, or -1 for unlimited");
+
+const businessCapabilityBody = z.strictObject({
+  wabaId: id,
+  /** The portfolio's messaging limit: 250, 2000, 10000, 100000, or -1 for unlimited. */
+  maxDailyConversationsPerBusiness: portfolioLimit,
+  maxPhoneNumbersPerBusiness: z.number().int().positive().optional(),
+  ...deliveryOptions,
+});
+
+const phoneQualityBody = z.strictObject({
+  wabaId: id,
+  displayPhoneNumber: z.string().min(1).max(30),
+  /** FLAGGED (quality RED), UNFLAGGED, UPGRADE, DOWNGRADE, ONBOARDING… */
+  event: z.string().regex(/^[A-Z_]{1,40}$/, "must be an event such as FLAGGED or UNFLAGGED"),
+  oldLimit: z.string().max(40).optional(),
+  currentLimit: z.string().max(40).optional(),
+  maxDailyConversationsPerBusiness: portfolioLimit.optional(),
+  ...deliveryOptions,
+});
+
 const targetBody = z.strictObject({ url: httpUrl });
 const deliveriesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(DELIVERY_LOG_SIZE).optional() });
 
@@ -877,6 +903,39 @@ export const webhookControlArea: SimArea = (app, ctx, done) => {
       ...(errors ? { errors } : {}),
     });
     return deliverAndReply(reply, statusDelivery(businessOf(body), [status], [recipient]), sendOptionsOf(body));
+  });
+
+  /** `business_capability_update`: the portfolio's messaging limit changed. */
+  app.post("/_sim/webhooks/business-capability", async (request, reply) => {
+    const body = parse(businessCapabilityBody, request.body, reply);
+    if (!body) return reply;
+    return deliverAndReply(
+      reply,
+      businessCapabilityDelivery(body.wabaId, {
+        maxDailyConversationsPerBusiness: body.maxDailyConversationsPerBusiness,
+        ...(body.maxPhoneNumbersPerBusiness ? { maxPhoneNumbersPerBusiness: body.maxPhoneNumbersPerBusiness } : {}),
+      }),
+      sendOptionsOf(body),
+    );
+  });
+
+  /** `phone_number_quality_update`, 2026 shape: `event` and the portfolio's `max_daily_conversations_per_business`. */
+  app.post("/_sim/webhooks/phone-quality", async (request, reply) => {
+    const body = parse(phoneQualityBody, request.body, reply);
+    if (!body) return reply;
+    return deliverAndReply(
+      reply,
+      qualityUpdateDelivery(body.wabaId, {
+        displayPhoneNumber: body.displayPhoneNumber,
+        event: body.event,
+        ...(body.oldLimit ? { oldLimit: body.oldLimit } : {}),
+        ...(body.currentLimit ? { currentLimit: body.currentLimit } : {}),
+        ...(body.maxDailyConversationsPerBusiness !== undefined
+          ? { maxDailyConversationsPerBusiness: body.maxDailyConversationsPerBusiness }
+          : {}),
+      }),
+      sendOptionsOf(body),
+    );
   });
 
   /** A change of a non-messages field (account_update, message_template_status_update, …), value as given. */

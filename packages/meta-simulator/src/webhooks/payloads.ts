@@ -796,10 +796,12 @@ export interface QualityUpdateInput {
   displayPhoneNumber: string;
   /** FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE, ONBOARDING… */
   event: string;
-  /** Messaging limit tier now, e.g. TIER_1K, TIER_10K, TIER_UNLIMITED. */
+  /** Messaging limit tier now, e.g. TIER_1K, TIER_10K, TIER_UNLIMITED (being removed in 2026). */
   currentLimit?: string;
   oldLimit?: string;
   maxDailyConversationPerPhone?: number;
+  /** 2026: the portfolio's limit (250, 2000, 10000, 100000, -1 unlimited). */
+  maxDailyConversationsPerBusiness?: number;
 }
 export const qualityUpdateValue = (q: QualityUpdateInput) => ({
   display_phone_number: q.displayPhoneNumber,
@@ -809,6 +811,23 @@ export const qualityUpdateValue = (q: QualityUpdateInput) => ({
   ...(q.maxDailyConversationPerPhone !== undefined
     ? { max_daily_conversation_per_phone: q.maxDailyConversationPerPhone }
     : {}),
+  ...(q.maxDailyConversationsPerBusiness !== undefined
+    ? { max_daily_conversations_per_business: q.maxDailyConversationsPerBusiness }
+    : {}),
 });
+
+/** `business_capability_update`: the portfolio's messaging limit (-1: unlimited). */
+export interface BusinessCapabilityInput {
+  maxDailyConversationsPerBusiness: number;
+  maxPhoneNumbersPerBusiness?: number;
+}
+export const businessCapabilityValue = (b: BusinessCapabilityInput) => ({
+  max_daily_conversations_per_business: b.maxDailyConversationsPerBusiness,
+  ...(b.maxPhoneNumbersPerBusiness !== undefined
+    ? { max_phone_numbers_per_business: b.maxPhoneNumbersPerBusiness }
+    : {}),
+});
+export const businessCapabilityDelivery = (wabaId: string, b: BusinessCapabilityInput) =>
+  fieldDelivery(wabaId, "business_capability_update", businessCapabilityValue(b));
 export const qualityUpdateDelivery = (wabaId: string, q: QualityUpdateInput) =>
   fieldDelivery(wabaId, "phone_number_quality_update", qualityUpdateValue(q));

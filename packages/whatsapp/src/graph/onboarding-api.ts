@@ -166,10 +166,31 @@ export interface PhoneNumberInfo {
   platformType: string | null;
   /** Messaging throughput level (STANDARD = 80 msg/s, HIGH = up to 1 000). */
   throughputLevel: string | null;
+  /**
+   * The business portfolio's messaging limit (`whatsapp_business_manager_messaging_limit`: unique
+   * recipients per moving 24 h), -1 for unlimited; null when Meta did not say.
+   */
+  messagingLimit: number | null;
 }
 
 export const PHONE_NUMBER_FIELDS =
-  "id,display_phone_number,verified_name,quality_rating,code_verification_status,status,platform_type,throughput";
+  "id,display_phone_number,verified_name,quality_rating,code_verification_status,status,platform_type,throughput,whatsapp_business_manager_messaging_limit";
+
+/**
+ * A messaging limit as Meta spells it: a tier (`TIER_250`, `TIER_2K`, `TIER_100K`, `TIER_UNLIMITED`),
+ * a number, or an object holding `max_daily_conversations_per_business`. Null when none of these.
+ */
+export function parseMessagingLimit(value: unknown): number | null {
+  if (typeof value === "number" && Number.isInteger(value) && value >= -1) return value;
+  if (value && typeof value === "object")
+    return parseMessagingLimit((value as Record<string, unknown>).max_daily_conversations_per_business);
+  if (typeof value !== "string") return null;
+  const v = value.trim().toUpperCase();
+  if (/^-?\d+$/.test(v)) return Number(v);
+  if (v === "TIER_UNLIMITED" || v === "UNLIMITED") return -1;
+  const m = /^TIER_(\d+)(K?)$/.exec(v);
+  return m ? Number(m[1]) * (m[2] ? 1000 : 1) : null;
+}
 
 function toPhoneNumber(p: Record<string, unknown>): PhoneNumberInfo {
   const throughput =
@@ -184,6 +205,7 @@ function toPhoneNumber(p: Record<string, unknown>): PhoneNumberInfo {
     status: str(p.status),
     platformType: str(p.platform_type),
     throughputLevel: str(throughput?.level),
+    messagingLimit: parseMessagingLimit(p.whatsapp_business_manager_messaging_limit),
   };
 }
 

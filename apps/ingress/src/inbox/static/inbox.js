@@ -1034,8 +1034,9 @@ async function sendNewCandidate(event) {
     // The worker stores the conversation after the answer: it opens on its `conversation:updated`
     // (or at once when it exists already).
     state.awaitingPhone = body.candidatePhone;
-    await api("/api/messages/send", { method: "POST", body });
+    const answer = await api("/api/messages/send", { method: "POST", body });
     const preview = await api("/inbox/api/send-preview", { query: { candidatePhone: body.candidatePhone } });
+    void refreshSendingBudget(answer);
     await loadConversations();
     form.reset();
     $("nc-plan").textContent = "";
@@ -1046,6 +1047,39 @@ async function sendNewCandidate(event) {
     $("nc-error").textContent = `Not sent: ${err.message}`;
   } finally {
     button.disabled = false;
+  }
+}
+
+const SCHEDULE_REASONS = {
+  MESSAGING_LIMIT: "the daily limit of new candidates for your WhatsApp account is reached",
+  QUIET_HOURS: "it is night for the candidate (quiet hours)",
+  QUALITY_PAUSED: "Meta flagged the number's quality: marketing first contacts are paused",
+};
+
+/**
+ * Under the New candidate form: the portfolio's budget of first contacts (used / limit, next free
+ * slot) from GET /api/clients/:clientId/sending-policy, and, after a send, why it waits.
+ * @param {{ status?: string, scheduledFor?: string, reason?: string }} [answer]
+ */
+let lastFirstContact = null;
+async function refreshSendingBudget(answer = lastFirstContact) {
+  lastFirstContact = answer ?? null;
+  const line = $("nc-budget");
+  const waits =
+    answer && (answer.status === "scheduled" || answer.reason === "QUALITY_PAUSED")
+      ? `Last first contact ${answer.scheduledFor ? `scheduled for ${new Date(answer.scheduledFor).toLocaleString()}` : "held"}: ${SCHEDULE_REASONS[answer.reason] ?? answer.reason}. `
+      : "";
+  if (!state.clientId) return void (line.textContent = waits);
+  try {
+    const p = await api(`/api/clients/${state.clientId}/sending-policy`);
+    const m = p.messagingLimit;
+    const budget =
+      m.limit === null || m.limit < 0
+        ? ""
+        : `New candidates in the last 24 h: ${m.used} of ${m.limit}${m.scheduled ? `, ${m.scheduled} scheduled` : ""}${m.used + m.scheduled >= m.limit && m.nextFreeAt ? ` · next free slot ${new Date(m.nextFreeAt).toLocaleString()}` : ""}.`;
+    line.textContent = `${waits}${budget}`;
+  } catch {
+    line.textContent = waits;
   }
 }
 
@@ -1231,6 +1265,9 @@ async function start() {
   $("app").hidden = false;
   state.config = await (await fetch("/inbox/config.json")).json();
   $("new-candidate").hidden = false;
+  $("new-candidate").addEventListener("toggle", () => {
+    if ($("new-candidate").open) void refreshSendingBudget();
+  });
   $("thread-empty-demo").hidden = false;
   if (outcome) {
     const banner = $("client-banner");

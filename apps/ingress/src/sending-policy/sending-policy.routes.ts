@@ -1,0 +1,147 @@
+import type { FastifyPluginCallback } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { objectIdSchema } from "@linkojob/db";
+import {
+  DEFAULT_SENDING_POLICY,
+  sendingPolicyUpdateSchema,
+  type SendClient,
+  type SendGate,
+  type SendingPolicy,
+} from "@linkojob/outbound";
+import { HttpError, notFound } from "../http/errors.js";
+import type { SendAcceptance } from "../sends/send-acceptance.js";
+
+export interface SendingPolicyRoutesOptions {
+  acceptance: SendAcceptance;
+  gate: SendGate;
+}
+
+const params = z.object({ clientId: objectIdSchema.describe("the client (tenant)") });
+
+const quietHoursView = z.object({ start: z.string(), end: z.string() }).nullable();
+
+/** What GET and PUT answer: the policy, the portfolio's budget now and the number's quality. */
+export const sendingPolicyViewSchema = z.object({
+  clientId: z.string(),
+  quietHours: quietHoursView.describe("local times in the candidate's zone; null: off"),
+  timeZone: z.string().describe("the tenant's IANA zone, for candidates of unknown country"),
+  isDefault: z.boolean().describe("true while the tenant has set no policy (21:00–09:00, Africa/Casablanca)"),
+  messagingLimit: z.object({
+    limit: z
+      .number()
+      .nullable()
+      .describe(
+        "unique recipients of business-initiated messages per moving 24 h for the portfolio; -1 unlimited; null unknown yet",
+      ),
+    used: z.number().describe("recipients counted in the moving window ending now"),
+    scheduled: z.number().describe("first contacts scheduled for later because the budget is spent"),
+    nextFreeAt: z
+      .string()
+      .nullable()
+      .describe("when the next first contact can go (ISO 8601); null when unlimited or unknown"),
+    windowMs: z.number(),
+  }),
+  quality: z
+    .object({
+      rating: z.string().nullable(),
+      event: z.string().nullable(),
+      marketingPaused: z.boolean(),
+      at: z.string(),
+    })
+    .nullable()
+    .describe("the number's last quality event; marketingPaused: marketing first contacts are held"),
+});
+
+const errorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+
+/** GET / PUT /api/clients/:clientId/sending-policy: quiet hours, zone, and what protects the number now. */
+export const sendingPolicyRoutes: FastifyPluginCallback<SendingPolicyRoutesOptions> = (
+  base,
+  { acceptance, gate },
+  done,
+) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  app.addHook("preHandler", app.authenticate);
+
+  const clientOf = async (
+    principal: Parameters<SendAcceptance["tenantFor"]>[0],
+    clientId: string,
+  ): Promise<SendClient> => {
+    await acceptance.tenantFor(principal, clientId);
+    const client = await acceptance.caches.client(clientId);
+    if (!client) throw notFound("client");
+    return client;
+  };
+
+  const view = async (client: SendClient) => {
+    const now = Date.now();
+    const v = await gate.state.view(client);
+    const stored = await gate.state.hasPolicy(client._id.toHexString());
+    const usage =
+      v.limit === null || v.limit < 0
+        ? { used: 0, scheduled: 0, nextFreeAt: null }
+        : await gate.budget.usage(client.wabaId, v.limit, now).then((u) => ({
+            used: u.used,
+            scheduled: u.scheduled,
+            nextFreeAt: new Date(u.nextFreeAt).toISOString(),
+          }));
+    return {
+      clientId: client._id.toHexString(),
+      quietHours: v.policy.quietHours,
+      timeZone: v.policy.timeZone,
+      isDefault: !stored,
+      messagingLimit: { limit: v.limit, ...usage, windowMs: gate.budget.windowMs },
+      quality: v.quality,
+    };
+  };
+
+  app.get(
+    "/api/clients/:clientId/sending-policy",
+    {
+      schema: {
+        tags: ["sending policy"],
+        summary:
+          "The client's quiet hours and zone, its portfolio's messaging limit (usage, next free slot) and its number's quality",
+        params,
+        response: { 200: sendingPolicyViewSchema, 403: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => view(await clientOf(request.principal, request.params.clientId)),
+  );
+
+  app.put(
+    "/api/clients/:clientId/sending-policy",
+    {
+      schema: {
+        tags: ["sending policy"],
+        summary:
+          'Sets the quiet hours ({ start, end } as "HH:MM", or null to turn them off) and the tenant\'s IANA zone; first contacts inside them are scheduled',
+        params,
+        body: sendingPolicyUpdateSchema,
+        response: { 200: sendingPolicyViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const client = await clientOf(request.principal, request.params.clientId);
+      const current = (await gate.state.view(client)).policy;
+      const policy: SendingPolicy = {
+        quietHours: request.body.quietHours,
+        timeZone: request.body.timeZone ?? current.timeZone ?? DEFAULT_SENDING_POLICY.timeZone,
+      };
+      try {
+        await gate.state.setPolicy(client._id.toHexString(), policy, request.principal.userId);
+      } catch {
+        throw new HttpError(
+          503,
+          "POLICY_UNAVAILABLE",
+          "the sending policy could not be stored: nothing changed, retry",
+        );
+      }
+      return view(client);
+    },
+  );
+  done();
+};
