@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { JobsOptions } from "bullmq";
 
@@ -162,9 +163,16 @@ export const receiptJobSchema = z.object({
 });
 export type ReceiptJob = z.infer<typeof receiptJobSchema>;
 
+/**
+ * A job id standing for a wamid: its sha256 (128 bits in hex). A wamid encodes the candidate's phone
+ * number (base64), and job ids are Redis key names, shown in Bull Board and logs: the same wamid
+ * always gives the same id (deduplication unchanged), and the id says nothing of the number.
+ */
+export const wamidDigest = (wamid: string) => createHash("sha256").update(wamid).digest("hex").slice(0, 32);
+
 /** One job per (message, kind): a repeated open or a retried request enqueues nothing new. */
 export const receiptJobId = (wamid: string, typing: boolean, suffix?: string) =>
-  `${typing ? "typing" : "read"}-${wamid.replace(/[^A-Za-z0-9_.=-]/g, "_")}${suffix ? `-${suffix}` : ""}`;
+  `${typing ? "typing" : "read"}-${wamidDigest(wamid)}${suffix ? `-${suffix}` : ""}`;
 
 export const receiptJobOptions: JobsOptions = {
   // A receipt is worth little a minute later: three quick attempts, then it is dropped.
