@@ -8,6 +8,7 @@ import { OutboundMessageRepository } from "./messages/outbound-message.repositor
 import { templateModel, type TemplateDoc } from "./templates/template.model.js";
 import { TemplateRepository } from "./templates/template.repository.js";
 import { webhookEventModel, type WebhookEventDoc } from "./webhook-events/webhook-event.model.js";
+import { erasedCostModel, erasureModel, type ErasedCostDoc, type ErasureDoc } from "./erasures/erasure.model.js";
 import { toObjectId } from "./ids.js";
 import { HeartbeatWatchdog, type HeartbeatStall } from "./heartbeat-watchdog.js";
 
@@ -65,6 +66,10 @@ export class Database {
   readonly pendingStatuses: Model<PendingStatusDoc>;
   readonly webhookEvents: Model<WebhookEventDoc>;
   readonly templates: Model<TemplateDoc>;
+  /** Candidate erasures and their progress. */
+  readonly erasures: Model<ErasureDoc>;
+  /** The anonymised cost rows of erased outbound messages (cost totals survive an erasure). */
+  readonly erasedCosts: Model<ErasedCostDoc>;
   private closed = false;
   private watchdog: HeartbeatWatchdog | null = null;
 
@@ -76,6 +81,8 @@ export class Database {
     this.pendingStatuses = pendingStatusModel(connection);
     this.webhookEvents = webhookEventModel(connection);
     this.templates = templateModel(connection);
+    this.erasures = erasureModel(connection);
+    this.erasedCosts = erasedCostModel(connection);
   }
 
   /** Connects and makes sure every index (the unique ones carry correctness) exists. */
@@ -104,6 +111,8 @@ export class Database {
       this.pendingStatuses,
       this.webhookEvents,
       this.templates,
+      this.erasures,
+      this.erasedCosts,
     ];
     for (const model of models) {
       await model.createCollection().catch(() => undefined);
@@ -117,7 +126,7 @@ export class Database {
       clientId: id,
       conversations: new ConversationRepository(this.conversations, this.messages, id),
       messages: new MessageRepository(this.messages, this.pendingStatuses, id),
-      outbound: new OutboundMessageRepository(this.messages, id, this.conversations),
+      outbound: new OutboundMessageRepository(this.messages, id, this.conversations, this.erasedCosts),
       templates: new TemplateRepository(
         this.templates,
         async () => (await this.clients.findOne({ _id: id }, { wabaId: 1 }).lean())?.wabaId ?? null,

@@ -23,3 +23,11 @@ export * from "./messages/outbound-message.repository.js";
 export * from "./templates/template.model.js";
 export * from "./templates/template.repository.js";
 export * from "./templates/template-sync.js";
+export * from "./erasures/erasure.model.js";
+export {
+  IDENTITY_PROJECTION,
+  identityClauses,
+  matchScore,
+  type CandidateIds,
+  type StoredIdentity,
+} from "./conversations/candidate-identity.js";

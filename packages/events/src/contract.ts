@@ -2,12 +2,14 @@ import type { z } from "zod";
 import { EVENTS } from "./events.js";
 import {
   clientStatusSchema,
+  conversationDeletedSchema,
   conversationUpdatedSchema,
   messageMediaSchema,
   messageReceivedSchema,
   messageSentSchema,
   messageStatusSchema,
   type ClientStatusPayload,
+  type ConversationDeletedPayload,
   type ConversationUpdatedPayload,
   type MessageMediaPayload,
   type MessageReceivedPayload,
@@ -35,6 +37,7 @@ export interface DashboardEventMap {
   [EVENTS.messageSent]: MessageSentPayload;
   [EVENTS.messageStatus]: MessageStatusPayload;
   [EVENTS.conversationUpdated]: ConversationUpdatedPayload;
+  [EVENTS.conversationDeleted]: ConversationDeletedPayload;
   [EVENTS.messageMedia]: MessageMediaPayload;
   [EVENTS.clientStatus]: ClientStatusPayload;
 }
@@ -62,6 +65,7 @@ export const SERVER_EVENT_SCHEMAS = {
   [EVENTS.messageSent]: messageSentSchema,
   [EVENTS.messageStatus]: messageStatusSchema,
   [EVENTS.conversationUpdated]: conversationUpdatedSchema,
+  [EVENTS.conversationDeleted]: conversationDeletedSchema,
   [EVENTS.messageMedia]: messageMediaSchema,
   [EVENTS.clientStatus]: clientStatusSchema,
   [SOCKET_EVENTS.session]: sessionInfoSchema,

@@ -10,6 +10,11 @@ export const EVENTS = {
   clientStatus: "client:status",
   /** An inbound media message's file was stored or failed: `{ clientId, conversationId, messageId, media }`. */
   messageMedia: "message:media",
+  /**
+   * A conversation and its messages were deleted: a candidate's erasure or the retention purge.
+   * `{ clientId, conversationId, reason }`; the dashboard drops the thread.
+   */
+  conversationDeleted: "conversation:deleted",
 } as const;
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
 

@@ -103,6 +103,8 @@ export const UPKEEP_QUEUE = "upkeep";
 export const UPKEEP_JOBS = {
   tokenExpirySweep: "token-expiry-sweep",
   purgePendingStatuses: "purge-pending-statuses",
+  /** Personal data past its retention (webhook bodies, dead letters, old conversations and their media). */
+  retentionPurge: "retention-purge",
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -180,4 +182,27 @@ export const receiptJobOptions: JobsOptions = {
   backoff: { type: "fixed", delay: 2_000 },
   removeOnComplete: { age: 600, count: 10_000 },
   removeOnFail: { age: 24 * 3_600, count: 10_000 },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Personal data: a candidate's erasure, and the retention purge
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One job per erasure request: its id only (the identifiers stay in MongoDB's `erasures` document,
+ * never in Redis). Every step is idempotent and recorded, so a retry after a crash finishes it.
+ */
+export const ERASURE_QUEUE = "candidate-erasures";
+export const ERASURE_JOB = "erase";
+export const erasureJobSchema = z.object({ erasureId: jobObjectId });
+export type ErasureJob = z.infer<typeof erasureJobSchema>;
+export const erasureJobId = (erasureId: string) => `erase-${erasureId}`;
+
+export const erasureJobOptions: JobsOptions = {
+  // An erasure waits for deliveries naming the person that are still on their way (in the stream or
+  // queued) and for their sends in flight: retried with capped backoff, 40 attempts span about 3 h.
+  attempts: 40,
+  backoff: { type: "capped" },
+  removeOnComplete: { age: 24 * 3_600 },
+  removeOnFail: { age: 30 * 24 * 3_600 },
 };
