@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySerializerCompiler } from "fastify";
 import type { $ZodType } from "zod/v4/core";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
@@ -28,6 +28,8 @@ import { registerOps, type OpsOptions } from "./ops/ops.js";
 import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin.js";
 import { DEFAULT_PRICE_TABLE_MAD, SendCaches, SendState, type PriceTable } from "@linkojob/outbound";
 import { asyncApiRoutes } from "./ops/asyncapi.routes.js";
+import { ErasureRequests, IdentifierHasher } from "@linkojob/privacy";
+import { erasureRoutes } from "./privacy/erasure.routes.js";
 import { registerCors } from "./ops/cors.js";
 import type { TrustProxy } from "./ops/trust-proxy.js";
 
@@ -44,6 +46,11 @@ export interface IngressConfig {
   trustProxy?: TrustProxy;
   /** Browser origins allowed by CORS (CORS_ORIGIN). Default: no CORS headers. */
   corsOrigin?: true | string[];
+  /**
+   * Keyed hashes of erased candidates' identifiers (PERSONAL_DATA_HASH_KEY, or derived from
+   * TOKEN_ENCRYPTION_KEY: deploymentHasher). Default: a key derived from jwtSecret, for tests.
+   */
+  personalDataHasher?: IdentifierHasher;
 }
 
 export interface IngressDeps {
@@ -177,6 +184,16 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     .catch((err: Error) => app.log.warn({ err: err.message }, "send state not subscribed: every send reads Redis"));
   await app.register(sendRoutes, { tenants, acceptance });
   await app.register(costRoutes, { tenants });
+  // A candidate's erasure: filed here, run by the inbound worker (ERASURE_QUEUE).
+  const erasures = new ErasureRequests(
+    deps.db,
+    deps.redis,
+    deps.config.queuePrefix,
+    deps.config.personalDataHasher ??
+      new IdentifierHasher(createHash("sha256").update(`personal-data:${deps.config.jwtSecret}`).digest()),
+  );
+  app.addHook("onClose", async () => erasures.close());
+  await app.register(erasureRoutes, { tenants, erasures });
   await app.register(templateRoutes, {
     tenants,
     db: deps.db,

@@ -7,6 +7,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
 import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
+import { deploymentHasher } from "@linkojob/privacy";
 import { buildApp } from "./app.js";
 import { loadIngressEnv } from "./env.js";
 import { createTemplateSyncHook } from "./templates/template-sync-hook.js";
@@ -43,6 +44,7 @@ const app = await buildApp({
     jwt: jwtVerifierOptions(env),
     trustProxy: env.TRUST_PROXY,
     corsOrigin: env.CORS_ORIGIN,
+    personalDataHasher: deploymentHasher(env.PERSONAL_DATA_HASH_KEY, env.TOKEN_ENCRYPTION_KEY),
   },
   redis,
   db,

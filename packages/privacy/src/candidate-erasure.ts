@@ -5,13 +5,12 @@ import {
   IDENTITY_PROJECTION,
   identityClauses,
   matchScore,
-  mediaBucket,
   type CandidateIds,
   type Database,
   type ErasureDoc,
   type StoredIdentity,
 } from "@linkojob/db";
-import { EVENTS, type DashboardEvents } from "@linkojob/events";
+import type { DashboardEvents } from "@linkojob/events";
 import {
   MEDIA_FETCH_QUEUE,
   OUTBOUND_QUEUE,
@@ -23,6 +22,13 @@ import {
 import type { IdentifierHasher } from "./keyed-hash.js";
 import { NO_OPT_OUT, type OptOutKeeper } from "./opt-out-keeper.js";
 import { jobsNaming, namesAny, scanKeys, streamEntriesNaming } from "./redis-scan.js";
+import {
+  deleteConversation,
+  deleteMediaFiles,
+  fileIdsIn,
+  keepCostRows,
+  yieldToLiveTraffic,
+} from "./conversation-removal.js";
 
 /** Something that names the person is still on its way (a delivery not stored yet, a send in flight): retry later. */
 export class ErasureInFlightError extends Error {
@@ -249,10 +255,9 @@ export class CandidateErasure {
       case "webhook-events":
         return { webhook_events: await this.eraseWebhookEvents(fp) };
       case "media": {
-        const bucket = mediaBucket(db);
         const byMessage = fp.messageIds.length
           ? await db.connection
-              .collection("media.files")
+              .collection<{ _id: Types.ObjectId }>("media.files")
               .find(
                 { "metadata.messageId": { $in: fp.messageIds.map((i) => i.toHexString()) } },
                 { projection: { _id: 1 } },
@@ -261,19 +266,10 @@ export class CandidateErasure {
           : [];
         const files = new Map(fp.fileIds.map((id) => [id.toHexString(), id]));
         for (const f of byMessage) files.set(String(f._id), f._id);
-        let removed = 0;
-        for (const id of files.values()) {
-          // delete() removes the chunks, then the file; a file already gone (a retry) throws "not found".
-          const existed = await db.connection.collection("media.files").countDocuments({ _id: id }, { limit: 1 });
-          await bucket.delete(id).catch((err: unknown) => {
-            if (!/not found|FileNotFound/i.test(String((err as Error)?.message))) throw err;
-          });
-          removed += existed;
-        }
-        return { media_files: removed };
+        return { media_files: await deleteMediaFiles(db, files.values()) };
       }
       case "costs":
-        return { erased_costs: await this.keepCosts(fp) };
+        return { erased_costs: await keepCostRows(db, fp.messageIds, this.batch) };
       case "messages":
         return this.eraseConversations(fp);
       case "redis-keys":
@@ -344,76 +340,15 @@ export class CandidateErasure {
     }
   }
 
-  /** The person's outbound messages' prices, kept anonymised in erased_costs (cost totals survive). */
-  private async keepCosts(fp: Footprint): Promise<number> {
-    const db = this.deps.db;
-    let kept = 0;
-    for (let i = 0; i < fp.messageIds.length; i += this.batch) {
-      const rows = (await db.messages.collection
-        .find(
-          { _id: { $in: fp.messageIds.slice(i, i + this.batch) }, direction: "outbound" },
-          {
-            projection: {
-              clientId: 1,
-              createdAt: 1,
-              status: 1,
-              cost: 1,
-              costExpected: 1,
-              costCategory: 1,
-              costSource: 1,
-              kind: 1,
-            },
-          },
-        )
-        .toArray()) as unknown as CostRow[];
-      if (!rows.length) continue;
-      const res = await db.erasedCosts.collection.bulkWrite(
-        rows.map((r) => ({
-          updateOne: {
-            filter: { _id: r._id },
-            update: {
-              $setOnInsert: {
-                clientId: r.clientId,
-                createdAt: r.createdAt,
-                status: r.status,
-                cost: typeof r.cost === "number" ? r.cost : null,
-                costExpected: typeof r.costExpected === "number" ? r.costExpected : null,
-                costCategory: r.costCategory ?? null,
-                costSource: r.costSource ?? null,
-                kind: r.kind ?? null,
-              },
-            },
-            upsert: true,
-          },
-        })),
-        { ordered: false },
-      );
-      kept += res.upsertedCount;
-    }
-    return kept;
-  }
-
   /** Messages in pages, then each conversation, announced to its tenant's dashboards. */
   private async eraseConversations(fp: Footprint): Promise<Record<string, number>> {
     const db = this.deps.db;
     let messages = 0;
     let conversations = 0;
     for (const c of fp.conversations) {
-      for (;;) {
-        const ids = (
-          await db.messages.find({ clientId: c.clientId, conversationId: c._id }, { _id: 1 }).limit(this.batch).lean()
-        ).map((m) => m._id);
-        if (!ids.length) break;
-        messages += (await db.messages.deleteMany({ clientId: c.clientId, _id: { $in: ids } })).deletedCount;
-        await yieldToLiveTraffic();
-      }
-      const res = await db.conversations.deleteOne({ clientId: c.clientId, _id: c._id });
-      conversations += res.deletedCount;
-      this.deps.events.toClient(c.clientId.toHexString(), EVENTS.conversationDeleted, {
-        clientId: c.clientId.toHexString(),
-        conversationId: c._id.toHexString(),
-        reason: "erasure",
-      });
+      const res = await deleteConversation(db, this.deps.events, c, "erasure", this.batch);
+      messages += res.messages;
+      conversations += res.conversations;
     }
     // Messages stored under their ids in no conversation found (an echo, a send never linked).
     const strays = [];
@@ -450,19 +385,6 @@ export class CandidateErasure {
   }
 }
 
-/** What an outbound message holds of its price (the fields erased_costs keeps). */
-interface CostRow {
-  _id: Types.ObjectId;
-  clientId: Types.ObjectId;
-  createdAt: Date;
-  status: string;
-  cost?: unknown;
-  costExpected?: unknown;
-  costCategory?: string | null;
-  costSource?: string | null;
-  kind?: string | null;
-}
-
 /** Adds a phone and a user id to `ids`; true when one was new. */
 function addIds(ids: CandidateIds, phone?: string | null, userId?: string | null): boolean {
   let grew = false;
@@ -495,22 +417,3 @@ function identitiesIn(raw: unknown): Array<["phone" | "userId", string]> {
   visit(raw, 0);
   return out;
 }
-
-/** GridFS file ids held by a message (its media's copy, an outbound media's staged upload). */
-function fileIdsIn(values: unknown[]): Types.ObjectId[] {
-  const out: Types.ObjectId[] = [];
-  const visit = (v: unknown, depth: number) => {
-    if (!v || typeof v !== "object" || depth > 5) return;
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if (k === "fileId" && x) {
-        const s = x instanceof Types.ObjectId ? x.toHexString() : typeof x === "string" ? x : "";
-        if (Types.ObjectId.isValid(s) && /^[0-9a-f]{24}$/i.test(s)) out.push(new Types.ObjectId(s));
-      } else if (typeof x === "object") visit(x, depth + 1);
-    }
-  };
-  for (const v of values) visit(v, 0);
-  return out;
-}
-
-/** Lets the event loop serve live work between two batches. */
-export const yieldToLiveTraffic = () => new Promise<void>((resolve) => setImmediate(resolve));
