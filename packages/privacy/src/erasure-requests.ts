@@ -60,6 +60,8 @@ export class ErasureRequests {
     private readonly hasher: IdentifierHasher,
   ) {
     this.queue = new Queue<ErasureJob>(ERASURE_QUEUE, { connection: redis, prefix });
+    // Redis errors surface on the request that meets them; an unhandled 'error' event must not crash the process.
+    this.queue.on("error", () => undefined);
   }
 
   async request(req: ErasureRequest): Promise<ErasureView> {
