@@ -3,7 +3,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Database } from "@linkojob/db";
-import type { DashboardEvents } from "@linkojob/events";
+import { CONVERSATIONS_DELETED_CHANNEL, parseConversationsDeleted, type DashboardEvents } from "@linkojob/events";
 import {
   OUTBOUND_QUEUE,
   RedisLockSet,
@@ -196,6 +196,7 @@ export class InboundWorker {
             prefix: deps.prefix,
             retention: new RetentionPurge({
               db: deps.db,
+              redis: deps.queueRedis,
               events: deps.events,
               ...(deps.personalData?.policy ? { policy: deps.personalData.policy } : {}),
               ...(deps.personalData?.batchSize ? { batchSize: deps.personalData.batchSize } : {}),
@@ -208,6 +209,12 @@ export class InboundWorker {
 
   async start(): Promise<void> {
     await this.directory.start();
+    // Conversations deleted by an erasure or the retention purge, wherever it ran: their cached ids go.
+    this.deps.subscriberRedis.on("message", (channel: string, raw: string) => {
+      const deleted = parseConversationsDeleted(channel, raw);
+      if (deleted) void this.processor.forgetConversations(new Set(deleted.conversationIds)).catch(() => undefined);
+    });
+    await this.deps.subscriberRedis.subscribe(CONVERSATIONS_DELETED_CHANNEL);
     this.worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => this.handle(job), {
       connection: this.deps.queueRedis,
       prefix: this.deps.prefix,

@@ -38,6 +38,30 @@ export interface ClientChangedMessage {
 }
 
 /**
+ * Redis pub/sub channel on which the erasure and the retention purge announce deleted conversations,
+ * so that every process drops what it caches of them (the inbound worker's conversation ids).
+ * Message: JSON `{ clientId, conversationIds }`.
+ */
+export const CONVERSATIONS_DELETED_CHANNEL = "conversations:deleted";
+export interface ConversationsDeletedMessage {
+  clientId: string;
+  conversationIds: string[];
+}
+
+/** Reads a CONVERSATIONS_DELETED_CHANNEL message; null when it is another channel's or unreadable. */
+export function parseConversationsDeleted(channel: string, raw: string): ConversationsDeletedMessage | null {
+  if (channel !== CONVERSATIONS_DELETED_CHANNEL) return null;
+  try {
+    const msg = JSON.parse(raw) as Partial<ConversationsDeletedMessage> | null;
+    return msg && typeof msg.clientId === "string" && Array.isArray(msg.conversationIds)
+      ? { clientId: msg.clientId, conversationIds: msg.conversationIds.filter((c) => typeof c === "string") }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Reads a pub/sub message as a ClientChangedMessage: null when it is from another channel or is not
  * a readable announcement (callers decide what an unreadable one means for them).
  */

@@ -75,6 +75,12 @@ type Step = (typeof ERASURE_STEPS)[number];
 interface Footprint {
   clientIds: Types.ObjectId[];
   ids: CandidateIds;
+  /**
+   * Numbers the person held before (their conversations' creation keys, the numbers identity changes
+   * name): searched for in records and Redis keys, never used to find conversations, since a number
+   * given up may now be someone else's, whose conversation must not be erased.
+   */
+  formerPhones: string[];
   conversations: Array<{ _id: Types.ObjectId; clientId: Types.ObjectId }>;
   messageIds: Types.ObjectId[];
   wamids: string[];
@@ -160,6 +166,7 @@ export class CandidateErasure {
     const tenants = allTenants ? (await db.clients.find({}, { _id: 1 }).lean()).map((c) => c._id) : clientIds;
     const ids: CandidateIds = { phones: [...new Set(subject.phones)], userIds: [...new Set(subject.userIds)] };
     const conversations = new Map<string, StoredIdentity & { clientId: Types.ObjectId }>();
+    const former = new Set<string>();
     for (let round = 0; round < 6; round++) {
       const or = identityClauses(ids);
       if (!or.length) break;
@@ -170,6 +177,7 @@ export class CandidateErasure {
       for (const c of found) {
         if (matchScore(c, ids) === 0 || conversations.has(c._id.toHexString())) continue;
         conversations.set(c._id.toHexString(), c);
+        if (/^\d{6,20}$/.test(c.candidateKey)) former.add(c.candidateKey);
         grew = addIds(ids, c.candidatePhone, c.candidateUserId) || grew;
       }
       // Identity changes recorded in their threads name the numbers and user ids they held before.
@@ -183,9 +191,11 @@ export class CandidateErasure {
           { raw: 1, content: 1 },
         )
         .lean();
+      // A business-scoped user id is never given to anyone else: it finds their conversations; a number is only "former".
       for (const m of changes)
-        for (const [kind, v] of identitiesIn(m.raw))
-          grew = addIds(ids, kind === "phone" ? v : null, kind === "userId" ? v : null) || grew;
+        for (const [kind, v] of identitiesIn([m.raw, m.content]))
+          if (kind === "userId") grew = addIds(ids, null, v) || grew;
+          else former.add(v);
       if (!grew) break;
     }
     const convs = [...conversations.values()].map((c) => ({ _id: c._id, clientId: c.clientId }));
@@ -215,8 +225,10 @@ export class CandidateErasure {
       if (page.length < this.batch) break;
       last = page[page.length - 1]!._id;
     }
+    const formerPhones = [...former].filter((p) => !ids.phones.includes(p));
     const needles = [
       ...ids.phones,
+      ...formerPhones,
       ...ids.userIds,
       ...wamids,
       ...messageIds.map((id) => id.toHexString()),
@@ -226,6 +238,7 @@ export class CandidateErasure {
     return {
       clientIds: tenants,
       ids,
+      formerPhones,
       conversations: convs,
       messageIds,
       wamids: [...wamids],
@@ -246,7 +259,8 @@ export class CandidateErasure {
         if (fp.wamids.length) or.push({ wamid: { $in: fp.wamids } });
         if (fp.messageIds.length)
           or.push({ bizOpaqueCallbackData: { $in: fp.messageIds.map((i) => i.toHexString()) } });
-        if (fp.ids.phones.length) or.push({ "payload.recipient_id": { $in: fp.ids.phones } });
+        const phones = [...fp.ids.phones, ...fp.formerPhones];
+        if (phones.length) or.push({ "payload.recipient_id": { $in: phones } });
         if (fp.ids.userIds.length) or.push({ "payload.recipient_user_id": { $in: fp.ids.userIds } });
         if (!or.length) return { pending_statuses: 0 };
         const res = await db.pendingStatuses.deleteMany({ clientId: { $in: fp.clientIds }, $or: or });
@@ -346,7 +360,7 @@ export class CandidateErasure {
     let messages = 0;
     let conversations = 0;
     for (const c of fp.conversations) {
-      const res = await deleteConversation(db, this.deps.events, c, "erasure", this.batch);
+      const res = await deleteConversation(db, this.deps.events, this.deps.redis, c, "erasure", this.batch);
       messages += res.messages;
       conversations += res.conversations;
     }
@@ -370,13 +384,15 @@ export class CandidateErasure {
       .map((c) => c.phoneNumberId)
       .filter((n): n is string => typeof n === "string" && n.length > 0);
     for (const clientId of fp.clientIds.map((c) => c.toHexString())) {
-      for (const id of [...fp.ids.phones, ...fp.ids.userIds]) keys.add(`${prefix}:send-state:window:${clientId}:${id}`);
+      for (const id of [...fp.ids.phones, ...fp.formerPhones, ...fp.ids.userIds])
+        keys.add(`${prefix}:send-state:window:${clientId}:${id}`);
       for (const key of await scanKeys(redis, `${prefix}:send-state:idem:${clientId}:*`)) {
         const value = await redis.get(key).catch(() => null);
         if (namesAny(key, fp.needles) || (value && namesAny(value, fp.needles))) keys.add(key);
       }
     }
-    for (const n of numbers) for (const phone of fp.ids.phones) keys.add(`${prefix}:pace:r:${n}:${phone}`);
+    for (const n of numbers)
+      for (const phone of [...fp.ids.phones, ...fp.formerPhones]) keys.add(`${prefix}:pace:r:${n}:${phone}`);
     for (const c of fp.conversations) keys.add(`${prefix}:typing:${c._id.toHexString()}`);
     let removed = 0;
     // One key per DEL: on a Redis Cluster each could live in another slot when the prefix has no tag.
@@ -403,17 +419,17 @@ function addIds(ids: CandidateIds, phone?: string | null, userId?: string | null
  * The identities an identity-change system message names (Meta's `system` object: `wa_id`,
  * `new_wa_id`, `customer`, `user_id`, `new_user_id`, `previous_user_id`), by kind.
  */
-function identitiesIn(raw: unknown): Array<["phone" | "userId", string]> {
+function identitiesIn(values: unknown[]): Array<["phone" | "userId", string]> {
   const out: Array<["phone" | "userId", string]> = [];
   const visit = (v: unknown, depth: number) => {
-    if (!v || typeof v !== "object" || depth > 4) return;
+    if (!v || typeof v !== "object" || depth > 2) return;
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
       if (typeof x === "string" && x) {
-        if (["wa_id", "new_wa_id", "customer", "from"].includes(k) && /^\d{6,20}$/.test(x)) out.push(["phone", x]);
+        if (["wa_id", "new_wa_id", "customer"].includes(k) && /^\d{6,20}$/.test(x)) out.push(["phone", x]);
         if (/user_id$/i.test(k) && /^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/.test(x)) out.push(["userId", x]);
-      } else visit(x, depth + 1);
+      } else if (k === "system") visit(x, depth + 1);
     }
   };
-  visit(raw, 0);
+  for (const v of values) visit(v, 0);
   return out;
 }

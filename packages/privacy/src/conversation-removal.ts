@@ -1,6 +1,7 @@
 import { Types } from "mongoose";
 import { mediaBucket, type Database } from "@linkojob/db";
-import { EVENTS, type DashboardEvents } from "@linkojob/events";
+import { CONVERSATIONS_DELETED_CHANNEL, EVENTS, type DashboardEvents } from "@linkojob/events";
+import type { RedisClient } from "@linkojob/queues";
 
 /** Lets the event loop serve live work between two batches. */
 export const yieldToLiveTraffic = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -103,11 +104,13 @@ export function fileIdsIn(values: unknown[]): Types.ObjectId[] {
 
 /**
  * Deletes one conversation with its messages (in pages of `batch`, yielding between them), then
- * tells the tenant's dashboards (`conversation:deleted`). Idempotent. Returns the counts.
+ * tells the tenant's dashboards (`conversation:deleted`) and every process that caches it
+ * (CONVERSATIONS_DELETED_CHANNEL). Idempotent. Returns the counts.
  */
 export async function deleteConversation(
   db: Database,
   events: DashboardEvents,
+  redis: RedisClient,
   c: { _id: Types.ObjectId; clientId: Types.ObjectId },
   reason: "erasure" | "retention",
   batch = 200,
@@ -122,6 +125,10 @@ export async function deleteConversation(
     await yieldToLiveTraffic();
   }
   const res = await db.conversations.deleteOne({ clientId: c.clientId, _id: c._id });
+  await redis.publish(
+    CONVERSATIONS_DELETED_CHANNEL,
+    JSON.stringify({ clientId: c.clientId.toHexString(), conversationIds: [c._id.toHexString()] }),
+  );
   events.toClient(c.clientId.toHexString(), EVENTS.conversationDeleted, {
     clientId: c.clientId.toHexString(),
     conversationId: c._id.toHexString(),

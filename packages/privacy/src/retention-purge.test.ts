@@ -2,21 +2,26 @@ import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database, mediaBucket } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
+import { createRedis } from "@linkojob/queues";
 import { testServices } from "@linkojob/testing";
 import { RetentionPurge } from "./retention-purge.js";
 
 let db: Database;
+let redis: ReturnType<typeof createRedis>;
 const announced: Array<{ conversationId: string; reason: string }> = [];
 const events = {
   toClient: (_c: string, _e: string, p: { conversationId: string; reason: string }) => announced.push(p),
 } as unknown as DashboardEvents;
 
 beforeAll(async () => {
-  db = await Database.connect(testServices("retention").mongoUrl);
+  const services = testServices("retention");
+  db = await Database.connect(services.mongoUrl);
+  redis = createRedis(services.redisUrl);
 });
 afterAll(async () => {
   await db?.connection.dropDatabase().catch(() => undefined);
   await db?.close();
+  await redis?.quit();
 });
 
 const NOW = Date.UTC(2026, 11, 7);
@@ -108,6 +113,7 @@ describe("RetentionPurge", () => {
     const purged: Record<string, number> = {};
     const purge = new RetentionPurge({
       db,
+      redis,
       events,
       batchSize: 3,
       pauseMs: 0,

@@ -1,6 +1,7 @@
 import type { Types } from "mongoose";
 import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
+import type { RedisClient } from "@linkojob/queues";
 import {
   deleteConversation,
   deleteMediaFiles,
@@ -24,6 +25,8 @@ export const DEFAULT_RETENTION: RetentionPolicy = { webhookEventsDays: 30, deadL
 export interface RetentionPurgeDeps {
   db: Database;
   events: DashboardEvents;
+  /** Announces deleted conversations to the processes that cache them. */
+  redis: RedisClient;
   policy?: RetentionPolicy;
   /** Documents deleted per request. Default 500. */
   batchSize?: number;
@@ -153,7 +156,7 @@ export class RetentionPurge {
           msgs.map((m) => m._id),
           this.batch,
         );
-        const res = await deleteConversation(db, this.deps.events, c, "retention", this.batch);
+        const res = await deleteConversation(db, this.deps.events, this.deps.redis, c, "retention", this.batch);
         out.messages += res.messages;
         out.conversations += res.conversations;
         await this.breathe();
