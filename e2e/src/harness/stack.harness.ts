@@ -25,13 +25,10 @@ import {
   type RedisTarget,
 } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
-import {
-  TEST_SECRETS,
-  tokenFor,
-  type TestServices,
-  FIRST_CONTACT_TEMPLATE,
-  testIngressConfig,
-} from "@linkojob/testing";
+// Subpaths without Vitest, so that benchmarks (scripts) start the stack too.
+import type { TestServices } from "@linkojob/testing";
+import { TEST_SECRETS, tokenFor, testIngressConfig } from "@linkojob/testing/services";
+import { FIRST_CONTACT_TEMPLATE } from "@linkojob/testing/fixtures";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
