@@ -282,4 +282,43 @@ describe("CandidateErasure", () => {
     );
     expect(await requests.get(new Types.ObjectId(first.erasureId), [new Types.ObjectId()])).toBeNull();
   });
+
+  it("erases one person in every tenant for an admin's request, and only in the named tenant otherwise", async () => {
+    const phone = "212611000777";
+    const tenants = await db.clients.create(
+      [1, 2].map((n) => ({
+        userId: `tenant-${n}`,
+        companyName: `Tenant ${n}`,
+        phoneNumberId: `5520000${n}`,
+        wabaId: `waba-all-${n}`,
+        whatsappNumber: `21252200077${n}`,
+        status: "active",
+      })),
+    );
+    const convs = await db.conversations.create(
+      tenants.map((t) => ({ clientId: t._id, candidateKey: phone, candidatePhone: phone })),
+    );
+    const byRecruiter = await requests.request({
+      clientIds: [tenants[0]!._id],
+      allTenants: false,
+      phones: [phone],
+      userIds: [],
+      reason: "one tenant",
+      requestedBy: { role: "recruiter", sub: "tenant-1" },
+    });
+    await erasure.run(new Types.ObjectId(byRecruiter.erasureId));
+    expect(await db.conversations.exists({ _id: convs[0]!._id })).toBeNull();
+    expect(await db.conversations.exists({ _id: convs[1]!._id })).toBeTruthy();
+    const byAdmin = await requests.request({
+      clientIds: [tenants[0]!._id],
+      allTenants: true,
+      phones: [phone],
+      userIds: [],
+      reason: "everywhere",
+      requestedBy: { role: "admin", sub: "ops" },
+    });
+    const done = await erasure.run(new Types.ObjectId(byAdmin.erasureId));
+    expect(done).toMatchObject({ status: "done", removed: { conversations: 1 } });
+    expect(await db.conversations.countDocuments({ candidatePhone: phone })).toBe(0);
+  });
 });
