@@ -20,6 +20,20 @@ export const inboundEnvShape = {
   /** Bearer token Prometheus sends to scrape /metrics on HEALTH_PORT. Unset: /metrics is open (refused in production). */
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   ...mediaEnvShape,
+  /** Key of the keyed hashes standing for erased candidates' identifiers (default: derived from TOKEN_ENCRYPTION_KEY). */
+  PERSONAL_DATA_HASH_KEY: v.personalDataHashKey,
+  /** Days raw webhook records (webhook_events but dead letters) are kept, or `never`. Default 30. */
+  RETENTION_WEBHOOK_EVENTS_DAYS: v.retentionPeriod(30),
+  /** Days dead letters (whole delivery bodies) are kept, or `never`. Default 90. */
+  RETENTION_DEAD_LETTERS_DAYS: v.retentionPeriod(90),
+  /** Months a conversation, its messages and media are kept after its last message, or `never`. Default 24. */
+  RETENTION_MESSAGES_MONTHS: v.retentionPeriod(24),
+  /** How often the retention purge runs (ms). Default daily. */
+  RETENTION_PURGE_EVERY_MS: z.coerce.number().int().min(60_000).default(86_400_000),
+  /** Documents the purge deletes per request. Default 500. */
+  RETENTION_PURGE_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Pause between two purge batches (ms), after yielding to live work. Default 25. */
+  RETENTION_PURGE_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(25),
 };
 
 /**

@@ -1,9 +1,10 @@
 import { sendingLimitHandlers } from "./account/sending-limits.handler.js";
+import { createHash } from "node:crypto";
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Database } from "@linkojob/db";
-import type { DashboardEvents } from "@linkojob/events";
+import { CONVERSATIONS_DELETED_CHANNEL, parseConversationsDeleted, type DashboardEvents } from "@linkojob/events";
 import {
   OUTBOUND_QUEUE,
   RedisLockSet,
@@ -39,6 +40,13 @@ import { MicroBatcher } from "./routing/micro-batcher.js";
 import { classifyFailure } from "./routing/failure-class.js";
 import { recordDeadLetter } from "./routing/dead-letters.js";
 import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker.js";
+import {
+  ErasureWorker,
+  IdentifierHasher,
+  RetentionPurge,
+  type OptOutKeeper,
+  type RetentionPolicy,
+} from "@linkojob/privacy";
 
 /** How long a batch may hold its conversations' locks (a crashed worker's block them this long at most). */
 const CONVERSATION_LOCK_TTL_MS = 30_000;
@@ -70,8 +78,20 @@ export interface InboundWorkerDeps {
   upkeep?: boolean;
   /** Fetch inbound media into GridFS (issue 5). Without it, media messages keep Meta's ids only. */
   media?: MediaWorkerOptions;
-  /** Counts dead letters (`lj_inbound_dead_letters_total`). */
+  /** Counts dead letters (`lj_inbound_dead_letters_total`), purged and erased records. */
   metrics?: GatewayMetrics;
+  /**
+   * Candidates' erasures and the retention purge, run with the upkeep (where `upkeep` is not false).
+   * Default: the default retention (RETENTION_*'s defaults) and a hash key derived from the prefix (tests).
+   */
+  personalData?: {
+    hasher?: IdentifierHasher;
+    policy?: RetentionPolicy;
+    purgeEveryMs?: number;
+    batchSize?: number;
+    pauseMs?: number;
+    optOut?: OptOutKeeper;
+  };
 }
 
 /**
@@ -92,6 +112,8 @@ export class InboundWorker {
   private readonly pump: IngressPump | null;
   readonly upkeep: Upkeep | null;
   readonly media: MediaWorker | null;
+  /** Runs candidates' erasures (with the upkeep); null where upkeep is off. */
+  erasures: ErasureWorker | null = null;
   private worker: Worker<WebhookJob> | null = null;
   private closing: Promise<void> | null = null;
 
@@ -198,11 +220,27 @@ export class InboundWorker {
             announcer,
             logger: deps.logger,
             prefix: deps.prefix,
+            retention: new RetentionPurge({
+              db: deps.db,
+              redis: deps.queueRedis,
+              events: deps.events,
+              ...(deps.personalData?.policy ? { policy: deps.personalData.policy } : {}),
+              ...(deps.personalData?.batchSize ? { batchSize: deps.personalData.batchSize } : {}),
+              ...(deps.personalData?.pauseMs !== undefined ? { pauseMs: deps.personalData.pauseMs } : {}),
+              onPurged: (collection, n) => deps.metrics?.purged.inc({ collection }, n),
+            }),
+            ...(deps.personalData?.purgeEveryMs ? { retentionEveryMs: deps.personalData.purgeEveryMs } : {}),
           });
   }
 
   async start(): Promise<void> {
     await this.directory.start();
+    // Conversations deleted by an erasure or the retention purge, wherever it ran: their cached ids go.
+    this.deps.subscriberRedis.on("message", (channel: string, raw: string) => {
+      const deleted = parseConversationsDeleted(channel, raw);
+      if (deleted) void this.processor.forgetConversations(new Set(deleted.conversationIds)).catch(() => undefined);
+    });
+    await this.deps.subscriberRedis.subscribe(CONVERSATIONS_DELETED_CHANNEL);
     this.worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => this.handle(job), {
       connection: this.deps.queueRedis,
       prefix: this.deps.prefix,
@@ -220,6 +258,20 @@ export class InboundWorker {
     await this.media?.start();
     await this.pump?.start();
     await this.upkeep?.start();
+    if (this.upkeep) {
+      const pd = this.deps.personalData;
+      this.erasures = new ErasureWorker({
+        db: this.deps.db,
+        redis: this.deps.queueRedis,
+        prefix: this.deps.prefix,
+        events: this.deps.events,
+        hasher:
+          pd?.hasher ?? new IdentifierHasher(createHash("sha256").update(`personal-data:${this.deps.prefix}`).digest()),
+        logger: this.deps.logger,
+        ...(pd?.optOut ? { optOut: pd.optOut } : {}),
+        onRemoved: (collection, n) => this.deps.metrics?.erased.inc({ collection }, n),
+      });
+    }
   }
 
   /** The BullMQ worker once started (main.ts instruments its events for /metrics); null before start(). */
@@ -286,6 +338,7 @@ export class InboundWorker {
     this.closing ??= (async () => {
       await this.pump?.close();
       await this.upkeep?.close();
+      await this.erasures?.close();
       await this.worker?.close();
       await this.media?.close();
       await this.queue.close();

@@ -13,6 +13,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
+import { deploymentHasher } from "@linkojob/privacy";
 import { loadInboundEnv } from "./env.js";
 import { InboundWorker } from "./inbound-worker.js";
 
@@ -53,6 +54,17 @@ const worker = new InboundWorker({
     graphBaseUrl: env.META_GRAPH_URL,
     vault: vaultFromEnv(env),
     concurrency: env.MEDIA_CONCURRENCY,
+  },
+  personalData: {
+    hasher: deploymentHasher(env.PERSONAL_DATA_HASH_KEY, env.TOKEN_ENCRYPTION_KEY),
+    policy: {
+      webhookEventsDays: env.RETENTION_WEBHOOK_EVENTS_DAYS,
+      deadLettersDays: env.RETENTION_DEAD_LETTERS_DAYS,
+      messagesMonths: env.RETENTION_MESSAGES_MONTHS,
+    },
+    purgeEveryMs: env.RETENTION_PURGE_EVERY_MS,
+    batchSize: env.RETENTION_PURGE_BATCH,
+    pauseMs: env.RETENTION_PURGE_PAUSE_MS,
   },
 });
 await worker.start();

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySerializerCompiler } from "fastify";
 import type { $ZodType } from "zod/v4/core";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
@@ -38,6 +38,8 @@ import {
 import { optOutRoutes } from "./opt-outs/opt-outs.routes.js";
 import { sendingPolicyRoutes } from "./sending-policy/sending-policy.routes.js";
 import { asyncApiRoutes } from "./ops/asyncapi.routes.js";
+import { ErasureRequests, IdentifierHasher } from "@linkojob/privacy";
+import { erasureRoutes } from "./privacy/erasure.routes.js";
 import { registerCors } from "./ops/cors.js";
 import type { TrustProxy } from "./ops/trust-proxy.js";
 
@@ -58,6 +60,11 @@ export interface IngressConfig {
   messagingLimitWindowMs?: number;
   /** The sending policy of tenants that set none (SENDING_DEFAULT_*). Default: no quiet hours. */
   defaultSendingPolicy?: SendingPolicy;
+  /**
+   * Keyed hashes of erased candidates' identifiers (PERSONAL_DATA_HASH_KEY, or derived from
+   * TOKEN_ENCRYPTION_KEY: deploymentHasher). Default: a key derived from jwtSecret, for tests.
+   */
+  personalDataHasher?: IdentifierHasher;
 }
 
 export interface IngressDeps {
@@ -206,6 +213,16 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   // The candidates' opt-out register: recruiters and the platform record (and list) opt-outs.
   const optOutRegister = new OptOutRegister({ db: deps.db, state: sendState.optOuts, events: deps.events });
   await app.register(optOutRoutes, { tenants, register: optOutRegister });
+  // A candidate's erasure: filed here, run by the inbound worker (ERASURE_QUEUE).
+  const erasures = new ErasureRequests(
+    deps.db,
+    deps.redis,
+    deps.config.queuePrefix,
+    deps.config.personalDataHasher ??
+      new IdentifierHasher(createHash("sha256").update(`personal-data:${deps.config.jwtSecret}`).digest()),
+  );
+  app.addHook("onClose", async () => erasures.close());
+  await app.register(erasureRoutes, { tenants, erasures });
   await app.register(templateRoutes, {
     tenants,
     db: deps.db,

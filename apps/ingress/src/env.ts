@@ -29,6 +29,8 @@ export const ingressEnvShape = {
   META_API_VERSION: v.metaApiVersion,
   META_GRAPH_URL: v.metaGraphUrl,
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
+  /** Key of the keyed hashes standing for erased candidates' identifiers (default: derived from TOKEN_ENCRYPTION_KEY). */
+  PERSONAL_DATA_HASH_KEY: v.personalDataHashKey,
   /** Refuse stored tokens not bound to their client (true once cli:reencrypt-tokens has run). Default false. */
   VAULT_REQUIRE_BOUND: v.vaultRequireBound,
   JWT_SECRET: v.jwtSecret,

@@ -7,6 +7,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
 import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
+import { deploymentHasher } from "@linkojob/privacy";
 import { buildApp } from "./app.js";
 import { loadIngressEnv } from "./env.js";
 import { createTemplateSyncHook } from "./templates/template-sync-hook.js";
@@ -45,6 +46,7 @@ const app = await buildApp({
     corsOrigin: env.CORS_ORIGIN,
     messagingLimitWindowMs: env.MESSAGING_LIMIT_WINDOW_MS,
     defaultSendingPolicy: { quietHours: env.SENDING_DEFAULT_QUIET_HOURS, timeZone: env.SENDING_DEFAULT_TIME_ZONE },
+    personalDataHasher: deploymentHasher(env.PERSONAL_DATA_HASH_KEY, env.TOKEN_ENCRYPTION_KEY),
   },
   redis,
   db,

@@ -7,7 +7,8 @@
 import pino, { type Logger } from "pino";
 import { Database, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
-import { InboundWorker } from "@linkojob/inbound-worker";
+import { InboundWorker, type StatusHook } from "@linkojob/inbound-worker";
+import { logOptions } from "@linkojob/config";
 import {
   MetaSimulator,
   messagingState,
@@ -24,13 +25,10 @@ import {
   type RedisTarget,
 } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
-import {
-  TEST_SECRETS,
-  tokenFor,
-  type TestServices,
-  FIRST_CONTACT_TEMPLATE,
-  testIngressConfig,
-} from "@linkojob/testing";
+// Subpaths without Vitest, so that benchmarks (scripts) start the stack too.
+import type { TestServices } from "@linkojob/testing";
+import { TEST_SECRETS, tokenFor, testIngressConfig } from "@linkojob/testing/services";
+import { FIRST_CONTACT_TEMPLATE } from "@linkojob/testing/fixtures";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
@@ -58,6 +56,13 @@ export interface StackOptions {
   inboundMedia?: boolean;
   /** Workers' concurrency. */
   concurrency: number;
+  /**
+   * Where every process's log lines go, through the production redaction (logOptions) at debug
+   * level: a test reads what the processes wrote. Default: silent (TEST_LOG_LEVEL to see them).
+   */
+  logSink?: { write(line: string): void };
+  /** Wraps the inbound worker's status hook (a test makes one status fail for good: a dead letter). */
+  wrapStatusHook?: (hook: StatusHook) => StatusHook;
   /** The connected client: its company and numbers. */
   client: { companyName: string; phoneNumberId: string; wabaId: string; whatsappNumber: string };
 }
@@ -92,7 +97,9 @@ export interface Stack {
 /** Starts the stack; if a step fails, what was started is closed before the error is rethrown. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { services } = options;
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const logger = options.logSink
+    ? pino({ level: "debug", ...logOptions }, options.logSink)
+    : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const prefix = options.prefix ?? services.prefix;
   const adapterKey = `${services.prefix}-io`;
   const target: RedisTarget = options.redisTarget ?? { url: services.redisUrl };
@@ -186,7 +193,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       logger,
       prefix,
       concurrency: options.concurrency,
-      onStatus: outbound.statusHook,
+      onStatus: options.wrapStatusHook ? options.wrapStatusHook(outbound.statusHook) : outbound.statusHook,
       ...(options.inboundMedia ? { media: { graph, graphBaseUrl: sim.url, vault, backoffBaseMs: 100 } } : {}),
       accountHandlers: {
         message_template_status_update: createTemplateStatusHandler({ sendState: outbound.sendState }),

@@ -16,6 +16,15 @@ export const PHONE_KEYS = [
   "whatsappNumber",
   "input",
   "user_id",
+  "userIds",
+  "phones",
+  "candidateUserId",
+  "candidateKey",
+  "recipient",
+  "new_wa_id",
+  "from_user_id",
+  "username",
+  "candidateUsername",
 ] as const;
 
 /** Keys whose values are what people wrote (message text, captions, names, replies). */
@@ -77,12 +86,19 @@ const PHONE_PATTERN = /\+?\d[\d\s-]{6,18}\d/g;
 /** A Meta message id encodes the recipient's number (base64), so it is masked too. */
 const WAMID_PATTERN = /wamid\.[A-Za-z0-9_=+/-]+/g;
 const BEARER_PATTERN = /Bearer\s+[A-Za-z0-9._~+/=-]+/gi;
+/**
+ * A business-scoped user id (Meta's BSUID: country code, a dot, up to 128 alphanumerics, e.g.
+ * `MA.13491208655302741918`) names one person as a phone number does. Six characters at least after
+ * the dot, so that ordinary words around a full stop ("OK.Then") are left alone.
+ */
+const USER_ID_PATTERN = /\b[A-Z]{2}\.[A-Za-z0-9]{6,128}\b/g;
 
 /** Masks phone-like numbers, wamids and bearer tokens inside free text (error messages, ids). */
 export function redactText(text: string): string {
   return text
     .replace(BEARER_PATTERN, `Bearer ${CENSOR}`)
     .replace(WAMID_PATTERN, `wamid.${CENSOR}`)
+    .replace(USER_ID_PATTERN, CENSOR)
     .replace(PHONE_PATTERN, (m) => (m.replace(/\D/g, "").length >= 8 ? CENSOR : m));
 }
 
@@ -185,7 +201,8 @@ export function redactLog(value: unknown, key?: string, depth = 0): unknown {
   if (value === null || value === undefined || typeof value === "number" || typeof value === "boolean") return value;
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "string") {
-    if (key && logIdKeys.has(key)) return value;
+    // An id key keeps its value, but a wamid given as one (a `messageId` of Meta's) still encodes a number.
+    if (key && logIdKeys.has(key)) return value.replace(WAMID_PATTERN, `wamid.${CENSOR}`);
     const doc = parseJsonDocument(value);
     return doc !== undefined ? redactLog(doc, key, depth + 1) : redactText(value);
   }

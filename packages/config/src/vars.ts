@@ -68,6 +68,23 @@ export const tokenEncryptionKey = z
       .min(1, "at least one key is required"),
   );
 
+/**
+ * Key of the keyed hashes (HMAC-SHA256) that stand for a candidate's identifiers once erased (the
+ * opt-out, the lookup of a running erasure): 64 hex characters. Unset: derived from the first
+ * TOKEN_ENCRYPTION_KEY (set it before rotating those keys, or the derived key changes with them).
+ */
+export const personalDataHashKey = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)")
+  .optional();
+
+/** A retention period in whole days or months, or `never` (kept forever): a number, or null for never. */
+export const retentionPeriod = (defaultValue: number) =>
+  z
+    .union([z.literal("never"), z.coerce.number().int().min(1)])
+    .default(defaultValue)
+    .transform((v) => (v === "never" ? null : v));
+
 /** HS256 secret for the platform's JWTs (at least 32 characters). */
 export const jwtSecret = z.string().min(32, "must be at least 32 characters");
 

@@ -8,6 +8,7 @@ import { OutboundMessageRepository } from "./messages/outbound-message.repositor
 import { templateModel, type TemplateDoc } from "./templates/template.model.js";
 import { TemplateRepository } from "./templates/template.repository.js";
 import { webhookEventModel, type WebhookEventDoc } from "./webhook-events/webhook-event.model.js";
+import { erasedCostModel, erasureModel, type ErasedCostDoc, type ErasureDoc } from "./erasures/erasure.model.js";
 import { toObjectId } from "./ids.js";
 import { optOutChangeModel, optOutModel, type OptOutChangeDoc, type OptOutDoc } from "./opt-outs/opt-out.model.js";
 import { OptOutRepository } from "./opt-outs/opt-out.repository.js";
@@ -70,6 +71,10 @@ export class Database {
   /** The candidates' opt-out register and its audit trail (opt-outs/). */
   readonly optOuts: Model<OptOutDoc>;
   readonly optOutChanges: Model<OptOutChangeDoc>;
+  /** Candidate erasures and their progress. */
+  readonly erasures: Model<ErasureDoc>;
+  /** The anonymised cost rows of erased outbound messages (cost totals survive an erasure). */
+  readonly erasedCosts: Model<ErasedCostDoc>;
   private closed = false;
   private watchdog: HeartbeatWatchdog | null = null;
 
@@ -83,6 +88,8 @@ export class Database {
     this.templates = templateModel(connection);
     this.optOuts = optOutModel(connection);
     this.optOutChanges = optOutChangeModel(connection);
+    this.erasures = erasureModel(connection);
+    this.erasedCosts = erasedCostModel(connection);
   }
 
   /** Connects and makes sure every index (the unique ones carry correctness) exists. */
@@ -113,6 +120,8 @@ export class Database {
       this.templates,
       this.optOuts,
       this.optOutChanges,
+      this.erasures,
+      this.erasedCosts,
     ];
     for (const model of models) {
       await model.createCollection().catch(() => undefined);
@@ -126,7 +135,7 @@ export class Database {
       clientId: id,
       conversations: new ConversationRepository(this.conversations, this.messages, id),
       messages: new MessageRepository(this.messages, this.pendingStatuses, id),
-      outbound: new OutboundMessageRepository(this.messages, id, this.conversations),
+      outbound: new OutboundMessageRepository(this.messages, id, this.conversations, this.erasedCosts),
       templates: new TemplateRepository(
         this.templates,
         async () => (await this.clients.findOne({ _id: id }, { wabaId: 1 }).lean())?.wabaId ?? null,

@@ -28,3 +28,11 @@ export * from "./opt-outs/opt-out.repository.js";
 export * from "./opt-outs/candidate-lookup.js";
 export * from "./sending-policy/sending-policy.model.js";
 export * from "./sending-policy/sending-policy.repository.js";
+export * from "./erasures/erasure.model.js";
+export {
+  IDENTITY_PROJECTION,
+  identityClauses,
+  matchScore,
+  type CandidateIds,
+  type StoredIdentity,
+} from "./conversations/candidate-identity.js";

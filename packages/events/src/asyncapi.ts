@@ -32,6 +32,12 @@ export const EVENT_DESCRIPTIONS: {
     description:
       "The brief's `{ conversationId, updates: { unreadCount, lastMessageAt } }`: `updates` always has those two and names whatever else changed (window, preview, counters, name); `conversation` is the whole conversation after the change, as GET /api/messages/conversations lists it.",
   },
+  [EVENTS.conversationDeleted]: {
+    key: "conversationDeleted",
+    title: "A conversation and its messages were deleted",
+    description:
+      "`reason` is `erasure` (the candidate's data was erased on request: POST /api/clients/:clientId/candidates/erase) or `retention` (its last message is older than the tenant's retention). The dashboard drops the thread; ids only, nothing that names the candidate.",
+  },
   [EVENTS.messageMedia]: {
     key: "messageMedia",
     title: "An inbound media file was stored, failed, or waits",

@@ -3,6 +3,7 @@ import { EVENTS } from "./events.js";
 import {
   candidateOptOutSchema,
   clientStatusSchema,
+  conversationDeletedSchema,
   conversationUpdatedSchema,
   messageMediaSchema,
   messageReceivedSchema,
@@ -10,6 +11,7 @@ import {
   messageStatusSchema,
   type CandidateOptOutPayload,
   type ClientStatusPayload,
+  type ConversationDeletedPayload,
   type ConversationUpdatedPayload,
   type MessageMediaPayload,
   type MessageReceivedPayload,
@@ -37,6 +39,7 @@ export interface DashboardEventMap {
   [EVENTS.messageSent]: MessageSentPayload;
   [EVENTS.messageStatus]: MessageStatusPayload;
   [EVENTS.conversationUpdated]: ConversationUpdatedPayload;
+  [EVENTS.conversationDeleted]: ConversationDeletedPayload;
   [EVENTS.messageMedia]: MessageMediaPayload;
   [EVENTS.clientStatus]: ClientStatusPayload;
   [EVENTS.candidateOptOut]: CandidateOptOutPayload;
@@ -65,6 +68,7 @@ export const SERVER_EVENT_SCHEMAS = {
   [EVENTS.messageSent]: messageSentSchema,
   [EVENTS.messageStatus]: messageStatusSchema,
   [EVENTS.conversationUpdated]: conversationUpdatedSchema,
+  [EVENTS.conversationDeleted]: conversationDeletedSchema,
   [EVENTS.messageMedia]: messageMediaSchema,
   [EVENTS.clientStatus]: clientStatusSchema,
   [EVENTS.candidateOptOut]: candidateOptOutSchema,

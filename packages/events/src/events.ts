@@ -12,6 +12,11 @@ export const EVENTS = {
   messageMedia: "message:media",
   /** A candidate's opt-out changed (stopped or resumed): `{ clientId, conversationId, scope, change }`. */
   candidateOptOut: "candidate:opt_out",
+  /**
+   * A conversation and its messages were deleted: a candidate's erasure or the retention purge.
+   * `{ clientId, conversationId, reason }`; the dashboard drops the thread.
+   */
+  conversationDeleted: "conversation:deleted",
 } as const;
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
 
@@ -32,6 +37,30 @@ export interface ClientChangedMessage {
   clientId: string;
   phoneNumberId?: string;
   status?: string;
+}
+
+/**
+ * Redis pub/sub channel on which the erasure and the retention purge announce deleted conversations,
+ * so that every process drops what it caches of them (the inbound worker's conversation ids).
+ * Message: JSON `{ clientId, conversationIds }`.
+ */
+export const CONVERSATIONS_DELETED_CHANNEL = "conversations:deleted";
+export interface ConversationsDeletedMessage {
+  clientId: string;
+  conversationIds: string[];
+}
+
+/** Reads a CONVERSATIONS_DELETED_CHANNEL message; null when it is another channel's or unreadable. */
+export function parseConversationsDeleted(channel: string, raw: string): ConversationsDeletedMessage | null {
+  if (channel !== CONVERSATIONS_DELETED_CHANNEL) return null;
+  try {
+    const msg = JSON.parse(raw) as Partial<ConversationsDeletedMessage> | null;
+    return msg && typeof msg.clientId === "string" && Array.isArray(msg.conversationIds)
+      ? { clientId: msg.clientId, conversationIds: msg.conversationIds.filter((c) => typeof c === "string") }
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

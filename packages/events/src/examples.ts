@@ -149,6 +149,13 @@ export const EVENT_EXAMPLES: Examples = {
       payload: conversationUpdated({ ...conversation, unreadCount: 0 }, CONVERSATION_CHANGES.read),
     },
   ],
+  [EVENTS.conversationDeleted]: [
+    {
+      name: "erased",
+      summary: "The candidate asked for their data to be erased",
+      payload: { clientId: CLIENT, conversationId: CONVERSATION, reason: "erasure" },
+    },
+  ],
   [EVENTS.messageMedia]: [
     {
       name: "stored",

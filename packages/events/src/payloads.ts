@@ -184,6 +184,18 @@ export const conversationUpdatedSchema = z.object({
 });
 export type ConversationUpdatedPayload = z.infer<typeof conversationUpdatedSchema>;
 
+/**
+ * `conversation:deleted`: the conversation and its messages no longer exist, because the candidate's
+ * data was erased on request (`erasure`) or its retention ended (`retention`). Ids only: nothing that
+ * names the candidate.
+ */
+export const conversationDeletedSchema = z.object({
+  clientId: objectId,
+  conversationId: objectId,
+  reason: z.enum(["erasure", "retention"]),
+});
+export type ConversationDeletedPayload = z.infer<typeof conversationDeletedSchema>;
+
 /** The stored copy of an inbound media file. */
 export const mediaSchema = z.object({
   status: z.enum(["pending", "stored", "failed"]),

@@ -45,6 +45,10 @@ export class GatewayMetrics {
   readonly heldSends: Counter<"client_id">;
   /** Webhook deliveries that became dead letters (`deterministic` or `retries_exhausted`). */
   readonly inboundDeadLetters: Counter<"reason">;
+  /** Documents, files and records deleted by the retention purge, by collection. */
+  readonly purged: Counter<"collection">;
+  /** Documents, files, jobs and keys deleted by candidates' erasures, by collection. */
+  readonly erased: Counter<"collection">;
 
   constructor(options: GatewayMetricsOptions) {
     const registers = [this.registry];
@@ -116,6 +120,18 @@ export class GatewayMetrics {
       name: "lj_inbound_dead_letters_total",
       help: "Webhook deliveries recorded as dead letters, by reason",
       labelNames: ["reason"],
+      registers,
+    });
+    this.purged = new Counter({
+      name: "lj_purged_total",
+      help: "Records deleted by the retention purge, by collection",
+      labelNames: ["collection"],
+      registers,
+    });
+    this.erased = new Counter({
+      name: "lj_erased_total",
+      help: "Records deleted by candidates' erasures, by collection",
+      labelNames: ["collection"],
       registers,
     });
     this.heldSends = new Counter({

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { JobsOptions } from "bullmq";
 
@@ -102,6 +103,8 @@ export const UPKEEP_QUEUE = "upkeep";
 export const UPKEEP_JOBS = {
   tokenExpirySweep: "token-expiry-sweep",
   purgePendingStatuses: "purge-pending-statuses",
+  /** Personal data past its retention (webhook bodies, dead letters, old conversations and their media). */
+  retentionPurge: "retention-purge",
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -162,9 +165,16 @@ export const receiptJobSchema = z.object({
 });
 export type ReceiptJob = z.infer<typeof receiptJobSchema>;
 
+/**
+ * A job id standing for a wamid: its sha256 (128 bits in hex). A wamid encodes the candidate's phone
+ * number (base64), and job ids are Redis key names, shown in Bull Board and logs: the same wamid
+ * always gives the same id (deduplication unchanged), and the id says nothing of the number.
+ */
+export const wamidDigest = (wamid: string) => createHash("sha256").update(wamid).digest("hex").slice(0, 32);
+
 /** One job per (message, kind): a repeated open or a retried request enqueues nothing new. */
 export const receiptJobId = (wamid: string, typing: boolean, suffix?: string) =>
-  `${typing ? "typing" : "read"}-${wamid.replace(/[^A-Za-z0-9_.=-]/g, "_")}${suffix ? `-${suffix}` : ""}`;
+  `${typing ? "typing" : "read"}-${wamidDigest(wamid)}${suffix ? `-${suffix}` : ""}`;
 
 export const receiptJobOptions: JobsOptions = {
   // A receipt is worth little a minute later: three quick attempts, then it is dropped.
@@ -172,4 +182,27 @@ export const receiptJobOptions: JobsOptions = {
   backoff: { type: "fixed", delay: 2_000 },
   removeOnComplete: { age: 600, count: 10_000 },
   removeOnFail: { age: 24 * 3_600, count: 10_000 },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Personal data: a candidate's erasure, and the retention purge
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One job per erasure request: its id only (the identifiers stay in MongoDB's `erasures` document,
+ * never in Redis). Every step is idempotent and recorded, so a retry after a crash finishes it.
+ */
+export const ERASURE_QUEUE = "candidate-erasures";
+export const ERASURE_JOB = "erase";
+export const erasureJobSchema = z.object({ erasureId: jobObjectId });
+export type ErasureJob = z.infer<typeof erasureJobSchema>;
+export const erasureJobId = (erasureId: string) => `erase-${erasureId}`;
+
+export const erasureJobOptions: JobsOptions = {
+  // An erasure waits for deliveries naming the person that are still on their way (in the stream or
+  // queued) and for their sends in flight: retried with capped backoff, 40 attempts span about 3 h.
+  attempts: 40,
+  backoff: { type: "capped" },
+  removeOnComplete: { age: 24 * 3_600 },
+  removeOnFail: { age: 30 * 24 * 3_600 },
 };

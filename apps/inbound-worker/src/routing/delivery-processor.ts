@@ -135,6 +135,12 @@ export class DeliveryProcessor {
     this.messages = new InboundMessageBatch(deps.db.messages, { writer });
   }
 
+  /** Drops the cached ids of deleted conversations: the person's next message starts a new one. */
+  async forgetConversations(conversationIds: ReadonlySet<string>): Promise<void> {
+    if (!this.writers) return;
+    (await this.writers).conversations.forgetConversations(conversationIds);
+  }
+
   /** The batched update writers, sized once for the server (see ferretdb-adapter). */
   private batchWriters() {
     this.writers ??= updateLimits(this.deps.db.connection).then(

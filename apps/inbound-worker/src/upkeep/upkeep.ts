@@ -5,6 +5,7 @@ import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import { UPKEEP_JOBS, UPKEEP_QUEUE } from "@linkojob/queues";
 import type { ClientStatusAnnouncer } from "@linkojob/outbound";
+import type { RetentionPurge } from "@linkojob/privacy";
 
 export interface UpkeepDeps {
   db: Database;
@@ -15,12 +16,17 @@ export interface UpkeepDeps {
   prefix: string;
   /** Statuses whose message never appeared are dropped after this long. Default 7 days (Meta's retry horizon). */
   pendingStatusMaxAgeMs?: number;
+  /** The retention purge of personal data (RETENTION_*); none: not scheduled. */
+  retention?: RetentionPurge;
+  /** How often the retention purge runs (RETENTION_PURGE_EVERY_MS). Default daily. */
+  retentionEveryMs?: number;
 }
 
 /**
  * Scheduled upkeep, run by BullMQ job schedulers so that exactly one worker runs each occurrence
  * however many processes there are: the token-expiry sweep (every 6 h) and the purge of pending
- * statuses (daily; FerretDB has no TTL indexes, so expiry is a scheduled delete).
+ * statuses (daily; FerretDB has no TTL indexes, so expiry is a scheduled delete) and the retention
+ * purge of personal data (daily by default), each visible in Bull Board's `upkeep` queue.
  */
 export class Upkeep {
   readonly queue: Queue;
@@ -42,6 +48,13 @@ export class Upkeep {
       { every: 24 * 3_600_000 },
       { name: UPKEEP_JOBS.purgePendingStatuses },
     );
+    if (this.deps.retention)
+      await this.queue.upsertJobScheduler(
+        UPKEEP_JOBS.retentionPurge,
+        { every: this.deps.retentionEveryMs ?? 24 * 3_600_000 },
+        { name: UPKEEP_JOBS.retentionPurge },
+      );
+    else await this.queue.removeJobScheduler(UPKEEP_JOBS.retentionPurge);
     this.worker = new Worker(UPKEEP_QUEUE, (job) => this.run(job), {
       connection: this.deps.redis,
       prefix: this.deps.prefix,
@@ -62,6 +75,9 @@ export class Upkeep {
         const res = await this.deps.db.pendingStatuses.deleteMany({ createdAt: { $lt: before } });
         return { purged: res.deletedCount };
       }
+      case UPKEEP_JOBS.retentionPurge:
+        // Its result (counts by collection) is what Bull Board shows of the run.
+        return this.deps.retention ? this.deps.retention.run() : null;
       default:
         return null;
     }

@@ -83,6 +83,8 @@ describe("/docs", () => {
         "/api/messages/conversation/{id}/read",
         "/api/messages/costs",
         "/api/templates",
+        "/api/clients/{clientId}/candidates/erase",
+        "/api/clients/{clientId}/candidates/erase/{erasureId}",
         "/health",
         "/ready",
         "/metrics",

@@ -48,6 +48,12 @@ export interface ClientDoc {
   tokenExpiry?: Date | null;
   connectedAt?: Date;
   disconnectedAt?: Date | null;
+  /**
+   * This tenant's retention of personal data, over the deployment's defaults (RETENTION_*): months
+   * after a conversation's last message before it is deleted with its messages and media, days a
+   * raw webhook record is kept. `null` in a field: never deleted. Absent: the defaults.
+   */
+  retention?: { messagesMonths?: number | null; webhookEventsDays?: number | null } | null;
   /** Why the client is in its status: a code (TOKEN_INVALID, PARTNER_REMOVED, USER_DISCONNECTED…). */
   statusReason?: string | null;
   /** Human-readable detail of the status (Meta's message, restriction types…). */
@@ -107,6 +113,7 @@ const clientSchema = new Schema<ClientDoc>(
       },
     },
     tokenExpiresAt: { type: Date, default: null },
+    retention: { type: Schema.Types.Mixed, default: undefined },
     tokenExpiry: Date,
     connectedAt: Date,
     disconnectedAt: { type: Date, default: null },

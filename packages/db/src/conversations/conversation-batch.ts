@@ -433,6 +433,11 @@ export class ConversationBatch {
     });
   }
 
+  /** Forgets every cached id that leads to one of these conversations (deleted: an erasure, the retention purge). */
+  forgetConversations(conversationIds: ReadonlySet<string>): void {
+    for (const [key, known] of this.ids) if (conversationIds.has(known.id.toHexString())) this.ids.delete(key);
+  }
+
   /** Forgets the cached ids of a candidate (e.g. after its conversation was deleted). */
   forget(clientId: Types.ObjectId, candidateKey: string): void {
     this.ids.delete(idKey(clientId, "p", candidateKey));

@@ -1,5 +1,6 @@
 import { Types, type Model } from "mongoose";
 import type { ConversationDoc } from "../conversations/conversation.model.js";
+import type { ErasedCostDoc } from "../erasures/erasure.model.js";
 import { openCandidateConversation } from "../conversations/conversation.repository.js";
 import { isDuplicateKeyError } from "../errors.js";
 import { STATUS_RANK, type MessageDoc, type MessageError } from "./message.model.js";
@@ -201,6 +202,8 @@ export class OutboundMessageRepository {
     private readonly model: Model<MessageDoc>,
     readonly clientId: Types.ObjectId,
     private readonly conversations?: Model<ConversationDoc>,
+    /** Cost rows of erased messages, counted in costTotals (absent: none counted). */
+    private readonly erasedCosts?: Model<ErasedCostDoc>,
   ) {}
 
   private get col() {
@@ -592,6 +595,16 @@ export class OutboundMessageRepository {
         { projection: { cost: 1, costCategory: 1, kind: 1, costExpected: 1, costSource: 1 } },
       )
       .toArray();
+    // An erased candidate's sends still count, anonymised (erased_costs keeps price, category, kind).
+    if (this.erasedCosts)
+      docs.push(
+        ...(await this.erasedCosts.collection
+          .find(
+            { clientId: this.clientId, createdAt: { $gte: from, $lt: to }, status: { $ne: "failed" } },
+            { projection: { cost: 1, costCategory: 1, kind: 1, costExpected: 1, costSource: 1 } },
+          )
+          .toArray()),
+      );
     const out: CostTotals = {
       total: 0,
       count: 0,
