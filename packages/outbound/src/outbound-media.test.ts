@@ -24,7 +24,7 @@ beforeAll(async () => {
   db = await Database.connect(testServices("outmedia").mongoUrl);
   sim = await MetaSimulator.create({ appSecret: "outbound-media-secret" });
   await sim.listen();
-  graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" });
+  graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" });
 });
 afterAll(async () => {
   await graph?.close();

@@ -29,7 +29,7 @@ import {
  * POST /{version}/{phone-number-id}/messages as Meta answers it (its answers, error codes and limits): a
  * wamid for an accepted send (to a phone number `to`, or a user id `recipient`), then signed `sent` →
  * `delivered` → `read` status webhooks with `recipient_user_id`, our biz_opaque_callback_data and the
- * pricing on `delivered` only; Meta's error bodies for faults and for sends over the number's
+ * pricing on `sent` and on `delivered` (or `read` when `delivered` is skipped); Meta's error bodies for faults and for sends over the number's
  * throughput (130429) or the pair rate (131056). When enforced (Enforcement), the 24-hour window
  * (131047 in a `failed` status, as Meta reports it), unknown user ids (131062) and template
  * parameters (132000…). Control routes under /_sim/messaging.
@@ -151,9 +151,15 @@ export const messagingArea: SimArea = (app, ctx, done) => {
     if (!st.statusFlow.enabled && asyncFailure === undefined) return;
     const business = { wabaId: st.numbers.get(m.phoneNumberId) ?? "0", phoneNumberId: m.phoneNumberId };
     const extra = m.bizOpaque ? { bizOpaque: m.bizOpaque } : {};
-    const recipient = { ...(m.to ? { waId: m.to } : {}), userId: m.recipientUserId ?? null };
+    // 131026 (not a WhatsApp user, or one who cannot receive it): Meta has no user id to report, so
+    // the failed status and its contacts name the phone number only.
+    const recipient = {
+      ...(m.to ? { waId: m.to } : {}),
+      userId: asyncFailure === 131026 && m.to ? null : (m.recipientUserId ?? null),
+    };
     const details = asyncFailure === 131047 ? WINDOW_DETAILS : TITLE[asyncFailure ?? -1];
-    // Pricing on one status only: `delivered`, or `read` when `delivered` is skipped.
+    // Pricing as Meta's status reference has it: on `sent`, and on one of `delivered` or `read`
+    // (`read` only when `delivered` is skipped). A receiver must record it idempotently.
     const priced = { ...extra, ...pricingFor(st, m, user) };
     const { delivered, read } = st.statusFlow;
     const steps =
@@ -165,7 +171,7 @@ export const messagingArea: SimArea = (app, ctx, done) => {
             }),
           ]
         : [
-            statusObject(m.wamid, "sent", recipient, extra),
+            statusObject(m.wamid, "sent", recipient, priced),
             ...(delivered ? [statusObject(m.wamid, "delivered", recipient, priced)] : []),
             ...(read ? [statusObject(m.wamid, "read", recipient, delivered ? extra : priced)] : []),
           ];

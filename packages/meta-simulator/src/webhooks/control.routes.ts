@@ -135,6 +135,8 @@ const mediaSchema = z.strictObject({
   filename: z.string().min(1).max(240).optional(),
   voice: z.boolean().optional(),
   animated: z.boolean().optional(),
+  /** Meta's lookaside link (default one for the id); null leaves it out, as payloads before 2026. */
+  url: z.url().nullable().optional(),
 });
 
 const interactiveSchema = z.discriminatedUnion(
@@ -391,8 +393,13 @@ const identityChangeBody = z.discriminatedUnion(
       /** The number the candidate had. */
       from: waId,
       newWaId: waId,
-      /** The candidate's user id (unchanged). Default the simulator's id for `from`. */
+      /** The candidate's user id before the change. Default the simulator's id for `from`. */
       userId: userId.optional(),
+      /**
+       * The user id after it: Meta regenerates it with the number (August 2026 reference). Default a
+       * fresh id; `null` plays the older payload where the id stayed.
+       */
+      newUserId: userId.nullable().optional(),
       name: z.string().max(200).optional(),
       id: id.optional(),
       timestamp: unixSeconds.optional(),
@@ -762,8 +769,15 @@ export const webhookControlArea: SimArea = (app, ctx, done) => {
         ...(body.userId ? { userId: body.userId } : {}),
         ...(body.name ? { name: body.name } : {}),
       };
-      message = userChangedNumberMessage(candidate, body.newWaId, extra);
-      identity = { waId: body.newWaId, userId: userIdOf(candidate)!, previousWaId: body.from };
+      const previousUserId = userIdOf(candidate)!;
+      const next = body.newUserId === null ? null : (body.newUserId ?? newUserId(previousUserId.slice(0, 2)));
+      message = userChangedNumberMessage(candidate, body.newWaId, { ...extra, newUserId: next });
+      identity = {
+        waId: body.newWaId,
+        userId: next ?? previousUserId,
+        previousWaId: body.from,
+        ...(next ? { previousUserId } : {}),
+      };
     } else {
       const previous = body.previousUserId ?? (body.waId ? userIdOf({ waId: body.waId }) : undefined);
       if (!previous)

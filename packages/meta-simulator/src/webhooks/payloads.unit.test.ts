@@ -27,6 +27,7 @@ import {
   userChangedUserIdMessage,
   messageEchoesDelivery,
   echoMessage,
+  mediaContent,
 } from "./payloads.js";
 import { isUserId, newUserId, userIdForPhone } from "./user-ids.js";
 
@@ -89,15 +90,19 @@ describe("every inbound type built here is read completely by normalizeDelivery"
     if (type === "unsupported") expect(m.errors).toEqual([expect.objectContaining({ code: 131051 })]);
   });
 
-  it("media carry id, mime type, sha256, caption, filename, voice and animated", () => {
+  it("media carry id, Meta's lookaside url, mime type, sha256, caption, filename, voice and animated", () => {
     const { document, audio, sticker, image } = samples;
     expect(document.document).toEqual({
       id: expect.stringMatching(/^\d+$/),
+      url: expect.stringMatching(/^https:\/\/lookaside\.fbsbx\.com\/whatsapp_business\/attachments\/\?mid=\d+&/),
       mime_type: "application/pdf",
       sha256: expect.any(String),
       filename: "CV_Yasmine_Benali.pdf",
       caption: "Mon CV",
     });
+    const doc = document.document as { id: string; url: string };
+    expect(new URL(doc.url).searchParams.get("mid")).toBe(doc.id);
+    expect(mediaContent("image", { url: null })).not.toHaveProperty("url");
     expect(audio.audio).toMatchObject({ voice: true, mime_type: "audio/ogg; codecs=opus" });
     expect(sticker.sticker).toMatchObject({ mime_type: "image/webp", animated: false });
     expect(image.image).toMatchObject({ caption: "Mon diplôme" });
