@@ -4,9 +4,17 @@ import { messagingArea } from "./graph/messaging.routes.js";
 import { templatesArea } from "./graph/templates.routes.js";
 import { onboardingArea } from "./graph/onboarding.routes.js";
 import { mediaArea } from "./graph/media.routes.js";
+import { blockUsersArea } from "./graph/block-users.routes.js";
 
 /**
  * The simulator's route plugins, one per area of the Graph API / Meta behaviour. Each area's file
  * owns its routes and its part of SimState (state.area(name, init)). Add an area by listing it here.
  */
-export const areas: SimArea[] = [webhookControlArea, messagingArea, templatesArea, onboardingArea, mediaArea];
+export const areas: SimArea[] = [
+  webhookControlArea,
+  messagingArea,
+  templatesArea,
+  onboardingArea,
+  mediaArea,
+  blockUsersArea,
+];

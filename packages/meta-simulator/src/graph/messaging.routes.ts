@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
 import type { SimArea } from "../simulator.js";
+import { isBlocked } from "./block-users.routes.js";
 import { graphError, newWamid, statusDelivery, statusObject, statusPricing, unixNow } from "../webhooks/payloads.js";
 import { isUserId } from "../webhooks/user-ids.js";
 import {
@@ -226,6 +227,12 @@ export const messagingArea: SimArea = (app, ctx, done) => {
         reply,
         { phoneNumberId, to, code: 131062, cause: "unknown_user" },
         `no WhatsApp user has the id ${body.recipient}`,
+      );
+    if (isBlocked(ctx.state, phoneNumberId, user))
+      return reject(
+        reply,
+        { phoneNumberId, to, code: 131026, cause: "blocked" },
+        "The recipient is on this business number's blocklist",
       );
     if (body.type === "template" && enforced("templateParams")) {
       const waba = st.numbers.get(phoneNumberId);
