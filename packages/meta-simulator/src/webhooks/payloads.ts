@@ -66,6 +66,8 @@ export function messagesValue(
     statuses?: unknown[];
     errors?: unknown[];
     message_echoes?: unknown[];
+    calls?: unknown[];
+    history?: unknown[];
   },
 ) {
   return {
@@ -824,3 +826,86 @@ export const qualityUpdateValue = (q: QualityUpdateInput) => ({
 });
 export const qualityUpdateDelivery = (wabaId: string, q: QualityUpdateInput) =>
   fieldDelivery(wabaId, "phone_number_quality_update", qualityUpdateValue(q));
+
+// ---------------------------------------------------------------------------------------------
+// Calls and history (fields sharing the messages envelope, with `metadata`)
+// ---------------------------------------------------------------------------------------------
+
+/** A `wacid.` call id, as Meta's Calling API names calls. */
+export const newCallId = () => `wacid.${randomBytes(24).toString("base64url")}`;
+
+export interface CallInput {
+  /** "connect" (the user calls; with the SDP offer) or "terminate" (with status and duration). */
+  event: "connect" | "terminate";
+  id?: string;
+  direction?: "USER_INITIATED" | "BUSINESS_INITIATED";
+  /** terminate only: "Completed" or "Failed". */
+  status?: string;
+  /** terminate only: seconds. */
+  durationSeconds?: number;
+  timestamp?: UnixSeconds;
+}
+
+/**
+ * A `calls` delivery (WhatsApp Business Calling): the user's call to the business number, `connect`
+ * with the session's SDP offer, or `terminate` with its outcome. The gateway records these, it does
+ * not answer calls.
+ */
+export function callsDelivery(business: Business, c: Candidate, call: CallInput) {
+  const at = Number(call.timestamp ?? unixNow());
+  const value = messagesValue(business, {
+    contacts: [contactOf(c)],
+    calls: [
+      {
+        id: call.id ?? newCallId(),
+        to: business.displayPhoneNumber ?? "212500000000",
+        ...(c.waId ? { from: c.waId } : {}),
+        ...(userIdOf(c) ? { from_user_id: userIdOf(c) } : {}),
+        event: call.event,
+        timestamp: String(at),
+        direction: call.direction ?? "USER_INITIATED",
+        ...(call.event === "connect"
+          ? { session: { sdp_type: "offer", sdp: "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" } }
+          : {
+              status: call.status ?? "Completed",
+              start_time: String(at - (call.durationSeconds ?? 42)),
+              end_time: String(at),
+              duration: call.durationSeconds ?? 42,
+            }),
+      },
+    ],
+  });
+  return delivery([{ wabaId: business.wabaId, changes: [{ field: "calls", value }] }]);
+}
+
+/**
+ * A `history` delivery: past messages a coexistence number shares when it is onboarded, in chunks
+ * (`metadata: { phase, chunk_order, progress }`), each thread the messages of one user with their
+ * `history_context.status`.
+ */
+export function historyDelivery(
+  business: Business,
+  threads: Array<{ waId: string; messages: Array<{ fromBusiness?: boolean; text: string; timestamp?: UnixSeconds }> }>,
+  chunk: { phase?: number; chunkOrder?: number; progress?: number } = {},
+) {
+  const value = messagesValue(business, {
+    history: [
+      {
+        metadata: { phase: chunk.phase ?? 0, chunk_order: chunk.chunkOrder ?? 1, progress: chunk.progress ?? 100 },
+        threads: threads.map((t) => ({
+          id: t.waId,
+          messages: t.messages.map((m) => ({
+            from: m.fromBusiness ? (business.displayPhoneNumber ?? "212500000000") : t.waId,
+            ...(m.fromBusiness ? { to: t.waId } : {}),
+            id: newWamid(),
+            timestamp: m.timestamp ?? unixNow(),
+            type: "text",
+            text: { body: m.text },
+            history_context: { status: m.fromBusiness ? "DELIVERED" : "READ" },
+          })),
+        })),
+      },
+    ],
+  });
+  return delivery([{ wabaId: business.wabaId, changes: [{ field: "history", value }] }]);
+}
