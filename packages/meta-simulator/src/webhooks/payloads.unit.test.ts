@@ -402,9 +402,12 @@ describe("calls and history: shapes of Meta's other messages-envelope fields, re
       [{ waId: candidate.waId, messages: [{ text: "Bonjour, je postule" }, { fromBusiness: true, text: "Merci !" }] }],
       { phase: 1, chunkOrder: 2, progress: 60 },
     );
-    const history = (payload.entry[0]!.changes[0]!.value as { history: Array<Record<string, any>> }).history[0]!;
+    const value = payload.entry[0]!.changes[0]!.value as {
+      history: Array<{ metadata: unknown; threads: Array<{ messages: unknown[] }> }>;
+    };
+    const history = value.history[0]!;
     expect(history.metadata).toEqual({ phase: 1, chunk_order: 2, progress: 60 });
-    expect(history.threads[0].messages).toEqual([
+    expect(history.threads[0]!.messages).toEqual([
       expect.objectContaining({
         from: candidate.waId,
         text: { body: "Bonjour, je postule" },
