@@ -29,7 +29,13 @@ import { RetryableSendError } from "./send/send-errors.js";
 import { InboundBacklog } from "./send/inbound-backlog.js";
 import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor.js";
 import { clientAccessToken } from "./send/token-access.js";
-import { createOutboundStatusHook, type OutboundStatusHook } from "@linkojob/outbound";
+import {
+  MediaFetcher,
+  MediaLinkCache,
+  createOutboundStatusHook,
+  type MediaFetchOptions,
+  type OutboundStatusHook,
+} from "@linkojob/outbound";
 import { startReceiptWorker } from "./receipts/read-receipt.processor.js";
 
 export interface OutboundWorkerDeps {
@@ -65,6 +71,8 @@ export interface OutboundWorkerDeps {
   accountHoldRecheckMs?: Partial<AccountHoldRecheck>;
   /** How often the send state's marker is checked, rebuilt when Redis lost it. Default 5,000 ms (0 = only at start). */
   sendStateCheckEveryMs?: number;
+  /** How media URLs are fetched before they are uploaded to Meta (hosts allowed on private addresses, extra CA). */
+  mediaFetch?: MediaFetchOptions;
 }
 
 /**
@@ -75,6 +83,7 @@ export interface OutboundWorkerDeps {
 export class OutboundWorker {
   readonly queue: OutboundQueue;
   readonly processor: SendProcessor;
+  private readonly mediaFetcher: MediaFetcher;
   readonly pacer: SendPacer;
   /** Hook for the inbound worker's status processing (costs from pricing, 131047 fallback). */
   readonly statusHook: OutboundStatusHook;
@@ -107,6 +116,7 @@ export class OutboundWorker {
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
     this.caches = new SendCaches(deps.db);
     this.sendState = new SendState({ redis: deps.redis, prefix: deps.prefix, db: deps.db });
+    this.mediaFetcher = new MediaFetcher(deps.mediaFetch);
     this.announcer = new ClientStatusAnnouncer({
       db: deps.db,
       events: deps.events,
@@ -127,6 +137,7 @@ export class OutboundWorker {
       events: deps.events,
       logger: deps.logger,
       options: { prefix: deps.prefix, ...(deps.send ?? {}) },
+      media: { fetcher: this.mediaFetcher, links: new MediaLinkCache(deps.redis, deps.prefix) },
     });
     this.statusHook = createOutboundStatusHook({
       queue: this.queue,
@@ -323,6 +334,7 @@ export class OutboundWorker {
       await this.worker?.close();
       await this.queue.close();
       await this.backlog.close();
+      await this.mediaFetcher.close();
     })();
     return this.closing;
   }

@@ -58,6 +58,7 @@ import {
   sendHoldOf,
   planSend,
   prepareOutboundMedia,
+  type OutboundMediaDeps,
   sendRecordOf,
   type OutboundQueue,
   type PlanConversation,
@@ -109,6 +110,8 @@ export interface SendProcessorDeps {
   caches?: SendCaches;
   /** Changes a client's status and announces it (client:status, clients:changed). */
   announcer?: ClientStatusAnnouncer;
+  /** Media URLs: fetched once (SSRF-guarded), uploaded, the id shared by every send of the URL. */
+  media?: Pick<OutboundMediaDeps, "fetcher" | "links">;
 }
 
 export type SendOutcome =
@@ -366,7 +369,7 @@ export class SendProcessor {
     if (plan.kind === "media") {
       try {
         media = await prepareOutboundMedia(
-          { db, graph: this.deps.graph },
+          { db, graph: this.deps.graph, ...this.deps.media },
           {
             clientId: tenant.clientId,
             messageId: message._id,
