@@ -226,6 +226,16 @@ describe("people without a phone number (business-scoped user ids)", () => {
     expect(await t.db.messages.countDocuments({ conversationId: convs[0]!._id })).toBe(3);
   });
 
+  it("the parent user id Meta sends (one id across the portfolio's numbers) is kept on the conversation and shown", async () => {
+    const p = phone();
+    const parent = "MA.90000000000000000001";
+    await sim("/_sim/candidates/reply", { from: p, parentUserId: parent, type: "text", text: "Bonjour" });
+    const [conv] = await byPhone(p);
+    expect(conv).toMatchObject({ candidatePhone: p, candidateParentUserId: parent });
+    const list = await rest<{ conversations: ConversationJson[] }>("/api/messages/conversations?limit=100");
+    expect(list.conversations.find((c) => c.id === conv!._id.toHexString())?.candidateParentUserId).toBe(parent);
+  });
+
   it("user_changed_number moves the conversation to the new number and the regenerated user id, keeps its history and tells the dashboard", async () => {
     const oldPhone = phone();
     const oldUserId = userIdForPhone(oldPhone);

@@ -189,6 +189,8 @@ describe("POST /_sim/candidates/reply delivers every inbound type, signed", () =
         content: {
           type: "nfm_reply",
           nfm_reply: { name: "flow", body: "Sent", response_json: '{"experience":"3 ans"}' },
+          // The gateway's reading of the answers, beside them as sent.
+          flow: { name: "flow", answers: { experience: "3 ans" } },
         },
       },
     ],

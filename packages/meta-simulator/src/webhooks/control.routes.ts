@@ -223,6 +223,8 @@ const candidateReplyBody = z
     name: z.string().max(200).optional(),
     /** The candidate's username (contacts[].profile.username). */
     username: z.string().min(1).max(35).optional(),
+    /** The parent user id (one id across the portfolio's numbers): contacts[].parent_user_id and from_parent_user_id. */
+    parentUserId: id.optional(),
     type: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "must be a message type in lowercase, such as text or image"),
     /** The wamid to use (to replay a message); default a fresh one. */
     id: id.optional(),
@@ -515,6 +517,7 @@ function buildCandidateMessage(b: z.output<typeof candidateReplyBody>, businessN
     ...(b.userId !== undefined ? { userId: b.userId } : {}),
     ...(b.name ? { name: b.name } : {}),
     ...(b.username ? { username: b.username } : {}),
+    ...(b.parentUserId ? { parentUserId: b.parentUserId } : {}),
   };
   const context = b.context
     ? b.context.id
