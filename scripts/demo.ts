@@ -107,7 +107,7 @@ const env = {
   REDIS_URL: redisUrl,
   QUEUE_PREFIX: "lj-demo",
   META_APP_ID: "1234567890",
-  META_API_VERSION: "v21.0",
+  META_API_VERSION: "v26.0",
   META_GRAPH_URL: `http://127.0.0.1:${ports.sim}`,
   META_DIALOG_URL: `http://127.0.0.1:${ports.sim}`,
   BASE_URL: `http://127.0.0.1:${ports.ingress}`,

@@ -109,7 +109,7 @@ await sim.listen();
 const simState = messagingState(sim.state);
 simState.statusFlow.enabled = !!args.statuses;
 simState.limits.defaultMps = mps;
-const graph = new GraphClient({ baseUrl: sim.url, version: "v21.0", connections: Math.max(16, concurrency) });
+const graph = new GraphClient({ baseUrl: sim.url, version: "v26.0", connections: Math.max(16, concurrency) });
 const worker = new OutboundWorker({
   db,
   queueRedis,

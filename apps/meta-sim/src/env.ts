@@ -25,8 +25,8 @@ export const simEnvShape = {
   WEBHOOK_RETRIES: z.coerce.number().int().min(0).max(19).default(4),
   /** Wait before the first retry; doubles at each retry (capped at 60 s). Default 1,000 ms. */
   WEBHOOK_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
-  /** How non-ASCII text goes on the wire: utf8 (default) or meta-escaped (\uXXXX, as Meta documents). */
-  WEBHOOK_ENCODING: z.enum(["utf8", "meta-escaped"]).default("utf8"),
+  /** How non-ASCII text goes on the wire: meta-escaped (default: \uXXXX, as Meta sends) or utf8. */
+  WEBHOOK_ENCODING: z.enum(["utf8", "meta-escaped"]).default("meta-escaped"),
   /** Enforce the 24-hour window like Meta (131047 in a failed status; unknown user ids 131062). Default false; the demo turns it on. */
   SIM_ENFORCE_WINDOW: flag,
   /** Refuse template sends that do not match a template the simulator knows (132000…). Default false; the demo turns it on. */

@@ -11,7 +11,7 @@ describe("simulator environment", () => {
       META_APP_SECRET: "a-secret-of-some-length",
       WEBHOOK_RETRIES: 4,
       WEBHOOK_RETRY_DELAY_MS: 1000,
-      WEBHOOK_ENCODING: "utf8",
+      WEBHOOK_ENCODING: "meta-escaped",
       SIM_ENFORCE_WINDOW: false,
       SIM_ENFORCE_TEMPLATE_PARAMS: false,
       LOG_LEVEL: "info",

@@ -54,6 +54,22 @@ export const outboundEnvShape = {
     .int()
     .min(0)
     .default(6 * 3_600_000),
+  /**
+   * Hosts whose media URLs may resolve to private addresses (a CDN inside the deployment's network),
+   * comma-separated. Empty by default: a send's media URL is fetched only from public addresses.
+   */
+  OUTBOUND_MEDIA_ALLOW_PRIVATE_HOSTS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, "must be host names, comma-separated"))),
+  /** A PEM file of extra CA certificates trusted when fetching media URLs (an internal CDN's CA). */
+  OUTBOUND_MEDIA_CA_FILE: z.string().min(1).optional(),
   /** Port of the small /health and /ready HTTP listener (0 = none). */
   HEALTH_PORT: v.port(0),
   /** Bearer token Prometheus sends to scrape /metrics on HEALTH_PORT. Unset: /metrics is open (refused in production). */

@@ -37,4 +37,15 @@ describe("outbound worker environment", () => {
       /VAULT_REQUIRE_BOUND: must be true or false/,
     );
   });
+
+  it("fetches media URLs from public addresses only, unless hosts are named (an internal CDN)", () => {
+    expect(loadOutboundEnv(base).OUTBOUND_MEDIA_ALLOW_PRIVATE_HOSTS).toEqual([]);
+    expect(
+      loadOutboundEnv({ ...base, OUTBOUND_MEDIA_ALLOW_PRIVATE_HOSTS: " cdn.internal , Media.Lan " })
+        .OUTBOUND_MEDIA_ALLOW_PRIVATE_HOSTS,
+    ).toEqual(["cdn.internal", "media.lan"]);
+    expect(() => loadOutboundEnv({ ...base, OUTBOUND_MEDIA_ALLOW_PRIVATE_HOSTS: "http://cdn/" })).toThrow(
+      /OUTBOUND_MEDIA_ALLOW_PRIVATE_HOSTS\S*: must be host names/,
+    );
+  });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import pino from "pino";
 import { logOptions, onShutdownSignal } from "@linkojob/config";
 import {
@@ -54,6 +55,10 @@ const worker = new OutboundWorker({
     sendTimeoutMs: env.OUTBOUND_SEND_TIMEOUT_MS,
     uncertainGraceMs: env.OUTBOUND_UNCERTAIN_GRACE_MS,
     ...(env.OUTBOUND_PRICE_TABLE ? { prices: env.OUTBOUND_PRICE_TABLE } : {}),
+  },
+  mediaFetch: {
+    allowPrivateHosts: env.OUTBOUND_MEDIA_ALLOW_PRIVATE_HOSTS,
+    ...(env.OUTBOUND_MEDIA_CA_FILE ? { ca: readFileSync(env.OUTBOUND_MEDIA_CA_FILE, "utf8") } : {}),
   },
   pacing: {
     throughputFactor: env.OUTBOUND_THROUGHPUT_FACTOR,

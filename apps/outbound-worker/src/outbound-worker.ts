@@ -33,7 +33,13 @@ import { InboundBacklog } from "./send/inbound-backlog.js";
 import { SendProcessor, type SendOutcome, type SendProcessorOptions } from "./send/send-processor.js";
 import { clientAccessToken } from "./send/token-access.js";
 import { refreshMessagingLimits } from "./send/messaging-limit-refresh.js";
-import { createOutboundStatusHook, type OutboundStatusHook } from "@linkojob/outbound";
+import {
+  MediaFetcher,
+  MediaLinkCache,
+  createOutboundStatusHook,
+  type MediaFetchOptions,
+  type OutboundStatusHook,
+} from "@linkojob/outbound";
 import { startReceiptWorker } from "./receipts/read-receipt.processor.js";
 
 export interface OutboundWorkerDeps {
@@ -75,6 +81,8 @@ export interface OutboundWorkerDeps {
   messagingLimitRefreshMs?: number;
   /** The sending policy of tenants that set none (SENDING_DEFAULT_*). Default: no quiet hours. */
   defaultSendingPolicy?: SendingPolicy;
+  /** How media URLs are fetched before they are uploaded to Meta (hosts allowed on private addresses, extra CA). */
+  mediaFetch?: MediaFetchOptions;
 }
 
 /**
@@ -85,6 +93,7 @@ export interface OutboundWorkerDeps {
 export class OutboundWorker {
   readonly queue: OutboundQueue;
   readonly processor: SendProcessor;
+  private readonly mediaFetcher: MediaFetcher;
   readonly pacer: SendPacer;
   /** Hook for the inbound worker's status processing (costs from pricing, 131047 fallback). */
   readonly statusHook: OutboundStatusHook;
@@ -142,6 +151,7 @@ export class OutboundWorker {
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
     this.caches = new SendCaches(deps.db);
     this.sendState = new SendState({ redis: deps.redis, prefix: deps.prefix, db: deps.db });
+    this.mediaFetcher = new MediaFetcher(deps.mediaFetch);
     this.announcer = new ClientStatusAnnouncer({
       db: deps.db,
       events: deps.events,
@@ -171,6 +181,7 @@ export class OutboundWorker {
       logger: deps.logger,
       options: { prefix: deps.prefix, ...(deps.send ?? {}) },
       gate: this.gate,
+      media: { fetcher: this.mediaFetcher, links: new MediaLinkCache(deps.redis, deps.prefix) },
     });
     this.statusHook = createOutboundStatusHook({
       queue: this.queue,
@@ -375,6 +386,7 @@ export class OutboundWorker {
       await this.worker?.close();
       await this.queue.close();
       await this.backlog.close();
+      await this.mediaFetcher.close();
     })();
     return this.closing;
   }

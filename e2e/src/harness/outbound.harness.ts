@@ -73,7 +73,7 @@ export async function startOutbound(
   };
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const vault = new TokenVault([TEST_SECRETS.tokenKey]);
-  const graph = new GraphClient({ baseUrl: trunk.sim.url, version: "v21.0", connections: 16 });
+  const graph = new GraphClient({ baseUrl: trunk.sim.url, version: "v26.0", connections: 16 });
   const events = new DashboardEvents(r());
   const outbound = new OutboundWorker({
     db: trunk.db,

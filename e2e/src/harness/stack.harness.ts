@@ -170,7 +170,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     sim.webhooks.targetUrl = `${ingressUrl}/webhook`;
 
     const vault = new TokenVault([TEST_SECRETS.tokenKey]);
-    const graph = (started.graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" }));
+    const graph = (started.graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" }));
     const outbound = (started.outbound = new OutboundWorker({
       db,
       queueRedis: redis(),

@@ -63,13 +63,13 @@ afterAll(async () => {
 
 const business = () => ({ phoneNumberId: client.phoneNumberId, wabaId: client.wabaId });
 
-async function sim(path: string, body: Record<string, unknown>) {
+async function sim<Extra = unknown>(path: string, body: Record<string, unknown>) {
   const res = await fetch(`${t.sim.url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ ...business(), ...body }),
   });
-  const answer = (await res.json()) as { delivery: { status: number }; wamid: string };
+  const answer = (await res.json()) as { delivery: { status: number }; wamid: string } & Extra;
   expect(res.status, JSON.stringify(answer)).toBe(200);
   expect(answer.delivery.status).toBe(200);
   await t.drain();
@@ -226,14 +226,36 @@ describe("people without a phone number (business-scoped user ids)", () => {
     expect(await t.db.messages.countDocuments({ conversationId: convs[0]!._id })).toBe(3);
   });
 
-  it("user_changed_number moves the conversation to the new number, keeps its history and tells the dashboard", async () => {
+  it("the parent user id Meta sends (one id across the portfolio's numbers) is kept on the conversation and shown", async () => {
+    const p = phone();
+    const parent = "MA.90000000000000000001";
+    await sim("/_sim/candidates/reply", { from: p, parentUserId: parent, type: "text", text: "Bonjour" });
+    const [conv] = await byPhone(p);
+    expect(conv).toMatchObject({ candidatePhone: p, candidateParentUserId: parent });
+    const list = await rest<{ conversations: ConversationJson[] }>("/api/messages/conversations?limit=100");
+    expect(list.conversations.find((c) => c.id === conv!._id.toHexString())?.candidateParentUserId).toBe(parent);
+  });
+
+  it("user_changed_number moves the conversation to the new number and the regenerated user id, keeps its history and tells the dashboard", async () => {
     const oldPhone = phone();
-    const userId = userIdForPhone(oldPhone);
+    const oldUserId = userIdForPhone(oldPhone);
     await sim("/_sim/candidates/reply", { from: oldPhone, name: "Youssef", type: "text", text: "Avant le changement" });
     const [before] = await byPhone(oldPhone);
     const newPhone = phone();
     const since = received.length;
-    await sim("/_sim/candidates/identity-change", { change: "number", from: oldPhone, newWaId: newPhone, userId });
+    // Meta regenerates the user id with the number (system.user_id beside previous_user_id).
+    const change = await sim<{ identity: { userId: string; previousUserId: string } }>(
+      "/_sim/candidates/identity-change",
+      {
+        change: "number",
+        from: oldPhone,
+        newWaId: newPhone,
+        userId: oldUserId,
+      },
+    );
+    const userId = change.identity.userId;
+    expect(change.identity.previousUserId).toBe(oldUserId);
+    expect(userId).not.toBe(oldUserId);
 
     const [after] = await byUserId(userId);
     expect(after).toMatchObject({
@@ -243,6 +265,7 @@ describe("people without a phone number (business-scoped user ids)", () => {
       candidateUserId: userId,
       messageCount: 2,
     });
+    expect(await byUserId(oldUserId)).toHaveLength(0);
     const thread = await rest<{ messages: MessageJson[] }>(`/api/messages/conversation/${before!._id.toHexString()}`);
     expect(thread.messages.map((m) => m.type).sort()).toEqual(["system", "text"]);
     const event = await eventually(() =>

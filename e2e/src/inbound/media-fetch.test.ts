@@ -27,7 +27,7 @@ beforeAll(async () => {
   t = await startTrunk({
     label: "media",
     media: (sim) => {
-      graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" });
+      graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" });
       return { graph, graphBaseUrl: sim.url, vault, backoffBaseMs: 20, attempts: 4, concurrency: 2 };
     },
   });

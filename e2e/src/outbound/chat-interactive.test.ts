@@ -95,6 +95,75 @@ describe("interactive messages", () => {
     expect(asked).toMatchObject({ wamid: m.wamid, text: expect.stringContaining("Êtes-vous disponible") });
   });
 
+  it("a flow (application form) goes with its first screen and our token; the candidate's answers are stored as a form with the flow and screen", async () => {
+    const c = await rig.client();
+    const phone = newPhone();
+    await rig.candidateWrites(c, phone, "Je suis intéressée", 60_000);
+    const form = {
+      type: "flow",
+      body: "Complétez votre candidature (1 minute)",
+      cta: "Remplir",
+      flowId: "778899001122",
+      screen: "DISPONIBILITES",
+      data: { poste: "Cariste" },
+    };
+    const res = await rig.send(c.jwt, { candidatePhone: phone, interactive: form });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ kind: "interactive" });
+    const m = await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
+    const sent = rig.acceptedFor(res.body.messageId)[0]!.body.interactive as {
+      type: string;
+      action: { name: string; parameters: Record<string, unknown> };
+    };
+    expect(sent).toMatchObject({
+      type: "flow",
+      body: { text: form.body },
+      action: {
+        name: "flow",
+        parameters: {
+          flow_message_version: "3",
+          flow_id: "778899001122",
+          flow_cta: "Remplir",
+          flow_action: "navigate",
+          flow_action_payload: { screen: "DISPONIBILITES", data: { poste: "Cariste" } },
+          flow_token: expect.stringMatching(/^lj1\.778899001122\.DISPONIBILITES\./),
+        },
+      },
+    });
+    const token = sent.action.parameters.flow_token as string;
+    // A retried send uses the token stored with the message, not a new one.
+    expect(rig.acceptedFor(res.body.messageId).every((a) => JSON.stringify(a.body).includes(token))).toBe(true);
+
+    await simControl("/_sim/candidates/reply", {
+      phoneNumberId: c.phoneNumberId,
+      wabaId: c.wabaId,
+      from: phone,
+      type: "interactive",
+      interactive: {
+        type: "nfm_reply",
+        response: { flow_token: token, disponibilite: "immediate", salaire_attendu: "6500", permis: ["B", "C"] },
+      },
+      context: { id: m.wamid },
+    });
+    await rig.trunk.drain();
+    const conv = await lastInbound(c, phone);
+    const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv.conversationId}`, {
+      headers: { authorization: `Bearer ${c.jwt}` },
+    });
+    const { messages } = (await page.body.json()) as { messages: MessageJson[] };
+    const answer = messages.find((x) => x.direction === "inbound" && x.type === "interactive");
+    expect(answer?.content).toMatchObject({
+      type: "nfm_reply",
+      flow: {
+        token,
+        flowId: "778899001122",
+        screen: "DISPONIBILITES",
+        answers: { disponibilite: "immediate", salaire_attendu: "6500", permis: ["B", "C"] },
+      },
+    });
+    expect((answer?.context as { id?: string } | undefined)?.id).toBe(m.wamid);
+  });
+
   it("a list goes with its sections and rows", async () => {
     const c = await rig.client();
     const phone = newPhone();

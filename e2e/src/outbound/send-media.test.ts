@@ -2,17 +2,22 @@ import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEDIA_BUCKET } from "@linkojob/db";
 import { outboundJobId } from "@linkojob/queues";
-import { eventually } from "@linkojob/testing";
+import { eventually, startTestCdn, type TestCdn } from "@linkojob/testing";
 import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
-// Outbound media through the whole path (issue 5): send API → GridFS + Redis → outbound worker →
-// upload to the simulator's media endpoint → send by id (or by link), within the window rules.
+// Outbound media through the whole path: send API → GridFS + Redis (bytes) or the URL as given →
+// outbound worker → (a URL fetched once from its host) → upload to the simulator's media endpoint →
+// send by id, within the window rules. Never a `link`: Meta's own fetcher is rate-limited (131053).
+const plan = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(40_000)]);
 let rig: OutboundRig;
+let cdn: TestCdn;
 beforeAll(async () => {
-  rig = await startOutbound("outmediasend");
+  cdn = await startTestCdn({ "/plans/acces-agence.png": { body: plan, type: "image/png" } });
+  rig = await startOutbound("outmediasend", { mediaFetch: { allowPrivateHosts: ["localhost"], ca: cdn.ca } });
 });
 afterAll(async () => {
   await rig?.close();
+  await cdn?.close();
 });
 
 type Client = Awaited<ReturnType<OutboundRig["client"]>>;
@@ -115,22 +120,48 @@ describe("media inside the 24-hour window", () => {
     expect(uploadsFrom(c)).toHaveLength(1);
   });
 
-  it("an image by URL goes to Meta as a link, captioned with the message text, without any upload", async () => {
+  it("an image by URL is fetched once by the worker, uploaded, and sent by id to every candidate, captioned with the message text", async () => {
     const { c, phone } = await openWindow();
-    const url = "https://cdn.example.com/plans/acces-agence.png";
+    const second = newPhone();
+    await rig.candidateWrites(c, second, "Bonjour", 60_000);
+    const url = `${cdn.url}/plans/acces-agence.png`;
+    const ids: string[] = [];
+    for (const to of [phone, second]) {
+      const res = await rig.send(c.jwt, {
+        candidatePhone: to,
+        message: "Le plan pour venir à l'entretien",
+        media: { type: "image", url },
+      });
+      expect(res.body).toMatchObject({ kind: "media", cost: 0.4, media: { willSend: true } });
+      await rig.until(c, res.body.messageId, DONE);
+      ids.push(res.body.messageId);
+    }
+    const sent = ids.flatMap((id) => rig.acceptedFor(id));
+    expect(sent.map((s) => s.type)).toEqual(["image", "image"]);
+    const [a, b] = sent.map((s) => s.body.image as { id?: string; link?: string; caption?: string });
+    expect(a).toEqual({ id: expect.stringMatching(/^\d+$/), caption: "Le plan pour venir à l'entretien" });
+    expect(b!.id).toBe(a!.id);
+    expect(a).not.toHaveProperty("link");
+    expect(cdn.hits.get("/plans/acces-agence.png")).toBe(1);
+    expect(uploadsFrom(c)).toHaveLength(1);
+    expect(await simMedia(a!.id!)).toMatchObject({
+      mimeType: "image/png",
+      sha256: createHash("sha256").update(plan).digest("hex"),
+    });
+    expect(await stagedFiles(c)).toBe(0);
+  });
+
+  it("a media URL on a private address fails the message with MEDIA_URL_REFUSED; nothing reaches Meta", async () => {
+    const { c, phone } = await openWindow();
     const res = await rig.send(c.jwt, {
       candidatePhone: phone,
-      message: "Le plan pour venir à l'entretien",
-      media: { type: "image", url },
+      media: { type: "document", url: "https://169.254.169.254/latest/meta-data/iam" },
     });
-    expect(res.body).toMatchObject({ kind: "media", cost: 0.4, media: { willSend: true } });
-    await rig.until(c, res.body.messageId, DONE);
-    const sent = rig.acceptedFor(res.body.messageId);
-    expect(sent.map((s) => [s.type, s.body.image])).toEqual([
-      ["image", { link: url, caption: "Le plan pour venir à l'entretien" }],
-    ]);
+    expect(res.status).toBe(202);
+    const m = await rig.until(c, res.body.messageId, ["failed"]);
+    expect(m.reasonCode).toBe("MEDIA_URL_REFUSED");
+    expect(rig.acceptedFor(res.body.messageId)).toHaveLength(0);
     expect(uploadsFrom(c)).toHaveLength(0);
-    expect(await stagedFiles(c)).toBe(0);
   });
 });
 

@@ -96,7 +96,7 @@ describe("MongoDB down", () => {
       return conn;
     };
     await rig.outbound.close();
-    const graph = new GraphClient({ baseUrl: rig.trunk.sim.url, version: "v21.0", connections: 4 });
+    const graph = new GraphClient({ baseUrl: rig.trunk.sim.url, version: "v26.0", connections: 4 });
     closers.push(() => graph.close());
     const worker = new OutboundWorker({
       db,

@@ -43,7 +43,7 @@ beforeAll(async () => {
   };
   // The rig's worker stops; this one, on the counted connection, takes the queue.
   await rig.outbound.close();
-  graph = new GraphClient({ baseUrl: rig.trunk.sim.url, version: "v21.0", connections: 4 });
+  graph = new GraphClient({ baseUrl: rig.trunk.sim.url, version: "v26.0", connections: 4 });
   worker = new OutboundWorker({
     db: workerDb,
     queueRedis: r(),

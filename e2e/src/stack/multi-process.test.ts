@@ -124,7 +124,7 @@ describe("2 inbound and 2 outbound worker processes under a mixed load", () => {
     sim = await MetaSimulator.create({ appSecret: TEST_SECRETS.appSecret });
     await sim.listen();
     simState = messagingState(sim.state);
-    graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" });
+    graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" });
 
     app = await buildApp({
       config: testIngressConfig(services.prefix),

@@ -1,5 +1,6 @@
 export { parseEnv, EnvError } from "./parse-env.js";
 export * as envVars from "./vars.js";
+export { DEFAULT_GRAPH_API_VERSION } from "./vars.js";
 export {
   logRedaction,
   logOptions,

@@ -28,11 +28,18 @@ export const metaAppSecret = z.string().min(8, "must be the Meta app secret");
 /** The token Meta echoes back when it verifies the webhook subscription (GET /webhook). */
 export const metaWebhookVerifyToken = z.string().min(8, "must be at least 8 characters");
 
-/** Graph API version, e.g. v21.0. */
+/**
+ * The Graph API version Meta documents as its latest (v26.0, released 29 July 2026; v21.0, the
+ * earlier default, is retired on 21 January 2027). Meta keeps each version about two years: move
+ * it with Meta's changelog, and pin it in production with META_API_VERSION.
+ */
+export const DEFAULT_GRAPH_API_VERSION = "v26.0";
+
+/** Graph API version, e.g. v26.0. */
 export const metaApiVersion = z
   .string()
-  .regex(/^v\d+\.\d+$/, "must look like v21.0")
-  .default("v21.0");
+  .regex(/^v\d+\.\d+$/, "must look like v26.0")
+  .default(DEFAULT_GRAPH_API_VERSION);
 
 /** Base URL of the Graph API; Meta's by default, the project's simulator in development and tests. */
 export const metaGraphUrl = z

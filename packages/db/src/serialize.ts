@@ -14,6 +14,8 @@ export interface ConversationJson {
   candidatePhone: string | null;
   candidateUserId: string | null;
   candidateUsername: string | null;
+  /** One id for the person across the business portfolio's numbers, when Meta sends it. */
+  candidateParentUserId: string | null;
   candidateName: string | null;
   applicationId: string | null;
   jobTitle: string | null;
@@ -43,6 +45,7 @@ export function conversationJson(c: ConversationView): ConversationJson {
     candidatePhone: c.candidatePhone ?? null,
     candidateUserId: c.candidateUserId ?? null,
     candidateUsername: c.candidateUsername ?? null,
+    candidateParentUserId: c.candidateParentUserId ?? null,
     candidateName: c.candidateName ?? null,
     applicationId: c.applicationId ?? null,
     jobTitle: c.jobTitle ?? null,

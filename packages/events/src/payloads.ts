@@ -38,6 +38,8 @@ export const conversationSchema = z.object({
   candidatePhone: z.string().nullable(),
   candidateUserId: z.string().nullable(),
   candidateUsername: z.string().nullable().optional(),
+  /** One id for the person across the business portfolio's numbers (Meta's parent user id), when sent. */
+  candidateParentUserId: z.string().nullable().optional(),
   candidateName: z.string().nullable(),
   applicationId: z.string().nullable(),
   jobTitle: z.string().nullable(),

@@ -5,6 +5,7 @@ import { templatesArea } from "./graph/templates.routes.js";
 import { onboardingArea } from "./graph/onboarding.routes.js";
 import { mediaArea } from "./graph/media.routes.js";
 import { portfolioArea } from "./graph/portfolio.routes.js";
+import { blockUsersArea } from "./graph/block-users.routes.js";
 
 /**
  * The simulator's route plugins, one per area of the Graph API / Meta behaviour. Each area's file
@@ -17,4 +18,5 @@ export const areas: SimArea[] = [
   onboardingArea,
   mediaArea,
   portfolioArea,
+  blockUsersArea,
 ];

@@ -41,7 +41,7 @@ describe("GatewayMetrics", () => {
   let graphUrl = "";
 
   beforeAll(async () => {
-    // A real HTTP stand-in: /v21.0/{id}/messages answers 200, anything else Meta's error 131047.
+    // A real HTTP stand-in: /v26.0/{id}/messages answers 200, anything else Meta's error 131047.
     server = createServer((req, res) => {
       if (req.url?.endsWith("/messages"))
         return void res.writeHead(200, { "content-type": "application/json" }).end('{"messages":[{"id":"wamid.x"}]}');
@@ -113,7 +113,7 @@ describe("GatewayMetrics", () => {
 
   it("counts Graph API calls by endpoint and error code through the client's observer", async () => {
     const metrics = new GatewayMetrics({ service: "test", processMetrics: false });
-    const graph = new GraphClient({ baseUrl: graphUrl, version: "v21.0", observer: metaCallObserver(metrics) });
+    const graph = new GraphClient({ baseUrl: graphUrl, version: "v26.0", observer: metaCallObserver(metrics) });
     await graph.post("106540352242922/messages", { token: "secret-token", json: { to: "212612345678" } });
     await graph.post("106540352242922/messages", { token: "secret-token", json: {} });
     await expect(graph.get("102290129340398/message_templates", { token: "secret-token" })).rejects.toBeInstanceOf(

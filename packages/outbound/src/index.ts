@@ -12,6 +12,7 @@ export * from "./template-fallback.js";
 export * from "./status-hook.js";
 export * from "./template-status-handler.js";
 export * from "./outbound-media.js";
+export * from "./media-fetch.js";
 export * from "./client-status-announcer.js";
 export * from "./interactive.js";
 export * from "./send-state.js";

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { OutboundRequest } from "@linkojob/db";
 
@@ -27,6 +28,62 @@ const sectionSchema = z.strictObject({ title: text(24).optional(), rows: z.array
 
 const unique = (values: string[]) => new Set(values).size === values.length;
 
+/**
+ * A WhatsApp Flow (an in-chat form): opened from a CTA button, either at a given first screen with its
+ * data (`navigate`) or by asking the business's data-exchange endpoint for it (`data_exchange`).
+ * `flowToken` identifies this form's session in the candidate's answer (`nfm_reply`); when absent one
+ * is made that names the flow and the first screen (`lj1.<flowId>.<screen>.<nonce>`), so the answer
+ * can be stored with them.
+ */
+const flowSchema = z
+  .strictObject({
+    type: z.literal("flow"),
+    body: text(1024),
+    header: text(60).optional(),
+    footer: text(60).optional(),
+    /** The flow's id (Meta's), or its name (`flowName`). */
+    flowId: z
+      .string()
+      .regex(/^\d{1,32}$/, "a Meta flow id (digits)")
+      .optional(),
+    flowName: text(200).optional(),
+    /** The button that opens the form (Meta: at most 30 characters). */
+    cta: text(30),
+    action: z.enum(["navigate", "data_exchange"]).default("navigate"),
+    /** navigate: the first screen's id; data: the values that screen reads. */
+    screen: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]{0,63}$/, "a screen id as Flow JSON spells it (upper case, digits, _)")
+      .optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+    flowToken: z.string().trim().min(1).max(256).optional(),
+    /** `draft` opens an unpublished flow (tests by the recruiter); default published. */
+    mode: z.enum(["draft", "published"]).optional(),
+  })
+  .refine((f) => (f.flowId === undefined) !== (f.flowName === undefined), {
+    message: "give exactly one of flowId and flowName",
+    path: ["flowId"],
+  })
+  .refine((f) => f.action !== "navigate" || f.screen !== undefined, {
+    message: "a navigate flow needs its first screen",
+    path: ["screen"],
+  })
+  .refine((f) => f.action === "navigate" || (f.screen === undefined && f.data === undefined), {
+    message: "a data_exchange flow gets its first screen from the data-exchange endpoint: no screen or data",
+    path: ["action"],
+  });
+
+/** The token the gateway gives a flow it sends, naming the flow and the first screen. */
+export function flowTokenFor(flow: { flowId?: string; flowName?: string; screen?: string }, nonce: string): string {
+  return `lj1.${flow.flowId ?? flow.flowName ?? "flow"}.${flow.screen ?? "INIT"}.${nonce}`;
+}
+
+/** The flow and first screen a token of ours names; nothing for a token the caller chose. */
+export function flowOfToken(token: string): { flowId: string; screen: string } | undefined {
+  const m = /^lj1\.([^.]+)\.([A-Z][A-Z0-9_]*)\.[A-Za-z0-9_-]+$/.exec(token);
+  return m ? { flowId: m[1]!, screen: m[2]! } : undefined;
+}
+
 export const interactiveSchema = z
   .discriminatedUnion("type", [
     z.strictObject({
@@ -45,8 +102,10 @@ export const interactiveSchema = z
       button: text(20),
       sections: z.array(sectionSchema).min(1).max(10),
     }),
+    flowSchema,
   ])
   .superRefine((v, ctx) => {
+    if (v.type === "flow") return;
     if (v.type === "button") {
       if (!unique(v.buttons.map((b) => b.title)))
         ctx.addIssue({ code: "custom", path: ["buttons"], message: "button titles must be unique" });
@@ -70,7 +129,12 @@ export const interactiveSchema = z
     }
     if (!unique(rows.flatMap((r) => (r.id ? [r.id] : []))))
       ctx.addIssue({ code: "custom", path: ["sections"], message: "row ids must be unique" });
-  });
+  })
+  // A flow without a token gets ours when the request is accepted, stored with the message: the
+  // estimate and the send use the same one.
+  .transform((v) =>
+    v.type === "flow" && !v.flowToken ? { ...v, flowToken: flowTokenFor(v, randomBytes(9).toString("base64url")) } : v,
+  );
 export type InteractiveRequest = z.infer<typeof interactiveSchema>;
 
 /** A reaction to a message of the conversation: our message id or a wamid; an empty emoji removes it. */
@@ -101,9 +165,31 @@ export type ChatRequest = OutboundRequest & ChatFields;
 export const chatFieldsOf = (request: OutboundRequest): ChatFields => request as ChatRequest;
 
 /** The `interactive` object as Meta spells it; rows and buttons without an id get a stable one. */
-export function metaInteractive(i: InteractiveRequest) {
+export function metaInteractive(i: InteractiveRequest, opts: { nonce?: string } = {}) {
   const header = i.header ? { header: { type: "text", text: i.header } } : {};
   const footer = i.footer ? { footer: { text: i.footer } } : {};
+  if (i.type === "flow") {
+    return {
+      type: "flow",
+      ...header,
+      body: { text: i.body },
+      ...footer,
+      action: {
+        name: "flow",
+        parameters: {
+          flow_message_version: "3",
+          flow_token: i.flowToken ?? flowTokenFor(i, opts.nonce ?? "0"),
+          ...(i.flowId ? { flow_id: i.flowId } : { flow_name: i.flowName }),
+          flow_cta: i.cta,
+          flow_action: i.action,
+          ...(i.mode === "draft" ? { mode: "draft" } : {}),
+          ...(i.action === "navigate"
+            ? { flow_action_payload: { screen: i.screen, ...(i.data ? { data: i.data } : {}) } }
+            : {}),
+        },
+      },
+    };
+  }
   if (i.type === "button") {
     return {
       type: "button",
@@ -137,4 +223,8 @@ export function metaInteractive(i: InteractiveRequest) {
 
 /** The text a conversation shows for an interactive message: its body and its choices. */
 export const interactivePreview = (i: InteractiveRequest): string =>
-  i.type === "button" ? `${i.body} [${i.buttons.map((b) => b.title).join(" / ")}]` : `${i.body} [${i.button}]`;
+  i.type === "button"
+    ? `${i.body} [${i.buttons.map((b) => b.title).join(" / ")}]`
+    : i.type === "flow"
+      ? `${i.body} [${i.cta}]`
+      : `${i.body} [${i.button}]`;

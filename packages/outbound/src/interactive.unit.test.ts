@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { storedTemplate } from "@linkojob/testing/fixtures";
 import type { OutboundRequest, TemplateDoc } from "@linkojob/db";
-import { interactiveSchema, metaInteractive, reactionSchema, type ChatRequest } from "./interactive.js";
+import {
+  flowOfToken,
+  interactivePreview,
+  interactiveSchema,
+  metaInteractive,
+  reactionSchema,
+  type ChatRequest,
+} from "./interactive.js";
 import { planPreview, planSend, sendRecordOf, type PlanClient, type TemplateLookup } from "./send-plan.js";
 
 const template = storedTemplate<TemplateDoc>();
@@ -157,5 +164,82 @@ describe("planSend with chat features", () => {
       kind: "refused",
       code: "WINDOW_CLOSED",
     });
+  });
+});
+
+describe("WhatsApp Flows: an application form sent as an interactive flow", () => {
+  const navigate = {
+    type: "flow",
+    body: "Complétez votre candidature en 1 minute",
+    cta: "Remplir le formulaire",
+    flowId: "1234567890123456",
+    screen: "DISPONIBILITES",
+    data: { poste: "Cariste", villes: ["Casablanca", "Rabat"] },
+  };
+
+  it("navigate: Meta's flow action with the first screen and its data, and a token of ours naming both", () => {
+    const parsed = interactiveSchema.parse(navigate);
+    expect(parsed).toMatchObject({
+      action: "navigate",
+      flowToken: expect.stringMatching(/^lj1\.1234567890123456\.DISPONIBILITES\./),
+    });
+    const token = (parsed as { flowToken: string }).flowToken;
+    expect(flowOfToken(token)).toEqual({ flowId: "1234567890123456", screen: "DISPONIBILITES" });
+    expect(metaInteractive(parsed)).toEqual({
+      type: "flow",
+      body: { text: "Complétez votre candidature en 1 minute" },
+      action: {
+        name: "flow",
+        parameters: {
+          flow_message_version: "3",
+          flow_token: token,
+          flow_id: "1234567890123456",
+          flow_cta: "Remplir le formulaire",
+          flow_action: "navigate",
+          flow_action_payload: {
+            screen: "DISPONIBILITES",
+            data: { poste: "Cariste", villes: ["Casablanca", "Rabat"] },
+          },
+        },
+      },
+    });
+    expect(interactivePreview(parsed)).toBe("Complétez votre candidature en 1 minute [Remplir le formulaire]");
+  });
+
+  it("data_exchange by flow name, with the caller's own token kept as given", () => {
+    const parsed = interactiveSchema.parse({
+      type: "flow",
+      body: "Choisissez un créneau d'entretien",
+      cta: "Voir les créneaux",
+      flowName: "creneaux_entretien",
+      action: "data_exchange",
+      flowToken: "application-42",
+      mode: "draft",
+    });
+    expect(metaInteractive(parsed).action).toEqual({
+      name: "flow",
+      parameters: {
+        flow_message_version: "3",
+        flow_token: "application-42",
+        flow_name: "creneaux_entretien",
+        flow_cta: "Voir les créneaux",
+        flow_action: "data_exchange",
+        mode: "draft",
+      },
+    });
+    expect(flowOfToken("application-42")).toBeUndefined();
+  });
+
+  it.each([
+    ["no flow named", { ...navigate, flowId: undefined }, "flowId"],
+    ["both id and name", { ...navigate, flowName: "x" }, "flowId"],
+    ["navigate without a screen", { ...navigate, screen: undefined }, "screen"],
+    ["a screen id Flow JSON would refuse", { ...navigate, screen: "disponibilités" }, "screen"],
+    ["a CTA over 30 characters", { ...navigate, cta: "x".repeat(31) }, "cta"],
+    ["data_exchange with a screen", { ...navigate, action: "data_exchange" }, "action"],
+  ])("refuses %s, naming the field", (_label, body, path) => {
+    const r = interactiveSchema.safeParse(body);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => i.path.join("."))).toContain(path);
   });
 });

@@ -3,9 +3,12 @@ import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "@linkojob/db";
 import { MetaSimulator } from "@linkojob/meta-simulator";
-import { testServices } from "@linkojob/testing";
+import { createRedis, type RedisClient } from "@linkojob/queues";
+import { startTestCdn, testServices, type TestCdn } from "@linkojob/testing";
 import { GraphClient, sendMedia } from "@linkojob/whatsapp";
+import { MediaFetcher } from "./media-fetch.js";
 import {
+  MediaLinkCache,
   OutboundMediaError,
   acceptOutboundMedia,
   outboundMediaSchema,
@@ -17,16 +20,30 @@ import {
 let db: Database;
 let sim: MetaSimulator;
 let graph: GraphClient;
+let redis: RedisClient;
+let cdn: TestCdn;
+let fetcher: MediaFetcher;
+const offer = Buffer.concat([Buffer.from("%PDF-1.4\n"), randomBytes(30_000)]);
 const token = "EAAG-outbound-media-token";
 const clientId = new Types.ObjectId();
 
 beforeAll(async () => {
-  db = await Database.connect(testServices("outmedia").mongoUrl);
+  const services = testServices("outmedia");
+  db = await Database.connect(services.mongoUrl);
+  redis = createRedis(services.redisUrl);
+  cdn = await startTestCdn({
+    "/offres/offre-cariste.pdf": { body: offer, type: "application/pdf" },
+    "/gone.pdf": { status: 404 },
+  });
+  fetcher = new MediaFetcher({ allowPrivateHosts: ["localhost"], ca: cdn.ca });
   sim = await MetaSimulator.create({ appSecret: "outbound-media-secret" });
   await sim.listen();
-  graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" });
+  graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" });
 });
 afterAll(async () => {
+  await fetcher?.close();
+  await cdn?.close();
+  redis?.disconnect();
   await graph?.close();
   await sim?.close();
   await db?.connection.dropDatabase().catch(() => undefined);
@@ -68,23 +85,80 @@ describe("outbound media", () => {
     expect(sent).toMatchObject({ type: "image", image: { id: send.id, caption: "Plan d'accès" } });
   });
 
-  it("passes a URL to Meta as a link, and refuses oversize, unknown types and ambiguous sources", async () => {
-    const doc = outboundMediaSchema.parse({
-      type: "document",
-      url: "https://cdn.example.com/offre.pdf",
-      filename: "Offre.pdf",
-    });
-    const stored = await acceptOutboundMedia(db, clientId, doc);
-    expect(
-      await prepareOutboundMedia(
-        { db, graph },
-        { clientId, messageId: new Types.ObjectId(), phoneNumberId: "1", token, media: stored },
+  it("fetches a URL once, uploads it and sends it by id; every later message of that URL and number reuses the id", async () => {
+    const prefix = `outmedia-${randomBytes(4).toString("hex")}`;
+    const links = new MediaLinkCache(redis, prefix);
+    const url = `${cdn.url}/offres/offre-cariste.pdf`;
+    const stored = await acceptOutboundMedia(
+      db,
+      clientId,
+      outboundMediaSchema.parse({ type: "document", url, caption: "Votre offre" }),
+    );
+    const messages = Array.from({ length: 5 }, () => new Types.ObjectId());
+    await db.messages.collection.insertMany(
+      messages.map((_id) => ({
+        _id,
+        clientId,
+        direction: "outbound",
+        type: "document",
+        dedupeKey: `out:${_id.toHexString()}`,
+      })),
+    );
+    const phoneNumberId = "106540352242933";
+    const sends = await Promise.all(
+      messages.map((messageId) =>
+        prepareOutboundMedia(
+          { db, graph, fetcher, links },
+          { clientId, messageId, phoneNumberId, token, media: stored },
+        ),
       ),
-    ).toEqual({
-      kind: "document",
-      link: "https://cdn.example.com/offre.pdf",
-      filename: "Offre.pdf",
+    );
+    const id = sends[0]!.id!;
+    expect(sends).toEqual(messages.map(() => ({ kind: "document", id, caption: "Votre offre" })));
+    expect(cdn.hits.get("/offres/offre-cariste.pdf")).toBe(1);
+    expect(sim.state.requestsTo(new RegExp(`/${phoneNumberId}/media$`), "POST")).toHaveLength(1);
+    const uploaded = (await (await fetch(`${sim.url}/_sim/media/${id}`)).json()) as Record<string, unknown>;
+    expect(uploaded).toMatchObject({
+      mimeType: "application/pdf",
+      filename: "offre-cariste.pdf",
+      sha256: createHash("sha256").update(offer).digest("hex"),
     });
+    // Another worker process (a new cache object on the same Redis) reuses the id too.
+    const other = new Types.ObjectId();
+    await db.messages.collection.insertOne({
+      _id: other,
+      clientId,
+      direction: "outbound",
+      type: "document",
+      dedupeKey: `out:${other.toHexString()}`,
+    });
+    const later = await prepareOutboundMedia(
+      { db, graph, fetcher, links: new MediaLinkCache(redis, prefix) },
+      { clientId, messageId: other, phoneNumberId, token, media: stored },
+    );
+    expect(later.id).toBe(id);
+    expect(cdn.hits.get("/offres/offre-cariste.pdf")).toBe(1);
+  });
+
+  it("a URL that cannot be fetched for good fails the message with its code; nothing is uploaded", async () => {
+    const links = new MediaLinkCache(redis, `outmedia-${randomBytes(4).toString("hex")}`);
+    const phoneNumberId = "106540352242944";
+    for (const [url, code] of [
+      [`${cdn.url}/gone.pdf`, "MEDIA_URL_FAILED"],
+      ["https://10.0.0.7/offre.pdf", "MEDIA_URL_REFUSED"],
+    ] as const) {
+      const stored = await acceptOutboundMedia(db, clientId, outboundMediaSchema.parse({ type: "document", url }));
+      await expect(
+        prepareOutboundMedia(
+          { db, graph, fetcher, links },
+          { clientId, messageId: new Types.ObjectId(), phoneNumberId, token, media: stored },
+        ),
+      ).rejects.toMatchObject({ name: "OutboundMediaError", code });
+    }
+    expect(sim.state.requestsTo(new RegExp(`/${phoneNumberId}/media$`), "POST")).toHaveLength(0);
+  });
+
+  it("refuses oversize, unknown types and ambiguous sources", async () => {
     const big = outboundMediaSchema.parse({
       type: "image",
       mimeType: "image/jpeg",

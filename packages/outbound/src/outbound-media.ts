@@ -1,7 +1,10 @@
+import { createHash } from "node:crypto";
 import { Types } from "mongoose";
 import { z } from "zod";
+import type { RedisClient } from "@linkojob/queues";
 import { objectIdSchema, mediaBucket, type Database, type OutboundMediaRef } from "@linkojob/db";
 import { MEDIA_SIZE_LIMITS, uploadMedia, type GraphClient, type MediaSend } from "@linkojob/whatsapp";
+import { MediaFetchError, type MediaFetcher } from "./media-fetch.js";
 
 /**
  * Outbound media (issue 5): the send API's `media` field, the staging of uploaded bytes in GridFS (so
@@ -27,9 +30,11 @@ export const OUTBOUND_MEDIA_TYPES = {
 export type OutboundMediaType = keyof typeof OUTBOUND_MEDIA_TYPES;
 
 /**
- * The send body's `media`: exactly one source. `url` is passed to Meta as a `link` (Meta fetches it;
- * we never fetch arbitrary URLs from our network); `base64` is staged in GridFS by the ingress; `fileId`
- * names a file staged earlier (e.g. by an upload route). Caption up to 1024 characters (Meta's limit).
+ * The send body's `media`: exactly one source. `url` (https) is fetched by the outbound worker once,
+ * through the SSRF-guarded MediaFetcher, uploaded to Meta and sent by media id (a `link` would make
+ * Meta's fetcher download it, which Meta rate-limits on shared hosts: 131053); `base64` is staged in
+ * GridFS by the ingress; `fileId` names a file staged earlier (e.g. by an upload route). Caption up to
+ * 1024 characters (Meta's limit).
  */
 export const outboundMediaSchema = z
   .strictObject({
@@ -80,7 +85,7 @@ export type StoredOutboundMedia = OutboundMediaRef & { type: OutboundMediaType }
 
 export class OutboundMediaError extends Error {
   constructor(
-    readonly code: "MEDIA_TOO_LARGE" | "MEDIA_TYPE" | "MEDIA_MISSING",
+    readonly code: "MEDIA_TOO_LARGE" | "MEDIA_TYPE" | "MEDIA_MISSING" | "MEDIA_URL_REFUSED" | "MEDIA_URL_FAILED",
     message: string,
   ) {
     super(message);
@@ -155,14 +160,62 @@ function sniffImage(b: Buffer): string | null {
 }
 
 /** Meta keeps uploaded media 30 days; re-upload a little before. */
-const UPLOAD_REUSE_MS = 29 * 24 * 3_600_000;
+export const UPLOAD_REUSE_MS = 29 * 24 * 3_600_000;
+
+/**
+ * Media ids uploaded for a URL, per business number, shared by every worker process (Redis): a
+ * campaign that sends one CDN link to thousands of candidates fetches and uploads it once, and sends
+ * by the same id until Meta's 30 days are nearly over. The URL names the file: a changed file is
+ * expected under a new URL (as CDNs version them); within a process, concurrent sends of one URL
+ * wait for the same upload.
+ */
+export class MediaLinkCache {
+  private readonly inFlight = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly redis: RedisClient,
+    /** The deployment's key prefix (QUEUE_PREFIX). */
+    private readonly prefix: string,
+  ) {}
+
+  private key(phoneNumberId: string, url: string): string {
+    return `${this.prefix}:media:link:${phoneNumberId}:${createHash("sha256").update(url).digest("base64url")}`;
+  }
+
+  /** The media id uploaded for this URL from this number, if still fresh. */
+  async get(phoneNumberId: string, url: string): Promise<string | null> {
+    return this.redis.get(this.key(phoneNumberId, url));
+  }
+
+  async set(phoneNumberId: string, url: string, mediaId: string): Promise<void> {
+    await this.redis.set(this.key(phoneNumberId, url), mediaId, "PX", UPLOAD_REUSE_MS);
+  }
+
+  /** Runs `upload` once per number and URL in this process at a time; others await its id. */
+  single(phoneNumberId: string, url: string, upload: () => Promise<string>): Promise<string> {
+    const k = `${phoneNumberId} ${url}`;
+    const running = this.inFlight.get(k);
+    if (running) return running;
+    const p = upload().finally(() => this.inFlight.delete(k));
+    this.inFlight.set(k, p);
+    return p;
+  }
+}
+
+/** What the worker needs to send a media: Meta's API, and for URLs the fetcher and the shared cache. */
+export interface OutboundMediaDeps {
+  db: Database;
+  graph: GraphClient;
+  fetcher?: MediaFetcher;
+  links?: MediaLinkCache;
+}
 
 /**
  * Worker side: what `sendMedia` needs. A staged file is uploaded to Meta once; the media id is kept on
  * the message (`mediaUpload`) so a retried job sends by the same id instead of uploading again.
  */
 export async function prepareOutboundMedia(
-  deps: { db: Database; graph: GraphClient },
+  deps: OutboundMediaDeps,
   input: {
     clientId: Types.ObjectId;
     messageId: Types.ObjectId;
@@ -177,8 +230,7 @@ export async function prepareOutboundMedia(
     ...(m.caption ? { caption: m.caption } : {}),
     ...(m.filename ? { filename: m.filename } : {}),
   } as const;
-  if (m.url) return { ...common, link: m.url };
-  if (!m.fileId) throw new OutboundMediaError("MEDIA_MISSING", "the message names no media source");
+  if (!m.url && !m.fileId) throw new OutboundMediaError("MEDIA_MISSING", "the message names no media source");
 
   const current = await deps.db.messages
     .findOne({ _id: input.messageId, clientId: input.clientId }, { mediaUpload: 1 })
@@ -186,6 +238,18 @@ export async function prepareOutboundMedia(
   const previous = current?.mediaUpload;
   if (previous && Date.now() - new Date(previous.uploadedAt).getTime() < UPLOAD_REUSE_MS)
     return { ...common, id: previous.id };
+  const remember = (id: string) =>
+    // Through the driver: `mediaUpload` is not in the Mongoose schema (strict mode would drop it).
+    deps.db.messages.collection.updateOne(
+      { _id: input.messageId, clientId: input.clientId },
+      { $set: { mediaUpload: { id, uploadedAt: new Date() } } },
+    );
+
+  if (m.url) {
+    const id = await mediaIdForUrl(deps, input, m.url, m.type, m.filename);
+    await remember(id);
+    return { ...common, id };
+  }
 
   const bucket = mediaBucket(deps.db);
   const fileId = new Types.ObjectId(m.fileId);
@@ -204,12 +268,46 @@ export async function prepareOutboundMedia(
     mimeType,
     ...(m.filename ? { filename: m.filename } : {}),
   });
-  // Through the driver: `mediaUpload` is not in the Mongoose schema (strict mode would drop it).
-  await deps.db.messages.collection.updateOne(
-    { _id: input.messageId, clientId: input.clientId },
-    { $set: { mediaUpload: { id, uploadedAt: new Date() } } },
-  );
+  await remember(id);
   return { ...common, id };
+}
+
+/**
+ * The Meta media id for a URL: the shared cache's while fresh, else the URL fetched once (guarded:
+ * MediaFetcher) and uploaded. A refused or permanently failing URL is an OutboundMediaError (the
+ * message fails with its code); a transient failure throws as is (the job is retried).
+ */
+async function mediaIdForUrl(
+  deps: OutboundMediaDeps,
+  input: { phoneNumberId: string; token: string },
+  url: string,
+  type: OutboundMediaType,
+  filename: string | undefined,
+): Promise<string> {
+  if (!deps.fetcher) throw new Error("a media URL needs the worker's MediaFetcher");
+  const fetcher = deps.fetcher;
+  const cached = await deps.links?.get(input.phoneNumberId, url);
+  if (cached) return cached;
+  const upload = async () => {
+    let fetched;
+    try {
+      fetched = await fetcher.fetch(url, { kind: type, types: OUTBOUND_MEDIA_TYPES[type] });
+    } catch (err) {
+      if (err instanceof MediaFetchError && err.kind === "permanent") throw new OutboundMediaError(err.code, err.message);
+      throw err;
+    }
+    const name = filename ?? fetched.filename;
+    const { id } = await uploadMedia(deps.graph, {
+      phoneNumberId: input.phoneNumberId,
+      token: input.token,
+      bytes: fetched.bytes,
+      mimeType: fetched.mimeType,
+      ...(name ? { filename: name } : {}),
+    });
+    await deps.links?.set(input.phoneNumberId, url, id);
+    return id;
+  };
+  return deps.links ? deps.links.single(input.phoneNumberId, url, upload) : upload();
 }
 
 /**

@@ -56,7 +56,7 @@ export const sendRequestSchema = z
      */
     templateHeader: templateHeaderSchema.optional(),
     /**
-     * Button parameters: `[{ index, subType: "url" | "quick_reply" | "copy_code", parameter }]` — the
+     * Button parameters: `[{ index, subType: "url" | "quick_reply" | "copy_code" | "flow", parameter, flowActionData? }]` — the
      * URL's variable, the quick reply's payload, the code to copy — by the button's position in the
      * template (400 TEMPLATE_BUTTON_MISSING / TEMPLATE_BUTTON_MISMATCH).
      */

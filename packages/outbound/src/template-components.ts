@@ -46,12 +46,21 @@ export const templateButtonSchema = z
   .strictObject({
     /** The button's position in the template's BUTTONS component (0-based). */
     index: z.number().int().min(0).max(9),
-    subType: z.enum(["url", "quick_reply", "copy_code"]),
-    /** URL: the value of the URL's {{1}}; quick_reply: the payload returned when tapped; copy_code: the code. */
+    subType: z.enum(["url", "quick_reply", "copy_code", "flow"]),
+    /**
+     * URL: the value of the URL's {{1}}; quick_reply: the payload returned when tapped; copy_code:
+     * the code; flow: the flow token the candidate's answers will carry.
+     */
     parameter: z.string().min(1).max(2000),
+    /** flow only: the data the flow's first screen reads. */
+    flowActionData: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((b) => b.subType === "flow" || b.flowActionData === undefined, {
+    message: "flowActionData is for a flow button only",
+    path: ["flowActionData"],
   })
   .describe(
-    'A button parameter: { index (0-based position in the template\'s BUTTONS), subType: "url" (parameter = the value of the URL\'s {{1}}) | "quick_reply" (parameter = the payload returned when tapped) | "copy_code" (parameter = the code) }.',
+    'A button parameter: { index (0-based position in the template\'s BUTTONS), subType: "url" (parameter = the value of the URL\'s {{1}}) | "quick_reply" (parameter = the payload returned when tapped) | "copy_code" (parameter = the code) | "flow" (parameter = the flow token; flowActionData = the first screen\'s data) }.',
   );
 export type TemplateButtonInput = z.infer<typeof templateButtonSchema>;
 
@@ -286,7 +295,15 @@ export function templateComponents(
         ? { type: "payload", payload: b.parameter }
         : b.subType === "copy_code"
           ? { type: "coupon_code", coupon_code: b.parameter }
-          : { type: "text", text: b.parameter };
+          : b.subType === "flow"
+            ? {
+                type: "action",
+                action: {
+                  flow_token: b.parameter,
+                  ...(b.flowActionData ? { flow_action_data: b.flowActionData } : {}),
+                },
+              }
+            : { type: "text", text: b.parameter };
     components.push({ type: "button", sub_type: b.subType, index: String(b.index), parameters: [parameter] });
   }
   return { values, headerParams, bodyParams, components };

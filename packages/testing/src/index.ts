@@ -10,3 +10,4 @@ export * from "./redis-command-counter.js";
 export * from "./tcp-outage.js";
 export * from "./node-process.js";
 export * from "./fixtures.js";
+export * from "./https-cdn.js";

@@ -182,7 +182,7 @@ export function normalizeMessage(rawMessage: unknown, t: TimeOptions): ReadMessa
         const preview = previewText({ type, content: part } as KnownMessageContent);
         known = {
           type,
-          content: content.value,
+          content: type === "interactive" ? withFlowAnswers(content.value, problems) : content.value,
           text: preview === null ? null : safeText(preview, MAX_PREVIEW),
         };
       }
@@ -291,5 +291,40 @@ function readConversation(v: unknown, problems: string[]): NormalizedStatus["con
     ...(id !== undefined ? { id } : {}),
     ...(typeof expiresSeconds === "number" ? { expiresAt: new Date(expiresSeconds * 1000) } : {}),
     ...(originType !== undefined ? { originType } : {}),
+  };
+}
+
+/**
+ * A flow's completion (`interactive.nfm_reply`): Meta sends the form's answers as a JSON string
+ * (`response_json`, with the `flow_token` among them). Kept as sent, and also as structured answers
+ * under `flow`: `{ token, answers, flowId?, screen? }` (the flow and first screen when the token is
+ * one the gateway made, see @linkojob/outbound's flowTokenFor). Answers that are not a JSON object
+ * are noted and left as the string.
+ */
+function withFlowAnswers(content: unknown, problems: string[]): unknown {
+  if (!content || typeof content !== "object") return content;
+  const c = content as { type?: unknown; nfm_reply?: { response_json?: unknown; name?: unknown } };
+  if (c.type !== "nfm_reply" || typeof c.nfm_reply?.response_json !== "string") return content;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(c.nfm_reply.response_json);
+  } catch {
+    problems.push("interactive.nfm_reply.response_json is not JSON");
+    return content;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+    problems.push("interactive.nfm_reply.response_json is not a JSON object");
+    return content;
+  }
+  const { flow_token: token, ...answers } = parsed as Record<string, unknown>;
+  const ours = typeof token === "string" ? /^lj1\.([^.]+)\.([A-Z][A-Z0-9_]*)\.[A-Za-z0-9_-]+$/.exec(token) : null;
+  return {
+    ...c,
+    flow: {
+      ...(typeof token === "string" ? { token } : {}),
+      ...(ours ? { flowId: ours[1], screen: ours[2] } : {}),
+      ...(typeof c.nfm_reply.name === "string" ? { name: c.nfm_reply.name } : {}),
+      answers: safeRaw(answers),
+    },
   };
 }

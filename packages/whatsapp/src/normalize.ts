@@ -207,7 +207,7 @@ function readMessagesValue(
         ...(userId ? { userId } : {}),
         ...(contact?.profileName ? { profileName: contact.profileName } : {}),
         ...(contact?.username ? { username: contact.username } : {}),
-        ...(contact?.parentUserId ? { parentUserId: contact.parentUserId } : {}),
+        ...parentUserIdField(rawMessage, contact),
         ...identityChangeField(change),
         message: read.message,
         location: at("messages", k),
@@ -322,6 +322,18 @@ function readContact(c: unknown): Contact | { problem: string } {
     if ("id" in id) contact.parentUserId = id.id;
   }
   return contact;
+}
+
+/**
+ * The sender's parent business-scoped user id (one id across the business portfolio's numbers, when
+ * the portfolio has them): the contact's `parent_user_id`, else the message's `from_parent_user_id`.
+ */
+function parentUserIdField(rawMessage: unknown, contact: Contact | undefined): { parentUserId?: string } {
+  if (contact?.parentUserId) return { parentUserId: contact.parentUserId };
+  const fromMessage = isObject(rawMessage) ? own(rawMessage, "from_parent_user_id") : undefined;
+  if (fromMessage === undefined || fromMessage === null) return {};
+  const id = readId(fromMessage, "message.from_parent_user_id");
+  return "id" in id ? { parentUserId: id.id } : {};
 }
 
 /** The sender's contact: the one with the same id, else the only one when it does not name someone else. */

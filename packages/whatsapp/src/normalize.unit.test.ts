@@ -451,6 +451,12 @@ describe("every type Meta documents, and the business-scoped user ids", () => {
     expect(event!.message).toMatchObject({ wamid: m.id, type, originalType: type });
     expect(event!.message.problems).toBeUndefined();
     if (type === "request_welcome") expect(event!.message.content).toBeNull();
+    // A flow's completion also gets its answers parsed (`flow`), beside the content as sent.
+    else if (name === "nfm_reply")
+      expect(event!.message.content).toEqual({
+        ...(m[type] as object),
+        flow: { token: "x", name: "flow", answers: {} },
+      });
     else expect(event!.message.content).toEqual(m[type]);
     if (name === "referral") expect(event!.message.referral).toEqual(m.referral);
     if (name === "unsupported") expect(event!.message.errors).toEqual(m.errors);
@@ -569,5 +575,45 @@ describe("every type Meta documents, and the business-scoped user ids", () => {
       time: new Date(1_700_000_000_000),
       value: { ...value, message_template_id: "998877" },
     });
+  });
+});
+
+describe("a flow's completion (nfm_reply): the answers kept as sent and as structured answers", () => {
+  const reply = (responseJson: string) =>
+    message("interactive", {
+      type: "nfm_reply",
+      nfm_reply: { name: "flow", body: "Sent", response_json: responseJson },
+    });
+
+  it("parses response_json into { token, flowId, screen, answers } when the token is the gateway's", () => {
+    const answers = { disponibilite: "immediate", salaire_attendu: "6000", "villes.choisies": ["Casablanca"] };
+    const [event] = messages(
+      normalizeDelivery(
+        deliveryOf([reply(JSON.stringify({ flow_token: "lj1.1234567890123456.DISPONIBILITES.abc_9", ...answers }))]),
+      ),
+    );
+    expect(event!.message.content).toMatchObject({
+      type: "nfm_reply",
+      nfm_reply: { response_json: expect.any(String) },
+      flow: {
+        token: "lj1.1234567890123456.DISPONIBILITES.abc_9",
+        flowId: "1234567890123456",
+        screen: "DISPONIBILITES",
+        name: "flow",
+        answers: { disponibilite: "immediate", salaire_attendu: "6000" },
+      },
+    });
+    expect(event!.message.text).toBe("Sent");
+    expectStorable([event!]);
+  });
+
+  it("a token the caller chose is kept without flow or screen; answers that are not a JSON object are noted, the reply kept", () => {
+    const [own] = messages(normalizeDelivery(deliveryOf([reply('{"flow_token":"application-42","ok":true}')])));
+    expect(own!.message.content).toMatchObject({ flow: { token: "application-42", answers: { ok: true } } });
+    expect((own!.message.content as { flow: object }).flow).not.toHaveProperty("flowId");
+    const [bad] = messages(normalizeDelivery(deliveryOf([reply("not json")])));
+    expect(bad!.message.type).toBe("interactive");
+    expect(bad!.message.content).not.toHaveProperty("flow");
+    expect(bad!.message.problems).toEqual(["interactive.nfm_reply.response_json is not JSON"]);
   });
 });

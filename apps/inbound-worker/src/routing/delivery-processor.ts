@@ -408,6 +408,7 @@ export class DeliveryProcessor {
         opensWindow: opensWindow(item.event.message.type),
         ...(item.event.profileName ? { profileName: item.event.profileName } : {}),
         ...(item.event.username ? { username: item.event.username } : {}),
+        ...(item.event.parentUserId ? { parentUserId: item.event.parentUserId } : {}),
         ...(item.event.identityChange ? { identityChange: identityMove(item.event.identityChange) } : {}),
       });
       byConversation.set(k, c);

@@ -147,7 +147,7 @@ describe("connect command", () => {
       REDIS_URL: h.services.redisUrl,
       META_APP_ID: APP_ID,
       META_APP_SECRET: TEST_SECRETS.appSecret,
-      META_API_VERSION: "v21.0",
+      META_API_VERSION: "v26.0",
       META_GRAPH_URL: h.sim.url,
       TOKEN_ENCRYPTION_KEY: oldKey,
       QUEUE_PREFIX: h.services.prefix,

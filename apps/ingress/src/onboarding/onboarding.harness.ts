@@ -73,7 +73,7 @@ export async function startOnboardingHarness(
 
   const sim = await MetaSimulator.create({ appSecret: TEST_SECRETS.appSecret, appId: APP_ID });
   await sim.listen();
-  const graph = new GraphClient({ baseUrl: sim.url, version: "v21.0", headersTimeoutMs: 10_000 });
+  const graph = new GraphClient({ baseUrl: sim.url, version: "v26.0", headersTimeoutMs: 10_000 });
   const vault = opts.vault ?? new TokenVault([TEST_SECRETS.tokenKey]);
   const logs: string[] = [];
   const logger = pino(
@@ -88,7 +88,7 @@ export async function startOnboardingHarness(
   const config: OnboardingConfig = {
     appId: APP_ID,
     appSecret: TEST_SECRETS.appSecret,
-    apiVersion: "v21.0",
+    apiVersion: "v26.0",
     baseUrl: opts.baseUrl ?? BASE_URL,
     dashboardUrl: DASHBOARD_URL,
     dialogUrl: sim.url,

@@ -38,7 +38,7 @@ describe("Embedded Signup, redirect flow", () => {
 
     // The dialog URL Meta expects.
     const dialog = new URL(oauthUrl);
-    expect(dialog.origin + dialog.pathname).toBe(`${h.sim.url}/v21.0/dialog/oauth`);
+    expect(dialog.origin + dialog.pathname).toBe(`${h.sim.url}/v26.0/dialog/oauth`);
     expect(dialog.searchParams.get("client_id")).toBe(APP_ID);
     expect(dialog.searchParams.get("redirect_uri")).toBe(`${BASE_URL}/api/auth/whatsapp/callback`);
     expect(dialog.searchParams.get("response_type")).toBe("code");

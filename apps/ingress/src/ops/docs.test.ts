@@ -11,7 +11,7 @@ let app: FastifyInstance;
 let doc: OpenAPIV3.Document;
 // Onboarding is registered so that its routes (the OAuth callback among them) are in the document;
 // no test here reaches the Graph API.
-const graph = new GraphClient({ baseUrl: "http://127.0.0.1:9", version: "v21.0" });
+const graph = new GraphClient({ baseUrl: "http://127.0.0.1:9", version: "v26.0" });
 
 beforeAll(async () => {
   t = await startTestIngress("docs", {
@@ -20,7 +20,7 @@ beforeAll(async () => {
         config: {
           appId: TEST_SECRETS.appId,
           appSecret: TEST_SECRETS.appSecret,
-          apiVersion: "v21.0",
+          apiVersion: "v26.0",
           baseUrl: "http://ingress.test",
           dashboardUrl: "http://dashboard.test/settings",
           dialogUrl: "http://127.0.0.1:9",

@@ -62,6 +62,7 @@ import {
   sendHoldOf,
   planSend,
   prepareOutboundMedia,
+  type OutboundMediaDeps,
   sendRecordOf,
   type OutboundQueue,
   type PlanConversation,
@@ -119,6 +120,8 @@ export interface SendProcessorDeps {
   optOuts?: OptOutRegister;
   /** The sending protections (quality, quiet hours, the portfolio's limit), decided again before the call. */
   gate?: SendGate;
+  /** Media URLs: fetched once (SSRF-guarded), uploaded, the id shared by every send of the URL. */
+  media?: Pick<OutboundMediaDeps, "fetcher" | "links">;
 }
 
 export type SendOutcome =
@@ -399,7 +402,7 @@ export class SendProcessor {
     if (plan.kind === "media") {
       try {
         media = await prepareOutboundMedia(
-          { db, graph: this.deps.graph },
+          { db, graph: this.deps.graph, ...this.deps.media },
           {
             clientId: tenant.clientId,
             messageId: message._id,

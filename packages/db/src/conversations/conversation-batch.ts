@@ -45,6 +45,8 @@ export interface CountedInbound {
   profileName?: string;
   /** The candidate's WhatsApp username (`contacts[].profile.username`). */
   username?: string;
+  /** The candidate's parent user id: one id across the numbers of the business portfolio. */
+  parentUserId?: string;
   /** A `system` message that moves the candidate to a new phone number or user id (or both). */
   identityChange?: IdentityMove | readonly IdentityMove[];
 }
@@ -341,6 +343,22 @@ export class ConversationBatch {
         });
         changed(c.conversationId, "candidateUsername");
       }
+      const withParent = c.messages
+        .filter((m) => m.parentUserId)
+        .reduce<CountedInbound | null>((a, b) => (!a || b.timestamp >= a.timestamp ? b : a), null);
+      if (withParent) {
+        ops.push({
+          updateOne: {
+            filter: {
+              ...own,
+              $or: [{ candidateParentUserIdAt: null }, { candidateParentUserIdAt: { $lte: withParent.timestamp } }],
+            },
+            update: {
+              $set: { candidateParentUserId: withParent.parentUserId, candidateParentUserIdAt: withParent.timestamp },
+            },
+          },
+        });
+      }
       // Identity changes: the latest change of each field wins, whatever order they arrive in.
       const identityMoves = c.messages.flatMap((m) => [m.identityChange ?? []].flat().map((move) => ({ m, move })));
       for (const { m, move } of identityMoves) {
@@ -617,6 +635,8 @@ function newConversation(p: Person, key: string, now: Date) {
     candidateUserIdAt: null,
     candidateUsername: null,
     candidateUsernameAt: null,
+    candidateParentUserId: null,
+    candidateParentUserIdAt: null,
     candidateName: null,
     candidateNameAt: null,
     applicationId: null,

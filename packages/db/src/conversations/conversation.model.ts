@@ -18,6 +18,10 @@ export interface ConversationDoc {
   candidateUsername?: string | null;
   /** Meta timestamp of the message that gave `candidateUsername` (latest wins). */
   candidateUsernameAt?: Date | null;
+  /** The parent business-scoped user id (one id across the portfolio's numbers), when Meta sends one. */
+  candidateParentUserId?: string | null;
+  /** Meta timestamp of the message that gave `candidateParentUserId` (latest wins). */
+  candidateParentUserIdAt?: Date | null;
   candidateName?: string | null;
   /** Meta timestamp of the message whose profile name is `candidateName` (latest wins). */
   candidateNameAt?: Date | null;
@@ -58,6 +62,8 @@ const conversationSchema = new Schema<ConversationDoc>(
     candidateUserIdAt: { type: Date, default: null },
     candidateUsername: { type: String, default: null },
     candidateUsernameAt: { type: Date, default: null },
+    candidateParentUserId: { type: String, default: null },
+    candidateParentUserIdAt: { type: Date, default: null },
     candidateName: { type: String, default: null },
     candidateNameAt: { type: Date, default: null },
     applicationId: { type: String, default: null },

@@ -130,7 +130,12 @@ export interface MessageSummary {
 
 export type ConversationView = Omit<
   ConversationDoc,
-  "lastMessageSortKey" | "candidateNameAt" | "candidatePhoneAt" | "candidateUserIdAt" | "candidateUsernameAt"
+  | "lastMessageSortKey"
+  | "candidateNameAt"
+  | "candidatePhoneAt"
+  | "candidateUserIdAt"
+  | "candidateUsernameAt"
+  | "candidateParentUserIdAt"
 >;
 
 /** A stored conversation as the API shows it. Summary fields are recomputed where they depend on the clock. */
@@ -141,6 +146,7 @@ export function conversationView(doc: ConversationDoc, now = Date.now()): Conver
     candidatePhoneAt: _p,
     candidateUserIdAt: _u,
     candidateUsernameAt: _un,
+    candidateParentUserIdAt: _pu,
     ...rest
   } = doc;
   return { ...rest, inWindow: windowOpen(doc, now) };

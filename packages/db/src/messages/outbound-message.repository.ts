@@ -26,7 +26,13 @@ export interface OutboundRequest {
     filename?: string;
   } | null;
   /** Button parameters by the button's index in the template. */
-  templateButtons?: Array<{ index: number; subType: "url" | "quick_reply" | "copy_code"; parameter: string }> | null;
+  templateButtons?: Array<{
+    index: number;
+    subType: "url" | "quick_reply" | "copy_code" | "flow";
+    parameter: string;
+    /** flow only: the data the flow's first screen reads. */
+    flowActionData?: Record<string, unknown>;
+  }> | null;
   jobTitle?: string | null;
   companyName?: string | null;
   applicationId?: string | null;

@@ -25,7 +25,7 @@ const token = "EAAG-media-upload-test-token";
 beforeAll(async () => {
   sim = await MetaSimulator.create({ appSecret: "sim-media-test-secret" });
   await sim.listen();
-  graph = new GraphClient({ baseUrl: sim.url, version: "v21.0" });
+  graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" });
 });
 afterAll(async () => {
   await graph?.close();
@@ -57,7 +57,7 @@ describe("media API against the simulator", () => {
       phoneNumberId: "106540352242922",
     });
     expect(seen.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
-    const upload = sim.state.requestsTo(/\/v21\.0\/106540352242922\/media$/, "POST");
+    const upload = sim.state.requestsTo(/\/v26\.0\/106540352242922\/media$/, "POST");
     expect(upload).toHaveLength(1);
     expect(upload[0]!.token).toBe(token);
 

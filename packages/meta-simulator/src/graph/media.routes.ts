@@ -103,6 +103,17 @@ export const mediaArea: SimArea = (app, ctx, done) => {
     };
   });
 
+  /** DELETE /{version}/{media-id}: an uploaded media is deleted (`{ success: true }`); later retrieves answer code 100. */
+  app.delete<{ Params: { version: string; mediaId: string } }>("/:version/:mediaId", async (request, reply) => {
+    const token = bearer(request);
+    if (!token) return invalidToken(reply);
+    const m = s().media.get(request.params.mediaId);
+    if (!m || m.faults.notFound || (m.token !== null && m.token !== token))
+      return missingObject(reply, request.params.mediaId);
+    s().media.delete(m.id);
+    return { success: true };
+  });
+
   app.get<{ Params: { key: string } }>("/whatsapp_business/attachments/:key", async (request, reply) => {
     const url = s().urls.get(request.params.key);
     const token = bearer(request);
@@ -131,7 +142,10 @@ export const mediaArea: SimArea = (app, ctx, done) => {
     } catch {
       return reply.code(400).send(graphErrorBody({ code: 100, message: "(#100) Invalid multipart body." }));
     }
-    if (form.get("messaging_product") !== "whatsapp") {
+    // Graph reads a parameter from the form or the query string alike (whatsapp-api-js puts
+    // messaging_product in the query).
+    const query = request.query as Record<string, unknown>;
+    if (form.get("messaging_product") !== "whatsapp" && query.messaging_product !== "whatsapp") {
       return reply
         .code(400)
         .send(graphErrorBody({ code: 100, message: "(#100) The parameter messaging_product is required." }));

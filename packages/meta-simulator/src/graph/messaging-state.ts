@@ -31,7 +31,7 @@ export interface RejectedMessage {
   to: string;
   code: number;
   httpStatus: number;
-  cause: "fault" | "storm" | "throughput" | "pair_rate" | "auth" | "invalid" | "unknown_user" | "template";
+  cause: "fault" | "storm" | "throughput" | "pair_rate" | "auth" | "invalid" | "unknown_user" | "template" | "blocked";
 }
 
 export interface RecipientFault {

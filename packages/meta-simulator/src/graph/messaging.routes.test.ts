@@ -11,7 +11,7 @@ import { messagingState, settleStatusFlows } from "./messaging-state.js";
  * The send API of the simulator with Meta's 2026 behaviour turned on (enforceWindow,
  * enforceTemplateParams), over real HTTP: the 24-hour window as the simulator learns it from what it
  * delivers, unknown user ids, template parameters, `recipient` sends, and statuses with
- * recipient_user_id and pricing on one status only.
+ * recipient_user_id and pricing on `sent` and one of `delivered` / `read`, as Meta's status reference has it.
  */
 
 const secret = "sim-messaging-test-secret";
@@ -101,7 +101,7 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 const send = (body: Record<string, unknown>) =>
   call(
     "POST",
-    `/v21.0/${business.phoneNumberId}/messages`,
+    `/v26.0/${business.phoneNumberId}/messages`,
     { messaging_product: "whatsapp", recipient_type: "individual", ...body },
     { authorization: `Bearer ${token}` },
   );
@@ -159,6 +159,20 @@ describe("the 24-hour window, as the simulator knows it", () => {
       }),
     ]);
     expect(statuses[0]!.pricing).toBeUndefined();
+  });
+
+  it("a failed status for a number that is not on WhatsApp (131026) names the phone only: Meta has no user id to give", async () => {
+    const phone = newPhone();
+    expect(
+      (await call("POST", "/_sim/messaging/faults/recipient", { recipient: phone, code: 131026, async: true })).status,
+    ).toBe(200);
+    const res = await template({ to: phone }, "application_received", [bodyParams("a", "b")]);
+    const statuses = await statusesOf(res.json.messages[0].id);
+    expect(statuses).toEqual([expect.objectContaining({ status: "failed", recipient_id: phone })]);
+    expect(statuses[0]).not.toHaveProperty("recipient_user_id");
+    expect(statuses[0]).not.toHaveProperty("pricing");
+    expect(statuses[0]).not.toHaveProperty("conversation");
+    expect(statuses[0]!.errors).toEqual([expect.objectContaining({ code: 131026 })]);
   });
 
   it("after the candidate writes through the simulator, texts go and flow sent → delivered → read", async () => {
@@ -436,7 +450,7 @@ describe("username-only candidates and sends by user id (recipient)", () => {
   });
 });
 
-describe("pricing: one status per message, by type and window", () => {
+describe("pricing: on sent and on one of delivered / read, by type and window", () => {
   const pricingOf = async (wamid: string) => (await statusesOf(wamid)).map((s) => [s.status, s.pricing ?? null]);
 
   /** Replays the rule before 2026-10-01 (service and in-window utility free) for the body of `run`. */
@@ -451,20 +465,22 @@ describe("pricing: one status per message, by type and window", () => {
     }
   };
 
-  it("a text inside the window: billed service since 2026-10-01 (free service before), on delivered only", async () => {
+  it("a text inside the window: billed service since 2026-10-01 (free service before), on sent and delivered, not read", async () => {
     const phone = newPhone();
     await candidateWrites({ from: phone });
     const res = await text({ to: phone });
+    const billed = { billable: true, pricing_model: "PMP", type: "regular", category: "service" };
     expect(await pricingOf(res.json.messages[0].id)).toEqual([
-      ["sent", null],
-      ["delivered", { billable: true, pricing_model: "PMP", type: "regular", category: "service" }],
+      ["sent", billed],
+      ["delivered", billed],
       ["read", null],
     ]);
     await beforeServiceBilling(async () => {
       const earlier = await text({ to: phone });
+      const free = { billable: false, pricing_model: "PMP", type: "free_customer_service", category: "service" };
       expect(await pricingOf(earlier.json.messages[0].id)).toEqual([
-        ["sent", null],
-        ["delivered", { billable: false, pricing_model: "PMP", type: "free_customer_service", category: "service" }],
+        ["sent", free],
+        ["delivered", free],
         ["read", null],
       ]);
     });
@@ -500,12 +516,13 @@ describe("pricing: one status per message, by type and window", () => {
     });
   });
 
-  it("when delivered is skipped, read carries the pricing", async () => {
+  it("when delivered is skipped, read carries the pricing with sent", async () => {
     await call("PUT", "/_sim/messaging/status-flow", { delivered: false });
     const res = await template({ to: newPhone() }, "application_received", [bodyParams("a", "b")]);
+    const billed = { billable: true, pricing_model: "PMP", type: "regular", category: "utility" };
     expect(await pricingOf(res.json.messages[0].id)).toEqual([
-      ["sent", null],
-      ["read", { billable: true, pricing_model: "PMP", type: "regular", category: "utility" }],
+      ["sent", billed],
+      ["read", billed],
     ]);
   });
 
@@ -528,7 +545,7 @@ describe("pricing: one status per message, by type and window", () => {
 });
 
 describe("identity changes move the window with the person", () => {
-  it("user_changed_number: the new number is in the window, the old one no longer reaches them", async () => {
+  it("user_changed_number: the user id is regenerated with the number; the new number and id are in the window, the old ones no longer reach them", async () => {
     const [old, next] = [newPhone(), newPhone()];
     await candidateWrites({ from: old });
     const res = await call("POST", "/_sim/candidates/identity-change", {
@@ -541,6 +558,9 @@ describe("identity changes move the window with the person", () => {
     expect(res.status).toBe(200);
     const value = res.json.payload.entry[0].changes[0].value;
     expect(value.contacts).toBeUndefined();
+    const regenerated = res.json.identity.userId as string;
+    expect(regenerated).toMatch(/^MA\./);
+    expect(regenerated).not.toBe(userIdForPhone(old));
     expect(value.messages[0]).toMatchObject({
       from: old,
       from_user_id: userIdForPhone(old),
@@ -548,20 +568,45 @@ describe("identity changes move the window with the person", () => {
       system: {
         type: "user_changed_number",
         wa_id: next,
-        user_id: userIdForPhone(old),
+        user_id: regenerated,
+        previous_user_id: userIdForPhone(old),
         body: `User Yasmine changed from ${old} to ${next}`,
       },
     });
-    expect(res.json.identity).toEqual({ waId: next, userId: userIdForPhone(old), previousWaId: old });
+    expect(res.json.identity).toEqual({
+      waId: next,
+      userId: regenerated,
+      previousWaId: old,
+      previousUserId: userIdForPhone(old),
+    });
 
+    expect((await text({ recipient: userIdForPhone(old) })).json.error).toMatchObject({ code: 131062 });
+    const byNewId = await text({ recipient: regenerated });
+    expect((await statusesOf(byNewId.json.messages[0].id)).map((s) => s.status)).toEqual(["sent", "delivered", "read"]);
     const toNew = await text({ to: next });
     const toOld = await text({ to: old });
     expect((await statusesOf(toNew.json.messages[0].id)).map((s) => [s.status, s.recipient_user_id])).toEqual([
-      ["sent", userIdForPhone(old)],
-      ["delivered", userIdForPhone(old)],
-      ["read", userIdForPhone(old)],
+      ["sent", regenerated],
+      ["delivered", regenerated],
+      ["read", regenerated],
     ]);
     expect((await statusesOf(toOld.json.messages[0].id)).map((s) => s.status)).toEqual(["failed"]);
+  });
+
+  it("user_changed_number with newUserId null plays the older payload: the user id stays", async () => {
+    const [old, next] = [newPhone(), newPhone()];
+    await candidateWrites({ from: old });
+    const res = await call("POST", "/_sim/candidates/identity-change", {
+      ...business,
+      change: "number",
+      from: old,
+      newWaId: next,
+      newUserId: null,
+    });
+    expect(res.json.identity).toEqual({ waId: next, userId: userIdForPhone(old), previousWaId: old });
+    const system = res.json.payload.entry[0].changes[0].value.messages[0].system;
+    expect(system).toMatchObject({ user_id: userIdForPhone(old) });
+    expect(system.previous_user_id).toBeUndefined();
   });
 
   it("user_changed_user_id: previous_user_id → user_id, no phone; sends follow the new id, the old id is unknown", async () => {

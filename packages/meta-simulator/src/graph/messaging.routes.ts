@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
 import type { SimArea } from "../simulator.js";
+import { isBlocked } from "./block-users.routes.js";
 import { graphError, newWamid, statusDelivery, statusObject, statusPricing, unixNow } from "../webhooks/payloads.js";
 import { isUserId } from "../webhooks/user-ids.js";
 import {
@@ -31,7 +32,7 @@ import {
  * POST /{version}/{phone-number-id}/messages as Meta answers it (its answers, error codes and limits): a
  * wamid for an accepted send (to a phone number `to`, or a user id `recipient`), then signed `sent` →
  * `delivered` → `read` status webhooks with `recipient_user_id`, our biz_opaque_callback_data and the
- * pricing on `delivered` only; Meta's error bodies for faults and for sends over the number's
+ * pricing on `sent` and on `delivered` (or `read` when `delivered` is skipped); Meta's error bodies for faults and for sends over the number's
  * throughput (130429) or the pair rate (131056). When enforced (Enforcement), the 24-hour window
  * (131047 in a `failed` status, as Meta reports it), unknown user ids (131062) and template
  * parameters (132000…). Control routes under /_sim/messaging.
@@ -155,9 +156,15 @@ export const messagingArea: SimArea = (app, ctx, done) => {
     if (!st.statusFlow.enabled && asyncFailure === undefined) return;
     const business = { wabaId: st.numbers.get(m.phoneNumberId) ?? "0", phoneNumberId: m.phoneNumberId };
     const extra = m.bizOpaque ? { bizOpaque: m.bizOpaque } : {};
-    const recipient = { ...(m.to ? { waId: m.to } : {}), userId: m.recipientUserId ?? null };
+    // 131026 (not a WhatsApp user, or one who cannot receive it): Meta has no user id to report, so
+    // the failed status and its contacts name the phone number only.
+    const recipient = {
+      ...(m.to ? { waId: m.to } : {}),
+      userId: asyncFailure === 131026 && m.to ? null : (m.recipientUserId ?? null),
+    };
     const details = asyncFailure === 131047 ? WINDOW_DETAILS : TITLE[asyncFailure ?? -1];
-    // Pricing on one status only: `delivered`, or `read` when `delivered` is skipped.
+    // Pricing as Meta's status reference has it: on `sent`, and on one of `delivered` or `read`
+    // (`read` only when `delivered` is skipped). A receiver must record it idempotently.
     const priced = { ...extra, ...pricingFor(st, m, user) };
     const { delivered, read } = st.statusFlow;
     const steps =
@@ -169,7 +176,7 @@ export const messagingArea: SimArea = (app, ctx, done) => {
             }),
           ]
         : [
-            statusObject(m.wamid, "sent", recipient, extra),
+            statusObject(m.wamid, "sent", recipient, priced),
             ...(delivered ? [statusObject(m.wamid, "delivered", recipient, priced)] : []),
             ...(read ? [statusObject(m.wamid, "read", recipient, delivered ? extra : priced)] : []),
           ];
@@ -224,6 +231,12 @@ export const messagingArea: SimArea = (app, ctx, done) => {
         reply,
         { phoneNumberId, to, code: 131062, cause: "unknown_user" },
         `no WhatsApp user has the id ${body.recipient}`,
+      );
+    if (isBlocked(ctx.state, phoneNumberId, user))
+      return reject(
+        reply,
+        { phoneNumberId, to, code: 131026, cause: "blocked" },
+        "The recipient is on this business number's blocklist",
       );
     if (body.type === "template" && enforced("templateParams")) {
       const waba = st.numbers.get(phoneNumberId);

@@ -44,7 +44,7 @@ beforeAll(async () => {
   receiver = await startRecordingReceiver();
   sim = await MetaSimulator.create({ appSecret: app.appSecret, appId: app.appId, webhookUrl: receiver.url });
   await sim.listen();
-  graph = new GraphClient({ baseUrl: sim.url, version: "v21.0", headersTimeoutMs: 5_000 });
+  graph = new GraphClient({ baseUrl: sim.url, version: "v26.0", headersTimeoutMs: 5_000 });
 });
 afterAll(async () => {
   await graph.close();
@@ -178,7 +178,7 @@ describe("simulated Embedded Signup", () => {
     const business = await seed();
     const { accessToken } = (await control("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })).json;
     await control("POST", "/_sim/onboarding/delays", { route: "phone_numbers", ms: 1_500 });
-    const impatient = new GraphClient({ baseUrl: sim.url, version: "v21.0", headersTimeoutMs: 100 });
+    const impatient = new GraphClient({ baseUrl: sim.url, version: "v26.0", headersTimeoutMs: 100 });
     try {
       const err = (await listPhoneNumbers(impatient, accessToken, business.wabaId).catch(
         (e: unknown) => e,
@@ -194,7 +194,7 @@ describe("simulated Embedded Signup", () => {
   it("the dialog approves and redirects with a code and the state, or with access_denied", async () => {
     const business = await seed();
     const redirect = "http://ingress.test/api/auth/whatsapp/callback";
-    const dialog = `${sim.url}/v21.0/dialog/oauth?client_id=${app.appId}&redirect_uri=${encodeURIComponent(redirect)}&state=s-1&response_type=code`;
+    const dialog = `${sim.url}/v26.0/dialog/oauth?client_id=${app.appId}&redirect_uri=${encodeURIComponent(redirect)}&state=s-1&response_type=code`;
     const res = await fetch(dialog, { redirect: "manual" });
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get("location")!);

@@ -179,7 +179,13 @@ function learnIdentityChange(
       if (other && other !== user) mergeInto(dir, user, other);
       setPhone(dir, user, digitsOf(next));
     }
+    // The user id is regenerated with the number (user_id beside previous_user_id): the person is
+    // reached by the new one only; a payload with the same id (before August 2026) keeps it.
     const userId = str(system.user_id);
-    if (user && userId && !user.userId) setUserId(dir, user, userId);
+    if (user && userId && userId !== user.userId) {
+      const other = dir.byUserId.get(userId);
+      if (other && other !== user) mergeInto(dir, user, other);
+      setUserId(dir, user, userId);
+    }
   }
 }

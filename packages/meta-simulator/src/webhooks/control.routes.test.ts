@@ -78,8 +78,20 @@ describe("POST /_sim/candidates/reply delivers every inbound type, signed", () =
     ],
     [
       "image with caption",
-      { type: "image", text: "Mon diplôme", media: { id: "111", mimeType: "image/png", sha256: "abc=" } },
+      { type: "image", text: "Mon diplôme", media: { id: "111", mimeType: "image/png", sha256: "abc=", url: null } },
       { type: "image", content: { id: "111", mime_type: "image/png", sha256: "abc=", caption: "Mon diplôme" } },
+    ],
+    [
+      "image with Meta's lookaside url (2026)",
+      { type: "image", media: { id: "112" } },
+      {
+        type: "image",
+        check: (m) =>
+          expect(m.content).toMatchObject({
+            id: "112",
+            url: expect.stringMatching(/^https:\/\/lookaside\.fbsbx\.com\/whatsapp_business\/attachments\/\?mid=112&/),
+          }),
+      },
     ],
     [
       "video",
@@ -177,6 +189,8 @@ describe("POST /_sim/candidates/reply delivers every inbound type, signed", () =
         content: {
           type: "nfm_reply",
           nfm_reply: { name: "flow", body: "Sent", response_json: '{"experience":"3 ans"}' },
+          // The gateway's reading of the answers, beside them as sent.
+          flow: { name: "flow", answers: { experience: "3 ans" } },
         },
       },
     ],
@@ -318,14 +332,17 @@ describe("POST /_sim/candidates/reply delivers every inbound type, signed", () =
     });
   });
 
-  it("sends Meta's escaped form when asked, still verifying", async () => {
-    const res = await call(
+  it("sends Meta's escaped form by default, and raw UTF-8 when asked, both verifying", async () => {
+    const escaped = await call("POST", "/_sim/candidates/reply", reply({ type: "text", text: "Très bien ✅" }));
+    expect(escaped.json.delivery.status).toBe(200);
+    expect(receiver.received[0]!.raw.toString("latin1")).toContain("Tr\\u00e8s bien \\u2705");
+    const raw = await call(
       "POST",
       "/_sim/candidates/reply",
-      reply({ type: "text", text: "Très bien ✅", encoding: "meta-escaped" }),
+      reply({ type: "text", text: "Très bien ✅", encoding: "utf8" }),
     );
-    expect(res.json.delivery.status).toBe(200);
-    expect(receiver.received[0]!.raw.toString("latin1")).toContain("Tr\\u00e8s bien \\u2705");
+    expect(raw.json.delivery.status).toBe(200);
+    expect(receiver.received[1]!.raw.includes(Buffer.from("Très bien ✅", "utf8"))).toBe(true);
   });
 });
 

@@ -139,6 +139,8 @@ const mediaSchema = z.strictObject({
   filename: z.string().min(1).max(240).optional(),
   voice: z.boolean().optional(),
   animated: z.boolean().optional(),
+  /** Meta's lookaside link (default one for the id); null leaves it out, as payloads before 2026. */
+  url: z.url().nullable().optional(),
 });
 
 const interactiveSchema = z.discriminatedUnion(
@@ -225,6 +227,8 @@ const candidateReplyBody = z
     name: z.string().max(200).optional(),
     /** The candidate's username (contacts[].profile.username). */
     username: z.string().min(1).max(35).optional(),
+    /** The parent user id (one id across the portfolio's numbers): contacts[].parent_user_id and from_parent_user_id. */
+    parentUserId: id.optional(),
     type: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "must be a message type in lowercase, such as text or image"),
     /** The wamid to use (to replay a message); default a fresh one. */
     id: id.optional(),
@@ -395,8 +399,13 @@ const identityChangeBody = z.discriminatedUnion(
       /** The number the candidate had. */
       from: waId,
       newWaId: waId,
-      /** The candidate's user id (unchanged). Default the simulator's id for `from`. */
+      /** The candidate's user id before the change. Default the simulator's id for `from`. */
       userId: userId.optional(),
+      /**
+       * The user id after it: Meta regenerates it with the number (August 2026 reference). Default a
+       * fresh id; `null` plays the older payload where the id stayed.
+       */
+      newUserId: userId.nullable().optional(),
       name: z.string().max(200).optional(),
       id: id.optional(),
       timestamp: unixSeconds.optional(),
@@ -558,6 +567,7 @@ function buildCandidateMessage(b: z.output<typeof candidateReplyBody>, businessN
     ...(b.userId !== undefined ? { userId: b.userId } : {}),
     ...(b.name ? { name: b.name } : {}),
     ...(b.username ? { username: b.username } : {}),
+    ...(b.parentUserId ? { parentUserId: b.parentUserId } : {}),
   };
   const context = b.context
     ? b.context.id
@@ -812,8 +822,15 @@ export const webhookControlArea: SimArea = (app, ctx, done) => {
         ...(body.userId ? { userId: body.userId } : {}),
         ...(body.name ? { name: body.name } : {}),
       };
-      message = userChangedNumberMessage(candidate, body.newWaId, extra);
-      identity = { waId: body.newWaId, userId: userIdOf(candidate)!, previousWaId: body.from };
+      const previousUserId = userIdOf(candidate)!;
+      const next = body.newUserId === null ? null : (body.newUserId ?? newUserId(previousUserId.slice(0, 2)));
+      message = userChangedNumberMessage(candidate, body.newWaId, { ...extra, newUserId: next });
+      identity = {
+        waId: body.newWaId,
+        userId: next ?? previousUserId,
+        previousWaId: body.from,
+        ...(next ? { previousUserId } : {}),
+      };
     } else {
       const previous = body.previousUserId ?? (body.waId ? userIdOf({ waId: body.waId }) : undefined);
       if (!previous)

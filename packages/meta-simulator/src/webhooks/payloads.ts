@@ -36,6 +36,12 @@ export interface Candidate {
   name?: string;
   /** The username of a candidate who adopted one (`contacts[].profile.username`). */
   username?: string;
+  /**
+   * The parent business-scoped user id: one id for the person across every business of a
+   * portfolio (`contacts[].parent_user_id`, `from_parent_user_id`, `recipient_parent_user_id`).
+   * Meta sends it only to businesses whose portfolio has it turned on; absent by default.
+   */
+  parentUserId?: string;
 }
 
 /** The user id a candidate's messages carry: the given one, else the simulator's id for the phone. */
@@ -60,6 +66,8 @@ export function messagesValue(
     statuses?: unknown[];
     errors?: unknown[];
     message_echoes?: unknown[];
+    calls?: unknown[];
+    history?: unknown[];
   },
 ) {
   return {
@@ -93,6 +101,7 @@ export function contactOf(c: Candidate) {
     profile: { name: c.name ?? "Candidate", ...(c.username ? { username: c.username } : {}) },
     ...(c.waId ? { wa_id: c.waId } : {}),
     ...(userId ? { user_id: userId } : {}),
+    ...(c.parentUserId ? { parent_user_id: c.parentUserId } : {}),
   };
 }
 
@@ -120,6 +129,11 @@ export interface MediaInput {
   voice?: boolean;
   /** sticker only. Default false. */
   animated?: boolean;
+  /**
+   * Meta's lookaside link to the file, which webhooks carry beside the id since 2026 (the download
+   * still needs the business token). Default: a lookaside URL for the id; `null` leaves it out (older payloads).
+   */
+  url?: string | null;
 }
 
 const defaultMime: Record<MediaKind, string> = {
@@ -131,11 +145,19 @@ const defaultMime: Record<MediaKind, string> = {
 };
 
 /** `{ id, mime_type, sha256, ... }` with the extra keys Meta sends for each media kind. */
+/** The shape of Meta's lookaside download link for an inbound media id. */
+export function lookasideUrl(mediaId: string): string {
+  const ext = Math.floor(Date.now() / 1000);
+  return `https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=${mediaId}&source=webhook&ext=${ext}&hash=${randomBytes(18).toString("base64url")}`;
+}
+
 export function mediaContent(kind: MediaKind, input: MediaInput = {}) {
+  const id = input.id ?? newMediaId();
   const base = {
-    id: input.id ?? newMediaId(),
+    id,
     mime_type: input.mimeType ?? defaultMime[kind],
     sha256: input.sha256 ?? fakeSha256(),
+    ...(input.url === null ? {} : { url: input.url ?? lookasideUrl(id) }),
   };
   switch (kind) {
     case "image":
@@ -273,10 +295,14 @@ export interface SystemInput {
   /** customer_identity_changed: the new identity hash. */
   identity?: string;
   customer?: string;
-  /** user_changed_number: the user's user id. user_changed_user_id: the new user id. */
+  /** user_changed_number: the user's (regenerated) user id. user_changed_user_id: the new user id. */
   userId?: string;
-  /** user_changed_user_id: the user id being replaced. */
+  /** The user id being replaced (user_changed_user_id; user_changed_number since August 2026). */
   previousUserId?: string;
+  /** The new parent user id, when the portfolio has parent ids. */
+  parentUserId?: string;
+  /** The parent user id being replaced. */
+  previousParentUserId?: string;
   /** The profile name the default body names. */
   name?: string;
   /** user_changed_number: the old number, for the default body. */
@@ -305,6 +331,8 @@ export function systemContent(s: SystemInput = {}) {
     ...(s.customer !== undefined ? { customer: s.customer } : {}),
     ...(s.userId !== undefined ? { user_id: s.userId } : {}),
     ...(s.previousUserId !== undefined ? { previous_user_id: s.previousUserId } : {}),
+    ...(s.parentUserId !== undefined ? { parent_user_id: s.parentUserId } : {}),
+    ...(s.previousParentUserId !== undefined ? { previous_parent_user_id: s.previousParentUserId } : {}),
   };
 }
 
@@ -387,6 +415,7 @@ export interface MessageExtra {
 export interface InboundMessageObject {
   from?: string;
   from_user_id?: string;
+  from_parent_user_id?: string;
   id: string;
   timestamp: UnixSeconds;
   type: string;
@@ -407,6 +436,7 @@ export function inboundMessage(
   return {
     ...(c.waId ? { from: c.waId } : {}),
     ...(userId ? { from_user_id: userId } : {}),
+    ...(c.parentUserId ? { from_parent_user_id: c.parentUserId } : {}),
     id: extra.id ?? newWamid(),
     timestamp: extra.timestamp ?? unixNow(),
     type,
@@ -505,11 +535,20 @@ export function messagesDelivery(business: Business, c: Candidate, messages: unk
 }
 
 /**
- * A user changed their phone number: `from` is the old number, `system.wa_id` the new one, the user id
- * stays. System messages come without a `contacts` array.
+ * A user changed their phone number: `from` is the old number, `system.wa_id` the new one. Since
+ * August 2026 Meta's reference says a number change also regenerates the business-scoped user id:
+ * `system.user_id` is the new id (`newUserId`), `system.previous_user_id` the old one (and
+ * `previous_parent_user_id` when the portfolio has parent ids). `newUserId: null` plays the older
+ * payload, where the user id stayed. System messages come without a `contacts` array.
  */
-export function userChangedNumberMessage(c: Candidate & { waId: string }, newWaId: string, extra: MessageExtra = {}) {
+export function userChangedNumberMessage(
+  c: Candidate & { waId: string },
+  newWaId: string,
+  extra: MessageExtra & { newUserId?: string | null; newParentUserId?: string } = {},
+) {
+  const { newUserId: regenerated, newParentUserId, ...messageExtra } = extra;
   const userId = userIdOf(c);
+  const next = regenerated === null ? userId : (regenerated ?? userId);
   return inboundMessage(
     c,
     "system",
@@ -517,10 +556,13 @@ export function userChangedNumberMessage(c: Candidate & { waId: string }, newWaI
       type: "user_changed_number",
       previousWaId: c.waId,
       waId: newWaId,
-      ...(userId ? { userId } : {}),
+      ...(next ? { userId: next } : {}),
+      ...(regenerated && userId ? { previousUserId: userId } : {}),
+      ...(regenerated && c.parentUserId ? { previousParentUserId: c.parentUserId } : {}),
+      ...(regenerated && newParentUserId ? { parentUserId: newParentUserId } : {}),
       ...(c.name ? { name: c.name } : {}),
     }),
-    extra,
+    messageExtra,
   );
 }
 
@@ -591,6 +633,7 @@ export function statusObject(
     timestamp: extra.timestamp ?? unixNow(),
     ...(r.waId ? { recipient_id: r.waId } : {}),
     ...(userId ? { recipient_user_id: userId } : {}),
+    ...(r.parentUserId ? { recipient_parent_user_id: r.parentUserId } : {}),
     ...(extra.bizOpaque ? { biz_opaque_callback_data: extra.bizOpaque } : {}),
     ...(extra.pricing ? { pricing: extra.pricing } : {}),
     ...(extra.conversation ? { conversation: extra.conversation } : {}),
@@ -660,9 +703,16 @@ export function userPreferencesDelivery(
 
 /** A delivery of statuses; since 2026 Meta may add the recipients as `contacts` (wa_id when shown, user_id). */
 export function statusDelivery(business: Business, statuses: unknown[], recipients?: Candidate[]) {
+  // Status deliveries name the recipient in `contacts` (no display name; the username when the
+  // user has one, and the parent user id when the portfolio has them).
   const contacts = recipients?.map((r) => {
     const userId = userIdOf(r);
-    return { ...(r.waId ? { wa_id: r.waId } : {}), ...(userId ? { user_id: userId } : {}) };
+    return {
+      ...(r.username ? { profile: { username: r.username } } : {}),
+      ...(r.waId ? { wa_id: r.waId } : {}),
+      ...(userId ? { user_id: userId } : {}),
+      ...(r.parentUserId ? { parent_user_id: r.parentUserId } : {}),
+    };
   });
   return delivery([
     {
@@ -831,3 +881,86 @@ export const businessCapabilityDelivery = (wabaId: string, b: BusinessCapability
   fieldDelivery(wabaId, "business_capability_update", businessCapabilityValue(b));
 export const qualityUpdateDelivery = (wabaId: string, q: QualityUpdateInput) =>
   fieldDelivery(wabaId, "phone_number_quality_update", qualityUpdateValue(q));
+
+// ---------------------------------------------------------------------------------------------
+// Calls and history (fields sharing the messages envelope, with `metadata`)
+// ---------------------------------------------------------------------------------------------
+
+/** A `wacid.` call id, as Meta's Calling API names calls. */
+export const newCallId = () => `wacid.${randomBytes(24).toString("base64url")}`;
+
+export interface CallInput {
+  /** "connect" (the user calls; with the SDP offer) or "terminate" (with status and duration). */
+  event: "connect" | "terminate";
+  id?: string;
+  direction?: "USER_INITIATED" | "BUSINESS_INITIATED";
+  /** terminate only: "Completed" or "Failed". */
+  status?: string;
+  /** terminate only: seconds. */
+  durationSeconds?: number;
+  timestamp?: UnixSeconds;
+}
+
+/**
+ * A `calls` delivery (WhatsApp Business Calling): the user's call to the business number, `connect`
+ * with the session's SDP offer, or `terminate` with its outcome. The gateway records these, it does
+ * not answer calls.
+ */
+export function callsDelivery(business: Business, c: Candidate, call: CallInput) {
+  const at = Number(call.timestamp ?? unixNow());
+  const value = messagesValue(business, {
+    contacts: [contactOf(c)],
+    calls: [
+      {
+        id: call.id ?? newCallId(),
+        to: business.displayPhoneNumber ?? "212500000000",
+        ...(c.waId ? { from: c.waId } : {}),
+        ...(userIdOf(c) ? { from_user_id: userIdOf(c) } : {}),
+        event: call.event,
+        timestamp: String(at),
+        direction: call.direction ?? "USER_INITIATED",
+        ...(call.event === "connect"
+          ? { session: { sdp_type: "offer", sdp: "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" } }
+          : {
+              status: call.status ?? "Completed",
+              start_time: String(at - (call.durationSeconds ?? 42)),
+              end_time: String(at),
+              duration: call.durationSeconds ?? 42,
+            }),
+      },
+    ],
+  });
+  return delivery([{ wabaId: business.wabaId, changes: [{ field: "calls", value }] }]);
+}
+
+/**
+ * A `history` delivery: past messages a coexistence number shares when it is onboarded, in chunks
+ * (`metadata: { phase, chunk_order, progress }`), each thread the messages of one user with their
+ * `history_context.status`.
+ */
+export function historyDelivery(
+  business: Business,
+  threads: Array<{ waId: string; messages: Array<{ fromBusiness?: boolean; text: string; timestamp?: UnixSeconds }> }>,
+  chunk: { phase?: number; chunkOrder?: number; progress?: number } = {},
+) {
+  const value = messagesValue(business, {
+    history: [
+      {
+        metadata: { phase: chunk.phase ?? 0, chunk_order: chunk.chunkOrder ?? 1, progress: chunk.progress ?? 100 },
+        threads: threads.map((t) => ({
+          id: t.waId,
+          messages: t.messages.map((m) => ({
+            from: m.fromBusiness ? (business.displayPhoneNumber ?? "212500000000") : t.waId,
+            ...(m.fromBusiness ? { to: t.waId } : {}),
+            id: newWamid(),
+            timestamp: m.timestamp ?? unixNow(),
+            type: "text",
+            text: { body: m.text },
+            history_context: { status: m.fromBusiness ? "DELIVERED" : "READ" },
+          })),
+        })),
+      },
+    ],
+  });
+  return delivery([{ wabaId: business.wabaId, changes: [{ field: "history", value }] }]);
+}

@@ -27,6 +27,9 @@ import {
   userChangedUserIdMessage,
   messageEchoesDelivery,
   echoMessage,
+  mediaContent,
+  callsDelivery,
+  historyDelivery,
 } from "./payloads.js";
 import { isUserId, newUserId, userIdForPhone } from "./user-ids.js";
 
@@ -89,15 +92,19 @@ describe("every inbound type built here is read completely by normalizeDelivery"
     if (type === "unsupported") expect(m.errors).toEqual([expect.objectContaining({ code: 131051 })]);
   });
 
-  it("media carry id, mime type, sha256, caption, filename, voice and animated", () => {
+  it("media carry id, Meta's lookaside url, mime type, sha256, caption, filename, voice and animated", () => {
     const { document, audio, sticker, image } = samples;
     expect(document.document).toEqual({
       id: expect.stringMatching(/^\d+$/),
+      url: expect.stringMatching(/^https:\/\/lookaside\.fbsbx\.com\/whatsapp_business\/attachments\/\?mid=\d+&/),
       mime_type: "application/pdf",
       sha256: expect.any(String),
       filename: "CV_Yasmine_Benali.pdf",
       caption: "Mon CV",
     });
+    const doc = document.document as { id: string; url: string };
+    expect(new URL(doc.url).searchParams.get("mid")).toBe(doc.id);
+    expect(mediaContent("image", { url: null })).not.toHaveProperty("url");
     expect(audio.audio).toMatchObject({ voice: true, mime_type: "audio/ogg; codecs=opus" });
     expect(sticker.sticker).toMatchObject({ mime_type: "image/webp", animated: false });
     expect(image.image).toMatchObject({ caption: "Mon diplôme" });
@@ -361,5 +368,57 @@ describe("statuses, value errors and other fields", () => {
       time: 5,
       changes: [{ field: "account_update", value: {} }],
     });
+  });
+});
+
+describe("calls and history: shapes of Meta's other messages-envelope fields, recorded by the gateway", () => {
+  it("a call's connect and terminate carry the call id, the user and the outcome; the gateway records both", () => {
+    const connect = callsDelivery(business, candidate, { event: "connect" });
+    const terminate = callsDelivery(business, candidate, {
+      event: "terminate",
+      status: "Completed",
+      durationSeconds: 30,
+    });
+    const call = (connect.entry[0]!.changes[0]!.value as { calls: Array<Record<string, unknown>> }).calls[0]!;
+    expect(call).toMatchObject({
+      id: expect.stringMatching(/^wacid\./),
+      from: candidate.waId,
+      from_user_id: userIdForPhone(candidate.waId),
+      event: "connect",
+      direction: "USER_INITIATED",
+      session: { sdp_type: "offer", sdp: expect.stringContaining("v=0") },
+    });
+    const ended = (terminate.entry[0]!.changes[0]!.value as { calls: Array<Record<string, unknown>> }).calls[0]!;
+    expect(ended).toMatchObject({ event: "terminate", status: "Completed", duration: 30 });
+    for (const payload of [connect, terminate]) {
+      const events = normalize(payload);
+      expect(events).toEqual([expect.objectContaining({ kind: "account", field: "calls", valid: true })]);
+    }
+  });
+
+  it("history shares past threads in chunks; the gateway records them without losing the delivery", () => {
+    const payload = historyDelivery(
+      business,
+      [{ waId: candidate.waId, messages: [{ text: "Bonjour, je postule" }, { fromBusiness: true, text: "Merci !" }] }],
+      { phase: 1, chunkOrder: 2, progress: 60 },
+    );
+    const value = payload.entry[0]!.changes[0]!.value as {
+      history: Array<{ metadata: unknown; threads: Array<{ messages: unknown[] }> }>;
+    };
+    const history = value.history[0]!;
+    expect(history.metadata).toEqual({ phase: 1, chunk_order: 2, progress: 60 });
+    expect(history.threads[0]!.messages).toEqual([
+      expect.objectContaining({
+        from: candidate.waId,
+        text: { body: "Bonjour, je postule" },
+        history_context: { status: "READ" },
+      }),
+      expect.objectContaining({
+        to: candidate.waId,
+        text: { body: "Merci !" },
+        history_context: { status: "DELIVERED" },
+      }),
+    ]);
+    expect(normalize(payload)).toEqual([expect.objectContaining({ kind: "account", field: "history", valid: true })]);
   });
 });

@@ -28,9 +28,9 @@ afterEach(() => {
 
 describe("WebhookSender signs exactly the bytes it sends", () => {
   it.each(Object.entries(texts))(
-    "UTF-8 %s text: the raw bytes received verify with the app secret",
+    "UTF-8 %s text (when asked): the raw bytes received verify with the app secret",
     async (_label, text) => {
-      const sender = new WebhookSender(secret, receiver.url);
+      const sender = new WebhookSender(secret, receiver.url, { encoding: "utf8" });
       const payload = textMessageDelivery(business, candidate, text);
       const result = await sender.send(payload);
       expect(result).toEqual({ status: 200, body: "EVENT_RECEIVED", attempts: 1 });
@@ -48,9 +48,9 @@ describe("WebhookSender signs exactly the bytes it sends", () => {
   );
 
   it.each(Object.entries(texts))(
-    "meta-escaped %s text: ASCII-only bytes with lowercase \\u escapes, signed as sent",
+    "%s text by default as Meta sends it: ASCII-only bytes with lowercase \\u escapes, signed as sent",
     async (_label, text) => {
-      const sender = new WebhookSender(secret, receiver.url, { encoding: "meta-escaped" });
+      const sender = new WebhookSender(secret, receiver.url);
       const payload = textMessageDelivery(business, candidate, text);
       await sender.send(payload);
 

@@ -13,10 +13,13 @@ export interface DeliveryResult {
 
 /**
  * How the JSON text is put on the wire.
- * - `utf8`: non-ASCII characters as UTF-8 bytes (what JSON.stringify gives).
- * - `meta-escaped`: every non-ASCII UTF-16 unit as `\uXXXX` with lowercase hex, as Meta's Graph
- *   webhooks are documented to do ("we generate the signature using an escaped unicode version of the
- *   payload, with lowercase hex digits", Messenger Platform webhooks, Validate payloads). Either way
+ * - `meta-escaped` (the default, what Meta sends): every non-ASCII UTF-16 unit as `\uXXXX` with
+ *   lowercase hex, as Meta's Graph webhooks are documented to do ("we generate the signature using an escaped unicode version of the
+ *   payload, with lowercase hex digits", Messenger Platform webhooks, Validate payloads); published
+ *   clients (whatsapp-api-js) verify by escaping the body they received the same way, so raw UTF-8
+ *   fails their check for any accent or emoji.
+ * - `utf8`: non-ASCII characters as UTF-8 bytes (what JSON.stringify gives), for receivers that
+ *   must cope with either. Either way
  *   the signature covers exactly the bytes sent: a receiver must hash its raw body, never a re-serialisation.
  */
 export type BodyEncoding = "utf8" | "meta-escaped";
@@ -40,7 +43,7 @@ export interface RetryPolicy {
 export interface WebhookSenderOptions {
   /** Retry non-200 answers and network errors. Default false (one POST), which is what tests want. */
   retry?: RetryPolicy | false;
-  /** Default "utf8". */
+  /** Default "meta-escaped", as Meta sends. */
   encoding?: BodyEncoding;
   /** Per-POST limit for the receiver's headers and body. Default 10,000 ms. */
   timeoutMs?: number;
@@ -100,7 +103,7 @@ export function escapeNonAscii(json: string): string {
 }
 
 /** The bytes a payload is sent as: a string or Buffer as given, anything else as JSON. */
-export function encodeWebhookBody(payload: unknown, encoding: BodyEncoding = "utf8"): Buffer {
+export function encodeWebhookBody(payload: unknown, encoding: BodyEncoding = "meta-escaped"): Buffer {
   if (Buffer.isBuffer(payload)) return payload;
   if (typeof payload === "string") return Buffer.from(payload, "utf8");
   const json = JSON.stringify(payload);
@@ -123,7 +126,7 @@ export class WebhookSender {
     public targetUrl: string | undefined,
     options: WebhookSenderOptions = {},
   ) {
-    this.options = { retry: false, encoding: "utf8", timeoutMs: 10_000 };
+    this.options = { retry: false, encoding: "meta-escaped", timeoutMs: 10_000 };
     this.configure(options);
   }
 

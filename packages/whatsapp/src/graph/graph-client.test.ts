@@ -54,8 +54,8 @@ const json = (res: ServerResponse, status: number, body: unknown) =>
 
 describe("GraphClient", () => {
   it("calls {base}/{version}/{path} with the bearer token and query, and parses the JSON answer", async () => {
-    routes.set("/v21.0/123/phone_numbers", (_req, res) => json(res, 200, { data: [{ id: "1" }] }));
-    const graph = new GraphClient({ baseUrl, version: "v21.0" });
+    routes.set("/v26.0/123/phone_numbers", (_req, res) => json(res, 200, { data: [{ id: "1" }] }));
+    const graph = new GraphClient({ baseUrl, version: "v26.0" });
     try {
       const res = await graph.get<{ data: Array<{ id: string }> }>("123/phone_numbers", {
         token: "tok-abc",
@@ -64,7 +64,7 @@ describe("GraphClient", () => {
       expect(res.data[0]!.id).toBe("1");
       const req = seen.at(-1)!;
       expect(req.headers.authorization).toBe("Bearer tok-abc");
-      expect(req.url).toBe("/v21.0/123/phone_numbers?fields=id%2Cstatus&limit=5");
+      expect(req.url).toBe("/v26.0/123/phone_numbers?fields=id%2Cstatus&limit=5");
     } finally {
       await graph.close();
     }
@@ -72,7 +72,7 @@ describe("GraphClient", () => {
 
   it("an outside id of . or .. never walks the tenant's token out of the versioned path", async () => {
     routes.set("/me", (_req, res) => json(res, 200, { leaked: true }));
-    const graph = new GraphClient({ baseUrl, version: "v21.0" });
+    const graph = new GraphClient({ baseUrl, version: "v26.0" });
     const before = seen.length;
     try {
       for (const id of ["..", ".", ""])
@@ -87,8 +87,8 @@ describe("GraphClient", () => {
   });
 
   it("sends JSON and form bodies with their content types", async () => {
-    routes.set("/v21.0/echo", (req, res, body) => json(res, 200, { type: req.headers["content-type"], body }));
-    const graph = new GraphClient({ baseUrl, version: "v21.0" });
+    routes.set("/v26.0/echo", (req, res, body) => json(res, 200, { type: req.headers["content-type"], body }));
+    const graph = new GraphClient({ baseUrl, version: "v26.0" });
     try {
       const a = await graph.post<{ type: string; body: string }>("echo", {
         json: { messaging_product: "whatsapp", pin: "123456" },
@@ -104,8 +104,8 @@ describe("GraphClient", () => {
   });
 
   it("keeps connections alive: sequential calls reuse their sockets", async () => {
-    routes.set("/v21.0/ping", (_req, res) => json(res, 200, { ok: true }));
-    const graph = new GraphClient({ baseUrl, version: "v21.0", connections: 4 });
+    routes.set("/v26.0/ping", (_req, res) => json(res, 200, { ok: true }));
+    const graph = new GraphClient({ baseUrl, version: "v26.0", connections: 4 });
     try {
       const before = seen.length;
       for (let i = 0; i < 10; i++) await graph.get("ping");
@@ -129,7 +129,7 @@ describe("GraphClient", () => {
 
   it("parses Meta's error body into a GraphApiError with stable fields, without the token", async () => {
     const token = "EAAG-secret-token-value";
-    routes.set("/v21.0/err", (req, res) =>
+    routes.set("/v26.0/err", (req, res) =>
       json(res, 401, {
         error: {
           // A misbehaving proxy echoing the token must not leak it into our errors.
@@ -143,7 +143,7 @@ describe("GraphClient", () => {
         },
       }),
     );
-    const graph = new GraphClient({ baseUrl, version: "v21.0" });
+    const graph = new GraphClient({ baseUrl, version: "v26.0" });
     try {
       const err = await graph.get("err", { token }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(GraphApiError);
@@ -165,10 +165,10 @@ describe("GraphClient", () => {
   });
 
   it("turns a 5xx without a Graph body into a transient GraphApiError", async () => {
-    routes.set("/v21.0/bad-gateway", (_req, res) =>
+    routes.set("/v26.0/bad-gateway", (_req, res) =>
       res.writeHead(502, { "content-type": "text/html" }).end("<html>bad gateway</html>"),
     );
-    const graph = new GraphClient({ baseUrl, version: "v21.0" });
+    const graph = new GraphClient({ baseUrl, version: "v26.0" });
     try {
       const err = (await graph.get("bad-gateway").catch((e: unknown) => e)) as GraphApiError;
       expect(err).toBeInstanceOf(GraphApiError);
@@ -181,8 +181,8 @@ describe("GraphClient", () => {
   });
 
   it("refuses a 2xx answer that is not JSON", async () => {
-    routes.set("/v21.0/html", (_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html></html>"));
-    const graph = new GraphClient({ baseUrl, version: "v21.0" });
+    routes.set("/v26.0/html", (_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html></html>"));
+    const graph = new GraphClient({ baseUrl, version: "v26.0" });
     try {
       await expect(graph.get("html")).rejects.toBeInstanceOf(GraphResponseError);
     } finally {
@@ -192,8 +192,8 @@ describe("GraphClient", () => {
 
   it("reports a slow answer as a timed-out GraphNetworkError that may have reached Meta", async () => {
     const pending: ServerResponse[] = [];
-    routes.set("/v21.0/slow", (_req, res) => void pending.push(res)); // never answers by itself
-    const graph = new GraphClient({ baseUrl, version: "v21.0", headersTimeoutMs: 200 });
+    routes.set("/v26.0/slow", (_req, res) => void pending.push(res)); // never answers by itself
+    const graph = new GraphClient({ baseUrl, version: "v26.0", headersTimeoutMs: 200 });
     try {
       const err = (await graph.get("slow", { token: "tok-slow-123" }).catch((e: unknown) => e)) as GraphNetworkError;
       expect(err).toBeInstanceOf(GraphNetworkError);
@@ -213,7 +213,7 @@ describe("GraphClient", () => {
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const graph = new GraphClient({ baseUrl: `http://127.0.0.1:${port}`, version: "v21.0" });
+    const graph = new GraphClient({ baseUrl: `http://127.0.0.1:${port}`, version: "v26.0" });
     try {
       const err = (await graph.get("x").catch((e: unknown) => e)) as GraphNetworkError;
       expect(err).toBeInstanceOf(GraphNetworkError);
@@ -226,7 +226,7 @@ describe("GraphClient", () => {
   });
 
   it("closes idempotently and refuses calls afterwards", async () => {
-    const graph = new GraphClient({ baseUrl, version: "v21.0" });
+    const graph = new GraphClient({ baseUrl, version: "v26.0" });
     await graph.close();
     await graph.close();
     await expect(graph.get("ping")).rejects.toThrow(/closed/);

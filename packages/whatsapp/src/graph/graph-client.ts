@@ -4,7 +4,7 @@ import { GraphApiError, GraphNetworkError, GraphResponseError, type GraphErrorBo
 export interface GraphClientOptions {
   /** Base URL of the Graph API (META_GRAPH_URL): https://graph.facebook.com, or the simulator. */
   baseUrl: string;
-  /** Graph API version (META_API_VERSION), e.g. v21.0. */
+  /** Graph API version (META_API_VERSION), e.g. v26.0. */
   version: string;
   /** Keep-alive connections to Meta. Default 32 (sends are pooled; one TLS handshake per connection). */
   connections?: number;

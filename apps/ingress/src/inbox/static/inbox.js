@@ -635,6 +635,21 @@ function sendTyping() {
 // Text badges rather than emoji: they render on machines without an emoji font.
 const MEDIA_ICON = { image: "IMG", video: "VID", audio: "AUD", document: "DOC", sticker: "STK" };
 
+/** A candidate's completed form (a WhatsApp Flow): each answer as a labelled row, lists joined. */
+function renderFlowAnswers(flow) {
+  const label = (key) => key.replace(/[_.]+/g, " ").replace(/^./, (ch) => ch.toUpperCase());
+  const value = (v) =>
+    Array.isArray(v) ? v.join(", ") : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v ?? "");
+  return [
+    el("div", { class: "msg-kind", text: `Form answers${flow.screen ? ` · ${flow.screen}` : ""}` }),
+    el(
+      "dl",
+      { class: "flow-answers", "aria-label": "Form answers" },
+      Object.entries(flow.answers).flatMap(([k, v]) => [textNode("dt", label(k)), textNode("dd", value(v))]),
+    ),
+  ];
+}
+
 function renderContent(m) {
   const c = m.content ?? {};
   switch (m.type) {
@@ -676,6 +691,11 @@ function renderContent(m) {
       if (m.direction === "outbound") {
         // Our reply buttons or list: the question and its choices.
         const i = m.request?.interactive ?? {};
+        if (i.type === "flow")
+          return [
+            el("div", { class: "msg-kind", text: `Form · ${i.cta ?? ""}` }),
+            textNode("p", i.body ?? m.text, "msg-text"),
+          ];
         const choices =
           i.type === "list"
             ? (i.sections ?? []).flatMap((s) => (s.rows ?? []).map((r) => r.title))
@@ -690,6 +710,7 @@ function renderContent(m) {
           ),
         ];
       }
+      if (c.flow?.answers && typeof c.flow.answers === "object") return renderFlowAnswers(c.flow);
       const title = c.button_reply?.title ?? c.list_reply?.title ?? c.nfm_reply?.body ?? "form reply";
       const kind = c.nfm_reply ? "Form reply" : c.list_reply ? "List reply" : "Button reply";
       return [el("div", { class: "msg-kind", text: kind }), textNode("p", title, "msg-text")];
