@@ -180,10 +180,16 @@ describe("a candidate's erasure", () => {
     await eventually(() => stack.db.webhookEvents.exists({ kind: "dead_letter" }), 30_000);
 
     // 4. They change number, and write from the new one.
-    await sim("/_sim/candidates/identity-change", { change: "number", from: PHONE, newWaId: NEW_PHONE, name: NAME });
+    // Meta regenerates the user id with the number: the new one is what their next messages carry.
+    const change = await sim<{ identity: { userId: string } }>("/_sim/candidates/identity-change", {
+      change: "number",
+      from: PHONE,
+      newWaId: NEW_PHONE,
+      name: NAME,
+    });
     const later = await sim("/_sim/candidates/reply", {
       from: NEW_PHONE,
-      userId, // a number change keeps the user id
+      userId: change.identity.userId,
       name: NAME,
       type: "text",
       text: TEXTS.afterChange,

@@ -38,7 +38,7 @@ import {
   type MediaKind,
   type MessageExtra,
 } from "./payloads.js";
-import { newUserId } from "./user-ids.js";
+import { newUserId, userIdForPhone } from "./user-ids.js";
 import { setMarketingPreference } from "../graph/marketing-preferences.js";
 import {
   NoWebhookTargetError,
@@ -402,8 +402,8 @@ const identityChangeBody = z.discriminatedUnion(
       /** The candidate's user id before the change. Default the simulator's id for `from`. */
       userId: userId.optional(),
       /**
-       * The user id after it: Meta regenerates it with the number (August 2026 reference). Default a
-       * fresh id; `null` plays the older payload where the id stayed.
+       * The user id after it: Meta regenerates it with the number (August 2026 reference). Default the
+       * simulator's id for the new number; `null` plays the older payload where the id stayed.
        */
       newUserId: userId.nullable().optional(),
       name: z.string().max(200).optional(),
@@ -823,7 +823,13 @@ export const webhookControlArea: SimArea = (app, ctx, done) => {
         ...(body.name ? { name: body.name } : {}),
       };
       const previousUserId = userIdOf(candidate)!;
-      const next = body.newUserId === null ? null : (body.newUserId ?? newUserId(previousUserId.slice(0, 2)));
+      // The regenerated id defaults to the simulator's id for the new number, so that the candidate's
+      // later messages from it (whose id defaults the same way) carry it.
+      const regenerated = userIdForPhone(body.newWaId);
+      const next =
+        body.newUserId === null
+          ? null
+          : (body.newUserId ?? (regenerated !== previousUserId ? regenerated : newUserId("MA")));
       message = userChangedNumberMessage(candidate, body.newWaId, { ...extra, newUserId: next });
       identity = {
         waId: body.newWaId,
