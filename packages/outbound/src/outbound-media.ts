@@ -293,7 +293,8 @@ async function mediaIdForUrl(
     try {
       fetched = await fetcher.fetch(url, { kind: type, types: OUTBOUND_MEDIA_TYPES[type] });
     } catch (err) {
-      if (err instanceof MediaFetchError && err.kind === "permanent") throw new OutboundMediaError(err.code, err.message);
+      if (err instanceof MediaFetchError && err.kind === "permanent")
+        throw new OutboundMediaError(err.code, err.message);
       throw err;
     }
     const name = filename ?? fetched.filename;
