@@ -43,6 +43,16 @@ async function simControl(path: string, body: unknown) {
   return json;
 }
 
+/** Once the candidate's answer is stored: their conversation's messages, as the REST API gives them. */
+async function threadAfterReply(c: Awaited<ReturnType<OutboundRig["client"]>>, phone: string): Promise<MessageJson[]> {
+  await rig.trunk.drain();
+  const conv = await lastInbound(c, phone);
+  const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv.conversationId}`, {
+    headers: { authorization: `Bearer ${c.jwt}` },
+  });
+  return ((await page.body.json()) as { messages: MessageJson[] }).messages;
+}
+
 describe("interactive messages", () => {
   it("reply buttons go inside the window, as Meta spells them; the candidate's tap is stored against the question", async () => {
     const c = await rig.client();
@@ -83,12 +93,7 @@ describe("interactive messages", () => {
       interactive: { type: "button_reply", id: "yes", title: "Oui, disponible" },
       context: { id: m.wamid },
     });
-    await rig.trunk.drain();
-    const conv = await lastInbound(c, phone);
-    const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv.conversationId}`, {
-      headers: { authorization: `Bearer ${c.jwt}` },
-    });
-    const { messages } = (await page.body.json()) as { messages: MessageJson[] };
+    const messages = await threadAfterReply(c, phone);
     const reply = messages.find((x) => x.direction === "inbound" && x.type === "interactive");
     const asked = messages.find((x) => x.id === res.body.messageId);
     expect((reply?.context as { id?: string } | undefined)?.id).toBe(m.wamid);
@@ -145,12 +150,7 @@ describe("interactive messages", () => {
       },
       context: { id: m.wamid },
     });
-    await rig.trunk.drain();
-    const conv = await lastInbound(c, phone);
-    const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv.conversationId}`, {
-      headers: { authorization: `Bearer ${c.jwt}` },
-    });
-    const { messages } = (await page.body.json()) as { messages: MessageJson[] };
+    const messages = await threadAfterReply(c, phone);
     const answer = messages.find((x) => x.direction === "inbound" && x.type === "interactive");
     expect(answer?.content).toMatchObject({
       type: "nfm_reply",
