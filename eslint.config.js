@@ -25,7 +25,14 @@ const appImports = {
 
 export default tseslint.config(
   {
-    ignores: ["**/dist/**", "**/node_modules/**", ".tmp/**", "test-artifacts/**", "apps/ingress/src/inbox/static/**"],
+    ignores: [
+      "**/dist/**",
+      "**/node_modules/**",
+      ".tmp/**",
+      "test-artifacts/**",
+      "apps/ingress/src/inbox/static/**",
+      "apps/ingress/src/analytics/static/**",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

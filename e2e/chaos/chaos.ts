@@ -1,7 +1,10 @@
 /**
  * The chaos command: `pnpm --filter @linkojob/e2e chaos [--messages 1000] [--workers 2]
- * [--scenario none,worker-kill,redis-restart,mongo-restart] [--outage-ms 10000] [--tenants 2]
- * [--candidates 50] [--redeliver 0.2] [--posters 30]`. Each scenario runs on a stack of its own
+ * [--scenario none,worker-kill,redis-restart,mongo-restart,send-storm] [--outage-ms 10000] [--tenants 2]
+ * [--candidates 50] [--redeliver 0.2] [--posters 30] [--storm-rate 0.3] [--lose-answer 0.01]
+ * [--grace-ms 10000] [--concurrency 32] [--pg-max-connections 0] [--drain-timeout-ms 600000]` (storm-rate, lose-answer and
+ * grace-ms for send-storm, whose --messages are sends through the REST API; concurrency: jobs per
+ * worker process; pg-max-connections: the run's FerretDB pool, for two runs at once). Each scenario runs on a stack of its own
  * (see src/chaos/chaos.harness.ts) and prints one JSON line; the command exits 1 when any check
  * failed. Figures: drain time and messages/s, with the ratio to the `none` baseline when it ran.
  */
@@ -24,6 +27,12 @@ const { values } = parseArgs({
     candidates: { type: "string" },
     redeliver: { type: "string" },
     posters: { type: "string" },
+    "storm-rate": { type: "string" },
+    "lose-answer": { type: "string" },
+    "grace-ms": { type: "string" },
+    concurrency: { type: "string" },
+    "pg-max-connections": { type: "string" },
+    "drain-timeout-ms": { type: "string" },
   },
 });
 const num = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
@@ -42,6 +51,12 @@ for (const scenario of scenarios) {
       candidates: num(values.candidates, DEFAULT_CHAOS.candidates),
       redeliver: num(values.redeliver, DEFAULT_CHAOS.redeliver),
       posters: num(values.posters, DEFAULT_CHAOS.posters),
+      stormRate: num(values["storm-rate"], DEFAULT_CHAOS.stormRate),
+      loseAnswerRate: num(values["lose-answer"], DEFAULT_CHAOS.loseAnswerRate),
+      uncertainGraceMs: num(values["grace-ms"], DEFAULT_CHAOS.uncertainGraceMs),
+      concurrency: num(values.concurrency, DEFAULT_CHAOS.concurrency),
+      pgMaxConnections: num(values["pg-max-connections"], DEFAULT_CHAOS.pgMaxConnections),
+      drainTimeoutMs: num(values["drain-timeout-ms"], DEFAULT_CHAOS.drainTimeoutMs),
       log: (line) => console.log(line),
     }),
   );

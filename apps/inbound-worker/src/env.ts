@@ -9,6 +9,10 @@ export const inboundEnvShape = {
   REDIS_URL: v.redisUrl,
   /** Redis Cluster seed nodes, host:port comma-separated; set, they replace REDIS_URL's host (QUEUE_PREFIX then needs a hash tag, e.g. {lj}). */
   REDIS_CLUSTER_NODES: v.redisClusterNodes,
+  /** Redis Sentinels, host:port comma-separated; set with REDIS_SENTINEL_NAME, every connection follows the primary they name. */
+  REDIS_SENTINELS: v.redisSentinels,
+  /** The master name the Sentinels monitor (required with REDIS_SENTINELS). */
+  REDIS_SENTINEL_NAME: v.redisSentinelName,
   LOG_LEVEL: v.logLevel,
   QUEUE_PREFIX: v.queuePrefix,
   /** Webhook deliveries in flight at once in this process; they are written to MongoDB together, in batches. */
@@ -17,6 +21,8 @@ export const inboundEnvShape = {
   /** Prices in MAD per pricing category, JSON, the status hook reconciles costs with (default: 0.40 for template categories, service free). */
   OUTBOUND_PRICE_TABLE: outboundPriceTableVar,
   HEALTH_PORT: v.port(0),
+  /** /ready reports `work: false` once every job attempt has failed this long (10 attempts at least), ms. */
+  READY_FAILING_FOR_MS: v.readyFailingForMs,
   /** Bearer token Prometheus sends to scrape /metrics on HEALTH_PORT. Unset: /metrics is open (refused in production). */
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   ...mediaEnvShape,
@@ -41,9 +47,18 @@ export const inboundEnvShape = {
  * dead letter's body still carries Meta's signature.
  */
 export const loadReplayEnv = (source: Record<string, string | undefined> = process.env) => {
-  const { MONGODB_URI, REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX } = inboundEnvShape;
+  const { MONGODB_URI, REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS, REDIS_SENTINEL_NAME, QUEUE_PREFIX } =
+    inboundEnvShape;
   return parseEnv(
-    { MONGODB_URI, REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX, META_APP_SECRET: v.metaAppSecret },
+    {
+      MONGODB_URI,
+      REDIS_URL,
+      REDIS_CLUSTER_NODES,
+      REDIS_SENTINELS,
+      REDIS_SENTINEL_NAME,
+      QUEUE_PREFIX,
+      META_APP_SECRET: v.metaAppSecret,
+    },
     source,
   );
 };

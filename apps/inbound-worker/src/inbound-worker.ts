@@ -22,6 +22,7 @@ import {
   createOutboundStatusHook,
   createTemplateStatusHandler,
   createUserPreferencesHandler,
+  lazyWorkerAnalytics,
   templateEventHandlers,
   type PriceTable,
 } from "@linkojob/outbound";
@@ -150,6 +151,7 @@ export class InboundWorker {
       logger: deps.logger,
     });
     const locks = new RedisLockSet(deps.queueRedis);
+    const analytics = lazyWorkerAnalytics(deps.db, deps.queueRedis, deps.prefix, deps.logger);
     this.processor = new DeliveryProcessor({
       db: deps.db,
       // Held for one batch's counter write (under a second here); a crashed holder's expire by themselves.
@@ -198,6 +200,9 @@ export class InboundWorker {
             ...(event.identityChange ? { identityChange: event.identityChange } : {}),
           })),
         );
+      },
+      onMessagesWritten: async (refs) => {
+        await (await analytics()).project(refs);
       },
       ...(media
         ? {

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { logOptions, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal, redisTargetOf } from "@linkojob/config";
 import {
   FailingStreak,
   GatewayMetrics,
@@ -18,8 +18,8 @@ import { loadInboundEnv } from "./env.js";
 import { InboundWorker } from "./inbound-worker.js";
 
 const env = loadInboundEnv();
-// One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
-const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
+// One Redis at REDIS_URL, a Redis Cluster (REDIS_CLUSTER_NODES) or the primary the Sentinels name (REDIS_SENTINELS).
+const redisTarget = redisTargetOf(env);
 const logger = pino({ level: env.LOG_LEVEL, ...logOptions });
 
 const queueRedis = createRedis(redisTarget, { connectionName: "inbound-queue", logger });
@@ -78,7 +78,7 @@ collectQueueCounts(metrics, [worker.queue, ...(worker.upkeep ? [worker.upkeep.qu
 // Ready means: Redis and MongoDB answer a ping now, and the work is not failing: a minute of webhook
 // attempts that all failed (10 at least; a delivery turned into a dead letter is not a failure of
 // the process) reports not ready even when the pings pass, so that an orchestrator restarts it.
-const work = new FailingStreak();
+const work = new FailingStreak({ failingForMs: env.READY_FAILING_FOR_MS });
 worker.bullWorker?.on("completed", () => work.succeeded());
 worker.bullWorker?.on("failed", (_job, err) => {
   if (err.name !== "UnrecoverableError") work.failed();

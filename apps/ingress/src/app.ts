@@ -21,6 +21,8 @@ import { OUTBOUND_QUEUE, duplicateRedis, redisReady, type OutboundJob } from "@l
 import { SendAcceptance } from "./sends/send-acceptance.js";
 import { sendRoutes } from "./sends/sends.routes.js";
 import { costRoutes } from "./costs/costs.routes.js";
+import { analyticsRoutes } from "./analytics/analytics.routes.js";
+import { analyticsPagePlugin } from "./analytics/analytics.plugin.js";
 import { templateRoutes } from "./templates/templates.routes.js";
 import { mediaRoutes } from "./media/media.routes.js";
 import { MediaUrlSigner } from "./media/media-url-signer.js";
@@ -32,6 +34,7 @@ import {
   SendCaches,
   SendGate,
   SendState,
+  lazyWorkerAnalytics,
   type PriceTable,
   type SendingPolicy,
 } from "@linkojob/outbound";
@@ -65,6 +68,8 @@ export interface IngressConfig {
    * TOKEN_ENCRYPTION_KEY: deploymentHasher). Default: a key derived from jwtSecret, for tests.
    */
   personalDataHasher?: IdentifierHasher;
+  /** Redis behind Sentinel: a webhook is answered 200 only once this many replicas have it (WAIT). */
+  replicaAck?: { replicas: number; timeoutMs: number };
 }
 
 export interface IngressDeps {
@@ -148,7 +153,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     done();
   });
   await redisReady(webhookRedis).catch(() => undefined); // Redis down at start: 503s until it is back
-  const inbox = new WebhookInbox(webhookRedis, deps.config.queuePrefix);
+  const inbox = new WebhookInbox(webhookRedis, deps.config.queuePrefix, deps.config.replicaAck);
   await app.register(webhookRoutes, { inbox, appSecret: deps.config.appSecret, verifyToken: deps.config.verifyToken });
 
   // The send API's state in Redis, written here too by onboarding and the on-demand template sync.
@@ -223,6 +228,9 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   );
   app.addHook("onClose", async () => erasures.close());
   await app.register(erasureRoutes, { tenants, erasures });
+  const analytics = lazyWorkerAnalytics(deps.db, deps.redis, deps.config.queuePrefix, app.log);
+  await app.register(analyticsRoutes, { tenants, analytics, db: deps.db });
+  await app.register(analyticsPagePlugin);
   await app.register(templateRoutes, {
     tenants,
     db: deps.db,

@@ -23,6 +23,15 @@ export const ingressEnvShape = {
   REDIS_URL: v.redisUrl,
   /** Redis Cluster seed nodes, host:port comma-separated; set, they replace REDIS_URL's host (QUEUE_PREFIX then needs a hash tag, e.g. {lj}). */
   REDIS_CLUSTER_NODES: v.redisClusterNodes,
+  /** Redis Sentinels, host:port comma-separated; set with REDIS_SENTINEL_NAME, every connection follows the primary they name. */
+  REDIS_SENTINELS: v.redisSentinels,
+  /** The master name the Sentinels monitor (required with REDIS_SENTINELS). */
+  REDIS_SENTINEL_NAME: v.redisSentinelName,
+  /**
+   * With REDIS_SENTINELS: how long a webhook waits for the replica's copy (WAIT 1 <ms>) before it is
+   * answered 503 instead of 200, ms (0 = do not wait). Below the webhook connection's 2 s command timeout.
+   */
+  REDIS_REPLICA_WAIT_MS: z.coerce.number().int().min(0).max(1_500).default(500),
   META_APP_ID: v.metaAppId,
   META_APP_SECRET: v.metaAppSecret,
   META_WEBHOOK_VERIFY_TOKEN: v.metaWebhookVerifyToken,

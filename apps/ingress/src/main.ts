@@ -1,10 +1,10 @@
 import pino from "pino";
 import { jwtVerifierOptions } from "@linkojob/auth";
-import { logOptions, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal, redisTargetOf } from "@linkojob/config";
 import { GatewayMetrics, metaCallObserver } from "@linkojob/metrics";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
-import { createRedis, redisReady } from "@linkojob/queues";
+import { createRedis, redisReady, viaSentinel } from "@linkojob/queues";
 import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { deploymentHasher } from "@linkojob/privacy";
@@ -14,8 +14,8 @@ import { createTemplateSyncHook } from "./templates/template-sync-hook.js";
 import { onboardingConfigFromEnv } from "./onboarding/onboarding-config.js";
 
 const env = loadIngressEnv();
-// One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
-const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
+// One Redis at REDIS_URL, a Redis Cluster (REDIS_CLUSTER_NODES) or the primary the Sentinels name (REDIS_SENTINELS).
+const redisTarget = redisTargetOf(env);
 const logger = pino({
   level: env.LOG_LEVEL,
   ...logOptions,
@@ -47,6 +47,10 @@ const app = await buildApp({
     messagingLimitWindowMs: env.MESSAGING_LIMIT_WINDOW_MS,
     defaultSendingPolicy: { quietHours: env.SENDING_DEFAULT_QUIET_HOURS, timeZone: env.SENDING_DEFAULT_TIME_ZONE },
     personalDataHasher: deploymentHasher(env.PERSONAL_DATA_HASH_KEY, env.TOKEN_ENCRYPTION_KEY),
+    // Behind Sentinel, a webhook is acknowledged once the replica has it too (a failover then loses nothing acknowledged).
+    ...(viaSentinel(redisTarget) && env.REDIS_REPLICA_WAIT_MS > 0
+      ? { replicaAck: { replicas: 1, timeoutMs: env.REDIS_REPLICA_WAIT_MS } }
+      : {}),
   },
   redis,
   db,

@@ -13,6 +13,10 @@ export const outboundEnvShape = {
   REDIS_URL: v.redisUrl,
   /** Redis Cluster seed nodes, host:port comma-separated; set, they replace REDIS_URL's host (QUEUE_PREFIX then needs a hash tag, e.g. {lj}). */
   REDIS_CLUSTER_NODES: v.redisClusterNodes,
+  /** Redis Sentinels, host:port comma-separated; set with REDIS_SENTINEL_NAME, every connection follows the primary they name. */
+  REDIS_SENTINELS: v.redisSentinels,
+  /** The master name the Sentinels monitor (required with REDIS_SENTINELS). */
+  REDIS_SENTINEL_NAME: v.redisSentinelName,
   LOG_LEVEL: v.logLevel,
   QUEUE_PREFIX: v.queuePrefix,
   META_API_VERSION: v.metaApiVersion,
@@ -72,6 +76,8 @@ export const outboundEnvShape = {
   OUTBOUND_MEDIA_CA_FILE: z.string().min(1).optional(),
   /** Port of the small /health and /ready HTTP listener (0 = none). */
   HEALTH_PORT: v.port(0),
+  /** /ready reports `work: false` once every job attempt has failed this long (10 attempts at least), ms. */
+  READY_FAILING_FOR_MS: v.readyFailingForMs,
   /** Bearer token Prometheus sends to scrape /metrics on HEALTH_PORT. Unset: /metrics is open (refused in production). */
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 };

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import pino from "pino";
-import { logOptions, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal, redisTargetOf } from "@linkojob/config";
 import {
   GatewayMetrics,
   collectQueueCounts,
@@ -15,10 +15,11 @@ import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { loadOutboundEnv } from "./env.js";
 import { OutboundWorker } from "./outbound-worker.js";
+import { trackSendWork } from "./send/send-readiness.js";
 
 const env = loadOutboundEnv();
-// One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
-const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
+// One Redis at REDIS_URL, a Redis Cluster (REDIS_CLUSTER_NODES) or the primary the Sentinels name (REDIS_SENTINELS).
+const redisTarget = redisTargetOf(env);
 const logger = pino({ level: env.LOG_LEVEL, ...logOptions });
 const metrics = new GatewayMetrics({ service: "outbound-worker" });
 
@@ -75,10 +76,19 @@ if (worker.bullWorker)
   instrumentWorker(worker.bullWorker, metrics, (job, outcome) => metrics.sendOutcome(job.data.clientId, outcome));
 collectQueueCounts(metrics, [worker.queue]);
 
+// Ready means: Redis and MongoDB answer a ping now, and the sends are not failing through this
+// process's own calls: READY_FAILING_FOR_MS of attempts that all failed on MongoDB or Redis (10 at
+// least) reports not ready even when the pings pass. Meta's errors never count: a 5xx or throttling
+// storm is not this process's fault, and restarting it would only lose the sends in flight.
+const work = worker.bullWorker ? trackSendWork(worker.bullWorker, { failingForMs: env.READY_FAILING_FOR_MS }) : null;
 const health = startHealthServer(
   env.HEALTH_PORT,
   metrics,
-  { redis: () => redis.ping().then(() => true), mongo: () => db.ping() },
+  {
+    redis: () => redis.ping().then(() => true),
+    mongo: () => db.ping(),
+    ...(work ? { work: work.check } : {}),
+  },
   { metricsToken: env.METRICS_TOKEN },
 );
 

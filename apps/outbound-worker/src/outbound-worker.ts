@@ -22,6 +22,7 @@ import {
   SendGate,
   SendState,
   enqueueSend,
+  lazyWorkerAnalytics,
   publishTemplatesChanged,
   recheckAccountHolds,
   type AccountHoldRecheck,
@@ -166,6 +167,7 @@ export class OutboundWorker {
       events: deps.events,
       logger: deps.logger,
     });
+    const analytics = lazyWorkerAnalytics(deps.db, deps.redis, deps.prefix, deps.logger);
     this.processor = new SendProcessor({
       optOuts: this.optOuts,
       caches: this.caches,
@@ -182,6 +184,9 @@ export class OutboundWorker {
       options: { prefix: deps.prefix, ...(deps.send ?? {}) },
       gate: this.gate,
       media: { fetcher: this.mediaFetcher, links: new MediaLinkCache(deps.redis, deps.prefix) },
+      onMessageWritten: async (clientId, messageId) => {
+        await (await analytics()).project([{ clientId, messageId }]);
+      },
     });
     this.statusHook = createOutboundStatusHook({
       queue: this.queue,

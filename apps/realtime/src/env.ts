@@ -10,6 +10,10 @@ export const realtimeEnvShape = {
   REDIS_URL: v.redisUrl,
   /** Redis Cluster seed nodes, host:port comma-separated; set, they replace REDIS_URL's host (QUEUE_PREFIX then needs a hash tag, e.g. {lj}). */
   REDIS_CLUSTER_NODES: v.redisClusterNodes,
+  /** Redis Sentinels, host:port comma-separated; set with REDIS_SENTINEL_NAME, every connection follows the primary they name. */
+  REDIS_SENTINELS: v.redisSentinels,
+  /** The master name the Sentinels monitor (required with REDIS_SENTINELS). */
+  REDIS_SENTINEL_NAME: v.redisSentinelName,
   /** Prefix of the deployment's Redis keys (the connection guard's counters); `{lj}` on a Redis Cluster. */
   QUEUE_PREFIX: v.queuePrefix,
   /** MongoDB, read at handshake to find which clients (tenants) a token may follow. */

@@ -1,6 +1,6 @@
 import pino from "pino";
 import { jwtVerifierOptions } from "@linkojob/auth";
-import { logOptions, onShutdownSignal } from "@linkojob/config";
+import { logOptions, onShutdownSignal, redisTargetOf } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { createRedis } from "@linkojob/queues";
 import { loadRealtimeEnv } from "./env.js";
@@ -10,8 +10,8 @@ import { createRealtimeServer } from "./realtime-server.js";
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
 const env = loadRealtimeEnv();
-// One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
-const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
+// One Redis at REDIS_URL, a Redis Cluster (REDIS_CLUSTER_NODES) or the primary the Sentinels name (REDIS_SENTINELS).
+const redisTarget = redisTargetOf(env);
 const logger = pino({
   level: env.LOG_LEVEL,
   ...logOptions,

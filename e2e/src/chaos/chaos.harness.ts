@@ -8,7 +8,9 @@
  *   - `none`: no fault (the baseline the others' throughput is read against);
  *   - `worker-kill`: one inbound worker SIGKILLed, a new one started (an orchestrator's restart);
  *   - `redis-restart`: Redis stopped (SIGTERM) and started again on its AOF after `outageMs`;
- *   - `mongo-restart`: the database stopped (SIGTERM) and started again on its data after `outageMs`.
+ *   - `mongo-restart`: the database stopped (SIGTERM) and started again on its data after `outageMs`;
+ *   - `send-storm`: the outbound path instead, sends through the REST API under transient Meta errors,
+ *     an outbound worker SIGKILLed mid-storm (see send-storm.harness.ts for its load and checks).
  * Then exact checks: every message stored once, every conversation's messageCount and unreadCount
  * equal to its messages, no count claim left, nothing left in the stream or the queue, no failed job,
  * no dead letter; and the figures: drain time (first post to the last job done) and messages/s.
@@ -31,8 +33,9 @@ import {
 } from "@linkojob/testing/services";
 import { signWebhookBody } from "@linkojob/whatsapp";
 import { REPO_ROOT, WORKER_MAINS, queueCounts, startWorkerProcess } from "../stack/multi-process.harness.js";
+import { runSendStorm } from "./send-storm.harness.js";
 
-export const SCENARIOS = ["none", "worker-kill", "redis-restart", "mongo-restart"] as const;
+export const SCENARIOS = ["none", "worker-kill", "redis-restart", "mongo-restart", "send-storm"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface ChaosOptions {
@@ -53,6 +56,17 @@ export interface ChaosOptions {
   /** Longest wait for the drain before the run is declared failed. */
   drainTimeoutMs: number;
   seed: number;
+  /**
+   * Most PostgreSQL connections the run's FerretDB opens (0: FerretDB's default, 50). PostgreSQL
+   * allows 100 in all for every run on the machine: two runs at once need a cap.
+   */
+  pgMaxConnections: number;
+  /** send-storm: share of sends Meta answers with a transient error. */
+  stormRate: number;
+  /** send-storm: share of sends Meta accepts with the answer lost (the caller cannot know). */
+  loseAnswerRate: number;
+  /** send-storm: how long an unanswered send waits for a status webhook naming it (OUTBOUND_UNCERTAIN_GRACE_MS). */
+  uncertainGraceMs: number;
   log: (line: string) => void;
 }
 
@@ -67,6 +81,10 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   concurrency: 32,
   drainTimeoutMs: 600_000,
   seed: 20_261_207,
+  pgMaxConnections: 0,
+  stormRate: 0.3,
+  loseAnswerRate: 0.01,
+  uncertainGraceMs: 10_000,
   log: () => undefined,
 };
 
@@ -81,9 +99,11 @@ export interface ScenarioResult {
   refusedPosts: number;
   /** What the exact checks found wrong (empty: the scenario passed). */
   problems: string[];
+  /** Scenario-specific counts (send-storm: Meta's refusals, lost answers, sends that gave up). */
+  detail?: Record<string, number>;
 }
 
-const INGRESS_MAIN = fileURLToPath(new URL("../../../apps/ingress/src/main.ts", import.meta.url));
+export const INGRESS_MAIN = fileURLToPath(new URL("../../../apps/ingress/src/main.ts", import.meta.url));
 
 function mulberry32(seed: number): () => number {
   let a = seed;
@@ -95,7 +115,7 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -106,9 +126,10 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
 /** Runs one scenario on a stack of its own and returns its figures and problems. */
 export async function runScenario(scenario: Scenario, options: Partial<ChaosOptions> = {}): Promise<ScenarioResult> {
   const o = { ...DEFAULT_CHAOS, ...options };
+  if (scenario === "send-storm") return runSendStorm(o);
   const random = mulberry32(o.seed);
   const prefix = `chaos${randomBytes(3).toString("hex")}`;
-  const ferret = await startFerretDb();
+  const ferret = await startFerretDb(o.pgMaxConnections ? { pgMaxConnections: o.pgMaxConnections } : {});
   const redisServer = await startRedisServer({ appendonly: true });
   const mongoUrl = `${ferret.url}/chaos`;
   const procs: NodeProcess[] = [];
@@ -253,8 +274,13 @@ export async function runScenario(scenario: Scenario, options: Partial<ChaosOpti
       },
       o.drainTimeoutMs,
       "the drain",
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${procs.map(describeOutput).join("\n")}`);
+    ).catch(async (err: Error) => {
+      // Where it stood: a slow drain still moving differs from a stuck one.
+      const counts = await queueCounts(admin, prefix, WEBHOOK_QUEUE).catch(() => null);
+      const stored = await db!.messages.countDocuments({}).catch(() => null);
+      throw new Error(
+        `${err.message} (queue ${JSON.stringify(counts)}, ${stored} of ${o.messages} messages stored)\n${procs.map(describeOutput).join("\n")}`,
+      );
     });
     const drainMs = Date.now() - started;
 

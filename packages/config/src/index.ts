@@ -22,3 +22,4 @@ export {
   META_ENDPOINTS,
   DEMO_ONLY_VARIABLES,
 } from "./production-endpoints.js";
+export { redisEnvShape, redisTargetOf } from "./redis-target.js";

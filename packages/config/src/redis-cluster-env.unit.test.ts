@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EnvError, envVars as v, parseEnv } from "./index.js";
+import { EnvError, envVars as v, parseEnv, redisEnvShape, redisTargetOf } from "./index.js";
 
 const shape = { REDIS_URL: v.redisUrl, REDIS_CLUSTER_NODES: v.redisClusterNodes, QUEUE_PREFIX: v.queuePrefix };
 const base = { REDIS_URL: "redis://:s3cret@127.0.0.1:6379" };
@@ -57,5 +57,62 @@ describe("REDIS_CLUSTER_NODES and QUEUE_PREFIX", () => {
     expect(v.hashTagOf("bull:{x}:wait")).toBe("x");
     expect(v.hashTagOf("lj:pace:n:1")).toBeNull();
     expect(v.hashTagOf("{}x")).toBeNull();
+  });
+});
+
+describe("REDIS_SENTINELS and REDIS_SENTINEL_NAME", () => {
+  const sentinelShape = { ...redisEnvShape, QUEUE_PREFIX: v.queuePrefix };
+  const sentinelProblems = (source: Record<string, string>): string[] => {
+    try {
+      parseEnv(sentinelShape, source);
+    } catch (err) {
+      if (err instanceof EnvError) return err.problems;
+      throw err;
+    }
+    return [];
+  };
+
+  it("parses the sentinels and the master name into the target every connection is made from", () => {
+    const env = parseEnv(sentinelShape, {
+      ...base,
+      REDIS_SENTINELS: "10.0.0.1:26379, sentinel-2:26379,[::1]:26380",
+      REDIS_SENTINEL_NAME: "lj-main",
+    });
+    expect(redisTargetOf(env)).toEqual({
+      url: base.REDIS_URL,
+      clusterNodes: [],
+      sentinels: [
+        { host: "10.0.0.1", port: 26379 },
+        { host: "sentinel-2", port: 26379 },
+        { host: "::1", port: 26380 },
+      ],
+      sentinelName: "lj-main",
+    });
+  });
+
+  it("without sentinels the target is the server at REDIS_URL", () => {
+    expect(redisTargetOf(parseEnv(sentinelShape, base))).toEqual({
+      url: base.REDIS_URL,
+      clusterNodes: [],
+      sentinels: [],
+    });
+  });
+
+  it("requires the master name with sentinels, refuses sentinels next to cluster nodes, and names bad entries", () => {
+    expect(sentinelProblems({ ...base, REDIS_SENTINELS: "10.0.0.1:26379" })).toEqual([
+      "REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS (the monitored master's name)",
+    ]);
+    expect(
+      sentinelProblems({
+        ...base,
+        REDIS_SENTINELS: "10.0.0.1:26379",
+        REDIS_SENTINEL_NAME: "lj",
+        REDIS_CLUSTER_NODES: "10.0.0.2:7000",
+        QUEUE_PREFIX: "{lj}",
+      }),
+    ).toEqual(["REDIS_SENTINELS: set with REDIS_CLUSTER_NODES; a deployment uses one or the other"]);
+    expect(sentinelProblems({ ...base, REDIS_SENTINELS: "sentinel-1", REDIS_SENTINEL_NAME: "lj" })).toEqual([
+      'REDIS_SENTINELS: "sentinel-1" is not host:port (comma-separated list of sentinels)',
+    ]);
   });
 });

@@ -108,6 +108,12 @@ export const corsOrigin = z
           .filter(Boolean),
   );
 
+/**
+ * How long every job attempt of a worker must have failed (its database or Redis calls, not a
+ * refusal from Meta) before its /ready reports `work: false`, ms. Default one minute.
+ */
+export const readyFailingForMs = z.coerce.number().int().min(1_000).max(3_600_000).default(60_000);
+
 /** pino log level. */
 export const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
 
@@ -116,26 +122,45 @@ export const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trac
  * Set: every process connects to the cluster (ioredis Cluster) instead of the server at REDIS_URL,
  * whose user, password and rediss:// TLS still apply; QUEUE_PREFIX must then carry a hash tag.
  */
-export const redisClusterNodes = z
+export const redisClusterNodes = hostPortList("cluster nodes");
+
+/**
+ * Redis Sentinels, comma-separated host:port (e.g. "10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379").
+ * Set (with REDIS_SENTINEL_NAME): every process asks the sentinels for the current primary of that
+ * name and follows it through a failover; REDIS_URL's user, password and rediss:// TLS still apply
+ * to the primary (its host is not used).
+ */
+export const redisSentinels = hostPortList("sentinels");
+
+/** The master name the sentinels monitor (`sentinel monitor <name> …`); required with REDIS_SENTINELS. */
+export const redisSentinelName = z
   .string()
-  .optional()
-  .transform((s, ctx) => {
-    const items = (s ?? "")
-      .split(",")
-      .map((n) => n.trim())
-      .filter(Boolean);
-    const nodes: Array<{ host: string; port: number }> = [];
-    for (const item of items) {
-      const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(item);
-      const port = m ? Number(m[2]) : 0;
-      if (!m || port < 1 || port > 65535) {
-        ctx.addIssue({ code: "custom", message: `"${item}" is not host:port (comma-separated list of cluster nodes)` });
-        return z.NEVER;
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits, '.', '_' and '-' only")
+  .optional();
+
+/** A comma-separated host:port list (IPv6 in brackets), parsed to { host, port }[]; empty when unset. */
+function hostPortList(what: string) {
+  return z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const items = (s ?? "")
+        .split(",")
+        .map((n) => n.trim())
+        .filter(Boolean);
+      const nodes: Array<{ host: string; port: number }> = [];
+      for (const item of items) {
+        const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(item);
+        const port = m ? Number(m[2]) : 0;
+        if (!m || port < 1 || port > 65535) {
+          ctx.addIssue({ code: "custom", message: `"${item}" is not host:port (comma-separated list of ${what})` });
+          return z.NEVER;
+        }
+        nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ""), port });
       }
-      nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ""), port });
-    }
-    return nodes;
-  });
+      return nodes;
+    });
+}
 
 /** The hash tag of a Redis key or prefix (what Redis Cluster hashes to pick the slot), or null. */
 export function hashTagOf(key: string): string | null {
@@ -170,5 +195,14 @@ export const crossChecks: Array<(env: Record<string, unknown>) => string | null>
     return hashTagOf(prefix) === null
       ? `QUEUE_PREFIX: "${prefix}" has no hash tag; with REDIS_CLUSTER_NODES set it must carry one, e.g. "{${prefix.replace(/[{}]/g, "")}}"`
       : null;
+  },
+  (env) => {
+    const sentinels = env.REDIS_SENTINELS;
+    if (!Array.isArray(sentinels) || sentinels.length === 0) return null;
+    if (Array.isArray(env.REDIS_CLUSTER_NODES) && env.REDIS_CLUSTER_NODES.length > 0)
+      return "REDIS_SENTINELS: set with REDIS_CLUSTER_NODES; a deployment uses one or the other";
+    return env.REDIS_SENTINEL_NAME
+      ? null
+      : "REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS (the monitored master's name)";
   },
 ];

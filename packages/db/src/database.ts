@@ -12,6 +12,13 @@ import { erasedCostModel, erasureModel, type ErasedCostDoc, type ErasureDoc } fr
 import { toObjectId } from "./ids.js";
 import { optOutChangeModel, optOutModel, type OptOutChangeDoc, type OptOutDoc } from "./opt-outs/opt-out.model.js";
 import { OptOutRepository } from "./opt-outs/opt-out.repository.js";
+import {
+  analyticsApplicationModel,
+  analyticsCounterModel,
+  type AnalyticsApplicationDoc,
+  type AnalyticsCounterDoc,
+} from "./analytics/analytics.model.js";
+import { AnalyticsProjector, type AnalyticsProjectorOptions } from "./analytics/analytics-projector.js";
 import { HeartbeatWatchdog, type HeartbeatStall } from "./heartbeat-watchdog.js";
 
 /** One tenant's data. Obtained only through Database.forTenant, so every query names the tenant. */
@@ -75,6 +82,9 @@ export class Database {
   readonly erasures: Model<ErasureDoc>;
   /** The anonymised cost rows of erased outbound messages (cost totals survive an erasure). */
   readonly erasedCosts: Model<ErasedCostDoc>;
+  /** Analytics counters (one document per tenant × day × scope) and the applications messaged. */
+  readonly analyticsCounters: Model<AnalyticsCounterDoc>;
+  readonly analyticsApplications: Model<AnalyticsApplicationDoc>;
   private closed = false;
   private watchdog: HeartbeatWatchdog | null = null;
 
@@ -90,6 +100,21 @@ export class Database {
     this.optOutChanges = optOutChangeModel(connection);
     this.erasures = erasureModel(connection);
     this.erasedCosts = erasedCostModel(connection);
+    this.analyticsCounters = analyticsCounterModel(connection);
+    this.analyticsApplications = analyticsApplicationModel(connection);
+  }
+
+  /** The analytics counters' writer and reader (`lock` serialises counter writes across processes on FerretDB). */
+  analytics(opts: AnalyticsProjectorOptions = {}): AnalyticsProjector {
+    return new AnalyticsProjector(
+      {
+        messages: this.messages,
+        conversations: this.conversations,
+        counters: this.analyticsCounters,
+        applications: this.analyticsApplications,
+      },
+      opts,
+    );
   }
 
   /** Connects and makes sure every index (the unique ones carry correctness) exists. */
@@ -122,6 +147,8 @@ export class Database {
       this.optOutChanges,
       this.erasures,
       this.erasedCosts,
+      this.analyticsCounters,
+      this.analyticsApplications,
     ];
     for (const model of models) {
       await model.createCollection().catch(() => undefined);

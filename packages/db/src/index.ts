@@ -36,3 +36,8 @@ export {
   type CandidateIds,
   type StoredIdentity,
 } from "./conversations/candidate-identity.js";
+export * from "./analytics/analytics.model.js";
+export * from "./analytics/analytics-events.js";
+export * from "./analytics/analytics-counters.js";
+export * from "./analytics/analytics-projector.js";
+export * from "./analytics/analytics-report.js";

@@ -20,3 +20,5 @@ export * from "./accepted-send.js";
 export * from "./send-request.js";
 export * from "./opt-outs/index.js";
 export * from "./sending-policy/index.js";
+export * from "./analytics-counting.js";
+export * from "./reprice.js";

@@ -6,7 +6,10 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis"
  */
 export type RedisClient = Redis | Cluster;
 
-/** Where a process's Redis is: one server (`url`), or a Redis Cluster reached through `clusterNodes`. */
+/**
+ * Where a process's Redis is: one server (`url`), a Redis Cluster reached through `clusterNodes`, or
+ * the current primary of `sentinelName` as the `sentinels` tell it (followed through a failover).
+ */
 export interface RedisTarget {
   /**
    * redis:// or rediss:// URL. With `clusterNodes` its host is not used, but its user, password and
@@ -15,7 +18,19 @@ export interface RedisTarget {
   url: string;
   /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); empty or absent: a single Redis at `url`. */
   clusterNodes?: ReadonlyArray<{ host: string; port: number }>;
+  /**
+   * Redis Sentinels (REDIS_SENTINELS): set with `sentinelName`, the connection goes to the primary
+   * they name, `url` giving only user, password and rediss:// TLS. On a failover ioredis reconnects
+   * to the new primary (commands queued meanwhile, or refused at once with `failFast`).
+   */
+  sentinels?: ReadonlyArray<{ host: string; port: number }>;
+  /** The master name the sentinels monitor (REDIS_SENTINEL_NAME). */
+  sentinelName?: string;
 }
+
+/** True when `target` reaches Redis through Sentinel (the ingress then waits for a replica's copy). */
+export const viaSentinel = (target: string | RedisTarget): boolean =>
+  typeof target !== "string" && !!target.sentinels?.length && !!target.sentinelName;
 
 export interface RedisConnectionOptions {
   /**
@@ -68,13 +83,38 @@ function reportConnectionState(client: RedisClient, logger: ConnectionLogger, co
 }
 
 function openRedis(target: string | RedisTarget, options: RedisConnectionOptions): RedisClient {
-  const { url, clusterNodes } = typeof target === "string" ? { url: target, clusterNodes: undefined } : target;
+  const { url, clusterNodes, sentinels, sentinelName } = typeof target === "string" ? { url: target } : target;
   if (clusterNodes?.length) return createCluster(url, clusterNodes, options);
   const base: RedisOptions = {
     lazyConnect: false,
     enableAutoPipelining: options.autoPipelining ?? true,
     connectionName: options.connectionName,
   };
+  if (sentinels?.length && sentinelName) {
+    const credentials = credentialsOf(url);
+    // The primary's address comes from the sentinels; the URL's credentials and TLS apply to it.
+    const viaSentinels: RedisOptions = {
+      ...base,
+      ...credentials,
+      sentinels: sentinels.map(({ host, port }) => ({ host, port })),
+      name: sentinelName,
+      // A primary that became a replica (a failover while it was away) answers READONLY: reconnect.
+      reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
+      sentinelRetryStrategy: (times) => Math.min(100 * times, 1_000),
+      ...(credentials.tls ? { enableTLSForSentinelMode: true } : {}),
+    };
+    return new Redis(
+      options.failFast
+        ? {
+            ...viaSentinels,
+            enableOfflineQueue: false,
+            maxRetriesPerRequest: 0,
+            commandTimeout: 2_000,
+            retryStrategy: (times) => Math.min(100 * times, 1_000),
+          }
+        : { ...viaSentinels, maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 2_000) },
+    );
+  }
   if (options.failFast) {
     return new Redis(url, {
       ...base,

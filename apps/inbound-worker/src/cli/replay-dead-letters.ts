@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
-import { EnvError } from "@linkojob/config";
+import { EnvError, redisTargetOf } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { WEBHOOK_QUEUE, createRedis, type WebhookJob } from "@linkojob/queues";
 import { loadReplayEnv } from "../env.js";
@@ -39,10 +39,7 @@ try {
   console.error(err.message);
   process.exit(2);
 }
-const redis = createRedis(
-  { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
-  { connectionName: "replay-dead-letters" },
-);
+const redis = createRedis(redisTargetOf(env), { connectionName: "replay-dead-letters" });
 const queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: redis, prefix: env.QUEUE_PREFIX });
 const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 2 });
 try {

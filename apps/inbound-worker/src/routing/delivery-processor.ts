@@ -74,6 +74,12 @@ export interface DeliveryProcessorDeps {
    * identity changes here. Must be idempotent; a failure fails the batch, which is retried.
    */
   onMessages?: (messages: Array<{ clientId: Types.ObjectId; event: MessageEvent }>) => Promise<void>;
+  /**
+   * Called once a batch is written, with the messages it stored or whose status it moved or
+   * recorded (after the status hooks: costs are written): the analytics counters count them. A
+   * failure fails the batch (its deliveries retry; counting is idempotent).
+   */
+  onMessagesWritten?: (refs: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>) => Promise<void>;
   /** This process's token in the count claims of the messages it stores. Default: host, pid and a random part. */
   writer?: string;
   /**
@@ -313,13 +319,19 @@ export class DeliveryProcessor {
 
   private async writeTogether(deliveries: PreparedDelivery[]): Promise<Array<ProcessResult | Error>> {
     const outcomes: Array<ProcessResult | Error> = deliveries.map((d) => ({ ...d.result }));
-    await this.storeMessages(deliveries, outcomes);
+    const written: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }> = [];
+    await this.storeMessages(deliveries, outcomes, written);
     // Statuses after messages: a delivery may carry a message and statuses about it.
-    await this.applyStatuses(deliveries, outcomes);
+    await this.applyStatuses(deliveries, outcomes, written);
+    if (written.length) await this.deps.onMessagesWritten?.(written);
     return outcomes;
   }
 
-  private async storeMessages(deliveries: PreparedDelivery[], outcomes: Array<ProcessResult | Error>): Promise<void> {
+  private async storeMessages(
+    deliveries: PreparedDelivery[],
+    outcomes: Array<ProcessResult | Error>,
+    written: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>,
+  ): Promise<void> {
     const count = (di: number, field: "messagesStored" | "duplicates") => {
       const r = outcomes[di];
       if (r && !(r instanceof Error)) r[field]++;
@@ -379,6 +391,7 @@ export class DeliveryProcessor {
     });
     await this.recordCounts(owed);
     await this.deps.onMessages?.(items.filter((_, i) => inserted[i]!.state !== "refused"));
+    for (const message of stored) written.push({ clientId: message.clientId, messageId: message._id });
     // After this batch's last write to the messages: the media worker then writes them alone.
     for (const message of stored) await this.deps.onMessageStored?.(message.clientId.toHexString(), message);
   }
@@ -447,7 +460,11 @@ export class DeliveryProcessor {
     await this.messages.release(owed.map((o) => o.message._id));
   }
 
-  private async applyStatuses(deliveries: PreparedDelivery[], outcomes: Array<ProcessResult | Error>): Promise<void> {
+  private async applyStatuses(
+    deliveries: PreparedDelivery[],
+    outcomes: Array<ProcessResult | Error>,
+    written: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>,
+  ): Promise<void> {
     const items = deliveries.flatMap((d, di) => d.statuses.map((s) => ({ ...s, di })));
     if (!items.length) return;
     const applied = await (await this.batchWriters()).statuses.apply(items);
@@ -457,6 +474,7 @@ export class DeliveryProcessor {
       const result = outcomes[di];
       if (!(result instanceof Error)) result!.statuses++;
       if (outcome.outcome === "pending") return;
+      if (outcome.message) written.push({ clientId, messageId: outcome.message._id });
       const id = clientId.toHexString();
       if (outcome.outcome === "applied" && outcome.message && isMessageStatus(outcome.message.status)) {
         this.deps.events.toClient(

@@ -7,7 +7,7 @@
  * says why, e.g. NUMBER_TAKEN), 2 bad usage or environment.
  */
 import { readFile } from "node:fs/promises";
-import { EnvError } from "@linkojob/config";
+import { EnvError, redisTargetOf } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
@@ -34,10 +34,7 @@ async function readStdin(): Promise<string> {
 }
 
 const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 2 });
-const redis = createRedis(
-  { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
-  { connectionName: "cli-connect" },
-);
+const redis = createRedis(redisTargetOf(env), { connectionName: "cli-connect" });
 const graph = new GraphClient({ baseUrl: env.META_GRAPH_URL, version: env.META_API_VERSION, connections: 2 });
 try {
   const result = await connectCommand(process.argv.slice(2), {

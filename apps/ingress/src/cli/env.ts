@@ -15,6 +15,8 @@ export const connectEnvShape = pick(
   "MONGODB_URI",
   "REDIS_URL",
   "REDIS_CLUSTER_NODES",
+  "REDIS_SENTINELS",
+  "REDIS_SENTINEL_NAME",
   "META_APP_ID",
   "META_APP_SECRET",
   "META_API_VERSION",
@@ -24,7 +26,18 @@ export const connectEnvShape = pick(
   "QUEUE_PREFIX",
 );
 
-export const sendStateEnvShape = pick("MONGODB_URI", "REDIS_URL", "REDIS_CLUSTER_NODES", "QUEUE_PREFIX");
+export const sendStateEnvShape = pick(
+  "MONGODB_URI",
+  "REDIS_URL",
+  "REDIS_CLUSTER_NODES",
+  "REDIS_SENTINELS",
+  "REDIS_SENTINEL_NAME",
+  "QUEUE_PREFIX",
+);
+
+export const rebuildAnalyticsEnvShape = pick("MONGODB_URI", "OUTBOUND_PRICE_TABLE");
+export const loadRebuildAnalyticsEnv = (source: Record<string, string | undefined> = process.env) =>
+  parseEnv(rebuildAnalyticsEnvShape, source);
 
 export const loadSendStateEnv = (source: Record<string, string | undefined> = process.env) =>
   parseEnv(sendStateEnvShape, source);

@@ -8,7 +8,7 @@
  * any time (it only overwrites copies with what MongoDB holds). Needs MONGODB_URI, REDIS_URL (or
  * REDIS_CLUSTER_NODES) and QUEUE_PREFIX. Prints what it copied.
  */
-import { EnvError } from "@linkojob/config";
+import { EnvError, redisTargetOf } from "@linkojob/config";
 import { Database } from "@linkojob/db";
 import { SendState } from "@linkojob/outbound";
 import { createRedis } from "@linkojob/queues";
@@ -23,10 +23,7 @@ try {
   process.exit(2);
 }
 const db = await Database.connect(env.MONGODB_URI, { maxPoolSize: 2 });
-const redis = createRedis(
-  { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
-  { connectionName: "cli-rebuild-send-state" },
-);
+const redis = createRedis(redisTargetOf(env), { connectionName: "cli-rebuild-send-state" });
 try {
   const copied = await new SendState({ redis, prefix: env.QUEUE_PREFIX, db }).rebuild();
   console.log(JSON.stringify({ rebuilt: true, ...copied }, null, 2));

@@ -12,14 +12,18 @@ import { GroupCommit } from "@linkojob/outbound";
  */
 export class PendingStatusCheck {
   private readonly batch: GroupCommit<{ clientId: Types.ObjectId; wamid: string }>;
+  /** Keys (`clientId|wamid`) whose waiting statuses a check applied, until their `add` returns. */
+  private readonly applied = new Set<string>();
 
   constructor(private readonly db: Database) {
     // 20 ms of company: the lookups of the sends finishing meanwhile share one request.
     this.batch = new GroupCommit((items) => this.check(items), 500, 20);
   }
 
-  add(item: { clientId: Types.ObjectId; wamid: string }): Promise<void> {
-    return this.batch.add(item);
+  /** Applies the statuses waiting for this wamid; true when there were some. */
+  async add(item: { clientId: Types.ObjectId; wamid: string }): Promise<boolean> {
+    await this.batch.add(item);
+    return this.applied.delete(`${item.clientId.toHexString()}|${item.wamid}`);
   }
 
   private async check(items: Array<{ clientId: Types.ObjectId; wamid: string }>): Promise<void> {
@@ -41,6 +45,7 @@ export class PendingStatusCheck {
       if (done.has(key)) continue;
       done.add(key);
       await this.db.forTenant(p.clientId).messages.applyPendingFor(p.wamid);
+      this.applied.add(key);
     }
   }
 }

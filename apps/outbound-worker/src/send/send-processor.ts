@@ -122,6 +122,12 @@ export interface SendProcessorDeps {
   gate?: SendGate;
   /** Media URLs: fetched once (SSRF-guarded), uploaded, the id shared by every send of the URL. */
   media?: Pick<OutboundMediaDeps, "fetcher" | "links">;
+  /**
+   * Told of a message this worker failed, or sent with statuses that waited for its wamid (the
+   * inbound worker counts the others with their status webhooks): the analytics counters count it.
+   * A failure is logged (the rebuild repairs it).
+   */
+  onMessageWritten?: (clientId: Types.ObjectId, messageId: Types.ObjectId) => Promise<void>;
 }
 
 export type SendOutcome =
@@ -706,7 +712,9 @@ export class SendProcessor {
   ): Promise<void> {
     const at = new Date();
     const written = await tenant.outbound.markSent(message._id, wamid, record, at);
-    await this.pending.add({ clientId: tenant.clientId, wamid });
+    // Statuses that waited for this wamid were applied here, not by the inbound worker: count them.
+    // (Otherwise the status webhooks to come count the message: the send path costs nothing more.)
+    if (await this.pending.add({ clientId: tenant.clientId, wamid })) await this.counted(tenant, message);
     const clientId = tenant.clientId.toHexString();
     const sent = {
       ...message,
@@ -742,8 +750,15 @@ export class SendProcessor {
     reason?: string,
   ): Promise<void> {
     await tenant.outbound.markFailed(message._id, error, code, new Date(), record, uncount, reason);
+    await this.counted(tenant, message);
     this.deps.logger.info({ messageId: message._id.toHexString(), code }, "outbound message failed");
     this.emitStatus(tenant, message, "failed", error);
+  }
+
+  private async counted(tenant: TenantData, message: OutboundMessageDoc): Promise<void> {
+    await this.deps
+      .onMessageWritten?.(tenant.clientId, message._id)
+      .catch((err: unknown) => this.deps.logger.warn({ err }, "analytics counters not updated for a send"));
   }
 
   private async hold(

@@ -1,0 +1,300 @@
+import type { Model, Types } from "mongoose";
+import type { ConversationDoc } from "../conversations/conversation.model.js";
+import type { MessageDoc } from "../messages/message.model.js";
+import type { UpdateLimits } from "../ferretdb-adapter.js";
+import { isDuplicateKeyError } from "../errors.js";
+import { AnalyticsCounters, counterDocId, isDuplicateKey, type LockCounters } from "./analytics-counters.js";
+import {
+  ANALYTICS_MESSAGE_FIELDS,
+  applicationEvents,
+  conversationEvents,
+  firstReplyAfter,
+  isTemplate,
+  outboundEvents,
+  replyEvents,
+  type AnalyticsMessage,
+  type CounterEvent,
+} from "./analytics-events.js";
+import type { AnalyticsApplicationDoc, AnalyticsCounterDoc, ApplicationStage } from "./analytics.model.js";
+
+/** How far back a message's conversation is read for its reply and response figures. */
+const CONTEXT_MESSAGES = 200;
+
+type Stored = AnalyticsMessage & { request?: { applicationId?: string | null } | null };
+const FIELDS = { ...ANALYTICS_MESSAGE_FIELDS, "request.applicationId": 1 } as const;
+
+const byTime = (a: AnalyticsMessage, b: AnalyticsMessage) =>
+  new Date(a.timestamp).getTime() - new Date(b.timestamp).getTime() ||
+  a._id.toHexString().localeCompare(b._id.toHexString());
+
+export const applicationDocId = (clientId: Types.ObjectId, applicationId: string) =>
+  `${clientId.toHexString()}|${applicationId}`;
+
+export interface AnalyticsProjectorOptions {
+  lock?: LockCounters;
+  updateLimits?: UpdateLimits;
+}
+
+/**
+ * Keeps the analytics counters as messages and statuses are written: `project` is called with the
+ * messages a batch wrote (inbound messages stored, outbound messages a status moved or priced), reads
+ * them as stored, derives their counter events (analytics-events.ts) and counts each once
+ * (AnalyticsCounters). Deriving from the stored state makes it indifferent to the order and the
+ * number of times it is called. `rebuild` recomputes a tenant's counters from its stored messages.
+ */
+export class AnalyticsProjector {
+  readonly counters: AnalyticsCounters;
+  /** Applications this process recorded (their first send), by document id. */
+  private readonly applications = new Map<string, AnalyticsApplicationDoc>();
+
+  constructor(
+    private readonly models: {
+      messages: Model<MessageDoc>;
+      conversations: Model<ConversationDoc>;
+      counters: Model<AnalyticsCounterDoc>;
+      applications: Model<AnalyticsApplicationDoc>;
+    },
+    opts: AnalyticsProjectorOptions = {},
+  ) {
+    this.counters = new AnalyticsCounters(models.counters, opts);
+  }
+
+  /**
+   * Counts what these messages imply. Requests: one find of the messages, one find of their
+   * conversations' candidates, one find per conversation of its recent messages, one upsert per new
+   * application, then the counter writes (one per counter document).
+   */
+  async project(refs: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>): Promise<number> {
+    if (!refs.length) return 0;
+    const ids = [...new Map(refs.map((r) => [r.messageId.toHexString(), r.messageId])).values()];
+    const clients = [...new Map(refs.map((r) => [r.clientId.toHexString(), r.clientId])).values()];
+    const messages = (await this.models.messages.collection
+      .find({ _id: { $in: ids }, clientId: { $in: clients } }, { projection: FIELDS, batchSize: ids.length + 1 })
+      .toArray()) as unknown as Stored[];
+    if (!messages.length) return 0;
+    const events: Array<{ clientId: Types.ObjectId; event: CounterEvent }> = [];
+    const add = (clientId: Types.ObjectId, list: CounterEvent[]) => {
+      for (const event of list) events.push({ clientId, event });
+    };
+    for (const m of messages) add(m.clientId, outboundEvents(m));
+
+    const inContext = messages.filter((m) => m.direction === "inbound" || !m.fallbackOf);
+    const byConversation = new Map<string, Stored[]>();
+    for (const m of inContext) {
+      const k = m.conversationId.toHexString();
+      byConversation.set(k, [...(byConversation.get(k) ?? []), m]);
+    }
+    if (byConversation.size) {
+      const convs = await this.models.conversations.collection
+        .find(
+          { _id: { $in: [...byConversation.values()].map((l) => l[0]!.conversationId) }, clientId: { $in: clients } },
+          { projection: { candidatePhone: 1 } },
+        )
+        .toArray();
+      const phones = new Map(convs.map((c) => [String(c._id), (c.candidatePhone as string | null) ?? null]));
+      await Promise.all(
+        [...byConversation.entries()].map(async ([k, list]) => {
+          const latest = list.reduce((a, b) => (byTime(a, b) >= 0 ? a : b));
+          const recent = (await this.models.messages.collection
+            .find(
+              {
+                clientId: latest.clientId,
+                conversationId: latest.conversationId,
+                timestamp: { $lte: latest.timestamp },
+              },
+              { projection: ANALYTICS_MESSAGE_FIELDS },
+            )
+            .sort({ timestamp: -1, _id: -1 })
+            .limit(CONTEXT_MESSAGES)
+            .toArray()) as unknown as AnalyticsMessage[];
+          for (const m of list) {
+            const before = recent.filter((p) => byTime(p, m) < 0);
+            add(m.clientId, conversationEvents(m, before, phones.get(k)));
+            // A delivered template: its first reply may have been stored before the delivery report.
+            if (isTemplate(m) && (m.statusAt?.delivered || m.statusAt?.read)) {
+              const after = (await this.models.messages.collection
+                .find(
+                  { clientId: m.clientId, conversationId: m.conversationId, timestamp: { $gte: m.timestamp } },
+                  { projection: ANALYTICS_MESSAGE_FIELDS },
+                )
+                .sort({ timestamp: 1, _id: 1 })
+                .limit(CONTEXT_MESSAGES)
+                .toArray()) as unknown as AnalyticsMessage[];
+              const reply = firstReplyAfter(after.filter((p) => byTime(p, m) > 0));
+              if (reply) add(m.clientId, replyEvents(m, reply));
+            }
+          }
+        }),
+      );
+    }
+
+    for (const m of messages) {
+      const applicationId = m.direction === "outbound" ? m.request?.applicationId : null;
+      if (!applicationId) continue;
+      const app = await this.openApplication(m.clientId, applicationId, new Date(m.timestamp));
+      add(m.clientId, applicationEvents(app));
+    }
+    return this.counters.record(events);
+  }
+
+  /** The application's record, created at its first send (the first one recorded stays). */
+  private async openApplication(clientId: Types.ObjectId, applicationId: string, at: Date) {
+    const _id = applicationDocId(clientId, applicationId);
+    // Its first send never changes once recorded: each status of the message needs no request again.
+    const known = this.applications.get(_id);
+    if (known) return known;
+    const doc = await this.upsertApplication(_id, clientId, applicationId, at);
+    if (this.applications.size >= 50_000) this.applications.clear();
+    if (doc) this.applications.set(_id, { ...doc, outcomes: {} });
+    return doc;
+  }
+
+  private async upsertApplication(_id: string, clientId: Types.ObjectId, applicationId: string, at: Date) {
+    try {
+      const doc = await this.models.applications.collection.findOneAndUpdate(
+        { _id } as never,
+        { $setOnInsert: { clientId, applicationId, firstSentAt: at } },
+        { upsert: true, returnDocument: "after", includeResultMetadata: false },
+      );
+      return doc as unknown as AnalyticsApplicationDoc;
+    } catch (err) {
+      // Two writers created it at once: the other's insert stands.
+      if (!isDuplicateKeyError(err)) throw err;
+      return (await this.models.applications.collection.findOne({
+        _id,
+      } as never)) as unknown as AnalyticsApplicationDoc;
+    }
+  }
+
+  /**
+   * The platform reports an application's outcome. Null when the tenant never messaged this
+   * application (it is not the tenant's). Each stage keeps its first report's time; reporting it
+   * again changes nothing.
+   */
+  async recordOutcome(
+    clientId: Types.ObjectId,
+    applicationId: string,
+    stage: ApplicationStage,
+    at = new Date(),
+  ): Promise<AnalyticsApplicationDoc | null> {
+    const _id = applicationDocId(clientId, applicationId);
+    await this.models.applications.collection.updateOne(
+      { _id, clientId, [`outcomes.${stage}`]: { $exists: false } } as never,
+      { $set: { [`outcomes.${stage}`]: at, stage, updatedAt: at } },
+    );
+    const doc = (await this.models.applications.collection.findOne({
+      _id,
+      clientId,
+    } as never)) as unknown as AnalyticsApplicationDoc | null;
+    if (!doc) return null;
+    await this.counters.record(applicationEvents(doc).map((event) => ({ clientId, event })));
+    return doc;
+  }
+
+  /**
+   * Recomputes one tenant's counters from its stored messages and applications, and replaces them.
+   * Reads the tenant's messages once, conversation by conversation (the thread index), in memory per
+   * conversation. Run it with the tenant's traffic quiet (or run it again after): an event counted
+   * live between the read and the replacement would be dropped.
+   */
+  async rebuild(clientId: Types.ObjectId): Promise<{ messages: number; documents: number; events: number }> {
+    const phones = new Map<string, string | null>();
+    for await (const c of this.models.conversations.collection.find(
+      { clientId },
+      { projection: { candidatePhone: 1 } },
+    ))
+      phones.set(String(c._id), (c.candidatePhone as string | null) ?? null);
+
+    const docs = new Map<string, AnalyticsCounterDoc & { seenSet: Set<string> }>();
+    let eventCount = 0;
+    const count = (list: CounterEvent[]) => {
+      for (const e of list) {
+        const id = counterDocId(clientId, e.day, e.scope);
+        let d = docs.get(id);
+        if (!d) {
+          d = { _id: id, clientId, day: e.day, scope: e.scope, c: {}, seen: [], seenSet: new Set() };
+          docs.set(id, d);
+        }
+        if (d.seenSet.has(e.id)) continue;
+        d.seenSet.add(e.id);
+        eventCount++;
+        for (const [k, v] of Object.entries(e.inc)) addPath(d.c!, k, v);
+      }
+    };
+    const firstSend = new Map<string, Date>();
+    let conversation: string | null = null;
+    let thread: Stored[] = [];
+    let messages = 0;
+    const flush = () => {
+      thread.sort(byTime);
+      for (let i = 0; i < thread.length; i++) {
+        const m = thread[i]!;
+        count(outboundEvents(m));
+        if (m.direction === "inbound" || !m.fallbackOf) {
+          const before = thread.slice(Math.max(0, i - CONTEXT_MESSAGES), i).reverse();
+          count(conversationEvents(m, before, phones.get(String(m.conversationId))));
+        }
+        if (isTemplate(m)) {
+          const reply = firstReplyAfter(thread.slice(i + 1, i + 1 + CONTEXT_MESSAGES));
+          if (reply) count(replyEvents(m, reply));
+        }
+        const app = m.direction === "outbound" ? m.request?.applicationId : null;
+        if (app && !(firstSend.get(app)! <= new Date(m.timestamp))) firstSend.set(app, new Date(m.timestamp));
+      }
+      thread = [];
+    };
+    const cursor = this.models.messages.collection
+      .find({ clientId }, { projection: FIELDS, batchSize: 2_000 })
+      .sort({ conversationId: 1, timestamp: 1, _id: 1 });
+    for await (const raw of cursor) {
+      const m = raw as unknown as Stored;
+      messages++;
+      const k = String(m.conversationId);
+      if (k !== conversation) {
+        flush();
+        conversation = k;
+      }
+      thread.push(m);
+    }
+    flush();
+
+    // Applications: the first send recorded stays; one messaged before analytics existed is created.
+    const known = new Set<string>();
+    for await (const a of this.models.applications.collection.find({ clientId }, { batchSize: 5_000 })) {
+      known.add(String((a as unknown as AnalyticsApplicationDoc).applicationId));
+      count(applicationEvents(a as unknown as AnalyticsApplicationDoc));
+    }
+    const missing = [...firstSend].filter(([id]) => !known.has(id));
+    for (let i = 0; i < missing.length; i += 1_000) {
+      const docs = missing.slice(i, i + 1_000).map(([applicationId, firstSentAt]) => ({
+        _id: applicationDocId(clientId, applicationId),
+        clientId,
+        applicationId,
+        firstSentAt,
+      }));
+      try {
+        await this.models.applications.collection.insertMany(docs as never[], { ordered: false });
+      } catch (err) {
+        // A send projected live meanwhile created some: theirs stand.
+        if (!isDuplicateKey(err)) throw err;
+      }
+      for (const d of docs) count(applicationEvents(d));
+    }
+
+    const out = [...docs.values()].map(({ seenSet, ...d }) => ({ ...d, seen: [...seenSet] }));
+    await this.counters.replace(clientId, out);
+    return { messages, documents: out.length, events: eventCount };
+  }
+}
+
+/** Adds `v` at the dotted path `k` of `o`, as `$inc` would. */
+function addPath(o: Record<string, unknown>, k: string, v: number): void {
+  const parts = k.split(".");
+  let node = o;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof node[p] !== "object" || node[p] === null) node[p] = {};
+    node = node[p] as Record<string, unknown>;
+  }
+  const last = parts[parts.length - 1]!;
+  node[last] = ((node[last] as number | undefined) ?? 0) + v;
+}
