@@ -260,7 +260,13 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     const screens =
       deps.flowScreens?.(endpoints) ??
       new FlowScreenRegistry().register(new InterviewSlotsHandler(endpoints), { initial: true });
-    await app.register(flowExchangeRoutes, { db: deps.db, endpoints, vault, appSecret: deps.config.appSecret, screens });
+    await app.register(flowExchangeRoutes, {
+      db: deps.db,
+      endpoints,
+      vault,
+      appSecret: deps.config.appSecret,
+      screens,
+    });
   }
 
   await app.register(inboxPlugin, { ...deps.inbox, tenants, db: deps.db, outbound });

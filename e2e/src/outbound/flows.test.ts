@@ -91,7 +91,11 @@ const slotsFlow = {
         type: "SingleColumnLayout",
         children: [
           { type: "RadioButtonsGroup", name: "slot", label: "Créneau", "data-source": "${data.slots}" },
-          { type: "Footer", label: "Réserver", "on-click-action": { name: "data_exchange", payload: { slot: "${form.slot}" } } },
+          {
+            type: "Footer",
+            label: "Réserver",
+            "on-click-action": { name: "data_exchange", payload: { slot: "${form.slot}" } },
+          },
         ],
       },
     },
@@ -125,12 +129,16 @@ describe("flows, end to end", () => {
     expect((await api("PUT", `${base}/${flowId}/json`, c.jwt, availability())).status).toBe(200);
     expect((await api("POST", `${base}/${flowId}/publish`, c.jwt)).json).toEqual({ success: true });
     const listed = await api("GET", base, c.jwt);
-    expect(listed.json.flows).toEqual([expect.objectContaining({ id: flowId, status: "PUBLISHED", validationErrors: [] })]);
+    expect(listed.json.flows).toEqual([
+      expect.objectContaining({ id: flowId, status: "PUBLISHED", validationErrors: [] }),
+    ]);
     expect((await api("POST", `${base}/${flowId}/deprecate`, c.jwt)).status).toBe(200);
     expect((await api("GET", base, c.jwt)).json.flows[0].status).toBe("DEPRECATED");
     // At "Meta", over HTTP, with the tenant's own token.
     expect(flowsState(rig.trunk.sim.state).flows.get(flowId)).toMatchObject({ status: "DEPRECATED", wabaId: c.wabaId });
-    expect(rig.trunk.sim.state.requestsTo(new RegExp(`/${flowId}/publish$`)).every((r) => r.token === c.token)).toBe(true);
+    expect(rig.trunk.sim.state.requestsTo(new RegExp(`/${flowId}/publish$`)).every((r) => r.token === c.token)).toBe(
+      true,
+    );
   });
 
   it("offers the platform's interview slots through the encrypted data-exchange endpoint, and stores the slot the candidate booked", async () => {
@@ -145,7 +153,11 @@ describe("flows, end to end", () => {
         { id: "fri-14", title: "Vendredi 14:00", startsAt: inDays(3, 4) },
       ],
     });
-    const created = await api("POST", base, c.jwt, { name: "entretien", categories: ["APPOINTMENT_BOOKING"], flowJson: slotsFlow });
+    const created = await api("POST", base, c.jwt, {
+      name: "entretien",
+      categories: ["APPOINTMENT_BOOKING"],
+      flowJson: slotsFlow,
+    });
     expect(created.status).toBe(201);
     const flowId = created.json.id as string;
     expect((await api("POST", `${base}/${flowId}/publish`, c.jwt)).status).toBe(200);
@@ -165,12 +177,19 @@ describe("flows, end to end", () => {
     await rig.candidateWrites(c, phone, "Bonjour, je suis disponible", 60_000);
     const sent = await rig.send(c.jwt, {
       candidatePhone: phone,
-      interactive: { type: "flow", body: "Choisissez votre entretien", cta: "Choisir", flowId, action: "data_exchange" },
+      interactive: {
+        type: "flow",
+        body: "Choisissez votre entretien",
+        cta: "Choisir",
+        flowId,
+        action: "data_exchange",
+      },
     });
     expect(sent.status).toBe(202);
     const m = await rig.until(c, sent.body.messageId, ["sent", "delivered", "read"]);
-    const params = (rig.acceptedFor(sent.body.messageId)[0]!.body.interactive as { action: { parameters: Record<string, unknown> } })
-      .action.parameters;
+    const params = (
+      rig.acceptedFor(sent.body.messageId)[0]!.body.interactive as { action: { parameters: Record<string, unknown> } }
+    ).action.parameters;
     expect(params).toMatchObject({ flow_id: flowId, flow_action: "data_exchange" });
     const token = params.flow_token as string;
 
@@ -186,8 +205,16 @@ describe("flows, end to end", () => {
         has_slots: true,
       },
     });
-    const booked = await metaCalls({ action: "data_exchange", screen: "INTERVIEW_SLOTS", flow_token: token, data: { slot: "fri-14" } });
-    const completion = (booked.response as { screen: string; data: { extension_message_response: { params: Record<string, unknown> } } });
+    const booked = await metaCalls({
+      action: "data_exchange",
+      screen: "INTERVIEW_SLOTS",
+      flow_token: token,
+      data: { slot: "fri-14" },
+    });
+    const completion = booked.response as {
+      screen: string;
+      data: { extension_message_response: { params: Record<string, unknown> } };
+    };
     expect(completion.screen).toBe("SUCCESS");
     expect(completion.data.extension_message_response.params).toMatchObject({ flow_token: token, slot_id: "fri-14" });
 
@@ -214,7 +241,9 @@ describe("flows, end to end", () => {
     await rig.trunk.drain();
     const conv = await rig.trunk.db.conversations.findOne({ clientId: c._id, candidatePhone: phone }).lean();
     const thread = await api("GET", `/api/messages/conversation/${conv!._id.toHexString()}`, c.jwt);
-    const answer = (thread.json.messages as MessageJson[]).find((x) => x.direction === "inbound" && x.type === "interactive");
+    const answer = (thread.json.messages as MessageJson[]).find(
+      (x) => x.direction === "inbound" && x.type === "interactive",
+    );
     expect(answer?.content).toMatchObject({
       type: "nfm_reply",
       flow: { token, flowId, answers: { slot_id: "fri-14", slot_title: "Vendredi 14:00" } },

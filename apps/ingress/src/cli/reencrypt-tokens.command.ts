@@ -112,7 +112,11 @@ async function reencryptFlowKeys(
         changed++;
         return { ...k, privateKey: next };
       } catch (err) {
-        report.failed.push({ clientId, field: "flowPrivateKey", error: err instanceof VaultError ? err.code : String(err) });
+        report.failed.push({
+          clientId,
+          field: "flowPrivateKey",
+          error: err instanceof VaultError ? err.code : String(err),
+        });
         return k;
       }
     });

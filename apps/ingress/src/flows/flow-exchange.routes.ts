@@ -101,9 +101,7 @@ export const flowExchangeRoutes: FastifyPluginCallback<FlowExchangeRoutesOptions
         request.log.warn({ reason }, "flow data-exchange request not decrypted");
         return reply.code(FLOW_STATUS.decryptFailed).send(problem("DECRYPTION_FAILED", reason));
       };
-      const client = await opts.db.clients
-        .findOne({ phoneNumberId: request.params.phoneNumberId })
-        .lean<ClientDoc>();
+      const client = await opts.db.clients.findOne({ phoneNumberId: request.params.phoneNumberId }).lean<ClientDoc>();
       if (!client) return cannotDecrypt("no key is held for this number");
       const keys = privateKeysOf(client, await opts.endpoints.get(client._id));
       if (keys.length === 0) return cannotDecrypt("no key is held for this number");
@@ -122,15 +120,21 @@ export const flowExchangeRoutes: FastifyPluginCallback<FlowExchangeRoutesOptions
         throw err;
       }
       const answer = (response: unknown) =>
-        reply.code(200).type("text/plain").send(encryptFlowResponse(response, decrypted.aesKey, decrypted.iv));
+        reply
+          .code(200)
+          .type("text/plain")
+          .send(encryptFlowResponse(response, decrypted.aesKey, decrypted.iv));
 
       const parsed = requestSchema.safeParse(decrypted.payload);
       if (!parsed.success)
         return reply
           .code(400)
-          .send(problem("BAD_FLOW_REQUEST", "the decrypted request has no valid action (ping, INIT, BACK, data_exchange)"));
+          .send(
+            problem("BAD_FLOW_REQUEST", "the decrypted request has no valid action (ping, INIT, BACK, data_exchange)"),
+          );
       const req = parsed.data;
-      const outcome = (what: string) => request.log.info({ action: req.action, screen: req.screen, outcome: what }, "flow data exchange");
+      const outcome = (what: string) =>
+        request.log.info({ action: req.action, screen: req.screen, outcome: what }, "flow data exchange");
       if (req.action === "ping") {
         outcome("ping");
         return answer({ data: { status: "active" } });

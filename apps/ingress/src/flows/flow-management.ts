@@ -128,7 +128,8 @@ export class FlowManagement {
     const res = await metaCall("upload the Flow JSON", () =>
       uploadFlowJson(this.deps.graph, { flowId, token, flowJson: JSON.stringify(json) }),
     );
-    if (res.validationErrors.length) throw metaValidation(res.validationErrors, flowId, "the Flow JSON was uploaded, but");
+    if (res.validationErrors.length)
+      throw metaValidation(res.validationErrors, flowId, "the Flow JSON was uploaded, but");
     return { id: flowId, validationErrors: [], endpointUri };
   }
 
@@ -165,11 +166,20 @@ export class FlowManagement {
       uploadedAt: null,
     });
     await metaCall("set the business public key", () =>
-      setBusinessPublicKey(this.deps.graph, { phoneNumberId: client.phoneNumberId, token, publicKeyPem: pair.publicKey }),
+      setBusinessPublicKey(this.deps.graph, {
+        phoneNumberId: client.phoneNumberId,
+        token,
+        publicKeyPem: pair.publicKey,
+      }),
     );
     const uploadedAt = new Date();
     await this.deps.endpoints.markUploaded(client._id, keyId, uploadedAt);
-    return { keyId, publicKey: pair.publicKey, createdAt: createdAt.toISOString(), uploadedAt: uploadedAt.toISOString() };
+    return {
+      keyId,
+      publicKey: pair.publicKey,
+      createdAt: createdAt.toISOString(),
+      uploadedAt: uploadedAt.toISOString(),
+    };
   }
 
   async keys(clientId: Types.ObjectId): Promise<KeyView[]> {
@@ -225,13 +235,18 @@ async function metaCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     if (err instanceof GraphApiError && err.httpStatus >= 400 && err.httpStatus < 500) {
-      throw new HttpError(422, "META_REFUSED", `Meta refused to ${what}: ${err.message}${err.details ? ` (${err.details})` : ""}`, {
-        metaCode: err.code,
-        metaSubcode: err.subcode,
-        title: err.title,
-        metaDetails: err.details,
-        fbtraceId: err.fbtraceId,
-      });
+      throw new HttpError(
+        422,
+        "META_REFUSED",
+        `Meta refused to ${what}: ${err.message}${err.details ? ` (${err.details})` : ""}`,
+        {
+          metaCode: err.code,
+          metaSubcode: err.subcode,
+          title: err.title,
+          metaDetails: err.details,
+          fbtraceId: err.fbtraceId,
+        },
+      );
     }
     if (isGraphError(err))
       throw new HttpError(502, "META_UNAVAILABLE", `Meta did not answer the call to ${what}: ${err.message}`, {

@@ -101,7 +101,11 @@ export class InterviewSlotsHandler implements FlowScreenHandler {
     return {
       screen: INTERVIEW_SLOTS_SCREEN,
       data: {
-        slots: slots.map((s) => ({ id: s.id, title: s.title, ...(s.description ? { description: s.description } : {}) })),
+        slots: slots.map((s) => ({
+          id: s.id,
+          title: s.title,
+          ...(s.description ? { description: s.description } : {}),
+        })),
         has_slots: slots.length > 0,
         ...(errorMessage ? { error_message: errorMessage } : {}),
       },

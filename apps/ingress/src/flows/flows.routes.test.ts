@@ -95,7 +95,9 @@ describe("flows API (Graph, per tenant)", () => {
 
     // Checked here: nothing reaches Meta.
     const before = h.sim.state.requestsTo(/\/assets$/).length;
-    const bad = await call("PUT", `${base}/${flowId}/json`, c.jwt, { screens: [{ id: "A", layout: { type: "Column" } }] });
+    const bad = await call("PUT", `${base}/${flowId}/json`, c.jwt, {
+      screens: [{ id: "A", layout: { type: "Column" } }],
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe("FLOW_JSON_INVALID");
     expect(bad.json().error.details).toEqual(
@@ -217,7 +219,7 @@ describe("data-exchange endpoint", () => {
       ],
     });
     expect(slots.statusCode).toBe(200);
-    return { c, key: key.json() as { keyId: string; publicKey: string } };
+    return { c, key: key.json<{ keyId: string; publicKey: string }>() };
   }
 
   /** A flow message of this client carrying `token`, as the send API stores it. */
@@ -239,7 +241,11 @@ describe("data-exchange endpoint", () => {
   const exchange = (c: Client, payload: FlowEndpointRequest, options = {}) =>
     callFlowEndpoint(
       h.sim,
-      { endpointUrl: `${ingressUrl}/flows/data-exchange/${c.doc.phoneNumberId}`, phoneNumberId: c.doc.phoneNumberId, payload },
+      {
+        endpointUrl: `${ingressUrl}/flows/data-exchange/${c.doc.phoneNumberId}`,
+        phoneNumberId: c.doc.phoneNumberId,
+        payload,
+      },
       options,
     );
 
@@ -249,7 +255,10 @@ describe("data-exchange endpoint", () => {
     const raw = await h.db.connection.collection("flow_endpoints").findOne({ clientId: c.doc._id });
     const text = JSON.stringify(raw);
     expect(text).not.toContain("PRIVATE KEY");
-    expect(raw?.keys[0]).toMatchObject({ keyId: key.keyId, privateKey: { keyId: expect.any(String), iv: expect.any(String) } });
+    expect(raw?.keys[0]).toMatchObject({
+      keyId: key.keyId,
+      privateKey: { keyId: expect.any(String), iv: expect.any(String) },
+    });
     const listed = await call("GET", `/api/clients/${c.id}/flows/keys`, c.jwt);
     expect(listed.json().keys).toEqual([expect.objectContaining({ keyId: key.keyId, uploadedAt: expect.any(String) })]);
     expect(listed.body).not.toContain("PRIVATE KEY");
@@ -288,18 +297,33 @@ describe("data-exchange endpoint", () => {
       screen: "SUCCESS",
       data: {
         extension_message_response: {
-          params: { flow_token: token, slot_id: "late", slot_title: "Vendredi 14:00", slot_starts_at: expect.any(String) },
+          params: {
+            flow_token: token,
+            slot_id: "late",
+            slot_title: "Vendredi 14:00",
+            slot_starts_at: expect.any(String),
+          },
         },
       },
     });
-    const stale = await exchange(c, { action: "data_exchange", screen: "INTERVIEW_SLOTS", flow_token: token, data: { slot: "past" } });
+    const stale = await exchange(c, {
+      action: "data_exchange",
+      screen: "INTERVIEW_SLOTS",
+      flow_token: token,
+      data: { slot: "past" },
+    });
     expect(stale.response).toMatchObject({
       screen: "INTERVIEW_SLOTS",
       data: { error_message: expect.stringContaining("plus disponible"), has_slots: true },
     });
     const back = await exchange(c, { action: "BACK", screen: "INTERVIEW_SLOTS", flow_token: token });
     expect(back.response).toMatchObject({ screen: "INTERVIEW_SLOTS" });
-    const notice = await exchange(c, { action: "data_exchange", screen: "INTERVIEW_SLOTS", flow_token: token, data: { error: "x", error_message: "y" } });
+    const notice = await exchange(c, {
+      action: "data_exchange",
+      screen: "INTERVIEW_SLOTS",
+      flow_token: token,
+      data: { error: "x", error_message: "y" },
+    });
     expect(notice.response).toEqual({ data: { acknowledged: true } });
   });
 

@@ -44,13 +44,27 @@ const slotInput = z.strictObject({
   startsAt: z.iso.datetime({ offset: true }),
   description: z.string().trim().min(1).max(300).optional(),
 });
-const slotOutput = z.object({ id: z.string(), title: z.string(), startsAt: z.string(), description: z.string().nullable() });
+const slotOutput = z.object({
+  id: z.string(),
+  title: z.string(),
+  startsAt: z.string(),
+  description: z.string().nullable(),
+});
 const flowJsonBody = z
   .record(z.string(), z.unknown())
-  .describe("the Flow JSON (checked: version, screens with id and layout, data_api_version and routing_model for an endpoint)");
+  .describe(
+    "the Flow JSON (checked: version, screens with id and layout, data_api_version and routing_model for an endpoint)",
+  );
 const ok = z.object({ success: z.literal(true) });
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown() }) });
-const errors = { 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema, 502: errorSchema };
+const errors = {
+  400: errorSchema,
+  403: errorSchema,
+  404: errorSchema,
+  409: errorSchema,
+  422: errorSchema,
+  502: errorSchema,
+};
 
 export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: FlowManagement }> = (
   base,
@@ -183,10 +197,12 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
         tags: ["flows"],
         summary: "Sets the interview slots the data-exchange endpoint offers (the INTERVIEW_SLOTS screen)",
         params,
-        body: z.strictObject({ slots: z.array(slotInput).max(200) }).refine(
-          (b) => new Set(b.slots.map((s) => s.id)).size === b.slots.length,
-          { message: "slot ids must be unique", path: ["slots"] },
-        ),
+        body: z
+          .strictObject({ slots: z.array(slotInput).max(200) })
+          .refine((b) => new Set(b.slots.map((s) => s.id)).size === b.slots.length, {
+            message: "slot ids must be unique",
+            path: ["slots"],
+          }),
         response: { 200: z.object({ slots: z.array(slotOutput) }), ...errors },
       },
     },

@@ -123,7 +123,13 @@ export function validateFlowJson(text: string): SimValidationError[] {
   });
   if (!terminal)
     out.push(
-      problem(text, "MISSING_TERMINAL_SCREEN", "At least one screen must be a terminal screen.", "screens", '"screens"'),
+      problem(
+        text,
+        "MISSING_TERMINAL_SCREEN",
+        "At least one screen must be a terminal screen.",
+        "screens",
+        '"screens"',
+      ),
     );
   return out;
 }

@@ -38,7 +38,9 @@ afterAll(async () => {
 
 const good = JSON.stringify({
   version: "7.1",
-  screens: [{ id: "A", terminal: true, layout: { type: "SingleColumnLayout", children: [{ type: "TextBody", text: "x" }] } }],
+  screens: [
+    { id: "A", terminal: true, layout: { type: "SingleColumnLayout", children: [{ type: "TextBody", text: "x" }] } },
+  ],
 });
 
 const metaError = async (p: Promise<unknown>) => {
@@ -52,7 +54,12 @@ const metaError = async (p: Promise<unknown>) => {
 
 describe("flows API against the simulator", () => {
   it("walks a flow through its statuses, with Meta's refusals at each wrong step", async () => {
-    const { id, validationErrors } = await createFlow(graph, { wabaId: waba, token, name: "f1", categories: ["SURVEY"] });
+    const { id, validationErrors } = await createFlow(graph, {
+      wabaId: waba,
+      token,
+      name: "f1",
+      categories: ["SURVEY"],
+    });
     expect(validationErrors).toEqual([]);
     expect((await metaError(publishFlow(graph, { flowId: id, token }))).code).toBe(139002); // no JSON yet
     expect((await metaError(deprecateFlow(graph, { flowId: id, token }))).code).toBe(139003);
@@ -94,7 +101,13 @@ describe("flows API against the simulator", () => {
       null,
       2,
     );
-    const { validationErrors } = await createFlow(graph, { wabaId: waba, token, name: "f2", categories: ["OTHER"], flowJson: json });
+    const { validationErrors } = await createFlow(graph, {
+      wabaId: waba,
+      token,
+      name: "f2",
+      categories: ["OTHER"],
+      flowJson: json,
+    });
     expect(validationErrors).toEqual([
       expect.objectContaining({
         error: "INVALID_PROPERTY_VALUE",
@@ -111,7 +124,9 @@ describe("flows API against the simulator", () => {
     expect(await graph.get("555000111/whatsapp_business_encryption", { token })).toEqual({
       data: [{ business_public_key: pair.publicKey.trim(), business_public_key_signature_status: "VALID" }],
     });
-    const refused = await metaError(setBusinessPublicKey(graph, { phoneNumberId: "555000111", token, publicKeyPem: "x" }));
+    const refused = await metaError(
+      setBusinessPublicKey(graph, { phoneNumberId: "555000111", token, publicKeyPem: "x" }),
+    );
     expect(refused.code).toBe(100);
 
     // The flow client's request opens with the private key, as Meta's documentation says it is built.

@@ -237,8 +237,7 @@ export const flowsArea: SimArea = (app, ctx, done) => {
     if (!authorised(request, reply)) return reply;
     const f = flowOr(reply, request.params.flow);
     if (!f) return reply;
-    const refuse = (details: string) =>
-      reply.code(400).send(flowError(139002, "Flow can't be published", details));
+    const refuse = (details: string) => reply.code(400).send(flowError(139002, "Flow can't be published", details));
     if (f.status !== "DRAFT") return refuse(`Only a DRAFT flow can be published; this flow is ${f.status}.`);
     if (f.json === null) return refuse("The flow has no Flow JSON: upload one first.");
     if (f.validationErrors.length)
@@ -304,7 +303,9 @@ export const flowsArea: SimArea = (app, ctx, done) => {
       } else if (f.status !== "DRAFT") {
         void reply
           .code(400)
-          .send(flowError(139004, "Flow can't be deleted", `Only a DRAFT flow can be deleted; this flow is ${f.status}.`));
+          .send(
+            flowError(139004, "Flow can't be deleted", `Only a DRAFT flow can be deleted; this flow is ${f.status}.`),
+          );
       } else {
         s().flows.delete(id);
         void reply.send({ success: true });
@@ -338,7 +339,7 @@ export const flowsArea: SimArea = (app, ctx, done) => {
   });
 
   /** The flows the simulator holds for a WABA (tests): `GET /_sim/flows?wabaId=`. */
-  app.get<{ Querystring: { wabaId?: string } }>("/_sim/flows", async (request) => ({
+  app.get<{ Querystring: { wabaId?: string } }>("/_sim/flows", (request) => ({
     flows: [...s().flows.values()]
       .filter((f) => !request.query.wabaId || f.wabaId === request.query.wabaId)
       .map((f) => ({ ...flowJsonView(f), endpointUri: f.endpointUri, hasJson: f.json !== null })),

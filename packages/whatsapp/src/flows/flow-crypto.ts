@@ -111,11 +111,9 @@ export const flippedIv = (iv: Buffer): Buffer => Buffer.from(iv.map((b) => ~b & 
 /** The answer's body: base64 of AES-128-GCM(response JSON) under the request's key and the flipped IV, tag appended. */
 export function encryptFlowResponse(response: unknown, aesKey: Buffer, iv: Buffer): string {
   const cipher = createCipheriv("aes-128-gcm", aesKey, flippedIv(iv), { authTagLength: TAG_BYTES });
-  return Buffer.concat([
-    cipher.update(JSON.stringify(response), "utf8"),
-    cipher.final(),
-    cipher.getAuthTag(),
-  ]).toString("base64");
+  return Buffer.concat([cipher.update(JSON.stringify(response), "utf8"), cipher.final(), cipher.getAuthTag()]).toString(
+    "base64",
+  );
 }
 
 /** A business key pair for a number's flows: 2048-bit RSA, PEM (SPKI public, PKCS#8 private), as Meta asks. */

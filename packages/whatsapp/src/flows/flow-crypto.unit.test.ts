@@ -15,7 +15,10 @@ function metaClientEncrypt(payload: unknown, publicKey: string) {
   const iv = randomBytes(16);
   const cipher = createCipheriv("aes-128-gcm", aesKey, iv);
   const data = Buffer.concat([cipher.update(JSON.stringify(payload), "utf8"), cipher.final(), cipher.getAuthTag()]);
-  const wrapped = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, aesKey);
+  const wrapped = publicEncrypt(
+    { key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" },
+    aesKey,
+  );
   return {
     body: {
       encrypted_flow_data: data.toString("base64"),
@@ -75,7 +78,9 @@ describe("flow data-exchange encryption", () => {
     ).toThrow(/authentication/);
     expect(() => decryptFlowRequest({ hello: "world" }, [pair.privateKey])).toThrow(FlowDecryptError);
     expect(() => decryptFlowRequest("garbage", [pair.privateKey])).toThrow(FlowDecryptError);
-    expect(() => decryptFlowRequest({ ...req.body, initial_vector: "!!" }, [pair.privateKey])).toThrow(FlowDecryptError);
+    expect(() => decryptFlowRequest({ ...req.body, initial_vector: "!!" }, [pair.privateKey])).toThrow(
+      FlowDecryptError,
+    );
     expect(() => decryptFlowRequest(req.body, [])).toThrow(FlowDecryptError);
   });
 });

@@ -36,7 +36,10 @@ const screenSchema = z.looseObject({
 export const flowJsonSchema = z
   .looseObject({
     version: z.string().regex(/^\d+\.\d+$/, 'version is Meta\'s Flow JSON version, e.g. "7.1"'),
-    data_api_version: z.string().regex(/^\d+\.\d+$/, 'data_api_version is e.g. "3.0"').optional(),
+    data_api_version: z
+      .string()
+      .regex(/^\d+\.\d+$/, 'data_api_version is e.g. "3.0"')
+      .optional(),
     routing_model: z.record(z.string(), z.array(z.string())).optional(),
     screens: z.array(screenSchema).min(1, "a flow has at least one screen"),
   })
@@ -77,7 +80,10 @@ function crossProblems(flow: Record<string, unknown>): Array<{ path: Array<strin
       if (Array.isArray(targets))
         for (const to of targets)
           if (typeof to === "string" && !seen.has(to))
-            out.push({ path: ["routing_model", from], message: `routing_model routes ${from} to an unknown screen ${to}` });
+            out.push({
+              path: ["routing_model", from],
+              message: `routing_model routes ${from} to an unknown screen ${to}`,
+            });
     }
   }
   return out;
@@ -107,7 +113,8 @@ export function checkFlowJson(value: unknown): FlowJsonProblem[] {
   if (value && typeof value === "object" && !Array.isArray(value))
     for (const p of crossProblems(value as Record<string, unknown>)) {
       const path = p.path.map(String).join(".");
-      if (!problems.some((q) => q.path === path && q.message === p.message)) problems.push({ path, message: p.message });
+      if (!problems.some((q) => q.path === path && q.message === p.message))
+        problems.push({ path, message: p.message });
     }
   return problems;
 }

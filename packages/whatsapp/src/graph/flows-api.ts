@@ -37,7 +37,13 @@ export interface FlowValidationError {
   line_end?: number;
   column_start?: number;
   column_end?: number;
-  pointers?: Array<{ line_start?: number; line_end?: number; column_start?: number; column_end?: number; path?: string }>;
+  pointers?: Array<{
+    line_start?: number;
+    line_end?: number;
+    column_start?: number;
+    column_end?: number;
+    path?: string;
+  }>;
   [k: string]: unknown;
 }
 
@@ -140,9 +146,7 @@ export const publishFlow = (graph: GraphClient, input: Auth & { flowId: string }
   graph.post<{ success?: boolean }>(graphPath(input.flowId, "publish"), { token: input.token }).then(() => undefined);
 
 export const deprecateFlow = (graph: GraphClient, input: Auth & { flowId: string }) =>
-  graph
-    .post<{ success?: boolean }>(graphPath(input.flowId, "deprecate"), { token: input.token })
-    .then(() => undefined);
+  graph.post<{ success?: boolean }>(graphPath(input.flowId, "deprecate"), { token: input.token }).then(() => undefined);
 
 export const deleteFlow = (graph: GraphClient, input: Auth & { flowId: string }) =>
   graph.delete<{ success?: boolean }>(graphPath(input.flowId), { token: input.token }).then(() => undefined);
