@@ -42,3 +42,4 @@ export * from "./analytics/analytics-counters.js";
 export * from "./analytics/analytics-projector.js";
 export * from "./analytics/analytics-report.js";
 export * from "./flows/flow-endpoint.model.js";
+export * from "./flows/flow-token.js";

@@ -179,12 +179,11 @@ const invalidToken = (reply: FastifyReply) =>
     .code(FLOW_STATUS.invalidFlowToken)
     .send(problem("INVALID_FLOW_TOKEN", "the flow token is not one of a flow this business sent"));
 
-/** Whether this client sent a flow message carrying this token (the send API stores it with the message). */
+/**
+ * Whether this client sent a flow carrying this token: an interactive flow message, or a template's
+ * FLOW button. The outbound message keeps it top-level (`flowToken`, @linkojob/db flow-token.ts),
+ * found by one equality on the `{ clientId, flowToken }` index.
+ */
 async function sentFlowToken(db: Database, client: ClientDoc, token: string): Promise<boolean> {
-  const found = await db.messages.exists({
-    clientId: client._id,
-    direction: "outbound",
-    "request.interactive.flowToken": token,
-  });
-  return found !== null;
+  return (await db.messages.exists({ clientId: client._id, flowToken: token })) !== null;
 }

@@ -222,20 +222,27 @@ describe("data-exchange endpoint", () => {
     return { c, key: key.json<{ keyId: string; publicKey: string }>() };
   }
 
-  /** A flow message of this client carrying `token`, as the send API stores it. */
-  async function sentFlow(c: Client, token: string) {
-    await h.db.messages.collection.insertOne({
-      clientId: c.doc._id,
+  /** A flow message of this client carrying `token`, stored as the outbound worker stores it (or a template's FLOW button). */
+  async function sentFlow(c: Client, token: string, via: "interactive" | "template" = "interactive") {
+    const request =
+      via === "interactive"
+        ? { candidatePhone: "212600000001", interactive: { type: "flow", body: "b", cta: "c", flowToken: token } }
+        : {
+            candidatePhone: "212600000001",
+            templateName: "entretien",
+            templateButtons: [
+              { index: 0, subType: "quick_reply" as const, parameter: "oui" },
+              { index: 1, subType: "flow" as const, parameter: token },
+            ],
+          };
+    const res = await h.db.forTenant(c.doc._id).outbound.create({
       conversationId: new Types.ObjectId(),
-      dedupeKey: `out:${new Types.ObjectId().toHexString()}`,
-      direction: "outbound",
-      type: "interactive",
-      timestamp: new Date(),
-      receivedAt: new Date(),
-      status: "sent",
-      statusRank: 2,
-      request: { interactive: { type: "flow", flowToken: token, action: "data_exchange" } },
+      request,
+      kind: via === "interactive" ? "interactive" : "template",
+      cost: 0.4,
+      costCategory: "utility",
     });
+    expect(res.created).toBe(true);
   }
 
   const exchange = (c: Client, payload: FlowEndpointRequest, options = {}) =>
@@ -316,6 +323,10 @@ describe("data-exchange endpoint", () => {
       screen: "INTERVIEW_SLOTS",
       data: { error_message: expect.stringContaining("plus disponible"), has_slots: true },
     });
+    // A template's FLOW button carries a token of ours too.
+    const buttonToken = `lj1.1234567.INIT.button${c.id}`;
+    await sentFlow(c, buttonToken, "template");
+    expect((await exchange(c, { action: "INIT", flow_token: buttonToken })).status).toBe(200);
     const back = await exchange(c, { action: "BACK", screen: "INTERVIEW_SLOTS", flow_token: token });
     expect(back.response).toMatchObject({ screen: "INTERVIEW_SLOTS" });
     const notice = await exchange(c, {
