@@ -93,7 +93,7 @@ const api = async (method: "POST" | "PUT", path: string, body?: unknown) => {
     method,
     url: path,
     headers: { authorization: `Bearer ${jwt}` },
-    ...(body ? { payload: body as object } : {}),
+    ...(body ? { payload: body } : {}),
   });
   if (res.statusCode >= 300) throw new Error(`${path}: ${res.statusCode} ${res.body}`);
 };
@@ -116,7 +116,9 @@ const call = async (payload: Parameters<typeof callFlowEndpoint>[1]["payload"]) 
 
 let inserted = 0;
 let lastToken = "";
-console.log(`flow data exchange, ${requests} requests of each kind per size (load average ${loadavg()[0]!.toFixed(1)})`);
+console.log(
+  `flow data exchange, ${requests} requests of each kind per size (load average ${loadavg()[0]!.toFixed(1)})`,
+);
 console.log("messages | ping p50 / p99 ms | INIT p50 / p99 ms | INIT/ping p50 | INIT/ping p99");
 for (const size of sizes) {
   while (inserted < size) {
