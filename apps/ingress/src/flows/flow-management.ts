@@ -133,6 +133,22 @@ export class FlowManagement {
     return { id: flowId, validationErrors: [], endpointUri };
   }
 
+  async updateMetadata(
+    clientId: Types.ObjectId,
+    flowId: string,
+    input: { name?: string | undefined; categories?: string[] | undefined },
+  ): Promise<void> {
+    const { token } = await this.connected(clientId);
+    await metaCall("update the flow", () =>
+      updateFlowMetadata(this.deps.graph, {
+        flowId,
+        token,
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.categories !== undefined ? { categories: input.categories } : {}),
+      }),
+    );
+  }
+
   async publish(clientId: Types.ObjectId, flowId: string): Promise<void> {
     const { token } = await this.connected(clientId);
     await metaCall("publish the flow", () => publishFlow(this.deps.graph, { flowId, token }));

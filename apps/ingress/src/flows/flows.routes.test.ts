@@ -33,7 +33,7 @@ async function client() {
 }
 type Client = Awaited<ReturnType<typeof client>>;
 
-const call = (method: "GET" | "POST" | "PUT" | "DELETE", url: string, jwt: string, payload?: unknown) =>
+const call = (method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", url: string, jwt: string, payload?: unknown) =>
   h.app.inject({
     method,
     url,
@@ -152,6 +152,18 @@ describe("flows API (Graph, per tenant)", () => {
 
     expect((await call("POST", `${base}/${flowId}/deprecate`, c.jwt)).statusCode).toBe(200);
     expect((await call("GET", base, c.jwt)).json().flows[0].status).toBe("DEPRECATED");
+
+    // Metadata: renamed and recategorised at Meta; an empty change is refused here.
+    expect(
+      (await call("PATCH", `${base}/${flowId}`, c.jwt, { name: "dispo-2026", categories: ["SIGN_UP"] })).json(),
+    ).toEqual({
+      success: true,
+    });
+    expect((await call("GET", base, c.jwt)).json().flows[0]).toMatchObject({
+      name: "dispo-2026",
+      categories: ["SIGN_UP"],
+    });
+    expect((await call("PATCH", `${base}/${flowId}`, c.jwt, {})).statusCode).toBe(400);
   });
 
   it("a draft cannot be deprecated (139003) and can be deleted; a flow created with a bad JSON exists as a draft with Meta's errors", async () => {

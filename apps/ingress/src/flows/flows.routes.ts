@@ -127,6 +127,32 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
     },
   );
 
+  app.patch(
+    "/api/clients/:clientId/flows/:flowId",
+    {
+      schema: {
+        tags: ["flows"],
+        summary: "Renames a flow or changes its categories (Meta's POST /{flow-id})",
+        params: flowParams,
+        body: z
+          .strictObject({
+            name: z.string().trim().min(1).max(200).optional(),
+            categories: z.array(z.enum(FLOW_CATEGORIES)).min(1).optional(),
+          })
+          .refine((b) => b.name !== undefined || b.categories !== undefined, {
+            message: "give name or categories",
+            path: ["name"],
+          }),
+        response: { 200: ok, ...errors },
+      },
+    },
+    async (request) => {
+      const clientId = await tenantOf(request.principal, request.params.clientId);
+      await flows.updateMetadata(clientId, request.params.flowId, request.body);
+      return { success: true as const };
+    },
+  );
+
   for (const [action, summary] of [
     ["publish", "Publishes a draft flow (Meta refuses one with validation errors: 139002)"],
     ["deprecate", "Deprecates a published flow (Meta refuses a draft: 139003)"],

@@ -128,16 +128,17 @@ export async function uploadFlowJson(
   return { validationErrors: validationErrorsOf(res) };
 }
 
-/** Updates a flow's metadata (here its data-exchange endpoint). */
+/** Updates a flow's metadata: its name, categories, data-exchange endpoint. */
 export async function updateFlowMetadata(
   graph: GraphClient,
-  input: Auth & { flowId: string; endpointUri?: string; name?: string },
+  input: Auth & { flowId: string; endpointUri?: string; name?: string; categories?: string[] },
 ): Promise<void> {
   await graph.post(graphPath(input.flowId), {
     token: input.token,
     json: {
       ...(input.endpointUri !== undefined ? { endpoint_uri: input.endpointUri } : {}),
       ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.categories !== undefined ? { categories: input.categories } : {}),
     },
   });
 }
