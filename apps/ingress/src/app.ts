@@ -45,6 +45,11 @@ import { ErasureRequests, IdentifierHasher } from "@linkojob/privacy";
 import { erasureRoutes } from "./privacy/erasure.routes.js";
 import { registerCors } from "./ops/cors.js";
 import type { TrustProxy } from "./ops/trust-proxy.js";
+import { FlowEndpointRepository } from "@linkojob/db";
+import { FlowManagement } from "./flows/flow-management.js";
+import { flowRoutes } from "./flows/flows.routes.js";
+import { flowExchangeRoutes } from "./flows/flow-exchange.routes.js";
+import { FlowScreenRegistry, InterviewSlotsHandler } from "./flows/flow-screens.js";
 
 export interface IngressConfig {
   appSecret: string;
@@ -86,6 +91,11 @@ export interface IngressDeps {
   ops?: OpsOptions;
   /** The recruiter inbox page at /inbox (realtime URL, demo simulator); served with defaults when absent. */
   inbox?: InboxOptions;
+  /**
+   * What the flows' data-exchange endpoint answers per screen (flows/flow-screens.ts). Default: the
+   * interview-slots handler. The flows routes and the endpoint need `onboarding` (Graph client, vault).
+   */
+  flowScreens?: (endpoints: FlowEndpointRepository) => FlowScreenRegistry;
 }
 
 /**
@@ -237,6 +247,27 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     sendState,
     ...(deps.onboarding ? { sync: { graph: deps.onboarding.graph, vault: deps.onboarding.vault } } : {}),
   });
+
+  // WhatsApp Flows (issue 24): management through the Graph API, and the data-exchange endpoint.
+  if (deps.onboarding) {
+    const endpoints = new FlowEndpointRepository(deps.db.connection);
+    await endpoints
+      .ensureIndexes()
+      .catch((err: Error) => app.log.warn({ err: err.message }, "flow_endpoints indexes not ensured"));
+    const { graph, vault } = deps.onboarding;
+    const flows = new FlowManagement({ db: deps.db, endpoints, graph, vault, baseUrl: deps.onboarding.config.baseUrl });
+    await app.register(flowRoutes, { tenants, flows });
+    const screens =
+      deps.flowScreens?.(endpoints) ??
+      new FlowScreenRegistry().register(new InterviewSlotsHandler(endpoints), { initial: true });
+    await app.register(flowExchangeRoutes, {
+      db: deps.db,
+      endpoints,
+      vault,
+      appSecret: deps.config.appSecret,
+      screens,
+    });
+  }
 
   await app.register(inboxPlugin, { ...deps.inbox, tenants, db: deps.db, outbound });
   await app.register(asyncApiRoutes, { realtimeUrl: deps.inbox?.realtimeUrl });

@@ -61,7 +61,7 @@ let seq = 0;
 export async function startOutbound(
   label: string,
   over: Partial<OutboundWorkerDeps> = {},
-  trunkOptions: Pick<Parameters<typeof startTrunk>[0], "ingress"> = {},
+  trunkOptions: Pick<Parameters<typeof startTrunk>[0], "ingress" | "onboarding"> = {},
 ): Promise<OutboundRig> {
   const trunk = await startTrunk({ label, startWorker: false, ...trunkOptions });
   const redisUrl = trunk.services.redisUrl;

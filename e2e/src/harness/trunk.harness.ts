@@ -6,7 +6,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis, redisReady } from "@linkojob/queues";
 import { MetaSimulator } from "@linkojob/meta-simulator";
 import { TEST_SECRETS, testServices, type TestServices, testIngressConfig } from "@linkojob/testing";
-import { buildApp } from "@linkojob/ingress";
+import { buildApp, type IngressDeps } from "@linkojob/ingress";
 import { InboundWorker, type InboundWorkerDeps } from "@linkojob/inbound-worker";
 import type { MediaWorkerOptions } from "@linkojob/inbound-worker";
 
@@ -41,6 +41,8 @@ export async function startTrunk(opts: {
   worker?: Pick<Partial<InboundWorkerDeps>, "accountHandlers" | "onStatus" | "metrics" | "concurrency">;
   /** Ingress configuration over the test one (e.g. the messaging budget's window). */
   ingress?: Partial<Parameters<typeof buildApp>[0]["config"]>;
+  /** The ingress's Graph-facing routes (onboarding, template sync, flows), given the simulator. */
+  onboarding?: (sim: MetaSimulator) => NonNullable<IngressDeps["onboarding"]>;
 }): Promise<Trunk> {
   const services = testServices(opts.label);
   const redisUrl = opts.redisUrl ?? services.redisUrl;
@@ -53,15 +55,18 @@ export async function startTrunk(opts: {
   const eventsRedis = createRedis(redisUrl);
   const events = new DashboardEvents(eventsRedis);
   await redisReady(ingressRedis);
+  // The simulator first: the ingress's Graph client (opts.onboarding) needs its URL.
+  const sim = await MetaSimulator.create({ appSecret: TEST_SECRETS.appSecret });
+  await sim.listen();
   const app = await buildApp({
     config: { ...testIngressConfig(services.prefix), ...(opts.ingress ?? {}) },
     redis: ingressRedis,
     db,
     events,
+    ...(opts.onboarding ? { onboarding: opts.onboarding(sim) } : {}),
   });
   const ingressUrl = await app.listen({ port: 0, host: "127.0.0.1" });
-  const sim = await MetaSimulator.create({ appSecret: TEST_SECRETS.appSecret, webhookUrl: `${ingressUrl}/webhook` });
-  await sim.listen();
+  sim.webhooks.targetUrl = `${ingressUrl}/webhook`;
   const worker = new InboundWorker({
     db,
     queueRedis,

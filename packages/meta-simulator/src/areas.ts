@@ -6,6 +6,7 @@ import { onboardingArea } from "./graph/onboarding.routes.js";
 import { mediaArea } from "./graph/media.routes.js";
 import { portfolioArea } from "./graph/portfolio.routes.js";
 import { blockUsersArea } from "./graph/block-users.routes.js";
+import { flowsArea } from "./graph/flows.routes.js";
 
 /**
  * The simulator's route plugins, one per area of the Graph API / Meta behaviour. Each area's file
@@ -19,4 +20,5 @@ export const areas: SimArea[] = [
   mediaArea,
   portfolioArea,
   blockUsersArea,
+  flowsArea,
 ];

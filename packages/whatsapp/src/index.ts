@@ -10,3 +10,5 @@ export * from "./bounded-json.js";
 export * from "./normalize-message.js";
 export * from "./normalize.js";
 export * from "./graph/index.js";
+export * from "./flows/flow-json.js";
+export * from "./flows/flow-crypto.js";

@@ -7,6 +7,7 @@ import { Types } from "mongoose";
 import { DashboardEvents } from "@linkojob/events";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
+import { FlowEndpointRepository } from "@linkojob/db";
 import {
   APP_ID,
   rawClient,
@@ -213,6 +214,31 @@ describe("reencrypt-tokens (key rotation)", () => {
       expect(JSON.stringify(raw)).not.toContain(x.accessToken);
     }
     expect(await reencryptStoredTokens(h.db, rotated)).toMatchObject({ reencrypted: 0, alreadyCurrent: 6, failed: [] });
+  });
+
+  it("moves the numbers' WhatsApp Flows private keys to the new key too", async () => {
+    await h.db.clients.deleteMany({});
+    const a = await connectNew("rot-flow-1");
+    const raw = (await rawClient(h, { phoneNumberId: a.number.id }))!;
+    const clientId = raw._id.toHexString();
+    const endpoints = new FlowEndpointRepository(h.db.connection);
+    const pem = "-----BEGIN PRIVATE KEY-----\nnot a real key\n-----END PRIVATE KEY-----\n";
+    await endpoints.addKey(raw._id, {
+      keyId: "k1",
+      publicKey: "-----BEGIN PUBLIC KEY-----",
+      privateKey: oldVault.encrypt(pem, clientId),
+      createdAt: new Date(),
+      uploadedAt: new Date(),
+    });
+    const report = await reencryptStoredTokens(h.db, new TokenVault([newKey, oldKey]));
+    expect(report.flowPrivateKeys).toEqual({ reencrypted: 1, alreadyCurrent: 0 });
+    const stored = (await endpoints.get(raw._id))!.keys[0]!;
+    expect(new TokenVault([newKey], { acceptUnbound: false }).decrypt(stored.privateKey, clientId)).toBe(pem);
+    expect((await reencryptStoredTokens(h.db, new TokenVault([newKey]))).flowPrivateKeys).toEqual({
+      reencrypted: 0,
+      alreadyCurrent: 1,
+    });
+    await endpoints.model.deleteMany({});
   });
 
   it("binds the secrets written before client binding (AAD = key id only) to their client, same key", async () => {

@@ -1,4 +1,4 @@
-import type { ClientDoc, Database, EncryptedSecret } from "@linkojob/db";
+import { FlowEndpointRepository, type ClientDoc, type Database, type EncryptedSecret } from "@linkojob/db";
 import { VaultError, type TokenVault } from "@linkojob/vault";
 
 export interface ReencryptReport {
@@ -11,7 +11,9 @@ export interface ReencryptReport {
   /** Secrets already under the current key and bound to their client. */
   alreadyCurrent: number;
   /** Secrets that could not be decrypted (tampered, or their key is no longer configured): left as they are. */
-  failed: Array<{ clientId: string; field: "accessToken" | "registrationPin"; error: string }>;
+  failed: Array<{ clientId: string; field: "accessToken" | "registrationPin" | "flowPrivateKey"; error: string }>;
+  /** The numbers' WhatsApp Flows private keys (flow_endpoints), counted apart from the tokens. */
+  flowPrivateKeys: { reencrypted: number; alreadyCurrent: number };
 }
 
 const FIELDS = ["accessToken", "registrationPin"] as const;
@@ -29,7 +31,14 @@ export async function reencryptStoredTokens(
   vault: TokenVault,
   options: { dryRun?: boolean } = {},
 ): Promise<ReencryptReport> {
-  const report: ReencryptReport = { scanned: 0, reencrypted: 0, upgradedLegacy: 0, alreadyCurrent: 0, failed: [] };
+  const report: ReencryptReport = {
+    scanned: 0,
+    reencrypted: 0,
+    upgradedLegacy: 0,
+    alreadyCurrent: 0,
+    failed: [],
+    flowPrivateKeys: { reencrypted: 0, alreadyCurrent: 0 },
+  };
   const cursor = db.clients
     .find(
       { $or: [{ accessToken: { $ne: null } }, { registrationPin: { $ne: null } }] },
@@ -75,5 +84,48 @@ export async function reencryptStoredTokens(
       }
     }
   }
+  await reencryptFlowKeys(db, vault, report, options);
   return report;
+}
+
+/**
+ * The flows' private keys, like the tokens: each document rewritten whole (its keys array), guarded by
+ * its `updatedAt` so that a key rotated meanwhile is not overwritten with the older list.
+ */
+async function reencryptFlowKeys(
+  db: Database,
+  vault: TokenVault,
+  report: ReencryptReport,
+  options: { dryRun?: boolean },
+): Promise<void> {
+  const endpoints = new FlowEndpointRepository(db.connection);
+  for await (const doc of endpoints.model.find({}, { clientId: 1, keys: 1, updatedAt: 1 }).lean().cursor()) {
+    const clientId = doc.clientId.toHexString();
+    let changed = 0;
+    const keys = (doc.keys ?? []).map((k) => {
+      try {
+        if (!vault.needsReencryption(k.privateKey, clientId)) {
+          report.flowPrivateKeys.alreadyCurrent++;
+          return k;
+        }
+        const next = vault.reencrypt(k.privateKey, clientId);
+        changed++;
+        return { ...k, privateKey: next };
+      } catch (err) {
+        report.failed.push({
+          clientId,
+          field: "flowPrivateKey",
+          error: err instanceof VaultError ? err.code : String(err),
+        });
+        return k;
+      }
+    });
+    if (changed === 0) continue;
+    if (options.dryRun) {
+      report.flowPrivateKeys.reencrypted += changed;
+      continue;
+    }
+    const res = await endpoints.model.updateOne({ _id: doc._id, updatedAt: doc.updatedAt }, { $set: { keys } });
+    if (res.modifiedCount === 1) report.flowPrivateKeys.reencrypted += changed;
+  }
 }

@@ -116,7 +116,7 @@ describe("/docs", () => {
     expect(doc.paths["/api/messages/send"]!.post!.security).toBeUndefined();
   });
 
-  it("documents exactly the routes flagged config.public as needing no bearer token: Meta's OAuth callback, the webhook, probes, /metrics", () => {
+  it("documents exactly the routes flagged config.public as needing no bearer token: Meta's OAuth callback, the webhook, the flows' data-exchange endpoint, probes, /metrics", () => {
     const open: string[] = [];
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const method of METHODS) {
@@ -132,6 +132,7 @@ describe("/docs", () => {
         "GET /ready",
         "GET /webhook",
         "POST /webhook",
+        "POST /flows/data-exchange/{phoneNumberId}",
       ].sort(),
     );
     // The callback's neighbours are called by the dashboard with its JWT: the document-wide bearer requirement applies.

@@ -144,6 +144,8 @@ messageSchema.index({ clientId: 1, dedupeKey: 1 }, { unique: true });
 // Thread pages: every query names the tenant first, so on a cluster sharded by clientId it goes to one shard.
 messageSchema.index({ clientId: 1, conversationId: 1, timestamp: -1, _id: -1 });
 messageSchema.index({ clientId: 1, wamid: 1 });
+// The flows' data-exchange endpoint finds a flow's message by its token (`flowToken`, outbound only).
+messageSchema.index({ clientId: 1, flowToken: 1 });
 
 export const messageModel = (conn: Connection): Model<MessageDoc> => conn.model<MessageDoc>("Message", messageSchema);
 

@@ -4,6 +4,7 @@ import type { ErasedCostDoc } from "../erasures/erasure.model.js";
 import { openCandidateConversation } from "../conversations/conversation.repository.js";
 import { isDuplicateKeyError } from "../errors.js";
 import { STATUS_RANK, type MessageDoc, type MessageError } from "./message.model.js";
+import { flowTokenOf } from "../flows/flow-token.js";
 
 /** What the sender asked for (the send API's body, normalised). Stored with the message. */
 export interface OutboundRequest {
@@ -295,6 +296,7 @@ export class OutboundMessageRepository {
     const dedupeKey =
       input.dedupeKey ??
       (input.idempotencyKey ? idempotentDedupeKey(input.idempotencyKey) : outboundDedupeKey(_id.toHexString()));
+    const flowToken = flowTokenOf(input.request);
     const doc = {
       _id,
       clientId: this.clientId,
@@ -315,6 +317,8 @@ export class OutboundMessageRepository {
       error: null,
       pricing: null,
       request: input.request,
+      // The flow's token, top-level for the data-exchange endpoint's indexed lookup (flow-token.ts).
+      ...(flowToken ? { flowToken } : {}),
       kind: input.kind,
       template: input.planned?.template ?? null,
       cost: input.cost,

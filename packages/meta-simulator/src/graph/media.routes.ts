@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { SimArea } from "../simulator.js";
+import { graphNodeOwners } from "./graph-nodes.js";
 import { graphErrorBody } from "./onboarding.state.js";
 import { addMedia, issueMediaUrl, mediaState, type SimMedia } from "./media.state.js";
 
@@ -86,6 +87,7 @@ export const mediaArea: SimArea = (app, ctx, done) => {
     const token = bearer(request);
     if (!token) return invalidToken(reply);
     const m = s().media.get(request.params.mediaId);
+    if (!m && graphNodeOwners(ctx).some((o) => o.get?.(request.params.mediaId, token, reply))) return reply;
     if (!m || m.faults.notFound || (m.token !== null && m.token !== token))
       return missingObject(reply, request.params.mediaId);
     m.infoCalls++;
@@ -108,6 +110,7 @@ export const mediaArea: SimArea = (app, ctx, done) => {
     const token = bearer(request);
     if (!token) return invalidToken(reply);
     const m = s().media.get(request.params.mediaId);
+    if (!m && graphNodeOwners(ctx).some((o) => o.delete?.(request.params.mediaId, token, reply))) return reply;
     if (!m || m.faults.notFound || (m.token !== null && m.token !== token))
       return missingObject(reply, request.params.mediaId);
     s().media.delete(m.id);
