@@ -156,6 +156,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }));
     const realtimeUrl = `http://127.0.0.1:${await realtime.listen(0, "127.0.0.1")}`;
 
+    const vault = new TokenVault([TEST_SECRETS.tokenKey]);
+    const graph = (started.graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" }));
     const ingressRedis = redis({ failFast: true });
     await redisReady(ingressRedis, options.redisReadyTimeoutMs);
     const app = (started.app = await buildApp({
@@ -163,14 +165,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       redis: ingressRedis,
       db,
       events,
+      meta: { graph, vault },
       ...(options.ingressLogger === false ? {} : { logger }),
       ...(options.inbox ? { inbox: { realtimeUrl, demoSimUrl: sim.url } } : {}),
     }));
     const ingressUrl = await app.listen({ port: 0, host: "127.0.0.1" });
     sim.webhooks.targetUrl = `${ingressUrl}/webhook`;
 
-    const vault = new TokenVault([TEST_SECRETS.tokenKey]);
-    const graph = (started.graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" }));
     const outbound = (started.outbound = new OutboundWorker({
       db,
       queueRedis: redis(),

@@ -5,3 +5,4 @@ export * from "./onboarding-api.js";
 export * from "./messaging-api.js";
 export * from "./templates-api.js";
 export * from "./media-api.js";
+export * from "./block-users-api.js";
