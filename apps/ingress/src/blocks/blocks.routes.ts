@@ -91,6 +91,8 @@ export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { t
         summary: "The client's blocked candidates (their conversations), latest block first",
         params,
         querystring: z.strictObject({
+          /** Accepted for clients that add it to every request (the inbox): must name the path's client. */
+          clientId: objectIdSchema.optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
           cursor: z
             .string()
@@ -101,6 +103,8 @@ export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { t
     },
     async (request) => {
       const tenant = await tenants.resolve(request.principal, request.params.clientId);
+      if (request.query.clientId && request.query.clientId !== request.params.clientId)
+        throw badRequest("the clientId query names another client than the path", { field: "clientId" });
       const page = await available().list(tenant.clientId, request.query.limit, request.query.cursor);
       return { clientId: tenant.clientId.toHexString(), ...page };
     },

@@ -4,7 +4,15 @@
 // Data flow: REST gives the truth (list, thread pages); Socket.io events patch it live; on every
 // (re)connect the list and the open thread are read again, so nothing missed while offline is lost.
 
-import { clientBanner, conversationAfterUpdate, listen, messageAfterStatus, optOutBadge } from "./inbox-live.js";
+import {
+  blockBadge,
+  clientBanner,
+  conversationAfterBlock,
+  conversationAfterUpdate,
+  listen,
+  messageAfterStatus,
+  optOutBadge,
+} from "./inbox-live.js";
 
 const TOKEN_KEY = "linkojob.inbox.token";
 const CLIENT_KEY = "linkojob.inbox.clientId";
@@ -293,6 +301,30 @@ async function loadOptOut(id) {
   if (id === state.openId) renderThreadHead();
 }
 
+/**
+ * Blocks or unblocks the open conversation's candidate (POST / DELETE /api/clients/:clientId/blocks):
+ * Meta's Block Users API, which blocks only candidates who wrote in the last 24 hours; its refusal
+ * is shown as the API words it.
+ */
+async function toggleBlock() {
+  const c = state.conversations.get(state.openId);
+  if (!c) return;
+  const button = $("block-toggle");
+  $("block-error").textContent = "";
+  button.disabled = true;
+  try {
+    const answer = await api(`/api/clients/${c.clientId}/blocks`, {
+      method: c.blockedAt ? "DELETE" : "POST",
+      body: { conversationId: c.id },
+    });
+    upsertConversation({ ...c, ...answer.conversation });
+  } catch (err) {
+    $("block-error").textContent = err.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function loadThread({ scrollToEnd = false } = {}) {
   const id = state.openId;
   if (!id) return;
@@ -375,6 +407,11 @@ function renderThreadHead() {
   optOutPill.hidden = badge.hidden;
   optOutPill.textContent = badge.text;
   optOutPill.dataset.scope = badge.scope;
+  const blocked = blockBadge(c);
+  $("thread-blocked").hidden = blocked.hidden;
+  $("thread-blocked").textContent = blocked.text;
+  $("block-toggle").textContent = blocked.action;
+  $("block-toggle").dataset.blocked = String(!blocked.hidden);
   $("demo-controls").hidden = !state.config.demo;
   renderComposer();
 }
@@ -1214,6 +1251,11 @@ async function startRealtime() {
       state.mediaUrls.delete(messageId);
       if (conversationId === state.openId) renderThread();
     },
+    // The candidate was blocked or unblocked (from this page or another): the pill and button follow.
+    "conversation:blocked": (event) => {
+      const known = state.conversations.get(event.conversationId);
+      if (known) upsertConversation(conversationAfterBlock(known, event));
+    },
     // A candidate stopped or resumed: the conversation's badge says so at once.
     "candidate:opt_out": (event) => {
       if (!event.conversationId) return;
@@ -1331,6 +1373,7 @@ $("composer-text").addEventListener("keydown", (e) => {
 $("composer-text").addEventListener("input", sendTyping);
 $("composer-reply-cancel").addEventListener("click", () => setReplyTo(null));
 $("load-older").addEventListener("click", () => void loadOlder());
+$("block-toggle").addEventListener("click", () => void toggleBlock());
 $("new-candidate-form").addEventListener("submit", (e) => void sendNewCandidate(e));
 for (const id of ["nc-phone", "nc-name", "nc-job"]) $(id).addEventListener("input", scheduleNewCandidatePlan);
 for (const b of document.querySelectorAll("[data-demo]"))
