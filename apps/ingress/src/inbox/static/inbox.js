@@ -709,7 +709,10 @@ function renderContent(m) {
     }
     case "contacts":
       return [
-        el("div", { class: "msg-kind", text: "Contact card" }),
+        el("div", {
+          class: "msg-kind",
+          text: Array.isArray(c) && c[0]?.origin === "contact_request" ? "Shared their phone number" : "Contact card",
+        }),
         el(
           "ul",
           { class: "card-list" },
@@ -728,6 +731,11 @@ function renderContent(m) {
       if (m.direction === "outbound") {
         // Our reply buttons or list: the question and its choices.
         const i = m.request?.interactive ?? {};
+        if (i.type === "request_contact_info")
+          return [
+            el("div", { class: "msg-kind", text: "Phone number request" }),
+            textNode("p", i.body ?? m.text, "msg-text"),
+          ];
         if (i.type === "flow")
           return [
             el("div", { class: "msg-kind", text: `Form · ${i.cta ?? ""}` }),
@@ -981,6 +989,66 @@ function renderComposer() {
   send.dataset.kind = plan.kind;
   send.disabled = plan.kind === "refused";
   renderHeaderField(plan);
+  // A form and a phone-number request are interactive messages: inside the window only.
+  $("composer-extras").hidden = plan.kind !== "text";
+  $("ask-phone").hidden = plan.kind !== "text" || !!c.candidatePhone;
+}
+
+/**
+ * Sends an interactive message from the composer's extras (a form, a phone-number request) through
+ * the send API, and shows it queued until its progress arrives live.
+ */
+async function sendInteractive(interactive, button) {
+  const c = state.conversations.get(state.openId);
+  if (!c) return false;
+  $("extras-error").textContent = "";
+  button.disabled = true;
+  const body = { ...candidateOf(c), interactive };
+  try {
+    const answer = await api("/api/messages/send", {
+      method: "POST",
+      body: { ...body, ...(state.clientId ? { clientId: state.clientId } : {}) },
+    });
+    mergeMessage(pendingMessage(answer, body));
+    await loadThread({ scrollToEnd: true });
+    return true;
+  } catch (err) {
+    $("extras-error").textContent = `Not sent: ${err.message}`;
+    return false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** "Send form": a published WhatsApp Flow (by Meta id, digits, or by name) opened at its first screen. */
+async function sendForm() {
+  const flow = $("form-flow").value.trim();
+  const screen = $("form-screen").value.trim();
+  if (!flow || !screen)
+    return void ($("extras-error").textContent = "Give the flow (id or name) and its first screen.");
+  const sent = await sendInteractive(
+    {
+      type: "flow",
+      body: $("form-body").value.trim() || "Merci de compléter ce formulaire.",
+      cta: $("form-cta").value.trim() || "Remplir",
+      ...(/^\d+$/.test(flow) ? { flowId: flow } : { flowName: flow }),
+      action: "navigate",
+      screen,
+    },
+    $("form-send"),
+  );
+  if (sent) $("send-form").open = false;
+}
+
+/** "Ask for phone number": Meta's contact-information request, for a candidate known by username only. */
+function askPhone() {
+  void sendInteractive(
+    {
+      type: "request_contact_info",
+      body: "Pourriez-vous partager votre numéro de téléphone pour la suite de votre candidature ?",
+    },
+    $("ask-phone"),
+  );
 }
 
 const HEADER_WORD = { image: "image", video: "video", document: "document" };
@@ -1374,6 +1442,8 @@ $("composer-text").addEventListener("input", sendTyping);
 $("composer-reply-cancel").addEventListener("click", () => setReplyTo(null));
 $("load-older").addEventListener("click", () => void loadOlder());
 $("block-toggle").addEventListener("click", () => void toggleBlock());
+$("form-send").addEventListener("click", () => void sendForm());
+$("ask-phone").addEventListener("click", askPhone);
 $("new-candidate-form").addEventListener("submit", (e) => void sendNewCandidate(e));
 for (const id of ["nc-phone", "nc-name", "nc-job"]) $(id).addEventListener("input", scheduleNewCandidatePlan);
 for (const b of document.querySelectorAll("[data-demo]"))
