@@ -17,6 +17,7 @@ import {
   type SimulatorOptions,
 } from "@linkojob/meta-simulator";
 import { OutboundWorker, createTemplateStatusHandler } from "@linkojob/outbound-worker";
+import type { MediaFetchOptions } from "@linkojob/outbound";
 import {
   createRedis,
   redisReady,
@@ -56,6 +57,8 @@ export interface StackOptions {
   inboundMedia?: boolean;
   /** Workers' concurrency. */
   concurrency: number;
+  /** The outbound worker's media fetches (a test CDN on localhost: allowPrivateHosts and its ca). */
+  outboundMediaFetch?: MediaFetchOptions;
   /**
    * Where every process's log lines go, through the production redaction (logOptions) at debug
    * level: a test reads what the processes wrote. Default: silent (TEST_LOG_LEVEL to see them).
@@ -184,6 +187,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       prefix,
       concurrency: options.concurrency,
       templateSyncIntervalMs: 0,
+      ...(options.outboundMediaFetch ? { mediaFetch: options.outboundMediaFetch } : {}),
     }));
     const inbound = (started.inbound = new InboundWorker({
       db,
