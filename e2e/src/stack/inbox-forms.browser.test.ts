@@ -193,11 +193,17 @@ describe.skipIf(!hasBrowser)("inbox: forms, blocking and phone-number requests i
         ).json(),
       );
     expect(await blocklist()).toContain(phone);
+    // Nothing can be sent to a blocked candidate: the composer says so and offers no send.
+    expect(await page.textContent("#composer-plan")).toContain("you blocked this candidate");
+    expect(await page.isDisabled("#composer-send")).toBe(true);
+    expect(await page.isHidden("#composer-extras")).toBe(true);
     await screenshot("blocked");
     await page.click("#block-toggle");
     await page.locator("#thread-blocked[hidden]").waitFor({ state: "attached" });
     expect(await page.textContent("#block-toggle")).toBe("Block");
     expect(await blocklist()).not.toContain(phone);
+    await expect.poll(() => page.getAttribute("#composer-plan", "data-kind")).toBe("text");
+    expect(await page.isDisabled("#composer-send")).toBe(false);
     expect(await page.textContent("#block-error")).toBe("");
   });
 

@@ -100,13 +100,26 @@ function refusal(f: { code: number; message: string; details: string | null }, f
             "Meta blocks only candidates who wrote to this number in the last 24 hours",
             meta,
           )
-        : new BlockingError("BLOCK_FAILED", `Meta did not block/unblock the candidate: ${said}`, meta);
+        : // Meta's HTTP 400 form names the user's own reason only in its lists, which the Graph
+          // client does not keep: the likely one (the 24-hour rule) is said as such.
+          new BlockingError(
+            "BLOCK_FAILED",
+            `Meta did not block/unblock the candidate (${said}); Meta blocks only candidates who wrote in the last 24 hours`,
+            meta,
+          );
     case 139101:
       return new BlockingError("BLOCKLIST_FULL", "this number's blocklist is full (Meta's limit: 64,000)", meta);
     case 139102:
       return new BlockingError("BLOCKLIST_CHANGED", "the blocklist changed meanwhile: try again", meta);
     case 131021:
       return new BlockingError("SELF_BLOCK", "the business's own number cannot be blocked", meta);
+    case 0:
+    case 190:
+      return new BlockingError(
+        "CLIENT_NOT_CONNECTED",
+        "Meta refused the client's token: reconnect WhatsApp, then block again",
+        meta,
+      );
     case 130429:
     case 4:
     case 80007:

@@ -986,12 +986,18 @@ function renderComposer() {
     if (plan.optedOut) text.placeholder = "The candidate opted out: nothing can be sent now.";
     send.textContent = "Send";
   }
+  // A blocked candidate cannot be messaged (Meta refuses): nothing to send until unblocked.
+  if (c.blockedAt) {
+    planEl.dataset.kind = "refused";
+    planEl.textContent = "Cannot send: you blocked this candidate. Unblock them to write again.";
+    text.disabled = true;
+  }
   send.dataset.kind = plan.kind;
-  send.disabled = plan.kind === "refused";
+  send.disabled = plan.kind === "refused" || !!c.blockedAt;
   renderHeaderField(plan);
   // A form and a phone-number request are interactive messages: inside the window only.
-  $("composer-extras").hidden = plan.kind !== "text";
-  $("ask-phone").hidden = plan.kind !== "text" || !!c.candidatePhone;
+  $("composer-extras").hidden = plan.kind !== "text" || !!c.blockedAt;
+  $("ask-phone").hidden = plan.kind !== "text" || !!c.candidatePhone || !!c.blockedAt;
 }
 
 /**
