@@ -404,7 +404,7 @@ export class DeliveryProcessor {
    * message (Meta stops delivering after a block, but a redelivery or a late, unordered delivery of
    * an earlier message may still come) is not routed to the recruiter: no conversation is opened or
    * counted, nothing is announced; it is recorded as a `blocked` webhook event holding only its
-   * wamid, type and time. One find for the whole batch (blockedCandidates).
+   * wamid, type, time and conversation id. One find for the whole batch (blockedCandidates).
    */
   private async withoutBlocked<T extends { clientId: Types.ObjectId; event: MessageEvent; owners: number[] }>(
     items: T[],
@@ -416,9 +416,10 @@ export class DeliveryProcessor {
       items.map(({ clientId, event }) => ({ clientId, phone: event.waId ?? null, userId: event.userId ?? null })),
     );
     if (!blocked.size) return items;
-    const isBlocked = ({ clientId, event }: T) =>
-      (!!event.waId && blocked.has(blockedKey(clientId, event.waId))) ||
-      (!!event.userId && blocked.has(blockedKey(clientId, event.userId)));
+    const blockedIn = ({ clientId, event }: T) =>
+      (event.waId ? blocked.get(blockedKey(clientId, event.waId)) : undefined) ??
+      (event.userId ? blocked.get(blockedKey(clientId, event.userId)) : undefined);
+    const isBlocked = (item: T) => blockedIn(item) !== undefined;
     for (const item of items.filter(isBlocked)) {
       const di = item.owners[0]!;
       const m = item.event.message;
@@ -428,7 +429,8 @@ export class DeliveryProcessor {
         wabaId: item.event.wabaId,
         phoneNumberId: item.event.phoneNumberId,
         clientId: item.clientId,
-        value: { wamid: m.wamid, type: m.type, timestamp: m.timestamp },
+        // The conversation's id: a candidate's erasure finds (and deletes) the record by it.
+        value: { wamid: m.wamid, type: m.type, timestamp: m.timestamp, conversationId: blockedIn(item) },
         problem: "the recruiter blocked this candidate: not routed",
       });
       const r = outcomes[di];

@@ -58,13 +58,13 @@ export const blockedKey = (clientId: Types.ObjectId, id: string) => `${clientId.
 
 /**
  * Which of these candidates are blocked by their tenant: the `blockedKey`s of the phones and user ids
- * held by a blocked conversation. One find for a whole batch of inbound messages (served by the
- * identity indexes); none when the batch names nobody.
+ * held by a blocked conversation, each with that conversation's id. One find for a whole batch of
+ * inbound messages (served by the identity indexes); none when the batch names nobody.
  */
 export async function blockedCandidates(
   model: Model<ConversationDoc>,
   refs: readonly InboundCandidateRef[],
-): Promise<Set<string>> {
+): Promise<Map<string, Types.ObjectId>> {
   const byClient = new Map<string, { clientId: Types.ObjectId; phones: Set<string>; userIds: Set<string> }>();
   for (const r of refs) {
     const k = r.clientId.toHexString();
@@ -78,14 +78,14 @@ export async function blockedCandidates(
     if (phones.size) or.push({ clientId, candidatePhone: { $in: [...phones] } });
     if (userIds.size) or.push({ clientId, candidateUserId: { $in: [...userIds] } });
   }
-  const blocked = new Set<string>();
+  const blocked = new Map<string, Types.ObjectId>();
   if (!or.length) return blocked;
   const docs = await model
     .find({ $or: or, blockedAt: { $ne: null } }, { clientId: 1, candidatePhone: 1, candidateUserId: 1 })
-    .lean<Array<Pick<ConversationDoc, "clientId" | "candidatePhone" | "candidateUserId">>>();
+    .lean<Array<Pick<ConversationDoc, "_id" | "clientId" | "candidatePhone" | "candidateUserId">>>();
   for (const d of docs) {
-    if (d.candidatePhone) blocked.add(blockedKey(d.clientId, d.candidatePhone));
-    if (d.candidateUserId) blocked.add(blockedKey(d.clientId, d.candidateUserId));
+    if (d.candidatePhone) blocked.set(blockedKey(d.clientId, d.candidatePhone), d._id);
+    if (d.candidateUserId) blocked.set(blockedKey(d.clientId, d.candidateUserId), d._id);
   }
   return blocked;
 }

@@ -6,7 +6,7 @@ import { Schema, type Connection, type Model, type Types } from "mongoose";
  * (deduplicated) so that later handlers and operators can act on them; nothing Meta sent is dropped.
  * A `dead_letter` is a whole delivery whose processing failed for good: its body (`value.body`), the
  * error and the attempts, until an admin replays it (`replayedAt`). A `blocked` record is a message
- * from a candidate the recruiter blocked, not routed to them (its wamid, type and time only).
+ * from a candidate the recruiter blocked, not routed to them (its wamid, type, time and conversation id only).
  */
 export type WebhookEventKind = "account" | "value_errors" | "unrouted" | "malformed" | "dead_letter" | "blocked";
 
