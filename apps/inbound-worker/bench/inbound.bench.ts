@@ -1,4 +1,5 @@
-import { sentOutboundMessage } from "@linkojob/testing";
+// The fixtures entry point: @linkojob/testing's index loads vitest helpers, which throw outside Vitest.
+import { sentOutboundMessage } from "@linkojob/testing/fixtures";
 /**
  * Inbound benchmark (a script, not a test): webhook deliveries per second end to end on real parts —
  * deliveries appended to the ingress stream exactly as the ingress appends them (after its signature

@@ -7,6 +7,8 @@ import { JwtVerifier, type JwtVerifierOptions } from "@linkojob/auth";
 import type { Database } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import { HEALTH_BODY, readiness } from "@linkojob/metrics";
+import type { TokenVault } from "@linkojob/vault";
+import type { GraphClient } from "@linkojob/whatsapp";
 import { authPlugin } from "./auth/auth.plugin.js";
 import { TenantAccess } from "./auth/tenant-access.js";
 import { conversationRoutes } from "./conversations/conversations.routes.js";
@@ -29,6 +31,7 @@ import { MediaUrlSigner } from "./media/media-url-signer.js";
 import { registerOps, type OpsOptions } from "./ops/ops.js";
 import { inboxPlugin, type InboxOptions } from "./inbox/inbox.plugin.js";
 import {
+  CandidateBlocking,
   DEFAULT_PRICE_TABLE_MAD,
   OptOutRegister,
   SendCaches,
@@ -43,6 +46,7 @@ import { sendingPolicyRoutes } from "./sending-policy/sending-policy.routes.js";
 import { asyncApiRoutes } from "./ops/asyncapi.routes.js";
 import { ErasureRequests, IdentifierHasher } from "@linkojob/privacy";
 import { erasureRoutes } from "./privacy/erasure.routes.js";
+import { blockRoutes } from "./blocks/blocks.routes.js";
 import { registerCors } from "./ops/cors.js";
 import type { TrustProxy } from "./ops/trust-proxy.js";
 import { FlowEndpointRepository } from "@linkojob/db";
@@ -96,6 +100,11 @@ export interface IngressDeps {
    * interview-slots handler. The flows routes and the endpoint need `onboarding` (Graph client, vault).
    */
   flowScreens?: (endpoints: FlowEndpointRepository) => FlowScreenRegistry;
+  /**
+   * The Graph API and the token vault for calls made on a tenant's behalf from the API (blocking a
+   * candidate). Default: onboarding's; without either, those routes answer 503.
+   */
+  meta?: { graph: GraphClient; vault: TokenVault };
 }
 
 /**
@@ -238,6 +247,21 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   );
   app.addHook("onClose", async () => erasures.close());
   await app.register(erasureRoutes, { tenants, erasures });
+  // Blocking candidates on the tenant's number (Meta's Block Users API), with the tenant's token.
+  const meta = deps.meta ?? (deps.onboarding ? { graph: deps.onboarding.graph, vault: deps.onboarding.vault } : null);
+  await app.register(blockRoutes, {
+    tenants,
+    ...(meta
+      ? {
+          blocking: new CandidateBlocking({
+            db: deps.db,
+            graph: meta.graph,
+            events: deps.events,
+            token: (client) => meta.vault.decrypt(client.accessToken ?? null, client._id.toHexString()),
+          }),
+        }
+      : {}),
+  });
   const analytics = lazyWorkerAnalytics(deps.db, deps.redis, deps.config.queuePrefix, app.log);
   await app.register(analyticsRoutes, { tenants, analytics, db: deps.db });
   await app.register(analyticsPagePlugin);

@@ -17,6 +17,7 @@ import {
   type SimulatorOptions,
 } from "@linkojob/meta-simulator";
 import { OutboundWorker, createTemplateStatusHandler } from "@linkojob/outbound-worker";
+import type { MediaFetchOptions } from "@linkojob/outbound";
 import {
   createRedis,
   redisReady,
@@ -56,6 +57,8 @@ export interface StackOptions {
   inboundMedia?: boolean;
   /** Workers' concurrency. */
   concurrency: number;
+  /** The outbound worker's media fetches (a test CDN on localhost: allowPrivateHosts and its ca). */
+  outboundMediaFetch?: MediaFetchOptions;
   /**
    * Where every process's log lines go, through the production redaction (logOptions) at debug
    * level: a test reads what the processes wrote. Default: silent (TEST_LOG_LEVEL to see them).
@@ -156,6 +159,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }));
     const realtimeUrl = `http://127.0.0.1:${await realtime.listen(0, "127.0.0.1")}`;
 
+    const vault = new TokenVault([TEST_SECRETS.tokenKey]);
+    const graph = (started.graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" }));
     const ingressRedis = redis({ failFast: true });
     await redisReady(ingressRedis, options.redisReadyTimeoutMs);
     const app = (started.app = await buildApp({
@@ -163,14 +168,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       redis: ingressRedis,
       db,
       events,
+      meta: { graph, vault },
       ...(options.ingressLogger === false ? {} : { logger }),
       ...(options.inbox ? { inbox: { realtimeUrl, demoSimUrl: sim.url } } : {}),
     }));
     const ingressUrl = await app.listen({ port: 0, host: "127.0.0.1" });
     sim.webhooks.targetUrl = `${ingressUrl}/webhook`;
 
-    const vault = new TokenVault([TEST_SECRETS.tokenKey]);
-    const graph = (started.graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" }));
     const outbound = (started.outbound = new OutboundWorker({
       db,
       queueRedis: redis(),
@@ -183,6 +187,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       prefix,
       concurrency: options.concurrency,
       templateSyncIntervalMs: 0,
+      ...(options.outboundMediaFetch ? { mediaFetch: options.outboundMediaFetch } : {}),
     }));
     const inbound = (started.inbound = new InboundWorker({
       db,

@@ -7,12 +7,16 @@
  * template, its price and what the API accepts. Real ingress, Redis, FerretDB, workers, simulator.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "@linkojob/testing";
+import { randomBytes } from "node:crypto";
+import { eventually, startTestCdn, type TestCdn } from "@linkojob/testing";
 import { SHIPPED_RATE_CARD, rateFor } from "@linkojob/outbound";
 import { fieldDelivery, templateStatusDelivery, type SimTemplate } from "@linkojob/meta-simulator";
 import { APPLICATION_RECEIVED, startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
+let cdn: TestCdn;
+const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(30_000)]);
+const contractPdf = Buffer.concat([Buffer.from("%PDF-1.4\n"), randomBytes(20_000), Buffer.from("\n%%EOF\n")]);
 let seq = 0;
 const newPhone = () => `2126${String(Date.now() % 1e6).padStart(6, "0")}${String(++seq).padStart(2, "0")}`.slice(0, 12);
 
@@ -50,12 +54,18 @@ const CONTRACT: SimTemplate = {
 };
 
 beforeAll(async () => {
-  rig = await startOutbound("i9tpl");
+  cdn = await startTestCdn({
+    "/offres/comptable.jpg": { body: jpeg, type: "image/jpeg" },
+    "/contrats/contrat-yasmine.pdf": { body: contractPdf, type: "application/pdf" },
+  });
+  // The CDN is on localhost with a self-signed certificate: allowed and trusted for this run only.
+  rig = await startOutbound("i9tpl", { mediaFetch: { allowPrivateHosts: ["localhost"], ca: cdn.ca } });
   rig.sim.enforcement.templateParams = true;
 }, 120_000);
 
 afterAll(async () => {
   await rig?.close();
+  await cdn?.close();
 });
 
 const inviteBody = (phone: string) => ({
@@ -63,7 +73,7 @@ const inviteBody = (phone: string) => ({
   templateName: "interview_invite",
   templateLanguage: "fr",
   templateVars: { candidate_name: "Yasmine", job_title: "Comptable", date: "lundi 10h" },
-  templateHeader: { type: "image", link: "https://cdn.linkojob.ma/offres/comptable.jpg" },
+  templateHeader: { type: "image", link: `${cdn.url}/offres/comptable.jpg` },
   templateButtons: [
     { index: 0, subType: "url", parameter: "comptable-casa-123" },
     { index: 1, subType: "quick_reply", parameter: "DISPO_OUI" },
@@ -71,7 +81,7 @@ const inviteBody = (phone: string) => ({
 });
 
 describe("rich templates", () => {
-  it("sends an image header, named variables, a URL and a quick-reply button as Meta's components", async () => {
+  it("sends an image header (by link: fetched once, uploaded, sent by id), named variables, a URL and a quick-reply button as Meta's components", async () => {
     const c = await rig.client({ templates: [INVITE, CONTRACT] });
     const phone = newPhone();
     const res = await rig.send(c.jwt, inviteBody(phone));
@@ -90,10 +100,7 @@ describe("rich templates", () => {
             { type: "text", text: "lundi 10h", parameter_name: "date" },
           ],
         },
-        {
-          type: "header",
-          parameters: [{ type: "image", image: { link: "https://cdn.linkojob.ma/offres/comptable.jpg" } }],
-        },
+        { type: "header", parameters: [{ type: "image", image: { id: expect.stringMatching(/^\d+$/) } }] },
         { type: "button", sub_type: "url", index: "0", parameters: [{ type: "text", text: "comptable-casa-123" }] },
         {
           type: "button",
@@ -118,6 +125,53 @@ describe("rich templates", () => {
       ]),
     });
     expect(rig.sim.rejected.filter((r) => r.cause === "template")).toHaveLength(0);
+  });
+
+  it("a header by link is never passed to Meta as a link: one fetch and one upload per number and URL, reused by later sends; a refused URL fails the message", async () => {
+    const c = await rig.client({ templates: [INVITE, CONTRACT] });
+    const uploads = () => rig.trunk.sim.state.requestsTo(new RegExp(`/${c.phoneNumberId}/media$`), "POST");
+    const hitsBefore = cdn.hits.get("/contrats/contrat-yasmine.pdf") ?? 0;
+    const link = `${cdn.url}/contrats/contrat-yasmine.pdf`;
+    const ids: string[] = [];
+    for (const phone of [newPhone(), newPhone(), newPhone()]) {
+      const res = await rig.send(c.jwt, {
+        candidatePhone: phone,
+        templateName: "contract_ready",
+        templateVars: ["Yasmine"],
+        templateHeader: { type: "document", link, filename: "Contrat.pdf" },
+      });
+      expect(res.status).toBe(202);
+      await rig.until(c, res.body.messageId, ["sent", "delivered", "read"]);
+      const header = (
+        rig.acceptedFor(res.body.messageId)[0]!.body.template as { components: unknown[] }
+      ).components.find((x) => (x as { type: string }).type === "header") as {
+        parameters: Array<{ document: { id?: string; link?: string; filename?: string } }>;
+      };
+      expect(header.parameters[0]!.document).toEqual({ id: expect.stringMatching(/^\d+$/), filename: "Contrat.pdf" });
+      ids.push(header.parameters[0]!.document.id!);
+    }
+    expect(new Set(ids).size).toBe(1);
+    expect((cdn.hits.get("/contrats/contrat-yasmine.pdf") ?? 0) - hitsBefore).toBe(1);
+    expect(uploads()).toHaveLength(1);
+    const stored = (await (await fetch(`${rig.trunk.sim.url}/_sim/media/${ids[0]}`)).json()) as Record<string, unknown>;
+    expect(stored).toMatchObject({
+      mimeType: "application/pdf",
+      size: contractPdf.length,
+      phoneNumberId: c.phoneNumberId,
+    });
+    expect(rig.sim.accepted.some((m) => JSON.stringify(m.body).includes(cdn.url))).toBe(false);
+
+    // A link the CDN does not serve: the message fails with the media code, nothing reaches Meta.
+    const missing = await rig.send(c.jwt, {
+      candidatePhone: newPhone(),
+      templateName: "contract_ready",
+      templateVars: ["Yasmine"],
+      templateHeader: { type: "document", link: `${cdn.url}/contrats/absent.pdf` },
+    });
+    expect(missing.status).toBe(202);
+    const failed = await rig.until(c, missing.body.messageId, ["failed"]);
+    expect(failed.reasonCode).toBe("MEDIA_URL_FAILED");
+    expect(rig.acceptedFor(missing.body.messageId)).toHaveLength(0);
   });
 
   it("refuses a mismatch with a 400 naming the missing part, before anything is stored", async () => {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClientDoc, Database } from "@linkojob/db";
 import { messagingState, simTemplate, type MetaSimulator } from "@linkojob/meta-simulator";
 import type { OutboundWorker } from "@linkojob/outbound-worker";
-import { TEST_SECRETS, testServices, tokenFor } from "@linkojob/testing";
+import { TEST_SECRETS, startTestCdn, testServices, tokenFor, type TestCdn } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
 import { startStack, type Stack } from "../harness/stack.harness.js";
 
@@ -81,6 +81,7 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
   let client: ClientDoc;
   let jwt: string;
   let shot = 0;
+  let cdn: TestCdn;
   const outside: string[] = [];
   const screenshot = async (name: string) => {
     shot++;
@@ -89,8 +90,13 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
+    // The template's header image, served by a CDN the outbound worker fetches once and uploads to Meta.
+    cdn = await startTestCdn({
+      "/offres/comptable.jpg": { body: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6]), type: "image/jpeg" },
+    });
     stack = await startStack({
       services,
+      outboundMediaFetch: { allowPrivateHosts: ["localhost"], ca: cdn.ca },
       // Meta's sent → delivered → read, one step at a time, so that each tick can be seen.
       statusStepDelayMs: 700,
       inbox: true,
@@ -136,6 +142,7 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     await browser?.close();
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
     await stack?.close();
+    await cdn?.close();
   });
 
   it("sends a first-contact template, shows the ticks advance, opens the window on the candidate's reply and sends free text, all live", async () => {
@@ -463,7 +470,7 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     expect(await link.getAttribute("aria-invalid")).toBe("true");
     expect(sentTo("template")).toEqual([]);
 
-    const photo = "https://cdn.atlas-recrutement.ma/offres/comptable.jpg";
+    const photo = `${cdn.url}/offres/comptable.jpg`;
     await link.fill(photo);
     await page.click("#composer-send");
     await expect.poll(() => sentTo("template").length).toBe(1);
@@ -471,10 +478,12 @@ describe.skipIf(!hasBrowser)("recruiter inbox in a real browser", () => {
     expect(sent.recipient).toBe(userId);
     expect(sent).not.toHaveProperty("to");
     expect(sent.template?.name).toBe("offre_photo");
+    // Never a link to Meta: the worker fetched the image once, uploaded it, and sends its media id.
     expect(sent.template?.components).toContainEqual({
       type: "header",
-      parameters: [{ type: "image", image: { link: photo } }],
+      parameters: [{ type: "image", image: { id: expect.stringMatching(/^\d+$/) } }],
     });
+    expect(cdn.hits.get("/offres/comptable.jpg")).toBe(1);
     expect(sent.template?.components).toContainEqual({
       type: "body",
       parameters: [{ type: "text", text: "Salma Bennani" }],

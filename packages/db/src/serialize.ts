@@ -29,6 +29,8 @@ export interface ConversationJson {
   lastInboundAt: string | null;
   windowExpiresAt: string | null;
   inWindow: boolean;
+  /** When the recruiter blocked the candidate (Meta's Block Users API); null when not blocked. */
+  blockedAt: string | null;
   createdAt: string | null;
   updatedAt: string | null;
 }
@@ -59,6 +61,7 @@ export function conversationJson(c: ConversationView): ConversationJson {
     lastInboundAt: iso(c.lastInboundAt),
     windowExpiresAt: iso(c.windowExpiresAt),
     inWindow: windowOpen(c),
+    blockedAt: iso(c.blockedAt),
     createdAt: iso(c.createdAt),
     updatedAt: iso(c.updatedAt),
   };

@@ -38,6 +38,12 @@ export const EVENT_DESCRIPTIONS: {
     description:
       "`reason` is `erasure` (the candidate's data was erased on request: POST /api/clients/:clientId/candidates/erase) or `retention` (its last message is older than the tenant's retention). The dashboard drops the thread; ids only, nothing that names the candidate.",
   },
+  [EVENTS.conversationBlocked]: {
+    key: "conversationBlocked",
+    title: "The recruiter blocked or unblocked the candidate",
+    description:
+      "POST / DELETE /api/clients/:clientId/blocks called Meta's Block Users API. While `blocked`, sends to the candidate are refused and their messages are not routed to the recruiter; `conversation.blockedAt` says the same in the REST API.",
+  },
   [EVENTS.messageMedia]: {
     key: "messageMedia",
     title: "An inbound media file was stored, failed, or waits",

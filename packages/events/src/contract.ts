@@ -3,6 +3,7 @@ import { EVENTS } from "./events.js";
 import {
   candidateOptOutSchema,
   clientStatusSchema,
+  conversationBlockedSchema,
   conversationDeletedSchema,
   conversationUpdatedSchema,
   messageMediaSchema,
@@ -11,6 +12,7 @@ import {
   messageStatusSchema,
   type CandidateOptOutPayload,
   type ClientStatusPayload,
+  type ConversationBlockedPayload,
   type ConversationDeletedPayload,
   type ConversationUpdatedPayload,
   type MessageMediaPayload,
@@ -40,6 +42,7 @@ export interface DashboardEventMap {
   [EVENTS.messageStatus]: MessageStatusPayload;
   [EVENTS.conversationUpdated]: ConversationUpdatedPayload;
   [EVENTS.conversationDeleted]: ConversationDeletedPayload;
+  [EVENTS.conversationBlocked]: ConversationBlockedPayload;
   [EVENTS.messageMedia]: MessageMediaPayload;
   [EVENTS.clientStatus]: ClientStatusPayload;
   [EVENTS.candidateOptOut]: CandidateOptOutPayload;
@@ -69,6 +72,7 @@ export const SERVER_EVENT_SCHEMAS = {
   [EVENTS.messageStatus]: messageStatusSchema,
   [EVENTS.conversationUpdated]: conversationUpdatedSchema,
   [EVENTS.conversationDeleted]: conversationDeletedSchema,
+  [EVENTS.conversationBlocked]: conversationBlockedSchema,
   [EVENTS.messageMedia]: messageMediaSchema,
   [EVENTS.clientStatus]: clientStatusSchema,
   [EVENTS.candidateOptOut]: candidateOptOutSchema,

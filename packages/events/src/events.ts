@@ -17,6 +17,8 @@ export const EVENTS = {
    * `{ clientId, conversationId, reason }`; the dashboard drops the thread.
    */
   conversationDeleted: "conversation:deleted",
+  /** The recruiter blocked or unblocked the candidate: `{ clientId, conversationId, blocked, at, actor }`. */
+  conversationBlocked: "conversation:blocked",
 } as const;
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
 

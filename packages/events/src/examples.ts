@@ -156,6 +156,19 @@ export const EVENT_EXAMPLES: Examples = {
       payload: { clientId: CLIENT, conversationId: CONVERSATION, reason: "erasure" },
     },
   ],
+  [EVENTS.conversationBlocked]: [
+    {
+      name: "blocked",
+      summary: "The recruiter blocked a candidate who sent abuse",
+      payload: {
+        clientId: CLIENT,
+        conversationId: CONVERSATION,
+        blocked: true,
+        at: "2025-01-15T12:10:00.000Z",
+        actor: { role: "recruiter", userId: "user-42" },
+      },
+    },
+  ],
   [EVENTS.messageMedia]: [
     {
       name: "stored",

@@ -53,6 +53,8 @@ export const conversationSchema = z.object({
   lastInboundAt: isoDate.nullable(),
   windowExpiresAt: isoDate.nullable(),
   inWindow: z.boolean(),
+  /** When the recruiter blocked the candidate (Meta's Block Users API); null when not blocked. */
+  blockedAt: isoDate.nullable().optional(),
   createdAt: isoDate.nullable(),
   updatedAt: isoDate.nullable(),
 });
@@ -287,3 +289,17 @@ export const candidateOptOutSchema = z.object({
   change: optOutChangeSchema,
 });
 export type CandidateOptOutPayload = z.infer<typeof candidateOptOutSchema>;
+
+/**
+ * `conversation:blocked`: the recruiter blocked or unblocked the candidate on the business number
+ * (Meta's Block Users API). While blocked, nothing can be sent to them and their messages are not
+ * routed to the recruiter. Ids only, besides who did it.
+ */
+export const conversationBlockedSchema = z.object({
+  clientId: objectId,
+  conversationId: objectId,
+  blocked: z.boolean(),
+  at: isoDate,
+  actor: z.object({ role: z.string(), userId: z.string() }),
+});
+export type ConversationBlockedPayload = z.infer<typeof conversationBlockedSchema>;

@@ -103,9 +103,15 @@ export const interactiveSchema = z
       sections: z.array(sectionSchema).min(1).max(10),
     }),
     flowSchema,
+    /**
+     * Asks a candidate known only by a user id (a username, phone hidden) to share their phone
+     * number: Meta's contact-information request, answered by a `contacts` message whose contact has
+     * `origin: "contact_request"` (the inbound worker then links the number to the conversation).
+     */
+    z.strictObject({ type: z.literal("request_contact_info"), body: text(1024) }),
   ])
   .superRefine((v, ctx) => {
-    if (v.type === "flow") return;
+    if (v.type === "flow" || v.type === "request_contact_info") return;
     if (v.type === "button") {
       if (!unique(v.buttons.map((b) => b.title)))
         ctx.addIssue({ code: "custom", path: ["buttons"], message: "button titles must be unique" });
@@ -166,6 +172,8 @@ export const chatFieldsOf = (request: OutboundRequest): ChatFields => request as
 
 /** The `interactive` object as Meta spells it; rows and buttons without an id get a stable one. */
 export function metaInteractive(i: InteractiveRequest, opts: { nonce?: string } = {}) {
+  if (i.type === "request_contact_info")
+    return { type: "request_contact_info", body: { text: i.body }, action: { name: "request_contact_info" } };
   const header = i.header ? { header: { type: "text", text: i.header } } : {};
   const footer = i.footer ? { footer: { text: i.footer } } : {};
   if (i.type === "flow") {
@@ -223,8 +231,10 @@ export function metaInteractive(i: InteractiveRequest, opts: { nonce?: string } 
 
 /** The text a conversation shows for an interactive message: its body and its choices. */
 export const interactivePreview = (i: InteractiveRequest): string =>
-  i.type === "button"
-    ? `${i.body} [${i.buttons.map((b) => b.title).join(" / ")}]`
-    : i.type === "flow"
-      ? `${i.body} [${i.cta}]`
-      : `${i.body} [${i.button}]`;
+  i.type === "request_contact_info"
+    ? `${i.body} [Share phone number]`
+    : i.type === "button"
+      ? `${i.body} [${i.buttons.map((b) => b.title).join(" / ")}]`
+      : i.type === "flow"
+        ? `${i.body} [${i.cta}]`
+        : `${i.body} [${i.button}]`;

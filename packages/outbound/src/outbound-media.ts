@@ -281,7 +281,7 @@ async function mediaIdForUrl(
   deps: OutboundMediaDeps,
   input: { phoneNumberId: string; token: string },
   url: string,
-  type: OutboundMediaType,
+  type: HeaderMediaType,
   filename: string | undefined,
 ): Promise<string> {
   if (!deps.fetcher) throw new Error("a media URL needs the worker's MediaFetcher");
@@ -291,7 +291,7 @@ async function mediaIdForUrl(
   const upload = async () => {
     let fetched;
     try {
-      fetched = await fetcher.fetch(url, { kind: type, types: OUTBOUND_MEDIA_TYPES[type] });
+      fetched = await fetcher.fetch(url, { kind: type, types: HEADER_MEDIA_TYPES[type] });
     } catch (err) {
       if (err instanceof MediaFetchError && err.kind === "permanent")
         throw new OutboundMediaError(err.code, err.message);
@@ -310,6 +310,63 @@ async function mediaIdForUrl(
   };
   return deps.links ? deps.links.single(input.phoneNumberId, url, upload) : upload();
 }
+
+/** Types Meta accepts for a template's media header: a media message's, and videos (MP4, 3GPP). */
+export const HEADER_MEDIA_TYPES = { ...OUTBOUND_MEDIA_TYPES, video: ["video/mp4", "video/3gpp"] } as const;
+export type HeaderMediaType = keyof typeof HEADER_MEDIA_TYPES;
+const isHeaderMediaType = (t: unknown): t is HeaderMediaType =>
+  typeof t === "string" && Object.hasOwn(HEADER_MEDIA_TYPES, t);
+
+/**
+ * Worker side, for templates: a media header given by `link` (`{ type: "header", parameters: [{ type:
+ * "image", image: { link } }] }`) is sent by media id instead, through the same fetch-once, upload,
+ * cache-per-number-and-URL path as a media message (Meta's fetcher rate-limits links on shared hosts,
+ * 131053; Chatwoot #13159 shows image headers failing otherwise). Returns the components to send
+ * (the input when no header has a link). A refused URL throws OutboundMediaError; a transient failure
+ * throws as is.
+ */
+export async function uploadTemplateHeaderLinks(
+  deps: OutboundMediaDeps,
+  input: { phoneNumberId: string; token: string },
+  components: readonly unknown[],
+): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const c of components) {
+    const comp = c as { type?: unknown; parameters?: unknown };
+    if (comp?.type !== "header" || !Array.isArray(comp.parameters)) {
+      out.push(c);
+      continue;
+    }
+    const parameters: unknown[] = [];
+    for (const p of comp.parameters as Array<Record<string, unknown>>) {
+      const kind = p?.type;
+      const media = isHeaderMediaType(kind)
+        ? (p[kind] as { link?: unknown; filename?: unknown } | undefined)
+        : undefined;
+      if (!isHeaderMediaType(kind) || typeof media?.link !== "string") {
+        parameters.push(p);
+        continue;
+      }
+      const filename = typeof media.filename === "string" ? media.filename : undefined;
+      const id = await mediaIdForUrl(deps, input, media.link, kind, filename);
+      const { link: _link, ...rest } = media;
+      parameters.push({ ...p, [kind]: { id, ...rest } });
+    }
+    out.push({ ...comp, parameters });
+  }
+  return out;
+}
+
+/** Whether a template's components carry a media header by link (uploadTemplateHeaderLinks has work). */
+export const hasHeaderLink = (components: readonly unknown[]): boolean =>
+  components.some(
+    (c) =>
+      (c as { type?: unknown })?.type === "header" &&
+      Array.isArray((c as { parameters?: unknown }).parameters) &&
+      ((c as { parameters: Array<Record<string, unknown>> }).parameters ?? []).some(
+        (p) => isHeaderMediaType(p?.type) && typeof (p[p.type] as { link?: unknown } | undefined)?.link === "string",
+      ),
+  );
 
 /**
  * Ingress side: removes a file `acceptOutboundMedia` staged for a message that was not stored after

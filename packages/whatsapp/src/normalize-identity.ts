@@ -44,3 +44,25 @@ export function identityChangeOf(rawMessage: unknown, waId?: string, userId?: st
   }
   return undefined;
 }
+
+/**
+ * The phone number a candidate shared in answer to the business's contact-information request
+ * (interactive `request_contact_info`): a `contacts` message whose first contact has
+ * `origin: "contact_request"` (a contact shared on the user's own initiative has `origin: "other"`
+ * and proves nothing about the sender), read from its phone's `wa_id`, else the phone's digits. An
+ * identity change of kind `phone` (systemType `contact_request`): the conversation of a username-only
+ * candidate learns their number.
+ */
+export function sharedPhoneOf(rawMessage: unknown): IdentityChange | undefined {
+  if (!isObject(rawMessage)) return undefined;
+  const contacts = own(rawMessage, "contacts");
+  const first: unknown = Array.isArray(contacts) ? contacts[0] : undefined;
+  if (!isObject(first) || own(first, "origin") !== "contact_request") return undefined;
+  const phones = own(first, "phones");
+  const phone: unknown = Array.isArray(phones) ? phones[0] : undefined;
+  if (!isObject(phone)) return undefined;
+  const waId = idIn(phone, "wa_id");
+  const digits = typeof own(phone, "phone") === "string" ? String(own(phone, "phone")).replace(/\D/g, "") : "";
+  const to = waId && /^\d{6,20}$/.test(waId) ? waId : /^\d{6,20}$/.test(digits) ? digits : undefined;
+  return to ? { kind: "phone", systemType: "contact_request", to } : undefined;
+}

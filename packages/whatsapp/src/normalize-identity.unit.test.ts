@@ -154,3 +154,41 @@ describe("business-scoped identities", () => {
     });
   });
 });
+
+describe("the answer to a contact-information request", () => {
+  const shared = (origin: string | undefined, from?: string) =>
+    deliver({
+      contacts: [{ profile: { name: "Amina" }, user_id: "MA.222", ...(from ? { wa_id: from } : {}) }],
+      messages: [
+        {
+          ...(from ? { from } : {}),
+          from_user_id: "MA.222",
+          id: "wamid.SHARE",
+          timestamp: ts,
+          type: "contacts",
+          contacts: [
+            {
+              ...(origin ? { origin } : {}),
+              name: { formatted_name: "Amina B." },
+              phones: [{ phone: "+212 6 61 23 45 67", wa_id: "212661234567", type: "CELL" }],
+            },
+          ],
+        },
+      ],
+    })[0]!;
+
+  it("a username-only candidate's contact with origin contact_request links their number (a phone identity change)", () => {
+    const m = shared("contact_request");
+    expect(m.candidateKey).toBe("MA.222");
+    expect(m.identityChange).toEqual({ kind: "phone", systemType: "contact_request", to: "212661234567" });
+  });
+
+  it("a contact shared on the user's own initiative, or before 2026 (no origin), links nothing", () => {
+    expect(shared("other").identityChange).toBeUndefined();
+    expect(shared(undefined).identityChange).toBeUndefined();
+  });
+
+  it("a candidate whose number is already known keeps it (nothing to link)", () => {
+    expect(shared("contact_request", "212600000001").identityChange).toBeUndefined();
+  });
+});

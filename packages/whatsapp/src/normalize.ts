@@ -1,6 +1,6 @@
 import { eventTime, MAX_FUTURE_SKEW_MS } from "./event-time.js";
 import type { EventLocation, IdentityChange, InboundEvent, NormalizeOptions, Route } from "./inbound-event.js";
-import { identityChangeOf } from "./normalize-identity.js";
+import { identityChangeOf, sharedPhoneOf } from "./normalize-identity.js";
 import { normalizeMessage, normalizeStatus, readWebhookError, type TimeOptions } from "./normalize-message.js";
 import { describe, isObject, issuesText, own, readId } from "./payload-read.js";
 import { safeRaw, safeRawResult, safeText, unescapeKey } from "./safe-raw.js";
@@ -183,7 +183,13 @@ function readMessagesValue(
       const read = normalizeMessage(rawMessage, t);
       if ("problem" in read) return malformed(o, "messages", read.problem, rawMessage, at("messages", k), route);
       const contact = findContact(contacts, read.waId, read.userId);
-      const change = read.message.type === "system" ? identityChangeOf(rawMessage, read.waId, read.userId) : undefined;
+      // A username-only candidate's answer to a contact-information request links their number.
+      const change =
+        read.message.type === "system"
+          ? identityChangeOf(rawMessage, read.waId, read.userId)
+          : read.message.type === "contacts" && !read.waId && !contact?.waId
+            ? sharedPhoneOf(rawMessage)
+            : undefined;
       const waId = read.waId ?? contact?.waId;
       // A number change names its person by the ids it replaces (the old number and user id): those
       // find the conversation it moves.

@@ -5,6 +5,8 @@ import type { Logger } from "pino";
 import {
   ConversationBatch,
   InboundMessageBatch,
+  blockedCandidates,
+  blockedKey,
   StatusBatch,
   updateLimits,
   conversationJson,
@@ -350,7 +352,8 @@ export class DeliveryProcessor {
       }
     });
     if (!unique.size) return;
-    const items = [...unique.values()];
+    const items = await this.withoutBlocked([...unique.values()], deliveries, outcomes);
+    if (!items.length) return;
     const { conversations } = await this.batchWriters();
 
     const ids = await conversations.resolve(
@@ -395,6 +398,46 @@ export class DeliveryProcessor {
     for (const message of stored) written.push({ clientId: message.clientId, messageId: message._id });
     // After this batch's last write to the messages: the media worker then writes them alone.
     for (const message of stored) await this.deps.onMessageStored?.(message.clientId.toHexString(), message);
+  }
+
+  /**
+   * The messages of a batch whose candidate the recruiter has not blocked. A blocked candidate's
+   * message (Meta stops delivering after a block, but a redelivery or a late, unordered delivery of
+   * an earlier message may still come) is not routed to the recruiter: no conversation is opened or
+   * counted, nothing is announced; it is recorded as a `blocked` webhook event holding only its
+   * wamid, type, time and conversation id. One find for the whole batch (blockedCandidates).
+   */
+  private async withoutBlocked<T extends { clientId: Types.ObjectId; event: MessageEvent; owners: number[] }>(
+    items: T[],
+    deliveries: PreparedDelivery[],
+    outcomes: Array<ProcessResult | Error>,
+  ): Promise<T[]> {
+    const blocked = await blockedCandidates(
+      this.deps.db.conversations,
+      items.map(({ clientId, event }) => ({ clientId, phone: event.waId ?? null, userId: event.userId ?? null })),
+    );
+    if (!blocked.size) return items;
+    const blockedIn = ({ clientId, event }: T) =>
+      (event.waId ? blocked.get(blockedKey(clientId, event.waId)) : undefined) ??
+      (event.userId ? blocked.get(blockedKey(clientId, event.userId)) : undefined);
+    const isBlocked = (item: T) => blockedIn(item) !== undefined;
+    for (const item of items.filter(isBlocked)) {
+      const di = item.owners[0]!;
+      const m = item.event.message;
+      await logWebhookEvent(this.deps.db, deliveries[di]!.deliveryId, {
+        kind: "blocked",
+        field: "messages",
+        wabaId: item.event.wabaId,
+        phoneNumberId: item.event.phoneNumberId,
+        clientId: item.clientId,
+        // The conversation's id: a candidate's erasure finds (and deletes) the record by it.
+        value: { wamid: m.wamid, type: m.type, timestamp: m.timestamp, conversationId: blockedIn(item) },
+        problem: "the recruiter blocked this candidate: not routed",
+      });
+      const r = outcomes[di];
+      if (r && !(r instanceof Error)) r.recorded++;
+    }
+    return items.filter((i) => !isBlocked(i));
   }
 
   /** Counts the owed messages in their conversations, announces them, then releases their claims. */

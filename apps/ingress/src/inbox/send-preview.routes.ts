@@ -69,7 +69,10 @@ export const sendPreviewRoutes: FastifyPluginCallback<SendPreviewRoutesOptions> 
       if (!userId && !phone) throw badRequest("candidatePhone is not a phone number", { field: "candidatePhone" });
       const client = await caches.client(tenant.clientId.toHexString());
       if (!client) throw notFound("client");
-      const who = userId ? { $or: [{ candidateUserId: userId }, { candidateKey: userId }] } : { candidateKey: phone };
+      // By phone too where the conversation learnt it later (a username-only candidate who shared it).
+      const who = userId
+        ? { $or: [{ candidateUserId: userId }, { candidateKey: userId }] }
+        : { $or: [{ candidatePhone: phone }, { candidateKey: phone }] };
       const conversation = await db.conversations
         .findOne({ clientId: tenant.clientId, ...who }, { _id: 1, windowExpiresAt: 1, candidateName: 1, jobTitle: 1 })
         .lean<{

@@ -62,6 +62,8 @@ import {
   sendHoldOf,
   planSend,
   prepareOutboundMedia,
+  hasHeaderLink,
+  uploadTemplateHeaderLinks,
   type OutboundMediaDeps,
   sendRecordOf,
   type OutboundQueue,
@@ -427,6 +429,22 @@ export class SendProcessor {
         return this.onSendError(job, token, data, tenant, client, message, err, record, "upload");
       }
       if (plan.caption) media = { ...media, caption: plan.caption };
+    }
+    // A template's media header by link goes the same way: fetched once, uploaded, sent by id.
+    if (plan.kind === "template" && hasHeaderLink(plan.components)) {
+      try {
+        plan.components = await uploadTemplateHeaderLinks(
+          { db, graph: this.deps.graph, ...this.deps.media },
+          { phoneNumberId: client.phoneNumberId, token: clientAccessToken(this.deps.vault, client) },
+          plan.components,
+        );
+      } catch (err) {
+        if (err instanceof OutboundMediaError) {
+          await this.fail(tenant, message, { title: err.message, message: err.message }, err.code, record, true);
+          throw new UnrecoverableError(`${err.code}: ${err.message}`);
+        }
+        return this.onSendError(job, token, data, tenant, client, message, err, record, "upload");
+      }
     }
 
     // Pacing: one reservation per send chain; the job waits (delayed) for its slot, not failing.

@@ -48,6 +48,13 @@ export interface ConversationDoc {
    */
   countedIds?: Types.ObjectId[];
   unreadIds?: Types.ObjectId[];
+  /**
+   * When the recruiter blocked the candidate on the business number (Meta's Block Users API); null
+   * when not blocked. A blocked candidate's inbound messages are not routed to the recruiter.
+   */
+  blockedAt?: Date | null;
+  /** Who blocked them: the JWT's role and subject. */
+  blockedBy?: { role: string; userId: string } | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -82,6 +89,8 @@ const conversationSchema = new Schema<ConversationDoc>(
     inWindow: { type: Boolean, default: false },
     countedIds: { type: [Schema.Types.ObjectId], default: undefined },
     unreadIds: { type: [Schema.Types.ObjectId], default: undefined },
+    blockedAt: { type: Date, default: null },
+    blockedBy: { type: Schema.Types.Mixed, default: null },
   },
   { timestamps: true, collection: "conversations" },
 );
@@ -91,6 +100,8 @@ conversationSchema.index({ clientId: 1, candidateKey: 1 }, { unique: true });
 conversationSchema.index({ clientId: 1, candidateUserId: 1 });
 conversationSchema.index({ clientId: 1, candidatePhone: 1 });
 conversationSchema.index({ clientId: 1, lastMessageAt: -1 });
+// The tenant's blocklist (GET …/blocks) and the inbound worker's check.
+conversationSchema.index({ clientId: 1, blockedAt: 1 });
 
 export const conversationModel = (conn: Connection): Model<ConversationDoc> =>
   conn.model<ConversationDoc>("Conversation", conversationSchema);

@@ -5,9 +5,10 @@ import { Schema, type Connection, type Model, type Types } from "mongoose";
  * account-level errors, events for numbers that belong to no client, and malformed elements. Kept
  * (deduplicated) so that later handlers and operators can act on them; nothing Meta sent is dropped.
  * A `dead_letter` is a whole delivery whose processing failed for good: its body (`value.body`), the
- * error and the attempts, until an admin replays it (`replayedAt`).
+ * error and the attempts, until an admin replays it (`replayedAt`). A `blocked` record is a message
+ * from a candidate the recruiter blocked, not routed to them (its wamid, type, time and conversation id only).
  */
-export type WebhookEventKind = "account" | "value_errors" | "unrouted" | "malformed" | "dead_letter";
+export type WebhookEventKind = "account" | "value_errors" | "unrouted" | "malformed" | "dead_letter" | "blocked";
 
 /** The failure that made a delivery a dead letter (kind `dead_letter`). */
 export interface DeadLetterError {

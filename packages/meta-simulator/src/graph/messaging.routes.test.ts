@@ -656,3 +656,39 @@ describe("identity changes move the window with the person", () => {
     expect(unknownKind.status).toBe(400);
   });
 });
+
+describe("contact-information requests (interactive request_contact_info)", () => {
+  const ask = (interactive: Record<string, unknown>, to: Record<string, string>) =>
+    fetch(`${sim.url}/v26.0/${business.phoneNumberId}/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ messaging_product: "whatsapp", ...to, type: "interactive", interactive }),
+    });
+
+  it("accepts Meta's documented shape to a user id, refuses any other with 100", async () => {
+    const userId = "MA.7000000000000042";
+    await fetch(`${sim.url}/_sim/candidates/reply`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...business, userId, type: "text", text: "Bonjour" }),
+    });
+    const ok = await ask(
+      { type: "request_contact_info", body: { text: "Votre numéro ?" }, action: { name: "request_contact_info" } },
+      { recipient: userId },
+    );
+    expect(ok.status).toBe(200);
+    for (const bad of [
+      { type: "request_contact_info", action: { name: "request_contact_info" } },
+      { type: "request_contact_info", body: { text: "Votre numéro ?" }, action: { name: "flow" } },
+      {
+        type: "request_contact_info",
+        body: { text: "Votre numéro ?" },
+        action: { name: "request_contact_info", buttons: [] },
+      },
+    ]) {
+      const res = await ask(bad, { recipient: userId });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: number } }).error.code).toBe(100);
+    }
+  });
+});

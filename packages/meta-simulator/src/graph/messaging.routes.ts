@@ -218,6 +218,10 @@ export const messagingArea: SimArea = (app, ctx, done) => {
         { phoneNumberId, to, code: 100, cause: "invalid" },
         "to (or recipient), type and the type's object are required",
       );
+    // Meta's contact-information request: `body.text` and `action.name: "request_contact_info"`, nothing else.
+    const contactRequestProblem = requestContactInfoProblem(body);
+    if (contactRequestProblem)
+      return reject(reply, { phoneNumberId, to, code: 100, cause: "invalid" }, contactRequestProblem);
     if (!body.to && !isUserId(body.recipient!)) {
       return reject(
         reply,
@@ -531,3 +535,20 @@ export const messagingArea: SimArea = (app, ctx, done) => {
   });
   done();
 };
+
+/**
+ * Why an interactive `request_contact_info` send is not as Meta documents it (null: it is, or it is
+ * another type): `{ type: "request_contact_info", body: { text }, action: { name: "request_contact_info" } }`,
+ * without a header, footer or other action fields (WhatsApp owns the button).
+ */
+function requestContactInfoProblem(body: Record<string, unknown>): string | null {
+  const i = body.interactive as Record<string, unknown> | undefined;
+  if (body.type !== "interactive" || !i || typeof i !== "object" || i.type !== "request_contact_info") return null;
+  const text = (i.body as { text?: unknown } | undefined)?.text;
+  if (typeof text !== "string" || !text.trim()) return "interactive.body.text is required for request_contact_info";
+  const action = i.action as Record<string, unknown> | undefined;
+  if (!action || action.name !== "request_contact_info" || Object.keys(action).length !== 1)
+    return 'interactive.action must be { name: "request_contact_info" }';
+  if (i.header !== undefined || i.footer !== undefined) return "request_contact_info takes no header or footer";
+  return null;
+}

@@ -149,6 +149,14 @@ export function learnFromDelivery(dir: UserDirectory, payload: unknown): void {
         const seconds = Number(m.timestamp);
         if (!Number.isFinite(seconds)) continue;
         recordInbound(dir, phoneNumberId, ids, seconds * 1000, isObject(m.referral));
+        // The answer to a contact-information request: the user's own number, now theirs to Meta too.
+        const shared: unknown =
+          m.type === "contacts" && Array.isArray(m.contacts) ? (m.contacts as unknown[])[0] : undefined;
+        if (ids.userId && isObject(shared) && shared.origin === "contact_request" && Array.isArray(shared.phones)) {
+          const phone: unknown = (shared.phones as unknown[])[0];
+          const waId = isObject(phone) ? (str(phone.wa_id) ?? str(phone.phone)) : undefined;
+          if (waId) linkUser(dir, { waId, userId: ids.userId });
+        }
       }
     }
   }

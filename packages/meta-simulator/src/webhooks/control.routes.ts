@@ -175,6 +175,8 @@ const contactCardSchema = z.strictObject({
     .strictObject({ company: z.string().optional(), department: z.string().optional(), title: z.string().optional() })
     .optional(),
   urls: z.array(z.strictObject({ url: z.string().min(1), type: z.string().optional() })).optional(),
+  /** `contact_request`: the answer to a contact-information request (the user's own number). */
+  origin: z.enum(["contact_request", "other"]).optional(),
 });
 
 const mediaTypes: readonly string[] = ["image", "video", "audio", "document", "sticker"] satisfies MediaKind[];

@@ -199,11 +199,18 @@ export interface ContactCardInput {
   emails?: Array<{ email: string; type?: string }>;
   org?: { company?: string; department?: string; title?: string };
   urls?: Array<{ url: string; type?: string }>;
+  /**
+   * `contact_request`: the user shared their own number in answer to the business's
+   * contact-information request (interactive `request_contact_info`); `other`: a contact shared on
+   * their own initiative. Absent in payloads before 2026.
+   */
+  origin?: "contact_request" | "other";
 }
 
 /** The `contacts` array of a shared-contact message (not the envelope's `contacts`). */
 export function contactsContent(cards: ContactCardInput[]) {
   return cards.map((c) => ({
+    ...(c.origin ? { origin: c.origin } : {}),
     name: {
       formatted_name: c.formattedName,
       ...(c.firstName !== undefined ? { first_name: c.firstName } : {}),

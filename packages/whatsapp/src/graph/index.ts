@@ -6,3 +6,4 @@ export * from "./messaging-api.js";
 export * from "./templates-api.js";
 export * from "./media-api.js";
 export * from "./flows-api.js";
+export * from "./block-users-api.js";

@@ -11,6 +11,7 @@
 /** @typedef {import("@linkojob/events").MessageStatusPayload} MessageStatus */
 /** @typedef {import("@linkojob/events").ClientStatusPayload} ClientStatus */
 /** @typedef {import("@linkojob/events").CandidateOptOutPayload} CandidateOptOut */
+/** @typedef {import("@linkojob/events").ConversationBlockedPayload} ConversationBlocked */
 
 /**
  * Registers the page's handlers on the socket, each typed by its event's payload.
@@ -95,4 +96,29 @@ export function optOutBadge(optOut) {
       ? `Opted out${why ? `: ${why}` : ""}${since}. Nothing can be sent until they write START.`
       : `No marketing${why ? `: ${why}` : ""}${since}. Utility templates and replies still go.`;
   return { hidden: false, text, scope: optOut.scope };
+}
+
+/**
+ * The conversation after a `conversation:blocked` (the recruiter, here or elsewhere, blocked or
+ * unblocked the candidate): `blockedAt` is the block's time, or null.
+ * @param {Conversation} known
+ * @param {Pick<ConversationBlocked, "blocked" | "at">} event
+ * @returns {Conversation}
+ */
+export function conversationAfterBlock(known, event) {
+  return { ...known, blockedAt: event.blocked ? event.at : null };
+}
+
+/**
+ * What the conversation's block pill and button say.
+ * @param {Pick<Conversation, "blockedAt">} c
+ * @returns {{ hidden: boolean, text: string, action: "Block" | "Unblock" }}
+ */
+export function blockBadge(c) {
+  if (!c.blockedAt) return { hidden: true, text: "", action: "Block" };
+  return {
+    hidden: false,
+    text: `Blocked on ${new Date(c.blockedAt).toLocaleDateString()}: nothing can be sent to this candidate and their messages are not shown.`,
+    action: "Unblock",
+  };
 }

@@ -4,7 +4,15 @@
 // Data flow: REST gives the truth (list, thread pages); Socket.io events patch it live; on every
 // (re)connect the list and the open thread are read again, so nothing missed while offline is lost.
 
-import { clientBanner, conversationAfterUpdate, listen, messageAfterStatus, optOutBadge } from "./inbox-live.js";
+import {
+  blockBadge,
+  clientBanner,
+  conversationAfterBlock,
+  conversationAfterUpdate,
+  listen,
+  messageAfterStatus,
+  optOutBadge,
+} from "./inbox-live.js";
 
 const TOKEN_KEY = "linkojob.inbox.token";
 const CLIENT_KEY = "linkojob.inbox.clientId";
@@ -293,6 +301,30 @@ async function loadOptOut(id) {
   if (id === state.openId) renderThreadHead();
 }
 
+/**
+ * Blocks or unblocks the open conversation's candidate (POST / DELETE /api/clients/:clientId/blocks):
+ * Meta's Block Users API, which blocks only candidates who wrote in the last 24 hours; its refusal
+ * is shown as the API words it.
+ */
+async function toggleBlock() {
+  const c = state.conversations.get(state.openId);
+  if (!c) return;
+  const button = $("block-toggle");
+  $("block-error").textContent = "";
+  button.disabled = true;
+  try {
+    const answer = await api(`/api/clients/${c.clientId}/blocks`, {
+      method: c.blockedAt ? "DELETE" : "POST",
+      body: { conversationId: c.id },
+    });
+    upsertConversation({ ...c, ...answer.conversation });
+  } catch (err) {
+    $("block-error").textContent = err.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function loadThread({ scrollToEnd = false } = {}) {
   const id = state.openId;
   if (!id) return;
@@ -375,6 +407,11 @@ function renderThreadHead() {
   optOutPill.hidden = badge.hidden;
   optOutPill.textContent = badge.text;
   optOutPill.dataset.scope = badge.scope;
+  const blocked = blockBadge(c);
+  $("thread-blocked").hidden = blocked.hidden;
+  $("thread-blocked").textContent = blocked.text;
+  $("block-toggle").textContent = blocked.action;
+  $("block-toggle").dataset.blocked = String(!blocked.hidden);
   $("demo-controls").hidden = !state.config.demo;
   renderComposer();
 }
@@ -672,7 +709,10 @@ function renderContent(m) {
     }
     case "contacts":
       return [
-        el("div", { class: "msg-kind", text: "Contact card" }),
+        el("div", {
+          class: "msg-kind",
+          text: Array.isArray(c) && c[0]?.origin === "contact_request" ? "Shared their phone number" : "Contact card",
+        }),
         el(
           "ul",
           { class: "card-list" },
@@ -691,6 +731,11 @@ function renderContent(m) {
       if (m.direction === "outbound") {
         // Our reply buttons or list: the question and its choices.
         const i = m.request?.interactive ?? {};
+        if (i.type === "request_contact_info")
+          return [
+            el("div", { class: "msg-kind", text: "Phone number request" }),
+            textNode("p", i.body ?? m.text, "msg-text"),
+          ];
         if (i.type === "flow")
           return [
             el("div", { class: "msg-kind", text: `Form · ${i.cta ?? ""}` }),
@@ -941,9 +986,75 @@ function renderComposer() {
     if (plan.optedOut) text.placeholder = "The candidate opted out: nothing can be sent now.";
     send.textContent = "Send";
   }
+  // A blocked candidate cannot be messaged (Meta refuses): nothing to send until unblocked.
+  if (c.blockedAt) {
+    planEl.dataset.kind = "refused";
+    planEl.textContent = "Cannot send: you blocked this candidate. Unblock them to write again.";
+    text.disabled = true;
+  }
   send.dataset.kind = plan.kind;
-  send.disabled = plan.kind === "refused";
+  send.disabled = plan.kind === "refused" || !!c.blockedAt;
   renderHeaderField(plan);
+  // A form and a phone-number request are interactive messages: inside the window only.
+  $("composer-extras").hidden = plan.kind !== "text" || !!c.blockedAt;
+  $("ask-phone").hidden = plan.kind !== "text" || !!c.candidatePhone || !!c.blockedAt;
+}
+
+/**
+ * Sends an interactive message from the composer's extras (a form, a phone-number request) through
+ * the send API, and shows it queued until its progress arrives live.
+ */
+async function sendInteractive(interactive, button) {
+  const c = state.conversations.get(state.openId);
+  if (!c) return false;
+  $("extras-error").textContent = "";
+  button.disabled = true;
+  const body = { ...candidateOf(c), interactive };
+  try {
+    const answer = await api("/api/messages/send", {
+      method: "POST",
+      body: { ...body, ...(state.clientId ? { clientId: state.clientId } : {}) },
+    });
+    mergeMessage(pendingMessage(answer, body));
+    await loadThread({ scrollToEnd: true });
+    return true;
+  } catch (err) {
+    $("extras-error").textContent = `Not sent: ${err.message}`;
+    return false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** "Send form": a published WhatsApp Flow (by Meta id, digits, or by name) opened at its first screen. */
+async function sendForm() {
+  const flow = $("form-flow").value.trim();
+  const screen = $("form-screen").value.trim();
+  if (!flow || !screen)
+    return void ($("extras-error").textContent = "Give the flow (id or name) and its first screen.");
+  const sent = await sendInteractive(
+    {
+      type: "flow",
+      body: $("form-body").value.trim() || "Merci de compléter ce formulaire.",
+      cta: $("form-cta").value.trim() || "Remplir",
+      ...(/^\d+$/.test(flow) ? { flowId: flow } : { flowName: flow }),
+      action: "navigate",
+      screen,
+    },
+    $("form-send"),
+  );
+  if (sent) $("send-form").open = false;
+}
+
+/** "Ask for phone number": Meta's contact-information request, for a candidate known by username only. */
+function askPhone() {
+  void sendInteractive(
+    {
+      type: "request_contact_info",
+      body: "Pourriez-vous partager votre numéro de téléphone pour la suite de votre candidature ?",
+    },
+    $("ask-phone"),
+  );
 }
 
 const HEADER_WORD = { image: "image", video: "video", document: "document" };
@@ -1214,6 +1325,11 @@ async function startRealtime() {
       state.mediaUrls.delete(messageId);
       if (conversationId === state.openId) renderThread();
     },
+    // The candidate was blocked or unblocked (from this page or another): the pill and button follow.
+    "conversation:blocked": (event) => {
+      const known = state.conversations.get(event.conversationId);
+      if (known) upsertConversation(conversationAfterBlock(known, event));
+    },
     // A candidate stopped or resumed: the conversation's badge says so at once.
     "candidate:opt_out": (event) => {
       if (!event.conversationId) return;
@@ -1331,6 +1447,9 @@ $("composer-text").addEventListener("keydown", (e) => {
 $("composer-text").addEventListener("input", sendTyping);
 $("composer-reply-cancel").addEventListener("click", () => setReplyTo(null));
 $("load-older").addEventListener("click", () => void loadOlder());
+$("block-toggle").addEventListener("click", () => void toggleBlock());
+$("form-send").addEventListener("click", () => void sendForm());
+$("ask-phone").addEventListener("click", askPhone);
 $("new-candidate-form").addEventListener("submit", (e) => void sendNewCandidate(e));
 for (const id of ["nc-phone", "nc-name", "nc-job"]) $(id).addEventListener("input", scheduleNewCandidatePlan);
 for (const b of document.querySelectorAll("[data-demo]"))

@@ -1,0 +1,148 @@
+import type { FastifyPluginCallback } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { objectIdSchema, toObjectId } from "@linkojob/db";
+import { BlockingError, type BlockingErrorCode, type CandidateBlocking } from "@linkojob/outbound";
+import { normalizePhone } from "@linkojob/whatsapp";
+import type { TenantAccess } from "../auth/tenant-access.js";
+import { HttpError, badRequest } from "../http/errors.js";
+
+export interface BlockRoutesOptions {
+  tenants: TenantAccess;
+  /** Absent when the node has no Graph client (no onboarding deps): the routes answer 503. */
+  blocking?: CandidateBlocking;
+}
+
+const candidateBody = z
+  .strictObject({
+    /** The candidate's conversation (the inbox names it so). */
+    conversationId: objectIdSchema.optional(),
+    /** The candidate's number (digits with country code, or a Moroccan 06/07 number). */
+    candidatePhone: z.string().min(3).max(40).optional(),
+    /** Meta's business-scoped user id, for a candidate known without a phone number. */
+    candidateUserId: z
+      .string()
+      .regex(/^[A-Z]{2}\.[A-Za-z0-9]{1,128}$/, "must be a WhatsApp user id such as MA.13491208655302741918")
+      .optional(),
+  })
+  .refine((b) => [b.conversationId, b.candidatePhone, b.candidateUserId].filter((v) => v !== undefined).length === 1, {
+    message: "name the candidate by exactly one of conversationId, candidatePhone or candidateUserId",
+  });
+
+/** HTTP statuses of the blocking domain's codes (the domain throws codes, the edge maps them). */
+const STATUS: Record<BlockingErrorCode, number> = {
+  CLIENT_NOT_CONNECTED: 409,
+  CANDIDATE_UNKNOWN: 404,
+  CANDIDATE_NOT_RECENT: 409,
+  BLOCK_FAILED: 409,
+  BLOCKLIST_FULL: 409,
+  BLOCKLIST_CHANGED: 409,
+  SELF_BLOCK: 400,
+  META_RATE_LIMITED: 429,
+  META_ERROR: 502,
+};
+
+/**
+ * Blocking candidates on the tenant's business number (Meta's Block Users API):
+ * - `POST /api/clients/:clientId/blocks` `{ conversationId | candidatePhone | candidateUserId }` blocks;
+ * - `DELETE /api/clients/:clientId/blocks` with the same body unblocks;
+ * - `GET /api/clients/:clientId/blocks` lists the blocked candidates' conversations, latest first.
+ * Meta's refusals (only candidates who wrote in the last 24 hours; a full blocklist…) are 4xx with
+ * Meta's code in `details.metaCode`. Recruiters for their own client, the platform service and
+ * operators for any (TenantAccess).
+ */
+export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { tenants, blocking }, done) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  app.addHook("preHandler", app.authenticate);
+  const params = z.strictObject({ clientId: objectIdSchema });
+
+  const available = () => {
+    if (!blocking) throw new HttpError(503, "BLOCKING_UNAVAILABLE", "blocking needs the Graph API on this node");
+    return blocking;
+  };
+  const candidateOf = (b: z.infer<typeof candidateBody>) => {
+    const phone = b.candidatePhone === undefined ? null : normalizePhone(b.candidatePhone);
+    if (b.candidatePhone !== undefined && !phone)
+      throw badRequest("candidatePhone is not a phone number (digits with country code, or a Moroccan 06/07 number)", {
+        field: "candidatePhone",
+      });
+    return {
+      ...(b.conversationId ? { conversationId: toObjectId(b.conversationId) } : {}),
+      phone,
+      userId: b.candidateUserId ?? null,
+    };
+  };
+  const mapped = (err: unknown): never => {
+    if (err instanceof BlockingError)
+      throw new HttpError(
+        STATUS[err.code],
+        err.code,
+        err.message,
+        err.meta ? { metaCode: err.meta.code, fbtraceId: err.meta.fbtraceId ?? null } : undefined,
+      );
+    throw err;
+  };
+
+  app.get(
+    "/api/clients/:clientId/blocks",
+    {
+      schema: {
+        tags: ["blocks"],
+        summary: "The client's blocked candidates (their conversations), latest block first",
+        params,
+        querystring: z.strictObject({
+          /** Accepted for clients that add it to every request (the inbox): must name the path's client. */
+          clientId: objectIdSchema.optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          cursor: z
+            .string()
+            .regex(/^\d+\.[0-9a-f]{24}$/, "must be a nextCursor")
+            .optional(),
+        }),
+      },
+    },
+    async (request) => {
+      const tenant = await tenants.resolve(request.principal, request.params.clientId);
+      if (request.query.clientId && request.query.clientId !== request.params.clientId)
+        throw badRequest("the clientId query names another client than the path", { field: "clientId" });
+      const page = await available().list(tenant.clientId, request.query.limit, request.query.cursor);
+      return { clientId: tenant.clientId.toHexString(), ...page };
+    },
+  );
+
+  for (const [method, block] of [
+    ["POST", true],
+    ["DELETE", false],
+  ] as const) {
+    app.route({
+      method,
+      url: "/api/clients/:clientId/blocks",
+      schema: {
+        tags: ["blocks"],
+        summary: block
+          ? "Blocks a candidate on the client's number (Meta's Block Users API; only candidates who wrote in the last 24 hours)"
+          : "Unblocks a candidate on the client's number",
+        params,
+        body: candidateBody,
+      },
+      handler: async (request, reply) => {
+        const tenant = await tenants.resolve(request.principal, request.params.clientId);
+        const req = {
+          clientId: tenant.clientId,
+          candidate: candidateOf(request.body),
+          actor: { role: request.principal.role, userId: request.principal.userId },
+        };
+        const outcome = await (block ? available().block(req) : available().unblock(req)).catch(mapped);
+        return reply.code(200).send({
+          clientId: tenant.clientId.toHexString(),
+          conversationId: outcome.conversation.id,
+          blocked: outcome.blocked,
+          changed: outcome.changed,
+          blockedAt: outcome.conversation.blockedAt,
+          conversation: outcome.conversation,
+        });
+      },
+    });
+  }
+  done();
+};
