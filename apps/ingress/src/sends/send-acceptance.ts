@@ -158,13 +158,21 @@ export class SendAcceptance {
       );
     }
     const templates = this.caches.templatesOf(client.wabaId);
+    // The candidate's window and opt-out, from the send state in one Redis request.
+    const candidate = await this.state
+      .candidate(clientId, candidateKeyOf(request), [request.candidatePhone, request.candidateUserId])
+      .catch((err: unknown) => Promise.reject(unavailable(err)));
     // A template request that does not match the synced template (variables, media header, buttons,
-    // paused or disabled) is refused before anything is queued or reaches Meta.
-    const refusal = await templateRefusal(
-      media ? { ...request, media: { type: media.type } } : request,
+    // paused or disabled) is refused before anything is queued or reaches Meta: the template half of
+    // the plan the worker decides with, on the variables this request gives.
+    const refusal = await templateRefusal({
+      request: media ? { ...request, media: { type: media.type } } : request,
       client,
+      conversation: { windowExpiresAt: candidate.windowExpiresAt },
       templates,
-    ).catch((err: unknown) => Promise.reject(unavailable(err)));
+      prices: this.prices,
+      estimate: true,
+    }).catch((err: unknown) => Promise.reject(unavailable(err)));
     if (refusal)
       throw new HttpError(templateRefusalStatus(refusal), refusal.code, refusal.reason, { field: "template" });
 
@@ -184,7 +192,7 @@ export class SendAcceptance {
     };
     const full: OutboundRequest = { ...request, ...(stored ? { media: stored } : {}) };
     try {
-      return await this.enqueue(clientId, client, full, idempotencyKey, discard);
+      return await this.enqueue(clientId, client, full, candidate, idempotencyKey, discard);
     } catch (err) {
       await discard();
       throw unavailable(err);
@@ -196,20 +204,17 @@ export class SendAcceptance {
     clientId: string,
     client: SendClient,
     request: OutboundRequest,
+    { windowExpiresAt, optOut }: Awaited<ReturnType<SendState["candidate"]>>,
     idempotencyKey: string | null,
     discard: () => Promise<void>,
   ): Promise<{ answer: SendAnswer; replay: boolean }> {
-    // The candidate's window and opt-out, from the send state in one Redis request.
-    const { windowExpiresAt, optOut } = await this.state.candidate(clientId, candidateKeyOf(request), [
-      request.candidatePhone,
-      request.candidateUserId,
-    ]);
     const plan = await planSend({
       request,
       client,
       conversation: { windowExpiresAt },
       templates: this.caches.templatesOf(client.wabaId),
       prices: this.prices,
+      estimate: true,
     });
     // The candidate opted out (opt-outs/opt-out-rule.ts): refused, nothing stored or queued.
     const optedOut = optOutRefusal(optOut, optOutShapeOf(plan));
