@@ -2,11 +2,11 @@ import {
   windowOpen,
   type ClientDoc,
   type OutboundKind,
-  type OutboundRequest,
   type SendRecord,
   type SentTemplate,
   type TemplateDoc,
 } from "@linkojob/db";
+import type { OutboundRequest } from "./send-request.js";
 import type { TemplateParameter } from "@linkojob/whatsapp";
 import type { StoredOutboundMedia } from "./outbound-media.js";
 import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing.js";

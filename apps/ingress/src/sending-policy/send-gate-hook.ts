@@ -1,4 +1,4 @@
-import type { OutboundRequest } from "@linkojob/db";
+import type { OutboundRequest } from "@linkojob/outbound";
 import type { GateDecision, ScheduleReason, SendClient, SendGate, SendPlan } from "@linkojob/outbound";
 
 /** What a scheduled (or quality-held) send's answer adds. */

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
-import { candidateKeyOf, sameUser, type Database, type OutboundRequest, type TenantData } from "@linkojob/db";
+import { candidateKeyOf, sameUser, type Database, type TenantData } from "@linkojob/db";
 import type { OutboundJob } from "@linkojob/queues";
 import { HttpError, forbidden, notFound } from "../http/errors.js";
 import {
@@ -19,6 +19,7 @@ import {
   templateRefusal,
   templateRefusalStatus,
   type OutboundMedia,
+  type OutboundRequest,
   type PriceTable,
   type SendClient,
   type SendState,
