@@ -1,6 +1,6 @@
 /**
  * Send API benchmark (a script, not a test): `POST /api/messages/send` alone (no worker runs, so
- * sends pile up in the queue as they would behind a busy worker) at fixed offered rates, next to a
+ * sends pile up in the send stream as they would behind a busy worker) at fixed offered rates, next to a
  * bare Fastify answering a same-size JSON body in the same process and the same run — the baseline
  * its figures are read against.
  *
