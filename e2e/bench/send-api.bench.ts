@@ -1,6 +1,6 @@
 /**
  * Send API benchmark (a script, not a test): `POST /api/messages/send` alone (no worker runs, so
- * sends pile up in the queue as they would behind a busy worker) at fixed offered rates, next to a
+ * sends pile up in the send stream as they would behind a busy worker) at fixed offered rates, next to a
  * bare Fastify answering a same-size JSON body in the same process and the same run — the baseline
  * its figures are read against.
  *
@@ -8,8 +8,8 @@
  *
  * For each offered rate (open loop: request i is due at i/rate s, latency counted from when it was
  * due, so a server that falls behind shows it): p50/p99 and accepted/s, for the send API and for
- * bare Fastify. Then saturation (closed loop, `--connections` callers for `--seconds`): requests/s
- * of each and their ratio. And, counted over every accepted send: MongoDB requests of the API
+ * bare Fastify. Then saturation (closed loop, `--connections` callers, `--seconds` one-second slices
+ * of each in turn): requests/s of each and their ratio. And, counted over every accepted send: MongoDB requests of the API
  * (driver command monitoring; 0 expected) and Redis commands (the server's INFO commandstats, Lua
  * scripts' inner commands included).
  *
@@ -168,11 +168,11 @@ async function atRate(url: string, rate: number): Promise<RateResult> {
   };
 }
 
-/** Closed loop: `connections` callers for `seconds`; requests answered 202 per second. */
-async function saturation(url: string): Promise<number> {
+/** Closed loop: `connections` callers for `forSeconds`; requests answered 202 per second. */
+async function saturation(url: string, forSeconds = seconds): Promise<number> {
   const pool = new Pool(url, { connections });
   let accepted = 0;
-  const end = performance.now() + seconds * 1000;
+  const end = performance.now() + forSeconds * 1000;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: connections }, async () => {
@@ -205,8 +205,13 @@ const redisSends = RedisCommandCounter.diff(redisBefore, await redisWork.snapsho
 const mongoRequests = mongo.total;
 mongo.stop();
 console.error("[bench] saturation");
-const apiMax = await saturation(apiUrl);
-const bareMax = await saturation(bareUrl);
+// In alternating one-second slices, so that a load change on the machine during the run weighs on both.
+let apiMax = 0;
+let bareMax = 0;
+for (let slice = 0; slice < seconds; slice++) {
+  apiMax += (await saturation(apiUrl, 1)) / seconds;
+  bareMax += (await saturation(bareUrl, 1)) / seconds;
+}
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const result = {

@@ -11,6 +11,7 @@
  * - MongoDB requests per send, counted with the driver's command monitoring (CommandCounter), on the
  *   API side (the ingress's own connection) and the worker side (the worker's own connection);
  * - the send API's p50/p99 with `--producers` concurrent callers (default 16);
+ * - Redis commands per send end to end (the server's INFO commandstats, Lua inner commands included);
  * - sends/s end to end, and the headline: its ratio to the raw single-document `updateOne` rate of
  *   the same MongoDB-protocol server (32 concurrent callers, 2,000 documents, by _id), measured
  *   just before; and a direct-to-simulator baseline (no API, queue or database).
@@ -33,7 +34,7 @@ import { TokenVault } from "@linkojob/vault";
 import { GraphClient, sendTemplate } from "@linkojob/whatsapp";
 import { MetaSimulator, messagingState, rateStats, simTemplate } from "@linkojob/meta-simulator";
 // The services entry point: @linkojob/testing's index also loads vitest helpers, which throw outside Vitest.
-import { CommandCounter, startFerretDb, startRedisServer } from "@linkojob/testing/services";
+import { CommandCounter, RedisCommandCounter, startFerretDb, startRedisServer } from "@linkojob/testing/services";
 import { buildApp } from "@linkojob/ingress";
 import { InboundWorker } from "@linkojob/inbound-worker";
 import { OutboundWorker } from "@linkojob/outbound-worker";
@@ -187,6 +188,11 @@ await inbound?.start();
 const apiCount = new CommandCounter(apiDb.connection);
 const workerCount = new CommandCounter(db.connection);
 const inboundCount = inboundDb ? new CommandCounter(inboundDb.connection) : null;
+// Redis commands end to end (API, pump, queue, worker, pacing; Lua scripts' inner commands included),
+// from the server's own INFO: exact on the bench's own redis-server; with REDIS_URL, others' count too.
+const redisNode = new URL(redisUrl);
+const redisWork = RedisCommandCounter.forNodes([{ host: redisNode.hostname, port: Number(redisNode.port) }]);
+const redisBefore = await redisWork.snapshot();
 console.error("[bench] worker started; producing");
 
 // Produce: `producers` concurrent API callers, messages spread round-robin over tenants, each to a
@@ -255,6 +261,8 @@ if (inbound) {
     await new Promise((r) => setTimeout(r, 500));
   }
 }
+const redisSends = RedisCommandCounter.diff(redisBefore, await redisWork.snapshot());
+redisWork.close();
 const statusRequests = inboundCount ? { total: inboundCount.total, byCommand: inboundCount.byCommand() } : null;
 inboundCount?.stop();
 const apiRequests = { total: apiCount.total, byCommand: apiCount.byCommand() };
@@ -340,6 +348,14 @@ const result = {
       : {}),
     apiByCommand: apiRequests.byCommand,
     workerByCommand: workerRequests.byCommand,
+  },
+  redisCommandsPerSend: {
+    endToEnd: +(redisSends.commands / Math.max(1, total)).toFixed(1),
+    byCommand: Object.fromEntries(
+      Object.entries(redisSends.byCommand)
+        .slice(0, 12)
+        .map(([k, v]) => [k, +(v / Math.max(1, total)).toFixed(2)]),
+    ),
   },
   headline: {
     endToEndSendsPerSec: +endToEndPerSec.toFixed(1),

@@ -18,8 +18,7 @@ import { lazyChildLoggerFactory } from "./http/lazy-child-logger.js";
 import { onboardingRoutes, type OnboardingDeps } from "./onboarding/onboarding.routes.js";
 import { WebhookInbox } from "./webhook/webhook-inbox.js";
 import { webhookRoutes } from "./webhook/webhook.routes.js";
-import { Queue } from "bullmq";
-import { OUTBOUND_QUEUE, duplicateRedis, redisReady, type OutboundJob } from "@linkojob/queues";
+import { duplicateRedis, redisReady } from "@linkojob/queues";
 import { SendAcceptance } from "./sends/send-acceptance.js";
 import { sendRoutes } from "./sends/sends.routes.js";
 import { costRoutes } from "./costs/costs.routes.js";
@@ -36,6 +35,7 @@ import {
   OptOutRegister,
   SendCaches,
   SendGate,
+  SendIntake,
   SendState,
   lazyWorkerAnalytics,
   type PriceTable,
@@ -194,14 +194,9 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     });
   }
 
-  // Outbound (issue 4): the send API stores and enqueues; the outbound worker talks to Meta.
-  const outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, {
-    connection: deps.redis,
-    prefix: deps.config.queuePrefix,
-  });
-  // Redis errors surface on the send request (503); an unhandled 'error' event must not crash the process.
-  outboundQueue.on("error", (err) => app.log.warn({ err: err.message }, "outbound queue connection error"));
-  app.addHook("onClose", async () => outboundQueue.close());
+  // Outbound (issue 4): the send API appends accepted sends to the send stream (one XADD; a Redis
+  // failure surfaces on the request as 503); the outbound worker pumps them into its queue and talks to Meta.
+  const intake = new SendIntake(deps.redis, deps.config.queuePrefix);
   // The clients and templates the send API and the preview plan with, dropped on change announcements.
   const sendCaches = new SendCaches(deps.db);
   const cachesRedis = duplicateRedis(deps.redis, "ingress-send-caches");
@@ -227,7 +222,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     budgetWindowMs: deps.config.messagingLimitWindowMs,
     defaultPolicy: deps.config.defaultSendingPolicy,
   });
-  const acceptance = new SendAcceptance(deps.db, outboundQueue, sendState, { prices: outbound.prices, gate });
+  const acceptance = new SendAcceptance(deps.db, intake, sendState, { prices: outbound.prices, gate });
   void acceptance.caches
     .subscribe(cachesRedis)
     .catch((err: Error) => app.log.warn({ err: err.message }, "send state not subscribed: every send reads Redis"));

@@ -9,8 +9,10 @@ import {
   TEMPLATE_SYNC_JOB,
   TEMPLATE_SYNC_QUEUE,
   cappedBackoff,
+  duplicateRedis,
   outboundJobId,
   type OutboundJob,
+  type StreamPump,
 } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
@@ -38,6 +40,7 @@ import {
   MediaFetcher,
   MediaLinkCache,
   createOutboundStatusHook,
+  sendIntakePump,
   type MediaFetchOptions,
   type OutboundStatusHook,
 } from "@linkojob/outbound";
@@ -114,6 +117,8 @@ export class OutboundWorker {
   private closing: Promise<void> | null = null;
   private readonly announcer: ClientStatusAnnouncer;
   private holdTimer: NodeJS.Timeout | null = null;
+  /** Moves the sends the API appended to the send stream into the outbound queue (its own blocking connection). */
+  private intakePump: { pump: StreamPump<OutboundJob>; redis: RedisClient } | null = null;
   private limitTimer: NodeJS.Timeout | null = null;
 
   /** The portfolio messaging limits from the Graph API (all active clients, or one). */
@@ -223,6 +228,17 @@ export class OutboundWorker {
     );
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "outbound worker error"));
     await this.worker.waitUntilReady();
+    const intakeRedis = duplicateRedis(this.deps.queueRedis, "outbound-send-intake");
+    this.intakePump = {
+      redis: intakeRedis,
+      pump: sendIntakePump({
+        redis: intakeRedis,
+        queue: this.queue,
+        prefix: this.deps.prefix,
+        logger: this.deps.logger,
+      }),
+    };
+    await this.intakePump.pump.start();
     await this.ensureSendState();
     const stateEvery = this.deps.sendStateCheckEveryMs ?? 5_000;
     if (stateEvery > 0) {
@@ -382,6 +398,8 @@ export class OutboundWorker {
       if (this.holdTimer) clearInterval(this.holdTimer);
       if (this.limitTimer) clearInterval(this.limitTimer);
       if (this.stateTimer) clearInterval(this.stateTimer);
+      await this.intakePump?.pump.close();
+      this.intakePump?.redis.disconnect();
       await this.syncWorker?.close();
       await this.syncQueue?.close();
       await this.receiptWorker?.close();

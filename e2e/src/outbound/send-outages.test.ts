@@ -5,7 +5,8 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
-import { OUTBOUND_QUEUE, createRedis, outboundJobId } from "@linkojob/queues";
+import { OUTBOUND_QUEUE, createRedis, outboundJobId, type OutboundJob } from "@linkojob/queues";
+import { sendIntakePump } from "@linkojob/outbound";
 import {
   eventually,
   startRedisServer,
@@ -65,13 +66,28 @@ describe("Redis down", () => {
     }, 20_000);
     const redis: Redis = createRedis(own.url);
     closers.push(() => redis.quit());
-    const queue = new Queue(OUTBOUND_QUEUE, { connection: redis, prefix: t.services.prefix });
+    const queue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: redis, prefix: t.services.prefix });
     closers.push(() => queue.close());
-    // The accepted sends, and nothing for the refused one.
-    const jobs = await queue.getJobs(["waiting", "prioritized", "delayed", "active"]);
-    expect(jobs.map((j) => j.id).sort()).toEqual(
-      [outboundJobId(before.body.messageId), outboundJobId(after.body.messageId)].sort(),
-    );
+    // The accepted sends are in the send stream (the one before the outage kept by the AOF); the
+    // outbound worker's pump moves them into the queue: the accepted sends, and nothing for the refused one.
+    const pumpRedis = createRedis(own.url);
+    const pump = sendIntakePump({
+      redis: pumpRedis,
+      queue,
+      prefix: t.services.prefix,
+      logger: pino({ level: "silent" }),
+    });
+    closers.push(async () => {
+      await pump.close();
+      pumpRedis.disconnect();
+    });
+    await pump.start();
+    const expected = [outboundJobId(before.body.messageId), outboundJobId(after.body.messageId)].sort();
+    const jobs = await eventually(async () => {
+      const ids = (await queue.getJobs(["waiting", "prioritized", "delayed", "active"])).map((j) => j.id).sort();
+      return ids.length >= expected.length ? ids : null;
+    }, 10_000);
+    expect(jobs).toEqual(expected);
   }, 90_000);
 });
 

@@ -149,3 +149,61 @@ describe("MongoDB requests per send", () => {
     expect(sent.total, JSON.stringify(workerRequests)).toBeLessThanOrEqual(6);
   }, 60_000);
 });
+
+describe("Redis commands per accepted send", () => {
+  it("the send API: one MGET (the candidate's window and opt-outs, the sending protections) and one XADD (the send stream); the worker's pump queues it", async () => {
+    const c = await rig.client();
+    const jwt = await tokenFor(c.userId, "recruiter");
+    // An ingress on a connection of its own, so that MONITOR tells its commands from the worker's.
+    const apiRedis = createRedis(rig.trunk.services.redisUrl, { failFast: true });
+    conns.push(apiRedis);
+    const own = await buildApp({
+      config: testIngressConfig(rig.trunk.services.prefix),
+      redis: apiRedis,
+      db: apiDb,
+      events: new DashboardEvents(conns[0]!),
+    });
+    await own.ready();
+    const send = (n: number) =>
+      own.inject({
+        method: "POST",
+        url: "/api/messages/send",
+        headers: { authorization: `Bearer ${jwt}` },
+        payload: {
+          clientId: c._id.toHexString(),
+          candidatePhone: `21261${String(1_000_000 + n)}`,
+          candidateName: "Yasmine",
+          jobTitle: "Comptable",
+        },
+      });
+    try {
+      // The client and template caches warm (the first send reads the client's state once).
+      expect((await send(1)).statusCode).toBe(202);
+      await eventually(async () => (await send(2)).statusCode === 202 || null);
+      await new Promise((r) => setTimeout(r, 200));
+      const port = (apiRedis as unknown as { stream: { localPort: number } }).stream.localPort;
+      const commands: string[] = [];
+      const monitor = await conns[0]!.duplicate().monitor();
+      monitor.on("monitor", (_time: number, args: string[], source: string) => {
+        if (source.endsWith(`:${port}`)) commands.push(String(args[0]).toLowerCase());
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const sends = 5;
+      const ids: string[] = [];
+      for (let n = 10; n < 10 + sends; n++) {
+        const res = await send(n);
+        expect(res.statusCode).toBe(202);
+        ids.push(res.json<{ messageId: string }>().messageId);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      monitor.disconnect();
+      expect(commands.sort()).toEqual(
+        [...Array<string>(sends).fill("mget"), ...Array<string>(sends).fill("xadd")].sort(),
+      );
+      // Before the send stream: 13 (two MGETs and BullMQ's add, one EVALSHA and its 10 inner commands).
+      for (const id of ids) expect(await eventually(() => worker.queue.getJob(outboundJobId(id)), 20_000)).toBeTruthy();
+    } finally {
+      await own.close();
+    }
+  }, 60_000);
+});

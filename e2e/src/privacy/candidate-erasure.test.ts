@@ -90,10 +90,12 @@ async function seedMedia(bytes: Buffer, mime: string, filename?: string) {
   });
   return (await res.json()) as { id: string; sha256Base64: string };
 }
-/** Nothing of the deployment is still on its way: the ingress stream and every queue are empty of pending work. */
+/** Nothing of the deployment is still on its way: the ingress streams (webhooks, sends) and every queue are empty of pending work. */
 async function settled(): Promise<boolean> {
   const redis = stack.redis();
-  const stream = await redis.xlen(`${stack.prefix}:ingress:webhooks`).catch(() => 0);
+  const stream =
+    (await redis.xlen(`${stack.prefix}:ingress:webhooks`).catch(() => 0)) +
+    (await redis.xlen(`${stack.prefix}:ingress:sends`).catch(() => 0));
   const counts = await stack.inbound.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
   const out = await stack.outbound.queue.getJobCounts("waiting", "active", "prioritized");
   return stream === 0 && Object.values(counts).every((n) => n === 0) && Object.values(out).every((n) => n === 0);

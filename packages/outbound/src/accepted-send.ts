@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { OutboundKind, OutboundRequest, SentTemplate } from "@linkojob/db";
+import type { OutboundKind, SentTemplate } from "@linkojob/db";
+import type { OutboundRequest } from "./send-request.js";
 
 const OUTBOUND_KINDS = ["text", "template", "media", "interactive", "reaction"] as const satisfies OutboundKind[];
 

@@ -1,4 +1,5 @@
 export * from "./enqueue.js";
+export * from "./send-intake.js";
 export * from "./pricing.js";
 export { SHIPPED_RATE_CARD, loadRateCard, parseRateCard, rateFor, type RateCard, type RateRow } from "./rate-card.js";
 export * from "./country-of.js";

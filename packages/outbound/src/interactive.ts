@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import type { OutboundRequest } from "@linkojob/db";
+import type { OutboundRequest } from "./send-request.js";
 
 /**
  * Chat features of a send (issue 9): interactive messages (reply buttons, lists), a reply to a

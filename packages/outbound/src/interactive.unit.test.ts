@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { storedTemplate } from "@linkojob/testing/fixtures";
-import type { OutboundRequest, TemplateDoc } from "@linkojob/db";
+import type { TemplateDoc } from "@linkojob/db";
+import type { OutboundRequest } from "./send-request.js";
 import {
   flowOfToken,
   interactivePreview,

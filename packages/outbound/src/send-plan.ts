@@ -2,11 +2,11 @@ import {
   windowOpen,
   type ClientDoc,
   type OutboundKind,
-  type OutboundRequest,
   type SendRecord,
   type SentTemplate,
   type TemplateDoc,
 } from "@linkojob/db";
+import type { OutboundRequest } from "./send-request.js";
 import type { TemplateParameter } from "@linkojob/whatsapp";
 import type { StoredOutboundMedia } from "./outbound-media.js";
 import { DEFAULT_PRICE_TABLE_MAD, expectedCost, type PriceTable } from "./pricing.js";
@@ -15,6 +15,7 @@ import {
   templateComponents,
   templateRequestProblem,
   type TemplateParts,
+  type TemplateProblem,
   type TemplateVarsInput,
 } from "./template-components.js";
 import { chatFieldsOf, interactivePreview, metaInteractive } from "./interactive.js";
@@ -103,6 +104,11 @@ export interface PlanInput {
   templates: TemplateLookup;
   prices?: PriceTable;
   now?: number;
+  /**
+   * The send API's estimate, planned from Redis: the conversation's names are not known (only its
+   * window), so a default variable only they could fill is left to the worker's decision.
+   */
+  estimate?: boolean;
 }
 
 /**
@@ -122,7 +128,7 @@ export interface PlanInput {
  * window makes free is Meta's rule of the day (service and utility until 2026-09-30, nothing since).
  */
 export async function planSend(input: PlanInput): Promise<SendPlan> {
-  const { request: req, client, conversation } = input;
+  const { request: req, conversation } = input;
   const prices = input.prices ?? DEFAULT_PRICE_TABLE_MAD;
   const inWindow = windowOpen(conversation, input.now);
   const chat = chatFieldsOf(req);
@@ -174,42 +180,81 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
     const c = expectedCost("text", null, true, prices, where);
     return { kind: "text", text: req.message, inWindow, cost: c.cost, costCategory: c.category };
   }
+  const t = await planTemplate(input, inWindow);
+  if (t.plan) return t.plan;
+  const problem = t.problem!;
+  if ((req.message || req.media || chat.interactive) && !req.templateName) {
+    return {
+      kind: "refused",
+      code: "WINDOW_CLOSED_NO_TEMPLATE",
+      reason: `the 24-hour window is closed (the candidate has not written in the last 24 hours) and no usable template: ${problem.reason}`,
+      inWindow,
+      estimate: t.estimate,
+    };
+  }
+  return { kind: "refused", code: problem.code, reason: problem.reason, inWindow, estimate: t.estimate };
+}
+
+/** The template a send would go as: its plan, or why it cannot go (`doc` null: not synced). */
+export interface TemplateDecision {
+  doc: TemplateDoc | null;
+  plan: Extract<SendPlan, { kind: "template" }> | null;
+  problem: TemplateProblem | null;
+  estimate: { kind: "template"; cost: number; costCategory: string };
+}
+
+/**
+ * The template half of planSend, on its own for the send API's check of a request that names a
+ * template while the window is open (planSend itself would plan text then). Variables: templateVars,
+ * else the default [candidateName, jobTitle, companyName], each from the request, else the
+ * conversation, else the client. A conversation field left `undefined` is not known (the send API
+ * plans from Redis, without the conversation's names): a default left empty for want of it is not
+ * refused here, the worker fills it from MongoDB and decides; everything else (count, names, status,
+ * header, buttons) is checked with the values given.
+ */
+export async function planTemplate(input: PlanInput, inWindow: boolean): Promise<TemplateDecision> {
+  const { request: req, client, conversation } = input;
+  const prices = input.prices ?? DEFAULT_PRICE_TABLE_MAD;
+  const where = { country: recipientCountry(req), at: new Date(input.now ?? Date.now()) };
   const { name, language } = templateChoice(req, client);
   const doc = await input.templates(name, language);
+  const c = expectedCost("template", doc?.category ?? null, inWindow, prices, where);
+  const estimate = { kind: "template" as const, cost: c.cost, costCategory: c.category };
   const expected = doc ? doc.headerParams.length + doc.bodyParams.length : 2;
   const defaults = [
     req.candidateName || conversation?.candidateName || "",
     req.jobTitle || conversation?.jobTitle || "",
     req.companyName || client.companyName || "",
-  ];
-  const vars = req.templateVars ?? defaults.slice(0, Math.min(expected, defaults.length));
-  const c = expectedCost("template", doc?.category ?? null, inWindow, prices, where);
-  const problem = templateRequestProblem(doc, language, vars, templatePartsOf(req));
-  if (problem) {
-    const estimate = { kind: "template" as const, cost: c.cost, costCategory: c.category };
-    if ((req.message || req.media || chat.interactive) && !req.templateName) {
-      return {
-        kind: "refused",
-        code: "WINDOW_CLOSED_NO_TEMPLATE",
-        reason: `the 24-hour window is closed (the candidate has not written in the last 24 hours) and no usable template: ${problem.reason}`,
-        inWindow,
-        estimate,
-      };
-    }
-    return { kind: "refused", code: problem.code, reason: problem.reason, inWindow, estimate };
-  }
+  ].slice(0, Math.min(expected, 3));
+  // The defaults only the conversation could fill, when it is not known here (see above).
+  const unknown = input.estimate && !req.templateVars ? defaults.flatMap((v, i) => (v === "" && i < 2 ? [i] : [])) : [];
+  const vars = req.templateVars ?? defaults;
+  const parts = templatePartsOf(req);
+  let problem = templateRequestProblem(doc, language, vars, parts, { filledLater: unknown });
+  // Meta: authentication templates go only to a phone number, never to a user id alone.
+  if (!problem && !req.candidatePhone && String(doc!.category ?? "").toUpperCase() === "AUTHENTICATION")
+    problem = {
+      code: "TEMPLATE_NEEDS_PHONE",
+      reason: `template ${doc!.name} (${doc!.language}) is an authentication template: Meta sends those only to a phone number (candidatePhone)`,
+    };
+  if (problem) return { doc, plan: null, problem, estimate };
   const t = doc!;
-  const built = templateComponents(t, vars, templatePartsOf(req));
+  const built = templateComponents(t, vars, parts);
   return {
-    kind: "template",
-    template: { name, language, category: t.category ?? null, vars: built.values },
-    doc: t,
-    headerParams: built.headerParams,
-    bodyParams: built.bodyParams,
-    components: built.components,
-    inWindow,
-    cost: c.cost,
-    costCategory: c.category,
+    doc,
+    problem: null,
+    estimate,
+    plan: {
+      kind: "template",
+      template: { name, language, category: t.category ?? null, vars: built.values },
+      doc: t,
+      headerParams: built.headerParams,
+      bodyParams: built.bodyParams,
+      components: built.components,
+      inWindow,
+      cost: c.cost,
+      costCategory: c.category,
+    },
   };
 }
 

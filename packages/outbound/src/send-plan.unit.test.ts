@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FIRST_CONTACT_TEMPLATE, storedTemplate } from "@linkojob/testing/fixtures";
-import type { OutboundRequest, TemplateDoc } from "@linkojob/db";
+import type { TemplateDoc } from "@linkojob/db";
+import type { OutboundRequest } from "./send-request.js";
 import { planSend, previewSend, sendRecordOf, type PlanClient, type TemplateLookup } from "./send-plan.js";
 import { parseRateCard } from "./rate-card.js";
 

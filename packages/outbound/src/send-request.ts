@@ -1,8 +1,15 @@
 import { z } from "zod";
-import { objectIdSchema, type OutboundRequest } from "@linkojob/db";
+import { objectIdSchema, type StoredOutboundRequest } from "@linkojob/db";
 import { outboundMediaSchema } from "./outbound-media.js";
 import { interactiveSchema, reactionSchema, type ChatFields } from "./interactive.js";
-import { templateButtonSchema, templateHeaderSchema, templateVarsSchema } from "./template-components.js";
+import {
+  templateButtonSchema,
+  templateHeaderSchema,
+  templateVarsSchema,
+  type TemplateButtonInput,
+  type TemplateHeaderInput,
+  type TemplateVarsInput,
+} from "./template-components.js";
 
 /**
  * The one send request: the brief's body of `POST /api/messages/send` (the ingress validates with
@@ -105,6 +112,22 @@ export const idempotencyKeySchema = z
 
 /** A valid send request body. */
 export type SendRequestBody = z.infer<typeof sendRequestSchema>;
+
+/**
+ * What the sender asked for, normalised (`outboundRequestOf`): what the job carries, the plan reads
+ * and the message stores (`request`, which @linkojob/db reads as StoredOutboundRequest).
+ */
+export interface OutboundRequest extends StoredOutboundRequest {
+  templateName?: string | null;
+  templateLanguage?: string | null;
+  /** Positional values (header text first, then body), or values by variable name. */
+  templateVars?: TemplateVarsInput | null;
+  /** A media header (image, video, document by Meta media id or https link) or a text header's variable. */
+  templateHeader?: TemplateHeaderInput | null;
+  /** Button parameters by the button's index in the template. */
+  templateButtons?: TemplateButtonInput[] | null;
+  companyName?: string | null;
+}
 
 /**
  * The normalised request: `candidatePhone` as normalised by the caller (null for a user id), absent

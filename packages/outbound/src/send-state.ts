@@ -170,18 +170,22 @@ export class SendState {
     candidateKey: string,
     identities: Array<string | null | undefined>,
     now = Date.now(),
-  ): Promise<{ windowExpiresAt: Date | null; optOut: OptOutView | null }> {
+    /** More keys read in the same MGET (the sending protections' `keysOf`); their values come back in `extra`. */
+    extraKeys: readonly string[] = [],
+  ): Promise<{ windowExpiresAt: Date | null; optOut: OptOutView | null; extra: Array<string | null> }> {
     const optOutKeys = this.optOuts.keysOf(clientId, identities);
-    const [built, until, ...optOutRaw] = await this.redis.mget(
+    const [built, until, ...rest] = await this.redis.mget(
       this.builtKey,
       this.windowKey(clientId, candidateKey),
       ...optOutKeys,
+      ...extraKeys,
     );
+    const optOutRaw = rest.slice(0, optOutKeys.length);
     const [windowExpiresAt, optOut] = await Promise.all([
       this.windowFrom(clientId, candidateKey, built ?? null, until ?? null, now),
       optOutKeys.length ? this.optOuts.resolve(clientId, identities, built ?? null, optOutRaw) : null,
     ]);
-    return { windowExpiresAt, optOut };
+    return { windowExpiresAt, optOut, extra: rest.slice(optOutKeys.length) };
   }
 
   private async windowFrom(

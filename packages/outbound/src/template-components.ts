@@ -165,6 +165,8 @@ export function templateRequestProblem(
   language: string,
   vars: TemplateVarsInput,
   parts: TemplateParts = {},
+  /** Positions of values not known yet (filled from the conversation at send time): not refused as empty. */
+  options: { filledLater?: readonly number[] } = {},
 ): TemplateProblem | null {
   if (!t) return { code: "TEMPLATE_NOT_FOUND", reason: `template not synced for language ${language}` };
   const status = t.status.toUpperCase();
@@ -194,7 +196,7 @@ export function templateRequestProblem(
       reason: `${label(t)} expects ${expected} variable(s) (${where}), got ${count}`,
     };
   }
-  if (got.values.some((v) => typeof v !== "string" || v.trim() === ""))
+  if (got.values.some((v, i) => (typeof v !== "string" || v.trim() === "") && !options.filledLater?.includes(i)))
     return { code: "TEMPLATE_PARAM_EMPTY", reason: "a template variable is empty" };
 
   const media =

@@ -17,6 +17,7 @@ import {
   RECEIPT_QUEUE,
   WEBHOOK_QUEUE,
   ingressStreamKey,
+  sendStreamKey,
   type RedisClient,
 } from "@linkojob/queues";
 import type { IdentifierHasher } from "./keyed-hash.js";
@@ -303,6 +304,9 @@ export class CandidateErasure {
     if (!fp.needles.length) return { bullmq_jobs: 0, stream_entries: 0 };
     if ((await streamEntriesNaming(redis, ingressStreamKey(prefix), fp.needles)).length)
       throw new ErasureInFlightError("webhook deliveries not yet moved to the queue");
+    // Sends accepted but not yet moved to the outbound queue: waited for like deliveries, then removed as jobs.
+    if ((await streamEntriesNaming(redis, sendStreamKey(prefix), fp.needles)).length)
+      throw new ErasureInFlightError("accepted sends not yet moved to the queue");
     let jobs = 0;
     let entries = 0;
     for (const name of SCANNED_QUEUES) {

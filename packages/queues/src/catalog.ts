@@ -54,6 +54,11 @@ export const webhookJobOptions: JobsOptions = {
 export const ingressStreamKey = (prefix: string) => `${prefix}:ingress:webhooks`;
 /** Consumer group of the pumps that move stream entries into the webhook queue. */
 export const INGRESS_STREAM_GROUP = "pump";
+/**
+ * Redis stream the send API appends accepted sends to (one XADD, answered before the 202); the
+ * outbound worker's pump moves them into the outbound queue (group INGRESS_STREAM_GROUP).
+ */
+export const sendStreamKey = (prefix: string) => `${prefix}:ingress:sends`;
 
 // ---------------------------------------------------------------------------------------------
 // Outbound sends (issue 4)

@@ -1,5 +1,5 @@
-import type { OutboundRequest } from "@linkojob/db";
-import type { GateDecision, ScheduleReason, SendClient, SendGate, SendPlan } from "@linkojob/outbound";
+import type { OutboundRequest } from "@linkojob/outbound";
+import type { GateDecision, ProtectionView, ScheduleReason, SendClient, SendGate, SendPlan } from "@linkojob/outbound";
 
 /** What a scheduled (or quality-held) send's answer adds. */
 export interface ScheduledFields {
@@ -20,6 +20,8 @@ export async function gateOfPlan(
   client: SendClient,
   request: OutboundRequest,
   plan: SendPlan,
+  /** The protections already read with the candidate's state (else read here). */
+  view?: ProtectionView,
 ): Promise<Exclude<GateDecision, { action: "go" }> | null> {
   if (plan.kind !== "template" || plan.inWindow) return null;
   const decision = await gate.decide({
@@ -27,6 +29,7 @@ export async function gateOfPlan(
     request,
     businessInitiated: true,
     category: plan.doc.category ?? null,
+    ...(view ? { view } : {}),
   });
   return decision.action === "go" ? null : decision;
 }

@@ -1,8 +1,6 @@
-import type { Queue } from "bullmq";
 import { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
-import { candidateKeyOf, sameUser, type Database, type OutboundRequest, type TenantData } from "@linkojob/db";
-import type { OutboundJob } from "@linkojob/queues";
+import { candidateKeyOf, sameUser, type Database, type TenantData } from "@linkojob/db";
 import { HttpError, forbidden, notFound } from "../http/errors.js";
 import {
   DEFAULT_PRICE_TABLE_MAD,
@@ -10,7 +8,6 @@ import {
   SendCaches,
   acceptOutboundMedia,
   discardStagedMedia,
-  enqueueSend,
   optOutRefusal,
   optOutShapeOf,
   planSend,
@@ -19,8 +16,10 @@ import {
   templateRefusal,
   templateRefusalStatus,
   type OutboundMedia,
+  type OutboundRequest,
   type PriceTable,
   type SendClient,
+  type SendIntake,
   type SendState,
   type StoredOutboundMedia,
   type SendGate,
@@ -90,7 +89,8 @@ const unavailable = (err: unknown) =>
     : new HttpError(503, "SEND_UNAVAILABLE", "sends cannot be accepted right now: nothing was queued, retry shortly");
 
 /**
- * Accepts a send by enqueueing it: no Meta call and, for a client whose state is in Redis, no
+ * Accepts a send by appending it to the send stream (SendIntake: one XADD, answered before the 202;
+ * the outbound worker's pump moves it into the outbound queue): no Meta call and, for a client whose state is in Redis, no
  * MongoDB request. The client, its templates and the candidate's window come from SendState (the
  * client and templates through SendCaches, kept in process and dropped on change announcements);
  * the answer's `kind` and `cost` are @linkojob/outbound's planSend from them, the best estimate: the
@@ -112,7 +112,7 @@ export class SendAcceptance {
 
   constructor(
     readonly db: Database,
-    private readonly queue: Queue<OutboundJob>,
+    private readonly intake: SendIntake,
     readonly state: SendState,
     options: SendAcceptanceOptions = {},
   ) {
@@ -158,13 +158,27 @@ export class SendAcceptance {
       );
     }
     const templates = this.caches.templatesOf(client.wabaId);
+    // The candidate's window and opt-out, and the sending protections, from Redis in one MGET.
+    const candidate = await this.state
+      .candidate(
+        clientId,
+        candidateKeyOf(request),
+        [request.candidatePhone, request.candidateUserId],
+        Date.now(),
+        this.gate ? this.gate.state.keysOf(client) : [],
+      )
+      .catch((err: unknown) => Promise.reject(unavailable(err)));
     // A template request that does not match the synced template (variables, media header, buttons,
-    // paused or disabled) is refused before anything is queued or reaches Meta.
-    const refusal = await templateRefusal(
-      media ? { ...request, media: { type: media.type } } : request,
+    // paused or disabled) is refused before anything is queued or reaches Meta: the template half of
+    // the plan the worker decides with, on the variables this request gives.
+    const refusal = await templateRefusal({
+      request: media ? { ...request, media: { type: media.type } } : request,
       client,
+      conversation: { windowExpiresAt: candidate.windowExpiresAt },
       templates,
-    ).catch((err: unknown) => Promise.reject(unavailable(err)));
+      prices: this.prices,
+      estimate: true,
+    }).catch((err: unknown) => Promise.reject(unavailable(err)));
     if (refusal)
       throw new HttpError(templateRefusalStatus(refusal), refusal.code, refusal.reason, { field: "template" });
 
@@ -184,7 +198,7 @@ export class SendAcceptance {
     };
     const full: OutboundRequest = { ...request, ...(stored ? { media: stored } : {}) };
     try {
-      return await this.enqueue(clientId, client, full, idempotencyKey, discard);
+      return await this.enqueue(clientId, client, full, candidate, idempotencyKey, discard);
     } catch (err) {
       await discard();
       throw unavailable(err);
@@ -196,20 +210,17 @@ export class SendAcceptance {
     clientId: string,
     client: SendClient,
     request: OutboundRequest,
+    { windowExpiresAt, optOut, extra }: Awaited<ReturnType<SendState["candidate"]>>,
     idempotencyKey: string | null,
     discard: () => Promise<void>,
   ): Promise<{ answer: SendAnswer; replay: boolean }> {
-    // The candidate's window and opt-out, from the send state in one Redis request.
-    const { windowExpiresAt, optOut } = await this.state.candidate(clientId, candidateKeyOf(request), [
-      request.candidatePhone,
-      request.candidateUserId,
-    ]);
     const plan = await planSend({
       request,
       client,
       conversation: { windowExpiresAt },
       templates: this.caches.templatesOf(client.wabaId),
       prices: this.prices,
+      estimate: true,
     });
     // The candidate opted out (opt-outs/opt-out-rule.ts): refused, nothing stored or queued.
     const optedOut = optOutRefusal(optOut, optOutShapeOf(plan));
@@ -224,7 +235,7 @@ export class SendAcceptance {
     // reauth_required (or pending): accepted; the worker holds it until the client is active again.
     let answer: SendAnswerWithSchedule = answerOf(messageId, client.status !== "active", kind, cost, request);
     // Sending protections: a business-initiated send may be held (quality) or scheduled (limit, quiet hours).
-    const gated = this.gate ? await gateOfPlan(this.gate, client, request, plan) : null;
+    const gated = this.gate ? await gateOfPlan(this.gate, client, request, plan, this.gate.state.viewOf(extra)) : null;
     if (gated) answer = scheduledAnswerOf(answer, gated);
     if (idempotencyKey) {
       const first = await this.state.claimIdempotent(clientId, idempotencyKey, answer);
@@ -240,7 +251,7 @@ export class SendAcceptance {
     }
     const planned = sendRecordOf(plan);
     try {
-      await enqueueSend(this.queue, {
+      await this.intake.append({
         clientId,
         messageId,
         kind,

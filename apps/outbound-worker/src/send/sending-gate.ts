@@ -1,4 +1,4 @@
-import type { OutboundRequest } from "@linkojob/db";
+import type { OutboundRequest } from "@linkojob/outbound";
 import type { GateDecision, SendGate, SendPlan } from "@linkojob/outbound";
 
 /**

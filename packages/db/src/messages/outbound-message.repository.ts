@@ -6,36 +6,18 @@ import { isDuplicateKeyError } from "../errors.js";
 import { STATUS_RANK, type MessageDoc, type MessageError } from "./message.model.js";
 import { flowTokenOf } from "../flows/flow-token.js";
 
-/** What the sender asked for (the send API's body, normalised). Stored with the message. */
-export interface OutboundRequest {
+/**
+ * The send request as a message stores it (`request`), reduced to the fields this package reads;
+ * the request itself, its schema and its type (OutboundRequest) live in @linkojob/outbound.
+ */
+export interface StoredOutboundRequest {
   /** Digits with country code; null when the candidate is known only by a user id. */
   candidatePhone: string | null;
   /** Meta's business-scoped user id (`MA.1234…`), sent as `recipient` when no phone is known. */
   candidateUserId?: string | null;
   candidateName?: string | null;
   message?: string | null;
-  templateName?: string | null;
-  templateLanguage?: string | null;
-  /** Positional values (header text first, then body), or values by variable name. */
-  templateVars?: string[] | Record<string, string> | null;
-  /** A media header (image, video, document by Meta media id or https link) or a text header's variable. */
-  templateHeader?: {
-    type: "image" | "video" | "document" | "text";
-    id?: string;
-    link?: string;
-    text?: string;
-    filename?: string;
-  } | null;
-  /** Button parameters by the button's index in the template. */
-  templateButtons?: Array<{
-    index: number;
-    subType: "url" | "quick_reply" | "copy_code" | "flow";
-    parameter: string;
-    /** flow only: the data the flow's first screen reads. */
-    flowActionData?: Record<string, unknown>;
-  }> | null;
   jobTitle?: string | null;
-  companyName?: string | null;
   applicationId?: string | null;
   /** Media to send (issue 5): ids only, never the bytes (a staged GridFS file or a link). */
   media?: OutboundMediaRef | null;
@@ -65,7 +47,7 @@ export interface SentTemplate {
 /** Outbound messages carry these fields on top of MessageDoc (messageJson passes them through). */
 export interface OutboundMessageDoc extends MessageDoc {
   direction: "outbound";
-  request: OutboundRequest;
+  request: StoredOutboundRequest;
   /** `template` or `text`: planned by the API, then what the worker actually sent. */
   kind: OutboundKind;
   template?: SentTemplate | null;
@@ -124,7 +106,7 @@ export interface SendRecord {
 }
 
 /** A send's conversation key: the phone when known, else the business-scoped user id. */
-export function candidateKeyOf(request: Pick<OutboundRequest, "candidatePhone" | "candidateUserId">): string {
+export function candidateKeyOf(request: Pick<StoredOutboundRequest, "candidatePhone" | "candidateUserId">): string {
   const key = request.candidatePhone || request.candidateUserId;
   if (!key) throw new Error("an outbound request needs candidatePhone or candidateUserId");
   return key;
@@ -140,7 +122,7 @@ export interface NewOutbound {
   /** When the send was accepted (default: now): the message's timestamp. */
   acceptedAt?: Date;
   conversationId: Types.ObjectId;
-  request: OutboundRequest;
+  request: StoredOutboundRequest;
   kind: OutboundKind;
   cost: number;
   costCategory: string;
@@ -230,7 +212,7 @@ export class OutboundMessageRepository {
    */
   async openConversation(
     request: Pick<
-      OutboundRequest,
+      StoredOutboundRequest,
       "candidatePhone" | "candidateUserId" | "applicationId" | "jobTitle" | "candidateName"
     >,
   ): Promise<SendConversation & { doc: ConversationDoc }> {

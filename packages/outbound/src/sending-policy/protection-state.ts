@@ -49,22 +49,31 @@ export class ProtectionState {
     return `${this.prefix}:quality:${phoneNumberId}`;
   }
 
+  /** The keys of `view`, for a caller that reads them in one MGET with others (the send API). */
+  keysOf(client: { _id: { toHexString(): string }; wabaId: string; phoneNumberId: string }): string[] {
+    return [
+      this.policyKey(client._id.toHexString()),
+      this.limitKey(client.wabaId),
+      this.qualityKey(client.phoneNumberId),
+    ];
+  }
+
+  /** The view from the values of `keysOf`, in that order. */
+  viewOf([policy, limit, quality]: ReadonlyArray<string | null | undefined>): ProtectionView {
+    return {
+      policy: policy ? (JSON.parse(policy) as SendingPolicy) : this.defaultPolicy,
+      limit: limit === null || limit === undefined ? null : Number(limit),
+      quality: quality ? (JSON.parse(quality) as NumberQuality) : null,
+    };
+  }
+
   /** One MGET: the tenant's policy (default when none is set), the portfolio's limit, the number's quality. */
   async view(client: {
     _id: { toHexString(): string };
     wabaId: string;
     phoneNumberId: string;
   }): Promise<ProtectionView> {
-    const [policy, limit, quality] = await this.redis.mget(
-      this.policyKey(client._id.toHexString()),
-      this.limitKey(client.wabaId),
-      this.qualityKey(client.phoneNumberId),
-    );
-    return {
-      policy: policy ? (JSON.parse(policy) as SendingPolicy) : this.defaultPolicy,
-      limit: limit === null ? null : Number(limit),
-      quality: quality ? (JSON.parse(quality) as NumberQuality) : null,
-    };
+    return this.viewOf(await this.redis.mget(...this.keysOf(client)));
   }
 
   /** Whether the tenant has set a policy (else the defaults apply). */

@@ -2,7 +2,7 @@ import type { RedisClient } from "@linkojob/queues";
 import type { Database } from "@linkojob/db";
 import { candidateZones } from "./candidate-zone.js";
 import { MessagingBudget } from "./messaging-budget.js";
-import { ProtectionState } from "./protection-state.js";
+import { ProtectionState, type ProtectionView } from "./protection-state.js";
 import { nextAllowedAt } from "./quiet-hours.js";
 import { QUALITY_PAUSE_REASON, type ScheduleReason, type SendingPolicy } from "./sending-policy.js";
 
@@ -25,6 +25,8 @@ export interface GateInput {
   /** The outbound worker, just before the Graph call: the budget place is confirmed at this moment. */
   atSendTime?: boolean;
   now?: number;
+  /** The protections as already read (the send API reads them with the candidate's state in one MGET). */
+  view?: ProtectionView;
 }
 
 /** A send due less than this far away goes now (clock skew between processes). */
@@ -62,7 +64,7 @@ export class SendGate {
   async decide(input: GateInput): Promise<GateDecision> {
     if (!input.businessInitiated) return { action: "go" };
     const now = input.now ?? Date.now();
-    const view = await this.state.view(input.client);
+    const view = input.view ?? (await this.state.view(input.client));
     if (input.category?.toUpperCase() === "MARKETING" && view.quality?.marketingPaused) {
       const why = view.quality.rating ?? view.quality.event ?? "low";
       return {
