@@ -1,5 +1,4 @@
 import { sendingLimitHandlers } from "./account/sending-limits.handler.js";
-import { createHash } from "node:crypto";
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
@@ -17,6 +16,7 @@ import {
 import type { GatewayMetrics } from "@linkojob/metrics";
 import {
   ClientStatusAnnouncer,
+  OptOutErasure,
   OptOutRegister,
   SendState,
   createOutboundStatusHook,
@@ -43,8 +43,9 @@ import { recordDeadLetter } from "./routing/dead-letters.js";
 import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker.js";
 import {
   ErasureWorker,
-  IdentifierHasher,
   RetentionPurge,
+  prefixHasher,
+  type IdentifierHasher,
   type OptOutKeeper,
   type RetentionPolicy,
 } from "@linkojob/privacy";
@@ -83,7 +84,8 @@ export interface InboundWorkerDeps {
   metrics?: GatewayMetrics;
   /**
    * Candidates' erasures and the retention purge, run with the upkeep (where `upkeep` is not false).
-   * Default: the default retention (RETENTION_*'s defaults) and a hash key derived from the prefix (tests).
+   * Default: the default retention (RETENTION_*'s defaults), a hash key derived from the prefix
+   * (prefixHasher, tests), and the opt-out kept as keyed hashes in the register (OptOutErasure).
    */
   personalData?: {
     hasher?: IdentifierHasher;
@@ -113,6 +115,8 @@ export class InboundWorker {
   private readonly pump: IngressPump | null;
   readonly upkeep: Upkeep | null;
   readonly media: MediaWorker | null;
+  /** What an erasure keeps of the candidate's opt-out: keyed hashes in the register (OptOutErasure). */
+  private readonly optOutErasure: OptOutErasure;
   /** Runs candidates' erasures (with the upkeep); null where upkeep is off. */
   erasures: ErasureWorker | null = null;
   private worker: Worker<WebhookJob> | null = null;
@@ -122,7 +126,13 @@ export class InboundWorker {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.directory = new ClientDirectory(deps.db, deps.subscriberRedis);
-    const sendState = new SendState({ redis: deps.queueRedis, prefix: deps.prefix, db: deps.db });
+    const sendState = new SendState({
+      redis: deps.queueRedis,
+      prefix: deps.prefix,
+      db: deps.db,
+      hasher: deps.personalData?.hasher ?? prefixHasher(deps.prefix),
+    });
+    this.optOutErasure = new OptOutErasure({ db: deps.db, state: sendState.optOuts });
     const announcer = new ClientStatusAnnouncer({
       db: deps.db,
       events: deps.events,
@@ -270,10 +280,9 @@ export class InboundWorker {
         redis: this.deps.queueRedis,
         prefix: this.deps.prefix,
         events: this.deps.events,
-        hasher:
-          pd?.hasher ?? new IdentifierHasher(createHash("sha256").update(`personal-data:${this.deps.prefix}`).digest()),
+        hasher: pd?.hasher ?? prefixHasher(this.deps.prefix),
         logger: this.deps.logger,
-        ...(pd?.optOut ? { optOut: pd.optOut } : {}),
+        optOut: pd?.optOut ?? this.optOutErasure,
         onRemoved: (collection, n) => this.deps.metrics?.erased.inc({ collection }, n),
       });
     }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySerializerCompiler } from "fastify";
 import type { $ZodType } from "zod/v4/core";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
@@ -41,7 +41,7 @@ import {
 import { optOutRoutes } from "./opt-outs/opt-outs.routes.js";
 import { sendingPolicyRoutes } from "./sending-policy/sending-policy.routes.js";
 import { asyncApiRoutes } from "./ops/asyncapi.routes.js";
-import { ErasureRequests, IdentifierHasher } from "@linkojob/privacy";
+import { ErasureRequests, prefixHasher, type IdentifierHasher } from "@linkojob/privacy";
 import { erasureRoutes } from "./privacy/erasure.routes.js";
 import { registerCors } from "./ops/cors.js";
 import type { TrustProxy } from "./ops/trust-proxy.js";
@@ -65,7 +65,8 @@ export interface IngressConfig {
   defaultSendingPolicy?: SendingPolicy;
   /**
    * Keyed hashes of erased candidates' identifiers (PERSONAL_DATA_HASH_KEY, or derived from
-   * TOKEN_ENCRYPTION_KEY: deploymentHasher). Default: a key derived from jwtSecret, for tests.
+   * TOKEN_ENCRYPTION_KEY: deploymentHasher): the erasure's lookup and the send API's check of opt-outs
+   * an erasure kept as hashes. Default: prefixHasher(queuePrefix), as the workers' default (tests).
    */
   personalDataHasher?: IdentifierHasher;
   /** Redis behind Sentinel: a webhook is answered 200 only once this many replicas have it (WAIT). */
@@ -157,7 +158,8 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   await app.register(webhookRoutes, { inbox, appSecret: deps.config.appSecret, verifyToken: deps.config.verifyToken });
 
   // The send API's state in Redis, written here too by onboarding and the on-demand template sync.
-  const sendState = new SendState({ redis: deps.redis, prefix: deps.config.queuePrefix, db: deps.db });
+  const hasher = deps.config.personalDataHasher ?? prefixHasher(deps.config.queuePrefix);
+  const sendState = new SendState({ redis: deps.redis, prefix: deps.config.queuePrefix, db: deps.db, hasher });
   await app.register(authPlugin, { verifier: new JwtVerifier(deps.config.jwtSecret, deps.config.jwt) });
   const tenants = new TenantAccess(deps.db);
   // Read receipts and typing at Meta (issue 9), sent by the outbound worker from RECEIPT_QUEUE.
@@ -223,8 +225,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     deps.db,
     deps.redis,
     deps.config.queuePrefix,
-    deps.config.personalDataHasher ??
-      new IdentifierHasher(createHash("sha256").update(`personal-data:${deps.config.jwtSecret}`).digest()),
+    hasher,
   );
   app.addHook("onClose", async () => erasures.close());
   await app.register(erasureRoutes, { tenants, erasures });
