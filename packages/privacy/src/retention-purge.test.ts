@@ -4,7 +4,8 @@ import { Database, mediaBucket } from "@linkojob/db";
 import type { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { testServices } from "@linkojob/testing";
-import { RetentionPurge } from "./retention-purge.js";
+import { DEFAULT_RETENTION, RetentionPurge } from "./retention-purge.js";
+import { TenantRetention } from "./tenant-retention.js";
 
 let db: Database;
 let redis: ReturnType<typeof createRedis>;
@@ -144,5 +145,58 @@ describe("RetentionPurge", () => {
     expect(await costs(a)).toBe(costA);
     // Nothing left past its time: a second run deletes nothing.
     expect(Object.values(await purge.run()).every((n) => n === 0)).toBe(true);
+  });
+
+  it("honours a tenant's own periods set through TenantRetention (the retention API), field by field", async () => {
+    const client = (n: number) =>
+      db.clients.create({
+        userId: `retention-${n}`,
+        companyName: `Retention ${n}`,
+        phoneNumberId: `78000000${n}`,
+        wabaId: `w-ret-${n}`,
+        whatsappNumber: `21252278000${n}`,
+        status: "active",
+      });
+    const short = (await client(1))._id; // dead letters 5 days, messages 2 months, webhook records: default 30 days
+    const never = (await client(2))._id; // dead letters never, messages: default 24 months
+    const retention = new TenantRetention(db, DEFAULT_RETENTION);
+    expect(await retention.set(short.toHexString(), { deadLettersDays: 5, messagesMonths: 2 })).toMatchObject({
+      webhookEventsDays: 30,
+      deadLettersDays: 5,
+      messagesMonths: 2,
+      overrides: { deadLettersDays: 5 },
+    });
+    await retention.set(never.toHexString(), { deadLettersDays: null });
+    expect(await retention.get(never.toHexString())).toMatchObject({ deadLettersDays: null, messagesMonths: 24 });
+
+    const shortOld = await conversationWithMedia(short, "212600000011", daysAgo(90)); // past 2 months
+    const neverOld = await conversationWithMedia(never, "212600000012", daysAgo(90)); // within 24 months
+    const letters = (clientId: Types.ObjectId, age: number, tag: string) =>
+      db.webhookEvents.collection.insertOne({
+        dedupeKey: `dl-${tag}`,
+        kind: "dead_letter",
+        field: "messages",
+        clientId,
+        valid: true,
+        deliveryId: tag,
+        value: {},
+        createdAt: daysAgo(age),
+      });
+    await letters(short, 10, "short-10"); // past its 5 days (the default, 90, would keep it)
+    await letters(short, 2, "short-2"); // kept
+    await letters(never, 400, "never-400"); // kept for ever
+    await letters(never, 20, "never-20"); // kept
+
+    await new RetentionPurge({ db, redis, events, batchSize: 2, pauseMs: 0, now: () => NOW }).run();
+    const left = (await db.webhookEvents.find({ clientId: { $in: [short, never] } }, { dedupeKey: 1 }).lean())
+      .map((e) => e.dedupeKey)
+      .sort();
+    expect(left).toEqual(["dl-never-20", "dl-never-400", "dl-short-2"]);
+    expect(await db.conversations.exists({ _id: shortOld.conv._id })).toBeNull();
+    expect(await db.conversations.exists({ _id: neverOld.conv._id })).toBeTruthy();
+
+    // Back to the defaults: the stored override is gone.
+    expect(await retention.set(short.toHexString(), {})).toMatchObject({ deadLettersDays: 90, overrides: {} });
+    expect((await db.clients.findById(short).lean())?.retention).toBeUndefined();
   });
 });

@@ -9,6 +9,7 @@ import {
   keepCostRows,
   yieldToLiveTraffic,
 } from "./conversation-removal.js";
+import { effectiveRetention, type RetentionOverrides } from "./tenant-retention.js";
 
 /** How long personal data is kept by default (RETENTION_* of the inbound worker); null: never deleted. */
 export interface RetentionPolicy {
@@ -71,48 +72,39 @@ export class RetentionPurge {
       purged[collection] = (purged[collection] ?? 0) + n;
       if (n > 0) this.deps.onPurged?.(collection, n);
     };
-    // Tenants with their own retention, then every other one with the defaults.
+    // Tenants with their own retention (PUT /api/clients/:clientId/retention), then every other one
+    // (and records of no tenant: unrouted deliveries) with the defaults.
     const own = await db.clients
       .find({ retention: { $type: "object" } }, { _id: 1, retention: 1 })
-      .lean<
-        Array<{ _id: Types.ObjectId; retention: { messagesMonths?: number | null; webhookEventsDays?: number | null } }>
-      >();
-    const scopes: Array<{ filter: Record<string, unknown>; webhookDays: number | null; months: number | null }> = [
-      ...own.map((c) => ({
-        filter: { clientId: c._id },
-        webhookDays:
-          c.retention.webhookEventsDays === undefined ? this.policy.webhookEventsDays : c.retention.webhookEventsDays,
-        months: c.retention.messagesMonths === undefined ? this.policy.messagesMonths : c.retention.messagesMonths,
-      })),
-      {
-        filter: own.length ? { clientId: { $nin: own.map((c) => c._id) } } : {},
-        webhookDays: this.policy.webhookEventsDays,
-        months: this.policy.messagesMonths,
-      },
+      .lean<Array<{ _id: Types.ObjectId; retention: RetentionOverrides }>>();
+    const scopes: Array<{ filter: Record<string, unknown>; policy: RetentionPolicy }> = [
+      ...own.map((c) => ({ filter: { clientId: c._id }, policy: effectiveRetention(this.policy, c.retention) })),
+      { filter: own.length ? { clientId: { $nin: own.map((c) => c._id) } } : {}, policy: this.policy },
     ];
-    for (const scope of scopes) {
-      if (scope.webhookDays !== null)
+    for (const { filter, policy } of scopes) {
+      if (policy.webhookEventsDays !== null)
         add(
           "webhook_events",
           await this.deleteInBatches(db.webhookEvents, {
-            ...scope.filter,
+            ...filter,
             kind: { $ne: "dead_letter" },
-            createdAt: { $lt: new Date(now - scope.webhookDays * DAY_MS) },
+            createdAt: { $lt: new Date(now - policy.webhookEventsDays * DAY_MS) },
           }),
         );
-      if (scope.months !== null) {
-        const res = await this.purgeConversations(scope.filter, monthsBefore(now, scope.months));
+      if (policy.deadLettersDays !== null)
+        add(
+          "dead_letters",
+          await this.deleteInBatches(db.webhookEvents, {
+            ...filter,
+            kind: "dead_letter",
+            createdAt: { $lt: new Date(now - policy.deadLettersDays * DAY_MS) },
+          }),
+        );
+      if (policy.messagesMonths !== null) {
+        const res = await this.purgeConversations(filter, monthsBefore(now, policy.messagesMonths));
         for (const [k, n] of Object.entries(res)) add(k, n);
       }
     }
-    if (this.policy.deadLettersDays !== null)
-      add(
-        "dead_letters",
-        await this.deleteInBatches(db.webhookEvents, {
-          kind: "dead_letter",
-          createdAt: { $lt: new Date(now - this.policy.deadLettersDays * DAY_MS) },
-        }),
-      );
     return purged;
   }
 

@@ -105,9 +105,9 @@ describe("an erased candidate's opt-out", () => {
     counter.reset();
     for (const p of [newPhone, oldPhone])
       expect(await state.candidate(clientId.toHexString(), p, [p])).toMatchObject({ optOut: { scope: "all" } });
-    expect(await register.refusalFor(clientId.toHexString(), { candidateUserId: userId }, { kind: "text" })).toMatchObject(
-      { code: "CANDIDATE_OPTED_OUT", scope: "all" },
-    );
+    expect(
+      await register.refusalFor(clientId.toHexString(), { candidateUserId: userId }, { kind: "text" }),
+    ).toMatchObject({ code: "CANDIDATE_OPTED_OUT", scope: "all" });
     expect(counter.total).toBe(0);
     // Another tenant: nothing.
     expect(await state.optOuts.read(new Types.ObjectId().toHexString(), [newPhone])).toBeNull();

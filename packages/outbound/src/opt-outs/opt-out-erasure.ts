@@ -48,12 +48,10 @@ export class OptOutErasure {
       await repo.removeKeys([doc.key]);
     }
     for (const c of changes)
-      await db
-        .optOutsOf(c.clientId)
-        .anonymiseChange(
-          c._id,
-          c.keys.map((k) => (isHashedKey(k) ? k : hashedKeyOf(hasher, k))),
-        );
+      await db.optOutsOf(c.clientId).anonymiseChange(
+        c._id,
+        c.keys.map((k) => (isHashedKey(k) ? k : hashedKeyOf(hasher, k))),
+      );
     return kept;
   }
 }
