@@ -41,8 +41,16 @@ import {
 import { optOutRoutes } from "./opt-outs/opt-outs.routes.js";
 import { sendingPolicyRoutes } from "./sending-policy/sending-policy.routes.js";
 import { asyncApiRoutes } from "./ops/asyncapi.routes.js";
-import { ErasureRequests, prefixHasher, type IdentifierHasher } from "@linkojob/privacy";
+import {
+  DEFAULT_RETENTION,
+  ErasureRequests,
+  TenantRetention,
+  prefixHasher,
+  type IdentifierHasher,
+  type RetentionPolicy,
+} from "@linkojob/privacy";
 import { erasureRoutes } from "./privacy/erasure.routes.js";
+import { retentionRoutes } from "./privacy/retention.routes.js";
 import { registerCors } from "./ops/cors.js";
 import type { TrustProxy } from "./ops/trust-proxy.js";
 
@@ -69,6 +77,8 @@ export interface IngressConfig {
    * an erasure kept as hashes. Default: prefixHasher(queuePrefix), as the workers' default (tests).
    */
   personalDataHasher?: IdentifierHasher;
+  /** The retention defaults a tenant's own periods replace (RETENTION_*). Default DEFAULT_RETENTION (30 days, 90 days, 24 months). */
+  retentionDefaults?: RetentionPolicy;
   /** Redis behind Sentinel: a webhook is answered 200 only once this many replicas have it (WAIT). */
   replicaAck?: { replicas: number; timeoutMs: number };
 }
@@ -221,14 +231,14 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   const optOutRegister = new OptOutRegister({ db: deps.db, state: sendState.optOuts, events: deps.events });
   await app.register(optOutRoutes, { tenants, register: optOutRegister });
   // A candidate's erasure: filed here, run by the inbound worker (ERASURE_QUEUE).
-  const erasures = new ErasureRequests(
-    deps.db,
-    deps.redis,
-    deps.config.queuePrefix,
-    hasher,
-  );
+  const erasures = new ErasureRequests(deps.db, deps.redis, deps.config.queuePrefix, hasher);
   app.addHook("onClose", async () => erasures.close());
   await app.register(erasureRoutes, { tenants, erasures });
+  // A tenant's retention periods, honoured by the inbound worker's retention purge.
+  await app.register(retentionRoutes, {
+    tenants,
+    retention: new TenantRetention(deps.db, deps.config.retentionDefaults ?? DEFAULT_RETENTION),
+  });
   const analytics = lazyWorkerAnalytics(deps.db, deps.redis, deps.config.queuePrefix, app.log);
   await app.register(analyticsRoutes, { tenants, analytics, db: deps.db });
   await app.register(analyticsPagePlugin);
