@@ -1,12 +1,17 @@
 /**
  * What the retention purge costs live traffic (a script, not a test): the whole gateway in one
  * process (startStack: ingress, both workers, the Meta simulator), old data seeded past its
- * retention, then the same offered load twice — inbound text webhooks (latency from the signed POST
- * to the message stored) and `POST /api/messages/send` (latency of the answer) — first without the
- * purge, then while RetentionPurge deletes the seeded data in bounded batches. Prints p50 / p99 of
- * both phases and their ratio (with / without), what the purge deleted and how long it ran.
+ * retention, then the same offered load in three phases — inbound text webhooks (latency from the
+ * signed POST to the message stored) and `POST /api/messages/send` (latency of the answer) — first
+ * without the purge, then while the purge as it was first shipped runs (`unpaced`: 500 documents a
+ * batch, a fixed 25 ms pause), then while the purge as the inbound worker now runs it (`paced`: 100 a
+ * batch, a pause of 4 × each batch's duration, and waiting up to 2 s before a batch while deliveries
+ * or sends are queued). Each purge phase starts on freshly seeded data and is stopped at the end of
+ * its phase. `--rounds` repeats the three phases, so that a machine whose load changes meanwhile
+ * shows in every phase alike. Prints p50 / p99 of each phase, their ratio to the same round's
+ * baseline, and what each purge deleted during its phase.
  *
- *   pnpm --filter @linkojob/e2e bench:purge-impact [--rate 4] [--seconds 10] [--conversations 100] [--events 1000]
+ *   pnpm --filter @linkojob/e2e bench:purge-impact [--rate 4] [--seconds 10] [--rounds 1] [--conversations 100] [--events 1000]
  *
  * Each send brings three status webhooks: the inbound worker sees about 4 × rate deliveries a second.
  *
@@ -28,8 +33,10 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "10" },
     conversations: { type: "string", default: "100" },
     events: { type: "string", default: "1000" },
+    rounds: { type: "string", default: "1" },
   },
 });
+const rounds = Math.min(5, Math.max(1, Number(args.rounds)));
 const rate = Math.min(200, Math.max(1, Number(args.rate)));
 const seconds = Math.min(60, Math.max(2, Number(args.seconds)));
 const oldConversations = Math.min(20_000, Math.max(1, Number(args.conversations)));
@@ -59,7 +66,9 @@ const pct = (sorted: number[], p: number) =>
 const business = { phoneNumberId: stack.client.phoneNumberId, wabaId: stack.client.wabaId };
 
 /** Seeds conversations 30 months old (6 messages each) and webhook records 40 days old. */
+let seeded = 0;
 async function seed() {
+  seeded++;
   const clientId = stack.client._id;
   const old = new Date(Date.now() - 30 * 31 * 86_400_000);
   for (let i = 0; i < oldConversations; i += 100) {
@@ -102,7 +111,7 @@ async function seed() {
   for (let i = 0; i < oldEvents; i += 500)
     await stack.db.webhookEvents.collection.insertMany(
       Array.from({ length: Math.min(500, oldEvents - i) }, (_, j) => ({
-        dedupeKey: `old-${id}-${i + j}`,
+        dedupeKey: `old-${id}-${seeded}-${i + j}`,
         kind: "unrouted",
         field: "messages",
         clientId,
@@ -182,33 +191,80 @@ async function load(phase: string) {
   };
 }
 
-await seed();
-const without = await load("a");
-const purge = new RetentionPurge({ db: stack.db, events: stack.events, redis: stack.redis() });
-const purgeStarted = Date.now();
-let purgeMs = 0;
-const purging = purge.run().then((r) => {
-  purgeMs = Date.now() - purgeStarted;
-  return r;
-});
-const withPurge = await load("b");
-const purged = await purging;
+type Phase = Awaited<ReturnType<typeof load>>;
 const ratio = (a: number, b: number) => Math.round((b / a) * 100) / 100;
+const ratios = (base: Phase, p: Phase) => ({
+  ingestP50: ratio(base.ingest.p50, p.ingest.p50),
+  ingestP99: ratio(base.ingest.p99, p.ingest.p99),
+  sendP50: ratio(base.send.p50, p.send.p50),
+  sendP99: ratio(base.send.p99, p.send.p99),
+});
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The load of one phase while `purge` runs; the purge is stopped when the phase ends. */
+async function withPurge(label: string, purge: RetentionPurge) {
+  await seed();
+  const stop = new AbortController();
+  const started = Date.now();
+  let ms = 0;
+  const running = purge.run({ signal: stop.signal }).then((r) => {
+    ms = Date.now() - started;
+    return r;
+  });
+  const phase = await load(label);
+  // Still running when the phase's load ended: it overlapped the whole phase (then it is stopped).
+  const coveredWholePhase = ms === 0;
+  stop.abort();
+  const purged = await running;
+  return { phase, purge: { ranMs: ms || Date.now() - started, coveredWholePhase, purged } };
+}
+
+/** One round: the baseline, then each purge on freshly seeded data, under the same offered load. */
+async function round(r: number) {
+  const baseline = await load(`a${r}`);
+  // As first shipped: RetentionPurge's former defaults (500 a batch, 25 ms between batches).
+  const unpaced = await withPurge(
+    `b${r}`,
+    new RetentionPurge({ db: stack.db, events: stack.events, redis: stack.redis(), batchSize: 500, pauseFactor: 0 }),
+  );
+  // As the inbound worker runs it now: its defaults and the worker's own measure of live work.
+  const paced = await withPurge(
+    `c${r}`,
+    new RetentionPurge({
+      db: stack.db,
+      events: stack.events,
+      redis: stack.redis(),
+      liveBacklog: () => stack.inbound.liveBacklog(),
+    }),
+  );
+  return {
+    baseline,
+    unpaced: { ...unpaced.phase, ratio: ratios(baseline, unpaced.phase), purge: unpaced.purge },
+    paced: { ...paced.phase, ratio: ratios(baseline, paced.phase), purge: paced.purge },
+    loadAverage: loadavg().map((l) => Math.round(l * 10) / 10),
+  };
+}
+
+const results: Array<Awaited<ReturnType<typeof round>>> = [];
+for (let r = 0; r < rounds; r++) results.push(await round(r));
+const medianRatio = (which: "unpaced" | "paced") =>
+  Object.fromEntries(
+    (["ingestP50", "ingestP99", "sendP50", "sendP99"] as const).map((k) => [
+      k,
+      median(results.map((x) => x[which].ratio[k])),
+    ]),
+  );
 console.log(
   JSON.stringify(
     {
-      offered: { perSecond: rate, seconds, webhooks: rate * seconds, sends: rate * seconds },
-      seeded: { conversations: oldConversations, messages: oldConversations * 6, webhookEvents: oldEvents },
-      withoutPurge: without,
-      withPurge,
-      ratio: {
-        ingestP50: ratio(without.ingest.p50, withPurge.ingest.p50),
-        ingestP99: ratio(without.ingest.p99, withPurge.ingest.p99),
-        sendP50: ratio(without.send.p50, withPurge.send.p50),
-        sendP99: ratio(without.send.p99, withPurge.send.p99),
+      offered: { perSecond: rate, seconds, webhooks: rate * seconds, sends: rate * seconds, rounds },
+      seededPerPurgePhase: {
+        conversations: oldConversations,
+        messages: oldConversations * 6,
+        webhookEvents: oldEvents,
       },
-      purge: { ms: purgeMs, overlappedLoad: purgeMs <= seconds * 1000 ? "partly" : "whole phase", purged },
-      loadAverage: loadavg().map((l) => Math.round(l * 10) / 10),
+      rounds: results,
+      medianRatio: { unpaced: medianRatio("unpaced"), paced: medianRatio("paced") },
     },
     null,
     2,

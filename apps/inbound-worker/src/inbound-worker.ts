@@ -10,6 +10,7 @@ import {
   WEBHOOK_QUEUE,
   type OutboundJob,
   cappedBackoff,
+  ingressStreamKey,
   webhookJobSchema,
   type WebhookJob,
 } from "@linkojob/queues";
@@ -93,6 +94,10 @@ export interface InboundWorkerDeps {
     purgeEveryMs?: number;
     batchSize?: number;
     pauseMs?: number;
+    /** The purge's pause as a multiple of each batch's duration (RETENTION_PURGE_PAUSE_FACTOR). */
+    pauseFactor?: number;
+    /** The purge's longest wait for live work before a batch (RETENTION_PURGE_MAX_YIELD_MS). */
+    maxYieldMs?: number;
     optOut?: OptOutKeeper;
   };
 }
@@ -242,6 +247,10 @@ export class InboundWorker {
               ...(deps.personalData?.policy ? { policy: deps.personalData.policy } : {}),
               ...(deps.personalData?.batchSize ? { batchSize: deps.personalData.batchSize } : {}),
               ...(deps.personalData?.pauseMs !== undefined ? { pauseMs: deps.personalData.pauseMs } : {}),
+              ...(deps.personalData?.pauseFactor !== undefined ? { pauseFactor: deps.personalData.pauseFactor } : {}),
+              ...(deps.personalData?.maxYieldMs !== undefined ? { maxYieldMs: deps.personalData.maxYieldMs } : {}),
+              // Live work first: deliveries in the stream or the queue, sends queued or running.
+              liveBacklog: () => this.liveBacklog(),
               onPurged: (collection, n) => deps.metrics?.purged.inc({ collection }, n),
             }),
             ...(deps.personalData?.purgeEveryMs ? { retentionEveryMs: deps.personalData.purgeEveryMs } : {}),
@@ -286,6 +295,20 @@ export class InboundWorker {
         onRemoved: (collection, n) => this.deps.metrics?.erased.inc({ collection }, n),
       });
     }
+  }
+
+  /**
+   * Live work waiting in this deployment: webhook deliveries not yet moved from the ingress stream or
+   * not yet stored, and sends queued or running (the retention purge waits while it is above 0).
+   */
+  async liveBacklog(): Promise<number> {
+    const [stream, inbound, outbound] = await Promise.all([
+      this.deps.queueRedis.xlen(ingressStreamKey(this.deps.prefix)),
+      this.queue.getJobCounts("waiting", "active", "prioritized"),
+      this.outboundQueue.getJobCounts("waiting", "active", "prioritized"),
+    ]);
+    const sum = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+    return stream + sum(inbound) + sum(outbound);
   }
 
   /** The BullMQ worker once started (main.ts instruments its events for /metrics); null before start(). */

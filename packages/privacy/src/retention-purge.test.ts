@@ -199,4 +199,68 @@ describe("RetentionPurge", () => {
     expect(await retention.set(short.toHexString(), {})).toMatchObject({ deadLettersDays: 90, overrides: {} });
     expect((await db.clients.findById(short).lean())?.retention).toBeUndefined();
   });
+
+  it("waits for live work between batches, and stops between two batches once aborted", async () => {
+    const tenant = new Types.ObjectId();
+    const seedEvents = (n: number, tag: string) =>
+      db.webhookEvents.collection.insertMany(
+        Array.from({ length: n }, (_, i) => ({
+          dedupeKey: `pace-${tag}-${i}`,
+          kind: "unrouted",
+          field: "messages",
+          clientId: tenant,
+          valid: true,
+          deliveryId: `${tag}-${i}`,
+          value: {},
+          createdAt: daysAgo(60),
+        })),
+      );
+    const left = () => db.webhookEvents.countDocuments({ clientId: tenant });
+
+    // Live work is waiting at the first two checks: the purge asks again before each batch and still finishes.
+    await seedEvents(5, "a");
+    const log: string[] = [];
+    let busy = 2;
+    const paced = new RetentionPurge({
+      db,
+      redis,
+      events,
+      batchSize: 2,
+      pauseMs: 0,
+      pauseFactor: 0,
+      now: () => NOW,
+      liveBacklog: () => {
+        log.push(`check:${busy}`);
+        return Promise.resolve(busy > 0 ? busy-- : 0);
+      },
+      onPurged: (c, n) => log.push(`${c}:${n}`),
+    });
+    expect((await paced.run()).webhook_events).toBeGreaterThanOrEqual(5);
+    expect(await left()).toBe(0);
+    // Between the first and the second batch: asked until nothing waits (2, 1, 0), then the next batch.
+    const first = log.indexOf("webhook_events:2");
+    expect(log.slice(first + 1, first + 4)).toEqual(["check:2", "check:1", "check:0"]);
+
+    // Aborted after its first batch (the worker closing): it stops there and says so in its counts.
+    await seedEvents(6, "b");
+    const stop = new AbortController();
+    const stopped = new RetentionPurge({
+      db,
+      redis,
+      events,
+      batchSize: 2,
+      pauseMs: 0,
+      now: () => NOW,
+      liveBacklog: () => {
+        stop.abort();
+        return Promise.resolve(0);
+      },
+    });
+    const partial = await stopped.run({ signal: stop.signal });
+    expect(partial.webhook_events).toBe(2);
+    expect(await left()).toBe(4);
+    // The next run continues where it stopped.
+    await new RetentionPurge({ db, redis, events, batchSize: 2, pauseMs: 0, now: () => NOW }).run();
+    expect(await left()).toBe(0);
+  });
 });
