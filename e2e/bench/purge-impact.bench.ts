@@ -75,8 +75,8 @@ async function seed() {
     const convs = Array.from({ length: Math.min(100, oldConversations - i) }, (_, j) => ({
       _id: new Types.ObjectId(),
       clientId,
-      candidateKey: `2126${String(10_000_000 + i + j)}`,
-      candidatePhone: `2126${String(10_000_000 + i + j)}`,
+      candidateKey: `2126${seeded}${String(1_000_000 + i + j)}`,
+      candidatePhone: `2126${seeded}${String(1_000_000 + i + j)}`,
       lastMessageAt: old,
       createdAt: old,
       updatedAt: old,
