@@ -7,8 +7,10 @@
  * batch, a fixed 25 ms pause), then while the purge as the inbound worker now runs it (`paced`: 100 a
  * batch, a pause of 4 × each batch's duration, and waiting up to 2 s before a batch while deliveries
  * or sends are queued). Each purge phase starts on freshly seeded data and is stopped at the end of
- * its phase. `--rounds` repeats the three phases, so that a machine whose load changes meanwhile
- * shows in every phase alike. Prints p50 / p99 of each phase, their ratio to the same round's
+ * its phase. Before each phase the bench waits until the previous one's deliveries and sends are
+ * all stored or sent (no phase inherits a backlog). `--rounds` repeats the three phases, the two
+ * purges swapping places every other round, so that a machine whose load changes meanwhile favours
+ * neither. Prints p50 / p99 of each phase, their ratio to the same round's
  * baseline, and what each purge deleted during its phase.
  *
  *   pnpm --filter @linkojob/e2e bench:purge-impact [--rate 4] [--seconds 10] [--rounds 1] [--conversations 100] [--events 1000]
@@ -201,9 +203,27 @@ const ratios = (base: Phase, p: Phase) => ({
 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/**
+ * Waits until nothing of the previous phase is left (deliveries, status webhooks and sends stored or
+ * sent): a phase must not inherit its predecessor's backlog. Returns how long it waited.
+ */
+async function quiesce(): Promise<number> {
+  const started = Date.now();
+  let idle = 0;
+  while (idle < 2 && Date.now() - started < 180_000) {
+    idle = (await stack.inbound.liveBacklog()) === 0 ? idle + 1 : 0;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return Date.now() - started;
+}
+
+const progress = (what: string) => process.stderr.write(`${new Date().toISOString()} ${what}\n`);
+
 /** The load of one phase while `purge` runs; the purge is stopped when the phase ends. */
 async function withPurge(label: string, purge: RetentionPurge) {
   await seed();
+  const waited = await quiesce();
+  progress(`phase ${label} (purge) after ${waited} ms of quiescing`);
   const stop = new AbortController();
   const started = Date.now();
   let ms = 0;
@@ -219,25 +239,37 @@ async function withPurge(label: string, purge: RetentionPurge) {
   return { phase, purge: { ranMs: ms || Date.now() - started, coveredWholePhase, purged } };
 }
 
-/** One round: the baseline, then each purge on freshly seeded data, under the same offered load. */
+/**
+ * One round: the baseline, then each purge on freshly seeded data, under the same offered load; the
+ * two purges swap places every other round (a machine getting busier or quieter favours neither).
+ */
 async function round(r: number) {
+  const waited = await quiesce();
+  progress(`round ${r}: baseline after ${waited} ms of quiescing`);
   const baseline = await load(`a${r}`);
   // As first shipped: RetentionPurge's former defaults (500 a batch, 25 ms between batches).
-  const unpaced = await withPurge(
-    `b${r}`,
-    new RetentionPurge({ db: stack.db, events: stack.events, redis: stack.redis(), batchSize: 500, pauseFactor: 0 }),
-  );
+  const runUnpaced = () =>
+    withPurge(
+      `b${r}`,
+      new RetentionPurge({ db: stack.db, events: stack.events, redis: stack.redis(), batchSize: 500, pauseFactor: 0 }),
+    );
   // As the inbound worker runs it now: its defaults and the worker's own measure of live work.
-  const paced = await withPurge(
-    `c${r}`,
-    new RetentionPurge({
-      db: stack.db,
-      events: stack.events,
-      redis: stack.redis(),
-      liveBacklog: () => stack.inbound.liveBacklog(),
-    }),
-  );
+  const runPaced = () =>
+    withPurge(
+      `c${r}`,
+      new RetentionPurge({
+        db: stack.db,
+        events: stack.events,
+        redis: stack.redis(),
+        liveBacklog: () => stack.inbound.liveBacklog(),
+      }),
+    );
+  const unpacedFirst = r % 2 === 0;
+  const first = await (unpacedFirst ? runUnpaced() : runPaced());
+  const second = await (unpacedFirst ? runPaced() : runUnpaced());
+  const [unpaced, paced] = unpacedFirst ? [first, second] : [second, first];
   return {
+    order: unpacedFirst ? "baseline, unpaced, paced" : "baseline, paced, unpaced",
     baseline,
     unpaced: { ...unpaced.phase, ratio: ratios(baseline, unpaced.phase), purge: unpaced.purge },
     paced: { ...paced.phase, ratio: ratios(baseline, paced.phase), purge: paced.purge },

@@ -257,7 +257,7 @@ describe("RetentionPurge", () => {
       },
     });
     const partial = await stopped.run({ signal: stop.signal });
-    expect(partial.webhook_events).toBe(2);
+    expect(partial).toMatchObject({ webhook_events: 2, stoppedEarly: 1 });
     expect(await left()).toBe(4);
     // The next run continues where it stopped.
     await new RetentionPurge({ db, redis, events, batchSize: 2, pauseMs: 0, now: () => NOW }).run();

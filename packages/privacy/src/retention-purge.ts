@@ -83,7 +83,8 @@ export class RetentionPurge {
 
   /**
    * One run over every tenant. With `signal` (the worker closing), it stops between two batches once
-   * aborted and returns what it deleted so far; the next scheduled run continues where it stopped.
+   * aborted and returns what it deleted so far, with `stoppedEarly: 1`; the next scheduled run
+   * continues where it stopped.
    */
   async run(options: { signal?: AbortSignal } = {}): Promise<Record<string, number>> {
     this.signal = options.signal ?? null;
@@ -140,6 +141,8 @@ export class RetentionPurge {
         for (const [k, n] of Object.entries(res)) add(k, n);
       }
     }
+    // Said in the result (Bull Board shows it): this run was cut short, the next one continues.
+    if (this.stopped) purged.stoppedEarly = 1;
     return purged;
   }
 
