@@ -14,6 +14,7 @@
  * baseline, and what each purge deleted during its phase.
  *
  *   pnpm --filter @linkojob/e2e bench:purge-impact [--rate 4] [--seconds 10] [--rounds 1] [--conversations 100] [--events 1000]
+ *     [--paced-batch 100] [--paced-factor 4] [--paced-max-yield-ms 2000]
  *
  * Each send brings three status webhooks: the inbound worker sees about 4 × rate deliveries a second.
  *
@@ -36,9 +37,18 @@ const { values: args } = parseArgs({
     conversations: { type: "string", default: "100" },
     events: { type: "string", default: "1000" },
     rounds: { type: "string", default: "1" },
+    // The paced purge's settings (default: the inbound worker's defaults), to compare others.
+    "paced-batch": { type: "string" },
+    "paced-factor": { type: "string" },
+    "paced-max-yield-ms": { type: "string" },
   },
 });
 const rounds = Math.min(5, Math.max(1, Number(args.rounds)));
+const pacedSettings = {
+  ...(args["paced-batch"] ? { batchSize: Number(args["paced-batch"]) } : {}),
+  ...(args["paced-factor"] ? { pauseFactor: Number(args["paced-factor"]) } : {}),
+  ...(args["paced-max-yield-ms"] ? { maxYieldMs: Number(args["paced-max-yield-ms"]) } : {}),
+};
 const rate = Math.min(200, Math.max(1, Number(args.rate)));
 const seconds = Math.min(60, Math.max(2, Number(args.seconds)));
 const oldConversations = Math.min(20_000, Math.max(1, Number(args.conversations)));
@@ -138,7 +148,10 @@ async function load(phase: string) {
     while (polling || pending.size) {
       const wamids = [...pending.keys()];
       if (wamids.length) {
-        const found = await stack.db.messages.find({ wamid: { $in: wamids } }, { wamid: 1 }).lean();
+        // By the tenant's { clientId, wamid } index: the poll must not scan the collection it measures.
+        const found = await stack.db.messages
+          .find({ clientId: stack.client._id, wamid: { $in: wamids } }, { wamid: 1 })
+          .lean();
         const now = Date.now();
         for (const m of found) {
           ingest.push(now - pending.get(m.wamid!)!);
@@ -262,6 +275,7 @@ async function round(r: number) {
         events: stack.events,
         redis: stack.redis(),
         liveBacklog: () => stack.inbound.liveBacklog(),
+        ...pacedSettings,
       }),
     );
   const unpacedFirst = r % 2 === 0;
@@ -290,6 +304,7 @@ console.log(
   JSON.stringify(
     {
       offered: { perSecond: rate, seconds, webhooks: rate * seconds, sends: rate * seconds, rounds },
+      pacedSettings,
       seededPerPurgePhase: {
         conversations: oldConversations,
         messages: oldConversations * 6,
