@@ -7,8 +7,9 @@
  * batch, a fixed 25 ms pause), then while the purge as the inbound worker now runs it (`paced`: 100 a
  * batch, a pause of 4 × each batch's duration, and waiting up to 2 s before a batch while deliveries
  * or sends are queued). Each purge phase starts on freshly seeded data and is stopped at the end of
- * its phase. Before each phase the bench waits until the previous one's deliveries and sends are
- * all stored or sent (no phase inherits a backlog). `--rounds` repeats the three phases, the two
+ * its phase. Every phase, the baseline too, is preceded by the same seeding of old data and a wait
+ * until the previous phase's deliveries and sends are all stored or sent (no phase inherits a
+ * backlog). `--rounds` repeats the three phases, the two
  * purges swapping places every other round, so that a machine whose load changes meanwhile favours
  * neither. Prints p50 / p99 of each phase, their ratio to the same round's
  * baseline, and what each purge deleted during its phase.
@@ -218,12 +219,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /**
  * Waits until nothing of the previous phase is left (deliveries, status webhooks and sends stored or
- * sent): a phase must not inherit its predecessor's backlog. Returns how long it waited.
+ * sent, for 2 s in a row): a phase must not inherit its predecessor's backlog. Returns how long it waited.
  */
 async function quiesce(): Promise<number> {
   const started = Date.now();
   let idle = 0;
-  while (idle < 2 && Date.now() - started < 180_000) {
+  while (idle < 8 && Date.now() - started < 180_000) {
     idle = (await stack.inbound.liveBacklog()) === 0 ? idle + 1 : 0;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -232,10 +233,24 @@ async function quiesce(): Promise<number> {
 
 const progress = (what: string) => process.stderr.write(`${new Date().toISOString()} ${what}\n`);
 
+/**
+ * Every phase, the baseline too, starts the same way: the same old data (what a stopped purge left
+ * removed, then seeded afresh), then the gateway idle (seeding makes the database busy for a while after the inserts; a baseline without it
+ * would be measured on a quieter database than the purges).
+ */
+async function prepare(): Promise<number> {
+  // What a stopped purge left of the previous seeding goes first: every phase starts with the same data.
+  const cutoff = new Date(Date.now() - 35 * 86_400_000);
+  await stack.db.messages.deleteMany({ clientId: stack.client._id, createdAt: { $lt: cutoff } });
+  await stack.db.conversations.deleteMany({ clientId: stack.client._id, lastMessageAt: { $lt: cutoff } });
+  await stack.db.webhookEvents.deleteMany({ createdAt: { $lt: cutoff } });
+  await seed();
+  return quiesce();
+}
+
 /** The load of one phase while `purge` runs; the purge is stopped when the phase ends. */
 async function withPurge(label: string, purge: RetentionPurge) {
-  await seed();
-  const waited = await quiesce();
+  const waited = await prepare();
   progress(`phase ${label} (purge) after ${waited} ms of quiescing`);
   const stop = new AbortController();
   const started = Date.now();
@@ -257,7 +272,7 @@ async function withPurge(label: string, purge: RetentionPurge) {
  * two purges swap places every other round (a machine getting busier or quieter favours neither).
  */
 async function round(r: number) {
-  const waited = await quiesce();
+  const waited = await prepare();
   progress(`round ${r}: baseline after ${waited} ms of quiescing`);
   const baseline = await load(`a${r}`);
   // As first shipped: RetentionPurge's former defaults (500 a batch, 25 ms between batches).
