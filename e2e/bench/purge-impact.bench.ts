@@ -5,7 +5,7 @@
  * signed POST to the message stored) and `POST /api/messages/send` (latency of the answer) — first
  * without the purge, then while the purge as it was first shipped runs (`unpaced`: 500 documents a
  * batch, a fixed 25 ms pause), then while the purge as the inbound worker now runs it (`paced`: 100 a
- * batch, a pause of 4 × each batch's duration, and waiting up to 2 s before a batch while deliveries
+ * batch, a pause of 4 × each batch's duration, and waiting up to 10 s before a batch while deliveries
  * or sends are queued). Each purge phase starts on freshly seeded data and is stopped at the end of
  * its phase. Every phase, the baseline too, is preceded by the same seeding of old data and a wait
  * until the previous phase's deliveries and sends are all stored or sent (no phase inherits a
@@ -15,7 +15,7 @@
  * baseline, and what each purge deleted during its phase.
  *
  *   pnpm --filter @linkojob/e2e bench:purge-impact [--rate 4] [--seconds 10] [--rounds 1] [--conversations 100] [--events 1000]
- *     [--paced-batch 100] [--paced-factor 4] [--paced-max-yield-ms 2000]
+ *     [--paced-batch 100] [--paced-factor 4] [--paced-max-yield-ms 10000]
  *
  * Each send brings three status webhooks: the inbound worker sees about 4 × rate deliveries a second.
  *

@@ -42,8 +42,8 @@ export const inboundEnvShape = {
   RETENTION_PURGE_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(25),
   /** Pause after a purge batch as a multiple of its own duration (the purge holds the database at most 1/(1+factor) of the time). Default 4. */
   RETENTION_PURGE_PAUSE_FACTOR: z.coerce.number().min(0).max(100).default(4),
-  /** Longest wait for live work (deliveries and sends waiting) before each purge batch, ms. Default 2,000. */
-  RETENTION_PURGE_MAX_YIELD_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  /** Longest wait for live work (deliveries and sends waiting) before each purge batch, ms. Default 10,000. */
+  RETENTION_PURGE_MAX_YIELD_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 };
 
 /**
