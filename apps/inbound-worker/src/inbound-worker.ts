@@ -23,7 +23,6 @@ import {
   createOutboundStatusHook,
   createTemplateStatusHandler,
   createUserPreferencesHandler,
-  lazyWorkerAnalytics,
   templateEventHandlers,
   type PriceTable,
 } from "@linkojob/outbound";
@@ -42,6 +41,7 @@ import { MicroBatcher } from "./routing/micro-batcher.js";
 import { classifyFailure } from "./routing/failure-class.js";
 import { recordDeadLetter } from "./routing/dead-letters.js";
 import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker.js";
+import { AnalyticsWorker } from "./analytics/analytics-worker.js";
 import {
   ErasureWorker,
   RetentionPurge,
@@ -122,6 +122,8 @@ export class InboundWorker {
   readonly media: MediaWorker | null;
   /** What an erasure keeps of the candidate's opt-out: keyed hashes in the register (OptOutErasure). */
   private readonly optOutErasure: OptOutErasure;
+  /** Projects what the batches wrote into the analytics counters (its own queue). */
+  readonly analytics: AnalyticsWorker;
   /** Runs candidates' erasures (with the upkeep); null where upkeep is off. */
   erasures: ErasureWorker | null = null;
   private worker: Worker<WebhookJob> | null = null;
@@ -166,7 +168,13 @@ export class InboundWorker {
       logger: deps.logger,
     });
     const locks = new RedisLockSet(deps.queueRedis);
-    const analytics = lazyWorkerAnalytics(deps.db, deps.queueRedis, deps.prefix, deps.logger);
+    const analytics = new AnalyticsWorker({
+      db: deps.db,
+      redis: deps.queueRedis,
+      prefix: deps.prefix,
+      logger: deps.logger,
+    });
+    this.analytics = analytics;
     this.processor = new DeliveryProcessor({
       db: deps.db,
       // Held for one batch's counter write (under a second here); a crashed holder's expire by themselves.
@@ -216,9 +224,7 @@ export class InboundWorker {
           })),
         );
       },
-      onMessagesWritten: async (refs) => {
-        await (await analytics()).project(refs);
-      },
+      onMessagesWritten: (refs) => analytics.enqueue(refs),
       ...(media
         ? {
             onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m),
@@ -280,6 +286,7 @@ export class InboundWorker {
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "inbound worker error"));
     await this.worker.waitUntilReady();
     await this.media?.start();
+    await this.analytics.start();
     await this.pump?.start();
     await this.upkeep?.start();
     if (this.upkeep) {
@@ -378,6 +385,7 @@ export class InboundWorker {
       await this.erasures?.close();
       await this.worker?.close();
       await this.media?.close();
+      await this.analytics.close();
       await this.queue.close();
       await this.outboundQueue.close();
     })();
