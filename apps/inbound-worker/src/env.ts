@@ -36,10 +36,14 @@ export const inboundEnvShape = {
   RETENTION_MESSAGES_MONTHS: v.retentionPeriod(24),
   /** How often the retention purge runs (ms). Default daily. */
   RETENTION_PURGE_EVERY_MS: z.coerce.number().int().min(60_000).default(86_400_000),
-  /** Documents the purge deletes per request. Default 500. */
-  RETENTION_PURGE_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
-  /** Pause between two purge batches (ms), after yielding to live work. Default 25. */
+  /** Documents the purge deletes per request. Default 100. */
+  RETENTION_PURGE_BATCH: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** Shortest pause between two purge batches (ms), after yielding to live work. Default 25. */
   RETENTION_PURGE_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(25),
+  /** Pause after a purge batch as a multiple of its own duration (the purge holds the database at most 1/(1+factor) of the time). Default 4. */
+  RETENTION_PURGE_PAUSE_FACTOR: z.coerce.number().min(0).max(100).default(4),
+  /** Longest wait for live work (deliveries and sends waiting) before each purge batch, ms. Default 10,000. */
+  RETENTION_PURGE_MAX_YIELD_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 };
 
 /**

@@ -1,5 +1,4 @@
 import { sendingLimitHandlers } from "./account/sending-limits.handler.js";
-import { createHash } from "node:crypto";
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
@@ -11,12 +10,14 @@ import {
   WEBHOOK_QUEUE,
   type OutboundJob,
   cappedBackoff,
+  ingressStreamKey,
   webhookJobSchema,
   type WebhookJob,
 } from "@linkojob/queues";
 import type { GatewayMetrics } from "@linkojob/metrics";
 import {
   ClientStatusAnnouncer,
+  OptOutErasure,
   OptOutRegister,
   SendState,
   createOutboundStatusHook,
@@ -43,8 +44,9 @@ import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker.js";
 import { AnalyticsWorker } from "./analytics/analytics-worker.js";
 import {
   ErasureWorker,
-  IdentifierHasher,
   RetentionPurge,
+  prefixHasher,
+  type IdentifierHasher,
   type OptOutKeeper,
   type RetentionPolicy,
 } from "@linkojob/privacy";
@@ -83,7 +85,8 @@ export interface InboundWorkerDeps {
   metrics?: GatewayMetrics;
   /**
    * Candidates' erasures and the retention purge, run with the upkeep (where `upkeep` is not false).
-   * Default: the default retention (RETENTION_*'s defaults) and a hash key derived from the prefix (tests).
+   * Default: the default retention (RETENTION_*'s defaults), a hash key derived from the prefix
+   * (prefixHasher, tests), and the opt-out kept as keyed hashes in the register (OptOutErasure).
    */
   personalData?: {
     hasher?: IdentifierHasher;
@@ -91,6 +94,10 @@ export interface InboundWorkerDeps {
     purgeEveryMs?: number;
     batchSize?: number;
     pauseMs?: number;
+    /** The purge's pause as a multiple of each batch's duration (RETENTION_PURGE_PAUSE_FACTOR). */
+    pauseFactor?: number;
+    /** The purge's longest wait for live work before a batch (RETENTION_PURGE_MAX_YIELD_MS). */
+    maxYieldMs?: number;
     optOut?: OptOutKeeper;
   };
 }
@@ -113,6 +120,8 @@ export class InboundWorker {
   private readonly pump: IngressPump | null;
   readonly upkeep: Upkeep | null;
   readonly media: MediaWorker | null;
+  /** What an erasure keeps of the candidate's opt-out: keyed hashes in the register (OptOutErasure). */
+  private readonly optOutErasure: OptOutErasure;
   /** Projects what the batches wrote into the analytics counters (its own queue). */
   readonly analytics: AnalyticsWorker;
   /** Runs candidates' erasures (with the upkeep); null where upkeep is off. */
@@ -124,7 +133,13 @@ export class InboundWorker {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.outboundQueue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
     this.directory = new ClientDirectory(deps.db, deps.subscriberRedis);
-    const sendState = new SendState({ redis: deps.queueRedis, prefix: deps.prefix, db: deps.db });
+    const sendState = new SendState({
+      redis: deps.queueRedis,
+      prefix: deps.prefix,
+      db: deps.db,
+      hasher: deps.personalData?.hasher ?? prefixHasher(deps.prefix),
+    });
+    this.optOutErasure = new OptOutErasure({ db: deps.db, state: sendState.optOuts });
     const announcer = new ClientStatusAnnouncer({
       db: deps.db,
       events: deps.events,
@@ -238,6 +253,10 @@ export class InboundWorker {
               ...(deps.personalData?.policy ? { policy: deps.personalData.policy } : {}),
               ...(deps.personalData?.batchSize ? { batchSize: deps.personalData.batchSize } : {}),
               ...(deps.personalData?.pauseMs !== undefined ? { pauseMs: deps.personalData.pauseMs } : {}),
+              ...(deps.personalData?.pauseFactor !== undefined ? { pauseFactor: deps.personalData.pauseFactor } : {}),
+              ...(deps.personalData?.maxYieldMs !== undefined ? { maxYieldMs: deps.personalData.maxYieldMs } : {}),
+              // Live work first: deliveries in the stream or the queue, sends queued or running.
+              liveBacklog: () => this.liveBacklog(),
               onPurged: (collection, n) => deps.metrics?.purged.inc({ collection }, n),
             }),
             ...(deps.personalData?.purgeEveryMs ? { retentionEveryMs: deps.personalData.purgeEveryMs } : {}),
@@ -277,13 +296,26 @@ export class InboundWorker {
         redis: this.deps.queueRedis,
         prefix: this.deps.prefix,
         events: this.deps.events,
-        hasher:
-          pd?.hasher ?? new IdentifierHasher(createHash("sha256").update(`personal-data:${this.deps.prefix}`).digest()),
+        hasher: pd?.hasher ?? prefixHasher(this.deps.prefix),
         logger: this.deps.logger,
-        ...(pd?.optOut ? { optOut: pd.optOut } : {}),
+        optOut: pd?.optOut ?? this.optOutErasure,
         onRemoved: (collection, n) => this.deps.metrics?.erased.inc({ collection }, n),
       });
     }
+  }
+
+  /**
+   * Live work waiting in this deployment: webhook deliveries not yet moved from the ingress stream or
+   * not yet stored, and sends queued or running (the retention purge waits while it is above 0).
+   */
+  async liveBacklog(): Promise<number> {
+    const [stream, inbound, outbound] = await Promise.all([
+      this.deps.queueRedis.xlen(ingressStreamKey(this.deps.prefix)),
+      this.queue.getJobCounts("waiting", "active", "prioritized"),
+      this.outboundQueue.getJobCounts("waiting", "active", "prioritized"),
+    ]);
+    const sum = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+    return stream + sum(inbound) + sum(outbound);
   }
 
   /** The BullMQ worker once started (main.ts instruments its events for /metrics); null before start(). */

@@ -65,6 +65,8 @@ const worker = new InboundWorker({
     purgeEveryMs: env.RETENTION_PURGE_EVERY_MS,
     batchSize: env.RETENTION_PURGE_BATCH,
     pauseMs: env.RETENTION_PURGE_PAUSE_MS,
+    pauseFactor: env.RETENTION_PURGE_PAUSE_FACTOR,
+    maxYieldMs: env.RETENTION_PURGE_MAX_YIELD_MS,
   },
 });
 await worker.start();

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySerializerCompiler } from "fastify";
 import type { $ZodType } from "zod/v4/core";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
@@ -44,9 +44,17 @@ import {
 import { optOutRoutes } from "./opt-outs/opt-outs.routes.js";
 import { sendingPolicyRoutes } from "./sending-policy/sending-policy.routes.js";
 import { asyncApiRoutes } from "./ops/asyncapi.routes.js";
-import { ErasureRequests, IdentifierHasher } from "@linkojob/privacy";
+import {
+  DEFAULT_RETENTION,
+  ErasureRequests,
+  TenantRetention,
+  prefixHasher,
+  type IdentifierHasher,
+  type RetentionPolicy,
+} from "@linkojob/privacy";
 import { erasureRoutes } from "./privacy/erasure.routes.js";
 import { blockRoutes } from "./blocks/blocks.routes.js";
+import { retentionRoutes } from "./privacy/retention.routes.js";
 import { registerCors } from "./ops/cors.js";
 import type { TrustProxy } from "./ops/trust-proxy.js";
 import { FlowEndpointRepository } from "@linkojob/db";
@@ -74,9 +82,12 @@ export interface IngressConfig {
   defaultSendingPolicy?: SendingPolicy;
   /**
    * Keyed hashes of erased candidates' identifiers (PERSONAL_DATA_HASH_KEY, or derived from
-   * TOKEN_ENCRYPTION_KEY: deploymentHasher). Default: a key derived from jwtSecret, for tests.
+   * TOKEN_ENCRYPTION_KEY: deploymentHasher): the erasure's lookup and the send API's check of opt-outs
+   * an erasure kept as hashes. Default: prefixHasher(queuePrefix), as the workers' default (tests).
    */
   personalDataHasher?: IdentifierHasher;
+  /** The retention defaults a tenant's own periods replace (RETENTION_*). Default DEFAULT_RETENTION (30 days, 90 days, 24 months). */
+  retentionDefaults?: RetentionPolicy;
   /** Redis behind Sentinel: a webhook is answered 200 only once this many replicas have it (WAIT). */
   replicaAck?: { replicas: number; timeoutMs: number };
 }
@@ -176,7 +187,8 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   await app.register(webhookRoutes, { inbox, appSecret: deps.config.appSecret, verifyToken: deps.config.verifyToken });
 
   // The send API's state in Redis, written here too by onboarding and the on-demand template sync.
-  const sendState = new SendState({ redis: deps.redis, prefix: deps.config.queuePrefix, db: deps.db });
+  const hasher = deps.config.personalDataHasher ?? prefixHasher(deps.config.queuePrefix);
+  const sendState = new SendState({ redis: deps.redis, prefix: deps.config.queuePrefix, db: deps.db, hasher });
   await app.register(authPlugin, { verifier: new JwtVerifier(deps.config.jwtSecret, deps.config.jwt) });
   const tenants = new TenantAccess(deps.db);
   // Read receipts and typing at Meta (issue 9), sent by the outbound worker from RECEIPT_QUEUE.
@@ -233,13 +245,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   const optOutRegister = new OptOutRegister({ db: deps.db, state: sendState.optOuts, events: deps.events });
   await app.register(optOutRoutes, { tenants, register: optOutRegister });
   // A candidate's erasure: filed here, run by the inbound worker (ERASURE_QUEUE).
-  const erasures = new ErasureRequests(
-    deps.db,
-    deps.redis,
-    deps.config.queuePrefix,
-    deps.config.personalDataHasher ??
-      new IdentifierHasher(createHash("sha256").update(`personal-data:${deps.config.jwtSecret}`).digest()),
-  );
+  const erasures = new ErasureRequests(deps.db, deps.redis, deps.config.queuePrefix, hasher);
   app.addHook("onClose", async () => erasures.close());
   await app.register(erasureRoutes, { tenants, erasures });
   // Blocking candidates on the tenant's number (Meta's Block Users API), with the tenant's token.
@@ -256,6 +262,11 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
           }),
         }
       : {}),
+  });
+  // A tenant's retention periods, honoured by the inbound worker's retention purge.
+  await app.register(retentionRoutes, {
+    tenants,
+    retention: new TenantRetention(deps.db, deps.config.retentionDefaults ?? DEFAULT_RETENTION),
   });
   const analytics = lazyWorkerAnalytics(deps.db, deps.redis, deps.config.queuePrefix, app.log);
   await app.register(analyticsRoutes, { tenants, analytics, db: deps.db });

@@ -40,6 +40,10 @@ export const ingressEnvShape = {
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
   /** Key of the keyed hashes standing for erased candidates' identifiers (default: derived from TOKEN_ENCRYPTION_KEY). */
   PERSONAL_DATA_HASH_KEY: v.personalDataHashKey,
+  /** Retention defaults, as the inbound worker's (shown and replaced per tenant by /api/clients/:clientId/retention). */
+  RETENTION_WEBHOOK_EVENTS_DAYS: v.retentionPeriod(30),
+  RETENTION_DEAD_LETTERS_DAYS: v.retentionPeriod(90),
+  RETENTION_MESSAGES_MONTHS: v.retentionPeriod(24),
   /** Refuse stored tokens not bound to their client (true once cli:reencrypt-tokens has run). Default false. */
   VAULT_REQUIRE_BOUND: v.vaultRequireBound,
   JWT_SECRET: v.jwtSecret,

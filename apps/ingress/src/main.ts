@@ -47,6 +47,11 @@ const app = await buildApp({
     messagingLimitWindowMs: env.MESSAGING_LIMIT_WINDOW_MS,
     defaultSendingPolicy: { quietHours: env.SENDING_DEFAULT_QUIET_HOURS, timeZone: env.SENDING_DEFAULT_TIME_ZONE },
     personalDataHasher: deploymentHasher(env.PERSONAL_DATA_HASH_KEY, env.TOKEN_ENCRYPTION_KEY),
+    retentionDefaults: {
+      webhookEventsDays: env.RETENTION_WEBHOOK_EVENTS_DAYS,
+      deadLettersDays: env.RETENTION_DEAD_LETTERS_DAYS,
+      messagesMonths: env.RETENTION_MESSAGES_MONTHS,
+    },
     // Behind Sentinel, a webhook is acknowledged once the replica has it too (a failover then loses nothing acknowledged).
     ...(viaSentinel(redisTarget) && env.REDIS_REPLICA_WAIT_MS > 0
       ? { replicaAck: { replicas: 1, timeoutMs: env.REDIS_REPLICA_WAIT_MS } }

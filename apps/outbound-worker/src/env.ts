@@ -22,6 +22,8 @@ export const outboundEnvShape = {
   META_API_VERSION: v.metaApiVersion,
   META_GRAPH_URL: v.metaGraphUrl,
   TOKEN_ENCRYPTION_KEY: v.tokenEncryptionKey,
+  /** Key of the keyed hashes standing for erased candidates' identifiers: the send check finds their kept opt-out (default: derived from TOKEN_ENCRYPTION_KEY). */
+  PERSONAL_DATA_HASH_KEY: v.personalDataHashKey,
   /** Refuse stored tokens not bound to their client (true once cli:reencrypt-tokens has run). Default false. */
   VAULT_REQUIRE_BOUND: v.vaultRequireBound,
   /** Sends in progress at once in this process (each mostly waits on Meta). */

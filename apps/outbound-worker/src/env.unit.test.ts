@@ -48,4 +48,13 @@ describe("outbound worker environment", () => {
       /OUTBOUND_MEDIA_ALLOW_PRIVATE_HOSTS\S*: must be host names/,
     );
   });
+
+  it("reads PERSONAL_DATA_HASH_KEY (the erased candidates' opt-outs are looked up by it); empty is unset", () => {
+    const key = randomBytes(32).toString("hex");
+    expect(loadOutboundEnv({ ...base, PERSONAL_DATA_HASH_KEY: key }).PERSONAL_DATA_HASH_KEY).toBe(key);
+    expect(loadOutboundEnv({ ...base, PERSONAL_DATA_HASH_KEY: "" }).PERSONAL_DATA_HASH_KEY).toBeUndefined();
+    expect(() => loadOutboundEnv({ ...base, PERSONAL_DATA_HASH_KEY: "abc" })).toThrow(
+      /PERSONAL_DATA_HASH_KEY: must be 64 hex characters/,
+    );
+  });
 });

@@ -13,6 +13,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { vaultFromEnv } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
+import { deploymentHasher } from "@linkojob/privacy";
 import { loadOutboundEnv } from "./env.js";
 import { OutboundWorker } from "./outbound-worker.js";
 import { trackSendWork } from "./send/send-readiness.js";
@@ -46,6 +47,7 @@ const worker = new OutboundWorker({
   events: new DashboardEvents(eventsRedis),
   logger,
   prefix: env.QUEUE_PREFIX,
+  personalDataHasher: deploymentHasher(env.PERSONAL_DATA_HASH_KEY, env.TOKEN_ENCRYPTION_KEY),
   concurrency: env.OUTBOUND_CONCURRENCY,
   retryBaseMs: env.OUTBOUND_RETRY_BASE_MS,
   templateSyncIntervalMs: env.TEMPLATE_SYNC_INTERVAL_MS,

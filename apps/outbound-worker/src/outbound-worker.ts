@@ -28,6 +28,7 @@ import {
   publishTemplatesChanged,
   recheckAccountHolds,
   type AccountHoldRecheck,
+  type IdentifierHash,
   type OutboundQueue,
   type SendingPolicy,
 } from "@linkojob/outbound";
@@ -45,6 +46,7 @@ import {
   type OutboundStatusHook,
 } from "@linkojob/outbound";
 import { startReceiptWorker } from "./receipts/read-receipt.processor.js";
+import { prefixHasher } from "@linkojob/privacy";
 
 export interface OutboundWorkerDeps {
   db: Database;
@@ -59,6 +61,12 @@ export interface OutboundWorkerDeps {
   events: DashboardEvents;
   logger: Logger;
   prefix: string;
+  /**
+   * The deployment's keyed hash of candidates' identifiers (PERSONAL_DATA_HASH_KEY): the check before
+   * the Graph call also refuses a candidate whose opt-out an erasure kept as a hash. Default:
+   * prefixHasher(prefix), as the ingress's and the inbound worker's defaults (tests).
+   */
+  personalDataHasher?: IdentifierHash;
   /** Jobs processed at once. Default 32 (each mostly waits on Meta). */
   concurrency?: number;
   send?: Omit<SendProcessorOptions, "prefix">;
@@ -156,7 +164,12 @@ export class OutboundWorker {
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
     this.caches = new SendCaches(deps.db);
-    this.sendState = new SendState({ redis: deps.redis, prefix: deps.prefix, db: deps.db });
+    this.sendState = new SendState({
+      redis: deps.redis,
+      prefix: deps.prefix,
+      db: deps.db,
+      hasher: deps.personalDataHasher ?? prefixHasher(deps.prefix),
+    });
     this.mediaFetcher = new MediaFetcher(deps.mediaFetch);
     this.announcer = new ClientStatusAnnouncer({
       db: deps.db,

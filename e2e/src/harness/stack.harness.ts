@@ -31,6 +31,7 @@ import type { TestServices } from "@linkojob/testing";
 import { TEST_SECRETS, tokenFor, testIngressConfig } from "@linkojob/testing/services";
 import { FIRST_CONTACT_TEMPLATE } from "@linkojob/testing/fixtures";
 import { TokenVault } from "@linkojob/vault";
+import { IdentifierHasher } from "@linkojob/privacy";
 import { GraphClient } from "@linkojob/whatsapp";
 import { buildApp } from "@linkojob/ingress";
 
@@ -161,10 +162,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const vault = new TokenVault([TEST_SECRETS.tokenKey]);
     const graph = (started.graph = new GraphClient({ baseUrl: sim.url, version: "v26.0" }));
+    // One key for the three processes, as PERSONAL_DATA_HASH_KEY gives them: an opt-out an erasure
+    // (inbound worker) kept as a hash is refused by the send API and the outbound worker.
+    const personalDataHasher = IdentifierHasher.fromHex(TEST_SECRETS.personalDataHashKey);
     const ingressRedis = redis({ failFast: true });
     await redisReady(ingressRedis, options.redisReadyTimeoutMs);
     const app = (started.app = await buildApp({
-      config: testIngressConfig(prefix),
+      config: { ...testIngressConfig(prefix), personalDataHasher },
       redis: ingressRedis,
       db,
       events,
@@ -185,6 +189,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       events,
       logger,
       prefix,
+      personalDataHasher,
       concurrency: options.concurrency,
       templateSyncIntervalMs: 0,
       ...(options.outboundMediaFetch ? { mediaFetch: options.outboundMediaFetch } : {}),
@@ -198,6 +203,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       logger,
       prefix,
       concurrency: options.concurrency,
+      personalData: { hasher: personalDataHasher },
       onStatus: options.wrapStatusHook ? options.wrapStatusHook(outbound.statusHook) : outbound.statusHook,
       ...(options.inboundMedia ? { media: { graph, graphBaseUrl: sim.url, vault, backoffBaseMs: 100 } } : {}),
       accountHandlers: {

@@ -11,8 +11,10 @@ import { scanDatabase, scanLogs, scanRedis, type Trace } from "../harness/person
  * template, text, CV document, image, reaction, a reply from the API, status webhooks with errors, a
  * dead letter, a number change), erased through the API, then every collection (GridFS and
  * webhook_events included), every Redis key and stream of the deployment and every log line the
- * processes wrote is searched for their numbers, user ids, name and texts: nothing. A new message
- * from them then starts a fresh conversation.
+ * processes wrote is searched for their numbers, user ids, name and texts: nothing. Their opt-out
+ * (a STOP before the number change, carried to the new number) survives only as keyed hashes: a send
+ * to either number is still refused (409 CANDIDATE_OPTED_OUT), and a new message from them starts a
+ * fresh conversation.
  */
 const tag = randomBytes(3).toString("hex");
 const PHONE = `2126${randomInt(10_000_000, 99_999_999)}`;
@@ -68,7 +70,11 @@ async function sim<T = { wamid: string }>(path: string, body: Record<string, unk
   expect(res.status, JSON.stringify(answer)).toBeLessThan(300);
   return answer;
 }
-async function api<T>(method: "GET" | "POST", path: string, payload?: unknown): Promise<{ status: number; body: T }> {
+async function api<T = unknown>(
+  method: "GET" | "POST",
+  path: string,
+  payload?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${stack.ingressUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${stack.jwt}`, ...(payload ? { "content-type": "application/json" } : {}) },
@@ -181,6 +187,13 @@ describe("a candidate's erasure", () => {
     });
     await eventually(() => stack.db.webhookEvents.exists({ kind: "dead_letter" }), 30_000);
 
+    // 3b. They opt out (STOP): the register records it under their number and user id.
+    await sim("/_sim/candidates/reply", { from: PHONE, name: NAME, type: "text", text: "STOP" });
+    await eventually(async () => {
+      const r = await api<{ scope: string | null }>("GET", `/api/clients/${clientId}/opt-outs?candidatePhone=${PHONE}`);
+      return r.body.scope === "all";
+    }, 30_000);
+
     // 4. They change number, and write from the new one.
     // Meta regenerates the user id with the number: the new one is what their next messages carry.
     const change = await sim<{ identity: { userId: string } }>("/_sim/candidates/identity-change", {
@@ -189,6 +202,17 @@ describe("a candidate's erasure", () => {
       newWaId: NEW_PHONE,
       name: NAME,
     });
+    // The change is stored (the conversation holds the new number) and the opt-out followed them to
+    // it, before they write from the new number: a message racing its own identity change may open a
+    // second conversation (the worker's lookup ran before the change was written).
+    await eventually(() => stack.db.conversations.exists({ clientId, candidatePhone: NEW_PHONE }), 30_000);
+    await eventually(async () => {
+      const r = await api<{ scope: string | null }>(
+        "GET",
+        `/api/clients/${clientId}/opt-outs?candidatePhone=${NEW_PHONE}`,
+      );
+      return r.body.scope === "all";
+    }, 30_000);
     const later = await sim("/_sim/candidates/reply", {
       from: NEW_PHONE,
       userId: change.identity.userId,
@@ -212,7 +236,7 @@ describe("a candidate's erasure", () => {
     ];
     // The scans see the person everywhere they were written.
     const before = new Set((await everything()).map((t) => t.where.split(" ").slice(0, 3).join(" ")));
-    for (const where of ["messages", "conversations", "media.chunks", "webhook_events"])
+    for (const where of ["messages", "conversations", "media.chunks", "webhook_events", "opt_outs", "opt_out_changes"])
       expect(before).toContain(where);
     expect([...before].some((w) => w.startsWith("redis"))).toBe(true);
 
@@ -236,18 +260,34 @@ describe("a candidate's erasure", () => {
       return r.body.status === "done" ? r.body : null;
     }, 60_000);
     expect(done.removed).toMatchObject({ conversations: 1, media_files: 2 });
+    // Both numbers and both user ids had the opt-out (the STOP, then carried by the number change).
+    expect(done.removed.opt_out_hashed).toBeGreaterThanOrEqual(3);
     expect(done.removed.messages).toBeGreaterThanOrEqual(7);
     expect(done.removed.webhook_events).toBeGreaterThanOrEqual(1);
     expect(lines.length).toBeGreaterThan(logsBefore);
 
-    // 6. Nothing left: database, GridFS, Redis, logs.
+    // 6. The opt-out survived as keyed hashes: a send to either number is refused, nothing stored.
+    const messagesBefore = await stack.db.messages.countDocuments({});
+    for (const candidatePhone of [NEW_PHONE, PHONE]) {
+      const refused = await api<{ error: { code: string; details: { scope: string } } }>("POST", "/api/messages/send", {
+        clientId,
+        candidatePhone,
+        candidateName: NAME,
+        jobTitle: "Comptable",
+      });
+      expect(refused.status, JSON.stringify(refused.body)).toBe(409);
+      expect(refused.body.error).toMatchObject({ code: "CANDIDATE_OPTED_OUT", details: { scope: "all" } });
+    }
+    expect(await stack.db.messages.countDocuments({})).toBe(messagesBefore);
+
+    // 7. Nothing left: database, GridFS, Redis, logs.
     expect(await everything()).toEqual([]);
     expect(scanLogs(lines, needles)).toEqual([]);
     // The costs survive, anonymised.
     const costs = await api<{ count: number; total: number }>("GET", `/api/messages/costs?clientId=${clientId}`);
     expect(costs.body.count).toBeGreaterThanOrEqual(1);
 
-    // 7. A new message from them starts a fresh conversation.
+    // 8. A new message from them starts a fresh conversation (still opted out: only their START lifts it).
     const fresh = await sim("/_sim/candidates/reply", {
       from: NEW_PHONE,
       userId,

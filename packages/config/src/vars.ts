@@ -80,10 +80,14 @@ export const tokenEncryptionKey = z
  * opt-out, the lookup of a running erasure): 64 hex characters. Unset: derived from the first
  * TOKEN_ENCRYPTION_KEY (set it before rotating those keys, or the derived key changes with them).
  */
-export const personalDataHashKey = z
-  .string()
-  .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)")
-  .optional();
+export const personalDataHashKey = z.preprocess(
+  // Empty (docker-compose's `${PERSONAL_DATA_HASH_KEY:-}`): unset.
+  (s) => (s === "" ? undefined : s),
+  z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)")
+    .optional(),
+);
 
 /** A retention period in whole days or months, or `never` (kept forever): a number, or null for never. */
 export const retentionPeriod = (defaultValue: number) =>

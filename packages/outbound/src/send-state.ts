@@ -2,6 +2,7 @@ import { Types } from "mongoose";
 import type { ClientDoc, ConversationDoc, Database, TemplateDoc } from "@linkojob/db";
 import type { RedisClient } from "@linkojob/queues";
 import { OptOutState, type OptOutView } from "./opt-outs/opt-out-state.js";
+import type { IdentifierHash } from "./opt-outs/hashed-identity.js";
 import { ProtectionState } from "./sending-policy/protection-state.js";
 
 /**
@@ -93,6 +94,8 @@ export interface SendStateOptions {
   prefix: string;
   /** Read on a miss, and by the writers. */
   db: Database;
+  /** The deployment's keyed hash (PERSONAL_DATA_HASH_KEY): opt-outs an erasure kept as hashes are found by it. */
+  hasher?: IdentifierHash;
 }
 
 export class SendState {

@@ -252,7 +252,12 @@ export class CandidateErasure {
     const db = this.deps.db;
     switch (step) {
       case "opt-out":
-        return { opt_out_hashed: await this.optOut.keep({ clientIds: fp.clientIds, ...fp.ids }, this.deps.hasher) };
+        return {
+          opt_out_hashed: await this.optOut.keep(
+            { clientIds: fp.clientIds, ...fp.ids, formerPhones: fp.formerPhones },
+            this.deps.hasher,
+          ),
+        };
       case "queues":
         return this.eraseQueues(fp);
       case "pending-statuses": {
@@ -377,8 +382,8 @@ export class CandidateErasure {
   }
 
   /**
-   * Redis keys that name the person: the send state's open windows (keyed by phone and user id), the
-   * idempotency answers of their sends, the per-recipient pacing keys, the typing markers of their
+   * Redis keys that name the person: the send state's open windows and opt-out copies (keyed by phone
+   * and user id; the opt-out step wrote their hashed copies first), the idempotency answers of their sends, the per-recipient pacing keys, the typing markers of their
    * conversations.
    */
   private async eraseRedisKeys(fp: Footprint): Promise<Record<string, number>> {
@@ -388,8 +393,10 @@ export class CandidateErasure {
       .map((c) => c.phoneNumberId)
       .filter((n): n is string => typeof n === "string" && n.length > 0);
     for (const clientId of fp.clientIds.map((c) => c.toHexString())) {
-      for (const id of [...fp.ids.phones, ...fp.formerPhones, ...fp.ids.userIds])
+      for (const id of [...fp.ids.phones, ...fp.formerPhones, ...fp.ids.userIds]) {
         keys.add(`${prefix}:send-state:window:${clientId}:${id}`);
+        keys.add(`${prefix}:send-state:opt-out:${clientId}:${id}`);
+      }
       for (const key of await scanKeys(redis, `${prefix}:send-state:idem:${clientId}:*`)) {
         const value = await redis.get(key).catch(() => null);
         if (namesAny(key, fp.needles) || (value && namesAny(value, fp.needles))) keys.add(key);

@@ -6,3 +6,4 @@ export * from "./erasure-requests.js";
 export * from "./erasure-worker.js";
 export * from "./conversation-removal.js";
 export * from "./retention-purge.js";
+export * from "./tenant-retention.js";

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from "node:crypto";
+import { createHash, createHmac, hkdfSync } from "node:crypto";
 
 /**
  * Keyed hashes of a candidate's identifiers (HMAC-SHA256 under the deployment's PERSONAL_DATA_HASH_KEY).
@@ -42,4 +42,13 @@ export function deploymentHasher(personalDataHashKey: string | undefined, tokenE
   if (!first) throw new Error("PERSONAL_DATA_HASH_KEY or TOKEN_ENCRYPTION_KEY is required");
   const derived = hkdfSync("sha256", Buffer.from(first, "hex"), Buffer.alloc(0), "linkojob personal-data hash", 32);
   return new IdentifierHasher(Buffer.from(derived));
+}
+
+/**
+ * The hasher of a process given none (tests, an app built without its main.ts): a key derived from
+ * the deployment's key prefix, so that the ingress and both workers of one deployment agree. Not a
+ * secret: every main.ts passes deploymentHasher (PERSONAL_DATA_HASH_KEY or TOKEN_ENCRYPTION_KEY).
+ */
+export function prefixHasher(prefix: string): IdentifierHasher {
+  return new IdentifierHasher(createHash("sha256").update(`personal-data:${prefix}`).digest());
 }

@@ -6,6 +6,8 @@ export interface ErasedPerson {
   clientIds: Types.ObjectId[];
   phones: string[];
   userIds: string[];
+  /** Numbers they held before (an opt-out carried through a number change names them too). */
+  formerPhones?: string[];
 }
 
 /**
@@ -15,7 +17,8 @@ export interface ErasedPerson {
  * records name them in clear by records holding only `hasher.identifier(kind, value)`; it returns how
  * many it kept. It must be idempotent (a retried erasure calls it again).
  *
- * This branch stores no opt-out yet: NO_OPT_OUT keeps nothing. The opt-out register plugs in here.
+ * The inbound worker plugs in @linkojob/outbound's OptOutErasure (the register's own home); NO_OPT_OUT
+ * (keeps nothing) is for tests of the other steps.
  */
 export interface OptOutKeeper {
   keep(person: ErasedPerson, hasher: IdentifierHasher): Promise<number>;

@@ -7,6 +7,8 @@ export const TEST_SECRETS = {
   verifyToken: "test-verify-token",
   jwtSecret: "test-jwt-secret-at-least-32-characters-long",
   tokenKey: "0".repeat(63) + "1",
+  /** PERSONAL_DATA_HASH_KEY of the test stacks: the keyed hashes an erasure leaves (the opt-out). */
+  personalDataHashKey: "7e".repeat(32),
 } as const;
 
 /** The ingress's secrets in tests (buildApp's `config`), with the test file's queue prefix. */

@@ -32,6 +32,8 @@ export class Upkeep {
   readonly queue: Queue;
   private worker: Worker | null = null;
   private closing: Promise<void> | null = null;
+  /** Aborted on close: a running retention purge stops between two batches (the next run continues). */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly deps: UpkeepDeps) {
     this.queue = new Queue(UPKEEP_QUEUE, { connection: deps.redis, prefix: deps.prefix });
@@ -77,7 +79,7 @@ export class Upkeep {
       }
       case UPKEEP_JOBS.retentionPurge:
         // Its result (counts by collection) is what Bull Board shows of the run.
-        return this.deps.retention ? this.deps.retention.run() : null;
+        return this.deps.retention ? this.deps.retention.run({ signal: this.stopping.signal }) : null;
       default:
         return null;
     }
@@ -85,6 +87,7 @@ export class Upkeep {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.stopping.abort();
       await this.worker?.close();
       await this.queue.close();
     })();

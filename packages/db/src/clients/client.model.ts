@@ -51,9 +51,14 @@ export interface ClientDoc {
   /**
    * This tenant's retention of personal data, over the deployment's defaults (RETENTION_*): months
    * after a conversation's last message before it is deleted with its messages and media, days a
-   * raw webhook record is kept. `null` in a field: never deleted. Absent: the defaults.
+   * raw webhook record or a dead letter is kept. `null` in a field: never deleted. Absent: the
+   * defaults. Set through `PUT /api/clients/:clientId/retention`.
    */
-  retention?: { messagesMonths?: number | null; webhookEventsDays?: number | null } | null;
+  retention?: {
+    messagesMonths?: number | null;
+    webhookEventsDays?: number | null;
+    deadLettersDays?: number | null;
+  } | null;
   /** Why the client is in its status: a code (TOKEN_INVALID, PARTNER_REMOVED, USER_DISCONNECTED…). */
   statusReason?: string | null;
   /** Human-readable detail of the status (Meta's message, restriction types…). */

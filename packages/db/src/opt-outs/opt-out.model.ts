@@ -26,6 +26,10 @@ export const OPT_OUT_SOURCES = [
 ] as const;
 export type OptOutSource = (typeof OPT_OUT_SOURCES)[number];
 
+/** What an opt-out's key is: an identity in clear, or the keyed hash of one (an erased candidate's). */
+export const OPT_OUT_KEY_TYPES = ["phone", "user_id", "phone_hash", "user_id_hash"] as const;
+export type OptOutKeyType = (typeof OPT_OUT_KEY_TYPES)[number];
+
 /** A scope's latest change on one identity. */
 export interface OptOutScopeState {
   active: boolean;
@@ -44,9 +48,13 @@ export interface OptOutScopeState {
 export interface OptOutDoc {
   _id: Types.ObjectId;
   clientId: Types.ObjectId;
-  /** A phone number (digits with country code) or a business-scoped user id. */
+  /**
+   * A phone number (digits with country code) or a business-scoped user id; for an erased candidate,
+   * `hmac:` and the keyed hash of one of them (HASHED_KEY_TYPES), so that a later send to that number
+   * is still refused while nobody without PERSONAL_DATA_HASH_KEY can read who it was.
+   */
   key: string;
-  keyType: "phone" | "user_id";
+  keyType: OptOutKeyType;
   marketing?: OptOutScopeState | null;
   all?: OptOutScopeState | null;
   createdAt: Date;
@@ -67,7 +75,7 @@ export interface OptOutChangeDoc {
   action: "opt_out" | "resume";
   scope: OptOutScope;
   source: OptOutSource;
-  /** The identities it was applied to. */
+  /** The identities it was applied to (keyed hashes, `hmac:…`, once the candidate was erased). */
   keys: string[];
   /** The candidate's message, the failed message or the identity change that made it, when one did. */
   wamid?: string | null;
@@ -93,7 +101,7 @@ const optOutSchema = new Schema<OptOutDoc>(
   {
     clientId: { type: Schema.Types.ObjectId, required: true },
     key: { type: String, required: true },
-    keyType: { type: String, enum: ["phone", "user_id"], required: true },
+    keyType: { type: String, enum: OPT_OUT_KEY_TYPES, required: true },
     marketing: { type: scopeState, default: null },
     all: { type: scopeState, default: null },
   },

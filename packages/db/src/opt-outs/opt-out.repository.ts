@@ -1,10 +1,10 @@
 import { Types, type Model } from "mongoose";
-import type { OptOutChangeDoc, OptOutDoc, OptOutScope, OptOutScopeState } from "./opt-out.model.js";
+import type { OptOutChangeDoc, OptOutDoc, OptOutKeyType, OptOutScope, OptOutScopeState } from "./opt-out.model.js";
 
 /** One identity of a candidate as the register keys it. */
 export interface OptOutKey {
   key: string;
-  keyType: "phone" | "user_id";
+  keyType: OptOutKeyType;
 }
 
 export type NewOptOutChange = Omit<OptOutChangeDoc, "_id" | "clientId" | "recordedAt">;
@@ -110,6 +110,24 @@ export class OptOutRepository {
     return this.optOuts.find(filter).sort({ updatedAt: -1, _id: -1 }).limit(limit).lean<OptOutDoc[]>();
   }
 
+  /** Deletes these identities' documents (an erasure, once their keyed hashes hold the state). */
+  async removeKeys(keys: string[]): Promise<number> {
+    if (!keys.length) return 0;
+    return (await this.optOuts.deleteMany({ clientId: this.clientId, key: { $in: keys } })).deletedCount;
+  }
+
+  /**
+   * Rewrites one change of the audit trail without what named the candidate: its identities replaced
+   * (by their keyed hashes), the wamid and the free-text reason dropped, and the dedupe key (which
+   * may hold a wamid) replaced by one made of the record's own id. Idempotent.
+   */
+  async anonymiseChange(id: Types.ObjectId, keys: string[]): Promise<void> {
+    await this.changes.updateOne(
+      { clientId: this.clientId, _id: id },
+      { $set: { keys, wamid: null, reason: null, dedupeKey: `erased:${id.toHexString()}` } },
+    );
+  }
+
   /** The latest changes that concern any of these identities, newest first. */
   async changesOf(keys: string[], limit = 50): Promise<OptOutChangeDoc[]> {
     if (!keys.length) return [];
@@ -119,6 +137,24 @@ export class OptOutRepository {
       .limit(limit)
       .lean<OptOutChangeDoc[]>();
   }
+}
+
+/**
+ * The register's documents and audit records naming any of these identities in any of these tenants
+ * (what an erasure must rewrite), read in one query each.
+ */
+export async function optOutRecordsNaming(
+  optOuts: Model<OptOutDoc>,
+  changes: Model<OptOutChangeDoc>,
+  clientIds: Types.ObjectId[],
+  keys: string[],
+): Promise<{ docs: OptOutDoc[]; changes: OptOutChangeDoc[] }> {
+  if (!keys.length || !clientIds.length) return { docs: [], changes: [] };
+  const [docs, trail] = await Promise.all([
+    optOuts.find({ clientId: { $in: clientIds }, key: { $in: keys } }).lean<OptOutDoc[]>(),
+    changes.find({ clientId: { $in: clientIds }, keys: { $in: keys } }).lean<OptOutChangeDoc[]>(),
+  ]);
+  return { docs, changes: trail };
 }
 
 /** Every identity's register document of every tenant, for the send state's rebuild (a cursor: the register may be large). */

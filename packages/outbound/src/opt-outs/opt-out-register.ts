@@ -1,6 +1,7 @@
 import { Types } from "mongoose";
 import type { Logger } from "pino";
 import {
+  OPT_OUT_SCOPES,
   findCandidateConversation,
   type Database,
   type OptOutActor,
@@ -14,6 +15,7 @@ import { EVENTS, candidateOptOut, type TypedDashboardEvents } from "@linkojob/ev
 import { OptOutState, type OptOutView } from "./opt-out-state.js";
 import { optOutRefusal, type OptOutRefusal, type OptOutSendShape } from "./opt-out-rule.js";
 import { optOutIntent } from "./opt-out-words.js";
+import { hashedKeyOf } from "./hashed-identity.js";
 
 /** A candidate as a change names them: every phone number and user id known for them. */
 export interface CandidateRef {
@@ -146,6 +148,7 @@ export class OptOutRegister {
     const repo = this.deps.db.optOutsOf(clientId);
     const { keys, conversationId } = await this.identitiesOf(clientId, req.candidate);
     if (!keys.length) throw new OptOutError("NO_CANDIDATE", "name the candidate by candidatePhone or candidateUserId");
+    await this.restoreHashed(clientId, keys);
     const owner = ownerOf(req.source);
     if (req.action === "resume" && owner === "tenant") {
       const docs = await repo.find(keys);
@@ -230,6 +233,7 @@ export class OptOutRegister {
       (k): k is string => !!k && !next.includes(k),
     );
     if (!previous.length || !next.length) return;
+    await this.restoreHashed(m.clientId, previous);
     const repo = this.deps.db.optOutsOf(m.clientId);
     const docs = await repo.find(previous);
     if (!docs.length) return;
@@ -274,8 +278,38 @@ export class OptOutRegister {
   async status(clientId: Types.ObjectId, candidate: CandidateRef) {
     const repo = this.deps.db.optOutsOf(clientId);
     const { keys, conversationId } = await this.identitiesOf(clientId, candidate);
-    const docs = await repo.find(keys);
-    return { keys, conversationId, docs, optOut: viewOfDocs(docs), changes: await repo.changesOf(keys, 20) };
+    // With their keyed hashes: what an erasure kept of the candidate's opt-out (refused at send time too).
+    const all = this.deps.state.lookupKeys(keys);
+    const docs = await repo.find(all);
+    return { keys, conversationId, docs, optOut: viewOfDocs(docs), changes: await repo.changesOf(all, 20) };
+  }
+
+  /**
+   * The candidate is named in clear again (a change of their opt-out, a number change): what an
+   * erasure kept of their opt-out under these identities' keyed hashes is restored in clear (the
+   * latest change of each scope wins) and the hashed documents removed, so that the register holds
+   * one state per identity and their own START lifts it as before. One find when there is nothing.
+   */
+  private async restoreHashed(clientId: Types.ObjectId, keys: string[]): Promise<void> {
+    const hasher = this.deps.state.hasher;
+    if (!hasher || !keys.length) return;
+    const repo = this.deps.db.optOutsOf(clientId);
+    const clearOf = new Map(keys.map((k) => [hashedKeyOf(hasher, k), k]));
+    const hashed = await repo.find([...clearOf.keys()]);
+    if (!hashed.length) return;
+    for (const h of hashed) {
+      const key = clearOf.get(h.key)!;
+      for (const scope of OPT_OUT_SCOPES) {
+        const s = h[scope];
+        if (s) await repo.applyScope([{ key, keyType: keyTypeOf(key) }], scope, s);
+      }
+    }
+    await this.deps.state.write(clientId, await repo.find(keys));
+    await this.deps.state.remove(
+      clientId,
+      hashed.map((h) => h.key),
+    );
+    await repo.removeKeys(hashed.map((h) => h.key));
   }
 
   /** Every identity the candidate is known by: the ones named, and their conversation's. */

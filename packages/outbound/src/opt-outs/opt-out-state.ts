@@ -8,6 +8,7 @@ import {
   type OptOutScopeState,
 } from "@linkojob/db";
 import type { RedisClient } from "@linkojob/queues";
+import { hashedKeyOf, type IdentifierHash } from "./hashed-identity.js";
 
 const distinct = (identities: Array<string | null | undefined>) => [
   ...new Set(identities.filter((k): k is string => !!k)),
@@ -57,6 +58,11 @@ export interface OptOutStateOptions {
   prefix: string;
   /** Read while the send state is not built, and by the rebuild. */
   db: Database;
+  /**
+   * The deployment's keyed hash (PERSONAL_DATA_HASH_KEY): each identity a send names is looked up in
+   * clear and as its hash, which is all an erasure leaves of an opt-out. None: only in clear.
+   */
+  hasher?: IdentifierHash;
 }
 
 /**
@@ -71,11 +77,24 @@ export class OptOutState {
   private readonly redis: RedisClient;
   private readonly db: Database;
   private readonly base: string;
+  /** The keyed hash identities are also looked up by (an erased candidate's opt-out). */
+  readonly hasher: IdentifierHash | null;
 
   constructor(options: OptOutStateOptions) {
     this.redis = options.redis;
     this.db = options.db;
     this.base = `${options.prefix}:send-state`;
+    this.hasher = options.hasher ?? null;
+  }
+
+  /**
+   * The register keys to look a candidate up by: each identity in clear, then its keyed hash (an
+   * HMAC computed here, no request), so that one MGET also finds an opt-out an erasure kept.
+   */
+  lookupKeys(identities: Array<string | null | undefined>): string[] {
+    const clear = distinct(identities);
+    const hasher = this.hasher;
+    return hasher ? [...clear, ...clear.map((k) => hashedKeyOf(hasher, k))] : clear;
   }
 
   /** SendState's `built` marker. */
@@ -97,9 +116,9 @@ export class OptOutState {
     return this.resolve(clientId, identities, built ?? null, raw);
   }
 
-  /** The Redis keys of these identities, in order (for a caller that reads them with its own MGET). */
+  /** The Redis keys of these identities (in clear, then hashed), in order (for a caller that reads them with its own MGET). */
   keysOf(clientId: string, identities: Array<string | null | undefined>): string[] {
-    return distinct(identities).map((k) => this.key(clientId, k));
+    return this.lookupKeys(identities).map((k) => this.key(clientId, k));
   }
 
   /**
@@ -112,7 +131,7 @@ export class OptOutState {
     built: string | null,
     raw: Array<string | null>,
   ): Promise<OptOutView | null> {
-    const keys = distinct(identities);
+    const keys = this.lookupKeys(identities);
     const views = raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as StoredView);
     if (built || views.length === keys.length) return merge(views);
     const docs = await this.db.optOutsOf(clientId).find(keys);
@@ -134,6 +153,13 @@ export class OptOutState {
       else p.del(this.key(id, d.key));
     }
     await p.exec();
+  }
+
+  /** Removes these identities' copies (their documents were deleted: an erasure, a hash restored in clear). */
+  async remove(clientId: string | Types.ObjectId, keys: string[]): Promise<void> {
+    const id = typeof clientId === "string" ? clientId : clientId.toHexString();
+    // One key per DEL: on a Redis Cluster each may live in another slot.
+    for (const k of keys) await this.redis.del(this.key(id, k));
   }
 
   /** Copies the whole register from MongoDB (every tenant), in pipelines of 500. Returns the identities in force. */
