@@ -41,3 +41,5 @@ export * from "./analytics/analytics-events.js";
 export * from "./analytics/analytics-counters.js";
 export * from "./analytics/analytics-projector.js";
 export * from "./analytics/analytics-report.js";
+export * from "./campaigns/campaign.model.js";
+export * from "./campaigns/campaign.repository.js";

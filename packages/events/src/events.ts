@@ -17,6 +17,11 @@ export const EVENTS = {
    * `{ clientId, conversationId, reason }`; the dashboard drops the thread.
    */
   conversationDeleted: "conversation:deleted",
+  /**
+   * A campaign's counts changed (at most one event per campaign per second): `{ clientId, campaignId,
+   * status, counts }`, the same counts as GET /api/campaigns/:id.
+   */
+  campaignProgress: "campaign:progress",
 } as const;
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
 
