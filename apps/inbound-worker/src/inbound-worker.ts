@@ -4,6 +4,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Database } from "@linkojob/db";
+import type { Types } from "mongoose";
 import { CONVERSATIONS_DELETED_CHANNEL, parseConversationsDeleted, type DashboardEvents } from "@linkojob/events";
 import {
   OUTBOUND_QUEUE,
@@ -16,8 +17,10 @@ import {
 } from "@linkojob/queues";
 import type { GatewayMetrics } from "@linkojob/metrics";
 import {
+  CampaignProgress,
   ClientStatusAnnouncer,
   OptOutRegister,
+  countCampaignReplies,
   SendState,
   createOutboundStatusHook,
   createTemplateStatusHandler,
@@ -117,6 +120,8 @@ export class InboundWorker {
   erasures: ErasureWorker | null = null;
   private worker: Worker<WebhookJob> | null = null;
   private closing: Promise<void> | null = null;
+  /** Campaigns' live counts (statuses and first replies of their messages). */
+  readonly campaigns: CampaignProgress;
 
   constructor(private readonly deps: InboundWorkerDeps) {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
@@ -152,6 +157,15 @@ export class InboundWorker {
     });
     const locks = new RedisLockSet(deps.queueRedis);
     const analytics = lazyWorkerAnalytics(deps.db, deps.queueRedis, deps.prefix, deps.logger);
+    // Campaigns' counts: their messages' statuses (the status hook) and the candidates' first replies.
+    const campaigns = new CampaignProgress({
+      redis: deps.queueRedis,
+      prefix: deps.prefix,
+      events: deps.events,
+      db: deps.db,
+      logger: deps.logger,
+    });
+    this.campaigns = campaigns;
     this.processor = new DeliveryProcessor({
       db: deps.db,
       // Held for one batch's counter write (under a second here); a crashed holder's expire by themselves.
@@ -184,6 +198,7 @@ export class InboundWorker {
           queue: this.outboundQueue,
           logger: deps.logger,
           announcer,
+          campaigns,
           ...(deps.prices ? { prices: deps.prices } : {}),
         }),
       onConversationsWritten: (conversations) => sendState.writeWindows(conversations),
@@ -202,7 +217,9 @@ export class InboundWorker {
         );
       },
       onMessagesWritten: async (refs) => {
-        await (await analytics()).project(refs);
+        const replies: Array<{ clientId: Types.ObjectId; templateId: string }> = [];
+        await (await analytics()).project(refs, replies);
+        if (replies.length) await countCampaignReplies(deps.db, campaigns, replies);
       },
       ...(media
         ? {
@@ -348,6 +365,7 @@ export class InboundWorker {
       await this.media?.close();
       await this.queue.close();
       await this.outboundQueue.close();
+      await this.campaigns.close();
     })();
     return this.closing;
   }

@@ -16,6 +16,7 @@ import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
 import { SendPacer, type PacerOptions } from "./pacing/send-pacer.js";
 import {
+  CampaignProgress,
   ClientStatusAnnouncer,
   OptOutRegister,
   SendCaches,
@@ -138,6 +139,8 @@ export class OutboundWorker {
   };
 
   readonly gate: SendGate;
+  /** Campaigns' live counts and cancel flags (the last check before a campaign's message goes). */
+  readonly campaigns: CampaignProgress;
 
   constructor(private readonly deps: OutboundWorkerDeps) {
     this.gate = new SendGate({
@@ -168,7 +171,15 @@ export class OutboundWorker {
       logger: deps.logger,
     });
     const analytics = lazyWorkerAnalytics(deps.db, deps.redis, deps.prefix, deps.logger);
+    this.campaigns = new CampaignProgress({
+      redis: deps.redis,
+      prefix: deps.prefix,
+      events: deps.events,
+      db: deps.db,
+      logger: deps.logger,
+    });
     this.processor = new SendProcessor({
+      campaigns: this.campaigns,
       optOuts: this.optOuts,
       caches: this.caches,
       announcer: this.announcer,
@@ -193,6 +204,7 @@ export class OutboundWorker {
       logger: deps.logger,
       announcer: this.announcer,
       optOuts: this.optOuts,
+      campaigns: this.campaigns,
       ...(deps.send?.prices ? { prices: deps.send.prices } : {}),
     });
   }
@@ -392,6 +404,7 @@ export class OutboundWorker {
       await this.queue.close();
       await this.backlog.close();
       await this.mediaFetcher.close();
+      await this.campaigns.close();
     })();
     return this.closing;
   }

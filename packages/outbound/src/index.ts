@@ -22,3 +22,4 @@ export * from "./opt-outs/index.js";
 export * from "./sending-policy/index.js";
 export * from "./analytics-counting.js";
 export * from "./reprice.js";
+export * from "./campaigns/index.js";

@@ -13,22 +13,22 @@ export interface ScheduledFields {
 
 /**
  * The send API's use of the sending protections: only a business-initiated send (a template to a
- * closed window or a first contact) is asked about; a reply inside an open window never is.
+ * closed window or a first contact) is asked about; a reply inside an open window never is (null).
+ * A `go` may carry the budget place it counted (given back if the send is refused later).
  */
 export async function gateOfPlan(
   gate: SendGate,
   client: SendClient,
   request: OutboundRequest,
   plan: SendPlan,
-): Promise<Exclude<GateDecision, { action: "go" }> | null> {
+): Promise<GateDecision | null> {
   if (plan.kind !== "template" || plan.inWindow) return null;
-  const decision = await gate.decide({
+  return gate.decide({
     client,
     request,
     businessInitiated: true,
     category: plan.doc.category ?? null,
   });
-  return decision.action === "go" ? null : decision;
 }
 
 /** The answer of a send the gate scheduled or held. */

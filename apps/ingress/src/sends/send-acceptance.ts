@@ -1,7 +1,14 @@
 import type { Queue } from "bullmq";
 import { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
-import { candidateKeyOf, sameUser, type Database, type OutboundRequest, type TenantData } from "@linkojob/db";
+import {
+  candidateKeyOf,
+  sameUser,
+  type Database,
+  type OutboundKind,
+  type OutboundRequest,
+  type TenantData,
+} from "@linkojob/db";
 import type { OutboundJob } from "@linkojob/queues";
 import { HttpError, forbidden, notFound } from "../http/errors.js";
 import {
@@ -24,6 +31,10 @@ import {
   type SendState,
   type StoredOutboundMedia,
   type SendGate,
+  type SendPlan,
+  type GateDecision,
+  type OptOutRefusal,
+  type AcceptedSend,
 } from "@linkojob/outbound";
 import { gateOfPlan, scheduledAnswerOf, type ScheduledFields } from "../sending-policy/send-gate-hook.js";
 
@@ -51,6 +62,17 @@ export interface SendAnswer {
   media?: { willSend: boolean; reason?: string };
 }
 export type SendAnswerWithSchedule = SendAnswer & Partial<ScheduledFields>;
+
+/** A send planned from the state in Redis (SendAcceptance.decide). */
+export interface PlannedSend {
+  optedOut: null;
+  plan: SendPlan;
+  kind: OutboundKind;
+  cost: number;
+  costCategory: string;
+}
+/** A send decided: refused because the candidate opted out, or planned. */
+export type SendDecision = { optedOut: OptOutRefusal; plan: SendPlan } | PlannedSend;
 
 const WINDOW_CLOSED_MEDIA =
   "the 24-hour window is closed (or this is a first contact): media can be sent only after the candidate writes; the template goes instead";
@@ -191,15 +213,12 @@ export class SendAcceptance {
     }
   }
 
-  /** Plans from the state in Redis, then claims the Idempotency-Key (if any) and enqueues. */
-  private async enqueue(
-    clientId: string,
-    client: SendClient,
-    request: OutboundRequest,
-    idempotencyKey: string | null,
-    discard: () => Promise<void>,
-  ): Promise<{ answer: SendAnswer; replay: boolean }> {
-    // The candidate's window and opt-out, from the send state in one Redis request.
+  /**
+   * One send decided from the send state in Redis, with no side effect: the candidate's window and
+   * opt-out (one MGET), the plan (@linkojob/outbound's planSend), and the opt-out rule. The single
+   * send and every recipient of a campaign go through it.
+   */
+  async decide(clientId: string, client: SendClient, request: OutboundRequest): Promise<SendDecision> {
     const { windowExpiresAt, optOut } = await this.state.candidate(clientId, candidateKeyOf(request), [
       request.candidatePhone,
       request.candidateUserId,
@@ -213,19 +232,68 @@ export class SendAcceptance {
     });
     // The candidate opted out (opt-outs/opt-out-rule.ts): refused, nothing stored or queued.
     const optedOut = optOutRefusal(optOut, optOutShapeOf(plan));
-    if (optedOut)
+    if (optedOut) return { optedOut, plan };
+    return { optedOut: null, plan, ...plannedKindAndCost(plan) };
+  }
+
+  /** The sending protections' decision for a planned send (null: none apply, or no gate here). */
+  gateOf(client: SendClient, request: OutboundRequest, plan: SendPlan): Promise<GateDecision | null> {
+    return this.gate ? gateOfPlan(this.gate, client, request, plan) : Promise.resolve(null);
+  }
+
+  /** Gives back the budget place a gate decision counted, for a send that will not be queued after all. */
+  async giveBack(decision: GateDecision | null): Promise<void> {
+    if (this.gate && decision && decision.action !== "hold")
+      await this.gate.giveBackReservation(decision.reservation).catch(() => undefined);
+  }
+
+  /** What the job carries for the worker to store and send. */
+  acceptedOf(
+    request: OutboundRequest,
+    idempotencyKey: string | null,
+    decision: PlannedSend,
+    gated: GateDecision | null,
+    extra: Pick<AcceptedSend, "campaignId"> = {},
+  ): AcceptedSend {
+    const planned = sendRecordOf(decision.plan);
+    const reservation = gated && gated.action !== "hold" ? gated.reservation : undefined;
+    return {
+      request,
+      idempotencyKey,
+      kind: decision.kind,
+      cost: decision.cost,
+      costCategory: decision.costCategory,
+      planned: planned ? { text: planned.text, template: planned.template } : null,
+      acceptedAt: Date.now(),
+      ...extra,
+      ...(reservation ? { budget: reservation } : {}),
+    };
+  }
+
+  /** Plans from the state in Redis, then claims the Idempotency-Key (if any) and enqueues. */
+  private async enqueue(
+    clientId: string,
+    client: SendClient,
+    request: OutboundRequest,
+    idempotencyKey: string | null,
+    discard: () => Promise<void>,
+  ): Promise<{ answer: SendAnswer; replay: boolean }> {
+    const decision = await this.decide(clientId, client, request);
+    if (decision.optedOut) {
+      const optedOut = decision.optedOut;
       throw new HttpError(409, optedOut.code, optedOut.reason, {
         scope: optedOut.scope,
         source: optedOut.source,
         since: optedOut.since,
       });
-    const { kind, cost, costCategory } = plannedKindAndCost(plan);
+    }
+    const { kind, cost } = decision;
     const messageId = new Types.ObjectId().toHexString();
     // reauth_required (or pending): accepted; the worker holds it until the client is active again.
     let answer: SendAnswerWithSchedule = answerOf(messageId, client.status !== "active", kind, cost, request);
     // Sending protections: a business-initiated send may be held (quality) or scheduled (limit, quiet hours).
-    const gated = this.gate ? await gateOfPlan(this.gate, client, request, plan) : null;
-    if (gated) answer = scheduledAnswerOf(answer, gated);
+    const gated = await this.gateOf(client, request, decision.plan);
+    if (gated && gated.action !== "go") answer = scheduledAnswerOf(answer, gated);
     if (idempotencyKey) {
       const first = await this.state.claimIdempotent(clientId, idempotencyKey, answer);
       if (first) {
@@ -238,25 +306,18 @@ export class SendAcceptance {
         );
       }
     }
-    const planned = sendRecordOf(plan);
     try {
       await enqueueSend(this.queue, {
         clientId,
         messageId,
         kind,
-        accepted: {
-          request,
-          idempotencyKey,
-          kind,
-          cost,
-          costCategory,
-          planned: planned ? { text: planned.text, template: planned.template } : null,
-          acceptedAt: Date.now(),
-        },
+        accepted: this.acceptedOf(request, idempotencyKey, decision, gated),
         ...(gated?.action === "schedule" ? { delayMs: Math.max(0, gated.at - Date.now()) } : {}),
       });
     } catch {
       if (idempotencyKey) await this.state.releaseIdempotent(clientId, idempotencyKey).catch(() => undefined);
+      // Nothing queued: the budget place the gate counted for it is given back.
+      await this.giveBack(gated);
       throw new HttpError(503, "QUEUE_UNAVAILABLE", "the send could not be queued: nothing was accepted, retry", {});
     }
     // Queued: a failed confirmation leaves the key pending (409 to a repeat until it expires), never a second send.

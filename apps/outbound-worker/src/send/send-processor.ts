@@ -69,6 +69,10 @@ import {
   type PriceTable,
   type SendPlan,
   type SendGate,
+  type CampaignProgress,
+  type CampaignEvent,
+  type BudgetReservation,
+  campaignEventsOfStatuses,
 } from "@linkojob/outbound";
 import { gateAtSendTime } from "./sending-gate.js";
 import type { SendPacer } from "../pacing/send-pacer.js";
@@ -120,6 +124,8 @@ export interface SendProcessorDeps {
   optOuts?: OptOutRegister;
   /** The sending protections (quality, quiet hours, the portfolio's limit), decided again before the call. */
   gate?: SendGate;
+  /** Campaigns' live counts and their cancel flag, checked before a campaign's message goes. */
+  campaigns?: CampaignProgress;
   /** Media URLs: fetched once (SSRF-guarded), uploaded, the id shared by every send of the URL. */
   media?: Pick<OutboundMediaDeps, "fetcher" | "links">;
   /**
@@ -141,6 +147,10 @@ export type SendOutcome =
   | { outcome: "suppressed"; reason: string }
   /** Another message holds this send's Idempotency-Key: nothing stored or sent for this job. */
   | { outcome: "duplicate"; messageId: string };
+
+/** How a cancelled campaign's unsent messages end (suppressed, with this code). */
+export const CAMPAIGN_CANCELLED = "CAMPAIGN_CANCELLED";
+const CAMPAIGN_CANCELLED_REASON = "the campaign was cancelled before this message went";
 
 /** Jobs of one message wait this long for another job holding the message's lock. */
 const LOCKED_RETRY_MS = 1_000;
@@ -286,6 +296,15 @@ export class SendProcessor {
     // costs MongoDB nothing), then stored under the id the API answered, already `sending` when the
     // client may send (no separate claim). A retried run that finds it stored claims it as usual.
     let storedSending: OutboundMessageDoc | null = null;
+    // The acceptance's place in the portfolio's budget: given back if the message is refused before it goes.
+    const acceptedBudget = accepted?.data.budget;
+    const campaignId = accepted?.data.campaignId ?? null;
+    // A cancelled campaign's message not stored yet: nothing is stored, waited for or sent.
+    if (accepted && !data.stored && campaignId && (await this.campaignCancelled(campaignId))) {
+      await this.giveBack(acceptedBudget);
+      await this.countCampaign(data.clientId, campaignId, data.messageId, "cancelled");
+      return { outcome: "suppressed", reason: CAMPAIGN_CANCELLED };
+    }
     if (accepted && !data.stored) {
       const request = accepted.data.request;
       const client = await this.caches.client(data.clientId);
@@ -368,6 +387,10 @@ export class SendProcessor {
       data = { ...data, uncertainChecks: checks };
     }
 
+    // A cancelled campaign's message, stored and taken: it ends suppressed, never sent.
+    if (message.campaignId && (await this.campaignCancelled(message.campaignId.toHexString())))
+      return this.suppressCancelled(tenant, message, [acceptedBudget]);
+
     const client = await this.caches.client(data.clientId);
     // An account-level pause (payment, lock, spam limit…) says why; otherwise the tenant must reconnect.
     const hold = sendHoldOf(client);
@@ -385,6 +408,8 @@ export class SendProcessor {
       prices: this.prices,
     });
     if (plan.kind === "refused") {
+      // Not sent (e.g. the template is no longer approved): the budget place its acceptance counted is given back.
+      await this.giveBack(acceptedBudget);
       await this.fail(tenant, message, { title: plan.reason, message: plan.reason }, plan.code, null, true);
       throw new UnrecoverableError(`${plan.code}: ${plan.reason}`);
     }
@@ -399,8 +424,11 @@ export class SendProcessor {
     }
     if (gated?.action === "schedule") {
       await tenant.outbound.releaseSending(message._id);
+      await this.countCampaign(data.clientId, message.campaignId, data.messageId, "scheduled");
       return this.delay(job, token, gated.at, { ...data, slotAt: undefined });
     }
+    // The place this send confirmed in the budget (a refusal before the call gives it back).
+    const sendBudget = gated?.action === "go" ? gated.reservation : undefined;
 
     // Media: staged bytes go to Meta's media endpoint before the send, outside the pacing of sends.
     // The id is kept on the message, so a retried or resumed job sends by the same id (one upload).
@@ -459,7 +487,15 @@ export class SendProcessor {
 
     // The candidate's opt-out, read again at the last moment: a STOP that arrived since acceptance wins.
     const optedOut = await this.optOuts.refusalFor(data.clientId, message.request, optOutShapeOf(plan));
-    if (optedOut) return this.suppress(tenant, message, optedOut);
+    if (optedOut) {
+      // Not sent: the budget places counted for it (at send time, then at acceptance) are given back.
+      await this.giveBack(sendBudget);
+      await this.giveBack(acceptedBudget);
+      return this.suppress(tenant, message, optedOut);
+    }
+    // A campaign cancelled while this send waited for its slot: the cancel wins until the very call.
+    if (message.campaignId && (await this.campaignCancelled(message.campaignId.toHexString())))
+      return this.suppressCancelled(tenant, message, [sendBudget, acceptedBudget]);
 
     let result: SendResult;
     try {
@@ -506,6 +542,7 @@ export class SendProcessor {
       },
       planned: accepted.planned,
       sending,
+      ...(accepted.campaignId ? { campaignId: new Types.ObjectId(accepted.campaignId) } : {}),
     });
     const owner = res.message._id.toHexString();
     if (!res.created) return { owner, ...res };
@@ -712,9 +749,18 @@ export class SendProcessor {
   ): Promise<void> {
     const at = new Date();
     const written = await tenant.outbound.markSent(message._id, wamid, record, at);
+    const campaignId = message.campaignId ?? null;
+    await this.countCampaign(tenant.clientId.toHexString(), campaignId, message._id.toHexString(), "sent");
     // Statuses that waited for this wamid were applied here, not by the inbound worker: count them.
     // (Otherwise the status webhooks to come count the message: the send path costs nothing more.)
-    if (await this.pending.add({ clientId: tenant.clientId, wamid })) await this.counted(tenant, message);
+    if (await this.pending.add({ clientId: tenant.clientId, wamid })) {
+      await this.counted(tenant, message);
+      if (campaignId) {
+        const now = await tenant.outbound.get(message._id);
+        for (const e of campaignEventsOfStatuses(now?.statusAt))
+          await this.countCampaign(tenant.clientId.toHexString(), campaignId, message._id.toHexString(), e);
+      }
+    }
     const clientId = tenant.clientId.toHexString();
     const sent = {
       ...message,
@@ -731,12 +777,51 @@ export class SendProcessor {
     refusal: OptOutRefusal,
   ): Promise<SendOutcome> {
     await tenant.outbound.markSuppressed(message._id, refusal.code, refusal.reason);
+    await this.countCampaign(tenant.clientId.toHexString(), message.campaignId, message._id.toHexString(), "suppressed");
     this.deps.logger.info(
       { messageId: message._id.toHexString(), scope: refusal.scope, source: refusal.source },
       "outbound message suppressed: the candidate opted out",
     );
     this.emitStatus(tenant, message, "suppressed", { title: refusal.reason });
     return { outcome: "suppressed", reason: refusal.code };
+  }
+
+  /** A cancelled campaign's message: `suppressed` (CAMPAIGN_CANCELLED), its budget places given back, counted `cancelled`. */
+  private async suppressCancelled(
+    tenant: TenantData,
+    message: OutboundMessageDoc,
+    budgets: Array<BudgetReservation | undefined>,
+  ): Promise<SendOutcome> {
+    await tenant.outbound.markSuppressed(message._id, CAMPAIGN_CANCELLED, CAMPAIGN_CANCELLED_REASON);
+    for (const b of budgets) await this.giveBack(b);
+    await this.countCampaign(tenant.clientId.toHexString(), message.campaignId, message._id.toHexString(), "cancelled");
+    this.emitStatus(tenant, message, "suppressed", { title: CAMPAIGN_CANCELLED_REASON });
+    return { outcome: "suppressed", reason: CAMPAIGN_CANCELLED };
+  }
+
+  private async campaignCancelled(campaignId: string): Promise<boolean> {
+    return this.deps.campaigns ? this.deps.campaigns.isCancelled(campaignId) : false;
+  }
+
+  /** Gives back a budget place counted for a message that does not go (only while it is still that message's). */
+  private async giveBack(reservation: BudgetReservation | undefined): Promise<void> {
+    if (reservation && this.deps.gate)
+      await this.deps.gate
+        .giveBackReservation(reservation)
+        .catch((err: unknown) => this.deps.logger.warn({ err }, "budget place not given back"));
+  }
+
+  /** Counts an event of a campaign's message (idempotent per message and event; a failure is logged). */
+  private async countCampaign(
+    clientId: string,
+    campaignId: Types.ObjectId | string | null | undefined,
+    messageId: string,
+    event: CampaignEvent,
+  ): Promise<void> {
+    if (!campaignId || !this.deps.campaigns) return;
+    await this.deps.campaigns
+      .mark(clientId, String(campaignId), [[messageId, event]])
+      .catch((err: unknown) => this.deps.logger.warn({ err, messageId }, "campaign count not updated"));
   }
 
   /** `uncount`: the claim counted an attempt for a message that is not sent after all. */
@@ -751,6 +836,7 @@ export class SendProcessor {
   ): Promise<void> {
     await tenant.outbound.markFailed(message._id, error, code, new Date(), record, uncount, reason);
     await this.counted(tenant, message);
+    await this.countCampaign(tenant.clientId.toHexString(), message.campaignId, message._id.toHexString(), "failed");
     this.deps.logger.info({ messageId: message._id.toHexString(), code }, "outbound message failed");
     this.emitStatus(tenant, message, "failed", error);
   }
