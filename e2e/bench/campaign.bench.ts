@@ -190,7 +190,9 @@ const post = async (path: string, jwt: string, body: unknown) => {
 };
 
 const phones = Array.from({ length: recipients }, (_, i) => `2126${String(10_000_000 + i)}`);
-const stopped = new Set(phones.filter((_, i) => i % Math.max(1, Math.floor(recipients / Math.max(1, optedOut))) === 0).slice(0, optedOut));
+const stopped = new Set(
+  phones.filter((_, i) => i % Math.max(1, Math.floor(recipients / Math.max(1, optedOut))) === 0).slice(0, optedOut),
+);
 console.error(`[bench] services up; ${stopped.size} candidates opt out`);
 for (const p of stopped) {
   const r = await post(`/api/clients/${recruiter.id}/opt-outs`, recruiter.jwt, { candidatePhone: p, scope: "all" });
@@ -201,12 +203,19 @@ for (const p of stopped) {
 const writers = Array.from({ length: 2 * replies }, (_, i) => `2127${String(20_000_000 + i)}`);
 for (const w of writers) {
   const res = await sim.deliver(
-    textMessageDelivery({ wabaId: other.wabaId, phoneNumberId: other.phoneNumberId }, { waId: w, name: "C" }, "Bonjour"),
+    textMessageDelivery(
+      { wabaId: other.wabaId, phoneNumberId: other.phoneNumberId },
+      { waId: w, name: "C" },
+      "Bonjour",
+    ),
   );
   if (res.status !== 200) throw new Error(`ingress answered ${res.status}`);
 }
 for (;;) {
-  const n = await db.conversations.countDocuments({ clientId: new Types.ObjectId(other.id), windowExpiresAt: { $gt: new Date() } });
+  const n = await db.conversations.countDocuments({
+    clientId: new Types.ObjectId(other.id),
+    windowExpiresAt: { $gt: new Date() },
+  });
   if (n >= writers.length) break;
   await sleep(200);
 }
@@ -219,8 +228,13 @@ async function replyRun(to: string[]): Promise<number[]> {
     to.map(async (phone, i) => {
       await sleep((i * 1000) / replyRate);
       const t = Date.now();
-      const r = await post("/api/messages/send", other.jwt, { clientId: other.id, candidatePhone: phone, message: "Oui, passez demain." });
-      if (r.status !== 202 || r.body.kind !== "text") throw new Error(`reply answered ${r.status} ${JSON.stringify(r.body)}`);
+      const r = await post("/api/messages/send", other.jwt, {
+        clientId: other.id,
+        candidatePhone: phone,
+        message: "Oui, passez demain.",
+      });
+      if (r.status !== 202 || r.body.kind !== "text")
+        throw new Error(`reply answered ${r.status} ${JSON.stringify(r.body)}`);
       started.set(String(r.body.messageId), t);
     }),
   );
@@ -261,7 +275,10 @@ let lastChange = Date.now();
 // Until the sends that may go now have gone, and 5 s more without a new one.
 for (;;) {
   const n = campaignSends().length;
-  if (n !== last) (last = n), (lastChange = Date.now());
+  if (n !== last) {
+    last = n;
+    lastChange = Date.now();
+  }
   if ((n >= goNow && Date.now() - lastChange > 5_000) || Date.now() > deadline) break;
   if (Date.now() % 10_000 < 110) console.error(`[bench] ${n} campaign sends at the simulator`);
   await sleep(100);
@@ -279,7 +296,7 @@ const counts = (await request(`${ingressUrl}/api/campaigns/${campaignId.toHexStr
 }).then((r) => r.body.json())) as { counts: Record<string, number> };
 for (const id of ids) {
   if (sentIds.has(id)) continue;
-  const job = await worker.queue.getJob(outboundJobId(id));
+  const job = await worker.campaignQueue.getJob(outboundJobId(id));
   if (!job || (await job.getState()) !== "delayed") continue;
   scheduled++;
   earliestDue = Math.min(earliestDue, job.timestamp + (job.opts.delay ?? 0));

@@ -17,7 +17,13 @@ import { onboardingRoutes, type OnboardingDeps } from "./onboarding/onboarding.r
 import { WebhookInbox } from "./webhook/webhook-inbox.js";
 import { webhookRoutes } from "./webhook/webhook.routes.js";
 import { Queue } from "bullmq";
-import { OUTBOUND_QUEUE, duplicateRedis, redisReady, type OutboundJob } from "@linkojob/queues";
+import {
+  OUTBOUND_CAMPAIGN_QUEUE,
+  OUTBOUND_QUEUE,
+  duplicateRedis,
+  redisReady,
+  type OutboundJob,
+} from "@linkojob/queues";
 import { SendAcceptance } from "./sends/send-acceptance.js";
 import { CampaignAcceptance } from "./campaigns/campaign-acceptance.js";
 import { campaignRoutes } from "./campaigns/campaigns.routes.js";
@@ -218,6 +224,12 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   await app.register(sendRoutes, { tenants, acceptance });
   await app.register(sendingPolicyRoutes, { acceptance, gate });
   // Campaigns: each recipient through the send API's own decision, in the campaign lane; counts in Redis.
+  const campaignQueue = new Queue<OutboundJob>(OUTBOUND_CAMPAIGN_QUEUE, {
+    connection: deps.redis,
+    prefix: deps.config.queuePrefix,
+  });
+  campaignQueue.on("error", (err) => app.log.warn({ err: err.message }, "campaign queue connection error"));
+  app.addHook("onClose", async () => campaignQueue.close());
   const campaignProgress = new CampaignProgress({
     redis: deps.redis,
     prefix: deps.config.queuePrefix,
@@ -230,14 +242,14 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     db: deps.db,
     redis: deps.redis,
     prefix: deps.config.queuePrefix,
-    queue: outboundQueue,
+    queue: campaignQueue,
     acceptance,
     progress: campaignProgress,
   });
   await app.register(campaignRoutes, {
     db: deps.db,
     tenants,
-    queue: outboundQueue,
+    queue: campaignQueue,
     acceptance,
     campaigns: campaignAcceptance,
     progress: campaignProgress,

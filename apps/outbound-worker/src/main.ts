@@ -47,6 +47,7 @@ const worker = new OutboundWorker({
   logger,
   prefix: env.QUEUE_PREFIX,
   concurrency: env.OUTBOUND_CONCURRENCY,
+  campaignConcurrency: env.OUTBOUND_CAMPAIGN_CONCURRENCY,
   retryBaseMs: env.OUTBOUND_RETRY_BASE_MS,
   templateSyncIntervalMs: env.TEMPLATE_SYNC_INTERVAL_MS,
   messagingLimitWindowMs: env.MESSAGING_LIMIT_WINDOW_MS,

@@ -5,6 +5,7 @@ import type { Types } from "mongoose";
 import { syncTemplates, type ClientDoc, type Database } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, type DashboardEvents, parseClientChanged } from "@linkojob/events";
 import {
+  OUTBOUND_CAMPAIGN_QUEUE,
   OUTBOUND_QUEUE,
   TEMPLATE_SYNC_JOB,
   TEMPLATE_SYNC_QUEUE,
@@ -59,6 +60,8 @@ export interface OutboundWorkerDeps {
   prefix: string;
   /** Jobs processed at once. Default 32 (each mostly waits on Meta). */
   concurrency?: number;
+  /** Campaign jobs processed at once (OUTBOUND_CAMPAIGN_QUEUE), beside `concurrency`. Default 4. */
+  campaignConcurrency?: number;
   send?: Omit<SendProcessorOptions, "prefix">;
   pacing?: Omit<PacerOptions, "prefix">;
   /** First delay of the exponential retry backoff. Default 1,000 ms. */
@@ -94,6 +97,8 @@ export interface OutboundWorkerDeps {
  */
 export class OutboundWorker {
   readonly queue: OutboundQueue;
+  /** Campaigns' sends (the same jobs, a lane of their own). */
+  readonly campaignQueue: OutboundQueue;
   readonly processor: SendProcessor;
   private readonly mediaFetcher: MediaFetcher;
   readonly pacer: SendPacer;
@@ -108,6 +113,7 @@ export class OutboundWorker {
   private readonly backlog: InboundBacklog;
   private stateTimer: NodeJS.Timeout | null = null;
   private worker: Worker<OutboundJob, SendOutcome> | null = null;
+  private campaignWorker: Worker<OutboundJob, SendOutcome> | null = null;
   private syncQueue: Queue | null = null;
   private syncWorker: Worker | null = null;
   /** Read receipts and typing indicators (RECEIPT_QUEUE). */
@@ -151,6 +157,10 @@ export class OutboundWorker {
       defaultPolicy: deps.defaultSendingPolicy,
     });
     this.queue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
+    this.campaignQueue = new Queue<OutboundJob>(OUTBOUND_CAMPAIGN_QUEUE, {
+      connection: deps.queueRedis,
+      prefix: deps.prefix,
+    });
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
     this.caches = new SendCaches(deps.db);
@@ -235,6 +245,24 @@ export class OutboundWorker {
     );
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "outbound worker error"));
     await this.worker.waitUntilReady();
+    // The campaign lane: the same processor, its own few slots.
+    this.campaignWorker = new Worker<OutboundJob, SendOutcome>(
+      OUTBOUND_CAMPAIGN_QUEUE,
+      (job: Job<OutboundJob>, token?: string) => this.processor.process(job, token),
+      {
+        connection: this.deps.queueRedis,
+        prefix: this.deps.prefix,
+        concurrency: this.deps.campaignConcurrency ?? 4,
+        settings: {
+          backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+            err instanceof RetryableSendError
+              ? retryDelayMs(err.classification, attemptsMade, { baseMs: base })
+              : cappedBackoff(attemptsMade, base),
+        },
+      },
+    );
+    this.campaignWorker.on("error", (err) => this.deps.logger.error({ err }, "campaign send worker error"));
+    await this.campaignWorker.waitUntilReady();
     await this.ensureSendState();
     const stateEvery = this.deps.sendStateCheckEveryMs ?? 5_000;
     if (stateEvery > 0) {
@@ -343,7 +371,9 @@ export class OutboundWorker {
       .lean<Array<{ _id: Types.ObjectId; clientId: Types.ObjectId; kind?: "text" | "template"; updatedAt: Date }>>();
     let n = 0;
     for (const m of stale) {
-      const job = await this.queue.getJob(outboundJobId(m._id.toHexString()));
+      const id = outboundJobId(m._id.toHexString());
+      // A campaign's message has its job in the campaign lane.
+      const job = (await this.queue.getJob(id)) ?? (await this.campaignQueue.getJob(id));
       const state = job ? await job.getState() : "missing";
       if (["waiting", "delayed", "active", "prioritized", "waiting-children"].includes(state)) continue;
       await enqueueSend(this.queue, {
@@ -401,7 +431,9 @@ export class OutboundWorker {
       await this.caches.close();
       await this.deps.subscriberRedis.unsubscribe(CLIENTS_CHANGED_CHANNEL).catch(() => undefined);
       await this.worker?.close();
+      await this.campaignWorker?.close();
       await this.queue.close();
+      await this.campaignQueue.close();
       await this.backlog.close();
       await this.mediaFetcher.close();
       await this.campaigns.close();

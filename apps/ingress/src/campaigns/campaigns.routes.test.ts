@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
 import { Types } from "mongoose";
 import type { TemplateDoc } from "@linkojob/db";
-import { OUTBOUND_QUEUE } from "@linkojob/queues";
+import { OUTBOUND_CAMPAIGN_QUEUE } from "@linkojob/queues";
 import { tokenFor } from "@linkojob/testing";
 import { storedTemplate } from "@linkojob/testing/fixtures";
 import { SendState } from "@linkojob/outbound";
@@ -16,7 +16,7 @@ let seq = 0;
 
 beforeAll(async () => {
   h = await startTestIngress("campaigns");
-  queue = new Queue(OUTBOUND_QUEUE, { connection: h.redis.duplicate(), prefix: h.services.prefix });
+  queue = new Queue(OUTBOUND_CAMPAIGN_QUEUE, { connection: h.redis.duplicate(), prefix: h.services.prefix });
 });
 afterAll(async () => {
   await queue?.close();
@@ -72,7 +72,13 @@ describe("POST /api/campaigns refuses bad input with the problem named, and acce
     const cases: Array<[unknown, string]> = [
       [{ ...body(id, [{ candidatePhone: phone(1) }]), idempotencyKey: undefined }, "/idempotencyKey"],
       [body(id, []), "/recipients"],
-      [body(id, Array.from({ length: 10_001 }, (_, i) => ({ candidatePhone: phone(i) }))), "/recipients"],
+      [
+        body(
+          id,
+          Array.from({ length: 10_001 }, (_, i) => ({ candidatePhone: phone(i) })),
+        ),
+        "/recipients",
+      ],
       [body(id, [{ candidatePhone: phone(1), candidateUserId: "MA.123" }]), "/recipients/0/candidatePhone"],
       [body(id, [{}]), "/recipients/0/candidatePhone"],
       [body(id, [{ candidatePhone: phone(1), templateVars: [1, 2] }]), "/recipients/0/templateVars"],
@@ -133,7 +139,10 @@ describe("POST /api/campaigns refuses bad input with the problem named, and acce
 
   it("a template Meta paused: 409 TEMPLATE_NOT_APPROVED; a client that does not exist: 404", async () => {
     const c = await client("PAUSED");
-    const res = await post(c.jwt, body(c.doc._id.toHexString(), [{ candidatePhone: phone(1), templateVars: ["A", "B"] }]));
+    const res = await post(
+      c.jwt,
+      body(c.doc._id.toHexString(), [{ candidatePhone: phone(1), templateVars: ["A", "B"] }]),
+    );
     expect(res.statusCode).toBe(409);
     expect(res.json().error.code).toBe("TEMPLATE_NOT_APPROVED");
     await nothingAccepted(c.doc._id);
@@ -162,12 +171,24 @@ describe("POST /api/campaigns refuses bad input with the problem named, and acce
     expect(again.headers["idempotent-replayed"]).toBe("true");
     expect(await h.db.campaigns.countDocuments({ clientId: c.doc._id })).toBe(1);
     // Its view: the tenant's recruiter sees it, the other tenant's as if it did not exist.
-    const mine = await h.app.inject({ method: "GET", url: `/api/campaigns/${campaignId}`, headers: { authorization: `Bearer ${c.jwt}` } });
+    const mine = await h.app.inject({
+      method: "GET",
+      url: `/api/campaigns/${campaignId}`,
+      headers: { authorization: `Bearer ${c.jwt}` },
+    });
     expect(mine.statusCode).toBe(200);
     expect(mine.json()).toMatchObject({ campaignId, status: "running", recipients: 1, counts: { queued: 1 } });
-    const theirs = await h.app.inject({ method: "GET", url: `/api/campaigns/${campaignId}`, headers: { authorization: `Bearer ${other.jwt}` } });
+    const theirs = await h.app.inject({
+      method: "GET",
+      url: `/api/campaigns/${campaignId}`,
+      headers: { authorization: `Bearer ${other.jwt}` },
+    });
     expect(theirs.statusCode).toBe(404);
-    const malformed = await h.app.inject({ method: "GET", url: `/api/campaigns/xyz`, headers: { authorization: `Bearer ${c.jwt}` } });
+    const malformed = await h.app.inject({
+      method: "GET",
+      url: `/api/campaigns/xyz`,
+      headers: { authorization: `Bearer ${c.jwt}` },
+    });
     expect(malformed.statusCode).toBe(400);
     await queue.obliterate({ force: true });
   });
