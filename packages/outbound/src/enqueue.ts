@@ -11,7 +11,10 @@ import type { AcceptedSend } from "./accepted-send.js";
 
 export type OutboundQueue = Queue<OutboundJob>;
 
-/** What one send's enqueue needs. `lane: "campaign"` puts it behind replies and single first contacts. */
+/**
+ * What one send's enqueue needs. `lane: "campaign"`: a campaign's send, enqueued on the campaign
+ * queue (OUTBOUND_CAMPAIGN_QUEUE, its own lane: first in, first out, no priority).
+ */
 export interface SendToEnqueue {
   clientId: string;
   messageId: string;
@@ -21,14 +24,6 @@ export interface SendToEnqueue {
   accepted?: AcceptedSend;
   lane?: "campaign";
 }
-
-/** Replies inside the window (text or media) before bulk templates, and a campaign's after both. */
-const priorityOf = (input: Pick<SendToEnqueue, "kind" | "lane">) =>
-  input.lane === "campaign"
-    ? OUTBOUND_PRIORITY.campaign
-    : input.kind === "template"
-      ? OUTBOUND_PRIORITY.bulk
-      : OUTBOUND_PRIORITY.reply;
 
 const jobOf = (input: SendToEnqueue) => ({
   name: OUTBOUND_SEND_JOB,
@@ -40,14 +35,17 @@ const jobOf = (input: SendToEnqueue) => ({
   opts: {
     ...outboundJobOptions,
     jobId: outboundJobId(input.messageId, input.suffix),
-    priority: priorityOf(input),
+    // Replies inside the window (text or media) before bulk templates; a campaign's lane has no priorities.
+    ...(input.lane === "campaign"
+      ? {}
+      : { priority: input.kind === "template" ? OUTBOUND_PRIORITY.bulk : OUTBOUND_PRIORITY.reply }),
     ...(input.delayMs ? { delay: input.delayMs } : {}),
   },
 });
 
 /**
- * Enqueues many sends in one round trip (a campaign's): the same jobs as enqueueSend, so the same
- * ids (enqueuing again is a no-op) and the same options.
+ * Enqueues many sends in one round trip (a campaign's, on the campaign queue): the same jobs as
+ * enqueueSend, so the same ids (enqueuing again is a no-op) and the same options.
  */
 export async function enqueueSends(queue: OutboundQueue, inputs: SendToEnqueue[]): Promise<void> {
   if (inputs.length) await queue.addBulk(inputs.map(jobOf));

@@ -94,12 +94,8 @@ export const OUTBOUND_CAMPAIGN_QUEUE = "outbound-campaign-sends";
 export const outboundJobId = (messageId: string, suffix?: string) =>
   suffix ? `send-${messageId}-${suffix}` : `send-${messageId}`;
 
-/**
- * Replies inside a conversation go before bulk first-contact templates, and those before a
- * campaign's (BullMQ: lower runs first): a tenant's 10,000-recipient campaign never stands in front
- * of anyone's reply or single first contact, its own tenant's included.
- */
-export const OUTBOUND_PRIORITY = { reply: 1, bulk: 10, campaign: 20 } as const;
+/** Replies inside a conversation go before bulk first-contact templates (BullMQ: lower runs first). */
+export const OUTBOUND_PRIORITY = { reply: 1, bulk: 10 } as const;
 
 export const outboundJobOptions: JobsOptions = {
   // Transient Meta failures (5xx, 131000, 131016, 130429, 131056…) retry with the error policy's
