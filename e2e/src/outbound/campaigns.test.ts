@@ -226,6 +226,37 @@ describe("a campaign", () => {
     expect(twice.body).toMatchObject({ status: "cancelled", cancelled: 0, counts });
   }, 120_000);
 
+  it("a candidate who opts out after acceptance, before their send: suppressed at send time, never at Meta, their budget place given back", async () => {
+    const c = await rig.client({ throughputMps: 1 });
+    rig.sim.limits.mpsByNumber.set(c.phoneNumberId, 1);
+    await rig.outbound.gate.state.setLimit(c.wabaId, 10, "test");
+    const phones = [newPhone(), newPhone(), newPhone()];
+    const res = await campaign(
+      c,
+      phones.map((p) => ({ candidatePhone: p, templateVars: ["Amal", "Comptable"] })),
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = String(res.body.campaignId);
+    // Counted in the budget at acceptance, all three.
+    expect((await rig.outbound.gate.budget.usage(c.wabaId, 10)).used).toBe(3);
+    // One send a second: the last one waits for its slot while its candidate writes STOP (here: the API).
+    const stop = await api("POST", `/api/clients/${c._id.toHexString()}/opt-outs`, c.jwt, {
+      candidatePhone: phones[2],
+      scope: "all",
+    });
+    expect(stop.status).toBeLessThan(300);
+    const ids = phones.map((_, i) => campaignMessageId(new Types.ObjectId(id), i).toHexString());
+    await countsBecome(c, id, { ...ZERO, sent: 2, suppressed: 1 });
+    expect(
+      acceptedAtMeta(ids)
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual(phones.slice(0, 2).sort());
+    expect((await rig.message(c, ids[2]!)).status).toBe("suppressed");
+    // Only the two that went hold a place.
+    expect((await rig.outbound.gate.budget.usage(c.wabaId, 10)).used).toBe(2);
+  }, 120_000);
+
   it("another tenant's reply goes before a running campaign's sends", async () => {
     const bulk = await rig.client({ throughputMps: 5 });
     rig.sim.limits.mpsByNumber.set(bulk.phoneNumberId, 5);

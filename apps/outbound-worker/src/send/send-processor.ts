@@ -452,7 +452,7 @@ export class SendProcessor {
         }
         // A Graph error of the upload classifies like a send's (131053 permanent, 5xx retried…), but
         // nothing was sent: no status webhook to wait for, an unanswered upload is simply redone.
-        return this.onSendError(job, token, data, tenant, client, message, err, record, "upload");
+        return this.onSendError(job, token, data, tenant, client, message, err, record, "upload", sendBudget);
       }
       if (plan.caption) media = { ...media, caption: plan.caption };
     }
@@ -467,10 +467,14 @@ export class SendProcessor {
         recipient,
       );
       if (waitMs > SLOT_SLACK_MS) {
+        // Not going now: the budget place confirmed for this moment is given back (confirmed again then).
+        await this.giveBack(sendBudget);
         await tenant.outbound.releaseSending(message._id);
         return this.delay(job, token, Date.now() + waitMs, { ...data, slotAt });
       }
     } else if (data.slotAt - Date.now() > SLOT_SLACK_MS) {
+      // Not going now: the budget place confirmed for this moment is given back (confirmed again then).
+      await this.giveBack(sendBudget);
       await tenant.outbound.releaseSending(message._id);
       return this.delay(job, token, data.slotAt, data);
     }
@@ -479,6 +483,8 @@ export class SendProcessor {
     // a slow write, must not bunch this send with the next one at Meta).
     const guardWait = await this.deps.pacer.admit(client.phoneNumberId, client.throughputMps ?? 80, data.messageId);
     if (guardWait > 0) {
+      // Not going now: the budget place confirmed for this moment is given back (confirmed again then).
+      await this.giveBack(sendBudget);
       await tenant.outbound.releaseSending(message._id);
       return this.delay(job, token, Date.now() + guardWait, { ...data, slotAt: Date.now() + guardWait });
     }
@@ -501,7 +507,7 @@ export class SendProcessor {
     try {
       result = await this.callMeta(client, message, plan, media);
     } catch (err) {
-      return this.onSendError(job, token, data, tenant, client, message, err, record);
+      return this.onSendError(job, token, data, tenant, client, message, err, record, "send", sendBudget);
     }
     await Promise.all([
       this.finishSent(tenant, message, result.wamid, record),
@@ -649,6 +655,8 @@ export class SendProcessor {
     err: unknown,
     record: SendRecord,
     stage: "send" | "upload" = "send",
+    /** The budget place the gate confirmed for this attempt: given back when Meta refused it and it is retried. */
+    sendBudget?: BudgetReservation,
   ): Promise<SendOutcome> {
     const { logger } = this.deps;
     // The request may have reached Meta and been accepted: do not send again before the check.
@@ -719,6 +727,8 @@ export class SendProcessor {
       const max = Math.min(c.maxAttempts ?? Number.POSITIVE_INFINITY, job.opts.attempts ?? 1);
       if (attempt < max) {
         await tenant.outbound.markRetrying(message._id, error);
+        // Meta did not take it: the place is confirmed again by the retry, at the moment it goes.
+        await this.giveBack(sendBudget);
         throw new RetryableSendError(c, `${c.reason} (code ${c.code ?? "none"}), attempt ${attempt} of ${max}`);
       }
     }
@@ -777,7 +787,12 @@ export class SendProcessor {
     refusal: OptOutRefusal,
   ): Promise<SendOutcome> {
     await tenant.outbound.markSuppressed(message._id, refusal.code, refusal.reason);
-    await this.countCampaign(tenant.clientId.toHexString(), message.campaignId, message._id.toHexString(), "suppressed");
+    await this.countCampaign(
+      tenant.clientId.toHexString(),
+      message.campaignId,
+      message._id.toHexString(),
+      "suppressed",
+    );
     this.deps.logger.info(
       { messageId: message._id.toHexString(), scope: refusal.scope, source: refusal.source },
       "outbound message suppressed: the candidate opted out",
