@@ -311,7 +311,10 @@ export type CampaignCounts = z.infer<typeof campaignCountsSchema>;
 export const campaignProgressSchema = z.object({
   clientId: objectId,
   campaignId: objectId,
-  status: described(z.enum(["accepting", "running", "cancelled"]), "`cancelled` once POST /api/campaigns/:id/cancel ran"),
+  status: described(
+    z.enum(["accepting", "running", "cancelled"]),
+    "`cancelled` once POST /api/campaigns/:id/cancel ran",
+  ),
   counts: campaignCountsSchema,
   at: isoDate,
 });

@@ -90,18 +90,28 @@ export class CampaignAcceptance {
     const client = await acceptance.caches.client(clientId).catch((err: unknown) => Promise.reject(unavailable(err)));
     if (!client) throw notFound("client");
     if (client.status === "disconnected")
-      throw new HttpError(409, "CLIENT_DISCONNECTED", "this client's WhatsApp is disconnected: reconnect it before sending", {
-        clientId,
-      });
+      throw new HttpError(
+        409,
+        "CLIENT_DISCONNECTED",
+        "this client's WhatsApp is disconnected: reconnect it before sending",
+        {
+          clientId,
+        },
+      );
     const campaigns = db.campaignsOf(clientId);
-    const existing = await campaigns.byKey(body.idempotencyKey).catch((err: unknown) => Promise.reject(unavailable(err)));
+    const existing = await campaigns
+      .byKey(body.idempotencyKey)
+      .catch((err: unknown) => Promise.reject(unavailable(err)));
     if (existing && existing.status !== "accepting") return { campaignId: existing._id.toHexString(), replay: true };
 
     const { recipients, duplicates } = this.normalise(body);
     // Every recipient's template request, as a single send's is checked before anything is queued.
     const templates = acceptance.caches.templatesOf(client.wabaId);
     const refusals = (
-      await inChunks(recipients, CHUNK, async (r) => ({ r, refusal: await templateRefusal(r.request, client, templates) }))
+      await inChunks(recipients, CHUNK, async (r) => ({
+        r,
+        refusal: await templateRefusal(r.request, client, templates),
+      }))
     ).filter((x) => x.refusal);
     if (refusals.length) {
       const first = refusals[0]!.refusal!;
@@ -109,7 +119,11 @@ export class CampaignAcceptance {
         templateRefusalStatus(first),
         first.code,
         `${refusals.length} recipient(s) cannot get template ${body.templateName} (${body.language}): ${first.reason}`,
-        refusals.map(({ r, refusal }) => ({ field: `recipients.${r.index}.templateVars`, code: refusal!.code, message: refusal!.reason })),
+        refusals.map(({ r, refusal }) => ({
+          field: `recipients.${r.index}.templateVars`,
+          code: refusal!.code,
+          message: refusal!.reason,
+        })),
       );
     }
     // Each recipient decided as a single send is (no side effect yet).
@@ -151,22 +165,29 @@ export class CampaignAcceptance {
         })
         .catch((err: unknown) => Promise.reject(unavailable(err)));
       campaign = created.campaign;
-      if (!created.created && campaign.status !== "accepting") return { campaignId: campaign._id.toHexString(), replay: true };
+      if (!created.created && campaign.status !== "accepting")
+        return { campaignId: campaign._id.toHexString(), replay: true };
     }
     const campaignId = campaign._id.toHexString();
     const lease = `${this.deps.prefix}:campaign:${campaignId}:accepting`;
     const token = new Types.ObjectId().toHexString();
     if (!(await this.deps.redis.set(lease, token, "PX", ACCEPT_LEASE_MS, "NX").catch(() => null)))
-      throw new HttpError(409, "CAMPAIGN_BEING_ACCEPTED", "this campaign is being accepted: retry shortly for its answer", {
-        campaignId,
-      });
+      throw new HttpError(
+        409,
+        "CAMPAIGN_BEING_ACCEPTED",
+        "this campaign is being accepted: retry shortly for its answer",
+        {
+          campaignId,
+        },
+      );
     try {
       await this.queueAll(clientId, client, campaign, decided, suppressed);
       await campaigns.markRunning(campaign._id);
     } catch (err) {
       throw unavailable(err);
     } finally {
-      if ((await this.deps.redis.get(lease).catch(() => null)) === token) await this.deps.redis.del(lease).catch(() => 0);
+      if ((await this.deps.redis.get(lease).catch(() => null)) === token)
+        await this.deps.redis.del(lease).catch(() => 0);
     }
     await this.deps.progress.emitNow(clientId, campaignId).catch(() => undefined);
     return { campaignId, replay: !!existing };
@@ -264,7 +285,10 @@ export class CampaignAcceptance {
           campaignId,
           jobs.map((j) => [j.job.messageId, j.event]),
         );
-        await enqueueSends(this.deps.queue, jobs.map((j) => j.job));
+        await enqueueSends(
+          this.deps.queue,
+          jobs.map((j) => j.job),
+        );
       } catch (err) {
         await Promise.all(gated.map((g) => acceptance.giveBack(g ?? null)));
         throw err;

@@ -71,4 +71,5 @@ const campaignSchema = new Schema<CampaignDoc>(
 campaignSchema.index({ clientId: 1, idempotencyKey: 1 }, { unique: true });
 campaignSchema.index({ clientId: 1, createdAt: -1 });
 
-export const campaignModel = (conn: Connection): Model<CampaignDoc> => conn.model<CampaignDoc>("Campaign", campaignSchema);
+export const campaignModel = (conn: Connection): Model<CampaignDoc> =>
+  conn.model<CampaignDoc>("Campaign", campaignSchema);

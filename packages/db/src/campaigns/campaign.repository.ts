@@ -5,7 +5,14 @@ import type { CampaignCountsDoc, CampaignDoc } from "./campaign.model.js";
 
 export type NewCampaign = Pick<
   CampaignDoc,
-  "idempotencyKey" | "templateName" | "language" | "requested" | "recipients" | "duplicates" | "suppressed" | "createdBy"
+  | "idempotencyKey"
+  | "templateName"
+  | "language"
+  | "requested"
+  | "recipients"
+  | "duplicates"
+  | "suppressed"
+  | "createdBy"
 > & { _id?: Types.ObjectId };
 
 /** One tenant's campaigns (every query names the tenant). Data access only: what a campaign does lives in @linkojob/outbound. */

@@ -505,7 +505,12 @@ export class OutboundMessageRepository {
    * A cancelled campaign: its messages not taken for a send yet (queued or held, no wamid) end
    * `suppressed` with the reason, in one request; a job that finds one so never claims it.
    */
-  async suppressCampaign(campaignId: Types.ObjectId, reasonCode: string, reason: string, at = new Date()): Promise<number> {
+  async suppressCampaign(
+    campaignId: Types.ObjectId,
+    reasonCode: string,
+    reason: string,
+    at = new Date(),
+  ): Promise<number> {
     const res = await this.col.updateMany(
       { clientId: this.clientId, campaignId, wamid: null, status: { $in: ["queued", "held"] } },
       {

@@ -11,7 +11,8 @@ export const MAX_CAMPAIGN_RECIPIENTS = 10_000;
  * crash therefore enqueues the same jobs (one job per id) and counts the same members.
  */
 export function campaignMessageId(campaignId: Types.ObjectId, index: number): Types.ObjectId {
-  if (!Number.isInteger(index) || index < 0 || index > 0xffffff) throw new RangeError("campaign recipient index out of range");
+  if (!Number.isInteger(index) || index < 0 || index > 0xffffff)
+    throw new RangeError("campaign recipient index out of range");
   const id = Buffer.from(campaignId.toHexString(), "hex");
   const out = Buffer.alloc(12);
   id.copy(out, 0, 0, 4);

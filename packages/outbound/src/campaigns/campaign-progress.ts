@@ -9,15 +9,7 @@ const CANCEL = new RedisScript("ljCampaignCancel", new URL("./cancel-campaign.lu
 
 /** What can happen to one of a campaign's messages (or a recipient refused at acceptance). */
 export type CampaignEvent =
-  | "queued"
-  | "scheduled"
-  | "sent"
-  | "delivered"
-  | "read"
-  | "replied"
-  | "failed"
-  | "suppressed"
-  | "cancelled";
+  "queued" | "scheduled" | "sent" | "delivered" | "read" | "replied" | "failed" | "suppressed" | "cancelled";
 
 export const EMPTY_CAMPAIGN_COUNTS: CampaignCounts = {
   queued: 0,
@@ -89,7 +81,11 @@ export class CampaignProgress {
   }
 
   /** Records events of a campaign's messages; emits `campaign:progress` (throttled) when a count moved. Returns how many moved. */
-  async mark(clientId: string, campaignId: string, events: Array<[member: string, event: CampaignEvent]>): Promise<number> {
+  async mark(
+    clientId: string,
+    campaignId: string,
+    events: Array<[member: string, event: CampaignEvent]>,
+  ): Promise<number> {
     if (!events.length) return 0;
     const moved = Number(
       await MARK.run(

@@ -25,6 +25,5 @@ export async function countCampaignReplies(
       { projection: { _id: 1, clientId: 1, campaignId: 1 } },
     )
     .toArray();
-  for (const m of found)
-    await campaigns.mark(String(m.clientId), String(m.campaignId), [[String(m._id), "replied"]]);
+  for (const m of found) await campaigns.mark(String(m.clientId), String(m.campaignId), [[String(m._id), "replied"]]);
 }

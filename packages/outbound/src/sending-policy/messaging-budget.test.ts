@@ -65,7 +65,10 @@ describe("MessagingBudget", () => {
     const budget = new MessagingBudget(a, prefix, { windowMs: 1_000 });
     const t0 = Date.now();
     expect(await budget.reserve(waba, 1, "212600000001", t0, t0)).toMatchObject({ at: t0, counted: true });
-    expect(await budget.reserve(waba, 1, "212600000001", t0 + 500, t0 + 500)).toMatchObject({ at: t0 + 500, counted: false });
+    expect(await budget.reserve(waba, 1, "212600000001", t0 + 500, t0 + 500)).toMatchObject({
+      at: t0 + 500,
+      counted: false,
+    });
     // Spent: another recipient waits for the first to leave the moving window.
     expect(await budget.reserve(waba, 1, "212600000002", t0 + 500, t0 + 500)).toMatchObject({
       at: t0 + 1_100, // the window and its margin (a tenth of it)
@@ -148,10 +151,12 @@ describe("SendGate", () => {
     const now = Date.now();
     const first = { candidatePhone: "212611111111" };
     const second = { candidatePhone: "212622222222" };
-    expect(await gate.decide({ client: c, request: first, businessInitiated: true, category: "UTILITY", now })).toMatchObject(
-      { action: "go" },
-    );
-    expect(await gate.decide({ client: c, request: second, businessInitiated: false, category: null, now })).toMatchObject({
+    expect(
+      await gate.decide({ client: c, request: first, businessInitiated: true, category: "UTILITY", now }),
+    ).toMatchObject({ action: "go" });
+    expect(
+      await gate.decide({ client: c, request: second, businessInitiated: false, category: null, now }),
+    ).toMatchObject({
       action: "go",
     });
     expect(
@@ -217,8 +222,17 @@ describe("a place given back", () => {
     const first = { candidatePhone: "212644444441" };
     const second = { candidatePhone: "212644444442" };
     // Accepted, then confirmed at send time: the limit of 1 is spent.
-    const accepted = await gate.decide({ client: c, request: first, businessInitiated: true, category: "UTILITY", now });
-    expect(accepted).toMatchObject({ action: "go", reservation: { member: first.candidatePhone, at: now, previous: null } });
+    const accepted = await gate.decide({
+      client: c,
+      request: first,
+      businessInitiated: true,
+      category: "UTILITY",
+      now,
+    });
+    expect(accepted).toMatchObject({
+      action: "go",
+      reservation: { member: first.candidatePhone, at: now, previous: null },
+    });
     const atSend = await gate.decide({
       client: c,
       request: first,
@@ -228,9 +242,10 @@ describe("a place given back", () => {
       now: now + 10,
     });
     expect(atSend).toMatchObject({ action: "go", reservation: { at: now + 10, previous: now } });
-    expect((await gate.decide({ client: c, request: second, businessInitiated: true, category: "UTILITY", now: now + 20 })).action).toBe(
-      "schedule",
-    );
+    expect(
+      (await gate.decide({ client: c, request: second, businessInitiated: true, category: "UTILITY", now: now + 20 }))
+        .action,
+    ).toBe("schedule");
     // The second's reservation was for later; the refusal is the first's: its confirmation is undone, the acceptance's entry put back.
     expect(await gate.giveBackReservation(atSend.action === "go" ? atSend.reservation : null)).toBe(true);
     expect(await a.zscore(gate.budget.key(c.wabaId), first.candidatePhone)).toBe(String(now));
@@ -242,9 +257,10 @@ describe("a place given back", () => {
     // The second (scheduled for a day later) still holds its place; a third waits: the freed place went to nobody else.
     const usage = await gate.budget.usage(c.wabaId, 1, now + 30);
     expect(usage.used).toBe(0);
-    expect((await gate.decide({ client: c, request: third, businessInitiated: true, category: "UTILITY", now: now + 30 })).action).toBe(
-      "schedule",
-    );
+    expect(
+      (await gate.decide({ client: c, request: third, businessInitiated: true, category: "UTILITY", now: now + 30 }))
+        .action,
+    ).toBe("schedule");
   });
 
   it("a reservation overtaken by a later send's is never undone", async () => {
@@ -254,8 +270,22 @@ describe("a place given back", () => {
     await gate.state.setLimit(c.wabaId, 5, "test");
     const now = Date.now();
     const r = { candidatePhone: "212644444451" };
-    const one = await gate.decide({ client: c, request: r, businessInitiated: true, category: "UTILITY", now, atSendTime: true });
-    const two = await gate.decide({ client: c, request: r, businessInitiated: true, category: "UTILITY", now: now + 50, atSendTime: true });
+    const one = await gate.decide({
+      client: c,
+      request: r,
+      businessInitiated: true,
+      category: "UTILITY",
+      now,
+      atSendTime: true,
+    });
+    const two = await gate.decide({
+      client: c,
+      request: r,
+      businessInitiated: true,
+      category: "UTILITY",
+      now: now + 50,
+      atSendTime: true,
+    });
     expect(two).toMatchObject({ reservation: { at: now + 50, previous: now } });
     expect(await gate.giveBackReservation(one.action === "go" ? one.reservation : null)).toBe(false);
     expect(await a.zscore(gate.budget.key(c.wabaId), r.candidatePhone)).toBe(String(now + 50));
