@@ -4,7 +4,6 @@ import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Database } from "@linkojob/db";
-import type { Types } from "mongoose";
 import { CONVERSATIONS_DELETED_CHANNEL, parseConversationsDeleted, type DashboardEvents } from "@linkojob/events";
 import {
   OUTBOUND_QUEUE,
@@ -25,7 +24,6 @@ import {
   createOutboundStatusHook,
   createTemplateStatusHandler,
   createUserPreferencesHandler,
-  lazyWorkerAnalytics,
   templateEventHandlers,
   type PriceTable,
 } from "@linkojob/outbound";
@@ -44,6 +42,7 @@ import { MicroBatcher } from "./routing/micro-batcher.js";
 import { classifyFailure } from "./routing/failure-class.js";
 import { recordDeadLetter } from "./routing/dead-letters.js";
 import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker.js";
+import { AnalyticsWorker } from "./analytics/analytics-worker.js";
 import {
   ErasureWorker,
   IdentifierHasher,
@@ -116,6 +115,8 @@ export class InboundWorker {
   private readonly pump: IngressPump | null;
   readonly upkeep: Upkeep | null;
   readonly media: MediaWorker | null;
+  /** Projects what the batches wrote into the analytics counters (its own queue). */
+  readonly analytics: AnalyticsWorker;
   /** Runs candidates' erasures (with the upkeep); null where upkeep is off. */
   erasures: ErasureWorker | null = null;
   private worker: Worker<WebhookJob> | null = null;
@@ -156,7 +157,6 @@ export class InboundWorker {
       logger: deps.logger,
     });
     const locks = new RedisLockSet(deps.queueRedis);
-    const analytics = lazyWorkerAnalytics(deps.db, deps.queueRedis, deps.prefix, deps.logger);
     // Campaigns' counts: their messages' statuses (the status hook) and the candidates' first replies.
     const campaigns = new CampaignProgress({
       redis: deps.queueRedis,
@@ -166,6 +166,15 @@ export class InboundWorker {
       logger: deps.logger,
     });
     this.campaigns = campaigns;
+    const analytics = new AnalyticsWorker({
+      db: deps.db,
+      redis: deps.queueRedis,
+      prefix: deps.prefix,
+      logger: deps.logger,
+      // The templates a projection found answered: a campaign's count `replied` (idempotent, so a retried job is harmless).
+      onReplies: (replies) => countCampaignReplies(deps.db, campaigns, replies),
+    });
+    this.analytics = analytics;
     this.processor = new DeliveryProcessor({
       db: deps.db,
       // Held for one batch's counter write (under a second here); a crashed holder's expire by themselves.
@@ -216,11 +225,7 @@ export class InboundWorker {
           })),
         );
       },
-      onMessagesWritten: async (refs) => {
-        const replies: Array<{ clientId: Types.ObjectId; templateId: string }> = [];
-        await (await analytics()).project(refs, replies);
-        if (replies.length) await countCampaignReplies(deps.db, campaigns, replies);
-      },
+      onMessagesWritten: (refs) => analytics.enqueue(refs),
       ...(media
         ? {
             onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m),
@@ -278,6 +283,7 @@ export class InboundWorker {
     this.worker.on("error", (err) => this.deps.logger.error({ err }, "inbound worker error"));
     await this.worker.waitUntilReady();
     await this.media?.start();
+    await this.analytics.start();
     await this.pump?.start();
     await this.upkeep?.start();
     if (this.upkeep) {
@@ -363,6 +369,7 @@ export class InboundWorker {
       await this.erasures?.close();
       await this.worker?.close();
       await this.media?.close();
+      await this.analytics.close();
       await this.queue.close();
       await this.outboundQueue.close();
       await this.campaigns.close();

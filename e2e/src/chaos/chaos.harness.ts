@@ -307,6 +307,27 @@ export async function runScenario(scenario: Scenario, options: Partial<ChaosOpti
       if (c.messageCount !== want || c.unreadCount !== want) wrong++;
     }
     if (wrong) problems.push(`${wrong} conversations with wrong counters`);
+    if (problems.length) {
+      // Where the counts went wrong: each conversation whose counted ids differ from its stored
+      // messages, and the workers' last output.
+      const ids = new Set(stored.map((m) => String(m._id)));
+      const perConversation = new Map<string, number>();
+      for (const m of stored)
+        perConversation.set(String(m.conversationId), (perConversation.get(String(m.conversationId)) ?? 0) + 1);
+      for (const c of await db.conversations.collection
+        .find({ clientId: { $in: clientIds } }, { projection: { countedIds: 1, messageCount: 1 } })
+        .toArray()) {
+        const counted = ((c.countedIds ?? []) as unknown[]).map(String);
+        const absent = counted.filter((id) => !ids.has(id)).length;
+        if (absent || counted.length !== perConversation.get(String(c._id)))
+          o.log(
+            `[chaos] conversation ${String(c._id)}: count ${String(c.messageCount)}, ${counted.length} ids counted (${absent} not stored), ${perConversation.get(String(c._id)) ?? 0} messages stored`,
+          );
+      }
+      const orphans = [...perConversation.keys()].filter((id) => !conversations.some((c) => String(c._id) === id));
+      if (orphans.length) o.log(`[chaos] messages stored under ${orphans.length} conversation ids that do not exist`);
+      o.log(procs.map(describeOutput).join("\n"));
+    }
     const deadLetters = await db.webhookEvents.countDocuments({ kind: "dead_letter" });
     if (deadLetters) problems.push(`${deadLetters} dead letters`);
     const result: ScenarioResult = {

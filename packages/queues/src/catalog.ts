@@ -214,3 +214,36 @@ export const erasureJobOptions: JobsOptions = {
   removeOnComplete: { age: 24 * 3_600 },
   removeOnFail: { age: 30 * 24 * 3_600 },
 };
+
+// ---------------------------------------------------------------------------------------------
+// Analytics (issue 21)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The analytics counters' share of a webhook batch: the ids of the messages it stored or whose
+ * status it moved, projected into the counters by the inbound worker after the batch. Counting is
+ * idempotent (each counter event names itself), so a job run twice, or a message in two jobs,
+ * counts once. Off the webhook batch on purpose: a counter write that fails (MongoDB away, a lock
+ * held) retries here and never holds up a message's storage or its dashboard event. Ids only.
+ */
+export const ANALYTICS_QUEUE = "analytics";
+export const ANALYTICS_JOB = "project";
+/** Most message references one job carries (a batch's are split into jobs of this size). */
+export const ANALYTICS_REFS_PER_JOB = 1_000;
+export const analyticsJobSchema = z.object({
+  /** [clientId, messageId] pairs. */
+  refs: z
+    .array(z.tuple([jobObjectId, jobObjectId]))
+    .min(1)
+    .max(ANALYTICS_REFS_PER_JOB),
+});
+export type AnalyticsJob = z.infer<typeof analyticsJobSchema>;
+
+export const analyticsJobOptions: JobsOptions = {
+  // As the webhook deliveries: capped backoff, about an hour of attempts; a job still failing then
+  // stays in the failed set (Bull Board), and `cli:rebuild-analytics` recomputes a tenant's counters.
+  attempts: 24,
+  backoff: { type: "capped" },
+  removeOnComplete: { age: 600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3_600 },
+};

@@ -76,8 +76,9 @@ export interface DeliveryProcessorDeps {
   onMessages?: (messages: Array<{ clientId: Types.ObjectId; event: MessageEvent }>) => Promise<void>;
   /**
    * Called once a batch is written, with the messages it stored or whose status it moved or
-   * recorded (after the status hooks: costs are written): the analytics counters count them. A
-   * failure fails the batch (its deliveries retry; counting is idempotent).
+   * recorded (after the status hooks: costs are written), for the analytics counters: the worker
+   * queues their projection (one Redis write), so counting never holds up the batch. A failure to
+   * queue fails the batch (its deliveries retry, and a retried delivery's messages are passed again).
    */
   onMessagesWritten?: (refs: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>) => Promise<void>;
   /** This process's token in the count claims of the messages it stores. Default: host, pid and a random part. */

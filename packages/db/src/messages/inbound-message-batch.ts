@@ -103,6 +103,10 @@ export class InboundMessageBatch {
       const e = err as BulkWriteErrorLike;
       if (!e.writeErrors || e.writeConcernError) throw err;
       const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+      // No error of its own for any document: the command itself failed (the driver reports a
+      // connection closed mid-insert as a bulk write error with no write errors), and which documents
+      // were stored is unknown. Taking them all for inserted counted messages that were not there.
+      if (!writeErrors.length) throw err;
       // A server-state error retries the whole batch (every write is idempotent).
       if (writeErrors.some((w) => w.code === undefined || TRANSIENT_SERVER_CODES.has(w.code))) throw err;
       for (const w of writeErrors) {
