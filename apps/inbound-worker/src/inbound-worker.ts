@@ -16,9 +16,11 @@ import {
 } from "@linkojob/queues";
 import type { GatewayMetrics } from "@linkojob/metrics";
 import {
+  CampaignProgress,
   ClientStatusAnnouncer,
   OptOutErasure,
   OptOutRegister,
+  countCampaignReplies,
   SendState,
   createOutboundStatusHook,
   createTemplateStatusHandler,
@@ -128,6 +130,8 @@ export class InboundWorker {
   erasures: ErasureWorker | null = null;
   private worker: Worker<WebhookJob> | null = null;
   private closing: Promise<void> | null = null;
+  /** Campaigns' live counts (statuses and first replies of their messages). */
+  readonly campaigns: CampaignProgress;
 
   constructor(private readonly deps: InboundWorkerDeps) {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
@@ -168,11 +172,22 @@ export class InboundWorker {
       logger: deps.logger,
     });
     const locks = new RedisLockSet(deps.queueRedis);
+    // Campaigns' counts: their messages' statuses (the status hook) and the candidates' first replies.
+    const campaigns = new CampaignProgress({
+      redis: deps.queueRedis,
+      prefix: deps.prefix,
+      events: deps.events,
+      db: deps.db,
+      logger: deps.logger,
+    });
+    this.campaigns = campaigns;
     const analytics = new AnalyticsWorker({
       db: deps.db,
       redis: deps.queueRedis,
       prefix: deps.prefix,
       logger: deps.logger,
+      // The templates a projection found answered: a campaign's count `replied` (idempotent, so a retried job is harmless).
+      onReplies: (replies) => countCampaignReplies(deps.db, campaigns, replies),
     });
     this.analytics = analytics;
     this.processor = new DeliveryProcessor({
@@ -207,6 +222,7 @@ export class InboundWorker {
           queue: this.outboundQueue,
           logger: deps.logger,
           announcer,
+          campaigns,
           ...(deps.prices ? { prices: deps.prices } : {}),
         }),
       onConversationsWritten: (conversations) => sendState.writeWindows(conversations),
@@ -388,6 +404,7 @@ export class InboundWorker {
       await this.analytics.close();
       await this.queue.close();
       await this.outboundQueue.close();
+      await this.campaigns.close();
     })();
     return this.closing;
   }

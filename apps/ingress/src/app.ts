@@ -18,8 +18,11 @@ import { lazyChildLoggerFactory } from "./http/lazy-child-logger.js";
 import { onboardingRoutes, type OnboardingDeps } from "./onboarding/onboarding.routes.js";
 import { WebhookInbox } from "./webhook/webhook-inbox.js";
 import { webhookRoutes } from "./webhook/webhook.routes.js";
-import { duplicateRedis, redisReady } from "@linkojob/queues";
+import { Queue } from "bullmq";
+import { OUTBOUND_CAMPAIGN_QUEUE, duplicateRedis, redisReady, type OutboundJob } from "@linkojob/queues";
 import { SendAcceptance } from "./sends/send-acceptance.js";
+import { CampaignAcceptance } from "./campaigns/campaign-acceptance.js";
+import { campaignRoutes } from "./campaigns/campaigns.routes.js";
 import { sendRoutes } from "./sends/sends.routes.js";
 import { costRoutes } from "./costs/costs.routes.js";
 import { analyticsRoutes } from "./analytics/analytics.routes.js";
@@ -40,6 +43,7 @@ import {
   lazyWorkerAnalytics,
   type PriceTable,
   type SendingPolicy,
+  CampaignProgress,
 } from "@linkojob/outbound";
 import { optOutRoutes } from "./opt-outs/opt-outs.routes.js";
 import { sendingPolicyRoutes } from "./sending-policy/sending-policy.routes.js";
@@ -240,6 +244,37 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     .catch((err: Error) => app.log.warn({ err: err.message }, "send state not subscribed: every send reads Redis"));
   await app.register(sendRoutes, { tenants, acceptance });
   await app.register(sendingPolicyRoutes, { acceptance, gate });
+  // Campaigns: each recipient through the send API's own decision, in the campaign lane; counts in Redis.
+  const campaignQueue = new Queue<OutboundJob>(OUTBOUND_CAMPAIGN_QUEUE, {
+    connection: deps.redis,
+    prefix: deps.config.queuePrefix,
+  });
+  campaignQueue.on("error", (err) => app.log.warn({ err: err.message }, "campaign queue connection error"));
+  app.addHook("onClose", async () => campaignQueue.close());
+  const campaignProgress = new CampaignProgress({
+    redis: deps.redis,
+    prefix: deps.config.queuePrefix,
+    events: deps.events,
+    db: deps.db,
+    logger: app.log,
+  });
+  app.addHook("onClose", async () => campaignProgress.close());
+  const campaignAcceptance = new CampaignAcceptance({
+    db: deps.db,
+    redis: deps.redis,
+    prefix: deps.config.queuePrefix,
+    queue: campaignQueue,
+    acceptance,
+    progress: campaignProgress,
+  });
+  await app.register(campaignRoutes, {
+    db: deps.db,
+    tenants,
+    queue: campaignQueue,
+    acceptance,
+    campaigns: campaignAcceptance,
+    progress: campaignProgress,
+  });
   await app.register(costRoutes, { tenants });
   // The candidates' opt-out register: recruiters and the platform record (and list) opt-outs.
   const optOutRegister = new OptOutRegister({ db: deps.db, state: sendState.optOuts, events: deps.events });

@@ -28,6 +28,8 @@ export const outboundEnvShape = {
   VAULT_REQUIRE_BOUND: v.vaultRequireBound,
   /** Sends in progress at once in this process (each mostly waits on Meta). */
   OUTBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
+  /** Campaign sends at once per process (their own queue, beside OUTBOUND_CONCURRENCY's): default 4. */
+  OUTBOUND_CAMPAIGN_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(4),
   /** Limit for Meta's answer to one send, ms. */
   OUTBOUND_SEND_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(15_000),
   /** How long an unanswered send waits for a status webhook naming it before being sent again, ms. */

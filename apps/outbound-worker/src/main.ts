@@ -49,6 +49,7 @@ const worker = new OutboundWorker({
   prefix: env.QUEUE_PREFIX,
   personalDataHasher: deploymentHasher(env.PERSONAL_DATA_HASH_KEY, env.TOKEN_ENCRYPTION_KEY),
   concurrency: env.OUTBOUND_CONCURRENCY,
+  campaignConcurrency: env.OUTBOUND_CAMPAIGN_CONCURRENCY,
   retryBaseMs: env.OUTBOUND_RETRY_BASE_MS,
   templateSyncIntervalMs: env.TEMPLATE_SYNC_INTERVAL_MS,
   messagingLimitWindowMs: env.MESSAGING_LIMIT_WINDOW_MS,

@@ -5,6 +5,7 @@ import type { Types } from "mongoose";
 import { syncTemplates, type ClientDoc, type Database } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, type DashboardEvents, parseClientChanged } from "@linkojob/events";
 import {
+  OUTBOUND_CAMPAIGN_QUEUE,
   OUTBOUND_QUEUE,
   TEMPLATE_SYNC_JOB,
   TEMPLATE_SYNC_QUEUE,
@@ -18,6 +19,7 @@ import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
 import { SendPacer, type PacerOptions } from "./pacing/send-pacer.js";
 import {
+  CampaignProgress,
   ClientStatusAnnouncer,
   OptOutRegister,
   SendCaches,
@@ -69,6 +71,8 @@ export interface OutboundWorkerDeps {
   personalDataHasher?: IdentifierHash;
   /** Jobs processed at once. Default 32 (each mostly waits on Meta). */
   concurrency?: number;
+  /** Campaign jobs processed at once (OUTBOUND_CAMPAIGN_QUEUE), beside `concurrency`. Default 4. */
+  campaignConcurrency?: number;
   send?: Omit<SendProcessorOptions, "prefix">;
   pacing?: Omit<PacerOptions, "prefix">;
   /** First delay of the exponential retry backoff. Default 1,000 ms. */
@@ -104,6 +108,8 @@ export interface OutboundWorkerDeps {
  */
 export class OutboundWorker {
   readonly queue: OutboundQueue;
+  /** Campaigns' sends (the same jobs, a lane of their own). */
+  readonly campaignQueue: OutboundQueue;
   readonly processor: SendProcessor;
   private readonly mediaFetcher: MediaFetcher;
   readonly pacer: SendPacer;
@@ -118,6 +124,7 @@ export class OutboundWorker {
   private readonly backlog: InboundBacklog;
   private stateTimer: NodeJS.Timeout | null = null;
   private worker: Worker<OutboundJob, SendOutcome> | null = null;
+  private campaignWorker: Worker<OutboundJob, SendOutcome> | null = null;
   private syncQueue: Queue | null = null;
   private syncWorker: Worker | null = null;
   /** Read receipts and typing indicators (RECEIPT_QUEUE). */
@@ -151,6 +158,8 @@ export class OutboundWorker {
   };
 
   readonly gate: SendGate;
+  /** Campaigns' live counts and cancel flags (the last check before a campaign's message goes). */
+  readonly campaigns: CampaignProgress;
 
   constructor(private readonly deps: OutboundWorkerDeps) {
     this.gate = new SendGate({
@@ -161,6 +170,10 @@ export class OutboundWorker {
       defaultPolicy: deps.defaultSendingPolicy,
     });
     this.queue = new Queue<OutboundJob>(OUTBOUND_QUEUE, { connection: deps.queueRedis, prefix: deps.prefix });
+    this.campaignQueue = new Queue<OutboundJob>(OUTBOUND_CAMPAIGN_QUEUE, {
+      connection: deps.queueRedis,
+      prefix: deps.prefix,
+    });
     this.pacer = new SendPacer(deps.redis, { prefix: deps.prefix, ...(deps.pacing ?? {}) });
     this.backlog = new InboundBacklog(deps.queueRedis, deps.prefix);
     this.caches = new SendCaches(deps.db);
@@ -186,7 +199,15 @@ export class OutboundWorker {
       logger: deps.logger,
     });
     const analytics = lazyWorkerAnalytics(deps.db, deps.redis, deps.prefix, deps.logger);
+    this.campaigns = new CampaignProgress({
+      redis: deps.redis,
+      prefix: deps.prefix,
+      events: deps.events,
+      db: deps.db,
+      logger: deps.logger,
+    });
     this.processor = new SendProcessor({
+      campaigns: this.campaigns,
       optOuts: this.optOuts,
       caches: this.caches,
       announcer: this.announcer,
@@ -211,6 +232,7 @@ export class OutboundWorker {
       logger: deps.logger,
       announcer: this.announcer,
       optOuts: this.optOuts,
+      campaigns: this.campaigns,
       ...(deps.send?.prices ? { prices: deps.send.prices } : {}),
     });
   }
@@ -252,6 +274,24 @@ export class OutboundWorker {
       }),
     };
     await this.intakePump.pump.start();
+    // The campaign lane: the same processor, its own few slots.
+    this.campaignWorker = new Worker<OutboundJob, SendOutcome>(
+      OUTBOUND_CAMPAIGN_QUEUE,
+      (job: Job<OutboundJob>, token?: string) => this.processor.process(job, token),
+      {
+        connection: this.deps.queueRedis,
+        prefix: this.deps.prefix,
+        concurrency: this.deps.campaignConcurrency ?? 4,
+        settings: {
+          backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+            err instanceof RetryableSendError
+              ? retryDelayMs(err.classification, attemptsMade, { baseMs: base })
+              : cappedBackoff(attemptsMade, base),
+        },
+      },
+    );
+    this.campaignWorker.on("error", (err) => this.deps.logger.error({ err }, "campaign send worker error"));
+    await this.campaignWorker.waitUntilReady();
     await this.ensureSendState();
     const stateEvery = this.deps.sendStateCheckEveryMs ?? 5_000;
     if (stateEvery > 0) {
@@ -360,7 +400,9 @@ export class OutboundWorker {
       .lean<Array<{ _id: Types.ObjectId; clientId: Types.ObjectId; kind?: "text" | "template"; updatedAt: Date }>>();
     let n = 0;
     for (const m of stale) {
-      const job = await this.queue.getJob(outboundJobId(m._id.toHexString()));
+      const id = outboundJobId(m._id.toHexString());
+      // A campaign's message has its job in the campaign lane.
+      const job = (await this.queue.getJob(id)) ?? (await this.campaignQueue.getJob(id));
       const state = job ? await job.getState() : "missing";
       if (["waiting", "delayed", "active", "prioritized", "waiting-children"].includes(state)) continue;
       await enqueueSend(this.queue, {
@@ -420,9 +462,12 @@ export class OutboundWorker {
       await this.caches.close();
       await this.deps.subscriberRedis.unsubscribe(CLIENTS_CHANGED_CHANNEL).catch(() => undefined);
       await this.worker?.close();
+      await this.campaignWorker?.close();
       await this.queue.close();
+      await this.campaignQueue.close();
       await this.backlog.close();
       await this.mediaFetcher.close();
+      await this.campaigns.close();
     })();
     return this.closing;
   }

@@ -19,6 +19,8 @@ import {
   type AnalyticsCounterDoc,
 } from "./analytics/analytics.model.js";
 import { AnalyticsProjector, type AnalyticsProjectorOptions } from "./analytics/analytics-projector.js";
+import { campaignModel, type CampaignDoc } from "./campaigns/campaign.model.js";
+import { CampaignRepository } from "./campaigns/campaign.repository.js";
 import { HeartbeatWatchdog, type HeartbeatStall } from "./heartbeat-watchdog.js";
 
 /** One tenant's data. Obtained only through Database.forTenant, so every query names the tenant. */
@@ -85,6 +87,8 @@ export class Database {
   /** Analytics counters (one document per tenant × day × scope) and the applications messaged. */
   readonly analyticsCounters: Model<AnalyticsCounterDoc>;
   readonly analyticsApplications: Model<AnalyticsApplicationDoc>;
+  /** Campaigns: one template to many candidates of a tenant (their messages carry `campaignId`). */
+  readonly campaigns: Model<CampaignDoc>;
   private closed = false;
   private watchdog: HeartbeatWatchdog | null = null;
 
@@ -102,6 +106,7 @@ export class Database {
     this.erasedCosts = erasedCostModel(connection);
     this.analyticsCounters = analyticsCounterModel(connection);
     this.analyticsApplications = analyticsApplicationModel(connection);
+    this.campaigns = campaignModel(connection);
   }
 
   /** The analytics counters' writer and reader (`lock` serialises counter writes across processes on FerretDB). */
@@ -149,6 +154,7 @@ export class Database {
       this.erasedCosts,
       this.analyticsCounters,
       this.analyticsApplications,
+      this.campaigns,
     ];
     for (const model of models) {
       await model.createCollection().catch(() => undefined);
@@ -173,6 +179,11 @@ export class Database {
   /** One tenant's opt-out register (every query names the tenant). */
   optOutsOf(clientId: Types.ObjectId | string): OptOutRepository {
     return new OptOutRepository(this.optOuts, this.optOutChanges, toObjectId(clientId, "clientId"));
+  }
+
+  /** One tenant's campaigns (every query names the tenant). */
+  campaignsOf(clientId: Types.ObjectId | string): CampaignRepository {
+    return new CampaignRepository(this.campaigns, toObjectId(clientId, "clientId"));
   }
 
   /** One WABA's templates (template status webhooks name the WABA, not a client). */

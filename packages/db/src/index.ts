@@ -44,3 +44,5 @@ export * from "./analytics/analytics-projector.js";
 export * from "./analytics/analytics-report.js";
 export * from "./flows/flow-endpoint.model.js";
 export * from "./flows/flow-token.js";
+export * from "./campaigns/campaign.model.js";
+export * from "./campaigns/campaign.repository.js";

@@ -62,6 +62,12 @@ export const EVENT_DESCRIPTIONS: {
     description:
       "A candidate stopped (STOP, ARRÊT, توقف…; Meta's marketing preference; a 131050 failure; a recruiter or the platform) or resumed (START, REPRENDRE; Meta's resume). `scope` is what is in force after the change: `all` refuses every send (409 CANDIDATE_OPTED_OUT), `marketing` refuses marketing templates, null lifts it. `change` is the audit record: source, wamid or actor, time.",
   },
+  [EVENTS.campaignProgress]: {
+    key: "campaignProgress",
+    title: "A campaign's counts changed",
+    description:
+      "At most one per campaign per second (the last change is always announced). `counts` are GET /api/campaigns/:id's, cumulative: a message read counts in `sent`, `delivered` and `read`; `suppressed` holds the opted-out recipients and, after a cancel, the messages it stopped (`cancelled`).",
+  },
   [SOCKET_EVENTS.session]: {
     key: "authSession",
     title: "Who the socket is and which clients it follows",

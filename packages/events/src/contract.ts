@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { EVENTS } from "./events.js";
 import {
+  campaignProgressSchema,
   candidateOptOutSchema,
   clientStatusSchema,
   conversationBlockedSchema,
@@ -10,6 +11,7 @@ import {
   messageReceivedSchema,
   messageSentSchema,
   messageStatusSchema,
+  type CampaignProgressPayload,
   type CandidateOptOutPayload,
   type ClientStatusPayload,
   type ConversationBlockedPayload,
@@ -46,6 +48,7 @@ export interface DashboardEventMap {
   [EVENTS.messageMedia]: MessageMediaPayload;
   [EVENTS.clientStatus]: ClientStatusPayload;
   [EVENTS.candidateOptOut]: CandidateOptOutPayload;
+  [EVENTS.campaignProgress]: CampaignProgressPayload;
 }
 export type DashboardEventName = keyof DashboardEventMap;
 
@@ -76,6 +79,7 @@ export const SERVER_EVENT_SCHEMAS = {
   [EVENTS.messageMedia]: messageMediaSchema,
   [EVENTS.clientStatus]: clientStatusSchema,
   [EVENTS.candidateOptOut]: candidateOptOutSchema,
+  [EVENTS.campaignProgress]: campaignProgressSchema,
   [SOCKET_EVENTS.session]: sessionInfoSchema,
   [SOCKET_EVENTS.expired]: expiredNoticeSchema,
   [SOCKET_EVENTS.error]: socketRefusalSchema,

@@ -19,6 +19,11 @@ export const EVENTS = {
   conversationDeleted: "conversation:deleted",
   /** The recruiter blocked or unblocked the candidate: `{ clientId, conversationId, blocked, at, actor }`. */
   conversationBlocked: "conversation:blocked",
+  /**
+   * A campaign's counts changed (at most one event per campaign per second): `{ clientId, campaignId,
+   * status, counts }`, the same counts as GET /api/campaigns/:id.
+   */
+  campaignProgress: "campaign:progress",
 } as const;
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
 

@@ -256,6 +256,29 @@ export const EVENT_EXAMPLES: Examples = {
       }),
     },
   ],
+  [EVENTS.campaignProgress]: [
+    {
+      name: "campaignRunning",
+      summary: "A campaign of 1,000 recipients: 2 opted out, 10 wait for the portfolio's limit, the rest went",
+      payload: {
+        clientId: CLIENT,
+        campaignId: "6790a1b2c3d4e5f6a7b8c9d0",
+        status: "running",
+        counts: {
+          queued: 0,
+          scheduled: 10,
+          sent: 988,
+          delivered: 950,
+          read: 700,
+          replied: 120,
+          failed: 0,
+          suppressed: 2,
+          cancelled: 0,
+        },
+        at: "2025-01-15T12:10:00.000Z",
+      },
+    },
+  ],
   [SOCKET_EVENTS.session]: [
     {
       name: "recruiter",

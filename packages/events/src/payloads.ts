@@ -303,3 +303,34 @@ export const conversationBlockedSchema = z.object({
   actor: z.object({ role: z.string(), userId: z.string() }),
 });
 export type ConversationBlockedPayload = z.infer<typeof conversationBlockedSchema>;
+/** A campaign's counts (cumulative: a message read counts in `sent`, `delivered` and `read`). */
+export const campaignCountsSchema = z.object({
+  /** Accepted and waiting to go now (queued, pacing, held). */
+  queued: z.number().int().nonnegative(),
+  /** Accepted and waiting for a later time (the portfolio's messaging limit, quiet hours). */
+  scheduled: z.number().int().nonnegative(),
+  sent: z.number().int().nonnegative(),
+  delivered: z.number().int().nonnegative(),
+  read: z.number().int().nonnegative(),
+  /** The candidate wrote after it (their first message after the campaign's template). */
+  replied: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  /** Never sent: the candidate opted out (at acceptance or before the send), or the campaign was cancelled. */
+  suppressed: z.number().int().nonnegative(),
+  /** The part of `suppressed` the cancellation stopped. */
+  cancelled: z.number().int().nonnegative(),
+});
+export type CampaignCounts = z.infer<typeof campaignCountsSchema>;
+
+/** `campaign:progress`: a campaign's counts changed (throttled: at most one per campaign per second). */
+export const campaignProgressSchema = z.object({
+  clientId: objectId,
+  campaignId: objectId,
+  status: described(
+    z.enum(["accepting", "running", "cancelled"]),
+    "`cancelled` once POST /api/campaigns/:id/cancel ran",
+  ),
+  counts: campaignCountsSchema,
+  at: isoDate,
+});
+export type CampaignProgressPayload = z.infer<typeof campaignProgressSchema>;

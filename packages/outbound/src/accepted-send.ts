@@ -28,5 +28,17 @@ export const acceptedSendSchema = z.object({
   planned: z.object({ text: z.string().nullable(), template: z.custom<SentTemplate>().nullable() }).nullable(),
   /** When the API accepted it (ms since epoch): the message's timestamp. */
   acceptedAt: z.number(),
+  /** The campaign it is one of (POST /api/campaigns): stored on the message, checked for a cancel before it goes. */
+  campaignId: z
+    .string()
+    .regex(/^[0-9a-f]{24}$/)
+    .optional(),
+  /**
+   * The place the API's gate counted in the portfolio's messaging budget (SendGate's reservation):
+   * given back when the message is refused before it goes (opted out, template no longer usable, cancelled).
+   */
+  budget: z
+    .object({ portfolioId: z.string(), member: z.string(), at: z.number(), previous: z.number().nullable() })
+    .optional(),
 });
 export type AcceptedSend = z.infer<typeof acceptedSendSchema>;

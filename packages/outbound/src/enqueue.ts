@@ -11,7 +11,11 @@ import type { AcceptedSend } from "./accepted-send.js";
 
 export type OutboundQueue = Queue<OutboundJob>;
 
-/** What enqueues one send: the message, its kind (replies go before bulk templates), a delay, the API's acceptance. */
+/**
+ * What enqueues one send: the message, its kind (replies go before bulk templates), a delay, the
+ * API's acceptance. `lane: "campaign"`: a campaign's send, enqueued on the campaign queue
+ * (OUTBOUND_CAMPAIGN_QUEUE, its own lane: first in, first out, no priority).
+ */
 export interface SendEnqueue {
   clientId: string;
   messageId: string;
@@ -19,6 +23,7 @@ export interface SendEnqueue {
   suffix?: string;
   delayMs?: number;
   accepted?: AcceptedSend;
+  lane?: "campaign";
 }
 
 /** The job of a send (name, data, options), as enqueueSend adds it and the send intake's pump adds it in bulk. */
@@ -37,11 +42,21 @@ export function sendJobOf(input: SendEnqueue): {
     opts: {
       ...outboundJobOptions,
       jobId: outboundJobId(input.messageId, input.suffix),
-      // Replies inside the window (text or media) before bulk templates.
-      priority: input.kind === "template" ? OUTBOUND_PRIORITY.bulk : OUTBOUND_PRIORITY.reply,
+      // Replies inside the window (text or media) before bulk templates; a campaign's lane has no priorities.
+      ...(input.lane === "campaign"
+        ? {}
+        : { priority: input.kind === "template" ? OUTBOUND_PRIORITY.bulk : OUTBOUND_PRIORITY.reply }),
       ...(input.delayMs ? { delay: input.delayMs } : {}),
     },
   };
+}
+
+/**
+ * Enqueues many sends in one round trip (a campaign's, on the campaign queue): the same jobs as
+ * enqueueSend, so the same ids (enqueuing again is a no-op) and the same options.
+ */
+export async function enqueueSends(queue: OutboundQueue, inputs: SendEnqueue[]): Promise<void> {
+  if (inputs.length) await queue.addBulk(inputs.map(sendJobOf));
 }
 
 /**

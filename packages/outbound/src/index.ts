@@ -24,3 +24,4 @@ export * from "./sending-policy/index.js";
 export * from "./analytics-counting.js";
 export * from "./reprice.js";
 export * from "./blocking/candidate-blocking.js";
+export * from "./campaigns/index.js";

@@ -10,6 +10,7 @@ import { accountHoldReason, holdTenant } from "./account-holds.js";
 import type { ClientStatusAnnouncer } from "./client-status-announcer.js";
 import { classifyGraphCode } from "@linkojob/whatsapp";
 import type { OptOutRegister } from "./opt-outs/opt-out-register.js";
+import { campaignEventsOfStatuses, type CampaignProgress } from "./campaigns/campaign-progress.js";
 
 /** Same shape as the inbound worker's StatusHook (apps/inbound-worker DeliveryProcessorDeps.onStatus). */
 export type OutboundStatusHook = (
@@ -31,6 +32,8 @@ export interface OutboundStatusHookDeps {
   announcer?: ClientStatusAnnouncer;
   /** With it, a `failed` status with 131050 (the user stopped marketing messages) records a `marketing` opt-out. */
   optOuts?: OptOutRegister;
+  /** With it, a campaign's message counts its statuses (from what the message holds after this one). */
+  campaigns?: CampaignProgress;
 }
 
 /**
@@ -50,6 +53,16 @@ export function createOutboundStatusHook(deps: OutboundStatusHookDeps): Outbound
   return async (tenant, status, outcome) => {
     if (outcome.outcome === "pending" || !outcome.message) return;
     const id = outcome.message._id;
+    const campaignId = outcome.message.campaignId;
+    if (campaignId && deps.campaigns) {
+      // Read from the message's statuses as stored: a repeated, late or out-of-order report counts once.
+      const events = campaignEventsOfStatuses(outcome.message.statusAt);
+      await deps.campaigns.mark(
+        tenant.clientId.toHexString(),
+        campaignId.toHexString(),
+        events.map((e) => [id.toHexString(), e]),
+      );
+    }
     if (status.pricing) {
       // Meta's pricing decides (type, then billable; category), at the rate of the recipient's country on the status's day.
       const country =

@@ -13,6 +13,7 @@ import {
 import type { DashboardEvents } from "@linkojob/events";
 import {
   MEDIA_FETCH_QUEUE,
+  OUTBOUND_CAMPAIGN_QUEUE,
   OUTBOUND_QUEUE,
   RECEIPT_QUEUE,
   WEBHOOK_QUEUE,
@@ -57,7 +58,13 @@ export interface CandidateErasureDeps {
 }
 
 /** The queues whose jobs may name a candidate (their data, results or failures). */
-const SCANNED_QUEUES = [WEBHOOK_QUEUE, OUTBOUND_QUEUE, MEDIA_FETCH_QUEUE, RECEIPT_QUEUE] as const;
+const SCANNED_QUEUES = [
+  WEBHOOK_QUEUE,
+  OUTBOUND_QUEUE,
+  OUTBOUND_CAMPAIGN_QUEUE,
+  MEDIA_FETCH_QUEUE,
+  RECEIPT_QUEUE,
+] as const;
 
 /** The steps, in order; each is idempotent and recorded in `steps` once done. */
 export const ERASURE_STEPS = [

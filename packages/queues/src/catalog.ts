@@ -87,6 +87,14 @@ export const outboundJobSchema = z.object({
 });
 export type OutboundJob = z.infer<typeof outboundJobSchema>;
 
+/**
+ * A campaign's sends: the same jobs as OUTBOUND_QUEUE's (same schema, ids and options), in a queue
+ * of their own that each outbound worker consumes with a small concurrency of its own
+ * (OUTBOUND_CAMPAIGN_CONCURRENCY): a 10,000-recipient campaign never takes the worker slots, nor
+ * much of the database, that replies and single first contacts need.
+ */
+export const OUTBOUND_CAMPAIGN_QUEUE = "outbound-campaign-sends";
+
 /** Job id of a message's first enqueue: a repeated enqueue (idempotent request, recovery) is one job. */
 export const outboundJobId = (messageId: string, suffix?: string) =>
   suffix ? `send-${messageId}-${suffix}` : `send-${messageId}`;

@@ -23,6 +23,8 @@ export interface AnalyticsWorkerDeps {
   concurrency?: number;
   /** Backoff base of a retried job (ms). Default 1 s, doubling up to 5 minutes. */
   retryBaseMs?: number;
+  /** Told of the templates a job's messages answered (their first reply): a campaign counts them `replied`. */
+  onReplies?: (replies: Array<{ clientId: Types.ObjectId; templateId: string }>) => Promise<void>;
 }
 
 /**
@@ -87,7 +89,10 @@ export class AnalyticsWorker {
       clientId: new Types.ObjectId(clientId),
       messageId: new Types.ObjectId(messageId),
     }));
-    return { counted: await (await this.projector()).project(refs) };
+    const replies: Array<{ clientId: Types.ObjectId; templateId: string }> = [];
+    const counted = await (await this.projector()).project(refs, replies);
+    if (replies.length && this.deps.onReplies) await this.deps.onReplies(replies);
+    return { counted };
   }
 
   close(): Promise<void> {

@@ -13,7 +13,8 @@ export interface ScheduledFields {
 
 /**
  * The send API's use of the sending protections: only a business-initiated send (a template to a
- * closed window or a first contact) is asked about; a reply inside an open window never is.
+ * closed window or a first contact) is asked about; a reply inside an open window never is (null).
+ * A `go` may carry the budget place it counted (given back if the send is refused later).
  */
 export async function gateOfPlan(
   gate: SendGate,
@@ -22,16 +23,15 @@ export async function gateOfPlan(
   plan: SendPlan,
   /** The protections already read with the candidate's state (else read here). */
   view?: ProtectionView,
-): Promise<Exclude<GateDecision, { action: "go" }> | null> {
+): Promise<GateDecision | null> {
   if (plan.kind !== "template" || plan.inWindow) return null;
-  const decision = await gate.decide({
+  return gate.decide({
     client,
     request,
     businessInitiated: true,
     category: plan.doc.category ?? null,
     ...(view ? { view } : {}),
   });
-  return decision.action === "go" ? null : decision;
 }
 
 /** The answer of a send the gate scheduled or held. */

@@ -1,6 +1,6 @@
 import { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
-import { candidateKeyOf, sameUser, type Database, type TenantData } from "@linkojob/db";
+import { candidateKeyOf, sameUser, type Database, type OutboundKind, type TenantData } from "@linkojob/db";
 import { HttpError, forbidden, notFound } from "../http/errors.js";
 import {
   DEFAULT_PRICE_TABLE_MAD,
@@ -23,6 +23,11 @@ import {
   type SendState,
   type StoredOutboundMedia,
   type SendGate,
+  type SendPlan,
+  type GateDecision,
+  type OptOutRefusal,
+  type AcceptedSend,
+  type ProtectionView,
 } from "@linkojob/outbound";
 import { gateOfPlan, scheduledAnswerOf, type ScheduledFields } from "../sending-policy/send-gate-hook.js";
 
@@ -88,6 +93,17 @@ const unavailable = (err: unknown) =>
     ? err
     : new HttpError(503, "SEND_UNAVAILABLE", "sends cannot be accepted right now: nothing was queued, retry shortly");
 
+/** A send planned from the state in Redis (SendAcceptance.decide). */
+export interface PlannedSend {
+  optedOut: null;
+  plan: SendPlan;
+  kind: OutboundKind;
+  cost: number;
+  costCategory: string;
+}
+/** A send decided: refused because the candidate opted out, or planned. */
+export type SendDecision = { optedOut: OptOutRefusal; plan: SendPlan } | PlannedSend;
+
 /**
  * Accepts a send by appending it to the send stream (SendIntake: one XADD, answered before the 202;
  * the outbound worker's pump moves it into the outbound queue): no Meta call and, for a client whose state is in Redis, no
@@ -107,7 +123,7 @@ const unavailable = (err: unknown) =>
  */
 export class SendAcceptance {
   readonly caches: SendCaches<SendClient>;
-  private readonly prices: PriceTable;
+  readonly prices: PriceTable;
   private readonly gate: SendGate | null;
 
   constructor(
@@ -205,15 +221,23 @@ export class SendAcceptance {
     }
   }
 
-  /** Plans from the state in Redis, then claims the Idempotency-Key (if any) and enqueues. */
-  private async enqueue(
+  /**
+   * One send decided from the send state in Redis, with no side effect: the candidate's window and
+   * opt-out (one MGET, unless the caller read them already), the plan (@linkojob/outbound's
+   * planSend), and the opt-out rule. The single send and every recipient of a campaign go through it.
+   */
+  async decide(
     clientId: string,
     client: SendClient,
     request: OutboundRequest,
-    { windowExpiresAt, optOut, extra }: Awaited<ReturnType<SendState["candidate"]>>,
-    idempotencyKey: string | null,
-    discard: () => Promise<void>,
-  ): Promise<{ answer: SendAnswer; replay: boolean }> {
+    candidate?: Pick<Awaited<ReturnType<SendState["candidate"]>>, "windowExpiresAt" | "optOut">,
+  ): Promise<SendDecision> {
+    const { windowExpiresAt, optOut } =
+      candidate ??
+      (await this.state.candidate(clientId, candidateKeyOf(request), [
+        request.candidatePhone,
+        request.candidateUserId,
+      ]));
     const plan = await planSend({
       request,
       client,
@@ -224,19 +248,82 @@ export class SendAcceptance {
     });
     // The candidate opted out (opt-outs/opt-out-rule.ts): refused, nothing stored or queued.
     const optedOut = optOutRefusal(optOut, optOutShapeOf(plan));
-    if (optedOut)
+    if (optedOut) return { optedOut, plan };
+    return { optedOut: null, plan, ...plannedKindAndCost(plan) };
+  }
+
+  /**
+   * The sending protections' decision for a planned send (null: none apply, or no gate here);
+   * `view`: the protections read with the candidate's state (else read here).
+   */
+  gateOf(
+    client: SendClient,
+    request: OutboundRequest,
+    plan: SendPlan,
+    view?: ProtectionView,
+  ): Promise<GateDecision | null> {
+    return this.gate ? gateOfPlan(this.gate, client, request, plan, view) : Promise.resolve(null);
+  }
+
+  /** Gives back the budget place a gate decision counted, for a send that will not be queued after all. */
+  async giveBack(decision: GateDecision | null): Promise<void> {
+    if (this.gate && decision && decision.action !== "hold")
+      await this.gate.giveBackReservation(decision.reservation).catch(() => undefined);
+  }
+
+  /** What the job carries for the worker to store and send. */
+  acceptedOf(
+    request: OutboundRequest,
+    idempotencyKey: string | null,
+    decision: PlannedSend,
+    gated: GateDecision | null,
+    extra: Pick<AcceptedSend, "campaignId"> = {},
+  ): AcceptedSend {
+    const planned = sendRecordOf(decision.plan);
+    const reservation = gated && gated.action !== "hold" ? gated.reservation : undefined;
+    return {
+      request,
+      idempotencyKey,
+      kind: decision.kind,
+      cost: decision.cost,
+      costCategory: decision.costCategory,
+      planned: planned ? { text: planned.text, template: planned.template } : null,
+      acceptedAt: Date.now(),
+      ...extra,
+      ...(reservation ? { budget: reservation } : {}),
+    };
+  }
+
+  /** Plans from the state in Redis, then claims the Idempotency-Key (if any) and enqueues. */
+  private async enqueue(
+    clientId: string,
+    client: SendClient,
+    request: OutboundRequest,
+    candidate: Awaited<ReturnType<SendState["candidate"]>>,
+    idempotencyKey: string | null,
+    discard: () => Promise<void>,
+  ): Promise<{ answer: SendAnswer; replay: boolean }> {
+    const decision = await this.decide(clientId, client, request, candidate);
+    if (decision.optedOut) {
+      const optedOut = decision.optedOut;
       throw new HttpError(409, optedOut.code, optedOut.reason, {
         scope: optedOut.scope,
         source: optedOut.source,
         since: optedOut.since,
       });
-    const { kind, cost, costCategory } = plannedKindAndCost(plan);
+    }
+    const { kind, cost } = decision;
     const messageId = new Types.ObjectId().toHexString();
     // reauth_required (or pending): accepted; the worker holds it until the client is active again.
     let answer: SendAnswerWithSchedule = answerOf(messageId, client.status !== "active", kind, cost, request);
     // Sending protections: a business-initiated send may be held (quality) or scheduled (limit, quiet hours).
-    const gated = this.gate ? await gateOfPlan(this.gate, client, request, plan, this.gate.state.viewOf(extra)) : null;
-    if (gated) answer = scheduledAnswerOf(answer, gated);
+    const gated = await this.gateOf(
+      client,
+      request,
+      decision.plan,
+      this.gate ? this.gate.state.viewOf(candidate.extra) : undefined,
+    );
+    if (gated && gated.action !== "go") answer = scheduledAnswerOf(answer, gated);
     if (idempotencyKey) {
       const first = await this.state.claimIdempotent(clientId, idempotencyKey, answer);
       if (first) {
@@ -249,25 +336,18 @@ export class SendAcceptance {
         );
       }
     }
-    const planned = sendRecordOf(plan);
     try {
       await this.intake.append({
         clientId,
         messageId,
         kind,
-        accepted: {
-          request,
-          idempotencyKey,
-          kind,
-          cost,
-          costCategory,
-          planned: planned ? { text: planned.text, template: planned.template } : null,
-          acceptedAt: Date.now(),
-        },
+        accepted: this.acceptedOf(request, idempotencyKey, decision, gated),
         ...(gated?.action === "schedule" ? { delayMs: Math.max(0, gated.at - Date.now()) } : {}),
       });
     } catch {
       if (idempotencyKey) await this.state.releaseIdempotent(clientId, idempotencyKey).catch(() => undefined);
+      // Nothing queued: the budget place the gate counted for it is given back.
+      await this.giveBack(gated);
       throw new HttpError(503, "QUEUE_UNAVAILABLE", "the send could not be queued: nothing was accepted, retry", {});
     }
     // Queued: a failed confirmation leaves the key pending (409 to a repeat until it expires), never a second send.

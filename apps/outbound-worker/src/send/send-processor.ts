@@ -71,6 +71,10 @@ import {
   type PriceTable,
   type SendPlan,
   type SendGate,
+  type CampaignProgress,
+  type CampaignEvent,
+  type BudgetReservation,
+  campaignEventsOfStatuses,
 } from "@linkojob/outbound";
 import { gateAtSendTime } from "./sending-gate.js";
 import type { SendPacer } from "../pacing/send-pacer.js";
@@ -122,6 +126,8 @@ export interface SendProcessorDeps {
   optOuts?: OptOutRegister;
   /** The sending protections (quality, quiet hours, the portfolio's limit), decided again before the call. */
   gate?: SendGate;
+  /** Campaigns' live counts and their cancel flag, checked before a campaign's message goes. */
+  campaigns?: CampaignProgress;
   /** Media URLs: fetched once (SSRF-guarded), uploaded, the id shared by every send of the URL. */
   media?: Pick<OutboundMediaDeps, "fetcher" | "links">;
   /**
@@ -143,6 +149,10 @@ export type SendOutcome =
   | { outcome: "suppressed"; reason: string }
   /** Another message holds this send's Idempotency-Key: nothing stored or sent for this job. */
   | { outcome: "duplicate"; messageId: string };
+
+/** How a cancelled campaign's unsent messages end (suppressed, with this code). */
+export const CAMPAIGN_CANCELLED = "CAMPAIGN_CANCELLED";
+const CAMPAIGN_CANCELLED_REASON = "the campaign was cancelled before this message went";
 
 /** Jobs of one message wait this long for another job holding the message's lock. */
 const LOCKED_RETRY_MS = 1_000;
@@ -288,6 +298,15 @@ export class SendProcessor {
     // costs MongoDB nothing), then stored under the id the API answered, already `sending` when the
     // client may send (no separate claim). A retried run that finds it stored claims it as usual.
     let storedSending: OutboundMessageDoc | null = null;
+    // The acceptance's place in the portfolio's budget: given back if the message is refused before it goes.
+    const acceptedBudget = accepted?.data.budget;
+    const campaignId = accepted?.data.campaignId ?? null;
+    // A cancelled campaign's message not stored yet: nothing is stored, waited for or sent.
+    if (accepted && !data.stored && campaignId && (await this.campaignCancelled(campaignId))) {
+      await this.giveBack(acceptedBudget);
+      await this.countCampaign(data.clientId, campaignId, data.messageId, "cancelled");
+      return { outcome: "suppressed", reason: CAMPAIGN_CANCELLED };
+    }
     if (accepted && !data.stored) {
       const request = accepted.data.request;
       const client = await this.caches.client(data.clientId);
@@ -370,6 +389,10 @@ export class SendProcessor {
       data = { ...data, uncertainChecks: checks };
     }
 
+    // A cancelled campaign's message, stored and taken: it ends suppressed, never sent.
+    if (message.campaignId && (await this.campaignCancelled(message.campaignId.toHexString())))
+      return this.suppressCancelled(tenant, message, [acceptedBudget]);
+
     const client = await this.caches.client(data.clientId);
     // An account-level pause (payment, lock, spam limit…) says why; otherwise the tenant must reconnect.
     const hold = sendHoldOf(client);
@@ -387,6 +410,8 @@ export class SendProcessor {
       prices: this.prices,
     });
     if (plan.kind === "refused") {
+      // Not sent (e.g. the template is no longer approved): the budget place its acceptance counted is given back.
+      await this.giveBack(acceptedBudget);
       await this.fail(tenant, message, { title: plan.reason, message: plan.reason }, plan.code, null, true);
       throw new UnrecoverableError(`${plan.code}: ${plan.reason}`);
     }
@@ -401,8 +426,11 @@ export class SendProcessor {
     }
     if (gated?.action === "schedule") {
       await tenant.outbound.releaseSending(message._id);
+      await this.countCampaign(data.clientId, message.campaignId, data.messageId, "scheduled");
       return this.delay(job, token, gated.at, { ...data, slotAt: undefined });
     }
+    // The place this send confirmed in the budget (a refusal before the call gives it back).
+    const sendBudget = gated?.action === "go" ? gated.reservation : undefined;
 
     // Media: staged bytes go to Meta's media endpoint before the send, outside the pacing of sends.
     // The id is kept on the message, so a retried or resumed job sends by the same id (one upload).
@@ -426,7 +454,7 @@ export class SendProcessor {
         }
         // A Graph error of the upload classifies like a send's (131053 permanent, 5xx retried…), but
         // nothing was sent: no status webhook to wait for, an unanswered upload is simply redone.
-        return this.onSendError(job, token, data, tenant, client, message, err, record, "upload");
+        return this.onSendError(job, token, data, tenant, client, message, err, record, "upload", sendBudget);
       }
       if (plan.caption) media = { ...media, caption: plan.caption };
     }
@@ -457,10 +485,14 @@ export class SendProcessor {
         recipient,
       );
       if (waitMs > SLOT_SLACK_MS) {
+        // Not going now: the budget place confirmed for this moment is given back (confirmed again then).
+        await this.giveBack(sendBudget);
         await tenant.outbound.releaseSending(message._id);
         return this.delay(job, token, Date.now() + waitMs, { ...data, slotAt });
       }
     } else if (data.slotAt - Date.now() > SLOT_SLACK_MS) {
+      // Not going now: the budget place confirmed for this moment is given back (confirmed again then).
+      await this.giveBack(sendBudget);
       await tenant.outbound.releaseSending(message._id);
       return this.delay(job, token, data.slotAt, data);
     }
@@ -469,6 +501,8 @@ export class SendProcessor {
     // a slow write, must not bunch this send with the next one at Meta).
     const guardWait = await this.deps.pacer.admit(client.phoneNumberId, client.throughputMps ?? 80, data.messageId);
     if (guardWait > 0) {
+      // Not going now: the budget place confirmed for this moment is given back (confirmed again then).
+      await this.giveBack(sendBudget);
       await tenant.outbound.releaseSending(message._id);
       return this.delay(job, token, Date.now() + guardWait, { ...data, slotAt: Date.now() + guardWait });
     }
@@ -477,13 +511,21 @@ export class SendProcessor {
 
     // The candidate's opt-out, read again at the last moment: a STOP that arrived since acceptance wins.
     const optedOut = await this.optOuts.refusalFor(data.clientId, message.request, optOutShapeOf(plan));
-    if (optedOut) return this.suppress(tenant, message, optedOut);
+    if (optedOut) {
+      // Not sent: the budget places counted for it (at send time, then at acceptance) are given back.
+      await this.giveBack(sendBudget);
+      await this.giveBack(acceptedBudget);
+      return this.suppress(tenant, message, optedOut);
+    }
+    // A campaign cancelled while this send waited for its slot: the cancel wins until the very call.
+    if (message.campaignId && (await this.campaignCancelled(message.campaignId.toHexString())))
+      return this.suppressCancelled(tenant, message, [sendBudget, acceptedBudget]);
 
     let result: SendResult;
     try {
       result = await this.callMeta(client, message, plan, media);
     } catch (err) {
-      return this.onSendError(job, token, data, tenant, client, message, err, record);
+      return this.onSendError(job, token, data, tenant, client, message, err, record, "send", sendBudget);
     }
     await Promise.all([
       this.finishSent(tenant, message, result.wamid, record),
@@ -524,6 +566,7 @@ export class SendProcessor {
       },
       planned: accepted.planned,
       sending,
+      ...(accepted.campaignId ? { campaignId: new Types.ObjectId(accepted.campaignId) } : {}),
     });
     const owner = res.message._id.toHexString();
     if (!res.created) return { owner, ...res };
@@ -630,6 +673,8 @@ export class SendProcessor {
     err: unknown,
     record: SendRecord,
     stage: "send" | "upload" = "send",
+    /** The budget place the gate confirmed for this attempt: given back when Meta refused it and it is retried. */
+    sendBudget?: BudgetReservation,
   ): Promise<SendOutcome> {
     const { logger } = this.deps;
     // The request may have reached Meta and been accepted: do not send again before the check.
@@ -700,6 +745,8 @@ export class SendProcessor {
       const max = Math.min(c.maxAttempts ?? Number.POSITIVE_INFINITY, job.opts.attempts ?? 1);
       if (attempt < max) {
         await tenant.outbound.markRetrying(message._id, error);
+        // Meta did not take it: the place is confirmed again by the retry, at the moment it goes.
+        await this.giveBack(sendBudget);
         throw new RetryableSendError(c, `${c.reason} (code ${c.code ?? "none"}), attempt ${attempt} of ${max}`);
       }
     }
@@ -730,9 +777,18 @@ export class SendProcessor {
   ): Promise<void> {
     const at = new Date();
     const written = await tenant.outbound.markSent(message._id, wamid, record, at);
+    const campaignId = message.campaignId ?? null;
+    await this.countCampaign(tenant.clientId.toHexString(), campaignId, message._id.toHexString(), "sent");
     // Statuses that waited for this wamid were applied here, not by the inbound worker: count them.
     // (Otherwise the status webhooks to come count the message: the send path costs nothing more.)
-    if (await this.pending.add({ clientId: tenant.clientId, wamid })) await this.counted(tenant, message);
+    if (await this.pending.add({ clientId: tenant.clientId, wamid })) {
+      await this.counted(tenant, message);
+      if (campaignId) {
+        const now = await tenant.outbound.get(message._id);
+        for (const e of campaignEventsOfStatuses(now?.statusAt))
+          await this.countCampaign(tenant.clientId.toHexString(), campaignId, message._id.toHexString(), e);
+      }
+    }
     const clientId = tenant.clientId.toHexString();
     const sent = {
       ...message,
@@ -749,12 +805,56 @@ export class SendProcessor {
     refusal: OptOutRefusal,
   ): Promise<SendOutcome> {
     await tenant.outbound.markSuppressed(message._id, refusal.code, refusal.reason);
+    await this.countCampaign(
+      tenant.clientId.toHexString(),
+      message.campaignId,
+      message._id.toHexString(),
+      "suppressed",
+    );
     this.deps.logger.info(
       { messageId: message._id.toHexString(), scope: refusal.scope, source: refusal.source },
       "outbound message suppressed: the candidate opted out",
     );
     this.emitStatus(tenant, message, "suppressed", { title: refusal.reason });
     return { outcome: "suppressed", reason: refusal.code };
+  }
+
+  /** A cancelled campaign's message: `suppressed` (CAMPAIGN_CANCELLED), its budget places given back, counted `cancelled`. */
+  private async suppressCancelled(
+    tenant: TenantData,
+    message: OutboundMessageDoc,
+    budgets: Array<BudgetReservation | undefined>,
+  ): Promise<SendOutcome> {
+    await tenant.outbound.markSuppressed(message._id, CAMPAIGN_CANCELLED, CAMPAIGN_CANCELLED_REASON);
+    for (const b of budgets) await this.giveBack(b);
+    await this.countCampaign(tenant.clientId.toHexString(), message.campaignId, message._id.toHexString(), "cancelled");
+    this.emitStatus(tenant, message, "suppressed", { title: CAMPAIGN_CANCELLED_REASON });
+    return { outcome: "suppressed", reason: CAMPAIGN_CANCELLED };
+  }
+
+  private async campaignCancelled(campaignId: string): Promise<boolean> {
+    return this.deps.campaigns ? this.deps.campaigns.isCancelled(campaignId) : false;
+  }
+
+  /** Gives back a budget place counted for a message that does not go (only while it is still that message's). */
+  private async giveBack(reservation: BudgetReservation | undefined): Promise<void> {
+    if (reservation && this.deps.gate)
+      await this.deps.gate
+        .giveBackReservation(reservation)
+        .catch((err: unknown) => this.deps.logger.warn({ err }, "budget place not given back"));
+  }
+
+  /** Counts an event of a campaign's message (idempotent per message and event; a failure is logged). */
+  private async countCampaign(
+    clientId: string,
+    campaignId: Types.ObjectId | string | null | undefined,
+    messageId: string,
+    event: CampaignEvent,
+  ): Promise<void> {
+    if (!campaignId || !this.deps.campaigns) return;
+    await this.deps.campaigns
+      .mark(clientId, String(campaignId), [[messageId, event]])
+      .catch((err: unknown) => this.deps.logger.warn({ err, messageId }, "campaign count not updated"));
   }
 
   /** `uncount`: the claim counted an attempt for a message that is not sent after all. */
@@ -769,6 +869,7 @@ export class SendProcessor {
   ): Promise<void> {
     await tenant.outbound.markFailed(message._id, error, code, new Date(), record, uncount, reason);
     await this.counted(tenant, message);
+    await this.countCampaign(tenant.clientId.toHexString(), message.campaignId, message._id.toHexString(), "failed");
     this.deps.logger.info({ messageId: message._id.toHexString(), code }, "outbound message failed");
     this.emitStatus(tenant, message, "failed", error);
   }

@@ -5,6 +5,7 @@ import type { UpdateLimits } from "../ferretdb-adapter.js";
 import { isDuplicateKeyError } from "../errors.js";
 import { AnalyticsCounters, counterDocId, isDuplicateKey, type LockCounters } from "./analytics-counters.js";
 import {
+  ALL_SCOPE,
   ANALYTICS_MESSAGE_FIELDS,
   applicationEvents,
   conversationEvents,
@@ -64,7 +65,11 @@ export class AnalyticsProjector {
    * conversations' candidates, one find per conversation of its recent messages, one upsert per new
    * application, then the counter writes (one per counter document).
    */
-  async project(refs: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>): Promise<number> {
+  async project(
+    refs: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>,
+    /** Filled with the templates these messages answered (their first reply): a campaign counts them `replied`. */
+    replies?: Array<{ clientId: Types.ObjectId; templateId: string }>,
+  ): Promise<number> {
     if (!refs.length) return 0;
     const ids = [...new Map(refs.map((r) => [r.messageId.toHexString(), r.messageId])).values()];
     const clients = [...new Map(refs.map((r) => [r.clientId.toHexString(), r.clientId])).values()];
@@ -134,6 +139,10 @@ export class AnalyticsProjector {
       const app = await this.openApplication(m.clientId, applicationId, new Date(m.timestamp));
       add(m.clientId, applicationEvents(app));
     }
+    if (replies)
+      for (const { clientId, event } of events)
+        if (event.scope === ALL_SCOPE && event.id.endsWith(":reply"))
+          replies.push({ clientId, templateId: event.id.slice(0, -":reply".length) });
     return this.counters.record(events);
   }
 

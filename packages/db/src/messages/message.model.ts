@@ -106,6 +106,8 @@ export interface MessageDoc {
    * the writer died takes it over and counts the message (see InboundMessageBatch).
    */
   countClaim?: CountClaim | null;
+  /** Outbound: the campaign (POST /api/campaigns) this message is one of. */
+  campaignId?: Types.ObjectId | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -137,6 +139,7 @@ const messageSchema = new Schema<MessageDoc>(
     raw: Schema.Types.Mixed,
     media: { type: Schema.Types.Mixed, default: undefined },
     countClaim: { type: Schema.Types.Mixed, default: undefined },
+    campaignId: { type: Schema.Types.ObjectId, default: undefined },
   },
   { timestamps: true, collection: "messages", minimize: true, suppressReservedKeysWarning: true },
 );
@@ -146,6 +149,8 @@ messageSchema.index({ clientId: 1, conversationId: 1, timestamp: -1, _id: -1 });
 messageSchema.index({ clientId: 1, wamid: 1 });
 // The flows' data-exchange endpoint finds a flow's message by its token (`flowToken`, outbound only).
 messageSchema.index({ clientId: 1, flowToken: 1 });
+// A campaign's messages (its cancel, its recount).
+messageSchema.index({ clientId: 1, campaignId: 1 });
 
 export const messageModel = (conn: Connection): Model<MessageDoc> => conn.model<MessageDoc>("Message", messageSchema);
 

@@ -54,7 +54,8 @@ export interface StatusOutcome {
   /** `applied`: the message moved forward; `recorded`: stored but the message was already further on;
    * `pending`: the message is not stored yet, the status waits for it. */
   outcome: "applied" | "recorded" | "pending";
-  message?: Pick<MessageDoc, "_id" | "conversationId" | "wamid" | "status" | "error" | "pricing" | "statusAt">;
+  message?: Pick<MessageDoc, "_id" | "conversationId" | "wamid" | "status" | "error" | "pricing" | "statusAt"> &
+    Partial<Pick<MessageDoc, "campaignId">>;
 }
 
 /** What a `failed` status stores as the message's error. */
@@ -177,7 +178,7 @@ export class MessageRepository {
     const message = await this.model
       .findOne(
         { _id: id, clientId: this.clientId },
-        { _id: 1, conversationId: 1, wamid: 1, status: 1, error: 1, pricing: 1, statusAt: 1 },
+        { _id: 1, conversationId: 1, wamid: 1, status: 1, error: 1, pricing: 1, statusAt: 1, campaignId: 1 },
       )
       .lean<StatusOutcome["message"]>();
     return { outcome: applied ? "applied" : "recorded", ...(message ? { message } : {}) };

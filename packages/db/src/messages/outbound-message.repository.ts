@@ -142,6 +142,8 @@ export interface NewOutbound {
   heldReasonCode?: string | null;
   /** Stored already taken for a send (`sending`, one attempt), as `claim` would leave it: the worker's store at its pacing slot. */
   sending?: boolean;
+  /** The campaign it is one of (POST /api/campaigns). */
+  campaignId?: Types.ObjectId | null;
 }
 
 export interface CostTotals {
@@ -310,6 +312,7 @@ export class OutboundMessageRepository {
       idempotencyKey: input.idempotencyKey ?? null,
       sendAttempts: input.sending && !input.heldReason ? 1 : 0,
       fallbackOf: input.fallbackOf ?? null,
+      ...(input.campaignId ? { campaignId: input.campaignId } : {}),
       ...(input.planContext ? { planContext: input.planContext } : {}),
       createdAt: now,
       updatedAt: now,
@@ -482,6 +485,33 @@ export class OutboundMessageRepository {
       },
     );
     return res.modifiedCount > 0;
+  }
+
+  /**
+   * A cancelled campaign: its messages not taken for a send yet (queued or held, no wamid) end
+   * `suppressed` with the reason, in one request; a job that finds one so never claims it.
+   */
+  async suppressCampaign(
+    campaignId: Types.ObjectId,
+    reasonCode: string,
+    reason: string,
+    at = new Date(),
+  ): Promise<number> {
+    const res = await this.col.updateMany(
+      { clientId: this.clientId, campaignId, wamid: null, status: { $in: ["queued", "held"] } },
+      {
+        $set: {
+          status: "suppressed",
+          statusRank: rank("suppressed"),
+          reason,
+          reasonCode,
+          sendingSince: null,
+          updatedAt: at,
+        },
+        $min: { "statusAt.suppressed": at },
+      },
+    );
+    return res.modifiedCount;
   }
 
   /** Meta refused this attempt with a transient error: back to `queued` until the retry. */

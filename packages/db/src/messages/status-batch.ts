@@ -23,6 +23,7 @@ const TARGET_FIELDS = {
   error: 1,
   pricing: 1,
   statusAt: 1,
+  campaignId: 1,
 } as const;
 const key = (clientId: Types.ObjectId, wamid: string) => `${clientId.toHexString()}|${wamid}`;
 

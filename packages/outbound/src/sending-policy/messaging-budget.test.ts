@@ -64,15 +64,18 @@ describe("MessagingBudget", () => {
     const waba = portfolio();
     const budget = new MessagingBudget(a, prefix, { windowMs: 1_000 });
     const t0 = Date.now();
-    expect(await budget.reserve(waba, 1, "212600000001", t0, t0)).toEqual({ at: t0, counted: true });
-    expect(await budget.reserve(waba, 1, "212600000001", t0 + 500, t0 + 500)).toEqual({ at: t0 + 500, counted: false });
+    expect(await budget.reserve(waba, 1, "212600000001", t0, t0)).toMatchObject({ at: t0, counted: true });
+    expect(await budget.reserve(waba, 1, "212600000001", t0 + 500, t0 + 500)).toMatchObject({
+      at: t0 + 500,
+      counted: false,
+    });
     // Spent: another recipient waits for the first to leave the moving window.
-    expect(await budget.reserve(waba, 1, "212600000002", t0 + 500, t0 + 500)).toEqual({
+    expect(await budget.reserve(waba, 1, "212600000002", t0 + 500, t0 + 500)).toMatchObject({
       at: t0 + 1_100, // the window and its margin (a tenth of it)
       counted: true,
     });
     // The window moved past both: counted again at once.
-    expect(await budget.reserve(waba, 1, "212600000001", t0 + 2_300, t0 + 2_300)).toEqual({
+    expect(await budget.reserve(waba, 1, "212600000001", t0 + 2_300, t0 + 2_300)).toMatchObject({
       at: t0 + 2_300,
       counted: true,
     });
@@ -102,12 +105,12 @@ describe("MessagingBudget", () => {
     await budget.reserve(waba, 2, "B", t0, t0);
     expect((await budget.reserve(waba, 2, "C", t0, t0)).at).toBe(t0 + 1_100);
     // A really goes 300 ms later: its entry moves there (B is due, C is later: checked at its own confirmation).
-    expect(await budget.reserve(waba, 2, "A", t0 + 300, t0 + 300, { confirm: true })).toEqual({
+    expect(await budget.reserve(waba, 2, "A", t0 + 300, t0 + 300, { confirm: true })).toMatchObject({
       at: t0 + 300,
       counted: true,
     });
     // C's time comes: A (t0 + 300) and B (t0) still fill the window ending now; it waits for B to leave, then goes.
-    expect(await budget.reserve(waba, 2, "C", t0 + 1_100, t0 + 1_100, { confirm: true })).toEqual({
+    expect(await budget.reserve(waba, 2, "C", t0 + 1_100, t0 + 1_100, { confirm: true })).toMatchObject({
       at: t0 + 1_100,
       counted: true,
     });
@@ -118,7 +121,7 @@ describe("MessagingBudget", () => {
     await budget.reserve(late, 2, "C", t0, t0);
     await budget.reserve(late, 2, "A", t0 + 200, t0 + 200, { confirm: true });
     await budget.reserve(late, 2, "B", t0 + 400, t0 + 400, { confirm: true });
-    expect(await budget.reserve(late, 2, "C", t0 + 1_100, t0 + 1_100, { confirm: true })).toEqual({
+    expect(await budget.reserve(late, 2, "C", t0 + 1_100, t0 + 1_100, { confirm: true })).toMatchObject({
       at: t0 + 1_300,
       counted: true,
     });
@@ -148,15 +151,17 @@ describe("SendGate", () => {
     const now = Date.now();
     const first = { candidatePhone: "212611111111" };
     const second = { candidatePhone: "212622222222" };
-    expect(await gate.decide({ client: c, request: first, businessInitiated: true, category: "UTILITY", now })).toEqual(
-      { action: "go" },
-    );
-    expect(await gate.decide({ client: c, request: second, businessInitiated: false, category: null, now })).toEqual({
+    expect(
+      await gate.decide({ client: c, request: first, businessInitiated: true, category: "UTILITY", now }),
+    ).toMatchObject({ action: "go" });
+    expect(
+      await gate.decide({ client: c, request: second, businessInitiated: false, category: null, now }),
+    ).toMatchObject({
       action: "go",
     });
     expect(
       await gate.decide({ client: c, request: second, businessInitiated: true, category: "UTILITY", now }),
-    ).toEqual({
+    ).toMatchObject({
       action: "schedule",
       at: now + W + M,
       reason: "MESSAGING_LIMIT",
@@ -206,6 +211,87 @@ describe("SendGate", () => {
   });
 });
 
+describe("a place given back", () => {
+  const client = (wabaId: string, phoneNumberId: string) => ({ _id: new Types.ObjectId(), wabaId, phoneNumberId });
+  it("a send the gate counted, then refused before it went (opted out at send time, template no longer usable), gives its place back; an earlier message's entry is put back", async () => {
+    const gate = new SendGate({ redis: a, prefix, db });
+    const c = client(portfolio(), `pn-back-${seq}`);
+    await gate.state.setPolicy(c._id.toHexString(), { quietHours: null, timeZone: "UTC" }, null);
+    await gate.state.setLimit(c.wabaId, 1, "test");
+    const now = Date.now();
+    const first = { candidatePhone: "212644444441" };
+    const second = { candidatePhone: "212644444442" };
+    // Accepted, then confirmed at send time: the limit of 1 is spent.
+    const accepted = await gate.decide({
+      client: c,
+      request: first,
+      businessInitiated: true,
+      category: "UTILITY",
+      now,
+    });
+    expect(accepted).toMatchObject({
+      action: "go",
+      reservation: { member: first.candidatePhone, at: now, previous: null },
+    });
+    const atSend = await gate.decide({
+      client: c,
+      request: first,
+      businessInitiated: true,
+      category: "UTILITY",
+      atSendTime: true,
+      now: now + 10,
+    });
+    expect(atSend).toMatchObject({ action: "go", reservation: { at: now + 10, previous: now } });
+    expect(
+      (await gate.decide({ client: c, request: second, businessInitiated: true, category: "UTILITY", now: now + 20 }))
+        .action,
+    ).toBe("schedule");
+    // The second's reservation was for later; the refusal is the first's: its confirmation is undone, the acceptance's entry put back.
+    expect(await gate.giveBackReservation(atSend.action === "go" ? atSend.reservation : null)).toBe(true);
+    expect(await a.zscore(gate.budget.key(c.wabaId), first.candidatePhone)).toBe(String(now));
+    // And the acceptance's own reservation: given back, the place is free (a reservation given back twice is a no-op).
+    expect(await gate.giveBackReservation(accepted.action === "go" ? accepted.reservation : null)).toBe(true);
+    expect(await gate.giveBackReservation(accepted.action === "go" ? accepted.reservation : null)).toBe(false);
+    expect(await a.zscore(gate.budget.key(c.wabaId), first.candidatePhone)).toBeNull();
+    const third = { candidatePhone: "212644444443" };
+    // The second (scheduled for a day later) still holds its place; a third waits: the freed place went to nobody else.
+    const usage = await gate.budget.usage(c.wabaId, 1, now + 30);
+    expect(usage.used).toBe(0);
+    expect(
+      (await gate.decide({ client: c, request: third, businessInitiated: true, category: "UTILITY", now: now + 30 }))
+        .action,
+    ).toBe("schedule");
+  });
+
+  it("a reservation overtaken by a later send's is never undone", async () => {
+    const gate = new SendGate({ redis: a, prefix, db });
+    const c = client(portfolio(), `pn-later-${seq}`);
+    await gate.state.setPolicy(c._id.toHexString(), { quietHours: null, timeZone: "UTC" }, null);
+    await gate.state.setLimit(c.wabaId, 5, "test");
+    const now = Date.now();
+    const r = { candidatePhone: "212644444451" };
+    const one = await gate.decide({
+      client: c,
+      request: r,
+      businessInitiated: true,
+      category: "UTILITY",
+      now,
+      atSendTime: true,
+    });
+    const two = await gate.decide({
+      client: c,
+      request: r,
+      businessInitiated: true,
+      category: "UTILITY",
+      now: now + 50,
+      atSendTime: true,
+    });
+    expect(two).toMatchObject({ reservation: { at: now + 50, previous: now } });
+    expect(await gate.giveBackReservation(one.action === "go" ? one.reservation : null)).toBe(false);
+    expect(await a.zscore(gate.budget.key(c.wabaId), r.candidatePhone)).toBe(String(now + 50));
+  });
+});
+
 describe("what the gate costs the send path", () => {
   it("a budgeted first contact: one MGET and one script call on Redis, no MongoDB request; a reply: nothing", async () => {
     const gate = new SendGate({ redis: a, prefix, db });
@@ -224,7 +310,7 @@ describe("what the gate costs the send path", () => {
         action: "go",
       });
       expect(sent).toEqual([]);
-      expect(await gate.decide({ client: c, request, businessInitiated: true, category: "UTILITY" })).toEqual({
+      expect(await gate.decide({ client: c, request, businessInitiated: true, category: "UTILITY" })).toMatchObject({
         action: "go",
       });
       expect(sent).toEqual(["mget", "evalsha"]);

@@ -3,6 +3,7 @@ import { RedisScript, type RedisClient } from "@linkojob/queues";
 
 const RESERVE = new RedisScript("ljBudgetReserve", new URL("./reserve-budget.lua", import.meta.url), 1);
 const RELEASE = new RedisScript("ljBudgetRelease", new URL("./release-budget.lua", import.meta.url), 1);
+const RESTORE = new RedisScript("ljBudgetRestore", new URL("./restore-budget.lua", import.meta.url), 1);
 
 /** Meta's moving window of the messaging limit: 24 hours. */
 export const MESSAGING_LIMIT_WINDOW_MS = 86_400_000;
@@ -12,6 +13,18 @@ export interface BudgetSlot {
   at: number;
   /** True when this reservation counted the recipient; false when they were already counted. */
   counted: boolean;
+  /** When it counted them: the time of the entry it replaced (an earlier message's), null when none. */
+  previous?: number | null;
+}
+
+/** A place a send took in a portfolio's budget, to give back if the send is refused before it goes. */
+export interface BudgetReservation {
+  portfolioId: string;
+  member: string;
+  /** The entry's time as this reservation wrote it. */
+  at: number;
+  /** The entry it replaced (an earlier message to the same recipient), null when none. */
+  previous: number | null;
 }
 
 export interface BudgetUsage {
@@ -60,13 +73,26 @@ export class MessagingBudget {
     options: { confirm?: boolean } = {},
   ): Promise<BudgetSlot> {
     if (limit < 0) return { at: Math.max(now, notBefore), counted: false };
-    const [state, at] = (await RESERVE.run(
+    const [state, at, previous] = (await RESERVE.run(
       this.redis,
       [this.key(portfolioId)],
       [now, this.windowMs, limit, recipient, Math.max(now, notBefore), options.confirm ? 1 : 0, this.marginMs],
-    )) as [number, number];
+    )) as [number, number, number | undefined];
     if (state < 0) throw new Error("no messaging budget slot found: the limit is too small for the backlog searched");
-    return { at: Number(at), counted: state === 1 };
+    return {
+      at: Number(at),
+      counted: state === 1,
+      ...(state === 1 ? { previous: previous !== undefined && Number(previous) >= 0 ? Number(previous) : null } : {}),
+    };
+  }
+
+  /**
+   * Gives back a reservation whose send was refused before it went: only while the recipient's entry
+   * is still the one it wrote (a later send's reservation or confirmation is never undone); the entry
+   * it replaced, if any, is put back. Returns true when given back.
+   */
+  async restore(r: BudgetReservation): Promise<boolean> {
+    return (await RESTORE.run(this.redis, [this.key(r.portfolioId)], [r.member, r.at, r.previous ?? -1])) === 1;
   }
 
   /** Gives back the place of `recipient` counted at or before `at` (the message counted there did not go). */

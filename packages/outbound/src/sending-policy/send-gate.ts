@@ -1,15 +1,15 @@
 import type { RedisClient } from "@linkojob/queues";
 import type { Database } from "@linkojob/db";
 import { candidateZones } from "./candidate-zone.js";
-import { MessagingBudget } from "./messaging-budget.js";
+import { MessagingBudget, type BudgetReservation } from "./messaging-budget.js";
 import { ProtectionState, type ProtectionView } from "./protection-state.js";
 import { nextAllowedAt } from "./quiet-hours.js";
 import { QUALITY_PAUSE_REASON, type ScheduleReason, type SendingPolicy } from "./sending-policy.js";
 
 /** What the gate decides for one send. */
 export type GateDecision =
-  | { action: "go" }
-  | { action: "schedule"; at: number; reason: ScheduleReason }
+  | { action: "go"; reservation?: BudgetReservation }
+  | { action: "schedule"; at: number; reason: ScheduleReason; reservation?: BudgetReservation }
   | { action: "hold"; code: typeof QUALITY_PAUSE_REASON; reason: string };
 
 export interface GateInput {
@@ -79,6 +79,7 @@ export class SendGate {
     let reason: ScheduleReason = "QUIET_HOURS";
     const limit = view.limit;
     const recipient = input.request.candidatePhone || input.request.candidateUserId || "";
+    let reservation: BudgetReservation | undefined;
     if (limit !== null && limit >= 0 && recipient) {
       for (let round = 0; round < 4; round++) {
         const slot = await this.budget.reserve(input.client.wabaId, limit, recipient, at, now, {
@@ -87,13 +88,27 @@ export class SendGate {
         if (slot.at > at) reason = "MESSAGING_LIMIT";
         const allowed = nextAllowedAt(slot.at, quiet, zones);
         at = slot.at;
+        reservation = slot.counted
+          ? { portfolioId: input.client.wabaId, member: recipient, at: slot.at, previous: slot.previous ?? null }
+          : undefined;
         if (allowed === slot.at) break;
         // The budget's slot is in quiet hours: given back, taken again once they end.
-        if (slot.counted) await this.budget.release(input.client.wabaId, recipient, slot.at);
+        if (reservation) await this.budget.restore(reservation);
+        reservation = undefined;
         at = allowed;
       }
     }
-    return at > now + SLACK_MS ? { action: "schedule", at, reason } : { action: "go" };
+    const held = reservation ? { reservation } : {};
+    return at > now + SLACK_MS ? { action: "schedule", at, reason, ...held } : { action: "go", ...held };
+  }
+
+  /**
+   * A send the gate let through (and counted) was refused before it went (opted out since, template
+   * no longer usable, campaign cancelled): its place in the budget is given back, the entry it
+   * replaced put back. Only while the place is still this send's (never a later send's).
+   */
+  async giveBackReservation(reservation: BudgetReservation | null | undefined): Promise<boolean> {
+    return reservation ? this.budget.restore(reservation) : false;
   }
 
   /** Meta refused the message for that recipient (131049): their place in the budget is given back. */
