@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis, outboundJobId } from "@linkojob/queues";
@@ -183,7 +183,9 @@ describe("Redis commands per accepted send", () => {
       await new Promise((r) => setTimeout(r, 200));
       const port = (apiRedis as unknown as { stream: { localPort: number } }).stream.localPort;
       const commands: string[] = [];
-      const monitor = await conns[0]!.duplicate().monitor();
+      // A plain connection (no auto-pipelining, no client name): MONITOR must be its only command.
+      const plain = new Redis(rig.trunk.services.redisUrl, { enableAutoPipelining: false });
+      const monitor = await plain.monitor();
       monitor.on("monitor", (_time: number, args: string[], source: string) => {
         if (source.endsWith(`:${port}`)) commands.push(String(args[0]).toLowerCase());
       });
@@ -197,6 +199,7 @@ describe("Redis commands per accepted send", () => {
       }
       await new Promise((r) => setTimeout(r, 300));
       monitor.disconnect();
+      plain.disconnect();
       expect(commands.sort()).toEqual(
         [...Array<string>(sends).fill("mget"), ...Array<string>(sends).fill("xadd")].sort(),
       );
