@@ -38,12 +38,17 @@ describe("analytics counted as messages and statuses are written", () => {
       applicationId: "app-live-1",
     });
     expect(sent.status).toBe(202);
-    await rig.until(c, sent.body.messageId, ["sent", "delivered", "read"]);
+    await rig.until(c, sent.body.messageId, ["sent", "delivered", "read"], 60_000);
     // Meta stamps the reply in whole seconds: it comes in a later second than the template went.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     await rig.candidateWrites(c, "212611000031", "Oui, intéressée");
     const answer = await rig.send(c.jwt, { candidatePhone: "212611000031", message: "Parfait, à demain" });
-    await rig.until(c, answer.body.messageId, ["sent", "delivered"]);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    // A loaded machine (the whole suite on two cores) can take longer than the default 20 s.
+    await rig.until(c, answer.body.messageId, ["sent", "delivered"], 60_000).catch(async (err: Error) => {
+      const m = await rig.message(c, answer.body.messageId);
+      throw new Error(`the answer is ${m.status} (${JSON.stringify(m.error ?? null)}): ${err.message}`);
+    });
 
     const funnel = await eventually(async () => {
       const { templates } = (await analytics(c.jwt, "templates")) as unknown as {
