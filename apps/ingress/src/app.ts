@@ -92,7 +92,7 @@ export interface IngressConfig {
   personalDataHasher?: IdentifierHasher;
   /** The retention defaults a tenant's own periods replace (RETENTION_*). Default DEFAULT_RETENTION (30 days, 90 days, 24 months). */
   retentionDefaults?: RetentionPolicy;
-  /** Redis behind Sentinel: a webhook is answered 200 only once this many replicas have it (WAIT). */
+  /** Redis behind Sentinel: a webhook is answered 200, and a send 202, only once this many replicas have it (WAIT). */
   replicaAck?: { replicas: number; timeoutMs: number };
 }
 
@@ -210,9 +210,10 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     });
   }
 
-  // Outbound (issue 4): the send API appends accepted sends to the send stream (one XADD; a Redis
-  // failure surfaces on the request as 503); the outbound worker pumps them into its queue and talks to Meta.
-  const intake = new SendIntake(deps.redis, deps.config.queuePrefix);
+  // Outbound: the send API appends accepted sends to the send stream (one XADD, and behind Sentinel a
+  // WAIT for the replica's copy, as webhooks; a Redis failure surfaces on the request as 503); the
+  // outbound worker pumps them into its queue and talks to Meta.
+  const intake = new SendIntake(deps.redis, deps.config.queuePrefix, deps.config.replicaAck);
   // The clients and templates the send API and the preview plan with, dropped on change announcements.
   const sendCaches = new SendCaches(deps.db);
   const cachesRedis = duplicateRedis(deps.redis, "ingress-send-caches");

@@ -28,8 +28,9 @@ export const ingressEnvShape = {
   /** The master name the Sentinels monitor (required with REDIS_SENTINELS). */
   REDIS_SENTINEL_NAME: v.redisSentinelName,
   /**
-   * With REDIS_SENTINELS: how long a webhook waits for the replica's copy (WAIT 1 <ms>) before it is
-   * answered 503 instead of 200, ms (0 = do not wait). Below the webhook connection's 2 s command timeout.
+   * With REDIS_SENTINELS: how long a webhook (or an accepted send) waits for the replica's copy
+   * (WAIT 1 <ms>) before it is answered 503 instead of 200 (202), ms (0 = do not wait). Below the
+   * webhook connection's 2 s command timeout.
    */
   REDIS_REPLICA_WAIT_MS: z.coerce.number().int().min(0).max(1_500).default(500),
   META_APP_ID: v.metaAppId,

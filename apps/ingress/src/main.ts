@@ -52,7 +52,7 @@ const app = await buildApp({
       deadLettersDays: env.RETENTION_DEAD_LETTERS_DAYS,
       messagesMonths: env.RETENTION_MESSAGES_MONTHS,
     },
-    // Behind Sentinel, a webhook is acknowledged once the replica has it too (a failover then loses nothing acknowledged).
+    // Behind Sentinel, a webhook or a send is acknowledged once the replica has it too (a failover then loses nothing acknowledged).
     ...(viaSentinel(redisTarget) && env.REDIS_REPLICA_WAIT_MS > 0
       ? { replicaAck: { replicas: 1, timeoutMs: env.REDIS_REPLICA_WAIT_MS } }
       : {}),

@@ -9,6 +9,7 @@ export * from "./account-holds.js";
 export * from "./send-plan.js";
 export * from "./send-caches.js";
 export * from "./group-commit.js";
+export * from "./replica-ack.js";
 export * from "./template-fallback.js";
 export * from "./status-hook.js";
 export * from "./template-status-handler.js";

@@ -8,6 +8,7 @@ import {
   type StreamJob,
 } from "@linkojob/queues";
 import { sendJobOf, type OutboundQueue, type SendEnqueue } from "./enqueue.js";
+import { ReplicaAck, type ReplicaAckOptions } from "./replica-ack.js";
 
 /** An accepted send as the intake stream carries it: the enqueue, with an absolute time instead of a delay. */
 type IntakeEntry = Omit<SendEnqueue, "delayMs" | "suffix"> & { notBefore?: number };
@@ -21,19 +22,32 @@ type IntakeEntry = Omit<SendEnqueue, "delayMs" | "suffix"> & { notBefore?: numbe
  */
 export class SendIntake {
   private readonly key: string;
+  private readonly replicaAck: ReplicaAck | null;
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
+    /**
+     * With a replica behind Sentinel: after the XADD, `WAIT replicas timeoutMs` (ReplicaAck), as
+     * webhooks have it, so that a 202 survives the primary's death.
+     */
+    replicaAck?: ReplicaAckOptions,
   ) {
     this.key = sendStreamKey(prefix);
+    this.replicaAck = replicaAck ? new ReplicaAck(redis, replicaAck) : null;
   }
 
-  /** Stores one accepted send; resolves once Redis has it, rejects if Redis cannot take it. */
+  /**
+   * Stores one accepted send; resolves once Redis has it (and its replica, when asked), rejects if
+   * Redis cannot take it. A `NotReplicatedError` means the entry IS on the primary (it will be sent
+   * if the primary lives) but its replica did not confirm it: the caller must not say "nothing was
+   * queued".
+   */
   async append(input: Omit<SendEnqueue, "suffix">): Promise<void> {
     const { delayMs, ...rest } = input;
     const entry: IntakeEntry = { ...rest, ...(delayMs ? { notBefore: Date.now() + delayMs } : {}) };
     const id = await this.redis.xadd(this.key, "*", "j", JSON.stringify(entry));
     if (!id) throw new Error("XADD returned no id");
+    await this.replicaAck?.confirm();
   }
 }
 

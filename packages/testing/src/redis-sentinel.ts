@@ -17,6 +17,12 @@ export interface OwnSentinelSet {
   replicaPort: number;
   /** SIGKILLs the primary (no shutdown, no last write to disk): the sentinels promote the replica. */
   killPrimary(): Promise<void>;
+  /**
+   * Freezes the replica (SIGSTOP): the primary still counts it connected (until its repl-timeout) but
+   * no copy is confirmed, so a WAIT times out. `resumeReplica()` (SIGCONT) lets it catch up.
+   */
+  pauseReplica(): void;
+  resumeReplica(): void;
   /** The port of the primary the sentinels name now. */
   currentPrimaryPort(): Promise<number>;
   /** Stops every server for good and removes their folders. */
@@ -71,7 +77,7 @@ export async function startRedisSentinelSet(
   const replicaPort = await freePort();
   const primary = server(primaryPort, "primary");
   await waitForPort(primaryPort);
-  server(replicaPort, "replica", ["--replicaof", "127.0.0.1", String(primaryPort)]);
+  const replica = server(replicaPort, "replica", ["--replicaof", "127.0.0.1", String(primaryPort)]);
   await waitForPort(replicaPort);
   const sentinels: Array<{ host: string; port: number }> = [];
   for (let i = 0; i < (opts.sentinels ?? 3); i++) {
@@ -130,6 +136,7 @@ export async function startRedisSentinelSet(
   );
 
   const stopAll = async () => {
+    if (replica.exitCode === null && replica.signalCode === null) replica.kill("SIGCONT");
     await Promise.all(
       children.map(async (c) => {
         if (c.exitCode !== null || c.signalCode !== null) return;
@@ -148,6 +155,12 @@ export async function startRedisSentinelSet(
       if (primary.exitCode !== null || primary.signalCode !== null) return;
       primary.kill("SIGKILL");
       await new Promise((r) => primary.once("exit", r));
+    },
+    pauseReplica() {
+      replica.kill("SIGSTOP");
+    },
+    resumeReplica() {
+      replica.kill("SIGCONT");
     },
     async currentPrimaryPort() {
       for (const s of sentinels) {

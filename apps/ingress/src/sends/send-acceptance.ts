@@ -4,6 +4,7 @@ import { candidateKeyOf, sameUser, type Database, type OutboundKind, type Tenant
 import { HttpError, forbidden, notFound } from "../http/errors.js";
 import {
   DEFAULT_PRICE_TABLE_MAD,
+  NotReplicatedError,
   OutboundMediaError,
   SendCaches,
   acceptOutboundMedia,
@@ -344,7 +345,20 @@ export class SendAcceptance {
         accepted: this.acceptedOf(request, idempotencyKey, decision, gated),
         ...(gated?.action === "schedule" ? { delayMs: Math.max(0, gated.at - Date.now()) } : {}),
       });
-    } catch {
+    } catch (err) {
+      if (err instanceof NotReplicatedError) {
+        // On the primary, not confirmed by its replica: it goes if the primary lives, and is lost only if
+        // a failover happens now. The key keeps this answer (a retry with it gets this messageId if the
+        // send survived, and is accepted anew if it did not); the budget place stays the send's.
+        if (idempotencyKey) await this.state.confirmIdempotent(clientId, idempotencyKey, answer).catch(() => undefined);
+        throw new HttpError(
+          503,
+          "NOT_REPLICATED",
+          "the send was queued on the Redis primary but its replica did not confirm it in time: retry with the same " +
+            "Idempotency-Key (it answers this send if it survived, and accepts it again if not)",
+          { messageId },
+        );
+      }
       if (idempotencyKey) await this.state.releaseIdempotent(clientId, idempotencyKey).catch(() => undefined);
       // Nothing queued: the budget place the gate counted for it is given back.
       await this.giveBack(gated);
