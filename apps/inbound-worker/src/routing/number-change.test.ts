@@ -262,6 +262,98 @@ describe("a candidate's number change, whatever the order of its deliveries", ()
     }
   });
 
+  it("without user ids (older payloads), the number change alone joins them: the new number's message first, one conversation", async () => {
+    const p = person();
+    const before = { ...p.before, userId: null };
+    const after = { ...p.after, userId: null };
+    const w = workerProcess("a");
+    const n = ++seq;
+    const wamid = (what: string) => `wamid.nc-${services.id}-${n}-legacy-${what}`;
+    await deliver(
+      w,
+      JSON.stringify(textMessageDelivery(client, before, "Bonjour", { id: wamid("hello"), timestamp: String(base) })),
+    );
+    const first = (await conversationOf(wamid("hello")))!;
+    await deliver(
+      w,
+      JSON.stringify(
+        textMessageDelivery(client, after, "Nouveau", { id: wamid("fresh"), timestamp: String(base + 2) }),
+      ),
+    );
+    const second = (await conversationOf(wamid("fresh")))!;
+    expect(second.equals(first)).toBe(false);
+    await deliver(
+      w,
+      JSON.stringify(
+        systemMessagesDelivery(client, [
+          userChangedNumberMessage(before, after.waId, {
+            newUserId: null,
+            id: wamid("change"),
+            timestamp: String(base + 1),
+          }),
+        ]),
+      ),
+    );
+    const convs = await db.conversations
+      .find({ clientId: client._id, candidatePhone: { $in: [before.waId, after.waId] } })
+      .lean();
+    expect(convs.map((c) => c._id.toHexString())).toEqual([first.toHexString()]);
+    for (const what of ["hello", "fresh", "change"])
+      expect((await conversationOf(wamid(what)))!.equals(first)).toBe(true);
+    expect(convs[0]!.messageCount).toBe(3);
+  });
+
+  it("without user ids, a conversation that held the new number before the change (its previous owner's) is not merged", async () => {
+    const p = person();
+    const before = { ...p.before, userId: null };
+    const w = workerProcess("a");
+    // The number's previous owner wrote a year ago.
+    const yearAgo = new Date(Date.now() - 365 * 86_400_000);
+    const ownerConversation = new Types.ObjectId();
+    await db.conversations.collection.insertOne({
+      _id: ownerConversation,
+      clientId: client._id,
+      candidateKey: p.after.waId,
+      candidatePhone: p.after.waId,
+      candidateUserId: null,
+      candidatePhoneAt: null,
+      status: "active",
+      messageCount: 0,
+      unreadCount: 0,
+      readUpTo: yearAgo,
+      lastMessageAt: yearAgo,
+      inWindow: false,
+      createdAt: yearAgo,
+      updatedAt: yearAgo,
+    });
+    const n = ++seq;
+    const hello = `wamid.nc-${services.id}-${n}-recycled-hello`;
+    await deliver(
+      w,
+      JSON.stringify(textMessageDelivery(client, before, "Bonjour", { id: hello, timestamp: String(base) })),
+    );
+    const first = (await conversationOf(hello))!;
+    await deliver(
+      w,
+      JSON.stringify(
+        systemMessagesDelivery(client, [
+          userChangedNumberMessage(before, p.after.waId, {
+            newUserId: null,
+            id: `wamid.nc-${services.id}-${n}-recycled-change`,
+            timestamp: String(base + 1),
+          }),
+        ]),
+      ),
+    );
+    expect(await db.conversations.countDocuments({ _id: { $in: [ownerConversation, first] } })).toBe(2);
+    expect(deletedEvents(ownerConversation)).toEqual([]);
+    expect(deletedEvents(first)).toEqual([]);
+    expect(await db.conversations.findById(first).lean()).toMatchObject({
+      candidatePhone: p.after.waId,
+      messageCount: 2,
+    });
+  });
+
   it("a number that changed hands is not merged: its earlier owner's conversation stays theirs", async () => {
     const p = person();
     const w = workerProcess("a");
