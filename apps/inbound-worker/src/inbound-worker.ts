@@ -226,6 +226,10 @@ export class InboundWorker {
           ...(deps.prices ? { prices: deps.prices } : {}),
         }),
       onConversationsWritten: (conversations) => sendState.writeWindows(conversations),
+      // Conversations merged into the person's oldest (a number change): every worker drops their cached ids.
+      onConversationsMerged: async (merged) => {
+        await deps.queueRedis.publish(CONVERSATIONS_DELETED_CHANNEL, JSON.stringify(merged));
+      },
       onMessages: async (messages) => {
         await optOuts.fromInbound(
           messages.map(({ clientId, event }) => ({

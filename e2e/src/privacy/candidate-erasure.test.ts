@@ -202,17 +202,8 @@ describe("a candidate's erasure", () => {
       newWaId: NEW_PHONE,
       name: NAME,
     });
-    // The change is stored (the conversation holds the new number) and the opt-out followed them to
-    // it, before they write from the new number: a message racing its own identity change may open a
-    // second conversation (the worker's lookup ran before the change was written).
-    await eventually(() => stack.db.conversations.exists({ clientId, candidatePhone: NEW_PHONE }), 30_000);
-    await eventually(async () => {
-      const r = await api<{ scope: string | null }>(
-        "GET",
-        `/api/clients/${clientId}/opt-outs?candidatePhone=${NEW_PHONE}`,
-      );
-      return r.body.scope === "all";
-    }, 30_000);
+    // They write from the new number at once: the message may be processed before the change (Meta
+    // delivers unordered), and still ends in their one conversation.
     const later = await sim("/_sim/candidates/reply", {
       from: NEW_PHONE,
       userId: change.identity.userId,
@@ -220,13 +211,22 @@ describe("a candidate's erasure", () => {
       type: "text",
       text: TEXTS.afterChange,
     });
+    // One conversation holds everything once the deliveries are settled: the new number's message and the first ones.
+    await eventually(settled, 30_000);
     const conv = await eventually(async () => {
       const m = await message(later.wamid);
-      return m ? stack.db.conversations.findById(m.conversationId).lean() : null;
+      const c = m ? await stack.db.conversations.findById(m.conversationId).lean() : null;
+      return c?.candidatePhone === NEW_PHONE && (await message(hello.wamid))?.conversationId.equals(c._id) ? c : null;
     }, 30_000);
-    expect(conv.candidatePhone).toBe(NEW_PHONE);
-    await eventually(async () => (await message(hello.wamid))?.conversationId.equals(conv._id), 10_000);
-    await eventually(settled, 30_000);
+    expect(await stack.db.conversations.countDocuments({ clientId })).toBe(1);
+    // The opt-out followed them to the new number.
+    await eventually(async () => {
+      const r = await api<{ scope: string | null }>(
+        "GET",
+        `/api/clients/${clientId}/opt-outs?candidatePhone=${NEW_PHONE}`,
+      );
+      return r.body.scope === "all";
+    }, 30_000);
 
     const newUserId = conv.candidateUserId;
     const needles = [PHONE, NEW_PHONE, userId, ...(newUserId ? [newUserId] : []), NAME, ...Object.values(TEXTS)];

@@ -11,6 +11,7 @@ export * from "./conversations/conversation.model.js";
 export * from "./conversations/conversation.repository.js";
 export { windowEndAfter, windowOpen } from "./conversations/window.js";
 export * from "./conversations/conversation-batch.js";
+export * from "./conversations/conversation-merge.js";
 export * from "./conversations/conversation-blocks.js";
 export * from "./messages/message.model.js";
 export * from "./messages/media-bucket.js";

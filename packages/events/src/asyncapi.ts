@@ -36,7 +36,7 @@ export const EVENT_DESCRIPTIONS: {
     key: "conversationDeleted",
     title: "A conversation and its messages were deleted",
     description:
-      "`reason` is `erasure` (the candidate's data was erased on request: POST /api/clients/:clientId/candidates/erase) or `retention` (its last message is older than the tenant's retention). The dashboard drops the thread; ids only, nothing that names the candidate.",
+      "`reason` is `erasure` (the candidate's data was erased on request: POST /api/clients/:clientId/candidates/erase), `retention` (its last message is older than the tenant's retention), or `merged` (the same person's as `mergedInto`, which holds its messages now: a message from a new number was stored before the number change; a `conversation:updated` of `mergedInto` follows). The dashboard drops the thread; ids only, nothing that names the candidate.",
   },
   [EVENTS.conversationBlocked]: {
     key: "conversationBlocked",

@@ -155,6 +155,16 @@ export const EVENT_EXAMPLES: Examples = {
       summary: "The candidate asked for their data to be erased",
       payload: { clientId: CLIENT, conversationId: CONVERSATION, reason: "erasure" },
     },
+    {
+      name: "merged",
+      summary: "A message from the candidate's new number opened a conversation before their number change arrived",
+      payload: {
+        clientId: CLIENT,
+        conversationId: "66a1f0c2e4b0a1b2c3d4e6f7",
+        reason: "merged",
+        mergedInto: CONVERSATION,
+      },
+    },
   ],
   [EVENTS.conversationBlocked]: [
     {

@@ -189,14 +189,18 @@ export const conversationUpdatedSchema = z.object({
 export type ConversationUpdatedPayload = z.infer<typeof conversationUpdatedSchema>;
 
 /**
- * `conversation:deleted`: the conversation and its messages no longer exist, because the candidate's
- * data was erased on request (`erasure`) or its retention ended (`retention`). Ids only: nothing that
- * names the candidate.
+ * `conversation:deleted`: the conversation no longer exists, because the candidate's data was erased
+ * on request (`erasure`), its retention ended (`retention`), or it was the same person's as another
+ * conversation (`merged`: a message from a new number stored before the number change; its messages
+ * are now in `mergedInto`, announced by a `conversation:updated`). Ids only: nothing that names the
+ * candidate.
  */
 export const conversationDeletedSchema = z.object({
   clientId: objectId,
   conversationId: objectId,
-  reason: z.enum(["erasure", "retention"]),
+  reason: z.enum(["erasure", "retention", "merged"]),
+  /** `merged` only: the conversation that holds its messages now. */
+  mergedInto: objectId.optional(),
 });
 export type ConversationDeletedPayload = z.infer<typeof conversationDeletedSchema>;
 

@@ -22,14 +22,21 @@ interface CostRow {
 /**
  * Keeps the prices of these messages' outbound ones, anonymised, in erased_costs (price, category,
  * kind, status, time; under the message's id, so a retry records each once): the tenant's cost totals
- * survive the deletion of the messages. Returns how many rows were added.
+ * survive the deletion of the messages. Returns how many rows were added. `scope` (the messages'
+ * conversation) narrows the read by equality: FerretDB pushes equality filters down to PostgreSQL's
+ * indexes, not `$in`, which it evaluates over every document of the collection.
  */
-export async function keepCostRows(db: Database, messageIds: Types.ObjectId[], batch = 200): Promise<number> {
+export async function keepCostRows(
+  db: Database,
+  messageIds: Types.ObjectId[],
+  batch = 200,
+  scope: { clientId: Types.ObjectId; conversationId: Types.ObjectId } | Record<string, never> = {},
+): Promise<number> {
   let kept = 0;
   for (let i = 0; i < messageIds.length; i += batch) {
     const rows = (await db.messages.collection
       .find(
-        { _id: { $in: messageIds.slice(i, i + batch) }, direction: "outbound" },
+        { ...scope, _id: { $in: messageIds.slice(i, i + batch) }, direction: "outbound" },
         {
           projection: {
             clientId: 1,
@@ -121,7 +128,10 @@ export async function deleteConversation(
       await db.messages.find({ clientId: c.clientId, conversationId: c._id }, { _id: 1 }).limit(batch).lean()
     ).map((m) => m._id);
     if (!ids.length) break;
-    messages += (await db.messages.deleteMany({ clientId: c.clientId, _id: { $in: ids } })).deletedCount;
+    // The conversation's equality narrows the delete to its messages (FerretDB scans the whole
+    // collection for an `$in` alone: the purge then held the database against live traffic).
+    messages += (await db.messages.deleteMany({ clientId: c.clientId, conversationId: c._id, _id: { $in: ids } }))
+      .deletedCount;
     await yieldToLiveTraffic();
   }
   const res = await db.conversations.deleteOne({ clientId: c.clientId, _id: c._id });

@@ -168,21 +168,22 @@ export class RetentionPurge {
   private async purgeConversations(filter: Record<string, unknown>, cutoff: Date): Promise<Record<string, number>> {
     const db = this.deps.db;
     const out = { conversations: 0, messages: 0, media_files: 0, erased_costs: 0 };
+    const expired = { $or: [{ lastMessageAt: { $lt: cutoff } }, { lastMessageAt: null, createdAt: { $lt: cutoff } }] };
     while (!this.stopped) {
       let started = Date.now();
+      // Up to a batch of expired conversations per read: the range filter is a scan of the collection
+      // on FerretDB (only equality is pushed down to PostgreSQL), so it is read once per `batch`
+      // conversations, not once per two; each is checked again by id (pushed down) just before its
+      // deletion, since a new message may have revived it meanwhile.
       const convs = await db.conversations
-        .find(
-          {
-            ...filter,
-            $or: [{ lastMessageAt: { $lt: cutoff } }, { lastMessageAt: null, createdAt: { $lt: cutoff } }],
-          },
-          { _id: 1, clientId: 1 },
-        )
-        .limit(Math.max(1, Math.floor(this.batch / 50)))
+        .find({ ...filter, ...expired }, { _id: 1, clientId: 1 })
+        .limit(this.batch)
         .lean();
       if (!convs.length) return out;
       for (const c of convs) {
         if (this.stopped) break;
+        const still = await db.conversations.exists({ _id: c._id, clientId: c.clientId, ...expired });
+        if (!still) continue;
         const msgs = await db.messages
           .find({ clientId: c.clientId, conversationId: c._id }, { _id: 1, media: 1, content: 1 })
           .lean();
@@ -193,6 +194,7 @@ export class RetentionPurge {
           db,
           msgs.map((m) => m._id),
           this.batch,
+          { clientId: c.clientId, conversationId: c._id },
         );
         const res = await deleteConversation(db, this.deps.events, this.deps.redis, c, "retention", this.batch);
         out.messages += res.messages;

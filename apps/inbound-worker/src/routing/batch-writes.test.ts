@@ -107,10 +107,12 @@ describe("inbound batch writes", () => {
     await expectExactCounters(new Map(Array.from({ length: CANDIDATES }, (_, k) => [k, 5])));
 
     // One insert of the batch; finds: the blocked candidates among the batch's (1, blockedCandidates),
-    // conversations (1) and their state for conversation:updated (1); updates: new conversations,
-    // their counters and summaries, the claims' release.
+    // conversations (1), their state for conversation:updated (1) and, since the batch created
+    // conversations, their twins (1: a person's message from a new number stored before the number
+    // change, ConversationMerger); updates: new conversations, their counters and summaries, the
+    // claims' release.
     expect(byCommand.insert).toBe(1);
-    expect(byCommand.find).toBe(3);
+    expect(byCommand.find).toBe(4);
     expect(byCommand.aggregate ?? 0).toBe(0);
     expect(byCommand.count ?? 0).toBe(0);
     const upserts = Math.ceil(CANDIDATES / Math.min(CANDIDATES, limits.perCommand));

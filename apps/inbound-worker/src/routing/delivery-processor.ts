@@ -4,6 +4,7 @@ import type { Types } from "mongoose";
 import type { Logger } from "pino";
 import {
   ConversationBatch,
+  ConversationMerger,
   InboundMessageBatch,
   blockedCandidates,
   blockedKey,
@@ -14,7 +15,10 @@ import {
   messageJson,
   messageSortKey,
   type ConversationInbound,
+  type ConversationRef,
   type ConversationView,
+  type MergePlan,
+  type MergeSeed,
   type Database,
   type MessageDoc,
   type StatusOutcome,
@@ -91,6 +95,13 @@ export interface DeliveryProcessorDeps {
    * conversation at once. Without it, writes of one process are exclusive only within the process.
    */
   lockConversations?: (conversationIds: string[]) => Promise<() => Promise<void>>;
+  /**
+   * Called after conversations of one person were merged into one (the newer ones deleted): every
+   * process drops what it caches of the deleted ones (the worker publishes them on
+   * CONVERSATIONS_DELETED_CHANNEL). A failure is logged: a process that still writes to a merged
+   * conversation finds it gone and moves what it wrote.
+   */
+  onConversationsMerged?: (merged: { clientId: string; conversationIds: string[] }) => Promise<void>;
 }
 
 export interface ProcessResult {
@@ -100,6 +111,26 @@ export interface ProcessResult {
   unrouted: number;
   recorded: number;
 }
+
+/** A conversation that no longer existed when a batch counted messages written to it. */
+interface Vanished {
+  clientId: Types.ObjectId;
+  conversationId: Types.ObjectId;
+  refs: ConversationRef[];
+}
+
+/** The conversation ref of a message, as resolve reads it. */
+const refOf = ({ clientId, event }: { clientId: Types.ObjectId; event: MessageEvent }): ConversationRef => {
+  const change = event.identityChange;
+  const movedUserId = change?.kind === "user_id" ? change.to : change?.userId?.to;
+  return {
+    clientId,
+    candidateKey: event.candidateKey,
+    candidatePhone: event.waId ?? null,
+    candidateUserId: event.userId ?? null,
+    ...(change ? { movedTo: { phone: change.kind === "phone" ? change.to : null, userId: movedUserId ?? null } } : {}),
+  };
+};
 
 /** Messages that a candidate writes open (or renew) the 24-hour window; system notices do not. */
 const opensWindow = (type: string) => type !== "system";
@@ -135,6 +166,7 @@ export class CountPendingError extends Error {
  */
 export class DeliveryProcessor {
   private readonly messages: InboundMessageBatch;
+  private readonly merger: ConversationMerger;
   private writers: Promise<{ conversations: ConversationBatch; statuses: StatusBatch }> | null = null;
   private readonly tenants = new Map<string, TenantData>();
   private lastBatch: Promise<unknown> = Promise.resolve();
@@ -142,6 +174,7 @@ export class DeliveryProcessor {
   constructor(private readonly deps: DeliveryProcessorDeps) {
     const writer = deps.writer ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
     this.messages = new InboundMessageBatch(deps.db.messages, { writer });
+    this.merger = new ConversationMerger(deps.db.conversations, deps.db.messages);
   }
 
   /** Drops the cached ids of deleted conversations: the person's next message starts a new one. */
@@ -356,14 +389,7 @@ export class DeliveryProcessor {
     if (!items.length) return;
     const { conversations } = await this.batchWriters();
 
-    const ids = await conversations.resolve(
-      items.map(({ clientId, event }) => ({
-        clientId,
-        candidateKey: event.candidateKey,
-        candidatePhone: event.waId ?? null,
-        candidateUserId: event.userId ?? null,
-      })),
-    );
+    const ids = await conversations.resolve(items.map(refOf));
     const inserted = await this.messages.insert(
       items.map(({ clientId, event }) => ({
         clientId,
@@ -393,7 +419,8 @@ export class DeliveryProcessor {
         for (const di of item.owners) outcomes[di] = new CountPendingError(item.event.message.wamid);
       }
     });
-    await this.recordCounts(owed);
+    const counted = await this.recordCounts(owed);
+    await this.mergeTwins(conversations, owed, counted);
     await this.deps.onMessages?.(items.filter((_, i) => inserted[i]!.state !== "refused"));
     for (const message of stored) written.push({ clientId: message.clientId, messageId: message._id });
     // After this batch's last write to the messages: the media worker then writes them alone.
@@ -440,11 +467,16 @@ export class DeliveryProcessor {
     return items.filter((i) => !isBlocked(i));
   }
 
-  /** Counts the owed messages in their conversations, announces them, then releases their claims. */
+  /**
+   * Counts the owed messages in their conversations, announces them, then releases their claims.
+   * Returns the conversations that no longer exist when counted (merged into another meanwhile, or
+   * erased), with the refs of the messages written to them, and the merges waiting for this count
+   * (conversations marked `mergedInto`).
+   */
   private async recordCounts(
-    owed: Array<{ item: { event: MessageEvent }; message: MessageDoc; takenOver: boolean }>,
-  ): Promise<void> {
-    if (!owed.length) return;
+    owed: Array<{ item: { clientId: Types.ObjectId; event: MessageEvent }; message: MessageDoc; takenOver: boolean }>,
+  ): Promise<{ vanished: Vanished[]; waiting: MergePlan[] }> {
+    if (!owed.length) return { vanished: [], waiting: [] };
     const { conversations } = await this.batchWriters();
     const byConversation = new Map<string, ConversationInbound>();
     for (const { item, message, takenOver } of owed) {
@@ -502,6 +534,101 @@ export class DeliveryProcessor {
     }
     // Last: until here a retry must find these messages claimed, and count and announce them.
     await this.messages.release(owed.map((o) => o.message._id));
+    const read = new Set(views.map((v) => v._id.toHexString()));
+    const vanished = new Map<string, Vanished>();
+    for (const { item, message } of owed) {
+      const k = message.conversationId.toHexString();
+      if (read.has(k)) continue;
+      const v = vanished.get(k) ?? { clientId: message.clientId, conversationId: message.conversationId, refs: [] };
+      v.refs.push(refOf(item));
+      vanished.set(k, v);
+    }
+    const waiting = views
+      .filter((v) => v.mergedInto)
+      .map((v) => ({ clientId: v.clientId, into: v.mergedInto!, from: [v._id] }));
+    return { vanished: [...vanished.values()], waiting };
+  }
+
+  /**
+   * One person, one conversation: a message from a candidate's new number can be stored before the
+   * notice of their number change (Meta delivers unordered, at least once, to many workers), and
+   * then opens a conversation of its own. After each batch, the conversations it created, moved by
+   * an identity change, or found doubled are checked for twins (one find, only then), and twins are
+   * merged into the oldest (ConversationMerger: messages re-pointed, counters recomputed, the newer
+   * deleted), under the conversations' locks. A conversation that vanished while this batch wrote to
+   * it (merged by another worker whose cache this one's lagged behind) has what this batch wrote
+   * moved to the person's conversation. Idempotent: redeliveries and other workers redo nothing twice.
+   */
+  private async mergeTwins(
+    conversations: ConversationBatch,
+    owed: Array<{ item: { clientId: Types.ObjectId; event: MessageEvent }; message: MessageDoc }>,
+    { vanished, waiting }: { vanished: Vanished[]; waiting: MergePlan[] },
+  ): Promise<void> {
+    const seeds: MergeSeed[] = conversations.takeMergeSeeds();
+    for (const { item, message } of owed) {
+      const change = item.event.identityChange;
+      if (!change) continue;
+      const userId = change.kind === "user_id" ? change.to : change.userId?.to;
+      seeds.push({
+        clientId: message.clientId,
+        conversationId: message.conversationId,
+        ids: { phones: change.kind === "phone" ? [change.to] : [], userIds: userId ? [userId] : [] },
+      });
+    }
+    const plans: MergePlan[] = [...waiting, ...(seeds.length ? await this.merger.plan(seeds) : [])];
+    if (vanished.length) {
+      conversations.forgetConversations(new Set(vanished.map((v) => v.conversationId.toHexString())));
+      const found = await conversations.locate(vanished.flatMap((v) => v.refs));
+      for (const v of vanished) {
+        const into = found.get(`${v.clientId.toHexString()}|${v.refs[0]!.candidateKey}`);
+        if (into && !into.equals(v.conversationId))
+          plans.push({ clientId: v.clientId, into, from: [v.conversationId] });
+      }
+    }
+    for (const plan of plans) await this.merge(conversations, plan);
+  }
+
+  /** Runs one merge under the locks of its conversations, then tells the dashboards and the other processes. */
+  private async merge(conversations: ConversationBatch, plan: MergePlan): Promise<void> {
+    const ids = [plan.into, ...plan.from].map((id) => id.toHexString()).sort();
+    const release = await this.deps.lockConversations?.(ids);
+    let result: Awaited<ReturnType<ConversationMerger["merge"]>>;
+    try {
+      result = await this.merger.merge(plan);
+    } finally {
+      await release?.();
+    }
+    const clientId = plan.clientId.toHexString();
+    const gone = new Set(plan.from.map((id) => id.toHexString()));
+    conversations.forgetConversations(gone);
+    if (!result.view) return;
+    this.deps.logger.info(
+      { clientId, into: plan.into.toHexString(), merged: [...gone], moved: result.moved },
+      "conversations of one person merged",
+    );
+    if (result.deleted.length)
+      await this.deps
+        .onConversationsMerged?.({ clientId, conversationIds: result.deleted.map((id) => id.toHexString()) })
+        .catch((err: unknown) => this.deps.logger.warn({ err }, "merged conversations not announced to the workers"));
+    for (const id of result.deleted)
+      this.deps.events.toClient(clientId, EVENTS.conversationDeleted, {
+        clientId,
+        conversationId: id.toHexString(),
+        reason: "merged",
+        mergedInto: plan.into.toHexString(),
+      });
+    await this.deps
+      .onConversationsWritten?.([result.view])
+      .catch((err: unknown) => this.deps.logger.warn({ err }, "candidates' windows not copied to the send state"));
+    this.deps.events.toClient(
+      clientId,
+      EVENTS.conversationUpdated,
+      conversationUpdated(conversationJson(result.view), [
+        ...CONVERSATION_CHANGES.inboundMessage,
+        "candidatePhone",
+        "candidateUserId",
+      ]),
+    );
   }
 
   private async applyStatuses(

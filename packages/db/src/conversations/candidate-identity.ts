@@ -15,6 +15,8 @@ export interface StoredIdentity {
   candidateKey: string;
   candidatePhone?: string | null;
   candidateUserId?: string | null;
+  /** When an identity change moved the conversation to candidatePhone (null: never moved). */
+  candidatePhoneAt?: Date | null;
 }
 
 export const IDENTITY_PROJECTION = {
@@ -23,6 +25,7 @@ export const IDENTITY_PROJECTION = {
   candidateKey: 1,
   candidatePhone: 1,
   candidateUserId: 1,
+  candidatePhoneAt: 1,
 } as const;
 
 /**

@@ -13,6 +13,7 @@ import {
   type StoredIdentity,
 } from "./candidate-identity.js";
 import { conversationView, type ConversationView } from "./conversation.repository.js";
+import type { MergeSeed } from "./conversation-merge.js";
 import { windowEndAfter } from "./window.js";
 
 /** A candidate of a tenant, as a batch of inbound messages names them. */
@@ -21,6 +22,12 @@ export interface ConversationRef {
   candidateKey: string;
   candidatePhone?: string | null;
   candidateUserId?: string | null;
+  /**
+   * An identity change's new ids (a `user_changed_number` notice names the old number and the new
+   * one): when no conversation holds the old ids any more, the one an identity change moved to
+   * these is the person's (a redelivered notice must not open a conversation for a number given up).
+   */
+  movedTo?: { phone?: string | null; userId?: string | null };
 }
 
 /** One inbound message newly counted in a conversation (stored by this batch, or taken over). */
@@ -102,6 +109,8 @@ interface Known {
 interface Person {
   clientId: Types.ObjectId;
   ids: CandidateIds;
+  /** The ids an identity change of the batch moves this person to (see ConversationRef.movedTo). */
+  movedTo: CandidateIds;
   refKeys: string[];
 }
 
@@ -118,6 +127,11 @@ export class ConversationBatch {
   >();
   private readonly cacheSize: number;
   private readonly limits: UpdateLimits;
+  /**
+   * Conversations that may have a twin (see ConversationMerger): created by resolve, or found beside
+   * another conversation of the same person. Taken by the caller after its batch (takeMergeSeeds).
+   */
+  private seeds: MergeSeed[] = [];
 
   constructor(
     private readonly model: Model<ConversationDoc>,
@@ -147,9 +161,20 @@ export class ConversationBatch {
     const found = await this.findByIds(missing);
     const absent: Person[] = [];
     for (const p of missing) {
-      const doc = bestMatch(found.get(p.clientId.toHexString()) ?? [], p.ids);
-      if (doc) this.assign(p, knownOf(doc), out);
-      else absent.push(p);
+      const docs = found.get(p.clientId.toHexString()) ?? [];
+      const doc =
+        bestMatch(docs, p.ids) ??
+        bestMatch(
+          docs.filter((d) => movedHere(d, p)),
+          p.movedTo,
+        );
+      if (doc) {
+        this.assign(p, knownOf(doc), out);
+        // Two conversations of this person (one opened by a message from a new number before the
+        // number change was written): the caller merges them.
+        if (docs.filter((d) => matchScore(d, p.ids) > 0).length > 1)
+          this.seeds.push({ clientId: p.clientId, conversationId: doc._id, ids: p.ids });
+      } else absent.push(p);
     }
     if (absent.length) {
       const taken = await this.create(
@@ -214,9 +239,10 @@ export class ConversationBatch {
     const raced: Array<{ p: Person; key: string }> = [];
     items.forEach((item, i) => {
       const id = ids[i]!;
-      if (created.has(id.toHexString()))
+      if (created.has(id.toHexString())) {
         this.assign(item.p, { id, phone: item.p.ids.phones[0] ?? null, userId: item.p.ids.userIds[0] ?? null }, out);
-      else raced.push(item);
+        this.seeds.push({ clientId: item.p.clientId, conversationId: id, ids: item.p.ids });
+      } else raced.push(item);
     });
     if (!raced.length) return [];
     const taken: Array<{ p: Person; key: string; holder: Types.ObjectId }> = [];
@@ -451,6 +477,34 @@ export class ConversationBatch {
     });
   }
 
+  /**
+   * The conversations resolve created or found doubled since the last call: each may have a twin
+   * of the same person (a message from a new number stored before the number change), which the
+   * caller looks for once its batch is written (ConversationMerger.plan).
+   */
+  takeMergeSeeds(): MergeSeed[] {
+    const seeds = this.seeds;
+    this.seeds = [];
+    return seeds;
+  }
+
+  /**
+   * Each person's conversation as the database holds it now, without the cache and without creating
+   * one (absent when they have none). One find. For a batch whose conversation vanished while it
+   * wrote (merged into another, or erased).
+   */
+  async locate(refs: ConversationRef[]): Promise<Map<string, Types.ObjectId>> {
+    const out = new Map<string, Types.ObjectId>();
+    const persons = groupPersons(refs);
+    if (!persons.length) return out;
+    const found = await this.findByIds(persons);
+    for (const p of persons) {
+      const doc = bestMatch(found.get(p.clientId.toHexString()) ?? [], p.ids);
+      if (doc) for (const k of p.refKeys) out.set(k, doc._id);
+    }
+    return out;
+  }
+
   /** Forgets every cached id that leads to one of these conversations (deleted: an erasure, the retention purge). */
   forgetConversations(conversationIds: ReadonlySet<string>): void {
     for (const [key, known] of this.ids) if (conversationIds.has(known.id.toHexString())) this.ids.delete(key);
@@ -509,8 +563,8 @@ export class ConversationBatch {
         phones: new Set<string>(),
         userIds: new Set<string>(),
       };
-      for (const x of p.ids.phones) entry.phones.add(x);
-      for (const x of p.ids.userIds) entry.userIds.add(x);
+      for (const x of [...p.ids.phones, ...p.movedTo.phones]) entry.phones.add(x);
+      for (const x of [...p.ids.userIds, ...p.movedTo.userIds]) entry.userIds.add(x);
       byClient.set(p.clientId.toHexString(), entry);
     }
     const filter = {
@@ -601,27 +655,53 @@ function groupPersons(refs: ConversationRef[]): Person[] {
     const [first, ...rest] = x.nodes.map(node);
     for (const n of rest) parent.set(find(n), find(first!));
   }
-  const persons = new Map<string, Person & { phones: Set<string>; userIds: Set<string>; keys: Set<string> }>();
+  const persons = new Map<
+    string,
+    Person & {
+      phones: Set<string>;
+      userIds: Set<string>;
+      keys: Set<string>;
+      movedPhones: Set<string>;
+      movedUserIds: Set<string>;
+    }
+  >();
   for (const x of read) {
     const root = find(x.nodes[0]!);
     const p = persons.get(root) ?? {
       clientId: x.r.clientId,
       ids: { phones: [], userIds: [] },
       refKeys: [],
+      movedTo: { phones: [], userIds: [] },
       phones: new Set(),
       userIds: new Set(),
       keys: new Set(),
+      movedPhones: new Set(),
+      movedUserIds: new Set(),
     };
     if (x.phone) p.phones.add(x.phone);
     if (x.userId) p.userIds.add(x.userId);
+    if (x.r.movedTo?.phone) p.movedPhones.add(x.r.movedTo.phone);
+    if (x.r.movedTo?.userId) p.movedUserIds.add(x.r.movedTo.userId);
     p.keys.add(refKey(x.r.clientId, x.r.candidateKey));
     persons.set(root, p);
   }
   return [...persons.values()].map((p) => ({
     clientId: p.clientId,
     ids: { phones: [...p.phones].sort(), userIds: [...p.userIds].sort() },
+    movedTo: { phones: [...p.movedPhones].sort(), userIds: [...p.movedUserIds].sort() },
     refKeys: [...p.keys],
   }));
+}
+
+/**
+ * A conversation an identity change moved to the ids `p` moves to: it holds the new user id, or it
+ * was moved to the new number (candidatePhoneAt) and holds no other user id. A conversation that
+ * merely holds the new number is not enough: the number may have been someone else's before.
+ */
+function movedHere(d: StoredIdentity, p: Person): boolean {
+  if (d.candidateUserId && p.movedTo.userIds.includes(d.candidateUserId)) return true;
+  if (!d.candidatePhoneAt || !d.candidatePhone || !p.movedTo.phones.includes(d.candidatePhone)) return false;
+  return !d.candidateUserId || p.ids.userIds.includes(d.candidateUserId);
 }
 
 /** Every field of a new conversation, as the schema's defaults would fill them. */

@@ -55,6 +55,12 @@ export interface ConversationDoc {
   blockedAt?: Date | null;
   /** Who blocked them: the JWT's role and subject. */
   blockedBy?: { role: string; userId: string } | null;
+  /**
+   * Set while this conversation is being merged into that one (the same person's, see
+   * ConversationMerger) and still holds messages a writer has not counted yet: that writer finishes
+   * the merge once its count is written.
+   */
+  mergedInto?: Types.ObjectId | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -91,6 +97,7 @@ const conversationSchema = new Schema<ConversationDoc>(
     unreadIds: { type: [Schema.Types.ObjectId], default: undefined },
     blockedAt: { type: Date, default: null },
     blockedBy: { type: Schema.Types.Mixed, default: null },
+    mergedInto: { type: Schema.Types.ObjectId, default: undefined },
   },
   { timestamps: true, collection: "conversations" },
 );
