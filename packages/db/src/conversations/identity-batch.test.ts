@@ -23,10 +23,20 @@ let seq = 0;
 const phone = () => `2127${String(Date.now() % 1_000_000).padStart(6, "0")}${String(++seq).padStart(2, "0")}`;
 const userId = () => `MA.${Date.now()}${String(++seq).padStart(6, "0")}`;
 
+/** The filters of the requests sent (find, findAndModify, update, delete), as the server receives them. */
+const filters: Array<Record<string, unknown>> = [];
+const recordFilters = (e: { command: Record<string, unknown> }) => {
+  const c = e.command;
+  if (c.filter) filters.push(c.filter as Record<string, unknown>);
+  if (c.query) filters.push(c.query as Record<string, unknown>);
+  for (const u of (c.updates ?? c.deletes ?? []) as Array<{ q: Record<string, unknown> }>) filters.push(u.q);
+};
+
 beforeAll(async () => {
   db = await Database.connect(services.mongoUrl, { monitorCommands: true });
   limits = await updateLimits(db.connection);
   counter = new CommandCounter(db.connection);
+  db.connection.getClient().on("commandStarted", recordFilters);
 });
 afterAll(async () => {
   counter?.stop();
@@ -292,7 +302,7 @@ describe("conversations by phone or user id, in batches", () => {
     });
   });
 
-  it("the send side's lookup finds by either id: one request for a known or new conversation, two when it learns an id", async () => {
+  it("the send side's lookup finds by either id, each lookup one equality on an indexed field: one request for a known conversation, two for a new one, one per id and the write when it learns an id", async () => {
     const [p, u] = [phone(), userId()];
     const ids = await batch().resolve([ref(undefined, u)]);
     const id = ids.get(`${clientId.toHexString()}|${u}`)!.toHexString();
@@ -301,13 +311,17 @@ describe("conversations by phone or user id, in batches", () => {
     expect((await tenant.conversations.ensure({ candidateKey: u, candidateUserId: u })).toHexString()).toBe(id);
     expect(counter.total).toBe(1);
     counter.reset();
+    filters.length = 0;
     const opened = await openCandidateConversation(
       db.conversations,
       clientId,
       { candidateKey: p, candidatePhone: p, candidateUserId: u },
       { jobTitle: "ignored" },
     );
-    expect(counter.total).toBe(2);
+    // By user id, by phone, by the user id as key (three at once), by the phone as key, then the phone recorded.
+    expect(counter.total).toBe(5);
+    expect(filters.length).toBeGreaterThan(0);
+    expect(filters.filter((f) => "$or" in f)).toEqual([]);
     expect(opened).toMatchObject({ candidateKey: u, candidatePhone: p, candidateUserId: u });
     expect(opened._id.toHexString()).toBe(id);
     expect((await tenant.conversations.ensure({ candidateKey: p, candidatePhone: p })).toHexString()).toBe(id);
@@ -315,12 +329,21 @@ describe("conversations by phone or user id, in batches", () => {
       await db.conversations.countDocuments({ clientId, $or: [{ candidatePhone: p }, { candidateUserId: u }] }),
     ).toBe(1);
     counter.reset();
+    filters.length = 0;
     const fresh = phone();
     const created = await openCandidateConversation(
       db.conversations,
       clientId,
       { candidateKey: fresh, candidatePhone: fresh },
       { candidateName: "Ahmed Hassan" },
+    );
+    // One lookup by phone, then the upsert on the key (which inserts).
+    expect(counter.total).toBe(2);
+    expect(filters.length).toBeGreaterThan(0);
+    expect(filters.filter((f) => "$or" in f)).toEqual([]);
+    counter.reset();
+    expect((await tenant.conversations.ensure({ candidateKey: fresh, candidatePhone: fresh })).toHexString()).toBe(
+      created._id.toHexString(),
     );
     expect(counter.total).toBe(1);
     expect(created).toMatchObject({ candidateKey: fresh, candidatePhone: fresh, candidateName: "Ahmed Hassan" });
