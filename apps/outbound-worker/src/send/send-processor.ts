@@ -548,10 +548,27 @@ export class SendProcessor {
     counting: Array<Promise<void>>,
   ): Promise<{ owner: string; created: boolean; message: OutboundMessageDoc }> {
     const { request } = accepted;
-    const conversation = await tenant.outbound.openConversation(request);
     const at = new Date(accepted.acceptedAt);
+    const text = accepted.planned?.text ?? null;
+    const preview = accepted.planned?.template
+      ? `[template ${accepted.planned.template.name}]`
+      : accepted.kind === "reaction"
+        ? text
+          ? `[reaction ${text}]`
+          : "[reaction removed]"
+        : (text ?? request.message ?? (request.media ? `[${request.media.type}]` : null));
+    // On first contact the conversation is created with this message counted (one request fewer).
+    const first = {
+      messageId: new Types.ObjectId(messageId),
+      at,
+      sortKey: messageSortKey(at, outboundDedupeKey(messageId)),
+      from: "recruiter" as const,
+      preview,
+      type: accepted.kind,
+    };
+    const conversation = await tenant.outbound.openConversation(request, first);
     const res = await tenant.outbound.create({
-      _id: new Types.ObjectId(messageId),
+      _id: first.messageId,
       acceptedAt: at,
       conversationId: conversation._id,
       request,
@@ -569,19 +586,24 @@ export class SendProcessor {
       ...(accepted.campaignId ? { campaignId: new Types.ObjectId(accepted.campaignId) } : {}),
     });
     const owner = res.message._id.toHexString();
-    if (!res.created) return { owner, ...res };
-    const text = accepted.planned?.text ?? null;
-    const preview = accepted.planned?.template
-      ? `[template ${accepted.planned.template.name}]`
-      : accepted.kind === "reaction"
-        ? text
-          ? `[reaction ${text}]`
-          : "[reaction removed]"
-        : (text ?? request.message ?? (request.media ? `[${request.media.type}]` : null));
+    if (!res.created) {
+      // Another message holds the send's key: the conversation created for this one counts nothing.
+      if (conversation.counted && owner !== messageId) await tenant.outbound.uncountFirst(conversation._id, first);
+      return { owner, ...res };
+    }
+    if (conversation.counted) {
+      // Counted by the insert that created the conversation: the document is already as it is now.
+      this.deps.events.toClient(
+        tenant.clientId.toHexString(),
+        EVENTS.conversationUpdated,
+        conversationUpdated(conversationJson(conversationView(conversation.doc)), CONVERSATION_CHANGES.outboundMessage),
+      );
+      return { owner, ...res };
+    }
     const count = async () => {
       const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
         at,
-        sortKey: messageSortKey(at, outboundDedupeKey(owner)),
+        sortKey: first.sortKey,
         preview,
         type: accepted.kind,
       });

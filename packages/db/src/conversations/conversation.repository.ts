@@ -16,6 +16,24 @@ export interface CandidateIdentity {
   candidateUserId?: string | null;
 }
 
+/**
+ * The message a conversation is opened for: counted by the insert itself when the conversation is
+ * new (messageCount 1, its summary, its id in `countedIds`), so a first contact costs no separate
+ * count. Whoever stores the message checks `countedIds` before counting it again.
+ */
+export interface FirstMessage {
+  messageId: Types.ObjectId;
+  at: Date;
+  sortKey: string;
+  from: "candidate" | "recruiter";
+  preview: string | null;
+  type: string;
+}
+
+/** Whether this message is counted in the conversation (by the insert that created it for the message). */
+export const countedIn = (doc: Pick<ConversationDoc, "countedIds">, messageId: Types.ObjectId): boolean =>
+  !!doc.countedIds?.some((id) => id.equals(messageId));
+
 /** What the platform knows of a candidate when it opens the conversation (kept only on creation). */
 export interface ConversationExtra {
   applicationId?: string | null;
@@ -47,6 +65,7 @@ export async function openCandidateConversation(
   clientId: Types.ObjectId,
   candidate: CandidateIdentity,
   extra: ConversationExtra = {},
+  first?: FirstMessage,
 ): Promise<ConversationDoc> {
   const ids = identityOf(candidate);
   const key = newConversationKey(ids, candidate.candidateKey);
@@ -67,7 +86,16 @@ export async function openCandidateConversation(
   for (let attempt = 0; attempt < 2 && !doc && !holder; attempt++) {
     try {
       const fresh = new Types.ObjectId();
-      const got = await upsertConversation(model, { clientId, candidateKey: key }, fresh, clientId, key, ids, extra);
+      const got = await upsertConversation(
+        model,
+        { clientId, candidateKey: key },
+        fresh,
+        clientId,
+        key,
+        ids,
+        extra,
+        first,
+      );
       // Inserted now, or this person's (created meanwhile, or matching the key's clause); else held by another.
       if (got._id.equals(fresh) || clauses.some((c) => satisfies(got, c))) doc = got;
       else holder = got;
@@ -87,6 +115,7 @@ export async function openCandidateConversation(
       derived,
       ids,
       extra,
+      first,
     );
   }
   const fill = fillMissingIds(doc, ids);
@@ -122,9 +151,11 @@ function candidateClauses(ids: CandidateIds, key: string): CandidateClause[] {
   return [
     ...ids.userIds.map((value): CandidateClause => ({ field: "candidateUserId", value, nulls: [] })),
     ...ids.phones.map((value): CandidateClause => ({ field: "candidatePhone", value, nulls: ["candidateUserId"] })),
-    ...ids.phones.map(
-      (value): CandidateClause => ({ field: "candidateKey", value, nulls: ["candidateUserId", "candidatePhone"] }),
-    ),
+    ...ids.phones.map((value): CandidateClause => ({
+      field: "candidateKey",
+      value,
+      nulls: ["candidateUserId", "candidatePhone"],
+    })),
     ...ids.userIds.map((value): CandidateClause => ({ field: "candidateKey", value, nulls: ["candidateUserId"] })),
   ];
 }
@@ -157,6 +188,7 @@ async function upsertConversation(
   key: string,
   ids: CandidateIds,
   extra: ConversationExtra,
+  first?: FirstMessage,
 ): Promise<ConversationDoc> {
   const update = {
     $setOnInsert: {
@@ -170,6 +202,17 @@ async function upsertConversation(
       // The name the platform knows until the candidate's own WhatsApp profile name arrives
       // (candidateNameAt stays null, so the first inbound profile name replaces it).
       ...(extra.candidateName ? { candidateName: extra.candidateName } : {}),
+      ...(first
+        ? {
+            messageCount: 1,
+            lastMessageAt: first.at,
+            lastMessageSortKey: first.sortKey,
+            lastMessageFrom: first.from,
+            lastMessagePreview: first.preview?.slice(0, 280) ?? null,
+            lastMessageType: first.type,
+            countedIds: [first.messageId],
+          }
+        : {}),
     },
   };
   const doc = await model

@@ -3,6 +3,7 @@ import { Types } from "mongoose";
 import {
   ConversationBatch,
   Database,
+  messageSortKey,
   openCandidateConversation,
   updateLimits,
   type ConversationRef,
@@ -347,5 +348,49 @@ describe("conversations by phone or user id, in batches", () => {
     );
     expect(counter.total).toBe(1);
     expect(created).toMatchObject({ candidateKey: fresh, candidatePhone: fresh, candidateName: "Ahmed Hassan" });
+  });
+});
+
+describe("a send's first message counted by the insert that creates its conversation", () => {
+  const first = (n: number) => {
+    const messageId = new Types.ObjectId();
+    const at = new Date(Date.now() + n);
+    return {
+      messageId,
+      at,
+      sortKey: messageSortKey(at, `out:${messageId.toHexString()}`),
+      from: "recruiter" as const,
+      preview: "[template t]",
+      type: "template",
+    };
+  };
+
+  it("a new conversation counts it in the same request; found again (a replay) it is not counted twice; a known conversation counts nothing by itself", async () => {
+    const outbound = db.forTenant(clientId).outbound;
+    const p = phone();
+    const m1 = first(1);
+    counter.reset();
+    const opened = await outbound.openConversation({ candidatePhone: p }, m1);
+    expect(counter.total).toBe(2);
+    expect(opened.counted).toBe(true);
+    expect(opened.doc).toMatchObject({ messageCount: 1, lastMessageSortKey: m1.sortKey, lastMessageFrom: "recruiter" });
+    // The job run again (its worker died after the insert): the same message is found counted.
+    const again = await outbound.openConversation({ candidatePhone: p }, m1);
+    expect(again).toMatchObject({ counted: true, _id: opened._id });
+    // The next message to the same candidate: found, counted by its own write (countInConversation).
+    const next = await outbound.openConversation({ candidatePhone: p }, first(2));
+    expect(next.counted).toBe(false);
+    expect(next.doc.messageCount).toBe(1);
+  });
+
+  it("the message not stored after all (its key held by another): the count and the summary are taken back, once", async () => {
+    const outbound = db.forTenant(clientId).outbound;
+    const m = first(3);
+    const opened = await outbound.openConversation({ candidatePhone: phone() }, m);
+    await outbound.uncountFirst(opened._id, m);
+    await outbound.uncountFirst(opened._id, m);
+    const now = await db.conversations.findById(opened._id).lean();
+    expect(now).toMatchObject({ messageCount: 0, lastMessageSortKey: null, lastMessagePreview: null });
+    expect(now!.countedIds ?? []).toHaveLength(0);
   });
 });
