@@ -27,7 +27,7 @@ import {
   type DashboardEvents,
   type MessageStatusValue,
 } from "@linkojob/events";
-import { RedisLock, outboundJobSchema, type OutboundJob } from "@linkojob/queues";
+import { OUTBOUND_PRIORITY, RedisLock, outboundJobSchema, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import {
   classifyGraphError,
@@ -263,6 +263,11 @@ export class SendProcessor {
     data: OutboundJob,
   ): Promise<never> {
     await job.updateData(data);
+    // Waiting for its pacing slot: when promoted it goes before the bulk sends queued meanwhile,
+    // which only come to reserve a slot (else a number's backlog is reserved before it is sent,
+    // and the slots reserved first pass while their jobs wait behind it).
+    if (data.slotAt !== undefined && (job.priority ?? 0) > OUTBOUND_PRIORITY.slotted)
+      await job.changePriority({ priority: OUTBOUND_PRIORITY.slotted });
     await job.moveToDelayed(Math.ceil(until), token);
     throw new DelayedError();
   }
