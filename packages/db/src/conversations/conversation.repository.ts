@@ -215,10 +215,9 @@ async function upsertConversation(
         : {}),
     },
   };
-  const doc = await model
+  return model
     .findOneAndUpdate(filter, update, { upsert: true, new: true, setDefaultsOnInsert: true })
     .lean<ConversationDoc>();
-  return doc!;
 }
 
 /** The ids a CandidateIdentity names (the key alone names none: it is matched as a key). */
