@@ -99,8 +99,12 @@ export const OUTBOUND_CAMPAIGN_QUEUE = "outbound-campaign-sends";
 export const outboundJobId = (messageId: string, suffix?: string) =>
   suffix ? `send-${messageId}-${suffix}` : `send-${messageId}`;
 
-/** Replies inside a conversation go before bulk first-contact templates (BullMQ: lower runs first). */
-export const OUTBOUND_PRIORITY = { reply: 1, bulk: 10 } as const;
+/**
+ * Replies inside a conversation go before bulk first-contact templates (BullMQ: lower runs first).
+ * `slotted`: a bulk send delayed to its pacing slot, once promoted, goes before bulk sends that have
+ * not reserved one yet (their first run only reserves a slot); replies still go first.
+ */
+export const OUTBOUND_PRIORITY = { reply: 1, slotted: 5, bulk: 10 } as const;
 
 export const outboundJobOptions: JobsOptions = {
   // Transient Meta failures (5xx, 131000, 131016, 130429, 131056…) retry with the error policy's

@@ -33,11 +33,14 @@ export class PendingStatusCheck {
       e.wamids.push(i.wamid);
       byClient.set(i.clientId.toHexString(), e);
     }
+    // One client (one number's sends): equalities on the indexed fields, without `$or` (FerretDB v1
+    // hands its storage only top-level equalities: an `$or` is read and filtered whole, in its process).
+    const clauses = [...byClient.values()].map((e) => ({
+      clientId: e.clientId,
+      wamid: e.wamids.length === 1 ? e.wamids[0] : { $in: e.wamids },
+    }));
     const found = await this.db.pendingStatuses
-      .find(
-        { $or: [...byClient.values()].map((e) => ({ clientId: e.clientId, wamid: { $in: e.wamids } })) },
-        { clientId: 1, wamid: 1 },
-      )
+      .find(clauses.length === 1 ? clauses[0]! : { $or: clauses }, { clientId: 1, wamid: 1 })
       .lean<Array<{ clientId: Types.ObjectId; wamid: string }>>();
     const done = new Set<string>();
     for (const p of found) {

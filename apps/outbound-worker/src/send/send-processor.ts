@@ -27,7 +27,7 @@ import {
   type DashboardEvents,
   type MessageStatusValue,
 } from "@linkojob/events";
-import { RedisLock, outboundJobSchema, type OutboundJob } from "@linkojob/queues";
+import { OUTBOUND_PRIORITY, RedisLock, outboundJobSchema, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";
 import {
   classifyGraphError,
@@ -263,6 +263,11 @@ export class SendProcessor {
     data: OutboundJob,
   ): Promise<never> {
     await job.updateData(data);
+    // Waiting for its pacing slot: when promoted it goes before the bulk sends queued meanwhile,
+    // which only come to reserve a slot (else a number's backlog is reserved before it is sent,
+    // and the slots reserved first pass while their jobs wait behind it).
+    if (data.slotAt !== undefined && (job.priority ?? 0) > OUTBOUND_PRIORITY.slotted)
+      await job.changePriority({ priority: OUTBOUND_PRIORITY.slotted });
     await job.moveToDelayed(Math.ceil(until), token);
     throw new DelayedError();
   }
@@ -548,10 +553,27 @@ export class SendProcessor {
     counting: Array<Promise<void>>,
   ): Promise<{ owner: string; created: boolean; message: OutboundMessageDoc }> {
     const { request } = accepted;
-    const conversation = await tenant.outbound.openConversation(request);
     const at = new Date(accepted.acceptedAt);
+    const text = accepted.planned?.text ?? null;
+    const preview = accepted.planned?.template
+      ? `[template ${accepted.planned.template.name}]`
+      : accepted.kind === "reaction"
+        ? text
+          ? `[reaction ${text}]`
+          : "[reaction removed]"
+        : (text ?? request.message ?? (request.media ? `[${request.media.type}]` : null));
+    // On first contact the conversation is created with this message counted (one request fewer).
+    const first = {
+      messageId: new Types.ObjectId(messageId),
+      at,
+      sortKey: messageSortKey(at, outboundDedupeKey(messageId)),
+      from: "recruiter" as const,
+      preview,
+      type: accepted.kind,
+    };
+    const conversation = await tenant.outbound.openConversation(request, first);
     const res = await tenant.outbound.create({
-      _id: new Types.ObjectId(messageId),
+      _id: first.messageId,
       acceptedAt: at,
       conversationId: conversation._id,
       request,
@@ -569,19 +591,24 @@ export class SendProcessor {
       ...(accepted.campaignId ? { campaignId: new Types.ObjectId(accepted.campaignId) } : {}),
     });
     const owner = res.message._id.toHexString();
-    if (!res.created) return { owner, ...res };
-    const text = accepted.planned?.text ?? null;
-    const preview = accepted.planned?.template
-      ? `[template ${accepted.planned.template.name}]`
-      : accepted.kind === "reaction"
-        ? text
-          ? `[reaction ${text}]`
-          : "[reaction removed]"
-        : (text ?? request.message ?? (request.media ? `[${request.media.type}]` : null));
+    if (!res.created) {
+      // Another message holds the send's key: the conversation created for this one counts nothing.
+      if (conversation.counted && owner !== messageId) await tenant.outbound.uncountFirst(conversation._id, first);
+      return { owner, ...res };
+    }
+    if (conversation.counted) {
+      // Counted by the insert that created the conversation: the document is already as it is now.
+      this.deps.events.toClient(
+        tenant.clientId.toHexString(),
+        EVENTS.conversationUpdated,
+        conversationUpdated(conversationJson(conversationView(conversation.doc)), CONVERSATION_CHANGES.outboundMessage),
+      );
+      return { owner, ...res };
+    }
     const count = async () => {
       const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
         at,
-        sortKey: messageSortKey(at, outboundDedupeKey(owner)),
+        sortKey: first.sortKey,
         preview,
         type: accepted.kind,
       });

@@ -1,4 +1,4 @@
-import type { Model, Types } from "mongoose";
+import { Types, type Model } from "mongoose";
 import { isDuplicateKeyError } from "../errors.js";
 import type { MessageDoc } from "../messages/message.model.js";
 import type { ConversationDoc } from "./conversation.model.js";
@@ -16,6 +16,24 @@ export interface CandidateIdentity {
   candidateUserId?: string | null;
 }
 
+/**
+ * The message a conversation is opened for: counted by the insert itself when the conversation is
+ * new (messageCount 1, its summary, its id in `countedIds`), so a first contact costs no separate
+ * count. Whoever stores the message checks `countedIds` before counting it again.
+ */
+export interface FirstMessage {
+  messageId: Types.ObjectId;
+  at: Date;
+  sortKey: string;
+  from: "candidate" | "recruiter";
+  preview: string | null;
+  type: string;
+}
+
+/** Whether this message is counted in the conversation (by the insert that created it for the message). */
+export const countedIn = (doc: Pick<ConversationDoc, "countedIds">, messageId: Types.ObjectId): boolean =>
+  !!doc.countedIds?.some((id) => id.equals(messageId));
+
 /** What the platform knows of a candidate when it opens the conversation (kept only on creation). */
 export interface ConversationExtra {
   applicationId?: string | null;
@@ -25,38 +43,80 @@ export interface ConversationExtra {
 
 /**
  * One tenant's conversation with a candidate named by phone, user id or both (CandidateIdentity),
- * created on first sight; returns the whole document. One findOneAndUpdate that matches a
- * conversation of this person (sameCandidate: by user id; by phone or key only where it holds no
- * other user id; the oldest when two do) or, when none, inserts one under newConversationKey (the
- * phone, else the user id, else `candidateKey`): two creators of one person meet on the unique key.
- * An id the conversation lacks is then recorded with a guarded write (only while null: never
- * overwrites an id it holds, nor one an identity change moved). Requests: one; two when the
- * conversation learns an id; more only when the key is held by a conversation that moved to other
- * ids (a number given up, now someone else's: this person's takes the key `<key>~<holder id>`).
+ * created on first sight; returns the whole document. The person's conversations are those of
+ * candidateClauses (by user id; by phone or key only where it holds no other user id; the oldest
+ * when two do). Each clause is one equality on an indexed field, looked up on its own (at once, in
+ * parallel): no `$or`, so no lookup reads more than the documents holding that one value — on
+ * MongoDB an index range, and on FerretDB v1 (which hands its storage only top-level equalities,
+ * and reads and filters the whole tenant itself for anything else) a pushed-down filter.
+ *
+ * The clause on the new conversation's own key (newConversationKey: the phone, else the user id,
+ * else `candidateKey`) is answered by the upsert on that key when nothing else matched: it finds the
+ * key's holder (kept when it is this person's) or inserts. Two creators of one person meet on the
+ * unique key. An id the conversation lacks is then recorded with a guarded write (only while null:
+ * never overwrites an id it holds, nor one an identity change moved). Requests: one for a known
+ * candidate found by a conversation holding the key; two on first contact (the lookups, then the
+ * upsert); one more when the conversation learns an id, or when the key is held by a conversation
+ * that moved to other ids (a number given up, now someone else's: this person's takes the key
+ * `<key>~<holder id>`).
  */
 export async function openCandidateConversation(
   model: Model<ConversationDoc>,
   clientId: Types.ObjectId,
   candidate: CandidateIdentity,
   extra: ConversationExtra = {},
+  first?: FirstMessage,
 ): Promise<ConversationDoc> {
   const ids = identityOf(candidate);
   const key = newConversationKey(ids, candidate.candidateKey);
-  const filter = { clientId, $or: sameCandidate(ids, candidate.candidateKey) };
-  let doc: ConversationDoc | null = null;
-  for (let attempt = 0; attempt < 2 && !doc; attempt++) {
+  const clauses = candidateClauses(ids, candidate.candidateKey);
+  const isOwnKey = (c: CandidateClause) => c.field === "candidateKey" && c.value === key;
+  const found = await Promise.all(
+    clauses
+      .filter((c) => !isOwnKey(c))
+      .map((c) => model.findOne(clauseFilter(clientId, c)).sort({ _id: 1 }).lean<ConversationDoc>()),
+  );
+  let doc = oldest(found);
+  // Found elsewhere: the key's holder is this person's too when its clause holds, and wins when older.
+  if (doc && doc.candidateKey !== key) {
+    const holder = await model.findOne({ clientId, candidateKey: key }).lean<ConversationDoc>();
+    if (holder && clauses.some((c) => isOwnKey(c) && satisfies(holder, c))) doc = oldest([doc, holder]);
+  }
+  let holder: ConversationDoc | null = null;
+  for (let attempt = 0; attempt < 2 && !doc && !holder; attempt++) {
     try {
-      doc = await upsertConversation(model, filter, clientId, key, ids, extra);
+      const fresh = new Types.ObjectId();
+      const got = await upsertConversation(
+        model,
+        { clientId, candidateKey: key },
+        fresh,
+        clientId,
+        key,
+        ids,
+        extra,
+        first,
+      );
+      // Inserted now, or this person's (created meanwhile, or matching the key's clause); else held by another.
+      if (got._id.equals(fresh) || clauses.some((c) => satisfies(got, c))) doc = got;
+      else holder = got;
     } catch (err) {
-      // Created meanwhile under the same key (the retry finds it), or the key is held (below).
+      // Created meanwhile under the same key: the retry finds it.
       if (!isDuplicateKeyError(err)) throw err;
     }
   }
   if (!doc) {
-    const holder = await model.findOne({ clientId, candidateKey: key }, { _id: 1 }).lean();
     if (!holder) throw new Error(`conversation of ${key} could not be opened`);
     const derived = `${key}~${holder._id.toHexString()}`;
-    doc = await upsertConversation(model, { clientId, candidateKey: derived }, clientId, derived, ids, extra);
+    doc = await upsertConversation(
+      model,
+      { clientId, candidateKey: derived },
+      new Types.ObjectId(),
+      clientId,
+      derived,
+      ids,
+      extra,
+      first,
+    );
   }
   const fill = fillMissingIds(doc, ids);
   if (Object.keys(fill).length)
@@ -64,40 +124,75 @@ export async function openCandidateConversation(
   return { ...doc, ...fill };
 }
 
+type IdentityField = "candidateUserId" | "candidatePhone" | "candidateKey";
+
+/** One way a stored conversation is this person's: `field` equals `value`, and each of `nulls` is null. */
+interface CandidateClause {
+  field: IdentityField;
+  value: string;
+  nulls: Array<Exclude<IdentityField, "candidateKey">>;
+}
+
 /**
- * Filter clauses matching this person's conversations, as matchScore does: by user id; by phone or
+ * The clauses matching this person's conversations, as matchScore does: by user id; by phone or
  * key only where the conversation holds no user id or none was given; by key only while the
  * conversation holds no phone (a phone key) or no user id (a user id key): a key whose conversation
  * moved to another number is a number given up, perhaps someone else's now. (Where the conversation
  * holds the key as its phone or user id, the clause on that field matches it.)
  */
-function sameCandidate(ids: CandidateIds, key: string): Array<Record<string, unknown>> {
+function candidateClauses(ids: CandidateIds, key: string): CandidateClause[] {
   const all = [...ids.userIds, ...ids.phones];
-  if (!all.length) return [{ candidateKey: key }];
+  if (!all.length) return [{ field: "candidateKey", value: key, nulls: [] }];
   if (!ids.userIds.length)
-    return [{ candidatePhone: { $in: ids.phones } }, { candidatePhone: null, candidateKey: { $in: ids.phones } }];
+    return [
+      ...ids.phones.map((value): CandidateClause => ({ field: "candidatePhone", value, nulls: [] })),
+      ...ids.phones.map((value): CandidateClause => ({ field: "candidateKey", value, nulls: ["candidatePhone"] })),
+    ];
   return [
-    { candidateUserId: { $in: ids.userIds } },
-    ...(ids.phones.length
-      ? [
-          { candidateUserId: null, candidatePhone: { $in: ids.phones } },
-          { candidateUserId: null, candidatePhone: null, candidateKey: { $in: ids.phones } },
-        ]
-      : []),
-    { candidateUserId: null, candidateKey: { $in: ids.userIds } },
+    ...ids.userIds.map((value): CandidateClause => ({ field: "candidateUserId", value, nulls: [] })),
+    ...ids.phones.map((value): CandidateClause => ({ field: "candidatePhone", value, nulls: ["candidateUserId"] })),
+    ...ids.phones.map((value): CandidateClause => ({
+      field: "candidateKey",
+      value,
+      nulls: ["candidateUserId", "candidatePhone"],
+    })),
+    ...ids.userIds.map((value): CandidateClause => ({ field: "candidateKey", value, nulls: ["candidateUserId"] })),
   ];
 }
 
+/** The clause as a filter: the tenant and one equality on an indexed field, then its null checks. */
+const clauseFilter = (clientId: Types.ObjectId, c: CandidateClause): Record<string, unknown> => ({
+  clientId,
+  [c.field]: c.value,
+  ...Object.fromEntries(c.nulls.map((n) => [n, null])),
+});
+
+/** Whether a stored conversation meets the clause (null also when the field is absent, as a filter). */
+const satisfies = (doc: ConversationDoc, c: CandidateClause): boolean =>
+  (doc as unknown as Record<string, unknown>)[c.field] === c.value &&
+  c.nulls.every((n) => (doc as unknown as Record<string, unknown>)[n] == null);
+
+/** The oldest of the conversations found (the first by `_id`, as a sort on `_id` would give). */
+function oldest(docs: Array<ConversationDoc | null>): ConversationDoc | null {
+  let best: ConversationDoc | null = null;
+  for (const d of docs) if (d && (!best || d._id.toHexString() < best._id.toHexString())) best = d;
+  return best;
+}
+
+/** Finds the conversation of `filter` (one equality), or inserts it under `_id` with the key and ids given. */
 async function upsertConversation(
   model: Model<ConversationDoc>,
   filter: Record<string, unknown>,
+  _id: Types.ObjectId,
   clientId: Types.ObjectId,
   key: string,
   ids: CandidateIds,
   extra: ConversationExtra,
+  first?: FirstMessage,
 ): Promise<ConversationDoc> {
   const update = {
     $setOnInsert: {
+      _id,
       clientId,
       candidateKey: key,
       candidatePhone: ids.phones[0] ?? null,
@@ -107,12 +202,22 @@ async function upsertConversation(
       // The name the platform knows until the candidate's own WhatsApp profile name arrives
       // (candidateNameAt stays null, so the first inbound profile name replaces it).
       ...(extra.candidateName ? { candidateName: extra.candidateName } : {}),
+      ...(first
+        ? {
+            messageCount: 1,
+            lastMessageAt: first.at,
+            lastMessageSortKey: first.sortKey,
+            lastMessageFrom: first.from,
+            lastMessagePreview: first.preview?.slice(0, 280) ?? null,
+            lastMessageType: first.type,
+            countedIds: [first.messageId],
+          }
+        : {}),
     },
   };
-  const doc = await model
-    .findOneAndUpdate(filter, update, { upsert: true, new: true, setDefaultsOnInsert: true, sort: { _id: 1 } })
+  return model
+    .findOneAndUpdate(filter, update, { upsert: true, new: true, setDefaultsOnInsert: true })
     .lean<ConversationDoc>();
-  return doc;
 }
 
 /** The ids a CandidateIdentity names (the key alone names none: it is matched as a key). */

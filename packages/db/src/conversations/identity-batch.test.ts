@@ -3,6 +3,7 @@ import { Types } from "mongoose";
 import {
   ConversationBatch,
   Database,
+  messageSortKey,
   openCandidateConversation,
   updateLimits,
   type ConversationRef,
@@ -23,10 +24,20 @@ let seq = 0;
 const phone = () => `2127${String(Date.now() % 1_000_000).padStart(6, "0")}${String(++seq).padStart(2, "0")}`;
 const userId = () => `MA.${Date.now()}${String(++seq).padStart(6, "0")}`;
 
+/** The filters of the requests sent (find, findAndModify, update, delete), as the server receives them. */
+const filters: Array<Record<string, unknown>> = [];
+const recordFilters = (e: { command: Record<string, unknown> }) => {
+  const c = e.command;
+  if (c.filter) filters.push(c.filter as Record<string, unknown>);
+  if (c.query) filters.push(c.query as Record<string, unknown>);
+  for (const u of (c.updates ?? c.deletes ?? []) as Array<{ q: Record<string, unknown> }>) filters.push(u.q);
+};
+
 beforeAll(async () => {
   db = await Database.connect(services.mongoUrl, { monitorCommands: true });
   limits = await updateLimits(db.connection);
   counter = new CommandCounter(db.connection);
+  db.connection.getClient().on("commandStarted", recordFilters);
 });
 afterAll(async () => {
   counter?.stop();
@@ -292,7 +303,7 @@ describe("conversations by phone or user id, in batches", () => {
     });
   });
 
-  it("the send side's lookup finds by either id: one request for a known or new conversation, two when it learns an id", async () => {
+  it("the send side's lookup finds by either id, each lookup one equality on an indexed field: one request for a known conversation, two for a new one, one per id and the write when it learns an id", async () => {
     const [p, u] = [phone(), userId()];
     const ids = await batch().resolve([ref(undefined, u)]);
     const id = ids.get(`${clientId.toHexString()}|${u}`)!.toHexString();
@@ -301,13 +312,17 @@ describe("conversations by phone or user id, in batches", () => {
     expect((await tenant.conversations.ensure({ candidateKey: u, candidateUserId: u })).toHexString()).toBe(id);
     expect(counter.total).toBe(1);
     counter.reset();
+    filters.length = 0;
     const opened = await openCandidateConversation(
       db.conversations,
       clientId,
       { candidateKey: p, candidatePhone: p, candidateUserId: u },
       { jobTitle: "ignored" },
     );
-    expect(counter.total).toBe(2);
+    // By user id, by phone, by the user id as key (three at once), by the phone as key, then the phone recorded.
+    expect(counter.total).toBe(5);
+    expect(filters.length).toBeGreaterThan(0);
+    expect(filters.filter((f) => "$or" in f)).toEqual([]);
     expect(opened).toMatchObject({ candidateKey: u, candidatePhone: p, candidateUserId: u });
     expect(opened._id.toHexString()).toBe(id);
     expect((await tenant.conversations.ensure({ candidateKey: p, candidatePhone: p })).toHexString()).toBe(id);
@@ -315,6 +330,7 @@ describe("conversations by phone or user id, in batches", () => {
       await db.conversations.countDocuments({ clientId, $or: [{ candidatePhone: p }, { candidateUserId: u }] }),
     ).toBe(1);
     counter.reset();
+    filters.length = 0;
     const fresh = phone();
     const created = await openCandidateConversation(
       db.conversations,
@@ -322,7 +338,59 @@ describe("conversations by phone or user id, in batches", () => {
       { candidateKey: fresh, candidatePhone: fresh },
       { candidateName: "Ahmed Hassan" },
     );
+    // One lookup by phone, then the upsert on the key (which inserts).
+    expect(counter.total).toBe(2);
+    expect(filters.length).toBeGreaterThan(0);
+    expect(filters.filter((f) => "$or" in f)).toEqual([]);
+    counter.reset();
+    expect((await tenant.conversations.ensure({ candidateKey: fresh, candidatePhone: fresh })).toHexString()).toBe(
+      created._id.toHexString(),
+    );
     expect(counter.total).toBe(1);
     expect(created).toMatchObject({ candidateKey: fresh, candidatePhone: fresh, candidateName: "Ahmed Hassan" });
+  });
+});
+
+describe("a send's first message counted by the insert that creates its conversation", () => {
+  const first = (n: number) => {
+    const messageId = new Types.ObjectId();
+    const at = new Date(Date.now() + n);
+    return {
+      messageId,
+      at,
+      sortKey: messageSortKey(at, `out:${messageId.toHexString()}`),
+      from: "recruiter" as const,
+      preview: "[template t]",
+      type: "template",
+    };
+  };
+
+  it("a new conversation counts it in the same request; found again (a replay) it is not counted twice; a known conversation counts nothing by itself", async () => {
+    const outbound = db.forTenant(clientId).outbound;
+    const p = phone();
+    const m1 = first(1);
+    counter.reset();
+    const opened = await outbound.openConversation({ candidatePhone: p }, m1);
+    expect(counter.total).toBe(2);
+    expect(opened.counted).toBe(true);
+    expect(opened.doc).toMatchObject({ messageCount: 1, lastMessageSortKey: m1.sortKey, lastMessageFrom: "recruiter" });
+    // The job run again (its worker died after the insert): the same message is found counted.
+    const again = await outbound.openConversation({ candidatePhone: p }, m1);
+    expect(again).toMatchObject({ counted: true, _id: opened._id });
+    // The next message to the same candidate: found, counted by its own write (countInConversation).
+    const next = await outbound.openConversation({ candidatePhone: p }, first(2));
+    expect(next.counted).toBe(false);
+    expect(next.doc.messageCount).toBe(1);
+  });
+
+  it("the message not stored after all (its key held by another): the count and the summary are taken back, once", async () => {
+    const outbound = db.forTenant(clientId).outbound;
+    const m = first(3);
+    const opened = await outbound.openConversation({ candidatePhone: phone() }, m);
+    await outbound.uncountFirst(opened._id, m);
+    await outbound.uncountFirst(opened._id, m);
+    const now = await db.conversations.findById(opened._id).lean();
+    expect(now).toMatchObject({ messageCount: 0, lastMessageSortKey: null, lastMessagePreview: null });
+    expect(now!.countedIds ?? []).toHaveLength(0);
   });
 });

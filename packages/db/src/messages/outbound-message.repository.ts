@@ -1,7 +1,7 @@
 import { Types, type Model } from "mongoose";
 import type { ConversationDoc } from "../conversations/conversation.model.js";
 import type { ErasedCostDoc } from "../erasures/erasure.model.js";
-import { openCandidateConversation } from "../conversations/conversation.repository.js";
+import { countedIn, openCandidateConversation, type FirstMessage } from "../conversations/conversation.repository.js";
 import { isDuplicateKeyError } from "../errors.js";
 import { STATUS_RANK, type MessageDoc, type MessageError } from "./message.model.js";
 import { flowTokenOf } from "../flows/flow-token.js";
@@ -183,8 +183,9 @@ const recordFields = (r: SendRecord) => ({
  * through `sending` to `sent` / `failed` / `held`; status webhooks move them further (MessageRepository).
  * Writes go through the driver (`collection`): the extra outbound fields are not in the shared schema.
  *
- * Designed for round trips: the send API makes three requests (conversation upsert, message insert,
- * conversation count and summary) and the worker two (claim, sent). Every write is guarded by the
+ * Designed for round trips: storing an accepted send takes the conversation lookup (one request for
+ * a known candidate; on first contact a second, the insert, which also counts the message), the
+ * message insert and, in a known conversation, its count and summary; then `sent` is one request. Every write is guarded by the
  * state it moves from, so nothing is re-read to check it, and counters move only with the insert
  * that actually stored the message.
  */
@@ -207,17 +208,19 @@ export class OutboundMessageRepository {
   }
 
   /**
-   * The conversation with this candidate, created on first contact, in one request: found by phone
-   * or user id as the inbound side finds it, or created (openCandidateConversation; a second request
-   * records an id the conversation lacked). Returns the whole document (its window and names plan the
-   * send; the whole of it builds the dashboard event).
+   * The conversation with this candidate, created on first contact: found by phone or user id as
+   * the inbound side finds it (one equality lookup per id), or created (openCandidateConversation).
+   * Returns the whole document (its window and names plan the send; the whole of it builds the
+   * dashboard event). With `first`, a conversation created now already counts that message
+   * (`counted`: no countInConversation for it; `uncountFirst` if the message is not stored after all).
    */
   async openConversation(
     request: Pick<
       StoredOutboundRequest,
       "candidatePhone" | "candidateUserId" | "applicationId" | "jobTitle" | "candidateName"
     >,
-  ): Promise<SendConversation & { doc: ConversationDoc }> {
+    first?: FirstMessage,
+  ): Promise<SendConversation & { doc: ConversationDoc; counted: boolean }> {
     const doc = await openCandidateConversation(
       this.conv,
       this.clientId,
@@ -231,8 +234,10 @@ export class OutboundMessageRepository {
         jobTitle: request.jobTitle ?? null,
         candidateName: request.candidateName ?? null,
       },
+      first,
     );
     return {
+      counted: !!first && countedIn(doc, first.messageId),
       _id: doc._id,
       windowExpiresAt: doc.windowExpiresAt ?? null,
       candidateName: doc.candidateName ?? null,
@@ -266,6 +271,26 @@ export class OutboundMessageRepository {
     if (res.matchedCount === 1) return { latest: true, summary };
     await this.conv.updateOne(base, count);
     return { latest: false, summary };
+  }
+
+  /**
+   * A conversation created for a message (openConversation's `first`) counted it, but the message was
+   * not stored (its dedupe key held by another message): the count and, while still its own, the
+   * summary are taken back. Guarded on the id being counted, so a replay takes nothing twice.
+   */
+  async uncountFirst(
+    conversationId: Types.ObjectId,
+    first: Pick<FirstMessage, "messageId" | "sortKey">,
+  ): Promise<void> {
+    const res = await this.conv.updateOne(
+      { _id: conversationId, clientId: this.clientId, countedIds: { $in: [first.messageId] } },
+      { $inc: { messageCount: -1 }, $pull: { countedIds: first.messageId } },
+    );
+    if (res.modifiedCount === 0) return;
+    await this.conv.updateOne(
+      { _id: conversationId, clientId: this.clientId, lastMessageSortKey: first.sortKey },
+      { $set: { lastMessageSortKey: null, lastMessageFrom: null, lastMessagePreview: null, lastMessageType: null } },
+    );
   }
 
   /**
