@@ -1,5 +1,5 @@
 import { sendingLimitHandlers } from "./account/sending-limits.handler.js";
-import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Database } from "@linkojob/db";
@@ -33,6 +33,7 @@ import { IngressPump } from "./pump/ingress-pump.js";
 import { Upkeep } from "./upkeep/upkeep.js";
 import { ClientDirectory } from "./routing/client-directory.js";
 import {
+  CountPendingError,
   DeliveryProcessor,
   type AccountEventHandler,
   type PreparedDelivery,
@@ -57,6 +58,11 @@ import {
 const CONVERSATION_LOCK_TTL_MS = 30_000;
 /** How long a batch waits for conversations another worker is writing before its jobs retry later. */
 const CONVERSATION_LOCK_WAIT_MS = 20_000;
+/**
+ * How soon a delivery whose message another live worker is counting looks again (plus up to half
+ * of it at random): the other worker's batch is about to release it. Such a wait spends no attempt.
+ */
+const COUNT_PENDING_RETRY_MS = 1_000;
 
 export interface InboundWorkerDeps {
   db: Database;
@@ -194,16 +200,18 @@ export class InboundWorker {
       db: deps.db,
       // Held for one batch's counter write (under a second here); a crashed holder's expire by themselves.
       lockConversations: async (ids) => {
-        const held = await locks.acquire(
-          ids.map((id) => `${deps.prefix}:lock:conversation:${id}`),
-          CONVERSATION_LOCK_TTL_MS,
-          CONVERSATION_LOCK_WAIT_MS,
-        );
-        return () =>
-          locks.release(held).then(
-            () => undefined,
-            (err: unknown) => deps.logger.warn({ err }, "conversation locks not released; they expire by themselves"),
-          );
+        const keyOf = (id: string) => `${deps.prefix}:lock:conversation:${id}`;
+        // The free ones of the batch's conversations: the batch writes those, then asks for the rest.
+        const held = await locks.acquireSome(ids.map(keyOf), CONVERSATION_LOCK_TTL_MS, CONVERSATION_LOCK_WAIT_MS);
+        const taken = new Set(held.keys);
+        return {
+          held: ids.filter((id) => taken.has(keyOf(id))),
+          release: () =>
+            locks.release(held).then(
+              () => undefined,
+              (err: unknown) => deps.logger.warn({ err }, "conversation locks not released; they expire by themselves"),
+            ),
+        };
       },
       directory: this.directory,
       events: deps.events,
@@ -287,7 +295,7 @@ export class InboundWorker {
       if (deleted) void this.processor.forgetConversations(new Set(deleted.conversationIds)).catch(() => undefined);
     });
     await this.deps.subscriberRedis.subscribe(CONVERSATIONS_DELETED_CHANNEL);
-    this.worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => this.handle(job), {
+    this.worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job, token) => this.handle(job, token), {
       connection: this.deps.queueRedis,
       prefix: this.deps.prefix,
       concurrency: this.deps.concurrency ?? 64,
@@ -339,7 +347,7 @@ export class InboundWorker {
     return this.worker;
   }
 
-  private async handle(job: Job<WebhookJob>) {
+  private async handle(job: Job<WebhookJob>, token?: string) {
     const data = webhookJobSchema.safeParse(job.data);
     if (!data.success) throw new UnrecoverableError(`bad webhook job: ${data.error.message}`);
     try {
@@ -358,6 +366,14 @@ export class InboundWorker {
       this.deps.logger.debug({ jobId: job.id, ...result }, "webhook delivery processed");
       return result;
     } catch (err) {
+      if (err instanceof CountPendingError && token) {
+        // A redelivery processed while another live worker counts the message it stored: that batch
+        // releases it within moments, so look again soon, without spending an attempt (an
+        // exponential backoff here left such deliveries waiting minutes behind a finished count).
+        // Bounded: a claim older than its lease (60 s) is taken over.
+        await job.moveToDelayed(Date.now() + COUNT_PENDING_RETRY_MS * (1 + Math.random() / 2), token);
+        throw new DelayedError();
+      }
       throw await this.failure(job, data.data, err);
     }
   }

@@ -86,11 +86,14 @@ export interface DeliveryProcessorDeps {
   /** This process's token in the count claims of the messages it stores. Default: host, pid and a random part. */
   writer?: string;
   /**
-   * Makes this process the only writer of these conversations (hex ids) until the returned release
-   * is called: a batch's counter write holds them, so that two worker processes never update one
-   * conversation at once. Without it, writes of one process are exclusive only within the process.
+   * Makes this process the only writer of some of these conversations (hex ids) until `release` is
+   * called: resolves once it holds at least one, naming those it holds (`held`). A batch's counter
+   * write holds them, so that two worker processes never update one conversation at once; the batch
+   * writes the conversations it holds, releases them and asks again for the rest, so two processes
+   * whose batches share a few conversations write the others at the same time and neither waits
+   * for the other's whole batch. Without it, writes of one process are exclusive only within the process.
    */
-  lockConversations?: (conversationIds: string[]) => Promise<() => Promise<void>>;
+  lockConversations?: (conversationIds: string[]) => Promise<{ held: string[]; release: () => Promise<void> }>;
 }
 
 export interface ProcessResult {
@@ -473,14 +476,25 @@ export class DeliveryProcessor {
     // Besides counters: ids recorded or moved by an identity change, the username (named in `updates`).
     // One writer per conversation across processes: FerretDB v1 loses concurrent updates of one
     // document (and the check of counted ids must not race another process's count).
-    const release = await this.deps.lockConversations?.([...byConversation.keys()].sort());
-    let changed: Awaited<ReturnType<typeof conversations.recordInbound>>;
-    let views: Awaited<ReturnType<typeof conversations.read>>;
-    try {
-      changed = await conversations.recordInbound([...byConversation.values()]);
-      views = await conversations.read([...byConversation.values()]);
-    } finally {
-      await release?.();
+    const changed: Awaited<ReturnType<typeof conversations.recordInbound>> = new Map();
+    const views: Awaited<ReturnType<typeof conversations.read>> = [];
+    for (let pending = [...byConversation.keys()].sort(); pending.length;) {
+      const lock = this.deps.lockConversations
+        ? await this.deps.lockConversations(pending)
+        : { held: pending, release: () => Promise.resolve() };
+      const part = lock.held.map((k) => byConversation.get(k)!);
+      const done = new Set(lock.held);
+      pending = pending.filter((k) => !done.has(k));
+      try {
+        // Ids found missing in conversations outside the batch go with its last part (as one write would).
+        const written = await conversations.recordInbound(part, new Date(), {
+          fills: pending.length ? "batch" : "all",
+        });
+        for (const [k, v] of written) changed.set(k, v);
+        views.push(...(await conversations.read(part)));
+      } finally {
+        await lock.release();
+      }
     }
     await this.deps
       .onConversationsWritten?.(views)
