@@ -153,7 +153,8 @@ export function countAttemptFailures(proc: NodeProcess, into: Map<string, number
         if (!line.includes("webhook delivery attempt failed")) continue;
         let reason = "?";
         try {
-          reason = String((JSON.parse(line) as { err?: unknown }).err ?? "?");
+          const err = (JSON.parse(line) as { err?: unknown }).err;
+          reason = typeof err === "string" ? err : JSON.stringify(err ?? "?");
         } catch {
           // not JSON: counted under "?"
         }
