@@ -58,11 +58,8 @@ import {
 const CONVERSATION_LOCK_TTL_MS = 30_000;
 /** How long a batch waits for conversations another worker is writing before its jobs retry later. */
 const CONVERSATION_LOCK_WAIT_MS = 20_000;
-/**
- * How soon a delivery whose message another live worker is counting looks again (plus up to half
- * of it at random): the other worker's batch is about to release it. Such a wait spends no attempt.
- */
-const COUNT_PENDING_RETRY_MS = 1_000;
+/** Jitter added to the wait of a delivery whose message another worker is counting (CountPendingError.retryAfterMs). */
+const COUNT_PENDING_JITTER_MS = 500;
 
 export interface InboundWorkerDeps {
   db: Database;
@@ -367,11 +364,12 @@ export class InboundWorker {
       return result;
     } catch (err) {
       if (err instanceof CountPendingError && token) {
-        // A redelivery processed while another live worker counts the message it stored: that batch
-        // releases it within moments, so look again soon, without spending an attempt (an
-        // exponential backoff here left such deliveries waiting minutes behind a finished count).
-        // Bounded: a claim older than its lease (60 s) is taken over.
-        await job.moveToDelayed(Date.now() + COUNT_PENDING_RETRY_MS * (1 + Math.random() / 2), token);
+        // A redelivery processed while another worker counts the message it stored: a live batch
+        // releases it within moments, so look again soon (a second; later for an older claim, whose
+        // writer may be dead), without spending an attempt (an exponential backoff here left such
+        // deliveries waiting minutes behind a finished count). Bounded: a claim older than its lease
+        // (60 s) is taken over.
+        await job.moveToDelayed(Date.now() + err.retryAfterMs + Math.random() * COUNT_PENDING_JITTER_MS, token);
         throw new DelayedError();
       }
       throw await this.failure(job, data.data, err);

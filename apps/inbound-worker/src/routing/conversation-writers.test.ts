@@ -144,4 +144,37 @@ describe("conversations written by several worker processes", () => {
     expect((await conversationOf(waId))!.messageCount).toBe(2);
     expect(await db.messages.countDocuments({ wamid: event.message.wamid })).toBe(1);
   });
+
+  it("looks again later for an older claim (its writer may be slow or dead), never after the lease ends", async () => {
+    const waId = "212650000004";
+    await settled((await enqueue(deliveryOf([waId]))).id!);
+    const conversation = (await conversationOf(waId))!;
+    const body = deliveryOf([waId]);
+    const [event] = normalizeDelivery(JSON.parse(body));
+    if (event?.kind !== "message") throw new Error("not a message delivery");
+    // Stored 30 s ago by another writer that has not counted it (its lease is 60 s).
+    const other = new InboundMessageBatch(db.messages, { writer: "slow-worker" });
+    const [claimed] = await other.insert(
+      [{ clientId: client._id, conversationId: conversation._id, message: event.message }],
+      new Date(Date.now() - 30_000),
+    );
+
+    const job = await enqueue(body);
+    await eventually(async () => (await job.getState()) === "delayed", 15_000);
+    const waiting = (await worker.queue.getJob(job.id!))!;
+    expect(waiting.attemptsMade).toBe(0);
+    // Half its age (15 s), not a second: it is no longer a batch in flight.
+    expect(waiting.delay).toBeGreaterThanOrEqual(14_000);
+    expect(waiting.delay).toBeLessThanOrEqual(16_500);
+
+    await db.conversations.updateOne(
+      { _id: conversation._id },
+      { $inc: { messageCount: 1, unreadCount: 1 }, $push: { countedIds: claimed!.message._id } },
+    );
+    await other.release([claimed!.message._id]);
+    await waiting.promote();
+    const done = await settled(job.id!);
+    expect(done.returnvalue).toMatchObject({ messagesStored: 0, duplicates: 1 });
+    expect((await conversationOf(waId))!.messageCount).toBe(2);
+  });
 });

@@ -120,7 +120,16 @@ export interface PreparedDelivery {
 /** A message of this delivery was stored by another live worker that has not counted it yet. */
 export class CountPendingError extends Error {
   readonly code = "INBOUND_ERR_COUNT_PENDING";
-  constructor(wamid: string) {
+  constructor(
+    wamid: string,
+    /**
+     * When to look again: about a second for a fresh claim (a batch in flight ends within moments),
+     * half the claim's age for an older one (its writer may be slow, or dead: then the claim is
+     * taken over once its lease ends, and looking every second until then costs a read each time),
+     * never later than just after the lease.
+     */
+    readonly retryAfterMs = 1_000,
+  ) {
     super(`message ${wamid} is being counted by another worker; retrying later`);
     this.name = "CountPendingError";
   }
@@ -393,7 +402,10 @@ export class DeliveryProcessor {
         count(item.owners[0]!, "duplicates");
         if (item.owners.some((di) => deliveries[di]!.isRetry)) stored.push(res.message);
       } else {
-        for (const di of item.owners) outcomes[di] = new CountPendingError(item.event.message.wamid);
+        const at = res.message.countClaim?.at;
+        const age = at ? Date.now() - new Date(at).getTime() : 0;
+        const retryAfterMs = Math.max(1_000, Math.min(age / 2, this.messages.claimLeaseMs - age + 500));
+        for (const di of item.owners) outcomes[di] = new CountPendingError(item.event.message.wamid, retryAfterMs);
       }
     });
     await this.recordCounts(owed);
