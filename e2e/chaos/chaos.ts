@@ -71,7 +71,7 @@ for (const scenario of scenarios) {
 const baseline = results.find((r) => r.scenario === "none");
 console.log("\nscenario        workers messages drain_s  msg/s  vs_none  refused  result");
 for (const r of results) {
-  const ratio = baseline ? (r.messagesPerSecond / baseline.messagesPerSecond).toFixed(2) : "-";
+  const ratio = baseline?.messagesPerSecond ? (r.messagesPerSecond / baseline.messagesPerSecond).toFixed(2) : "-";
   console.log(
     `${r.scenario.padEnd(15)} ${String(r.workers).padStart(7)} ${String(r.messages).padStart(8)} ${(r.drainMs / 1000).toFixed(1).padStart(7)} ${String(r.messagesPerSecond).padStart(6)} ${ratio.padStart(8)} ${String(r.refusedPosts).padStart(8)}  ${r.problems.length ? r.problems.join("; ") : "ok"}`,
   );
