@@ -1,5 +1,5 @@
 import { sendingLimitHandlers } from "./account/sending-limits.handler.js";
-import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Database } from "@linkojob/db";
@@ -33,6 +33,7 @@ import { IngressPump } from "./pump/ingress-pump.js";
 import { Upkeep } from "./upkeep/upkeep.js";
 import { ClientDirectory } from "./routing/client-directory.js";
 import {
+  CountPendingError,
   DeliveryProcessor,
   type AccountEventHandler,
   type PreparedDelivery,
@@ -40,6 +41,7 @@ import {
   type StatusHook,
 } from "./routing/delivery-processor.js";
 import { MicroBatcher } from "./routing/micro-batcher.js";
+import { conversationLocks } from "./routing/conversation-locks.js";
 import { classifyFailure } from "./routing/failure-class.js";
 import { recordDeadLetter } from "./routing/dead-letters.js";
 import { MediaWorker, type MediaWorkerOptions } from "./media/media-worker.js";
@@ -53,10 +55,8 @@ import {
   type RetentionPolicy,
 } from "@linkojob/privacy";
 
-/** How long a batch may hold its conversations' locks (a crashed worker's block them this long at most). */
-const CONVERSATION_LOCK_TTL_MS = 30_000;
-/** How long a batch waits for conversations another worker is writing before its jobs retry later. */
-const CONVERSATION_LOCK_WAIT_MS = 20_000;
+/** Jitter added to the wait of a delivery whose message another worker is counting (CountPendingError.retryAfterMs). */
+const COUNT_PENDING_JITTER_MS = 500;
 
 export interface InboundWorkerDeps {
   db: Database;
@@ -192,19 +192,8 @@ export class InboundWorker {
     this.analytics = analytics;
     this.processor = new DeliveryProcessor({
       db: deps.db,
-      // Held for one batch's counter write (under a second here); a crashed holder's expire by themselves.
-      lockConversations: async (ids) => {
-        const held = await locks.acquire(
-          ids.map((id) => `${deps.prefix}:lock:conversation:${id}`),
-          CONVERSATION_LOCK_TTL_MS,
-          CONVERSATION_LOCK_WAIT_MS,
-        );
-        return () =>
-          locks.release(held).then(
-            () => undefined,
-            (err: unknown) => deps.logger.warn({ err }, "conversation locks not released; they expire by themselves"),
-          );
-      },
+      // One writer per conversation across processes (the free ones of a batch's set, or all of a merge's).
+      lockConversations: conversationLocks(locks, deps.prefix, deps.logger),
       directory: this.directory,
       events: deps.events,
       logger: deps.logger,
@@ -291,7 +280,7 @@ export class InboundWorker {
       if (deleted) void this.processor.forgetConversations(new Set(deleted.conversationIds)).catch(() => undefined);
     });
     await this.deps.subscriberRedis.subscribe(CONVERSATIONS_DELETED_CHANNEL);
-    this.worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => this.handle(job), {
+    this.worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job, token) => this.handle(job, token), {
       connection: this.deps.queueRedis,
       prefix: this.deps.prefix,
       concurrency: this.deps.concurrency ?? 64,
@@ -343,7 +332,7 @@ export class InboundWorker {
     return this.worker;
   }
 
-  private async handle(job: Job<WebhookJob>) {
+  private async handle(job: Job<WebhookJob>, token?: string) {
     const data = webhookJobSchema.safeParse(job.data);
     if (!data.success) throw new UnrecoverableError(`bad webhook job: ${data.error.message}`);
     try {
@@ -362,6 +351,15 @@ export class InboundWorker {
       this.deps.logger.debug({ jobId: job.id, ...result }, "webhook delivery processed");
       return result;
     } catch (err) {
+      if (err instanceof CountPendingError && token) {
+        // A redelivery processed while another worker counts the message it stored: a live batch
+        // releases it within moments, so look again soon (a second; later for an older claim, whose
+        // writer may be dead), without spending an attempt (an exponential backoff here left such
+        // deliveries waiting minutes behind a finished count). Bounded: a claim older than its lease
+        // (60 s) is taken over.
+        await job.moveToDelayed(Date.now() + err.retryAfterMs + Math.random() * COUNT_PENDING_JITTER_MS, token);
+        throw new DelayedError();
+      }
       throw await this.failure(job, data.data, err);
     }
   }

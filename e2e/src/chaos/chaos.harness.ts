@@ -16,6 +16,8 @@
  * no dead letter; and the figures: drain time (first post to the last job done) and messages/s.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync, readdirSync } from "node:fs";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Database } from "@linkojob/db";
 import { textMessageDelivery } from "@linkojob/meta-simulator";
@@ -24,6 +26,7 @@ import {
   TEST_SECRETS,
   describeOutput,
   freePort,
+  isRunning,
   killAll,
   startFerretDb,
   startNodeProcess,
@@ -55,6 +58,13 @@ export interface ChaosOptions {
   concurrency: number;
   /** Longest wait for the drain before the run is declared failed. */
   drainTimeoutMs: number;
+  /**
+   * A run whose stored messages and completed jobs stay unchanged this long while work is left is
+   * stalled: it fails at once with the queues' state and the workers' output (0: only the drain limit).
+   */
+  stallMs: number;
+  /** How often the run prints where it stands (0: never). */
+  progressMs: number;
   seed: number;
   /**
    * Most PostgreSQL connections the run's FerretDB opens (0: FerretDB's default, 50). PostgreSQL
@@ -80,6 +90,8 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   outageMs: 10_000,
   concurrency: 32,
   drainTimeoutMs: 600_000,
+  stallMs: 180_000,
+  progressMs: 10_000,
   seed: 20_261_207,
   pgMaxConnections: 0,
   stormRate: 0.3,
@@ -115,9 +127,119 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-export async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+/** The value, or null when it is not there within `ms` (a store down must not hang the run's reports). */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([p.catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Failed job attempts per reason, read from a worker's output ("webhook delivery attempt failed"
+ * lines; numbers in the reason replaced by #): what the workers retry, and why.
+ */
+export function countAttemptFailures(proc: NodeProcess, into: Map<string, number>): void {
+  for (const stream of [proc.child.stdout, proc.child.stderr]) {
+    let buf = "";
+    stream?.on("data", (chunk: Buffer) => {
+      buf += chunk.toString();
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      for (const line of lines) {
+        if (!line.includes("webhook delivery attempt failed")) continue;
+        let reason = "?";
+        try {
+          const err = (JSON.parse(line) as { err?: unknown }).err;
+          reason = typeof err === "string" ? err : JSON.stringify(err ?? "?");
+        } catch {
+          // not JSON: counted under "?"
+        }
+        reason = reason
+          .replace(/[0-9a-f]{24}/g, "<id>")
+          .replace(/\d+/g, "#")
+          .slice(0, 100);
+        into.set(reason, (into.get(reason) ?? 0) + 1);
+      }
+    });
+  }
+}
+
+const formatFailures = (m: Map<string, number>) =>
+  m.size
+    ? [...m]
+        .sort((a, b) => b[1] - a[1])
+        .map(([r, n]) => `${n}× ${r}`)
+        .join(" | ")
+    : "none";
+
+/**
+ * CPU seconds used so far by the run's processes, by kind: its FerretDB, the PostgreSQL backends
+ * serving the run's database, its redis-server, the ingress and the inbound workers (read from
+ * /proc: a cost per message that does not depend on how busy the shared machine is). Linux only;
+ * empty elsewhere.
+ */
+export function cpuSeconds(procs: NodeProcess[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  let names: string[];
+  try {
+    names = readdirSync("/proc").filter((n) => /^\d+$/.test(n));
+  } catch {
+    return out;
+  }
+  const tick = 100; // USER_HZ
+  const ours = new Map(procs.map((p) => [p.child.pid, p.name.startsWith("inbound") ? "workers" : p.name]));
+  for (const pid of names) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ppid = Number(fields[1]);
+      const cpu = (Number(fields[11]) + Number(fields[12])) / tick;
+      let kind = ours.get(Number(pid));
+      if (!kind) {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        if (ppid === process.pid && cmd.includes("ferretdb")) kind = "ferretdb";
+        else if (ppid === process.pid && cmd.includes("redis-server")) kind = "redis";
+        else if (cmd.startsWith("postgres:") && cmd.includes(`lj_ferret_${process.pid}_`)) kind = "postgres";
+      }
+      if (kind) out[kind] = Math.round(((out[kind] ?? 0) + cpu) * 10) / 10;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds per 1,000 messages between two readings of cpuSeconds. */
+const cpuPerThousand = (before: Record<string, number>, after: Record<string, number>, messages: number) =>
+  Object.entries(after)
+    .map(([k, v]) => `${k} ${(((v - (before[k] ?? 0)) * 1000) / messages).toFixed(1)}`)
+    .join(", ");
+
+/** The run's Redis commands by calls (INFO commandstats of its own redis-server), the busiest first. */
+async function redisCommandStats(redis: RedisClient, top = 12): Promise<string> {
+  const info = await within(redis.info("commandstats"), 3_000);
+  if (!info) return "?";
+  return [...info.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)]
+    .map((m) => ({ cmd: m[1]!, calls: Number(m[2]), usec: Number(m[3]) }))
+    .sort((a, b) => b.calls - a.calls)
+    .slice(0, top)
+    .map((c) => `${c.cmd} ${c.calls} (${(c.usec / 1e6).toFixed(1)} s)`)
+    .join(", ");
+}
+
+export async function until(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  abortIf: () => void = () => undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check().catch(() => false))) {
+    abortIf();
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -141,11 +263,15 @@ export async function runScenario(scenario: Scenario, options: Partial<ChaosOpti
     TOKEN_ENCRYPTION_KEY: TEST_SECRETS.tokenKey,
     INBOUND_CONCURRENCY: String(o.concurrency),
   };
+  const attemptFailures = new Map<string, number>();
   const startWorker = async (n: number) => {
     const w = await startWorkerProcess(`inbound-${n}`, WORKER_MAINS.inbound, workerEnv);
+    countAttemptFailures(w, attemptFailures);
     procs.push(w);
     return w;
   };
+  let progressTimer: NodeJS.Timeout | undefined;
+  let stopPosting = false;
   try {
     db = await Database.connect(mongoUrl, { maxPoolSize: 4 });
     const port = await freePort();
@@ -213,19 +339,24 @@ export async function runScenario(scenario: Scenario, options: Partial<ChaosOpti
     conns.push(admin);
     const completed = () => admin.zcard(`${prefix}:${WEBHOOK_QUEUE}:completed`);
     const started = Date.now();
+    const cpuAtStart = cpuSeconds(procs);
     let next = 0;
     let refused = 0;
     // The last 30 % of the deliveries are posted once the fault has begun: Meta keeps posting during it.
     let faultBegun!: () => void;
     const fault = new Promise<void>((resolve) => (faultBegun = resolve));
+    let abandon!: () => void;
+    const abandoned = new Promise<void>((resolve) => (abandon = resolve));
+    let posted = 0;
     if (scenario === "none") faultBegun();
     const held = Math.floor(bodies.length * 0.7);
     const posting = Promise.all(
       Array.from({ length: o.posters }, async () => {
-        for (let i = next++; i < bodies.length; i = next++) {
-          if (i >= held) await fault;
+        for (let i = next++; i < bodies.length && !stopPosting; i = next++) {
+          if (i >= held) await Promise.race([fault, abandoned]);
+          if (stopPosting) return;
           // Meta posts again until it gets a 200.
-          for (;;) {
+          while (!stopPosting) {
             const status = await fetch(`http://127.0.0.1:${port}/webhook`, {
               method: "POST",
               headers: {
@@ -237,7 +368,10 @@ export async function runScenario(scenario: Scenario, options: Partial<ChaosOpti
               async (r) => (await r.arrayBuffer(), r.status),
               () => 0,
             );
-            if (status === 200) break;
+            if (status === 200) {
+              posted++;
+              break;
+            }
             refused++;
             await new Promise((r) => setTimeout(r, 250));
           }
@@ -245,44 +379,123 @@ export async function runScenario(scenario: Scenario, options: Partial<ChaosOpti
       }),
     );
 
-    if (scenario !== "none") {
-      await until(async () => (await completed()) >= bodies.length * 0.3, o.drainTimeoutMs, "30 % of the deliveries");
-      o.log(`[chaos] ${scenario}: fault at ${await completed()} deliveries done`);
-      setTimeout(faultBegun, 500);
-      if (scenario === "worker-kill") {
-        workers[0]!.child.kill("SIGKILL");
-        await workers[0]!.exited;
-        workers[0] = await startWorker(o.workers + 1);
-      } else if (scenario === "redis-restart") {
-        await redisServer.stop();
-        await new Promise((r) => setTimeout(r, o.outageMs));
-        await redisServer.start();
-      } else {
-        await ferret.halt();
-        await new Promise((r) => setTimeout(r, o.outageMs));
-        await ferret.resume();
+    // Where the run stands, every progressMs; a run without progress for stallMs fails (see `stalled`).
+    const deadline = started + o.drainTimeoutMs;
+    let stalled: string | null = null;
+    let last = { stored: -1, done: -1, at: Date.now() };
+    // Counting the stored messages scans them on FerretDB: only when the line is printed.
+    const snapshot = async (withStored = true) => {
+      const [counts, streamLen, done, storedNow] = await Promise.all([
+        within(queueCounts(admin, prefix, WEBHOOK_QUEUE), 3_000),
+        within(admin.xlen(ingressStreamKey(prefix)), 3_000),
+        within(completed(), 3_000),
+        withStored ? within(db!.messages.countDocuments({}), 5_000) : null,
+      ]);
+      return { counts, streamLen, done, stored: storedNow };
+    };
+    const describeState = (s: Awaited<ReturnType<typeof snapshot>>) =>
+      `${((Date.now() - started) / 1000).toFixed(0)} s: posted ${posted}/${bodies.length}, jobs done ${s.done ?? "?"}, stored ${s.stored ?? "?"}/${o.messages}, queue ${s.counts ? JSON.stringify(s.counts) : "?"}, stream ${s.streamLen ?? "?"}, load ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}, failed attempts: ${formatFailures(attemptFailures)}`;
+    let printedAt = 0;
+    const watch = async () => {
+      const print = o.progressMs > 0 && Date.now() - printedAt >= o.progressMs;
+      const s = await snapshot(print);
+      if (print) {
+        printedAt = Date.now();
+        o.log(`[chaos] ${scenario} ${describeState(s)}`);
       }
-    }
-    await posting;
-    await until(
-      async () => {
-        const [counts, streamLen] = await Promise.all([
-          queueCounts(admin, prefix, WEBHOOK_QUEUE),
-          admin.xlen(ingressStreamKey(prefix)),
-        ]);
-        return counts.waiting + counts.active + counts.delayed + counts.prioritized + streamLen === 0;
-      },
-      o.drainTimeoutMs,
-      "the drain",
-    ).catch(async (err: Error) => {
-      // Where it stood: a slow drain still moving differs from a stuck one.
-      const counts = await queueCounts(admin, prefix, WEBHOOK_QUEUE).catch(() => null);
-      const stored = await db!.messages.countDocuments({}).catch(() => null);
-      throw new Error(
-        `${err.message} (queue ${JSON.stringify(counts)}, ${stored} of ${o.messages} messages stored)\n${procs.map(describeOutput).join("\n")}`,
+      const moved = (s.stored ?? last.stored) !== last.stored || (s.done ?? last.done) !== last.done;
+      if (moved) last = { stored: s.stored ?? last.stored, done: s.done ?? last.done, at: Date.now() };
+      else if (o.stallMs && Date.now() - last.at > o.stallMs && !stalled)
+        stalled = `stalled: nothing stored or completed for ${Math.round((Date.now() - last.at) / 1000)} s (${describeState(s)})`;
+      if (!stalled && Date.now() > deadline)
+        stalled = `drain limit of ${o.drainTimeoutMs} ms reached (${describeState(s)})`;
+      if (stalled) {
+        stopPosting = true;
+        abandon();
+      }
+    };
+    // A snapshot every 5 s at most (the stall check), printed every progressMs.
+    const tick = () => {
+      progressTimer = setTimeout(
+        () => void watch().finally(() => !stalled && tick()),
+        Math.min(o.progressMs || 5_000, 5_000),
       );
-    });
+    };
+    tick();
+    /** Throws, with the processes' state and output, once the watch found the run stalled or out of time. */
+    const failIfStalled = () => {
+      if (!stalled) return;
+      throw new Error(
+        `${stalled}\n${procs.map((p) => `${p.name} ${isRunning(p) ? "running" : "exited"}`).join(", ")}\n${procs.map(describeOutput).join("\n")}`,
+      );
+    };
+
+    try {
+      if (scenario !== "none") {
+        await until(
+          async () => (await completed()) >= bodies.length * 0.3,
+          o.drainTimeoutMs,
+          "30 % of the deliveries",
+          failIfStalled,
+        );
+        o.log(`[chaos] ${scenario}: fault at ${await completed()} deliveries done`);
+        setTimeout(faultBegun, 500);
+        if (scenario === "worker-kill") {
+          workers[0]!.child.kill("SIGKILL");
+          await workers[0]!.exited;
+          workers[0] = await startWorker(o.workers + 1);
+        } else if (scenario === "redis-restart") {
+          await redisServer.stop();
+          await new Promise((r) => setTimeout(r, o.outageMs));
+          await redisServer.start();
+        } else {
+          await ferret.halt();
+          await new Promise((r) => setTimeout(r, o.outageMs));
+          await ferret.resume();
+        }
+      }
+      await posting;
+      failIfStalled();
+      await until(
+        async () => {
+          const [counts, streamLen] = await Promise.all([
+            queueCounts(admin, prefix, WEBHOOK_QUEUE),
+            admin.xlen(ingressStreamKey(prefix)),
+          ]);
+          return counts.waiting + counts.active + counts.delayed + counts.prioritized + streamLen === 0;
+        },
+        o.drainTimeoutMs,
+        "the drain",
+        failIfStalled,
+      );
+    } catch (err) {
+      // A run that stalled or ran out of time is a failed scenario: where it stood, then the next one.
+      stopPosting = true;
+      abandon();
+      const s = await snapshot();
+      const message = err instanceof Error ? err.message : String(err);
+      o.log(`[chaos] ${scenario} FAILED: ${message}\n[chaos] at the end: ${describeState(s)}`);
+      const result: ScenarioResult = {
+        scenario,
+        workers: o.workers,
+        messages: o.messages,
+        deliveries: bodies.length,
+        drainMs: Date.now() - started,
+        messagesPerSecond: 0,
+        refusedPosts: refused,
+        problems: [`${message.split("\n")[0]!.slice(0, 400)}`],
+      };
+      o.log(`[chaos] ${JSON.stringify(result)}`);
+      return result;
+    } finally {
+      clearTimeout(progressTimer);
+    }
     const drainMs = Date.now() - started;
+    o.log(
+      `[chaos] ${scenario} drained in ${(drainMs / 1000).toFixed(1)} s; CPU s per 1,000 messages: ${cpuPerThousand(cpuAtStart, cpuSeconds(procs), o.messages)}; failed attempts: ${formatFailures(attemptFailures)}; redis: ${await redisCommandStats(admin)}`,
+    );
 
     const problems: string[] = [];
     const failed = (await queueCounts(admin, prefix, WEBHOOK_QUEUE)).failed;
@@ -343,6 +556,8 @@ export async function runScenario(scenario: Scenario, options: Partial<ChaosOpti
     o.log(`[chaos] ${JSON.stringify(result)}`);
     return result;
   } finally {
+    clearTimeout(progressTimer);
+    stopPosting = true;
     await killAll(procs);
     await Promise.allSettled(conns.map((c) => c.quit()));
     await db?.close().catch(() => undefined);

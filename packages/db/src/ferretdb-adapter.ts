@@ -8,7 +8,11 @@ import type { Collection, Connection } from "mongoose";
  * command with more statements than its connection pool waits for itself forever (measured here: a
  * 256-statement bulkWrite hung a FerretDB with pool_max_conns=40). It also runs a command's
  * statements one after the other. So on FerretDB a batch's updates go as commands of a few
- * statements, a few commands at a time (at most 3 × 5 connections); on MongoDB as one bulkWrite.
+ * statements, one command at a time (at most 5 connections); on MongoDB as one bulkWrite. Across
+ * processes the commands add up, and FerretDB deadlocks for good once its pool is held by commands
+ * each waiting for one more connection (measured: 4 inbound worker processes writing their batches'
+ * conversations at once, 3 commands each, hung a FerretDB of 30 connections at the first batches):
+ * one command per batch keeps 4 workers at 20 connections.
  */
 export interface UpdateLimits {
   /** Statements per update command. */
@@ -18,7 +22,7 @@ export interface UpdateLimits {
 }
 
 export const MONGODB_UPDATE_LIMITS: UpdateLimits = { perCommand: Number.POSITIVE_INFINITY, inParallel: 1 };
-export const FERRETDB_UPDATE_LIMITS: UpdateLimits = { perCommand: 4, inParallel: 3 };
+export const FERRETDB_UPDATE_LIMITS: UpdateLimits = { perCommand: 4, inParallel: 1 };
 
 /** The limits of the server behind `connection`: FerretDB says so in buildInfo. */
 export async function updateLimits(connection: Connection): Promise<UpdateLimits> {

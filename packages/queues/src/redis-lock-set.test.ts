@@ -48,4 +48,20 @@ describe("RedisLockSet (real Redis)", () => {
     expect(await redis.get(key("g"))).toBe(current!.token);
     await locks.release(current!);
   });
+
+  it("takes some of a set: the free locks of an overlapping set, and waits only while every one is held", async () => {
+    const first = await locks.tryAcquire([key("h"), key("i")], 10_000);
+    const some = await locks.tryAcquireSome([key("i"), key("j"), key("k")], 10_000);
+    expect(some.keys.sort()).toEqual([key("j"), key("k")]);
+    expect(await redis.get(key("i"))).toBe(first!.token);
+    expect(await locks.release(some)).toBe(2);
+    // Every lock held: acquireSome waits for one to be freed, and gives up after its wait.
+    await expect(locks.acquireSome([key("h"), key("i")], 10_000, 30)).rejects.toBeInstanceOf(LockSetBusyError);
+    const waiting = locks.acquireSome([key("h"), key("i")], 10_000, 5_000);
+    setTimeout(() => void locks.release(first!), 50);
+    const got = await waiting;
+    expect(got.keys.length).toBeGreaterThan(0);
+    for (const k of got.keys) expect(await redis.get(k)).toBe(got.token);
+    await locks.release(got);
+  });
 });

@@ -3,6 +3,7 @@ import type { RedisClient } from "./redis.js";
 import { RedisScript } from "./redis-script.js";
 
 const ACQUIRE = new RedisScript("ljAcquireLocks", new URL("./acquire-locks.lua", import.meta.url), "any");
+const ACQUIRE_SOME = new RedisScript("ljAcquireSomeLocks", new URL("./acquire-some-locks.lua", import.meta.url), "any");
 const RELEASE = new RedisScript("ljReleaseLocks", new URL("./release-locks.lua", import.meta.url), "any");
 
 /** A set of locks held together: release it with the same keys and token. */
@@ -46,6 +47,34 @@ export class RedisLockSet {
     for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
       const held = await this.tryAcquire(keys, ttlMs);
       if (held) return held;
+      if (Date.now() - started >= waitMs) throw new LockSetBusyError(keys.length, Date.now() - started);
+      await new Promise((r) => setTimeout(r, pause / 2 + Math.random() * pause));
+    }
+  }
+
+  /**
+   * Takes every lock of `keys` that is free (one script): the held set of those taken, empty when
+   * all were held by others.
+   */
+  async tryAcquireSome(keys: string[], ttlMs: number): Promise<HeldLockSet> {
+    const unique = [...new Set(keys)];
+    const token = randomBytes(12).toString("hex");
+    if (!unique.length) return { keys: [], token };
+    const taken = (await ACQUIRE_SOME.run(this.redis, unique, [token, Math.max(1, Math.ceil(ttlMs))])) as string[];
+    return { keys: taken, token };
+  }
+
+  /**
+   * Takes the locks of `keys` that are free, trying again after a short random pause while all are
+   * held, for `waitMs` at most (then LockSetBusyError): at least one is held on return. Unlike
+   * `acquire`, overlapping sets do not wait for each other's whole set: each holder works on what it
+   * took, releases it and asks again for the rest, so no holder starves behind a stream of others.
+   */
+  async acquireSome(keys: string[], ttlMs: number, waitMs: number): Promise<HeldLockSet> {
+    const started = Date.now();
+    for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
+      const held = await this.tryAcquireSome(keys, ttlMs);
+      if (held.keys.length || !keys.length) return held;
       if (Date.now() - started >= waitMs) throw new LockSetBusyError(keys.length, Date.now() - started);
       await new Promise((r) => setTimeout(r, pause / 2 + Math.random() * pause));
     }

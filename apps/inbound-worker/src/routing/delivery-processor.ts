@@ -39,6 +39,7 @@ import { identityMove } from "./identity-moves.js";
 import { logWebhookEvent } from "./webhook-event-log.js";
 import { storeEcho } from "./echo-processor.js";
 import { DeterministicFailure, classifyFailure } from "./failure-class.js";
+import type { HeldConversations } from "./conversation-locks.js";
 
 export type MessageEvent = Extract<InboundEvent, { kind: "message" }>;
 type AccountEvent = Extract<InboundEvent, { kind: "account" }>;
@@ -90,11 +91,14 @@ export interface DeliveryProcessorDeps {
   /** This process's token in the count claims of the messages it stores. Default: host, pid and a random part. */
   writer?: string;
   /**
-   * Makes this process the only writer of these conversations (hex ids) until the returned release
-   * is called: a batch's counter write holds them, so that two worker processes never update one
-   * conversation at once. Without it, writes of one process are exclusive only within the process.
+   * Makes this process the only writer of some of these conversations (hex ids) until `release` is
+   * called: resolves once it holds at least one, naming those it holds (`held`). A batch's counter
+   * write holds them, so that two worker processes never update one conversation at once; the batch
+   * writes the conversations it holds, releases them and asks again for the rest, so two processes
+   * whose batches share a few conversations write the others at the same time and neither waits
+   * for the other's whole batch. Without it, writes of one process are exclusive only within the process.
    */
-  lockConversations?: (conversationIds: string[]) => Promise<() => Promise<void>>;
+  lockConversations?: (conversationIds: string[], opts?: { all?: boolean }) => Promise<HeldConversations>;
   /**
    * Called after conversations of one person were merged into one (the newer ones deleted): every
    * process drops what it caches of the deleted ones (the worker publishes them on
@@ -148,7 +152,16 @@ export interface PreparedDelivery {
 /** A message of this delivery was stored by another live worker that has not counted it yet. */
 export class CountPendingError extends Error {
   readonly code = "INBOUND_ERR_COUNT_PENDING";
-  constructor(wamid: string) {
+  constructor(
+    wamid: string,
+    /**
+     * When to look again: about a second for a fresh claim (a batch in flight ends within moments),
+     * half the claim's age for an older one (its writer may be slow, or dead: then the claim is
+     * taken over once its lease ends, and looking every second until then costs a read each time),
+     * never later than just after the lease.
+     */
+    readonly retryAfterMs = 1_000,
+  ) {
     super(`message ${wamid} is being counted by another worker; retrying later`);
     this.name = "CountPendingError";
   }
@@ -416,7 +429,10 @@ export class DeliveryProcessor {
         count(item.owners[0]!, "duplicates");
         if (item.owners.some((di) => deliveries[di]!.isRetry)) stored.push(res.message);
       } else {
-        for (const di of item.owners) outcomes[di] = new CountPendingError(item.event.message.wamid);
+        const at = res.message.countClaim?.at;
+        const age = at ? Date.now() - new Date(at).getTime() : 0;
+        const retryAfterMs = Math.max(1_000, Math.min(age / 2, this.messages.claimLeaseMs - age + 500));
+        for (const di of item.owners) outcomes[di] = new CountPendingError(item.event.message.wamid, retryAfterMs);
       }
     });
     const counted = await this.recordCounts(owed);
@@ -505,14 +521,25 @@ export class DeliveryProcessor {
     // Besides counters: ids recorded or moved by an identity change, the username (named in `updates`).
     // One writer per conversation across processes: FerretDB v1 loses concurrent updates of one
     // document (and the check of counted ids must not race another process's count).
-    const release = await this.deps.lockConversations?.([...byConversation.keys()].sort());
-    let changed: Awaited<ReturnType<typeof conversations.recordInbound>>;
-    let views: Awaited<ReturnType<typeof conversations.read>>;
-    try {
-      changed = await conversations.recordInbound([...byConversation.values()]);
-      views = await conversations.read([...byConversation.values()]);
-    } finally {
-      await release?.();
+    const changed: Awaited<ReturnType<typeof conversations.recordInbound>> = new Map();
+    const views: Awaited<ReturnType<typeof conversations.read>> = [];
+    for (let pending = [...byConversation.keys()].sort(); pending.length;) {
+      const lock = this.deps.lockConversations
+        ? await this.deps.lockConversations(pending)
+        : { held: pending, release: () => Promise.resolve() };
+      const part = lock.held.map((k) => byConversation.get(k)!);
+      const done = new Set(lock.held);
+      pending = pending.filter((k) => !done.has(k));
+      try {
+        // Ids found missing in conversations outside the batch go with its last part (as one write would).
+        const written = await conversations.recordInbound(part, new Date(), {
+          fills: pending.length ? "batch" : "all",
+        });
+        for (const [k, v] of written) changed.set(k, v);
+        views.push(...(await conversations.read(part)));
+      } finally {
+        await lock.release();
+      }
     }
     await this.deps
       .onConversationsWritten?.(views)
@@ -591,12 +618,12 @@ export class DeliveryProcessor {
   /** Runs one merge under the locks of its conversations, then tells the dashboards and the other processes. */
   private async merge(conversations: ConversationBatch, plan: MergePlan): Promise<void> {
     const ids = [plan.into, ...plan.from].map((id) => id.toHexString()).sort();
-    const release = await this.deps.lockConversations?.(ids);
+    const lock = await this.deps.lockConversations?.(ids, { all: true });
     let result: Awaited<ReturnType<ConversationMerger["merge"]>>;
     try {
       result = await this.merger.merge(plan);
     } finally {
-      await release?.();
+      await lock?.release();
     }
     const clientId = plan.clientId.toHexString();
     const gone = new Set(plan.from.map((id) => id.toHexString()));

@@ -15,6 +15,7 @@ import {
 import { testServices } from "@linkojob/testing";
 import { ClientDirectory } from "./client-directory.js";
 import { CountPendingError, DeliveryProcessor } from "./delivery-processor.js";
+import { conversationLocks } from "./conversation-locks.js";
 
 // A candidate changes number: Meta sends the `user_changed_number` notice from the old number and the
 // person's messages from the new one, unordered and at least once. Whatever the order, and with two
@@ -47,14 +48,7 @@ function workerProcess(name: string): DeliveryProcessor {
     events,
     logger: pino({ level: process.env.NC_LOG ?? "silent" }),
     writer: `${name}-${services.id}`,
-    lockConversations: async (ids) => {
-      const held = await locks.acquire(
-        ids.map((id) => `${services.prefix}:lock:conversation:${id}`),
-        30_000,
-        20_000,
-      );
-      return async () => void (await locks.release(held));
-    },
+    lockConversations: conversationLocks(locks, services.prefix, pino({ level: "silent" })),
   });
 }
 

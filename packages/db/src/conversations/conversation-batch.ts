@@ -259,10 +259,17 @@ export class ConversationBatch {
   /**
    * Applies a batch's newly counted inbound messages to their conversations, with the ids resolve
    * found missing, identity changes and usernames. One bulkWrite. Returns the identity fields it
-   * wrote (or offered: a later change may have won), by conversation id.
+   * wrote (or offered: a later change may have won), by conversation id. With `fills: "batch"` only
+   * the missing ids of the batch's own conversations are written (a caller writing its conversations
+   * in parts, each under its locks); the others wait for a later call.
    */
-  async recordInbound(batch: ConversationInbound[], now = new Date()): Promise<ConversationChanges> {
+  async recordInbound(
+    batch: ConversationInbound[],
+    now = new Date(),
+    opts: { fills?: "all" | "batch" } = {},
+  ): Promise<ConversationChanges> {
     const counted = await this.countedAlready(batch);
+    const inBatch = new Set(batch.map((c) => c.conversationId.toHexString()));
     const groups: AnyBulkWriteOperation<ConversationDoc>[][] = [];
     const changes: ConversationChanges = new Map();
     const changed = (id: Types.ObjectId, field: "candidatePhone" | "candidateUserId" | "candidateUsername") => {
@@ -272,7 +279,7 @@ export class ConversationBatch {
     };
     // Ids to record go first in their conversation's group: one document's writes stay in one group
     // (the FerretDB adapter runs groups in parallel, and FerretDB v1 loses concurrent updates).
-    const fills = [...this.fills.entries()];
+    const fills = [...this.fills.entries()].filter(([hex]) => opts.fills !== "batch" || inBatch.has(hex));
     const fillsOf = new Map<string, AnyBulkWriteOperation<ConversationDoc>[]>();
     for (const [hex, { own, fill }] of fills) {
       fillsOf.set(hex, fillOps(own, fill));

@@ -85,6 +85,11 @@ export class InboundMessageBatch {
     return this.opts.writer;
   }
 
+  /** How old another writer's claim must be before a redelivery takes it over. */
+  get claimLeaseMs(): number {
+    return this.leaseMs;
+  }
+
   /**
    * Stores the batch (items must be distinct by tenant and wamid). Returns one result per item, in
    * order. Two requests when nothing was there (insertMany, then nothing), one more find when some
