@@ -1,7 +1,12 @@
 import { Types, type Model } from "mongoose";
 import { isDuplicateKeyError } from "../errors.js";
 import { toObjectId } from "../ids.js";
-import type { CampaignCountsDoc, CampaignDoc } from "./campaign.model.js";
+import type {
+  CampaignCountsDoc,
+  CampaignDoc,
+  CampaignRecipientChunkDoc,
+  CampaignRecipientDoc,
+} from "./campaign.model.js";
 
 export type NewCampaign = Pick<
   CampaignDoc,
@@ -20,7 +25,13 @@ export class CampaignRepository {
   constructor(
     private readonly model: Model<CampaignDoc>,
     readonly clientId: Types.ObjectId,
+    private readonly chunkModel?: Model<CampaignRecipientChunkDoc>,
   ) {}
+
+  private get chunkDocs(): Model<CampaignRecipientChunkDoc> {
+    if (!this.chunkModel) throw new Error("this repository has no campaign_recipients collection");
+    return this.chunkModel;
+  }
 
   /** The campaign of this idempotency key, if any. */
   async byKey(idempotencyKey: string): Promise<CampaignDoc | null> {
@@ -32,21 +43,26 @@ export class CampaignRepository {
   }
 
   /**
-   * Stores a new campaign, `accepting`, once per idempotency key (the unique `{ clientId,
+   * Stores a new campaign, `expanding`, once per idempotency key (the unique `{ clientId,
    * idempotencyKey }` index decides between concurrent requests): `created` false returns the one stored.
    */
-  async create(input: NewCampaign, now = new Date()): Promise<{ created: boolean; campaign: CampaignDoc }> {
+  async create(
+    input: NewCampaign & { chunks?: number },
+    now = new Date(),
+  ): Promise<{ created: boolean; campaign: CampaignDoc }> {
     const doc: CampaignDoc = {
       _id: input._id ?? new Types.ObjectId(),
       clientId: this.clientId,
       idempotencyKey: input.idempotencyKey,
       templateName: input.templateName,
       language: input.language,
-      status: "accepting",
+      status: "expanding",
       requested: input.requested,
       recipients: input.recipients,
       duplicates: input.duplicates,
       suppressed: input.suppressed,
+      chunks: input.chunks ?? 0,
+      expandedChunks: 0,
       counts: null,
       countsAt: null,
       createdBy: input.createdBy,
@@ -66,10 +82,65 @@ export class CampaignRepository {
     }
   }
 
+  /**
+   * Stores a campaign's recipients in chunks (before its campaign document: a campaign stored is
+   * always complete). Stored again after a crash, a chunk already there is kept.
+   */
+  async storeRecipients(campaignId: Types.ObjectId, chunks: CampaignRecipientDoc[][], now = new Date()): Promise<void> {
+    if (!chunks.length) return;
+    const docs: CampaignRecipientChunkDoc[] = chunks.map((recipients, chunk) => ({
+      _id: `${campaignId.toHexString()}:${chunk}`,
+      clientId: this.clientId,
+      campaignId,
+      chunk,
+      recipients,
+      createdAt: now,
+    }));
+    try {
+      await this.chunkDocs.insertMany(docs, { ordered: false, lean: true });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+  }
+
+  /** One chunk of a campaign's recipients (null once expanded and deleted). */
+  async recipientChunk(campaignId: Types.ObjectId, chunk: number): Promise<CampaignRecipientChunkDoc | null> {
+    return this.chunkDocs
+      .findOne({ _id: `${campaignId.toHexString()}:${chunk}`, clientId: this.clientId })
+      .lean<CampaignRecipientChunkDoc>();
+  }
+
+  /**
+   * The expansion's cursor: chunks below `expanded` are queued (never moves back), and the
+   * recipients refused there (opted out) are added to `suppressed` (once each). Then the expanded
+   * chunk is deleted.
+   */
+  async chunkExpanded(
+    id: Types.ObjectId,
+    chunk: number,
+    suppressed: Array<{ index: number; code: string }>,
+    at = new Date(),
+  ): Promise<void> {
+    await this.model.collection.updateOne(
+      { _id: id, clientId: this.clientId },
+      {
+        $max: { expandedChunks: chunk + 1 },
+        $set: { updatedAt: at },
+        ...(suppressed.length ? { $addToSet: { suppressed: { $each: suppressed } } } : {}),
+      },
+    );
+    await this.chunkDocs.deleteOne({ _id: `${id.toHexString()}:${chunk}`, clientId: this.clientId });
+  }
+
+  /** Deletes every recipient chunk left of a campaign (expanded, or cancelled). */
+  async dropRecipients(id: Types.ObjectId): Promise<void> {
+    await this.chunkDocs.deleteMany({ clientId: this.clientId, campaignId: id });
+  }
+
   /** Every send of the campaign is queued: `running` (a cancelled one stays cancelled). */
   async markRunning(id: Types.ObjectId, at = new Date()): Promise<void> {
     await this.model.collection.updateOne(
-      { _id: id, clientId: this.clientId, status: "accepting" },
+      { _id: id, clientId: this.clientId, status: { $in: ["expanding", "accepting"] } },
       { $set: { status: "running", acceptedAt: at, updatedAt: at } },
     );
   }
