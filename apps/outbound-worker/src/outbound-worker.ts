@@ -317,7 +317,9 @@ export class OutboundWorker {
     // Campaigns' expansions: one at a time per process (each one's chunks are many Redis round trips already).
     void this.decider.caches
       .subscribe(this.deps.subscriberRedis)
-      .catch((err: unknown) => this.deps.logger.warn({ err }, "campaign decider caches not subscribed: every read goes to Redis"));
+      .catch((err: unknown) =>
+        this.deps.logger.warn({ err }, "campaign decider caches not subscribed: every read goes to Redis"),
+      );
     this.expansionWorker = new Worker<CampaignExpansionJob>(
       CAMPAIGN_EXPANSION_QUEUE,
       async (job: Job<CampaignExpansionJob>) => {
@@ -332,7 +334,10 @@ export class OutboundWorker {
       },
     );
     this.expansionWorker.on("failed", (job, err) =>
-      this.deps.logger.warn({ jobId: job?.id, err: err.message }, "campaign expansion attempt failed (resumed at its cursor)"),
+      this.deps.logger.warn(
+        { jobId: job?.id, err: err.message },
+        "campaign expansion attempt failed (resumed at its cursor)",
+      ),
     );
     this.expansionWorker.on("error", (err) => this.deps.logger.error({ err }, "campaign expansion worker error"));
     await this.expansionWorker.waitUntilReady();

@@ -1,5 +1,4 @@
-import type { OutboundRequest } from "@linkojob/outbound";
-import type { GateDecision, ProtectionView, ScheduleReason, SendClient, SendGate, SendPlan } from "@linkojob/outbound";
+import type { GateDecision, ScheduleReason } from "@linkojob/outbound";
 
 /** What a scheduled (or quality-held) send's answer adds. */
 export interface ScheduledFields {

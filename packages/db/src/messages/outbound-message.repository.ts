@@ -565,7 +565,9 @@ export class OutboundMessageRepository {
   /** A client's held messages, oldest first (`campaignId`: a campaign's, resumed in its lane). */
   async listHeld(
     limit = 10_000,
-  ): Promise<Array<{ _id: Types.ObjectId; heldAt: Date | null; kind: OutboundKind; campaignId?: Types.ObjectId | null }>> {
+  ): Promise<
+    Array<{ _id: Types.ObjectId; heldAt: Date | null; kind: OutboundKind; campaignId?: Types.ObjectId | null }>
+  > {
     return (await this.col
       .find(
         { clientId: this.clientId, direction: "outbound", status: "held" },

@@ -163,7 +163,10 @@ describe("CampaignExpander", () => {
       .filter(Boolean)
       .sort();
     expect([...ids].sort()).toEqual(want);
-    expect(new Set(jobs.map((j) => (j.data.accepted as { request: { candidatePhone: string } }).request.candidatePhone)).size).toBe(planned);
+    expect(
+      new Set(jobs.map((j) => (j.data.accepted as { request: { candidatePhone: string } }).request.candidatePhone))
+        .size,
+    ).toBe(planned);
     // Counts: once each. The budget: exactly `limit` go now, the rest scheduled after.
     const counts = await progress.counts(campaignId.toHexString());
     expect(counts).toMatchObject({ queued: limit, scheduled: planned - limit, suppressed: stopped.length });
