@@ -154,10 +154,20 @@ export class CampaignRepository {
     return res.modifiedCount > 0;
   }
 
-  /** Copies the live counts (read at `at`): an older copy never overwrites a newer one. */
+  /**
+   * Copies the live counts (read at `at`): an older copy never overwrites a newer one. Not while the
+   * campaign is expanding: the expansion is then the document's one writer (a MongoDB-protocol server
+   * that applies an update as read-modify-write could otherwise lose its cursor or `suppressed`); the
+   * expansion's end copies them.
+   */
   async saveCounts(id: Types.ObjectId, counts: CampaignCountsDoc, at = new Date()): Promise<void> {
     await this.model.collection.updateOne(
-      { _id: id, clientId: this.clientId, $or: [{ countsAt: null }, { countsAt: { $lt: at } }] },
+      {
+        _id: id,
+        clientId: this.clientId,
+        status: { $ne: "expanding" },
+        $or: [{ countsAt: null }, { countsAt: { $lt: at } }],
+      },
       { $set: { counts, countsAt: at } },
     );
   }

@@ -156,6 +156,8 @@ export class CampaignExpander {
   /** A cancelled campaign: what the expansion queued is cancelled too, and the recipients left are dropped. */
   private async stop(clientId: string, campaign: CampaignDoc): Promise<void> {
     const campaignId = campaign._id.toHexString();
+    // Again: a cancel's write that raced one of the expansion's own is not lost.
+    await this.deps.db.campaignsOf(clientId).markCancelled(campaign._id);
     await cancelCampaignSends(this.deps, clientId, campaignId);
     await this.deps.db
       .forTenant(clientId)
