@@ -10,10 +10,10 @@ import {
 } from "@linkojob/queues";
 import {
   campaignChunksOf,
-  campaignSendRequest,
-  templateRefusal,
+  campaignRecipientProblem,
   templateRefusalStatus,
   type CampaignRequest,
+  type TemplateProblem,
 } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import { HttpError, notFound } from "../http/errors.js";
@@ -88,34 +88,27 @@ export class CampaignAcceptance {
     }
 
     const { recipients, duplicates } = this.normalise(body);
-    // Every recipient's template request, checked as a single send's is before anything is stored.
-    const templates = acceptance.caches.templatesOf(client.wabaId);
-    const refusals = (
-      await Promise.all(
-        recipients.map(async (r) => ({
-          r,
-          // A campaign's send is a first contact: planned as to a closed window (the worker decides again).
-          refusal: await templateRefusal({
-            request: campaignSendRequest({ templateName: body.templateName, language: body.language }, r),
-            client,
-            conversation: { windowExpiresAt: null },
-            templates,
-            prices: acceptance.prices,
-            estimate: true,
-          }),
-        })),
-      ).catch((err: unknown) => Promise.reject(unavailable(err)))
-    ).filter((x) => x.refusal);
+    // Every recipient's template request, checked as a single send's is before anything is stored
+    // (the template looked up once; not synced yet: accepted, decided at send time, as a single send).
+    const doc = await acceptance.caches
+      .templatesOf(client.wabaId)(body.templateName, body.language)
+      .catch((err: unknown) => Promise.reject(unavailable(err)));
+    const refusals: Array<{ r: CampaignRecipientDoc; refusal: TemplateProblem }> = [];
+    if (doc)
+      for (const r of recipients) {
+        const refusal = campaignRecipientProblem(doc, body.language, client, r);
+        if (refusal) refusals.push({ r, refusal });
+      }
     if (refusals.length) {
-      const first = refusals[0]!.refusal!;
+      const first = refusals[0]!.refusal;
       throw refuse(
         templateRefusalStatus(first),
         first.code,
         `${refusals.length} recipient(s) cannot get template ${body.templateName} (${body.language}): ${first.reason}`,
         refusals.map(({ r, refusal }) => ({
           field: `recipients.${r.index}.templateVars`,
-          code: refusal!.code,
-          message: refusal!.reason,
+          code: refusal.code,
+          message: refusal.reason,
         })),
       );
     }

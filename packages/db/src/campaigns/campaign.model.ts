@@ -96,14 +96,18 @@ export interface CampaignRecipientDoc {
  * A chunk of a campaign's recipients (at most a few hundred, far below MongoDB's 16 MB), kept only
  * until the outbound worker has decided and queued it: the expansion deletes each chunk once its
  * sends are queued (and every chunk on a cancel), so candidates' numbers live on in their messages
- * and jobs only, where an erasure looks. `_id`: `<campaignId>:<chunk>`.
+ * and jobs only, where an erasure looks. `_id`: `<campaignId>:<chunk>`. The recipients are one JSON
+ * string (`packed`): never queried inside, and a MongoDB-protocol server converting thousands of
+ * small nested documents costs the 202 seconds (FerretDB: 1.7 s for 10,000 recipients as documents,
+ * 0.2 s packed).
  */
 export interface CampaignRecipientChunkDoc {
   _id: string;
   clientId: Types.ObjectId;
   campaignId: Types.ObjectId;
   chunk: number;
-  recipients: CampaignRecipientDoc[];
+  /** JSON of CampaignRecipientDoc[]. */
+  packed: string;
   createdAt: Date;
 }
 
@@ -113,7 +117,7 @@ const recipientChunkSchema = new Schema<CampaignRecipientChunkDoc>(
     clientId: { type: Schema.Types.ObjectId, required: true },
     campaignId: { type: Schema.Types.ObjectId, required: true },
     chunk: { type: Number, required: true },
-    recipients: { type: Schema.Types.Mixed, default: [] },
+    packed: { type: String, required: true },
     createdAt: { type: Date, required: true },
   },
   { collection: "campaign_recipients", versionKey: false },

@@ -93,21 +93,25 @@ export class CampaignRepository {
       clientId: this.clientId,
       campaignId,
       chunk,
-      recipients,
+      packed: JSON.stringify(recipients),
       createdAt: now,
     }));
     try {
-      await this.chunkDocs.insertMany(docs, { ordered: false, lean: true });
+      await this.chunkDocs.collection.insertMany(docs as unknown as Array<Record<string, unknown>>, { ordered: false });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
     }
   }
 
   /** One chunk of a campaign's recipients (null once expanded and deleted). */
-  async recipientChunk(campaignId: Types.ObjectId, chunk: number): Promise<CampaignRecipientChunkDoc | null> {
-    return this.chunkDocs
+  async recipientChunk(
+    campaignId: Types.ObjectId,
+    chunk: number,
+  ): Promise<{ chunk: number; recipients: CampaignRecipientDoc[] } | null> {
+    const doc = await this.chunkDocs
       .findOne({ _id: `${campaignId.toHexString()}:${chunk}`, clientId: this.clientId })
       .lean<CampaignRecipientChunkDoc>();
+    return doc ? { chunk: doc.chunk, recipients: JSON.parse(doc.packed) as CampaignRecipientDoc[] } : null;
   }
 
   /**

@@ -1,12 +1,13 @@
 import type { Logger } from "pino";
 import { Types } from "mongoose";
-import type { CampaignDoc, CampaignRecipientDoc, Database } from "@linkojob/db";
+import type { CampaignDoc, CampaignRecipientDoc, Database, TemplateDoc } from "@linkojob/db";
 import { outboundJobId } from "@linkojob/queues";
 import { acceptedSendSchema } from "../accepted-send.js";
 import { CANDIDATE_OPTED_OUT } from "../opt-outs/index.js";
 import { enqueueSends, type OutboundQueue, type SendEnqueue } from "../enqueue.js";
 import type { PlannedSend, SendDecider } from "../send-decider.js";
 import type { OutboundRequest } from "../send-request.js";
+import { templateRequestProblem, type TemplateProblem } from "../template-components.js";
 import { campaignMessageId } from "./campaign-ids.js";
 import { refusedRecipientMember, type CampaignEvent, type CampaignProgress } from "./campaign-progress.js";
 
@@ -42,6 +43,41 @@ export const campaignSendRequest = (
   companyName: null,
   applicationId: r.applicationId,
 });
+
+/**
+ * Whether a campaign's recipient can get the template (`doc`, looked up once for the campaign): the
+ * checks templateRefusal makes for a first contact (templateRequestProblem on the variables
+ * planTemplate would use: the recipient's, else the defaults filled at send time; an authentication
+ * template only to a phone), without pricing the send or building its components, which the
+ * expansion does. The campaign's request is refused when any recipient has a problem.
+ */
+export function campaignRecipientProblem(
+  doc: TemplateDoc,
+  language: string,
+  client: { companyName?: string | null },
+  r: Pick<CampaignRecipientDoc, "phone" | "vars">,
+): TemplateProblem | null {
+  const expected = doc.headerParams.length + doc.bodyParams.length;
+  const defaults = ["", "", client.companyName || ""].slice(0, Math.min(expected, 3));
+  // The candidate's name and the job title come from the conversation at send time.
+  const filledLater = r.vars ? [] : defaults.flatMap((v, i) => (v === "" && i < 2 ? [i] : []));
+  const problem = templateRequestProblem(
+    doc,
+    language,
+    r.vars ?? defaults,
+    { header: null, buttons: null },
+    {
+      filledLater,
+    },
+  );
+  if (problem) return problem;
+  if (!r.phone && String(doc.category ?? "").toUpperCase() === "AUTHENTICATION")
+    return {
+      code: "TEMPLATE_NEEDS_PHONE",
+      reason: `template ${doc.name} (${doc.language}) is an authentication template: Meta sends those only to a phone number (candidatePhone)`,
+    };
+  return null;
+}
 
 /** What a cancel needs to stop a campaign's waiting sends. */
 export interface CampaignCancelDeps {
