@@ -19,7 +19,14 @@ import { onboardingRoutes, type OnboardingDeps } from "./onboarding/onboarding.r
 import { WebhookInbox } from "./webhook/webhook-inbox.js";
 import { webhookRoutes } from "./webhook/webhook.routes.js";
 import { Queue } from "bullmq";
-import { OUTBOUND_CAMPAIGN_QUEUE, duplicateRedis, redisReady, type OutboundJob } from "@linkojob/queues";
+import {
+  CAMPAIGN_EXPANSION_QUEUE,
+  OUTBOUND_CAMPAIGN_QUEUE,
+  duplicateRedis,
+  redisReady,
+  type CampaignExpansionJob,
+  type OutboundJob,
+} from "@linkojob/queues";
 import { SendAcceptance } from "./sends/send-acceptance.js";
 import { CampaignAcceptance } from "./campaigns/campaign-acceptance.js";
 import { campaignRoutes } from "./campaigns/campaigns.routes.js";
@@ -245,7 +252,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     .catch((err: Error) => app.log.warn({ err: err.message }, "send state not subscribed: every send reads Redis"));
   await app.register(sendRoutes, { tenants, acceptance });
   await app.register(sendingPolicyRoutes, { acceptance, gate });
-  // Campaigns: each recipient through the send API's own decision, in the campaign lane; counts in Redis.
+  // Campaigns: stored here, each recipient through the send API's own decision in the outbound worker, in the campaign lane; counts in Redis.
   const campaignQueue = new Queue<OutboundJob>(OUTBOUND_CAMPAIGN_QUEUE, {
     connection: deps.redis,
     prefix: deps.config.queuePrefix,
@@ -260,14 +267,14 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     logger: app.log,
   });
   app.addHook("onClose", async () => campaignProgress.close());
-  const campaignAcceptance = new CampaignAcceptance({
-    db: deps.db,
-    redis: deps.redis,
+  // A campaign is stored and expanded by the outbound worker (one job on the expansion queue).
+  const expansionQueue = new Queue<CampaignExpansionJob>(CAMPAIGN_EXPANSION_QUEUE, {
+    connection: deps.redis,
     prefix: deps.config.queuePrefix,
-    queue: campaignQueue,
-    acceptance,
-    progress: campaignProgress,
   });
+  expansionQueue.on("error", (err) => app.log.warn({ err: err.message }, "campaign expansion queue connection error"));
+  app.addHook("onClose", async () => expansionQueue.close());
+  const campaignAcceptance = new CampaignAcceptance({ db: deps.db, acceptance, expansions: expansionQueue });
   await app.register(campaignRoutes, {
     db: deps.db,
     tenants,

@@ -5,7 +5,10 @@ import type { Types } from "mongoose";
 import { syncTemplates, type ClientDoc, type Database } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, type DashboardEvents, parseClientChanged } from "@linkojob/events";
 import {
+  CAMPAIGN_EXPANSION_QUEUE,
   OUTBOUND_CAMPAIGN_QUEUE,
+  campaignExpansionJobSchema,
+  type CampaignExpansionJob,
   OUTBOUND_QUEUE,
   TEMPLATE_SYNC_JOB,
   TEMPLATE_SYNC_QUEUE,
@@ -19,8 +22,10 @@ import type { TokenVault } from "@linkojob/vault";
 import { retryDelayMs, type GraphClient } from "@linkojob/whatsapp";
 import { SendPacer, type PacerOptions } from "./pacing/send-pacer.js";
 import {
+  CampaignExpander,
   CampaignProgress,
   ClientStatusAnnouncer,
+  SendDecider,
   OptOutRegister,
   SendCaches,
   SendGate,
@@ -125,6 +130,8 @@ export class OutboundWorker {
   private stateTimer: NodeJS.Timeout | null = null;
   private worker: Worker<OutboundJob, SendOutcome> | null = null;
   private campaignWorker: Worker<OutboundJob, SendOutcome> | null = null;
+  /** Campaigns' expansions (CAMPAIGN_EXPANSION_QUEUE): one job per campaign, its recipients decided and queued in chunks. */
+  private expansionWorker: Worker<CampaignExpansionJob> | null = null;
   private syncQueue: Queue | null = null;
   private syncWorker: Worker | null = null;
   /** Read receipts and typing indicators (RECEIPT_QUEUE). */
@@ -160,6 +167,10 @@ export class OutboundWorker {
   readonly gate: SendGate;
   /** Campaigns' live counts and cancel flags (the last check before a campaign's message goes). */
   readonly campaigns: CampaignProgress;
+  /** The send API's own decision (send state in Redis, the sending protections), for campaigns' recipients. */
+  readonly decider: SendDecider;
+  /** Expands accepted campaigns into their sends (CampaignExpander). */
+  readonly expander: CampaignExpander;
 
   constructor(private readonly deps: OutboundWorkerDeps) {
     this.gate = new SendGate({
@@ -204,6 +215,17 @@ export class OutboundWorker {
       prefix: deps.prefix,
       events: deps.events,
       db: deps.db,
+      logger: deps.logger,
+    });
+    this.decider = new SendDecider(this.sendState, {
+      gate: this.gate,
+      ...(deps.send?.prices ? { prices: deps.send.prices } : {}),
+    });
+    this.expander = new CampaignExpander({
+      db: deps.db,
+      decider: this.decider,
+      queue: this.campaignQueue,
+      progress: this.campaigns,
       logger: deps.logger,
     });
     this.processor = new SendProcessor({
@@ -292,6 +314,33 @@ export class OutboundWorker {
     );
     this.campaignWorker.on("error", (err) => this.deps.logger.error({ err }, "campaign send worker error"));
     await this.campaignWorker.waitUntilReady();
+    // Campaigns' expansions: one at a time per process (each one's chunks are many Redis round trips already).
+    void this.decider.caches
+      .subscribe(this.deps.subscriberRedis)
+      .catch((err: unknown) =>
+        this.deps.logger.warn({ err }, "campaign decider caches not subscribed: every read goes to Redis"),
+      );
+    this.expansionWorker = new Worker<CampaignExpansionJob>(
+      CAMPAIGN_EXPANSION_QUEUE,
+      async (job: Job<CampaignExpansionJob>) => {
+        const { clientId, campaignId } = campaignExpansionJobSchema.parse(job.data);
+        return this.expander.expand(clientId, campaignId);
+      },
+      {
+        connection: this.deps.queueRedis,
+        prefix: this.deps.prefix,
+        concurrency: 1,
+        settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade, base) },
+      },
+    );
+    this.expansionWorker.on("failed", (job, err) =>
+      this.deps.logger.warn(
+        { jobId: job?.id, err: err.message },
+        "campaign expansion attempt failed (resumed at its cursor)",
+      ),
+    );
+    this.expansionWorker.on("error", (err) => this.deps.logger.error({ err }, "campaign expansion worker error"));
+    await this.expansionWorker.waitUntilReady();
     await this.ensureSendState();
     const stateEvery = this.deps.sendStateCheckEveryMs ?? 5_000;
     if (stateEvery > 0) {
@@ -365,11 +414,13 @@ export class OutboundWorker {
     const tenant = this.deps.db.forTenant(clientId);
     const held = await tenant.outbound.listHeld();
     for (const m of held) {
-      await enqueueSend(this.queue, {
+      // A campaign's message goes back to the campaign's lane, behind nobody's reply.
+      await enqueueSend(m.campaignId ? this.campaignQueue : this.queue, {
         clientId,
         messageId: m._id.toHexString(),
         kind: m.kind,
         suffix: `resume-${m.heldAt ? new Date(m.heldAt).getTime() : 0}`,
+        ...(m.campaignId ? { lane: "campaign" as const } : {}),
       });
     }
     if (held.length) this.deps.logger.info({ clientId, count: held.length }, "resumed held sends");
@@ -394,10 +445,18 @@ export class OutboundWorker {
     const stale = await this.deps.db.messages
       .find(
         { direction: "outbound", status: { $in: ["queued", "sending"] }, updatedAt: { $lt: before } },
-        { _id: 1, clientId: 1, kind: 1, updatedAt: 1 },
+        { _id: 1, clientId: 1, kind: 1, updatedAt: 1, campaignId: 1 },
       )
       .limit(5_000)
-      .lean<Array<{ _id: Types.ObjectId; clientId: Types.ObjectId; kind?: "text" | "template"; updatedAt: Date }>>();
+      .lean<
+        Array<{
+          _id: Types.ObjectId;
+          clientId: Types.ObjectId;
+          kind?: "text" | "template";
+          updatedAt: Date;
+          campaignId?: Types.ObjectId | null;
+        }>
+      >();
     let n = 0;
     for (const m of stale) {
       const id = outboundJobId(m._id.toHexString());
@@ -405,11 +464,13 @@ export class OutboundWorker {
       const job = (await this.queue.getJob(id)) ?? (await this.campaignQueue.getJob(id));
       const state = job ? await job.getState() : "missing";
       if (["waiting", "delayed", "active", "prioritized", "waiting-children"].includes(state)) continue;
-      await enqueueSend(this.queue, {
+      // A campaign's message goes back to the campaign's lane.
+      await enqueueSend(m.campaignId ? this.campaignQueue : this.queue, {
         clientId: m.clientId.toHexString(),
         messageId: m._id.toHexString(),
         kind: m.kind ?? "template",
         suffix: `recover-${new Date(m.updatedAt).getTime()}`,
+        ...(m.campaignId ? { lane: "campaign" as const } : {}),
       });
       n++;
     }
@@ -461,6 +522,8 @@ export class OutboundWorker {
       this.deps.subscriberRedis.off("message", this.onChange);
       await this.caches.close();
       await this.deps.subscriberRedis.unsubscribe(CLIENTS_CHANGED_CHANNEL).catch(() => undefined);
+      await this.expansionWorker?.close();
+      await this.decider.caches.close();
       await this.worker?.close();
       await this.campaignWorker?.close();
       await this.queue.close();

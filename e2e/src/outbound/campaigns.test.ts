@@ -66,6 +66,13 @@ const campaign = (c: Client, recipients: unknown[], key = `k-${++seq}`) =>
     idempotencyKey: key,
   });
 
+/** Waits until the outbound worker has expanded the campaign (every recipient decided and queued). */
+const expanded = (c: Client, id: string, timeoutMs = 30_000) =>
+  eventually(async () => {
+    const view = await api("GET", `/api/campaigns/${id}`, c.jwt);
+    return (view.body.expansion as { state: string } | undefined)?.state === "accepted" ? view.body : null;
+  }, timeoutMs);
+
 const countsOf = async (c: Client, id: string) =>
   (await api("GET", `/api/campaigns/${id}`, c.jwt)).body.counts as CampaignCounts;
 
@@ -196,6 +203,8 @@ describe("a campaign", () => {
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const id = String(res.body.campaignId);
     const ids = phones.map((_, i) => campaignMessageId(new Types.ObjectId(id), i).toHexString());
+    // Accepted at once; the outbound worker then decides and queues each recipient.
+    await expanded(c, id);
     const before = await countsOf(c, id);
     expect(before).toMatchObject({ scheduled: 5, suppressed: 0, failed: 0 });
     expect(before.queued + before.sent).toBe(3);
@@ -237,7 +246,8 @@ describe("a campaign", () => {
     );
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const id = String(res.body.campaignId);
-    // Counted in the budget at acceptance, all three.
+    await expanded(c, id);
+    // Counted in the budget at the campaign's expansion, all three.
     expect((await rig.outbound.gate.budget.usage(c.wabaId, 10)).used).toBe(3);
     // One send a second: the last one waits for its slot while its candidate writes STOP (here: the API).
     const stop = await api("POST", `/api/clients/${c._id.toHexString()}/opt-outs`, c.jwt, {

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statusDelivery, statusObject, statusPricing } from "@linkojob/meta-simulator";
 import { eventually } from "@linkojob/testing";
 import { enqueueSend } from "@linkojob/outbound";
+import { outboundJobId } from "@linkojob/queues";
+import { Types } from "mongoose";
 import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
@@ -81,5 +83,33 @@ describe("recovery of messages a dead worker left in sending", () => {
     expect(m.wamid).toBe(wamid);
     expect(rig.acceptedFor(id)).toHaveLength(0);
     expect((await rig.message(c, id)).status).toBe("sent");
+  });
+
+  it("a campaign's message goes back to the campaign lane, recovered or resumed after a hold, never to the main queue", async () => {
+    const c = await rig.client();
+    const campaignId = new Types.ObjectId();
+    // Left in `sending` by a dead worker.
+    const lost = await orphanInSending(c, "212611223366");
+    // Held (the client was paused), now active again.
+    const held = await orphanInSending(c, "212611223377");
+    const heldAt = new Date(Date.now() - 60_000);
+    await rig.trunk.db.messages.collection.updateOne({ _id: new Types.ObjectId(lost) }, { $set: { campaignId } });
+    await rig.trunk.db.messages.collection.updateOne(
+      { _id: new Types.ObjectId(held) },
+      { $set: { campaignId, status: "held", heldAt } },
+    );
+    const lostAt = ((await rig.message(c, lost)) as { updatedAt: Date }).updatedAt;
+    expect(await rig.outbound.recoverStale(30_000)).toBeGreaterThanOrEqual(1);
+    expect(await rig.outbound.resumeHeld(c._id.toHexString())).toBe(1);
+    const recovered = outboundJobId(lost, `recover-${new Date(lostAt).getTime()}`);
+    const resumed = outboundJobId(held, `resume-${heldAt.getTime()}`);
+    for (const jobId of [recovered, resumed]) {
+      expect(await rig.outbound.campaignQueue.getJob(jobId), jobId).toBeTruthy();
+      expect(await rig.outbound.queue.getJob(jobId), jobId).toBeFalsy();
+    }
+    await rig.until(c, lost, ["sent", "delivered", "read"]);
+    await rig.until(c, held, ["sent", "delivered", "read"]);
+    expect(rig.acceptedFor(lost)).toHaveLength(1);
+    expect(rig.acceptedFor(held)).toHaveLength(1);
   });
 });

@@ -19,7 +19,12 @@ import {
   type AnalyticsCounterDoc,
 } from "./analytics/analytics.model.js";
 import { AnalyticsProjector, type AnalyticsProjectorOptions } from "./analytics/analytics-projector.js";
-import { campaignModel, type CampaignDoc } from "./campaigns/campaign.model.js";
+import {
+  campaignModel,
+  campaignRecipientChunkModel,
+  type CampaignDoc,
+  type CampaignRecipientChunkDoc,
+} from "./campaigns/campaign.model.js";
 import { CampaignRepository } from "./campaigns/campaign.repository.js";
 import { HeartbeatWatchdog, type HeartbeatStall } from "./heartbeat-watchdog.js";
 
@@ -89,6 +94,8 @@ export class Database {
   readonly analyticsApplications: Model<AnalyticsApplicationDoc>;
   /** Campaigns: one template to many candidates of a tenant (their messages carry `campaignId`). */
   readonly campaigns: Model<CampaignDoc>;
+  /** A campaign's recipients while it is expanded (chunks, deleted once queued). */
+  readonly campaignRecipients: Model<CampaignRecipientChunkDoc>;
   private closed = false;
   private watchdog: HeartbeatWatchdog | null = null;
 
@@ -107,6 +114,7 @@ export class Database {
     this.analyticsCounters = analyticsCounterModel(connection);
     this.analyticsApplications = analyticsApplicationModel(connection);
     this.campaigns = campaignModel(connection);
+    this.campaignRecipients = campaignRecipientChunkModel(connection);
   }
 
   /** The analytics counters' writer and reader (`lock` serialises counter writes across processes on FerretDB). */
@@ -155,6 +163,7 @@ export class Database {
       this.analyticsCounters,
       this.analyticsApplications,
       this.campaigns,
+      this.campaignRecipients,
     ];
     for (const model of models) {
       await model.createCollection().catch(() => undefined);
@@ -183,7 +192,7 @@ export class Database {
 
   /** One tenant's campaigns (every query names the tenant). */
   campaignsOf(clientId: Types.ObjectId | string): CampaignRepository {
-    return new CampaignRepository(this.campaigns, toObjectId(clientId, "clientId"));
+    return new CampaignRepository(this.campaigns, toObjectId(clientId, "clientId"), this.campaignRecipients);
   }
 
   /** One WABA's templates (template status webhooks name the WABA, not a client). */

@@ -331,8 +331,8 @@ export const campaignProgressSchema = z.object({
   clientId: objectId,
   campaignId: objectId,
   status: described(
-    z.enum(["accepting", "running", "cancelled"]),
-    "`cancelled` once POST /api/campaigns/:id/cancel ran",
+    z.enum(["expanding", "accepting", "running", "cancelled"]),
+    "`expanding` while the outbound worker decides and queues its recipients, `running` once all are, `cancelled` once POST /api/campaigns/:id/cancel ran",
   ),
   counts: campaignCountsSchema,
   at: isoDate,

@@ -26,3 +26,4 @@ export * from "./analytics-counting.js";
 export * from "./reprice.js";
 export * from "./blocking/candidate-blocking.js";
 export * from "./campaigns/index.js";
+export * from "./send-decider.js";

@@ -95,6 +95,28 @@ export type OutboundJob = z.infer<typeof outboundJobSchema>;
  */
 export const OUTBOUND_CAMPAIGN_QUEUE = "outbound-campaign-sends";
 
+/**
+ * A campaign's expansion: POST /api/campaigns stores the campaign and its recipients and adds ONE
+ * job here; the outbound worker decides and queues its recipients on OUTBOUND_CAMPAIGN_QUEUE, a
+ * chunk at a time, its cursor stored on the campaign (a retried job resumes where it stopped).
+ */
+export const CAMPAIGN_EXPANSION_QUEUE = "campaign-expansions";
+export const CAMPAIGN_EXPANSION_JOB = "expand";
+export const campaignExpansionJobSchema = z.object({
+  clientId: jobObjectId,
+  campaignId: jobObjectId,
+});
+export type CampaignExpansionJob = z.infer<typeof campaignExpansionJobSchema>;
+/** One expansion job per campaign: a repeated POST (the same idempotencyKey) adds nothing new. */
+export const campaignExpansionJobId = (campaignId: string) => `expand-${campaignId}`;
+export const campaignExpansionJobOptions: JobsOptions = {
+  // A Redis or MongoDB failure mid-expansion: retried (capped backoff, about an hour in all), resuming at the cursor.
+  attempts: 16,
+  backoff: { type: "capped" },
+  removeOnComplete: { age: 24 * 3_600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3_600 },
+};
+
 /** Job id of a message's first enqueue: a repeated enqueue (idempotent request, recovery) is one job. */
 export const outboundJobId = (messageId: string, suffix?: string) =>
   suffix ? `send-${messageId}-${suffix}` : `send-${messageId}`;

@@ -2,24 +2,27 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
 import { Types } from "mongoose";
 import type { TemplateDoc } from "@linkojob/db";
-import { OUTBOUND_CAMPAIGN_QUEUE } from "@linkojob/queues";
+import { CAMPAIGN_EXPANSION_QUEUE, OUTBOUND_CAMPAIGN_QUEUE, campaignExpansionJobId } from "@linkojob/queues";
 import { tokenFor } from "@linkojob/testing";
 import { storedTemplate } from "@linkojob/testing/fixtures";
-import { SendState } from "@linkojob/outbound";
+import { CampaignExpander, CampaignProgress, SendDecider, SendState } from "@linkojob/outbound";
 import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 // POST /api/campaigns's refusals on the real ingress (app.inject), Redis and MongoDB-protocol server:
-// each names the problem, and nothing is stored or queued.
+// each names the problem, and nothing is stored or queued; an accepted one is stored with one expansion job.
 let h: TestIngress;
 let queue: Queue;
+let expansions: Queue;
 let seq = 0;
 
 beforeAll(async () => {
   h = await startTestIngress("campaigns");
   queue = new Queue(OUTBOUND_CAMPAIGN_QUEUE, { connection: h.redis.duplicate(), prefix: h.services.prefix });
+  expansions = new Queue(CAMPAIGN_EXPANSION_QUEUE, { connection: h.redis.duplicate(), prefix: h.services.prefix });
 });
 afterAll(async () => {
   await queue?.close();
+  await expansions?.close();
   await h?.close();
 });
 
@@ -61,8 +64,11 @@ const phone = (i: number) => `2126${String(10_000_000 + seq * 1000 + i).slice(-8
 /** Nothing stored, nothing queued. */
 async function nothingAccepted(clientId: Types.ObjectId) {
   expect(await h.db.campaigns.countDocuments({ clientId })).toBe(0);
-  const jobs = await queue.getJobCounts("wait", "delayed", "prioritized", "active");
-  expect(Object.values(jobs).reduce((a, b) => a + b, 0)).toBe(0);
+  expect(await h.db.campaignRecipients.countDocuments({ clientId })).toBe(0);
+  for (const q of [queue, expansions]) {
+    const jobs = await q.getJobCounts("wait", "delayed", "prioritized", "active");
+    expect(Object.values(jobs).reduce((a, b) => a + b, 0)).toBe(0);
+  }
 }
 
 describe("POST /api/campaigns refuses bad input with the problem named, and accepts nothing", () => {
@@ -170,14 +176,39 @@ describe("POST /api/campaigns refuses bad input with the problem named, and acce
     expect(again.json()).toEqual({ campaignId });
     expect(again.headers["idempotent-replayed"]).toBe("true");
     expect(await h.db.campaigns.countDocuments({ clientId: c.doc._id })).toBe(1);
-    // Its view: the tenant's recruiter sees it, the other tenant's as if it did not exist.
-    const mine = await h.app.inject({
-      method: "GET",
-      url: `/api/campaigns/${campaignId}`,
-      headers: { authorization: `Bearer ${c.jwt}` },
+    // Accepted at once: stored `expanding`, with ONE expansion job (the repeat added none).
+    expect(await expansions.getJobCountByTypes("wait", "delayed", "prioritized", "active")).toBe(1);
+    expect(await expansions.getJob(campaignExpansionJobId(campaignId))).toBeTruthy();
+    const view = () =>
+      h.app.inject({
+        method: "GET",
+        url: `/api/campaigns/${campaignId}`,
+        headers: { authorization: `Bearer ${c.jwt}` },
+      });
+    const accepted = await view();
+    expect(accepted.statusCode).toBe(200);
+    expect(accepted.json()).toMatchObject({
+      campaignId,
+      status: "expanding",
+      recipients: 1,
+      expansion: { state: "expanding", chunks: 1, expandedChunks: 0 },
     });
+    // The outbound worker's expansion (here, run by the test): the recipient queued in the campaign's lane.
+    const progress = new CampaignProgress({ redis: h.redis, prefix: h.services.prefix, db: h.db });
+    const state = new SendState({ redis: h.redis, prefix: h.services.prefix, db: h.db });
+    await new CampaignExpander({ db: h.db, decider: new SendDecider(state), queue, progress }).expand(id, campaignId);
+    // Its view: the tenant's recruiter sees it, the other tenant's as if it did not exist.
+    const mine = await view();
     expect(mine.statusCode).toBe(200);
-    expect(mine.json()).toMatchObject({ campaignId, status: "running", recipients: 1, counts: { queued: 1 } });
+    expect(mine.json()).toMatchObject({
+      campaignId,
+      status: "running",
+      recipients: 1,
+      counts: { queued: 1 },
+      expansion: { state: "accepted", expandedChunks: 1 },
+    });
+    expect(await queue.getJobCountByTypes("wait", "delayed", "prioritized")).toBe(1);
+    await progress.close();
     const theirs = await h.app.inject({
       method: "GET",
       url: `/api/campaigns/${campaignId}`,
@@ -191,5 +222,6 @@ describe("POST /api/campaigns refuses bad input with the problem named, and acce
     });
     expect(malformed.statusCode).toBe(400);
     await queue.obliterate({ force: true });
+    await expansions.obliterate({ force: true });
   });
 });

@@ -38,6 +38,15 @@ const campaignJson = async (progress: CampaignProgress, c: CampaignDoc) => ({
   duplicates: c.duplicates,
   suppressedAtAcceptance: c.suppressed,
   counts: (await progress.counts(c._id.toHexString())) ?? c.counts ?? EMPTY_CAMPAIGN_COUNTS,
+  /**
+   * `expanding`: accepted, its recipients being decided and queued by the outbound worker (the counts
+   * grow chunk by chunk); `accepted`: every recipient decided (queued, scheduled or suppressed).
+   */
+  expansion: {
+    state: c.status === "expanding" || c.status === "accepting" ? "expanding" : "accepted",
+    chunks: c.chunks ?? 0,
+    expandedChunks: c.expandedChunks ?? 0,
+  },
   createdAt: new Date(c.createdAt).toISOString(),
   acceptedAt: c.acceptedAt ? new Date(c.acceptedAt).toISOString() : null,
   cancelledAt: c.cancelledAt ? new Date(c.cancelledAt).toISOString() : null,
@@ -45,8 +54,8 @@ const campaignJson = async (progress: CampaignProgress, c: CampaignDoc) => ({
 
 /**
  * Campaigns: one approved template to up to 10,000 candidates of a client.
- * - `POST /api/campaigns` accepts it (202 `{ campaignId }`), every recipient through the single
- *   send's checks (CampaignAcceptance);
+ * - `POST /api/campaigns` accepts it (202 `{ campaignId }` once stored; CampaignAcceptance), the
+ *   outbound worker puts every recipient through the single send's checks (CampaignExpander);
  * - `GET /api/campaigns/:id` answers its counts (`queued, scheduled, sent, delivered, read, replied,
  *   failed, suppressed, cancelled`), also announced as `campaign:progress`;
  * - `POST /api/campaigns/:id/cancel` stops what has not gone.
@@ -77,7 +86,7 @@ export const campaignRoutes: FastifyPluginCallback<CampaignRoutesOptions> = (bas
         tags: ["campaigns"],
         summary: "Sends one approved template to up to 10,000 candidates of a client",
         description:
-          "Answers 202 `{ campaignId }` once every send is queued (the same idempotencyKey answers the same campaign). Each recipient goes through a single send's checks: opted-out candidates are counted `suppressed` and never sent, duplicates (the same phone or user id again) are dropped, the portfolio's messaging limit and quiet hours schedule what cannot go now. A bad recipient or a template the client cannot send refuses the whole request (4xx naming each problem) and queues nothing.",
+          "Answers 202 `{ campaignId }` once the campaign is checked and stored (the same idempotencyKey answers the same campaign); the outbound worker then expands it (status `expanding`, then `running`): each recipient goes through a single send's checks: opted-out candidates are counted `suppressed` and never sent, duplicates (the same phone or user id again) are dropped, the portfolio's messaging limit and quiet hours schedule what cannot go now. A bad recipient or a template the client cannot send refuses the whole request (4xx naming each problem) and stores nothing.",
         body: campaignRequestSchema,
       },
     },

@@ -7,14 +7,19 @@ import { readCookie, serializeCookie } from "../auth/cookies.js";
 import { BOARD_COOKIE, BoardSession } from "./board-session.js";
 import { BOARD_LOGIN_PAGE } from "./board-login-page.js";
 import { RedactingBullMQAdapter } from "./redacting-adapter.js";
-import { OUTBOUND_CAMPAIGN_QUEUE, OUTBOUND_QUEUE, WEBHOOK_QUEUE } from "@linkojob/queues";
+import { CAMPAIGN_EXPANSION_QUEUE, OUTBOUND_CAMPAIGN_QUEUE, OUTBOUND_QUEUE, WEBHOOK_QUEUE } from "@linkojob/queues";
 
 /**
  * Queues the board never changes, whatever BULL_BOARD_ALLOW_ACTIONS says: a webhook job added or
  * retried from the board is a delivery Meta never signed (it bypasses the ingress's signature check),
  * and an outbound job is a message sent in a tenant's name.
  */
-const ALWAYS_READ_ONLY = new Set<string>([WEBHOOK_QUEUE, OUTBOUND_QUEUE, OUTBOUND_CAMPAIGN_QUEUE]);
+const ALWAYS_READ_ONLY = new Set<string>([
+  WEBHOOK_QUEUE,
+  OUTBOUND_QUEUE,
+  OUTBOUND_CAMPAIGN_QUEUE,
+  CAMPAIGN_EXPANSION_QUEUE,
+]);
 
 export const BULL_BOARD_PATH = "/admin/queues";
 /** Where a browser exchanges an admin JWT (POST body) for the board's cookie. */

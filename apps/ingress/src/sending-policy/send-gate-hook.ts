@@ -1,5 +1,4 @@
-import type { OutboundRequest } from "@linkojob/outbound";
-import type { GateDecision, ProtectionView, ScheduleReason, SendClient, SendGate, SendPlan } from "@linkojob/outbound";
+import type { GateDecision, ScheduleReason } from "@linkojob/outbound";
 
 /** What a scheduled (or quality-held) send's answer adds. */
 export interface ScheduledFields {
@@ -11,28 +10,8 @@ export interface ScheduledFields {
   detail?: string;
 }
 
-/**
- * The send API's use of the sending protections: only a business-initiated send (a template to a
- * closed window or a first contact) is asked about; a reply inside an open window never is (null).
- * A `go` may carry the budget place it counted (given back if the send is refused later).
- */
-export async function gateOfPlan(
-  gate: SendGate,
-  client: SendClient,
-  request: OutboundRequest,
-  plan: SendPlan,
-  /** The protections already read with the candidate's state (else read here). */
-  view?: ProtectionView,
-): Promise<GateDecision | null> {
-  if (plan.kind !== "template" || plan.inWindow) return null;
-  return gate.decide({
-    client,
-    request,
-    businessInitiated: true,
-    category: plan.doc.category ?? null,
-    ...(view ? { view } : {}),
-  });
-}
+/** The send API's use of the sending protections (shared with a campaign's expansion). */
+export { gateOfPlan } from "@linkojob/outbound";
 
 /** The answer of a send the gate scheduled or held. */
 export function scheduledAnswerOf<A extends { status: string }>(

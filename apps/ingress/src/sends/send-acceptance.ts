@@ -1,19 +1,13 @@
 import { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
-import { candidateKeyOf, sameUser, type Database, type OutboundKind, type TenantData } from "@linkojob/db";
+import { candidateKeyOf, sameUser, type Database, type TenantData } from "@linkojob/db";
 import { HttpError, forbidden, notFound } from "../http/errors.js";
 import {
-  DEFAULT_PRICE_TABLE_MAD,
   NotReplicatedError,
   OutboundMediaError,
-  SendCaches,
+  SendDecider,
   acceptOutboundMedia,
   discardStagedMedia,
-  optOutRefusal,
-  optOutShapeOf,
-  planSend,
-  plannedKindAndCost,
-  sendRecordOf,
   templateRefusal,
   templateRefusalStatus,
   type OutboundMedia,
@@ -24,13 +18,8 @@ import {
   type SendState,
   type StoredOutboundMedia,
   type SendGate,
-  type SendPlan,
-  type GateDecision,
-  type OptOutRefusal,
-  type AcceptedSend,
-  type ProtectionView,
 } from "@linkojob/outbound";
-import { gateOfPlan, scheduledAnswerOf, type ScheduledFields } from "../sending-policy/send-gate-hook.js";
+import { scheduledAnswerOf, type ScheduledFields } from "../sending-policy/send-gate-hook.js";
 
 export interface SendAnswer {
   success: true;
@@ -94,16 +83,7 @@ const unavailable = (err: unknown) =>
     ? err
     : new HttpError(503, "SEND_UNAVAILABLE", "sends cannot be accepted right now: nothing was queued, retry shortly");
 
-/** A send planned from the state in Redis (SendAcceptance.decide). */
-export interface PlannedSend {
-  optedOut: null;
-  plan: SendPlan;
-  kind: OutboundKind;
-  cost: number;
-  costCategory: string;
-}
-/** A send decided: refused because the candidate opted out, or planned. */
-export type SendDecision = { optedOut: OptOutRefusal; plan: SendPlan } | PlannedSend;
+export type { PlannedSend, SendDecision } from "@linkojob/outbound";
 
 /**
  * Accepts a send by appending it to the send stream (SendIntake: one XADD, answered before the 202;
@@ -122,20 +102,14 @@ export type SendDecision = { optedOut: OptOutRefusal; plan: SendPlan } | Planned
  * Media: base64 bytes are written to GridFS first (MongoDB, on this path only for them) and the job
  * keeps their id only; a link is kept as is. Jobs never carry bytes.
  */
-export class SendAcceptance {
-  readonly caches: SendCaches<SendClient>;
-  readonly prices: PriceTable;
-  private readonly gate: SendGate | null;
-
+export class SendAcceptance extends SendDecider {
   constructor(
     readonly db: Database,
     private readonly intake: SendIntake,
-    readonly state: SendState,
+    state: SendState,
     options: SendAcceptanceOptions = {},
   ) {
-    this.caches = new SendCaches<SendClient>(state);
-    this.prices = options.prices ?? DEFAULT_PRICE_TABLE_MAD;
-    this.gate = options.gate ?? null;
+    super(state, options);
   }
 
   /**
@@ -220,79 +194,6 @@ export class SendAcceptance {
       await discard();
       throw unavailable(err);
     }
-  }
-
-  /**
-   * One send decided from the send state in Redis, with no side effect: the candidate's window and
-   * opt-out (one MGET, unless the caller read them already), the plan (@linkojob/outbound's
-   * planSend), and the opt-out rule. The single send and every recipient of a campaign go through it.
-   */
-  async decide(
-    clientId: string,
-    client: SendClient,
-    request: OutboundRequest,
-    candidate?: Pick<Awaited<ReturnType<SendState["candidate"]>>, "windowExpiresAt" | "optOut">,
-  ): Promise<SendDecision> {
-    const { windowExpiresAt, optOut } =
-      candidate ??
-      (await this.state.candidate(clientId, candidateKeyOf(request), [
-        request.candidatePhone,
-        request.candidateUserId,
-      ]));
-    const plan = await planSend({
-      request,
-      client,
-      conversation: { windowExpiresAt },
-      templates: this.caches.templatesOf(client.wabaId),
-      prices: this.prices,
-      estimate: true,
-    });
-    // The candidate opted out (opt-outs/opt-out-rule.ts): refused, nothing stored or queued.
-    const optedOut = optOutRefusal(optOut, optOutShapeOf(plan));
-    if (optedOut) return { optedOut, plan };
-    return { optedOut: null, plan, ...plannedKindAndCost(plan) };
-  }
-
-  /**
-   * The sending protections' decision for a planned send (null: none apply, or no gate here);
-   * `view`: the protections read with the candidate's state (else read here).
-   */
-  gateOf(
-    client: SendClient,
-    request: OutboundRequest,
-    plan: SendPlan,
-    view?: ProtectionView,
-  ): Promise<GateDecision | null> {
-    return this.gate ? gateOfPlan(this.gate, client, request, plan, view) : Promise.resolve(null);
-  }
-
-  /** Gives back the budget place a gate decision counted, for a send that will not be queued after all. */
-  async giveBack(decision: GateDecision | null): Promise<void> {
-    if (this.gate && decision && decision.action !== "hold")
-      await this.gate.giveBackReservation(decision.reservation).catch(() => undefined);
-  }
-
-  /** What the job carries for the worker to store and send. */
-  acceptedOf(
-    request: OutboundRequest,
-    idempotencyKey: string | null,
-    decision: PlannedSend,
-    gated: GateDecision | null,
-    extra: Pick<AcceptedSend, "campaignId"> = {},
-  ): AcceptedSend {
-    const planned = sendRecordOf(decision.plan);
-    const reservation = gated && gated.action !== "hold" ? gated.reservation : undefined;
-    return {
-      request,
-      idempotencyKey,
-      kind: decision.kind,
-      cost: decision.cost,
-      costCategory: decision.costCategory,
-      planned: planned ? { text: planned.text, template: planned.template } : null,
-      acceptedAt: Date.now(),
-      ...extra,
-      ...(reservation ? { budget: reservation } : {}),
-    };
   }
 
   /** Plans from the state in Redis, then claims the Idempotency-Key (if any) and enqueues. */

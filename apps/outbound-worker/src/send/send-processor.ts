@@ -44,6 +44,8 @@ import {
   type SendResult,
 } from "@linkojob/whatsapp";
 import {
+  CAMPAIGN_CANCELLED,
+  CAMPAIGN_CANCELLED_REASON,
   ClientStatusAnnouncer,
   DEFAULT_PRICE_TABLE_MAD,
   acceptedSendSchema,
@@ -151,8 +153,7 @@ export type SendOutcome =
   | { outcome: "duplicate"; messageId: string };
 
 /** How a cancelled campaign's unsent messages end (suppressed, with this code). */
-export const CAMPAIGN_CANCELLED = "CAMPAIGN_CANCELLED";
-const CAMPAIGN_CANCELLED_REASON = "the campaign was cancelled before this message went";
+export { CAMPAIGN_CANCELLED };
 
 /** Jobs of one message wait this long for another job holding the message's lock. */
 const LOCKED_RETRY_MS = 1_000;

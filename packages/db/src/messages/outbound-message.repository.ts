@@ -587,15 +587,25 @@ export class OutboundMessageRepository {
   }
 
   /** Held messages, oldest first, to resume. */
-  async listHeld(limit = 10_000): Promise<Array<{ _id: Types.ObjectId; heldAt: Date | null; kind: OutboundKind }>> {
+  /** A client's held messages, oldest first (`campaignId`: a campaign's, resumed in its lane). */
+  async listHeld(
+    limit = 10_000,
+  ): Promise<
+    Array<{ _id: Types.ObjectId; heldAt: Date | null; kind: OutboundKind; campaignId?: Types.ObjectId | null }>
+  > {
     return (await this.col
       .find(
         { clientId: this.clientId, direction: "outbound", status: "held" },
-        { projection: { _id: 1, heldAt: 1, kind: 1 } },
+        { projection: { _id: 1, heldAt: 1, kind: 1, campaignId: 1 } },
       )
       .sort({ _id: 1 })
       .limit(limit)
-      .toArray()) as Array<{ _id: Types.ObjectId; heldAt: Date | null; kind: OutboundKind }>;
+      .toArray()) as Array<{
+      _id: Types.ObjectId;
+      heldAt: Date | null;
+      kind: OutboundKind;
+      campaignId?: Types.ObjectId | null;
+    }>;
   }
 
   async linkFallback(originalId: Types.ObjectId, fallbackId: Types.ObjectId): Promise<void> {

@@ -113,6 +113,12 @@ export class CampaignProgress {
     return members;
   }
 
+  /** Each member's recorded state (null: never counted), in order: what a resumed expansion skips. */
+  async statesOf(campaignId: string, members: string[]): Promise<Array<string | null>> {
+    if (!members.length) return [];
+    return this.opts.redis.hmget(this.key(campaignId, "states"), ...members);
+  }
+
   /** Whether the campaign was cancelled (the worker's check just before a send). */
   async isCancelled(campaignId: string): Promise<boolean> {
     return (await this.opts.redis.exists(this.key(campaignId, "cancelled"))) === 1;
