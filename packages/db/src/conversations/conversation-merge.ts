@@ -1,7 +1,7 @@
 import type { Model, Types } from "mongoose";
 import type { MessageDoc } from "../messages/message.model.js";
 import type { ConversationDoc } from "./conversation.model.js";
-import { identityClauses, type CandidateIds } from "./candidate-identity.js";
+import { IDENTITY_PROJECTION, identityClauses, type CandidateIds } from "./candidate-identity.js";
 import { conversationView, messageSortKey, type ConversationView } from "./conversation.repository.js";
 import { COUNTED_IDS_KEPT } from "./conversation-batch.js";
 import { windowOpen } from "./window.js";
@@ -50,15 +50,7 @@ type Identity = Pick<
   "_id" | "clientId" | "candidateKey" | "candidatePhone" | "candidateUserId" | "candidatePhoneAt" | "createdAt"
 >;
 
-const PROJECTION = {
-  _id: 1,
-  clientId: 1,
-  candidateKey: 1,
-  candidatePhone: 1,
-  candidateUserId: 1,
-  candidatePhoneAt: 1,
-  createdAt: 1,
-} as const;
+const PROJECTION = { ...IDENTITY_PROJECTION, createdAt: 1 } as const;
 
 /**
  * Two conversations of one tenant are one person's: they hold the same business-scoped user id; or,
@@ -113,8 +105,15 @@ export class ConversationMerger {
         .map((c) => ({ clientId: s.clientId, ...c })),
     );
     if (!clauses.length) return [];
+    // One tenant (the usual batch): its id as a top-level equality, which every server serves from
+    // an index (FerretDB v1 hands its storage only top-level equalities and filters an `$or` itself).
+    const tenants = new Set(seeds.map((s) => s.clientId.toHexString()));
+    const filter =
+      tenants.size === 1
+        ? { clientId: seeds[0]!.clientId, $or: clauses.map(({ clientId: _, ...c }) => c) }
+        : { $or: clauses };
     const found = (await this.conversations.collection
-      .find({ $or: clauses }, { projection: PROJECTION, batchSize: seeds.length * 4 + 1 })
+      .find(filter, { projection: PROJECTION, batchSize: seeds.length * 4 + 1 })
       .toArray()) as unknown as Identity[];
     const byId = new Map(found.map((d) => [d._id.toHexString(), d]));
     const plans = new Map<string, { into: Identity; from: Map<string, Identity> }>();

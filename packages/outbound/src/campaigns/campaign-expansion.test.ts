@@ -47,25 +47,62 @@ afterAll(async () => {
   await queueRedis?.quit();
 });
 
+/** A tenant with an approved first-contact template, its send state written, and a portfolio limit. */
+async function tenantWithLimit(phoneNumberId: string, whatsappNumber: string, limit: number) {
+  const wabaId = `waba-exp-${new Types.ObjectId().toHexString()}`;
+  const c = await db.clients.create({
+    userId: `exp-user-${wabaId}`,
+    companyName: "ACME",
+    phoneNumberId,
+    wabaId,
+    whatsappNumber,
+    status: "active",
+  });
+  await db.templates.collection.insertOne(storedTemplate<TemplateDoc>({ wabaId }));
+  const state = new SendState({ redis, prefix, db });
+  await state.writeClient(c._id);
+  await state.writeTemplates(wabaId);
+  const gate = new SendGate({ redis, prefix, db });
+  await gate.state.setLimit(wabaId, limit, "test");
+  return { clientId: c._id.toHexString(), wabaId, state, gate };
+}
+
+/** A campaign stored as the POST route stores it: its recipients in chunks of 50, then the campaign. */
+async function storedCampaign(clientId: string, phones: string[]) {
+  const recipients: CampaignRecipientDoc[] = phones.map((phone, index) => ({
+    index,
+    phone,
+    userId: null,
+    vars: ["Amal", "Comptable"],
+    applicationId: null,
+  }));
+  const campaigns = db.campaignsOf(clientId);
+  const campaignId = new Types.ObjectId();
+  const chunks = campaignChunksOf(recipients, 50);
+  await campaigns.storeRecipients(campaignId, chunks);
+  await campaigns.create({
+    _id: campaignId,
+    idempotencyKey: `k-${campaignId.toHexString()}`,
+    templateName: "application_received",
+    language: "fr",
+    requested: phones.length,
+    recipients: phones.length,
+    duplicates: [],
+    suppressed: [],
+    chunks: chunks.length,
+    createdBy: { role: "service", userId: "platform" },
+  });
+  return { campaigns, campaignId, chunks };
+}
+
 describe("CampaignExpander", () => {
   it("a run that dies mid-chunk is retried: each recipient queued or scheduled once, the opted-out ones suppressed once, the budget spent exactly", async () => {
-    const wabaId = `waba-exp-${new Types.ObjectId().toHexString()}`;
-    const c = await db.clients.create({
-      userId: `exp-user-${wabaId}`,
-      companyName: "ACME",
-      phoneNumberId: `77${Date.now() % 1_000_000}`,
-      wabaId,
-      whatsappNumber: "212522000001",
-      status: "active",
-    });
-    const clientId = c._id.toHexString();
-    await db.templates.collection.insertOne(storedTemplate<TemplateDoc>({ wabaId }));
-    const state = new SendState({ redis, prefix, db });
-    await state.writeClient(c._id);
-    await state.writeTemplates(wabaId);
-    const gate = new SendGate({ redis, prefix, db });
     const limit = 120;
-    await gate.state.setLimit(wabaId, limit, "test");
+    const { clientId, wabaId, state, gate } = await tenantWithLimit(
+      `77${Date.now() % 1_000_000}`,
+      "212522000001",
+      limit,
+    );
     // 250 recipients in chunks of 50; three opted out.
     const phones = Array.from({ length: 250 }, (_, i) => `2126${String(30_000_000 + i)}`);
     const stopped = [phones[3]!, phones[120]!, phones[249]!];
@@ -80,29 +117,7 @@ describe("CampaignExpander", () => {
         at: new Date(),
         dedupeKey: `test:${p}`,
       });
-    const recipients: CampaignRecipientDoc[] = phones.map((p, index) => ({
-      index,
-      phone: p,
-      userId: null,
-      vars: ["Amal", "Comptable"],
-      applicationId: null,
-    }));
-    const campaigns = db.campaignsOf(clientId);
-    const campaignId = new Types.ObjectId();
-    const chunks = campaignChunksOf(recipients, 50);
-    await campaigns.storeRecipients(campaignId, chunks);
-    await campaigns.create({
-      _id: campaignId,
-      idempotencyKey: `k-${campaignId.toHexString()}`,
-      templateName: "application_received",
-      language: "fr",
-      requested: 250,
-      recipients: 250,
-      duplicates: [],
-      suppressed: [],
-      chunks: chunks.length,
-      createdBy: { role: "service", userId: "platform" },
-    });
+    const { campaigns, campaignId, chunks } = await storedCampaign(clientId, phones);
 
     const lane = new Queue<OutboundJob>(OUTBOUND_CAMPAIGN_QUEUE, { connection: queueRedis, prefix });
     await lane.obliterate({ force: true });
@@ -190,45 +205,13 @@ describe("CampaignExpander", () => {
   }, 60_000);
 
   it("a cancel during the expansion stops it: what it queued is cancelled (budget places given back), the rest never decided, the recipients dropped", async () => {
-    const wabaId = `waba-exp-${new Types.ObjectId().toHexString()}`;
-    const c = await db.clients.create({
-      userId: `exp-user-${wabaId}`,
-      companyName: "ACME",
-      phoneNumberId: `76${Date.now() % 1_000_000}`,
-      wabaId,
-      whatsappNumber: "212522000002",
-      status: "active",
-    });
-    const clientId = c._id.toHexString();
-    await db.templates.collection.insertOne(storedTemplate<TemplateDoc>({ wabaId }));
-    const state = new SendState({ redis, prefix, db });
-    await state.writeClient(c._id);
-    await state.writeTemplates(wabaId);
-    const gate = new SendGate({ redis, prefix, db });
-    await gate.state.setLimit(wabaId, 1_000, "test");
-    const recipients: CampaignRecipientDoc[] = Array.from({ length: 150 }, (_, index) => ({
-      index,
-      phone: `2126${String(40_000_000 + index)}`,
-      userId: null,
-      vars: ["Amal", "Comptable"],
-      applicationId: null,
-    }));
-    const campaigns = db.campaignsOf(clientId);
-    const campaignId = new Types.ObjectId();
-    const chunks = campaignChunksOf(recipients, 50);
-    await campaigns.storeRecipients(campaignId, chunks);
-    await campaigns.create({
-      _id: campaignId,
-      idempotencyKey: `k-${campaignId.toHexString()}`,
-      templateName: "application_received",
-      language: "fr",
-      requested: 150,
-      recipients: 150,
-      duplicates: [],
-      suppressed: [],
-      chunks: chunks.length,
-      createdBy: { role: "service", userId: "platform" },
-    });
+    const { clientId, wabaId, state, gate } = await tenantWithLimit(
+      `76${Date.now() % 1_000_000}`,
+      "212522000002",
+      1_000,
+    );
+    const phones = Array.from({ length: 150 }, (_, index) => `2126${String(40_000_000 + index)}`);
+    const { campaigns, campaignId } = await storedCampaign(clientId, phones);
     const lane = new Queue<OutboundJob>(OUTBOUND_CAMPAIGN_QUEUE, { connection: queueRedis, prefix });
     await lane.obliterate({ force: true });
     const progress = new CampaignProgress({ redis, prefix, db });
