@@ -206,6 +206,15 @@ describe("CandidateErasure", () => {
       { delay: 3_600_000 },
     );
 
+    // A campaign still expanding: its chunk not yet decided names them beside another candidate.
+    const campaignId = new Types.ObjectId();
+    await db.campaignsOf(clientId).storeRecipients(campaignId, [
+      [
+        { index: 0, phone: other.phone, userId: null, vars: ["Karim"], applicationId: null },
+        { index: 1, phone: newPhone, userId: null, vars: ["Salma"], applicationId: null },
+      ],
+    ]);
+
     const needles = [oldPhone, newPhone, userId, name, text, wamidIn, wamidOut, "Salma", inbound!._id.toHexString()];
     // The scan sees the person everywhere they were written before the erasure.
     const before = (await findTraces(needles)).join("\n");
@@ -219,6 +228,7 @@ describe("CandidateErasure", () => {
       "pace:r",
       "webhook-deliveries",
       "outbound-sends",
+      "campaign_recipients:",
     ])
       expect(before).toContain(where);
 
@@ -235,7 +245,7 @@ describe("CandidateErasure", () => {
     await expect(erasure.run(id)).rejects.toBeInstanceOf(ErasureInFlightError);
     const halfway = await db.erasures.findById(id).lean();
     expect(halfway?.status).toBe("running");
-    expect(halfway?.steps).toEqual(["opt-out"]);
+    expect(halfway?.steps).toEqual(["opt-out", "campaign-recipients"]);
     await queued.remove(); // the delivery was processed (its job gone); the retry finishes the erasure
     const done = await erasure.run(id);
     expect(done?.status).toBe("done");
@@ -248,6 +258,7 @@ describe("CandidateErasure", () => {
       webhook_events: 1,
       erased_costs: 1,
       redis_keys: 2,
+      campaign_recipients: 1,
     });
     expect(done?.removed.bullmq_jobs).toBeGreaterThanOrEqual(1);
     expect(deleted).toContain(conv._id.toHexString());
@@ -255,6 +266,10 @@ describe("CandidateErasure", () => {
     expect(await findTraces(needles)).toEqual([]);
     expect(await db.messages.countDocuments({ conversationId: keep._id })).toBe(1);
     expect(await db.webhookEvents.countDocuments({ dedupeKey: "acct-1" })).toBe(1);
+    // The other recipient of the campaign is still to be decided.
+    expect((await db.campaignsOf(clientId).recipientChunk(campaignId, 0))?.recipients).toEqual([
+      { index: 0, phone: other.phone, userId: null, vars: ["Karim"], applicationId: null },
+    ]);
     const costsAfter = await db.forTenant(clientId).outbound.costTotals(new Date(0), new Date(Date.now() + 60_000));
     expect(costsAfter).toEqual(costsBefore);
     // A second run (a retried job) finds it done and changes nothing.

@@ -69,6 +69,7 @@ const SCANNED_QUEUES = [
 /** The steps, in order; each is idempotent and recorded in `steps` once done. */
 export const ERASURE_STEPS = [
   "opt-out",
+  "campaign-recipients",
   "queues",
   "pending-statuses",
   "webhook-events",
@@ -265,6 +266,17 @@ export class CandidateErasure {
             this.deps.hasher,
           ),
         };
+      case "campaign-recipients": {
+        // Before the queues: a campaign still expanding must not queue a send to them afterwards.
+        const phones = new Set([...fp.ids.phones, ...fp.formerPhones]);
+        const userIds = new Set(fp.ids.userIds);
+        let removed = 0;
+        for (const clientId of fp.clientIds)
+          removed += await db
+            .campaignsOf(clientId)
+            .eraseRecipients((r) => (!!r.phone && phones.has(r.phone)) || (!!r.userId && userIds.has(r.userId)));
+        return { campaign_recipients: removed };
+      }
       case "queues":
         return this.eraseQueues(fp);
       case "pending-statuses": {

@@ -141,6 +141,28 @@ export class CampaignRepository {
     await this.chunkDocs.deleteMany({ clientId: this.clientId, campaignId: id });
   }
 
+  /**
+   * Removes the recipients `match` names from this tenant's chunks not yet expanded (an erasure: a
+   * campaign still expanding holds their number until its chunk is decided). Each chunk holding one
+   * is rewritten without them; the campaign document is left alone (the expansion is its one writer
+   * meanwhile), so an erased recipient is simply never decided. Returns how many were removed.
+   */
+  async eraseRecipients(match: (r: CampaignRecipientDoc) => boolean): Promise<number> {
+    let removed = 0;
+    const chunks = await this.chunkDocs.find({ clientId: this.clientId }).lean<CampaignRecipientChunkDoc[]>();
+    for (const doc of chunks) {
+      const recipients = JSON.parse(doc.packed) as CampaignRecipientDoc[];
+      const kept = recipients.filter((r) => !match(r));
+      if (kept.length === recipients.length) continue;
+      await this.chunkDocs.updateOne(
+        { _id: doc._id, clientId: this.clientId },
+        { $set: { packed: JSON.stringify(kept) } },
+      );
+      removed += recipients.length - kept.length;
+    }
+    return removed;
+  }
+
   /** Every send of the campaign is queued: `running` (a cancelled one stays cancelled). */
   async markRunning(id: Types.ObjectId, at = new Date()): Promise<void> {
     await this.model.collection.updateOne(
