@@ -11,6 +11,8 @@ import { WEBHOOK_QUEUE, ingressStreamKey, type WebhookJob } from "@linkojob/queu
  */
 export class InboundBacklog {
   private readonly queue: Queue<WebhookJob>;
+  /** The last look (or the one under way): its start time and answer, shared by concurrent callers. */
+  private last: { at: number; answer: Promise<number | null> } | null = null;
 
   constructor(
     private readonly redis: RedisClient,
@@ -19,8 +21,26 @@ export class InboundBacklog {
     this.queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, { connection: redis, prefix });
   }
 
-  /** Epoch ms of the oldest unprocessed delivery, or null when everything received is processed. */
-  async oldestUnprocessedAt(): Promise<number | null> {
+  /**
+   * Epoch ms of the oldest unprocessed delivery, or null when everything received is processed.
+   * Every send waiting on an unanswered call asks this (each one every 500 ms while the pipeline is
+   * behind), and each look reads up to a thousand job hashes: a look that began after `since`
+   * and at most `maxAgeMs` ago answers for all of them. One begun at or before `since` is never reused: a
+   * delivery received between that look and `since` could be the status the caller waits for.
+   */
+  oldestUnprocessedAt(since = Date.now(), maxAgeMs = 1_000): Promise<number | null> {
+    const now = Date.now();
+    if (this.last && this.last.at > since && now - this.last.at <= maxAgeMs) return this.last.answer;
+    const answer = this.look();
+    const entry = { at: now, answer };
+    this.last = entry;
+    answer.catch(() => {
+      if (this.last === entry) this.last = null;
+    });
+    return answer;
+  }
+
+  private async look(): Promise<number | null> {
     let oldest: number | null = null;
     const consider = (t: number) => {
       if (Number.isFinite(t) && (oldest === null || t < oldest)) oldest = t;

@@ -361,7 +361,7 @@ export class SendProcessor {
       }
       // Meta had the grace period to deliver the status; our own pipeline must also have processed
       // every webhook received up to then, else the status naming our id may still be queued.
-      const behind = await this.deps.backlog?.oldestUnprocessedAt();
+      const behind = await this.deps.backlog?.oldestUnprocessedAt(until);
       if (behind != null && behind <= until) {
         if (Date.now() - new Date(current.sendingSince).getTime() > this.maxUncertainWait) {
           await this.fail(
