@@ -58,6 +58,46 @@ describe("ConversationBatch.resolve when another process creates a conversation 
   });
 });
 
+describe("ConversationBatch.resolve when the server stops its upserts at a duplicate key", () => {
+  it("creates the conversations whose statements never ran, and takes the one another process created", async () => {
+    const limits = await updateLimits(db.connection);
+    const ours = new ConversationBatch(db.conversations, { updateLimits: limits });
+    const theirs = new ConversationBatch(db.conversations, { updateLimits: limits });
+    const clientId = new Types.ObjectId();
+    const refs: ConversationRef[] = Array.from({ length: 5 }, (_, i) => ({
+      clientId,
+      candidateKey: `21261000000${i}`,
+      candidatePhone: `21261000000${i}`,
+    }));
+    // Two processes upsert the first person at the same moment: ours loses with a duplicate key on
+    // its first statement, and a server that stops a command at its first error (FerretDB v1 does,
+    // even unordered; MongoDB does when ordered) runs none of the others. Made deterministic: the
+    // other process creates the first person's conversation, and our command answers as that server
+    // would, having run nothing.
+    const collection = db.conversations.collection as unknown as { bulkWrite: (...a: unknown[]) => Promise<unknown> };
+    const bulkWrite = collection.bulkWrite.bind(collection);
+    collection.bulkWrite = async () => {
+      collection.bulkWrite = bulkWrite;
+      await theirs.resolve([refs[0]!]);
+      throw Object.assign(new Error("E11000 duplicate key error"), {
+        code: 11000,
+        writeErrors: [{ index: 0, code: 11000 }],
+        result: { upsertedIds: {} },
+      });
+    };
+    const ids = await ours.resolve(refs);
+
+    const theirId = (await theirs.resolve([refs[0]!])).get(`${clientId.toHexString()}|${refs[0]!.candidateKey}`);
+    expect(ids.get(`${clientId.toHexString()}|${refs[0]!.candidateKey}`)?.toHexString()).toBe(theirId?.toHexString());
+    const docs = await db.conversations.find({ clientId }, { candidateKey: 1 }).lean();
+    expect(docs.map((d) => d.candidateKey).sort()).toEqual(refs.map((r) => r.candidateKey).sort());
+    for (const r of refs) {
+      const doc = docs.find((d) => d._id.equals(ids.get(`${clientId.toHexString()}|${r.candidateKey}`)));
+      expect(doc?.candidateKey).toBe(r.candidateKey);
+    }
+  });
+});
+
 describe("ConversationBatch.recordInbound retried after an answer lost", () => {
   const counted = (messageId: Types.ObjectId, at: Date, takenOver = false) => ({
     messageId,

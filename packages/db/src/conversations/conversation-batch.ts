@@ -185,11 +185,14 @@ export class ConversationBatch {
       // A key held by another person's conversation (a number given up, now someone else's; or a
       // conversation that moved to other ids): the newcomer's conversation takes a successor key
       // derived from its own ids and the holder, so that two processes doing the same still meet on
-      // one key. A few rounds cover a number that changed hands more than once.
+      // one key. A few rounds cover a number that changed hands more than once. A key with no
+      // conversation at all was not written (a server that stops a command at its first error,
+      // as FerretDB v1 does even unordered): it is upserted again under the same key. Each round
+      // settles at least the statement that failed, so the rounds are bounded by the batch.
       let pending = taken;
-      for (let round = 0; pending.length && round < 4; round++) {
+      for (let round = 0; pending.length && round < absent.length + 4; round++) {
         pending = await this.create(
-          pending.map(({ p, key, holder }) => ({ p, key: successorKey(p.ids, key, holder) })),
+          pending.map(({ p, key, holder }) => ({ p, key: holder ? successorKey(p.ids, key, holder) : key })),
           out,
           now,
         );
@@ -202,13 +205,14 @@ export class ConversationBatch {
   /**
    * Creates the conversations of new persons under their keys (one bulk upsert); a key that exists
    * already (created meanwhile by another process) is read (one find) and taken when its conversation
-   * is this person's. Returns the persons whose key is held by someone else's conversation.
+   * is this person's. Returns the persons whose key is held by someone else's conversation (with that
+   * holder), and those whose statement the server did not run (no holder).
    */
   private async create(
     items: Array<{ p: Person; key: string }>,
     out: Map<string, Types.ObjectId>,
     now: Date,
-  ): Promise<Array<{ p: Person; key: string; holder: Types.ObjectId }>> {
+  ): Promise<Array<{ p: Person; key: string; holder: Types.ObjectId | null }>> {
     // Each new conversation's id is chosen here: what the write created is then known by id, not by
     // the position of `upserted[].index` (which FerretDB v1 counts among upserts only, not among the
     // statements: trusting it gave one tenant's message another tenant's conversation).
@@ -245,11 +249,15 @@ export class ConversationBatch {
       } else raced.push(item);
     });
     if (!raced.length) return [];
-    const taken: Array<{ p: Person; key: string; holder: Types.ObjectId }> = [];
+    const taken: Array<{ p: Person; key: string; holder: Types.ObjectId | null }> = [];
     const byKey = await this.findByKeys(raced.map(({ p, key }) => ({ clientId: p.clientId, key })));
     for (const { p, key } of raced) {
       const doc = byKey.get(`${p.clientId.toHexString()}|${key}`);
-      if (!doc) throw new Error(`conversation of ${key} could not be resolved`);
+      // Not created by us nor by anyone: the server never ran this statement. Upserted again.
+      if (!doc) {
+        taken.push({ p, key, holder: null });
+        continue;
+      }
       if (matchScore(doc, p.ids) > 0) this.assign(p, knownOf(doc), out);
       else taken.push({ p, key, holder: doc._id });
     }
