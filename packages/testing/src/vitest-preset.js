@@ -23,6 +23,14 @@ const resolution = {
   ssr: { resolve: { conditions, externalConditions: ["@linkojob/source"] } },
 };
 
+/**
+ * `expect.poll` waits for a state the processes reach on their own (a page updated by a socket
+ * event, a message stored by a worker): Vitest's default of one second is a timing assumption that a
+ * loaded machine breaks, so service and system tests poll for up to 15 s (a poll that succeeds
+ * returns at once; one that never can still fails).
+ */
+const expectOptions = { poll: { timeout: 15_000, interval: 100 } };
+
 /** Unit tests are named after what they prove, with `.unit` before `.test.ts`. */
 export const UNIT_TEST_PATTERN = "**/*.unit.test.ts";
 
@@ -47,6 +55,7 @@ export function defineServiceProject(name, options = {}) {
       include: options.include ?? ["src/**/*.test.ts"],
       exclude: ["**/node_modules/**", "**/dist/**", UNIT_TEST_PATTERN],
       globalSetup: [servicesSetup],
+      expect: expectOptions,
       testTimeout: options.testTimeout ?? 30_000,
       hookTimeout: options.hookTimeout ?? 120_000,
     },
@@ -61,6 +70,7 @@ export function defineSystemProject(options = {}) {
       name: "system",
       include: options.include ?? ["src/**/*.test.ts"],
       globalSetup: [servicesSetup],
+      expect: expectOptions,
       testTimeout: options.testTimeout ?? 120_000,
       hookTimeout: options.hookTimeout ?? 120_000,
     },
