@@ -7,6 +7,9 @@ import prettier from "eslint-config-prettier";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
+/** The inbox page's ES modules: browser code, type-checked through their own tsconfig.json (JSDoc). */
+const INBOX_PAGE = ["apps/ingress/src/inbox/static/**/*.js"];
+
 /** The apps: processes, never imported by another app or by a package. */
 const APPS = ["ingress", "inbound-worker", "outbound-worker", "realtime", "meta-sim"];
 
@@ -30,7 +33,6 @@ export default tseslint.config(
       "**/node_modules/**",
       ".tmp/**",
       "test-artifacts/**",
-      "apps/ingress/src/inbox/static/**",
       "apps/ingress/src/analytics/static/**",
     ],
   },
@@ -61,6 +63,16 @@ export default tseslint.config(
     // Plain JavaScript (configs, the vitest preset, build scripts): no type information.
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
+  },
+  // The inbox page: linted like the TypeScript (type-checked rules, its types from JSDoc and
+  // @linkojob/events), with the browser's globals instead of Node's.
+  ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: INBOX_PAGE })),
+  {
+    files: INBOX_PAGE,
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.browser },
+    },
   },
   {
     // Where the environment is read by design: each process's env.ts, and what runs outside the

@@ -11,7 +11,7 @@ function copy(dir) {
   for (const name of readdirSync(join("src", dir))) {
     const rel = join(dir, name);
     if (statSync(join("src", rel)).isDirectory()) copy(rel);
-    else if (!SKIP.has(extname(name)) && !name.endsWith(".tsconfig.json")) cpSync(join("src", rel), join("dist", rel));
+    else if (!SKIP.has(extname(name)) && !name.endsWith("tsconfig.json")) cpSync(join("src", rel), join("dist", rel));
   }
 }
 copy("");

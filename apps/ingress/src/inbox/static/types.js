@@ -1,0 +1,136 @@
+// @ts-check
+// The shapes the inbox reads, for the type-check only (this module exports nothing at run time).
+// Socket events and the conversation and message records are the contract of @linkojob/events: a
+// change there breaks `pnpm typecheck` here. The REST answers the contract does not describe yet
+// are written out below, field by field, as the routes answer them.
+
+/** @typedef {import("@linkojob/events").ConversationPayload} Conversation */
+/** @typedef {import("@linkojob/events").MessagePayload} MessageRecord */
+/** @typedef {import("@linkojob/events").OptOutChangePayload["source"]} OptOutSource */
+
+/**
+ * What the page knows of a message: the contract's record (from a thread page or an event), or the
+ * send API's answer shown `queued` until the stored record replaces it (`pendingMessage`). Outbound
+ * records also carry what the send asked (`request`), its kind, cost and template.
+ * @typedef {Pick<MessageRecord, ShownFields> & Partial<Omit<MessageRecord, ShownFields>> & OutboundExtras} Message
+ */
+/** @typedef {"id" | "direction" | "type" | "status" | "error" | "text" | "content" | "timestamp"} ShownFields */
+
+/**
+ * @typedef {object} OutboundExtras
+ * @property {string} [kind] text, template, interactive, media, reaction…
+ * @property {number} [cost]
+ * @property {{ name?: string, vars?: string[] } | null} [template]
+ * @property {StoredRequest} [request]
+ * @property {string} [source] `app_echo`: written in the WhatsApp Business app
+ * @property {string} [reason] why a message is held or not sent
+ */
+
+/**
+ * The body of POST /api/messages/send as the page sends it.
+ * @typedef {object} SendBody
+ * @property {string} [candidatePhone]
+ * @property {string} [candidateUserId]
+ * @property {string} [clientId]
+ * @property {string} [message]
+ * @property {string} [replyTo] our id of the message replied to
+ * @property {string} [candidateName]
+ * @property {string} [jobTitle]
+ * @property {{ type: string, link: string }} [templateHeader]
+ * @property {Record<string, unknown> & { type: string }} [interactive]
+ * @property {{ messageId: string, emoji: string }} [reaction]
+ */
+
+/**
+ * A send request as the message record keeps it (the server adds what it resolved).
+ * @typedef {Omit<SendBody, "interactive" | "reaction" | "templateHeader"> & {
+ *   templateName?: string,
+ *   templateVars?: string[],
+ *   templateHeader?: { type: string, link?: string, id?: string },
+ *   replyToWamid?: string,
+ *   reaction?: { wamid?: string, emoji?: string },
+ *   media?: { type?: string, filename?: string },
+ *   interactive?: InteractiveRequest,
+ * }} StoredRequest
+ */
+
+/**
+ * @typedef {object} InteractiveRequest
+ * @property {string} [type] button, list, flow, request_contact_info
+ * @property {string} [body]
+ * @property {string} [cta]
+ * @property {string} [button]
+ * @property {Array<{ title: string }>} [buttons]
+ * @property {Array<{ rows?: Array<{ title: string }> }>} [sections]
+ */
+
+/**
+ * The send API's answer (202).
+ * @typedef {object} SendAnswer
+ * @property {string} messageId
+ * @property {string} kind
+ * @property {string} status
+ * @property {number} [cost]
+ * @property {string} [scheduledFor]
+ * @property {string} [reason]
+ */
+
+/**
+ * GET /inbox/api/send-preview: what a send would be (the server's planSend) and what it costs.
+ * @typedef {object} SendPreview
+ * @property {"text" | "template"} kind
+ * @property {string | null} conversationId
+ * @property {boolean} firstContact
+ * @property {string | null} windowExpiresAt
+ * @property {{ cost: number }} text
+ * @property {PreviewTemplate} template
+ * @property {{ scope: string | null, text: string | null, template: string | null } | null} optOut
+ */
+
+/**
+ * @typedef {object} PreviewTemplate
+ * @property {string} name
+ * @property {string | null} [body]
+ * @property {string} [category]
+ * @property {number} cost
+ * @property {boolean} usable
+ * @property {string} [problem]
+ * @property {{ format: string, media: "image" | "video" | "document" | null, usableWithHeader: boolean } | null} header
+ */
+
+/**
+ * GET /api/messages/conversations
+ * @typedef {{ conversations: Conversation[] }} ConversationList
+ */
+
+/**
+ * GET /api/messages/conversation/:id, one page (newest first, `nextCursor` for older ones).
+ * @typedef {{ conversation: Conversation, messages: MessageRecord[], nextCursor: string | null }} ThreadPage
+ */
+
+/**
+ * One scope's state in the opt-out register.
+ * @typedef {{ source?: OptOutSource | string | null, at?: string | null } | null} OptOutScopeState
+ */
+
+/**
+ * GET /api/clients/:clientId/opt-outs?candidate…
+ * @typedef {{ scope: "all" | "marketing" | null, optOuts: Array<{ scope: string | null, all: OptOutScopeState, marketing: OptOutScopeState }> }} OptOutsAnswer
+ */
+
+/**
+ * The candidate's opt-out as the page shows it (scope null: none in force).
+ * @typedef {{ scope: "all" | "marketing" | null, source: string | null, at: string | null }} OptOutView
+ */
+
+/**
+ * GET /api/clients/:clientId/sending-policy (the part the page reads).
+ * @typedef {{ messagingLimit: { limit: number | null, used: number, scheduled: number, nextFreeAt: string | null } }} SendingPolicy
+ */
+
+/**
+ * GET /inbox/config.json
+ * @typedef {{ realtimeUrl: string | null, demo: boolean, prices: Record<string, unknown>, currency: string }} InboxConfig
+ */
+
+export {};
