@@ -178,6 +178,17 @@ describe("Meta's marketing preference", () => {
       return r.scope === "marketing" ? r : null;
     });
     expect(listed.changes[0]).toMatchObject({ source: "meta_131050", wamid: failed.wamid });
+    // The register writes MongoDB (what the list reads) before the send state in Redis (what the
+    // send API reads), then announces: the send path has it once the preview, which reads the same
+    // state, says so (a send in between would be accepted, and suppressed by the worker's check).
+    await eventually(async () => {
+      const preview = await api(
+        "GET",
+        `/inbox/api/send-preview?clientId=${c._id.toHexString()}&candidatePhone=${phone}`,
+        c.jwt,
+      );
+      return preview.body.optOut?.scope === "marketing" || null;
+    });
 
     const next = await rig.send(c.jwt, marketing(phone));
     expect(next.status).toBe(409);
