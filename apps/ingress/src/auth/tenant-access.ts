@@ -1,7 +1,7 @@
 import type { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
 import { toObjectId, userIdFilter, type Database, type TenantData } from "@linkojob/db";
-import { HttpError, badRequest, forbidden, notFound } from "../http/errors.js";
+import { badRequest, forbidden, notFound } from "../http/errors.js";
 
 /**
  * Decides which tenant a request acts for. A recruiter acts only for the client(s) whose `userId` is
@@ -57,5 +57,3 @@ export class TenantAccess {
     throw notFound("conversation");
   }
 }
-
-export { HttpError };
