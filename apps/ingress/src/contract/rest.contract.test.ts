@@ -18,6 +18,7 @@ import {
   startOnboardingHarness,
   type OnboardingHarness,
 } from "../onboarding/onboarding.harness.js";
+import { storeInbound } from "../ingress.harness.js";
 
 // The REST JSON shapes are the events' shapes: these fail to compile when @linkojob/db's drift from the contract.
 const conversationFits = (c: ConversationJson): ConversationPayload => c;
@@ -57,16 +58,7 @@ async function candidateWrites(phone: string, text: string): Promise<string> {
     content: { body: text },
     text,
   };
-  await tenant.messages.insertInbound(id, message);
-  await tenant.conversations.recordCandidateActivity(id, at, undefined);
-  await tenant.conversations.recordMessage(id, {
-    at,
-    sortKey: String(at.getTime()),
-    from: "candidate",
-    preview: text,
-    type: "text",
-  });
-  await tenant.conversations.refreshCounters(id);
+  await storeInbound(h.db, tenant.clientId, id, message);
   return id.toHexString();
 }
 
