@@ -8,7 +8,7 @@ import { MEDIA_SIZE_LIMITS, uploadMedia, type GraphClient, type MediaSend } from
 import { MediaFetchError, type MediaFetcher } from "./media-fetch.js";
 
 /**
- * Outbound media (issue 5): the send API's `media` field, the staging of uploaded bytes in GridFS (so
+ * Outbound media: the send API's `media` field, the staging of uploaded bytes in GridFS (so
  * that jobs carry ids only), and the worker step that uploads the bytes to Meta
  * (`POST /{phone-number-id}/media`) once and sends by id. Window rules are the send plan's: media is
  * free-form content, so it goes only inside the 24-hour window (else the template goes).

@@ -20,7 +20,7 @@ const PROJECTION = { _id: 1, clientId: 1, type: 1, media: 1, direction: 1 } as c
 const MEDIA_TYPES = new Set(["image", "video", "audio", "document", "sticker"]);
 
 /**
- * The stored copies of media messages (issue 5), for the tenant's dashboard only:
+ * The stored copies of media messages, for the tenant's dashboard only:
  * - `GET /api/media/:messageId` with a JWT (a recruiter sees only its own clients' messages: another
  *   tenant's id is a 404, as for an id that does not exist), or with `?sig&exp` from the URL route;
  * - `GET /api/media/:messageId/url` → a signed URL valid a few minutes, for `<img src>` and links.

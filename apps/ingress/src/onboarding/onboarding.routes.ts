@@ -113,7 +113,7 @@ function logFailure(log: FastifyBaseLogger, err: unknown, context: Record<string
 }
 
 /**
- * Recruiter onboarding (issue 3): Embedded Signup by redirect and by popup, disconnection, the
+ * Recruiter onboarding: Embedded Signup by redirect and by popup, disconnection, the
  * connection check, and the admin-only manual connection. No token ever appears in a URL, a log or a
  * response; the callback's answer carries `Referrer-Policy: no-referrer` so that the code in its own
  * URL does not follow the recruiter to the dashboard.

@@ -23,7 +23,7 @@ import {
 } from "@linkojob/whatsapp";
 
 /**
- * Blocking a candidate (issue 24): the recruiter blocks or unblocks a candidate on the tenant's
+ * Blocking a candidate: the recruiter blocks or unblocks a candidate on the tenant's
  * business number through Meta's Block Users API, with the tenant's token; the block is recorded on
  * the conversation (`blockedAt`, `blockedBy`), announced to dashboards (`conversation:blocked`), and
  * read by the inbound worker, which no longer routes the candidate's messages to the recruiter.
