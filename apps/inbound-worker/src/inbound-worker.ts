@@ -81,7 +81,7 @@ export interface InboundWorkerDeps {
   pump?: boolean;
   /** Run the scheduled upkeep (token-expiry sweep, purges) in this process. Default true. */
   upkeep?: boolean;
-  /** Fetch inbound media into GridFS (issue 5). Without it, media messages keep Meta's ids only. */
+  /** Fetch inbound media into GridFS. Without it, media messages keep Meta's ids only. */
   media?: MediaWorkerOptions;
   /** Counts dead letters (`lj_inbound_dead_letters_total`), purged and erased records. */
   metrics?: GatewayMetrics;

@@ -113,7 +113,7 @@ export interface IngressDeps {
   logger?: FastifyBaseLogger;
   /** Recruiter onboarding (Embedded Signup, disconnect, manual connect); its routes are absent without it. */
   onboarding?: OnboardingDeps;
-  /** Operations (issue 5): metrics registry, rate limits (none when absent), Bull Board settings. /docs, /metrics and Bull Board are always on. */
+  /** Operations: metrics registry, rate limits (none when absent), Bull Board settings. /docs, /metrics and Bull Board are always on. */
   ops?: OpsOptions;
   /** The recruiter inbox page at /inbox (realtime URL, demo simulator); served with defaults when absent. */
   inbox?: InboxOptions;
@@ -202,7 +202,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   const sendState = new SendState({ redis: deps.redis, prefix: deps.config.queuePrefix, db: deps.db, hasher });
   await app.register(authPlugin, { verifier: new JwtVerifier(deps.config.jwtSecret, deps.config.jwt) });
   const tenants = new TenantAccess(deps.db);
-  // Read receipts and typing at Meta (issue 9), sent by the outbound worker from RECEIPT_QUEUE.
+  // Read receipts and typing at Meta, sent by the outbound worker from RECEIPT_QUEUE.
   const receipts = new ReadReceipts(deps.db, deps.redis, deps.config.queuePrefix, app.log);
   app.addHook("onClose", async () => receipts.close());
   await app.register(conversationRoutes, { tenants, events: deps.events, receipts });
@@ -321,7 +321,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     ...(deps.onboarding ? { sync: { graph: deps.onboarding.graph, vault: deps.onboarding.vault } } : {}),
   });
 
-  // WhatsApp Flows (issue 24): management through the Graph API, and the data-exchange endpoint.
+  // WhatsApp Flows: management through the Graph API, and the data-exchange endpoint.
   if (deps.onboarding) {
     const endpoints = new FlowEndpointRepository(deps.db.connection);
     await endpoints
@@ -345,7 +345,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   await app.register(inboxPlugin, { ...deps.inbox, tenants, db: deps.db, outbound });
   await app.register(asyncApiRoutes, { realtimeUrl: deps.inbox?.realtimeUrl });
 
-  // Media (issue 5): stored copies of inbound media, JWT or signed URL, tenant-scoped.
+  // Media: stored copies of inbound media, JWT or signed URL, tenant-scoped.
   await app.register(mediaRoutes, { db: deps.db, tenants, signer: new MediaUrlSigner(deps.config.jwtSecret) });
 
   app.get("/health", { config: { public: true, rateLimit: false } }, () => HEALTH_BODY);

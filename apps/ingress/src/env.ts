@@ -89,7 +89,7 @@ export const ingressEnvShape = {
     .url()
     .optional()
     .transform((s) => s?.replace(/\/+$/, "")),
-  // --- Operations (issue 5) ---
+  // --- Operations ---
   /** Let Bull Board (/admin/queues) retry, promote, clean, pause and add jobs. Default false: it only shows. */
   BULL_BOARD_ALLOW_ACTIONS: z
     .enum(["true", "false", "1", "0"])

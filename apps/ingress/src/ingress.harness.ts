@@ -1,7 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
-import { Database } from "@linkojob/db";
+import type { Types } from "mongoose";
+import { ConversationBatch, Database, inboundDedupeKey, messageSortKey, updateLimits } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
+import type { NormalizedMessage } from "@linkojob/whatsapp";
 import { createRedis, redisReady } from "@linkojob/queues";
 import { startRedisServer, testServices, type OwnRedis, type TestServices, testIngressConfig } from "@linkojob/testing";
 import { buildApp, type IngressConfig, type IngressDeps } from "./app.js";
@@ -59,4 +61,35 @@ export async function startTestIngress(
       await db.close();
     },
   };
+}
+
+/**
+ * A candidate's message stored as the inbound worker stores it: the message inserted, then its
+ * conversation's counters, window and last-message summary written by ConversationBatch.recordInbound.
+ */
+export async function storeInbound(
+  db: Database,
+  clientId: Types.ObjectId,
+  conversationId: Types.ObjectId,
+  m: NormalizedMessage,
+): Promise<void> {
+  const { message } = await db.forTenant(clientId).messages.insertInbound(conversationId, m);
+  const batch = new ConversationBatch(db.conversations, { updateLimits: await updateLimits(db.connection) });
+  await batch.recordInbound([
+    {
+      clientId,
+      conversationId,
+      messages: [
+        {
+          messageId: message._id,
+          timestamp: m.timestamp,
+          receivedAt: message.receivedAt,
+          sortKey: messageSortKey(m.timestamp, inboundDedupeKey(m.wamid)),
+          preview: m.text,
+          type: m.type,
+          opensWindow: true,
+        },
+      ],
+    },
+  ]);
 }

@@ -1,5 +1,5 @@
 /**
- * Security review (issue 10), realtime area: each finding reproduced as the attack, which now fails.
+ * Security review, realtime area: each finding reproduced as the attack, which now fails.
  * Real realtime node on a real port, real socket.io clients over websocket, real Redis and
  * MongoDB-protocol server.
  */

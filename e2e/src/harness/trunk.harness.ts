@@ -35,7 +35,7 @@ export async function startTrunk(opts: {
   label: string;
   redisUrl?: string;
   startWorker?: boolean;
-  /** Inbound media fetching (issue 5), given the simulator (its URL is the Graph base URL). */
+  /** Inbound media fetching, given the simulator (its URL is the Graph base URL). */
   media?: (sim: MetaSimulator) => MediaWorkerOptions;
   /** Worker options over the harness's (account handlers, status hook, metrics, concurrency). */
   worker?: Pick<Partial<InboundWorkerDeps>, "accountHandlers" | "onStatus" | "metrics" | "concurrency">;

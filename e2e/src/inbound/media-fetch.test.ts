@@ -9,7 +9,7 @@ import { GraphClient } from "@linkojob/whatsapp";
 import { MediaUrlSigner } from "@linkojob/ingress";
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 
-// Inbound media end to end on real parts (issue 5; peers lose media by keeping the expiring URL or
+// Inbound media end to end on real parts (peers lose media by keeping the expiring URL or
 // fetching it without the token): the simulator sends
 // the webhook and serves Meta's media endpoints over HTTP; the worker fetches into GridFS on the
 // MongoDB-protocol server; the ingress serves the file back.

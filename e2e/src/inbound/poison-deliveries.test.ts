@@ -15,7 +15,7 @@ import {
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 import { postSigned } from "../harness/signed-post.harness.js";
 
-// Issue 12's three causes, end to end (signed HTTP → ingress → Redis → pump → BullMQ → worker →
+// The three ways a delivery used to poison the pipeline, end to end (signed HTTP → ingress → Redis → pump → BullMQ → worker →
 // FerretDB): each bad part next to a valid message; the valid one stored exactly once, the bad part
 // recorded, and no job failed or retried.
 

@@ -7,7 +7,7 @@ import { PHONE_NUMBER_ID, WABA, freshWamid } from "@linkojob/whatsapp/testing/fi
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 import { postSigned } from "../harness/signed-post.harness.js";
 
-// Issue 12's proof on the real pipeline: signed deliveries, each one real-shaped element mutated at
+// Poison-proofing proven on the real pipeline: signed deliveries, each one real-shaped element mutated at
 // random (wrong types, nulls, missing and extra fields, prototype-named keys and types, $ / . / NUL
 // keys, deep nesting, huge and non-finite numbers, unicode edge cases) next to a valid sibling
 // message, through ingress → Redis stream → pump → BullMQ → worker → FerretDB. Properties: every

@@ -130,7 +130,7 @@ describe("send decisions by the 24-hour window", () => {
       templateLanguage: "fr",
       templateVars: ["Yasmine", "lundi", "10h"],
     });
-    // Refused by the send API before anything is stored (issue 9): 400 for the request, 409 for a paused template.
+    // Refused by the send API before anything is stored: 400 for the request, 409 for a paused template.
     expect(a).toMatchObject({ status: 400, body: { error: { code: "TEMPLATE_PARAM_COUNT" } } });
     expect(a.body.error?.message).toMatch(/interview_invite \(fr\) expects 3 variable\(s\)/);
     expect(b).toMatchObject({ status: 409, body: { error: { code: "TEMPLATE_NOT_APPROVED" } } });

@@ -1,8 +1,8 @@
 /**
- * The Socket.io events as the brief writes them ("SOCKET.IO EVENTS"), received by a real
+ * The Socket.io events as the platform's contract writes them, received by a real
  * socket.io-client on a real realtime server, one test per event:
  * - on the wire: each builder's payload, published by DashboardEvents through Redis, arrives as
- *   built, valid against the contract, with what the brief's listeners read;
+ *   built, valid against the contract, with what the platform's listeners read;
  * - from the real emitters: the whole loop (Meta simulator → ingress → inbound / outbound workers →
  *   realtime) on the real MongoDB-protocol server and Redis, each event a dashboard receives checked
  *   against the contract. Only Meta is simulated.
@@ -23,17 +23,17 @@ import { inboundMessage, messagesDelivery, type MessagingState, type MetaSimulat
 import { eventually, testServices } from "@linkojob/testing";
 import { startStack, type Stack } from "../harness/stack.harness.js";
 
-// Payloads straight off the wire: the test probes them as the brief's readers would and validates them
+// Payloads straight off the wire: the test probes them as the platform's readers would and validates them
 // against the contract's schemas, so it must not presuppose the contract's types.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- unvalidated wire JSON (see above)
 type Received = Array<{ event: string; payload: any }>;
 
 /**
- * What the brief's listeners read of each event (its "Server Emits" block): the problems a
- * brief-written dashboard would meet with this payload, none when it reads everything it expects.
+ * What the platform's listeners read of each event: the problems a
+ * dashboard written to the platform's contract would meet with this payload, none when it reads everything it expects.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- probes whatever arrived, as an untyped dashboard would
-function briefProblems(event: string, p: any): string[] {
+function listenerProblems(event: string, p: any): string[] {
   const problems: string[] = [];
   const need = (ok: boolean, what: string) => void (ok || problems.push(what));
   switch (event) {
@@ -134,7 +134,7 @@ describe("dashboard events from the real emitters, received by a socket.io clien
 
   describe("on the wire: each builder's payload, through DashboardEvents and the realtime server", () => {
     for (const event of Object.values(EVENTS)) {
-      it(`${event} arrives as built, valid, with what the brief's listeners read`, async () => {
+      it(`${event} arrives as built, valid, with what the platform's listeners read`, async () => {
         const received = await dashboard();
         const typed: TypedDashboardEvents = events;
         for (const example of EVENT_EXAMPLES[event]) {
@@ -145,7 +145,7 @@ describe("dashboard events from the real emitters, received by a socket.io clien
             received.find((r) => r.event === event && JSON.stringify(r.payload) === JSON.stringify(payload)),
           );
           expect(contractProblems(event, got.payload)).toEqual([]);
-          expect(briefProblems(event, got.payload)).toEqual([]);
+          expect(listenerProblems(event, got.payload)).toEqual([]);
         }
       });
     }
@@ -229,11 +229,11 @@ describe("dashboard events from the real emitters, received by a socket.io clien
       await until("reauth_required", () => of(EVENTS.clientStatus).some((p) => p.status === "reauth_required"));
     }, 120_000);
 
-    it("message:received: the brief's { conversationId, message: { from, text, timestamp } }, valid", () => {
+    it("message:received: the platform's { conversationId, message: { from, text, timestamp } }, valid", () => {
       const [p] = of(EVENTS.messageReceived);
       expect(p).toBeDefined();
       expect(contractProblems(EVENTS.messageReceived, p)).toEqual([]);
-      expect(briefProblems(EVENTS.messageReceived, p)).toEqual([]);
+      expect(listenerProblems(EVENTS.messageReceived, p)).toEqual([]);
       expect(p.conversationId).toBe(conversationId);
       expect(p.message.from).toBe("candidate");
     });
@@ -243,7 +243,7 @@ describe("dashboard events from the real emitters, received by a socket.io clien
       expect(statuses.map((p) => p.status)).toEqual(expect.arrayContaining(["delivered", "read"]));
       for (const p of statuses) {
         expect(contractProblems(EVENTS.messageStatus, p)).toEqual([]);
-        expect(briefProblems(EVENTS.messageStatus, p)).toEqual([]);
+        expect(listenerProblems(EVENTS.messageStatus, p)).toEqual([]);
         expect(p.wamid).toMatch(/^wamid\./);
         expect(p.wamid).not.toBe(messageId);
       }
@@ -269,22 +269,22 @@ describe("dashboard events from the real emitters, received by a socket.io clien
       for (const p of updates) expect(p.conversation).toMatchObject({ id: conversationId, clientId });
     });
 
-    it('message:sent from the outbound worker: the brief\'s { conversationId, messageId, status: "sent" }, valid', () => {
+    it('message:sent from the outbound worker: the platform\'s { conversationId, messageId, status: "sent" }, valid', () => {
       const sent = of(EVENTS.messageSent).find((p) => p.messageId === messageId);
       expect(sent).toBeDefined();
       expect(contractProblems(EVENTS.messageSent, sent)).toEqual([]);
-      expect(briefProblems(EVENTS.messageSent, sent)).toEqual([]);
+      expect(listenerProblems(EVENTS.messageSent, sent)).toEqual([]);
       expect(sent).toMatchObject({ conversationId, messageId, status: "sent" });
       expect(sent.wamid).toMatch(/^wamid\./);
     });
 
-    it("conversation:updated from every emitter (send API, inbound worker, mark read): the brief's { conversationId, updates: { unreadCount, lastMessageAt } }, valid", () => {
+    it("conversation:updated from every emitter (send API, inbound worker, mark read): the platform's { conversationId, updates: { unreadCount, lastMessageAt } }, valid", () => {
       const updates = of(EVENTS.conversationUpdated);
       // The send's acceptance, the candidate's reply and CV, the read: at least four.
       expect(updates.length).toBeGreaterThanOrEqual(4);
       for (const p of updates) {
         expect(contractProblems(EVENTS.conversationUpdated, p)).toEqual([]);
-        expect(briefProblems(EVENTS.conversationUpdated, p)).toEqual([]);
+        expect(listenerProblems(EVENTS.conversationUpdated, p)).toEqual([]);
         expect(p.conversationId).toBe(conversationId);
         expect(p.updates.unreadCount).toBe(p.conversation.unreadCount);
         expect(p.updates.lastMessageAt).toBe(p.conversation.lastMessageAt);

@@ -1,5 +1,5 @@
 /**
- * The recruiter inbox in a real browser (issue 24): a form (WhatsApp Flow) sent from the composer's
+ * The recruiter inbox in a real browser: a form (WhatsApp Flow) sent from the composer's
  * "Send form", completed by the simulated candidate (`nfm_reply`) and shown as a form; a candidate
  * blocked and unblocked from the thread's button; a username-only candidate asked for their phone
  * number, their shared number then shown on the conversation. Debian's chromium driven by

@@ -1,5 +1,5 @@
 /**
- * The recruiter inbox in a real browser (issue 5, "Proof"): Debian's chromium driven by
+ * The recruiter inbox in a real browser: Debian's chromium driven by
  * playwright-core over the whole loop on real parts — the Meta simulator (over HTTP), the ingress
  * (listening, serving /inbox and the API), the inbound and outbound workers on BullMQ/Redis, the
  * MongoDB-protocol server and the realtime server (Socket.io over websocket). Only Meta is simulated.

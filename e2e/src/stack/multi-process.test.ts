@@ -1,5 +1,5 @@
 /**
- * Two inbound and two outbound worker processes at once (issue 8: "nothing lost or sent twice"):
+ * Two inbound and two outbound worker processes at once ("nothing lost or sent twice"):
  * real OS processes started from their main.ts with environment only, the ingress listening in this
  * process, the Meta simulator in this process (its record of accepted sends is what Meta received),
  * the test run's MongoDB-protocol server and Redis. A mixed load runs through them — signed message

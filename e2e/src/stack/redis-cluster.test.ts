@@ -1,5 +1,5 @@
 /**
- * The gateway on a Redis Cluster (issue 8, "beyond one machine"): three masters started here
+ * The gateway on a Redis Cluster ("beyond one machine"): three masters started here
  * (redis-server --cluster-enabled yes, slots spread by redis-cli --cluster create), every process's
  * connections opened as main.ts opens them from REDIS_CLUSTER_NODES, and a hash-tagged QUEUE_PREFIX.
  * Through it: a signed webhook from the simulator to the listening ingress → stream → pump → inbound

@@ -1,6 +1,7 @@
 import { webcrypto } from "node:crypto";
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTVerifyOptions } from "jose";
 import { z } from "zod";
+import { defineErrors } from "@linkojob/errors";
 
 /**
  * Who is calling, from the platform's JWT (HS256 with JWT_SECRET):
@@ -22,14 +23,12 @@ export interface Principal {
   expiresAt: number;
 }
 
-export class AuthError extends Error {
-  readonly code: "AUTH_ERR_MISSING" | "AUTH_ERR_INVALID" | "AUTH_ERR_EXPIRED";
-  constructor(code: AuthError["code"], message: string) {
-    super(message);
-    this.name = "AuthError";
-    this.code = code;
-  }
-}
+/** Why a bearer token is not accepted: the auth domain's error catalog. */
+export class AuthError extends defineErrors("AuthError", {
+  AUTH_ERR_MISSING: "no bearer token",
+  AUTH_ERR_INVALID: "the token is not valid",
+  AUTH_ERR_EXPIRED: "the token has expired",
+}) {}
 
 /** Default longest life of an admin token, counted from its `iat`: 12 hours (a working day and a margin). */
 export const DEFAULT_ADMIN_MAX_AGE_SECONDS = 12 * 3600;

@@ -2,7 +2,7 @@ import { EnvError } from "./parse-env.js";
 
 /**
  * Secret values that are public: the defaults docker-compose.yml used to ship, the test suite's
- * (@linkojob/testing's TEST_SECRETS), and the brief's placeholders. Each passes the format checks of
+ * (@linkojob/testing's TEST_SECRETS), and the documented placeholders. Each passes the format checks of
  * vars.ts, so only this list stops a production process from running with one.
  */
 export const KNOWN_DEVELOPMENT_SECRETS: Readonly<Record<string, readonly string[]>> = {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * The building blocks of every app's environment schema, one per variable of the brief, so that
+ * The building blocks of every app's environment schema, one per documented variable, so that
  * each variable is spelled, described and defaulted in exactly one place.
  */
 

@@ -33,7 +33,7 @@ export interface TenantData {
   clientId: Types.ObjectId;
   conversations: ConversationRepository;
   messages: MessageRepository;
-  /** Outbound sends: queued → sending → sent / failed / held (issue 4). */
+  /** Outbound sends: queued → sending → sent / failed / held. */
   outbound: OutboundMessageRepository;
   /** The templates of this client's WABA. */
   templates: TemplateRepository;

@@ -12,25 +12,25 @@ export const EVENT_DESCRIPTIONS: {
     key: "messageReceived",
     title: "A candidate's message was stored",
     description:
-      "The brief's `{ conversationId, message: { from, text, timestamp } }`; `message` is the whole message as GET /api/messages/conversation/:id lists it (`text` is null for media, reactions…).",
+      "The platform's `{ conversationId, message: { from, text, timestamp } }`; `message` is the whole message as GET /api/messages/conversation/:id lists it (`text` is null for media, reactions…).",
   },
   [EVENTS.messageSent]: {
     key: "messageSent",
     title: "Meta accepted an outbound message",
     description:
-      "The brief's `{ conversationId, messageId, status: \"sent\" }`. `messageId` is the id POST /api/messages/send returned; `wamid` is WhatsApp's id; `message` is the whole message.",
+      "The platform's `{ conversationId, messageId, status: \"sent\" }`. `messageId` is the id POST /api/messages/send returned; `wamid` is WhatsApp's id; `message` is the whole message.",
   },
   [EVENTS.messageStatus]: {
     key: "messageStatus",
     title: "A message's delivery state moved",
     description:
-      "The brief's `{ messageId, status }`: `delivered`, `read`, `failed` (and `sent`, `played`, `held` while WhatsApp must be reconnected, `suppressed` when the candidate opted out before it went). `messageId` is our id: the one the send API returned, not WhatsApp's `wamid`, which is given beside it. States only move forward; a late copy may be ignored.",
+      "The platform's `{ messageId, status }`: `delivered`, `read`, `failed` (and `sent`, `played`, `held` while WhatsApp must be reconnected, `suppressed` when the candidate opted out before it went). `messageId` is our id: the one the send API returned, not WhatsApp's `wamid`, which is given beside it. States only move forward; a late copy may be ignored.",
   },
   [EVENTS.conversationUpdated]: {
     key: "conversationUpdated",
     title: "A conversation's summary changed",
     description:
-      "The brief's `{ conversationId, updates: { unreadCount, lastMessageAt } }`: `updates` always has those two and names whatever else changed (window, preview, counters, name); `conversation` is the whole conversation after the change, as GET /api/messages/conversations lists it.",
+      "The platform's `{ conversationId, updates: { unreadCount, lastMessageAt } }`: `updates` always has those two and names whatever else changed (window, preview, counters, name); `conversation` is the whole conversation after the change, as GET /api/messages/conversations lists it.",
   },
   [EVENTS.conversationDeleted]: {
     key: "conversationDeleted",

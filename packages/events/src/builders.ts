@@ -93,7 +93,7 @@ export const CONVERSATION_CHANGES = {
 
 /**
  * `conversation:updated` from the conversation after the change (conversationJson of it).
- * `updates` always has the brief's `unreadCount` and `lastMessageAt`, plus the `changed` fields,
+ * `updates` always has the platform's `unreadCount` and `lastMessageAt`, plus the `changed` fields,
  * all taken from the conversation itself so that the two never disagree.
  */
 export function conversationUpdated(

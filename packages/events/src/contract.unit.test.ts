@@ -48,7 +48,7 @@ describe("the event contract", () => {
     }
   });
 
-  it("rejects payloads missing the brief's fields", () => {
+  it("rejects payloads missing the platform's fields", () => {
     const [received] = EVENT_EXAMPLES[EVENTS.messageReceived];
     const [updated] = EVENT_EXAMPLES[EVENTS.conversationUpdated];
     const { conversationId: _c, ...noConversationId } = received!.payload;
@@ -73,7 +73,7 @@ describe("builders", () => {
   const conversation = EVENT_EXAMPLES[EVENTS.conversationUpdated][0]!.payload.conversation;
   const message = EVENT_EXAMPLES[EVENTS.messageSent][0]!.payload.message;
 
-  it("conversation:updated: the brief's updates always, the changed fields from the conversation itself", () => {
+  it("conversation:updated: the platform's updates always, the changed fields from the conversation itself", () => {
     const read = conversationUpdated({ ...conversation, unreadCount: 0 }, CONVERSATION_CHANGES.read);
     expect(read.conversationId).toBe(conversation.id);
     expect(read.clientId).toBe(conversation.clientId);
@@ -188,7 +188,7 @@ describe("AsyncAPI document", () => {
       for (const ex of m!.examples)
         expect(SERVER_EVENT_SCHEMAS[event].safeParse(ex.payload).success, `${event} ${ex.name}`).toBe(true);
     }
-    // The brief's fields are required in the published schemas.
+    // The platform's fields are required in the published schemas.
     expect(byName.get(EVENTS.conversationUpdated)!.payload.required).toEqual(
       expect.arrayContaining(["conversationId", "updates", "conversation"]),
     );

@@ -92,7 +92,7 @@ export const messageSchema = z.object({
 });
 export type MessagePayload = z.infer<typeof messageSchema>;
 
-/** `message:received`: a candidate's message was stored. The brief's `{ conversationId, message: { from, text, timestamp } }`. */
+/** `message:received`: a candidate's message was stored. The platform's `{ conversationId, message: { from, text, timestamp } }`. */
 export const messageReceivedSchema = z.object({
   clientId: objectId,
   conversationId: objectId,
@@ -101,7 +101,7 @@ export const messageReceivedSchema = z.object({
 export type MessageReceivedPayload = z.infer<typeof messageReceivedSchema>;
 
 /**
- * `message:sent`: Meta accepted an outbound message. The brief's `{ conversationId, messageId,
+ * `message:sent`: Meta accepted an outbound message. The platform's `{ conversationId, messageId,
  * status: "sent" }`, plus the whole message.
  */
 export const messageSentSchema = z.object({
@@ -123,7 +123,7 @@ export const messageErrorSchema = z.object({
 });
 
 /**
- * `message:status`: a message's delivery state moved. The brief's `{ messageId, status }`.
+ * `message:status`: a message's delivery state moved. The platform's `{ messageId, status }`.
  * `messageId` is our id (the send API's answer for an outbound message); `wamid` is WhatsApp's.
  */
 export const messageStatusSchema = z.object({
@@ -176,7 +176,7 @@ export const conversationUpdatesSchema = z.object({
 export type ConversationUpdates = z.infer<typeof conversationUpdatesSchema>;
 
 /**
- * `conversation:updated`: a conversation's summary changed. The brief's `{ conversationId, updates:
+ * `conversation:updated`: a conversation's summary changed. The platform's `{ conversationId, updates:
  * { unreadCount, lastMessageAt } }`; `updates` also names whatever else changed, and `conversation`
  * is the whole conversation after the change (what GET /api/messages/conversations lists).
  */

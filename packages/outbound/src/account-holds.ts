@@ -7,7 +7,7 @@ import type { ClientStatusAnnouncer } from "./client-status-announcer.js";
  * Account-level errors concern every message of a business number, not the one that met them
  * (Meta's account-level error codes): the tenant's sends are paused instead of each queued message
  * spending its own attempt on the same refusal. The pause is the client's `reauth_required` status with one of
- * these reasons (the brief's statuses stay as they are), announced through ClientStatusAnnouncer:
+ * these reasons (the platform's statuses stay as they are), announced through ClientStatusAnnouncer:
  * the dashboard gets `client:status` with the reason and Meta's message, every process drops its
  * cached client, and held messages resume when the client is `active` again.
  *

@@ -5,6 +5,7 @@ export { SHIPPED_RATE_CARD, loadRateCard, parseRateCard, rateFor, type RateCard,
 export * from "./country-of.js";
 export * from "./template-components.js";
 export * from "./template-precheck.js";
+export * from "./template-refusal-error.js";
 export * from "./account-holds.js";
 export * from "./send-plan.js";
 export * from "./send-caches.js";

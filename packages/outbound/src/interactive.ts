@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { OutboundRequest } from "./send-request.js";
 
 /**
- * Chat features of a send (issue 9): interactive messages (reply buttons, lists), a reply to a
+ * Chat features of a send: interactive messages (reply buttons, lists), a reply to a
  * given message (`context.message_id`) and a reaction to a candidate's message. Meta's limits are
  * checked here, so a request Meta would refuse gets a 400 naming the field instead of a failed send.
  *

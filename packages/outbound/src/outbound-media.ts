@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
 import { Types } from "mongoose";
 import { z } from "zod";
+import { defineErrors } from "@linkojob/errors";
 import type { RedisClient } from "@linkojob/queues";
 import { objectIdSchema, mediaBucket, type Database, type OutboundMediaRef } from "@linkojob/db";
 import { MEDIA_SIZE_LIMITS, uploadMedia, type GraphClient, type MediaSend } from "@linkojob/whatsapp";
 import { MediaFetchError, type MediaFetcher } from "./media-fetch.js";
 
 /**
- * Outbound media (issue 5): the send API's `media` field, the staging of uploaded bytes in GridFS (so
+ * Outbound media: the send API's `media` field, the staging of uploaded bytes in GridFS (so
  * that jobs carry ids only), and the worker step that uploads the bytes to Meta
  * (`POST /{phone-number-id}/media`) once and sends by id. Window rules are the send plan's: media is
  * free-form content, so it goes only inside the 24-hour window (else the template goes).
@@ -83,15 +84,14 @@ export type OutboundMedia = z.infer<typeof outboundMediaSchema>;
  */
 export type StoredOutboundMedia = OutboundMediaRef & { type: OutboundMediaType };
 
-export class OutboundMediaError extends Error {
-  constructor(
-    readonly code: "MEDIA_TOO_LARGE" | "MEDIA_TYPE" | "MEDIA_MISSING" | "MEDIA_URL_REFUSED" | "MEDIA_URL_FAILED",
-    message: string,
-  ) {
-    super(message);
-    this.name = "OutboundMediaError";
-  }
-}
+/** The outbound media's error catalog: a media a send names that cannot be stored or sent. */
+export class OutboundMediaError extends defineErrors("OutboundMediaError", {
+  MEDIA_TOO_LARGE: "the media is over Meta's size limit for its kind",
+  MEDIA_TYPE: "the media's type is not one Meta accepts for its kind",
+  MEDIA_MISSING: "the media is missing",
+  MEDIA_URL_REFUSED: "the media URL is refused",
+  MEDIA_URL_FAILED: "the media URL could not be fetched",
+}) {}
 
 /**
  * Ingress side: turns the accepted `media` into what is stored on the message. Base64 bytes go to

@@ -12,7 +12,7 @@ import {
 } from "./template-components.js";
 
 /**
- * The one send request: the brief's body of `POST /api/messages/send` (the ingress validates with
+ * The one send request: the platform's body of `POST /api/messages/send` (the ingress validates with
  * it and the OpenAPI document is generated from it), its type, and what it becomes once normalised
  * (`outboundRequestOf`: the OutboundRequest the job carries and the message stores).
  */
@@ -22,7 +22,7 @@ const shortText = (max: number) => z.string().trim().min(1).max(max);
 /** Meta's caption limit: the `message` text becomes the caption when the media has none. */
 const CAPTION_MAX = 1024;
 
-/** The brief's send body. Unknown fields are ignored (the platform backend may send more). */
+/** The platform's send body. Unknown fields are ignored (the platform backend may send more). */
 export const sendRequestSchema = z
   .object({
     clientId: objectIdSchema.optional(),
@@ -72,7 +72,7 @@ export const sendRequestSchema = z
     companyName: shortText(200).optional(),
     applicationId: shortText(100).optional(),
     /**
-     * An image or document (issue 5), sent inside the 24-hour window instead of text, captioned with
+     * An image or document, sent inside the 24-hour window instead of text, captioned with
      * `media.caption` or else `message`. By `url` (Meta fetches it), or `base64` bytes with `mimeType`
      * (and `filename` for documents), staged in GridFS until the worker uploads them to Meta.
      */

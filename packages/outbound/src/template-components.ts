@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { TemplateDoc } from "@linkojob/db";
 import type { TemplateParameter } from "@linkojob/whatsapp";
+import type { TemplateRefusalCode } from "./template-refusal-error.js";
 
 /**
  * Templates as recruiters make them: a header that is text or an
@@ -137,7 +138,7 @@ export interface TemplateParts {
 }
 
 export interface TemplateProblem {
-  code: string;
+  code: TemplateRefusalCode;
   reason: string;
 }
 

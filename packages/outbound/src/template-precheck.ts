@@ -27,7 +27,3 @@ export async function templateRefusal(input: PlanInput): Promise<TemplateProblem
   // Not synced (yet): the local copy may lag Meta; accepted, and decided again at send time.
   return decision.doc ? decision.problem : null;
 }
-
-/** HTTP status of a refused template: 409 for a template Meta paused or disabled (its state), 400 for the request. */
-export const templateRefusalStatus = (p: TemplateProblem): 400 | 409 =>
-  p.code === "TEMPLATE_NOT_APPROVED" ? 409 : 400;

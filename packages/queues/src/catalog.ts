@@ -61,7 +61,7 @@ export const INGRESS_STREAM_GROUP = "pump";
 export const sendStreamKey = (prefix: string) => `${prefix}:ingress:sends`;
 
 // ---------------------------------------------------------------------------------------------
-// Outbound sends (issue 4)
+// Outbound sends
 // ---------------------------------------------------------------------------------------------
 
 /** Messages to send through Meta, one job per attempt chain of one stored outbound message. */
@@ -147,7 +147,7 @@ export const UPKEEP_JOBS = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------
-// Inbound media (issue 5)
+// Inbound media
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -186,7 +186,7 @@ export const TEMPLATE_SYNC_QUEUE = "template-sync";
 export const TEMPLATE_SYNC_JOB = "sync-all";
 
 // ---------------------------------------------------------------------------------------------
-// Chat receipts (issue 9): read receipts and the typing indicator
+// Chat receipts: read receipts and the typing indicator
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -247,7 +247,7 @@ export const erasureJobOptions: JobsOptions = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Analytics (issue 21)
+// Analytics
 // ---------------------------------------------------------------------------------------------
 
 /**

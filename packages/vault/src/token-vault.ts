@@ -16,7 +16,7 @@ export interface EncryptedSecret {
 }
 
 /**
- * A token encrypted by the proof of concept (the brief's `encrypt`): `ivHex:tagHex:ciphertextHex`,
+ * A token encrypted by the proof of concept (its `encrypt`): `ivHex:tagHex:ciphertextHex`,
  * AES-256-GCM with a 16-byte IV and a 16-byte tag, no additional authenticated data, under the raw
  * TOKEN_ENCRYPTION_KEY. Read, never written: `cli:reencrypt-tokens` upgrades it.
  */
@@ -200,7 +200,7 @@ export class TokenVault {
   }
 
   /**
-   * The proof of concept's `ivHex:tagHex:ciphertextHex` (the brief's `decrypt`): tried with every
+   * The proof of concept's `ivHex:tagHex:ciphertextHex` (its `decrypt`): tried with every
    * configured key, since it names none. Authentication fails (VAULT_ERR_TAMPERED) when it was
    * changed or no configured key encrypted it.
    */

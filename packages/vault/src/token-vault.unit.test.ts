@@ -143,8 +143,8 @@ describe("TokenVault", () => {
   });
 });
 
-/** The brief's (proof of concept's) `encrypt`, as written there: `ivHex:tagHex:ciphertextHex`. */
-function briefEncrypt(text: string, hexKey: string): string {
+/** The proof of concept's `encrypt`, as written there: `ivHex:tagHex:ciphertextHex`. */
+function pocEncrypt(text: string, hexKey: string): string {
   const key = Buffer.from(hexKey, "hex");
   const iv = randomBytes(16);
   const cipher = createCipheriv("aes-256-gcm", key, iv);
@@ -166,8 +166,8 @@ const flipLegacy = (legacy: string, index: number) => {
 describe("TokenVault: the proof of concept's ivHex:tagHex:ciphertextHex tokens", () => {
   const clientA = "65a1b2c3d4e5f60718293a4b";
 
-  it("reads a token encrypted by the brief's encrypt, for its client, with any configured key", () => {
-    const legacy = briefEncrypt(token, keyA);
+  it("reads a token encrypted by the proof of concept's encrypt, for its client, with any configured key", () => {
+    const legacy = pocEncrypt(token, keyA);
     expect(isLegacySecret(legacy)).toBe(true);
     expect(new TokenVault([keyA]).decrypt(legacy, clientA)).toBe(token);
     expect(new TokenVault([keyA]).decrypt(legacy)).toBe(token);
@@ -179,7 +179,7 @@ describe("TokenVault: the proof of concept's ivHex:tagHex:ciphertextHex tokens",
 
   it("refuses a tampered legacy token (ciphertext, tag or IV) and one under a key not configured", () => {
     const vault = new TokenVault([keyA]);
-    const legacy = briefEncrypt(token, keyA);
+    const legacy = pocEncrypt(token, keyA);
     for (const part of [0, 1, 2])
       expectVaultError(() => vault.decrypt(flipLegacy(legacy, part), clientA), "VAULT_ERR_TAMPERED");
     const [iv, tag, data] = legacy.split(":");
@@ -189,7 +189,7 @@ describe("TokenVault: the proof of concept's ivHex:tagHex:ciphertextHex tokens",
 
   it("detects the form precisely: anything else that is a string is malformed, not tried", () => {
     const vault = new TokenVault([keyA]);
-    const legacy = briefEncrypt(token, keyA);
+    const legacy = pocEncrypt(token, keyA);
     const [iv, tag, data] = legacy.split(":");
     const malformed = [
       "",
@@ -211,7 +211,7 @@ describe("TokenVault: the proof of concept's ivHex:tagHex:ciphertextHex tokens",
 
   it("always needs re-encryption, which upgrades it to the vault's form bound to its client", () => {
     const vault = new TokenVault([keyA]);
-    const legacy = briefEncrypt(token, keyA);
+    const legacy = pocEncrypt(token, keyA);
     expect(vault.needsReencryption(legacy)).toBe(true);
     expect(vault.needsReencryption(legacy, clientA)).toBe(true);
     expect(vault.isBoundTo(legacy, clientA)).toBe(false);
@@ -225,7 +225,7 @@ describe("TokenVault: the proof of concept's ivHex:tagHex:ciphertextHex tokens",
   });
 
   it("is refused once unbound ciphertexts are (acceptUnbound: false)", () => {
-    const legacy = briefEncrypt(token, keyA);
+    const legacy = pocEncrypt(token, keyA);
     expectVaultError(
       () => new TokenVault([keyA], { acceptUnbound: false }).decrypt(legacy, clientA),
       "VAULT_ERR_TAMPERED",
@@ -243,7 +243,7 @@ describe("a process's vault (VAULT_REQUIRE_BOUND)", () => {
     ).toBe(token);
     const strict = vaultFromEnv({ TOKEN_ENCRYPTION_KEY: [keyA], VAULT_REQUIRE_BOUND: true });
     expectVaultError(() => strict.decrypt(victimsUnbound, other), "VAULT_ERR_TAMPERED");
-    expectVaultError(() => strict.decrypt(briefEncrypt(token, keyA), other), "VAULT_ERR_TAMPERED");
+    expectVaultError(() => strict.decrypt(pocEncrypt(token, keyA), other), "VAULT_ERR_TAMPERED");
     expect(strict.decrypt(strict.encrypt(token, other), other)).toBe(token);
   });
 });

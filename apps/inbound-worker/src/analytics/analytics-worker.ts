@@ -28,7 +28,7 @@ export interface AnalyticsWorkerDeps {
 }
 
 /**
- * Keeps the analytics counters (issue 21) from what the webhook batches wrote: `enqueue` is called
+ * Keeps the analytics counters from what the webhook batches wrote: `enqueue` is called
  * by a batch once its messages and statuses are stored (one job per batch), and the worker projects
  * each job's messages into the counters (AnalyticsProjector: it reads them as stored and counts each
  * event once). A failure retries the job, never the batch: storage and dashboards do not wait for

@@ -57,7 +57,7 @@ export class ClientDirectory {
 
   /**
    * The client that owns `phoneNumberId`, when the delivery names that client's WABA as its
-   * `entry.id` (or the client records no WABA, as the brief's document has none): a number routes only under its own WABA, so a delivery that pairs another WABA with
+   * `entry.id` (or the client records no WABA, as the platform's document has none): a number routes only under its own WABA, so a delivery that pairs another WABA with
    * a tenant's number (signed by whoever holds the app secret: a simulator, a misrouted app) never
    * reaches that tenant.
    */
@@ -69,7 +69,7 @@ export class ClientDirectory {
       value = doc ? { clientId: doc._id, status: doc.status, wabaId: doc.wabaId ?? null } : null;
       this.cache.set(phoneNumberId, { value, expiresAt: Date.now() + (value ? this.ttl : this.negativeTtl) });
     }
-    // A client written as the brief's document has no wabaId (the brief's clients collection does not
+    // A client document written by the platform has no wabaId (the platform's clients collection does not
     // name one): its number routes alone. Every client connected through onboarding or the admin
     // connect records its WABA, and then only that WABA routes to it.
     if (!value || (value.wabaId !== null && value.wabaId !== wabaId)) return null;

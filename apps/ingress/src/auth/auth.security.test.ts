@@ -1,5 +1,5 @@
 /**
- * Security review (issue 10), finding 2: JWTs too lenient. Each attack over real HTTP (inject) against
+ * Security review, finding 2: JWTs too lenient. Each attack over real HTTP (inject) against
  * the ingress built as main.ts builds it, on the real MongoDB-protocol server and Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

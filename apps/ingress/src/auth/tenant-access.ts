@@ -1,11 +1,11 @@
 import type { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
 import { toObjectId, userIdFilter, type Database, type TenantData } from "@linkojob/db";
-import { HttpError, badRequest, forbidden, notFound } from "../http/errors.js";
+import { badRequest, forbidden, notFound } from "../http/errors.js";
 
 /**
  * Decides which tenant a request acts for. A recruiter acts only for the client(s) whose `userId` is
- * its `sub` (stored as a string or, the brief's form, as the ObjectId of a 24-hex sub: userIdFilter); the platform backend (`service`) and operators (`admin`) name the client. The result is
+ * its `sub` (stored as a string or, the platform's form, as the ObjectId of a 24-hex sub: userIdFilter); the platform backend (`service`) and operators (`admin`) name the client. The result is
  * a TenantData, whose repositories cannot query another tenant.
  */
 export class TenantAccess {
@@ -57,5 +57,3 @@ export class TenantAccess {
     throw notFound("conversation");
   }
 }
-
-export { HttpError };

@@ -2,10 +2,10 @@ import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, toObjectId } from "@linkojob/db";
-import { BlockingError, type BlockingErrorCode, type CandidateBlocking } from "@linkojob/outbound";
+import { BlockingError, type CandidateBlocking } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import type { TenantAccess } from "../auth/tenant-access.js";
-import { HttpError, badRequest } from "../http/errors.js";
+import { badRequest } from "../http/errors.js";
 
 export interface BlockRoutesOptions {
   tenants: TenantAccess;
@@ -29,19 +29,6 @@ const candidateBody = z
     message: "name the candidate by exactly one of conversationId, candidatePhone or candidateUserId",
   });
 
-/** HTTP statuses of the blocking domain's codes (the domain throws codes, the edge maps them). */
-const STATUS: Record<BlockingErrorCode, number> = {
-  CLIENT_NOT_CONNECTED: 409,
-  CANDIDATE_UNKNOWN: 404,
-  CANDIDATE_NOT_RECENT: 409,
-  BLOCK_FAILED: 409,
-  BLOCKLIST_FULL: 409,
-  BLOCKLIST_CHANGED: 409,
-  SELF_BLOCK: 400,
-  META_RATE_LIMITED: 429,
-  META_ERROR: 502,
-};
-
 /**
  * Blocking candidates on the tenant's business number (Meta's Block Users API):
  * - `POST /api/clients/:clientId/blocks` `{ conversationId | candidatePhone | candidateUserId }` blocks;
@@ -57,7 +44,7 @@ export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { t
   const params = z.strictObject({ clientId: objectIdSchema });
 
   const available = () => {
-    if (!blocking) throw new HttpError(503, "BLOCKING_UNAVAILABLE", "blocking needs the Graph API on this node");
+    if (!blocking) throw new BlockingError("BLOCKING_UNAVAILABLE");
     return blocking;
   };
   const candidateOf = (b: z.infer<typeof candidateBody>) => {
@@ -72,17 +59,6 @@ export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { t
       userId: b.candidateUserId ?? null,
     };
   };
-  const mapped = (err: unknown): never => {
-    if (err instanceof BlockingError)
-      throw new HttpError(
-        STATUS[err.code],
-        err.code,
-        err.message,
-        err.meta ? { metaCode: err.meta.code, fbtraceId: err.meta.fbtraceId ?? null } : undefined,
-      );
-    throw err;
-  };
-
   app.get(
     "/api/clients/:clientId/blocks",
     {
@@ -132,7 +108,7 @@ export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { t
           candidate: candidateOf(request.body),
           actor: { role: request.principal.role, userId: request.principal.userId },
         };
-        const outcome = await (block ? available().block(req) : available().unblock(req)).catch(mapped);
+        const outcome = await (block ? available().block(req) : available().unblock(req));
         return reply.code(200).send({
           clientId: tenant.clientId.toHexString(),
           conversationId: outcome.conversation.id,

@@ -10,13 +10,15 @@ import {
 } from "@linkojob/queues";
 import {
   campaignChunksOf,
+  TemplateRefusalError,
   campaignRecipientProblem,
-  templateRefusalStatus,
   type CampaignRequest,
   type TemplateProblem,
 } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
-import { HttpError, notFound } from "../http/errors.js";
+import { DomainError } from "@linkojob/errors";
+import { ApiError, notFound } from "../http/api-error.js";
+import { CampaignError } from "./campaign-error.js";
 import type { SendAcceptance } from "../sends/send-acceptance.js";
 
 /** Problems named in a refusal (the count gives the rest). */
@@ -28,18 +30,15 @@ interface Problem {
   message: string;
 }
 
-const refuse = (status: number, code: string, message: string, problems: Problem[]) =>
-  new HttpError(status, code, message, { count: problems.length, problems: problems.slice(0, SHOWN_PROBLEMS) });
+/** The details of a refusal: how many problems, and the first ones. */
+const problemDetails = (problems: Problem[]) => ({
+  count: problems.length,
+  problems: problems.slice(0, SHOWN_PROBLEMS),
+});
 
 /** A Redis or MongoDB failure while accepting: the same idempotencyKey answers the same campaign once it is stored. */
 const unavailable = (err: unknown) =>
-  err instanceof HttpError
-    ? err
-    : new HttpError(
-        503,
-        "CAMPAIGN_UNAVAILABLE",
-        "the campaign could not be accepted right now: retry with the same idempotencyKey (nothing is sent twice)",
-      );
+  err instanceof DomainError ? err : new CampaignError("CAMPAIGN_UNAVAILABLE", undefined, undefined, { cause: err });
 
 /**
  * Accepts a campaign: one template to up to 10,000 candidates of a client, answered at once. The
@@ -69,15 +68,7 @@ export class CampaignAcceptance {
     const clientId = tenant.clientId.toHexString();
     const client = await acceptance.caches.client(clientId).catch((err: unknown) => Promise.reject(unavailable(err)));
     if (!client) throw notFound("client");
-    if (client.status === "disconnected")
-      throw new HttpError(
-        409,
-        "CLIENT_DISCONNECTED",
-        "this client's WhatsApp is disconnected: reconnect it before sending",
-        {
-          clientId,
-        },
-      );
+    if (client.status === "disconnected") throw new CampaignError("CLIENT_DISCONNECTED", undefined, { clientId });
     const campaigns = db.campaignsOf(clientId);
     const existing = await campaigns
       .byKey(body.idempotencyKey)
@@ -101,15 +92,16 @@ export class CampaignAcceptance {
       }
     if (refusals.length) {
       const first = refusals[0]!.refusal;
-      throw refuse(
-        templateRefusalStatus(first),
+      throw new TemplateRefusalError(
         first.code,
         `${refusals.length} recipient(s) cannot get template ${body.templateName} (${body.language}): ${first.reason}`,
-        refusals.map(({ r, refusal }) => ({
-          field: `recipients.${r.index}.templateVars`,
-          code: refusal.code,
-          message: refusal.reason,
-        })),
+        problemDetails(
+          refusals.map(({ r, refusal }) => ({
+            field: `recipients.${r.index}.templateVars`,
+            code: refusal.code,
+            message: refusal.reason,
+          })),
+        ),
       );
     }
 
@@ -186,7 +178,11 @@ export class CampaignAcceptance {
       });
     });
     if (problems.length)
-      throw refuse(400, "VALIDATION_ERROR", `${problems.length} recipient(s) have a bad candidatePhone`, problems);
+      throw new ApiError(
+        "VALIDATION_ERROR",
+        `${problems.length} recipient(s) have a bad candidatePhone`,
+        problemDetails(problems),
+      );
     return { recipients, duplicates };
   }
 }

@@ -112,7 +112,7 @@ describe("connect command", () => {
     expect(oldVault.decrypt(stored.accessToken, stored._id.toHexString())).toBe(accessToken);
   });
 
-  it("stores a 24-hex --user-id in the brief's form (ObjectId) and recognises that owner again", async () => {
+  it("stores a 24-hex --user-id in the platform's form (ObjectId) and recognises that owner again", async () => {
     const user = new Types.ObjectId().toHexString();
     const { result, number, args, accessToken } = await connectNew(user);
     expect(result.client.userId).toBe(user);
@@ -280,7 +280,7 @@ describe("reencrypt-tokens (key rotation)", () => {
     await h.db.clients.deleteMany({});
     const a = await connectNew("poc-1");
     const raw = (await rawClient(h, { phoneNumberId: a.number.id }))!;
-    // The brief's encrypt, under the key the proof of concept used (now the old one).
+    // The proof of concept's encrypt, under the key it used (now the old one).
     const iv = randomBytes(16);
     const cipher = createCipheriv("aes-256-gcm", Buffer.from(oldKey, "hex"), iv);
     let encrypted = cipher.update(a.accessToken, "utf8", "hex");

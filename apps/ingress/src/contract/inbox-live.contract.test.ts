@@ -1,6 +1,6 @@
 /**
  * The inbox page reads the events through inbox-live.js: type-checked against the contract (tsc
- * --checkJs), and run here on the contract's example payloads, the brief's minimal shape included.
+ * --checkJs), and run here on the contract's example payloads, the platform's minimal shape included.
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -59,16 +59,19 @@ describe("inbox-live.js", () => {
     expect(live.conversationAfterUpdate(stale, updated)).toEqual(updated.conversation);
   });
 
-  it("conversation:updated: applies the brief's { conversationId, updates } to the conversation it holds", () => {
+  it("conversation:updated: applies the platform's { conversationId, updates } to the conversation it holds", () => {
     const known = { ...updated.conversation, unreadCount: 0, lastMessageAt: "2025-01-01T00:00:00.000Z" };
-    const brief = { conversationId: known.id, updates: { unreadCount: 3, lastMessageAt: "2025-01-15T10:31:00.000Z" } };
-    expect(live.conversationAfterUpdate(known, brief)).toEqual({
+    const minimal = {
+      conversationId: known.id,
+      updates: { unreadCount: 3, lastMessageAt: "2025-01-15T10:31:00.000Z" },
+    };
+    expect(live.conversationAfterUpdate(known, minimal)).toEqual({
       ...known,
       unreadCount: 3,
       lastMessageAt: "2025-01-15T10:31:00.000Z",
     });
     // Unknown conversation and no snapshot: the page reads the list again.
-    expect(live.conversationAfterUpdate(undefined, brief)).toBeNull();
+    expect(live.conversationAfterUpdate(undefined, minimal)).toBeNull();
   });
 
   it("message:status: moves forward only, held either way, keeps the error it had", () => {

@@ -1,8 +1,8 @@
 /**
- * The REST API as the brief writes it ("API ENDPOINTS TO IMPLEMENT" and the key workflows), one
+ * The REST API as the platform's contract writes it (its endpoints and key workflows), one
  * test per route, through the real ingress (app.inject) on the real MongoDB-protocol server and
- * Redis, with Meta simulated. A client written from the brief reads these shapes: a change that
- * breaks one fails here. The gateway adds fields; none of the brief's may go.
+ * Redis, with Meta simulated. A client written against that contract reads these shapes: a change that
+ * breaks one fails here. The gateway adds fields; none of the contract's may go.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConversationJson, MessageJson } from "@linkojob/db";
@@ -18,6 +18,7 @@ import {
   startOnboardingHarness,
   type OnboardingHarness,
 } from "../onboarding/onboarding.harness.js";
+import { storeInbound } from "../ingress.harness.js";
 
 // The REST JSON shapes are the events' shapes: these fail to compile when @linkojob/db's drift from the contract.
 const conversationFits = (c: ConversationJson): ConversationPayload => c;
@@ -57,16 +58,7 @@ async function candidateWrites(phone: string, text: string): Promise<string> {
     content: { body: text },
     text,
   };
-  await tenant.messages.insertInbound(id, message);
-  await tenant.conversations.recordCandidateActivity(id, at, undefined);
-  await tenant.conversations.recordMessage(id, {
-    at,
-    sortKey: String(at.getTime()),
-    from: "candidate",
-    preview: text,
-    type: "text",
-  });
-  await tenant.conversations.refreshCounters(id);
+  await storeInbound(h.db, tenant.clientId, id, message);
   return id.toHexString();
 }
 
@@ -136,7 +128,7 @@ describe("connecting returns { success: true, client: { phoneNumberId, whatsappN
 });
 
 describe("POST /api/messages/send → { success, messageId, cost }", () => {
-  it("accepts the brief's body and answers success, the message id and the cost; requires a JWT", async () => {
+  it("accepts the platform's body and answers success, the message id and the cost; requires a JWT", async () => {
     // Workflow 2's body, with the route's clientId.
     const body = {
       clientId,
@@ -238,9 +230,11 @@ describe("GET /api/messages/conversation/:conversationId → { conversation, mes
     expect((await inject("GET", `/api/messages/conversation/${id}`, undefined, null)).statusCode).toBe(401);
   });
 
-  // Divergences from the brief's `messages[]` item, reported to the lead rather than changed here.
-  it.todo("each message carries the brief's messageId (the wamid) and content: { text, templateName, mediaUrl }");
-  it.todo('a recruiter\'s message has from: "client" as the brief\'s collection writes it (the API says "recruiter")');
+  // Divergences from the platform's `messages[]` item, reported to the lead rather than changed here.
+  it.todo("each message carries the platform's messageId (the wamid) and content: { text, templateName, mediaUrl }");
+  it.todo(
+    'a recruiter\'s message has from: "client" as the platform\'s collection writes it (the API says "recruiter")',
+  );
 });
 
 describe("PATCH /api/messages/conversation/:conversationId/read → { success }", () => {

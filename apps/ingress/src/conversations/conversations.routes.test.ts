@@ -6,7 +6,7 @@ import { SOCKET_IO_KEY, clientRoom } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { eventually, tokenFor, type TestServices } from "@linkojob/testing";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
-import { startTestIngress, type TestIngress } from "../ingress.harness.js";
+import { startTestIngress, storeInbound, type TestIngress } from "../ingress.harness.js";
 
 let t: TestIngress;
 let services: TestServices;
@@ -51,24 +51,13 @@ beforeAll(async () => {
   for (let i = 0; i < 25; i++) {
     const id = await ta.conversations.ensure({ candidateKey: `2126000000${String(i).padStart(2, "0")}` });
     const at = new Date(base + i * 1000);
-    await ta.messages.insertInbound(id, message(`wamid.a${i}`, `hello ${i}`, at));
-    await ta.conversations.recordMessage(id, {
-      at,
-      sortKey: String(at.getTime()),
-      from: "candidate",
-      preview: `hello ${i}`,
-      type: "text",
-    });
-    await ta.conversations.refreshCounters(id);
+    await storeInbound(db, a._id, id, message(`wamid.a${i}`, `hello ${i}`, at));
     if (i === 24) convA = id.toHexString();
   }
   // 7 messages in A's latest conversation, to page through by cursor.
+  const latest = await ta.conversations.ensure({ candidateKey: "212600000024" });
   for (let j = 0; j < 6; j++)
-    await ta.messages.insertInbound(
-      ta.clientId && (await ta.conversations.ensure({ candidateKey: "212600000024" })),
-      message(`wamid.more${j}`, `more ${j}`, new Date(base + 100_000 + j)),
-    );
-  await ta.conversations.refreshCounters(await ta.conversations.ensure({ candidateKey: "212600000024" }));
+    await storeInbound(db, a._id, latest, message(`wamid.more${j}`, `more ${j}`, new Date(base + 100_000 + j)));
   const tb = db.forTenant(b._id);
   const idB = await tb.conversations.ensure({ candidateKey: "212699999999" });
   await tb.messages.insertInbound(idB, message("wamid.b", "secret of B", new Date()));

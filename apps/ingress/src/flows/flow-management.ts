@@ -21,17 +21,18 @@ import {
   type GraphClient,
   type GraphFlow,
 } from "@linkojob/whatsapp";
-import { HttpError } from "../http/errors.js";
+import { FlowError } from "./flow-error.js";
 
 /**
  * The use cases behind the flows routes: each reads the tenant's client (its WABA, number and
  * decrypted token), calls the Graph API, and turns Meta's answer into ours:
- * - a Flow JSON is checked locally first (400 FLOW_JSON_INVALID naming each problem, nothing sent);
- * - Meta's `validation_errors` on an upload are returned as they are (422 META_VALIDATION_ERRORS;
- *   the flow exists at Meta as a draft holding that JSON);
+ * - a Flow JSON is checked locally first (FLOW_JSON_INVALID naming each problem, nothing sent);
+ * - Meta's `validation_errors` on an upload are returned as they are (META_VALIDATION_ERRORS; the
+ *   flow exists at Meta as a draft holding that JSON);
  * - a Meta refusal (4xx with a Graph error: 139002 publish, 139003 deprecate, 139004 delete, 100…) is
- *   a 422 META_REFUSED carrying Meta's code, subcode, message, details and fbtrace id;
- * - no answer from Meta (5xx, network, timeout) is a 502 META_UNAVAILABLE.
+ *   META_REFUSED carrying Meta's code, subcode, message, details and fbtrace id;
+ * - no answer from Meta (5xx, network, timeout) is META_UNAVAILABLE.
+ * The codes are FlowError's; the ingress's error table gives their statuses (400, 422, 422, 502).
  * Tokens never leave: the Graph client scrubs them from errors, and answers carry none.
  */
 
@@ -76,8 +77,7 @@ export class FlowManagement {
   /** The client with a working connection, and its decrypted token. */
   private async connected(clientId: Types.ObjectId): Promise<{ client: ClientDoc; token: string }> {
     const client = await this.deps.db.clients.findById(clientId).lean<ClientDoc>();
-    if (!client?.accessToken || client.status !== "active")
-      throw new HttpError(409, "CLIENT_NOT_CONNECTED", "the client has no working WhatsApp connection");
+    if (!client?.accessToken || client.status !== "active") throw new FlowError("CLIENT_NOT_CONNECTED");
     return { client, token: this.deps.vault.decrypt(client.accessToken, client._id.toHexString()) };
   }
 
@@ -217,12 +217,11 @@ export class FlowManagement {
   }
 }
 
-/** The Flow JSON, checked: a 400 naming every problem otherwise. */
+/** The Flow JSON, checked: FLOW_JSON_INVALID naming every problem otherwise. */
 function checked(flowJson: unknown) {
   const problems = checkFlowJson(flowJson);
   if (problems.length)
-    throw new HttpError(
-      400,
+    throw new FlowError(
       "FLOW_JSON_INVALID",
       `the Flow JSON has ${problems.length} problem${problems.length > 1 ? "s" : ""}: ${problems
         .slice(0, 5)
@@ -233,9 +232,8 @@ function checked(flowJson: unknown) {
   return flowJsonSchema.parse(flowJson);
 }
 
-function metaValidation(errors: FlowValidationError[], flowId: string, what: string): HttpError {
-  return new HttpError(
-    422,
+function metaValidation(errors: FlowValidationError[], flowId: string, what: string): FlowError {
+  return new FlowError(
     "META_VALIDATION_ERRORS",
     `${what} Meta found ${errors.length} validation error${errors.length > 1 ? "s" : ""} in it: ${errors
       .slice(0, 3)
@@ -245,14 +243,13 @@ function metaValidation(errors: FlowValidationError[], flowId: string, what: str
   );
 }
 
-/** Runs a Graph call; Meta's refusal is a 422 with Meta's error, no answer a 502. */
+/** Runs a Graph call; Meta's refusal is META_REFUSED with Meta's error, no answer META_UNAVAILABLE. */
 async function metaCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
     if (err instanceof GraphApiError && err.httpStatus >= 400 && err.httpStatus < 500) {
-      throw new HttpError(
-        422,
+      throw new FlowError(
         "META_REFUSED",
         `Meta refused to ${what}: ${err.message}${err.details ? ` (${err.details})` : ""}`,
         {
@@ -265,7 +262,7 @@ async function metaCall<T>(what: string, call: () => Promise<T>): Promise<T> {
       );
     }
     if (isGraphError(err))
-      throw new HttpError(502, "META_UNAVAILABLE", `Meta did not answer the call to ${what}: ${err.message}`, {
+      throw new FlowError("META_UNAVAILABLE", `Meta did not answer the call to ${what}: ${err.message}`, {
         ...(err instanceof GraphApiError ? { metaCode: err.code, fbtraceId: err.fbtraceId } : {}),
       });
     throw err;

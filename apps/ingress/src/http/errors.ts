@@ -1,26 +1,25 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
-import { AuthError } from "@linkojob/auth";
-import { InvalidIdError, InvalidCursorError } from "@linkojob/db";
+import { DomainError } from "@linkojob/errors";
+import { statusOf } from "./error-status.js";
 
-/** An error the API reports as such: stable code, HTTP status, readable message. */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = "HttpError";
-  }
-}
+export { ApiError, badRequest, forbidden, notFound } from "./api-error.js";
 
-export const badRequest = (message: string, details?: unknown) => new HttpError(400, "BAD_REQUEST", message, details);
-export const notFound = (what: string) => new HttpError(404, "NOT_FOUND", `${what} not found`);
-export const forbidden = (message: string) => new HttpError(403, "FORBIDDEN", message);
+const isDomainError = (err: unknown): err is DomainError => err instanceof DomainError;
 
-/** Every error leaves as `{ error: { code, message, details? } }` with a 4xx or 5xx status. */
+const INTERNAL = { error: { code: "INTERNAL_ERROR", message: "internal error" } } as const;
+
+/**
+ * The one error handler: every error leaves as `{ error: { code, message, details? } }` with a 4xx
+ * or 5xx status.
+ * - a schema validation failure: 400 VALIDATION_ERROR naming each field;
+ * - a domain error (@linkojob/errors): its code, message and details, with the status ERROR_STATUS
+ *   gives its catalog and code (http/error-status.ts);
+ * - Fastify's own 4xx (body too large, unsupported media type, malformed JSON): its status and code;
+ * - anything else, and a domain code without a status: 500 INTERNAL_ERROR (or the 5xx the error
+ *   carries), logged with its stack and never described to the caller: neither its message nor its
+ *   code (a driver's message can name a duplicated phone number, its code the failing host).
+ */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     // Read through FastifyError's own type: the narrowed one from fastify-type-provider-zod does not
@@ -35,25 +34,21 @@ export function installErrorHandler(app: FastifyInstance): void {
         },
       });
     }
-    if (err instanceof HttpError) {
-      return reply
-        .status(err.statusCode)
-        .send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
-    }
-    if (err instanceof AuthError) {
-      return reply.status(401).send({ error: { code: err.code, message: err.message } });
-    }
-    if (err instanceof InvalidIdError || err instanceof InvalidCursorError) {
-      return reply.status(400).send({ error: { code: err.code, message: err.message } });
+    if (isDomainError(err)) {
+      const status = statusOf(err);
+      if (status !== undefined)
+        return reply
+          .status(status)
+          .send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+      request.log.error({ err, catalog: err.catalog, code: err.code }, "request failed: no HTTP status for this code");
+      return reply.status(500).send(INTERNAL);
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) request.log.error({ err }, "request failed");
-    return reply.status(status).send({
-      error: {
-        code: err.code ?? (status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST"),
-        message: status >= 500 ? "internal error" : err.message,
-      },
-    });
+    if (status >= 500) {
+      request.log.error({ err }, "request failed");
+      return reply.status(status).send(INTERNAL);
+    }
+    return reply.status(status).send({ error: { code: err.code ?? "BAD_REQUEST", message: err.message } });
   });
   app.setNotFoundHandler((request, reply) =>
     reply

@@ -2,7 +2,8 @@ import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, toObjectId, type Database } from "@linkojob/db";
-import { HttpError, notFound } from "../http/errors.js";
+import { notFound } from "../http/errors.js";
+import { DemoCandidateError } from "./demo-candidate-error.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 
 export interface DemoCandidateRoutesOptions {
@@ -72,8 +73,7 @@ export const demoCandidateRoutes: FastifyPluginCallback<DemoCandidateRoutesOptio
     } else {
       const page = await tenant.messages.listByConversation(id, { limit: 30 });
       const target = page.messages.find((m) => m.wamid && m.type !== "reaction");
-      if (!target?.wamid)
-        throw new HttpError(409, "NOTHING_TO_REACT_TO", "no message with a WhatsApp id in this conversation yet");
+      if (!target?.wamid) throw new DemoCandidateError("NOTHING_TO_REACT_TO");
       body = { ...common, type: "reaction", reaction: { messageId: target.wamid, emoji: b.emoji ?? "👍" } };
     }
 
@@ -83,7 +83,7 @@ export const demoCandidateRoutes: FastifyPluginCallback<DemoCandidateRoutesOptio
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     }).catch((err: unknown) => {
-      throw new HttpError(502, "SIMULATOR_UNREACHABLE", `the simulator did not answer: ${(err as Error).message}`);
+      throw new DemoCandidateError("SIMULATOR_UNREACHABLE", `the simulator did not answer: ${(err as Error).message}`);
     });
     const answer = (await res.json().catch(() => ({}))) as {
       wamid?: string;
@@ -91,7 +91,10 @@ export const demoCandidateRoutes: FastifyPluginCallback<DemoCandidateRoutesOptio
       error?: { message?: string };
     };
     if (!res.ok)
-      throw new HttpError(502, "SIMULATOR_REFUSED", answer.error?.message ?? `the simulator answered ${res.status}`);
+      throw new DemoCandidateError(
+        "SIMULATOR_REFUSED",
+        answer.error?.message ?? `the simulator answered ${res.status}`,
+      );
     return { success: true, wamid: answer.wamid ?? null, ingressStatus: answer.delivery?.status ?? null };
   });
   done();

@@ -26,7 +26,7 @@ export interface InboxPluginOptions extends InboxOptions {
 export const INBOX_STATIC_DIR = fileURLToPath(new URL("./static/", import.meta.url));
 
 /**
- * The recruiter inbox page at /inbox (issue 5): a plain page over the public API (REST + Socket.io)
+ * The recruiter inbox page at /inbox: a plain page over the public API (REST + Socket.io)
  * that shows the whole loop and that the platform's front-end developers can copy from. The page gets
  * the JWT from the URL fragment or a login box (never sent in a URL) and reads its configuration from
  * /inbox/config.json. Encapsulated (not fastify-plugin): its @fastify/static instance and reply

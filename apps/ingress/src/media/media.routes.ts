@@ -3,7 +3,8 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { Types } from "mongoose";
 import { z } from "zod";
 import { objectIdSchema, mediaBucket, type Database, type MessageDoc } from "@linkojob/db";
-import { HttpError, notFound } from "../http/errors.js";
+import { notFound } from "../http/errors.js";
+import { MediaAccessError } from "./media-access-error.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 import type { MediaUrlSigner } from "./media-url-signer.js";
 import { contentDisposition, servedContentType } from "./media-headers.js";
@@ -19,7 +20,7 @@ const PROJECTION = { _id: 1, clientId: 1, type: 1, media: 1, direction: 1 } as c
 const MEDIA_TYPES = new Set(["image", "video", "audio", "document", "sticker"]);
 
 /**
- * The stored copies of media messages (issue 5), for the tenant's dashboard only:
+ * The stored copies of media messages, for the tenant's dashboard only:
  * - `GET /api/media/:messageId` with a JWT (a recruiter sees only its own clients' messages: another
  *   tenant's id is a 404, as for an id that does not exist), or with `?sig&exp` from the URL route;
  * - `GET /api/media/:messageId/url` → a signed URL valid a few minutes, for `<img src>` and links.
@@ -102,7 +103,7 @@ export const mediaRoutes: FastifyPluginCallback<MediaRoutesOptions> = (base, { d
           exp === undefined ||
           !signer.verify(messageId, found.clientId.toHexString(), sig, exp)
         ) {
-          throw new HttpError(403, "MEDIA_URL_INVALID", "this media URL is invalid or has expired; ask for a new one");
+          throw new MediaAccessError("MEDIA_URL_INVALID");
         }
         if (!MEDIA_TYPES.has(found.type)) throw notFound("media");
         m = found;
@@ -113,14 +114,13 @@ export const mediaRoutes: FastifyPluginCallback<MediaRoutesOptions> = (base, { d
 
       const media = m.media;
       if (!media || media.status === "pending") {
-        throw new HttpError(409, "MEDIA_PENDING", "the file is still being fetched from WhatsApp", {
+        throw new MediaAccessError("MEDIA_PENDING", undefined, {
           status: "pending",
           ...(media?.heldReason ? { heldReason: media.heldReason } : {}),
         });
       }
       if (media.status === "failed") {
-        throw new HttpError(
-          404,
+        throw new MediaAccessError(
           "MEDIA_FAILED",
           `the file could not be fetched from WhatsApp: ${media.error?.reason ?? "unknown reason"}`,
           {
@@ -130,10 +130,10 @@ export const mediaRoutes: FastifyPluginCallback<MediaRoutesOptions> = (base, { d
         );
       }
       if (!media.fileId)
-        throw new HttpError(404, "MEDIA_FAILED", "the file is not stored", { status: "failed", code: null });
+        throw new MediaAccessError("MEDIA_FAILED", "the file is not stored", { status: "failed", code: null });
       const fileId = new Types.ObjectId(String(media.fileId));
       const [file] = await mediaBucket(db).find({ _id: fileId }).limit(1).toArray();
-      if (!file) throw new HttpError(404, "MEDIA_FILE_MISSING", "the stored file is missing");
+      if (!file) throw new MediaAccessError("MEDIA_FILE_MISSING");
 
       const etag = media.sha256 ? `"${media.sha256}"` : null;
       reply

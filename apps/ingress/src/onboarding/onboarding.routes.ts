@@ -13,7 +13,7 @@ import type { DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import type { GraphClient } from "@linkojob/whatsapp";
 import type { TenantAccess } from "../auth/tenant-access.js";
-import { HttpError, badRequest } from "../http/errors.js";
+import { badRequest } from "../http/errors.js";
 import { readCookie } from "../auth/cookies.js";
 import { ClientStatusAnnouncer, type SendState } from "@linkojob/outbound";
 import { clearedOauthCookie, oauthCookie, oauthCookieName } from "./oauth-browser-cookie.js";
@@ -113,7 +113,7 @@ function logFailure(log: FastifyBaseLogger, err: unknown, context: Record<string
 }
 
 /**
- * Recruiter onboarding (issue 3): Embedded Signup by redirect and by popup, disconnection, the
+ * Recruiter onboarding: Embedded Signup by redirect and by popup, disconnection, the
  * connection check, and the admin-only manual connection. No token ever appears in a URL, a log or a
  * response; the callback's answer carries `Referrer-Policy: no-referrer` so that the code in its own
  * URL does not follow the recruiter to the dashboard.
@@ -299,11 +299,10 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
         if (first !== "OK") {
           const left = await opts.redis.ttl(key);
           reply.header("retry-after", String(left > 0 ? left : checkInterval));
-          throw new HttpError(
-            429,
+          throw new OnboardingError(
             "CHECK_THROTTLED",
-            `this connection was checked less than ${checkInterval} s ago; try again later`,
             { retryAfterSeconds: left > 0 ? left : checkInterval },
+            `this connection was checked less than ${checkInterval} s ago; try again later`,
           );
         }
       }

@@ -1,5 +1,5 @@
 /**
- * Security review (issue 10), finding 1: connecting someone else's number (OAuth login CSRF), the
+ * Security review, finding 1: connecting someone else's number (OAuth login CSRF), the
  * claim rule for disconnected numbers, and debug_token's app and grants. Each attack runs for real:
  * the ingress (inject), Meta's dialog and Graph API (the simulator, over HTTP), MongoDB-protocol
  * server and Redis.

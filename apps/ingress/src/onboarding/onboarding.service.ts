@@ -39,7 +39,7 @@ import { ConnectLock } from "./connect-lock.js";
 import { OnboardingError, onboardingErrorFromGraph } from "./onboarding-error.js";
 
 /**
- * Template sync on connect belongs to the outbound work (issue 4). When its sync exists, pass it as
+ * Template sync on connect belongs to the outbound work. When its sync exists, pass it as
  * `templateSync`: onboarding calls it after every successful connect. Absent, nothing happens. A
  * failing sync is logged and never fails the connection (the scheduled sync catches up).
  */
@@ -255,9 +255,9 @@ export class OnboardingService {
 
     // 6. Store: the token encrypted, with its expiry; status active. The unique index on
     // phoneNumberId settles a race between two recruiters: the second insert fails → NUMBER_TAKEN.
-    // The owner is matched as stored (a string, or an ObjectId in the brief's form) and written in the
-    // brief's form (userIdValue: an ObjectId for a 24-hex id). The expiry is written under both names:
-    // `tokenExpiry` is the brief's, which documents written elsewhere hold and the platform may read.
+    // The owner is matched as stored (a string, or an ObjectId in the platform's form) and written in the
+    // platform's form (userIdValue: an ObjectId for a 24-hex id). The expiry is written under both names:
+    // `tokenExpiry` is the platform's, which documents written elsewhere hold and the platform may read.
     const storedOwner = existing ? existing.userId : userIdValue(input.userId);
     const now = new Date();
     const whatsappNumber =
@@ -398,7 +398,7 @@ export class OnboardingService {
 
     // Counted after our own write, so that two numbers of one WABA disconnecting at once both see 0
     // and the subscription goes (DELETE is idempotent), rather than both seeing 1 and it staying.
-    // A document written as the brief shows it names no WABA: there is no subscription to judge.
+    // A document written as the platform writes it names no WABA: there is no subscription to judge.
     let unsubscribed = false;
     const others = doc.wabaId
       ? await db.clients.countDocuments({ wabaId: doc.wabaId, _id: { $ne: id }, status: { $ne: "disconnected" } })
@@ -418,7 +418,7 @@ export class OnboardingService {
   /**
    * Checks a client's token against Meta (its WABA's phone numbers, the cheapest call that needs
    * it). A 190/0 answer marks the client `reauth_required` and announces it; the same handling any
-   * caller of the Graph API applies (see reportTokenFailure). A client written as the brief shows it
+   * caller of the Graph API applies (see reportTokenFailure). A client written as the platform writes it
    * names no WABA: the check first finds it (findWaba).
    */
   async checkConnection(clientId: Types.ObjectId | string): Promise<{ ok: boolean; client: ClientJson }> {
@@ -460,7 +460,7 @@ export class OnboardingService {
   }
 
   /**
-   * The WABA of a client that names none (its document was written as the brief shows it, by the
+   * The WABA of a client that names none (its document was written as the platform writes it, by the
    * platform or the proof of concept): among the WABAs debug_token says its token was granted, the
    * one whose phone numbers include the client's number. Stored (only while still missing), then the
    * templates are synced and the change announced so that caches drop the client. Returns null when

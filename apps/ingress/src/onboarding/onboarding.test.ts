@@ -51,7 +51,7 @@ describe("Embedded Signup, redirect flow", () => {
     expect(location.searchParams.get("whatsapp_status")).toBe("connected");
     const clientId = location.searchParams.get("client_id")!;
 
-    // Stored: the brief's fields plus wabaId, active, token as ciphertext under the current key.
+    // Stored: the platform's fields plus wabaId, active, token as ciphertext under the current key.
     const raw = (await rawClient(h, { phoneNumberId: number.id }))!;
     expect(raw._id.toHexString()).toBe(clientId);
     expect(raw).toMatchObject({

@@ -95,7 +95,7 @@ describe("/docs", () => {
     const send = doc.paths["/api/messages/send"]!.post!;
     const body = (send.requestBody as OpenAPIV3.RequestBodyObject).content["application/json"]!
       .schema as OpenAPIV3.SchemaObject;
-    // Issue 9: exactly one of candidatePhone and candidateUserId (checked by the route), so neither is required.
+    // Exactly one of candidatePhone and candidateUserId (checked by the route), so neither is required.
     expect(body.required ?? []).not.toContain("candidatePhone");
     expect(Object.keys(body.properties ?? {})).toEqual(
       expect.arrayContaining(["clientId", "candidatePhone", "message", "templateName"]),

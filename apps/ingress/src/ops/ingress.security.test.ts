@@ -1,5 +1,5 @@
 /**
- * Security review (issue 10), findings 3 and 5 on the ingress: rate limits bypassed with
+ * Security review, findings 3 and 5 on the ingress: rate limits bypassed with
  * X-Forwarded-For, the Bull Board token in the query string, a malformed board cookie, /webhook
  * reading 3 MB before looking at the signature, an open /metrics, the board's deny-list redaction,
  * and CORS. Each attack over real HTTP (inject, or a real socket where the wire matters), on the real

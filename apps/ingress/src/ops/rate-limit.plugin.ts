@@ -2,7 +2,7 @@ import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { RedisClient } from "@linkojob/queues";
 import { bearerToken, type JwtVerifier } from "@linkojob/auth";
-import { HttpError } from "../http/errors.js";
+import { ApiError } from "../http/api-error.js";
 
 export interface RateLimitSettings {
   /** Length of the window the limits count over, ms. */
@@ -54,7 +54,7 @@ export async function registerRateLimit(
       key.startsWith("svc:") ? limits.serviceMax : key.startsWith("usr:") ? limits.userMax : limits.anonymousMax,
     skipOnError: true,
     errorResponseBuilder: (_request, context) =>
-      new HttpError(429, "RATE_LIMITED", `too many requests; retry in ${context.after}`, {
+      new ApiError("RATE_LIMITED", `too many requests; retry in ${context.after}`, {
         limit: context.max,
         retryAfterMs: context.ttl,
       }),

@@ -4,9 +4,9 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { Types } from "mongoose";
 import { OPT_OUT_SCOPES, objectIdSchema, type OptOutChangeDoc, type OptOutDoc } from "@linkojob/db";
-import { OptOutError, idempotencyKeySchema, type OptOutRegister } from "@linkojob/outbound";
+import { idempotencyKeySchema, type OptOutRegister } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
-import { HttpError, badRequest } from "../http/errors.js";
+import { badRequest } from "../http/errors.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 
 export interface OptOutRoutesOptions {
@@ -158,30 +158,24 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
       const tenant = await tenants.resolve(request.principal, request.params.clientId);
       const { principal, body } = request;
       const key = request.headers["idempotency-key"];
-      try {
-        const result = await register.change({
-          clientId: tenant.clientId,
-          candidate: candidateOf(body),
-          action: body.action,
-          scope: body.scope,
-          source: principal.role === "recruiter" ? "recruiter" : "platform",
-          at: new Date(),
-          dedupeKey: key ? `api:${principal.userId}:${key}` : `api:${randomUUID()}`,
-          actor: { role: principal.role, userId: principal.userId },
-          reason: body.reason ?? null,
-        });
-        return reply.code(result.created ? 201 : 200).send({
-          clientId: tenant.clientId.toHexString(),
-          changeId: result.changeId.toHexString(),
-          scope: result.optOut?.scope ?? null,
-          conversationId: result.conversationId?.toHexString() ?? null,
-          candidates: result.keys,
-        });
-      } catch (err) {
-        if (err instanceof OptOutError)
-          throw new HttpError(err.code === "CANDIDATE_OWN_OPT_OUT" ? 403 : 400, err.code, err.message);
-        throw err;
-      }
+      const result = await register.change({
+        clientId: tenant.clientId,
+        candidate: candidateOf(body),
+        action: body.action,
+        scope: body.scope,
+        source: principal.role === "recruiter" ? "recruiter" : "platform",
+        at: new Date(),
+        dedupeKey: key ? `api:${principal.userId}:${key}` : `api:${randomUUID()}`,
+        actor: { role: principal.role, userId: principal.userId },
+        reason: body.reason ?? null,
+      });
+      return reply.code(result.created ? 201 : 200).send({
+        clientId: tenant.clientId.toHexString(),
+        changeId: result.changeId.toHexString(),
+        scope: result.optOut?.scope ?? null,
+        conversationId: result.conversationId?.toHexString() ?? null,
+        candidates: result.keys,
+      });
     },
   );
   done();

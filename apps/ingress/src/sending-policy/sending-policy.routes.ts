@@ -9,7 +9,8 @@ import {
   type SendGate,
   type SendingPolicy,
 } from "@linkojob/outbound";
-import { HttpError, notFound } from "../http/errors.js";
+import { notFound } from "../http/errors.js";
+import { SendError } from "../sends/send-error.js";
 import type { SendAcceptance } from "../sends/send-acceptance.js";
 
 export interface SendingPolicyRoutesOptions {
@@ -134,11 +135,7 @@ export const sendingPolicyRoutes: FastifyPluginCallback<SendingPolicyRoutesOptio
       try {
         await gate.state.setPolicy(client._id.toHexString(), policy, request.principal.userId);
       } catch {
-        throw new HttpError(
-          503,
-          "POLICY_UNAVAILABLE",
-          "the sending policy could not be stored: nothing changed, retry",
-        );
+        throw new SendError("POLICY_UNAVAILABLE");
       }
       return view(client);
     },

@@ -1,15 +1,18 @@
 import { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
 import { candidateKeyOf, sameUser, type Database, type TenantData } from "@linkojob/db";
-import { HttpError, forbidden, notFound } from "../http/errors.js";
+import { DomainError } from "@linkojob/errors";
+import { forbidden, notFound } from "../http/errors.js";
+import { SendError } from "./send-error.js";
 import {
   NotReplicatedError,
+  OptOutError,
   OutboundMediaError,
   SendDecider,
+  TemplateRefusalError,
   acceptOutboundMedia,
   discardStagedMedia,
   templateRefusal,
-  templateRefusalStatus,
   type OutboundMedia,
   type OutboundRequest,
   type PriceTable,
@@ -66,9 +69,9 @@ const answerOf = (
     : {}),
 });
 
-/** An accepted media that cannot be stored: 413 over Meta's size limit, 400 otherwise. */
-const mediaHttpError = (err: OutboundMediaError) =>
-  new HttpError(err.code === "MEDIA_TOO_LARGE" ? 413 : 400, err.code, err.message, { field: "media" });
+/** An accepted media that cannot be stored, naming the request's field. */
+const mediaError = (err: OutboundMediaError) =>
+  new OutboundMediaError(err.code, err.message, { field: "media" }, { cause: err });
 
 export interface SendAcceptanceOptions {
   /** OUTBOUND_PRICE_TABLE. Default: DEFAULT_PRICE_TABLE_MAD. */
@@ -79,9 +82,7 @@ export interface SendAcceptanceOptions {
 
 /** A Redis (or, on a miss, MongoDB) failure while deciding: nothing was enqueued, the caller retries. */
 const unavailable = (err: unknown) =>
-  err instanceof HttpError
-    ? err
-    : new HttpError(503, "SEND_UNAVAILABLE", "sends cannot be accepted right now: nothing was queued, retry shortly");
+  err instanceof DomainError ? err : new SendError("SEND_UNAVAILABLE", undefined, undefined, { cause: err });
 
 export type { PlannedSend, SendDecision } from "@linkojob/outbound";
 
@@ -138,15 +139,10 @@ export class SendAcceptance extends SendDecider {
     } catch (err) {
       throw unavailable(err);
     }
-    if (!client) throw new HttpError(404, "NOT_FOUND", "client not found");
+    if (!client) throw notFound("client");
     // Disconnected: the token is wiped and nothing could ever send it; refused before anything is queued.
     if (client.status === "disconnected") {
-      throw new HttpError(
-        409,
-        "CLIENT_DISCONNECTED",
-        "this client's WhatsApp is disconnected: reconnect it before sending",
-        { clientId },
-      );
+      throw new SendError("CLIENT_DISCONNECTED", undefined, { clientId });
     }
     const templates = this.caches.templatesOf(client.wabaId);
     // The candidate's window and opt-out, and the sending protections, from Redis in one MGET.
@@ -170,8 +166,7 @@ export class SendAcceptance extends SendDecider {
       prices: this.prices,
       estimate: true,
     }).catch((err: unknown) => Promise.reject(unavailable(err)));
-    if (refusal)
-      throw new HttpError(templateRefusalStatus(refusal), refusal.code, refusal.reason, { field: "template" });
+    if (refusal) throw new TemplateRefusalError(refusal.code, refusal.reason, { field: "template" });
 
     // The media first: a refused one (size, type, unknown fileId) leaves nothing stored or queued.
     let stored: StoredOutboundMedia | null = null;
@@ -179,7 +174,7 @@ export class SendAcceptance extends SendDecider {
       try {
         stored = await acceptOutboundMedia(this.db, tenant.clientId, media);
       } catch (err) {
-        throw err instanceof OutboundMediaError ? mediaHttpError(err) : unavailable(err);
+        throw err instanceof OutboundMediaError ? mediaError(err) : unavailable(err);
       }
     }
     // Only bytes this request staged are ours to remove (a `fileId` names a file staged before).
@@ -208,7 +203,7 @@ export class SendAcceptance extends SendDecider {
     const decision = await this.decide(clientId, client, request, candidate);
     if (decision.optedOut) {
       const optedOut = decision.optedOut;
-      throw new HttpError(409, optedOut.code, optedOut.reason, {
+      throw new OptOutError(optedOut.code, optedOut.reason, {
         scope: optedOut.scope,
         source: optedOut.source,
         since: optedOut.since,
@@ -231,11 +226,7 @@ export class SendAcceptance extends SendDecider {
       if (first) {
         await discard();
         if (first.state === "queued") return { answer: first.answer, replay: true };
-        throw new HttpError(
-          409,
-          "IDEMPOTENCY_KEY_IN_USE",
-          "a request with this Idempotency-Key is being accepted: retry shortly for its answer",
-        );
+        throw new SendError("IDEMPOTENCY_KEY_IN_USE");
       }
     }
     try {
@@ -252,18 +243,12 @@ export class SendAcceptance extends SendDecider {
         // a failover happens now. The key keeps this answer (a retry with it gets this messageId if the
         // send survived, and is accepted anew if it did not); the budget place stays the send's.
         if (idempotencyKey) await this.state.confirmIdempotent(clientId, idempotencyKey, answer).catch(() => undefined);
-        throw new HttpError(
-          503,
-          "NOT_REPLICATED",
-          "the send was queued on the Redis primary but its replica did not confirm it in time: retry with the same " +
-            "Idempotency-Key (it answers this send if it survived, and accepts it again if not)",
-          { messageId },
-        );
+        throw new SendError("NOT_REPLICATED", undefined, { messageId });
       }
       if (idempotencyKey) await this.state.releaseIdempotent(clientId, idempotencyKey).catch(() => undefined);
       // Nothing queued: the budget place the gate counted for it is given back.
       await this.giveBack(gated);
-      throw new HttpError(503, "QUEUE_UNAVAILABLE", "the send could not be queued: nothing was accepted, retry", {});
+      throw new SendError("QUEUE_UNAVAILABLE", undefined, {});
     }
     // Queued: a failed confirmation leaves the key pending (409 to a repeat until it expires), never a second send.
     if (idempotencyKey) await this.state.confirmIdempotent(clientId, idempotencyKey, answer).catch(() => undefined);

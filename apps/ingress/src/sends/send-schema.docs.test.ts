@@ -1,5 +1,5 @@
 /**
- * Issue 9: the send API's OpenAPI document names the new request fields and their shapes:
+ * The send API's OpenAPI document names the new request fields and their shapes:
  * candidateUserId, templateVars (positional or named), templateHeader, templateButtons.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -54,7 +54,7 @@ export const sendRoutes: FastifyPluginCallback<SendRoutesOptions> = (base, { ten
           "candidatePhone is not a phone number (digits with country code, or a Moroccan 06/07 number)",
           { field: "candidatePhone" },
         );
-      // Issue 9: the messages a send names (reply, reaction) resolved to wamids, checked to be this conversation's.
+      // The messages a send names (reply, reaction) resolved to wamids, checked to be this conversation's.
       const chat = await resolveChatFields(acceptance.db, tenant.clientId, {
         candidatePhone: phone,
         candidateUserId: body.candidateUserId ?? null,

@@ -5,7 +5,7 @@ import { objectIdSchema, syncTemplates, type ClientDoc, type Database, type Temp
 import type { TokenVault } from "@linkojob/vault";
 import { GraphApiError, isGraphError, type GraphClient } from "@linkojob/whatsapp";
 import type { SendState } from "@linkojob/outbound";
-import { HttpError } from "../http/errors.js";
+import { TemplateSyncError } from "./template-sync-error.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 
 export interface TemplateRoutesOptions {
@@ -69,10 +69,9 @@ export const templateRoutes: FastifyPluginCallback<TemplateRoutesOptions> = (
     },
     async (request) => {
       const tenant = await tenants.resolve(request.principal, request.body?.clientId ?? request.query.clientId);
-      if (!sync) throw new HttpError(503, "SYNC_UNAVAILABLE", "template sync is not configured on this node");
+      if (!sync) throw new TemplateSyncError("SYNC_UNAVAILABLE");
       const client = await db.clients.findById(tenant.clientId).lean<ClientDoc>();
-      if (!client?.accessToken || client.status !== "active")
-        throw new HttpError(409, "CLIENT_NOT_CONNECTED", "the client has no working WhatsApp connection");
+      if (!client?.accessToken || client.status !== "active") throw new TemplateSyncError("CLIENT_NOT_CONNECTED");
       try {
         const res = await syncTemplates(
           sync.graph,
@@ -84,7 +83,7 @@ export const templateRoutes: FastifyPluginCallback<TemplateRoutesOptions> = (
       } catch (err) {
         if (isGraphError(err)) {
           const details = err instanceof GraphApiError ? { metaCode: err.code, fbtraceId: err.fbtraceId } : undefined;
-          throw new HttpError(502, "META_ERROR", `Meta refused the template list: ${err.message}`, details);
+          throw new TemplateSyncError("META_ERROR", `Meta refused the template list: ${err.message}`, details);
         }
         throw err;
       }

@@ -5,7 +5,7 @@ import { userIdString } from "./user-id.js";
 export interface ClientJson {
   id: string;
   _id: string;
-  /** Always a string: an ObjectId userId (the brief's form) as its hex. */
+  /** Always a string: an ObjectId userId (the platform's form) as its hex. */
   userId: string;
   companyName: string;
   phoneNumberId: string;
@@ -19,7 +19,7 @@ export interface ClientJson {
   statusDetail: string | null;
   /** Whether a token is stored (its value never leaves the vault). */
   hasToken: boolean;
-  /** `tokenExpiresAt`, or the brief's `tokenExpiry` where that is absent. */
+  /** `tokenExpiresAt`, or the platform's `tokenExpiry` where that is absent. */
   tokenExpiresAt: string | null;
   connectedAt: string | null;
   disconnectedAt: string | null;

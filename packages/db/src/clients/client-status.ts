@@ -345,7 +345,7 @@ export interface TokenExpirySweep {
  * expired → `reauth_required` (TOKEN_EXPIRED); tokens expiring within `warnWithinMs` (default 7 days)
  * → one warning per token (a new connect resets it). Safe to run concurrently and repeatedly.
  */
-/** Clients whose token expiry (`tokenExpiresAt`, else the brief's `tokenExpiry`: tokenExpiryOf) matches `range`. */
+/** Clients whose token expiry (`tokenExpiresAt`, else the platform's `tokenExpiry`: tokenExpiryOf) matches `range`. */
 const expiryIn = (range: Record<string, unknown>) => ({
   $or: [{ tokenExpiresAt: range }, { tokenExpiresAt: null, tokenExpiry: range }],
 });

@@ -15,7 +15,7 @@ export interface EncryptedSecret {
 
 /**
  * A stored access token: the vault's form, or the proof of concept's `ivHex:tagHex:ciphertextHex`
- * string (the brief's `encrypt`), which the vault still reads and `cli:reencrypt-tokens` upgrades.
+ * string (the proof of concept's `encrypt`), which the vault still reads and `cli:reencrypt-tokens` upgrades.
  */
 export type StoredSecret = EncryptedSecret | string;
 
@@ -23,12 +23,12 @@ export interface ClientDoc {
   _id: Types.ObjectId;
   /**
    * The platform user (recruiter) who owns this client; the JWT `sub`. An ObjectId when the sub is
-   * 24 hex characters (the brief's form), a string otherwise: compare with `sameUser`, query with
+   * 24 hex characters (the platform's form), a string otherwise: compare with `sameUser`, query with
    * `userIdFilter`, store with `userIdValue` (user-id.ts).
    */
   userId: UserId;
   companyName: string;
-  /** The brief's contact e-mail of the client, when the platform wrote one (kept, not used here). */
+  /** The platform's contact e-mail of the client, when the platform wrote one (kept, not used here). */
   email?: string;
   /** Meta's id of the business phone number: the key that routes webhooks to this client. */
   phoneNumberId: string;
@@ -42,7 +42,7 @@ export interface ClientDoc {
   accessToken?: StoredSecret | null;
   tokenExpiresAt?: Date | null;
   /**
-   * The brief's name for the token's expiry, as documents written by the proof of concept or the
+   * The platform's name for the token's expiry, as documents written by the proof of concept or the
    * platform hold it. Read where `tokenExpiresAt` is null or absent (`tokenExpiryOf`); connect writes both.
    */
   tokenExpiry?: Date | null;
@@ -69,7 +69,7 @@ export interface ClientDoc {
   tokenExpiryWarnedAt?: Date | null;
   /** The six-digit two-step verification PIN set when the platform registered the number, encrypted. */
   registrationPin?: EncryptedSecret | null;
-  /** Template sent on first contact when the request names none (brief: application_received). */
+  /** Template sent on first contact when the request names none (the platform's: application_received). */
   defaultTemplate?: { name: string; language: string };
   /** Messages per second this number may send (Meta default 80). */
   throughputMps?: number;
@@ -91,7 +91,7 @@ const encryptedSecretSchema = new Schema<EncryptedSecret>(
 
 const clientSchema = new Schema<ClientDoc>(
   {
-    // Mixed: an ObjectId (the brief's form) or a string, stored as given, never cast (user-id.ts).
+    // Mixed: an ObjectId (the platform's form) or a string, stored as given, never cast (user-id.ts).
     userId: {
       type: Schema.Types.Mixed,
       required: true,
@@ -140,7 +140,7 @@ const clientSchema = new Schema<ClientDoc>(
 clientSchema.index({ status: 1, tokenExpiresAt: 1 });
 clientSchema.index({ status: 1, tokenExpiry: 1 });
 
-/** When the client's token expires: `tokenExpiresAt`, or the brief's `tokenExpiry` where it is null or absent. */
+/** When the client's token expires: `tokenExpiresAt`, or the platform's `tokenExpiry` where it is null or absent. */
 export function tokenExpiryOf(c: Pick<ClientDoc, "tokenExpiresAt" | "tokenExpiry">): Date | null {
   return c.tokenExpiresAt ?? c.tokenExpiry ?? null;
 }

@@ -4,8 +4,8 @@ import { testServices } from "@linkojob/testing";
 import { Database } from "../database.js";
 import { sweepTokenExpiry } from "./client-status.js";
 
-/** The expiry sweep on documents that hold the brief's `tokenExpiry` (written by the platform or the proof of concept). */
-describe("token-expiry sweep and the brief's tokenExpiry", () => {
+/** The expiry sweep on documents that hold the platform's `tokenExpiry` (written by the platform or the proof of concept). */
+describe("token-expiry sweep and the platform's tokenExpiry", () => {
   const services = testServices("tokexpiry");
   let db: Database;
   beforeAll(async () => {
@@ -35,9 +35,9 @@ describe("token-expiry sweep and the brief's tokenExpiry", () => {
   }
 
   it("uses tokenExpiry where tokenExpiresAt is absent or null, and tokenExpiresAt where it is set", async () => {
-    const briefExpired = await rawClient({ tokenExpiry: new Date(now.getTime() - day) });
+    const platformExpired = await rawClient({ tokenExpiry: new Date(now.getTime() - day) });
     const nullExpired = await rawClient({ tokenExpiresAt: null, tokenExpiry: new Date(now.getTime() - day) });
-    const briefSoon = await rawClient({ tokenExpiry: new Date(now.getTime() + 2 * day) });
+    const platformSoon = await rawClient({ tokenExpiry: new Date(now.getTime() + 2 * day) });
     const ours = await rawClient({
       tokenExpiresAt: new Date(now.getTime() + 30 * day),
       tokenExpiry: new Date(now.getTime() - day),
@@ -45,15 +45,15 @@ describe("token-expiry sweep and the brief's tokenExpiry", () => {
     const never = await rawClient({ tokenExpiry: null });
 
     const sweep = await sweepTokenExpiry(db, { now });
-    expect(sweep.expired.map((c) => c.clientId).sort()).toEqual([briefExpired, nullExpired].sort());
+    expect(sweep.expired.map((c) => c.clientId).sort()).toEqual([platformExpired, nullExpired].sort());
     expect(sweep.expired.every((c) => typeof c.userId === "string" && /^[0-9a-f]{24}$/.test(c.userId))).toBe(true);
     expect(sweep.warnings.map((w) => [w.clientId, w.tokenExpiresAt.toISOString()])).toEqual([
-      [briefSoon, new Date(now.getTime() + 2 * day).toISOString()],
+      [platformSoon, new Date(now.getTime() + 2 * day).toISOString()],
     ]);
 
     const statusOf = async (id: string) =>
       (await db.connection.db!.collection("clients").findOne({ _id: new Types.ObjectId(id) }))!.status;
-    expect(await statusOf(briefExpired)).toBe("reauth_required");
+    expect(await statusOf(platformExpired)).toBe("reauth_required");
     expect(await statusOf(ours)).toBe("active");
     expect(await statusOf(never)).toBe("active");
     // Once: nothing new on a second pass.

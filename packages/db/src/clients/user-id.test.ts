@@ -9,7 +9,7 @@ import { sameUser, userIdFilter, userIdString, userIdValue } from "./user-id.js"
 const hex = "65a1b2c3d4e5f60718293a4b";
 
 describe("user ids in both forms", () => {
-  it("stores the brief's form: an ObjectId for 24 hex characters, the string otherwise", () => {
+  it("stores the platform's form: an ObjectId for 24 hex characters, the string otherwise", () => {
     const v = userIdValue(hex);
     expect(v).toBeInstanceOf(Types.ObjectId);
     expect(userIdString(v)).toBe(hex);
@@ -86,7 +86,7 @@ describe("clients.userId on the MongoDB-protocol server", () => {
     await expect(db.clients.create({ ...fields(), userId: 42 as unknown as string })).rejects.toThrow(/userId/);
   });
 
-  it("reads the brief's tokenExpiry where tokenExpiresAt is absent or null", async () => {
+  it("reads the platform's tokenExpiry where tokenExpiresAt is absent or null", async () => {
     const expiry = new Date("2030-01-01T00:00:00Z");
     const _id = new Types.ObjectId();
     await db.connection

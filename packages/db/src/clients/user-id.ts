@@ -2,7 +2,7 @@ import { Types } from "mongoose";
 import { OBJECT_ID_HEX } from "../ids.js";
 
 /**
- * The platform user (recruiter) who owns a client, as stored in `clients.userId`. The brief's
+ * The platform user (recruiter) who owns a client, as stored in `clients.userId`. The platform's
  * collection declares it an ObjectId (a reference to the main platform's users); documents written by
  * this gateway before, or by a platform whose user ids are not ObjectIds, hold a string. Both forms
  * are the same user when the string is the ObjectId's hex: the JWT `sub` is always that string.
@@ -23,7 +23,7 @@ export function isUserId(v: unknown): v is UserId {
 
 /**
  * The form to store for a user id given as a string (a JWT `sub`, an operator's input): an ObjectId
- * when it is 24 hex characters (the brief's form), the string itself otherwise.
+ * when it is 24 hex characters (the platform's form), the string itself otherwise.
  */
 export function userIdValue(sub: string): UserId {
   return OBJECT_ID_HEX.test(sub) ? new Types.ObjectId(sub) : sub;

@@ -3,7 +3,7 @@ import { isDuplicateKeyError } from "../errors.js";
 import type { MessageDoc } from "../messages/message.model.js";
 import type { ConversationDoc } from "./conversation.model.js";
 import { fillMissingIds, fillOps, newConversationKey, type CandidateIds } from "./candidate-identity.js";
-import { windowEndAfter, windowOpen } from "./window.js";
+import { windowOpen } from "./window.js";
 
 export { WINDOW_MS } from "./window.js";
 
@@ -225,14 +225,6 @@ export function identityOf(c: CandidateIdentity): CandidateIds {
   return { phones: c.candidatePhone ? [c.candidatePhone] : [], userIds: c.candidateUserId ? [c.candidateUserId] : [] };
 }
 
-export interface MessageSummary {
-  at: Date;
-  sortKey: string;
-  from: "candidate" | "recruiter";
-  preview: string | null;
-  type: string;
-}
-
 export type ConversationView = Omit<
   ConversationDoc,
   | "lastMessageSortKey"
@@ -280,84 +272,6 @@ export class ConversationRepository {
    */
   async ensure(candidate: CandidateIdentity, extra: ConversationExtra = {}): Promise<Types.ObjectId> {
     return (await openCandidateConversation(this.model, this.clientId, candidate, extra))._id;
-  }
-
-  /**
-   * A candidate wrote at `at`: the 24-hour window runs from their latest message.
-   * @deprecated The inbound worker writes this with ConversationBatch.recordInbound.
-   */
-  async recordCandidateActivity(id: Types.ObjectId, at: Date, profileName?: string): Promise<void> {
-    const windowExpiresAt = windowEndAfter(at);
-    // Writes to one document are issued one after the other, never in parallel (see KeyedMutex).
-    await this.model.updateOne(
-      { _id: id, clientId: this.clientId },
-      {
-        $max: { lastInboundAt: at, windowExpiresAt },
-        ...(windowExpiresAt.getTime() > Date.now() ? { $set: { inWindow: true } } : {}),
-      },
-    );
-    if (profileName) {
-      await this.model.updateOne(
-        { _id: id, clientId: this.clientId, $or: [{ candidateNameAt: null }, { candidateNameAt: { $lte: at } }] },
-        { $set: { candidateName: profileName, candidateNameAt: at } },
-      );
-    }
-  }
-
-  /**
-   * Offers a message as the conversation's latest: kept only if no later one is recorded.
-   * @deprecated Inbound messages go through ConversationBatch.recordInbound; kept for the outbound
-   * worker until it writes its summary with its own insert.
-   */
-  async recordMessage(id: Types.ObjectId, summary: MessageSummary): Promise<void> {
-    await this.model.updateOne({ _id: id, clientId: this.clientId }, { $max: { lastMessageAt: summary.at } });
-    await this.model.updateOne(
-      {
-        _id: id,
-        clientId: this.clientId,
-        $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: summary.sortKey } }],
-      },
-      {
-        $set: {
-          lastMessageSortKey: summary.sortKey,
-          lastMessageFrom: summary.from,
-          lastMessagePreview: summary.preview?.slice(0, 280) ?? null,
-          lastMessageType: summary.type,
-        },
-      },
-    );
-  }
-
-  /**
-   * Recomputes the counters from the messages themselves instead of incrementing them: a redelivered
-   * or retried event can then never count twice, and a crash between two writes never loses one.
-   * `messageCount` only grows ($max). `unreadCount` is exact for the current `readUpTo`; the guarded
-   * write retries when a concurrent mark-as-read moved `readUpTo` meanwhile.
-   * @deprecated Two counts that grow with the conversation: the inbound worker increments counters
-   * by what its insert stored (ConversationBatch); kept for the outbound worker until it does too.
-   */
-  async refreshCounters(id: Types.ObjectId): Promise<void> {
-    const total = await this.messages.countDocuments({ clientId: this.clientId, conversationId: id });
-    await this.model.updateOne({ _id: id, clientId: this.clientId }, { $max: { messageCount: total } });
-    await this.refreshUnread(id);
-  }
-
-  private async refreshUnread(id: Types.ObjectId): Promise<void> {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const conv = await this.model.findOne({ _id: id, clientId: this.clientId }, { readUpTo: 1 }).lean();
-      if (!conv) return;
-      const unread = await this.messages.countDocuments({
-        clientId: this.clientId,
-        conversationId: id,
-        direction: "inbound",
-        receivedAt: { $gt: conv.readUpTo },
-      });
-      const res = await this.model.updateOne(
-        { _id: id, clientId: this.clientId, readUpTo: conv.readUpTo },
-        { $max: { unreadCount: unread } },
-      );
-      if (res.matchedCount === 1) return;
-    }
   }
 
   /**

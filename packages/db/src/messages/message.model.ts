@@ -38,7 +38,7 @@ export interface MessageError {
 export const MEDIA_BUCKET = "media";
 
 /**
- * The stored copy of a media message's file (issue 5). `pending` until the media worker fetched it
+ * The stored copy of a media message's file. `pending` until the media worker fetched it
  * (or while the client must reconnect), then `stored` with the GridFS file id, or `failed` with why.
  */
 export interface MessageMedia {
@@ -98,7 +98,7 @@ export interface MessageDoc {
   referral?: unknown;
   errors?: unknown[];
   raw?: unknown;
-  /** Inbound media: the file's stored copy (issue 5). */
+  /** Inbound media: the file's stored copy. */
   media?: MessageMedia | null;
   /**
    * Present from an inbound message's insert until its conversation's counters include it: who

@@ -1,6 +1,6 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedMessage, NormalizedStatus } from "@linkojob/whatsapp";
-import { isDuplicateKeyError } from "../errors.js";
+import { DbError, isDuplicateKeyError } from "../errors.js";
 import { isObjectIdString } from "../ids.js";
 import { STATUS_RANK, statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model.js";
 
@@ -75,10 +75,9 @@ function encodeCursor(doc: Pick<MessageDoc, "_id" | "timestamp">): string {
   return Buffer.from(`${doc.timestamp.getTime()}:${doc._id.toHexString()}`).toString("base64url");
 }
 
-export class InvalidCursorError extends Error {
-  readonly code = "DB_ERR_INVALID_CURSOR";
+export class InvalidCursorError extends DbError {
   constructor() {
-    super("cursor is not one this API returned");
+    super("DB_ERR_INVALID_CURSOR");
     this.name = "InvalidCursorError";
   }
 }

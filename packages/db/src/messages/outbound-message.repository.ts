@@ -19,7 +19,7 @@ export interface StoredOutboundRequest {
   message?: string | null;
   jobTitle?: string | null;
   applicationId?: string | null;
-  /** Media to send (issue 5): ids only, never the bytes (a staged GridFS file or a link). */
+  /** Media to send: ids only, never the bytes (a staged GridFS file or a link). */
   media?: OutboundMediaRef | null;
 }
 
@@ -33,7 +33,7 @@ export interface OutboundMediaRef {
   filename?: string;
 }
 
-/** `media`: an image or document inside the window (a free service message, like text); `interactive` (buttons, list) and `reaction` too (issue 9). */
+/** `media`: an image or document inside the window (a free service message, like text); `interactive` (buttons, list) and `reaction` too. */
 export type OutboundKind = "text" | "template" | "media" | "interactive" | "reaction";
 
 /** The template actually sent. */

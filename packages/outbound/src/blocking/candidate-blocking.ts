@@ -1,4 +1,5 @@
 import { Types } from "mongoose";
+import { defineErrors, type CodeOf } from "@linkojob/errors";
 import {
   conversationJson,
   conversationView,
@@ -22,7 +23,7 @@ import {
 } from "@linkojob/whatsapp";
 
 /**
- * Blocking a candidate (issue 24): the recruiter blocks or unblocks a candidate on the tenant's
+ * Blocking a candidate: the recruiter blocks or unblocks a candidate on the tenant's
  * business number through Meta's Block Users API, with the tenant's token; the block is recorded on
  * the conversation (`blockedAt`, `blockedBy`), announced to dashboards (`conversation:blocked`), and
  * read by the inbound worker, which no longer routes the candidate's messages to the recruiter.
@@ -30,27 +31,30 @@ import {
  * blocklist's 64,000 limit…): its refusals come back as BlockingError codes, never as success.
  */
 
-export type BlockingErrorCode =
-  | "CLIENT_NOT_CONNECTED"
-  | "CANDIDATE_UNKNOWN"
-  | "CANDIDATE_NOT_RECENT"
-  | "BLOCK_FAILED"
-  | "BLOCKLIST_FULL"
-  | "BLOCKLIST_CHANGED"
-  | "SELF_BLOCK"
-  | "META_RATE_LIMITED"
-  | "META_ERROR";
+/** The blocking domain's error catalog: a block or unblock that did not happen. */
+const BlockingErrors = defineErrors("BlockingError", {
+  BLOCKING_UNAVAILABLE: "blocking needs the Graph API on this node",
+  CLIENT_NOT_CONNECTED: "the client has no working WhatsApp connection",
+  CANDIDATE_UNKNOWN: "no conversation with this candidate",
+  CANDIDATE_NOT_RECENT: "Meta blocks only candidates who wrote to this number in the last 24 hours",
+  BLOCK_FAILED: "Meta did not block/unblock the candidate",
+  BLOCKLIST_FULL: "this number's blocklist is full (Meta's limit: 64,000)",
+  BLOCKLIST_CHANGED: "the blocklist changed meanwhile: try again",
+  SELF_BLOCK: "the business's own number cannot be blocked",
+  META_RATE_LIMITED: "Meta's rate limit: try again in a moment",
+  META_ERROR: "Meta refused",
+});
+export type BlockingErrorCode = CodeOf<typeof BlockingErrors>;
 
-/** A block or unblock that did not happen; the ingress maps the code to a status. */
-export class BlockingError extends Error {
+/** A block or unblock that did not happen, with Meta's code and trace id as details when Meta refused. */
+export class BlockingError extends BlockingErrors {
   constructor(
-    readonly code: BlockingErrorCode,
-    message: string,
+    code: BlockingErrorCode,
+    message?: string,
     /** Meta's error code and trace, when Meta refused. */
     readonly meta: { code: number; fbtraceId?: string | null; details?: string | null } | null = null,
   ) {
-    super(message);
-    this.name = "BlockingError";
+    super(code, message, meta ? { metaCode: meta.code, fbtraceId: meta.fbtraceId ?? null } : undefined);
   }
 }
 

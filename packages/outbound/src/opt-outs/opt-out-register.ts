@@ -1,5 +1,6 @@
 import { Types } from "mongoose";
 import type { Logger } from "pino";
+import { defineErrors } from "@linkojob/errors";
 import {
   OPT_OUT_SCOPES,
   findCandidateConversation,
@@ -13,7 +14,7 @@ import {
 } from "@linkojob/db";
 import { EVENTS, candidateOptOut, type TypedDashboardEvents } from "@linkojob/events";
 import { OptOutState, type OptOutView } from "./opt-out-state.js";
-import { optOutRefusal, type OptOutRefusal, type OptOutSendShape } from "./opt-out-rule.js";
+import { CANDIDATE_OPTED_OUT, optOutRefusal, type OptOutRefusal, type OptOutSendShape } from "./opt-out-rule.js";
 import { optOutIntent } from "./opt-out-words.js";
 import { hashedKeyOf } from "./hashed-identity.js";
 
@@ -48,16 +49,16 @@ export interface OptOutChangeResult {
   keys: string[];
 }
 
-/** A change the register refuses; the ingress maps the code to a status. */
-export class OptOutError extends Error {
-  constructor(
-    readonly code: "CANDIDATE_OWN_OPT_OUT" | "NO_CANDIDATE",
-    message: string,
-  ) {
-    super(message);
-    this.name = "OptOutError";
-  }
-}
+/**
+ * The opt-out domain's error catalog: a change the register refuses, and a send refused because the
+ * candidate opted out (CANDIDATE_OPTED_OUT, the code the send decision carries). The ingress maps
+ * each code to a status.
+ */
+export class OptOutError extends defineErrors("OptOutError", {
+  CANDIDATE_OWN_OPT_OUT: "the candidate set this opt-out themselves: only they can lift it",
+  NO_CANDIDATE: "name the candidate by candidatePhone or candidateUserId",
+  [CANDIDATE_OPTED_OUT]: "the candidate opted out of these messages",
+}) {}
 
 /** A candidate's own sources: only the candidate (a resume word, Meta's resume) lifts what they set. */
 const ownerOf = (source: OptOutSource): OptOutScopeState["owner"] =>

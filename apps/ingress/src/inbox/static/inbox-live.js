@@ -24,7 +24,7 @@ export function listen(socket, handlers) {
 
 /**
  * The conversation after a `conversation:updated`: the whole `conversation` the event carries, else
- * (a sender that follows the brief alone) the `updates` applied to the one the page holds. Null when
+ * (a sender that follows the platform's minimal contract alone) the `updates` applied to the one the page holds. Null when
  * neither is possible: read the list again.
  * @param {Conversation | undefined} known
  * @param {Pick<ConversationUpdated, "conversationId"> & Partial<ConversationUpdated>} event

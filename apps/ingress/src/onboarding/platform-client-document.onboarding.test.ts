@@ -1,6 +1,6 @@
 /**
- * Onboarding with `clients.userId` in the brief's form (an ObjectId; the JWT sub is its hex) and with
- * documents written as the brief shows them (the proof of concept's token string, `tokenExpiry`).
+ * Onboarding with `clients.userId` in the platform's form (an ObjectId; the JWT sub is its hex) and with
+ * documents written as the platform writes them (the proof of concept's token string, `tokenExpiry`).
  */
 import { createCipheriv, randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -15,8 +15,8 @@ import {
   type OnboardingHarness,
 } from "./onboarding.harness.js";
 
-/** The brief's `encrypt` (AES-256-GCM, 16-byte IV, no AAD): `ivHex:tagHex:ciphertextHex`. */
-function briefEncrypt(text: string): string {
+/** The proof of concept's `encrypt` (AES-256-GCM, 16-byte IV, no AAD): `ivHex:tagHex:ciphertextHex`. */
+function pocEncrypt(text: string): string {
   const iv = randomBytes(16);
   const cipher = createCipheriv("aes-256-gcm", Buffer.from(TEST_SECRETS.tokenKey, "hex"), iv);
   let encrypted = cipher.update(text, "utf8", "hex");
@@ -24,7 +24,7 @@ function briefEncrypt(text: string): string {
   return iv.toString("hex") + ":" + cipher.getAuthTag().toString("hex") + ":" + encrypted;
 }
 
-const suite = onboardingSuite("onbbrief");
+const suite = onboardingSuite("onbplatform");
 const { syncCalls, exchange } = suite;
 let h: OnboardingHarness;
 beforeAll(() => {
@@ -35,8 +35,8 @@ const raw = () => h.db.connection.db!.collection("clients");
 const listOf = async (sub: string) =>
   (await h.app.inject({ method: "GET", url: "/api/auth/whatsapp/clients", headers: await authHeader(sub) })).json();
 
-/** A client inserted through the raw driver with the brief's fields (plus what the test adds). */
-async function briefClient(fields: Record<string, unknown>) {
+/** A client inserted through the raw driver with the platform's fields (plus what the test adds). */
+async function platformClient(fields: Record<string, unknown>) {
   const _id = new Types.ObjectId();
   const now = new Date();
   await raw().insertOne({
@@ -116,16 +116,16 @@ describe("a recruiter whose platform user id is an ObjectId", () => {
   });
 });
 
-describe("documents written as the brief shows them", () => {
+describe("documents written as the platform writes them", () => {
   it("its recruiter reconnects the same client (not NUMBER_TAKEN); another recruiter cannot take it", async () => {
     const user = new Types.ObjectId();
     const business = await seedBusiness(h);
     const number = business.phoneNumbers[0]!;
-    const id = await briefClient({
+    const id = await platformClient({
       userId: user,
       phoneNumberId: number.id,
       whatsappNumber: "+212600111222",
-      accessToken: briefEncrypt("EAAG-old-poc-token"),
+      accessToken: pocEncrypt("EAAG-old-poc-token"),
       tokenExpiry: new Date(Date.now() - 86_400_000),
     });
 
@@ -149,12 +149,12 @@ describe("documents written as the brief shows them", () => {
     expect(stored.userId).toBeInstanceOf(Types.ObjectId);
     expect(Object.keys(stored.accessToken).sort()).toEqual(["data", "iv", "keyId", "tag"]);
     expect(stored.email).toBe("rh@acme.example");
-    // The stale brief expiry is replaced by the new token's (this simulator's tokens never expire).
+    // The stale platform expiry is replaced by the new token's (this simulator's tokens never expire).
     expect(stored.tokenExpiry).toBeNull();
     expect(await h.db.clients.countDocuments({ phoneNumberId: number.id })).toBe(1);
   });
 
-  it("a client this gateway stored with the hex as a string is matched, and moves to the brief's form on reconnect", async () => {
+  it("a client this gateway stored with the hex as a string is matched, and moves to the platform's form on reconnect", async () => {
     const user = new Types.ObjectId();
     const business = await seedBusiness(h);
     const number = business.phoneNumbers[0]!;
@@ -178,7 +178,7 @@ describe("documents written as the brief shows them", () => {
     const user = new Types.ObjectId();
     const business = await seedBusiness(h, { phoneNumbers: [{}, {}] });
     const [n1, n2] = business.phoneNumbers;
-    const own = await briefClient({
+    const own = await platformClient({
       userId: user,
       phoneNumberId: n1!.id,
       whatsappNumber: "+212600111222",
@@ -186,7 +186,7 @@ describe("documents written as the brief shows them", () => {
       status: "disconnected",
       disconnectedAt: new Date(),
     });
-    const theirs = await briefClient({
+    const theirs = await platformClient({
       userId: user,
       phoneNumberId: n2!.id,
       whatsappNumber: "+212600111333",
@@ -217,13 +217,13 @@ describe("documents written as the brief shows them", () => {
     const { accessToken } = (
       await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })
     ).json;
-    // The brief's document names no WABA; this gateway needs it to reach the number's account.
-    const id = await briefClient({
+    // The platform's document names no WABA; this gateway needs it to reach the number's account.
+    const id = await platformClient({
       userId: user,
       phoneNumberId: number.id,
       wabaId: business.wabaId,
       whatsappNumber: "+212600111222",
-      accessToken: briefEncrypt(accessToken),
+      accessToken: pocEncrypt(accessToken),
     });
 
     const check = await h.app.inject({
@@ -245,18 +245,18 @@ describe("documents written as the brief shows them", () => {
     expect(tokensSeenBySim(h, new RegExp(`/${business.wabaId}/subscribed_apps$`))).toContain(accessToken);
   });
 
-  it("the connection check finds the WABA a brief document does not name, stores it, syncs its templates and announces it", async () => {
+  it("the connection check finds the WABA a platform document does not name, stores it, syncs its templates and announces it", async () => {
     const user = new Types.ObjectId();
     const business = await seedBusiness(h, { phoneNumbers: [{}, {}] });
     const number = business.phoneNumbers[1]!;
     const { accessToken } = (
       await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })
     ).json;
-    const id = await briefClient({
+    const id = await platformClient({
       userId: user,
       phoneNumberId: number.id,
       whatsappNumber: "+212600111222",
-      accessToken: briefEncrypt(accessToken),
+      accessToken: pocEncrypt(accessToken),
     });
 
     const check = await h.app.inject({
@@ -288,17 +288,17 @@ describe("documents written as the brief shows them", () => {
     expect(h.sim.state.requestsTo(/debug_token/).length).toBe(debugCalls);
   });
 
-  it("the check of a brief document whose number no granted WABA holds is a 400 naming it; a revoked token marks it reauth_required", async () => {
+  it("the check of a platform document whose number no granted WABA holds is a 400 naming it; a revoked token marks it reauth_required", async () => {
     const business = await seedBusiness(h);
     const { accessToken } = (
       await h.control<{ accessToken: string }>("POST", "/_sim/onboarding/tokens", { wabaIds: [business.wabaId] })
     ).json;
     const stranger = new Types.ObjectId();
-    const elsewhere = await briefClient({
+    const elsewhere = await platformClient({
       userId: stranger,
       phoneNumberId: `1099${Date.now() % 1_000_000_000}`,
       whatsappNumber: "+212600111444",
-      accessToken: briefEncrypt(accessToken),
+      accessToken: pocEncrypt(accessToken),
     });
     const res = await h.app.inject({
       method: "POST",
@@ -311,11 +311,11 @@ describe("documents written as the brief shows them", () => {
     expect((await raw().findOne({ _id: elsewhere }))!.wabaId).toBeUndefined();
 
     const revokedUser = new Types.ObjectId();
-    const revoked = await briefClient({
+    const revoked = await platformClient({
       userId: revokedUser,
       phoneNumberId: business.phoneNumbers[0]!.id,
       whatsappNumber: "+212600111555",
-      accessToken: briefEncrypt(accessToken),
+      accessToken: pocEncrypt(accessToken),
     });
     await h.control("POST", "/_sim/onboarding/tokens/revoke", { wabaId: business.wabaId });
     const check = await h.app.inject({
@@ -332,11 +332,11 @@ describe("documents written as the brief shows them", () => {
 
   it("a disconnect of a document without a WABA id wipes the token and unsubscribes nothing", async () => {
     const user = new Types.ObjectId();
-    const id = await briefClient({
+    const id = await platformClient({
       userId: user,
       phoneNumberId: `1054${Date.now() % 1_000_000_000}`,
       whatsappNumber: "+212600111222",
-      accessToken: briefEncrypt("EAAG-poc"),
+      accessToken: pocEncrypt("EAAG-poc"),
       tokenExpiry: new Date(Date.now() + 86_400_000),
     });
     const before = h.sim.state.requests.length;

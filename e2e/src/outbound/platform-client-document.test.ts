@@ -1,7 +1,7 @@
 /**
- * A `clients` document written exactly as the brief's collection shows it (by the platform, or
+ * A `clients` document written exactly as the platform's collection shows it (by the platform, or
  * migrated from the proof of concept): `userId` an ObjectId, `accessToken` the proof of concept's
- * `ivHex:tagHex:ciphertextHex` (the brief's own `encrypt`), `tokenExpiry`, no field of ours. Its
+ * `ivHex:tagHex:ciphertextHex` (the proof of concept's own `encrypt`), `tokenExpiry`, no field of ours. Its
  * recruiter (JWT sub = the ObjectId's hex) uses it end to end on the real parts.
  */
 import { createCipheriv, randomBytes } from "node:crypto";
@@ -19,8 +19,8 @@ import { closeAllSockets, connect, refusal } from "@linkojob/realtime/testing";
 import { clientAccessToken } from "@linkojob/outbound-worker";
 import { startOutbound, type OutboundRig, type SendAnswer } from "../harness/outbound.harness.js";
 
-/** The brief's `encrypt`, as written there (AES-256-GCM, 16-byte IV, no AAD, hex parts). */
-function briefEncrypt(text: string, hexKey: string): string {
+/** The proof of concept's `encrypt`, as written there (AES-256-GCM, 16-byte IV, no AAD, hex parts). */
+function pocEncrypt(text: string, hexKey: string): string {
   const key = Buffer.from(hexKey, "hex");
   const iv = randomBytes(16);
   const cipher = createCipheriv("aes-256-gcm", key, iv);
@@ -57,9 +57,9 @@ const api = async <T = unknown>(method: "GET" | "POST", path: string, bearer: st
 const tokensAtSim = () => rig.trunk.sim.state.requestsTo(new RegExp(`/${phoneNumberId}/messages$`)).map((r) => r.token);
 
 beforeAll(async () => {
-  rig = await startOutbound("briefclient");
+  rig = await startOutbound("platformclient");
   const now = new Date();
-  // Exactly the brief's fields and types, through the raw driver (no mongoose defaults or casts).
+  // Exactly the platform's fields and types, through the raw driver (no mongoose defaults or casts).
   await raw().insertOne({
     _id: clientId,
     userId,
@@ -67,7 +67,7 @@ beforeAll(async () => {
     email: "rh@acme.example",
     phoneNumberId,
     whatsappNumber: "+212600111222",
-    accessToken: briefEncrypt(token, TEST_SECRETS.tokenKey),
+    accessToken: pocEncrypt(token, TEST_SECRETS.tokenKey),
     tokenExpiry,
     status: "active",
     connectedAt: now,
@@ -89,7 +89,7 @@ afterAll(async () => {
   await rig?.close();
 });
 
-describe("a client document written as the brief shows it", () => {
+describe("a client document written as the platform writes it", () => {
   it("is its recruiter's on the REST API (sub = the ObjectId's hex), and nobody else's", async () => {
     const conversations = await api("GET", "/api/messages/conversations", jwt);
     expect(conversations.status).toBe(200);
@@ -132,7 +132,7 @@ describe("a client document written as the brief shows it", () => {
 
     // The candidate writes to the number: routed by phoneNumberId, stored, announced to the room.
     await rig.candidateWrites(
-      { phoneNumberId, wabaId: "waba-unknown-to-the-brief" } as ClientDoc,
+      { phoneNumberId, wabaId: "waba-unknown-to-the-platform" } as ClientDoc,
       candidate,
       "Bonjour, je suis intéressée",
       30_000,
@@ -188,7 +188,7 @@ describe("a client document written as the brief shows it", () => {
         clientId.toHexString(),
       ),
     ).toBe(token);
-    // Everything else of the brief's document is as it was.
+    // Everything else of the platform's document is as it was.
     expect(stored.userId).toBeInstanceOf(Types.ObjectId);
     expect(stored).toMatchObject({ email: "rh@acme.example", whatsappNumber: "+212600111222", tokenExpiry });
     // Run again: nothing to do.

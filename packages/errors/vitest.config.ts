@@ -1,0 +1,3 @@
+import { defineServiceProject } from "@linkojob/testing/vitest-preset";
+
+export default defineServiceProject("errors");
