@@ -17,3 +17,16 @@ export function toObjectId(value: unknown, what = "id"): Types.ObjectId {
 
 export const isObjectIdString = (value: unknown): value is string =>
   typeof value === "string" && OBJECT_ID_HEX.test(value);
+
+/**
+ * A filter value for one or more values: an equality when there is one (index-served on MongoDB, and
+ * the only form the FerretDB stand-in hands its storage), else `$in`.
+ */
+export function oneOrIn<T>(values: T[]): T | { $in: T[] } {
+  return values.length === 1 ? values[0]! : { $in: values };
+}
+
+/** The distinct ids of a list, by value (a Set of ObjectIds would keep equal ones twice). */
+export function distinctIds(ids: Types.ObjectId[]): Types.ObjectId[] {
+  return [...new Map(ids.map((id) => [id.toHexString(), id])).values()];
+}

@@ -262,9 +262,12 @@ export const ANALYTICS_JOB = "project";
 /** Most message references one job carries (a batch's are split into jobs of this size). */
 export const ANALYTICS_REFS_PER_JOB = 1_000;
 export const analyticsJobSchema = z.object({
-  /** [clientId, messageId] pairs. */
+  /**
+   * [clientId, messageId] pairs, or [clientId, messageId, conversationId]: naming the conversation
+   * lets the projector read the message with its conversation's context in one request.
+   */
   refs: z
-    .array(z.tuple([jobObjectId, jobObjectId]))
+    .array(z.union([z.tuple([jobObjectId, jobObjectId, jobObjectId]), z.tuple([jobObjectId, jobObjectId])]))
     .min(1)
     .max(ANALYTICS_REFS_PER_JOB),
 });

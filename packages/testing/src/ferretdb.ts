@@ -45,6 +45,8 @@ export interface RunningFerretDb extends RunningService {
   halt(signal?: NodeJS.Signals): Promise<void>;
   /** Starts the server again on the same port and the same data, once halted; resolves when it listens. */
   resume(): Promise<void>;
+  /** The server process's id while it runs (benchmarks read its CPU time from /proc). */
+  pid(): number | undefined;
 }
 
 export interface FerretDbOptions {
@@ -259,7 +261,7 @@ async function spawnFerretDb(backendArgs: string[]): Promise<Omit<RunningFerretD
     await stop();
     throw err;
   }
-  return { url: `mongodb://127.0.0.1:${port}`, stop, halt, resume };
+  return { url: `mongodb://127.0.0.1:${port}`, stop, halt, resume, pid: () => child?.pid };
 }
 
 /**

@@ -46,18 +46,29 @@ export class AnalyticsWorker {
   }
 
   /** Queues the projection of these messages: one job per ANALYTICS_REFS_PER_JOB references. */
-  async enqueue(refs: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>): Promise<void> {
-    const pairs = [
+  async enqueue(
+    refs: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId; conversationId?: Types.ObjectId | null }>,
+  ): Promise<void> {
+    const tuples = [
       ...new Map(
-        refs.map((r) => [r.messageId.toHexString(), [r.clientId.toHexString(), r.messageId.toHexString()] as const]),
+        refs.map((r) => [
+          r.messageId.toHexString(),
+          r.conversationId
+            ? ([r.clientId.toHexString(), r.messageId.toHexString(), r.conversationId.toHexString()] as [
+                string,
+                string,
+                string,
+              ])
+            : ([r.clientId.toHexString(), r.messageId.toHexString()] as [string, string]),
+        ]),
       ).values(),
     ];
-    if (!pairs.length) return;
+    if (!tuples.length) return;
     const jobs = [];
-    for (let i = 0; i < pairs.length; i += ANALYTICS_REFS_PER_JOB)
+    for (let i = 0; i < tuples.length; i += ANALYTICS_REFS_PER_JOB)
       jobs.push({
         name: ANALYTICS_JOB,
-        data: { refs: pairs.slice(i, i + ANALYTICS_REFS_PER_JOB).map(([c, m]) => [c, m] as [string, string]) },
+        data: { refs: tuples.slice(i, i + ANALYTICS_REFS_PER_JOB) },
         opts: analyticsJobOptions,
       });
     await (jobs.length === 1 ? this.queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.queue.addBulk(jobs));
@@ -85,9 +96,10 @@ export class AnalyticsWorker {
   private async process(job: Job<AnalyticsJob>): Promise<{ counted: number }> {
     const data = analyticsJobSchema.safeParse(job.data);
     if (!data.success) throw new UnrecoverableError(`bad analytics job: ${data.error.message}`);
-    const refs = data.data.refs.map(([clientId, messageId]) => ({
+    const refs = data.data.refs.map(([clientId, messageId, conversationId]) => ({
       clientId: new Types.ObjectId(clientId),
       messageId: new Types.ObjectId(messageId),
+      conversationId: conversationId ? new Types.ObjectId(conversationId) : null,
     }));
     const replies: Array<{ clientId: Types.ObjectId; templateId: string }> = [];
     const counted = await (await this.projector()).project(refs, replies);

@@ -137,7 +137,7 @@ describe("conversations written by several worker processes", () => {
       { _id: conversation._id },
       { $inc: { messageCount: 1, unreadCount: 1 }, $push: { countedIds: claimed!.message._id } },
     );
-    await other.release([claimed!.message._id]);
+    await other.release([claimed!.message]);
     const done = await settled(job.id!);
     expect(done.attemptsMade).toBe(1); // the attempt that completed it: the wait spent none
     expect(done.returnvalue).toMatchObject({ messagesStored: 0, duplicates: 1 });
@@ -171,7 +171,7 @@ describe("conversations written by several worker processes", () => {
       { _id: conversation._id },
       { $inc: { messageCount: 1, unreadCount: 1 }, $push: { countedIds: claimed!.message._id } },
     );
-    await other.release([claimed!.message._id]);
+    await other.release([claimed!.message]);
     await waiting.promote();
     const done = await settled(job.id!);
     expect(done.returnvalue).toMatchObject({ messagesStored: 0, duplicates: 1 });

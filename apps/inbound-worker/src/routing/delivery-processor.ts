@@ -42,6 +42,13 @@ import { DeterministicFailure, classifyFailure } from "./failure-class.js";
 import type { HeldConversations } from "./conversation-locks.js";
 
 export type MessageEvent = Extract<InboundEvent, { kind: "message" }>;
+
+/** A message a batch wrote, for the analytics counters; its conversation when known (one read then serves both). */
+export interface WrittenRef {
+  clientId: Types.ObjectId;
+  messageId: Types.ObjectId;
+  conversationId?: Types.ObjectId | null;
+}
 type AccountEvent = Extract<InboundEvent, { kind: "account" }>;
 
 /** What a handler of a non-message field (account_update, template status…) receives. */
@@ -87,7 +94,7 @@ export interface DeliveryProcessorDeps {
    * queues their projection (one Redis write), so counting never holds up the batch. A failure to
    * queue fails the batch (its deliveries retry, and a retried delivery's messages are passed again).
    */
-  onMessagesWritten?: (refs: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>) => Promise<void>;
+  onMessagesWritten?: (refs: WrittenRef[]) => Promise<void>;
   /** This process's token in the count claims of the messages it stores. Default: host, pid and a random part. */
   writer?: string;
   /**
@@ -368,7 +375,7 @@ export class DeliveryProcessor {
 
   private async writeTogether(deliveries: PreparedDelivery[]): Promise<Array<ProcessResult | Error>> {
     const outcomes: Array<ProcessResult | Error> = deliveries.map((d) => ({ ...d.result }));
-    const written: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }> = [];
+    const written: WrittenRef[] = [];
     await this.storeMessages(deliveries, outcomes, written);
     // Statuses after messages: a delivery may carry a message and statuses about it.
     await this.applyStatuses(deliveries, outcomes, written);
@@ -379,7 +386,7 @@ export class DeliveryProcessor {
   private async storeMessages(
     deliveries: PreparedDelivery[],
     outcomes: Array<ProcessResult | Error>,
-    written: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>,
+    written: WrittenRef[],
   ): Promise<void> {
     const count = (di: number, field: "messagesStored" | "duplicates") => {
       const r = outcomes[di];
@@ -438,7 +445,8 @@ export class DeliveryProcessor {
     const counted = await this.recordCounts(owed);
     await this.mergeTwins(conversations, owed, counted);
     await this.deps.onMessages?.(items.filter((_, i) => inserted[i]!.state !== "refused"));
-    for (const message of stored) written.push({ clientId: message.clientId, messageId: message._id });
+    for (const message of stored)
+      written.push({ clientId: message.clientId, messageId: message._id, conversationId: message.conversationId });
     // After this batch's last write to the messages: the media worker then writes them alone.
     for (const message of stored) await this.deps.onMessageStored?.(message.clientId.toHexString(), message);
   }
@@ -560,7 +568,7 @@ export class DeliveryProcessor {
       );
     }
     // Last: until here a retry must find these messages claimed, and count and announce them.
-    await this.messages.release(owed.map((o) => o.message._id));
+    await this.messages.release(owed.map((o) => o.message));
     const read = new Set(views.map((v) => v._id.toHexString()));
     const vanished = new Map<string, Vanished>();
     for (const { item, message } of owed) {
@@ -661,7 +669,7 @@ export class DeliveryProcessor {
   private async applyStatuses(
     deliveries: PreparedDelivery[],
     outcomes: Array<ProcessResult | Error>,
-    written: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>,
+    written: WrittenRef[],
   ): Promise<void> {
     const items = deliveries.flatMap((d, di) => d.statuses.map((s) => ({ ...s, di })));
     if (!items.length) return;
@@ -672,7 +680,12 @@ export class DeliveryProcessor {
       const result = outcomes[di];
       if (!(result instanceof Error)) result!.statuses++;
       if (outcome.outcome === "pending") return;
-      if (outcome.message) written.push({ clientId, messageId: outcome.message._id });
+      if (outcome.message)
+        written.push({
+          clientId,
+          messageId: outcome.message._id,
+          conversationId: outcome.message.conversationId,
+        });
       const id = clientId.toHexString();
       if (outcome.outcome === "applied" && outcome.message && isMessageStatus(outcome.message.status)) {
         this.deps.events.toClient(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
-import { testServices } from "@linkojob/testing";
+import { CommandCounter, seededShuffle, testServices } from "@linkojob/testing";
 import { Database } from "../database.js";
 import { updateLimits } from "../ferretdb-adapter.js";
 import type { AnalyticsProjector } from "./analytics-projector.js";
@@ -10,6 +10,7 @@ import type { LockCounters } from "./analytics-counters.js";
 let db: Database;
 let projector: AnalyticsProjector;
 let other: AnalyticsProjector;
+let mongoUrl: string;
 
 /** One lock for every counter document: what RedisLockSet gives the workers, inside one process. */
 function singleLock(): LockCounters {
@@ -24,7 +25,8 @@ function singleLock(): LockCounters {
 }
 
 beforeAll(async () => {
-  db = await Database.connect(testServices("analytics").mongoUrl);
+  mongoUrl = testServices("analytics").mongoUrl;
+  db = await Database.connect(mongoUrl);
   const lock = singleLock();
   const limits = await updateLimits(db.connection);
   // Two projectors sharing the lock, as two worker processes share Redis's.
@@ -113,9 +115,14 @@ describe("analytics counters kept as messages and statuses are written", () => {
     const a = await seedTenant("212600000001");
     const b = await seedTenant("33612345678");
     const ref = (t: typeof a, m: { _id: Types.ObjectId }) => ({ clientId: t.clientId, messageId: m._id });
+    // The other writer names each message's conversation, as the inbound worker does: its reads differ, not its counts.
+    const refIn = (t: typeof a, m: { _id: Types.ObjectId; conversationId: Types.ObjectId }) => ({
+      ...ref(t, m),
+      conversationId: m.conversationId,
+    });
 
     // The reply and the recruiter's answer arrive before the template's delivery report.
-    await Promise.all([projector.project([ref(a, a.reply)]), other.project([ref(a, a.reply), ref(a, a.answer)])]);
+    await Promise.all([projector.project([ref(a, a.reply)]), other.project([refIn(a, a.reply), refIn(a, a.answer)])]);
     // The template is then delivered and read, priced by Meta; each status delivered twice, by two workers.
     await db.messages.collection.updateOne(
       { _id: a.template._id },
@@ -133,7 +140,7 @@ describe("analytics counters kept as messages and statuses are written", () => {
     for (let i = 0; i < 3; i++)
       await Promise.all([
         projector.project([ref(a, a.template), ref(b, b.template)]),
-        other.project([ref(a, a.template), ref(a, a.reply), ref(b, b.reply), ref(b, b.answer)]),
+        other.project([refIn(a, a.template), refIn(a, a.reply), refIn(b, b.reply), refIn(b, b.answer)]),
       ]);
 
     const docsA = await projector.counters.read(a.clientId, "2026-10-01", "2026-10-31");
@@ -184,6 +191,107 @@ describe("analytics counters kept as messages and statuses are written", () => {
       interviews: 1,
       costPerInterview: 0.8,
     });
+  });
+});
+
+describe("a conversation longer than the projector's window", () => {
+  it("counts from one read of the conversation when the messages are its newest, reads as before when they are older, and equals the rebuild", async () => {
+    const clientId = new Types.ObjectId();
+    const conversationId = new Types.ObjectId();
+    const phone = "212600000077";
+    await db.conversations.collection.insertOne({
+      _id: conversationId,
+      clientId,
+      candidateKey: phone,
+      candidatePhone: phone,
+    });
+    // 300 messages, an hour apart: every tenth a delivered template, each followed by the candidate's
+    // reply and a recruiter's answer; the rest the candidate writing again (windows left unanswered).
+    const docs = Array.from({ length: 300 }, (_, i) => {
+      const at = new Date(T0.getTime() + i * H);
+      const base = { _id: new Types.ObjectId(), clientId, conversationId, timestamp: at, receivedAt: at };
+      if (i % 10 === 0)
+        return {
+          ...base,
+          dedupeKey: `out:t${i}`,
+          direction: "outbound",
+          type: "template",
+          kind: "template",
+          status: "delivered",
+          statusRank: 3,
+          statusAt: { sent: at, delivered: new Date(at.getTime() + 60_000) },
+          wamid: `wamid.t${i}`,
+          template: { name: "relance", language: "fr" },
+          request: { candidatePhone: phone },
+          cost: 0.4,
+          costCategory: "utility",
+          costSource: "estimate",
+        };
+      if (i % 10 === 2)
+        return {
+          ...base,
+          dedupeKey: `out:a${i}`,
+          direction: "outbound",
+          type: "text",
+          kind: "text",
+          text: "Merci",
+          status: "sent",
+          statusRank: 2,
+          statusAt: { sent: at },
+          wamid: `wamid.a${i}`,
+          request: { candidatePhone: phone },
+          cost: 0.4,
+          costCategory: "service",
+          costSource: "estimate",
+        };
+      return {
+        ...base,
+        dedupeKey: `in:wamid.i${i}`,
+        direction: "inbound",
+        type: "text",
+        text: i % 10 === 5 ? "STOP" : "Bonjour",
+        status: "received",
+        statusRank: 0,
+      };
+    });
+    await db.messages.collection.insertMany(docs);
+    const refIn = (m: (typeof docs)[number]) => ({ clientId, messageId: m._id, conversationId });
+
+    // A connection whose requests are counted, and a projector of its own on it.
+    const watched = await Database.connect(mongoUrl, { monitorCommands: true });
+    const counter = new CommandCounter(watched.connection);
+    const counted = watched.analytics({ lock: singleLock(), updateLimits: await updateLimits(watched.connection) });
+    // The newest messages, named with their conversation: one read serves them and their context.
+    await counted.project(docs.slice(-20).map(refIn));
+    const newest = counter.byShape();
+    expect(Object.keys(newest).filter((k) => k.startsWith("find messages"))).toEqual([
+      "find messages {clientId,conversationId} sort{timestamp,_id} limit",
+    ]);
+    expect(newest["find messages {clientId,conversationId} sort{timestamp,_id} limit"]!.calls).toBe(1);
+    // The oldest ones, outside the window: read by id, with their context and what follows each template.
+    counter.reset();
+    await counted.project(docs.slice(0, 30).map(refIn));
+    expect(Object.keys(counter.byShape()).filter((k) => k.startsWith("find messages"))).toEqual(
+      expect.arrayContaining([
+        "find messages {_id:$in,clientId}",
+        "find messages {clientId,conversationId,timestamp:$lte} sort{timestamp,_id} limit",
+        "find messages {clientId,conversationId,timestamp:$gte} sort{timestamp,_id} limit",
+      ]),
+    );
+    counter.stop();
+    await watched.close();
+    // Every message again, as batches do (runs of consecutive messages), the runs in any order,
+    // with and without their conversation named.
+    const runs = Array.from({ length: 10 }, (_, i) => docs.slice(i * 30, i * 30 + 30));
+    for (const [i, run] of seededShuffle(runs, 7).entries())
+      await (i % 2 ? other : projector).project(run.map((m) => (i % 2 ? refIn(m) : { clientId, messageId: m._id })));
+
+    const live = stripSeen(await db.analyticsCounters.collection.find({ clientId }).toArray());
+    const rebuilt = await projector.rebuild(clientId);
+    expect(rebuilt.messages).toBe(300);
+    expect(stripSeen(await db.analyticsCounters.collection.find({ clientId }).toArray())).toEqual(live);
+    const [tpl] = templateFigures(await projector.counters.read(clientId, "2026-10-01", "2026-10-31"));
+    expect(tpl).toMatchObject({ sent: 30, delivered: 30, replied: 30 });
   });
 });
 

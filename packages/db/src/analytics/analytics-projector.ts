@@ -3,6 +3,7 @@ import type { ConversationDoc } from "../conversations/conversation.model.js";
 import type { MessageDoc } from "../messages/message.model.js";
 import type { UpdateLimits } from "../ferretdb-adapter.js";
 import { isDuplicateKeyError } from "../errors.js";
+import { distinctIds, oneOrIn } from "../ids.js";
 import { AnalyticsCounters, counterDocId, isDuplicateKey, type LockCounters } from "./analytics-counters.js";
 import {
   ALL_SCOPE,
@@ -20,6 +21,38 @@ import type { AnalyticsApplicationDoc, AnalyticsCounterDoc, ApplicationStage } f
 
 /** How far back a message's conversation is read for its reply and response figures. */
 const CONTEXT_MESSAGES = 200;
+/**
+ * How many of a conversation's newest messages one read takes when a reference names the
+ * conversation: the messages to count are among them (they were just written), and so is their
+ * context unless newer messages fill the window.
+ */
+const CONTEXT_WINDOW = CONTEXT_MESSAGES + 50;
+
+const timeOf = (m: AnalyticsMessage) => new Date(m.timestamp).getTime();
+
+/**
+ * What the bounded read `timestamp <= latest's, newest first, CONTEXT_MESSAGES of them` returns,
+ * taken from a window of the conversation's newest messages (newest first) when the window is sure
+ * to hold all of it: the window is the whole conversation, or holds CONTEXT_MESSAGES at or before
+ * `latest`'s time. Null when it may not.
+ */
+function contextFromWindow(window: AnalyticsMessage[], latest: AnalyticsMessage): AnalyticsMessage[] | null {
+  const upTo = window.filter((p) => timeOf(p) <= timeOf(latest));
+  if (window.length < CONTEXT_WINDOW || upTo.length >= CONTEXT_MESSAGES) return upTo.slice(0, CONTEXT_MESSAGES);
+  return null;
+}
+
+/**
+ * The messages after `m` (oldest first) that the read `timestamp >= m's, oldest first,
+ * CONTEXT_MESSAGES of them` would return, from a window of the newest messages holding `m` (so every
+ * later message): null when `m` is not in it, or when so many follow it that the read's limit would
+ * have cut them.
+ */
+function followingInWindow(window: AnalyticsMessage[], m: AnalyticsMessage): AnalyticsMessage[] | null {
+  if (!window.some((p) => p._id.equals(m._id))) return null;
+  const from = window.filter((p) => timeOf(p) >= timeOf(m)).reverse();
+  return from.length < CONTEXT_MESSAGES ? from : null;
+}
 
 type Stored = AnalyticsMessage & { request?: { applicationId?: string | null } | null };
 const FIELDS = { ...ANALYTICS_MESSAGE_FIELDS, "request.applicationId": 1 } as const;
@@ -61,22 +94,63 @@ export class AnalyticsProjector {
   }
 
   /**
-   * Counts what these messages imply. Requests: one find of the messages, one find of their
-   * conversations' candidates, one find per conversation of its recent messages, one upsert per new
-   * application, then the counter writes (one per counter document).
+   * Counts what these messages imply. A reference that names the message's conversation lets the
+   * conversation's read serve the message itself too. Requests: one find per conversation named (its
+   * newest CONTEXT_WINDOW messages, index-served: the messages counted, what precedes them and what
+   * follows a delivered template), one find of the conversations' candidates, one upsert per new
+   * application, then the counter writes (one per counter document). Only when a conversation's
+   * window does not hold what its messages need (a message older than it, newer messages filling
+   * it), or a reference names no conversation, is it read as before: the messages by id, the context
+   * before the newest of them, what follows a delivered template.
    */
   async project(
-    refs: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId }>,
+    refs: Array<{ clientId: Types.ObjectId; messageId: Types.ObjectId; conversationId?: Types.ObjectId | null }>,
     /** Filled with the templates these messages answered (their first reply): a campaign counts them `replied`. */
     replies?: Array<{ clientId: Types.ObjectId; templateId: string }>,
   ): Promise<number> {
     if (!refs.length) return 0;
-    const ids = [...new Map(refs.map((r) => [r.messageId.toHexString(), r.messageId])).values()];
-    const clients = [...new Map(refs.map((r) => [r.clientId.toHexString(), r.clientId])).values()];
-    const messages = (await this.models.messages.collection
-      .find({ _id: { $in: ids }, clientId: { $in: clients } }, { projection: FIELDS, batchSize: ids.length + 1 })
-      .toArray()) as unknown as Stored[];
+    const unique = [...new Map(refs.map((r) => [r.messageId.toHexString(), r])).values()];
+    // The newest messages of each conversation named, read once for all of its messages.
+    const named = new Map<string, { clientId: Types.ObjectId; conversationId: Types.ObjectId }>();
+    for (const r of unique)
+      if (r.conversationId)
+        named.set(r.conversationId.toHexString(), { clientId: r.clientId, conversationId: r.conversationId });
+    const windows = new Map<string, AnalyticsMessage[]>();
+    await Promise.all(
+      [...named].map(async ([k, c]) => {
+        const newest = (await this.models.messages.collection
+          // One reply: a batch as large as the limit (the default first batch, 101, would cost a getMore).
+          .find(
+            { clientId: c.clientId, conversationId: c.conversationId },
+            { projection: FIELDS, batchSize: CONTEXT_WINDOW },
+          )
+          .sort({ timestamp: -1, _id: -1 })
+          .limit(CONTEXT_WINDOW)
+          .toArray()) as unknown as Stored[];
+        windows.set(k, newest);
+      }),
+    );
+    const inWindows = new Map<string, Stored>();
+    for (const list of windows.values()) for (const m of list) inWindows.set(m._id.toHexString(), m);
+    const missing = unique.filter((r) => !inWindows.has(r.messageId.toHexString()));
+    const read = missing.length
+      ? ((await this.models.messages.collection
+          .find(
+            {
+              _id: oneOrIn(missing.map((r) => r.messageId)),
+              clientId: oneOrIn(distinctIds(missing.map((r) => r.clientId))),
+            },
+            { projection: FIELDS, batchSize: missing.length + 1 },
+          )
+          .toArray()) as unknown as Stored[])
+      : [];
+    const wanted = new Set(unique.map((r) => r.messageId.toHexString()));
+    const messages = [
+      ...[...inWindows.values()].filter((m) => wanted.has(m._id.toHexString())),
+      ...read.filter((m) => !inWindows.has(m._id.toHexString())),
+    ];
     if (!messages.length) return 0;
+    const clients = distinctIds(messages.map((m) => m.clientId));
     const events: Array<{ clientId: Types.ObjectId; event: CounterEvent }> = [];
     const add = (clientId: Types.ObjectId, list: CounterEvent[]) => {
       for (const event of list) events.push({ clientId, event });
@@ -90,41 +164,44 @@ export class AnalyticsProjector {
       byConversation.set(k, [...(byConversation.get(k) ?? []), m]);
     }
     if (byConversation.size) {
+      const conversationIds = [...byConversation.values()].map((l) => l[0]!.conversationId);
       const convs = await this.models.conversations.collection
-        .find(
-          { _id: { $in: [...byConversation.values()].map((l) => l[0]!.conversationId) }, clientId: { $in: clients } },
-          { projection: { candidatePhone: 1 } },
-        )
+        .find({ _id: oneOrIn(conversationIds), clientId: oneOrIn(clients) }, { projection: { candidatePhone: 1 } })
         .toArray();
       const phones = new Map(convs.map((c) => [String(c._id), (c.candidatePhone as string | null) ?? null]));
       await Promise.all(
         [...byConversation.entries()].map(async ([k, list]) => {
           const latest = list.reduce((a, b) => (byTime(a, b) >= 0 ? a : b));
-          const recent = (await this.models.messages.collection
-            .find(
-              {
-                clientId: latest.clientId,
-                conversationId: latest.conversationId,
-                timestamp: { $lte: latest.timestamp },
-              },
-              { projection: ANALYTICS_MESSAGE_FIELDS },
-            )
-            .sort({ timestamp: -1, _id: -1 })
-            .limit(CONTEXT_MESSAGES)
-            .toArray()) as unknown as AnalyticsMessage[];
+          const window = windows.get(k);
+          const recent =
+            (window && contextFromWindow(window, latest)) ??
+            ((await this.models.messages.collection
+              .find(
+                {
+                  clientId: latest.clientId,
+                  conversationId: latest.conversationId,
+                  timestamp: { $lte: latest.timestamp },
+                },
+                { projection: ANALYTICS_MESSAGE_FIELDS, batchSize: CONTEXT_MESSAGES },
+              )
+              .sort({ timestamp: -1, _id: -1 })
+              .limit(CONTEXT_MESSAGES)
+              .toArray()) as unknown as AnalyticsMessage[]);
           for (const m of list) {
             const before = recent.filter((p) => byTime(p, m) < 0);
             add(m.clientId, conversationEvents(m, before, phones.get(k)));
             // A delivered template: its first reply may have been stored before the delivery report.
             if (isTemplate(m) && (m.statusAt?.delivered || m.statusAt?.read)) {
-              const after = (await this.models.messages.collection
-                .find(
-                  { clientId: m.clientId, conversationId: m.conversationId, timestamp: { $gte: m.timestamp } },
-                  { projection: ANALYTICS_MESSAGE_FIELDS },
-                )
-                .sort({ timestamp: 1, _id: 1 })
-                .limit(CONTEXT_MESSAGES)
-                .toArray()) as unknown as AnalyticsMessage[];
+              const after =
+                (window && followingInWindow(window, m)) ??
+                ((await this.models.messages.collection
+                  .find(
+                    { clientId: m.clientId, conversationId: m.conversationId, timestamp: { $gte: m.timestamp } },
+                    { projection: ANALYTICS_MESSAGE_FIELDS, batchSize: CONTEXT_MESSAGES },
+                  )
+                  .sort({ timestamp: 1, _id: 1 })
+                  .limit(CONTEXT_MESSAGES)
+                  .toArray()) as unknown as AnalyticsMessage[]);
               const reply = firstReplyAfter(after.filter((p) => byTime(p, m) > 0));
               if (reply) add(m.clientId, replyEvents(m, reply));
             }

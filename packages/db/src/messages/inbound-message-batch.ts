@@ -1,5 +1,6 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
+import { distinctIds, oneOrIn } from "../ids.js";
 import { type CountClaim, type MessageDoc } from "./message.model.js";
 import { inboundMessageDoc } from "./message.repository.js";
 
@@ -137,10 +138,20 @@ export class InboundMessageBatch {
     return results;
   }
 
-  /** Releases the claims of messages whose conversations now count them. One request. */
-  async release(ids: Types.ObjectId[]): Promise<void> {
-    if (!ids.length) return;
-    await this.model.collection.updateMany({ _id: { $in: ids } }, { $unset: { countClaim: "" } });
+  /**
+   * Releases the claims of messages whose conversations now count them. One request; its filter names
+   * the tenant when the messages are one tenant's, and is an equality on `_id` for one message.
+   */
+  async release(messages: Array<{ _id: Types.ObjectId; clientId: Types.ObjectId }>): Promise<void> {
+    if (!messages.length) return;
+    const clients = distinctIds(messages.map((m) => m.clientId));
+    await this.model.collection.updateMany(
+      {
+        _id: oneOrIn(messages.map((m) => m._id)),
+        ...(clients.length === 1 ? { clientId: clients[0]! } : {}),
+      },
+      { $unset: { countClaim: "" } },
+    );
   }
 
   private async findStored(
@@ -153,7 +164,9 @@ export class InboundMessageBatch {
       entry.keys.push(d.dedupeKey);
       byClient.set(k, entry);
     }
-    const filter = { $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, dedupeKey: { $in: c.keys } })) };
+    // One tenant (a batch of one number's webhooks): its id and keys at the top, no `$or`.
+    const clauses = [...byClient.values()].map((c) => ({ clientId: c.clientId, dedupeKey: oneOrIn(c.keys) }));
+    const filter = clauses.length === 1 ? clauses[0]! : { $or: clauses };
     // One reply: a batch larger than the keys asked for, so the cursor ends at once (no getMore).
     const found = (await this.model.collection
       .find(filter, { batchSize: docs.length + 1 })

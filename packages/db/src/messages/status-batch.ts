@@ -1,7 +1,7 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedStatus } from "@linkojob/whatsapp";
 import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, type UpdateLimits } from "../ferretdb-adapter.js";
-import { isObjectIdString } from "../ids.js";
+import { distinctIds, isObjectIdString, oneOrIn } from "../ids.js";
 import { statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model.js";
 import { failureOf, statusField, type StatusOutcome } from "./message.repository.js";
 
@@ -129,11 +129,11 @@ export class StatusBatch {
     await bulkWriteGroups(this.model.collection, [...groups.values()], limits);
 
     const touched = [...new Map([...targets.values()].map((t) => [t._id.toHexString(), t._id])).values()];
-    const clients = [...new Set(items.map((i) => i.clientId))];
+    const clients = distinctIds(items.map((i) => i.clientId));
     const readBack = async (ids: Types.ObjectId[]) =>
       ids.length
         ? this.model
-            .find({ _id: { $in: ids }, clientId: { $in: clients } }, TARGET_FIELDS, { batchSize: ids.length + 1 })
+            .find({ _id: oneOrIn(ids), clientId: oneOrIn(clients) }, TARGET_FIELDS, { batchSize: ids.length + 1 })
             .lean<Target[]>()
         : [];
     const current = new Map((await readBack(touched)).map((m) => [m._id.toHexString(), m]));
@@ -170,12 +170,10 @@ export class StatusBatch {
       entry.wamids.add(status.wamid);
       byClient.set(clientId.toHexString(), entry);
     }
+    // One tenant (a batch of one number's webhooks): its id and wamids at the top, no `$or`.
+    const clauses = [...byClient.values()].map((c) => ({ clientId: c.clientId, wamid: oneOrIn([...c.wamids]) }));
     const found = await this.model
-      .find(
-        { $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, wamid: { $in: [...c.wamids] } })) },
-        TARGET_FIELDS,
-        { batchSize: items.length + 1 },
-      )
+      .find(clauses.length === 1 ? clauses[0]! : { $or: clauses }, TARGET_FIELDS, { batchSize: items.length + 1 })
       .lean<Target[]>();
     return new Map(found.map((m) => [key(m.clientId, m.wamid!), m]));
   }
