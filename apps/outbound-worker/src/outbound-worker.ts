@@ -2,7 +2,7 @@ import { Queue, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import type { Types } from "mongoose";
-import { syncTemplates, type ClientDoc, type Database } from "@linkojob/db";
+import type { ClientDoc, Database } from "@linkojob/db";
 import { CLIENTS_CHANGED_CHANNEL, type DashboardEvents, parseClientChanged } from "@linkojob/events";
 import {
   CAMPAIGN_EXPANSION_QUEUE,
@@ -48,6 +48,7 @@ import {
   MediaFetcher,
   MediaLinkCache,
   createOutboundStatusHook,
+  syncTemplates,
   sendIntakePump,
   type MediaFetchOptions,
   type OutboundStatusHook,

@@ -22,7 +22,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { request } from "undici";
-import { Database, syncTemplates } from "@linkojob/db";
+import { Database } from "@linkojob/db";
+import { syncTemplates } from "@linkojob/outbound";
 import { MetaSimulator, messagingState, simTemplate } from "@linkojob/meta-simulator";
 import { OUTBOUND_QUEUE, WEBHOOK_QUEUE, createRedis, ingressStreamKey, type RedisClient } from "@linkojob/queues";
 import { FIRST_CONTACT_TEMPLATE } from "@linkojob/testing/fixtures";

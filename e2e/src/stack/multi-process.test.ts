@@ -15,7 +15,8 @@
  */
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Database, syncTemplates, type ClientDoc } from "@linkojob/db";
+import { Database, type ClientDoc } from "@linkojob/db";
+import { syncTemplates } from "@linkojob/outbound";
 import { DashboardEvents } from "@linkojob/events";
 import {
   MetaSimulator,

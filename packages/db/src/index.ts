@@ -24,7 +24,6 @@ export * from "./keyed-mutex.js";
 export * from "./messages/outbound-message.repository.js";
 export * from "./templates/template.model.js";
 export * from "./templates/template.repository.js";
-export * from "./templates/template-sync.js";
 export * from "./opt-outs/opt-out.model.js";
 export * from "./opt-outs/opt-out.repository.js";
 export * from "./opt-outs/candidate-lookup.js";

@@ -14,6 +14,7 @@ export * from "./replica-ack.js";
 export * from "./template-fallback.js";
 export * from "./status-hook.js";
 export * from "./template-status-handler.js";
+export * from "./template-sync.js";
 export * from "./outbound-media.js";
 export * from "./media-fetch.js";
 export * from "./client-status-announcer.js";

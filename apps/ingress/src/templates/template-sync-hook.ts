@@ -1,4 +1,5 @@
-import { syncTemplates, type ClientDoc, type Database } from "@linkojob/db";
+import type { ClientDoc, Database } from "@linkojob/db";
+import { syncTemplates } from "@linkojob/outbound";
 import type { TokenVault } from "@linkojob/vault";
 import type { GraphClient } from "@linkojob/whatsapp";
 

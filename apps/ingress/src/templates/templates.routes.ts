@@ -1,10 +1,10 @@
 import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { objectIdSchema, syncTemplates, type ClientDoc, type Database, type TemplateDoc } from "@linkojob/db";
+import { objectIdSchema, type ClientDoc, type Database, type TemplateDoc } from "@linkojob/db";
 import type { TokenVault } from "@linkojob/vault";
 import { GraphApiError, isGraphError, type GraphClient } from "@linkojob/whatsapp";
-import type { SendState } from "@linkojob/outbound";
+import { syncTemplates, type SendState } from "@linkojob/outbound";
 import { TemplateSyncError } from "./template-sync-error.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 

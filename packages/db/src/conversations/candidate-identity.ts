@@ -1,5 +1,12 @@
 import type { Types } from "mongoose";
 
+/** A candidate as a send or a message names them: by phone, user id or both, and the key a new conversation falls back to. */
+export interface CandidateIdentity {
+  candidateKey: string;
+  candidatePhone?: string | null;
+  candidateUserId?: string | null;
+}
+
 /**
  * One person as messages or a send name them: every phone number (wa_id) and business-scoped user id
  * seen together. A user id is never normalised like a phone number.
@@ -104,6 +111,27 @@ export function newConversationKey(ids: CandidateIds, fallback?: string): string
 }
 
 /**
+ * The key a newcomer's conversation takes when `key` is held by someone else's (`holder`: a number
+ * given up, now someone else's; or a conversation that moved to other ids): its own user id when it
+ * has one not tried yet (unique to the person), else the key qualified by the holder. The inbound
+ * batch and the send path both take it, so that two processes creating one person's conversation
+ * meet on one key.
+ */
+export function successorKey(ids: CandidateIds, key: string, holder: Types.ObjectId): string {
+  const userId = [...ids.userIds].sort()[0];
+  if (userId && key !== userId && !key.startsWith(`${userId}~`)) return userId;
+  return `${key}~${holder.toHexString()}`;
+}
+
+/** The ids a new conversation is created with (an id it lacks is recorded later, see fillMissingIds). */
+export function newConversationIds(ids: CandidateIds): {
+  candidatePhone: string | null;
+  candidateUserId: string | null;
+} {
+  return { candidatePhone: [...ids.phones].sort()[0] ?? null, candidateUserId: [...ids.userIds].sort()[0] ?? null };
+}
+
+/**
  * Guarded writes that record ids a conversation does not hold yet: each sets a field only while it is
  * null, so a phone or user id already known (or moved by an identity change) is never overwritten.
  */
@@ -124,4 +152,64 @@ export function fillOps(own: Record<string, unknown>, fill: { candidatePhone?: s
   return Object.entries<string>(fill).map(([field, value]) => ({
     updateOne: { filter: { ...own, [field]: null }, update: { $set: { [field]: value } } },
   }));
+}
+
+/** The ids a CandidateIdentity names (the key alone names none: it is matched as a key). */
+export function identityOf(c: CandidateIdentity): CandidateIds {
+  return { phones: c.candidatePhone ? [c.candidatePhone] : [], userIds: c.candidateUserId ? [c.candidateUserId] : [] };
+}
+
+export type IdentityField = "candidateUserId" | "candidatePhone" | "candidateKey";
+
+/** One way a stored conversation is this person's: `field` equals `value`, and each of `nulls` is null. */
+export interface CandidateClause {
+  field: IdentityField;
+  value: string;
+  nulls: Array<Exclude<IdentityField, "candidateKey">>;
+}
+
+/**
+ * The clauses matching this person's conversations, as matchScore does: by user id; by phone or
+ * key only where the conversation holds no user id or none was given; by key only while the
+ * conversation holds no phone (a phone key) or no user id (a user id key): a key whose conversation
+ * moved to another number is a number given up, perhaps someone else's now. (Where the conversation
+ * holds the key as its phone or user id, the clause on that field matches it.)
+ */
+export function candidateClauses(ids: CandidateIds, key: string): CandidateClause[] {
+  const all = [...ids.userIds, ...ids.phones];
+  if (!all.length) return [{ field: "candidateKey", value: key, nulls: [] }];
+  if (!ids.userIds.length)
+    return [
+      ...ids.phones.map((value): CandidateClause => ({ field: "candidatePhone", value, nulls: [] })),
+      ...ids.phones.map((value): CandidateClause => ({ field: "candidateKey", value, nulls: ["candidatePhone"] })),
+    ];
+  return [
+    ...ids.userIds.map((value): CandidateClause => ({ field: "candidateUserId", value, nulls: [] })),
+    ...ids.phones.map((value): CandidateClause => ({ field: "candidatePhone", value, nulls: ["candidateUserId"] })),
+    ...ids.phones.map((value): CandidateClause => ({
+      field: "candidateKey",
+      value,
+      nulls: ["candidateUserId", "candidatePhone"],
+    })),
+    ...ids.userIds.map((value): CandidateClause => ({ field: "candidateKey", value, nulls: ["candidateUserId"] })),
+  ];
+}
+
+/** The clause as a filter: the tenant and one equality on an indexed field, then its null checks. */
+export const clauseFilter = (clientId: Types.ObjectId, c: CandidateClause): Record<string, unknown> => ({
+  clientId,
+  [c.field]: c.value,
+  ...Object.fromEntries(c.nulls.map((n) => [n, null])),
+});
+
+/** Whether a stored conversation meets the clause (null also when the field is absent, as a filter). */
+export const satisfies = (doc: StoredIdentity, c: CandidateClause): boolean =>
+  (doc as unknown as Record<string, unknown>)[c.field] === c.value &&
+  c.nulls.every((n) => (doc as unknown as Record<string, unknown>)[n] == null);
+
+/** The oldest of the conversations found (the first by `_id`, as a sort on `_id` would give). */
+export function oldest<D extends StoredIdentity>(docs: Array<D | null>): D | null {
+  let best: D | null = null;
+  for (const d of docs) if (d && (!best || d._id.toHexString() < best._id.toHexString())) best = d;
+  return best;
 }

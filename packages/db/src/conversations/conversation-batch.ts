@@ -1,6 +1,6 @@
 import { Types, type AnyBulkWriteOperation, type Model } from "mongoose";
 import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, chunks, type UpdateLimits } from "../ferretdb-adapter.js";
-import type { ConversationDoc } from "./conversation.model.js";
+import { newConversationDoc, type ConversationDoc } from "./conversation.model.js";
 import {
   IDENTITY_PROJECTION,
   bestMatch,
@@ -8,7 +8,9 @@ import {
   fillOps,
   identityClauses,
   matchScore,
+  newConversationIds,
   newConversationKey,
+  successorKey,
   type CandidateIds,
   type StoredIdentity,
 } from "./candidate-identity.js";
@@ -220,7 +222,13 @@ export class ConversationBatch {
     const ops = items.map(({ p, key }, i) => ({
       updateOne: {
         filter: { clientId: p.clientId, candidateKey: key },
-        update: { $setOnInsert: { _id: ids[i]!, ...newConversation(p, key, now) } },
+        update: {
+          $setOnInsert: newConversationDoc(
+            this.model,
+            { _id: ids[i]!, clientId: p.clientId, candidateKey: key, ...newConversationIds(p.ids) },
+            now,
+          ),
+        },
         upsert: true,
       },
     }));
@@ -244,7 +252,8 @@ export class ConversationBatch {
     items.forEach((item, i) => {
       const id = ids[i]!;
       if (created.has(id.toHexString())) {
-        this.assign(item.p, { id, phone: item.p.ids.phones[0] ?? null, userId: item.p.ids.userIds[0] ?? null }, out);
+        const held = newConversationIds(item.p.ids);
+        this.assign(item.p, { id, phone: held.candidatePhone, userId: held.candidateUserId }, out);
         this.seeds.push({ clientId: item.p.clientId, conversationId: id, ids: item.p.ids });
       } else raced.push(item);
     });
@@ -717,49 +726,4 @@ function movedHere(d: StoredIdentity, p: Person): boolean {
   if (d.candidateUserId && p.movedTo.userIds.includes(d.candidateUserId)) return true;
   if (!d.candidatePhoneAt || !d.candidatePhone || !p.movedTo.phones.includes(d.candidatePhone)) return false;
   return !d.candidateUserId || p.ids.userIds.includes(d.candidateUserId);
-}
-
-/** Every field of a new conversation, as the schema's defaults would fill them. */
-function newConversation(p: Person, key: string, now: Date) {
-  return {
-    clientId: p.clientId,
-    candidateKey: key,
-    candidatePhone: p.ids.phones[0] ?? null,
-    candidateUserId: p.ids.userIds[0] ?? null,
-    candidatePhoneAt: null,
-    candidateUserIdAt: null,
-    candidateUsername: null,
-    candidateUsernameAt: null,
-    candidateParentUserId: null,
-    candidateParentUserIdAt: null,
-    candidateName: null,
-    candidateNameAt: null,
-    applicationId: null,
-    jobTitle: null,
-    status: "active",
-    messageCount: 0,
-    unreadCount: 0,
-    readUpTo: new Date(0),
-    lastMessageAt: null,
-    lastMessageFrom: null,
-    lastMessagePreview: null,
-    lastMessageType: null,
-    lastMessageSortKey: null,
-    lastInboundAt: null,
-    windowExpiresAt: null,
-    inWindow: false,
-    createdAt: now,
-    updatedAt: now,
-    __v: 0,
-  };
-}
-
-/**
- * The key a newcomer's conversation takes when `key` is held by someone else's (`holder`): its own
- * user id when it has one not tried yet (unique to the person), else the key qualified by the holder.
- */
-function successorKey(ids: CandidateIds, key: string, holder: Types.ObjectId): string {
-  const userId = [...ids.userIds].sort()[0];
-  if (userId && key !== userId && !key.startsWith(`${userId}~`)) return userId;
-  return `${key}~${holder.toHexString()}`;
 }

@@ -112,3 +112,17 @@ conversationSchema.index({ clientId: 1, blockedAt: 1 });
 
 export const conversationModel = (conn: Connection): Model<ConversationDoc> =>
   conn.model<ConversationDoc>("Conversation", conversationSchema);
+
+/**
+ * A new conversation's document with every field the schema's defaults fill (the one place those
+ * defaults are written), its creation times and version. For inserts through the driver
+ * (ConversationBatch's bulk upsert, whose `$setOnInsert` this is); writes through mongoose get the
+ * same defaults from `setDefaultsOnInsert` and timestamps.
+ */
+export function newConversationDoc(
+  model: Model<ConversationDoc>,
+  fields: Pick<ConversationDoc, "_id" | "clientId" | "candidateKey"> & Partial<ConversationDoc>,
+  now: Date,
+): Record<string, unknown> {
+  return { ...new model(fields).toObject({ versionKey: false }), createdAt: now, updatedAt: now, __v: 0 };
+}

@@ -2,7 +2,21 @@ import { Types, type Model } from "mongoose";
 import { isDuplicateKeyError } from "../errors.js";
 import type { MessageDoc } from "../messages/message.model.js";
 import type { ConversationDoc } from "./conversation.model.js";
-import { fillMissingIds, fillOps, newConversationKey, type CandidateIds } from "./candidate-identity.js";
+import {
+  candidateClauses,
+  clauseFilter,
+  fillMissingIds,
+  fillOps,
+  identityOf,
+  newConversationIds,
+  newConversationKey,
+  oldest,
+  satisfies,
+  successorKey,
+  type CandidateClause,
+  type CandidateIdentity,
+  type CandidateIds,
+} from "./candidate-identity.js";
 import { windowOpen } from "./window.js";
 
 export { WINDOW_MS } from "./window.js";
@@ -10,11 +24,7 @@ export { WINDOW_MS } from "./window.js";
 /** Orders messages for "the latest one": Meta timestamp, then a stable key to break ties. */
 export const messageSortKey = (at: Date, key: string) => `${String(at.getTime()).padStart(15, "0")}|${key}`;
 
-export interface CandidateIdentity {
-  candidateKey: string;
-  candidatePhone?: string | null;
-  candidateUserId?: string | null;
-}
+export type { CandidateIdentity } from "./candidate-identity.js";
 
 /**
  * The message a conversation is opened for: counted by the insert itself when the conversation is
@@ -57,8 +67,9 @@ export interface ConversationExtra {
  * never overwrites an id it holds, nor one an identity change moved). Requests: one for a known
  * candidate found by a conversation holding the key; two on first contact (the lookups, then the
  * upsert); one more when the conversation learns an id, or when the key is held by a conversation
- * that moved to other ids (a number given up, now someone else's: this person's takes the key
- * `<key>~<holder id>`).
+ * that moved to other ids (a number given up, now someone else's: this person's takes the
+ * successor key, its user id else `<key>~<holder id>`, as the inbound batch does). The identity
+ * rules (clauses, keys, successor keys, ids to record) are candidate-identity.ts'.
  */
 export async function openCandidateConversation(
   model: Model<ConversationDoc>,
@@ -82,101 +93,34 @@ export async function openCandidateConversation(
     const holder = await model.findOne({ clientId, candidateKey: key }).lean<ConversationDoc>();
     if (holder && clauses.some((c) => isOwnKey(c) && satisfies(holder, c))) doc = oldest([doc, holder]);
   }
-  let holder: ConversationDoc | null = null;
-  for (let attempt = 0; attempt < 2 && !doc && !holder; attempt++) {
+  // Not found: the upsert on the key finds its holder (kept when it is this person's) or inserts; a
+  // key held by another person's conversation gives way to its successor key (successorKey, as the
+  // inbound batch takes it), and one created meanwhile under the same key (a duplicate key) is
+  // upserted again, which then finds it. Rounds are few: a number that changed hands more than once.
+  for (let round = 0, tryKey = key; !doc && round < 6; round++) {
     try {
       const fresh = new Types.ObjectId();
       const got = await upsertConversation(
         model,
-        { clientId, candidateKey: key },
+        { clientId, candidateKey: tryKey },
         fresh,
         clientId,
-        key,
+        tryKey,
         ids,
         extra,
         first,
       );
-      // Inserted now, or this person's (created meanwhile, or matching the key's clause); else held by another.
       if (got._id.equals(fresh) || clauses.some((c) => satisfies(got, c))) doc = got;
-      else holder = got;
+      else tryKey = successorKey(ids, tryKey, got._id);
     } catch (err) {
-      // Created meanwhile under the same key: the retry finds it.
       if (!isDuplicateKeyError(err)) throw err;
     }
   }
-  if (!doc) {
-    if (!holder) throw new Error(`conversation of ${key} could not be opened`);
-    const derived = `${key}~${holder._id.toHexString()}`;
-    doc = await upsertConversation(
-      model,
-      { clientId, candidateKey: derived },
-      new Types.ObjectId(),
-      clientId,
-      derived,
-      ids,
-      extra,
-      first,
-    );
-  }
+  if (!doc) throw new Error(`conversation of ${key} could not be opened`);
   const fill = fillMissingIds(doc, ids);
   if (Object.keys(fill).length)
     await model.collection.bulkWrite(fillOps({ _id: doc._id, clientId }, fill), { ordered: true });
   return { ...doc, ...fill };
-}
-
-type IdentityField = "candidateUserId" | "candidatePhone" | "candidateKey";
-
-/** One way a stored conversation is this person's: `field` equals `value`, and each of `nulls` is null. */
-interface CandidateClause {
-  field: IdentityField;
-  value: string;
-  nulls: Array<Exclude<IdentityField, "candidateKey">>;
-}
-
-/**
- * The clauses matching this person's conversations, as matchScore does: by user id; by phone or
- * key only where the conversation holds no user id or none was given; by key only while the
- * conversation holds no phone (a phone key) or no user id (a user id key): a key whose conversation
- * moved to another number is a number given up, perhaps someone else's now. (Where the conversation
- * holds the key as its phone or user id, the clause on that field matches it.)
- */
-function candidateClauses(ids: CandidateIds, key: string): CandidateClause[] {
-  const all = [...ids.userIds, ...ids.phones];
-  if (!all.length) return [{ field: "candidateKey", value: key, nulls: [] }];
-  if (!ids.userIds.length)
-    return [
-      ...ids.phones.map((value): CandidateClause => ({ field: "candidatePhone", value, nulls: [] })),
-      ...ids.phones.map((value): CandidateClause => ({ field: "candidateKey", value, nulls: ["candidatePhone"] })),
-    ];
-  return [
-    ...ids.userIds.map((value): CandidateClause => ({ field: "candidateUserId", value, nulls: [] })),
-    ...ids.phones.map((value): CandidateClause => ({ field: "candidatePhone", value, nulls: ["candidateUserId"] })),
-    ...ids.phones.map((value): CandidateClause => ({
-      field: "candidateKey",
-      value,
-      nulls: ["candidateUserId", "candidatePhone"],
-    })),
-    ...ids.userIds.map((value): CandidateClause => ({ field: "candidateKey", value, nulls: ["candidateUserId"] })),
-  ];
-}
-
-/** The clause as a filter: the tenant and one equality on an indexed field, then its null checks. */
-const clauseFilter = (clientId: Types.ObjectId, c: CandidateClause): Record<string, unknown> => ({
-  clientId,
-  [c.field]: c.value,
-  ...Object.fromEntries(c.nulls.map((n) => [n, null])),
-});
-
-/** Whether a stored conversation meets the clause (null also when the field is absent, as a filter). */
-const satisfies = (doc: ConversationDoc, c: CandidateClause): boolean =>
-  (doc as unknown as Record<string, unknown>)[c.field] === c.value &&
-  c.nulls.every((n) => (doc as unknown as Record<string, unknown>)[n] == null);
-
-/** The oldest of the conversations found (the first by `_id`, as a sort on `_id` would give). */
-function oldest(docs: Array<ConversationDoc | null>): ConversationDoc | null {
-  let best: ConversationDoc | null = null;
-  for (const d of docs) if (d && (!best || d._id.toHexString() < best._id.toHexString())) best = d;
-  return best;
 }
 
 /** Finds the conversation of `filter` (one equality), or inserts it under `_id` with the key and ids given. */
@@ -195,8 +139,7 @@ async function upsertConversation(
       _id,
       clientId,
       candidateKey: key,
-      candidatePhone: ids.phones[0] ?? null,
-      candidateUserId: ids.userIds[0] ?? null,
+      ...newConversationIds(ids),
       ...(extra.applicationId ? { applicationId: extra.applicationId } : {}),
       ...(extra.jobTitle ? { jobTitle: extra.jobTitle } : {}),
       // The name the platform knows until the candidate's own WhatsApp profile name arrives
@@ -218,11 +161,6 @@ async function upsertConversation(
   return model
     .findOneAndUpdate(filter, update, { upsert: true, new: true, setDefaultsOnInsert: true })
     .lean<ConversationDoc>();
-}
-
-/** The ids a CandidateIdentity names (the key alone names none: it is matched as a key). */
-export function identityOf(c: CandidateIdentity): CandidateIds {
-  return { phones: c.candidatePhone ? [c.candidatePhone] : [], userIds: c.candidateUserId ? [c.candidateUserId] : [] };
 }
 
 export type ConversationView = Omit<

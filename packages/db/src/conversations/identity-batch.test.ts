@@ -349,6 +349,45 @@ describe("conversations by phone or user id, in batches", () => {
     expect(counter.total).toBe(1);
     expect(created).toMatchObject({ candidateKey: fresh, candidatePhone: fresh, candidateName: "Ahmed Hassan" });
   });
+  it("a number given up and reused: the send side and the inbound batch open the newcomer's conversation under one successor key, so that concurrent openers meet on it", async () => {
+    // The first owner's conversation, keyed by the number, then moved to another number.
+    const moveAway = async (given: string) => {
+      const ids = await batch().resolve([ref(given, userId())]);
+      const id = ids.get(`${clientId.toHexString()}|${given}`)!;
+      await db.conversations.updateOne(
+        { _id: id, clientId },
+        { $set: { candidatePhone: phone(), candidatePhoneAt: new Date() } },
+      );
+      return id;
+    };
+    // Opened by the send side alone: the newcomer's own user id is the key, as the batch takes it.
+    const given = phone();
+    const holder = await moveAway(given);
+    const newcomer = userId();
+    const sent = await openCandidateConversation(db.conversations, clientId, {
+      candidateKey: given,
+      candidatePhone: given,
+      candidateUserId: newcomer,
+    });
+    expect(sent._id.toHexString()).not.toBe(holder.toHexString());
+    expect(sent).toMatchObject({ candidateKey: newcomer, candidatePhone: given, candidateUserId: newcomer });
+    const received = await batch().resolve([ref(given, newcomer)]);
+    expect(idOf(received, ref(given, newcomer))).toBe(sent._id.toHexString());
+    // Opened by both at once: one conversation.
+    const reused = phone();
+    await moveAway(reused);
+    const other = userId();
+    const [both, inbound] = await Promise.all([
+      openCandidateConversation(db.conversations, clientId, {
+        candidateKey: reused,
+        candidatePhone: reused,
+        candidateUserId: other,
+      }),
+      batch().resolve([ref(reused, other)]),
+    ]);
+    expect(idOf(inbound, ref(reused, other))).toBe(both._id.toHexString());
+    expect(await db.conversations.countDocuments({ clientId, candidateUserId: other })).toBe(1);
+  });
 });
 
 describe("a send's first message counted by the insert that creates its conversation", () => {
