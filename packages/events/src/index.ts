@@ -7,3 +7,4 @@ export * from "./emitter.js";
 export * from "./examples.js";
 export * from "./asyncapi.js";
 export * from "./samples.js";
+export * from "./serialize.js";

@@ -5,8 +5,7 @@
  * breaks one fails here. The gateway adds fields; none of the contract's may go.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConversationJson, MessageJson } from "@linkojob/db";
-import { conversationSchema, messageSchema, type ConversationPayload, type MessagePayload } from "@linkojob/events";
+import { conversationSchema, messageSchema } from "@linkojob/events";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { signWebhookBody, type NormalizedMessage } from "@linkojob/whatsapp";
 import {
@@ -19,12 +18,6 @@ import {
   type OnboardingHarness,
 } from "../onboarding/onboarding.harness.js";
 import { storeInbound } from "../ingress.harness.js";
-
-// The REST JSON shapes are the events' shapes: these fail to compile when @linkojob/db's drift from the contract.
-const conversationFits = (c: ConversationJson): ConversationPayload => c;
-const messageFits = (m: MessageJson): MessagePayload => m;
-void conversationFits;
-void messageFits;
 
 let h: OnboardingHarness;
 const recruiter = "recruiter-contract";

@@ -11,19 +11,14 @@
 /**
  * What the page knows of a message: the contract's record (from a thread page or an event), or the
  * send API's answer shown `queued` until the stored record replaces it (`pendingMessage`). Outbound
- * records also carry what the send asked (`request`), its kind, cost and template.
+ * records also carry what the send asked (`request`), its kind, cost and template (all in the contract).
  * @typedef {Pick<MessageRecord, ShownFields> & Partial<Omit<MessageRecord, ShownFields>> & OutboundExtras} Message
  */
 /** @typedef {"id" | "direction" | "type" | "status" | "error" | "text" | "content" | "timestamp"} ShownFields */
 
 /**
- * @typedef {object} OutboundExtras
- * @property {string} [kind] text, template, interactive, media, reaction…
- * @property {number} [cost]
- * @property {{ name?: string, vars?: string[] } | null} [template]
- * @property {StoredRequest} [request]
- * @property {string} [source] `app_echo`: written in the WhatsApp Business app
- * @property {string} [reason] why a message is held or not sent
+ * The contract types an outbound message's `request` as an open record; the page reads these of it.
+ * @typedef {{ request?: StoredRequest }} OutboundExtras
  */
 
 /**
