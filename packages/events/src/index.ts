@@ -8,3 +8,4 @@ export * from "./examples.js";
 export * from "./asyncapi.js";
 export * from "./samples.js";
 export * from "./serialize.js";
+export * from "./rest.js";

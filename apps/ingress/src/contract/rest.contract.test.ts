@@ -5,7 +5,9 @@
  * breaks one fails here. The gateway adds fields; none of the contract's may go.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { conversationSchema, messageSchema } from "@linkojob/events";
+import { conversationSchema, messageSchema, sendAnswerSchema, type SendAnswerPayload } from "@linkojob/events";
+import { z } from "zod";
+import type { SendAnswerWithSchedule } from "../sends/send-acceptance.js";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { signWebhookBody, type NormalizedMessage } from "@linkojob/whatsapp";
 import {
@@ -18,6 +20,10 @@ import {
   type OnboardingHarness,
 } from "../onboarding/onboarding.harness.js";
 import { storeInbound } from "../ingress.harness.js";
+
+// The send route's answer type fits the contract's: this fails to compile when they drift.
+const sendAnswerFits = (a: SendAnswerWithSchedule): SendAnswerPayload => a;
+void sendAnswerFits;
 
 let h: OnboardingHarness;
 const recruiter = "recruiter-contract";
@@ -139,6 +145,8 @@ describe("POST /api/messages/send → { success, messageId, cost }", () => {
     expect(typeof answer.cost).toBe("number");
     // First contact: a template, 0.40 MAD.
     expect(answer.cost).toBeCloseTo(0.4);
+    // Exactly the contract's answer, no other key.
+    expect(z.strictObject(sendAnswerSchema.shape).safeParse(answer).error?.issues ?? []).toEqual([]);
     expect((await inject("POST", "/api/messages/send", body, null)).statusCode).toBe(401);
   });
 

@@ -1,8 +1,8 @@
 // @ts-check
 // The shapes the inbox reads, for the type-check only (this module exports nothing at run time).
-// Socket events and the conversation and message records are the contract of @linkojob/events: a
-// change there breaks `pnpm typecheck` here. The REST answers the contract does not describe yet
-// are written out below, field by field, as the routes answer them.
+// Socket events, the conversation and message records, the send API's answer and the page's config
+// are the contract of @linkojob/events: a change there breaks `pnpm typecheck` here. The REST answers
+// the contract does not describe yet are written out below, field by field, as the routes answer them.
 
 /** @typedef {import("@linkojob/events").ConversationPayload} Conversation */
 /** @typedef {import("@linkojob/events").MessagePayload} MessageRecord */
@@ -59,16 +59,7 @@
  * @property {Array<{ rows?: Array<{ title: string }> }>} [sections]
  */
 
-/**
- * The send API's answer (202).
- * @typedef {object} SendAnswer
- * @property {string} messageId
- * @property {string} kind
- * @property {string} status
- * @property {number} [cost]
- * @property {string} [scheduledFor]
- * @property {string} [reason]
- */
+/** The send API's answer (202). @typedef {import("@linkojob/events").SendAnswerPayload} SendAnswer */
 
 /**
  * GET /inbox/api/send-preview: what a send would be (the server's planSend) and what it costs.
@@ -123,9 +114,6 @@
  * @typedef {{ messagingLimit: { limit: number | null, used: number, scheduled: number, nextFreeAt: string | null } }} SendingPolicy
  */
 
-/**
- * GET /inbox/config.json
- * @typedef {{ realtimeUrl: string | null, demo: boolean, prices: Record<string, unknown>, currency: string }} InboxConfig
- */
+/** GET /inbox/config.json. @typedef {import("@linkojob/events").InboxConfigPayload} InboxConfig */
 
 export {};
