@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { messageReceived, messageSent } from "./builders.js";
 import { conversationSchema, messageReceivedSchema, messageSchema, messageSentSchema } from "./payloads.js";
-import { conversationJson, messageJson, type StoredConversation, type StoredMessage } from "./serialize.js";
+import {
+  conversationJson,
+  messageJson,
+  type StoredConversation,
+  type StoredMedia,
+  type StoredMessage,
+} from "./serialize.js";
 
 const oid = (hex: string) => ({ toHexString: () => hex });
 const ids = { msg: "a".repeat(24), client: "b".repeat(24), conv: "c".repeat(24), file: "d".repeat(24) };
@@ -47,9 +53,10 @@ const inbound = {
     filename: "cv.pdf",
     sha256Ok: true,
     sha256: "ab",
+    // Stored for the media worker only.
     attempts: 1,
     updatedAt: at,
-  },
+  } as StoredMedia,
   ...INTERNAL,
 } satisfies StoredMessage & Record<string, unknown>;
 
