@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isoDate, objectId } from "./scalars.js";
 
 /**
  * The payloads of the dashboard events, as zod schemas: the TypeScript types, the runtime checks of
@@ -10,8 +11,6 @@ import { z } from "zod";
  * webhook) reaches a dashboard.
  */
 
-const objectId = z.string().regex(/^[0-9a-f]{24}$/, "a 24-character hex id");
-const isoDate = z.iso.datetime({ offset: true });
 const described = <T extends z.ZodType>(schema: T, description: string) => schema.describe(description);
 
 /** Delivery states of a message, in the order they may move (`failed` may be overtaken by a delivery report). */

@@ -1,7 +1,7 @@
 // @ts-check
 // The shapes the inbox reads, for the type-check only (this module exports nothing at run time).
 // Socket events, the conversation and message records, the send API's answer and the page's config
-// are the contract of @linkojob/events: a change there breaks `pnpm typecheck` here. The REST answers
+// and the send preview are the contract of @linkojob/events: a change there breaks `pnpm typecheck` here. The REST answers
 // the contract does not describe yet are written out below, field by field, as the routes answer them.
 
 /** @typedef {import("@linkojob/events").ConversationPayload} Conversation */
@@ -61,28 +61,7 @@
 
 /** The send API's answer (202). @typedef {import("@linkojob/events").SendAnswerPayload} SendAnswer */
 
-/**
- * GET /inbox/api/send-preview: what a send would be (the server's planSend) and what it costs.
- * @typedef {object} SendPreview
- * @property {"text" | "template"} kind
- * @property {string | null} conversationId
- * @property {boolean} firstContact
- * @property {string | null} windowExpiresAt
- * @property {{ cost: number }} text
- * @property {PreviewTemplate} template
- * @property {{ scope: string | null, text: string | null, template: string | null } | null} optOut
- */
-
-/**
- * @typedef {object} PreviewTemplate
- * @property {string} name
- * @property {string | null} [body]
- * @property {string} [category]
- * @property {number} cost
- * @property {boolean} usable
- * @property {string} [problem]
- * @property {{ format: string, media: "image" | "video" | "document" | null, usableWithHeader: boolean } | null} header
- */
+/** GET /inbox/api/send-preview. @typedef {import("@linkojob/events").SendPreviewPayload} SendPreview */
 
 /**
  * GET /api/messages/conversations
