@@ -14,8 +14,8 @@ import {
 import { createRedis } from "@linkojob/queues";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
-import type { ClientDoc, ConversationJson, MessageJson } from "@linkojob/db";
-import { EVENTS } from "@linkojob/events";
+import type { ClientDoc } from "@linkojob/db";
+import { EVENTS, type ConversationPayload, type MessagePayload } from "@linkojob/events";
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 import { isEvent, recordEvents, type ReceivedEvent } from "../harness/dashboard-events.harness.js";
 
@@ -111,7 +111,7 @@ describe("people without a phone number (business-scoped user ids)", () => {
     });
     expect(conv!.candidatePhone ?? null).toBeNull();
 
-    const list = await rest<{ conversations: ConversationJson[] }>("/api/messages/conversations?limit=100");
+    const list = await rest<{ conversations: ConversationPayload[] }>("/api/messages/conversations?limit=100");
     const listed = list.conversations.find((c) => c.id === conv!._id.toHexString());
     expect(listed).toMatchObject({
       candidateUserId: userId,
@@ -119,7 +119,7 @@ describe("people without a phone number (business-scoped user ids)", () => {
       candidateUsername: "salma.dev",
       unreadCount: 1,
     });
-    const thread = await rest<{ messages: MessageJson[] }>(`/api/messages/conversation/${conv!._id.toHexString()}`);
+    const thread = await rest<{ messages: MessagePayload[] }>(`/api/messages/conversation/${conv!._id.toHexString()}`);
     expect(thread.messages.map((m) => m.text)).toEqual(["Bonjour, je postule"]);
 
     // She shows her number now: same conversation, both ids recorded.
@@ -232,7 +232,7 @@ describe("people without a phone number (business-scoped user ids)", () => {
     await sim("/_sim/candidates/reply", { from: p, parentUserId: parent, type: "text", text: "Bonjour" });
     const [conv] = await byPhone(p);
     expect(conv).toMatchObject({ candidatePhone: p, candidateParentUserId: parent });
-    const list = await rest<{ conversations: ConversationJson[] }>("/api/messages/conversations?limit=100");
+    const list = await rest<{ conversations: ConversationPayload[] }>("/api/messages/conversations?limit=100");
     expect(list.conversations.find((c) => c.id === conv!._id.toHexString())?.candidateParentUserId).toBe(parent);
   });
 
@@ -266,7 +266,9 @@ describe("people without a phone number (business-scoped user ids)", () => {
       messageCount: 2,
     });
     expect(await byUserId(oldUserId)).toHaveLength(0);
-    const thread = await rest<{ messages: MessageJson[] }>(`/api/messages/conversation/${before!._id.toHexString()}`);
+    const thread = await rest<{ messages: MessagePayload[] }>(
+      `/api/messages/conversation/${before!._id.toHexString()}`,
+    );
     expect(thread.messages.map((m) => m.type).sort()).toEqual(["system", "text"]);
     const event = await eventually(() =>
       received
@@ -313,7 +315,9 @@ describe("people without a phone number (business-scoped user ids)", () => {
     expect((await byUserId(newId)).map((c) => [c._id.toHexString(), c.messageCount])).toEqual([
       [before!._id.toHexString(), 3],
     ]);
-    const thread = await rest<{ messages: MessageJson[] }>(`/api/messages/conversation/${before!._id.toHexString()}`);
+    const thread = await rest<{ messages: MessagePayload[] }>(
+      `/api/messages/conversation/${before!._id.toHexString()}`,
+    );
     expect(thread.messages.map((m) => m.text)).toContain("Bonjour");
   });
 

@@ -9,9 +9,9 @@ import {
   textMessageDelivery,
 } from "@linkojob/meta-simulator";
 import { eventually, tokenFor, sentOutboundMessage } from "@linkojob/testing";
-import { CLIENTS_CHANGED_CHANNEL } from "@linkojob/events";
+import { CLIENTS_CHANGED_CHANNEL, type ConversationPayload, type MessagePayload } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
-import type { ClientDoc, ConversationJson, MessageJson } from "@linkojob/db";
+import type { ClientDoc } from "@linkojob/db";
 import { startTrunk, type Trunk } from "../harness/trunk.harness.js";
 
 let t: Trunk;
@@ -31,7 +31,7 @@ async function listConversations(c: ClientDoc) {
     headers: { authorization: `Bearer ${await tokenFor(c.userId)}` },
   });
   expect(res.statusCode).toBe(200);
-  return res.json<{ conversations: ConversationJson[]; total: number; hasMore: boolean }>();
+  return res.json<{ conversations: ConversationPayload[]; total: number; hasMore: boolean }>();
 }
 
 async function readConversation(c: ClientDoc, id: string, query = "") {
@@ -42,8 +42,8 @@ async function readConversation(c: ClientDoc, id: string, query = "") {
   });
   expect(res.statusCode).toBe(200);
   return res.json<{
-    conversation: ConversationJson;
-    messages: MessageJson[];
+    conversation: ConversationPayload;
+    messages: MessagePayload[];
     nextCursor: string | null;
     hasMore: boolean;
   }>();

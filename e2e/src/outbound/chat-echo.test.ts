@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { Types } from "mongoose";
 import pino from "pino";
-import type { MessageJson } from "@linkojob/db";
 import {
   DashboardEvents,
   conversationUpdatedSchema,
   messageSentSchema,
   type DashboardEventMap,
   type DashboardEventName,
+  type MessagePayload,
 } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { normalizeDelivery } from "@linkojob/whatsapp";
@@ -84,7 +84,7 @@ describe("app echoes (smb_message_echoes) on a coexistence number", () => {
     const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv._id.toHexString()}`, {
       headers: { authorization: `Bearer ${c.jwt}` },
     });
-    const { messages } = (await page.body.json()) as { messages: MessageJson[] };
+    const { messages } = (await page.body.json()) as { messages: MessagePayload[] };
     expect(messages.find((x) => x.wamid === wamid)).toMatchObject({
       direction: "outbound",
       from: "recruiter",

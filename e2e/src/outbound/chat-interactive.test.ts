@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
-import type { ClientDoc, MessageJson } from "@linkojob/db";
+import type { ClientDoc } from "@linkojob/db";
+import type { MessagePayload } from "@linkojob/events";
 import { startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
 
 let rig: OutboundRig;
@@ -44,13 +45,16 @@ async function simControl(path: string, body: unknown) {
 }
 
 /** Once the candidate's answer is stored: their conversation's messages, as the REST API gives them. */
-async function threadAfterReply(c: Awaited<ReturnType<OutboundRig["client"]>>, phone: string): Promise<MessageJson[]> {
+async function threadAfterReply(
+  c: Awaited<ReturnType<OutboundRig["client"]>>,
+  phone: string,
+): Promise<MessagePayload[]> {
   await rig.trunk.drain();
   const conv = await lastInbound(c, phone);
   const page = await request(`${rig.trunk.ingressUrl}/api/messages/conversation/${conv.conversationId}`, {
     headers: { authorization: `Bearer ${c.jwt}` },
   });
-  return ((await page.body.json()) as { messages: MessageJson[] }).messages;
+  return ((await page.body.json()) as { messages: MessagePayload[] }).messages;
 }
 
 describe("interactive messages", () => {

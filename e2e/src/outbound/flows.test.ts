@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
-import type { MessageJson } from "@linkojob/db";
+import type { MessagePayload } from "@linkojob/events";
 import { callFlowEndpoint, flowsState, type FlowEndpointRequest } from "@linkojob/meta-simulator";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
@@ -241,7 +241,7 @@ describe("flows, end to end", () => {
     await rig.trunk.drain();
     const conv = await rig.trunk.db.conversations.findOne({ clientId: c._id, candidatePhone: phone }).lean();
     const thread = await api("GET", `/api/messages/conversation/${conv!._id.toHexString()}`, c.jwt);
-    const answer = (thread.json.messages as MessageJson[]).find(
+    const answer = (thread.json.messages as MessagePayload[]).find(
       (x) => x.direction === "inbound" && x.type === "interactive",
     );
     expect(answer?.content).toMatchObject({

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
+import { sendPreviewSchema } from "@linkojob/events";
 import { simTemplate, userIdForPhone } from "@linkojob/meta-simulator";
 import { eventually, tokenFor } from "@linkojob/testing";
 import { APPLICATION_RECEIVED, startOutbound, type OutboundRig } from "../harness/outbound.harness.js";
@@ -181,14 +182,16 @@ describe("Meta's marketing preference", () => {
     // The register writes MongoDB (what the list reads) before the send state in Redis (what the
     // send API reads), then announces: the send path has it once the preview, which reads the same
     // state, says so (a send in between would be accepted, and suppressed by the worker's check).
-    await eventually(async () => {
-      const preview = await api(
+    const preview = await eventually(async () => {
+      const res = await api(
         "GET",
         `/inbox/api/send-preview?clientId=${c._id.toHexString()}&candidatePhone=${phone}`,
         c.jwt,
       );
-      return preview.body.optOut?.scope === "marketing" || null;
+      return res.body.optOut?.scope === "marketing" ? res.body : null;
     });
+    // Exactly the contract's send preview (the inbox types its reads with it): no key missing or added.
+    expect(sendPreviewSchema.safeParse(preview).error?.issues ?? []).toEqual([]);
 
     const next = await rig.send(c.jwt, marketing(phone));
     expect(next.status).toBe(409);

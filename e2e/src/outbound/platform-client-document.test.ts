@@ -8,8 +8,8 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { Types } from "mongoose";
-import { sweepTokenExpiry, type ClientDoc, type ConversationJson } from "@linkojob/db";
-import { EVENTS } from "@linkojob/events";
+import { sweepTokenExpiry, type ClientDoc } from "@linkojob/db";
+import { EVENTS, type ConversationPayload } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import { TokenVault } from "@linkojob/vault";
@@ -144,7 +144,7 @@ describe("a client document written as the platform writes it", () => {
       expect(received.clientId).toBe(clientId.toHexString());
     }
     // The conversation is its recruiter's to read and mark read.
-    const list = await api<{ total: number; conversations: ConversationJson[] }>(
+    const list = await api<{ total: number; conversations: ConversationPayload[] }>(
       "GET",
       "/api/messages/conversations",
       jwt,

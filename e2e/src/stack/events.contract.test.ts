@@ -15,6 +15,8 @@ import {
   EVENTS,
   EVENT_EXAMPLES,
   SERVER_EVENT_SCHEMAS,
+  conversationSchema,
+  messageSchema,
   type DashboardEventName,
   type DashboardEvents,
   type TypedDashboardEvents,
@@ -121,7 +123,7 @@ describe("dashboard events from the real emitters, received by a socket.io clien
     return received;
   }
 
-  const api = async <T = unknown>(method: "POST" | "PATCH", path: string, body?: unknown) => {
+  const api = async <T = unknown>(method: "GET" | "POST" | "PATCH", path: string, body?: unknown) => {
     const res = await request(`${ingressUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${jwt}`, ...(body ? { "content-type": "application/json" } : {}) },
@@ -228,6 +230,27 @@ describe("dashboard events from the real emitters, received by a socket.io clien
       });
       await until("reauth_required", () => of(EVENTS.clientStatus).some((p) => p.status === "reauth_required"));
     }, 120_000);
+
+    it("no internal field reaches a dashboard: events and REST reads carry only the contract's keys", async () => {
+      // Stored beside the contract's fields for the workers (claims, ranks, dedupe keys, leases, the raw webhook).
+      const internal =
+        /"(countClaim|statusRank|dedupeKey|sendingSince|sendAttempts|planContext|flowToken|raw|__v|readUpTo|lastMessageSortKey)"/;
+      const records = of(EVENTS.messageReceived).concat(of(EVENTS.messageSent));
+      expect(records.length).toBeGreaterThan(1);
+      for (const p of records) expect(JSON.stringify(p)).not.toMatch(internal);
+      for (const p of of(EVENTS.conversationUpdated)) expect(JSON.stringify(p)).not.toMatch(internal);
+      const thread = await api<{ conversation: unknown; messages: unknown[] }>(
+        "GET",
+        `/api/messages/conversation/${conversationId}`,
+      );
+      const list = await api<{ conversations: unknown[] }>("GET", "/api/messages/conversations?limit=100");
+      expect(thread.messages.length).toBeGreaterThan(1);
+      expect(JSON.stringify([thread, list])).not.toMatch(internal);
+      // The schemas are strict: an unknown key fails here, not only the ones named above.
+      for (const m of thread.messages) expect(messageSchema.safeParse(m).error?.issues ?? []).toEqual([]);
+      for (const c of [thread.conversation, ...list.conversations])
+        expect(conversationSchema.safeParse(c).error?.issues ?? []).toEqual([]);
+    });
 
     it("message:received: the platform's { conversationId, message: { from, text, timestamp } }, valid", () => {
       const [p] = of(EVENTS.messageReceived);

@@ -7,3 +7,5 @@ export * from "./emitter.js";
 export * from "./examples.js";
 export * from "./asyncapi.js";
 export * from "./samples.js";
+export * from "./serialize.js";
+export * from "./rest.js";

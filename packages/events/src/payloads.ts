@@ -1,14 +1,16 @@
 import { z } from "zod";
+import { isoDate, objectId } from "./scalars.js";
 
 /**
  * The payloads of the dashboard events, as zod schemas: the TypeScript types, the runtime checks of
  * the contract tests and the AsyncAPI document's JSON Schemas all come from these. Ids are strings
- * and dates ISO-8601 strings (payloads cross JSON). Objects are open: a dashboard must ignore fields
- * it does not know, and fields are only ever added.
+ * and dates ISO-8601 strings (payloads cross JSON). A dashboard must ignore fields it does not know,
+ * and fields are only ever added. The conversation and message records are strict: they are built
+ * from stored documents (serialize.ts picks exactly their keys), and a contract test refuses a
+ * payload that carries anything else, so that no internal field (claims, ranks, dedupe keys, the raw
+ * webhook) reaches a dashboard.
  */
 
-const objectId = z.string().regex(/^[0-9a-f]{24}$/, "a 24-character hex id");
-const isoDate = z.iso.datetime({ offset: true });
 const described = <T extends z.ZodType>(schema: T, description: string) => schema.describe(description);
 
 /** Delivery states of a message, in the order they may move (`failed` may be overtaken by a delivery report). */
@@ -30,7 +32,7 @@ export const isMessageStatus = (s: string): s is MessageStatusValue =>
   (MESSAGE_STATUSES as readonly string[]).includes(s);
 
 /** A conversation as the REST API returns it (`GET /api/messages/conversations`) and events carry it. */
-export const conversationSchema = z.object({
+export const conversationSchema = z.strictObject({
   id: objectId,
   _id: objectId,
   clientId: objectId,
@@ -60,12 +62,26 @@ export const conversationSchema = z.object({
 });
 export type ConversationPayload = z.infer<typeof conversationSchema>;
 
+/** The stored copy of an inbound media file. */
+export const mediaSchema = z.strictObject({
+  status: z.enum(["pending", "stored", "failed"]),
+  fileId: objectId.nullable(),
+  size: z.number().int().nonnegative().nullable(),
+  mimeType: z.string().nullable(),
+  filename: z.string().nullable(),
+  sha256Ok: z.boolean().nullable(),
+  error: z.object({ code: z.string(), reason: z.string() }).nullable(),
+  heldReason: z.string().nullable(),
+});
+export type MediaPayload = z.infer<typeof mediaSchema>;
+
 /**
  * A message as the REST API returns it (`GET /api/messages/conversation/:id`) and events carry it.
  * `id` is our id (the `messageId` the send API returns); `wamid` is WhatsApp's, known for an outbound
- * message once Meta accepted it. Outbound messages carry more (kind, cost, template, request…).
+ * message once Meta accepted it. Outbound messages carry more (kind, cost, template, request…),
+ * inbound ones what was adjusted on reading them; nothing else of the stored document.
  */
-export const messageSchema = z.object({
+export const messageSchema = z.strictObject({
   id: described(objectId, "Our id: for an outbound message, the messageId the send API returned"),
   _id: objectId,
   clientId: objectId,
@@ -89,6 +105,43 @@ export const messageSchema = z.object({
   context: z.unknown(),
   referral: z.unknown(),
   errors: z.unknown(),
+  /** Inbound media: the stored copy of the file (GET /api/media/:messageId). */
+  media: mediaSchema.nullable().optional(),
+  /** Inbound: why `timestamp` is not Meta's (missing, not a sane number, in the future). */
+  timestampAdjusted: z.enum(["missing", "invalid", "future"]).optional(),
+  /** Inbound: the timestamp Meta sent, as text, when `timestamp` replaced it. */
+  originalTimestamp: z.string().optional(),
+  /** Inbound: parts of the message that could not be read. */
+  problems: z.array(z.string()).optional(),
+  /** Outbound: text, template, media, interactive or reaction (planned, then what was sent). */
+  kind: z.string().optional(),
+  /** Outbound: what the send API was asked (candidate, text, template name and variables, media…). */
+  request: z.record(z.string(), z.unknown()).optional(),
+  /** Outbound: the template actually sent. */
+  template: z
+    .object({
+      name: z.string(),
+      language: z.string(),
+      category: z.string().nullable().optional(),
+      vars: z.array(z.string()),
+    })
+    .nullable()
+    .optional(),
+  /** Outbound, MAD: the expected cost until Meta reports pricing, then what that pricing implies. */
+  cost: z.number().optional(),
+  costCategory: z.string().optional(),
+  costSource: z.enum(["estimate", "meta"]).optional(),
+  /** Outbound: why it is held, failed or suppressed, in words a dashboard can show, and a stable code. */
+  reason: z.string().nullable().optional(),
+  reasonCode: z.string().nullable().optional(),
+  heldAt: isoDate.nullable().optional(),
+  /** Outbound: the automatic template sent after this text failed outside the window, and the reverse link. */
+  fallbackMessageId: objectId.nullable().optional(),
+  fallbackOf: objectId.nullable().optional(),
+  /** Outbound: the campaign (POST /api/campaigns) this message is one of. */
+  campaignId: objectId.nullable().optional(),
+  /** Outbound: `app_echo` when written in the WhatsApp Business app. */
+  source: z.string().optional(),
 });
 export type MessagePayload = z.infer<typeof messageSchema>;
 
@@ -203,19 +256,6 @@ export const conversationDeletedSchema = z.object({
   mergedInto: objectId.optional(),
 });
 export type ConversationDeletedPayload = z.infer<typeof conversationDeletedSchema>;
-
-/** The stored copy of an inbound media file. */
-export const mediaSchema = z.object({
-  status: z.enum(["pending", "stored", "failed"]),
-  fileId: objectId.nullable(),
-  size: z.number().int().nonnegative().nullable(),
-  mimeType: z.string().nullable(),
-  filename: z.string().nullable(),
-  sha256Ok: z.boolean().nullable(),
-  error: z.object({ code: z.string(), reason: z.string() }).nullable(),
-  heldReason: z.string().nullable(),
-});
-export type MediaPayload = z.infer<typeof mediaSchema>;
 
 /** `message:media`: an inbound media message's file was stored, failed, or waits (heldReason); fetch it from GET /api/media/:messageId. */
 export const messageMediaSchema = z.object({

@@ -11,7 +11,7 @@ import {
   type MessageDoc,
   type MessageMedia,
 } from "@linkojob/db";
-import { EVENTS, messageMedia, type DashboardEvents } from "@linkojob/events";
+import { EVENTS, mediaJson, messageMedia, type DashboardEvents } from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import {
   GraphApiError,
@@ -307,18 +307,4 @@ export class MediaFetcher {
       return true;
     });
   }
-}
-
-/** The `media` of a message as dashboards receive it (ids as strings). */
-export function mediaJson(media: MessageMedia) {
-  return {
-    status: media.status,
-    fileId: media.fileId ? media.fileId.toHexString() : null,
-    size: media.size ?? null,
-    mimeType: media.mimeType ?? null,
-    filename: media.filename ?? null,
-    sha256Ok: media.sha256Ok ?? null,
-    error: media.error ?? null,
-    heldReason: media.heldReason ?? null,
-  };
 }

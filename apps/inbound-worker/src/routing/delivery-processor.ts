@@ -10,9 +10,7 @@ import {
   blockedKey,
   StatusBatch,
   updateLimits,
-  conversationJson,
   inboundDedupeKey,
-  messageJson,
   messageSortKey,
   type ConversationInbound,
   type ConversationRef,
@@ -32,6 +30,8 @@ import {
   messageReceived,
   messageStatus,
   type DashboardEvents,
+  conversationJson,
+  messageJson,
 } from "@linkojob/events";
 import { normalizeDelivery, type InboundEvent, type NormalizedStatus } from "@linkojob/whatsapp";
 import type { ClientDirectory } from "./client-directory.js";

@@ -1,14 +1,15 @@
 import { Types } from "mongoose";
 import type { Logger } from "pino";
+import { STATUS_RANK, conversationView, messageSortKey, type Database } from "@linkojob/db";
 import {
-  STATUS_RANK,
+  CONVERSATION_CHANGES,
+  EVENTS,
+  conversationUpdated,
+  messageSent,
+  type DashboardEvents,
   conversationJson,
   messageJson,
-  messageSortKey,
-  type Database,
-  type MessageDoc,
-} from "@linkojob/db";
-import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, messageSent, type DashboardEvents } from "@linkojob/events";
+} from "@linkojob/events";
 import type { InboundEvent } from "@linkojob/whatsapp";
 
 export type EchoEvent = Extract<InboundEvent, { kind: "echo" }>;
@@ -92,7 +93,7 @@ export async function storeEcho(
     type: m.type,
   });
   const id = clientId.toHexString();
-  deps.events.toClient(id, EVENTS.messageSent, messageSent(messageJson(doc as unknown as MessageDoc), m.wamid));
+  deps.events.toClient(id, EVENTS.messageSent, messageSent(messageJson(doc), m.wamid));
   const before = conversation.doc;
   const after = {
     ...before,
@@ -105,7 +106,7 @@ export async function storeEcho(
   deps.events.toClient(
     id,
     EVENTS.conversationUpdated,
-    conversationUpdated(conversationJson({ ...after, inWindow: false }), CONVERSATION_CHANGES.outboundMessage),
+    conversationUpdated(conversationJson(conversationView(after)), CONVERSATION_CHANGES.outboundMessage),
   );
   deps.logger.debug({ clientId: id, wamid: m.wamid }, "app echo stored as an outbound message");
   return "stored";

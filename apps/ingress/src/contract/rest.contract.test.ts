@@ -5,8 +5,8 @@
  * breaks one fails here. The gateway adds fields; none of the contract's may go.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConversationJson, MessageJson } from "@linkojob/db";
-import { conversationSchema, messageSchema, type ConversationPayload, type MessagePayload } from "@linkojob/events";
+import { conversationSchema, messageSchema, sendAnswerSchema, type SendAnswerPayload } from "@linkojob/events";
+import type { SendAnswerWithSchedule } from "../sends/send-acceptance.js";
 import { TEST_SECRETS } from "@linkojob/testing";
 import { signWebhookBody, type NormalizedMessage } from "@linkojob/whatsapp";
 import {
@@ -20,11 +20,9 @@ import {
 } from "../onboarding/onboarding.harness.js";
 import { storeInbound } from "../ingress.harness.js";
 
-// The REST JSON shapes are the events' shapes: these fail to compile when @linkojob/db's drift from the contract.
-const conversationFits = (c: ConversationJson): ConversationPayload => c;
-const messageFits = (m: MessageJson): MessagePayload => m;
-void conversationFits;
-void messageFits;
+// The send route's answer type fits the contract's: this fails to compile when they drift.
+const sendAnswerFits = (a: SendAnswerWithSchedule): SendAnswerPayload => a;
+void sendAnswerFits;
 
 let h: OnboardingHarness;
 const recruiter = "recruiter-contract";
@@ -146,6 +144,8 @@ describe("POST /api/messages/send → { success, messageId, cost }", () => {
     expect(typeof answer.cost).toBe("number");
     // First contact: a template, 0.40 MAD.
     expect(answer.cost).toBeCloseTo(0.4);
+    // Exactly the contract's answer, no other key.
+    expect(sendAnswerSchema.safeParse(answer).error?.issues ?? []).toEqual([]);
     expect((await inject("POST", "/api/messages/send", body, null)).statusCode).toBe(401);
   });
 

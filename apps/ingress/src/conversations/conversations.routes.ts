@@ -1,8 +1,15 @@
 import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { objectIdSchema, conversationJson, messageJson, toObjectId } from "@linkojob/db";
-import { CONVERSATION_CHANGES, EVENTS, conversationUpdated, type DashboardEvents } from "@linkojob/events";
+import { objectIdSchema, toObjectId } from "@linkojob/db";
+import {
+  CONVERSATION_CHANGES,
+  EVENTS,
+  conversationUpdated,
+  type DashboardEvents,
+  conversationJson,
+  messageJson,
+} from "@linkojob/events";
 import { notFound } from "../http/errors.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 import type { ReadReceipts } from "./read-receipts.js";

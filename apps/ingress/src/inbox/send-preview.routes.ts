@@ -12,6 +12,7 @@ import {
   type OptOutState,
   type PriceTable,
 } from "@linkojob/outbound";
+import type { SendPreviewPayload } from "@linkojob/events";
 import { normalizePhone } from "@linkojob/whatsapp";
 import { badRequest, notFound } from "../http/errors.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
@@ -131,7 +132,7 @@ export const sendPreviewRoutes: FastifyPluginCallback<SendPreviewRoutesOptions> 
         windowExpiresAt: windowExpiresAt?.toISOString() ?? null,
         ...preview,
         template: { ...preview.template, header: format ? { format, media, usableWithHeader } : null },
-      };
+      } satisfies SendPreviewPayload;
     },
   );
   done();

@@ -4,9 +4,7 @@ import type { Logger } from "pino";
 import { Types } from "mongoose";
 import {
   CLIENT_STATUS_REASONS,
-  conversationJson,
   conversationView,
-  messageJson,
   messageSortKey,
   outboundDedupeKey,
   windowOpen,
@@ -26,6 +24,8 @@ import {
   messageStatus,
   type DashboardEvents,
   type MessageStatusValue,
+  conversationJson,
+  messageJson,
 } from "@linkojob/events";
 import { OUTBOUND_PRIORITY, RedisLock, outboundJobSchema, type OutboundJob } from "@linkojob/queues";
 import type { TokenVault } from "@linkojob/vault";

@@ -1,17 +1,15 @@
 import { Types } from "mongoose";
 import { defineErrors, type CodeOf } from "@linkojob/errors";
 import {
-  conversationJson,
   conversationView,
   findCandidateConversation,
   listBlockedConversations,
   setConversationBlocked,
   type ClientDoc,
   type ConversationDoc,
-  type ConversationJson,
   type Database,
 } from "@linkojob/db";
-import { EVENTS, type TypedDashboardEvents } from "@linkojob/events";
+import { EVENTS, type TypedDashboardEvents, conversationJson, type ConversationPayload } from "@linkojob/events";
 import {
   GraphApiError,
   blockUsers,
@@ -72,7 +70,7 @@ export interface BlockRequest {
 }
 
 export interface BlockOutcome {
-  conversation: ConversationJson;
+  conversation: ConversationPayload;
   blocked: boolean;
   /** False when the conversation was already in that state (nothing asked of Meta for a block). */
   changed: boolean;
@@ -151,7 +149,7 @@ export class CandidateBlocking {
     clientId: Types.ObjectId,
     limit: number,
     cursor?: string,
-  ): Promise<{ conversations: ConversationJson[]; nextCursor: string | null }> {
+  ): Promise<{ conversations: ConversationPayload[]; nextCursor: string | null }> {
     let after: { blockedAt: Date; id: Types.ObjectId } | undefined;
     if (cursor) {
       const [ms, id] = cursor.split(".");

@@ -62,7 +62,7 @@ export function composerPlan() {
   // A media header (image, video, document) is the recruiter's to give: the composer asks for its link.
   const header = p.template.header?.media ?? null;
   if (!p.template.usable && !(header && p.template.header?.usableWithHeader))
-    return { kind: "refused", reason: p.template.problem };
+    return { kind: "refused", reason: p.template.problem ?? undefined };
   return {
     kind: "template",
     cost: p.template.cost,

@@ -1,8 +1,8 @@
 // @ts-check
 // The shapes the inbox reads, for the type-check only (this module exports nothing at run time).
-// Socket events and the conversation and message records are the contract of @linkojob/events: a
-// change there breaks `pnpm typecheck` here. The REST answers the contract does not describe yet
-// are written out below, field by field, as the routes answer them.
+// Socket events, the conversation and message records, the send API's answer and the page's config
+// and the send preview are the contract of @linkojob/events: a change there breaks `pnpm typecheck` here. The REST answers
+// the contract does not describe yet are written out below, field by field, as the routes answer them.
 
 /** @typedef {import("@linkojob/events").ConversationPayload} Conversation */
 /** @typedef {import("@linkojob/events").MessagePayload} MessageRecord */
@@ -11,19 +11,14 @@
 /**
  * What the page knows of a message: the contract's record (from a thread page or an event), or the
  * send API's answer shown `queued` until the stored record replaces it (`pendingMessage`). Outbound
- * records also carry what the send asked (`request`), its kind, cost and template.
+ * records also carry what the send asked (`request`), its kind, cost and template (all in the contract).
  * @typedef {Pick<MessageRecord, ShownFields> & Partial<Omit<MessageRecord, ShownFields>> & OutboundExtras} Message
  */
 /** @typedef {"id" | "direction" | "type" | "status" | "error" | "text" | "content" | "timestamp"} ShownFields */
 
 /**
- * @typedef {object} OutboundExtras
- * @property {string} [kind] text, template, interactive, media, reaction…
- * @property {number} [cost]
- * @property {{ name?: string, vars?: string[] } | null} [template]
- * @property {StoredRequest} [request]
- * @property {string} [source] `app_echo`: written in the WhatsApp Business app
- * @property {string} [reason] why a message is held or not sent
+ * The contract types an outbound message's `request` as an open record; the page reads these of it.
+ * @typedef {{ request?: StoredRequest }} OutboundExtras
  */
 
 /**
@@ -64,39 +59,9 @@
  * @property {Array<{ rows?: Array<{ title: string }> }>} [sections]
  */
 
-/**
- * The send API's answer (202).
- * @typedef {object} SendAnswer
- * @property {string} messageId
- * @property {string} kind
- * @property {string} status
- * @property {number} [cost]
- * @property {string} [scheduledFor]
- * @property {string} [reason]
- */
+/** The send API's answer (202). @typedef {import("@linkojob/events").SendAnswerPayload} SendAnswer */
 
-/**
- * GET /inbox/api/send-preview: what a send would be (the server's planSend) and what it costs.
- * @typedef {object} SendPreview
- * @property {"text" | "template"} kind
- * @property {string | null} conversationId
- * @property {boolean} firstContact
- * @property {string | null} windowExpiresAt
- * @property {{ cost: number }} text
- * @property {PreviewTemplate} template
- * @property {{ scope: string | null, text: string | null, template: string | null } | null} optOut
- */
-
-/**
- * @typedef {object} PreviewTemplate
- * @property {string} name
- * @property {string | null} [body]
- * @property {string} [category]
- * @property {number} cost
- * @property {boolean} usable
- * @property {string} [problem]
- * @property {{ format: string, media: "image" | "video" | "document" | null, usableWithHeader: boolean } | null} header
- */
+/** GET /inbox/api/send-preview. @typedef {import("@linkojob/events").SendPreviewPayload} SendPreview */
 
 /**
  * GET /api/messages/conversations
@@ -128,9 +93,6 @@
  * @typedef {{ messagingLimit: { limit: number | null, used: number, scheduled: number, nextFreeAt: string | null } }} SendingPolicy
  */
 
-/**
- * GET /inbox/config.json
- * @typedef {{ realtimeUrl: string | null, demo: boolean, prices: Record<string, unknown>, currency: string }} InboxConfig
- */
+/** GET /inbox/config.json. @typedef {import("@linkojob/events").InboxConfigPayload} InboxConfig */
 
 export {};

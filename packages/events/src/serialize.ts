@@ -1,0 +1,173 @@
+import {
+  conversationSchema,
+  mediaSchema,
+  messageSchema,
+  type ConversationPayload,
+  type MediaPayload,
+  type MessagePayload,
+} from "./payloads.js";
+
+/**
+ * Stored records → the contract's JSON records, for the REST answers and the realtime events alike,
+ * so that a dashboard sees one shape whichever way a record reaches it. The output has exactly the
+ * keys of the contract's schema: a field stored for the workers (a count claim, a status rank, the
+ * dedupe key, the raw webhook, a send's lease) never leaves, whatever the document holds. Inputs are
+ * typed structurally (ids with `toHexString`, dates), so this package needs no persistence code.
+ */
+
+/** A stored id (a mongoose ObjectId). */
+interface StoredId {
+  toHexString(): string;
+}
+type StoredDate = Date | string;
+
+const iso = (d: StoredDate | null | undefined) => (d ? new Date(d).toISOString() : null);
+const hex = (id: StoredId | string | null | undefined) =>
+  id == null ? null : typeof id === "string" ? id : id.toHexString();
+
+/** A stored conversation as @linkojob/db's `conversationView` returns it (`inWindow` decided at read time). */
+export interface StoredConversation {
+  _id: StoredId;
+  clientId: StoredId;
+  candidateKey: string;
+  candidatePhone?: string | null;
+  candidateUserId?: string | null;
+  candidateUsername?: string | null;
+  candidateParentUserId?: string | null;
+  candidateName?: string | null;
+  applicationId?: string | null;
+  jobTitle?: string | null;
+  status: string;
+  messageCount?: number | null;
+  unreadCount?: number | null;
+  lastMessageAt?: StoredDate | null;
+  lastMessageFrom?: string | null;
+  lastMessagePreview?: string | null;
+  lastMessageType?: string | null;
+  lastInboundAt?: StoredDate | null;
+  windowExpiresAt?: StoredDate | null;
+  /** Whether the 24-hour window is open now: decided by the caller's window rule, not here. */
+  inWindow: boolean;
+  blockedAt?: StoredDate | null;
+  createdAt?: StoredDate | null;
+  updatedAt?: StoredDate | null;
+}
+
+export function conversationJson(c: StoredConversation): ConversationPayload {
+  const id = c._id.toHexString();
+  return {
+    id,
+    _id: id,
+    clientId: c.clientId.toHexString(),
+    candidateKey: c.candidateKey,
+    candidatePhone: c.candidatePhone ?? null,
+    candidateUserId: c.candidateUserId ?? null,
+    candidateUsername: c.candidateUsername ?? null,
+    candidateParentUserId: c.candidateParentUserId ?? null,
+    candidateName: c.candidateName ?? null,
+    applicationId: c.applicationId ?? null,
+    jobTitle: c.jobTitle ?? null,
+    status: c.status,
+    messageCount: c.messageCount ?? 0,
+    unreadCount: c.unreadCount ?? 0,
+    lastMessageAt: iso(c.lastMessageAt),
+    lastMessageFrom: c.lastMessageFrom ?? null,
+    lastMessagePreview: c.lastMessagePreview ?? null,
+    lastMessageType: c.lastMessageType ?? null,
+    lastInboundAt: iso(c.lastInboundAt),
+    windowExpiresAt: iso(c.windowExpiresAt),
+    inWindow: c.inWindow,
+    blockedAt: iso(c.blockedAt),
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
+  } satisfies Record<keyof typeof conversationSchema.shape, unknown>;
+}
+
+/** The stored copy of a media file (as @linkojob/db's MessageMedia). */
+export interface StoredMedia {
+  status: MediaPayload["status"];
+  fileId?: StoredId | null;
+  size?: number | null;
+  mimeType?: string | null;
+  filename?: string | null;
+  sha256Ok?: boolean | null;
+  error?: { code: string; reason: string } | null;
+  heldReason?: string | null;
+}
+
+/** The `media` of a message as dashboards receive it (ids as strings; attempts, hash and lease stay stored). */
+export function mediaJson(media: StoredMedia): MediaPayload {
+  return {
+    status: media.status,
+    fileId: hex(media.fileId),
+    size: media.size ?? null,
+    mimeType: media.mimeType ?? null,
+    filename: media.filename ?? null,
+    sha256Ok: media.sha256Ok ?? null,
+    error: media.error ? { code: media.error.code, reason: media.error.reason } : null,
+    heldReason: media.heldReason ?? null,
+  } satisfies Record<keyof typeof mediaSchema.shape, unknown>;
+}
+
+/** A stored message (as @linkojob/db's MessageDoc, or OutboundMessageDoc with its outbound fields). */
+export interface StoredMessage {
+  _id: StoredId;
+  clientId: StoredId;
+  conversationId: StoredId;
+  wamid?: string | null;
+  direction: "inbound" | "outbound";
+  type: string;
+  originalType?: string | null;
+  content?: unknown;
+  text?: string | null;
+  timestamp: StoredDate;
+  receivedAt?: StoredDate | null;
+  status: string;
+  statusAt?: Record<string, StoredDate> | null;
+  error?: unknown;
+  pricing?: unknown;
+  context?: unknown;
+  referral?: unknown;
+  errors?: unknown;
+  media?: StoredMedia | null;
+}
+
+/** Fields a stored message has only sometimes: copied when present, converted to JSON (ids, dates). */
+const OPTIONAL_MESSAGE_FIELDS = (Object.keys(messageSchema.shape) as Array<keyof typeof messageSchema.shape>).filter(
+  (k) => messageSchema.shape[k].safeParse(undefined).success && k !== "media",
+);
+
+const jsonValue = (v: unknown): unknown =>
+  v instanceof Date ? v.toISOString() : v && typeof v === "object" && "toHexString" in v ? hex(v as StoredId) : v;
+
+export function messageJson(m: StoredMessage): MessagePayload {
+  const id = m._id.toHexString();
+  const statusAt: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.statusAt ?? {})) statusAt[k] = new Date(v).toISOString();
+  const out: Record<string, unknown> = {
+    id,
+    _id: id,
+    clientId: m.clientId.toHexString(),
+    conversationId: m.conversationId.toHexString(),
+    wamid: m.wamid ?? null,
+    direction: m.direction,
+    from: m.direction === "inbound" ? "candidate" : "recruiter",
+    type: m.type,
+    originalType: m.originalType ?? null,
+    content: m.content ?? null,
+    text: m.text ?? null,
+    timestamp: new Date(m.timestamp).toISOString(),
+    receivedAt: iso(m.receivedAt),
+    status: m.status,
+    statusAt,
+    error: m.error ?? null,
+    pricing: m.pricing ?? null,
+    context: m.context ?? null,
+    referral: m.referral ?? null,
+    errors: m.errors ?? null,
+  };
+  const stored = m as unknown as Record<string, unknown>;
+  for (const k of OPTIONAL_MESSAGE_FIELDS) if (stored[k] !== undefined && !(k in out)) out[k] = jsonValue(stored[k]);
+  if (m.media) out.media = mediaJson(m.media);
+  return out as MessagePayload;
+}
