@@ -124,8 +124,14 @@ export function connectTransition(reconnected: boolean, at = new Date()): Client
   };
 }
 
-/** The fields the connect upsert writes for `t` (a connectTransition). */
-export const connectFields = (t: ClientTransition): Record<string, unknown> => transitionFields(t);
+/**
+ * The fields the connect upsert writes for `t` (a connectTransition). A connected client holds no
+ * reason: CONNECTED / RECONNECTED is announced (connectedChange), the stored statusReason is null.
+ */
+export const connectFields = (t: ClientTransition): Record<string, unknown> => ({
+  ...transitionFields(t),
+  statusReason: null,
+});
 
 /** The change a connect made: from `previousStatus` (`pending` for a new client) to the transition's target. */
 export function connectedChange(
