@@ -37,7 +37,6 @@ import {
   connectedChange,
   holdCauseGone,
   markClientDisconnected,
-  markClientReauthRequired,
   sameStatusChange,
   type ClientStatusAnnouncer,
 } from "@linkojob/outbound";
@@ -462,10 +461,9 @@ export class OnboardingService {
     const { db, graph, app } = this.deps;
     const info = await debugToken(graph, app, token);
     if (!info.isValid) {
-      const change = await markClientReauthRequired(db, doc._id, CLIENT_STATUS_REASONS.tokenInvalid, {
+      await this.deps.announcer.markReauthRequired(doc._id, CLIENT_STATUS_REASONS.tokenInvalid, {
         detail: info.error?.message ?? "the token is no longer valid",
       });
-      if (change?.changed) await this.deps.announcer.statusChanged(change);
       return null;
     }
     for (const wabaId of grantedWabaIds(info)) {
@@ -524,10 +522,9 @@ export class OnboardingService {
    */
   async reportTokenFailure(clientId: Types.ObjectId | string, err: unknown): Promise<boolean> {
     if (!classifyGraphError(err).reauth) return false;
-    const change = await markClientReauthRequired(this.deps.db, clientId, CLIENT_STATUS_REASONS.tokenInvalid, {
+    await this.deps.announcer.markReauthRequired(clientId, CLIENT_STATUS_REASONS.tokenInvalid, {
       detail: err instanceof Error ? err.message : null,
     });
-    if (change?.changed) await this.deps.announcer.statusChanged(change);
     return true;
   }
 }
