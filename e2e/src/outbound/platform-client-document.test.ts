@@ -8,7 +8,7 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { Types } from "mongoose";
-import { sweepTokenExpiry, type ClientDoc } from "@linkojob/db";
+import type { ClientDoc } from "@linkojob/db";
 import { EVENTS, type ConversationPayload } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
@@ -16,6 +16,7 @@ import { TokenVault } from "@linkojob/vault";
 import { reencryptStoredTokens } from "@linkojob/ingress";
 import { createRealtimeServer, type RealtimeServer } from "@linkojob/realtime";
 import { closeAllSockets, connect, refusal } from "@linkojob/realtime/testing";
+import { sweepTokenExpiry } from "@linkojob/outbound";
 import { clientAccessToken } from "@linkojob/outbound-worker";
 import { startOutbound, type OutboundRig, type SendAnswer } from "../harness/outbound.harness.js";
 

@@ -1,44 +1,25 @@
 import type { Types } from "mongoose";
+import type { ClientStatusChange, Database } from "@linkojob/db";
 import {
-  applyAccountUpdate,
+  CLIENTS_CHANGED_CHANNEL,
+  EVENTS,
+  clientStatusChanged,
+  tokenExpiring,
+  type ClientChangedMessage,
+  type ClientStatusChangedPayload,
+  type DashboardEvents,
+} from "@linkojob/events";
+import { applyAccountUpdate, type AccountUpdateResult } from "./client-lifecycle/account-update.js";
+import {
   markClientActive,
   markClientDisconnected,
   markClientReauthRequired,
   sweepTokenExpiry,
-  type AccountUpdateResult,
-  type ClientStatusChange,
-  type Database,
   type StatusOptions,
   type TokenExpirySweep,
-  type TokenExpiryWarning,
-} from "@linkojob/db";
-import { CLIENTS_CHANGED_CHANNEL, EVENTS, type ClientChangedMessage, type DashboardEvents } from "@linkojob/events";
+} from "./client-lifecycle/client-lifecycle.js";
 import type { Publisher } from "./send-caches.js";
 import type { SendState } from "./send-state.js";
-
-/** Payload of the `client:status` dashboard event for a status change. */
-export function clientStatusEvent(change: ClientStatusChange) {
-  return {
-    clientId: change.clientId,
-    phoneNumberId: change.phoneNumberId,
-    status: change.status,
-    previousStatus: change.previousStatus,
-    reason: change.reason,
-    detail: change.detail,
-    at: change.at.toISOString(),
-  };
-}
-
-/** Payload of the `client:status` dashboard event warning that the token expires soon. */
-export function tokenExpiryWarningEvent(w: TokenExpiryWarning) {
-  return {
-    clientId: w.clientId,
-    phoneNumberId: w.phoneNumberId,
-    status: "active" as const,
-    warning: "token_expiring" as const,
-    tokenExpiresAt: w.tokenExpiresAt.toISOString(),
-  };
-}
 
 /** The CLIENTS_CHANGED_CHANNEL message for a change. */
 export function clientChangedMessage(
@@ -63,8 +44,9 @@ export interface ClientStatusAnnouncerDeps {
 }
 
 /**
- * The one place a client's status changes and is announced: the guarded transitions of
- * @linkojob/db's client-status (each change reported once), then a `client:status` event to the
+ * The one place a client's status changes and is announced: the transitions of the client lifecycle
+ * (client-lifecycle/, each change reported once), then a `client:status` event (built by
+ * @linkojob/events' clientStatusChanged / tokenExpiring, the one builder of that payload) to the
  * tenant's dashboard and a `clients:changed` message so every process drops its cached client
  * (webhook routing, send caches) and the outbound worker resumes held sends once it is `active`.
  * The database is the source of truth: a failed emit or publish is logged, not thrown.
@@ -83,11 +65,11 @@ export class ClientStatusAnnouncer {
    */
   async announce(
     changes: ClientStatusChange | ClientStatusChange[],
-    extra: Record<string, unknown> = {},
+    extra: Pick<ClientStatusChangedPayload, "marketingPaused"> = {},
   ): Promise<void> {
     for (const c of Array.isArray(changes) ? changes : [changes]) {
       try {
-        this.deps.events.toClient(c.clientId, EVENTS.clientStatus, { ...clientStatusEvent(c), ...extra });
+        this.deps.events.toClient(c.clientId, EVENTS.clientStatus, { ...clientStatusChanged(c), ...extra });
       } catch (err) {
         this.deps.log?.warn({ err, clientId: c.clientId }, "client:status event not emitted");
       }
@@ -106,7 +88,10 @@ export class ClientStatusAnnouncer {
   }
 
   /** Onboarding's name for announce (one change, with extra fields on the event). */
-  statusChanged(change: ClientStatusChange, extra: Record<string, unknown> = {}): Promise<void> {
+  statusChanged(
+    change: ClientStatusChange,
+    extra: Pick<ClientStatusChangedPayload, "marketingPaused"> = {},
+  ): Promise<void> {
     return this.announce(change, extra);
   }
 
@@ -149,8 +134,7 @@ export class ClientStatusAnnouncer {
   async sweepTokenExpiry(options: { warnWithinMs?: number; now?: Date } = {}): Promise<TokenExpirySweep> {
     const sweep = await sweepTokenExpiry(this.db, options);
     await this.announce(sweep.expired);
-    for (const w of sweep.warnings)
-      this.deps.events.toClient(w.clientId, EVENTS.clientStatus, tokenExpiryWarningEvent(w));
+    for (const w of sweep.warnings) this.deps.events.toClient(w.clientId, EVENTS.clientStatus, tokenExpiring(w));
     return sweep;
   }
 }

@@ -29,3 +29,4 @@ export * from "./reprice.js";
 export * from "./blocking/candidate-blocking.js";
 export * from "./campaigns/index.js";
 export * from "./send-decider.js";
+export * from "./client-lifecycle/index.js";

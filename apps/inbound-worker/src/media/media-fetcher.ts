@@ -1,9 +1,7 @@
 import { Types } from "mongoose";
 import type { Logger } from "pino";
 import {
-  CLIENT_STATUS_REASONS,
   KeyedMutex,
-  markClientReauthRequired,
   mediaBucket,
   type ClientDoc,
   type ClientStatusChange,
@@ -12,6 +10,7 @@ import {
   type MessageMedia,
 } from "@linkojob/db";
 import { EVENTS, mediaJson, messageMedia, type DashboardEvents } from "@linkojob/events";
+import { CLIENT_STATUS_REASONS, markClientReauthRequired } from "@linkojob/outbound";
 import type { TokenVault } from "@linkojob/vault";
 import {
   GraphApiError,

@@ -1,7 +1,19 @@
 import type { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
-import { toObjectId, userIdFilter, type Database, type TenantData } from "@linkojob/db";
+import { sameUser, toObjectId, userIdFilter, type Database, type TenantData, type UserId } from "@linkojob/db";
 import { badRequest, forbidden, notFound } from "../http/errors.js";
+
+/**
+ * Who may act for a client: its owner, a recruiter whose `sub` names the client's `userId` (stored as
+ * a string or, the platform's form, as the ObjectId of a 24-hex sub: sameUser); the platform backend
+ * (`service`) and operators (`admin`) for any client. The one decision of tenant access: every path
+ * that names a client (TenantAccess.resolve, the send acceptance's cached lookup) goes through it.
+ */
+export function mayActFor(principal: Principal, client: { userId: UserId }): boolean {
+  return principal.role !== "recruiter" || sameUser(client.userId, principal.userId);
+}
+
+const NOT_YOURS = "this client does not belong to you";
 
 /**
  * Decides which tenant a request acts for. A recruiter acts only for the client(s) whose `userId` is
@@ -16,23 +28,30 @@ export class TenantAccess {
     return docs.map((d) => d._id);
   }
 
+  /**
+   * The tenant of a client looked up by id (from the database or a cache): 404 when there is none,
+   * 403 when the principal may not act for it (mayActFor).
+   */
+  forClient(principal: Principal, client: { _id: Types.ObjectId; userId: UserId } | null): TenantData {
+    if (!client) throw notFound("client");
+    if (!mayActFor(principal, client)) throw forbidden(NOT_YOURS);
+    return this.db.forTenant(client._id);
+  }
+
   /** The tenant a request names (or, for a recruiter with one client, implies). */
   async resolve(principal: Principal, requestedClientId?: string): Promise<TenantData> {
-    if (principal.role === "recruiter") {
-      const own = await this.ownClientIds(principal);
-      if (requestedClientId) {
-        const wanted = toObjectId(requestedClientId, "clientId");
-        if (!own.some((id) => id.equals(wanted))) throw forbidden("this client does not belong to you");
-        return this.db.forTenant(wanted);
-      }
-      if (own.length === 0) throw notFound("client for this user");
-      if (own.length > 1) throw badRequest("you have several clients: name one with clientId");
-      return this.db.forTenant(own[0]!);
+    if (requestedClientId) {
+      const id = toObjectId(requestedClientId, "clientId");
+      const client = await this.db.clients.findById(id, { _id: 1, userId: 1 }).lean();
+      // A recruiter learns nothing of clients that are not its own: 403 whether the client exists or not.
+      if (!client && principal.role === "recruiter") throw forbidden(NOT_YOURS);
+      return this.forClient(principal, client);
     }
-    if (!requestedClientId) throw badRequest("clientId is required for this role");
-    const id = toObjectId(requestedClientId, "clientId");
-    if (!(await this.db.clients.exists({ _id: id }))) throw notFound("client");
-    return this.db.forTenant(id);
+    if (principal.role !== "recruiter") throw badRequest("clientId is required for this role");
+    const own = await this.ownClientIds(principal);
+    if (own.length === 0) throw notFound("client for this user");
+    if (own.length > 1) throw badRequest("you have several clients: name one with clientId");
+    return this.db.forTenant(own[0]!);
   }
 
   /** The tenant that owns a conversation, if the principal may see it; 404 otherwise (no existence leak). */

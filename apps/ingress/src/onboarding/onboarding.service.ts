@@ -1,19 +1,14 @@
 import { randomInt } from "node:crypto";
 import { Types } from "mongoose";
 import {
-  CLIENT_STATUS_REASONS,
   clientJson,
   isDuplicateKeyError,
-  markClientDisconnected,
-  markClientReauthRequired,
   sameUser,
   toObjectId,
-  userIdString,
   userIdValue,
   type ClientDoc,
   type ClientJson,
   type ClientStatus,
-  type ClientStatusChange,
   type Database,
 } from "@linkojob/db";
 import type { RedisClient } from "@linkojob/queues";
@@ -34,7 +29,17 @@ import {
   type GraphClient,
   type PhoneNumberInfo,
 } from "@linkojob/whatsapp";
-import { ACCOUNT_HOLD_REASON_LIST, holdCauseGone, type ClientStatusAnnouncer } from "@linkojob/outbound";
+import {
+  ACCOUNT_HOLD_REASON_LIST,
+  CLIENT_STATUS_REASONS,
+  connectFields,
+  connectTransition,
+  connectedChange,
+  holdCauseGone,
+  markClientDisconnected,
+  sameStatusChange,
+  type ClientStatusAnnouncer,
+} from "@linkojob/outbound";
 import { ConnectLock } from "./connect-lock.js";
 import { OnboardingError, onboardingErrorFromGraph } from "./onboarding-error.js";
 
@@ -253,13 +258,14 @@ export class OnboardingService {
       registered = true;
     }
 
-    // 6. Store: the token encrypted, with its expiry; status active. The unique index on
+    // 6. Store: the token encrypted, with its expiry, and the lifecycle's connect transition (status
+    // active, holds and disconnection cleared) in the same write. The unique index on
     // phoneNumberId settles a race between two recruiters: the second insert fails → NUMBER_TAKEN.
     // The owner is matched as stored (a string, or an ObjectId in the platform's form) and written in the
     // platform's form (userIdValue: an ObjectId for a 24-hex id). The expiry is written under both names:
     // `tokenExpiry` is the platform's, which documents written elsewhere hold and the platform may read.
     const storedOwner = existing ? existing.userId : userIdValue(input.userId);
-    const now = new Date();
+    const connect = connectTransition(!!existing);
     const whatsappNumber =
       normalizePhone(phone.displayPhoneNumber) ??
       (digits(phone.displayPhoneNumber) || digits(input.whatsappNumber ?? ""));
@@ -278,18 +284,12 @@ export class OnboardingService {
               displayPhoneNumber: phone.displayPhoneNumber,
               verifiedName: phone.verifiedName,
               qualityRating: phone.qualityRating,
-              status: "active",
-              statusReason: null,
-              statusDetail: null,
-              statusChangedAt: now,
-              reauthRequiredAt: null,
+              ...connectFields(connect),
               accessToken: vault.encrypt(token, clientKey),
               tokenExpiresAt,
               tokenExpiry: tokenExpiresAt,
               tokenExpiryWarnedAt: null,
               registrationPin: pinSecret,
-              connectedAt: now,
-              disconnectedAt: null,
               ...(phone.throughputLevel === "HIGH" ? { throughputMps: 1000 } : {}),
             },
             $setOnInsert: { _id: clientObjectId, phoneNumberId: phone.id },
@@ -320,19 +320,9 @@ export class OnboardingService {
     }
 
     // 8. Announce: dashboards see the status, caches drop the client, held sends resume.
-    const change: ClientStatusChange = {
-      clientId,
-      userId: input.userId,
-      phoneNumberId: phone.id,
-      wabaId,
-      status: "active",
-      previousStatus,
-      reason: existing ? CLIENT_STATUS_REASONS.reconnected : CLIENT_STATUS_REASONS.connected,
-      detail: null,
-      at: now,
-      changed: true,
-    };
-    await this.deps.announcer.statusChanged(change);
+    await this.deps.announcer.statusChanged(
+      connectedChange({ _id: doc._id, userId: input.userId, phoneNumberId: phone.id, wabaId }, previousStatus, connect),
+    );
     return { client: clientJson(doc), reconnected: !!existing, registered };
   }
 
@@ -471,10 +461,9 @@ export class OnboardingService {
     const { db, graph, app } = this.deps;
     const info = await debugToken(graph, app, token);
     if (!info.isValid) {
-      const change = await markClientReauthRequired(db, doc._id, CLIENT_STATUS_REASONS.tokenInvalid, {
+      await this.deps.announcer.markReauthRequired(doc._id, CLIENT_STATUS_REASONS.tokenInvalid, {
         detail: info.error?.message ?? "the token is no longer valid",
       });
-      if (change?.changed) await this.deps.announcer.statusChanged(change);
       return null;
     }
     for (const wabaId of grantedWabaIds(info)) {
@@ -504,18 +493,7 @@ export class OnboardingService {
             this.deps.log?.warn({ err, clientId }, "template sync after finding the WABA failed");
           }
         }
-        await this.deps.announcer.statusChanged({
-          clientId,
-          userId: userIdString(doc.userId),
-          phoneNumberId: doc.phoneNumberId,
-          wabaId,
-          status: doc.status,
-          previousStatus: doc.status,
-          reason: doc.statusReason ?? null,
-          detail: doc.statusDetail ?? null,
-          at: new Date(),
-          changed: true,
-        });
+        await this.deps.announcer.statusChanged(sameStatusChange({ ...doc, wabaId }));
       }
       return wabaId;
     }
@@ -544,10 +522,9 @@ export class OnboardingService {
    */
   async reportTokenFailure(clientId: Types.ObjectId | string, err: unknown): Promise<boolean> {
     if (!classifyGraphError(err).reauth) return false;
-    const change = await markClientReauthRequired(this.deps.db, clientId, CLIENT_STATUS_REASONS.tokenInvalid, {
+    await this.deps.announcer.markReauthRequired(clientId, CLIENT_STATUS_REASONS.tokenInvalid, {
       detail: err instanceof Error ? err.message : null,
     });
-    if (change?.changed) await this.deps.announcer.statusChanged(change);
     return true;
   }
 }

@@ -1,8 +1,9 @@
 import { Types } from "mongoose";
 import type { Principal } from "@linkojob/auth";
-import { candidateKeyOf, sameUser, type Database, type TenantData } from "@linkojob/db";
+import { candidateKeyOf, type Database, type TenantData } from "@linkojob/db";
 import { DomainError } from "@linkojob/errors";
-import { forbidden, notFound } from "../http/errors.js";
+import { TenantAccess } from "../auth/tenant-access.js";
+import { notFound } from "../http/errors.js";
 import { SendError } from "./send-error.js";
 import {
   NotReplicatedError,
@@ -104,6 +105,9 @@ export type { PlannedSend, SendDecision } from "@linkojob/outbound";
  * keeps their id only; a link is kept as is. Jobs never carry bytes.
  */
 export class SendAcceptance extends SendDecider {
+  /** Who may act for a client: the ingress's one decision (TenantAccess.forClient, mayActFor). */
+  private readonly access: TenantAccess;
+
   constructor(
     readonly db: Database,
     private readonly intake: SendIntake,
@@ -111,19 +115,16 @@ export class SendAcceptance extends SendDecider {
     options: SendAcceptanceOptions = {},
   ) {
     super(state, options);
+    this.access = new TenantAccess(db);
   }
 
   /**
-   * The tenant a send names by clientId, from the client's state: a recruiter only for its own
-   * client (the client's userId is its subject), the platform service and operators for any.
-   * The same rule as TenantAccess.resolve, without a database request.
+   * The tenant a send names by clientId, from the client's state: the decision TenantAccess.resolve
+   * takes (TenantAccess.forClient), on the cached client, so without a database request once cached.
    */
   async tenantFor(principal: Principal, clientId: string): Promise<TenantData> {
     const client = await this.caches.client(clientId).catch((err: unknown) => Promise.reject(unavailable(err)));
-    if (!client) throw notFound("client");
-    if (principal.role === "recruiter" && !sameUser(client.userId, principal.userId))
-      throw forbidden("this client does not belong to you");
-    return this.db.forTenant(client._id);
+    return this.access.forClient(principal, client);
   }
 
   async accept(

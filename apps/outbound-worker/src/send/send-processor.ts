@@ -3,7 +3,6 @@ import type { RedisClient } from "@linkojob/queues";
 import type { Logger } from "pino";
 import { Types } from "mongoose";
 import {
-  CLIENT_STATUS_REASONS,
   conversationView,
   messageSortKey,
   outboundDedupeKey,
@@ -46,6 +45,7 @@ import {
 import {
   CAMPAIGN_CANCELLED,
   CAMPAIGN_CANCELLED_REASON,
+  CLIENT_STATUS_REASONS,
   ClientStatusAnnouncer,
   DEFAULT_PRICE_TABLE_MAD,
   acceptedSendSchema,

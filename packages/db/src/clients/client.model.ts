@@ -136,7 +136,7 @@ const clientSchema = new Schema<ClientDoc>(
   },
   { timestamps: true, collection: "clients" },
 );
-// The token-expiry sweep (client-status.ts) scans by status and expiry (either field).
+// The token-expiry sweep (@linkojob/outbound client-lifecycle) scans by status and expiry (either field).
 clientSchema.index({ status: 1, tokenExpiresAt: 1 });
 clientSchema.index({ status: 1, tokenExpiry: 1 });
 

@@ -1,5 +1,6 @@
-import type { ClientDoc, ClientStatusChange, Database } from "@linkojob/db";
+import type { ClientDoc, Database } from "@linkojob/db";
 import type { ClientStatusAnnouncer } from "../client-status-announcer.js";
+import { sameStatusChange } from "../client-lifecycle/client-lifecycle.js";
 import type { ProtectionState } from "./protection-state.js";
 import { LIFTING_QUALITY, PAUSING_QUALITY } from "./sending-policy.js";
 
@@ -90,20 +91,13 @@ export async function applyQualityUpdate(
       marketingPaused: pause,
     });
     if ((before?.marketingPaused ?? false) === pause) continue;
-    const change: ClientStatusChange = {
-      clientId: c._id.toHexString(),
-      userId: String(c.userId),
-      phoneNumberId: c.phoneNumberId,
-      wabaId: c.wabaId,
-      status: c.status,
-      previousStatus: c.status,
+    // The status itself is unchanged: the reason and detail say what moved.
+    const change = sameStatusChange(c, at, {
       reason: pause ? "QUALITY_FLAGGED" : "QUALITY_RESTORED",
       detail: pause
         ? `Meta flagged this number's quality (${signal}): marketing first contacts are paused; replies and utility templates still go`
         : `Meta lifted the quality flag (${signal}): marketing first contacts resume`,
-      at,
-      changed: true,
-    };
+    });
     await deps.announcer.announce(change, { marketingPaused: pause });
     changed.push({ clientId: change.clientId, marketingPaused: pause });
   }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { testServices } from "@linkojob/testing";
-import { Database } from "../database.js";
-import { sweepTokenExpiry } from "./client-status.js";
+import { Database } from "@linkojob/db";
+import { sweepTokenExpiry } from "./client-lifecycle.js";
 
 /** The expiry sweep on documents that hold the platform's `tokenExpiry` (written by the platform or the proof of concept). */
 describe("token-expiry sweep and the platform's tokenExpiry", () => {

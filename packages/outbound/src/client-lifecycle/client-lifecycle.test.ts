@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { testServices } from "@linkojob/testing";
-import { Database } from "../database.js";
+import { Database, type ClientDoc } from "@linkojob/db";
+import { applyAccountUpdate } from "./account-update.js";
 import {
-  applyAccountUpdate,
   markClientActive,
   markClientDisconnected,
   markClientReauthRequired,
   sweepTokenExpiry,
-} from "./client-status.js";
-import type { ClientDoc } from "./client.model.js";
+} from "./client-lifecycle.js";
 
 const services = testServices("clientstatus");
 let db: Database;

@@ -1,0 +1,2 @@
+export * from "./client-lifecycle.js";
+export * from "./account-update.js";
