@@ -6,7 +6,13 @@
  * another tenant's replies beside it.
  *
  *   pnpm --filter @linkojob/e2e bench:campaign [--recipients 10000] [--limit 2000] [--opted-out 100]
- *        [--replies 40] [--reply-rate 4] [--concurrency 32] [--mps 80]
+ *        [--replies 40] [--reply-rate 4] [--concurrency 32] [--mps 80] [--statuses sent|all|off]
+ *        [--expansion-slice 50] [--expansion-idle-ratio 2] [--give-way-ms 100]
+ *
+ * `--expansion-slice 500 --expansion-idle-ratio 0 --give-way-ms 0` is the expansion as it was before
+ * it was paced (a chunk at once, no pause) and a campaign lane that never gives way to replies: the
+ * "before" of the fairness figures. `--statuses`: Meta's status webhooks; `sent` (default) as Meta
+ * always sends it, which the worker's rule for an unanswered send relies on.
  *
  * Printed, all from this one run:
  * - acceptance: how long POST /api/campaigns took to answer 202 for the whole campaign, and how long
@@ -17,13 +23,16 @@
  *   at least 24 h);
  * - fairness: another tenant's replies (a text inside the window its candidates opened), `--replies`
  *   at `--reply-rate` per second, latency from the API call to the simulator, p50/p99 — first alone
- *   (the baseline), then while the campaign is accepted and sent — and their ratio.
+ *   (the baseline), then while the campaign is accepted and sent — and their ratio; where the time
+ *   went: the API's part (call → 202), the process's event-loop delay, Redis's PING latency and the
+ *   Redis time per command meanwhile; the worker's warnings by message (an unanswered send shows).
  *
  * Redis and the MongoDB-protocol server are REDIS_URL / MONGODB_URI when set, else a redis-server and
  * a FerretDB of the bench's own. Everything listens on 127.0.0.1.
  */
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { request } from "undici";
@@ -34,7 +43,7 @@ import { DashboardEvents } from "@linkojob/events";
 import { createRedis, outboundJobId } from "@linkojob/queues";
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
-import { campaignMessageId } from "@linkojob/outbound";
+import { DEFAULT_EXPANSION_PACING, campaignMessageId } from "@linkojob/outbound";
 import {
   MetaSimulator,
   messagingState,
@@ -57,6 +66,10 @@ const { values: args } = parseArgs({
     "reply-rate": { type: "string", default: "4" },
     concurrency: { type: "string", default: "32" },
     mps: { type: "string", default: "80" },
+    "expansion-slice": { type: "string", default: String(DEFAULT_EXPANSION_PACING.sliceSize) },
+    "expansion-idle-ratio": { type: "string", default: String(DEFAULT_EXPANSION_PACING.idleRatio) },
+    statuses: { type: "string", default: "sent" },
+    "give-way-ms": { type: "string", default: "100" },
   },
 });
 const recipients = Math.min(10_000, Math.max(1, Number(args.recipients)));
@@ -66,6 +79,13 @@ const replies = Math.max(1, Number(args.replies));
 const replyRate = Math.max(0.1, Number(args["reply-rate"]));
 const concurrency = Math.max(1, Number(args.concurrency));
 const mps = Math.max(1, Number(args.mps));
+const expansionPacing = {
+  sliceSize: Math.max(1, Number(args["expansion-slice"])),
+  idleRatio: Math.max(0, Number(args["expansion-idle-ratio"])),
+};
+/** Meta's status webhooks: `sent` only (the ambiguous-send rule relies on it), `all` (delivered and read too), or `off`. */
+const statuses = String(args.statuses);
+const campaignGiveWayMs = Math.max(0, Number(args["give-way-ms"]));
 const DAY = 86_400_000;
 
 const pct = (sorted: number[], p: number) =>
@@ -79,7 +99,18 @@ const ownMongo = process.env.MONGODB_URI ? null : await startFerretDb({ pgMaxCon
 const ownRedis = process.env.REDIS_URL ? null : await startRedisServer();
 const mongoUrl = process.env.MONGODB_URI ?? `${ownMongo!.url}/bench_campaign`;
 const redisUrl = process.env.REDIS_URL ?? ownRedis!.url;
-const logger = pino({ level: "silent" });
+// Warnings counted by message (no record printed: a message names no candidate), e.g. a send that got
+// no answer and waited for its status webhook before any resend.
+const warnings: Record<string, number> = {};
+const logger = pino(
+  { level: "warn" },
+  {
+    write: (line: string) => {
+      const msg = (JSON.parse(line) as { msg?: string }).msg ?? "";
+      warnings[msg] = (warnings[msg] ?? 0) + 1;
+    },
+  },
+);
 const vault = new TokenVault([randomBytes(32).toString("hex")]);
 const db = await Database.connect(mongoUrl, { maxPoolSize: 15 });
 const apiDb = await Database.connect(mongoUrl, { maxPoolSize: 15 });
@@ -94,6 +125,12 @@ const conns = [
   createRedis(redisUrl, { autoPipelining: false }),
   createRedis(redisUrl),
 ];
+const probeRedis = createRedis(redisUrl, { autoPipelining: false });
+/** Redis's `INFO commandstats`: microseconds spent per command. */
+const commandStats = (info: string) =>
+  new Map(
+    [...info.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)].map((m): [string, number] => [m[1]!, Number(m[2])]),
+  );
 const [ingressRedis, queueRedis, cmdRedis, subRedis, eventsRedis, pumpRedis, sub2Redis, inQueueRedis] = conns as [
   (typeof conns)[0],
   (typeof conns)[0],
@@ -115,7 +152,12 @@ const ingressUrl = await app.listen({ port: 0, host: "127.0.0.1" });
 const sim = await MetaSimulator.create({ appSecret, webhookUrl: `${ingressUrl}/webhook` });
 await sim.listen();
 const simState = messagingState(sim.state);
-simState.statusFlow.enabled = false;
+// Meta's `sent` status follows every accepted send: the worker's rule for a send whose answer was lost relies on it.
+Object.assign(simState.statusFlow, {
+  enabled: statuses !== "off",
+  delivered: statuses === "all",
+  read: statuses === "all",
+});
 simState.limits.defaultMps = mps;
 const graph = new GraphClient({ baseUrl: sim.url, version: "v26.0", connections: Math.max(16, concurrency) });
 const worker = new OutboundWorker({
@@ -130,6 +172,8 @@ const worker = new OutboundWorker({
   prefix,
   concurrency,
   templateSyncIntervalMs: 0,
+  expansionPacing,
+  campaignGiveWayMs,
 });
 // The inbound worker stores the other tenant's candidates' messages: their windows open for the replies.
 const inbound = new InboundWorker({
@@ -222,9 +266,34 @@ for (;;) {
 }
 console.error("[bench] the other tenant's candidates wrote; measuring the replies alone");
 
-/** `replies` replies at `replyRate`/s to these candidates; latency API call → accepted at the simulator, sorted. */
-async function replyRun(to: string[]): Promise<number[]> {
+/**
+ * `replies` replies at `replyRate`/s to these candidates: latency API call → accepted at the simulator
+ * (sorted), the API's own part (call → 202), and the process's event-loop delay meanwhile (ms).
+ */
+async function replyRun(to: string[]): Promise<{
+  total: number[];
+  api: number[];
+  loopP50: number;
+  loopP99: number;
+  redisPing: number[];
+  redisTop: Array<[string, number]>;
+}> {
   const started = new Map<string, number>();
+  const api: number[] = [];
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  // Redis's own latency meanwhile (a PING on a connection of its own, every 50 ms), and which commands took its time.
+  const redisPing: number[] = [];
+  let probing = true;
+  const probe = (async () => {
+    while (probing) {
+      const t = performance.now();
+      await probeRedis.ping();
+      redisPing.push(performance.now() - t);
+      await sleep(50);
+    }
+  })();
+  const statsBefore = commandStats(await probeRedis.info("commandstats"));
   await Promise.all(
     to.map(async (phone, i) => {
       await sleep((i * 1000) / replyRate);
@@ -236,17 +305,36 @@ async function replyRun(to: string[]): Promise<number[]> {
       });
       if (r.status !== 202 || r.body.kind !== "text")
         throw new Error(`reply answered ${r.status} ${JSON.stringify(r.body)}`);
+      api.push(Date.now() - t);
       started.set(String(r.body.messageId), t);
     }),
   );
   for (;;) {
     const done = simState.accepted.filter((m) => m.bizOpaque && started.has(m.bizOpaque));
-    if (done.length >= to.length) return done.map((m) => m.at - started.get(m.bizOpaque!)!).sort((a, b) => a - b);
+    if (done.length >= to.length) {
+      loop.disable();
+      probing = false;
+      await probe;
+      const statsAfter = commandStats(await probeRedis.info("commandstats"));
+      const redisTop = [...statsAfter]
+        .map(([cmd, usec]): [string, number] => [cmd, Math.round((usec - (statsBefore.get(cmd) ?? 0)) / 1000)])
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6);
+      return {
+        total: done.map((m) => m.at - started.get(m.bizOpaque!)!).sort((a, b) => a - b),
+        api: api.sort((a, b) => a - b),
+        loopP50: +(loop.percentile(50) / 1e6).toFixed(1),
+        loopP99: +(loop.percentile(99) / 1e6).toFixed(1),
+        redisPing: redisPing.sort((a, b) => a - b),
+        redisTop,
+      };
+    }
     await sleep(100);
   }
 }
 
-const alone = await replyRun(writers.slice(0, replies));
+const aloneRun = await replyRun(writers.slice(0, replies));
+const alone = aloneRun.total;
 console.error(`[bench] replies alone p50 ${pct(alone, 50)} ms; starting the campaign`);
 
 const body = {
@@ -275,7 +363,8 @@ const expanding = (async () => {
     await sleep(100);
   }
 })();
-const beside = await besideRun;
+const besideResult = await besideRun;
+const beside = besideResult.total;
 const expandedMs = await expanding;
 console.error(`[bench] campaign expanded ${expandedMs.toFixed(0)} ms after the request`);
 
@@ -324,6 +413,9 @@ const result = {
     optedOut: stopped.size,
     workerConcurrency: concurrency,
     mpsPerNumber: mps,
+    expansionPacing,
+    campaignGiveWayMs,
+    statusWebhooks: statuses,
     replies,
     replyRatePerSec: replyRate,
     mongo: ownMongo ? `FerretDB (${ownMongo.backend}) of the bench` : "MONGODB_URI",
@@ -348,9 +440,23 @@ const result = {
     besideCampaignP99Ms: pct(beside, 99),
     ratioP50: +(pct(beside, 50) / pct(alone, 50)).toFixed(2),
     ratioP99: +(pct(beside, 99) / pct(alone, 99)).toFixed(2),
+    // Where the time went: the API's answer (call → 202) and the process's event-loop delay, per phase.
+    apiP50Ms: { alone: pct(aloneRun.api, 50), beside: pct(besideResult.api, 50) },
+    apiP99Ms: { alone: pct(aloneRun.api, 99), beside: pct(besideResult.api, 99) },
+    eventLoopDelayP50Ms: { alone: aloneRun.loopP50, beside: besideResult.loopP50 },
+    eventLoopDelayP99Ms: { alone: aloneRun.loopP99, beside: besideResult.loopP99 },
+    redisPingP50Ms: {
+      alone: +pct(aloneRun.redisPing, 50).toFixed(1),
+      beside: +pct(besideResult.redisPing, 50).toFixed(1),
+    },
+    redisPingP99Ms: {
+      alone: +pct(aloneRun.redisPing, 99).toFixed(1),
+      beside: +pct(besideResult.redisPing, 99).toFixed(1),
+    },
+    redisMsByCommandBeside: Object.fromEntries(besideResult.redisTop),
   },
 };
-console.log(JSON.stringify(result, null, 2));
+console.log(JSON.stringify({ ...result, workerWarnings: warnings }, null, 2));
 
 await inbound.close();
 await worker.close();
@@ -361,6 +467,6 @@ await db.connection.dropDatabase().catch(() => undefined);
 await db.close();
 await apiDb.close();
 await inboundDb.close();
-await Promise.allSettled(conns.map((c) => c.quit()));
+await Promise.allSettled([...conns, probeRedis].map((c) => c.quit()));
 await ownMongo?.stop();
 await ownRedis?.destroy();

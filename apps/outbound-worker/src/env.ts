@@ -30,6 +30,12 @@ export const outboundEnvShape = {
   OUTBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
   /** Campaign sends at once per process (their own queue, beside OUTBOUND_CONCURRENCY's): default 4. */
   OUTBOUND_CAMPAIGN_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(4),
+  /** Replies first: campaign work waits for this process's running main-lane sends to end, at most this long (ms; 0: never). */
+  OUTBOUND_CAMPAIGN_GIVE_WAY_MS: z.coerce.number().int().min(0).max(5_000).default(100),
+  /** A campaign's expansion: recipients decided and queued per slice (the pause comes after each). */
+  CAMPAIGN_EXPANSION_SLICE: z.coerce.number().int().min(1).max(500).default(50),
+  /** A campaign's expansion waits this many times as long as each slice took (0: no pause): it takes at most 1 / (1 + ratio) of the process. */
+  CAMPAIGN_EXPANSION_IDLE_RATIO: z.coerce.number().min(0).max(20).default(2),
   /** Limit for Meta's answer to one send, ms. */
   OUTBOUND_SEND_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(15_000),
   /** How long an unanswered send waits for a status webhook naming it before being sent again, ms. */

@@ -50,6 +50,8 @@ const worker = new OutboundWorker({
   personalDataHasher: deploymentHasher(env.PERSONAL_DATA_HASH_KEY, env.TOKEN_ENCRYPTION_KEY),
   concurrency: env.OUTBOUND_CONCURRENCY,
   campaignConcurrency: env.OUTBOUND_CAMPAIGN_CONCURRENCY,
+  campaignGiveWayMs: env.OUTBOUND_CAMPAIGN_GIVE_WAY_MS,
+  expansionPacing: { sliceSize: env.CAMPAIGN_EXPANSION_SLICE, idleRatio: env.CAMPAIGN_EXPANSION_IDLE_RATIO },
   retryBaseMs: env.OUTBOUND_RETRY_BASE_MS,
   templateSyncIntervalMs: env.TEMPLATE_SYNC_INTERVAL_MS,
   messagingLimitWindowMs: env.MESSAGING_LIMIT_WINDOW_MS,

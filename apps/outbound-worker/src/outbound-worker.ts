@@ -35,6 +35,7 @@ import {
   publishTemplatesChanged,
   recheckAccountHolds,
   type AccountHoldRecheck,
+  type ExpansionPacing,
   type IdentifierHash,
   type OutboundQueue,
   type SendingPolicy,
@@ -79,6 +80,14 @@ export interface OutboundWorkerDeps {
   concurrency?: number;
   /** Campaign jobs processed at once (OUTBOUND_CAMPAIGN_QUEUE), beside `concurrency`. Default 4. */
   campaignConcurrency?: number;
+  /** How a campaign's expansion shares the process: recipients per slice, pause after each (DEFAULT_EXPANSION_PACING). */
+  expansionPacing?: ExpansionPacing;
+  /**
+   * Replies first, in this process: a campaign send (and an expansion's slice) about to start while
+   * main-lane sends (replies, single sends) are running waits until none is, at most this long.
+   * Default 100 ms (0: no waiting).
+   */
+  campaignGiveWayMs?: number;
   send?: Omit<SendProcessorOptions, "prefix">;
   pacing?: Omit<PacerOptions, "prefix">;
   /** First delay of the exponential retry backoff. Default 1,000 ms. */
@@ -143,6 +152,45 @@ export class OutboundWorker {
   /** Moves the sends the API appended to the send stream into the outbound queue (its own blocking connection). */
   private intakePump: { pump: StreamPump<OutboundJob>; redis: RedisClient } | null = null;
   private limitTimer: NodeJS.Timeout | null = null;
+  /** Announces campaigns' counts a process counted but died before announcing (CampaignProgress.announceMissed). */
+  private progressTimer: NodeJS.Timeout | null = null;
+
+  /** Main-lane jobs (replies, single sends) running in this process now. */
+  private mainRunning = 0;
+  /** Campaign work waiting for the main lane to be idle (resolved when it is). */
+  private mainIdle: Array<() => void> = [];
+
+  /** A main-lane job: counted while it runs, so campaign work gives way to it. */
+  private async runMain(job: Job<OutboundJob>, token?: string): Promise<SendOutcome> {
+    this.mainRunning++;
+    try {
+      return await this.processor.process(job, token);
+    } finally {
+      if (--this.mainRunning === 0) for (const resume of this.mainIdle.splice(0)) resume();
+    }
+  }
+
+  /**
+   * Campaign work (a send, an expansion's slice) starts when no main-lane job runs in this process,
+   * or after `campaignGiveWayMs` at most: a reply does not share the event loop, the Redis
+   * connections and the MongoDB pool with a campaign's burst.
+   */
+  giveWay(): Promise<void> {
+    const maxMs = this.deps.campaignGiveWayMs ?? 100;
+    if (this.mainRunning === 0 || maxMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const at = this.mainIdle.indexOf(done);
+        if (at >= 0) this.mainIdle.splice(at, 1);
+        resolve();
+      }, maxMs);
+      this.mainIdle.push(done);
+    });
+  }
 
   /** The portfolio messaging limits from the Graph API (all active clients, or one). */
   refreshLimits(clientId?: string): Promise<number> {
@@ -228,6 +276,8 @@ export class OutboundWorker {
       queue: this.campaignQueue,
       progress: this.campaigns,
       logger: deps.logger,
+      ...(deps.expansionPacing ? { pacing: deps.expansionPacing } : {}),
+      beforeSlice: () => this.giveWay(),
     });
     this.processor = new SendProcessor({
       campaigns: this.campaigns,
@@ -267,7 +317,7 @@ export class OutboundWorker {
     const base = this.deps.retryBaseMs ?? 1_000;
     this.worker = new Worker<OutboundJob, SendOutcome>(
       OUTBOUND_QUEUE,
-      (job: Job<OutboundJob>, token?: string) => this.processor.process(job, token),
+      (job: Job<OutboundJob>, token?: string) => this.runMain(job, token),
       {
         connection: this.deps.queueRedis,
         prefix: this.deps.prefix,
@@ -297,10 +347,13 @@ export class OutboundWorker {
       }),
     };
     await this.intakePump.pump.start();
-    // The campaign lane: the same processor, its own few slots.
+    // The campaign lane: the same processor, its own few slots, each giving way to running replies.
     this.campaignWorker = new Worker<OutboundJob, SendOutcome>(
       OUTBOUND_CAMPAIGN_QUEUE,
-      (job: Job<OutboundJob>, token?: string) => this.processor.process(job, token),
+      async (job: Job<OutboundJob>, token?: string) => {
+        await this.giveWay();
+        return this.processor.process(job, token);
+      },
       {
         connection: this.deps.queueRedis,
         prefix: this.deps.prefix,
@@ -349,6 +402,14 @@ export class OutboundWorker {
       this.stateTimer = setInterval(() => void this.ensureSendState(), stateEvery);
       this.stateTimer.unref();
     }
+    // Campaign counts a dead process moved without announcing them: announced now, then checked every 10 s.
+    const announceMissed = () =>
+      void this.campaigns
+        .announceMissed()
+        .catch((err: unknown) => this.deps.logger.warn({ err }, "missed campaign progress not announced"));
+    announceMissed();
+    this.progressTimer = setInterval(announceMissed, 10_000);
+    this.progressTimer.unref();
     const { db, graph, vault, logger, queueRedis, prefix } = this.deps;
     this.receiptWorker = startReceiptWorker({ db, graph, vault, logger, connection: queueRedis, prefix });
     await this.resumeAllHeld();
@@ -515,6 +576,7 @@ export class OutboundWorker {
       if (this.holdTimer) clearInterval(this.holdTimer);
       if (this.limitTimer) clearInterval(this.limitTimer);
       if (this.stateTimer) clearInterval(this.stateTimer);
+      if (this.progressTimer) clearInterval(this.progressTimer);
       await this.intakePump?.pump.close();
       this.intakePump?.redis.disconnect();
       await this.syncWorker?.close();

@@ -29,7 +29,8 @@ let seq = 0;
 const newPhone = () => `2126${String(Date.now() % 1e5).padStart(5, "0")}${String(++seq).padStart(3, "0")}`.slice(0, 12);
 
 beforeAll(async () => {
-  rig = await startOutbound("campaigns");
+  // Small slices, long pauses: an expansion here takes seconds, its slices interleaved with other work.
+  rig = await startOutbound("campaigns", { expansionPacing: { sliceSize: 10, idleRatio: 3 } });
   // Statuses are delivered by the test itself (duplicated, out of order), not by the simulator's flow.
   rig.sim.statusFlow.enabled = false;
   const pub = createRedis(rig.trunk.services.redisUrl);
@@ -288,5 +289,36 @@ describe("a campaign", () => {
     await eventually(() => (acceptedAtMeta(ids).length === ids.length ? true : null), 60_000);
     // 40 at 4.5/s take about 9 s: the reply did not wait for them.
     expect(acceptedAtMeta(ids).filter((m) => m.at > replyAt).length).toBeGreaterThanOrEqual(10);
+  }, 120_000);
+
+  it("another tenant's reply goes while a campaign is being expanded: the expansion yields between its slices", async () => {
+    const bulk = await rig.client();
+    // Half goes now, the other half is scheduled a day later (the portfolio's limit).
+    await rig.outbound.gate.state.setLimit(bulk.wabaId, 150, "test");
+    const other = await rig.client();
+    const writer = newPhone();
+    await rig.candidateWrites(other, writer, "Bonjour");
+    const phones = Array.from({ length: 300 }, (_, i) => `2126${String(60_000_000 + i)}`);
+    const res = await campaign(
+      bulk,
+      phones.map((p) => ({ candidatePhone: p, templateVars: ["B", "J"] })),
+    );
+    expect(res.status).toBe(202);
+    const campaignId = String(res.body.campaignId);
+    const decided = async () => {
+      const n = await rig.outbound.campaigns.counts(campaignId);
+      return n ? n.queued + n.scheduled + n.suppressed + n.sent : 0;
+    };
+    // The expansion has begun: its first slice is counted.
+    await eventually(async () => ((await decided()) > 0 ? true : null), 30_000);
+    const reply = await rig.send(other.jwt, { candidatePhone: writer, message: "Réponse" });
+    expect(reply.status).toBe(202);
+    await rig.until(other, reply.body.messageId, ["sent"], 15_000);
+    expect(rig.acceptedFor(reply.body.messageId)).toHaveLength(1);
+    // The reply reached Meta before the expansion had decided every recipient: not queued behind it.
+    expect(await decided()).toBeLessThan(phones.length);
+    const done = (await expanded(bulk, campaignId, 90_000)) as { counts: CampaignCounts };
+    expect(done.counts.scheduled).toBe(150);
+    expect(done.counts.queued + done.counts.sent).toBe(150);
   }, 120_000);
 });

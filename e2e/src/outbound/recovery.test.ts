@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { OutboundMessageRepository } from "@linkojob/db";
 import { statusDelivery, statusObject, statusPricing } from "@linkojob/meta-simulator";
 import { eventually } from "@linkojob/testing";
 import { enqueueSend } from "@linkojob/outbound";
@@ -83,6 +84,41 @@ describe("recovery of messages a dead worker left in sending", () => {
     expect(m.wamid).toBe(wamid);
     expect(rig.acceptedFor(id)).toHaveLength(0);
     expect((await rig.message(c, id)).status).toBe("sent");
+  });
+
+  it("Meta accepted it but recording that failed (MongoDB): the retry records Meta's id and never sends again, with no status webhook", async () => {
+    const c = await rig.client();
+    // No status webhook will name the send: only the job can tell its retry that Meta has it.
+    const flow = { ...rig.sim.statusFlow };
+    rig.sim.statusFlow.enabled = false;
+    const markSent = vi
+      .spyOn(OutboundMessageRepository.prototype, "markSent")
+      .mockRejectedValueOnce(new Error("MongoDB went away after Meta's answer"));
+    try {
+      const res = await rig.send(c.jwt, {
+        candidatePhone: "212611223366",
+        candidateName: "Nadia",
+        jobTitle: "Serveuse",
+      });
+      expect(res.status).toBe(202);
+      const id = res.body.messageId;
+      // Past the grace (1.5 s here) an unanswered send would be sent again: the retry must not wait for it.
+      const m = await rig.until(c, id, ["sent"], 20_000);
+      expect(markSent.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(rig.acceptedFor(id)).toHaveLength(1);
+      expect(m.wamid).toBe(rig.acceptedFor(id)[0]!.wamid);
+      // Its retry recorded the id the first run got (no second call): it ends `sent` with Meta's id.
+      const job = await eventually(async () => {
+        const j = await rig.outbound.queue.getJob(outboundJobId(id));
+        return j?.returnvalue ? j : null;
+      });
+      expect(job.returnvalue).toMatchObject({ outcome: "sent", wamid: m.wamid });
+      expect(job.data.acceptedWamid).toBe(m.wamid);
+      expect(job.attemptsMade).toBeGreaterThanOrEqual(1);
+    } finally {
+      markSent.mockRestore();
+      Object.assign(rig.sim.statusFlow, flow);
+    }
   });
 
   it("a campaign's message goes back to the campaign lane, recovered or resumed after a hold, never to the main queue", async () => {

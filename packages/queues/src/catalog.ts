@@ -84,6 +84,11 @@ export const outboundJobSchema = z.object({
   slotAt: z.number().optional(),
   /** How many times the worker re-checked a send whose answer it never got (see the worker README). */
   uncertainChecks: z.number().int().optional(),
+  /**
+   * Meta's id for this send, kept on the job when Meta accepted it but recording that failed (a
+   * MongoDB error after the answer): the job's next run records it and never calls Meta again.
+   */
+  acceptedWamid: z.string().min(1).optional(),
 });
 export type OutboundJob = z.infer<typeof outboundJobSchema>;
 

@@ -352,6 +352,11 @@ export class SendProcessor {
         if (current.statusRank < 2) await this.finishSent(tenant, current, current.wamid, null);
         return { outcome: "already", status: current.status };
       }
+      // Meta answered an earlier run, which could not record it: recorded now, not sent again.
+      if (data.acceptedWamid && current.status === "sending") {
+        await this.finishSent(tenant, current, data.acceptedWamid, null);
+        return { outcome: "sent", wamid: data.acceptedWamid, kind: current.kind };
+      }
       if (current.status !== "sending" || !current.sendingSince) return { outcome: "already", status: current.status };
       // The previous call of this message never got an answer (timeout, cut connection, dead worker).
       const checks = (data.uncertainChecks ?? 0) + 1;
@@ -533,10 +538,17 @@ export class SendProcessor {
     } catch (err) {
       return this.onSendError(job, token, data, tenant, client, message, err, record, "send", sendBudget);
     }
-    await Promise.all([
-      this.finishSent(tenant, message, result.wamid, record),
-      plan.kind === "template" ? this.usage.add({ id: plan.doc._id, at: new Date() }) : undefined,
-    ]);
+    try {
+      await Promise.all([
+        this.finishSent(tenant, message, result.wamid, record),
+        plan.kind === "template" ? this.usage.add({ id: plan.doc._id, at: new Date() }) : undefined,
+      ]);
+    } catch (err) {
+      // Meta has it, our record failed (MongoDB): the retry must record this wamid, never send again.
+      // (Should the job's update fail too, the ambiguous-send rule applies: the status webhook links it.)
+      await job.updateData({ ...data, acceptedWamid: result.wamid }).catch(() => undefined);
+      throw err;
+    }
     return { outcome: "sent", wamid: result.wamid, kind: plan.kind };
   }
 

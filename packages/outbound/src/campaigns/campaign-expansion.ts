@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { Types } from "mongoose";
 import type { CampaignDoc, CampaignRecipientDoc, Database, TemplateDoc } from "@linkojob/db";
@@ -11,8 +12,21 @@ import { templateRequestProblem, type TemplateProblem } from "../template-compon
 import { campaignMessageId } from "./campaign-ids.js";
 import { refusedRecipientMember, type CampaignEvent, type CampaignProgress } from "./campaign-progress.js";
 
-/** Recipients stored in one document, decided and queued at once by the expansion (one round of Redis requests each). */
+/** Recipients stored in one document; the expansion's cursor moves a chunk at a time. */
 export const CAMPAIGN_CHUNK = 500;
+
+/**
+ * How an expansion shares its process with the sends beside it (another tenant's replies): the
+ * recipients are decided, gated and queued `sliceSize` at a time (one round of Redis requests each),
+ * and after each slice the expansion waits `idleRatio` times as long as the slice took, so it uses at
+ * most 1 / (1 + idleRatio) of the event loop and of its Redis connection, less when they are slow
+ * (a loaded machine lengthens the slice, hence the pause). Defaults: 50 recipients, 2 (a third).
+ */
+export interface ExpansionPacing {
+  sliceSize?: number;
+  idleRatio?: number;
+}
+export const DEFAULT_EXPANSION_PACING: Required<ExpansionPacing> = { sliceSize: 50, idleRatio: 2 };
 
 /** The code and words a cancelled campaign's unsent messages end with. */
 export const CAMPAIGN_CANCELLED = "CAMPAIGN_CANCELLED";
@@ -127,6 +141,10 @@ export interface CampaignExpanderDeps {
   queue: OutboundQueue;
   progress: CampaignProgress;
   logger?: Pick<Logger, "info" | "warn">;
+  /** Slices and pauses (DEFAULT_EXPANSION_PACING). */
+  pacing?: ExpansionPacing;
+  /** Awaited before each slice: the outbound worker lets its running replies finish first. */
+  beforeSlice?: () => Promise<void>;
 }
 
 export type ExpansionOutcome = "expanded" | "cancelled" | "missing" | "done-before";
@@ -146,7 +164,13 @@ export type ExpansionOutcome = "expanded" | "cancelled" | "missing" | "done-befo
  * cancels what it had queued.
  */
 export class CampaignExpander {
-  constructor(private readonly deps: CampaignExpanderDeps) {}
+  private readonly pacing: Required<ExpansionPacing>;
+
+  constructor(private readonly deps: CampaignExpanderDeps) {
+    this.pacing = { ...DEFAULT_EXPANSION_PACING, ...(deps.pacing ?? {}) };
+    this.pacing.sliceSize = Math.max(1, Math.floor(this.pacing.sliceSize));
+    this.pacing.idleRatio = Math.max(0, this.pacing.idleRatio);
+  }
 
   async expand(clientId: string, campaignId: string): Promise<ExpansionOutcome> {
     const { db, progress } = this.deps;
@@ -213,7 +237,7 @@ export class CampaignExpander {
     recipients: CampaignRecipientDoc[],
     resumed: boolean,
   ): Promise<Array<{ index: number; code: string }>> {
-    const { decider, progress, queue } = this.deps;
+    const { progress, queue } = this.deps;
     const campaignId = campaign._id.toHexString();
     const messageIdOf = (r: CampaignRecipientDoc) => campaignMessageId(campaign._id, r.index).toHexString();
     let todo = recipients;
@@ -239,6 +263,39 @@ export class CampaignExpander {
         }
       }
     }
+    const suppressed: Array<{ index: number; code: string }> = [];
+    const { sliceSize, idleRatio } = this.pacing;
+    for (let at = 0; at < todo.length || (at === 0 && recount.length); at += sliceSize) {
+      await this.deps.beforeSlice?.();
+      const started = performance.now();
+      suppressed.push(
+        ...(await this.expandSlice(
+          clientId,
+          client,
+          campaign,
+          todo.slice(at, at + sliceSize),
+          at === 0 ? recount : [],
+          refusedBefore,
+        )),
+      );
+      // Paced: the sends beside it (other tenants' replies) get the loop and Redis in between.
+      if (idleRatio > 0) await sleep((performance.now() - started) * idleRatio);
+    }
+    return suppressed;
+  }
+
+  /** Decides, gates, queues and counts one slice of a chunk's recipients; returns the ones refused. */
+  private async expandSlice(
+    clientId: string,
+    client: NonNullable<Awaited<ReturnType<SendDecider["caches"]["client"]>>>,
+    campaign: CampaignDoc,
+    todo: CampaignRecipientDoc[],
+    recount: Array<[string, CampaignEvent]>,
+    refusedBefore: Set<number>,
+  ): Promise<Array<{ index: number; code: string }>> {
+    const { decider, progress, queue } = this.deps;
+    const campaignId = campaign._id.toHexString();
+    const messageIdOf = (r: CampaignRecipientDoc) => campaignMessageId(campaign._id, r.index).toHexString();
     const requests = todo.map((r) => ({ r, request: campaignSendRequest(campaign, r) }));
     // Deciding has no side effect: a chunk redone decides again.
     const decided = await Promise.all(
@@ -252,7 +309,7 @@ export class CampaignExpander {
       else if (refusedBefore.has(d.r.index)) suppressed.push({ index: d.r.index, code: CANDIDATE_OPTED_OUT });
       else planned.push(d as (typeof planned)[number]);
     }
-    // The protections read once for the chunk (the client's policy, limit and quality), each recipient gated.
+    // The protections read once for the slice (the client's policy, limit and quality), each recipient gated.
     const view = await decider.viewOf(client);
     const jobs = await Promise.all(
       planned.map(async ({ r, request, decision }): Promise<{ job: SendEnqueue; event: CampaignEvent }> => {

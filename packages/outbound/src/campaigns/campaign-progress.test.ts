@@ -128,4 +128,41 @@ describe("CampaignProgress", () => {
     await one.close();
     await two.close();
   });
+
+  it("counts whose process died before announcing them: the next sweep announces the cumulative counts once", async () => {
+    const campaign = new Types.ObjectId().toHexString();
+    const seen: CampaignCounts[] = [];
+    const events: TypedDashboardEvents = {
+      toClient<E extends DashboardEventName>(_c: string, event: E, payload: DashboardEventMap[E]) {
+        const p = payload as { campaignId?: string; counts: CampaignCounts };
+        if (event === "campaign:progress" && p.campaignId === campaign) seen.push(p.counts);
+      },
+    };
+    // The dying process: its counts land in Redis, its announcement never goes.
+    const dying = new CampaignProgress({ redis: a, prefix });
+    await dying.mark(client, campaign, [
+      ["m1", "queued"],
+      ["m2", "queued"],
+    ]);
+    await dying.mark(client, campaign, [["m1", "sent"]]);
+    expect(seen).toEqual([]);
+    const next = new CampaignProgress({ redis: b, prefix, events, throttleMs: 100 });
+    // Not yet: a live process may still be within its throttle period.
+    expect(await next.announceMissed(60_000)).toBe(0);
+    expect(await next.announceMissed(0)).toBeGreaterThanOrEqual(1);
+    expect(seen).toEqual([{ ...EMPTY_CAMPAIGN_COUNTS, queued: 1, sent: 1 }]);
+    // Announced: the next sweep has nothing for it.
+    await next.announceMissed(0);
+    expect(seen).toHaveLength(1);
+    // A change announced by its own process leaves nothing to sweep either.
+    await next.mark(client, campaign, [["m2", "sent"]]);
+    await eventually(() => (seen.length === 2 ? true : null), 5_000);
+    await next.announceMissed(0);
+    expect(seen).toEqual([
+      { ...EMPTY_CAMPAIGN_COUNTS, queued: 1, sent: 1 },
+      { ...EMPTY_CAMPAIGN_COUNTS, sent: 2 },
+    ]);
+    await next.close();
+    await dying.close();
+  });
 });

@@ -4,7 +4,8 @@ import type { CampaignCountsDoc, CampaignStatus, Database } from "@linkojob/db";
 import { EVENTS, type CampaignCounts, type TypedDashboardEvents } from "@linkojob/events";
 import { RedisScript, type RedisClient } from "@linkojob/queues";
 
-const MARK = new RedisScript("ljCampaignMark", new URL("./mark-campaign.lua", import.meta.url), 2);
+const MARK = new RedisScript("ljCampaignMark", new URL("./mark-campaign.lua", import.meta.url), 3);
+const ANNOUNCED = new RedisScript("ljCampaignAnnounced", new URL("./campaign-announced.lua", import.meta.url), 1);
 const CANCEL = new RedisScript("ljCampaignCancel", new URL("./cancel-campaign.lua", import.meta.url), 3);
 
 /** What can happen to one of a campaign's messages (or a recipient refused at acceptance). */
@@ -80,6 +81,11 @@ export class CampaignProgress {
     return `${this.opts.prefix}:campaign:${campaignId}:${part}`;
   }
 
+  /** Campaigns whose latest counts no `campaign:progress` has carried yet (`<clientId>:<campaignId>`, by change time). */
+  private get unannouncedKey() {
+    return `${this.opts.prefix}:campaigns:unannounced`;
+  }
+
   /** Records events of a campaign's messages; emits `campaign:progress` (throttled) when a count moved. Returns how many moved. */
   async mark(
     clientId: string,
@@ -90,8 +96,8 @@ export class CampaignProgress {
     const moved = Number(
       await MARK.run(
         this.opts.redis,
-        [this.key(campaignId, "counts"), this.key(campaignId, "states")],
-        [String(this.ttlMs), ...events.flat()],
+        [this.key(campaignId, "counts"), this.key(campaignId, "states"), this.unannouncedKey],
+        [String(this.ttlMs), Date.now(), `${clientId}:${campaignId}`, ...events.flat()],
       ),
     );
     if (moved > 0) this.announce(clientId, campaignId);
@@ -163,11 +169,50 @@ export class CampaignProgress {
     }
   }
 
+  /**
+   * Announces the campaigns whose counts moved at least `olderThanMs` ago and that no
+   * `campaign:progress` carried since (the process that counted them died before its announcement,
+   * or had no emitter): each gets one now, with its cumulative counts. The outbound worker runs it
+   * at start and then periodically. Returns how many were announced.
+   */
+  async announceMissed(olderThanMs = 5 * this.throttleMs): Promise<number> {
+    if (this.closed || !this.opts.events) return 0;
+    const now = Date.now();
+    // Marks of campaigns whose counters have expired are dropped without an announcement.
+    await this.opts.redis.zremrangebyscore(this.unannouncedKey, "-inf", now - this.ttlMs);
+    const members = await this.opts.redis.zrangebyscore(
+      this.unannouncedKey,
+      "-inf",
+      now - olderThanMs,
+      "LIMIT",
+      0,
+      100,
+    );
+    let n = 0;
+    for (const member of members) {
+      const [clientId, campaignId] = member.split(":");
+      if (!clientId || !campaignId || this.pending.has(campaignId)) continue;
+      // One that fails keeps its mark (tried again at the next sweep); the others go on.
+      const ok = await this.emitNow(clientId, campaignId).then(
+        () => true,
+        (err: unknown) => {
+          this.opts.logger?.warn({ err, campaignId }, "missed campaign progress not announced");
+          return false;
+        },
+      );
+      if (ok) n++;
+    }
+    return n;
+  }
+
   /** Reads the counts and emits them (and copies them to the campaign's document). */
   async emitNow(clientId: string, campaignId: string): Promise<void> {
     const at = new Date();
     const [counts, cancelled] = await Promise.all([this.counts(campaignId), this.isCancelled(campaignId)]);
-    if (!counts) return;
+    if (!counts) {
+      await this.announced(clientId, campaignId, at);
+      return;
+    }
     let status: CampaignStatus = cancelled ? "cancelled" : "running";
     if (this.opts.db) {
       const campaigns = this.opts.db.campaignsOf(clientId);
@@ -175,13 +220,20 @@ export class CampaignProgress {
       await campaigns.saveCounts(id, counts satisfies CampaignCountsDoc, at);
       if (!cancelled) status = (await campaigns.get(id))?.status ?? status;
     }
-    this.opts.events?.toClient(clientId, EVENTS.campaignProgress, {
+    if (!this.opts.events) return;
+    this.opts.events.toClient(clientId, EVENTS.campaignProgress, {
       clientId,
       campaignId,
       status,
       counts,
       at: at.toISOString(),
     });
+    await this.announced(clientId, campaignId, at);
+  }
+
+  /** The counts read at `readAt` were announced: the campaign's unannounced mark goes, unless it moved since. */
+  private async announced(clientId: string, campaignId: string, readAt: Date): Promise<void> {
+    await ANNOUNCED.run(this.opts.redis, [this.unannouncedKey], [readAt.getTime(), `${clientId}:${campaignId}`]);
   }
 
   /** Stops the timers; the changes they would have announced are emitted now (unthrottled, best effort). */

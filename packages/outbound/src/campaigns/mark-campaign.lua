@@ -7,14 +7,18 @@
 -- Counts are cumulative: a rank counts in every rank below it (read counts in sent and delivered).
 -- A message reported sent after a cancel counted it (the cancel raced its Graph call) went after all:
 -- its cancel is undone.
--- KEYS: counts hash, states hash. ARGV: ttl ms, then pairs of (member, event); event: queued,
--- scheduled, sent, delivered, read, replied, failed, suppressed, cancelled. Returns how many moved.
-local counts, states = KEYS[1], KEYS[2]
+-- A move also marks the campaign unannounced (KEYS[3], a sorted set: `<clientId>:<campaignId>` scored
+-- by the time of its latest change) until a `campaign:progress` carries it: a process that dies
+-- between counting and announcing leaves the mark, and a sweep announces it (campaign-progress.ts).
+-- KEYS: counts hash, states hash, unannounced set. ARGV: ttl ms, now (ms), the unannounced member,
+-- then pairs of (member, event); event: queued, scheduled, sent, delivered, read, replied, failed,
+-- suppressed, cancelled. Returns how many moved.
+local counts, states, unannounced = KEYS[1], KEYS[2], KEYS[3]
 local ttl = tonumber(ARGV[1])
 local levels = { sent = 1, delivered = 2, read = 3, replied = 4 }
 local names = { 'sent', 'delivered', 'read', 'replied' }
 local moved = 0
-for i = 2, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local member, ev = ARGV[i], ARGV[i + 1]
   local s = redis.call('HGET', states, member)
   local w, r, t = '-', 0, '-'
@@ -65,4 +69,5 @@ for i = 2, #ARGV, 2 do
 end
 redis.call('PEXPIRE', counts, ttl)
 redis.call('PEXPIRE', states, ttl)
+if moved > 0 then redis.call('ZADD', unannounced, 'GT', ARGV[2], ARGV[3]) end
 return moved
