@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { killOnExit } from "./kill-on-exit.js";
 
 /** A Node.js process a test starts (an app's main, compiled or through tsx), with what it wrote. */
 export interface NodeProcess {
@@ -27,6 +28,7 @@ export function startNodeProcess(name: string, args: string[], options: StartNod
     env: options.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  killOnExit(child);
   const keep = options.tailLines ?? 200;
   const proc: NodeProcess = {
     name,
