@@ -211,6 +211,9 @@ describe("Redis commands per accepted send", () => {
         expect(res.statusCode).toBe(202);
         ids.push(res.json<{ messageId: string }>().messageId);
       }
+      // MONITOR's lines arrive on their own connection, late on a loaded machine: wait until the
+      // sends' commands are all in (or the test's timeout), then a moment more for any extra one.
+      await eventually(() => commands.length >= 2 * sends || null, 20_000).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 300));
       monitor.disconnect();
       plain.disconnect();
