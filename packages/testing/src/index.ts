@@ -1,5 +1,6 @@
 export * from "./ports.js";
 export * from "./ferretdb.js";
+export * from "./server-kind.js";
 export * from "./redis-server.js";
 export * from "./redis-cluster.js";
 export * from "./redis-sentinel.js";
