@@ -1,12 +1,11 @@
 import type { Types } from "mongoose";
 import type { Database } from "../database.js";
 import { toObjectId } from "../ids.js";
-import { KeyedMutex } from "../keyed-mutex.js";
 import type { ClientDoc, ClientStatus } from "./client.model.js";
 import { userIdString } from "./user-id.js";
 
 /**
- * The persistence of a client's status: one guarded, atomic update that applies a transition the
+ * The persistence of a client's status: one conditional, atomic write that applies a transition the
  * client lifecycle decided (its state machine, the reading of Meta's account_update and the token
  * expiry rules live in @linkojob/outbound's client-lifecycle). Calling it again, or concurrently,
  * changes nothing and reports `changed: false`, so each change is announced once.
@@ -48,8 +47,8 @@ export interface ClientStatusTarget {
 }
 
 /**
- * One transition of the state machine, as the persistence applies it: the client must match `guard`
- * (and still be in the status it was read in); then the status fields and `set` are written.
+ * One transition of the state machine, as the persistence applies it: when the client matches
+ * `guard` (checked by the write itself), the status fields and `set` are written.
  */
 export interface ClientTransition {
   guard: Record<string, unknown>;
@@ -92,15 +91,16 @@ export function clientStatusChange(
 }
 
 /**
- * Transitions of one client run one after the other within a process. MongoDB makes the guarded
- * update below atomic across processes; FerretDB v1 (development and CI) does not isolate
- * concurrent updates of one document (see KeyedMutex), and this keeps "announced once" exact there.
- */
-const transitions = new KeyedMutex();
-
-/**
  * Applies `t` when the client matches its guard; returns the change (changed: false when the guard
  * did not match), or null when the client does not exist.
+ *
+ * One conditional write: MongoDB applies a findAndModify atomically per document, so of concurrent
+ * transitions of one client (in one process or many) each sees the status the one before it left,
+ * and a status is entered, and announced, once. Its "before" document is the client as the write
+ * found it: `previousStatus`. A matching guard always writes (the status time, and Mongoose's
+ * `updatedAt`), so it reports `changed: true`, also for a guard that lets a client stay in its status
+ * (the lifecycle's guards all leave their target out). A guard that does not match writes nothing:
+ * one read reports the client as it is, `changed: false`.
  */
 export async function applyClientTransition(
   db: Database,
@@ -108,32 +108,16 @@ export async function applyClientTransition(
   t: ClientTransition,
 ): Promise<ClientStatusChange | null> {
   const _id = toObjectId(clientId, "clientId");
-  return transitions.run(_id.toHexString(), () => guardedTransition(db, _id, t));
-}
-
-async function guardedTransition(
-  db: Database,
-  _id: Types.ObjectId,
-  t: ClientTransition,
-): Promise<ClientStatusChange | null> {
-  const { guard, target, at } = t;
-  // Read, then a guarded update that must still match what was read: of concurrent callers exactly
-  // one sees modifiedCount 1 (an updateOne is atomic per document, also on FerretDB, whose
-  // findAndModify is not), and previousStatus is exact.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const current = await db.clients.findById(_id, STATUS_PROJECTION).lean<ClientStatusFields>();
-    if (!current) return null;
-    const res = await db.clients.updateOne(
-      { _id, $and: [{ status: current.status }, guard] },
+  const before = await db.clients
+    .findOneAndUpdate(
+      { $and: [{ _id }, t.guard] },
       { $set: transitionFields(t) },
-    );
-    if (res.modifiedCount === 1) return clientStatusChange(current, target, at, true);
-    const now = await db.clients.findById(_id, STATUS_PROJECTION).lean<ClientStatusFields>();
-    if (!now) return null;
-    // The guard does not match (already there, or a status this transition does not leave): done.
-    if (now.status === current.status) return clientStatusChange(now, target, at, false);
-    // The status moved between the read and the write: decide again on the new one.
-  }
-  const last = await db.clients.findById(_id, STATUS_PROJECTION).lean<ClientStatusFields>();
-  return last ? clientStatusChange(last, target, at, false) : null;
+      // The whole document comes back: a client is small and transitions are rare, and FerretDB v1
+      // (the stand-in of development and CI) refuses a projection on findAndModify.
+      { returnDocument: "before" },
+    )
+    .lean<ClientStatusFields>();
+  if (before) return clientStatusChange(before, t.target, t.at, true);
+  const now = await db.clients.findById(_id, STATUS_PROJECTION).lean<ClientStatusFields>();
+  return now ? clientStatusChange(now, t.target, t.at, false) : null;
 }

@@ -23,8 +23,8 @@ import {
  *   user disconnect, PARTNER_REMOVED, APP_UNINSTALLED, ACCOUNT_DELETED ─▶ disconnected (token wiped)
  *
  * Each transition is a guard (the statuses it leaves) and what it writes; @linkojob/db applies it as
- * one guarded atomic update, so calling it again, or concurrently, changes nothing and reports
- * `changed: false`: each change is announced once. `disconnected` is final until the tenant connects
+ * one conditional write, atomic on MongoDB, so calling it again, or concurrently, changes nothing and
+ * reports `changed: false`: each change is announced once. `disconnected` is final until the tenant connects
  * again (a late 190 never turns it into `reauth_required`). Connecting a number is the one transition
  * written by the onboarding upsert (it stores the new token in the same write): `connectTransition`.
  */
