@@ -19,7 +19,6 @@ export * from "./messages/message.repository.js";
 export * from "./messages/inbound-message-batch.js";
 export * from "./messages/status-batch.js";
 export * from "./webhook-events/webhook-event.model.js";
-export * from "./keyed-mutex.js";
 export * from "./messages/outbound-message.repository.js";
 export * from "./templates/template.model.js";
 export * from "./templates/template.repository.js";

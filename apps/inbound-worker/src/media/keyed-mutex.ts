@@ -1,13 +1,8 @@
 /**
- * Runs tasks that share a key one after the other (tasks with different keys run concurrently).
- *
- * Why, when every write already commutes: MongoDB applies each single-document update atomically,
- * which is all the commuting updates need across processes. FerretDB v1, the MongoDB stand-in of
- * development and CI, does not: its updates read and rewrite the whole document without isolation
- * (measured here: 100 concurrent `$inc` on one document end at 3 with the SQLite backend and 14 with
- * PostgreSQL). Serialising writes to one document inside a process keeps results exact there too,
- * and costs nothing that matters on MongoDB. The inbound worker no longer needs it: it writes one
- * batch at a time, each document once per batch (ConversationBatch, StatusBatch).
+ * Runs tasks that share a key one after the other (tasks with different keys run concurrently), within
+ * this process. The media fetcher keys it by message: two fetches of one message that overlap here (a
+ * retried job, a resumed hold) record their outcome one after the other, and the second sees what the
+ * first wrote. Across processes the guarded update of that record decides on its own.
  */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();

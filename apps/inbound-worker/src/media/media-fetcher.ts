@@ -1,7 +1,6 @@
 import { Types } from "mongoose";
 import type { Logger } from "pino";
 import {
-  KeyedMutex,
   mediaBucket,
   type ClientDoc,
   type ClientStatusChange,
@@ -24,6 +23,7 @@ import {
   type GraphClient,
   type MediaKind,
 } from "@linkojob/whatsapp";
+import { KeyedMutex } from "./keyed-mutex.js";
 import { storeStream, TooLargeError } from "./media-bucket.js";
 import { MediaFailure, MediaRetryableError } from "./media-failure.js";
 
