@@ -18,8 +18,8 @@ describe("KeyedMutex", () => {
       await first.opened;
       log.push("a1 end");
     });
-    const a2 = mutex.run("a", async () => void log.push("a2"));
-    await mutex.run("b", async () => void log.push("b"));
+    const a2 = mutex.run("a", () => Promise.resolve(void log.push("a2")));
+    await mutex.run("b", () => Promise.resolve(void log.push("b")));
     expect(log).toEqual(["a1 start", "b"]);
     expect(mutex.size).toBe(1);
     first.open();
@@ -30,10 +30,8 @@ describe("KeyedMutex", () => {
 
   it("a failed task rejects its own caller only: the next task of the key still runs", async () => {
     const mutex = new KeyedMutex();
-    const failed = mutex.run("a", async () => {
-      throw new Error("boom");
-    });
-    const next = mutex.run("a", async () => 42);
+    const failed = mutex.run("a", () => Promise.reject(new Error("boom")));
+    const next = mutex.run("a", () => Promise.resolve(42));
     await expect(failed).rejects.toThrow("boom");
     await expect(next).resolves.toBe(42);
     expect(mutex.size).toBe(0);
