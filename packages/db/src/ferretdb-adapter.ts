@@ -1,8 +1,9 @@
 import type { Collection, Connection } from "mongoose";
 
 /**
- * The one place that knows about FerretDB v1, the MongoDB stand-in of development and CI, for the
- * batched writes (ConversationBatch, StatusBatch). FerretDB holds one PostgreSQL connection per
+ * The one place that knows about FerretDB v1, the MongoDB stand-in of development and CI: for the
+ * batched writes (ConversationBatch, StatusBatch) here, and for the values it refuses below
+ * (`wrapNestedArrays`). FerretDB holds one PostgreSQL connection per
  * statement of an `update` command until the whole command ends (its msg_update.go defers each
  * statement's cursor close inside the loop), plus one for the statement being written: an update
  * command with more statements than its connection pool waits for itself forever (measured here: a
@@ -26,8 +27,7 @@ export const FERRETDB_UPDATE_LIMITS: UpdateLimits = { perCommand: 4, inParallel:
 
 /** The limits of the server behind `connection`: FerretDB says so in buildInfo. */
 export async function updateLimits(connection: Connection): Promise<UpdateLimits> {
-  const info = await connection.db!.admin().command({ buildInfo: 1 });
-  return typeof info.ferretdbVersion === "string" ? FERRETDB_UPDATE_LIMITS : MONGODB_UPDATE_LIMITS;
+  return (await isFerretDb(connection)) ? FERRETDB_UPDATE_LIMITS : MONGODB_UPDATE_LIMITS;
 }
 
 /** `ops` cut into runs of at most `size` (one run when size is Infinity). */
@@ -76,4 +76,101 @@ export async function bulkWriteGroups(
       }
     }),
   );
+}
+
+/**
+ * FerretDB v1 refuses an array directly inside an array, which MongoDB stores (Meta sends some: a
+ * template's `example.body_text` is `[["…", "…"]]`, and a payload may carry any JSON). On FerretDB,
+ * free-form values written as they came (normalized webhook events, synced template components) go
+ * through this: every such inner array is stored as `{ "%array": [...] }` (the key cannot come from
+ * Meta's data: safeRaw escapes `%` in keys, and `%array` is no escape). Values without a nested
+ * array are returned as they are (the same object); others are copied where they change.
+ */
+export function wrapNestedArrays<T>(value: T): T {
+  return wrapIn(value, false) as T;
+}
+
+function wrapIn(v: unknown, inArray: boolean): unknown {
+  if (typeof v !== "object" || v === null || v instanceof Date || ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const w = wrapIn(v[i], true);
+      if (w !== v[i]) (out ??= v.slice())[i] = w;
+    }
+    const arr = out ?? v;
+    return inArray ? { "%array": arr } : arr;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return v;
+  let out: Record<string, unknown> | null = null;
+  for (const key of Object.keys(v)) {
+    const item = (v as Record<string, unknown>)[key];
+    const w = wrapIn(item, false);
+    if (w === item) continue;
+    out ??= copyOwn(v as Record<string, unknown>);
+    out[key] = w;
+  }
+  return out ?? v;
+}
+
+/** A copy keeping every own key, `__proto__` included, as an own data property. */
+function copyOwn(v: Record<string, unknown>): Record<string, unknown> {
+  const out = (Object.getPrototypeOf(v) === null ? Object.create(null) : {}) as Record<string, unknown>;
+  for (const key of Object.keys(v))
+    Object.defineProperty(out, key, { value: v[key], enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+const ferretDb = new WeakMap<Connection, Promise<boolean>>();
+
+/** Whether the server behind `connection` is FerretDB (its buildInfo says so); asked once per connection. */
+export function isFerretDb(connection: Connection): Promise<boolean> {
+  let known = ferretDb.get(connection);
+  if (!known) {
+    known = connection
+      .db!.admin()
+      .command({ buildInfo: 1 })
+      .then((info) => typeof info.ferretdbVersion === "string");
+    known.catch(() => ferretDb.delete(connection));
+    ferretDb.set(connection, known);
+  }
+  return known;
+}
+
+/**
+ * What free-form values become before they are written through `connection`: themselves on
+ * MongoDB, `wrapNestedArrays` on FerretDB.
+ */
+export async function storableValues(connection: Connection): Promise<<T>(value: T) => T> {
+  return (await isFerretDb(connection)) ? wrapNestedArrays : (value) => value;
+}
+
+const writeChains = new WeakMap<Connection, Map<string, Promise<unknown>>>();
+
+/**
+ * Runs `write` (one conditional write of the document `key`, such as a client's transition) at
+ * once on MongoDB, whose findAndModify is atomic per document. On FerretDB v1, whose findAndModify
+ * reads the document and writes the whole of it back (two concurrent ones lose a write, and may
+ * restore a field the other cleared), writes of one document in this process run one after the
+ * other. Across processes FerretDB stays as it is: development and CI run one process per role.
+ */
+export async function oneWriterPerDocument<T>(
+  connection: Connection,
+  key: string,
+  write: () => Promise<T>,
+): Promise<T> {
+  if (!(await isFerretDb(connection))) return write();
+  let chains = writeChains.get(connection);
+  if (!chains) writeChains.set(connection, (chains = new Map<string, Promise<unknown>>()));
+  const before = chains.get(key) ?? Promise.resolve();
+  const run = before.then(write, write);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  chains.set(key, tail);
+  void tail.then(() => {
+    if (chains.get(key) === tail) chains.delete(key);
+  });
+  return run;
 }

@@ -1,21 +1,20 @@
 import { SAFE_RAW_MAX_DEPTH } from "./safe-raw.js";
 
 /**
- * What MongoDB 7 or FerretDB 1.24 would refuse (or `safeRaw` never produces) in a value about to be
- * stored: `$`-prefixed, dotted, NUL or `__proto__` keys; NUL or lone surrogates in strings;
- * non-finite numbers; `undefined`, bigints, functions, symbols; arrays directly inside arrays;
- * containers deeper than `maxDepth`. Walks without recursion, so any depth can be checked. Returns
+ * What `safeRaw` never produces in a value about to be stored (what MongoDB 7 refuses, a query
+ * would misread or JSON cannot carry): `$`-prefixed, dotted, NUL or `__proto__` keys; NUL or lone
+ * surrogates in strings; non-finite numbers; `undefined`, bigints, functions, symbols; containers
+ * deeper than `maxDepth`. Arrays directly inside arrays are not problems (MongoDB stores them; on
+ * the FerretDB stand-in packages/db's adapter wraps them). Walks without recursion, so any depth can be checked. Returns
  * at most `limit` problems, each with its path; none means the value is safe.
  */
 export function mongoSafetyProblems(value: unknown, opts: { maxDepth?: number; limit?: number } = {}): string[] {
   const maxDepth = opts.maxDepth ?? SAFE_RAW_MAX_DEPTH;
   const limit = opts.limit ?? 10;
   const problems: string[] = [];
-  const stack: Array<{ v: unknown; path: string; depth: number; inArray: boolean }> = [
-    { v: value, path: "$", depth: 1, inArray: false },
-  ];
+  const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: value, path: "$", depth: 1 }];
   while (stack.length && problems.length < limit) {
-    const { v, path, depth, inArray } = stack.pop()!;
+    const { v, path, depth } = stack.pop()!;
     switch (typeof v) {
       case "string":
         if (v.includes("\u0000")) problems.push(`${path}: string holds a NUL character`);
@@ -43,9 +42,7 @@ export function mongoSafetyProblems(value: unknown, opts: { maxDepth?: number; l
       continue;
     }
     if (Array.isArray(v)) {
-      if (inArray) problems.push(`${path}: array directly inside an array`);
-      for (let i = v.length - 1; i >= 0; i--)
-        stack.push({ v: v[i], path: `${path}[${i}]`, depth: depth + 1, inArray: true });
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: `${path}[${i}]`, depth: depth + 1 });
       continue;
     }
     const keys = Object.keys(v);
@@ -57,7 +54,7 @@ export function mongoSafetyProblems(value: unknown, opts: { maxDepth?: number; l
       if (key === "__proto__") problems.push(`${path}: key __proto__`);
       if (!(key as unknown as { isWellFormed(): boolean }).isWellFormed())
         problems.push(`${path}: key holds a lone surrogate`);
-      stack.push({ v: (v as Record<string, unknown>)[key], path: `${path}.${key}`, depth: depth + 1, inArray: false });
+      stack.push({ v: (v as Record<string, unknown>)[key], path: `${path}.${key}`, depth: depth + 1 });
     }
   }
   return problems.slice(0, limit);

@@ -1,10 +1,12 @@
 import { boundedJson, wellFormed } from "./bounded-json.js";
 
 /**
- * Turns any value into one that MongoDB 7 and FerretDB 1.24 both store, for the raw payloads and
- * free-form content the normalizer keeps. Measured against FerretDB on PostgreSQL, which refuses
- * more than MongoDB: `$`-prefixed, dotted and NUL keys; NUL inside string values; `Infinity`;
- * arrays directly inside arrays; and `NaN` makes it drop the connection.
+ * Turns any value into one that MongoDB 7 stores and reads back as it was made, for the raw payloads
+ * and free-form content the normalizer keeps: keys a query or an update would misread (`$`-prefixed,
+ * dotted), or BSON cannot hold (NUL), strings and numbers JSON cannot carry back to a dashboard (NUL,
+ * lone surrogates, `Infinity`, `NaN`), and values without bound (depth, size). Arrays directly
+ * inside arrays are kept as they are (MongoDB stores them; the FerretDB stand-in does not, and
+ * packages/db's ferretdb-adapter wraps them on its way in when it runs on it).
  *
  * What changes:
  * - keys are percent-escaped: `%` → `%25`, a leading `$` → `%24`, `.` → `%2E`, NUL → `%00`, and the
@@ -14,11 +16,10 @@ import { boundedJson, wellFormed } from "./bounded-json.js";
  * - numbers: `Infinity`, `-Infinity`, `NaN` become those strings, `-0` becomes `0`; bigints become
  *   decimal strings. Other numbers are kept (a double holds 1e308; past 2^53 JSON had already lost
  *   the digits). `undefined`, functions and symbols are dropped (`null` inside arrays).
- * - an array directly inside an array becomes `{ "%array": [...] }`.
  * - containers deeper than `maxDepth` (default 32) become `{ "%json": "<their JSON text>" }`.
  * - when the result would pass `maxBytes` (default 64 KiB, counted as BSON would), the whole value
  *   becomes `{ "%json": "<its JSON text cut at maxBytes characters>", "%truncated": true }`.
- * Marker keys (`%array`, `%json`, `%truncated`) have a `%` not followed by two hex digits, so escaping
+ * Marker keys (`%json`, `%truncated`) have a `%` not followed by two hex digits, so escaping
  * never produces them.
  */
 export const SAFE_RAW_MAX_DEPTH = 32;
@@ -94,16 +95,7 @@ function sanitize(v: unknown, depth: number, maxDepth: number, budget: { left: n
     const out: unknown[] = [];
     for (let i = 0; i < v.length; i++) {
       spend(budget, 2 + digits(i));
-      const item: unknown = v[i];
-      if (Array.isArray(item)) {
-        // FerretDB refuses arrays directly inside arrays: the inner one goes into an object.
-        spend(budget, 5 + 8);
-        out.push(
-          depth + 1 >= maxDepth ? asJsonText(item, budget) : { "%array": sanitize(item, depth + 2, maxDepth, budget) },
-        );
-        continue;
-      }
-      const s = sanitize(item, depth + 1, maxDepth, budget);
+      const s = sanitize(v[i], depth + 1, maxDepth, budget);
       out.push(s === undefined ? null : s);
     }
     return out;

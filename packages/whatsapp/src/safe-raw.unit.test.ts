@@ -67,11 +67,19 @@ describe("safeRaw", () => {
     expect((node as { "%json": string })["%json"]).toContain('"leaf":true');
   });
 
-  it("wraps an array inside an array (FerretDB refuses them) and caps 20,000 levels without overflowing the stack", () => {
-    expect(safeRaw([[1, [2]], []])).toEqual([{ "%array": [1, { "%array": [2] }] }, { "%array": [] }]);
+  it("keeps arrays inside arrays as arrays (MongoDB stores them) and caps 20,000 levels without overflowing the stack", () => {
+    expect(safeRaw([[1, [2]], []])).toEqual([[1, [2]], []]);
     const kept = safeRawResult(nestedArrays(20_000));
     expect(kept.truncated).toBe(false);
     expect(mongoSafetyProblems(kept.value)).toEqual([]);
+    let node: unknown = kept.value;
+    let depth = 1;
+    while (Array.isArray(node) && Array.isArray(node[0])) {
+      node = node[0];
+      depth++;
+    }
+    expect(depth).toBe(31);
+    expect(node).toEqual([{ "%json": expect.stringMatching(/^\[\[\[/) }]);
   });
 
   it("keeps what passes 64 KiB as the start of its JSON text, marked truncated", () => {

@@ -9,6 +9,7 @@ import {
   blockedCandidates,
   blockedKey,
   StatusBatch,
+  storableValues,
   updateLimits,
   inboundDedupeKey,
   messageSortKey,
@@ -187,6 +188,8 @@ export class CountPendingError extends Error {
 export class DeliveryProcessor {
   private readonly messages: InboundMessageBatch;
   private readonly merger: ConversationMerger;
+  /** What normalized events become before they are stored (see ferretdb-adapter: nested arrays on the stand-in). */
+  private storable: Promise<<T>(value: T) => T> | null = null;
   private writers: Promise<{ conversations: ConversationBatch; statuses: StatusBatch }> | null = null;
   private readonly tenants = new Map<string, TenantData>();
   private lastBatch: Promise<unknown> = Promise.resolve();
@@ -237,7 +240,11 @@ export class DeliveryProcessor {
    * are replaced by it: the window and the ordering use the clamped time.
    */
   async prepare(deliveryId: string, body: string, receivedAt = new Date()): Promise<PreparedDelivery> {
-    const events = normalizeDelivery(JSON.parse(body), { receivedAt });
+    const storable = await (this.storable ??= storableValues(this.deps.db.connection).catch((err: unknown) => {
+      this.storable = null;
+      throw err;
+    }));
+    const events = storable(normalizeDelivery(JSON.parse(body), { receivedAt }));
     const prepared: PreparedDelivery = {
       deliveryId,
       messages: [],

@@ -139,29 +139,55 @@ describe("applyClientTransition", () => {
     expect(await applyClientTransition(db, "0123456789abcdef01234567", disconnect())).toBeNull();
   });
 
-  it("concurrent transitions of one client: each change reported once, each from the status the one before left", async () => {
-    const id = await client({ accessToken: { keyId: "k1", iv: "aXY=", tag: "dGFn", data: "ZGF0YQ==" } });
-    const results = await Promise.all([
-      ...Array.from({ length: 4 }, () => applyClientTransition(db, id, hold("TOKEN_INVALID"))),
-      applyClientTransition(db, id, disconnect()),
-      ...Array.from({ length: 4 }, () => applyClientTransition(db, id, hold("TOKEN_INVALID"))),
-    ]);
-    const changes = results.filter((r) => r?.changed);
+  /** 4 holds, a disconnect, 4 holds, all at once, through `dbs` in turn; the changes reported. */
+  async function race(dbs: Database[], id: Types.ObjectId) {
+    const ts = [
+      ...Array.from({ length: 4 }, () => hold("TOKEN_INVALID")),
+      disconnect(),
+      ...Array.from({ length: 4 }, () => hold("TOKEN_INVALID")),
+    ];
+    const results = await Promise.all(ts.map((t, i) => applyClientTransition(dbs[i % dbs.length]!, id, t)));
+    return results.filter((r) => r?.changed);
+  }
+
+  function expectExact(changes: Awaited<ReturnType<typeof race>>) {
     const disconnects = changes.filter((c) => c!.status === "disconnected");
-    // The disconnect's guard matches every status it can find (none is disconnected before it).
-    expect(disconnects).toHaveLength(1);
-    if (onFerretDb) {
-      // FerretDB v1's findAndModify reads the document, tests the filter and writes the whole document
-      // back, without isolation from concurrent callers: several holds can find `active` and report a
-      // change, and a hold that read the client before the disconnect can write its stale copy after
-      // it (status and token back). MongoDB does neither; here only the disconnect is certain.
-      return;
-    }
-    // MongoDB: at most one hold, before the disconnect; the disconnect moved from what it left.
     const holds = changes.filter((c) => c!.status === "reauth_required");
+    // At most one hold, before the disconnect; the disconnect moved from what it left.
+    expect(disconnects).toHaveLength(1);
     expect(holds.length).toBeLessThanOrEqual(1);
     expect(holds.map((c) => c!.previousStatus)).toEqual(holds.length ? ["active"] : []);
     expect(disconnects[0]!.previousStatus).toBe(holds.length ? "reauth_required" : "active");
-    expect((await db.clients.findById(id).lean())!).toMatchObject({ status: "disconnected", accessToken: null });
+  }
+
+  it("concurrent transitions of one client in one process: each change reported once, from the status the one before left", async () => {
+    // Exact on both servers: MongoDB's findAndModify is atomic; on FerretDB the adapter runs one
+    // transition of a client at a time per connection (oneWriterPerDocument).
+    for (let round = 0; round < 5; round++) {
+      const id = await client({ accessToken: { keyId: "k1", iv: "aXY=", tag: "dGFn", data: "ZGF0YQ==" } });
+      expectExact(await race([db], id));
+      expect((await db.clients.findById(id).lean())!).toMatchObject({ status: "disconnected", accessToken: null });
+    }
+  });
+
+  it("concurrent transitions of one client from two processes (two connections)", async () => {
+    const other = await Database.connect(services.mongoUrl);
+    try {
+      const id = await client({ accessToken: { keyId: "k1", iv: "aXY=", tag: "dGFn", data: "ZGF0YQ==" } });
+      const changes = await race([db, other], id);
+      // The disconnect's guard matches every status it can find (none is disconnected before it).
+      expect(changes.filter((c) => c!.status === "disconnected")).toHaveLength(1);
+      if (onFerretDb) {
+        // FerretDB v1's findAndModify reads the document, tests the filter and writes the whole
+        // document back, without isolation from other connections: several holds can find `active`
+        // and report a change, and a hold that read the client before the disconnect can write its
+        // stale copy after it. MongoDB does neither; across processes only the disconnect is certain.
+        return;
+      }
+      expectExact(changes);
+      expect((await db.clients.findById(id).lean())!).toMatchObject({ status: "disconnected", accessToken: null });
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { Types } from "mongoose";
 import type { Database } from "../database.js";
+import { oneWriterPerDocument } from "../ferretdb-adapter.js";
 import { toObjectId } from "../ids.js";
 import type { ClientDoc, ClientStatus } from "./client.model.js";
 import { userIdString } from "./user-id.js";
@@ -100,7 +101,9 @@ export function clientStatusChange(
  * found it: `previousStatus`. A matching guard always writes (the status time, and Mongoose's
  * `updatedAt`), so it reports `changed: true`, also for a guard that lets a client stay in its status
  * (the lifecycle's guards all leave their target out). A guard that does not match writes nothing:
- * one read reports the client as it is, `changed: false`.
+ * one read reports the client as it is, `changed: false`. (On the FerretDB stand-in alone, whose
+ * findAndModify is not atomic, `oneWriterPerDocument` runs one transition of a client at a time in
+ * this process.)
  */
 export async function applyClientTransition(
   db: Database,
@@ -108,6 +111,10 @@ export async function applyClientTransition(
   t: ClientTransition,
 ): Promise<ClientStatusChange | null> {
   const _id = toObjectId(clientId, "clientId");
+  return oneWriterPerDocument(db.connection, `clients:${_id.toHexString()}`, () => transition(db, _id, t));
+}
+
+async function transition(db: Database, _id: Types.ObjectId, t: ClientTransition): Promise<ClientStatusChange | null> {
   const before = await db.clients
     .findOneAndUpdate(
       { $and: [{ _id }, t.guard] },

@@ -1,6 +1,7 @@
 import type { Model } from "mongoose";
 import type { GraphTemplate } from "@linkojob/whatsapp";
 import type { TemplateDoc } from "./template.model.js";
+import { storableValues } from "../ferretdb-adapter.js";
 
 /** A template as Meta lists it (GET /{waba}/message_templates). */
 export type SyncedTemplate = GraphTemplate;
@@ -62,6 +63,8 @@ export class TemplateRepository {
   async applySync(templates: SyncedTemplate[], at = new Date()): Promise<{ upserted: number; removed: number }> {
     const wabaId = await this.wabaId();
     if (!wabaId) return { upserted: 0, removed: 0 };
+    // Meta's components hold arrays inside arrays (`example.body_text`), which the stand-in refuses.
+    const storable = await storableValues(this.model.db);
     for (const t of templates) {
       const { headerParams, bodyParams } = templateParams(t.components);
       await this.model.updateOne(
@@ -71,7 +74,7 @@ export class TemplateRepository {
             metaId: t.id ?? null,
             status: String(t.status).toUpperCase(),
             category: t.category ? String(t.category).toUpperCase() : null,
-            components: t.components ?? [],
+            components: storable(t.components ?? []),
             headerParams,
             bodyParams,
             syncedAt: at,
