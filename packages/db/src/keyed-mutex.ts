@@ -7,7 +7,7 @@
  * (measured here: 100 concurrent `$inc` on one document end at 3 with the SQLite backend and 14 with
  * PostgreSQL). Serialising writes to one document inside a process keeps results exact there too,
  * and costs nothing that matters on MongoDB. The inbound worker no longer needs it: it writes one
- * batch at a time, each document once per batch (ConversationBatch, StatusBatch).
+ * batch at a time, each document once per batch (the conversation batch, the status batch).
  */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();

@@ -42,7 +42,7 @@ export async function storeEcho(
   const tenant = deps.db.forTenant(clientId);
   // Found by either id the echo names, as the send API and the inbound side find a person (created
   // when there is none).
-  const opened = await tenant.outbound.openConversation({
+  const opened = await tenant.conversations.openForSend({
     candidatePhone: event.waId ?? null,
     candidateUserId: event.userId ?? null,
     candidateName: null,
@@ -86,7 +86,7 @@ export async function storeEcho(
     if (isDuplicateKey(err)) return "duplicate";
     throw err;
   }
-  const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
+  const { latest, summary } = await tenant.conversations.countSent(conversation._id, {
     at: m.timestamp,
     sortKey: messageSortKey(m.timestamp, echoDedupeKey(m.wamid)),
     preview: m.text,

@@ -584,7 +584,7 @@ export class SendProcessor {
       preview,
       type: accepted.kind,
     };
-    const conversation = await tenant.outbound.openConversation(request, first);
+    const conversation = await tenant.conversations.openForSend(request, first);
     const res = await tenant.outbound.create({
       _id: first.messageId,
       acceptedAt: at,
@@ -606,7 +606,7 @@ export class SendProcessor {
     const owner = res.message._id.toHexString();
     if (!res.created) {
       // Another message holds the send's key: the conversation created for this one counts nothing.
-      if (conversation.counted && owner !== messageId) await tenant.outbound.uncountFirst(conversation._id, first);
+      if (conversation.counted && owner !== messageId) await tenant.conversations.uncountFirst(conversation._id, first);
       return { owner, ...res };
     }
     if (conversation.counted) {
@@ -619,7 +619,7 @@ export class SendProcessor {
       return { owner, ...res };
     }
     const count = async () => {
-      const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
+      const { latest, summary } = await tenant.conversations.countSent(conversation._id, {
         at,
         sortKey: first.sortKey,
         preview,
