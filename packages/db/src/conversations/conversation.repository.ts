@@ -10,6 +10,7 @@ import {
 } from "../messages/outbound-messages.js";
 import type { ConversationDoc } from "./conversation.model.js";
 import {
+  bestMatch,
   candidateClauses,
   clauseFilter,
   fillMissingIds,
@@ -66,9 +67,9 @@ export interface ConversationExtra {
 /**
  * One tenant's conversation with a candidate named by phone, user id or both (CandidateIdentity),
  * created on first sight; returns the whole document. The person's conversations are those of
- * candidateClauses (by user id; by phone or key only where it holds no other user id; the oldest
- * when two do). Each clause is one equality on an indexed field, looked up on its own (at once, in
- * parallel): no `$or`, so no lookup reads more than the documents holding that one value — on
+ * candidateClauses (by user id; by phone or key only where it holds no other user id), chosen
+ * among several as the inbound batch chooses (bestMatch). Each clause is one equality on an indexed
+ * field, looked up on its own (at once, in parallel): no `$or`, so no lookup reads more than the documents holding that one value — on
  * MongoDB an index range, and on FerretDB v1 (which hands its storage only top-level equalities,
  * and reads and filters the whole tenant itself for anything else) a pushed-down filter.
  *
@@ -99,11 +100,14 @@ async function openCandidateConversation(
       .filter((c) => !isOwnKey(c))
       .map((c) => model.findOne(clauseFilter(clientId, c)).sort({ _id: 1 }).lean<ConversationDoc>()),
   );
-  let doc = oldest(found);
-  // Found elsewhere: the key's holder is this person's too when its clause holds, and wins when older.
+  // Several of the person's conversations: the one the inbound batch takes (bestMatch: the best
+  // match, then the one knowing both ids, then the oldest). A key alone names no id to score: oldest.
+  const pick = (docs: ConversationDoc[]) => bestMatch(docs, ids) ?? oldest(docs);
+  let doc = pick(found.filter((d): d is ConversationDoc => !!d));
+  // Found elsewhere: the key's holder is this person's too when its clause holds (chosen by the same rule).
   if (doc && doc.candidateKey !== key) {
     const holder = await model.findOne({ clientId, candidateKey: key }).lean<ConversationDoc>();
-    if (holder && clauses.some((c) => isOwnKey(c) && satisfies(holder, c))) doc = oldest([doc, holder]);
+    if (holder && clauses.some((c) => isOwnKey(c) && satisfies(holder, c))) doc = pick([doc, holder]);
   }
   // Not found: the upsert on the key finds its holder (kept when it is this person's) or inserts; a
   // key held by another person's conversation gives way to its successor key (successorKey, as the

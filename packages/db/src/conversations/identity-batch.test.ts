@@ -376,6 +376,23 @@ describe("conversations by phone or user id, in batches", () => {
   });
 });
 
+describe("the send side and the inbound batch choose among a person's conversations by one rule", () => {
+  it("an older conversation known by the phone alone and a newer one holding the user id: both pick the one holding the user id", async () => {
+    const [p, u] = [phone(), userId()];
+    // Two conversations of one person, opened before anything linked the phone and the user id.
+    const byPhone = idOf(await batch().resolve([ref(p)]), ref(p));
+    const byUserId = idOf(await batch().resolve([ref(undefined, u)]), ref(undefined, u));
+    expect(byPhone < byUserId).toBe(true);
+    // A message naming both ids: the user id decides (bestMatch), though the phone's is older.
+    const received = idOf(await batch().resolve([ref(p, u)]), ref(p, u));
+    expect(received).toBe(byUserId);
+    const sent = await db.forTenant(clientId).conversations.openForSend({ candidatePhone: p, candidateUserId: u });
+    expect(sent._id.toHexString()).toBe(received);
+    // And again once the send recorded the phone in the user id's conversation.
+    expect((await batch().resolve([ref(p, u)])).get(`${clientId.toHexString()}|${p}`)!.toHexString()).toBe(received);
+  });
+});
+
 describe("a send's first message counted by the insert that creates its conversation", () => {
   const first = (n: number) => {
     const messageId = new Types.ObjectId();
