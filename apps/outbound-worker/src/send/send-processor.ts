@@ -196,7 +196,7 @@ const errorOf = (err: unknown): MessageError => {
  * Never sent twice: one Redis lock per message serialises every job of it, and only a queued or
  * held message can be claimed. A job that finds it `sending` (its previous call got no answer, or
  * its worker died mid-call) does not call Meta again until the grace period has passed without a
- * status webhook naming our id (biz_opaque_callback_data, which MessageRepository.applyStatus uses to
+ * status webhook naming our id (biz_opaque_callback_data, which the status batch uses to
  * link the wamid). Never stuck in `sending`: that same check ends every such message as sent,
  * re-sent, or failed after maxUncertainChecks. Every write is guarded by the state it moves from, so
  * no in-process serialisation is needed on MongoDB.

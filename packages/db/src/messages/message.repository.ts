@@ -93,7 +93,8 @@ export class TenantMessages {
   /**
    * Stores an inbound message once: the unique (clientId, dedupeKey) index turns every redelivery
    * into a no-op. Returns whether this call stored it. The inbound worker stores a batch at a time
-   * with MessageRepository.inboundBatch instead (one request for the batch, and counters it can keep exact).
+   * with MessageRepository.inboundBatch instead (one request for the batch, and counters it can
+   * keep exact).
    */
   async insertInbound(
     conversationId: Types.ObjectId,
@@ -114,10 +115,11 @@ export class TenantMessages {
   }
 
   /**
-   * Applies one delivery status (the inbound worker applies a batch at a time with MessageRepository.applyStatuses, by
-   * the same rules). Statuses only move forward (STATUS_RANK), each status keeps the first
-   * time it was reported, and a status for a message we do not have yet is kept until it appears.
-   * Matches by wamid, else by our own id echoed in biz_opaque_callback_data.
+   * Applies one delivery status (the inbound worker applies a batch at a time with
+   * MessageRepository.applyStatuses, by the same rules). Statuses only move forward (STATUS_RANK),
+   * each status keeps the first time it was reported, and a status for a message we do not have
+   * yet is kept until it appears. Matches by wamid, else by our own id echoed in
+   * biz_opaque_callback_data.
    */
   async applyStatus(s: NormalizedStatus): Promise<StatusOutcome> {
     let target = await this.model
