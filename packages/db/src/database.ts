@@ -106,9 +106,9 @@ export class Database {
    * writers use it; tests read its `statementsPerCommand` to count requests.
    */
   readonly batchWriter: BulkWriter;
-  /** The `conversations` collection's repository: the only writer of conversations. */
+  /** The `conversations` collection's repository (see the package README for the writes still outside it). */
   readonly conversationStore: ConversationRepository;
-  /** The `messages` collection's repository (and `pending_statuses`): the only writer of messages. */
+  /** The `messages` collection's repository (and `pending_statuses`; see the package README for the writes still outside it). */
   readonly messageStore: MessageRepository;
   private closed = false;
   private watchdog: HeartbeatWatchdog | null = null;

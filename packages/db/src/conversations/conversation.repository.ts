@@ -182,11 +182,11 @@ async function upsertConversation(
 const PROJECTION = { __v: 0 } as const;
 
 /**
- * The `conversations` collection: the only writer of conversations. `of(clientId)` gives one
- * tenant's conversations (every query carries the tenant's clientId); `batch()` writes the
- * conversations of many tenants a batch of inbound messages at a time (ConversationBatch);
- * `merger()` makes one person's twin conversations one (ConversationMerger); `blockedCandidates`
- * reads the blocks of a batch's candidates. Every write commutes ($max, $setOnInsert, guarded $set,
+ * The `conversations` collection's repository, through which the rest of the code writes it.
+ * `of(clientId)` gives one tenant's conversations (every query carries the tenant's clientId);
+ * `batch()` writes the conversations of many tenants a batch of inbound messages at a time
+ * (ConversationBatch); `merger()` makes one person's twin conversations one (ConversationMerger);
+ * `blockedCandidates` reads the blocks of a batch's candidates. Every write commutes ($max, $setOnInsert, guarded $set,
  * and $inc only by the write that stored a message), so that at-least-once, unordered webhook
  * processing converges to one exact state.
  */

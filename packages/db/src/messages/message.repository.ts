@@ -33,11 +33,12 @@ function decodeCursor(cursor: string): { at: Date; id: Types.ObjectId } {
 }
 
 /**
- * The `messages` collection (and the statuses waiting for their message, `pending_statuses`): the
- * only writer of messages. `of(clientId)` gives one tenant's messages (reads, a single inbound
- * message, a single status); `outboundOf(clientId)` one tenant's outbound sends; the batch entry
- * points serve many tenants at once: `inboundBatch` (the inbound worker's message inserts, with
- * their count claims) and `applyStatuses` (a batch of delivery statuses).
+ * The `messages` collection's repository (and that of the statuses waiting for their message,
+ * `pending_statuses`), through which the rest of the code writes them. `of(clientId)` gives one
+ * tenant's messages (reads, a single inbound message, a single status); `outboundOf(clientId)` one
+ * tenant's outbound sends; the batch entry points serve many tenants at once: `inboundBatch` (the
+ * inbound worker's message inserts, with their count claims) and `applyStatuses` (a batch of
+ * delivery statuses).
  */
 export class MessageRepository {
   private readonly statuses: StatusBatch;
