@@ -106,9 +106,9 @@ export class Database {
    * writers use it; tests read its `statementsPerCommand` to count requests.
    */
   readonly batchWriter: BulkWriter;
-  /** The `conversations` collection's repository (see the package README for the writes still outside it). */
+  /** The `conversations` collection's repository: the only way production code outside this package writes it. */
   readonly conversationStore: ConversationRepository;
-  /** The `messages` collection's repository (and `pending_statuses`; see the package README for the writes still outside it). */
+  /** The `messages` (and `pending_statuses`) repository: the only way production code outside this package writes them. */
   readonly messageStore: MessageRepository;
   private closed = false;
   private watchdog: HeartbeatWatchdog | null = null;

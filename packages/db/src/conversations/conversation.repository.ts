@@ -333,6 +333,32 @@ export class TenantConversations {
     );
   }
 
+  /** Deletes the conversation (its messages first: an erasure, the retention purge). Returns how many went. */
+  async delete(conversationId: Types.ObjectId): Promise<number> {
+    return (await this.model.deleteOne({ clientId: this.clientId, _id: conversationId })).deletedCount;
+  }
+
+  /**
+   * Records that the candidate's message `wamid` was marked read at Meta (`readReceiptWamid`, the
+   * read receipts' field, written through the driver: not in the shared schema). Unless `always`,
+   * only when it is not that message already; returns whether it changed.
+   */
+  async recordReadReceipt(
+    conversationId: Types.ObjectId,
+    wamid: string,
+    opts: { always?: boolean } = {},
+  ): Promise<boolean> {
+    const res = await this.model.collection.updateOne(
+      {
+        _id: conversationId,
+        clientId: this.clientId,
+        ...(opts.always ? {} : { readReceiptWamid: { $ne: wamid } }),
+      },
+      { $set: { readReceiptWamid: wamid } },
+    );
+    return res.modifiedCount > 0;
+  }
+
   /** Records (or, with null, lifts) the block of one conversation; the conversation after it (see conversation-blocks.ts). */
   setBlocked(
     conversationId: Types.ObjectId,

@@ -6,7 +6,7 @@ import type { BulkWriter } from "../ferretdb-adapter.js";
 import { isObjectIdString } from "../ids.js";
 import { failureOf, inboundMessageDoc, statusField, type StatusOutcome } from "./message-docs.js";
 import { InboundMessageBatch, type InboundMessageBatchOptions } from "./inbound-message-batch.js";
-import { statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model.js";
+import { statusRankOf, type MessageDoc, type MessageMedia, type PendingStatusDoc } from "./message.model.js";
 import { OutboundMessages } from "./outbound-messages.js";
 import { StatusBatch, type StatusItem } from "./status-batch.js";
 
@@ -72,6 +72,24 @@ export class MessageRepository {
    */
   inboundBatch(opts: InboundMessageBatchOptions): InboundMessageBatch {
     return new InboundMessageBatch(this.models.messages, opts);
+  }
+
+  /**
+   * Deletes the messages of these tenants matching any of `anyOf` (an erasure's messages stored in
+   * no conversation found). One request; returns how many went.
+   */
+  async deleteMatching(clientIds: Types.ObjectId[], anyOf: Array<Record<string, unknown>>): Promise<number> {
+    return (await this.models.messages.deleteMany({ clientId: { $in: clientIds }, $or: anyOf })).deletedCount;
+  }
+
+  /** Deletes the waiting statuses of these tenants matching any of `anyOf` (an erasure). One request. */
+  async deletePendingStatuses(clientIds: Types.ObjectId[], anyOf: Array<Record<string, unknown>>): Promise<number> {
+    return (await this.models.pendingStatuses.deleteMany({ clientId: { $in: clientIds }, $or: anyOf })).deletedCount;
+  }
+
+  /** Deletes the statuses that waited for their message since before `before` (upkeep). One request. */
+  async purgePendingStatuses(before: Date): Promise<number> {
+    return (await this.models.pendingStatuses.deleteMany({ createdAt: { $lt: before } })).deletedCount;
   }
 
   /**
@@ -212,6 +230,31 @@ export class TenantMessages {
       await this.pending.deleteOne({ _id: p._id });
     }
     return outcomes;
+  }
+
+  /**
+   * Deletes these messages of one conversation (a conversation removed, `ids` a batch at a time);
+   * the conversation's equality narrows the delete (FerretDB scans the whole collection for an `$in`
+   * alone). Returns how many went.
+   */
+  async deleteOfConversation(conversationId: Types.ObjectId, ids: Types.ObjectId[]): Promise<number> {
+    return (await this.model.deleteMany({ clientId: this.clientId, conversationId, _id: { $in: ids } })).deletedCount;
+  }
+
+  /**
+   * Writes an inbound message's `media` (its fetch's state or its stored file), unless a file is
+   * stored already, and, with `unlessFailed`, unless it failed for good. Returns whether it wrote.
+   */
+  async setMedia(id: Types.ObjectId, media: MessageMedia, unlessFailed: boolean): Promise<boolean> {
+    const res = await this.model.updateOne(
+      {
+        _id: id,
+        clientId: this.clientId,
+        "media.status": unlessFailed ? { $nin: ["stored", "failed"] } : { $ne: "stored" },
+      },
+      { $set: { media } },
+    );
+    return res.modifiedCount === 1;
   }
 
   /** Newest first, `limit` at a time; pass the returned cursor to read older ones. */

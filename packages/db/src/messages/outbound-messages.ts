@@ -260,6 +260,21 @@ export class OutboundMessages {
     }
   }
 
+  /**
+   * Stores an outbound message the business sent from the WhatsApp Business app (an app echo,
+   * shaped by the inbound worker) once: false when its dedupe key is stored already (a redelivered
+   * echo). Through the driver: the echo's own fields are not in the shared schema.
+   */
+  async insertEcho(doc: { _id: Types.ObjectId; dedupeKey: string } & Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.col.insertOne({ ...doc, clientId: this.clientId });
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
   async get(id: Types.ObjectId | string): Promise<OutboundMessageDoc | null> {
     const _id = typeof id === "string" ? new Types.ObjectId(id) : id;
     return (await this.col.findOne({
@@ -535,6 +550,31 @@ export class OutboundMessages {
           update: { $set: { cost: i.cost, costCategory: i.category, costSource: "meta" } },
         },
       })),
+      { ordered: false },
+    );
+  }
+
+  /**
+   * The Graph media id an upload of this message's file got (`mediaUpload`, reused while fresh).
+   * Through the driver: `mediaUpload` is not in the Mongoose schema (strict mode would drop it).
+   */
+  async rememberMediaUpload(id: Types.ObjectId, uploadId: string, at = new Date()): Promise<void> {
+    await this.col.updateOne(
+      { _id: id, clientId: this.clientId },
+      { $set: { mediaUpload: { id: uploadId, uploadedAt: at } } },
+    );
+  }
+
+  /** Cost fields recomputed for several messages (a repricing), in one unordered request. */
+  async setCosts(
+    items: Array<{
+      id: Types.ObjectId;
+      set: Partial<Pick<OutboundMessageDoc, "cost" | "costExpected" | "costCategory" | "costSource">>;
+    }>,
+  ): Promise<void> {
+    if (!items.length) return;
+    await this.col.bulkWrite(
+      items.map((i) => ({ updateOne: { filter: { _id: i.id, clientId: this.clientId }, update: { $set: i.set } } })),
       { ordered: false },
     );
   }
