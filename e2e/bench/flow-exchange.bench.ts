@@ -138,7 +138,7 @@ for (const size of sizes) {
         receivedAt: new Date(),
         status: "delivered",
         statusRank: 4,
-        // As OutboundMessageRepository.create stores a flow message: its token also top-level.
+        // As the outbound messages' create stores a flow message: its token also top-level.
         ...(flow ? { flowToken: token } : {}),
         request: flow
           ? { interactive: { type: "flow", flowToken: token, action: "data_exchange" } }

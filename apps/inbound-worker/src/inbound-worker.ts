@@ -277,7 +277,7 @@ export class InboundWorker {
     // Conversations deleted by an erasure or the retention purge, wherever it ran: their cached ids go.
     this.deps.subscriberRedis.on("message", (channel: string, raw: string) => {
       const deleted = parseConversationsDeleted(channel, raw);
-      if (deleted) void this.processor.forgetConversations(new Set(deleted.conversationIds)).catch(() => undefined);
+      if (deleted) this.processor.forgetConversations(new Set(deleted.conversationIds));
     });
     await this.deps.subscriberRedis.subscribe(CONVERSATIONS_DELETED_CHANNEL);
     this.worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job, token) => this.handle(job, token), {

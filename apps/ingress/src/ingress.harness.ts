@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import type { Types } from "mongoose";
-import { ConversationBatch, Database, inboundDedupeKey, messageSortKey, updateLimits } from "@linkojob/db";
+import { Database, inboundDedupeKey, messageSortKey } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
 import { createRedis, redisReady } from "@linkojob/queues";
@@ -65,7 +65,7 @@ export async function startTestIngress(
 
 /**
  * A candidate's message stored as the inbound worker stores it: the message inserted, then its
- * conversation's counters, window and last-message summary written by ConversationBatch.recordInbound.
+ * conversation's counters, window and last-message summary written by the conversation batch's recordInbound.
  */
 export async function storeInbound(
   db: Database,
@@ -74,7 +74,7 @@ export async function storeInbound(
   m: NormalizedMessage,
 ): Promise<void> {
   const { message } = await db.forTenant(clientId).messages.insertInbound(conversationId, m);
-  const batch = new ConversationBatch(db.conversations, { updateLimits: await updateLimits(db.connection) });
+  const batch = db.conversationStore.batch();
   await batch.recordInbound([
     {
       clientId,

@@ -170,12 +170,12 @@ describe("people without a phone number (business-scoped user ids)", () => {
     expect(convs[0]).toMatchObject({ candidateKey: p, candidatePhone: p, candidateUserId: userId, messageCount: 2 });
 
     // The send API opens the same conversation whether the recruiter names the phone or the user id.
-    const outbound = t.db.forTenant(client._id).outbound;
+    const conversations = t.db.forTenant(client._id).conversations;
     for (const named of [
       { candidatePhone: null, candidateUserId: userId },
       { candidatePhone: p, candidateUserId: null },
     ]) {
-      expect((await outbound.openConversation(named))._id.toHexString()).toBe(convs[0]!._id.toHexString());
+      expect((await conversations.openForSend(named))._id.toHexString()).toBe(convs[0]!._id.toHexString());
     }
     expect(await byUserId(userId)).toHaveLength(1);
   });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { OutboundMessageRepository } from "@linkojob/db";
 import { statusDelivery, statusObject, statusPricing } from "@linkojob/meta-simulator";
 import { eventually } from "@linkojob/testing";
 import { enqueueSend } from "@linkojob/outbound";
@@ -91,8 +90,12 @@ describe("recovery of messages a dead worker left in sending", () => {
     // No status webhook will name the send: only the job can tell its retry that Meta has it.
     const flow = { ...rig.sim.statusFlow };
     rig.sim.statusFlow.enabled = false;
+    // Every tenant's outbound messages share one prototype: the worker's markSent fails once.
+    const outboundMessages = Object.getPrototypeOf(rig.trunk.db.forTenant(c._id).outbound) as {
+      markSent: (...args: unknown[]) => Promise<unknown>;
+    };
     const markSent = vi
-      .spyOn(OutboundMessageRepository.prototype, "markSent")
+      .spyOn(outboundMessages, "markSent")
       .mockRejectedValueOnce(new Error("MongoDB went away after Meta's answer"));
     try {
       const res = await rig.send(c.jwt, {

@@ -1,10 +1,11 @@
 import mongoose, { type Connection, type Model, type Types } from "mongoose";
 import { clientModel, type ClientDoc } from "./clients/client.model.js";
 import { conversationModel, type ConversationDoc } from "./conversations/conversation.model.js";
-import { ConversationRepository } from "./conversations/conversation.repository.js";
+import { ConversationRepository, type TenantConversations } from "./conversations/conversation.repository.js";
 import { messageModel, pendingStatusModel, type MessageDoc, type PendingStatusDoc } from "./messages/message.model.js";
-import { MessageRepository } from "./messages/message.repository.js";
-import { OutboundMessageRepository } from "./messages/outbound-message.repository.js";
+import { MessageRepository, type TenantMessages } from "./messages/message.repository.js";
+import type { OutboundMessages } from "./messages/outbound-messages.js";
+import { BulkWriter } from "./ferretdb-adapter.js";
 import { templateModel, type TemplateDoc } from "./templates/template.model.js";
 import { TemplateRepository } from "./templates/template.repository.js";
 import { webhookEventModel, type WebhookEventDoc } from "./webhook-events/webhook-event.model.js";
@@ -28,13 +29,16 @@ import {
 import { CampaignRepository } from "./campaigns/campaign.repository.js";
 import { HeartbeatWatchdog, type HeartbeatStall } from "./heartbeat-watchdog.js";
 
-/** One tenant's data. Obtained only through Database.forTenant, so every query names the tenant. */
+/**
+ * One tenant's data. Obtained only through Database.forTenant, so every query names the tenant. Its
+ * views come from the collections' repositories (`db.conversationStore`, `db.messageStore`).
+ */
 export interface TenantData {
   clientId: Types.ObjectId;
-  conversations: ConversationRepository;
-  messages: MessageRepository;
+  conversations: TenantConversations;
+  messages: TenantMessages;
   /** Outbound sends: queued → sending → sent / failed / held. */
-  outbound: OutboundMessageRepository;
+  outbound: OutboundMessages;
   /** The templates of this client's WABA. */
   templates: TemplateRepository;
 }
@@ -96,11 +100,22 @@ export class Database {
   readonly campaigns: Model<CampaignDoc>;
   /** A campaign's recipients while it is expanded (chunks, deleted once queued). */
   readonly campaignRecipients: Model<CampaignRecipientChunkDoc>;
+  /**
+   * How this connection's batched updates are cut into commands: decided once at connect from the
+   * server's buildInfo (FerretDB's limits, see ferretdb-adapter.ts). The repositories' batch
+   * writers use it; tests read its `statementsPerCommand` to count requests.
+   */
+  readonly batchWriter: BulkWriter;
+  /** The `conversations` collection's repository: the only way production code outside this package writes it. */
+  readonly conversationStore: ConversationRepository;
+  /** The `messages` (and `pending_statuses`) repository: the only way production code outside this package writes them. */
+  readonly messageStore: MessageRepository;
   private closed = false;
   private watchdog: HeartbeatWatchdog | null = null;
 
-  private constructor(connection: Connection) {
+  private constructor(connection: Connection, batchWriter: BulkWriter) {
     this.connection = connection;
+    this.batchWriter = batchWriter;
     this.clients = clientModel(connection);
     this.conversations = conversationModel(connection);
     this.messages = messageModel(connection);
@@ -115,6 +130,11 @@ export class Database {
     this.analyticsApplications = analyticsApplicationModel(connection);
     this.campaigns = campaignModel(connection);
     this.campaignRecipients = campaignRecipientChunkModel(connection);
+    this.conversationStore = new ConversationRepository(this.conversations, this.messages, batchWriter);
+    this.messageStore = new MessageRepository(
+      { messages: this.messages, pendingStatuses: this.pendingStatuses, erasedCosts: this.erasedCosts },
+      batchWriter,
+    );
   }
 
   /** The analytics counters' writer and reader (`lock` serialises counter writes across processes on FerretDB). */
@@ -127,6 +147,7 @@ export class Database {
         applications: this.analyticsApplications,
       },
       opts,
+      this.batchWriter,
     );
   }
 
@@ -134,7 +155,7 @@ export class Database {
   static async connect(uri: string, options: DatabaseOptions = {}): Promise<Database> {
     const connection = mongoose.createConnection(uri, driverOptions(options));
     await connection.asPromise();
-    const db = new Database(connection);
+    const db = new Database(connection, await BulkWriter.detect(connection));
     db.watchdog = new HeartbeatWatchdog(connection, {
       stallMs: options.heartbeatStallMs ?? 25_000,
       reopen: async () => {
@@ -175,9 +196,9 @@ export class Database {
     const id = toObjectId(clientId, "clientId");
     return {
       clientId: id,
-      conversations: new ConversationRepository(this.conversations, this.messages, id),
-      messages: new MessageRepository(this.messages, this.pendingStatuses, id),
-      outbound: new OutboundMessageRepository(this.messages, id, this.conversations, this.erasedCosts),
+      conversations: this.conversationStore.of(id),
+      messages: this.messageStore.of(id),
+      outbound: this.messageStore.outboundOf(id),
       templates: new TemplateRepository(
         this.templates,
         async () => (await this.clients.findOne({ _id: id }, { wabaId: 1 }).lean())?.wabaId ?? null,

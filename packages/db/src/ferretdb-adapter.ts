@@ -2,33 +2,31 @@ import type { Collection, Connection } from "mongoose";
 
 /**
  * The one place that knows about FerretDB v1, the MongoDB stand-in of development and CI: for the
- * batched writes (ConversationBatch, StatusBatch) here, and for the values it refuses below
- * (`wrapNestedArrays`). FerretDB holds one PostgreSQL connection per
- * statement of an `update` command until the whole command ends (its msg_update.go defers each
- * statement's cursor close inside the loop), plus one for the statement being written: an update
- * command with more statements than its connection pool waits for itself forever (measured here: a
- * 256-statement bulkWrite hung a FerretDB with pool_max_conns=40). It also runs a command's
- * statements one after the other. So on FerretDB a batch's updates go as commands of a few
- * statements, one command at a time (at most 5 connections); on MongoDB as one bulkWrite. Across
- * processes the commands add up, and FerretDB deadlocks for good once its pool is held by commands
- * each waiting for one more connection (measured: 4 inbound worker processes writing their batches'
- * conversations at once, 3 commands each, hung a FerretDB of 30 connections at the first batches):
- * one command per batch keeps 4 workers at 20 connections.
+ * batched writes (the conversation batch, the status batch, the analytics counters) here, for the
+ * values it refuses (`wrapNestedArrays`) and its findAndModify (`oneWriterPerDocument`) below. FerretDB holds
+ * one PostgreSQL connection per statement of an `update` command until the whole command ends (its
+ * msg_update.go defers each statement's cursor close inside the loop), plus one for the statement
+ * being written: an update command with more statements than its connection pool waits for itself
+ * forever (measured here: a 256-statement bulkWrite hung a FerretDB with pool_max_conns=40). It also
+ * runs a command's statements one after the other. So on FerretDB a batch's updates go as commands
+ * of a few statements, one command at a time (at most 5 connections); on MongoDB as one bulkWrite.
+ * Across processes the commands add up, and FerretDB deadlocks for good once its pool is held by
+ * commands each waiting for one more connection (measured: 4 inbound worker processes writing their
+ * batches' conversations at once, 3 commands each, hung a FerretDB of 30 connections at the first
+ * batches): one command per batch keeps 4 workers at 20 connections.
+ *
+ * `Database.connect` asks the server once (buildInfo) and keeps the matching BulkWriter
+ * (`db.batchWriter`); the repositories hand it to their batch writers. Nothing else sees the limits.
  */
-export interface UpdateLimits {
+interface UpdateLimits {
   /** Statements per update command. */
   perCommand: number;
   /** Update commands of one batch in flight at once. */
   inParallel: number;
 }
 
-export const MONGODB_UPDATE_LIMITS: UpdateLimits = { perCommand: Number.POSITIVE_INFINITY, inParallel: 1 };
-export const FERRETDB_UPDATE_LIMITS: UpdateLimits = { perCommand: 4, inParallel: 1 };
-
-/** The limits of the server behind `connection`: FerretDB says so in buildInfo. */
-export async function updateLimits(connection: Connection): Promise<UpdateLimits> {
-  return (await isFerretDb(connection)) ? FERRETDB_UPDATE_LIMITS : MONGODB_UPDATE_LIMITS;
-}
+const MONGODB_UPDATE_LIMITS: UpdateLimits = { perCommand: Number.POSITIVE_INFINITY, inParallel: 1 };
+const FERRETDB_UPDATE_LIMITS: UpdateLimits = { perCommand: 4, inParallel: 1 };
 
 /** `ops` cut into runs of at most `size` (one run when size is Infinity). */
 export function chunks<T>(ops: T[], size: number): T[][] {
@@ -39,43 +37,77 @@ export function chunks<T>(ops: T[], size: number): T[][] {
 }
 
 /**
- * Writes groups of update operations, each group about one document and applied in its order.
- * Under MongoDB limits: one ordered bulkWrite. Under FerretDB's: groups packed whole into commands
- * of `perCommand` statements, `inParallel` commands at a time (a group larger than a command goes
- * as consecutive commands of its own), so no document is written by two commands at once.
+ * How the batched updates of one connection are cut into commands: on MongoDB one ordered
+ * bulkWrite per batch, on FerretDB commands of a few statements (see above).
  */
-export async function bulkWriteGroups(
-  collection: Collection,
-  groups: unknown[][],
-  limits: UpdateLimits,
-): Promise<void> {
-  if (!Number.isFinite(limits.perCommand)) {
-    const all = groups.flat();
-    if (all.length) await collection.bulkWrite(all as never, { ordered: true });
-    return;
+export class BulkWriter {
+  private constructor(private readonly limits: UpdateLimits) {}
+
+  /** The writer of a MongoDB server: one bulkWrite per batch. */
+  static readonly mongodb = new BulkWriter(MONGODB_UPDATE_LIMITS);
+  /** The writer of a FerretDB v1 server: commands of 4 statements, one at a time per batch. */
+  static readonly ferretdb = new BulkWriter(FERRETDB_UPDATE_LIMITS);
+
+  /** The writer for the server behind `connection`: FerretDB says so in buildInfo. */
+  static async detect(connection: Connection): Promise<BulkWriter> {
+    return (await isFerretDb(connection)) ? BulkWriter.ferretdb : BulkWriter.mongodb;
   }
-  const lanes: unknown[][][] = [];
-  let packed: unknown[] = [];
-  for (const group of groups) {
-    if (group.length > limits.perCommand) {
-      lanes.push(chunks(group, limits.perCommand));
-      continue;
-    }
-    if (packed.length + group.length > limits.perCommand) {
-      lanes.push([packed]);
-      packed = [];
-    }
-    packed.push(...group);
+
+  /** Statements one update command carries (Infinity on MongoDB): what tests count requests by. */
+  get statementsPerCommand(): number {
+    return this.limits.perCommand;
   }
-  if (packed.length) lanes.push([packed]);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limits.inParallel, lanes.length) }, async () => {
-      for (let i = next++; i < lanes.length; i = next++) {
-        for (const command of lanes[i]!) await collection.bulkWrite(command as never, { ordered: true });
+
+  /** `ops` cut into the runs one update command may carry (one run on MongoDB). */
+  chunks<T>(ops: T[]): T[][] {
+    return chunks(ops, this.limits.perCommand);
+  }
+
+  /**
+   * `items` (one document's writes each) spread over the lanes that may write at once: each lane
+   * writes its items one after the other. Two lanes on FerretDB (its pool, see above), four on MongoDB.
+   */
+  lanes<T>(items: T[]): T[][] {
+    const parallel = Number.isFinite(this.limits.perCommand) ? this.limits.inParallel * 2 : 4;
+    return chunks(items, Math.max(1, Math.ceil(items.length / parallel)));
+  }
+
+  /**
+   * Writes groups of update operations, each group about one document and applied in its order.
+   * On MongoDB: one ordered bulkWrite. On FerretDB: groups packed whole into commands of
+   * `perCommand` statements, `inParallel` commands at a time (a group larger than a command goes as
+   * consecutive commands of its own), so no document is written by two commands at once.
+   */
+  async writeGroups(collection: Collection, groups: unknown[][]): Promise<void> {
+    const limits = this.limits;
+    if (!Number.isFinite(limits.perCommand)) {
+      const all = groups.flat();
+      if (all.length) await collection.bulkWrite(all as never, { ordered: true });
+      return;
+    }
+    const lanes: unknown[][][] = [];
+    let packed: unknown[] = [];
+    for (const group of groups) {
+      if (group.length > limits.perCommand) {
+        lanes.push(chunks(group, limits.perCommand));
+        continue;
       }
-    }),
-  );
+      if (packed.length + group.length > limits.perCommand) {
+        lanes.push([packed]);
+        packed = [];
+      }
+      packed.push(...group);
+    }
+    if (packed.length) lanes.push([packed]);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(limits.inParallel, lanes.length) }, async () => {
+        for (let i = next++; i < lanes.length; i = next++) {
+          for (const command of lanes[i]!) await collection.bulkWrite(command as never, { ordered: true });
+        }
+      }),
+    );
+  }
 }
 
 /**

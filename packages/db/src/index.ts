@@ -1,25 +1,80 @@
 export * from "./database.js";
 export * from "./heartbeat-watchdog.js";
 export * from "./errors.js";
-export * from "./ferretdb-adapter.js";
+export type { BulkWriter } from "./ferretdb-adapter.js";
 export * from "./ids.js";
 export * from "./clients/client.model.js";
 export * from "./clients/client-status.js";
 export * from "./clients/client-json.js";
 export * from "./clients/user-id.js";
 export * from "./conversations/conversation.model.js";
-export * from "./conversations/conversation.repository.js";
+export {
+  ConversationRepository,
+  WINDOW_MS,
+  countedIn,
+  type CandidateIdentity,
+  type ConversationExtra,
+  type FirstMessage,
+  type TenantConversations,
+} from "./conversations/conversation.repository.js";
+export { conversationView, messageSortKey, type ConversationView } from "./conversations/conversation-view.js";
 export { windowEndAfter, windowOpen } from "./conversations/window.js";
-export * from "./conversations/conversation-batch.js";
-export * from "./conversations/conversation-merge.js";
-export * from "./conversations/conversation-blocks.js";
+export {
+  COUNTED_IDS_KEPT,
+  type ConversationBatch,
+  type ConversationBatchOptions,
+  type ConversationChanges,
+  type ConversationInbound,
+  type ConversationRef,
+  type CountedInbound,
+  type IdentityMove,
+} from "./conversations/conversation-batch.js";
+export {
+  NUMBER_CHANGE_SKEW_MS,
+  sameOwner,
+  type ConversationMerger,
+  type MergePlan,
+  type MergeResult,
+  type MergeSeed,
+} from "./conversations/conversation-merge.js";
+export { blockedKey, type InboundCandidateRef } from "./conversations/conversation-blocks.js";
 export * from "./messages/message.model.js";
 export * from "./messages/media-bucket.js";
-export * from "./messages/message.repository.js";
-export * from "./messages/inbound-message-batch.js";
-export * from "./messages/status-batch.js";
+export * from "./messages/message-docs.js";
+export {
+  InvalidCursorError,
+  MessageRepository,
+  type MessagePage,
+  type TenantMessages,
+} from "./messages/message.repository.js";
+export {
+  TRANSIENT_SERVER_CODES,
+  type InboundInsert,
+  type InboundInsertResult,
+  type InboundInsertState,
+  type InboundMessageBatch,
+  type InboundMessageBatchOptions,
+} from "./messages/inbound-message-batch.js";
+export type { StatusItem } from "./messages/status-batch.js";
 export * from "./webhook-events/webhook-event.model.js";
-export * from "./messages/outbound-message.repository.js";
+export {
+  candidateKeyOf,
+  fallbackDedupeKey,
+  idempotentDedupeKey,
+  outboundDedupeKey,
+  type CostTotals,
+  type NewOutbound,
+  type OutboundKind,
+  type OutboundMediaRef,
+  type OutboundMessageDoc,
+  type OutboundMessages,
+  type PlanContext,
+  type SendConversation,
+  type SendRecord,
+  type SentSummary,
+  type SentTemplate,
+  type StoredOutboundRequest,
+} from "./messages/outbound-messages.js";
 export * from "./templates/template.model.js";
 export * from "./templates/template.repository.js";
 export * from "./opt-outs/opt-out.model.js";

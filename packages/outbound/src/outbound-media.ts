@@ -238,12 +238,7 @@ export async function prepareOutboundMedia(
   const previous = current?.mediaUpload;
   if (previous && Date.now() - new Date(previous.uploadedAt).getTime() < UPLOAD_REUSE_MS)
     return { ...common, id: previous.id };
-  const remember = (id: string) =>
-    // Through the driver: `mediaUpload` is not in the Mongoose schema (strict mode would drop it).
-    deps.db.messages.collection.updateOne(
-      { _id: input.messageId, clientId: input.clientId },
-      { $set: { mediaUpload: { id, uploadedAt: new Date() } } },
-    );
+  const remember = (id: string) => deps.db.forTenant(input.clientId).outbound.rememberMediaUpload(input.messageId, id);
 
   if (m.url) {
     const id = await mediaIdForUrl(deps, input, m.url, m.type, m.filename);

@@ -56,11 +56,12 @@ export async function repriceStoredMessages(
     },
   );
   let examined = 0;
-  let ops: Array<{ updateOne: { filter: object; update: object } }> = [];
+  const outbound = db.forTenant(clientId).outbound;
+  let ops: Parameters<typeof outbound.setCosts>[0] = [];
   let repriced = 0;
   const flush = async () => {
     if (!ops.length) return;
-    await db.messages.collection.bulkWrite(ops, { ordered: false });
+    await outbound.setCosts(ops);
     repriced += ops.length;
     ops = [];
   };
@@ -73,7 +74,7 @@ export async function repriceStoredMessages(
     const windowEnd = m.planContext?.windowExpiresAt ? new Date(m.planContext.windowExpiresAt) : null;
     const inWindow = kind === "text" || Boolean(windowEnd && windowEnd > at);
     const planned = expectedCost(kind, m.template?.category, inWindow, table, { country, at });
-    const set: Record<string, unknown> = {};
+    const set: (typeof ops)[number]["set"] = {};
     if (m.costExpected !== planned.cost) set.costExpected = planned.cost;
     if (m.pricing) {
       const billedAt = m.statusAt?.sent ? new Date(m.statusAt.sent) : at;
@@ -86,7 +87,7 @@ export async function repriceStoredMessages(
       if (!m.costCategory) set.costCategory = planned.category;
     }
     if (!Object.keys(set).length) continue;
-    ops.push({ updateOne: { filter: { _id: m._id, clientId }, update: { $set: set } } });
+    ops.push({ id: m._id, set });
     if (ops.length >= 500) await flush();
   }
   await flush();

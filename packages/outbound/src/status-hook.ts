@@ -37,7 +37,8 @@ export interface OutboundStatusHookDeps {
 }
 
 /**
- * What the outbound side does with a status webhook, after MessageRepository.applyStatus stored it:
+ * What the outbound side does with a status webhook, after the status batch
+ * (db.messageStore.applyStatuses) stored it:
  * - `pricing` → the message's cost becomes what Meta's pricing implies (billable, category), in
  *   place of the estimate made at send time;
  * - `failed` with 131047 on a free-form text → one automatic template send (shared with the

@@ -288,8 +288,7 @@ export class CandidateErasure {
         if (phones.length) or.push({ "payload.recipient_id": { $in: phones } });
         if (fp.ids.userIds.length) or.push({ "payload.recipient_user_id": { $in: fp.ids.userIds } });
         if (!or.length) return { pending_statuses: 0 };
-        const res = await db.pendingStatuses.deleteMany({ clientId: { $in: fp.clientIds }, $or: or });
-        return { pending_statuses: res.deletedCount };
+        return { pending_statuses: await db.messageStore.deletePendingStatuses(fp.clientIds, or) };
       }
       case "webhook-events":
         return { webhook_events: await this.eraseWebhookEvents(fp) };
@@ -395,8 +394,7 @@ export class CandidateErasure {
     // Messages stored under their ids in no conversation found (an echo, a send never linked).
     const strays = [];
     if (fp.wamids.length) strays.push({ wamid: { $in: fp.wamids } });
-    if (strays.length)
-      messages += (await db.messages.deleteMany({ clientId: { $in: fp.clientIds }, $or: strays })).deletedCount;
+    if (strays.length) messages += await db.messageStore.deleteMatching(fp.clientIds, strays);
     return { messages, conversations };
   }
 

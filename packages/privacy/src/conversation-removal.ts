@@ -130,11 +130,10 @@ export async function deleteConversation(
     if (!ids.length) break;
     // The conversation's equality narrows the delete to its messages (FerretDB scans the whole
     // collection for an `$in` alone: the purge then held the database against live traffic).
-    messages += (await db.messages.deleteMany({ clientId: c.clientId, conversationId: c._id, _id: { $in: ids } }))
-      .deletedCount;
+    messages += await db.forTenant(c.clientId).messages.deleteOfConversation(c._id, ids);
     await yieldToLiveTraffic();
   }
-  const res = await db.conversations.deleteOne({ clientId: c.clientId, _id: c._id });
+  const deleted = await db.forTenant(c.clientId).conversations.delete(c._id);
   await redis.publish(
     CONVERSATIONS_DELETED_CHANNEL,
     JSON.stringify({ clientId: c.clientId.toHexString(), conversationIds: [c._id.toHexString()] }),
@@ -144,5 +143,5 @@ export async function deleteConversation(
     conversationId: c._id.toHexString(),
     reason,
   });
-  return { messages, conversations: res.deletedCount };
+  return { messages, conversations: deleted };
 }

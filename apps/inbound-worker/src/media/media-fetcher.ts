@@ -116,14 +116,13 @@ export class MediaFetcher {
         await this.record(message, { status: "failed", error: { code: "GAVE_UP", reason: giveUp }, attempts: attempt });
         return { outcome: "failed", code: "GAVE_UP", reason: giveUp };
       }
-      await this.deps.db.messages.updateOne(
-        { _id, clientId: cid, "media.status": { $nin: ["stored", "failed"] } },
-        {
-          $set: {
-            media: { status: "pending", attempts: attempt, error: { code: "RETRYING", reason }, updatedAt: new Date() },
-          },
-        },
-      );
+      await this.deps.db
+        .forTenant(cid)
+        .messages.setMedia(
+          _id,
+          { status: "pending", attempts: attempt, error: { code: "RETRYING", reason }, updatedAt: new Date() },
+          true,
+        );
       throw err instanceof MediaRetryableError ? err : new MediaRetryableError(reason);
     }
   }
@@ -284,12 +283,10 @@ export class MediaFetcher {
   private record(message: MessageFields, media: MessageMedia): Promise<boolean> {
     const key = message._id.toHexString();
     return this.locks.run(key, async () => {
-      const guard = media.status === "pending" ? { $nin: ["stored", "failed"] } : { $ne: "stored" };
-      const res = await this.deps.db.messages.updateOne(
-        { _id: message._id, clientId: message.clientId, "media.status": guard },
-        { $set: { media: { ...media, updatedAt: new Date() } } },
-      );
-      if (res.modifiedCount !== 1) return false;
+      const wrote = await this.deps.db
+        .forTenant(message.clientId)
+        .messages.setMedia(message._id, { ...media, updatedAt: new Date() }, media.status === "pending");
+      if (!wrote) return false;
       if (media.status !== "pending" || media.heldReason) {
         const clientId = message.clientId.toHexString();
         this.deps.events.toClient(

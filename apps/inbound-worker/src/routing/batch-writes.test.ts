@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import type { Redis } from "ioredis";
-import { Database, InboundMessageBatch, updateLimits, type ClientDoc, type UpdateLimits } from "@linkojob/db";
+import { Database, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { newWamid, statusObject, textMessageDelivery, delivery, messagesValue } from "@linkojob/meta-simulator";
@@ -17,7 +17,6 @@ const services = testServices("batchwrites");
 let db: Database;
 let redis: Redis;
 let counter: CommandCounter;
-let limits: UpdateLimits;
 let processor: DeliveryProcessor;
 const clients: ClientDoc[] = [];
 const TENANTS = 10;
@@ -26,7 +25,6 @@ const CANDIDATES = 40;
 beforeAll(async () => {
   db = await Database.connect(services.mongoUrl, { monitorCommands: true });
   redis = createRedis(services.redisUrl);
-  limits = await updateLimits(db.connection);
   for (let i = 0; i < TENANTS; i++) {
     const c = await db.clients.create({
       userId: `batch-user-${services.id}-${i}`,
@@ -115,10 +113,10 @@ describe("inbound batch writes", () => {
     expect(byCommand.find).toBe(4);
     expect(byCommand.aggregate ?? 0).toBe(0);
     expect(byCommand.count ?? 0).toBe(0);
-    const upserts = Math.ceil(CANDIDATES / Math.min(CANDIDATES, limits.perCommand));
-    const counterWrites = Number.isFinite(limits.perCommand) ? CANDIDATES : 1; // 4 statements per conversation
+    const upserts = Math.ceil(CANDIDATES / Math.min(CANDIDATES, db.batchWriter.statementsPerCommand));
+    const counterWrites = Number.isFinite(db.batchWriter.statementsPerCommand) ? CANDIDATES : 1; // 4 statements per conversation
     expect(byCommand.update).toBe(upserts + counterWrites + 1);
-    expect(requests / 200).toBeLessThanOrEqual(Number.isFinite(limits.perCommand) ? 0.5 : 0.05);
+    expect(requests / 200).toBeLessThanOrEqual(Number.isFinite(db.batchWriter.statementsPerCommand) ? 0.5 : 0.05);
   });
 
   it("counts nothing twice when the same deliveries come back shuffled, in one batch or several, and costs three requests a batch", async () => {
@@ -138,7 +136,9 @@ describe("inbound batch writes", () => {
     counter.reset();
     await processor.storeBatch(await prepareAll(mixed));
     expect(counter.byCommand()).toMatchObject({ insert: 1, find: 3 });
-    expect(counter.total).toBeLessThanOrEqual(4 + (Number.isFinite(limits.perCommand) ? CANDIDATES + 1 : 2));
+    expect(counter.total).toBeLessThanOrEqual(
+      4 + (Number.isFinite(db.batchWriter.statementsPerCommand) ? CANDIDATES + 1 : 2),
+    );
     await expectExactCounters(new Map(Array.from({ length: CANDIDATES }, (_, k) => [k, 6])));
   });
 
@@ -150,7 +150,7 @@ describe("inbound batch writes", () => {
     const [event] = normalizeDelivery(JSON.parse(body));
     if (event?.kind !== "message") throw new Error("not a message delivery");
     // A worker stored it, then died before counting it: its claim is older than the lease.
-    const dead = new InboundMessageBatch(db.messages, { writer: "dead-writer" });
+    const dead = db.messageStore.inboundBatch({ writer: "dead-writer" });
     const [stored] = await dead.insert(
       [{ clientId: c.client._id, conversationId: before._id, message: event.message }],
       new Date(Date.now() - 5 * 60_000),
@@ -176,7 +176,7 @@ describe("inbound batch writes", () => {
     const body = textDelivery(901, k);
     const [event] = normalizeDelivery(JSON.parse(body));
     if (event?.kind !== "message") throw new Error("not a message delivery");
-    const busy = new InboundMessageBatch(db.messages, { writer: "busy-writer" });
+    const busy = db.messageStore.inboundBatch({ writer: "busy-writer" });
     await busy.insert([{ clientId: c.client._id, conversationId: conv._id, message: event.message }]);
 
     const [result] = await processor.storeBatch(await prepareAll([body]));
@@ -228,9 +228,12 @@ describe("inbound batch writes", () => {
     const byCommand = counter.byCommand();
     expect(byCommand.find).toBe(2);
     // One bulkWrite; on FerretDB, commands of a few statements, one message's statements never split.
-    if (Number.isFinite(limits.perCommand)) expect(byCommand.update).toBeLessThanOrEqual(wamids.length);
+    if (Number.isFinite(db.batchWriter.statementsPerCommand))
+      expect(byCommand.update).toBeLessThanOrEqual(wamids.length);
     else expect(byCommand.update).toBe(1);
-    expect(counter.total / bodies.length).toBeLessThanOrEqual(Number.isFinite(limits.perCommand) ? 0.5 : 0.05);
+    expect(counter.total / bodies.length).toBeLessThanOrEqual(
+      Number.isFinite(db.batchWriter.statementsPerCommand) ? 0.5 : 0.05,
+    );
     const docs = await db.messages.find({ wamid: { $in: wamids } }).lean();
     expect(
       docs.every((m) => m.status === "read" && new Date(m.statusAt?.delivered ?? NaN).getTime() === (ts + 3) * 1000),

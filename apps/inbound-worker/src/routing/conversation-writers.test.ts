@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import type { Redis } from "ioredis";
-import { Database, InboundMessageBatch, type ClientDoc } from "@linkojob/db";
+import { Database, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { WEBHOOK_JOB, createRedis, webhookJobOptions } from "@linkojob/queues";
 import { textMessageDelivery } from "@linkojob/meta-simulator";
@@ -119,7 +119,7 @@ describe("conversations written by several worker processes", () => {
     const body = deliveryOf([waId]);
     const [event] = normalizeDelivery(JSON.parse(body));
     if (event?.kind !== "message") throw new Error("not a message delivery");
-    const other = new InboundMessageBatch(db.messages, { writer: "another-worker" });
+    const other = db.messageStore.inboundBatch({ writer: "another-worker" });
     const [claimed] = await other.insert([
       { clientId: client._id, conversationId: conversation._id, message: event.message },
     ]);
@@ -153,7 +153,7 @@ describe("conversations written by several worker processes", () => {
     const [event] = normalizeDelivery(JSON.parse(body));
     if (event?.kind !== "message") throw new Error("not a message delivery");
     // Stored 30 s ago by another writer that has not counted it (its lease is 60 s).
-    const other = new InboundMessageBatch(db.messages, { writer: "slow-worker" });
+    const other = db.messageStore.inboundBatch({ writer: "slow-worker" });
     const [claimed] = await other.insert(
       [{ clientId: client._id, conversationId: conversation._id, message: event.message }],
       new Date(Date.now() - 30_000),

@@ -3,16 +3,13 @@ import { hostname } from "node:os";
 import type { Types } from "mongoose";
 import type { Logger } from "pino";
 import {
-  ConversationBatch,
-  ConversationMerger,
-  InboundMessageBatch,
-  blockedCandidates,
   blockedKey,
-  StatusBatch,
   storableValues,
-  updateLimits,
   inboundDedupeKey,
   messageSortKey,
+  type ConversationBatch,
+  type ConversationMerger,
+  type InboundMessageBatch,
   type ConversationInbound,
   type ConversationRef,
   type ConversationView,
@@ -188,37 +185,22 @@ export class CountPendingError extends Error {
 export class DeliveryProcessor {
   private readonly messages: InboundMessageBatch;
   private readonly merger: ConversationMerger;
+  private readonly conversations: ConversationBatch;
   /** What normalized events become before they are stored (see ferretdb-adapter: nested arrays on the stand-in). */
   private storable: Promise<<T>(value: T) => T> | null = null;
-  private writers: Promise<{ conversations: ConversationBatch; statuses: StatusBatch }> | null = null;
   private readonly tenants = new Map<string, TenantData>();
   private lastBatch: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: DeliveryProcessorDeps) {
     const writer = deps.writer ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
-    this.messages = new InboundMessageBatch(deps.db.messages, { writer });
-    this.merger = new ConversationMerger(deps.db.conversations, deps.db.messages);
+    this.messages = deps.db.messageStore.inboundBatch({ writer });
+    this.merger = deps.db.conversationStore.merger();
+    this.conversations = deps.db.conversationStore.batch();
   }
 
   /** Drops the cached ids of deleted conversations: the person's next message starts a new one. */
-  async forgetConversations(conversationIds: ReadonlySet<string>): Promise<void> {
-    if (!this.writers) return;
-    (await this.writers).conversations.forgetConversations(conversationIds);
-  }
-
-  /** The batched update writers, sized once for the server (see ferretdb-adapter). */
-  private batchWriters() {
-    this.writers ??= updateLimits(this.deps.db.connection).then(
-      (limits) => ({
-        conversations: new ConversationBatch(this.deps.db.conversations, { updateLimits: limits }),
-        statuses: new StatusBatch(this.deps.db.messages, this.deps.db.pendingStatuses, { updateLimits: limits }),
-      }),
-      (err) => {
-        this.writers = null;
-        throw err;
-      },
-    );
-    return this.writers;
+  forgetConversations(conversationIds: ReadonlySet<string>): void {
+    this.conversations.forgetConversations(conversationIds);
   }
 
   /** One delivery alone (prepare, then a batch of one). */
@@ -414,7 +396,7 @@ export class DeliveryProcessor {
     if (!unique.size) return;
     const items = await this.withoutBlocked([...unique.values()], deliveries, outcomes);
     if (!items.length) return;
-    const { conversations } = await this.batchWriters();
+    const conversations = this.conversations;
 
     const ids = await conversations.resolve(items.map(refOf));
     const inserted = await this.messages.insert(
@@ -470,8 +452,7 @@ export class DeliveryProcessor {
     deliveries: PreparedDelivery[],
     outcomes: Array<ProcessResult | Error>,
   ): Promise<T[]> {
-    const blocked = await blockedCandidates(
-      this.deps.db.conversations,
+    const blocked = await this.deps.db.conversationStore.blockedCandidates(
       items.map(({ clientId, event }) => ({ clientId, phone: event.waId ?? null, userId: event.userId ?? null })),
     );
     if (!blocked.size) return items;
@@ -508,7 +489,7 @@ export class DeliveryProcessor {
     owed: Array<{ item: { clientId: Types.ObjectId; event: MessageEvent }; message: MessageDoc; takenOver: boolean }>,
   ): Promise<{ vanished: Vanished[]; waiting: MergePlan[] }> {
     if (!owed.length) return { vanished: [], waiting: [] };
-    const { conversations } = await this.batchWriters();
+    const conversations = this.conversations;
     const byConversation = new Map<string, ConversationInbound>();
     for (const { item, message, takenOver } of owed) {
       const k = message.conversationId.toHexString();
@@ -680,7 +661,7 @@ export class DeliveryProcessor {
   ): Promise<void> {
     const items = deliveries.flatMap((d, di) => d.statuses.map((s) => ({ ...s, di })));
     if (!items.length) return;
-    const applied = await (await this.batchWriters()).statuses.apply(items);
+    const applied = await this.deps.db.messageStore.applyStatuses(items);
     const hooks = new Map<string, Array<() => Promise<void>>>();
     items.forEach(({ clientId, status, di }, i) => {
       const outcome = applied[i]!;

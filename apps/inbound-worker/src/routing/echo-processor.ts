@@ -23,8 +23,6 @@ export interface EchoDeps {
 /** Dedupe key of an app echo: one message per wamid, however often Meta delivers it. */
 export const echoDedupeKey = (wamid: string) => `out:echo:${wamid}`;
 
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
-
 /**
  * Stores a message the recruiter typed in the WhatsApp Business app on a coexistence number
  * (`smb_message_echoes`) as an outbound message of the candidate's conversation: `source: "app_echo"`,
@@ -42,7 +40,7 @@ export async function storeEcho(
   const tenant = deps.db.forTenant(clientId);
   // Found by either id the echo names, as the send API and the inbound side find a person (created
   // when there is none).
-  const opened = await tenant.outbound.openConversation({
+  const opened = await tenant.conversations.openForSend({
     candidatePhone: event.waId ?? null,
     candidateUserId: event.userId ?? null,
     candidateName: null,
@@ -79,14 +77,8 @@ export async function storeEcho(
     createdAt: now,
     updatedAt: now,
   };
-  try {
-    // Driver write: the echo's own fields (source, kind, cost) are not in the shared schema.
-    await deps.db.messages.collection.insertOne(doc);
-  } catch (err) {
-    if (isDuplicateKey(err)) return "duplicate";
-    throw err;
-  }
-  const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
+  if (!(await tenant.outbound.insertEcho(doc))) return "duplicate";
+  const { latest, summary } = await tenant.conversations.countSent(conversation._id, {
     at: m.timestamp,
     sortKey: messageSortKey(m.timestamp, echoDedupeKey(m.wamid)),
     preview: m.text,

@@ -74,8 +74,7 @@ export class Upkeep {
       }
       case UPKEEP_JOBS.purgePendingStatuses: {
         const before = new Date(Date.now() - (this.deps.pendingStatusMaxAgeMs ?? 7 * 86_400_000));
-        const res = await this.deps.db.pendingStatuses.deleteMany({ createdAt: { $lt: before } });
-        return { purged: res.deletedCount };
+        return { purged: await this.deps.db.messageStore.purgePendingStatuses(before) };
       }
       case UPKEEP_JOBS.retentionPurge:
         // Its result (counts by collection) is what Bull Board shows of the run.

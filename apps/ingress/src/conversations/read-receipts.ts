@@ -61,12 +61,8 @@ export class ReadReceipts {
     try {
       const wamid = await this.lastInboundWamid(clientId, conversationId);
       if (!wamid) return { queued: false, reason: "no_inbound" };
-      // Driver write: readReceiptWamid is this module's field, not in the shared conversation schema.
-      const res = await this.db.conversations.collection.updateOne(
-        { _id: conversationId, clientId, readReceiptWamid: { $ne: wamid } },
-        { $set: { readReceiptWamid: wamid } },
-      );
-      if (res.modifiedCount === 0) return { queued: false, reason: "already_read" };
+      const changed = await this.db.forTenant(clientId).conversations.recordReadReceipt(conversationId, wamid);
+      if (!changed) return { queued: false, reason: "already_read" };
       await this.queue.add(
         RECEIPT_JOB,
         { clientId: clientId.toHexString(), wamid, typing: false },
@@ -100,10 +96,7 @@ export class ReadReceipts {
       const wamid = await this.lastInboundWamid(clientId, conversationId);
       if (!wamid) return { queued: false, reason: "no_inbound" };
       // Typing marks it read too: a later open does not send a second receipt for this message.
-      await this.db.conversations.collection.updateOne(
-        { _id: conversationId, clientId },
-        { $set: { readReceiptWamid: wamid } },
-      );
+      await this.db.forTenant(clientId).conversations.recordReadReceipt(conversationId, wamid, { always: true });
       await this.queue.add(
         RECEIPT_JOB,
         { clientId: clientId.toHexString(), wamid, typing: true },

@@ -7,7 +7,7 @@ import { GroupCommit } from "@linkojob/outbound";
  * in biz_opaque_callback_data they cannot be linked by it). After a send's `sent` write, its wamid is
  * looked up there; the lookups of concurrent sends go together in one request (group commit, made
  * after every write of the group, so a status saved before any of those writes is seen). Only the
- * wamids found cost more (MessageRepository.applyPendingFor). A status saved after our write finds
+ * wamids found cost more (the tenant messages' applyPendingFor). A status saved after our write finds
  * the message itself (applyStatus looks again after saving).
  */
 export class PendingStatusCheck {

@@ -196,7 +196,7 @@ const errorOf = (err: unknown): MessageError => {
  * Never sent twice: one Redis lock per message serialises every job of it, and only a queued or
  * held message can be claimed. A job that finds it `sending` (its previous call got no answer, or
  * its worker died mid-call) does not call Meta again until the grace period has passed without a
- * status webhook naming our id (biz_opaque_callback_data, which MessageRepository.applyStatus uses to
+ * status webhook naming our id (biz_opaque_callback_data, which the status batch uses to
  * link the wamid). Never stuck in `sending`: that same check ends every such message as sent,
  * re-sent, or failed after maxUncertainChecks. Every write is guarded by the state it moves from, so
  * no in-process serialisation is needed on MongoDB.
@@ -584,7 +584,7 @@ export class SendProcessor {
       preview,
       type: accepted.kind,
     };
-    const conversation = await tenant.outbound.openConversation(request, first);
+    const conversation = await tenant.conversations.openForSend(request, first);
     const res = await tenant.outbound.create({
       _id: first.messageId,
       acceptedAt: at,
@@ -606,7 +606,7 @@ export class SendProcessor {
     const owner = res.message._id.toHexString();
     if (!res.created) {
       // Another message holds the send's key: the conversation created for this one counts nothing.
-      if (conversation.counted && owner !== messageId) await tenant.outbound.uncountFirst(conversation._id, first);
+      if (conversation.counted && owner !== messageId) await tenant.conversations.uncountFirst(conversation._id, first);
       return { owner, ...res };
     }
     if (conversation.counted) {
@@ -619,7 +619,7 @@ export class SendProcessor {
       return { owner, ...res };
     }
     const count = async () => {
-      const { latest, summary } = await tenant.outbound.countInConversation(conversation._id, {
+      const { latest, summary } = await tenant.conversations.countSent(conversation._id, {
         at,
         sortKey: first.sortKey,
         preview,

@@ -1,5 +1,5 @@
 import type { Model, Types } from "mongoose";
-import { MONGODB_UPDATE_LIMITS, chunks, type UpdateLimits } from "../ferretdb-adapter.js";
+import { BulkWriter, chunks } from "../ferretdb-adapter.js";
 import type { AnalyticsCounterDoc } from "./analytics.model.js";
 import type { CounterEvent } from "./analytics-events.js";
 
@@ -34,7 +34,9 @@ export const isDuplicateKey = (err: unknown): boolean => {
 export class AnalyticsCounters {
   constructor(
     private readonly model: Model<AnalyticsCounterDoc>,
-    private readonly opts: { lock?: LockCounters; updateLimits?: UpdateLimits } = {},
+    private readonly opts: { lock?: LockCounters } = {},
+    /** How many counter documents are written at once (the connection's, see ferretdb-adapter). */
+    private readonly writer: BulkWriter = BulkWriter.mongodb,
   ) {}
 
   /** Counts each event once. Returns how many were new. */
@@ -53,12 +55,8 @@ export class AnalyticsCounters {
     const ids = [...docs.keys()].sort();
     const release = await this.opts.lock?.(ids);
     try {
-      const limits = this.opts.updateLimits ?? MONGODB_UPDATE_LIMITS;
       let added = 0;
-      const lanes = chunks(
-        ids,
-        Math.max(1, Math.ceil(ids.length / (Number.isFinite(limits.perCommand) ? limits.inParallel * 2 : 4))),
-      );
+      const lanes = this.writer.lanes(ids);
       await Promise.all(
         lanes.map(async (lane) => {
           for (const id of lane) added += await this.writeDoc(id, docs.get(id)!);

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { CommandCounter, seededShuffle, testServices } from "@linkojob/testing";
 import { Database } from "../database.js";
-import { updateLimits } from "../ferretdb-adapter.js";
 import type { AnalyticsProjector } from "./analytics-projector.js";
 import { costFigures, replyHours, responseFigures, templateFigures } from "./analytics-report.js";
 import type { LockCounters } from "./analytics-counters.js";
@@ -28,10 +27,9 @@ beforeAll(async () => {
   mongoUrl = testServices("analytics").mongoUrl;
   db = await Database.connect(mongoUrl);
   const lock = singleLock();
-  const limits = await updateLimits(db.connection);
   // Two projectors sharing the lock, as two worker processes share Redis's.
-  projector = db.analytics({ lock, updateLimits: limits });
-  other = db.analytics({ lock, updateLimits: limits });
+  projector = db.analytics({ lock });
+  other = db.analytics({ lock });
 });
 afterAll(async () => {
   await db?.connection.dropDatabase().catch(() => undefined);
@@ -260,7 +258,7 @@ describe("a conversation longer than the projector's window", () => {
     // A connection whose requests are counted, and a projector of its own on it.
     const watched = await Database.connect(mongoUrl, { monitorCommands: true });
     const counter = new CommandCounter(watched.connection);
-    const counted = watched.analytics({ lock: singleLock(), updateLimits: await updateLimits(watched.connection) });
+    const counted = watched.analytics({ lock: singleLock() });
     // The newest messages, named with their conversation: one read serves them and their context.
     await counted.project(docs.slice(-20).map(refIn));
     const newest = counter.byShape();

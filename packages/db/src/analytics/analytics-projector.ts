@@ -1,7 +1,7 @@
 import type { Model, Types } from "mongoose";
 import type { ConversationDoc } from "../conversations/conversation.model.js";
 import type { MessageDoc } from "../messages/message.model.js";
-import type { UpdateLimits } from "../ferretdb-adapter.js";
+import type { BulkWriter } from "../ferretdb-adapter.js";
 import { isDuplicateKeyError } from "../errors.js";
 import { distinctIds, oneOrIn } from "../ids.js";
 import { AnalyticsCounters, counterDocId, isDuplicateKey, type LockCounters } from "./analytics-counters.js";
@@ -66,7 +66,6 @@ export const applicationDocId = (clientId: Types.ObjectId, applicationId: string
 
 export interface AnalyticsProjectorOptions {
   lock?: LockCounters;
-  updateLimits?: UpdateLimits;
 }
 
 /**
@@ -89,8 +88,10 @@ export class AnalyticsProjector {
       applications: Model<AnalyticsApplicationDoc>;
     },
     opts: AnalyticsProjectorOptions = {},
+    /** The connection's batched-update writer (Database.batchWriter). */
+    writer?: BulkWriter,
   ) {
-    this.counters = new AnalyticsCounters(models.counters, opts);
+    this.counters = new AnalyticsCounters(models.counters, opts, writer);
   }
 
   /**

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { testServices } from "@linkojob/testing";
 import { Database } from "../database.js";
-import { updateLimits } from "../ferretdb-adapter.js";
-import { COUNTED_IDS_KEPT, ConversationBatch, type ConversationRef } from "./conversation-batch.js";
+import { COUNTED_IDS_KEPT, type ConversationRef } from "./conversation-batch.js";
 
 let db: Database;
 
@@ -17,9 +16,8 @@ afterAll(async () => {
 
 describe("ConversationBatch.resolve when another process creates a conversation meanwhile", () => {
   it("gives every person its own tenant's conversation (the ids created are known by id, not by upsert position)", async () => {
-    const limits = await updateLimits(db.connection);
-    const ours = new ConversationBatch(db.conversations, { updateLimits: limits });
-    const theirs = new ConversationBatch(db.conversations, { updateLimits: limits });
+    const ours = db.conversationStore.batch();
+    const theirs = db.conversationStore.batch();
     const tenantA = new Types.ObjectId();
     const tenantB = new Types.ObjectId();
     const refs: ConversationRef[] = [
@@ -60,9 +58,8 @@ describe("ConversationBatch.resolve when another process creates a conversation 
 
 describe("ConversationBatch.resolve when the server stops its upserts at a duplicate key", () => {
   it("creates the conversations whose statements never ran, and takes the one another process created", async () => {
-    const limits = await updateLimits(db.connection);
-    const ours = new ConversationBatch(db.conversations, { updateLimits: limits });
-    const theirs = new ConversationBatch(db.conversations, { updateLimits: limits });
+    const ours = db.conversationStore.batch();
+    const theirs = db.conversationStore.batch();
     const clientId = new Types.ObjectId();
     const refs: ConversationRef[] = Array.from({ length: 5 }, (_, i) => ({
       clientId,
@@ -111,8 +108,7 @@ describe("ConversationBatch.recordInbound retried after an answer lost", () => {
   });
 
   it("counts each message once when the write that counted it is applied again with other messages", async () => {
-    const limits = await updateLimits(db.connection);
-    const batch = new ConversationBatch(db.conversations, { updateLimits: limits });
+    const batch = db.conversationStore.batch();
     const clientId = new Types.ObjectId();
     const ids = await batch.resolve([{ clientId, candidateKey: "212600000099", candidatePhone: "212600000099" }]);
     const conversationId = ids.get(`${clientId.toHexString()}|212600000099`)!;
@@ -136,8 +132,7 @@ describe("ConversationBatch.recordInbound retried after an answer lost", () => {
   });
 
   it("keeps the lists of counted ids bounded, whatever the server does with $slice", async () => {
-    const limits = await updateLimits(db.connection);
-    const batch = new ConversationBatch(db.conversations, { updateLimits: limits });
+    const batch = db.conversationStore.batch();
     const clientId = new Types.ObjectId();
     const ref = { clientId, candidateKey: "212600000098", candidatePhone: "212600000098" };
     const conversationId = (await batch.resolve([ref])).get(`${clientId.toHexString()}|212600000098`)!;

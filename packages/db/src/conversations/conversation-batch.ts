@@ -1,5 +1,5 @@
 import { Types, type AnyBulkWriteOperation, type Model } from "mongoose";
-import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, chunks, type UpdateLimits } from "../ferretdb-adapter.js";
+import type { BulkWriter } from "../ferretdb-adapter.js";
 import { newConversationDoc, type ConversationDoc } from "./conversation.model.js";
 import {
   IDENTITY_PROJECTION,
@@ -14,7 +14,7 @@ import {
   type CandidateIds,
   type StoredIdentity,
 } from "./candidate-identity.js";
-import { conversationView, type ConversationView } from "./conversation.repository.js";
+import { conversationView, type ConversationView } from "./conversation-view.js";
 import type { MergeSeed } from "./conversation-merge.js";
 import { windowEndAfter } from "./window.js";
 
@@ -96,8 +96,6 @@ const refKey = (clientId: Types.ObjectId, candidateKey: string) => `${clientId.t
 export interface ConversationBatchOptions {
   /** Conversation ids kept in memory (oldest dropped first). Default 100,000. */
   cacheSize?: number;
-  /** How update commands are cut (see ferretdb-adapter). Default: MongoDB's, one bulkWrite. */
-  updateLimits?: UpdateLimits;
 }
 
 /** A conversation as this process last knew its ids. */
@@ -128,7 +126,6 @@ export class ConversationBatch {
     }
   >();
   private readonly cacheSize: number;
-  private readonly limits: UpdateLimits;
   /**
    * Conversations that may have a twin (see ConversationMerger): created by resolve, or found beside
    * another conversation of the same person. Taken by the caller after its batch (takeMergeSeeds).
@@ -137,10 +134,11 @@ export class ConversationBatch {
 
   constructor(
     private readonly model: Model<ConversationDoc>,
+    /** The connection's batched-update writer (see ferretdb-adapter). */
+    private readonly writer: BulkWriter,
     opts: ConversationBatchOptions = {},
   ) {
     this.cacheSize = opts.cacheSize ?? 100_000;
-    this.limits = opts.updateLimits ?? MONGODB_UPDATE_LIMITS;
   }
 
   /**
@@ -233,7 +231,7 @@ export class ConversationBatch {
       },
     }));
     const created = new Set<string>();
-    for (const part of chunks(ops, this.limits.perCommand)) {
+    for (const part of this.writer.chunks(ops)) {
       let upsertedIds: Record<number, unknown> = {};
       try {
         upsertedIds = (await this.model.collection.bulkWrite(part, { ordered: false })).upsertedIds;
@@ -425,7 +423,7 @@ export class ConversationBatch {
     }
     for (const ops of fillsOf.values()) groups.push(ops);
     // The writes to one conversation apply one after the other, in this order.
-    await bulkWriteGroups(this.model.collection, groups, this.limits);
+    await this.writer.writeGroups(this.model.collection, groups);
     for (const [k] of fills) this.fills.delete(k);
     // The cache no longer knows which ids a moved conversation holds: the next message finds it.
     for (const { clientId, move } of moves) {
@@ -492,7 +490,7 @@ export class ConversationBatch {
           },
         },
       ]);
-    if (cuts.length) await bulkWriteGroups(this.model.collection, cuts, this.limits);
+    if (cuts.length) await this.writer.writeGroups(this.model.collection, cuts);
     const now = Date.now();
     return docs.map((d) => {
       delete d.countedIds;

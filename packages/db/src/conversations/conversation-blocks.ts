@@ -1,6 +1,6 @@
 import type { Model, Types } from "mongoose";
 import type { ConversationDoc } from "./conversation.model.js";
-import { conversationView, type ConversationView } from "./conversation.repository.js";
+import { conversationView, type ConversationView } from "./conversation-view.js";
 
 /**
  * Blocks as the conversations record them (`blockedAt`, `blockedBy`): data access only. What a block

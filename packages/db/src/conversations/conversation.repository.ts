@@ -1,8 +1,16 @@
 import { Types, type Model } from "mongoose";
 import { isDuplicateKeyError } from "../errors.js";
+import type { BulkWriter } from "../ferretdb-adapter.js";
 import type { MessageDoc } from "../messages/message.model.js";
+import {
+  candidateKeyOf,
+  type SendConversation,
+  type SentSummary,
+  type StoredOutboundRequest,
+} from "../messages/outbound-messages.js";
 import type { ConversationDoc } from "./conversation.model.js";
 import {
+  bestMatch,
   candidateClauses,
   clauseFilter,
   fillMissingIds,
@@ -17,12 +25,17 @@ import {
   type CandidateIdentity,
   type CandidateIds,
 } from "./candidate-identity.js";
-import { windowOpen } from "./window.js";
+import { ConversationBatch, type ConversationBatchOptions } from "./conversation-batch.js";
+import {
+  blockedCandidates,
+  listBlockedConversations,
+  setConversationBlocked,
+  type InboundCandidateRef,
+} from "./conversation-blocks.js";
+import { ConversationMerger } from "./conversation-merge.js";
+import { conversationView, type ConversationView } from "./conversation-view.js";
 
 export { WINDOW_MS } from "./window.js";
-
-/** Orders messages for "the latest one": Meta timestamp, then a stable key to break ties. */
-export const messageSortKey = (at: Date, key: string) => `${String(at.getTime()).padStart(15, "0")}|${key}`;
 
 export type { CandidateIdentity } from "./candidate-identity.js";
 
@@ -54,9 +67,9 @@ export interface ConversationExtra {
 /**
  * One tenant's conversation with a candidate named by phone, user id or both (CandidateIdentity),
  * created on first sight; returns the whole document. The person's conversations are those of
- * candidateClauses (by user id; by phone or key only where it holds no other user id; the oldest
- * when two do). Each clause is one equality on an indexed field, looked up on its own (at once, in
- * parallel): no `$or`, so no lookup reads more than the documents holding that one value — on
+ * candidateClauses (by user id; by phone or key only where it holds no other user id), chosen
+ * among several as the inbound batch chooses (bestMatch). Each clause is one equality on an indexed
+ * field, looked up on its own (at once, in parallel): no `$or`, so no lookup reads more than the documents holding that one value — on
  * MongoDB an index range, and on FerretDB v1 (which hands its storage only top-level equalities,
  * and reads and filters the whole tenant itself for anything else) a pushed-down filter.
  *
@@ -71,7 +84,7 @@ export interface ConversationExtra {
  * successor key, its user id else `<key>~<holder id>`, as the inbound batch does). The identity
  * rules (clauses, keys, successor keys, ids to record) are candidate-identity.ts'.
  */
-export async function openCandidateConversation(
+async function openCandidateConversation(
   model: Model<ConversationDoc>,
   clientId: Types.ObjectId,
   candidate: CandidateIdentity,
@@ -87,11 +100,14 @@ export async function openCandidateConversation(
       .filter((c) => !isOwnKey(c))
       .map((c) => model.findOne(clauseFilter(clientId, c)).sort({ _id: 1 }).lean<ConversationDoc>()),
   );
-  let doc = oldest(found);
-  // Found elsewhere: the key's holder is this person's too when its clause holds, and wins when older.
+  // Several of the person's conversations: the one the inbound batch takes (bestMatch: the best
+  // match, then the one knowing both ids, then the oldest). A key alone names no id to score: oldest.
+  const pick = (docs: ConversationDoc[]) => bestMatch(docs, ids) ?? oldest(docs);
+  let doc = pick(found.filter((d): d is ConversationDoc => !!d));
+  // Found elsewhere: the key's holder is this person's too when its clause holds (chosen by the same rule).
   if (doc && doc.candidateKey !== key) {
     const holder = await model.findOne({ clientId, candidateKey: key }).lean<ConversationDoc>();
-    if (holder && clauses.some((c) => isOwnKey(c) && satisfies(holder, c))) doc = oldest([doc, holder]);
+    if (holder && clauses.some((c) => isOwnKey(c) && satisfies(holder, c))) doc = pick([doc, holder]);
   }
   // Not found: the upsert on the key finds its holder (kept when it is this person's) or inserts; a
   // key held by another person's conversation gives way to its successor key (successorKey, as the
@@ -163,40 +179,55 @@ async function upsertConversation(
     .lean<ConversationDoc>();
 }
 
-export type ConversationView = Omit<
-  ConversationDoc,
-  | "lastMessageSortKey"
-  | "candidateNameAt"
-  | "candidatePhoneAt"
-  | "candidateUserIdAt"
-  | "candidateUsernameAt"
-  | "candidateParentUserIdAt"
->;
-
-/** A stored conversation as the API shows it. Summary fields are recomputed where they depend on the clock. */
-export function conversationView(doc: ConversationDoc, now = Date.now()): ConversationView {
-  const {
-    lastMessageSortKey: _k,
-    candidateNameAt: _n,
-    candidatePhoneAt: _p,
-    candidateUserIdAt: _u,
-    candidateUsernameAt: _un,
-    candidateParentUserIdAt: _pu,
-    ...rest
-  } = doc;
-  return { ...rest, inWindow: windowOpen(doc, now) };
-}
-
 const PROJECTION = { __v: 0 } as const;
 
 /**
- * One tenant's conversations. Every query carries the tenant's clientId: there is no method that
- * could read or write another tenant's data. Every write commutes ($max, $setOnInsert, guarded
- * $set, and $inc only by the write that stored a message), so that at-least-once, unordered webhook
- * processing converges to one exact state. Inbound messages are written a batch at a time by
- * ConversationBatch.
+ * The `conversations` collection's repository, through which the rest of the code writes it.
+ * `of(clientId)` gives one tenant's conversations (every query carries the tenant's clientId);
+ * `batch()` writes the conversations of many tenants a batch of inbound messages at a time
+ * (ConversationBatch); `merger()` makes one person's twin conversations one (ConversationMerger);
+ * `blockedCandidates` reads the blocks of a batch's candidates. Every write commutes ($max, $setOnInsert, guarded $set,
+ * and $inc only by the write that stored a message), so that at-least-once, unordered webhook
+ * processing converges to one exact state.
  */
 export class ConversationRepository {
+  constructor(
+    private readonly model: Model<ConversationDoc>,
+    private readonly messages: Model<MessageDoc>,
+    /** The connection's batched-update writer (Database.batchWriter). */
+    private readonly writer: BulkWriter,
+  ) {}
+
+  /** One tenant's conversations. */
+  of(clientId: Types.ObjectId): TenantConversations {
+    return new TenantConversations(this.model, this.messages, clientId);
+  }
+
+  /**
+   * A writer of inbound batches' conversations, for many tenants, with its own cache of
+   * conversation ids (one per worker process).
+   */
+  batch(opts: ConversationBatchOptions = {}): ConversationBatch {
+    return new ConversationBatch(this.model, this.writer, opts);
+  }
+
+  /** The merger of one person's twin conversations (`claimLeaseMs`: the inbound batch's claim lease). */
+  merger(claimLeaseMs?: number): ConversationMerger {
+    return new ConversationMerger(this.model, this.messages, claimLeaseMs);
+  }
+
+  /** Which of these candidates are blocked by their tenant (see blockedCandidates). One find. */
+  blockedCandidates(refs: readonly InboundCandidateRef[]): Promise<Map<string, Types.ObjectId>> {
+    return blockedCandidates(this.model, refs);
+  }
+}
+
+/**
+ * One tenant's conversations (ConversationRepository.of). Every query carries the tenant's
+ * clientId: there is no method that could read or write another tenant's data. Inbound messages
+ * are counted a batch at a time by the repository's batch(); a send's by countSent.
+ */
+export class TenantConversations {
   constructor(
     private readonly model: Model<ConversationDoc>,
     private readonly messages: Model<MessageDoc>,
@@ -204,12 +235,141 @@ export class ConversationRepository {
   ) {}
 
   /**
-   * The conversation with this candidate, created on first sight. Returns its id. See
+   * The conversation with this candidate, created on first sight; the whole document. See
    * openCandidateConversation: found by phone or user id, a missing id recorded, a new one keyed by
    * the phone, else the user id, else `candidateKey`.
    */
+  open(candidate: CandidateIdentity, extra: ConversationExtra = {}, first?: FirstMessage): Promise<ConversationDoc> {
+    return openCandidateConversation(this.model, this.clientId, candidate, extra, first);
+  }
+
+  /** As `open`, returning the conversation's id. */
   async ensure(candidate: CandidateIdentity, extra: ConversationExtra = {}): Promise<Types.ObjectId> {
-    return (await openCandidateConversation(this.model, this.clientId, candidate, extra))._id;
+    return (await this.open(candidate, extra))._id;
+  }
+
+  /**
+   * The conversation a send goes to, created on first contact: found by phone or user id as the
+   * inbound side finds it (one equality lookup per id), or created (openCandidateConversation).
+   * Returns the whole document (its window and names plan the send; the whole of it builds the
+   * dashboard event). With `first`, a conversation created now already counts that message
+   * (`counted`: no countSent for it; `uncountFirst` if the message is not stored after all).
+   */
+  async openForSend(
+    request: Pick<
+      StoredOutboundRequest,
+      "candidatePhone" | "candidateUserId" | "applicationId" | "jobTitle" | "candidateName"
+    >,
+    first?: FirstMessage,
+  ): Promise<SendConversation & { doc: ConversationDoc; counted: boolean }> {
+    const doc = await this.open(
+      {
+        candidateKey: candidateKeyOf(request),
+        candidatePhone: request.candidatePhone ?? null,
+        candidateUserId: request.candidateUserId ?? null,
+      },
+      {
+        applicationId: request.applicationId ?? null,
+        jobTitle: request.jobTitle ?? null,
+        candidateName: request.candidateName ?? null,
+      },
+      first,
+    );
+    return {
+      counted: !!first && countedIn(doc, first.messageId),
+      _id: doc._id,
+      windowExpiresAt: doc.windowExpiresAt ?? null,
+      candidateName: doc.candidateName ?? null,
+      jobTitle: doc.jobTitle ?? null,
+      doc,
+    };
+  }
+
+  /**
+   * A sent message was just inserted into the conversation (call only when the message's create
+   * reported `created`: the unique insert decides, so a replay never counts twice): one more
+   * message, and it is the latest unless a later one is already recorded. One request; a second only
+   * when a later message is already the conversation's latest. Returns whether this message became
+   * the latest.
+   */
+  async countSent(
+    conversationId: Types.ObjectId,
+    s: SentSummary,
+  ): Promise<{ latest: boolean; summary: Record<string, unknown> }> {
+    const base = { _id: conversationId, clientId: this.clientId };
+    const count = { $inc: { messageCount: 1 }, $max: { lastMessageAt: s.at } };
+    const summary = {
+      lastMessageSortKey: s.sortKey,
+      lastMessageFrom: "recruiter",
+      lastMessagePreview: s.preview?.slice(0, 280) ?? null,
+      lastMessageType: s.type,
+    };
+    const res = await this.model.updateOne(
+      { ...base, $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: s.sortKey } }] },
+      { ...count, $set: summary },
+    );
+    if (res.matchedCount === 1) return { latest: true, summary };
+    await this.model.updateOne(base, count);
+    return { latest: false, summary };
+  }
+
+  /**
+   * A conversation created for a message (openForSend's `first`) counted it, but the message was
+   * not stored (its dedupe key held by another message): the count and, while still its own, the
+   * summary are taken back. Guarded on the id being counted, so a replay takes nothing twice.
+   */
+  async uncountFirst(
+    conversationId: Types.ObjectId,
+    first: Pick<FirstMessage, "messageId" | "sortKey">,
+  ): Promise<void> {
+    const res = await this.model.updateOne(
+      { _id: conversationId, clientId: this.clientId, countedIds: { $in: [first.messageId] } },
+      { $inc: { messageCount: -1 }, $pull: { countedIds: first.messageId } },
+    );
+    if (res.modifiedCount === 0) return;
+    await this.model.updateOne(
+      { _id: conversationId, clientId: this.clientId, lastMessageSortKey: first.sortKey },
+      { $set: { lastMessageSortKey: null, lastMessageFrom: null, lastMessagePreview: null, lastMessageType: null } },
+    );
+  }
+
+  /** Deletes the conversation (its messages first: an erasure, the retention purge). Returns how many went. */
+  async delete(conversationId: Types.ObjectId): Promise<number> {
+    return (await this.model.deleteOne({ clientId: this.clientId, _id: conversationId })).deletedCount;
+  }
+
+  /**
+   * Records that the candidate's message `wamid` was marked read at Meta (`readReceiptWamid`, the
+   * read receipts' field, written through the driver: not in the shared schema). Unless `always`,
+   * only when it is not that message already; returns whether it changed.
+   */
+  async recordReadReceipt(
+    conversationId: Types.ObjectId,
+    wamid: string,
+    opts: { always?: boolean } = {},
+  ): Promise<boolean> {
+    const res = await this.model.collection.updateOne(
+      {
+        _id: conversationId,
+        clientId: this.clientId,
+        ...(opts.always ? {} : { readReceiptWamid: { $ne: wamid } }),
+      },
+      { $set: { readReceiptWamid: wamid } },
+    );
+    return res.modifiedCount > 0;
+  }
+
+  /** Records (or, with null, lifts) the block of one conversation; the conversation after it (see conversation-blocks.ts). */
+  setBlocked(
+    conversationId: Types.ObjectId,
+    block: { at: Date; by: { role: string; userId: string } } | null,
+  ): Promise<ConversationView | null> {
+    return setConversationBlocked(this.model, this.clientId, conversationId, block);
+  }
+
+  /** The tenant's blocked conversations, latest block first (`limit`, then the page after `after`). */
+  listBlocked(limit: number, after?: { blockedAt: Date; id: Types.ObjectId }): Promise<ConversationView[]> {
+    return listBlockedConversations(this.model, this.clientId, limit, after);
   }
 
   /**

@@ -1,24 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
-import {
-  ConversationBatch,
-  Database,
-  messageSortKey,
-  openCandidateConversation,
-  updateLimits,
-  type ConversationRef,
-  type CountedInbound,
-  type UpdateLimits,
-} from "../index.js";
+import { Database, messageSortKey, type ConversationRef, type CountedInbound } from "../index.js";
 import { CommandCounter, testServices } from "@linkojob/testing";
 
-// ConversationBatch's identity resolution on the real MongoDB-protocol server, its requests counted
+// The conversation batch's identity resolution on the real MongoDB-protocol server, its requests counted
 // with the driver's command monitoring. Two instances play two worker processes (separate caches).
 
 const services = testServices("identitybatch");
 let db: Database;
 let counter: CommandCounter;
-let limits: UpdateLimits;
 const clientId = new Types.ObjectId();
 let seq = 0;
 const phone = () => `2127${String(Date.now() % 1_000_000).padStart(6, "0")}${String(++seq).padStart(2, "0")}`;
@@ -35,7 +25,6 @@ const recordFilters = (e: { command: Record<string, unknown> }) => {
 
 beforeAll(async () => {
   db = await Database.connect(services.mongoUrl, { monitorCommands: true });
-  limits = await updateLimits(db.connection);
   counter = new CommandCounter(db.connection);
   db.connection.getClient().on("commandStarted", recordFilters);
 });
@@ -45,7 +34,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-const batch = () => new ConversationBatch(db.conversations, { updateLimits: limits });
+const batch = () => db.conversationStore.batch();
 /** A ref as the worker builds it: the key is the phone, else the user id (the normalizer's candidate key). */
 const ref = (p?: string, u?: string): ConversationRef => ({
   clientId,
@@ -73,7 +62,10 @@ describe("conversations by phone or user id, in batches", () => {
     const conversations = batch();
     counter.reset();
     const ids = await conversations.resolve(refs);
-    expect(counter.byCommand()).toEqual({ find: 1, update: Math.ceil(3 / Math.min(3, limits.perCommand)) });
+    expect(counter.byCommand()).toEqual({
+      find: 1,
+      update: Math.ceil(3 / Math.min(3, db.batchWriter.statementsPerCommand)),
+    });
     expect(new Set(refs.slice(0, 3).map((r) => idOf(ids, r))).size).toBe(1);
     expect(new Set(refs.map((r) => idOf(ids, r))).size).toBe(3);
     const stored = await db.conversations.findById(idOf(ids, refs[0]!)).lean();
@@ -313,12 +305,9 @@ describe("conversations by phone or user id, in batches", () => {
     expect(counter.total).toBe(1);
     counter.reset();
     filters.length = 0;
-    const opened = await openCandidateConversation(
-      db.conversations,
-      clientId,
-      { candidateKey: p, candidatePhone: p, candidateUserId: u },
-      { jobTitle: "ignored" },
-    );
+    const opened = await db
+      .forTenant(clientId)
+      .conversations.open({ candidateKey: p, candidatePhone: p, candidateUserId: u }, { jobTitle: "ignored" });
     // By user id, by phone, by the user id as key (three at once), by the phone as key, then the phone recorded.
     expect(counter.total).toBe(5);
     expect(filters.length).toBeGreaterThan(0);
@@ -332,12 +321,9 @@ describe("conversations by phone or user id, in batches", () => {
     counter.reset();
     filters.length = 0;
     const fresh = phone();
-    const created = await openCandidateConversation(
-      db.conversations,
-      clientId,
-      { candidateKey: fresh, candidatePhone: fresh },
-      { candidateName: "Ahmed Hassan" },
-    );
+    const created = await db
+      .forTenant(clientId)
+      .conversations.open({ candidateKey: fresh, candidatePhone: fresh }, { candidateName: "Ahmed Hassan" });
     // One lookup by phone, then the upsert on the key (which inserts).
     expect(counter.total).toBe(2);
     expect(filters.length).toBeGreaterThan(0);
@@ -364,7 +350,7 @@ describe("conversations by phone or user id, in batches", () => {
     const given = phone();
     const holder = await moveAway(given);
     const newcomer = userId();
-    const sent = await openCandidateConversation(db.conversations, clientId, {
+    const sent = await db.forTenant(clientId).conversations.open({
       candidateKey: given,
       candidatePhone: given,
       candidateUserId: newcomer,
@@ -378,7 +364,7 @@ describe("conversations by phone or user id, in batches", () => {
     await moveAway(reused);
     const other = userId();
     const [both, inbound] = await Promise.all([
-      openCandidateConversation(db.conversations, clientId, {
+      db.forTenant(clientId).conversations.open({
         candidateKey: reused,
         candidatePhone: reused,
         candidateUserId: other,
@@ -387,6 +373,23 @@ describe("conversations by phone or user id, in batches", () => {
     ]);
     expect(idOf(inbound, ref(reused, other))).toBe(both._id.toHexString());
     expect(await db.conversations.countDocuments({ clientId, candidateUserId: other })).toBe(1);
+  });
+});
+
+describe("the send side and the inbound batch choose among a person's conversations by one rule", () => {
+  it("an older conversation known by the phone alone and a newer one holding the user id: both pick the one holding the user id", async () => {
+    const [p, u] = [phone(), userId()];
+    // Two conversations of one person, opened before anything linked the phone and the user id.
+    const byPhone = idOf(await batch().resolve([ref(p)]), ref(p));
+    const byUserId = idOf(await batch().resolve([ref(undefined, u)]), ref(undefined, u));
+    expect(byPhone < byUserId).toBe(true);
+    // A message naming both ids: the user id decides (bestMatch), though the phone's is older.
+    const received = idOf(await batch().resolve([ref(p, u)]), ref(p, u));
+    expect(received).toBe(byUserId);
+    const sent = await db.forTenant(clientId).conversations.openForSend({ candidatePhone: p, candidateUserId: u });
+    expect(sent._id.toHexString()).toBe(received);
+    // And again once the send recorded the phone in the user id's conversation.
+    expect((await batch().resolve([ref(p, u)])).get(`${clientId.toHexString()}|${p}`)!.toHexString()).toBe(received);
   });
 });
 
@@ -405,29 +408,29 @@ describe("a send's first message counted by the insert that creates its conversa
   };
 
   it("a new conversation counts it in the same request; found again (a replay) it is not counted twice; a known conversation counts nothing by itself", async () => {
-    const outbound = db.forTenant(clientId).outbound;
+    const conversations = db.forTenant(clientId).conversations;
     const p = phone();
     const m1 = first(1);
     counter.reset();
-    const opened = await outbound.openConversation({ candidatePhone: p }, m1);
+    const opened = await conversations.openForSend({ candidatePhone: p }, m1);
     expect(counter.total).toBe(2);
     expect(opened.counted).toBe(true);
     expect(opened.doc).toMatchObject({ messageCount: 1, lastMessageSortKey: m1.sortKey, lastMessageFrom: "recruiter" });
     // The job run again (its worker died after the insert): the same message is found counted.
-    const again = await outbound.openConversation({ candidatePhone: p }, m1);
+    const again = await conversations.openForSend({ candidatePhone: p }, m1);
     expect(again).toMatchObject({ counted: true, _id: opened._id });
-    // The next message to the same candidate: found, counted by its own write (countInConversation).
-    const next = await outbound.openConversation({ candidatePhone: p }, first(2));
+    // The next message to the same candidate: found, counted by its own write (countSent).
+    const next = await conversations.openForSend({ candidatePhone: p }, first(2));
     expect(next.counted).toBe(false);
     expect(next.doc.messageCount).toBe(1);
   });
 
   it("the message not stored after all (its key held by another): the count and the summary are taken back, once", async () => {
-    const outbound = db.forTenant(clientId).outbound;
+    const conversations = db.forTenant(clientId).conversations;
     const m = first(3);
-    const opened = await outbound.openConversation({ candidatePhone: phone() }, m);
-    await outbound.uncountFirst(opened._id, m);
-    await outbound.uncountFirst(opened._id, m);
+    const opened = await conversations.openForSend({ candidatePhone: phone() }, m);
+    await conversations.uncountFirst(opened._id, m);
+    await conversations.uncountFirst(opened._id, m);
     const now = await db.conversations.findById(opened._id).lean();
     expect(now).toMatchObject({ messageCount: 0, lastMessageSortKey: null, lastMessagePreview: null });
     expect(now!.countedIds ?? []).toHaveLength(0);

@@ -2,7 +2,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { startFerretDb, type RunningFerretDb } from "@linkojob/testing";
 import { Database } from "../database.js";
-import { InboundMessageBatch } from "./inbound-message-batch.js";
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -20,7 +19,7 @@ describe("InboundMessageBatch when the server stops mid-insert", () => {
   it("answers `inserted` only for messages that are stored", { timeout: 90_000 }, async () => {
     ferret = await startFerretDb({});
     db = await Database.connect(`${ferret.url}/insertstop`, { maxPoolSize: 8 });
-    const batch = new InboundMessageBatch(db.messages, { writer: "probe" });
+    const batch = db.messageStore.inboundBatch({ writer: "probe" });
     const clientId = new Types.ObjectId();
     const conversationId = new Types.ObjectId();
     const answered = new Map<string, Types.ObjectId>();

@@ -2,7 +2,7 @@ import { Types, type Model } from "mongoose";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
 import { distinctIds, oneOrIn } from "../ids.js";
 import { type CountClaim, type MessageDoc } from "./message.model.js";
-import { inboundMessageDoc } from "./message.repository.js";
+import { inboundMessageDoc } from "./message-docs.js";
 
 /** One inbound message to store, for the tenant `clientId`, in the conversation already resolved. */
 export interface InboundInsert {

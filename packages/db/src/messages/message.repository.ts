@@ -1,70 +1,14 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedMessage, NormalizedStatus } from "@linkojob/whatsapp";
 import { DbError, isDuplicateKeyError } from "../errors.js";
+import type { ErasedCostDoc } from "../erasures/erasure.model.js";
+import type { BulkWriter } from "../ferretdb-adapter.js";
 import { isObjectIdString } from "../ids.js";
-import { STATUS_RANK, statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model.js";
-
-export const inboundDedupeKey = (wamid: string) => `in:${wamid}`;
-
-/** The document of an inbound message as stored (one shape for the batch insert and insertInbound). */
-export function inboundMessageDoc(
-  clientId: Types.ObjectId,
-  conversationId: Types.ObjectId,
-  m: NormalizedMessage,
-  now: Date,
-) {
-  return {
-    _id: new Types.ObjectId(),
-    clientId,
-    conversationId,
-    dedupeKey: inboundDedupeKey(m.wamid),
-    wamid: m.wamid,
-    direction: "inbound" as const,
-    type: m.type,
-    originalType: m.originalType,
-    content: m.content,
-    text: m.text,
-    timestamp: m.timestamp,
-    receivedAt: now,
-    ...(m.timestampAdjusted ? { timestampAdjusted: m.timestampAdjusted } : {}),
-    ...(m.originalTimestamp !== undefined ? { originalTimestamp: m.originalTimestamp } : {}),
-    ...(m.problems?.length ? { problems: m.problems } : {}),
-    status: "received",
-    statusRank: STATUS_RANK.received,
-    ...(m.context ? { context: m.context } : {}),
-    ...(m.referral ? { referral: m.referral } : {}),
-    ...(m.errors ? { errors: m.errors } : {}),
-    ...(m.raw !== undefined ? { raw: m.raw } : {}),
-    createdAt: now,
-    updatedAt: now,
-  };
-}
-
-/** Status names become field names under statusAt: keep them to plain identifiers. */
-/** Where a status's first report time is kept: `statusAt.<name>`, the name reduced to [a-z0-9_] and never `__proto__`. */
-export const statusField = (status: string) => {
-  const name = status
-    .toLowerCase()
-    .replace(/[^a-z0-9_]/g, "_")
-    .slice(0, 40);
-  return `statusAt.${name === "__proto__" ? "x__proto__" : name}`;
-};
-
-export interface StatusOutcome {
-  /** `applied`: the message moved forward; `recorded`: stored but the message was already further on;
-   * `pending`: the message is not stored yet, the status waits for it. */
-  outcome: "applied" | "recorded" | "pending";
-  message?: Pick<MessageDoc, "_id" | "conversationId" | "wamid" | "status" | "error" | "pricing" | "statusAt"> &
-    Partial<Pick<MessageDoc, "campaignId">>;
-}
-
-/** What a `failed` status stores as the message's error. */
-export function failureOf(s: NormalizedStatus): MessageDoc["error"] {
-  const e = s.errors?.[0];
-  return e
-    ? { code: e.code, title: e.title, message: e.message, details: e.error_data?.details }
-    : { title: "failed without an error from Meta" };
-}
+import { failureOf, inboundMessageDoc, statusField, type StatusOutcome } from "./message-docs.js";
+import { InboundMessageBatch, type InboundMessageBatchOptions } from "./inbound-message-batch.js";
+import { statusRankOf, type MessageDoc, type MessageMedia, type PendingStatusDoc } from "./message.model.js";
+import { OutboundMessages } from "./outbound-messages.js";
+import { StatusBatch, type StatusItem } from "./status-batch.js";
 
 export interface MessagePage {
   messages: MessageDoc[];
@@ -88,8 +32,77 @@ function decodeCursor(cursor: string): { at: Date; id: Types.ObjectId } {
   return { at: new Date(Number(match[1])), id: new Types.ObjectId(match[2]) };
 }
 
-/** One tenant's messages; every query carries its clientId. */
+/**
+ * The `messages` collection's repository (and that of the statuses waiting for their message,
+ * `pending_statuses`), through which the rest of the code writes them. `of(clientId)` gives one
+ * tenant's messages (reads, a single inbound message, a single status); `outboundOf(clientId)` one
+ * tenant's outbound sends; the batch entry points serve many tenants at once: `inboundBatch` (the
+ * inbound worker's message inserts, with their count claims) and `applyStatuses` (a batch of
+ * delivery statuses).
+ */
 export class MessageRepository {
+  private readonly statuses: StatusBatch;
+
+  constructor(
+    private readonly models: {
+      messages: Model<MessageDoc>;
+      pendingStatuses: Model<PendingStatusDoc>;
+      /** Cost rows of erased messages, counted in the outbound cost totals. */
+      erasedCosts?: Model<ErasedCostDoc>;
+    },
+    /** The connection's batched-update writer (Database.batchWriter). */
+    writer: BulkWriter,
+  ) {
+    this.statuses = new StatusBatch(models.messages, models.pendingStatuses, writer);
+  }
+
+  /** One tenant's messages. */
+  of(clientId: Types.ObjectId): TenantMessages {
+    return new TenantMessages(this.models.messages, this.models.pendingStatuses, clientId);
+  }
+
+  /** One tenant's outbound sends. */
+  outboundOf(clientId: Types.ObjectId): OutboundMessages {
+    return new OutboundMessages(this.models.messages, clientId, this.models.erasedCosts);
+  }
+
+  /**
+   * The inbound messages' batch writer of one writer (a worker process: `opts.writer` names it in
+   * the count claims it takes); see InboundMessageBatch.
+   */
+  inboundBatch(opts: InboundMessageBatchOptions): InboundMessageBatch {
+    return new InboundMessageBatch(this.models.messages, opts);
+  }
+
+  /**
+   * Deletes the messages of these tenants matching any of `anyOf` (an erasure's messages stored in
+   * no conversation found). One request; returns how many went.
+   */
+  async deleteMatching(clientIds: Types.ObjectId[], anyOf: Array<Record<string, unknown>>): Promise<number> {
+    return (await this.models.messages.deleteMany({ clientId: { $in: clientIds }, $or: anyOf })).deletedCount;
+  }
+
+  /** Deletes the waiting statuses of these tenants matching any of `anyOf` (an erasure). One request. */
+  async deletePendingStatuses(clientIds: Types.ObjectId[], anyOf: Array<Record<string, unknown>>): Promise<number> {
+    return (await this.models.pendingStatuses.deleteMany({ clientId: { $in: clientIds }, $or: anyOf })).deletedCount;
+  }
+
+  /** Deletes the statuses that waited for their message since before `before` (upkeep). One request. */
+  async purgePendingStatuses(before: Date): Promise<number> {
+    return (await this.models.pendingStatuses.deleteMany({ createdAt: { $lt: before } })).deletedCount;
+  }
+
+  /**
+   * Applies delivery statuses of many tenants, a batch at a time, by the rules of
+   * TenantMessages.applyStatus (see StatusBatch). Returns one outcome per item, in order.
+   */
+  applyStatuses(items: StatusItem[], now = new Date()): Promise<StatusOutcome[]> {
+    return this.statuses.apply(items, now);
+  }
+}
+
+/** One tenant's messages (MessageRepository.of); every query carries its clientId. */
+export class TenantMessages {
   constructor(
     private readonly model: Model<MessageDoc>,
     private readonly pending: Model<PendingStatusDoc>,
@@ -99,7 +112,8 @@ export class MessageRepository {
   /**
    * Stores an inbound message once: the unique (clientId, dedupeKey) index turns every redelivery
    * into a no-op. Returns whether this call stored it. The inbound worker stores a batch at a time
-   * with InboundMessageBatch instead (one request for the batch, and counters it can keep exact).
+   * with MessageRepository.inboundBatch instead (one request for the batch, and counters it can
+   * keep exact).
    */
   async insertInbound(
     conversationId: Types.ObjectId,
@@ -120,10 +134,11 @@ export class MessageRepository {
   }
 
   /**
-   * Applies one delivery status (the inbound worker applies a batch at a time with StatusBatch, by
-   * the same rules). Statuses only move forward (STATUS_RANK), each status keeps the first
-   * time it was reported, and a status for a message we do not have yet is kept until it appears.
-   * Matches by wamid, else by our own id echoed in biz_opaque_callback_data.
+   * Applies one delivery status (the inbound worker applies a batch at a time with
+   * MessageRepository.applyStatuses, by the same rules). Statuses only move forward (STATUS_RANK),
+   * each status keeps the first time it was reported, and a status for a message we do not have
+   * yet is kept until it appears. Matches by wamid, else by our own id echoed in
+   * biz_opaque_callback_data.
    */
   async applyStatus(s: NormalizedStatus): Promise<StatusOutcome> {
     let target = await this.model
@@ -215,6 +230,31 @@ export class MessageRepository {
       await this.pending.deleteOne({ _id: p._id });
     }
     return outcomes;
+  }
+
+  /**
+   * Deletes these messages of one conversation (a conversation removed, `ids` a batch at a time);
+   * the conversation's equality narrows the delete (FerretDB scans the whole collection for an `$in`
+   * alone). Returns how many went.
+   */
+  async deleteOfConversation(conversationId: Types.ObjectId, ids: Types.ObjectId[]): Promise<number> {
+    return (await this.model.deleteMany({ clientId: this.clientId, conversationId, _id: { $in: ids } })).deletedCount;
+  }
+
+  /**
+   * Writes an inbound message's `media` (its fetch's state or its stored file), unless a file is
+   * stored already, and, with `unlessFailed`, unless it failed for good. Returns whether it wrote.
+   */
+  async setMedia(id: Types.ObjectId, media: MessageMedia, unlessFailed: boolean): Promise<boolean> {
+    const res = await this.model.updateOne(
+      {
+        _id: id,
+        clientId: this.clientId,
+        "media.status": unlessFailed ? { $nin: ["stored", "failed"] } : { $ne: "stored" },
+      },
+      { $set: { media } },
+    );
+    return res.modifiedCount === 1;
   }
 
   /** Newest first, `limit` at a time; pass the returned cursor to read older ones. */

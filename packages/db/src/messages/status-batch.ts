@@ -1,9 +1,9 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedStatus } from "@linkojob/whatsapp";
-import { MONGODB_UPDATE_LIMITS, bulkWriteGroups, type UpdateLimits } from "../ferretdb-adapter.js";
+import type { BulkWriter } from "../ferretdb-adapter.js";
 import { distinctIds, isObjectIdString, oneOrIn } from "../ids.js";
 import { statusRankOf, type MessageDoc, type PendingStatusDoc } from "./message.model.js";
-import { failureOf, statusField, type StatusOutcome } from "./message.repository.js";
+import { failureOf, statusField, type StatusOutcome } from "./message-docs.js";
 
 /** One delivery status reported for a tenant's message. */
 export interface StatusItem {
@@ -42,18 +42,18 @@ function recordOp(clientId: Types.ObjectId, id: Types.ObjectId, s: NormalizedSta
 
 /**
  * Delivery statuses of many tenants, applied a batch at a time with the same rules as
- * MessageRepository.applyStatus: statuses only move forward (STATUS_RANK), each status keeps the
+ * TenantMessages.applyStatus: statuses only move forward (STATUS_RANK), each status keeps the
  * first time it was reported, a status for a message not stored yet waits in pending_statuses.
  * Requests per batch: one find of the targets, one bulkWrite, one find of what they became; two
  * more when some targets are unknown (the pending insert and its re-check), and one update per
  * status matched only through biz_opaque_callback_data (a lost send response).
  */
 export class StatusBatch {
-  /** @param opts.updateLimits how update commands are cut (see ferretdb-adapter). Default: MongoDB's, one bulkWrite. */
   constructor(
     private readonly model: Model<MessageDoc>,
     private readonly pending: Model<PendingStatusDoc>,
-    private readonly opts: { updateLimits?: UpdateLimits } = {},
+    /** The connection's batched-update writer (see ferretdb-adapter). */
+    private readonly writer: BulkWriter,
   ) {}
 
   /** Returns one outcome per item, in order. */
@@ -125,8 +125,7 @@ export class StatusBatch {
       recorded.add(report);
       applied.push(false);
     }
-    const limits = this.opts.updateLimits ?? MONGODB_UPDATE_LIMITS;
-    await bulkWriteGroups(this.model.collection, [...groups.values()], limits);
+    await this.writer.writeGroups(this.model.collection, [...groups.values()]);
 
     const touched = [...new Map([...targets.values()].map((t) => [t._id.toHexString(), t._id])).values()];
     const clients = distinctIds(items.map((i) => i.clientId));
@@ -145,10 +144,9 @@ export class StatusBatch {
       return !at || new Date(at).getTime() > s.timestamp.getTime() || (s.pricing && !m?.pricing);
     });
     if (missed.length) {
-      await bulkWriteGroups(
+      await this.writer.writeGroups(
         this.model.collection,
         missed.map(({ clientId, id, s }) => [recordOp(clientId, id, s, now)]),
-        limits,
       );
       for (const m of await readBack([...new Map(missed.map((x) => [x.id.toHexString(), x.id])).values()]))
         current.set(m._id.toHexString(), m);
@@ -179,7 +177,7 @@ export class StatusBatch {
   }
 
   /**
-   * Keeps statuses of unknown messages until they appear (MessageRepository.applyPendingFor), then
+   * Keeps statuses of unknown messages until they appear (TenantMessages.applyPendingFor), then
    * looks once more: whoever writes second (this, or applyPendingFor after the message's write)
    * sees the other. Statuses whose message appeared meanwhile leave pending and apply now.
    */

@@ -3,8 +3,6 @@ import { defineErrors, type CodeOf } from "@linkojob/errors";
 import {
   conversationView,
   findCandidateConversation,
-  listBlockedConversations,
-  setConversationBlocked,
   type ClientDoc,
   type ConversationDoc,
   type Database,
@@ -155,7 +153,7 @@ export class CandidateBlocking {
       const [ms, id] = cursor.split(".");
       after = { blockedAt: new Date(Number(ms)), id: new Types.ObjectId(id) };
     }
-    const docs = await listBlockedConversations(this.deps.db.conversations, clientId, limit + 1, after);
+    const docs = await this.deps.db.forTenant(clientId).conversations.listBlocked(limit + 1, after);
     const page = docs.slice(0, limit);
     const last = page.at(-1);
     return {
@@ -214,12 +212,9 @@ export class CandidateBlocking {
     if (failed) throw refusal(failed);
 
     const at = new Date();
-    const view = await setConversationBlocked(
-      db.conversations,
-      request.clientId,
-      conversation._id,
-      block ? { at, by: request.actor } : null,
-    );
+    const view = await db
+      .forTenant(request.clientId)
+      .conversations.setBlocked(conversation._id, block ? { at, by: request.actor } : null);
     if (!view) throw new BlockingError("CANDIDATE_UNKNOWN", "the conversation was deleted meanwhile");
     const clientId = request.clientId.toHexString();
     events.toClient(clientId, EVENTS.conversationBlocked, {

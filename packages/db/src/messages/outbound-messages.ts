@@ -1,7 +1,5 @@
 import { Types, type Model } from "mongoose";
-import type { ConversationDoc } from "../conversations/conversation.model.js";
 import type { ErasedCostDoc } from "../erasures/erasure.model.js";
-import { countedIn, openCandidateConversation, type FirstMessage } from "../conversations/conversation.repository.js";
 import { isDuplicateKeyError } from "../errors.js";
 import { STATUS_RANK, type MessageDoc, type MessageError } from "./message.model.js";
 import { flowTokenOf } from "../flows/flow-token.js";
@@ -90,7 +88,7 @@ export interface SendConversation extends PlanContext {
 /** What a send writes into the conversation's summary. */
 export interface SentSummary {
   at: Date;
-  /** Orders "the latest message" (ConversationRepository's messageSortKey). */
+  /** Orders "the latest message" (messageSortKey, conversation-view.ts). */
   sortKey: string;
   preview: string | null;
   type: string;
@@ -179,118 +177,28 @@ const recordFields = (r: SendRecord) => ({
 });
 
 /**
- * One tenant's outbound messages: the send API stores them `queued`, the outbound worker moves them
- * through `sending` to `sent` / `failed` / `held`; status webhooks move them further (MessageRepository).
- * Writes go through the driver (`collection`): the extra outbound fields are not in the shared schema.
+ * One tenant's outbound messages (MessageRepository.outboundOf): the send API stores them `queued`,
+ * the outbound worker moves them through `sending` to `sent` / `failed` / `held`; status webhooks
+ * move them further (MessageRepository). Writes go through the driver (`collection`): the extra
+ * outbound fields are not in the shared schema.
  *
  * Designed for round trips: storing an accepted send takes the conversation lookup (one request for
- * a known candidate; on first contact a second, the insert, which also counts the message), the
- * message insert and, in a known conversation, its count and summary; then `sent` is one request. Every write is guarded by the
+ * a known candidate; on first contact a second, the insert, which also counts the message:
+ * TenantConversations.openForSend), the message insert and, in a known conversation, its count and
+ * summary (TenantConversations.countSent); then `sent` is one request. Every write is guarded by the
  * state it moves from, so nothing is re-read to check it, and counters move only with the insert
  * that actually stored the message.
  */
-export class OutboundMessageRepository {
+export class OutboundMessages {
   constructor(
     private readonly model: Model<MessageDoc>,
     readonly clientId: Types.ObjectId,
-    private readonly conversations?: Model<ConversationDoc>,
     /** Cost rows of erased messages, counted in costTotals (absent: none counted). */
     private readonly erasedCosts?: Model<ErasedCostDoc>,
   ) {}
 
   private get col() {
     return this.model.collection;
-  }
-
-  private get conv(): Model<ConversationDoc> {
-    if (!this.conversations) throw new Error("OutboundMessageRepository was built without the conversations model");
-    return this.conversations;
-  }
-
-  /**
-   * The conversation with this candidate, created on first contact: found by phone or user id as
-   * the inbound side finds it (one equality lookup per id), or created (openCandidateConversation).
-   * Returns the whole document (its window and names plan the send; the whole of it builds the
-   * dashboard event). With `first`, a conversation created now already counts that message
-   * (`counted`: no countInConversation for it; `uncountFirst` if the message is not stored after all).
-   */
-  async openConversation(
-    request: Pick<
-      StoredOutboundRequest,
-      "candidatePhone" | "candidateUserId" | "applicationId" | "jobTitle" | "candidateName"
-    >,
-    first?: FirstMessage,
-  ): Promise<SendConversation & { doc: ConversationDoc; counted: boolean }> {
-    const doc = await openCandidateConversation(
-      this.conv,
-      this.clientId,
-      {
-        candidateKey: candidateKeyOf(request),
-        candidatePhone: request.candidatePhone ?? null,
-        candidateUserId: request.candidateUserId ?? null,
-      },
-      {
-        applicationId: request.applicationId ?? null,
-        jobTitle: request.jobTitle ?? null,
-        candidateName: request.candidateName ?? null,
-      },
-      first,
-    );
-    return {
-      counted: !!first && countedIn(doc, first.messageId),
-      _id: doc._id,
-      windowExpiresAt: doc.windowExpiresAt ?? null,
-      candidateName: doc.candidateName ?? null,
-      jobTitle: doc.jobTitle ?? null,
-      doc,
-    };
-  }
-
-  /**
-   * A message was just inserted into the conversation (call only when `create` reported `created`:
-   * the unique insert decides, so a replay never counts twice): one more message, and it is the
-   * latest unless a later one is already recorded. One request; a second only when a later message
-   * is already the conversation's latest. Returns whether this message became the latest.
-   */
-  async countInConversation(
-    conversationId: Types.ObjectId,
-    s: SentSummary,
-  ): Promise<{ latest: boolean; summary: Record<string, unknown> }> {
-    const base = { _id: conversationId, clientId: this.clientId };
-    const count = { $inc: { messageCount: 1 }, $max: { lastMessageAt: s.at } };
-    const summary = {
-      lastMessageSortKey: s.sortKey,
-      lastMessageFrom: "recruiter",
-      lastMessagePreview: s.preview?.slice(0, 280) ?? null,
-      lastMessageType: s.type,
-    };
-    const res = await this.conv.updateOne(
-      { ...base, $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: s.sortKey } }] },
-      { ...count, $set: summary },
-    );
-    if (res.matchedCount === 1) return { latest: true, summary };
-    await this.conv.updateOne(base, count);
-    return { latest: false, summary };
-  }
-
-  /**
-   * A conversation created for a message (openConversation's `first`) counted it, but the message was
-   * not stored (its dedupe key held by another message): the count and, while still its own, the
-   * summary are taken back. Guarded on the id being counted, so a replay takes nothing twice.
-   */
-  async uncountFirst(
-    conversationId: Types.ObjectId,
-    first: Pick<FirstMessage, "messageId" | "sortKey">,
-  ): Promise<void> {
-    const res = await this.conv.updateOne(
-      { _id: conversationId, clientId: this.clientId, countedIds: { $in: [first.messageId] } },
-      { $inc: { messageCount: -1 }, $pull: { countedIds: first.messageId } },
-    );
-    if (res.modifiedCount === 0) return;
-    await this.conv.updateOne(
-      { _id: conversationId, clientId: this.clientId, lastMessageSortKey: first.sortKey },
-      { $set: { lastMessageSortKey: null, lastMessageFrom: null, lastMessagePreview: null, lastMessageType: null } },
-    );
   }
 
   /**
@@ -349,6 +257,21 @@ export class OutboundMessageRepository {
       if (!isDuplicateKeyError(err)) throw err;
       const existing = await this.col.findOne({ clientId: this.clientId, dedupeKey });
       return { created: false, message: existing as unknown as OutboundMessageDoc };
+    }
+  }
+
+  /**
+   * Stores an outbound message the business sent from the WhatsApp Business app (an app echo,
+   * shaped by the inbound worker) once: false when its dedupe key is stored already (a redelivered
+   * echo). Through the driver: the echo's own fields are not in the shared schema.
+   */
+  async insertEcho(doc: { _id: Types.ObjectId; dedupeKey: string } & Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.col.insertOne({ ...doc, clientId: this.clientId });
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
     }
   }
 
@@ -627,6 +550,31 @@ export class OutboundMessageRepository {
           update: { $set: { cost: i.cost, costCategory: i.category, costSource: "meta" } },
         },
       })),
+      { ordered: false },
+    );
+  }
+
+  /**
+   * The Graph media id an upload of this message's file got (`mediaUpload`, reused while fresh).
+   * Through the driver: `mediaUpload` is not in the Mongoose schema (strict mode would drop it).
+   */
+  async rememberMediaUpload(id: Types.ObjectId, uploadId: string, at = new Date()): Promise<void> {
+    await this.col.updateOne(
+      { _id: id, clientId: this.clientId },
+      { $set: { mediaUpload: { id: uploadId, uploadedAt: at } } },
+    );
+  }
+
+  /** Cost fields recomputed for several messages (a repricing), in one unordered request. */
+  async setCosts(
+    items: Array<{
+      id: Types.ObjectId;
+      set: Partial<Pick<OutboundMessageDoc, "cost" | "costExpected" | "costCategory" | "costSource">>;
+    }>,
+  ): Promise<void> {
+    if (!items.length) return;
+    await this.col.bulkWrite(
+      items.map((i) => ({ updateOne: { filter: { _id: i.id, clientId: this.clientId }, update: { $set: i.set } } })),
       { ordered: false },
     );
   }
