@@ -4,7 +4,7 @@
  * listening ingress by the Meta simulator; a recruiter's Socket.io client on the realtime server
  * records when each `message:received` arrives.
  *
- *   pnpm --filter @linkojob/e2e bench:webhook-latency [--rates 50,150] [--seconds 10] [--candidates 200]
+ *   pnpm --filter @linkojob/e2e bench:webhook-latency [--rates 50,150] [--seconds 10] [--candidates 200] [--concurrency 64]
  *
  * For each rate, p50/p99 of the whole path and of each stage, from the timestamps the path leaves:
  * - ingress: from the POST to the ingress's XADD (the job's `receivedAt`);
@@ -45,11 +45,14 @@ const { values: args } = parseArgs({
     rates: { type: "string", default: "50,150" },
     seconds: { type: "string", default: "10" },
     candidates: { type: "string", default: "200" },
+    concurrency: { type: "string", default: "64" },
   },
 });
 const rates = args.rates.split(",").map((r) => Math.min(2_000, Math.max(1, Number(r))));
 const seconds = Math.min(60, Math.max(1, Number(args.seconds)));
 const candidates = Math.min(10_000, Math.max(1, Number(args.candidates)));
+/** The worker's deliveries in flight (INBOUND_CONCURRENCY). */
+const concurrency = Math.min(256, Math.max(1, Number(args.concurrency)));
 
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -100,6 +103,7 @@ let batches: BatchTiming[] = [];
 const inbound = new InboundWorker({
   db: workerDb,
   onBatchTimed: (t) => batches.push(t),
+  concurrency,
   queueRedis,
   pumpRedis,
   subscriberRedis: subRedis,
@@ -270,6 +274,7 @@ console.log(
       machine: { cpus: cpus().length, load: loadavg().map((x) => Math.round(x * 10) / 10) },
       candidates,
       seconds,
+      concurrency,
       rawUpdatePerSec: Math.round(rawUpdatePerSec),
       byRate,
       highestRateUnder1sP99: best,
