@@ -227,9 +227,7 @@ async function atRate(rate: number) {
   const steps = new Map<string, number[]>();
   for (const b of batches) for (const [k, ms] of Object.entries(b.steps)) steps.set(k, [...(steps.get(k) ?? []), ms]);
   const total = (b: BatchTiming) => Object.values(b.steps).reduce((a, x) => a + x, 0);
-  const span = batches.length
-    ? batches.at(-1)!.startedAt + total(batches.at(-1)!) - batches[0]!.startedAt
-    : 0;
+  const span = batches.length ? batches.at(-1)!.startedAt + total(batches.at(-1)!) - batches[0]!.startedAt : 0;
   const mean = (xs: number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length));
   const missing = [...posted.keys()].filter((w) => !atSocket.has(w)).length;
   return {
