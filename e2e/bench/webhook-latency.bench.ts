@@ -4,7 +4,7 @@
  * listening ingress by the Meta simulator; a recruiter's Socket.io client on the realtime server
  * records when each `message:received` arrives.
  *
- *   pnpm --filter @linkojob/e2e bench:webhook-latency [--rates 50,150] [--seconds 10] [--candidates 200]
+ *   pnpm --filter @linkojob/e2e bench:webhook-latency [--rates 50,150] [--seconds 10] [--candidates 200] [--concurrency 64]
  *
  * For each rate, p50/p99 of the whole path and of each stage, from the timestamps the path leaves:
  * - ingress: from the POST to the ingress's XADD (the job's `receivedAt`);
@@ -12,6 +12,12 @@
  * - queue wait: enqueue → a worker takes the job (`processedOn`);
  * - batch, MongoDB writes, emit, Socket.io: taken → the event at the recruiter's socket;
  * - job completion: taken → the job finished (`finishedOn`: its batch stored and announced).
+ * The batch stage is taken apart too: each step of the worker's batches (blocked check, conversation
+ * resolve, message insert, lock wait, counter write, conversation read, emit, claims' release…, from
+ * the worker's onBatchTimed), the batches' sizes and the share of the time the worker was writing
+ * one, and the worker's database requests by shape (the driver's command monitoring: calls, time
+ * per call as the driver saw it, i.e. inside the server plus the local round trip) with the
+ * statements per update command.
  * Next to them, the raw single-document updateOne rate of the same server in the same run
  * (32 callers, 2,000 documents), and the highest rate whose p99 stayed under 1 s as a share of it.
  *
@@ -29,9 +35,9 @@ import { Database } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { MetaSimulator, newWamid, textMessageDelivery } from "@linkojob/meta-simulator";
 import { WEBHOOK_QUEUE, createRedis, type WebhookJob } from "@linkojob/queues";
-import { startFerretDb, startRedisServer } from "@linkojob/testing/services";
+import { CommandCounter, startFerretDb, startRedisServer } from "@linkojob/testing/services";
 import { buildApp } from "@linkojob/ingress";
-import { InboundWorker } from "@linkojob/inbound-worker";
+import { InboundWorker, type BatchTiming } from "@linkojob/inbound-worker";
 import { createRealtimeServer } from "@linkojob/realtime";
 
 const { values: args } = parseArgs({
@@ -39,11 +45,14 @@ const { values: args } = parseArgs({
     rates: { type: "string", default: "50,150" },
     seconds: { type: "string", default: "10" },
     candidates: { type: "string", default: "200" },
+    concurrency: { type: "string", default: "64" },
   },
 });
 const rates = args.rates.split(",").map((r) => Math.min(2_000, Math.max(1, Number(r))));
 const seconds = Math.min(60, Math.max(1, Number(args.seconds)));
 const candidates = Math.min(10_000, Math.max(1, Number(args.candidates)));
+/** The worker's deliveries in flight (INBOUND_CONCURRENCY). */
+const concurrency = Math.min(256, Math.max(1, Number(args.concurrency)));
 
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -77,8 +86,24 @@ const sim = await MetaSimulator.create({ appSecret, webhookUrl: `${ingressUrl}/w
 await sim.listen();
 const realtime = createRealtimeServer({ pub: pubRedis, sub: rtSubRedis, db, jwtSecret, logger });
 const realtimeUrl = `http://127.0.0.1:${await realtime.listen(0, "127.0.0.1")}`;
+// The worker's own connection, monitored: its requests only, by shape and time.
+const workerDb = await Database.connect(mongoUrl, { monitorCommands: true });
+const counter = new CommandCounter(workerDb.connection);
+/** Statements per update command, by collection. */
+const updateSizes = new Map<string, number[]>();
+workerDb.connection.getClient().on("commandStarted", (e) => {
+  if (e.commandName !== "update") return;
+  const cmd = e.command as { update?: string; updates?: unknown[] };
+  const k = String(cmd.update);
+  const list = updateSizes.get(k) ?? [];
+  list.push(cmd.updates?.length ?? 0);
+  updateSizes.set(k, list);
+});
+let batches: BatchTiming[] = [];
 const inbound = new InboundWorker({
-  db,
+  db: workerDb,
+  onBatchTimed: (t) => batches.push(t),
+  concurrency,
   queueRedis,
   pumpRedis,
   subscriberRedis: subRedis,
@@ -145,6 +170,9 @@ const summary = (xs: number[]) => {
 let seq = 0;
 async function atRate(rate: number) {
   const n = Math.round(rate * seconds);
+  batches = [];
+  counter.reset();
+  updateSizes.clear();
   const posted = new Map<string, number>();
   const t0 = performance.now();
   const wall0 = Date.now();
@@ -195,6 +223,12 @@ async function atRate(rate: number) {
     }
   }
   await queue.clean(0, 100_000, "completed");
+  // The batches: their steps, sizes, and how much of the run the worker spent writing one.
+  const steps = new Map<string, number[]>();
+  for (const b of batches) for (const [k, ms] of Object.entries(b.steps)) steps.set(k, [...(steps.get(k) ?? []), ms]);
+  const total = (b: BatchTiming) => Object.values(b.steps).reduce((a, x) => a + x, 0);
+  const span = batches.length ? batches.at(-1)!.startedAt + total(batches.at(-1)!) - batches[0]!.startedAt : 0;
+  const mean = (xs: number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length));
   const missing = [...posted.keys()].filter((w) => !atSocket.has(w)).length;
   return {
     offered: rate,
@@ -209,6 +243,18 @@ async function atRate(rate: number) {
       batchWritesEmitSocketIo: summary(stages.toSocket),
       jobCompletion: summary(stages.jobDone),
     },
+    batches: {
+      count: batches.length,
+      deliveries: summary(batches.map((b) => b.deliveries)),
+      conversations: summary(batches.map((b) => b.conversations)),
+      totalMs: summary(batches.map(total)),
+      busyShare: span ? Math.round((batches.reduce((a, b) => a + total(b), 0) / span) * 100) / 100 : 0,
+      stepsMs: Object.fromEntries([...steps].map(([k, xs]) => [k, { ...summary(xs), mean: mean(xs) }])),
+    },
+    requestsByShape: counter.byShape(),
+    statementsPerUpdate: Object.fromEntries(
+      [...updateSizes].map(([k, xs]) => [k, { commands: xs.length, ...summary(xs), max: Math.max(...xs) }]),
+    ),
   };
 }
 
@@ -226,6 +272,7 @@ console.log(
       machine: { cpus: cpus().length, load: loadavg().map((x) => Math.round(x * 10) / 10) },
       candidates,
       seconds,
+      concurrency,
       rawUpdatePerSec: Math.round(rawUpdatePerSec),
       byRate,
       highestRateUnder1sP99: best,
@@ -239,11 +286,13 @@ console.log(
 socket.disconnect();
 await queue.close();
 await inbound.close();
+counter.stop();
 await realtime.close();
 await app.close();
 await sim.close();
 await Promise.allSettled(conns.map((c) => c.quit()));
 await db.connection.db!.dropDatabase().catch(() => undefined);
 await db.close();
+await workerDb.close();
 await ownMongo?.stop();
 await ownRedis?.destroy();

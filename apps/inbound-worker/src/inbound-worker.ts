@@ -36,6 +36,7 @@ import {
   CountPendingError,
   DeliveryProcessor,
   type AccountEventHandler,
+  type DeliveryProcessorDeps,
   type PreparedDelivery,
   type ProcessResult,
   type StatusHook,
@@ -71,6 +72,8 @@ export interface InboundWorkerDeps {
   prefix: string;
   /** Deliveries (BullMQ jobs) in flight at once; they are written together in batches. Default 64. */
   concurrency?: number;
+  /** Told how long each batch's steps took (benchmarks); nothing is measured without it. */
+  onBatchTimed?: DeliveryProcessorDeps["onBatchTimed"];
   /** Prices per pricing category (OUTBOUND_PRICE_TABLE) the status hook reconciles costs with. */
   prices?: PriceTable;
   /** Handlers of non-message fields, over the defaults (account_update, message_template_status_update). */
@@ -234,6 +237,7 @@ export class InboundWorker {
         );
       },
       onMessagesWritten: (refs) => analytics.enqueue(refs),
+      ...(deps.onBatchTimed ? { onBatchTimed: deps.onBatchTimed } : {}),
       ...(media
         ? {
             onMessageStored: (clientId: string, m: Parameters<MediaWorker["enqueue"]>[1]) => media.enqueue(clientId, m),

@@ -13,7 +13,16 @@ import type { Collection, Connection } from "mongoose";
  * Across processes the commands add up, and FerretDB deadlocks for good once its pool is held by
  * commands each waiting for one more connection (measured: 4 inbound worker processes writing their
  * batches' conversations at once, 3 commands each, hung a FerretDB of 30 connections at the first
- * batches): one command per batch keeps 4 workers at 20 connections.
+ * batches): one command per batch kept 4 workers at 20 connections.
+ *
+ * Now single-statement commands, two conversations at a time: a command of one statement holds at
+ * most two connections and one while it waits (four statements waited holding four), so two of them
+ * hold no more than one command of four did, and a batch's conversations go twice as wide (measured,
+ * 30 conversations × 4 statements, interleaved runs on a loaded 2-core machine, medians: 4 × 1
+ * 828 ms, 1 × 2 669 ms, 1 × 4 436 ms). The analytics counters' lanes (twice `inParallel`, single
+ * updates) grow from 2 to 4: per worker at most 6 updates waiting for a connection, as before (2 + 4
+ * vs 4 + 2). Four at a time would be faster still, at 12 per worker (48 for 4 workers: FerretDB's
+ * default pool is 50).
  *
  * `Database.connect` asks the server once (buildInfo) and keeps the matching BulkWriter
  * (`db.batchWriter`); the repositories hand it to their batch writers. Nothing else sees the limits.
@@ -26,7 +35,7 @@ interface UpdateLimits {
 }
 
 const MONGODB_UPDATE_LIMITS: UpdateLimits = { perCommand: Number.POSITIVE_INFINITY, inParallel: 1 };
-const FERRETDB_UPDATE_LIMITS: UpdateLimits = { perCommand: 4, inParallel: 1 };
+const FERRETDB_UPDATE_LIMITS: UpdateLimits = { perCommand: 1, inParallel: 2 };
 
 /** `ops` cut into runs of at most `size` (one run when size is Infinity). */
 export function chunks<T>(ops: T[], size: number): T[][] {
@@ -45,7 +54,7 @@ export class BulkWriter {
 
   /** The writer of a MongoDB server: one bulkWrite per batch. */
   static readonly mongodb = new BulkWriter(MONGODB_UPDATE_LIMITS);
-  /** The writer of a FerretDB v1 server: commands of 4 statements, one at a time per batch. */
+  /** The writer of a FerretDB v1 server: commands of one statement, two at a time per batch. */
   static readonly ferretdb = new BulkWriter(FERRETDB_UPDATE_LIMITS);
 
   /** The writer for the server behind `connection`: FerretDB says so in buildInfo. */
@@ -205,4 +214,38 @@ export async function oneWriterPerDocument<T>(
     if (chains.get(key) === tail) chains.delete(key);
   });
   return run;
+}
+
+/** Runs `work` on each item, `width` at a time. */
+async function eachAtMost<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) await work(items[i]!);
+    }),
+  );
+}
+
+/**
+ * Applies `update` to the documents matching `filter`, which must select the same documents as the
+ * union of `clauses` (top-level equalities only). MongoDB: one updateMany of `filter`. FerretDB: one
+ * single-statement updateMany per clause, `inParallel` at a time. FerretDB v1 over PostgreSQL pushes
+ * only top-level equalities down to PostgreSQL: a filter with `$in` or `$or` reads the whole
+ * collection into FerretDB (measured, interleaved runs: an `_id: {$in}` update of 30 of 2,000
+ * messages 398 ms, growing with the collection; 30 single `_id` updates two at a time 223 ms).
+ */
+export async function updateEach(
+  collection: Collection,
+  filter: Record<string, unknown>,
+  clauses: Array<Record<string, unknown>>,
+  update: Record<string, unknown>,
+): Promise<void> {
+  if (!clauses.length) return;
+  if (clauses.length === 1 || !(await isFerretDb((collection as unknown as { conn: Connection }).conn))) {
+    await collection.updateMany(clauses.length === 1 ? clauses[0]! : filter, update);
+    return;
+  }
+  await eachAtMost(clauses, FERRETDB_UPDATE_LIMITS.inParallel, async (clause) => {
+    await collection.updateMany(clause, update);
+  });
 }

@@ -1,7 +1,7 @@
 export * from "./database.js";
 export * from "./heartbeat-watchdog.js";
 export * from "./errors.js";
-export type { BulkWriter } from "./ferretdb-adapter.js";
+export { storableValues, type BulkWriter } from "./ferretdb-adapter.js";
 export * from "./ids.js";
 export * from "./clients/client.model.js";
 export * from "./clients/client-status.js";

@@ -111,6 +111,37 @@ export interface DeliveryProcessorDeps {
    * conversation finds it gone and moves what it wrote.
    */
   onConversationsMerged?: (merged: { clientId: string; conversationIds: string[] }) => Promise<void>;
+  /**
+   * Called after each batch with the time its steps took (benchmarks: where a batch's time goes).
+   * Without it nothing is measured.
+   */
+  onBatchTimed?: (timing: BatchTiming) => void;
+}
+
+/** How long the steps of one batch took, in milliseconds (see DeliveryProcessorDeps.onBatchTimed). */
+export interface BatchTiming {
+  /** When the batch's write began (epoch milliseconds). */
+  startedAt: number;
+  deliveries: number;
+  messages: number;
+  conversations: number;
+  /** By step, in the order they ran; a step run several times (lock rounds) adds up. */
+  steps: Record<string, number>;
+}
+
+/** Laps of a batch's steps; absent (null) when nobody listens, so production pays nothing. */
+class StepClock {
+  readonly steps: Record<string, number> = {};
+  readonly startedAt = Date.now();
+  private last = performance.now();
+  messages = 0;
+  conversations = 0;
+  /** Ends the step `name` now. */
+  lap(name: string): void {
+    const now = performance.now();
+    this.steps[name] = (this.steps[name] ?? 0) + (now - this.last);
+    this.last = now;
+  }
 }
 
 export interface ProcessResult {
@@ -365,10 +396,22 @@ export class DeliveryProcessor {
   private async writeTogether(deliveries: PreparedDelivery[]): Promise<Array<ProcessResult | Error>> {
     const outcomes: Array<ProcessResult | Error> = deliveries.map((d) => ({ ...d.result }));
     const written: WrittenRef[] = [];
-    await this.storeMessages(deliveries, outcomes, written);
+    const clock = this.deps.onBatchTimed ? new StepClock() : null;
+    await this.storeMessages(deliveries, outcomes, written, clock);
     // Statuses after messages: a delivery may carry a message and statuses about it.
     await this.applyStatuses(deliveries, outcomes, written);
+    clock?.lap("statuses");
     if (written.length) await this.deps.onMessagesWritten?.(written);
+    if (clock) {
+      clock.lap("analyticsEnqueue");
+      this.deps.onBatchTimed!({
+        startedAt: clock.startedAt,
+        deliveries: deliveries.length,
+        messages: clock.messages,
+        conversations: clock.conversations,
+        steps: clock.steps,
+      });
+    }
     return outcomes;
   }
 
@@ -376,6 +419,7 @@ export class DeliveryProcessor {
     deliveries: PreparedDelivery[],
     outcomes: Array<ProcessResult | Error>,
     written: WrittenRef[],
+    clock: StepClock | null,
   ): Promise<void> {
     const count = (di: number, field: "messagesStored" | "duplicates") => {
       const r = outcomes[di];
@@ -395,10 +439,12 @@ export class DeliveryProcessor {
     });
     if (!unique.size) return;
     const items = await this.withoutBlocked([...unique.values()], deliveries, outcomes);
+    clock?.lap("blockedCheck");
     if (!items.length) return;
     const conversations = this.conversations;
 
     const ids = await conversations.resolve(items.map(refOf));
+    clock?.lap("resolve");
     const inserted = await this.messages.insert(
       items.map(({ clientId, event }) => ({
         clientId,
@@ -406,6 +452,7 @@ export class DeliveryProcessor {
         message: event.message,
       })),
     );
+    clock?.lap("insert");
 
     // What this batch owes the conversations: the messages it stored, or took over from a dead writer.
     const owed: Array<{ item: (typeof items)[number]; message: MessageDoc; takenOver: boolean }> = [];
@@ -431,13 +478,17 @@ export class DeliveryProcessor {
         for (const di of item.owners) outcomes[di] = new CountPendingError(item.event.message.wamid, retryAfterMs);
       }
     });
-    const counted = await this.recordCounts(owed);
+    if (clock) clock.messages = owed.length;
+    const counted = await this.recordCounts(owed, clock);
     await this.mergeTwins(conversations, owed, counted);
+    clock?.lap("mergeTwins");
     await this.deps.onMessages?.(items.filter((_, i) => inserted[i]!.state !== "refused"));
+    clock?.lap("onMessages");
     for (const message of stored)
       written.push({ clientId: message.clientId, messageId: message._id, conversationId: message.conversationId });
     // After this batch's last write to the messages: the media worker then writes them alone.
     for (const message of stored) await this.deps.onMessageStored?.(message.clientId.toHexString(), message);
+    clock?.lap("onMessageStored");
   }
 
   /**
@@ -487,6 +538,7 @@ export class DeliveryProcessor {
    */
   private async recordCounts(
     owed: Array<{ item: { clientId: Types.ObjectId; event: MessageEvent }; message: MessageDoc; takenOver: boolean }>,
+    clock: StepClock | null = null,
   ): Promise<{ vanished: Vanished[]; waiting: MergePlan[] }> {
     if (!owed.length) return { vanished: [], waiting: [] };
     const conversations = this.conversations;
@@ -514,6 +566,7 @@ export class DeliveryProcessor {
       });
       byConversation.set(k, c);
     }
+    if (clock) clock.conversations = byConversation.size;
     // Besides counters: ids recorded or moved by an identity change, the username (named in `updates`).
     // One writer per conversation across processes: FerretDB v1 loses concurrent updates of one
     // document (and the check of counted ids must not race another process's count).
@@ -523,6 +576,7 @@ export class DeliveryProcessor {
       const lock = this.deps.lockConversations
         ? await this.deps.lockConversations(pending)
         : { held: pending, release: () => Promise.resolve() };
+      clock?.lap("lockWait");
       const part = lock.held.map((k) => byConversation.get(k)!);
       const done = new Set(lock.held);
       pending = pending.filter((k) => !done.has(k));
@@ -532,14 +586,18 @@ export class DeliveryProcessor {
           fills: pending.length ? "batch" : "all",
         });
         for (const [k, v] of written) changed.set(k, v);
+        clock?.lap("recordInbound");
         views.push(...(await conversations.read(part)));
+        clock?.lap("readConversations");
       } finally {
         await lock.release();
+        clock?.lap("lockRelease");
       }
     }
     await this.deps
       .onConversationsWritten?.(views)
       .catch((err: unknown) => this.deps.logger.warn({ err }, "candidates' windows not copied to the send state"));
+    clock?.lap("windowsToSendState");
 
     for (const { message } of owed) {
       const clientId = message.clientId.toHexString();
@@ -555,8 +613,10 @@ export class DeliveryProcessor {
         ]),
       );
     }
+    clock?.lap("emit");
     // Last: until here a retry must find these messages claimed, and count and announce them.
     await this.messages.release(owed.map((o) => o.message));
+    clock?.lap("claimsRelease");
     const read = new Set(views.map((v) => v._id.toHexString()));
     const vanished = new Map<string, Vanished>();
     for (const { item, message } of owed) {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import type { Redis } from "ioredis";
-import { Database, isFerretDb, type ClientDoc } from "@linkojob/db";
+import { Database, type ClientDoc } from "@linkojob/db";
 import { DashboardEvents } from "@linkojob/events";
 import { createRedis } from "@linkojob/queues";
 import { delivery, inboundMessage, messagesDelivery, newUserId, type Candidate } from "@linkojob/meta-simulator";
-import { testServices } from "@linkojob/testing";
+import { isFerretDb, testServices } from "@linkojob/testing";
 import { ClientDirectory } from "./client-directory.js";
 import { DeliveryProcessor } from "./delivery-processor.js";
 

@@ -1,5 +1,6 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
+import { updateEach } from "../ferretdb-adapter.js";
 import { distinctIds, oneOrIn } from "../ids.js";
 import { type CountClaim, type MessageDoc } from "./message.model.js";
 import { inboundMessageDoc } from "./message-docs.js";
@@ -140,16 +141,19 @@ export class InboundMessageBatch {
 
   /**
    * Releases the claims of messages whose conversations now count them. One request; its filter names
-   * the tenant when the messages are one tenant's, and is an equality on `_id` for one message.
+   * the tenant when the messages are one tenant's, and is an equality on `_id` for one message
+   * (updateEach: one equality per message on FerretDB, whose `$in` reads the whole collection).
    */
   async release(messages: Array<{ _id: Types.ObjectId; clientId: Types.ObjectId }>): Promise<void> {
     if (!messages.length) return;
     const clients = distinctIds(messages.map((m) => m.clientId));
-    await this.model.collection.updateMany(
+    await updateEach(
+      this.model.collection,
       {
         _id: oneOrIn(messages.map((m) => m._id)),
         ...(clients.length === 1 ? { clientId: clients[0]! } : {}),
       },
+      messages.map((m) => ({ _id: m._id, clientId: m.clientId })),
       { $unset: { countClaim: "" } },
     );
   }
