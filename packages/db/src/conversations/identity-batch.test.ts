@@ -85,7 +85,7 @@ describe("conversations by phone or user id, in batches", () => {
     ]);
     // The conversation's four writes (the phone, counters, unread, summary) go as one command (on
     // FerretDB, commands of `perCommand` statements).
-    expect(counter.byCommand()).toEqual({ update: Math.ceil(4 / Math.min(4, limits.perCommand)) });
+    expect(counter.byCommand()).toEqual({ update: Math.ceil(4 / Math.min(4, db.batchWriter.statementsPerCommand)) });
     expect([...(changed.get(id2.toHexString()) ?? [])]).toEqual(["candidatePhone"]);
     expect(await db.conversations.findById(id2).lean()).toMatchObject({
       candidateKey: u2,
