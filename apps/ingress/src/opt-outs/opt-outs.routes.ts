@@ -3,8 +3,18 @@ import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { Types } from "mongoose";
-import { OPT_OUT_SCOPES, objectIdSchema, type OptOutChangeDoc, type OptOutDoc } from "@linkojob/db";
-import { idempotencyKeySchema, type OptOutRegister } from "@linkojob/outbound";
+import { OPT_OUT_SCOPES, objectIdSchema } from "@linkojob/db";
+import {
+  candidateOptOutsSchema,
+  optOutChangeAnswerJson,
+  optOutChangeAnswerSchema,
+  optOutChangeJson,
+  optOutEntryJson,
+  optOutListSchema,
+  type CandidateOptOutsPayload,
+  type OptOutListPayload,
+} from "@linkojob/events";
+import { idempotencyKeySchema, isHashedKey, type OptOutRegister } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import { badRequest } from "../http/errors.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
@@ -51,32 +61,6 @@ const listQuery = z.strictObject({
     .optional(),
 });
 
-const scopeJson = (s: OptOutDoc["all"]) =>
-  s ? { active: s.active, at: new Date(s.at).toISOString(), source: s.source, owner: s.owner } : null;
-
-/** One identity's entry as the API shows it (the tenant's own data: its candidates' ids). */
-const entryJson = (d: OptOutDoc) => ({
-  candidate: d.key,
-  candidateType: d.keyType,
-  scope: d.all?.active ? "all" : d.marketing?.active ? "marketing" : null,
-  all: scopeJson(d.all),
-  marketing: scopeJson(d.marketing),
-  updatedAt: new Date(d.updatedAt).toISOString(),
-});
-
-const changeJson = (c: OptOutChangeDoc) => ({
-  id: c._id.toHexString(),
-  action: c.action,
-  scope: c.scope,
-  source: c.source,
-  candidates: c.keys,
-  wamid: c.wamid ?? null,
-  actor: c.actor ?? null,
-  reason: c.reason ?? null,
-  at: new Date(c.at).toISOString(),
-  recordedAt: new Date(c.recordedAt).toISOString(),
-});
-
 /**
  * The candidates' opt-out register of one client (tenant):
  * - `GET /api/clients/:clientId/opt-outs` lists the opt-outs in force, newest first (`limit`,
@@ -109,9 +93,11 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
         summary: "The client's candidates who opted out (or one candidate's entries and audit trail)",
         params,
         querystring: listQuery,
+        // The answers' contract (@linkojob/events): exactly these keys, built by its serialisers.
+        response: { 200: z.union([candidateOptOutsSchema, optOutListSchema]) },
       },
     },
-    async (request) => {
+    async (request): Promise<CandidateOptOutsPayload | OptOutListPayload> => {
       const tenant = await tenants.resolve(request.principal, request.params.clientId);
       const q = request.query;
       if (q.clientId && q.clientId !== request.params.clientId)
@@ -122,8 +108,8 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
           clientId: tenant.clientId.toHexString(),
           scope: status.optOut?.scope ?? null,
           conversationId: status.conversationId?.toHexString() ?? null,
-          optOuts: status.docs.map(entryJson),
-          changes: status.changes.map(changeJson),
+          optOuts: status.docs.map(optOutEntryJson),
+          changes: status.changes.map((c) => optOutChangeJson(c, isHashedKey)),
         };
       }
       let after: { updatedAt: Date; id: Types.ObjectId } | undefined;
@@ -136,7 +122,7 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
       const last = page.at(-1);
       return {
         clientId: tenant.clientId.toHexString(),
-        optOuts: page.map(entryJson),
+        optOuts: page.map(optOutEntryJson),
         nextCursor:
           docs.length > q.limit && last ? `${new Date(last.updatedAt).getTime()}.${last._id.toHexString()}` : null,
       };
@@ -152,6 +138,7 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
         params,
         body: changeBody,
         headers: z.object({ "idempotency-key": idempotencyKeySchema.optional() }).loose(),
+        response: { 200: optOutChangeAnswerSchema, 201: optOutChangeAnswerSchema },
       },
     },
     async (request, reply) => {
@@ -169,13 +156,7 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
         actor: { role: principal.role, userId: principal.userId },
         reason: body.reason ?? null,
       });
-      return reply.code(result.created ? 201 : 200).send({
-        clientId: tenant.clientId.toHexString(),
-        changeId: result.changeId.toHexString(),
-        scope: result.optOut?.scope ?? null,
-        conversationId: result.conversationId?.toHexString() ?? null,
-        candidates: result.keys,
-      });
+      return reply.code(result.created ? 201 : 200).send(optOutChangeAnswerJson(tenant.clientId, result, isHashedKey));
     },
   );
   done();
