@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isoDate, objectId } from "./scalars.js";
-import { OPT_OUT_SCOPE_VALUES } from "./payloads.js";
+import { OPT_OUT_SCOPE_VALUES, campaignCountsSchema } from "./payloads.js";
 
 /**
  * REST answers a dashboard reads besides the conversation and message records (payloads.ts): their
@@ -193,3 +193,41 @@ export const sendingPolicySchema = z.strictObject({
     .describe("the number's last quality event; marketingPaused: marketing first contacts are held"),
 });
 export type SendingPolicyPayload = z.infer<typeof sendingPolicySchema>;
+
+/** POST /api/campaigns → 202: the campaign stored, its recipients decided and queued by the outbound worker. */
+export const campaignAcceptedSchema = z.strictObject({ campaignId: objectId });
+export type CampaignAcceptedPayload = z.infer<typeof campaignAcceptedSchema>;
+
+/** GET /api/campaigns/:id: the campaign, its counts, and what was refused by position in the request (never a candidate). */
+export const campaignSchema = z.strictObject({
+  campaignId: objectId,
+  clientId: objectId,
+  templateName: z.string(),
+  language: z.string(),
+  status: z.enum(["expanding", "accepting", "running", "cancelled"]),
+  /** Recipients in the request, and how many distinct ones remained. */
+  requested: z.number().int().nonnegative(),
+  recipients: z.number().int().nonnegative(),
+  /** Positions in the request of recipients named twice. */
+  duplicates: z.array(z.number().int().nonnegative()),
+  /** Positions refused at acceptance, with why (an opt-out, an identity that is not one…). */
+  suppressedAtAcceptance: z.array(z.strictObject({ index: z.number().int().nonnegative(), code: z.string() })),
+  counts: campaignCountsSchema.strict(),
+  /**
+   * `expanding`: accepted, its recipients being decided and queued by the outbound worker (the counts
+   * grow chunk by chunk); `accepted`: every recipient decided (queued, scheduled or suppressed).
+   */
+  expansion: z.strictObject({
+    state: z.enum(["expanding", "accepted"]),
+    chunks: z.number().int().nonnegative(),
+    expandedChunks: z.number().int().nonnegative(),
+  }),
+  createdAt: isoDate,
+  acceptedAt: isoDate.nullable(),
+  cancelledAt: isoDate.nullable(),
+});
+export type CampaignPayload = z.infer<typeof campaignSchema>;
+
+/** POST /api/campaigns/:id/cancel: the campaign after it, and how many messages this call stopped. */
+export const campaignCancelledSchema = campaignSchema.extend({ cancelled: z.number().int().nonnegative() });
+export type CampaignCancelledPayload = z.infer<typeof campaignCancelledSchema>;

@@ -1,17 +1,21 @@
 import {
+  campaignCountsSchema,
   conversationSchema,
   mediaSchema,
   messageSchema,
+  type CampaignCounts,
   type ConversationPayload,
   type MediaPayload,
   type MessagePayload,
 } from "./payloads.js";
 import {
+  campaignSchema,
   optOutChangeAnswerSchema,
   optOutEntrySchema,
   optOutScopeStateSchema,
   optOutTrailChangeSchema,
   sendingPolicySchema,
+  type CampaignPayload,
   type OptOutChangeAnswerPayload,
   type OptOutEntryPayload,
   type OptOutTrailChangePayload,
@@ -310,4 +314,51 @@ export function sendingPolicyJson(v: {
         }
       : null,
   } satisfies Record<keyof typeof sendingPolicySchema.shape, unknown>;
+}
+
+/** A stored campaign (as @linkojob/db's CampaignDoc). */
+export interface StoredCampaign {
+  _id: StoredId;
+  clientId: StoredId;
+  templateName: string;
+  language: string;
+  status: CampaignPayload["status"];
+  requested: number;
+  recipients: number;
+  duplicates: number[];
+  suppressed: Array<{ index: number; code: string }>;
+  chunks?: number | null;
+  expandedChunks?: number | null;
+  createdAt: StoredDate;
+  acceptedAt?: StoredDate | null;
+  cancelledAt?: StoredDate | null;
+}
+
+/**
+ * A campaign as GET /api/campaigns/:id answers it, with `counts` (the live counters in Redis, or the
+ * copy stored with the campaign): its idempotency key, author, counts' copy time and whatever else a
+ * counter hash or the stored copy holds stay stored.
+ */
+export function campaignJson(c: StoredCampaign, counts: Partial<CampaignCounts>): CampaignPayload {
+  const count = {} as CampaignCounts;
+  // A count the copy lacks (stored before that count existed) is 0.
+  for (const k of Object.keys(campaignCountsSchema.shape) as Array<keyof CampaignCounts>) count[k] = counts[k] ?? 0;
+  const state: CampaignPayload["expansion"]["state"] =
+    c.status === "expanding" || c.status === "accepting" ? "expanding" : "accepted";
+  return {
+    campaignId: c._id.toHexString(),
+    clientId: c.clientId.toHexString(),
+    templateName: c.templateName,
+    language: c.language,
+    status: c.status,
+    requested: c.requested,
+    recipients: c.recipients,
+    duplicates: [...c.duplicates],
+    suppressedAtAcceptance: c.suppressed.map((s) => ({ index: s.index, code: s.code })),
+    counts: count,
+    expansion: { state, chunks: c.chunks ?? 0, expandedChunks: c.expandedChunks ?? 0 },
+    createdAt: new Date(c.createdAt).toISOString(),
+    acceptedAt: iso(c.acceptedAt),
+    cancelledAt: iso(c.cancelledAt),
+  } satisfies Record<keyof typeof campaignSchema.shape, unknown>;
 }
