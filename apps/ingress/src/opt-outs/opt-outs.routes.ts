@@ -17,6 +17,7 @@ import {
 import { idempotencyKeySchema, isHashedKey, type OptOutRegister } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import { badRequest } from "../http/errors.js";
+import { pageQueryFields } from "../http/page-query.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 
 export interface OptOutRoutesOptions {
@@ -49,17 +50,7 @@ const changeBody = z
     message: "name the candidate by candidatePhone or candidateUserId",
   });
 
-const listQuery = z.strictObject({
-  ...candidateFields,
-  /** Accepted for clients that add it to every request (the inbox): must name the path's client. */
-  clientId: objectIdSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  /** The `nextCursor` of the previous page. */
-  cursor: z
-    .string()
-    .regex(/^\d+\.[0-9a-f]{24}$/, "must be a nextCursor")
-    .optional(),
-});
+const listQuery = z.strictObject({ ...candidateFields, ...pageQueryFields });
 
 /**
  * The candidates' opt-out register of one client (tenant):
