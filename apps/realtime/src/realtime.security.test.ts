@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { signClaims } from "@linkojob/auth";
 import { Database } from "@linkojob/db";
 import { CommandCounter, TEST_SECRETS, eventually, testServices, tokenFor } from "@linkojob/testing";
+import { socketRefusalSchema } from "@linkojob/events";
 import { SOCKET_EVENTS, type RefreshAck } from "./protocol.js";
-import { SOCKET_ERROR_EVENT } from "./socket-budget.js";
 import { loadRealtimeEnv } from "./env.js";
 import {
   closeAllSockets,
@@ -142,7 +142,7 @@ describe("budgets that a reconnect does not reset", () => {
 
     const second = await connect(node.url, { token: await tokenFor(user) });
     for (let i = 0; i < 20; i++) second.socket.emit("no-such-event", { i });
-    const error = (await eventually(() => second.payloads(SOCKET_ERROR_EVENT)[0])) as { code: string };
+    const error = socketRefusalSchema.parse(await eventually(() => second.payloads(SOCKET_EVENTS.error)[0]));
     expect(error.code).toBe("RATE_LIMITED");
     await eventually(() => !second.socket.connected);
   });
@@ -191,7 +191,7 @@ describe("finding 4: socket floods", () => {
     for (let i = 0; i < 20_000; i++) s.socket.emit(SOCKET_EVENTS.refresh, { token });
 
     expect(await ended).toBe("io server disconnect");
-    expect(s.payloads(SOCKET_ERROR_EVENT)).toEqual([
+    expect(s.payloads(SOCKET_EVENTS.error)).toEqual([
       { code: "RATE_LIMITED", message: expect.stringContaining(`${BUDGET.events} events`) },
     ]);
     // Coalesced: one refresh runs, one waits, the rest are replaced while waiting; none runs once
@@ -209,7 +209,7 @@ describe("finding 4: socket floods", () => {
     const ended = new Promise<string>((resolve) => s.socket.once("disconnect", resolve));
     for (let i = 0; i < BUDGET.events + 1; i++) s.socket.emit("no-such-event", { i });
     expect(await ended).toBe("io server disconnect");
-    expect(s.payloads(SOCKET_ERROR_EVENT)).toHaveLength(1);
+    expect(s.payloads(SOCKET_EVENTS.error)).toHaveLength(1);
   });
 
   it("coalesces a burst of refreshes: one in flight, the latest wins, the replaced ones are answered SUPERSEDED", async () => {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { signJwt, type Role } from "@linkojob/auth";
-import { EVENTS, sampleMessageStatus } from "@linkojob/events";
+import { EVENTS, sampleMessageStatus, sessionInfoSchema, socketRefusalSchema } from "@linkojob/events";
 import { TEST_SECRETS, eventually, tokenFor } from "@linkojob/testing";
 import { SOCKET_EVENTS, type SessionInfo } from "./protocol.js";
 import {
@@ -48,6 +48,7 @@ describe("tokens at connect", () => {
     const token = await signJwt(TEST_SECRETS.jwtSecret, { sub: owner }, nowSeconds() - 5);
     const err = await refusal(node.url, { token });
     expect(err.data).toEqual({ code: "AUTH_ERR_EXPIRED", message: "token expired" });
+    expect(socketRefusalSchema.safeParse(err.data).success).toBe(true);
   });
 
   it("refuses a role the platform does not know", async () => {
@@ -58,6 +59,8 @@ describe("tokens at connect", () => {
   it("accepts a valid recruiter token and says which clients the socket follows", async () => {
     const s = await connect(node.url, { token: await tokenFor(owner, "recruiter", "1h") });
     const session = (await eventually(() => s.payloads(SOCKET_EVENTS.session)[0])) as SessionInfo;
+    // Exactly the contract's keys: a field added by mistake fails the strict schema.
+    expect(sessionInfoSchema.safeParse(session).error?.issues ?? []).toEqual([]);
     expect(session).toMatchObject({ userId: owner, role: "recruiter", clientIds: [ownClient] });
     expect(session.expiresAt).toBeGreaterThan(nowSeconds());
   });

@@ -8,8 +8,6 @@ export interface SocketEventBudgetOptions {
 }
 
 export const DEFAULT_SOCKET_EVENTS = 30;
-/** Server → client, `{ code: "RATE_LIMITED", message }`, just before the server disconnects a socket over budget. */
-export const SOCKET_ERROR_EVENT = "socket:error";
 /** Refresh answer's code when a newer auth:refresh replaced it before it ran. */
 export const REFRESH_SUPERSEDED = "SUPERSEDED";
 export const DEFAULT_SOCKET_WINDOW_SECONDS = 60;

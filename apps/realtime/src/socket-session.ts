@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { SOCKET_EVENTS, type RefreshAck, type SessionInfo } from "./protocol.js";
 import { SessionExpiry } from "./session-expiry.js";
 import { toSocketError } from "./socket-auth.js";
-import { REFRESH_SUPERSEDED, SOCKET_ERROR_EVENT, type SocketEventBudget } from "./socket-budget.js";
+import { REFRESH_SUPERSEDED, type SocketEventBudget } from "./socket-budget.js";
 import { RefreshQueue } from "./socket-refresh-queue.js";
 import type { RealtimeSocket } from "./socket-data.js";
 import { SocketError } from "./socket-error.js";
@@ -75,8 +75,7 @@ export function startSocketSession(
             { events: budget.events, windowSeconds: budget.windowSeconds },
             "socket over its event budget; disconnecting",
           );
-          // Not one of the relayed dashboard events, so not in the typed contract: emitted untyped.
-          (socket as unknown as { emit(event: string, payload: unknown): void }).emit(SOCKET_ERROR_EVENT, {
+          socket.emit(SOCKET_EVENTS.error, {
             code: "RATE_LIMITED",
             message: `more than ${budget.events} events in ${budget.windowSeconds} s; reconnect later`,
           });

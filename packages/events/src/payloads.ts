@@ -210,22 +210,18 @@ export const CONVERSATION_UPDATE_FIELDS = [
 ] as const;
 export type ConversationUpdateField = (typeof CONVERSATION_UPDATE_FIELDS)[number];
 
-export const conversationUpdatesSchema = z.object({
-  unreadCount: z.number().int().nonnegative(),
-  lastMessageAt: isoDate.nullable(),
-  messageCount: z.number().int().nonnegative().optional(),
-  lastMessageFrom: z.string().nullable().optional(),
-  lastMessagePreview: z.string().nullable().optional(),
-  lastMessageType: z.string().nullable().optional(),
-  lastInboundAt: isoDate.nullable().optional(),
-  windowExpiresAt: isoDate.nullable().optional(),
-  inWindow: z.boolean().optional(),
-  candidateName: z.string().nullable().optional(),
-  status: z.string().optional(),
-  candidatePhone: z.string().nullable().optional(),
-  candidateUserId: z.string().nullable().optional(),
-  candidateUsername: z.string().nullable().optional(),
-});
+/**
+ * A conversation:updated's `updates`: the named fields as the conversation record has them (taken
+ * from conversationSchema, so the two never drift), `unreadCount` and `lastMessageAt` always present.
+ */
+export const conversationUpdatesSchema = z.object(
+  conversationSchema
+    .pick(
+      Object.fromEntries(CONVERSATION_UPDATE_FIELDS.map((f) => [f, true])) as { [F in ConversationUpdateField]: true },
+    )
+    .partial()
+    .required({ unreadCount: true, lastMessageAt: true }).shape,
+);
 export type ConversationUpdates = z.infer<typeof conversationUpdatesSchema>;
 
 /**

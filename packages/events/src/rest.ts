@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isoDate, objectId } from "./scalars.js";
-import { OPT_OUT_SCOPE_VALUES } from "./payloads.js";
+import { OPT_OUT_SCOPE_VALUES, campaignCountsSchema } from "./payloads.js";
 
 /**
  * REST answers a dashboard reads besides the conversation and message records (payloads.ts): their
@@ -87,3 +87,147 @@ export const sendPreviewSchema = z.strictObject({
   }),
 });
 export type SendPreviewPayload = z.infer<typeof sendPreviewSchema>;
+
+/** What the opt-out register's entries name a candidate by; `…_hash`: an erased candidate's, kept as a keyed hash. */
+export const OPT_OUT_CANDIDATE_TYPES = ["phone", "user_id", "phone_hash", "user_id_hash"] as const;
+
+/** A recruiter or platform principal that made a change through the API. */
+const actorSchema = z.strictObject({ role: z.string(), userId: z.string() });
+
+/** One scope's latest change on one identity. */
+export const optOutScopeStateSchema = z.strictObject({
+  active: z.boolean(),
+  at: isoDate,
+  source: z.string(),
+  /** Who may lift it: the candidate (their own STOP, Meta's preference, 131050) or the tenant. */
+  owner: z.enum(["candidate", "tenant"]),
+});
+
+/** One identity's entry in the opt-out register. */
+export const optOutEntrySchema = z.strictObject({
+  /** The phone number or user id; null for an erased candidate's entry (only its keyed hash is stored, never shown). */
+  candidate: z.string().nullable(),
+  candidateType: z.enum(OPT_OUT_CANDIDATE_TYPES),
+  /** What is in force: `all` wins over `marketing`; null: nothing. */
+  scope: z.enum(OPT_OUT_SCOPE_VALUES).nullable(),
+  all: optOutScopeStateSchema.nullable(),
+  marketing: optOutScopeStateSchema.nullable(),
+  updatedAt: isoDate,
+});
+export type OptOutEntryPayload = z.infer<typeof optOutEntrySchema>;
+
+/** One change of the register, from its audit trail. */
+export const optOutTrailChangeSchema = z.strictObject({
+  id: objectId,
+  action: z.enum(["opt_out", "resume"]),
+  scope: z.enum(OPT_OUT_SCOPE_VALUES),
+  source: z.string(),
+  /** The identities it applied to, in clear (an erased candidate's keyed hashes are left out). */
+  candidates: z.array(z.string()),
+  wamid: z.string().nullable(),
+  actor: actorSchema.nullable(),
+  reason: z.string().nullable(),
+  at: isoDate,
+  recordedAt: isoDate,
+});
+export type OptOutTrailChangePayload = z.infer<typeof optOutTrailChangeSchema>;
+
+/** GET /api/clients/:clientId/opt-outs: the opt-outs in force, newest first, a page at a time. */
+export const optOutListSchema = z.strictObject({
+  clientId: objectId,
+  optOuts: z.array(optOutEntrySchema),
+  /** The `cursor` of the next page; null on the last. */
+  nextCursor: z.string().nullable(),
+});
+export type OptOutListPayload = z.infer<typeof optOutListSchema>;
+
+/** GET /api/clients/:clientId/opt-outs?candidatePhone|candidateUserId: one candidate's entries and latest changes. */
+export const candidateOptOutsSchema = z.strictObject({
+  clientId: objectId,
+  scope: z.enum(OPT_OUT_SCOPE_VALUES).nullable(),
+  conversationId: objectId.nullable(),
+  optOuts: z.array(optOutEntrySchema),
+  changes: z.array(optOutTrailChangeSchema),
+});
+export type CandidateOptOutsPayload = z.infer<typeof candidateOptOutsSchema>;
+
+/** POST /api/clients/:clientId/opt-outs → 201 (recorded) or 200 (the same request again): the change and what is in force. */
+export const optOutChangeAnswerSchema = z.strictObject({
+  clientId: objectId,
+  changeId: objectId,
+  scope: z.enum(OPT_OUT_SCOPE_VALUES).nullable(),
+  conversationId: objectId.nullable(),
+  candidates: z.array(z.string()),
+});
+export type OptOutChangeAnswerPayload = z.infer<typeof optOutChangeAnswerSchema>;
+
+/** GET and PUT /api/clients/:clientId/sending-policy: the policy, the portfolio's budget now and the number's quality. */
+export const sendingPolicySchema = z.strictObject({
+  clientId: objectId,
+  quietHours: z
+    .strictObject({ start: z.string(), end: z.string() })
+    .nullable()
+    .describe("local times in the candidate's zone; null: off"),
+  timeZone: z.string().describe("the tenant's IANA zone, for candidates of unknown country"),
+  isDefault: z.boolean().describe("true while the tenant has set no policy (21:00–09:00, Africa/Casablanca)"),
+  messagingLimit: z.strictObject({
+    limit: z
+      .number()
+      .nullable()
+      .describe(
+        "unique recipients of business-initiated messages per moving 24 h for the portfolio; -1 unlimited; null unknown yet",
+      ),
+    used: z.number().describe("recipients counted in the moving window ending now"),
+    scheduled: z.number().describe("first contacts scheduled for later because the budget is spent"),
+    nextFreeAt: isoDate.nullable().describe("when the next first contact can go; null when unlimited or unknown"),
+    windowMs: z.number(),
+  }),
+  quality: z
+    .strictObject({
+      rating: z.string().nullable(),
+      event: z.string().nullable(),
+      marketingPaused: z.boolean(),
+      at: isoDate,
+    })
+    .nullable()
+    .describe("the number's last quality event; marketingPaused: marketing first contacts are held"),
+});
+export type SendingPolicyPayload = z.infer<typeof sendingPolicySchema>;
+
+/** POST /api/campaigns → 202: the campaign stored, its recipients decided and queued by the outbound worker. */
+export const campaignAcceptedSchema = z.strictObject({ campaignId: objectId });
+export type CampaignAcceptedPayload = z.infer<typeof campaignAcceptedSchema>;
+
+/** GET /api/campaigns/:id: the campaign, its counts, and what was refused by position in the request (never a candidate). */
+export const campaignSchema = z.strictObject({
+  campaignId: objectId,
+  clientId: objectId,
+  templateName: z.string(),
+  language: z.string(),
+  status: z.enum(["expanding", "accepting", "running", "cancelled"]),
+  /** Recipients in the request, and how many distinct ones remained. */
+  requested: z.number().int().nonnegative(),
+  recipients: z.number().int().nonnegative(),
+  /** Positions in the request of recipients named twice. */
+  duplicates: z.array(z.number().int().nonnegative()),
+  /** Positions refused at acceptance, with why (an opt-out, an identity that is not one…). */
+  suppressedAtAcceptance: z.array(z.strictObject({ index: z.number().int().nonnegative(), code: z.string() })),
+  counts: campaignCountsSchema.strict(),
+  /**
+   * `expanding`: accepted, its recipients being decided and queued by the outbound worker (the counts
+   * grow chunk by chunk); `accepted`: every recipient decided (queued, scheduled or suppressed).
+   */
+  expansion: z.strictObject({
+    state: z.enum(["expanding", "accepted"]),
+    chunks: z.number().int().nonnegative(),
+    expandedChunks: z.number().int().nonnegative(),
+  }),
+  createdAt: isoDate,
+  acceptedAt: isoDate.nullable(),
+  cancelledAt: isoDate.nullable(),
+});
+export type CampaignPayload = z.infer<typeof campaignSchema>;
+
+/** POST /api/campaigns/:id/cancel: the campaign after it, and how many messages this call stopped. */
+export const campaignCancelledSchema = campaignSchema.extend({ cancelled: z.number().int().nonnegative() });
+export type CampaignCancelledPayload = z.infer<typeof campaignCancelledSchema>;

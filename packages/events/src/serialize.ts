@@ -1,11 +1,26 @@
 import {
+  campaignCountsSchema,
   conversationSchema,
   mediaSchema,
   messageSchema,
+  type CampaignCounts,
   type ConversationPayload,
   type MediaPayload,
   type MessagePayload,
 } from "./payloads.js";
+import {
+  campaignSchema,
+  optOutChangeAnswerSchema,
+  optOutEntrySchema,
+  optOutScopeStateSchema,
+  optOutTrailChangeSchema,
+  sendingPolicySchema,
+  type CampaignPayload,
+  type OptOutChangeAnswerPayload,
+  type OptOutEntryPayload,
+  type OptOutTrailChangePayload,
+  type SendingPolicyPayload,
+} from "./rest.js";
 
 /**
  * Stored records → the contract's JSON records, for the REST answers and the realtime events alike,
@@ -170,4 +185,180 @@ export function messageJson(m: StoredMessage): MessagePayload {
   for (const k of OPTIONAL_MESSAGE_FIELDS) if (stored[k] !== undefined && !(k in out)) out[k] = jsonValue(stored[k]);
   if (m.media) out.media = mediaJson(m.media);
   return out as MessagePayload;
+}
+
+/** A scope's latest change on one identity (as @linkojob/db's OptOutScopeState). */
+export interface StoredOptOutScope {
+  active: boolean;
+  at: StoredDate;
+  source: string;
+  owner: "candidate" | "tenant";
+}
+
+/** One identity's entry of the opt-out register (as @linkojob/db's OptOutDoc). */
+export interface StoredOptOut {
+  key: string;
+  keyType: OptOutEntryPayload["candidateType"];
+  all?: StoredOptOutScope | null;
+  marketing?: StoredOptOut["all"];
+  updatedAt: StoredDate;
+}
+
+const optOutScopeJson = (s: StoredOptOutScope | null | undefined) =>
+  s
+    ? ({
+        active: s.active,
+        at: new Date(s.at).toISOString(),
+        source: s.source,
+        owner: s.owner,
+      } satisfies Record<keyof typeof optOutScopeStateSchema.shape, unknown>)
+    : null;
+
+/** Whether an entry's key is an erased candidate's keyed hash (its type says so). */
+const hashedType = (t: StoredOptOut["keyType"]) => t === "phone_hash" || t === "user_id_hash";
+
+/** An opt-out entry as the API lists it: the register's ids and state changes stay stored, a keyed hash is never shown. */
+export function optOutEntryJson(d: StoredOptOut): OptOutEntryPayload {
+  const scope: OptOutEntryPayload["scope"] = d.all?.active ? "all" : d.marketing?.active ? "marketing" : null;
+  return {
+    candidate: hashedType(d.keyType) ? null : d.key,
+    candidateType: d.keyType,
+    scope,
+    all: optOutScopeJson(d.all),
+    marketing: optOutScopeJson(d.marketing),
+    updatedAt: new Date(d.updatedAt).toISOString(),
+  } satisfies Record<keyof typeof optOutEntrySchema.shape, unknown>;
+}
+
+/** One change of the opt-out register (as @linkojob/db's OptOutChangeDoc). */
+export interface StoredOptOutChange {
+  _id: StoredId;
+  action: OptOutTrailChangePayload["action"];
+  scope: OptOutTrailChangePayload["scope"];
+  source: string;
+  keys: string[];
+  wamid?: string | null;
+  actor?: { role: string; userId: string } | null;
+  reason?: string | null;
+  at: StoredDate;
+  recordedAt: StoredDate;
+}
+
+/**
+ * A change of the audit trail as the API shows it: its dedupe key and client stay stored; `isHashed`
+ * names the keys that are an erased candidate's keyed hash (@linkojob/outbound's isHashedKey), left out.
+ */
+export function optOutChangeJson(c: StoredOptOutChange, isHashed: (key: string) => boolean): OptOutTrailChangePayload {
+  return {
+    id: c._id.toHexString(),
+    action: c.action,
+    scope: c.scope,
+    source: c.source,
+    candidates: c.keys.filter((k) => !isHashed(k)),
+    wamid: c.wamid ?? null,
+    actor: c.actor ? { role: c.actor.role, userId: c.actor.userId } : null,
+    reason: c.reason ?? null,
+    at: new Date(c.at).toISOString(),
+    recordedAt: new Date(c.recordedAt).toISOString(),
+  } satisfies Record<keyof typeof optOutTrailChangeSchema.shape, unknown>;
+}
+
+/** What POST /api/clients/:clientId/opt-outs answers, from the register's result. */
+export function optOutChangeAnswerJson(
+  clientId: StoredId,
+  r: {
+    changeId: StoredId;
+    optOut: { scope: NonNullable<OptOutChangeAnswerPayload["scope"]> } | null;
+    conversationId: StoredId | null;
+    keys: string[];
+  },
+  isHashed: (key: string) => boolean,
+): OptOutChangeAnswerPayload {
+  return {
+    clientId: clientId.toHexString(),
+    changeId: r.changeId.toHexString(),
+    scope: r.optOut?.scope ?? null,
+    conversationId: hex(r.conversationId),
+    candidates: r.keys.filter((k) => !isHashed(k)),
+  } satisfies Record<keyof typeof optOutChangeAnswerSchema.shape, unknown>;
+}
+
+/** What GET and PUT /api/clients/:clientId/sending-policy answer, from the send gate's view of the client. */
+export function sendingPolicyJson(v: {
+  clientId: StoredId;
+  policy: { quietHours: { start: string; end: string } | null; timeZone: string };
+  isDefault: boolean;
+  limit: number | null;
+  usage: { used: number; scheduled: number; nextFreeAt: number | null };
+  windowMs: number;
+  quality: { rating: string | null; event: string | null; marketingPaused: boolean; at: StoredDate } | null;
+}): SendingPolicyPayload {
+  return {
+    clientId: v.clientId.toHexString(),
+    quietHours: v.policy.quietHours ? { start: v.policy.quietHours.start, end: v.policy.quietHours.end } : null,
+    timeZone: v.policy.timeZone,
+    isDefault: v.isDefault,
+    messagingLimit: {
+      limit: v.limit,
+      used: v.usage.used,
+      scheduled: v.usage.scheduled,
+      nextFreeAt: v.usage.nextFreeAt === null ? null : new Date(v.usage.nextFreeAt).toISOString(),
+      windowMs: v.windowMs,
+    },
+    quality: v.quality
+      ? {
+          rating: v.quality.rating,
+          event: v.quality.event,
+          marketingPaused: v.quality.marketingPaused,
+          at: new Date(v.quality.at).toISOString(),
+        }
+      : null,
+  } satisfies Record<keyof typeof sendingPolicySchema.shape, unknown>;
+}
+
+/** A stored campaign (as @linkojob/db's CampaignDoc). */
+export interface StoredCampaign {
+  _id: StoredId;
+  clientId: StoredId;
+  templateName: string;
+  language: string;
+  status: CampaignPayload["status"];
+  requested: number;
+  recipients: number;
+  duplicates: number[];
+  suppressed: Array<{ index: number; code: string }>;
+  chunks?: number | null;
+  expandedChunks?: number | null;
+  createdAt: StoredDate;
+  acceptedAt?: StoredDate | null;
+  cancelledAt?: StoredDate | null;
+}
+
+/**
+ * A campaign as GET /api/campaigns/:id answers it, with `counts` (the live counters in Redis, or the
+ * copy stored with the campaign): its idempotency key, author, counts' copy time and whatever else a
+ * counter hash or the stored copy holds stay stored.
+ */
+export function campaignJson(c: StoredCampaign, counts: Partial<CampaignCounts>): CampaignPayload {
+  const count = {} as CampaignCounts;
+  // A count the copy lacks (stored before that count existed) is 0.
+  for (const k of Object.keys(campaignCountsSchema.shape) as Array<keyof CampaignCounts>) count[k] = counts[k] ?? 0;
+  const state: CampaignPayload["expansion"]["state"] =
+    c.status === "expanding" || c.status === "accepting" ? "expanding" : "accepted";
+  return {
+    campaignId: c._id.toHexString(),
+    clientId: c.clientId.toHexString(),
+    templateName: c.templateName,
+    language: c.language,
+    status: c.status,
+    requested: c.requested,
+    recipients: c.recipients,
+    duplicates: [...c.duplicates],
+    suppressedAtAcceptance: c.suppressed.map((s) => ({ index: s.index, code: s.code })),
+    counts: count,
+    expansion: { state, chunks: c.chunks ?? 0, expandedChunks: c.expandedChunks ?? 0 },
+    createdAt: new Date(c.createdAt).toISOString(),
+    acceptedAt: iso(c.acceptedAt),
+    cancelledAt: iso(c.cancelledAt),
+  } satisfies Record<keyof typeof campaignSchema.shape, unknown>;
 }

@@ -1,9 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { messageReceived, messageSent } from "./builders.js";
 import { conversationSchema, messageReceivedSchema, messageSchema, messageSentSchema } from "./payloads.js";
+import { candidateOptOutsSchema, optOutChangeAnswerSchema, sendingPolicySchema } from "./rest.js";
 import {
   conversationJson,
   messageJson,
+  optOutChangeAnswerJson,
+  optOutChangeJson,
+  optOutEntryJson,
+  sendingPolicyJson,
   type StoredConversation,
   type StoredMedia,
   type StoredMessage,
@@ -136,5 +141,72 @@ describe("conversationJson", () => {
     expect(Object.keys(json).sort()).toEqual(Object.keys(conversationSchema.shape).sort());
     expect(conversationSchema.parse(json)).toEqual(json);
     expect(conversationSchema.safeParse({ ...json, readUpTo: at.toISOString() }).success).toBe(false);
+  });
+});
+
+describe("opt-out register and sending policy → the REST answers' strict shapes", () => {
+  const hashed = (k: string) => k.startsWith("hmac:");
+  const scope = { active: true, at, source: "recruiter", owner: "tenant" as const, changeId: oid(ids.file), __v: 0 };
+
+  it("drops the register's ids, dedupe key, subdocument ids and keyed hashes", () => {
+    const entry = { ...INTERNAL, _id: oid(ids.msg), clientId: oid(ids.client), key: "212600000001" };
+    const answer = {
+      clientId: ids.client,
+      scope: "all",
+      conversationId: null,
+      optOuts: [
+        optOutEntryJson({ ...entry, keyType: "phone", all: scope, marketing: null }),
+        optOutEntryJson({ ...entry, key: "hmac:abc", keyType: "phone_hash", all: scope }),
+      ],
+      changes: [
+        optOutChangeJson(
+          {
+            ...INTERNAL,
+            ...{ clientId: oid(ids.client) },
+            _id: oid(ids.msg),
+            action: "opt_out",
+            scope: "all",
+            source: "recruiter",
+            keys: ["212600000001", "hmac:abc"],
+            actor: { role: "recruiter", userId: "u1", _id: oid(ids.conv) } as { role: string; userId: string },
+            at,
+            recordedAt: at,
+          },
+          hashed,
+        ),
+      ],
+    };
+    expect(candidateOptOutsSchema.safeParse(answer).error?.issues ?? []).toEqual([]);
+    expect(answer.optOuts.map((e) => e.candidate)).toEqual(["212600000001", null]);
+    expect(answer.changes[0]!.candidates).toEqual(["212600000001"]);
+    expect(JSON.stringify(answer)).not.toMatch(/hmac:|dedupeKey|changeId|__v/);
+
+    const change = optOutChangeAnswerJson(
+      oid(ids.client),
+      { changeId: oid(ids.msg), optOut: { scope: "marketing" }, conversationId: oid(ids.conv), keys: ["hmac:abc"] },
+      hashed,
+    );
+    expect(optOutChangeAnswerSchema.parse(change)).toEqual({
+      clientId: ids.client,
+      changeId: ids.msg,
+      scope: "marketing",
+      conversationId: ids.conv,
+      candidates: [],
+    });
+  });
+
+  it("the sending policy keeps only the contract's keys of what Redis holds", () => {
+    const quality = { rating: "RED", event: "FLAGGED", marketingPaused: true, at: at.toISOString(), strikes: 3 };
+    const view = sendingPolicyJson({
+      clientId: oid(ids.client),
+      policy: { quietHours: { start: "21:00", end: "09:00" }, timeZone: "Africa/Casablanca" },
+      isDefault: false,
+      limit: 250,
+      usage: { used: 4, scheduled: 1, nextFreeAt: at.getTime() },
+      windowMs: 86_400_000,
+      quality,
+    });
+    expect(sendingPolicySchema.safeParse(view).error?.issues ?? []).toEqual([]);
+    expect(view.messagingLimit.nextFreeAt).toBe(at.toISOString());
   });
 });

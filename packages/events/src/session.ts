@@ -25,7 +25,7 @@ export interface HandshakeAuth {
   clientId?: unknown;
 }
 
-export const sessionInfoSchema = z.object({
+export const sessionInfoSchema = z.strictObject({
   userId: z.string(),
   role: z.enum(ROLES),
   /** The clients (tenants) whose events this socket receives. */
@@ -39,7 +39,7 @@ export const sessionInfoSchema = z.object({
 });
 export type SessionInfo = z.infer<typeof sessionInfoSchema>;
 
-export const expiredNoticeSchema = z.object({
+export const expiredNoticeSchema = z.strictObject({
   code: z.literal("AUTH_ERR_EXPIRED"),
   /** Seconds since epoch: the token's `exp`. */
   expiredAt: z.number().int().describe("Seconds since epoch: the token's exp"),
@@ -48,29 +48,39 @@ export type ExpiredNotice = z.infer<typeof expiredNoticeSchema>;
 
 /**
  * Codes of a refused handshake (`connect_error`'s `err.data.code`), a refused refresh (`error.code`)
- * or a `socket:error`. AUTH_ERR_EXPIRED → fetch a new token; FORBIDDEN / CLIENT_* → access or
- * programming errors; UNAVAILABLE → retry later; RATE_LIMITED → the socket sent too many events and
- * is disconnected, or too many handshakes came from its address or user (retry later);
- * TOO_MANY_SOCKETS → the user holds the maximum of open sockets; SUPERSEDED → a newer auth:refresh
- * replaced this one.
+ * or a `socket:error`. The realtime server's SocketError uses all of them but SUPERSEDED.
  */
 export const SOCKET_REFUSAL_CODES = [
+  /** The token is missing, not valid, or past its `exp` (AUTH_ERR_EXPIRED: fetch a new token). */
   "AUTH_ERR_MISSING",
   "AUTH_ERR_INVALID",
   "AUTH_ERR_EXPIRED",
+  /** A recruiter named a client that is not theirs (or does not exist: no existence leak). */
   "FORBIDDEN",
+  /** `service` and `admin` tokens must name the client to follow. */
   "CLIENT_ID_REQUIRED",
+  /** The client named by a `service` or `admin` token does not exist. */
   "CLIENT_NOT_FOUND",
+  /** `clientId` is not an ObjectId string. */
   "INVALID_CLIENT_ID",
+  /** A refresh token for another user or role. */
   "AUTH_ERR_SUBJECT_MISMATCH",
+  /** MongoDB could not answer during the handshake; retry later. */
   "UNAVAILABLE",
+  /**
+   * The socket sent too many events and is disconnected (`socket:error`), or too many handshakes came
+   * from its address or for its user in the window; retry later.
+   */
   "RATE_LIMITED",
+  /** The token's subject holds the maximum number of open sockets on this node. */
   "TOO_MANY_SOCKETS",
+  /** A newer auth:refresh replaced this one before it ran (a refresh's answer only). */
   "SUPERSEDED",
 ] as const;
+export type SocketRefusalCode = (typeof SOCKET_REFUSAL_CODES)[number];
 
 /** `err.data` of a refused handshake, `error` of a refused refresh, and the `socket:error` payload. */
-export const socketRefusalSchema = z.object({ code: z.enum(SOCKET_REFUSAL_CODES), message: z.string() });
+export const socketRefusalSchema = z.strictObject({ code: z.enum(SOCKET_REFUSAL_CODES), message: z.string() });
 export type SocketRefusal = z.infer<typeof socketRefusalSchema>;
 
 export const refreshRequestSchema = z.object({ token: z.string() });

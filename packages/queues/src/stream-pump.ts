@@ -31,8 +31,8 @@ export interface StreamPumpOptions<T> {
  * and XDEL them in one MULTI. Producers pay one XADD (one command, answered once Redis has it) instead
  * of BullMQ's add (a Lua script of about ten commands); the pump adds them in batches. Entries a
  * crashed pump had read but not acknowledged are reclaimed after `claimIdleMs`. Several pumps (one per
- * worker process) share the consumer group. The same mechanism as the webhook ingress pump
- * (apps/inbound-worker's IngressPump), for any stream.
+ * worker process) share the consumer group. Any stream: the inbound worker's IngressPump (the webhook
+ * ingress stream) and the outbound worker's send intake pump are this class with their `toJob`.
  */
 export class StreamPump<T> {
   private readonly consumer: string;

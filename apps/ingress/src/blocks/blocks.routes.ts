@@ -5,6 +5,7 @@ import { objectIdSchema, toObjectId } from "@linkojob/db";
 import { BlockingError, type CandidateBlocking } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import type { TenantAccess } from "../auth/tenant-access.js";
+import { pageQueryFields } from "../http/page-query.js";
 import { badRequest } from "../http/errors.js";
 
 export interface BlockRoutesOptions {
@@ -66,15 +67,7 @@ export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { t
         tags: ["blocks"],
         summary: "The client's blocked candidates (their conversations), latest block first",
         params,
-        querystring: z.strictObject({
-          /** Accepted for clients that add it to every request (the inbox): must name the path's client. */
-          clientId: objectIdSchema.optional(),
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-          cursor: z
-            .string()
-            .regex(/^\d+\.[0-9a-f]{24}$/, "must be a nextCursor")
-            .optional(),
-        }),
+        querystring: z.strictObject(pageQueryFields),
       },
     },
     async (request) => {

@@ -6,6 +6,7 @@ import { CAMPAIGN_EXPANSION_QUEUE, OUTBOUND_CAMPAIGN_QUEUE, campaignExpansionJob
 import { tokenFor } from "@linkojob/testing";
 import { storedTemplate } from "@linkojob/testing/fixtures";
 import { CampaignExpander, CampaignProgress, SendDecider, SendState } from "@linkojob/outbound";
+import { campaignAcceptedSchema, campaignCancelledSchema, campaignSchema } from "@linkojob/events";
 import { startTestIngress, type TestIngress } from "../ingress.harness.js";
 
 // POST /api/campaigns's refusals on the real ingress (app.inject), Redis and MongoDB-protocol server:
@@ -173,7 +174,7 @@ describe("POST /api/campaigns refuses bad input with the problem named, and acce
     const campaignId = first.json().campaignId as string;
     const again = await post(service, payload);
     expect(again.statusCode).toBe(202);
-    expect(again.json()).toEqual({ campaignId });
+    expect(campaignAcceptedSchema.parse(again.json())).toEqual({ campaignId });
     expect(again.headers["idempotent-replayed"]).toBe("true");
     expect(await h.db.campaigns.countDocuments({ clientId: c.doc._id })).toBe(1);
     // Accepted at once: stored `expanding`, with ONE expansion job (the repeat added none).
@@ -187,6 +188,8 @@ describe("POST /api/campaigns refuses bad input with the problem named, and acce
       });
     const accepted = await view();
     expect(accepted.statusCode).toBe(200);
+    // Exactly the contract's keys (a strict schema): a stored field added by mistake fails here.
+    expect(campaignSchema.safeParse(accepted.json()).error?.issues ?? []).toEqual([]);
     expect(accepted.json()).toMatchObject({
       campaignId,
       status: "expanding",
@@ -200,6 +203,7 @@ describe("POST /api/campaigns refuses bad input with the problem named, and acce
     // Its view: the tenant's recruiter sees it, the other tenant's as if it did not exist.
     const mine = await view();
     expect(mine.statusCode).toBe(200);
+    expect(campaignSchema.safeParse(mine.json()).error?.issues ?? []).toEqual([]);
     expect(mine.json()).toMatchObject({
       campaignId,
       status: "running",
@@ -209,6 +213,23 @@ describe("POST /api/campaigns refuses bad input with the problem named, and acce
     });
     expect(await queue.getJobCountByTypes("wait", "delayed", "prioritized")).toBe(1);
     await progress.close();
+    // The counts copy stored with the campaign (read once Redis has no live counters) keeps only the
+    // contract's counts, whatever else it holds.
+    await h.redis.del(`${h.services.prefix}:campaign:${campaignId}:counts`);
+    await h.db.campaigns.collection.updateOne(
+      { _id: new Types.ObjectId(campaignId) },
+      { $set: { counts: { queued: 2, sent: 1, claimedBy: "worker-1" } } },
+    );
+    const copied = (await view()).json<unknown>();
+    expect(campaignSchema.safeParse(copied).error?.issues ?? []).toEqual([]);
+    expect(copied).toMatchObject({ counts: { queued: 2, sent: 1, delivered: 0 } });
+    const stopped = await h.app.inject({
+      method: "POST",
+      url: `/api/campaigns/${campaignId}/cancel`,
+      headers: { authorization: `Bearer ${c.jwt}` },
+    });
+    expect(stopped.statusCode, stopped.body).toBe(200);
+    expect(campaignCancelledSchema.safeParse(stopped.json()).error?.issues ?? []).toEqual([]);
     const theirs = await h.app.inject({
       method: "GET",
       url: `/api/campaigns/${campaignId}`,

@@ -4,6 +4,15 @@ import type { Queue } from "bullmq";
 import { z } from "zod";
 import { objectIdSchema, type CampaignDoc, type Database } from "@linkojob/db";
 import type { OutboundJob } from "@linkojob/queues";
+import {
+  campaignAcceptedSchema,
+  campaignCancelledSchema,
+  campaignJson,
+  campaignSchema,
+  type CampaignAcceptedPayload,
+  type CampaignCancelledPayload,
+  type CampaignPayload,
+} from "@linkojob/events";
 import { EMPTY_CAMPAIGN_COUNTS, campaignRequestSchema, type CampaignProgress } from "@linkojob/outbound";
 import type { Principal } from "@linkojob/auth";
 import { notFound } from "../http/errors.js";
@@ -26,31 +35,9 @@ export interface CampaignRoutesOptions {
 
 const params = z.strictObject({ id: objectIdSchema });
 
-/** What GET answers: the campaign, its counts, and what was refused by position in the request (never a candidate). */
-const campaignJson = async (progress: CampaignProgress, c: CampaignDoc) => ({
-  campaignId: c._id.toHexString(),
-  clientId: c.clientId.toHexString(),
-  templateName: c.templateName,
-  language: c.language,
-  status: c.status,
-  requested: c.requested,
-  recipients: c.recipients,
-  duplicates: c.duplicates,
-  suppressedAtAcceptance: c.suppressed,
-  counts: (await progress.counts(c._id.toHexString())) ?? c.counts ?? EMPTY_CAMPAIGN_COUNTS,
-  /**
-   * `expanding`: accepted, its recipients being decided and queued by the outbound worker (the counts
-   * grow chunk by chunk); `accepted`: every recipient decided (queued, scheduled or suppressed).
-   */
-  expansion: {
-    state: c.status === "expanding" || c.status === "accepting" ? "expanding" : "accepted",
-    chunks: c.chunks ?? 0,
-    expandedChunks: c.expandedChunks ?? 0,
-  },
-  createdAt: new Date(c.createdAt).toISOString(),
-  acceptedAt: c.acceptedAt ? new Date(c.acceptedAt).toISOString() : null,
-  cancelledAt: c.cancelledAt ? new Date(c.cancelledAt).toISOString() : null,
-});
+/** What GET answers, through the contract's serialiser: the live counts (Redis), else the stored copy. */
+const campaignView = async (progress: CampaignProgress, c: CampaignDoc): Promise<CampaignPayload> =>
+  campaignJson(c, (await progress.counts(c._id.toHexString())) ?? c.counts ?? EMPTY_CAMPAIGN_COUNTS);
 
 /**
  * Campaigns: one approved template to up to 10,000 candidates of a client.
@@ -88,19 +75,22 @@ export const campaignRoutes: FastifyPluginCallback<CampaignRoutesOptions> = (bas
         description:
           "Answers 202 `{ campaignId }` once the campaign is checked and stored (the same idempotencyKey answers the same campaign); the outbound worker then expands it (status `expanding`, then `running`): each recipient goes through a single send's checks: opted-out candidates are counted `suppressed` and never sent, duplicates (the same phone or user id again) are dropped, the portfolio's messaging limit and quiet hours schedule what cannot go now. A bad recipient or a template the client cannot send refuses the whole request (4xx naming each problem) and stores nothing.",
         body: campaignRequestSchema,
+        response: { 202: campaignAcceptedSchema },
       },
     },
     async (request, reply) => {
       const { campaignId, replay } = await opts.campaigns.accept(request.principal, request.body);
       if (replay) reply.header("idempotent-replayed", "true");
-      return reply.code(202).send({ campaignId });
+      return reply.code(202).send({ campaignId } satisfies CampaignAcceptedPayload);
     },
   );
 
   app.get(
     "/api/campaigns/:id",
-    { schema: { tags: ["campaigns"], summary: "A campaign and its counts", params } },
-    async (request) => campaignJson(opts.progress, await campaignFor(request.principal, request.params.id)),
+    {
+      schema: { tags: ["campaigns"], summary: "A campaign and its counts", params, response: { 200: campaignSchema } },
+    },
+    async (request) => campaignView(opts.progress, await campaignFor(request.principal, request.params.id)),
   );
 
   app.post(
@@ -112,13 +102,14 @@ export const campaignRoutes: FastifyPluginCallback<CampaignRoutesOptions> = (bas
         description:
           "Every message still queued or scheduled ends cancelled (counted in `suppressed` and `cancelled`) and never reaches Meta; what went is unaffected. Answers the campaign with `cancelled`, the messages this call stopped.",
         params,
+        response: { 200: campaignCancelledSchema },
       },
     },
-    async (request) => {
+    async (request): Promise<CampaignCancelledPayload> => {
       const c = await campaignFor(request.principal, request.params.id);
       const { cancelled } = await cancelCampaign(opts, c.clientId.toHexString(), c._id.toHexString());
       const now = await opts.db.campaignsOf(c.clientId).get(c._id);
-      return { ...(await campaignJson(opts.progress, now ?? c)), cancelled };
+      return { ...(await campaignView(opts.progress, now ?? c)), cancelled };
     },
   );
   done();

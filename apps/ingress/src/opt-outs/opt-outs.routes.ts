@@ -3,10 +3,21 @@ import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { Types } from "mongoose";
-import { OPT_OUT_SCOPES, objectIdSchema, type OptOutChangeDoc, type OptOutDoc } from "@linkojob/db";
-import { idempotencyKeySchema, type OptOutRegister } from "@linkojob/outbound";
+import { OPT_OUT_SCOPES, objectIdSchema } from "@linkojob/db";
+import {
+  candidateOptOutsSchema,
+  optOutChangeAnswerJson,
+  optOutChangeAnswerSchema,
+  optOutChangeJson,
+  optOutEntryJson,
+  optOutListSchema,
+  type CandidateOptOutsPayload,
+  type OptOutListPayload,
+} from "@linkojob/events";
+import { idempotencyKeySchema, isHashedKey, type OptOutRegister } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import { badRequest } from "../http/errors.js";
+import { pageQueryFields } from "../http/page-query.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 
 export interface OptOutRoutesOptions {
@@ -39,43 +50,7 @@ const changeBody = z
     message: "name the candidate by candidatePhone or candidateUserId",
   });
 
-const listQuery = z.strictObject({
-  ...candidateFields,
-  /** Accepted for clients that add it to every request (the inbox): must name the path's client. */
-  clientId: objectIdSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  /** The `nextCursor` of the previous page. */
-  cursor: z
-    .string()
-    .regex(/^\d+\.[0-9a-f]{24}$/, "must be a nextCursor")
-    .optional(),
-});
-
-const scopeJson = (s: OptOutDoc["all"]) =>
-  s ? { active: s.active, at: new Date(s.at).toISOString(), source: s.source, owner: s.owner } : null;
-
-/** One identity's entry as the API shows it (the tenant's own data: its candidates' ids). */
-const entryJson = (d: OptOutDoc) => ({
-  candidate: d.key,
-  candidateType: d.keyType,
-  scope: d.all?.active ? "all" : d.marketing?.active ? "marketing" : null,
-  all: scopeJson(d.all),
-  marketing: scopeJson(d.marketing),
-  updatedAt: new Date(d.updatedAt).toISOString(),
-});
-
-const changeJson = (c: OptOutChangeDoc) => ({
-  id: c._id.toHexString(),
-  action: c.action,
-  scope: c.scope,
-  source: c.source,
-  candidates: c.keys,
-  wamid: c.wamid ?? null,
-  actor: c.actor ?? null,
-  reason: c.reason ?? null,
-  at: new Date(c.at).toISOString(),
-  recordedAt: new Date(c.recordedAt).toISOString(),
-});
+const listQuery = z.strictObject({ ...candidateFields, ...pageQueryFields });
 
 /**
  * The candidates' opt-out register of one client (tenant):
@@ -109,9 +84,11 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
         summary: "The client's candidates who opted out (or one candidate's entries and audit trail)",
         params,
         querystring: listQuery,
+        // The answers' contract (@linkojob/events): exactly these keys, built by its serialisers.
+        response: { 200: z.union([candidateOptOutsSchema, optOutListSchema]) },
       },
     },
-    async (request) => {
+    async (request): Promise<CandidateOptOutsPayload | OptOutListPayload> => {
       const tenant = await tenants.resolve(request.principal, request.params.clientId);
       const q = request.query;
       if (q.clientId && q.clientId !== request.params.clientId)
@@ -122,8 +99,8 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
           clientId: tenant.clientId.toHexString(),
           scope: status.optOut?.scope ?? null,
           conversationId: status.conversationId?.toHexString() ?? null,
-          optOuts: status.docs.map(entryJson),
-          changes: status.changes.map(changeJson),
+          optOuts: status.docs.map(optOutEntryJson),
+          changes: status.changes.map((c) => optOutChangeJson(c, isHashedKey)),
         };
       }
       let after: { updatedAt: Date; id: Types.ObjectId } | undefined;
@@ -136,7 +113,7 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
       const last = page.at(-1);
       return {
         clientId: tenant.clientId.toHexString(),
-        optOuts: page.map(entryJson),
+        optOuts: page.map(optOutEntryJson),
         nextCursor:
           docs.length > q.limit && last ? `${new Date(last.updatedAt).getTime()}.${last._id.toHexString()}` : null,
       };
@@ -152,6 +129,7 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
         params,
         body: changeBody,
         headers: z.object({ "idempotency-key": idempotencyKeySchema.optional() }).loose(),
+        response: { 200: optOutChangeAnswerSchema, 201: optOutChangeAnswerSchema },
       },
     },
     async (request, reply) => {
@@ -169,13 +147,7 @@ export const optOutRoutes: FastifyPluginCallback<OptOutRoutesOptions> = (base, {
         actor: { role: principal.role, userId: principal.userId },
         reason: body.reason ?? null,
       });
-      return reply.code(result.created ? 201 : 200).send({
-        clientId: tenant.clientId.toHexString(),
-        changeId: result.changeId.toHexString(),
-        scope: result.optOut?.scope ?? null,
-        conversationId: result.conversationId?.toHexString() ?? null,
-        candidates: result.keys,
-      });
+      return reply.code(result.created ? 201 : 200).send(optOutChangeAnswerJson(tenant.clientId, result, isHashedKey));
     },
   );
   done();

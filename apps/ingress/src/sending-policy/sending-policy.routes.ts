@@ -2,6 +2,7 @@ import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema } from "@linkojob/db";
+import { sendingPolicyJson, sendingPolicySchema, type SendingPolicyPayload } from "@linkojob/events";
 import {
   DEFAULT_SENDING_POLICY,
   sendingPolicyUpdateSchema,
@@ -19,40 +20,6 @@ export interface SendingPolicyRoutesOptions {
 }
 
 const params = z.object({ clientId: objectIdSchema.describe("the client (tenant)") });
-
-const quietHoursView = z.object({ start: z.string(), end: z.string() }).nullable();
-
-/** What GET and PUT answer: the policy, the portfolio's budget now and the number's quality. */
-export const sendingPolicyViewSchema = z.object({
-  clientId: z.string(),
-  quietHours: quietHoursView.describe("local times in the candidate's zone; null: off"),
-  timeZone: z.string().describe("the tenant's IANA zone, for candidates of unknown country"),
-  isDefault: z.boolean().describe("true while the tenant has set no policy (21:00–09:00, Africa/Casablanca)"),
-  messagingLimit: z.object({
-    limit: z
-      .number()
-      .nullable()
-      .describe(
-        "unique recipients of business-initiated messages per moving 24 h for the portfolio; -1 unlimited; null unknown yet",
-      ),
-    used: z.number().describe("recipients counted in the moving window ending now"),
-    scheduled: z.number().describe("first contacts scheduled for later because the budget is spent"),
-    nextFreeAt: z
-      .string()
-      .nullable()
-      .describe("when the next first contact can go (ISO 8601); null when unlimited or unknown"),
-    windowMs: z.number(),
-  }),
-  quality: z
-    .object({
-      rating: z.string().nullable(),
-      event: z.string().nullable(),
-      marketingPaused: z.boolean(),
-      at: z.string(),
-    })
-    .nullable()
-    .describe("the number's last quality event; marketingPaused: marketing first contacts are held"),
-});
 
 const errorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
@@ -77,26 +44,23 @@ export const sendingPolicyRoutes: FastifyPluginCallback<SendingPolicyRoutesOptio
     return client;
   };
 
-  const view = async (client: SendClient) => {
-    const now = Date.now();
+  /** The answer of GET and PUT, through the contract's serialiser (@linkojob/events' sendingPolicySchema). */
+  const view = async (client: SendClient): Promise<SendingPolicyPayload> => {
     const v = await gate.state.view(client);
     const stored = await gate.state.hasPolicy(client._id.toHexString());
     const usage =
       v.limit === null || v.limit < 0
         ? { used: 0, scheduled: 0, nextFreeAt: null }
-        : await gate.budget.usage(client.wabaId, v.limit, now).then((u) => ({
-            used: u.used,
-            scheduled: u.scheduled,
-            nextFreeAt: new Date(u.nextFreeAt).toISOString(),
-          }));
-    return {
-      clientId: client._id.toHexString(),
-      quietHours: v.policy.quietHours,
-      timeZone: v.policy.timeZone,
+        : await gate.budget.usage(client.wabaId, v.limit, Date.now());
+    return sendingPolicyJson({
+      clientId: client._id,
+      policy: v.policy,
       isDefault: !stored,
-      messagingLimit: { limit: v.limit, ...usage, windowMs: gate.budget.windowMs },
+      limit: v.limit,
+      usage,
+      windowMs: gate.budget.windowMs,
       quality: v.quality,
-    };
+    });
   };
 
   app.get(
@@ -107,7 +71,7 @@ export const sendingPolicyRoutes: FastifyPluginCallback<SendingPolicyRoutesOptio
         summary:
           "The client's quiet hours and zone, its portfolio's messaging limit (usage, next free slot) and its number's quality",
         params,
-        response: { 200: sendingPolicyViewSchema, 403: errorSchema, 404: errorSchema },
+        response: { 200: sendingPolicySchema, 403: errorSchema, 404: errorSchema },
       },
     },
     async (request) => view(await clientOf(request.principal, request.params.clientId)),
@@ -122,7 +86,7 @@ export const sendingPolicyRoutes: FastifyPluginCallback<SendingPolicyRoutesOptio
           'Sets the quiet hours ({ start, end } as "HH:MM", or null to turn them off) and the tenant\'s IANA zone; first contacts inside them are scheduled',
         params,
         body: sendingPolicyUpdateSchema,
-        response: { 200: sendingPolicyViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
+        response: { 200: sendingPolicySchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
       },
     },
     async (request) => {

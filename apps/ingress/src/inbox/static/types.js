@@ -73,25 +73,14 @@
  * @typedef {{ conversation: Conversation, messages: MessageRecord[], nextCursor: string | null }} ThreadPage
  */
 
-/**
- * One scope's state in the opt-out register.
- * @typedef {{ source?: OptOutSource | string | null, at?: string | null } | null} OptOutScopeState
- */
-
-/**
- * GET /api/clients/:clientId/opt-outs?candidate…
- * @typedef {{ scope: "all" | "marketing" | null, optOuts: Array<{ scope: string | null, all: OptOutScopeState, marketing: OptOutScopeState }> }} OptOutsAnswer
- */
+/** GET /api/clients/:clientId/opt-outs?candidate…: the candidate's entries and latest changes. @typedef {import("@linkojob/events").CandidateOptOutsPayload} OptOutsAnswer */
 
 /**
  * The candidate's opt-out as the page shows it (scope null: none in force).
  * @typedef {{ scope: "all" | "marketing" | null, source: string | null, at: string | null }} OptOutView
  */
 
-/**
- * GET /api/clients/:clientId/sending-policy (the part the page reads).
- * @typedef {{ messagingLimit: { limit: number | null, used: number, scheduled: number, nextFreeAt: string | null } }} SendingPolicy
- */
+/** GET /api/clients/:clientId/sending-policy. @typedef {import("@linkojob/events").SendingPolicyPayload} SendingPolicy */
 
 /** GET /inbox/config.json. @typedef {import("@linkojob/events").InboxConfigPayload} InboxConfig */
 
