@@ -17,6 +17,7 @@ import {
 import { conversationView, type ConversationView } from "./conversation-view.js";
 import type { MergeSeed } from "./conversation-merge.js";
 import { windowEndAfter } from "./window.js";
+import { newerThanSummary, summaryFields } from "./conversation-summary.js";
 
 /** A candidate of a tenant, as a batch of inbound messages names them. */
 export interface ConversationRef {
@@ -354,14 +355,14 @@ export class ConversationBatch {
       }
       ops.push({
         updateOne: {
-          filter: { ...own, $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: latest.sortKey } }] },
+          filter: { ...own, ...newerThanSummary(latest.sortKey) },
           update: {
-            $set: {
-              lastMessageSortKey: latest.sortKey,
-              lastMessageFrom: "candidate",
-              lastMessagePreview: latest.preview?.slice(0, 280) ?? null,
-              lastMessageType: latest.type,
-            },
+            $set: summaryFields({
+              sortKey: latest.sortKey,
+              from: "candidate",
+              preview: latest.preview,
+              type: latest.type,
+            }),
           },
         },
       });

@@ -5,6 +5,7 @@ import { IDENTITY_PROJECTION, identityClauses, type CandidateIds } from "./candi
 import { conversationView, messageSortKey, type ConversationView } from "./conversation-view.js";
 import { COUNTED_IDS_KEPT } from "./conversation-batch.js";
 import { windowOpen } from "./window.js";
+import { newerThanSummary, summaryFields } from "./conversation-summary.js";
 
 /**
  * A conversation that may have a twin: one just created for a person, or one an identity change
@@ -194,12 +195,14 @@ export class ConversationMerger {
     if (Object.keys(max).length) writes.push({ filter: own, update: { $max: max } });
     const summaries = twins
       .filter((t) => t.lastMessageSortKey)
-      .map((t) => ({
-        lastMessageSortKey: t.lastMessageSortKey!,
-        lastMessageFrom: t.lastMessageFrom ?? null,
-        lastMessagePreview: t.lastMessagePreview ?? null,
-        lastMessageType: t.lastMessageType ?? null,
-      }));
+      .map((t) =>
+        summaryFields({
+          sortKey: t.lastMessageSortKey!,
+          from: t.lastMessageFrom ?? null,
+          preview: t.lastMessagePreview,
+          type: t.lastMessageType ?? null,
+        }),
+      );
     // A message written to a twin after it was merged counted nowhere: the latest message decides too.
     const [latest] = (await this.messages.collection
       .find(
@@ -210,12 +213,14 @@ export class ConversationMerger {
       .limit(1)
       .toArray()) as unknown as MessageDoc[];
     if (latest) {
-      summaries.push({
-        lastMessageSortKey: messageSortKey(latest.timestamp, latest.dedupeKey),
-        lastMessageFrom: latest.direction === "inbound" ? "candidate" : "recruiter",
-        lastMessagePreview: latest.text?.slice(0, 280) ?? null,
-        lastMessageType: latest.type,
-      });
+      summaries.push(
+        summaryFields({
+          sortKey: messageSortKey(latest.timestamp, latest.dedupeKey),
+          from: latest.direction === "inbound" ? "candidate" : "recruiter",
+          preview: latest.text,
+          type: latest.type,
+        }),
+      );
       writes.push({ filter: own, update: { $max: { lastMessageAt: latest.timestamp } } });
     }
     const best = summaries.reduce<(typeof summaries)[number] | null>(
@@ -224,10 +229,7 @@ export class ConversationMerger {
     );
     if (best)
       writes.push({
-        filter: {
-          ...own,
-          $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: best.lastMessageSortKey } }],
-        },
+        filter: { ...own, ...newerThanSummary(best.lastMessageSortKey) },
         update: { $set: best },
       });
     // One document's writes one after the other (FerretDB v1 loses concurrent updates of one document).

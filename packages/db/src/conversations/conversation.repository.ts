@@ -34,6 +34,7 @@ import {
 } from "./conversation-blocks.js";
 import { ConversationMerger } from "./conversation-merge.js";
 import { conversationView, type ConversationView } from "./conversation-view.js";
+import { NO_SUMMARY, newerThanSummary, summaryFields } from "./conversation-summary.js";
 
 export { WINDOW_MS } from "./window.js";
 
@@ -165,10 +166,7 @@ async function upsertConversation(
         ? {
             messageCount: 1,
             lastMessageAt: first.at,
-            lastMessageSortKey: first.sortKey,
-            lastMessageFrom: first.from,
-            lastMessagePreview: first.preview?.slice(0, 280) ?? null,
-            lastMessageType: first.type,
+            ...summaryFields(first),
             countedIds: [first.messageId],
           }
         : {}),
@@ -298,16 +296,8 @@ export class TenantConversations {
   ): Promise<{ latest: boolean; summary: Record<string, unknown> }> {
     const base = { _id: conversationId, clientId: this.clientId };
     const count = { $inc: { messageCount: 1 }, $max: { lastMessageAt: s.at } };
-    const summary = {
-      lastMessageSortKey: s.sortKey,
-      lastMessageFrom: "recruiter",
-      lastMessagePreview: s.preview?.slice(0, 280) ?? null,
-      lastMessageType: s.type,
-    };
-    const res = await this.model.updateOne(
-      { ...base, $or: [{ lastMessageSortKey: null }, { lastMessageSortKey: { $lt: s.sortKey } }] },
-      { ...count, $set: summary },
-    );
+    const summary = summaryFields({ sortKey: s.sortKey, from: "recruiter", preview: s.preview, type: s.type });
+    const res = await this.model.updateOne({ ...base, ...newerThanSummary(s.sortKey) }, { ...count, $set: summary });
     if (res.matchedCount === 1) return { latest: true, summary };
     await this.model.updateOne(base, count);
     return { latest: false, summary };
@@ -329,7 +319,7 @@ export class TenantConversations {
     if (res.modifiedCount === 0) return;
     await this.model.updateOne(
       { _id: conversationId, clientId: this.clientId, lastMessageSortKey: first.sortKey },
-      { $set: { lastMessageSortKey: null, lastMessageFrom: null, lastMessagePreview: null, lastMessageType: null } },
+      { $set: NO_SUMMARY },
     );
   }
 
