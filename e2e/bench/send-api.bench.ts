@@ -17,7 +17,10 @@
  * a FerretDB of the bench's own. Everything listens on 127.0.0.1.
  */
 import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import { cpus, loadavg } from "node:os";
+import { PerformanceObserver, monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import Fastify from "fastify";
 import { Pool } from "undici";
@@ -34,6 +37,8 @@ const { values: args } = parseArgs({
     rates: { type: "string", default: "100,300,1000" },
     seconds: { type: "string", default: "5" },
     connections: { type: "string", default: "32" },
+    // A V8 CPU profile (.cpuprofile, for Chrome DevTools or speedscope) of the API's saturation slices only.
+    "cpu-profile": { type: "string" },
   },
 });
 const rates = args.rates.split(",").map((r) => Math.min(5_000, Math.max(1, Number(r))));
@@ -115,6 +120,38 @@ async function call(pool: Pool): Promise<number> {
   return res.statusCode;
 }
 
+/**
+ * What stalled the one event loop (the client's and both servers') during a phase: its delay
+ * (monitorEventLoopDelay, 1-ms resolution) and the garbage collector's pauses (PerformanceObserver).
+ */
+interface Stalls {
+  loopP99Ms: number;
+  loopMaxMs: number;
+  gcCount: number;
+  gcMaxMs: number;
+  gcTotalMs: number;
+}
+let gcPauses: number[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push(e.duration);
+}).observe({ entryTypes: ["gc"] });
+function watchStalls(): () => Stalls {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  gcPauses = [];
+  return () => {
+    loop.disable();
+    const pauses = gcPauses;
+    return {
+      loopP99Ms: loop.percentile(99) / 1e6,
+      loopMaxMs: loop.max / 1e6,
+      gcCount: pauses.length,
+      gcMaxMs: Math.max(0, ...pauses),
+      gcTotalMs: pauses.reduce((a, b) => a + b, 0),
+    };
+  };
+}
+
 interface RateResult {
   offered: number;
   sent: number;
@@ -123,6 +160,7 @@ interface RateResult {
   p50Ms: number;
   p99Ms: number;
   unfinished: number;
+  stalls: Stalls;
 }
 
 /** Open loop: `rate` requests/s for `seconds`, each timed from when it was due. */
@@ -132,6 +170,7 @@ async function atRate(url: string, rate: number): Promise<RateResult> {
   const latency: number[] = [];
   let accepted = 0;
   let lastDone = 0;
+  const stalls = watchStalls();
   const t0 = performance.now();
   const inFlight: Array<Promise<void>> = [];
   for (let i = 0; i < n;) {
@@ -155,6 +194,7 @@ async function atRate(url: string, rate: number): Promise<RateResult> {
   }
   // Bounded: whatever is not answered 30 s after the last request was due is reported unfinished.
   await Promise.race([Promise.all(inFlight), new Promise((resolve) => setTimeout(resolve, 30_000))]);
+  const stalled = stalls();
   await pool.close().catch(() => undefined);
   latency.sort((a, b) => a - b);
   return {
@@ -165,6 +205,7 @@ async function atRate(url: string, rate: number): Promise<RateResult> {
     p50Ms: pct(latency, 50),
     p99Ms: pct(latency, 99),
     unfinished: n - latency.length,
+    stalls: stalled,
   };
 }
 
@@ -208,12 +249,26 @@ console.error("[bench] saturation");
 // In alternating one-second slices, so that a load change on the machine during the run weighs on both.
 let apiMax = 0;
 let bareMax = 0;
+const profiler = args["cpu-profile"] ? new Session() : null;
+if (profiler) {
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+  await profiler.post("Profiler.setSamplingInterval", { interval: 200 });
+}
 for (let slice = 0; slice < seconds; slice++) {
+  await profiler?.post("Profiler.start");
   apiMax += (await saturation(apiUrl, 1)) / seconds;
+  if (profiler) {
+    const { profile } = await profiler.post("Profiler.stop");
+    await writeFile(`${args["cpu-profile"]}.${slice}.cpuprofile`, JSON.stringify(profile));
+  }
   bareMax += (await saturation(bareUrl, 1)) / seconds;
 }
+profiler?.disconnect();
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
+const stallsOut = (x: Stalls) =>
+  Object.fromEntries(Object.entries(x).map(([k, v]) => [k, r1(v)])) as unknown as Stalls;
 const result = {
   machine: { cpus: cpus().length, load: loadavg().map(r1) },
   seconds,
@@ -225,8 +280,14 @@ const result = {
       p99Ms: r1(api.p99Ms),
       acceptedPerSec: r1(api.acceptedPerSec),
       unfinished: api.unfinished,
+      stalls: stallsOut(api.stalls),
     },
-    bare: { p50Ms: r1(b.p50Ms), p99Ms: r1(b.p99Ms), acceptedPerSec: r1(b.acceptedPerSec) },
+    bare: {
+      p50Ms: r1(b.p50Ms),
+      p99Ms: r1(b.p99Ms),
+      acceptedPerSec: r1(b.acceptedPerSec),
+      stalls: stallsOut(b.stalls),
+    },
   })),
   saturation: { apiPerSec: r1(apiMax), barePerSec: r1(bareMax), ratio: Math.round((apiMax / bareMax) * 100) / 100 },
   perAcceptedSend: {
