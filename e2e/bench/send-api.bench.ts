@@ -306,8 +306,7 @@ for (let slice = 0; slice < seconds; slice++) {
 profiler?.disconnect();
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
-const stallsOut = (x: Stalls) =>
-  Object.fromEntries(Object.entries(x).map(([k, v]) => [k, r1(v)])) as unknown as Stalls;
+const stallsOut = (x: Stalls) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, r1(v)])) as unknown as Stalls;
 const result = {
   machine: { cpus: cpus().length, load: loadavg().map(r1) },
   seconds,
