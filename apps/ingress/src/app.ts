@@ -219,18 +219,8 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
 
   // Outbound: the send API appends accepted sends to the send stream (one XADD, and behind Sentinel a
   // WAIT for the replica's copy, as webhooks; a Redis failure surfaces on the request as 503); the
-  // outbound worker pumps them into its queue and talks to Meta. Its reads (the MGET, Idempotency-Keys)
-  // and the XADD go on a connection of their own, as the webhook's: on the queues' connection each
-  // auto-pipelined batch copies BullMQ's ~50 scripts (about 2% of the process's CPU at saturation).
-  const sendRedis = duplicateRedis(deps.redis, "ingress-sends");
-  app.addHook("onClose", (_instance, done) => {
-    sendRedis.disconnect();
-    done();
-  });
-  await redisReady(sendRedis).catch(() => undefined); // Redis down at start: 503s until it is back
-  const intake = new SendIntake(sendRedis, deps.config.queuePrefix, deps.config.replicaAck);
-  // The same state as `sendState`, read (and its Idempotency-Keys written) on the send connection.
-  const acceptanceState = new SendState({ redis: sendRedis, prefix: deps.config.queuePrefix, db: deps.db, hasher });
+  // outbound worker pumps them into its queue and talks to Meta.
+  const intake = new SendIntake(deps.redis, deps.config.queuePrefix, deps.config.replicaAck);
   // The clients and templates the send API and the preview plan with, dropped on change announcements.
   const sendCaches = new SendCaches(deps.db);
   const cachesRedis = duplicateRedis(deps.redis, "ingress-send-caches");
@@ -256,7 +246,7 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
     budgetWindowMs: deps.config.messagingLimitWindowMs,
     defaultPolicy: deps.config.defaultSendingPolicy,
   });
-  const acceptance = new SendAcceptance(deps.db, intake, acceptanceState, { prices: outbound.prices, gate });
+  const acceptance = new SendAcceptance(deps.db, intake, sendState, { prices: outbound.prices, gate });
   void acceptance.caches
     .subscribe(cachesRedis)
     .catch((err: Error) => app.log.warn({ err: err.message }, "send state not subscribed: every send reads Redis"));
