@@ -131,9 +131,12 @@ export class OptOutState {
     built: string | null,
     raw: Array<string | null>,
   ): Promise<OptOutView | null> {
-    const keys = this.lookupKeys(identities);
     const views = raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as StoredView);
-    if (built || views.length === keys.length) return merge(views);
+    // As many keys as lookupKeys gives (each identity, then its hash), counted without the HMACs:
+    // the caller computed them for its MGET, and only the MongoDB read below needs them again.
+    const clear = distinct(identities).length;
+    if (built || views.length === (this.hasher ? 2 * clear : clear)) return merge(views);
+    const keys = this.lookupKeys(identities);
     const docs = await this.db.optOutsOf(clientId).find(keys);
     await this.write(clientId, docs);
     return merge(docs.map(storedOf).filter((v): v is StoredView => v !== null));

@@ -74,7 +74,8 @@ export class SendGate {
       };
     }
     const quiet = view.policy.quietHours;
-    const zones = candidateZones(input.request, view.policy.timeZone);
+    // The candidate's zones only matter with quiet hours (their country: a libphonenumber parse).
+    const zones = quiet ? candidateZones(input.request, view.policy.timeZone) : [];
     let at = nextAllowedAt(now, quiet, zones);
     let reason: ScheduleReason = "QUIET_HOURS";
     const limit = view.limit;
