@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isoDate, objectId } from "./scalars.js";
-import { OPT_OUT_SCOPE_VALUES, campaignCountsSchema } from "./payloads.js";
+import { OPT_OUT_SCOPE_VALUES, campaignCountsSchema, conversationSchema } from "./payloads.js";
 
 /**
  * REST answers a dashboard reads besides the conversation and message records (payloads.ts): their
@@ -231,3 +231,56 @@ export type CampaignPayload = z.infer<typeof campaignSchema>;
 /** POST /api/campaigns/:id/cancel: the campaign after it, and how many messages this call stopped. */
 export const campaignCancelledSchema = campaignSchema.extend({ cancelled: z.number().int().nonnegative() });
 export type CampaignCancelledPayload = z.infer<typeof campaignCancelledSchema>;
+
+/** GET /api/clients/:clientId/blocks: the tenant's blocked candidates' conversations, latest block first, a page at a time. */
+export const blockListSchema = z.strictObject({
+  clientId: objectId,
+  conversations: z.array(conversationSchema),
+  /** The `cursor` of the next page; null on the last. */
+  nextCursor: z.string().nullable(),
+});
+export type BlockListPayload = z.infer<typeof blockListSchema>;
+
+/** POST and DELETE /api/clients/:clientId/blocks: the candidate's conversation after the block or unblock. */
+export const blockAnswerSchema = z.strictObject({
+  clientId: objectId,
+  conversationId: objectId,
+  blocked: z.boolean(),
+  /** False when the conversation was already in that state (nothing asked of Meta for a block). */
+  changed: z.boolean(),
+  blockedAt: isoDate.nullable(),
+  conversation: conversationSchema,
+});
+export type BlockAnswerPayload = z.infer<typeof blockAnswerSchema>;
+
+/** Messages and their cost in MAD, for one pricing category or kind. */
+const costLineSchema = z.strictObject({ count: z.number().int().nonnegative(), cost: z.number() });
+
+/** GET /api/messages/costs: outbound costs in MAD between two instants, by pricing category and by kind. */
+export const costTotalsSchema = z.strictObject({
+  clientId: objectId,
+  from: isoDate,
+  to: isoDate,
+  currency: z.literal("MAD"),
+  total: z.number(),
+  count: z.number().int().nonnegative(),
+  byCategory: z.record(z.string(), costLineSchema),
+  byKind: z.record(z.string(), costLineSchema),
+  /** What was expected at acceptance (the rate card then), whether or not Meta has priced it since. */
+  estimated: z.strictObject({
+    total: z.number(),
+    count: z.number().int().nonnegative(),
+    byCategory: z.record(z.string(), costLineSchema),
+  }),
+  /** What Meta's pricing says (status webhooks): `billable` messages and their cost; `free` ones cost nothing. */
+  billed: z.strictObject({
+    total: z.number(),
+    count: z.number().int().nonnegative(),
+    billable: z.number().int().nonnegative(),
+    free: z.number().int().nonnegative(),
+    byCategory: z.record(z.string(), costLineSchema),
+  }),
+  /** Messages Meta has not priced yet (their `cost` is still the estimate). */
+  unpriced: z.strictObject({ count: z.number().int().nonnegative(), estimated: z.number() }),
+});
+export type CostTotalsPayload = z.infer<typeof costTotalsSchema>;

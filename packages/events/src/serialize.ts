@@ -9,13 +9,19 @@ import {
   type MessagePayload,
 } from "./payloads.js";
 import {
+  blockAnswerSchema,
+  blockListSchema,
   campaignSchema,
+  costTotalsSchema,
   optOutChangeAnswerSchema,
   optOutEntrySchema,
   optOutScopeStateSchema,
   optOutTrailChangeSchema,
   sendingPolicySchema,
+  type BlockAnswerPayload,
+  type BlockListPayload,
   type CampaignPayload,
+  type CostTotalsPayload,
   type OptOutChangeAnswerPayload,
   type OptOutEntryPayload,
   type OptOutTrailChangePayload,
@@ -361,4 +367,72 @@ export function campaignJson(c: StoredCampaign, counts: Partial<CampaignCounts>)
     acceptedAt: iso(c.acceptedAt),
     cancelledAt: iso(c.cancelledAt),
   } satisfies Record<keyof typeof campaignSchema.shape, unknown>;
+}
+
+/** A page of blocked conversations (already the contract's records) as GET /api/clients/:clientId/blocks answers it. */
+export function blockListJson(
+  clientId: { toHexString(): string },
+  page: { conversations: ConversationPayload[]; nextCursor: string | null },
+): BlockListPayload {
+  return {
+    clientId: clientId.toHexString(),
+    conversations: page.conversations,
+    nextCursor: page.nextCursor,
+  } satisfies Record<keyof typeof blockListSchema.shape, unknown>;
+}
+
+/** A block's or unblock's outcome as POST/DELETE /api/clients/:clientId/blocks answers it. */
+export function blockAnswerJson(
+  clientId: { toHexString(): string },
+  outcome: { conversation: ConversationPayload; blocked: boolean; changed: boolean },
+): BlockAnswerPayload {
+  return {
+    clientId: clientId.toHexString(),
+    conversationId: outcome.conversation.id,
+    blocked: outcome.blocked,
+    changed: outcome.changed,
+    blockedAt: outcome.conversation.blockedAt ?? null,
+    conversation: outcome.conversation,
+  } satisfies Record<keyof typeof blockAnswerSchema.shape, unknown>;
+}
+
+/** Messages and their cost for one category or kind, as the cost totals hold them. */
+type CostLine = { count: number; cost: number };
+const costLines = (lines: Record<string, CostLine>): Record<string, CostLine> =>
+  Object.fromEntries(Object.entries(lines).map(([k, l]) => [k, { count: l.count, cost: l.cost }]));
+
+/** Cost totals (as @linkojob/db's CostTotals) over [from, to) as GET /api/messages/costs answers them. */
+export function costTotalsJson(
+  clientId: { toHexString(): string },
+  from: Date,
+  to: Date,
+  t: {
+    total: number;
+    count: number;
+    byCategory: Record<string, CostLine>;
+    byKind: Record<string, CostLine>;
+    estimated: { total: number; count: number; byCategory: Record<string, CostLine> };
+    billed: { total: number; count: number; billable: number; free: number; byCategory: Record<string, CostLine> };
+    unpriced: { count: number; estimated: number };
+  },
+): CostTotalsPayload {
+  return {
+    clientId: clientId.toHexString(),
+    from: from.toISOString(),
+    to: to.toISOString(),
+    currency: "MAD" as const,
+    total: t.total,
+    count: t.count,
+    byCategory: costLines(t.byCategory),
+    byKind: costLines(t.byKind),
+    estimated: { total: t.estimated.total, count: t.estimated.count, byCategory: costLines(t.estimated.byCategory) },
+    billed: {
+      total: t.billed.total,
+      count: t.billed.count,
+      billable: t.billed.billable,
+      free: t.billed.free,
+      byCategory: costLines(t.billed.byCategory),
+    },
+    unpriced: { count: t.unpriced.count, estimated: t.unpriced.estimated },
+  } satisfies Record<keyof typeof costTotalsSchema.shape, unknown>;
 }

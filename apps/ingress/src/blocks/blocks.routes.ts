@@ -2,6 +2,7 @@ import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema, toObjectId } from "@linkojob/db";
+import { blockAnswerJson, blockAnswerSchema, blockListJson, blockListSchema } from "@linkojob/events";
 import { BlockingError, type CandidateBlocking } from "@linkojob/outbound";
 import { normalizePhone } from "@linkojob/whatsapp";
 import type { TenantAccess } from "../auth/tenant-access.js";
@@ -68,6 +69,7 @@ export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { t
         summary: "The client's blocked candidates (their conversations), latest block first",
         params,
         querystring: z.strictObject(pageQueryFields),
+        response: { 200: blockListSchema },
       },
     },
     async (request) => {
@@ -75,7 +77,7 @@ export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { t
       if (request.query.clientId && request.query.clientId !== request.params.clientId)
         throw badRequest("the clientId query names another client than the path", { field: "clientId" });
       const page = await available().list(tenant.clientId, request.query.limit, request.query.cursor);
-      return { clientId: tenant.clientId.toHexString(), ...page };
+      return blockListJson(tenant.clientId, page);
     },
   );
 
@@ -93,6 +95,7 @@ export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { t
           : "Unblocks a candidate on the client's number",
         params,
         body: candidateBody,
+        response: { 200: blockAnswerSchema },
       },
       handler: async (request, reply) => {
         const tenant = await tenants.resolve(request.principal, request.params.clientId);
@@ -102,14 +105,7 @@ export const blockRoutes: FastifyPluginCallback<BlockRoutesOptions> = (base, { t
           actor: { role: request.principal.role, userId: request.principal.userId },
         };
         const outcome = await (block ? available().block(req) : available().unblock(req));
-        return reply.code(200).send({
-          clientId: tenant.clientId.toHexString(),
-          conversationId: outcome.conversation.id,
-          blocked: outcome.blocked,
-          changed: outcome.changed,
-          blockedAt: outcome.conversation.blockedAt,
-          conversation: outcome.conversation,
-        });
+        return reply.code(200).send(blockAnswerJson(tenant.clientId, outcome));
       },
     });
   }

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { badRequest } from "../http/errors.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
 import { objectIdSchema } from "@linkojob/db";
+import { costTotalsJson, costTotalsSchema } from "@linkojob/events";
 
 /** GET /api/messages/costs?clientId&from&to: outbound costs in MAD, by pricing category and by kind. */
 export const costRoutes: FastifyPluginCallback<{ tenants: TenantAccess }> = (base, { tenants }, done) => {
@@ -21,6 +22,7 @@ export const costRoutes: FastifyPluginCallback<{ tenants: TenantAccess }> = (bas
           from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
           to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
         }),
+        response: { 200: costTotalsSchema },
       },
     },
     async (request) => {
@@ -31,8 +33,7 @@ export const costRoutes: FastifyPluginCallback<{ tenants: TenantAccess }> = (bas
         : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
       const to = request.query.to ? new Date(request.query.to) : now;
       if (!(from < to)) throw badRequest("from must be before to");
-      const totals = await tenant.outbound.costTotals(from, to);
-      return { clientId: tenant.clientId.toHexString(), from: from.toISOString(), to: to.toISOString(), ...totals };
+      return costTotalsJson(tenant.clientId, from, to, await tenant.outbound.costTotals(from, to));
     },
   );
   done();

@@ -1,0 +1,154 @@
+/**
+ * The blocks' and costs' REST answers against their contract (@linkojob/events' strict schemas),
+ * through the real ingress (app.inject) on the real MongoDB-protocol server and Redis, with Meta
+ * simulated: a key the schema does not name (a subdocument's `_id`, a stored counter, a dedupe key)
+ * fails here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Types } from "mongoose";
+import type { z } from "zod";
+import { blockAnswerSchema, blockListSchema, costTotalsSchema } from "@linkojob/events";
+import type { NormalizedMessage } from "@linkojob/whatsapp";
+import {
+  authHeader,
+  popupCode,
+  seedBusiness,
+  startOnboardingHarness,
+  type OnboardingHarness,
+} from "../onboarding/onboarding.harness.js";
+import { storeInbound } from "../ingress.harness.js";
+
+let h: OnboardingHarness;
+const recruiter = "recruiter-answers-contract";
+let clientId: string;
+
+const inject = async (method: "GET" | "POST" | "DELETE", url: string, payload?: object) => {
+  const res = await h.app.inject({
+    method,
+    url,
+    ...(payload !== undefined ? { payload } : {}),
+    headers: await authHeader(recruiter),
+  });
+  return { status: res.statusCode, body: res.json<unknown>(), text: res.body };
+};
+
+/** The answer parsed by the contract's schema: no issue, so no key it does not name. */
+function fits<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  expect(parsed.error?.issues ?? []).toEqual([]);
+  return parsed.data as z.infer<S>;
+}
+
+/** A candidate's message stored as the inbound worker stores it; returns the conversation's id. */
+async function candidateWrites(phone: string): Promise<string> {
+  const tenant = h.db.forTenant(clientId);
+  const id = await tenant.conversations.ensure({ candidateKey: phone });
+  const at = new Date();
+  const message: NormalizedMessage = {
+    wamid: `wamid.answers-${phone}-${at.getTime()}`,
+    type: "text",
+    originalType: "text",
+    timestamp: at,
+    content: { body: "Bonjour" },
+    text: "Bonjour",
+  };
+  await storeInbound(h.db, tenant.clientId, id, message);
+  return id.toHexString();
+}
+
+beforeAll(async () => {
+  h = await startOnboardingHarness("answers-contract");
+  const business = await seedBusiness(h, { phoneNumbers: [{ displayPhoneNumber: "+212 600-777888" }] });
+  const res = await h.app.inject({
+    method: "POST",
+    url: "/api/auth/whatsapp/exchange",
+    payload: { code: await popupCode(h, [business.wabaId]) },
+    headers: await authHeader(recruiter),
+  });
+  if (res.statusCode !== 200) throw new Error(`exchange answered ${res.statusCode}: ${res.body}`);
+  clientId = res.json().client.id;
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe("/api/clients/:clientId/blocks answers the contract's shapes", () => {
+  it("a block already recorded, the list and an unblock fit their strict schemas", async () => {
+    const conversationId = await candidateWrites("212611223344");
+    // Recorded as blocked already: the POST answers without asking Meta (changed: false).
+    const tenant = h.db.forTenant(clientId);
+    await tenant.conversations.setBlocked(new Types.ObjectId(conversationId), {
+      at: new Date(),
+      by: { role: "recruiter", userId: recruiter },
+    });
+    const path = `/api/clients/${clientId}/blocks`;
+
+    const again = await inject("POST", path, { conversationId });
+    expect(again.status, again.text).toBe(200);
+    const answer = fits(blockAnswerSchema, again.body);
+    expect(answer).toMatchObject({ clientId, conversationId, blocked: true, changed: false });
+    expect(answer.blockedAt).toBe(answer.conversation.blockedAt);
+
+    const list = fits(blockListSchema, (await inject("GET", path)).body);
+    expect(list.conversations.map((c) => c.id)).toEqual([conversationId]);
+    expect(list.nextCursor).toBeNull();
+
+    const unblocked = await inject("DELETE", path, { conversationId });
+    expect(unblocked.status, unblocked.text).toBe(200);
+    expect(fits(blockAnswerSchema, unblocked.body)).toMatchObject({ blocked: false, changed: true, blockedAt: null });
+    // Who blocked stays stored (the conversation's `_id` is a key the contract names).
+    expect(JSON.stringify([again.body, list, unblocked.body])).not.toMatch(/"__v"|"blockedBy"/);
+  });
+});
+
+describe("GET /api/messages/costs answers the contract's shape", () => {
+  it("a period with a priced send fits the strict schema", async () => {
+    // An outbound row as the outbound worker leaves it once Meta has priced it.
+    const conversationId = new Types.ObjectId(await candidateWrites("212638167299"));
+    await h.db.messages.collection.insertOne({
+      clientId: new Types.ObjectId(clientId),
+      conversationId,
+      direction: "outbound",
+      kind: "template",
+      status: "delivered",
+      cost: 0.55,
+      costExpected: 0.5,
+      costCategory: "marketing",
+      costSource: "meta",
+      dedupeKey: "answers-contract-cost",
+      createdAt: new Date(),
+    });
+    const res = await inject("GET", `/api/messages/costs?clientId=${clientId}&from=2020-01-01`);
+    expect(res.status, res.text).toBe(200);
+    const totals = fits(costTotalsSchema, res.body);
+    expect(totals).toMatchObject({ clientId, currency: "MAD", count: 1, from: "2020-01-01T00:00:00.000Z" });
+    expect(totals.byKind).toEqual({ template: { count: 1, cost: 0.55 } });
+    expect(res.text).not.toContain("answers-contract-cost");
+  });
+});
+
+// The schemas refuse what they do not name: the checks above can fail.
+it("a key the contract does not name fails its schema", () => {
+  const line = { count: 1, cost: 0.5 };
+  const totals = {
+    clientId: "0".repeat(24),
+    from: "2026-01-01T00:00:00.000Z",
+    to: "2026-02-01T00:00:00.000Z",
+    currency: "MAD",
+    total: 0.5,
+    count: 1,
+    byCategory: { marketing: line },
+    byKind: { template: line },
+    estimated: { total: 0.5, count: 1, byCategory: { marketing: line } },
+    billed: { total: 0, count: 0, billable: 0, free: 0, byCategory: {} },
+    unpriced: { count: 1, estimated: 0.5 },
+  };
+  expect(costTotalsSchema.safeParse(totals).success).toBe(true);
+  expect(costTotalsSchema.safeParse({ ...totals, byKind: { template: { ...line, _id: "x" } } }).success).toBe(false);
+  expect(blockListSchema.safeParse({ clientId: totals.clientId, conversations: [], nextCursor: null }).success).toBe(
+    true,
+  );
+  expect(
+    blockListSchema.safeParse({ clientId: totals.clientId, conversations: [], nextCursor: null, total: 0 }).success,
+  ).toBe(false);
+});
