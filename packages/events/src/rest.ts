@@ -284,3 +284,50 @@ export const costTotalsSchema = z.strictObject({
   unpriced: z.strictObject({ count: z.number().int().nonnegative(), estimated: z.number() }),
 });
 export type CostTotalsPayload = z.infer<typeof costTotalsSchema>;
+
+/** A message template of the tenant's WABA as last synced from Meta. */
+export const templateSchema = z.strictObject({
+  id: objectId,
+  wabaId: z.string(),
+  /** Meta's id of the template; null for one stored before it was recorded. */
+  metaId: z.string().nullable(),
+  name: z.string(),
+  language: z.string(),
+  /** Meta's review status (APPROVED, PENDING, REJECTED, PAUSED, DISABLED…), DELETED once Meta drops it. */
+  status: z.string(),
+  category: z.string().nullable(),
+  /** Variables a send must give: the header's and the body's. */
+  parameterCount: z.number().int().nonnegative(),
+  /** The template's components as Meta describes them (header, body, footer, buttons). */
+  components: z.array(z.unknown()),
+  usageCount: z.number().int().nonnegative(),
+  lastUsedAt: isoDate.nullable(),
+  syncedAt: isoDate.nullable(),
+  /** Why Meta rejected or paused it, when it says. */
+  statusReason: z.string().nullable(),
+});
+export type TemplatePayload = z.infer<typeof templateSchema>;
+
+/** GET /api/templates: the tenant's templates as last synced. */
+export const templateListSchema = z.strictObject({ templates: z.array(templateSchema) });
+export type TemplateListPayload = z.infer<typeof templateListSchema>;
+
+/** POST /api/templates/sync: how many templates Meta listed (stored or updated) and how many it dropped. */
+export const templateSyncAnswerSchema = z.strictObject({
+  success: z.literal(true),
+  /** The client's WABA; null when the client has none recorded (nothing was asked of Meta). */
+  wabaId: z.string().nullable(),
+  count: z.number().int().nonnegative(),
+  removed: z.number().int().nonnegative(),
+});
+export type TemplateSyncAnswerPayload = z.infer<typeof templateSyncAnswerSchema>;
+
+/** GET /api/media/:messageId/url: a short-lived signed URL of a media message's stored copy, and that copy's state. */
+export const mediaUrlSchema = z.strictObject({
+  /** Relative to the ingress: `/api/media/:messageId?sig&exp`, usable without a JWT until `expiresAt`. */
+  url: z.string(),
+  expiresAt: isoDate,
+  /** The stored copy's state: the file answers 409 while `pending`, 404 once `failed`. */
+  status: z.enum(["pending", "stored", "failed"]),
+});
+export type MediaUrlPayload = z.infer<typeof mediaUrlSchema>;

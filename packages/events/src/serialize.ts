@@ -13,6 +13,7 @@ import {
   blockListSchema,
   campaignSchema,
   costTotalsSchema,
+  templateSchema,
   optOutChangeAnswerSchema,
   optOutEntrySchema,
   optOutScopeStateSchema,
@@ -22,6 +23,7 @@ import {
   type BlockListPayload,
   type CampaignPayload,
   type CostTotalsPayload,
+  type TemplatePayload,
   type OptOutChangeAnswerPayload,
   type OptOutEntryPayload,
   type OptOutTrailChangePayload,
@@ -435,4 +437,44 @@ export function costTotalsJson(
     },
     unpriced: { count: t.unpriced.count, estimated: t.unpriced.estimated },
   } satisfies Record<keyof typeof costTotalsSchema.shape, unknown>;
+}
+
+/** A stored template (as @linkojob/db's TemplateDoc). */
+export interface StoredTemplate {
+  _id: { toHexString(): string };
+  wabaId: string;
+  metaId?: string | null;
+  name: string;
+  language: string;
+  status: string;
+  category?: string | null;
+  headerParams: readonly unknown[];
+  bodyParams: readonly unknown[];
+  components?: readonly unknown[] | null;
+  usageCount?: number | null;
+  lastUsedAt?: StoredDate | null;
+  syncedAt?: StoredDate | null;
+  statusReason?: string | null;
+}
+
+/**
+ * A template as GET /api/templates answers it: its parameters' stored positions, the send API's
+ * cached copy and whatever else the document holds stay stored; `parameterCount` is what a send gives.
+ */
+export function templateJson(t: StoredTemplate): TemplatePayload {
+  return {
+    id: t._id.toHexString(),
+    wabaId: t.wabaId,
+    metaId: t.metaId ?? null,
+    name: t.name,
+    language: t.language,
+    status: t.status,
+    category: t.category ?? null,
+    parameterCount: t.headerParams.length + t.bodyParams.length,
+    components: [...(t.components ?? [])],
+    usageCount: t.usageCount ?? 0,
+    lastUsedAt: iso(t.lastUsedAt),
+    syncedAt: iso(t.syncedAt),
+    statusReason: t.statusReason ?? null,
+  } satisfies Record<keyof typeof templateSchema.shape, unknown>;
 }

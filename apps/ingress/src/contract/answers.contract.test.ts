@@ -7,7 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import type { z } from "zod";
-import { blockAnswerSchema, blockListSchema, costTotalsSchema } from "@linkojob/events";
+import {
+  blockAnswerSchema,
+  blockListSchema,
+  costTotalsSchema,
+  mediaUrlSchema,
+  templateListSchema,
+  templateSyncAnswerSchema,
+} from "@linkojob/events";
+import { messagingState, simTemplate } from "@linkojob/meta-simulator";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
 import {
   authHeader,
@@ -21,6 +29,7 @@ import { storeInbound } from "../ingress.harness.js";
 let h: OnboardingHarness;
 const recruiter = "recruiter-answers-contract";
 let clientId: string;
+let wabaId: string;
 
 const inject = async (method: "GET" | "POST" | "DELETE", url: string, payload?: object) => {
   const res = await h.app.inject({
@@ -67,6 +76,7 @@ beforeAll(async () => {
   });
   if (res.statusCode !== 200) throw new Error(`exchange answered ${res.statusCode}: ${res.body}`);
   clientId = res.json().client.id;
+  wabaId = business.wabaId;
 });
 afterAll(async () => {
   await h?.close();
@@ -124,6 +134,45 @@ describe("GET /api/messages/costs answers the contract's shape", () => {
     expect(totals).toMatchObject({ clientId, currency: "MAD", count: 1, from: "2020-01-01T00:00:00.000Z" });
     expect(totals.byKind).toEqual({ template: { count: 1, cost: 0.55 } });
     expect(res.text).not.toContain("answers-contract-cost");
+  });
+});
+
+describe("/api/templates answers the contract's shapes", () => {
+  it("a sync's answer and the list fit their strict schemas", async () => {
+    messagingState(h.sim.state).templates.set(wabaId, [
+      simTemplate({ name: "answers_contract", language: "fr", body: "Bonjour {{1}}, votre entretien pour {{2}}" }),
+    ]);
+    const synced = await inject("POST", "/api/templates/sync", { clientId });
+    expect(synced.status, synced.text).toBe(200);
+    expect(fits(templateSyncAnswerSchema, synced.body)).toEqual({ success: true, wabaId, count: 1, removed: 0 });
+
+    const list = await inject("GET", `/api/templates?clientId=${clientId}`);
+    expect(list.status, list.text).toBe(200);
+    const ours = fits(templateListSchema, list.body).templates.find((t) => t.name === "answers_contract");
+    expect(ours).toMatchObject({ wabaId, language: "fr", status: "APPROVED", parameterCount: 2 });
+    // The parameters' stored positions stay stored.
+    expect(list.text).not.toMatch(/"bodyParams"|"headerParams"|"__v"/);
+  });
+});
+
+describe("GET /api/media/:messageId/url answers the contract's shape", () => {
+  it("a media message's signed URL fits the strict schema", async () => {
+    const conversationId = new Types.ObjectId(await candidateWrites("212611556677"));
+    const { insertedId } = await h.db.messages.collection.insertOne({
+      clientId: new Types.ObjectId(clientId),
+      conversationId,
+      direction: "inbound",
+      type: "image",
+      wamid: "wamid.answers-contract-media",
+      media: { status: "pending", mediaId: "answers-contract-media", attempts: 2 },
+      createdAt: new Date(),
+    });
+    const res = await inject("GET", `/api/media/${insertedId.toHexString()}/url`);
+    expect(res.status, res.text).toBe(200);
+    const answer = fits(mediaUrlSchema, res.body);
+    expect(answer.status).toBe("pending");
+    expect(answer.url).toMatch(new RegExp(`^/api/media/${insertedId.toHexString()}\\?sig=`));
+    expect(res.text).not.toMatch(/"attempts"|"mediaId"/);
   });
 });
 

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { Types } from "mongoose";
 import { z } from "zod";
 import { objectIdSchema, mediaBucket, type Database, type MessageDoc } from "@linkojob/db";
+import { mediaUrlSchema, type MediaUrlPayload } from "@linkojob/events";
 import { notFound } from "../http/errors.js";
 import { MediaAccessError } from "./media-access-error.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
@@ -59,9 +60,10 @@ export const mediaRoutes: FastifyPluginCallback<MediaRoutesOptions> = (base, { d
         summary: "A short-lived signed URL of a media message's file (for <img src> and links)",
         params: z.strictObject({ messageId: objectIdSchema }),
         querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
+        response: { 200: mediaUrlSchema },
       },
     },
-    async (request) => {
+    async (request): Promise<MediaUrlPayload> => {
       const m = await findForPrincipal(request, request.params.messageId, request.query.clientId);
       const id = m._id.toHexString();
       const { sig, exp } = signer.sign(id, m.clientId.toHexString());

@@ -1,7 +1,14 @@
 import type { FastifyPluginCallback } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { objectIdSchema, type ClientDoc, type Database, type TemplateDoc } from "@linkojob/db";
+import { objectIdSchema, type ClientDoc, type Database } from "@linkojob/db";
+import {
+  templateJson,
+  templateListSchema,
+  templateSyncAnswerSchema,
+  type TemplateListPayload,
+  type TemplateSyncAnswerPayload,
+} from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import { GraphApiError, isGraphError, type GraphClient } from "@linkojob/whatsapp";
 import { syncTemplates, type SendState } from "@linkojob/outbound";
@@ -16,22 +23,6 @@ export interface TemplateRoutesOptions {
   /** The send API's state in Redis: synced templates are copied there. */
   sendState?: SendState;
 }
-
-const templateJson = (t: TemplateDoc) => ({
-  id: t._id.toHexString(),
-  wabaId: t.wabaId,
-  metaId: t.metaId ?? null,
-  name: t.name,
-  language: t.language,
-  status: t.status,
-  category: t.category ?? null,
-  parameterCount: t.headerParams.length + t.bodyParams.length,
-  components: t.components ?? [],
-  usageCount: t.usageCount ?? 0,
-  lastUsedAt: t.lastUsedAt ? new Date(t.lastUsedAt).toISOString() : null,
-  syncedAt: t.syncedAt ? new Date(t.syncedAt).toISOString() : null,
-  statusReason: t.statusReason ?? null,
-});
 
 /** GET /api/templates?clientId and POST /api/templates/sync (on demand; also on connect and on a schedule). */
 export const templateRoutes: FastifyPluginCallback<TemplateRoutesOptions> = (
@@ -49,9 +40,10 @@ export const templateRoutes: FastifyPluginCallback<TemplateRoutesOptions> = (
         tags: ["templates"],
         summary: "The client's WABA templates as last synced",
         querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
+        response: { 200: templateListSchema },
       },
     },
-    async (request) => {
+    async (request): Promise<TemplateListPayload> => {
       const tenant = await tenants.resolve(request.principal, request.query.clientId);
       return { templates: (await tenant.templates.list()).map(templateJson) };
     },
@@ -65,9 +57,10 @@ export const templateRoutes: FastifyPluginCallback<TemplateRoutesOptions> = (
         summary: "Syncs the client's WABA templates from Meta now (all pages)",
         body: z.strictObject({ clientId: objectIdSchema.optional() }).optional(),
         querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
+        response: { 200: templateSyncAnswerSchema },
       },
     },
-    async (request) => {
+    async (request): Promise<TemplateSyncAnswerPayload> => {
       const tenant = await tenants.resolve(request.principal, request.body?.clientId ?? request.query.clientId);
       if (!sync) throw new TemplateSyncError("SYNC_UNAVAILABLE");
       const client = await db.clients.findById(tenant.clientId).lean<ClientDoc>();
@@ -79,7 +72,7 @@ export const templateRoutes: FastifyPluginCallback<TemplateRoutesOptions> = (
           sync.vault.decrypt(client.accessToken, client._id.toHexString()),
         );
         await sendState?.writeTemplates(client.wabaId);
-        return { success: true, wabaId: res.wabaId, count: res.upserted, removed: res.removed };
+        return { success: true as const, wabaId: res.wabaId, count: res.upserted, removed: res.removed };
       } catch (err) {
         if (isGraphError(err)) {
           const details = err instanceof GraphApiError ? { metaCode: err.code, fbtraceId: err.fbtraceId } : undefined;
