@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isoDate, objectId } from "./scalars.js";
-import { OPT_OUT_SCOPE_VALUES, campaignCountsSchema, conversationSchema } from "./payloads.js";
+import { CLIENT_STATUS_VALUES, OPT_OUT_SCOPE_VALUES, campaignCountsSchema, conversationSchema } from "./payloads.js";
 
 /**
  * REST answers a dashboard reads besides the conversation and message records (payloads.ts): their
@@ -331,3 +331,55 @@ export const mediaUrlSchema = z.strictObject({
   status: z.enum(["pending", "stored", "failed"]),
 });
 export type MediaUrlPayload = z.infer<typeof mediaUrlSchema>;
+
+/** A WhatsApp connection (a client: one business number of a recruiter) as the onboarding routes answer it. */
+export const clientSchema = z.strictObject({
+  id: objectId,
+  /** The same id, for dashboards that read `_id`. */
+  _id: objectId,
+  /** Always a string: an ObjectId userId (the platform's form) as its hex. */
+  userId: z.string(),
+  companyName: z.string(),
+  phoneNumberId: z.string(),
+  /** Absent for a document the platform wrote without one, until a check or a connection finds it. */
+  wabaId: z.string().optional(),
+  whatsappNumber: z.string(),
+  displayPhoneNumber: z.string().nullable(),
+  verifiedName: z.string().nullable(),
+  qualityRating: z.string().nullable(),
+  status: z.enum(CLIENT_STATUS_VALUES),
+  statusReason: z.string().nullable(),
+  statusDetail: z.string().nullable(),
+  /** Whether a token is stored (its value never leaves the vault). */
+  hasToken: z.boolean(),
+  tokenExpiresAt: isoDate.nullable(),
+  connectedAt: isoDate.nullable(),
+  disconnectedAt: isoDate.nullable(),
+  updatedAt: isoDate.nullable(),
+});
+export type ClientPayload = z.infer<typeof clientSchema>;
+
+/** POST /api/auth/whatsapp/initiate: Meta's dialog URL, with the signed single-use state. */
+export const onboardingInitiateSchema = z.strictObject({ oauthUrl: z.string() });
+export type OnboardingInitiatePayload = z.infer<typeof onboardingInitiateSchema>;
+
+/** POST /api/auth/whatsapp/exchange and POST /api/admin/whatsapp/connect: the client connected. */
+export const clientConnectedSchema = z.strictObject({
+  success: z.literal(true),
+  client: clientSchema,
+  /** The client existed (same user, same number) and was connected again. */
+  reconnected: z.boolean(),
+});
+export type ClientConnectedPayload = z.infer<typeof clientConnectedSchema>;
+
+/** DELETE /api/auth/whatsapp/disconnect. */
+export const clientDisconnectedSchema = z.strictObject({ success: z.literal(true) });
+export type ClientDisconnectedPayload = z.infer<typeof clientDisconnectedSchema>;
+
+/** POST /api/auth/whatsapp/check: whether Meta accepts the client's token for its number, and the client after it. */
+export const connectionCheckSchema = z.strictObject({ ok: z.boolean(), client: clientSchema });
+export type ConnectionCheckPayload = z.infer<typeof connectionCheckSchema>;
+
+/** GET /api/auth/whatsapp/clients: the user's WhatsApp connections, oldest first. */
+export const clientListSchema = z.strictObject({ clients: z.array(clientSchema) });
+export type ClientListPayload = z.infer<typeof clientListSchema>;

@@ -10,8 +10,13 @@ import type { z } from "zod";
 import {
   blockAnswerSchema,
   blockListSchema,
+  clientConnectedSchema,
+  clientDisconnectedSchema,
+  clientListSchema,
+  connectionCheckSchema,
   costTotalsSchema,
   mediaUrlSchema,
+  onboardingInitiateSchema,
   templateListSchema,
   templateSyncAnswerSchema,
 } from "@linkojob/events";
@@ -30,6 +35,7 @@ let h: OnboardingHarness;
 const recruiter = "recruiter-answers-contract";
 let clientId: string;
 let wabaId: string;
+let connected: unknown;
 
 const inject = async (method: "GET" | "POST" | "DELETE", url: string, payload?: object) => {
   const res = await h.app.inject({
@@ -75,6 +81,7 @@ beforeAll(async () => {
     headers: await authHeader(recruiter),
   });
   if (res.statusCode !== 200) throw new Error(`exchange answered ${res.statusCode}: ${res.body}`);
+  connected = res.json();
   clientId = res.json().client.id;
   wabaId = business.wabaId;
 });
@@ -173,6 +180,27 @@ describe("GET /api/media/:messageId/url answers the contract's shape", () => {
     expect(answer.status).toBe("pending");
     expect(answer.url).toMatch(new RegExp(`^/api/media/${insertedId.toHexString()}\\?sig=`));
     expect(res.text).not.toMatch(/"attempts"|"mediaId"/);
+  });
+});
+
+describe("the onboarding routes answer the contract's shapes", () => {
+  it("connect, initiate, the connections, a check and a disconnect fit their strict schemas; no token leaves", async () => {
+    expect(fits(clientConnectedSchema, connected)).toMatchObject({ success: true, client: { id: clientId } });
+    expect(fits(onboardingInitiateSchema, (await inject("POST", "/api/auth/whatsapp/initiate")).body).oauthUrl).toMatch(
+      /\/dialog\/oauth\?/,
+    );
+    const list = await inject("GET", "/api/auth/whatsapp/clients");
+    expect(fits(clientListSchema, list.body).clients.map((c) => c.id)).toContain(clientId);
+    expect(list.text).not.toMatch(/"accessToken"|"__v"/);
+
+    const checked = await inject("POST", `/api/auth/whatsapp/check?clientId=${clientId}`);
+    expect(checked.status, checked.text).toBe(200);
+    expect(fits(connectionCheckSchema, checked.body)).toMatchObject({ ok: true, client: { status: "active" } });
+
+    // Last: the other tests use the connection.
+    const gone = await inject("DELETE", `/api/auth/whatsapp/disconnect?clientId=${clientId}`);
+    expect(gone.status, gone.text).toBe(200);
+    expect(fits(clientDisconnectedSchema, gone.body)).toEqual({ success: true });
   });
 });
 

@@ -8,8 +8,16 @@ import type {
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { RedisClient } from "@linkojob/queues";
 import { z } from "zod";
-import { objectIdSchema, clientJson, userIdFilter, type Database } from "@linkojob/db";
-import type { DashboardEvents } from "@linkojob/events";
+import { objectIdSchema, clientJson, userIdFilter, type ClientJson, type Database } from "@linkojob/db";
+import {
+  clientConnectedSchema,
+  clientDisconnectedSchema,
+  clientListSchema,
+  connectionCheckSchema,
+  onboardingInitiateSchema,
+  type ClientPayload,
+  type DashboardEvents,
+} from "@linkojob/events";
 import type { TokenVault } from "@linkojob/vault";
 import type { GraphClient } from "@linkojob/whatsapp";
 import type { TenantAccess } from "../auth/tenant-access.js";
@@ -95,6 +103,10 @@ const graphId = z.string().regex(/^\d{1,30}$/, "must be a numeric Meta id");
 
 const connectedResponse = { success: true as const };
 
+// The stored client's JSON (@linkojob/db's clientJson) is the contract's client: this fails to compile when they drift.
+const clientFits = (c: ClientJson): ClientPayload => c;
+void clientFits;
+
 /** The manual connection's input, shared by the admin endpoint and the `connect` command. */
 export const manualConnectBody = z.strictObject({
   userId: z.string().trim().min(1).max(200),
@@ -174,6 +186,7 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
         description:
           "Sets an HttpOnly, SameSite=Lax cookie that the callback requires: the browser that calls initiate must be the one that comes back " +
           'from Meta\'s dialog. A dashboard on another origin of the same site calls it with `credentials: "include"` (CORS_ORIGIN lists it).',
+        response: { 200: onboardingInitiateSchema },
       },
     },
     async (request, reply) => {
@@ -248,6 +261,7 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
           phoneNumberId: graphId.optional(),
           companyName: z.string().trim().min(1).max(200).optional(),
         }),
+        response: { 200: clientConnectedSchema },
       },
     },
     async (request) => {
@@ -270,12 +284,13 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
         tags: ["onboarding"],
         summary: "Disconnects a client: token wiped, WABA unsubscribed when no other connected client uses it",
         querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
+        response: { 200: clientDisconnectedSchema },
       },
     },
     async (request) => {
       const tenant = await opts.tenants.resolve(request.principal, request.query.clientId);
       await service.disconnect(tenant.clientId);
-      return { success: true };
+      return { success: true as const };
     },
   );
 
@@ -287,6 +302,7 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
         tags: ["onboarding"],
         summary: "Checks a client's token against Meta (a revoked token marks it reauth_required)",
         querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
+        response: { 200: connectionCheckSchema },
       },
     },
     async (request, reply) => {
@@ -318,6 +334,7 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
         tags: ["onboarding"],
         summary: "The caller's WhatsApp connections (admin and service name a userId)",
         querystring: z.strictObject({ userId: z.string().min(1).max(200).optional() }),
+        response: { 200: clientListSchema },
       },
     },
     async (request) => {
@@ -343,6 +360,7 @@ export const onboardingRoutes: FastifyPluginCallback<OnboardingRoutesOptions> = 
         tags: ["onboarding", "admin"],
         summary: "Connects a number set up outside Embedded Signup (operators only)",
         body: manualConnectBody,
+        response: { 200: clientConnectedSchema, 201: clientConnectedSchema },
       },
     },
     async (request, reply) => {
