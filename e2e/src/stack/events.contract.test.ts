@@ -16,6 +16,7 @@ import {
   EVENT_EXAMPLES,
   SERVER_EVENT_SCHEMAS,
   conversationSchema,
+  demoCandidateAnswerSchema,
   messageSchema,
   type DashboardEventName,
   type DashboardEvents,
@@ -182,7 +183,9 @@ describe("dashboard events from the real emitters, received by a socket.io clien
       );
       conversationId = (await db.forTenant(clientId).outbound.get(messageId))!.conversationId.toHexString();
       // Workflow 3: the candidate replies, then sends a CV.
-      await api("POST", "/inbox/api/demo/candidate", { conversationId, action: "reply" });
+      const demo = await api("POST", "/inbox/api/demo/candidate", { conversationId, action: "reply" });
+      // The demo's answer has exactly the contract's keys.
+      expect(demoCandidateAnswerSchema.safeParse(demo).error?.issues ?? []).toEqual([]);
       await until("the reply", () => of(EVENTS.messageReceived).length > 0);
       // The CV is at "Meta" (the simulator), readable with this tenant's token only.
       const cv = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(2_000, 7)]);

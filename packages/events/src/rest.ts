@@ -383,3 +383,13 @@ export type ConnectionCheckPayload = z.infer<typeof connectionCheckSchema>;
 /** GET /api/auth/whatsapp/clients: the user's WhatsApp connections, oldest first. */
 export const clientListSchema = z.strictObject({ clients: z.array(clientSchema) });
 export type ClientListPayload = z.infer<typeof clientListSchema>;
+
+/** POST /inbox/api/demo/candidate: the simulated candidate's message, as the simulator delivered it to the webhook. */
+export const demoCandidateAnswerSchema = z.strictObject({
+  success: z.literal(true),
+  /** The simulated message's wamid; null when the simulator did not say. */
+  wamid: z.string().nullable(),
+  /** The HTTP status the webhook answered the simulator; null when it did not say. */
+  ingressStatus: z.number().int().nullable(),
+});
+export type DemoCandidateAnswerPayload = z.infer<typeof demoCandidateAnswerSchema>;
