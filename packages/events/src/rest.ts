@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { isoDate, objectId } from "./scalars.js";
-import { CLIENT_STATUS_VALUES, OPT_OUT_SCOPE_VALUES, campaignCountsSchema, conversationSchema } from "./payloads.js";
+import {
+  CLIENT_STATUS_VALUES,
+  OPT_OUT_SCOPE_VALUES,
+  campaignCountsSchema,
+  conversationSchema,
+  messageSchema,
+} from "./payloads.js";
 
 /**
  * REST answers a dashboard reads besides the conversation and message records (payloads.ts): their
@@ -393,3 +399,36 @@ export const demoCandidateAnswerSchema = z.strictObject({
   ingressStatus: z.number().int().nullable(),
 });
 export type DemoCandidateAnswerPayload = z.infer<typeof demoCandidateAnswerSchema>;
+
+/** GET /api/messages/conversations: a page of the tenant's conversations, newest activity first. */
+export const conversationListSchema = z.strictObject({
+  conversations: z.array(conversationSchema),
+  total: z.number().int().nonnegative(),
+  hasMore: z.boolean(),
+});
+export type ConversationListPayload = z.infer<typeof conversationListSchema>;
+
+/** GET /api/messages/conversation/:id: the conversation and a page of its messages, newest first. */
+export const conversationPageSchema = z.strictObject({
+  conversation: conversationSchema,
+  messages: z.array(messageSchema),
+  /** The `cursor` of the next (older) page; null on the last. */
+  nextCursor: z.string().nullable(),
+  hasMore: z.boolean(),
+});
+export type ConversationPagePayload = z.infer<typeof conversationPageSchema>;
+
+/** PATCH /api/messages/conversation/:id/read. */
+export const conversationReadSchema = z.strictObject({ success: z.literal(true) });
+export type ConversationReadPayload = z.infer<typeof conversationReadSchema>;
+
+/** POST /api/messages/conversation/:id/typing → 202: whether the typing indicator was asked of Meta, and if not why. */
+export const typingAnswerSchema = z.union([
+  z.strictObject({ success: z.literal(true), typing: z.literal(true) }),
+  z.strictObject({
+    success: z.literal(true),
+    typing: z.literal(false),
+    reason: z.enum(["no_inbound", "already_read", "rate_limited", "unavailable"]),
+  }),
+]);
+export type TypingAnswerPayload = z.infer<typeof typingAnswerSchema>;

@@ -14,11 +14,15 @@ import {
   clientDisconnectedSchema,
   clientListSchema,
   connectionCheckSchema,
+  conversationListSchema,
+  conversationPageSchema,
+  conversationReadSchema,
   costTotalsSchema,
   mediaUrlSchema,
   onboardingInitiateSchema,
   templateListSchema,
   templateSyncAnswerSchema,
+  typingAnswerSchema,
 } from "@linkojob/events";
 import { messagingState, simTemplate } from "@linkojob/meta-simulator";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
@@ -37,7 +41,7 @@ let clientId: string;
 let wabaId: string;
 let connected: unknown;
 
-const inject = async (method: "GET" | "POST" | "DELETE", url: string, payload?: object) => {
+const inject = async (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: object) => {
   const res = await h.app.inject({
     method,
     url,
@@ -180,6 +184,33 @@ describe("GET /api/media/:messageId/url answers the contract's shape", () => {
     expect(answer.status).toBe("pending");
     expect(answer.url).toMatch(new RegExp(`^/api/media/${insertedId.toHexString()}\\?sig=`));
     expect(res.text).not.toMatch(/"attempts"|"mediaId"/);
+  });
+});
+
+describe("the conversations' routes answer the contract's shapes", () => {
+  it("the list, a conversation's page, a read and a typing indicator fit their strict schemas", async () => {
+    const conversationId = await candidateWrites("212611889900");
+    const list = await inject("GET", `/api/messages/conversations?clientId=${clientId}&limit=100`);
+    expect(list.status, list.text).toBe(200);
+    const listed = fits(conversationListSchema, list.body);
+    expect(listed.conversations.map((c) => c.id)).toContain(conversationId);
+    expect(listed.total).toBeGreaterThanOrEqual(1);
+
+    const page = await inject("GET", `/api/messages/conversation/${conversationId}?clientId=${clientId}`);
+    expect(page.status, page.text).toBe(200);
+    const read = fits(conversationPageSchema, page.body);
+    expect(read).toMatchObject({ conversation: { id: conversationId }, nextCursor: null, hasMore: false });
+    expect(read.messages).toHaveLength(1);
+    // The dedupe key, count claim and raw webhook stay stored.
+    expect(page.text).not.toMatch(/"dedupeKey"|"countClaim"|"raw"|"__v"/);
+
+    const marked = await inject("PATCH", `/api/messages/conversation/${conversationId}/read?clientId=${clientId}`);
+    expect(marked.status, marked.text).toBe(200);
+    expect(fits(conversationReadSchema, marked.body)).toEqual({ success: true });
+
+    const typing = await inject("POST", `/api/messages/conversation/${conversationId}/typing?clientId=${clientId}`);
+    expect(typing.status, typing.text).toBe(202);
+    expect(fits(typingAnswerSchema, typing.body)).toMatchObject({ success: true });
   });
 });
 

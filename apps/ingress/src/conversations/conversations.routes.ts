@@ -8,7 +8,14 @@ import {
   conversationUpdated,
   type DashboardEvents,
   conversationJson,
+  conversationListSchema,
+  conversationPageSchema,
+  conversationReadSchema,
   messageJson,
+  typingAnswerSchema,
+  type ConversationListPayload,
+  type ConversationPagePayload,
+  type TypingAnswerPayload,
 } from "@linkojob/events";
 import { notFound } from "../http/errors.js";
 import type { TenantAccess } from "../auth/tenant-access.js";
@@ -41,9 +48,10 @@ export const conversationRoutes: FastifyPluginCallback<ConversationRoutesOptions
           page: z.coerce.number().int().min(1).max(100_000).default(1),
           limit: z.coerce.number().int().min(1).max(100).default(20),
         }),
+        response: { 200: conversationListSchema },
       },
     },
-    async (request) => {
+    async (request): Promise<ConversationListPayload> => {
       const tenant = await tenants.resolve(request.principal, request.query.clientId);
       const result = await tenant.conversations.list(request.query.page, request.query.limit);
       return {
@@ -66,9 +74,10 @@ export const conversationRoutes: FastifyPluginCallback<ConversationRoutesOptions
           cursor: z.string().max(200).optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
         }),
+        response: { 200: conversationPageSchema },
       },
     },
-    async (request) => {
+    async (request): Promise<ConversationPagePayload> => {
       const id = toObjectId(request.params.id);
       const tenant = await tenants.resolveForConversation(request.principal, id, request.query.clientId);
       const conversation = await tenant.conversations.get(id);
@@ -94,6 +103,7 @@ export const conversationRoutes: FastifyPluginCallback<ConversationRoutesOptions
         summary: "Marks everything received so far in a conversation as read",
         params: z.strictObject({ id: objectIdSchema }),
         querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
+        response: { 200: conversationReadSchema },
       },
     },
     async (request) => {
@@ -108,7 +118,7 @@ export const conversationRoutes: FastifyPluginCallback<ConversationRoutesOptions
         EVENTS.conversationUpdated,
         conversationUpdated(conversationJson(conversation), CONVERSATION_CHANGES.read),
       );
-      return { success: true };
+      return { success: true as const };
     },
   );
 
@@ -121,16 +131,19 @@ export const conversationRoutes: FastifyPluginCallback<ConversationRoutesOptions
           "The recruiter is typing: shows the typing indicator to the candidate (at most once per 20 s per conversation)",
         params: z.strictObject({ id: objectIdSchema }),
         querystring: z.strictObject({ clientId: objectIdSchema.optional() }),
+        response: { 202: typingAnswerSchema },
       },
     },
     async (request, reply) => {
       const id = toObjectId(request.params.id);
       const tenant = await tenants.resolveForConversation(request.principal, id, request.query.clientId);
-      if (!receipts) return reply.code(202).send({ success: true, typing: false, reason: "unavailable" });
-      const res = await receipts.typing(tenant.clientId, id);
-      return reply
-        .code(202)
-        .send(res.queued ? { success: true, typing: true } : { success: true, typing: false, reason: res.reason });
+      const res = receipts
+        ? await receipts.typing(tenant.clientId, id)
+        : ({ queued: false, reason: "unavailable" } as const);
+      const answer: TypingAnswerPayload = res.queued
+        ? { success: true, typing: true }
+        : { success: true, typing: false, reason: res.reason };
+      return reply.code(202).send(answer);
     },
   );
   done();
