@@ -432,3 +432,40 @@ export const typingAnswerSchema = z.union([
   }),
 ]);
 export type TypingAnswerPayload = z.infer<typeof typingAnswerSchema>;
+
+/** POST /api/clients/:clientId/candidates/erase (202) and GET …/erase/:erasureId: where an erasure stands. Names no identifier. */
+export const erasureSchema = z.strictObject({
+  erasureId: objectId,
+  status: z.enum(["running", "done", "failed"]),
+  allTenants: z.boolean(),
+  clientIds: z.array(objectId),
+  requestedAt: isoDate,
+  finishedAt: isoDate.nullable(),
+  removed: z.record(z.string(), z.number()).describe("documents, files, jobs and keys removed so far, by collection"),
+  error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+});
+export type ErasurePayload = z.infer<typeof erasureSchema>;
+
+const retentionPeriods = {
+  webhookEventsDays: z.number().nullable().describe("raw webhook records, days (null: never deleted)"),
+  deadLettersDays: z.number().nullable().describe("dead letters, days (null: never deleted)"),
+  messagesMonths: z
+    .number()
+    .nullable()
+    .describe("conversations with their messages and media, months after the last message (null: never deleted)"),
+};
+
+/** GET and PUT /api/clients/:clientId/retention: the periods in force, the tenant's own settings and the defaults. */
+export const retentionSchema = z.strictObject({
+  clientId: objectId,
+  ...retentionPeriods,
+  overrides: z
+    .strictObject({
+      webhookEventsDays: z.number().nullable().optional(),
+      deadLettersDays: z.number().nullable().optional(),
+      messagesMonths: z.number().nullable().optional(),
+    })
+    .describe("what the tenant set; absent fields follow the defaults"),
+  defaults: z.strictObject(retentionPeriods).describe("the deployment's defaults (RETENTION_*)"),
+});
+export type RetentionPayload = z.infer<typeof retentionSchema>;

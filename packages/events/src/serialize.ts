@@ -13,6 +13,8 @@ import {
   blockListSchema,
   campaignSchema,
   costTotalsSchema,
+  erasureSchema,
+  retentionSchema,
   templateSchema,
   optOutChangeAnswerSchema,
   optOutEntrySchema,
@@ -23,6 +25,8 @@ import {
   type BlockListPayload,
   type CampaignPayload,
   type CostTotalsPayload,
+  type ErasurePayload,
+  type RetentionPayload,
   type TemplatePayload,
   type OptOutChangeAnswerPayload,
   type OptOutEntryPayload,
@@ -477,4 +481,38 @@ export function templateJson(t: StoredTemplate): TemplatePayload {
     syncedAt: iso(t.syncedAt),
     statusReason: t.statusReason ?? null,
   } satisfies Record<keyof typeof templateSchema.shape, unknown>;
+}
+
+/** An erasure's state (as @linkojob/privacy's ErasureView): its reason, requester and identifiers stay stored. */
+export function erasureJson(v: ErasurePayload): ErasurePayload {
+  return {
+    erasureId: v.erasureId,
+    status: v.status,
+    allTenants: v.allTenants,
+    clientIds: [...v.clientIds],
+    requestedAt: v.requestedAt,
+    finishedAt: v.finishedAt,
+    removed: { ...v.removed },
+    error: v.error ? { code: v.error.code, message: v.error.message } : null,
+  } satisfies Record<keyof typeof erasureSchema.shape, unknown>;
+}
+
+type RetentionPeriods = Pick<RetentionPayload, "webhookEventsDays" | "deadLettersDays" | "messagesMonths">;
+const periodsOf = (p: RetentionPeriods): RetentionPeriods => ({
+  webhookEventsDays: p.webhookEventsDays,
+  deadLettersDays: p.deadLettersDays,
+  messagesMonths: p.messagesMonths,
+});
+
+/** A tenant's retention (as @linkojob/privacy's TenantRetentionView): exactly the three periods at each level. */
+export function retentionJson(v: RetentionPayload): RetentionPayload {
+  const overrides: RetentionPayload["overrides"] = {};
+  for (const k of ["webhookEventsDays", "deadLettersDays", "messagesMonths"] as const)
+    if (v.overrides[k] !== undefined) overrides[k] = v.overrides[k];
+  return {
+    clientId: v.clientId,
+    ...periodsOf(v),
+    overrides,
+    defaults: periodsOf(v.defaults),
+  } satisfies Record<keyof typeof retentionSchema.shape, unknown>;
 }

@@ -18,8 +18,10 @@ import {
   conversationPageSchema,
   conversationReadSchema,
   costTotalsSchema,
+  erasureSchema,
   mediaUrlSchema,
   onboardingInitiateSchema,
+  retentionSchema,
   templateListSchema,
   templateSyncAnswerSchema,
   typingAnswerSchema,
@@ -41,7 +43,7 @@ let clientId: string;
 let wabaId: string;
 let connected: unknown;
 
-const inject = async (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: object) => {
+const inject = async (method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", url: string, payload?: object) => {
   const res = await h.app.inject({
     method,
     url,
@@ -211,6 +213,32 @@ describe("the conversations' routes answer the contract's shapes", () => {
     const typing = await inject("POST", `/api/messages/conversation/${conversationId}/typing?clientId=${clientId}`);
     expect(typing.status, typing.text).toBe(202);
     expect(fits(typingAnswerSchema, typing.body)).toMatchObject({ success: true });
+  });
+});
+
+describe("the personal-data routes answer the contract's shapes", () => {
+  it("retention (read and set) and an erasure (requested and read) fit their strict schemas; no identifier leaves", async () => {
+    const path = `/api/clients/${clientId}/retention`;
+    expect(fits(retentionSchema, (await inject("GET", path)).body)).toMatchObject({ clientId, overrides: {} });
+    const set = await inject("PUT", path, { messagesMonths: 12, deadLettersDays: null });
+    expect(set.status, set.text).toBe(200);
+    expect(fits(retentionSchema, set.body)).toMatchObject({
+      messagesMonths: 12,
+      deadLettersDays: null,
+      overrides: { messagesMonths: 12, deadLettersDays: null },
+    });
+
+    const phone = "212611334455";
+    await candidateWrites(phone);
+    const erase = `/api/clients/${clientId}/candidates/erase`;
+    const requested = await inject("POST", erase, { candidatePhone: phone, reason: "the candidate asked by mail" });
+    expect(requested.status, requested.text).toBe(202);
+    const erasure = fits(erasureSchema, requested.body);
+    expect(erasure.clientIds).toEqual([clientId]);
+    const read = await inject("GET", `${erase}/${erasure.erasureId}`);
+    expect(read.status, read.text).toBe(200);
+    fits(erasureSchema, read.body);
+    expect(requested.text + read.text).not.toMatch(new RegExp(`${phone}|the candidate asked|"requestedBy"`));
   });
 });
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { objectIdSchema, toObjectId } from "@linkojob/db";
 import type { ErasureRequests } from "@linkojob/privacy";
 import { normalizePhone } from "@linkojob/whatsapp";
+import { erasureJson, erasureSchema } from "@linkojob/events";
 import type { TenantAccess } from "../auth/tenant-access.js";
 import { badRequest, forbidden, notFound } from "../http/errors.js";
 
@@ -25,17 +26,6 @@ const erasureBodySchema = z
     message: "candidatePhone or candidateUserId is required",
     path: ["candidatePhone"],
   });
-
-const erasureViewSchema = z.object({
-  erasureId: z.string(),
-  status: z.enum(["running", "done", "failed"]),
-  allTenants: z.boolean(),
-  clientIds: z.array(z.string()),
-  requestedAt: z.string(),
-  finishedAt: z.string().nullable(),
-  removed: z.record(z.string(), z.number()).describe("documents, files, jobs and keys removed so far, by collection"),
-  error: z.object({ code: z.string(), message: z.string() }).nullable(),
-});
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown() }) });
 
@@ -61,7 +51,7 @@ export const erasureRoutes: FastifyPluginCallback<{ tenants: TenantAccess; erasu
           "Erase one candidate's data: messages, conversations, media, jobs, webhook records (202, runs as a job)",
         params: z.strictObject({ clientId: objectIdSchema }),
         body: erasureBodySchema,
-        response: { 202: erasureViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
+        response: { 202: erasureSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
       },
     },
     async (request, reply) => {
@@ -85,7 +75,7 @@ export const erasureRoutes: FastifyPluginCallback<{ tenants: TenantAccess; erasu
         reason: body.reason,
         requestedBy: { role: principal.role, sub: principal.userId },
       });
-      return reply.code(202).send(view);
+      return reply.code(202).send(erasureJson(view));
     },
   );
 
@@ -96,7 +86,7 @@ export const erasureRoutes: FastifyPluginCallback<{ tenants: TenantAccess; erasu
         tags: ["personal data"],
         summary: "Where an erasure stands (running, done, failed) and what it removed, by collection",
         params: z.strictObject({ clientId: objectIdSchema, erasureId: objectIdSchema }),
-        response: { 200: erasureViewSchema, 403: errorSchema, 404: errorSchema },
+        response: { 200: erasureSchema, 403: errorSchema, 404: errorSchema },
       },
     },
     async (request) => {
@@ -109,7 +99,7 @@ export const erasureRoutes: FastifyPluginCallback<{ tenants: TenantAccess; erasu
           : null;
       const found = view ?? (adminView?.allTenants ? adminView : null);
       if (!found) throw notFound("erasure");
-      return found;
+      return erasureJson(found);
     },
   );
   done();

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema } from "@linkojob/db";
 import type { TenantRetention } from "@linkojob/privacy";
+import { retentionJson, retentionSchema } from "@linkojob/events";
 import type { TenantAccess } from "../auth/tenant-access.js";
 import { notFound } from "../http/errors.js";
 
@@ -22,28 +23,6 @@ const retentionBodySchema = z.strictObject({
   deadLettersDays: period("days", 3_650).optional(),
   /** Conversations, their messages and media, months after the last message. Absent: RETENTION_MESSAGES_MONTHS. */
   messagesMonths: period("months", 1_200).optional(),
-});
-
-const periods = {
-  webhookEventsDays: z.number().nullable().describe("raw webhook records, days (null: never deleted)"),
-  deadLettersDays: z.number().nullable().describe("dead letters, days (null: never deleted)"),
-  messagesMonths: z
-    .number()
-    .nullable()
-    .describe("conversations with their messages and media, months after the last message (null: never deleted)"),
-};
-
-const retentionViewSchema = z.object({
-  clientId: z.string(),
-  ...periods,
-  overrides: z
-    .object({
-      webhookEventsDays: z.number().nullable().optional(),
-      deadLettersDays: z.number().nullable().optional(),
-      messagesMonths: z.number().nullable().optional(),
-    })
-    .describe("what the tenant set; absent fields follow the defaults"),
-  defaults: z.object(periods).describe("the deployment's defaults (RETENTION_*)"),
 });
 
 const errorSchema = z.object({
@@ -74,14 +53,14 @@ export const retentionRoutes: FastifyPluginCallback<{ tenants: TenantAccess; ret
         tags: ["personal data"],
         summary: "How long the client's personal data is kept: raw webhook records, dead letters, conversations",
         params,
-        response: { 200: retentionViewSchema, 403: errorSchema, 404: errorSchema },
+        response: { 200: retentionSchema, 403: errorSchema, 404: errorSchema },
       },
     },
     async (request) => {
       const tenant = await tenants.resolve(request.principal, request.params.clientId);
       const view = await retention.get(tenant.clientId.toHexString());
       if (!view) throw notFound("client");
-      return view;
+      return retentionJson(view);
     },
   );
 
@@ -94,14 +73,14 @@ export const retentionRoutes: FastifyPluginCallback<{ tenants: TenantAccess; ret
           "Sets the client's retention periods (days, months, or null for never); a field left out follows the deployment's default",
         params,
         body: retentionBodySchema,
-        response: { 200: retentionViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
+        response: { 200: retentionSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
       },
     },
     async (request) => {
       const tenant = await tenants.resolve(request.principal, request.params.clientId);
       const view = await retention.set(tenant.clientId.toHexString(), request.body);
       if (!view) throw notFound("client");
-      return view;
+      return retentionJson(view);
     },
   );
   done();
