@@ -469,3 +469,53 @@ export const retentionSchema = z.strictObject({
   defaults: z.strictObject(retentionPeriods).describe("the deployment's defaults (RETENTION_*)"),
 });
 export type RetentionPayload = z.infer<typeof retentionSchema>;
+
+/** One of Meta's validation errors of a Flow JSON, as Meta gives it (lines, columns, pointers…). */
+const flowValidationErrorSchema = z.looseObject({ error: z.string(), error_type: z.string(), message: z.string() });
+
+/** A WhatsApp Flow of the tenant's WABA, as Meta lists it. */
+export const flowSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  status: z.string().describe("DRAFT, PUBLISHED, DEPRECATED, BLOCKED or THROTTLED (Meta's)"),
+  categories: z.array(z.string()),
+  validationErrors: z.array(flowValidationErrorSchema),
+});
+export type FlowPayload = z.infer<typeof flowSchema>;
+
+/** GET /api/clients/:clientId/flows. */
+export const flowListSchema = z.strictObject({ flows: z.array(flowSchema) });
+export type FlowListPayload = z.infer<typeof flowListSchema>;
+
+/** POST /api/clients/:clientId/flows (201) and PUT …/flows/:flowId/json: the flow created or its Flow JSON uploaded. */
+export const flowUploadedSchema = z.strictObject({
+  id: z.string(),
+  validationErrors: z.array(flowValidationErrorSchema),
+  endpointUri: z.string().nullable().describe("set at Meta when the Flow JSON uses the data-exchange endpoint"),
+});
+export type FlowUploadedPayload = z.infer<typeof flowUploadedSchema>;
+
+/** A flow's metadata changed, published, deprecated or deleted. */
+export const flowActionSchema = z.strictObject({ success: z.literal(true) });
+export type FlowActionPayload = z.infer<typeof flowActionSchema>;
+
+/** The number's business public key for the data-exchange endpoint (the private key never leaves the vault). */
+export const flowKeySchema = z.strictObject({
+  keyId: z.string(),
+  publicKey: z.string().describe("PEM (SPKI); the private key never leaves the vault"),
+  createdAt: isoDate,
+  uploadedAt: isoDate.nullable(),
+});
+export type FlowKeyPayload = z.infer<typeof flowKeySchema>;
+
+/** GET /api/clients/:clientId/flows/keys. */
+export const flowKeyListSchema = z.strictObject({ keys: z.array(flowKeySchema) });
+export type FlowKeyListPayload = z.infer<typeof flowKeyListSchema>;
+
+/** GET and PUT /api/clients/:clientId/flows/interview-slots: the slots the data-exchange endpoint offers. */
+export const interviewSlotListSchema = z.strictObject({
+  slots: z.array(
+    z.strictObject({ id: z.string(), title: z.string(), startsAt: isoDate, description: z.string().nullable() }),
+  ),
+});
+export type InterviewSlotListPayload = z.infer<typeof interviewSlotListSchema>;

@@ -19,6 +19,12 @@ import {
   conversationReadSchema,
   costTotalsSchema,
   erasureSchema,
+  flowActionSchema,
+  flowKeyListSchema,
+  flowKeySchema,
+  flowListSchema,
+  flowUploadedSchema,
+  interviewSlotListSchema,
   mediaUrlSchema,
   onboardingInitiateSchema,
   retentionSchema,
@@ -239,6 +245,35 @@ describe("the personal-data routes answer the contract's shapes", () => {
     expect(read.status, read.text).toBe(200);
     fits(erasureSchema, read.body);
     expect(requested.text + read.text).not.toMatch(new RegExp(`${phone}|the candidate asked|"requestedBy"`));
+  });
+});
+
+describe("the flows routes answer the contract's shapes", () => {
+  it("a created flow, the list, a publish, the keys and the interview slots fit their strict schemas", async () => {
+    const base = `/api/clients/${clientId}/flows`;
+    const created = await inject("POST", base, { name: "answers_contract", categories: ["APPOINTMENT_BOOKING"] });
+    expect(created.status, created.text).toBe(201);
+    const flow = fits(flowUploadedSchema, created.body);
+    const list = await inject("GET", base);
+    expect(list.status, list.text).toBe(200);
+    expect(fits(flowListSchema, list.body).flows.map((f) => f.id)).toContain(flow.id);
+    const deleted = await inject("DELETE", `${base}/${flow.id}`);
+    expect(deleted.status, deleted.text).toBe(200);
+    expect(fits(flowActionSchema, deleted.body)).toEqual({ success: true });
+
+    const key = await inject("POST", `${base}/keys`);
+    expect(key.status, key.text).toBe(201);
+    fits(flowKeySchema, key.body);
+    const keys = await inject("GET", `${base}/keys`);
+    expect(fits(flowKeyListSchema, keys.body).keys).toHaveLength(1);
+    // The private key never leaves the vault.
+    expect(key.text + keys.text).not.toMatch(/PRIVATE KEY|"privateKey"/);
+
+    const slots = { slots: [{ id: "s1", title: "Lundi 10h", startsAt: "2026-12-14T10:00:00.000Z" }] };
+    const set = await inject("PUT", `${base}/interview-slots`, slots);
+    expect(set.status, set.text).toBe(200);
+    expect(fits(interviewSlotListSchema, set.body).slots).toEqual([{ ...slots.slots[0], description: null }]);
+    fits(interviewSlotListSchema, (await inject("GET", `${base}/interview-slots`)).body);
   });
 });
 

@@ -3,6 +3,14 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { objectIdSchema } from "@linkojob/db";
 import { FLOW_CATEGORIES } from "@linkojob/whatsapp";
+import {
+  flowActionSchema,
+  flowKeyListSchema,
+  flowKeySchema,
+  flowListSchema,
+  flowUploadedSchema,
+  interviewSlotListSchema,
+} from "@linkojob/events";
 import type { TenantAccess } from "../auth/tenant-access.js";
 import type { FlowManagement } from "./flow-management.js";
 
@@ -19,43 +27,17 @@ const flowParams = z.strictObject({
   flowId: z.string().regex(/^\d{1,32}$/, "a Meta flow id (digits)"),
 });
 
-const validationErrorSchema = z.looseObject({ error: z.string(), error_type: z.string(), message: z.string() });
-const flowSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  status: z.string().describe("DRAFT, PUBLISHED, DEPRECATED, BLOCKED or THROTTLED (Meta's)"),
-  categories: z.array(z.string()),
-  validationErrors: z.array(validationErrorSchema),
-});
-const uploadedSchema = z.object({
-  id: z.string(),
-  validationErrors: z.array(validationErrorSchema),
-  endpointUri: z.string().nullable().describe("set at Meta when the Flow JSON uses the data-exchange endpoint"),
-});
-const keySchema = z.object({
-  keyId: z.string(),
-  publicKey: z.string().describe("PEM (SPKI); the private key never leaves the vault"),
-  createdAt: z.string(),
-  uploadedAt: z.string().nullable(),
-});
 const slotInput = z.strictObject({
   id: z.string().trim().min(1).max(200),
   title: z.string().trim().min(1).max(30).describe("what the candidate reads (Meta: option titles ≤ 30 characters)"),
   startsAt: z.iso.datetime({ offset: true }),
   description: z.string().trim().min(1).max(300).optional(),
 });
-const slotOutput = z.object({
-  id: z.string(),
-  title: z.string(),
-  startsAt: z.string(),
-  description: z.string().nullable(),
-});
 const flowJsonBody = z
   .record(z.string(), z.unknown())
   .describe(
     "the Flow JSON (checked: version, screens with id and layout, data_api_version and routing_model for an endpoint)",
   );
-const ok = z.object({ success: z.literal(true) });
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown() }) });
 const errors = {
   400: errorSchema,
@@ -83,7 +65,7 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
         tags: ["flows"],
         summary: "The flows of the client's WABA, as Meta lists them",
         params,
-        response: { 200: z.object({ flows: z.array(flowSchema) }), ...errors },
+        response: { 200: flowListSchema, ...errors },
       },
     },
     async (request) => ({ flows: await flows.list(await tenantOf(request.principal, request.params.clientId)) }),
@@ -101,7 +83,7 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
           categories: z.array(z.enum(FLOW_CATEGORIES)).min(1),
           flowJson: flowJsonBody.optional(),
         }),
-        response: { 201: uploadedSchema, ...errors },
+        response: { 201: flowUploadedSchema, ...errors },
       },
     },
     async (request, reply) => {
@@ -118,7 +100,7 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
         summary: "Uploads a draft flow's Flow JSON (Meta's assets upload: flow.json, FLOW_JSON)",
         params: flowParams,
         body: flowJsonBody,
-        response: { 200: uploadedSchema, ...errors },
+        response: { 200: flowUploadedSchema, ...errors },
       },
     },
     async (request) => {
@@ -143,7 +125,7 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
             message: "give name or categories",
             path: ["name"],
           }),
-        response: { 200: ok, ...errors },
+        response: { 200: flowActionSchema, ...errors },
       },
     },
     async (request) => {
@@ -159,7 +141,7 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
   ] as const) {
     app.post(
       `/api/clients/:clientId/flows/:flowId/${action}`,
-      { schema: { tags: ["flows"], summary, params: flowParams, response: { 200: ok, ...errors } } },
+      { schema: { tags: ["flows"], summary, params: flowParams, response: { 200: flowActionSchema, ...errors } } },
       async (request) => {
         const clientId = await tenantOf(request.principal, request.params.clientId);
         await (action === "publish"
@@ -177,7 +159,7 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
         tags: ["flows"],
         summary: "Deletes a draft flow (Meta refuses a published one: 139004)",
         params: flowParams,
-        response: { 200: ok, ...errors },
+        response: { 200: flowActionSchema, ...errors },
       },
     },
     async (request) => {
@@ -194,7 +176,7 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
         summary:
           "Generates the number's business key pair (2048-bit RSA) for the data-exchange endpoint and sets its public key at Meta",
         params,
-        response: { 201: keySchema, ...errors },
+        response: { 201: flowKeySchema, ...errors },
       },
     },
     async (request, reply) => {
@@ -210,7 +192,7 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
         tags: ["flows"],
         summary: "The number's business public keys (current first), and when Meta accepted each",
         params,
-        response: { 200: z.object({ keys: z.array(keySchema) }), ...errors },
+        response: { 200: flowKeyListSchema, ...errors },
       },
     },
     async (request) => ({ keys: await flows.keys(await tenantOf(request.principal, request.params.clientId)) }),
@@ -229,7 +211,7 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
             message: "slot ids must be unique",
             path: ["slots"],
           }),
-        response: { 200: z.object({ slots: z.array(slotOutput) }), ...errors },
+        response: { 200: interviewSlotListSchema, ...errors },
       },
     },
     async (request) => {
@@ -252,7 +234,7 @@ export const flowRoutes: FastifyPluginCallback<{ tenants: TenantAccess; flows: F
         tags: ["flows"],
         summary: "The interview slots set for the data-exchange endpoint",
         params,
-        response: { 200: z.object({ slots: z.array(slotOutput) }), ...errors },
+        response: { 200: interviewSlotListSchema, ...errors },
       },
     },
     async (request) => ({
