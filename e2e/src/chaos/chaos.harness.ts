@@ -257,7 +257,15 @@ export async function runScenario(scenario: Scenario, options: Partial<ChaosOpti
   const procs: NodeProcess[] = [];
   const conns: RedisClient[] = [];
   let db: Database | null = null;
-  const stores = { MONGODB_URI: mongoUrl, REDIS_URL: redisServer.url, QUEUE_PREFIX: prefix, LOG_LEVEL: "warn" };
+  const stores = {
+    MONGODB_URI: mongoUrl,
+    REDIS_URL: redisServer.url,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: "warn",
+    // Sends go at any hour: the processes' default quiet hours (21:00-09:00, Africa/Casablanca) would
+    // defer every first contact of a run started in the evening to the next morning.
+    SENDING_DEFAULT_QUIET_HOURS: "off",
+  };
   const workerEnv = {
     ...stores,
     TOKEN_ENCRYPTION_KEY: TEST_SECRETS.tokenKey,

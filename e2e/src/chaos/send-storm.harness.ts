@@ -59,7 +59,15 @@ export async function runSendStorm(o: ChaosOptions): Promise<ScenarioResult> {
   let db: Database | null = null;
   let sim: MetaSimulator | null = null;
   let graph: GraphClient | null = null;
-  const stores = { MONGODB_URI: mongoUrl, REDIS_URL: redisServer.url, QUEUE_PREFIX: prefix, LOG_LEVEL: "warn" };
+  const stores = {
+    MONGODB_URI: mongoUrl,
+    REDIS_URL: redisServer.url,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: "warn",
+    // Sends go at any hour: the processes' default quiet hours (21:00-09:00, Africa/Casablanca) would
+    // defer every first contact of a run started in the evening to the next morning.
+    SENDING_DEFAULT_QUIET_HOURS: "off",
+  };
   try {
     db = await Database.connect(mongoUrl, { maxPoolSize: 4 });
     const port = await freePort();
