@@ -1,0 +1,88 @@
+import { CommandCounter, testServices } from "@linkojob/testing";
+import { Types } from "mongoose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Database } from "./database.js";
+import { isFerretDb } from "./ferretdb-adapter.js";
+
+/**
+ * `findEach` on the run's real MongoDB-protocol server: what a lookup by several values finds is
+ * what the `$in` / `$or` filter it stands for finds, each document once, whatever the server; on
+ * FerretDB it costs one equality find per clause (its `$in` reads every document of the tenant or
+ * the collection), on MongoDB one find.
+ */
+
+const services = testServices("findeach");
+let db: Database;
+let counter: CommandCounter;
+const tenantA = new Types.ObjectId();
+const tenantB = new Types.ObjectId();
+type Row = { _id: Types.ObjectId; clientId: Types.ObjectId; key: string; n: number };
+
+beforeAll(async () => {
+  db = await Database.connect(services.mongoUrl, { monitorCommands: true });
+  counter = new CommandCounter(db.connection);
+  const rows: Row[] = [];
+  for (const clientId of [tenantA, tenantB])
+    for (let n = 0; n < 40; n++) rows.push({ _id: new Types.ObjectId(), clientId, key: `k${n % 20}`, n });
+  await db.connection.db!.collection("rows").insertMany(rows);
+});
+
+afterAll(async () => {
+  await db?.connection.dropDatabase();
+  await db?.close();
+});
+
+const rows = () => db.connection.collection("rows");
+const ids = (docs: Array<{ _id: unknown }>) => docs.map((d) => String(d._id)).sort();
+
+describe("findEach", () => {
+  it("finds what the mixed-tenant $or finds, each document once, in one find per clause on FerretDB only", async () => {
+    const wanted = [
+      { clientId: tenantA, keys: ["k1", "k2", "k19"] },
+      { clientId: tenantB, keys: ["k2", "k7"] },
+    ];
+    const filter = { $or: wanted.map((w) => ({ clientId: w.clientId, key: { $in: w.keys } })) };
+    const clauses = wanted.flatMap((w) => w.keys.map((key) => ({ clientId: w.clientId, key })));
+    const expected = await rows().find(filter).toArray();
+    expect(expected).toHaveLength(10);
+
+    counter.reset();
+    const found = await db.batchWriter.findEach<Row>(rows(), filter, clauses, { projection: { key: 1, clientId: 1 } });
+    expect(counter.byCommand()).toEqual({ find: db.batchWriter.lookups(clauses.length) });
+    expect(db.batchWriter.lookups(clauses.length)).toBe((await isFerretDb(db.connection)) ? 5 : 1);
+    expect(ids(found)).toEqual(ids(expected));
+    // The projection applies: only the fields asked for (and _id).
+    expect(Object.keys(found[0]!).sort()).toEqual(["_id", "clientId", "key"]);
+  });
+
+  it("returns a document matched by two clauses once, and conditions beside the equalities apply", async () => {
+    const filter = {
+      clientId: tenantA,
+      $or: [{ key: "k3" }, { n: 3 }, { n: 23 }],
+      n: { $gte: 20 },
+    };
+    const clauses = [
+      { clientId: tenantA, key: "k3", n: { $gte: 20 } },
+      { clientId: tenantA, n: 23 },
+      { clientId: tenantA, n: 3, _never: { $exists: true } },
+    ];
+    const found = await db.batchWriter.findEach<Row>(rows(), filter, clauses);
+    // k3 at n = 3 and n = 23; n >= 20 leaves n = 23, found by the first two clauses.
+    expect(found.map((r) => r.n)).toEqual([23]);
+    expect(ids(found)).toEqual(ids(await rows().find(filter).toArray()));
+  });
+
+  it("makes no request for no clause, and one find of the clause itself for one", async () => {
+    counter.reset();
+    expect(await db.batchWriter.findEach(rows(), { key: { $in: [] } }, [])).toEqual([]);
+    expect(counter.total).toBe(0);
+    const one = await db.batchWriter.findEach<Row>(rows(), { key: { $in: ["k4"] } }, [
+      { clientId: tenantB, key: "k4" },
+    ]);
+    expect(counter.byCommand()).toEqual({ find: 1 });
+    expect(one.map((r) => [String(r.clientId), r.key])).toEqual([
+      [String(tenantB), "k4"],
+      [String(tenantB), "k4"],
+    ]);
+  });
+});
