@@ -1,7 +1,7 @@
 import type { Model, Types } from "mongoose";
 import type { ConversationDoc } from "../conversations/conversation.model.js";
 import type { MessageDoc } from "../messages/message.model.js";
-import type { BulkWriter } from "../ferretdb-adapter.js";
+import { BulkWriter } from "../ferretdb-adapter.js";
 import { isDuplicateKeyError } from "../errors.js";
 import { distinctIds, oneOrIn } from "../ids.js";
 import { AnalyticsCounters, counterDocId, isDuplicateKey, type LockCounters } from "./analytics-counters.js";
@@ -88,8 +88,8 @@ export class AnalyticsProjector {
       applications: Model<AnalyticsApplicationDoc>;
     },
     opts: AnalyticsProjectorOptions = {},
-    /** The connection's batched-update writer (Database.batchWriter). */
-    writer?: BulkWriter,
+    /** The connection's batched-update writer (Database.batchWriter): also its lookups by several ids. */
+    private readonly writer: BulkWriter = BulkWriter.mongodb,
   ) {
     this.counters = new AnalyticsCounters(models.counters, opts, writer);
   }
@@ -98,7 +98,8 @@ export class AnalyticsProjector {
    * Counts what these messages imply. A reference that names the message's conversation lets the
    * conversation's read serve the message itself too. Requests: one find per conversation named (its
    * newest CONTEXT_WINDOW messages, index-served: the messages counted, what precedes them and what
-   * follows a delivered template), one find of the conversations' candidates, one upsert per new
+   * follows a delivered template), one find of the conversations' candidates (on FerretDB one per
+   * conversation: BulkWriter.findEach), one upsert per new
    * application, then the counter writes (one per counter document). Only when a conversation's
    * window does not hold what its messages need (a message older than it, newer messages filling
    * it), or a reference names no conversation, is it read as before: the messages by id, the context
@@ -134,17 +135,17 @@ export class AnalyticsProjector {
     const inWindows = new Map<string, Stored>();
     for (const list of windows.values()) for (const m of list) inWindows.set(m._id.toHexString(), m);
     const missing = unique.filter((r) => !inWindows.has(r.messageId.toHexString()));
-    const read = missing.length
-      ? ((await this.models.messages.collection
-          .find(
-            {
-              _id: oneOrIn(missing.map((r) => r.messageId)),
-              clientId: oneOrIn(distinctIds(missing.map((r) => r.clientId))),
-            },
-            { projection: FIELDS, batchSize: missing.length + 1 },
-          )
-          .toArray()) as unknown as Stored[])
-      : [];
+    // Lookups by several ids: one equality each on FerretDB (BulkWriter.findEach), whose `$in`
+    // reads every message of the tenant, or of every tenant.
+    const read = await this.writer.findEach<Stored>(
+      this.models.messages.collection,
+      {
+        _id: oneOrIn(missing.map((r) => r.messageId)),
+        clientId: oneOrIn(distinctIds(missing.map((r) => r.clientId))),
+      },
+      missing.map((r) => ({ _id: r.messageId, clientId: r.clientId })),
+      { projection: FIELDS },
+    );
     const wanted = new Set(unique.map((r) => r.messageId.toHexString()));
     const messages = [
       ...[...inWindows.values()].filter((m) => wanted.has(m._id.toHexString())),
@@ -165,10 +166,13 @@ export class AnalyticsProjector {
       byConversation.set(k, [...(byConversation.get(k) ?? []), m]);
     }
     if (byConversation.size) {
-      const conversationIds = [...byConversation.values()].map((l) => l[0]!.conversationId);
-      const convs = await this.models.conversations.collection
-        .find({ _id: oneOrIn(conversationIds), clientId: oneOrIn(clients) }, { projection: { candidatePhone: 1 } })
-        .toArray();
+      const own = [...byConversation.values()].map((l) => ({ _id: l[0]!.conversationId, clientId: l[0]!.clientId }));
+      const convs = await this.writer.findEach<{ _id: Types.ObjectId; candidatePhone?: string | null }>(
+        this.models.conversations.collection,
+        { _id: oneOrIn(own.map((c) => c._id)), clientId: oneOrIn(clients) },
+        own,
+        { projection: { candidatePhone: 1 } },
+      );
       const phones = new Map(convs.map((c) => [String(c._id), (c.candidatePhone as string | null) ?? null]));
       await Promise.all(
         [...byConversation.entries()].map(async ([k, list]) => {

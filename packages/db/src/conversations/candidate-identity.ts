@@ -50,6 +50,18 @@ export function identityClauses(ids: CandidateIds): Array<Record<string, unknown
 }
 
 /**
+ * The same conversations as `identityClauses`, one equality per id (what `BulkWriter.findEach` takes:
+ * a server that serves only top-level equalities from its indexes reads no more than they name).
+ */
+export function identityEqualities(ids: CandidateIds): Array<Record<string, string>> {
+  return [
+    ...ids.userIds.map((candidateUserId) => ({ candidateUserId })),
+    ...ids.phones.map((candidatePhone) => ({ candidatePhone })),
+    ...[...ids.userIds, ...ids.phones].map((candidateKey) => ({ candidateKey })),
+  ];
+}
+
+/**
  * How well a stored conversation is this person's: 0 when it is not. The user id decides first (it
  * survives a hidden phone); a conversation holding another user id is another person whatever its
  * phone (a number given up and reused); then the phone; then the creation key, but only while the

@@ -7,6 +7,7 @@ import {
   fillMissingIds,
   fillOps,
   identityClauses,
+  identityEqualities,
   matchScore,
   newConversationIds,
   newConversationKey,
@@ -17,6 +18,7 @@ import {
 import { conversationView, type ConversationView } from "./conversation-view.js";
 import type { MergeSeed } from "./conversation-merge.js";
 import { windowEndAfter } from "./window.js";
+import { distinctIds, oneOrIn } from "../ids.js";
 import { newerThanSummary, summaryFields } from "./conversation-summary.js";
 
 /** A candidate of a tenant, as a batch of inbound messages names them. */
@@ -445,12 +447,12 @@ export class ConversationBatch {
     const out = new Map<string, { counted: Set<string>; unread: Set<string> }>();
     const retried = batch.filter((c) => c.messages.some((m) => m.takenOver));
     if (!retried.length) return out;
-    const docs = (await this.model.collection
-      .find(
-        { _id: { $in: retried.map((c) => c.conversationId) }, clientId: { $in: retried.map((c) => c.clientId) } },
-        { projection: { countedIds: 1, unreadIds: 1 }, batchSize: retried.length + 1 },
-      )
-      .toArray()) as unknown as Array<Pick<ConversationDoc, "_id" | "countedIds" | "unreadIds">>;
+    const docs = await this.writer.findEach<Pick<ConversationDoc, "_id" | "countedIds" | "unreadIds">>(
+      this.model.collection,
+      byIds(retried.map((c) => ({ _id: c.conversationId, clientId: c.clientId }))),
+      retried.map((c) => ({ _id: c.conversationId, clientId: c.clientId })),
+      { projection: { countedIds: 1, unreadIds: 1 } },
+    );
     for (const d of docs) {
       out.set(d._id.toHexString(), {
         counted: new Set((d.countedIds ?? []).map((id) => id.toHexString())),
@@ -461,20 +463,18 @@ export class ConversationBatch {
   }
 
   /**
-   * The conversations as they are now (for conversation:updated). One find. Lists of counted ids
+   * The conversations as they are now (for conversation:updated). One find (on FerretDB one per
+   * conversation, BulkWriter.findEach: its `_id: {$in}` reads every conversation). Lists of counted ids
    * grown past twice COUNTED_IDS_KEPT are cut back here (one more write, rarely): FerretDB v1
    * ignores `$slice` in `$push`, which bounds them on MongoDB. Call it while holding the
    * conversations' locks, as recordInbound: the cut rewrites the lists.
    */
   async read(refs: Array<{ clientId: Types.ObjectId; conversationId: Types.ObjectId }>): Promise<ConversationView[]> {
     if (!refs.length) return [];
-    const clients = [...new Map(refs.map((r) => [r.clientId.toHexString(), r.clientId])).values()];
-    const docs = (await this.model.collection
-      .find(
-        { _id: { $in: refs.map((r) => r.conversationId) }, clientId: { $in: clients } },
-        { projection: { __v: 0 }, batchSize: refs.length + 1 },
-      )
-      .toArray()) as unknown as ConversationDoc[];
+    const own = refs.map((r) => ({ _id: r.conversationId, clientId: r.clientId }));
+    const docs = await this.writer.findEach<ConversationDoc>(this.model.collection, byIds(own), own, {
+      projection: { __v: 0 },
+    });
     const tooLong = (ids: Types.ObjectId[] | undefined) => (ids?.length ?? 0) > 2 * COUNTED_IDS_KEPT;
     const cuts = docs
       .filter((d) => tooLong(d.countedIds) || tooLong(d.unreadIds))
@@ -577,7 +577,10 @@ export class ConversationBatch {
     if (now.userId) this.remember(idKey(p.clientId, "u", now.userId), now);
   }
 
-  /** The conversations holding any id of these persons, by client. One find. */
+  /**
+   * The conversations holding any id of these persons, by client. One find (on FerretDB one per id,
+   * BulkWriter.findEach: it serves no `$or` and would read every conversation).
+   */
   private async findByIds(persons: Person[]): Promise<Map<string, StoredIdentity[]>> {
     const byClient = new Map<string, { clientId: Types.ObjectId; phones: Set<string>; userIds: Set<string> }>();
     for (const p of persons) {
@@ -590,17 +593,17 @@ export class ConversationBatch {
       for (const x of [...p.ids.userIds, ...p.movedTo.userIds]) entry.userIds.add(x);
       byClient.set(p.clientId.toHexString(), entry);
     }
+    const each = [...byClient.values()].map((c) => ({ clientId: c.clientId, ids: { phones: [...c.phones], userIds: [...c.userIds] } }));
     const filter = {
-      $or: [...byClient.values()].flatMap((c) =>
-        identityClauses({ phones: [...c.phones], userIds: [...c.userIds] }).map((clause) => ({
-          clientId: c.clientId,
-          ...clause,
-        })),
-      ),
+      $or: each.flatMap(({ clientId, ids }) => identityClauses(ids).map((clause) => ({ clientId, ...clause }))),
     };
-    const found = (await this.model.collection
-      .find(filter, { projection: IDENTITY_PROJECTION, batchSize: persons.length * 4 + 1 })
-      .toArray()) as unknown as Array<StoredIdentity & { clientId: Types.ObjectId }>;
+    const clauses = each.flatMap(({ clientId, ids }) => identityEqualities(ids).map((clause) => ({ clientId, ...clause })));
+    const found = await this.writer.findEach<StoredIdentity & { clientId: Types.ObjectId }>(
+      this.model.collection,
+      filter,
+      clauses,
+      { projection: IDENTITY_PROJECTION },
+    );
     const out = new Map<string, StoredIdentity[]>();
     for (const d of found) {
       const list = out.get(d.clientId.toHexString()) ?? [];
@@ -619,12 +622,12 @@ export class ConversationBatch {
       entry.keys.push(key);
       byClient.set(clientId.toHexString(), entry);
     }
-    const found = (await this.model.collection
-      .find(
-        { $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, candidateKey: { $in: c.keys } })) },
-        { projection: IDENTITY_PROJECTION, batchSize: keys.length + 1 },
-      )
-      .toArray()) as unknown as Array<StoredIdentity & { clientId: Types.ObjectId }>;
+    const found = await this.writer.findEach<StoredIdentity & { clientId: Types.ObjectId }>(
+      this.model.collection,
+      { $or: [...byClient.values()].map((c) => ({ clientId: c.clientId, candidateKey: { $in: c.keys } })) },
+      keys.map(({ clientId, key }) => ({ clientId, candidateKey: key })),
+      { projection: IDENTITY_PROJECTION },
+    );
     return new Map(found.map((d) => [`${d.clientId.toHexString()}|${d.candidateKey}`, d]));
   }
 
@@ -637,6 +640,15 @@ export class ConversationBatch {
 
 /** A $push of these ids keeping the last COUNTED_IDS_KEPT (and at least all of these). */
 const keptIds = (ids: Types.ObjectId[]) => ({ $each: ids, $slice: -Math.max(COUNTED_IDS_KEPT, ids.length) });
+
+/**
+ * The filter of these conversations (each named by id and tenant) for one find: the tenant as an
+ * equality when they are one tenant's.
+ */
+function byIds(own: Array<{ _id: Types.ObjectId; clientId: Types.ObjectId }>): Record<string, unknown> {
+  const clients = distinctIds(own.map((o) => o.clientId));
+  return { _id: oneOrIn(own.map((o) => o._id)), clientId: oneOrIn(clients) };
+}
 
 const idKey = (clientId: Types.ObjectId, kind: "p" | "u", id: string) => `${clientId.toHexString()}|${kind}:${id}`;
 

@@ -1,4 +1,5 @@
 import type { Model, Types } from "mongoose";
+import type { BulkWriter } from "../ferretdb-adapter.js";
 import type { ConversationDoc } from "./conversation.model.js";
 import { conversationView, type ConversationView } from "./conversation-view.js";
 
@@ -59,10 +60,13 @@ export const blockedKey = (clientId: Types.ObjectId, id: string) => `${clientId.
 /**
  * Which of these candidates are blocked by their tenant: the `blockedKey`s of the phones and user ids
  * held by a blocked conversation, each with that conversation's id. One find for a whole batch of
- * inbound messages (served by the identity indexes); none when the batch names nobody.
+ * inbound messages (served by the identity indexes); none when the batch names nobody. On FerretDB
+ * one find per phone and user id (BulkWriter.findEach: it serves no `$or`, and would read every
+ * conversation of every tenant).
  */
 export async function blockedCandidates(
   model: Model<ConversationDoc>,
+  writer: BulkWriter,
   refs: readonly InboundCandidateRef[],
 ): Promise<Map<string, Types.ObjectId>> {
   const byClient = new Map<string, { clientId: Types.ObjectId; phones: Set<string>; userIds: Set<string> }>();
@@ -74,15 +78,22 @@ export async function blockedCandidates(
     byClient.set(k, entry);
   }
   const or: Array<Record<string, unknown>> = [];
+  const clauses: Array<Record<string, unknown>> = [];
+  const isBlocked = { blockedAt: { $ne: null } };
   for (const { clientId, phones, userIds } of byClient.values()) {
     if (phones.size) or.push({ clientId, candidatePhone: { $in: [...phones] } });
     if (userIds.size) or.push({ clientId, candidateUserId: { $in: [...userIds] } });
+    for (const candidatePhone of phones) clauses.push({ clientId, candidatePhone, ...isBlocked });
+    for (const candidateUserId of userIds) clauses.push({ clientId, candidateUserId, ...isBlocked });
   }
   const blocked = new Map<string, Types.ObjectId>();
   if (!or.length) return blocked;
-  const docs = await model
-    .find({ $or: or, blockedAt: { $ne: null } }, { clientId: 1, candidatePhone: 1, candidateUserId: 1 })
-    .lean<Array<Pick<ConversationDoc, "_id" | "clientId" | "candidatePhone" | "candidateUserId">>>();
+  const docs = await writer.findEach<Pick<ConversationDoc, "_id" | "clientId" | "candidatePhone" | "candidateUserId">>(
+    model.collection,
+    { $or: or, ...isBlocked },
+    clauses,
+    { projection: { clientId: 1, candidatePhone: 1, candidateUserId: 1 } },
+  );
   for (const d of docs) {
     if (d.candidatePhone) blocked.set(blockedKey(d.clientId, d.candidatePhone), d._id);
     if (d.candidateUserId) blocked.set(blockedKey(d.clientId, d.candidateUserId), d._id);

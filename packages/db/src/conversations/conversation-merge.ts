@@ -1,7 +1,13 @@
 import type { Model, Types } from "mongoose";
+import { deleteEach, updateEach, type BulkWriter } from "../ferretdb-adapter.js";
 import type { MessageDoc } from "../messages/message.model.js";
 import type { ConversationDoc } from "./conversation.model.js";
-import { IDENTITY_PROJECTION, identityClauses, type CandidateIds } from "./candidate-identity.js";
+import {
+  IDENTITY_PROJECTION,
+  identityClauses,
+  identityEqualities,
+  type CandidateIds,
+} from "./candidate-identity.js";
 import { conversationView, messageSortKey, type ConversationView } from "./conversation-view.js";
 import { COUNTED_IDS_KEPT } from "./conversation-batch.js";
 import { windowOpen } from "./window.js";
@@ -94,11 +100,16 @@ export class ConversationMerger {
   constructor(
     private readonly conversations: Model<ConversationDoc>,
     private readonly messages: Model<MessageDoc>,
+    /** The connection's batched-update writer (Database.batchWriter): its findEach reads by several ids. */
+    private readonly writer: BulkWriter,
     /** How long a count claim is a live writer's (InboundMessageBatch's lease). */
     private readonly claimLeaseMs = 60_000,
   ) {}
 
-  /** The merges these seeds call for (none, almost always). One find. */
+  /**
+   * The merges these seeds call for (none, almost always). One find (on FerretDB one per id,
+   * BulkWriter.findEach: it filters an `$or` itself, over the whole tenant or collection).
+   */
   async plan(seeds: MergeSeed[]): Promise<MergePlan[]> {
     const clauses = seeds.flatMap((s) =>
       identityClauses(s.ids)
@@ -106,6 +117,11 @@ export class ConversationMerger {
         .map((c) => ({ clientId: s.clientId, ...c })),
     );
     if (!clauses.length) return [];
+    const equalities = seeds.flatMap((s) =>
+      identityEqualities(s.ids)
+        .filter((c) => !("candidateKey" in c))
+        .map((c) => ({ clientId: s.clientId, ...c })),
+    );
     // One tenant (the usual batch): its id as a top-level equality, which every server serves from
     // an index (FerretDB v1 hands its storage only top-level equalities and filters an `$or` itself).
     const tenants = new Set(seeds.map((s) => s.clientId.toHexString()));
@@ -113,9 +129,9 @@ export class ConversationMerger {
       tenants.size === 1
         ? { clientId: seeds[0]!.clientId, $or: clauses.map(({ clientId: _, ...c }) => c) }
         : { $or: clauses };
-    const found = (await this.conversations.collection
-      .find(filter, { projection: PROJECTION, batchSize: seeds.length * 4 + 1 })
-      .toArray()) as unknown as Identity[];
+    const found = await this.writer.findEach<Identity>(this.conversations.collection, filter, equalities, {
+      projection: PROJECTION,
+    });
     const byId = new Map(found.map((d) => [d._id.toHexString(), d]));
     const plans = new Map<string, { into: Identity; from: Map<string, Identity> }>();
     for (const s of seeds) {
@@ -140,9 +156,15 @@ export class ConversationMerger {
   /** Merges `from` into `into` (see the class). */
   async merge(plan: MergePlan): Promise<MergeResult> {
     const { clientId, into } = plan;
-    const docs = (await this.conversations.collection
-      .find({ clientId, _id: { $in: [into, ...plan.from] } }, { projection: { countedIds: 0, unreadIds: 0 } })
-      .toArray()) as unknown as ConversationDoc[];
+    // Lookups by several ids go one equality each on FerretDB (BulkWriter.findEach, updateEach,
+    // deleteEach): its `$in` reads the whole tenant's conversations or messages.
+    const all = [into, ...plan.from];
+    const docs = await this.writer.findEach<ConversationDoc>(
+      this.conversations.collection,
+      { clientId, _id: { $in: all } },
+      all.map((_id) => ({ clientId, _id })),
+      { projection: { countedIds: 0, unreadIds: 0 } },
+    );
     const target = docs.find((d) => d._id.equals(into));
     if (!target) return { view: null, deleted: [], waiting: [], moved: 0 };
     const twins = docs.filter((d) => !d._id.equals(into));
@@ -152,17 +174,22 @@ export class ConversationMerger {
       $or: [{ countClaim: null }, { "countClaim.at": { $lt: new Date(Date.now() - this.claimLeaseMs) } }],
     };
     const moved = (
-      await this.messages.collection.updateMany(
+      await updateEach(
+        this.messages.collection,
         { clientId, conversationId: { $in: plan.from }, ...unclaimed },
+        plan.from.map((conversationId) => ({ clientId, conversationId, ...unclaimed })),
         { $set: { conversationId: into } },
       )
     ).modifiedCount;
     const left = new Set(
       (
-        await this.messages.collection
-          .find({ clientId, conversationId: { $in: plan.from } }, { projection: { conversationId: 1 } })
-          .toArray()
-      ).map((m) => (m.conversationId as Types.ObjectId).toHexString()),
+        await this.writer.findEach<{ _id: Types.ObjectId; conversationId: Types.ObjectId }>(
+          this.messages.collection,
+          { clientId, conversationId: { $in: plan.from } },
+          plan.from.map((conversationId) => ({ clientId, conversationId })),
+          { projection: { conversationId: 1 } },
+        )
+      ).map((m) => m.conversationId.toHexString()),
     );
     const own = { _id: into, clientId };
     const later = <K extends keyof ConversationDoc>(field: K, at: keyof ConversationDoc) =>
@@ -239,12 +266,19 @@ export class ConversationMerger {
     const waiting = twins.filter((t) => left.has(t._id.toHexString())).map((t) => t._id);
     const done = twins.filter((t) => !left.has(t._id.toHexString())).map((t) => t._id);
     if (waiting.length)
-      await this.conversations.collection.updateMany(
+      await updateEach(
+        this.conversations.collection,
         { clientId, _id: { $in: waiting } },
+        waiting.map((_id) => ({ clientId, _id })),
         { $set: { mergedInto: into, updatedAt: new Date() } },
       );
     const deleted =
-      done.length && (await this.conversations.collection.deleteMany({ clientId, _id: { $in: done } })).deletedCount > 0
+      done.length &&
+      (await deleteEach(
+        this.conversations.collection,
+        { clientId, _id: { $in: done } },
+        done.map((_id) => ({ clientId, _id })),
+      )) > 0
         ? done
         : [];
     const after = (await this.conversations.collection.findOne(own, {

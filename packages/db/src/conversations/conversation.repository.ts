@@ -211,12 +211,12 @@ export class ConversationRepository {
 
   /** The merger of one person's twin conversations (`claimLeaseMs`: the inbound batch's claim lease). */
   merger(claimLeaseMs?: number): ConversationMerger {
-    return new ConversationMerger(this.model, this.messages, claimLeaseMs);
+    return new ConversationMerger(this.model, this.messages, this.writer, claimLeaseMs);
   }
 
   /** Which of these candidates are blocked by their tenant (see blockedCandidates). One find. */
   blockedCandidates(refs: readonly InboundCandidateRef[]): Promise<Map<string, Types.ObjectId>> {
-    return blockedCandidates(this.model, refs);
+    return blockedCandidates(this.model, this.writer, refs);
   }
 }
 

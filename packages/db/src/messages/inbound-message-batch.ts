@@ -1,6 +1,6 @@
 import { Types, type Model } from "mongoose";
 import type { NormalizedMessage } from "@linkojob/whatsapp";
-import { updateEach } from "../ferretdb-adapter.js";
+import { updateEach, type BulkWriter } from "../ferretdb-adapter.js";
 import { distinctIds, oneOrIn } from "../ids.js";
 import { type CountClaim, type MessageDoc } from "./message.model.js";
 import { inboundMessageDoc } from "./message-docs.js";
@@ -79,6 +79,8 @@ export class InboundMessageBatch {
   constructor(
     private readonly model: Model<MessageDoc>,
     private readonly opts: InboundMessageBatchOptions,
+    /** The connection's batched-update writer (Database.batchWriter): its findEach reads the duplicates. */
+    private readonly bulk: BulkWriter,
   ) {
     this.leaseMs = opts.claimLeaseMs ?? 60_000;
   }
@@ -95,7 +97,8 @@ export class InboundMessageBatch {
   /**
    * Stores the batch (items must be distinct by tenant and wamid). Returns one result per item, in
    * order. Two requests when nothing was there (insertMany, then nothing), one more find when some
-   * were, and one update per message taken over.
+   * were (on FerretDB one per message found there: BulkWriter.lookups), and one update per message
+   * taken over.
    */
   async insert(items: InboundInsert[], now = new Date()): Promise<InboundInsertResult[]> {
     if (!items.length) return [];
@@ -168,13 +171,15 @@ export class InboundMessageBatch {
       entry.keys.push(d.dedupeKey);
       byClient.set(k, entry);
     }
-    // One tenant (a batch of one number's webhooks): its id and keys at the top, no `$or`.
-    const clauses = [...byClient.values()].map((c) => ({ clientId: c.clientId, dedupeKey: oneOrIn(c.keys) }));
-    const filter = clauses.length === 1 ? clauses[0]! : { $or: clauses };
-    // One reply: a batch larger than the keys asked for, so the cursor ends at once (no getMore).
-    const found = (await this.model.collection
-      .find(filter, { batchSize: docs.length + 1 })
-      .toArray()) as unknown as MessageDoc[];
+    // One tenant (a batch of one number's webhooks): its id and keys at the top, no `$or`. On
+    // FerretDB one find per message (BulkWriter.findEach: its `$in` reads the tenant's messages).
+    const tenants = [...byClient.values()].map((c) => ({ clientId: c.clientId, dedupeKey: oneOrIn(c.keys) }));
+    const filter = tenants.length === 1 ? tenants[0]! : { $or: tenants };
+    const found = await this.bulk.findEach<MessageDoc>(
+      this.model.collection,
+      filter,
+      docs.map((d) => ({ clientId: d.clientId, dedupeKey: d.dedupeKey })),
+    );
     return new Map(found.map((m) => [`${m.clientId.toHexString()}|${m.dedupeKey}`, m]));
   }
 

@@ -51,7 +51,7 @@ export class MessageRepository {
       erasedCosts?: Model<ErasedCostDoc>;
     },
     /** The connection's batched-update writer (Database.batchWriter). */
-    writer: BulkWriter,
+    private readonly writer: BulkWriter,
   ) {
     this.statuses = new StatusBatch(models.messages, models.pendingStatuses, writer);
   }
@@ -71,7 +71,7 @@ export class MessageRepository {
    * the count claims it takes); see InboundMessageBatch.
    */
   inboundBatch(opts: InboundMessageBatchOptions): InboundMessageBatch {
-    return new InboundMessageBatch(this.models.messages, opts);
+    return new InboundMessageBatch(this.models.messages, opts, this.writer);
   }
 
   /**
