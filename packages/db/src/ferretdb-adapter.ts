@@ -317,7 +317,8 @@ export async function deleteEach(
     return (await collection.deleteMany(clauses.length === 1 ? clauses[0]! : filter)).deletedCount;
   let deleted = 0;
   await eachAtMost(clauses, FERRETDB_UPDATE_LIMITS.inParallel, async (clause) => {
-    deleted += (await collection.deleteMany(clause)).deletedCount;
+    const res = await collection.deleteMany(clause);
+    deleted += res.deletedCount;
   });
   return deleted;
 }

@@ -2,7 +2,7 @@ import { CommandCounter, testServices } from "@linkojob/testing";
 import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "./database.js";
-import { isFerretDb } from "./ferretdb-adapter.js";
+import { deleteEach, isFerretDb, updateEach } from "./ferretdb-adapter.js";
 
 /**
  * `findEach` on the run's real MongoDB-protocol server: what a lookup by several values finds is
@@ -84,5 +84,36 @@ describe("findEach", () => {
       [String(tenantB), "k4"],
       [String(tenantB), "k4"],
     ]);
+  });
+});
+
+describe("updateEach and deleteEach", () => {
+  it("update and delete what the $in filter names, and say how many, in one request per clause on FerretDB only", async () => {
+    const some = (await rows()
+      .find({ clientId: tenantB, key: { $in: ["k5", "k6"] } })
+      .toArray()) as Row[];
+    expect(some).toHaveLength(4);
+    const filter = { clientId: tenantB, _id: { $in: some.map((r) => r._id) } };
+    const clauses = some.map((r) => ({ clientId: tenantB, _id: r._id }));
+    const perClause = (await isFerretDb(db.connection)) ? clauses.length : 1;
+
+    counter.reset();
+    const updated = await updateEach(rows(), filter, clauses, { $set: { marked: true } });
+    expect(updated).toEqual({ matchedCount: 4, modifiedCount: 4 });
+    expect(counter.byCommand()).toEqual({ update: perClause });
+    expect(await rows().countDocuments({ marked: true })).toBe(4);
+
+    counter.reset();
+    expect(await deleteEach(rows(), filter, clauses)).toBe(4);
+    expect(counter.byCommand()).toEqual({ delete: perClause });
+    expect(await rows().countDocuments({ marked: true })).toBe(0);
+    // The other tenant's rows with the same keys stay.
+    expect(await rows().countDocuments({ clientId: tenantA, key: { $in: ["k5", "k6"] } })).toBe(4);
+
+    // Again: nothing left to delete, no clause no request.
+    expect(await deleteEach(rows(), filter, clauses)).toBe(0);
+    counter.reset();
+    expect(await deleteEach(rows(), { _id: { $in: [] } }, [])).toBe(0);
+    expect(counter.total).toBe(0);
   });
 });

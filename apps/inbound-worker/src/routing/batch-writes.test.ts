@@ -115,8 +115,7 @@ describe("inbound batch writes", () => {
     // claims' release. On FerretDB each find goes as one equality find per clause (BulkWriter.findEach):
     // per candidate (each named by phone and user id) both ids (blocked), both ids and each as a key
     // (conversations), its conversation (state), both ids (twins).
-    const finds =
-      lookups(2 * CANDIDATES) + lookups(4 * CANDIDATES) + lookups(CANDIDATES) + lookups(2 * CANDIDATES);
+    const finds = lookups(2 * CANDIDATES) + lookups(4 * CANDIDATES) + lookups(CANDIDATES) + lookups(2 * CANDIDATES);
     expect(byCommand.insert).toBe(1);
     expect(byCommand.find).toBe(finds);
     expect(byCommand.aggregate ?? 0).toBe(0);

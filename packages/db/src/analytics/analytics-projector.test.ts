@@ -270,7 +270,8 @@ describe("a conversation longer than the projector's window", () => {
     counter.reset();
     await counted.project(docs.slice(0, 30).map(refIn));
     // By id: one `$in` find, or on FerretDB one equality find per message (BulkWriter.findEach).
-    const byId = watched.batchWriter.lookups(2) > 1 ? "find messages {_id,clientId}" : "find messages {_id:$in,clientId}";
+    const byId =
+      watched.batchWriter.lookups(2) > 1 ? "find messages {_id,clientId}" : "find messages {_id:$in,clientId}";
     expect(Object.keys(counter.byShape()).filter((k) => k.startsWith("find messages"))).toEqual(
       expect.arrayContaining([
         byId,

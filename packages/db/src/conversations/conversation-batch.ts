@@ -593,11 +593,16 @@ export class ConversationBatch {
       for (const x of [...p.ids.userIds, ...p.movedTo.userIds]) entry.userIds.add(x);
       byClient.set(p.clientId.toHexString(), entry);
     }
-    const each = [...byClient.values()].map((c) => ({ clientId: c.clientId, ids: { phones: [...c.phones], userIds: [...c.userIds] } }));
+    const each = [...byClient.values()].map((c) => ({
+      clientId: c.clientId,
+      ids: { phones: [...c.phones], userIds: [...c.userIds] },
+    }));
     const filter = {
       $or: each.flatMap(({ clientId, ids }) => identityClauses(ids).map((clause) => ({ clientId, ...clause }))),
     };
-    const clauses = each.flatMap(({ clientId, ids }) => identityEqualities(ids).map((clause) => ({ clientId, ...clause })));
+    const clauses = each.flatMap(({ clientId, ids }) =>
+      identityEqualities(ids).map((clause) => ({ clientId, ...clause })),
+    );
     const found = await this.writer.findEach<StoredIdentity & { clientId: Types.ObjectId }>(
       this.model.collection,
       filter,

@@ -2,12 +2,7 @@ import type { Model, Types } from "mongoose";
 import { deleteEach, updateEach, type BulkWriter } from "../ferretdb-adapter.js";
 import type { MessageDoc } from "../messages/message.model.js";
 import type { ConversationDoc } from "./conversation.model.js";
-import {
-  IDENTITY_PROJECTION,
-  identityClauses,
-  identityEqualities,
-  type CandidateIds,
-} from "./candidate-identity.js";
+import { IDENTITY_PROJECTION, identityClauses, identityEqualities, type CandidateIds } from "./candidate-identity.js";
 import { conversationView, messageSortKey, type ConversationView } from "./conversation-view.js";
 import { COUNTED_IDS_KEPT } from "./conversation-batch.js";
 import { windowOpen } from "./window.js";
