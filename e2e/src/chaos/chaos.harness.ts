@@ -115,6 +115,19 @@ export interface ScenarioResult {
   detail?: Record<string, number>;
 }
 
+/** What every process of a chaos run is started with: its stores, its queues' prefix, quiet logs. */
+export function storesEnv(mongoUrl: string, redisUrl: string, prefix: string): Record<string, string> {
+  return {
+    MONGODB_URI: mongoUrl,
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: "warn",
+    // Sends go at any hour: the processes' default quiet hours (21:00-09:00, Africa/Casablanca) would
+    // defer every first contact of a run started in the evening to the next morning.
+    SENDING_DEFAULT_QUIET_HOURS: "off",
+  };
+}
+
 export const INGRESS_MAIN = fileURLToPath(new URL("../../../apps/ingress/src/main.ts", import.meta.url));
 
 function mulberry32(seed: number): () => number {
@@ -257,15 +270,7 @@ export async function runScenario(scenario: Scenario, options: Partial<ChaosOpti
   const procs: NodeProcess[] = [];
   const conns: RedisClient[] = [];
   let db: Database | null = null;
-  const stores = {
-    MONGODB_URI: mongoUrl,
-    REDIS_URL: redisServer.url,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: "warn",
-    // Sends go at any hour: the processes' default quiet hours (21:00-09:00, Africa/Casablanca) would
-    // defer every first contact of a run started in the evening to the next morning.
-    SENDING_DEFAULT_QUIET_HOURS: "off",
-  };
+  const stores = storesEnv(mongoUrl, redisServer.url, prefix);
   const workerEnv = {
     ...stores,
     TOKEN_ENCRYPTION_KEY: TEST_SECRETS.tokenKey,

@@ -42,7 +42,7 @@ import {
 import { TokenVault } from "@linkojob/vault";
 import { GraphClient } from "@linkojob/whatsapp";
 import { REPO_ROOT, WORKER_MAINS, queueCounts, startWorkerProcess } from "../stack/multi-process.harness.js";
-import { INGRESS_MAIN, until, type ChaosOptions, type ScenarioResult } from "./chaos.harness.js";
+import { INGRESS_MAIN, storesEnv, until, type ChaosOptions, type ScenarioResult } from "./chaos.harness.js";
 
 /** Transient refusals of the storm: Meta's 503 service unavailable and maintenance, 429 throughput. */
 export const STORM_CODES = [131016, 130429, 131057];
@@ -59,15 +59,7 @@ export async function runSendStorm(o: ChaosOptions): Promise<ScenarioResult> {
   let db: Database | null = null;
   let sim: MetaSimulator | null = null;
   let graph: GraphClient | null = null;
-  const stores = {
-    MONGODB_URI: mongoUrl,
-    REDIS_URL: redisServer.url,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: "warn",
-    // Sends go at any hour: the processes' default quiet hours (21:00-09:00, Africa/Casablanca) would
-    // defer every first contact of a run started in the evening to the next morning.
-    SENDING_DEFAULT_QUIET_HOURS: "off",
-  };
+  const stores = storesEnv(mongoUrl, redisServer.url, prefix);
   try {
     db = await Database.connect(mongoUrl, { maxPoolSize: 4 });
     const port = await freePort();

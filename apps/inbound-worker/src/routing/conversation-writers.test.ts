@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import type { Redis } from "ioredis";
 import { Database, type ClientDoc } from "@linkojob/db";
-import { DashboardEvents } from "@linkojob/events";
+import { DashboardEvents, EVENTS, type DashboardEventMap, type DashboardEventName } from "@linkojob/events";
 import { WEBHOOK_JOB, createRedis, webhookJobOptions } from "@linkojob/queues";
 import { textMessageDelivery } from "@linkojob/meta-simulator";
 import { normalizeDelivery } from "@linkojob/whatsapp";
@@ -19,6 +19,16 @@ const conns: Redis[] = [];
 let worker: InboundWorker;
 let client: ClientDoc;
 let seq = 0;
+
+/** The real emitter (through Redis), with what the worker announced, in order. */
+class RecordingEvents extends DashboardEvents {
+  readonly seen: Array<{ event: DashboardEventName; payload: unknown }> = [];
+  override toClient<E extends DashboardEventName>(clientId: string, event: E, payload: DashboardEventMap[E]): void {
+    this.seen.push({ event, payload });
+    super.toClient(clientId, event, payload);
+  }
+}
+let events: RecordingEvents;
 
 const redis = () => {
   const c = createRedis(services.redisUrl);
@@ -44,7 +54,7 @@ beforeAll(async () => {
     queueRedis: redis(),
     pumpRedis: redis(),
     subscriberRedis: redis(),
-    events: new DashboardEvents(redis()),
+    events: (events = new RecordingEvents(redis())),
     logger: pino({ level: "silent" }),
     prefix: services.prefix,
     concurrency: 4,
@@ -108,6 +118,41 @@ describe("conversations written by several worker processes", () => {
     expect(done.attemptsMade).toBe(1); // BullMQ counts the attempt that completed it: one, none failed
     expect((await conversationOf(held))!).toMatchObject({ messageCount: 2, unreadCount: 2 });
     expect((await conversationOf(free))!).toMatchObject({ messageCount: 1, unreadCount: 1 });
+  });
+
+  it("announces a stored message at once, while its conversation is still held by another writer; the counts follow", async () => {
+    const waId = "212650000005";
+    await settled((await enqueue(deliveryOf([waId]))).id!);
+    const conversation = (await conversationOf(waId))!;
+    const lockKey = `${services.prefix}:lock:conversation:${conversation._id.toHexString()}`;
+    const admin = redis();
+    expect(await admin.set(lockKey, "another-worker", "PX", 60_000, "NX")).toBe("OK");
+
+    const body = deliveryOf([waId]);
+    const [event] = normalizeDelivery(JSON.parse(body));
+    if (event?.kind !== "message") throw new Error("not a message delivery");
+    const job = await enqueue(body);
+    const received = () =>
+      events.seen.find(
+        (e) =>
+          e.event === EVENTS.messageReceived &&
+          (e.payload as DashboardEventMap[typeof EVENTS.messageReceived]).message.wamid === event.message.wamid,
+      );
+    // The message reaches the recruiter although its conversation cannot be counted yet.
+    await eventually(() => Promise.resolve(received() ?? null), 15_000);
+    expect((received()!.payload as { conversationId: string }).conversationId).toBe(conversation._id.toHexString());
+    expect((await conversationOf(waId))!.messageCount).toBe(1);
+    expect(await job.isCompleted()).toBe(false);
+    const updatesBefore = events.seen.filter((e) => e.event === EVENTS.conversationUpdated).length;
+
+    await admin.del(lockKey);
+    await settled(job.id!);
+    expect((await conversationOf(waId))!).toMatchObject({ messageCount: 2, unreadCount: 2 });
+    // Then the conversation's counts, announced once written.
+    const after = events.seen.slice(events.seen.indexOf(received()!));
+    expect(after.filter((e) => e.event === EVENTS.conversationUpdated).length).toBeGreaterThan(0);
+    expect(events.seen.filter((e) => e.event === EVENTS.conversationUpdated).length).toBeGreaterThan(updatesBefore);
+    expect(after.filter((e) => e.event === EVENTS.messageReceived && e === received())).toHaveLength(1);
   });
 
   it("gives a redelivery of a message another live worker is counting a short wait, not a spent attempt", async () => {

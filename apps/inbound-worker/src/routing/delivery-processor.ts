@@ -479,6 +479,17 @@ export class DeliveryProcessor {
       }
     });
     if (clock) clock.messages = owed.length;
+    // Announced once stored, before the counters: `message:received` carries the message alone, so
+    // the recruiter sees it without waiting for the conversation's writes (the batch's slowest part);
+    // `conversation:updated` follows with the counts. A retry after a failure below announces the
+    // message again, under the same id (the dashboard merges by id).
+    for (const { message } of owed)
+      this.deps.events.toClient(
+        message.clientId.toHexString(),
+        EVENTS.messageReceived,
+        messageReceived(messageJson(message)),
+      );
+    clock?.lap("emitMessages");
     const counted = await this.recordCounts(owed, clock);
     await this.mergeTwins(conversations, owed, counted);
     clock?.lap("mergeTwins");
@@ -531,7 +542,7 @@ export class DeliveryProcessor {
   }
 
   /**
-   * Counts the owed messages in their conversations, announces them, then releases their claims.
+   * Counts the owed messages in their conversations, announces the conversations, then releases the claims.
    * Returns the conversations that no longer exist when counted (merged into another meanwhile, or
    * erased), with the refs of the messages written to them, and the merges waiting for this count
    * (conversations marked `mergedInto`).
@@ -599,10 +610,6 @@ export class DeliveryProcessor {
       .catch((err: unknown) => this.deps.logger.warn({ err }, "candidates' windows not copied to the send state"));
     clock?.lap("windowsToSendState");
 
-    for (const { message } of owed) {
-      const clientId = message.clientId.toHexString();
-      this.deps.events.toClient(clientId, EVENTS.messageReceived, messageReceived(messageJson(message)));
-    }
     for (const view of views) {
       this.deps.events.toClient(
         view.clientId.toHexString(),
