@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { TemplateDoc } from "@linkojob/db";
 import { storedTemplate } from "@linkojob/testing/fixtures";
-import { templateButtonSchema, templateComponents, templateRequestProblem, templateShape } from "./template-components.js";
+import {
+  templateButtonSchema,
+  templateComponents,
+  templateRequestProblem,
+  templateShape,
+} from "./template-components.js";
 
 /** A template with a FLOW button: the first contact that opens the application form. */
 const withForm = storedTemplate<TemplateDoc>({
