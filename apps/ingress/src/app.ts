@@ -221,9 +221,9 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   // WAIT for the replica's copy, as webhooks; a Redis failure surfaces on the request as 503); the
   // outbound worker pumps them into its queue and talks to Meta. Every Redis command of a send (the
   // MGET, Idempotency-Keys, the budget's script, the XADD) goes on a connection of its own, as the
-  // webhook's: on the queues' connection each auto-pipelined batch copies BullMQ's ~50 scripts, about
-  // 13 % of the bytes a send allocates at 300 req/s (e2e/bench/send-api.bench.ts), garbage that
-  // brought a full collection every ~1.5 s and with it the API's p99.
+  // webhook's: on the queues' connection each auto-pipelined batch copies BullMQ's ~50 scripts into a
+  // new pipeline object, 9–13 % of the bytes the process allocated per send at 300 req/s
+  // (e2e/bench/send-api.bench.ts), and more garbage is more collections on the send API's path.
   // Auto-pipelined still: without it (tried), each command is a write system call of its own, a
   // quarter of the process's CPU at saturation, for a few collections fewer at 300 req/s.
   const sendRedis = duplicateRedis(deps.redis, "ingress-sends");
