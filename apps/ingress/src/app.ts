@@ -219,8 +219,22 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
 
   // Outbound: the send API appends accepted sends to the send stream (one XADD, and behind Sentinel a
   // WAIT for the replica's copy, as webhooks; a Redis failure surfaces on the request as 503); the
-  // outbound worker pumps them into its queue and talks to Meta.
-  const intake = new SendIntake(deps.redis, deps.config.queuePrefix, deps.config.replicaAck);
+  // outbound worker pumps them into its queue and talks to Meta. Every Redis command of a send (the
+  // MGET, Idempotency-Keys, the budget's script, the XADD) goes on a connection of its own, as the
+  // webhook's: on the queues' connection each auto-pipelined batch copies BullMQ's ~50 scripts into a
+  // new pipeline object, 9–13 % of the bytes the process allocated per send at 300 req/s
+  // (e2e/bench/send-api.bench.ts), and more garbage is more collections on the send API's path.
+  // Auto-pipelined still: without it (tried), each command is a write system call of its own, a
+  // quarter of the process's CPU at saturation, for a few collections fewer at 300 req/s.
+  const sendRedis = duplicateRedis(deps.redis, "ingress-sends");
+  app.addHook("onClose", (_instance, done) => {
+    sendRedis.disconnect();
+    done();
+  });
+  await redisReady(sendRedis).catch(() => undefined); // Redis down at start: 503s until it is back
+  const intake = new SendIntake(sendRedis, deps.config.queuePrefix, deps.config.replicaAck);
+  // The same state as `sendState`, read (and its Idempotency-Keys written) on the send connection.
+  const acceptanceState = new SendState({ redis: sendRedis, prefix: deps.config.queuePrefix, db: deps.db, hasher });
   // The clients and templates the send API and the preview plan with, dropped on change announcements.
   const sendCaches = new SendCaches(deps.db);
   const cachesRedis = duplicateRedis(deps.redis, "ingress-send-caches");
@@ -240,13 +254,13 @@ export async function buildApp(deps: IngressDeps): Promise<FastifyInstance> {
   // The send API decides from the send state in Redis (no MongoDB on its path), its clients and
   // templates kept in process and dropped on the same announcements.
   const gate = new SendGate({
-    redis: deps.redis,
+    redis: sendRedis,
     prefix: deps.config.queuePrefix,
     db: deps.db,
     budgetWindowMs: deps.config.messagingLimitWindowMs,
     defaultPolicy: deps.config.defaultSendingPolicy,
   });
-  const acceptance = new SendAcceptance(deps.db, intake, sendState, { prices: outbound.prices, gate });
+  const acceptance = new SendAcceptance(deps.db, intake, acceptanceState, { prices: outbound.prices, gate });
   void acceptance.caches
     .subscribe(cachesRedis)
     .catch((err: Error) => app.log.warn({ err: err.message }, "send state not subscribed: every send reads Redis"));

@@ -3,7 +3,7 @@ import type { AcceptedSend } from "./accepted-send.js";
 import { optOutRefusal, optOutShapeOf, type OptOutRefusal } from "./opt-outs/index.js";
 import { DEFAULT_PRICE_TABLE_MAD, type PriceTable } from "./pricing.js";
 import { SendCaches } from "./send-caches.js";
-import { planSend, plannedKindAndCost, sendRecordOf, type SendPlan } from "./send-plan.js";
+import { planSend, plannedKindAndCost, sendRecordOf, type KnownTemplateDecision, type SendPlan } from "./send-plan.js";
 import type { OutboundRequest } from "./send-request.js";
 import type { SendClient, SendState } from "./send-state.js";
 import type { GateDecision, ProtectionView, SendGate } from "./sending-policy/index.js";
@@ -79,6 +79,8 @@ export class SendDecider {
     client: SendClient,
     request: OutboundRequest,
     candidate?: Pick<Awaited<ReturnType<SendState["candidate"]>>, "windowExpiresAt" | "optOut">,
+    /** The template decision the caller's precheck took for this request (templatePrecheck), not taken again. */
+    template?: KnownTemplateDecision | null,
   ): Promise<SendDecision> {
     const { windowExpiresAt, optOut } =
       candidate ??
@@ -93,6 +95,7 @@ export class SendDecider {
       templates: this.caches.templatesOf(client.wabaId),
       prices: this.prices,
       estimate: true,
+      template,
     });
     // The candidate opted out (opt-outs/opt-out-rule.ts): refused, nothing stored or queued.
     const optedOut = optOutRefusal(optOut, optOutShapeOf(plan));

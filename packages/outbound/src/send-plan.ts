@@ -109,6 +109,19 @@ export interface PlanInput {
    * window), so a default variable only they could fill is left to the worker's decision.
    */
   estimate?: boolean;
+  /**
+   * The template decision already taken for this same input (the send API's precheck,
+   * templatePrecheck): planSend reuses it when it plans the template with the same window, instead
+   * of planning it a second time. Nothing planTemplate reads differs between the two (the request's
+   * media aside, which it does not read).
+   */
+  template?: KnownTemplateDecision | null;
+}
+
+/** A template decision (planTemplate) and the window it was planned with. */
+export interface KnownTemplateDecision {
+  inWindow: boolean;
+  decision: TemplateDecision;
 }
 
 /**
@@ -180,7 +193,10 @@ export async function planSend(input: PlanInput): Promise<SendPlan> {
     const c = expectedCost("text", null, true, prices, where);
     return { kind: "text", text: req.message, inWindow, cost: c.cost, costCategory: c.category };
   }
-  const t = await planTemplate(input, inWindow);
+  const t =
+    input.template && input.template.inWindow === inWindow
+      ? input.template.decision
+      : await planTemplate(input, inWindow);
   if (t.plan) return t.plan;
   const problem = t.problem!;
   if ((req.message || req.media || chat.interactive) && !req.templateName) {

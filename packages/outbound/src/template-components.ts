@@ -109,7 +109,24 @@ type Component = { type?: unknown; format?: unknown; text?: unknown; buttons?: u
 /** A synced component's text field (Meta's are strings); any other value counts as absent. */
 const textOf = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
+/**
+ * Shapes already worked out, by template document: a synced template is read once into the send
+ * caches and planned against by every send that uses it (twice per template send: the precheck and
+ * the plan), so its shape is computed once per document, not per send. A changed template is a new
+ * document (the caches read it anew), which misses here; the shape is only ever read.
+ */
+const shapes = new WeakMap<object, TemplateShape>();
+
 export function templateShape(t: Pick<TemplateDoc, "components" | "headerParams" | "bodyParams">): TemplateShape {
+  let shape = shapes.get(t);
+  if (!shape) {
+    shape = shapeOf(t);
+    shapes.set(t, shape);
+  }
+  return shape;
+}
+
+function shapeOf(t: Pick<TemplateDoc, "components" | "headerParams" | "bodyParams">): TemplateShape {
   const components = (Array.isArray(t.components) ? t.components : []) as Component[];
   const find = (type: string) => components.find((c) => (textOf(c?.type) ?? "").toUpperCase() === type);
   const header = find("HEADER");

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { TemplateDoc } from "@linkojob/db";
 import { storedTemplate } from "@linkojob/testing/fixtures";
-import { templateButtonSchema, templateComponents, templateRequestProblem } from "./template-components.js";
+import {
+  templateButtonSchema,
+  templateComponents,
+  templateRequestProblem,
+  templateShape,
+} from "./template-components.js";
 
 /** A template with a FLOW button: the first contact that opens the application form. */
 const withForm = storedTemplate<TemplateDoc>({
@@ -48,5 +53,18 @@ describe("a template with a FLOW button", () => {
         buttons: [templateButtonSchema.parse({ index: 0, subType: "quick_reply", parameter: "x" })],
       }),
     ).toMatchObject({ code: "TEMPLATE_BUTTON_MISMATCH" });
+  });
+});
+
+describe("templateShape", () => {
+  it("is worked out once per template document, and anew for another document (a changed template)", () => {
+    const doc = storedTemplate<TemplateDoc>({});
+    const shape = templateShape(doc);
+    expect(templateShape(doc)).toBe(shape);
+    expect(shape).toMatchObject({ headerFormat: null, bodyParams: doc.bodyParams, named: false, buttons: [] });
+    const changed = { ...withForm, bodyParams: ["candidate_name", "poste"] };
+    expect(templateShape(changed)).not.toBe(templateShape(withForm));
+    expect(templateShape(changed)).toMatchObject({ named: true, buttons: [{ index: 0, type: "flow", required: 0 }] });
+    expect(templateShape(withForm)).toMatchObject({ named: false });
   });
 });

@@ -1,5 +1,5 @@
 import { chatFieldsOf } from "./interactive.js";
-import { planTemplate, windowOpen, type PlanInput } from "./send-plan.js";
+import { planTemplate, windowOpen, type KnownTemplateDecision, type PlanInput } from "./send-plan.js";
 import type { TemplateProblem } from "./template-components.js";
 
 /**
@@ -13,6 +13,16 @@ import type { TemplateProblem } from "./template-components.js";
  * or null.
  */
 export async function templateRefusal(input: PlanInput): Promise<TemplateProblem | null> {
+  return (await templatePrecheck(input)).problem;
+}
+
+/**
+ * templateRefusal, with the template decision it took (null when the request was not checked): the
+ * caller hands it to planSend (PlanInput.template), which then does not plan the same template again.
+ */
+export async function templatePrecheck(
+  input: PlanInput,
+): Promise<{ problem: TemplateProblem | null; template: KnownTemplateDecision | null }> {
   const request = input.request;
   const chat = chatFieldsOf(request);
   const explicit = !!(
@@ -22,8 +32,9 @@ export async function templateRefusal(input: PlanInput): Promise<TemplateProblem
     request.templateButtons
   );
   const templateOnly = !request.message && !request.media && !chat.interactive && !chat.reaction;
-  if (!explicit && !templateOnly) return null;
-  const decision = await planTemplate(input, windowOpen(input.conversation, input.now));
+  if (!explicit && !templateOnly) return { problem: null, template: null };
+  const inWindow = windowOpen(input.conversation, input.now);
+  const decision = await planTemplate(input, inWindow);
   // Not synced (yet): the local copy may lag Meta; accepted, and decided again at send time.
-  return decision.doc ? decision.problem : null;
+  return { problem: decision.doc ? decision.problem : null, template: { inWindow, decision } };
 }

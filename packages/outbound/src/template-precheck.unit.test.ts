@@ -3,7 +3,7 @@ import { storedTemplate } from "@linkojob/testing/fixtures";
 import type { TemplateDoc } from "@linkojob/db";
 import type { OutboundRequest } from "./send-request.js";
 import { planSend, type PlanClient, type TemplateLookup } from "./send-plan.js";
-import { templateRefusal } from "./template-precheck.js";
+import { templatePrecheck, templateRefusal } from "./template-precheck.js";
 
 const template = (over: Partial<TemplateDoc> = {}) => storedTemplate<TemplateDoc>(over);
 const lookup =
@@ -65,5 +65,42 @@ describe("templateRefusal: the send API's template check is the worker's plan on
 
   it("a template not synced yet is accepted (decided at send time)", async () => {
     expect(await templateRefusal(acceptance(req({ templateName: "later" }), lookup()))).toBeNull();
+  });
+});
+
+describe("templatePrecheck: the template planned once per send", () => {
+  it("hands planSend the decision it took, which planSend returns without reading the template again", async () => {
+    let reads = 0;
+    const synced = lookup(template());
+    const counted: TemplateLookup = (name, language) => {
+      reads++;
+      return synced(name, language);
+    };
+    const input = acceptance(req({ candidateName: "Karim", jobTitle: "Chauffeur" }), counted);
+    const { problem, template: known } = await templatePrecheck(input);
+    expect(problem).toBeNull();
+    expect(known).toMatchObject({ inWindow: false, decision: { plan: { kind: "template" } } });
+    expect(reads).toBe(1);
+    const plan = await planSend({ ...input, template: known });
+    expect(plan).toBe(known!.decision.plan);
+    expect(reads).toBe(1);
+    // The same plan as planning anew.
+    expect(await planSend(input)).toEqual(plan);
+    expect(reads).toBe(2);
+  });
+
+  it("is not reused for another window: the window opened since, the plan is the text", async () => {
+    const t = lookup(template());
+    const input = acceptance(req({ message: "Bonjour", templateName: "application_received" }), t);
+    const { template: known } = await templatePrecheck(input);
+    expect(known?.inWindow).toBe(false);
+    const open = { windowExpiresAt: new Date(Date.now() + 3_600_000) };
+    expect(await planSend({ ...input, conversation: open, template: known })).toMatchObject({ kind: "text" });
+  });
+
+  it("takes no decision for a request it does not check (a text without template fields)", async () => {
+    const { problem, template: known } = await templatePrecheck(acceptance(req({ message: "Bonjour" }), lookup()));
+    expect(problem).toBeNull();
+    expect(known).toBeNull();
   });
 });

@@ -13,7 +13,8 @@ import {
   TemplateRefusalError,
   acceptOutboundMedia,
   discardStagedMedia,
-  templateRefusal,
+  templatePrecheck,
+  type KnownTemplateDecision,
   type OutboundMedia,
   type OutboundRequest,
   type PriceTable,
@@ -159,7 +160,7 @@ export class SendAcceptance extends SendDecider {
     // A template request that does not match the synced template (variables, media header, buttons,
     // paused or disabled) is refused before anything is queued or reaches Meta: the template half of
     // the plan the worker decides with, on the variables this request gives.
-    const refusal = await templateRefusal({
+    const { problem: refusal, template } = await templatePrecheck({
       request: media ? { ...request, media: { type: media.type } } : request,
       client,
       conversation: { windowExpiresAt: candidate.windowExpiresAt },
@@ -185,7 +186,7 @@ export class SendAcceptance extends SendDecider {
     };
     const full: OutboundRequest = { ...request, ...(stored ? { media: stored } : {}) };
     try {
-      return await this.enqueue(clientId, client, full, candidate, idempotencyKey, discard);
+      return await this.enqueue(clientId, client, full, candidate, idempotencyKey, discard, template);
     } catch (err) {
       await discard();
       throw unavailable(err);
@@ -200,8 +201,10 @@ export class SendAcceptance extends SendDecider {
     candidate: Awaited<ReturnType<SendState["candidate"]>>,
     idempotencyKey: string | null,
     discard: () => Promise<void>,
+    /** The precheck's template decision, which the plan reuses rather than planning the template twice. */
+    template: KnownTemplateDecision | null,
   ): Promise<{ answer: SendAnswer; replay: boolean }> {
-    const decision = await this.decide(clientId, client, request, candidate);
+    const decision = await this.decide(clientId, client, request, candidate, template);
     if (decision.optedOut) {
       const optedOut = decision.optedOut;
       throw new OptOutError(optedOut.code, optedOut.reason, {
