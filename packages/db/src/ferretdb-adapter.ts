@@ -128,6 +128,30 @@ export class BulkWriter {
   }
 
   /**
+   * Deletes the documents matching `filter`, which must select the same documents as the union of
+   * `clauses` (top-level equalities, other conditions may sit beside them); returns how many went.
+   * MongoDB: one deleteMany of `filter`. FerretDB: one deleteMany per clause, `inParallel` at a time
+   * (a delete holds a connection for its statement, as an update does): as for `findEach`, a filter
+   * with `$in` or `$or` would read every document it cannot narrow by an equality into FerretDB.
+   * Costs `lookups(clauses.length)` delete commands.
+   */
+  async deleteEach(
+    collection: Collection,
+    filter: Record<string, unknown>,
+    clauses: Array<Record<string, unknown>>,
+  ): Promise<number> {
+    if (!clauses.length) return 0;
+    if (clauses.length === 1 || !Number.isFinite(this.limits.perCommand))
+      return (await collection.deleteMany(clauses.length === 1 ? clauses[0]! : filter)).deletedCount;
+    let deleted = 0;
+    await eachAtMost(clauses, this.limits.inParallel, async (clause) => {
+      const { deletedCount } = await collection.deleteMany(clause);
+      deleted += deletedCount;
+    });
+    return deleted;
+  }
+
+  /**
    * Writes groups of update operations, each group about one document and applied in its order.
    * On MongoDB: one ordered bulkWrite. On FerretDB: groups packed whole into commands of
    * `perCommand` statements, `inParallel` commands at a time (a group larger than a command goes as

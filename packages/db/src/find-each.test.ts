@@ -85,4 +85,27 @@ describe("findEach", () => {
       [String(tenantB), "k4"],
     ]);
   });
+
+  it("deleteEach deletes what the $or deletes, in one delete per clause on FerretDB only", async () => {
+    const extra = [tenantA, tenantB].flatMap((clientId) =>
+      ["d1", "d2", "d3"].map((key) => ({ _id: new Types.ObjectId(), clientId, key, n: -1 })),
+    );
+    await rows().insertMany(extra);
+    const clauses = [
+      { clientId: tenantA, key: "d1" },
+      { clientId: tenantB, key: "d1" },
+      { clientId: tenantB, key: "d3" },
+    ];
+    counter.reset();
+    expect(await db.batchWriter.deleteEach(rows(), { $or: clauses }, clauses)).toBe(3);
+    expect(counter.byCommand()).toEqual({ delete: db.batchWriter.lookups(clauses.length) });
+    const left = await rows().find({ n: -1 }).toArray();
+    expect(left.map((r) => `${String(r.clientId)}|${r.key}`).sort()).toEqual(
+      [`${String(tenantA)}|d2`, `${String(tenantA)}|d3`, `${String(tenantB)}|d2`].sort(),
+    );
+    counter.reset();
+    expect(await db.batchWriter.deleteEach(rows(), { n: -2 }, [])).toBe(0);
+    expect(counter.total).toBe(0);
+    await rows().deleteMany({ n: -1 });
+  });
 });
