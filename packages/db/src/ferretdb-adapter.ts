@@ -102,10 +102,11 @@ export class BulkWriter {
     collection: Collection,
     filter: Record<string, unknown>,
     clauses: Array<Record<string, unknown>>,
-    options: { projection?: Record<string, unknown> } = {},
+    /** `limit`: at most that many documents (on FerretDB, each clause's find is limited so, and so is the union). */
+    options: { projection?: Record<string, unknown>; limit?: number } = {},
   ): Promise<T[]> {
     if (!clauses.length) return [];
-    const findOptions = { ...options, batchSize: 1_000 };
+    const findOptions = { ...options, batchSize: Math.min(1_000, options.limit ?? 1_000) };
     if (clauses.length === 1 || !Number.isFinite(this.limits.perCommand))
       return (await collection.find(clauses.length === 1 ? clauses[0]! : filter, findOptions).toArray()) as T[];
     const found: T[][] = clauses.map(() => []);
@@ -123,6 +124,7 @@ export class BulkWriter {
       if (seen.has(id)) continue;
       seen.add(id);
       out.push(doc);
+      if (out.length === options.limit) break;
     }
     return out;
   }

@@ -86,6 +86,22 @@ describe("findEach", () => {
     ]);
   });
 
+  it("keeps at most `limit` documents of the union, in the clauses' order", async () => {
+    const clauses = [
+      { clientId: tenantB, key: "k5" },
+      { clientId: tenantA, key: "k5" },
+    ];
+    const all = await db.batchWriter.findEach<Row>(rows(), { $or: clauses }, clauses);
+    expect(all).toHaveLength(4);
+    const three = await db.batchWriter.findEach<Row>(rows(), { $or: clauses }, clauses, { limit: 3 });
+    expect(three).toHaveLength(3);
+    expect(three.every((r) => r.key === "k5")).toBe(true);
+    const [first] = await db.batchWriter.findEach<Row>(rows(), { clientId: tenantB, key: "k5" }, clauses.slice(0, 1), {
+      limit: 1,
+    });
+    expect(String(first!.clientId)).toBe(String(tenantB));
+  });
+
   it("deleteEach deletes what the $or deletes, in one delete per clause on FerretDB only", async () => {
     const extra = [tenantA, tenantB].flatMap((clientId) =>
       ["d1", "d2", "d3"].map((key) => ({ _id: new Types.ObjectId(), clientId, key, n: -1 })),

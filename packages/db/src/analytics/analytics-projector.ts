@@ -1,7 +1,7 @@
 import type { Model, Types } from "mongoose";
 import type { ConversationDoc } from "../conversations/conversation.model.js";
 import type { MessageDoc } from "../messages/message.model.js";
-import type { BulkWriter } from "../ferretdb-adapter.js";
+import { BulkWriter } from "../ferretdb-adapter.js";
 import { isDuplicateKeyError } from "../errors.js";
 import { distinctIds, oneOrIn } from "../ids.js";
 import { AnalyticsCounters, counterDocId, isDuplicateKey, type LockCounters } from "./analytics-counters.js";
@@ -89,7 +89,7 @@ export class AnalyticsProjector {
     },
     opts: AnalyticsProjectorOptions = {},
     /** The connection's batched-update writer (Database.batchWriter). */
-    writer?: BulkWriter,
+    private readonly writer: BulkWriter = BulkWriter.mongodb,
   ) {
     this.counters = new AnalyticsCounters(models.counters, opts, writer);
   }
@@ -134,17 +134,16 @@ export class AnalyticsProjector {
     const inWindows = new Map<string, Stored>();
     for (const list of windows.values()) for (const m of list) inWindows.set(m._id.toHexString(), m);
     const missing = unique.filter((r) => !inWindows.has(r.messageId.toHexString()));
-    const read = missing.length
-      ? ((await this.models.messages.collection
-          .find(
-            {
-              _id: oneOrIn(missing.map((r) => r.messageId)),
-              clientId: oneOrIn(distinctIds(missing.map((r) => r.clientId))),
-            },
-            { projection: FIELDS, batchSize: missing.length + 1 },
-          )
-          .toArray()) as unknown as Stored[])
-      : [];
+    // By id (one find on MongoDB; on FerretDB one per message, whose `_id: {$in}` reads the collection).
+    const read = await this.writer.findEach<Stored>(
+      this.models.messages.collection,
+      {
+        _id: oneOrIn(missing.map((r) => r.messageId)),
+        clientId: oneOrIn(distinctIds(missing.map((r) => r.clientId))),
+      },
+      missing.map((r) => ({ _id: r.messageId, clientId: r.clientId })),
+      { projection: FIELDS },
+    );
     const wanted = new Set(unique.map((r) => r.messageId.toHexString()));
     const messages = [
       ...[...inWindows.values()].filter((m) => wanted.has(m._id.toHexString())),
@@ -165,10 +164,14 @@ export class AnalyticsProjector {
       byConversation.set(k, [...(byConversation.get(k) ?? []), m]);
     }
     if (byConversation.size) {
-      const conversationIds = [...byConversation.values()].map((l) => l[0]!.conversationId);
-      const convs = await this.models.conversations.collection
-        .find({ _id: oneOrIn(conversationIds), clientId: oneOrIn(clients) }, { projection: { candidatePhone: 1 } })
-        .toArray();
+      const named = [...byConversation.values()].map((l) => ({ _id: l[0]!.conversationId, clientId: l[0]!.clientId }));
+      // By id, as the messages above.
+      const convs = await this.writer.findEach<{ _id: unknown; candidatePhone?: string | null }>(
+        this.models.conversations.collection,
+        { _id: oneOrIn(named.map((c) => c._id)), clientId: oneOrIn(clients) },
+        named,
+        { projection: { candidatePhone: 1 } },
+      );
       const phones = new Map(convs.map((c) => [String(c._id), (c.candidatePhone as string | null) ?? null]));
       await Promise.all(
         [...byConversation.entries()].map(async ([k, list]) => {
