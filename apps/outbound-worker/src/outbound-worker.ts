@@ -504,21 +504,20 @@ export class OutboundWorker {
    */
   async recoverStale(olderThanMs = this.deps.recoverAfterMs ?? 600_000): Promise<number> {
     const before = new Date(Date.now() - olderThanMs);
-    const stale = await this.deps.db.messages
-      .find(
-        { direction: "outbound", status: { $in: ["queued", "sending"] }, updatedAt: { $lt: before } },
-        { _id: 1, clientId: 1, kind: 1, updatedAt: 1, campaignId: 1 },
-      )
-      .limit(5_000)
-      .lean<
-        Array<{
-          _id: Types.ObjectId;
-          clientId: Types.ObjectId;
-          kind?: "text" | "template";
-          updatedAt: Date;
-          campaignId?: Types.ObjectId | null;
-        }>
-      >();
+    const left = ["queued", "sending"];
+    // One find on MongoDB; on FerretDB one per status (an `$in` there reads every outbound message).
+    const stale = await this.deps.db.batchWriter.findEach<{
+      _id: Types.ObjectId;
+      clientId: Types.ObjectId;
+      kind?: "text" | "template";
+      updatedAt: Date;
+      campaignId?: Types.ObjectId | null;
+    }>(
+      this.deps.db.messages.collection,
+      { direction: "outbound", status: { $in: left }, updatedAt: { $lt: before } },
+      left.map((status) => ({ direction: "outbound", status, updatedAt: { $lt: before } })),
+      { projection: { _id: 1, clientId: 1, kind: 1, updatedAt: 1, campaignId: 1 }, limit: 5_000 },
+    );
     let n = 0;
     for (const m of stale) {
       const id = outboundJobId(m._id.toHexString());

@@ -102,10 +102,11 @@ export class BulkWriter {
     collection: Collection,
     filter: Record<string, unknown>,
     clauses: Array<Record<string, unknown>>,
-    options: { projection?: Record<string, unknown> } = {},
+    /** `limit`: at most that many documents (on FerretDB, each clause's find is limited so, and so is the union). */
+    options: { projection?: Record<string, unknown>; limit?: number } = {},
   ): Promise<T[]> {
     if (!clauses.length) return [];
-    const findOptions = { ...options, batchSize: 1_000 };
+    const findOptions = { ...options, batchSize: Math.min(1_000, options.limit ?? 1_000) };
     if (clauses.length === 1 || !Number.isFinite(this.limits.perCommand))
       return (await collection.find(clauses.length === 1 ? clauses[0]! : filter, findOptions).toArray()) as T[];
     const found: T[][] = clauses.map(() => []);
@@ -123,8 +124,33 @@ export class BulkWriter {
       if (seen.has(id)) continue;
       seen.add(id);
       out.push(doc);
+      if (out.length === options.limit) break;
     }
     return out;
+  }
+
+  /**
+   * Deletes the documents matching `filter`, which must select the same documents as the union of
+   * `clauses` (top-level equalities, other conditions may sit beside them); returns how many went.
+   * MongoDB: one deleteMany of `filter`. FerretDB: one deleteMany per clause, `inParallel` at a time
+   * (a delete holds a connection for its statement, as an update does): as for `findEach`, a filter
+   * with `$in` or `$or` would read every document it cannot narrow by an equality into FerretDB.
+   * Costs `lookups(clauses.length)` delete commands.
+   */
+  async deleteEach(
+    collection: Collection,
+    filter: Record<string, unknown>,
+    clauses: Array<Record<string, unknown>>,
+  ): Promise<number> {
+    if (!clauses.length) return 0;
+    if (clauses.length === 1 || !Number.isFinite(this.limits.perCommand))
+      return (await collection.deleteMany(clauses.length === 1 ? clauses[0]! : filter)).deletedCount;
+    let deleted = 0;
+    await eachAtMost(clauses, this.limits.inParallel, async (clause) => {
+      const { deletedCount } = await collection.deleteMany(clause);
+      deleted += deletedCount;
+    });
+    return deleted;
   }
 
   /**
@@ -299,26 +325,4 @@ export async function updateEach(
     out.modifiedCount += res.modifiedCount;
   });
   return out;
-}
-
-/**
- * Deletes the documents matching `filter`, which must select the same documents as the union of
- * `clauses` (each naming its documents by top-level equalities), and says how many went. MongoDB:
- * one deleteMany of `filter`. FerretDB: one deleteMany per clause, `inParallel` at a time (its `$in`
- * reads the whole collection, as for updateEach).
- */
-export async function deleteEach(
-  collection: Collection,
-  filter: Record<string, unknown>,
-  clauses: Array<Record<string, unknown>>,
-): Promise<number> {
-  if (!clauses.length) return 0;
-  if (clauses.length === 1 || !(await isFerretDb((collection as unknown as { conn: Connection }).conn)))
-    return (await collection.deleteMany(clauses.length === 1 ? clauses[0]! : filter)).deletedCount;
-  let deleted = 0;
-  await eachAtMost(clauses, FERRETDB_UPDATE_LIMITS.inParallel, async (clause) => {
-    const res = await collection.deleteMany(clause);
-    deleted += res.deletedCount;
-  });
-  return deleted;
 }

@@ -2,7 +2,7 @@ import { CommandCounter, testServices } from "@linkojob/testing";
 import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "./database.js";
-import { deleteEach, isFerretDb, updateEach } from "./ferretdb-adapter.js";
+import { isFerretDb, updateEach } from "./ferretdb-adapter.js";
 
 /**
  * `findEach` on the run's real MongoDB-protocol server: what a lookup by several values finds is
@@ -85,6 +85,45 @@ describe("findEach", () => {
       [String(tenantB), "k4"],
     ]);
   });
+
+  it("keeps at most `limit` documents of the union, in the clauses' order", async () => {
+    const clauses = [
+      { clientId: tenantB, key: "k5" },
+      { clientId: tenantA, key: "k5" },
+    ];
+    const all = await db.batchWriter.findEach<Row>(rows(), { $or: clauses }, clauses);
+    expect(all).toHaveLength(4);
+    const three = await db.batchWriter.findEach<Row>(rows(), { $or: clauses }, clauses, { limit: 3 });
+    expect(three).toHaveLength(3);
+    expect(three.every((r) => r.key === "k5")).toBe(true);
+    const [first] = await db.batchWriter.findEach<Row>(rows(), { clientId: tenantB, key: "k5" }, clauses.slice(0, 1), {
+      limit: 1,
+    });
+    expect(String(first!.clientId)).toBe(String(tenantB));
+  });
+
+  it("deleteEach deletes what the $or deletes, in one delete per clause on FerretDB only", async () => {
+    const extra = [tenantA, tenantB].flatMap((clientId) =>
+      ["d1", "d2", "d3"].map((key) => ({ _id: new Types.ObjectId(), clientId, key, n: -1 })),
+    );
+    await rows().insertMany(extra);
+    const clauses = [
+      { clientId: tenantA, key: "d1" },
+      { clientId: tenantB, key: "d1" },
+      { clientId: tenantB, key: "d3" },
+    ];
+    counter.reset();
+    expect(await db.batchWriter.deleteEach(rows(), { $or: clauses }, clauses)).toBe(3);
+    expect(counter.byCommand()).toEqual({ delete: db.batchWriter.lookups(clauses.length) });
+    const left = await rows().find({ n: -1 }).toArray();
+    expect(left.map((r) => `${String(r.clientId)}|${r.key}`).sort()).toEqual(
+      [`${String(tenantA)}|d2`, `${String(tenantA)}|d3`, `${String(tenantB)}|d2`].sort(),
+    );
+    counter.reset();
+    expect(await db.batchWriter.deleteEach(rows(), { n: -2 }, [])).toBe(0);
+    expect(counter.total).toBe(0);
+    await rows().deleteMany({ n: -1 });
+  });
 });
 
 describe("updateEach and deleteEach", () => {
@@ -104,16 +143,16 @@ describe("updateEach and deleteEach", () => {
     expect(await rows().countDocuments({ marked: true })).toBe(4);
 
     counter.reset();
-    expect(await deleteEach(rows(), filter, clauses)).toBe(4);
+    expect(await db.batchWriter.deleteEach(rows(), filter, clauses)).toBe(4);
     expect(counter.byCommand()).toEqual({ delete: perClause });
     expect(await rows().countDocuments({ marked: true })).toBe(0);
     // The other tenant's rows with the same keys stay.
     expect(await rows().countDocuments({ clientId: tenantA, key: { $in: ["k5", "k6"] } })).toBe(4);
 
     // Again: nothing left to delete, no clause no request.
-    expect(await deleteEach(rows(), filter, clauses)).toBe(0);
+    expect(await db.batchWriter.deleteEach(rows(), filter, clauses)).toBe(0);
     counter.reset();
-    expect(await deleteEach(rows(), { _id: { $in: [] } }, [])).toBe(0);
+    expect(await db.batchWriter.deleteEach(rows(), { _id: { $in: [] } }, [])).toBe(0);
     expect(counter.total).toBe(0);
   });
 });

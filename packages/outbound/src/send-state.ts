@@ -201,15 +201,16 @@ export class SendState {
     const key = this.windowKey(clientId, candidateKey);
     if (until) return Number(until) > now ? new Date(Number(until)) : null;
     if (built) return null;
-    const conv = await this.db.conversations
-      .findOne(
-        {
-          clientId: new Types.ObjectId(clientId),
-          $or: [{ candidatePhone: candidateKey }, { candidateUserId: candidateKey }, { candidateKey }],
-        },
-        { windowExpiresAt: 1 },
-      )
-      .lean<Pick<ConversationDoc, "windowExpiresAt">>();
+    // The conversation holding the key as a phone, a user id or its own key: one find on MongoDB,
+    // one per field on FerretDB (whose `$or` reads the tenant's conversations).
+    const tenant = new Types.ObjectId(clientId);
+    const clauses = [{ candidatePhone: candidateKey }, { candidateUserId: candidateKey }, { candidateKey }];
+    const [conv] = await this.db.batchWriter.findEach<Pick<ConversationDoc, "_id" | "windowExpiresAt">>(
+      this.db.conversations.collection,
+      { clientId: tenant, $or: clauses },
+      clauses.map((c) => ({ clientId: tenant, ...c })),
+      { projection: { windowExpiresAt: 1 }, limit: 1 },
+    );
     const at = conv?.windowExpiresAt ? new Date(conv.windowExpiresAt) : null;
     if (!at || at.getTime() <= now) return null;
     await this.redis.set(key, String(at.getTime()), "PX", at.getTime() - now);

@@ -85,6 +85,13 @@ export const outboundJobSchema = z.object({
   /** How many times the worker re-checked a send whose answer it never got (see the worker README). */
   uncertainChecks: z.number().int().optional(),
   /**
+   * An unanswered send waiting for the inbound pipeline to process the webhooks received up to this
+   * time (ms since epoch, the end of its grace): its next runs ask Redis only, not MongoDB, until then.
+   */
+  backlogUntil: z.number().optional(),
+  /** The unanswered call's `sendingSince` (ms since epoch), with backlogUntil: when the wait gives up. */
+  uncertainSince: z.number().optional(),
+  /**
    * Meta's id for this send, kept on the job when Meta accepted it but recording that failed (a
    * MongoDB error after the answer): the job's next run records it and never calls Meta again.
    */

@@ -5,7 +5,7 @@ import { GroupCommit } from "@linkojob/outbound";
 /**
  * Statuses that arrived before their message had a wamid wait in `pending_statuses` (without our id
  * in biz_opaque_callback_data they cannot be linked by it). After a send's `sent` write, its wamid is
- * looked up there; the lookups of concurrent sends go together in one request (group commit, made
+ * looked up there; the lookups of concurrent sends go together in one lookup (group commit, made
  * after every write of the group, so a status saved before any of those writes is seen). Only the
  * wamids found cost more (the tenant messages' applyPendingFor). A status saved after our write finds
  * the message itself (applyStatus looks again after saving).
@@ -33,15 +33,19 @@ export class PendingStatusCheck {
       e.wamids.push(i.wamid);
       byClient.set(i.clientId.toHexString(), e);
     }
-    // One client (one number's sends): equalities on the indexed fields, without `$or` (FerretDB v1
-    // hands its storage only top-level equalities: an `$or` is read and filtered whole, in its process).
-    const clauses = [...byClient.values()].map((e) => ({
+    // MongoDB: one find (a client's wamids by `$in`, an `$or` of clients). FerretDB v1 hands its
+    // storage only top-level equalities (an `$in` reads the client's waiting statuses, an `$or` all
+    // of them): one equality find per wamid there (BulkWriter.findEach).
+    const perClient = [...byClient.values()].map((e) => ({
       clientId: e.clientId,
       wamid: e.wamids.length === 1 ? e.wamids[0] : { $in: e.wamids },
     }));
-    const found = await this.db.pendingStatuses
-      .find(clauses.length === 1 ? clauses[0]! : { $or: clauses }, { clientId: 1, wamid: 1 })
-      .lean<Array<{ clientId: Types.ObjectId; wamid: string }>>();
+    const found = await this.db.batchWriter.findEach<{ _id: unknown; clientId: Types.ObjectId; wamid: string }>(
+      this.db.pendingStatuses.collection,
+      perClient.length === 1 ? perClient[0]! : { $or: perClient },
+      [...byClient.values()].flatMap((e) => [...new Set(e.wamids)].map((wamid) => ({ clientId: e.clientId, wamid }))),
+      { projection: { clientId: 1, wamid: 1 } },
+    );
     const done = new Set<string>();
     for (const p of found) {
       const key = `${p.clientId.toHexString()}|${p.wamid}`;

@@ -297,6 +297,19 @@ export class SendProcessor {
     counting: Array<Promise<void>>,
   ): Promise<SendOutcome> {
     const { db, logger } = this.deps;
+    // An unanswered send waiting for the inbound pipeline (see below) asks Redis again, not MongoDB,
+    // until the webhooks received up to the end of its grace are processed (or its wait is over): on
+    // the FerretDB stand-in each claim and read of the message costs PostgreSQL a scan of the
+    // collection, and the sends left unanswered by a killed worker (dozens), each reading twice every
+    // 500 ms, took most of it while the statuses they wait for queued behind them.
+    if (data.backlogUntil !== undefined) {
+      const waited = Date.now() - (data.uncertainSince ?? 0);
+      const behind =
+        waited <= this.maxUncertainWait ? await this.deps.backlog?.oldestUnprocessedAt(data.backlogUntil) : null;
+      if (behind != null && behind <= data.backlogUntil) return this.delay(job, token, Date.now() + 500, data);
+      const { backlogUntil: _until, uncertainSince: _since, ...rest } = data;
+      data = rest;
+    }
     const tenant = db.forTenant(data.clientId);
     const accepted = data.accepted ? acceptedSendSchema.safeParse(data.accepted) : null;
     if (accepted && !accepted.success) throw new UnrecoverableError(`bad accepted send: ${accepted.error.message}`);
@@ -380,7 +393,12 @@ export class SendProcessor {
           );
           return { outcome: "failed", code: "NO_ANSWER" };
         }
-        return this.delay(job, token, Date.now() + 500, { ...data, slotAt: undefined });
+        return this.delay(job, token, Date.now() + 500, {
+          ...data,
+          slotAt: undefined,
+          backlogUntil: until,
+          uncertainSince: new Date(current.sendingSince).getTime(),
+        });
       }
       if (checks > this.maxChecks) {
         await this.fail(

@@ -1,5 +1,5 @@
 import type { Model, Types } from "mongoose";
-import { deleteEach, updateEach, type BulkWriter } from "../ferretdb-adapter.js";
+import { updateEach, type BulkWriter } from "../ferretdb-adapter.js";
 import type { MessageDoc } from "../messages/message.model.js";
 import type { ConversationDoc } from "./conversation.model.js";
 import { IDENTITY_PROJECTION, identityClauses, identityEqualities, type CandidateIds } from "./candidate-identity.js";
@@ -152,7 +152,7 @@ export class ConversationMerger {
   async merge(plan: MergePlan): Promise<MergeResult> {
     const { clientId, into } = plan;
     // Lookups by several ids go one equality each on FerretDB (BulkWriter.findEach, updateEach,
-    // deleteEach): its `$in` reads the whole tenant's conversations or messages.
+    // BulkWriter.deleteEach): its `$in` reads the whole tenant's conversations or messages.
     const all = [into, ...plan.from];
     const docs = await this.writer.findEach<ConversationDoc>(
       this.conversations.collection,
@@ -269,7 +269,7 @@ export class ConversationMerger {
       );
     const deleted =
       done.length &&
-      (await deleteEach(
+      (await this.writer.deleteEach(
         this.conversations.collection,
         { clientId, _id: { $in: done } },
         done.map((_id) => ({ clientId, _id })),

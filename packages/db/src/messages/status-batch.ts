@@ -46,7 +46,10 @@ function recordOp(clientId: Types.ObjectId, id: Types.ObjectId, s: NormalizedSta
  * first time it was reported, a status for a message not stored yet waits in pending_statuses.
  * Requests per batch: one find of the targets, one bulkWrite, one find of what they became; two
  * more when some targets are unknown (the pending insert and its re-check), and one update per
- * status matched only through biz_opaque_callback_data (a lost send response).
+ * status matched only through biz_opaque_callback_data (a lost send response). Each find is a
+ * lookup by several values (BulkWriter.findEach: on FerretDB one equality find per wamid, or per
+ * message read back, since its `$in` and `$or` read the whole tenant or the whole collection), and
+ * so is the delete of the pending statuses that found their message (BulkWriter.deleteEach).
  */
 export class StatusBatch {
   constructor(
@@ -127,15 +130,8 @@ export class StatusBatch {
     }
     await this.writer.writeGroups(this.model.collection, [...groups.values()]);
 
-    const touched = [...new Map([...targets.values()].map((t) => [t._id.toHexString(), t._id])).values()];
-    const clients = distinctIds(items.map((i) => i.clientId));
-    const readBack = async (ids: Types.ObjectId[]) =>
-      ids.length
-        ? this.model
-            .find({ _id: oneOrIn(ids), clientId: oneOrIn(clients) }, TARGET_FIELDS, { batchSize: ids.length + 1 })
-            .lean<Target[]>()
-        : [];
-    const current = new Map((await readBack(touched)).map((m) => [m._id.toHexString(), m]));
+    const touched = [...new Map([...targets.values()].map((t) => [t._id.toHexString(), t])).values()];
+    const current = new Map((await this.readBack(touched)).map((m) => [m._id.toHexString(), m]));
 
     // A move that matched nothing (the message went further meanwhile) still records its time.
     const missed = moves.filter(({ id, s }) => {
@@ -148,8 +144,8 @@ export class StatusBatch {
         this.model.collection,
         missed.map(({ clientId, id, s }) => [recordOp(clientId, id, s, now)]),
       );
-      for (const m of await readBack([...new Map(missed.map((x) => [x.id.toHexString(), x.id])).values()]))
-        current.set(m._id.toHexString(), m);
+      const again = new Map(missed.map((x) => [x.id.toHexString(), { _id: x.id, clientId: x.clientId }]));
+      for (const m of await this.readBack([...again.values()])) current.set(m._id.toHexString(), m);
     }
 
     return items.map(({ clientId, status: s }, i) => {
@@ -168,12 +164,28 @@ export class StatusBatch {
       entry.wamids.add(status.wamid);
       byClient.set(clientId.toHexString(), entry);
     }
-    // One tenant (a batch of one number's webhooks): its id and wamids at the top, no `$or`.
-    const clauses = [...byClient.values()].map((c) => ({ clientId: c.clientId, wamid: oneOrIn([...c.wamids]) }));
-    const found = await this.model
-      .find(clauses.length === 1 ? clauses[0]! : { $or: clauses }, TARGET_FIELDS, { batchSize: items.length + 1 })
-      .lean<Target[]>();
+    // MongoDB: one find, a tenant's wamids by `$in` (an `$or` of tenants for a batch mixing them).
+    // FerretDB: one equality find per wamid (see BulkWriter.findEach).
+    const perClient = [...byClient.values()].map((c) => ({ clientId: c.clientId, wamid: oneOrIn([...c.wamids]) }));
+    const filter = perClient.length === 1 ? perClient[0]! : { $or: perClient };
+    const clauses = [...byClient.values()].flatMap((c) =>
+      [...c.wamids].map((wamid) => ({ clientId: c.clientId, wamid })),
+    );
+    const found = await this.writer.findEach<Target>(this.model.collection, filter, clauses, {
+      projection: TARGET_FIELDS,
+    });
     return new Map(found.map((m) => [key(m.clientId, m.wamid!), m]));
+  }
+
+  /** What these messages became (each named with its tenant): one find on MongoDB, one per message on FerretDB. */
+  private async readBack(messages: Array<{ _id: Types.ObjectId; clientId: Types.ObjectId }>): Promise<Target[]> {
+    if (!messages.length) return [];
+    const filter = {
+      _id: oneOrIn(messages.map((m) => m._id)),
+      clientId: oneOrIn(distinctIds(messages.map((m) => m.clientId))),
+    };
+    const clauses = messages.map((m) => ({ _id: m._id, clientId: m.clientId }));
+    return this.writer.findEach<Target>(this.model.collection, filter, clauses, { projection: TARGET_FIELDS });
   }
 
   /**
@@ -205,8 +217,7 @@ export class StatusBatch {
     if (!appeared.size) return;
     for (const [k, t] of appeared) targets.set(k, t);
     const done = unknown.filter((u) => appeared.has(key(u.clientId, u.status.wamid)));
-    await this.pending.deleteMany({
-      $or: done.map((u) => ({ clientId: u.clientId, wamid: u.status.wamid, status: u.status.status })),
-    });
+    const gone = done.map((u) => ({ clientId: u.clientId, wamid: u.status.wamid, status: u.status.status }));
+    await this.writer.deleteEach(this.pending.collection, gone.length === 1 ? gone[0]! : { $or: gone }, gone);
   }
 }
