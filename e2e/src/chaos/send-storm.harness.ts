@@ -218,15 +218,17 @@ export async function runSendStorm(o: ChaosOptions): Promise<ScenarioResult> {
     const notFinal = () => db!.messages.countDocuments({ direction: "outbound", status: { $nin: FINAL } });
     await until(
       async () => {
-        const [out, hooks, streamLen, pending] = await Promise.all([
+        const [out, hooks, streamLen] = await Promise.all([
           queueCounts(admin, prefix, OUTBOUND_QUEUE),
           queueCounts(admin, prefix, WEBHOOK_QUEUE),
           admin.xlen(ingressStreamKey(prefix)),
-          notFinal(),
         ]);
         const busy = (c: typeof out) => c.waiting + c.active + c.delayed + c.prioritized;
-        // The simulator's status webhooks all posted, and applied.
-        return busy(out) + busy(hooks) + streamLen + pending + state.inFlight.size === 0;
+        // The simulator's status webhooks all posted, and applied. The count of unfinished messages
+        // only once the queues are idle: on the stand-in it reads every outbound message, and asked
+        // ten times a second it was most of the database's work of a 5,000-send run.
+        if (busy(out) + busy(hooks) + streamLen + state.inFlight.size > 0) return false;
+        return (await notFinal()) === 0;
       },
       o.drainTimeoutMs,
       "the drain",
